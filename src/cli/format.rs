@@ -1,0 +1,1 @@
+//! --format rendering: json, Go templates, tables

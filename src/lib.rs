@@ -1,0 +1,18 @@
+//! roost: rootless, daemonless, podman-compatible containers.
+//!
+//! Dependencies point downward only:
+//! `cli → engine → {store, registry, archive, userns} → {oci, sys}`.
+#![deny(unsafe_code)]
+
+pub mod archive;
+pub mod cli;
+pub mod engine;
+pub mod error;
+pub mod logging;
+pub mod oci;
+pub mod paths;
+pub mod registry;
+pub mod store;
+#[allow(unsafe_code)]
+pub mod sys;
+pub mod userns;
