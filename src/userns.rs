@@ -1,1 +1,421 @@
-//! TODO: userns
+//! The rootless user namespace: subordinate id ranges, and re-running roost inside a namespace where
+//! uid 0 is the caller and 1..N are the caller's /etc/subuid range (mapped by the setuid `newuidmap` and
+//! `newgidmap` helpers), as podman does. With no subordinate range, only the caller's own id is mapped.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
+use std::ffi::OsString;
+use std::fs;
+use std::io::{self, Read, Write};
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus};
+
+use nix::sched::CloneFlags;
+use nix::unistd::{Gid, Uid};
+
+/// Set in the environment of a roost process that runs inside the namespace (podman uses
+/// `_CONTAINERS_USERNS_CONFIGURED` the same way). Values: `full` or `single`.
+pub const STAGE_ENV: &str = "_ROOST_USERNS_CONFIGURED";
+/// `READ_FD,WRITE_FD` of the handshake pipes, for the child.
+const SYNC_ENV: &str = "_ROOST_USERNS_SYNC";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IdRange {
+    /// First id inside the namespace.
+    pub container: u32,
+    /// First id on the host.
+    pub host: u32,
+    pub size: u32,
+}
+
+/// How ids are mapped for the current user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mapping {
+    /// Real root: no user namespace needed.
+    Root,
+    /// 0 → caller, 1.. → the subordinate ranges.
+    Full {
+        uids: Vec<IdRange>,
+        gids: Vec<IdRange>,
+    },
+    /// Only 0 → caller (no /etc/subuid entry): ownership is recorded in xattrs instead.
+    Single { uid: u32, gid: u32 },
+}
+
+/// Which kind of namespace this process is running in, from [`STAGE_ENV`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Joined {
+    Full,
+    Single,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum UsernsError {
+    #[error("failed to read `{path}`")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("`{helper}` is not installed, but your user has subordinate ids in /etc/subuid")]
+    MissingHelper { helper: &'static str },
+    #[error("`{helper}` failed to set up the user namespace: {stderr}")]
+    Helper {
+        helper: &'static str,
+        stderr: String,
+    },
+    #[error("failed to run `{helper}`")]
+    Spawn {
+        helper: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error("failed to write the id map of process {pid}")]
+    WriteMap {
+        pid: i32,
+        #[source]
+        source: io::Error,
+    },
+    #[error("cannot create a user namespace")]
+    Unshare(#[source] nix::Error),
+    #[error("the user-namespace handshake with the parent process failed")]
+    Handshake(#[source] io::Error),
+}
+
+impl UsernsError {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            UsernsError::MissingHelper { .. } => Some("install them: `apt-get install uidmap`".into()),
+            UsernsError::Unshare(_) => Some(
+                "unprivileged user namespaces may be disabled: check `sysctl user.max_user_namespaces` \
+                 and `kernel.unprivileged_userns_clone`"
+                    .into(),
+            ),
+            UsernsError::Helper { .. } => Some(
+                "check that /etc/subuid and /etc/subgid ranges do not overlap other users' and that \
+                 newuidmap/newgidmap are setuid root (or have file capabilities)"
+                    .into(),
+            ),
+            _ => None,
+        }
+    }
+}
+
+/// Parse /etc/subuid or /etc/subgid content: `name-or-id:start:count` lines, all that match the user.
+pub fn parse_subid(content: &str, user: &str, id: u32) -> Vec<(u32, u32)> {
+    let id_s = id.to_string();
+    content
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .filter_map(|l| {
+            let mut it = l.split(':');
+            let (who, start, count) = (it.next()?, it.next()?, it.next()?);
+            if it.next().is_some() || (who != user && who != id_s) {
+                return None;
+            }
+            let (start, count) = (
+                start.trim().parse::<u32>().ok()?,
+                count.trim().parse::<u32>().ok()?,
+            );
+            (count > 0 && start.checked_add(count).is_some()).then_some((start, count))
+        })
+        .collect()
+}
+
+fn ranges(subs: &[(u32, u32)], own: u32) -> Vec<IdRange> {
+    let mut out = vec![IdRange {
+        container: 0,
+        host: own,
+        size: 1,
+    }];
+    let mut next = 1u32;
+    for &(start, count) in subs {
+        out.push(IdRange {
+            container: next,
+            host: start,
+            size: count,
+        });
+        next = next.saturating_add(count);
+    }
+    out
+}
+
+impl Mapping {
+    /// Work out the mapping for the current user from /etc/subuid and /etc/subgid.
+    pub fn detect(etc: &Path) -> Result<Mapping, UsernsError> {
+        let uid = Uid::current();
+        if uid.is_root() {
+            return Ok(Mapping::Root);
+        }
+        let gid = Gid::current().as_raw();
+        let name = nix::unistd::User::from_uid(uid)
+            .ok()
+            .flatten()
+            .map(|u| u.name)
+            .unwrap_or_default();
+        let read = |f: &str| -> Result<String, UsernsError> {
+            let path = etc.join(f);
+            match fs::read_to_string(&path) {
+                Ok(s) => Ok(s),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(String::new()),
+                Err(source) => Err(UsernsError::Read { path, source }),
+            }
+        };
+        let subuid = parse_subid(&read("subuid")?, &name, uid.as_raw());
+        let subgid = parse_subid(&read("subgid")?, &name, uid.as_raw());
+        if subuid.is_empty() || subgid.is_empty() {
+            return Ok(Mapping::Single {
+                uid: uid.as_raw(),
+                gid,
+            });
+        }
+        Ok(Mapping::Full {
+            uids: ranges(&subuid, uid.as_raw()),
+            gids: ranges(&subgid, gid),
+        })
+    }
+
+    /// The uid map as (container, host, size) lines, for `info`.
+    pub fn uid_ranges(&self) -> Vec<IdRange> {
+        match self {
+            Mapping::Root => vec![IdRange {
+                container: 0,
+                host: 0,
+                size: u32::MAX,
+            }],
+            Mapping::Full { uids, .. } => uids.clone(),
+            Mapping::Single { uid, .. } => vec![IdRange {
+                container: 0,
+                host: *uid,
+                size: 1,
+            }],
+        }
+    }
+
+    pub fn gid_ranges(&self) -> Vec<IdRange> {
+        match self {
+            Mapping::Root => vec![IdRange {
+                container: 0,
+                host: 0,
+                size: u32::MAX,
+            }],
+            Mapping::Full { gids, .. } => gids.clone(),
+            Mapping::Single { gid, .. } => vec![IdRange {
+                container: 0,
+                host: *gid,
+                size: 1,
+            }],
+        }
+    }
+}
+
+/// Which namespace this process already runs in (from the environment the parent set).
+pub fn joined(stage: Option<&str>) -> Option<Joined> {
+    match stage {
+        Some("full") => Some(Joined::Full),
+        Some("single") => Some(Joined::Single),
+        _ => None,
+    }
+}
+
+fn find_helper(name: &'static str) -> Result<PathBuf, UsernsError> {
+    ["/usr/bin", "/usr/sbin", "/bin", "/sbin", "/usr/local/bin"]
+        .iter()
+        .map(|d| Path::new(d).join(name))
+        .find(|p| p.is_file())
+        .ok_or(UsernsError::MissingHelper { helper: name })
+}
+
+fn run_map_helper(helper: &'static str, pid: i32, ranges: &[IdRange]) -> Result<(), UsernsError> {
+    let path = find_helper(helper)?;
+    let mut cmd = Command::new(&path);
+    cmd.arg(pid.to_string());
+    for r in ranges {
+        cmd.args([
+            r.container.to_string(),
+            r.host.to_string(),
+            r.size.to_string(),
+        ]);
+    }
+    let out = cmd.output().map_err(|source| UsernsError::Spawn {
+        helper: helper.to_string(),
+        source,
+    })?;
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr).trim().to_string();
+        return Err(UsernsError::Helper { helper, stderr });
+    }
+    Ok(())
+}
+
+fn write_single_map(pid: i32, uid: u32, gid: u32) -> Result<(), UsernsError> {
+    let w = |file: &str, content: String| {
+        fs::write(format!("/proc/{pid}/{file}"), content)
+            .map_err(|source| UsernsError::WriteMap { pid, source })
+    };
+    w("setgroups", "deny".into())?;
+    w("uid_map", format!("0 {uid} 1\n"))?;
+    w("gid_map", format!("0 {gid} 1\n"))
+}
+
+/// Run this same roost command again inside the user namespace and wait for it. The child calls
+/// [`enter_as_child`] first thing. stdio is inherited; the child dies with us.
+pub fn reexec(mapping: &Mapping, args: &[OsString]) -> Result<ExitStatus, UsernsError> {
+    let stage = match mapping {
+        Mapping::Full { .. } => "full",
+        Mapping::Single { .. } => "single",
+        Mapping::Root => unreachable!("root never needs a user namespace"),
+    };
+    let (child_read, parent_write) =
+        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(io_err)?;
+    let (parent_read, child_write) =
+        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(io_err)?;
+    let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("/proc/self/exe"));
+    let mut cmd = Command::new("/proc/self/exe");
+    cmd.args(args.iter().skip(1)).env(STAGE_ENV, stage).env(
+        SYNC_ENV,
+        format!("{},{}", child_read.as_raw_fd(), child_write.as_raw_fd()),
+    );
+    // argv[0] keeps the name the user typed, for messages.
+    std::os::unix::process::CommandExt::arg0(
+        &mut cmd,
+        args.first().cloned().unwrap_or_else(|| exe.into()),
+    );
+    let mut child = crate::sys::process::spawn_tied(
+        &mut cmd,
+        &[child_read.as_raw_fd(), child_write.as_raw_fd()],
+    )
+    .map_err(|source| UsernsError::Spawn {
+        helper: "roost".into(),
+        source,
+    })?;
+    drop(child_read);
+    drop(child_write);
+    let pid = child.id() as i32;
+    let mut parent_read = fs::File::from(parent_read);
+    let mut parent_write = fs::File::from(parent_write);
+    let mut b = [0u8; 1];
+    let result = parent_read
+        .read_exact(&mut b)
+        .map_err(UsernsError::Handshake)
+        .and_then(|()| match mapping {
+            Mapping::Full { uids, gids } => {
+                run_map_helper("newuidmap", pid, uids)?;
+                run_map_helper("newgidmap", pid, gids)
+            }
+            Mapping::Single { uid, gid } => write_single_map(pid, *uid, *gid),
+            Mapping::Root => Ok(()),
+        });
+    let go: &[u8] = if result.is_ok() { b"G" } else { b"E" };
+    let _ = parent_write.write_all(go);
+    drop(parent_write);
+    if let Err(e) = result {
+        let _ = child.wait();
+        return Err(e);
+    }
+    // The child owns the terminal's signals now: Ctrl-C reaches both of us, and it decides.
+    ignore_interactive_signals();
+    child.wait().map_err(|source| UsernsError::Spawn {
+        helper: "roost".into(),
+        source,
+    })
+}
+
+fn ignore_interactive_signals() {
+    use nix::sys::signal::Signal;
+    for s in [Signal::SIGINT, Signal::SIGQUIT] {
+        let _ = crate::sys::process::ignore_signal(s);
+    }
+}
+
+fn io_err(e: nix::Error) -> UsernsError {
+    UsernsError::Handshake(io::Error::from(e))
+}
+
+/// In the re-executed child: create the user namespace (and a mount namespace), tell the parent, and
+/// wait until it has written our id maps. Must run while the process is single-threaded.
+pub fn enter_as_child(sync: Option<&str>) -> Result<(), UsernsError> {
+    let (r, w) = sync
+        .and_then(|s| s.split_once(','))
+        .and_then(|(r, w)| Some((r.parse::<i32>().ok()?, w.parse::<i32>().ok()?)))
+        .ok_or_else(|| UsernsError::Handshake(io::Error::other("missing handshake descriptors")))?;
+    let (mut from_parent, mut to_parent) =
+        crate::sys::process::adopt_inherited_pipes(r, w).map_err(UsernsError::Handshake)?;
+    nix::sched::unshare(CloneFlags::CLONE_NEWUSER | CloneFlags::CLONE_NEWNS)
+        .map_err(UsernsError::Unshare)?;
+    to_parent.write_all(b"R").map_err(UsernsError::Handshake)?;
+    let mut b = [0u8; 1];
+    from_parent
+        .read_exact(&mut b)
+        .map_err(UsernsError::Handshake)?;
+    if &b != b"G" {
+        return Err(UsernsError::Handshake(io::Error::other(
+            "the parent could not map ids",
+        )));
+    }
+    // Mounts made in here (roost unshare, later the runtime) must not propagate back to the host.
+    nix::mount::mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        nix::mount::MsFlags::MS_REC | nix::mount::MsFlags::MS_PRIVATE,
+        None::<&str>,
+    )
+    .map_err(|e| UsernsError::Handshake(io::Error::from(e)))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subid_lines() {
+        let c = "# comment\nalice:100000:65536\n1001:300000:10\nbob:200000:65536\nalice:500000:0\nbad line\n";
+        assert_eq!(parse_subid(c, "alice", 1000), vec![(100000, 65536)]);
+        assert_eq!(parse_subid(c, "carol", 1001), vec![(300000, 10)]);
+        assert!(parse_subid(c, "dave", 5).is_empty());
+        assert!(
+            parse_subid("x:4294967295:2\n", "x", 1).is_empty(),
+            "overflowing range is refused"
+        );
+    }
+
+    #[test]
+    fn ranges_are_contiguous_inside() {
+        let r = ranges(&[(100000, 65536), (300000, 10)], 1000);
+        assert_eq!(
+            r[0],
+            IdRange {
+                container: 0,
+                host: 1000,
+                size: 1
+            }
+        );
+        assert_eq!(
+            r[1],
+            IdRange {
+                container: 1,
+                host: 100000,
+                size: 65536
+            }
+        );
+        assert_eq!(
+            r[2],
+            IdRange {
+                container: 65537,
+                host: 300000,
+                size: 10
+            }
+        );
+    }
+
+    #[test]
+    fn stage_values() {
+        assert_eq!(joined(Some("full")), Some(Joined::Full));
+        assert_eq!(joined(Some("single")), Some(Joined::Single));
+        assert_eq!(joined(Some("x")), None);
+        assert_eq!(joined(None), None);
+    }
+}

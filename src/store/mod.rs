@@ -1,1 +1,236 @@
-//! TODO: store
+//! The image store under the user's data dir:
+//!
+//! ```text
+//! roost.db                  SQLite (WAL): images, their names and digests, layers
+//! blobs/sha256/HEX          content-addressed manifests, configs and layer blobs (as received)
+//! layers/CHAINHEX/diff      unpacked layers, keyed by chain id, shared by every image that uses them
+//! tmp/PID-RANDOM            staging: blobs and layers are written here, verified, then renamed into place
+//! locks/                    flock files, one per layer being unpacked
+//! ```
+//!
+//! Crash safety: a blob or layer becomes visible only by an atomic rename of a complete, verified object,
+//! and the database changes in one transaction after the files are in place. A killed command leaves only
+//! staging entries, which the next writer removes, and unreferenced files, which `prune` removes.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
+mod blobs;
+mod db;
+mod images;
+mod layers;
+mod lock;
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+pub use blobs::BlobWriter;
+pub use images::{ImageRecord, NewImage};
+pub use layers::{LayerRecord, StagedLayer};
+pub use lock::LayerLock;
+
+use crate::oci::Digest;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("failed to {op} `{path}`")]
+    Io {
+        op: &'static str,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("image store database `{path}`")]
+    Db {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("blob `{expected}` has digest `{actual}`: the content is corrupt")]
+    DigestMismatch { expected: Digest, actual: Digest },
+    #[error("blob `{0}` is not in the store")]
+    MissingBlob(Digest),
+    #[error("layer `{0}` is not in the store")]
+    MissingLayer(Digest),
+    #[error("image `{0}` is not in the store")]
+    MissingImage(String),
+    #[error("corrupt record in the image store: {0}")]
+    Corrupt(String),
+}
+
+impl StoreError {
+    pub(crate) fn io(op: &'static str, path: &Path, source: io::Error) -> StoreError {
+        StoreError::Io {
+            op,
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// An open image store.
+pub struct Store {
+    root: PathBuf,
+    db: db::Db,
+}
+
+impl Store {
+    /// Open (creating if needed) the store rooted at `root`.
+    pub fn open(root: &Path) -> Result<Store> {
+        for d in ["", "blobs/sha256", "layers", "tmp", "locks"] {
+            let p = root.join(d);
+            crate::paths::ensure_dir(&p, 0o700).map_err(|e| match e {
+                crate::paths::PathsError::Create { path, source } => StoreError::Io {
+                    op: "create",
+                    path,
+                    source,
+                },
+                other => StoreError::Corrupt(other.to_string()),
+            })?;
+        }
+        let db = db::Db::open(&root.join("roost.db"))?;
+        Ok(Store {
+            root: root.to_path_buf(),
+            db,
+        })
+    }
+
+    /// Open the store read-only without creating anything; `None` when it does not exist yet.
+    /// Used by listings and shell completion, which must be fast and must not write.
+    pub fn open_existing(root: &Path) -> Result<Option<Store>> {
+        let path = root.join("roost.db");
+        if !path.exists() {
+            return Ok(None);
+        }
+        Ok(Some(Store {
+            root: root.to_path_buf(),
+            db: db::Db::open(&path)?,
+        }))
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn tmp_dir(&self) -> PathBuf {
+        self.root.join("tmp")
+    }
+
+    /// A fresh staging path under `tmp/` (on the store's file system, so renames are atomic).
+    pub fn staging_path(&self, what: &str) -> PathBuf {
+        let r: u64 = rand::random();
+        self.tmp_dir()
+            .join(format!("{}-{what}-{r:016x}", std::process::id()))
+    }
+
+    /// Remove staging entries left behind by roost processes that no longer run. Returns the paths removed.
+    /// Must run where the files are removable (inside the user namespace for layers).
+    pub fn clean_staging(&self) -> Vec<PathBuf> {
+        let mut removed = Vec::new();
+        let Ok(rd) = std::fs::read_dir(self.tmp_dir()) else {
+            return removed;
+        };
+        for e in rd.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let pid: Option<i32> = name.split('-').next().and_then(|p| p.parse().ok());
+            let alive = pid.is_some_and(|p| Path::new(&format!("/proc/{p}")).exists());
+            if !alive {
+                let p = e.path();
+                if remove_tree(&p).is_ok() {
+                    removed.push(p);
+                }
+            }
+        }
+        removed
+    }
+}
+
+/// Remove a file or directory tree; read-only directories are made writable first.
+pub fn remove_tree(p: &Path) -> io::Result<()> {
+    match std::fs::symlink_metadata(p) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+        Ok(m) if m.is_dir() => match std::fs::remove_dir_all(p) {
+            Ok(()) => Ok(()),
+            Err(_) => {
+                make_writable(p);
+                std::fs::remove_dir_all(p)
+            }
+        },
+        Ok(_) => std::fs::remove_file(p),
+    }
+}
+
+fn make_writable(dir: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                make_writable(&e.path());
+            }
+        }
+    }
+}
+
+/// Write `data` to `path` atomically: a temp file in the same directory, fsync, rename, fsync the directory.
+pub fn write_atomic(path: &Path, data: &[u8], mode: u32) -> io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}-{:08x}",
+        path.file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default(),
+        std::process::id(),
+        rand::random::<u32>()
+    ));
+    let result = (|| {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .open(&tmp)?;
+        f.write_all(data)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        std::fs::File::open(dir)?.sync_all()
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_write_replaces_whole_file() {
+        let t = tempfile::tempdir().unwrap();
+        let p = t.path().join("f.json");
+        write_atomic(&p, b"one", 0o600).unwrap();
+        write_atomic(&p, b"two", 0o600).unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"two");
+        assert_eq!(
+            std::fs::read_dir(t.path()).unwrap().count(),
+            1,
+            "no temp files left"
+        );
+    }
+
+    #[test]
+    fn staging_of_dead_processes_is_cleaned() {
+        let t = tempfile::tempdir().unwrap();
+        let s = Store::open(t.path()).unwrap();
+        let mine = s.staging_path("layer");
+        std::fs::create_dir_all(mine.join("diff/a")).unwrap();
+        let dead = s.tmp_dir().join("999999999-layer-0");
+        std::fs::create_dir_all(dead.join("x")).unwrap();
+        let removed = s.clean_staging();
+        assert_eq!(removed, vec![dead.clone()]);
+        assert!(mine.exists() && !dead.exists());
+    }
+}

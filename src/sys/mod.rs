@@ -1,1 +1,5 @@
-//! TODO: sys
+//! Thin wrappers around system calls that the safe crates (nix, std) do not cover.
+//! Every `unsafe` block in roost lives below this module and says why it is sound.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
+pub mod process;

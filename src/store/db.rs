@@ -1,0 +1,114 @@
+//! The store's SQLite database: schema, migrations, and transactions.
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::Connection;
+
+use super::{Result, StoreError};
+
+const SCHEMA_VERSION: i32 = 1;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS layers (
+    chain_id    TEXT PRIMARY KEY,
+    parent      TEXT,
+    diff_id     TEXT NOT NULL,
+    blob_digest TEXT NOT NULL,
+    blob_media  TEXT NOT NULL,
+    blob_size   INTEGER NOT NULL,
+    size        INTEGER NOT NULL,
+    created     TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS images (
+    id          TEXT PRIMARY KEY,
+    digest      TEXT NOT NULL,
+    manifest_media TEXT NOT NULL,
+    created     TEXT,
+    added       TEXT NOT NULL,
+    size        INTEGER NOT NULL,
+    labels      TEXT NOT NULL DEFAULT '{}',
+    arch        TEXT NOT NULL DEFAULT '',
+    os          TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS image_names (
+    name     TEXT PRIMARY KEY,
+    image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+    added    TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS image_names_by_image ON image_names(image_id);
+CREATE TABLE IF NOT EXISTS image_digests (
+    image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+    digest   TEXT NOT NULL,
+    PRIMARY KEY (image_id, digest)
+);
+CREATE TABLE IF NOT EXISTS image_layers (
+    image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+    idx      INTEGER NOT NULL,
+    chain_id TEXT NOT NULL REFERENCES layers(chain_id),
+    PRIMARY KEY (image_id, idx)
+);
+CREATE INDEX IF NOT EXISTS image_layers_by_layer ON image_layers(chain_id);
+";
+
+pub(crate) struct Db {
+    pub(crate) conn: Connection,
+    path: PathBuf,
+}
+
+impl Db {
+    pub(crate) fn open(path: &Path) -> Result<Db> {
+        let err = |source| StoreError::Db {
+            path: path.to_path_buf(),
+            source,
+        };
+        let conn = Connection::open(path).map_err(err)?;
+        conn.busy_timeout(Duration::from_secs(60)).map_err(err)?;
+        conn.execute_batch(
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+        )
+        .map_err(err)?;
+        let version: i32 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(err)?;
+        if version < SCHEMA_VERSION {
+            conn.execute_batch(&format!(
+                "BEGIN IMMEDIATE; {SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
+            ))
+            .map_err(err)?;
+        } else if version > SCHEMA_VERSION {
+            return Err(StoreError::Corrupt(format!(
+                "`{}` was written by a newer roost (schema {version}, this one knows {SCHEMA_VERSION})",
+                path.display()
+            )));
+        }
+        Ok(Db {
+            conn,
+            path: path.to_path_buf(),
+        })
+    }
+
+    pub(crate) fn err(&self, source: rusqlite::Error) -> StoreError {
+        StoreError::Db {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    /// Run `f` in one IMMEDIATE transaction (a writer lock taken up front, so concurrent writers queue
+    /// instead of failing to upgrade).
+    pub(crate) fn write<T>(
+        &mut self,
+        f: impl FnOnce(&rusqlite::Transaction) -> rusqlite::Result<T>,
+    ) -> Result<T> {
+        let path = self.path.clone();
+        let run = || -> rusqlite::Result<T> {
+            let tx = self
+                .conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let out = f(&tx)?;
+            tx.commit()?;
+            Ok(out)
+        };
+        run().map_err(|source| StoreError::Db { path, source })
+    }
+}

@@ -1,0 +1,85 @@
+//! Spawning helper processes that must die with us and inherit specific descriptors.
+use std::io;
+use std::os::fd::RawFd;
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command};
+
+/// Spawn `cmd` so that the child is killed (SIGKILL) when this process dies, and keeps the descriptors in
+/// `inherit` open across exec (they are created close-on-exec by the caller, so no other child gets them).
+pub fn spawn_tied(cmd: &mut Command, inherit: &[RawFd]) -> io::Result<Child> {
+    let fds: Vec<RawFd> = inherit.to_vec();
+    let parent = nix::unistd::getpid().as_raw();
+    // SAFETY: the closure runs in the forked child before exec, where only async-signal-safe calls are
+    // allowed. It calls prctl(2), getppid(2), fcntl(2) and kill(2) directly through libc, all
+    // async-signal-safe; it allocates nothing (`fds` was allocated before the fork and is only read) and
+    // touches no locks. The descriptors in `fds` are owned by the caller and stay open until spawn returns.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::prctl(
+                libc::PR_SET_PDEATHSIG,
+                libc::SIGKILL as libc::c_ulong,
+                0,
+                0,
+                0,
+            ) != 0
+            {
+                return Err(io::Error::last_os_error());
+            }
+            // The parent may have died before prctl took effect: then we were re-parented already.
+            if libc::getppid() != parent {
+                libc::kill(libc::getpid(), libc::SIGKILL);
+            }
+            for &fd in &fds {
+                if libc::fcntl(fd, libc::F_SETFD, 0) != 0 {
+                    return Err(io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        });
+    }
+    cmd.spawn()
+}
+
+/// Ignore a signal in this process (SIG_IGN).
+pub fn ignore_signal(sig: nix::sys::signal::Signal) -> nix::Result<()> {
+    // SAFETY: installing SIG_IGN runs no handler code, so none of signal(2)'s handler-safety concerns apply.
+    unsafe { nix::sys::signal::signal(sig, nix::sys::signal::SigHandler::SigIgn) }.map(|_| ())
+}
+
+/// Take ownership of the two pipe ends a parent passed down by number (see `userns::reexec`).
+pub fn adopt_inherited_pipes(
+    read_fd: RawFd,
+    write_fd: RawFd,
+) -> io::Result<(std::fs::File, std::fs::File)> {
+    for fd in [read_fd, write_fd] {
+        // fstat on a descriptor number we are about to adopt: it only checks that it is open.
+        nix::sys::stat::fstat(fd_ref(fd)?).map_err(io::Error::from)?;
+    }
+    // SAFETY: the parent passed these two descriptor numbers in the environment for this purpose only; we
+    // just checked they are open, nothing else in this process knows them, and each is wrapped exactly once
+    // so it is closed exactly once.
+    let files = unsafe {
+        use std::os::fd::FromRawFd;
+        (
+            std::fs::File::from_raw_fd(read_fd),
+            std::fs::File::from_raw_fd(write_fd),
+        )
+    };
+    for f in [&files.0, &files.1] {
+        nix::fcntl::fcntl(
+            f,
+            nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
+        )
+        .map_err(io::Error::from)?;
+    }
+    Ok(files)
+}
+
+fn fd_ref(fd: RawFd) -> io::Result<std::os::fd::BorrowedFd<'static>> {
+    if fd < 0 {
+        return Err(io::Error::from_raw_os_error(libc::EBADF));
+    }
+    // SAFETY: used only for the fstat probe above, while the descriptor (inherited, owned by nobody else
+    // in this process yet) stays open; the borrow does not outlive that call.
+    Ok(unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) })
+}
