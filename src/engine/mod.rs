@@ -1,1 +1,111 @@
-//! TODO: engine
+//! Use cases: `fn(&Ctx, XxxOptions) -> Result<XxxReport>`. No clap, no printing, no environment reads:
+//! everything the engine needs comes in through [`Ctx`] and the options.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
+pub mod image;
+mod layer;
+pub mod system;
+
+use std::path::PathBuf;
+
+use crate::archive::{ApplyOptions, Ownership, Whiteouts};
+use crate::paths::Paths;
+use crate::registry::{AuthFiles, RegistriesConf};
+use crate::store::{Store, StoreError};
+use crate::userns::{Joined, Mapping};
+
+/// Everything a use case may depend on, resolved once by the CLI layer.
+pub struct Ctx {
+    pub paths: Paths,
+    pub mapping: Mapping,
+    /// The user namespace this process runs in (`None` outside, or for real root).
+    pub joined: Option<Joined>,
+    pub registries: RegistriesConf,
+    /// Files that the registries configuration was read from (for messages).
+    pub registries_files: Vec<PathBuf>,
+    pub auth: AuthFiles,
+    pub storage_driver: String,
+}
+
+impl Ctx {
+    /// Open the store for writing (creating it if needed).
+    pub fn store(&self) -> Result<Store, EngineError> {
+        Ok(Store::open(&self.paths.data)?)
+    }
+
+    /// Open the store for reading; `None` when nothing was ever stored.
+    pub fn store_if_exists(&self) -> Result<Option<Store>, EngineError> {
+        Ok(Store::open_existing(&self.paths.data)?)
+    }
+
+    /// How layers are unpacked in this process.
+    pub fn apply_options(&self) -> ApplyOptions {
+        ApplyOptions {
+            ownership: if self.joined == Some(Joined::Single) { Ownership::Xattr } else { Ownership::Chown },
+            whiteouts: Whiteouts::Overlay,
+            allow_devices: self.mapping == Mapping::Root,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Registry(#[from] crate::registry::RegistryError),
+    #[error(transparent)]
+    Archive(#[from] crate::archive::ArchiveError),
+    #[error(transparent)]
+    Reference(#[from] crate::oci::ReferenceError),
+    #[error(transparent)]
+    Platform(#[from] crate::oci::PlatformError),
+    #[error("{0}: image not known")]
+    ImageNotKnown(String),
+    #[error("`{input}` matches more than one image: {matches}")]
+    Ambiguous { input: String, matches: String },
+    #[error("unable to delete image `{id}` by ID with more than one tag ({names}): please force removal")]
+    MultipleTags { id: String, names: String },
+    #[error("layer `{digest}` of `{image}` did not unpack to the content its config names (diff id `{actual}`, expected `{expected}`)")]
+    DiffIdMismatch { image: String, digest: String, expected: String, actual: String },
+    #[error("malformed {what} in `{source_name}`: {why}")]
+    Malformed { what: &'static str, source_name: String, why: String },
+    #[error("failed to {op} `{path}`")]
+    Io {
+        op: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("unpacking a layer failed in its worker thread")]
+    Worker,
+    #[error("{0}")]
+    Invalid(String),
+    #[error("pull policy is `never` and `{0}` is not in local storage")]
+    NeverPull(String),
+    #[error("not logged into {0}")]
+    NotLoggedIn(String),
+}
+
+impl EngineError {
+    pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> EngineError {
+        EngineError::Io { op, path: path.into(), source }
+    }
+
+    /// What the user can do about it.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            EngineError::Registry(e) => e.hint(),
+            EngineError::ImageNotKnown(_) => Some("see `roost images` for the images in local storage".into()),
+            EngineError::Ambiguous { .. } => Some("use a longer ID or a full name".into()),
+            EngineError::MultipleTags { .. } => Some("use `roost rmi -f`, or remove the tags one by one".into()),
+            EngineError::NeverPull(_) => Some("pull it first with `roost pull`, or use --pull=missing".into()),
+            _ => None,
+        }
+    }
+
+    /// podman-compatible exit status for this error.
+    pub fn exit_code(&self) -> i32 {
+        125
+    }
+}

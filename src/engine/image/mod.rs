@@ -1,0 +1,175 @@
+//! Image use cases: lookup, list, tag, remove, inspect, history, pull, push, save, load, import.
+
+mod filter;
+mod import;
+mod load;
+mod lookup;
+mod pull;
+mod push;
+mod remove;
+mod save;
+
+use jiff::Timestamp;
+
+pub use filter::{Filter, parse_filters};
+pub use import::{ImportOptions, import};
+pub use load::{LoadReport, load};
+pub use lookup::{lookup, normalize_name};
+pub use pull::{PullOptions, PullPolicy, PullProgress, PullReport, pull};
+pub use push::{PushOptions, PushReport, push};
+pub use remove::{RemoveOptions, RemoveReport, prune, remove};
+pub use save::{SaveFormat, SaveOptions, save};
+
+use super::{Ctx, EngineError};
+use crate::oci::{Digest, ImageConfig, Manifest, ManifestKind};
+use crate::store::{ImageRecord, Store};
+
+/// An image with its config, for listing and inspecting.
+#[derive(Debug, Clone)]
+pub struct ImageInfo {
+    pub record: ImageRecord,
+    pub config: ImageConfig,
+    /// Raw manifest, when it is an image manifest.
+    pub manifest: Option<Manifest>,
+}
+
+/// Load an image's config and manifest from the blob store.
+pub fn info(store: &Store, record: ImageRecord) -> Result<ImageInfo, EngineError> {
+    let config_bytes = store.read_blob(&record.id)?;
+    let config: ImageConfig = serde_json::from_slice(&config_bytes).map_err(|e| EngineError::Malformed {
+        what: "image config",
+        source_name: record.id.to_string(),
+        why: e.to_string(),
+    })?;
+    let manifest = store
+        .read_blob(&record.digest)
+        .ok()
+        .and_then(|b| ManifestKind::parse(&record.manifest_media, &b).ok())
+        .and_then(|k| match k {
+            ManifestKind::Image(m) => Some(m),
+            ManifestKind::Index(_) => None,
+        });
+    Ok(ImageInfo { record, config, manifest })
+}
+
+/// `images`: every image that passes the filters, newest first.
+pub fn list(ctx: &Ctx, filters: &[Filter]) -> Result<Vec<ImageRecord>, EngineError> {
+    let Some(store) = ctx.store_if_exists()? else { return Ok(Vec::new()) };
+    let mut all = store.images()?;
+    all.sort_by(|a, b| b.created.unwrap_or(b.added).cmp(&a.created.unwrap_or(a.added)));
+    let resolved = filter::resolve(&store, filters)?;
+    Ok(all.into_iter().filter(|img| resolved.iter().all(|f| f.matches(img))).collect())
+}
+
+/// `image inspect`: the images named, in order.
+pub fn inspect(ctx: &Ctx, names: &[String]) -> Result<Vec<ImageInfo>, EngineError> {
+    let Some(store) = ctx.store_if_exists()? else {
+        return Err(EngineError::ImageNotKnown(names.first().cloned().unwrap_or_default()));
+    };
+    names
+        .iter()
+        .map(|n| {
+            let id = lookup(&store, n)?;
+            let rec = store.image(&id)?.ok_or_else(|| EngineError::ImageNotKnown(n.clone()))?;
+            info(&store, rec)
+        })
+        .collect()
+}
+
+/// One row of `history`.
+#[derive(Debug, Clone)]
+pub struct HistoryEntry {
+    /// The image id for the top entry, `None` (shown as `<missing>`) below it.
+    pub id: Option<Digest>,
+    pub created: Option<Timestamp>,
+    pub created_by: String,
+    pub size: u64,
+    pub comment: String,
+    pub empty_layer: bool,
+    pub tags: Vec<String>,
+}
+
+/// `history`: the image's build steps, newest first, with the size of the layer each one made.
+pub fn history(ctx: &Ctx, name: &str) -> Result<Vec<HistoryEntry>, EngineError> {
+    let store = ctx.store_if_exists()?.ok_or_else(|| EngineError::ImageNotKnown(name.to_string()))?;
+    let id = lookup(&store, name)?;
+    let rec = store.image(&id)?.ok_or_else(|| EngineError::ImageNotKnown(name.to_string()))?;
+    let layer_sizes: Vec<u64> =
+        rec.layers.iter().map(|l| store.layer(l).map(|r| r.map_or(0, |r| r.size))).collect::<Result<_, _>>()?;
+    let info = info(&store, rec)?;
+    let mut sizes = layer_sizes.into_iter();
+    let mut out: Vec<HistoryEntry> = if info.config.history.is_empty() {
+        // No history recorded: one entry per layer, as podman shows.
+        sizes
+            .map(|size| HistoryEntry {
+                id: None,
+                created: info.config.created,
+                created_by: String::new(),
+                size,
+                comment: String::new(),
+                empty_layer: false,
+                tags: vec![],
+            })
+            .collect()
+    } else {
+        info.config
+            .history
+            .iter()
+            .map(|h| HistoryEntry {
+                id: None,
+                created: h.created,
+                created_by: h.created_by.clone().unwrap_or_default(),
+                size: if h.empty_layer { 0 } else { sizes.next().unwrap_or(0) },
+                comment: h.comment.clone().unwrap_or_default(),
+                empty_layer: h.empty_layer,
+                tags: vec![],
+            })
+            .collect()
+    };
+    out.reverse();
+    if let Some(top) = out.first_mut() {
+        top.id = Some(info.record.id.clone());
+        top.tags = info.record.names.clone();
+    }
+    Ok(out)
+}
+
+/// `tag SOURCE TARGET...`: add names to an image. Short targets get the `localhost/` prefix.
+pub fn tag(ctx: &Ctx, source: &str, targets: &[String]) -> Result<(), EngineError> {
+    let mut store = ctx.store()?;
+    let id = lookup(&store, source)?;
+    let names = targets.iter().map(|t| normalize_name(t)).collect::<Result<Vec<_>, _>>()?;
+    for n in names {
+        store.add_name(&id, &n)?;
+    }
+    Ok(())
+}
+
+/// `untag IMAGE [NAME...]`: remove the given names (all names when none is given). Returns what was removed.
+pub fn untag(ctx: &Ctx, image: &str, names: &[String]) -> Result<Vec<String>, EngineError> {
+    let mut store = ctx.store()?;
+    let id = lookup(&store, image)?;
+    let rec = store.image(&id)?.ok_or_else(|| EngineError::ImageNotKnown(image.to_string()))?;
+    let targets: Vec<String> = if names.is_empty() {
+        rec.names.clone()
+    } else {
+        names
+            .iter()
+            .map(|n| {
+                let full = normalize_name(n)?;
+                // A short name matches the image's own name with that repository.
+                Ok(rec.names.iter().find(|x| **x == full || lookup::short_matches(x, n)).cloned().unwrap_or(full))
+            })
+            .collect::<Result<_, EngineError>>()?
+    };
+    let mut removed = Vec::new();
+    for n in targets {
+        if !rec.names.contains(&n) {
+            return Err(EngineError::Invalid(format!("`{n}`: tag not known for image `{}`", id.short())));
+        }
+        if store.remove_name(&n)? {
+            removed.push(n);
+        }
+    }
+    Ok(removed)
+}

@@ -1,0 +1,276 @@
+//! `pull`: resolve a reference against the registries, then download the layers in parallel, unpacking
+//! each while it streams in (decompression and tar writing on a worker thread per layer), verify every
+//! digest, and record the image. A tokio runtime lives only inside this function.
+use std::cell::RefCell;
+use std::str::FromStr;
+
+use futures_util::{StreamExt, TryStreamExt};
+
+use super::lookup::lookup;
+use crate::engine::layer::{ChannelReader, unpack, verify_diff_id};
+use crate::engine::{Ctx, EngineError};
+use crate::oci::{Descriptor, Digest, Platform, Reference, chain_ids};
+use crate::registry::{Client, ClientOptions, Credentials, ResolvedImage};
+use crate::store::{LayerRecord, NewImage, Store};
+
+/// `--pull` policies (podman's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PullPolicy {
+    Always,
+    Missing,
+    Never,
+    Newer,
+}
+
+impl FromStr for PullPolicy {
+    type Err = EngineError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s.to_ascii_lowercase().as_str() {
+            "always" | "true" => PullPolicy::Always,
+            "missing" | "ifmissing" | "ifnotpresent" => PullPolicy::Missing,
+            "never" | "false" => PullPolicy::Never,
+            "newer" | "ifnewer" => PullPolicy::Newer,
+            _ => {
+                return Err(EngineError::Invalid(format!(
+                    "invalid pull policy `{s}`: use always, missing, never or newer"
+                )));
+            }
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct PullOptions {
+    pub reference: String,
+    pub platform: Platform,
+    pub policy: PullPolicy,
+    pub tls_verify: Option<bool>,
+    pub credentials: Option<Credentials>,
+    pub retries: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct PullReport {
+    pub id: Digest,
+    /// The name the image was stored under.
+    pub name: String,
+    /// Whether anything was fetched (false when the policy found it locally).
+    pub pulled: bool,
+}
+
+/// Observer for pull progress; the CLI draws bars or prints podman's lines. Called from one thread.
+pub trait PullProgress {
+    fn trying(&self, _reference: &str) {}
+    fn resolved(&self, _layers: usize) {}
+    fn blob_start(&self, _digest: &Digest, _size: u64, _already_present: bool) {}
+    fn blob_progress(&self, _digest: &Digest, _bytes: u64) {}
+    fn blob_done(&self, _digest: &Digest) {}
+    fn config(&self, _digest: &Digest) {}
+    fn writing_manifest(&self) {}
+}
+
+/// No progress output.
+pub struct Quiet;
+impl PullProgress for Quiet {}
+
+/// Pull an image (per the policy) and return its id.
+pub fn pull(ctx: &Ctx, opts: &PullOptions, progress: &dyn PullProgress) -> Result<PullReport, EngineError> {
+    let reference = Reference::parse(&opts.reference)?;
+    if opts.policy != PullPolicy::Always && opts.policy != PullPolicy::Newer {
+        if let Some(store) = ctx.store_if_exists()? {
+            match lookup(&store, &opts.reference) {
+                Ok(id) => return Ok(PullReport { id, name: opts.reference.clone(), pulled: false }),
+                Err(EngineError::ImageNotKnown(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if opts.policy == PullPolicy::Never {
+            return Err(EngineError::NeverPull(opts.reference.clone()));
+        }
+    }
+    let candidates: Vec<Reference> = if reference.is_qualified() {
+        vec![reference.clone()]
+    } else {
+        ctx.registries.candidates(&reference)?
+    };
+    let mut store = ctx.store()?;
+    store.clean_staging();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| EngineError::io("start the network runtime for", &ctx.paths.data, e))?;
+    let client = Client::new(ClientOptions {
+        tls_verify: opts.tls_verify,
+        credentials: opts.credentials.clone(),
+        auth: ctx.auth.clone(),
+        conf: ctx.registries.clone(),
+        user_agent: format!("roost/{}", env!("CARGO_PKG_VERSION")),
+        retries: opts.retries,
+    })?;
+    let store = RefCell::new(store);
+    let mut last_err = None;
+    for candidate in &candidates {
+        progress.trying(&candidate.to_string());
+        match runtime.block_on(pull_one(ctx, &client, &store, candidate, &opts.platform, progress)) {
+            Ok(report) => return Ok(report),
+            Err(e) => last_err = Some(e),
+        }
+    }
+    Err(last_err.expect("candidates is never empty"))
+}
+
+async fn pull_one(
+    ctx: &Ctx,
+    client: &Client,
+    store: &RefCell<Store>,
+    reference: &Reference,
+    platform: &Platform,
+    progress: &dyn PullProgress,
+) -> Result<PullReport, EngineError> {
+    let resolved = client.resolve(reference, platform).await?;
+    let diff_ids = resolved.config.rootfs.diff_ids.clone();
+    let chains = chain_ids(&diff_ids);
+    progress.resolved(resolved.manifest.layers.len());
+    let jobs = resolved.manifest.layers.iter().enumerate().map(|(i, desc)| LayerJob {
+        desc: desc.clone(),
+        diff_id: diff_ids[i].clone(),
+        chain_id: chains[i].clone(),
+        parent: if i == 0 { None } else { Some(chains[i - 1].clone()) },
+    });
+    let name = reference.to_string();
+    let sizes: Vec<u64> = futures_util::stream::iter(jobs)
+        .map(|job| fetch_layer(ctx, client, store, reference, job, &name, progress))
+        .buffered(3)
+        .try_collect()
+        .await?;
+    progress.config(&resolved.config_digest());
+    record(store, reference, &resolved, chains, sizes.iter().sum())?;
+    progress.writing_manifest();
+    Ok(PullReport {
+        id: resolved.config_digest(),
+        name: reference.tagged_name().unwrap_or_else(|| reference.to_string()),
+        pulled: true,
+    })
+}
+
+struct LayerJob {
+    desc: Descriptor,
+    diff_id: Digest,
+    chain_id: Digest,
+    parent: Option<Digest>,
+}
+
+/// Download one layer blob into the blob store and unpack it on a worker thread as it arrives.
+/// Returns the layer's uncompressed size.
+async fn fetch_layer(
+    ctx: &Ctx,
+    client: &Client,
+    store: &RefCell<Store>,
+    reference: &Reference,
+    job: LayerJob,
+    image: &str,
+    progress: &dyn PullProgress,
+) -> Result<u64, EngineError> {
+    let locks = store.borrow().root().join("locks");
+    let chain = job.chain_id.clone();
+    let _lock = tokio::task::spawn_blocking(move || crate::store::LayerLock::acquire(&locks, &chain))
+        .await
+        .map_err(|_| EngineError::Worker)??;
+    if let Some(rec) = store.borrow().layer(&job.chain_id)?.filter(|_| store.borrow().layer_diff(&job.chain_id).is_dir()) {
+        progress.blob_start(&job.desc.digest, job.desc.size, true);
+        return Ok(rec.size);
+    }
+    progress.blob_start(&job.desc.digest, job.desc.size, false);
+    let staged = store.borrow().stage_layer()?;
+    let mut blob = store.borrow().blob_writer()?;
+    let (tx, rx) = tokio::sync::mpsc::channel::<bytes::Bytes>(16);
+    let dest = staged.diff();
+    let apply = ctx.apply_options();
+    let worker = tokio::task::spawn_blocking(move || unpack(ChannelReader::new(rx), &dest, &apply));
+    let mut stream = client.get_blob(reference, &job.desc).await?;
+    let mut received = 0u64;
+    let mut download_err = None;
+    while let Some(chunk) = stream.next().await {
+        match chunk {
+            Ok(bytes) => {
+                received += bytes.len() as u64;
+                if let Err(e) = std::io::Write::write_all(&mut blob, &bytes) {
+                    download_err = Some(EngineError::io("write", store.borrow().root().join("tmp"), e));
+                    break;
+                }
+                progress.blob_progress(&job.desc.digest, received);
+                if tx.send(bytes).await.is_err() {
+                    break; // the worker stopped early: its error is reported below
+                }
+            }
+            Err(e) => {
+                download_err = Some(e.into());
+                break;
+            }
+        }
+    }
+    drop(tx);
+    let unpacked = worker.await.map_err(|_| EngineError::Worker)?;
+    if let Some(e) = download_err {
+        return Err(e);
+    }
+    let unpacked = unpacked?;
+    verify_diff_id(image, &job.desc.digest, &job.diff_id, &unpacked)?;
+    let (blob_digest, blob_size) = blob.commit(Some(&job.desc.digest))?;
+    let rec = LayerRecord {
+        chain_id: job.chain_id,
+        parent: job.parent,
+        diff_id: job.diff_id,
+        blob_digest,
+        blob_media: job.desc.media_type.clone(),
+        blob_size,
+        size: unpacked.size,
+        created: jiff::Timestamp::now(),
+    };
+    store.borrow_mut().commit_layer(staged, &rec)?;
+    progress.blob_done(&job.desc.digest);
+    Ok(unpacked.size)
+}
+
+/// Store config and manifest blobs and the image record.
+fn record(
+    store: &RefCell<Store>,
+    reference: &Reference,
+    resolved: &ResolvedImage,
+    chains: Vec<Digest>,
+    size: u64,
+) -> Result<(), EngineError> {
+    let mut store = store.borrow_mut();
+    let config_digest = resolved.config_digest();
+    store.put_blob(&config_digest, &resolved.config_bytes)?;
+    store.put_blob(&resolved.manifest_digest, &resolved.manifest_bytes)?;
+    let cfg = &resolved.config;
+    store.put_image(&NewImage {
+        id: config_digest,
+        manifest_digest: resolved.manifest_digest.clone(),
+        manifest_media: resolved.manifest.media_type().to_string(),
+        created: cfg.created,
+        size,
+        labels: cfg.labels(),
+        arch: cfg.architecture.clone(),
+        os: cfg.os.clone(),
+        layers: chains,
+        names: reference.tagged_name().into_iter().collect(),
+        digests: resolved.index_digest.iter().cloned().collect(),
+    })?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policies() {
+        assert_eq!("always".parse::<PullPolicy>().unwrap(), PullPolicy::Always);
+        assert_eq!("Missing".parse::<PullPolicy>().unwrap(), PullPolicy::Missing);
+        assert_eq!("never".parse::<PullPolicy>().unwrap(), PullPolicy::Never);
+        assert_eq!("newer".parse::<PullPolicy>().unwrap(), PullPolicy::Newer);
+        assert!("sometimes".parse::<PullPolicy>().is_err());
+    }
+}
