@@ -1,1 +1,0 @@
-//! --format rendering: json, Go templates, tables
