@@ -1,1 +1,74 @@
-//! TODO: error
+//! The top-level error: every failure a command can end with, its exit status and a hint.
+use crate::cli::format::FormatError;
+use crate::engine::EngineError;
+use crate::paths::PathsError;
+use crate::userns::UsernsError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error(transparent)]
+    Paths(#[from] PathsError),
+    #[error(transparent)]
+    Userns(#[from] UsernsError),
+    #[error(transparent)]
+    Format(#[from] FormatError),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Registry(#[from] crate::registry::RegistryError),
+    #[error("{0}")]
+    Usage(String),
+    #[error("failed to {op}")]
+    Io {
+        op: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A command that failed in a way it already reported (bulk commands); carries the exit status.
+    #[error("")]
+    Reported(i32),
+}
+
+impl Error {
+    pub fn io(op: impl Into<String>, source: std::io::Error) -> Error {
+        Error::Io { op: op.into(), source }
+    }
+
+    /// podman's exit statuses: 125 for engine and usage errors.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Engine(e) => e.exit_code(),
+            Error::Reported(code) => *code,
+            _ => 125,
+        }
+    }
+
+    /// What the user can do about it.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::Engine(e) => e.hint(),
+            Error::Userns(e) => e.hint(),
+            Error::Registry(e) => e.hint(),
+            Error::Usage(_) => Some("see `roost --help` (or `roost COMMAND --help`)".into()),
+            _ => None,
+        }
+    }
+
+    /// The message with its chain of causes, `: `-separated (podman's style).
+    pub fn chain(&self) -> String {
+        let mut out = self.to_string();
+        let mut src = std::error::Error::source(self);
+        // A transparent wrapper's source is the wrapped error's source: skip repeats.
+        while let Some(s) = src {
+            let text = s.to_string();
+            if !text.is_empty() && !out.contains(&text) {
+                out.push_str(": ");
+                out.push_str(&text);
+            }
+            src = s.source();
+        }
+        out
+    }
+}

@@ -1,3 +1,20 @@
+//! roost's entry point: run the command line, print an error once, exit with podman's status codes.
+
 fn main() {
-    std::process::exit(roost::cli::main());
+    let code = match roost::cli::run() {
+        Ok(code) => code,
+        Err(e) => {
+            if !matches!(e, roost::error::Error::Reported(_)) {
+                #[allow(clippy::print_stderr)]
+                {
+                    eprintln!("Error: {}", e.chain());
+                    if let Some(h) = e.hint() {
+                        eprintln!("Hint: {h}");
+                    }
+                }
+            }
+            e.exit_code()
+        }
+    };
+    std::process::exit(code);
 }

@@ -1,6 +1,244 @@
-//! Command-line layer: parse, call the engine, print.
-pub mod format;
+//! Command-line layer: clap definitions, turning flags into engine options, and printing reports.
+//! This is the only layer that reads the environment or writes to stdout/stderr (errors are printed once,
+//! in `main`).
 
-pub fn main() -> i32 {
-    0
+mod complete;
+mod ctx;
+pub mod format;
+mod generate;
+mod image;
+mod progress;
+mod system;
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+
+use crate::error::Error;
+
+pub use complete::complete_env;
+
+/// roost: rootless, daemonless, podman-compatible containers.
+#[derive(Debug, Parser)]
+#[command(
+    name = "roost",
+    about = "Manage images and containers without root and without a daemon (podman-compatible)",
+    disable_version_flag = true,
+    max_term_width = 100,
+    after_long_help = "Examples:\n  roost pull 127.0.0.1:5000/busybox\n  roost images --format '{{.Repository}}:{{.Tag}}'\n  roost save -o busybox.tar busybox"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Path to the persistent store (default: $XDG_DATA_HOME/roost)
+    #[arg(long, global = true, value_name = "PATH", value_hint = clap::ValueHint::DirPath)]
+    pub root: Option<PathBuf>,
+    /// Path to the runtime state directory (default: $XDG_RUNTIME_DIR/roost)
+    #[arg(long, global = true, value_name = "PATH", value_hint = clap::ValueHint::DirPath)]
+    pub runroot: Option<PathBuf>,
+    /// Log messages at and above this level: trace, debug, info, warn, error
+    #[arg(long, global = true, value_name = "LEVEL", default_value = "warn",
+          value_parser = ["trace", "debug", "info", "warn", "warning", "error", "fatal", "panic"])]
+    pub log_level: String,
+    /// Storage driver for container root file systems: overlay, fuse-overlayfs or vfs
+    #[arg(long, global = true, value_name = "DRIVER", value_parser = ["overlay", "fuse-overlayfs", "vfs"])]
+    pub storage_driver: Option<String>,
+    /// Print the version and exit
+    #[arg(short = 'v', long)]
+    pub version: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Pull an image from a registry
+    Pull(image::PullArgs),
+    /// Push an image to a registry
+    Push(image::PushArgs),
+    /// List images in local storage
+    Images(image::ImagesArgs),
+    /// Remove one or more images from local storage
+    Rmi(image::RmiArgs),
+    /// Add names to a local image
+    Tag(image::TagArgs),
+    /// Remove names from a local image
+    Untag(image::UntagArgs),
+    /// Show details of images
+    Inspect(image::InspectArgs),
+    /// Show the history of an image
+    History(image::HistoryArgs),
+    /// Save images to an archive
+    Save(image::SaveArgs),
+    /// Load images from an archive
+    Load(image::LoadArgs),
+    /// Import a tarball to create a file system image
+    Import(image::ImportArgs),
+    /// Log in to a container registry
+    Login(image::LoginArgs),
+    /// Log out of a container registry
+    Logout(image::LogoutArgs),
+    /// Run a command in a modified user namespace
+    Unshare(system::UnshareArgs),
+    /// Display system information
+    Info(system::InfoArgs),
+    /// Display the roost version
+    Version(system::VersionArgs),
+    /// Manage images
+    #[command(subcommand)]
+    Image(image::ImageCommand),
+    /// Manage roost
+    #[command(subcommand)]
+    System(system::SystemCommand),
+    /// Print a shell completion script (bash, zsh or fish)
+    Completion(generate::CompletionArgs),
+    /// Generate documentation
+    #[command(subcommand)]
+    Generate(generate::GenerateCommand),
+    /// List names for shell completion (images)
+    #[command(name = "__complete", hide = true)]
+    Complete(complete::CompleteArgs),
+}
+
+impl Command {
+    /// Whether the command reads or writes layer files, which belong to subordinate ids and so must be
+    /// handled inside the user namespace.
+    fn needs_userns(&self) -> bool {
+        use image::ImageCommand as I;
+        match self {
+            Command::Pull(_) | Command::Push(_) | Command::Rmi(_) | Command::Save(_) | Command::Load(_) => true,
+            Command::Import(_) | Command::Unshare(_) => true,
+            Command::Image(i) => matches!(
+                i,
+                I::Pull(_) | I::Push(_) | I::Rm(_) | I::Save(_) | I::Load(_) | I::Import(_) | I::Prune(_)
+            ),
+            Command::System(system::SystemCommand::Prune(_)) => true,
+            _ => false,
+        }
+    }
+}
+
+/// Parse the command line and run it; returns the exit status.
+pub fn run() -> Result<i32, Error> {
+    // In the re-executed child: join the namespace before anything can start a thread.
+    let stage = std::env::var(crate::userns::STAGE_ENV).ok();
+    let joined = crate::userns::joined(stage.as_deref());
+    if joined.is_some()
+        && let Ok(sync) = std::env::var("_ROOST_USERNS_SYNC")
+    {
+        crate::userns::enter_as_child(Some(&sync))?;
+    }
+    complete::complete_env();
+    let args: Vec<OsString> = std::env::args_os().collect();
+    let matches = match Cli::command().try_get_matches_from(&args) {
+        Ok(m) => m,
+        Err(e) => return clap_exit(e),
+    };
+    let cli = Cli::from_arg_matches(&matches).map_err(|e| Error::Usage(e.to_string()))?;
+    if cli.global.version {
+        println!("roost version {}", env!("CARGO_PKG_VERSION"));
+        return Ok(0);
+    }
+    let level = crate::logging::parse_level(&cli.global.log_level).map_err(Error::Usage)?;
+    crate::logging::init(level);
+    let Some(command) = cli.command else {
+        Cli::command().print_help().map_err(|e| Error::io("print help", e))?;
+        return Ok(0);
+    };
+    match command {
+        Command::Completion(a) => return generate::completion(&a),
+        Command::Generate(g) => return generate::generate(&g),
+        Command::Version(a) => return system::version(&a),
+        Command::Complete(a) => return complete::run(&cli.global, &a),
+        _ => {}
+    }
+    let ctx = ctx::build(&cli.global, joined)?;
+    if command.needs_userns() && joined.is_none() && ctx.mapping != crate::userns::Mapping::Root {
+        ctx::warn_once(&ctx);
+        let status = crate::userns::reexec(&ctx.mapping, &args)?;
+        return Ok(exit_status(status));
+    }
+    dispatch(&ctx, command)
+}
+
+fn exit_status(status: std::process::ExitStatus) -> i32 {
+    use std::os::unix::process::ExitStatusExt;
+    status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0))
+}
+
+/// clap's own exits: help and version go to stdout with status 0; usage errors are podman's 125.
+fn clap_exit(e: clap::Error) -> Result<i32, Error> {
+    use clap::error::ErrorKind;
+    match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = e.print();
+            Ok(0)
+        }
+        _ => {
+            let text = e.render().to_string();
+            let first = text.lines().next().unwrap_or("").trim_start_matches("error: ").to_string();
+            Err(Error::Usage(first))
+        }
+    }
+}
+
+fn dispatch(ctx: &crate::engine::Ctx, command: Command) -> Result<i32, Error> {
+    match command {
+        Command::Pull(a) => image::pull(ctx, &a),
+        Command::Push(a) => image::push(ctx, &a),
+        Command::Images(a) => image::images(ctx, &a),
+        Command::Rmi(a) => image::rmi(ctx, &a),
+        Command::Tag(a) => image::tag(ctx, &a),
+        Command::Untag(a) => image::untag(ctx, &a),
+        Command::Inspect(a) => image::inspect(ctx, &a),
+        Command::History(a) => image::history(ctx, &a),
+        Command::Save(a) => image::save(ctx, &a),
+        Command::Load(a) => image::load(ctx, &a),
+        Command::Import(a) => image::import(ctx, &a),
+        Command::Login(a) => image::login(ctx, &a),
+        Command::Logout(a) => image::logout(ctx, &a),
+        Command::Unshare(a) => system::unshare(ctx, &a),
+        Command::Info(a) => system::info(ctx, &a),
+        Command::Image(i) => image::dispatch(ctx, i),
+        Command::System(s) => system::dispatch(ctx, s),
+        Command::Version(_) | Command::Completion(_) | Command::Generate(_) | Command::Complete(_) => {
+            unreachable!("handled before the context is built")
+        }
+    }
+}
+
+/// Print to stdout, treating a closed pipe (`roost images | head -1`) as success.
+pub(crate) fn out(text: &str) -> Result<(), Error> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::io("write to stdout", e)),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clap_definitions_are_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn aliases_parse_to_the_same_args() {
+        for argv in [
+            vec!["roost", "images", "-q"],
+            vec!["roost", "image", "ls", "-q"],
+            vec!["roost", "image", "list", "-q"],
+        ] {
+            Cli::try_parse_from(&argv).unwrap_or_else(|e| panic!("{argv:?}: {e}"));
+        }
+    }
 }

@@ -1,0 +1,99 @@
+//! Building the engine context from flags and the environment (the only place settings are resolved).
+use std::path::PathBuf;
+
+use super::GlobalArgs;
+use crate::engine::Ctx;
+use crate::error::Error;
+use crate::paths::{PathEnv, Paths};
+use crate::registry::{AuthFiles, RegistriesConf};
+use crate::userns::{Joined, Mapping};
+
+fn env_path(key: &str) -> Option<PathBuf> {
+    std::env::var_os(key).filter(|v| !v.is_empty()).map(PathBuf::from)
+}
+
+/// The storage driver: `--storage-driver`, else `driver` from `CONTAINERS_STORAGE_CONF` or the user's
+/// `containers/storage.conf` (only the driver is taken from podman's file: roost keeps its own store).
+fn storage_driver(flag: Option<&str>, config_home: &std::path::Path) -> String {
+    if let Some(d) = flag {
+        return d.to_string();
+    }
+    let file = env_path("CONTAINERS_STORAGE_CONF").unwrap_or_else(|| config_home.join("containers/storage.conf"));
+    std::fs::read_to_string(file)
+        .ok()
+        .and_then(|s| s.parse::<toml::Table>().ok())
+        .and_then(|t| t.get("storage")?.get("driver")?.as_str().map(str::to_string))
+        .filter(|d| ["overlay", "fuse-overlayfs", "vfs"].contains(&d.as_str()))
+        .unwrap_or_else(|| "overlay".to_string())
+}
+
+pub(super) fn paths(global: &GlobalArgs) -> Result<Paths, Error> {
+    let mut env = PathEnv::from_process();
+    env.root = global.root.clone();
+    env.runroot = global.runroot.clone();
+    Ok(Paths::resolve(&env)?)
+}
+
+pub(super) fn build(global: &GlobalArgs, joined: Option<Joined>) -> Result<Ctx, Error> {
+    let paths = paths(global)?;
+    let mapping = Mapping::detect(std::path::Path::new("/etc"))?;
+    let registries_files = match env_path("CONTAINERS_REGISTRIES_CONF") {
+        Some(f) => vec![f],
+        None => crate::registry::default_conf_files(&paths.config_home),
+    };
+    let registries = RegistriesConf::load(&registries_files)?;
+    let mut auth = crate::registry::default_auth_files(&paths.runtime_base, &paths.config_home, &paths.home);
+    if let Some(f) = env_path("REGISTRY_AUTH_FILE") {
+        auth = AuthFiles { read: vec![f.clone()], write: f };
+    }
+    Ok(Ctx {
+        storage_driver: storage_driver(global.storage_driver.as_deref(), &paths.config_home),
+        paths,
+        mapping,
+        joined,
+        registries,
+        registries_files,
+        auth,
+    })
+}
+
+/// An `--authfile` flag overrides where credentials are read and written.
+pub(super) fn with_authfile(ctx: &Ctx, authfile: Option<&PathBuf>) -> AuthFiles {
+    match authfile {
+        Some(f) => AuthFiles { read: vec![f.clone()], write: f.clone() },
+        None => ctx.auth.clone(),
+    }
+}
+
+/// Print, once per runtime directory, the warnings about a degraded setup.
+pub(super) fn warn_once(ctx: &Ctx) {
+    let marker = |name: &str| ctx.paths.runtime_base.join(format!(".roost-warned-{name}"));
+    let once = |name: &str, text: String| {
+        let m = marker(name);
+        if !m.exists() {
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!("WARNING: {text}");
+            }
+            let _ = std::fs::write(m, b"");
+        }
+    };
+    if let Some(why) = &ctx.paths.runtime_fallback {
+        once(
+            "runtime-dir",
+            format!("{why}; using the private directory `{}` instead", ctx.paths.runtime_base.display()),
+        );
+    }
+    if let Mapping::Single { uid, .. } = ctx.mapping {
+        let name = nix::unistd::User::from_uid(uid.into()).ok().flatten().map(|u| u.name).unwrap_or(uid.to_string());
+        once(
+            "subuid",
+            format!(
+                "no subordinate ids for user `{name}` in /etc/subuid and /etc/subgid: only your own id is mapped \
+                 into the user namespace, and files owned by other ids keep their ownership in xattrs only. \
+                 To fix it, as root add `{name}:100000:65536` to /etc/subuid and /etc/subgid \
+                 (pick a range no other user has)"
+            ),
+        );
+    }
+}

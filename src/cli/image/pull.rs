@@ -1,0 +1,77 @@
+//! `pull` and `push`.
+use super::{PullArgs, PushArgs, RegistryArgs};
+use crate::cli::progress::Progress;
+use crate::cli::{ctx, out};
+use crate::engine::Ctx;
+use crate::engine::image::{PullOptions, PullPolicy, PushOptions};
+use crate::error::Error;
+use crate::oci::Platform;
+use crate::registry::Credentials;
+
+/// `--creds USER[:PASSWORD]` (asks for the password on the terminal when it is missing).
+pub(super) fn credentials(creds: Option<&str>) -> Result<Option<Credentials>, Error> {
+    let Some(c) = creds else { return Ok(None) };
+    let (user, pass) = match c.split_once(':') {
+        Some((u, p)) => (u.to_string(), p.to_string()),
+        None => (c.to_string(), super::login::read_password_tty()?),
+    };
+    if user.is_empty() {
+        return Err(Error::Usage("--creds: the username must not be empty".into()));
+    }
+    Ok(Some(Credentials { username: user, password: pass }))
+}
+
+fn engine_ctx_with_auth(ctx: &Ctx, reg: &RegistryArgs) -> Ctx {
+    Ctx {
+        paths: ctx.paths.clone(),
+        mapping: ctx.mapping.clone(),
+        joined: ctx.joined,
+        registries: ctx.registries.clone(),
+        registries_files: ctx.registries_files.clone(),
+        auth: ctx::with_authfile(ctx, reg.authfile.as_ref()),
+        storage_driver: ctx.storage_driver.clone(),
+    }
+}
+
+pub fn pull(ctx: &Ctx, args: &PullArgs) -> Result<i32, Error> {
+    let ctx = engine_ctx_with_auth(ctx, &args.registry);
+    let platform = Platform::from_flags(args.platform.as_deref(), args.os.as_deref(), args.arch.as_deref(), args.variant.as_deref())
+        .map_err(|e| Error::Usage(e.to_string()))?;
+    let credentials = credentials(args.registry.creds.as_deref())?;
+    let progress = Progress::new(args.registry.quiet);
+    for image in &args.images {
+        let opts = PullOptions {
+            reference: image.clone(),
+            platform: platform.clone(),
+            policy: PullPolicy::Always,
+            tls_verify: args.registry.tls_verify,
+            credentials: credentials.clone(),
+            retries: args.registry.retry,
+        };
+        let report = crate::engine::image::pull(&ctx, &opts, &progress)?;
+        out(&format!("{}\n", report.id.hex()))?;
+    }
+    Ok(0)
+}
+
+pub fn push(ctx: &Ctx, args: &PushArgs) -> Result<i32, Error> {
+    let ctx = engine_ctx_with_auth(ctx, &args.registry);
+    let opts = PushOptions {
+        image: args.image.clone(),
+        destination: args.destination.clone(),
+        tls_verify: args.registry.tls_verify,
+        credentials: credentials(args.registry.creds.as_deref())?,
+        compression: if args.compression_format == "zstd" {
+            crate::engine::image::Compression::Zstd
+        } else {
+            crate::engine::image::Compression::Gzip
+        },
+        retries: args.registry.retry,
+    };
+    let progress = Progress::new(args.registry.quiet);
+    let report = crate::engine::image::push(&ctx, &opts, &progress)?;
+    if let Some(f) = &args.digestfile {
+        std::fs::write(f, report.digest.to_string()).map_err(|e| Error::io(format!("write `{}`", f.display()), e))?;
+    }
+    Ok(0)
+}

@@ -1,0 +1,95 @@
+//! `rmi`, `image prune`, `tag`, `untag`, `image exists`.
+use std::io::{BufRead, IsTerminal, Write};
+
+use super::{ExistsArgs, PruneArgs, RmiArgs, TagArgs, UntagArgs};
+use crate::cli::out;
+use crate::engine::Ctx;
+use crate::engine::image::RemoveOptions;
+use crate::error::Error;
+
+pub fn rmi(ctx: &Ctx, args: &RmiArgs) -> Result<i32, Error> {
+    if args.images.is_empty() && !args.all {
+        return Err(Error::Usage("image name or ID must be specified (or use --all)".into()));
+    }
+    if !args.images.is_empty() && args.all {
+        return Err(Error::Usage("when using the --all switch, you may not pass any images names or IDs".into()));
+    }
+    let opts = RemoveOptions { images: args.images.clone(), force: args.force, all: args.all, ignore: args.ignore };
+    let report = crate::engine::image::remove(ctx, &opts)?;
+    let mut text = String::new();
+    for n in &report.untagged {
+        text.push_str(&format!("Untagged: {n}\n"));
+    }
+    for d in &report.deleted {
+        text.push_str(&format!("Deleted: {}\n", d.hex()));
+    }
+    out(&text)?;
+    for e in &report.errors {
+        let err = Error::from(clone_err(e));
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!("Error: {}", err.chain());
+        }
+    }
+    match report.exit_code() {
+        0 => Ok(0),
+        code => Err(Error::Reported(code)),
+    }
+}
+
+/// Errors are reported item by item; rebuild a printable one (EngineError is not Clone).
+fn clone_err(e: &crate::engine::EngineError) -> crate::engine::EngineError {
+    crate::engine::EngineError::Invalid(Error::Engine(crate::engine::EngineError::Invalid(String::new())).to_string() + &chain(e))
+}
+
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(x) = src {
+        s.push_str(": ");
+        s.push_str(&x.to_string());
+        src = x.source();
+    }
+    s
+}
+
+pub fn prune(ctx: &Ctx, args: &PruneArgs) -> Result<i32, Error> {
+    if !args.force {
+        let what = if args.all { "all images not in use by containers" } else { "all dangling images" };
+        #[allow(clippy::print_stderr)]
+        {
+            eprint!("WARNING! This command removes {what}.\nAre you sure you want to continue? [y/N] ");
+        }
+        let _ = std::io::stderr().flush();
+        let mut answer = String::new();
+        if std::io::stdin().is_terminal() || !answer.is_empty() {
+            std::io::stdin().lock().read_line(&mut answer).map_err(|e| Error::io("read the answer", e))?;
+        } else {
+            let _ = std::io::stdin().lock().read_line(&mut answer);
+        }
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            return Ok(0);
+        }
+    }
+    let deleted = crate::engine::image::prune(ctx, args.all)?;
+    out(&deleted.iter().map(|d| format!("{}\n", d.hex())).collect::<String>()).map(|()| 0)
+}
+
+pub fn tag(ctx: &Ctx, args: &TagArgs) -> Result<i32, Error> {
+    crate::engine::image::tag(ctx, &args.image, &args.targets)?;
+    Ok(0)
+}
+
+pub fn untag(ctx: &Ctx, args: &UntagArgs) -> Result<i32, Error> {
+    crate::engine::image::untag(ctx, &args.image, &args.names)?;
+    Ok(0)
+}
+
+pub fn exists(ctx: &Ctx, args: &ExistsArgs) -> Result<i32, Error> {
+    let Some(store) = ctx.store_if_exists()? else { return Ok(1) };
+    match crate::engine::image::lookup(&store, &args.image) {
+        Ok(_) => Ok(0),
+        Err(crate::engine::EngineError::ImageNotKnown(_)) => Ok(1),
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,181 @@
+//! `push`: send an image's blobs and manifest to a registry. Kept layer blobs go as they are (so digests
+//! match what was pulled); uncompressed ones (from load/import) are compressed first (gzip, or zstd).
+use std::io::Write;
+
+use super::lookup::lookup;
+use super::pull::PullProgress;
+use crate::engine::{Ctx, EngineError};
+use crate::oci::{Descriptor, Digest, Manifest, ManifestKind, Reference, media};
+use crate::registry::{Client, ClientOptions, Credentials};
+use crate::store::Store;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    Gzip,
+    Zstd,
+}
+
+#[derive(Debug, Clone)]
+pub struct PushOptions {
+    pub image: String,
+    pub destination: Option<String>,
+    pub tls_verify: Option<bool>,
+    pub credentials: Option<Credentials>,
+    pub compression: Compression,
+    pub retries: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct PushReport {
+    pub reference: String,
+    pub digest: Digest,
+}
+
+/// A layer as it will be pushed.
+struct Outgoing {
+    digest: Digest,
+    size: u64,
+    media: String,
+}
+
+fn compress_blob(store: &Store, blob: &Digest, how: Compression) -> Result<Outgoing, EngineError> {
+    let mut src = store.open_blob(blob)?;
+    let mut out = store.blob_writer()?;
+    let path = store.blob_path(blob);
+    let media = match how {
+        Compression::Gzip => {
+            let mut gz = flate2::write::GzEncoder::new(&mut out, flate2::Compression::fast());
+            std::io::copy(&mut src, &mut gz).map_err(|e| EngineError::io("compress", &path, e))?;
+            gz.finish().map_err(|e| EngineError::io("compress", &path, e))?;
+            media::OCI_LAYER_GZIP
+        }
+        Compression::Zstd => {
+            let mut z = zstd::Encoder::new(&mut out, 3).map_err(|e| EngineError::io("compress", &path, e))?;
+            std::io::copy(&mut src, &mut z).map_err(|e| EngineError::io("compress", &path, e))?;
+            z.finish().map_err(|e| EngineError::io("compress", &path, e))?;
+            media::OCI_LAYER_ZSTD
+        }
+    };
+    out.flush().map_err(|e| EngineError::io("write", &path, e))?;
+    let (digest, size) = out.commit(None)?;
+    Ok(Outgoing { digest, size, media: media.to_string() })
+}
+
+/// Push an image.
+pub fn push(ctx: &Ctx, opts: &PushOptions, progress: &dyn PullProgress) -> Result<PushReport, EngineError> {
+    let store = ctx.store()?;
+    let id = lookup(&store, &opts.image)?;
+    let rec = store.image(&id)?.ok_or_else(|| EngineError::ImageNotKnown(opts.image.clone()))?;
+    let dest_text = match &opts.destination {
+        Some(d) => d.clone(),
+        None => rec
+            .names
+            .iter()
+            .find(|n| **n == super::normalize_name(&opts.image).unwrap_or_default() || super::lookup::short_matches(n, &opts.image))
+            .or(rec.names.first())
+            .cloned()
+            .ok_or_else(|| EngineError::Invalid(format!("image `{}` has no name: give a destination", opts.image)))?,
+    };
+    let dest = Reference::parse(dest_text.strip_prefix("docker://").unwrap_or(&dest_text))?;
+    if !dest.is_qualified() {
+        return Err(EngineError::Invalid(format!(
+            "destination `{dest}` has no registry: use a fully qualified name such as `registry.example.com/{}`",
+            dest.repository()
+        )));
+    }
+    let dest = if dest.tag().is_none() && dest.digest().is_none() { dest.with_tag("latest") } else { dest };
+    let original = store.read_blob(&rec.digest)?;
+    let manifest = match ManifestKind::parse(&rec.manifest_media, &original) {
+        Ok(ManifestKind::Image(m)) => m,
+        _ => return Err(EngineError::Invalid(format!("image `{}` has no image manifest to push", opts.image))),
+    };
+    let mut outgoing = Vec::new();
+    let mut changed = false;
+    for chain in &rec.layers {
+        let layer = store.layer(chain)?.ok_or_else(|| crate::store::StoreError::MissingLayer(chain.clone()))?;
+        let plain = layer.blob_media == media::OCI_LAYER || layer.blob_media.ends_with(".tar");
+        if plain {
+            changed = true;
+            outgoing.push(compress_blob(&store, &layer.blob_digest, opts.compression)?);
+        } else {
+            outgoing.push(Outgoing { digest: layer.blob_digest.clone(), size: layer.blob_size, media: layer.blob_media.clone() });
+        }
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| EngineError::io("start the network runtime for", &ctx.paths.data, e))?;
+    let client = Client::new(ClientOptions {
+        tls_verify: opts.tls_verify,
+        credentials: opts.credentials.clone(),
+        auth: ctx.auth.clone(),
+        conf: ctx.registries.clone(),
+        user_agent: format!("roost/{}", env!("CARGO_PKG_VERSION")),
+        retries: opts.retries,
+    })?;
+    // Repositories on the same registry that may already hold the blobs (cross-repository mount).
+    let mount_from: Vec<String> = rec
+        .names
+        .iter()
+        .filter_map(|n| Reference::parse(n).ok())
+        .filter(|r| r.registry() == dest.registry() && r.repository() != dest.repository())
+        .map(|r| r.repository().to_string())
+        .collect();
+    let (manifest_bytes, manifest_media) = if changed {
+        let m = Manifest {
+            schema_version: 2,
+            media_type: Some(media::OCI_MANIFEST.into()),
+            config: Descriptor { media_type: media::OCI_CONFIG.into(), ..manifest.config.clone() },
+            layers: outgoing
+                .iter()
+                .map(|o| Descriptor {
+                    media_type: o.media.clone(),
+                    digest: o.digest.clone(),
+                    size: o.size,
+                    platform: None,
+                    urls: vec![],
+                    annotations: Default::default(),
+                })
+                .collect(),
+            annotations: manifest.annotations.clone(),
+        };
+        (serde_json::to_vec(&m).expect("manifest serializes"), media::OCI_MANIFEST.to_string())
+    } else {
+        (original.clone(), manifest.media_type().to_string())
+    };
+    let config_size = store.blob_path(&rec.id).metadata().map(|m| m.len()).unwrap_or(manifest.config.size);
+    let blobs: Vec<(Digest, u64)> = outgoing
+        .iter()
+        .map(|o| (o.digest.clone(), o.size))
+        .chain(std::iter::once((rec.id.clone(), config_size)))
+        .collect();
+    let digest = runtime.block_on(async {
+        for (digest, size) in &blobs {
+            let is_config = *digest == rec.id;
+            if client.blob_exists(&dest, digest).await?.is_some() {
+                if is_config { progress.config(digest) } else { progress.blob_start(digest, *size, true) }
+                continue;
+            }
+            if is_config { progress.config(digest) } else { progress.blob_start(digest, *size, false) }
+            let mut mounted = false;
+            for from in &mount_from {
+                if client.mount_blob(&dest, digest, from).await? {
+                    mounted = true;
+                    break;
+                }
+            }
+            if !mounted {
+                let path = store.blob_path(digest);
+                let file = tokio::fs::File::open(&path).await.map_err(|e| EngineError::io("open", &path, e))?;
+                client.upload_blob(&dest, digest, *size, reqwest::Body::from(file)).await?;
+            }
+            if !is_config {
+                progress.blob_done(digest);
+            }
+        }
+        progress.writing_manifest();
+        let d = client.put_manifest(&dest, &manifest_media, &manifest_bytes).await?;
+        Ok::<Digest, EngineError>(d)
+    })?;
+    Ok(PushReport { reference: dest.to_string(), digest })
+}

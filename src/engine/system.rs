@@ -1,0 +1,216 @@
+//! `info`, `version` and `system df`: facts about the host, the store and disk usage.
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::{Ctx, EngineError};
+use crate::oci::Digest;
+use crate::userns::IdRange;
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Info {
+    pub host: HostInfo,
+    pub store: StoreInfo,
+    pub registries: BTreeMap<String, Vec<String>>,
+    pub version: VersionInfo,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IdMapEntry {
+    #[serde(rename = "container_id")]
+    pub container_id: u32,
+    #[serde(rename = "host_id")]
+    pub host_id: u32,
+    pub size: u32,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IdMappings {
+    pub uidmap: Vec<IdMapEntry>,
+    pub gidmap: Vec<IdMapEntry>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HelperInfo {
+    pub name: String,
+    pub path: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HostInfo {
+    pub arch: String,
+    pub os: String,
+    pub kernel: String,
+    pub hostname: String,
+    pub cgroup_version: String,
+    pub cgroup_note: String,
+    pub id_mappings: IdMappings,
+    pub security: BTreeMap<String, serde_json::Value>,
+    pub helpers: Vec<HelperInfo>,
+    pub user_namespace_note: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoreInfo {
+    pub graph_root: String,
+    pub run_root: String,
+    pub graph_driver_name: String,
+    pub image_store: BTreeMap<String, usize>,
+    pub config_files: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct VersionInfo {
+    pub version: String,
+    #[serde(rename = "OsArch")]
+    pub os_arch: String,
+}
+
+pub fn version() -> VersionInfo {
+    VersionInfo {
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        os_arch: format!("linux/{}", crate::oci::Platform::host().architecture),
+    }
+}
+
+fn map(ranges: Vec<IdRange>) -> Vec<IdMapEntry> {
+    ranges.into_iter().map(|r| IdMapEntry { container_id: r.container, host_id: r.host, size: r.size }).collect()
+}
+
+fn which(name: &str) -> Option<PathBuf> {
+    ["/usr/bin", "/usr/sbin", "/bin", "/sbin", "/usr/local/bin", "/usr/libexec/podman"]
+        .iter()
+        .map(|d| Path::new(d).join(name))
+        .find(|p| p.is_file())
+}
+
+/// What the cgroup setup allows, in words (resource limits need a delegated cgroup v2 subtree).
+fn cgroups() -> (String, String) {
+    let unified = Path::new("/sys/fs/cgroup/cgroup.controllers");
+    if unified.is_file() {
+        let controllers = std::fs::read_to_string(unified).unwrap_or_default();
+        return ("v2".into(), format!("unified hierarchy; controllers at the root: `{}`", controllers.trim()));
+    }
+    if Path::new("/sys/fs/cgroup/unified").is_dir() {
+        return (
+            "v1".into(),
+            "hybrid v1/v2 hierarchy with no delegated cgroup v2 subtree: resource limits cannot be applied rootless"
+                .into(),
+        );
+    }
+    ("v1".into(), "cgroup v1: resource limits cannot be applied rootless".into())
+}
+
+pub fn info(ctx: &Ctx) -> Result<Info, EngineError> {
+    let uname = nix::sys::utsname::uname().ok();
+    let (cgroup_version, cgroup_note) = cgroups();
+    let images = match ctx.store_if_exists()? {
+        Some(s) => s.images()?.len(),
+        None => 0,
+    };
+    let helpers = ["newuidmap", "newgidmap", "fuse-overlayfs", "slirp4netns", "pasta"]
+        .iter()
+        .map(|n| HelperInfo { name: n.to_string(), path: which(n).map(|p| p.display().to_string()).unwrap_or_default() })
+        .collect();
+    let rootless = !matches!(ctx.mapping, crate::userns::Mapping::Root);
+    let note = match &ctx.mapping {
+        crate::userns::Mapping::Root => "running as root: no user namespace".to_string(),
+        crate::userns::Mapping::Full { .. } => "subordinate ids from /etc/subuid and /etc/subgid".to_string(),
+        crate::userns::Mapping::Single { uid, .. } => format!(
+            "no subordinate ids for uid {uid}: only your own id is mapped and file ownership is kept in xattrs"
+        ),
+    };
+    let mut security = BTreeMap::new();
+    security.insert("rootless".to_string(), serde_json::Value::Bool(rootless));
+    let mut image_store = BTreeMap::new();
+    image_store.insert("number".to_string(), images);
+    let mut registries = BTreeMap::new();
+    registries.insert("search".to_string(), ctx.registries.search_registries());
+    Ok(Info {
+        host: HostInfo {
+            arch: crate::oci::Platform::host().architecture,
+            os: "linux".into(),
+            kernel: uname.as_ref().map(|u| u.release().to_string_lossy().into_owned()).unwrap_or_default(),
+            hostname: uname.as_ref().map(|u| u.nodename().to_string_lossy().into_owned()).unwrap_or_default(),
+            cgroup_version,
+            cgroup_note,
+            id_mappings: IdMappings { uidmap: map(ctx.mapping.uid_ranges()), gidmap: map(ctx.mapping.gid_ranges()) },
+            security,
+            helpers,
+            user_namespace_note: note,
+        },
+        store: StoreInfo {
+            graph_root: ctx.paths.data.display().to_string(),
+            run_root: ctx.paths.runtime.display().to_string(),
+            graph_driver_name: ctx.storage_driver.clone(),
+            image_store,
+            config_files: ctx.registries_files.iter().map(|p| p.display().to_string()).collect(),
+        },
+        registries,
+        version: version(),
+    })
+}
+
+/// One image in `system df -v`.
+#[derive(Debug, Clone)]
+pub struct ImageUsage {
+    pub id: Digest,
+    pub names: Vec<String>,
+    pub created: Option<jiff::Timestamp>,
+    pub size: u64,
+    /// Bytes of layers this image shares with other images.
+    pub shared: u64,
+    pub unique: u64,
+    pub containers: u32,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct DiskUsage {
+    pub images: Vec<ImageUsage>,
+    /// Unique bytes of all unpacked layers.
+    pub images_size: u64,
+    /// Bytes that removing unused images would free.
+    pub reclaimable: u64,
+    pub active_images: usize,
+}
+
+pub fn disk_usage(ctx: &Ctx) -> Result<DiskUsage, EngineError> {
+    let Some(store) = ctx.store_if_exists()? else { return Ok(DiskUsage::default()) };
+    let images = store.images()?;
+    let layers: HashMap<Digest, u64> = store.layers()?.into_iter().map(|l| (l.chain_id, l.size)).collect();
+    let mut users: HashMap<&Digest, u32> = HashMap::new();
+    for img in &images {
+        for l in &img.layers {
+            *users.entry(l).or_default() += 1;
+        }
+    }
+    let usage: Vec<ImageUsage> = images
+        .iter()
+        .map(|img| {
+            let (mut shared, mut unique) = (0, 0);
+            for l in &img.layers {
+                let size = layers.get(l).copied().unwrap_or(0);
+                if users.get(l).copied().unwrap_or(0) > 1 { shared += size } else { unique += size }
+            }
+            ImageUsage {
+                id: img.id.clone(),
+                names: img.names.clone(),
+                created: img.created,
+                size: shared + unique,
+                shared,
+                unique,
+                containers: 0,
+            }
+        })
+        .collect();
+    let total: u64 = layers.values().sum();
+    Ok(DiskUsage { images: usage, images_size: total, reclaimable: total, active_images: 0 })
+}
