@@ -10,6 +10,8 @@ mod conf;
 mod error;
 #[cfg(test)]
 mod live_tests;
+#[cfg(test)]
+mod mock_tests;
 mod push;
 mod resolve;
 
