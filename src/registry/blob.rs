@@ -8,8 +8,9 @@ use reqwest::header::{CONTENT_RANGE, RANGE};
 use reqwest::{Method, Response, StatusCode};
 use sha2::Digest as _;
 
-use super::client::{Client, Subject, backoff, header_str};
+use super::client::{Client, backoff};
 use super::error::RegistryError;
+use super::response::{Subject, header_str};
 use crate::oci::{Descriptor, Digest, Reference};
 
 /// The bytes of a blob. Every item is verified data except possibly the last, which is an error when the

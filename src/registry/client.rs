@@ -5,21 +5,15 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex, Once};
 use std::time::{Duration, Instant};
 
-use reqwest::header::{
-    ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, RETRY_AFTER, WWW_AUTHENTICATE,
-};
+use reqwest::header::{AUTHORIZATION, HeaderMap, RETRY_AFTER, WWW_AUTHENTICATE};
 use reqwest::{Method, RequestBuilder, Response, StatusCode, Url};
 
 use super::auth::{AuthFiles, Credentials};
 use super::challenge::{Challenge, Token, fetch_token, parse_challenges};
 use super::conf::RegistriesConf;
 use super::error::RegistryError;
-use crate::oci::{Digest, Reference, media};
-
-/// Largest manifest or index accepted.
-pub const MANIFEST_LIMIT: u64 = 4 << 20;
-/// Largest image config accepted.
-pub const CONFIG_LIMIT: u64 = 16 << 20;
+use super::response::{Subject, authority};
+use crate::oci::Reference;
 
 /// How a [`Client`] talks to registries; settings are resolved by the caller.
 #[derive(Debug, Clone)]
@@ -48,14 +42,6 @@ impl Default for ClientOptions {
     }
 }
 
-/// A manifest or index as the registry sent it.
-#[derive(Debug, Clone)]
-pub struct FetchedManifest {
-    pub digest: Digest,
-    pub media_type: String,
-    pub bytes: Vec<u8>,
-}
-
 /// A registry client; cheap to clone (clones share connections and tokens).
 #[derive(Clone)]
 pub struct Client {
@@ -75,13 +61,6 @@ struct Inner {
 enum AuthMethod {
     Basic,
     Bearer(Challenge),
-}
-
-/// What a request was about, to name it in errors.
-pub(crate) enum Subject<'a> {
-    Manifest(&'a Reference),
-    Blob(&'a Reference, &'a Digest),
-    Registry,
 }
 
 /// `docker.io` is served from `registry-1.docker.io`.
@@ -113,21 +92,21 @@ fn install_crypto_provider() {
 
 /// Whether an error came from the TLS layer (bad certificate, or a plain-http server on the other end).
 pub(crate) fn is_tls_error(e: &reqwest::Error) -> bool {
-    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(err) = cur {
+    fn tls(err: &(dyn std::error::Error + 'static)) -> bool {
         if err.downcast_ref::<rustls::Error>().is_some() {
             return true;
         }
-        if let Some(io) = err.downcast_ref::<std::io::Error>()
-            && io
-                .get_ref()
-                .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some())
+        // io::Error's `source` skips the error it wraps, so look inside it explicitly.
+        if let Some(inner) = err
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            && tls(inner)
         {
             return true;
         }
-        cur = err.source();
+        err.source().is_some_and(tls)
     }
-    false
+    tls(e)
 }
 
 /// Exponential backoff: 200 ms, 400 ms, 800 ms, … capped at 10 s.
@@ -166,6 +145,18 @@ impl Client {
                 tokens: Mutex::default(),
             }),
         })
+    }
+
+    /// Whether the registry authenticates with basic auth (so a 401 means the credentials were refused).
+    pub(crate) fn uses_basic(&self, registry: &str) -> bool {
+        matches!(
+            self.inner
+                .methods
+                .lock()
+                .expect("lock poisoned")
+                .get(registry),
+            Some(AuthMethod::Basic)
+        )
     }
 
     pub fn options(&self) -> &ClientOptions {
@@ -469,107 +460,6 @@ impl Client {
         unreachable!("the retry loop returns")
     }
 
-    /// Map an unsuccessful response to an error naming what was asked for.
-    pub(crate) async fn check(
-        &self,
-        registry: &str,
-        subject: Subject<'_>,
-        resp: Response,
-    ) -> Result<Response, RegistryError> {
-        let status = resp.status();
-        if status.is_success() {
-            return Ok(resp);
-        }
-        let what = match &subject {
-            Subject::Manifest(r) | Subject::Blob(r, _) => r.to_string(),
-            Subject::Registry => registry.to_string(),
-        };
-        let basic = matches!(
-            self.inner
-                .methods
-                .lock()
-                .expect("lock poisoned")
-                .get(registry),
-            Some(AuthMethod::Basic)
-        );
-        Err(match (status, subject) {
-            (StatusCode::UNAUTHORIZED, _) if basic => RegistryError::InvalidCredentials {
-                registry: registry.to_string(),
-            },
-            (StatusCode::UNAUTHORIZED, _) => RegistryError::AuthRequired {
-                registry: registry.to_string(),
-            },
-            (StatusCode::FORBIDDEN, _) => RegistryError::Denied {
-                registry: registry.to_string(),
-                what,
-            },
-            (StatusCode::NOT_FOUND, Subject::Manifest(r)) => RegistryError::ManifestUnknown {
-                reference: r.to_string(),
-            },
-            (StatusCode::NOT_FOUND, Subject::Blob(r, d)) => RegistryError::BlobUnknown {
-                reference: r.name(),
-                digest: d.clone(),
-            },
-            _ => {
-                let url = resp.url().to_string();
-                let message = error_message(resp).await;
-                RegistryError::Status {
-                    registry: registry.to_string(),
-                    url,
-                    status: status.as_u16(),
-                    message,
-                }
-            }
-        })
-    }
-
-    /// Fetch a manifest or index by tag or digest, verifying the digest when it is known.
-    pub async fn get_manifest(
-        &self,
-        reference: &Reference,
-    ) -> Result<FetchedManifest, RegistryError> {
-        let registry = self.registry_of(reference)?;
-        let repo = reference.repository();
-        let url = self
-            .base_url(registry)
-            .await?
-            .join(&format!("v2/{repo}/manifests/{}", reference.manifest_ref()))
-            .map_err(|_| RegistryError::Unqualified {
-                reference: reference.to_string(),
-            })?;
-        let scopes = [format!("repository:{repo}:pull")];
-        tracing::debug!(reference = %reference, "fetching manifest");
-        let resp = self
-            .execute(registry, Some(repo), &scopes, Method::GET, url, &mut |rb| {
-                Some(rb.header(ACCEPT, media::MANIFEST_ACCEPT))
-            })
-            .await?;
-        let resp = self
-            .check(registry, Subject::Manifest(reference), resp)
-            .await?;
-        let media_type = header_str(resp.headers(), CONTENT_TYPE.as_str())
-            .map(|s| s.split(';').next().unwrap_or_default().trim().to_string())
-            .unwrap_or_default();
-        let announced = header_str(resp.headers(), "docker-content-digest")
-            .and_then(|s| s.parse::<Digest>().ok());
-        let bytes = read_limited(resp, MANIFEST_LIMIT, reference, "manifest").await?;
-        let digest = match reference.digest() {
-            Some(pinned) => {
-                verify_digest(pinned, &bytes, reference, "manifest")?;
-                pinned.clone()
-            }
-            None => Digest::sha256_of(&bytes),
-        };
-        if let Some(announced) = announced {
-            verify_digest(&announced, &bytes, reference, "manifest")?;
-        }
-        Ok(FetchedManifest {
-            digest,
-            media_type,
-            bytes,
-        })
-    }
-
     /// Check that the registry answers and that the configured credentials work (for `login`).
     pub async fn ping(&self, registry: &str) -> Result<(), RegistryError> {
         let url =
@@ -598,97 +488,6 @@ impl Client {
             .await
             .map(drop)
     }
-}
-
-/// `host[:port]` of a URL, as registries are named.
-pub(crate) fn authority(url: &Url) -> String {
-    let host = url.host_str().unwrap_or_default();
-    match url.port() {
-        Some(p) => format!("{host}:{p}"),
-        None => host.to_string(),
-    }
-}
-
-pub(crate) fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
-    headers.get(name).and_then(|v| v.to_str().ok())
-}
-
-/// The first `message` of a distribution-spec error body, if any.
-async fn error_message(resp: Response) -> Option<String> {
-    #[derive(serde::Deserialize)]
-    struct Body {
-        errors: Vec<Item>,
-    }
-    #[derive(serde::Deserialize)]
-    struct Item {
-        #[serde(default)]
-        code: String,
-        #[serde(default)]
-        message: String,
-    }
-    let bytes = resp.bytes().await.ok()?;
-    let body: Body = serde_json::from_slice(&bytes[..bytes.len().min(64 << 10)]).ok()?;
-    body.errors.first().map(|e| {
-        if e.message.is_empty() {
-            e.code.to_lowercase()
-        } else {
-            e.message.clone()
-        }
-    })
-}
-
-/// Read a whole body, refusing more than `limit` bytes.
-pub(crate) async fn read_limited(
-    mut resp: Response,
-    limit: u64,
-    reference: &Reference,
-    what: &'static str,
-) -> Result<Vec<u8>, RegistryError> {
-    let too_large = || RegistryError::TooLarge {
-        reference: reference.to_string(),
-        what,
-        limit,
-    };
-    if resp.content_length().is_some_and(|n| n > limit) {
-        return Err(too_large());
-    }
-    let registry = reference.registry().unwrap_or_default().to_string();
-    let mut out = Vec::new();
-    while let Some(chunk) = resp
-        .chunk()
-        .await
-        .map_err(|source| RegistryError::Request {
-            registry: registry.clone(),
-            source,
-        })?
-    {
-        if (out.len() + chunk.len()) as u64 > limit {
-            return Err(too_large());
-        }
-        out.extend_from_slice(&chunk);
-    }
-    Ok(out)
-}
-
-/// Check `bytes` against `expected` (sha256 or sha512).
-pub(crate) fn verify_digest(
-    expected: &Digest,
-    bytes: &[u8],
-    reference: &Reference,
-    what: &'static str,
-) -> Result<(), RegistryError> {
-    let mut h = super::blob::Hasher::for_digest(expected);
-    h.update(bytes);
-    let actual = h.finish();
-    if actual == expected.hex() {
-        return Ok(());
-    }
-    Err(RegistryError::DigestMismatch {
-        reference: reference.to_string(),
-        what,
-        expected: expected.to_string(),
-        actual: format!("{}:{actual}", expected.algorithm()),
-    })
 }
 
 #[cfg(test)]

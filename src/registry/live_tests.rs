@@ -282,4 +282,14 @@ async fn insecure_from_registries_conf_and_blocked() {
         .await
         .unwrap_err();
     assert!(matches!(e, RegistryError::Blocked { .. }), "{e}");
+
+    // Without `insecure` or `--tls-verify=false`, a plain-http registry is a TLS error with a hint.
+    let strict = Client::new(ClientOptions {
+        retries: 0,
+        ..Default::default()
+    })
+    .unwrap();
+    let e = strict.resolve(&r, &amd64()).await.unwrap_err();
+    assert!(matches!(e, RegistryError::Tls { .. }), "{e:?}");
+    assert!(e.hint().unwrap().contains("--tls-verify=false"));
 }

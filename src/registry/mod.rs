@@ -14,12 +14,15 @@ mod live_tests;
 mod mock_tests;
 mod push;
 mod resolve;
+mod response;
 
 pub use auth::{AuthFiles, Credentials, IDENTITY_TOKEN_USER, default_auth_files, normalize_key};
 pub use blob::BlobStream;
 pub use challenge::{Challenge, parse_challenges};
-pub use client::{CONFIG_LIMIT, Client, ClientOptions, FetchedManifest, MANIFEST_LIMIT};
+pub use client::{Client, ClientOptions};
 pub use conf::{Endpoint, Mirror, RegistriesConf, Registry, default_conf_files, drop_ins};
 pub use error::{AuthError, ConfError, RegistryError};
 pub use push::{UploadBody, upload_url};
-pub use resolve::{ResolvedImage, check_manifest, select_platform};
+pub use resolve::{
+    CONFIG_LIMIT, FetchedManifest, MANIFEST_LIMIT, ResolvedImage, check_manifest, select_platform,
+};

@@ -3,8 +3,9 @@ use bytes::Bytes;
 use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, LOCATION};
 use reqwest::{Method, Response, StatusCode, Url};
 
-use super::client::{Client, Subject, header_str};
+use super::client::Client;
 use super::error::RegistryError;
+use super::response::{Subject, header_str, verify_digest};
 use crate::oci::{Digest, Reference};
 
 /// The body of a blob upload: bytes can be re-sent on retry, a stream only once.
@@ -232,7 +233,7 @@ impl Client {
     ) -> Result<Digest, RegistryError> {
         let digest = match reference.digest() {
             Some(pinned) => {
-                super::client::verify_digest(pinned, bytes, reference, "manifest")?;
+                verify_digest(pinned, bytes, reference, "manifest")?;
                 pinned.clone()
             }
             None => Digest::sha256_of(bytes),

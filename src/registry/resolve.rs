@@ -4,8 +4,25 @@ use crate::oci::{
     Descriptor, Digest, ImageConfig, Index, Manifest, ManifestKind, Platform, Reference, media,
 };
 
-use super::client::{CONFIG_LIMIT, Client, Subject, read_limited, verify_digest};
+use reqwest::Method;
+use reqwest::header::{ACCEPT, CONTENT_TYPE};
+
+use super::client::Client;
 use super::error::RegistryError;
+use super::response::{Subject, header_str, read_limited, verify_digest};
+
+/// Largest manifest or index accepted.
+pub const MANIFEST_LIMIT: u64 = 4 << 20;
+/// Largest image config accepted.
+pub const CONFIG_LIMIT: u64 = 16 << 20;
+
+/// A manifest or index as the registry sent it.
+#[derive(Debug, Clone)]
+pub struct FetchedManifest {
+    pub digest: Digest,
+    pub media_type: String,
+    pub bytes: Vec<u8>,
+}
 
 /// An image chosen for a platform, with its manifest and config as received (their digests identify them).
 #[derive(Debug, Clone)]
@@ -80,6 +97,53 @@ fn parse_kind(
 }
 
 impl Client {
+    /// Fetch a manifest or index by tag or digest, verifying the digest when it is known.
+    pub async fn get_manifest(
+        &self,
+        reference: &Reference,
+    ) -> Result<FetchedManifest, RegistryError> {
+        let registry = self.registry_of(reference)?;
+        let repo = reference.repository();
+        let url = self
+            .base_url(registry)
+            .await?
+            .join(&format!("v2/{repo}/manifests/{}", reference.manifest_ref()))
+            .map_err(|_| RegistryError::Unqualified {
+                reference: reference.to_string(),
+            })?;
+        let scopes = [format!("repository:{repo}:pull")];
+        tracing::debug!(reference = %reference, "fetching manifest");
+        let resp = self
+            .execute(registry, Some(repo), &scopes, Method::GET, url, &mut |rb| {
+                Some(rb.header(ACCEPT, media::MANIFEST_ACCEPT))
+            })
+            .await?;
+        let resp = self
+            .check(registry, Subject::Manifest(reference), resp)
+            .await?;
+        let media_type = header_str(resp.headers(), CONTENT_TYPE.as_str())
+            .map(|s| s.split(';').next().unwrap_or_default().trim().to_string())
+            .unwrap_or_default();
+        let announced = header_str(resp.headers(), "docker-content-digest")
+            .and_then(|s| s.parse::<Digest>().ok());
+        let bytes = read_limited(resp, MANIFEST_LIMIT, reference, "manifest").await?;
+        let digest = match reference.digest() {
+            Some(pinned) => {
+                verify_digest(pinned, &bytes, reference, "manifest")?;
+                pinned.clone()
+            }
+            None => Digest::sha256_of(&bytes),
+        };
+        if let Some(announced) = announced {
+            verify_digest(&announced, &bytes, reference, "manifest")?;
+        }
+        Ok(FetchedManifest {
+            digest,
+            media_type,
+            bytes,
+        })
+    }
+
     /// Resolve `reference` for `platform`, trying its registries.conf endpoints in order (mirrors first).
     pub async fn resolve(
         &self,
@@ -183,14 +247,7 @@ impl Client {
             })?;
         let scopes = [format!("repository:{repo}:pull")];
         let resp = self
-            .execute(
-                registry,
-                Some(repo),
-                &scopes,
-                reqwest::Method::GET,
-                url,
-                &mut Some,
-            )
+            .execute(registry, Some(repo), &scopes, Method::GET, url, &mut Some)
             .await?;
         let resp = self
             .check(registry, Subject::Blob(reference, &descriptor.digest), resp)
