@@ -1,1 +1,28 @@
-//! TODO: registry
+//! Distribution v2 client: registries.conf, auth.json, token/basic auth, pull and push with digest
+//! verification. No printing, no environment reads: callers pass paths and settings in.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
+mod auth;
+mod blob;
+mod challenge;
+mod client;
+mod conf;
+mod error;
+#[cfg(test)]
+mod live_tests;
+#[cfg(test)]
+mod mock_tests;
+mod push;
+mod resolve;
+mod response;
+
+pub use auth::{AuthFiles, Credentials, IDENTITY_TOKEN_USER, default_auth_files, normalize_key};
+pub use blob::BlobStream;
+pub use challenge::{Challenge, parse_challenges};
+pub use client::{Client, ClientOptions};
+pub use conf::{Endpoint, Mirror, RegistriesConf, Registry, default_conf_files, drop_ins};
+pub use error::{AuthError, ConfError, RegistryError};
+pub use push::{UploadBody, upload_url};
+pub use resolve::{
+    CONFIG_LIMIT, FetchedManifest, MANIFEST_LIMIT, ResolvedImage, check_manifest, select_platform,
+};
