@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# Side-by-side benchmarks: roost vs rootless podman, both run as the unprivileged test user with
+# hyperfine, on the images of tests/world.sh. Run as root:
+#   bench/run.sh              all benchmarks
+#   bench/run.sh NAME...      a subset (bench/run.sh --list shows the names)
+# Env: BENCH_SKIP_SETUP=1 skips world/podman/build (re-runs), TESTUSER (default roosttest).
+# Results: bench/results/NAME.md (and .json); a combined table is printed at the end.
+# A failing benchmark is reported and the others still run; exit code 1 if any failed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+REPO=$PWD
+TESTUSER=${TESTUSER:-roosttest}
+REG=127.0.0.1:5000
+BIN_DIR=/tmp/roost-bench-bin
+OUT_DIR=/tmp/roost-bench-out
+RESULTS=$REPO/bench/results
+SYS_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+
+# --- benchmarks: one function each, bench_<name with _ for ->; add new ones to ALL ----------
+ALL=(pull-debian images-50 complete-images)
+
+# Each benchmark first checks, per tool, that the command does real work (expect_lines) and
+# times only the tools that pass; a tool failing its check fails the benchmark (`partial`) but the
+# other tool's numbers are still kept.
+
+# A fresh pull of a ~63 MB gzip layer (~200 MB unpacked): network, digest checks, unpacking.
+bench_pull_debian() {
+  local t args=()
+  for t in roost podman; do # one untimed pull each
+    if as_user $t rmi -a -f >/dev/null && as_user $t pull -q "$REG/debian:bookworm" >/dev/null &&
+      expect_lines 1 debian $t images; then
+      args+=(--prepare "$t rmi -a -f" -n $t "$t pull $REG/debian:bookworm")
+    else partial $t; fi
+  done
+  hf pull-debian --runs 5 "${args[@]}"
+}
+
+# Listing a store of 50 tags of one image: store read + table formatting, start-up cost.
+bench_images_50() {
+  local t args=()
+  for t in roost podman; do
+    if tag_50 $t && expect_lines 50 bench/img $t images; then args+=(-n $t "$t images"); else partial $t; fi
+  done
+  hf images-50 -N --warmup 3 "${args[@]}"
+}
+
+# The hidden completion entry the shell calls on <TAB> (no podman peer: cobra's is not comparable).
+bench_complete_images() {
+  local args=()
+  if tag_50 roost && expect_lines 50 bench/img roost __complete images ''; then
+    args+=(-n roost "roost __complete images ''")
+  else partial roost; fi
+  hf complete-images -N --warmup 3 "${args[@]}"
+}
+
+# Later: bench_run_rm (run --rm busybox true), bench_ps_a (50 containers), bench_build (cached and
+# --no-cache): write the function, add the name to ALL, document it in bench/README.md.
+
+# --- helpers --------------------------------------------------------------------------------
+
+# Runs a command as the test user with a clean environment, from a directory the user can read.
+as_user() {
+  (cd "$OUT_DIR" && runuser -u "$TESTUSER" -- env -i PATH="$BIN_DIR:$SYS_PATH" HOME="$UHOME" \
+    XDG_RUNTIME_DIR="$RUN_DIR" LANG=C.UTF-8 "$@")
+}
+
+# Tags busybox 50 times in TOOL's store (roost or podman), from an empty store.
+tag_50() {
+  local tool=$1
+  as_user "$tool" rmi -a -f >/dev/null &&
+    as_user "$tool" pull -q "$REG/busybox:latest" >/dev/null &&
+    as_user sh -c "for i in \$(seq 50); do $tool tag $REG/busybox:latest localhost/bench/img\$i:latest || exit 1; done"
+}
+
+# expect_lines MIN PATTERN CMD...: CMD (as the test user) prints at least MIN lines matching
+# PATTERN. Guards against timing a command that does nothing (an unimplemented verb exiting 0).
+expect_lines() {
+  local min=$1 pat=$2 n; shift 2
+  n=$(as_user "$@" 2>/dev/null | grep -c -- "$pat")
+  [ "$n" -ge "$min" ] && return 0
+  echo "sanity check failed: \`${*@Q}\` printed $n lines matching \`$pat\`, expected at least $min"
+  return 1
+}
+
+# partial TOOL: TOOL failed its check; the benchmark runs without it and is reported as failed.
+partial() { echo "skipping $1 in this benchmark: it failed its check"; PARTIAL+=("$1"); }
+
+# hf NAME HYPERFINE-ARGS...: runs hyperfine as the test user and keeps its exports. Fails when
+# there is nothing left to time or a tool was left out (partial).
+hf() {
+  local name=$1; shift
+  printf '%s\n' "$@" | grep -qx -- -n || { echo "nothing to time in $name"; return 1; }
+  as_user hyperfine --style basic --export-markdown "$OUT_DIR/$name.md" --export-json "$OUT_DIR/$name.json" "$@" ||
+    return 1
+  cp "$OUT_DIR/$name.md" "$OUT_DIR/$name.json" "$RESULTS/"
+  [ ${#PARTIAL[@]} = 0 ] || { echo "$name: timed without ${PARTIAL[*]}"; return 1; }
+}
+
+setup() {
+  echo "== setup: test world (with debian:bookworm)"
+  "$REPO/tests/world.sh" --debian || return 1
+  echo "== setup: rootless podman for $TESTUSER"
+  "$REPO/bench/podman-peer.sh" "$TESTUSER" || return 1
+  echo "== setup: cargo build --release"
+  cargo build --release || return 1
+  mkdir -p "$BIN_DIR" && chmod 0755 "$BIN_DIR" &&
+    install -m 0755 "$REPO/target/release/roost" "$BIN_DIR/roost"
+}
+
+user_dirs() {
+  UID_=$(id -u "$TESTUSER") || { echo "no user $TESTUSER: run tests/world.sh" >&2; return 1; }
+  UHOME=$(getent passwd "$TESTUSER" | cut -d: -f6)
+  RUN_DIR=/run/user/$UID_
+  if [ ! -d "$RUN_DIR" ]; then
+    RUN_DIR=/tmp/roost-bench-run-$UID_
+    mkdir -p "$RUN_DIR"
+  fi
+  chown "$TESTUSER:" "$RUN_DIR" && chmod 0700 "$RUN_DIR"
+  rm -rf "$OUT_DIR" && mkdir -p "$OUT_DIR" "$RESULTS" && chown "$TESTUSER:" "$OUT_DIR"
+}
+
+main() {
+  [ "${1:-}" = --list ] && { printf '%s\n' "${ALL[@]}"; exit 0; }
+  [ "$(id -u)" = 0 ] || { echo "bench/run.sh: run as root (it sets up the world and runs as $TESTUSER)" >&2; exit 1; }
+  local names=("$@"); [ ${#names[@]} = 0 ] && names=("${ALL[@]}")
+  for n in "${names[@]}"; do
+    declare -F "bench_${n//-/_}" >/dev/null || { echo "unknown benchmark $n (have: ${ALL[*]})" >&2; exit 2; }
+  done
+  if [ "${BENCH_SKIP_SETUP:-0}" != 1 ]; then setup || { echo "bench/run.sh: setup failed" >&2; exit 1; }; fi
+  user_dirs || exit 1
+  echo "== versions: $(as_user roost --version 2>&1 | head -1); $(as_user podman --version 2>&1)"
+
+  local failed=() n
+  for n in "${names[@]}"; do
+    echo; echo "== benchmark $n"
+    rm -f "$RESULTS/$n.md" "$RESULTS/$n.json"
+    PARTIAL=()
+    if ! "bench_${n//-/_}"; then
+      echo "FAILED: benchmark $n (see the output above)"
+      failed+=("$n")
+    fi
+  done
+
+  echo; echo "== results ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(uname -r))"
+  for n in "${names[@]}"; do
+    echo; echo "### $n"
+    if [ -f "$RESULTS/$n.md" ]; then cat "$RESULTS/$n.md"; else echo "(failed: nothing timed)"; fi
+  done
+  [ ${#failed[@]} = 0 ] || { echo; echo "failed: ${failed[*]}"; exit 1; }
+}
+
+main "$@"

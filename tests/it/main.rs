@@ -1,0 +1,7 @@
+//! roost's integration tests: one binary, one module per area (see tests/it/harness.rs and
+//! STYLE.md "Test pyramid"). Run them with `sudo tests/run`; they need the world built by
+//! `tests/world.sh` and fail (never skip) without it.
+
+mod harness;
+
+mod basics;
