@@ -18,6 +18,10 @@ pub enum Error {
     Store(#[from] crate::store::StoreError),
     #[error(transparent)]
     Registry(#[from] crate::registry::RegistryError),
+    #[error(transparent)]
+    Auth(#[from] crate::registry::AuthError),
+    #[error(transparent)]
+    Conf(#[from] crate::registry::ConfError),
     #[error("{0}")]
     Usage(String),
     #[error("failed to {op}")]

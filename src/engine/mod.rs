@@ -55,6 +55,8 @@ pub enum EngineError {
     #[error(transparent)]
     Registry(#[from] crate::registry::RegistryError),
     #[error(transparent)]
+    Conf(#[from] crate::registry::ConfError),
+    #[error(transparent)]
     Archive(#[from] crate::archive::ArchiveError),
     #[error(transparent)]
     Reference(#[from] crate::oci::ReferenceError),

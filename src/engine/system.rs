@@ -133,7 +133,7 @@ pub fn info(ctx: &Ctx) -> Result<Info, EngineError> {
     let mut image_store = BTreeMap::new();
     image_store.insert("number".to_string(), images);
     let mut registries = BTreeMap::new();
-    registries.insert("search".to_string(), ctx.registries.search_registries());
+    registries.insert("search".to_string(), ctx.registries.unqualified_search_registries.clone());
     Ok(Info {
         host: HostInfo {
             arch: crate::oci::Platform::host().architecture,

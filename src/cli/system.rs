@@ -1,0 +1,279 @@
+//! `info`, `version`, `system df`, `system info`, `unshare`.
+use std::collections::BTreeMap;
+use std::os::unix::process::CommandExt;
+
+use clap::{Args, Subcommand};
+use serde::Serialize;
+use serde_json::Value;
+
+use super::format::{self, Format, JsonStyle, Table, image_size};
+use super::out;
+use crate::engine::Ctx;
+use crate::error::Error;
+
+#[derive(Debug, Subcommand)]
+pub enum SystemCommand {
+    /// Show disk usage of images
+    Df(DfArgs),
+    /// Display system information
+    Info(InfoArgs),
+    /// Remove unused images and leftovers
+    Prune(SystemPruneArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InfoArgs {
+    /// Format the output: `json` or a Go template
+    #[arg(short, long, value_name = "FORMAT")]
+    pub format: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct VersionArgs {
+    /// Format the output: `json` or a Go template
+    #[arg(short, long, value_name = "FORMAT")]
+    pub format: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DfArgs {
+    /// Show details per image
+    #[arg(short, long)]
+    pub verbose: bool,
+    /// Format the output: `json` or a Go template
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SystemPruneArgs {
+    /// Remove all unused images, not only dangling ones
+    #[arg(short, long)]
+    pub all: bool,
+    /// Do not ask for confirmation
+    #[arg(short, long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UnshareArgs {
+    /// Command to run (default: $SHELL, or /bin/sh)
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
+}
+
+pub fn dispatch(ctx: &Ctx, cmd: SystemCommand) -> Result<i32, Error> {
+    match cmd {
+        SystemCommand::Df(a) => df(ctx, &a),
+        SystemCommand::Info(a) => info(ctx, &a),
+        SystemCommand::Prune(a) => {
+            super::image::dispatch(ctx, super::image::ImageCommand::Prune(super::image::PruneArgs { all: a.all, force: a.force }))
+        }
+    }
+}
+
+/// A small YAML writer for `info` (podman prints YAML by default): maps, lists and scalars.
+fn yaml(v: &Value, indent: usize, out: &mut String) {
+    let pad = " ".repeat(indent);
+    match v {
+        Value::Object(m) => {
+            for (k, val) in m {
+                match val {
+                    Value::Object(inner) if !inner.is_empty() => {
+                        out.push_str(&format!("{pad}{k}:\n"));
+                        yaml(val, indent + 2, out);
+                    }
+                    Value::Array(a) if !a.is_empty() => {
+                        out.push_str(&format!("{pad}{k}:\n"));
+                        yaml(val, indent, out);
+                    }
+                    _ => out.push_str(&format!("{pad}{k}: {}\n", scalar(val))),
+                }
+            }
+        }
+        Value::Array(a) => {
+            for item in a {
+                match item {
+                    Value::Object(m) if !m.is_empty() => {
+                        let mut inner = String::new();
+                        yaml(item, indent + 2, &mut inner);
+                        out.push_str(&format!("{pad}- {}", inner.trim_start()));
+                    }
+                    _ => out.push_str(&format!("{pad}- {}\n", scalar(item))),
+                }
+            }
+        }
+        other => out.push_str(&format!("{pad}{}\n", scalar(other))),
+    }
+}
+
+fn scalar(v: &Value) -> String {
+    match v {
+        Value::String(s) if s.is_empty() => "\"\"".into(),
+        Value::String(s) if s.contains(": ") || s.starts_with(['*', '&', '!', '-', '{', '[']) => format!("{s:?}"),
+        Value::String(s) => s.clone(),
+        Value::Array(_) => "[]".into(),
+        Value::Object(_) => "{}".into(),
+        other => other.to_string(),
+    }
+}
+
+pub fn info(ctx: &Ctx, args: &InfoArgs) -> Result<i32, Error> {
+    let info = crate::engine::system::info(ctx)?;
+    let v = serde_json::to_value(&info).expect("info serializes");
+    match Format::parse(args.format.as_deref()) {
+        Format::Default => {
+            let mut s = String::new();
+            yaml(&v, 0, &mut s);
+            out(&s)
+        }
+        Format::Json => out(&format::render_json(&[v], JsonStyle::INSPECT).map(unwrap_single)?),
+        f => out(&format::render_inspect(&[v], &f)?),
+    }
+    .map(|()| 0)
+}
+
+/// `render_json` prints an array; `info --format json` prints the object itself.
+fn unwrap_single(s: String) -> String {
+    let v: Vec<Value> = serde_json::from_str(&s).unwrap_or_default();
+    v.first().map(|o| serde_json::to_string_pretty(o).unwrap_or_default() + "\n").unwrap_or(s)
+}
+
+pub fn version(args: &VersionArgs) -> Result<i32, Error> {
+    let v = crate::engine::system::version();
+    let client = serde_json::json!({"Client": v});
+    match Format::parse(args.format.as_deref()) {
+        Format::Default => out(&format!("Version:      {}\nOS/Arch:      {}\n", v.version, v.os_arch)),
+        Format::Json => out(&(serde_json::to_string_pretty(&client).expect("serializes") + "\n")),
+        f => out(&format::render_inspect(&[client], &f)?),
+    }
+    .map(|()| 0)
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct DfRow {
+    #[serde(rename = "Type")]
+    kind: String,
+    total: usize,
+    active: usize,
+    size: String,
+    reclaimable: String,
+    #[serde(rename = "RawSize")]
+    raw_size: u64,
+    #[serde(rename = "RawReclaimable")]
+    raw_reclaimable: u64,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct DfImageRow {
+    repository: String,
+    tag: String,
+    #[serde(rename = "ImageID")]
+    image_id: String,
+    created: String,
+    size: String,
+    shared_size: String,
+    unique_size: String,
+    containers: u32,
+}
+
+pub fn df(ctx: &Ctx, args: &DfArgs) -> Result<i32, Error> {
+    let usage = crate::engine::system::disk_usage(ctx)?;
+    let percent = |part: u64, total: u64| if total == 0 { 0 } else { part * 100 / total };
+    let rows = vec![
+        DfRow {
+            kind: "Images".into(),
+            total: usage.images.len(),
+            active: usage.active_images,
+            size: image_size(usage.images_size as i64),
+            reclaimable: format!("{} ({}%)", image_size(usage.reclaimable as i64), percent(usage.reclaimable, usage.images_size)),
+            raw_size: usage.images_size,
+            raw_reclaimable: usage.reclaimable,
+        },
+        DfRow {
+            kind: "Containers".into(),
+            total: 0,
+            active: 0,
+            size: image_size(0),
+            reclaimable: format!("{} (0%)", image_size(0)),
+            raw_size: 0,
+            raw_reclaimable: 0,
+        },
+        DfRow {
+            kind: "Local Volumes".into(),
+            total: 0,
+            active: 0,
+            size: image_size(0),
+            reclaimable: format!("{} (0%)", image_size(0)),
+            raw_size: 0,
+            raw_reclaimable: 0,
+        },
+    ];
+    let fmt = Format::parse(args.format.as_deref());
+    if args.verbose && fmt == Format::Default {
+        let now = jiff::Timestamp::now();
+        let mut images = Vec::new();
+        for i in &usage.images {
+            let names: Vec<Option<&String>> = if i.names.is_empty() { vec![None] } else { i.names.iter().map(Some).collect() };
+            for n in names {
+                let (repo, tag) = match n.and_then(|n| n.rsplit_once(':').filter(|(_, t)| !t.contains('/'))) {
+                    Some((r, t)) => (r.to_string(), t.to_string()),
+                    None => ("<none>".into(), "<none>".into()),
+                };
+                images.push(DfImageRow {
+                    repository: repo,
+                    tag,
+                    image_id: i.id.short().to_string(),
+                    created: i.created.map(|c| format::time_ago(c, now)).unwrap_or_default(),
+                    size: image_size(i.size as i64),
+                    shared_size: image_size(i.shared as i64),
+                    unique_size: image_size(i.unique as i64),
+                    containers: i.containers,
+                });
+            }
+        }
+        let table = Table {
+            name: "df",
+            default_template:
+                "table {{.Repository}}\t{{.Tag}}\t{{.ImageID}}\t{{.Created}}\t{{.Size}}\t{{.SharedSize}}\t{{.UniqueSize}}\t{{.Containers}}",
+            headers: &[("ImageID", "IMAGE ID")],
+            json: JsonStyle::IMAGES,
+        };
+        let text = format::render_list(&images, &fmt, &table)?;
+        return out(&format!("Images space usage:\n\n{text}\nContainers space usage:\n\nLocal Volumes space usage:\n"))
+            .map(|()| 0);
+    }
+    let table = Table {
+        name: "df",
+        default_template: "table {{.Type}}\t{{.Total}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}",
+        headers: &[],
+        json: JsonStyle::IMAGES,
+    };
+    out(&format::render_list(&rows, &fmt, &table)?).map(|()| 0)
+}
+
+/// `unshare [COMMAND]`: we are inside the namespace already (the dispatcher re-executed us); replace this
+/// process with the command.
+pub fn unshare(ctx: &Ctx, args: &UnshareArgs) -> Result<i32, Error> {
+    let mut argv = args.command.clone();
+    if argv.is_empty() {
+        argv.push(std::env::var("SHELL").ok().filter(|s| !s.is_empty()).unwrap_or_else(|| "/bin/sh".into()));
+    }
+    let mut env: BTreeMap<&str, String> = BTreeMap::new();
+    env.insert("CONTAINERS_GRAPHROOT", ctx.paths.data.display().to_string());
+    env.insert("CONTAINERS_RUNROOT", ctx.paths.runtime.display().to_string());
+    let err = std::process::Command::new(&argv[0])
+        .args(&argv[1..])
+        .envs(env)
+        // Stay marked as inside the namespace, so a nested roost does not try to create another one.
+        .env_remove("_ROOST_USERNS_SYNC")
+        .exec();
+    let code = if err.kind() == std::io::ErrorKind::NotFound { 127 } else { 126 };
+    #[allow(clippy::print_stderr)]
+    {
+        eprintln!("Error: cannot run `{}`: {err}", argv[0]);
+    }
+    Err(Error::Reported(code))
+}
