@@ -37,7 +37,10 @@ pub enum Error {
 
 impl Error {
     pub fn io(op: impl Into<String>, source: std::io::Error) -> Error {
-        Error::Io { op: op.into(), source }
+        Error::Io {
+            op: op.into(),
+            source,
+        }
     }
 
     /// podman's exit statuses: 125 for engine and usage errors.

@@ -9,7 +9,11 @@ pub fn parse_level(s: &str) -> Result<tracing::Level, String> {
         "info" => tracing::Level::INFO,
         "warn" | "warning" => tracing::Level::WARN,
         "error" | "fatal" | "panic" => tracing::Level::ERROR,
-        other => return Err(format!("invalid log level `{other}`: use trace, debug, info, warn, error, fatal or panic")),
+        other => {
+            return Err(format!(
+                "invalid log level `{other}`: use trace, debug, info, warn, error, fatal or panic"
+            ));
+        }
     })
 }
 

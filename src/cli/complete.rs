@@ -34,7 +34,12 @@ fn names(store: &Store) -> Vec<String> {
 
 /// Candidates for an IMAGE argument.
 pub fn image_names() -> Vec<CompletionCandidate> {
-    store(None).map(|s| names(&s)).unwrap_or_default().into_iter().map(CompletionCandidate::new).collect()
+    store(None)
+        .map(|s| names(&s))
+        .unwrap_or_default()
+        .into_iter()
+        .map(CompletionCandidate::new)
+        .collect()
 }
 
 #[derive(Debug, Args)]
@@ -49,8 +54,13 @@ pub struct CompleteArgs {
 
 /// `roost __complete images PREFIX`: one name per line.
 pub fn run(global: &GlobalArgs, args: &CompleteArgs) -> Result<i32, Error> {
-    let Some(store) = store(Some(global)) else { return Ok(0) };
-    let text: String =
-        names(&store).into_iter().filter(|n| n.starts_with(&args.prefix)).map(|n| n + "\n").collect();
+    let Some(store) = store(Some(global)) else {
+        return Ok(0);
+    };
+    let text: String = names(&store)
+        .into_iter()
+        .filter(|n| n.starts_with(&args.prefix))
+        .map(|n| n + "\n")
+        .collect();
     out(&text).map(|()| 0)
 }

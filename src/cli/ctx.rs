@@ -9,7 +9,9 @@ use crate::registry::{AuthFiles, RegistriesConf};
 use crate::userns::{Joined, Mapping};
 
 fn env_path(key: &str) -> Option<PathBuf> {
-    std::env::var_os(key).filter(|v| !v.is_empty()).map(PathBuf::from)
+    std::env::var_os(key)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
 }
 
 /// The storage driver: `--storage-driver`, else `driver` from `CONTAINERS_STORAGE_CONF` or the user's
@@ -18,11 +20,17 @@ fn storage_driver(flag: Option<&str>, config_home: &std::path::Path) -> String {
     if let Some(d) = flag {
         return d.to_string();
     }
-    let file = env_path("CONTAINERS_STORAGE_CONF").unwrap_or_else(|| config_home.join("containers/storage.conf"));
+    let file = env_path("CONTAINERS_STORAGE_CONF")
+        .unwrap_or_else(|| config_home.join("containers/storage.conf"));
     std::fs::read_to_string(file)
         .ok()
         .and_then(|s| s.parse::<toml::Table>().ok())
-        .and_then(|t| t.get("storage")?.get("driver")?.as_str().map(str::to_string))
+        .and_then(|t| {
+            t.get("storage")?
+                .get("driver")?
+                .as_str()
+                .map(str::to_string)
+        })
         .filter(|d| ["overlay", "fuse-overlayfs", "vfs"].contains(&d.as_str()))
         .unwrap_or_else(|| "overlay".to_string())
 }
@@ -42,9 +50,13 @@ pub(super) fn build(global: &GlobalArgs, joined: Option<Joined>) -> Result<Ctx, 
         None => crate::registry::default_conf_files(&paths.config_home),
     };
     let registries = RegistriesConf::load(&registries_files)?;
-    let mut auth = crate::registry::default_auth_files(&paths.runtime_base, &paths.config_home, &paths.home);
+    let mut auth =
+        crate::registry::default_auth_files(&paths.runtime_base, &paths.config_home, &paths.home);
     if let Some(f) = env_path("REGISTRY_AUTH_FILE") {
-        auth = AuthFiles { read: vec![f.clone()], write: f };
+        auth = AuthFiles {
+            read: vec![f.clone()],
+            write: f,
+        };
     }
     Ok(Ctx {
         storage_driver: storage_driver(global.storage_driver.as_deref(), &paths.config_home),
@@ -60,7 +72,10 @@ pub(super) fn build(global: &GlobalArgs, joined: Option<Joined>) -> Result<Ctx, 
 /// An `--authfile` flag overrides where credentials are read and written.
 pub(super) fn with_authfile(ctx: &Ctx, authfile: Option<&PathBuf>) -> AuthFiles {
     match authfile {
-        Some(f) => AuthFiles { read: vec![f.clone()], write: f.clone() },
+        Some(f) => AuthFiles {
+            read: vec![f.clone()],
+            write: f.clone(),
+        },
         None => ctx.auth.clone(),
     }
 }
@@ -81,11 +96,18 @@ pub(super) fn warn_once(ctx: &Ctx) {
     if let Some(why) = &ctx.paths.runtime_fallback {
         once(
             "runtime-dir",
-            format!("{why}; using the private directory `{}` instead", ctx.paths.runtime_base.display()),
+            format!(
+                "{why}; using the private directory `{}` instead",
+                ctx.paths.runtime_base.display()
+            ),
         );
     }
     if let Mapping::Single { uid, .. } = ctx.mapping {
-        let name = nix::unistd::User::from_uid(uid.into()).ok().flatten().map(|u| u.name).unwrap_or(uid.to_string());
+        let name = nix::unistd::User::from_uid(uid.into())
+            .ok()
+            .flatten()
+            .map(|u| u.name)
+            .unwrap_or(uid.to_string());
         once(
             "subuid",
             format!(

@@ -111,11 +111,21 @@ impl Command {
     fn needs_userns(&self) -> bool {
         use image::ImageCommand as I;
         match self {
-            Command::Pull(_) | Command::Push(_) | Command::Rmi(_) | Command::Save(_) | Command::Load(_) => true,
+            Command::Pull(_)
+            | Command::Push(_)
+            | Command::Rmi(_)
+            | Command::Save(_)
+            | Command::Load(_) => true,
             Command::Import(_) | Command::Unshare(_) => true,
             Command::Image(i) => matches!(
                 i,
-                I::Pull(_) | I::Push(_) | I::Rm(_) | I::Save(_) | I::Load(_) | I::Import(_) | I::Prune(_)
+                I::Pull(_)
+                    | I::Push(_)
+                    | I::Rm(_)
+                    | I::Save(_)
+                    | I::Load(_)
+                    | I::Import(_)
+                    | I::Prune(_)
             ),
             Command::System(system::SystemCommand::Prune(_)) => true,
             _ => false,
@@ -147,7 +157,9 @@ pub fn run() -> Result<i32, Error> {
     let level = crate::logging::parse_level(&cli.global.log_level).map_err(Error::Usage)?;
     crate::logging::init(level);
     let Some(command) = cli.command else {
-        Cli::command().print_help().map_err(|e| Error::io("print help", e))?;
+        Cli::command()
+            .print_help()
+            .map_err(|e| Error::io("print help", e))?;
         return Ok(0);
     };
     match command {
@@ -168,20 +180,29 @@ pub fn run() -> Result<i32, Error> {
 
 fn exit_status(status: std::process::ExitStatus) -> i32 {
     use std::os::unix::process::ExitStatusExt;
-    status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0))
+    status
+        .code()
+        .unwrap_or_else(|| 128 + status.signal().unwrap_or(0))
 }
 
 /// clap's own exits: help and version go to stdout with status 0; usage errors are podman's 125.
 fn clap_exit(e: clap::Error) -> Result<i32, Error> {
     use clap::error::ErrorKind;
     match e.kind() {
-        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
             let _ = e.print();
             Ok(0)
         }
         _ => {
             let text = e.render().to_string();
-            let first = text.lines().next().unwrap_or("").trim_start_matches("error: ").to_string();
+            let first = text
+                .lines()
+                .next()
+                .unwrap_or("")
+                .trim_start_matches("error: ")
+                .to_string();
             Err(Error::Usage(first))
         }
     }
@@ -206,7 +227,10 @@ fn dispatch(ctx: &crate::engine::Ctx, command: Command) -> Result<i32, Error> {
         Command::Info(a) => system::info(ctx, &a),
         Command::Image(i) => image::dispatch(ctx, i),
         Command::System(s) => system::dispatch(ctx, s),
-        Command::Version(_) | Command::Completion(_) | Command::Generate(_) | Command::Complete(_) => {
+        Command::Version(_)
+        | Command::Completion(_)
+        | Command::Generate(_)
+        | Command::Complete(_) => {
             unreachable!("handled before the context is built")
         }
     }
@@ -216,8 +240,13 @@ fn dispatch(ctx: &crate::engine::Ctx, command: Command) -> Result<i32, Error> {
 pub(crate) fn out(text: &str) -> Result<(), Error> {
     use std::io::Write;
     let mut stdout = std::io::stdout().lock();
-    match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::io("write to stdout", e)),
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(Error::io("write to stdout", e))
+        }
         _ => Ok(()),
     }
 }

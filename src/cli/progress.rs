@@ -11,7 +11,10 @@ use crate::oci::Digest;
 pub enum Progress {
     Quiet,
     Lines,
-    Bars { multi: MultiProgress, bars: RefCell<HashMap<Digest, ProgressBar>> },
+    Bars {
+        multi: MultiProgress,
+        bars: RefCell<HashMap<Digest, ProgressBar>>,
+    },
 }
 
 impl Progress {
@@ -19,7 +22,10 @@ impl Progress {
         if quiet {
             Progress::Quiet
         } else if std::io::stderr().is_terminal() {
-            Progress::Bars { multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr()), bars: RefCell::default() }
+            Progress::Bars {
+                multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr()),
+                bars: RefCell::default(),
+            }
         } else {
             Progress::Lines
         }
@@ -42,8 +48,10 @@ impl Progress {
 }
 
 fn style() -> ProgressStyle {
-    ProgressStyle::with_template("Copying blob {prefix} {bar:30} {bytes}/{total_bytes} {binary_bytes_per_sec}")
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
+    ProgressStyle::with_template(
+        "Copying blob {prefix} {bar:30} {bytes}/{total_bytes} {binary_bytes_per_sec}",
+    )
+    .unwrap_or_else(|_| ProgressStyle::default_bar())
 }
 
 impl PullProgress for Progress {
@@ -61,7 +69,10 @@ impl PullProgress for Progress {
                 bar.set_prefix(digest.short().to_string());
                 bars.borrow_mut().insert(digest.clone(), bar);
             }
-            _ if already_present => self.line(&format!("Copying blob {} skipped: already exists", digest.short())),
+            _ if already_present => self.line(&format!(
+                "Copying blob {} skipped: already exists",
+                digest.short()
+            )),
             _ => self.line(&format!("Copying blob {digest}")),
         }
     }

@@ -58,7 +58,11 @@ pub struct SystemPruneArgs {
 #[derive(Debug, Args)]
 pub struct UnshareArgs {
     /// Command to run (default: $SHELL, or /bin/sh)
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "COMMAND")]
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "COMMAND"
+    )]
     pub command: Vec<String>,
 }
 
@@ -66,9 +70,13 @@ pub fn dispatch(ctx: &Ctx, cmd: SystemCommand) -> Result<i32, Error> {
     match cmd {
         SystemCommand::Df(a) => df(ctx, &a),
         SystemCommand::Info(a) => info(ctx, &a),
-        SystemCommand::Prune(a) => {
-            super::image::dispatch(ctx, super::image::ImageCommand::Prune(super::image::PruneArgs { all: a.all, force: a.force }))
-        }
+        SystemCommand::Prune(a) => super::image::dispatch(
+            ctx,
+            super::image::ImageCommand::Prune(super::image::PruneArgs {
+                all: a.all,
+                force: a.force,
+            }),
+        ),
     }
 }
 
@@ -110,7 +118,9 @@ fn yaml(v: &Value, indent: usize, out: &mut String) {
 fn scalar(v: &Value) -> String {
     match v {
         Value::String(s) if s.is_empty() => "\"\"".into(),
-        Value::String(s) if s.contains(": ") || s.starts_with(['*', '&', '!', '-', '{', '[']) => format!("{s:?}"),
+        Value::String(s) if s.contains(": ") || s.starts_with(['*', '&', '!', '-', '{', '[']) => {
+            format!("{s:?}")
+        }
         Value::String(s) => s.clone(),
         Value::Array(_) => "[]".into(),
         Value::Object(_) => "{}".into(),
@@ -136,14 +146,19 @@ pub fn info(ctx: &Ctx, args: &InfoArgs) -> Result<i32, Error> {
 /// `render_json` prints an array; `info --format json` prints the object itself.
 fn unwrap_single(s: String) -> String {
     let v: Vec<Value> = serde_json::from_str(&s).unwrap_or_default();
-    v.first().map(|o| serde_json::to_string_pretty(o).unwrap_or_default() + "\n").unwrap_or(s)
+    v.first()
+        .map(|o| serde_json::to_string_pretty(o).unwrap_or_default() + "\n")
+        .unwrap_or(s)
 }
 
 pub fn version(args: &VersionArgs) -> Result<i32, Error> {
     let v = crate::engine::system::version();
     let client = serde_json::json!({"Client": v});
     match Format::parse(args.format.as_deref()) {
-        Format::Default => out(&format!("Version:      {}\nOS/Arch:      {}\n", v.version, v.os_arch)),
+        Format::Default => out(&format!(
+            "Version:      {}\nOS/Arch:      {}\n",
+            v.version, v.os_arch
+        )),
         Format::Json => out(&(serde_json::to_string_pretty(&client).expect("serializes") + "\n")),
         f => out(&format::render_inspect(&[client], &f)?),
     }
@@ -188,7 +203,11 @@ pub fn df(ctx: &Ctx, args: &DfArgs) -> Result<i32, Error> {
             total: usage.images.len(),
             active: usage.active_images,
             size: image_size(usage.images_size as i64),
-            reclaimable: format!("{} ({}%)", image_size(usage.reclaimable as i64), percent(usage.reclaimable, usage.images_size)),
+            reclaimable: format!(
+                "{} ({}%)",
+                image_size(usage.reclaimable as i64),
+                percent(usage.reclaimable, usage.images_size)
+            ),
             raw_size: usage.images_size,
             raw_reclaimable: usage.reclaimable,
         },
@@ -216,17 +235,25 @@ pub fn df(ctx: &Ctx, args: &DfArgs) -> Result<i32, Error> {
         let now = jiff::Timestamp::now();
         let mut images = Vec::new();
         for i in &usage.images {
-            let names: Vec<Option<&String>> = if i.names.is_empty() { vec![None] } else { i.names.iter().map(Some).collect() };
+            let names: Vec<Option<&String>> = if i.names.is_empty() {
+                vec![None]
+            } else {
+                i.names.iter().map(Some).collect()
+            };
             for n in names {
-                let (repo, tag) = match n.and_then(|n| n.rsplit_once(':').filter(|(_, t)| !t.contains('/'))) {
-                    Some((r, t)) => (r.to_string(), t.to_string()),
-                    None => ("<none>".into(), "<none>".into()),
-                };
+                let (repo, tag) =
+                    match n.and_then(|n| n.rsplit_once(':').filter(|(_, t)| !t.contains('/'))) {
+                        Some((r, t)) => (r.to_string(), t.to_string()),
+                        None => ("<none>".into(), "<none>".into()),
+                    };
                 images.push(DfImageRow {
                     repository: repo,
                     tag,
                     image_id: i.id.short().to_string(),
-                    created: i.created.map(|c| format::time_ago(c, now)).unwrap_or_default(),
+                    created: i
+                        .created
+                        .map(|c| format::time_ago(c, now))
+                        .unwrap_or_default(),
                     size: image_size(i.size as i64),
                     shared_size: image_size(i.shared as i64),
                     unique_size: image_size(i.unique as i64),
@@ -236,14 +263,15 @@ pub fn df(ctx: &Ctx, args: &DfArgs) -> Result<i32, Error> {
         }
         let table = Table {
             name: "df",
-            default_template:
-                "table {{.Repository}}\t{{.Tag}}\t{{.ImageID}}\t{{.Created}}\t{{.Size}}\t{{.SharedSize}}\t{{.UniqueSize}}\t{{.Containers}}",
+            default_template: "table {{.Repository}}\t{{.Tag}}\t{{.ImageID}}\t{{.Created}}\t{{.Size}}\t{{.SharedSize}}\t{{.UniqueSize}}\t{{.Containers}}",
             headers: &[("ImageID", "IMAGE ID")],
             json: JsonStyle::IMAGES,
         };
         let text = format::render_list(&images, &fmt, &table)?;
-        return out(&format!("Images space usage:\n\n{text}\nContainers space usage:\n\nLocal Volumes space usage:\n"))
-            .map(|()| 0);
+        return out(&format!(
+            "Images space usage:\n\n{text}\nContainers space usage:\n\nLocal Volumes space usage:\n"
+        ))
+        .map(|()| 0);
     }
     let table = Table {
         name: "df",
@@ -259,18 +287,30 @@ pub fn df(ctx: &Ctx, args: &DfArgs) -> Result<i32, Error> {
 pub fn unshare(ctx: &Ctx, args: &UnshareArgs) -> Result<i32, Error> {
     let mut argv = args.command.clone();
     if argv.is_empty() {
-        argv.push(std::env::var("SHELL").ok().filter(|s| !s.is_empty()).unwrap_or_else(|| "/bin/sh".into()));
+        argv.push(
+            std::env::var("SHELL")
+                .ok()
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| "/bin/sh".into()),
+        );
     }
     let mut env: BTreeMap<&str, String> = BTreeMap::new();
     env.insert("CONTAINERS_GRAPHROOT", ctx.paths.data.display().to_string());
-    env.insert("CONTAINERS_RUNROOT", ctx.paths.runtime.display().to_string());
+    env.insert(
+        "CONTAINERS_RUNROOT",
+        ctx.paths.runtime.display().to_string(),
+    );
     let err = std::process::Command::new(&argv[0])
         .args(&argv[1..])
         .envs(env)
         // Stay marked as inside the namespace, so a nested roost does not try to create another one.
         .env_remove("_ROOST_USERNS_SYNC")
         .exec();
-    let code = if err.kind() == std::io::ErrorKind::NotFound { 127 } else { 126 };
+    let code = if err.kind() == std::io::ErrorKind::NotFound {
+        127
+    } else {
+        126
+    };
     #[allow(clippy::print_stderr)]
     {
         eprintln!("Error: cannot run `{}`: {err}", argv[0]);

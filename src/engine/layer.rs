@@ -30,13 +30,25 @@ impl<R: Read> Read for Hashing<R> {
 
 /// Decompress `blob` (gzip, zstd or plain tar, sniffed), unpack it into `dest` and return the tar's digest.
 /// The stream is read to its very end, so the digest covers trailing padding too.
-pub(crate) fn unpack(blob: impl Read, dest: &Path, opts: &ApplyOptions) -> Result<Unpacked, EngineError> {
-    let (_, tar) = archive::decompress(blob).map_err(|e| EngineError::io("decompress layer into", dest, e))?;
-    let mut hashing = Hashing { inner: tar, hash: Sha256Writer::new() };
+pub(crate) fn unpack(
+    blob: impl Read,
+    dest: &Path,
+    opts: &ApplyOptions,
+) -> Result<Unpacked, EngineError> {
+    let (_, tar) =
+        archive::decompress(blob).map_err(|e| EngineError::io("decompress layer into", dest, e))?;
+    let mut hashing = Hashing {
+        inner: tar,
+        hash: Sha256Writer::new(),
+    };
     archive::apply_layer(&mut hashing, dest, opts)?;
-    io::copy(&mut hashing, &mut io::sink()).map_err(|e| EngineError::io("read layer for", dest, e))?;
+    io::copy(&mut hashing, &mut io::sink())
+        .map_err(|e| EngineError::io("read layer for", dest, e))?;
     let size = hashing.hash.len();
-    Ok(Unpacked { diff_id: hashing.hash.finish(), size })
+    Ok(Unpacked {
+        diff_id: hashing.hash.finish(),
+        size,
+    })
 }
 
 /// A blocking reader over chunks sent from an async task (the download side of a pull).
@@ -47,7 +59,10 @@ pub(crate) struct ChannelReader {
 
 impl ChannelReader {
     pub(crate) fn new(rx: tokio::sync::mpsc::Receiver<bytes::Bytes>) -> Self {
-        ChannelReader { rx, current: bytes::Bytes::new() }
+        ChannelReader {
+            rx,
+            current: bytes::Bytes::new(),
+        }
     }
 }
 
@@ -66,7 +81,12 @@ impl Read for ChannelReader {
 }
 
 /// Check an unpacked layer against the diff id from the image config.
-pub(crate) fn verify_diff_id(image: &str, blob: &Digest, expected: &Digest, got: &Unpacked) -> Result<(), EngineError> {
+pub(crate) fn verify_diff_id(
+    image: &str,
+    blob: &Digest,
+    expected: &Digest,
+    got: &Unpacked,
+) -> Result<(), EngineError> {
     if &got.diff_id != expected {
         return Err(EngineError::DiffIdMismatch {
             image: image.to_string(),
@@ -139,11 +159,24 @@ pub(crate) fn ingest(
     let staged = store.stage_layer()?;
     let mut blob = store.blob_writer()?;
     let mut head = [0u8; 4];
-    let n = read_prefix(&mut reader, &mut head).map_err(|e| EngineError::io("read layer for", &slot.image, e))?;
-    let compression = crate::archive::sniff(&head[..n]);
-    let unpacked = unpack(Tee { inner: (&head[..n]).chain(reader), blob: &mut blob }, &staged.diff(), opts)?;
+    let n = read_prefix(&mut reader, &mut head)
+        .map_err(|e| EngineError::io("read layer for", &slot.image, e))?;
+    let compression = crate::archive::Compression::sniff(&head[..n]);
+    let unpacked = unpack(
+        Tee {
+            inner: (&head[..n]).chain(reader),
+            blob: &mut blob,
+        },
+        &staged.diff(),
+        opts,
+    )?;
     if let Some(expected) = &slot.diff_id {
-        verify_diff_id(&slot.image, slot.blob_digest.as_ref().unwrap_or(expected), expected, &unpacked)?;
+        verify_diff_id(
+            &slot.image,
+            slot.blob_digest.as_ref().unwrap_or(expected),
+            expected,
+            &unpacked,
+        )?;
     }
     let (blob_digest, blob_size) = blob.commit(slot.blob_digest.as_ref())?;
     let chain_id = slot.chain_id.clone().unwrap_or_else(|| match &slot.parent {
@@ -166,7 +199,14 @@ pub(crate) fn ingest(
         created: jiff::Timestamp::now(),
     };
     store.commit_layer(staged, &rec)?;
-    Ok(Ingested { blob_digest, blob_size, diff_id: unpacked.diff_id, chain_id, size: unpacked.size, media })
+    Ok(Ingested {
+        blob_digest,
+        blob_size,
+        diff_id: unpacked.diff_id,
+        chain_id,
+        size: unpacked.size,
+        media,
+    })
 }
 
 fn media_for(stored: &str) -> &'static str {

@@ -41,7 +41,11 @@ impl Ctx {
     /// How layers are unpacked in this process.
     pub fn apply_options(&self) -> ApplyOptions {
         ApplyOptions {
-            ownership: if self.joined == Some(Joined::Single) { Ownership::Xattr } else { Ownership::Chown },
+            ownership: if self.joined == Some(Joined::Single) {
+                Ownership::Xattr
+            } else {
+                Ownership::Chown
+            },
             whiteouts: Whiteouts::Overlay,
             allow_devices: self.mapping == Mapping::Root,
         }
@@ -66,12 +70,25 @@ pub enum EngineError {
     ImageNotKnown(String),
     #[error("`{input}` matches more than one image: {matches}")]
     Ambiguous { input: String, matches: String },
-    #[error("unable to delete image `{id}` by ID with more than one tag ({names}): please force removal")]
+    #[error(
+        "unable to delete image `{id}` by ID with more than one tag ({names}): please force removal"
+    )]
     MultipleTags { id: String, names: String },
-    #[error("layer `{digest}` of `{image}` did not unpack to the content its config names (diff id `{actual}`, expected `{expected}`)")]
-    DiffIdMismatch { image: String, digest: String, expected: String, actual: String },
+    #[error(
+        "layer `{digest}` of `{image}` did not unpack to the content its config names (diff id `{actual}`, expected `{expected}`)"
+    )]
+    DiffIdMismatch {
+        image: String,
+        digest: String,
+        expected: String,
+        actual: String,
+    },
     #[error("malformed {what} in `{source_name}`: {why}")]
-    Malformed { what: &'static str, source_name: String, why: String },
+    Malformed {
+        what: &'static str,
+        source_name: String,
+        why: String,
+    },
     #[error("failed to {op} `{path}`")]
     Io {
         op: &'static str,
@@ -90,18 +107,32 @@ pub enum EngineError {
 }
 
 impl EngineError {
-    pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> EngineError {
-        EngineError::Io { op, path: path.into(), source }
+    pub(crate) fn io(
+        op: &'static str,
+        path: impl Into<PathBuf>,
+        source: std::io::Error,
+    ) -> EngineError {
+        EngineError::Io {
+            op,
+            path: path.into(),
+            source,
+        }
     }
 
     /// What the user can do about it.
     pub fn hint(&self) -> Option<String> {
         match self {
             EngineError::Registry(e) => e.hint(),
-            EngineError::ImageNotKnown(_) => Some("see `roost images` for the images in local storage".into()),
+            EngineError::ImageNotKnown(_) => {
+                Some("see `roost images` for the images in local storage".into())
+            }
             EngineError::Ambiguous { .. } => Some("use a longer ID or a full name".into()),
-            EngineError::MultipleTags { .. } => Some("use `roost rmi -f`, or remove the tags one by one".into()),
-            EngineError::NeverPull(_) => Some("pull it first with `roost pull`, or use --pull=missing".into()),
+            EngineError::MultipleTags { .. } => {
+                Some("use `roost rmi -f`, or remove the tags one by one".into())
+            }
+            EngineError::NeverPull(_) => {
+                Some("pull it first with `roost pull`, or use --pull=missing".into())
+            }
             _ => None,
         }
     }

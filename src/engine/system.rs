@@ -82,14 +82,28 @@ pub fn version() -> VersionInfo {
 }
 
 fn map(ranges: Vec<IdRange>) -> Vec<IdMapEntry> {
-    ranges.into_iter().map(|r| IdMapEntry { container_id: r.container, host_id: r.host, size: r.size }).collect()
+    ranges
+        .into_iter()
+        .map(|r| IdMapEntry {
+            container_id: r.container,
+            host_id: r.host,
+            size: r.size,
+        })
+        .collect()
 }
 
 fn which(name: &str) -> Option<PathBuf> {
-    ["/usr/bin", "/usr/sbin", "/bin", "/sbin", "/usr/local/bin", "/usr/libexec/podman"]
-        .iter()
-        .map(|d| Path::new(d).join(name))
-        .find(|p| p.is_file())
+    [
+        "/usr/bin",
+        "/usr/sbin",
+        "/bin",
+        "/sbin",
+        "/usr/local/bin",
+        "/usr/libexec/podman",
+    ]
+    .iter()
+    .map(|d| Path::new(d).join(name))
+    .find(|p| p.is_file())
 }
 
 /// What the cgroup setup allows, in words (resource limits need a delegated cgroup v2 subtree).
@@ -97,7 +111,13 @@ fn cgroups() -> (String, String) {
     let unified = Path::new("/sys/fs/cgroup/cgroup.controllers");
     if unified.is_file() {
         let controllers = std::fs::read_to_string(unified).unwrap_or_default();
-        return ("v2".into(), format!("unified hierarchy; controllers at the root: `{}`", controllers.trim()));
+        return (
+            "v2".into(),
+            format!(
+                "unified hierarchy; controllers at the root: `{}`",
+                controllers.trim()
+            ),
+        );
     }
     if Path::new("/sys/fs/cgroup/unified").is_dir() {
         return (
@@ -106,7 +126,10 @@ fn cgroups() -> (String, String) {
                 .into(),
         );
     }
-    ("v1".into(), "cgroup v1: resource limits cannot be applied rootless".into())
+    (
+        "v1".into(),
+        "cgroup v1: resource limits cannot be applied rootless".into(),
+    )
 }
 
 pub fn info(ctx: &Ctx) -> Result<Info, EngineError> {
@@ -116,14 +139,27 @@ pub fn info(ctx: &Ctx) -> Result<Info, EngineError> {
         Some(s) => s.images()?.len(),
         None => 0,
     };
-    let helpers = ["newuidmap", "newgidmap", "fuse-overlayfs", "slirp4netns", "pasta"]
-        .iter()
-        .map(|n| HelperInfo { name: n.to_string(), path: which(n).map(|p| p.display().to_string()).unwrap_or_default() })
-        .collect();
+    let helpers = [
+        "newuidmap",
+        "newgidmap",
+        "fuse-overlayfs",
+        "slirp4netns",
+        "pasta",
+    ]
+    .iter()
+    .map(|n| HelperInfo {
+        name: n.to_string(),
+        path: which(n)
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
+    })
+    .collect();
     let rootless = !matches!(ctx.mapping, crate::userns::Mapping::Root);
     let note = match &ctx.mapping {
         crate::userns::Mapping::Root => "running as root: no user namespace".to_string(),
-        crate::userns::Mapping::Full { .. } => "subordinate ids from /etc/subuid and /etc/subgid".to_string(),
+        crate::userns::Mapping::Full { .. } => {
+            "subordinate ids from /etc/subuid and /etc/subgid".to_string()
+        }
         crate::userns::Mapping::Single { uid, .. } => format!(
             "no subordinate ids for uid {uid}: only your own id is mapped and file ownership is kept in xattrs"
         ),
@@ -133,16 +169,28 @@ pub fn info(ctx: &Ctx) -> Result<Info, EngineError> {
     let mut image_store = BTreeMap::new();
     image_store.insert("number".to_string(), images);
     let mut registries = BTreeMap::new();
-    registries.insert("search".to_string(), ctx.registries.unqualified_search_registries.clone());
+    registries.insert(
+        "search".to_string(),
+        ctx.registries.unqualified_search_registries.clone(),
+    );
     Ok(Info {
         host: HostInfo {
             arch: crate::oci::Platform::host().architecture,
             os: "linux".into(),
-            kernel: uname.as_ref().map(|u| u.release().to_string_lossy().into_owned()).unwrap_or_default(),
-            hostname: uname.as_ref().map(|u| u.nodename().to_string_lossy().into_owned()).unwrap_or_default(),
+            kernel: uname
+                .as_ref()
+                .map(|u| u.release().to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            hostname: uname
+                .as_ref()
+                .map(|u| u.nodename().to_string_lossy().into_owned())
+                .unwrap_or_default(),
             cgroup_version,
             cgroup_note,
-            id_mappings: IdMappings { uidmap: map(ctx.mapping.uid_ranges()), gidmap: map(ctx.mapping.gid_ranges()) },
+            id_mappings: IdMappings {
+                uidmap: map(ctx.mapping.uid_ranges()),
+                gidmap: map(ctx.mapping.gid_ranges()),
+            },
             security,
             helpers,
             user_namespace_note: note,
@@ -152,7 +200,11 @@ pub fn info(ctx: &Ctx) -> Result<Info, EngineError> {
             run_root: ctx.paths.runtime.display().to_string(),
             graph_driver_name: ctx.storage_driver.clone(),
             image_store,
-            config_files: ctx.registries_files.iter().map(|p| p.display().to_string()).collect(),
+            config_files: ctx
+                .registries_files
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect(),
         },
         registries,
         version: version(),
@@ -183,9 +235,15 @@ pub struct DiskUsage {
 }
 
 pub fn disk_usage(ctx: &Ctx) -> Result<DiskUsage, EngineError> {
-    let Some(store) = ctx.store_if_exists()? else { return Ok(DiskUsage::default()) };
+    let Some(store) = ctx.store_if_exists()? else {
+        return Ok(DiskUsage::default());
+    };
     let images = store.images()?;
-    let layers: HashMap<Digest, u64> = store.layers()?.into_iter().map(|l| (l.chain_id, l.size)).collect();
+    let layers: HashMap<Digest, u64> = store
+        .layers()?
+        .into_iter()
+        .map(|l| (l.chain_id, l.size))
+        .collect();
     let mut users: HashMap<&Digest, u32> = HashMap::new();
     for img in &images {
         for l in &img.layers {
@@ -198,7 +256,11 @@ pub fn disk_usage(ctx: &Ctx) -> Result<DiskUsage, EngineError> {
             let (mut shared, mut unique) = (0, 0);
             for l in &img.layers {
                 let size = layers.get(l).copied().unwrap_or(0);
-                if users.get(l).copied().unwrap_or(0) > 1 { shared += size } else { unique += size }
+                if users.get(l).copied().unwrap_or(0) > 1 {
+                    shared += size
+                } else {
+                    unique += size
+                }
             }
             ImageUsage {
                 id: img.id.clone(),
@@ -212,5 +274,10 @@ pub fn disk_usage(ctx: &Ctx) -> Result<DiskUsage, EngineError> {
         })
         .collect();
     let total: u64 = layers.values().sum();
-    Ok(DiskUsage { images: usage, images_size: total, reclaimable: total, active_images: 0 })
+    Ok(DiskUsage {
+        images: usage,
+        images_size: total,
+        reclaimable: total,
+        active_images: 0,
+    })
 }

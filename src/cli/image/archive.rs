@@ -14,29 +14,44 @@ pub fn save(ctx: &Ctx, args: &SaveArgs) -> Result<i32, Error> {
             "saving several images as a docker-archive needs --multi-image-archive (-m)".into(),
         ));
     }
-    let opts = SaveOptions { images: args.images.clone(), format };
+    let opts = SaveOptions {
+        images: args.images.clone(),
+        format,
+    };
     if format == SaveFormat::OciDir {
-        let dir = args.output.as_ref().ok_or_else(|| Error::Usage("oci-dir needs an output directory: -o DIR".into()))?;
+        let dir = args
+            .output
+            .as_ref()
+            .ok_or_else(|| Error::Usage("oci-dir needs an output directory: -o DIR".into()))?;
         crate::engine::image::save(ctx, &opts, None, Some(dir))?;
         return Ok(0);
     }
     match &args.output {
         Some(path) => {
             // Write next to the target and rename, so a failed save leaves no half-written archive.
-            let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+            let dir = path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(std::path::Path::new("."));
             let mut tmp = tempfile::NamedTempFile::new_in(dir)
                 .map_err(|e| Error::io(format!("create a file in `{}`", dir.display()), e))?;
             {
                 let mut w = std::io::BufWriter::new(tmp.as_file_mut());
                 crate::engine::image::save(ctx, &opts, Some(&mut w), None)?;
-                std::io::Write::flush(&mut w).map_err(|e| Error::io(format!("write `{}`", path.display()), e))?;
+                std::io::Write::flush(&mut w)
+                    .map_err(|e| Error::io(format!("write `{}`", path.display()), e))?;
             }
-            tmp.as_file().sync_all().map_err(|e| Error::io(format!("write `{}`", path.display()), e))?;
-            tmp.persist(path).map_err(|e| Error::io(format!("write `{}`", path.display()), e.error))?;
+            tmp.as_file()
+                .sync_all()
+                .map_err(|e| Error::io(format!("write `{}`", path.display()), e))?;
+            tmp.persist(path)
+                .map_err(|e| Error::io(format!("write `{}`", path.display()), e.error))?;
         }
         None => {
             if std::io::stdout().is_terminal() {
-                return Err(Error::Usage("refusing to save to terminal. Use -o flag or redirect".into()));
+                return Err(Error::Usage(
+                    "refusing to save to terminal. Use -o flag or redirect".into(),
+                ));
             }
             let stdout = std::io::stdout();
             let mut w = std::io::BufWriter::new(stdout.lock());
@@ -50,21 +65,32 @@ pub fn save(ctx: &Ctx, args: &SaveArgs) -> Result<i32, Error> {
 fn input(path: Option<&std::path::Path>) -> Result<Box<dyn Read>, Error> {
     match path {
         Some(p) if p.as_os_str() != "-" => {
-            let f = std::fs::File::open(p).map_err(|e| Error::io(format!("open `{}`", p.display()), e))?;
+            let f = std::fs::File::open(p)
+                .map_err(|e| Error::io(format!("open `{}`", p.display()), e))?;
             Ok(Box::new(std::io::BufReader::with_capacity(1 << 20, f)))
         }
         _ => {
             if std::io::stdin().is_terminal() {
-                return Err(Error::Usage("cannot read an archive from a terminal: use -i FILE or a pipe".into()));
+                return Err(Error::Usage(
+                    "cannot read an archive from a terminal: use -i FILE or a pipe".into(),
+                ));
             }
-            Ok(Box::new(std::io::BufReader::with_capacity(1 << 20, std::io::stdin())))
+            Ok(Box::new(std::io::BufReader::with_capacity(
+                1 << 20,
+                std::io::stdin(),
+            )))
         }
     }
 }
 
 pub fn load(ctx: &Ctx, args: &LoadArgs) -> Result<i32, Error> {
     let report = crate::engine::image::load(ctx, input(args.input.as_deref())?)?;
-    out(&report.loaded.iter().map(|n| format!("Loaded image: {n}\n")).collect::<String>()).map(|()| 0)
+    out(&report
+        .loaded
+        .iter()
+        .map(|n| format!("Loaded image: {n}\n"))
+        .collect::<String>())
+    .map(|()| 0)
 }
 
 pub fn import(ctx: &Ctx, args: &ImportArgs) -> Result<i32, Error> {
@@ -85,7 +111,10 @@ pub fn import(ctx: &Ctx, args: &ImportArgs) -> Result<i32, Error> {
     if !args.quiet {
         #[allow(clippy::print_stderr)]
         {
-            eprintln!("Getting image source signatures\nCopying blob done\nCopying config {} done\nWriting manifest to image destination", id.short());
+            eprintln!(
+                "Getting image source signatures\nCopying blob done\nCopying config {} done\nWriting manifest to image destination",
+                id.short()
+            );
         }
     }
     out(&format!("{}\n", id.hex())).map(|()| 0)

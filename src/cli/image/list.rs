@@ -84,11 +84,21 @@ fn rows(records: &[ImageRecord], args: &ImagesArgs, now: Timestamp) -> Vec<Image
     let mut rows = Vec::new();
     for rec in records {
         let created = rec.created.unwrap_or(rec.added);
-        let names: Vec<Option<&String>> = if rec.names.is_empty() { vec![None] } else { rec.names.iter().map(Some).collect() };
+        let names: Vec<Option<&String>> = if rec.names.is_empty() {
+            vec![None]
+        } else {
+            rec.names.iter().map(Some).collect()
+        };
         for name in names {
-            let (repository, tag) = name.map(|n| split_name(n)).unwrap_or(("<none>".into(), "<none>".into()));
+            let (repository, tag) = name
+                .map(|n| split_name(n))
+                .unwrap_or(("<none>".into(), "<none>".into()));
             rows.push(ImageRow {
-                id: if args.no_trunc { rec.id.to_string() } else { rec.id.short().to_string() },
+                id: if args.no_trunc {
+                    rec.id.to_string()
+                } else {
+                    rec.id.short().to_string()
+                },
                 full_id: rec.id.hex().to_string(),
                 repository,
                 tag,
@@ -151,7 +161,11 @@ pub fn images(ctx: &Ctx, args: &ImagesArgs) -> Result<i32, Error> {
         let mut text = String::new();
         for r in &records {
             if seen.insert(r.id.clone()) {
-                let id = if args.no_trunc { r.id.to_string() } else { r.id.short().to_string() };
+                let id = if args.no_trunc {
+                    r.id.to_string()
+                } else {
+                    r.id.short().to_string()
+                };
                 text.push_str(&id);
                 text.push('\n');
             }
@@ -168,11 +182,19 @@ pub fn images(ctx: &Ctx, args: &ImagesArgs) -> Result<i32, Error> {
     } else {
         "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.Created}}\t{{.Size}}"
     };
-    let table = Table { name: "images", default_template: default, headers: &[("ID", "IMAGE ID")], json: JsonStyle::IMAGES };
+    let table = Table {
+        name: "images",
+        default_template: default,
+        headers: &[("ID", "IMAGE ID")],
+        json: JsonStyle::IMAGES,
+    };
     let rows = rows(&records, args, Timestamp::now());
     let mut text = format::render_list(&rows, &fmt, &table)?;
     if args.noheading && matches!(fmt, Format::Default | Format::Template { table: true, .. }) {
-        text = text.split_once('\n').map(|(_, rest)| rest.to_string()).unwrap_or_default();
+        text = text
+            .split_once('\n')
+            .map(|(_, rest)| rest.to_string())
+            .unwrap_or_default();
     }
     out(&text).map(|()| 0)
 }
@@ -229,7 +251,13 @@ pub fn history(ctx: &Ctx, args: &HistoryArgs) -> Result<i32, Error> {
             if !args.no_trunc && created_by.chars().count() > 45 {
                 created_by = created_by.chars().take(42).collect::<String>() + "...";
             }
-            let created = e.created.map(|c| if args.human { time_ago(c, now) } else { format::rfc3339_nano_utc(c) });
+            let created = e.created.map(|c| {
+                if args.human {
+                    time_ago(c, now)
+                } else {
+                    format::rfc3339_nano_utc(c)
+                }
+            });
             HistoryRow {
                 id: match &e.id {
                     Some(id) if args.no_trunc => id.to_string(),
@@ -237,10 +265,17 @@ pub fn history(ctx: &Ctx, args: &HistoryArgs) -> Result<i32, Error> {
                     None => "<missing>".into(),
                 },
                 created: created.clone().unwrap_or_default(),
-                created_at: e.created.map(format::go_time_string_utc).unwrap_or_default(),
+                created_at: e
+                    .created
+                    .map(format::go_time_string_utc)
+                    .unwrap_or_default(),
                 created_since: created.unwrap_or_default(),
                 created_by,
-                size: if args.human { image_size(e.size as i64) } else { e.size.to_string() },
+                size: if args.human {
+                    image_size(e.size as i64)
+                } else {
+                    e.size.to_string()
+                },
                 comment: e.comment.clone(),
                 tags: e.tags.clone(),
             }
@@ -260,8 +295,19 @@ fn inspect_json(info: &ImageInfo, ctx: &Ctx) -> Value {
     let rec = &info.record;
     let cfg = &info.config;
     let store_root = &ctx.paths.data;
-    let layer_dirs: Vec<String> =
-        rec.layers.iter().rev().map(|l| store_root.join("layers").join(l.hex()).join("diff").display().to_string()).collect();
+    let layer_dirs: Vec<String> = rec
+        .layers
+        .iter()
+        .rev()
+        .map(|l| {
+            store_root
+                .join("layers")
+                .join(l.hex())
+                .join("diff")
+                .display()
+                .to_string()
+        })
+        .collect();
     let mut graph = serde_json::Map::new();
     if let Some((top, lower)) = layer_dirs.split_first() {
         graph.insert("UpperDir".into(), json!(top));
@@ -269,7 +315,11 @@ fn inspect_json(info: &ImageInfo, ctx: &Ctx) -> Value {
             graph.insert("LowerDir".into(), json!(lower.join(":")));
         }
     }
-    let history: Vec<Value> = cfg.history.iter().map(|h| serde_json::to_value(h).unwrap_or(Value::Null)).collect();
+    let history: Vec<Value> = cfg
+        .history
+        .iter()
+        .map(|h| serde_json::to_value(h).unwrap_or(Value::Null))
+        .collect();
     json!({
         "Id": rec.id.hex(),
         "Digest": rec.digest.to_string(),
@@ -309,7 +359,13 @@ mod tests {
 
     #[test]
     fn names_split_at_the_tag() {
-        assert_eq!(split_name("127.0.0.1:5000/busybox:latest"), ("127.0.0.1:5000/busybox".into(), "latest".into()));
-        assert_eq!(split_name("127.0.0.1:5000/busybox"), ("127.0.0.1:5000/busybox".into(), "<none>".into()));
+        assert_eq!(
+            split_name("127.0.0.1:5000/busybox:latest"),
+            ("127.0.0.1:5000/busybox".into(), "latest".into())
+        );
+        assert_eq!(
+            split_name("127.0.0.1:5000/busybox"),
+            ("127.0.0.1:5000/busybox".into(), "<none>".into())
+        );
     }
 }

@@ -12,7 +12,9 @@ pub(super) fn read_password_tty() -> Result<String, Error> {
     use nix::sys::termios::{LocalFlags, SetArg, tcgetattr, tcsetattr};
     let stdin = std::io::stdin();
     if !stdin.is_terminal() {
-        return Err(Error::Usage("a password is needed and stdin is not a terminal: use --password-stdin".into()));
+        return Err(Error::Usage(
+            "a password is needed and stdin is not a terminal: use --password-stdin".into(),
+        ));
     }
     #[allow(clippy::print_stderr)]
     {
@@ -41,7 +43,10 @@ fn read_line_prompt(prompt: &str) -> Result<String, Error> {
     }
     let _ = std::io::stderr().flush();
     let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line).map_err(|e| Error::io("read from stdin", e))?;
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| Error::io("read from stdin", e))?;
     Ok(line.trim().to_string())
 }
 
@@ -62,7 +67,9 @@ pub fn login(ctx: &Ctx, args: &LoginArgs) -> Result<i32, Error> {
         };
     }
     if args.password.is_some() && args.password_stdin {
-        return Err(Error::Usage("--password and --password-stdin are mutually exclusive".into()));
+        return Err(Error::Usage(
+            "--password and --password-stdin are mutually exclusive".into(),
+        ));
     }
     let username = match &args.username {
         Some(u) => u.clone(),
@@ -71,7 +78,10 @@ pub fn login(ctx: &Ctx, args: &LoginArgs) -> Result<i32, Error> {
     };
     let password = if args.password_stdin {
         let mut s = String::new();
-        std::io::stdin().lock().read_line(&mut s).map_err(|e| Error::io("read the password from stdin", e))?;
+        std::io::stdin()
+            .lock()
+            .read_line(&mut s)
+            .map_err(|e| Error::io("read the password from stdin", e))?;
         s.trim_end_matches(['\n', '\r']).to_string()
     } else if let Some(p) = &args.password {
         p.clone()

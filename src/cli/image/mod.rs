@@ -62,7 +62,11 @@ pub fn dispatch(ctx: &Ctx, cmd: ImageCommand) -> Result<i32, Error> {
         ImageCommand::Tag(a) => tag(ctx, &a),
         ImageCommand::Untag(a) => untag(ctx, &a),
         ImageCommand::Inspect(a) => {
-            let a = InspectArgs { format: a.format, names: a.names, kind: Some("image".into()) };
+            let a = InspectArgs {
+                format: a.format,
+                names: a.names,
+                kind: Some("image".into()),
+            };
             inspect(ctx, &a)
         }
         ImageCommand::History(a) => history(ctx, &a),

@@ -16,9 +16,14 @@ pub(super) fn credentials(creds: Option<&str>) -> Result<Option<Credentials>, Er
         None => (c.to_string(), super::login::read_password_tty()?),
     };
     if user.is_empty() {
-        return Err(Error::Usage("--creds: the username must not be empty".into()));
+        return Err(Error::Usage(
+            "--creds: the username must not be empty".into(),
+        ));
     }
-    Ok(Some(Credentials { username: user, password: pass }))
+    Ok(Some(Credentials {
+        username: user,
+        password: pass,
+    }))
 }
 
 fn engine_ctx_with_auth(ctx: &Ctx, reg: &RegistryArgs) -> Ctx {
@@ -35,8 +40,13 @@ fn engine_ctx_with_auth(ctx: &Ctx, reg: &RegistryArgs) -> Ctx {
 
 pub fn pull(ctx: &Ctx, args: &PullArgs) -> Result<i32, Error> {
     let ctx = engine_ctx_with_auth(ctx, &args.registry);
-    let platform = Platform::from_flags(args.platform.as_deref(), args.os.as_deref(), args.arch.as_deref(), args.variant.as_deref())
-        .map_err(|e| Error::Usage(e.to_string()))?;
+    let platform = Platform::from_flags(
+        args.platform.as_deref(),
+        args.os.as_deref(),
+        args.arch.as_deref(),
+        args.variant.as_deref(),
+    )
+    .map_err(|e| Error::Usage(e.to_string()))?;
     let credentials = credentials(args.registry.creds.as_deref())?;
     let progress = Progress::new(args.registry.quiet);
     for image in &args.images {
@@ -71,7 +81,8 @@ pub fn push(ctx: &Ctx, args: &PushArgs) -> Result<i32, Error> {
     let progress = Progress::new(args.registry.quiet);
     let report = crate::engine::image::push(&ctx, &opts, &progress)?;
     if let Some(f) = &args.digestfile {
-        std::fs::write(f, report.digest.to_string()).map_err(|e| Error::io(format!("write `{}`", f.display()), e))?;
+        std::fs::write(f, report.digest.to_string())
+            .map_err(|e| Error::io(format!("write `{}`", f.display()), e))?;
     }
     Ok(0)
 }

@@ -9,12 +9,21 @@ use crate::error::Error;
 
 pub fn rmi(ctx: &Ctx, args: &RmiArgs) -> Result<i32, Error> {
     if args.images.is_empty() && !args.all {
-        return Err(Error::Usage("image name or ID must be specified (or use --all)".into()));
+        return Err(Error::Usage(
+            "image name or ID must be specified (or use --all)".into(),
+        ));
     }
     if !args.images.is_empty() && args.all {
-        return Err(Error::Usage("when using the --all switch, you may not pass any images names or IDs".into()));
+        return Err(Error::Usage(
+            "when using the --all switch, you may not pass any images names or IDs".into(),
+        ));
     }
-    let opts = RemoveOptions { images: args.images.clone(), force: args.force, all: args.all, ignore: args.ignore };
+    let opts = RemoveOptions {
+        images: args.images.clone(),
+        force: args.force,
+        all: args.all,
+        ignore: args.ignore,
+    };
     let report = crate::engine::image::remove(ctx, &opts)?;
     let mut text = String::new();
     for n in &report.untagged {
@@ -25,10 +34,9 @@ pub fn rmi(ctx: &Ctx, args: &RmiArgs) -> Result<i32, Error> {
     }
     out(&text)?;
     for e in &report.errors {
-        let err = Error::from(clone_err(e));
         #[allow(clippy::print_stderr)]
         {
-            eprintln!("Error: {}", err.chain());
+            eprintln!("Error: {}", chain(e));
         }
     }
     match report.exit_code() {
@@ -37,11 +45,7 @@ pub fn rmi(ctx: &Ctx, args: &RmiArgs) -> Result<i32, Error> {
     }
 }
 
-/// Errors are reported item by item; rebuild a printable one (EngineError is not Clone).
-fn clone_err(e: &crate::engine::EngineError) -> crate::engine::EngineError {
-    crate::engine::EngineError::Invalid(Error::Engine(crate::engine::EngineError::Invalid(String::new())).to_string() + &chain(e))
-}
-
+/// An error and its causes, `: `-separated (bulk commands report each failed item this way).
 fn chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
     let mut src = e.source();
@@ -55,15 +59,24 @@ fn chain(e: &dyn std::error::Error) -> String {
 
 pub fn prune(ctx: &Ctx, args: &PruneArgs) -> Result<i32, Error> {
     if !args.force {
-        let what = if args.all { "all images not in use by containers" } else { "all dangling images" };
+        let what = if args.all {
+            "all images not in use by containers"
+        } else {
+            "all dangling images"
+        };
         #[allow(clippy::print_stderr)]
         {
-            eprint!("WARNING! This command removes {what}.\nAre you sure you want to continue? [y/N] ");
+            eprint!(
+                "WARNING! This command removes {what}.\nAre you sure you want to continue? [y/N] "
+            );
         }
         let _ = std::io::stderr().flush();
         let mut answer = String::new();
         if std::io::stdin().is_terminal() || !answer.is_empty() {
-            std::io::stdin().lock().read_line(&mut answer).map_err(|e| Error::io("read the answer", e))?;
+            std::io::stdin()
+                .lock()
+                .read_line(&mut answer)
+                .map_err(|e| Error::io("read the answer", e))?;
         } else {
             let _ = std::io::stdin().lock().read_line(&mut answer);
         }
@@ -72,7 +85,11 @@ pub fn prune(ctx: &Ctx, args: &PruneArgs) -> Result<i32, Error> {
         }
     }
     let deleted = crate::engine::image::prune(ctx, args.all)?;
-    out(&deleted.iter().map(|d| format!("{}\n", d.hex())).collect::<String>()).map(|()| 0)
+    out(&deleted
+        .iter()
+        .map(|d| format!("{}\n", d.hex()))
+        .collect::<String>())
+    .map(|()| 0)
 }
 
 pub fn tag(ctx: &Ctx, args: &TagArgs) -> Result<i32, Error> {
@@ -86,7 +103,9 @@ pub fn untag(ctx: &Ctx, args: &UntagArgs) -> Result<i32, Error> {
 }
 
 pub fn exists(ctx: &Ctx, args: &ExistsArgs) -> Result<i32, Error> {
-    let Some(store) = ctx.store_if_exists()? else { return Ok(1) };
+    let Some(store) = ctx.store_if_exists()? else {
+        return Ok(1);
+    };
     match crate::engine::image::lookup(&store, &args.image) {
         Ok(_) => Ok(0),
         Err(crate::engine::EngineError::ImageNotKnown(_)) => Ok(1),

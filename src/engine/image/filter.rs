@@ -7,7 +7,11 @@ use crate::store::{ImageRecord, Store};
 pub enum Filter {
     Dangling(bool),
     Reference(String),
-    Label { key: String, value: Option<String>, negate: bool },
+    Label {
+        key: String,
+        value: Option<String>,
+        negate: bool,
+    },
     Before(String),
     Since(String),
     Id(String),
@@ -60,7 +64,9 @@ pub(super) fn resolve(store: &Store, filters: &[Filter]) -> Result<Vec<Resolved>
         .map(|f| {
             let when = |name: &str| -> Result<jiff::Timestamp, EngineError> {
                 let id = super::lookup(store, name)?;
-                let rec = store.image(&id)?.ok_or_else(|| EngineError::ImageNotKnown(name.to_string()))?;
+                let rec = store
+                    .image(&id)?
+                    .ok_or_else(|| EngineError::ImageNotKnown(name.to_string()))?;
                 Ok(rec.created.unwrap_or(rec.added))
             };
             Ok(match f {
@@ -109,7 +115,13 @@ fn reference_matches(pattern: &str, name: &str) -> bool {
     };
     let tag_ok = pat_tag.is_none_or(|t| glob(t, tag));
     let path = repo.split_once('/').map_or(repo, |(_, p)| p);
-    tag_ok && (glob(pat_repo, repo) || glob(pat_repo, path) || path.rsplit('/').next().is_some_and(|last| glob(pat_repo, last)))
+    tag_ok
+        && (glob(pat_repo, repo)
+            || glob(pat_repo, path)
+            || path
+                .rsplit('/')
+                .next()
+                .is_some_and(|last| glob(pat_repo, last)))
 }
 
 impl Resolved {
@@ -119,7 +131,9 @@ impl Resolved {
             Resolved::CreatedBefore(t) => created < *t,
             Resolved::CreatedAfter(t) => created > *t,
             Resolved::Plain(Filter::Dangling(d)) => img.names.is_empty() == *d,
-            Resolved::Plain(Filter::Reference(p)) => img.names.iter().any(|n| reference_matches(p, n)),
+            Resolved::Plain(Filter::Reference(p)) => {
+                img.names.iter().any(|n| reference_matches(p, n))
+            }
             Resolved::Plain(Filter::Label { key, value, negate }) => {
                 let has = match value {
                     Some(v) => img.labels.get(key) == Some(v),
@@ -139,10 +153,29 @@ mod tests {
 
     #[test]
     fn parses() {
-        let f = parse_filters(&["dangling=true".into(), "label=a=b".into(), "label!=x".into()]).unwrap();
+        let f = parse_filters(&[
+            "dangling=true".into(),
+            "label=a=b".into(),
+            "label!=x".into(),
+        ])
+        .unwrap();
         assert_eq!(f[0], Filter::Dangling(true));
-        assert_eq!(f[1], Filter::Label { key: "a".into(), value: Some("b".into()), negate: false });
-        assert_eq!(f[2], Filter::Label { key: "x".into(), value: None, negate: true });
+        assert_eq!(
+            f[1],
+            Filter::Label {
+                key: "a".into(),
+                value: Some("b".into()),
+                negate: false
+            }
+        );
+        assert_eq!(
+            f[2],
+            Filter::Label {
+                key: "x".into(),
+                value: None,
+                negate: true
+            }
+        );
         assert!(parse_filters(&["nope".into()]).is_err());
         assert!(parse_filters(&["color=red".into()]).is_err());
         assert!(parse_filters(&["dangling=maybe".into()]).is_err());

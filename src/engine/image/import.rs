@@ -29,9 +29,16 @@ fn command_form(v: &str) -> Vec<String> {
 /// Apply `--change` instructions to a container config (podman's import/commit subset).
 pub fn apply_changes(cfg: &mut ContainerConfig, changes: &[String]) -> Result<(), EngineError> {
     for change in changes {
-        let (inst, rest) = change.trim().split_once([' ', '=']).unwrap_or((change.trim(), ""));
+        let (inst, rest) = change
+            .trim()
+            .split_once([' ', '='])
+            .unwrap_or((change.trim(), ""));
         let rest = rest.trim();
-        let bad = || EngineError::Invalid(format!("invalid change `{change}`: expected INSTRUCTION VALUE"));
+        let bad = || {
+            EngineError::Invalid(format!(
+                "invalid change `{change}`: expected INSTRUCTION VALUE"
+            ))
+        };
         if rest.is_empty() {
             return Err(bad());
         }
@@ -49,19 +56,29 @@ pub fn apply_changes(cfg: &mut ContainerConfig, changes: &[String]) -> Result<()
             }
             "LABEL" => {
                 let (k, v) = rest.split_once(['=', ' ']).ok_or_else(bad)?;
-                cfg.labels.get_or_insert_with(Default::default).insert(k.to_string(), v.trim().trim_matches('"').to_string());
+                cfg.labels
+                    .get_or_insert_with(Default::default)
+                    .insert(k.to_string(), v.trim().trim_matches('"').to_string());
             }
             "EXPOSE" => {
                 for p in rest.split_whitespace() {
-                    let p = if p.contains('/') { p.to_string() } else { format!("{p}/tcp") };
-                    cfg.exposed_ports.get_or_insert_with(Default::default).insert(p, serde_json::json!({}));
+                    let p = if p.contains('/') {
+                        p.to_string()
+                    } else {
+                        format!("{p}/tcp")
+                    };
+                    cfg.exposed_ports
+                        .get_or_insert_with(Default::default)
+                        .insert(p, serde_json::json!({}));
                 }
             }
             "VOLUME" => {
-                let vols: Vec<String> =
-                    serde_json::from_str(rest).unwrap_or_else(|_| rest.split_whitespace().map(str::to_string).collect());
+                let vols: Vec<String> = serde_json::from_str(rest)
+                    .unwrap_or_else(|_| rest.split_whitespace().map(str::to_string).collect());
                 for v in vols {
-                    cfg.volumes.get_or_insert_with(Default::default).insert(v, serde_json::json!({}));
+                    cfg.volumes
+                        .get_or_insert_with(Default::default)
+                        .insert(v, serde_json::json!({}));
                 }
             }
             other => {
@@ -78,10 +95,20 @@ pub fn apply_changes(cfg: &mut ContainerConfig, changes: &[String]) -> Result<()
 pub fn import(ctx: &Ctx, input: impl Read, opts: &ImportOptions) -> Result<Digest, EngineError> {
     let mut cfg = ContainerConfig::default();
     apply_changes(&mut cfg, &opts.changes)?;
-    let names = opts.reference.iter().map(|r| normalize_name(r)).collect::<Result<Vec<_>, _>>()?;
+    let names = opts
+        .reference
+        .iter()
+        .map(|r| normalize_name(r))
+        .collect::<Result<Vec<_>, _>>()?;
     let mut store = ctx.store()?;
     store.clean_staging();
-    let slot = LayerSlot { image: opts.source_name.clone(), diff_id: None, chain_id: None, parent: None, blob_digest: None };
+    let slot = LayerSlot {
+        image: opts.source_name.clone(),
+        diff_id: None,
+        chain_id: None,
+        parent: None,
+        blob_digest: None,
+    };
     let layer = ingest(&mut store, input, &slot, &ctx.apply_options())?;
     let now = Timestamp::now();
     let host = Platform::host();
@@ -92,10 +119,16 @@ pub fn import(ctx: &Ctx, input: impl Read, opts: &ImportOptions) -> Result<Diges
         os: host.os,
         variant: host.variant,
         config: Some(cfg),
-        rootfs: RootFs { kind: "layers".into(), diff_ids: vec![layer.diff_id.clone()] },
+        rootfs: RootFs {
+            kind: "layers".into(),
+            diff_ids: vec![layer.diff_id.clone()],
+        },
         history: vec![History {
             created: Some(now),
-            created_by: Some(format!("/bin/sh -c #(nop) ADD file:{} in /", layer.diff_id.hex())),
+            created_by: Some(format!(
+                "/bin/sh -c #(nop) ADD file:{} in /",
+                layer.diff_id.hex()
+            )),
             comment: opts.message.clone(),
             ..Default::default()
         }],

@@ -21,18 +21,35 @@ pub struct LoadReport {
 }
 
 fn malformed(why: impl Into<String>) -> EngineError {
-    EngineError::Malformed { what: "image archive", source_name: "input".into(), why: why.into() }
+    EngineError::Malformed {
+        what: "image archive",
+        source_name: "input".into(),
+        why: why.into(),
+    }
 }
 
 /// Unpack the archive's regular files into `dir`, refusing names that are not plain relative paths.
 fn stage_archive(input: impl Read, dir: &Path) -> Result<(), EngineError> {
-    let (_, plain) = crate::archive::decompress(input).map_err(|e| EngineError::io("read", "archive", e))?;
+    let (_, plain) =
+        crate::archive::decompress(input).map_err(|e| EngineError::io("read", "archive", e))?;
     let mut tar = tar::Archive::new(plain);
-    for entry in tar.entries().map_err(|e| EngineError::io("read", "archive", e))? {
+    for entry in tar
+        .entries()
+        .map_err(|e| EngineError::io("read", "archive", e))?
+    {
         let mut entry = entry.map_err(|e| EngineError::io("read", "archive", e))?;
-        let path = entry.path().map_err(|e| EngineError::io("read", "archive", e))?.into_owned();
-        if path.components().any(|c| !matches!(c, Component::Normal(_) | Component::CurDir)) {
-            return Err(malformed(format!("entry `{}` is not a plain relative path", path.display())));
+        let path = entry
+            .path()
+            .map_err(|e| EngineError::io("read", "archive", e))?
+            .into_owned();
+        if path
+            .components()
+            .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
+        {
+            return Err(malformed(format!(
+                "entry `{}` is not a plain relative path",
+                path.display()
+            )));
         }
         match entry.header().entry_type() {
             tar::EntryType::Regular | tar::EntryType::Continuous => {
@@ -40,18 +57,31 @@ fn stage_archive(input: impl Read, dir: &Path) -> Result<(), EngineError> {
                 if let Some(p) = dest.parent() {
                     std::fs::create_dir_all(p).map_err(|e| EngineError::io("create", p, e))?;
                 }
-                let mut f = std::fs::File::create(&dest).map_err(|e| EngineError::io("create", &dest, e))?;
+                let mut f = std::fs::File::create(&dest)
+                    .map_err(|e| EngineError::io("create", &dest, e))?;
                 io::copy(&mut entry, &mut f).map_err(|e| EngineError::io("write", &dest, e))?;
             }
             tar::EntryType::Directory => {}
             // docker's own archives may repeat a layer as a symlink to another; nothing else is expected.
             tar::EntryType::Symlink => {
-                let target = entry.link_name().ok().flatten().map(|t| t.into_owned()).unwrap_or_default();
+                let target = entry
+                    .link_name()
+                    .ok()
+                    .flatten()
+                    .map(|t| t.into_owned())
+                    .unwrap_or_default();
                 let resolved = path.parent().unwrap_or(Path::new("")).join(&target);
-                if resolved.components().any(|c| !matches!(c, Component::Normal(_) | Component::CurDir | Component::ParentDir))
-                    || target.is_absolute()
+                if resolved.components().any(|c| {
+                    !matches!(
+                        c,
+                        Component::Normal(_) | Component::CurDir | Component::ParentDir
+                    )
+                }) || target.is_absolute()
                 {
-                    return Err(malformed(format!("link `{}` points outside the archive", path.display())));
+                    return Err(malformed(format!(
+                        "link `{}` points outside the archive",
+                        path.display()
+                    )));
                 }
                 let src = dir.join(&resolved);
                 let dest = dir.join(&path);
@@ -60,7 +90,12 @@ fn stage_archive(input: impl Read, dir: &Path) -> Result<(), EngineError> {
                 }
                 std::fs::copy(&src, &dest).map_err(|e| EngineError::io("copy", &src, e))?;
             }
-            other => return Err(malformed(format!("entry `{}` has unexpected type {other:?}", path.display()))),
+            other => {
+                return Err(malformed(format!(
+                    "entry `{}` has unexpected type {other:?}",
+                    path.display()
+                )));
+            }
         }
     }
     Ok(())
@@ -87,20 +122,26 @@ pub fn load(ctx: &Ctx, input: impl Read) -> Result<LoadReport, EngineError> {
     } else if dir.join("index.json").is_file() {
         load_oci(ctx, &mut store, dir)
     } else {
-        Err(malformed("neither a docker-archive (manifest.json) nor an oci-archive (index.json)"))
+        Err(malformed(
+            "neither a docker-archive (manifest.json) nor an oci-archive (index.json)",
+        ))
     }
 }
 
 fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<(Vec<u8>, T), EngineError> {
     let bytes = std::fs::read(path).map_err(|e| EngineError::io("read", path, e))?;
-    let v = serde_json::from_slice(&bytes).map_err(|e| malformed(format!("`{}`: {e}", path.display())))?;
+    let v = serde_json::from_slice(&bytes)
+        .map_err(|e| malformed(format!("`{}`: {e}", path.display())))?;
     Ok((bytes, v))
 }
 
 /// Within the staging dir, a file named by the archive (refusing escapes).
 fn member(dir: &Path, name: &str) -> Result<PathBuf, EngineError> {
     let p = Path::new(name);
-    if name.is_empty() || p.components().any(|c| !matches!(c, Component::Normal(_) | Component::CurDir)) {
+    if name.is_empty()
+        || p.components()
+            .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
+    {
         return Err(malformed(format!("`{name}` is not a plain relative path")));
     }
     Ok(dir.join(p))
@@ -121,13 +162,19 @@ fn load_docker(ctx: &Ctx, store: &mut Store, dir: &Path) -> Result<LoadReport, E
     for e in entries {
         let (config_bytes, config): (_, ImageConfig) = read_json(&member(dir, &e.config)?)?;
         if config.rootfs.diff_ids.len() != e.layers.len() {
-            return Err(malformed(format!("`{}` names {} layers but the config has {} diff ids", e.config, e.layers.len(), config.rootfs.diff_ids.len())));
+            return Err(malformed(format!(
+                "`{}` names {} layers but the config has {} diff ids",
+                e.config,
+                e.layers.len(),
+                config.rootfs.diff_ids.len()
+            )));
         }
         let chains = chain_ids(&config.rootfs.diff_ids);
         let mut layers = Vec::new();
         for (i, l) in e.layers.iter().enumerate() {
             let path = member(dir, l)?;
-            let f = std::fs::File::open(&path).map_err(|err| EngineError::io("open", &path, err))?;
+            let f =
+                std::fs::File::open(&path).map_err(|err| EngineError::io("open", &path, err))?;
             let slot = LayerSlot {
                 image: e.config.clone(),
                 diff_id: Some(config.rootfs.diff_ids[i].clone()),
@@ -137,7 +184,12 @@ fn load_docker(ctx: &Ctx, store: &mut Store, dir: &Path) -> Result<LoadReport, E
             };
             layers.push(ingest(store, f, &slot, &ctx.apply_options())?);
         }
-        let names = e.repo_tags.unwrap_or_default().iter().map(|n| normalize_name(n)).collect::<Result<Vec<_>, _>>()?;
+        let names = e
+            .repo_tags
+            .unwrap_or_default()
+            .iter()
+            .map(|n| normalize_name(n))
+            .collect::<Result<Vec<_>, _>>()?;
         let id = record_image(store, &config_bytes, &config, &layers, names.clone(), None)?;
         if names.is_empty() {
             report.loaded.push(id.to_string());
@@ -153,16 +205,21 @@ fn load_oci(ctx: &Ctx, store: &mut Store, dir: &Path) -> Result<LoadReport, Engi
     for desc in &index.manifests {
         let (manifest_digest, manifest) = oci_manifest(dir, desc, 0)?;
         let config_bytes = read_blob(dir, &manifest.config)?;
-        let config: ImageConfig =
-            serde_json::from_slice(&config_bytes).map_err(|e| malformed(format!("image config: {e}")))?;
+        let config: ImageConfig = serde_json::from_slice(&config_bytes)
+            .map_err(|e| malformed(format!("image config: {e}")))?;
         if config.rootfs.diff_ids.len() != manifest.layers.len() {
-            return Err(malformed("manifest and config disagree on the number of layers"));
+            return Err(malformed(
+                "manifest and config disagree on the number of layers",
+            ));
         }
         let chains = chain_ids(&config.rootfs.diff_ids);
         let mut layers = Vec::new();
         for (i, l) in manifest.layers.iter().enumerate() {
             if !media::is_layer(&l.media_type) {
-                return Err(malformed(format!("unsupported layer media type `{}`", l.media_type)));
+                return Err(malformed(format!(
+                    "unsupported layer media type `{}`",
+                    l.media_type
+                )));
             }
             let path = blob_path(dir, &l.digest)?;
             let f = std::fs::File::open(&path).map_err(|e| EngineError::io("open", &path, e))?;
@@ -183,8 +240,16 @@ fn load_oci(ctx: &Ctx, store: &mut Store, dir: &Path) -> Result<LoadReport, Engi
             .map(|n| normalize_name(n))
             .transpose()?;
         let names: Vec<String> = name.into_iter().collect();
-        let manifest_bytes = std::fs::read(blob_path(dir, &manifest_digest)?).map_err(|e| EngineError::io("read", dir, e))?;
-        let id = record_image(store, &config_bytes, &config, &layers, names.clone(), Some((&manifest_digest, &manifest_bytes, manifest.media_type())))?;
+        let manifest_bytes = std::fs::read(blob_path(dir, &manifest_digest)?)
+            .map_err(|e| EngineError::io("read", dir, e))?;
+        let id = record_image(
+            store,
+            &config_bytes,
+            &config,
+            &layers,
+            names.clone(),
+            Some((&manifest_digest, &manifest_bytes, manifest.media_type())),
+        )?;
         if names.is_empty() {
             report.loaded.push(id.to_string());
         }
@@ -202,13 +267,20 @@ fn read_blob(dir: &Path, desc: &Descriptor) -> Result<Vec<u8>, EngineError> {
     let p = blob_path(dir, &desc.digest)?;
     let bytes = std::fs::read(&p).map_err(|e| EngineError::io("read", &p, e))?;
     if desc.digest.is_sha256() && Digest::sha256_of(&bytes) != desc.digest {
-        return Err(malformed(format!("blob `{}` does not match its digest", desc.digest)));
+        return Err(malformed(format!(
+            "blob `{}` does not match its digest",
+            desc.digest
+        )));
     }
     Ok(bytes)
 }
 
 /// Follow a descriptor to an image manifest (through nested indexes, choosing the host platform).
-fn oci_manifest(dir: &Path, desc: &Descriptor, depth: u32) -> Result<(Digest, Manifest), EngineError> {
+fn oci_manifest(
+    dir: &Path,
+    desc: &Descriptor,
+    depth: u32,
+) -> Result<(Digest, Manifest), EngineError> {
     if depth > 4 {
         return Err(malformed("indexes nested too deeply"));
     }
@@ -221,7 +293,9 @@ fn oci_manifest(dir: &Path, desc: &Descriptor, depth: u32) -> Result<(Digest, Ma
                 .manifests
                 .iter()
                 .find(|d| d.platform.as_ref().is_none_or(|p| host.matches(p)))
-                .ok_or_else(|| malformed(format!("no manifest for {host} in the archive's index")))?;
+                .ok_or_else(|| {
+                    malformed(format!("no manifest for {host} in the archive's index"))
+                })?;
             oci_manifest(dir, chosen, depth + 1)
         }
     }

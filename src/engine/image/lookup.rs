@@ -9,15 +9,23 @@ use crate::store::Store;
 pub fn normalize_name(input: &str) -> Result<String, EngineError> {
     let r = Reference::parse(input)?;
     if r.digest().is_some() && r.tag().is_none() {
-        return Err(EngineError::Invalid(format!("`{input}`: a name with only a digest cannot be used as a tag")));
+        return Err(EngineError::Invalid(format!(
+            "`{input}`: a name with only a digest cannot be used as a tag"
+        )));
     }
-    let r = if r.is_qualified() { r } else { r.with_registry("localhost") };
+    let r = if r.is_qualified() {
+        r
+    } else {
+        r.with_registry("localhost")
+    };
     Ok(format!("{}:{}", r.name(), r.tag().unwrap_or(DEFAULT_TAG)))
 }
 
 /// Whether a stored full name (`registry/repo:tag`) matches a short name such as `busybox` or `x/busybox:1`.
 pub fn short_matches(stored: &str, input: &str) -> bool {
-    let (Ok(s), Ok(i)) = (Reference::parse(stored), Reference::parse(input)) else { return false };
+    let (Ok(s), Ok(i)) = (Reference::parse(stored), Reference::parse(input)) else {
+        return false;
+    };
     if i.is_qualified() || s.tag() != Some(i.tag().unwrap_or(DEFAULT_TAG)) {
         return false;
     }
@@ -33,7 +41,11 @@ fn one(input: &str, mut ids: Vec<Digest>) -> Result<Option<Digest>, EngineError>
         1 => Ok(ids.pop()),
         _ => Err(EngineError::Ambiguous {
             input: input.to_string(),
-            matches: ids.iter().map(|d| d.short().to_string()).collect::<Vec<_>>().join(", "),
+            matches: ids
+                .iter()
+                .map(|d| d.short().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
         }),
     }
 }
@@ -91,8 +103,14 @@ mod tests {
     fn names_normalize_like_podman() {
         assert_eq!(normalize_name("app").unwrap(), "localhost/app:latest");
         assert_eq!(normalize_name("app:v1").unwrap(), "localhost/app:v1");
-        assert_eq!(normalize_name("127.0.0.1:5000/x/app").unwrap(), "127.0.0.1:5000/x/app:latest");
-        assert_eq!(normalize_name("docker.io/app:2").unwrap(), "docker.io/library/app:2");
+        assert_eq!(
+            normalize_name("127.0.0.1:5000/x/app").unwrap(),
+            "127.0.0.1:5000/x/app:latest"
+        );
+        assert_eq!(
+            normalize_name("docker.io/app:2").unwrap(),
+            "docker.io/library/app:2"
+        );
         assert!(normalize_name("App").is_err());
     }
 

@@ -16,7 +16,7 @@ pub use import::{ImportOptions, import};
 pub use load::{LoadReport, load};
 pub use lookup::{lookup, normalize_name};
 pub use pull::{PullOptions, PullPolicy, PullProgress, PullReport, pull};
-pub use push::{PushOptions, PushReport, push};
+pub use push::{Compression, PushOptions, PushReport, push};
 pub use remove::{RemoveOptions, RemoveReport, prune, remove};
 pub use save::{SaveFormat, SaveOptions, save};
 
@@ -36,11 +36,12 @@ pub struct ImageInfo {
 /// Load an image's config and manifest from the blob store.
 pub fn info(store: &Store, record: ImageRecord) -> Result<ImageInfo, EngineError> {
     let config_bytes = store.read_blob(&record.id)?;
-    let config: ImageConfig = serde_json::from_slice(&config_bytes).map_err(|e| EngineError::Malformed {
-        what: "image config",
-        source_name: record.id.to_string(),
-        why: e.to_string(),
-    })?;
+    let config: ImageConfig =
+        serde_json::from_slice(&config_bytes).map_err(|e| EngineError::Malformed {
+            what: "image config",
+            source_name: record.id.to_string(),
+            why: e.to_string(),
+        })?;
     let manifest = store
         .read_blob(&record.digest)
         .ok()
@@ -49,28 +50,45 @@ pub fn info(store: &Store, record: ImageRecord) -> Result<ImageInfo, EngineError
             ManifestKind::Image(m) => Some(m),
             ManifestKind::Index(_) => None,
         });
-    Ok(ImageInfo { record, config, manifest })
+    Ok(ImageInfo {
+        record,
+        config,
+        manifest,
+    })
 }
 
 /// `images`: every image that passes the filters, newest first.
 pub fn list(ctx: &Ctx, filters: &[Filter]) -> Result<Vec<ImageRecord>, EngineError> {
-    let Some(store) = ctx.store_if_exists()? else { return Ok(Vec::new()) };
+    let Some(store) = ctx.store_if_exists()? else {
+        return Ok(Vec::new());
+    };
     let mut all = store.images()?;
-    all.sort_by(|a, b| b.created.unwrap_or(b.added).cmp(&a.created.unwrap_or(a.added)));
+    all.sort_by(|a, b| {
+        b.created
+            .unwrap_or(b.added)
+            .cmp(&a.created.unwrap_or(a.added))
+    });
     let resolved = filter::resolve(&store, filters)?;
-    Ok(all.into_iter().filter(|img| resolved.iter().all(|f| f.matches(img))).collect())
+    Ok(all
+        .into_iter()
+        .filter(|img| resolved.iter().all(|f| f.matches(img)))
+        .collect())
 }
 
 /// `image inspect`: the images named, in order.
 pub fn inspect(ctx: &Ctx, names: &[String]) -> Result<Vec<ImageInfo>, EngineError> {
     let Some(store) = ctx.store_if_exists()? else {
-        return Err(EngineError::ImageNotKnown(names.first().cloned().unwrap_or_default()));
+        return Err(EngineError::ImageNotKnown(
+            names.first().cloned().unwrap_or_default(),
+        ));
     };
     names
         .iter()
         .map(|n| {
             let id = lookup(&store, n)?;
-            let rec = store.image(&id)?.ok_or_else(|| EngineError::ImageNotKnown(n.clone()))?;
+            let rec = store
+                .image(&id)?
+                .ok_or_else(|| EngineError::ImageNotKnown(n.clone()))?;
             info(&store, rec)
         })
         .collect()
@@ -91,11 +109,18 @@ pub struct HistoryEntry {
 
 /// `history`: the image's build steps, newest first, with the size of the layer each one made.
 pub fn history(ctx: &Ctx, name: &str) -> Result<Vec<HistoryEntry>, EngineError> {
-    let store = ctx.store_if_exists()?.ok_or_else(|| EngineError::ImageNotKnown(name.to_string()))?;
+    let store = ctx
+        .store_if_exists()?
+        .ok_or_else(|| EngineError::ImageNotKnown(name.to_string()))?;
     let id = lookup(&store, name)?;
-    let rec = store.image(&id)?.ok_or_else(|| EngineError::ImageNotKnown(name.to_string()))?;
-    let layer_sizes: Vec<u64> =
-        rec.layers.iter().map(|l| store.layer(l).map(|r| r.map_or(0, |r| r.size))).collect::<Result<_, _>>()?;
+    let rec = store
+        .image(&id)?
+        .ok_or_else(|| EngineError::ImageNotKnown(name.to_string()))?;
+    let layer_sizes: Vec<u64> = rec
+        .layers
+        .iter()
+        .map(|l| store.layer(l).map(|r| r.map_or(0, |r| r.size)))
+        .collect::<Result<_, _>>()?;
     let info = info(&store, rec)?;
     let mut sizes = layer_sizes.into_iter();
     let mut out: Vec<HistoryEntry> = if info.config.history.is_empty() {
@@ -119,7 +144,11 @@ pub fn history(ctx: &Ctx, name: &str) -> Result<Vec<HistoryEntry>, EngineError> 
                 id: None,
                 created: h.created,
                 created_by: h.created_by.clone().unwrap_or_default(),
-                size: if h.empty_layer { 0 } else { sizes.next().unwrap_or(0) },
+                size: if h.empty_layer {
+                    0
+                } else {
+                    sizes.next().unwrap_or(0)
+                },
                 comment: h.comment.clone().unwrap_or_default(),
                 empty_layer: h.empty_layer,
                 tags: vec![],
@@ -138,7 +167,10 @@ pub fn history(ctx: &Ctx, name: &str) -> Result<Vec<HistoryEntry>, EngineError> 
 pub fn tag(ctx: &Ctx, source: &str, targets: &[String]) -> Result<(), EngineError> {
     let mut store = ctx.store()?;
     let id = lookup(&store, source)?;
-    let names = targets.iter().map(|t| normalize_name(t)).collect::<Result<Vec<_>, _>>()?;
+    let names = targets
+        .iter()
+        .map(|t| normalize_name(t))
+        .collect::<Result<Vec<_>, _>>()?;
     for n in names {
         store.add_name(&id, &n)?;
     }
@@ -149,7 +181,9 @@ pub fn tag(ctx: &Ctx, source: &str, targets: &[String]) -> Result<(), EngineErro
 pub fn untag(ctx: &Ctx, image: &str, names: &[String]) -> Result<Vec<String>, EngineError> {
     let mut store = ctx.store()?;
     let id = lookup(&store, image)?;
-    let rec = store.image(&id)?.ok_or_else(|| EngineError::ImageNotKnown(image.to_string()))?;
+    let rec = store
+        .image(&id)?
+        .ok_or_else(|| EngineError::ImageNotKnown(image.to_string()))?;
     let targets: Vec<String> = if names.is_empty() {
         rec.names.clone()
     } else {
@@ -158,14 +192,22 @@ pub fn untag(ctx: &Ctx, image: &str, names: &[String]) -> Result<Vec<String>, En
             .map(|n| {
                 let full = normalize_name(n)?;
                 // A short name matches the image's own name with that repository.
-                Ok(rec.names.iter().find(|x| **x == full || lookup::short_matches(x, n)).cloned().unwrap_or(full))
+                Ok(rec
+                    .names
+                    .iter()
+                    .find(|x| **x == full || lookup::short_matches(x, n))
+                    .cloned()
+                    .unwrap_or(full))
             })
             .collect::<Result<_, EngineError>>()?
     };
     let mut removed = Vec::new();
     for n in targets {
         if !rec.names.contains(&n) {
-            return Err(EngineError::Invalid(format!("`{n}`: tag not known for image `{}`", id.short())));
+            return Err(EngineError::Invalid(format!(
+                "`{n}`: tag not known for image `{}`",
+                id.short()
+            )));
         }
         if store.remove_name(&n)? {
             removed.push(n);

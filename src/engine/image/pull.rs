@@ -69,17 +69,23 @@ pub trait PullProgress {
     fn writing_manifest(&self) {}
 }
 
-/// No progress output.
-pub struct Quiet;
-impl PullProgress for Quiet {}
-
 /// Pull an image (per the policy) and return its id.
-pub fn pull(ctx: &Ctx, opts: &PullOptions, progress: &dyn PullProgress) -> Result<PullReport, EngineError> {
+pub fn pull(
+    ctx: &Ctx,
+    opts: &PullOptions,
+    progress: &dyn PullProgress,
+) -> Result<PullReport, EngineError> {
     let reference = Reference::parse(&opts.reference)?;
     if opts.policy != PullPolicy::Always && opts.policy != PullPolicy::Newer {
         if let Some(store) = ctx.store_if_exists()? {
             match lookup(&store, &opts.reference) {
-                Ok(id) => return Ok(PullReport { id, name: opts.reference.clone(), pulled: false }),
+                Ok(id) => {
+                    return Ok(PullReport {
+                        id,
+                        name: opts.reference.clone(),
+                        pulled: false,
+                    });
+                }
                 Err(EngineError::ImageNotKnown(_)) => {}
                 Err(e) => return Err(e),
             }
@@ -93,7 +99,7 @@ pub fn pull(ctx: &Ctx, opts: &PullOptions, progress: &dyn PullProgress) -> Resul
     } else {
         ctx.registries.candidates(&reference)?
     };
-    let mut store = ctx.store()?;
+    let store = ctx.store()?;
     store.clean_staging();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -111,7 +117,14 @@ pub fn pull(ctx: &Ctx, opts: &PullOptions, progress: &dyn PullProgress) -> Resul
     let mut last_err = None;
     for candidate in &candidates {
         progress.trying(&candidate.to_string());
-        match runtime.block_on(pull_one(ctx, &client, &store, candidate, &opts.platform, progress)) {
+        match runtime.block_on(pull_one(
+            ctx,
+            &client,
+            &store,
+            candidate,
+            &opts.platform,
+            progress,
+        )) {
             Ok(report) => return Ok(report),
             Err(e) => last_err = Some(e),
         }
@@ -131,24 +144,35 @@ async fn pull_one(
     let diff_ids = resolved.config.rootfs.diff_ids.clone();
     let chains = chain_ids(&diff_ids);
     progress.resolved(resolved.manifest.layers.len());
-    let jobs = resolved.manifest.layers.iter().enumerate().map(|(i, desc)| LayerJob {
-        desc: desc.clone(),
-        diff_id: diff_ids[i].clone(),
-        chain_id: chains[i].clone(),
-        parent: if i == 0 { None } else { Some(chains[i - 1].clone()) },
-    });
+    let jobs = resolved
+        .manifest
+        .layers
+        .iter()
+        .enumerate()
+        .map(|(i, desc)| LayerJob {
+            desc: desc.clone(),
+            diff_id: diff_ids[i].clone(),
+            chain_id: chains[i].clone(),
+            parent: if i == 0 {
+                None
+            } else {
+                Some(chains[i - 1].clone())
+            },
+        });
     let name = reference.to_string();
     let sizes: Vec<u64> = futures_util::stream::iter(jobs)
-        .map(|job| fetch_layer(ctx, client, store, reference, job, &name, progress))
+        .map(|job| fetch_layer(ctx, client, store, &resolved.source, job, &name, progress))
         .buffered(3)
         .try_collect()
         .await?;
-    progress.config(&resolved.config_digest());
+    progress.config(&resolved.manifest.config.digest.clone());
     record(store, reference, &resolved, chains, sizes.iter().sum())?;
     progress.writing_manifest();
     Ok(PullReport {
-        id: resolved.config_digest(),
-        name: reference.tagged_name().unwrap_or_else(|| reference.to_string()),
+        id: resolved.manifest.config.digest.clone(),
+        name: reference
+            .tagged_name()
+            .unwrap_or_else(|| reference.to_string()),
         pulled: true,
     })
 }
@@ -166,17 +190,22 @@ async fn fetch_layer(
     ctx: &Ctx,
     client: &Client,
     store: &RefCell<Store>,
-    reference: &Reference,
+    source: &Reference,
     job: LayerJob,
     image: &str,
     progress: &dyn PullProgress,
 ) -> Result<u64, EngineError> {
     let locks = store.borrow().root().join("locks");
     let chain = job.chain_id.clone();
-    let _lock = tokio::task::spawn_blocking(move || crate::store::LayerLock::acquire(&locks, &chain))
-        .await
-        .map_err(|_| EngineError::Worker)??;
-    if let Some(rec) = store.borrow().layer(&job.chain_id)?.filter(|_| store.borrow().layer_diff(&job.chain_id).is_dir()) {
+    let _lock =
+        tokio::task::spawn_blocking(move || crate::store::LayerLock::acquire(&locks, &chain))
+            .await
+            .map_err(|_| EngineError::Worker)??;
+    if let Some(rec) = store
+        .borrow()
+        .layer(&job.chain_id)?
+        .filter(|_| store.borrow().layer_diff(&job.chain_id).is_dir())
+    {
         progress.blob_start(&job.desc.digest, job.desc.size, true);
         return Ok(rec.size);
     }
@@ -187,7 +216,7 @@ async fn fetch_layer(
     let dest = staged.diff();
     let apply = ctx.apply_options();
     let worker = tokio::task::spawn_blocking(move || unpack(ChannelReader::new(rx), &dest, &apply));
-    let mut stream = client.get_blob(reference, &job.desc).await?;
+    let mut stream = client.get_blob(source, &job.desc).await?;
     let mut received = 0u64;
     let mut download_err = None;
     while let Some(chunk) = stream.next().await {
@@ -195,7 +224,11 @@ async fn fetch_layer(
             Ok(bytes) => {
                 received += bytes.len() as u64;
                 if let Err(e) = std::io::Write::write_all(&mut blob, &bytes) {
-                    download_err = Some(EngineError::io("write", store.borrow().root().join("tmp"), e));
+                    download_err = Some(EngineError::io(
+                        "write",
+                        store.borrow().root().join("tmp"),
+                        e,
+                    ));
                     break;
                 }
                 progress.blob_progress(&job.desc.digest, received);
@@ -241,14 +274,14 @@ fn record(
     size: u64,
 ) -> Result<(), EngineError> {
     let mut store = store.borrow_mut();
-    let config_digest = resolved.config_digest();
+    let config_digest = resolved.manifest.config.digest.clone();
     store.put_blob(&config_digest, &resolved.config_bytes)?;
     store.put_blob(&resolved.manifest_digest, &resolved.manifest_bytes)?;
     let cfg = &resolved.config;
     store.put_image(&NewImage {
         id: config_digest,
         manifest_digest: resolved.manifest_digest.clone(),
-        manifest_media: resolved.manifest.media_type().to_string(),
+        manifest_media: resolved.manifest_media_type.clone(),
         created: cfg.created,
         size,
         labels: cfg.labels(),
@@ -268,7 +301,10 @@ mod tests {
     #[test]
     fn policies() {
         assert_eq!("always".parse::<PullPolicy>().unwrap(), PullPolicy::Always);
-        assert_eq!("Missing".parse::<PullPolicy>().unwrap(), PullPolicy::Missing);
+        assert_eq!(
+            "Missing".parse::<PullPolicy>().unwrap(),
+            PullPolicy::Missing
+        );
         assert_eq!("never".parse::<PullPolicy>().unwrap(), PullPolicy::Never);
         assert_eq!("newer".parse::<PullPolicy>().unwrap(), PullPolicy::Newer);
         assert!("sometimes".parse::<PullPolicy>().is_err());

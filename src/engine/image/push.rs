@@ -46,35 +46,57 @@ fn compress_blob(store: &Store, blob: &Digest, how: Compression) -> Result<Outgo
         Compression::Gzip => {
             let mut gz = flate2::write::GzEncoder::new(&mut out, flate2::Compression::fast());
             std::io::copy(&mut src, &mut gz).map_err(|e| EngineError::io("compress", &path, e))?;
-            gz.finish().map_err(|e| EngineError::io("compress", &path, e))?;
+            gz.finish()
+                .map_err(|e| EngineError::io("compress", &path, e))?;
             media::OCI_LAYER_GZIP
         }
         Compression::Zstd => {
-            let mut z = zstd::Encoder::new(&mut out, 3).map_err(|e| EngineError::io("compress", &path, e))?;
+            let mut z = zstd::Encoder::new(&mut out, 3)
+                .map_err(|e| EngineError::io("compress", &path, e))?;
             std::io::copy(&mut src, &mut z).map_err(|e| EngineError::io("compress", &path, e))?;
-            z.finish().map_err(|e| EngineError::io("compress", &path, e))?;
+            z.finish()
+                .map_err(|e| EngineError::io("compress", &path, e))?;
             media::OCI_LAYER_ZSTD
         }
     };
-    out.flush().map_err(|e| EngineError::io("write", &path, e))?;
+    out.flush()
+        .map_err(|e| EngineError::io("write", &path, e))?;
     let (digest, size) = out.commit(None)?;
-    Ok(Outgoing { digest, size, media: media.to_string() })
+    Ok(Outgoing {
+        digest,
+        size,
+        media: media.to_string(),
+    })
 }
 
 /// Push an image.
-pub fn push(ctx: &Ctx, opts: &PushOptions, progress: &dyn PullProgress) -> Result<PushReport, EngineError> {
+pub fn push(
+    ctx: &Ctx,
+    opts: &PushOptions,
+    progress: &dyn PullProgress,
+) -> Result<PushReport, EngineError> {
     let store = ctx.store()?;
     let id = lookup(&store, &opts.image)?;
-    let rec = store.image(&id)?.ok_or_else(|| EngineError::ImageNotKnown(opts.image.clone()))?;
+    let rec = store
+        .image(&id)?
+        .ok_or_else(|| EngineError::ImageNotKnown(opts.image.clone()))?;
     let dest_text = match &opts.destination {
         Some(d) => d.clone(),
         None => rec
             .names
             .iter()
-            .find(|n| **n == super::normalize_name(&opts.image).unwrap_or_default() || super::lookup::short_matches(n, &opts.image))
+            .find(|n| {
+                **n == super::normalize_name(&opts.image).unwrap_or_default()
+                    || super::lookup::short_matches(n, &opts.image)
+            })
             .or(rec.names.first())
             .cloned()
-            .ok_or_else(|| EngineError::Invalid(format!("image `{}` has no name: give a destination", opts.image)))?,
+            .ok_or_else(|| {
+                EngineError::Invalid(format!(
+                    "image `{}` has no name: give a destination",
+                    opts.image
+                ))
+            })?,
     };
     let dest = Reference::parse(dest_text.strip_prefix("docker://").unwrap_or(&dest_text))?;
     if !dest.is_qualified() {
@@ -83,22 +105,37 @@ pub fn push(ctx: &Ctx, opts: &PushOptions, progress: &dyn PullProgress) -> Resul
             dest.repository()
         )));
     }
-    let dest = if dest.tag().is_none() && dest.digest().is_none() { dest.with_tag("latest") } else { dest };
+    let dest = if dest.tag().is_none() && dest.digest().is_none() {
+        dest.with_tag("latest")
+    } else {
+        dest
+    };
     let original = store.read_blob(&rec.digest)?;
     let manifest = match ManifestKind::parse(&rec.manifest_media, &original) {
         Ok(ManifestKind::Image(m)) => m,
-        _ => return Err(EngineError::Invalid(format!("image `{}` has no image manifest to push", opts.image))),
+        _ => {
+            return Err(EngineError::Invalid(format!(
+                "image `{}` has no image manifest to push",
+                opts.image
+            )));
+        }
     };
     let mut outgoing = Vec::new();
     let mut changed = false;
     for chain in &rec.layers {
-        let layer = store.layer(chain)?.ok_or_else(|| crate::store::StoreError::MissingLayer(chain.clone()))?;
+        let layer = store
+            .layer(chain)?
+            .ok_or_else(|| crate::store::StoreError::MissingLayer(chain.clone()))?;
         let plain = layer.blob_media == media::OCI_LAYER || layer.blob_media.ends_with(".tar");
         if plain {
             changed = true;
             outgoing.push(compress_blob(&store, &layer.blob_digest, opts.compression)?);
         } else {
-            outgoing.push(Outgoing { digest: layer.blob_digest.clone(), size: layer.blob_size, media: layer.blob_media.clone() });
+            outgoing.push(Outgoing {
+                digest: layer.blob_digest.clone(),
+                size: layer.blob_size,
+                media: layer.blob_media.clone(),
+            });
         }
     }
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -125,7 +162,10 @@ pub fn push(ctx: &Ctx, opts: &PushOptions, progress: &dyn PullProgress) -> Resul
         let m = Manifest {
             schema_version: 2,
             media_type: Some(media::OCI_MANIFEST.into()),
-            config: Descriptor { media_type: media::OCI_CONFIG.into(), ..manifest.config.clone() },
+            config: Descriptor {
+                media_type: media::OCI_CONFIG.into(),
+                ..manifest.config.clone()
+            },
             layers: outgoing
                 .iter()
                 .map(|o| Descriptor {
@@ -139,11 +179,18 @@ pub fn push(ctx: &Ctx, opts: &PushOptions, progress: &dyn PullProgress) -> Resul
                 .collect(),
             annotations: manifest.annotations.clone(),
         };
-        (serde_json::to_vec(&m).expect("manifest serializes"), media::OCI_MANIFEST.to_string())
+        (
+            serde_json::to_vec(&m).expect("manifest serializes"),
+            media::OCI_MANIFEST.to_string(),
+        )
     } else {
         (original.clone(), manifest.media_type().to_string())
     };
-    let config_size = store.blob_path(&rec.id).metadata().map(|m| m.len()).unwrap_or(manifest.config.size);
+    let config_size = store
+        .blob_path(&rec.id)
+        .metadata()
+        .map(|m| m.len())
+        .unwrap_or(manifest.config.size);
     let blobs: Vec<(Digest, u64)> = outgoing
         .iter()
         .map(|o| (o.digest.clone(), o.size))
@@ -153,10 +200,18 @@ pub fn push(ctx: &Ctx, opts: &PushOptions, progress: &dyn PullProgress) -> Resul
         for (digest, size) in &blobs {
             let is_config = *digest == rec.id;
             if client.blob_exists(&dest, digest).await?.is_some() {
-                if is_config { progress.config(digest) } else { progress.blob_start(digest, *size, true) }
+                if is_config {
+                    progress.config(digest)
+                } else {
+                    progress.blob_start(digest, *size, true)
+                }
                 continue;
             }
-            if is_config { progress.config(digest) } else { progress.blob_start(digest, *size, false) }
+            if is_config {
+                progress.config(digest)
+            } else {
+                progress.blob_start(digest, *size, false)
+            }
             let mut mounted = false;
             for from in &mount_from {
                 if client.mount_blob(&dest, digest, from).await? {
@@ -166,16 +221,25 @@ pub fn push(ctx: &Ctx, opts: &PushOptions, progress: &dyn PullProgress) -> Resul
             }
             if !mounted {
                 let path = store.blob_path(digest);
-                let file = tokio::fs::File::open(&path).await.map_err(|e| EngineError::io("open", &path, e))?;
-                client.upload_blob(&dest, digest, *size, reqwest::Body::from(file)).await?;
+                let file = tokio::fs::File::open(&path)
+                    .await
+                    .map_err(|e| EngineError::io("open", &path, e))?;
+                client
+                    .upload_blob(&dest, digest, *size, reqwest::Body::from(file))
+                    .await?;
             }
             if !is_config {
                 progress.blob_done(digest);
             }
         }
         progress.writing_manifest();
-        let d = client.put_manifest(&dest, &manifest_media, &manifest_bytes).await?;
+        let d = client
+            .put_manifest(&dest, &manifest_media, &manifest_bytes)
+            .await?;
         Ok::<Digest, EngineError>(d)
     })?;
-    Ok(PushReport { reference: dest.to_string(), digest })
+    Ok(PushReport {
+        reference: dest.to_string(),
+        digest,
+    })
 }

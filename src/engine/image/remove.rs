@@ -26,7 +26,11 @@ impl RemoveReport {
     pub fn exit_code(&self) -> i32 {
         if self.errors.is_empty() {
             0
-        } else if self.errors.iter().all(|e| matches!(e, EngineError::ImageNotKnown(_))) {
+        } else if self
+            .errors
+            .iter()
+            .all(|e| matches!(e, EngineError::ImageNotKnown(_)))
+        {
             1
         } else {
             125
@@ -35,12 +39,15 @@ impl RemoveReport {
 }
 
 fn is_id_like(input: &str) -> bool {
-    input.starts_with("sha256:") || (input.len() >= 3 && input.bytes().all(|b| b.is_ascii_hexdigit()))
+    input.starts_with("sha256:")
+        || (input.len() >= 3 && input.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// Delete image `id` with all its names, then its unused layers and blobs.
 fn delete(store: &mut Store, id: &Digest, report: &mut RemoveReport) -> Result<(), EngineError> {
-    let rec = store.image(id)?.ok_or_else(|| EngineError::ImageNotKnown(id.to_string()))?;
+    let rec = store
+        .image(id)?
+        .ok_or_else(|| EngineError::ImageNotKnown(id.to_string()))?;
     store.remove_image(id)?;
     report.untagged.extend(rec.names.iter().cloned());
     report.deleted.push(id.clone());
@@ -48,7 +55,11 @@ fn delete(store: &mut Store, id: &Digest, report: &mut RemoveReport) -> Result<(
 }
 
 /// Remove layers (of `candidates`) that no image uses any more, and blobs no image refers to.
-fn collect_garbage(store: &mut Store, candidates: &[Digest], blobs: &[Digest]) -> Result<(), EngineError> {
+fn collect_garbage(
+    store: &mut Store,
+    candidates: &[Digest],
+    blobs: &[Digest],
+) -> Result<(), EngineError> {
     let unused = store.unused_layers()?;
     for l in candidates.iter().rev().filter(|l| unused.contains(l)) {
         store.remove_layer(l)?;
@@ -63,13 +74,24 @@ fn collect_garbage(store: &mut Store, candidates: &[Digest], blobs: &[Digest]) -
     Ok(())
 }
 
-fn remove_one(store: &mut Store, input: &str, force: bool, report: &mut RemoveReport) -> Result<(), EngineError> {
+fn remove_one(
+    store: &mut Store,
+    input: &str,
+    force: bool,
+    report: &mut RemoveReport,
+) -> Result<(), EngineError> {
     let id = lookup(store, input)?;
-    let rec = store.image(&id)?.ok_or_else(|| EngineError::ImageNotKnown(input.to_string()))?;
+    let rec = store
+        .image(&id)?
+        .ok_or_else(|| EngineError::ImageNotKnown(input.to_string()))?;
     if !is_id_like(input) && rec.names.len() > 1 {
         // By name, with other names left: only that name goes (the image stays tagged).
         let full = normalize_name(input).unwrap_or_default();
-        let name = rec.names.iter().find(|n| **n == full || short_matches(n, input)).cloned();
+        let name = rec
+            .names
+            .iter()
+            .find(|n| **n == full || short_matches(n, input))
+            .cloned();
         if let Some(name) = name {
             store.remove_name(&name)?;
             report.untagged.push(name);
@@ -77,7 +99,10 @@ fn remove_one(store: &mut Store, input: &str, force: bool, report: &mut RemoveRe
         }
     }
     if is_id_like(input) && rec.names.len() > 1 && !force {
-        return Err(EngineError::MultipleTags { id: id.hex().to_string(), names: rec.names.join(", ") });
+        return Err(EngineError::MultipleTags {
+            id: id.hex().to_string(),
+            names: rec.names.join(", "),
+        });
     }
     delete(store, &id, report)
 }
@@ -87,7 +112,11 @@ pub fn remove(ctx: &Ctx, opts: &RemoveOptions) -> Result<RemoveReport, EngineErr
     let mut report = RemoveReport::default();
     let Some(mut store) = ctx.store_if_exists()? else {
         if !opts.ignore {
-            report.errors.extend(opts.images.iter().map(|i| EngineError::ImageNotKnown(i.clone())));
+            report.errors.extend(
+                opts.images
+                    .iter()
+                    .map(|i| EngineError::ImageNotKnown(i.clone())),
+            );
         }
         return Ok(report);
     };
@@ -98,7 +127,8 @@ pub fn remove(ctx: &Ctx, opts: &RemoveOptions) -> Result<RemoveReport, EngineErr
                 report.errors.push(e);
             }
         }
-        collect_garbage(&mut store, &store.unused_layers()?, &[])?;
+        let unused = store.unused_layers()?;
+        collect_garbage(&mut store, &unused, &[])?;
         return Ok(report);
     }
     for input in &opts.images {
@@ -113,7 +143,9 @@ pub fn remove(ctx: &Ctx, opts: &RemoveOptions) -> Result<RemoveReport, EngineErr
 
 /// `image prune`: remove dangling images (with `all`, every image), and layers nothing uses.
 pub fn prune(ctx: &Ctx, all: bool) -> Result<Vec<Digest>, EngineError> {
-    let Some(mut store) = ctx.store_if_exists()? else { return Ok(Vec::new()) };
+    let Some(mut store) = ctx.store_if_exists()? else {
+        return Ok(Vec::new());
+    };
     store.clean_staging();
     let mut report = RemoveReport::default();
     for rec in store.images()? {

@@ -26,7 +26,8 @@ impl FromStr for SaveFormat {
             "oci-archive" => Ok(SaveFormat::OciArchive),
             "oci-dir" => Ok(SaveFormat::OciDir),
             "docker-dir" => Err(EngineError::Invalid(
-                "format `docker-dir` (docker schema 2 directory) is not supported: use oci-dir".into(),
+                "format `docker-dir` (docker schema 2 directory) is not supported: use oci-dir"
+                    .into(),
             )),
             _ => Err(EngineError::Invalid(format!(
                 "unknown save format `{s}`: use docker-archive, oci-archive or oci-dir"
@@ -53,41 +54,66 @@ fn collect(store: &Store, images: &[String]) -> Result<Vec<Saved>, EngineError> 
         .iter()
         .map(|input| {
             let id = lookup(store, input)?;
-            let record = store.image(&id)?.ok_or_else(|| EngineError::ImageNotKnown(input.clone()))?;
+            let record = store
+                .image(&id)?
+                .ok_or_else(|| EngineError::ImageNotKnown(input.clone()))?;
             let by_name = record.names.iter().find(|n| {
-                super::normalize_name(input).is_ok_and(|full| &full == *n) || super::lookup::short_matches(n, input)
+                super::normalize_name(input).is_ok_and(|full| &full == *n)
+                    || super::lookup::short_matches(n, input)
             });
             let names = match by_name {
                 Some(n) => vec![n.clone()],
-                None if input.starts_with("sha256:") || input.bytes().all(|b| b.is_ascii_hexdigit()) => vec![],
+                None if input.starts_with("sha256:")
+                    || input.bytes().all(|b| b.is_ascii_hexdigit()) =>
+                {
+                    vec![]
+                }
                 None => record.names.clone(),
             };
             let layers = record
                 .layers
                 .iter()
                 .map(|l| {
-                    let rec = store.layer(l)?.ok_or_else(|| crate::store::StoreError::MissingLayer(l.clone()))?;
+                    let rec = store
+                        .layer(l)?
+                        .ok_or_else(|| crate::store::StoreError::MissingLayer(l.clone()))?;
                     Ok((rec.blob_digest, rec.blob_media, rec.blob_size, rec.diff_id))
                 })
                 .collect::<Result<_, EngineError>>()?;
-            Ok(Saved { record, names, layers })
+            Ok(Saved {
+                record,
+                names,
+                layers,
+            })
         })
         .collect()
 }
 
 /// Write the images to `out` (archives) or into `dir` (oci-dir).
-pub fn save(ctx: &Ctx, opts: &SaveOptions, out: Option<&mut dyn Write>, dir: Option<&Path>) -> Result<(), EngineError> {
-    let store = ctx.store_if_exists()?.ok_or_else(|| EngineError::ImageNotKnown(opts.images.join(", ")))?;
+pub fn save(
+    ctx: &Ctx,
+    opts: &SaveOptions,
+    out: Option<&mut dyn Write>,
+    dir: Option<&Path>,
+) -> Result<(), EngineError> {
+    let store = ctx
+        .store_if_exists()?
+        .ok_or_else(|| EngineError::ImageNotKnown(opts.images.join(", ")))?;
     let images = collect(&store, &opts.images)?;
     match (opts.format, out, dir) {
         (SaveFormat::DockerArchive, Some(out), _) => docker_archive(&store, &images, out),
         (SaveFormat::OciArchive, Some(out), _) => {
             let mut tar = tar::Builder::new(out);
             oci_layout(&store, &images, &mut TarSink(&mut tar))?;
-            tar.finish().map_err(|e| EngineError::io("write", "archive", e))
+            tar.finish()
+                .map_err(|e| EngineError::io("write", "archive", e))
         }
-        (SaveFormat::OciDir, _, Some(dir)) => oci_layout(&store, &images, &mut DirSink(dir.to_path_buf())),
-        _ => Err(EngineError::Invalid("oci-dir needs an output directory (-o DIR)".into())),
+        (SaveFormat::OciDir, _, Some(dir)) => {
+            oci_layout(&store, &images, &mut DirSink(dir.to_path_buf()))
+        }
+        _ => Err(EngineError::Invalid(
+            "oci-dir needs an output directory (-o DIR)".into(),
+        )),
     }
 }
 
@@ -116,18 +142,27 @@ impl Sink for DirSink {
     }
 }
 
-fn append<W: Write>(tar: &mut tar::Builder<W>, path: &str, size: u64, data: &mut dyn Read) -> Result<(), EngineError> {
+fn append<W: Write>(
+    tar: &mut tar::Builder<W>,
+    path: &str,
+    size: u64,
+    data: &mut dyn Read,
+) -> Result<(), EngineError> {
     let mut h = tar::Header::new_ustar();
     h.set_size(size);
     h.set_mode(0o644);
     h.set_mtime(0);
     h.set_entry_type(tar::EntryType::Regular);
-    tar.append_data(&mut h, path, data).map_err(|e| EngineError::io("write", path, e))
+    tar.append_data(&mut h, path, data)
+        .map_err(|e| EngineError::io("write", path, e))
 }
 
 fn blob_file(store: &Store, d: &Digest) -> Result<(std::fs::File, u64), EngineError> {
     let f = store.open_blob(d)?;
-    let len = f.metadata().map_err(|e| EngineError::io("stat", store.blob_path(d), e))?.len();
+    let len = f
+        .metadata()
+        .map_err(|e| EngineError::io("stat", store.blob_path(d), e))?
+        .len();
     Ok((f, len))
 }
 
@@ -145,7 +180,11 @@ fn oci_layout(store: &Store, images: &[Saved], sink: &mut dyn Sink) -> Result<()
                 sink.file(&format!("blobs/{}/{}", b.algorithm(), b.hex()), len, &mut f)?;
             }
         }
-        let size = store.blob_path(&img.record.digest).metadata().map(|m| m.len()).unwrap_or(0);
+        let size = store
+            .blob_path(&img.record.digest)
+            .metadata()
+            .map(|m| m.len())
+            .unwrap_or(0);
         let base = Descriptor {
             media_type: img.record.manifest_media.clone(),
             digest: img.record.digest.clone(),
@@ -155,11 +194,12 @@ fn oci_layout(store: &Store, images: &[Saved], sink: &mut dyn Sink) -> Result<()
             annotations: Default::default(),
         };
         if img.names.is_empty() {
-            manifests.push(base);
+            manifests.push(base.clone());
         }
         for n in &img.names {
             let mut d = base.clone();
-            d.annotations.insert("org.opencontainers.image.ref.name".into(), n.clone());
+            d.annotations
+                .insert("org.opencontainers.image.ref.name".into(), n.clone());
             manifests.push(d);
         }
     }
@@ -185,7 +225,8 @@ fn docker_archive(store: &Store, images: &[Saved], out: &mut dyn Write) -> Resul
             if written.insert(name.clone()) {
                 // docker-archive layers are plain tars: decompress the kept blob, hashing to be sure.
                 let (f, _) = blob_file(store, blob)?;
-                let (_, mut plain) = crate::archive::decompress(f).map_err(|e| EngineError::io("read", store.blob_path(blob), e))?;
+                let (_, mut plain) = crate::archive::decompress(f)
+                    .map_err(|e| EngineError::io("read", store.blob_path(blob), e))?;
                 let size = layer_size(store, blob, diff_id)?;
                 append(&mut tar, &name, size, &mut plain)?;
             }
@@ -193,7 +234,9 @@ fn docker_archive(store: &Store, images: &[Saved], out: &mut dyn Write) -> Resul
         }
         for n in &img.names {
             if let Some((repo, tag)) = n.rsplit_once(':') {
-                let e = repositories.entry(repo.to_string()).or_insert_with(|| json!({}));
+                let e = repositories
+                    .entry(repo.to_string())
+                    .or_insert_with(|| json!({}));
                 e[tag] = json!(img.record.id.hex());
             }
         }
@@ -203,7 +246,8 @@ fn docker_archive(store: &Store, images: &[Saved], out: &mut dyn Write) -> Resul
     append(&mut tar, "manifest.json", m.len() as u64, &mut &m[..])?;
     let r = serde_json::to_vec(&repositories).expect("repositories serializes");
     append(&mut tar, "repositories", r.len() as u64, &mut &r[..])?;
-    tar.finish().map_err(|e| EngineError::io("write", "archive", e))
+    tar.finish()
+        .map_err(|e| EngineError::io("write", "archive", e))
 }
 
 /// The uncompressed size of a layer (recorded at unpack time).
