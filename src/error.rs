@@ -13,7 +13,7 @@ pub enum Error {
     #[error(transparent)]
     Userns(#[from] UsernsError),
     #[error(transparent)]
-    Format(#[from] FormatError),
+    Format(Box<FormatError>),
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
     #[error(transparent)]
@@ -33,6 +33,12 @@ pub enum Error {
     /// A command that failed in a way it already reported (bulk commands); carries the exit status.
     #[error("")]
     Reported(i32),
+}
+
+impl From<FormatError> for Error {
+    fn from(e: FormatError) -> Self {
+        Error::Format(Box::new(e))
+    }
 }
 
 impl Error {

@@ -196,7 +196,7 @@ struct DfImageRow {
 
 pub fn df(ctx: &Ctx, args: &DfArgs) -> Result<i32, Error> {
     let usage = crate::engine::system::disk_usage(ctx)?;
-    let percent = |part: u64, total: u64| if total == 0 { 0 } else { part * 100 / total };
+    let percent = |part: u64, total: u64| (part * 100).checked_div(total).unwrap_or(0);
     let rows = vec![
         DfRow {
             kind: "Images".into(),

@@ -89,6 +89,8 @@ pub struct Index {
 
 /// What a manifest document turned out to be.
 #[derive(Debug, Clone)]
+// Short-lived and matched right away: boxing the larger variant buys nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum ManifestKind {
     Image(Manifest),
     Index(Index),

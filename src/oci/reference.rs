@@ -282,7 +282,8 @@ mod tests {
     #[test]
     fn table() {
         // input, registry, repository, tag, has digest
-        let cases: &[(&str, Option<&str>, &str, Option<&str>, bool)] = &[
+        type Case<'a> = (&'a str, Option<&'a str>, &'a str, Option<&'a str>, bool);
+        let cases: &[Case] = &[
             ("busybox", None, "busybox", None, false),
             ("busybox:1.36", None, "busybox", Some("1.36"), false),
             ("library/busybox", None, "library/busybox", None, false),

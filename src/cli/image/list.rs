@@ -152,7 +152,7 @@ pub fn images(ctx: &Ctx, args: &ImagesArgs) -> Result<i32, Error> {
     let mut records = crate::engine::image::list(ctx, &filters)?;
     match args.sort.as_str() {
         "id" => records.sort_by(|a, b| a.id.cmp(&b.id)),
-        "size" => records.sort_by(|a, b| b.size.cmp(&a.size)),
+        "size" => records.sort_by_key(|r| std::cmp::Reverse(r.size)),
         "repository" | "tag" => records.sort_by(|a, b| a.names.first().cmp(&b.names.first())),
         _ => {}
     }

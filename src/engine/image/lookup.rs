@@ -84,10 +84,11 @@ pub fn lookup(store: &Store, input: &str) -> Result<Digest, EngineError> {
         }
     }
     // An ID prefix (podman accepts any unique prefix of the hex id).
-    if input.len() >= 3 && input.bytes().all(|b| b.is_ascii_hexdigit()) {
-        if let Some(id) = one(input, store.images_by_id_prefix(input)?)? {
-            return Ok(id);
-        }
+    if input.len() >= 3
+        && input.bytes().all(|b| b.is_ascii_hexdigit())
+        && let Some(id) = one(input, store.images_by_id_prefix(input)?)?
+    {
+        return Ok(id);
     }
     match parsed {
         Err(e) if !input.bytes().all(|b| b.is_ascii_hexdigit()) => Err(e.into()),
