@@ -81,7 +81,11 @@ pub(super) fn add_raw(
     link: &[u8],
     data: &[u8],
 ) {
-    let mode = if ty == EntryType::Directory { 0o755 } else { 0o644 };
+    let mode = if ty == EntryType::Directory {
+        0o755
+    } else {
+        0o644
+    };
     let mut h = base_header(ty, mode, data.len() as u64);
     let old = h.as_old_mut();
     old.name = [0; 100];
