@@ -35,24 +35,52 @@ fn unpack_10k_files() {
     let layer = synthetic_layer();
     let tmp = tempfile::tempdir().expect("tempdir");
     let start = Instant::now();
-    let cpu_start = cpu_time();
+    let (user0, sys0) = cpu_time();
     let report = apply(&layer, tmp.path(), opts(Whiteouts::Apply)).expect("apply");
     let wall = start.elapsed();
-    let cpu = cpu_time() - cpu_start;
+    let (user1, sys1) = cpu_time();
     assert_eq!(report.entries, 10_500);
     eprintln!(
-        "unpacked {} entries, {} MB: wall {:?}, cpu {:.3}s",
+        "unpacked {} entries, {} MB: wall {:?}, user {:.3}s, sys {:.3}s",
         report.entries,
         report.bytes / 1_000_000,
         wall,
-        cpu
+        user1 - user0,
+        sys1 - sys0,
     );
+    if let Some(path) = std::env::var_os("ROOST_BENCH_TAR") {
+        std::fs::write(path, &layer).expect("saving the synthetic tar");
+    }
 }
 
-/// User + system CPU seconds of this process.
-fn cpu_time() -> f64 {
+/// User and system CPU seconds of this process.
+fn cpu_time() -> (f64, f64) {
     use nix::sys::resource::{UsageWho, getrusage};
     let usage = getrusage(UsageWho::RUSAGE_SELF).expect("getrusage on ourselves");
     let secs = |t: nix::sys::time::TimeVal| t.tv_sec() as f64 + t.tv_usec() as f64 / 1e6;
-    secs(usage.user_time()) + secs(usage.system_time())
+    (secs(usage.user_time()), secs(usage.system_time()))
+}
+
+/// Time an arbitrary (uncompressed) tar given in `ROOST_BENCH_INPUT`, e.g. to compare with
+/// `tar -xf` on the same file.
+#[test]
+#[ignore = "timing, not a correctness check"]
+#[allow(clippy::print_stderr)]
+fn unpack_tar_from_env() {
+    let Some(path) = std::env::var_os("ROOST_BENCH_INPUT") else {
+        return;
+    };
+    let layer = std::fs::read(path).expect("reading ROOST_BENCH_INPUT");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let start = Instant::now();
+    let (user0, sys0) = cpu_time();
+    let report = apply(&layer, tmp.path(), opts(Whiteouts::Apply)).expect("apply");
+    let (user1, sys1) = cpu_time();
+    eprintln!(
+        "unpacked {} entries: wall {:?}, user {:.3}s, sys {:.3}s",
+        report.entries,
+        start.elapsed(),
+        user1 - user0,
+        sys1 - sys0,
+    );
 }

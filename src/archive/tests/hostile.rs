@@ -333,3 +333,57 @@ fn paths_through_files_are_reported() {
 fn exists(p: &Path) -> bool {
     fs::symlink_metadata(p).is_ok()
 }
+
+#[test]
+fn long_and_pax_names_are_checked_too() {
+    let s = Sandbox::new();
+    // a PAX path overrides the harmless name in the header
+    let tar = tar_of(|b| {
+        b.append_pax_extensions([("path", &b"../evil"[..])])
+            .expect("pax");
+        add(b, EntryType::Regular, "harmless", 0o644, b"x");
+    });
+    assert_eq!(path_problem(&s, &tar), PathProblem::ParentComponent);
+    // a GNU long name (> 100 bytes) ending in an escape
+    let long = format!("{}/../../../evil", "d".repeat(120));
+    let tar = tar_of(|b| {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(0);
+        h.set_entry_type(EntryType::GNULongName);
+        let mut name = long.clone().into_bytes();
+        name.push(0);
+        h.set_size(name.len() as u64);
+        h.set_cksum();
+        b.append(&h, &name[..]).expect("long name");
+        add_raw(b, EntryType::Regular, b"placeholder", b"", b"evil");
+    });
+    assert_eq!(path_problem(&s, &tar), PathProblem::ParentComponent);
+    // and a PAX linkpath on a hard link
+    let tar = tar_of(|b| {
+        b.append_pax_extensions([("linkpath", &b"../victim"[..])])
+            .expect("pax");
+        add_raw(b, EntryType::Link, b"h", b"harmless", b"");
+    });
+    let (_, reason) = s.refuse(&tar, apply_opts());
+    assert_eq!(
+        reason,
+        Refusal::LinkTarget {
+            target: "../victim".into(),
+            problem: PathProblem::ParentComponent
+        }
+    );
+}
+
+#[test]
+fn refusals_read_well() {
+    let s = Sandbox::new();
+    let tar = tar_of(|b| {
+        symlink_then(b, "..");
+        add_raw(b, EntryType::Regular, b"l/evil", b"", b"");
+    });
+    let err = apply(&tar, &s.dest, apply_opts()).expect_err("refused");
+    assert_eq!(
+        err.to_string(),
+        "refusing layer entry `l/evil`: `l` is a symlink"
+    );
+}
