@@ -22,7 +22,19 @@ pub struct CompletionArgs {
 pub enum GenerateCommand {
     /// Write man pages for roost and every subcommand
     Man(ManArgs),
+    /// Write the bash, zsh and fish completion scripts (bash/roost, zsh/_roost, fish/roost.fish)
+    Completions(CompletionsArgs),
 }
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// Directory to write the scripts to
+    #[arg(long, value_name = "DIR", default_value = "completions", value_hint = clap::ValueHint::DirPath)]
+    pub out: PathBuf,
+}
+
+/// podman's file names for the completion scripts, per shell.
+pub const COMPLETION_FILES: [(&str, &str); 3] = [("bash", "bash/roost"), ("zsh", "zsh/_roost"), ("fish", "fish/roost.fish")];
 
 #[derive(Debug, Args)]
 pub struct ManArgs {
@@ -101,9 +113,21 @@ fn write_pages(dir: &Path) -> Result<(), Error> {
     Ok(())
 }
 
+fn write_completions(dir: &Path) -> Result<(), Error> {
+    for (shell, file) in COMPLETION_FILES {
+        let p = dir.join(file);
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| Error::io(format!("create `{}`", parent.display()), e))?;
+        }
+        std::fs::write(&p, completion_script(shell)).map_err(|e| Error::io(format!("write `{}`", p.display()), e))?;
+    }
+    Ok(())
+}
+
 pub fn generate(cmd: &GenerateCommand) -> Result<i32, Error> {
     match cmd {
         GenerateCommand::Man(a) => write_pages(&a.out)?,
+        GenerateCommand::Completions(a) => write_completions(&a.out)?,
     }
     Ok(0)
 }
