@@ -160,8 +160,12 @@ impl Unpacker {
                 self.hard_link(&path, target)
             }
             EntryType::Fifo => self.node(&path, &meta, FileType::Fifo, 0),
+            // Rootless, device nodes are never created: they are skipped, as podman and docker do,
+            // because ordinary images (a debootstrap /dev) carry them.
             EntryType::Char | EntryType::Block if !self.opts.allow_devices => {
-                Err(Step::Refused(Refusal::Device))
+                self.report.skipped_devices += 1;
+                tracing::debug!(path = %lossy(raw), "skipping device node (not allowed rootless)");
+                Ok(())
             }
             EntryType::Char | EntryType::Block => {
                 let h = entry.header();

@@ -69,6 +69,8 @@ pub struct ApplyReport {
     pub entries: u64,
     /// Bytes of regular file content written.
     pub bytes: u64,
+    /// Device nodes not created because devices are not allowed (rootless).
+    pub skipped_devices: u64,
 }
 
 /// Errors of [`apply_layer`] and [`write_layer`].

@@ -59,6 +59,7 @@ pub(super) fn build(global: &GlobalArgs, joined: Option<Joined>) -> Result<Ctx, 
         };
     }
     Ok(Ctx {
+        rootless: joined.is_some() || !nix::unistd::Uid::current().is_root(),
         storage_driver: storage_driver(global.storage_driver.as_deref(), &paths.config_home),
         paths,
         mapping,

@@ -34,7 +34,11 @@ pub struct CompletionsArgs {
 }
 
 /// podman's file names for the completion scripts, per shell.
-pub const COMPLETION_FILES: [(&str, &str); 3] = [("bash", "bash/roost"), ("zsh", "zsh/_roost"), ("fish", "fish/roost.fish")];
+pub const COMPLETION_FILES: [(&str, &str); 3] = [
+    ("bash", "bash/roost"),
+    ("zsh", "zsh/_roost"),
+    ("fish", "fish/roost.fish"),
+];
 
 #[derive(Debug, Args)]
 pub struct ManArgs {
@@ -117,9 +121,11 @@ fn write_completions(dir: &Path) -> Result<(), Error> {
     for (shell, file) in COMPLETION_FILES {
         let p = dir.join(file);
         if let Some(parent) = p.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| Error::io(format!("create `{}`", parent.display()), e))?;
+            std::fs::create_dir_all(parent)
+                .map_err(|e| Error::io(format!("create `{}`", parent.display()), e))?;
         }
-        std::fs::write(&p, completion_script(shell)).map_err(|e| Error::io(format!("write `{}`", p.display()), e))?;
+        std::fs::write(&p, completion_script(shell))
+            .map_err(|e| Error::io(format!("write `{}`", p.display()), e))?;
     }
     Ok(())
 }

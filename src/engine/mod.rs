@@ -15,6 +15,7 @@ use crate::store::{Store, StoreError};
 use crate::userns::{Joined, Mapping};
 
 /// Everything a use case may depend on, resolved once by the CLI layer.
+#[derive(Clone)]
 pub struct Ctx {
     pub paths: Paths,
     pub mapping: Mapping,
@@ -25,6 +26,8 @@ pub struct Ctx {
     pub registries_files: Vec<PathBuf>,
     pub auth: AuthFiles,
     pub storage_driver: String,
+    /// Running without real root (including inside our own user namespace, where uid is 0).
+    pub rootless: bool,
 }
 
 impl Ctx {
@@ -47,7 +50,7 @@ impl Ctx {
                 Ownership::Chown
             },
             whiteouts: Whiteouts::Overlay,
-            allow_devices: self.mapping == Mapping::Root,
+            allow_devices: !self.rootless,
         }
     }
 }

@@ -5,3 +5,13 @@
 mod harness;
 
 mod basics;
+mod store;
+
+mod archives;
+mod auth;
+mod hostile;
+mod images;
+mod misc;
+mod pull;
+mod push;
+mod tag_rmi;

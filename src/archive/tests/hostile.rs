@@ -230,18 +230,30 @@ fn hard_link_to_an_escaping_symlink_links_the_symlink_itself() {
 }
 
 #[test]
-fn devices_are_refused_by_default() {
+fn devices_are_never_created_by_default() {
     for ty in [EntryType::Char, EntryType::Block] {
         let s = Sandbox::new();
         let tar = raw_tar(ty, b"dev/sda", b"");
-        let (_, reason) = s.refuse(&tar, apply_opts());
-        assert_eq!(reason, Refusal::Device);
-        assert!(!s.dest.join("dev/sda").exists());
+        let report =
+            apply(&tar, &s.dest, apply_opts()).expect("a device entry is skipped, not fatal");
+        assert_eq!(report.skipped_devices, 1);
+        assert!(
+            fs::symlink_metadata(s.dest.join("dev/sda")).is_err(),
+            "no node was made"
+        );
+        s.assert_untouched();
     }
-    // the overlay whiteout format inside a tar is a device too
+    // the overlay whiteout format inside a tar is a device too: it must not hide a lower file
     let s = Sandbox::new();
     let tar = raw_tar(EntryType::Char, b"etc/passwd", b"");
-    assert_eq!(s.refuse(&tar, opts(Whiteouts::Overlay)).1, Refusal::Device);
+    let report = apply(&tar, &s.dest, opts(Whiteouts::Overlay)).expect("skipped");
+    assert_eq!(report.skipped_devices, 1);
+    assert!(fs::symlink_metadata(s.dest.join("etc/passwd")).is_err());
+    // and a device path that escapes is still refused for its path
+    let s = Sandbox::new();
+    let tar = raw_tar(EntryType::Char, b"../evil", b"");
+    let (_, reason) = s.refuse(&tar, apply_opts());
+    assert!(matches!(reason, Refusal::Path(_)));
 }
 
 #[test]

@@ -82,7 +82,7 @@ pub fn dispatch(ctx: &Ctx, cmd: ImageCommand) -> Result<i32, Error> {
 #[derive(Debug, Clone, Args)]
 pub struct RegistryArgs {
     /// Path of the authentication file (default: ${XDG_RUNTIME_DIR}/containers/auth.json)
-    #[arg(long, value_name = "PATH", env = "REGISTRY_AUTH_FILE", value_hint = clap::ValueHint::FilePath)]
+    #[arg(long, value_name = "PATH", env = "REGISTRY_AUTH_FILE", hide_env_values = true, value_hint = clap::ValueHint::FilePath)]
     pub authfile: Option<PathBuf>,
     /// Credentials (USERNAME[:PASSWORD]) for the registry
     #[arg(long, value_name = "USERNAME[:PASSWORD]")]
@@ -320,7 +320,7 @@ pub struct ExistsArgs {
 #[derive(Debug, Args)]
 pub struct LoginArgs {
     /// Path of the authentication file
-    #[arg(long, value_name = "PATH", env = "REGISTRY_AUTH_FILE", value_hint = clap::ValueHint::FilePath)]
+    #[arg(long, value_name = "PATH", env = "REGISTRY_AUTH_FILE", hide_env_values = true, value_hint = clap::ValueHint::FilePath)]
     pub authfile: Option<PathBuf>,
     /// Username for the registry
     #[arg(short, long, value_name = "USERNAME")]
@@ -345,7 +345,7 @@ pub struct LoginArgs {
 #[derive(Debug, Args)]
 pub struct LogoutArgs {
     /// Path of the authentication file
-    #[arg(long, value_name = "PATH", env = "REGISTRY_AUTH_FILE", value_hint = clap::ValueHint::FilePath)]
+    #[arg(long, value_name = "PATH", env = "REGISTRY_AUTH_FILE", hide_env_values = true, value_hint = clap::ValueHint::FilePath)]
     pub authfile: Option<PathBuf>,
     /// Remove the credentials of every registry
     #[arg(short, long)]

@@ -28,13 +28,8 @@ pub(super) fn credentials(creds: Option<&str>) -> Result<Option<Credentials>, Er
 
 fn engine_ctx_with_auth(ctx: &Ctx, reg: &RegistryArgs) -> Ctx {
     Ctx {
-        paths: ctx.paths.clone(),
-        mapping: ctx.mapping.clone(),
-        joined: ctx.joined,
-        registries: ctx.registries.clone(),
-        registries_files: ctx.registries_files.clone(),
         auth: ctx::with_authfile(ctx, reg.authfile.as_ref()),
-        storage_driver: ctx.storage_driver.clone(),
+        ..ctx.clone()
     }
 }
 
