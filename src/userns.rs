@@ -227,7 +227,7 @@ fn find_helper(name: &'static str) -> Result<PathBuf, UsernsError> {
         .ok_or(UsernsError::MissingHelper { helper: name })
 }
 
-fn run_map_helper(helper: &'static str, pid: i32, ranges: &[IdRange]) -> Result<(), UsernsError> {
+pub(crate) fn run_map_helper(helper: &'static str, pid: i32, ranges: &[IdRange]) -> Result<(), UsernsError> {
     let path = find_helper(helper)?;
     let mut cmd = Command::new(&path);
     cmd.arg(pid.to_string());
@@ -249,7 +249,7 @@ fn run_map_helper(helper: &'static str, pid: i32, ranges: &[IdRange]) -> Result<
     Ok(())
 }
 
-fn write_single_map(pid: i32, uid: u32, gid: u32) -> Result<(), UsernsError> {
+pub(crate) fn write_single_map(pid: i32, uid: u32, gid: u32) -> Result<(), UsernsError> {
     let w = |file: &str, content: String| {
         fs::write(format!("/proc/{pid}/{file}"), content)
             .map_err(|source| UsernsError::WriteMap { pid, source })

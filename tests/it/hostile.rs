@@ -1,1 +1,429 @@
-//! hostile
+//! Hostile layers: each is wrapped in a hand-made docker-archive and loaded. Path escapes must be
+//! refused with an error naming the entry, and nothing may be written outside the store's layer
+//! directories (no marker file anywhere, no staging left in `tmp/`).
+//!
+//! The tarballs are written byte by byte (a tiny ustar writer below): the `tar` crate refuses to
+//! build most of these entries.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::harness::{Env, OutputExt, assert_no_leaks, run_with_timeout};
+use crate::store::{assert_no_staging, image_ids, layer_dirs, store_root};
+
+// --- a minimal ustar writer -------------------------------------------------------------------
+
+#[derive(Clone)]
+struct Entry {
+    name: String,
+    kind: u8,
+    mode: u32,
+    data: Vec<u8>,
+    link: String,
+    dev: (u32, u32),
+}
+
+fn file(name: &str, data: &[u8]) -> Entry {
+    Entry {
+        name: name.into(),
+        kind: b'0',
+        mode: 0o644,
+        data: data.to_vec(),
+        link: String::new(),
+        dev: (0, 0),
+    }
+}
+fn dir(name: &str) -> Entry {
+    Entry {
+        kind: b'5',
+        mode: 0o755,
+        ..file(name, b"")
+    }
+}
+fn symlink(name: &str, target: &str) -> Entry {
+    Entry {
+        kind: b'2',
+        mode: 0o777,
+        link: target.into(),
+        ..file(name, b"")
+    }
+}
+fn hardlink(name: &str, target: &str) -> Entry {
+    Entry {
+        kind: b'1',
+        link: target.into(),
+        ..file(name, b"")
+    }
+}
+fn device(name: &str, kind: u8, major: u32, minor: u32) -> Entry {
+    Entry {
+        kind,
+        mode: 0o666,
+        dev: (major, minor),
+        ..file(name, b"")
+    }
+}
+
+fn octal(field: &mut [u8], value: u64) {
+    let s = format!("{:0width$o}\0", value, width = field.len() - 1);
+    assert_eq!(s.len(), field.len(), "value {value} does not fit");
+    field.copy_from_slice(s.as_bytes());
+}
+
+fn header(e: &Entry) -> [u8; 512] {
+    let mut h = [0u8; 512];
+    assert!(e.link.len() <= 100, "link too long for ustar: {}", e.link);
+    // Long names go into ustar's 155-byte prefix field, split at a slash.
+    let (prefix, name) = if e.name.len() <= 100 {
+        ("", e.name.as_str())
+    } else {
+        let cut = e.name[..e.name.len().min(156)]
+            .rfind('/')
+            .filter(|&i| e.name.len() - i - 1 <= 100)
+            .unwrap_or_else(|| panic!("name too long for ustar: {}", e.name));
+        (&e.name[..cut], &e.name[cut + 1..])
+    };
+    h[..name.len()].copy_from_slice(name.as_bytes());
+    h[345..345 + prefix.len()].copy_from_slice(prefix.as_bytes());
+    octal(&mut h[100..108], u64::from(e.mode));
+    octal(&mut h[108..116], 0);
+    octal(&mut h[116..124], 0);
+    octal(&mut h[124..136], e.data.len() as u64);
+    octal(&mut h[136..148], 1_700_000_000);
+    h[156] = e.kind;
+    h[157..157 + e.link.len()].copy_from_slice(e.link.as_bytes());
+    h[257..263].copy_from_slice(b"ustar\0");
+    h[263..265].copy_from_slice(b"00");
+    h[265..269].copy_from_slice(b"root");
+    h[297..301].copy_from_slice(b"root");
+    octal(&mut h[329..337], u64::from(e.dev.0));
+    octal(&mut h[337..345], u64::from(e.dev.1));
+    h[148..156].copy_from_slice(b"        ");
+    let sum: u32 = h.iter().map(|&b| u32::from(b)).sum();
+    let ck = format!("{sum:06o}\0 ");
+    h[148..156].copy_from_slice(ck.as_bytes());
+    h
+}
+
+fn tar(entries: &[Entry]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for e in entries {
+        out.extend_from_slice(&header(e));
+        out.extend_from_slice(&e.data);
+        out.resize(out.len().div_ceil(512) * 512, 0);
+    }
+    out.resize(out.len() + 1024, 0);
+    out
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// A docker-archive holding one image `localhost/NAME:latest` with `layer` as its only layer.
+/// `diff_id` overrides the (correct) digest written in the config.
+fn docker_archive(name: &str, layer: &[u8], diff_id: Option<&str>) -> Vec<u8> {
+    let diff_id = diff_id.map_or_else(|| format!("sha256:{}", sha256_hex(layer)), str::to_string);
+    let config = serde_json::json!({
+        "architecture": "amd64",
+        "os": "linux",
+        "created": "2024-01-01T00:00:00Z",
+        "config": {"Cmd": ["sh"]},
+        "rootfs": {"type": "layers", "diff_ids": [diff_id]},
+        "history": [{"created": "2024-01-01T00:00:00Z", "created_by": "hostile test"}],
+    })
+    .to_string()
+    .into_bytes();
+    let config_name = format!("{}.json", sha256_hex(&config));
+    let layer_name = format!("{}/layer.tar", sha256_hex(layer));
+    let manifest = serde_json::json!([{
+        "Config": config_name,
+        "RepoTags": [format!("localhost/{name}:latest")],
+        "Layers": [layer_name],
+    }])
+    .to_string()
+    .into_bytes();
+    let layer_dir = layer_name.trim_end_matches("/layer.tar").to_string() + "/";
+    tar(&[
+        file(&config_name, &config),
+        dir(&layer_dir),
+        file(&layer_name, layer),
+        file("manifest.json", &manifest),
+    ])
+}
+
+// --- the checks -------------------------------------------------------------------------------
+
+/// Every path under `root` whose file name contains `needle` (the test runs as root and sees all).
+fn find_named(root: &Path, needle: &str) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = fs::read_dir(&d) else { continue };
+        for e in rd.flatten() {
+            let p = e.path();
+            if e.file_name().to_string_lossy().contains(needle) {
+                found.push(p.clone());
+            }
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                stack.push(p);
+            }
+        }
+    }
+    found
+}
+
+fn load(
+    env: &Env,
+    code: i32,
+    what: &str,
+    layer: &[u8],
+    diff_id: Option<&str>,
+) -> std::process::Output {
+    let path = env.home.join(format!("{what}.tar"));
+    fs::write(&path, docker_archive(&env.safename(what), layer, diff_id)).unwrap();
+    env.roost(code, &["load", "-i", path.to_str().unwrap()])
+}
+
+/// Loads `entries` as a layer and expects a refusal naming `culprit`; then checks that no file
+/// called `marker` exists anywhere in the env's tree, in /tmp, or in the store.
+fn assert_refused(env: &Env, what: &str, entries: &[Entry], culprit: &str, marker: &str) {
+    let out = load(env, 125, what, &tar(entries), None);
+    let err = out.stderr_text();
+    eprintln!("{what}: {}", err.trim());
+    assert!(err.starts_with("Error: "), "{what}: {err}");
+    assert!(!err.contains("panicked"), "{what}: {err}");
+    assert!(
+        err.contains(culprit),
+        "{what}: the error does not name `{culprit}`:\n{err}"
+    );
+    assert_nothing_escaped(env, what, marker);
+    assert!(image_ids(env).is_empty(), "{what}: an image was recorded");
+    assert!(layer_dirs(env).is_empty(), "{what}: a layer was stored");
+}
+
+fn assert_nothing_escaped(env: &Env, what: &str, marker: &str) {
+    let mut found = find_named(&env.root, marker);
+    found.extend(
+        find_named(Path::new("/tmp"), marker)
+            .into_iter()
+            .filter(|p| !p.starts_with(&env.root)),
+    );
+    // `/home`, `/etc` (hardlink/symlink targets) must be untouched too.
+    found.extend(find_named(Path::new("/etc"), marker));
+    assert!(
+        found.is_empty(),
+        "{what}: written outside the layer: {found:?}"
+    );
+    assert_no_staging(env, what);
+}
+
+#[test]
+fn dotdot_paths_are_refused() {
+    let env = Env::new("dotdot_paths_are_refused");
+    let m = env.safename("evil1");
+    assert_refused(&env, "dotdot", &[file(&format!("../{m}"), b"x")], "..", &m);
+    let m = env.safename("evil2");
+    assert_refused(
+        &env,
+        "nested-dotdot",
+        &[dir("a/"), file(&format!("a/../../{m}"), b"x")],
+        "..",
+        &m,
+    );
+    let m = env.safename("evil3");
+    assert_refused(
+        &env,
+        "deep-dotdot",
+        &[
+            dir("a/"),
+            dir("a/b/"),
+            file(&format!("a/b/../../../../../../../../tmp/{m}"), b"x"),
+        ],
+        "..",
+        &m,
+    );
+    assert_no_leaks(&env);
+}
+
+#[test]
+fn hardlink_escapes_are_refused() {
+    let env = Env::new("hardlink_escapes_are_refused");
+    let m = env.safename("hl1");
+    assert_refused(
+        &env,
+        "hardlink-dotdot",
+        &[
+            dir("etc/"),
+            hardlink(&format!("etc/{m}"), "../../etc/passwd"),
+        ],
+        "../../etc/passwd",
+        &m,
+    );
+    let m = env.safename("hl2");
+    assert_refused(
+        &env,
+        "hardlink-absolute-outside",
+        &[hardlink(&m, "/etc/passwd")],
+        &m,
+        &m,
+    );
+    // A symlink to the root, then a hard link whose target goes through it.
+    let m = env.safename("hl3");
+    assert_refused(
+        &env,
+        "hardlink-through-symlink",
+        &[symlink("root", "/"), hardlink(&m, "root/etc/passwd")],
+        &m,
+        &m,
+    );
+    // Nothing outside was linked into the store.
+    let passwd = fs::metadata("/etc/passwd").unwrap();
+    assert_eq!(
+        std::os::unix::fs::MetadataExt::nlink(&passwd),
+        1,
+        "/etc/passwd gained a link"
+    );
+    assert_no_leaks(&env);
+}
+
+/// Absolute names and writes through symlinks must never land outside. podman (containers/storage)
+/// unpacks them *inside* the layer (chroot semantics); refusing is stricter and also fine. Either
+/// way nothing may appear at the outside target.
+#[test]
+fn absolute_and_symlinked_paths_stay_inside() {
+    let env = Env::new("absolute_and_symlinked_paths_stay_inside");
+    let outside = env.home.clone();
+    let outside = outside
+        .to_str()
+        .unwrap()
+        .trim_start_matches('/')
+        .to_string();
+    let cases: Vec<(&str, Vec<Entry>, String)> = {
+        let m1 = env.safename("abs");
+        let m2 = env.safename("viaroot");
+        let m3 = env.safename("viadotdot");
+        let m4 = env.safename("chain");
+        vec![
+            (
+                "absolute",
+                vec![file(&format!("/{outside}/{m1}"), b"x")],
+                m1,
+            ),
+            (
+                "symlink-to-root",
+                vec![symlink("l", "/"), file(&format!("l/{outside}/{m2}"), b"x")],
+                m2,
+            ),
+            (
+                "symlink-to-dotdot",
+                vec![
+                    symlink("up", "../../../../../../../../.."),
+                    file(&format!("up/{outside}/{m3}"), b"x"),
+                ],
+                m3,
+            ),
+            (
+                "symlink-chain",
+                vec![
+                    dir("d/"),
+                    symlink("d/a", "../b"),
+                    symlink("b", "/"),
+                    file(&format!("d/a/{outside}/{m4}"), b"x"),
+                ],
+                m4,
+            ),
+        ]
+    };
+    for (what, entries, marker) in cases {
+        let path = env.home.join(format!("{what}.tar"));
+        fs::write(
+            &path,
+            docker_archive(&env.safename(what), &tar(&entries), None),
+        )
+        .unwrap();
+        let mut cmd = env.roost_cmd(&["load", "-i", path.to_str().unwrap()]);
+        let out = run_with_timeout(&mut cmd, None, env.timeout).unwrap();
+        let err = out.stderr_text();
+        eprintln!("{what}: {} {}", out.status, err.trim());
+        match out.status.code() {
+            Some(0) => {}
+            Some(125) => assert!(
+                err.starts_with("Error: ") && !err.contains("panicked"),
+                "{what}: {err}"
+            ),
+            other => panic!("{what}: exit {other:?}:\n{err}"),
+        }
+        // Anything called `marker` must be inside a stored layer.
+        let layers = store_root(&env).join("layers");
+        let mut found = find_named(Path::new("/tmp"), &marker);
+        found.extend(find_named(Path::new("/etc"), &marker));
+        found.retain(|p| !p.starts_with(&layers));
+        assert!(
+            found.is_empty(),
+            "{what}: written outside the layer: {found:?}"
+        );
+        assert_no_staging(&env, what);
+    }
+    assert_no_leaks(&env);
+}
+
+#[test]
+fn device_nodes_are_skipped_like_podman() {
+    let env = Env::new("device_nodes_are_skipped_like_podman");
+    let layer = tar(&[
+        dir("dev/"),
+        device("dev/null", b'3', 1, 3),
+        device("dev/sda", b'4', 8, 0),
+        file("etc-ok", b"fine\n"),
+    ]);
+    let out = load(&env, 0, "devices", &layer, None);
+    assert!(
+        out.stdout_text().starts_with("Loaded image: "),
+        "{}",
+        out.stdout_text()
+    );
+    let layers = layer_dirs(&env);
+    assert_eq!(layers.len(), 1);
+    let diff = store_root(&env)
+        .join("layers")
+        .join(&layers[0])
+        .join("diff");
+    assert!(diff.join("etc-ok").is_file());
+    for dev in ["dev/null", "dev/sda"] {
+        assert!(
+            fs::symlink_metadata(diff.join(dev)).is_err(),
+            "{dev} was created in the layer"
+        );
+    }
+    assert_no_staging(&env, "load with device nodes");
+    assert_no_leaks(&env);
+}
+
+#[test]
+fn layer_not_matching_its_diff_id_is_refused() {
+    let env = Env::new("layer_not_matching_its_diff_id_is_refused");
+    let layer = tar(&[file("hello", b"hi\n")]);
+    let wrong = format!("sha256:{}", sha256_hex(b"something else"));
+    let out = load(&env, 125, "mismatch", &layer, Some(&wrong));
+    let err = out.stderr_text();
+    assert!(err.starts_with("Error: "), "{err}");
+    assert!(
+        err.contains(&sha256_hex(b"something else")[..12]) || err.to_lowercase().contains("digest"),
+        "the error does not explain the mismatch:\n{err}"
+    );
+    assert!(image_ids(&env).is_empty());
+    assert!(layer_dirs(&env).is_empty());
+    assert_no_staging(&env, "a refused layer");
+
+    // The same archive with the right diff_id loads (the builder itself is sound).
+    let out = load(&env, 0, "good", &layer, None);
+    assert!(
+        out.stdout_text().contains(&env.safename("good")),
+        "{}",
+        out.stdout_text()
+    );
+    assert_no_leaks(&env);
+}

@@ -41,9 +41,21 @@ fn images_table_quiet_and_no_trunc() {
         .collect();
     rows.sort();
     let mut want = vec![
-        (image("busybox").trim_end_matches(":latest").to_string(), "latest".into(), bb[..12].to_string()),
-        (image("layered").trim_end_matches(":latest").to_string(), "latest".into(), layered[..12].to_string()),
-        ("localhost/extra".into(), "latest".into(), bb[..12].to_string()),
+        (
+            image("busybox").trim_end_matches(":latest").to_string(),
+            "latest".into(),
+            bb[..12].to_string(),
+        ),
+        (
+            image("layered").trim_end_matches(":latest").to_string(),
+            "latest".into(),
+            layered[..12].to_string(),
+        ),
+        (
+            "localhost/extra".into(),
+            "latest".into(),
+            bb[..12].to_string(),
+        ),
     ];
     want.sort();
     assert_eq!(rows, want);
@@ -99,7 +111,11 @@ fn images_format_json_and_templates() {
         .roost(0, &["images", "--format", "{{.Repository}}:{{.Tag}}"])
         .stdout_lines();
     names.sort();
-    let mut want = vec![image("busybox"), image("layered"), "localhost/extra:latest".into()];
+    let mut want = vec![
+        image("busybox"),
+        image("layered"),
+        "localhost/extra:latest".into(),
+    ];
     want.sort();
     assert_eq!(names, want);
 
@@ -107,7 +123,11 @@ fn images_format_json_and_templates() {
     let lines = table.stdout_lines();
     assert_eq!(columns(&lines[0]), ["IMAGE ID", "SIZE"], "{lines:?}");
     assert!(lines.len() >= 3, "{lines:?}");
-    assert!(lines[1..].iter().all(|l| l.starts_with(&bb[..12]) || l.starts_with(&layered[..12])));
+    assert!(
+        lines[1..]
+            .iter()
+            .all(|l| l.starts_with(&bb[..12]) || l.starts_with(&layered[..12]))
+    );
     assert_no_leaks(&env);
 }
 
@@ -120,7 +140,11 @@ fn assert_only_newlines(env: &Env, args: &[&str], want: Option<usize>) {
         "roost {args:?} printed more than newlines: {text:?}"
     );
     if let Some(n) = want {
-        assert_eq!(text.len(), n, "roost {args:?}: one newline per item expected");
+        assert_eq!(
+            text.len(),
+            n,
+            "roost {args:?}: one newline per item expected"
+        );
     }
 }
 
@@ -130,11 +154,26 @@ fn format_newline_sweep() {
     let (_bb, _layered) = two_images(&env);
     let nl = r#"{{"\n"}}"#;
     assert_only_newlines(&env, &["images", "--format", nl], Some(3));
-    assert_only_newlines(&env, &["history", "--format", nl, &image("layered")], Some(3));
-    assert_only_newlines(&env, &["inspect", "--format", nl, &image("layered")], Some(1));
     assert_only_newlines(
         &env,
-        &["image", "inspect", "--format", nl, &image("layered"), &image("busybox")],
+        &["history", "--format", nl, &image("layered")],
+        Some(3),
+    );
+    assert_only_newlines(
+        &env,
+        &["inspect", "--format", nl, &image("layered")],
+        Some(1),
+    );
+    assert_only_newlines(
+        &env,
+        &[
+            "image",
+            "inspect",
+            "--format",
+            nl,
+            &image("layered"),
+            &image("busybox"),
+        ],
         Some(2),
     );
     assert_only_newlines(&env, &["system", "df", "--format", nl], Some(3));
@@ -147,11 +186,17 @@ fn images_filters() {
     let env = Env::new("images_filters");
     let bb = pull(&env, "busybox");
     let layered = pull(&env, "layered");
-    let q = |filter: &str| env.roost(0, &["images", "-q", "--no-trunc", "-f", filter]).stdout_lines();
+    let q = |filter: &str| {
+        env.roost(0, &["images", "-q", "--no-trunc", "-f", filter])
+            .stdout_lines()
+    };
     let sha = |id: &str| format!("sha256:{id}");
 
     assert_eq!(q("reference=*busybox*"), [sha(&bb)]);
-    assert_eq!(q(&format!("reference={}", image("layered"))), [sha(&layered)]);
+    assert_eq!(
+        q(&format!("reference={}", image("layered"))),
+        [sha(&layered)]
+    );
     let mut both = q("label=org.roost.test=busybox");
     both.sort();
     let mut want = vec![sha(&bb), sha(&layered)];
@@ -176,7 +221,10 @@ fn inspect_images() {
     let env = Env::new("inspect_images");
     let bb = pull(&env, "busybox");
     let layered = pull(&env, "layered");
-    let out = env.roost(0, &["image", "inspect", &image("busybox"), &image("layered")]);
+    let out = env.roost(
+        0,
+        &["image", "inspect", &image("busybox"), &image("layered")],
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("inspect JSON");
     let arr = v.as_array().expect("array");
     assert_eq!(arr.len(), 2);
@@ -189,7 +237,10 @@ fn inspect_images() {
     assert!(digest.starts_with("sha256:"), "{digest}");
     let repo = image("layered");
     let repo = repo.trim_end_matches(":latest");
-    assert_eq!(l["RepoDigests"], serde_json::json!([format!("{repo}@{digest}")]));
+    assert_eq!(
+        l["RepoDigests"],
+        serde_json::json!([format!("{repo}@{digest}")])
+    );
     assert_eq!(l["RootFS"]["Type"], "layers");
     assert_eq!(l["RootFS"]["Layers"].as_array().expect("Layers").len(), 2);
     assert_eq!(l["Config"]["Cmd"], serde_json::json!(["sh"]));
@@ -200,12 +251,18 @@ fn inspect_images() {
     assert_eq!(l["GraphDriver"]["Name"], "overlay");
 
     // By short ID and by --format.
-    let out = env.roost(0, &["inspect", "--format", "{{.Id}} {{.Os}}", &layered[..12]]);
+    let out = env.roost(
+        0,
+        &["inspect", "--format", "{{.Id}} {{.Os}}", &layered[..12]],
+    );
     assert_eq!(out.stdout_text().trim(), format!("{layered} linux"));
 
     let out = env.roost(125, &["inspect", "no-such-image"]);
     let err = out.stderr_text();
-    assert!(err.starts_with("Error: ") && err.contains("no-such-image"), "{err}");
+    assert!(
+        err.starts_with("Error: ") && err.contains("no-such-image"),
+        "{err}"
+    );
     assert_no_leaks(&env);
 }
 
@@ -220,15 +277,27 @@ fn history_lists_layers() {
         ["ID", "CREATED", "CREATED BY", "SIZE", "COMMENT"],
         "{lines:?}"
     );
-    assert_eq!(lines.len(), 4, "header + 3 history entries:\n{}", out.stdout_text());
+    assert_eq!(
+        lines.len(),
+        4,
+        "header + 3 history entries:\n{}",
+        out.stdout_text()
+    );
     assert!(lines[1].starts_with(&layered[..12]), "{lines:?}");
 
-    let quiet = env.roost(0, &["history", "-q", &image("layered")]).stdout_lines();
+    let quiet = env
+        .roost(0, &["history", "-q", &image("layered")])
+        .stdout_lines();
     assert_eq!(quiet.len(), 3);
-    let full = env.roost(0, &["history", "-q", "--no-trunc", &image("layered")]).stdout_lines();
+    let full = env
+        .roost(0, &["history", "-q", "--no-trunc", &image("layered")])
+        .stdout_lines();
     assert!(full[0].contains(&layered), "{full:?}");
     let by = env
-        .roost(0, &["history", "--format", "{{.CreatedBy}}", &image("layered")])
+        .roost(
+            0,
+            &["history", "--format", "{{.CreatedBy}}", &image("layered")],
+        )
         .stdout_lines();
     assert_eq!(by, ["umoci repack", "umoci config", "umoci repack"]);
     env.roost(125, &["history", "no-such-image"]);

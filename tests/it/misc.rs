@@ -1,1 +1,146 @@
-//! misc
+//! `unshare`, `__complete`, `info`, `version`, usage errors, `--log-level`.
+
+use crate::harness::{Env, OutputExt, assert_no_leaks, image};
+use crate::store::{pull, subid_start};
+
+#[test]
+fn unshare_runs_as_root_in_the_user_namespace() {
+    let env = Env::new("unshare_runs_as_root_in_the_user_namespace");
+    assert_eq!(env.roost(0, &["unshare", "id", "-u"]).stdout_text(), "0\n");
+    let map = env
+        .roost(0, &["unshare", "cat", "/proc/self/uid_map"])
+        .stdout_lines();
+    let rows: Vec<Vec<u64>> = map
+        .iter()
+        .map(|l| l.split_whitespace().map(|n| n.parse().unwrap()).collect())
+        .collect();
+    assert!(
+        rows.contains(&vec![0, u64::from(env.user().uid), 1]),
+        "{map:?}"
+    );
+    let start = u64::from(subid_start("/etc/subuid"));
+    assert!(
+        rows.iter()
+            .any(|r| r[0] == 1 && r[1] == start && r[2] > 1000),
+        "{map:?}"
+    );
+    // Exit status of the command is passed through.
+    env.roost(3, &["unshare", "sh", "-c", "exit 3"]);
+    assert_no_leaks(&env);
+}
+
+#[test]
+fn complete_images_lists_names() {
+    let env = Env::new("complete_images_lists_names");
+    pull(&env, "busybox");
+    pull(&env, "layered");
+    let out = env.roost(0, &["__complete", "images", "127"]);
+    let lines = out.stdout_lines();
+    assert!(lines.contains(&image("busybox")), "{lines:?}");
+    assert!(lines.contains(&image("layered")), "{lines:?}");
+    assert!(lines.iter().all(|l| l.starts_with("127")), "{lines:?}");
+    let none = env.roost(0, &["__complete", "images", "zzz-no-such"]);
+    assert!(none.stdout_text().trim().is_empty());
+    assert_no_leaks(&env);
+}
+
+#[test]
+fn info_json_describes_the_store() {
+    let env = Env::new("info_json_describes_the_store");
+    pull(&env, "busybox");
+    let out = env.roost(0, &["info", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("info JSON");
+    let graph = v["store"]["graphRoot"].as_str().expect("store.graphRoot");
+    assert!(
+        std::path::Path::new(graph).starts_with(&env.data),
+        "{graph}"
+    );
+    assert_eq!(v["store"]["imageStore"]["number"], 1);
+    assert_eq!(v["host"]["os"], "linux");
+    assert_eq!(v["host"]["security"]["rootless"], true);
+    assert!(v["version"]["Version"].is_string());
+    assert!(v["registries"].is_object());
+    assert_no_leaks(&env);
+}
+
+#[test]
+fn info_go_templates_use_podman_field_names() {
+    let env = Env::new("info_go_templates_use_podman_field_names");
+    let arch = env.roost(0, &["info", "--format", "{{.Host.Arch}}"]);
+    assert!(!arch.stdout_text().trim().is_empty());
+    let graph = env.roost(0, &["info", "--format", "{{.Store.GraphRoot}}"]);
+    assert!(
+        graph
+            .stdout_text()
+            .trim()
+            .starts_with(env.data.to_str().unwrap())
+    );
+    let v = env.roost(0, &["info", "--format", "{{.Version.Version}}"]);
+    assert_eq!(v.stdout_text().trim(), env!("CARGO_PKG_VERSION"));
+    assert_no_leaks(&env);
+}
+
+#[test]
+fn version_outputs() {
+    let env = Env::new("version_outputs");
+    let out = env.roost(0, &["version"]);
+    let text = out.stdout_text();
+    assert!(text.contains(env!("CARGO_PKG_VERSION")), "{text}");
+    assert!(text.contains("OS/Arch:"), "{text}");
+    let out = env.roost(0, &["--version"]);
+    assert_eq!(
+        out.stdout_text(),
+        format!("roost version {}\n", env!("CARGO_PKG_VERSION"))
+    );
+    assert_no_leaks(&env);
+}
+
+#[test]
+fn usage_errors_exit_125() {
+    let env = Env::new("usage_errors_exit_125");
+    // Templates are only executed with something to render.
+    pull(&env, "busybox");
+    for args in [
+        &["images", "--bogus"][..],
+        &["pull"][..],
+        &["tag", "only-one"][..],
+        &["save", "--format", "no-such-format", "x"][..],
+        &["images", "-f", "nonsense"][..],
+        &["images", "--format", "{{.NoSuchField}}"][..],
+        &["rmi"][..],
+        &["--log-level", "shouting", "images"][..],
+    ] {
+        let out = env.roost(125, args);
+        let err = out.stderr_text();
+        assert!(err.starts_with("Error: "), "roost {args:?}: {err}");
+        assert!(!err.contains("panicked"), "roost {args:?}: {err}");
+        assert!(out.stdout.is_empty(), "roost {args:?} printed on stdout");
+    }
+    // The missing argument is named.
+    let err = env.roost(125, &["pull"]).stderr_text();
+    assert!(
+        err.to_uppercase().contains("IMAGE"),
+        "does not say what is missing:\n{err}"
+    );
+    assert_no_leaks(&env);
+}
+
+#[test]
+fn log_level_debug_is_accepted() {
+    let env = Env::new("log_level_debug_is_accepted");
+    let out = env.roost(0, &["--log-level", "debug", "images", "-q"]);
+    assert!(
+        out.stdout.is_empty(),
+        "logs went to stdout: {}",
+        out.stdout_text()
+    );
+    let err = out.stderr_text();
+    assert!(!err.is_empty(), "debug logging printed nothing");
+    assert!(
+        !err.contains('\u{1b}'),
+        "ANSI escapes in logs written to a pipe:\n{err:?}"
+    );
+    let out = env.roost(0, &["--log-level", "error", "images", "-q"]);
+    assert!(out.stderr.is_empty(), "{}", out.stderr_text());
+    assert_no_leaks(&env);
+}

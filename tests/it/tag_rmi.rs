@@ -9,12 +9,20 @@ fn rmi_of_one_name_keeps_the_other() {
     let id = pull(&env, "busybox");
     let alias = env.safename("alias");
     env.roost(0, &["tag", &image("busybox"), &alias, "other:v2"]);
-    let names = env.roost(0, &["inspect", "--format", "{{.RepoTags}}", &id]).stdout_text();
-    assert!(names.contains(&format!("localhost/{alias}:latest")), "{names}");
+    let names = env
+        .roost(0, &["inspect", "--format", "{{.RepoTags}}", &id])
+        .stdout_text();
+    assert!(
+        names.contains(&format!("localhost/{alias}:latest")),
+        "{names}"
+    );
     assert!(names.contains("localhost/other:v2"), "{names}");
 
     let out = env.roost(0, &["rmi", &image("busybox")]);
-    assert_eq!(out.stdout_lines(), [format!("Untagged: {}", image("busybox"))]);
+    assert_eq!(
+        out.stdout_lines(),
+        [format!("Untagged: {}", image("busybox"))]
+    );
     let out = env.roost(0, &["rmi", "other:v2"]);
     assert_eq!(out.stdout_lines(), ["Untagged: localhost/other:v2"]);
     env.roost(0, &["image", "exists", &alias]);
@@ -24,7 +32,10 @@ fn rmi_of_one_name_keeps_the_other() {
     let out = env.roost(0, &["rmi", &alias]);
     assert_eq!(
         out.stdout_lines(),
-        [format!("Untagged: localhost/{alias}:latest"), format!("Deleted: {id}")]
+        [
+            format!("Untagged: localhost/{alias}:latest"),
+            format!("Deleted: {id}")
+        ]
     );
     assert!(image_ids(&env).is_empty());
     assert!(layer_dirs(&env).is_empty());
@@ -44,7 +55,10 @@ fn rmi_by_id_with_several_names_needs_force() {
 
     let out = env.roost(0, &["rmi", "-f", &id[..12]]);
     let text = out.stdout_text();
-    assert!(text.contains(&format!("Untagged: {}", image("busybox"))), "{text}");
+    assert!(
+        text.contains(&format!("Untagged: {}", image("busybox"))),
+        "{text}"
+    );
     assert!(text.contains("Untagged: localhost/second:latest"), "{text}");
     assert!(text.contains(&format!("Deleted: {id}")), "{text}");
     assert!(image_ids(&env).is_empty());
@@ -55,11 +69,18 @@ fn rmi_by_id_with_several_names_needs_force() {
 fn rmi_unknown_image_exits_1() {
     let env = Env::new("rmi_unknown_image_exits_1");
     let out = env.roost(1, &["rmi", "no-such-image"]);
-    assert_eq!(out.stderr_text().trim(), "Error: no-such-image: image not known");
+    assert_eq!(
+        out.stderr_text().trim(),
+        "Error: no-such-image: image not known"
+    );
     // One known, one unknown: the known one is still removed (bulk commands keep going).
     pull(&env, "busybox");
     let out = env.roost(1, &["rmi", &image("busybox"), "no-such-image"]);
-    assert!(out.stdout_text().contains("Deleted: "), "{}", out.stdout_text());
+    assert!(
+        out.stdout_text().contains("Deleted: "),
+        "{}",
+        out.stdout_text()
+    );
     assert!(image_ids(&env).is_empty());
     assert_no_leaks(&env);
 }
@@ -73,7 +94,11 @@ fn rmi_all_empties_the_store() {
     assert!(!blobs(&env).is_empty());
     env.roost(0, &["rmi", "-a"]);
     assert!(image_ids(&env).is_empty());
-    assert_eq!(layer_dirs(&env), Vec::<String>::new(), "layers left by rmi -a");
+    assert_eq!(
+        layer_dirs(&env),
+        Vec::<String>::new(),
+        "layers left by rmi -a"
+    );
     assert_eq!(blobs(&env), Vec::<String>::new(), "blobs left by rmi -a");
     assert_no_staging(&env, "rmi -a");
     // And the store is still usable.
@@ -90,9 +115,20 @@ fn rmi_keeps_layers_shared_with_other_images() {
     env.roost(0, &["rmi", &image("layered")]);
     assert_eq!(layer_dirs(&env).len(), 1, "busybox's layer must stay");
     env.roost(0, &["image", "exists", &image("busybox")]);
-    let id = env.roost(0, &["inspect", "--format", "{{.GraphDriver.Data.UpperDir}}", &image("busybox")]);
+    let id = env.roost(
+        0,
+        &[
+            "inspect",
+            "--format",
+            "{{.GraphDriver.Data.UpperDir}}",
+            &image("busybox"),
+        ],
+    );
     let upper = id.stdout_text().trim().to_string();
-    assert!(std::path::Path::new(&upper).join("bin/busybox").exists(), "{upper}");
+    assert!(
+        std::path::Path::new(&upper).join("bin/busybox").exists(),
+        "{upper}"
+    );
     assert_no_leaks(&env);
 }
 
@@ -104,7 +140,16 @@ fn untag_makes_dangling_and_prune_removes_it() {
     env.roost(0, &["untag", &image("layered")]);
     let dangling = env.roost(0, &["images", "-f", "dangling=true", "-q", "--no-trunc"]);
     assert_eq!(dangling.stdout_lines(), [format!("sha256:{layered}")]);
-    let shown = env.roost(0, &["images", "--format", "{{.Repository}}:{{.Tag}}", "-f", "dangling=true"]);
+    let shown = env.roost(
+        0,
+        &[
+            "images",
+            "--format",
+            "{{.Repository}}:{{.Tag}}",
+            "-f",
+            "dangling=true",
+        ],
+    );
     assert_eq!(shown.stdout_lines(), ["<none>:<none>"]);
     env.roost(0, &["image", "exists", &layered]);
 

@@ -1,0 +1,227 @@
+//! Building the container's root inside its mount namespace: overlay, /proc, /sys, /dev, binds, masks,
+//! then pivot_root. Runs in the cloned child, as uid 0 of the user namespace.
+use std::os::fd::AsFd;
+use std::os::unix::fs::{DirBuilderExt, symlink};
+use std::path::{Path, PathBuf};
+
+use nix::mount::{MntFlags, MsFlags, mount, umount2};
+use rustix::mount::{FsMountFlags, FsOpenFlags, MountAttrFlags, MoveMountFlags};
+
+use super::plan::Plan;
+
+/// A failed step: what we were doing and the error.
+pub(super) type StepResult = Result<(), (String, std::io::Error)>;
+
+fn step<T, E: Into<std::io::Error>>(what: impl FnOnce() -> String, r: Result<T, E>) -> Result<T, (String, std::io::Error)> {
+    r.map_err(|e| (what(), e.into()))
+}
+
+fn nix_io(e: nix::Error) -> std::io::Error {
+    std::io::Error::from(e)
+}
+
+/// Inside the new root (before pivot), the host path for a container path.
+fn inside(root: &Path, path: &str) -> PathBuf {
+    root.join(path.trim_start_matches('/'))
+}
+
+/// Mount the overlay with the new mount API (`lowerdir+` per layer, so deep stacks never hit the
+/// one-page limit of mount(2)'s option string).
+fn mount_overlay(plan: &Plan) -> StepResult {
+    let r = &plan.rootfs;
+    let fs = step(|| "open the overlay file system (fsopen)".into(), rustix::mount::fsopen("overlay", FsOpenFlags::FSOPEN_CLOEXEC))?;
+    let set = |k: &str, v: &Path| {
+        step(|| format!("configure overlay {k}=`{}`", v.display()), rustix::mount::fsconfig_set_string(fs.as_fd(), k, v))
+    };
+    for l in &r.lower {
+        set("lowerdir+", l)?;
+    }
+    if !r.read_only {
+        set("upperdir", &r.upper)?;
+        set("workdir", &r.work)?;
+    }
+    step(|| "configure overlay userxattr".into(), rustix::mount::fsconfig_set_flag(fs.as_fd(), "userxattr"))?;
+    step(|| "create the overlay mount (lower dirs must be on a file system that supports it)".into(), rustix::mount::fsconfig_create(fs.as_fd()))?;
+    let attrs = if r.read_only { MountAttrFlags::MOUNT_ATTR_RDONLY } else { MountAttrFlags::empty() };
+    let mnt = step(|| "fsmount overlay".into(), rustix::mount::fsmount(fs.as_fd(), FsMountFlags::FSMOUNT_CLOEXEC, attrs))?;
+    step(
+        || format!("attach the overlay at `{}`", r.merged.display()),
+        rustix::mount::move_mount(mnt.as_fd(), "", rustix::fs::CWD, &r.merged, MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH),
+    )?;
+    Ok(())
+}
+
+fn mkdir_p(p: &Path) -> StepResult {
+    step(|| format!("create `{}`", p.display()), std::fs::DirBuilder::new().recursive(true).mode(0o755).create(p))
+}
+
+/// Make `target` exist as a file or directory, like `source`, so something can be mounted on it.
+fn ensure_target(target: &Path, dir: bool) -> StepResult {
+    if std::fs::symlink_metadata(target).is_ok() {
+        return Ok(());
+    }
+    if dir {
+        return mkdir_p(target);
+    }
+    if let Some(p) = target.parent() {
+        mkdir_p(p)?;
+    }
+    step(|| format!("create `{}`", target.display()), std::fs::File::create(target).map(drop))
+}
+
+fn bind(source: &Path, target: &Path, read_only: bool, recursive: bool) -> StepResult {
+    let dir = source.is_dir();
+    ensure_target(target, dir)?;
+    let mut flags = MsFlags::MS_BIND;
+    if recursive {
+        flags |= MsFlags::MS_REC;
+    }
+    step(
+        || format!("bind `{}` on `{}`", source.display(), target.display()),
+        mount(Some(source), target, None::<&str>, flags, None::<&str>).map_err(nix_io),
+    )?;
+    if read_only {
+        // A read-only bind needs a remount; keep the flags the kernel locked (nosuid, nodev, noexec).
+        let st = nix::sys::statvfs::statvfs(target).map_err(|e| (format!("statvfs `{}`", target.display()), nix_io(e)))?;
+        let mut extra = MsFlags::empty();
+        let f = st.flags();
+        use nix::sys::statvfs::FsFlags;
+        for (fs_flag, ms) in [
+            (FsFlags::ST_NOSUID, MsFlags::MS_NOSUID),
+            (FsFlags::ST_NODEV, MsFlags::MS_NODEV),
+            (FsFlags::ST_NOEXEC, MsFlags::MS_NOEXEC),
+            (FsFlags::ST_NOATIME, MsFlags::MS_NOATIME),
+            (FsFlags::ST_RELATIME, MsFlags::MS_RELATIME),
+        ] {
+            if f.contains(fs_flag) {
+                extra |= ms;
+            }
+        }
+        step(
+            || format!("make `{}` read-only", target.display()),
+            mount(None::<&str>, target, None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | extra, None::<&str>)
+                .map_err(nix_io),
+        )?;
+    }
+    Ok(())
+}
+
+/// /dev: a tmpfs with the usual nodes bound from the host, a private devpts, shm and mqueue.
+fn mount_dev(root: &Path, single_mapping: bool) -> StepResult {
+    let dev = inside(root, "/dev");
+    mkdir_p(&dev)?;
+    step(
+        || "mount tmpfs on /dev".into(),
+        mount(Some("tmpfs"), &dev, Some("tmpfs"), MsFlags::MS_NOSUID | MsFlags::MS_STRICTATIME, Some("mode=755,size=65536k"))
+            .map_err(nix_io),
+    )?;
+    for node in ["null", "zero", "full", "random", "urandom", "tty"] {
+        bind(Path::new("/dev").join(node).as_path(), &dev.join(node), false, false)?;
+    }
+    let pts = dev.join("pts");
+    mkdir_p(&pts)?;
+    let pts_opts = if single_mapping { "newinstance,ptmxmode=0666,mode=0620" } else { "newinstance,ptmxmode=0666,mode=0620,gid=5" };
+    step(
+        || "mount devpts on /dev/pts".into(),
+        mount(Some("devpts"), &pts, Some("devpts"), MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC, Some(pts_opts)).map_err(nix_io),
+    )?;
+    step(|| "link /dev/ptmx".into(), symlink("pts/ptmx", dev.join("ptmx")))?;
+    let shm = dev.join("shm");
+    mkdir_p(&shm)?;
+    step(
+        || "mount tmpfs on /dev/shm".into(),
+        mount(
+            Some("shm"),
+            &shm,
+            Some("tmpfs"),
+            MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC | MsFlags::MS_NODEV,
+            Some("mode=1777,size=65536k"),
+        )
+        .map_err(nix_io),
+    )?;
+    let mq = dev.join("mqueue");
+    mkdir_p(&mq)?;
+    // mqueue needs the IPC namespace to be ours; skip quietly if the kernel refuses.
+    let _ = mount(Some("mqueue"), &mq, Some("mqueue"), MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC | MsFlags::MS_NODEV, None::<&str>);
+    for (name, target) in [("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")] {
+        step(|| format!("link /dev/{name}"), symlink(target, dev.join(name)))?;
+    }
+    step(|| "link /dev/core".into(), symlink("/proc/kcore", dev.join("core")))?;
+    Ok(())
+}
+
+fn mask(root: &Path, path: &str) -> StepResult {
+    let p = inside(root, path);
+    match std::fs::symlink_metadata(&p) {
+        Err(_) => Ok(()),
+        Ok(m) if m.is_dir() => step(
+            || format!("mask `{path}`"),
+            mount(Some("tmpfs"), &p, Some("tmpfs"), MsFlags::MS_RDONLY, Some("size=0")).map_err(nix_io),
+        ),
+        Ok(_) => bind(Path::new("/dev/null"), &p, false, false),
+    }
+}
+
+/// Everything from the overlay to pivot_root. After this, `/` is the container's root.
+pub(super) fn build_root(plan: &Plan, single_mapping: bool) -> StepResult {
+    step(
+        || "make mounts private".into(),
+        mount(None::<&str>, "/", None::<&str>, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None::<&str>).map_err(nix_io),
+    )?;
+    mount_overlay(plan)?;
+    let root = plan.rootfs.merged.as_path();
+    let proc_dir = inside(root, "/proc");
+    mkdir_p(&proc_dir)?;
+    step(
+        || "mount /proc".into(),
+        mount(Some("proc"), &proc_dir, Some("proc"), MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC | MsFlags::MS_NODEV, None::<&str>)
+            .map_err(nix_io),
+    )?;
+    // sysfs can only be mounted with a network namespace of our own; otherwise bind the host's, read-only.
+    let sys_dir = inside(root, "/sys");
+    mkdir_p(&sys_dir)?;
+    let sysfs = if plan.new_network {
+        mount(
+            Some("sysfs"),
+            &sys_dir,
+            Some("sysfs"),
+            MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC | MsFlags::MS_NODEV | MsFlags::MS_RDONLY,
+            None::<&str>,
+        )
+        .is_ok()
+    } else {
+        false
+    };
+    if !sysfs {
+        bind(Path::new("/sys"), &sys_dir, false, true)?;
+        let _ = mount(
+            None::<&str>,
+            &sys_dir,
+            None::<&str>,
+            MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC | MsFlags::MS_NODEV,
+            None::<&str>,
+        );
+    }
+    mount_dev(root, single_mapping)?;
+    for b in &plan.binds {
+        bind(&b.source, &inside(root, &b.target), b.read_only, true)?;
+    }
+    for m in &plan.masked_paths {
+        mask(root, m)?;
+    }
+    for r in &plan.readonly_paths {
+        let p = inside(root, r);
+        if p.exists() {
+            bind(&p, &p, true, true)?;
+        }
+    }
+    pivot(root)
+}
+
+fn pivot(root: &Path) -> StepResult {
+    step(|| format!("chdir `{}`", root.display()), nix::unistd::chdir(root).map_err(nix_io))?;
+    step(|| "pivot_root".into(), nix::unistd::pivot_root(".", ".").map_err(nix_io))?;
+    step(|| "detach the old root".into(), umount2(".", MntFlags::MNT_DETACH).map_err(nix_io))?;
+    step(|| "chdir /".into(), nix::unistd::chdir("/").map_err(nix_io))?;
+    Ok(())
+}

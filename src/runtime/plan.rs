@@ -1,0 +1,80 @@
+//! What a container is to be: decided up front, applied by `spawn` (bubblewrap's plan-then-apply).
+use std::path::PathBuf;
+
+use crate::userns::IdRange;
+
+/// The container's root file system: an overlay of image layers with a private upper dir.
+#[derive(Debug, Clone)]
+pub struct Rootfs {
+    /// Layer directories, top layer first.
+    pub lower: Vec<PathBuf>,
+    pub upper: PathBuf,
+    pub work: PathBuf,
+    /// Where the overlay is mounted (inside the container's mount namespace only).
+    pub merged: PathBuf,
+    pub read_only: bool,
+}
+
+/// A bind mount from the host (or the container's runtime dir) into the container.
+#[derive(Debug, Clone)]
+pub struct Bind {
+    pub source: PathBuf,
+    /// Absolute path inside the container.
+    pub target: String,
+    pub read_only: bool,
+}
+
+/// The process to run.
+#[derive(Debug, Clone, Default)]
+pub struct Process {
+    pub args: Vec<String>,
+    pub env: Vec<String>,
+    pub cwd: String,
+    pub uid: u32,
+    pub gid: u32,
+    pub additional_gids: Vec<u32>,
+    pub no_new_privileges: bool,
+}
+
+/// Id maps for the user namespace.
+#[derive(Debug, Clone)]
+pub enum IdMaps {
+    /// Mapped by newuidmap/newgidmap.
+    Helpers { uids: Vec<IdRange>, gids: Vec<IdRange> },
+    /// Only the caller's ids, written directly.
+    Single { uid: u32, gid: u32 },
+    /// Real root: no user namespace.
+    None,
+}
+
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub rootfs: Rootfs,
+    pub hostname: String,
+    pub binds: Vec<Bind>,
+    pub process: Process,
+    pub maps: IdMaps,
+    /// A new, empty network namespace (`--network none`); otherwise the host's network is shared.
+    pub new_network: bool,
+    pub masked_paths: Vec<String>,
+    pub readonly_paths: Vec<String>,
+}
+
+/// podman's default masked paths (made unreadable inside the container).
+pub const MASKED_PATHS: &[&str] = &[
+    "/proc/acpi",
+    "/proc/kcore",
+    "/proc/keys",
+    "/proc/latency_stats",
+    "/proc/timer_list",
+    "/proc/timer_stats",
+    "/proc/sched_debug",
+    "/proc/scsi",
+    "/sys/firmware",
+    "/sys/fs/selinux",
+    "/sys/dev/block",
+];
+
+/// podman's default read-only paths.
+pub const READONLY_PATHS: &[&str] =
+    &["/proc/asound", "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];

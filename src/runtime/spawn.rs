@@ -1,0 +1,176 @@
+//! Carrying out a [`Plan`]: clone into new namespaces, let the parent map ids, build the root, switch
+//! to the container user, exec. The child reports a failure before exec over a close-on-exec pipe, so the
+//! parent knows whether the exec happened (the technique std's `Command` uses).
+use std::convert::Infallible;
+use std::ffi::CString;
+use std::io::{Read, Write};
+use std::os::fd::OwnedFd;
+
+use nix::unistd::{Gid, Pid, Uid};
+
+use super::mounts;
+use super::plan::{IdMaps, Plan};
+use crate::sys::clone::{Cloned, clone_process, exit_now};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SpawnError {
+    #[error("failed to create the container process")]
+    Clone(#[source] nix::Error),
+    #[error("failed to set up the parent/child pipes")]
+    Pipe(#[source] nix::Error),
+    #[error(transparent)]
+    Userns(#[from] crate::userns::UsernsError),
+    #[error("{message}")]
+    Child { code: i32, message: String },
+}
+
+impl SpawnError {
+    /// podman's statuses: 126 when the command cannot be run, 127 when it is not found, else 125.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            SpawnError::Child { code, .. } => *code,
+            _ => 125,
+        }
+    }
+}
+
+/// A started container process (pid 1 of its namespaces).
+#[derive(Debug, Clone, Copy)]
+pub struct Spawned {
+    pub pid: Pid,
+}
+
+fn namespace_flags(plan: &Plan) -> libc::c_int {
+    let mut f = libc::CLONE_NEWNS | libc::CLONE_NEWPID | libc::CLONE_NEWUTS | libc::CLONE_NEWIPC | libc::CLONE_NEWCGROUP;
+    if !matches!(plan.maps, IdMaps::None) {
+        f |= libc::CLONE_NEWUSER;
+    }
+    if plan.new_network {
+        f |= libc::CLONE_NEWNET;
+    }
+    f
+}
+
+/// Start the container. Must be called while the process is single-threaded.
+pub fn spawn(plan: &Plan) -> Result<Spawned, SpawnError> {
+    let cloexec = nix::fcntl::OFlag::O_CLOEXEC;
+    let (go_r, go_w) = nix::unistd::pipe2(cloexec).map_err(SpawnError::Pipe)?;
+    let (err_r, err_w) = nix::unistd::pipe2(cloexec).map_err(SpawnError::Pipe)?;
+    match clone_process(namespace_flags(plan)).map_err(SpawnError::Clone)? {
+        Cloned::Child => {
+            drop(go_w);
+            drop(err_r);
+            let code = child(plan, go_r, err_w);
+            exit_now(code)
+        }
+        Cloned::Parent(pid) => {
+            drop(go_r);
+            drop(err_w);
+            parent(plan, pid, go_w, err_r)
+        }
+    }
+}
+
+fn parent(plan: &Plan, pid: Pid, go: OwnedFd, err: OwnedFd) -> Result<Spawned, SpawnError> {
+    let mapped = match &plan.maps {
+        IdMaps::Helpers { uids, gids } => crate::userns::run_map_helper("newuidmap", pid.as_raw(), uids)
+            .and_then(|()| crate::userns::run_map_helper("newgidmap", pid.as_raw(), gids)),
+        IdMaps::Single { uid, gid } => crate::userns::write_single_map(pid.as_raw(), *uid, *gid),
+        IdMaps::None => Ok(()),
+    };
+    let mut go = std::fs::File::from(go);
+    let _ = go.write_all(if mapped.is_ok() { b"G" } else { b"E" });
+    drop(go);
+    let mut report = Vec::new();
+    let _ = std::fs::File::from(err).read_to_end(&mut report);
+    if let Err(e) = mapped {
+        let _ = nix::sys::wait::waitpid(pid, None);
+        return Err(e.into());
+    }
+    if report.is_empty() {
+        return Ok(Spawned { pid });
+    }
+    let _ = nix::sys::wait::waitpid(pid, None);
+    let text = String::from_utf8_lossy(&report);
+    let (code, message) = text.split_once('\t').unwrap_or(("125", &text));
+    Err(SpawnError::Child { code: code.parse().unwrap_or(125), message: message.to_string() })
+}
+
+/// The child side: returns the exit status to use when setup fails (exec replaces us on success).
+fn child(plan: &Plan, go: OwnedFd, err: OwnedFd) -> i32 {
+    let mut b = [0u8; 1];
+    if std::fs::File::from(go).read_exact(&mut b).is_err() || &b != b"G" {
+        return 125;
+    }
+    let (code, message) = match setup(plan) {
+        Ok(never) => match never {},
+        Err(e) => e,
+    };
+    let mut err = std::fs::File::from(err);
+    let _ = err.write_all(format!("{code}\t{message}").as_bytes());
+    code
+}
+
+fn fail(code: i32, what: impl std::fmt::Display) -> (i32, String) {
+    (code, what.to_string())
+}
+
+fn setup(plan: &Plan) -> Result<Infallible, (i32, String)> {
+    let single = matches!(plan.maps, IdMaps::Single { .. });
+    mounts::build_root(plan, single).map_err(|(what, e)| fail(125, format!("failed to {what}: {e}")))?;
+    nix::unistd::sethostname(&plan.hostname).map_err(|e| fail(125, format!("failed to set the hostname: {e}")))?;
+    let p = &plan.process;
+    let cwd = std::path::Path::new(&p.cwd);
+    if !cwd.is_dir() {
+        std::fs::create_dir_all(cwd).map_err(|e| fail(125, format!("failed to create the working directory `{}`: {e}", p.cwd)))?;
+    }
+    nix::unistd::chdir(cwd).map_err(|e| fail(125, format!("failed to change to the working directory `{}`: {e}", p.cwd)))?;
+    if !single {
+        let groups: Vec<Gid> = p.additional_gids.iter().map(|g| Gid::from_raw(*g)).collect();
+        nix::unistd::setgroups(&groups).map_err(|e| fail(125, format!("failed to set supplementary groups: {e}")))?;
+    }
+    nix::unistd::setresgid(Gid::from_raw(p.gid), Gid::from_raw(p.gid), Gid::from_raw(p.gid))
+        .map_err(|e| fail(125, format!("failed to switch to gid {}: {e}", p.gid)))?;
+    nix::unistd::setresuid(Uid::from_raw(p.uid), Uid::from_raw(p.uid), Uid::from_raw(p.uid))
+        .map_err(|e| fail(125, format!("failed to switch to uid {}: {e}", p.uid)))?;
+    if p.no_new_privileges {
+        nix::sys::prctl::set_no_new_privs().map_err(|e| fail(125, format!("failed to set no_new_privs: {e}")))?;
+    }
+    exec(p)
+}
+
+/// The PATH from the container's environment.
+fn container_path(env: &[String]) -> &str {
+    env.iter().find_map(|e| e.strip_prefix("PATH=")).unwrap_or("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+}
+
+fn exec(p: &super::plan::Process) -> Result<Infallible, (i32, String)> {
+    let Some(cmd) = p.args.first() else {
+        return Err(fail(127, "no command or entrypoint provided, and no CMD or ENTRYPOINT from image"));
+    };
+    let cstr = |s: &str| CString::new(s).map_err(|_| fail(125, format!("`{s}` contains a NUL byte")));
+    let argv: Vec<CString> = p.args.iter().map(|a| cstr(a)).collect::<Result<_, _>>()?;
+    let envp: Vec<CString> = p.env.iter().map(|a| cstr(a)).collect::<Result<_, _>>()?;
+    let candidates: Vec<String> = if cmd.contains('/') {
+        vec![cmd.clone()]
+    } else {
+        container_path(&p.env).split(':').filter(|d| !d.is_empty()).map(|d| format!("{d}/{cmd}")).collect()
+    };
+    let mut denied = None;
+    for c in &candidates {
+        let path = cstr(c)?;
+        match nix::unistd::execve(&path, &argv, &envp) {
+            Err(nix::Error::ENOENT) | Err(nix::Error::ENOTDIR) => continue,
+            Err(nix::Error::EACCES) => denied = Some(c.clone()),
+            Err(e) if cmd.contains('/') => return Err(fail(126, format!("{cmd}: {e}"))),
+            Err(_) => continue,
+        }
+    }
+    if let Some(c) = denied {
+        return Err(fail(126, format!("{c}: permission denied: OCI permission denied")));
+    }
+    if cmd.contains('/') {
+        return Err(fail(127, format!("{cmd}: No such file or directory: OCI runtime attempted to invoke a command that was not found")));
+    }
+    Err(fail(127, format!("executable file `{cmd}` not found in $PATH: No such file or directory: OCI runtime attempted to invoke a command that was not found")))
+}
