@@ -42,10 +42,20 @@ pub fn image_names() -> Vec<CompletionCandidate> {
         .collect()
 }
 
+/// Candidates for a CONTAINER argument: names and short ids.
+pub fn container_names() -> Vec<CompletionCandidate> {
+    let Some(store) = store(None) else { return vec![] };
+    let list = store.containers().unwrap_or_default();
+    list.iter()
+        .flat_map(|c| [c.name.clone(), c.id[..12].to_string()])
+        .map(CompletionCandidate::new)
+        .collect()
+}
+
 #[derive(Debug, Args)]
 pub struct CompleteArgs {
-    /// What to list: images
-    #[arg(value_parser = ["images"])]
+    /// What to list: images or containers
+    #[arg(value_parser = ["images", "containers"])]
     pub kind: String,
     /// Only names starting with this
     #[arg(default_value = "")]

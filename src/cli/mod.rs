@@ -3,6 +3,7 @@
 //! in `main`).
 
 mod complete;
+mod container;
 mod ctx;
 pub mod format;
 mod generate;
@@ -57,6 +58,19 @@ pub struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run a command in a new container
+    #[command(disable_help_flag = true)]
+    Run(container::RunArgs),
+    /// Create a container without starting it
+    #[command(disable_help_flag = true)]
+    Create(container::CreateArgs),
+    /// Start containers
+    Start(container::StartArgs),
+    /// List containers
+    #[command(visible_alias = "list", visible_alias = "ls")]
+    Ps(container::PsArgs),
+    /// Remove containers
+    Rm(container::RmArgs),
     /// Pull an image from a registry
     Pull(image::PullArgs),
     /// Push an image to a registry
@@ -117,6 +131,7 @@ impl Command {
             | Command::Save(_)
             | Command::Load(_) => true,
             Command::Import(_) | Command::Unshare(_) => true,
+            Command::Run(_) | Command::Create(_) | Command::Start(_) | Command::Rm(_) => true,
             Command::Image(i) => matches!(
                 i,
                 I::Pull(_)
@@ -210,6 +225,11 @@ fn clap_exit(e: clap::Error) -> Result<i32, Error> {
 
 fn dispatch(ctx: &crate::engine::Ctx, command: Command) -> Result<i32, Error> {
     match command {
+        Command::Run(a) => container::run(ctx, &a),
+        Command::Create(a) => container::create(ctx, &a),
+        Command::Start(a) => container::start(ctx, &a),
+        Command::Ps(a) => container::ps(ctx, &a),
+        Command::Rm(a) => container::rm(ctx, &a),
         Command::Pull(a) => image::pull(ctx, &a),
         Command::Push(a) => image::push(ctx, &a),
         Command::Images(a) => image::images(ctx, &a),

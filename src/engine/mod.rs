@@ -2,6 +2,7 @@
 //! everything the engine needs comes in through [`Ctx`] and the options.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod container;
 pub mod image;
 mod layer;
 pub mod system;
@@ -69,6 +70,8 @@ pub enum EngineError {
     Reference(#[from] crate::oci::ReferenceError),
     #[error(transparent)]
     Platform(#[from] crate::oci::PlatformError),
+    #[error("no container with name or ID \"{0}\" found: no such container")]
+    NoSuchContainer(String),
     #[error("{0}: image not known")]
     ImageNotKnown(String),
     #[error("`{input}` matches more than one image: {matches}")]

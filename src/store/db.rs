@@ -6,7 +6,7 @@ use rusqlite::Connection;
 
 use super::{Result, StoreError};
 
-const SCHEMA_VERSION: i32 = 1;
+const SCHEMA_VERSION: i32 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS layers (
@@ -48,6 +48,16 @@ CREATE TABLE IF NOT EXISTS image_layers (
     PRIMARY KEY (image_id, idx)
 );
 CREATE INDEX IF NOT EXISTS image_layers_by_layer ON image_layers(chain_id);
+CREATE TABLE IF NOT EXISTS containers (
+    id       TEXT PRIMARY KEY,
+    name     TEXT NOT NULL UNIQUE,
+    image_id TEXT NOT NULL,
+    image    TEXT NOT NULL,
+    created  TEXT NOT NULL,
+    spec     TEXT NOT NULL,
+    state    TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS containers_by_image ON containers(image_id);
 ";
 
 pub(crate) struct Db {

@@ -14,6 +14,7 @@
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 mod blobs;
+mod containers;
 mod db;
 mod images;
 mod layers;
@@ -23,6 +24,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 pub use blobs::BlobWriter;
+pub use containers::ContainerRecord;
 pub use images::{ImageRecord, NewImage};
 pub use layers::{LayerRecord, StagedLayer};
 pub use lock::LayerLock;
@@ -52,6 +54,8 @@ pub enum StoreError {
     MissingLayer(Digest),
     #[error("image `{0}` is not in the store")]
     MissingImage(String),
+    #[error("the container name `{0}` is already in use")]
+    NameInUse(String),
     #[error("corrupt record in the image store: {0}")]
     Corrupt(String),
 }
@@ -77,7 +81,7 @@ pub struct Store {
 impl Store {
     /// Open (creating if needed) the store rooted at `root`.
     pub fn open(root: &Path) -> Result<Store> {
-        for d in ["", "blobs/sha256", "layers", "tmp", "locks"] {
+        for d in ["", "blobs/sha256", "layers", "containers", "tmp", "locks"] {
             let p = root.join(d);
             crate::paths::ensure_dir(&p, 0o700).map_err(|e| match e {
                 crate::paths::PathsError::Create { path, source } => StoreError::Io {

@@ -83,3 +83,28 @@ fn fd_ref(fd: RawFd) -> io::Result<std::os::fd::BorrowedFd<'static>> {
     // in this process yet) stays open; the borrow does not outlive that call.
     Ok(unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) })
 }
+
+static FORWARD_TO: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
+extern "C" fn forward(sig: libc::c_int) {
+    let pid = FORWARD_TO.load(std::sync::atomic::Ordering::Relaxed);
+    if pid > 0 {
+        // SAFETY: kill(2) is async-signal-safe; it only takes two integers.
+        unsafe {
+            libc::kill(pid, sig);
+        }
+    }
+}
+
+/// Forward SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1/2 and SIGWINCH sent to us to `pid` (podman's
+/// --sig-proxy), so the foreground CLI stays alive to record the exit and clean up.
+pub fn forward_signals(pid: i32) {
+    use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
+    FORWARD_TO.store(pid, std::sync::atomic::Ordering::Relaxed);
+    let action = SigAction::new(SigHandler::Handler(forward), SaFlags::SA_RESTART, SigSet::empty());
+    for s in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP, Signal::SIGQUIT, Signal::SIGUSR1, Signal::SIGUSR2, Signal::SIGWINCH] {
+        // SAFETY: the handler only reads an atomic and calls kill(2), both async-signal-safe, and touches
+        // no other state; replacing the previous disposition is intended.
+        let _ = unsafe { sigaction(s, &action) };
+    }
+}

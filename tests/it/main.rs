@@ -3,12 +3,11 @@
 //! `tests/world.sh` and fail (never skip) without it.
 
 mod harness;
-
-mod basics;
 mod store;
 
 mod archives;
 mod auth;
+mod basics;
 mod hostile;
 mod images;
 mod misc;

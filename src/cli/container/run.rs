@@ -1,0 +1,113 @@
+//! `run`, `create`, `start`, `rm`.
+use std::collections::BTreeMap;
+
+use super::{CreateArgs, RmArgs, RunArgs, StartArgs};
+use crate::cli::out;
+use crate::cli::progress::Progress;
+use crate::engine::Ctx;
+use crate::engine::container::{self as engine, CreateOptions, Ended};
+use crate::error::Error;
+
+fn key_values(flag: &str, items: &[String]) -> Result<BTreeMap<String, String>, Error> {
+    items
+        .iter()
+        .map(|i| match i.split_once('=') {
+            Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+            None if !i.is_empty() => Ok((i.clone(), String::new())),
+            _ => Err(Error::Usage(format!("invalid {flag} `{i}`: expected KEY=VALUE"))),
+        })
+        .collect()
+}
+
+fn options(a: &CreateArgs, remove: bool) -> Result<CreateOptions, Error> {
+    if !["host", "none"].contains(&a.network.as_str()) {
+        return Err(Error::Usage(format!(
+            "network mode `{}` is not available yet: use --network host or --network none",
+            a.network
+        )));
+    }
+    Ok(CreateOptions {
+        image: a.image.clone(),
+        name: a.name.clone(),
+        command: a.command.clone(),
+        entrypoint: a.entrypoint.clone(),
+        env: a.env.clone(),
+        workdir: a.workdir.clone(),
+        user: a.user.clone(),
+        hostname: a.hostname.clone(),
+        network: a.network.clone(),
+        read_only: a.read_only,
+        remove,
+        tty: a.tty,
+        interactive: a.interactive,
+        labels: key_values("--label", &a.label)?,
+        annotations: key_values("--annotation", &a.annotation)?,
+        pull: Some(a.pull.parse()?),
+        stop_signal: a.stop_signal.as_deref().map(engine::parse_signal).transpose()?,
+        stop_timeout: a.stop_timeout,
+        tls_verify: a.tls_verify,
+        ..CreateOptions::default()
+    })
+}
+
+pub fn create(ctx: &Ctx, a: &CreateArgs) -> Result<i32, Error> {
+    let opts = options(a, a.rm)?;
+    let c = engine::create(ctx, &opts, &Progress::new(false))?;
+    out(&format!("{}\n", c.record.id)).map(|()| 0)
+}
+
+fn attached(ctx: &Ctx, c: &engine::Container) -> Result<i32, Error> {
+    match engine::run_attached(ctx, c)? {
+        Ended::Exited(code) => Ok(code),
+        Ended::Failed(e) => {
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!("Error: {e}");
+            }
+            Err(Error::Reported(e.exit_code()))
+        }
+    }
+}
+
+pub fn run(ctx: &Ctx, a: &RunArgs) -> Result<i32, Error> {
+    if a.detach {
+        return Err(Error::Usage("`run -d` (detached containers) is not available yet".into()));
+    }
+    let opts = options(&a.create, a.create.rm)?;
+    let c = engine::create(ctx, &opts, &Progress::new(false))?;
+    attached(ctx, &c)
+}
+
+pub fn start(ctx: &Ctx, a: &StartArgs) -> Result<i32, Error> {
+    if !a.attach {
+        return Err(Error::Usage("`start` without --attach (detached containers) is not available yet".into()));
+    }
+    let store = ctx.store()?;
+    let mut code = 0;
+    for key in &a.containers {
+        let c = engine::find(&store, key)?;
+        code = attached(ctx, &c)?;
+    }
+    Ok(code)
+}
+
+pub fn rm(ctx: &Ctx, a: &RmArgs) -> Result<i32, Error> {
+    if a.containers.is_empty() && !a.all {
+        return Err(Error::Usage("specify one or more containers to remove (or use --all)".into()));
+    }
+    let report = engine::remove(ctx, &a.containers, a.all, a.force, a.ignore)?;
+    out(&report.removed.iter().map(|id| format!("{id}\n")).collect::<String>())?;
+    for e in &report.errors {
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!("Error: {e}");
+        }
+    }
+    // podman: 1 when a container does not exist, 2 when one is running, 125 otherwise.
+    Ok(match report.errors.first() {
+        None => 0,
+        Some(crate::engine::EngineError::NoSuchContainer(_)) => 1,
+        Some(crate::engine::EngineError::Invalid(m)) if m.contains("is running") => 2,
+        Some(_) => 125,
+    })
+}

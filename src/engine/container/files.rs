@@ -1,0 +1,85 @@
+//! The per-container files in the runtime directory (bind-mounted, so `commit` never captures them) and
+//! the process to run, from the image config and the flags.
+use std::path::{Path, PathBuf};
+
+use super::{Container, CreateOptions};
+use crate::engine::image::ImageInfo;
+use crate::engine::{Ctx, EngineError};
+use crate::store::Store;
+
+const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// The process as docker and podman define it: ENTRYPOINT + CMD (or the command given), environment from
+/// the image then the flags, user and working directory.
+pub(super) struct ResolvedProcess {
+    pub args: Vec<String>,
+    pub env: Vec<String>,
+    pub cwd: String,
+    pub uid: u32,
+    pub gid: u32,
+    pub additional_gids: Vec<u32>,
+}
+
+fn read_layer_file(store: &Store, info: &ImageInfo, path: &str) -> Option<String> {
+    // The top-most layer that has the file wins (whiteouts are rare for these files).
+    info.record.layers.iter().rev().find_map(|l| std::fs::read_to_string(store.layer_diff(l).join(path)).ok())
+}
+
+pub(super) fn resolve_process(store: &Store, info: &ImageInfo, opts: &CreateOptions) -> Result<ResolvedProcess, EngineError> {
+    let cfg = info.config.config.clone().unwrap_or_default();
+    let passwd = read_layer_file(store, info, "etc/passwd");
+    let group = read_layer_file(store, info, "etc/group");
+    crate::engine::container::process_compat::resolve(&cfg, opts, passwd.as_deref(), group.as_deref())
+}
+
+/// Write hosts, hostname, resolv.conf and .containerenv; return (host file, container path) binds.
+pub(super) fn write_init_files(dir: &Path, c: &Container, ctx: &Ctx) -> Result<Vec<(PathBuf, String)>, EngineError> {
+    std::fs::create_dir_all(dir).map_err(|e| EngineError::io("create", dir, e))?;
+    let s = &c.spec;
+    let hosts = if s.network == "host" {
+        let host = std::fs::read_to_string("/etc/hosts").unwrap_or_default();
+        format!("{host}\n127.0.1.1\t{} {}\n", s.hostname, c.record.name)
+    } else {
+        format!(
+            "127.0.0.1\tlocalhost localhost.localdomain localhost4 localhost4.localdomain4\n\
+             ::1\tlocalhost localhost.localdomain localhost6 localhost6.localdomain6\n\
+             127.0.1.1\t{} {}\n",
+            s.hostname, c.record.name
+        )
+    };
+    let resolv = if s.network == "host" { std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default() } else { String::new() };
+    let env = format!(
+        "engine=\"roost-{}\"\nname=\"{}\"\nid=\"{}\"\nimage=\"{}\"\nimageid=\"{}\"\nrootless={}\n",
+        env!("CARGO_PKG_VERSION"),
+        c.record.name,
+        c.record.id,
+        c.record.image,
+        c.record.image_id.hex(),
+        u8::from(ctx.rootless)
+    );
+    let files = [
+        ("hosts", hosts, "/etc/hosts"),
+        ("hostname", format!("{}\n", s.hostname), "/etc/hostname"),
+        ("resolv.conf", resolv, "/etc/resolv.conf"),
+        (".containerenv", env, "/run/.containerenv"),
+    ];
+    let mut binds = Vec::new();
+    for (name, content, target) in files {
+        let p = dir.join(name);
+        std::fs::write(&p, content).map_err(|e| EngineError::io("write", &p, e))?;
+        binds.push((p, target.to_string()));
+    }
+    Ok(binds)
+}
+
+/// The defaults podman puts first in a container's environment.
+pub(super) fn base_env(hostname: Option<&str>, tty: bool) -> Vec<String> {
+    let mut env = vec![DEFAULT_PATH.to_string(), "container=podman".to_string()];
+    if let Some(h) = hostname {
+        env.push(format!("HOSTNAME={h}"));
+    }
+    if tty {
+        env.push("TERM=xterm".into());
+    }
+    env
+}

@@ -1,0 +1,208 @@
+//! Container use cases: create, run, start, stop, remove, list.
+
+mod files;
+mod lifecycle;
+mod names;
+mod process_compat;
+mod run;
+mod spec;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use jiff::Timestamp;
+
+pub use lifecycle::{RemoveReport, find, list, remove, remove_one, wait_and_record};
+pub use names::parse_signal;
+pub use run::{Ended, run_attached};
+pub use spec::{ContainerSpec, State, Status};
+
+use super::image::{PullOptions, PullPolicy, PullProgress};
+use super::{Ctx, EngineError};
+use crate::oci::Platform;
+use crate::runtime::{Bind, IdMaps, Plan, Process, Rootfs};
+use crate::store::{ContainerRecord, Store};
+
+/// What `create`/`run` are asked for (the CLI's flags, parsed).
+#[derive(Debug, Clone, Default)]
+pub struct CreateOptions {
+    pub image: String,
+    pub name: Option<String>,
+    pub command: Vec<String>,
+    pub entrypoint: Option<String>,
+    pub env: Vec<String>,
+    pub workdir: Option<String>,
+    pub user: Option<String>,
+    pub hostname: Option<String>,
+    pub network: String,
+    pub read_only: bool,
+    pub remove: bool,
+    pub tty: bool,
+    pub interactive: bool,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    pub pull: Option<PullPolicy>,
+    pub stop_signal: Option<i32>,
+    pub stop_timeout: Option<u32>,
+    pub no_new_privileges: bool,
+    pub privileged: bool,
+    pub cap_add: Vec<String>,
+    pub cap_drop: Vec<String>,
+    pub seccomp: Option<String>,
+    pub log_driver: Option<String>,
+    pub restart: Option<String>,
+    pub tls_verify: Option<bool>,
+}
+
+/// A container that exists in the store.
+#[derive(Debug, Clone)]
+pub struct Container {
+    pub record: ContainerRecord,
+    pub spec: ContainerSpec,
+    pub state: State,
+}
+
+impl Container {
+    pub fn from_record(record: ContainerRecord) -> Container {
+        let spec = serde_json::from_str(&record.spec).unwrap_or_default();
+        let state = State::from_json(&record.state);
+        Container { record, spec, state }
+    }
+}
+
+/// A fresh container id: 64 hex digits.
+fn new_id() -> String {
+    let bytes: [u8; 32] = rand::random();
+    hex::encode(bytes)
+}
+
+/// Resolve the image for a new container, pulling it when the policy says so.
+fn image_for(ctx: &Ctx, store: &Store, opts: &CreateOptions, progress: &dyn PullProgress) -> Result<crate::oci::Digest, EngineError> {
+    let policy = opts.pull.unwrap_or(PullPolicy::Missing);
+    if policy == PullPolicy::Missing || policy == PullPolicy::Never {
+        match super::image::lookup(store, &opts.image) {
+            Ok(id) => return Ok(id),
+            Err(EngineError::ImageNotKnown(_)) if policy == PullPolicy::Missing => {}
+            Err(EngineError::ImageNotKnown(_)) => return Err(EngineError::NeverPull(opts.image.clone())),
+            Err(e) => return Err(e),
+        }
+    }
+    let pulled = super::image::pull(
+        ctx,
+        &PullOptions {
+            reference: opts.image.clone(),
+            platform: Platform::host(),
+            policy,
+            tls_verify: opts.tls_verify,
+            credentials: None,
+            retries: 3,
+        },
+        progress,
+    )?;
+    Ok(pulled.id)
+}
+
+/// `create`: record a container for an image, ready to start.
+pub fn create(ctx: &Ctx, opts: &CreateOptions, progress: &dyn PullProgress) -> Result<Container, EngineError> {
+    let mut store = ctx.store()?;
+    let image_id = image_for(ctx, &store, opts, progress)?;
+    let image = store.image(&image_id)?.ok_or_else(|| EngineError::ImageNotKnown(opts.image.clone()))?;
+    let info = super::image::info(&store, image)?;
+    let config = info.config.config.clone().unwrap_or_default();
+    let id = new_id();
+    let process = files::resolve_process(&store, &info, opts)?;
+    let name = match &opts.name {
+        Some(n) => names::validate(n)?,
+        None => names::generate(&store)?,
+    };
+    let stop_signal = match opts.stop_signal {
+        Some(s) => s,
+        None => config.stop_signal.as_deref().map(names::parse_signal).transpose()?.unwrap_or(libc::SIGTERM),
+    };
+    let spec = ContainerSpec {
+        args: process.args.clone(),
+        env: process.env.clone(),
+        cwd: process.cwd.clone(),
+        uid: process.uid,
+        gid: process.gid,
+        additional_gids: process.additional_gids.clone(),
+        user: opts.user.clone().or(config.user.clone()).unwrap_or_default(),
+        hostname: opts.hostname.clone().unwrap_or_else(|| id[..12].to_string()),
+        layers: info.record.layers.clone(),
+        read_only: opts.read_only,
+        network: opts.network.clone(),
+        remove: opts.remove,
+        tty: opts.tty,
+        interactive: opts.interactive,
+        labels: opts.labels.clone(),
+        annotations: opts.annotations.clone(),
+        stop_signal,
+        stop_timeout: opts.stop_timeout.unwrap_or(10),
+        entrypoint: config.entrypoint.clone().unwrap_or_default(),
+        command: if opts.command.is_empty() { config.cmd.clone().unwrap_or_default() } else { opts.command.clone() },
+        no_new_privileges: opts.no_new_privileges,
+        privileged: opts.privileged,
+        cap_add: opts.cap_add.clone(),
+        cap_drop: opts.cap_drop.clone(),
+        seccomp: opts.seccomp.clone(),
+        log_driver: opts.log_driver.clone().unwrap_or_else(|| "k8s-file".into()),
+        restart: opts.restart.clone().unwrap_or_default(),
+    };
+    let record = ContainerRecord {
+        id: id.clone(),
+        name,
+        image_id,
+        image: opts.image.clone(),
+        created: Timestamp::now(),
+        spec: serde_json::to_string(&spec).expect("spec serializes"),
+        state: State::default().to_json(),
+    };
+    let dir = store.container_dir(&id);
+    for d in ["diff", "work", "merged"] {
+        std::fs::create_dir_all(dir.join(d)).map_err(|e| EngineError::io("create", dir.join(d), e))?;
+    }
+    if let Err(e) = store.add_container(&record) {
+        let _ = crate::store::remove_tree(&dir);
+        return Err(e.into());
+    }
+    Ok(Container { record, spec, state: State::default() })
+}
+
+/// The runtime directory of a container (init files, logs).
+pub fn runtime_dir(ctx: &Ctx, id: &str) -> PathBuf {
+    ctx.paths.runtime.join("containers").join(id)
+}
+
+/// Build the runtime plan for a stored container (and write its init files).
+pub fn plan(ctx: &Ctx, store: &Store, c: &Container) -> Result<Plan, EngineError> {
+    let rt = runtime_dir(ctx, &c.record.id);
+    let binds = files::write_init_files(&rt, c, ctx)?;
+    let dir = store.container_dir(&c.record.id);
+    let lower = c.spec.layers.iter().rev().map(|l| store.layer_diff(l)).collect();
+    Ok(Plan {
+        rootfs: Rootfs {
+            lower,
+            upper: dir.join("diff"),
+            work: dir.join("work"),
+            merged: dir.join("merged"),
+            read_only: c.spec.read_only,
+        },
+        hostname: c.spec.hostname.clone(),
+        binds: binds.into_iter().map(|(source, target)| Bind { source, target, read_only: false }).collect(),
+        process: Process {
+            args: c.spec.args.clone(),
+            env: c.spec.env.clone(),
+            cwd: c.spec.cwd.clone(),
+            uid: c.spec.uid,
+            gid: c.spec.gid,
+            additional_gids: c.spec.additional_gids.clone(),
+            no_new_privileges: c.spec.no_new_privileges,
+        },
+        // roost runs container commands inside its user namespace already (the CLI re-executes itself
+        // there), so the container shares it: same mapping, no second set of helpers to run.
+        maps: IdMaps::None,
+        new_network: c.spec.network == "none",
+        masked_paths: crate::runtime::plan::MASKED_PATHS.iter().map(|s| s.to_string()).collect(),
+        readonly_paths: crate::runtime::plan::READONLY_PATHS.iter().map(|s| s.to_string()).collect(),
+    })
+}

@@ -1,0 +1,48 @@
+//! `run` in the foreground and `start --attach`: spawn the container as our child, wait, record.
+use jiff::Timestamp;
+
+use super::{Container, State, Status, lifecycle, plan};
+use crate::engine::{Ctx, EngineError};
+use crate::runtime::SpawnError;
+
+/// How a foreground container ended.
+#[derive(Debug)]
+pub enum Ended {
+    Exited(i32),
+    /// It never started; the error carries podman's 125/126/127.
+    Failed(SpawnError),
+}
+
+/// Start `c` and wait for it. With `remove`, everything about it is deleted afterwards.
+pub fn run_attached(ctx: &Ctx, c: &Container) -> Result<Ended, EngineError> {
+    let mut store = ctx.store()?;
+    let plan = plan(ctx, &store, c)?;
+    let spawned = match crate::runtime::spawn(&plan) {
+        Ok(s) => s,
+        Err(e) => {
+            let mut st = c.state.clone();
+            st.error = e.to_string();
+            st.exit_code = e.exit_code();
+            store.set_container_state(&c.record.id, &st.to_json())?;
+            if c.spec.remove {
+                lifecycle::remove_one(ctx, &mut store, c, true)?;
+            }
+            return Ok(Ended::Failed(e));
+        }
+    };
+    let state = State {
+        status: Status::Running,
+        pid: spawned.pid.as_raw(),
+        monitor_pid: std::process::id() as i32,
+        started_at: Some(Timestamp::now()),
+        ..State::default()
+    };
+    store.set_container_state(&c.record.id, &state.to_json())?;
+    crate::sys::process::forward_signals(spawned.pid.as_raw());
+    let code = lifecycle::wait_and_record(&mut store, &c.record.id, spawned.pid)?;
+    if c.spec.remove {
+        let c = lifecycle::find(&store, &c.record.id)?;
+        lifecycle::remove_one(ctx, &mut store, &c, true)?;
+    }
+    Ok(Ended::Exited(code))
+}

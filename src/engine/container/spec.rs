@@ -1,0 +1,114 @@
+//! What is stored about a container: the spec it was created with and its current state (JSON in the
+//! store; field names follow podman's inspect output where they overlap).
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::oci::Digest;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ContainerSpec {
+    pub args: Vec<String>,
+    pub env: Vec<String>,
+    pub cwd: String,
+    pub uid: u32,
+    pub gid: u32,
+    #[serde(default)]
+    pub additional_gids: Vec<u32>,
+    /// `-u` as given (or the image's User).
+    #[serde(default)]
+    pub user: String,
+    pub hostname: String,
+    /// Chain ids of the image's layers, bottom first.
+    pub layers: Vec<Digest>,
+    #[serde(default)]
+    pub read_only: bool,
+    /// `none` or `host` (the user-mode network modes come with the networking capability).
+    pub network: String,
+    #[serde(default)]
+    pub remove: bool,
+    #[serde(default)]
+    pub tty: bool,
+    #[serde(default)]
+    pub interactive: bool,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
+    pub stop_signal: i32,
+    pub stop_timeout: u32,
+    #[serde(default)]
+    pub entrypoint: Vec<String>,
+    #[serde(default)]
+    pub command: Vec<String>,
+    #[serde(default)]
+    pub no_new_privileges: bool,
+    #[serde(default)]
+    pub privileged: bool,
+    #[serde(default)]
+    pub cap_add: Vec<String>,
+    #[serde(default)]
+    pub cap_drop: Vec<String>,
+    #[serde(default)]
+    pub seccomp: Option<String>,
+    #[serde(default = "default_log_driver")]
+    pub log_driver: String,
+    #[serde(default)]
+    pub restart: String,
+}
+
+fn default_log_driver() -> String {
+    "k8s-file".into()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    #[default]
+    Created,
+    Running,
+    Stopped,
+    Exited,
+    Paused,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Created => "created",
+            Status::Running => "running",
+            Status::Stopped => "stopped",
+            Status::Exited => "exited",
+            Status::Paused => "paused",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct State {
+    pub status: Status,
+    #[serde(default)]
+    pub pid: i32,
+    #[serde(default)]
+    pub monitor_pid: i32,
+    #[serde(default)]
+    pub started_at: Option<Timestamp>,
+    #[serde(default)]
+    pub finished_at: Option<Timestamp>,
+    #[serde(default)]
+    pub exit_code: i32,
+    #[serde(default)]
+    pub error: String,
+    #[serde(default)]
+    pub restart_count: u32,
+}
+
+impl State {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("state serializes")
+    }
+    pub fn from_json(s: &str) -> State {
+        serde_json::from_str(s).unwrap_or_default()
+    }
+}
