@@ -2,6 +2,7 @@
 //! everything the engine needs comes in through [`Ctx`] and the options.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod container;
 pub mod image;
 mod layer;
 pub mod system;
