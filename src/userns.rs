@@ -227,7 +227,11 @@ fn find_helper(name: &'static str) -> Result<PathBuf, UsernsError> {
         .ok_or(UsernsError::MissingHelper { helper: name })
 }
 
-pub(crate) fn run_map_helper(helper: &'static str, pid: i32, ranges: &[IdRange]) -> Result<(), UsernsError> {
+pub(crate) fn run_map_helper(
+    helper: &'static str,
+    pid: i32,
+    ranges: &[IdRange],
+) -> Result<(), UsernsError> {
     let path = find_helper(helper)?;
     let mut cmd = Command::new(&path);
     cmd.arg(pid.to_string());

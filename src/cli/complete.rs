@@ -44,7 +44,9 @@ pub fn image_names() -> Vec<CompletionCandidate> {
 
 /// Candidates for a CONTAINER argument: names and short ids.
 pub fn container_names() -> Vec<CompletionCandidate> {
-    let Some(store) = store(None) else { return vec![] };
+    let Some(store) = store(None) else {
+        return vec![];
+    };
     let list = store.containers().unwrap_or_default();
     list.iter()
         .flat_map(|c| [c.name.clone(), c.id[..12].to_string()])

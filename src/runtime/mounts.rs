@@ -12,7 +12,10 @@ use super::plan::Plan;
 /// A failed step: what we were doing and the error.
 pub(super) type StepResult = Result<(), (String, std::io::Error)>;
 
-fn step<T, E: Into<std::io::Error>>(what: impl FnOnce() -> String, r: Result<T, E>) -> Result<T, (String, std::io::Error)> {
+fn step<T, E: Into<std::io::Error>>(
+    what: impl FnOnce() -> String,
+    r: Result<T, E>,
+) -> Result<T, (String, std::io::Error)> {
     r.map_err(|e| (what(), e.into()))
 }
 
@@ -29,9 +32,15 @@ fn inside(root: &Path, path: &str) -> PathBuf {
 /// one-page limit of mount(2)'s option string).
 fn mount_overlay(plan: &Plan) -> StepResult {
     let r = &plan.rootfs;
-    let fs = step(|| "open the overlay file system (fsopen)".into(), rustix::mount::fsopen("overlay", FsOpenFlags::FSOPEN_CLOEXEC))?;
+    let fs = step(
+        || "open the overlay file system (fsopen)".into(),
+        rustix::mount::fsopen("overlay", FsOpenFlags::FSOPEN_CLOEXEC),
+    )?;
     let set = |k: &str, v: &Path| {
-        step(|| format!("configure overlay {k}=`{}`", v.display()), rustix::mount::fsconfig_set_string(fs.as_fd(), k, v))
+        step(
+            || format!("configure overlay {k}=`{}`", v.display()),
+            rustix::mount::fsconfig_set_string(fs.as_fd(), k, v),
+        )
     };
     for l in &r.lower {
         set("lowerdir+", l)?;
@@ -40,19 +49,44 @@ fn mount_overlay(plan: &Plan) -> StepResult {
         set("upperdir", &r.upper)?;
         set("workdir", &r.work)?;
     }
-    step(|| "configure overlay userxattr".into(), rustix::mount::fsconfig_set_flag(fs.as_fd(), "userxattr"))?;
-    step(|| "create the overlay mount (lower dirs must be on a file system that supports it)".into(), rustix::mount::fsconfig_create(fs.as_fd()))?;
-    let attrs = if r.read_only { MountAttrFlags::MOUNT_ATTR_RDONLY } else { MountAttrFlags::empty() };
-    let mnt = step(|| "fsmount overlay".into(), rustix::mount::fsmount(fs.as_fd(), FsMountFlags::FSMOUNT_CLOEXEC, attrs))?;
+    step(
+        || "configure overlay userxattr".into(),
+        rustix::mount::fsconfig_set_flag(fs.as_fd(), "userxattr"),
+    )?;
+    step(
+        || "create the overlay mount (lower dirs must be on a file system that supports it)".into(),
+        rustix::mount::fsconfig_create(fs.as_fd()),
+    )?;
+    let attrs = if r.read_only {
+        MountAttrFlags::MOUNT_ATTR_RDONLY
+    } else {
+        MountAttrFlags::empty()
+    };
+    let mnt = step(
+        || "fsmount overlay".into(),
+        rustix::mount::fsmount(fs.as_fd(), FsMountFlags::FSMOUNT_CLOEXEC, attrs),
+    )?;
     step(
         || format!("attach the overlay at `{}`", r.merged.display()),
-        rustix::mount::move_mount(mnt.as_fd(), "", rustix::fs::CWD, &r.merged, MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH),
+        rustix::mount::move_mount(
+            mnt.as_fd(),
+            "",
+            rustix::fs::CWD,
+            &r.merged,
+            MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH,
+        ),
     )?;
     Ok(())
 }
 
 fn mkdir_p(p: &Path) -> StepResult {
-    step(|| format!("create `{}`", p.display()), std::fs::DirBuilder::new().recursive(true).mode(0o755).create(p))
+    step(
+        || format!("create `{}`", p.display()),
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o755)
+            .create(p),
+    )
 }
 
 /// Make `target` exist as a file or directory, like `source`, so something can be mounted on it.
@@ -66,7 +100,10 @@ fn ensure_target(target: &Path, dir: bool) -> StepResult {
     if let Some(p) = target.parent() {
         mkdir_p(p)?;
     }
-    step(|| format!("create `{}`", target.display()), std::fs::File::create(target).map(drop))
+    step(
+        || format!("create `{}`", target.display()),
+        std::fs::File::create(target).map(drop),
+    )
 }
 
 fn bind(source: &Path, target: &Path, read_only: bool, recursive: bool) -> StepResult {
@@ -82,7 +119,8 @@ fn bind(source: &Path, target: &Path, read_only: bool, recursive: bool) -> StepR
     )?;
     if read_only {
         // A read-only bind needs a remount; keep the flags the kernel locked (nosuid, nodev, noexec).
-        let st = nix::sys::statvfs::statvfs(target).map_err(|e| (format!("statvfs `{}`", target.display()), nix_io(e)))?;
+        let st = nix::sys::statvfs::statvfs(target)
+            .map_err(|e| (format!("statvfs `{}`", target.display()), nix_io(e)))?;
         let mut extra = MsFlags::empty();
         let f = st.flags();
         use nix::sys::statvfs::FsFlags;
@@ -99,8 +137,14 @@ fn bind(source: &Path, target: &Path, read_only: bool, recursive: bool) -> StepR
         }
         step(
             || format!("make `{}` read-only", target.display()),
-            mount(None::<&str>, target, None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | extra, None::<&str>)
-                .map_err(nix_io),
+            mount(
+                None::<&str>,
+                target,
+                None::<&str>,
+                MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | extra,
+                None::<&str>,
+            )
+            .map_err(nix_io),
         )?;
     }
     Ok(())
@@ -112,20 +156,45 @@ fn mount_dev(root: &Path, single_mapping: bool) -> StepResult {
     mkdir_p(&dev)?;
     step(
         || "mount tmpfs on /dev".into(),
-        mount(Some("tmpfs"), &dev, Some("tmpfs"), MsFlags::MS_NOSUID | MsFlags::MS_STRICTATIME, Some("mode=755,size=65536k"))
-            .map_err(nix_io),
+        mount(
+            Some("tmpfs"),
+            &dev,
+            Some("tmpfs"),
+            MsFlags::MS_NOSUID | MsFlags::MS_STRICTATIME,
+            Some("mode=755,size=65536k"),
+        )
+        .map_err(nix_io),
     )?;
     for node in ["null", "zero", "full", "random", "urandom", "tty"] {
-        bind(Path::new("/dev").join(node).as_path(), &dev.join(node), false, false)?;
+        bind(
+            Path::new("/dev").join(node).as_path(),
+            &dev.join(node),
+            false,
+            false,
+        )?;
     }
     let pts = dev.join("pts");
     mkdir_p(&pts)?;
-    let pts_opts = if single_mapping { "newinstance,ptmxmode=0666,mode=0620" } else { "newinstance,ptmxmode=0666,mode=0620,gid=5" };
+    let pts_opts = if single_mapping {
+        "newinstance,ptmxmode=0666,mode=0620"
+    } else {
+        "newinstance,ptmxmode=0666,mode=0620,gid=5"
+    };
     step(
         || "mount devpts on /dev/pts".into(),
-        mount(Some("devpts"), &pts, Some("devpts"), MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC, Some(pts_opts)).map_err(nix_io),
+        mount(
+            Some("devpts"),
+            &pts,
+            Some("devpts"),
+            MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC,
+            Some(pts_opts),
+        )
+        .map_err(nix_io),
     )?;
-    step(|| "link /dev/ptmx".into(), symlink("pts/ptmx", dev.join("ptmx")))?;
+    step(
+        || "link /dev/ptmx".into(),
+        symlink("pts/ptmx", dev.join("ptmx")),
+    )?;
     let shm = dev.join("shm");
     mkdir_p(&shm)?;
     step(
@@ -142,11 +211,28 @@ fn mount_dev(root: &Path, single_mapping: bool) -> StepResult {
     let mq = dev.join("mqueue");
     mkdir_p(&mq)?;
     // mqueue needs the IPC namespace to be ours; skip quietly if the kernel refuses.
-    let _ = mount(Some("mqueue"), &mq, Some("mqueue"), MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC | MsFlags::MS_NODEV, None::<&str>);
-    for (name, target) in [("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")] {
-        step(|| format!("link /dev/{name}"), symlink(target, dev.join(name)))?;
+    let _ = mount(
+        Some("mqueue"),
+        &mq,
+        Some("mqueue"),
+        MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC | MsFlags::MS_NODEV,
+        None::<&str>,
+    );
+    for (name, target) in [
+        ("fd", "/proc/self/fd"),
+        ("stdin", "/proc/self/fd/0"),
+        ("stdout", "/proc/self/fd/1"),
+        ("stderr", "/proc/self/fd/2"),
+    ] {
+        step(
+            || format!("link /dev/{name}"),
+            symlink(target, dev.join(name)),
+        )?;
     }
-    step(|| "link /dev/core".into(), symlink("/proc/kcore", dev.join("core")))?;
+    step(
+        || "link /dev/core".into(),
+        symlink("/proc/kcore", dev.join("core")),
+    )?;
     Ok(())
 }
 
@@ -156,7 +242,14 @@ fn mask(root: &Path, path: &str) -> StepResult {
         Err(_) => Ok(()),
         Ok(m) if m.is_dir() => step(
             || format!("mask `{path}`"),
-            mount(Some("tmpfs"), &p, Some("tmpfs"), MsFlags::MS_RDONLY, Some("size=0")).map_err(nix_io),
+            mount(
+                Some("tmpfs"),
+                &p,
+                Some("tmpfs"),
+                MsFlags::MS_RDONLY,
+                Some("size=0"),
+            )
+            .map_err(nix_io),
         ),
         Ok(_) => bind(Path::new("/dev/null"), &p, false, false),
     }
@@ -166,7 +259,14 @@ fn mask(root: &Path, path: &str) -> StepResult {
 pub(super) fn build_root(plan: &Plan, single_mapping: bool) -> StepResult {
     step(
         || "make mounts private".into(),
-        mount(None::<&str>, "/", None::<&str>, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None::<&str>).map_err(nix_io),
+        mount(
+            None::<&str>,
+            "/",
+            None::<&str>,
+            MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+            None::<&str>,
+        )
+        .map_err(nix_io),
     )?;
     mount_overlay(plan)?;
     let root = plan.rootfs.merged.as_path();
@@ -174,8 +274,14 @@ pub(super) fn build_root(plan: &Plan, single_mapping: bool) -> StepResult {
     mkdir_p(&proc_dir)?;
     step(
         || "mount /proc".into(),
-        mount(Some("proc"), &proc_dir, Some("proc"), MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC | MsFlags::MS_NODEV, None::<&str>)
-            .map_err(nix_io),
+        mount(
+            Some("proc"),
+            &proc_dir,
+            Some("proc"),
+            MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC | MsFlags::MS_NODEV,
+            None::<&str>,
+        )
+        .map_err(nix_io),
     )?;
     // sysfs can only be mounted with a network namespace of our own; otherwise bind the host's, read-only.
     let sys_dir = inside(root, "/sys");
@@ -198,7 +304,12 @@ pub(super) fn build_root(plan: &Plan, single_mapping: bool) -> StepResult {
             None::<&str>,
             &sys_dir,
             None::<&str>,
-            MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC | MsFlags::MS_NODEV,
+            MsFlags::MS_BIND
+                | MsFlags::MS_REMOUNT
+                | MsFlags::MS_RDONLY
+                | MsFlags::MS_NOSUID
+                | MsFlags::MS_NOEXEC
+                | MsFlags::MS_NODEV,
             None::<&str>,
         );
     }
@@ -219,9 +330,18 @@ pub(super) fn build_root(plan: &Plan, single_mapping: bool) -> StepResult {
 }
 
 fn pivot(root: &Path) -> StepResult {
-    step(|| format!("chdir `{}`", root.display()), nix::unistd::chdir(root).map_err(nix_io))?;
-    step(|| "pivot_root".into(), nix::unistd::pivot_root(".", ".").map_err(nix_io))?;
-    step(|| "detach the old root".into(), umount2(".", MntFlags::MNT_DETACH).map_err(nix_io))?;
+    step(
+        || format!("chdir `{}`", root.display()),
+        nix::unistd::chdir(root).map_err(nix_io),
+    )?;
+    step(
+        || "pivot_root".into(),
+        nix::unistd::pivot_root(".", ".").map_err(nix_io),
+    )?;
+    step(
+        || "detach the old root".into(),
+        umount2(".", MntFlags::MNT_DETACH).map_err(nix_io),
+    )?;
     step(|| "chdir /".into(), nix::unistd::chdir("/").map_err(nix_io))?;
     Ok(())
 }

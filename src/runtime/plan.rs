@@ -40,7 +40,10 @@ pub struct Process {
 #[derive(Debug, Clone)]
 pub enum IdMaps {
     /// Mapped by newuidmap/newgidmap.
-    Helpers { uids: Vec<IdRange>, gids: Vec<IdRange> },
+    Helpers {
+        uids: Vec<IdRange>,
+        gids: Vec<IdRange>,
+    },
     /// Only the caller's ids, written directly.
     Single { uid: u32, gid: u32 },
     /// Real root: no user namespace.
@@ -76,5 +79,11 @@ pub const MASKED_PATHS: &[&str] = &[
 ];
 
 /// podman's default read-only paths.
-pub const READONLY_PATHS: &[&str] =
-    &["/proc/asound", "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
+pub const READONLY_PATHS: &[&str] = &[
+    "/proc/asound",
+    "/proc/bus",
+    "/proc/fs",
+    "/proc/irq",
+    "/proc/sys",
+    "/proc/sysrq-trigger",
+];

@@ -41,7 +41,11 @@ pub struct Spawned {
 }
 
 fn namespace_flags(plan: &Plan) -> libc::c_int {
-    let mut f = libc::CLONE_NEWNS | libc::CLONE_NEWPID | libc::CLONE_NEWUTS | libc::CLONE_NEWIPC | libc::CLONE_NEWCGROUP;
+    let mut f = libc::CLONE_NEWNS
+        | libc::CLONE_NEWPID
+        | libc::CLONE_NEWUTS
+        | libc::CLONE_NEWIPC
+        | libc::CLONE_NEWCGROUP;
     if !matches!(plan.maps, IdMaps::None) {
         f |= libc::CLONE_NEWUSER;
     }
@@ -73,8 +77,10 @@ pub fn spawn(plan: &Plan) -> Result<Spawned, SpawnError> {
 
 fn parent(plan: &Plan, pid: Pid, go: OwnedFd, err: OwnedFd) -> Result<Spawned, SpawnError> {
     let mapped = match &plan.maps {
-        IdMaps::Helpers { uids, gids } => crate::userns::run_map_helper("newuidmap", pid.as_raw(), uids)
-            .and_then(|()| crate::userns::run_map_helper("newgidmap", pid.as_raw(), gids)),
+        IdMaps::Helpers { uids, gids } => {
+            crate::userns::run_map_helper("newuidmap", pid.as_raw(), uids)
+                .and_then(|()| crate::userns::run_map_helper("newgidmap", pid.as_raw(), gids))
+        }
         IdMaps::Single { uid, gid } => crate::userns::write_single_map(pid.as_raw(), *uid, *gid),
         IdMaps::None => Ok(()),
     };
@@ -93,7 +99,10 @@ fn parent(plan: &Plan, pid: Pid, go: OwnedFd, err: OwnedFd) -> Result<Spawned, S
     let _ = nix::sys::wait::waitpid(pid, None);
     let text = String::from_utf8_lossy(&report);
     let (code, message) = text.split_once('\t').unwrap_or(("125", &text));
-    Err(SpawnError::Child { code: code.parse().unwrap_or(125), message: message.to_string() })
+    Err(SpawnError::Child {
+        code: code.parse().unwrap_or(125),
+        message: message.to_string(),
+    })
 }
 
 /// The child side: returns the exit status to use when setup fails (exec replaces us on success).
@@ -117,44 +126,80 @@ fn fail(code: i32, what: impl std::fmt::Display) -> (i32, String) {
 
 fn setup(plan: &Plan) -> Result<Infallible, (i32, String)> {
     let single = matches!(plan.maps, IdMaps::Single { .. });
-    mounts::build_root(plan, single).map_err(|(what, e)| fail(125, format!("failed to {what}: {e}")))?;
-    nix::unistd::sethostname(&plan.hostname).map_err(|e| fail(125, format!("failed to set the hostname: {e}")))?;
+    mounts::build_root(plan, single)
+        .map_err(|(what, e)| fail(125, format!("failed to {what}: {e}")))?;
+    nix::unistd::sethostname(&plan.hostname)
+        .map_err(|e| fail(125, format!("failed to set the hostname: {e}")))?;
     let p = &plan.process;
     let cwd = std::path::Path::new(&p.cwd);
     if !cwd.is_dir() {
-        std::fs::create_dir_all(cwd).map_err(|e| fail(125, format!("failed to create the working directory `{}`: {e}", p.cwd)))?;
+        std::fs::create_dir_all(cwd).map_err(|e| {
+            fail(
+                125,
+                format!("failed to create the working directory `{}`: {e}", p.cwd),
+            )
+        })?;
     }
-    nix::unistd::chdir(cwd).map_err(|e| fail(125, format!("failed to change to the working directory `{}`: {e}", p.cwd)))?;
+    nix::unistd::chdir(cwd).map_err(|e| {
+        fail(
+            125,
+            format!("failed to change to the working directory `{}`: {e}", p.cwd),
+        )
+    })?;
     if !single {
-        let groups: Vec<Gid> = p.additional_gids.iter().map(|g| Gid::from_raw(*g)).collect();
-        nix::unistd::setgroups(&groups).map_err(|e| fail(125, format!("failed to set supplementary groups: {e}")))?;
+        let groups: Vec<Gid> = p
+            .additional_gids
+            .iter()
+            .map(|g| Gid::from_raw(*g))
+            .collect();
+        nix::unistd::setgroups(&groups)
+            .map_err(|e| fail(125, format!("failed to set supplementary groups: {e}")))?;
     }
-    nix::unistd::setresgid(Gid::from_raw(p.gid), Gid::from_raw(p.gid), Gid::from_raw(p.gid))
-        .map_err(|e| fail(125, format!("failed to switch to gid {}: {e}", p.gid)))?;
-    nix::unistd::setresuid(Uid::from_raw(p.uid), Uid::from_raw(p.uid), Uid::from_raw(p.uid))
-        .map_err(|e| fail(125, format!("failed to switch to uid {}: {e}", p.uid)))?;
+    nix::unistd::setresgid(
+        Gid::from_raw(p.gid),
+        Gid::from_raw(p.gid),
+        Gid::from_raw(p.gid),
+    )
+    .map_err(|e| fail(125, format!("failed to switch to gid {}: {e}", p.gid)))?;
+    nix::unistd::setresuid(
+        Uid::from_raw(p.uid),
+        Uid::from_raw(p.uid),
+        Uid::from_raw(p.uid),
+    )
+    .map_err(|e| fail(125, format!("failed to switch to uid {}: {e}", p.uid)))?;
     if p.no_new_privileges {
-        nix::sys::prctl::set_no_new_privs().map_err(|e| fail(125, format!("failed to set no_new_privs: {e}")))?;
+        nix::sys::prctl::set_no_new_privs()
+            .map_err(|e| fail(125, format!("failed to set no_new_privs: {e}")))?;
     }
     exec(p)
 }
 
 /// The PATH from the container's environment.
 fn container_path(env: &[String]) -> &str {
-    env.iter().find_map(|e| e.strip_prefix("PATH=")).unwrap_or("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+    env.iter()
+        .find_map(|e| e.strip_prefix("PATH="))
+        .unwrap_or("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
 }
 
 fn exec(p: &super::plan::Process) -> Result<Infallible, (i32, String)> {
     let Some(cmd) = p.args.first() else {
-        return Err(fail(127, "no command or entrypoint provided, and no CMD or ENTRYPOINT from image"));
+        return Err(fail(
+            127,
+            "no command or entrypoint provided, and no CMD or ENTRYPOINT from image",
+        ));
     };
-    let cstr = |s: &str| CString::new(s).map_err(|_| fail(125, format!("`{s}` contains a NUL byte")));
+    let cstr =
+        |s: &str| CString::new(s).map_err(|_| fail(125, format!("`{s}` contains a NUL byte")));
     let argv: Vec<CString> = p.args.iter().map(|a| cstr(a)).collect::<Result<_, _>>()?;
     let envp: Vec<CString> = p.env.iter().map(|a| cstr(a)).collect::<Result<_, _>>()?;
     let candidates: Vec<String> = if cmd.contains('/') {
         vec![cmd.clone()]
     } else {
-        container_path(&p.env).split(':').filter(|d| !d.is_empty()).map(|d| format!("{d}/{cmd}")).collect()
+        container_path(&p.env)
+            .split(':')
+            .filter(|d| !d.is_empty())
+            .map(|d| format!("{d}/{cmd}"))
+            .collect()
     };
     let mut denied = None;
     for c in &candidates {
@@ -167,10 +212,23 @@ fn exec(p: &super::plan::Process) -> Result<Infallible, (i32, String)> {
         }
     }
     if let Some(c) = denied {
-        return Err(fail(126, format!("{c}: permission denied: OCI permission denied")));
+        return Err(fail(
+            126,
+            format!("{c}: permission denied: OCI permission denied"),
+        ));
     }
     if cmd.contains('/') {
-        return Err(fail(127, format!("{cmd}: No such file or directory: OCI runtime attempted to invoke a command that was not found")));
+        return Err(fail(
+            127,
+            format!(
+                "{cmd}: No such file or directory: OCI runtime attempted to invoke a command that was not found"
+            ),
+        ));
     }
-    Err(fail(127, format!("executable file `{cmd}` not found in $PATH: No such file or directory: OCI runtime attempted to invoke a command that was not found")))
+    Err(fail(
+        127,
+        format!(
+            "executable file `{cmd}` not found in $PATH: No such file or directory: OCI runtime attempted to invoke a command that was not found"
+        ),
+    ))
 }

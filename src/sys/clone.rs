@@ -12,7 +12,10 @@ pub enum Cloned {
 /// Must be called while the process is single-threaded: the child gets a copy of this thread only, so
 /// any lock another thread held would stay locked forever in the child.
 pub fn clone_process(flags: libc::c_int) -> nix::Result<Cloned> {
-    debug_assert!(single_threaded(), "clone_process must run while the process has one thread");
+    debug_assert!(
+        single_threaded(),
+        "clone_process must run while the process has one thread"
+    );
     // SAFETY: the raw clone syscall with a null stack pointer and no CLONE_VM behaves like fork(2): the child
     // runs on a copy-on-write copy of our address space and stack, so no memory is shared and nothing
     // can be corrupted. The remaining pointer arguments (parent_tid, child_tid, tls) are null and not used
@@ -40,7 +43,11 @@ pub fn clone_process(flags: libc::c_int) -> nix::Result<Cloned> {
 pub fn single_threaded() -> bool {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("Threads:")).map(|l| l[8..].trim() == "1"))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Threads:"))
+                .map(|l| l[8..].trim() == "1")
+        })
         .unwrap_or(true)
 }
 

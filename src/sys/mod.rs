@@ -2,5 +2,5 @@
 //! Every `unsafe` block in roost lives below this module and says why it is sound.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
-pub mod process;
 pub mod clone;
+pub mod process;

@@ -101,8 +101,20 @@ extern "C" fn forward(sig: libc::c_int) {
 pub fn forward_signals(pid: i32) {
     use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
     FORWARD_TO.store(pid, std::sync::atomic::Ordering::Relaxed);
-    let action = SigAction::new(SigHandler::Handler(forward), SaFlags::SA_RESTART, SigSet::empty());
-    for s in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP, Signal::SIGQUIT, Signal::SIGUSR1, Signal::SIGUSR2, Signal::SIGWINCH] {
+    let action = SigAction::new(
+        SigHandler::Handler(forward),
+        SaFlags::SA_RESTART,
+        SigSet::empty(),
+    );
+    for s in [
+        Signal::SIGINT,
+        Signal::SIGTERM,
+        Signal::SIGHUP,
+        Signal::SIGQUIT,
+        Signal::SIGUSR1,
+        Signal::SIGUSR2,
+        Signal::SIGWINCH,
+    ] {
         // SAFETY: the handler only reads an atomic and calls kill(2), both async-signal-safe, and touches
         // no other state; replacing the previous disposition is intended.
         let _ = unsafe { sigaction(s, &action) };

@@ -23,6 +23,21 @@ pub struct CreateArgs {
     /// Set environment variables (KEY=VALUE, or KEY to take it from your environment)
     #[arg(short, long, value_name = "KEY[=VALUE]")]
     pub env: Vec<String>,
+    /// Read environment variables from a file (KEY=VALUE lines)
+    #[arg(long, value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
+    pub env_file: Vec<std::path::PathBuf>,
+    /// Pass your whole environment into the container
+    #[arg(long)]
+    pub env_host: bool,
+    /// Remove a variable the image sets
+    #[arg(long, value_name = "KEY")]
+    pub unset_env: Vec<String>,
+    /// Remove every variable the image sets
+    #[arg(long)]
+    pub unset_env_all: bool,
+    /// Add supplementary groups (names or ids)
+    #[arg(long, value_name = "GROUP")]
+    pub group_add: Vec<String>,
     /// Override the image's ENTRYPOINT (a string, or a JSON array)
     #[arg(long, value_name = "COMMAND")]
     pub entrypoint: Option<String>,
@@ -36,7 +51,12 @@ pub struct CreateArgs {
     #[arg(short = 'h', long, value_name = "NAME")]
     pub hostname: Option<String>,
     /// Network mode: host or none (user-mode networks come with the networking capability)
-    #[arg(long, visible_alias = "net", value_name = "MODE", default_value = "host")]
+    #[arg(
+        long,
+        visible_alias = "net",
+        value_name = "MODE",
+        default_value = "host"
+    )]
     pub network: String,
     /// Mount the container's root file system read-only
     #[arg(long)]
@@ -72,7 +92,11 @@ pub struct CreateArgs {
     #[arg(value_name = "IMAGE", add = ArgValueCandidates::new(image_names))]
     pub image: String,
     /// Command and arguments (default: the image's CMD)
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "COMMAND")]
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "COMMAND"
+    )]
     pub command: Vec<String>,
 }
 

@@ -30,25 +30,41 @@ fn status_text(c: &Container, now: jiff::Timestamp) -> String {
     let ago = |t: Option<jiff::Timestamp>| t.map(|t| format::time_ago(t, now)).unwrap_or_default();
     match c.state.status {
         Status::Running => format!("Up {}", ago(c.state.started_at).trim_end_matches(" ago")),
-        Status::Exited | Status::Stopped => format!("Exited ({}) {}", c.state.exit_code, ago(c.state.finished_at)),
+        Status::Exited | Status::Stopped => format!(
+            "Exited ({}) {}",
+            c.state.exit_code,
+            ago(c.state.finished_at)
+        ),
         Status::Created => "Created".into(),
         Status::Paused => "Paused".into(),
     }
 }
 
 fn filter(c: &Container, f: &str) -> Result<bool, Error> {
-    let (k, v) = f.split_once('=').ok_or_else(|| Error::Usage(format!("invalid filter `{f}`: expected KEY=VALUE")))?;
+    let (k, v) = f
+        .split_once('=')
+        .ok_or_else(|| Error::Usage(format!("invalid filter `{f}`: expected KEY=VALUE")))?;
     Ok(match k {
         "name" => c.record.name.contains(v),
         "id" => c.record.id.starts_with(v),
         "status" => c.state.status.as_str() == v,
-        "ancestor" => c.record.image == v || c.record.image_id.hex().starts_with(v) || c.record.image.ends_with(&format!("/{v}")),
-        "exited" => c.state.status == Status::Exited && v.parse::<i32>().ok() == Some(c.state.exit_code),
+        "ancestor" => {
+            c.record.image == v
+                || c.record.image_id.hex().starts_with(v)
+                || c.record.image.ends_with(&format!("/{v}"))
+        }
+        "exited" => {
+            c.state.status == Status::Exited && v.parse::<i32>().ok() == Some(c.state.exit_code)
+        }
         "label" => match v.split_once('=') {
             Some((lk, lv)) => c.spec.labels.get(lk).map(String::as_str) == Some(lv),
             None => c.spec.labels.contains_key(v),
         },
-        _ => return Err(Error::Usage(format!("invalid filter `{k}`: supported are name, id, status, ancestor, exited, label"))),
+        _ => {
+            return Err(Error::Usage(format!(
+                "invalid filter `{k}`: supported are name, id, status, ancestor, exited, label"
+            )));
+        }
     })
 }
 
@@ -74,7 +90,16 @@ pub fn ps(ctx: &Ctx, a: &PsArgs) -> Result<i32, Error> {
         list.truncate(n);
     }
     if a.quiet {
-        let text: String = list.iter().map(|c| if a.no_trunc { format!("{}\n", c.record.id) } else { format!("{}\n", &c.record.id[..12]) }).collect();
+        let text: String = list
+            .iter()
+            .map(|c| {
+                if a.no_trunc {
+                    format!("{}\n", c.record.id)
+                } else {
+                    format!("{}\n", &c.record.id[..12])
+                }
+            })
+            .collect();
         return out(&text).map(|()| 0);
     }
     let now = jiff::Timestamp::now();
@@ -83,9 +108,17 @@ pub fn ps(ctx: &Ctx, a: &PsArgs) -> Result<i32, Error> {
         .map(|c| {
             let cmd = c.spec.args.join(" ");
             PsRow {
-                id: if a.no_trunc { c.record.id.clone() } else { c.record.id[..12].to_string() },
+                id: if a.no_trunc {
+                    c.record.id.clone()
+                } else {
+                    c.record.id[..12].to_string()
+                },
                 image: c.record.image.clone(),
-                command: if a.no_trunc || cmd.chars().count() <= 17 { cmd } else { cmd.chars().take(17).collect::<String>() + "..." },
+                command: if a.no_trunc || cmd.chars().count() <= 17 {
+                    cmd
+                } else {
+                    cmd.chars().take(17).collect::<String>() + "..."
+                },
                 created: format::time_ago(c.record.created, now),
                 created_at: format::go_time_string_utc(c.record.created),
                 status: status_text(c, now),
@@ -107,7 +140,10 @@ pub fn ps(ctx: &Ctx, a: &PsArgs) -> Result<i32, Error> {
     };
     let mut text = format::render_list(&rows, &fmt, &table)?;
     if a.noheading && matches!(fmt, Format::Default | Format::Template { table: true, .. }) {
-        text = text.split_once('\n').map(|(_, r)| r.to_string()).unwrap_or_default();
+        text = text
+            .split_once('\n')
+            .map(|(_, r)| r.to_string())
+            .unwrap_or_default();
     }
     out(&text).map(|()| 0)
 }

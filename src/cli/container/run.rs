@@ -14,7 +14,9 @@ fn key_values(flag: &str, items: &[String]) -> Result<BTreeMap<String, String>, 
         .map(|i| match i.split_once('=') {
             Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
             None if !i.is_empty() => Ok((i.clone(), String::new())),
-            _ => Err(Error::Usage(format!("invalid {flag} `{i}`: expected KEY=VALUE"))),
+            _ => Err(Error::Usage(format!(
+                "invalid {flag} `{i}`: expected KEY=VALUE"
+            ))),
         })
         .collect()
 }
@@ -43,9 +45,29 @@ fn options(a: &CreateArgs, remove: bool) -> Result<CreateOptions, Error> {
         labels: key_values("--label", &a.label)?,
         annotations: key_values("--annotation", &a.annotation)?,
         pull: Some(a.pull.parse()?),
-        stop_signal: a.stop_signal.as_deref().map(engine::parse_signal).transpose()?,
+        stop_signal: a
+            .stop_signal
+            .as_deref()
+            .map(engine::parse_signal)
+            .transpose()?,
         stop_timeout: a.stop_timeout,
         tls_verify: a.tls_verify,
+        env_files: a
+            .env_file
+            .iter()
+            .map(|p| {
+                std::fs::read_to_string(p)
+                    .map(|t| (p.clone(), t))
+                    .map_err(|e| Error::io(format!("read the env file `{}`", p.display()), e))
+            })
+            .collect::<Result<_, _>>()?,
+        env_host: a.env_host,
+        unset_env: a.unset_env.clone(),
+        unset_env_all: a.unset_env_all,
+        group_add: a.group_add.clone(),
+        host_env: std::env::vars()
+            .filter(|(k, _)| !k.starts_with("_ROOST_"))
+            .collect(),
         ..CreateOptions::default()
     })
 }
@@ -71,7 +93,9 @@ fn attached(ctx: &Ctx, c: &engine::Container) -> Result<i32, Error> {
 
 pub fn run(ctx: &Ctx, a: &RunArgs) -> Result<i32, Error> {
     if a.detach {
-        return Err(Error::Usage("`run -d` (detached containers) is not available yet".into()));
+        return Err(Error::Usage(
+            "`run -d` (detached containers) is not available yet".into(),
+        ));
     }
     let opts = options(&a.create, a.create.rm)?;
     let c = engine::create(ctx, &opts, &Progress::new(false))?;
@@ -80,7 +104,9 @@ pub fn run(ctx: &Ctx, a: &RunArgs) -> Result<i32, Error> {
 
 pub fn start(ctx: &Ctx, a: &StartArgs) -> Result<i32, Error> {
     if !a.attach {
-        return Err(Error::Usage("`start` without --attach (detached containers) is not available yet".into()));
+        return Err(Error::Usage(
+            "`start` without --attach (detached containers) is not available yet".into(),
+        ));
     }
     let store = ctx.store()?;
     let mut code = 0;
@@ -93,10 +119,16 @@ pub fn start(ctx: &Ctx, a: &StartArgs) -> Result<i32, Error> {
 
 pub fn rm(ctx: &Ctx, a: &RmArgs) -> Result<i32, Error> {
     if a.containers.is_empty() && !a.all {
-        return Err(Error::Usage("specify one or more containers to remove (or use --all)".into()));
+        return Err(Error::Usage(
+            "specify one or more containers to remove (or use --all)".into(),
+        ));
     }
     let report = engine::remove(ctx, &a.containers, a.all, a.force, a.ignore)?;
-    out(&report.removed.iter().map(|id| format!("{id}\n")).collect::<String>())?;
+    out(&report
+        .removed
+        .iter()
+        .map(|id| format!("{id}\n"))
+        .collect::<String>())?;
     for e in &report.errors {
         #[allow(clippy::print_stderr)]
         {

@@ -7,8 +7,6 @@ use crate::engine::image::ImageInfo;
 use crate::engine::{Ctx, EngineError};
 use crate::store::Store;
 
-const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-
 /// The process as docker and podman define it: ENTRYPOINT + CMD (or the command given), environment from
 /// the image then the flags, user and working directory.
 pub(super) struct ResolvedProcess {
@@ -22,18 +20,37 @@ pub(super) struct ResolvedProcess {
 
 fn read_layer_file(store: &Store, info: &ImageInfo, path: &str) -> Option<String> {
     // The top-most layer that has the file wins (whiteouts are rare for these files).
-    info.record.layers.iter().rev().find_map(|l| std::fs::read_to_string(store.layer_diff(l).join(path)).ok())
+    info.record
+        .layers
+        .iter()
+        .rev()
+        .find_map(|l| std::fs::read_to_string(store.layer_diff(l).join(path)).ok())
 }
 
-pub(super) fn resolve_process(store: &Store, info: &ImageInfo, opts: &CreateOptions) -> Result<ResolvedProcess, EngineError> {
+pub(super) fn resolve_process(
+    store: &Store,
+    info: &ImageInfo,
+    opts: &CreateOptions,
+    hostname: &str,
+) -> Result<ResolvedProcess, EngineError> {
     let cfg = info.config.config.clone().unwrap_or_default();
     let passwd = read_layer_file(store, info, "etc/passwd");
     let group = read_layer_file(store, info, "etc/group");
-    crate::engine::container::process_compat::resolve(&cfg, opts, passwd.as_deref(), group.as_deref())
+    crate::engine::container::process_compat::resolve(
+        &cfg,
+        opts,
+        hostname,
+        passwd.as_deref(),
+        group.as_deref(),
+    )
 }
 
 /// Write hosts, hostname, resolv.conf and .containerenv; return (host file, container path) binds.
-pub(super) fn write_init_files(dir: &Path, c: &Container, ctx: &Ctx) -> Result<Vec<(PathBuf, String)>, EngineError> {
+pub(super) fn write_init_files(
+    dir: &Path,
+    c: &Container,
+    ctx: &Ctx,
+) -> Result<Vec<(PathBuf, String)>, EngineError> {
     std::fs::create_dir_all(dir).map_err(|e| EngineError::io("create", dir, e))?;
     let s = &c.spec;
     let hosts = if s.network == "host" {
@@ -47,7 +64,11 @@ pub(super) fn write_init_files(dir: &Path, c: &Container, ctx: &Ctx) -> Result<V
             s.hostname, c.record.name
         )
     };
-    let resolv = if s.network == "host" { std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default() } else { String::new() };
+    let resolv = if s.network == "host" {
+        std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default()
+    } else {
+        String::new()
+    };
     let env = format!(
         "engine=\"roost-{}\"\nname=\"{}\"\nid=\"{}\"\nimage=\"{}\"\nimageid=\"{}\"\nrootless={}\n",
         env!("CARGO_PKG_VERSION"),
@@ -70,16 +91,4 @@ pub(super) fn write_init_files(dir: &Path, c: &Container, ctx: &Ctx) -> Result<V
         binds.push((p, target.to_string()));
     }
     Ok(binds)
-}
-
-/// The defaults podman puts first in a container's environment.
-pub(super) fn base_env(hostname: Option<&str>, tty: bool) -> Vec<String> {
-    let mut env = vec![DEFAULT_PATH.to_string(), "container=podman".to_string()];
-    if let Some(h) = hostname {
-        env.push(format!("HOSTNAME={h}"));
-    }
-    if tty {
-        env.push("TERM=xterm".into());
-    }
-    env
 }

@@ -3,6 +3,7 @@
 mod files;
 mod lifecycle;
 mod names;
+pub mod process;
 mod process_compat;
 mod run;
 mod spec;
@@ -52,6 +53,13 @@ pub struct CreateOptions {
     pub log_driver: Option<String>,
     pub restart: Option<String>,
     pub tls_verify: Option<bool>,
+    pub env_files: Vec<(PathBuf, String)>,
+    pub env_host: bool,
+    pub unset_env: Vec<String>,
+    pub unset_env_all: bool,
+    pub group_add: Vec<String>,
+    /// The caller's environment, for `-e KEY` and `--env-host`.
+    pub host_env: Vec<(String, String)>,
 }
 
 /// A container that exists in the store.
@@ -66,7 +74,11 @@ impl Container {
     pub fn from_record(record: ContainerRecord) -> Container {
         let spec = serde_json::from_str(&record.spec).unwrap_or_default();
         let state = State::from_json(&record.state);
-        Container { record, spec, state }
+        Container {
+            record,
+            spec,
+            state,
+        }
     }
 }
 
@@ -77,13 +89,20 @@ fn new_id() -> String {
 }
 
 /// Resolve the image for a new container, pulling it when the policy says so.
-fn image_for(ctx: &Ctx, store: &Store, opts: &CreateOptions, progress: &dyn PullProgress) -> Result<crate::oci::Digest, EngineError> {
+fn image_for(
+    ctx: &Ctx,
+    store: &Store,
+    opts: &CreateOptions,
+    progress: &dyn PullProgress,
+) -> Result<crate::oci::Digest, EngineError> {
     let policy = opts.pull.unwrap_or(PullPolicy::Missing);
     if policy == PullPolicy::Missing || policy == PullPolicy::Never {
         match super::image::lookup(store, &opts.image) {
             Ok(id) => return Ok(id),
             Err(EngineError::ImageNotKnown(_)) if policy == PullPolicy::Missing => {}
-            Err(EngineError::ImageNotKnown(_)) => return Err(EngineError::NeverPull(opts.image.clone())),
+            Err(EngineError::ImageNotKnown(_)) => {
+                return Err(EngineError::NeverPull(opts.image.clone()));
+            }
             Err(e) => return Err(e),
         }
     }
@@ -103,21 +122,36 @@ fn image_for(ctx: &Ctx, store: &Store, opts: &CreateOptions, progress: &dyn Pull
 }
 
 /// `create`: record a container for an image, ready to start.
-pub fn create(ctx: &Ctx, opts: &CreateOptions, progress: &dyn PullProgress) -> Result<Container, EngineError> {
+pub fn create(
+    ctx: &Ctx,
+    opts: &CreateOptions,
+    progress: &dyn PullProgress,
+) -> Result<Container, EngineError> {
     let mut store = ctx.store()?;
     let image_id = image_for(ctx, &store, opts, progress)?;
-    let image = store.image(&image_id)?.ok_or_else(|| EngineError::ImageNotKnown(opts.image.clone()))?;
+    let image = store
+        .image(&image_id)?
+        .ok_or_else(|| EngineError::ImageNotKnown(opts.image.clone()))?;
     let info = super::image::info(&store, image)?;
     let config = info.config.config.clone().unwrap_or_default();
     let id = new_id();
-    let process = files::resolve_process(&store, &info, opts)?;
+    let hostname = opts
+        .hostname
+        .clone()
+        .unwrap_or_else(|| process::default_hostname(&id));
+    let process = files::resolve_process(&store, &info, opts, &hostname)?;
     let name = match &opts.name {
         Some(n) => names::validate(n)?,
         None => names::generate(&store)?,
     };
     let stop_signal = match opts.stop_signal {
         Some(s) => s,
-        None => config.stop_signal.as_deref().map(names::parse_signal).transpose()?.unwrap_or(libc::SIGTERM),
+        None => config
+            .stop_signal
+            .as_deref()
+            .map(names::parse_signal)
+            .transpose()?
+            .unwrap_or(libc::SIGTERM),
     };
     let spec = ContainerSpec {
         args: process.args.clone(),
@@ -126,8 +160,12 @@ pub fn create(ctx: &Ctx, opts: &CreateOptions, progress: &dyn PullProgress) -> R
         uid: process.uid,
         gid: process.gid,
         additional_gids: process.additional_gids.clone(),
-        user: opts.user.clone().or(config.user.clone()).unwrap_or_default(),
-        hostname: opts.hostname.clone().unwrap_or_else(|| id[..12].to_string()),
+        user: opts
+            .user
+            .clone()
+            .or(config.user.clone())
+            .unwrap_or_default(),
+        hostname,
         layers: info.record.layers.clone(),
         read_only: opts.read_only,
         network: opts.network.clone(),
@@ -139,7 +177,11 @@ pub fn create(ctx: &Ctx, opts: &CreateOptions, progress: &dyn PullProgress) -> R
         stop_signal,
         stop_timeout: opts.stop_timeout.unwrap_or(10),
         entrypoint: config.entrypoint.clone().unwrap_or_default(),
-        command: if opts.command.is_empty() { config.cmd.clone().unwrap_or_default() } else { opts.command.clone() },
+        command: if opts.command.is_empty() {
+            config.cmd.clone().unwrap_or_default()
+        } else {
+            opts.command.clone()
+        },
         no_new_privileges: opts.no_new_privileges,
         privileged: opts.privileged,
         cap_add: opts.cap_add.clone(),
@@ -159,13 +201,18 @@ pub fn create(ctx: &Ctx, opts: &CreateOptions, progress: &dyn PullProgress) -> R
     };
     let dir = store.container_dir(&id);
     for d in ["diff", "work", "merged"] {
-        std::fs::create_dir_all(dir.join(d)).map_err(|e| EngineError::io("create", dir.join(d), e))?;
+        std::fs::create_dir_all(dir.join(d))
+            .map_err(|e| EngineError::io("create", dir.join(d), e))?;
     }
     if let Err(e) = store.add_container(&record) {
         let _ = crate::store::remove_tree(&dir);
         return Err(e.into());
     }
-    Ok(Container { record, spec, state: State::default() })
+    Ok(Container {
+        record,
+        spec,
+        state: State::default(),
+    })
 }
 
 /// The runtime directory of a container (init files, logs).
@@ -178,7 +225,13 @@ pub fn plan(ctx: &Ctx, store: &Store, c: &Container) -> Result<Plan, EngineError
     let rt = runtime_dir(ctx, &c.record.id);
     let binds = files::write_init_files(&rt, c, ctx)?;
     let dir = store.container_dir(&c.record.id);
-    let lower = c.spec.layers.iter().rev().map(|l| store.layer_diff(l)).collect();
+    let lower = c
+        .spec
+        .layers
+        .iter()
+        .rev()
+        .map(|l| store.layer_diff(l))
+        .collect();
     Ok(Plan {
         rootfs: Rootfs {
             lower,
@@ -188,7 +241,14 @@ pub fn plan(ctx: &Ctx, store: &Store, c: &Container) -> Result<Plan, EngineError
             read_only: c.spec.read_only,
         },
         hostname: c.spec.hostname.clone(),
-        binds: binds.into_iter().map(|(source, target)| Bind { source, target, read_only: false }).collect(),
+        binds: binds
+            .into_iter()
+            .map(|(source, target)| Bind {
+                source,
+                target,
+                read_only: false,
+            })
+            .collect(),
         process: Process {
             args: c.spec.args.clone(),
             env: c.spec.env.clone(),
@@ -202,7 +262,13 @@ pub fn plan(ctx: &Ctx, store: &Store, c: &Container) -> Result<Plan, EngineError
         // there), so the container shares it: same mapping, no second set of helpers to run.
         maps: IdMaps::None,
         new_network: c.spec.network == "none",
-        masked_paths: crate::runtime::plan::MASKED_PATHS.iter().map(|s| s.to_string()).collect(),
-        readonly_paths: crate::runtime::plan::READONLY_PATHS.iter().map(|s| s.to_string()).collect(),
+        masked_paths: crate::runtime::plan::MASKED_PATHS
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        readonly_paths: crate::runtime::plan::READONLY_PATHS
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
     })
 }

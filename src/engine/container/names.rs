@@ -3,12 +3,30 @@ use crate::engine::EngineError;
 use crate::store::Store;
 
 const ADJECTIVES: &[&str] = &[
-    "brave", "calm", "clever", "eager", "gentle", "happy", "jolly", "keen", "lucid", "merry", "nimble", "proud",
-    "quiet", "sharp", "swift", "tender", "upbeat", "vivid", "witty", "zealous",
+    "brave", "calm", "clever", "eager", "gentle", "happy", "jolly", "keen", "lucid", "merry",
+    "nimble", "proud", "quiet", "sharp", "swift", "tender", "upbeat", "vivid", "witty", "zealous",
 ];
 const NOUNS: &[&str] = &[
-    "albatross", "badger", "crane", "dunlin", "egret", "finch", "gannet", "heron", "ibis", "jay", "kestrel", "lark",
-    "magpie", "nightjar", "osprey", "puffin", "quail", "raven", "swift", "tern",
+    "albatross",
+    "badger",
+    "crane",
+    "dunlin",
+    "egret",
+    "finch",
+    "gannet",
+    "heron",
+    "ibis",
+    "jay",
+    "kestrel",
+    "lark",
+    "magpie",
+    "nightjar",
+    "osprey",
+    "puffin",
+    "quail",
+    "raven",
+    "swift",
+    "tern",
 ];
 
 /// podman's rule: `[a-zA-Z0-9][a-zA-Z0-9_.-]*`.
@@ -16,7 +34,8 @@ pub(super) fn validate(name: &str) -> Result<String, EngineError> {
     let b = name.as_bytes();
     let ok = !b.is_empty()
         && b[0].is_ascii_alphanumeric()
-        && b.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'));
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'));
     if !ok {
         return Err(EngineError::Invalid(format!(
             "names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*: invalid argument `{name}`"
@@ -29,7 +48,11 @@ pub(super) fn validate(name: &str) -> Result<String, EngineError> {
 pub(super) fn generate(store: &Store) -> Result<String, EngineError> {
     for _ in 0..64 {
         let r: u32 = rand::random();
-        let n = format!("{}_{}", ADJECTIVES[r as usize % ADJECTIVES.len()], NOUNS[(r >> 8) as usize % NOUNS.len()]);
+        let n = format!(
+            "{}_{}",
+            ADJECTIVES[r as usize % ADJECTIVES.len()],
+            NOUNS[(r >> 8) as usize % NOUNS.len()]
+        );
         if store.find_containers(&n)?.is_empty() {
             return Ok(n);
         }
@@ -43,21 +66,48 @@ pub fn parse_signal(s: &str) -> Result<i32, EngineError> {
     let bad = || EngineError::Invalid(format!("invalid signal `{s}`"));
     let t = s.trim();
     if let Ok(n) = t.parse::<i32>() {
-        return if (1..=64).contains(&n) { Ok(n) } else { Err(bad()) };
+        return if (1..=64).contains(&n) {
+            Ok(n)
+        } else {
+            Err(bad())
+        };
     }
     let up = t.to_ascii_uppercase();
     let name = up.strip_prefix("SIG").unwrap_or(&up);
     if let Some(rest) = name.strip_prefix("RTMIN") {
-        let off: i32 = if rest.is_empty() { 0 } else { rest.strip_prefix('+').and_then(|x| x.parse().ok()).ok_or_else(bad)? };
+        let off: i32 = if rest.is_empty() {
+            0
+        } else {
+            rest.strip_prefix('+')
+                .and_then(|x| x.parse().ok())
+                .ok_or_else(bad)?
+        };
         let n = libc::SIGRTMIN() + off;
-        return if n <= libc::SIGRTMAX() { Ok(n) } else { Err(bad()) };
+        return if n <= libc::SIGRTMAX() {
+            Ok(n)
+        } else {
+            Err(bad())
+        };
     }
     if let Some(rest) = name.strip_prefix("RTMAX") {
-        let off: i32 = if rest.is_empty() { 0 } else { rest.strip_prefix('-').and_then(|x| x.parse().ok()).ok_or_else(bad)? };
+        let off: i32 = if rest.is_empty() {
+            0
+        } else {
+            rest.strip_prefix('-')
+                .and_then(|x| x.parse().ok())
+                .ok_or_else(bad)?
+        };
         let n = libc::SIGRTMAX() - off;
-        return if n >= libc::SIGRTMIN() { Ok(n) } else { Err(bad()) };
+        return if n >= libc::SIGRTMIN() {
+            Ok(n)
+        } else {
+            Err(bad())
+        };
     }
-    format!("SIG{name}").parse::<nix::sys::signal::Signal>().map(|s| s as i32).map_err(|_| bad())
+    format!("SIG{name}")
+        .parse::<nix::sys::signal::Signal>()
+        .map(|s| s as i32)
+        .map_err(|_| bad())
 }
 
 #[cfg(test)]
