@@ -138,9 +138,33 @@ pub fn info(ctx: &Ctx, args: &InfoArgs) -> Result<i32, Error> {
             out(&s)
         }
         Format::Json => out(&format::render_json(&[v], JsonStyle::INSPECT).map(unwrap_single)?),
-        f => out(&format::render_inspect(&[v], &f)?),
+        // Templates name podman's Go fields (`{{.Host.Arch}}`, `{{.Store.GraphRoot}}`), not the JSON keys.
+        f => out(&format::render_inspect(&[go_field_names(v)], &f)?),
     }
     .map(|()| 0)
+}
+
+/// JSON keys → Go field names: the first letter upper-cased (`graphRoot` → `GraphRoot`), with podman's
+/// spelling for the id maps (`IDMappings`).
+fn go_field_names(v: Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.into_iter()
+                .map(|(k, v)| {
+                    let key = match k.as_str() {
+                        "idMappings" => "IDMappings".to_string(),
+                        _ => {
+                            let mut c = k.chars();
+                            c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default()
+                        }
+                    };
+                    (key, go_field_names(v))
+                })
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.into_iter().map(go_field_names).collect()),
+        other => other,
+    }
 }
 
 /// `render_json` prints an array; `info --format json` prints the object itself.

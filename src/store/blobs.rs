@@ -137,6 +137,7 @@ mod tests {
             Err(StoreError::DigestMismatch { .. })
         ));
         assert!(!s.has_blob(&wrong));
+        drop(s);
         assert_eq!(
             std::fs::read_dir(t.path().join("tmp")).unwrap().count(),
             0,

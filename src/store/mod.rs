@@ -76,6 +76,8 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 pub struct Store {
     root: PathBuf,
     db: db::Db,
+    /// This process's staging token and the lock that says it is alive (made on first use).
+    owner: std::cell::OnceCell<Result<(String, nix::fcntl::Flock<std::fs::File>), String>>,
 }
 
 impl Store {
@@ -93,10 +95,7 @@ impl Store {
             })?;
         }
         let db = db::Db::open(&root.join("roost.db"))?;
-        Ok(Store {
-            root: root.to_path_buf(),
-            db,
-        })
+        Ok(Store { root: root.to_path_buf(), db, owner: Default::default() })
     }
 
     /// Open the store read-only without creating anything; `None` when it does not exist yet.
@@ -106,10 +105,7 @@ impl Store {
         if !path.exists() {
             return Ok(None);
         }
-        Ok(Some(Store {
-            root: root.to_path_buf(),
-            db: db::Db::open(&path)?,
-        }))
+        Ok(Some(Store { root: root.to_path_buf(), db: db::Db::open(&path)?, owner: Default::default() }))
     }
 
     pub fn root(&self) -> &Path {
@@ -120,32 +116,83 @@ impl Store {
         self.root.join("tmp")
     }
 
+    /// This process's staging token, `PID.RANDOM`. The file `tmp/TOKEN.lock` is held locked (flock) for
+    /// as long as the process lives, so a cleaner can tell a dead writer's leftovers from a live one's even
+    /// when the dead process is a zombie nobody reaps.
+    fn owner_token(&self) -> &str {
+        let owner = self.owner.get_or_init(|| {
+            let token = format!("{}.{:08x}", std::process::id(), rand::random::<u32>());
+            let locking = self.tmp_dir().join(format!(".{token}.locking"));
+            let file = std::fs::File::create(&locking).map_err(|e| e.to_string())?;
+            let lock = nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusiveNonblock)
+                .map_err(|(_, e)| e.to_string())?;
+            std::fs::rename(&locking, self.tmp_dir().join(format!("{token}.lock"))).map_err(|e| e.to_string())?;
+            Ok((token, lock))
+        });
+        match owner {
+            Ok((token, _)) => token,
+            // Without a lock the entries still work; a cleaner treats them as a dead process's.
+            Err(_) => "nolock",
+        }
+    }
+
     /// A fresh staging path under `tmp/` (on the store's file system, so renames are atomic).
     pub fn staging_path(&self, what: &str) -> PathBuf {
         let r: u64 = rand::random();
-        self.tmp_dir()
-            .join(format!("{}-{what}-{r:016x}", std::process::id()))
+        self.tmp_dir().join(format!("{}-{what}-{r:016x}", self.owner_token()))
     }
 
-    /// Remove staging entries left behind by roost processes that no longer run. Returns the paths removed.
-    /// Must run where the files are removable (inside the user namespace for layers).
+    /// Remove staging entries left behind by roost processes that no longer run (their lock is free).
+    /// Returns the paths removed. Must run where the files are removable (inside the user namespace for
+    /// layers).
     pub fn clean_staging(&self) -> Vec<PathBuf> {
+        let mine = self.owner.get().and_then(|o| o.as_ref().ok()).map(|(t, _)| t.clone());
         let mut removed = Vec::new();
-        let Ok(rd) = std::fs::read_dir(self.tmp_dir()) else {
-            return removed;
-        };
-        for e in rd.flatten() {
-            let name = e.file_name().to_string_lossy().into_owned();
-            let pid: Option<i32> = name.split('-').next().and_then(|p| p.parse().ok());
-            let alive = pid.is_some_and(|p| Path::new(&format!("/proc/{p}")).exists());
-            if !alive {
-                let p = e.path();
-                if remove_tree(&p).is_ok() {
-                    removed.push(p);
-                }
+        let Ok(rd) = std::fs::read_dir(self.tmp_dir()) else { return removed };
+        let names: Vec<String> = rd.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+        let mut live: Vec<String> = Vec::new();
+        let mut dead_locks: Vec<(String, nix::fcntl::Flock<std::fs::File>)> = Vec::new();
+        for n in &names {
+            let Some(token) = n.strip_suffix(".lock") else { continue };
+            if Some(token) == mine.as_deref() {
+                live.push(token.to_string());
+                continue;
+            }
+            let path = self.tmp_dir().join(n);
+            let Ok(file) = std::fs::File::open(&path) else { continue };
+            match nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusiveNonblock) {
+                Ok(lock) => dead_locks.push((token.to_string(), lock)),
+                Err(_) => live.push(token.to_string()),
             }
         }
+        for n in &names {
+            if n.ends_with(".lock") || n.ends_with(".locking") {
+                continue;
+            }
+            let token = n.split('-').next().unwrap_or("");
+            if live.iter().any(|t| t == token) {
+                continue;
+            }
+            let p = self.tmp_dir().join(n);
+            if remove_tree(&p).is_ok() {
+                removed.push(p);
+            }
+        }
+        for (token, lock) in dead_locks {
+            let _ = std::fs::remove_file(self.tmp_dir().join(format!("{token}.lock")));
+            drop(lock);
+        }
         removed
+    }
+}
+
+impl Drop for Store {
+    /// A process that ends normally removes its lock file; leftovers of ours (none, normally) then look
+    /// like a dead writer's to the next cleaner.
+    fn drop(&mut self) {
+        if let Some(Ok((token, _))) = self.owner.get() {
+            let _ = std::fs::remove_file(self.tmp_dir().join(format!("{token}.lock")));
+        }
     }
 }
 
@@ -231,10 +278,17 @@ mod tests {
         let s = Store::open(t.path()).unwrap();
         let mine = s.staging_path("layer");
         std::fs::create_dir_all(mine.join("diff/a")).unwrap();
-        let dead = s.tmp_dir().join("999999999-layer-0");
+        // A dead writer: its lock file exists but nobody holds it.
+        let dead = s.tmp_dir().join("999999999.0000abcd-layer-0");
         std::fs::create_dir_all(dead.join("x")).unwrap();
+        std::fs::write(s.tmp_dir().join("999999999.0000abcd.lock"), b"").unwrap();
+        // A live writer: another open store holds its lock.
+        let other = Store::open(t.path()).unwrap();
+        let theirs = other.staging_path("blob");
+        std::fs::write(&theirs, b"x").unwrap();
         let removed = s.clean_staging();
         assert_eq!(removed, vec![dead.clone()]);
-        assert!(mine.exists() && !dead.exists());
+        assert!(mine.exists() && theirs.exists() && !dead.exists());
+        assert!(!s.tmp_dir().join("999999999.0000abcd.lock").exists());
     }
 }

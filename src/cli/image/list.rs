@@ -61,15 +61,24 @@ struct ImageSummary {
 }
 
 fn split_name(name: &str) -> (String, String) {
+    if let Some((repo, _)) = name.split_once('@') {
+        return (repo.to_string(), "<none>".to_string());
+    }
     match name.rfind(':') {
         Some(i) if !name[i..].contains('/') => (name[..i].to_string(), name[i + 1..].to_string()),
         _ => (name.to_string(), "<none>".to_string()),
     }
 }
 
+/// The image's `repo:tag` names (names kept as `repo@digest` are not tags).
+fn tags(rec: &ImageRecord) -> Vec<String> {
+    rec.names.iter().filter(|n| !n.contains('@')).cloned().collect()
+}
+
 /// `repo@digest` for each repository the image is known under.
 fn repo_digests(rec: &ImageRecord) -> Vec<String> {
     let mut repos: Vec<String> = rec.names.iter().map(|n| split_name(n).0).collect();
+    repos.sort();
     repos.dedup();
     let mut out = Vec::new();
     for r in &repos {
@@ -115,7 +124,7 @@ fn rows(records: &[ImageRecord], args: &ImagesArgs, now: Timestamp) -> Vec<Image
                 read_only: false,
                 names: rec.names.clone(),
                 digests: rec.digests.iter().map(|d| d.to_string()).collect(),
-                repo_tags: rec.names.clone(),
+                repo_tags: tags(rec),
                 repo_digests: repo_digests(rec),
             });
         }
@@ -128,7 +137,7 @@ fn summary(rec: &ImageRecord) -> ImageSummary {
     ImageSummary {
         id: rec.id.hex().to_string(),
         parent_id: String::new(),
-        repo_tags: (!rec.names.is_empty()).then(|| rec.names.clone()),
+        repo_tags: Some(tags(rec)).filter(|t| !t.is_empty()),
         repo_digests: repo_digests(rec),
         size: rec.size,
         shared_size: 0,
@@ -323,7 +332,7 @@ fn inspect_json(info: &ImageInfo, ctx: &Ctx) -> Value {
     json!({
         "Id": rec.id.hex(),
         "Digest": rec.digest.to_string(),
-        "RepoTags": rec.names,
+        "RepoTags": tags(rec),
         "RepoDigests": repo_digests(rec),
         "Parent": "",
         "Comment": cfg.history.last().and_then(|h| h.comment.clone()).unwrap_or_default(),

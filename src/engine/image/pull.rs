@@ -288,7 +288,8 @@ fn record(
         arch: cfg.architecture.clone(),
         os: cfg.os.clone(),
         layers: chains,
-        names: reference.tagged_name().into_iter().collect(),
+        // Pulled by digest: the repository is kept as `repo@digest`, so the image is not dangling.
+        names: vec![reference.tagged_name().unwrap_or_else(|| format!("{}@{}", reference.name(), resolved.manifest_digest))],
         digests: resolved.index_digest.iter().cloned().collect(),
     })?;
     Ok(())
