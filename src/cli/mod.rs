@@ -211,14 +211,17 @@ fn clap_exit(e: clap::Error) -> Result<i32, Error> {
             Ok(0)
         }
         _ => {
+            // clap's message up to its usage section, on one line: what was wrong and what was missing.
             let text = e.render().to_string();
-            let first = text
+            let message: Vec<&str> = text
                 .lines()
-                .next()
-                .unwrap_or("")
-                .trim_start_matches("error: ")
-                .to_string();
-            Err(Error::Usage(first))
+                .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect();
+            Err(Error::Usage(
+                message.join(" ").trim_start_matches("error: ").to_string(),
+            ))
         }
     }
 }

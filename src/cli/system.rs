@@ -155,7 +155,9 @@ fn go_field_names(v: Value) -> Value {
                         "idMappings" => "IDMappings".to_string(),
                         _ => {
                             let mut c = k.chars();
-                            c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default()
+                            c.next()
+                                .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+                                .unwrap_or_default()
                         }
                     };
                     (key, go_field_names(v))

@@ -95,7 +95,11 @@ impl Store {
             })?;
         }
         let db = db::Db::open(&root.join("roost.db"))?;
-        Ok(Store { root: root.to_path_buf(), db, owner: Default::default() })
+        Ok(Store {
+            root: root.to_path_buf(),
+            db,
+            owner: Default::default(),
+        })
     }
 
     /// Open the store read-only without creating anything; `None` when it does not exist yet.
@@ -105,7 +109,11 @@ impl Store {
         if !path.exists() {
             return Ok(None);
         }
-        Ok(Some(Store { root: root.to_path_buf(), db: db::Db::open(&path)?, owner: Default::default() }))
+        Ok(Some(Store {
+            root: root.to_path_buf(),
+            db: db::Db::open(&path)?,
+            owner: Default::default(),
+        }))
     }
 
     pub fn root(&self) -> &Path {
@@ -126,7 +134,8 @@ impl Store {
             let file = std::fs::File::create(&locking).map_err(|e| e.to_string())?;
             let lock = nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusiveNonblock)
                 .map_err(|(_, e)| e.to_string())?;
-            std::fs::rename(&locking, self.tmp_dir().join(format!("{token}.lock"))).map_err(|e| e.to_string())?;
+            std::fs::rename(&locking, self.tmp_dir().join(format!("{token}.lock")))
+                .map_err(|e| e.to_string())?;
             Ok((token, lock))
         });
         match owner {
@@ -139,27 +148,41 @@ impl Store {
     /// A fresh staging path under `tmp/` (on the store's file system, so renames are atomic).
     pub fn staging_path(&self, what: &str) -> PathBuf {
         let r: u64 = rand::random();
-        self.tmp_dir().join(format!("{}-{what}-{r:016x}", self.owner_token()))
+        self.tmp_dir()
+            .join(format!("{}-{what}-{r:016x}", self.owner_token()))
     }
 
     /// Remove staging entries left behind by roost processes that no longer run (their lock is free).
     /// Returns the paths removed. Must run where the files are removable (inside the user namespace for
     /// layers).
     pub fn clean_staging(&self) -> Vec<PathBuf> {
-        let mine = self.owner.get().and_then(|o| o.as_ref().ok()).map(|(t, _)| t.clone());
+        let mine = self
+            .owner
+            .get()
+            .and_then(|o| o.as_ref().ok())
+            .map(|(t, _)| t.clone());
         let mut removed = Vec::new();
-        let Ok(rd) = std::fs::read_dir(self.tmp_dir()) else { return removed };
-        let names: Vec<String> = rd.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+        let Ok(rd) = std::fs::read_dir(self.tmp_dir()) else {
+            return removed;
+        };
+        let names: Vec<String> = rd
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
         let mut live: Vec<String> = Vec::new();
         let mut dead_locks: Vec<(String, nix::fcntl::Flock<std::fs::File>)> = Vec::new();
         for n in &names {
-            let Some(token) = n.strip_suffix(".lock") else { continue };
+            let Some(token) = n.strip_suffix(".lock") else {
+                continue;
+            };
             if Some(token) == mine.as_deref() {
                 live.push(token.to_string());
                 continue;
             }
             let path = self.tmp_dir().join(n);
-            let Ok(file) = std::fs::File::open(&path) else { continue };
+            let Ok(file) = std::fs::File::open(&path) else {
+                continue;
+            };
             match nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusiveNonblock) {
                 Ok(lock) => dead_locks.push((token.to_string(), lock)),
                 Err(_) => live.push(token.to_string()),

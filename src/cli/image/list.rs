@@ -72,7 +72,11 @@ fn split_name(name: &str) -> (String, String) {
 
 /// The image's `repo:tag` names (names kept as `repo@digest` are not tags).
 fn tags(rec: &ImageRecord) -> Vec<String> {
-    rec.names.iter().filter(|n| !n.contains('@')).cloned().collect()
+    rec.names
+        .iter()
+        .filter(|n| !n.contains('@'))
+        .cloned()
+        .collect()
 }
 
 /// `repo@digest` for each repository the image is known under.

@@ -289,7 +289,11 @@ fn record(
         os: cfg.os.clone(),
         layers: chains,
         // Pulled by digest: the repository is kept as `repo@digest`, so the image is not dangling.
-        names: vec![reference.tagged_name().unwrap_or_else(|| format!("{}@{}", reference.name(), resolved.manifest_digest))],
+        names: vec![
+            reference
+                .tagged_name()
+                .unwrap_or_else(|| format!("{}@{}", reference.name(), resolved.manifest_digest)),
+        ],
         digests: resolved.index_digest.iter().cloned().collect(),
     })?;
     Ok(())
