@@ -71,6 +71,19 @@ pub enum Command {
     Ps(container::PsArgs),
     /// Remove containers
     Rm(container::RmArgs),
+    /// Stop running containers (the stop signal, then SIGKILL after a timeout)
+    Stop(container::StopArgs),
+    /// Send a signal to running containers
+    Kill(container::KillArgs),
+    /// Wait for containers to stop and print their exit codes
+    Wait(container::WaitArgs),
+    /// Restart containers
+    Restart(container::StopArgs),
+    /// Show a container's output
+    Logs(container::LogsArgs),
+    /// Runs a detached container (internal)
+    #[command(name = "__monitor", hide = true)]
+    Monitor(container::MonitorArgs),
     /// Pull an image from a registry
     Pull(image::PullArgs),
     /// Push an image to a registry
@@ -132,6 +145,7 @@ impl Command {
             | Command::Load(_) => true,
             Command::Import(_) | Command::Unshare(_) => true,
             Command::Run(_) | Command::Create(_) | Command::Start(_) | Command::Rm(_) => true,
+            Command::Stop(_) | Command::Kill(_) | Command::Restart(_) | Command::Monitor(_) => true,
             Command::Image(i) => matches!(
                 i,
                 I::Pull(_)
@@ -157,6 +171,9 @@ pub fn run() -> Result<i32, Error> {
         && let Ok(sync) = std::env::var("_ROOST_USERNS_SYNC")
     {
         crate::userns::enter_as_child(Some(&sync))?;
+        // The handshake descriptors are ours alone: processes we start (the monitor, `unshare`'s command)
+        // are already inside and must not try to join again.
+        crate::sys::process::remove_env("_ROOST_USERNS_SYNC");
     }
     complete::complete_env();
     let args: Vec<OsString> = std::env::args_os().collect();
@@ -233,6 +250,12 @@ fn dispatch(ctx: &crate::engine::Ctx, command: Command) -> Result<i32, Error> {
         Command::Start(a) => container::start(ctx, &a),
         Command::Ps(a) => container::ps(ctx, &a),
         Command::Rm(a) => container::rm(ctx, &a),
+        Command::Stop(a) => container::stop(ctx, &a),
+        Command::Kill(a) => container::kill(ctx, &a),
+        Command::Wait(a) => container::wait(ctx, &a),
+        Command::Restart(a) => container::restart(ctx, &a),
+        Command::Logs(a) => container::logs(ctx, &a),
+        Command::Monitor(a) => container::monitor(ctx, &a),
         Command::Pull(a) => image::pull(ctx, &a),
         Command::Push(a) => image::push(ctx, &a),
         Command::Images(a) => image::images(ctx, &a),

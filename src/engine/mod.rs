@@ -72,6 +72,8 @@ pub enum EngineError {
     Platform(#[from] crate::oci::PlatformError),
     #[error("no container with name or ID \"{0}\" found: no such container")]
     NoSuchContainer(String),
+    #[error("{message}")]
+    StartFailed { code: i32, message: String },
     #[error("{0}: image not known")]
     ImageNotKnown(String),
     #[error("`{input}` matches more than one image: {matches}")]
@@ -145,6 +147,9 @@ impl EngineError {
 
     /// podman-compatible exit status for this error.
     pub fn exit_code(&self) -> i32 {
-        125
+        match self {
+            EngineError::StartFailed { code, .. } => *code,
+            _ => 125,
+        }
     }
 }

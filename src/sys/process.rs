@@ -120,3 +120,58 @@ pub fn forward_signals(pid: i32) {
         let _ = unsafe { sigaction(s, &action) };
     }
 }
+
+/// Spawn `cmd` as a daemon-like child that outlives us: a new session (no controlling terminal, not in
+/// our process group, so terminal signals don't reach it), keeping the descriptors in `inherit` open.
+pub fn spawn_detached(cmd: &mut Command, inherit: &[RawFd]) -> io::Result<Child> {
+    let fds: Vec<RawFd> = inherit.to_vec();
+    // SAFETY: runs in the forked child before exec: setsid(2) and fcntl(2) are async-signal-safe, called
+    // through libc with integer arguments; `fds` was allocated before the fork and is only read.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::setsid() < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            for &fd in &fds {
+                if libc::fcntl(fd, libc::F_SETFD, 0) != 0 {
+                    return Err(io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        });
+    }
+    cmd.spawn()
+}
+
+/// dup2(2): make descriptor number `target` refer to what `fd` refers to.
+pub fn dup_onto(fd: std::os::fd::BorrowedFd<'_>, target: RawFd) -> io::Result<()> {
+    // SAFETY: dup2 takes two integers; `fd` is a live borrowed descriptor and `target` is one of the
+    // standard descriptors (0, 1, 2), which this process owns and expects to be replaced.
+    if unsafe { libc::dup2(std::os::fd::AsRawFd::as_raw_fd(&fd), target) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Take ownership of one descriptor a parent passed down by number (`__monitor --ready-fd`).
+pub fn adopt_fd(fd: RawFd) -> io::Result<std::os::fd::OwnedFd> {
+    nix::sys::stat::fstat(fd_ref(fd)?).map_err(io::Error::from)?;
+    // SAFETY: the starting process passed this descriptor number on our command line for this purpose
+    // only; it is open (checked just above), nothing else in this process refers to it, and it is wrapped
+    // exactly once, so it is closed exactly once.
+    let owned = unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+    nix::fcntl::fcntl(
+        &owned,
+        nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
+    )
+    .map_err(io::Error::from)?;
+    Ok(owned)
+}
+
+/// Remove a variable from this process's environment, so programs we start don't inherit it.
+pub fn remove_env(key: &str) {
+    // SAFETY: called only at start-up, before any thread exists (the caller joins the user namespace
+    // first thing in main, which itself requires a single-threaded process), so no other thread can be
+    // reading the environment concurrently.
+    unsafe { std::env::remove_var(key) }
+}

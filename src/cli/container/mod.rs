@@ -1,11 +1,17 @@
 //! Container verbs: run, create, start, ps, rm (more come with the full run capability).
 
+mod lifecycle;
+mod logs;
 mod ps;
 mod run;
 
 use clap::Args;
 use clap_complete::engine::ArgValueCandidates;
 
+pub use lifecycle::{
+    KillArgs, MonitorArgs, StopArgs, WaitArgs, kill, monitor, restart, stop, wait,
+};
+pub use logs::{LogsArgs, logs};
 pub use ps::ps;
 pub use run::{create, rm, run, start};
 
@@ -47,6 +53,12 @@ pub struct CreateArgs {
     /// User (name or uid) and optional group to run as: USER[:GROUP]
     #[arg(short, long, value_name = "USER[:GROUP]")]
     pub user: Option<String>,
+    /// Restart policy: no, on-failure[:N], always, unless-stopped
+    #[arg(long, value_name = "POLICY")]
+    pub restart: Option<String>,
+    /// Logging driver: k8s-file (default) or none
+    #[arg(long, value_name = "DRIVER", value_parser = ["k8s-file", "none"])]
+    pub log_driver: Option<String>,
     /// Container host name
     #[arg(short = 'h', long, value_name = "NAME")]
     pub hostname: Option<String>,

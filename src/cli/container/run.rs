@@ -52,6 +52,12 @@ fn options(a: &CreateArgs, remove: bool) -> Result<CreateOptions, Error> {
             .transpose()?,
         stop_timeout: a.stop_timeout,
         tls_verify: a.tls_verify,
+        restart: a
+            .restart
+            .clone()
+            .map(|r| engine::parse_restart(&r).map(|_| r))
+            .transpose()?,
+        log_driver: a.log_driver.clone(),
         env_files: a
             .env_file
             .iter()
@@ -92,27 +98,35 @@ fn attached(ctx: &Ctx, c: &engine::Container) -> Result<i32, Error> {
 }
 
 pub fn run(ctx: &Ctx, a: &RunArgs) -> Result<i32, Error> {
-    if a.detach {
+    let opts = options(&a.create, a.create.rm)?;
+    if opts.restart.is_some() && a.create.rm {
         return Err(Error::Usage(
-            "`run -d` (detached containers) is not available yet".into(),
+            "the --rm option conflicts with --restart".into(),
         ));
     }
-    let opts = options(&a.create, a.create.rm)?;
     let c = engine::create(ctx, &opts, &Progress::new(false))?;
+    if a.detach {
+        engine::start_detached(ctx, &c)?;
+        return out(&format!("{}\n", c.record.id)).map(|()| 0);
+    }
     attached(ctx, &c)
 }
 
 pub fn start(ctx: &Ctx, a: &StartArgs) -> Result<i32, Error> {
-    if !a.attach {
-        return Err(Error::Usage(
-            "`start` without --attach (detached containers) is not available yet".into(),
-        ));
-    }
     let store = ctx.store()?;
     let mut code = 0;
     for key in &a.containers {
         let c = engine::find(&store, key)?;
-        code = attached(ctx, &c)?;
+        if c.state.status == engine::Status::Running {
+            out(&format!("{key}\n"))?;
+            continue;
+        }
+        if a.attach {
+            code = attached(ctx, &c)?;
+        } else {
+            engine::start_detached(ctx, &c)?;
+            out(&format!("{key}\n"))?;
+        }
     }
     Ok(code)
 }

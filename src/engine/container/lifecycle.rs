@@ -156,3 +156,96 @@ pub fn remove(
     }
     Ok(report)
 }
+
+fn set_stopped_by_user(store: &mut Store, id: &str) -> Result<(), EngineError> {
+    let mut st = store
+        .container(id)?
+        .map(|r| State::from_json(&r.state))
+        .unwrap_or_default();
+    st.stopped_by_user = true;
+    store.set_container_state(id, &st.to_json())?;
+    Ok(())
+}
+
+/// Wait until the store says the container is no longer running (its monitor or CLI recorded the exit),
+/// or its process is gone; `timeout` None waits forever.
+pub fn wait_stopped(
+    store: &Store,
+    id: &str,
+    timeout: Option<std::time::Duration>,
+) -> Result<Container, EngineError> {
+    let start = std::time::Instant::now();
+    loop {
+        let c = find(store, id)?;
+        if c.state.status != Status::Running {
+            return Ok(c);
+        }
+        if timeout.is_some_and(|t| start.elapsed() >= t) {
+            return Ok(c);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+/// What `stop` did to one container.
+#[derive(Debug)]
+pub struct StopOutcome {
+    pub id: String,
+    /// The stop signal did not end it in time and SIGKILL was sent.
+    pub killed: bool,
+    pub signal: i32,
+}
+
+/// `stop`: the stop signal, then SIGKILL after `timeout` seconds (podman's order).
+pub fn stop(ctx: &Ctx, key: &str, timeout: Option<u32>) -> Result<StopOutcome, EngineError> {
+    let mut store = ctx.store()?;
+    let c = find(&store, key)?;
+    let signal = c.spec.stop_signal;
+    if c.state.status != Status::Running || c.state.pid <= 0 {
+        return Ok(StopOutcome {
+            id: c.record.id,
+            killed: false,
+            signal,
+        });
+    }
+    set_stopped_by_user(&mut store, &c.record.id)?;
+    let pid = Pid::from_raw(c.state.pid);
+    let sig =
+        nix::sys::signal::Signal::try_from(signal).unwrap_or(nix::sys::signal::Signal::SIGTERM);
+    let _ = nix::sys::signal::kill(pid, sig);
+    let wait = std::time::Duration::from_secs(u64::from(timeout.unwrap_or(c.spec.stop_timeout)));
+    let after = wait_stopped(&store, &c.record.id, Some(wait))?;
+    let mut killed = false;
+    if after.state.status == Status::Running {
+        killed = true;
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+        wait_stopped(
+            &store,
+            &c.record.id,
+            Some(std::time::Duration::from_secs(10)),
+        )?;
+    }
+    Ok(StopOutcome {
+        id: c.record.id,
+        killed,
+        signal,
+    })
+}
+
+/// `kill -s SIGNAL`.
+pub fn kill(ctx: &Ctx, key: &str, signal: i32) -> Result<String, EngineError> {
+    let store = ctx.store()?;
+    let c = find(&store, key)?;
+    if c.state.status != Status::Running || c.state.pid <= 0 {
+        return Err(EngineError::Invalid(format!(
+            "can only kill running containers. {} is in state {}: container state improper",
+            c.record.id,
+            c.state.status.as_str()
+        )));
+    }
+    let sig = nix::sys::signal::Signal::try_from(signal)
+        .map_err(|_| EngineError::Invalid(format!("invalid signal {signal}")))?;
+    nix::sys::signal::kill(Pid::from_raw(c.state.pid), sig)
+        .map_err(|e| EngineError::io("signal", format!("container {}", c.record.id), e.into()))?;
+    Ok(c.record.id)
+}

@@ -2,6 +2,8 @@
 
 mod files;
 mod lifecycle;
+pub mod logs;
+mod monitor;
 mod names;
 pub mod process;
 mod process_compat;
@@ -13,7 +15,11 @@ use std::path::PathBuf;
 
 use jiff::Timestamp;
 
-pub use lifecycle::{RemoveReport, find, list, remove, remove_one, wait_and_record};
+pub use lifecycle::{
+    RemoveReport, StopOutcome, find, kill, list, remove, remove_one, stop, wait_and_record,
+    wait_stopped,
+};
+pub use monitor::{Restart, log_path, monitor, parse_restart, start_detached};
 pub use names::parse_signal;
 pub use run::{Ended, run_attached};
 pub use spec::{ContainerSpec, State, Status};

@@ -102,6 +102,9 @@ pub struct State {
     pub error: String,
     #[serde(default)]
     pub restart_count: u32,
+    /// Set by `stop`, so the restart policy leaves the container stopped.
+    #[serde(default)]
+    pub stopped_by_user: bool,
 }
 
 impl State {

@@ -1,0 +1,175 @@
+//! `stop`, `kill`, `wait`, `restart`, and the hidden `__monitor`.
+use clap::Args;
+use clap_complete::engine::ArgValueCandidates;
+
+use crate::cli::complete::container_names;
+use crate::cli::out;
+use crate::engine::Ctx;
+use crate::engine::container::{self as engine, Status};
+use crate::error::Error;
+
+#[derive(Debug, Args)]
+pub struct StopArgs {
+    /// Seconds to wait before killing the container (default: its --stop-timeout, 10)
+    #[arg(short, long, value_name = "SECONDS")]
+    pub time: Option<u32>,
+    /// Stop all running containers
+    #[arg(short, long)]
+    pub all: bool,
+    /// Do not fail for containers that do not exist
+    #[arg(short, long)]
+    pub ignore: bool,
+    #[arg(value_name = "CONTAINER", add = ArgValueCandidates::new(container_names))]
+    pub containers: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct KillArgs {
+    /// Signal to send (name or number)
+    #[arg(short, long, value_name = "SIGNAL", default_value = "KILL")]
+    pub signal: String,
+    /// Signal all running containers
+    #[arg(short, long)]
+    pub all: bool,
+    #[arg(value_name = "CONTAINER", add = ArgValueCandidates::new(container_names))]
+    pub containers: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct WaitArgs {
+    /// Condition to wait for: stopped, exited (default) or running
+    #[arg(long, value_name = "STATE", default_value = "stopped")]
+    pub condition: Vec<String>,
+    /// Do not fail for containers that do not exist
+    #[arg(short, long)]
+    pub ignore: bool,
+    #[arg(required = true, value_name = "CONTAINER", add = ArgValueCandidates::new(container_names))]
+    pub containers: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct MonitorArgs {
+    pub id: String,
+    #[arg(long)]
+    pub ready_fd: i32,
+}
+
+fn targets(ctx: &Ctx, all: bool, keys: &[String]) -> Result<Vec<String>, Error> {
+    if all {
+        return Ok(engine::list(ctx)?
+            .into_iter()
+            .filter(|c| c.state.status == Status::Running)
+            .map(|c| c.record.id)
+            .collect());
+    }
+    if keys.is_empty() {
+        return Err(Error::Usage(
+            "specify one or more containers (or use --all)".into(),
+        ));
+    }
+    Ok(keys.to_vec())
+}
+
+fn warn(text: &str) {
+    #[allow(clippy::print_stderr)]
+    {
+        eprintln!("{text}");
+    }
+}
+
+pub fn stop(ctx: &Ctx, a: &StopArgs) -> Result<i32, Error> {
+    let mut code = 0;
+    for key in targets(ctx, a.all, &a.containers)? {
+        match engine::stop(ctx, &key, a.time) {
+            Ok(o) => {
+                if o.killed {
+                    let name = nix::sys::signal::Signal::try_from(o.signal)
+                        .map(|s| s.as_str().to_string())
+                        .unwrap_or(o.signal.to_string());
+                    warn(&format!(
+                        "WARN StopSignal {name} failed to stop container {key} in {} seconds, resorting to SIGKILL",
+                        a.time.unwrap_or(10)
+                    ));
+                }
+                out(&format!("{key}\n"))?;
+            }
+            Err(crate::engine::EngineError::NoSuchContainer(_)) if a.ignore => {}
+            Err(e) => {
+                warn(&format!("Error: {e}"));
+                code = 125;
+            }
+        }
+    }
+    if code == 0 {
+        Ok(0)
+    } else {
+        Err(Error::Reported(code))
+    }
+}
+
+pub fn kill(ctx: &Ctx, a: &KillArgs) -> Result<i32, Error> {
+    let sig = engine::parse_signal(&a.signal)?;
+    let mut code = 0;
+    for key in targets(ctx, a.all, &a.containers)? {
+        match engine::kill(ctx, &key, sig) {
+            Ok(_) => out(&format!("{key}\n"))?,
+            Err(e) => {
+                warn(&format!("Error: {e}"));
+                code = 125;
+            }
+        }
+    }
+    if code == 0 {
+        Ok(0)
+    } else {
+        Err(Error::Reported(code))
+    }
+}
+
+pub fn wait(ctx: &Ctx, a: &WaitArgs) -> Result<i32, Error> {
+    let store = ctx.store()?;
+    for key in &a.containers {
+        let want_running = a.condition.iter().any(|c| c == "running");
+        let c = match engine::find(&store, key) {
+            Ok(c) => c,
+            Err(crate::engine::EngineError::NoSuchContainer(_)) if a.ignore => {
+                out("-1\n")?;
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if want_running {
+            loop {
+                let c = engine::find(&store, &c.record.id)?;
+                if c.state.status == Status::Running {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            out("-1\n")?;
+        } else {
+            let done = engine::wait_stopped(&store, &c.record.id, None)?;
+            out(&format!("{}\n", done.state.exit_code))?;
+        }
+    }
+    Ok(0)
+}
+
+pub fn restart(ctx: &Ctx, a: &StopArgs) -> Result<i32, Error> {
+    for key in targets(ctx, a.all, &a.containers)? {
+        engine::stop(ctx, &key, a.time)?;
+        let store = ctx.store()?;
+        let c = engine::find(&store, &key)?;
+        drop(store);
+        engine::start_detached(ctx, &c)?;
+        out(&format!("{}\n", c.record.id))?;
+    }
+    Ok(0)
+}
+
+/// `__monitor ID --ready-fd N`: runs detached, prints nothing.
+pub fn monitor(ctx: &Ctx, a: &MonitorArgs) -> Result<i32, Error> {
+    let ready = crate::sys::process::adopt_fd(a.ready_fd)
+        .map_err(|e| Error::io("adopt the ready descriptor", e))?;
+    Ok(engine::monitor(ctx, &a.id, ready)?)
+}

@@ -1,0 +1,150 @@
+//! `logs`: read the k8s-file log podman-style (stdout and stderr kept apart), optionally following.
+use std::io::{BufRead, Seek, Write};
+
+use clap::Args;
+use clap_complete::engine::ArgValueCandidates;
+use jiff::Timestamp;
+
+use crate::cli::complete::container_names;
+use crate::engine::Ctx;
+use crate::engine::container::{self as engine, Status, logs::parse_line};
+use crate::error::Error;
+
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// Follow the log until the container stops
+    #[arg(short, long)]
+    pub follow: bool,
+    /// Show only the last N lines (-1: all)
+    #[arg(long, value_name = "N", default_value_t = -1, allow_hyphen_values = true)]
+    pub tail: i64,
+    /// Show timestamps
+    #[arg(short, long)]
+    pub timestamps: bool,
+    /// Show lines since this time (RFC 3339, or a duration such as 10m)
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Show lines before this time (RFC 3339, or a duration such as 10m)
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+    /// Prefix each line with the container's name (default with several containers)
+    #[arg(short, long)]
+    pub names: bool,
+    #[arg(required = true, value_name = "CONTAINER", add = ArgValueCandidates::new(container_names))]
+    pub containers: Vec<String>,
+}
+
+fn parse_time(s: &str) -> Result<Timestamp, Error> {
+    if let Ok(t) = s.parse::<Timestamp>() {
+        return Ok(t);
+    }
+    let d: jiff::SignedDuration = s
+        .parse::<jiff::Span>()
+        .ok()
+        .and_then(|sp| {
+            sp.to_duration(jiff::SpanRelativeTo::days_are_24_hours())
+                .ok()
+        })
+        .or_else(|| s.parse().ok())
+        .ok_or_else(|| {
+            Error::Usage(format!(
+                "invalid time `{s}`: use RFC 3339 or a duration such as 10m"
+            ))
+        })?;
+    Ok(Timestamp::now() - d)
+}
+
+pub fn logs(ctx: &Ctx, a: &LogsArgs) -> Result<i32, Error> {
+    let since = a.since.as_deref().map(parse_time).transpose()?;
+    let until = a.until.as_deref().map(parse_time).transpose()?;
+    let store = ctx.store()?;
+    let prefix = a.names || a.containers.len() > 1;
+    for key in &a.containers {
+        let c = engine::find(&store, key)?;
+        let path = engine::log_path(&store, &c.record.id);
+        let file = match std::fs::File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(Error::io(format!("read `{}`", path.display()), e)),
+        };
+        let mut reader = std::io::BufReader::new(file);
+        let mut lines: Vec<String> = Vec::new();
+        let mut line = String::new();
+        while reader
+            .read_line(&mut line)
+            .map_err(|e| Error::io("read the log", e))?
+            > 0
+        {
+            lines.push(std::mem::take(&mut line));
+        }
+        let start = if a.tail >= 0 {
+            lines.len().saturating_sub(a.tail as usize)
+        } else {
+            0
+        };
+        let name = if prefix {
+            format!("{} ", c.record.name)
+        } else {
+            String::new()
+        };
+        let show = |l: &str| -> Result<(), Error> {
+            let Some(rec) = parse_line(l.trim_end_matches('\n')) else {
+                return Ok(());
+            };
+            if since.is_some_and(|s| rec.time < s) || until.is_some_and(|u| rec.time > u) {
+                return Ok(());
+            }
+            let ts = if a.timestamps {
+                format!("{} ", engine::logs::rfc3339_nano(rec.time))
+            } else {
+                String::new()
+            };
+            let text = format!("{name}{ts}{}{}", rec.text, if rec.full { "\n" } else { "" });
+            let r = if rec.stderr {
+                std::io::stderr().write_all(text.as_bytes())
+            } else {
+                std::io::stdout().write_all(text.as_bytes())
+            };
+            match r {
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                other => other.map_err(|e| Error::io("write the log", e)),
+            }
+        };
+        for l in &lines[start..] {
+            show(l)?;
+        }
+        if a.follow {
+            let mut pos = reader
+                .stream_position()
+                .map_err(|e| Error::io("read the log", e))?;
+            loop {
+                let running = engine::find(&store, &c.record.id)
+                    .map(|c| c.state.status == Status::Running)
+                    .unwrap_or(false);
+                let mut f = std::fs::File::open(&path).map_err(|e| Error::io("read the log", e))?;
+                f.seek(std::io::SeekFrom::Start(pos))
+                    .map_err(|e| Error::io("read the log", e))?;
+                let mut r = std::io::BufReader::new(f);
+                while r
+                    .read_line(&mut line)
+                    .map_err(|e| Error::io("read the log", e))?
+                    > 0
+                {
+                    if !line.ends_with('\n') {
+                        break;
+                    }
+                    pos += line.len() as u64;
+                    show(&line)?;
+                    line.clear();
+                }
+                line.clear();
+                let _ = std::io::stdout().flush();
+                if !running {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+        }
+    }
+    Ok(0)
+}

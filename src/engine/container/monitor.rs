@@ -1,0 +1,272 @@
+//! Detached containers: a small per-container monitor process (`roost __monitor ID`, no daemon) owns the
+//! container's stdio, writes its log, records its exit, applies the restart policy and cleans up. The CLI
+//! that started it waits only until the container runs.
+use std::io::{Read, Write};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+
+use jiff::Timestamp;
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+
+use super::logs::LogWriter;
+use super::{Container, State, Status, lifecycle, plan};
+use crate::engine::{Ctx, EngineError};
+
+/// The restart policy (`--restart`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Restart {
+    No,
+    OnFailure(Option<u32>),
+    Always,
+    UnlessStopped,
+}
+
+pub fn parse_restart(s: &str) -> Result<Restart, EngineError> {
+    let (name, arg) = s.split_once(':').map_or((s, None), |(n, a)| (n, Some(a)));
+    let bad = || {
+        EngineError::Invalid(format!(
+            "invalid restart policy `{s}`: use no, on-failure[:N], always or unless-stopped"
+        ))
+    };
+    Ok(match (name, arg) {
+        ("" | "no", None) => Restart::No,
+        ("on-failure", None) => Restart::OnFailure(None),
+        ("on-failure", Some(n)) => Restart::OnFailure(Some(n.parse().map_err(|_| bad())?)),
+        ("always", None) => Restart::Always,
+        ("unless-stopped", None) => Restart::UnlessStopped,
+        _ => return Err(bad()),
+    })
+}
+
+/// Whether to start the container again after it ended with `code`.
+pub fn should_restart(policy: Restart, code: i32, restarts: u32, stopped_by_user: bool) -> bool {
+    if stopped_by_user {
+        return false;
+    }
+    match policy {
+        Restart::No => false,
+        Restart::OnFailure(max) => code != 0 && max.is_none_or(|m| restarts < m),
+        Restart::Always | Restart::UnlessStopped => true,
+    }
+}
+
+/// Path of the container's log (kept with the container, like podman's `ctr.log`).
+pub fn log_path(store: &crate::store::Store, id: &str) -> std::path::PathBuf {
+    store.container_dir(id).join("ctr.log")
+}
+
+/// Start `c` in the background through a monitor process; returns once it runs (or failed to start).
+pub fn start_detached(ctx: &Ctx, c: &Container) -> Result<(), EngineError> {
+    let (ready_r, ready_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+        .map_err(|e| EngineError::io("create a pipe for", "monitor", e.into()))?;
+    let exe = std::env::current_exe().map_err(|e| EngineError::io("find", "/proc/self/exe", e))?;
+    let devnull =
+        std::fs::File::open("/dev/null").map_err(|e| EngineError::io("open", "/dev/null", e))?;
+    let mut cmd = std::process::Command::new(exe);
+    cmd.arg("--root")
+        .arg(&ctx.paths.data)
+        .arg("--runroot")
+        .arg(&ctx.paths.runtime)
+        .args([
+            "__monitor",
+            &c.record.id,
+            "--ready-fd",
+            &ready_w.as_raw_fd().to_string(),
+        ])
+        .stdin(
+            devnull
+                .try_clone()
+                .map_err(|e| EngineError::io("open", "/dev/null", e))?,
+        )
+        .stdout(
+            devnull
+                .try_clone()
+                .map_err(|e| EngineError::io("open", "/dev/null", e))?,
+        )
+        .stderr(devnull);
+    let mut child = crate::sys::process::spawn_detached(&mut cmd, &[ready_w.as_raw_fd()])
+        .map_err(|e| EngineError::io("start the monitor for", &c.record.id, e))?;
+    drop(ready_w);
+    let mut report = String::new();
+    let _ = std::fs::File::from(ready_r).read_to_string(&mut report);
+    // The monitor keeps running in its own session; reap nothing here (it is reparented when we exit).
+    let _ = child.try_wait();
+    match report.strip_prefix("ok") {
+        Some(_) => Ok(()),
+        None if report.is_empty() => Err(EngineError::Invalid(
+            "the container monitor exited before the container started".into(),
+        )),
+        None => {
+            let (code, msg) = report.split_once('\t').unwrap_or(("125", &report));
+            Err(EngineError::StartFailed {
+                code: code.parse().unwrap_or(125),
+                message: msg.to_string(),
+            })
+        }
+    }
+}
+
+fn set_state(
+    store: &mut crate::store::Store,
+    id: &str,
+    f: impl FnOnce(&mut State),
+) -> Result<(), EngineError> {
+    let mut st = store
+        .container(id)?
+        .map(|r| State::from_json(&r.state))
+        .unwrap_or_default();
+    f(&mut st);
+    store.set_container_state(id, &st.to_json())?;
+    Ok(())
+}
+
+fn redirect(fd: &impl AsFd, target: i32) -> Result<(), EngineError> {
+    crate::sys::process::dup_onto(fd.as_fd(), target)
+        .map_err(|e| EngineError::io("redirect the stdio of", "the container", e))
+}
+
+/// The monitor: run the container (again, per the restart policy) until it is done.
+pub fn monitor(ctx: &Ctx, id: &str, ready: OwnedFd) -> Result<i32, EngineError> {
+    let mut ready = Some(std::fs::File::from(ready));
+    let mut store = ctx.store()?;
+    let c = lifecycle::find(&store, id)?;
+    let policy = parse_restart(&c.spec.restart)?;
+    let log = if c.spec.log_driver == "none" {
+        "/dev/null".into()
+    } else {
+        log_path(&store, id)
+    };
+    let log_file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log)
+        .map_err(|e| EngineError::io("open", &log, e))?;
+    let mut writer = LogWriter::new(std::io::BufWriter::new(log_file));
+    let devnull =
+        std::fs::File::open("/dev/null").map_err(|e| EngineError::io("open", "/dev/null", e))?;
+    let mut restarts = 0u32;
+    loop {
+        let (out_r, out_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+            .map_err(|e| EngineError::io("create a pipe for", "logs", e.into()))?;
+        let (err_r, err_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+            .map_err(|e| EngineError::io("create a pipe for", "logs", e.into()))?;
+        redirect(&devnull, 0)?;
+        redirect(&out_w, 1)?;
+        redirect(&err_w, 2)?;
+        let c = lifecycle::find(&store, id)?;
+        let plan = plan(ctx, &store, &c)?;
+        let spawned = crate::runtime::spawn(&plan);
+        redirect(&devnull, 1)?;
+        redirect(&devnull, 2)?;
+        drop(out_w);
+        drop(err_w);
+        let spawned = match spawned {
+            Ok(s) => s,
+            Err(e) => {
+                set_state(&mut store, id, |st| {
+                    st.error = e.to_string();
+                    st.exit_code = e.exit_code();
+                })?;
+                if let Some(mut r) = ready.take() {
+                    let _ = write!(r, "{}\t{e}", e.exit_code());
+                }
+                return Ok(e.exit_code());
+            }
+        };
+        set_state(&mut store, id, |st| {
+            st.status = Status::Running;
+            st.pid = spawned.pid.as_raw();
+            st.monitor_pid = std::process::id() as i32;
+            st.started_at = Some(Timestamp::now());
+            st.finished_at = None;
+            st.exit_code = 0;
+            st.error.clear();
+            st.stopped_by_user = false;
+            st.restart_count = restarts;
+        })?;
+        if let Some(mut r) = ready.take() {
+            let _ = r.write_all(b"ok");
+        }
+        pump(&mut writer, out_r, err_r);
+        let code = lifecycle::wait_and_record(&mut store, id, spawned.pid)?;
+        let st = store
+            .container(id)?
+            .map(|r| State::from_json(&r.state))
+            .unwrap_or_default();
+        if !should_restart(policy, code, restarts, st.stopped_by_user) {
+            if c.spec.remove {
+                let c = lifecycle::find(&store, id)?;
+                lifecycle::remove_one(ctx, &mut store, &c, true)?;
+            }
+            return Ok(code);
+        }
+        restarts += 1;
+        std::thread::sleep(std::time::Duration::from_millis(
+            100 * u64::from(restarts.min(10)),
+        ));
+    }
+}
+
+/// Copy the container's stdout and stderr into the log until both close.
+fn pump(writer: &mut LogWriter<impl Write>, out: OwnedFd, err: OwnedFd) {
+    let mut open = [
+        Some(std::fs::File::from(out)),
+        Some(std::fs::File::from(err)),
+    ];
+    let mut buf = vec![0u8; 32 * 1024];
+    while open.iter().any(Option::is_some) {
+        let idx: Vec<usize> = (0..2).filter(|i| open[*i].is_some()).collect();
+        let mut pfds: Vec<PollFd> = idx
+            .iter()
+            .map(|i| {
+                PollFd::new(
+                    open[*i].as_ref().expect("filtered").as_fd(),
+                    PollFlags::POLLIN,
+                )
+            })
+            .collect();
+        if poll(&mut pfds, PollTimeout::NONE).is_err() {
+            continue;
+        }
+        let ready: Vec<usize> = idx
+            .iter()
+            .zip(&pfds)
+            .filter(|(_, p)| p.revents().is_some_and(|r| !r.is_empty()))
+            .map(|(i, _)| *i)
+            .collect();
+        drop(pfds);
+        for i in ready {
+            let n = open[i]
+                .as_mut()
+                .map_or(0, |f| f.read(&mut buf).unwrap_or(0));
+            if n == 0 {
+                open[i] = None;
+            } else {
+                let _ = writer.write(i == 1, &buf[..n]);
+            }
+        }
+        let _ = writer.flush_complete();
+    }
+    let _ = writer.flush();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn restart_policies() {
+        assert_eq!(parse_restart("no").unwrap(), Restart::No);
+        assert_eq!(
+            parse_restart("on-failure:3").unwrap(),
+            Restart::OnFailure(Some(3))
+        );
+        assert_eq!(parse_restart("always").unwrap(), Restart::Always);
+        assert!(parse_restart("sometimes").is_err());
+        assert!(parse_restart("on-failure:x").is_err());
+        assert!(should_restart(Restart::OnFailure(Some(2)), 1, 1, false));
+        assert!(!should_restart(Restart::OnFailure(Some(2)), 1, 2, false));
+        assert!(!should_restart(Restart::OnFailure(None), 0, 0, false));
+        assert!(should_restart(Restart::Always, 0, 9, false));
+        assert!(!should_restart(Restart::Always, 0, 0, true));
+    }
+}
