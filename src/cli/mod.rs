@@ -116,9 +116,14 @@ pub enum Command {
     Info(system::InfoArgs),
     /// Display the roost version
     Version(system::VersionArgs),
+    /// Manage containers
+    #[command(subcommand)]
+    Container(container::ContainerCommand),
     /// Manage images
     #[command(subcommand)]
     Image(image::ImageCommand),
+    /// Rename a container
+    Rename(container::RenameArgs),
     /// Manage roost
     #[command(subcommand)]
     System(system::SystemCommand),
@@ -157,6 +162,7 @@ impl Command {
                     | I::Prune(_)
             ),
             Command::System(system::SystemCommand::Prune(_)) => true,
+            Command::Container(c) => c.needs_userns(),
             _ => false,
         }
     }
@@ -272,6 +278,8 @@ fn dispatch(ctx: &crate::engine::Ctx, command: Command) -> Result<i32, Error> {
         Command::Unshare(a) => system::unshare(ctx, &a),
         Command::Info(a) => system::info(ctx, &a),
         Command::Image(i) => image::dispatch(ctx, i),
+        Command::Container(c) => container::dispatch(ctx, c),
+        Command::Rename(a) => container::dispatch(ctx, container::ContainerCommand::Rename(a)),
         Command::System(s) => system::dispatch(ctx, s),
         Command::Version(_)
         | Command::Completion(_)

@@ -74,6 +74,10 @@ pub enum EngineError {
     NoSuchContainer(String),
     #[error("{message}")]
     StartFailed { code: i32, message: String },
+    #[error(
+        "image used by {container}: image is in use by a container: consider listing external containers and force-removing image"
+    )]
+    ImageInUse { container: String },
     #[error("{0}: image not known")]
     ImageNotKnown(String),
     #[error("`{input}` matches more than one image: {matches}")]

@@ -1,5 +1,6 @@
 //! Container verbs: run, create, start, ps, rm (more come with the full run capability).
 
+pub mod inspect;
 mod lifecycle;
 mod logs;
 mod ps;
@@ -16,6 +17,128 @@ pub use ps::ps;
 pub use run::{create, rm, run, start};
 
 use super::complete::{container_names, image_names};
+
+/// `roost container …`: the container verbs under one group (podman's `container` command).
+#[derive(Debug, clap::Subcommand)]
+pub enum ContainerCommand {
+    /// Run a command in a new container
+    #[command(disable_help_flag = true)]
+    Run(RunArgs),
+    /// Create a container without starting it
+    #[command(disable_help_flag = true)]
+    Create(CreateArgs),
+    /// Start containers
+    Start(StartArgs),
+    /// List containers
+    #[command(visible_alias = "ls", visible_alias = "list")]
+    Ps(PsArgs),
+    /// Remove containers
+    Rm(RmArgs),
+    /// Stop running containers
+    Stop(StopArgs),
+    /// Send a signal to running containers
+    Kill(KillArgs),
+    /// Wait for containers to stop
+    Wait(WaitArgs),
+    /// Restart containers
+    Restart(StopArgs),
+    /// Show a container's output
+    Logs(LogsArgs),
+    /// Show details of containers
+    Inspect(ContainerInspectArgs),
+    /// Check whether a container exists (exit 0 if it does, 1 if not)
+    Exists(ExistsArgs),
+    /// Remove all stopped containers
+    Prune(PruneArgs),
+    /// Rename a container
+    Rename(RenameArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ContainerInspectArgs {
+    /// Format the output with a Go template or `json`
+    #[arg(short, long, value_name = "FORMAT")]
+    pub format: Option<String>,
+    #[arg(required = true, value_name = "CONTAINER", add = ArgValueCandidates::new(container_names))]
+    pub containers: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExistsArgs {
+    #[arg(value_name = "CONTAINER", add = ArgValueCandidates::new(container_names))]
+    pub container: String,
+}
+
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// Do not ask for confirmation
+    #[arg(short, long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RenameArgs {
+    #[arg(value_name = "CONTAINER", add = ArgValueCandidates::new(container_names))]
+    pub container: String,
+    #[arg(value_name = "NAME")]
+    pub name: String,
+}
+
+/// Run a `container …` subcommand.
+pub fn dispatch(
+    ctx: &crate::engine::Ctx,
+    cmd: ContainerCommand,
+) -> Result<i32, crate::error::Error> {
+    match cmd {
+        ContainerCommand::Run(a) => run(ctx, &a),
+        ContainerCommand::Create(a) => create(ctx, &a),
+        ContainerCommand::Start(a) => start(ctx, &a),
+        ContainerCommand::Ps(a) => ps(ctx, &a),
+        ContainerCommand::Rm(a) => rm(ctx, &a),
+        ContainerCommand::Stop(a) => stop(ctx, &a),
+        ContainerCommand::Kill(a) => kill(ctx, &a),
+        ContainerCommand::Wait(a) => wait(ctx, &a),
+        ContainerCommand::Restart(a) => restart(ctx, &a),
+        ContainerCommand::Logs(a) => logs(ctx, &a),
+        ContainerCommand::Inspect(a) => super::image::inspect(
+            ctx,
+            &super::image::InspectArgs {
+                format: a.format,
+                kind: Some("container".into()),
+                names: a.containers,
+            },
+        ),
+        ContainerCommand::Exists(a) => {
+            let Some(store) = ctx.store_if_exists()? else {
+                return Ok(1);
+            };
+            Ok(
+                if crate::engine::container::find(&store, &a.container).is_ok() {
+                    0
+                } else {
+                    1
+                },
+            )
+        }
+        ContainerCommand::Prune(a) => run::prune(ctx, a.force),
+        ContainerCommand::Rename(a) => run::rename(ctx, &a.container, &a.name),
+    }
+}
+
+impl ContainerCommand {
+    /// Whether the subcommand must run inside the user namespace.
+    pub fn needs_userns(&self) -> bool {
+        !matches!(
+            self,
+            ContainerCommand::Ps(_)
+                | ContainerCommand::Logs(_)
+                | ContainerCommand::Inspect(_)
+                | ContainerCommand::Exists(_)
+                | ContainerCommand::Wait(_)
+                | ContainerCommand::Rename(_)
+        )
+    }
+}
 
 /// The flags `run` and `create` share (podman's names).
 #[derive(Debug, Clone, Args)]

@@ -157,3 +157,41 @@ pub fn rm(ctx: &Ctx, a: &RmArgs) -> Result<i32, Error> {
         Some(_) => 125,
     })
 }
+
+/// `container prune`: remove every container that is not running.
+pub fn prune(ctx: &Ctx, force: bool) -> Result<i32, Error> {
+    if !force {
+        #[allow(clippy::print_stderr)]
+        {
+            eprint!(
+                "WARNING! This will remove all non running containers.\nAre you sure you want to continue? [y/N] "
+            );
+        }
+        let mut answer = String::new();
+        let _ = std::io::BufRead::read_line(&mut std::io::stdin().lock(), &mut answer);
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            return Ok(0);
+        }
+    }
+    let ids: Vec<String> = engine::list(ctx)?
+        .into_iter()
+        .filter(|c| c.state.status != engine::Status::Running)
+        .map(|c| c.record.id)
+        .collect();
+    let report = engine::remove(ctx, &ids, false, false, true)?;
+    out(&report
+        .removed
+        .iter()
+        .map(|id| format!("{id}\n"))
+        .collect::<String>())
+    .map(|()| 0)
+}
+
+/// `rename CONTAINER NAME`.
+pub fn rename(ctx: &Ctx, key: &str, name: &str) -> Result<i32, Error> {
+    let mut store = ctx.store()?;
+    let c = engine::find(&store, key)?;
+    engine::validate_name(name)?;
+    store.rename_container(&c.record.id, name)?;
+    Ok(0)
+}

@@ -359,9 +359,32 @@ fn inspect_json(info: &ImageInfo, ctx: &Ctx) -> Value {
     })
 }
 
+/// `inspect`: containers first, then images (podman's order), unless `--type` says which.
 pub fn inspect(ctx: &Ctx, args: &InspectArgs) -> Result<i32, Error> {
-    let infos = crate::engine::image::inspect(ctx, &args.names)?;
-    let docs: Vec<Value> = infos.iter().map(|i| inspect_json(i, ctx)).collect();
+    let kind = args.kind.as_deref().unwrap_or("all");
+    let mut docs: Vec<Value> = Vec::new();
+    let store = ctx.store_if_exists()?;
+    for name in &args.names {
+        if kind != "image"
+            && let Some(store) = &store
+        {
+            match crate::engine::container::find(store, name) {
+                Ok(c) => {
+                    docs.push(crate::cli::container::inspect::container_json(
+                        ctx, store, &c,
+                    ));
+                    continue;
+                }
+                Err(crate::engine::EngineError::NoSuchContainer(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        if kind == "container" {
+            return Err(crate::engine::EngineError::NoSuchContainer(name.clone()).into());
+        }
+        let infos = crate::engine::image::inspect(ctx, std::slice::from_ref(name))?;
+        docs.extend(infos.iter().map(|i| inspect_json(i, ctx)));
+    }
     let fmt = Format::parse(args.format.as_deref());
     out(&format::render_inspect(&docs, &fmt)?).map(|()| 0)
 }

@@ -210,8 +210,8 @@ pub struct InspectArgs {
     /// Format the output with a Go template or `json`
     #[arg(short, long, value_name = "FORMAT")]
     pub format: Option<String>,
-    /// What to inspect: image (containers come with the run capability)
-    #[arg(short = 't', long = "type", value_name = "TYPE", value_parser = ["image", "all"])]
+    /// What to inspect: container, image or all
+    #[arg(short = 't', long = "type", value_name = "TYPE", value_parser = ["image", "container", "all"])]
     pub kind: Option<String>,
     /// Images to inspect
     #[arg(required = true, value_name = "NAME", add = ArgValueCandidates::new(image_names))]

@@ -20,7 +20,7 @@ pub use lifecycle::{
     wait_stopped,
 };
 pub use monitor::{Restart, log_path, monitor, parse_restart, start_detached};
-pub use names::parse_signal;
+pub use names::{parse_signal, validate as validate_name};
 pub use run::{Ended, run_attached};
 pub use spec::{ContainerSpec, State, Status};
 

@@ -30,7 +30,7 @@ const NOUNS: &[&str] = &[
 ];
 
 /// podman's rule: `[a-zA-Z0-9][a-zA-Z0-9_.-]*`.
-pub(super) fn validate(name: &str) -> Result<String, EngineError> {
+pub fn validate(name: &str) -> Result<String, EngineError> {
     let b = name.as_bytes();
     let ok = !b.is_empty()
         && b[0].is_ascii_alphanumeric()

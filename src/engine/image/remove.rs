@@ -32,6 +32,12 @@ impl RemoveReport {
             .all(|e| matches!(e, EngineError::ImageNotKnown(_)))
         {
             1
+        } else if self
+            .errors
+            .iter()
+            .any(|e| matches!(e, EngineError::ImageInUse { .. }))
+        {
+            2
         } else {
             125
         }
@@ -43,8 +49,12 @@ fn is_id_like(input: &str) -> bool {
         || (input.len() >= 3 && input.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
-/// Delete image `id` with all its names, then its unused layers and blobs.
+/// Delete image `id` with all its names, then its unused layers and blobs. An image that containers use
+/// is kept (exit status 2, as podman), unless `force`, which removes those containers first.
 fn delete(store: &mut Store, id: &Digest, report: &mut RemoveReport) -> Result<(), EngineError> {
+    if let Some(c) = store.containers()?.into_iter().find(|c| &c.image_id == id) {
+        return Err(EngineError::ImageInUse { container: c.id });
+    }
     let rec = store
         .image(id)?
         .ok_or_else(|| EngineError::ImageNotKnown(id.to_string()))?;
@@ -121,6 +131,27 @@ pub fn remove(ctx: &Ctx, opts: &RemoveOptions) -> Result<RemoveReport, EngineErr
         return Ok(report);
     };
     store.clean_staging();
+    if opts.force {
+        // podman's `rmi -f` also removes the containers that use the images.
+        let targets: Vec<Digest> = if opts.all {
+            store.images()?.into_iter().map(|r| r.id).collect()
+        } else {
+            opts.images
+                .iter()
+                .filter_map(|i| lookup(&store, i).ok())
+                .collect()
+        };
+        let users: Vec<String> = store
+            .containers()?
+            .into_iter()
+            .filter(|c| targets.contains(&c.image_id))
+            .map(|c| c.id)
+            .collect();
+        if !users.is_empty() {
+            let r = crate::engine::container::remove(ctx, &users, false, true, true)?;
+            report.errors.extend(r.errors);
+        }
+    }
     if opts.all {
         for rec in store.images()? {
             if let Err(e) = delete(&mut store, &rec.id, &mut report) {
