@@ -2,9 +2,11 @@
 //! namespaces, map ids, build the root file system, drop privileges, exec. No external OCI runtime.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+mod init;
 mod mounts;
 pub mod plan;
 pub mod spawn;
+pub mod terminal;
 pub mod wait;
 
 pub use plan::{Bind, IdMaps, Plan, Process, Rootfs};

@@ -34,6 +34,11 @@ pub struct Process {
     pub gid: u32,
     pub additional_gids: Vec<u32>,
     pub no_new_privileges: bool,
+    /// Give the process a pseudo-terminal from the container's own devpts as its controlling terminal
+    /// and stdio (`-t`); `spawn` returns the master side.
+    pub terminal: bool,
+    /// Run a small init as pid 1 that reaps zombies and forwards signals (`--init`).
+    pub init: bool,
 }
 
 /// Id maps for the user namespace.

@@ -35,9 +35,11 @@ impl SpawnError {
 }
 
 /// A started container process (pid 1 of its namespaces).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug)]
 pub struct Spawned {
     pub pid: Pid,
+    /// The pty master, with `-t`.
+    pub terminal: Option<OwnedFd>,
 }
 
 fn namespace_flags(plan: &Plan) -> libc::c_int {
@@ -60,22 +62,33 @@ pub fn spawn(plan: &Plan) -> Result<Spawned, SpawnError> {
     let cloexec = nix::fcntl::OFlag::O_CLOEXEC;
     let (go_r, go_w) = nix::unistd::pipe2(cloexec).map_err(SpawnError::Pipe)?;
     let (err_r, err_w) = nix::unistd::pipe2(cloexec).map_err(SpawnError::Pipe)?;
+    let (tty_parent, tty_child) = crate::sys::tty::fd_channel().map_err(|e| {
+        SpawnError::Pipe(nix::Error::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))
+    })?;
     match clone_process(namespace_flags(plan)).map_err(SpawnError::Clone)? {
         Cloned::Child => {
             drop(go_w);
             drop(err_r);
-            let code = child(plan, go_r, err_w);
+            drop(tty_parent);
+            let code = child(plan, go_r, err_w, tty_child);
             exit_now(code)
         }
         Cloned::Parent(pid) => {
             drop(go_r);
             drop(err_w);
-            parent(plan, pid, go_w, err_r)
+            drop(tty_child);
+            parent(plan, pid, go_w, err_r, tty_parent)
         }
     }
 }
 
-fn parent(plan: &Plan, pid: Pid, go: OwnedFd, err: OwnedFd) -> Result<Spawned, SpawnError> {
+fn parent(
+    plan: &Plan,
+    pid: Pid,
+    go: OwnedFd,
+    err: OwnedFd,
+    tty: OwnedFd,
+) -> Result<Spawned, SpawnError> {
     let mapped = match &plan.maps {
         IdMaps::Helpers { uids, gids } => {
             crate::userns::run_map_helper("newuidmap", pid.as_raw(), uids)
@@ -87,6 +100,13 @@ fn parent(plan: &Plan, pid: Pid, go: OwnedFd, err: OwnedFd) -> Result<Spawned, S
     let mut go = std::fs::File::from(go);
     let _ = go.write_all(if mapped.is_ok() { b"G" } else { b"E" });
     drop(go);
+    // With -t the child sends the pty master before it execs (or closes the channel when it fails).
+    let terminal = if plan.process.terminal && mapped.is_ok() {
+        crate::sys::tty::receive_fd(&tty).ok().flatten()
+    } else {
+        None
+    };
+    drop(tty);
     let mut report = Vec::new();
     let _ = std::fs::File::from(err).read_to_end(&mut report);
     if let Err(e) = mapped {
@@ -94,7 +114,7 @@ fn parent(plan: &Plan, pid: Pid, go: OwnedFd, err: OwnedFd) -> Result<Spawned, S
         return Err(e.into());
     }
     if report.is_empty() {
-        return Ok(Spawned { pid });
+        return Ok(Spawned { pid, terminal });
     }
     let _ = nix::sys::wait::waitpid(pid, None);
     let text = String::from_utf8_lossy(&report);
@@ -106,25 +126,25 @@ fn parent(plan: &Plan, pid: Pid, go: OwnedFd, err: OwnedFd) -> Result<Spawned, S
 }
 
 /// The child side: returns the exit status to use when setup fails (exec replaces us on success).
-fn child(plan: &Plan, go: OwnedFd, err: OwnedFd) -> i32 {
+fn child(plan: &Plan, go: OwnedFd, err: OwnedFd, tty: OwnedFd) -> i32 {
     let mut b = [0u8; 1];
     if std::fs::File::from(go).read_exact(&mut b).is_err() || &b != b"G" {
         return 125;
     }
-    let (code, message) = match setup(plan) {
+    let mut err = std::fs::File::from(err);
+    let (code, message) = match setup(plan, &err, tty) {
         Ok(never) => match never {},
         Err(e) => e,
     };
-    let mut err = std::fs::File::from(err);
     let _ = err.write_all(format!("{code}\t{message}").as_bytes());
     code
 }
 
-fn fail(code: i32, what: impl std::fmt::Display) -> (i32, String) {
+pub(super) fn fail(code: i32, what: impl std::fmt::Display) -> (i32, String) {
     (code, what.to_string())
 }
 
-fn setup(plan: &Plan) -> Result<Infallible, (i32, String)> {
+fn setup(plan: &Plan, err: &std::fs::File, tty: OwnedFd) -> Result<Infallible, (i32, String)> {
     let single = matches!(plan.maps, IdMaps::Single { .. });
     mounts::build_root(plan, single)
         .map_err(|(what, e)| fail(125, format!("failed to {what}: {e}")))?;
@@ -171,7 +191,22 @@ fn setup(plan: &Plan) -> Result<Infallible, (i32, String)> {
         nix::sys::prctl::set_no_new_privs()
             .map_err(|e| fail(125, format!("failed to set no_new_privs: {e}")))?;
     }
-    exec(p)
+    if p.terminal {
+        // A pty of the container's own devpts (mounted at /dev/pts), so `tty` names it inside.
+        let (master, slave) = crate::sys::tty::open_container_pty()
+            .map_err(|e| fail(125, format!("failed to open a terminal: {e}")))?;
+        crate::sys::tty::send_fd(&tty, &master)
+            .map_err(|e| fail(125, format!("failed to pass the terminal: {e}")))?;
+        drop(master);
+        crate::sys::tty::become_terminal_owner(std::os::fd::AsFd::as_fd(&slave))
+            .map_err(|e| fail(125, format!("failed to set up the terminal: {e}")))?;
+    }
+    drop(tty);
+    if p.init {
+        super::init::run_init(p, err)
+    } else {
+        exec(p)
+    }
 }
 
 /// The PATH from the container's environment.
@@ -181,7 +216,7 @@ fn container_path(env: &[String]) -> &str {
         .unwrap_or("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
 }
 
-fn exec(p: &super::plan::Process) -> Result<Infallible, (i32, String)> {
+pub(super) fn exec(p: &super::plan::Process) -> Result<Infallible, (i32, String)> {
     let Some(cmd) = p.args.first() else {
         return Err(fail(
             127,

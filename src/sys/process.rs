@@ -175,3 +175,28 @@ pub fn remove_env(key: &str) {
     // reading the environment concurrently.
     unsafe { std::env::remove_var(key) }
 }
+
+/// Borrow a descriptor known by number (the pty slave kept open across clone).
+pub fn borrow_fd(fd: RawFd) -> io::Result<std::os::fd::BorrowedFd<'static>> {
+    let b = fd_ref(fd)?;
+    nix::sys::stat::fstat(b).map_err(io::Error::from)?;
+    Ok(b)
+}
+
+/// As [`forward_signals`], for every catchable signal (the `--init` pid 1).
+pub fn forward_all_signals(pid: i32) {
+    use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
+    FORWARD_TO.store(pid, std::sync::atomic::Ordering::Relaxed);
+    let action = SigAction::new(
+        SigHandler::Handler(forward),
+        SaFlags::SA_RESTART,
+        SigSet::empty(),
+    );
+    for s in Signal::iterator() {
+        if matches!(s, Signal::SIGKILL | Signal::SIGSTOP | Signal::SIGCHLD) {
+            continue;
+        }
+        // SAFETY: the handler only reads an atomic and calls kill(2), both async-signal-safe.
+        let _ = unsafe { sigaction(s, &action) };
+    }
+}

@@ -8,6 +8,7 @@ mod store;
 mod archives;
 mod auth;
 mod basics;
+mod containers;
 mod hostile;
 mod images;
 mod misc;

@@ -176,6 +176,9 @@ pub struct CreateArgs {
     /// User (name or uid) and optional group to run as: USER[:GROUP]
     #[arg(short, long, value_name = "USER[:GROUP]")]
     pub user: Option<String>,
+    /// Run a small init as pid 1 that reaps zombies and forwards signals
+    #[arg(long)]
+    pub init: bool,
     /// Restart policy: no, on-failure[:N], always, unless-stopped
     #[arg(long, value_name = "POLICY")]
     pub restart: Option<String>,

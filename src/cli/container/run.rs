@@ -58,6 +58,7 @@ fn options(a: &CreateArgs, remove: bool) -> Result<CreateOptions, Error> {
             .map(|r| engine::parse_restart(&r).map(|_| r))
             .transpose()?,
         log_driver: a.log_driver.clone(),
+        init: a.init,
         env_files: a
             .env_file
             .iter()

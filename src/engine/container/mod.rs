@@ -64,6 +64,7 @@ pub struct CreateOptions {
     pub unset_env: Vec<String>,
     pub unset_env_all: bool,
     pub group_add: Vec<String>,
+    pub init: bool,
     /// The caller's environment, for `-e KEY` and `--env-host`.
     pub host_env: Vec<(String, String)>,
 }
@@ -195,6 +196,7 @@ pub fn create(
         seccomp: opts.seccomp.clone(),
         log_driver: opts.log_driver.clone().unwrap_or_else(|| "k8s-file".into()),
         restart: opts.restart.clone().unwrap_or_default(),
+        init: opts.init,
     };
     let record = ContainerRecord {
         id: id.clone(),
@@ -263,6 +265,8 @@ pub fn plan(ctx: &Ctx, store: &Store, c: &Container) -> Result<Plan, EngineError
             gid: c.spec.gid,
             additional_gids: c.spec.additional_gids.clone(),
             no_new_privileges: c.spec.no_new_privileges,
+            terminal: false,
+            init: c.spec.init,
         },
         // roost runs container commands inside its user namespace already (the CLI re-executes itself
         // there), so the container shares it: same mapping, no second set of helpers to run.

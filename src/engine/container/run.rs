@@ -16,7 +16,8 @@ pub enum Ended {
 /// Start `c` and wait for it. With `remove`, everything about it is deleted afterwards.
 pub fn run_attached(ctx: &Ctx, c: &Container) -> Result<Ended, EngineError> {
     let mut store = ctx.store()?;
-    let plan = plan(ctx, &store, c)?;
+    let mut plan = plan(ctx, &store, c)?;
+    plan.process.terminal = c.spec.tty;
     let spawned = match crate::runtime::spawn(&plan) {
         Ok(s) => s,
         Err(e) => {
@@ -39,7 +40,11 @@ pub fn run_attached(ctx: &Ctx, c: &Container) -> Result<Ended, EngineError> {
     };
     store.set_container_state(&c.record.id, &state.to_json())?;
     crate::sys::process::forward_signals(spawned.pid.as_raw());
-    let code = lifecycle::wait_and_record(&mut store, &c.record.id, spawned.pid)?;
+    let pid = spawned.pid;
+    if let Some(m) = spawned.terminal {
+        crate::runtime::terminal::relay(m);
+    }
+    let code = lifecycle::wait_and_record(&mut store, &c.record.id, pid)?;
     if c.spec.remove {
         let c = lifecycle::find(&store, &c.record.id)?;
         lifecycle::remove_one(ctx, &mut store, &c, true)?;

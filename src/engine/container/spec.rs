@@ -56,6 +56,8 @@ pub struct ContainerSpec {
     pub log_driver: String,
     #[serde(default)]
     pub restart: String,
+    #[serde(default)]
+    pub init: bool,
 }
 
 fn default_log_driver() -> String {
