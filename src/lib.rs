@@ -12,6 +12,7 @@ pub mod logging;
 pub mod oci;
 pub mod paths;
 pub mod registry;
+pub mod runtime;
 pub mod store;
 #[allow(unsafe_code)]
 pub mod sys;

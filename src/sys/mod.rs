@@ -3,3 +3,4 @@
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod process;
+pub mod seccomp;

@@ -225,7 +225,7 @@ fn push_big_image(env: &Env) -> (String, String) {
     let reference = format!("{}/{}/big:latest", registry(), env.safename("r"));
     env.roost(0, &["push", "big", &reference]);
     env.roost(0, &["rmi", "-a"]);
-    assert!(layer_dirs(&env).is_empty());
+    assert!(layer_dirs(env).is_empty());
     (reference, id)
 }
 
