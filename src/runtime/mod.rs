@@ -4,6 +4,7 @@
 
 mod init;
 mod mounts;
+pub mod security;
 pub mod plan;
 pub mod spawn;
 pub mod terminal;

@@ -4,4 +4,5 @@
 
 pub mod clone;
 pub mod process;
+pub mod seccomp;
 pub mod tty;
