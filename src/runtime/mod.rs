@@ -4,11 +4,11 @@
 
 mod init;
 mod mounts;
-pub mod security;
 pub mod plan;
+pub mod security;
 pub mod spawn;
 pub mod terminal;
 pub mod wait;
 
-pub use plan::{Bind, IdMaps, Plan, Process, Rootfs};
+pub use plan::{Bind, IdMaps, Plan, Process, Rootfs, Security};
 pub use spawn::{SpawnError, Spawned, spawn};

@@ -41,6 +41,13 @@ pub struct Process {
     pub init: bool,
 }
 
+/// Privileges the process keeps: capabilities and the seccomp filter (compiled before clone).
+#[derive(Debug, Clone)]
+pub struct Security {
+    pub caps: super::security::caps::CapSet,
+    pub seccomp: Option<std::sync::Arc<super::security::seccomp::Filter>>,
+}
+
 /// Id maps for the user namespace.
 #[derive(Debug, Clone)]
 pub enum IdMaps {
@@ -66,6 +73,7 @@ pub struct Plan {
     pub new_network: bool,
     pub masked_paths: Vec<String>,
     pub readonly_paths: Vec<String>,
+    pub security: Security,
 }
 
 /// podman's default masked paths (made unreadable inside the container).

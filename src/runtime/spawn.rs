@@ -166,6 +166,16 @@ fn setup(plan: &Plan, err: &std::fs::File, tty: OwnedFd) -> Result<Infallible, (
             format!("failed to change to the working directory `{}`: {e}", p.cwd),
         )
     })?;
+    let sec = &plan.security;
+    // Without no_new_privs the filter must go on while we still hold CAP_SYS_ADMIN in the namespace.
+    if !p.no_new_privileges
+        && let Some(f) = &sec.seccomp
+    {
+        f.load()
+            .map_err(|e| fail(125, format!("failed to load the seccomp filter: {e}")))?;
+    }
+    super::security::caps::apply(&sec.caps, p.uid == 0)
+        .map_err(|e| fail(125, format!("failed to set capabilities: {e}")))?;
     if !single {
         let groups: Vec<Gid> = p
             .additional_gids

@@ -176,6 +176,18 @@ pub struct CreateArgs {
     /// User (name or uid) and optional group to run as: USER[:GROUP]
     #[arg(short, long, value_name = "USER[:GROUP]")]
     pub user: Option<String>,
+    /// Give the container all capabilities, no seccomp filter and no masked paths (within the user namespace)
+    #[arg(long)]
+    pub privileged: bool,
+    /// Add capabilities (e.g. NET_ADMIN, or ALL)
+    #[arg(long, value_name = "CAP")]
+    pub cap_add: Vec<String>,
+    /// Drop capabilities (e.g. CHOWN, or ALL)
+    #[arg(long, value_name = "CAP")]
+    pub cap_drop: Vec<String>,
+    /// Security options: no-new-privileges, seccomp=unconfined|FILE, label=… (accepted)
+    #[arg(long, value_name = "OPTION")]
+    pub security_opt: Vec<String>,
     /// Run a small init as pid 1 that reaps zombies and forwards signals
     #[arg(long)]
     pub init: bool,

@@ -21,6 +21,26 @@ fn key_values(flag: &str, items: &[String]) -> Result<BTreeMap<String, String>, 
         .collect()
 }
 
+/// `--security-opt` values: (no-new-privileges, seccomp profile or `unconfined`).
+fn security_opts(opts: &[String]) -> Result<(bool, Option<String>), Error> {
+    let mut nnp = false;
+    let mut seccomp = None;
+    for o in opts {
+        match o.split_once(['=', ':']) {
+            None if o == "no-new-privileges" => nnp = true,
+            Some(("no-new-privileges", v)) => nnp = v != "false",
+            Some(("seccomp", v)) => seccomp = Some(v.to_string()),
+            Some(("label" | "apparmor" | "mask" | "unmask" | "proc-opts", _)) => {}
+            _ => {
+                return Err(Error::Usage(format!(
+                    "invalid --security-opt `{o}`: use no-new-privileges, seccomp=unconfined|PROFILE.json or label=…"
+                )));
+            }
+        }
+    }
+    Ok((nnp, seccomp))
+}
+
 fn options(a: &CreateArgs, remove: bool) -> Result<CreateOptions, Error> {
     if !["host", "none"].contains(&a.network.as_str()) {
         return Err(Error::Usage(format!(
@@ -59,6 +79,11 @@ fn options(a: &CreateArgs, remove: bool) -> Result<CreateOptions, Error> {
             .transpose()?,
         log_driver: a.log_driver.clone(),
         init: a.init,
+        privileged: a.privileged,
+        cap_add: a.cap_add.clone(),
+        cap_drop: a.cap_drop.clone(),
+        no_new_privileges: security_opts(&a.security_opt)?.0,
+        seccomp: security_opts(&a.security_opt)?.1,
         env_files: a
             .env_file
             .iter()

@@ -223,6 +223,39 @@ pub fn create(
     })
 }
 
+/// Capabilities (podman's default set, `--cap-add/--cap-drop`, all with `--privileged`) and the seccomp
+/// filter (podman's default profile, `--security-opt seccomp=FILE|unconfined`; none when privileged).
+fn security(ctx: &Ctx, spec: &ContainerSpec) -> Result<crate::runtime::Security, EngineError> {
+    use crate::runtime::security::{caps::CapSet, seccomp};
+    let caps = if spec.privileged {
+        CapSet::all()
+    } else {
+        CapSet::resolve(CapSet::podman_default(), &spec.cap_add, &spec.cap_drop)
+            .map_err(|e| EngineError::Invalid(e.to_string()))?
+    };
+    let profile = match spec.seccomp.as_deref() {
+        _ if spec.privileged => None,
+        Some("unconfined") => None,
+        Some(path) => Some(
+            seccomp::load_profile(std::path::Path::new(path))
+                .map_err(|e| EngineError::Invalid(e.to_string()))?,
+        ),
+        None => Some(seccomp::default_profile()),
+    };
+    let cache = ctx.paths.runtime.join("seccomp");
+    let _ = std::fs::create_dir_all(&cache);
+    let filter = profile
+        .map(|p| {
+            seccomp::compile_cached(&p, &caps, &cache)
+                .map_err(|e| EngineError::Invalid(e.to_string()))
+        })
+        .transpose()?;
+    Ok(crate::runtime::Security {
+        caps,
+        seccomp: filter.map(std::sync::Arc::new),
+    })
+}
+
 /// The runtime directory of a container (init files, logs).
 pub fn runtime_dir(ctx: &Ctx, id: &str) -> PathBuf {
     ctx.paths.runtime.join("containers").join(id)
@@ -272,13 +305,20 @@ pub fn plan(ctx: &Ctx, store: &Store, c: &Container) -> Result<Plan, EngineError
         // there), so the container shares it: same mapping, no second set of helpers to run.
         maps: IdMaps::None,
         new_network: c.spec.network == "none",
-        masked_paths: crate::runtime::plan::MASKED_PATHS
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
-        readonly_paths: crate::runtime::plan::READONLY_PATHS
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
+        masked_paths: if c.spec.privileged {
+            vec![]
+        } else {
+            paths(crate::runtime::plan::MASKED_PATHS)
+        },
+        readonly_paths: if c.spec.privileged {
+            vec![]
+        } else {
+            paths(crate::runtime::plan::READONLY_PATHS)
+        },
+        security: security(ctx, &c.spec)?,
     })
+}
+
+fn paths(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
 }

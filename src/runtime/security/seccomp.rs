@@ -94,11 +94,11 @@ impl Filter {
     /// `CAP_SYS_ADMIN` in its user namespace (a rootless container's uid 0 has it until
     /// [`super::caps::apply`] drops it) or no_new_privs set ([`super::no_new_privileges`]);
     /// this does not set no_new_privs itself.
-    pub fn load(self) -> Result<(), SeccompError> {
-        match self.inner {
+    pub fn load(&self) -> Result<(), SeccompError> {
+        match &self.inner {
             Inner::Context(ctx) => ctx.load().map_err(SeccompError::Load),
             Inner::Bpf { program, flags } => {
-                crate::sys::seccomp::load_bpf(&program, flags).map_err(SeccompError::LoadBpf)
+                crate::sys::seccomp::load_bpf(program, *flags).map_err(SeccompError::LoadBpf)
             }
         }
     }
