@@ -77,6 +77,14 @@ impl Db {
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
         )
         .map_err(err)?;
+        // Every roost command opens and closes the database; checkpointing the WAL at each close costs
+        // fsyncs (tens of milliseconds on some disks). Leave it to SQLite's automatic checkpoint (every
+        // 1000 pages); the WAL keeps the database consistent either way.
+        conn.set_db_config(
+            rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
+            true,
+        )
+        .map_err(err)?;
         let version: i32 = conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .map_err(err)?;

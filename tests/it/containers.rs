@@ -82,15 +82,19 @@ fn assert_container_id(id: &str) {
     );
 }
 
-/// `ps -a --filter name=^NAME$ --format TEMPLATE`, trimmed.
+/// `{{TEMPLATE}}` of the container named NAME in `ps -a` (empty when it is not listed). Picks
+/// the row in Rust rather than with `--filter name=` (a regex in podman, see
+/// `ps_name_filter_is_a_regex`).
 fn ps_field(env: &Env, name: &str, template: &str) -> String {
-    let filter = format!("name=^{name}$");
-    out(
-        env,
-        &["ps", "-a", "--filter", &filter, "--format", template],
-    )
-    .trim()
-    .to_string()
+    let format = format!("{{{{.Names}}}}\t{template}");
+    out(env, &["ps", "-a", "--format", &format])
+        .lines()
+        .find_map(|l| {
+            l.split_once('\t')
+                .filter(|(n, _)| *n == name)
+                .map(|(_, v)| v.trim().to_string())
+        })
+        .unwrap_or_default()
 }
 
 /// Polls `cond` every 50 ms until it holds or `limit` passes; returns whether it held.
@@ -277,7 +281,8 @@ fn run_exit_code_matrix() {
 
 /// Killed by a signal → 128+N. (`sh -c 'kill -9 $$'` cannot do it: the shell is the pid
 /// namespace's init, and the kernel drops SIGKILL sent to init from inside its namespace,
-/// under podman too, so the signal comes from outside.)
+/// under podman too, so the signal comes from outside. Only SIGKILL: init without a handler
+/// ignores SIGTERM even from outside.)
 #[test]
 fn run_killed_by_signal_exits_128_plus_n() {
     let env = env_with_busybox("run_killed_by_signal_exits_128_plus_n");
@@ -296,21 +301,40 @@ fn run_killed_by_signal_exits_128_plus_n() {
     let o = finish(child, Instant::now() + Duration::from_secs(30));
     assert_eq!(o.status.code(), Some(137), "run after SIGKILL: {o:?}");
 
-    let child = env.roost_spawn(&["run", "--rm", "--name", &name, &bb(), "sleep", "300"]);
-    assert!(wait_for(Duration::from_secs(20), || ps_field(
-        &env,
-        &name,
-        "{{.State}}"
-    ) == "running"));
-    env.roost(0, &["kill", "-s", "TERM", &name]);
-    let o = finish(child, Instant::now() + Duration::from_secs(30));
-    assert_eq!(o.status.code(), Some(143), "run after SIGTERM: {o:?}");
-
     assert!(wait_for(Duration::from_secs(5), || out(
         &env,
         &["ps", "-a", "-q"]
     )
     .is_empty()));
+    assert_no_leaks(&env);
+}
+
+/// Without `-i` the container's stdin is /dev/null (podman): `read` sees EOF at once even while
+/// roost's own stdin is an open pipe, and `cat` ends.
+#[test]
+fn run_without_interactive_has_null_stdin() {
+    let env = env_with_busybox("run_without_interactive_has_null_stdin");
+    let _c = Cleanup(&env);
+    let mut child = env.roost_spawn(&[
+        "run",
+        "--rm",
+        &bb(),
+        "sh",
+        "-c",
+        "read x; echo \"read=$? x=$x\"; cat; echo cat-done",
+    ]);
+    // Keep our end of roost's stdin open (and silent) while it runs.
+    let stdin = child.stdin.take();
+    let start = Instant::now();
+    let o = finish(child, Instant::now() + Duration::from_secs(12));
+    drop(stdin);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    assert_eq!(o.stdout_text(), "read=1 x=\ncat-done\n");
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "run waited for roost's stdin ({:?})",
+        start.elapsed()
+    );
     assert_no_leaks(&env);
 }
 
@@ -704,7 +728,7 @@ fn ps_listing_filters_and_formats() {
     let all = env
         .roost(0, &["ps", "-a", "-q", "--no-trunc"])
         .stdout_lines();
-    assert_eq!(all, [created_id.clone(), done_id.clone(), up_id.clone()]);
+    assert_eq!(all, [created_id.as_str(), done_id.as_str(), up_id.as_str()]);
     let short = env.roost(0, &["ps", "-a", "-q"]).stdout_lines();
     assert_eq!(short, [&created_id[..12], &done_id[..12], &up_id[..12]]);
 
@@ -760,26 +784,26 @@ fn ps_listing_filters_and_formats() {
         )
         .stdout_lines()
     };
-    assert_eq!(names(&format!("name={up}")), [up.clone()]);
-    assert_eq!(names(&format!("id={}", &done_id[..8])), [done.clone()]);
-    assert_eq!(names("status=running"), [up.clone()]);
-    assert_eq!(names("status=exited"), [done.clone()]);
-    assert_eq!(names("status=created"), [created.clone()]);
-    assert_eq!(names("exited=4"), [done.clone()]);
-    assert_eq!(names("label=tier=web"), [up.clone()]);
-    assert_eq!(names("label=tier"), [up.clone()]);
+    assert_eq!(names(&format!("name={up}")), [up.as_str()]);
+    assert_eq!(names(&format!("id={}", &done_id[..8])), [done.as_str()]);
+    assert_eq!(names("status=running"), [up.as_str()]);
+    assert_eq!(names("status=exited"), [done.as_str()]);
+    assert_eq!(names("status=created"), [created.as_str()]);
+    assert_eq!(names("exited=4"), [done.as_str()]);
+    assert_eq!(names("label=tier=web"), [up.as_str()]);
+    assert_eq!(names("label=tier"), [up.as_str()]);
     assert_eq!(names(&format!("ancestor={img}")).len(), 3);
     assert_eq!(names("name=no-such-container-name"), Vec::<String>::new());
     // -l: the latest created, whatever its state; -n N: the N latest.
     assert_eq!(
         env.roost(0, &["ps", "-l", "--format", "{{.Names}}"])
             .stdout_lines(),
-        [created.clone()]
+        [created.as_str()]
     );
     assert_eq!(
         env.roost(0, &["ps", "-a", "-n", "2", "--format", "{{.Names}}"])
             .stdout_lines(),
-        [created.clone(), done.clone()]
+        [created.as_str(), done.as_str()]
     );
 
     // JSON.
@@ -829,6 +853,38 @@ fn ps_listing_filters_and_formats() {
     assert_eq!(by_name(&created)["State"], "created");
 
     out(&env, &["rm", "-f", &up, &done, &created]);
+    assert_no_leaks(&env);
+}
+
+/// podman's `--filter name=` is an (unanchored) regular expression.
+#[test]
+fn ps_name_filter_is_a_regex() {
+    let env = env_with_busybox("ps_name_filter_is_a_regex");
+    let _c = Cleanup(&env);
+    let a = env.safename("x1");
+    let b = env.safename("x12");
+    for n in [&a, &b] {
+        out(&env, &["create", "--name", n, &bb(), "true"]);
+    }
+    let names = |filter: &str| -> Vec<String> {
+        let mut v = env
+            .roost(
+                0,
+                &["ps", "-a", "--filter", filter, "--format", "{{.Names}}"],
+            )
+            .stdout_lines();
+        v.sort();
+        v
+    };
+    // Unanchored: a substring matches both.
+    assert_eq!(names(&format!("name={a}")), [a.as_str(), b.as_str()]);
+    // Anchors select exactly one.
+    assert_eq!(names(&format!("name=^{a}$")), [a.as_str()]);
+    assert_eq!(names(&format!("name={a}$")), [a.as_str()]);
+    // Regex metacharacters.
+    assert_eq!(names("name=x1[0-9]$"), [b.as_str()]);
+    assert_eq!(names("name=-x1.?$"), [a.as_str(), b.as_str()]);
+    out(&env, &["rm", &a, &b]);
     assert_no_leaks(&env);
 }
 
@@ -886,7 +942,7 @@ fn name_conflicts_and_rm() {
     assert_eq!(
         env.roost(0, &["ps", "-a", "-q", "--no-trunc"])
             .stdout_lines(),
-        [running.clone()],
+        [running.as_str()],
         "rm -a must remove every stopped container even when one is running"
     );
     out(&env, &["rm", "-a", "-f"]);
