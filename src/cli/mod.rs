@@ -71,6 +71,17 @@ pub enum Command {
     Ps(container::PsArgs),
     /// Remove containers
     Rm(container::RmArgs),
+    /// Create a new image from a container's changes
+    Commit(container::CommitArgs),
+    /// Copy files between a container and the host
+    Cp(container::CpArgs),
+    /// Show the changes to a container's file system
+    Diff(container::DiffArgs),
+    /// Export a container's file system as a tar archive
+    Export(container::ExportArgs),
+    /// Manage containers
+    #[command(subcommand)]
+    Container(container::ContainerCommand),
     /// Pull an image from a registry
     Pull(image::PullArgs),
     /// Push an image to a registry
@@ -143,6 +154,8 @@ impl Command {
                     | I::Prune(_)
             ),
             Command::System(system::SystemCommand::Prune(_)) => true,
+            Command::Commit(_) | Command::Cp(_) | Command::Diff(_) | Command::Export(_) => true,
+            Command::Container(_) => true,
             _ => false,
         }
     }
@@ -233,6 +246,11 @@ fn dispatch(ctx: &crate::engine::Ctx, command: Command) -> Result<i32, Error> {
         Command::Start(a) => container::start(ctx, &a),
         Command::Ps(a) => container::ps(ctx, &a),
         Command::Rm(a) => container::rm(ctx, &a),
+        Command::Commit(a) => container::commit(ctx, &a),
+        Command::Cp(a) => container::cp(ctx, &a),
+        Command::Diff(a) => container::diff(ctx, &a),
+        Command::Export(a) => container::export(ctx, &a),
+        Command::Container(c) => container::dispatch(ctx, c),
         Command::Pull(a) => image::pull(ctx, &a),
         Command::Push(a) => image::push(ctx, &a),
         Command::Images(a) => image::images(ctx, &a),

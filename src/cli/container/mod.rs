@@ -1,11 +1,19 @@
 //! Container verbs: run, create, start, ps, rm (more come with the full run capability).
 
+mod commit;
+mod cp;
+mod diff;
+mod export;
 mod ps;
 mod run;
 
 use clap::Args;
 use clap_complete::engine::ArgValueCandidates;
 
+pub use commit::{CommitArgs, commit};
+pub use cp::{CpArgs, cp};
+pub use diff::{DiffArgs, diff};
+pub use export::{ExportArgs, export};
 pub use ps::ps;
 pub use run::{create, rm, run, start};
 
@@ -167,4 +175,26 @@ pub struct PsArgs {
     /// Omit the table heading
     #[arg(long)]
     pub noheading: bool,
+}
+
+/// `container SUBCOMMAND`: the container verbs under their group name.
+#[derive(Debug, clap::Subcommand)]
+pub enum ContainerCommand {
+    /// Create a new image from a container's changes
+    Commit(CommitArgs),
+    /// Copy files between a container and the host
+    Cp(CpArgs),
+    /// Show the changes to a container's file system
+    Diff(DiffArgs),
+    /// Export a container's file system as a tar archive
+    Export(ExportArgs),
+}
+
+pub fn dispatch(ctx: &crate::engine::Ctx, c: ContainerCommand) -> Result<i32, crate::error::Error> {
+    match c {
+        ContainerCommand::Commit(a) => commit(ctx, &a),
+        ContainerCommand::Cp(a) => cp(ctx, &a),
+        ContainerCommand::Diff(a) => diff(ctx, &a),
+        ContainerCommand::Export(a) => export(ctx, &a),
+    }
 }

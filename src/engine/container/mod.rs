@@ -1,5 +1,9 @@
 //! Container use cases: create, run, start, stop, remove, list.
 
+mod commit;
+mod cp;
+mod diff;
+mod export;
 mod files;
 mod lifecycle;
 mod names;
@@ -7,16 +11,22 @@ pub mod process;
 mod process_compat;
 mod run;
 mod spec;
+mod view;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use jiff::Timestamp;
 
+pub use commit::{CommitFormat, CommitOptions, commit};
+pub use cp::{CopyOptions, Location, copy};
+pub use diff::{Change, ChangeKind, diff};
+pub use export::export;
 pub use lifecycle::{RemoveReport, find, list, remove, remove_one, wait_and_record};
 pub use names::parse_signal;
 pub use run::{Ended, run_attached};
 pub use spec::{ContainerSpec, State, Status};
+pub use view::FsError;
 
 use super::image::{PullOptions, PullPolicy, PullProgress};
 use super::{Ctx, EngineError};
