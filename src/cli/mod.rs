@@ -84,6 +84,17 @@ pub enum Command {
     /// Runs a detached container (internal)
     #[command(name = "__monitor", hide = true)]
     Monitor(container::MonitorArgs),
+    /// Create a new image from a container's changes
+    Commit(container::CommitArgs),
+    /// Copy files between a container and the host
+    Cp(container::CpArgs),
+    /// Show the changes to a container's file system
+    Diff(container::DiffArgs),
+    /// Export a container's file system as a tar archive
+    Export(container::ExportArgs),
+    /// Manage containers
+    #[command(subcommand)]
+    Container(container::ContainerCommand),
     /// Pull an image from a registry
     Pull(image::PullArgs),
     /// Push an image to a registry
@@ -116,9 +127,6 @@ pub enum Command {
     Info(system::InfoArgs),
     /// Display the roost version
     Version(system::VersionArgs),
-    /// Manage containers
-    #[command(subcommand)]
-    Container(container::ContainerCommand),
     /// Manage images
     #[command(subcommand)]
     Image(image::ImageCommand),
@@ -163,6 +171,7 @@ impl Command {
             ),
             Command::System(system::SystemCommand::Prune(_)) => true,
             Command::Container(c) => c.needs_userns(),
+            Command::Commit(_) | Command::Cp(_) | Command::Diff(_) | Command::Export(_) => true,
             _ => false,
         }
     }
@@ -262,6 +271,10 @@ fn dispatch(ctx: &crate::engine::Ctx, command: Command) -> Result<i32, Error> {
         Command::Restart(a) => container::restart(ctx, &a),
         Command::Logs(a) => container::logs(ctx, &a),
         Command::Monitor(a) => container::monitor(ctx, &a),
+        Command::Commit(a) => container::commit(ctx, &a),
+        Command::Cp(a) => container::cp(ctx, &a),
+        Command::Diff(a) => container::diff(ctx, &a),
+        Command::Export(a) => container::export(ctx, &a),
         Command::Pull(a) => image::pull(ctx, &a),
         Command::Push(a) => image::push(ctx, &a),
         Command::Images(a) => image::images(ctx, &a),

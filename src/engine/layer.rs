@@ -209,6 +209,20 @@ pub(crate) fn ingest(
     })
 }
 
+impl Ingested {
+    /// A layer already in the store, as an image being recorded lists it (commit).
+    pub(crate) fn from_record(rec: &crate::store::LayerRecord) -> Ingested {
+        Ingested {
+            blob_digest: rec.blob_digest.clone(),
+            blob_size: rec.blob_size,
+            diff_id: rec.diff_id.clone(),
+            chain_id: rec.chain_id.clone(),
+            size: rec.size,
+            media: media_for(&rec.blob_media),
+        }
+    }
+}
+
 fn media_for(stored: &str) -> &'static str {
     use crate::oci::media::*;
     match stored {

@@ -70,6 +70,8 @@ pub enum EngineError {
     Reference(#[from] crate::oci::ReferenceError),
     #[error(transparent)]
     Platform(#[from] crate::oci::PlatformError),
+    #[error(transparent)]
+    ContainerFs(#[from] container::FsError),
     #[error("no container with name or ID \"{0}\" found: no such container")]
     NoSuchContainer(String),
     #[error("{message}")]

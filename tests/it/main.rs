@@ -8,6 +8,7 @@ mod store;
 mod archives;
 mod auth;
 mod basics;
+mod container_fs;
 mod containers;
 mod hostile;
 mod images;

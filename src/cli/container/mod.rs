@@ -1,5 +1,9 @@
 //! Container verbs: run, create, start, ps, rm (more come with the full run capability).
 
+mod commit;
+mod cp;
+mod diff;
+mod export;
 pub mod inspect;
 mod lifecycle;
 mod logs;
@@ -9,6 +13,10 @@ mod run;
 use clap::Args;
 use clap_complete::engine::ArgValueCandidates;
 
+pub use commit::{CommitArgs, commit};
+pub use cp::{CpArgs, cp};
+pub use diff::{DiffArgs, diff};
+pub use export::{ExportArgs, export};
 pub use lifecycle::{
     KillArgs, MonitorArgs, StopArgs, WaitArgs, kill, monitor, restart, stop, wait,
 };
@@ -52,6 +60,14 @@ pub enum ContainerCommand {
     Prune(PruneArgs),
     /// Rename a container
     Rename(RenameArgs),
+    /// Create a new image from a container's changes
+    Commit(CommitArgs),
+    /// Copy files between a container and the host
+    Cp(CpArgs),
+    /// Show the changes to a container's file system
+    Diff(DiffArgs),
+    /// Export a container's file system as a tar archive
+    Export(ExportArgs),
 }
 
 #[derive(Debug, Args)]
@@ -122,6 +138,10 @@ pub fn dispatch(
         }
         ContainerCommand::Prune(a) => run::prune(ctx, a.force),
         ContainerCommand::Rename(a) => run::rename(ctx, &a.container, &a.name),
+        ContainerCommand::Commit(a) => commit(ctx, &a),
+        ContainerCommand::Cp(a) => cp(ctx, &a),
+        ContainerCommand::Diff(a) => diff(ctx, &a),
+        ContainerCommand::Export(a) => export(ctx, &a),
     }
 }
 

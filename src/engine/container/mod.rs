@@ -1,5 +1,9 @@
 //! Container use cases: create, run, start, stop, remove, list.
 
+mod commit;
+mod cp;
+mod diff;
+mod export;
 mod files;
 mod lifecycle;
 pub mod logs;
@@ -9,12 +13,17 @@ pub mod process;
 mod process_compat;
 mod run;
 mod spec;
+mod view;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use jiff::Timestamp;
 
+pub use commit::{CommitFormat, CommitOptions, commit};
+pub use cp::{CopyOptions, Location, copy};
+pub use diff::{Change, ChangeKind, diff};
+pub use export::export;
 pub use lifecycle::{
     RemoveReport, StopOutcome, find, kill, list, remove, remove_one, stop, wait_and_record,
     wait_stopped,
@@ -23,6 +32,7 @@ pub use monitor::{Restart, log_path, monitor, parse_restart, start_detached};
 pub use names::{parse_signal, validate as validate_name};
 pub use run::{Ended, run_attached};
 pub use spec::{ContainerSpec, State, Status};
+pub use view::FsError;
 
 use super::image::{PullOptions, PullPolicy, PullProgress};
 use super::{Ctx, EngineError};

@@ -302,7 +302,7 @@ fn oci_manifest(
 }
 
 /// Record the loaded image; writes an OCI manifest for it when the archive had none (docker-archive).
-pub(super) fn record_image(
+pub(crate) fn record_image(
     store: &mut Store,
     config_bytes: &[u8],
     config: &ImageConfig,

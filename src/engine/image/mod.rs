@@ -12,7 +12,9 @@ mod save;
 use jiff::Timestamp;
 
 pub use filter::{Filter, parse_filters};
+pub(crate) use import::apply_changes;
 pub use import::{ImportOptions, import};
+pub(crate) use load::record_image;
 pub use load::{LoadReport, load};
 pub use lookup::{lookup, normalize_name};
 pub use pull::{PullOptions, PullPolicy, PullProgress, PullReport, pull};

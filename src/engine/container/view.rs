@@ -1,0 +1,168 @@
+//! A container's root file system as a directory fd, for `cp` and `export`; and the errors of the
+//! file-system verbs.
+//!
+//! A running container's root is `/proc/PID/root` (its live overlay, with its bind mounts). A stopped
+//! container gets a detached overlay mount (`fsmount` without `move_mount`): nothing appears in any mount
+//! table, and the mount goes away with the last fd. Read-only views stack the upper dir as the top lower
+//! dir, so the work dir is never touched.
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+use rustix::fs::{Mode, OFlags, ResolveFlags};
+use rustix::mount::{FsMountFlags, FsOpenFlags, MountAttrFlags};
+
+use super::{Container, Status};
+use crate::store::Store;
+
+/// Errors of `cp`, `diff`, `export` and `commit`.
+#[derive(Debug, thiserror::Error)]
+pub enum FsError {
+    #[error("failed to {op} the file system of container `{container}`")]
+    Mount {
+        op: &'static str,
+        container: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("failed to {op} `{path}` in the container")]
+    Inside {
+        op: &'static str,
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("failed to {op} `{}`", path.display())]
+    Host {
+        op: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("copying between containers is not supported")]
+    BothContainers,
+    #[error("one of SRC and DEST must be a container path (CONTAINER:PATH)")]
+    NoContainer,
+    #[error("cannot copy the directory `{src}` to the file `{dest}`")]
+    DirToFile { src: String, dest: String },
+    #[error("`{0}` is not a directory")]
+    NotDir(String),
+    #[error("`{0}`: no such file or directory")]
+    NotFound(String),
+}
+
+/// Whether the view is written to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    Read,
+    Write,
+}
+
+/// Open the container's root as a directory fd (`O_PATH`): the live root of a running container, else
+/// [`open_storage`]. Each roost command runs in a user namespace of its own, so a container started by
+/// another command may refuse access to its `/proc/PID/root`; its storage is used then.
+pub fn open_root(store: &Store, c: &Container, access: Access) -> Result<OwnedFd, FsError> {
+    if c.state.status == Status::Running && c.state.pid > 0 {
+        let root = PathBuf::from(format!("/proc/{}/root", c.state.pid));
+        match open_dir(&root) {
+            Ok(fd) => return Ok(fd),
+            Err(e) => {
+                tracing::debug!(container = %c.record.id, error = %e, "live root not reachable, using the storage");
+            }
+        }
+    }
+    open_storage(store, c, access)
+}
+
+/// The container's layers and upper dir as one tree, without its runtime mounts.
+pub fn open_storage(store: &Store, c: &Container, access: Access) -> Result<OwnedFd, FsError> {
+    let err = |op, source| FsError::Mount {
+        op,
+        container: c.record.name.clone(),
+        source,
+    };
+    let dir = store.container_dir(&c.record.id);
+    let upper = dir.join("diff");
+    let lowers: Vec<PathBuf> = c
+        .spec
+        .layers
+        .iter()
+        .rev()
+        .map(|l| store.layer_diff(l))
+        .collect();
+    if lowers.is_empty() {
+        // No image layers: the upper dir is the whole file system.
+        return open_dir(&upper).map_err(|e| err("open", e));
+    }
+    let mount = match access {
+        Access::Read => overlay(std::iter::once(&upper).chain(&lowers), None),
+        Access::Write => overlay(&lowers, Some((&upper, &dir.join("work")))),
+    };
+    mount.map_err(|e| err("mount", e))
+}
+
+fn open_dir(p: &Path) -> std::io::Result<OwnedFd> {
+    Ok(rustix::fs::open(
+        p,
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?)
+}
+
+/// A detached overlay mount of `lowers` (top first), writable when given an upper and a work dir.
+fn overlay<'a>(
+    lowers: impl IntoIterator<Item = &'a PathBuf>,
+    upper: Option<(&Path, &Path)>,
+) -> std::io::Result<OwnedFd> {
+    let fs = rustix::mount::fsopen("overlay", FsOpenFlags::FSOPEN_CLOEXEC)?;
+    for l in lowers {
+        rustix::mount::fsconfig_set_string(fs.as_fd(), "lowerdir+", l.as_path())?;
+    }
+    if let Some((upper, work)) = upper {
+        rustix::mount::fsconfig_set_string(fs.as_fd(), "upperdir", upper)?;
+        rustix::mount::fsconfig_set_string(fs.as_fd(), "workdir", work)?;
+    }
+    rustix::mount::fsconfig_set_flag(fs.as_fd(), "userxattr")?;
+    rustix::mount::fsconfig_create(fs.as_fd())?;
+    let attrs = if upper.is_some() {
+        MountAttrFlags::empty()
+    } else {
+        MountAttrFlags::MOUNT_ATTR_RDONLY
+    };
+    Ok(rustix::mount::fsmount(
+        fs.as_fd(),
+        FsMountFlags::FSMOUNT_CLOEXEC,
+        attrs,
+    )?)
+}
+
+/// Resolve `path` inside the tree rooted at `root` as the container would (its `/` is `root`: `..` and
+/// absolute symlinks cannot leave it), returning an `O_PATH` fd. `dir` requires a directory.
+pub fn resolve(root: &OwnedFd, path: &str, dir: bool) -> Result<OwnedFd, FsError> {
+    let mut flags = OFlags::PATH | OFlags::CLOEXEC;
+    if dir {
+        flags |= OFlags::DIRECTORY;
+    }
+    let p = if path.is_empty() { "/" } else { path };
+    rustix::fs::openat2(
+        root,
+        p,
+        flags,
+        Mode::empty(),
+        ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
+    )
+    .map_err(|e| match e {
+        rustix::io::Errno::NOENT => FsError::NotFound(path.to_string()),
+        rustix::io::Errno::NOTDIR => FsError::NotDir(path.to_string()),
+        e => FsError::Inside {
+            op: "resolve",
+            path: path.to_string(),
+            source: e.into(),
+        },
+    })
+}
+
+/// `/proc/self/fd/N` for an fd: a path that reaches exactly the object the fd holds.
+pub fn fd_path(fd: &OwnedFd) -> PathBuf {
+    use std::os::fd::AsRawFd;
+    PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()))
+}
