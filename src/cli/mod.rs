@@ -71,6 +71,10 @@ pub enum Command {
     Ps(container::PsArgs),
     /// Remove containers
     Rm(container::RmArgs),
+    /// Run a process in a running container
+    Exec(container::ExecArgs),
+    /// Display the running processes of a container
+    Top(container::TopArgs),
     /// Pull an image from a registry
     Pull(image::PullArgs),
     /// Push an image to a registry
@@ -143,6 +147,8 @@ impl Command {
                     | I::Prune(_)
             ),
             Command::System(system::SystemCommand::Prune(_)) => true,
+            // Not `exec`/`top`: a re-executed roost gets a user namespace of its own, while these
+            // join the container's (`runtime::exec`), which only its owner outside can do.
             _ => false,
         }
     }
@@ -233,6 +239,8 @@ fn dispatch(ctx: &crate::engine::Ctx, command: Command) -> Result<i32, Error> {
         Command::Start(a) => container::start(ctx, &a),
         Command::Ps(a) => container::ps(ctx, &a),
         Command::Rm(a) => container::rm(ctx, &a),
+        Command::Exec(a) => container::exec(ctx, &a),
+        Command::Top(a) => container::top(ctx, &a),
         Command::Pull(a) => image::pull(ctx, &a),
         Command::Push(a) => image::push(ctx, &a),
         Command::Images(a) => image::images(ctx, &a),

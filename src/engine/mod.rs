@@ -110,6 +110,12 @@ pub enum EngineError {
     NeverPull(String),
     #[error("not logged into {0}")]
     NotLoggedIn(String),
+    #[error("{0}: container state improper")]
+    StateImproper(String),
+    #[error(transparent)]
+    Exec(#[from] crate::runtime::ExecError),
+    #[error(transparent)]
+    Procs(#[from] crate::runtime::procs::ProcsError),
 }
 
 impl EngineError {
@@ -145,6 +151,9 @@ impl EngineError {
 
     /// podman-compatible exit status for this error.
     pub fn exit_code(&self) -> i32 {
-        125
+        match self {
+            EngineError::Exec(e) => e.exit_code(),
+            _ => 125,
+        }
     }
 }

@@ -97,12 +97,21 @@ fn parent(plan: &Plan, pid: Pid, go: OwnedFd, err: OwnedFd) -> Result<Spawned, S
         return Ok(Spawned { pid });
     }
     let _ = nix::sys::wait::waitpid(pid, None);
-    let text = String::from_utf8_lossy(&report);
-    let (code, message) = text.split_once('\t').unwrap_or(("125", &text));
-    Err(SpawnError::Child {
-        code: code.parse().unwrap_or(125),
-        message: message.to_string(),
-    })
+    let (code, message) = decode_report(&report);
+    Err(SpawnError::Child { code, message })
+}
+
+/// A child's failure before exec, as sent over the error pipe: `CODE\tMESSAGE`.
+pub(super) fn encode_report(code: i32, message: &str) -> String {
+    format!("{code}\t{message}")
+}
+
+pub(super) fn decode_report(report: &[u8]) -> (i32, String) {
+    let text = String::from_utf8_lossy(report);
+    match text.split_once('\t') {
+        Some((code, message)) => (code.parse().unwrap_or(125), message.to_string()),
+        None => (125, text.into_owned()),
+    }
 }
 
 /// The child side: returns the exit status to use when setup fails (exec replaces us on success).
@@ -116,11 +125,11 @@ fn child(plan: &Plan, go: OwnedFd, err: OwnedFd) -> i32 {
         Err(e) => e,
     };
     let mut err = std::fs::File::from(err);
-    let _ = err.write_all(format!("{code}\t{message}").as_bytes());
+    let _ = err.write_all(encode_report(code, &message).as_bytes());
     code
 }
 
-fn fail(code: i32, what: impl std::fmt::Display) -> (i32, String) {
+pub(super) fn fail(code: i32, what: impl std::fmt::Display) -> (i32, String) {
     (code, what.to_string())
 }
 
@@ -146,7 +155,14 @@ fn setup(plan: &Plan) -> Result<Infallible, (i32, String)> {
             format!("failed to change to the working directory `{}`: {e}", p.cwd),
         )
     })?;
-    if !single {
+    switch_user(p, !single)?;
+    exec(p)
+}
+
+/// Take on the process's identity: supplementary groups (unless the user namespace denies setgroups,
+/// as a single-id mapping does), gid, uid, then no_new_privs when asked.
+pub(super) fn switch_user(p: &super::plan::Process, set_groups: bool) -> Result<(), (i32, String)> {
+    if set_groups {
         let groups: Vec<Gid> = p
             .additional_gids
             .iter()
@@ -171,7 +187,7 @@ fn setup(plan: &Plan) -> Result<Infallible, (i32, String)> {
         nix::sys::prctl::set_no_new_privs()
             .map_err(|e| fail(125, format!("failed to set no_new_privs: {e}")))?;
     }
-    exec(p)
+    Ok(())
 }
 
 /// The PATH from the container's environment.
@@ -181,7 +197,8 @@ fn container_path(env: &[String]) -> &str {
         .unwrap_or("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
 }
 
-fn exec(p: &super::plan::Process) -> Result<Infallible, (i32, String)> {
+/// execve `p.args` with the container's PATH lookup: 126 when it cannot run, 127 when not found.
+pub(super) fn exec(p: &super::plan::Process) -> Result<Infallible, (i32, String)> {
     let Some(cmd) = p.args.first() else {
         return Err(fail(
             127,

@@ -4,3 +4,4 @@
 
 pub mod clone;
 pub mod process;
+pub mod tty;

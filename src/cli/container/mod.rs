@@ -1,11 +1,13 @@
 //! Container verbs: run, create, start, ps, rm (more come with the full run capability).
 
+mod exec;
 mod ps;
 mod run;
 
 use clap::Args;
 use clap_complete::engine::ArgValueCandidates;
 
+pub use exec::{exec, top};
 pub use ps::ps;
 pub use run::{create, rm, run, start};
 
@@ -167,4 +169,56 @@ pub struct PsArgs {
     /// Omit the table heading
     #[arg(long)]
     pub noheading: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// Run in the background, leaving the command running in the container
+    #[arg(short, long)]
+    pub detach: bool,
+    /// Key sequence for detaching (accepted and ignored)
+    #[arg(long, value_name = "KEYS")]
+    pub detach_keys: Option<String>,
+    /// Set environment variables (KEY=VALUE, or KEY to take it from your environment)
+    #[arg(short, long, value_name = "KEY[=VALUE]")]
+    pub env: Vec<String>,
+    /// Read environment variables from a file (KEY=VALUE lines)
+    #[arg(long, value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
+    pub env_file: Vec<std::path::PathBuf>,
+    /// Keep stdin open and pass it to the command
+    #[arg(short, long)]
+    pub interactive: bool,
+    /// Give the command extended privileges (the container's, as roost does not drop any yet)
+    #[arg(long)]
+    pub privileged: bool,
+    /// Allocate a pseudo-TTY
+    #[arg(short, long)]
+    pub tty: bool,
+    /// User (name or uid) and optional group to run as: USER[:GROUP]
+    #[arg(short, long, value_name = "USER[:GROUP]")]
+    pub user: Option<String>,
+    /// Working directory inside the container
+    #[arg(short, long, value_name = "DIR")]
+    pub workdir: Option<String>,
+    /// Container to run the command in
+    #[arg(value_name = "CONTAINER", add = ArgValueCandidates::new(container_names))]
+    pub container: String,
+    /// Command and arguments
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "COMMAND"
+    )]
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct TopArgs {
+    /// Container to list the processes of
+    #[arg(value_name = "CONTAINER", add = ArgValueCandidates::new(container_names))]
+    pub container: String,
+    /// Format descriptors (default: user pid ppid pcpu etime tty time args)
+    #[arg(value_name = "DESCRIPTORS")]
+    pub descriptors: Vec<String>,
 }

@@ -1,5 +1,6 @@
 //! Container use cases: create, run, start, stop, remove, list.
 
+mod exec;
 mod files;
 mod lifecycle;
 mod names;
@@ -7,16 +8,19 @@ pub mod process;
 mod process_compat;
 mod run;
 mod spec;
+mod top;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use jiff::Timestamp;
 
+pub use exec::{ExecOptions, ExecReport, exec};
 pub use lifecycle::{RemoveReport, find, list, remove, remove_one, wait_and_record};
 pub use names::parse_signal;
 pub use run::{Ended, run_attached};
 pub use spec::{ContainerSpec, State, Status};
+pub use top::{TopReport, top};
 
 use super::image::{PullOptions, PullPolicy, PullProgress};
 use super::{Ctx, EngineError};
