@@ -8,6 +8,7 @@ mod store;
 mod archives;
 mod auth;
 mod basics;
+mod exec;
 mod hostile;
 mod images;
 mod misc;
