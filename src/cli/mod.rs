@@ -95,6 +95,10 @@ pub enum Command {
     /// Manage containers
     #[command(subcommand)]
     Container(container::ContainerCommand),
+    /// Run a process in a running container
+    Exec(container::ExecArgs),
+    /// Display the running processes of a container
+    Top(container::TopArgs),
     /// Pull an image from a registry
     Pull(image::PullArgs),
     /// Push an image to a registry
@@ -172,6 +176,8 @@ impl Command {
             Command::System(system::SystemCommand::Prune(_)) => true,
             Command::Container(c) => c.needs_userns(),
             Command::Commit(_) | Command::Cp(_) | Command::Diff(_) | Command::Export(_) => true,
+            // Not `exec`/`top`: a re-executed roost gets a user namespace of its own, while these
+            // join the container's (`runtime::exec`), which only its owner outside can do.
             _ => false,
         }
     }
@@ -275,6 +281,8 @@ fn dispatch(ctx: &crate::engine::Ctx, command: Command) -> Result<i32, Error> {
         Command::Cp(a) => container::cp(ctx, &a),
         Command::Diff(a) => container::diff(ctx, &a),
         Command::Export(a) => container::export(ctx, &a),
+        Command::Exec(a) => container::exec(ctx, &a),
+        Command::Top(a) => container::top(ctx, &a),
         Command::Pull(a) => image::pull(ctx, &a),
         Command::Push(a) => image::push(ctx, &a),
         Command::Images(a) => image::images(ctx, &a),

@@ -118,6 +118,12 @@ pub enum EngineError {
     NeverPull(String),
     #[error("not logged into {0}")]
     NotLoggedIn(String),
+    #[error("{0}: container state improper")]
+    StateImproper(String),
+    #[error(transparent)]
+    Exec(#[from] crate::runtime::ExecError),
+    #[error(transparent)]
+    Procs(#[from] crate::runtime::procs::ProcsError),
 }
 
 impl EngineError {
@@ -155,6 +161,7 @@ impl EngineError {
     pub fn exit_code(&self) -> i32 {
         match self {
             EngineError::StartFailed { code, .. } => *code,
+            EngineError::Exec(e) => e.exit_code(),
             _ => 125,
         }
     }

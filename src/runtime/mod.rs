@@ -11,4 +11,9 @@ pub mod terminal;
 pub mod wait;
 
 pub use plan::{Bind, IdMaps, Plan, Process, Rootfs, Security};
+pub mod exec;
+pub mod procs;
+mod tty;
+
+pub use exec::{ExecError, ExecOutcome, ExecPlan};
 pub use spawn::{SpawnError, Spawned, spawn};

@@ -277,3 +277,47 @@ pub(super) fn exec(p: &super::plan::Process) -> Result<Infallible, (i32, String)
         ),
     ))
 }
+
+/// A child's failure before exec, as sent over the error pipe: `CODE\tMESSAGE`.
+pub(super) fn encode_report(code: i32, message: &str) -> String {
+    format!("{code}\t{message}")
+}
+
+pub(super) fn decode_report(report: &[u8]) -> (i32, String) {
+    let text = String::from_utf8_lossy(report);
+    match text.split_once('\t') {
+        Some((code, message)) => (code.parse().unwrap_or(125), message.to_string()),
+        None => (125, text.into_owned()),
+    }
+}
+
+/// Take on the process's identity: supplementary groups (unless the user namespace denies setgroups,
+/// as a single-id mapping does), gid, uid, then no_new_privs when asked.
+pub(super) fn switch_user(p: &super::plan::Process, set_groups: bool) -> Result<(), (i32, String)> {
+    if set_groups {
+        let groups: Vec<Gid> = p
+            .additional_gids
+            .iter()
+            .map(|g| Gid::from_raw(*g))
+            .collect();
+        nix::unistd::setgroups(&groups)
+            .map_err(|e| fail(125, format!("failed to set supplementary groups: {e}")))?;
+    }
+    nix::unistd::setresgid(
+        Gid::from_raw(p.gid),
+        Gid::from_raw(p.gid),
+        Gid::from_raw(p.gid),
+    )
+    .map_err(|e| fail(125, format!("failed to switch to gid {}: {e}", p.gid)))?;
+    nix::unistd::setresuid(
+        Uid::from_raw(p.uid),
+        Uid::from_raw(p.uid),
+        Uid::from_raw(p.uid),
+    )
+    .map_err(|e| fail(125, format!("failed to switch to uid {}: {e}", p.uid)))?;
+    if p.no_new_privileges {
+        nix::sys::prctl::set_no_new_privs()
+            .map_err(|e| fail(125, format!("failed to set no_new_privs: {e}")))?;
+    }
+    Ok(())
+}

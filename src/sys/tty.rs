@@ -5,15 +5,13 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
 use nix::sys::termios::{self, SetArg, Termios};
 
+pub use nix::pty::Winsize;
+
 /// Make `slave` the controlling terminal of this (new-session) process and its stdin, stdout and stderr.
 /// Called in the container child just before exec.
 pub fn become_terminal_owner(slave: BorrowedFd<'_>) -> io::Result<()> {
     nix::unistd::setsid().map_err(io::Error::from)?;
-    // SAFETY: TIOCSCTTY takes an integer argument (0: do not steal a terminal owned by another session);
-    // `slave` is a live descriptor of a pty slave that this process owns.
-    if unsafe { libc::ioctl(slave.as_raw_fd(), libc::TIOCSCTTY, 0) } < 0 {
-        return Err(io::Error::last_os_error());
-    }
+    set_controlling_terminal(slave).map_err(io::Error::from)?;
     for target in 0..=2 {
         super::process::dup_onto(slave, target)?;
     }
@@ -35,17 +33,8 @@ pub fn restore(fd: BorrowedFd<'_>, saved: &Termios) {
 
 /// Copy the window size of terminal `from` to terminal `to`.
 pub fn copy_window_size(from: BorrowedFd<'_>, to: BorrowedFd<'_>) {
-    let mut ws: libc::winsize = libc::winsize {
-        ws_row: 0,
-        ws_col: 0,
-        ws_xpixel: 0,
-        ws_ypixel: 0,
-    };
-    // SAFETY: TIOCGWINSZ writes one `winsize` into the struct we pass, which lives on our stack for the
-    // duration of the call; `from` is a live descriptor.
-    if unsafe { libc::ioctl(from.as_raw_fd(), libc::TIOCGWINSZ, &mut ws) } == 0 {
-        // SAFETY: TIOCSWINSZ reads one `winsize` from the struct we pass; `to` is a live descriptor.
-        unsafe { libc::ioctl(to.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
+    if let Ok(ws) = window_size(from) {
+        let _ = set_window_size(to, &ws);
     }
 }
 
@@ -132,4 +121,52 @@ pub fn open_container_pty() -> io::Result<(OwnedFd, OwnedFd)> {
     )
     .map_err(io::Error::from)?;
     Ok((OwnedFd::from(master), slave))
+}
+
+/// Make `fd` (a terminal) the controlling terminal of this process, which must be a session leader
+/// without one (call `setsid` first).
+pub fn set_controlling_terminal(fd: impl AsFd) -> nix::Result<()> {
+    let fd = fd.as_fd();
+    // SAFETY: TIOCSCTTY takes an integer argument (0: do not steal a terminal that is another
+    // session's), not a pointer, so no memory is read or written; `fd` is borrowed and stays open for
+    // the duration of the call.
+    let ret = unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCSCTTY, 0 as libc::c_int) };
+    nix::errno::Errno::result(ret).map(drop)
+}
+
+/// The window size of the terminal `fd`.
+pub fn window_size(fd: impl AsFd) -> nix::Result<Winsize> {
+    let fd = fd.as_fd();
+    let mut ws = Winsize {
+        ws_row: 0,
+        ws_col: 0,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCGWINSZ writes one `struct winsize` through the pointer; `ws` is a live, properly
+    // aligned `libc::winsize` (nix's `Winsize` is that type) owned by this frame for the whole call,
+    // and `fd` is borrowed and open.
+    let ret = unsafe {
+        libc::ioctl(
+            fd.as_raw_fd(),
+            libc::TIOCGWINSZ,
+            &mut ws as *mut Winsize as *mut libc::c_void,
+        )
+    };
+    nix::errno::Errno::result(ret).map(|_| ws)
+}
+
+/// Set the window size of the terminal `fd` (the pty's processes get SIGWINCH).
+pub fn set_window_size(fd: impl AsFd, ws: &Winsize) -> nix::Result<()> {
+    let fd = fd.as_fd();
+    // SAFETY: TIOCSWINSZ only reads one `struct winsize` through the pointer; `ws` is a shared borrow
+    // of a valid `libc::winsize` that outlives the call, and `fd` is borrowed and open.
+    let ret = unsafe {
+        libc::ioctl(
+            fd.as_raw_fd(),
+            libc::TIOCSWINSZ,
+            ws as *const Winsize as *const libc::c_void,
+        )
+    };
+    nix::errno::Errno::result(ret).map(drop)
 }

@@ -10,6 +10,7 @@ mod auth;
 mod basics;
 mod container_fs;
 mod containers;
+mod exec;
 mod hostile;
 mod images;
 mod misc;

@@ -3,6 +3,7 @@
 mod commit;
 mod cp;
 mod diff;
+mod exec;
 mod export;
 pub mod inspect;
 mod lifecycle;
@@ -16,6 +17,7 @@ use clap_complete::engine::ArgValueCandidates;
 pub use commit::{CommitArgs, commit};
 pub use cp::{CpArgs, cp};
 pub use diff::{DiffArgs, diff};
+pub use exec::{exec, top};
 pub use export::{ExportArgs, export};
 pub use lifecycle::{
     KillArgs, MonitorArgs, StopArgs, WaitArgs, kill, monitor, restart, stop, wait,
@@ -337,4 +339,56 @@ pub struct PsArgs {
     /// Omit the table heading
     #[arg(long)]
     pub noheading: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// Run in the background, leaving the command running in the container
+    #[arg(short, long)]
+    pub detach: bool,
+    /// Key sequence for detaching (accepted and ignored)
+    #[arg(long, value_name = "KEYS")]
+    pub detach_keys: Option<String>,
+    /// Set environment variables (KEY=VALUE, or KEY to take it from your environment)
+    #[arg(short, long, value_name = "KEY[=VALUE]")]
+    pub env: Vec<String>,
+    /// Read environment variables from a file (KEY=VALUE lines)
+    #[arg(long, value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
+    pub env_file: Vec<std::path::PathBuf>,
+    /// Keep stdin open and pass it to the command
+    #[arg(short, long)]
+    pub interactive: bool,
+    /// Give the command extended privileges (the container's, as roost does not drop any yet)
+    #[arg(long)]
+    pub privileged: bool,
+    /// Allocate a pseudo-TTY
+    #[arg(short, long)]
+    pub tty: bool,
+    /// User (name or uid) and optional group to run as: USER[:GROUP]
+    #[arg(short, long, value_name = "USER[:GROUP]")]
+    pub user: Option<String>,
+    /// Working directory inside the container
+    #[arg(short, long, value_name = "DIR")]
+    pub workdir: Option<String>,
+    /// Container to run the command in
+    #[arg(value_name = "CONTAINER", add = ArgValueCandidates::new(container_names))]
+    pub container: String,
+    /// Command and arguments
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "COMMAND"
+    )]
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct TopArgs {
+    /// Container to list the processes of
+    #[arg(value_name = "CONTAINER", add = ArgValueCandidates::new(container_names))]
+    pub container: String,
+    /// Format descriptors (default: user pid ppid pcpu etime tty time args)
+    #[arg(value_name = "DESCRIPTORS")]
+    pub descriptors: Vec<String>,
 }

@@ -3,6 +3,7 @@
 mod commit;
 mod cp;
 mod diff;
+mod exec;
 mod export;
 mod files;
 mod lifecycle;
@@ -13,6 +14,7 @@ pub mod process;
 mod process_compat;
 mod run;
 mod spec;
+mod top;
 mod view;
 
 use std::collections::BTreeMap;
@@ -23,6 +25,7 @@ use jiff::Timestamp;
 pub use commit::{CommitFormat, CommitOptions, commit};
 pub use cp::{CopyOptions, Location, copy};
 pub use diff::{Change, ChangeKind, diff};
+pub use exec::{ExecOptions, ExecReport, exec};
 pub use export::export;
 pub use lifecycle::{
     RemoveReport, StopOutcome, find, kill, list, remove, remove_one, stop, wait_and_record,
@@ -32,6 +35,7 @@ pub use monitor::{Restart, log_path, monitor, parse_restart, start_detached};
 pub use names::{parse_signal, validate as validate_name};
 pub use run::{Ended, run_attached};
 pub use spec::{ContainerSpec, State, Status};
+pub use top::{TopReport, top};
 pub use view::FsError;
 
 use super::image::{PullOptions, PullPolicy, PullProgress};

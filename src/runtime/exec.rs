@@ -1,0 +1,336 @@
+//! Running another process in a running container (`exec`): join the namespaces of its pid 1, enter its
+//! root, fork (a process joins a pid namespace only through its children), switch to the user and exec.
+//!
+//! The container's namespaces belong to the user namespace its `run` created (each re-executed roost
+//! gets a fresh one), so this runs in the caller's own namespace — where the unprivileged owner of
+//! that user namespace holds every capability over it — and joins the container's user namespace
+//! first. Namespaces the container shares with us (the host network) are not joined.
+//!
+//! `setns(CLONE_NEWNS)` resets root and cwd to the namespace's root mount, which after the container's
+//! `pivot_root` is its root file system; we do not rely on it: the root is opened (as
+//! `/proc/PID/root`) before joining, and entered with `fchdir` + `chroot(".")` after.
+use std::convert::Infallible;
+use std::fs::File;
+use std::io::Read;
+use std::os::fd::{AsFd, OwnedFd};
+
+use nix::sched::CloneFlags;
+use nix::sys::signal::{SigSet, Signal};
+use nix::unistd::Pid;
+
+use super::plan::Process;
+use super::spawn::{decode_report, encode_report, exec as exec_process, fail, switch_user};
+use crate::sys::clone::{Cloned, clone_process, exit_now};
+
+/// What to run in which container.
+#[derive(Debug, Clone)]
+pub struct ExecPlan {
+    /// The container's pid 1, as seen from this process.
+    pub pid: i32,
+    pub process: Process,
+    /// Give the process a new pseudo-terminal as its controlling terminal, relayed to ours.
+    pub tty: bool,
+    /// Pass our stdin on (else the process reads /dev/null).
+    pub interactive: bool,
+    /// Leave the process running in the container and return once it has been exec'd.
+    pub detach: bool,
+}
+
+/// How an exec ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExecOutcome {
+    /// The process ran and exited with this status (128+signal when killed).
+    Exited(i32),
+    /// The process was started and left running (`-d`).
+    Detached,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExecError {
+    #[error("failed to open `{path}`")]
+    Open {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("failed to join the {ns} namespace of container process {pid}")]
+    Join {
+        ns: &'static str,
+        pid: i32,
+        #[source]
+        source: nix::Error,
+    },
+    #[error("failed to enter the root file system of container process {pid}")]
+    Root {
+        pid: i32,
+        #[source]
+        source: nix::Error,
+    },
+    #[error("failed to allocate a pseudo-terminal")]
+    Pty(#[source] nix::Error),
+    #[error("failed to block signals for the terminal relay")]
+    Signals(#[source] nix::Error),
+    #[error("failed to create the exec process")]
+    Fork(#[source] nix::Error),
+    #[error("failed to set up the parent/child pipes")]
+    Pipe(#[source] nix::Error),
+    #[error("failed to relay the terminal")]
+    Relay(#[source] nix::Error),
+    #[error("{message}")]
+    Child { code: i32, message: String },
+}
+
+impl ExecError {
+    /// podman's statuses: 126 when the command cannot be run, 127 when it is not found, else 125.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            ExecError::Child { code, .. } => *code,
+            _ => 125,
+        }
+    }
+}
+
+/// The namespaces to join, user first (it grants the capabilities the others need), mount last.
+const NAMESPACES: &[(&str, CloneFlags)] = &[
+    ("user", CloneFlags::CLONE_NEWUSER),
+    ("ipc", CloneFlags::CLONE_NEWIPC),
+    ("uts", CloneFlags::CLONE_NEWUTS),
+    ("net", CloneFlags::CLONE_NEWNET),
+    ("cgroup", CloneFlags::CLONE_NEWCGROUP),
+    ("pid", CloneFlags::CLONE_NEWPID),
+    ("mnt", CloneFlags::CLONE_NEWNS),
+];
+
+/// Everything opened from the host side before joining: namespace fds, the root, /dev/null.
+struct Handles {
+    namespaces: Vec<(&'static str, CloneFlags, File)>,
+    root: File,
+    devnull: File,
+    set_groups: bool,
+}
+
+fn open(path: String) -> Result<File, ExecError> {
+    File::open(&path).map_err(|source| ExecError::Open { path, source })
+}
+
+fn open_handles(pid: i32) -> Result<Handles, ExecError> {
+    let mut namespaces = Vec::new();
+    for &(ns, flag) in NAMESPACES {
+        let theirs = format!("/proc/{pid}/ns/{ns}");
+        let target = std::fs::read_link(&theirs).map_err(|source| ExecError::Open {
+            path: theirs.clone(),
+            source,
+        })?;
+        if std::fs::read_link(format!("/proc/self/ns/{ns}")).is_ok_and(|mine| mine == target) {
+            tracing::debug!(ns, "namespace shared with the container: not joined");
+            continue;
+        }
+        namespaces.push((ns, flag, open(theirs)?));
+    }
+    let root = open(format!("/proc/{pid}/root"))?;
+    let devnull = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")
+        .map_err(|source| ExecError::Open {
+            path: "/dev/null".into(),
+            source,
+        })?;
+    // A single-id mapping denies setgroups(2) in the container's user namespace.
+    let set_groups = std::fs::read_to_string(format!("/proc/{pid}/setgroups"))
+        .map(|s| s.trim() != "deny")
+        .unwrap_or(true);
+    Ok(Handles {
+        namespaces,
+        root,
+        devnull,
+        set_groups,
+    })
+}
+
+fn join(pid: i32, h: &Handles) -> Result<(), ExecError> {
+    for (ns, flag, fd) in &h.namespaces {
+        tracing::debug!(ns, pid, "setns");
+        nix::sched::setns(fd.as_fd(), *flag).map_err(|source| ExecError::Join {
+            ns,
+            pid,
+            source,
+        })?;
+    }
+    let root = |source| ExecError::Root { pid, source };
+    nix::unistd::fchdir(h.root.as_fd()).map_err(root)?;
+    nix::unistd::chroot(".").map_err(root)?;
+    nix::unistd::chdir("/").map_err(root)
+}
+
+/// Run `plan` in its container. Must be called while the process is single-threaded; afterwards this
+/// process stays in the container's namespaces and root (it only relays and waits).
+pub fn exec(plan: &ExecPlan) -> Result<ExecOutcome, ExecError> {
+    let handles = open_handles(plan.pid)?;
+    let (err_r, err_w) =
+        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(ExecError::Pipe)?;
+    join(plan.pid, &handles)?;
+    let tty = plan.tty && !plan.detach;
+    // The pty comes from the container's devpts (its /dev/ptmx), so it shows up in its /dev/pts.
+    let pty = if tty {
+        let size = crate::sys::tty::window_size(std::io::stdin()).ok();
+        let pty = nix::pty::openpty(size.as_ref(), None).map_err(ExecError::Pty)?;
+        let owner = (
+            Some(nix::unistd::Uid::from_raw(plan.process.uid)),
+            Some(nix::unistd::Gid::from_raw(plan.process.gid)),
+        );
+        let _ = nix::unistd::fchown(&pty.slave, owner.0, owner.1);
+        Some(pty)
+    } else {
+        None
+    };
+    // SIGCHLD and SIGWINCH are read from a signalfd by the relay: block them before the child can exit.
+    let old_mask = if tty {
+        let mut set = SigSet::empty();
+        set.add(Signal::SIGCHLD);
+        set.add(Signal::SIGWINCH);
+        Some(
+            set.thread_swap_mask(nix::sys::signal::SigmaskHow::SIG_BLOCK)
+                .map_err(ExecError::Signals)?,
+        )
+    } else {
+        None
+    };
+    match clone_process(0).map_err(ExecError::Fork)? {
+        Cloned::Child => {
+            drop(err_r);
+            let child = Child {
+                plan,
+                handles: &handles,
+                pty: pty.as_ref().map(|p| (&p.master, &p.slave)),
+                old_mask: old_mask.as_ref(),
+            };
+            let (code, message) = match child.run() {
+                Ok(never) => match never {},
+                Err(e) => e,
+            };
+            let _ = nix::unistd::write(&err_w, encode_report(code, &message).as_bytes());
+            exit_now(code)
+        }
+        Cloned::Parent(child) => {
+            drop(err_w);
+            let master = pty.map(|p| {
+                drop(p.slave);
+                p.master
+            });
+            parent(plan, child, err_r, master)
+        }
+    }
+}
+
+fn parent(
+    plan: &ExecPlan,
+    child: Pid,
+    err: OwnedFd,
+    master: Option<OwnedFd>,
+) -> Result<ExecOutcome, ExecError> {
+    if !plan.detach {
+        crate::sys::process::forward_signals(child.as_raw());
+    }
+    let mut report = Vec::new();
+    let _ = File::from(err).read_to_end(&mut report);
+    if !report.is_empty() {
+        let _ = super::wait::wait_exit(child);
+        let (code, message) = decode_report(&report);
+        return Err(ExecError::Child { code, message });
+    }
+    if plan.detach {
+        // The intermediate process exits at once; the exec'd process was re-parented to the
+        // container's pid 1.
+        let _ = super::wait::wait_exit(child);
+        return Ok(ExecOutcome::Detached);
+    }
+    if let Some(master) = master {
+        super::tty::relay(&master, plan.interactive, child).map_err(ExecError::Relay)?;
+    }
+    Ok(ExecOutcome::Exited(super::wait::wait_exit(child)))
+}
+
+/// The forked side, already in the container's namespaces and root.
+struct Child<'a> {
+    plan: &'a ExecPlan,
+    handles: &'a Handles,
+    pty: Option<(&'a OwnedFd, &'a OwnedFd)>,
+    old_mask: Option<&'a SigSet>,
+}
+
+impl Child<'_> {
+    fn run(&self) -> Result<Infallible, (i32, String)> {
+        let p = &self.plan.process;
+        if self.plan.detach {
+            self.detach()?;
+        } else if let Some((_, slave)) = self.pty {
+            nix::unistd::setsid().map_err(|e| fail(125, format!("failed to setsid: {e}")))?;
+            crate::sys::tty::set_controlling_terminal(slave)
+                .map_err(|e| fail(125, format!("failed to set the controlling terminal: {e}")))?;
+            redirect(slave, true, true)?;
+        } else if !self.plan.interactive {
+            redirect(&self.handles.devnull, true, false)?;
+        }
+        if let Some(mask) = self.old_mask {
+            mask.thread_set_mask()
+                .map_err(|e| fail(125, format!("failed to restore the signal mask: {e}")))?;
+        }
+        nix::unistd::chdir(p.cwd.as_str()).map_err(|e| {
+            fail(
+                127,
+                format!(
+                    "chdir to `{}`: {}: OCI runtime attempted to invoke a command that was not found",
+                    p.cwd,
+                    e.desc()
+                ),
+            )
+        })?;
+        switch_user(p, self.handles.set_groups)?;
+        // Nothing but stdio goes to the process: not the pty's descriptors (created without
+        // close-on-exec), nor whatever our caller leaked to us.
+        crate::sys::process::cloexec_from(3)
+            .map_err(|e| fail(125, format!("failed to set close-on-exec: {e}")))?;
+        exec_process(p)
+    }
+
+    /// A new session with no terminal, then a second fork so that the process is re-parented to the
+    /// container's pid 1 when the intermediate exits; its stdio is /dev/null.
+    fn detach(&self) -> Result<(), (i32, String)> {
+        nix::unistd::setsid().map_err(|e| fail(125, format!("failed to setsid: {e}")))?;
+        match clone_process(0).map_err(|e| fail(125, format!("failed to fork: {e}")))? {
+            Cloned::Parent(_) => exit_now(0),
+            Cloned::Child => redirect(&self.handles.devnull, true, true),
+        }
+    }
+}
+
+fn redirect(fd: &impl AsFd, stdin: bool, output: bool) -> Result<(), (i32, String)> {
+    let e = |e| fail(125, format!("failed to redirect stdio: {e}"));
+    if stdin {
+        nix::unistd::dup2_stdin(fd).map_err(e)?;
+    }
+    if output {
+        nix::unistd::dup2_stdout(fd).map_err(e)?;
+        nix::unistd::dup2_stderr(fd).map_err(e)?;
+    }
+    Ok(())
+}
+
+/// Read a file of a running container, e.g. `etc/passwd`, resolving the path (symlinks included)
+/// inside its root so that it cannot name a host file. `None` when it is missing or unreadable.
+pub fn read_container_file(pid: i32, path: &str) -> Option<String> {
+    use rustix::fs::{Mode, OFlags, ResolveFlags};
+    let root = File::open(format!("/proc/{pid}/root")).ok()?;
+    let fd = rustix::fs::openat2(
+        &root,
+        path,
+        OFlags::RDONLY | OFlags::CLOEXEC,
+        Mode::empty(),
+        ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
+    )
+    .ok()?;
+    let mut text = String::new();
+    File::from(fd).read_to_string(&mut text).ok()?;
+    Some(text)
+}
