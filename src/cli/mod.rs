@@ -10,6 +10,7 @@ mod generate;
 mod image;
 mod progress;
 mod system;
+mod volume;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -127,6 +128,9 @@ pub enum Command {
     /// Manage roost
     #[command(subcommand)]
     System(system::SystemCommand),
+    /// Manage volumes
+    #[command(subcommand)]
+    Volume(volume::VolumeCommand),
     /// Print a shell completion script (bash, zsh or fish)
     Completion(generate::CompletionArgs),
     /// Generate documentation
@@ -163,6 +167,7 @@ impl Command {
             ),
             Command::System(system::SystemCommand::Prune(_)) => true,
             Command::Container(c) => c.needs_userns(),
+            Command::Volume(v) => v.needs_userns(),
             _ => false,
         }
     }
@@ -281,6 +286,7 @@ fn dispatch(ctx: &crate::engine::Ctx, command: Command) -> Result<i32, Error> {
         Command::Container(c) => container::dispatch(ctx, c),
         Command::Rename(a) => container::dispatch(ctx, container::ContainerCommand::Rename(a)),
         Command::System(s) => system::dispatch(ctx, s),
+        Command::Volume(v) => volume::dispatch(ctx, v),
         Command::Version(_)
         | Command::Completion(_)
         | Command::Generate(_)

@@ -5,7 +5,8 @@
 mod mounts;
 pub mod plan;
 pub mod spawn;
+mod volumes;
 pub mod wait;
 
-pub use plan::{Bind, IdMaps, Plan, Process, Rootfs};
+pub use plan::{Bind, IdMaps, Mount, MountKind, Plan, Process, Rootfs};
 pub use spawn::{SpawnError, Spawned, spawn};

@@ -4,11 +4,13 @@ mod files;
 mod lifecycle;
 pub mod logs;
 mod monitor;
+mod mount_spec;
 mod names;
 pub mod process;
 mod process_compat;
 mod run;
 mod spec;
+mod volumes;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -16,13 +18,17 @@ use std::path::PathBuf;
 use jiff::Timestamp;
 
 pub use lifecycle::{
-    RemoveReport, StopOutcome, find, kill, list, remove, remove_one, stop, wait_and_record,
-    wait_stopped,
+    RemoveReport, StopOutcome, find, kill, list, remove, remove_one, remove_with_volumes, stop,
+    wait_and_record, wait_stopped,
 };
 pub use monitor::{Restart, log_path, monitor, parse_restart, start_detached};
+pub use mount_spec::{
+    Mount, MountKind, MountSpecError, is_host_path, parse_mount, parse_tmpfs, parse_volume,
+};
 pub use names::{parse_signal, validate as validate_name};
 pub use run::{Ended, run_attached};
 pub use spec::{ContainerSpec, State, Status};
+pub use volumes::mark_populated;
 
 use super::image::{PullOptions, PullPolicy, PullProgress};
 use super::{Ctx, EngineError};
@@ -66,6 +72,8 @@ pub struct CreateOptions {
     pub group_add: Vec<String>,
     /// The caller's environment, for `-e KEY` and `--env-host`.
     pub host_env: Vec<(String, String)>,
+    /// `-v`, `--mount` and `--tmpfs`, parsed (bind sources absolute).
+    pub mounts: Vec<Mount>,
 }
 
 /// A container that exists in the store.
@@ -159,6 +167,12 @@ pub fn create(
             .transpose()?
             .unwrap_or(libc::SIGTERM),
     };
+    let image_volumes: Vec<String> = config
+        .volumes
+        .as_ref()
+        .map(|v| v.keys().cloned().collect())
+        .unwrap_or_default();
+    let (mounts, new_volumes) = volumes::resolve(&mut store, &opts.mounts, &image_volumes)?;
     let spec = ContainerSpec {
         args: process.args.clone(),
         env: process.env.clone(),
@@ -195,6 +209,7 @@ pub fn create(
         seccomp: opts.seccomp.clone(),
         log_driver: opts.log_driver.clone().unwrap_or_else(|| "k8s-file".into()),
         restart: opts.restart.clone().unwrap_or_default(),
+        mounts,
     };
     let record = ContainerRecord {
         id: id.clone(),
@@ -212,6 +227,7 @@ pub fn create(
     }
     if let Err(e) = store.add_container(&record) {
         let _ = crate::store::remove_tree(&dir);
+        volumes::forget(&mut store, &new_volumes);
         return Err(e.into());
     }
     Ok(Container {
@@ -247,6 +263,7 @@ pub fn plan(ctx: &Ctx, store: &Store, c: &Container) -> Result<Plan, EngineError
             read_only: c.spec.read_only,
         },
         hostname: c.spec.hostname.clone(),
+        mounts: volumes::runtime_mounts(store, c)?,
         binds: binds
             .into_iter()
             .map(|(source, target)| Bind {

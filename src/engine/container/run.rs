@@ -26,6 +26,7 @@ pub fn run_attached(ctx: &Ctx, c: &Container) -> Result<Ended, EngineError> {
             store.set_container_state(&c.record.id, &st.to_json())?;
             if c.spec.remove {
                 lifecycle::remove_one(ctx, &mut store, c, true)?;
+                crate::engine::volume::remove_anonymous(&mut store, c)?;
             }
             return Ok(Ended::Failed(e));
         }
@@ -38,11 +39,13 @@ pub fn run_attached(ctx: &Ctx, c: &Container) -> Result<Ended, EngineError> {
         ..State::default()
     };
     store.set_container_state(&c.record.id, &state.to_json())?;
+    super::volumes::mark_populated(&mut store, c)?;
     crate::sys::process::forward_signals(spawned.pid.as_raw());
     let code = lifecycle::wait_and_record(&mut store, &c.record.id, spawned.pid)?;
     if c.spec.remove {
         let c = lifecycle::find(&store, &c.record.id)?;
         lifecycle::remove_one(ctx, &mut store, &c, true)?;
+        crate::engine::volume::remove_anonymous(&mut store, &c)?;
     }
     Ok(Ended::Exited(code))
 }

@@ -56,6 +56,9 @@ pub struct ContainerSpec {
     pub log_driver: String,
     #[serde(default)]
     pub restart: String,
+    /// Volumes, binds and tmpfs mounts (`-v`, `--mount`, `--tmpfs`, the image's VOLUMEs).
+    #[serde(default)]
+    pub mounts: Vec<super::Mount>,
 }
 
 fn default_log_driver() -> String {
