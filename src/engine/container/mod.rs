@@ -222,8 +222,10 @@ pub fn create(
     };
     let dir = store.container_dir(&id);
     for d in ["diff", "work", "merged"] {
-        std::fs::create_dir_all(dir.join(d))
-            .map_err(|e| EngineError::io("create", dir.join(d), e))?;
+        if let Err(e) = std::fs::create_dir_all(dir.join(d)) {
+            volumes::forget(&mut store, &new_volumes);
+            return Err(EngineError::io("create", dir.join(d), e));
+        }
     }
     if let Err(e) = store.add_container(&record) {
         let _ = crate::store::remove_tree(&dir);
