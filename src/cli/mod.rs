@@ -10,6 +10,7 @@ mod generate;
 mod image;
 mod progress;
 mod system;
+mod volume;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -139,6 +140,9 @@ pub enum Command {
     /// Manage roost
     #[command(subcommand)]
     System(system::SystemCommand),
+    /// Manage volumes
+    #[command(subcommand)]
+    Volume(volume::VolumeCommand),
     /// Print a shell completion script (bash, zsh or fish)
     Completion(generate::CompletionArgs),
     /// Generate documentation
@@ -178,6 +182,7 @@ impl Command {
             Command::Commit(_) | Command::Cp(_) | Command::Diff(_) | Command::Export(_) => true,
             // Not `exec`/`top`: a re-executed roost gets a user namespace of its own, while these
             // join the container's (`runtime::exec`), which only its owner outside can do.
+            Command::Volume(v) => v.needs_userns(),
             _ => false,
         }
     }
@@ -302,6 +307,7 @@ fn dispatch(ctx: &crate::engine::Ctx, command: Command) -> Result<i32, Error> {
         Command::Container(c) => container::dispatch(ctx, c),
         Command::Rename(a) => container::dispatch(ctx, container::ContainerCommand::Rename(a)),
         Command::System(s) => system::dispatch(ctx, s),
+        Command::Volume(v) => volume::dispatch(ctx, v),
         Command::Version(_)
         | Command::Completion(_)
         | Command::Generate(_)

@@ -6,6 +6,7 @@ pub mod container;
 pub mod image;
 mod layer;
 pub mod system;
+pub mod volume;
 
 use std::path::PathBuf;
 
@@ -112,6 +113,8 @@ pub enum EngineError {
     },
     #[error("unpacking a layer failed in its worker thread")]
     Worker,
+    #[error(transparent)]
+    Volume(#[from] volume::VolumeError),
     #[error("{0}")]
     Invalid(String),
     #[error("pull policy is `never` and `{0}` is not in local storage")]

@@ -10,10 +10,12 @@ pub mod spawn;
 pub mod terminal;
 pub mod wait;
 
-pub use plan::{Bind, IdMaps, Plan, Process, Rootfs, Security};
+pub use plan::{Bind, IdMaps, Mount, MountKind, Plan, Process, Rootfs, Security};
 pub mod exec;
 pub mod procs;
 mod tty;
 
 pub use exec::{ExecError, ExecOutcome, ExecPlan};
+mod volumes;
+
 pub use spawn::{SpawnError, Spawned, spawn};

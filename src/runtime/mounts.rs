@@ -12,19 +12,19 @@ use super::plan::Plan;
 /// A failed step: what we were doing and the error.
 pub(super) type StepResult = Result<(), (String, std::io::Error)>;
 
-fn step<T, E: Into<std::io::Error>>(
+pub(super) fn step<T, E: Into<std::io::Error>>(
     what: impl FnOnce() -> String,
     r: Result<T, E>,
 ) -> Result<T, (String, std::io::Error)> {
     r.map_err(|e| (what(), e.into()))
 }
 
-fn nix_io(e: nix::Error) -> std::io::Error {
+pub(super) fn nix_io(e: nix::Error) -> std::io::Error {
     std::io::Error::from(e)
 }
 
 /// Inside the new root (before pivot), the host path for a container path.
-fn inside(root: &Path, path: &str) -> PathBuf {
+pub(super) fn inside(root: &Path, path: &str) -> PathBuf {
     root.join(path.trim_start_matches('/'))
 }
 
@@ -79,7 +79,7 @@ fn mount_overlay(plan: &Plan) -> StepResult {
     Ok(())
 }
 
-fn mkdir_p(p: &Path) -> StepResult {
+pub(super) fn mkdir_p(p: &Path) -> StepResult {
     step(
         || format!("create `{}`", p.display()),
         std::fs::DirBuilder::new()
@@ -106,7 +106,7 @@ fn ensure_target(target: &Path, dir: bool) -> StepResult {
     )
 }
 
-fn bind(source: &Path, target: &Path, read_only: bool, recursive: bool) -> StepResult {
+pub(super) fn bind(source: &Path, target: &Path, read_only: bool, recursive: bool) -> StepResult {
     let dir = source.is_dir();
     ensure_target(target, dir)?;
     let mut flags = MsFlags::MS_BIND;
@@ -314,6 +314,9 @@ pub(super) fn build_root(plan: &Plan, single_mapping: bool) -> StepResult {
         );
     }
     mount_dev(root, single_mapping)?;
+    for m in &plan.mounts {
+        super::volumes::apply(root, m)?;
+    }
     for b in &plan.binds {
         bind(&b.source, &inside(root, &b.target), b.read_only, true)?;
     }

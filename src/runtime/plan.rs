@@ -24,6 +24,44 @@ pub struct Bind {
     pub read_only: bool,
 }
 
+/// A volume, bind or tmpfs the container asked for, applied after the root's own mounts and before
+/// the init-file binds.
+#[derive(Debug, Clone)]
+pub struct Mount {
+    /// Absolute path inside the container.
+    pub target: String,
+    pub kind: MountKind,
+}
+
+#[derive(Debug, Clone)]
+pub enum MountKind {
+    /// A host directory or file (a volume's `_data` directory, too), bound recursively.
+    Bind {
+        source: PathBuf,
+        read_only: bool,
+        /// Chown the source recursively to this uid:gid first (`:U`).
+        chown: Option<(u32, u32)>,
+        /// First use of a volume: when `source` is empty, copy the image's content at the target in,
+        /// keeping owners, modes, times and symlinks (podman's copy-up).
+        copy_up: bool,
+        /// First use of a volume the image has nothing for: hand it to the container's user.
+        first_chown: Option<(u32, u32)>,
+    },
+    /// An overlay with a host directory as its only lower layer (`:O`); changes go to `upper`.
+    Overlay {
+        lower: PathBuf,
+        upper: PathBuf,
+        work: PathBuf,
+        read_only: bool,
+    },
+    Tmpfs {
+        /// `size=…,mode=…` for the kernel.
+        data: String,
+        read_only: bool,
+        noexec: bool,
+    },
+}
+
 /// The process to run.
 #[derive(Debug, Clone, Default)]
 pub struct Process {
@@ -67,6 +105,8 @@ pub struct Plan {
     pub rootfs: Rootfs,
     pub hostname: String,
     pub binds: Vec<Bind>,
+    /// The container's volumes, binds and tmpfs mounts, parents before children.
+    pub mounts: Vec<Mount>,
     pub process: Process,
     pub maps: IdMaps,
     /// A new, empty network namespace (`--network none`); otherwise the host's network is shared.

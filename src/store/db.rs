@@ -6,7 +6,7 @@ use rusqlite::Connection;
 
 use super::{Result, StoreError};
 
-const SCHEMA_VERSION: i32 = 2;
+const SCHEMA_VERSION: i32 = 3;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS layers (
@@ -58,6 +58,17 @@ CREATE TABLE IF NOT EXISTS containers (
     state    TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS containers_by_image ON containers(image_id);
+CREATE TABLE IF NOT EXISTS volumes (
+    name          TEXT PRIMARY KEY,
+    driver        TEXT NOT NULL,
+    created       TEXT NOT NULL,
+    labels        TEXT NOT NULL DEFAULT '{}',
+    options       TEXT NOT NULL DEFAULT '{}',
+    mountpoint    TEXT NOT NULL,
+    anonymous     INTEGER NOT NULL DEFAULT 0,
+    needs_copy_up INTEGER NOT NULL DEFAULT 1,
+    needs_chown   INTEGER NOT NULL DEFAULT 1
+);
 ";
 
 pub(crate) struct Db {

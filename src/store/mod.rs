@@ -19,6 +19,7 @@ mod db;
 mod images;
 mod layers;
 mod lock;
+mod volumes;
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -28,6 +29,7 @@ pub use containers::ContainerRecord;
 pub use images::{ImageRecord, NewImage};
 pub use layers::{LayerRecord, StagedLayer};
 pub use lock::LayerLock;
+pub use volumes::VolumeRecord;
 
 use crate::oci::Digest;
 
@@ -56,6 +58,8 @@ pub enum StoreError {
     MissingImage(String),
     #[error("the container name `{0}` is already in use")]
     NameInUse(String),
+    #[error("volume with name {0} already exists: volume already exists")]
+    VolumeExists(String),
     #[error("corrupt record in the image store: {0}")]
     Corrupt(String),
 }

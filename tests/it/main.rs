@@ -17,3 +17,4 @@ mod misc;
 mod pull;
 mod push;
 mod tag_rmi;
+mod volumes;

@@ -3,7 +3,7 @@ use serde_json::{Value, json};
 
 use crate::cli::format;
 use crate::engine::Ctx;
-use crate::engine::container::{Container, Status, log_path, runtime_dir};
+use crate::engine::container::{Container, MountKind, Status, log_path, runtime_dir};
 use crate::store::Store;
 
 fn time(t: Option<jiff::Timestamp>) -> Value {
@@ -17,6 +17,76 @@ fn signal_name(sig: i32) -> String {
     nix::sys::signal::Signal::try_from(sig)
         .map(|s| s.as_str().to_string())
         .unwrap_or_else(|_| sig.to_string())
+}
+
+/// podman's `Mounts` entries: volumes and binds (tmpfs mounts are listed under HostConfig.Tmpfs).
+fn mounts_json(store: &Store, c: &Container) -> Vec<Value> {
+    c.spec
+        .mounts
+        .iter()
+        .filter(|m| m.kind != MountKind::Tmpfs)
+        .map(|m| {
+            let volume = m.kind == MountKind::Volume;
+            let source = if volume {
+                store
+                    .volume(&m.source)
+                    .ok()
+                    .flatten()
+                    .map(|v| v.mountpoint.display().to_string())
+                    .unwrap_or_default()
+            } else {
+                m.source.clone()
+            };
+            let mut options: Vec<&str> = if volume {
+                vec!["nosuid", "nodev", "rbind"]
+            } else {
+                vec!["rbind"]
+            };
+            options.extend(m.options.iter().map(String::as_str).filter(|o| {
+                !matches!(*o, "ro" | "rw" | "z" | "Z" | "U" | "O" | "nocopy" | "copy")
+            }));
+            json!({
+                "Type": m.kind.as_str(),
+                "Name": if volume { m.source.as_str() } else { "" },
+                "Source": source,
+                "Destination": m.destination,
+                "Driver": if volume { "local" } else { "" },
+                "Mode": "",
+                "Options": options,
+                "RW": !m.read_only,
+                "Propagation": "rprivate",
+            })
+        })
+        .collect()
+}
+
+/// HostConfig.Binds (`SRC:DEST:OPTS`, podman's rendering) and HostConfig.Tmpfs.
+fn binds_and_tmpfs(c: &Container) -> (Vec<String>, serde_json::Map<String, Value>) {
+    let mut binds = Vec::new();
+    let mut tmpfs = serde_json::Map::new();
+    for m in &c.spec.mounts {
+        let rw = if m.read_only { "ro" } else { "rw" };
+        match m.kind {
+            MountKind::Tmpfs => {
+                let mut opts = vec![rw.to_string(), "rprivate".into()];
+                if m.noexec {
+                    opts.push("noexec".into());
+                }
+                opts.extend(["nosuid".to_string(), "nodev".to_string()]);
+                opts.extend(m.tmpfs_data.iter().cloned());
+                tmpfs.insert(m.destination.clone(), json!(opts.join(",")));
+            }
+            MountKind::Volume => binds.push(format!(
+                "{}:{}:{rw},rprivate,nosuid,nodev,rbind",
+                m.source, m.destination
+            )),
+            MountKind::Bind => binds.push(format!(
+                "{}:{}:{rw},rprivate,rbind",
+                m.source, m.destination
+            )),
+        }
+    }
+    (binds, tmpfs)
 }
 
 pub fn container_json(ctx: &Ctx, store: &Store, c: &Container) -> Value {
@@ -40,6 +110,13 @@ pub fn container_json(ctx: &Ctx, store: &Store, c: &Container) -> Value {
         .iter()
         .rev()
         .map(|l| store.layer_diff(l).display().to_string())
+        .collect();
+    let (binds, tmpfs) = binds_and_tmpfs(c);
+    let volumes: serde_json::Map<String, Value> = s
+        .mounts
+        .iter()
+        .filter(|m| m.kind == MountKind::Volume && m.anonymous)
+        .map(|m| (m.destination.clone(), json!({})))
         .collect();
     json!({
         "Id": c.record.id,
@@ -78,7 +155,7 @@ pub fn container_json(ctx: &Ctx, store: &Store, c: &Container) -> Value {
             "WorkDir": dir.join("work"),
             "MergedDir": dir.join("merged"),
         }},
-        "Mounts": [],
+        "Mounts": mounts_json(store, c),
         "Dependencies": [],
         "IsInfra": false,
         "Config": {
@@ -94,7 +171,7 @@ pub fn container_json(ctx: &Ctx, store: &Store, c: &Container) -> Value {
             "Env": s.env,
             "Cmd": s.command,
             "Image": c.record.image,
-            "Volumes": null,
+            "Volumes": if volumes.is_empty() { Value::Null } else { Value::Object(volumes) },
             "WorkingDir": s.cwd,
             "Entrypoint": s.entrypoint,
             "Labels": s.labels,
@@ -103,7 +180,8 @@ pub fn container_json(ctx: &Ctx, store: &Store, c: &Container) -> Value {
             "StopTimeout": s.stop_timeout,
         },
         "HostConfig": {
-            "Binds": [],
+            "Binds": binds,
+            "Tmpfs": tmpfs,
             "NetworkMode": s.network,
             "RestartPolicy": {"Name": restart_name, "MaximumRetryCount": restart_max},
             "AutoRemove": s.remove,

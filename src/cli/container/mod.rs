@@ -233,6 +233,15 @@ pub struct CreateArgs {
     /// Mount the container's root file system read-only
     #[arg(long)]
     pub read_only: bool,
+    /// Bind mount or volume: [HOST-DIR|VOLUME:]CONTAINER-DIR[:OPTIONS] (ro, rw, z, Z, U, O, nocopy)
+    #[arg(short, long, value_name = "[SRC:]DEST[:OPTS]")]
+    pub volume: Vec<String>,
+    /// Attach a mount: type=bind|volume|tmpfs,src=…,dst=…[,ro][,tmpfs-size=…][,tmpfs-mode=…]
+    #[arg(long, value_name = "type=TYPE,…")]
+    pub mount: Vec<String>,
+    /// Mount a tmpfs: DEST[:OPTIONS] (size=, mode=, ro, exec)
+    #[arg(long, value_name = "DEST[:OPTS]")]
+    pub tmpfs: Vec<String>,
     /// Remove the container when it exits
     #[arg(long)]
     pub rm: bool,
@@ -305,7 +314,7 @@ pub struct RmArgs {
     /// Do not fail for containers that do not exist
     #[arg(short, long)]
     pub ignore: bool,
-    /// Remove anonymous volumes too (accepted; volumes come with the volumes work)
+    /// Remove the containers' anonymous volumes too
     #[arg(short, long)]
     pub volumes: bool,
     /// Containers to remove

@@ -41,6 +41,32 @@ fn security_opts(opts: &[String]) -> Result<(bool, Option<String>), Error> {
     Ok((nnp, seccomp))
 }
 
+/// `-v`, `--mount` and `--tmpfs`, parsed; relative bind sources are made absolute here, where the
+/// working directory is known.
+fn mounts(a: &CreateArgs) -> Result<Vec<engine::Mount>, Error> {
+    let parsed = a
+        .volume
+        .iter()
+        .map(|v| engine::parse_volume(v))
+        .chain(a.mount.iter().map(|m| engine::parse_mount(m)))
+        .chain(a.tmpfs.iter().map(|t| engine::parse_tmpfs(t)));
+    let mut out = Vec::new();
+    for m in parsed {
+        let mut m = m.map_err(|e| {
+            Error::from(crate::engine::EngineError::from(
+                crate::engine::volume::VolumeError::from(e),
+            ))
+        })?;
+        if m.kind == engine::MountKind::Bind && !m.source.starts_with('/') {
+            let abs = std::path::absolute(&m.source)
+                .map_err(|e| Error::io(format!("resolve `{}`", m.source), e))?;
+            m.source = abs.to_string_lossy().into_owned();
+        }
+        out.push(m);
+    }
+    Ok(out)
+}
+
 fn options(a: &CreateArgs, remove: bool) -> Result<CreateOptions, Error> {
     if !["host", "none"].contains(&a.network.as_str()) {
         return Err(Error::Usage(format!(
@@ -97,6 +123,7 @@ fn options(a: &CreateArgs, remove: bool) -> Result<CreateOptions, Error> {
         unset_env: a.unset_env.clone(),
         unset_env_all: a.unset_env_all,
         group_add: a.group_add.clone(),
+        mounts: mounts(a)?,
         host_env: std::env::vars()
             .filter(|(k, _)| !k.starts_with("_ROOST_"))
             .collect(),
@@ -163,7 +190,8 @@ pub fn rm(ctx: &Ctx, a: &RmArgs) -> Result<i32, Error> {
             "specify one or more containers to remove (or use --all)".into(),
         ));
     }
-    let report = engine::remove(ctx, &a.containers, a.all, a.force, a.ignore)?;
+    let report =
+        engine::remove_with_volumes(ctx, &a.containers, a.all, a.force, a.ignore, a.volumes)?;
     out(&report
         .removed
         .iter()

@@ -129,6 +129,18 @@ pub fn remove(
     force: bool,
     ignore: bool,
 ) -> Result<RemoveReport, EngineError> {
+    remove_with_volumes(ctx, keys, all, force, ignore, false)
+}
+
+/// `rm -v`: like [`remove`], and with `volumes` the containers' anonymous volumes go too.
+pub fn remove_with_volumes(
+    ctx: &Ctx,
+    keys: &[String],
+    all: bool,
+    force: bool,
+    ignore: bool,
+    volumes: bool,
+) -> Result<RemoveReport, EngineError> {
     let mut report = RemoveReport::default();
     let Some(mut store) = ctx.store_if_exists()? else {
         if !ignore {
@@ -148,7 +160,14 @@ pub fn remove(
         keys.iter().map(|k| find(&store, k)).collect()
     };
     for t in targets {
-        match t.and_then(|c| remove_one(ctx, &mut store, &c, force).map(|()| c.record.id)) {
+        let removed = t.and_then(|c| {
+            remove_one(ctx, &mut store, &c, force)?;
+            if volumes {
+                crate::engine::volume::remove_anonymous(&mut store, &c)?;
+            }
+            Ok(c.record.id)
+        });
+        match removed {
             Ok(id) => report.removed.push(id),
             Err(EngineError::NoSuchContainer(_)) if ignore => {}
             Err(e) => report.errors.push(e),

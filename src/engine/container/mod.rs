@@ -9,6 +9,7 @@ mod files;
 mod lifecycle;
 pub mod logs;
 mod monitor;
+mod mount_spec;
 mod names;
 pub mod process;
 mod process_compat;
@@ -16,6 +17,7 @@ mod run;
 mod spec;
 mod top;
 mod view;
+mod volumes;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -28,15 +30,19 @@ pub use diff::{Change, ChangeKind, diff};
 pub use exec::{ExecOptions, ExecReport, exec};
 pub use export::export;
 pub use lifecycle::{
-    RemoveReport, StopOutcome, find, kill, list, remove, remove_one, stop, wait_and_record,
-    wait_stopped,
+    RemoveReport, StopOutcome, find, kill, list, remove, remove_one, remove_with_volumes, stop,
+    wait_and_record, wait_stopped,
 };
 pub use monitor::{Restart, log_path, monitor, parse_restart, start_detached};
+pub use mount_spec::{
+    Mount, MountKind, MountSpecError, is_host_path, parse_mount, parse_tmpfs, parse_volume,
+};
 pub use names::{parse_signal, validate as validate_name};
 pub use run::{Ended, run_attached};
 pub use spec::{ContainerSpec, State, Status};
 pub use top::{TopReport, top};
 pub use view::FsError;
+pub use volumes::mark_populated;
 
 use super::image::{PullOptions, PullPolicy, PullProgress};
 use super::{Ctx, EngineError};
@@ -81,6 +87,8 @@ pub struct CreateOptions {
     pub init: bool,
     /// The caller's environment, for `-e KEY` and `--env-host`.
     pub host_env: Vec<(String, String)>,
+    /// `-v`, `--mount` and `--tmpfs`, parsed (bind sources absolute).
+    pub mounts: Vec<Mount>,
 }
 
 /// A container that exists in the store.
@@ -174,6 +182,12 @@ pub fn create(
             .transpose()?
             .unwrap_or(libc::SIGTERM),
     };
+    let image_volumes: Vec<String> = config
+        .volumes
+        .as_ref()
+        .map(|v| v.keys().cloned().collect())
+        .unwrap_or_default();
+    let (mounts, new_volumes) = volumes::resolve(&mut store, &opts.mounts, &image_volumes)?;
     let spec = ContainerSpec {
         args: process.args.clone(),
         env: process.env.clone(),
@@ -211,6 +225,7 @@ pub fn create(
         log_driver: opts.log_driver.clone().unwrap_or_else(|| "k8s-file".into()),
         restart: opts.restart.clone().unwrap_or_default(),
         init: opts.init,
+        mounts,
     };
     let record = ContainerRecord {
         id: id.clone(),
@@ -223,11 +238,14 @@ pub fn create(
     };
     let dir = store.container_dir(&id);
     for d in ["diff", "work", "merged"] {
-        std::fs::create_dir_all(dir.join(d))
-            .map_err(|e| EngineError::io("create", dir.join(d), e))?;
+        if let Err(e) = std::fs::create_dir_all(dir.join(d)) {
+            volumes::forget(&mut store, &new_volumes);
+            return Err(EngineError::io("create", dir.join(d), e));
+        }
     }
     if let Err(e) = store.add_container(&record) {
         let _ = crate::store::remove_tree(&dir);
+        volumes::forget(&mut store, &new_volumes);
         return Err(e.into());
     }
     Ok(Container {
@@ -296,6 +314,7 @@ pub fn plan(ctx: &Ctx, store: &Store, c: &Container) -> Result<Plan, EngineError
             read_only: c.spec.read_only,
         },
         hostname: c.spec.hostname.clone(),
+        mounts: volumes::runtime_mounts(store, c)?,
         binds: binds
             .into_iter()
             .map(|(source, target)| Bind {

@@ -183,6 +183,7 @@ pub fn monitor(ctx: &Ctx, id: &str, ready: OwnedFd) -> Result<i32, EngineError> 
             st.stopped_by_user = false;
             st.restart_count = restarts;
         })?;
+        super::volumes::mark_populated(&mut store, &c)?;
         if let Some(mut r) = ready.take() {
             let _ = r.write_all(b"ok");
         }
@@ -196,6 +197,7 @@ pub fn monitor(ctx: &Ctx, id: &str, ready: OwnedFd) -> Result<i32, EngineError> 
             if c.spec.remove {
                 let c = lifecycle::find(&store, id)?;
                 lifecycle::remove_one(ctx, &mut store, &c, true)?;
+                crate::engine::volume::remove_anonymous(&mut store, &c)?;
             }
             return Ok(code);
         }

@@ -27,6 +27,7 @@ pub fn run_attached(ctx: &Ctx, c: &Container) -> Result<Ended, EngineError> {
             store.set_container_state(&c.record.id, &st.to_json())?;
             if c.spec.remove {
                 lifecycle::remove_one(ctx, &mut store, c, true)?;
+                crate::engine::volume::remove_anonymous(&mut store, c)?;
             }
             return Ok(Ended::Failed(e));
         }
@@ -39,6 +40,7 @@ pub fn run_attached(ctx: &Ctx, c: &Container) -> Result<Ended, EngineError> {
         ..State::default()
     };
     store.set_container_state(&c.record.id, &state.to_json())?;
+    super::volumes::mark_populated(&mut store, c)?;
     crate::sys::process::forward_signals(spawned.pid.as_raw());
     let pid = spawned.pid;
     if let Some(m) = spawned.terminal {
@@ -48,6 +50,7 @@ pub fn run_attached(ctx: &Ctx, c: &Container) -> Result<Ended, EngineError> {
     if c.spec.remove {
         let c = lifecycle::find(&store, &c.record.id)?;
         lifecycle::remove_one(ctx, &mut store, &c, true)?;
+        crate::engine::volume::remove_anonymous(&mut store, &c)?;
     }
     Ok(Ended::Exited(code))
 }

@@ -58,6 +58,9 @@ pub struct ContainerSpec {
     pub restart: String,
     #[serde(default)]
     pub init: bool,
+    /// Volumes, binds and tmpfs mounts (`-v`, `--mount`, `--tmpfs`, the image's VOLUMEs).
+    #[serde(default)]
+    pub mounts: Vec<super::Mount>,
 }
 
 fn default_log_driver() -> String {

@@ -1,0 +1,142 @@
+//! A container's mounts: resolved when it is created (named volumes made on first use, anonymous ones
+//! for `-v /path` and the image's VOLUMEs, host paths checked), turned into runtime mounts when it
+//! starts, and volumes marked populated once it ran.
+use std::path::{Path, PathBuf};
+
+use super::Container;
+use super::mount_spec::{Mount, MountKind, check_unique, normalize};
+use crate::engine::EngineError;
+use crate::engine::volume::{CreateVolumeOptions, VolumeError, create_in};
+use crate::runtime;
+use crate::store::Store;
+
+/// Complete the requested mounts for a new container: check bind sources, add anonymous volumes for
+/// the image's VOLUMEs nobody mounts over, and create the volumes. Returns the mounts to store and the
+/// volumes created (to remove again if creating the container fails).
+pub fn resolve(
+    store: &mut Store,
+    requested: &[Mount],
+    image_volumes: &[String],
+) -> Result<(Vec<Mount>, Vec<String>), EngineError> {
+    let mut mounts = requested.to_vec();
+    for path in image_volumes {
+        let taken = mounts
+            .iter()
+            .any(|m| normalize(&m.destination) == normalize(path));
+        if !taken {
+            let mut m = super::mount_spec::parse_volume(path).map_err(VolumeError::from)?;
+            m.options.clear();
+            mounts.push(m);
+        }
+    }
+    check_unique(&mounts).map_err(VolumeError::from)?;
+    for m in mounts.iter().filter(|m| m.kind == MountKind::Bind) {
+        if std::fs::metadata(&m.source).is_err() {
+            return Err(VolumeError::NoHostPath(m.source.clone()).into());
+        }
+    }
+    let mut created = Vec::new();
+    for m in mounts.iter_mut().filter(|m| m.kind == MountKind::Volume) {
+        let existed = !m.anonymous && store.volume(&m.source)?.is_some();
+        if existed {
+            continue;
+        }
+        let made = create_in(
+            store,
+            &CreateVolumeOptions {
+                name: (!m.anonymous).then(|| m.source.clone()),
+                anonymous: m.anonymous,
+                ..CreateVolumeOptions::default()
+            },
+        );
+        match made {
+            Ok(v) => {
+                m.source = v.name.clone();
+                created.push(v.name);
+            }
+            Err(e) => {
+                forget(store, &created);
+                return Err(e);
+            }
+        }
+    }
+    Ok((mounts, created))
+}
+
+/// Remove volumes made for a container that was not created after all.
+pub fn forget(store: &mut Store, names: &[String]) {
+    for n in names {
+        let _ = store.remove_volume(n);
+    }
+}
+
+/// The runtime mounts for a stored container, parents before children. `:O` overlays get a fresh
+/// upper directory in the container's directory each time (podman discards their changes too).
+pub fn runtime_mounts(store: &Store, c: &Container) -> Result<Vec<runtime::Mount>, EngineError> {
+    let mut mounts: Vec<&Mount> = c.spec.mounts.iter().collect();
+    mounts.sort_by_key(|m| normalize(&m.destination).matches('/').count());
+    let user = (c.spec.uid, c.spec.gid);
+    let dir = store.container_dir(&c.record.id);
+    let mut out = Vec::new();
+    for (i, m) in mounts.into_iter().enumerate() {
+        let kind = match m.kind {
+            MountKind::Tmpfs => runtime::MountKind::Tmpfs {
+                data: m.tmpfs_data.join(","),
+                read_only: m.read_only,
+                noexec: m.noexec,
+            },
+            MountKind::Bind if m.overlay => overlay(&dir.join("overlay").join(i.to_string()), m)?,
+            MountKind::Bind => runtime::MountKind::Bind {
+                source: PathBuf::from(&m.source),
+                read_only: m.read_only,
+                chown: m.chown.then_some(user),
+                copy_up: false,
+                first_chown: None,
+            },
+            MountKind::Volume => {
+                let v = store
+                    .volume(&m.source)?
+                    .ok_or_else(|| VolumeError::NoSuchVolume(m.source.clone()))?;
+                runtime::MountKind::Bind {
+                    source: v.mountpoint,
+                    read_only: m.read_only,
+                    chown: m.chown.then_some(user),
+                    copy_up: m.copy_up && v.needs_copy_up,
+                    first_chown: v.needs_chown.then_some(user),
+                }
+            }
+        };
+        out.push(runtime::Mount {
+            target: m.destination.clone(),
+            kind,
+        });
+    }
+    Ok(out)
+}
+
+fn overlay(dir: &Path, m: &Mount) -> Result<runtime::MountKind, EngineError> {
+    let _ = crate::store::remove_tree(dir);
+    let (upper, work) = (dir.join("upper"), dir.join("work"));
+    for d in [&upper, &work] {
+        std::fs::create_dir_all(d).map_err(|e| EngineError::io("create", d, e))?;
+    }
+    Ok(runtime::MountKind::Overlay {
+        lower: PathBuf::from(&m.source),
+        upper,
+        work,
+        read_only: m.read_only,
+    })
+}
+
+/// After the container started: its volumes are populated, so copy-up and chown never happen again.
+pub fn mark_populated(store: &mut Store, c: &Container) -> Result<(), EngineError> {
+    for m in c.spec.mounts.iter().filter(|m| m.kind == MountKind::Volume) {
+        if store
+            .volume(&m.source)?
+            .is_some_and(|v| v.needs_copy_up || v.needs_chown)
+        {
+            store.set_volume_populated(&m.source)?;
+        }
+    }
+    Ok(())
+}

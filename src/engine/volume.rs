@@ -1,0 +1,452 @@
+//! Volume use cases: create, list (with filters), inspect, remove, prune, exists. A volume is a
+//! directory under the store (`volumes/NAME/_data`, driver `local`), recorded in the database; which
+//! containers use it is read from their specs.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+
+use super::container::{self, Container, MountKind, Status};
+use super::{Ctx, EngineError};
+use crate::store::{Store, StoreError, VolumeRecord};
+
+#[derive(Debug, thiserror::Error)]
+pub enum VolumeError {
+    #[error("no volume with name {0:?} found: no such volume")]
+    NoSuchVolume(String),
+    #[error(
+        "volume {name} is being used by the following container(s): {containers}: volume is being used"
+    )]
+    InUse { name: String, containers: String },
+    #[error(
+        "volume name {0:?} is invalid: names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*: invalid argument"
+    )]
+    InvalidName(String),
+    #[error("invalid option {0:?} for driver 'local': invalid argument")]
+    BadOption(String),
+    #[error("volume driver option {0:?} is not supported yet")]
+    Unsupported(String),
+    #[error("{0:?} is an invalid volume filter")]
+    BadFilter(String),
+    #[error(transparent)]
+    Spec(#[from] container::MountSpecError),
+    #[error("statfs {0}: no such file or directory")]
+    NoHostPath(String),
+}
+
+impl VolumeError {
+    /// podman's `volume rm` statuses: 1 for a missing volume, 2 for one in use.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            VolumeError::NoSuchVolume(_) => 1,
+            VolumeError::InUse { .. } => 2,
+            _ => 125,
+        }
+    }
+}
+
+/// What `volume create` is asked for.
+#[derive(Debug, Clone, Default)]
+pub struct CreateVolumeOptions {
+    /// None: an anonymous name (64 hex digits) is generated.
+    pub name: Option<String>,
+    pub labels: BTreeMap<String, String>,
+    pub options: BTreeMap<String, String>,
+    /// `--ignore`: an existing volume of that name is not an error.
+    pub ignore: bool,
+    pub anonymous: bool,
+}
+
+/// A volume with what inspect and ls need to know about its use.
+#[derive(Debug, Clone)]
+pub struct VolumeInfo {
+    pub record: VolumeRecord,
+    /// Ids of the containers whose spec mounts it.
+    pub users: Vec<String>,
+    /// How many of them are running (podman's MountCount).
+    pub mount_count: u32,
+}
+
+/// podman's name rule: `[a-zA-Z0-9][a-zA-Z0-9_.-]*`.
+pub fn validate_name(name: &str) -> Result<(), VolumeError> {
+    let mut chars = name.chars();
+    let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphanumeric());
+    if first_ok && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')) {
+        Ok(())
+    } else {
+        Err(VolumeError::InvalidName(name.to_string()))
+    }
+}
+
+/// The local driver's options that roost implements: `UID`, `GID` (owner of the data directory) and
+/// `nocopy`; `o=uid=N,gid=N` is accepted for the same.
+fn check_options(options: &BTreeMap<String, String>) -> Result<(), VolumeError> {
+    for (k, v) in options {
+        match k.as_str() {
+            "UID" | "GID" | "uid" | "gid" => {
+                v.parse::<u32>()
+                    .map_err(|_| VolumeError::BadOption(format!("{k}={v}")))?;
+            }
+            "nocopy" | "copy" => {}
+            "o" => {
+                for o in v.split(',') {
+                    match o.split_once('=') {
+                        Some(("uid" | "gid", n)) if n.parse::<u32>().is_ok() => {}
+                        _ => return Err(VolumeError::Unsupported(format!("o={o}"))),
+                    }
+                }
+            }
+            "type" | "device" => return Err(VolumeError::Unsupported(k.clone())),
+            _ => return Err(VolumeError::BadOption(k.clone())),
+        }
+    }
+    Ok(())
+}
+
+/// The owner the options ask for (`UID`/`GID`, or `o=uid=…,gid=…`).
+fn owner(options: &BTreeMap<String, String>) -> (Option<u32>, Option<u32>) {
+    let mut uid = options
+        .get("UID")
+        .or(options.get("uid"))
+        .and_then(|v| v.parse().ok());
+    let mut gid = options
+        .get("GID")
+        .or(options.get("gid"))
+        .and_then(|v| v.parse().ok());
+    for o in options.get("o").map(|o| o.split(',')).into_iter().flatten() {
+        match o.split_once('=') {
+            Some(("uid", n)) => uid = n.parse().ok(),
+            Some(("gid", n)) => gid = n.parse().ok(),
+            _ => {}
+        }
+    }
+    (uid, gid)
+}
+
+/// Create a volume in an open store; returns its record (the existing one with `ignore`).
+pub fn create_in(
+    store: &mut Store,
+    opts: &CreateVolumeOptions,
+) -> Result<VolumeRecord, EngineError> {
+    let name = match &opts.name {
+        Some(n) => {
+            validate_name(n)?;
+            n.clone()
+        }
+        None => hex::encode(rand::random::<[u8; 32]>()),
+    };
+    check_options(&opts.options)?;
+    if let Some(existing) = store.volume(&name)? {
+        if opts.ignore {
+            return Ok(existing);
+        }
+        return Err(StoreError::VolumeExists(name).into());
+    }
+    let (uid, gid) = owner(&opts.options);
+    let record = VolumeRecord {
+        mountpoint: store.volume_dir(&name).join("_data"),
+        name,
+        driver: "local".into(),
+        created: Timestamp::now(),
+        labels: opts.labels.clone(),
+        options: opts.options.clone(),
+        anonymous: opts.anonymous,
+        needs_copy_up: !opts.options.contains_key("nocopy"),
+        needs_chown: uid.is_none() && gid.is_none(),
+    };
+    match store.add_volume(&record) {
+        Err(StoreError::VolumeExists(_)) if opts.ignore => {
+            return store
+                .volume(&record.name)?
+                .ok_or_else(|| VolumeError::NoSuchVolume(record.name.clone()).into());
+        }
+        r => r?,
+    }
+    if uid.is_some() || gid.is_some() {
+        std::os::unix::fs::chown(&record.mountpoint, uid, gid)
+            .map_err(|e| EngineError::io("chown", &record.mountpoint, e))?;
+    }
+    Ok(record)
+}
+
+/// `volume create`.
+pub fn create(ctx: &Ctx, opts: &CreateVolumeOptions) -> Result<VolumeRecord, EngineError> {
+    let mut store = ctx.store()?;
+    create_in(&mut store, opts)
+}
+
+/// Containers (with their state) whose spec mounts the volume `name`.
+fn users_of<'a>(containers: &'a [Container], name: &str) -> Vec<&'a Container> {
+    containers
+        .iter()
+        .filter(|c| {
+            c.spec
+                .mounts
+                .iter()
+                .any(|m| m.kind == MountKind::Volume && m.source == name)
+        })
+        .collect()
+}
+
+fn all_containers(store: &Store) -> Result<Vec<Container>, EngineError> {
+    Ok(store
+        .containers()?
+        .into_iter()
+        .map(Container::from_record)
+        .collect())
+}
+
+fn info(record: VolumeRecord, containers: &[Container]) -> VolumeInfo {
+    let users = users_of(containers, &record.name);
+    VolumeInfo {
+        mount_count: users
+            .iter()
+            .filter(|c| c.state.status == Status::Running)
+            .count() as u32,
+        users: users.iter().map(|c| c.record.id.clone()).collect(),
+        record,
+    }
+}
+
+/// One `volume ls --filter`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VolumeFilter {
+    /// The name contains this text (podman matches a regular expression; plain text matches the same).
+    Name(String),
+    Label(String, Option<String>),
+    Dangling(bool),
+    Driver(String),
+}
+
+pub fn parse_filter(s: &str) -> Result<VolumeFilter, VolumeError> {
+    let bad = || VolumeError::BadFilter(s.to_string());
+    let (key, value) = s.split_once('=').ok_or_else(bad)?;
+    Ok(match key {
+        "name" => VolumeFilter::Name(value.to_string()),
+        "label" => match value.split_once('=') {
+            Some((k, v)) => VolumeFilter::Label(k.to_string(), Some(v.to_string())),
+            None => VolumeFilter::Label(value.to_string(), None),
+        },
+        "dangling" => match value {
+            "true" | "1" => VolumeFilter::Dangling(true),
+            "false" | "0" => VolumeFilter::Dangling(false),
+            _ => return Err(bad()),
+        },
+        "driver" => VolumeFilter::Driver(value.to_string()),
+        _ => return Err(bad()),
+    })
+}
+
+fn matches(f: &VolumeFilter, v: &VolumeInfo) -> bool {
+    match f {
+        VolumeFilter::Name(n) => v.record.name.contains(n.as_str()),
+        VolumeFilter::Label(k, want) => v
+            .record
+            .labels
+            .get(k)
+            .is_some_and(|have| want.as_ref().is_none_or(|w| w == have)),
+        VolumeFilter::Dangling(d) => v.users.is_empty() == *d,
+        VolumeFilter::Driver(d) => &v.record.driver == d,
+    }
+}
+
+/// `volume ls`: filters of the same key are alternatives; different keys must all match (podman).
+pub fn list(ctx: &Ctx, filters: &[VolumeFilter]) -> Result<Vec<VolumeInfo>, EngineError> {
+    let Some(store) = ctx.store_if_exists()? else {
+        return Ok(vec![]);
+    };
+    let containers = all_containers(&store)?;
+    let key = |f: &VolumeFilter| std::mem::discriminant(f);
+    Ok(store
+        .volumes()?
+        .into_iter()
+        .map(|r| info(r, &containers))
+        .filter(|v| {
+            filters.iter().all(|f| {
+                filters
+                    .iter()
+                    .filter(|g| key(g) == key(f))
+                    .any(|g| matches(g, v))
+            })
+        })
+        .collect())
+}
+
+/// `volume inspect NAME`.
+pub fn inspect(ctx: &Ctx, name: &str) -> Result<VolumeInfo, EngineError> {
+    let Some(store) = ctx.store_if_exists()? else {
+        return Err(VolumeError::NoSuchVolume(name.to_string()).into());
+    };
+    let record = store
+        .volume(name)?
+        .ok_or_else(|| VolumeError::NoSuchVolume(name.to_string()))?;
+    Ok(info(record, &all_containers(&store)?))
+}
+
+/// `volume exists NAME`.
+pub fn exists(ctx: &Ctx, name: &str) -> Result<bool, EngineError> {
+    Ok(match ctx.store_if_exists()? {
+        Some(store) => store.volume(name)?.is_some(),
+        None => false,
+    })
+}
+
+#[derive(Debug, Default)]
+pub struct VolumeRemoveReport {
+    pub removed: Vec<String>,
+    pub errors: Vec<EngineError>,
+}
+
+/// `volume rm`: a volume in use fails unless `force`, which removes its containers first (podman).
+pub fn remove(
+    ctx: &Ctx,
+    names: &[String],
+    all: bool,
+    force: bool,
+) -> Result<VolumeRemoveReport, EngineError> {
+    let mut report = VolumeRemoveReport::default();
+    let Some(mut store) = ctx.store_if_exists()? else {
+        report.errors.extend(
+            names
+                .iter()
+                .map(|n| VolumeError::NoSuchVolume(n.clone()).into()),
+        );
+        return Ok(report);
+    };
+    let names: Vec<String> = if all {
+        store.volumes()?.into_iter().map(|v| v.name).collect()
+    } else {
+        names.to_vec()
+    };
+    for name in names {
+        match remove_named(ctx, &mut store, &name, force) {
+            Ok(()) => report.removed.push(name),
+            Err(e) => report.errors.push(e),
+        }
+    }
+    Ok(report)
+}
+
+fn remove_named(ctx: &Ctx, store: &mut Store, name: &str, force: bool) -> Result<(), EngineError> {
+    if store.volume(name)?.is_none() {
+        return Err(VolumeError::NoSuchVolume(name.to_string()).into());
+    }
+    let containers = all_containers(store)?;
+    let users = users_of(&containers, name);
+    if !users.is_empty() {
+        if !force {
+            return Err(VolumeError::InUse {
+                name: name.to_string(),
+                containers: users
+                    .iter()
+                    .map(|c| c.record.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            }
+            .into());
+        }
+        for c in users {
+            let c = container::find(store, &c.record.id)?;
+            container::remove_one(ctx, store, &c, true)?;
+        }
+    }
+    store.remove_volume(name)?;
+    Ok(())
+}
+
+/// `volume prune`: remove every volume no container uses; returns their names.
+pub fn prune(ctx: &Ctx) -> Result<VolumeRemoveReport, EngineError> {
+    let unused: Vec<String> = list(ctx, &[VolumeFilter::Dangling(true)])?
+        .into_iter()
+        .map(|v| v.record.name)
+        .collect();
+    if unused.is_empty() {
+        return Ok(VolumeRemoveReport::default());
+    }
+    remove(ctx, &unused, false, false)
+}
+
+/// Remove the anonymous volumes `c` mounts that no other container uses (`rm -v`, `run --rm`).
+pub fn remove_anonymous(store: &mut Store, c: &Container) -> Result<(), EngineError> {
+    let containers = all_containers(store)?;
+    for m in &c.spec.mounts {
+        if m.kind != MountKind::Volume || m.source.is_empty() {
+            continue;
+        }
+        let Some(v) = store.volume(&m.source)? else {
+            continue;
+        };
+        let others = users_of(&containers, &v.name)
+            .iter()
+            .any(|o| o.record.id != c.record.id);
+        if v.anonymous && !others {
+            store.remove_volume(&v.name)?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_follow_podmans_rule() {
+        for ok in ["a", "data", "my-vol_1.2", "0abc"] {
+            validate_name(ok).unwrap_or_else(|e| panic!("{ok}: {e}"));
+        }
+        for bad in ["", "-a", ".a", "a b", "a/b", "a:b", "ä"] {
+            assert!(validate_name(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            validate_name("a b").unwrap_err().to_string(),
+            "volume name \"a b\" is invalid: names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*: invalid argument"
+        );
+    }
+
+    #[test]
+    fn filters_parse() {
+        assert_eq!(
+            parse_filter("label=a=b").unwrap(),
+            VolumeFilter::Label("a".into(), Some("b".into()))
+        );
+        assert_eq!(
+            parse_filter("label=a").unwrap(),
+            VolumeFilter::Label("a".into(), None)
+        );
+        assert_eq!(
+            parse_filter("dangling=true").unwrap(),
+            VolumeFilter::Dangling(true)
+        );
+        assert_eq!(
+            parse_filter("name=x").unwrap(),
+            VolumeFilter::Name("x".into())
+        );
+        assert_eq!(
+            parse_filter("bogus=1").unwrap_err().to_string(),
+            "\"bogus=1\" is an invalid volume filter"
+        );
+        assert!(parse_filter("dangling=maybe").is_err());
+    }
+
+    #[test]
+    fn driver_options() {
+        let opts = |kv: &[(&str, &str)]| {
+            kv.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect::<BTreeMap<_, _>>()
+        };
+        check_options(&opts(&[("UID", "1000"), ("GID", "10")])).unwrap();
+        check_options(&opts(&[("o", "uid=1,gid=2")])).unwrap();
+        assert_eq!(owner(&opts(&[("o", "uid=1,gid=2")])), (Some(1), Some(2)));
+        assert!(matches!(
+            check_options(&opts(&[("type", "tmpfs")])),
+            Err(VolumeError::Unsupported(_))
+        ));
+        assert!(matches!(
+            check_options(&opts(&[("bogus", "1")])),
+            Err(VolumeError::BadOption(_))
+        ));
+    }
+}

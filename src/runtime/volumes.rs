@@ -1,0 +1,311 @@
+//! The container's own mounts (volumes, binds, `:O` overlays, tmpfs), applied in the child after the
+//! root's overlay, /proc, /sys and /dev. Targets are resolved inside the new root so a symlink in the
+//! image cannot point a mount (or a copy-up) at the host.
+use std::io;
+use std::os::fd::AsFd;
+use std::os::unix::fs::{MetadataExt, PermissionsExt, symlink};
+use std::path::{Component, Path, PathBuf};
+
+use nix::mount::{MsFlags, mount};
+use nix::sys::stat::{UtimensatFlags, utimensat};
+use nix::sys::time::TimeSpec;
+use rustix::mount::{FsMountFlags, FsOpenFlags, MountAttrFlags, MoveMountFlags};
+
+use super::mounts::{StepResult, bind, mkdir_p, nix_io, step};
+use super::plan::{Mount, MountKind};
+
+/// Symlinks followed while resolving one target, at most (the kernel's limit).
+const MAX_LINKS: usize = 40;
+
+/// The host path for container path `path`, following symlinks as if `root` were `/`.
+pub(super) fn resolve_in_root(root: &Path, path: &str) -> io::Result<PathBuf> {
+    let mut pending: Vec<String> = path
+        .split('/')
+        .filter(|c| !c.is_empty())
+        .rev()
+        .map(str::to_string)
+        .collect();
+    let mut resolved: Vec<String> = Vec::new();
+    let mut links = 0;
+    while let Some(c) = pending.pop() {
+        match c.as_str() {
+            "." => continue,
+            ".." => {
+                resolved.pop();
+                continue;
+            }
+            _ => {}
+        }
+        let host = resolved
+            .iter()
+            .fold(root.to_path_buf(), |p, c| p.join(c))
+            .join(&c);
+        match std::fs::symlink_metadata(&host) {
+            Ok(m) if m.file_type().is_symlink() => {
+                links += 1;
+                if links > MAX_LINKS {
+                    return Err(io::Error::from_raw_os_error(libc::ELOOP));
+                }
+                let to = std::fs::read_link(&host)?;
+                if to.is_absolute() {
+                    resolved.clear();
+                }
+                for part in to.components().rev() {
+                    if let Component::Normal(n) = part {
+                        pending.push(n.to_string_lossy().into_owned());
+                    } else if part == Component::ParentDir {
+                        pending.push("..".into());
+                    }
+                }
+            }
+            _ => resolved.push(c),
+        }
+    }
+    Ok(resolved.iter().fold(root.to_path_buf(), |p, c| p.join(c)))
+}
+
+/// Apply one mount under `root`.
+pub(super) fn apply(root: &Path, m: &Mount) -> StepResult {
+    let target = step(
+        || format!("resolve `{}` in the container", m.target),
+        resolve_in_root(root, &m.target),
+    )?;
+    match &m.kind {
+        MountKind::Bind {
+            source,
+            read_only,
+            chown,
+            copy_up,
+            first_chown,
+        } => {
+            if *copy_up || first_chown.is_some() {
+                first_use(source, &target, *copy_up, *first_chown)?;
+            }
+            if let Some((uid, gid)) = chown {
+                step(
+                    || format!("chown `{}` to {uid}:{gid}", source.display()),
+                    chown_tree(source, *uid, *gid),
+                )?;
+            }
+            bind(source, &target, *read_only, true)
+        }
+        MountKind::Overlay {
+            lower,
+            upper,
+            work,
+            read_only,
+        } => {
+            mkdir_p(&target)?;
+            overlay(lower, upper, work, &target, *read_only)
+        }
+        MountKind::Tmpfs {
+            data,
+            read_only,
+            noexec,
+        } => {
+            mkdir_p(&target)?;
+            let mut flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV;
+            if *noexec {
+                flags |= MsFlags::MS_NOEXEC;
+            }
+            if *read_only {
+                flags |= MsFlags::MS_RDONLY;
+            }
+            step(
+                || format!("mount tmpfs on `{}`", m.target),
+                mount(
+                    Some("tmpfs"),
+                    &target,
+                    Some("tmpfs"),
+                    flags,
+                    Some(data.as_str()).filter(|d| !d.is_empty()),
+                )
+                .map_err(nix_io),
+            )
+        }
+    }
+}
+
+/// A volume's first mount: populate it from the image when it is empty, else give it to the user.
+fn first_use(
+    volume: &Path,
+    image_dir: &Path,
+    copy_up: bool,
+    owner: Option<(u32, u32)>,
+) -> StepResult {
+    let empty = step(
+        || format!("read `{}`", volume.display()),
+        std::fs::read_dir(volume).map(|mut d| d.next().is_none()),
+    )?;
+    if !empty {
+        return Ok(());
+    }
+    match std::fs::symlink_metadata(image_dir) {
+        Ok(meta) if meta.is_dir() => {
+            if copy_up {
+                step(
+                    || {
+                        format!(
+                            "copy `{}` from the image into the volume",
+                            image_dir.display()
+                        )
+                    },
+                    copy_tree(image_dir, volume),
+                )?;
+            }
+            step(
+                || format!("set the owner of `{}`", volume.display()),
+                copy_attrs(&meta, volume),
+            )
+        }
+        _ => match owner {
+            Some((uid, gid)) => step(
+                || format!("chown `{}` to {uid}:{gid}", volume.display()),
+                std::os::unix::fs::lchown(volume, Some(uid), Some(gid)),
+            ),
+            None => Ok(()),
+        },
+    }
+}
+
+/// Owner, mode and times of `meta` onto `dst` (symlinks: owner and times only).
+fn copy_attrs(meta: &std::fs::Metadata, dst: &Path) -> io::Result<()> {
+    std::os::unix::fs::lchown(dst, Some(meta.uid()), Some(meta.gid()))?;
+    if !meta.file_type().is_symlink() {
+        std::fs::set_permissions(dst, std::fs::Permissions::from_mode(meta.mode() & 0o7777))?;
+    }
+    utimensat(
+        nix::fcntl::AT_FDCWD,
+        dst,
+        &TimeSpec::new(meta.atime(), meta.atime_nsec()),
+        &TimeSpec::new(meta.mtime(), meta.mtime_nsec()),
+        UtimensatFlags::NoFollowSymlink,
+    )
+    .map_err(nix_io)
+}
+
+/// Copy the tree under `src` into the existing directory `dst`: directories, regular files and symlinks
+/// with their owners, modes and times (hard links become copies; sockets and device nodes are skipped).
+fn copy_tree(src: &Path, dst: &Path) -> io::Result<()> {
+    for entry in std::fs::read_dir(src)? {
+        let entry = entry?;
+        let from = entry.path();
+        let to = dst.join(entry.file_name());
+        let meta = std::fs::symlink_metadata(&from)?;
+        let ft = meta.file_type();
+        if ft.is_dir() {
+            std::fs::create_dir(&to)?;
+            copy_tree(&from, &to)?;
+        } else if ft.is_symlink() {
+            symlink(std::fs::read_link(&from)?, &to)?;
+        } else if ft.is_file() {
+            std::fs::copy(&from, &to)?;
+        } else {
+            continue;
+        }
+        copy_attrs(&meta, &to)?;
+    }
+    Ok(())
+}
+
+/// `chown -R uid:gid path` without following symlinks.
+fn chown_tree(path: &Path, uid: u32, gid: u32) -> io::Result<()> {
+    std::os::unix::fs::lchown(path, Some(uid), Some(gid))?;
+    let meta = std::fs::symlink_metadata(path)?;
+    if meta.is_dir() {
+        for entry in std::fs::read_dir(path)? {
+            chown_tree(&entry?.path(), uid, gid)?;
+        }
+    }
+    Ok(())
+}
+
+/// Mount an overlay of `lower` (read-only) with `upper`/`work` at `target`.
+fn overlay(lower: &Path, upper: &Path, work: &Path, target: &Path, read_only: bool) -> StepResult {
+    let fs = step(
+        || "open the overlay file system (fsopen)".into(),
+        rustix::mount::fsopen("overlay", FsOpenFlags::FSOPEN_CLOEXEC),
+    )?;
+    for (k, v) in [("lowerdir+", lower), ("upperdir", upper), ("workdir", work)] {
+        step(
+            || format!("configure overlay {k}=`{}`", v.display()),
+            rustix::mount::fsconfig_set_string(fs.as_fd(), k, v),
+        )?;
+    }
+    step(
+        || "configure overlay userxattr".into(),
+        rustix::mount::fsconfig_set_flag(fs.as_fd(), "userxattr"),
+    )?;
+    step(
+        || format!("create the overlay of `{}`", lower.display()),
+        rustix::mount::fsconfig_create(fs.as_fd()),
+    )?;
+    let attrs = if read_only {
+        MountAttrFlags::MOUNT_ATTR_RDONLY
+    } else {
+        MountAttrFlags::empty()
+    };
+    let mnt = step(
+        || "fsmount overlay".into(),
+        rustix::mount::fsmount(fs.as_fd(), FsMountFlags::FSMOUNT_CLOEXEC, attrs),
+    )?;
+    step(
+        || format!("attach the overlay at `{}`", target.display()),
+        rustix::mount::move_mount(
+            mnt.as_fd(),
+            "",
+            rustix::fs::CWD,
+            target,
+            MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH,
+        ),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_stay_inside_the_root() {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path();
+        std::fs::create_dir_all(root.join("usr/lib")).unwrap();
+        symlink("/usr/lib", root.join("lib")).unwrap();
+        symlink("../../..", root.join("usr/lib/up")).unwrap();
+        symlink("/", root.join("escape")).unwrap();
+        assert_eq!(
+            resolve_in_root(root, "/lib/x").unwrap(),
+            root.join("usr/lib/x")
+        );
+        assert_eq!(
+            resolve_in_root(root, "/escape/etc").unwrap(),
+            root.join("etc")
+        );
+        assert_eq!(
+            resolve_in_root(root, "/usr/lib/up/etc").unwrap(),
+            root.join("etc")
+        );
+        assert_eq!(
+            resolve_in_root(root, "/../../etc").unwrap(),
+            root.join("etc")
+        );
+        symlink("loop", root.join("loop")).unwrap();
+        assert!(resolve_in_root(root, "/loop").is_err());
+    }
+
+    #[test]
+    fn copy_tree_keeps_modes_and_links() {
+        let t = tempfile::tempdir().unwrap();
+        let (src, dst) = (t.path().join("src"), t.path().join("dst"));
+        std::fs::create_dir_all(src.join("d")).unwrap();
+        std::fs::write(src.join("d/f"), b"hi").unwrap();
+        std::fs::set_permissions(src.join("d/f"), std::fs::Permissions::from_mode(0o640)).unwrap();
+        symlink("d/f", src.join("l")).unwrap();
+        std::fs::create_dir(&dst).unwrap();
+        copy_tree(&src, &dst).unwrap();
+        assert_eq!(std::fs::read(dst.join("d/f")).unwrap(), b"hi");
+        let m = std::fs::metadata(dst.join("d/f")).unwrap();
+        assert_eq!(m.mode() & 0o777, 0o640);
+        assert_eq!(std::fs::read_link(dst.join("l")).unwrap(), Path::new("d/f"));
+    }
+}
