@@ -18,6 +18,8 @@ use nix::unistd::{Gid, Uid};
 pub const STAGE_ENV: &str = "_ROOST_USERNS_CONFIGURED";
 /// `READ_FD,WRITE_FD` of the handshake pipes, for the child.
 const SYNC_ENV: &str = "_ROOST_USERNS_SYNC";
+/// Descriptor number of an open `/proc/PID/ns/user` of a live holder, for a child that joins it.
+pub const JOIN_ENV: &str = "_ROOST_USERNS_JOIN";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IdRange {
@@ -265,7 +267,114 @@ pub(crate) fn write_single_map(pid: i32, uid: u32, gid: u32) -> Result<(), Usern
 
 /// Run this same roost command again inside the user namespace and wait for it. The child calls
 /// [`enter_as_child`] first thing. stdio is inherited; the child dies with us.
-pub fn reexec(mapping: &Mapping, args: &[OsString]) -> Result<ExitStatus, UsernsError> {
+pub fn reexec(
+    mapping: &Mapping,
+    args: &[OsString],
+    runtime: &Path,
+) -> Result<ExitStatus, UsernsError> {
+    if let Some(ns) = open_holder_namespace(runtime) {
+        return reexec_joining(mapping, args, ns);
+    }
+    reexec_fresh(mapping, args)
+}
+
+/// The namespace of a live roost process (a monitor, or a foreground `run`) that holds one: joining it
+/// instead of making a new one keeps every container of the user in one user namespace, so any roost
+/// command can signal any container process, whatever uid it runs as, with no pause process.
+fn open_holder_namespace(runtime: &Path) -> Option<fs::File> {
+    let own = fs::metadata("/proc/self/ns/user").ok()?;
+    let uid = Uid::current().as_raw();
+    let text = fs::read_to_string(holders_file(runtime)).ok()?;
+    text.lines()
+        .filter_map(|l| l.trim().parse::<i32>().ok())
+        .find_map(|pid| {
+            use std::os::unix::fs::MetadataExt;
+            let proc_dir = fs::metadata(format!("/proc/{pid}")).ok()?;
+            if proc_dir.uid() != uid {
+                return None;
+            }
+            let f = fs::File::open(format!("/proc/{pid}/ns/user")).ok()?;
+            let m = f.metadata().ok()?;
+            (m.ino() != own.ino() || m.dev() != own.dev()).then_some(f)
+        })
+}
+
+/// Where the pids of namespace holders are listed.
+pub fn holders_file(runtime: &Path) -> PathBuf {
+    runtime.join("userns-holders")
+}
+
+/// List this process as a holder of its user namespace (monitors and foreground runs call it).
+/// Best effort: a lost entry only means a later command makes a namespace of its own.
+pub fn register_holder(runtime: &Path) {
+    let file = holders_file(runtime);
+    let me = std::process::id() as i32;
+    let mut pids: Vec<i32> = fs::read_to_string(&file)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .filter(|p: &i32| *p != me && Path::new(&format!("/proc/{p}")).exists())
+        .collect();
+    pids.push(me);
+    let text: String = pids.iter().map(|p| format!("{p}\n")).collect();
+    let tmp = runtime.join(format!(".userns-holders.{me}"));
+    if fs::create_dir_all(runtime).is_ok() && fs::write(&tmp, text).is_ok() {
+        let _ = fs::rename(&tmp, &file);
+    }
+}
+
+fn reexec_joining(
+    mapping: &Mapping,
+    args: &[OsString],
+    ns: fs::File,
+) -> Result<ExitStatus, UsernsError> {
+    let stage = match mapping {
+        Mapping::Single { .. } => "single",
+        _ => "full",
+    };
+    let mut cmd = Command::new("/proc/self/exe");
+    cmd.args(args.iter().skip(1))
+        .env(STAGE_ENV, stage)
+        .env(JOIN_ENV, ns.as_raw_fd().to_string());
+    if let Some(a0) = args.first() {
+        std::os::unix::process::CommandExt::arg0(&mut cmd, a0);
+    }
+    let mut child =
+        crate::sys::process::spawn_tied(&mut cmd, &[ns.as_raw_fd()]).map_err(|source| {
+            UsernsError::Spawn {
+                helper: "roost".into(),
+                source,
+            }
+        })?;
+    drop(ns);
+    ignore_interactive_signals();
+    child.wait().map_err(|source| UsernsError::Spawn {
+        helper: "roost".into(),
+        source,
+    })
+}
+
+/// In a child started by [`reexec`] to join a holder's namespace: join it, then take a mount namespace
+/// of our own. Must run while the process is single-threaded.
+pub fn join_as_child(fd: &str) -> Result<(), UsernsError> {
+    let fd: i32 = fd
+        .parse()
+        .map_err(|_| UsernsError::Handshake(io::Error::other("bad namespace descriptor")))?;
+    let ns = crate::sys::process::adopt_fd(fd).map_err(UsernsError::Handshake)?;
+    nix::sched::setns(&ns, CloneFlags::CLONE_NEWUSER).map_err(UsernsError::Unshare)?;
+    drop(ns);
+    nix::sched::unshare(CloneFlags::CLONE_NEWNS).map_err(UsernsError::Unshare)?;
+    nix::mount::mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        nix::mount::MsFlags::MS_REC | nix::mount::MsFlags::MS_PRIVATE,
+        None::<&str>,
+    )
+    .map_err(|e| UsernsError::Handshake(io::Error::from(e)))
+}
+
+fn reexec_fresh(mapping: &Mapping, args: &[OsString]) -> Result<ExitStatus, UsernsError> {
     let stage = match mapping {
         Mapping::Full { .. } => "full",
         Mapping::Single { .. } => "single",

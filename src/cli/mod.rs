@@ -194,6 +194,12 @@ pub fn run() -> Result<i32, Error> {
     let stage = std::env::var(crate::userns::STAGE_ENV).ok();
     let joined = crate::userns::joined(stage.as_deref());
     if joined.is_some()
+        && let Ok(fd) = std::env::var(crate::userns::JOIN_ENV)
+    {
+        crate::userns::join_as_child(&fd)?;
+        crate::sys::process::remove_env(crate::userns::JOIN_ENV);
+    }
+    if joined.is_some()
         && let Ok(sync) = std::env::var("_ROOST_USERNS_SYNC")
     {
         crate::userns::enter_as_child(Some(&sync))?;
@@ -230,7 +236,7 @@ pub fn run() -> Result<i32, Error> {
     let ctx = ctx::build(&cli.global, joined)?;
     if command.needs_userns() && joined.is_none() && ctx.mapping != crate::userns::Mapping::Root {
         ctx::warn_once(&ctx);
-        let status = crate::userns::reexec(&ctx.mapping, &args)?;
+        let status = crate::userns::reexec(&ctx.mapping, &args, &ctx.paths.runtime)?;
         return Ok(exit_status(status));
     }
     dispatch(&ctx, command)

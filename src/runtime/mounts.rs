@@ -45,10 +45,9 @@ fn mount_overlay(plan: &Plan) -> StepResult {
     for l in &r.lower {
         set("lowerdir+", l)?;
     }
-    if !r.read_only {
-        set("upperdir", &r.upper)?;
-        set("workdir", &r.work)?;
-    }
+    // Always with an upper dir: `--read-only` remounts the root read-only once the mount points exist.
+    set("upperdir", &r.upper)?;
+    set("workdir", &r.work)?;
     step(
         || "configure overlay userxattr".into(),
         rustix::mount::fsconfig_set_flag(fs.as_fd(), "userxattr"),
@@ -57,11 +56,7 @@ fn mount_overlay(plan: &Plan) -> StepResult {
         || "create the overlay mount (lower dirs must be on a file system that supports it)".into(),
         rustix::mount::fsconfig_create(fs.as_fd()),
     )?;
-    let attrs = if r.read_only {
-        MountAttrFlags::MOUNT_ATTR_RDONLY
-    } else {
-        MountAttrFlags::empty()
-    };
+    let attrs = MountAttrFlags::empty();
     let mnt = step(
         || "fsmount overlay".into(),
         rustix::mount::fsmount(fs.as_fd(), FsMountFlags::FSMOUNT_CLOEXEC, attrs),
@@ -328,6 +323,19 @@ pub(super) fn build_root(plan: &Plan, single_mapping: bool) -> StepResult {
         if p.exists() {
             bind(&p, &p, true, true)?;
         }
+    }
+    if plan.rootfs.read_only {
+        step(
+            || "make the root file system read-only".into(),
+            mount(
+                None::<&str>,
+                root,
+                None::<&str>,
+                MsFlags::MS_REMOUNT | MsFlags::MS_BIND | MsFlags::MS_RDONLY,
+                None::<&str>,
+            )
+            .map_err(nix_io),
+        )?;
     }
     pivot(root)
 }

@@ -29,7 +29,7 @@ struct PsRow {
 fn status_text(c: &Container, now: jiff::Timestamp) -> String {
     let ago = |t: Option<jiff::Timestamp>| t.map(|t| format::time_ago(t, now)).unwrap_or_default();
     match c.state.status {
-        Status::Running => format!("Up {}", ago(c.state.started_at).trim_end_matches(" ago")),
+        Status::Running => format!("Up {}", ago(c.state.started_at)),
         Status::Exited | Status::Stopped => format!(
             "Exited ({}) {}",
             c.state.exit_code,
@@ -45,7 +45,10 @@ fn filter(c: &Container, f: &str) -> Result<bool, Error> {
         .split_once('=')
         .ok_or_else(|| Error::Usage(format!("invalid filter `{f}`: expected KEY=VALUE")))?;
     Ok(match k {
-        "name" => c.record.name.contains(v),
+        // podman matches names with an unanchored regular expression.
+        "name" => regex_lite::Regex::new(v)
+            .map_err(|e| Error::Usage(format!("invalid filter `{f}`: {e}")))?
+            .is_match(&c.record.name),
         "id" => c.record.id.starts_with(v),
         "status" => c.state.status.as_str() == v,
         "ancestor" => {

@@ -243,7 +243,19 @@ pub fn create(
             return Err(EngineError::io("create", dir.join(d), e));
         }
     }
-    if let Err(e) = store.add_container(&record) {
+    let mut record = record;
+    let mut tries = 0;
+    let added = loop {
+        match store.add_container(&record) {
+            // A generated name can be taken by a concurrent `run` between the check and the insert.
+            Err(crate::store::StoreError::NameInUse(_)) if opts.name.is_none() && tries < 16 => {
+                tries += 1;
+                record.name = names::generate(&store)?;
+            }
+            other => break other,
+        }
+    };
+    if let Err(e) = added {
         let _ = crate::store::remove_tree(&dir);
         volumes::forget(&mut store, &new_volumes);
         return Err(e.into());
@@ -314,7 +326,7 @@ pub fn plan(ctx: &Ctx, store: &Store, c: &Container) -> Result<Plan, EngineError
             read_only: c.spec.read_only,
         },
         hostname: c.spec.hostname.clone(),
-        mounts: volumes::runtime_mounts(store, c)?,
+        mounts: read_only_tmpfs(volumes::runtime_mounts(store, c)?, c.spec.read_only),
         binds: binds
             .into_iter()
             .map(|(source, target)| Bind {
@@ -350,6 +362,33 @@ pub fn plan(ctx: &Ctx, store: &Store, c: &Container) -> Result<Plan, EngineError
         },
         security: security(ctx, &c.spec)?,
     })
+}
+
+/// podman's `--read-only-tmpfs` (on by default): with a read-only root, /tmp, /var/tmp and /run stay
+/// writable as tmpfs, unless something else is mounted there.
+fn read_only_tmpfs(
+    mut mounts: Vec<crate::runtime::Mount>,
+    read_only: bool,
+) -> Vec<crate::runtime::Mount> {
+    if read_only {
+        for target in ["/run", "/tmp", "/var/tmp"] {
+            if !mounts.iter().any(|m| m.target == target) {
+                let kind = crate::runtime::MountKind::Tmpfs {
+                    data: "mode=1777,size=65536k".into(),
+                    read_only: false,
+                    noexec: false,
+                };
+                mounts.insert(
+                    0,
+                    crate::runtime::Mount {
+                        target: target.into(),
+                        kind,
+                    },
+                );
+            }
+        }
+    }
+    mounts
 }
 
 fn paths(list: &[&str]) -> Vec<String> {

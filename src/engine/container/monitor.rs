@@ -127,6 +127,8 @@ fn redirect(fd: &impl AsFd, target: i32) -> Result<(), EngineError> {
 /// The monitor: run the container (again, per the restart policy) until it is done.
 pub fn monitor(ctx: &Ctx, id: &str, ready: OwnedFd) -> Result<i32, EngineError> {
     let mut ready = Some(std::fs::File::from(ready));
+    // While we run, later roost commands join this user namespace (so they can signal the container).
+    crate::userns::register_holder(&ctx.paths.runtime);
     let mut store = ctx.store()?;
     let c = lifecycle::find(&store, id)?;
     let policy = parse_restart(&c.spec.restart)?;

@@ -18,6 +18,13 @@ pub fn run_attached(ctx: &Ctx, c: &Container) -> Result<Ended, EngineError> {
     let mut store = ctx.store()?;
     let mut plan = plan(ctx, &store, c)?;
     plan.process.terminal = c.spec.tty;
+    if !c.spec.interactive {
+        // Without -i the container reads nothing from us (podman gives it /dev/null).
+        let null = std::fs::File::open("/dev/null")
+            .map_err(|e| EngineError::io("open", "/dev/null", e))?;
+        crate::sys::process::dup_onto(std::os::fd::AsFd::as_fd(&null), 0)
+            .map_err(|e| EngineError::io("redirect stdin of", &c.record.id, e))?;
+    }
     let spawned = match crate::runtime::spawn(&plan) {
         Ok(s) => s,
         Err(e) => {
@@ -41,6 +48,7 @@ pub fn run_attached(ctx: &Ctx, c: &Container) -> Result<Ended, EngineError> {
     };
     store.set_container_state(&c.record.id, &state.to_json())?;
     super::volumes::mark_populated(&mut store, c)?;
+    crate::userns::register_holder(&ctx.paths.runtime);
     crate::sys::process::forward_signals(spawned.pid.as_raw());
     let pid = spawned.pid;
     if let Some(m) = spawned.terminal {
