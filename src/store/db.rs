@@ -76,8 +76,29 @@ pub(crate) struct Db {
     path: PathBuf,
 }
 
+fn is_busy(e: &StoreError) -> bool {
+    matches!(e, StoreError::Db { source: rusqlite::Error::SqliteFailure(f, _), .. }
+        if matches!(f.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked))
+}
+
 impl Db {
+    /// Open the database. Opening can meet SQLITE_BUSY without the busy handler being consulted (a
+    /// concurrent opener switching a new database to WAL, or recovering the WAL), so it is retried.
     pub(crate) fn open(path: &Path) -> Result<Db> {
+        let start = std::time::Instant::now();
+        loop {
+            match Self::open_once(path) {
+                Err(e) if is_busy(&e) && start.elapsed() < Duration::from_secs(30) => {
+                    std::thread::sleep(Duration::from_millis(
+                        5 + u64::from(rand::random::<u8>() % 20),
+                    ));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn open_once(path: &Path) -> Result<Db> {
         let err = |source| StoreError::Db {
             path: path.to_path_buf(),
             source,

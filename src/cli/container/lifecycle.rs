@@ -148,8 +148,15 @@ pub fn wait(ctx: &Ctx, a: &WaitArgs) -> Result<i32, Error> {
             }
             out("-1\n")?;
         } else {
-            let done = engine::wait_stopped(&store, &c.record.id, None)?;
-            out(&format!("{}\n", done.state.exit_code))?;
+            match engine::wait_stopped(&store, &c.record.id, None) {
+                Ok(done) => out(&format!("{}\n", done.state.exit_code))?,
+                Err(crate::engine::EngineError::NoSuchContainer(_)) => {
+                    // Removed while we waited (`--rm`): its exit code was kept.
+                    let code = engine::removed_exit_code(ctx, &c.record.id).unwrap_or(-1);
+                    out(&format!("{code}\n"))?;
+                }
+                Err(e) => return Err(e.into()),
+            }
         }
     }
     Ok(0)

@@ -31,7 +31,12 @@ pub fn find(store: &Store, key: &str) -> Result<Container, EngineError> {
 /// A running container whose process is gone (its monitor was killed, or the machine rebooted) is
 /// reported as exited, without writing: the reader cannot know the exit code.
 fn refresh(mut c: Container) -> Container {
-    if c.state.status == Status::Running && c.state.pid > 0 && !alive(c.state.pid) {
+    // Only when its monitor is gone too: a live monitor is about to record the real exit code.
+    if c.state.status == Status::Running
+        && c.state.pid > 0
+        && !alive(c.state.pid)
+        && (c.state.monitor_pid <= 0 || !alive(c.state.monitor_pid))
+    {
         c.state.status = Status::Exited;
         c.state.exit_code = if c.state.exit_code == 0 {
             137
@@ -115,6 +120,17 @@ pub fn remove_one(
     }
     let dir = store.container_dir(&c.record.id);
     crate::store::remove_tree(&dir).map_err(|e| EngineError::io("remove", &dir, e))?;
+    // `wait` on a container that `--rm` removed still gets its exit code (podman keeps it too).
+    let latest = store
+        .container(&c.record.id)?
+        .map(|r| State::from_json(&r.state))
+        .unwrap_or_default();
+    if latest.status == Status::Exited {
+        let exits = ctx.paths.runtime.join("exits");
+        if std::fs::create_dir_all(&exits).is_ok() {
+            let _ = std::fs::write(exits.join(&c.record.id), latest.exit_code.to_string());
+        }
+    }
     let rt = super::runtime_dir(ctx, &c.record.id);
     let _ = crate::store::remove_tree(&rt);
     store.remove_container(&c.record.id)?;
@@ -184,6 +200,15 @@ fn set_stopped_by_user(store: &mut Store, id: &str) -> Result<(), EngineError> {
     st.stopped_by_user = true;
     store.set_container_state(id, &st.to_json())?;
     Ok(())
+}
+
+/// The exit code of a container that was removed after it exited (`run --rm`), if known.
+pub fn removed_exit_code(ctx: &Ctx, id: &str) -> Option<i32> {
+    std::fs::read_to_string(ctx.paths.runtime.join("exits").join(id))
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
 }
 
 /// Wait until the store says the container is no longer running (its monitor or CLI recorded the exit),
