@@ -127,7 +127,6 @@ fn options(a: &CreateArgs, remove: bool) -> Result<CreateOptions, Error> {
         host_env: std::env::vars()
             .filter(|(k, _)| !k.starts_with("_ROOST_"))
             .collect(),
-        ..CreateOptions::default()
     })
 }
 
