@@ -17,7 +17,7 @@ RESULTS=$REPO/bench/results
 SYS_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
 # --- benchmarks: one function each, bench_<name with _ for ->; add new ones to ALL ----------
-ALL=(pull-debian images-50 complete-images)
+ALL=(pull-debian images-50 complete-images run-rm run-rm-none run-d-rm ps-50 ps-1000 exec-true monitor-rss)
 
 # Each benchmark first checks, per tool, that the command does real work (expect_lines) and
 # times only the tools that pass; a tool failing its check fails the benchmark (`partial`) but the
@@ -53,8 +53,97 @@ bench_complete_images() {
   hf complete-images -N --warmup 3 "${args[@]}"
 }
 
-# Later: bench_run_rm (run --rm busybox true), bench_ps_a (50 containers), bench_build (cached and
-# --no-cache): write the function, add the name to ALL, document it in bench/README.md.
+# The run path: create, clone into namespaces, overlay, exec `true`, wait, remove everything.
+bench_run_rm() {
+  local t args=()
+  for t in roost podman; do
+    if as_user $t rm -a -f >/dev/null 2>&1; as_user $t pull -q "$REG/busybox:latest" >/dev/null &&
+      [ "$(as_user $t run --rm "$REG/busybox:latest" echo ok 2>/dev/null)" = ok ]; then
+      args+=(-n $t "$t run --rm $REG/busybox:latest true")
+    else partial $t; fi
+  done
+  hf run-rm -N --warmup 5 --runs 50 "${args[@]}"
+}
+
+# The same without a network namespace helper (the network work's baseline).
+bench_run_rm_none() {
+  local t args=()
+  for t in roost podman; do
+    if [ "$(as_user $t run --rm --network none "$REG/busybox:latest" echo ok 2>/dev/null)" = ok ]; then
+      args+=(-n $t "$t run --rm --network none $REG/busybox:latest true")
+    else partial $t; fi
+  done
+  hf run-rm-none -N --warmup 5 --runs 50 "${args[@]}"
+}
+
+# A detached container's start through its monitor (conmon for podman), then its forced removal.
+bench_run_d_rm() {
+  local t args=()
+  for t in roost podman; do
+    if [ -n "$(as_user $t run -d --name benchd "$REG/busybox:latest" sleep 100 2>/dev/null)" ] &&
+      as_user $t rm -f benchd >/dev/null 2>&1; then
+      args+=(-n $t "sh -c '$t run -d --name benchd $REG/busybox:latest sleep 100 >/dev/null && $t rm -f -t 0 benchd >/dev/null'")
+    else partial $t; fi
+  done
+  hf run-d-rm --warmup 2 --runs 20 "${args[@]}"
+}
+
+# make_containers TOOL N: N created (not started) containers, from an empty set.
+make_containers() {
+  local tool=$1 n=$2
+  as_user "$tool" rm -a -f >/dev/null 2>&1
+  as_user sh -c "for i in \$(seq $n); do $tool create --name c\$i $REG/busybox:latest true >/dev/null || exit 1; done"
+}
+
+bench_ps_50() {
+  local t args=()
+  for t in roost podman; do
+    if make_containers $t 50 && expect_lines 50 busybox $t ps -a; then args+=(-n $t "$t ps -a"); else partial $t; fi
+  done
+  hf ps-50 -N --warmup 3 "${args[@]}"
+}
+
+# 1000 containers: roost only by default (creating 1000 podman containers takes minutes here);
+# BENCH_PODMAN_1000=1 includes podman.
+bench_ps_1000() {
+  local t args=() tools=(roost)
+  [ "${BENCH_PODMAN_1000:-0}" = 1 ] && tools+=(podman)
+  for t in "${tools[@]}"; do
+    if make_containers $t 1000 && expect_lines 1000 busybox $t ps -a; then args+=(-n $t "$t ps -a"); else partial $t; fi
+  done
+  hf ps-1000 -N --warmup 3 "${args[@]}"
+  for t in "${tools[@]}"; do as_user $t rm -a -f >/dev/null 2>&1; done
+}
+
+# exec into a running container.
+bench_exec_true() {
+  local t args=()
+  for t in roost podman; do
+    as_user $t rm -a -f >/dev/null 2>&1
+    if [ -n "$(as_user $t run -d --name benche "$REG/busybox:latest" sleep 1000 2>/dev/null)" ] &&
+      [ "$(as_user $t exec benche echo ok 2>/dev/null)" = ok ]; then
+      args+=(-n $t "$t exec benche true")
+    else partial $t; fi
+  done
+  hf exec-true -N --warmup 3 --runs 50 "${args[@]}"
+  for t in roost podman; do as_user $t rm -f -t 0 benche >/dev/null 2>&1; done
+}
+
+# Resident memory of the per-container helper: roost's monitor vs podman's conmon (not timed).
+bench_monitor_rss() {
+  local t pid rss line="| helper | RSS |\n|:---|---:|"
+  for t in roost podman; do
+    as_user $t rm -a -f >/dev/null 2>&1
+    as_user $t run -d --name benchm "$REG/busybox:latest" sleep 1000 >/dev/null 2>&1 || { partial $t; continue; }
+    sleep 0.5
+    if [ $t = roost ]; then pid=$(pgrep -u "$TESTUSER" -f "__monitor" | head -1); else pid=$(pgrep -u "$TESTUSER" conmon | head -1); fi
+    rss=$(awk '/VmRSS/{print $2}' "/proc/$pid/status" 2>/dev/null)
+    [ -n "$rss" ] && line="$line\n| $t $( [ $t = roost ] && echo monitor || echo conmon) | ${rss} kB |" || partial $t
+    as_user $t rm -f -t 0 benchm >/dev/null 2>&1
+  done
+  printf "$line\n" | tee "$RESULTS/monitor-rss.md"
+  [ ${#PARTIAL[@]} = 0 ]
+}
 
 # --- helpers --------------------------------------------------------------------------------
 

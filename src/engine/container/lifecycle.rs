@@ -258,16 +258,24 @@ pub fn stop(ctx: &Ctx, key: &str, timeout: Option<u32>) -> Result<StopOutcome, E
         nix::sys::signal::Signal::try_from(signal).unwrap_or(nix::sys::signal::Signal::SIGTERM);
     let _ = nix::sys::signal::kill(pid, sig);
     let wait = std::time::Duration::from_secs(u64::from(timeout.unwrap_or(c.spec.stop_timeout)));
-    let after = wait_stopped(&store, &c.record.id, Some(wait))?;
+    // A `--rm` container may be gone (removed by its monitor) by the time we look: that is stopped too.
+    let still_running = match wait_stopped(&store, &c.record.id, Some(wait)) {
+        Ok(after) => after.state.status == Status::Running,
+        Err(EngineError::NoSuchContainer(_)) => false,
+        Err(e) => return Err(e),
+    };
     let mut killed = false;
-    if after.state.status == Status::Running {
+    if still_running {
         killed = true;
         let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
-        wait_stopped(
+        match wait_stopped(
             &store,
             &c.record.id,
             Some(std::time::Duration::from_secs(10)),
-        )?;
+        ) {
+            Ok(_) | Err(EngineError::NoSuchContainer(_)) => {}
+            Err(e) => return Err(e),
+        }
     }
     Ok(StopOutcome {
         id: c.record.id,
