@@ -34,6 +34,8 @@ pub struct ExecPlan {
     pub interactive: bool,
     /// Leave the process running in the container and return once it has been exec'd.
     pub detach: bool,
+    /// The container's capabilities and seccomp filter (the exec'd process gets the same).
+    pub security: super::plan::Security,
 }
 
 /// How an exec ended.
@@ -286,7 +288,22 @@ impl Child<'_> {
                 ),
             )
         })?;
+        let sec = &self.plan.security;
+        if !p.no_new_privileges
+            && let Some(f) = &sec.seccomp
+        {
+            f.load()
+                .map_err(|e| fail(125, format!("failed to load the seccomp filter: {e}")))?;
+        }
+        super::security::caps::apply(&sec.caps, p.uid == 0)
+            .map_err(|e| fail(125, format!("failed to set capabilities: {e}")))?;
         switch_user(p, self.handles.set_groups)?;
+        if p.no_new_privileges
+            && let Some(f) = &sec.seccomp
+        {
+            f.load()
+                .map_err(|e| fail(125, format!("failed to load the seccomp filter: {e}")))?;
+        }
         // Nothing but stdio goes to the process: not the pty's descriptors (created without
         // close-on-exec), nor whatever our caller leaked to us.
         crate::sys::process::cloexec_from(3)

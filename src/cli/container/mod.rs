@@ -311,6 +311,9 @@ pub struct RmArgs {
     /// Stop and remove running containers
     #[arg(short, long)]
     pub force: bool,
+    /// Seconds to wait for a running container to stop before it is killed (with --force)
+    #[arg(short = 't', long = "time", value_name = "SECONDS")]
+    pub time: Option<u32>,
     /// Do not fail for containers that do not exist
     #[arg(short, long)]
     pub ignore: bool,

@@ -189,6 +189,20 @@ pub fn rm(ctx: &Ctx, a: &RmArgs) -> Result<i32, Error> {
             "specify one or more containers to remove (or use --all)".into(),
         ));
     }
+    // `-f -t N`: give running containers N seconds to stop before they are killed.
+    if a.force && a.time.is_some_and(|t| t > 0) {
+        let keys: Vec<String> = if a.all {
+            let running = engine::list(ctx)?
+                .into_iter()
+                .filter(|c| c.state.status == engine::Status::Running);
+            running.map(|c| c.record.id).collect()
+        } else {
+            a.containers.clone()
+        };
+        for k in keys {
+            let _ = engine::stop(ctx, &k, a.time);
+        }
+    }
     let report =
         engine::remove_with_volumes(ctx, &a.containers, a.all, a.force, a.ignore, a.volumes)?;
     out(&report

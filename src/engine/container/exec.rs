@@ -127,6 +127,7 @@ pub fn exec(ctx: &Ctx, opts: &ExecOptions) -> Result<ExecReport, EngineError> {
         tty: opts.tty,
         interactive: opts.interactive,
         detach: opts.detach,
+        security: super::security(ctx, &spec_for_exec(&c.spec, opts.privileged))?,
     };
     tracing::debug!(container = %c.record.id, pid, args = ?plan.process.args, "exec");
     Ok(match crate::runtime::exec::exec(&plan)? {
@@ -135,4 +136,12 @@ pub fn exec(ctx: &Ctx, opts: &ExecOptions) -> Result<ExecReport, EngineError> {
         },
         ExecOutcome::Detached => ExecReport { exit_code: None },
     })
+}
+
+/// The container's security settings, widened to all capabilities and no seccomp with
+/// `exec --privileged` (podman's meaning).
+fn spec_for_exec(spec: &super::ContainerSpec, privileged: bool) -> super::ContainerSpec {
+    let mut s = spec.clone();
+    s.privileged |= privileged;
+    s
 }

@@ -269,7 +269,10 @@ pub fn create(
 
 /// Capabilities (podman's default set, `--cap-add/--cap-drop`, all with `--privileged`) and the seccomp
 /// filter (podman's default profile, `--security-opt seccomp=FILE|unconfined`; none when privileged).
-fn security(ctx: &Ctx, spec: &ContainerSpec) -> Result<crate::runtime::Security, EngineError> {
+pub(super) fn security(
+    ctx: &Ctx,
+    spec: &ContainerSpec,
+) -> Result<crate::runtime::Security, EngineError> {
     use crate::runtime::security::{caps::CapSet, seccomp};
     let caps = if spec.privileged {
         CapSet::all()
