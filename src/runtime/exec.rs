@@ -19,7 +19,7 @@ use nix::sys::signal::{SigSet, Signal};
 use nix::unistd::Pid;
 
 use super::plan::Process;
-use super::spawn::{decode_report, encode_report, exec as exec_process, fail, switch_user};
+use super::spawn::{decode_report, encode_report, exec as exec_process, fail};
 use crate::sys::clone::{Cloned, clone_process, exit_now};
 
 /// What to run in which container.
@@ -288,22 +288,7 @@ impl Child<'_> {
                 ),
             )
         })?;
-        let sec = &self.plan.security;
-        if !p.no_new_privileges
-            && let Some(f) = &sec.seccomp
-        {
-            f.load()
-                .map_err(|e| fail(125, format!("failed to load the seccomp filter: {e}")))?;
-        }
-        super::security::caps::apply(&sec.caps, p.uid == 0)
-            .map_err(|e| fail(125, format!("failed to set capabilities: {e}")))?;
-        switch_user(p, self.handles.set_groups)?;
-        if p.no_new_privileges
-            && let Some(f) = &sec.seccomp
-        {
-            f.load()
-                .map_err(|e| fail(125, format!("failed to load the seccomp filter: {e}")))?;
-        }
+        super::spawn::drop_privileges(p, &self.plan.security, self.handles.set_groups)?;
         // Nothing but stdio goes to the process: not the pty's descriptors (created without
         // close-on-exec), nor whatever our caller leaked to us.
         crate::sys::process::cloexec_from(3)

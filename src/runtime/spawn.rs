@@ -166,41 +166,7 @@ fn setup(plan: &Plan, err: &std::fs::File, tty: OwnedFd) -> Result<Infallible, (
             format!("failed to change to the working directory `{}`: {e}", p.cwd),
         )
     })?;
-    let sec = &plan.security;
-    // Without no_new_privs the filter must go on while we still hold CAP_SYS_ADMIN in the namespace.
-    if !p.no_new_privileges
-        && let Some(f) = &sec.seccomp
-    {
-        f.load()
-            .map_err(|e| fail(125, format!("failed to load the seccomp filter: {e}")))?;
-    }
-    super::security::caps::apply(&sec.caps, p.uid == 0)
-        .map_err(|e| fail(125, format!("failed to set capabilities: {e}")))?;
-    if !single {
-        let groups: Vec<Gid> = p
-            .additional_gids
-            .iter()
-            .map(|g| Gid::from_raw(*g))
-            .collect();
-        nix::unistd::setgroups(&groups)
-            .map_err(|e| fail(125, format!("failed to set supplementary groups: {e}")))?;
-    }
-    nix::unistd::setresgid(
-        Gid::from_raw(p.gid),
-        Gid::from_raw(p.gid),
-        Gid::from_raw(p.gid),
-    )
-    .map_err(|e| fail(125, format!("failed to switch to gid {}: {e}", p.gid)))?;
-    nix::unistd::setresuid(
-        Uid::from_raw(p.uid),
-        Uid::from_raw(p.uid),
-        Uid::from_raw(p.uid),
-    )
-    .map_err(|e| fail(125, format!("failed to switch to uid {}: {e}", p.uid)))?;
-    if p.no_new_privileges {
-        nix::sys::prctl::set_no_new_privs()
-            .map_err(|e| fail(125, format!("failed to set no_new_privs: {e}")))?;
-    }
+    drop_privileges(p, &plan.security, !single)?;
     if p.terminal {
         // A pty of the container's own devpts (mounted at /dev/pts), so `tty` names it inside.
         let (master, slave) = crate::sys::tty::open_container_pty()
@@ -318,6 +284,33 @@ pub(super) fn switch_user(p: &super::plan::Process, set_groups: bool) -> Result<
     if p.no_new_privileges {
         nix::sys::prctl::set_no_new_privs()
             .map_err(|e| fail(125, format!("failed to set no_new_privs: {e}")))?;
+    }
+    Ok(())
+}
+
+/// Give up privileges in the order that keeps each step possible: the seccomp filter while we still
+/// hold CAP_SYS_ADMIN (or, with no_new_privs, last), the capability sets as uid 0, then the user.
+pub(super) fn drop_privileges(
+    p: &super::plan::Process,
+    sec: &super::plan::Security,
+    set_groups: bool,
+) -> Result<(), (i32, String)> {
+    let load = |f: &super::security::seccomp::Filter| {
+        f.load()
+            .map_err(|e| fail(125, format!("failed to load the seccomp filter: {e}")))
+    };
+    if !p.no_new_privileges
+        && let Some(f) = &sec.seccomp
+    {
+        load(f)?;
+    }
+    super::security::caps::apply(&sec.caps, p.uid == 0)
+        .map_err(|e| fail(125, format!("failed to set capabilities: {e}")))?;
+    switch_user(p, set_groups)?;
+    if p.no_new_privileges
+        && let Some(f) = &sec.seccomp
+    {
+        load(f)?;
     }
     Ok(())
 }

@@ -26,6 +26,29 @@ use super::{Ctx, EngineError};
 use crate::oci::{Digest, ImageConfig, Manifest, ManifestKind};
 use crate::store::{ImageRecord, Store};
 
+/// A current-thread network runtime and a registry client, alive only for one pull or push (no runtime
+/// thread may exist when a container is cloned).
+pub(crate) fn registry_client(
+    ctx: &Ctx,
+    tls_verify: Option<bool>,
+    credentials: Option<crate::registry::Credentials>,
+    retries: u32,
+) -> Result<(tokio::runtime::Runtime, crate::registry::Client), EngineError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| EngineError::io("start the network runtime for", &ctx.paths.data, e))?;
+    let client = crate::registry::Client::new(crate::registry::ClientOptions {
+        tls_verify,
+        credentials,
+        auth: ctx.auth.clone(),
+        conf: ctx.registries.clone(),
+        user_agent: format!("roost/{}", env!("CARGO_PKG_VERSION")),
+        retries,
+    })?;
+    Ok((runtime, client))
+}
+
 /// An image with its config, for listing and inspecting.
 #[derive(Debug, Clone)]
 pub struct ImageInfo {

@@ -10,7 +10,7 @@ use super::lookup::lookup;
 use crate::engine::layer::{ChannelReader, unpack, verify_diff_id};
 use crate::engine::{Ctx, EngineError};
 use crate::oci::{Descriptor, Digest, Platform, Reference, chain_ids};
-use crate::registry::{Client, ClientOptions, Credentials, ResolvedImage};
+use crate::registry::{Client, Credentials, ResolvedImage};
 use crate::store::{LayerRecord, NewImage, Store};
 
 /// `--pull` policies (podman's).
@@ -101,18 +101,8 @@ pub fn pull(
     };
     let store = ctx.store()?;
     store.clean_staging();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| EngineError::io("start the network runtime for", &ctx.paths.data, e))?;
-    let client = Client::new(ClientOptions {
-        tls_verify: opts.tls_verify,
-        credentials: opts.credentials.clone(),
-        auth: ctx.auth.clone(),
-        conf: ctx.registries.clone(),
-        user_agent: format!("roost/{}", env!("CARGO_PKG_VERSION")),
-        retries: opts.retries,
-    })?;
+    let (runtime, client) =
+        super::registry_client(ctx, opts.tls_verify, opts.credentials.clone(), opts.retries)?;
     let store = RefCell::new(store);
     let mut last_err = None;
     for candidate in &candidates {

@@ -6,7 +6,7 @@ use super::lookup::lookup;
 use super::pull::PullProgress;
 use crate::engine::{Ctx, EngineError};
 use crate::oci::{Descriptor, Digest, Manifest, ManifestKind, Reference, media};
-use crate::registry::{Client, ClientOptions, Credentials};
+use crate::registry::Credentials;
 use crate::store::Store;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,18 +138,8 @@ pub fn push(
             });
         }
     }
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| EngineError::io("start the network runtime for", &ctx.paths.data, e))?;
-    let client = Client::new(ClientOptions {
-        tls_verify: opts.tls_verify,
-        credentials: opts.credentials.clone(),
-        auth: ctx.auth.clone(),
-        conf: ctx.registries.clone(),
-        user_agent: format!("roost/{}", env!("CARGO_PKG_VERSION")),
-        retries: opts.retries,
-    })?;
+    let (runtime, client) =
+        super::registry_client(ctx, opts.tls_verify, opts.credentials.clone(), opts.retries)?;
     // Repositories on the same registry that may already hold the blobs (cross-repository mount).
     let mount_from: Vec<String> = rec
         .names
