@@ -82,6 +82,10 @@ pub enum Command {
     Restart(container::StopArgs),
     /// Show a container's output
     Logs(container::LogsArgs),
+    /// Pause containers (needs a delegated cgroup v2 freezer)
+    Pause(container::PauseArgs),
+    /// Unpause containers
+    Unpause(container::PauseArgs),
     /// Runs a detached container (internal)
     #[command(name = "__monitor", hide = true)]
     Monitor(container::MonitorArgs),
@@ -287,6 +291,7 @@ fn dispatch(ctx: &crate::engine::Ctx, command: Command) -> Result<i32, Error> {
         Command::Wait(a) => container::wait(ctx, &a),
         Command::Restart(a) => container::restart(ctx, &a),
         Command::Logs(a) => container::logs(ctx, &a),
+        Command::Pause(a) | Command::Unpause(a) => container::pause(ctx, &a),
         Command::Monitor(a) => container::monitor(ctx, &a),
         Command::Commit(a) => container::commit(ctx, &a),
         Command::Cp(a) => container::cp(ctx, &a),

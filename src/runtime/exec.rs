@@ -168,6 +168,9 @@ fn join(pid: i32, h: &Handles) -> Result<(), ExecError> {
 /// Run `plan` in its container. Must be called while the process is single-threaded; afterwards this
 /// process stays in the container's namespaces and root (it only relays and waits).
 pub fn exec(plan: &ExecPlan) -> Result<ExecOutcome, ExecError> {
+    // Our child is visible in the container until it execs: no container process may open its
+    // /proc/PID/exe (the roost binary) or memory meanwhile (CVE-2019-5736). execve resets this.
+    nix::sys::prctl::set_dumpable(false).map_err(ExecError::Signals)?;
     let handles = open_handles(plan.pid)?;
     let (err_r, err_w) =
         nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(ExecError::Pipe)?;

@@ -62,6 +62,15 @@ pub enum MountKind {
     },
 }
 
+/// A resource limit (`--ulimit`).
+#[derive(Debug, Clone)]
+pub struct Rlimit {
+    pub name: &'static str,
+    pub resource: nix::sys::resource::Resource,
+    pub soft: u64,
+    pub hard: u64,
+}
+
 /// The process to run.
 #[derive(Debug, Clone, Default)]
 pub struct Process {
@@ -77,6 +86,7 @@ pub struct Process {
     pub terminal: bool,
     /// Run a small init as pid 1 that reaps zombies and forwards signals (`--init`).
     pub init: bool,
+    pub rlimits: Vec<Rlimit>,
 }
 
 /// Privileges the process keeps: capabilities and the seccomp filter (compiled before clone).

@@ -145,6 +145,10 @@ pub(super) fn fail(code: i32, what: impl std::fmt::Display) -> (i32, String) {
 }
 
 fn setup(plan: &Plan, err: &std::fs::File, tty: OwnedFd) -> Result<Infallible, (i32, String)> {
+    // Until execve replaces us, nothing in the container may open /proc/<our pid>/exe (the roost binary
+    // on the host) or our memory: CVE-2019-5736. exec resets this for the container's own program.
+    nix::sys::prctl::set_dumpable(false)
+        .map_err(|e| fail(125, format!("failed to make the process non-dumpable: {e}")))?;
     let single = matches!(plan.maps, IdMaps::Single { .. });
     mounts::build_root(plan, single)
         .map_err(|(what, e)| fail(125, format!("failed to {what}: {e}")))?;
@@ -166,7 +170,15 @@ fn setup(plan: &Plan, err: &std::fs::File, tty: OwnedFd) -> Result<Infallible, (
             format!("failed to change to the working directory `{}`: {e}", p.cwd),
         )
     })?;
+    for r in &p.rlimits {
+        nix::sys::resource::setrlimit(r.resource, r.soft, r.hard).map_err(|e| {
+            fail(125, format!("failed to set the `{}` limit to {}:{}: {e} (a user namespace cannot raise a hard limit)", r.name, r.soft, r.hard))
+        })?;
+    }
     drop_privileges(p, &plan.security, !single)?;
+    // Only stdio goes to the container: no descriptor of ours (CVE-2024-21626 was a leaked one).
+    crate::sys::process::cloexec_from(3)
+        .map_err(|e| fail(125, format!("failed to set close-on-exec: {e}")))?;
     if p.terminal {
         // A pty of the container's own devpts (mounted at /dev/pts), so `tty` names it inside.
         let (master, slave) = crate::sys::tty::open_container_pty()
@@ -304,9 +316,20 @@ pub(super) fn drop_privileges(
     {
         load(f)?;
     }
-    super::security::caps::apply(&sec.caps, p.uid == 0)
-        .map_err(|e| fail(125, format!("failed to set capabilities: {e}")))?;
-    switch_user(p, set_groups)?;
+    let apply_caps = || {
+        super::security::caps::apply(&sec.caps, p.uid == 0)
+            .map_err(|e| fail(125, format!("failed to set capabilities: {e}")))
+    };
+    if p.uid == 0 {
+        // Staying root: set the groups while CAP_SETGID is still ours (the set may not have it).
+        switch_user(p, set_groups)?;
+        apply_caps()?;
+    } else {
+        // Becoming another user: the capability code keeps SETUID/SETGID for the switch, which then
+        // clears the effective set, as podman leaves it.
+        apply_caps()?;
+        switch_user(p, set_groups)?;
+    }
     if p.no_new_privileges
         && let Some(f) = &sec.seccomp
     {

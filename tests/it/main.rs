@@ -16,5 +16,6 @@ mod images;
 mod misc;
 mod pull;
 mod push;
+mod security;
 mod tag_rmi;
 mod volumes;

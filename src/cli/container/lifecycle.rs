@@ -180,3 +180,22 @@ pub fn monitor(ctx: &Ctx, a: &MonitorArgs) -> Result<i32, Error> {
         .map_err(|e| Error::io("adopt the ready descriptor", e))?;
     Ok(engine::monitor(ctx, &a.id, ready)?)
 }
+
+#[derive(Debug, Args)]
+pub struct PauseArgs {
+    /// Pause all running containers
+    #[arg(short, long)]
+    pub all: bool,
+    #[arg(value_name = "CONTAINER", add = ArgValueCandidates::new(container_names))]
+    pub containers: Vec<String>,
+}
+
+/// `pause`/`unpause`: freezing needs the cgroup freezer of a delegated cgroup v2 subtree.
+pub fn pause(ctx: &Ctx, _a: &PauseArgs) -> Result<i32, Error> {
+    let info = crate::engine::system::info(ctx)?;
+    Err(crate::engine::EngineError::Invalid(format!(
+        "pausing containers needs the cgroup freezer of a delegated cgroup v2 subtree, which roost cannot use here ({}): see `roost info`",
+        info.host.cgroup_note
+    ))
+    .into())
+}

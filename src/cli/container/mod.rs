@@ -20,7 +20,7 @@ pub use diff::{DiffArgs, diff};
 pub use exec::{exec, top};
 pub use export::{ExportArgs, export};
 pub use lifecycle::{
-    KillArgs, MonitorArgs, StopArgs, WaitArgs, kill, monitor, restart, stop, wait,
+    KillArgs, MonitorArgs, PauseArgs, StopArgs, WaitArgs, kill, monitor, pause, restart, stop, wait,
 };
 pub use logs::{LogsArgs, logs};
 pub use ps::ps;
@@ -210,6 +210,9 @@ pub struct CreateArgs {
     /// Security options: no-new-privileges, seccomp=unconfined|FILE, label=… (accepted)
     #[arg(long, value_name = "OPTION")]
     pub security_opt: Vec<String>,
+    /// Resource limits: TYPE=SOFT[:HARD] (e.g. nofile=1024:2048)
+    #[arg(long, value_name = "TYPE=SOFT[:HARD]")]
+    pub ulimit: Vec<String>,
     /// Run a small init as pid 1 that reaps zombies and forwards signals
     #[arg(long)]
     pub init: bool,

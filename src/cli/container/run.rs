@@ -105,6 +105,7 @@ fn options(a: &CreateArgs, remove: bool) -> Result<CreateOptions, Error> {
             .transpose()?,
         log_driver: a.log_driver.clone(),
         init: a.init,
+        ulimits: a.ulimit.clone(),
         privileged: a.privileged,
         cap_add: a.cap_add.clone(),
         cap_drop: a.cap_drop.clone(),

@@ -104,6 +104,7 @@ fn process_for(c: &Container, pid: i32, opts: &ExecOptions) -> Result<Process, E
         no_new_privileges: c.spec.no_new_privileges,
         terminal: false,
         init: false,
+        rlimits: vec![],
     })
 }
 

@@ -85,6 +85,7 @@ pub struct CreateOptions {
     pub unset_env_all: bool,
     pub group_add: Vec<String>,
     pub init: bool,
+    pub ulimits: Vec<String>,
     /// The caller's environment, for `-e KEY` and `--env-host`.
     pub host_env: Vec<(String, String)>,
     /// `-v`, `--mount` and `--tmpfs`, parsed (bind sources absolute).
@@ -156,6 +157,13 @@ pub fn create(
     opts: &CreateOptions,
     progress: &dyn PullProgress,
 ) -> Result<Container, EngineError> {
+    if ctx.storage_driver != "overlay" {
+        return Err(EngineError::Invalid(format!(
+            "storage driver `{}` is not available yet: containers use the kernel overlay (omit --storage-driver)",
+            ctx.storage_driver
+        )));
+    }
+    rlimits(&opts.ulimits)?;
     let mut store = ctx.store()?;
     let image_id = image_for(ctx, &store, opts, progress)?;
     let image = store
@@ -225,6 +233,7 @@ pub fn create(
         log_driver: opts.log_driver.clone().unwrap_or_else(|| "k8s-file".into()),
         restart: opts.restart.clone().unwrap_or_default(),
         init: opts.init,
+        ulimits: opts.ulimits.clone(),
         mounts,
     };
     let record = ContainerRecord {
@@ -348,6 +357,7 @@ pub fn plan(ctx: &Ctx, store: &Store, c: &Container) -> Result<Plan, EngineError
             no_new_privileges: c.spec.no_new_privileges,
             terminal: false,
             init: c.spec.init,
+            rlimits: rlimits(&c.spec.ulimits)?,
         },
         // roost runs container commands inside its user namespace already (the CLI re-executes itself
         // there), so the container shares it: same mapping, no second set of helpers to run.
@@ -392,6 +402,52 @@ fn read_only_tmpfs(
         }
     }
     mounts
+}
+
+/// `--ulimit` values as the runtime applies them.
+fn rlimits(ulimits: &[String]) -> Result<Vec<crate::runtime::plan::Rlimit>, EngineError> {
+    use nix::sys::resource::Resource as R;
+    ulimits
+        .iter()
+        .map(|u| {
+            let l = process::parse_ulimit(u).map_err(|e| EngineError::Invalid(e.to_string()))?;
+            let resource = match l.resource {
+                "core" => R::RLIMIT_CORE,
+                "cpu" => R::RLIMIT_CPU,
+                "data" => R::RLIMIT_DATA,
+                "fsize" => R::RLIMIT_FSIZE,
+                "locks" => R::RLIMIT_LOCKS,
+                "memlock" => R::RLIMIT_MEMLOCK,
+                "msgqueue" => R::RLIMIT_MSGQUEUE,
+                "nice" => R::RLIMIT_NICE,
+                "nofile" => R::RLIMIT_NOFILE,
+                "nproc" => R::RLIMIT_NPROC,
+                "rss" => R::RLIMIT_RSS,
+                "rtprio" => R::RLIMIT_RTPRIO,
+                "rttime" => R::RLIMIT_RTTIME,
+                "sigpending" => R::RLIMIT_SIGPENDING,
+                "stack" => R::RLIMIT_STACK,
+                other => {
+                    return Err(EngineError::Invalid(format!(
+                        "invalid ulimit type: `{other}`"
+                    )));
+                }
+            };
+            let unlimited = |v: u64| {
+                if v == u64::MAX {
+                    libc::RLIM_INFINITY
+                } else {
+                    v
+                }
+            };
+            Ok(crate::runtime::plan::Rlimit {
+                name: l.resource,
+                resource,
+                soft: unlimited(l.soft),
+                hard: unlimited(l.hard),
+            })
+        })
+        .collect()
 }
 
 fn paths(list: &[&str]) -> Vec<String> {

@@ -58,6 +58,8 @@ pub struct ContainerSpec {
     pub restart: String,
     #[serde(default)]
     pub init: bool,
+    #[serde(default)]
+    pub ulimits: Vec<String>,
     /// Volumes, binds and tmpfs mounts (`-v`, `--mount`, `--tmpfs`, the image's VOLUMEs).
     #[serde(default)]
     pub mounts: Vec<super::Mount>,
