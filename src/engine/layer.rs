@@ -14,41 +14,93 @@ pub(crate) struct Unpacked {
     pub size: u64,
 }
 
-/// A reader that hashes what passes through it.
-struct Hashing<R> {
-    inner: R,
-    hash: Sha256Writer,
-}
-
-impl<R: Read> Read for Hashing<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hash.update(&buf[..n]);
-        Ok(n)
-    }
-}
-
 /// Decompress `blob` (gzip, zstd or plain tar, sniffed), unpack it into `dest` and return the tar's digest.
 /// The stream is read to its very end, so the digest covers trailing padding too.
+///
+/// Decompression and hashing run on a thread of their own, handing 256 KiB chunks to the unpacker, so
+/// a big layer costs about max(gunzip, file writes) instead of their sum. The thread ends before this
+/// returns (no thread outlives a pull, so containers are still cloned from a single-threaded process).
 pub(crate) fn unpack(
-    blob: impl Read,
+    blob: impl Read + Send,
     dest: &Path,
     opts: &ApplyOptions,
 ) -> Result<Unpacked, EngineError> {
-    let (_, tar) =
-        archive::decompress(blob).map_err(|e| EngineError::io("decompress layer into", dest, e))?;
-    let mut hashing = Hashing {
-        inner: tar,
-        hash: Sha256Writer::new(),
-    };
-    archive::apply_layer(&mut hashing, dest, opts)?;
-    io::copy(&mut hashing, &mut io::sink())
-        .map_err(|e| EngineError::io("read layer for", dest, e))?;
-    let size = hashing.hash.len();
-    Ok(Unpacked {
-        diff_id: hashing.hash.finish(),
-        size,
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(16);
+        let decompressor = scope.spawn(move || -> io::Result<(Digest, u64)> {
+            let (_, mut tar) = archive::decompress(blob)?;
+            let mut hash = Sha256Writer::new();
+            loop {
+                let mut buf = vec![0u8; 256 * 1024];
+                let n = read_full(&mut tar, &mut buf)?;
+                if n == 0 {
+                    break;
+                }
+                buf.truncate(n);
+                hash.update(&buf);
+                if tx.send(buf).is_err() {
+                    // The unpacker stopped (its error is reported); keep reading for nothing.
+                    io::copy(&mut tar, &mut io::sink())?;
+                    break;
+                }
+            }
+            let len = hash.len();
+            Ok((hash.finish(), len))
+        });
+        let mut chunks = ChunkReader {
+            rx,
+            current: Vec::new(),
+            pos: 0,
+        };
+        let applied = archive::apply_layer(&mut chunks, dest, opts);
+        // Whatever follows the tar's end (padding) still counts for the digest.
+        let _ = io::copy(&mut chunks, &mut io::sink());
+        drop(chunks);
+        let (diff_id, size) = decompressor
+            .join()
+            .map_err(|_| EngineError::Worker)?
+            .map_err(|e| EngineError::io("decompress layer into", dest, e))?;
+        applied?;
+        Ok(Unpacked { diff_id, size })
     })
+}
+
+fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// Reads the chunks the decompressor thread sends.
+struct ChunkReader {
+    rx: std::sync::mpsc::Receiver<Vec<u8>>,
+    current: Vec<u8>,
+    pos: usize,
+}
+
+impl Read for ChunkReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.pos == self.current.len() {
+            match self.rx.recv() {
+                Ok(chunk) => {
+                    self.current = chunk;
+                    self.pos = 0;
+                }
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.current.len() - self.pos);
+        buf[..n].copy_from_slice(&self.current[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
 }
 
 /// A blocking reader over chunks sent from an async task (the download side of a pull).
@@ -135,7 +187,7 @@ pub(crate) struct Ingested {
 /// names a diff id, the unpacked content must match it; an already stored layer is reused untouched.
 pub(crate) fn ingest(
     store: &mut crate::store::Store,
-    mut reader: impl Read,
+    mut reader: impl Read + Send,
     slot: &LayerSlot,
     opts: &ApplyOptions,
 ) -> Result<Ingested, EngineError> {

@@ -62,7 +62,7 @@ pub fn save(ctx: &Ctx, args: &SaveArgs) -> Result<i32, Error> {
     Ok(0)
 }
 
-fn input(path: Option<&std::path::Path>) -> Result<Box<dyn Read>, Error> {
+fn input(path: Option<&std::path::Path>) -> Result<Box<dyn Read + Send>, Error> {
     match path {
         Some(p) if p.as_os_str() != "-" => {
             let f = std::fs::File::open(p)

@@ -92,7 +92,11 @@ pub fn apply_changes(cfg: &mut ContainerConfig, changes: &[String]) -> Result<()
 }
 
 /// Import a tarball (plain, gzip or zstd) as a new image; returns its id.
-pub fn import(ctx: &Ctx, input: impl Read, opts: &ImportOptions) -> Result<Digest, EngineError> {
+pub fn import(
+    ctx: &Ctx,
+    input: impl Read + Send,
+    opts: &ImportOptions,
+) -> Result<Digest, EngineError> {
     let mut cfg = ContainerConfig::default();
     apply_changes(&mut cfg, &opts.changes)?;
     let names = opts
