@@ -82,6 +82,8 @@ pub enum Command {
     Restart(container::StopArgs),
     /// Show a container's output
     Logs(container::LogsArgs),
+    /// Attach to a running container's output (and its stdin, if it was created with -i)
+    Attach(container::AttachArgs),
     /// Pause containers (needs a delegated cgroup v2 freezer)
     Pause(container::PauseArgs),
     /// Unpause containers
@@ -171,6 +173,8 @@ impl Command {
             Command::Import(_) | Command::Unshare(_) => true,
             Command::Run(_) | Command::Create(_) | Command::Start(_) | Command::Rm(_) => true,
             Command::Stop(_) | Command::Kill(_) | Command::Restart(_) | Command::Monitor(_) => true,
+            // To signal the container with --sig-proxy, as `kill` does.
+            Command::Attach(_) => true,
             Command::Image(i) => matches!(
                 i,
                 I::Pull(_)
@@ -291,6 +295,7 @@ fn dispatch(ctx: &crate::engine::Ctx, command: Command) -> Result<i32, Error> {
         Command::Wait(a) => container::wait(ctx, &a),
         Command::Restart(a) => container::restart(ctx, &a),
         Command::Logs(a) => container::logs(ctx, &a),
+        Command::Attach(a) => container::attach(ctx, &a),
         Command::Pause(a) | Command::Unpause(a) => container::pause(ctx, &a),
         Command::Monitor(a) => container::monitor(ctx, &a),
         Command::Commit(a) => container::commit(ctx, &a),

@@ -6,6 +6,7 @@ mod harness;
 mod store;
 
 mod archives;
+mod attach;
 mod auth;
 mod basics;
 mod container_fs;

@@ -52,6 +52,9 @@ pub struct MonitorArgs {
     pub id: String,
     #[arg(long)]
     pub ready_fd: i32,
+    /// Wait briefly for a first attach client before starting the container (`start -a`)
+    #[arg(long)]
+    pub wait_attach: bool,
 }
 
 fn targets(ctx: &Ctx, all: bool, keys: &[String]) -> Result<Vec<String>, Error> {
@@ -178,7 +181,7 @@ pub fn restart(ctx: &Ctx, a: &StopArgs) -> Result<i32, Error> {
 pub fn monitor(ctx: &Ctx, a: &MonitorArgs) -> Result<i32, Error> {
     let ready = crate::sys::process::adopt_fd(a.ready_fd)
         .map_err(|e| Error::io("adopt the ready descriptor", e))?;
-    Ok(engine::monitor(ctx, &a.id, ready)?)
+    Ok(engine::monitor(ctx, &a.id, ready, a.wait_attach)?)
 }
 
 #[derive(Debug, Args)]

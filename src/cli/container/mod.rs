@@ -1,5 +1,6 @@
 //! Container verbs: run, create, start, ps, rm (more come with the full run capability).
 
+mod attach;
 mod commit;
 mod cp;
 mod diff;
@@ -14,6 +15,7 @@ mod run;
 use clap::Args;
 use clap_complete::engine::ArgValueCandidates;
 
+pub use attach::{AttachArgs, attach};
 pub use commit::{CommitArgs, commit};
 pub use cp::{CpArgs, cp};
 pub use diff::{DiffArgs, diff};
@@ -54,6 +56,8 @@ pub enum ContainerCommand {
     Restart(StopArgs),
     /// Show a container's output
     Logs(LogsArgs),
+    /// Attach to a running container's output (and its stdin, if it was created with -i)
+    Attach(AttachArgs),
     /// Show details of containers
     Inspect(ContainerInspectArgs),
     /// Check whether a container exists (exit 0 if it does, 1 if not)
@@ -118,6 +122,7 @@ pub fn dispatch(
         ContainerCommand::Wait(a) => wait(ctx, &a),
         ContainerCommand::Restart(a) => restart(ctx, &a),
         ContainerCommand::Logs(a) => logs(ctx, &a),
+        ContainerCommand::Attach(a) => attach(ctx, &a),
         ContainerCommand::Inspect(a) => super::image::inspect(
             ctx,
             &super::image::InspectArgs {
@@ -298,7 +303,7 @@ pub struct StartArgs {
     /// Attach to the container's output and wait for it
     #[arg(short, long)]
     pub attach: bool,
-    /// Keep stdin open
+    /// Pass our stdin to the container (with --attach; the container must have been created with -i)
     #[arg(short, long)]
     pub interactive: bool,
     /// Containers to start

@@ -166,8 +166,12 @@ pub fn run(ctx: &Ctx, a: &RunArgs) -> Result<i32, Error> {
 }
 
 pub fn start(ctx: &Ctx, a: &StartArgs) -> Result<i32, Error> {
+    if a.attach && a.containers.len() > 1 {
+        return Err(Error::Usage(
+            "you cannot start and attach multiple containers at once".into(),
+        ));
+    }
     let store = ctx.store()?;
-    let mut code = 0;
     for key in &a.containers {
         let c = engine::find(&store, key)?;
         if c.state.status == engine::Status::Running {
@@ -175,13 +179,14 @@ pub fn start(ctx: &Ctx, a: &StartArgs) -> Result<i32, Error> {
             continue;
         }
         if a.attach {
-            code = attached(ctx, &c)?;
+            drop(store);
+            return super::attach::start_attached(ctx, &c, a.interactive);
         } else {
             engine::start_detached(ctx, &c)?;
             out(&format!("{key}\n"))?;
         }
     }
-    Ok(code)
+    Ok(0)
 }
 
 pub fn rm(ctx: &Ctx, a: &RmArgs) -> Result<i32, Error> {

@@ -1,5 +1,6 @@
 //! Container use cases: create, run, start, stop, remove, list.
 
+pub mod attach;
 mod commit;
 mod cp;
 mod diff;
@@ -33,7 +34,9 @@ pub use lifecycle::{
     RemoveReport, StopOutcome, find, kill, list, remove, remove_one, remove_with_volumes,
     removed_exit_code, stop, wait_and_record, wait_stopped,
 };
-pub use monitor::{Restart, log_path, monitor, parse_restart, start_detached};
+pub use monitor::{
+    PendingStart, Restart, log_path, monitor, parse_restart, spawn_monitor, start_detached,
+};
 pub use mount_spec::{
     Mount, MountKind, MountSpecError, is_host_path, parse_mount, parse_tmpfs, parse_volume,
 };

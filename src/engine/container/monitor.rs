@@ -7,6 +7,7 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use jiff::Timestamp;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
+use super::attach::{STREAM_STDERR, STREAM_STDOUT, Server, Slot};
 use super::logs::LogWriter;
 use super::{Container, State, Status, lifecycle, plan};
 use crate::engine::{Ctx, EngineError};
@@ -56,6 +57,21 @@ pub fn log_path(store: &crate::store::Store, id: &str) -> std::path::PathBuf {
 
 /// Start `c` in the background through a monitor process; returns once it runs (or failed to start).
 pub fn start_detached(ctx: &Ctx, c: &Container) -> Result<(), EngineError> {
+    spawn_monitor(ctx, c, false)?.ready()
+}
+
+/// A monitor that was started and has not yet reported whether the container runs.
+pub struct PendingStart {
+    ready: std::fs::File,
+}
+
+/// Start the monitor of `c`. With `wait_attach`, it waits (a few seconds at most) for a first attach
+/// client before it starts the container, so that client sees all of the output (`start -a`).
+pub fn spawn_monitor(
+    ctx: &Ctx,
+    c: &Container,
+    wait_attach: bool,
+) -> Result<PendingStart, EngineError> {
     let (ready_r, ready_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
         .map_err(|e| EngineError::io("create a pipe for", "monitor", e.into()))?;
     let exe = std::env::current_exe().map_err(|e| EngineError::io("find", "/proc/self/exe", e))?;
@@ -71,36 +87,54 @@ pub fn start_detached(ctx: &Ctx, c: &Container) -> Result<(), EngineError> {
             &c.record.id,
             "--ready-fd",
             &ready_w.as_raw_fd().to_string(),
-        ])
-        .stdin(
-            devnull
-                .try_clone()
-                .map_err(|e| EngineError::io("open", "/dev/null", e))?,
-        )
-        .stdout(
-            devnull
-                .try_clone()
-                .map_err(|e| EngineError::io("open", "/dev/null", e))?,
-        )
-        .stderr(devnull);
+        ]);
+    if wait_attach {
+        cmd.arg("--wait-attach");
+    }
+    cmd.stdin(
+        devnull
+            .try_clone()
+            .map_err(|e| EngineError::io("open", "/dev/null", e))?,
+    )
+    .stdout(
+        devnull
+            .try_clone()
+            .map_err(|e| EngineError::io("open", "/dev/null", e))?,
+    )
+    .stderr(devnull);
     let mut child = crate::sys::process::spawn_detached(&mut cmd, &[ready_w.as_raw_fd()])
         .map_err(|e| EngineError::io("start the monitor for", &c.record.id, e))?;
     drop(ready_w);
-    let mut report = String::new();
-    let _ = std::fs::File::from(ready_r).read_to_string(&mut report);
     // The monitor keeps running in its own session; reap nothing here (it is reparented when we exit).
     let _ = child.try_wait();
-    match report.strip_prefix("ok") {
-        Some(_) => Ok(()),
-        None if report.is_empty() => Err(EngineError::Invalid(
-            "the container monitor exited before the container started".into(),
-        )),
-        None => {
-            let (code, msg) = report.split_once('\t').unwrap_or(("125", &report));
-            Err(EngineError::StartFailed {
-                code: code.parse().unwrap_or(125),
-                message: msg.to_string(),
-            })
+    Ok(PendingStart {
+        ready: std::fs::File::from(ready_r),
+    })
+}
+
+impl PendingStart {
+    /// Whether the monitor has reported (or died) yet, without blocking.
+    pub fn reported(&self) -> bool {
+        let mut pfd = [PollFd::new(self.ready.as_fd(), PollFlags::POLLIN)];
+        poll(&mut pfd, PollTimeout::ZERO).unwrap_or(0) > 0
+    }
+
+    /// Wait until the container runs (or failed to start).
+    pub fn ready(mut self) -> Result<(), EngineError> {
+        let mut report = String::new();
+        let _ = self.ready.read_to_string(&mut report);
+        match report.strip_prefix("ok") {
+            Some(_) => Ok(()),
+            None if report.is_empty() => Err(EngineError::Invalid(
+                "the container monitor exited before the container started".into(),
+            )),
+            None => {
+                let (code, msg) = report.split_once('\t').unwrap_or(("125", &report));
+                Err(EngineError::StartFailed {
+                    code: code.parse().unwrap_or(125),
+                    message: msg.to_string(),
+                })
+            }
         }
     }
 }
@@ -125,7 +159,7 @@ fn redirect(fd: &impl AsFd, target: i32) -> Result<(), EngineError> {
 }
 
 /// The monitor: run the container (again, per the restart policy) until it is done.
-pub fn monitor(ctx: &Ctx, id: &str, ready: OwnedFd) -> Result<i32, EngineError> {
+pub fn monitor(ctx: &Ctx, id: &str, ready: OwnedFd, wait_attach: bool) -> Result<i32, EngineError> {
     let mut ready = Some(std::fs::File::from(ready));
     // While we run, later roost commands join this user namespace (so they can signal the container).
     crate::userns::register_holder(&ctx.paths.runtime);
@@ -145,18 +179,40 @@ pub fn monitor(ctx: &Ctx, id: &str, ready: OwnedFd) -> Result<i32, EngineError> 
     let mut writer = LogWriter::new(std::io::BufWriter::new(log_file));
     let devnull =
         std::fs::File::open("/dev/null").map_err(|e| EngineError::io("open", "/dev/null", e))?;
+    let mut server = match Server::bind(ctx, id) {
+        Ok(s) => s,
+        Err(e) => {
+            if let Some(mut r) = ready.take() {
+                let _ = write!(r, "125\t{e}");
+            }
+            return Err(e);
+        }
+    };
+    if wait_attach {
+        server.wait_first_client(std::time::Duration::from_secs(5));
+    }
     let mut restarts = 0u32;
     loop {
         let (out_r, out_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
             .map_err(|e| EngineError::io("create a pipe for", "logs", e.into()))?;
         let (err_r, err_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
             .map_err(|e| EngineError::io("create a pipe for", "logs", e.into()))?;
-        redirect(&devnull, 0)?;
+        // With -i the container reads a pipe that attach clients feed; otherwise /dev/null.
+        let stdin_pipe = if c.spec.interactive {
+            let (in_r, in_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+                .map_err(|e| EngineError::io("create a pipe for", "stdin", e.into()))?;
+            redirect(&in_r, 0)?;
+            Some(in_w)
+        } else {
+            redirect(&devnull, 0)?;
+            None
+        };
         redirect(&out_w, 1)?;
         redirect(&err_w, 2)?;
         let c = lifecycle::find(&store, id)?;
         let plan = plan(ctx, &store, &c)?;
         let spawned = crate::runtime::spawn(&plan);
+        redirect(&devnull, 0)?;
         redirect(&devnull, 1)?;
         redirect(&devnull, 2)?;
         drop(out_w);
@@ -189,8 +245,13 @@ pub fn monitor(ctx: &Ctx, id: &str, ready: OwnedFd) -> Result<i32, EngineError> 
         if let Some(mut r) = ready.take() {
             let _ = r.write_all(b"ok");
         }
-        pump(&mut writer, out_r, err_r);
+        if let Some(w) = stdin_pipe {
+            server.set_stdin(w);
+        }
+        pump(&mut writer, &mut server, out_r, err_r);
         let code = lifecycle::wait_and_record(&mut store, id, spawned.pid)?;
+        // The exit is recorded: attached clients read it from the store once we close them.
+        server.close_clients(std::time::Duration::from_secs(2));
         let st = store
             .container(id)?
             .map(|r| State::from_json(&r.state))
@@ -210,8 +271,9 @@ pub fn monitor(ctx: &Ctx, id: &str, ready: OwnedFd) -> Result<i32, EngineError> 
     }
 }
 
-/// Copy the container's stdout and stderr into the log until both close.
-fn pump(writer: &mut LogWriter<impl Write>, out: OwnedFd, err: OwnedFd) {
+/// Copy the container's stdout and stderr into the log and to attached clients until both close;
+/// meanwhile accept clients and pass their input to the container's stdin.
+fn pump(writer: &mut LogWriter<impl Write>, server: &mut Server, out: OwnedFd, err: OwnedFd) {
     let mut open = [
         Some(std::fs::File::from(out)),
         Some(std::fs::File::from(err)),
@@ -228,14 +290,22 @@ fn pump(writer: &mut LogWriter<impl Write>, out: OwnedFd, err: OwnedFd) {
                 )
             })
             .collect();
+        let slots = server.poll_fds(&mut pfds);
         if poll(&mut pfds, PollTimeout::NONE).is_err() {
             continue;
         }
+        let is_ready = |p: &PollFd| p.revents().is_some_and(|r| !r.is_empty());
         let ready: Vec<usize> = idx
             .iter()
             .zip(&pfds)
-            .filter(|(_, p)| p.revents().is_some_and(|r| !r.is_empty()))
+            .filter(|(_, p)| is_ready(p))
             .map(|(i, _)| *i)
+            .collect();
+        let ready_slots: Vec<Slot> = slots
+            .iter()
+            .zip(&pfds[idx.len()..])
+            .filter(|(_, p)| is_ready(p))
+            .map(|(s, _)| *s)
             .collect();
         drop(pfds);
         for i in ready {
@@ -246,9 +316,12 @@ fn pump(writer: &mut LogWriter<impl Write>, out: OwnedFd, err: OwnedFd) {
                 open[i] = None;
             } else {
                 let _ = writer.write(i == 1, &buf[..n]);
+                let stream = if i == 1 { STREAM_STDERR } else { STREAM_STDOUT };
+                server.broadcast(stream, &buf[..n]);
             }
         }
         let _ = writer.flush_complete();
+        server.handle(&ready_slots);
     }
     let _ = writer.flush();
 }

@@ -1,0 +1,160 @@
+//! `attach`, and `start -a [-i]` through it: relay a detached container's output (and, with `-i`, our
+//! stdin) over its monitor's attach socket (see `engine::container::attach` for the framing).
+//!
+//! `attach` runs inside the user namespace (it joins the one the monitors hold), like `kill`: that is
+//! what lets `--sig-proxy` signal the container's process whatever uid it runs as.
+use std::io::Write;
+use std::os::fd::AsFd;
+use std::os::unix::net::UnixStream;
+
+use clap::Args;
+use clap_complete::engine::ArgValueCandidates;
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+
+use crate::cli::complete::container_names;
+use crate::engine::container::attach::{self as sock, STREAM_STDERR, STREAM_STDIN};
+use crate::engine::container::{self as engine, Status};
+use crate::engine::{Ctx, EngineError};
+use crate::error::Error;
+
+#[derive(Debug, Args)]
+#[command(
+    after_long_help = "Examples:\n  roost attach web\n  roost attach --no-stdin web\n  roost create -i --name c busybox cat && echo hi | roost start -a -i c"
+)]
+pub struct AttachArgs {
+    /// Do not pass our stdin to the container
+    #[arg(long)]
+    pub no_stdin: bool,
+    /// Forward the signals we receive (SIGINT, SIGTERM, …) to the container's process
+    #[arg(long, value_name = "BOOL", default_value_t = true, num_args = 0..=1,
+          default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub sig_proxy: bool,
+    /// Container to attach to
+    #[arg(value_name = "CONTAINER", add = ArgValueCandidates::new(container_names))]
+    pub container: String,
+}
+
+/// `attach CONTAINER`: exits with the container's exit code once it ends.
+pub fn attach(ctx: &Ctx, a: &AttachArgs) -> Result<i32, Error> {
+    let store = ctx.store()?;
+    let c = engine::find(&store, &a.container)?;
+    drop(store);
+    if c.state.status != Status::Running {
+        return Err(EngineError::Invalid(format!(
+            "you can only attach to running containers: {} is in state {}",
+            c.record.id,
+            c.state.status.as_str()
+        ))
+        .into());
+    }
+    let stream = sock::connect(ctx, &c.record.id)?;
+    let stdin = !a.no_stdin && c.spec.interactive;
+    relay(ctx, &c.record.id, stream, stdin, a.sig_proxy)
+}
+
+/// `start -a [-i]`: start `c` through its monitor, attached from before its first output.
+pub fn start_attached(ctx: &Ctx, c: &engine::Container, interactive: bool) -> Result<i32, Error> {
+    let pending = engine::spawn_monitor(ctx, c, true)?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    // The monitor listens before it starts the container and waits for us: connect as soon as it does.
+    let early = loop {
+        match sock::connect(ctx, &c.record.id) {
+            Ok(s) => break Some(s),
+            Err(_) if !pending.reported() && std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            Err(_) => break None,
+        }
+    };
+    pending.ready()?;
+    let stream = match early {
+        Some(s) => s,
+        None => sock::connect(ctx, &c.record.id)?,
+    };
+    relay(
+        ctx,
+        &c.record.id,
+        stream,
+        interactive && c.spec.interactive,
+        true,
+    )
+}
+
+/// Copy frames to our stdout/stderr and our stdin to the container until the monitor closes the
+/// socket, then return the container's exit code from the store.
+fn relay(
+    ctx: &Ctx,
+    id: &str,
+    mut stream: UnixStream,
+    mut stdin_open: bool,
+    sig_proxy: bool,
+) -> Result<i32, Error> {
+    if sig_proxy {
+        let store = ctx.store()?;
+        let pid = engine::find(&store, id)?.state.pid;
+        if pid > 0 {
+            crate::sys::process::forward_signals(pid);
+        }
+    }
+    let stdin = std::io::stdin();
+    let mut incoming = Vec::new();
+    let mut buf = vec![0u8; 32 * 1024];
+    loop {
+        let mut fds = vec![PollFd::new(stream.as_fd(), PollFlags::POLLIN)];
+        if stdin_open {
+            fds.push(PollFd::new(stdin.as_fd(), PollFlags::POLLIN));
+        }
+        match poll(&mut fds, PollTimeout::NONE) {
+            Ok(_) => {}
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => return Err(Error::io("wait for the container's output", e.into())),
+        }
+        let ready = |p: &PollFd| p.revents().is_some_and(|r| !r.is_empty());
+        let (sock_ready, stdin_ready) = (ready(&fds[0]), fds.get(1).is_some_and(ready));
+        drop(fds);
+        if stdin_ready {
+            let n = nix::unistd::read(stdin.as_fd(), &mut buf).unwrap_or(0);
+            // An empty stdin frame tells the monitor our stdin ended (it closes the container's).
+            let sent = stream.write_all(&sock::frame(STREAM_STDIN, &buf[..n]));
+            if n == 0 || sent.is_err() {
+                stdin_open = false;
+            }
+        }
+        if sock_ready {
+            let n = match std::io::Read::read(&mut stream, &mut buf) {
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(_) => 0,
+            };
+            if n == 0 {
+                break;
+            }
+            incoming.extend_from_slice(&buf[..n]);
+            while let Some((which, data)) = sock::take_frame(&mut incoming) {
+                emit(which == STREAM_STDERR, &data);
+            }
+        }
+    }
+    exit_code(ctx, id)
+}
+
+/// Write container output to our stdout or stderr; a closed stdout does not stop the container.
+fn emit(stderr: bool, data: &[u8]) {
+    let _ = if stderr {
+        let mut e = std::io::stderr().lock();
+        e.write_all(data).and_then(|()| e.flush())
+    } else {
+        let mut o = std::io::stdout().lock();
+        o.write_all(data).and_then(|()| o.flush())
+    };
+}
+
+/// The exit code the monitor recorded (or kept, for a `--rm` container it removed).
+fn exit_code(ctx: &Ctx, id: &str) -> Result<i32, Error> {
+    let store = ctx.store()?;
+    match engine::wait_stopped(&store, id, Some(std::time::Duration::from_secs(10))) {
+        Ok(c) => Ok(c.state.exit_code),
+        Err(EngineError::NoSuchContainer(_)) => Ok(engine::removed_exit_code(ctx, id).unwrap_or(0)),
+        Err(e) => Err(e.into()),
+    }
+}
