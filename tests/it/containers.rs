@@ -812,35 +812,65 @@ fn ps_listing_filters_and_formats() {
         .unwrap_or_else(|e| panic!("ps --format json is not JSON ({e}):\n{}", o.stdout_text()));
     let arr = v.as_array().expect("a JSON array");
     assert_eq!(arr.len(), 3, "{v:#}");
+    // podman's `ListContainer` shape (what podman-compose, distrobox and scripts parse).
     let by_name = |n: &str| -> &serde_json::Value {
         arr.iter()
-            .find(|c| match &c["Names"] {
-                serde_json::Value::String(s) => s == n,
-                serde_json::Value::Array(a) => a.iter().any(|x| x == n),
-                _ => false,
+            .find(|c| {
+                c["Names"]
+                    .as_array()
+                    .is_some_and(|a| a.iter().any(|x| x == n))
             })
             .unwrap_or_else(|| panic!("{n} not in {v:#}"))
     };
     for c in arr {
         for field in [
-            "ID",
-            "Image",
+            "AutoRemove",
             "Command",
-            "Created",
             "CreatedAt",
-            "Status",
-            "State",
-            "Ports",
-            "Names",
-            "Labels",
+            "Created",
+            "Exited",
+            "ExitedAt",
             "ExitCode",
+            "Id",
+            "Image",
+            "ImageID",
+            "IsInfra",
+            "Labels",
+            "Mounts",
+            "Names",
+            "Namespaces",
+            "Networks",
             "Pid",
+            "Pod",
+            "PodName",
+            "Ports",
+            "Size",
+            "StartedAt",
+            "State",
+            "Status",
         ] {
             assert!(c.get(field).is_some(), "field {field} missing: {c:#}");
         }
+        assert!(c.get("ID").is_none(), "template-only field in JSON: {c:#}");
+        assert!(c["Command"].is_array(), "{c:#}");
+        assert!(c["Created"].is_i64(), "{c:#}");
+        assert!(c["CreatedAt"].as_str().unwrap().ends_with(" ago"), "{c:#}");
+        assert_eq!(c["IsInfra"], false);
+        assert_eq!(c["Pod"], "");
+        assert_eq!(c["Size"], serde_json::Value::Null);
+        assert!(
+            c["Namespaces"].is_object() && c["Networks"].is_array(),
+            "{c:#}"
+        );
     }
     let u = by_name(&up);
-    assert!(up_id.starts_with(u["ID"].as_str().unwrap()), "{u:#}");
+    assert_eq!(u["Id"], up_id.as_str());
+    assert_eq!(u["Command"], serde_json::json!(["sleep", "300"]));
+    assert_eq!(u["Exited"], false);
+    assert!(
+        u["StartedAt"].as_i64().unwrap() >= u["Created"].as_i64().unwrap(),
+        "{u:#}"
+    );
     assert_eq!(u["Image"], img.as_str());
     assert_eq!(u["State"], "running");
     assert_eq!(u["Labels"]["tier"], "web");
@@ -849,10 +879,50 @@ fn ps_listing_filters_and_formats() {
     let d = by_name(&done);
     assert_eq!(d["State"], "exited");
     assert_eq!(d["ExitCode"], 4);
+    assert_eq!(d["Exited"], true);
+    assert!(d["ExitedAt"].as_i64().unwrap() > 0, "{d:#}");
+    assert!(
+        d["Status"].as_str().unwrap().starts_with("Exited (4) "),
+        "{d:#}"
+    );
     assert_eq!(d["Pid"], 0);
     assert_eq!(by_name(&created)["State"], "created");
 
     out(&env, &["rm", "-f", &up, &done, &created]);
+    assert_no_leaks(&env);
+}
+
+/// `ps --size`: a SIZE column `12B (virtual 2.13MB)`, `.Size` in templates, `Size` in JSON.
+#[test]
+fn ps_size_counts_the_writable_layer() {
+    let env = env_with_busybox("ps_size_counts_the_writable_layer");
+    let _c = Cleanup(&env);
+    let n = env.safename("s");
+    out(
+        &env,
+        &[
+            "run",
+            "--name",
+            &n,
+            &bb(),
+            "sh",
+            "-c",
+            "echo 0123456789 > /ten",
+        ],
+    );
+    let table = env.roost(0, &["ps", "-a", "--size"]).stdout_lines();
+    assert!(table[0].ends_with("SIZE"), "{table:?}");
+    assert!(table[1].contains("  11B (virtual "), "{table:?}");
+    let s = out(&env, &["ps", "-a", "-s", "--format", "{{.Size}}"]);
+    assert!(s.starts_with("11B (virtual "), "{s}");
+    let o = env.roost(0, &["ps", "-a", "-s", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    assert_eq!(v[0]["Size"]["rwSize"], 11, "{v:#}");
+    assert!(
+        v[0]["Size"]["rootFsSize"].as_u64().unwrap() > 1_000_000,
+        "{v:#}"
+    );
+    out(&env, &["rm", &n]);
     assert_no_leaks(&env);
 }
 
@@ -1017,6 +1087,54 @@ fn detached_logs() {
     let o = env.roost(0, &["logs", "-n", &n]);
     assert_eq!(o.stdout_text(), format!("{n} out\n{n} done\n"));
 
+    out(&env, &["rm", &n]);
+    assert_no_leaks(&env);
+}
+
+/// `--log-opt max-size`: the log is rotated to `ctr.log.1`, and `logs` shows both files.
+#[test]
+fn log_opt_max_size_rotates() {
+    let env = env_with_busybox("log_opt_max_size_rotates");
+    let _c = Cleanup(&env);
+    let n = env.safename("r");
+    let id = run_detached(
+        &env,
+        &[
+            "--name",
+            &n,
+            "--log-opt",
+            "max-size=1k",
+            "--log-opt",
+            "tag=ignored",
+            &bb(),
+            "sh",
+            "-c",
+            "i=0; while [ $i -lt 100 ]; do echo line $i; i=$((i+1)); done",
+        ],
+    );
+    assert_eq!(out(&env, &["wait", &n]), "0\n");
+    let dir = store_root(&env).join("containers").join(&id);
+    let cur = std::fs::metadata(dir.join("ctr.log"))
+        .expect("ctr.log")
+        .len();
+    let old = std::fs::metadata(dir.join("ctr.log.1"))
+        .expect("ctr.log.1")
+        .len();
+    assert!(cur <= 1000 && old <= 1000, "{cur} {old}");
+    let lines = env.roost(0, &["logs", &n]).stdout_lines();
+    assert_eq!(
+        lines.last().map(String::as_str),
+        Some("line 99"),
+        "{lines:?}"
+    );
+    assert!(lines.len() > 20 && lines.len() < 100, "{lines:?}");
+    let first: usize = lines[0]["line ".len()..].parse().unwrap();
+    let want: Vec<String> = (first..100).map(|i| format!("line {i}")).collect();
+    assert_eq!(lines, want);
+    env.roost(
+        125,
+        &["run", "--rm", "--log-opt", "max-size=lots", &bb(), "true"],
+    );
     out(&env, &["rm", &n]);
     assert_no_leaks(&env);
 }

@@ -3,7 +3,7 @@ use serde_json::{Value, json};
 
 use crate::cli::format;
 use crate::engine::Ctx;
-use crate::engine::container::{Container, MountKind, Status, log_path, runtime_dir};
+use crate::engine::container::{Container, MountKind, Status, container_log_path, runtime_dir};
 use crate::store::Store;
 
 fn time(t: Option<jiff::Timestamp>) -> Value {
@@ -185,7 +185,12 @@ pub fn container_json(ctx: &Ctx, store: &Store, c: &Container) -> Value {
             "NetworkMode": s.network,
             "RestartPolicy": {"Name": restart_name, "MaximumRetryCount": restart_max},
             "AutoRemove": s.remove,
-            "LogConfig": {"Type": s.log_driver, "Path": log_path(store, &c.record.id)},
+            "LogConfig": {
+                "Type": s.log_driver,
+                "Path": container_log_path(store, c),
+                "Tag": s.log_opts.tag.clone().unwrap_or_default(),
+                "Size": format::human_size_with_precision(s.log_opts.max_size.unwrap_or(0) as f64, 4),
+            },
             "CapAdd": s.cap_add,
             "CapDrop": s.cap_drop,
             "Privileged": s.privileged,

@@ -61,22 +61,24 @@ pub fn logs(ctx: &Ctx, a: &LogsArgs) -> Result<i32, Error> {
     let prefix = a.names || a.containers.len() > 1;
     for key in &a.containers {
         let c = engine::find(&store, key)?;
-        let path = engine::log_path(&store, &c.record.id);
-        let file = match std::fs::File::open(&path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(Error::io(format!("read `{}`", path.display()), e)),
-        };
-        let mut reader = std::io::BufReader::new(file);
+        let path = engine::container_log_path(&store, &c);
         let mut lines: Vec<String> = Vec::new();
-        let mut line = String::new();
-        while reader
-            .read_line(&mut line)
-            .map_err(|e| Error::io("read the log", e))?
-            > 0
-        {
-            lines.push(std::mem::take(&mut line));
+        // With `--log-opt max-size`, older records were rotated to `<log>.1`.
+        if let Some(mut rotated) = open_log(&engine::logs::rotated_path(&path))? {
+            read_lines(&mut rotated, &mut lines)?;
         }
+        let mut pos = 0u64;
+        match open_log(&path)? {
+            Some(mut reader) => {
+                read_lines(&mut reader, &mut lines)?;
+                pos = reader
+                    .stream_position()
+                    .map_err(|e| Error::io("read the log", e))?;
+            }
+            None if lines.is_empty() => continue,
+            None => {}
+        }
+        let mut line = String::new();
         let start = if a.tail >= 0 {
             lines.len().saturating_sub(a.tail as usize)
         } else {
@@ -114,14 +116,19 @@ pub fn logs(ctx: &Ctx, a: &LogsArgs) -> Result<i32, Error> {
             show(l)?;
         }
         if a.follow {
-            let mut pos = reader
-                .stream_position()
-                .map_err(|e| Error::io("read the log", e))?;
             loop {
                 let running = engine::find(&store, &c.record.id)
                     .map(|c| c.state.status == Status::Running)
                     .unwrap_or(false);
                 let mut f = std::fs::File::open(&path).map_err(|e| Error::io("read the log", e))?;
+                // Rotated (`--log-opt max-size`): the file started over.
+                if f.metadata()
+                    .map_err(|e| Error::io("read the log", e))?
+                    .len()
+                    < pos
+                {
+                    pos = 0;
+                }
                 f.seek(std::io::SeekFrom::Start(pos))
                     .map_err(|e| Error::io("read the log", e))?;
                 let mut r = std::io::BufReader::new(f);
@@ -147,4 +154,24 @@ pub fn logs(ctx: &Ctx, a: &LogsArgs) -> Result<i32, Error> {
         }
     }
     Ok(0)
+}
+
+fn open_log(path: &std::path::Path) -> Result<Option<std::io::BufReader<std::fs::File>>, Error> {
+    match std::fs::File::open(path) {
+        Ok(f) => Ok(Some(std::io::BufReader::new(f))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io(format!("read `{}`", path.display()), e)),
+    }
+}
+
+fn read_lines(reader: &mut impl BufRead, lines: &mut Vec<String>) -> Result<(), Error> {
+    let mut line = String::new();
+    while reader
+        .read_line(&mut line)
+        .map_err(|e| Error::io("read the log", e))?
+        > 0
+    {
+        lines.push(std::mem::take(&mut line));
+    }
+    Ok(())
 }

@@ -227,6 +227,9 @@ pub struct CreateArgs {
     /// Logging driver: k8s-file (default) or none
     #[arg(long, value_name = "DRIVER", value_parser = ["k8s-file", "none"])]
     pub log_driver: Option<String>,
+    /// Logging driver options: max-size=SIZE (rotate to `<log>.1`), path=FILE, tag=TAG (ignored)
+    #[arg(long, value_name = "NAME=VALUE")]
+    pub log_opt: Vec<String>,
     /// Container host name
     #[arg(short = 'h', long, value_name = "NAME")]
     pub hostname: Option<String>,
@@ -359,6 +362,9 @@ pub struct PsArgs {
     /// Omit the table heading
     #[arg(long)]
     pub noheading: bool,
+    /// Show the size of each container's writable layer and of its image
+    #[arg(short, long)]
+    pub size: bool,
 }
 
 #[derive(Debug, Args)]

@@ -1,35 +1,111 @@
 //! `ps`: podman's table and JSON.
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 use super::PsArgs;
 use crate::cli::format::{self, Format, JsonStyle, Table};
 use crate::cli::out;
 use crate::engine::Ctx;
-use crate::engine::container::{Container, Status};
+use crate::engine::container::{self as engine, Container, ContainerSize, Status};
 use crate::error::Error;
 
+/// A row for templates and the table: podman's `psReporter` (short ID, names and command as strings).
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
 struct PsRow {
     #[serde(rename = "ID")]
     id: String,
     image: String,
+    #[serde(rename = "ImageID")]
+    image_id: String,
     command: String,
     created: String,
     created_at: String,
+    created_human: String,
+    running_for: String,
     status: String,
     state: String,
     ports: String,
     names: String,
-    labels: std::collections::BTreeMap<String, String>,
+    labels: BTreeMap<String, String>,
+    mounts: Vec<String>,
+    networks: String,
+    pod: String,
+    pod_name: String,
     exit_code: i32,
+    exited: bool,
     pid: i32,
+    restarts: String,
+    auto_remove: bool,
+    is_infra: bool,
+    /// `12B (virtual 2.13MB)` with `--size`, empty without.
+    size: String,
+}
+
+/// One element of `ps --format json`: podman's `ListContainer` (with `Created` in Unix seconds,
+/// as `podman ps` prints it), fields in podman's order.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct PsJson {
+    auto_remove: bool,
+    command: Vec<String>,
+    created_at: String,
+    #[serde(rename = "CIDFile")]
+    cid_file: String,
+    exited: bool,
+    exited_at: i64,
+    exit_code: i32,
+    exposed_ports: Option<BTreeMap<u16, Vec<String>>>,
+    #[serde(rename = "Id")]
+    id: String,
+    image: String,
+    #[serde(rename = "ImageID")]
+    image_id: String,
+    is_infra: bool,
+    labels: BTreeMap<String, String>,
+    mounts: Vec<String>,
+    names: Vec<String>,
+    namespaces: BTreeMap<String, String>,
+    networks: Vec<String>,
+    pid: i32,
+    pod: String,
+    pod_name: String,
+    ports: Option<Vec<()>>,
+    restarts: u32,
+    size: Option<PsSize>,
+    started_at: i64,
+    state: String,
+    status: String,
+    created: i64,
+}
+
+/// podman's `ContainerSize` JSON.
+#[derive(Serialize)]
+struct PsSize {
+    #[serde(rename = "rootFsSize")]
+    root_fs_size: u64,
+    #[serde(rename = "rwSize")]
+    rw_size: u64,
+}
+
+/// Go's `time.Time{}.Unix()`: what podman reports for a start or exit that never happened.
+const GO_ZERO_UNIX: i64 = -62_135_596_800;
+
+fn unix(t: Option<jiff::Timestamp>) -> i64 {
+    t.map_or(GO_ZERO_UNIX, |t| t.as_second())
 }
 
 fn status_text(c: &Container, now: jiff::Timestamp) -> String {
     let ago = |t: Option<jiff::Timestamp>| t.map(|t| format::time_ago(t, now)).unwrap_or_default();
     match c.state.status {
-        Status::Running => format!("Up {}", ago(c.state.started_at)),
+        Status::Running => format!(
+            "Up {}",
+            c.state
+                .started_at
+                .map(|t| format::human_duration(now.duration_since(t)))
+                .unwrap_or_default()
+        ),
         Status::Exited | Status::Stopped => format!(
             "Exited ({}) {}",
             c.state.exit_code,
@@ -37,6 +113,105 @@ fn status_text(c: &Container, now: jiff::Timestamp) -> String {
         ),
         Status::Created => "Created".into(),
         Status::Paused => "Paused".into(),
+    }
+}
+
+/// podman's `Size()`: `12B (virtual 2.13MB)`.
+fn size_text(s: &ContainerSize) -> String {
+    format!(
+        "{} (virtual {})",
+        format::human_size_with_precision(s.rw_size as f64, 3),
+        format::human_size_with_precision(s.root_fs_size as f64, 3)
+    )
+}
+
+fn mount_destinations(c: &Container) -> Vec<String> {
+    c.spec
+        .mounts
+        .iter()
+        .map(|m| m.destination.clone())
+        .collect()
+}
+
+fn json_row(c: &Container, size: Option<&ContainerSize>, now: jiff::Timestamp) -> PsJson {
+    let exited = matches!(c.state.status, Status::Exited | Status::Stopped);
+    PsJson {
+        auto_remove: c.spec.remove,
+        command: c.spec.args.clone(),
+        created_at: format::time_ago(c.record.created, now),
+        cid_file: String::new(),
+        exited,
+        exited_at: unix(c.state.finished_at),
+        exit_code: c.state.exit_code,
+        exposed_ports: None,
+        id: c.record.id.clone(),
+        image: c.record.image.clone(),
+        image_id: c.record.image_id.hex().to_string(),
+        is_infra: false,
+        labels: c.spec.labels.clone(),
+        mounts: mount_destinations(c),
+        names: vec![c.record.name.clone()],
+        namespaces: BTreeMap::new(),
+        networks: Vec::new(),
+        pid: c.state.pid,
+        pod: String::new(),
+        pod_name: String::new(),
+        ports: None,
+        restarts: c.state.restart_count,
+        size: size.map(|s| PsSize {
+            root_fs_size: s.root_fs_size,
+            rw_size: s.rw_size,
+        }),
+        started_at: unix(c.state.started_at),
+        state: c.state.status.as_str().into(),
+        status: status_text(c, now),
+        created: c.record.created.as_second(),
+    }
+}
+
+fn template_row(
+    c: &Container,
+    size: Option<&ContainerSize>,
+    no_trunc: bool,
+    now: jiff::Timestamp,
+) -> PsRow {
+    let cmd = c.spec.args.join(" ");
+    let short = |s: &str| {
+        if no_trunc {
+            s.to_string()
+        } else {
+            s.chars().take(12).collect()
+        }
+    };
+    PsRow {
+        id: short(&c.record.id),
+        image: c.record.image.clone(),
+        image_id: short(c.record.image_id.hex()),
+        command: if no_trunc || cmd.chars().count() <= 17 {
+            cmd
+        } else {
+            cmd.chars().take(17).collect::<String>() + "..."
+        },
+        created: format::time_ago(c.record.created, now),
+        created_at: format::go_time_string_utc(c.record.created),
+        created_human: format::time_ago(c.record.created, now),
+        running_for: format::time_ago(c.record.created, now),
+        status: status_text(c, now),
+        state: c.state.status.as_str().into(),
+        ports: String::new(),
+        names: c.record.name.clone(),
+        labels: c.spec.labels.clone(),
+        mounts: mount_destinations(c),
+        networks: String::new(),
+        pod: String::new(),
+        pod_name: String::new(),
+        exit_code: c.state.exit_code,
+        exited: matches!(c.state.status, Status::Exited | Status::Stopped),
+        pid: c.state.pid,
+        restarts: c.state.restart_count.to_string(),
+        auto_remove: c.spec.remove,
+        is_infra: false,
+        size: size.map(size_text).unwrap_or_default(),
     }
 }
 
@@ -106,39 +281,44 @@ pub fn ps(ctx: &Ctx, a: &PsArgs) -> Result<i32, Error> {
         return out(&text).map(|()| 0);
     }
     let now = jiff::Timestamp::now();
+    let sizes: Vec<Option<ContainerSize>> = if a.size {
+        let store = ctx.store()?;
+        list.iter()
+            .map(|c| engine::size(&store, c).map(Some))
+            .collect::<Result<_, _>>()?
+    } else {
+        vec![None; list.len()]
+    };
+    let fmt = Format::parse(a.format.as_deref());
+    if fmt == Format::Json {
+        let rows: Vec<PsJson> = list
+            .iter()
+            .zip(&sizes)
+            .map(|(c, s)| json_row(c, s.as_ref(), now))
+            .collect();
+        return out(&format::render_json(&rows, JsonStyle::PS)?).map(|()| 0);
+    }
     let rows: Vec<PsRow> = list
         .iter()
-        .map(|c| {
-            let cmd = c.spec.args.join(" ");
-            PsRow {
-                id: if a.no_trunc {
-                    c.record.id.clone()
-                } else {
-                    c.record.id[..12].to_string()
-                },
-                image: c.record.image.clone(),
-                command: if a.no_trunc || cmd.chars().count() <= 17 {
-                    cmd
-                } else {
-                    cmd.chars().take(17).collect::<String>() + "..."
-                },
-                created: format::time_ago(c.record.created, now),
-                created_at: format::go_time_string_utc(c.record.created),
-                status: status_text(c, now),
-                state: c.state.status.as_str().into(),
-                ports: String::new(),
-                names: c.record.name.clone(),
-                labels: c.spec.labels.clone(),
-                exit_code: c.state.exit_code,
-                pid: c.state.pid,
-            }
-        })
+        .zip(&sizes)
+        .map(|(c, s)| template_row(c, s.as_ref(), a.no_trunc, now))
         .collect();
-    let fmt = Format::parse(a.format.as_deref());
+    let default_template = if a.size {
+        "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.Created}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}\t{{.Size}}"
+    } else {
+        "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.Created}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}"
+    };
     let table = Table {
         name: "ps",
-        default_template: "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.Created}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}",
-        headers: &[("ID", "CONTAINER ID")],
+        default_template,
+        headers: &[
+            ("ID", "CONTAINER ID"),
+            ("CreatedHuman", "CREATED"),
+            ("RunningFor", "RUNNING FOR"),
+            ("Pod", "POD ID"),
+            ("PodName", "PODNAME"),
+            ("ImageID", "IMAGE ID"),
+        ],
         json: JsonStyle::PS,
     };
     let mut text = format::render_list(&rows, &fmt, &table)?;

@@ -104,6 +104,7 @@ fn options(a: &CreateArgs, remove: bool) -> Result<CreateOptions, Error> {
             .map(|r| engine::parse_restart(&r).map(|_| r))
             .transpose()?,
         log_driver: a.log_driver.clone(),
+        log_opts: engine::logs::parse_log_opts(&a.log_opt)?,
         init: a.init,
         ulimits: a.ulimit.clone(),
         privileged: a.privileged,

@@ -1,8 +1,160 @@
 //! The k8s-file log format podman writes: one line per chunk,
 //! `2024-01-02T03:04:05.123456789Z stdout F the text` (`P` marks a partial line continued by the next).
+use std::fs::File;
 use std::io::Write;
+use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::engine::EngineError;
+
+/// `--log-opt` settings, kept in the container's spec.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogOptions {
+    /// `max-size`: rotate the log once it would grow past this many bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_size: Option<u64>,
+    /// `path`: write the log here instead of the container's `ctr.log`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<PathBuf>,
+    /// `tag`: accepted for podman compatibility; the k8s-file format has no place for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+}
+
+/// Parse `--log-opt` values (`max-size=10mb`, `path=/abs/file`, `tag=web`).
+pub fn parse_log_opts(opts: &[String]) -> Result<LogOptions, EngineError> {
+    let mut out = LogOptions::default();
+    for o in opts {
+        let (k, v) = o.split_once('=').ok_or_else(|| {
+            EngineError::Invalid(format!("invalid log option `{o}`: expected NAME=VALUE"))
+        })?;
+        match k {
+            "max-size" => out.max_size = parse_max_size(v)?,
+            "path" => {
+                let p = PathBuf::from(v);
+                if !p.is_absolute() {
+                    return Err(EngineError::Invalid(format!(
+                        "invalid log option `{o}`: the path must be absolute"
+                    )));
+                }
+                out.path = Some(p);
+            }
+            "tag" => out.tag = Some(v.to_string()),
+            _ => {
+                return Err(EngineError::Invalid(format!(
+                    "invalid log option `{k}`: supported are max-size, path and tag"
+                )));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// `max-size` as podman reads it (go-units `FromHumanSize`): a number, an optional unit
+/// `k`/`m`/`g`/`t`/`p` (decimal: 1k = 1000), an optional `i` and `b`, any case; `-1` means no limit.
+pub fn parse_max_size(s: &str) -> Result<Option<u64>, EngineError> {
+    let bad = || {
+        EngineError::Invalid(format!(
+            "invalid max-size `{s}`: use e.g. 10mb, 512k or 4096"
+        ))
+    };
+    let t = s.trim();
+    if t == "-1" {
+        return Ok(None);
+    }
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let num: f64 = num.parse().map_err(|_| bad())?;
+    let unit = unit.trim_start().to_ascii_lowercase();
+    let unit = unit.strip_suffix('b').unwrap_or(&unit);
+    let unit = unit.strip_suffix('i').unwrap_or(unit);
+    let mult: f64 = match unit {
+        "" => 1.0,
+        "k" => 1e3,
+        "m" => 1e6,
+        "g" => 1e9,
+        "t" => 1e12,
+        "p" => 1e15,
+        _ => return Err(bad()),
+    };
+    let bytes = (num * mult) as u64;
+    if bytes == 0 {
+        return Err(bad());
+    }
+    Ok(Some(bytes))
+}
+
+/// The rotated log next to `path` (`ctr.log` → `ctr.log.1`).
+pub fn rotated_path(path: &Path) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(".1");
+    PathBuf::from(s)
+}
+
+/// The log file, rotated at record boundaries when `max_size` is set.
+///
+/// conmon truncates the file and starts over once it reaches the limit, which loses every line at
+/// once; we keep one generation instead: when a record would take the file past `max_size`, the file
+/// is renamed to `<path>.1` (replacing the previous one) and a new file is started, so the log never
+/// takes more than about twice `max_size`. A record larger than `max_size` goes into a file alone.
+/// `LogWriter` hands over each record in one `write_all`, which this `write` consumes whole.
+pub struct LogFile {
+    path: PathBuf,
+    max_size: Option<u64>,
+    size: u64,
+    out: std::io::BufWriter<File>,
+}
+
+impl LogFile {
+    pub fn open(path: &Path, max_size: Option<u64>) -> std::io::Result<LogFile> {
+        let file = Self::append(path)?;
+        let size = file.metadata()?.len();
+        Ok(LogFile {
+            path: path.to_path_buf(),
+            max_size,
+            size,
+            out: std::io::BufWriter::new(file),
+        })
+    }
+
+    fn append(path: &Path) -> std::io::Result<File> {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+    }
+
+    fn rotate(&mut self) -> std::io::Result<()> {
+        self.out.flush()?;
+        std::fs::rename(&self.path, rotated_path(&self.path))?;
+        self.out = std::io::BufWriter::new(Self::append(&self.path)?);
+        self.size = 0;
+        Ok(())
+    }
+}
+
+impl Write for LogFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let len = buf.len() as u64;
+        if self
+            .max_size
+            .is_some_and(|max| self.size > 0 && self.size + len > max)
+        {
+            self.rotate()?;
+        }
+        self.out.write_all(buf)?;
+        self.size += len;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+}
 
 /// One parsed log record.
 #[derive(Debug, Clone, PartialEq)]
@@ -126,6 +278,94 @@ mod tests {
             (false, false, "wor")
         );
         assert!(text.lines().next().unwrap().contains("Z stdout F hello"));
+    }
+
+    #[test]
+    fn max_size_parses_like_podman() {
+        for (input, want) in [
+            ("10mb", Some(10_000_000)),
+            ("10MB", Some(10_000_000)),
+            ("10m", Some(10_000_000)),
+            ("1k", Some(1000)),
+            ("1kb", Some(1000)),
+            ("1KiB", Some(1000)),
+            ("1.5k", Some(1500)),
+            ("2 g", Some(2_000_000_000)),
+            ("4096", Some(4096)),
+            ("4096b", Some(4096)),
+            ("-1", None),
+        ] {
+            assert_eq!(parse_max_size(input).unwrap(), want, "{input}");
+        }
+        for bad in ["", "mb", "10x", "0", "10mbb", "-5", "1.2.3k"] {
+            assert!(parse_max_size(bad).is_err(), "{bad} should fail");
+        }
+    }
+
+    #[test]
+    fn log_opts_parse() {
+        let o = parse_log_opts(&[
+            "max-size=1k".into(),
+            "path=/tmp/x.log".into(),
+            "tag=web".into(),
+        ])
+        .unwrap();
+        assert_eq!(o.max_size, Some(1000));
+        assert_eq!(o.path.as_deref(), Some(Path::new("/tmp/x.log")));
+        assert_eq!(o.tag.as_deref(), Some("web"));
+        assert!(parse_log_opts(&["path=rel.log".into()]).is_err());
+        assert!(parse_log_opts(&["max-file=3".into()]).is_err());
+        assert!(parse_log_opts(&["max-size".into()]).is_err());
+    }
+
+    #[test]
+    fn rotation_keeps_one_generation() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ctr.log");
+        let mut w = LogWriter::new(LogFile::open(&path, Some(200)).unwrap());
+        for i in 0..20 {
+            w.write(false, format!("line {i:02}\n").as_bytes()).unwrap();
+        }
+        w.flush().unwrap();
+        let read = |p: &Path| -> Vec<String> {
+            std::fs::read_to_string(p)
+                .unwrap()
+                .lines()
+                .map(|l| parse_line(l).unwrap().text)
+                .collect()
+        };
+        let old = read(&rotated_path(&path));
+        let new = read(&path);
+        assert!(std::fs::metadata(&path).unwrap().len() <= 200);
+        assert!(std::fs::metadata(rotated_path(&path)).unwrap().len() <= 200);
+        assert!(!new.is_empty() && !old.is_empty());
+        // The newest lines survive, in order, across the two files.
+        let all: Vec<String> = old.into_iter().chain(new).collect();
+        let want: Vec<String> = (20 - all.len()..20)
+            .map(|i| format!("line {i:02}"))
+            .collect();
+        assert_eq!(all, want);
+        assert!(all.len() < 20, "something was rotated away");
+    }
+
+    #[test]
+    fn oversized_record_goes_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ctr.log");
+        let mut f = LogFile::open(&path, Some(10)).unwrap();
+        f.write_all(b"0123456789abcdef\n").unwrap();
+        f.write_all(b"x\n").unwrap();
+        f.flush().unwrap();
+        assert_eq!(
+            std::fs::read(rotated_path(&path)).unwrap(),
+            b"0123456789abcdef\n"
+        );
+        assert_eq!(std::fs::read(&path).unwrap(), b"x\n");
+        // Reopening appends and counts what is already there.
+        let mut f = LogFile::open(&path, Some(10)).unwrap();
+        f.write_all(b"yyyyyyyyy\n").unwrap();
+        f.flush().unwrap();
+        assert_eq!(std::fs::read(rotated_path(&path)).unwrap(), b"x\n");
     }
 
     #[test]

@@ -15,6 +15,7 @@ mod names;
 pub mod process;
 mod process_compat;
 mod run;
+mod size;
 mod spec;
 mod top;
 mod view;
@@ -34,6 +35,7 @@ pub use lifecycle::{
     RemoveReport, StopOutcome, find, kill, list, remove, remove_one, remove_with_volumes,
     removed_exit_code, stop, wait_and_record, wait_stopped,
 };
+pub use monitor::container_log_path;
 pub use monitor::{
     PendingStart, Restart, log_path, monitor, parse_restart, spawn_monitor, start_detached,
 };
@@ -42,6 +44,7 @@ pub use mount_spec::{
 };
 pub use names::{parse_signal, validate as validate_name};
 pub use run::{Ended, run_attached};
+pub use size::{ContainerSize, size};
 pub use spec::{ContainerSpec, State, Status};
 pub use top::{TopReport, top};
 pub use view::FsError;
@@ -80,6 +83,7 @@ pub struct CreateOptions {
     pub cap_drop: Vec<String>,
     pub seccomp: Option<String>,
     pub log_driver: Option<String>,
+    pub log_opts: logs::LogOptions,
     pub restart: Option<String>,
     pub tls_verify: Option<bool>,
     pub env_files: Vec<(PathBuf, String)>,
@@ -234,6 +238,7 @@ pub fn create(
         cap_drop: opts.cap_drop.clone(),
         seccomp: opts.seccomp.clone(),
         log_driver: opts.log_driver.clone().unwrap_or_else(|| "k8s-file".into()),
+        log_opts: opts.log_opts.clone(),
         restart: opts.restart.clone().unwrap_or_default(),
         init: opts.init,
         ulimits: opts.ulimits.clone(),

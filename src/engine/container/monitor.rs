@@ -8,7 +8,7 @@ use jiff::Timestamp;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
 use super::attach::{STREAM_STDERR, STREAM_STDOUT, Server, Slot};
-use super::logs::LogWriter;
+use super::logs::{LogFile, LogWriter};
 use super::{Container, State, Status, lifecycle, plan};
 use crate::engine::{Ctx, EngineError};
 
@@ -53,6 +53,15 @@ pub fn should_restart(policy: Restart, code: i32, restarts: u32, stopped_by_user
 /// Path of the container's log (kept with the container, like podman's `ctr.log`).
 pub fn log_path(store: &crate::store::Store, id: &str) -> std::path::PathBuf {
     store.container_dir(id).join("ctr.log")
+}
+
+/// Where `c` logs: `--log-opt path=` or the container's `ctr.log`.
+pub fn container_log_path(store: &crate::store::Store, c: &Container) -> std::path::PathBuf {
+    c.spec
+        .log_opts
+        .path
+        .clone()
+        .unwrap_or_else(|| log_path(store, &c.record.id))
 }
 
 /// Start `c` in the background through a monitor process; returns once it runs (or failed to start).
@@ -166,17 +175,13 @@ pub fn monitor(ctx: &Ctx, id: &str, ready: OwnedFd, wait_attach: bool) -> Result
     let mut store = ctx.store()?;
     let c = lifecycle::find(&store, id)?;
     let policy = parse_restart(&c.spec.restart)?;
-    let log = if c.spec.log_driver == "none" {
-        "/dev/null".into()
+    let (log, max_size) = if c.spec.log_driver == "none" {
+        ("/dev/null".into(), None)
     } else {
-        log_path(&store, id)
+        (container_log_path(&store, &c), c.spec.log_opts.max_size)
     };
-    let log_file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&log)
-        .map_err(|e| EngineError::io("open", &log, e))?;
-    let mut writer = LogWriter::new(std::io::BufWriter::new(log_file));
+    let log_file = LogFile::open(&log, max_size).map_err(|e| EngineError::io("open", &log, e))?;
+    let mut writer = LogWriter::new(log_file);
     let devnull =
         std::fs::File::open("/dev/null").map_err(|e| EngineError::io("open", "/dev/null", e))?;
     let mut server = match Server::bind(ctx, id) {

@@ -63,6 +63,9 @@ pub struct ContainerSpec {
     /// Volumes, binds and tmpfs mounts (`-v`, `--mount`, `--tmpfs`, the image's VOLUMEs).
     #[serde(default)]
     pub mounts: Vec<super::Mount>,
+    /// `--log-opt`: rotation size and log path.
+    #[serde(default)]
+    pub log_opts: super::logs::LogOptions,
 }
 
 fn default_log_driver() -> String {
