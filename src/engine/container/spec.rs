@@ -63,6 +63,12 @@ pub struct ContainerSpec {
     /// Volumes, binds and tmpfs mounts (`-v`, `--mount`, `--tmpfs`, the image's VOLUMEs).
     #[serde(default)]
     pub mounts: Vec<super::Mount>,
+    /// `--userns` as shown by inspect (`keep-id`, `nomap`, `host`, …; empty by default).
+    #[serde(default)]
+    pub userns: String,
+    /// The maps of the container's own user namespace, nested in roost's (None: shares roost's).
+    #[serde(default)]
+    pub id_maps: Option<super::idmap::NestedMaps>,
 }
 
 fn default_log_driver() -> String {
