@@ -45,6 +45,23 @@ fn keep_id_runs_as_the_caller_with_a_nested_map() {
     let uid = u64::from(user.uid);
     assert!(map.contains(&(uid, 0, 1)), "{map:?}");
     assert!(map.contains(&(0, 1, uid)), "{map:?}");
+    // The user gets an /etc/passwd and /etc/group entry (podman adds one when the image has none).
+    let out = env.roost(
+        0,
+        &[
+            "run",
+            "--rm",
+            "--userns=keep-id",
+            &img,
+            "sh",
+            "-c",
+            "whoami; id -gn",
+        ],
+    );
+    assert_eq!(
+        out.stdout_lines(),
+        vec![user.name.clone(), user.name.clone()]
+    );
     // -u wins over keep-id's user.
     let out = env.roost(
         0,
@@ -122,7 +139,8 @@ fn keep_id_options_create_start_exec_and_inspect() {
     env.roost(0, &["start", &name]);
     let out = env.roost(0, &["exec", &name, "id"]);
     assert!(
-        out.stdout_text().starts_with("uid=500 gid=600"),
+        out.stdout_text()
+            .starts_with(&format!("uid=500({0}) gid=600({0})", test_user().name)),
         "{}",
         out.stdout_text()
     );

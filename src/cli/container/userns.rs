@@ -18,6 +18,10 @@ pub(super) fn request(a: &CreateArgs) -> Result<UsernsRequest, Error> {
         mode: a.userns.clone(),
         uidmap: a.uidmap.clone(),
         gidmap: a.gidmap.clone(),
+        caller_name: nix::unistd::User::from_uid(caller_uid.into())
+            .ok()
+            .flatten()
+            .map(|u| u.name),
         outer: Outer {
             caller_uid,
             caller_gid,

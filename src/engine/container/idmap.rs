@@ -16,6 +16,8 @@ pub struct UsernsRequest {
     pub mode: Option<String>,
     pub uidmap: Vec<String>,
     pub gidmap: Vec<String>,
+    /// The caller's user name (for keep-id's /etc/passwd entry).
+    pub caller_name: Option<String>,
     /// The caller's ids and the sizes of roost's user namespace (from /proc/self/{uid,gid}_map).
     pub outer: Outer,
 }
@@ -321,6 +323,26 @@ pub fn resolve(req: &UsernsRequest) -> Result<Userns, IdMapError> {
     })
 }
 
+/// keep-id's /etc/passwd and /etc/group lines, for ids the image's files lack (podman adds the user
+/// with the working directory as home and /bin/sh as shell). Names the image uses already are left out.
+pub fn keep_id_entries(
+    passwd: &str,
+    group: &str,
+    name: &str,
+    (uid, gid): (u32, u32),
+    home: &str,
+) -> (Option<String>, Option<String>) {
+    let has = |file: &str, field: usize, value: &str| {
+        file.lines()
+            .any(|l| l.split(':').nth(field).is_some_and(|f| f == value))
+    };
+    let user = (!name.is_empty() && !has(passwd, 2, &uid.to_string()) && !has(passwd, 0, name))
+        .then(|| format!("{name}:*:{uid}:{gid}:{name}:{home}:/bin/sh\n"));
+    let grp = (!name.is_empty() && !has(group, 2, &gid.to_string()) && !has(group, 0, name))
+        .then(|| format!("{name}:x:{gid}:\n"));
+    (user, grp)
+}
+
 /// The caller's id and the namespace size from the content of /proc/self/uid_map (or gid_map): the
 /// host id mapped to 0, and the end of the contiguous ids from 0.
 pub fn parse_proc_map(content: &str) -> Option<(u32, u32)> {
@@ -368,6 +390,7 @@ mod tests {
             mode: mode.map(str::to_string),
             uidmap: uidmap.iter().map(|s| s.to_string()).collect(),
             gidmap: gidmap.iter().map(|s| s.to_string()).collect(),
+            caller_name: None,
             outer: outer(),
         }
     }
@@ -525,6 +548,29 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn keep_id_passwd_and_group_entries() {
+        let passwd = "root:x:0:0:root:/root:/bin/sh\nbin:x:1:1:bin:/bin:/bin/false\n";
+        let group = "root:x:0:\nbin:x:1:\n";
+        assert_eq!(
+            keep_id_entries(passwd, group, "alice", (1001, 1002), "/"),
+            (
+                Some("alice:*:1001:1002:alice:/:/bin/sh\n".into()),
+                Some("alice:x:1002:\n".into())
+            )
+        );
+        assert_eq!(
+            keep_id_entries(passwd, group, "alice", (1, 0), "/"),
+            (None, None),
+            "ids the image has"
+        );
+        assert_eq!(
+            keep_id_entries(passwd, group, "bin", (7, 7), "/"),
+            (None, None),
+            "names the image has"
+        );
     }
 
     #[test]

@@ -189,6 +189,16 @@ pub fn create(
         }
         _ => files::resolve_process(&store, &info, opts, &hostname)?,
     };
+    let (extra_passwd, extra_group) = match userns.user {
+        Some(user) => files::keep_id_entries(
+            &store,
+            &info,
+            opts.userns.caller_name.as_deref(),
+            user,
+            &process.cwd,
+        ),
+        None => (None, None),
+    };
     let name = match &opts.name {
         Some(n) => names::validate(n)?,
         None => names::generate(&store)?,
@@ -249,6 +259,8 @@ pub fn create(
         mounts,
         userns: userns.mode,
         id_maps: userns.maps,
+        extra_passwd,
+        extra_group,
     };
     let record = ContainerRecord {
         id: id.clone(),
@@ -334,7 +346,8 @@ pub fn runtime_dir(ctx: &Ctx, id: &str) -> PathBuf {
 /// Build the runtime plan for a stored container (and write its init files).
 pub fn plan(ctx: &Ctx, store: &Store, c: &Container) -> Result<Plan, EngineError> {
     let rt = runtime_dir(ctx, &c.record.id);
-    let binds = files::write_init_files(&rt, c, ctx)?;
+    let mut binds = files::write_init_files(&rt, c, ctx)?;
+    binds.extend(files::write_user_files(&rt, store, c)?);
     let dir = store.container_dir(&c.record.id);
     let lower = c
         .spec

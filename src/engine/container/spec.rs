@@ -69,6 +69,11 @@ pub struct ContainerSpec {
     /// The maps of the container's own user namespace, nested in roost's (None: shares roost's).
     #[serde(default)]
     pub id_maps: Option<super::idmap::NestedMaps>,
+    /// keep-id's /etc/passwd and /etc/group lines, added to the image's in bind-mounted copies.
+    #[serde(default)]
+    pub extra_passwd: Option<String>,
+    #[serde(default)]
+    pub extra_group: Option<String>,
 }
 
 fn default_log_driver() -> String {
