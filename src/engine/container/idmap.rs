@@ -5,6 +5,11 @@
 //! namespace) the container shares it. `keep-id` and explicit maps give the container a nested
 //! namespace whose ranges point into roost's: HOST ids here are ids of roost's namespace (podman's
 //! rootless meaning of `--uidmap`).
+//!
+//! Layer files are seen through the nested map as they are stored (owned by ids of roost's namespace):
+//! under keep-id, files the image gives to root (stored as roost's 0, the caller) appear owned by the
+//! keep-id user, and image ids 1..=UID appear one lower. podman avoids that with id-shifted layers
+//! (fuse-overlayfs uidmapping or chowned copies); roost does not shift layers yet.
 use serde::{Deserialize, Serialize};
 
 use crate::userns::IdRange;
