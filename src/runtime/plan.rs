@@ -106,7 +106,13 @@ pub enum IdMaps {
     },
     /// Only the caller's ids, written directly.
     Single { uid: u32, gid: u32 },
-    /// Real root: no user namespace.
+    /// A nested namespace whose ids point into ours: written directly to /proc/PID/{uid,gid}_map by
+    /// the parent, which is uid 0 with CAP_SETUID/CAP_SETGID in roost's namespace (setgroups stays allowed).
+    Direct {
+        uids: Vec<IdRange>,
+        gids: Vec<IdRange>,
+    },
+    /// Real root, or a container sharing roost's namespace: no new user namespace.
     None,
 }
 

@@ -95,6 +95,7 @@ fn parent(
                 .and_then(|()| crate::userns::run_map_helper("newgidmap", pid.as_raw(), gids))
         }
         IdMaps::Single { uid, gid } => crate::userns::write_single_map(pid.as_raw(), *uid, *gid),
+        IdMaps::Direct { uids, gids } => write_direct_maps(pid.as_raw(), uids, gids),
         IdMaps::None => Ok(()),
     };
     let mut go = std::fs::File::from(go);
@@ -125,6 +126,37 @@ fn parent(
     })
 }
 
+/// Write a nested namespace's maps ourselves (gid_map first; setgroups is left allowed).
+fn write_direct_maps(
+    pid: i32,
+    uids: &[crate::userns::IdRange],
+    gids: &[crate::userns::IdRange],
+) -> Result<(), crate::userns::UsernsError> {
+    let lines = |ranges: &[crate::userns::IdRange]| -> String {
+        ranges
+            .iter()
+            .map(|r| format!("{} {} {}\n", r.container, r.host, r.size))
+            .collect()
+    };
+    for (file, ranges) in [("gid_map", gids), ("uid_map", uids)] {
+        tracing::debug!(pid, file, map = %lines(ranges), "write id map");
+        std::fs::write(format!("/proc/{pid}/{file}"), lines(ranges))
+            .map_err(|source| crate::userns::UsernsError::WriteMap { pid, source })?;
+    }
+    Ok(())
+}
+
+/// Whether gid 5 (tty, devpts's `gid=5`) exists in the container's user namespace.
+fn tty_gid_mapped(maps: &IdMaps) -> bool {
+    match maps {
+        IdMaps::Single { .. } => false,
+        IdMaps::Direct { gids, .. } => gids
+            .iter()
+            .any(|r| r.container <= 5 && u64::from(r.container) + u64::from(r.size) > 5),
+        IdMaps::Helpers { .. } | IdMaps::None => true,
+    }
+}
+
 /// The child side: returns the exit status to use when setup fails (exec replaces us on success).
 fn child(plan: &Plan, go: OwnedFd, err: OwnedFd, tty: OwnedFd) -> i32 {
     let mut b = [0u8; 1];
@@ -150,7 +182,7 @@ fn setup(plan: &Plan, err: &std::fs::File, tty: OwnedFd) -> Result<Infallible, (
     nix::sys::prctl::set_dumpable(false)
         .map_err(|e| fail(125, format!("failed to make the process non-dumpable: {e}")))?;
     let single = matches!(plan.maps, IdMaps::Single { .. });
-    mounts::build_root(plan, single)
+    mounts::build_root(plan, !tty_gid_mapped(&plan.maps))
         .map_err(|(what, e)| fail(125, format!("failed to {what}: {e}")))?;
     nix::unistd::sethostname(&plan.hostname)
         .map_err(|e| fail(125, format!("failed to set the hostname: {e}")))?;

@@ -19,4 +19,5 @@ mod pull;
 mod push;
 mod security;
 mod tag_rmi;
+mod userns;
 mod volumes;

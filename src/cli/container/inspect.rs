@@ -196,6 +196,11 @@ pub fn container_json(ctx: &Ctx, store: &Store, c: &Container) -> Value {
             "Privileged": s.privileged,
             "ReadonlyRootfs": s.read_only,
             "SecurityOpt": s.seccomp.iter().map(|p| format!("seccomp={p}")).collect::<Vec<_>>(),
+            "UsernsMode": s.userns,
+            "IDMappings": s.id_maps.as_ref().map(|m| serde_json::json!({
+                "UidMap": m.uids.iter().map(|r| r.render()).collect::<Vec<_>>(),
+                "GidMap": m.gids.iter().map(|r| r.render()).collect::<Vec<_>>(),
+            })),
         },
     })
 }

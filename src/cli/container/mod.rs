@@ -11,6 +11,7 @@ mod lifecycle;
 mod logs;
 mod ps;
 mod run;
+mod userns;
 
 use clap::Args;
 use clap_complete::engine::ArgValueCandidates;
@@ -221,6 +222,17 @@ pub struct CreateArgs {
     /// Run a small init as pid 1 that reaps zombies and forwards signals
     #[arg(long)]
     pub init: bool,
+    /// User namespace: private (default: roost's rootless namespace), host (the same, for a rootless
+    /// tool) or keep-id[:uid=UID,gid=GID,size=SIZE] (your ids inside as yourself)
+    #[arg(long, value_name = "MODE")]
+    pub userns: Option<String>,
+    /// Map container uids to ids of the rootless namespace (0 = you, 1.. = /etc/subuid):
+    /// CONTAINER:HOST:SIZE, repeatable
+    #[arg(long, value_name = "CONTAINER:HOST:SIZE")]
+    pub uidmap: Vec<String>,
+    /// Map container gids like --uidmap (the same as --uidmap when omitted)
+    #[arg(long, value_name = "CONTAINER:HOST:SIZE")]
+    pub gidmap: Vec<String>,
     /// Restart policy: no, on-failure[:N], always, unless-stopped
     #[arg(long, value_name = "POLICY")]
     pub restart: Option<String>,

@@ -126,6 +126,7 @@ fn options(a: &CreateArgs, remove: bool) -> Result<CreateOptions, Error> {
         unset_env_all: a.unset_env_all,
         group_add: a.group_add.clone(),
         mounts: mounts(a)?,
+        userns: super::userns::request(a)?,
         host_env: std::env::vars()
             .filter(|(k, _)| !k.starts_with("_ROOST_"))
             .collect(),

@@ -45,6 +45,52 @@ pub(super) fn resolve_process(
     )
 }
 
+/// keep-id's /etc/passwd and /etc/group entries for `user`, when the image lacks them.
+pub(super) fn keep_id_entries(
+    store: &Store,
+    info: &ImageInfo,
+    name: Option<&str>,
+    user: (u32, u32),
+    home: &str,
+) -> (Option<String>, Option<String>) {
+    let passwd = read_layer_file(store, info, "etc/passwd").unwrap_or_default();
+    let group = read_layer_file(store, info, "etc/group").unwrap_or_default();
+    super::idmap::keep_id_entries(&passwd, &group, name.unwrap_or(""), user, home)
+}
+
+/// The image's /etc/passwd and /etc/group plus keep-id's entries, written to the runtime dir and
+/// bound over the container's (like the other init files; `commit` never captures them).
+pub(super) fn write_user_files(
+    dir: &Path,
+    store: &Store,
+    c: &Container,
+) -> Result<Vec<(PathBuf, String)>, EngineError> {
+    let mut binds = Vec::new();
+    for (file, extra) in [
+        ("passwd", &c.spec.extra_passwd),
+        ("group", &c.spec.extra_group),
+    ] {
+        let Some(extra) = extra else { continue };
+        let image = c
+            .spec
+            .layers
+            .iter()
+            .rev()
+            .find_map(|l| std::fs::read_to_string(store.layer_diff(l).join("etc").join(file)).ok())
+            .unwrap_or_default();
+        let sep = if image.is_empty() || image.ends_with('\n') {
+            ""
+        } else {
+            "\n"
+        };
+        let p = dir.join(file);
+        std::fs::write(&p, format!("{image}{sep}{extra}"))
+            .map_err(|e| EngineError::io("write", &p, e))?;
+        binds.push((p, format!("/etc/{file}")));
+    }
+    Ok(binds)
+}
+
 /// Write hosts, hostname, resolv.conf and .containerenv; return (host file, container path) binds.
 pub(super) fn write_init_files(
     dir: &Path,

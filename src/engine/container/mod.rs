@@ -7,6 +7,7 @@ mod diff;
 mod exec;
 mod export;
 mod files;
+pub mod idmap;
 mod lifecycle;
 pub mod logs;
 mod monitor;
@@ -97,6 +98,8 @@ pub struct CreateOptions {
     pub host_env: Vec<(String, String)>,
     /// `-v`, `--mount` and `--tmpfs`, parsed (bind sources absolute).
     pub mounts: Vec<Mount>,
+    /// `--userns`, `--uidmap`, `--gidmap` and the caller's namespace.
+    pub userns: idmap::UsernsRequest,
 }
 
 /// A container that exists in the store.
@@ -183,7 +186,26 @@ pub fn create(
         .hostname
         .clone()
         .unwrap_or_else(|| process::default_hostname(&id));
-    let process = files::resolve_process(&store, &info, opts, &hostname)?;
+    let userns = idmap::resolve(&opts.userns).map_err(|e| EngineError::Invalid(e.to_string()))?;
+    let process = match userns.user {
+        // keep-id runs as the caller unless `-u` says otherwise (podman).
+        Some((uid, gid)) if opts.user.is_none() => {
+            let mut o = opts.clone();
+            o.user = Some(format!("{uid}:{gid}"));
+            files::resolve_process(&store, &info, &o, &hostname)?
+        }
+        _ => files::resolve_process(&store, &info, opts, &hostname)?,
+    };
+    let (extra_passwd, extra_group) = match userns.user {
+        Some(user) => files::keep_id_entries(
+            &store,
+            &info,
+            opts.userns.caller_name.as_deref(),
+            user,
+            &process.cwd,
+        ),
+        None => (None, None),
+    };
     let name = match &opts.name {
         Some(n) => names::validate(n)?,
         None => names::generate(&store)?,
@@ -243,6 +265,10 @@ pub fn create(
         init: opts.init,
         ulimits: opts.ulimits.clone(),
         mounts,
+        userns: userns.mode,
+        id_maps: userns.maps,
+        extra_passwd,
+        extra_group,
     };
     let record = ContainerRecord {
         id: id.clone(),
@@ -328,7 +354,8 @@ pub fn runtime_dir(ctx: &Ctx, id: &str) -> PathBuf {
 /// Build the runtime plan for a stored container (and write its init files).
 pub fn plan(ctx: &Ctx, store: &Store, c: &Container) -> Result<Plan, EngineError> {
     let rt = runtime_dir(ctx, &c.record.id);
-    let binds = files::write_init_files(&rt, c, ctx)?;
+    let mut binds = files::write_init_files(&rt, c, ctx)?;
+    binds.extend(files::write_user_files(&rt, store, c)?);
     let dir = store.container_dir(&c.record.id);
     let lower = c
         .spec
@@ -368,8 +395,15 @@ pub fn plan(ctx: &Ctx, store: &Store, c: &Container) -> Result<Plan, EngineError
             rlimits: rlimits(&c.spec.ulimits)?,
         },
         // roost runs container commands inside its user namespace already (the CLI re-executes itself
-        // there), so the container shares it: same mapping, no second set of helpers to run.
-        maps: IdMaps::None,
+        // there), so the container shares it: same mapping, no second set of helpers to run. keep-id,
+        // nomap and --uidmap nest one more namespace, mapped from roost's by writing the maps directly.
+        maps: match &c.spec.id_maps {
+            Some(m) => IdMaps::Direct {
+                uids: m.uids.iter().map(|r| r.to_range()).collect(),
+                gids: m.gids.iter().map(|r| r.to_range()).collect(),
+            },
+            None => IdMaps::None,
+        },
         new_network: c.spec.network == "none",
         masked_paths: if c.spec.privileged {
             vec![]

@@ -66,6 +66,17 @@ pub struct ContainerSpec {
     /// `--log-opt`: rotation size and log path.
     #[serde(default)]
     pub log_opts: super::logs::LogOptions,
+    /// `--userns` as shown by inspect (`keep-id`, `nomap`, `host`, …; empty by default).
+    #[serde(default)]
+    pub userns: String,
+    /// The maps of the container's own user namespace, nested in roost's (None: shares roost's).
+    #[serde(default)]
+    pub id_maps: Option<super::idmap::NestedMaps>,
+    /// keep-id's /etc/passwd and /etc/group lines, added to the image's in bind-mounted copies.
+    #[serde(default)]
+    pub extra_passwd: Option<String>,
+    #[serde(default)]
+    pub extra_group: Option<String>,
 }
 
 fn default_log_driver() -> String {

@@ -1,0 +1,591 @@
+//! `--userns`, `--uidmap` and `--gidmap`: which ids a container's own (nested) user namespace maps.
+//!
+//! roost runs containers inside its rootless user namespace, where 0 is the caller and 1..N are the
+//! caller's subordinate ids. By default (`private`, or `host`, which for a rootless tool is that same
+//! namespace) the container shares it. `keep-id` and explicit maps give the container a nested
+//! namespace whose ranges point into roost's: HOST ids here are ids of roost's namespace (podman's
+//! rootless meaning of `--uidmap`).
+//!
+//! Layer files are seen through the nested map as they are stored (owned by ids of roost's namespace):
+//! under keep-id, files the image gives to root (stored as roost's 0, the caller) appear owned by the
+//! keep-id user, and image ids 1..=UID appear one lower. podman avoids that with id-shifted layers
+//! (fuse-overlayfs uidmapping or chowned copies); roost does not shift layers yet.
+use serde::{Deserialize, Serialize};
+
+use crate::userns::IdRange;
+
+/// What the caller asked for, as given on the command line, plus what the CLI knows of its namespace.
+#[derive(Debug, Clone, Default)]
+pub struct UsernsRequest {
+    /// `--userns` (None: not given).
+    pub mode: Option<String>,
+    pub uidmap: Vec<String>,
+    pub gidmap: Vec<String>,
+    /// The caller's user name (for keep-id's /etc/passwd entry).
+    pub caller_name: Option<String>,
+    /// The caller's ids and the sizes of roost's user namespace (from /proc/self/{uid,gid}_map).
+    pub outer: Outer,
+}
+
+/// The namespace roost runs in: who 0 is on the host and how many ids (0..size) it maps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Outer {
+    pub caller_uid: u32,
+    pub caller_gid: u32,
+    pub uid_size: u32,
+    pub gid_size: u32,
+}
+
+impl Default for Outer {
+    fn default() -> Outer {
+        Outer {
+            caller_uid: 0,
+            caller_gid: 0,
+            uid_size: 1,
+            gid_size: 1,
+        }
+    }
+}
+
+/// One line of an id map, as stored with the container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MapRange {
+    pub container: u32,
+    pub host: u32,
+    pub size: u32,
+}
+
+impl MapRange {
+    pub fn to_range(self) -> IdRange {
+        IdRange {
+            container: self.container,
+            host: self.host,
+            size: self.size,
+        }
+    }
+
+    /// podman's `CONTAINER:HOST:SIZE` rendering (inspect's IDMappings).
+    pub fn render(self) -> String {
+        format!("{}:{}:{}", self.container, self.host, self.size)
+    }
+
+    fn end(self) -> u64 {
+        u64::from(self.container) + u64::from(self.size)
+    }
+
+    fn host_end(self) -> u64 {
+        u64::from(self.host) + u64::from(self.size)
+    }
+}
+
+/// A nested namespace's maps.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NestedMaps {
+    pub uids: Vec<MapRange>,
+    pub gids: Vec<MapRange>,
+}
+
+/// The resolved choice: the mode to show (podman's `UsernsMode`), the maps of a nested namespace
+/// (None: share roost's), and the user keep-id runs the process as unless `-u` says otherwise.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Userns {
+    pub mode: String,
+    pub maps: Option<NestedMaps>,
+    pub user: Option<(u32, u32)>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum IdMapError {
+    #[error(
+        "invalid --userns `{0}`: use private, host or keep-id[:uid=U,gid=G,size=S] (auto, nomap, ns: and container: are not supported)"
+    )]
+    Mode(String),
+    #[error("invalid keep-id option `{0}`: expected uid=UID, gid=GID or size=SIZE")]
+    KeepIdOption(String),
+    #[error("invalid {flag} `{value}`: expected CONTAINER:HOST:SIZE with numbers and SIZE > 0")]
+    Syntax { flag: &'static str, value: String },
+    #[error(
+        "invalid {flag} `{value}`: host ids {first}-{last} are not all in the rootless user namespace (available: 0-{max})"
+    )]
+    OutOfRange {
+        flag: &'static str,
+        value: String,
+        first: u64,
+        last: u64,
+        max: u64,
+    },
+    #[error("invalid {flag}: container ids of `{a}` and `{b}` overlap")]
+    ContainerOverlap {
+        flag: &'static str,
+        a: String,
+        b: String,
+    },
+    #[error("invalid {flag}: host ids of `{a}` and `{b}` overlap")]
+    HostOverlap {
+        flag: &'static str,
+        a: String,
+        b: String,
+    },
+    #[error("--userns=`{0}` cannot be combined with --uidmap or --gidmap")]
+    Conflict(String),
+    #[error(
+        "--uidmap must map host id 0 (your own user, which owns roost's storage) into the container, e.g. add `--uidmap {0}:0:1`: containers whose namespace leaves it out cannot reach their layers yet"
+    )]
+    CallerUnmapped(u32),
+    #[error(
+        "--userns=nomap is not supported yet: roost's storage belongs to your own id, which nomap leaves out"
+    )]
+    NoMapUnsupported,
+}
+
+/// Parsed `--userns` values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Mode {
+    Private,
+    Host,
+    KeepId {
+        uid: Option<u32>,
+        gid: Option<u32>,
+        size: Option<u32>,
+    },
+    NoMap,
+}
+
+fn parse_mode(s: &str) -> Result<Mode, IdMapError> {
+    let bad = || IdMapError::Mode(s.to_string());
+    match s {
+        "" | "private" => return Ok(Mode::Private),
+        "host" => return Ok(Mode::Host),
+        "nomap" => return Ok(Mode::NoMap),
+        "keep-id" => {
+            return Ok(Mode::KeepId {
+                uid: None,
+                gid: None,
+                size: None,
+            });
+        }
+        _ => {}
+    }
+    let opts = s.strip_prefix("keep-id:").ok_or_else(bad)?;
+    let (mut uid, mut gid, mut size) = (None, None, None);
+    for o in opts.split(',') {
+        let bad_opt = || IdMapError::KeepIdOption(o.to_string());
+        let (k, v) = o.split_once('=').ok_or_else(bad_opt)?;
+        let n: u32 = v.parse().map_err(|_| bad_opt())?;
+        match k {
+            "uid" => uid = Some(n),
+            "gid" => gid = Some(n),
+            "size" if n > 0 => size = Some(n),
+            _ => return Err(bad_opt()),
+        }
+    }
+    Ok(Mode::KeepId { uid, gid, size })
+}
+
+/// One `CONTAINER:HOST:SIZE`.
+pub fn parse_range(flag: &'static str, s: &str) -> Result<MapRange, IdMapError> {
+    let bad = || IdMapError::Syntax {
+        flag,
+        value: s.to_string(),
+    };
+    let mut it = s.split(':');
+    let mut num = || -> Result<u32, IdMapError> {
+        it.next()
+            .and_then(|p| p.trim().parse::<u32>().ok())
+            .ok_or_else(bad)
+    };
+    let r = MapRange {
+        container: num()?,
+        host: num()?,
+        size: num()?,
+    };
+    if it.next().is_some() || r.size == 0 || r.end() > u64::from(u32::MAX) {
+        return Err(bad());
+    }
+    Ok(r)
+}
+
+/// A map from repeated flags: every range inside 0..size of roost's namespace, none overlapping.
+pub fn parse_map(
+    flag: &'static str,
+    values: &[String],
+    size: u32,
+) -> Result<Vec<MapRange>, IdMapError> {
+    let ranges: Vec<MapRange> = values
+        .iter()
+        .map(|v| parse_range(flag, v))
+        .collect::<Result<_, _>>()?;
+    for r in &ranges {
+        if r.host_end() > u64::from(size) {
+            return Err(IdMapError::OutOfRange {
+                flag,
+                value: r.render(),
+                first: u64::from(r.host),
+                last: r.host_end() - 1,
+                max: u64::from(size) - 1,
+            });
+        }
+    }
+    for (i, a) in ranges.iter().enumerate() {
+        for b in &ranges[i + 1..] {
+            let pair = || (a.render(), b.render());
+            if u64::from(a.container) < b.end() && u64::from(b.container) < a.end() {
+                let (a, b) = pair();
+                return Err(IdMapError::ContainerOverlap { flag, a, b });
+            }
+            if u64::from(a.host) < b.host_end() && u64::from(b.host) < a.host_end() {
+                let (a, b) = pair();
+                return Err(IdMapError::HostOverlap { flag, a, b });
+            }
+        }
+    }
+    Ok(ranges)
+}
+
+/// keep-id's map: container `id` is the caller (0 of roost's namespace), container 0..id are roost's
+/// 1..=id, and container id+1.. are roost's id+1.., up to `size` ids of roost's namespace.
+pub fn keep_id_map(id: u32, size: u32) -> Vec<MapRange> {
+    let size = size.max(1);
+    let mut out = Vec::new();
+    let below = id.min(size - 1);
+    if below > 0 {
+        out.push(MapRange {
+            container: 0,
+            host: 1,
+            size: below,
+        });
+    }
+    out.push(MapRange {
+        container: id,
+        host: 0,
+        size: 1,
+    });
+    if let Some(next) = id.checked_add(1)
+        && next < size
+    {
+        out.push(MapRange {
+            container: next,
+            host: next,
+            size: size - next,
+        });
+    }
+    out
+}
+
+/// Resolve the request into the namespace the container gets.
+pub fn resolve(req: &UsernsRequest) -> Result<Userns, IdMapError> {
+    let given = req.mode.clone().unwrap_or_default();
+    let mode = parse_mode(&given)?;
+    let explicit = !req.uidmap.is_empty() || !req.gidmap.is_empty();
+    if explicit && req.mode.is_some() && !matches!(mode, Mode::Private) {
+        return Err(IdMapError::Conflict(given));
+    }
+    let o = &req.outer;
+    if explicit {
+        // podman: a missing --gidmap copies --uidmap, and the other way round.
+        let (u, g) = match (req.uidmap.is_empty(), req.gidmap.is_empty()) {
+            (true, _) => (&req.gidmap, &req.gidmap),
+            (_, true) => (&req.uidmap, &req.uidmap),
+            _ => (&req.uidmap, &req.gidmap),
+        };
+        let uids = parse_map("--uidmap", u, o.uid_size)?;
+        let gids = parse_map("--gidmap", g, o.gid_size)?;
+        if !uids.iter().any(|r| r.host == 0) {
+            let next = uids.iter().map(|r| r.end()).max().unwrap_or(0);
+            return Err(IdMapError::CallerUnmapped(
+                u32::try_from(next).unwrap_or(u32::MAX),
+            ));
+        }
+        return Ok(Userns {
+            mode: "private".into(),
+            maps: Some(NestedMaps { uids, gids }),
+            user: None,
+        });
+    }
+    Ok(match mode {
+        Mode::Private => Userns {
+            mode: given,
+            ..Userns::default()
+        },
+        Mode::Host => Userns {
+            mode: "host".into(),
+            ..Userns::default()
+        },
+        Mode::NoMap => return Err(IdMapError::NoMapUnsupported),
+        Mode::KeepId { uid, gid, size } => {
+            let uid = uid.unwrap_or(o.caller_uid);
+            let gid = gid.unwrap_or(o.caller_gid);
+            let cap = |n: u32| size.map_or(n, |s| s.min(n));
+            Userns {
+                mode: given,
+                maps: Some(NestedMaps {
+                    uids: keep_id_map(uid, cap(o.uid_size)),
+                    gids: keep_id_map(gid, cap(o.gid_size)),
+                }),
+                user: Some((uid, gid)),
+            }
+        }
+    })
+}
+
+/// keep-id's /etc/passwd and /etc/group lines, for ids the image's files lack (podman adds the user
+/// with the working directory as home and /bin/sh as shell). Names the image uses already are left out.
+pub fn keep_id_entries(
+    passwd: &str,
+    group: &str,
+    name: &str,
+    (uid, gid): (u32, u32),
+    home: &str,
+) -> (Option<String>, Option<String>) {
+    let has = |file: &str, field: usize, value: &str| {
+        file.lines()
+            .any(|l| l.split(':').nth(field).is_some_and(|f| f == value))
+    };
+    let user = (!name.is_empty() && !has(passwd, 2, &uid.to_string()) && !has(passwd, 0, name))
+        .then(|| format!("{name}:*:{uid}:{gid}:{name}:{home}:/bin/sh\n"));
+    let grp = (!name.is_empty() && !has(group, 2, &gid.to_string()) && !has(group, 0, name))
+        .then(|| format!("{name}:x:{gid}:\n"));
+    (user, grp)
+}
+
+/// The caller's id and the namespace size from the content of /proc/self/uid_map (or gid_map): the
+/// host id mapped to 0, and the end of the contiguous ids from 0.
+pub fn parse_proc_map(content: &str) -> Option<(u32, u32)> {
+    let mut lines: Vec<(u32, u32, u32)> = content
+        .lines()
+        .filter_map(|l| {
+            let mut it = l.split_whitespace().map(|n| n.parse::<u32>().ok());
+            Some((it.next()??, it.next()??, it.next()??))
+        })
+        .collect();
+    lines.sort();
+    let caller = lines.iter().find(|l| l.0 == 0)?.1;
+    let mut end = 0u32;
+    for (inside, _, size) in lines {
+        if inside == end {
+            end = end.saturating_add(size);
+        }
+    }
+    Some((caller, end))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn r(container: u32, host: u32, size: u32) -> MapRange {
+        MapRange {
+            container,
+            host,
+            size,
+        }
+    }
+
+    fn outer() -> Outer {
+        Outer {
+            caller_uid: 1001,
+            caller_gid: 1002,
+            uid_size: 65537,
+            gid_size: 65537,
+        }
+    }
+
+    fn req(mode: Option<&str>, uidmap: &[&str], gidmap: &[&str]) -> UsernsRequest {
+        UsernsRequest {
+            mode: mode.map(str::to_string),
+            uidmap: uidmap.iter().map(|s| s.to_string()).collect(),
+            gidmap: gidmap.iter().map(|s| s.to_string()).collect(),
+            caller_name: None,
+            outer: outer(),
+        }
+    }
+
+    #[test]
+    fn default_private_and_host_share_the_namespace() {
+        for (mode, shown) in [
+            (None, ""),
+            (Some(""), ""),
+            (Some("private"), "private"),
+            (Some("host"), "host"),
+        ] {
+            let u = resolve(&req(mode, &[], &[])).unwrap();
+            assert_eq!(u.maps, None, "{mode:?}");
+            assert_eq!(u.mode, shown);
+            assert_eq!(u.user, None);
+        }
+    }
+
+    #[test]
+    fn keep_id_maps_the_caller_to_itself() {
+        let u = resolve(&req(Some("keep-id"), &[], &[])).unwrap();
+        let maps = u.maps.unwrap();
+        assert_eq!(
+            maps.uids,
+            vec![r(0, 1, 1001), r(1001, 0, 1), r(1002, 1002, 64535)]
+        );
+        assert_eq!(
+            maps.gids,
+            vec![r(0, 1, 1002), r(1002, 0, 1), r(1003, 1003, 64534)]
+        );
+        assert_eq!(u.user, Some((1001, 1002)));
+        assert_eq!(u.mode, "keep-id");
+    }
+
+    #[test]
+    fn keep_id_options() {
+        let u = resolve(&req(Some("keep-id:uid=200,gid=300,size=1000"), &[], &[])).unwrap();
+        let maps = u.maps.unwrap();
+        assert_eq!(
+            maps.uids,
+            vec![r(0, 1, 200), r(200, 0, 1), r(201, 201, 799)]
+        );
+        assert_eq!(
+            maps.gids,
+            vec![r(0, 1, 300), r(300, 0, 1), r(301, 301, 699)]
+        );
+        assert_eq!(u.user, Some((200, 300)));
+        for bad in [
+            "keep-id:uid=x",
+            "keep-id:foo=1",
+            "keep-id:size=0",
+            "keep-id:",
+        ] {
+            assert!(
+                matches!(
+                    resolve(&req(Some(bad), &[], &[])),
+                    Err(IdMapError::KeepIdOption(_))
+                ),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn keep_id_map_edges() {
+        // Only the caller's own id (no subordinate ids).
+        assert_eq!(keep_id_map(1001, 1), vec![r(1001, 0, 1)]);
+        // A caller id beyond the namespace: the ids below are filled as far as there are some.
+        assert_eq!(
+            keep_id_map(100_000, 65537),
+            vec![r(0, 1, 65536), r(100_000, 0, 1)]
+        );
+        // Root: the identity.
+        assert_eq!(keep_id_map(0, 65537), vec![r(0, 0, 1), r(1, 1, 65536)]);
+        assert_eq!(
+            keep_id_map(u32::MAX, 10),
+            vec![r(0, 1, 9), r(u32::MAX, 0, 1)]
+        );
+    }
+
+    #[test]
+    fn nomap_is_refused() {
+        let e = resolve(&req(Some("nomap"), &[], &[])).unwrap_err();
+        assert_eq!(e, IdMapError::NoMapUnsupported);
+    }
+
+    #[test]
+    fn explicit_maps() {
+        let u = resolve(&req(None, &["0:1:1000", "1000:0:1"], &[])).unwrap();
+        let maps = u.maps.unwrap();
+        assert_eq!(maps.uids, vec![r(0, 1, 1000), r(1000, 0, 1)]);
+        assert_eq!(maps.gids, maps.uids, "gidmap copies uidmap");
+        assert_eq!(
+            resolve(&req(None, &["0:1:1000"], &[])),
+            Err(IdMapError::CallerUnmapped(1000))
+        );
+        let u = resolve(&req(None, &["0:1:10", "10:0:1"], &["0:5:3"])).unwrap();
+        let maps = u.maps.unwrap();
+        assert_eq!(maps.uids, vec![r(0, 1, 10), r(10, 0, 1)]);
+        assert_eq!(maps.gids, vec![r(0, 5, 3)]);
+        let u = resolve(&req(None, &[], &["0:0:7"])).unwrap();
+        assert_eq!(
+            u.maps.unwrap().uids,
+            vec![r(0, 0, 7)],
+            "uidmap copies gidmap"
+        );
+        assert!(resolve(&req(Some("private"), &["0:0:1"], &[])).is_ok());
+    }
+
+    #[test]
+    fn bad_maps() {
+        type Check = fn(&IdMapError) -> bool;
+        let cases: &[(&[&str], Check)] = &[
+            (&["0:0:99999999"], |e| {
+                matches!(e, IdMapError::OutOfRange { max: 65536, .. })
+            }),
+            (&["0:65536:2"], |e| {
+                matches!(e, IdMapError::OutOfRange { .. })
+            }),
+            (&["0:1"], |e| matches!(e, IdMapError::Syntax { .. })),
+            (&["0:1:0"], |e| matches!(e, IdMapError::Syntax { .. })),
+            (&["a:1:2"], |e| matches!(e, IdMapError::Syntax { .. })),
+            (&["0:1:2:3"], |e| matches!(e, IdMapError::Syntax { .. })),
+            (&["4294967295:1:2"], |e| {
+                matches!(e, IdMapError::Syntax { .. })
+            }),
+            (&["0:0:10", "5:100:10"], |e| {
+                matches!(e, IdMapError::ContainerOverlap { .. })
+            }),
+            (&["0:0:10", "100:5:10"], |e| {
+                matches!(e, IdMapError::HostOverlap { .. })
+            }),
+        ];
+        for (map, check) in cases {
+            let e = resolve(&req(None, map, &[])).unwrap_err();
+            assert!(check(&e), "{map:?}: {e}");
+        }
+        let e = resolve(&req(None, &["0:0:99999999"], &[])).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid --uidmap `0:0:99999999`: host ids 0-99999998 are not all in the rootless user namespace (available: 0-65536)"
+        );
+    }
+
+    #[test]
+    fn modes_that_do_not_mix_or_exist() {
+        assert_eq!(
+            resolve(&req(Some("keep-id"), &["0:1:1"], &[])),
+            Err(IdMapError::Conflict("keep-id".into()))
+        );
+        for bad in ["auto", "ns:/proc/1/ns/user", "container:x", "keepid"] {
+            assert!(
+                matches!(resolve(&req(Some(bad), &[], &[])), Err(IdMapError::Mode(_))),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn keep_id_passwd_and_group_entries() {
+        let passwd = "root:x:0:0:root:/root:/bin/sh\nbin:x:1:1:bin:/bin:/bin/false\n";
+        let group = "root:x:0:\nbin:x:1:\n";
+        assert_eq!(
+            keep_id_entries(passwd, group, "alice", (1001, 1002), "/"),
+            (
+                Some("alice:*:1001:1002:alice:/:/bin/sh\n".into()),
+                Some("alice:x:1002:\n".into())
+            )
+        );
+        assert_eq!(
+            keep_id_entries(passwd, group, "alice", (1, 0), "/"),
+            (None, None),
+            "ids the image has"
+        );
+        assert_eq!(
+            keep_id_entries(passwd, group, "bin", (7, 7), "/"),
+            (None, None),
+            "names the image has"
+        );
+    }
+
+    #[test]
+    fn proc_maps() {
+        assert_eq!(
+            parse_proc_map("         0       1001          1\n         1     100000      65536\n"),
+            Some((1001, 65537))
+        );
+        assert_eq!(parse_proc_map("0 1001 1\n"), Some((1001, 1)));
+        assert_eq!(parse_proc_map("0 0 4294967295\n"), Some((0, 4294967295)));
+        assert_eq!(parse_proc_map(""), None);
+    }
+}
