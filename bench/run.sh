@@ -134,9 +134,11 @@ bench_monitor_rss() {
   local t pid rss line="| helper | RSS |\n|:---|---:|"
   for t in roost podman; do
     as_user $t rm -a -f >/dev/null 2>&1
-    as_user $t run -d --name benchm "$REG/busybox:latest" sleep 1000 >/dev/null 2>&1 || { partial $t; continue; }
+    local id
+    id=$(as_user $t run -d --name benchm "$REG/busybox:latest" sleep 1000 2>/dev/null) || { partial $t; continue; }
     sleep 0.5
-    if [ $t = roost ]; then pid=$(pgrep -u "$TESTUSER" -f "__monitor" | head -1); else pid=$(pgrep -u "$TESTUSER" conmon | head -1); fi
+    # The helper of this very container (other monitors, e.g. left by an interrupted test run, may exist).
+    if [ $t = roost ]; then pid=$(pgrep -u "$TESTUSER" -f "__monitor $id" | head -1); else pid=$(pgrep -u "$TESTUSER" -f "conmon.*$id" | head -1); fi
     rss=$(awk '/VmRSS/{print $2}' "/proc/$pid/status" 2>/dev/null)
     [ -n "$rss" ] && line="$line\n| $t $( [ $t = roost ] && echo monitor || echo conmon) | ${rss} kB |" || partial $t
     as_user $t rm -f -t 0 benchm >/dev/null 2>&1
