@@ -333,6 +333,81 @@ fn dispatch(ctx: &crate::engine::Ctx, command: Command) -> Result<i32, Error> {
     }
 }
 
+/// `KEY=VALUE` flag values (`--label`, `--annotation`, volume labels); a bare `KEY` has an empty value.
+pub(crate) fn key_values(
+    flag: &str,
+    items: &[String],
+) -> Result<std::collections::BTreeMap<String, String>, Error> {
+    items
+        .iter()
+        .map(|i| match i.split_once('=') {
+            Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+            None if !i.is_empty() => Ok((i.clone(), String::new())),
+            _ => Err(Error::Usage(format!(
+                "invalid {flag} `{i}`: expected KEY=VALUE"
+            ))),
+        })
+        .collect()
+}
+
+/// Write an archive (`save`, `export`) to `path`, or to stdout when there is none (never a terminal).
+/// A file is written next to its target, synced and renamed, so a failure leaves no half-written
+/// archive; a reader that stops early (`roost export c | tar t | head`) is not an error.
+pub(crate) fn write_archive(
+    path: Option<&std::path::Path>,
+    verb: &str,
+    write: impl FnOnce(&mut dyn std::io::Write) -> Result<(), crate::engine::EngineError>,
+) -> Result<(), Error> {
+    use std::io::{IsTerminal, Write};
+    let Some(path) = path else {
+        if std::io::stdout().is_terminal() {
+            return Err(Error::Usage(format!(
+                "refusing to {verb} to terminal. Use -o flag or redirect"
+            )));
+        }
+        let mut w = std::io::BufWriter::new(std::io::stdout().lock());
+        match write(&mut w) {
+            Err(e) if closed_pipe(&e) => return Ok(()),
+            r => r?,
+        }
+        return match w.flush() {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                Err(Error::io("write to stdout", e))
+            }
+            _ => Ok(()),
+        };
+    };
+    let failed = |e| Error::io(format!("write `{}`", path.display()), e);
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .map_err(|e| Error::io(format!("create a file in `{}`", dir.display()), e))?;
+    {
+        let mut w = std::io::BufWriter::new(tmp.as_file_mut());
+        write(&mut w)?;
+        w.flush().map_err(failed)?;
+    }
+    tmp.as_file().sync_all().map_err(failed)?;
+    tmp.persist(path).map_err(|e| failed(e.error))?;
+    Ok(())
+}
+
+/// Whether an engine error comes from writing to a closed pipe.
+fn closed_pipe(e: &crate::engine::EngineError) -> bool {
+    let mut cur: Option<&dyn std::error::Error> = Some(e);
+    while let Some(err) = cur {
+        if let Some(io) = err.downcast_ref::<std::io::Error>()
+            && io.kind() == std::io::ErrorKind::BrokenPipe
+        {
+            return true;
+        }
+        cur = err.source();
+    }
+    false
+}
+
 /// Print to stdout, treating a closed pipe (`roost images | head -1`) as success.
 pub(crate) fn out(text: &str) -> Result<(), Error> {
     use std::io::Write;

@@ -144,19 +144,6 @@ fn view(v: &VolumeInfo) -> VolumeView {
     }
 }
 
-fn key_values(flag: &str, items: &[String]) -> Result<BTreeMap<String, String>, Error> {
-    items
-        .iter()
-        .map(|i| match i.split_once('=') {
-            Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
-            None if !i.is_empty() => Ok((i.clone(), String::new())),
-            _ => Err(Error::Usage(format!(
-                "invalid {flag} `{i}`: expected KEY=VALUE"
-            ))),
-        })
-        .collect()
-}
-
 /// Print each error of a bulk command; the exit status is the first one's (podman).
 fn report_errors(errors: &[crate::engine::EngineError]) -> i32 {
     for e in errors {
@@ -177,8 +164,8 @@ fn create(ctx: &Ctx, a: &CreateArgs) -> Result<i32, Error> {
         ctx,
         &CreateVolumeOptions {
             name: a.name.clone(),
-            labels: key_values("--label", &a.label)?,
-            options: key_values("--opt", &a.opt)?,
+            labels: crate::cli::key_values("--label", &a.label)?,
+            options: crate::cli::key_values("--opt", &a.opt)?,
             ignore: a.ignore,
             anonymous: false,
         },

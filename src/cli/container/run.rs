@@ -1,5 +1,4 @@
 //! `run`, `create`, `start`, `rm`.
-use std::collections::BTreeMap;
 
 use super::{CreateArgs, RmArgs, RunArgs, StartArgs};
 use crate::cli::out;
@@ -7,19 +6,6 @@ use crate::cli::progress::Progress;
 use crate::engine::Ctx;
 use crate::engine::container::{self as engine, CreateOptions, Ended};
 use crate::error::Error;
-
-fn key_values(flag: &str, items: &[String]) -> Result<BTreeMap<String, String>, Error> {
-    items
-        .iter()
-        .map(|i| match i.split_once('=') {
-            Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
-            None if !i.is_empty() => Ok((i.clone(), String::new())),
-            _ => Err(Error::Usage(format!(
-                "invalid {flag} `{i}`: expected KEY=VALUE"
-            ))),
-        })
-        .collect()
-}
 
 /// `--security-opt` values: (no-new-privileges, seccomp profile or `unconfined`).
 fn security_opts(opts: &[String]) -> Result<(bool, Option<String>), Error> {
@@ -88,8 +74,8 @@ fn options(a: &CreateArgs, remove: bool) -> Result<CreateOptions, Error> {
         remove,
         tty: a.tty,
         interactive: a.interactive,
-        labels: key_values("--label", &a.label)?,
-        annotations: key_values("--annotation", &a.annotation)?,
+        labels: crate::cli::key_values("--label", &a.label)?,
+        annotations: crate::cli::key_values("--annotation", &a.annotation)?,
         pull: Some(a.pull.parse()?),
         stop_signal: a
             .stop_signal

@@ -26,39 +26,9 @@ pub fn save(ctx: &Ctx, args: &SaveArgs) -> Result<i32, Error> {
         crate::engine::image::save(ctx, &opts, None, Some(dir))?;
         return Ok(0);
     }
-    match &args.output {
-        Some(path) => {
-            // Write next to the target and rename, so a failed save leaves no half-written archive.
-            let dir = path
-                .parent()
-                .filter(|p| !p.as_os_str().is_empty())
-                .unwrap_or(std::path::Path::new("."));
-            let mut tmp = tempfile::NamedTempFile::new_in(dir)
-                .map_err(|e| Error::io(format!("create a file in `{}`", dir.display()), e))?;
-            {
-                let mut w = std::io::BufWriter::new(tmp.as_file_mut());
-                crate::engine::image::save(ctx, &opts, Some(&mut w), None)?;
-                std::io::Write::flush(&mut w)
-                    .map_err(|e| Error::io(format!("write `{}`", path.display()), e))?;
-            }
-            tmp.as_file()
-                .sync_all()
-                .map_err(|e| Error::io(format!("write `{}`", path.display()), e))?;
-            tmp.persist(path)
-                .map_err(|e| Error::io(format!("write `{}`", path.display()), e.error))?;
-        }
-        None => {
-            if std::io::stdout().is_terminal() {
-                return Err(Error::Usage(
-                    "refusing to save to terminal. Use -o flag or redirect".into(),
-                ));
-            }
-            let stdout = std::io::stdout();
-            let mut w = std::io::BufWriter::new(stdout.lock());
-            crate::engine::image::save(ctx, &opts, Some(&mut w), None)?;
-            std::io::Write::flush(&mut w).map_err(|e| Error::io("write to stdout", e))?;
-        }
-    }
+    crate::cli::write_archive(args.output.as_deref(), "save", |w| {
+        crate::engine::image::save(ctx, &opts, Some(w), None)
+    })?;
     Ok(0)
 }
 
