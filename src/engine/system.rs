@@ -62,6 +62,8 @@ pub struct StoreInfo {
     pub graph_root: String,
     pub run_root: String,
     pub graph_driver_name: String,
+    /// Why this driver, and whether this kernel can do it.
+    pub graph_driver_note: String,
     pub image_store: BTreeMap<String, usize>,
     pub config_files: Vec<String>,
 }
@@ -104,6 +106,32 @@ fn which(name: &str) -> Option<PathBuf> {
     .iter()
     .map(|d| Path::new(d).join(name))
     .find(|p| p.is_file())
+}
+
+/// Why the storage driver is what it is, and whether this kernel supports it rootless.
+fn driver_note(driver: &str) -> String {
+    if driver != "overlay" {
+        return format!("`{driver}` is not available yet: containers need the kernel overlay");
+    }
+    let release = nix::sys::utsname::uname()
+        .map(|u| u.release().to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut parts = release
+        .split(['.', '-'])
+        .map(|p| p.parse::<u32>().unwrap_or(0));
+    let (major, minor) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    let listed = std::fs::read_to_string("/proc/filesystems")
+        .is_ok_and(|f| f.lines().any(|l| l.ends_with("overlay")));
+    if (major, minor) >= (5, 11) && listed {
+        format!(
+            "kernel overlay mounted inside the user namespace (userxattr, lowerdir+); kernel {release} supports it"
+        )
+    } else {
+        format!(
+            "kernel {release} cannot mount overlay in a user namespace (needs 5.11+ with overlay loaded): \
+             containers will fail to start; the fuse-overlayfs fallback is not implemented yet"
+        )
+    }
 }
 
 /// What the cgroup setup allows, in words (resource limits need a delegated cgroup v2 subtree).
@@ -199,6 +227,7 @@ pub fn info(ctx: &Ctx) -> Result<Info, EngineError> {
             graph_root: ctx.paths.data.display().to_string(),
             run_root: ctx.paths.runtime.display().to_string(),
             graph_driver_name: ctx.storage_driver.clone(),
+            graph_driver_note: driver_note(&ctx.storage_driver),
             image_store,
             config_files: ctx
                 .registries_files
