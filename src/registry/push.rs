@@ -104,6 +104,25 @@ impl Client {
         ))
     }
 
+    /// POST to the uploads endpoint (a plain session, or a cross-repository mount): the checked answer.
+    async fn open_upload(
+        &self,
+        registry: &str,
+        reference: &Reference,
+        digest: &Digest,
+        scopes: &[String],
+        url: Url,
+    ) -> Result<Response, RegistryError> {
+        let repo = reference.repository();
+        let resp = self
+            .execute(registry, Some(repo), scopes, Method::POST, url, &mut |rb| {
+                Some(rb.header(CONTENT_LENGTH, "0"))
+            })
+            .await?;
+        self.check(registry, Subject::Blob(reference, digest), resp)
+            .await
+    }
+
     /// Ask the registry to link a blob from another repository of the same registry. `false` when it started
     /// an upload session instead (the session is cancelled; upload the blob then).
     pub async fn mount_blob(
@@ -122,17 +141,7 @@ impl Client {
             format!("repository:{from_repository}:pull"),
         ];
         let resp = self
-            .execute(
-                &registry,
-                Some(repo),
-                &scopes,
-                Method::POST,
-                url,
-                &mut |rb| Some(rb.header(CONTENT_LENGTH, "0")),
-            )
-            .await?;
-        let resp = self
-            .check(&registry, Subject::Blob(reference, digest), resp)
+            .open_upload(&registry, reference, digest, &scopes, url)
             .await?;
         if resp.status() == StatusCode::CREATED {
             tracing::debug!(reference = %reference, digest = %digest, from = from_repository, "mounted blob");
@@ -172,17 +181,7 @@ impl Client {
         let repo = reference.repository();
         let scopes = [push_scope(repo)];
         let resp = self
-            .execute(
-                &registry,
-                Some(repo),
-                &scopes,
-                Method::POST,
-                url,
-                &mut |rb| Some(rb.header(CONTENT_LENGTH, "0")),
-            )
-            .await?;
-        let resp = self
-            .check(&registry, Subject::Blob(reference, digest), resp)
+            .open_upload(&registry, reference, digest, &scopes, url)
             .await?;
         let location = self.location(&registry, &resp)?;
         let put =

@@ -176,13 +176,6 @@ pub fn remove_env(key: &str) {
     unsafe { std::env::remove_var(key) }
 }
 
-/// Borrow a descriptor known by number (the pty slave kept open across clone).
-pub fn borrow_fd(fd: RawFd) -> io::Result<std::os::fd::BorrowedFd<'static>> {
-    let b = fd_ref(fd)?;
-    nix::sys::stat::fstat(b).map_err(io::Error::from)?;
-    Ok(b)
-}
-
 /// As [`forward_signals`], for every catchable signal (the `--init` pid 1).
 pub fn forward_all_signals(pid: i32) {
     use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};

@@ -38,19 +38,6 @@ pub fn copy_window_size(from: BorrowedFd<'_>, to: BorrowedFd<'_>) {
     }
 }
 
-/// A new pseudo-terminal pair (master, slave), both close-on-exec.
-pub fn open_pty() -> io::Result<(OwnedFd, OwnedFd)> {
-    let pty = nix::pty::openpty(None, None).map_err(io::Error::from)?;
-    for fd in [&pty.master, &pty.slave] {
-        nix::fcntl::fcntl(
-            fd.as_fd(),
-            nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
-        )
-        .map_err(io::Error::from)?;
-    }
-    Ok((pty.master, pty.slave))
-}
-
 /// A connected pair of unix sockets for passing one descriptor from the container child to us.
 pub fn fd_channel() -> io::Result<(OwnedFd, OwnedFd)> {
     use nix::sys::socket::{AddressFamily, SockFlag, SockType, socketpair};

@@ -60,6 +60,7 @@ fn options(a: &CreateArgs, remove: bool) -> Result<CreateOptions, Error> {
             a.network
         )));
     }
+    let (no_new_privileges, seccomp) = security_opts(&a.security_opt)?;
     Ok(CreateOptions {
         image: a.image.clone(),
         name: a.name.clone(),
@@ -96,8 +97,8 @@ fn options(a: &CreateArgs, remove: bool) -> Result<CreateOptions, Error> {
         privileged: a.privileged,
         cap_add: a.cap_add.clone(),
         cap_drop: a.cap_drop.clone(),
-        no_new_privileges: security_opts(&a.security_opt)?.0,
-        seccomp: security_opts(&a.security_opt)?.1,
+        no_new_privileges,
+        seccomp,
         env_files: a
             .env_file
             .iter()

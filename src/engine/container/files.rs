@@ -2,21 +2,11 @@
 //! the process to run, from the image config and the flags.
 use std::path::{Path, PathBuf};
 
+use super::process::{self, ProcessFlags, ProcessSpec};
 use super::{Container, CreateOptions};
 use crate::engine::image::ImageInfo;
 use crate::engine::{Ctx, EngineError};
 use crate::store::Store;
-
-/// The process as docker and podman define it: ENTRYPOINT + CMD (or the command given), environment from
-/// the image then the flags, user and working directory.
-pub(super) struct ResolvedProcess {
-    pub args: Vec<String>,
-    pub env: Vec<String>,
-    pub cwd: String,
-    pub uid: u32,
-    pub gid: u32,
-    pub additional_gids: Vec<u32>,
-}
 
 fn read_layer_file(store: &Store, info: &ImageInfo, path: &str) -> Option<String> {
     // The top-most layer that has the file wins (whiteouts are rare for these files).
@@ -27,22 +17,39 @@ fn read_layer_file(store: &Store, info: &ImageInfo, path: &str) -> Option<String
         .find_map(|l| std::fs::read_to_string(store.layer_diff(l).join(path)).ok())
 }
 
+/// The process as docker and podman define it (ENTRYPOINT + CMD or the command given, the environment
+/// from the image then the flags, user and working directory), against the image's passwd and group.
 pub(super) fn resolve_process(
     store: &Store,
     info: &ImageInfo,
     opts: &CreateOptions,
     hostname: &str,
-) -> Result<ResolvedProcess, EngineError> {
+) -> Result<ProcessSpec, EngineError> {
     let cfg = info.config.config.clone().unwrap_or_default();
     let passwd = read_layer_file(store, info, "etc/passwd");
     let group = read_layer_file(store, info, "etc/group");
-    crate::engine::container::process_compat::resolve(
+    let flags = ProcessFlags {
+        command: opts.command.clone(),
+        entrypoint: opts.entrypoint.clone(),
+        env: opts.env.clone(),
+        env_files: opts.env_files.clone(),
+        env_host: opts.env_host,
+        unset_env: opts.unset_env.clone(),
+        unset_env_all: opts.unset_env_all,
+        workdir: opts.workdir.clone(),
+        user: opts.user.clone(),
+        group_add: opts.group_add.clone(),
+        hostname: Some(hostname.to_string()),
+        tty: opts.tty,
+    };
+    process::resolve(
         &cfg,
-        opts,
-        hostname,
+        &flags,
+        &opts.host_env,
         passwd.as_deref(),
         group.as_deref(),
     )
+    .map_err(|e| EngineError::Invalid(e.to_string()))
 }
 
 /// keep-id's /etc/passwd and /etc/group entries for `user`, when the image lacks them.

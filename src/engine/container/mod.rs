@@ -14,7 +14,6 @@ mod monitor;
 mod mount_spec;
 mod names;
 pub mod process;
-mod process_compat;
 mod run;
 mod size;
 mod spec;

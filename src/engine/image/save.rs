@@ -9,7 +9,7 @@ use serde_json::json;
 use super::lookup::lookup;
 use crate::engine::{Ctx, EngineError};
 use crate::oci::{Descriptor, Digest, media};
-use crate::store::{ImageRecord, Store};
+use crate::store::{ImageRecord, LayerRecord, Store};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SaveFormat {
@@ -45,8 +45,8 @@ struct Saved {
     record: ImageRecord,
     /// The name the user asked for, normalised, if they named it (not an id).
     names: Vec<String>,
-    /// Layer blobs bottom first: (blob digest, blob media type, size, diff id).
-    layers: Vec<(Digest, String, u64, Digest)>,
+    /// The image's layers, bottom first.
+    layers: Vec<LayerRecord>,
 }
 
 fn collect(store: &Store, images: &[String]) -> Result<Vec<Saved>, EngineError> {
@@ -77,7 +77,7 @@ fn collect(store: &Store, images: &[String]) -> Result<Vec<Saved>, EngineError> 
                     let rec = store
                         .layer(l)?
                         .ok_or_else(|| crate::store::StoreError::MissingLayer(l.clone()))?;
-                    Ok((rec.blob_digest, rec.blob_media, rec.blob_size, rec.diff_id))
+                    Ok(rec)
                 })
                 .collect::<Result<_, EngineError>>()?;
             Ok(Saved {
@@ -173,7 +173,7 @@ fn oci_layout(store: &Store, images: &[Saved], sink: &mut dyn Sink) -> Result<()
     let mut manifests = Vec::new();
     for img in images {
         let mut blobs = vec![img.record.id.clone(), img.record.digest.clone()];
-        blobs.extend(img.layers.iter().map(|l| l.0.clone()));
+        blobs.extend(img.layers.iter().map(|l| l.blob_digest.clone()));
         for b in blobs {
             if written.insert(b.clone()) {
                 let (mut f, len) = blob_file(store, &b)?;
@@ -220,15 +220,14 @@ fn docker_archive(store: &Store, images: &[Saved], out: &mut dyn Write) -> Resul
             append(&mut tar, &config_name, len, &mut f)?;
         }
         let mut layer_names = Vec::new();
-        for (blob, _, _, diff_id) in &img.layers {
-            let name = format!("{}.tar", diff_id.hex());
+        for layer in &img.layers {
+            let (blob, name) = (&layer.blob_digest, format!("{}.tar", layer.diff_id.hex()));
             if written.insert(name.clone()) {
                 // docker-archive layers are plain tars: decompress the kept blob, hashing to be sure.
                 let (f, _) = blob_file(store, blob)?;
                 let (_, mut plain) = crate::archive::decompress(f)
                     .map_err(|e| EngineError::io("read", store.blob_path(blob), e))?;
-                let size = layer_size(store, blob, diff_id)?;
-                append(&mut tar, &name, size, &mut plain)?;
+                append(&mut tar, &name, layer.size, &mut plain)?;
             }
             layer_names.push(name);
         }
@@ -248,14 +247,4 @@ fn docker_archive(store: &Store, images: &[Saved], out: &mut dyn Write) -> Resul
     append(&mut tar, "repositories", r.len() as u64, &mut &r[..])?;
     tar.finish()
         .map_err(|e| EngineError::io("write", "archive", e))
-}
-
-/// The uncompressed size of a layer (recorded at unpack time).
-fn layer_size(store: &Store, blob: &Digest, diff_id: &Digest) -> Result<u64, EngineError> {
-    let layers = store.layers()?;
-    layers
-        .iter()
-        .find(|l| &l.blob_digest == blob && &l.diff_id == diff_id)
-        .map(|l| l.size)
-        .ok_or_else(|| EngineError::Store(crate::store::StoreError::MissingBlob(blob.clone())))
 }
