@@ -325,16 +325,9 @@ fn redirect(fd: &impl AsFd, stdin: bool, output: bool) -> Result<(), (i32, Strin
 /// Read a file of a running container, e.g. `etc/passwd`, resolving the path (symlinks included)
 /// inside its root so that it cannot name a host file. `None` when it is missing or unreadable.
 pub fn read_container_file(pid: i32, path: &str) -> Option<String> {
-    use rustix::fs::{Mode, OFlags, ResolveFlags};
+    use rustix::fs::OFlags;
     let root = File::open(format!("/proc/{pid}/root")).ok()?;
-    let fd = rustix::fs::openat2(
-        &root,
-        path,
-        OFlags::RDONLY | OFlags::CLOEXEC,
-        Mode::empty(),
-        ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
-    )
-    .ok()?;
+    let fd = crate::sys::path::open_in_root(&root, path, OFlags::RDONLY | OFlags::CLOEXEC).ok()?;
     let mut text = String::new();
     File::from(fd).read_to_string(&mut text).ok()?;
     Some(text)

@@ -3,6 +3,7 @@
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod clone;
+pub mod path;
 pub mod process;
 pub mod seccomp;
 pub mod tty;

@@ -8,7 +8,7 @@
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
-use rustix::fs::{Mode, OFlags, ResolveFlags};
+use rustix::fs::{Mode, OFlags};
 use rustix::mount::{FsMountFlags, FsOpenFlags, MountAttrFlags};
 
 use super::{Container, Status};
@@ -143,14 +143,7 @@ pub fn resolve(root: &OwnedFd, path: &str, dir: bool) -> Result<OwnedFd, FsError
         flags |= OFlags::DIRECTORY;
     }
     let p = if path.is_empty() { "/" } else { path };
-    rustix::fs::openat2(
-        root,
-        p,
-        flags,
-        Mode::empty(),
-        ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
-    )
-    .map_err(|e| match e {
+    crate::sys::path::open_in_root(root, p, flags).map_err(|e| match e {
         rustix::io::Errno::NOENT => FsError::NotFound(path.to_string()),
         rustix::io::Errno::NOTDIR => FsError::NotDir(path.to_string()),
         e => FsError::Inside {
