@@ -5,6 +5,7 @@
 #![deny(unsafe_code)]
 
 pub mod archive;
+pub mod network;
 pub mod cli;
 pub mod engine;
 pub mod error;
