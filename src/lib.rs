@@ -5,11 +5,11 @@
 #![deny(unsafe_code)]
 
 pub mod archive;
-pub mod network;
 pub mod cli;
 pub mod engine;
 pub mod error;
 pub mod logging;
+pub mod network;
 pub mod oci;
 pub mod paths;
 pub mod registry;

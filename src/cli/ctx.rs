@@ -60,6 +60,9 @@ pub(super) fn build(global: &GlobalArgs, joined: Option<Joined>) -> Result<Ctx, 
     }
     Ok(Ctx {
         rootless: joined.is_some() || !nix::unistd::Uid::current().is_root(),
+        default_network: crate::engine::container::network::default_helper(
+            &std::env::var("PATH").unwrap_or_default(),
+        ),
         storage_driver: storage_driver(global.storage_driver.as_deref(), &paths.config_home),
         paths,
         mapping,

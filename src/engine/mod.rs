@@ -28,6 +28,8 @@ pub struct Ctx {
     pub registries_files: Vec<PathBuf>,
     pub auth: AuthFiles,
     pub storage_driver: String,
+    /// What `--network private` (and no `--network`) means.
+    pub default_network: crate::network::Helper,
     /// Running without real root (including inside our own user namespace, where uid is 0).
     pub rootless: bool,
 }

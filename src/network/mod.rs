@@ -89,7 +89,10 @@ fn bool_opt(mode: &str, k: &str, v: &str) -> Result<bool, ModeError> {
     match v {
         "true" => Ok(true),
         "false" => Ok(false),
-        _ => Err(invalid(mode, format!("`{k}` takes true or false, not `{v}`"))),
+        _ => Err(invalid(
+            mode,
+            format!("`{k}` takes true or false, not `{v}`"),
+        )),
     }
 }
 
@@ -107,14 +110,20 @@ fn parse_slirp(mode: &str, opts: &str) -> Result<SlirpOptions, ModeError> {
                     .parse()
                     .ok()
                     .filter(|m| (68..=65521).contains(m))
-                    .ok_or_else(|| invalid(mode, format!("mtu `{v}` is not between 68 and 65521")))?
+                    .ok_or_else(|| {
+                        invalid(mode, format!("mtu `{v}` is not between 68 and 65521"))
+                    })?
             }
             "cidr" => {
                 let ok = v.split_once('/').is_some_and(|(a, p)| {
-                    a.parse::<std::net::Ipv4Addr>().is_ok() && p.parse::<u8>().is_ok_and(|p| p <= 30)
+                    a.parse::<std::net::Ipv4Addr>().is_ok()
+                        && p.parse::<u8>().is_ok_and(|p| p <= 30)
                 });
                 if !ok {
-                    return Err(invalid(mode, format!("cidr `{v}` is not an IPv4 network like 10.0.2.0/24")));
+                    return Err(invalid(
+                        mode,
+                        format!("cidr `{v}` is not an IPv4 network like 10.0.2.0/24"),
+                    ));
                 }
                 o.cidr = Some(v.to_string());
             }
@@ -129,7 +138,9 @@ fn parse_slirp(mode: &str, opts: &str) -> Result<SlirpOptions, ModeError> {
             _ => {
                 return Err(invalid(
                     mode,
-                    format!("unknown slirp4netns option `{k}` (known: allow_host_loopback, mtu, cidr, enable_ipv6, outbound_addr, outbound_addr6, port_handler)"),
+                    format!(
+                        "unknown slirp4netns option `{k}` (known: allow_host_loopback, mtu, cidr, enable_ipv6, outbound_addr, outbound_addr6, port_handler)"
+                    ),
                 ));
             }
         }
@@ -188,7 +199,10 @@ impl Mode {
 
     /// Whether `-p` can work in this mode.
     pub fn can_publish(&self) -> bool {
-        matches!(self, Mode::Pasta(_) | Mode::Slirp4netns(_) | Mode::Bridge(_))
+        matches!(
+            self,
+            Mode::Pasta(_) | Mode::Slirp4netns(_) | Mode::Bridge(_)
+        )
     }
 }
 
@@ -207,7 +221,10 @@ mod tests {
     #[test]
     fn modes() {
         assert_eq!(parse_mode("host", Helper::Pasta).unwrap(), Mode::Host);
-        assert_eq!(parse_mode("private", Helper::Pasta).unwrap(), Mode::Pasta(vec![]));
+        assert_eq!(
+            parse_mode("private", Helper::Pasta).unwrap(),
+            Mode::Pasta(vec![])
+        );
         assert_eq!(
             parse_mode("", Helper::Slirp4netns).unwrap(),
             Mode::Slirp4netns(SlirpOptions::default())

@@ -71,7 +71,10 @@ fn port_range(spec: &str, s: &str, what: &str) -> Result<(u16, u16), PortError> 
         Some((a, b)) => {
             let (a, b) = (num(a)?, num(b)?);
             if b < a {
-                return Err(err(spec, format!("{what} port range `{s}` ends before it starts")));
+                return Err(err(
+                    spec,
+                    format!("{what} port range `{s}` ends before it starts"),
+                ));
             }
             Ok((a, b - a + 1))
         }
@@ -112,7 +115,12 @@ pub fn parse_publish(spec: &str) -> Result<Vec<PortMapping>, PortError> {
         match parts.len() {
             1 | 2 => (None, rest),
             3 => (Some(parts[0]), &rest[parts[0].len() + 1..]),
-            _ => return Err(err(spec, "too many `:`: use [[IP:][HOST_PORT]:]CONTAINER_PORT")),
+            _ => {
+                return Err(err(
+                    spec,
+                    "too many `:`: use [[IP:][HOST_PORT]:]CONTAINER_PORT",
+                ));
+            }
         }
     };
     let host_ip = match ip {
@@ -195,7 +203,11 @@ impl fmt::Display for PortMapping {
         let ip = self.host_ip_text();
         let proto = self.protocol.as_str();
         if self.range == 1 {
-            write!(f, "{ip}:{}->{}/{proto}", self.host_port, self.container_port)
+            write!(
+                f,
+                "{ip}:{}->{}/{proto}",
+                self.host_port, self.container_port
+            )
         } else {
             let n = self.range - 1;
             write!(
@@ -242,9 +254,7 @@ pub fn parse_port_query(s: &str) -> Result<(u16, Option<Protocol>), PortError> {
         Some((p, pr)) => (p, Some(pr)),
         None => (s, None),
     };
-    let port = p
-        .parse::<u16>()
-        .map_err(|_| err(s, "not a port number"))?;
+    let port = p.parse::<u16>().map_err(|_| err(s, "not a port number"))?;
     let proto = match proto {
         None => None,
         Some("tcp") => Some(Protocol::Tcp),
@@ -267,7 +277,10 @@ mod tests {
     #[test]
     fn publish_forms() {
         let m = one("8080:80");
-        assert_eq!((m.host_ip, m.host_port, m.container_port, m.range), (None, 8080, 80, 1));
+        assert_eq!(
+            (m.host_ip, m.host_port, m.container_port, m.range),
+            (None, 8080, 80, 1)
+        );
         assert_eq!(m.protocol, Protocol::Tcp);
         let m = one("127.0.0.1:8080:80/udp");
         assert_eq!(m.host_ip, Some("127.0.0.1".parse().unwrap()));
@@ -329,7 +342,10 @@ mod tests {
     fn expose_entries() {
         assert_eq!(parse_expose("80").unwrap(), (80, 1, Protocol::Tcp));
         assert_eq!(parse_expose("53/udp").unwrap(), (53, 1, Protocol::Udp));
-        assert_eq!(parse_expose("8000-8002/tcp").unwrap(), (8000, 3, Protocol::Tcp));
+        assert_eq!(
+            parse_expose("8000-8002/tcp").unwrap(),
+            (8000, 3, Protocol::Tcp)
+        );
         assert!(parse_expose("80/x").is_err());
     }
 }

@@ -125,8 +125,11 @@ pub struct Plan {
     pub mounts: Vec<Mount>,
     pub process: Process,
     pub maps: IdMaps,
-    /// A new, empty network namespace (`--network none`); otherwise the host's network is shared.
+    /// A network namespace of its own (which a helper may connect); otherwise the host's network
+    /// is shared, or the one in `join_network`.
     pub new_network: bool,
+    /// An existing network namespace to join (`--network container:…|ns:…`).
+    pub join_network: Option<std::path::PathBuf>,
     pub masked_paths: Vec<String>,
     pub readonly_paths: Vec<String>,
     pub security: Security,

@@ -245,14 +245,38 @@ pub struct CreateArgs {
     /// Container host name
     #[arg(short = 'h', long, value_name = "NAME")]
     pub hostname: Option<String>,
-    /// Network mode: host or none (user-mode networks come with the networking capability)
-    #[arg(
-        long,
-        visible_alias = "net",
-        value_name = "MODE",
-        default_value = "host"
-    )]
+    /// Network mode: pasta[:OPTIONS] (the default when pasta is installed), slirp4netns[:OPTIONS],
+    /// private, none, host, container:NAME|ID, ns:PATH
+    #[arg(long, visible_alias = "net", value_name = "MODE", default_value = "")]
     pub network: String,
+    /// Publish a container's port to the host: [[IP:][HOST_PORT]:]CONTAINER_PORT[/PROTOCOL], ranges as
+    /// 8000-8010:80-90
+    #[arg(short = 'p', long, value_name = "[[IP:][HOST]:]PORT[/PROTO]")]
+    pub publish: Vec<String>,
+    /// Publish every exposed port (EXPOSE, --expose) to a random host port
+    #[arg(short = 'P', long)]
+    pub publish_all: bool,
+    /// Expose a port or range (PORT[-END][/PROTO]) without publishing it
+    #[arg(long, value_name = "PORT[/PROTO]")]
+    pub expose: Vec<String>,
+    /// DNS server for /etc/resolv.conf
+    #[arg(long, value_name = "IP")]
+    pub dns: Vec<String>,
+    /// DNS search domain for /etc/resolv.conf (`.` for none)
+    #[arg(long, value_name = "DOMAIN")]
+    pub dns_search: Vec<String>,
+    /// DNS resolver option for /etc/resolv.conf
+    #[arg(long, visible_alias = "dns-opt", value_name = "OPTION")]
+    pub dns_option: Vec<String>,
+    /// Add a line to /etc/hosts: HOST:IP (IP may be host-gateway)
+    #[arg(long, value_name = "HOST:IP")]
+    pub add_host: Vec<String>,
+    /// Do not write /etc/hosts: keep the image's
+    #[arg(long)]
+    pub no_hosts: bool,
+    /// MAC address of the container's network interface (pasta, slirp4netns)
+    #[arg(long, value_name = "MAC")]
+    pub mac_address: Option<String>,
     /// Mount the container's root file system read-only
     #[arg(long)]
     pub read_only: bool,

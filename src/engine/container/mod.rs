@@ -13,6 +13,7 @@ pub mod logs;
 mod monitor;
 mod mount_spec;
 mod names;
+pub mod network;
 pub mod process;
 mod run;
 mod size;
@@ -67,7 +68,8 @@ pub struct CreateOptions {
     pub workdir: Option<String>,
     pub user: Option<String>,
     pub hostname: Option<String>,
-    pub network: String,
+    /// `--network`, `-p` and the other network flags.
+    pub net: network::NetworkRequest,
     pub read_only: bool,
     pub remove: bool,
     pub tty: bool,
@@ -223,6 +225,12 @@ pub fn create(
         .as_ref()
         .map(|v| v.keys().cloned().collect())
         .unwrap_or_default();
+    let image_exposed: Vec<String> = config
+        .exposed_ports
+        .as_ref()
+        .map(|v| v.keys().cloned().collect())
+        .unwrap_or_default();
+    let (network, net) = network::resolve(&store, ctx.default_network, &opts.net, &image_exposed)?;
     let (mounts, new_volumes) = volumes::resolve(&mut store, &opts.mounts, &image_volumes)?;
     let spec = ContainerSpec {
         args: process.args.clone(),
@@ -239,7 +247,8 @@ pub fn create(
         hostname,
         layers: info.record.layers.clone(),
         read_only: opts.read_only,
-        network: opts.network.clone(),
+        network,
+        net,
         remove: opts.remove,
         tty: opts.tty,
         interactive: opts.interactive,
@@ -403,7 +412,8 @@ pub fn plan(ctx: &Ctx, store: &Store, c: &Container) -> Result<Plan, EngineError
             },
             None => IdMaps::None,
         },
-        new_network: c.spec.network == "none",
+        new_network: network::mode_of(c).new_namespace(),
+        join_network: network::joined_namespace(store, c)?,
         masked_paths: if c.spec.privileged {
             vec![]
         } else {

@@ -216,7 +216,8 @@ pub fn monitor(ctx: &Ctx, id: &str, ready: OwnedFd, wait_attach: bool) -> Result
         redirect(&err_w, 2)?;
         let c = lifecycle::find(&store, id)?;
         let plan = plan(ctx, &store, &c)?;
-        let spawned = crate::runtime::spawn(&plan);
+        let mut net = super::network::attach(ctx, &c);
+        let spawned = crate::runtime::spawn_with(&plan, &mut net);
         redirect(&devnull, 0)?;
         redirect(&devnull, 1)?;
         redirect(&devnull, 2)?;
@@ -255,6 +256,7 @@ pub fn monitor(ctx: &Ctx, id: &str, ready: OwnedFd, wait_attach: bool) -> Result
         }
         pump(&mut writer, &mut server, out_r, err_r);
         let code = lifecycle::wait_and_record(&mut store, id, spawned.pid)?;
+        drop(net);
         // The exit is recorded: attached clients read it from the store once we close them.
         server.close_clients(std::time::Duration::from_secs(2));
         let st = store

@@ -25,7 +25,9 @@ pub fn run_attached(ctx: &Ctx, c: &Container) -> Result<Ended, EngineError> {
         crate::sys::process::dup_onto(std::os::fd::AsFd::as_fd(&null), 0)
             .map_err(|e| EngineError::io("redirect stdin of", &c.record.id, e))?;
     }
-    let spawned = match crate::runtime::spawn(&plan) {
+    // Stops the network helper when dropped, after the container has ended.
+    let mut net = super::network::attach(ctx, c);
+    let spawned = match crate::runtime::spawn_with(&plan, &mut net) {
         Ok(s) => s,
         Err(e) => {
             let mut st = c.state.clone();
@@ -55,6 +57,7 @@ pub fn run_attached(ctx: &Ctx, c: &Container) -> Result<Ended, EngineError> {
         crate::runtime::terminal::relay(m);
     }
     let code = lifecycle::wait_and_record(&mut store, &c.record.id, pid)?;
+    drop(net);
     if c.spec.remove {
         let c = lifecycle::find(&store, &c.record.id)?;
         lifecycle::remove_one(ctx, &mut store, &c, true)?;
