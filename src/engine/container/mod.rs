@@ -4,6 +4,7 @@ pub mod attach;
 mod commit;
 mod cp;
 mod diff;
+mod diff_copy;
 mod exec;
 mod export;
 mod files;
