@@ -110,6 +110,14 @@ impl Lower {
         }
     }
 
+    /// The container's upper dir on top of its image's layers: what an overlay of them shows.
+    pub(crate) fn with_upper(store: &Store, c: &Container) -> Lower {
+        let mut l = Lower::of(store, c);
+        l.layers
+            .insert(0, store.container_dir(&c.record.id).join("diff"));
+        l
+    }
+
     /// The entry at `rel` in the merged layers, honouring whiteouts and opaque directories.
     pub(crate) fn lookup(&self, rel: &[&[u8]]) -> Option<Metadata> {
         self.locate(rel).map(|(_, md)| md)

@@ -81,3 +81,22 @@ pub(super) fn stop_leftovers(ctx: &Ctx, store: &Store, c: &Container) {
         fuse::stop_leftover(&state, &merged);
     }
 }
+
+/// A file of the running container `c` (pid 1 `pid`), e.g. `etc/passwd`. A fuse-overlayfs root refuses
+/// processes outside its user namespace (`exec` and `top` run there), so for one the file is looked up in
+/// the upper dir and the layers instead (symlinks are not followed there).
+pub(super) fn read_file(ctx: &Ctx, c: &Container, pid: i32, rel: &str) -> Option<String> {
+    if let Some(text) = crate::runtime::exec::read_container_file(pid, rel) {
+        return Some(text);
+    }
+    if c.spec.storage_driver != Driver::FuseOverlayfs {
+        return None;
+    }
+    let store = ctx.store_if_exists().ok()??;
+    let parts: Vec<&[u8]> = rel.split('/').map(str::as_bytes).collect();
+    let path = super::diff::Lower::with_upper(&store, c).path(&parts)?;
+    std::fs::symlink_metadata(&path)
+        .ok()
+        .filter(|m| m.is_file())?;
+    std::fs::read_to_string(path).ok()
+}
