@@ -137,11 +137,11 @@ fn layer_tar(store: &Store, c: &Container, upper: &Path) -> Result<std::fs::File
     let gz = tempfile::tempfile_in(&tmp_dir).map_err(tmp)?;
     let mut enc = GzEncoder::new(io::BufWriter::new(gz), flate2::Compression::fast());
     filter_tar(BufReader::new(plain), &mut enc, &skip)
-        .map_err(|e| EngineError::io("write the layer of", &upper, e))?;
+        .map_err(|e| EngineError::io("write the layer of", upper, e))?;
     let mut gz = enc
         .finish()
         .and_then(|w| w.into_inner().map_err(io::IntoInnerError::into_error))
-        .map_err(|e| EngineError::io("write the layer of", &upper, e))?;
+        .map_err(|e| EngineError::io("write the layer of", upper, e))?;
     gz.rewind()
         .map_err(|e| EngineError::io("read", &tmp_dir, e))?;
     Ok(gz)

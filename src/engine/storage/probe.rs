@@ -107,12 +107,12 @@ fn mount(dir: &Path) -> Result<(), String> {
     let fs = rustix::mount::fsopen("overlay", FsOpenFlags::FSOPEN_CLOEXEC)
         .map_err(err("fsopen overlay"))?;
     for l in ["l1", "l2"] {
-        rustix::mount::fsconfig_set_string(fs.as_fd(), "lowerdir+", &dir.join(l))
+        rustix::mount::fsconfig_set_string(fs.as_fd(), "lowerdir+", dir.join(l))
             .map_err(err("lowerdir+"))?;
     }
-    rustix::mount::fsconfig_set_string(fs.as_fd(), "upperdir", &dir.join("u"))
+    rustix::mount::fsconfig_set_string(fs.as_fd(), "upperdir", dir.join("u"))
         .map_err(err("upperdir"))?;
-    rustix::mount::fsconfig_set_string(fs.as_fd(), "workdir", &dir.join("w"))
+    rustix::mount::fsconfig_set_string(fs.as_fd(), "workdir", dir.join("w"))
         .map_err(err("workdir"))?;
     rustix::mount::fsconfig_set_flag(fs.as_fd(), "userxattr").map_err(err("userxattr"))?;
     rustix::mount::fsconfig_create(fs.as_fd()).map_err(err("create the mount"))?;
