@@ -143,3 +143,39 @@ fn set_mtime(dst: &Path, md: &std::fs::Metadata) -> std::io::Result<()> {
     )?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn staged_changes_are_links_dirs_and_whiteouts() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (rootfs, stage) = (tmp.path().join("rootfs"), tmp.path().join("stage"));
+        std::fs::create_dir_all(rootfs.join("etc/new")).unwrap();
+        std::fs::write(rootfs.join("etc/new/f"), "f").unwrap();
+        std::os::unix::fs::symlink("f", rootfs.join("etc/new/l")).unwrap();
+        std::fs::create_dir(&stage).unwrap();
+        let changes = [
+            ("/etc".to_string(), Staged::Entry),
+            ("/etc/gone".to_string(), Staged::Deleted),
+            ("/etc/new".to_string(), Staged::Entry),
+            ("/etc/new/f".to_string(), Staged::Entry),
+            ("/etc/new/l".to_string(), Staged::Entry),
+        ];
+        stage_changes(&rootfs, &stage, &changes).unwrap();
+        let f = std::fs::metadata(stage.join("etc/new/f")).unwrap();
+        assert_eq!(
+            f.ino(),
+            std::fs::metadata(rootfs.join("etc/new/f")).unwrap().ino()
+        );
+        assert_eq!(
+            std::fs::read_link(stage.join("etc/new/l")).unwrap(),
+            Path::new("f")
+        );
+        assert!(stage.join("etc/.wh.gone").is_file());
+        assert!(!stage.join("etc/gone").exists());
+        let want = std::fs::metadata(rootfs.join("etc")).unwrap().mtime();
+        assert_eq!(std::fs::metadata(stage.join("etc")).unwrap().mtime(), want);
+    }
+}
