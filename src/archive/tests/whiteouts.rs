@@ -214,7 +214,7 @@ fn fuse_overlayfs_upper_dirs_become_one_marker() {
     // The whiteout beside the marker, where this process may make one.
     let _ = rustix::fs::mknodat(
         rustix::fs::CWD,
-        &d.join("opq/.wh..opq"),
+        d.join("opq/.wh..opq"),
         rustix::fs::FileType::CharacterDevice,
         rustix::fs::Mode::empty(),
         0,
