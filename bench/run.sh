@@ -3,7 +3,8 @@
 # hyperfine, on the images of tests/world.sh. Run as root:
 #   bench/run.sh              all benchmarks
 #   bench/run.sh NAME...      a subset (bench/run.sh --list shows the names)
-# Env: BENCH_SKIP_SETUP=1 skips world/podman/build (re-runs), TESTUSER (default roosttest).
+# Env: BENCH_SKIP_SETUP=1 skips world/podman/build (re-runs), TESTUSER (default roosttest),
+# BENCH_BIN_DIR (default /tmp/roost-bench-bin: where the roost under test is installed).
 # Results: bench/results/NAME.md (and .json); a combined table is printed at the end.
 # A failing benchmark is reported and the others still run; exit code 1 if any failed.
 set -uo pipefail
@@ -11,13 +12,13 @@ cd "$(dirname "$0")/.."
 REPO=$PWD
 TESTUSER=${TESTUSER:-roosttest}
 REG=127.0.0.1:5000
-BIN_DIR=/tmp/roost-bench-bin
+BIN_DIR=${BENCH_BIN_DIR:-/tmp/roost-bench-bin}
 OUT_DIR=/tmp/roost-bench-out
 RESULTS=$REPO/bench/results
 SYS_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
 # --- benchmarks: one function each, bench_<name with _ for ->; add new ones to ALL ----------
-ALL=(pull-debian images-50 complete-images run-rm run-rm-none run-d-rm ps-50 ps-1000 exec-true monitor-rss)
+ALL=(pull-debian images-50 complete-images run-rm run-rm-none run-rm-fuse run-rm-vfs run-d-rm ps-50 ps-1000 exec-true monitor-rss)
 
 # Each benchmark first checks, per tool, that the command does real work (expect_lines) and
 # times only the tools that pass; a tool failing its check fails the benchmark (`partial`) but the
@@ -75,6 +76,34 @@ bench_run_rm_none() {
   done
   hf run-rm-none -N --warmup 5 --runs 50 "${args[@]}"
 }
+
+# run_rm_driver NAME DRIVER: the run path with the container root on another storage driver. podman
+# keeps one driver per store, so its peer gets a store of its own for it (--root/--runroot), with
+# overlay's mount_program for fuse-overlayfs.
+run_rm_driver() {
+  local name=$1 driver=$2 t args=() cmd
+  local proot="$OUT_DIR/podman-$driver" popts
+  case $driver in
+    fuse-overlayfs) popts="--storage-driver overlay --storage-opt overlay.mount_program=/usr/bin/fuse-overlayfs" ;;
+    *) popts="--storage-driver $driver" ;;
+  esac
+  for t in roost podman; do
+    if [ $t = roost ]; then cmd="roost --storage-driver $driver"
+    else cmd="podman --root $proot/root --runroot $proot/run $popts"; fi
+    if as_user $cmd pull -q "$REG/busybox:latest" >/dev/null &&
+      [ "$(as_user $cmd run --rm "$REG/busybox:latest" echo ok 2>/dev/null)" = ok ]; then
+      args+=(-n $t "$cmd run --rm $REG/busybox:latest true")
+    else partial $t; fi
+  done
+  hf "$name" -N --warmup 5 --runs 50 "${args[@]}"
+  as_user podman unshare rm -rf "$proot" >/dev/null 2>&1
+}
+
+# The run path with fuse-overlayfs (a daemon per container) instead of the kernel overlay.
+bench_run_rm_fuse() { run_rm_driver run-rm-fuse fuse-overlayfs; }
+
+# The run path with vfs: each container starts from a full copy of busybox (~2 MB).
+bench_run_rm_vfs() { run_rm_driver run-rm-vfs vfs; }
 
 # A detached container's start through its monitor (conmon for podman), then its forced removal.
 bench_run_d_rm() {

@@ -18,6 +18,7 @@ mod misc;
 mod pull;
 mod push;
 mod security;
+mod storage;
 mod tag_rmi;
 mod userns;
 mod volumes;

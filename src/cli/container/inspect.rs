@@ -148,8 +148,8 @@ pub fn container_json(ctx: &Ctx, store: &Store, c: &Container) -> Value {
         "StaticDir": dir,
         "Name": c.record.name,
         "RestartCount": st.restart_count,
-        "Driver": ctx.storage_driver,
-        "GraphDriver": {"Name": ctx.storage_driver, "Data": {
+        "Driver": s.storage_driver.as_str(),
+        "GraphDriver": {"Name": s.storage_driver.as_str(), "Data": {
             "LowerDir": lower.join(":"),
             "UpperDir": dir.join("diff"),
             "WorkDir": dir.join("work"),

@@ -4,6 +4,7 @@ pub mod attach;
 mod commit;
 mod cp;
 mod diff;
+mod diff_copy;
 mod exec;
 mod export;
 mod files;
@@ -15,6 +16,7 @@ mod mount_spec;
 mod names;
 pub mod network;
 pub mod process;
+mod rootfs;
 mod run;
 mod size;
 mod spec;
@@ -52,9 +54,10 @@ pub use view::FsError;
 pub use volumes::mark_populated;
 
 use super::image::{PullOptions, PullPolicy, PullProgress};
+use super::storage::Driver;
 use super::{Ctx, EngineError};
 use crate::oci::Platform;
-use crate::runtime::{Bind, IdMaps, Plan, Process, Rootfs};
+use crate::runtime::{Bind, IdMaps, Plan, Process};
 use crate::store::{ContainerRecord, Store};
 
 /// What `create`/`run` are asked for (the CLI's flags, parsed).
@@ -168,13 +171,12 @@ pub fn create(
     opts: &CreateOptions,
     progress: &dyn PullProgress,
 ) -> Result<Container, EngineError> {
-    if ctx.storage_driver != "overlay" {
-        return Err(EngineError::Invalid(format!(
-            "storage driver `{}` is not available yet: containers use the kernel overlay (omit --storage-driver)",
-            ctx.storage_driver
-        )));
-    }
     rlimits(&opts.ulimits)?;
+    let storage_driver = super::storage::select(ctx).driver;
+    if storage_driver == Driver::FuseOverlayfs {
+        super::storage::fuse::available()
+            .map_err(|_| super::storage::StorageError::NoFuseOverlayfs)?;
+    }
     let mut store = ctx.store()?;
     let image_id = image_for(ctx, &store, opts, progress)?;
     let image = store
@@ -277,6 +279,7 @@ pub fn create(
         id_maps: userns.maps,
         extra_passwd,
         extra_group,
+        storage_driver,
     };
     let record = ContainerRecord {
         id: id.clone(),
@@ -288,11 +291,10 @@ pub fn create(
         state: State::default().to_json(),
     };
     let dir = store.container_dir(&id);
-    for d in ["diff", "work", "merged"] {
-        if let Err(e) = std::fs::create_dir_all(dir.join(d)) {
-            volumes::forget(&mut store, &new_volumes);
-            return Err(EngineError::io("create", dir.join(d), e));
-        }
+    if let Err(e) = rootfs::create(ctx, &store, &spec, &dir) {
+        let _ = crate::store::remove_tree(&dir);
+        volumes::forget(&mut store, &new_volumes);
+        return Err(e);
     }
     let mut record = record;
     let mut tries = 0;
@@ -364,22 +366,8 @@ pub fn plan(ctx: &Ctx, store: &Store, c: &Container) -> Result<Plan, EngineError
     let rt = runtime_dir(ctx, &c.record.id);
     let mut binds = files::write_init_files(&rt, c, ctx)?;
     binds.extend(files::write_user_files(&rt, store, c)?);
-    let dir = store.container_dir(&c.record.id);
-    let lower = c
-        .spec
-        .layers
-        .iter()
-        .rev()
-        .map(|l| store.layer_diff(l))
-        .collect();
     Ok(Plan {
-        rootfs: Rootfs {
-            lower,
-            upper: dir.join("diff"),
-            work: dir.join("work"),
-            merged: dir.join("merged"),
-            read_only: c.spec.read_only,
-        },
+        rootfs: rootfs::plan(store, c),
         hostname: c.spec.hostname.clone(),
         mounts: read_only_tmpfs(volumes::runtime_mounts(store, c)?, c.spec.read_only),
         binds: binds

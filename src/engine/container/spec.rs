@@ -81,6 +81,10 @@ pub struct ContainerSpec {
     pub extra_passwd: Option<String>,
     #[serde(default)]
     pub extra_group: Option<String>,
+    /// How the root file system is made; fixed at create time (containers from before the choice
+    /// existed are overlay ones).
+    #[serde(default)]
+    pub storage_driver: crate::engine::storage::Driver,
 }
 
 fn default_log_driver() -> String {
