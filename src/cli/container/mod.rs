@@ -9,6 +9,7 @@ mod export;
 pub mod inspect;
 mod lifecycle;
 mod logs;
+mod port;
 mod ps;
 mod run;
 mod userns;
@@ -26,6 +27,7 @@ pub use lifecycle::{
     KillArgs, MonitorArgs, PauseArgs, StopArgs, WaitArgs, kill, monitor, pause, restart, stop, wait,
 };
 pub use logs::{LogsArgs, logs};
+pub use port::port;
 pub use ps::ps;
 pub use run::{create, rm, run, start};
 
@@ -67,6 +69,8 @@ pub enum ContainerCommand {
     Prune(PruneArgs),
     /// Rename a container
     Rename(RenameArgs),
+    /// List the published ports of a container
+    Port(PortArgs),
     /// Create a new image from a container's changes
     Commit(CommitArgs),
     /// Copy files between a container and the host
@@ -146,6 +150,7 @@ pub fn dispatch(
         }
         ContainerCommand::Prune(a) => run::prune(ctx, a.force),
         ContainerCommand::Rename(a) => run::rename(ctx, &a.container, &a.name),
+        ContainerCommand::Port(a) => port(ctx, &a),
         ContainerCommand::Commit(a) => commit(ctx, &a),
         ContainerCommand::Cp(a) => cp(ctx, &a),
         ContainerCommand::Diff(a) => diff(ctx, &a),
@@ -164,6 +169,7 @@ impl ContainerCommand {
                 | ContainerCommand::Exists(_)
                 | ContainerCommand::Wait(_)
                 | ContainerCommand::Rename(_)
+                | ContainerCommand::Port(_)
         )
     }
 }
@@ -443,6 +449,22 @@ pub struct ExecArgs {
         value_name = "COMMAND"
     )]
     pub command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PortArgs {
+    /// Show the ports of every container
+    #[arg(short, long)]
+    pub all: bool,
+    /// Act on the latest container roost knows of
+    #[arg(short, long)]
+    pub latest: bool,
+    /// Container to show the ports of
+    #[arg(value_name = "CONTAINER", add = ArgValueCandidates::new(container_names))]
+    pub container: Option<String>,
+    /// Only this container port: PORT[/PROTOCOL]
+    #[arg(value_name = "PORT")]
+    pub port: Option<String>,
 }
 
 #[derive(Debug, Args)]
