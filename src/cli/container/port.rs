@@ -26,7 +26,9 @@ pub fn port(ctx: &Ctx, a: &PortArgs) -> Result<i32, Error> {
             list.truncate(1);
         }
         let only = match (&a.container, a.latest) {
-            (Some(p), true) => Some(ports::parse_port_query(p).map_err(|e| Error::Usage(e.to_string()))?),
+            (Some(p), true) => {
+                Some(ports::parse_port_query(p).map_err(|e| Error::Usage(e.to_string()))?)
+            }
             _ => None,
         };
         for c in list {
