@@ -93,7 +93,7 @@ fn image_layers(store: &Store, c: &Container) -> Result<Vec<Ingested>, EngineErr
 }
 
 /// The upper dir as a gzipped layer tar in an anonymous temporary file, rewound.
-fn layer_tar(store: &Store, c: &Container) -> Result<std::fs::File, EngineError> {
+pub(crate) fn layer_tar(store: &Store, c: &Container) -> Result<std::fs::File, EngineError> {
     let upper = store.container_dir(&c.record.id).join("diff");
     let tmp_dir = store.root().join("tmp");
     let tmp = |e| EngineError::io("create a temporary file in", &tmp_dir, e);

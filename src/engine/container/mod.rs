@@ -27,6 +27,7 @@ use std::path::PathBuf;
 use jiff::Timestamp;
 
 pub use commit::{CommitFormat, CommitOptions, commit};
+pub(crate) use commit::layer_tar as upper_layer_tar;
 pub use cp::{CopyOptions, Location, copy};
 pub use diff::{Change, ChangeKind, diff};
 pub use exec::{ExecOptions, ExecReport, exec};
