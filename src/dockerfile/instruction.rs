@@ -222,11 +222,7 @@ pub fn parse_duration(s: &str) -> Option<i64> {
 }
 
 /// Parse one logical line.
-pub fn parse_instruction(
-    l: &Logical,
-    escape: char,
-    file: &str,
-) -> Result<Instruction, ParseError> {
+pub fn parse_instruction(l: &Logical, escape: char, file: &str) -> Result<Instruction, ParseError> {
     let keyword = l.keyword.to_ascii_uppercase();
     let err = |what: String| ParseError::new(file, l.line, what);
     let rest = l.rest.as_str();
@@ -290,7 +286,14 @@ pub fn parse_instruction(
         "COPY" | "ADD" => {
             let add = keyword == "ADD";
             let allowed: &[&str] = if add {
-                &["chown", "chmod", "link", "checksum", "keep-git-dir", "exclude"]
+                &[
+                    "chown",
+                    "chmod",
+                    "link",
+                    "checksum",
+                    "keep-git-dir",
+                    "exclude",
+                ]
             } else {
                 &["from", "chown", "chmod", "link", "parents", "exclude"]
             };
@@ -490,15 +493,18 @@ mod tests {
                 heredocs: vec![],
             })
         );
-        let Kind::Run(r) = one(
-            "run --mount=type=cache,target=/c --network=none [\"/bin/echo\", \"a b\"]",
-        )
-        .unwrap() else {
+        let Kind::Run(r) =
+            one("run --mount=type=cache,target=/c --network=none [\"/bin/echo\", \"a b\"]")
+                .unwrap()
+        else {
             panic!()
         };
         assert_eq!(r.mounts, ["type=cache,target=/c"]);
         assert_eq!(r.network.as_deref(), Some("none"));
-        assert_eq!(r.command, Command::Exec(vec!["/bin/echo".into(), "a b".into()]));
+        assert_eq!(
+            r.command,
+            Command::Exec(vec!["/bin/echo".into(), "a b".into()])
+        );
         // Not valid JSON: shell form.
         let Kind::Run(r) = one("RUN [not json").unwrap() else {
             panic!()
@@ -608,7 +614,10 @@ mod tests {
             one("MAINTAINER me <me@x>").unwrap(),
             Kind::Maintainer("me <me@x>".into())
         );
-        assert_eq!(one("USER 1000:1000").unwrap(), Kind::User("1000:1000".into()));
+        assert_eq!(
+            one("USER 1000:1000").unwrap(),
+            Kind::User("1000:1000".into())
+        );
         assert_eq!(one("WORKDIR /a b").unwrap(), Kind::Workdir("/a b".into()));
     }
 

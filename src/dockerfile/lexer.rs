@@ -259,7 +259,8 @@ mod tests {
 
     #[test]
     fn heredocs() {
-        let text = "FROM x\nRUN <<EOF\necho $A\nEOF\nCOPY <<-'A' <<B /dst/\n\tone\n\tA\ntwo\nB\nCMD x";
+        let text =
+            "FROM x\nRUN <<EOF\necho $A\nEOF\nCOPY <<-'A' <<B /dst/\n\tone\n\tA\ntwo\nB\nCMD x";
         let l = lex(text, "Dockerfile").unwrap();
         assert_eq!(l.lines.len(), 4);
         assert_eq!(l.lines[1].heredocs[0].content, "echo $A\n");
@@ -270,7 +271,9 @@ mod tests {
         assert!(!c[0].expand && c[0].chomp);
         assert_eq!(c[1].content, "two\n");
         assert_eq!(l.lines[3].line, 10);
-        let err = lex("FROM x\nRUN <<EOF\necho\n", "Dockerfile").err().unwrap();
+        let err = lex("FROM x\nRUN <<EOF\necho\n", "Dockerfile")
+            .err()
+            .unwrap();
         assert_eq!(err.line, 2);
     }
 

@@ -8,9 +8,7 @@ use clap::Args;
 use crate::cli::out;
 use crate::cli::progress::Progress;
 use crate::engine::Ctx;
-use crate::engine::build::{
-    BuildOptions, BuildProgress, ContextSource, DockerfileSource,
-};
+use crate::engine::build::{BuildOptions, BuildProgress, ContextSource, DockerfileSource};
 use crate::engine::container::CommitFormat;
 use crate::engine::image::{PullPolicy, PullProgress};
 use crate::error::Error;
@@ -119,7 +117,11 @@ impl BuildProgress for Printer {
         self.line(&format!("--> {}", short(id)));
     }
     fn commit(&self, stage: Option<(usize, usize)>, name: Option<&str>) {
-        self.line(&format!("{}COMMIT {}", prefix(stage), name.unwrap_or("")).trim_end().to_string());
+        self.line(
+            &format!("{}COMMIT {}", prefix(stage), name.unwrap_or(""))
+                .trim_end()
+                .to_string(),
+        );
     }
     fn tagged(&self, name: &str) {
         self.line(&format!("Successfully tagged {name}"));
@@ -165,7 +167,11 @@ fn build_args(args: &BuildArgs) -> Result<BTreeMap<String, String>, Error> {
                     out.insert(i, v);
                 }
             }
-            _ => return Err(Error::Usage(format!("invalid --build-arg `{i}`: expected ARG=VALUE"))),
+            _ => {
+                return Err(Error::Usage(format!(
+                    "invalid --build-arg `{i}`: expected ARG=VALUE"
+                )));
+            }
         }
     }
     Ok(out)
@@ -187,7 +193,11 @@ fn secrets(
                 Some(("src" | "source", v)) => src = Some(PathBuf::from(v)),
                 Some(("env", v)) => env = Some(v.to_string()),
                 Some(("type", _)) => {}
-                _ => return Err(Error::Usage(format!("invalid --secret `{s}`: expected id=ID,src=PATH"))),
+                _ => {
+                    return Err(Error::Usage(format!(
+                        "invalid --secret `{s}`: expected id=ID,src=PATH"
+                    )));
+                }
             }
         }
         let id = id.ok_or_else(|| Error::Usage(format!("--secret `{s}` has no id=")))?;
@@ -202,11 +212,16 @@ fn secrets(
                 p
             }
             (None, None) => {
-                return Err(Error::Usage(format!("--secret `{s}` needs src=PATH or env=VAR")));
+                return Err(Error::Usage(format!(
+                    "--secret `{s}` needs src=PATH or env=VAR"
+                )));
             }
         };
         if !path.is_file() {
-            return Err(Error::Usage(format!("--secret `{s}`: `{}` is not a file", path.display())));
+            return Err(Error::Usage(format!(
+                "--secret `{s}`: `{}` is not a file",
+                path.display()
+            )));
         }
         out.insert(id, path);
     }
@@ -225,15 +240,23 @@ fn sources(args: &BuildArgs) -> Result<(DockerfileSource, ContextSource), Error>
     };
     if args.context.as_deref() == Some("-") {
         if stdin_df {
-            return Err(Error::Usage("-f - and a context of - cannot both read stdin".into()));
+            return Err(Error::Usage(
+                "-f - and a context of - cannot both read stdin".into(),
+            ));
         }
         if std::io::stdin().is_terminal() {
-            return Err(Error::Usage("context `-` reads a tar or a Containerfile from stdin, which is a terminal".into()));
+            return Err(Error::Usage(
+                "context `-` reads a tar or a Containerfile from stdin, which is a terminal".into(),
+            ));
         }
         // A tar (possibly compressed) is the context; anything else is a Containerfile, no context.
         let mut input = std::io::BufReader::with_capacity(1 << 16, std::io::stdin());
-        let head = input.fill_buf().map_err(|e| Error::io("read stdin", e))?.to_vec();
-        let compressed = crate::archive::Compression::sniff(&head) != crate::archive::Compression::None;
+        let head = input
+            .fill_buf()
+            .map_err(|e| Error::io("read stdin", e))?
+            .to_vec();
+        let compressed =
+            crate::archive::Compression::sniff(&head) != crate::archive::Compression::None;
         let tar = head.len() >= 262 && &head[257..262] == b"ustar";
         if compressed || tar {
             let df = match &args.file {
@@ -248,7 +271,10 @@ fn sources(args: &BuildArgs) -> Result<(DockerfileSource, ContextSource), Error>
             .map_err(|e| Error::io("read the Containerfile from stdin", e))?;
         let empty = tempfile::tempdir().map_err(|e| Error::io("create an empty context", e))?;
         return Ok((
-            DockerfileSource::Text { text, name: "Dockerfile".into() },
+            DockerfileSource::Text {
+                text,
+                name: "Dockerfile".into(),
+            },
             ContextSource::Empty(empty),
         ));
     }
@@ -302,7 +328,8 @@ pub fn build(ctx: &Ctx, args: &BuildArgs) -> Result<i32, Error> {
         }
     };
     let build_args = build_args(args)?;
-    let scratch = tempfile::tempdir().map_err(|e| Error::io("create a directory for secrets", e))?;
+    let scratch =
+        tempfile::tempdir().map_err(|e| Error::io("create a directory for secrets", e))?;
     let secrets = secrets(&args.secrets, &scratch)?;
     let (dockerfile, context) = sources(args)?;
     let opts = BuildOptions {
@@ -356,7 +383,19 @@ mod tests {
     #[test]
     fn flags_parse() {
         let t = T::try_parse_from([
-            "x", "-t", "a", "-t", "b:1", "--build-arg", "A=1", "--pull", "--no-cache", "--layers=false", "-f", "F", "ctx",
+            "x",
+            "-t",
+            "a",
+            "-t",
+            "b:1",
+            "--build-arg",
+            "A=1",
+            "--pull",
+            "--no-cache",
+            "--layers=false",
+            "-f",
+            "F",
+            "ctx",
         ])
         .unwrap();
         assert_eq!(t.b.tags, ["a", "b:1"]);

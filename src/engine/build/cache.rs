@@ -28,7 +28,11 @@ pub(super) fn step_key(
 ) -> Digest {
     use std::io::Write;
     let mut h = Sha256Writer::new();
-    let _ = write!(h, "{VERSION}\n{prev}\n{}\n{instruction}\n", instruction.len());
+    let _ = write!(
+        h,
+        "{VERSION}\n{prev}\n{}\n{instruction}\n",
+        instruction.len()
+    );
     for (k, v) in args {
         let _ = write!(h, "arg {}:{k}={}:{v}\n", k.len(), v.len());
     }
@@ -52,11 +56,20 @@ mod tests {
         assert_ne!(k, step_key(&base, "RUN x", &BTreeMap::new(), None));
         let c = Digest::sha256_of(b"c");
         assert_ne!(k, step_key(&base, "RUN x", &args, Some(&c)));
-        assert_ne!(k, step_key(&from_key("sha256:bb", "linux/amd64"), "RUN x", &args, None));
+        assert_ne!(
+            k,
+            step_key(&from_key("sha256:bb", "linux/amd64"), "RUN x", &args, None)
+        );
         // Field boundaries are unambiguous.
         let a1: BTreeMap<String, String> = [("A".to_string(), "1 B=2".to_string())].into();
-        let a2: BTreeMap<String, String> =
-            [("A".to_string(), "1".to_string()), ("B".to_string(), "2".to_string())].into();
-        assert_ne!(step_key(&base, "x", &a1, None), step_key(&base, "x", &a2, None));
+        let a2: BTreeMap<String, String> = [
+            ("A".to_string(), "1".to_string()),
+            ("B".to_string(), "2".to_string()),
+        ]
+        .into();
+        assert_ne!(
+            step_key(&base, "x", &a1, None),
+            step_key(&base, "x", &a2, None)
+        );
     }
 }

@@ -58,6 +58,16 @@ pub struct Context {
     changed: std::cell::Cell<bool>,
     /// Keeps a context unpacked from stdin alive.
     _staged: Option<tempfile::TempDir>,
+    _tree: Option<TreeGuard>,
+}
+
+/// Removes a staging tree when dropped.
+struct TreeGuard(PathBuf);
+
+impl Drop for TreeGuard {
+    fn drop(&mut self) {
+        let _ = crate::store::remove_tree(&self.0);
+    }
 }
 
 impl Context {
@@ -83,24 +93,28 @@ impl Context {
             digests: RefCell::default(),
             changed: std::cell::Cell::new(false),
             _staged: None,
+            _tree: None,
         })
     }
 
-    /// A context from a tar stream, unpacked into `staging`.
+    /// A context from a tar stream, unpacked into the staging directory `dir` (removed with the
+    /// context).
     pub fn from_tar(
         tar: impl Read + Send,
-        staging: tempfile::TempDir,
+        dir: PathBuf,
         apply: &crate::archive::ApplyOptions,
     ) -> Result<Context, EngineError> {
+        std::fs::create_dir_all(&dir).map_err(|e| EngineError::io("create", &dir, e))?;
+        let guard = TreeGuard(dir.clone());
         let mut opts = *apply;
         opts.whiteouts = crate::archive::Whiteouts::Apply;
         let (_, mut plain) = crate::archive::decompress(tar)
             .map_err(|e| EngineError::io("read the context from", "stdin", e))?;
-        crate::archive::apply_layer(&mut plain, staging.path(), &opts)?;
-        let mut ctx = Context::dir(staging.path(), Ignore::default(), None)?;
+        crate::archive::apply_layer(&mut plain, &dir, &opts)?;
+        let mut ctx = Context::dir(&dir, Ignore::default(), None)?;
         let ignore = ctx.read_ignore()?;
         ctx.ignore = ignore;
-        ctx._staged = Some(staging);
+        ctx._tree = Some(guard);
         Ok(ctx)
     }
 
@@ -124,7 +138,8 @@ impl Context {
             let p = self.root.join(name);
             match std::fs::read_to_string(&p) {
                 Ok(text) => {
-                    return Ignore::parse(&text, name).map_err(|e| EngineError::Invalid(e.to_string()));
+                    return Ignore::parse(&text, name)
+                        .map_err(|e| EngineError::Invalid(e.to_string()));
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => return Err(EngineError::io("read", p, e)),
@@ -401,9 +416,6 @@ mod tests {
                 fake,
             ),
         );
-        assert_eq!(
-            c.file_digest("f", &e2).unwrap(),
-            Digest::sha256_of(b"real")
-        );
+        assert_eq!(c.file_digest("f", &e2).unwrap(), Digest::sha256_of(b"real"));
     }
 }

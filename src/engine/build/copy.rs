@@ -20,7 +20,7 @@ use crate::oci::{Digest, Sha256Writer};
 enum Content {
     Host(PathBuf),
     Bytes(Arc<Vec<u8>>),
-    Temp(Arc<tempfile::NamedTempFile>),
+    Temp(Arc<std::fs::File>),
 }
 
 #[derive(Clone)]
@@ -135,7 +135,12 @@ impl Plan {
     /// A directory and its missing parents (WORKDIR).
     pub fn mkdir(path: &str, view: &LayerView, now: i64) -> Plan {
         let mut items = Vec::new();
-        parents(&mut items, &format!("{}/x", path.trim_end_matches('/')), view, now);
+        parents(
+            &mut items,
+            &format!("{}/x", path.trim_end_matches('/')),
+            view,
+            now,
+        );
         let text = format!("mkdir {path}");
         Plan {
             content: Digest::sha256_of(text.as_bytes()),
@@ -264,8 +269,11 @@ pub(super) fn plan(
                     fetched.digest
                 )));
             }
-            std::io::Write::write_all(&mut digest, format!("url {w} {}\n", fetched.digest).as_bytes())
-                .expect("hashing cannot fail");
+            std::io::Write::write_all(
+                &mut digest,
+                format!("url {w} {}\n", fetched.digest).as_bytes(),
+            )
+            .expect("hashing cannot fail");
             matched.push(Matched {
                 name: fetched.name.clone(),
                 items: vec![Item {
@@ -280,7 +288,9 @@ pub(super) fn plan(
             continue;
         }
         if checksum.is_some() {
-            return Err(at("ADD --checksum is only supported for HTTP(S) sources".into()));
+            return Err(at(
+                "ADD --checksum is only supported for HTTP(S) sources".into()
+            ));
         }
         let found = match &source_view {
             Some(v) => match_view(v, w),
@@ -289,7 +299,11 @@ pub(super) fn plan(
         if found.is_empty() {
             return Err(at(format!(
                 "{keyword} failed: no source files were specified: `{w}` is not in the {}",
-                if from.is_some() { "source image or stage" } else { "build context" }
+                if from.is_some() {
+                    "source image or stage"
+                } else {
+                    "build context"
+                }
             )));
         }
         matched.extend(found);
@@ -303,13 +317,14 @@ pub(super) fn plan(
     let mut dest_dir = dest.ends_with('/') || dest == "." || dest.ends_with("/.");
     let resolved_parent = view.resolve(&dest_abs, false);
     let resolved_full = view.resolve(&dest_abs, true);
-    if view
-        .lookup(&resolved_full)
-        .is_some_and(|(_, m)| m.is_dir())
-    {
+    if view.lookup(&resolved_full).is_some_and(|(_, m)| m.is_dir()) {
         dest_dir = true;
     }
-    let real = if dest_dir { resolved_full } else { resolved_parent };
+    let real = if dest_dir {
+        resolved_full
+    } else {
+        resolved_parent
+    };
     let real = clean(&real);
     if matched.len() > 1 && !dest_dir {
         return Err(at(format!(
@@ -402,7 +417,10 @@ fn match_context(
             let target = if t.starts_with('/') {
                 clean(&t)
             } else {
-                clean(&format!("{}/{t}", name.rsplit_once('/').map_or("", |p| p.0)))
+                clean(&format!(
+                    "{}/{t}",
+                    name.rsplit_once('/').map_or("", |p| p.0)
+                ))
             };
             match index.get(&target) {
                 Some(te) => {
@@ -526,7 +544,9 @@ fn match_view(v: &LayerView, pattern: &str) -> Vec<Matched> {
 
 fn view_items(v: &LayerView, abs: &str, rel: &str, m: &std::fs::Metadata, out: &mut Vec<Item>) {
     use std::os::unix::fs::MetadataExt;
-    let Some((host, _)) = v.lookup(abs) else { return };
+    let Some((host, _)) = v.lookup(abs) else {
+        return;
+    };
     let kind = if m.is_dir() {
         ItemKind::Dir
     } else if m.file_type().is_symlink() {
@@ -562,7 +582,7 @@ fn open(c: &Content) -> std::io::Result<(Box<dyn Read + '_>, u64)> {
         }
         Content::Bytes(v) => (Box::new(&v[..]), v.len() as u64),
         Content::Temp(t) => {
-            let mut f = t.reopen()?;
+            let mut f = t.try_clone()?;
             f.rewind()?;
             let len = f.metadata()?.len();
             (Box::new(f), len)
@@ -675,7 +695,11 @@ mod tests {
     fn chown_and_chmod() {
         let t = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(t.path().join("etc")).unwrap();
-        std::fs::write(t.path().join("etc/passwd"), "root:x:0:0::/:/bin/sh\nuser:x:1000:1000::/home/user:/bin/sh\n").unwrap();
+        std::fs::write(
+            t.path().join("etc/passwd"),
+            "root:x:0:0::/:/bin/sh\nuser:x:1000:1000::/home/user:/bin/sh\n",
+        )
+        .unwrap();
         std::fs::write(t.path().join("etc/group"), "root:x:0:\nstaff:x:50:\n").unwrap();
         let v = LayerView::new(vec![t.path().to_path_buf()]);
         assert_eq!(chown("user", &v).unwrap(), (1000, 1000));

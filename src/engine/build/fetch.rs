@@ -8,7 +8,7 @@ use crate::engine::{Ctx, EngineError};
 use crate::oci::{Digest, Sha256Writer};
 
 pub(super) struct Fetched {
-    pub file: tempfile::NamedTempFile,
+    pub file: std::fs::File,
     pub digest: Digest,
     /// The file name: the last element of the URL's path.
     pub name: String,
@@ -20,7 +20,11 @@ fn failed(url: &str, why: impl std::fmt::Display) -> EngineError {
     EngineError::Invalid(format!("failed to fetch `{url}`: {why}"))
 }
 
-pub(super) fn fetch(ctx: &Ctx, url: &str, tls_verify: Option<bool>) -> Result<Fetched, EngineError> {
+pub(super) fn fetch(
+    ctx: &Ctx,
+    url: &str,
+    tls_verify: Option<bool>,
+) -> Result<Fetched, EngineError> {
     let parsed = reqwest::Url::parse(url).map_err(|e| failed(url, e))?;
     let host = parsed.host_str().unwrap_or_default().to_string();
     let name = parsed
@@ -29,12 +33,16 @@ pub(super) fn fetch(ctx: &Ctx, url: &str, tls_verify: Option<bool>) -> Result<Fe
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "__unnamed__".to_string());
     let tmp_dir = ctx.paths.data.join("tmp");
-    let mut file = tempfile::NamedTempFile::new_in(&tmp_dir)
+    let mut file = tempfile::tempfile_in(&tmp_dir)
         .map_err(|e| EngineError::io("create a temporary file in", &tmp_dir, e))?;
     let (runtime, client) = crate::engine::image::registry_client(ctx, tls_verify, None, 0)?;
     let http = client.http_for(&host).clone();
     let (digest, mtime) = runtime.block_on(async {
-        let resp = http.get(parsed.clone()).send().await.map_err(|e| failed(url, e))?;
+        let resp = http
+            .get(parsed.clone())
+            .send()
+            .await
+            .map_err(|e| failed(url, e))?;
         if !resp.status().is_success() {
             return Err(failed(url, format!("server answered {}", resp.status())));
         }
@@ -50,7 +58,7 @@ pub(super) fn fetch(ctx: &Ctx, url: &str, tls_verify: Option<bool>) -> Result<Fe
             let chunk = chunk.map_err(|e| failed(url, e))?;
             hash.update(&chunk);
             file.write_all(&chunk)
-                .map_err(|e| EngineError::io("write", file.path(), e))?;
+                .map_err(|e| EngineError::io("write the download of", url, e))?;
         }
         Ok((hash.finish(), mtime))
     })?;

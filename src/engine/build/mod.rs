@@ -26,8 +26,8 @@ use crate::engine::{Ctx, EngineError};
 use crate::oci::Digest;
 
 pub use context::Context;
-pub use stage::check_platform;
 pub use ignore::Ignore;
+pub use stage::check_platform;
 
 /// The network RUN steps use unless `--network` or `RUN --network` says otherwise. `host` until the
 /// user-mode network exists; then this becomes that network's name (the only place to change).
@@ -60,19 +60,27 @@ pub enum ContextSource {
 /// Where the Containerfile comes from.
 pub enum DockerfileSource {
     /// Its text, and the name errors use.
-    Text { text: String, name: String },
+    Text {
+        text: String,
+        name: String,
+    },
     Path(PathBuf),
     /// In the context: this relative path, or `Containerfile`, else `Dockerfile`.
     InContext(Option<String>),
 }
 
-fn read_dockerfile(src: DockerfileSource, context: &Context) -> Result<(String, String), EngineError> {
+fn read_dockerfile(
+    src: DockerfileSource,
+    context: &Context,
+) -> Result<(String, String), EngineError> {
     let read = |p: &std::path::Path| {
         std::fs::read_to_string(p).map_err(|e| EngineError::io("read the Containerfile", p, e))
     };
     let name = |p: &std::path::Path| {
-        p.file_name()
-            .map_or_else(|| "Dockerfile".to_string(), |n| n.to_string_lossy().into_owned())
+        p.file_name().map_or_else(
+            || "Dockerfile".to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        )
     };
     match src {
         DockerfileSource::Text { text, name } => Ok((text, name)),
@@ -220,6 +228,9 @@ pub fn build(
             ctx.storage_driver
         )));
     }
+    // One store for the whole build: its staging token keeps our staging entries alive.
+    let store = ctx.store()?;
+    store.clean_staging();
     let source = std::mem::replace(&mut opts.context, ContextSource::Dir(PathBuf::new()));
     let context = match source {
         ContextSource::Dir(d) => {
@@ -235,12 +246,7 @@ pub fn build(
             c
         }
         ContextSource::Tar(r) => {
-            let store = ctx.store()?;
-            let staging = tempfile::Builder::new()
-                .prefix("build-context-")
-                .tempdir_in(store.root().join("tmp"))
-                .map_err(|e| EngineError::io("create a directory in", store.root(), e))?;
-            Context::from_tar(r, staging, &ctx.apply_options())?
+            Context::from_tar(r, store.staging_path("context"), &ctx.apply_options())?
         }
     };
     let dsrc = std::mem::replace(&mut opts.dockerfile, DockerfileSource::InContext(None));
@@ -263,13 +269,17 @@ pub fn build(
             .unwrap_or_else(|_| s.to_string())
     };
     let stages = needed_stages(&df, target, &expand_meta);
-    let mut builder = stage::Builder::new(ctx, &df, &opts, context, meta_args, progress)?;
+    let mut builder = stage::Builder::new(ctx, store, &df, &opts, context, meta_args, progress);
     let multi = df.stages.len() > 1;
     for &i in &stages {
         let label = multi.then_some((i + 1, df.stages.len()));
         builder.build_stage(i, label, i == target)?;
     }
-    let id = builder.commit(target, multi.then_some((target + 1, df.stages.len())), &names)?;
+    let id = builder.commit(
+        target,
+        multi.then_some((target + 1, df.stages.len())),
+        &names,
+    )?;
     builder.finish();
     Ok(BuildReport { id, names })
 }

@@ -66,18 +66,17 @@ pub(super) fn resolve(
                     None => {
                         let h = b.context.host_path(&src);
                         if !h.exists() {
-                            return Err(format!("--mount source `{src}` is not in the build context"));
+                            return Err(format!(
+                                "--mount source `{src}` is not in the build context"
+                            ));
                         }
                         h
                     }
                 };
                 mounts.push(if rw {
                     // Writes go to a throw-away upper dir, never to the source.
-                    let scratch = tempfile::Builder::new()
-                        .prefix("build-mount-")
-                        .tempdir_in(b.store.root().join("tmp"))
-                        .map_err(|e| e.to_string())?
-                        .keep();
+                    // Left for the next writer's staging clean-up once this build has ended.
+                    let scratch = b.store.staging_path("mount");
                     std::fs::create_dir_all(scratch.join("upper")).map_err(|e| e.to_string())?;
                     std::fs::create_dir_all(scratch.join("work")).map_err(|e| e.to_string())?;
                     Mount {
@@ -106,9 +105,16 @@ pub(super) fn resolve(
                 let target = target(&o, spec)?;
                 let id = o.get("id").cloned().unwrap_or_else(|| target.clone());
                 let key = Digest::sha256_of(id.as_bytes());
-                let dir = b.ctx.paths.data.join("build").join("cache-mounts").join(&key.hex()[..24]);
+                let dir = b
+                    .ctx
+                    .paths
+                    .data
+                    .join("build")
+                    .join("cache-mounts")
+                    .join(&key.hex()[..24]);
                 if !dir.exists() {
-                    std::fs::create_dir_all(&dir).map_err(|e| format!("create `{}`: {e}", dir.display()))?;
+                    std::fs::create_dir_all(&dir)
+                        .map_err(|e| format!("create `{}`: {e}", dir.display()))?;
                     let mode = o
                         .get("mode")
                         .and_then(|m| u32::from_str_radix(m, 8).ok())
@@ -149,7 +155,10 @@ pub(super) fn resolve(
                 let id = o
                     .get("id")
                     .cloned()
-                    .or_else(|| o.get("target").map(|t| clean(t).rsplit('/').next().unwrap_or("").to_string()))
+                    .or_else(|| {
+                        o.get("target")
+                            .map(|t| clean(t).rsplit('/').next().unwrap_or("").to_string())
+                    })
                     .ok_or_else(|| format!("--mount `{spec}` needs an id"))?;
                 let target = match o.get("target").or_else(|| o.get("dst")) {
                     Some(t) => format!("/{}", clean(t)),
@@ -167,7 +176,9 @@ pub(super) fn resolve(
                         },
                     }),
                     None if flag(&o, &["required"]) => {
-                        return Err(format!("secret `{id}` is required: pass it with --secret id={id},src=PATH"));
+                        return Err(format!(
+                            "secret `{id}` is required: pass it with --secret id={id},src=PATH"
+                        ));
                     }
                     None => {}
                 }

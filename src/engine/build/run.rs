@@ -6,8 +6,8 @@ use std::os::fd::AsFd;
 
 use jiff::Timestamp;
 
-use super::stage::{Builder, State};
 use super::BuildError;
+use super::stage::{Builder, State};
 use crate::engine::container::process::{self, ProcessFlags};
 use crate::engine::container::{Container, ContainerSpec, State as CState};
 use crate::engine::layer::{Ingested, LayerSlot, ingest};
@@ -33,14 +33,21 @@ struct Cleanup<'a> {
 
 impl Drop for Cleanup<'_> {
     fn drop(&mut self) {
-        let Ok(mut store) = self.ctx.store() else { return };
+        let Ok(mut store) = self.ctx.store() else {
+            return;
+        };
         if let Ok(c) = crate::engine::container::find(&store, &self.id) {
             let _ = crate::engine::container::remove_one(self.ctx, &mut store, &c, true);
         }
     }
 }
 
-fn spec_for(b: &Builder, state: &State, spec: &RunSpec, id: &str) -> Result<ContainerSpec, EngineError> {
+fn spec_for(
+    b: &Builder,
+    state: &State,
+    spec: &RunSpec,
+    id: &str,
+) -> Result<ContainerSpec, EngineError> {
     let view = b.view(state);
     let passwd = view.read_to_string("/etc/passwd");
     let group = view.read_to_string("/etc/group");
@@ -85,7 +92,12 @@ fn spec_for(b: &Builder, state: &State, spec: &RunSpec, id: &str) -> Result<Cont
     })
 }
 
-fn record(store: &mut Store, id: &str, state: &State, spec: &ContainerSpec) -> Result<Container, EngineError> {
+fn record(
+    store: &mut Store,
+    id: &str,
+    state: &State,
+    spec: &ContainerSpec,
+) -> Result<Container, EngineError> {
     let record = ContainerRecord {
         id: id.to_string(),
         name: format!("roost-build-{}", &id[..12]),
@@ -97,7 +109,8 @@ fn record(store: &mut Store, id: &str, state: &State, spec: &ContainerSpec) -> R
     };
     let dir = store.container_dir(id);
     for d in ["diff", "work", "merged"] {
-        std::fs::create_dir_all(dir.join(d)).map_err(|e| EngineError::io("create", dir.join(d), e))?;
+        std::fs::create_dir_all(dir.join(d))
+            .map_err(|e| EngineError::io("create", dir.join(d), e))?;
     }
     store.add_container(&record)?;
     Ok(Container {
@@ -113,7 +126,10 @@ pub(super) fn run(b: &mut Builder, state: &State, spec: &RunSpec) -> Result<Inge
     let id = hex::encode(rand::random::<[u8; 32]>());
     let cspec = spec_for(b, state, spec, &id)?;
     let c = record(&mut b.store, &id, state, &cspec)?;
-    let _cleanup = Cleanup { ctx, id: id.clone() };
+    let _cleanup = Cleanup {
+        ctx,
+        id: id.clone(),
+    };
     let mut plan = crate::engine::container::plan(ctx, &b.store, &c)?;
     plan.mounts.extend(spec.mounts.iter().cloned());
     let null = std::fs::File::options()
@@ -148,7 +164,12 @@ pub(super) fn run(b: &mut Builder, state: &State, spec: &RunSpec) -> Result<Inge
         parent: state.layers.last().cloned(),
         blob_digest: None,
     };
-    ingest(&mut b.store, BufReader::new(tar), &slot, &ctx.apply_options())
+    ingest(
+        &mut b.store,
+        BufReader::new(tar),
+        &slot,
+        &ctx.apply_options(),
+    )
 }
 
 /// Run `f` with our stdout and stderr pointing at `to` (the child inherits them), then restore them.

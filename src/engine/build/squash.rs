@@ -17,17 +17,25 @@ pub(super) fn squash(b: &mut Builder, state: &mut State, keep: usize) -> Result<
         .map_err(|e| EngineError::io("create a directory in", &tmp_dir, e))?;
     let mut opts = b.ctx.apply_options();
     // Squashing everything: deletions just delete. On top of kept layers, they must stay whiteouts.
-    opts.whiteouts = if keep == 0 { Whiteouts::Apply } else { Whiteouts::Overlay };
+    opts.whiteouts = if keep == 0 {
+        Whiteouts::Apply
+    } else {
+        Whiteouts::Overlay
+    };
     for l in &state.layers[keep..] {
         let dir = b.store.layer_diff(l);
-        let mut t = tempfile::tempfile_in(&tmp_dir).map_err(|e| EngineError::io("create a temporary file in", &tmp_dir, e))?;
+        let mut t = tempfile::tempfile_in(&tmp_dir)
+            .map_err(|e| EngineError::io("create a temporary file in", &tmp_dir, e))?;
         crate::archive::write_layer(&dir, &mut t)?;
-        t.rewind().map_err(|e| EngineError::io("read", &tmp_dir, e))?;
+        t.rewind()
+            .map_err(|e| EngineError::io("read", &tmp_dir, e))?;
         crate::archive::apply_layer(&mut BufReader::new(t), merged.path(), &opts)?;
     }
-    let mut t = tempfile::tempfile_in(&tmp_dir).map_err(|e| EngineError::io("create a temporary file in", &tmp_dir, e))?;
+    let mut t = tempfile::tempfile_in(&tmp_dir)
+        .map_err(|e| EngineError::io("create a temporary file in", &tmp_dir, e))?;
     crate::archive::write_layer(merged.path(), &mut t)?;
-    t.rewind().map_err(|e| EngineError::io("read", &tmp_dir, e))?;
+    t.rewind()
+        .map_err(|e| EngineError::io("read", &tmp_dir, e))?;
     let slot = LayerSlot {
         image: "squashed layer".into(),
         diff_id: None,
@@ -52,7 +60,14 @@ pub(super) fn squash(b: &mut Builder, state: &mut State, keep: usize) -> Result<
     }
     state.config.history.push(History {
         created: state.config.created,
-        created_by: Some(if keep == 0 { "roost build --squash-all" } else { "roost build --squash" }.into()),
+        created_by: Some(
+            if keep == 0 {
+                "roost build --squash-all"
+            } else {
+                "roost build --squash"
+            }
+            .into(),
+        ),
         author: None,
         comment: None,
         empty_layer: false,

@@ -119,15 +119,14 @@ struct StageRun {
 impl<'a> Builder<'a> {
     pub fn new(
         ctx: &'a Ctx,
+        store: Store,
         df: &'a Dockerfile,
         opts: &'a BuildOptions,
         context: Context,
         meta_args: BTreeMap<String, String>,
         progress: &'a dyn BuildProgress,
-    ) -> Result<Builder<'a>, EngineError> {
-        let store = ctx.store()?;
-        store.clean_staging();
-        Ok(Builder {
+    ) -> Builder<'a> {
+        Builder {
             ctx,
             df,
             opts,
@@ -138,7 +137,7 @@ impl<'a> Builder<'a> {
             results: BTreeMap::new(),
             used_args: BTreeSet::new(),
             images: BTreeMap::new(),
-        })
+        }
     }
 
     fn now(&self) -> Timestamp {
@@ -194,8 +193,6 @@ impl<'a> Builder<'a> {
                     },
                     self.progress.pull(),
                 )?;
-                // The pull used a store of its own; see what it wrote.
-                self.store = self.ctx.store()?;
                 report.id
             }
         };
@@ -275,9 +272,10 @@ impl<'a> Builder<'a> {
     ) -> Result<(), EngineError> {
         let stage = &self.df.stages[index];
         let total = 1 + stage.instructions.len();
-        self.progress
-            .step(label, 1, total, &stage.original);
-        let state = self.base_state(index).map_err(|e| step_error(&stage.original, e))?;
+        self.progress.step(label, 1, total, &stage.original);
+        let state = self
+            .base_state(index)
+            .map_err(|e| step_error(&stage.original, e))?;
         let mut run = StageRun {
             state,
             args: BTreeMap::new(),
@@ -644,7 +642,9 @@ impl<'a> Builder<'a> {
                         let env = cc.env.get_or_insert_with(Vec::new);
                         for (k, v) in out {
                             let entry = format!("{k}={v}");
-                            match env.iter_mut().find(|e| e.split_once('=').map(|p| p.0) == Some(k.as_str()) || **e == k) {
+                            match env.iter_mut().find(|e| {
+                                e.split_once('=').map(|p| p.0) == Some(k.as_str()) || **e == k
+                            }) {
                                 Some(e) => *e = entry,
                                 None => env.push(entry),
                             }
@@ -875,15 +875,18 @@ impl<'a> Builder<'a> {
             .layers
             .iter()
             .map(|l| {
-                let rec = self
-                    .store
-                    .layer(l)?
-                    .ok_or_else(|| EngineError::Store(crate::store::StoreError::MissingLayer(l.clone())))?;
+                let rec = self.store.layer(l)?.ok_or_else(|| {
+                    EngineError::Store(crate::store::StoreError::MissingLayer(l.clone()))
+                })?;
                 Ok(Ingested::from_record(&rec))
             })
             .collect::<Result<Vec<_>, EngineError>>()?;
-        let (digest, manifest, media) =
-            super::manifest::manifest(&state.bytes, &layers, self.opts.format, &self.opts.annotations);
+        let (digest, manifest, media) = super::manifest::manifest(
+            &state.bytes,
+            &layers,
+            self.opts.format,
+            &self.opts.annotations,
+        );
         let id = crate::engine::image::record_image(
             &mut self.store,
             &state.bytes,
@@ -995,11 +998,8 @@ mod tests {
 
     #[test]
     fn meta_args_use_build_args_and_defaults() {
-        let df = dockerfile::parse(
-            "ARG A=1\nARG B=${A}x\nARG C\nFROM scratch\n",
-            "Dockerfile",
-        )
-        .unwrap();
+        let df =
+            dockerfile::parse("ARG A=1\nARG B=${A}x\nARG C\nFROM scratch\n", "Dockerfile").unwrap();
         let m = meta_args(&df, &BTreeMap::new());
         assert_eq!(m["B"], "1x");
         assert!(!m.contains_key("C"));
@@ -1011,7 +1011,11 @@ mod tests {
     #[test]
     fn foreign_platforms_fail() {
         assert!(check_platform(&format!("linux/{}", crate::oci::host_arch())).is_ok());
-        let other = if crate::oci::host_arch() == "s390x" { "linux/amd64" } else { "linux/s390x" };
+        let other = if crate::oci::host_arch() == "s390x" {
+            "linux/amd64"
+        } else {
+            "linux/s390x"
+        };
         assert!(check_platform(other).unwrap_err().contains("host platform"));
     }
 }

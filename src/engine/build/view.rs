@@ -102,13 +102,20 @@ impl LayerView {
                 break;
             }
         }
-        seen.into_iter().filter(|(_, v)| *v).map(|(k, _)| k).collect()
+        seen.into_iter()
+            .filter(|(_, v)| *v)
+            .map(|(k, _)| k)
+            .collect()
     }
 
     /// Resolve symlinks in `path` (absolute, inside the root), the last component too when
     /// `follow_last`; `..` never leaves the root. Returns a cleaned absolute path.
     pub fn resolve(&self, path: &str, follow_last: bool) -> String {
-        let mut todo: Vec<String> = components(path).iter().rev().map(|s| s.to_string()).collect();
+        let mut todo: Vec<String> = components(path)
+            .iter()
+            .rev()
+            .map(|s| s.to_string())
+            .collect();
         let mut done: Vec<String> = Vec::new();
         let mut hops = 0;
         while let Some(c) = todo.pop() {

@@ -26,8 +26,8 @@ use std::path::PathBuf;
 
 use jiff::Timestamp;
 
-pub use commit::{CommitFormat, CommitOptions, commit};
 pub(crate) use commit::layer_tar as upper_layer_tar;
+pub use commit::{CommitFormat, CommitOptions, commit};
 pub use cp::{CopyOptions, Location, copy};
 pub use diff::{Change, ChangeKind, diff};
 pub use exec::{ExecOptions, ExecReport, exec};
