@@ -95,13 +95,16 @@ pub struct Instruction {
     pub kind: Kind,
 }
 
+/// Flags as written: (name, value).
+type Flags = Vec<(String, Option<String>)>;
+
 /// `--name=value` / `--name` flags at the start of `rest`; returns them and what follows.
 fn take_flags<'a>(
     rest: &'a str,
     allowed: &[&str],
     keyword: &str,
     err: &dyn Fn(String) -> ParseError,
-) -> Result<(Vec<(String, Option<String>)>, &'a str), ParseError> {
+) -> Result<(Flags, &'a str), ParseError> {
     let mut flags = Vec::new();
     let mut s = rest.trim_start();
     while let Some(body) = s.strip_prefix("--") {

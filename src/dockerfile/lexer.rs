@@ -211,10 +211,10 @@ pub fn heredoc_markers(s: &str, escape: char) -> Vec<(String, bool, bool)> {
             }
             if j > start {
                 let name: String = chars[start..j].iter().collect();
-                if let Some(q) = q {
-                    if chars.get(j) == Some(&q) {
-                        j += 1;
-                    }
+                if let Some(q) = q
+                    && chars.get(j) == Some(&q)
+                {
+                    j += 1;
                 }
                 out.push((name, q.is_some(), chomp));
                 i = j;

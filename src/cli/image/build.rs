@@ -117,11 +117,7 @@ impl BuildProgress for Printer {
         self.line(&format!("--> {}", short(id)));
     }
     fn commit(&self, stage: Option<(usize, usize)>, name: Option<&str>) {
-        self.line(
-            &format!("{}COMMIT {}", prefix(stage), name.unwrap_or(""))
-                .trim_end()
-                .to_string(),
-        );
+        self.line(format!("{}COMMIT {}", prefix(stage), name.unwrap_or("")).trim_end());
     }
     fn tagged(&self, name: &str) {
         self.line(&format!("Successfully tagged {name}"));

@@ -34,10 +34,10 @@ pub(super) fn step_key(
         instruction.len()
     );
     for (k, v) in args {
-        let _ = write!(h, "arg {}:{k}={}:{v}\n", k.len(), v.len());
+        let _ = writeln!(h, "arg {}:{k}={}:{v}", k.len(), v.len());
     }
     if let Some(c) = content {
-        let _ = write!(h, "content {c}\n");
+        let _ = writeln!(h, "content {c}");
     }
     h.finish()
 }

@@ -10,6 +10,7 @@ mod fetch;
 pub mod ignore;
 mod manifest;
 mod mounts;
+mod prepare;
 mod run;
 mod squash;
 mod stage;
