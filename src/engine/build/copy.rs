@@ -134,7 +134,7 @@ struct Matched {
 impl Plan {
     /// A directory and its missing parents (WORKDIR).
     pub fn mkdir(path: &str, view: &LayerView, now: i64) -> Plan {
-        let mut items = Vec::new();
+        let mut items = Items::default();
         parents(
             &mut items,
             &format!("{}/x", path.trim_end_matches('/')),
@@ -145,25 +145,47 @@ impl Plan {
         Plan {
             content: Digest::sha256_of(text.as_bytes()),
             text,
-            items,
+            items: items.list,
+        }
+    }
+}
+
+/// Items in tar order, indexed by path (a later item for the same path replaces the earlier one).
+#[derive(Default)]
+struct Items {
+    list: Vec<Item>,
+    index: std::collections::HashMap<String, usize>,
+}
+
+impl Items {
+    fn contains(&self, path: &str) -> bool {
+        self.index.contains_key(path)
+    }
+    fn put(&mut self, it: Item) {
+        match self.index.get(&it.path) {
+            Some(&i) => self.list[i] = it,
+            None => {
+                self.index.insert(it.path.clone(), self.list.len());
+                self.list.push(it);
+            }
         }
     }
 }
 
 /// Parent directories of `path`, as the view has them (or 0755 root-owned when missing).
-fn parents(items: &mut Vec<Item>, path: &str, view: &LayerView, now: i64) {
+fn parents(items: &mut Items, path: &str, view: &LayerView, now: i64) {
     use std::os::unix::fs::MetadataExt;
     let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
     for i in 1..parts.len() {
         let p = parts[..i].join("/");
-        if items.iter().any(|it| it.path == p) {
+        if items.contains(&p) {
             continue;
         }
         let (mode, owner, mtime) = match view.lookup(&p) {
             Some((_, m)) if m.is_dir() => (m.mode() & 0o7777, (m.uid(), m.gid()), m.mtime()),
             _ => (0o755, (0, 0), now),
         };
-        items.push(Item {
+        items.put(Item {
             path: p,
             kind: ItemKind::Dir,
             mode,
@@ -331,7 +353,7 @@ pub(super) fn plan(
             "when using {keyword} with more than one source file, the destination must be a directory and end with a /"
         )));
     }
-    let mut items: Vec<Item> = Vec::new();
+    let mut items = Items::default();
     for m in matched {
         let root = if m.is_dir {
             real.clone()
@@ -352,11 +374,10 @@ pub(super) fn plan(
                 it.mode = md;
             }
             parents(&mut items, &it.path, &view, now);
-            items.retain(|x| x.path != it.path);
-            items.push(it);
+            items.put(it);
         }
     }
-    for it in &items {
+    for it in &items.list {
         let kind = match &it.kind {
             ItemKind::Dir => "dir".to_string(),
             ItemKind::Symlink(t) => format!("link {}", t.display()),
@@ -384,7 +405,7 @@ pub(super) fn plan(
     Ok(Plan {
         text,
         content: digest.finish(),
-        items,
+        items: items.list,
     })
 }
 

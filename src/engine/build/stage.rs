@@ -273,6 +273,9 @@ impl<'a> Builder<'a> {
             .as_mut()
             .and_then(|c| c.on_build.take())
             .unwrap_or_default();
+        if !triggers.is_empty() {
+            run.state.bytes = serde_json::to_vec(&run.state.config).expect("config serializes");
+        }
         for t in &triggers {
             let (keyword, rest) = t.split_once(' ').unwrap_or((t.as_str(), ""));
             let logical = dockerfile::lexer::Logical {
@@ -351,6 +354,7 @@ impl<'a> Builder<'a> {
             return Ok(());
         }
         let prepared = self.prepare(stage, run, inst)?;
+        let sets_cmd = matches!(inst.kind, Kind::Cmd(_));
         let mut key_args = run.args.clone();
         for p in PROXY_ARGS {
             if let Some(v) = self.opts.build_args.get(*p) {
@@ -364,6 +368,7 @@ impl<'a> Builder<'a> {
             prepared.content.as_ref(),
         );
         if self.opts.layers && !self.opts.no_cache && self.try_cache(run, &key)? {
+            run.cmd_set |= sets_cmd;
             return Ok(());
         }
         let now = self.now();
@@ -371,9 +376,6 @@ impl<'a> Builder<'a> {
         let mut cc = config.config.clone().unwrap_or_default();
         let layer: Option<Ingested> = match prepared.action {
             Action::Config(f) => {
-                if matches!(inst.kind, Kind::Cmd(_)) {
-                    run.cmd_set = true;
-                }
                 if matches!(inst.kind, Kind::Entrypoint(_)) && !run.cmd_set {
                     // An ENTRYPOINT drops the CMD inherited from the base image.
                     cc.cmd = None;
@@ -445,6 +447,7 @@ impl<'a> Builder<'a> {
             layers,
             key,
         };
+        run.cmd_set |= sets_cmd;
         Ok(())
     }
 
