@@ -456,6 +456,12 @@ impl<'a> Builder<'a> {
         let Some(hit) = self.store.cached_step(key)? else {
             return Ok(false);
         };
+        // The result must sit on exactly the layers this build has so far (a parent step rebuilt with
+        // different content invalidates it), and its own layers must still exist (`rmi` and `prune`
+        // remove unused layers).
+        if !hit.layers.starts_with(&run.state.layers) {
+            return Ok(false);
+        }
         for l in hit.layers.iter().skip(run.state.layers.len()) {
             if !self.store.has_layer(l)? || !self.store.layer_diff(l).is_dir() {
                 self.store.forget_cached_step(key)?;
