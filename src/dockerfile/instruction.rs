@@ -35,6 +35,8 @@ pub struct CopyArgs {
     pub chown: Option<String>,
     pub chmod: Option<String>,
     pub link: bool,
+    /// `--parents` (refused by the builder for now).
+    pub parents: bool,
     pub checksum: Option<String>,
     pub excludes: Vec<String>,
     /// Sources then destination, unexpanded (quotes kept in shell form).
@@ -316,6 +318,7 @@ pub fn parse_instruction(l: &Logical, escape: char, file: &str) -> Result<Instru
                 chown: flag(&flags, "chown"),
                 chmod: flag(&flags, "chmod"),
                 link: bool_flag(&flags, "link"),
+                parents: bool_flag(&flags, "parents"),
                 checksum: flag(&flags, "checksum"),
                 excludes: flags
                     .iter()

@@ -537,3 +537,107 @@ fn built_image_is_pushed_and_readable_by_skopeo() {
     }
     assert_no_leaks(&env);
 }
+
+#[test]
+fn run_mounts_secrets_network_and_commit_flags() {
+    let env = Env::new("run_mounts_secrets_network_and_commit_flags");
+    let df = format!(
+        "{}\n\
+         RUN --mount=type=cache,target=/cache echo x >> /cache/log && wc -l < /cache/log > /cache-lines\n\
+         RUN --mount=type=bind,source=data,target=/mnt cat /mnt/in > /copied\n\
+         RUN --mount=type=secret,id=tok cat /run/secrets/tok > /seen-secret-length-only && wc -c < /run/secrets/tok > /secret-len && rm /seen-secret-length-only\n\
+         RUN --mount=type=tmpfs,target=/scratch touch /scratch/gone\n\
+         RUN --network=none ls /sys/class/net > /nets\n\
+         COPY --exclude=*.md docs/ /docs/\n\
+         ARG FROMFILE\n\
+         RUN echo \"$FROMFILE\" > /fromfile\n",
+        from()
+    );
+    let dir = context(
+        &env,
+        &[
+            ("Dockerfile", &df),
+            ("data/in", "bound\n"),
+            ("docs/a.md", "x"),
+            ("docs/b.txt", "y"),
+        ],
+    );
+    let secret = env.home.join("secret.txt");
+    fs::write(&secret, "s3cret").unwrap();
+    let argfile = env.home.join("args");
+    fs::write(&argfile, "# build args\nFROMFILE=from the file\n").unwrap();
+    own_tree(&env, &env.home);
+    let iid = env.home.join("iid");
+    let tag = env.safename("m");
+    let out = build(
+        &env,
+        0,
+        &dir,
+        &[
+            "-t",
+            &tag,
+            "--secret",
+            &format!("id=tok,src={}", secret.display()),
+            "--build-arg-file",
+            argfile.to_str().unwrap(),
+            "--iidfile",
+            iid.to_str().unwrap(),
+            "--label",
+            "extra=yes",
+            "--annotation",
+            "org.example.note=hi",
+            "--timestamp",
+            "1700000000",
+            "--squash",
+        ],
+    );
+    let id = out.stdout_text().lines().last().unwrap().to_string();
+    assert_eq!(fs::read_to_string(&iid).unwrap(), format!("sha256:{id}"));
+    let o = run_out(
+        &env,
+        &tag,
+        &[
+            "sh",
+            "-c",
+            "cat /cache-lines /copied /secret-len /nets /fromfile; ls /docs; ls /scratch 2>&1; ls /run/secrets 2>/dev/null | wc -l",
+        ],
+    );
+    assert_eq!(
+        o.lines().collect::<Vec<_>>(),
+        [
+            "1",
+            "bound",
+            "6",
+            "lo",
+            "from the file",
+            "b.txt",
+            "ls: /scratch: No such file or directory",
+            "0"
+        ],
+        "{o}"
+    );
+    assert_eq!(inspect(&env, &tag, "{{index .Labels \"extra\"}}"), "yes");
+    assert!(
+        inspect(&env, &tag, "{{.Created}}").starts_with("2023-11-14"),
+        "--timestamp"
+    );
+    // --squash: the base layer plus one.
+    assert_eq!(inspect(&env, &tag, "{{len .RootFS.Layers}}"), "2");
+    // The cache mount persists between builds (the second run appends).
+    let df2 = format!(
+        "{}\nRUN --mount=type=cache,target=/cache echo x >> /cache/log && wc -l < /cache/log > /n\n",
+        from()
+    );
+    let dir2 = context(&env, &[("Dockerfile", &df2)]);
+    let tag2 = env.safename("m2");
+    build(&env, 0, &dir2, &["-t", &tag2]);
+    assert_eq!(run_out(&env, &tag2, &["cat", "/n"]), "2\n");
+    // Another platform fails clearly.
+    let out = build(&env, 125, &dir2, &["--platform", "linux/s390x"]);
+    assert!(
+        out.stderr_text().contains("host platform"),
+        "{}",
+        out.stderr_text()
+    );
+    assert_no_leaks(&env);
+}

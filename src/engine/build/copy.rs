@@ -353,8 +353,34 @@ pub(super) fn plan(
             "when using {keyword} with more than one source file, the destination must be a directory and end with a /"
         )));
     }
+    if c.parents {
+        return Err(at(format!("{keyword} --parents is not supported")));
+    }
+    let excludes = if c.excludes.is_empty() {
+        None
+    } else {
+        let mut lines = Vec::new();
+        for e in &c.excludes {
+            lines.push(expand(e).map_err(|e| at(e.to_string()))?);
+        }
+        Some(
+            super::ignore::Ignore::parse(&lines.join("\n"), "--exclude")
+                .map_err(|e| at(e.to_string()))?,
+        )
+    };
     let mut items = Items::default();
-    for m in matched {
+    for mut m in matched {
+        if let Some(ex) = &excludes {
+            let name = base_name(&m.name).to_string();
+            m.items.retain(|it| {
+                let rel = if it.path.is_empty() {
+                    name.as_str()
+                } else {
+                    it.path.as_str()
+                };
+                it.path.is_empty() && m.is_dir || !ex.excluded(rel)
+            });
+        }
         let root = if m.is_dir {
             real.clone()
         } else if dest_dir {

@@ -130,6 +130,7 @@ pub(super) fn run(b: &mut Builder, state: &State, spec: &RunSpec) -> Result<Inge
         ctx,
         id: id.clone(),
     };
+    let points = mount_points(&b.view(state), &spec.mounts);
     let mut plan = crate::engine::container::plan(ctx, &b.store, &c)?;
     plan.mounts.extend(spec.mounts.iter().cloned());
     let null = std::fs::File::options()
@@ -156,6 +157,7 @@ pub(super) fn run(b: &mut Builder, state: &State, spec: &RunSpec) -> Result<Inge
             code,
         }));
     }
+    drop_mount_points(&b.store.container_dir(&id).join("diff"), &points);
     let tar = crate::engine::container::upper_layer_tar(&b.store, &c)?;
     let slot = LayerSlot {
         image: c.record.name.clone(),
@@ -170,6 +172,39 @@ pub(super) fn run(b: &mut Builder, state: &State, spec: &RunSpec) -> Result<Inge
         &slot,
         &ctx.apply_options(),
     )
+}
+
+/// The paths the runtime will create for `mounts` because the image lacks them, deepest first.
+fn mount_points(view: &super::view::LayerView, mounts: &[crate::runtime::Mount]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for m in mounts {
+        let parts: Vec<&str> = m.target.split('/').filter(|p| !p.is_empty()).collect();
+        for i in 1..=parts.len() {
+            let p = parts[..i].join("/");
+            if view.lookup(&p).is_none() && !out.contains(&p) {
+                out.push(p);
+            }
+        }
+    }
+    out.sort_by_key(|p| std::cmp::Reverse(p.matches('/').count()));
+    out
+}
+
+/// Remove the empty files and directories the runtime made as mount points from the upper dir, so
+/// the layer does not keep them (Docker's layers don't).
+fn drop_mount_points(upper: &std::path::Path, points: &[String]) {
+    for p in points {
+        let path = upper.join(p);
+        match std::fs::symlink_metadata(&path) {
+            Ok(m) if m.is_dir() => {
+                let _ = std::fs::remove_dir(&path);
+            }
+            Ok(m) if m.is_file() && m.len() == 0 => {
+                let _ = std::fs::remove_file(&path);
+            }
+            _ => {}
+        }
+    }
 }
 
 /// Run `f` with our stdout and stderr pointing at `to` (the child inherits them), then restore them.
