@@ -108,6 +108,8 @@ pub enum Command {
     Top(container::TopArgs),
     /// List the published ports of a container
     Port(container::PortArgs),
+    /// Build an image from a Containerfile
+    Build(image::BuildArgs),
     /// Pull an image from a registry
     Pull(image::PullArgs),
     /// Push an image to a registry
@@ -167,7 +169,8 @@ impl Command {
     fn needs_userns(&self) -> bool {
         use image::ImageCommand as I;
         match self {
-            Command::Pull(_)
+            Command::Build(_)
+            | Command::Pull(_)
             | Command::Push(_)
             | Command::Rmi(_)
             | Command::Save(_)
@@ -179,7 +182,8 @@ impl Command {
             Command::Attach(_) => true,
             Command::Image(i) => matches!(
                 i,
-                I::Pull(_)
+                I::Build(_)
+                    | I::Pull(_)
                     | I::Push(_)
                     | I::Rm(_)
                     | I::Save(_)
@@ -307,6 +311,7 @@ fn dispatch(ctx: &crate::engine::Ctx, command: Command) -> Result<i32, Error> {
         Command::Exec(a) => container::exec(ctx, &a),
         Command::Top(a) => container::top(ctx, &a),
         Command::Port(a) => container::port(ctx, &a),
+        Command::Build(a) => image::build(ctx, &a),
         Command::Pull(a) => image::pull(ctx, &a),
         Command::Push(a) => image::push(ctx, &a),
         Command::Images(a) => image::images(ctx, &a),

@@ -2,6 +2,7 @@
 //! everything the engine needs comes in through [`Ctx`] and the options.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod build;
 pub mod container;
 pub mod image;
 mod layer;
@@ -133,6 +134,8 @@ pub enum EngineError {
     Procs(#[from] crate::runtime::procs::ProcsError),
     #[error(transparent)]
     Storage(#[from] storage::StorageError),
+    #[error(transparent)]
+    Build(#[from] build::BuildError),
 }
 
 impl EngineError {
@@ -171,6 +174,7 @@ impl EngineError {
         match self {
             EngineError::StartFailed { code, .. } => *code,
             EngineError::Exec(e) => e.exit_code(),
+            EngineError::Build(e) => e.exit_code(),
             _ => 125,
         }
     }

@@ -9,6 +9,7 @@ mod archives;
 mod attach;
 mod auth;
 mod basics;
+mod build;
 mod container_fs;
 mod containers;
 mod exec;

@@ -29,6 +29,7 @@ use std::path::PathBuf;
 
 use jiff::Timestamp;
 
+pub(crate) use commit::container_layer_tar;
 pub use commit::{CommitFormat, CommitOptions, commit};
 pub use cp::{CopyOptions, Location, copy};
 pub use diff::{Change, ChangeKind, diff};
