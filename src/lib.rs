@@ -9,6 +9,7 @@ pub mod cli;
 pub mod engine;
 pub mod error;
 pub mod logging;
+pub mod network;
 pub mod oci;
 pub mod paths;
 pub mod registry;

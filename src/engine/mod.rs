@@ -5,6 +5,7 @@
 pub mod container;
 pub mod image;
 mod layer;
+pub mod network;
 pub mod system;
 pub mod volume;
 
@@ -115,6 +116,8 @@ pub enum EngineError {
     Worker,
     #[error(transparent)]
     Volume(#[from] volume::VolumeError),
+    #[error(transparent)]
+    Network(#[from] crate::network::NetworkError),
     #[error("{0}")]
     Invalid(String),
     #[error("pull policy is `never` and `{0}` is not in local storage")]
@@ -165,6 +168,7 @@ impl EngineError {
         match self {
             EngineError::StartFailed { code, .. } => *code,
             EngineError::Exec(e) => e.exit_code(),
+            EngineError::Network(e) => e.exit_code(),
             _ => 125,
         }
     }

@@ -59,6 +59,15 @@ fn namespace_flags(plan: &Plan) -> libc::c_int {
 
 /// Start the container. Must be called while the process is single-threaded.
 pub fn spawn(plan: &Plan) -> Result<Spawned, SpawnError> {
+    spawn_hooked(plan, &mut |_| Ok(()))
+}
+
+/// As [`spawn`], calling `hook` with the container's pid once its id maps are written and before it
+/// goes on (to set up its network namespace); an error from the hook fails the start.
+pub fn spawn_hooked(
+    plan: &Plan,
+    hook: &mut dyn FnMut(Pid) -> Result<(), String>,
+) -> Result<Spawned, SpawnError> {
     let cloexec = nix::fcntl::OFlag::O_CLOEXEC;
     let (go_r, go_w) = nix::unistd::pipe2(cloexec).map_err(SpawnError::Pipe)?;
     let (err_r, err_w) = nix::unistd::pipe2(cloexec).map_err(SpawnError::Pipe)?;
@@ -77,7 +86,7 @@ pub fn spawn(plan: &Plan) -> Result<Spawned, SpawnError> {
             drop(go_r);
             drop(err_w);
             drop(tty_child);
-            parent(plan, pid, go_w, err_r, tty_parent)
+            parent(plan, pid, go_w, err_r, tty_parent, hook)
         }
     }
 }
@@ -88,6 +97,7 @@ fn parent(
     go: OwnedFd,
     err: OwnedFd,
     tty: OwnedFd,
+    hook: &mut dyn FnMut(Pid) -> Result<(), String>,
 ) -> Result<Spawned, SpawnError> {
     let mapped = match &plan.maps {
         IdMaps::Helpers { uids, gids } => {
@@ -98,6 +108,13 @@ fn parent(
         IdMaps::Direct { uids, gids } => write_direct_maps(pid.as_raw(), uids, gids),
         IdMaps::None => Ok(()),
     };
+    if mapped.is_ok()
+        && let Err(message) = hook(pid)
+    {
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+        let _ = nix::sys::wait::waitpid(pid, None);
+        return Err(SpawnError::Child { code: 125, message });
+    }
     let mut go = std::fs::File::from(go);
     let _ = go.write_all(if mapped.is_ok() { b"G" } else { b"E" });
     drop(go);

@@ -9,6 +9,7 @@ mod export;
 pub mod inspect;
 mod lifecycle;
 mod logs;
+mod network;
 mod ps;
 mod run;
 mod userns;
@@ -253,6 +254,18 @@ pub struct CreateArgs {
         default_value = "host"
     )]
     pub network: String,
+    /// Static IPv4/IPv6 address on the (single) bridge network
+    #[arg(long, value_name = "ADDRESS")]
+    pub ip: Vec<String>,
+    /// DNS alias of the container on its bridge networks
+    #[arg(long, value_name = "NAME")]
+    pub network_alias: Vec<String>,
+    /// MAC address of the container's interface on the (single) bridge network
+    #[arg(long, value_name = "MAC")]
+    pub mac_address: Option<String>,
+    /// Add a hosts entry for another container on a shared network: NAME[:ALIAS]
+    #[arg(long, value_name = "NAME[:ALIAS]")]
+    pub link: Vec<String>,
     /// Mount the container's root file system read-only
     #[arg(long)]
     pub read_only: bool,

@@ -54,12 +54,7 @@ fn mounts(a: &CreateArgs) -> Result<Vec<engine::Mount>, Error> {
 }
 
 fn options(a: &CreateArgs, remove: bool) -> Result<CreateOptions, Error> {
-    if !["host", "none"].contains(&a.network.as_str()) {
-        return Err(Error::Usage(format!(
-            "network mode `{}` is not available yet: use --network host or --network none",
-            a.network
-        )));
-    }
+    let (network, networks) = super::network::bridge_networks(a)?;
     let (no_new_privileges, seccomp) = security_opts(&a.security_opt)?;
     Ok(CreateOptions {
         image: a.image.clone(),
@@ -70,7 +65,9 @@ fn options(a: &CreateArgs, remove: bool) -> Result<CreateOptions, Error> {
         workdir: a.workdir.clone(),
         user: a.user.clone(),
         hostname: a.hostname.clone(),
-        network: a.network.clone(),
+        network,
+        networks,
+        links: a.link.clone(),
         read_only: a.read_only,
         remove,
         tty: a.tty,

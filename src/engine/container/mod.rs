@@ -99,6 +99,10 @@ pub struct CreateOptions {
     pub mounts: Vec<Mount>,
     /// `--userns`, `--uidmap`, `--gidmap` and the caller's namespace.
     pub userns: idmap::UsernsRequest,
+    /// Bridge networks (`--network NAME…`, `--ip`, `--network-alias`, `--mac-address`).
+    pub networks: BTreeMap<String, crate::network::netavark::PerNetwork>,
+    /// `--link NAME[:ALIAS]`.
+    pub links: Vec<String>,
 }
 
 /// A container that exists in the store.
@@ -223,6 +227,7 @@ pub fn create(
         .as_ref()
         .map(|v| v.keys().cloned().collect())
         .unwrap_or_default();
+    let networks = super::network::resolve_for_create(ctx, &opts.networks)?;
     let (mounts, new_volumes) = volumes::resolve(&mut store, &opts.mounts, &image_volumes)?;
     let spec = ContainerSpec {
         args: process.args.clone(),
@@ -268,6 +273,8 @@ pub fn create(
         id_maps: userns.maps,
         extra_passwd,
         extra_group,
+        networks,
+        links: opts.links.clone(),
     };
     let record = ContainerRecord {
         id: id.clone(),
@@ -403,7 +410,7 @@ pub fn plan(ctx: &Ctx, store: &Store, c: &Container) -> Result<Plan, EngineError
             },
             None => IdMaps::None,
         },
-        new_network: c.spec.network == "none",
+        new_network: c.spec.network == "none" || c.spec.network == super::network::BRIDGE_MODE,
         masked_paths: if c.spec.privileged {
             vec![]
         } else {

@@ -216,7 +216,9 @@ pub fn monitor(ctx: &Ctx, id: &str, ready: OwnedFd, wait_attach: bool) -> Result
         redirect(&err_w, 2)?;
         let c = lifecycle::find(&store, id)?;
         let plan = plan(ctx, &store, &c)?;
-        let spawned = crate::runtime::spawn(&plan);
+        let spawned = crate::runtime::spawn::spawn_hooked(&plan, &mut |pid| {
+            crate::engine::network::attach(ctx, &c, pid.as_raw()).map_err(|e| e.to_string())
+        });
         redirect(&devnull, 0)?;
         redirect(&devnull, 1)?;
         redirect(&devnull, 2)?;
@@ -255,6 +257,7 @@ pub fn monitor(ctx: &Ctx, id: &str, ready: OwnedFd, wait_attach: bool) -> Result
         }
         pump(&mut writer, &mut server, out_r, err_r);
         let code = lifecycle::wait_and_record(&mut store, id, spawned.pid)?;
+        let _ = crate::engine::network::detach(ctx, &c);
         // The exit is recorded: attached clients read it from the store once we close them.
         server.close_clients(std::time::Duration::from_secs(2));
         let st = store

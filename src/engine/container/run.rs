@@ -25,7 +25,9 @@ pub fn run_attached(ctx: &Ctx, c: &Container) -> Result<Ended, EngineError> {
         crate::sys::process::dup_onto(std::os::fd::AsFd::as_fd(&null), 0)
             .map_err(|e| EngineError::io("redirect stdin of", &c.record.id, e))?;
     }
-    let spawned = match crate::runtime::spawn(&plan) {
+    let spawned = match crate::runtime::spawn::spawn_hooked(&plan, &mut |pid| {
+        crate::engine::network::attach(ctx, c, pid.as_raw()).map_err(|e| e.to_string())
+    }) {
         Ok(s) => s,
         Err(e) => {
             let mut st = c.state.clone();
@@ -55,6 +57,7 @@ pub fn run_attached(ctx: &Ctx, c: &Container) -> Result<Ended, EngineError> {
         crate::runtime::terminal::relay(m);
     }
     let code = lifecycle::wait_and_record(&mut store, &c.record.id, pid)?;
+    let _ = crate::engine::network::detach(ctx, c);
     if c.spec.remove {
         let c = lifecycle::find(&store, &c.record.id)?;
         lifecycle::remove_one(ctx, &mut store, &c, true)?;

@@ -1,0 +1,405 @@
+//! `roost __netns`: the process that holds the user's rootless network namespace. It lives in that
+//! namespace (with the bridges), keeps each attached container's network namespace open, allocates
+//! addresses, runs netavark, and detaches a container by itself when its process exits. It exits as
+//! soon as no container is attached, so nothing outlives the containers (slirp4netns, whose exit pipe
+//! it holds, goes with it). It also holds the user namespace for later roost commands to join.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Write;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+use nix::fcntl::{Flock, FlockArg};
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use nix::sys::socket::{self, AddressFamily, SockFlag, SockType, UnixAddr};
+
+use super::NetworkError;
+use super::config::Network;
+use super::ipam::Ipam;
+use super::netavark::{Attached, Call, PerNetwork, PortMapping};
+use super::proto::{MAX_MESSAGE, Request, Response};
+
+/// The files of the rootless network namespace under the runtime directory.
+#[derive(Debug, Clone)]
+pub struct NetnsDir(pub PathBuf);
+
+impl NetnsDir {
+    pub fn new(runtime: &Path) -> NetnsDir {
+        NetnsDir(runtime.join("netns"))
+    }
+    pub fn socket(&self) -> PathBuf {
+        self.0.join("sock")
+    }
+    pub fn lock(&self) -> PathBuf {
+        self.0.join("lock")
+    }
+    pub fn pid(&self) -> PathBuf {
+        self.0.join("pid")
+    }
+    pub fn netavark(&self) -> PathBuf {
+        self.0.join("netavark")
+    }
+
+    /// Take the lock that orders holder start-up, attachment and holder exit.
+    pub fn take_lock(&self, wait: bool) -> Result<Option<Flock<fs::File>>, NetworkError> {
+        fs::create_dir_all(&self.0).map_err(|e| NetworkError::io("create", &self.0, e))?;
+        let path = self.lock();
+        let file = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| NetworkError::io("open", &path, e))?;
+        let arg = if wait {
+            FlockArg::LockExclusive
+        } else {
+            FlockArg::LockExclusiveNonblock
+        };
+        match Flock::lock(file, arg) {
+            Ok(l) => Ok(Some(l)),
+            Err((_, nix::Error::EWOULDBLOCK)) if !wait => Ok(None),
+            Err((_, e)) => Err(NetworkError::io("lock", path, e.into())),
+        }
+    }
+}
+
+struct Attachment {
+    name: String,
+    pidfd: OwnedFd,
+    netns: OwnedFd,
+    nets: BTreeMap<String, (Network, PerNetwork)>,
+    ports: Vec<PortMapping>,
+    status: BTreeMap<String, Attached>,
+}
+
+struct Holder {
+    dir: NetnsDir,
+    ipam: Ipam,
+    attached: BTreeMap<String, Attachment>,
+}
+
+/// The holder's main: create the namespace, serve until no container is attached. `ready` gets `ok`
+/// (or an error) once the socket accepts requests; `keep` is held open for as long as we live.
+pub fn serve(runtime: &Path, ready: OwnedFd, keep: Option<OwnedFd>) -> Result<(), NetworkError> {
+    let dir = NetnsDir::new(runtime);
+    let mut ready = fs::File::from(ready);
+    let listener = match prepare(&dir) {
+        Ok(l) => l,
+        Err(e) => {
+            let _ = write!(ready, "{e}");
+            return Err(e);
+        }
+    };
+    crate::userns::register_holder(runtime);
+    let _ = ready.write_all(b"ok");
+    drop(ready);
+    let mut h = Holder {
+        dir,
+        ipam: Ipam::default(),
+        attached: BTreeMap::new(),
+    };
+    h.run(&listener);
+    drop(keep);
+    Ok(())
+}
+
+fn prepare(dir: &NetnsDir) -> Result<OwnedFd, NetworkError> {
+    nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET)
+        .map_err(|e| NetworkError::Holder(format!("cannot create a network namespace: {e}")))?;
+    let _ = crate::sys::fdpass::become_subreaper();
+    fs::create_dir_all(dir.netavark())
+        .map_err(|e| NetworkError::io("create", dir.netavark(), e))?;
+    let path = dir.socket();
+    let _ = fs::remove_file(&path);
+    let sock = socket::socket(
+        AddressFamily::Unix,
+        SockType::SeqPacket,
+        SockFlag::SOCK_CLOEXEC,
+        None,
+    )
+    .map_err(|e| NetworkError::io("create", &path, e.into()))?;
+    let addr = UnixAddr::new(&path).map_err(|e| NetworkError::io("bind", &path, e.into()))?;
+    socket::bind(sock.as_raw_fd(), &addr).map_err(|e| NetworkError::io("bind", &path, e.into()))?;
+    socket::listen(&sock, socket::Backlog::new(64).expect("valid backlog"))
+        .map_err(|e| NetworkError::io("listen on", &path, e.into()))?;
+    fs::write(dir.pid(), format!("{}\n", std::process::id()))
+        .map_err(|e| NetworkError::io("write", dir.pid(), e))?;
+    Ok(sock)
+}
+
+impl Holder {
+    fn run(&mut self, listener: &OwnedFd) {
+        loop {
+            let ids: Vec<String> = self.attached.keys().cloned().collect();
+            let (conn, dead) = {
+                let mut pfds = vec![PollFd::new(listener.as_fd(), PollFlags::POLLIN)];
+                pfds.extend(
+                    ids.iter()
+                        .map(|id| PollFd::new(self.attached[id].pidfd.as_fd(), PollFlags::POLLIN)),
+                );
+                let _ = poll(&mut pfds, PollTimeout::from(500u16));
+                let ready = |p: &PollFd| p.revents().is_some_and(|r| !r.is_empty());
+                let dead: Vec<String> = ids
+                    .iter()
+                    .zip(&pfds[1..])
+                    .filter(|(_, p)| ready(p))
+                    .map(|(id, _)| id.clone())
+                    .collect();
+                (ready(&pfds[0]), dead)
+            };
+            if conn && let Ok(fd) = socket::accept4(listener.as_raw_fd(), SockFlag::SOCK_CLOEXEC) {
+                // accept4 returned a new descriptor, ours alone.
+                let fd = crate::sys::process::adopt_fd(fd).ok();
+                if let Some(fd) = fd {
+                    self.serve_one(&fd);
+                }
+            }
+            for id in dead {
+                tracing::debug!(container = %id, "container exited: detaching");
+                let _ = self.teardown(&id, None);
+            }
+            reap_children();
+            if self.attached.is_empty() && self.try_exit(listener) {
+                return;
+            }
+        }
+    }
+
+    /// Exit when nobody is attached and no client is about to be: under the lock (clients hold it
+    /// from finding us to sending their request), with no connection waiting.
+    fn try_exit(&self, listener: &OwnedFd) -> bool {
+        let Ok(Some(_lock)) = self.dir.take_lock(false) else {
+            return false;
+        };
+        let mut pfd = [PollFd::new(listener.as_fd(), PollFlags::POLLIN)];
+        if poll(&mut pfd, PollTimeout::ZERO).unwrap_or(0) > 0 {
+            return false;
+        }
+        let _ = fs::remove_file(self.dir.socket());
+        let _ = fs::remove_file(self.dir.pid());
+        true
+    }
+
+    fn serve_one(&mut self, conn: &OwnedFd) {
+        let Ok((msg, mut fds)) = crate::sys::fdpass::recv(conn.as_fd(), MAX_MESSAGE) else {
+            return;
+        };
+        let response = match serde_json::from_slice::<Request>(&msg) {
+            Err(e) => Response::Failed {
+                message: format!("bad request: {e}"),
+            },
+            Ok(Request::Setup {
+                container_id,
+                container_name,
+                pid,
+                networks,
+                ports,
+            }) => match fds.pop() {
+                None => Response::Failed {
+                    message: "no network namespace was passed".into(),
+                },
+                Some(netns) => self
+                    .setup(&container_id, container_name, pid, netns, networks, ports)
+                    .map_or_else(
+                        |e| Response::Failed {
+                            message: e.to_string(),
+                        },
+                        Response::Attached,
+                    ),
+            },
+            Ok(Request::Teardown {
+                container_id,
+                networks,
+            }) => match self.teardown(&container_id, networks) {
+                Ok(()) => Response::Done,
+                Err(e) => Response::Failed {
+                    message: e.to_string(),
+                },
+            },
+            Ok(Request::Status { container_id }) => Response::Attached(
+                self.attached
+                    .get(&container_id)
+                    .map(|a| a.status.clone())
+                    .unwrap_or_default(),
+            ),
+        };
+        let text = serde_json::to_vec(&response).expect("a response serializes");
+        let _ = crate::sys::fdpass::send(conn.as_fd(), &text, &[]);
+    }
+
+    fn netns_path(fd: &OwnedFd) -> PathBuf {
+        PathBuf::from(format!(
+            "/proc/{}/fd/{}",
+            std::process::id(),
+            fd.as_raw_fd()
+        ))
+    }
+
+    fn setup(
+        &mut self,
+        id: &str,
+        name: String,
+        pid: i32,
+        netns: OwnedFd,
+        networks: Vec<(Network, PerNetwork)>,
+        ports: Vec<PortMapping>,
+    ) -> Result<BTreeMap<String, Attached>, NetworkError> {
+        // A container started again has a new namespace: the old attachment is stale.
+        if let Some(a) = self.attached.get(id)
+            && !same_file(&a.netns, &netns)
+        {
+            let _ = self.teardown(id, None);
+        }
+        let first = !self.attached.contains_key(id);
+        let mut used: Vec<String> = self
+            .attached
+            .get(id)
+            .map(|a| {
+                a.nets
+                    .values()
+                    .map(|(_, p)| p.interface_name.clone())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut new = Vec::new();
+        for (net, mut per) in networks {
+            if self
+                .attached
+                .get(id)
+                .is_some_and(|a| a.nets.contains_key(&net.name))
+            {
+                return Err(NetworkError::Invalid(format!(
+                    "container {id} is already connected to network {}",
+                    net.name
+                )));
+            }
+            if per.interface_name.is_empty() {
+                per.interface_name = (0..)
+                    .map(|n| format!("eth{n}"))
+                    .find(|n| !used.contains(n))
+                    .expect("an unbounded range has a free name");
+            }
+            used.push(per.interface_name.clone());
+            new.push((net, per));
+        }
+        let mut allocated = Vec::new();
+        for (net, per) in &mut new {
+            match self.ipam.allocate(net, id, &per.static_ips) {
+                Ok(ips) => {
+                    per.static_ips = ips;
+                    allocated.push(net.name.clone());
+                }
+                Err(e) => {
+                    for n in &allocated {
+                        self.ipam.release(n, id);
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        let pidfd = if first {
+            Some(
+                crate::sys::fdpass::pidfd_open(pid)
+                    .map_err(|e| NetworkError::Holder(format!("container process {pid}: {e}")))?,
+            )
+        } else {
+            None
+        };
+        let config = self.dir.netavark();
+        let path = Self::netns_path(&netns);
+        let call = Call {
+            config: &config,
+            netns: &path,
+            container_id: id,
+            container_name: &name,
+            networks: new.iter().map(|(n, p)| (n, p)).collect(),
+            ports: if first { &ports } else { &[] },
+        };
+        let status = match call.setup() {
+            Ok(s) => s,
+            Err(e) => {
+                for n in &allocated {
+                    self.ipam.release(n, id);
+                }
+                return Err(e);
+            }
+        };
+        let entry = match self.attached.entry(id.to_string()) {
+            std::collections::btree_map::Entry::Occupied(o) => o.into_mut(),
+            std::collections::btree_map::Entry::Vacant(v) => v.insert(Attachment {
+                name,
+                pidfd: pidfd.expect("opened for a first attachment"),
+                netns,
+                nets: BTreeMap::new(),
+                ports,
+                status: BTreeMap::new(),
+            }),
+        };
+        for (net, per) in new {
+            entry.nets.insert(net.name.clone(), (net, per));
+        }
+        entry.status.extend(status.clone());
+        Ok(status)
+    }
+
+    fn teardown(&mut self, id: &str, networks: Option<Vec<String>>) -> Result<(), NetworkError> {
+        let Some(a) = self.attached.get_mut(id) else {
+            return Ok(());
+        };
+        let names: Vec<String> = match networks {
+            Some(n) => {
+                if let Some(missing) = n.iter().find(|n| !a.nets.contains_key(*n)) {
+                    return Err(NetworkError::Invalid(format!(
+                        "container {id} is not connected to network {missing}"
+                    )));
+                }
+                n
+            }
+            None => a.nets.keys().cloned().collect(),
+        };
+        let all = names.len() == a.nets.len();
+        let config = self.dir.netavark();
+        let path = Self::netns_path(&a.netns);
+        let call = Call {
+            config: &config,
+            netns: &path,
+            container_id: id,
+            container_name: &a.name,
+            networks: names
+                .iter()
+                .filter_map(|n| a.nets.get(n))
+                .map(|(n, p)| (n, p))
+                .collect(),
+            ports: if all { &a.ports } else { &[] },
+        };
+        let result = call.teardown();
+        for n in &names {
+            a.nets.remove(n);
+            a.status.remove(n);
+            self.ipam.release(n, id);
+        }
+        if a.nets.is_empty() {
+            self.attached.remove(id);
+        }
+        result
+    }
+}
+
+fn same_file(a: &OwnedFd, b: &OwnedFd) -> bool {
+    match (nix::sys::stat::fstat(a), nix::sys::stat::fstat(b)) {
+        (Ok(x), Ok(y)) => x.st_ino == y.st_ino && x.st_dev == y.st_dev,
+        _ => false,
+    }
+}
+
+/// Reap exited children and re-parented daemons (aardvark-dns) without blocking.
+fn reap_children() {
+    use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+    while let Ok(s) = waitpid(None, Some(WaitPidFlag::WNOHANG)) {
+        if s == WaitStatus::StillAlive {
+            break;
+        }
+    }
+}
