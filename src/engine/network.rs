@@ -284,7 +284,13 @@ pub fn attach(ctx: &Ctx, c: &Container, pid: i32) -> Result<(), EngineError> {
     }
     let mut nets = Vec::new();
     for (name, per) in &c.spec.networks {
-        nets.push((defs::find(&ctx.paths.data, name)?, per.clone()));
+        // podman also registers the short id as a DNS name.
+        let mut per = per.clone();
+        per.aliases.insert(0, c.record.id[..12].to_string());
+        nets.push((
+            config::for_netavark(&defs::find(&ctx.paths.data, name)?),
+            per,
+        ));
     }
     // Interfaces in the order the networks were given: eth0 for the first one.
     let status = client::setup(
@@ -449,7 +455,7 @@ pub fn connect(
             &c.record.id,
             &c.record.name,
             c.state.pid,
-            vec![(net.clone(), per.clone())],
+            vec![(config::for_netavark(&net), per.clone())],
             Vec::new(),
         )?;
     }

@@ -101,6 +101,17 @@ pub fn default_network(created: &str) -> Network {
     }
 }
 
+/// The definition handed to netavark: networks are isolated from each other unless their `isolate`
+/// option says otherwise (Docker's default for user-defined networks; netavark routes between
+/// bridges without it).
+pub fn for_netavark(net: &Network) -> Network {
+    let mut n = net.clone();
+    n.options
+        .entry("isolate".into())
+        .or_insert_with(|| "true".into());
+    n
+}
+
 fn host_local() -> BTreeMap<String, String> {
     BTreeMap::from([("driver".to_string(), "host-local".to_string())])
 }

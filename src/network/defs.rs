@@ -35,10 +35,10 @@ pub fn load_all(data: &Path) -> Result<Vec<Network>, NetworkError> {
             serde_json::from_str(&text).map_err(|source| NetworkError::Json { path, source })?;
         nets.push(n);
     }
-    nets.sort_by(|a, b| a.name.cmp(&b.name));
     if !nets.iter().any(|n| n.name == config::DEFAULT_NAME) {
-        nets.insert(0, default_network(data));
+        nets.push(default_network(data));
     }
+    nets.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(nets)
 }
 

@@ -156,6 +156,7 @@ pub fn container_json(ctx: &Ctx, store: &Store, c: &Container) -> Value {
             "MergedDir": dir.join("merged"),
         }},
         "Mounts": mounts_json(store, c),
+        "NetworkSettings": super::network::settings_json(ctx, c),
         "Dependencies": [],
         "IsInfra": false,
         "Config": {

@@ -59,3 +59,65 @@ pub fn bridge_networks(a: &CreateArgs) -> Result<(String, BTreeMap<String, PerNe
     }
     Ok((engine::BRIDGE_MODE.to_string(), list.into_iter().collect()))
 }
+
+/// inspect's `NetworkSettings` for a container on bridge networks (podman's shape); the addresses
+/// only while it runs.
+pub fn settings_json(
+    ctx: &crate::engine::Ctx,
+    c: &crate::engine::container::Container,
+) -> serde_json::Value {
+    use serde_json::json;
+    let status = engine::status(ctx, c);
+    let mut networks = serde_json::Map::new();
+    for (name, per) in &c.spec.networks {
+        let a = status.get(name).cloned().unwrap_or_default();
+        let v4 = a.addresses.iter().find(|(ip, _)| ip.is_ipv4());
+        let v6 = a.addresses.iter().find(|(ip, _)| ip.is_ipv6());
+        let gw = |v6: bool| {
+            a.gateways
+                .iter()
+                .find(|g| g.is_ipv6() == v6)
+                .map(|g| g.to_string())
+                .unwrap_or_default()
+        };
+        let mut aliases = vec![c.record.id[..12].to_string()];
+        aliases.extend(per.aliases.iter().cloned());
+        networks.insert(
+            name.clone(),
+            json!({
+                "EndpointID": "",
+                "Gateway": gw(false),
+                "IPAddress": v4.map(|(ip, _)| ip.to_string()).unwrap_or_default(),
+                "IPPrefixLen": v4.map_or(0, |(_, p)| *p),
+                "IPv6Gateway": gw(true),
+                "GlobalIPv6Address": v6.map(|(ip, _)| ip.to_string()).unwrap_or_default(),
+                "GlobalIPv6PrefixLen": v6.map_or(0, |(_, p)| *p),
+                "MacAddress": a.mac,
+                "NetworkID": name,
+                "DriverOpts": null,
+                "IPAMConfig": null,
+                "Links": null,
+                "Aliases": aliases,
+            }),
+        );
+    }
+    let running = c.state.status == crate::engine::container::Status::Running && c.state.pid > 0;
+    json!({
+        "EndpointID": "",
+        "Gateway": "",
+        "IPAddress": "",
+        "IPPrefixLen": 0,
+        "IPv6Gateway": "",
+        "GlobalIPv6Address": "",
+        "GlobalIPv6PrefixLen": 0,
+        "MacAddress": "",
+        "Bridge": "",
+        "SandboxID": "",
+        "HairpinMode": false,
+        "LinkLocalIPv6Address": "",
+        "LinkLocalIPv6PrefixLen": 0,
+        "Ports": {},
+        "SandboxKey": if running { format!("/proc/{}/ns/net", c.state.pid) } else { String::new() },
+        "Networks": networks,
+    })
+}
