@@ -191,10 +191,11 @@ pub fn prune(ctx: &Ctx) -> Result<RemoveNetworksReport, EngineError> {
 pub fn parse_network_flag(value: &str) -> Result<Vec<(String, PerNetwork)>, NetworkError> {
     let mut out: Vec<(String, PerNetwork)> = Vec::new();
     for part in value.split(',').filter(|p| !p.is_empty()) {
-        let (name, opts) = match part.split_once(':') {
-            Some((n, o)) => (Some(n), Some(o)),
-            None if part.contains('=') => (None, Some(part)),
-            None => (Some(part), None),
+        // `key=value` (before any `:`) continues the previous network's options.
+        let (name, opts) = match (part.find(':'), part.find('=')) {
+            (_, Some(eq)) if part.find(':').is_none_or(|c| eq < c) => (None, Some(part)),
+            (Some(c), _) => (Some(&part[..c]), Some(&part[c + 1..])),
+            (None, _) => (Some(part), None),
         };
         if let Some(n) = name {
             config::validate_name(n)?;

@@ -449,7 +449,7 @@ fn killed_run_and_rm_f_leave_nothing() {
     out(&env, &["network", "create", &net]);
     let img = bb();
     let name = env.safename("k");
-    let child: Child = env.roost_spawn(&[
+    let mut child: Child = env.roost_spawn(&[
         "run",
         "--rm",
         "--name",
@@ -470,6 +470,7 @@ fn killed_run_and_rm_f_leave_nothing() {
     );
     assert!(netns_pid_file(&env).exists());
     let _ = killpg(Pid::from_raw(child.id() as i32), Signal::SIGKILL);
+    let _ = child.wait();
     out(&env, &["rm", "-f", &name]);
     assert_network_gone(&env);
     // A detached one removed with rm -f, and one that exits by itself.
