@@ -73,14 +73,17 @@ pub fn setup(
     };
     let ns_path = format!("/proc/{pid}/ns/net");
     let netns = fs::File::open(&ns_path).map_err(|e| NetworkError::io("open", &ns_path, e))?;
+    let listeners = super::forward::listen(&ports)?;
+    let mut fds = vec![netns.as_raw_fd()];
+    fds.extend(listeners.iter().map(|(l, _)| l.as_raw_fd()));
     let req = Request::Setup {
         container_id: container_id.into(),
         container_name: container_name.into(),
         pid,
         networks,
-        ports,
+        forwards: listeners.iter().map(|(_, p)| *p).collect(),
     };
-    match exchange(&sock, &req, &[netns.as_raw_fd()])? {
+    match exchange(&sock, &req, &fds)? {
         Response::Attached(s) => Ok(s),
         Response::Failed { message } => Err(NetworkError::Holder(message)),
         Response::Done => Ok(BTreeMap::new()),

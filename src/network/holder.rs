@@ -17,8 +17,9 @@ use nix::sys::socket::{self, AddressFamily, SockFlag, SockType, UnixAddr};
 
 use super::NetworkError;
 use super::config::Network;
+use super::forward::Forwarder;
 use super::ipam::Ipam;
-use super::netavark::{Attached, Call, PerNetwork, PortMapping};
+use super::netavark::{Attached, Call, PerNetwork};
 use super::proto::{MAX_MESSAGE, Request, Response};
 
 /// The files of the rootless network namespace under the runtime directory.
@@ -70,8 +71,8 @@ struct Attachment {
     pidfd: OwnedFd,
     netns: OwnedFd,
     nets: BTreeMap<String, (Network, PerNetwork)>,
-    ports: Vec<PortMapping>,
     status: BTreeMap<String, Attached>,
+    forwarders: Vec<Forwarder>,
 }
 
 struct Holder {
@@ -195,13 +196,20 @@ impl Holder {
                 container_name,
                 pid,
                 networks,
-                ports,
-            }) => match fds.pop() {
+                forwards,
+            }) => match (!fds.is_empty()).then(|| fds.remove(0)) {
                 None => Response::Failed {
                     message: "no network namespace was passed".into(),
                 },
                 Some(netns) => self
-                    .setup(&container_id, container_name, pid, netns, networks, ports)
+                    .setup(
+                        &container_id,
+                        container_name,
+                        pid,
+                        netns,
+                        networks,
+                        fds.into_iter().zip(forwards).collect(),
+                    )
                     .map_or_else(
                         |e| Response::Failed {
                             message: e.to_string(),
@@ -244,7 +252,7 @@ impl Holder {
         pid: i32,
         netns: OwnedFd,
         networks: Vec<(Network, PerNetwork)>,
-        ports: Vec<PortMapping>,
+        listeners: Vec<(OwnedFd, u16)>,
     ) -> Result<BTreeMap<String, Attached>, NetworkError> {
         // A container started again has a new namespace: the old attachment is stale.
         if let Some(a) = self.attached.get(id)
@@ -315,7 +323,8 @@ impl Holder {
             container_id: id,
             container_name: &name,
             networks: new.iter().map(|(n, p)| (n, p)).collect(),
-            ports: if first { &ports } else { &[] },
+            // Published ports are relayed by us (`forward`), not by netavark's DNAT rules.
+            ports: &[],
         };
         let status = match call.setup() {
             Ok(s) => s,
@@ -333,10 +342,22 @@ impl Holder {
                 pidfd: pidfd.expect("opened for a first attachment"),
                 netns,
                 nets: BTreeMap::new(),
-                ports,
                 status: BTreeMap::new(),
+                forwarders: Vec::new(),
             }),
         };
+        let target = status
+            .values()
+            .flat_map(|a| a.addresses.iter())
+            .find(|(ip, _)| ip.is_ipv4())
+            .map(|(ip, _)| *ip);
+        if let Some(ip) = target {
+            for (l, port) in listeners {
+                entry
+                    .forwarders
+                    .push(Forwarder::start(l, std::net::SocketAddr::new(ip, port)));
+            }
+        }
         for (net, per) in new {
             entry.nets.insert(net.name.clone(), (net, per));
         }
@@ -359,7 +380,6 @@ impl Holder {
             }
             None => a.nets.keys().cloned().collect(),
         };
-        let all = names.len() == a.nets.len();
         let config = self.dir.netavark();
         let path = Self::netns_path(&a.netns);
         let call = Call {
@@ -372,7 +392,7 @@ impl Holder {
                 .filter_map(|n| a.nets.get(n))
                 .map(|(n, p)| (n, p))
                 .collect(),
-            ports: if all { &a.ports } else { &[] },
+            ports: &[],
         };
         let result = call.teardown();
         for n in &names {

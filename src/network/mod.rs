@@ -7,6 +7,7 @@ pub mod cidr;
 pub mod client;
 pub mod config;
 pub mod defs;
+pub mod forward;
 pub mod holder;
 pub mod ipam;
 pub mod netavark;

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::config::Network;
-use super::netavark::{Attached, PerNetwork, PortMapping};
+use super::netavark::{Attached, PerNetwork};
 
 /// Largest message either side sends.
 pub const MAX_MESSAGE: usize = 1 << 20;
@@ -23,8 +23,9 @@ pub enum Request {
         /// The container's pid 1: when it exits, the holder detaches it by itself.
         pid: i32,
         networks: Vec<(Network, PerNetwork)>,
+        /// The container port of each listening socket passed after the netns descriptor.
         #[serde(default)]
-        ports: Vec<PortMapping>,
+        forwards: Vec<u16>,
     },
     /// Detach a container from the named networks, or from all of them.
     Teardown {

@@ -19,7 +19,7 @@ pub fn send(sock: BorrowedFd<'_>, data: &[u8], fds: &[RawFd]) -> io::Result<()> 
 /// An empty message means the peer closed.
 pub fn recv(sock: BorrowedFd<'_>, max: usize) -> io::Result<(Vec<u8>, Vec<OwnedFd>)> {
     let mut buf = vec![0u8; max];
-    let mut space = nix::cmsg_space!([RawFd; 4]);
+    let mut space = nix::cmsg_space!([RawFd; 256]);
     let (n, raw) = {
         let mut iov = [io::IoSliceMut::new(&mut buf)];
         let msg = recvmsg::<()>(
