@@ -9,6 +9,7 @@ use super::container::{self, Container, Status};
 use super::{Ctx, EngineError};
 use crate::network::client::{self, Launch};
 use crate::network::netavark::{Attached, PerNetwork};
+use crate::network::ports::PortMapping;
 use crate::network::{NetworkError, config, defs};
 
 pub use crate::network::Network;
@@ -276,10 +277,66 @@ fn launch(ctx: &Ctx) -> Result<Launch, EngineError> {
     })
 }
 
+/// The runtime's [`crate::runtime::Attach`] for a container on bridge networks: once the container's
+/// namespaces exist, while it builds its root, attach it (a no-op for other network modes).
+pub struct BridgeAttach<'a> {
+    ctx: &'a Ctx,
+    c: &'a Container,
+    pid: Option<(i32, std::fs::File)>,
+    ports: Vec<PortMapping>,
+}
+
+impl<'a> BridgeAttach<'a> {
+    pub fn new(ctx: &'a Ctx, c: &'a Container) -> BridgeAttach<'a> {
+        BridgeAttach {
+            ctx,
+            c,
+            pid: None,
+            ports: Vec::new(),
+        }
+    }
+
+    /// Publish these ports (`-p`): host ports relayed to the container's address.
+    pub fn with_ports(mut self, ports: Vec<PortMapping>) -> BridgeAttach<'a> {
+        self.ports = ports;
+        self
+    }
+}
+
+impl crate::runtime::Attach for BridgeAttach<'_> {
+    fn created(&mut self, pid: nix::unistd::Pid) -> Result<(), String> {
+        if !self.c.spec.networks.is_empty() {
+            let netns = client::open_netns(pid.as_raw()).map_err(|e| e.to_string())?;
+            self.pid = Some((pid.as_raw(), netns));
+        }
+        Ok(())
+    }
+
+    fn ready(&mut self) -> Result<(), String> {
+        match self.pid.take() {
+            Some((pid, netns)) => attach(
+                self.ctx,
+                self.c,
+                pid,
+                &netns,
+                std::mem::take(&mut self.ports),
+            )
+            .map_err(|e| e.to_string()),
+            None => Ok(()),
+        }
+    }
+}
+
 /// For a starting container on bridge networks (whose pid 1 is `pid`, still waiting in its new
 /// network namespace): attach it to each network, then add its addresses and `--link`s to its hosts
 /// file. Nothing to do for other network modes.
-pub fn attach(ctx: &Ctx, c: &Container, pid: i32) -> Result<(), EngineError> {
+pub fn attach(
+    ctx: &Ctx,
+    c: &Container,
+    pid: i32,
+    netns: &std::fs::File,
+    ports: Vec<PortMapping>,
+) -> Result<(), EngineError> {
     if c.spec.networks.is_empty() {
         return Ok(());
     }
@@ -299,8 +356,9 @@ pub fn attach(ctx: &Ctx, c: &Container, pid: i32) -> Result<(), EngineError> {
         &c.record.id,
         &c.record.name,
         pid,
+        netns,
         nets,
-        Vec::new(),
+        ports,
     )?;
     let mut lines = String::new();
     for a in status.values() {
@@ -456,6 +514,7 @@ pub fn connect(
             &c.record.id,
             &c.record.name,
             c.state.pid,
+            &client::open_netns(c.state.pid)?,
             vec![(config::for_netavark(&net), per.clone())],
             Vec::new(),
         )?;

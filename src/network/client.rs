@@ -14,7 +14,8 @@ use nix::sys::socket::{self, AddressFamily, SockFlag, SockType, UnixAddr};
 use super::NetworkError;
 use super::config::Network;
 use super::holder::NetnsDir;
-use super::netavark::{Attached, PerNetwork, PortMapping};
+use super::netavark::{Attached, PerNetwork};
+use super::ports::PortMapping;
 use super::proto::{MAX_MESSAGE, Request, Response};
 
 /// How to start a holder: the roost binary and the directories it must use.
@@ -50,13 +51,22 @@ fn exchange(sock: &OwnedFd, req: &Request, fds: &[i32]) -> Result<Response, Netw
         .map_err(|e| NetworkError::Holder(format!("unexpected answer: {e}")))
 }
 
-/// Attach the container whose pid 1 is `pid` to `networks`, starting the rootless network namespace
-/// if it is not there. Returns the interfaces made, per network.
+/// Open the network namespace of process `pid` (before it makes itself non-dumpable, after which
+/// only its owner's capabilities let us).
+pub fn open_netns(pid: i32) -> Result<fs::File, NetworkError> {
+    let path = format!("/proc/{pid}/ns/net");
+    fs::File::open(&path).map_err(|e| NetworkError::io("open", &path, e))
+}
+
+/// Attach the container whose pid 1 is `pid` (network namespace `netns`) to `networks`, starting the
+/// rootless network namespace if it is not there. Returns the interfaces made, per network.
+#[allow(clippy::too_many_arguments)]
 pub fn setup(
     launch: &Launch,
     container_id: &str,
     container_name: &str,
     pid: i32,
+    netns: &fs::File,
     networks: Vec<(Network, PerNetwork)>,
     ports: Vec<PortMapping>,
 ) -> Result<BTreeMap<String, Attached>, NetworkError> {
@@ -71,8 +81,6 @@ pub fn setup(
             })?
         }
     };
-    let ns_path = format!("/proc/{pid}/ns/net");
-    let netns = fs::File::open(&ns_path).map_err(|e| NetworkError::io("open", &ns_path, e))?;
     let listeners = super::forward::listen(&ports)?;
     let mut fds = vec![netns.as_raw_fd()];
     fds.extend(listeners.iter().map(|(l, _)| l.as_raw_fd()));

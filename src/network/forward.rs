@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::thread;
 
 use super::NetworkError;
-use super::netavark::PortMapping;
+use super::ports::{PortMapping, Protocol};
 
 /// One listening socket and where its connections go.
 pub struct Forwarder {
@@ -64,26 +64,18 @@ fn relay(client: TcpStream, target: SocketAddr) {
 pub fn listen(ports: &[PortMapping]) -> Result<Vec<(OwnedFd, u16)>, NetworkError> {
     let mut out = Vec::new();
     for p in ports {
-        for proto in p.protocol.split(',') {
-            if proto != "tcp" {
-                return Err(NetworkError::Unsupported(format!(
-                    "publishing {proto} ports on bridge networks"
-                )));
-            }
-            for i in 0..p.range.max(1) {
-                let ip: IpAddr = if p.host_ip.is_empty() {
-                    IpAddr::from([0, 0, 0, 0])
-                } else {
-                    p.host_ip
-                        .parse()
-                        .map_err(|_| NetworkError::BadAddress(p.host_ip.clone()))?
-                };
-                let addr = SocketAddr::new(ip, p.host_port + i);
-                let l = TcpListener::bind(addr).map_err(|e| {
-                    NetworkError::Holder(format!("cannot listen on {addr}/tcp: {e}"))
-                })?;
-                out.push((OwnedFd::from(l), p.container_port + i));
-            }
+        if p.protocol != Protocol::Tcp {
+            return Err(NetworkError::Unsupported(format!(
+                "publishing {} ports on bridge networks",
+                p.protocol.as_str()
+            )));
+        }
+        let ip = p.host_ip.unwrap_or(IpAddr::from([0, 0, 0, 0]));
+        for (host, container) in p.pairs() {
+            let addr = SocketAddr::new(ip, host);
+            let l = TcpListener::bind(addr)
+                .map_err(|e| NetworkError::Holder(format!("cannot listen on {addr}/tcp: {e}")))?;
+            out.push((OwnedFd::from(l), container));
         }
     }
     Ok(out)

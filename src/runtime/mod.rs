@@ -18,4 +18,4 @@ mod tty;
 pub use exec::{ExecError, ExecOutcome, ExecPlan};
 mod volumes;
 
-pub use spawn::{SpawnError, Spawned, spawn};
+pub use spawn::{Attach, NoAttach, SpawnError, Spawned, spawn, spawn_with};

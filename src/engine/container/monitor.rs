@@ -216,9 +216,10 @@ pub fn monitor(ctx: &Ctx, id: &str, ready: OwnedFd, wait_attach: bool) -> Result
         redirect(&err_w, 2)?;
         let c = lifecycle::find(&store, id)?;
         let plan = plan(ctx, &store, &c)?;
-        let spawned = crate::runtime::spawn::spawn_hooked(&plan, &mut |pid| {
-            crate::engine::network::attach(ctx, &c, pid.as_raw()).map_err(|e| e.to_string())
-        });
+        let spawned = crate::runtime::spawn_with(
+            &plan,
+            &mut crate::engine::network::BridgeAttach::new(ctx, &c),
+        );
         redirect(&devnull, 0)?;
         redirect(&devnull, 1)?;
         redirect(&devnull, 2)?;

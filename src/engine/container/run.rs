@@ -25,9 +25,10 @@ pub fn run_attached(ctx: &Ctx, c: &Container) -> Result<Ended, EngineError> {
         crate::sys::process::dup_onto(std::os::fd::AsFd::as_fd(&null), 0)
             .map_err(|e| EngineError::io("redirect stdin of", &c.record.id, e))?;
     }
-    let spawned = match crate::runtime::spawn::spawn_hooked(&plan, &mut |pid| {
-        crate::engine::network::attach(ctx, c, pid.as_raw()).map_err(|e| e.to_string())
-    }) {
+    let spawned = match crate::runtime::spawn_with(
+        &plan,
+        &mut crate::engine::network::BridgeAttach::new(ctx, c),
+    ) {
         Ok(s) => s,
         Err(e) => {
             let mut st = c.state.clone();
