@@ -398,21 +398,13 @@ pub struct NetnsArgs {
     /// Descriptor to report readiness on
     #[arg(long, value_name = "FD")]
     pub ready_fd: i32,
-    /// Descriptor to hold open for as long as the namespace lives (slirp4netns's exit pipe)
-    #[arg(long, value_name = "FD")]
-    pub keep_fd: Option<i32>,
 }
 
 /// `__netns`: hold the rootless network namespace until no container is attached.
 pub fn netns(ctx: &Ctx, a: &NetnsArgs) -> Result<i32, Error> {
     let ready = crate::sys::process::adopt_fd(a.ready_fd)
         .map_err(|e| Error::io("adopt the ready descriptor", e))?;
-    let keep = a
-        .keep_fd
-        .map(crate::sys::process::adopt_fd)
-        .transpose()
-        .map_err(|e| Error::io("adopt the exit descriptor", e))?;
-    crate::network::holder::serve(&ctx.paths.runtime, ready, keep)
+    crate::network::holder::serve(&ctx.paths.runtime, ready)
         .map_err(crate::engine::EngineError::from)?;
     Ok(0)
 }

@@ -7,7 +7,7 @@ use std::fs;
 use std::io::Read;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use nix::sys::socket::{self, AddressFamily, SockFlag, SockType, UnixAddr};
 
@@ -75,7 +75,7 @@ pub fn setup(
     let sock = match connect(&dir) {
         Some(s) => s,
         None => {
-            start(launch, &dir)?;
+            start(launch)?;
             connect(&dir).ok_or_else(|| {
                 NetworkError::Holder("the holder started but does not answer".into())
             })?
@@ -142,16 +142,10 @@ pub fn holder_pid(runtime: &Path) -> Option<i32> {
         .ok()
 }
 
-/// Start `roost __netns` and, once its namespace exists, slirp4netns for it. Called under the lock.
-fn start(launch: &Launch, dir: &NetnsDir) -> Result<(), NetworkError> {
-    let cloexec = nix::fcntl::OFlag::O_CLOEXEC;
-    let pipe = |what: &'static str| {
-        nix::unistd::pipe2(cloexec)
-            .map_err(|e| NetworkError::io("create a pipe for", what, e.into()))
-    };
-    let (ready_r, ready_w) = pipe("the holder")?;
-    // slirp4netns exits when this pipe's write end, held by the holder only, closes.
-    let (exit_r, exit_w) = pipe("slirp4netns")?;
+/// Start `roost __netns` (which starts slirp4netns for its namespace). Called under the lock.
+fn start(launch: &Launch) -> Result<(), NetworkError> {
+    let (ready_r, ready_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+        .map_err(|e| NetworkError::io("create a pipe for", "the holder", e.into()))?;
     let devnull =
         || fs::File::open("/dev/null").map_err(|e| NetworkError::io("open", "/dev/null", e));
     let mut cmd = Command::new(&launch.exe);
@@ -159,22 +153,13 @@ fn start(launch: &Launch, dir: &NetnsDir) -> Result<(), NetworkError> {
         .arg(&launch.data)
         .arg("--runroot")
         .arg(&launch.runtime)
-        .args([
-            "__netns",
-            "--ready-fd",
-            &ready_w.as_raw_fd().to_string(),
-            "--keep-fd",
-            &exit_w.as_raw_fd().to_string(),
-        ])
+        .args(["__netns", "--ready-fd", &ready_w.as_raw_fd().to_string()])
         .stdin(devnull()?)
         .stdout(devnull()?)
         .stderr(devnull()?);
-    let mut child =
-        crate::sys::process::spawn_detached(&mut cmd, &[ready_w.as_raw_fd(), exit_w.as_raw_fd()])
-            .map_err(|e| NetworkError::io("start", &launch.exe, e))?;
+    let mut child = crate::sys::process::spawn_detached(&mut cmd, &[ready_w.as_raw_fd()])
+        .map_err(|e| NetworkError::io("start", &launch.exe, e))?;
     drop(ready_w);
-    drop(exit_w);
-    let pid = child.id() as i32;
     let mut report = String::new();
     let _ = fs::File::from(ready_r).read_to_string(&mut report);
     let _ = child.try_wait();
@@ -185,60 +170,5 @@ fn start(launch: &Launch, dir: &NetnsDir) -> Result<(), NetworkError> {
             report
         }));
     }
-    start_slirp(pid, exit_r, &dir.0.join("slirp4netns.log")).inspect_err(|_| {
-        let _ = nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(pid),
-            nix::sys::signal::Signal::SIGKILL,
-        );
-        let _ = fs::remove_file(dir.socket());
-    })
-}
-
-/// slirp4netns gives the namespace a tap device (10.0.2.100, gateway 10.0.2.2) to the outside.
-fn start_slirp(pid: i32, exit_r: OwnedFd, log: &Path) -> Result<(), NetworkError> {
-    let slirp = [
-        "/usr/bin/slirp4netns",
-        "/usr/local/bin/slirp4netns",
-        "/bin/slirp4netns",
-    ]
-    .iter()
-    .map(Path::new)
-    .find(|p| p.is_file())
-    .ok_or_else(|| {
-        NetworkError::Holder("slirp4netns is not installed (apt-get install slirp4netns)".into())
-    })?;
-    let (ready_r, ready_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
-        .map_err(|e| NetworkError::io("create a pipe for", "slirp4netns", e.into()))?;
-    let mut cmd = Command::new(slirp);
-    cmd.args([
-        "--configure",
-        "--mtu=65520",
-        "--disable-host-loopback",
-        &format!("--exit-fd={}", exit_r.as_raw_fd()),
-        &format!("--ready-fd={}", ready_w.as_raw_fd()),
-        &pid.to_string(),
-        "tap0",
-    ])
-    .stdin(Stdio::null())
-    .stdout(Stdio::null())
-    .stderr(fs::File::create(log).map_err(|e| NetworkError::io("create", log, e))?);
-    let mut child =
-        crate::sys::process::spawn_detached(&mut cmd, &[exit_r.as_raw_fd(), ready_w.as_raw_fd()])
-            .map_err(|e| NetworkError::io("start", slirp, e))?;
-    drop(ready_w);
-    drop(exit_r);
-    let mut b = [0u8; 1];
-    let ok = fs::File::from(ready_r).read_exact(&mut b).is_ok() && b[0] == b'1';
-    if !ok {
-        let _ = child.kill();
-        let _ = child.wait();
-        let text = fs::read_to_string(log).unwrap_or_default();
-        return Err(NetworkError::Holder(format!(
-            "slirp4netns failed: {}",
-            text.trim()
-        )));
-    }
-    // It runs on by itself now, until the holder's end of its exit pipe closes.
-    let _ = child.try_wait();
     Ok(())
 }

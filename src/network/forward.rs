@@ -18,14 +18,23 @@ pub struct Forwarder {
 }
 
 impl Forwarder {
-    /// Serve `listener` (from the host namespace) by connecting to `target` from ours.
-    pub fn start(listener: OwnedFd, target: SocketAddr) -> Forwarder {
+    /// Serve `listener` (in the host namespace) by connecting to `target` from `netns`.
+    pub fn start(listener: OwnedFd, target: SocketAddr, netns: &OwnedFd) -> Forwarder {
         let listener = Arc::new(TcpListener::from(listener));
         let l = Arc::clone(&listener);
+        let netns = netns.try_clone().ok();
         thread::spawn(move || {
             for conn in l.incoming() {
                 let Ok(conn) = conn else { break };
-                thread::spawn(move || relay(conn, target));
+                let ns = netns.as_ref().and_then(|n| n.try_clone().ok());
+                thread::spawn(move || {
+                    // setns switches only this thread: its sockets are made in the rootless namespace.
+                    if let Some(ns) = ns
+                        && nix::sched::setns(&ns, nix::sched::CloneFlags::CLONE_NEWNET).is_ok()
+                    {
+                        relay(conn, target);
+                    }
+                });
             }
         });
         Forwarder { listener }

@@ -1,8 +1,10 @@
-//! `roost __netns`: the process that holds the user's rootless network namespace. It lives in that
-//! namespace (with the bridges), keeps each attached container's network namespace open, allocates
-//! addresses, runs netavark, and detaches a container by itself when its process exits. It exits as
-//! soon as no container is attached, so nothing outlives the containers (slirp4netns, whose exit pipe
-//! it holds, goes with it). It also holds the user namespace for later roost commands to join.
+//! `roost __netns`: the process that holds the user's rootless network namespace (by descriptor: it
+//! stays in the host's, where it starts slirp4netns for the namespace's way out). It keeps each
+//! attached container's network namespace open, allocates addresses, runs netavark inside the
+//! rootless namespace, relays published ports, and detaches a container by itself when its process
+//! exits. It exits as soon as no container is attached, so nothing outlives the containers (the
+//! namespace, with its bridges and firewall rules, goes with it; slirp4netns sees its exit pipe
+//! close). It also holds the user namespace for later roost commands to join.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 use std::collections::BTreeMap;
@@ -79,15 +81,29 @@ struct Holder {
     dir: NetnsDir,
     ipam: Ipam,
     attached: BTreeMap<String, Attachment>,
+    listener: OwnedFd,
+    /// The rootless network namespace.
+    netns: OwnedFd,
+    /// slirp4netns, our child.
+    slirp: Option<std::process::Child>,
+    /// Set when the last container left and no client is coming: we exit, holding the lock until
+    /// the socket is gone.
+    exiting: Option<Flock<fs::File>>,
 }
 
 /// The holder's main: create the namespace, serve until no container is attached. `ready` gets `ok`
-/// (or an error) once the socket accepts requests; `keep` is held open for as long as we live.
-pub fn serve(runtime: &Path, ready: OwnedFd, keep: Option<OwnedFd>) -> Result<(), NetworkError> {
+/// (or an error) once the socket accepts requests. Must start single-threaded.
+pub fn serve(runtime: &Path, ready: OwnedFd) -> Result<(), NetworkError> {
     let dir = NetnsDir::new(runtime);
     let mut ready = fs::File::from(ready);
-    let listener = match prepare(&dir) {
-        Ok(l) => l,
+    // aardvark-dns daemonizes: it is re-parented to us, and reaped.
+    let _ = crate::sys::fdpass::become_subreaper();
+    let started = new_netns().and_then(|netns| {
+        let slirp = start_slirp(&dir, &netns)?;
+        Ok((netns, slirp, prepare(&dir)?))
+    });
+    let (netns, (slirp, exit_w), listener) = match started {
+        Ok(s) => s,
         Err(e) => {
             let _ = write!(ready, "{e}");
             return Err(e);
@@ -100,16 +116,110 @@ pub fn serve(runtime: &Path, ready: OwnedFd, keep: Option<OwnedFd>) -> Result<()
         dir,
         ipam: Ipam::default(),
         attached: BTreeMap::new(),
+        listener,
+        netns,
+        slirp: Some(slirp),
+        exiting: None,
     };
-    h.run(&listener);
-    drop(keep);
+    h.run();
+    drop(exit_w);
     Ok(())
 }
 
+/// A new network namespace, held by descriptor: a child cloned into it sends it back and exits.
+fn new_netns() -> Result<OwnedFd, NetworkError> {
+    use crate::sys::clone::{Cloned, clone_process, exit_now};
+    let failed =
+        |e: std::io::Error| NetworkError::Holder(format!("cannot create a network namespace: {e}"));
+    let (ours, theirs) = socket::socketpair(
+        AddressFamily::Unix,
+        SockType::SeqPacket,
+        None,
+        SockFlag::SOCK_CLOEXEC,
+    )
+    .map_err(|e| failed(e.into()))?;
+    match clone_process(libc::CLONE_NEWNET).map_err(|e| failed(e.into()))? {
+        Cloned::Child => {
+            drop(ours);
+            let code = match fs::File::open("/proc/self/ns/net") {
+                Ok(ns) => i32::from(
+                    crate::sys::fdpass::send(theirs.as_fd(), b"n", &[ns.as_raw_fd()]).is_err(),
+                ),
+                Err(_) => 1,
+            };
+            exit_now(code)
+        }
+        Cloned::Parent(pid) => {
+            drop(theirs);
+            let got = crate::sys::fdpass::recv(ours.as_fd(), 16);
+            let _ = nix::sys::wait::waitpid(pid, None);
+            got.map_err(failed)?
+                .1
+                .pop()
+                .ok_or_else(|| failed(std::io::Error::other("the namespace was not passed")))
+        }
+    }
+}
+
+/// slirp4netns gives the namespace a tap device (10.0.2.100, gateway 10.0.2.2) to the outside. It
+/// exits when the returned pipe end closes (when we exit, however we exit).
+fn start_slirp(
+    dir: &NetnsDir,
+    netns: &OwnedFd,
+) -> Result<(std::process::Child, OwnedFd), NetworkError> {
+    use std::io::Read;
+    let slirp = [
+        "/usr/bin/slirp4netns",
+        "/usr/local/bin/slirp4netns",
+        "/bin/slirp4netns",
+    ]
+    .iter()
+    .map(Path::new)
+    .find(|p| p.is_file())
+    .ok_or_else(|| {
+        NetworkError::Holder("slirp4netns is not installed (apt-get install slirp4netns)".into())
+    })?;
+    let pipe = || {
+        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+            .map_err(|e| NetworkError::io("create a pipe for", slirp, e.into()))
+    };
+    let (ready_r, ready_w) = pipe()?;
+    let (exit_r, exit_w) = pipe()?;
+    fs::create_dir_all(&dir.0).map_err(|e| NetworkError::io("create", &dir.0, e))?;
+    let log = dir.0.join("slirp4netns.log");
+    let mut cmd = std::process::Command::new(slirp);
+    cmd.args([
+        "--configure",
+        "--mtu=65520",
+        "--disable-host-loopback",
+        "--netns-type=path",
+        &format!("--exit-fd={}", exit_r.as_raw_fd()),
+        &format!("--ready-fd={}", ready_w.as_raw_fd()),
+        &format!("/proc/{}/fd/{}", std::process::id(), netns.as_raw_fd()),
+        "tap0",
+    ])
+    .stdin(std::process::Stdio::null())
+    .stdout(std::process::Stdio::null())
+    .stderr(fs::File::create(&log).map_err(|e| NetworkError::io("create", &log, e))?);
+    let mut child =
+        crate::sys::process::spawn_tied(&mut cmd, &[exit_r.as_raw_fd(), ready_w.as_raw_fd()])
+            .map_err(|e| NetworkError::io("start", slirp, e))?;
+    drop(ready_w);
+    drop(exit_r);
+    let mut b = [0u8; 1];
+    if fs::File::from(ready_r).read_exact(&mut b).is_err() || b[0] != b'1' {
+        let _ = child.kill();
+        let _ = child.wait();
+        let text = fs::read_to_string(&log).unwrap_or_default();
+        return Err(NetworkError::Holder(format!(
+            "slirp4netns failed: {}",
+            text.trim()
+        )));
+    }
+    Ok((child, exit_w))
+}
+
 fn prepare(dir: &NetnsDir) -> Result<OwnedFd, NetworkError> {
-    nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET)
-        .map_err(|e| NetworkError::Holder(format!("cannot create a network namespace: {e}")))?;
-    let _ = crate::sys::fdpass::become_subreaper();
     fs::create_dir_all(dir.netavark())
         .map_err(|e| NetworkError::io("create", dir.netavark(), e))?;
     let path = dir.socket();
@@ -131,11 +241,11 @@ fn prepare(dir: &NetnsDir) -> Result<OwnedFd, NetworkError> {
 }
 
 impl Holder {
-    fn run(&mut self, listener: &OwnedFd) {
+    fn run(&mut self) {
         loop {
             let ids: Vec<String> = self.attached.keys().cloned().collect();
             let (conn, dead) = {
-                let mut pfds = vec![PollFd::new(listener.as_fd(), PollFlags::POLLIN)];
+                let mut pfds = vec![PollFd::new(self.listener.as_fd(), PollFlags::POLLIN)];
                 pfds.extend(
                     ids.iter()
                         .map(|id| PollFd::new(self.attached[id].pidfd.as_fd(), PollFlags::POLLIN)),
@@ -150,7 +260,9 @@ impl Holder {
                     .collect();
                 (ready(&pfds[0]), dead)
             };
-            if conn && let Ok(fd) = socket::accept4(listener.as_raw_fd(), SockFlag::SOCK_CLOEXEC) {
+            if conn
+                && let Ok(fd) = socket::accept4(self.listener.as_raw_fd(), SockFlag::SOCK_CLOEXEC)
+            {
                 // accept4 returned a new descriptor, ours alone.
                 let fd = crate::sys::process::adopt_fd(fd).ok();
                 if let Some(fd) = fd {
@@ -162,25 +274,48 @@ impl Holder {
                 let _ = self.teardown(&id, None);
             }
             reap_children();
-            if self.attached.is_empty() && self.try_exit(listener) {
+            if self.attached.is_empty() && (self.exiting.is_some() || self.may_exit()) {
+                self.exit();
                 return;
             }
         }
     }
 
-    /// Exit when nobody is attached and no client is about to be: under the lock (clients hold it
-    /// from finding us to sending their request), with no connection waiting.
-    fn try_exit(&self, listener: &OwnedFd) -> bool {
-        let Ok(Some(_lock)) = self.dir.take_lock(false) else {
+    /// Whether we may exit: nobody attached and no client about to be. Takes the lock (clients hold
+    /// it from finding us to sending their request) and keeps it until we are gone.
+    fn may_exit(&mut self) -> bool {
+        let Ok(Some(lock)) = self.dir.take_lock(false) else {
             return false;
         };
-        let mut pfd = [PollFd::new(listener.as_fd(), PollFlags::POLLIN)];
+        let mut pfd = [PollFd::new(self.listener.as_fd(), PollFlags::POLLIN)];
         if poll(&mut pfd, PollTimeout::ZERO).unwrap_or(0) > 0 {
             return false;
         }
+        self.exiting = Some(lock);
+        true
+    }
+
+    /// Leave: the namespace, with its bridges, firewall rules and veths, goes with us; aardvark-dns
+    /// is stopped here, slirp4netns sees its exit pipe close.
+    fn exit(&mut self) {
         let _ = fs::remove_file(self.dir.socket());
         let _ = fs::remove_file(self.dir.pid());
-        true
+        let dns = self.dir.netavark().join("aardvark-dns");
+        if let Some(pid) = fs::read_to_string(dns.join("aardvark.pid"))
+            .ok()
+            .and_then(|p| p.trim().parse::<i32>().ok())
+        {
+            let pid = nix::unistd::Pid::from_raw(pid);
+            if nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL).is_ok() {
+                let _ = nix::sys::wait::waitpid(pid, None);
+            }
+        }
+        let _ = fs::remove_dir_all(&dns);
+        if let Some(mut s) = self.slirp.take() {
+            let _ = s.kill();
+            let _ = s.wait();
+        }
+        reap_children();
     }
 
     fn serve_one(&mut self, conn: &OwnedFd) {
@@ -319,6 +454,7 @@ impl Holder {
         let path = Self::netns_path(&netns);
         let call = Call {
             config: &config,
+            rootless_netns: self.netns.as_fd(),
             netns: &path,
             container_id: id,
             container_name: &name,
@@ -353,9 +489,11 @@ impl Holder {
             .map(|(ip, _)| *ip);
         if let Some(ip) = target {
             for (l, port) in listeners {
-                entry
-                    .forwarders
-                    .push(Forwarder::start(l, std::net::SocketAddr::new(ip, port)));
+                entry.forwarders.push(Forwarder::start(
+                    l,
+                    std::net::SocketAddr::new(ip, port),
+                    &self.netns,
+                ));
             }
         }
         for (net, per) in new {
@@ -366,6 +504,20 @@ impl Holder {
     }
 
     fn teardown(&mut self, id: &str, networks: Option<Vec<String>>) -> Result<(), NetworkError> {
+        // The last container leaving entirely: the namespace goes with us, so netavark has nothing
+        // to undo (its teardown, with aardvark-dns's stop, is most of a short container's cost).
+        if networks.is_none()
+            && self.attached.len() == 1
+            && self.attached.contains_key(id)
+            && self.may_exit()
+        {
+            if let Some(a) = self.attached.remove(id) {
+                for n in a.nets.keys() {
+                    self.ipam.release(n, id);
+                }
+            }
+            return Ok(());
+        }
         let Some(a) = self.attached.get_mut(id) else {
             return Ok(());
         };
@@ -384,6 +536,7 @@ impl Holder {
         let path = Self::netns_path(&a.netns);
         let call = Call {
             config: &config,
+            rootless_netns: self.netns.as_fd(),
             netns: &path,
             container_id: id,
             container_name: &a.name,

@@ -101,6 +101,8 @@ pub struct Attached {
 /// `netns`. `config` holds aardvark-dns's files.
 pub struct Call<'a> {
     pub config: &'a Path,
+    /// The rootless network namespace, where netavark runs.
+    pub rootless_netns: std::os::fd::BorrowedFd<'a>,
     pub netns: &'a Path,
     pub container_id: &'a str,
     pub container_name: &'a str,
@@ -142,8 +144,7 @@ impl Call<'_> {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         tracing::debug!(verb, input = %String::from_utf8_lossy(&json), "netavark");
-        let mut child = cmd
-            .spawn()
+        let mut child = crate::sys::fdpass::spawn_in_netns(&mut cmd, self.rootless_netns)
             .map_err(|e| NetworkError::io("run", &netavark, e))?;
         if let Some(mut stdin) = child.stdin.take() {
             let _ = stdin.write_all(&json);

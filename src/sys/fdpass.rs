@@ -69,3 +69,26 @@ pub fn become_subreaper() -> io::Result<()> {
     }
     Ok(())
 }
+
+/// Spawn `cmd` with its network namespace switched to `netns` before exec (netavark runs in the
+/// rootless network namespace while its caller stays in the host's).
+pub fn spawn_in_netns(
+    cmd: &mut std::process::Command,
+    netns: BorrowedFd<'_>,
+) -> io::Result<std::process::Child> {
+    use std::os::unix::process::CommandExt;
+    let fd = netns.as_raw_fd();
+    // SAFETY: the closure runs in the forked child before exec, where only async-signal-safe calls
+    // are allowed: setns(2) is a plain system call on an integer descriptor, made through libc; it
+    // allocates nothing and takes no lock. `fd` stays open in the parent (borrowed for the call), so
+    // the child's copy is valid.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::setns(fd, libc::CLONE_NEWNET) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    cmd.spawn()
+}
