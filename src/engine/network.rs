@@ -279,31 +279,35 @@ fn launch(ctx: &Ctx) -> Result<Launch, EngineError> {
 
 /// The runtime's [`crate::runtime::Attach`] for a container on bridge networks: once the container's
 /// namespaces exist, while it builds its root, attach it (a no-op for other network modes).
-pub struct BridgeAttach<'a> {
-    ctx: &'a Ctx,
-    c: &'a Container,
+/// Dropped after the container has ended, it detaches the container (the holder also does so by
+/// itself when the container's process exits).
+pub struct BridgeAttach {
+    ctx: Ctx,
+    c: Container,
     pid: Option<(i32, std::fs::File)>,
     ports: Vec<PortMapping>,
+    attached: bool,
 }
 
-impl<'a> BridgeAttach<'a> {
-    pub fn new(ctx: &'a Ctx, c: &'a Container) -> BridgeAttach<'a> {
+impl BridgeAttach {
+    pub fn new(ctx: &Ctx, c: &Container) -> BridgeAttach {
         BridgeAttach {
-            ctx,
-            c,
+            ctx: ctx.clone(),
+            c: c.clone(),
             pid: None,
             ports: Vec::new(),
+            attached: false,
         }
     }
 
     /// Publish these ports (`-p`): host ports relayed to the container's address.
-    pub fn with_ports(mut self, ports: Vec<PortMapping>) -> BridgeAttach<'a> {
+    pub fn with_ports(mut self, ports: Vec<PortMapping>) -> BridgeAttach {
         self.ports = ports;
         self
     }
 }
 
-impl crate::runtime::Attach for BridgeAttach<'_> {
+impl crate::runtime::Attach for BridgeAttach {
     fn created(&mut self, pid: nix::unistd::Pid) -> Result<(), String> {
         if !self.c.spec.networks.is_empty() {
             let netns = client::open_netns(pid.as_raw()).map_err(|e| e.to_string())?;
@@ -314,15 +318,21 @@ impl crate::runtime::Attach for BridgeAttach<'_> {
 
     fn ready(&mut self) -> Result<(), String> {
         match self.pid.take() {
-            Some((pid, netns)) => attach(
-                self.ctx,
-                self.c,
-                pid,
-                &netns,
-                std::mem::take(&mut self.ports),
-            )
-            .map_err(|e| e.to_string()),
+            Some((pid, netns)) => {
+                let ports = std::mem::take(&mut self.ports);
+                attach(&self.ctx, &self.c, pid, &netns, ports).map_err(|e| e.to_string())?;
+                self.attached = true;
+                Ok(())
+            }
             None => Ok(()),
+        }
+    }
+}
+
+impl Drop for BridgeAttach {
+    fn drop(&mut self) {
+        if self.attached {
+            let _ = detach(&self.ctx, &self.c);
         }
     }
 }
@@ -372,15 +382,17 @@ pub fn attach(
     Ok(())
 }
 
-/// Point an empty resolv.conf (one the container files left for us) at the networks' DNS servers.
+/// Point the container's resolv.conf at aardvark-dns on its networks' gateways (podman's servers for
+/// a network with DNS), keeping its search domains and options, unless `--dns` chose servers. The
+/// file is rewritten in place: the container bind-mounts it.
 fn fill_resolv_conf(ctx: &Ctx, c: &Container) {
-    let path = container::runtime_dir(ctx, &c.record.id).join("resolv.conf");
-    let empty = std::fs::metadata(&path).is_ok_and(|m| m.len() == 0);
     let e = etc_entries(ctx, &c.spec);
-    if !empty || e.nameservers.is_empty() {
+    if e.nameservers.is_empty() || !c.spec.net.dns.is_empty() {
         return;
     }
-    let _ = std::fs::write(&path, e.resolv_conf());
+    let path = container::runtime_dir(ctx, &c.record.id).join("resolv.conf");
+    let old = std::fs::read_to_string(&path).unwrap_or_default();
+    let _ = std::fs::write(&path, e.merged_resolv_conf(&old));
 }
 
 /// `/etc/hosts` lines for `--link NAME[:ALIAS]`: the linked container's address on a shared network.
@@ -446,14 +458,39 @@ pub struct EtcEntries {
 impl EtcEntries {
     /// resolv.conf text: `search` and `nameserver` lines.
     pub fn resolv_conf(&self) -> String {
+        self.merged_resolv_conf("")
+    }
+
+    /// `current` with our search domains first and our servers instead of its own.
+    pub fn merged_resolv_conf(&self, current: &str) -> String {
+        let mut search = self.search.clone();
+        let mut rest = String::new();
+        for line in current.lines() {
+            let mut f = line.split_whitespace();
+            match f.next() {
+                Some("search" | "domain") => {
+                    for d in f {
+                        if !search.iter().any(|s| s == d) {
+                            search.push(d.to_string());
+                        }
+                    }
+                }
+                Some("nameserver") => {}
+                _ if line.trim().is_empty() => {}
+                _ => {
+                    rest.push_str(line);
+                    rest.push('\n');
+                }
+            }
+        }
         let mut s = String::new();
-        if !self.search.is_empty() {
-            s.push_str(&format!("search {}\n", self.search.join(" ")));
+        if !search.is_empty() {
+            s.push_str(&format!("search {}\n", search.join(" ")));
         }
         for n in &self.nameservers {
             s.push_str(&format!("nameserver {n}\n"));
         }
-        s
+        s + &rest
     }
 }
 
@@ -577,6 +614,19 @@ mod tests {
         assert!(parse_network_flag("a:zzz=1").is_err());
         assert!(parse_network_flag("ip=1.2.3.4").is_err());
         assert!(parse_mac("aa:bb").is_err());
+    }
+
+    #[test]
+    fn resolv_conf_keeps_search_and_options() {
+        let e = EtcEntries {
+            nameservers: vec!["10.89.0.1".parse().unwrap()],
+            search: vec!["dns.podman".into()],
+        };
+        assert_eq!(
+            e.merged_resolv_conf("search example.com\nnameserver 9.9.9.9\noptions ndots:2\n"),
+            "search dns.podman example.com\nnameserver 10.89.0.1\noptions ndots:2\n"
+        );
+        assert_eq!(e.resolv_conf(), "search dns.podman\nnameserver 10.89.0.1\n");
     }
 
     #[test]

@@ -84,6 +84,7 @@ impl Drop for Running {
 pub fn start(
     program: &'static str,
     args: &[String],
+    cwd: Option<&Path>,
     log: &Path,
     inherit: &[std::os::fd::RawFd],
     lifeline: Vec<OwnedFd>,
@@ -99,6 +100,9 @@ pub fn start(
         .stdout(Stdio::null())
         .stderr(log_file)
         .process_group(0);
+    if let Some(d) = cwd {
+        cmd.current_dir(d);
+    }
     tracing::debug!(program, ?args, "start network helper");
     let child = crate::sys::process::spawn_tied(&mut cmd, inherit).map_err(start_err)?;
     Ok(Running {

@@ -11,8 +11,10 @@ use super::ports::{PortMapping, Protocol};
 
 /// What to start pasta with.
 pub struct Config<'a> {
-    /// `/proc/PID/ns/net` of the container.
-    pub netns: &'a Path,
+    /// An open `/proc/PID/ns/net` of the container. pasta opens the namespace after dropping its
+    /// privileges, when the container's /proc entries are no longer its to read, so it gets the
+    /// descriptor as `/proc/self/fd/N` instead.
+    pub netns: std::os::fd::RawFd,
     pub ports: &'a [PortMapping],
     /// Options from `--network pasta:OPT,OPT`.
     pub extra: &'a [String],
@@ -44,7 +46,7 @@ pub fn args(cfg: &Config<'_>, pid_path: &str) -> Vec<String> {
         "--pid".into(),
         pid_path.into(),
         "--netns".into(),
-        cfg.netns.display().to_string(),
+        format!("/proc/self/fd/{}", cfg.netns),
     ];
     let user_has = |flags: &[&str]| cfg.extra.iter().any(|e| flags.contains(&e.as_str()));
     for (proto, flag, ns_flag) in [(Protocol::Tcp, "-t", "-T"), (Protocol::Udp, "-u", "-U")] {
@@ -115,8 +117,9 @@ pub fn spawn(cfg: &Config<'_>) -> Result<Starting, HelperError> {
     let running = helper::start(
         "pasta",
         &args(cfg, &pid_path),
+        None,
         cfg.log,
-        &[ready_w.as_raw_fd()],
+        &[ready_w.as_raw_fd(), cfg.netns],
         Vec::new(),
     )?;
     drop(ready_w);
@@ -149,7 +152,7 @@ mod tests {
         let mut ports = parse_publish("127.0.0.1:8080:80").unwrap();
         ports.extend(parse_publish("9000-9001:90-91/udp").unwrap());
         let cfg = Config {
-            netns: Path::new("/proc/7/ns/net"),
+            netns: 7,
             ports: &ports,
             extra: &[],
             mac_address: Some("92:d0:c6:0a:29:33"),
@@ -158,7 +161,7 @@ mod tests {
         let a = args(&cfg, "/proc/self/fd/9").join(" ");
         assert_eq!(
             a,
-            "--config-net --foreground --quiet --pid /proc/self/fd/9 --netns /proc/7/ns/net \
+            "--config-net --foreground --quiet --pid /proc/self/fd/9 --netns /proc/self/fd/7 \
              -t 127.0.0.1/8080:80 -T none -u 9000-9001:90-91 -U none --ns-mac-addr 92:d0:c6:0a:29:33"
         );
         let extra = vec!["-T".to_string(), "5432".to_string()];

@@ -14,12 +14,14 @@ use super::helper::{self, HelperError, Running};
 use super::ports::PortMapping;
 
 pub struct Config<'a> {
-    /// The container's pid (slirp4netns joins its network namespace).
-    pub pid: i32,
+    /// An open `/proc/PID/ns/net` of the container, which slirp4netns joins.
+    pub netns: std::os::fd::RawFd,
     pub options: &'a SlirpOptions,
     pub ports: &'a [PortMapping],
     pub mac_address: Option<&'a str>,
-    /// The API socket's path (in the container's runtime directory).
+    /// The API socket's path (in the container's runtime directory). Socket addresses are limited to
+    /// 107 bytes, so slirp4netns binds it relative to its working directory and we connect through
+    /// `/proc/self/fd/DIR/NAME`.
     pub api_socket: &'a Path,
     pub log: &'a Path,
 }
@@ -55,7 +57,13 @@ pub fn args(cfg: &Config<'_>, ready_fd: i32, exit_fd: i32) -> Vec<String> {
         format!("--mtu={}", o.mtu),
         format!("--ready-fd={ready_fd}"),
         format!("--exit-fd={exit_fd}"),
-        format!("--api-socket={}", cfg.api_socket.display()),
+        format!(
+            "--api-socket={}",
+            cfg.api_socket
+                .file_name()
+                .map(|n| n.to_string_lossy())
+                .unwrap_or_default()
+        ),
         "--enable-sandbox".into(),
         "--enable-seccomp".into(),
     ];
@@ -77,7 +85,8 @@ pub fn args(cfg: &Config<'_>, ready_fd: i32, exit_fd: i32) -> Vec<String> {
     if let Some(m) = cfg.mac_address {
         a.push(format!("--macaddress={m}"));
     }
-    a.push(cfg.pid.to_string());
+    a.push("--netns-type=path".into());
+    a.push(format!("/proc/self/fd/{}", cfg.netns));
     a.push("tap0".into());
     a
 }
@@ -104,8 +113,9 @@ pub fn spawn(cfg: &Config<'_>) -> Result<Starting, HelperError> {
     let running = helper::start(
         "slirp4netns",
         &args(cfg, ready_w.as_raw_fd(), exit_r.as_raw_fd()),
+        cfg.api_socket.parent(),
         cfg.log,
-        &[ready_w.as_raw_fd(), exit_r.as_raw_fd()],
+        &[ready_w.as_raw_fd(), exit_r.as_raw_fd(), cfg.netns],
         vec![exit_w],
     )?;
     drop(ready_w);
@@ -163,7 +173,13 @@ fn add_hostfwd(
             "guest_port": container,
         }
     });
-    let mut s = UnixStream::connect(socket).map_err(api)?;
+    let dir = std::fs::File::open(socket.parent().unwrap_or(Path::new("/"))).map_err(api)?;
+    let name = socket
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let short = format!("/proc/self/fd/{}/{name}", dir.as_raw_fd());
+    let mut s = UnixStream::connect(&short).map_err(api)?;
     s.set_read_timeout(Some(Duration::from_secs(5)))
         .map_err(api)?;
     s.write_all(req.to_string().as_bytes()).map_err(api)?;
@@ -210,7 +226,7 @@ mod tests {
             ..SlirpOptions::default()
         };
         let cfg = Config {
-            pid: 42,
+            netns: 42,
             options: &o,
             ports: &[],
             mac_address: None,
@@ -220,8 +236,8 @@ mod tests {
         let a = args(&cfg, 5, 6).join(" ");
         assert_eq!(
             a,
-            "--configure --mtu=1500 --ready-fd=5 --exit-fd=6 --api-socket=/run/x/slirp.sock \
-             --enable-sandbox --enable-seccomp 42 tap0"
+            "--configure --mtu=1500 --ready-fd=5 --exit-fd=6 --api-socket=slirp.sock \
+             --enable-sandbox --enable-seccomp --netns-type=path /proc/self/fd/42 tap0"
         );
     }
 }

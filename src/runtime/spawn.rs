@@ -254,6 +254,9 @@ fn setup(
     // on the host) or our memory: CVE-2019-5736. exec resets this for the container's own program.
     nix::sys::prctl::set_dumpable(false)
         .map_err(|e| fail(125, format!("failed to make the process non-dumpable: {e}")))?;
+    if let Some(ns) = &plan.join_network {
+        join_network(ns)?;
+    }
     let single = matches!(plan.maps, IdMaps::Single { .. });
     mounts::build_root(plan, !tty_gid_mapped(&plan.maps))
         .map_err(|(what, e)| fail(125, format!("failed to {what}: {e}")))?;
@@ -305,6 +308,28 @@ fn setup(
     } else {
         exec(p)
     }
+}
+
+/// Enter an existing network namespace (before the mounts, so /sys is the right one).
+fn join_network(ns: &std::path::Path) -> Result<(), (i32, String)> {
+    let f = std::fs::File::open(ns).map_err(|e| {
+        fail(
+            125,
+            format!(
+                "failed to open the network namespace `{}`: {e}",
+                ns.display()
+            ),
+        )
+    })?;
+    nix::sched::setns(f, nix::sched::CloneFlags::CLONE_NEWNET).map_err(|e| {
+        fail(
+            125,
+            format!(
+                "failed to join the network namespace `{}`: {e}",
+                ns.display()
+            ),
+        )
+    })
 }
 
 /// The PATH from the container's environment.

@@ -495,3 +495,39 @@ fn killed_run_and_rm_f_leave_nothing() {
     assert_network_gone(&env);
     drop(c);
 }
+
+#[test]
+fn published_port_on_a_bridge_network() {
+    use std::io::{Read, Write};
+    let env = env_with_busybox("published_port_on_a_bridge_network");
+    let c = Cleanup(&env);
+    let net = env.safename("net");
+    out(&env, &["network", "create", &net]);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port();
+    let srv = env.safename("srv");
+    let publish = format!("127.0.0.1:{port}:8080");
+    web(&env, &srv, &["--network", &net, "-p", &publish]);
+    let mut body = String::new();
+    let got = wait_for(Duration::from_secs(10), || {
+        body.clear();
+        std::net::TcpStream::connect(("127.0.0.1", port))
+            .and_then(|mut s| {
+                s.write_all(b"GET /hostname HTTP/1.0\r\n\r\n")?;
+                s.read_to_string(&mut body)
+            })
+            .is_ok()
+            && body.contains("200 OK")
+    });
+    assert!(got, "no answer through the published port: {body:?}");
+    let hostname = out(&env, &["inspect", "--format", "{{.Config.Hostname}}", &srv]);
+    assert!(body.ends_with(&hostname), "{body:?}");
+    drop(c);
+    assert_network_gone(&env);
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "the port is still open"
+    );
+}

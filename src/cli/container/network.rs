@@ -11,7 +11,7 @@ use crate::network::netavark::PerNetwork;
 fn is_mode(network: &str) -> bool {
     matches!(
         network,
-        "host" | "none" | "private" | "pasta" | "slirp4netns"
+        "" | "default" | "host" | "none" | "private" | "pasta" | "slirp4netns"
     ) || ["pasta:", "slirp4netns:", "container:", "ns:"]
         .iter()
         .any(|p| network.starts_with(p))
@@ -20,11 +20,11 @@ fn is_mode(network: &str) -> bool {
 /// The network mode and the bridge networks with this container's options on each. `--network bridge`
 /// is the default network, as in podman.
 pub fn bridge_networks(a: &CreateArgs) -> Result<(String, BTreeMap<String, PerNetwork>), Error> {
-    let per_flags = !a.ip.is_empty() || !a.network_alias.is_empty() || a.mac_address.is_some();
+    let per_flags = !a.ip.is_empty() || !a.network_alias.is_empty();
     if is_mode(&a.network) {
         if per_flags {
             return Err(Error::Usage(format!(
-                "--ip, --network-alias and --mac-address need a bridge network, not `--network {}`",
+                "--ip and --network-alias need a bridge network, not `--network {}`",
                 a.network
             )));
         }

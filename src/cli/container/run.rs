@@ -54,7 +54,11 @@ fn mounts(a: &CreateArgs) -> Result<Vec<engine::Mount>, Error> {
 }
 
 fn options(a: &CreateArgs, remove: bool) -> Result<CreateOptions, Error> {
-    let (network, networks) = super::network::bridge_networks(a)?;
+    let mut publish = Vec::new();
+    for p in &a.publish {
+        publish.extend(crate::network::parse_publish(p).map_err(|e| Error::Usage(e.to_string()))?);
+    }
+    let (network_mode, networks) = super::network::bridge_networks(a)?;
     let (no_new_privileges, seccomp) = security_opts(&a.security_opt)?;
     Ok(CreateOptions {
         image: a.image.clone(),
@@ -65,7 +69,18 @@ fn options(a: &CreateArgs, remove: bool) -> Result<CreateOptions, Error> {
         workdir: a.workdir.clone(),
         user: a.user.clone(),
         hostname: a.hostname.clone(),
-        network,
+        net: engine::network::NetworkRequest {
+            mode: network_mode,
+            publish,
+            publish_all: a.publish_all,
+            expose: a.expose.clone(),
+            dns: a.dns.clone(),
+            dns_search: a.dns_search.clone(),
+            dns_options: a.dns_option.clone(),
+            add_hosts: a.add_host.clone(),
+            no_hosts: a.no_hosts,
+            mac_address: a.mac_address.clone(),
+        },
         networks,
         links: a.link.clone(),
         read_only: a.read_only,

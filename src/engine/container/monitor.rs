@@ -216,10 +216,16 @@ pub fn monitor(ctx: &Ctx, id: &str, ready: OwnedFd, wait_attach: bool) -> Result
         redirect(&err_w, 2)?;
         let c = lifecycle::find(&store, id)?;
         let plan = plan(ctx, &store, &c)?;
-        let spawned = crate::runtime::spawn_with(
-            &plan,
-            &mut crate::engine::network::BridgeAttach::new(ctx, &c),
-        );
+        let mut net = super::network::attach(ctx, &c);
+        // fuse-overlayfs runs in the monitor's mount namespace, mounted before the clone copies it.
+        let (fuse, spawned) = match super::rootfs::mount(ctx, &c, &plan.rootfs) {
+            Ok(fuse) => (
+                fuse,
+                crate::runtime::spawn_with(&plan, &mut net)
+                    .map_err(|e| (e.exit_code(), e.to_string())),
+            ),
+            Err(e) => (None, Err((e.exit_code(), e.to_string()))),
+        };
         redirect(&devnull, 0)?;
         redirect(&devnull, 1)?;
         redirect(&devnull, 2)?;
@@ -227,15 +233,16 @@ pub fn monitor(ctx: &Ctx, id: &str, ready: OwnedFd, wait_attach: bool) -> Result
         drop(err_w);
         let spawned = match spawned {
             Ok(s) => s,
-            Err(e) => {
+            Err((code, message)) => {
+                drop(fuse);
                 set_state(&mut store, id, |st| {
-                    st.error = e.to_string();
-                    st.exit_code = e.exit_code();
+                    st.error = message.clone();
+                    st.exit_code = code;
                 })?;
                 if let Some(mut r) = ready.take() {
-                    let _ = write!(r, "{}\t{e}", e.exit_code());
+                    let _ = write!(r, "{code}\t{message}");
                 }
-                return Ok(e.exit_code());
+                return Ok(code);
             }
         };
         set_state(&mut store, id, |st| {
@@ -257,8 +264,10 @@ pub fn monitor(ctx: &Ctx, id: &str, ready: OwnedFd, wait_attach: bool) -> Result
             server.set_stdin(w);
         }
         pump(&mut writer, &mut server, out_r, err_r);
-        let code = lifecycle::wait_and_record(&mut store, id, spawned.pid)?;
-        let _ = crate::engine::network::detach(ctx, &c);
+        let code = lifecycle::wait_and_record(&mut store, id, spawned.pid);
+        drop(net);
+        drop(fuse);
+        let code = code?;
         // The exit is recorded: attached clients read it from the store once we close them.
         server.close_clients(std::time::Duration::from_secs(2));
         let st = store

@@ -25,12 +25,23 @@ pub fn run_attached(ctx: &Ctx, c: &Container) -> Result<Ended, EngineError> {
         crate::sys::process::dup_onto(std::os::fd::AsFd::as_fd(&null), 0)
             .map_err(|e| EngineError::io("redirect stdin of", &c.record.id, e))?;
     }
-    let spawned = match crate::runtime::spawn_with(
-        &plan,
-        &mut crate::engine::network::BridgeAttach::new(ctx, c),
-    ) {
+    // fuse-overlayfs runs in this process's mount namespace, mounted before the clone copies it.
+    let fuse = match super::rootfs::mount(ctx, c, &plan.rootfs) {
+        Ok(f) => f,
+        Err(e) => {
+            if c.spec.remove {
+                lifecycle::remove_one(ctx, &mut store, c, true)?;
+                crate::engine::volume::remove_anonymous(&mut store, c)?;
+            }
+            return Err(e);
+        }
+    };
+    // Stops the network helper when dropped, after the container has ended.
+    let mut net = super::network::attach(ctx, c);
+    let spawned = match crate::runtime::spawn_with(&plan, &mut net) {
         Ok(s) => s,
         Err(e) => {
+            drop(fuse);
             let mut st = c.state.clone();
             st.error = e.to_string();
             st.exit_code = e.exit_code();
@@ -57,8 +68,10 @@ pub fn run_attached(ctx: &Ctx, c: &Container) -> Result<Ended, EngineError> {
     if let Some(m) = spawned.terminal {
         crate::runtime::terminal::relay(m);
     }
-    let code = lifecycle::wait_and_record(&mut store, &c.record.id, pid)?;
-    let _ = crate::engine::network::detach(ctx, c);
+    let code = lifecycle::wait_and_record(&mut store, &c.record.id, pid);
+    drop(net);
+    drop(fuse);
+    let code = code?;
     if c.spec.remove {
         let c = lifecycle::find(&store, &c.record.id)?;
         lifecycle::remove_one(ctx, &mut store, &c, true)?;
