@@ -18,7 +18,7 @@ RESULTS=$REPO/bench/results
 SYS_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
 # --- benchmarks: one function each, bench_<name with _ for ->; add new ones to ALL ----------
-ALL=(pull-debian images-50 complete-images run-rm run-rm-none run-rm-pasta run-rm-slirp run-rm-fuse run-rm-vfs run-d-rm ps-50 ps-1000 exec-true monitor-rss
+ALL=(pull-debian images-50 complete-images run-rm run-rm-none run-rm-pasta run-rm-slirp run-rm-bridge run-rm-fuse run-rm-vfs run-d-rm ps-50 ps-1000 exec-true monitor-rss
   net-throughput publish-rate net-helper-rss build-cached build-nocache build-ctx-10k)
 
 # Each benchmark first checks, per tool, that the command does real work (expect_lines) and
@@ -76,6 +76,20 @@ bench_run_rm_none() {
     else partial $t; fi
   done
   hf run-rm-none -N --warmup 5 --runs 50 "${args[@]}"
+}
+
+# A user-defined bridge network: the rootless network namespace (roost's __netns holder or podman's
+# rootless netns) with slirp4netns, netavark and, on this network, aardvark-dns; set up and torn down
+# on every run, as the container is the only one on it.
+bench_run_rm_bridge() {
+  local t args=()
+  for t in roost podman; do
+    as_user $t network create benchnet >/dev/null 2>&1
+    if [ "$(as_user $t run --rm --network benchnet "$REG/busybox:latest" sh -c 'ip -4 addr show eth0 | grep -c 10.89.' 2>/dev/null)" = 1 ]; then
+      args+=(-n $t "$t run --rm --network benchnet $REG/busybox:latest true")
+    else partial $t; fi
+  done
+  hf run-rm-bridge -N --warmup 3 --runs 30 "${args[@]}"
 }
 
 # run_rm_driver NAME DRIVER: the run path with the container root on another storage driver. podman

@@ -8,6 +8,7 @@ mod ctx;
 pub mod format;
 mod generate;
 mod image;
+mod network;
 mod progress;
 mod system;
 mod volume;
@@ -153,6 +154,12 @@ pub enum Command {
     /// Manage volumes
     #[command(subcommand)]
     Volume(volume::VolumeCommand),
+    /// Manage networks
+    #[command(subcommand)]
+    Network(network::NetworkCommand),
+    /// Holds the rootless network namespace (internal)
+    #[command(name = "__netns", hide = true)]
+    Netns(network::NetnsArgs),
     /// Print a shell completion script (bash, zsh or fish)
     Completion(generate::CompletionArgs),
     /// Generate documentation
@@ -197,6 +204,8 @@ impl Command {
             // Not `exec`/`top`: a re-executed roost gets a user namespace of its own, while these
             // join the container's (`runtime::exec`), which only its owner outside can do.
             Command::Volume(v) => v.needs_userns(),
+            Command::Network(n) => n.needs_userns(),
+            Command::Netns(_) => true,
             _ => false,
         }
     }
@@ -332,6 +341,8 @@ fn dispatch(ctx: &crate::engine::Ctx, command: Command) -> Result<i32, Error> {
         Command::Rename(a) => container::dispatch(ctx, container::ContainerCommand::Rename(a)),
         Command::System(s) => system::dispatch(ctx, s),
         Command::Volume(v) => volume::dispatch(ctx, v),
+        Command::Network(n) => network::dispatch(ctx, n),
+        Command::Netns(a) => network::netns(ctx, &a),
         Command::Version(_)
         | Command::Completion(_)
         | Command::Generate(_)

@@ -6,6 +6,7 @@ pub mod build;
 pub mod container;
 pub mod image;
 mod layer;
+pub mod network;
 pub mod storage;
 pub mod system;
 pub mod volume;
@@ -120,6 +121,8 @@ pub enum EngineError {
     Worker,
     #[error(transparent)]
     Volume(#[from] volume::VolumeError),
+    #[error(transparent)]
+    Network(#[from] crate::network::NetworkError),
     #[error("{0}")]
     Invalid(String),
     #[error("pull policy is `never` and `{0}` is not in local storage")]
@@ -175,6 +178,7 @@ impl EngineError {
             EngineError::StartFailed { code, .. } => *code,
             EngineError::Exec(e) => e.exit_code(),
             EngineError::Build(e) => e.exit_code(),
+            EngineError::Network(e) => e.exit_code(),
             _ => 125,
         }
     }

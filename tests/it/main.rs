@@ -17,6 +17,7 @@ mod hostile;
 mod images;
 mod misc;
 mod network;
+mod networks;
 mod pull;
 mod push;
 mod security;
