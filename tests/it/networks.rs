@@ -388,12 +388,13 @@ fn connect_and_disconnect_a_running_container() {
         addrs.contains("10.89.0.2") && addrs.contains("10.89.1.2"),
         "{addrs}"
     );
-    // A container on b alone now reaches it, by its alias too.
+    // A container on b alone now reaches it, by its alias too (aardvark-dns reloads its records
+    // when netavark signals it, asynchronously, so the name may take a moment to appear).
     run_on(
         &env,
         0,
         &b,
-        "timeout 5 wget -q -O /dev/null http://second:8080/hostname",
+        "for i in $(seq 25); do timeout 5 wget -q -O /dev/null http://second:8080/hostname && exit 0; sleep 0.2; done; exit 1",
     );
     let nets = out(
         &env,
