@@ -277,6 +277,8 @@ bench_net_helper_rss() {
   done
   printf "$line\n" | tee "$RESULTS/net-helper-rss.md"
   [ ${#PARTIAL[@]} = 0 ]
+}
+
 # A 5-step Containerfile on busybox (FROM, RUN, COPY, ENV, CMD) in $OUT_DIR/buildctx.
 make_build_ctx() {
   local d=$OUT_DIR/buildctx
