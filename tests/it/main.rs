@@ -15,6 +15,7 @@ mod exec;
 mod hostile;
 mod images;
 mod misc;
+mod monitor;
 mod pull;
 mod push;
 mod security;

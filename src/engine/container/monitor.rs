@@ -217,6 +217,7 @@ pub fn monitor(ctx: &Ctx, id: &str, ready: OwnedFd, wait_attach: bool) -> Result
         let c = lifecycle::find(&store, id)?;
         let plan = plan(ctx, &store, &c)?;
         let spawned = crate::runtime::spawn(&plan);
+        drop(plan);
         redirect(&devnull, 0)?;
         redirect(&devnull, 1)?;
         redirect(&devnull, 2)?;
@@ -253,7 +254,10 @@ pub fn monitor(ctx: &Ctx, id: &str, ready: OwnedFd, wait_attach: bool) -> Result
         if let Some(w) = stdin_pipe {
             server.set_stdin(w);
         }
+        // The container may run for months: wait holding only what copying its output needs.
+        drop(store);
         pump(&mut writer, &mut server, out_r, err_r);
+        store = ctx.store()?;
         let code = lifecycle::wait_and_record(&mut store, id, spawned.pid)?;
         // The exit is recorded: attached clients read it from the store once we close them.
         server.close_clients(std::time::Duration::from_secs(2));
@@ -276,6 +280,19 @@ pub fn monitor(ctx: &Ctx, id: &str, ready: OwnedFd, wait_attach: bool) -> Result
     }
 }
 
+/// How long the container's output and the attach socket stay quiet before the monitor gives back
+/// memory (milliseconds).
+const IDLE_MS: u16 = 250;
+
+/// Give back the memory that starting the container used (the store's database connection is already
+/// closed): freed heap goes back to the kernel, and the pages of the binary and of the libraries that
+/// parsing the command line and spawning touched are unmapped. Done when the container has been quiet
+/// for a moment, so that only the code of the wait itself faults back in before the monitor sleeps.
+fn shrink() {
+    crate::sys::memory::trim_heap();
+    crate::sys::memory::release_clean_file_pages();
+}
+
 /// Copy the container's stdout and stderr into the log and to attached clients until both close;
 /// meanwhile accept clients and pass their input to the container's stdin.
 fn pump(writer: &mut LogWriter<impl Write>, server: &mut Server, out: OwnedFd, err: OwnedFd) {
@@ -284,6 +301,7 @@ fn pump(writer: &mut LogWriter<impl Write>, server: &mut Server, out: OwnedFd, e
         Some(std::fs::File::from(err)),
     ];
     let mut buf = vec![0u8; 32 * 1024];
+    let mut shrunk = false;
     while open.iter().any(Option::is_some) {
         let idx: Vec<usize> = (0..2).filter(|i| open[*i].is_some()).collect();
         let mut pfds: Vec<PollFd> = idx
@@ -296,8 +314,20 @@ fn pump(writer: &mut LogWriter<impl Write>, server: &mut Server, out: OwnedFd, e
             })
             .collect();
         let slots = server.poll_fds(&mut pfds);
-        if poll(&mut pfds, PollTimeout::NONE).is_err() {
-            continue;
+        let timeout = if shrunk {
+            PollTimeout::NONE
+        } else {
+            PollTimeout::from(IDLE_MS)
+        };
+        let mut polled = poll(&mut pfds, timeout);
+        if matches!(polled, Ok(0)) {
+            shrink();
+            shrunk = true;
+            polled = poll(&mut pfds, PollTimeout::NONE);
+        }
+        match polled {
+            Ok(0) | Err(_) => continue,
+            Ok(_) => shrunk = false,
         }
         let is_ready = |p: &PollFd| p.revents().is_some_and(|r| !r.is_empty());
         let ready: Vec<usize> = idx

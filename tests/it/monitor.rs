@@ -1,0 +1,116 @@
+//! The per-container monitor and the logs it (or a foreground `run`) writes: the monitor gives back
+//! the memory that starting the container took and keeps working afterwards; foreground containers
+//! keep a log as podman's do (`podman logs` after `podman run`).
+
+use std::fs;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::harness::{Env, OutputExt, assert_no_leaks, image};
+use crate::store::pull;
+
+fn env_with_busybox(name: &str) -> Env {
+    let env = Env::new(name);
+    pull(&env, "busybox");
+    env
+}
+
+/// Pids whose command line contains every needle.
+fn pids_with_cmdline(needles: &[&str]) -> Vec<i32> {
+    let mut pids = Vec::new();
+    for p in fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(pid) = p.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else {
+            continue;
+        };
+        let Ok(raw) = fs::read(p.path().join("cmdline")) else {
+            continue;
+        };
+        let cmdline = String::from_utf8_lossy(&raw).replace('\0', " ");
+        if needles.iter().all(|n| cmdline.contains(n)) {
+            pids.push(pid);
+        }
+    }
+    pids
+}
+
+/// A `/proc/PID/status` field in kB.
+fn status_kb(pid: i32, field: &str) -> u64 {
+    fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix(field)?
+                .trim()
+                .strip_suffix("kB")?
+                .trim()
+                .parse()
+                .ok()
+        })
+        .unwrap_or(0)
+}
+
+fn wait_for(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if cond() {
+            return true;
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+    cond()
+}
+
+#[test]
+fn idle_monitor_gives_back_the_binary_and_keeps_working() {
+    let env = env_with_busybox("idle_monitor_gives_back_the_binary");
+    let n = env.safename("m");
+    let id = env
+        .roost(
+            0,
+            &[
+                "run",
+                "-d",
+                "-i",
+                "--name",
+                &n,
+                &image("busybox"),
+                "sh",
+                "-c",
+                "sleep 2; echo late; read line; echo got $line; sleep 300",
+            ],
+        )
+        .stdout_text()
+        .trim()
+        .to_string();
+    let monitors = pids_with_cmdline(&["__monitor", &id]);
+    assert_eq!(monitors.len(), 1, "one monitor: {monitors:?}");
+    let pid = monitors[0];
+    // Quiet for a moment, the monitor unmaps the pages of the (large, here unoptimised) binary that
+    // starting the container touched; what it keeps is a few hundred kB of it.
+    let small = wait_for(Duration::from_secs(5), || status_kb(pid, "RssFile:") < 2048);
+    assert!(
+        small,
+        "monitor keeps {} kB of files mapped (VmRSS {} kB)",
+        status_kb(pid, "RssFile:"),
+        status_kb(pid, "VmRSS:")
+    );
+    // It still copies output, serves attach clients and records the exit.
+    assert!(wait_for(Duration::from_secs(10), || env
+        .roost(0, &["logs", &n])
+        .stdout_text()
+        .contains("late")));
+    let mut attach = env.roost_spawn(&["attach", "--sig-proxy=false", &n]);
+    thread::sleep(Duration::from_millis(500));
+    {
+        use std::io::Write;
+        let mut stdin = attach.stdin.take().expect("piped stdin");
+        stdin.write_all(b"hello\n").unwrap();
+    }
+    assert!(wait_for(Duration::from_secs(10), || env
+        .roost(0, &["logs", &n])
+        .stdout_text()
+        .contains("got hello")));
+    env.roost(0, &["rm", "-f", "-t", "0", &n]);
+    let _ = attach.wait();
+    assert_no_leaks(&env);
+}
