@@ -153,6 +153,11 @@ pub fn dup_onto(fd: std::os::fd::BorrowedFd<'_>, target: RawFd) -> io::Result<()
     Ok(())
 }
 
+/// A close-on-exec duplicate of `fd` (to set a standard descriptor aside while it is redirected).
+pub fn dup_cloexec(fd: std::os::fd::BorrowedFd<'_>) -> io::Result<std::os::fd::OwnedFd> {
+    rustix::io::fcntl_dupfd_cloexec(fd, 3).map_err(io::Error::from)
+}
+
 /// Take ownership of one descriptor a parent passed down by number (`__monitor --ready-fd`).
 pub fn adopt_fd(fd: RawFd) -> io::Result<std::os::fd::OwnedFd> {
     nix::sys::stat::fstat(fd_ref(fd)?).map_err(io::Error::from)?;

@@ -114,3 +114,83 @@ fn idle_monitor_gives_back_the_binary_and_keeps_working() {
     let _ = attach.wait();
     assert_no_leaks(&env);
 }
+
+#[test]
+fn foreground_run_keeps_a_log() {
+    let env = env_with_busybox("foreground_run_keeps_a_log");
+    let bb = image("busybox");
+    let n = env.safename("fg");
+    let o = env.roost(
+        0,
+        &[
+            "run",
+            "--name",
+            &n,
+            &bb,
+            "sh",
+            "-c",
+            "echo out; echo err >&2; printf partial",
+        ],
+    );
+    assert_eq!(o.stdout_text(), "out\npartial");
+    assert_eq!(o.stderr_text(), "err\n");
+    // podman logs after podman run: the same streams, from the k8s-file log.
+    let logs = env.roost(0, &["logs", &n]);
+    assert_eq!(logs.stdout_text(), "out\npartial");
+    assert_eq!(logs.stderr_text(), "err\n");
+    // Without -t the container writes to pipes, as under podman's conmon.
+    let o = env.roost(
+        0,
+        &["run", "--rm", &bb, "sh", "-c", "test -t 1 || echo notty"],
+    );
+    assert_eq!(o.stdout_text(), "notty\n");
+    // With -t the pty's output is logged (as stdout, like podman).
+    let t = env.safename("tty");
+    let o = env.roost(0, &["run", "-t", "--name", &t, &bb, "echo", "via-pty"]);
+    assert_eq!(o.stdout_text(), "via-pty\r\n");
+    assert_eq!(env.roost(0, &["logs", &t]).stdout_text(), "via-pty\r\n");
+    // --log-driver none: the output still shows, nothing is kept.
+    let q = env.safename("none");
+    let o = env.roost(
+        0,
+        &[
+            "run",
+            "--log-driver",
+            "none",
+            "--name",
+            &q,
+            &bb,
+            "echo",
+            "hi",
+        ],
+    );
+    assert_eq!(o.stdout_text(), "hi\n");
+    assert_eq!(env.roost(0, &["logs", &q]).stdout_text(), "");
+    // A container that prints nothing leaves no log file behind.
+    let s = env.safename("silent");
+    env.roost(0, &["run", "--name", &s, &bb, "true"]);
+    let id = env
+        .roost(0, &["inspect", "--format", "{{.Id}}", &s])
+        .stdout_text()
+        .trim()
+        .to_string();
+    let dir = env.data.join("roost/containers").join(&id);
+    assert!(dir.is_dir(), "{} exists", dir.display());
+    assert!(!dir.join("ctr.log").exists());
+    env.roost(0, &["rm", "-a"]);
+    assert_no_leaks(&env);
+}
+
+#[test]
+fn foreground_run_stops_at_a_closed_stdout() {
+    let env = env_with_busybox("foreground_run_stops_at_a_closed_stdout");
+    // `yes` must see the broken pipe that `head` leaves, as it would writing there directly.
+    let script = format!(
+        "{} run --rm {} yes | head -n 2",
+        crate::harness::roost_bin().display(),
+        image("busybox")
+    );
+    let o = env.run_as_user(0, "sh", &["-c", &script]);
+    assert_eq!(o.stdout_text(), "y\ny\n");
+    assert_no_leaks(&env);
+}

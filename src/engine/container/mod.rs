@@ -17,6 +17,7 @@ pub mod process;
 mod run;
 mod size;
 mod spec;
+mod tee;
 mod top;
 mod view;
 mod volumes;

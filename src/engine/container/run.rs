@@ -25,7 +25,18 @@ pub fn run_attached(ctx: &Ctx, c: &Container) -> Result<Ended, EngineError> {
         crate::sys::process::dup_onto(std::os::fd::AsFd::as_fd(&null), 0)
             .map_err(|e| EngineError::io("redirect stdin of", &c.record.id, e))?;
     }
-    let spawned = match crate::runtime::spawn(&plan) {
+    let mut log = super::tee::LazyLog::new(&store, c);
+    // With a terminal the output is copied from the pty; otherwise through pipes to us.
+    let mut tee = if log.enabled() && !c.spec.tty {
+        Some(super::tee::Tee::redirect()?)
+    } else {
+        None
+    };
+    let spawned = crate::runtime::spawn(&plan);
+    if let Some(t) = tee.as_mut() {
+        t.restore();
+    }
+    let spawned = match spawned {
         Ok(s) => s,
         Err(e) => {
             let mut st = c.state.clone();
@@ -52,7 +63,10 @@ pub fn run_attached(ctx: &Ctx, c: &Container) -> Result<Ended, EngineError> {
     crate::sys::process::forward_signals(spawned.pid.as_raw());
     let pid = spawned.pid;
     if let Some(m) = spawned.terminal {
-        crate::runtime::terminal::relay(m);
+        crate::runtime::terminal::relay(m, &mut |data| log.write(false, data));
+        log.finish();
+    } else if let Some(t) = tee {
+        t.copy(&mut log);
     }
     let code = lifecycle::wait_and_record(&mut store, &c.record.id, pid)?;
     if c.spec.remove {
