@@ -215,3 +215,16 @@ pub fn cloexec_from(first: u32) -> nix::Result<()> {
     };
     nix::errno::Errno::result(ret).map(drop)
 }
+
+/// Close every descriptor from 3 up, then `_exit` with what `wait(arg)` returns. For a process that
+/// is a copy of its parent and must not keep the parent's files open while it waits (`--init`'s
+/// pid 1). `wait` is a plain function, so it cannot hold any of the closed descriptors.
+pub fn close_descriptors_then_exit(wait: fn(i32) -> i32, arg: i32) -> ! {
+    // SAFETY: close_range(2) takes two integers and a flag. After it, this process only runs `wait`
+    // (a fn pointer: it captures no descriptor-owning value) and `_exit`, which runs no destructor, so
+    // no owner of a closed descriptor uses or closes it again.
+    unsafe {
+        libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0);
+    }
+    crate::sys::clone::exit_now(wait(arg))
+}

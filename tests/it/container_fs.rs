@@ -162,3 +162,58 @@ fn cp_resolves_symlinks_inside_the_container() {
     env.roost(0, &["rm", &c]);
     assert_no_leaks(&env);
 }
+
+#[test]
+fn cp_into_a_running_container_goes_through_its_root() {
+    let env = Env::new("cp_into_a_running_container_goes_through_its_root");
+    env.roost(0, &["pull", "-q", &image("busybox")]);
+    env.run_as_user(0, "sh", &["-c", "echo from-host > in.txt"]);
+    for extra in [&[][..], &["--init"][..]] {
+        let c = env.safename(if extra.is_empty() { "plain" } else { "init" });
+        let mut args = vec!["run", "-d", "--name", &c, "--tmpfs", "/scratch"];
+        args.extend_from_slice(extra);
+        let img = image("busybox");
+        args.extend_from_slice(&[
+            &img,
+            "sh",
+            "-c",
+            "ln -s / /escape; ln -s ../../../etc /up; sleep 300",
+        ]);
+        env.roost(0, &args);
+        // Into the container's own tmpfs mount: only its live root has it (the storage has an empty
+        // /scratch directory under it).
+        env.roost(0, &["cp", "in.txt", &format!("{c}:/scratch/")]);
+        let got = env
+            .roost(0, &["exec", &c, "cat", "/scratch/in.txt"])
+            .stdout_text();
+        assert_eq!(got, "from-host\n");
+        // Into the overlay: visible to the container at once.
+        env.roost(0, &["cp", "in.txt", &format!("{c}:/tmp/x.txt")]);
+        let got = env
+            .roost(0, &["exec", &c, "cat", "/tmp/x.txt"])
+            .stdout_text();
+        assert_eq!(got, "from-host\n");
+        // Symlinks are resolved in the container's root (CVE-2018-15664).
+        let evil = format!("evil-{}", env.safename("r"));
+        env.run_as_user(0, "sh", &["-c", &format!("echo evil > {evil}")]);
+        env.roost(0, &["cp", &evil, &format!("{c}:/up/{evil}")]);
+        env.roost(0, &["cp", &evil, &format!("{c}:/escape/tmp/{evil}")]);
+        assert!(
+            !Path::new("/etc").join(&evil).exists(),
+            "wrote into the host's /etc"
+        );
+        assert!(
+            !Path::new("/tmp").join(&evil).exists(),
+            "wrote into the host's /tmp"
+        );
+        env.roost(0, &["exec", &c, "test", "-f", &format!("/etc/{evil}")]);
+        env.roost(0, &["exec", &c, "test", "-f", &format!("/tmp/{evil}")]);
+        // And back out of the tmpfs.
+        let back = env
+            .roost(0, &["cp", &format!("{c}:/scratch/in.txt"), "-"])
+            .stdout;
+        assert_eq!(tar_names(&back), ["in.txt"]);
+        env.roost(0, &["rm", "-f", "-t", "0", &c]);
+    }
+    assert_no_leaks(&env);
+}
