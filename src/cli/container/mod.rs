@@ -309,6 +309,14 @@ pub struct RunArgs {
     /// Run in the background and print the container ID
     #[arg(short, long)]
     pub detach: bool,
+    /// Key sequence that detaches from a `-it` container and leaves it running (`ctrl-<key>` or a
+    /// character, comma-separated; an empty string disables it)
+    #[arg(long, value_name = "KEYS", default_value = crate::engine::container::detach::DEFAULT_DETACH_KEYS)]
+    pub detach_keys: String,
+    /// Forward the signals roost receives to the container's process (not with -t)
+    #[arg(long, value_name = "BOOL", default_value_t = true, num_args = 0..=1,
+          default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub sig_proxy: bool,
     #[command(flatten)]
     pub create: CreateArgs,
 }
@@ -321,6 +329,14 @@ pub struct StartArgs {
     /// Pass our stdin to the container (with --attach; the container must have been created with -i)
     #[arg(short, long)]
     pub interactive: bool,
+    /// Key sequence that detaches (with --attach) and leaves the container running; an empty string
+    /// disables it
+    #[arg(long, value_name = "KEYS", default_value = crate::engine::container::detach::DEFAULT_DETACH_KEYS)]
+    pub detach_keys: String,
+    /// Forward the signals roost receives to the container's process (with --attach, not with -t)
+    #[arg(long, value_name = "BOOL", default_value_t = true, num_args = 0..=1,
+          default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub sig_proxy: bool,
     /// Containers to start
     #[arg(required = true, value_name = "CONTAINER", add = ArgValueCandidates::new(container_names))]
     pub containers: Vec<String>,

@@ -4,6 +4,7 @@ use super::{CreateArgs, RmArgs, RunArgs, StartArgs};
 use crate::cli::out;
 use crate::cli::progress::Progress;
 use crate::engine::Ctx;
+use crate::engine::container::detach::parse_detach_keys;
 use crate::engine::container::{self as engine, CreateOptions, Ended};
 use crate::error::Error;
 
@@ -126,8 +127,8 @@ pub fn create(ctx: &Ctx, a: &CreateArgs) -> Result<i32, Error> {
     out(&format!("{}\n", c.record.id)).map(|()| 0)
 }
 
-fn attached(ctx: &Ctx, c: &engine::Container) -> Result<i32, Error> {
-    match engine::run_attached(ctx, c)? {
+fn attached(ctx: &Ctx, c: &engine::Container, sig_proxy: bool) -> Result<i32, Error> {
+    match engine::run_attached(ctx, c, sig_proxy)? {
         Ended::Exited(code) => Ok(code),
         Ended::Failed(e) => {
             #[allow(clippy::print_stderr)]
@@ -146,12 +147,24 @@ pub fn run(ctx: &Ctx, a: &RunArgs) -> Result<i32, Error> {
             "the --rm option conflicts with --restart".into(),
         ));
     }
+    let detach_keys = parse_detach_keys(&a.detach_keys)?;
     let c = engine::create(ctx, &opts, &Progress::new(false))?;
     if a.detach {
         engine::start_detached(ctx, &c)?;
         return out(&format!("{}\n", c.record.id)).map(|()| 0);
     }
-    attached(ctx, &c)
+    // `-it` at a terminal goes through the monitor, as podman's does through conmon, so that the
+    // detach keys can leave the container running.
+    let at_terminal = nix::unistd::isatty(std::io::stdin()).unwrap_or(false);
+    if c.spec.interactive && c.spec.tty && at_terminal && !detach_keys.is_empty() {
+        let how = super::attach::Relay {
+            stdin: true,
+            sig_proxy: a.sig_proxy,
+            detach_keys,
+        };
+        return super::attach::start_attached(ctx, &c, &how);
+    }
+    attached(ctx, &c, a.sig_proxy)
 }
 
 pub fn start(ctx: &Ctx, a: &StartArgs) -> Result<i32, Error> {
@@ -169,7 +182,12 @@ pub fn start(ctx: &Ctx, a: &StartArgs) -> Result<i32, Error> {
         }
         if a.attach {
             drop(store);
-            return super::attach::start_attached(ctx, &c, a.interactive);
+            let how = super::attach::Relay {
+                stdin: a.interactive,
+                sig_proxy: a.sig_proxy,
+                detach_keys: parse_detach_keys(&a.detach_keys)?,
+            };
+            return super::attach::start_attached(ctx, &c, &how);
         } else {
             engine::start_detached(ctx, &c)?;
             out(&format!("{key}\n"))?;

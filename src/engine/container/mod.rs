@@ -3,6 +3,7 @@
 pub mod attach;
 mod commit;
 mod cp;
+pub mod detach;
 mod diff;
 mod exec;
 mod export;

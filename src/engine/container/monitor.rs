@@ -215,7 +215,9 @@ pub fn monitor(ctx: &Ctx, id: &str, ready: OwnedFd, wait_attach: bool) -> Result
         redirect(&out_w, 1)?;
         redirect(&err_w, 2)?;
         let c = lifecycle::find(&store, id)?;
-        let plan = plan(ctx, &store, &c)?;
+        let mut plan = plan(ctx, &store, &c)?;
+        // With -t the container's stdio is a pty whose master we keep (podman's conmon does too).
+        plan.process.terminal = c.spec.tty;
         let spawned = crate::runtime::spawn(&plan);
         drop(plan);
         redirect(&devnull, 0)?;
@@ -251,12 +253,23 @@ pub fn monitor(ctx: &Ctx, id: &str, ready: OwnedFd, wait_attach: bool) -> Result
         if let Some(mut r) = ready.take() {
             let _ = r.write_all(b"ok");
         }
-        if let Some(w) = stdin_pipe {
+        let mut sources = vec![(out_r, false), (err_r, true)];
+        if let Some(master) = spawned.terminal {
+            if let Ok(copy) = crate::sys::process::dup_cloexec(master.as_fd()) {
+                server.set_terminal(copy);
+            }
+            if c.spec.interactive
+                && let Ok(copy) = crate::sys::process::dup_cloexec(master.as_fd())
+            {
+                server.set_stdin(copy);
+            }
+            sources.push((master, false));
+        } else if let Some(w) = stdin_pipe {
             server.set_stdin(w);
         }
         // The container may run for months: wait holding only what copying its output needs.
         drop(store);
-        pump(&mut writer, &mut server, out_r, err_r);
+        pump(&mut writer, &mut server, sources);
         store = ctx.store()?;
         let code = lifecycle::wait_and_record(&mut store, id, spawned.pid)?;
         // The exit is recorded: attached clients read it from the store once we close them.
@@ -293,22 +306,23 @@ fn shrink() {
     crate::sys::memory::release_clean_file_pages();
 }
 
-/// Copy the container's stdout and stderr into the log and to attached clients until both close;
+/// Copy the container's output (`sources`: its stdout and stderr pipes, or its pty master, each
+/// with whether it is stderr) into the log and to attached clients until all of them close;
 /// meanwhile accept clients and pass their input to the container's stdin.
-fn pump(writer: &mut LogWriter<impl Write>, server: &mut Server, out: OwnedFd, err: OwnedFd) {
-    let mut open = [
-        Some(std::fs::File::from(out)),
-        Some(std::fs::File::from(err)),
-    ];
+fn pump(writer: &mut LogWriter<impl Write>, server: &mut Server, sources: Vec<(OwnedFd, bool)>) {
+    let mut open: Vec<Option<(std::fs::File, bool)>> = sources
+        .into_iter()
+        .map(|(fd, stderr)| Some((std::fs::File::from(fd), stderr)))
+        .collect();
     let mut buf = vec![0u8; 32 * 1024];
     let mut shrunk = false;
     while open.iter().any(Option::is_some) {
-        let idx: Vec<usize> = (0..2).filter(|i| open[*i].is_some()).collect();
+        let idx: Vec<usize> = (0..open.len()).filter(|i| open[*i].is_some()).collect();
         let mut pfds: Vec<PollFd> = idx
             .iter()
             .map(|i| {
                 PollFd::new(
-                    open[*i].as_ref().expect("filtered").as_fd(),
+                    open[*i].as_ref().expect("filtered").0.as_fd(),
                     PollFlags::POLLIN,
                 )
             })
@@ -344,14 +358,29 @@ fn pump(writer: &mut LogWriter<impl Write>, server: &mut Server, out: OwnedFd, e
             .collect();
         drop(pfds);
         for i in ready {
-            let n = open[i]
-                .as_mut()
-                .map_or(0, |f| f.read(&mut buf).unwrap_or(0));
+            let Some((f, stderr)) = open[i].as_mut() else {
+                continue;
+            };
+            let stderr = *stderr;
+            let n = match f.read(&mut buf) {
+                Ok(n) => n,
+                // A pty master shares its non-blocking mode with the copy that feeds stdin.
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted
+                    ) =>
+                {
+                    continue;
+                }
+                // EIO from a pty master: every descriptor of the terminal is closed.
+                Err(_) => 0,
+            };
             if n == 0 {
                 open[i] = None;
             } else {
-                let _ = writer.write(i == 1, &buf[..n]);
-                let stream = if i == 1 { STREAM_STDERR } else { STREAM_STDOUT };
+                let _ = writer.write(stderr, &buf[..n]);
+                let stream = if stderr { STREAM_STDERR } else { STREAM_STDOUT };
                 server.broadcast(stream, &buf[..n]);
             }
         }

@@ -13,8 +13,9 @@ pub enum Ended {
     Failed(SpawnError),
 }
 
-/// Start `c` and wait for it. With `remove`, everything about it is deleted afterwards.
-pub fn run_attached(ctx: &Ctx, c: &Container) -> Result<Ended, EngineError> {
+/// Start `c` and wait for it. With `remove`, everything about it is deleted afterwards. With
+/// `sig_proxy`, the signals we receive go to the container's process.
+pub fn run_attached(ctx: &Ctx, c: &Container, sig_proxy: bool) -> Result<Ended, EngineError> {
     let mut store = ctx.store()?;
     let mut plan = plan(ctx, &store, c)?;
     plan.process.terminal = c.spec.tty;
@@ -60,7 +61,9 @@ pub fn run_attached(ctx: &Ctx, c: &Container) -> Result<Ended, EngineError> {
     store.set_container_state(&c.record.id, &state.to_json())?;
     super::volumes::mark_populated(&mut store, c)?;
     crate::userns::register_holder(&ctx.paths.runtime);
-    crate::sys::process::forward_signals(spawned.pid.as_raw());
+    if sig_proxy {
+        crate::sys::process::forward_signals(spawned.pid.as_raw());
+    }
     let pid = spawned.pid;
     if let Some(m) = spawned.terminal {
         crate::runtime::terminal::relay(m, &mut |data| log.write(false, data));
