@@ -165,9 +165,10 @@ fn relay(
     loop {
         if tty {
             let now = window_size();
-            if now.is_some() && now != size {
+            if let Some((rows, cols)) = now
+                && now != size
+            {
                 size = now;
-                let (rows, cols) = now.expect("checked");
                 let _ = stream.write_all(&sock::resize_frame(rows, cols));
             }
         }
