@@ -3,7 +3,8 @@
 # hyperfine, on the images of tests/world.sh. Run as root:
 #   bench/run.sh              all benchmarks
 #   bench/run.sh NAME...      a subset (bench/run.sh --list shows the names)
-# Env: BENCH_SKIP_SETUP=1 skips world/podman/build (re-runs), TESTUSER (default roosttest).
+# Env: BENCH_SKIP_SETUP=1 skips world/podman/build (re-runs), TESTUSER (default roosttest),
+# BENCH_BIN_DIR (default /tmp/roost-bench-bin: where the roost under test is installed).
 # Results: bench/results/NAME.md (and .json); a combined table is printed at the end.
 # A failing benchmark is reported and the others still run; exit code 1 if any failed.
 set -uo pipefail
@@ -11,13 +12,13 @@ cd "$(dirname "$0")/.."
 REPO=$PWD
 TESTUSER=${TESTUSER:-roosttest}
 REG=127.0.0.1:5000
-BIN_DIR=/tmp/roost-bench-bin
+BIN_DIR=${BENCH_BIN_DIR:-/tmp/roost-bench-bin}
 OUT_DIR=/tmp/roost-bench-out
 RESULTS=$REPO/bench/results
 SYS_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
 # --- benchmarks: one function each, bench_<name with _ for ->; add new ones to ALL ----------
-ALL=(pull-debian images-50 complete-images run-rm run-rm-none run-d-rm ps-50 ps-1000 exec-true monitor-rss)
+ALL=(pull-debian images-50 complete-images run-rm run-rm-none run-rm-pasta run-rm-slirp run-rm-fuse run-rm-vfs run-d-rm ps-50 ps-1000 exec-true monitor-rss net-throughput publish-rate net-helper-rss)
 
 # Each benchmark first checks, per tool, that the command does real work (expect_lines) and
 # times only the tools that pass; a tool failing its check fails the benchmark (`partial`) but the
@@ -75,6 +76,34 @@ bench_run_rm_none() {
   done
   hf run-rm-none -N --warmup 5 --runs 50 "${args[@]}"
 }
+
+# run_rm_driver NAME DRIVER: the run path with the container root on another storage driver. podman
+# keeps one driver per store, so its peer gets a store of its own for it (--root/--runroot), with
+# overlay's mount_program for fuse-overlayfs.
+run_rm_driver() {
+  local name=$1 driver=$2 t args=() cmd
+  local proot="$OUT_DIR/podman-$driver" popts
+  case $driver in
+    fuse-overlayfs) popts="--storage-driver overlay --storage-opt overlay.mount_program=/usr/bin/fuse-overlayfs" ;;
+    *) popts="--storage-driver $driver" ;;
+  esac
+  for t in roost podman; do
+    if [ $t = roost ]; then cmd="roost --storage-driver $driver"
+    else cmd="podman --root $proot/root --runroot $proot/run $popts"; fi
+    if as_user $cmd pull -q "$REG/busybox:latest" >/dev/null &&
+      [ "$(as_user $cmd run --rm "$REG/busybox:latest" echo ok 2>/dev/null)" = ok ]; then
+      args+=(-n $t "$cmd run --rm $REG/busybox:latest true")
+    else partial $t; fi
+  done
+  hf "$name" -N --warmup 5 --runs 50 "${args[@]}"
+  as_user podman unshare rm -rf "$proot" >/dev/null 2>&1
+}
+
+# The run path with fuse-overlayfs (a daemon per container) instead of the kernel overlay.
+bench_run_rm_fuse() { run_rm_driver run-rm-fuse fuse-overlayfs; }
+
+# The run path with vfs: each container starts from a full copy of busybox (~2 MB).
+bench_run_rm_vfs() { run_rm_driver run-rm-vfs vfs; }
 
 # A detached container's start through its monitor (conmon for podman), then its forced removal.
 bench_run_d_rm() {
@@ -144,6 +173,94 @@ bench_monitor_rss() {
     as_user $t rm -f -t 0 benchm >/dev/null 2>&1
   done
   printf "$line\n" | tee "$RESULTS/monitor-rss.md"
+  [ ${#PARTIAL[@]} = 0 ]
+}
+
+# The run path with each network helper. podman 4.3 has no pasta mode: its peer is its default
+# (slirp4netns) in both.
+bench_run_rm_pasta() { run_rm_net run-rm-pasta pasta slirp4netns; }
+bench_run_rm_slirp() { run_rm_net run-rm-slirp slirp4netns slirp4netns; }
+run_rm_net() {
+  local name=$1 roost_mode=$2 podman_mode=$3 t mode args=()
+  for t in roost podman; do
+    if [ $t = roost ]; then mode=$roost_mode; else mode=$podman_mode; fi
+    if as_user $t pull -q "$REG/busybox:latest" >/dev/null &&
+      [ "$(as_user $t run --rm --network $mode "$REG/busybox:latest" echo ok 2>/dev/null)" = ok ]; then
+      args+=(-n "$t $mode" "$t run --rm --network $mode $REG/busybox:latest true")
+    else partial $t; fi
+  done
+  hf $name -N --warmup 5 --runs 40 "${args[@]}"
+}
+
+# iperf3 from the host's Debian package, run inside a busybox container with the host's loader and
+# libraries bound in, sending to an iperf3 server on the host's 127.0.0.1 for 3 s.
+iperf_dir() {
+  local d=$OUT_DIR/iperf f
+  mkdir -p "$d" && cp -L /usr/bin/iperf3 "$d/" || return 1
+  for f in $(ldd /usr/bin/iperf3 | awk '/=>/{print $3} /ld-linux/{print $1}'); do cp -L "$f" "$d/"; done
+  chmod -R a+rX "$d"
+}
+bench_net_throughput() {
+  local line="| tool | mode | container→host (Gbit/s) |\n|:---|:---|---:|" t mode gw port gbps
+  command -v iperf3 >/dev/null && iperf_dir || { echo "iperf3 missing"; return 1; }
+  for t in roost podman; do
+    for mode in pasta slirp4netns:allow_host_loopback=true; do
+      [ $t = podman ] && [ $mode = pasta ] && continue
+      case $mode in pasta) gw=$(ip -4 route show default | awk '{print $3; exit}') ;; *) gw=10.0.2.2 ;; esac
+      port=$((20000 + RANDOM % 10000))
+      as_user iperf3 -s -1 -B 127.0.0.1 -p $port >/dev/null 2>&1 &
+      sleep 0.3
+      gbps=$(as_user $t run --rm --network $mode -v "$OUT_DIR/iperf:/iperf:ro" "$REG/busybox:latest" \
+        /iperf/ld-linux-x86-64.so.2 --library-path /iperf /iperf/iperf3 -c "$gw" -p $port -t 3 -f g 2>/dev/null |
+        awk '/sender/{print $(NF-3)}')
+      wait
+      [ -n "$gbps" ] && line="$line\n| $t | ${mode%%:*} | $gbps |" || partial "$t-$mode"
+    done
+  done
+  printf "$line\n" | tee "$RESULTS/net-throughput.md"
+  [ ${#PARTIAL[@]} = 0 ]
+}
+
+# Requests per second through a published port: ab against busybox httpd in a container.
+bench_publish_rate() {
+  local line="| tool | mode | requests/s (ab -n 3000 -c 8) |\n|:---|:---|---:|" t mode port rps
+  for t in roost podman; do
+    for mode in pasta slirp4netns; do
+      [ $t = podman ] && [ $mode = pasta ] && continue
+      as_user $t rm -f benchweb >/dev/null 2>&1
+      port=$((20000 + RANDOM % 10000))
+      as_user $t run -d --name benchweb --network $mode -p 127.0.0.1:$port:80 "$REG/busybox:latest" \
+        sh -c 'echo hello > /tmp/index.html; exec httpd -f -p 80 -h /tmp' >/dev/null 2>&1 || { partial "$t-$mode"; continue; }
+      sleep 1
+      rps=$(ab -q -n 3000 -c 8 "http://127.0.0.1:$port/" 2>/dev/null | awk '/Requests per second/{print $4}')
+      as_user $t rm -f -t 0 benchweb >/dev/null 2>&1
+      [ -n "$rps" ] && line="$line\n| $t | $mode | $rps |" || partial "$t-$mode"
+    done
+  done
+  printf "$line\n" | tee "$RESULTS/publish-rate.md"
+  [ ${#PARTIAL[@]} = 0 ]
+}
+
+# Memory of the network helpers of one detached container with a published port.
+bench_net_helper_rss() {
+  local line="| tool | mode | helpers | RSS |\n|:---|:---|:---|---:|" t mode pids rss names
+  for t in roost podman; do
+    for mode in pasta slirp4netns; do
+      [ $t = podman ] && [ $mode = pasta ] && continue
+      as_user $t rm -a -f >/dev/null 2>&1
+      as_user $t run -d --name benchrss --network $mode -p 127.0.0.1:18555:80 "$REG/busybox:latest" sleep 1000 >/dev/null 2>&1 ||
+        { partial "$t-$mode"; continue; }
+      sleep 0.5
+      pids=$(pgrep -u "$TESTUSER" -x 'passt.avx2|passt|pasta|slirp4netns|rootlessport|rootlessport-child' | tr '\n' ' ')
+      rss=0; names=""
+      for p in $pids; do
+        rss=$((rss + $(awk '/VmRSS/{print $2}' /proc/$p/status))); names="$names $(cat /proc/$p/comm)"
+      done
+      line="$line\n| $t | $mode |$names | ${rss} kB |"
+      as_user $t rm -f -t 0 benchrss >/dev/null 2>&1
+    done
+  done
+  printf "$line\n" | tee "$RESULTS/net-helper-rss.md"
   [ ${#PARTIAL[@]} = 0 ]
 }
 

@@ -3,12 +3,15 @@
 //! Dependencies point downward only:
 //! `cli → engine → {store, registry, archive, userns} → {oci, sys}`.
 #![deny(unsafe_code)]
+// serde_json's `json!` for podman's large inspect documents.
+#![recursion_limit = "256"]
 
 pub mod archive;
 pub mod cli;
 pub mod engine;
 pub mod error;
 pub mod logging;
+pub mod network;
 pub mod oci;
 pub mod paths;
 pub mod registry;

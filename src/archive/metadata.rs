@@ -115,6 +115,7 @@ pub(super) fn keep_xattr(name: &str) -> bool {
     }
     name.starts_with("user.")
         && !name.starts_with("user.overlay.")
+        && !name.starts_with("user.fuseoverlayfs.")
         && name != OVERRIDE_STAT_XATTR
         && name != OPAQUE_XATTR
 }

@@ -34,6 +34,15 @@ pub const OVERRIDE_STAT_XATTR: &str = "user.containers.override_stat";
 /// xattr that marks a directory opaque for overlayfs mounted with `userxattr`.
 pub const OPAQUE_XATTR: &str = "user.overlay.opaque";
 
+/// xattr that fuse-overlayfs puts on opaque directories of its upper dir (besides a `.wh..wh..opq` file).
+pub const FUSE_OPAQUE_XATTR: &str = "user.fuseoverlayfs.opaque";
+
+/// The opaque-directory marker, as a tar entry name and as the file fuse-overlayfs leaves in its upper dir.
+pub const OPAQUE_MARKER: &str = ".wh..wh..opq";
+
+/// The 0/0 whiteout fuse-overlayfs makes, next to the marker file, for the marker's `.wh.` name.
+pub const FUSE_MARKER_WHITEOUT: &str = ".wh..opq";
+
 /// How file ownership from the tar headers is recorded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ownership {

@@ -15,9 +15,10 @@ use tar::{EntryType, Header};
 
 use super::metadata::{keep_xattr, parse_override};
 use super::whiteout::PREFIX;
-use super::{ArchiveError, OPAQUE_XATTR, OVERRIDE_STAT_XATTR};
-
-const OPAQUE_MARKER: &str = ".wh..wh..opq";
+use super::{
+    ArchiveError, FUSE_MARKER_WHITEOUT, FUSE_OPAQUE_XATTR, OPAQUE_MARKER, OPAQUE_XATTR,
+    OVERRIDE_STAT_XATTR,
+};
 const TRUSTED_OPAQUE_XATTR: &str = "trusted.overlay.opaque";
 
 /// Write the tree below `dir` as a layer tar to `out`; returns the bytes written.
@@ -81,6 +82,10 @@ impl<W: Write> Writer<W> {
         names.sort_unstable();
         for name in names {
             let child = abs.join(OsStr::from_bytes(&name));
+            if is_fuse_marker(&child, &name) {
+                // Written once as the directory's opaque marker (see `is_opaque`).
+                continue;
+            }
             let child_rel = join(rel, &name);
             self.entry(&child, rel, &name, &child_rel)?;
         }
@@ -317,10 +322,24 @@ fn get_xattr(path: &Path, name: &str) -> io::Result<Option<Vec<u8>>> {
     }
 }
 
+/// Whether an upper directory hides the layers' content: the kernel overlay's xattrs, or fuse-overlayfs's
+/// xattr or marker file.
 fn is_opaque(dir: &Path) -> bool {
-    [OPAQUE_XATTR, TRUSTED_OPAQUE_XATTR]
+    [OPAQUE_XATTR, TRUSTED_OPAQUE_XATTR, FUSE_OPAQUE_XATTR]
         .iter()
         .any(|name| matches!(get_xattr(dir, name), Ok(Some(v)) if v == b"y"))
+        || fs::symlink_metadata(dir.join(OPAQUE_MARKER)).is_ok_and(|m| m.is_file())
+}
+
+/// fuse-overlayfs's opaque marker file and the whiteout it makes beside it.
+fn is_fuse_marker(path: &Path, name: &[u8]) -> bool {
+    let Ok(md) = fs::symlink_metadata(path) else {
+        return false;
+    };
+    (name == OPAQUE_MARKER.as_bytes() && md.is_file())
+        || (name == FUSE_MARKER_WHITEOUT.as_bytes()
+            && md.file_type().is_char_device()
+            && md.rdev() == 0)
 }
 
 /// Counts the bytes passed through to the inner writer.

@@ -3,6 +3,7 @@ use std::path::PathBuf;
 
 use super::GlobalArgs;
 use crate::engine::Ctx;
+use crate::engine::storage::{Driver, Forced};
 use crate::error::Error;
 use crate::paths::{PathEnv, Paths};
 use crate::registry::{AuthFiles, RegistriesConf};
@@ -14,25 +15,35 @@ fn env_path(key: &str) -> Option<PathBuf> {
         .map(PathBuf::from)
 }
 
-/// The storage driver: `--storage-driver`, else `driver` from `CONTAINERS_STORAGE_CONF` or the user's
-/// `containers/storage.conf` (only the driver is taken from podman's file: roost keeps its own store).
-fn storage_driver(flag: Option<&str>, config_home: &std::path::Path) -> String {
+/// A storage driver the user forces: `--storage-driver`, else `driver` from `CONTAINERS_STORAGE_CONF` or
+/// the user's `containers/storage.conf` (only the driver is taken from podman's file: roost keeps its own
+/// store). `None`: the engine probes for the best one.
+fn storage_driver(flag: Option<&str>, config_home: &std::path::Path) -> Option<Forced> {
     if let Some(d) = flag {
-        return d.to_string();
+        return Driver::parse(d).map(|driver| Forced {
+            driver,
+            source: "--storage-driver".into(),
+        });
     }
-    let file = env_path("CONTAINERS_STORAGE_CONF")
-        .unwrap_or_else(|| config_home.join("containers/storage.conf"));
-    std::fs::read_to_string(file)
-        .ok()
-        .and_then(|s| s.parse::<toml::Table>().ok())
-        .and_then(|t| {
-            t.get("storage")?
-                .get("driver")?
-                .as_str()
-                .map(str::to_string)
+    let (file, source) = match env_path("CONTAINERS_STORAGE_CONF") {
+        Some(f) => (f, "CONTAINERS_STORAGE_CONF"),
+        None => (config_home.join("containers/storage.conf"), "storage.conf"),
+    };
+    let text = std::fs::read_to_string(&file).ok()?;
+    let name = text.parse::<toml::Table>().ok().and_then(|t| {
+        t.get("storage")?
+            .get("driver")?
+            .as_str()
+            .map(str::to_string)
+    });
+    // Drivers roost does not have (btrfs, zfs…) are left to the probe, as before: podman's file may be
+    // shared with podman.
+    name.as_deref()
+        .and_then(Driver::parse)
+        .map(|driver| Forced {
+            driver,
+            source: format!("{source} (`{}`)", file.display()),
         })
-        .filter(|d| ["overlay", "fuse-overlayfs", "vfs"].contains(&d.as_str()))
-        .unwrap_or_else(|| "overlay".to_string())
 }
 
 pub(super) fn paths(global: &GlobalArgs) -> Result<Paths, Error> {
@@ -60,6 +71,9 @@ pub(super) fn build(global: &GlobalArgs, joined: Option<Joined>) -> Result<Ctx, 
     }
     Ok(Ctx {
         rootless: joined.is_some() || !nix::unistd::Uid::current().is_root(),
+        default_network: crate::engine::container::network::default_helper(
+            &std::env::var("PATH").unwrap_or_default(),
+        ),
         storage_driver: storage_driver(global.storage_driver.as_deref(), &paths.config_home),
         paths,
         mapping,

@@ -106,6 +106,8 @@ pub enum Command {
     Exec(container::ExecArgs),
     /// Display the running processes of a container
     Top(container::TopArgs),
+    /// List the published ports of a container
+    Port(container::PortArgs),
     /// Pull an image from a registry
     Pull(image::PullArgs),
     /// Push an image to a registry
@@ -304,6 +306,7 @@ fn dispatch(ctx: &crate::engine::Ctx, command: Command) -> Result<i32, Error> {
         Command::Export(a) => container::export(ctx, &a),
         Command::Exec(a) => container::exec(ctx, &a),
         Command::Top(a) => container::top(ctx, &a),
+        Command::Port(a) => container::port(ctx, &a),
         Command::Pull(a) => image::pull(ctx, &a),
         Command::Push(a) => image::push(ctx, &a),
         Command::Images(a) => image::images(ctx, &a),

@@ -5,6 +5,7 @@
 pub mod container;
 pub mod image;
 mod layer;
+pub mod storage;
 pub mod system;
 pub mod volume;
 
@@ -27,7 +28,10 @@ pub struct Ctx {
     /// Files that the registries configuration was read from (for messages).
     pub registries_files: Vec<PathBuf>,
     pub auth: AuthFiles,
-    pub storage_driver: String,
+    /// A storage driver forced by `--storage-driver` or `storage.conf`; otherwise probed.
+    pub storage_driver: Option<storage::Forced>,
+    /// What `--network private` (and no `--network`) means.
+    pub default_network: crate::network::Helper,
     /// Running without real root (including inside our own user namespace, where uid is 0).
     pub rootless: bool,
 }
@@ -127,6 +131,8 @@ pub enum EngineError {
     Exec(#[from] crate::runtime::ExecError),
     #[error(transparent)]
     Procs(#[from] crate::runtime::procs::ProcsError),
+    #[error(transparent)]
+    Storage(#[from] storage::StorageError),
 }
 
 impl EngineError {

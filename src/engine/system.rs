@@ -108,32 +108,6 @@ fn which(name: &str) -> Option<PathBuf> {
     .find(|p| p.is_file())
 }
 
-/// Why the storage driver is what it is, and whether this kernel supports it rootless.
-fn driver_note(driver: &str) -> String {
-    if driver != "overlay" {
-        return format!("`{driver}` is not available yet: containers need the kernel overlay");
-    }
-    let release = nix::sys::utsname::uname()
-        .map(|u| u.release().to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let mut parts = release
-        .split(['.', '-'])
-        .map(|p| p.parse::<u32>().unwrap_or(0));
-    let (major, minor) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
-    let listed = std::fs::read_to_string("/proc/filesystems")
-        .is_ok_and(|f| f.lines().any(|l| l.ends_with("overlay")));
-    if (major, minor) >= (5, 11) && listed {
-        format!(
-            "kernel overlay mounted inside the user namespace (userxattr, lowerdir+); kernel {release} supports it"
-        )
-    } else {
-        format!(
-            "kernel {release} cannot mount overlay in a user namespace (needs 5.11+ with overlay loaded): \
-             containers will fail to start; the fuse-overlayfs fallback is not implemented yet"
-        )
-    }
-}
-
 /// What the cgroup setup allows, in words (resource limits need a delegated cgroup v2 subtree).
 fn cgroups() -> (String, String) {
     let unified = Path::new("/sys/fs/cgroup/cgroup.controllers");
@@ -183,6 +157,7 @@ pub fn info(ctx: &Ctx) -> Result<Info, EngineError> {
     })
     .collect();
     let rootless = !matches!(ctx.mapping, crate::userns::Mapping::Root);
+    let driver = super::storage::select(ctx);
     let note = match &ctx.mapping {
         crate::userns::Mapping::Root => "running as root: no user namespace".to_string(),
         crate::userns::Mapping::Full { .. } => {
@@ -226,8 +201,8 @@ pub fn info(ctx: &Ctx) -> Result<Info, EngineError> {
         store: StoreInfo {
             graph_root: ctx.paths.data.display().to_string(),
             run_root: ctx.paths.runtime.display().to_string(),
-            graph_driver_name: ctx.storage_driver.clone(),
-            graph_driver_note: driver_note(&ctx.storage_driver),
+            graph_driver_name: driver.driver.to_string(),
+            graph_driver_note: driver.why,
             image_store,
             config_files: ctx
                 .registries_files

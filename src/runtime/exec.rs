@@ -129,7 +129,16 @@ fn open_handles(pid: i32) -> Result<Handles, ExecError> {
         }
         namespaces.push((ns, flag, open(theirs)?));
     }
-    let root = open(format!("/proc/{pid}/root"))?;
+    // O_PATH: a fuse-overlayfs root refuses opens from outside its user namespace, where we still are.
+    let root = {
+        use std::os::unix::fs::OpenOptionsExt;
+        let path = format!("/proc/{pid}/root");
+        std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_PATH | libc::O_DIRECTORY)
+            .open(&path)
+            .map_err(|source| ExecError::Open { path, source })?
+    };
     let devnull = std::fs::OpenOptions::new()
         .read(true)
         .write(true)

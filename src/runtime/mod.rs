@@ -10,7 +10,7 @@ pub mod spawn;
 pub mod terminal;
 pub mod wait;
 
-pub use plan::{Bind, IdMaps, Mount, MountKind, Plan, Process, Rootfs, Security};
+pub use plan::{Bind, IdMaps, Mount, MountKind, Plan, Process, Rootfs, RootfsMode, Security};
 pub mod exec;
 pub mod procs;
 mod tty;
@@ -18,4 +18,4 @@ mod tty;
 pub use exec::{ExecError, ExecOutcome, ExecPlan};
 mod volumes;
 
-pub use spawn::{SpawnError, Spawned, spawn};
+pub use spawn::{Attach, NoAttach, SpawnError, Spawned, spawn, spawn_with};

@@ -263,8 +263,11 @@ pub(super) fn build_root(plan: &Plan, single_mapping: bool) -> StepResult {
         )
         .map_err(nix_io),
     )?;
-    mount_overlay(plan)?;
     let root = plan.rootfs.merged.as_path();
+    match plan.rootfs.mode {
+        super::plan::RootfsMode::Overlay => mount_overlay(plan)?,
+        super::plan::RootfsMode::Ready => bind(root, root, false, true)?,
+    }
     let proc_dir = inside(root, "/proc");
     mkdir_p(&proc_dir)?;
     step(

@@ -10,9 +10,21 @@ pub struct Rootfs {
     pub lower: Vec<PathBuf>,
     pub upper: PathBuf,
     pub work: PathBuf,
-    /// Where the overlay is mounted (inside the container's mount namespace only).
+    /// The container's root: where the overlay is mounted (inside the container's mount namespace
+    /// only), or the tree to bind there.
     pub merged: PathBuf,
     pub read_only: bool,
+    pub mode: RootfsMode,
+}
+
+/// How the container process gets its root.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RootfsMode {
+    /// It mounts the kernel overlay of `lower`, `upper` and `work` on `merged` itself.
+    Overlay,
+    /// `merged` is ready (a fuse-overlayfs mount made before the clone, or a vfs copy): it binds it onto
+    /// itself, so that it is a mount point to pivot into.
+    Ready,
 }
 
 /// A bind mount from the host (or the container's runtime dir) into the container.
@@ -125,8 +137,11 @@ pub struct Plan {
     pub mounts: Vec<Mount>,
     pub process: Process,
     pub maps: IdMaps,
-    /// A new, empty network namespace (`--network none`); otherwise the host's network is shared.
+    /// A network namespace of its own (which a helper may connect); otherwise the host's network
+    /// is shared, or the one in `join_network`.
     pub new_network: bool,
+    /// An existing network namespace to join (`--network container:…|ns:…`).
+    pub join_network: Option<std::path::PathBuf>,
     pub masked_paths: Vec<String>,
     pub readonly_paths: Vec<String>,
     pub security: Security,

@@ -22,6 +22,9 @@ pub enum SpawnError {
     Userns(#[from] crate::userns::UsernsError),
     #[error("{message}")]
     Child { code: i32, message: String },
+    /// Setting up the container's network from outside failed.
+    #[error("{0}")]
+    Attach(String),
 }
 
 impl SpawnError {
@@ -42,6 +45,27 @@ pub struct Spawned {
     pub terminal: Option<OwnedFd>,
 }
 
+/// Work done for the container from outside while it builds its root: starting the helper that
+/// connects its network namespace. The container's program starts only once `ready` succeeds.
+pub trait Attach {
+    /// Right after the clone: the container's namespaces exist (ids may not be mapped yet).
+    fn created(&mut self, pid: Pid) -> Result<(), String>;
+    /// Before the container's program runs.
+    fn ready(&mut self) -> Result<(), String>;
+}
+
+/// Nothing to attach.
+pub struct NoAttach;
+
+impl Attach for NoAttach {
+    fn created(&mut self, _pid: Pid) -> Result<(), String> {
+        Ok(())
+    }
+    fn ready(&mut self) -> Result<(), String> {
+        Ok(())
+    }
+}
+
 fn namespace_flags(plan: &Plan) -> libc::c_int {
     let mut f = libc::CLONE_NEWNS
         | libc::CLONE_NEWPID
@@ -59,8 +83,14 @@ fn namespace_flags(plan: &Plan) -> libc::c_int {
 
 /// Start the container. Must be called while the process is single-threaded.
 pub fn spawn(plan: &Plan) -> Result<Spawned, SpawnError> {
+    spawn_with(plan, &mut NoAttach)
+}
+
+/// Start the container with `attach` doing its part from outside (see [`Attach`]).
+pub fn spawn_with(plan: &Plan, attach: &mut dyn Attach) -> Result<Spawned, SpawnError> {
     let cloexec = nix::fcntl::OFlag::O_CLOEXEC;
     let (go_r, go_w) = nix::unistd::pipe2(cloexec).map_err(SpawnError::Pipe)?;
+    let (net_r, net_w) = nix::unistd::pipe2(cloexec).map_err(SpawnError::Pipe)?;
     let (err_r, err_w) = nix::unistd::pipe2(cloexec).map_err(SpawnError::Pipe)?;
     let (tty_parent, tty_child) = crate::sys::tty::fd_channel().map_err(|e| {
         SpawnError::Pipe(nix::Error::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))
@@ -68,27 +98,55 @@ pub fn spawn(plan: &Plan) -> Result<Spawned, SpawnError> {
     match clone_process(namespace_flags(plan)).map_err(SpawnError::Clone)? {
         Cloned::Child => {
             drop(go_w);
+            drop(net_w);
             drop(err_r);
             drop(tty_parent);
-            let code = child(plan, go_r, err_w, tty_child);
+            let code = child(plan, go_r, net_r, err_w, tty_child);
             exit_now(code)
         }
         Cloned::Parent(pid) => {
             drop(go_r);
+            drop(net_r);
             drop(err_w);
             drop(tty_child);
-            parent(plan, pid, go_w, err_r, tty_parent)
+            let pipes = Pipes {
+                go: go_w,
+                net: net_w,
+                err: err_r,
+                tty: tty_parent,
+            };
+            parent(plan, pid, pipes, attach)
         }
     }
+}
+
+/// The parent's ends of the pipes to the child.
+struct Pipes {
+    /// "G": ids are mapped, go on building the root ("E": stop).
+    go: OwnedFd,
+    /// "N": the network is ready, exec ("E": stop).
+    net: OwnedFd,
+    /// The child's failure report; EOF without one means it exec'd.
+    err: OwnedFd,
+    tty: OwnedFd,
+}
+
+fn kill_and_reap(pid: Pid) {
+    let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+    let _ = nix::sys::wait::waitpid(pid, None);
 }
 
 fn parent(
     plan: &Plan,
     pid: Pid,
-    go: OwnedFd,
-    err: OwnedFd,
-    tty: OwnedFd,
+    pipes: Pipes,
+    attach: &mut dyn Attach,
 ) -> Result<Spawned, SpawnError> {
+    let Pipes { go, net, err, tty } = pipes;
+    if let Err(e) = attach.created(pid) {
+        kill_and_reap(pid);
+        return Err(SpawnError::Attach(e));
+    }
     let mapped = match &plan.maps {
         IdMaps::Helpers { uids, gids } => {
             crate::userns::run_map_helper("newuidmap", pid.as_raw(), uids)
@@ -108,11 +166,21 @@ fn parent(
         None
     };
     drop(tty);
+    let attached = if mapped.is_ok() {
+        attach.ready()
+    } else {
+        Ok(())
+    };
+    let _ = std::fs::File::from(net).write_all(if attached.is_ok() { b"N" } else { b"E" });
     let mut report = Vec::new();
     let _ = std::fs::File::from(err).read_to_end(&mut report);
     if let Err(e) = mapped {
         let _ = nix::sys::wait::waitpid(pid, None);
         return Err(e.into());
+    }
+    if let Err(e) = attached {
+        kill_and_reap(pid);
+        return Err(SpawnError::Attach(e));
     }
     if report.is_empty() {
         return Ok(Spawned { pid, terminal });
@@ -158,13 +226,13 @@ fn tty_gid_mapped(maps: &IdMaps) -> bool {
 }
 
 /// The child side: returns the exit status to use when setup fails (exec replaces us on success).
-fn child(plan: &Plan, go: OwnedFd, err: OwnedFd, tty: OwnedFd) -> i32 {
+fn child(plan: &Plan, go: OwnedFd, net: OwnedFd, err: OwnedFd, tty: OwnedFd) -> i32 {
     let mut b = [0u8; 1];
     if std::fs::File::from(go).read_exact(&mut b).is_err() || &b != b"G" {
         return 125;
     }
     let mut err = std::fs::File::from(err);
-    let (code, message) = match setup(plan, &err, tty) {
+    let (code, message) = match setup(plan, &err, tty, net) {
         Ok(never) => match never {},
         Err(e) => e,
     };
@@ -176,11 +244,19 @@ pub(super) fn fail(code: i32, what: impl std::fmt::Display) -> (i32, String) {
     (code, what.to_string())
 }
 
-fn setup(plan: &Plan, err: &std::fs::File, tty: OwnedFd) -> Result<Infallible, (i32, String)> {
+fn setup(
+    plan: &Plan,
+    err: &std::fs::File,
+    tty: OwnedFd,
+    net: OwnedFd,
+) -> Result<Infallible, (i32, String)> {
     // Until execve replaces us, nothing in the container may open /proc/<our pid>/exe (the roost binary
     // on the host) or our memory: CVE-2019-5736. exec resets this for the container's own program.
     nix::sys::prctl::set_dumpable(false)
         .map_err(|e| fail(125, format!("failed to make the process non-dumpable: {e}")))?;
+    if let Some(ns) = &plan.join_network {
+        join_network(ns)?;
+    }
     let single = matches!(plan.maps, IdMaps::Single { .. });
     mounts::build_root(plan, !tty_gid_mapped(&plan.maps))
         .map_err(|(what, e)| fail(125, format!("failed to {what}: {e}")))?;
@@ -222,11 +298,38 @@ fn setup(plan: &Plan, err: &std::fs::File, tty: OwnedFd) -> Result<Infallible, (
             .map_err(|e| fail(125, format!("failed to set up the terminal: {e}")))?;
     }
     drop(tty);
+    // The program starts only once the parent has the network ready.
+    let mut b = [0u8; 1];
+    if std::fs::File::from(net).read_exact(&mut b).is_err() || &b != b"N" {
+        return Err(fail(125, "the container's network could not be set up"));
+    }
     if p.init {
         super::init::run_init(p, err)
     } else {
         exec(p)
     }
+}
+
+/// Enter an existing network namespace (before the mounts, so /sys is the right one).
+fn join_network(ns: &std::path::Path) -> Result<(), (i32, String)> {
+    let f = std::fs::File::open(ns).map_err(|e| {
+        fail(
+            125,
+            format!(
+                "failed to open the network namespace `{}`: {e}",
+                ns.display()
+            ),
+        )
+    })?;
+    nix::sched::setns(f, nix::sched::CloneFlags::CLONE_NEWNET).map_err(|e| {
+        fail(
+            125,
+            format!(
+                "failed to join the network namespace `{}`: {e}",
+                ns.display()
+            ),
+        )
+    })
 }
 
 /// The PATH from the container's environment.

@@ -696,7 +696,9 @@ fn kill_leaked(leaks: &[Leak]) {
     }
 }
 
-/// Everything currently leaking for `env` (empty when clean).
+/// Everything currently leaking for `env` (empty when clean). A fuse-overlayfs daemon (the
+/// fuse-overlayfs storage driver) is caught by its command line, which names the container's upper
+/// dir, and its mount by the mount tables of every namespace the user's processes are in.
 pub fn find_leaks(env: &Env) -> Vec<Leak> {
     let needle = env.root.to_string_lossy().into_owned();
     let uids = owned_uids(env.user());

@@ -183,3 +183,56 @@ fn overlay_mode_writes_devices_and_xattrs() {
     };
     assert_eq!(strip(snapshot(&stacked)), strip(snapshot(&direct)));
 }
+
+/// fuse-overlayfs's upper dir: an opaque directory has a `.wh..wh..opq` file (and the
+/// `user.fuseoverlayfs.opaque` xattr, and a 0/0 whiteout named `.wh..opq` where it can make one);
+/// the layer gets the marker once, and none of fuse-overlayfs's own xattrs.
+#[test]
+fn fuse_overlayfs_upper_dirs_become_one_marker() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let d = tmp.path();
+    fs::create_dir(d.join("opq")).expect("mkdir");
+    fs::write(d.join("opq/.wh..wh..opq"), "").expect("marker");
+    fs::write(d.join("opq/new"), "n").expect("write");
+    let xattrs = user_xattrs_supported(d);
+    if xattrs {
+        rustix::fs::setxattr(
+            d.join("opq"),
+            crate::archive::FUSE_OPAQUE_XATTR,
+            b"y",
+            rustix::fs::XattrFlags::empty(),
+        )
+        .expect("setxattr");
+        rustix::fs::setxattr(
+            d.join("opq/new"),
+            "user.fuseoverlayfs.origin",
+            b"x",
+            rustix::fs::XattrFlags::empty(),
+        )
+        .expect("setxattr");
+    }
+    // The whiteout beside the marker, where this process may make one.
+    let _ = rustix::fs::mknodat(
+        rustix::fs::CWD,
+        d.join("opq/.wh..opq"),
+        rustix::fs::FileType::CharacterDevice,
+        rustix::fs::Mode::empty(),
+        0,
+    );
+    let mut tar = Vec::new();
+    write_layer(d, &mut tar).expect("write layer");
+    let mut archive = tar::Archive::new(&tar[..]);
+    let mut names = Vec::new();
+    for e in archive.entries().expect("entries") {
+        let mut e = e.expect("entry");
+        let name = e.path().expect("path").display().to_string();
+        if let Some(ext) = e.pax_extensions().expect("pax") {
+            for x in ext {
+                let key = x.expect("pax record").key().expect("utf-8").to_string();
+                assert!(!key.contains("fuseoverlayfs"), "{name}: {key}");
+            }
+        }
+        names.push(name);
+    }
+    assert_eq!(names, ["opq/", "opq/.wh..wh..opq", "opq/new"]);
+}

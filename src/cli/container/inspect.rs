@@ -89,6 +89,32 @@ fn binds_and_tmpfs(c: &Container) -> (Vec<String>, serde_json::Map<String, Value
     (binds, tmpfs)
 }
 
+/// podman's port map: `{"80/tcp": [{"HostIp": "", "HostPort": "8080"}]}`, exposed-only ports as null.
+fn port_map(c: &Container, with_exposed: bool) -> serde_json::Map<String, Value> {
+    let mut m = serde_json::Map::new();
+    if with_exposed {
+        for e in &c.spec.net.exposed {
+            m.insert(e.clone(), Value::Null);
+        }
+    }
+    for p in &c.spec.net.ports {
+        for (h, ctr) in p.pairs() {
+            let key = format!("{ctr}/{}", p.protocol.as_str());
+            let entry = serde_json::json!({
+                "HostIp": p.host_ip.map(|a| a.to_string()).unwrap_or_default(),
+                "HostPort": h.to_string(),
+            });
+            match m.get_mut(&key) {
+                Some(Value::Array(a)) => a.push(entry),
+                _ => {
+                    m.insert(key, Value::Array(vec![entry]));
+                }
+            }
+        }
+    }
+    m
+}
+
 pub fn container_json(ctx: &Ctx, store: &Store, c: &Container) -> Value {
     let s = &c.spec;
     let st = &c.state;
@@ -117,6 +143,27 @@ pub fn container_json(ctx: &Ctx, store: &Store, c: &Container) -> Value {
         .iter()
         .filter(|m| m.kind == MountKind::Volume && m.anonymous)
         .map(|m| (m.destination.clone(), json!({})))
+        .collect();
+    let network_settings = json!({
+        "Ports": port_map(c, true),
+        "SandboxKey": if st.pid > 0 && s.network != "host" {
+            format!("/proc/{}/ns/net", st.pid)
+        } else {
+            String::new()
+        },
+        "MacAddress": s.net.mac_address.clone().unwrap_or_default(),
+    });
+    let extra_hosts: Vec<String> = s
+        .net
+        .add_hosts
+        .iter()
+        .map(|(h, ip)| format!("{h}:{ip}"))
+        .collect();
+    let exposed: serde_json::Map<String, Value> = s
+        .net
+        .exposed
+        .iter()
+        .map(|e| (e.clone(), json!({})))
         .collect();
     json!({
         "Id": c.record.id,
@@ -148,8 +195,8 @@ pub fn container_json(ctx: &Ctx, store: &Store, c: &Container) -> Value {
         "StaticDir": dir,
         "Name": c.record.name,
         "RestartCount": st.restart_count,
-        "Driver": ctx.storage_driver,
-        "GraphDriver": {"Name": ctx.storage_driver, "Data": {
+        "Driver": s.storage_driver.as_str(),
+        "GraphDriver": {"Name": s.storage_driver.as_str(), "Data": {
             "LowerDir": lower.join(":"),
             "UpperDir": dir.join("diff"),
             "WorkDir": dir.join("work"),
@@ -158,6 +205,7 @@ pub fn container_json(ctx: &Ctx, store: &Store, c: &Container) -> Value {
         "Mounts": mounts_json(store, c),
         "Dependencies": [],
         "IsInfra": false,
+        "NetworkSettings": network_settings,
         "Config": {
             "Hostname": s.hostname,
             "Domainname": "",
@@ -178,11 +226,17 @@ pub fn container_json(ctx: &Ctx, store: &Store, c: &Container) -> Value {
             "Annotations": s.annotations,
             "StopSignal": signal_name(s.stop_signal),
             "StopTimeout": s.stop_timeout,
+            "ExposedPorts": exposed,
         },
         "HostConfig": {
             "Binds": binds,
             "Tmpfs": tmpfs,
             "NetworkMode": s.network,
+            "PortBindings": port_map(c, false),
+            "Dns": s.net.dns,
+            "DnsSearch": s.net.dns_search,
+            "DnsOptions": s.net.dns_options,
+            "ExtraHosts": extra_hosts,
             "RestartPolicy": {"Name": restart_name, "MaximumRetryCount": restart_max},
             "AutoRemove": s.remove,
             "LogConfig": {

@@ -9,6 +9,7 @@ mod export;
 pub mod inspect;
 mod lifecycle;
 mod logs;
+mod port;
 mod ps;
 mod run;
 mod userns;
@@ -26,6 +27,7 @@ pub use lifecycle::{
     KillArgs, MonitorArgs, PauseArgs, StopArgs, WaitArgs, kill, monitor, pause, restart, stop, wait,
 };
 pub use logs::{LogsArgs, logs};
+pub use port::port;
 pub use ps::ps;
 pub use run::{create, rm, run, start};
 
@@ -67,6 +69,8 @@ pub enum ContainerCommand {
     Prune(PruneArgs),
     /// Rename a container
     Rename(RenameArgs),
+    /// List the published ports of a container
+    Port(PortArgs),
     /// Create a new image from a container's changes
     Commit(CommitArgs),
     /// Copy files between a container and the host
@@ -146,6 +150,7 @@ pub fn dispatch(
         }
         ContainerCommand::Prune(a) => run::prune(ctx, a.force),
         ContainerCommand::Rename(a) => run::rename(ctx, &a.container, &a.name),
+        ContainerCommand::Port(a) => port(ctx, &a),
         ContainerCommand::Commit(a) => commit(ctx, &a),
         ContainerCommand::Cp(a) => cp(ctx, &a),
         ContainerCommand::Diff(a) => diff(ctx, &a),
@@ -164,6 +169,7 @@ impl ContainerCommand {
                 | ContainerCommand::Exists(_)
                 | ContainerCommand::Wait(_)
                 | ContainerCommand::Rename(_)
+                | ContainerCommand::Port(_)
         )
     }
 }
@@ -245,14 +251,38 @@ pub struct CreateArgs {
     /// Container host name
     #[arg(short = 'h', long, value_name = "NAME")]
     pub hostname: Option<String>,
-    /// Network mode: host or none (user-mode networks come with the networking capability)
-    #[arg(
-        long,
-        visible_alias = "net",
-        value_name = "MODE",
-        default_value = "host"
-    )]
+    /// Network mode: pasta[:OPTIONS] (the default when pasta is installed), slirp4netns[:OPTIONS],
+    /// private, none, host, container:NAME|ID, ns:PATH
+    #[arg(long, visible_alias = "net", value_name = "MODE", default_value = "")]
     pub network: String,
+    /// Publish a container's port to the host: [[IP:][HOST_PORT]:]CONTAINER_PORT[/PROTOCOL], ranges as
+    /// 8000-8010:80-90
+    #[arg(short = 'p', long, value_name = "[[IP:][HOST]:]PORT[/PROTO]")]
+    pub publish: Vec<String>,
+    /// Publish every exposed port (EXPOSE, --expose) to a random host port
+    #[arg(short = 'P', long)]
+    pub publish_all: bool,
+    /// Expose a port or range (PORT[-END][/PROTO]) without publishing it
+    #[arg(long, value_name = "PORT[/PROTO]")]
+    pub expose: Vec<String>,
+    /// DNS server for /etc/resolv.conf
+    #[arg(long, value_name = "IP")]
+    pub dns: Vec<String>,
+    /// DNS search domain for /etc/resolv.conf (`.` for none)
+    #[arg(long, value_name = "DOMAIN")]
+    pub dns_search: Vec<String>,
+    /// DNS resolver option for /etc/resolv.conf
+    #[arg(long, visible_alias = "dns-opt", value_name = "OPTION")]
+    pub dns_option: Vec<String>,
+    /// Add a line to /etc/hosts: HOST:IP (IP may be host-gateway)
+    #[arg(long, value_name = "HOST:IP")]
+    pub add_host: Vec<String>,
+    /// Do not write /etc/hosts: keep the image's
+    #[arg(long)]
+    pub no_hosts: bool,
+    /// MAC address of the container's network interface (pasta, slirp4netns)
+    #[arg(long, value_name = "MAC")]
+    pub mac_address: Option<String>,
     /// Mount the container's root file system read-only
     #[arg(long)]
     pub read_only: bool,
@@ -435,6 +465,22 @@ pub struct ExecArgs {
         value_name = "COMMAND"
     )]
     pub command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PortArgs {
+    /// Show the ports of every container
+    #[arg(short, long)]
+    pub all: bool,
+    /// Act on the latest container roost knows of
+    #[arg(short, long)]
+    pub latest: bool,
+    /// Container to show the ports of
+    #[arg(value_name = "CONTAINER", add = ArgValueCandidates::new(container_names))]
+    pub container: Option<String>,
+    /// Only this container port: PORT[/PROTOCOL]
+    #[arg(value_name = "PORT")]
+    pub port: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -71,7 +71,7 @@ struct PsJson {
     pid: i32,
     pod: String,
     pod_name: String,
-    ports: Option<Vec<()>>,
+    ports: Option<Vec<PortJson>>,
     restarts: u32,
     size: Option<PsSize>,
     started_at: i64,
@@ -87,6 +87,54 @@ struct PsSize {
     root_fs_size: u64,
     #[serde(rename = "rwSize")]
     rw_size: u64,
+}
+
+/// A published port in `ps --format json` (podman's `PortMapping`).
+#[derive(Serialize)]
+struct PortJson {
+    host_ip: String,
+    container_port: u16,
+    host_port: u16,
+    range: u16,
+    protocol: &'static str,
+}
+
+fn ports_json(c: &Container) -> Option<Vec<PortJson>> {
+    let p = &c.spec.net.ports;
+    (!p.is_empty()).then(|| {
+        p.iter()
+            .map(|m| PortJson {
+                host_ip: m.host_ip.map(|a| a.to_string()).unwrap_or_default(),
+                container_port: m.container_port,
+                host_port: m.host_port,
+                range: m.range,
+                protocol: m.protocol.as_str(),
+            })
+            .collect()
+    })
+}
+
+fn exposed_json(c: &Container) -> Option<BTreeMap<u16, Vec<String>>> {
+    let mut m: BTreeMap<u16, Vec<String>> = BTreeMap::new();
+    for e in &c.spec.net.exposed {
+        if let Some((p, proto)) = e.split_once('/')
+            && let Ok(p) = p.parse()
+        {
+            m.entry(p).or_default().push(proto.to_string());
+        }
+    }
+    (!m.is_empty()).then_some(m)
+}
+
+/// The PORTS column: `0.0.0.0:8080->80/tcp, …`.
+fn ports_text(c: &Container) -> String {
+    c.spec
+        .net
+        .ports
+        .iter()
+        .map(|m| m.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Go's `time.Time{}.Unix()`: what podman reports for a start or exit that never happened.
@@ -143,7 +191,7 @@ fn json_row(c: &Container, size: Option<&ContainerSize>, now: jiff::Timestamp) -
         exited,
         exited_at: unix(c.state.finished_at),
         exit_code: c.state.exit_code,
-        exposed_ports: None,
+        exposed_ports: exposed_json(c),
         id: c.record.id.clone(),
         image: c.record.image.clone(),
         image_id: c.record.image_id.hex().to_string(),
@@ -156,7 +204,7 @@ fn json_row(c: &Container, size: Option<&ContainerSize>, now: jiff::Timestamp) -
         pid: c.state.pid,
         pod: String::new(),
         pod_name: String::new(),
-        ports: None,
+        ports: ports_json(c),
         restarts: c.state.restart_count,
         size: size.map(|s| PsSize {
             root_fs_size: s.root_fs_size,
@@ -198,7 +246,7 @@ fn template_row(
         running_for: format::time_ago(c.record.created, now),
         status: status_text(c, now),
         state: c.state.status.as_str().into(),
-        ports: String::new(),
+        ports: ports_text(c),
         names: c.record.name.clone(),
         labels: c.spec.labels.clone(),
         mounts: mount_destinations(c),

@@ -55,11 +55,9 @@ fn mounts(a: &CreateArgs) -> Result<Vec<engine::Mount>, Error> {
 }
 
 fn options(a: &CreateArgs, remove: bool) -> Result<CreateOptions, Error> {
-    if !["host", "none"].contains(&a.network.as_str()) {
-        return Err(Error::Usage(format!(
-            "network mode `{}` is not available yet: use --network host or --network none",
-            a.network
-        )));
+    let mut publish = Vec::new();
+    for p in &a.publish {
+        publish.extend(crate::network::parse_publish(p).map_err(|e| Error::Usage(e.to_string()))?);
     }
     let (no_new_privileges, seccomp) = security_opts(&a.security_opt)?;
     Ok(CreateOptions {
@@ -71,7 +69,18 @@ fn options(a: &CreateArgs, remove: bool) -> Result<CreateOptions, Error> {
         workdir: a.workdir.clone(),
         user: a.user.clone(),
         hostname: a.hostname.clone(),
-        network: a.network.clone(),
+        net: engine::network::NetworkRequest {
+            mode: a.network.clone(),
+            publish,
+            publish_all: a.publish_all,
+            expose: a.expose.clone(),
+            dns: a.dns.clone(),
+            dns_search: a.dns_search.clone(),
+            dns_options: a.dns_option.clone(),
+            add_hosts: a.add_host.clone(),
+            no_hosts: a.no_hosts,
+            mac_address: a.mac_address.clone(),
+        },
         read_only: a.read_only,
         remove,
         tty: a.tty,

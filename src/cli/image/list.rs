@@ -348,7 +348,7 @@ fn inspect_json(info: &ImageInfo, ctx: &Ctx) -> Value {
         "Os": cfg.os,
         "Size": rec.size,
         "VirtualSize": rec.size,
-        "GraphDriver": {"Name": ctx.storage_driver, "Data": graph},
+        "GraphDriver": {"Name": ctx.storage_driver.as_ref().map_or("overlay", |f| f.driver.as_str()), "Data": graph},
         "RootFS": {"Type": "layers", "Layers": cfg.rootfs.diff_ids.iter().map(|d| d.to_string()).collect::<Vec<_>>()},
         "Labels": if rec.labels.is_empty() { Value::Null } else { json!(rec.labels) },
         "Annotations": info.manifest.as_ref().map(|m| json!(m.annotations)).unwrap_or(json!({})),

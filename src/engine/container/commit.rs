@@ -6,15 +6,17 @@
 //! path `import` and `load` take, so the blob is kept, unpacked under its chain id and verified in one go.
 use std::collections::BTreeSet;
 use std::io::{self, BufReader, Seek, Write};
+use std::path::Path;
 
 use flate2::write::GzEncoder;
 use jiff::Timestamp;
 
-use super::diff::{INIT_FILES, Lower, is_placeholder};
+use super::diff::{ChangeKind, INIT_FILES, Lower, is_placeholder};
 use super::{Container, find};
 use crate::archive::write_layer;
 use crate::engine::image::{apply_changes, normalize_name, record_image};
 use crate::engine::layer::{Ingested, LayerSlot, ingest};
+use crate::engine::storage::{Driver, vfs, vfs::Staged};
 use crate::engine::{Ctx, EngineError};
 use crate::oci::{Descriptor, Digest, History, ImageConfig, Manifest, media};
 use crate::store::Store;
@@ -52,7 +54,20 @@ pub fn commit(ctx: &Ctx, opts: &CommitOptions) -> Result<Digest, EngineError> {
     let base = crate::engine::image::info(&store, image)?.config;
     let mut layers = image_layers(&store, &c)?;
     store.clean_staging();
-    let tar = layer_tar(&store, &c)?;
+    let tar = match c.spec.storage_driver {
+        Driver::Vfs => {
+            // The copy has no upper dir: stage one from the changes, hard-linked from the copy.
+            let stage = store.staging_path("vfs-commit");
+            let staged = stage_vfs_changes(&store, &c, &stage);
+            let tar = staged.and_then(|()| layer_tar(&store, &c, &stage));
+            let _ = crate::store::remove_tree(&stage);
+            tar?
+        }
+        Driver::Overlay | Driver::FuseOverlayfs => {
+            let upper = store.container_dir(&c.record.id).join("diff");
+            layer_tar(&store, &c, &upper)?
+        }
+    };
     let slot = LayerSlot {
         image: c.record.name.clone(),
         diff_id: None,
@@ -92,13 +107,29 @@ fn image_layers(store: &Store, c: &Container) -> Result<Vec<Ingested>, EngineErr
         .collect()
 }
 
-/// The upper dir as a gzipped layer tar in an anonymous temporary file, rewound.
-fn layer_tar(store: &Store, c: &Container) -> Result<std::fs::File, EngineError> {
-    let upper = store.container_dir(&c.record.id).join("diff");
+/// A vfs container's changes as an upper-dir-like tree at `stage` (whiteout files for deletions).
+fn stage_vfs_changes(store: &Store, c: &Container, stage: &Path) -> Result<(), EngineError> {
+    let changes: Vec<(String, Staged)> = super::diff::changes(store, c)?
+        .into_iter()
+        .map(|ch| {
+            let kind = match ch.kind {
+                ChangeKind::Deleted => Staged::Deleted,
+                ChangeKind::Added | ChangeKind::Changed => Staged::Entry,
+            };
+            (ch.path, kind)
+        })
+        .collect();
+    std::fs::create_dir(stage).map_err(|e| EngineError::io("create", stage, e))?;
+    let rootfs = store.container_dir(&c.record.id).join(vfs::ROOTFS);
+    Ok(vfs::stage_changes(&rootfs, stage, &changes)?)
+}
+
+/// The upper dir (or a vfs stage) as a gzipped layer tar in an anonymous temporary file, rewound.
+fn layer_tar(store: &Store, c: &Container, upper: &Path) -> Result<std::fs::File, EngineError> {
     let tmp_dir = store.root().join("tmp");
     let tmp = |e| EngineError::io("create a temporary file in", &tmp_dir, e);
     let mut plain = tempfile::tempfile_in(&tmp_dir).map_err(tmp)?;
-    write_layer(&upper, &mut plain)?;
+    write_layer(upper, &mut plain)?;
     plain
         .rewind()
         .map_err(|e| EngineError::io("read", &tmp_dir, e))?;
@@ -106,11 +137,11 @@ fn layer_tar(store: &Store, c: &Container) -> Result<std::fs::File, EngineError>
     let gz = tempfile::tempfile_in(&tmp_dir).map_err(tmp)?;
     let mut enc = GzEncoder::new(io::BufWriter::new(gz), flate2::Compression::fast());
     filter_tar(BufReader::new(plain), &mut enc, &skip)
-        .map_err(|e| EngineError::io("write the layer of", &upper, e))?;
+        .map_err(|e| EngineError::io("write the layer of", upper, e))?;
     let mut gz = enc
         .finish()
         .and_then(|w| w.into_inner().map_err(io::IntoInnerError::into_error))
-        .map_err(|e| EngineError::io("write the layer of", &upper, e))?;
+        .map_err(|e| EngineError::io("write the layer of", upper, e))?;
     gz.rewind()
         .map_err(|e| EngineError::io("read", &tmp_dir, e))?;
     Ok(gz)

@@ -16,7 +16,10 @@ use rustix::fs::{AtFlags, FileType, OFlags, Stat};
 
 use super::view::FsError;
 use super::{Container, find};
-use crate::archive::{OPAQUE_XATTR, list_dir, open_nofollow};
+use crate::archive::{
+    FUSE_MARKER_WHITEOUT, FUSE_OPAQUE_XATTR, OPAQUE_MARKER, OPAQUE_XATTR, list_dir, open_nofollow,
+};
+use crate::engine::storage::{Driver, vfs};
 use crate::engine::{Ctx, EngineError};
 use crate::store::Store;
 
@@ -65,18 +68,26 @@ pub fn diff(ctx: &Ctx, key: &str) -> Result<Vec<Change>, EngineError> {
     changes(&store, &c)
 }
 
-/// The changes of a container (for `diff` and `commit`).
+/// The changes of a container (for `diff` and `commit`): its upper dir (overlay, fuse-overlayfs) or its
+/// copy of the image (vfs) compared with the image's layers.
 pub(crate) fn changes(store: &Store, c: &Container) -> Result<Vec<Change>, EngineError> {
-    let upper = store.container_dir(&c.record.id).join("diff");
+    let dir = store.container_dir(&c.record.id);
+    let tree = match c.spec.storage_driver {
+        Driver::Vfs => dir.join(vfs::ROOTFS),
+        Driver::Overlay | Driver::FuseOverlayfs => dir.join("diff"),
+    };
     let lower = Lower::of(store, c);
     let root = rustix::fs::open(
-        &upper,
+        &tree,
         OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
         rustix::fs::Mode::empty(),
     )
-    .map_err(|e| EngineError::io("open", &upper, e.into()))?;
+    .map_err(|e| EngineError::io("open", &tree, e.into()))?;
     let mut out = Vec::new();
-    walk(&lower, root.as_fd(), &[], &mut out)?;
+    match c.spec.storage_driver {
+        Driver::Vfs => super::diff_copy::walk(&lower, root.as_fd(), &[], &mut out)?,
+        Driver::Overlay | Driver::FuseOverlayfs => walk(&lower, root.as_fd(), &[], &mut out)?,
+    };
     out.sort();
     Ok(out)
 }
@@ -99,10 +110,28 @@ impl Lower {
         }
     }
 
+    /// The container's upper dir on top of its image's layers: what an overlay of them shows.
+    pub(crate) fn with_upper(store: &Store, c: &Container) -> Lower {
+        let mut l = Lower::of(store, c);
+        l.layers
+            .insert(0, store.container_dir(&c.record.id).join("diff"));
+        l
+    }
+
     /// The entry at `rel` in the merged layers, honouring whiteouts and opaque directories.
     pub(crate) fn lookup(&self, rel: &[&[u8]]) -> Option<Metadata> {
+        self.locate(rel).map(|(_, md)| md)
+    }
+
+    /// Where the merged layers' entry at `rel` is (in the topmost layer that has it).
+    pub(crate) fn path(&self, rel: &[&[u8]]) -> Option<PathBuf> {
+        self.locate(rel).map(|(p, _)| p)
+    }
+
+    fn locate(&self, rel: &[&[u8]]) -> Option<(PathBuf, Metadata)> {
         if rel.is_empty() {
-            return self.layers.first().and_then(|l| l.symlink_metadata().ok());
+            let top = self.layers.first()?;
+            return Some((top.clone(), top.symlink_metadata().ok()?));
         }
         for layer in &self.layers {
             let mut cur = layer.clone();
@@ -116,7 +145,7 @@ impl Lower {
                     return None;
                 }
                 if i + 1 == rel.len() {
-                    return Some(md);
+                    return Some((p, md));
                 }
                 if !md.is_dir() {
                     return None;
@@ -132,7 +161,7 @@ impl Lower {
     }
 
     /// Names the merged layers have in directory `rel`.
-    fn children(&self, rel: &[&[u8]]) -> BTreeSet<Vec<u8>> {
+    pub(crate) fn children(&self, rel: &[&[u8]]) -> BTreeSet<Vec<u8>> {
         let mut names = BTreeSet::new();
         for layer in &self.layers {
             let mut cur = layer.clone();
@@ -160,16 +189,30 @@ fn is_whiteout(md: &Metadata) -> bool {
 
 fn path_is_opaque(p: &Path) -> bool {
     let mut buf = [0u8; 4];
-    [OPAQUE_XATTR, TRUSTED_OPAQUE_XATTR].iter().any(
-        |name| matches!(rustix::fs::lgetxattr(p, *name, &mut buf[..]), Ok(1) if buf[0] == b'y'),
-    )
+    [OPAQUE_XATTR, TRUSTED_OPAQUE_XATTR, FUSE_OPAQUE_XATTR]
+        .iter()
+        .any(
+            |name| matches!(rustix::fs::lgetxattr(p, *name, &mut buf[..]), Ok(1) if buf[0] == b'y'),
+        )
 }
 
+/// An opaque upper directory: the kernel overlay's xattrs, or fuse-overlayfs's xattr or marker file.
 fn fd_is_opaque(fd: BorrowedFd<'_>) -> bool {
     let mut buf = [0u8; 4];
-    [OPAQUE_XATTR, TRUSTED_OPAQUE_XATTR].iter().any(
-        |name| matches!(rustix::fs::fgetxattr(fd, *name, &mut buf[..]), Ok(1) if buf[0] == b'y'),
-    )
+    [OPAQUE_XATTR, TRUSTED_OPAQUE_XATTR, FUSE_OPAQUE_XATTR]
+        .iter()
+        .any(|name| matches!(rustix::fs::fgetxattr(fd, *name, &mut buf[..]), Ok(1) if buf[0] == b'y'))
+        || rustix::fs::statat(fd, OPAQUE_MARKER, AtFlags::SYMLINK_NOFOLLOW)
+            .is_ok_and(|st| FileType::from_raw_mode(st.st_mode) == FileType::RegularFile)
+}
+
+/// fuse-overlayfs's opaque marker file, and the whiteout it makes beside it: not changes themselves.
+fn is_fuse_marker(name: &[u8], st: &Stat) -> bool {
+    let ft = FileType::from_raw_mode(st.st_mode);
+    (name == OPAQUE_MARKER.as_bytes() && ft == FileType::RegularFile)
+        || (name == FUSE_MARKER_WHITEOUT.as_bytes()
+            && ft == FileType::CharacterDevice
+            && st.st_rdev == 0)
 }
 
 /// Whether the upper entry `rel` is an empty placeholder for an init file the image does not have.
@@ -180,7 +223,7 @@ pub(crate) fn is_placeholder(lower: &Lower, rel: &[&[u8]], st: &Stat) -> bool {
         && lower.lookup(rel).is_none()
 }
 
-fn display(rel: &[&[u8]]) -> String {
+pub(crate) fn display(rel: &[&[u8]]) -> String {
     let mut s = String::new();
     for c in rel {
         s.push('/');
@@ -210,6 +253,9 @@ fn walk(
         let st = rustix::fs::statat(dir, OsStr::from_bytes(name), AtFlags::SYMLINK_NOFOLLOW)
             .map_err(|e| io("stat", e.into()))?;
         let ft = FileType::from_raw_mode(st.st_mode);
+        if is_fuse_marker(name, &st) {
+            continue;
+        }
         let below = lower.lookup(&child);
         let push = |out: &mut Vec<Change>, kind| {
             out.push(Change {
@@ -257,7 +303,7 @@ fn walk(
     Ok(any)
 }
 
-fn kind_for(in_lower: bool) -> ChangeKind {
+pub(crate) fn kind_for(in_lower: bool) -> ChangeKind {
     if in_lower {
         ChangeKind::Changed
     } else {

@@ -57,7 +57,12 @@ pub(super) fn running(
 
 /// The process to run: the container's environment, then `--env-file`s and `-e`; the container's user
 /// and working directory unless `-u`/`-w` are given (names resolved in the container's own files).
-fn process_for(c: &Container, pid: i32, opts: &ExecOptions) -> Result<Process, EngineError> {
+fn process_for(
+    ctx: &Ctx,
+    c: &Container,
+    pid: i32,
+    opts: &ExecOptions,
+) -> Result<Process, EngineError> {
     let config = ContainerConfig {
         env: Some(c.spec.env.clone()),
         working_dir: Some(c.spec.cwd.clone()),
@@ -76,8 +81,8 @@ fn process_for(c: &Container, pid: i32, opts: &ExecOptions) -> Result<Process, E
     };
     let (passwd, group) = if opts.user.is_some() {
         (
-            crate::runtime::exec::read_container_file(pid, "etc/passwd"),
-            crate::runtime::exec::read_container_file(pid, "etc/group"),
+            super::rootfs::read_file(ctx, c, pid, "etc/passwd"),
+            super::rootfs::read_file(ctx, c, pid, "etc/group"),
         )
     } else {
         (None, None)
@@ -124,7 +129,7 @@ pub fn exec(ctx: &Ctx, opts: &ExecOptions) -> Result<ExecReport, EngineError> {
     )?;
     let plan = ExecPlan {
         pid,
-        process: process_for(&c, pid, opts)?,
+        process: process_for(ctx, &c, pid, opts)?,
         tty: opts.tty,
         interactive: opts.interactive,
         detach: opts.detach,

@@ -106,22 +106,23 @@ pub(super) fn write_init_files(
 ) -> Result<Vec<(PathBuf, String)>, EngineError> {
     std::fs::create_dir_all(dir).map_err(|e| EngineError::io("create", dir, e))?;
     let s = &c.spec;
-    let hosts = if s.network == "host" {
+    let hosts = if s.network == "host" && !s.net.no_hosts {
         let host = std::fs::read_to_string("/etc/hosts").unwrap_or_default();
-        format!("{host}\n127.0.1.1\t{} {}\n", s.hostname, c.record.name)
-    } else {
-        format!(
-            "127.0.0.1\tlocalhost localhost.localdomain localhost4 localhost4.localdomain4\n\
-             ::1\tlocalhost localhost.localdomain localhost6 localhost6.localdomain6\n\
-             127.0.1.1\t{} {}\n",
+        let mut extra = String::new();
+        for (h, ip) in &s.net.add_hosts {
+            extra.push_str(&format!("{ip}\t{h}\n"));
+        }
+        Some(format!(
+            "{host}\n{extra}127.0.1.1\t{} {}\n",
             s.hostname, c.record.name
-        )
-    };
-    let resolv = if s.network == "host" {
-        std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default()
+        ))
     } else {
-        String::new()
+        super::network::hosts_file(c)
     };
+    let resolv = super::network::resolv_conf(
+        c,
+        &std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default(),
+    );
     let env = format!(
         "engine=\"roost-{}\"\nname=\"{}\"\nid=\"{}\"\nimage=\"{}\"\nimageid=\"{}\"\nrootless={}\n",
         env!("CARGO_PKG_VERSION"),
@@ -132,13 +133,16 @@ pub(super) fn write_init_files(
         u8::from(ctx.rootless)
     );
     let files = [
-        ("hosts", hosts, "/etc/hosts"),
+        ("hosts", hosts.unwrap_or_default(), "/etc/hosts"),
         ("hostname", format!("{}\n", s.hostname), "/etc/hostname"),
         ("resolv.conf", resolv, "/etc/resolv.conf"),
         (".containerenv", env, "/run/.containerenv"),
     ];
     let mut binds = Vec::new();
     for (name, content, target) in files {
+        if name == "hosts" && s.net.no_hosts {
+            continue;
+        }
         let p = dir.join(name);
         std::fs::write(&p, content).map_err(|e| EngineError::io("write", &p, e))?;
         binds.push((p, target.to_string()));

@@ -118,6 +118,7 @@ pub fn remove_one(
             }
         }
     }
+    super::rootfs::stop_leftovers(ctx, store, c);
     let dir = store.container_dir(&c.record.id);
     crate::store::remove_tree(&dir).map_err(|e| EngineError::io("remove", &dir, e))?;
     // `wait` on a container that `--rm` removed still gets its exit code (podman keeps it too).

@@ -5,6 +5,7 @@ mod commit;
 mod cp;
 pub mod detach;
 mod diff;
+mod diff_copy;
 mod exec;
 mod export;
 mod files;
@@ -14,7 +15,9 @@ pub mod logs;
 mod monitor;
 mod mount_spec;
 mod names;
+pub mod network;
 pub mod process;
+mod rootfs;
 mod run;
 mod size;
 mod spec;
@@ -53,9 +56,10 @@ pub use view::FsError;
 pub use volumes::mark_populated;
 
 use super::image::{PullOptions, PullPolicy, PullProgress};
+use super::storage::Driver;
 use super::{Ctx, EngineError};
 use crate::oci::Platform;
-use crate::runtime::{Bind, IdMaps, Plan, Process, Rootfs};
+use crate::runtime::{Bind, IdMaps, Plan, Process};
 use crate::store::{ContainerRecord, Store};
 
 /// What `create`/`run` are asked for (the CLI's flags, parsed).
@@ -69,7 +73,8 @@ pub struct CreateOptions {
     pub workdir: Option<String>,
     pub user: Option<String>,
     pub hostname: Option<String>,
-    pub network: String,
+    /// `--network`, `-p` and the other network flags.
+    pub net: network::NetworkRequest,
     pub read_only: bool,
     pub remove: bool,
     pub tty: bool,
@@ -168,13 +173,12 @@ pub fn create(
     opts: &CreateOptions,
     progress: &dyn PullProgress,
 ) -> Result<Container, EngineError> {
-    if ctx.storage_driver != "overlay" {
-        return Err(EngineError::Invalid(format!(
-            "storage driver `{}` is not available yet: containers use the kernel overlay (omit --storage-driver)",
-            ctx.storage_driver
-        )));
-    }
     rlimits(&opts.ulimits)?;
+    let storage_driver = super::storage::select(ctx).driver;
+    if storage_driver == Driver::FuseOverlayfs {
+        super::storage::fuse::available()
+            .map_err(|_| super::storage::StorageError::NoFuseOverlayfs)?;
+    }
     let mut store = ctx.store()?;
     let image_id = image_for(ctx, &store, opts, progress)?;
     let image = store
@@ -225,6 +229,12 @@ pub fn create(
         .as_ref()
         .map(|v| v.keys().cloned().collect())
         .unwrap_or_default();
+    let image_exposed: Vec<String> = config
+        .exposed_ports
+        .as_ref()
+        .map(|v| v.keys().cloned().collect())
+        .unwrap_or_default();
+    let (network, net) = network::resolve(&store, ctx.default_network, &opts.net, &image_exposed)?;
     let (mounts, new_volumes) = volumes::resolve(&mut store, &opts.mounts, &image_volumes)?;
     let spec = ContainerSpec {
         args: process.args.clone(),
@@ -241,7 +251,8 @@ pub fn create(
         hostname,
         layers: info.record.layers.clone(),
         read_only: opts.read_only,
-        network: opts.network.clone(),
+        network,
+        net,
         remove: opts.remove,
         tty: opts.tty,
         interactive: opts.interactive,
@@ -270,6 +281,7 @@ pub fn create(
         id_maps: userns.maps,
         extra_passwd,
         extra_group,
+        storage_driver,
     };
     let record = ContainerRecord {
         id: id.clone(),
@@ -281,11 +293,10 @@ pub fn create(
         state: State::default().to_json(),
     };
     let dir = store.container_dir(&id);
-    for d in ["diff", "work", "merged"] {
-        if let Err(e) = std::fs::create_dir_all(dir.join(d)) {
-            volumes::forget(&mut store, &new_volumes);
-            return Err(EngineError::io("create", dir.join(d), e));
-        }
+    if let Err(e) = rootfs::create(ctx, &store, &spec, &dir) {
+        let _ = crate::store::remove_tree(&dir);
+        volumes::forget(&mut store, &new_volumes);
+        return Err(e);
     }
     let mut record = record;
     let mut tries = 0;
@@ -357,22 +368,8 @@ pub fn plan(ctx: &Ctx, store: &Store, c: &Container) -> Result<Plan, EngineError
     let rt = runtime_dir(ctx, &c.record.id);
     let mut binds = files::write_init_files(&rt, c, ctx)?;
     binds.extend(files::write_user_files(&rt, store, c)?);
-    let dir = store.container_dir(&c.record.id);
-    let lower = c
-        .spec
-        .layers
-        .iter()
-        .rev()
-        .map(|l| store.layer_diff(l))
-        .collect();
     Ok(Plan {
-        rootfs: Rootfs {
-            lower,
-            upper: dir.join("diff"),
-            work: dir.join("work"),
-            merged: dir.join("merged"),
-            read_only: c.spec.read_only,
-        },
+        rootfs: rootfs::plan(store, c),
         hostname: c.spec.hostname.clone(),
         mounts: read_only_tmpfs(volumes::runtime_mounts(store, c)?, c.spec.read_only),
         binds: binds
@@ -405,7 +402,8 @@ pub fn plan(ctx: &Ctx, store: &Store, c: &Container) -> Result<Plan, EngineError
             },
             None => IdMaps::None,
         },
-        new_network: c.spec.network == "none",
+        new_network: network::mode_of(c).new_namespace(),
+        join_network: network::joined_namespace(store, c)?,
         masked_paths: if c.spec.privileged {
             vec![]
         } else {

@@ -218,7 +218,16 @@ pub fn monitor(ctx: &Ctx, id: &str, ready: OwnedFd, wait_attach: bool) -> Result
         let mut plan = plan(ctx, &store, &c)?;
         // With -t the container's stdio is a pty whose master we keep (podman's conmon does too).
         plan.process.terminal = c.spec.tty;
-        let spawned = crate::runtime::spawn(&plan);
+        let mut net = super::network::attach(ctx, &c);
+        // fuse-overlayfs runs in the monitor's mount namespace, mounted before the clone copies it.
+        let (fuse, spawned) = match super::rootfs::mount(ctx, &c, &plan.rootfs) {
+            Ok(fuse) => (
+                fuse,
+                crate::runtime::spawn_with(&plan, &mut net)
+                    .map_err(|e| (e.exit_code(), e.to_string())),
+            ),
+            Err(e) => (None, Err((e.exit_code(), e.to_string()))),
+        };
         drop(plan);
         redirect(&devnull, 0)?;
         redirect(&devnull, 1)?;
@@ -227,15 +236,16 @@ pub fn monitor(ctx: &Ctx, id: &str, ready: OwnedFd, wait_attach: bool) -> Result
         drop(err_w);
         let spawned = match spawned {
             Ok(s) => s,
-            Err(e) => {
+            Err((code, message)) => {
+                drop(fuse);
                 set_state(&mut store, id, |st| {
-                    st.error = e.to_string();
-                    st.exit_code = e.exit_code();
+                    st.error = message.clone();
+                    st.exit_code = code;
                 })?;
                 if let Some(mut r) = ready.take() {
-                    let _ = write!(r, "{}\t{e}", e.exit_code());
+                    let _ = write!(r, "{code}\t{message}");
                 }
-                return Ok(e.exit_code());
+                return Ok(code);
             }
         };
         set_state(&mut store, id, |st| {
@@ -271,7 +281,10 @@ pub fn monitor(ctx: &Ctx, id: &str, ready: OwnedFd, wait_attach: bool) -> Result
         drop(store);
         pump(&mut writer, &mut server, sources);
         store = ctx.store()?;
-        let code = lifecycle::wait_and_record(&mut store, id, spawned.pid)?;
+        let code = lifecycle::wait_and_record(&mut store, id, spawned.pid);
+        drop(net);
+        drop(fuse);
+        let code = code?;
         // The exit is recorded: attached clients read it from the store once we close them.
         server.close_clients(std::time::Duration::from_secs(2));
         let st = store

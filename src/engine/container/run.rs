@@ -26,6 +26,19 @@ pub fn run_attached(ctx: &Ctx, c: &Container, sig_proxy: bool) -> Result<Ended, 
         crate::sys::process::dup_onto(std::os::fd::AsFd::as_fd(&null), 0)
             .map_err(|e| EngineError::io("redirect stdin of", &c.record.id, e))?;
     }
+    // fuse-overlayfs runs in this process's mount namespace, mounted before the clone copies it.
+    let fuse = match super::rootfs::mount(ctx, c, &plan.rootfs) {
+        Ok(f) => f,
+        Err(e) => {
+            if c.spec.remove {
+                lifecycle::remove_one(ctx, &mut store, c, true)?;
+                crate::engine::volume::remove_anonymous(&mut store, c)?;
+            }
+            return Err(e);
+        }
+    };
+    // Stops the network helper when dropped, after the container has ended.
+    let mut net = super::network::attach(ctx, c);
     let mut log = super::tee::LazyLog::new(&store, c);
     // With a terminal the output is copied from the pty; otherwise through pipes to us.
     let mut tee = if log.enabled() && !c.spec.tty {
@@ -33,13 +46,14 @@ pub fn run_attached(ctx: &Ctx, c: &Container, sig_proxy: bool) -> Result<Ended, 
     } else {
         None
     };
-    let spawned = crate::runtime::spawn(&plan);
+    let spawned = crate::runtime::spawn_with(&plan, &mut net);
     if let Some(t) = tee.as_mut() {
         t.restore();
     }
     let spawned = match spawned {
         Ok(s) => s,
         Err(e) => {
+            drop(fuse);
             let mut st = c.state.clone();
             st.error = e.to_string();
             st.exit_code = e.exit_code();
@@ -71,7 +85,10 @@ pub fn run_attached(ctx: &Ctx, c: &Container, sig_proxy: bool) -> Result<Ended, 
     } else if let Some(t) = tee {
         t.copy(&mut log);
     }
-    let code = lifecycle::wait_and_record(&mut store, &c.record.id, pid)?;
+    let code = lifecycle::wait_and_record(&mut store, &c.record.id, pid);
+    drop(net);
+    drop(fuse);
+    let code = code?;
     if c.spec.remove {
         let c = lifecycle::find(&store, &c.record.id)?;
         lifecycle::remove_one(ctx, &mut store, &c, true)?;

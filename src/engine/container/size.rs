@@ -3,6 +3,7 @@ use std::path::Path;
 
 use super::Container;
 use crate::engine::EngineError;
+use crate::engine::storage::{Driver, vfs};
 use crate::store::Store;
 
 /// podman's `ContainerSize`: `RootFsSize` is the image's (the "virtual" size), `RwSize` what the
@@ -18,11 +19,32 @@ pub fn size(store: &Store, c: &Container) -> Result<ContainerSize, EngineError> 
     let root_fs_size = store
         .image(&c.record.image_id)?
         .map_or(0, |image| image.size);
-    let rw_size = tree_size(&store.container_dir(&c.record.id).join("diff"));
+    let dir = store.container_dir(&c.record.id);
+    let rw_size = match c.spec.storage_driver {
+        Driver::Vfs => copy_changes_size(store, c, &dir.join(vfs::ROOTFS)),
+        Driver::Overlay | Driver::FuseOverlayfs => tree_size(&dir.join("diff")),
+    };
     Ok(ContainerSize {
         root_fs_size,
         rw_size,
     })
+}
+
+/// A vfs container has no upper dir: the sizes of the files and symlinks its diff names (best effort,
+/// like [`tree_size`]: 0 when the copy cannot be read from here).
+fn copy_changes_size(store: &Store, c: &Container, rootfs: &Path) -> u64 {
+    let Ok(changes) = super::diff::changes(store, c) else {
+        return 0;
+    };
+    changes
+        .iter()
+        .filter(|ch| ch.kind != super::ChangeKind::Deleted)
+        .filter_map(|ch| {
+            std::fs::symlink_metadata(rootfs.join(ch.path.trim_start_matches('/'))).ok()
+        })
+        .filter(|m| m.is_file() || m.is_symlink())
+        .map(|m| m.len())
+        .sum()
 }
 
 /// Sum of the sizes of the regular files and symlinks under `root`, by `lstat` only. The upper dir

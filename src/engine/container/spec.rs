@@ -24,8 +24,12 @@ pub struct ContainerSpec {
     pub layers: Vec<Digest>,
     #[serde(default)]
     pub read_only: bool,
-    /// `none` or `host` (the user-mode network modes come with the networking capability).
+    /// The `--network` mode: `pasta[:OPTS]`, `slirp4netns[:OPTS]`, `none`, `host`, `container:ID`,
+    /// `ns:PATH`.
     pub network: String,
+    /// Published ports, DNS and hosts settings.
+    #[serde(default)]
+    pub net: super::network::NetworkSpec,
     #[serde(default)]
     pub remove: bool,
     #[serde(default)]
@@ -77,6 +81,10 @@ pub struct ContainerSpec {
     pub extra_passwd: Option<String>,
     #[serde(default)]
     pub extra_group: Option<String>,
+    /// How the root file system is made; fixed at create time (containers from before the choice
+    /// existed are overlay ones).
+    #[serde(default)]
+    pub storage_driver: crate::engine::storage::Driver,
 }
 
 fn default_log_driver() -> String {

@@ -261,12 +261,12 @@ fn host_group(gid: u32) -> String {
 /// `top`: list the processes of the running container `key`.
 pub fn top(ctx: &Ctx, key: &str, descriptors: &[String]) -> Result<TopReport, EngineError> {
     let descriptors = parse_descriptors(descriptors)?;
-    let (_, pid) = running(ctx, key, "top can only be used on running containers")?;
+    let (c, pid) = running(ctx, key, "top can only be used on running containers")?;
     let lookup = Lookup {
         uids: IdMap::read(pid, "uid_map")?,
         gids: IdMap::read(pid, "gid_map")?,
-        passwd: crate::runtime::exec::read_container_file(pid, "etc/passwd"),
-        group: crate::runtime::exec::read_container_file(pid, "etc/group"),
+        passwd: super::rootfs::read_file(ctx, &c, pid, "etc/passwd"),
+        group: super::rootfs::read_file(ctx, &c, pid, "etc/group"),
         uptime: procs::uptime()?,
         ticks: procs::clock_ticks(),
         page_kib: nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE)

@@ -12,6 +12,7 @@ use rustix::fs::{Mode, OFlags};
 use rustix::mount::{FsMountFlags, FsOpenFlags, MountAttrFlags};
 
 use super::{Container, Status};
+use crate::engine::storage::{Driver, fuse, vfs};
 use crate::store::Store;
 
 /// Errors of `cp`, `diff`, `export` and `commit`.
@@ -124,6 +125,9 @@ pub fn open_storage(store: &Store, c: &Container, access: Access) -> Result<Owne
         source,
     };
     let dir = store.container_dir(&c.record.id);
+    if c.spec.storage_driver == Driver::Vfs {
+        return open_dir(&dir.join(vfs::ROOTFS)).map_err(|e| err("open", e));
+    }
     let upper = dir.join("diff");
     let lowers: Vec<PathBuf> = c
         .spec
@@ -136,11 +140,47 @@ pub fn open_storage(store: &Store, c: &Container, access: Access) -> Result<Owne
         // No image layers: the upper dir is the whole file system.
         return open_dir(&upper).map_err(|e| err("open", e));
     }
+    if c.spec.storage_driver == Driver::FuseOverlayfs {
+        return fuse_view(store, &dir, &upper, &lowers, access).map_err(|e| err("mount", e));
+    }
     let mount = match access {
         Access::Read => overlay(std::iter::once(&upper).chain(&lowers), None),
         Access::Write => overlay(&lowers, Some((&upper, &dir.join("work")))),
     };
     mount.map_err(|e| err("mount", e))
+}
+
+/// A fuse-overlayfs container's storage: mounted on its `merged` dir in this process's mount namespace,
+/// opened, and detached at once, so the mount lives only as long as the descriptor (and the daemon ends
+/// with it).
+fn fuse_view(
+    store: &Store,
+    dir: &Path,
+    upper: &Path,
+    lowers: &[PathBuf],
+    access: Access,
+) -> std::io::Result<OwnedFd> {
+    let read_lowers: Vec<PathBuf> = std::iter::once(upper.to_path_buf())
+        .chain(lowers.iter().cloned())
+        .collect();
+    let work = dir.join("work");
+    let layers = match access {
+        Access::Read => fuse::Layers {
+            lower: &read_lowers,
+            upper: None,
+        },
+        Access::Write => fuse::Layers {
+            lower: lowers,
+            upper: Some((upper, &work)),
+        },
+    };
+    let state = store.staging_path("fuse-view");
+    let mounted = fuse::mount(&layers, &dir.join("merged"), &state);
+    let fd = mounted
+        .map_err(std::io::Error::other)
+        .and_then(fuse::FuseMount::into_detached_root);
+    let _ = crate::store::remove_tree(&state);
+    fd
 }
 
 fn open_dir(p: &Path) -> std::io::Result<OwnedFd> {

@@ -1,0 +1,126 @@
+//! The one-time probe: can this kernel mount overlay inside a user namespace the way the runtime does it
+//! (new mount API, `lowerdir+`, `userxattr`), on the store's file system? Else, can fuse-overlayfs run?
+use std::io::{Read, Write};
+use std::os::fd::AsFd;
+use std::path::Path;
+
+use rustix::mount::{FsMountFlags, FsOpenFlags, MountAttrFlags};
+
+use super::{Driver, Selected, fuse};
+use crate::sys::clone::{Cloned, clone_process, exit_now};
+
+/// Pick the first driver that works here, with the reason.
+pub(super) fn probe(tmp: &Path) -> Selected {
+    let overlay = kernel_overlay(tmp);
+    tracing::debug!(result = ?overlay, "probed kernel overlay in a user namespace");
+    let release = nix::sys::utsname::uname()
+        .map(|u| u.release().to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let why_not = match overlay {
+        Ok(()) => {
+            return Selected {
+                driver: Driver::Overlay,
+                why: format!(
+                    "probed: kernel {release} mounts overlay inside a user namespace (userxattr, lowerdir+)"
+                ),
+            };
+        }
+        Err(e) => e,
+    };
+    match fuse::available() {
+        Ok(()) => Selected {
+            driver: Driver::FuseOverlayfs,
+            why: format!(
+                "probed: kernel {release} cannot mount overlay in a user namespace ({why_not}); using {}",
+                fuse::BINARY
+            ),
+        },
+        Err(fuse_why) => Selected {
+            driver: Driver::Vfs,
+            why: format!(
+                "probed: kernel {release} cannot mount overlay in a user namespace ({why_not}) and fuse-overlayfs \
+                 cannot run ({fuse_why}); containers get a full copy of their image"
+            ),
+        },
+    }
+}
+
+/// Mount (detached, so nothing shows anywhere) a two-layer overlay in a fresh user and mount namespace,
+/// in a child process; `Err` says which step failed.
+fn kernel_overlay(tmp: &Path) -> Result<(), String> {
+    let dir = std::fs::create_dir_all(tmp)
+        .and_then(|()| {
+            tempfile::Builder::new()
+                .prefix("probe-overlay-")
+                .tempdir_in(tmp)
+        })
+        .map_err(|e| format!("create a probe directory in `{}`: {e}", tmp.display()))?;
+    for d in ["l1", "l2", "u", "w"] {
+        std::fs::create_dir(dir.path().join(d)).map_err(|e| format!("create probe dir: {e}"))?;
+    }
+    let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+        .map_err(|e| format!("create a pipe: {e}"))?;
+    let (uid, gid) = (nix::unistd::geteuid(), nix::unistd::getegid());
+    let flags = libc::CLONE_NEWUSER | libc::CLONE_NEWNS;
+    match clone_process(flags).map_err(|e| format!("create a user namespace: {e}"))? {
+        Cloned::Child => {
+            drop(r);
+            let result = map_self(uid.as_raw(), gid.as_raw()).and_then(|()| mount(dir.path()));
+            let code = match result {
+                Ok(()) => 0,
+                Err(msg) => {
+                    let _ = std::fs::File::from(w).write_all(msg.as_bytes());
+                    1
+                }
+            };
+            exit_now(code)
+        }
+        Cloned::Parent(pid) => {
+            drop(w);
+            let mut msg = String::new();
+            let _ = std::fs::File::from(r).read_to_string(&mut msg);
+            let status = nix::sys::wait::waitpid(pid, None);
+            match status {
+                Ok(nix::sys::wait::WaitStatus::Exited(_, 0)) => Ok(()),
+                _ if !msg.is_empty() => Err(msg),
+                other => Err(format!("the probe process ended with {other:?}")),
+            }
+        }
+    }
+}
+
+/// In the probe child: map our own ids to 0 in the new user namespace.
+fn map_self(uid: u32, gid: u32) -> Result<(), String> {
+    let w = |f: &str, v: String| {
+        std::fs::write(format!("/proc/self/{f}"), v).map_err(|e| format!("write {f}: {e}"))
+    };
+    w("setgroups", "deny".into())?;
+    w("uid_map", format!("0 {uid} 1\n"))?;
+    w("gid_map", format!("0 {gid} 1\n"))
+}
+
+fn mount(dir: &Path) -> Result<(), String> {
+    let err = |what: &str| {
+        let what = what.to_string();
+        move |e: rustix::io::Errno| format!("{what}: {e}")
+    };
+    let fs = rustix::mount::fsopen("overlay", FsOpenFlags::FSOPEN_CLOEXEC)
+        .map_err(err("fsopen overlay"))?;
+    for l in ["l1", "l2"] {
+        rustix::mount::fsconfig_set_string(fs.as_fd(), "lowerdir+", dir.join(l))
+            .map_err(err("lowerdir+"))?;
+    }
+    rustix::mount::fsconfig_set_string(fs.as_fd(), "upperdir", dir.join("u"))
+        .map_err(err("upperdir"))?;
+    rustix::mount::fsconfig_set_string(fs.as_fd(), "workdir", dir.join("w"))
+        .map_err(err("workdir"))?;
+    rustix::mount::fsconfig_set_flag(fs.as_fd(), "userxattr").map_err(err("userxattr"))?;
+    rustix::mount::fsconfig_create(fs.as_fd()).map_err(err("create the mount"))?;
+    rustix::mount::fsmount(
+        fs.as_fd(),
+        FsMountFlags::FSMOUNT_CLOEXEC,
+        MountAttrFlags::empty(),
+    )
+    .map_err(err("fsmount"))?;
+    Ok(())
+}

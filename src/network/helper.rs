@@ -1,0 +1,175 @@
+//! A network helper process (pasta or slirp4netns) tied to whoever started it: it gets SIGKILL when
+//! that process dies (so a killed `run` or monitor leaks no helper), and is stopped and reaped when
+//! the handle is dropped.
+use std::io::Read;
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+
+#[derive(Debug, thiserror::Error)]
+pub enum HelperError {
+    #[error("failed to start `{program}` for the container's network: {source}")]
+    Start {
+        program: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("`{program}` failed to set up the container's network{detail}")]
+    Failed { program: String, detail: String },
+    #[error("`{program}` did not set up the container's network within {secs} s{detail}")]
+    Timeout {
+        program: String,
+        secs: u64,
+        detail: String,
+    },
+    #[error("slirp4netns refused to forward {what}: {why}")]
+    Forward { what: String, why: String },
+    #[error("failed to talk to slirp4netns's API socket `{path}`: {source}")]
+    Api {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl HelperError {
+    pub fn hint(&self) -> Option<String> {
+        let text = self.to_string();
+        if text.contains("/dev/net/tun") {
+            return Some(
+                "the network helpers need /dev/net/tun readable and writable by you (mode 0666, as most distributions ship it): `sudo chmod 0666 /dev/net/tun`, or use --network none|host".into(),
+            );
+        }
+        if text.contains("Address already in use") || text.contains("address already in use") {
+            return Some(
+                "another program already listens on that host port: pick another with -p".into(),
+            );
+        }
+        None
+    }
+}
+
+/// A running helper; dropping it stops it.
+#[derive(Debug)]
+pub struct Running {
+    program: &'static str,
+    child: Child,
+    /// Descriptors whose closing tells the helper to exit (slirp4netns's `--exit-fd`).
+    _lifeline: Vec<OwnedFd>,
+}
+
+impl Running {
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn program(&self) -> &'static str {
+        self.program
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Start `program` with `args`, its stderr in `log`, keeping `inherit` open across exec, in its own
+/// process group (a Ctrl-C meant for the container must not stop its network).
+pub fn start(
+    program: &'static str,
+    args: &[String],
+    cwd: Option<&Path>,
+    log: &Path,
+    inherit: &[std::os::fd::RawFd],
+    lifeline: Vec<OwnedFd>,
+) -> Result<Running, HelperError> {
+    let start_err = |source| HelperError::Start {
+        program: program.to_string(),
+        source,
+    };
+    let log_file = std::fs::File::create(log).map_err(start_err)?;
+    let mut cmd = Command::new(program);
+    cmd.args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log_file)
+        .process_group(0);
+    if let Some(d) = cwd {
+        cmd.current_dir(d);
+    }
+    tracing::debug!(program, ?args, "start network helper");
+    let child = crate::sys::process::spawn_tied(&mut cmd, inherit).map_err(start_err)?;
+    Ok(Running {
+        program,
+        child,
+        _lifeline: lifeline,
+    })
+}
+
+/// The last lines the helper wrote to its log, as `: …` for an error message.
+fn log_tail(log: &Path) -> String {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.contains("syslog"))
+        .collect();
+    let tail = lines[lines.len().saturating_sub(3)..].join("; ");
+    if tail.is_empty() {
+        String::new()
+    } else {
+        format!(": {tail}")
+    }
+}
+
+/// Wait until the helper writes to `ready` (its readiness signal) or dies.
+pub fn wait_ready(
+    running: &mut Running,
+    ready: OwnedFd,
+    log: &Path,
+    timeout: Duration,
+) -> Result<(), HelperError> {
+    let program = running.program.to_string();
+    let deadline = Instant::now() + timeout;
+    let mut file = std::fs::File::from(ready);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(HelperError::Timeout {
+                program,
+                secs: timeout.as_secs(),
+                detail: log_tail(log),
+            });
+        }
+        let ms = u16::try_from(left.as_millis()).unwrap_or(u16::MAX);
+        let mut pfd = [PollFd::new(file.as_fd(), PollFlags::POLLIN)];
+        match poll(&mut pfd, PollTimeout::from(ms)) {
+            Ok(0) | Err(nix::Error::EINTR) => continue,
+            Ok(_) => {}
+            Err(e) => {
+                return Err(HelperError::Start {
+                    program,
+                    source: e.into(),
+                });
+            }
+        }
+        let mut buf = [0u8; 64];
+        return match file.read(&mut buf) {
+            Ok(n) if n > 0 => Ok(()),
+            _ => {
+                // EOF: it exited before it was ready.
+                let _ = running.child.wait();
+                Err(HelperError::Failed {
+                    program,
+                    detail: log_tail(log),
+                })
+            }
+        };
+    }
+}

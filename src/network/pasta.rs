@@ -1,0 +1,177 @@
+//! pasta (Debian's `passt` package): connects the container's network namespace to the host's
+//! network by translating its packets to ordinary sockets. It copies the host's addresses and
+//! routes into the namespace, forwards published ports (keeping the client's source address), and
+//! needs no daemon of ours.
+use std::os::fd::AsRawFd;
+use std::path::Path;
+use std::time::Duration;
+
+use super::helper::{self, HelperError, Running};
+use super::ports::{PortMapping, Protocol};
+
+/// What to start pasta with.
+pub struct Config<'a> {
+    /// An open `/proc/PID/ns/net` of the container. pasta opens the namespace after dropping its
+    /// privileges, when the container's /proc entries are no longer its to read, so it gets the
+    /// descriptor as `/proc/self/fd/N` instead.
+    pub netns: std::os::fd::RawFd,
+    pub ports: &'a [PortMapping],
+    /// Options from `--network pasta:OPT,OPT`.
+    pub extra: &'a [String],
+    pub mac_address: Option<&'a str>,
+    /// Where pasta's messages go.
+    pub log: &'a Path,
+}
+
+/// pasta's port spec for one mapping: `[ADDR/]HOST[-END]:CTR[-END]`.
+fn port_spec(m: &PortMapping) -> String {
+    let addr = m.host_ip.map(|a| format!("{a}/")).unwrap_or_default();
+    let end = |p: u16| {
+        if m.range > 1 {
+            format!("{p}-{}", p + m.range - 1)
+        } else {
+            p.to_string()
+        }
+    };
+    format!("{addr}{}:{}", end(m.host_port), end(m.container_port))
+}
+
+/// The command line (without the program name). `pid_path` is where pasta writes its pid once it
+/// is ready, which is our readiness signal.
+pub fn args(cfg: &Config<'_>, pid_path: &str) -> Vec<String> {
+    let mut a: Vec<String> = vec![
+        "--config-net".into(),
+        "--foreground".into(),
+        "--quiet".into(),
+        "--pid".into(),
+        pid_path.into(),
+        "--netns".into(),
+        format!("/proc/self/fd/{}", cfg.netns),
+    ];
+    let user_has = |flags: &[&str]| cfg.extra.iter().any(|e| flags.contains(&e.as_str()));
+    for (proto, flag, ns_flag) in [(Protocol::Tcp, "-t", "-T"), (Protocol::Udp, "-u", "-U")] {
+        let specs: Vec<String> = cfg
+            .ports
+            .iter()
+            .filter(|m| m.protocol == proto)
+            .map(port_spec)
+            .collect();
+        if specs.is_empty() {
+            if !user_has(&[
+                flag,
+                if flag == "-t" {
+                    "--tcp-ports"
+                } else {
+                    "--udp-ports"
+                },
+            ]) {
+                a.extend([flag.to_string(), "none".into()]);
+            }
+        } else {
+            for s in specs {
+                a.extend([flag.to_string(), s]);
+            }
+        }
+        // Nothing from the container to the host's ports unless asked: the default `auto` would
+        // forward every port the host listens on.
+        if !user_has(&[
+            ns_flag,
+            if ns_flag == "-T" {
+                "--tcp-ns"
+            } else {
+                "--udp-ns"
+            },
+        ]) {
+            a.extend([ns_flag.to_string(), "none".into()]);
+        }
+    }
+    if let Some(mac) = cfg.mac_address {
+        a.extend(["--ns-mac-addr".into(), mac.to_string()]);
+    }
+    a.extend(cfg.extra.iter().cloned());
+    a
+}
+
+/// Start pasta for the namespace; returns once it has configured it and bound the ports.
+pub fn start(cfg: &Config<'_>) -> Result<Running, HelperError> {
+    spawn(cfg)?.wait()
+}
+
+/// pasta started but maybe not ready yet: spawn first, wait later, so that it comes up while the
+/// container builds its root.
+pub struct Starting {
+    running: Running,
+    ready: std::os::fd::OwnedFd,
+    log: std::path::PathBuf,
+}
+
+pub fn spawn(cfg: &Config<'_>) -> Result<Starting, HelperError> {
+    // pasta opens its pid file by name and writes its pid when it is ready: naming the pipe's write
+    // end turns that into a readiness signal with no polling.
+    let (ready_r, ready_w) =
+        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| HelperError::Start {
+            program: "pasta".into(),
+            source: e.into(),
+        })?;
+    let pid_path = format!("/proc/self/fd/{}", ready_w.as_raw_fd());
+    let running = helper::start(
+        "pasta",
+        &args(cfg, &pid_path),
+        None,
+        cfg.log,
+        &[ready_w.as_raw_fd(), cfg.netns],
+        Vec::new(),
+    )?;
+    drop(ready_w);
+    Ok(Starting {
+        running,
+        ready: ready_r,
+        log: cfg.log.to_path_buf(),
+    })
+}
+
+impl Starting {
+    pub fn wait(self) -> Result<Running, HelperError> {
+        let Starting {
+            mut running,
+            ready,
+            log,
+        } = self;
+        helper::wait_ready(&mut running, ready, &log, Duration::from_secs(10))?;
+        Ok(running)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::network::ports::parse_publish;
+
+    #[test]
+    fn command_line() {
+        let mut ports = parse_publish("127.0.0.1:8080:80").unwrap();
+        ports.extend(parse_publish("9000-9001:90-91/udp").unwrap());
+        let cfg = Config {
+            netns: 7,
+            ports: &ports,
+            extra: &[],
+            mac_address: Some("92:d0:c6:0a:29:33"),
+            log: Path::new("/dev/null"),
+        };
+        let a = args(&cfg, "/proc/self/fd/9").join(" ");
+        assert_eq!(
+            a,
+            "--config-net --foreground --quiet --pid /proc/self/fd/9 --netns /proc/self/fd/7 \
+             -t 127.0.0.1/8080:80 -T none -u 9000-9001:90-91 -U none --ns-mac-addr 92:d0:c6:0a:29:33"
+        );
+        let extra = vec!["-T".to_string(), "5432".to_string()];
+        let cfg = Config {
+            ports: &[],
+            extra: &extra,
+            mac_address: None,
+            ..cfg
+        };
+        let a = args(&cfg, "p").join(" ");
+        assert!(a.ends_with("-t none -u none -U none -T 5432"), "{a}");
+    }
+}

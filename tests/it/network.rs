@@ -1,0 +1,450 @@
+//! Container networks: pasta and slirp4netns, published ports reached by a real TCP client on
+//! 127.0.0.1, `port`, the generated /etc/hosts and /etc/resolv.conf, and no helper left behind.
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::time::{Duration, Instant};
+
+use crate::harness::*;
+
+/// A host port that is free now.
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// GET / on 127.0.0.1:port, retrying while the server comes up.
+fn http_get(port: u16) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let attempt = (|| -> std::io::Result<String> {
+            let mut s = TcpStream::connect(("127.0.0.1", port))?;
+            s.set_read_timeout(Some(Duration::from_secs(5)))?;
+            s.write_all(b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n")?;
+            let mut body = String::new();
+            s.read_to_string(&mut body)?;
+            if body.is_empty() {
+                return Err(std::io::Error::other("empty answer"));
+            }
+            Ok(body)
+        })();
+        match attempt {
+            Ok(b) => return b,
+            Err(e) if Instant::now() > deadline => panic!("GET 127.0.0.1:{port}: {e}"),
+            Err(_) => std::thread::sleep(Duration::from_millis(50)),
+        }
+    }
+}
+
+/// busybox httpd serving `hello from NAME` on port 80, logging each client to stderr.
+const HTTPD: &str = "echo hello from $HOSTNAME > /tmp/index.html; exec httpd -f -v -p 80 -h /tmp";
+
+fn published_round_trip(mode: &str, expected_source: &str) {
+    let env = Env::new(&format!("published_round_trip_{mode}"));
+    let name = env.safename("web");
+    let port = free_port();
+    env.roost(
+        0,
+        &[
+            "run",
+            "-d",
+            "--name",
+            &name,
+            "--network",
+            mode,
+            "--hostname",
+            "web1",
+            "-p",
+            &format!("127.0.0.1:{port}:80"),
+            &image("busybox"),
+            "sh",
+            "-c",
+            HTTPD,
+        ],
+    );
+    let body = http_get(port);
+    assert!(body.contains("200 OK"), "{body}");
+    assert!(body.contains("hello from web1"), "{body}");
+    // The server saw the client's address as the mode forwards it.
+    let logs = env.roost(0, &["logs", &name]).stderr_text();
+    assert!(logs.contains(expected_source), "{mode}: {logs}");
+    let port_out = env.roost(0, &["port", &name]).stdout_text();
+    assert_eq!(port_out, format!("80/tcp -> 127.0.0.1:{port}\n"));
+    assert_eq!(
+        env.roost(0, &["port", &name, "80"]).stdout_text(),
+        format!("127.0.0.1:{port}\n")
+    );
+    let ps = env
+        .roost(
+            0,
+            &[
+                "ps",
+                "--format",
+                "{{.Ports}}",
+                "--filter",
+                &format!("name={name}"),
+            ],
+        )
+        .stdout_text();
+    assert_eq!(ps.trim(), format!("127.0.0.1:{port}->80/tcp"));
+    let inspect = env
+        .roost(
+            0,
+            &[
+                "inspect",
+                "--format",
+                "{{json .NetworkSettings.Ports}}",
+                &name,
+            ],
+        )
+        .stdout_text();
+    assert!(
+        inspect.contains(&format!(
+            r#""80/tcp":[{{"HostIp":"127.0.0.1","HostPort":"{port}"}}]"#
+        )),
+        "{inspect}"
+    );
+    env.roost(0, &["rm", "-f", &name]);
+    assert_no_leaks(&env);
+    // The port is free again.
+    TcpListener::bind(("127.0.0.1", port)).expect("port released after rm -f");
+}
+
+#[test]
+fn publish_with_pasta_keeps_the_source_address() {
+    published_round_trip("pasta", "127.0.0.1");
+}
+
+#[test]
+fn publish_with_slirp4netns() {
+    // slirp4netns rewrites the host's loopback to its gateway address.
+    published_round_trip("slirp4netns", "10.0.2.2");
+}
+
+#[test]
+fn publish_all_and_random_ports() {
+    let env = Env::new("publish_all_and_random_ports");
+    let name = env.safename("web");
+    env.roost(
+        0,
+        &[
+            "run",
+            "-d",
+            "--name",
+            &name,
+            "--expose",
+            "80",
+            "-P",
+            "-p",
+            "127.0.0.1::8080",
+            &image("busybox"),
+            "sh",
+            "-c",
+            HTTPD,
+        ],
+    );
+    let lines = env.roost(0, &["port", &name]).stdout_lines();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    let host_port = |line: &str| -> u16 { line.rsplit(':').next().unwrap().parse().unwrap() };
+    let eighty = lines
+        .iter()
+        .find(|l| l.starts_with("80/tcp -> 0.0.0.0:"))
+        .expect("80 published");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("8080/tcp -> 127.0.0.1:")),
+        "{lines:?}"
+    );
+    assert!(http_get(host_port(eighty)).contains("hello from"));
+    env.roost(0, &["rm", "-f", &name]);
+    assert_no_leaks(&env);
+}
+
+#[test]
+fn port_errors_are_clear() {
+    let env = Env::new("port_errors_are_clear");
+    let out = env.roost(
+        125,
+        &["run", "--rm", "-p", "80:80", &image("busybox"), "true"],
+    );
+    let err = out.stderr_text();
+    assert!(err.contains("net.ipv4.ip_unprivileged_port_start"), "{err}");
+    let out = env.roost(
+        125,
+        &["run", "--rm", "-p", "8080:80-81", &image("busybox"), "true"],
+    );
+    assert!(
+        out.stderr_text().contains("invalid port publication"),
+        "{}",
+        out.stderr_text()
+    );
+    let out = env.roost(
+        125,
+        &[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "-p",
+            "8080:80",
+            &image("busybox"),
+            "true",
+        ],
+    );
+    assert!(
+        out.stderr_text().contains("cannot publish ports"),
+        "{}",
+        out.stderr_text()
+    );
+    let out = env.roost(
+        125,
+        &[
+            "run",
+            "--rm",
+            "--network",
+            "slirp4netns:mtu=1",
+            &image("busybox"),
+            "true",
+        ],
+    );
+    assert!(out.stderr_text().contains("mtu"), "{}", out.stderr_text());
+    // A host port already taken fails the start and leaves nothing behind.
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let out = env.roost(
+        125,
+        &[
+            "run",
+            "--rm",
+            "-p",
+            &format!("127.0.0.1:{port}:80"),
+            &image("busybox"),
+            "true",
+        ],
+    );
+    assert!(!out.stderr_text().is_empty());
+    assert_no_leaks(&env);
+    let ps = env.roost(0, &["ps", "-aq"]).stdout_text();
+    assert!(ps.is_empty(), "{ps}");
+}
+
+#[test]
+fn hosts_and_resolv_conf() {
+    let env = Env::new("hosts_and_resolv_conf");
+    let name = env.safename("c");
+    let out = env.roost(
+        0,
+        &[
+            "run",
+            "--rm",
+            "--name",
+            &name,
+            "--hostname",
+            "box",
+            "--network",
+            "slirp4netns",
+            "--add-host",
+            "db.local:10.9.8.7",
+            "--add-host",
+            "gw:host-gateway",
+            "--dns",
+            "192.0.2.53",
+            "--dns-search",
+            "example.test",
+            "--dns-option",
+            "ndots:3",
+            &image("busybox"),
+            "sh",
+            "-c",
+            "cat /etc/hosts; echo ---; cat /etc/resolv.conf",
+        ],
+    );
+    let text = out.stdout_text();
+    let (hosts, resolv) = text.split_once("---\n").unwrap();
+    assert!(hosts.contains("127.0.0.1\tlocalhost"), "{hosts}");
+    assert!(hosts.contains("10.9.8.7\tdb.local\n"), "{hosts}");
+    assert!(hosts.contains("10.0.2.2\tgw\n"), "{hosts}");
+    assert!(
+        hosts.contains("10.0.2.2\thost.containers.internal"),
+        "{hosts}"
+    );
+    assert!(
+        hosts.contains(&format!("10.0.2.100\tbox {name}\n")),
+        "{hosts}"
+    );
+    assert_eq!(
+        resolv,
+        "search example.test\nnameserver 192.0.2.53\noptions ndots:3\n"
+    );
+    // slirp4netns's own DNS forwarder by default; the image's /etc/hosts with --no-hosts.
+    let out = env.roost(
+        0,
+        &[
+            "run",
+            "--rm",
+            "--network",
+            "slirp4netns",
+            "--no-hosts",
+            &image("busybox"),
+            "sh",
+            "-c",
+            "cat /etc/resolv.conf; echo ---; cat /etc/hosts 2>&1; true",
+        ],
+    );
+    let text = out.stdout_text();
+    assert!(text.contains("nameserver 10.0.2.3\n"), "{text}");
+    assert!(!text.contains("host.containers.internal"), "{text}");
+    // pasta copies the host's address and routes: the container's own name resolves to it.
+    let out = env.roost(
+        0,
+        &[
+            "run",
+            "--rm",
+            &image("busybox"),
+            "sh",
+            "-c",
+            "ip -4 -o addr; cat /etc/hosts",
+        ],
+    );
+    let text = out.stdout_text();
+    assert!(text.contains("host.containers.internal"), "{text}");
+    assert_no_leaks(&env);
+}
+
+#[test]
+fn modes_none_and_slirp_options() {
+    let env = Env::new("modes_none_and_slirp_options");
+    let out = env.roost(
+        0,
+        &[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            &image("busybox"),
+            "ip",
+            "-o",
+            "link",
+        ],
+    );
+    let links = out.stdout_lines();
+    assert_eq!(links.len(), 1, "{links:?}");
+    assert!(links[0].contains(": lo:"), "{links:?}");
+    let out = env.roost(
+        0,
+        &[
+            "run",
+            "--rm",
+            "--network",
+            "slirp4netns:mtu=1500,cidr=10.5.0.0/24",
+            &image("busybox"),
+            "sh",
+            "-c",
+            "ip -o link show tap0; ip -4 -o addr show tap0",
+        ],
+    );
+    let text = out.stdout_text();
+    assert!(text.contains("mtu 1500"), "{text}");
+    assert!(text.contains("10.5.0.100/24"), "{text}");
+    let mode = env
+        .roost(
+            0,
+            &["create", "--network", "private", &image("busybox"), "true"],
+        )
+        .stdout_text();
+    let id = mode.trim();
+    let shown = env
+        .roost(
+            0,
+            &["inspect", "--format", "{{.HostConfig.NetworkMode}}", id],
+        )
+        .stdout_text();
+    assert_eq!(shown.trim(), "pasta");
+    env.roost(0, &["rm", id]);
+    assert_no_leaks(&env);
+}
+
+#[test]
+fn container_mode_shares_the_network() {
+    let env = Env::new("container_mode_shares_the_network");
+    let web = env.safename("web");
+    env.roost(
+        0,
+        &[
+            "run",
+            "-d",
+            "--name",
+            &web,
+            &image("busybox"),
+            "sh",
+            "-c",
+            HTTPD,
+        ],
+    );
+    let out = env.roost(
+        0,
+        &[
+            "run", "--rm", "--network", &format!("container:{web}"), &image("busybox"), "sh", "-c",
+            "for i in 1 2 3 4 5 6 7 8 9 10; do wget -q -O - http://127.0.0.1:80/ && exit 0; sleep 0.2; done; exit 1",
+        ],
+    );
+    assert!(
+        out.stdout_text().starts_with("hello from"),
+        "{}",
+        out.stdout_text()
+    );
+    env.roost(0, &["rm", "-f", &web]);
+    let out = env.roost(
+        125,
+        &[
+            "run",
+            "--rm",
+            "--network",
+            "container:nonesuch",
+            &image("busybox"),
+            "true",
+        ],
+    );
+    assert!(
+        out.stderr_text().contains("nonesuch"),
+        "{}",
+        out.stderr_text()
+    );
+    assert_no_leaks(&env);
+}
+
+#[test]
+fn killed_foreground_run_leaves_no_helper() {
+    let env = Env::new("killed_foreground_run_leaves_no_helper");
+    let name = env.safename("fg");
+    let port = free_port();
+    let mut child = env.roost_spawn(&[
+        "run",
+        "--name",
+        &name,
+        "-p",
+        &format!("127.0.0.1:{port}:80"),
+        &image("busybox"),
+        "sh",
+        "-c",
+        HTTPD,
+    ]);
+    assert!(http_get(port).contains("hello from"));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    let _ = child.wait();
+    // The helper died with the process that started it: the port is free again.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while TcpListener::bind(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "the published port stayed bound");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    env.roost(0, &["rm", "-f", &name]);
+    assert_no_leaks(&env);
+}
