@@ -237,13 +237,22 @@ fn sig_proxy_forwards_signals_unless_turned_off() {
             &image("busybox"),
             "sh",
             "-c",
-            "trap 'echo got-int' INT; echo ready; while true; do sleep 0.1; done",
+            "trap 'echo got-int' INT; echo ready; while true; do echo tick; sleep 0.2; done",
         ],
     );
     assert!(wait_until(Duration::from_secs(10), || env
         .roost(0, &["logs", &name])
         .stdout_text()
         .contains("ready")));
+    // The client relays (and so proxies signals) once the container's output reaches it.
+    let relaying = |child: &mut std::process::Child| {
+        use std::io::Read;
+        let mut out = child.stdout.take().expect("piped stdout");
+        let mut byte = [0u8; 1];
+        assert_eq!(out.read(&mut byte).expect("read attach output"), 1);
+        // Keep reading so the client never blocks on a full pipe.
+        std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+    };
     // Ctrl-C at a terminal: SIGINT to the client's whole process group.
     let ctrl_c = |child: &std::process::Child| {
         let _ = nix::sys::signal::killpg(
@@ -252,8 +261,8 @@ fn sig_proxy_forwards_signals_unless_turned_off() {
         );
     };
     // --sig-proxy=false: the signal is the client's own (it ends), the container never sees it.
-    let off = env.roost_spawn(&["attach", "--sig-proxy=false", &name]);
-    std::thread::sleep(Duration::from_millis(1000));
+    let mut off = env.roost_spawn(&["attach", "--sig-proxy=false", &name]);
+    relaying(&mut off);
     ctrl_c(&off);
     let _ = finish(off);
     std::thread::sleep(Duration::from_millis(500));
@@ -264,8 +273,8 @@ fn sig_proxy_forwards_signals_unless_turned_off() {
     );
     assert_eq!(state(&env, &name), "running");
     // The default forwards it.
-    let on = env.roost_spawn(&["attach", &name]);
-    std::thread::sleep(Duration::from_millis(1000));
+    let mut on = env.roost_spawn(&["attach", &name]);
+    relaying(&mut on);
     ctrl_c(&on);
     assert!(wait_until(Duration::from_secs(10), || env
         .roost(0, &["logs", &name])
@@ -337,7 +346,7 @@ fn run_sig_proxy_false_keeps_signals_from_the_container() {
     for proxy in [true, false] {
         let name = env.safename(if proxy { "on" } else { "off" });
         let flag = format!("--sig-proxy={proxy}");
-        let child = env.roost_spawn(&[
+        let mut child = env.roost_spawn(&[
             "run",
             &flag,
             "--name",
@@ -347,10 +356,14 @@ fn run_sig_proxy_false_keeps_signals_from_the_container() {
             "-c",
             script,
         ]);
-        assert!(wait_until(Duration::from_secs(20), || logs_text(
-            &env, &name
-        )
-        .contains("ready")));
+        // run copies the container's output once it proxies signals.
+        {
+            use std::io::Read;
+            let mut out = child.stdout.take().expect("piped stdout");
+            let mut byte = [0u8; 1];
+            assert_eq!(out.read(&mut byte).expect("read run output"), 1);
+            std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+        }
         let _ = nix::sys::signal::killpg(
             nix::unistd::Pid::from_raw(child.id() as i32),
             nix::sys::signal::Signal::SIGINT,

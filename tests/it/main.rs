@@ -19,6 +19,7 @@ mod monitor;
 mod network;
 mod pull;
 mod push;
+mod remove;
 mod security;
 mod storage;
 mod tag_rmi;

@@ -380,9 +380,18 @@ pub struct RmArgs {
     /// Stop and remove running containers
     #[arg(short, long)]
     pub force: bool,
-    /// Seconds to wait for a running container to stop before it is killed (with --force)
-    #[arg(short = 't', long = "time", value_name = "SECONDS")]
-    pub time: Option<u32>,
+    /// Seconds to wait for a running container to stop before it is killed (with --force; -1 waits
+    /// for ever)
+    #[arg(
+        short = 't',
+        long = "time",
+        value_name = "SECONDS",
+        allow_negative_numbers = true
+    )]
+    pub time: Option<i64>,
+    /// Also remove the containers that depend on these (`--network container:`), first
+    #[arg(long)]
+    pub depend: bool,
     /// Do not fail for containers that do not exist
     #[arg(short, long)]
     pub ignore: bool,

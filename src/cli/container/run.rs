@@ -211,8 +211,22 @@ pub fn rm(ctx: &Ctx, a: &RmArgs) -> Result<i32, Error> {
             "specify one or more containers to remove (or use --all)".into(),
         ));
     }
+    let time = match a.time {
+        None => None,
+        Some(_) if !a.force => {
+            return Err(Error::Usage(
+                "--force option must be specified to use the --time option".into(),
+            ));
+        }
+        Some(-1) => Some(u32::MAX),
+        Some(t) => Some(u32::try_from(t).map_err(|_| {
+            Error::Usage(format!(
+                "invalid --time `{t}`: use a number of seconds, or -1 to wait for ever"
+            ))
+        })?),
+    };
     // `-f -t N`: give running containers N seconds to stop before they are killed.
-    if a.force && a.time.is_some_and(|t| t > 0) {
+    if time.is_some_and(|t| t > 0) {
         let keys: Vec<String> = if a.all {
             let running = engine::list(ctx)?
                 .into_iter()
@@ -222,11 +236,18 @@ pub fn rm(ctx: &Ctx, a: &RmArgs) -> Result<i32, Error> {
             a.containers.clone()
         };
         for k in keys {
-            let _ = engine::stop(ctx, &k, a.time);
+            let _ = engine::stop(ctx, &k, time);
         }
     }
-    let report =
-        engine::remove_with_volumes(ctx, &a.containers, a.all, a.force, a.ignore, a.volumes)?;
+    let report = engine::remove_containers(
+        ctx,
+        &a.containers,
+        a.all,
+        a.force,
+        a.ignore,
+        a.volumes,
+        a.depend,
+    )?;
     out(&report
         .removed
         .iter()

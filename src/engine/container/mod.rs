@@ -37,8 +37,8 @@ pub use diff::{Change, ChangeKind, diff};
 pub use exec::{ExecOptions, ExecReport, exec};
 pub use export::export;
 pub use lifecycle::{
-    RemoveReport, StopOutcome, find, kill, list, remove, remove_one, remove_with_volumes,
-    removed_exit_code, stop, wait_and_record, wait_stopped,
+    RemoveReport, StopOutcome, find, kill, list, remove, remove_containers, remove_one,
+    remove_with_volumes, removed_exit_code, stop, wait_and_record, wait_stopped,
 };
 pub use monitor::container_log_path;
 pub use monitor::{
