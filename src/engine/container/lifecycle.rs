@@ -198,9 +198,11 @@ fn removal_order(
     };
     // Without --depend: blocked are the targets that something staying depends on.
     let mut blocked: Vec<String> = Vec::new();
-    while !depend {
+    loop {
+        let before = blocked.len();
         let more: Vec<String> = named
             .iter()
+            .filter(|_| !depend)
             .filter(|id| !blocked.contains(id))
             .filter(|id| {
                 direct(id)
@@ -209,10 +211,10 @@ fn removal_order(
             })
             .cloned()
             .collect();
-        if more.is_empty() {
+        blocked.extend(more);
+        if blocked.len() == before {
             break;
         }
-        blocked.extend(more);
     }
     let mut order: Vec<Result<Container, EngineError>> = Vec::new();
     let listed = |order: &[Result<Container, EngineError>], id: &str| {
