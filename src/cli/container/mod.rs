@@ -9,6 +9,7 @@ mod export;
 pub mod inspect;
 mod lifecycle;
 mod logs;
+mod mount;
 mod port;
 mod ps;
 mod run;
@@ -27,6 +28,7 @@ pub use lifecycle::{
     KillArgs, MonitorArgs, PauseArgs, StopArgs, WaitArgs, kill, monitor, pause, restart, stop, wait,
 };
 pub use logs::{LogsArgs, logs};
+pub use mount::{MountArgs, UnmountArgs, mount, unmount};
 pub use port::port;
 pub use ps::ps;
 pub use run::{create, rm, run, start};
@@ -57,6 +59,11 @@ pub enum ContainerCommand {
     Wait(WaitArgs),
     /// Restart containers
     Restart(StopArgs),
+    /// Mount a container's root file system (inside `roost unshare`)
+    Mount(MountArgs),
+    /// Unmount a container's root file system
+    #[command(name = "unmount", visible_alias = "umount")]
+    Unmount(UnmountArgs),
     /// Show a container's output
     Logs(LogsArgs),
     /// Attach to a running container's output (and its stdin, if it was created with -i)
@@ -155,6 +162,8 @@ pub fn dispatch(
         ContainerCommand::Cp(a) => cp(ctx, &a),
         ContainerCommand::Diff(a) => diff(ctx, &a),
         ContainerCommand::Export(a) => export(ctx, &a),
+        ContainerCommand::Mount(a) => mount(ctx, &a),
+        ContainerCommand::Unmount(a) => unmount(ctx, &a),
     }
 }
 

@@ -13,6 +13,7 @@ pub mod idmap;
 mod lifecycle;
 pub mod logs;
 mod monitor;
+pub mod mount;
 mod mount_spec;
 mod names;
 pub mod network;

@@ -107,7 +107,7 @@ fn parent_of(pid: i32) -> Option<i32> {
 /// `/proc/PID/root` of the container's process, checked before and after the open to be the child of
 /// the container's monitor (a recycled pid must not make us write into another process's root).
 /// `Ok(None)` when the process is gone.
-fn open_live_root(c: &Container) -> std::io::Result<Option<OwnedFd>> {
+pub(super) fn open_live_root(c: &Container) -> std::io::Result<Option<OwnedFd>> {
     let (pid, monitor) = (c.state.pid, c.state.monitor_pid);
     let ours = || monitor <= 0 || parent_of(pid) == Some(monitor);
     if parent_of(pid).is_none() || !ours() {
