@@ -309,6 +309,8 @@ pub fn monitor(ctx: &Ctx, id: &str, ready: OwnedFd, wait_attach: bool) -> Result
 /// How long the container's output and the attach socket stay quiet before the monitor gives back
 /// memory (milliseconds).
 const IDLE_MS: u16 = 250;
+/// At most this often.
+const SHRINK_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Give back the memory that starting the container used (the store's database connection is already
 /// closed): freed heap goes back to the kernel, and the pages of the binary and of the libraries that
@@ -328,7 +330,10 @@ fn pump(writer: &mut LogWriter<impl Write>, server: &mut Server, sources: Vec<(O
         .map(|(fd, stderr)| Some((std::fs::File::from(fd), stderr)))
         .collect();
     let mut buf = vec![0u8; 32 * 1024];
+    // Shrunk since the last output; and when, so that a container printing every second or so does
+    // not have the monitor reread its memory map each time.
     let mut shrunk = false;
+    let mut last_shrink: Option<std::time::Instant> = None;
     while open.iter().any(Option::is_some) {
         let idx: Vec<usize> = (0..open.len()).filter(|i| open[*i].is_some()).collect();
         let mut pfds: Vec<PollFd> = idx
@@ -341,15 +346,18 @@ fn pump(writer: &mut LogWriter<impl Write>, server: &mut Server, sources: Vec<(O
             })
             .collect();
         let slots = server.poll_fds(&mut pfds);
+        // Quiet for IDLE_MS, and SHRINK_EVERY after the previous time.
+        let wait = last_shrink.map_or(0, |t| SHRINK_EVERY.saturating_sub(t.elapsed()).as_millis());
         let timeout = if shrunk {
             PollTimeout::NONE
         } else {
-            PollTimeout::from(IDLE_MS)
+            PollTimeout::from(u16::try_from(wait.max(u128::from(IDLE_MS))).unwrap_or(u16::MAX))
         };
         let mut polled = poll(&mut pfds, timeout);
         if matches!(polled, Ok(0)) {
             shrink();
             shrunk = true;
+            last_shrink = Some(std::time::Instant::now());
             polled = poll(&mut pfds, PollTimeout::NONE);
         }
         match polled {
