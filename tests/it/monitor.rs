@@ -86,8 +86,9 @@ fn idle_monitor_gives_back_the_binary_and_keeps_working() {
     assert_eq!(monitors.len(), 1, "one monitor: {monitors:?}");
     let pid = monitors[0];
     // Quiet for a moment, the monitor unmaps the pages of the (large, here unoptimised) binary that
-    // starting the container touched; what it keeps is a few hundred kB of it.
-    let small = wait_for(Duration::from_secs(5), || status_kb(pid, "RssFile:") < 2048);
+    // starting the container touched: about 8 MB of this debug build, of which it keeps some 2-3 MB
+    // (a release build keeps about 0.5 MB).
+    let small = wait_for(Duration::from_secs(5), || status_kb(pid, "RssFile:") < 4096);
     assert!(
         small,
         "monitor keeps {} kB of files mapped (VmRSS {} kB)",
