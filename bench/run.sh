@@ -12,13 +12,14 @@ cd "$(dirname "$0")/.."
 REPO=$PWD
 TESTUSER=${TESTUSER:-roosttest}
 REG=127.0.0.1:5000
-BIN_DIR=${BENCH_BIN_DIR:-/tmp/roost-bench-bin}
-OUT_DIR=/tmp/roost-bench-out
+BIN_DIR=${BENCH_BIN_DIR:-${BIN_DIR:-/tmp/roost-bench-bin}}
+OUT_DIR=${OUT_DIR:-/tmp/roost-bench-out}
 RESULTS=$REPO/bench/results
 SYS_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
 # --- benchmarks: one function each, bench_<name with _ for ->; add new ones to ALL ----------
-ALL=(pull-debian images-50 complete-images run-rm run-rm-none run-rm-pasta run-rm-slirp run-rm-fuse run-rm-vfs run-d-rm ps-50 ps-1000 exec-true monitor-rss net-throughput publish-rate net-helper-rss)
+ALL=(pull-debian images-50 complete-images run-rm run-rm-none run-rm-pasta run-rm-slirp run-rm-bridge run-rm-fuse run-rm-vfs run-d-rm ps-50 ps-1000 exec-true monitor-rss
+  net-throughput publish-rate net-helper-rss build-cached build-nocache build-ctx-10k)
 
 # Each benchmark first checks, per tool, that the command does real work (expect_lines) and
 # times only the tools that pass; a tool failing its check fails the benchmark (`partial`) but the
@@ -75,6 +76,20 @@ bench_run_rm_none() {
     else partial $t; fi
   done
   hf run-rm-none -N --warmup 5 --runs 50 "${args[@]}"
+}
+
+# A user-defined bridge network: the rootless network namespace (roost's __netns holder or podman's
+# rootless netns) with slirp4netns, netavark and, on this network, aardvark-dns; set up and torn down
+# on every run, as the container is the only one on it.
+bench_run_rm_bridge() {
+  local t args=()
+  for t in roost podman; do
+    as_user $t network create benchnet >/dev/null 2>&1
+    if [ "$(as_user $t run --rm --network benchnet "$REG/busybox:latest" sh -c 'ip -4 addr show eth0 | grep -c 10.89.' 2>/dev/null)" = 1 ]; then
+      args+=(-n $t "$t run --rm --network benchnet $REG/busybox:latest true")
+    else partial $t; fi
+  done
+  hf run-rm-bridge -N --warmup 3 --runs 30 "${args[@]}"
 }
 
 # run_rm_driver NAME DRIVER: the run path with the container root on another storage driver. podman
@@ -262,6 +277,65 @@ bench_net_helper_rss() {
   done
   printf "$line\n" | tee "$RESULTS/net-helper-rss.md"
   [ ${#PARTIAL[@]} = 0 ]
+# A 5-step Containerfile on busybox (FROM, RUN, COPY, ENV, CMD) in $OUT_DIR/buildctx.
+make_build_ctx() {
+  local d=$OUT_DIR/buildctx
+  rm -rf "$d" && mkdir -p "$d" &&
+    printf 'FROM %s\nRUN echo built > /built\nCOPY file.txt /file.txt\nENV BENCH=1\nCMD ["cat", "/built"]\n' \
+      "$REG/busybox:latest" >"$d/Containerfile" &&
+    echo data >"$d/file.txt" && chown -R "$TESTUSER:" "$d"
+}
+
+# build_ready TOOL CTX: TOOL builds CTX as bench/built and the result runs.
+build_ready() {
+  as_user "$1" pull -q "$REG/busybox:latest" >/dev/null &&
+    as_user "$1" build -q -t bench/built "$2" >/dev/null &&
+    [ "$(as_user "$1" run --rm bench/built 2>/dev/null)" = built ]
+}
+
+# Every step from the cache: parse, context digest, cache lookups, tag.
+bench_build_cached() {
+  local t args=()
+  make_build_ctx || return 1
+  for t in roost podman; do
+    if build_ready $t "$OUT_DIR/buildctx"; then
+      args+=(-n $t "$t build -q -t bench/built $OUT_DIR/buildctx")
+    else partial $t; fi
+  done
+  hf build-cached -N --warmup 3 --runs 20 "${args[@]}"
+}
+
+# The same with --no-cache: one RUN container, a COPY layer, the config steps, the commit.
+bench_build_nocache() {
+  local t args=()
+  make_build_ctx || return 1
+  for t in roost podman; do
+    if build_ready $t "$OUT_DIR/buildctx"; then
+      args+=(-n $t "$t build -q --no-cache -t bench/built $OUT_DIR/buildctx")
+    else partial $t; fi
+  done
+  hf build-nocache -N --warmup 2 --runs 10 "${args[@]}"
+  for t in roost podman; do as_user $t image prune -f >/dev/null 2>&1; done
+}
+
+# A cached rebuild of `COPY files /files` with 10,000 small files in the context: change detection
+# without re-reading unchanged files.
+bench_build_ctx_10k() {
+  local t args=() d=$OUT_DIR/buildctx10k
+  rm -rf "$d" && mkdir -p "$d/files" || return 1
+  for i in $(seq 0 99); do
+    mkdir -p "$d/files/d$i"
+    for j in $(seq 0 99); do echo "$i-$j" >"$d/files/d$i/f$j"; done
+  done
+  printf 'FROM %s\nCOPY files /files\nRUN echo built > /built\nCMD ["cat", "/built"]\n' \
+    "$REG/busybox:latest" >"$d/Containerfile"
+  chown -R "$TESTUSER:" "$d"
+  for t in roost podman; do
+    if build_ready $t "$d"; then
+      args+=(-n $t "$t build -q -t bench/built $d")
+    else partial $t; fi
+  done
+  hf build-ctx-10k -N --warmup 2 --runs 10 "${args[@]}"
 }
 
 # --- helpers --------------------------------------------------------------------------------

@@ -8,6 +8,7 @@
 
 pub mod archive;
 pub mod cli;
+pub mod dockerfile;
 pub mod engine;
 pub mod error;
 pub mod logging;

@@ -284,8 +284,13 @@ pub fn reexec(
 fn open_holder_namespace(runtime: &Path) -> Option<fs::File> {
     let own = fs::metadata("/proc/self/ns/user").ok()?;
     let uid = Uid::current().as_raw();
-    let text = fs::read_to_string(holders_file(runtime)).ok()?;
-    text.lines()
+    // The holder of the rootless network namespace first: containers on bridge networks must be in
+    // the user namespace that owns it (`network::holder` writes `netns/pid`).
+    let netns = fs::read_to_string(runtime.join("netns").join("pid")).unwrap_or_default();
+    let text = fs::read_to_string(holders_file(runtime)).unwrap_or_default();
+    netns
+        .lines()
+        .chain(text.lines())
         .filter_map(|l| l.trim().parse::<i32>().ok())
         .find_map(|pid| {
             use std::os::unix::fs::MetadataExt;

@@ -19,7 +19,7 @@ REG=127.0.0.1:$PORT; AREG=127.0.0.1:$AUTHPORT
 [ "$(id -u)" = 0 ] || { echo "tests/world.sh: run as root (it installs packages and creates the test user)" >&2; exit 1; }
 mkdir -p "$TB"; chmod 0755 "$TB"
 
-pkgs="uidmap slirp4netns passt fuse-overlayfs fuse3 docker-registry skopeo umoci busybox-static jq curl apache2-utils
+pkgs="uidmap slirp4netns passt netavark aardvark-dns iptables fuse-overlayfs fuse3 docker-registry skopeo umoci busybox-static jq curl apache2-utils
       libseccomp-dev pkg-config util-linux procps hyperfine"
 [ $WITH_DEBIAN = 1 ] && pkgs="$pkgs debootstrap"
 missing=$(for p in $pkgs; do dpkg -s "$p" >/dev/null 2>&1 || echo "$p"; done)

@@ -8,6 +8,7 @@ mod ctx;
 pub mod format;
 mod generate;
 mod image;
+mod network;
 mod progress;
 mod system;
 mod volume;
@@ -113,6 +114,8 @@ pub enum Command {
     Top(container::TopArgs),
     /// List the published ports of a container
     Port(container::PortArgs),
+    /// Build an image from a Containerfile
+    Build(image::BuildArgs),
     /// Pull an image from a registry
     Pull(image::PullArgs),
     /// Push an image to a registry
@@ -156,6 +159,12 @@ pub enum Command {
     /// Manage volumes
     #[command(subcommand)]
     Volume(volume::VolumeCommand),
+    /// Manage networks
+    #[command(subcommand)]
+    Network(network::NetworkCommand),
+    /// Holds the rootless network namespace (internal)
+    #[command(name = "__netns", hide = true)]
+    Netns(network::NetnsArgs),
     /// Print a shell completion script (bash, zsh or fish)
     Completion(generate::CompletionArgs),
     /// Generate documentation
@@ -172,7 +181,8 @@ impl Command {
     fn needs_userns(&self) -> bool {
         use image::ImageCommand as I;
         match self {
-            Command::Pull(_)
+            Command::Build(_)
+            | Command::Pull(_)
             | Command::Push(_)
             | Command::Rmi(_)
             | Command::Save(_)
@@ -184,7 +194,8 @@ impl Command {
             Command::Attach(_) => true,
             Command::Image(i) => matches!(
                 i,
-                I::Pull(_)
+                I::Build(_)
+                    | I::Pull(_)
                     | I::Push(_)
                     | I::Rm(_)
                     | I::Save(_)
@@ -198,6 +209,8 @@ impl Command {
             // Not `exec`/`top`: a re-executed roost gets a user namespace of its own, while these
             // join the container's (`runtime::exec`), which only its owner outside can do.
             Command::Volume(v) => v.needs_userns(),
+            Command::Network(n) => n.needs_userns(),
+            Command::Netns(_) => true,
             _ => false,
         }
     }
@@ -314,6 +327,7 @@ fn dispatch(ctx: &crate::engine::Ctx, command: Command) -> Result<i32, Error> {
         Command::Exec(a) => container::exec(ctx, &a),
         Command::Top(a) => container::top(ctx, &a),
         Command::Port(a) => container::port(ctx, &a),
+        Command::Build(a) => image::build(ctx, &a),
         Command::Pull(a) => image::pull(ctx, &a),
         Command::Push(a) => image::push(ctx, &a),
         Command::Images(a) => image::images(ctx, &a),
@@ -334,6 +348,8 @@ fn dispatch(ctx: &crate::engine::Ctx, command: Command) -> Result<i32, Error> {
         Command::Rename(a) => container::dispatch(ctx, container::ContainerCommand::Rename(a)),
         Command::System(s) => system::dispatch(ctx, s),
         Command::Volume(v) => volume::dispatch(ctx, v),
+        Command::Network(n) => network::dispatch(ctx, n),
+        Command::Netns(a) => network::netns(ctx, &a),
         Command::Version(_)
         | Command::Completion(_)
         | Command::Generate(_)

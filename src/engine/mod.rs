@@ -2,9 +2,11 @@
 //! everything the engine needs comes in through [`Ctx`] and the options.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod build;
 pub mod container;
 pub mod image;
 mod layer;
+pub mod network;
 pub mod storage;
 pub mod system;
 pub mod volume;
@@ -119,6 +121,8 @@ pub enum EngineError {
     Worker,
     #[error(transparent)]
     Volume(#[from] volume::VolumeError),
+    #[error(transparent)]
+    Network(#[from] crate::network::NetworkError),
     #[error("{0}")]
     Invalid(String),
     #[error("pull policy is `never` and `{0}` is not in local storage")]
@@ -133,6 +137,8 @@ pub enum EngineError {
     Procs(#[from] crate::runtime::procs::ProcsError),
     #[error(transparent)]
     Storage(#[from] storage::StorageError),
+    #[error(transparent)]
+    Build(#[from] build::BuildError),
 }
 
 impl EngineError {
@@ -171,6 +177,8 @@ impl EngineError {
         match self {
             EngineError::StartFailed { code, .. } => *code,
             EngineError::Exec(e) => e.exit_code(),
+            EngineError::Build(e) => e.exit_code(),
+            EngineError::Network(e) => e.exit_code(),
             _ => 125,
         }
     }

@@ -1,14 +1,31 @@
 //! Container networking, rootless: the `--network` modes, published ports, and the user-mode network
 //! helpers (`pasta`, `slirp4netns`) that connect a container's network namespace to the host.
+//!
+//! User-defined bridge networks are rootless as podman does them: one per-user network namespace holds
+//! the bridges (kept by `roost __netns`, connected outward by slirp4netns), netavark wires containers
+//! into it with veth pairs and aardvark-dns answers names on each network's gateway.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod cidr;
+pub mod client;
+pub mod config;
+pub mod defs;
+mod error;
+pub mod forward;
 pub mod helper;
+pub mod holder;
+pub mod ipam;
+pub mod netavark;
 pub mod pasta;
 pub mod ports;
+pub mod proto;
 pub mod slirp;
 
 use std::path::PathBuf;
 
+pub use cidr::Cidr;
+pub use config::{CreateNetworkOptions, DEFAULT_NAME, Network};
+pub use error::NetworkError;
 pub use ports::{PortMapping, Protocol, parse_publish};
 
 /// The user-mode helper that gives a container its own network stack.

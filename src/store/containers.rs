@@ -95,6 +95,17 @@ impl Store {
         })
     }
 
+    /// Replace a container's spec (`network connect`/`disconnect`).
+    pub fn set_container_spec(&mut self, id: &str, spec: &str) -> Result<()> {
+        self.db.write(|tx| {
+            tx.execute(
+                "UPDATE containers SET spec = ?2 WHERE id = ?1",
+                params![id, spec],
+            )
+            .map(|_| ())
+        })
+    }
+
     pub fn rename_container(&mut self, id: &str, name: &str) -> Result<()> {
         let r = self.db.write(|tx| {
             tx.execute(

@@ -6,7 +6,7 @@ use rusqlite::Connection;
 
 use super::{Result, StoreError};
 
-const SCHEMA_VERSION: i32 = 3;
+const SCHEMA_VERSION: i32 = 4;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS layers (
@@ -68,6 +68,12 @@ CREATE TABLE IF NOT EXISTS volumes (
     anonymous     INTEGER NOT NULL DEFAULT 0,
     needs_copy_up INTEGER NOT NULL DEFAULT 1,
     needs_chown   INTEGER NOT NULL DEFAULT 1
+);
+CREATE TABLE IF NOT EXISTS build_cache (
+    key     TEXT PRIMARY KEY,
+    config  BLOB NOT NULL,
+    layers  TEXT NOT NULL,
+    created TEXT NOT NULL
 );
 ";
 

@@ -14,6 +14,7 @@
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 mod blobs;
+mod build_cache;
 mod containers;
 mod db;
 mod images;
@@ -25,6 +26,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 pub use blobs::BlobWriter;
+pub use build_cache::CachedStep;
 pub use containers::ContainerRecord;
 pub use images::{ImageRecord, NewImage};
 pub use layers::{LayerRecord, StagedLayer};

@@ -3,6 +3,7 @@
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod clone;
+pub mod fdpass;
 pub mod memory;
 pub mod path;
 pub mod process;

@@ -144,15 +144,25 @@ pub fn container_json(ctx: &Ctx, store: &Store, c: &Container) -> Value {
         .filter(|m| m.kind == MountKind::Volume && m.anonymous)
         .map(|m| (m.destination.clone(), json!({})))
         .collect();
-    let network_settings = json!({
-        "Ports": port_map(c, true),
-        "SandboxKey": if st.pid > 0 && s.network != "host" {
-            format!("/proc/{}/ns/net", st.pid)
-        } else {
-            String::new()
-        },
-        "MacAddress": s.net.mac_address.clone().unwrap_or_default(),
-    });
+    // podman's shape with the bridge networks' interfaces, and the ports, namespace and MAC address.
+    let mut network_settings = super::network::settings_json(ctx, c);
+    for (k, v) in [
+        ("Ports", Value::Object(port_map(c, true))),
+        (
+            "SandboxKey",
+            json!(if st.pid > 0 && s.network != "host" {
+                format!("/proc/{}/ns/net", st.pid)
+            } else {
+                String::new()
+            }),
+        ),
+        (
+            "MacAddress",
+            json!(s.net.mac_address.clone().unwrap_or_default()),
+        ),
+    ] {
+        network_settings[k] = v;
+    }
     let extra_hosts: Vec<String> = s
         .net
         .add_hosts

@@ -10,6 +10,7 @@ pub mod inspect;
 mod lifecycle;
 mod logs;
 mod mount;
+mod network;
 mod port;
 mod ps;
 mod run;
@@ -292,6 +293,15 @@ pub struct CreateArgs {
     /// MAC address of the container's network interface (pasta, slirp4netns)
     #[arg(long, value_name = "MAC")]
     pub mac_address: Option<String>,
+    /// Static IPv4/IPv6 address on the (single) bridge network
+    #[arg(long, value_name = "ADDRESS")]
+    pub ip: Vec<String>,
+    /// DNS alias of the container on its bridge networks
+    #[arg(long, value_name = "NAME")]
+    pub network_alias: Vec<String>,
+    /// Add a hosts entry for another container on a shared network: NAME[:ALIAS]
+    #[arg(long, value_name = "NAME[:ALIAS]")]
+    pub link: Vec<String>,
     /// Mount the container's root file system read-only
     #[arg(long)]
     pub read_only: bool,

@@ -200,7 +200,7 @@ fn json_row(c: &Container, size: Option<&ContainerSize>, now: jiff::Timestamp) -
         mounts: mount_destinations(c),
         names: vec![c.record.name.clone()],
         namespaces: BTreeMap::new(),
-        networks: Vec::new(),
+        networks: c.spec.networks.keys().cloned().collect(),
         pid: c.state.pid,
         pod: String::new(),
         pod_name: String::new(),
@@ -250,7 +250,13 @@ fn template_row(
         names: c.record.name.clone(),
         labels: c.spec.labels.clone(),
         mounts: mount_destinations(c),
-        networks: String::new(),
+        networks: c
+            .spec
+            .networks
+            .keys()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(","),
         pod: String::new(),
         pod_name: String::new(),
         exit_code: c.state.exit_code,

@@ -59,6 +59,7 @@ fn options(a: &CreateArgs, remove: bool) -> Result<CreateOptions, Error> {
     for p in &a.publish {
         publish.extend(crate::network::parse_publish(p).map_err(|e| Error::Usage(e.to_string()))?);
     }
+    let (network_mode, networks) = super::network::bridge_networks(a)?;
     let (no_new_privileges, seccomp) = security_opts(&a.security_opt)?;
     Ok(CreateOptions {
         image: a.image.clone(),
@@ -70,7 +71,7 @@ fn options(a: &CreateArgs, remove: bool) -> Result<CreateOptions, Error> {
         user: a.user.clone(),
         hostname: a.hostname.clone(),
         net: engine::network::NetworkRequest {
-            mode: a.network.clone(),
+            mode: network_mode,
             publish,
             publish_all: a.publish_all,
             expose: a.expose.clone(),
@@ -81,6 +82,8 @@ fn options(a: &CreateArgs, remove: bool) -> Result<CreateOptions, Error> {
             no_hosts: a.no_hosts,
             mac_address: a.mac_address.clone(),
         },
+        networks,
+        links: a.link.clone(),
         read_only: a.read_only,
         remove,
         tty: a.tty,

@@ -1,6 +1,7 @@
 //! `roost image …` and the top-level image verbs (`pull`, `images`, `rmi`, …): flags and handlers.
 
 mod archive;
+mod build;
 mod list;
 mod login;
 mod pull;
@@ -12,6 +13,7 @@ use clap::{Args, Subcommand};
 use clap_complete::engine::ArgValueCandidates;
 
 pub use archive::{import, load, save};
+pub use build::{BuildArgs, build};
 pub use list::{history, images, inspect};
 pub use login::{login, logout};
 pub use pull::{pull, push};
@@ -23,6 +25,8 @@ use crate::error::Error;
 
 #[derive(Debug, Subcommand)]
 pub enum ImageCommand {
+    /// Build an image from a Containerfile
+    Build(BuildArgs),
     /// Pull an image from a registry
     Pull(PullArgs),
     /// Push an image to a registry
@@ -55,6 +59,7 @@ pub enum ImageCommand {
 
 pub fn dispatch(ctx: &Ctx, cmd: ImageCommand) -> Result<i32, Error> {
     match cmd {
+        ImageCommand::Build(a) => build(ctx, &a),
         ImageCommand::Pull(a) => pull(ctx, &a),
         ImageCommand::Push(a) => push(ctx, &a),
         ImageCommand::Ls(a) => images(ctx, &a),

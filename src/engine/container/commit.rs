@@ -54,20 +54,7 @@ pub fn commit(ctx: &Ctx, opts: &CommitOptions) -> Result<Digest, EngineError> {
     let base = crate::engine::image::info(&store, image)?.config;
     let mut layers = image_layers(&store, &c)?;
     store.clean_staging();
-    let tar = match c.spec.storage_driver {
-        Driver::Vfs => {
-            // The copy has no upper dir: stage one from the changes, hard-linked from the copy.
-            let stage = store.staging_path("vfs-commit");
-            let staged = stage_vfs_changes(&store, &c, &stage);
-            let tar = staged.and_then(|()| layer_tar(&store, &c, &stage));
-            let _ = crate::store::remove_tree(&stage);
-            tar?
-        }
-        Driver::Overlay | Driver::FuseOverlayfs => {
-            let upper = store.container_dir(&c.record.id).join("diff");
-            layer_tar(&store, &c, &upper)?
-        }
-    };
+    let tar = container_layer_tar(&store, &c)?;
     let slot = LayerSlot {
         image: c.record.name.clone(),
         diff_id: None,
@@ -105,6 +92,28 @@ fn image_layers(store: &Store, c: &Container) -> Result<Vec<Ingested>, EngineErr
             Ok(Ingested::from_record(&rec))
         })
         .collect()
+}
+
+/// The container's changes as a gzipped layer tar (rewound): its upper dir, or for vfs a stage of
+/// the changes hard-linked from its copy.
+pub(crate) fn container_layer_tar(
+    store: &Store,
+    c: &Container,
+) -> Result<std::fs::File, EngineError> {
+    match c.spec.storage_driver {
+        Driver::Vfs => {
+            // The copy has no upper dir: stage one from the changes, hard-linked from the copy.
+            let stage = store.staging_path("vfs-commit");
+            let staged = stage_vfs_changes(store, c, &stage);
+            let tar = staged.and_then(|()| layer_tar(store, c, &stage));
+            let _ = crate::store::remove_tree(&stage);
+            tar
+        }
+        Driver::Overlay | Driver::FuseOverlayfs => {
+            let upper = store.container_dir(&c.record.id).join("diff");
+            layer_tar(store, c, &upper)
+        }
+    }
 }
 
 /// A vfs container's changes as an upper-dir-like tree at `stage` (whiteout files for deletions).

@@ -118,6 +118,7 @@ pub fn remove_one(
             }
         }
     }
+    crate::engine::network::detach(ctx, c)?;
     super::rootfs::stop_leftovers(ctx, store, c);
     let dir = store.container_dir(&c.record.id);
     crate::store::remove_tree(&dir).map_err(|e| EngineError::io("remove", &dir, e))?;

@@ -32,6 +32,7 @@ use std::path::PathBuf;
 
 use jiff::Timestamp;
 
+pub(crate) use commit::container_layer_tar;
 pub use commit::{CommitFormat, CommitOptions, commit};
 pub use cp::{CopyOptions, Location, copy};
 pub use diff::{Change, ChangeKind, diff};
@@ -107,6 +108,10 @@ pub struct CreateOptions {
     pub mounts: Vec<Mount>,
     /// `--userns`, `--uidmap`, `--gidmap` and the caller's namespace.
     pub userns: idmap::UsernsRequest,
+    /// Bridge networks (`--network NAME…`, `--ip`, `--network-alias`, `--mac-address`).
+    pub networks: BTreeMap<String, crate::network::netavark::PerNetwork>,
+    /// `--link NAME[:ALIAS]`.
+    pub links: Vec<String>,
 }
 
 /// A container that exists in the store.
@@ -230,6 +235,7 @@ pub fn create(
         .as_ref()
         .map(|v| v.keys().cloned().collect())
         .unwrap_or_default();
+    let networks = super::network::resolve_for_create(ctx, &opts.networks)?;
     let image_exposed: Vec<String> = config
         .exposed_ports
         .as_ref()
@@ -282,6 +288,8 @@ pub fn create(
         id_maps: userns.maps,
         extra_passwd,
         extra_group,
+        networks,
+        links: opts.links.clone(),
         storage_driver,
     };
     let record = ContainerRecord {

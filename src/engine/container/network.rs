@@ -115,12 +115,8 @@ pub fn resolve(
             let other = super::lifecycle::find(store, key)?;
             format!("container:{}", other.record.id)
         }
-        Mode::Bridge(names) => {
-            return Err(invalid(format!(
-                "unable to find network with name or ID {}: network not found",
-                names.join(",")
-            )));
-        }
+        // The networks themselves are checked and stored by `engine::network::resolve_for_create`.
+        Mode::Bridge(_) => crate::engine::network::BRIDGE_MODE.to_string(),
         Mode::Pasta(_) | Mode::Slirp4netns(_) if req.mode.is_empty() || req.mode == "private" => {
             default.name().to_string()
         }
@@ -259,6 +255,8 @@ enum Phase {
 /// Starts the container's network helper when the container exists and stops it when dropped
 /// (after the container has ended).
 pub struct Attached {
+    /// Bridge networks, through the rootless network namespace.
+    bridge: Option<crate::engine::network::BridgeAttach>,
     mode: Mode,
     ports: Vec<PortMapping>,
     mac: Option<String>,
@@ -268,8 +266,12 @@ pub struct Attached {
 
 /// What starts `c`'s network for one run.
 pub fn attach(ctx: &Ctx, c: &Container) -> Attached {
+    let mode = mode_of(c);
     Attached {
-        mode: mode_of(c),
+        bridge: matches!(mode, Mode::Bridge(_)).then(|| {
+            crate::engine::network::BridgeAttach::new(ctx, c).with_ports(c.spec.net.ports.clone())
+        }),
+        mode,
         ports: c.spec.net.ports.clone(),
         mac: c.spec.net.mac_address.clone(),
         dir: super::runtime_dir(ctx, &c.record.id),
@@ -306,6 +308,9 @@ impl Attached {
 
 impl crate::runtime::Attach for Attached {
     fn created(&mut self, pid: Pid) -> Result<(), String> {
+        if let Some(b) = &mut self.bridge {
+            return b.created(pid);
+        }
         if !matches!(self.mode, Mode::Pasta(_) | Mode::Slirp4netns(_)) {
             return Ok(());
         }
@@ -338,6 +343,9 @@ impl crate::runtime::Attach for Attached {
     }
 
     fn ready(&mut self) -> Result<(), String> {
+        if let Some(b) = &mut self.bridge {
+            return b.ready();
+        }
         let phase = std::mem::replace(&mut self.phase, Phase::Idle);
         self.phase = match phase {
             Phase::Pasta(s) => Phase::Up(s.wait().map_err(|e| with_hint(&e))?),

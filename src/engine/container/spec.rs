@@ -81,6 +81,12 @@ pub struct ContainerSpec {
     pub extra_passwd: Option<String>,
     #[serde(default)]
     pub extra_group: Option<String>,
+    /// Bridge networks by name, with this container's options on each (network mode `bridge`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub networks: BTreeMap<String, crate::network::netavark::PerNetwork>,
+    /// `--link NAME[:ALIAS]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<String>,
     /// How the root file system is made; fixed at create time (containers from before the choice
     /// existed are overlay ones).
     #[serde(default)]

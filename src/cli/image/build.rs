@@ -1,0 +1,417 @@
+//! `build` / `image build`: flags to [`BuildOptions`], progress printed as podman prints it.
+use std::collections::BTreeMap;
+use std::io::{BufRead, IsTerminal, Read};
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+
+use crate::cli::out;
+use crate::cli::progress::Progress;
+use crate::engine::Ctx;
+use crate::engine::build::{BuildOptions, BuildProgress, ContextSource, DockerfileSource};
+use crate::engine::container::CommitFormat;
+use crate::engine::image::{PullPolicy, PullProgress};
+use crate::error::Error;
+use crate::oci::Digest;
+
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// Containerfile to use (default: CONTEXT/Containerfile, then CONTEXT/Dockerfile); `-` reads it from stdin
+    #[arg(short = 'f', long = "file", value_name = "PATH", value_hint = clap::ValueHint::FilePath)]
+    pub file: Option<String>,
+    /// Name (and tag) for the image; can be given several times
+    #[arg(short = 't', long = "tag", value_name = "NAME")]
+    pub tags: Vec<String>,
+    /// ARG=VALUE for the Containerfile (ARG alone takes the value from the environment)
+    #[arg(long = "build-arg", value_name = "ARG=VALUE")]
+    pub build_args: Vec<String>,
+    /// File of ARG=VALUE lines
+    #[arg(long = "build-arg-file", value_name = "PATH", value_hint = clap::ValueHint::FilePath)]
+    pub build_arg_files: Vec<PathBuf>,
+    /// Build up to this stage (name or index)
+    #[arg(long, value_name = "STAGE")]
+    pub target: Option<String>,
+    /// Add an image label KEY=VALUE
+    #[arg(long = "label", value_name = "KEY=VALUE")]
+    pub labels: Vec<String>,
+    /// Add an image annotation KEY=VALUE (OCI format only)
+    #[arg(long = "annotation", value_name = "KEY=VALUE")]
+    pub annotations: Vec<String>,
+    /// Squash the layers this build adds into one
+    #[arg(long)]
+    pub squash: bool,
+    /// Squash all layers, the base image's too, into one
+    #[arg(long)]
+    pub squash_all: bool,
+    /// Image format: oci or docker
+    #[arg(long, value_name = "FORMAT", default_value = "oci", value_parser = ["oci", "docker"])]
+    pub format: String,
+    /// Write the image id to this file
+    #[arg(long, value_name = "PATH", value_hint = clap::ValueHint::FilePath)]
+    pub iidfile: Option<PathBuf>,
+    /// Print only the image id
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Secret for RUN --mount=type=secret: id=ID,src=PATH (or id=ID,env=VAR)
+    #[arg(long = "secret", value_name = "id=ID,src=PATH")]
+    pub secrets: Vec<String>,
+    /// Platform to build for (only the host's is supported)
+    #[arg(long, value_name = "OS/ARCH")]
+    pub platform: Option<String>,
+    /// Set every created time to this many seconds since the epoch (reproducible builds)
+    #[arg(long, value_name = "SECONDS")]
+    pub timestamp: Option<i64>,
+    /// Stages to build in parallel (accepted; stages are built one after another)
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub jobs: u32,
+    /// Do not use cached steps
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Pull policy for base images: always, missing, never or newer
+    #[arg(long, value_name = "POLICY", num_args = 0..=1, default_missing_value = "always", default_value = "missing")]
+    pub pull: String,
+    /// Cache intermediate steps (true by default)
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", default_value = "true", value_parser = clap::value_parser!(bool))]
+    pub layers: bool,
+    /// Network for RUN steps: host, none or default (host for now)
+    #[arg(long, value_name = "MODE")]
+    pub network: Option<String>,
+    /// Require HTTPS and verify certificates when pulling base images and fetching ADD URLs
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", value_parser = clap::value_parser!(bool))]
+    pub tls_verify: Option<bool>,
+    /// Build context: a directory, or `-` for a tar (or a Containerfile) on stdin
+    #[arg(value_name = "CONTEXT", value_hint = clap::ValueHint::DirPath)]
+    pub context: Option<String>,
+}
+
+/// Prints what podman prints: STEP lines, cache hits, ids (stdout); warnings on stderr.
+struct Printer {
+    quiet: bool,
+    pull: Progress,
+}
+
+impl Printer {
+    fn line(&self, text: &str) {
+        if !self.quiet {
+            let _ = out(&format!("{text}\n"));
+        }
+    }
+}
+
+fn prefix(stage: Option<(usize, usize)>) -> String {
+    stage.map_or(String::new(), |(i, n)| format!("[{i}/{n}] "))
+}
+
+fn short(id: &Digest) -> &str {
+    &id.hex()[..11]
+}
+
+impl BuildProgress for Printer {
+    fn step(&self, stage: Option<(usize, usize)>, n: usize, total: usize, instruction: &str) {
+        self.line(&format!("{}STEP {n}/{total}: {instruction}", prefix(stage)));
+    }
+    fn cached(&self, id: &Digest) {
+        self.line(&format!("--> Using cache {}", id.hex()));
+    }
+    fn step_done(&self, id: &Digest) {
+        self.line(&format!("--> {}", short(id)));
+    }
+    fn commit(&self, stage: Option<(usize, usize)>, name: Option<&str>) {
+        self.line(format!("{}COMMIT {}", prefix(stage), name.unwrap_or("")).trim_end());
+    }
+    fn tagged(&self, name: &str) {
+        self.line(&format!("Successfully tagged {name}"));
+    }
+    fn warning(&self, message: &str) {
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!("[Warning] {message}");
+        }
+    }
+    fn pull(&self) -> &dyn PullProgress {
+        &self.pull
+    }
+}
+
+/// `KEY=VALUE` lines (comments and blank lines skipped).
+fn arg_file(path: &Path) -> Result<Vec<String>, Error> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::io(format!("read `{}`", path.display()), e))?;
+    Ok(text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_string)
+        .collect())
+}
+
+/// Build arguments: files first, then flags; `KEY` alone takes the environment's value (or is skipped).
+fn build_args(args: &BuildArgs) -> Result<BTreeMap<String, String>, Error> {
+    let mut items = Vec::new();
+    for f in &args.build_arg_files {
+        items.extend(arg_file(f)?);
+    }
+    items.extend(args.build_args.iter().cloned());
+    let mut out = BTreeMap::new();
+    for i in items {
+        match i.split_once('=') {
+            Some((k, v)) if !k.is_empty() => {
+                out.insert(k.to_string(), v.to_string());
+            }
+            None if !i.is_empty() => {
+                if let Ok(v) = std::env::var(&i) {
+                    out.insert(i, v);
+                }
+            }
+            _ => {
+                return Err(Error::Usage(format!(
+                    "invalid --build-arg `{i}`: expected ARG=VALUE"
+                )));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// `--secret id=ID,src=PATH` or `id=ID,env=VAR` (an env secret is written to a private file).
+fn secrets(
+    items: &[String],
+    scratch: &tempfile::TempDir,
+) -> Result<BTreeMap<String, PathBuf>, Error> {
+    let mut out = BTreeMap::new();
+    for s in items {
+        let mut id = None;
+        let mut src = None;
+        let mut env = None;
+        for kv in s.split(',') {
+            match kv.split_once('=') {
+                Some(("id", v)) => id = Some(v.to_string()),
+                Some(("src" | "source", v)) => src = Some(PathBuf::from(v)),
+                Some(("env", v)) => env = Some(v.to_string()),
+                Some(("type", _)) => {}
+                _ => {
+                    return Err(Error::Usage(format!(
+                        "invalid --secret `{s}`: expected id=ID,src=PATH"
+                    )));
+                }
+            }
+        }
+        let id = id.ok_or_else(|| Error::Usage(format!("--secret `{s}` has no id=")))?;
+        let path = match (src, env) {
+            (Some(p), _) => std::path::absolute(&p)
+                .map_err(|e| Error::io(format!("resolve `{}`", p.display()), e))?,
+            (None, Some(var)) => {
+                let value = std::env::var(&var)
+                    .map_err(|_| Error::Usage(format!("--secret `{s}`: ${var} is not set")))?;
+                let p = scratch.path().join(&id);
+                std::fs::write(&p, value).map_err(|e| Error::io("write a secret", e))?;
+                p
+            }
+            (None, None) => {
+                return Err(Error::Usage(format!(
+                    "--secret `{s}` needs src=PATH or env=VAR"
+                )));
+            }
+        };
+        if !path.is_file() {
+            return Err(Error::Usage(format!(
+                "--secret `{s}`: `{}` is not a file",
+                path.display()
+            )));
+        }
+        out.insert(id, path);
+    }
+    Ok(out)
+}
+
+/// Where the Containerfile and the context come from.
+fn sources(args: &BuildArgs) -> Result<(DockerfileSource, ContextSource), Error> {
+    let stdin_df = args.file.as_deref() == Some("-");
+    let read_stdin = || -> Result<String, Error> {
+        let mut s = String::new();
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .map_err(|e| Error::io("read the Containerfile from stdin", e))?;
+        Ok(s)
+    };
+    if args.context.as_deref() == Some("-") {
+        if stdin_df {
+            return Err(Error::Usage(
+                "-f - and a context of - cannot both read stdin".into(),
+            ));
+        }
+        if std::io::stdin().is_terminal() {
+            return Err(Error::Usage(
+                "context `-` reads a tar or a Containerfile from stdin, which is a terminal".into(),
+            ));
+        }
+        // A tar (possibly compressed) is the context; anything else is a Containerfile, no context.
+        let mut input = std::io::BufReader::with_capacity(1 << 16, std::io::stdin());
+        let head = input
+            .fill_buf()
+            .map_err(|e| Error::io("read stdin", e))?
+            .to_vec();
+        let compressed =
+            crate::archive::Compression::sniff(&head) != crate::archive::Compression::None;
+        let tar = head.len() >= 262 && &head[257..262] == b"ustar";
+        if compressed || tar {
+            let df = match &args.file {
+                Some(f) => DockerfileSource::InContext(Some(f.clone())),
+                None => DockerfileSource::InContext(None),
+            };
+            return Ok((df, ContextSource::Tar(Box::new(input))));
+        }
+        let mut text = String::new();
+        input
+            .read_to_string(&mut text)
+            .map_err(|e| Error::io("read the Containerfile from stdin", e))?;
+        let empty = tempfile::tempdir().map_err(|e| Error::io("create an empty context", e))?;
+        return Ok((
+            DockerfileSource::Text {
+                text,
+                name: "Dockerfile".into(),
+            },
+            ContextSource::Empty(empty),
+        ));
+    }
+    let context = match &args.context {
+        Some(c) => PathBuf::from(c),
+        // -f DIR/FILE without a context: the file's directory (podman).
+        None => match args.file.as_deref() {
+            Some(f) if f != "-" => Path::new(f)
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .map_or_else(|| PathBuf::from("."), Path::to_path_buf),
+            _ => PathBuf::from("."),
+        },
+    };
+    if !context.is_dir() {
+        return Err(Error::Usage(format!(
+            "the build context `{}` is not a directory",
+            context.display()
+        )));
+    }
+    let df = match args.file.as_deref() {
+        Some("-") => DockerfileSource::Text {
+            text: read_stdin()?,
+            name: "Dockerfile".into(),
+        },
+        Some(f) => {
+            let p = if Path::new(f).exists() || Path::new(f).is_absolute() {
+                PathBuf::from(f)
+            } else {
+                context.join(f)
+            };
+            DockerfileSource::Path(p)
+        }
+        None => DockerfileSource::InContext(None),
+    };
+    Ok((df, ContextSource::Dir(context)))
+}
+
+pub fn build(ctx: &Ctx, args: &BuildArgs) -> Result<i32, Error> {
+    if let Some(p) = &args.platform {
+        crate::engine::build::check_platform(p).map_err(Error::Usage)?;
+    }
+    let pull: PullPolicy = args.pull.parse()?;
+    let network = match args.network.as_deref() {
+        None => None,
+        Some(n @ ("host" | "none" | "default")) => Some(n.to_string()),
+        Some(other) => {
+            return Err(Error::Usage(format!(
+                "--network `{other}` is not supported for build yet: use host, none or default"
+            )));
+        }
+    };
+    let build_args = build_args(args)?;
+    let scratch =
+        tempfile::tempdir().map_err(|e| Error::io("create a directory for secrets", e))?;
+    let secrets = secrets(&args.secrets, &scratch)?;
+    let (dockerfile, context) = sources(args)?;
+    let opts = BuildOptions {
+        dockerfile,
+        context,
+        tags: args.tags.clone(),
+        build_args,
+        target: args.target.clone(),
+        labels: crate::cli::key_values("--label", &args.labels)?,
+        annotations: crate::cli::key_values("--annotation", &args.annotations)?,
+        squash: args.squash,
+        squash_all: args.squash_all,
+        format: if args.format == "docker" {
+            CommitFormat::Docker
+        } else {
+            CommitFormat::Oci
+        },
+        quiet: args.quiet,
+        secrets,
+        timestamp: args.timestamp,
+        no_cache: args.no_cache,
+        layers: args.layers,
+        pull,
+        network,
+        tls_verify: args.tls_verify,
+    };
+    let printer = Printer {
+        quiet: args.quiet,
+        pull: Progress::new(args.quiet),
+    };
+    let report = crate::engine::build::build(ctx, opts, &printer)?;
+    if let Some(f) = &args.iidfile {
+        std::fs::write(f, report.id.to_string())
+            .map_err(|e| Error::io(format!("write `{}`", f.display()), e))?;
+    }
+    out(&format!("{}\n", report.id.hex()))?;
+    Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct T {
+        #[command(flatten)]
+        b: BuildArgs,
+    }
+
+    #[test]
+    fn flags_parse() {
+        let t = T::try_parse_from([
+            "x",
+            "-t",
+            "a",
+            "-t",
+            "b:1",
+            "--build-arg",
+            "A=1",
+            "--pull",
+            "--no-cache",
+            "--layers=false",
+            "-f",
+            "F",
+            "ctx",
+        ])
+        .unwrap();
+        assert_eq!(t.b.tags, ["a", "b:1"]);
+        assert_eq!(t.b.pull, "always");
+        assert!(!t.b.layers && t.b.no_cache);
+        assert_eq!(t.b.context.as_deref(), Some("ctx"));
+        let t = T::try_parse_from(["x", "--pull=never"]).unwrap();
+        assert_eq!(t.b.pull, "never");
+        assert!(t.b.layers);
+        let t = T::try_parse_from(["x"]).unwrap();
+        assert_eq!(t.b.pull, "missing");
+    }
+
+    #[test]
+    fn build_arg_values() {
+        let t = T::try_parse_from(["x", "--build-arg", "A=1=2", "--build-arg", "B="]).unwrap();
+        let m = build_args(&t.b).unwrap();
+        assert_eq!(m["A"], "1=2");
+        assert_eq!(m["B"], "");
+        let t = T::try_parse_from(["x", "--build-arg", "=x"]).unwrap();
+        assert!(build_args(&t.b).is_err());
+    }
+}

@@ -1,0 +1,410 @@
+//! `roost network …`: create, ls, inspect, rm, prune, exists, connect, disconnect (podman's flags and
+//! output), and the hidden `__netns` that holds the rootless network namespace.
+use clap::Args;
+use clap_complete::engine::ArgValueCandidates;
+use serde::Serialize;
+
+use crate::cli::complete::container_names;
+use crate::cli::format::{self, Format, JsonStyle, Table};
+use crate::cli::out;
+use crate::engine::Ctx;
+use crate::engine::network::{self as engine, CreateNetworkOptions, Network};
+use crate::error::Error;
+use crate::network::netavark::PerNetwork;
+
+#[derive(Debug, clap::Subcommand)]
+pub enum NetworkCommand {
+    /// Create a bridge network
+    Create(CreateArgs),
+    /// List networks
+    #[command(visible_alias = "list")]
+    Ls(LsArgs),
+    /// Show details of networks
+    Inspect(InspectArgs),
+    /// Remove networks
+    #[command(visible_alias = "remove")]
+    Rm(RmArgs),
+    /// Remove all networks no container uses
+    Prune(PruneArgs),
+    /// Check whether a network exists (exit 0 if it does, 1 if not)
+    Exists(ExistsArgs),
+    /// Connect a container to a network
+    Connect(ConnectArgs),
+    /// Disconnect a container from a network
+    Disconnect(DisconnectArgs),
+}
+
+impl NetworkCommand {
+    /// These touch containers: their files (`rm -f`) or their running network namespaces.
+    pub fn needs_userns(&self) -> bool {
+        matches!(
+            self,
+            NetworkCommand::Rm(_) | NetworkCommand::Connect(_) | NetworkCommand::Disconnect(_)
+        )
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// Driver to manage the network (only `bridge`)
+    #[arg(short, long, value_name = "DRIVER", default_value = "bridge")]
+    pub driver: String,
+    /// Subnet in CIDR format (repeatable)
+    #[arg(long, value_name = "CIDR")]
+    pub subnet: Vec<String>,
+    /// Gateway of each subnet, in order
+    #[arg(long, value_name = "ADDRESS")]
+    pub gateway: Vec<String>,
+    /// Range of addresses to hand out, per subnet: a CIDR or START-END
+    #[arg(long, value_name = "RANGE")]
+    pub ip_range: Vec<String>,
+    /// Restrict external access from this network
+    #[arg(long)]
+    pub internal: bool,
+    /// Do not run a DNS server for container names on this network
+    #[arg(long)]
+    pub disable_dns: bool,
+    /// Add an IPv6 subnet (a random unique-local /64 unless --subnet gives one)
+    #[arg(long)]
+    pub ipv6: bool,
+    /// Set metadata for the network (KEY=VALUE)
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub label: Vec<String>,
+    /// Driver options: mtu=, metric=, isolate=, com.docker.network.bridge.name=
+    #[arg(short, long, value_name = "KEY=VALUE")]
+    pub opt: Vec<String>,
+    /// Name of the bridge interface
+    #[arg(long, value_name = "NAME")]
+    pub interface_name: Option<String>,
+    /// Do not fail if the network already exists
+    #[arg(long)]
+    pub ignore: bool,
+    /// Name of the network (default: podmanN)
+    #[arg(value_name = "NAME")]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct LsArgs {
+    /// Print only network IDs
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Pretty-print with a Go template, `json`, or `table …`
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<String>,
+    /// Filter output (name, id, driver, label)
+    #[arg(short, long, value_name = "KEY=VALUE")]
+    pub filter: Vec<String>,
+    /// Do not truncate the network ID
+    #[arg(long)]
+    pub no_trunc: bool,
+    /// Omit the table heading
+    #[arg(long)]
+    pub noheading: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// Format the output with a Go template or `json`
+    #[arg(short, long, value_name = "FORMAT")]
+    pub format: Option<String>,
+    #[arg(value_name = "NETWORK", required = true)]
+    pub names: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RmArgs {
+    /// Remove the containers that use the network, then the network
+    #[arg(short, long)]
+    pub force: bool,
+    /// Seconds to wait before forcibly stopping running containers (accepted for podman)
+    #[arg(short = 't', long, value_name = "SECONDS")]
+    pub time: Option<u32>,
+    #[arg(value_name = "NETWORK", required = true)]
+    pub names: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// Do not ask for confirmation
+    #[arg(short, long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExistsArgs {
+    #[arg(value_name = "NETWORK")]
+    pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ConnectArgs {
+    /// DNS alias of the container on this network (repeatable)
+    #[arg(long, value_name = "NAME")]
+    pub alias: Vec<String>,
+    /// Static IPv4 address on this network
+    #[arg(long, value_name = "ADDRESS")]
+    pub ip: Option<String>,
+    /// Static IPv6 address on this network
+    #[arg(long, value_name = "ADDRESS")]
+    pub ip6: Option<String>,
+    /// Static MAC address on this network
+    #[arg(long, value_name = "MAC")]
+    pub mac_address: Option<String>,
+    #[arg(value_name = "NETWORK")]
+    pub network: String,
+    #[arg(value_name = "CONTAINER", add = ArgValueCandidates::new(container_names))]
+    pub container: String,
+}
+
+#[derive(Debug, Args)]
+pub struct DisconnectArgs {
+    /// Accepted for podman (disconnecting never needs force)
+    #[arg(short, long)]
+    pub force: bool,
+    #[arg(value_name = "NETWORK")]
+    pub network: String,
+    #[arg(value_name = "CONTAINER", add = ArgValueCandidates::new(container_names))]
+    pub container: String,
+}
+
+/// Go-template view of a network: podman's struct field names.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct NetworkView {
+    name: String,
+    #[serde(rename = "ID")]
+    id: String,
+    driver: String,
+    network_interface: String,
+    created: String,
+    subnets: Vec<SubnetView>,
+    #[serde(rename = "IPv6Enabled")]
+    ipv6_enabled: bool,
+    internal: bool,
+    #[serde(rename = "DNSEnabled")]
+    dns_enabled: bool,
+    labels: std::collections::BTreeMap<String, String>,
+    options: std::collections::BTreeMap<String, String>,
+    #[serde(rename = "IPAMOptions")]
+    ipam_options: std::collections::BTreeMap<String, String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct SubnetView {
+    subnet: String,
+    gateway: String,
+    lease_range: Option<LeaseView>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct LeaseView {
+    #[serde(rename = "StartIP")]
+    start_ip: String,
+    #[serde(rename = "EndIP")]
+    end_ip: String,
+}
+
+fn view(n: &Network, trunc: bool) -> NetworkView {
+    let s = |ip: Option<std::net::IpAddr>| ip.map(|i| i.to_string()).unwrap_or_default();
+    NetworkView {
+        name: n.name.clone(),
+        id: if trunc {
+            n.id[..12.min(n.id.len())].to_string()
+        } else {
+            n.id.clone()
+        },
+        driver: n.driver.clone(),
+        network_interface: n.network_interface.clone(),
+        created: n.created.clone(),
+        subnets: n
+            .subnets
+            .iter()
+            .map(|x| SubnetView {
+                subnet: x.subnet.to_string(),
+                gateway: s(x.gateway),
+                lease_range: x.lease_range.as_ref().map(|r| LeaseView {
+                    start_ip: s(r.start_ip),
+                    end_ip: s(r.end_ip),
+                }),
+            })
+            .collect(),
+        ipv6_enabled: n.ipv6_enabled,
+        internal: n.internal,
+        dns_enabled: n.dns_enabled,
+        labels: n.labels.clone(),
+        options: n.options.clone(),
+        ipam_options: n.ipam_options.clone(),
+    }
+}
+
+fn create(ctx: &Ctx, a: &CreateArgs) -> Result<i32, Error> {
+    let net = engine::create(
+        ctx,
+        &CreateNetworkOptions {
+            name: a.name.clone(),
+            driver: Some(a.driver.clone()),
+            subnets: a.subnet.clone(),
+            gateways: a.gateway.clone(),
+            ip_ranges: a.ip_range.clone(),
+            internal: a.internal,
+            disable_dns: a.disable_dns,
+            ipv6: a.ipv6,
+            labels: crate::cli::key_values("--label", &a.label)?,
+            options: crate::cli::key_values("--opt", &a.opt)?,
+            interface_name: a.interface_name.clone(),
+            ignore: a.ignore,
+        },
+    )?;
+    out(&format!("{}\n", net.name)).map(|()| 0)
+}
+
+fn ls(ctx: &Ctx, a: &LsArgs) -> Result<i32, Error> {
+    let filters = a
+        .filter
+        .iter()
+        .map(|f| engine::parse_filter(f).map_err(crate::engine::EngineError::from))
+        .collect::<Result<Vec<_>, _>>()?;
+    let nets = engine::list(ctx, &filters)?;
+    let trunc = !a.no_trunc;
+    if a.quiet {
+        return out(&nets
+            .iter()
+            .map(|n| format!("{}\n", view(n, trunc).id))
+            .collect::<String>())
+        .map(|()| 0);
+    }
+    let fmt = Format::parse(a.format.as_deref());
+    if fmt == Format::Json {
+        return out(&format::render_json(&nets, JsonStyle::INSPECT)?).map(|()| 0);
+    }
+    let rows: Vec<NetworkView> = nets.iter().map(|n| view(n, trunc)).collect();
+    let table = Table {
+        name: "network ls",
+        default_template: "table {{.ID}}\t{{.Name}}\t{{.Driver}}",
+        headers: &[("ID", "NETWORK ID")],
+        json: JsonStyle::INSPECT,
+    };
+    let mut text = format::render_list(&rows, &fmt, &table)?;
+    if a.noheading && matches!(fmt, Format::Default | Format::Template { table: true, .. }) {
+        text = text
+            .split_once('\n')
+            .map(|(_, r)| r.to_string())
+            .unwrap_or_default();
+    }
+    out(&text).map(|()| 0)
+}
+
+fn inspect(ctx: &Ctx, a: &InspectArgs) -> Result<i32, Error> {
+    let nets = a
+        .names
+        .iter()
+        .map(|n| engine::inspect(ctx, n))
+        .collect::<Result<Vec<_>, _>>()?;
+    let fmt = Format::parse(a.format.as_deref());
+    let text = match fmt {
+        Format::Default | Format::Json => format::render_json(&nets, JsonStyle::INSPECT)?,
+        _ => {
+            let views: Vec<NetworkView> = nets.iter().map(|n| view(n, false)).collect();
+            format::render_inspect(&views, &fmt)?
+        }
+    };
+    out(&text).map(|()| 0)
+}
+
+/// Print each error of a bulk command; the exit status is the first one's (podman).
+fn report_errors(errors: &[crate::engine::EngineError]) -> i32 {
+    for e in errors {
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!("Error: {e}");
+        }
+    }
+    errors.first().map_or(0, |e| e.exit_code())
+}
+
+fn rm(ctx: &Ctx, a: &RmArgs) -> Result<i32, Error> {
+    let report = engine::remove(ctx, &a.names, a.force);
+    out(&report
+        .removed
+        .iter()
+        .map(|n| format!("{n}\n"))
+        .collect::<String>())?;
+    Ok(report_errors(&report.errors))
+}
+
+fn prune(ctx: &Ctx, a: &PruneArgs) -> Result<i32, Error> {
+    if !a.force {
+        #[allow(clippy::print_stderr)]
+        {
+            eprint!(
+                "WARNING! This will remove all networks not used by at least one container.\nAre you sure you want to continue? [y/N] "
+            );
+        }
+        let mut answer = String::new();
+        let _ = std::io::BufRead::read_line(&mut std::io::stdin().lock(), &mut answer);
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            return Ok(0);
+        }
+    }
+    let report = engine::prune(ctx)?;
+    out(&report
+        .removed
+        .iter()
+        .map(|n| format!("{n}\n"))
+        .collect::<String>())?;
+    Ok(report_errors(&report.errors))
+}
+
+fn connect(ctx: &Ctx, a: &ConnectArgs) -> Result<i32, Error> {
+    let mut per = PerNetwork {
+        aliases: a.alias.clone(),
+        ..PerNetwork::default()
+    };
+    for ip in a.ip.iter().chain(&a.ip6) {
+        per.static_ips.push(
+            ip.parse()
+                .map_err(|_| Error::Usage(format!("invalid IP address `{ip}`")))?,
+        );
+    }
+    if let Some(m) = &a.mac_address {
+        per.static_mac = Some(engine::parse_mac(m).map_err(crate::engine::EngineError::from)?);
+    }
+    engine::connect(ctx, &a.network, &a.container, per)?;
+    Ok(0)
+}
+
+/// Run a `network …` subcommand.
+pub fn dispatch(ctx: &Ctx, cmd: NetworkCommand) -> Result<i32, Error> {
+    match cmd {
+        NetworkCommand::Create(a) => create(ctx, &a),
+        NetworkCommand::Ls(a) => ls(ctx, &a),
+        NetworkCommand::Inspect(a) => inspect(ctx, &a),
+        NetworkCommand::Rm(a) => rm(ctx, &a),
+        NetworkCommand::Prune(a) => prune(ctx, &a),
+        NetworkCommand::Exists(a) => Ok(if engine::exists(ctx, &a.name)? { 0 } else { 1 }),
+        NetworkCommand::Connect(a) => connect(ctx, &a),
+        NetworkCommand::Disconnect(a) => {
+            engine::disconnect(ctx, &a.network, &a.container)?;
+            Ok(0)
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct NetnsArgs {
+    /// Descriptor to report readiness on
+    #[arg(long, value_name = "FD")]
+    pub ready_fd: i32,
+}
+
+/// `__netns`: hold the rootless network namespace until no container is attached.
+pub fn netns(ctx: &Ctx, a: &NetnsArgs) -> Result<i32, Error> {
+    let ready = crate::sys::process::adopt_fd(a.ready_fd)
+        .map_err(|e| Error::io("adopt the ready descriptor", e))?;
+    crate::network::holder::serve(&ctx.paths.runtime, ready)
+        .map_err(crate::engine::EngineError::from)?;
+    Ok(0)
+}

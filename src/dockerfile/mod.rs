@@ -1,0 +1,176 @@
+//! The Dockerfile/Containerfile language, parsed (pure: no file system, no environment). Execution
+//! lives in `engine::build`; variables are expanded there with [`words::expand`], since their values
+//! are only known while building.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
+mod instruction;
+pub mod lexer;
+pub mod words;
+
+use std::collections::BTreeMap;
+
+pub use instruction::{
+    ArgDecl, Command, CopyArgs, Healthcheck, Instruction, Kind, RunArgs, parse_instruction,
+};
+pub use lexer::Heredoc;
+
+/// A parse error, with the file and line it is about (`Dockerfile:3: unknown instruction`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}:{line}: {what}")]
+pub struct ParseError {
+    pub file: String,
+    pub line: usize,
+    pub what: String,
+}
+
+impl ParseError {
+    pub fn new(file: &str, line: usize, what: impl Into<String>) -> ParseError {
+        ParseError {
+            file: file.to_string(),
+            line,
+            what: what.into(),
+        }
+    }
+}
+
+/// A parsed Dockerfile: the ARGs before the first FROM and the stages.
+#[derive(Debug, Clone)]
+pub struct Dockerfile {
+    /// The name errors use (`Dockerfile`, `Containerfile`, …).
+    pub file: String,
+    pub escape: char,
+    pub directives: BTreeMap<String, String>,
+    /// `ARG`s before the first `FROM` (usable in `FROM` lines only, unless redeclared in a stage).
+    pub meta_args: Vec<ArgDecl>,
+    pub stages: Vec<Stage>,
+}
+
+/// One `FROM` and what follows it up to the next `FROM`.
+#[derive(Debug, Clone)]
+pub struct Stage {
+    pub index: usize,
+    pub line: usize,
+    /// The `FROM` line as written (after the keyword).
+    pub original: String,
+    /// The image (unexpanded), a stage name, or `scratch`.
+    pub base: String,
+    /// `AS name`, lowercased (names are case-insensitive).
+    pub name: Option<String>,
+    /// `--platform`, unexpanded.
+    pub platform: Option<String>,
+    pub instructions: Vec<Instruction>,
+}
+
+impl Dockerfile {
+    /// The stage named `name` (case-insensitive) or with that index.
+    pub fn stage_index(&self, name: &str) -> Option<usize> {
+        let lower = name.to_ascii_lowercase();
+        self.stages
+            .iter()
+            .position(|s| s.name.as_deref() == Some(lower.as_str()))
+            .or_else(|| {
+                name.parse::<usize>()
+                    .ok()
+                    .filter(|i| *i < self.stages.len())
+            })
+    }
+}
+
+/// Parse a Dockerfile. `file` is the name used in error messages.
+pub fn parse(text: &str, file: &str) -> Result<Dockerfile, ParseError> {
+    let lexed = lexer::lex(text, file)?;
+    let mut meta_args = Vec::new();
+    let mut stages: Vec<Stage> = Vec::new();
+    for l in &lexed.lines {
+        let inst = parse_instruction(l, lexed.escape, file)?;
+        match inst.kind {
+            Kind::From {
+                base,
+                name,
+                platform,
+            } => {
+                if let Some(n) = &name
+                    && stages.iter().any(|s| s.name.as_ref() == Some(n))
+                {
+                    return Err(ParseError::new(
+                        file,
+                        l.line,
+                        format!("duplicate stage name `{n}`"),
+                    ));
+                }
+                stages.push(Stage {
+                    index: stages.len(),
+                    line: l.line,
+                    original: inst.original,
+                    base,
+                    name,
+                    platform,
+                    instructions: Vec::new(),
+                });
+            }
+            Kind::Arg(decls) if stages.is_empty() => meta_args.extend(decls),
+            _ => match stages.last_mut() {
+                Some(s) => s.instructions.push(inst),
+                None => {
+                    return Err(ParseError::new(
+                        file,
+                        l.line,
+                        format!(
+                            "no FROM before `{}`: a Dockerfile must begin with FROM (ARG may come first)",
+                            l.keyword
+                        ),
+                    ));
+                }
+            },
+        }
+    }
+    if stages.is_empty() {
+        return Err(ParseError::new(
+            file,
+            lexed.lines.last().map_or(1, |l| l.line),
+            "no FROM instruction: the file has no build stage",
+        ));
+    }
+    Ok(Dockerfile {
+        file: file.to_string(),
+        escape: lexed.escape,
+        directives: lexed.directives,
+        meta_args,
+        stages,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stages_and_meta_args() {
+        let df = parse(
+            "ARG BASE=busybox\nFROM $BASE AS Build\nRUN echo hi > /x\nFROM --platform=linux/amd64 busybox\nCOPY --from=build /x /x\n",
+            "Dockerfile",
+        )
+        .unwrap();
+        assert_eq!(df.meta_args.len(), 1);
+        assert_eq!(df.meta_args[0].name, "BASE");
+        assert_eq!(df.stages.len(), 2);
+        assert_eq!(df.stages[0].name.as_deref(), Some("build"));
+        assert_eq!(df.stages[0].base, "$BASE");
+        assert_eq!(df.stages[1].platform.as_deref(), Some("linux/amd64"));
+        assert_eq!(df.stage_index("BUILD"), Some(0));
+        assert_eq!(df.stage_index("1"), Some(1));
+        assert_eq!(df.stage_index("2"), None);
+    }
+
+    #[test]
+    fn errors_name_the_line() {
+        let e = parse("FROM x\n\nFOO bar\n", "Containerfile").unwrap_err();
+        assert_eq!(e.to_string(), "Containerfile:3: unknown instruction `FOO`");
+        let e = parse("RUN x\n", "Dockerfile").unwrap_err();
+        assert_eq!(e.line, 1);
+        let e = parse("# only a comment\n", "Dockerfile").unwrap_err();
+        assert!(e.what.contains("no FROM"), "{e}");
+        let e = parse("FROM a AS x\nFROM b AS X\n", "Dockerfile").unwrap_err();
+        assert_eq!(e.line, 2);
+    }
+}

@@ -1,0 +1,767 @@
+//! COPY and ADD (and WORKDIR's mkdir): decide what goes where (Docker's rules: a directory's contents
+//! are copied, not the directory; several sources need a directory destination; relative destinations
+//! are under WORKDIR; local tar archives are unpacked by ADD; URLs are fetched), digest it for the
+//! cache, then write the layer tar directly and ingest it like any other layer.
+use std::io::{BufReader, Read, Seek};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use super::context::EntryKind;
+use super::ignore::{clean, glob_regex};
+use super::stage::{Builder, State};
+use super::view::LayerView;
+use crate::dockerfile::CopyArgs;
+use crate::dockerfile::words::WordError;
+use crate::engine::EngineError;
+use crate::engine::layer::{Ingested, LayerSlot, ingest};
+use crate::oci::{Digest, Sha256Writer};
+
+#[derive(Clone)]
+enum Content {
+    Host(PathBuf),
+    Bytes(Arc<Vec<u8>>),
+    Temp(Arc<std::fs::File>),
+}
+
+#[derive(Clone)]
+enum ItemKind {
+    Dir,
+    File(Content),
+    Symlink(PathBuf),
+    /// A tar archive unpacked under the item's path (ADD).
+    Archive(Content),
+}
+
+#[derive(Clone)]
+struct Item {
+    /// Path in the image, relative (no leading `/`).
+    path: String,
+    kind: ItemKind,
+    mode: u32,
+    /// `None`: keep the owner the archive says (ADD of an archive without --chown).
+    owner: Option<(u32, u32)>,
+    mtime: i64,
+}
+
+/// What a COPY/ADD will write.
+pub(super) struct Plan {
+    /// The instruction as executed, for the cache key and history.
+    pub text: String,
+    /// Digest of everything copied (paths, types, modes, owners, contents).
+    pub content: Digest,
+    items: Vec<Item>,
+}
+
+fn has_glob(s: &str) -> bool {
+    s.contains(['*', '?', '['])
+}
+
+fn join(dir: &str, name: &str) -> String {
+    let d = dir.trim_matches('/');
+    if d.is_empty() {
+        name.trim_start_matches('/').to_string()
+    } else if name.is_empty() {
+        d.to_string()
+    } else {
+        format!("{d}/{}", name.trim_start_matches('/'))
+    }
+}
+
+fn base_name(p: &str) -> &str {
+    p.trim_end_matches('/').rsplit('/').next().unwrap_or(p)
+}
+
+/// `--chown=user[:group]` against the image's passwd and group (a user alone sets the group to the
+/// same numeric id, as Docker does).
+fn chown(spec: &str, view: &LayerView) -> Result<(u32, u32), String> {
+    let (user, group) = match spec.split_once(':') {
+        Some((u, g)) => (u, Some(g)),
+        None => (spec, None),
+    };
+    let passwd = view.read_to_string("/etc/passwd").unwrap_or_default();
+    let groups = view.read_to_string("/etc/group").unwrap_or_default();
+    let lookup = |text: &str, name: &str, what: &str| -> Result<u32, String> {
+        if let Ok(n) = name.parse::<u32>() {
+            return Ok(n);
+        }
+        text.lines()
+            .map(|l| l.split(':').collect::<Vec<_>>())
+            .find(|f| f.len() > 2 && f[0] == name)
+            .and_then(|f| f[2].parse().ok())
+            .ok_or_else(|| format!("unable to find {what} `{name}` for --chown in the image"))
+    };
+    let uid = lookup(&passwd, user, "user")?;
+    let gid = match group {
+        Some(g) => lookup(&groups, g, "group")?,
+        None => uid,
+    };
+    Ok((uid, gid))
+}
+
+fn chmod(spec: &str) -> Result<u32, String> {
+    u32::from_str_radix(spec, 8)
+        .ok()
+        .filter(|m| *m <= 0o7777)
+        .ok_or_else(|| format!("invalid --chmod `{spec}`: use an octal mode such as 0755"))
+}
+
+/// Whether a file is a tar archive (plain, gzip or zstd).
+fn is_archive(p: &std::path::Path) -> bool {
+    let Ok(f) = std::fs::File::open(p) else {
+        return false;
+    };
+    let Ok((_, mut r)) = crate::archive::decompress(BufReader::new(f)) else {
+        return false;
+    };
+    let mut head = [0u8; 512];
+    let mut n = 0;
+    while n < head.len() {
+        match r.read(&mut head[n..]) {
+            Ok(0) | Err(_) => break,
+            Ok(k) => n += k,
+        }
+    }
+    n == 512 && &head[257..262] == b"ustar"
+}
+
+struct Matched {
+    /// Source-relative path of the match (for the target name).
+    name: String,
+    items: Vec<Item>,
+    is_dir: bool,
+}
+
+impl Plan {
+    /// A directory and its missing parents (WORKDIR).
+    pub fn mkdir(path: &str, view: &LayerView, now: i64) -> Plan {
+        let mut items = Items::default();
+        parents(
+            &mut items,
+            &format!("{}/x", path.trim_end_matches('/')),
+            view,
+            now,
+        );
+        let text = format!("mkdir {path}");
+        Plan {
+            content: Digest::sha256_of(text.as_bytes()),
+            text,
+            items: items.list,
+        }
+    }
+}
+
+/// Items in tar order, indexed by path (a later item for the same path replaces the earlier one).
+#[derive(Default)]
+struct Items {
+    list: Vec<Item>,
+    index: std::collections::HashMap<String, usize>,
+}
+
+impl Items {
+    fn contains(&self, path: &str) -> bool {
+        self.index.contains_key(path)
+    }
+    fn put(&mut self, it: Item) {
+        match self.index.get(&it.path) {
+            Some(&i) => self.list[i] = it,
+            None => {
+                self.index.insert(it.path.clone(), self.list.len());
+                self.list.push(it);
+            }
+        }
+    }
+}
+
+/// Parent directories of `path`, as the view has them (or 0755 root-owned when missing).
+fn parents(items: &mut Items, path: &str, view: &LayerView, now: i64) {
+    use std::os::unix::fs::MetadataExt;
+    let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+    for i in 1..parts.len() {
+        let p = parts[..i].join("/");
+        if items.contains(&p) {
+            continue;
+        }
+        let (mode, owner, mtime) = match view.lookup(&p) {
+            Some((_, m)) if m.is_dir() => (m.mode() & 0o7777, (m.uid(), m.gid()), m.mtime()),
+            _ => (0o755, (0, 0), now),
+        };
+        items.put(Item {
+            path: p,
+            kind: ItemKind::Dir,
+            mode,
+            owner: Some(owner),
+            mtime,
+        });
+    }
+}
+
+/// Decide what COPY/ADD `c` copies, on top of `state`.
+pub(super) fn plan(
+    b: &mut Builder,
+    stage: usize,
+    state: &State,
+    c: &CopyArgs,
+    line: usize,
+    expand: impl Fn(&str) -> Result<String, WordError>,
+) -> Result<Plan, EngineError> {
+    let at = |what: String| {
+        EngineError::Build(super::BuildError::At {
+            file: b.df.file.clone(),
+            line,
+            what,
+        })
+    };
+    let keyword = if c.add { "ADD" } else { "COPY" };
+    let mut words = Vec::new();
+    for a in &c.args {
+        // Heredoc sources keep their marker; their bodies are expanded separately.
+        if a.starts_with("<<") {
+            words.push(a.clone());
+        } else {
+            words.push(expand(a).map_err(|e| at(e.to_string()))?);
+        }
+    }
+    let dest = words.pop().expect("parser requires two arguments");
+    let view = b.view(state);
+    let owner = match &c.chown {
+        Some(s) => Some(chown(&expand(s).map_err(|e| at(e.to_string()))?, &view).map_err(at)?),
+        None => None,
+    };
+    let mode = match &c.chmod {
+        Some(s) => Some(chmod(&expand(s).map_err(|e| at(e.to_string()))?).map_err(at)?),
+        None => None,
+    };
+    let from = match &c.from {
+        Some(f) => Some(expand(f).map_err(|e| at(e.to_string()))?),
+        None => None,
+    };
+    let checksum = match &c.checksum {
+        Some(s) => Some(expand(s).map_err(|e| at(e.to_string()))?),
+        None => None,
+    };
+    let now = b
+        .opts
+        .timestamp
+        .unwrap_or_else(|| jiff::Timestamp::now().as_second());
+    let mut digest = Sha256Writer::new();
+    let source_view = match &from {
+        Some(f) => {
+            let src = b.source_state(f, stage)?;
+            std::io::Write::write_all(&mut digest, format!("from {}\n", src.key).as_bytes())
+                .expect("hashing cannot fail");
+            Some(b.view(&src))
+        }
+        None => None,
+    };
+    let mut matched: Vec<Matched> = Vec::new();
+    for w in &words {
+        if let Some(name) = w.strip_prefix("<<") {
+            let name = name.trim_start_matches('-').trim_matches(['"', '\'']);
+            let h = c
+                .heredocs
+                .iter()
+                .find(|h| h.name == name)
+                .ok_or_else(|| at(format!("no heredoc `{name}` for {keyword}")))?;
+            let body = if h.expand {
+                expand(&h.content).map_err(|e| at(e.to_string()))?
+            } else {
+                h.content.clone()
+            };
+            digest.update(body.as_bytes());
+            matched.push(Matched {
+                name: name.to_string(),
+                items: vec![Item {
+                    path: String::new(),
+                    kind: ItemKind::File(Content::Bytes(Arc::new(body.into_bytes()))),
+                    mode: 0o644,
+                    owner: Some((0, 0)),
+                    mtime: now,
+                }],
+                is_dir: false,
+            });
+            continue;
+        }
+        if c.add && (w.starts_with("http://") || w.starts_with("https://")) {
+            let fetched = super::fetch::fetch(b.ctx, w, b.opts.tls_verify)?;
+            if let Some(want) = &checksum
+                && *want != fetched.digest.to_string()
+            {
+                return Err(at(format!(
+                    "checksum mismatch for `{w}`: expected `{want}`, got `{}`",
+                    fetched.digest
+                )));
+            }
+            std::io::Write::write_all(
+                &mut digest,
+                format!("url {w} {}\n", fetched.digest).as_bytes(),
+            )
+            .expect("hashing cannot fail");
+            matched.push(Matched {
+                name: fetched.name.clone(),
+                items: vec![Item {
+                    path: String::new(),
+                    kind: ItemKind::File(Content::Temp(Arc::new(fetched.file))),
+                    mode: 0o600,
+                    owner: Some((0, 0)),
+                    mtime: fetched.mtime.unwrap_or(now),
+                }],
+                is_dir: false,
+            });
+            continue;
+        }
+        if checksum.is_some() {
+            return Err(at(
+                "ADD --checksum is only supported for HTTP(S) sources".into()
+            ));
+        }
+        let found = match &source_view {
+            Some(v) => match_view(v, w),
+            None => match_context(b, w, c.add, &mut digest)?,
+        };
+        if found.is_empty() {
+            return Err(at(format!(
+                "{keyword} failed: no source files were specified: `{w}` is not in the {}",
+                if from.is_some() {
+                    "source image or stage"
+                } else {
+                    "build context"
+                }
+            )));
+        }
+        matched.extend(found);
+    }
+    let workdir = state.workdir();
+    let dest_abs = if dest.starts_with('/') {
+        dest.clone()
+    } else {
+        format!("{}/{dest}", workdir.trim_end_matches('/'))
+    };
+    let mut dest_dir = dest.ends_with('/') || dest == "." || dest.ends_with("/.");
+    let resolved_parent = view.resolve(&dest_abs, false);
+    let resolved_full = view.resolve(&dest_abs, true);
+    if view.lookup(&resolved_full).is_some_and(|(_, m)| m.is_dir()) {
+        dest_dir = true;
+    }
+    let real = if dest_dir {
+        resolved_full
+    } else {
+        resolved_parent
+    };
+    let real = clean(&real);
+    if matched.len() > 1 && !dest_dir {
+        return Err(at(format!(
+            "when using {keyword} with more than one source file, the destination must be a directory and end with a /"
+        )));
+    }
+    if c.parents {
+        return Err(at(format!("{keyword} --parents is not supported")));
+    }
+    let excludes = if c.excludes.is_empty() {
+        None
+    } else {
+        let mut lines = Vec::new();
+        for e in &c.excludes {
+            lines.push(expand(e).map_err(|e| at(e.to_string()))?);
+        }
+        Some(
+            super::ignore::Ignore::parse(&lines.join("\n"), "--exclude")
+                .map_err(|e| at(e.to_string()))?,
+        )
+    };
+    let mut items = Items::default();
+    for mut m in matched {
+        if let Some(ex) = &excludes {
+            let name = base_name(&m.name).to_string();
+            m.items.retain(|it| {
+                let rel = if it.path.is_empty() {
+                    name.as_str()
+                } else {
+                    it.path.as_str()
+                };
+                it.path.is_empty() && m.is_dir || !ex.excluded(rel)
+            });
+        }
+        let root = if m.is_dir {
+            real.clone()
+        } else if dest_dir {
+            join(&real, base_name(&m.name))
+        } else {
+            real.clone()
+        };
+        for mut it in m.items {
+            it.path = join(&root, &it.path);
+            if it.path.is_empty() {
+                continue; // the image root itself
+            }
+            if let Some(o) = owner {
+                it.owner = Some(o);
+            }
+            if let Some(md) = mode {
+                it.mode = md;
+            }
+            parents(&mut items, &it.path, &view, now);
+            items.put(it);
+        }
+    }
+    for it in &items.list {
+        let kind = match &it.kind {
+            ItemKind::Dir => "dir".to_string(),
+            ItemKind::Symlink(t) => format!("link {}", t.display()),
+            ItemKind::File(_) => "file".to_string(),
+            ItemKind::Archive(_) => "archive".to_string(),
+        };
+        std::io::Write::write_all(
+            &mut digest,
+            format!("{} {kind} {:o} {:?}\n", it.path, it.mode, it.owner).as_bytes(),
+        )
+        .expect("hashing cannot fail");
+    }
+    let mut text = String::from(keyword);
+    for (flag, v) in [
+        ("from", &from),
+        ("chown", &c.chown),
+        ("chmod", &c.chmod),
+        ("checksum", &checksum),
+    ] {
+        if let Some(v) = v {
+            text.push_str(&format!(" --{flag}={v}"));
+        }
+    }
+    text.push_str(&format!(" {} {dest}", words.join(" ")));
+    Ok(Plan {
+        text,
+        content: digest.finish(),
+        items: items.list,
+    })
+}
+
+/// Sources from the build context (globs, directories' contents, ADD archives).
+fn match_context(
+    b: &mut Builder,
+    pattern: &str,
+    add: bool,
+    digest: &mut Sha256Writer,
+) -> Result<Vec<Matched>, EngineError> {
+    let p = clean(pattern);
+    let index = b.context.index()?.clone();
+    let names: Vec<String> = if has_glob(&p) {
+        let re = glob_regex(&p, false).map_err(EngineError::Invalid)?;
+        index.keys().filter(|k| re.is_match(k)).cloned().collect()
+    } else if index.contains_key(&p) {
+        vec![p.clone()]
+    } else {
+        vec![]
+    };
+    let mut out = Vec::new();
+    for name in names {
+        let mut e = index[&name].clone();
+        let mut host_name = name.clone();
+        // The source itself is followed when it is a symlink (inside the context only).
+        let mut hops = 0;
+        while e.kind == EntryKind::Symlink && hops < 16 {
+            let t = e.link.clone().unwrap_or_default();
+            let t = t.to_string_lossy();
+            let target = if t.starts_with('/') {
+                clean(&t)
+            } else {
+                clean(&format!(
+                    "{}/{t}",
+                    name.rsplit_once('/').map_or("", |p| p.0)
+                ))
+            };
+            match index.get(&target) {
+                Some(te) => {
+                    e = te.clone();
+                    host_name = target;
+                }
+                None => break,
+            }
+            hops += 1;
+        }
+        let mut items = Vec::new();
+        let is_dir = e.kind == EntryKind::Dir;
+        if is_dir {
+            items.push(Item {
+                path: String::new(),
+                kind: ItemKind::Dir,
+                mode: e.mode,
+                owner: Some((0, 0)),
+                mtime: e.mtime,
+            });
+            let prefix = if host_name.is_empty() {
+                String::new()
+            } else {
+                format!("{host_name}/")
+            };
+            for (k, ce) in index.range(prefix.clone()..) {
+                if !k.starts_with(&prefix) {
+                    break;
+                }
+                if k.is_empty() {
+                    continue;
+                }
+                let rel = &k[prefix.len()..];
+                items.push(context_item(b, k, rel, ce, digest)?);
+            }
+        } else {
+            let mut it = context_item(b, &host_name, "", &e, digest)?;
+            if add && e.kind == EntryKind::File && is_archive(&b.context.host_path(&host_name)) {
+                it.kind = ItemKind::Archive(Content::Host(b.context.host_path(&host_name)));
+                it.owner = None;
+                out.push(Matched {
+                    name: name.clone(),
+                    items: vec![it],
+                    is_dir: true,
+                });
+                continue;
+            }
+            items.push(it);
+        }
+        out.push(Matched {
+            name,
+            items,
+            is_dir,
+        });
+    }
+    Ok(out)
+}
+
+fn context_item(
+    b: &Builder,
+    host_rel: &str,
+    rel: &str,
+    e: &super::context::Entry,
+    digest: &mut Sha256Writer,
+) -> Result<Item, EngineError> {
+    let kind = match e.kind {
+        EntryKind::Dir => ItemKind::Dir,
+        EntryKind::Symlink => ItemKind::Symlink(e.link.clone().unwrap_or_default()),
+        EntryKind::File => {
+            let d = b.context.file_digest(host_rel, e)?;
+            std::io::Write::write_all(digest, format!("{rel} {d}\n").as_bytes())
+                .expect("hashing cannot fail");
+            ItemKind::File(Content::Host(b.context.host_path(host_rel)))
+        }
+        EntryKind::Other => {
+            return Err(EngineError::Invalid(format!(
+                "`{host_rel}` in the build context is not a file, directory or symlink"
+            )));
+        }
+    };
+    Ok(Item {
+        path: rel.to_string(),
+        kind,
+        mode: e.mode,
+        owner: Some((0, 0)),
+        mtime: e.mtime,
+    })
+}
+
+/// Sources from another stage or image (by path; `*`/`?` in the last element).
+fn match_view(v: &LayerView, pattern: &str) -> Vec<Matched> {
+    let abs = format!("/{}", clean(pattern));
+    let (dir, last) = abs.rsplit_once('/').unwrap_or(("", &abs));
+    let candidates: Vec<String> = if has_glob(last) {
+        let Ok(re) = glob_regex(last, false) else {
+            return vec![];
+        };
+        let d = v.resolve(if dir.is_empty() { "/" } else { dir }, true);
+        v.list(&d)
+            .into_iter()
+            .filter(|n| re.is_match(n))
+            .map(|n| format!("{}/{n}", d.trim_end_matches('/')))
+            .collect()
+    } else {
+        vec![v.resolve(&abs, true)]
+    };
+    let mut out = Vec::new();
+    for c in candidates {
+        let Some((_, m)) = v.lookup(&c) else { continue };
+        let mut items = Vec::new();
+        let is_dir = m.is_dir();
+        view_items(v, &c, "", &m, &mut items);
+        out.push(Matched {
+            name: c,
+            items,
+            is_dir,
+        });
+    }
+    out
+}
+
+fn view_items(v: &LayerView, abs: &str, rel: &str, m: &std::fs::Metadata, out: &mut Vec<Item>) {
+    use std::os::unix::fs::MetadataExt;
+    let Some((host, _)) = v.lookup(abs) else {
+        return;
+    };
+    let kind = if m.is_dir() {
+        ItemKind::Dir
+    } else if m.file_type().is_symlink() {
+        ItemKind::Symlink(std::fs::read_link(&host).unwrap_or_default())
+    } else if m.is_file() {
+        ItemKind::File(Content::Host(host))
+    } else {
+        return;
+    };
+    out.push(Item {
+        path: rel.to_string(),
+        kind,
+        mode: m.mode() & 0o7777,
+        owner: Some((0, 0)),
+        mtime: m.mtime(),
+    });
+    if m.is_dir() {
+        for name in v.list(abs) {
+            let child = format!("{}/{name}", abs.trim_end_matches('/'));
+            if let Some((_, cm)) = v.lookup(&child) {
+                view_items(v, &child, &join(rel, &name), &cm, out);
+            }
+        }
+    }
+}
+
+fn open(c: &Content) -> std::io::Result<(Box<dyn Read + '_>, u64)> {
+    Ok(match c {
+        Content::Host(p) => {
+            let f = std::fs::File::open(p)?;
+            let len = f.metadata()?.len();
+            (Box::new(f), len)
+        }
+        Content::Bytes(v) => (Box::new(&v[..]), v.len() as u64),
+        Content::Temp(t) => {
+            let mut f = t.try_clone()?;
+            f.rewind()?;
+            let len = f.metadata()?.len();
+            (Box::new(f), len)
+        }
+    })
+}
+
+fn header(kind: tar::EntryType, it: &Item, size: u64) -> tar::Header {
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(kind);
+    h.set_mode(it.mode);
+    let (uid, gid) = it.owner.unwrap_or((0, 0));
+    h.set_uid(uid.into());
+    h.set_gid(gid.into());
+    h.set_mtime(it.mtime.max(0) as u64);
+    h.set_size(size);
+    h
+}
+
+fn write_items(plan: &Plan, out: impl std::io::Write) -> std::io::Result<()> {
+    let mut tb = tar::Builder::new(out);
+    for it in &plan.items {
+        match &it.kind {
+            ItemKind::Dir => {
+                let mut h = header(tar::EntryType::Directory, it, 0);
+                tb.append_data(&mut h, format!("{}/", it.path), std::io::empty())?;
+            }
+            ItemKind::Symlink(t) => {
+                let mut h = header(tar::EntryType::Symlink, it, 0);
+                tb.append_link(&mut h, &it.path, t)?;
+            }
+            ItemKind::File(c) => {
+                let (r, len) = open(c)?;
+                let mut h = header(tar::EntryType::Regular, it, len);
+                tb.append_data(&mut h, &it.path, r)?;
+            }
+            ItemKind::Archive(c) => unpack_into(&mut tb, c, it)?,
+        }
+    }
+    tb.finish()
+}
+
+/// ADD of a local archive: its entries, moved under the item's path.
+fn unpack_into<W: std::io::Write>(
+    tb: &mut tar::Builder<W>,
+    c: &Content,
+    it: &Item,
+) -> std::io::Result<()> {
+    let (r, _) = open(c)?;
+    let (_, plain) = crate::archive::decompress(BufReader::new(r))?;
+    let mut a = tar::Archive::new(plain);
+    for entry in a.entries()? {
+        let mut entry = entry?;
+        let rel = clean(&entry.path()?.to_string_lossy());
+        let path = join(&it.path, &rel);
+        if path.is_empty() {
+            continue;
+        }
+        let mut h = entry.header().clone();
+        if let Some((uid, gid)) = it.owner {
+            h.set_uid(uid.into());
+            h.set_gid(gid.into());
+        }
+        let ty = h.entry_type();
+        if ty.is_symlink() {
+            let target = entry.link_name()?.unwrap_or_default().into_owned();
+            tb.append_link(&mut h, &path, target)?;
+        } else if ty.is_hard_link() {
+            let target = entry.link_name()?.unwrap_or_default();
+            let target = join(&it.path, &clean(&target.to_string_lossy()));
+            tb.append_link(&mut h, &path, target)?;
+        } else if ty.is_dir() {
+            tb.append_data(&mut h, format!("{path}/"), std::io::empty())?;
+        } else if ty.is_file() || ty == tar::EntryType::Continuous {
+            tb.append_data(&mut h, &path, &mut entry)?;
+        }
+    }
+    Ok(())
+}
+
+/// Write the plan as a layer on top of `parent` and ingest it.
+pub(super) fn write(
+    b: &mut Builder,
+    plan: &Plan,
+    parent: Option<&Digest>,
+) -> Result<Ingested, EngineError> {
+    let tmp_dir = b.store.root().join("tmp");
+    let mut f = tempfile::tempfile_in(&tmp_dir)
+        .map_err(|e| EngineError::io("create a temporary file in", &tmp_dir, e))?;
+    write_items(plan, std::io::BufWriter::new(&mut f))
+        .map_err(|e| EngineError::io("write the layer for", plan.text.clone(), e))?;
+    f.rewind()
+        .map_err(|e| EngineError::io("read", &tmp_dir, e))?;
+    let slot = LayerSlot {
+        image: plan.text.clone(),
+        diff_id: None,
+        chain_id: None,
+        parent: parent.cloned(),
+        blob_digest: None,
+    };
+    let opts = b.ctx.apply_options();
+    ingest(&mut b.store, BufReader::new(f), &slot, &opts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chown_and_chmod() {
+        let t = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(t.path().join("etc")).unwrap();
+        std::fs::write(
+            t.path().join("etc/passwd"),
+            "root:x:0:0::/:/bin/sh\nuser:x:1000:1000::/home/user:/bin/sh\n",
+        )
+        .unwrap();
+        std::fs::write(t.path().join("etc/group"), "root:x:0:\nstaff:x:50:\n").unwrap();
+        let v = LayerView::new(vec![t.path().to_path_buf()]);
+        assert_eq!(chown("user", &v).unwrap(), (1000, 1000));
+        assert_eq!(chown("user:staff", &v).unwrap(), (1000, 50));
+        assert_eq!(chown("7:8", &v).unwrap(), (7, 8));
+        assert!(chown("nobody", &v).is_err());
+        assert_eq!(chmod("0755").unwrap(), 0o755);
+        assert!(chmod("9").is_err());
+    }
+
+    #[test]
+    fn joins() {
+        assert_eq!(join("", "a"), "a");
+        assert_eq!(join("/app/", "b/c"), "app/b/c");
+        assert_eq!(join("app", ""), "app");
+        assert_eq!(base_name("/a/b/"), "b");
+    }
+}

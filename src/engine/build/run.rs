@@ -1,0 +1,234 @@
+//! RUN: a container from the stage's layers with the same runtime as `run`; its upper dir (minus the
+//! init-file placeholders, which are bind mounts from the runtime dir) becomes the step's layer. The
+//! container exists in the store only while the step runs and is removed whatever happens.
+use std::io::BufReader;
+use std::os::fd::AsFd;
+
+use jiff::Timestamp;
+
+use super::BuildError;
+use super::stage::{Builder, State};
+use crate::engine::container::process::{self, ProcessFlags};
+use crate::engine::container::{Container, ContainerSpec, State as CState};
+use crate::engine::layer::{Ingested, LayerSlot, ingest};
+use crate::engine::{Ctx, EngineError};
+use crate::store::{ContainerRecord, Store};
+
+pub(super) struct RunSpec {
+    /// The instruction as written, for errors.
+    pub step: String,
+    /// The process's argv (SHELL + script, or the exec form).
+    pub args: Vec<String>,
+    /// Build arguments in scope, `KEY=VALUE` (ENV wins over them).
+    pub args_env: Vec<String>,
+    pub network: String,
+    pub mounts: Vec<crate::runtime::Mount>,
+}
+
+/// Removes the step's container (files, runtime dir, record) when dropped.
+struct Cleanup<'a> {
+    ctx: &'a Ctx,
+    id: String,
+}
+
+impl Drop for Cleanup<'_> {
+    fn drop(&mut self) {
+        let Ok(mut store) = self.ctx.store() else {
+            return;
+        };
+        if let Ok(c) = crate::engine::container::find(&store, &self.id) {
+            let _ = crate::engine::container::remove_one(self.ctx, &mut store, &c, true);
+        }
+    }
+}
+
+fn spec_for(
+    b: &Builder,
+    state: &State,
+    spec: &RunSpec,
+    id: &str,
+) -> Result<ContainerSpec, EngineError> {
+    let view = b.view(state);
+    let passwd = view.read_to_string("/etc/passwd");
+    let group = view.read_to_string("/etc/group");
+    let mut cc = state.config.config.clone().unwrap_or_default();
+    cc.cmd = Some(spec.args.clone());
+    cc.entrypoint = None;
+    cc.working_dir = Some(state.workdir());
+    // Build arguments are in the environment unless ENV sets the same name.
+    let mut env = spec.args_env.clone();
+    env.retain(|a| {
+        let k = a.split_once('=').map_or(a.as_str(), |p| p.0);
+        !state
+            .env()
+            .iter()
+            .any(|e| e.split_once('=').map_or(e.as_str(), |p| p.0) == k)
+    });
+    let mut base_env = env;
+    base_env.extend(state.env());
+    cc.env = Some(base_env);
+    let hostname = process::default_hostname(id);
+    let flags = ProcessFlags {
+        hostname: Some(hostname.clone()),
+        ..ProcessFlags::default()
+    };
+    let p = process::resolve(&cc, &flags, &[], passwd.as_deref(), group.as_deref())
+        .map_err(|e| EngineError::Invalid(e.to_string()))?;
+    Ok(ContainerSpec {
+        args: p.args,
+        env: p.env,
+        cwd: p.cwd,
+        uid: p.uid,
+        gid: p.gid,
+        additional_gids: p.additional_gids,
+        user: cc.user.clone().unwrap_or_default(),
+        hostname,
+        layers: state.layers.clone(),
+        network: if spec.network == "private" {
+            b.ctx.default_network.name().to_string()
+        } else {
+            spec.network.clone()
+        },
+        stop_signal: libc::SIGTERM,
+        stop_timeout: 10,
+        log_driver: "k8s-file".into(),
+        ..ContainerSpec::default()
+    })
+}
+
+fn record(
+    store: &mut Store,
+    id: &str,
+    state: &State,
+    spec: &ContainerSpec,
+) -> Result<Container, EngineError> {
+    let record = ContainerRecord {
+        id: id.to_string(),
+        name: format!("roost-build-{}", &id[..12]),
+        image_id: state.id(),
+        image: format!("build step of {}", state.id().short()),
+        created: Timestamp::now(),
+        spec: serde_json::to_string(spec).expect("spec serializes"),
+        state: CState::default().to_json(),
+    };
+    let dir = store.container_dir(id);
+    for d in ["diff", "work", "merged"] {
+        std::fs::create_dir_all(dir.join(d))
+            .map_err(|e| EngineError::io("create", dir.join(d), e))?;
+    }
+    store.add_container(&record)?;
+    Ok(Container {
+        record,
+        spec: spec.clone(),
+        state: CState::default(),
+    })
+}
+
+/// Run the step; returns the layer it made.
+pub(super) fn run(b: &mut Builder, state: &State, spec: &RunSpec) -> Result<Ingested, EngineError> {
+    let ctx = b.ctx;
+    let id = hex::encode(rand::random::<[u8; 32]>());
+    let cspec = spec_for(b, state, spec, &id)?;
+    let c = record(&mut b.store, &id, state, &cspec)?;
+    let _cleanup = Cleanup {
+        ctx,
+        id: id.clone(),
+    };
+    let points = mount_points(&b.view(state), &spec.mounts);
+    let mut plan = crate::engine::container::plan(ctx, &b.store, &c)?;
+    plan.mounts.extend(spec.mounts.iter().cloned());
+    let null = std::fs::File::options()
+        .read(true)
+        .write(true)
+        .open("/dev/null")
+        .map_err(|e| EngineError::io("open", "/dev/null", e))?;
+    crate::sys::process::dup_onto(null.as_fd(), 0)
+        .map_err(|e| EngineError::io("redirect stdin of", &id, e))?;
+    crate::userns::register_holder(&ctx.paths.runtime);
+    // The step's network helper, stopped when this returns (after the step has ended).
+    let mut net = crate::engine::container::network::attach(ctx, &c);
+    let spawned = if b.opts.quiet {
+        with_output_to(&null, || crate::runtime::spawn_with(&plan, &mut net))
+    } else {
+        crate::runtime::spawn_with(&plan, &mut net)
+    };
+    let spawned = spawned.map_err(|e| EngineError::StartFailed {
+        code: e.exit_code(),
+        message: e.to_string(),
+    })?;
+    let code = crate::engine::container::wait_and_record(&mut b.store, &id, spawned.pid)?;
+    if code != 0 {
+        return Err(EngineError::Build(BuildError::RunFailed {
+            step: spec.step.clone(),
+            code,
+        }));
+    }
+    drop_mount_points(&b.store.container_dir(&id).join("diff"), &points);
+    let tar = crate::engine::container::container_layer_tar(&b.store, &c)?;
+    let slot = LayerSlot {
+        image: c.record.name.clone(),
+        diff_id: None,
+        chain_id: None,
+        parent: state.layers.last().cloned(),
+        blob_digest: None,
+    };
+    ingest(
+        &mut b.store,
+        BufReader::new(tar),
+        &slot,
+        &ctx.apply_options(),
+    )
+}
+
+/// The paths the runtime will create for `mounts` because the image lacks them, deepest first.
+fn mount_points(view: &super::view::LayerView, mounts: &[crate::runtime::Mount]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for m in mounts {
+        let parts: Vec<&str> = m.target.split('/').filter(|p| !p.is_empty()).collect();
+        for i in 1..=parts.len() {
+            let p = parts[..i].join("/");
+            if view.lookup(&p).is_none() && !out.contains(&p) {
+                out.push(p);
+            }
+        }
+    }
+    out.sort_by_key(|p| std::cmp::Reverse(p.matches('/').count()));
+    out
+}
+
+/// Remove the empty files and directories the runtime made as mount points from the upper dir, so
+/// the layer does not keep them (Docker's layers don't).
+fn drop_mount_points(upper: &std::path::Path, points: &[String]) {
+    for p in points {
+        let path = upper.join(p);
+        match std::fs::symlink_metadata(&path) {
+            Ok(m) if m.is_dir() => {
+                let _ = std::fs::remove_dir(&path);
+            }
+            Ok(m) if m.is_file() && m.len() == 0 => {
+                let _ = std::fs::remove_file(&path);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Run `f` with our stdout and stderr pointing at `to` (the child inherits them), then restore them.
+fn with_output_to<T>(to: &std::fs::File, f: impl FnOnce() -> T) -> T {
+    let saved = [
+        (1, nix::unistd::dup(std::io::stdout()).ok()),
+        (2, nix::unistd::dup(std::io::stderr()).ok()),
+    ];
+    for (fd, s) in &saved {
+        if s.is_some() {
+            let _ = crate::sys::process::dup_onto(to.as_fd(), *fd);
+        }
+    }
+    let out = f();
+    for (fd, s) in &saved {
+        if let Some(o) = s {
+            let _ = crate::sys::process::dup_onto(o.as_fd(), *fd);
+        }
+    }
+    out
+}
