@@ -100,6 +100,11 @@ pub enum Command {
     Diff(container::DiffArgs),
     /// Export a container's file system as a tar archive
     Export(container::ExportArgs),
+    /// Mount a container's root file system (inside `roost unshare`)
+    Mount(container::MountArgs),
+    /// Unmount a container's root file system
+    #[command(name = "unmount", visible_alias = "umount")]
+    Unmount(container::UnmountArgs),
     /// Manage containers
     #[command(subcommand)]
     Container(container::ContainerCommand),
@@ -317,6 +322,8 @@ fn dispatch(ctx: &crate::engine::Ctx, command: Command) -> Result<i32, Error> {
         Command::Cp(a) => container::cp(ctx, &a),
         Command::Diff(a) => container::diff(ctx, &a),
         Command::Export(a) => container::export(ctx, &a),
+        Command::Mount(a) => container::mount(ctx, &a),
+        Command::Unmount(a) => container::unmount(ctx, &a),
         Command::Exec(a) => container::exec(ctx, &a),
         Command::Top(a) => container::top(ctx, &a),
         Command::Port(a) => container::port(ctx, &a),

@@ -183,10 +183,17 @@ pub fn exec(plan: &ExecPlan) -> Result<ExecOutcome, ExecError> {
     let handles = open_handles(plan.pid)?;
     let (err_r, err_w) =
         nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(ExecError::Pipe)?;
+    // `-d -t`: the process gets a terminal whose master a holder outside the container keeps open
+    // (as conmon does for podman), forked before we join the container.
+    let holder = if plan.tty && plan.detach {
+        Some(spawn_pty_holder()?)
+    } else {
+        None
+    };
     join(plan.pid, &handles)?;
     let tty = plan.tty && !plan.detach;
     // The pty comes from the container's devpts (its /dev/ptmx), so it shows up in its /dev/pts.
-    let pty = if tty {
+    let pty = if plan.tty {
         let size = crate::sys::tty::window_size(std::io::stdin()).ok();
         let pty = nix::pty::openpty(size.as_ref(), None).map_err(ExecError::Pty)?;
         let owner = (
@@ -228,10 +235,16 @@ pub fn exec(plan: &ExecPlan) -> Result<ExecOutcome, ExecError> {
         }
         Cloned::Parent(child) => {
             drop(err_w);
-            let master = pty.map(|p| {
+            let mut master = pty.map(|p| {
                 drop(p.slave);
                 p.master
             });
+            if let Some(sock) = holder
+                && let Some(m) = master.take()
+            {
+                // If this fails the holder ends at once and the process sees a hung-up terminal.
+                let _ = crate::sys::tty::send_fd(&sock, &m);
+            }
             parent(plan, child, err_r, master)
         }
     }
@@ -309,12 +322,68 @@ impl Child<'_> {
     }
 
     /// A new session with no terminal, then a second fork so that the process is re-parented to the
-    /// container's pid 1 when the intermediate exits; its stdio is /dev/null.
+    /// container's pid 1 when the intermediate exits; its stdio is /dev/null, or with `-t` the
+    /// terminal (in a session of its own, so that it is its controlling terminal).
     fn detach(&self) -> Result<(), (i32, String)> {
         nix::unistd::setsid().map_err(|e| fail(125, format!("failed to setsid: {e}")))?;
         match clone_process(0).map_err(|e| fail(125, format!("failed to fork: {e}")))? {
             Cloned::Parent(_) => exit_now(0),
-            Cloned::Child => redirect(&self.handles.devnull, true, true),
+            Cloned::Child => match self.pty {
+                Some((_, slave)) => {
+                    nix::unistd::setsid()
+                        .map_err(|e| fail(125, format!("failed to setsid: {e}")))?;
+                    crate::sys::tty::set_controlling_terminal(slave).map_err(|e| {
+                        fail(125, format!("failed to set the controlling terminal: {e}"))
+                    })?;
+                    redirect(slave, true, true)
+                }
+                None => redirect(&self.handles.devnull, true, true),
+            },
+        }
+    }
+}
+
+/// Fork the holder of a detached process's terminal: a process of its own session, outside the
+/// container, that receives the pty master over the returned socket and reads (and discards) what
+/// the process writes until every descriptor of the terminal is closed. It keeps no other file of
+/// ours, and gives back the memory it does not need while it waits.
+fn spawn_pty_holder() -> Result<OwnedFd, ExecError> {
+    let (ours, theirs) = crate::sys::tty::fd_channel().map_err(|e| ExecError::Pty(errno(&e)))?;
+    match clone_process(0).map_err(ExecError::Fork)? {
+        Cloned::Parent(_) => Ok(ours),
+        Cloned::Child => {
+            drop(ours);
+            let _ = nix::unistd::setsid();
+            let master = crate::sys::tty::receive_fd(&theirs).ok().flatten();
+            let Some(master) = master else { exit_now(0) };
+            if nix::unistd::dup2_stdin(&master).is_err() {
+                exit_now(0);
+            }
+            if let Ok(null) = File::options().write(true).open("/dev/null") {
+                let _ = nix::unistd::dup2_stdout(&null);
+                let _ = nix::unistd::dup2_stderr(&null);
+            }
+            crate::sys::process::close_descriptors_then_exit(drain_stdin, 0)
+        }
+    }
+}
+
+fn errno(e: &std::io::Error) -> nix::Error {
+    nix::Error::from_raw(e.raw_os_error().unwrap_or(libc::EIO))
+}
+
+/// Read stdin (the pty master) until it ends (EIO once the terminal has no other end).
+fn drain_stdin(_: i32) -> i32 {
+    crate::sys::memory::trim_heap();
+    crate::sys::memory::release_clean_file_pages();
+    let stdin = std::io::stdin();
+    let mut buf = [0u8; 4096];
+    loop {
+        match nix::unistd::read(stdin.as_fd(), &mut buf) {
+            Ok(0) => return 0,
+            Err(nix::Error::EINTR) => {}
+            Err(_) => return 0,
+            Ok(_) => {}
         }
     }
 }

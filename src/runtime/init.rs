@@ -2,33 +2,33 @@
 //! the command, forwards every signal it gets to it, reaps all zombies, and exits with the command's
 //! status.
 use std::convert::Infallible;
-use std::os::fd::{AsFd, AsRawFd};
 
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
 
 use super::plan::Process;
 use super::spawn::{exec, fail};
-use crate::sys::clone::{Cloned, clone_process, exit_now};
+use crate::sys::clone::{Cloned, clone_process};
 
-pub(super) fn run_init(p: &Process, err: &std::fs::File) -> Result<Infallible, (i32, String)> {
+pub(super) fn run_init(p: &Process, _err: &std::fs::File) -> Result<Infallible, (i32, String)> {
     match clone_process(0)
         .map_err(|e| fail(125, format!("init failed to fork the command: {e}")))?
     {
         Cloned::Child => exec(p),
         Cloned::Parent(child) => {
             // The command owns the error pipe now: our copy must close so the starter sees its exec.
-            if let Ok(null) = std::fs::File::open("/dev/null") {
-                let _ = crate::sys::process::dup_onto(null.as_fd(), err.as_raw_fd());
-            }
+            // And we are a copy of the process that spawned the container (a monitor, a foreground
+            // run): whatever else it had open (the monitor's ready pipe and attach socket, the write
+            // end of the container's stdin pipe, the log) must not stay open for the container's life.
             crate::sys::process::forward_all_signals(child.as_raw());
-            exit_now(reap_until(child))
+            crate::sys::process::close_descriptors_then_exit(reap_until, child.as_raw())
         }
     }
 }
 
 /// Reap every child; return the status of `main` once it has ended.
-fn reap_until(main: Pid) -> i32 {
+fn reap_until(main: i32) -> i32 {
+    let main = Pid::from_raw(main);
     loop {
         match waitpid(None, Some(WaitPidFlag::__WALL)) {
             Ok(WaitStatus::Exited(pid, code)) if pid == main => return code,

@@ -5,9 +5,9 @@ use std::os::fd::{AsFd, OwnedFd};
 
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
-/// Relay between our stdin/stdout and the pty master until the container closes its side.
-/// Restores the terminal on the way out.
-pub fn relay(master: OwnedFd) {
+/// Relay between our stdin/stdout and the pty master until the container closes its side; what the
+/// container writes is also handed to `output` (for its log). Restores the terminal on the way out.
+pub fn relay(master: OwnedFd, output: &mut dyn FnMut(&[u8])) {
     let stdin = std::io::stdin();
     let saved = crate::sys::tty::set_raw(stdin.as_fd()).ok();
     crate::sys::tty::copy_window_size(stdin.as_fd(), master.as_fd());
@@ -40,6 +40,7 @@ pub fn relay(master: OwnedFd) {
             match master.read(&mut buf) {
                 Ok(0) | Err(_) => break, // EIO: every slave descriptor is closed, the container is done
                 Ok(n) => {
+                    output(&buf[..n]);
                     let _ = out.write_all(&buf[..n]);
                     let _ = out.flush();
                 }

@@ -4,6 +4,7 @@
 
 pub mod clone;
 pub mod fdpass;
+pub mod memory;
 pub mod path;
 pub mod process;
 pub mod seccomp;

@@ -153,6 +153,11 @@ pub fn dup_onto(fd: std::os::fd::BorrowedFd<'_>, target: RawFd) -> io::Result<()
     Ok(())
 }
 
+/// A close-on-exec duplicate of `fd` (to set a standard descriptor aside while it is redirected).
+pub fn dup_cloexec(fd: std::os::fd::BorrowedFd<'_>) -> io::Result<std::os::fd::OwnedFd> {
+    rustix::io::fcntl_dupfd_cloexec(fd, 3).map_err(io::Error::from)
+}
+
 /// Take ownership of one descriptor a parent passed down by number (`__monitor --ready-fd`).
 pub fn adopt_fd(fd: RawFd) -> io::Result<std::os::fd::OwnedFd> {
     nix::sys::stat::fstat(fd_ref(fd)?).map_err(io::Error::from)?;
@@ -209,4 +214,17 @@ pub fn cloexec_from(first: u32) -> nix::Result<()> {
         )
     };
     nix::errno::Errno::result(ret).map(drop)
+}
+
+/// Close every descriptor from 3 up, then `_exit` with what `wait(arg)` returns. For a process that
+/// is a copy of its parent and must not keep the parent's files open while it waits (`--init`'s
+/// pid 1). `wait` is a plain function, so it cannot hold any of the closed descriptors.
+pub fn close_descriptors_then_exit(wait: fn(i32) -> i32, arg: i32) -> ! {
+    // SAFETY: close_range(2) takes two integers and a flag. After it, this process only runs `wait`
+    // (a fn pointer: it captures no descriptor-owning value) and `_exit`, which runs no destructor, so
+    // no owner of a closed descriptor uses or closes it again.
+    unsafe {
+        libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0);
+    }
+    crate::sys::clone::exit_now(wait(arg))
 }

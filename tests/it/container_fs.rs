@@ -162,3 +162,133 @@ fn cp_resolves_symlinks_inside_the_container() {
     env.roost(0, &["rm", &c]);
     assert_no_leaks(&env);
 }
+
+#[test]
+fn cp_into_a_running_container_goes_through_its_root() {
+    let env = Env::new("cp_into_a_running_container_goes_through_its_root");
+    env.roost(0, &["pull", "-q", &image("busybox")]);
+    env.run_as_user(0, "sh", &["-c", "echo from-host > in.txt"]);
+    for extra in [&[][..], &["--init"][..]] {
+        let c = env.safename(if extra.is_empty() { "plain" } else { "init" });
+        let mut args = vec!["run", "-d", "--name", &c, "--tmpfs", "/scratch"];
+        args.extend_from_slice(extra);
+        let img = image("busybox");
+        args.extend_from_slice(&[
+            &img,
+            "sh",
+            "-c",
+            "ln -s / /escape; ln -s ../../../etc /up; sleep 300",
+        ]);
+        env.roost(0, &args);
+        // Into the container's own tmpfs mount: only its live root has it (the storage has an empty
+        // /scratch directory under it).
+        env.roost(0, &["cp", "in.txt", &format!("{c}:/scratch/")]);
+        let got = env
+            .roost(0, &["exec", &c, "cat", "/scratch/in.txt"])
+            .stdout_text();
+        assert_eq!(got, "from-host\n");
+        // Into the overlay: visible to the container at once.
+        env.roost(0, &["cp", "in.txt", &format!("{c}:/tmp/x.txt")]);
+        let got = env
+            .roost(0, &["exec", &c, "cat", "/tmp/x.txt"])
+            .stdout_text();
+        assert_eq!(got, "from-host\n");
+        // Symlinks are resolved in the container's root (CVE-2018-15664).
+        let evil = format!("evil-{}", env.safename("r"));
+        env.run_as_user(0, "sh", &["-c", &format!("echo evil > {evil}")]);
+        env.roost(0, &["cp", &evil, &format!("{c}:/up/{evil}")]);
+        env.roost(0, &["cp", &evil, &format!("{c}:/escape/tmp/{evil}")]);
+        assert!(
+            !Path::new("/etc").join(&evil).exists(),
+            "wrote into the host's /etc"
+        );
+        assert!(
+            !Path::new("/tmp").join(&evil).exists(),
+            "wrote into the host's /tmp"
+        );
+        env.roost(0, &["exec", &c, "test", "-f", &format!("/etc/{evil}")]);
+        env.roost(0, &["exec", &c, "test", "-f", &format!("/tmp/{evil}")]);
+        // And back out of the tmpfs.
+        let back = env
+            .roost(0, &["cp", &format!("{c}:/scratch/in.txt"), "-"])
+            .stdout;
+        assert_eq!(tar_names(&back), ["in.txt"]);
+        env.roost(0, &["rm", "-f", "-t", "0", &c]);
+    }
+    assert_no_leaks(&env);
+}
+
+#[test]
+fn mount_works_inside_unshare_only() {
+    let env = Env::new("mount_works_inside_unshare_only");
+    let c = prepared(&env);
+    // podman's rootless rule: only inside `unshare`, where the mount can be seen.
+    let err = env.roost(125, &["mount", &c]).stderr_text();
+    assert!(
+        err.contains("cannot run command \"roost mount\" in rootless mode, must execute `roost unshare` first"),
+        "{err}"
+    );
+    env.roost(125, &["umount", &c]);
+    let id = env
+        .roost(0, &["inspect", "--format", "{{.Id}}", &c])
+        .stdout_text()
+        .trim()
+        .to_string();
+    let script = format!(
+        "set -e; p=$(roost mount {c}); echo path=$p; cat $p/hello; echo added > $p/added; \
+         roost mount; test \"$(roost mount {c})\" = \"$p\"; roost umount {c}; \
+         test ! -e $p/hello; roost mount"
+    );
+    let bin_dir = crate::harness::roost_bin()
+        .parent()
+        .unwrap()
+        .display()
+        .to_string();
+    let script = format!("PATH={bin_dir}:$PATH; {script}");
+    let out = env
+        .roost(0, &["unshare", "sh", "-c", &script])
+        .stdout_text();
+    let merged = env.data.join("roost/containers").join(&id).join("merged");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            format!("path={}", merged.display()).as_str(),
+            "hi",
+            format!("{} {}", &id[..12], merged.display()).as_str(),
+            id.as_str(),
+        ],
+        "{out}"
+    );
+    // What was written through the mount is the container's.
+    let diff = env.roost(0, &["diff", &c]).stdout_lines();
+    assert!(diff.iter().any(|l| l == "A /added"), "{diff:?}");
+    // A running container is mounted already: its own root.
+    let r = env.safename("r");
+    env.roost(
+        0,
+        &[
+            "run",
+            "-d",
+            "--name",
+            &r,
+            &image("busybox"),
+            "sh",
+            "-c",
+            "echo live > /live; sleep 300",
+        ],
+    );
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let script = format!("PATH={bin_dir}:$PATH; cat $(roost mount {r})/live; roost mount | wc -l");
+    let out = env
+        .roost(0, &["unshare", "sh", "-c", &script])
+        .stdout_text();
+    assert_eq!(
+        out.split_whitespace().collect::<Vec<_>>(),
+        ["live", "1"],
+        "{out}"
+    );
+    env.roost(0, &["rm", "-f", "-t", "0", &r]);
+    env.roost(0, &["rm", &c]);
+    assert_no_leaks(&env);
+}

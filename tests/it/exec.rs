@@ -189,3 +189,48 @@ fn top_lists_the_container_processes() {
     }
     assert_no_leaks(&env);
 }
+
+#[test]
+fn exec_detached_with_a_terminal() {
+    let env = Env::new("exec_detached_with_a_terminal");
+    {
+        let c = Sleeper::start(&env, "c");
+        // podman: `exec -d -t` gives the process a terminal that stays open while it runs.
+        let script = "tty > /tmp/tty; if test -t 0 && test -t 1; then echo yes > /tmp/isatty; fi; \
+                      echo output; sleep 1; echo done > /tmp/done";
+        assert_eq!(c.exec(0, &["-d", "-t"], &["sh", "-c", script]), "");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while c
+            .exec(0, &[], &["sh", "-c", "cat /tmp/done 2>/dev/null || true"])
+            .is_empty()
+        {
+            assert!(
+                Instant::now() < deadline,
+                "the detached process did not finish"
+            );
+            thread::sleep(Duration::from_millis(200));
+        }
+        assert!(
+            c.exec(0, &[], &["cat", "/tmp/tty"])
+                .starts_with("/dev/pts/")
+        );
+        assert_eq!(c.exec(0, &[], &["cat", "/tmp/isatty"]), "yes\n");
+        // Without -t, still no terminal.
+        c.exec(
+            0,
+            &["-d"],
+            &["sh", "-c", "tty > /tmp/tty2 || echo none > /tmp/tty2"],
+        );
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let got = c.exec(0, &[], &["sh", "-c", "cat /tmp/tty2 2>/dev/null || true"]);
+            if !got.is_empty() {
+                assert_eq!(got, "none\n");
+                break;
+            }
+            assert!(Instant::now() < deadline, "the second process did not run");
+            thread::sleep(Duration::from_millis(200));
+        }
+    }
+    assert_no_leaks(&env);
+}

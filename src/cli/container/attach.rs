@@ -13,19 +13,25 @@ use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
 use crate::cli::complete::container_names;
 use crate::engine::container::attach::{self as sock, STREAM_STDERR, STREAM_STDIN};
+use crate::engine::container::detach::{DEFAULT_DETACH_KEYS, DetachWatch, parse_detach_keys};
 use crate::engine::container::{self as engine, Status};
 use crate::engine::{Ctx, EngineError};
 use crate::error::Error;
 
 #[derive(Debug, Args)]
 #[command(
-    after_long_help = "Examples:\n  roost attach web\n  roost attach --no-stdin web\n  roost create -i --name c busybox cat && echo hi | roost start -a -i c"
+    after_long_help = "Examples:\n  roost attach web\n  roost attach --no-stdin web\n  roost attach --detach-keys ctrl-a,d web\n  roost create -i --name c busybox cat && echo hi | roost start -a -i c"
 )]
 pub struct AttachArgs {
+    /// Key sequence that detaches and leaves the container running (`ctrl-<key>` or a character,
+    /// comma-separated; an empty string disables it)
+    #[arg(long, value_name = "KEYS", default_value = DEFAULT_DETACH_KEYS)]
+    pub detach_keys: String,
     /// Do not pass our stdin to the container
     #[arg(long)]
     pub no_stdin: bool,
-    /// Forward the signals we receive (SIGINT, SIGTERM, …) to the container's process
+    /// Forward the signals we receive (SIGINT, SIGTERM, …) to the container's process (not with a
+    /// terminal, where they are keys)
     #[arg(long, value_name = "BOOL", default_value_t = true, num_args = 0..=1,
           default_missing_value = "true", action = clap::ArgAction::Set)]
     pub sig_proxy: bool,
@@ -34,8 +40,18 @@ pub struct AttachArgs {
     pub container: String,
 }
 
-/// `attach CONTAINER`: exits with the container's exit code once it ends.
+/// How a client relays.
+pub struct Relay {
+    /// Pass our stdin on.
+    pub stdin: bool,
+    pub sig_proxy: bool,
+    /// The detach sequence (empty: none).
+    pub detach_keys: Vec<u8>,
+}
+
+/// `attach CONTAINER`: exits with the container's exit code once it ends, or 0 when detached.
 pub fn attach(ctx: &Ctx, a: &AttachArgs) -> Result<i32, Error> {
+    let detach_keys = parse_detach_keys(&a.detach_keys)?;
     let store = ctx.store()?;
     let c = engine::find(&store, &a.container)?;
     drop(store);
@@ -48,12 +64,16 @@ pub fn attach(ctx: &Ctx, a: &AttachArgs) -> Result<i32, Error> {
         .into());
     }
     let stream = sock::connect(ctx, &c.record.id)?;
-    let stdin = !a.no_stdin && c.spec.interactive;
-    relay(ctx, &c.record.id, stream, stdin, a.sig_proxy)
+    let how = Relay {
+        stdin: !a.no_stdin && c.spec.interactive,
+        sig_proxy: a.sig_proxy,
+        detach_keys,
+    };
+    relay(ctx, &c, stream, &how)
 }
 
 /// `start -a [-i]`: start `c` through its monitor, attached from before its first output.
-pub fn start_attached(ctx: &Ctx, c: &engine::Container, interactive: bool) -> Result<i32, Error> {
+pub fn start_attached(ctx: &Ctx, c: &engine::Container, how: &Relay) -> Result<i32, Error> {
     let pending = engine::spawn_monitor(ctx, c, true)?;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     // The monitor listens before it starts the container and waits for us: connect as soon as it does.
@@ -71,40 +91,99 @@ pub fn start_attached(ctx: &Ctx, c: &engine::Container, interactive: bool) -> Re
         Some(s) => s,
         None => sock::connect(ctx, &c.record.id)?,
     };
-    relay(
-        ctx,
-        &c.record.id,
-        stream,
-        interactive && c.spec.interactive,
-        true,
-    )
+    let how = Relay {
+        stdin: how.stdin && c.spec.interactive,
+        sig_proxy: how.sig_proxy,
+        detach_keys: how.detach_keys.clone(),
+    };
+    relay(ctx, c, stream, &how)
+}
+
+/// Our terminal, in raw mode while we relay a container's terminal; restored when dropped.
+struct RawTerminal(Option<nix::sys::termios::Termios>);
+
+impl RawTerminal {
+    fn enter(tty: bool) -> RawTerminal {
+        let stdin = std::io::stdin();
+        RawTerminal(
+            if tty && nix::unistd::isatty(stdin.as_fd()).unwrap_or(false) {
+                crate::sys::tty::set_raw(stdin.as_fd()).ok()
+            } else {
+                None
+            },
+        )
+    }
+}
+
+impl Drop for RawTerminal {
+    fn drop(&mut self) {
+        if let Some(saved) = &self.0 {
+            crate::sys::tty::restore(std::io::stdin().as_fd(), saved);
+        }
+    }
+}
+
+/// Our window size (from stdin, else stdout), when one of them is a terminal.
+fn window_size() -> Option<(u16, u16)> {
+    let stdin = std::io::stdin();
+    let stdout = std::io::stdout();
+    [stdin.as_fd(), stdout.as_fd()]
+        .into_iter()
+        .find_map(|fd| crate::sys::tty::window_size(fd).ok())
+        .map(|w| (w.ws_row, w.ws_col))
 }
 
 /// Copy frames to our stdout/stderr and our stdin to the container until the monitor closes the
-/// socket, then return the container's exit code from the store.
+/// socket, then return the container's exit code from the store (0 when we detached).
 fn relay(
     ctx: &Ctx,
-    id: &str,
+    c: &engine::Container,
     mut stream: UnixStream,
-    mut stdin_open: bool,
-    sig_proxy: bool,
+    how: &Relay,
 ) -> Result<i32, Error> {
-    if sig_proxy {
+    let id = &c.record.id;
+    let tty = c.spec.tty;
+    // With a terminal, ^C and friends are keys the container's terminal turns into signals.
+    if how.sig_proxy && !tty {
         let store = ctx.store()?;
         let pid = engine::find(&store, id)?.state.pid;
         if pid > 0 {
             crate::sys::process::forward_signals(pid);
         }
     }
+    let mut stdin_open = how.stdin;
+    let _raw = RawTerminal::enter(tty && stdin_open);
+    let mut watch = DetachWatch::new(if stdin_open {
+        how.detach_keys.clone()
+    } else {
+        Vec::new()
+    });
+    let mut size = None;
     let stdin = std::io::stdin();
     let mut incoming = Vec::new();
     let mut buf = vec![0u8; 32 * 1024];
     loop {
+        if tty {
+            let now = window_size();
+            if let Some((rows, cols)) = now
+                && now != size
+            {
+                size = now;
+                let _ = stream.write_all(&sock::resize_frame(rows, cols));
+            }
+        }
         let mut fds = vec![PollFd::new(stream.as_fd(), PollFlags::POLLIN)];
         if stdin_open {
             fds.push(PollFd::new(stdin.as_fd(), PollFlags::POLLIN));
         }
-        match poll(&mut fds, PollTimeout::NONE) {
+        // With a terminal, look at the window size now and then (SIGWINCH would interrupt the poll
+        // too, but only if someone caught it).
+        let timeout = if tty {
+            PollTimeout::from(200u16)
+        } else {
+            PollTimeout::NONE
+        };
+        match poll(&mut fds, timeout) {
             Ok(_) => {}
             Err(nix::errno::Errno::EINTR) => continue,
             Err(e) => return Err(Error::io("wait for the container's output", e.into())),
@@ -114,9 +193,20 @@ fn relay(
         drop(fds);
         if stdin_ready {
             let n = nix::unistd::read(stdin.as_fd(), &mut buf).unwrap_or(0);
+            let typed = watch.feed(&buf[..n]);
+            if !typed.pass.is_empty()
+                && stream
+                    .write_all(&sock::frame(STREAM_STDIN, &typed.pass))
+                    .is_err()
+            {
+                stdin_open = false;
+            }
+            if typed.detach {
+                return Ok(0);
+            }
             // An empty stdin frame tells the monitor our stdin ended (it closes the container's).
-            let sent = stream.write_all(&sock::frame(STREAM_STDIN, &buf[..n]));
-            if n == 0 || sent.is_err() {
+            if n == 0 {
+                let _ = stream.write_all(&sock::frame(STREAM_STDIN, &[]));
                 stdin_open = false;
             }
         }
@@ -135,6 +225,7 @@ fn relay(
             }
         }
     }
+    drop(_raw);
     exit_code(ctx, id)
 }
 

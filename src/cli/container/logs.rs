@@ -75,7 +75,10 @@ pub fn logs(ctx: &Ctx, a: &LogsArgs) -> Result<i32, Error> {
                     .stream_position()
                     .map_err(|e| Error::io("read the log", e))?;
             }
-            None if lines.is_empty() => continue,
+            // A foreground container's log appears with its first output.
+            None if lines.is_empty() && !(a.follow && c.state.status == Status::Running) => {
+                continue;
+            }
             None => {}
         }
         let mut line = String::new();
@@ -120,7 +123,13 @@ pub fn logs(ctx: &Ctx, a: &LogsArgs) -> Result<i32, Error> {
                 let running = engine::find(&store, &c.record.id)
                     .map(|c| c.state.status == Status::Running)
                     .unwrap_or(false);
-                let mut f = std::fs::File::open(&path).map_err(|e| Error::io("read the log", e))?;
+                let Some(mut f) = open_log(&path)?.map(std::io::BufReader::into_inner) else {
+                    if !running {
+                        break;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                    continue;
+                };
                 // Rotated (`--log-opt max-size`): the file started over.
                 if f.metadata()
                     .map_err(|e| Error::io("read the log", e))?

@@ -9,6 +9,7 @@ mod export;
 pub mod inspect;
 mod lifecycle;
 mod logs;
+mod mount;
 mod network;
 mod port;
 mod ps;
@@ -28,6 +29,7 @@ pub use lifecycle::{
     KillArgs, MonitorArgs, PauseArgs, StopArgs, WaitArgs, kill, monitor, pause, restart, stop, wait,
 };
 pub use logs::{LogsArgs, logs};
+pub use mount::{MountArgs, UnmountArgs, mount, unmount};
 pub use port::port;
 pub use ps::ps;
 pub use run::{create, rm, run, start};
@@ -58,6 +60,11 @@ pub enum ContainerCommand {
     Wait(WaitArgs),
     /// Restart containers
     Restart(StopArgs),
+    /// Mount a container's root file system (inside `roost unshare`)
+    Mount(MountArgs),
+    /// Unmount a container's root file system
+    #[command(name = "unmount", visible_alias = "umount")]
+    Unmount(UnmountArgs),
     /// Show a container's output
     Logs(LogsArgs),
     /// Attach to a running container's output (and its stdin, if it was created with -i)
@@ -156,6 +163,8 @@ pub fn dispatch(
         ContainerCommand::Cp(a) => cp(ctx, &a),
         ContainerCommand::Diff(a) => diff(ctx, &a),
         ContainerCommand::Export(a) => export(ctx, &a),
+        ContainerCommand::Mount(a) => mount(ctx, &a),
+        ContainerCommand::Unmount(a) => unmount(ctx, &a),
     }
 }
 
@@ -349,6 +358,14 @@ pub struct RunArgs {
     /// Run in the background and print the container ID
     #[arg(short, long)]
     pub detach: bool,
+    /// Key sequence that detaches from a `-it` container and leaves it running (`ctrl-<key>` or a
+    /// character, comma-separated; an empty string disables it)
+    #[arg(long, value_name = "KEYS", default_value = crate::engine::container::detach::DEFAULT_DETACH_KEYS)]
+    pub detach_keys: String,
+    /// Forward the signals roost receives to the container's process (not with -t)
+    #[arg(long, value_name = "BOOL", default_value_t = true, num_args = 0..=1,
+          default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub sig_proxy: bool,
     #[command(flatten)]
     pub create: CreateArgs,
 }
@@ -361,6 +378,14 @@ pub struct StartArgs {
     /// Pass our stdin to the container (with --attach; the container must have been created with -i)
     #[arg(short, long)]
     pub interactive: bool,
+    /// Key sequence that detaches (with --attach) and leaves the container running; an empty string
+    /// disables it
+    #[arg(long, value_name = "KEYS", default_value = crate::engine::container::detach::DEFAULT_DETACH_KEYS)]
+    pub detach_keys: String,
+    /// Forward the signals roost receives to the container's process (with --attach, not with -t)
+    #[arg(long, value_name = "BOOL", default_value_t = true, num_args = 0..=1,
+          default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub sig_proxy: bool,
     /// Containers to start
     #[arg(required = true, value_name = "CONTAINER", add = ArgValueCandidates::new(container_names))]
     pub containers: Vec<String>,
@@ -374,9 +399,18 @@ pub struct RmArgs {
     /// Stop and remove running containers
     #[arg(short, long)]
     pub force: bool,
-    /// Seconds to wait for a running container to stop before it is killed (with --force)
-    #[arg(short = 't', long = "time", value_name = "SECONDS")]
-    pub time: Option<u32>,
+    /// Seconds to wait for a running container to stop before it is killed (with --force; -1 waits
+    /// for ever)
+    #[arg(
+        short = 't',
+        long = "time",
+        value_name = "SECONDS",
+        allow_negative_numbers = true
+    )]
+    pub time: Option<i64>,
+    /// Also remove the containers that depend on these (`--network container:`), first
+    #[arg(long)]
+    pub depend: bool,
     /// Do not fail for containers that do not exist
     #[arg(short, long)]
     pub ignore: bool,

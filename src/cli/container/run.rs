@@ -4,6 +4,7 @@ use super::{CreateArgs, RmArgs, RunArgs, StartArgs};
 use crate::cli::out;
 use crate::cli::progress::Progress;
 use crate::engine::Ctx;
+use crate::engine::container::detach::parse_detach_keys;
 use crate::engine::container::{self as engine, CreateOptions, Ended};
 use crate::error::Error;
 
@@ -138,8 +139,8 @@ pub fn create(ctx: &Ctx, a: &CreateArgs) -> Result<i32, Error> {
     out(&format!("{}\n", c.record.id)).map(|()| 0)
 }
 
-fn attached(ctx: &Ctx, c: &engine::Container) -> Result<i32, Error> {
-    match engine::run_attached(ctx, c)? {
+fn attached(ctx: &Ctx, c: &engine::Container, sig_proxy: bool) -> Result<i32, Error> {
+    match engine::run_attached(ctx, c, sig_proxy)? {
         Ended::Exited(code) => Ok(code),
         Ended::Failed(e) => {
             #[allow(clippy::print_stderr)]
@@ -158,12 +159,24 @@ pub fn run(ctx: &Ctx, a: &RunArgs) -> Result<i32, Error> {
             "the --rm option conflicts with --restart".into(),
         ));
     }
+    let detach_keys = parse_detach_keys(&a.detach_keys)?;
     let c = engine::create(ctx, &opts, &Progress::new(false))?;
     if a.detach {
         engine::start_detached(ctx, &c)?;
         return out(&format!("{}\n", c.record.id)).map(|()| 0);
     }
-    attached(ctx, &c)
+    // `-it` at a terminal goes through the monitor, as podman's does through conmon, so that the
+    // detach keys can leave the container running.
+    let at_terminal = nix::unistd::isatty(std::io::stdin()).unwrap_or(false);
+    if c.spec.interactive && c.spec.tty && at_terminal && !detach_keys.is_empty() {
+        let how = super::attach::Relay {
+            stdin: true,
+            sig_proxy: a.sig_proxy,
+            detach_keys,
+        };
+        return super::attach::start_attached(ctx, &c, &how);
+    }
+    attached(ctx, &c, a.sig_proxy)
 }
 
 pub fn start(ctx: &Ctx, a: &StartArgs) -> Result<i32, Error> {
@@ -181,7 +194,12 @@ pub fn start(ctx: &Ctx, a: &StartArgs) -> Result<i32, Error> {
         }
         if a.attach {
             drop(store);
-            return super::attach::start_attached(ctx, &c, a.interactive);
+            let how = super::attach::Relay {
+                stdin: a.interactive,
+                sig_proxy: a.sig_proxy,
+                detach_keys: parse_detach_keys(&a.detach_keys)?,
+            };
+            return super::attach::start_attached(ctx, &c, &how);
         } else {
             engine::start_detached(ctx, &c)?;
             out(&format!("{key}\n"))?;
@@ -196,8 +214,22 @@ pub fn rm(ctx: &Ctx, a: &RmArgs) -> Result<i32, Error> {
             "specify one or more containers to remove (or use --all)".into(),
         ));
     }
+    let time = match a.time {
+        None => None,
+        Some(_) if !a.force => {
+            return Err(Error::Usage(
+                "--force option must be specified to use the --time option".into(),
+            ));
+        }
+        Some(-1) => Some(u32::MAX),
+        Some(t) => Some(u32::try_from(t).map_err(|_| {
+            Error::Usage(format!(
+                "invalid --time `{t}`: use a number of seconds, or -1 to wait for ever"
+            ))
+        })?),
+    };
     // `-f -t N`: give running containers N seconds to stop before they are killed.
-    if a.force && a.time.is_some_and(|t| t > 0) {
+    if time.is_some_and(|t| t > 0) {
         let keys: Vec<String> = if a.all {
             let running = engine::list(ctx)?
                 .into_iter()
@@ -207,11 +239,18 @@ pub fn rm(ctx: &Ctx, a: &RmArgs) -> Result<i32, Error> {
             a.containers.clone()
         };
         for k in keys {
-            let _ = engine::stop(ctx, &k, a.time);
+            let _ = engine::stop(ctx, &k, time);
         }
     }
-    let report =
-        engine::remove_with_volumes(ctx, &a.containers, a.all, a.force, a.ignore, a.volumes)?;
+    let report = engine::remove_containers(
+        ctx,
+        &a.containers,
+        a.all,
+        a.force,
+        a.ignore,
+        a.volumes,
+        a.depend,
+    )?;
     out(&report
         .removed
         .iter()

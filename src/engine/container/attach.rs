@@ -5,7 +5,8 @@
 //! Both directions carry frames: one byte stream id, a big-endian u32 length, then the data.
 //! Monitor → client: 1 = stdout, 2 = stderr. Client → monitor: 0 = stdin; an empty stdin frame means
 //! the client's stdin ended, and the monitor then closes the container's stdin (podman closes it when
-//! the attached stdin ends). A client that just disconnects leaves stdin open. The monitor closes every
+//! the attached stdin ends); 3 = the client's window size, for a container with a terminal (whose
+//! output comes as stdout, and whose stdin is the terminal). A client that just disconnects leaves stdin open. The monitor closes every
 //! client when the container exits (after its log is flushed and its exit is recorded).
 //!
 //! Socket paths can exceed `sun_path` (108 bytes) under long runtime directories, so both ends go
@@ -24,6 +25,16 @@ use crate::engine::{Ctx, EngineError};
 pub const STREAM_STDIN: u8 = 0;
 pub const STREAM_STDOUT: u8 = 1;
 pub const STREAM_STDERR: u8 = 2;
+/// Client → monitor: the client's terminal size, rows then columns (big-endian u16 each), for a
+/// container with a terminal (`-t`).
+pub const STREAM_RESIZE: u8 = 3;
+
+/// A resize frame.
+pub fn resize_frame(rows: u16, cols: u16) -> Vec<u8> {
+    let mut data = rows.to_be_bytes().to_vec();
+    data.extend_from_slice(&cols.to_be_bytes());
+    frame(STREAM_RESIZE, &data)
+}
 
 /// Output a slow client may have queued before it is dropped (the container is never blocked).
 const MAX_PENDING: usize = 4 * 1024 * 1024;
@@ -82,6 +93,9 @@ struct Client {
     pending: Vec<u8>,
     /// Frames read from the client, not yet complete.
     incoming: Vec<u8>,
+    /// Disconnected or too slow: removed at the end of the next `handle` (until then the indexes of
+    /// the poll set handed out by `poll_fds` stay valid).
+    gone: bool,
 }
 
 /// The monitor's side: the listening socket, its clients, and the container's stdin (with `-i`).
@@ -92,6 +106,8 @@ pub struct Server {
     stdin: Option<std::fs::File>,
     stdin_pending: Vec<u8>,
     stdin_eof: bool,
+    /// The pty master of a container with a terminal, for window sizes.
+    terminal: Option<OwnedFd>,
 }
 
 /// What one entry of the poll set belongs to.
@@ -131,6 +147,7 @@ impl Server {
             stdin: None,
             stdin_pending: Vec::new(),
             stdin_eof: false,
+            terminal: None,
         })
     }
 
@@ -153,6 +170,11 @@ impl Server {
         self.stdin = Some(std::fs::File::from(stdin));
         self.stdin_pending.clear();
         self.stdin_eof = false;
+    }
+
+    /// Give the server (a copy of) the container's pty master, whose size clients set.
+    pub fn set_terminal(&mut self, master: OwnedFd) {
+        self.terminal = Some(master);
     }
 
     /// Add the server's descriptors to a poll set, returning what each added entry is.
@@ -183,22 +205,18 @@ impl Server {
 
     /// Handle the entries of the poll set that were ready (`ready` as returned by `poll_fds`, filtered).
     pub fn handle(&mut self, ready: &[Slot]) {
-        let mut gone = Vec::new();
         for slot in ready {
             match *slot {
                 Slot::Listener => self.accept(),
                 Slot::Client(i) => {
-                    if !self.serve(i) {
-                        gone.push(i);
+                    if !self.clients[i].gone && !self.serve(i) {
+                        self.clients[i].gone = true;
                     }
                 }
                 Slot::Stdin => self.feed_stdin(),
             }
         }
-        gone.sort_unstable();
-        for i in gone.into_iter().rev() {
-            self.clients.swap_remove(i);
-        }
+        self.clients.retain(|c| !c.gone);
     }
 
     fn accept(&mut self) {
@@ -208,6 +226,7 @@ impl Server {
                     stream,
                     pending: Vec::new(),
                     incoming: Vec::new(),
+                    gone: false,
                 });
             }
         }
@@ -231,6 +250,18 @@ impl Server {
             Err(_) => return false,
         }
         while let Some((stream, data)) = take_frame(&mut self.clients[i].incoming) {
+            if stream == STREAM_RESIZE {
+                if let (Some(t), [r0, r1, c0, c1]) = (&self.terminal, data.as_slice()) {
+                    let size = nix::pty::Winsize {
+                        ws_row: u16::from_be_bytes([*r0, *r1]),
+                        ws_col: u16::from_be_bytes([*c0, *c1]),
+                        ws_xpixel: 0,
+                        ws_ypixel: 0,
+                    };
+                    let _ = crate::sys::tty::set_window_size(t, &size);
+                }
+                continue;
+            }
             if stream != STREAM_STDIN || self.stdin.is_none() || self.stdin_eof {
                 continue;
             }
@@ -273,17 +304,22 @@ impl Server {
     /// Send container output to every client; drop those that cannot keep up.
     pub fn broadcast(&mut self, stream: u8, data: &[u8]) {
         let f = frame(stream, data);
-        self.clients.retain_mut(|c| {
+        for c in self.clients.iter_mut().filter(|c| !c.gone) {
             c.pending.extend_from_slice(&f);
-            flush_client(c) && c.pending.len() <= MAX_PENDING
-        });
+            if !flush_client(c) || c.pending.len() > MAX_PENDING {
+                c.gone = true;
+                c.pending.clear();
+            }
+        }
     }
 
     /// The container exited: close its stdin, deliver what is queued (for at most `grace`) and close
     /// every client.
     pub fn close_clients(&mut self, grace: std::time::Duration) {
         self.stdin = None;
+        self.terminal = None;
         self.stdin_pending.clear();
+        self.clients.retain(|c| !c.gone);
         let deadline = std::time::Instant::now() + grace;
         while self.clients.iter().any(|c| !c.pending.is_empty())
             && std::time::Instant::now() < deadline

@@ -159,6 +159,109 @@ pub fn remove_with_volumes(
     ignore: bool,
     volumes: bool,
 ) -> Result<RemoveReport, EngineError> {
+    remove_containers(ctx, keys, all, force, ignore, volumes, false)
+}
+
+/// The containers that depend on `id`, directly or through others, each after those that depend on
+/// it (so removing them in this order never leaves one behind without what it needs).
+fn dependents(all: &[Container], id: &str) -> Vec<String> {
+    fn visit(all: &[Container], id: &str, seen: &mut Vec<String>, out: &mut Vec<String>) {
+        for c in all.iter().filter(|c| c.spec.depends_on().contains(&id)) {
+            if seen.contains(&c.record.id) {
+                continue;
+            }
+            seen.push(c.record.id.clone());
+            visit(all, &c.record.id, seen, out);
+            out.push(c.record.id.clone());
+        }
+    }
+    let (mut seen, mut out) = (vec![id.to_string()], Vec::new());
+    visit(all, id, &mut seen, &mut out);
+    out
+}
+
+/// The removal order for `targets`: with `depend`, each one's dependents come first; otherwise a
+/// target that containers not removed with it depend on is an error, as in podman.
+fn removal_order(
+    all: &[Container],
+    targets: Vec<Result<Container, EngineError>>,
+    depend: bool,
+) -> Vec<Result<Container, EngineError>> {
+    let named: Vec<String> = targets
+        .iter()
+        .filter_map(|t| t.as_ref().ok().map(|c| c.record.id.clone()))
+        .collect();
+    let direct = |id: &str| -> Vec<String> {
+        all.iter()
+            .filter(|c| c.spec.depends_on().contains(&id))
+            .map(|c| c.record.id.clone())
+            .collect()
+    };
+    // Without --depend: blocked are the targets that something staying depends on.
+    let mut blocked: Vec<String> = Vec::new();
+    loop {
+        let before = blocked.len();
+        let more: Vec<String> = named
+            .iter()
+            .filter(|_| !depend)
+            .filter(|id| !blocked.contains(id))
+            .filter(|id| {
+                direct(id)
+                    .iter()
+                    .any(|d| !named.contains(d) || blocked.contains(d))
+            })
+            .cloned()
+            .collect();
+        blocked.extend(more);
+        if blocked.len() == before {
+            break;
+        }
+    }
+    let mut order: Vec<Result<Container, EngineError>> = Vec::new();
+    let listed = |order: &[Result<Container, EngineError>], id: &str| {
+        order
+            .iter()
+            .any(|o| o.as_ref().is_ok_and(|c| c.record.id == id))
+    };
+    for t in targets {
+        let Ok(c) = t else {
+            order.push(t);
+            continue;
+        };
+        if listed(&order, &c.record.id) {
+            continue;
+        }
+        if blocked.contains(&c.record.id) {
+            order.push(Err(EngineError::Invalid(format!(
+                "container {} has dependent containers which must be removed before it: {}: container already exists",
+                c.record.id,
+                direct(&c.record.id).join(", ")
+            ))));
+            continue;
+        }
+        for d in dependents(all, &c.record.id) {
+            if !listed(&order, &d)
+                && let Some(dc) = all.iter().find(|x| x.record.id == d)
+            {
+                order.push(Ok(dc.clone()));
+            }
+        }
+        order.push(Ok(c));
+    }
+    order
+}
+
+/// `rm`: [`remove_with_volumes`], and with `depend` the containers that depend on each target
+/// (`--network container:`) are removed first.
+pub fn remove_containers(
+    ctx: &Ctx,
+    keys: &[String],
+    all: bool,
+    force: bool,
+    ignore: bool,
+    volumes: bool,
+    depend: bool,
+) -> Result<RemoveReport, EngineError> {
     let mut report = RemoveReport::default();
     let Some(mut store) = ctx.store_if_exists()? else {
         if !ignore {
@@ -177,7 +280,12 @@ pub fn remove_with_volumes(
     } else {
         keys.iter().map(|k| find(&store, k)).collect()
     };
-    for t in targets {
+    let everyone: Vec<Container> = store
+        .containers()?
+        .into_iter()
+        .map(|r| refresh(Container::from_record(r)))
+        .collect();
+    for t in removal_order(&everyone, targets, depend) {
         let removed = t.and_then(|c| {
             remove_one(ctx, &mut store, &c, force)?;
             if volumes {

@@ -3,6 +3,7 @@
 pub mod attach;
 mod commit;
 mod cp;
+pub mod detach;
 mod diff;
 mod diff_copy;
 mod exec;
@@ -12,6 +13,7 @@ pub mod idmap;
 mod lifecycle;
 pub mod logs;
 mod monitor;
+pub mod mount;
 mod mount_spec;
 mod names;
 pub mod network;
@@ -20,6 +22,7 @@ mod rootfs;
 mod run;
 mod size;
 mod spec;
+mod tee;
 mod top;
 mod view;
 mod volumes;
@@ -36,8 +39,8 @@ pub use diff::{Change, ChangeKind, diff};
 pub use exec::{ExecOptions, ExecReport, exec};
 pub use export::export;
 pub use lifecycle::{
-    RemoveReport, StopOutcome, find, kill, list, remove, remove_one, remove_with_volumes,
-    removed_exit_code, stop, wait_and_record, wait_stopped,
+    RemoveReport, StopOutcome, find, kill, list, remove, remove_containers, remove_one,
+    remove_with_volumes, removed_exit_code, stop, wait_and_record, wait_stopped,
 };
 pub use monitor::container_log_path;
 pub use monitor::{

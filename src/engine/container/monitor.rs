@@ -215,7 +215,9 @@ pub fn monitor(ctx: &Ctx, id: &str, ready: OwnedFd, wait_attach: bool) -> Result
         redirect(&out_w, 1)?;
         redirect(&err_w, 2)?;
         let c = lifecycle::find(&store, id)?;
-        let plan = plan(ctx, &store, &c)?;
+        let mut plan = plan(ctx, &store, &c)?;
+        // With -t the container's stdio is a pty whose master we keep (podman's conmon does too).
+        plan.process.terminal = c.spec.tty;
         let mut net = super::network::attach(ctx, &c);
         // fuse-overlayfs runs in the monitor's mount namespace, mounted before the clone copies it.
         let (fuse, spawned) = match super::rootfs::mount(ctx, &c, &plan.rootfs) {
@@ -226,6 +228,7 @@ pub fn monitor(ctx: &Ctx, id: &str, ready: OwnedFd, wait_attach: bool) -> Result
             ),
             Err(e) => (None, Err((e.exit_code(), e.to_string()))),
         };
+        drop(plan);
         redirect(&devnull, 0)?;
         redirect(&devnull, 1)?;
         redirect(&devnull, 2)?;
@@ -260,10 +263,24 @@ pub fn monitor(ctx: &Ctx, id: &str, ready: OwnedFd, wait_attach: bool) -> Result
         if let Some(mut r) = ready.take() {
             let _ = r.write_all(b"ok");
         }
-        if let Some(w) = stdin_pipe {
+        let mut sources = vec![(out_r, false), (err_r, true)];
+        if let Some(master) = spawned.terminal {
+            if let Ok(copy) = crate::sys::process::dup_cloexec(master.as_fd()) {
+                server.set_terminal(copy);
+            }
+            if c.spec.interactive
+                && let Ok(copy) = crate::sys::process::dup_cloexec(master.as_fd())
+            {
+                server.set_stdin(copy);
+            }
+            sources.push((master, false));
+        } else if let Some(w) = stdin_pipe {
             server.set_stdin(w);
         }
-        pump(&mut writer, &mut server, out_r, err_r);
+        // The container may run for months: wait holding only what copying its output needs.
+        drop(store);
+        pump(&mut writer, &mut server, sources);
+        store = ctx.store()?;
         let code = lifecycle::wait_and_record(&mut store, id, spawned.pid);
         drop(net);
         drop(fuse);
@@ -289,28 +306,63 @@ pub fn monitor(ctx: &Ctx, id: &str, ready: OwnedFd, wait_attach: bool) -> Result
     }
 }
 
-/// Copy the container's stdout and stderr into the log and to attached clients until both close;
+/// How long the container's output and the attach socket stay quiet before the monitor gives back
+/// memory (milliseconds).
+const IDLE_MS: u16 = 250;
+/// At most this often.
+const SHRINK_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Give back the memory that starting the container used (the store's database connection is already
+/// closed): freed heap goes back to the kernel, and the pages of the binary and of the libraries that
+/// parsing the command line and spawning touched are unmapped. Done when the container has been quiet
+/// for a moment, so that only the code of the wait itself faults back in before the monitor sleeps.
+fn shrink() {
+    crate::sys::memory::trim_heap();
+    crate::sys::memory::release_clean_file_pages();
+}
+
+/// Copy the container's output (`sources`: its stdout and stderr pipes, or its pty master, each
+/// with whether it is stderr) into the log and to attached clients until all of them close;
 /// meanwhile accept clients and pass their input to the container's stdin.
-fn pump(writer: &mut LogWriter<impl Write>, server: &mut Server, out: OwnedFd, err: OwnedFd) {
-    let mut open = [
-        Some(std::fs::File::from(out)),
-        Some(std::fs::File::from(err)),
-    ];
+fn pump(writer: &mut LogWriter<impl Write>, server: &mut Server, sources: Vec<(OwnedFd, bool)>) {
+    let mut open: Vec<Option<(std::fs::File, bool)>> = sources
+        .into_iter()
+        .map(|(fd, stderr)| Some((std::fs::File::from(fd), stderr)))
+        .collect();
     let mut buf = vec![0u8; 32 * 1024];
+    // Shrunk since the last output; and when, so that a container printing every second or so does
+    // not have the monitor reread its memory map each time.
+    let mut shrunk = false;
+    let mut last_shrink: Option<std::time::Instant> = None;
     while open.iter().any(Option::is_some) {
-        let idx: Vec<usize> = (0..2).filter(|i| open[*i].is_some()).collect();
+        let idx: Vec<usize> = (0..open.len()).filter(|i| open[*i].is_some()).collect();
         let mut pfds: Vec<PollFd> = idx
             .iter()
             .map(|i| {
                 PollFd::new(
-                    open[*i].as_ref().expect("filtered").as_fd(),
+                    open[*i].as_ref().expect("filtered").0.as_fd(),
                     PollFlags::POLLIN,
                 )
             })
             .collect();
         let slots = server.poll_fds(&mut pfds);
-        if poll(&mut pfds, PollTimeout::NONE).is_err() {
-            continue;
+        // Quiet for IDLE_MS, and SHRINK_EVERY after the previous time.
+        let wait = last_shrink.map_or(0, |t| SHRINK_EVERY.saturating_sub(t.elapsed()).as_millis());
+        let timeout = if shrunk {
+            PollTimeout::NONE
+        } else {
+            PollTimeout::from(u16::try_from(wait.max(u128::from(IDLE_MS))).unwrap_or(u16::MAX))
+        };
+        let mut polled = poll(&mut pfds, timeout);
+        if matches!(polled, Ok(0)) {
+            shrink();
+            shrunk = true;
+            last_shrink = Some(std::time::Instant::now());
+            polled = poll(&mut pfds, PollTimeout::NONE);
+        }
+        match polled {
+            Ok(0) | Err(_) => continue,
+            Ok(_) => shrunk = false,
         }
         let is_ready = |p: &PollFd| p.revents().is_some_and(|r| !r.is_empty());
         let ready: Vec<usize> = idx
@@ -327,14 +379,29 @@ fn pump(writer: &mut LogWriter<impl Write>, server: &mut Server, out: OwnedFd, e
             .collect();
         drop(pfds);
         for i in ready {
-            let n = open[i]
-                .as_mut()
-                .map_or(0, |f| f.read(&mut buf).unwrap_or(0));
+            let Some((f, stderr)) = open[i].as_mut() else {
+                continue;
+            };
+            let stderr = *stderr;
+            let n = match f.read(&mut buf) {
+                Ok(n) => n,
+                // A pty master shares its non-blocking mode with the copy that feeds stdin.
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted
+                    ) =>
+                {
+                    continue;
+                }
+                // EIO from a pty master: every descriptor of the terminal is closed.
+                Err(_) => 0,
+            };
             if n == 0 {
                 open[i] = None;
             } else {
-                let _ = writer.write(i == 1, &buf[..n]);
-                let stream = if i == 1 { STREAM_STDERR } else { STREAM_STDOUT };
+                let _ = writer.write(stderr, &buf[..n]);
+                let stream = if stderr { STREAM_STDERR } else { STREAM_STDOUT };
                 server.broadcast(stream, &buf[..n]);
             }
         }

@@ -13,8 +13,9 @@ pub enum Ended {
     Failed(SpawnError),
 }
 
-/// Start `c` and wait for it. With `remove`, everything about it is deleted afterwards.
-pub fn run_attached(ctx: &Ctx, c: &Container) -> Result<Ended, EngineError> {
+/// Start `c` and wait for it. With `remove`, everything about it is deleted afterwards. With
+/// `sig_proxy`, the signals we receive go to the container's process.
+pub fn run_attached(ctx: &Ctx, c: &Container, sig_proxy: bool) -> Result<Ended, EngineError> {
     let mut store = ctx.store()?;
     let mut plan = plan(ctx, &store, c)?;
     plan.process.terminal = c.spec.tty;
@@ -38,7 +39,18 @@ pub fn run_attached(ctx: &Ctx, c: &Container) -> Result<Ended, EngineError> {
     };
     // Stops the network helper when dropped, after the container has ended.
     let mut net = super::network::attach(ctx, c);
-    let spawned = match crate::runtime::spawn_with(&plan, &mut net) {
+    let mut log = super::tee::LazyLog::new(&store, c);
+    // With a terminal the output is copied from the pty; otherwise through pipes to us.
+    let mut tee = if log.enabled() && !c.spec.tty {
+        Some(super::tee::Tee::redirect()?)
+    } else {
+        None
+    };
+    let spawned = crate::runtime::spawn_with(&plan, &mut net);
+    if let Some(t) = tee.as_mut() {
+        t.restore();
+    }
+    let spawned = match spawned {
         Ok(s) => s,
         Err(e) => {
             drop(fuse);
@@ -63,10 +75,15 @@ pub fn run_attached(ctx: &Ctx, c: &Container) -> Result<Ended, EngineError> {
     store.set_container_state(&c.record.id, &state.to_json())?;
     super::volumes::mark_populated(&mut store, c)?;
     crate::userns::register_holder(&ctx.paths.runtime);
-    crate::sys::process::forward_signals(spawned.pid.as_raw());
+    if sig_proxy {
+        crate::sys::process::forward_signals(spawned.pid.as_raw());
+    }
     let pid = spawned.pid;
     if let Some(m) = spawned.terminal {
-        crate::runtime::terminal::relay(m);
+        crate::runtime::terminal::relay(m, &mut |data| log.write(false, data));
+        log.finish();
+    } else if let Some(t) = tee {
+        t.copy(&mut log);
     }
     let code = lifecycle::wait_and_record(&mut store, &c.record.id, pid);
     drop(net);

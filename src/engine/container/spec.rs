@@ -93,6 +93,17 @@ pub struct ContainerSpec {
     pub storage_driver: crate::engine::storage::Driver,
 }
 
+impl ContainerSpec {
+    /// IDs of the containers this one depends on (`--network container:ID`): `rm` refuses to remove
+    /// them while this one exists, and `rm --depend` removes this one with them.
+    pub fn depends_on(&self) -> Vec<&str> {
+        self.network
+            .strip_prefix("container:")
+            .into_iter()
+            .collect()
+    }
+}
+
 fn default_log_driver() -> String {
     "k8s-file".into()
 }

@@ -39,6 +39,13 @@ pub enum FsError {
         #[source]
         source: std::io::Error,
     },
+    #[error("cannot reach the root of running container `{container}` (`/proc/{pid}/root`)")]
+    LiveRoot {
+        container: String,
+        pid: i32,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("copying between containers is not supported")]
     BothContainers,
     #[error("one of SRC and DEST must be a container path (CONTAINER:PATH)")]
@@ -59,19 +66,55 @@ pub enum Access {
 }
 
 /// Open the container's root as a directory fd (`O_PATH`): the live root of a running container, else
-/// [`open_storage`]. Each roost command runs in a user namespace of its own, so a container started by
-/// another command may refuse access to its `/proc/PID/root`; its storage is used then.
+/// [`open_storage`].
+///
+/// A running container is reached only through its own root (`/proc/PID/root`, so writes also land in
+/// its volumes and tmpfs mounts): a second overlay on the upper dir it has mounted would be a change to
+/// the layers under a mounted overlay, which the kernel leaves undefined. A read falls back to a
+/// read-only view of the storage when the live root cannot be opened; a write fails instead.
 pub fn open_root(store: &Store, c: &Container, access: Access) -> Result<OwnedFd, FsError> {
     if c.state.status == Status::Running && c.state.pid > 0 {
-        let root = PathBuf::from(format!("/proc/{}/root", c.state.pid));
-        match open_dir(&root) {
-            Ok(fd) => return Ok(fd),
-            Err(e) => {
-                tracing::debug!(container = %c.record.id, error = %e, "live root not reachable, using the storage");
+        match open_live_root(c) {
+            Ok(Some(fd)) => return Ok(fd),
+            // The process is gone: the container is not running any more.
+            Ok(None) => {}
+            Err(e) if access == Access::Read => {
+                tracing::debug!(container = %c.record.id, error = %e, "live root not reachable, reading the storage");
+            }
+            Err(source) => {
+                return Err(FsError::LiveRoot {
+                    container: c.record.name.clone(),
+                    pid: c.state.pid,
+                    source,
+                });
             }
         }
     }
     open_storage(store, c, access)
+}
+
+/// The parent of process `pid` (`None` when there is no such process).
+fn parent_of(pid: i32) -> Option<i32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let mut rest = stat.rsplit_once(')')?.1.split_whitespace();
+    let state = rest.next()?;
+    if state == "Z" || state == "X" {
+        return None;
+    }
+    rest.next()?.parse().ok()
+}
+
+/// `/proc/PID/root` of the container's process, checked before and after the open to be the child of
+/// the container's monitor (a recycled pid must not make us write into another process's root).
+/// `Ok(None)` when the process is gone.
+pub(super) fn open_live_root(c: &Container) -> std::io::Result<Option<OwnedFd>> {
+    let (pid, monitor) = (c.state.pid, c.state.monitor_pid);
+    let ours = || monitor <= 0 || parent_of(pid) == Some(monitor);
+    if parent_of(pid).is_none() || !ours() {
+        return Ok(None);
+    }
+    let fd = open_dir(Path::new(&format!("/proc/{pid}/root")))?;
+    Ok(ours().then_some(fd))
 }
 
 /// The container's layers and upper dir as one tree, without its runtime mounts.

@@ -1,0 +1,137 @@
+//! `rm --depend` and `rm -t`: containers that depend on another (`--network container:`) go first
+//! or block its removal, as in podman (test/system/055-rm.bats).
+
+use crate::harness::{Env, OutputExt, assert_no_leaks, image};
+use crate::store::pull;
+
+fn id_of(env: &Env, name: &str) -> String {
+    env.roost(0, &["inspect", "--format", "{{.Id}}", name])
+        .stdout_text()
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn rm_depend_removes_dependents_first() {
+    let env = Env::new("rm_depend_removes_dependents_first");
+    pull(&env, "busybox");
+    let bb = image("busybox");
+    let (a, b, c) = (env.safename("a"), env.safename("b"), env.safename("c"));
+    env.roost(
+        0,
+        &[
+            "run",
+            "-d",
+            "--network",
+            "none",
+            "--name",
+            &a,
+            &bb,
+            "sleep",
+            "300",
+        ],
+    );
+    env.roost(
+        0,
+        &[
+            "create",
+            "--network",
+            &format!("container:{a}"),
+            "--name",
+            &b,
+            &bb,
+            "true",
+        ],
+    );
+    env.roost(
+        0,
+        &[
+            "create",
+            "--network",
+            &format!("container:{b}"),
+            "--name",
+            &c,
+            &bb,
+            "true",
+        ],
+    );
+    let (ida, idb, idc) = (id_of(&env, &a), id_of(&env, &b), id_of(&env, &c));
+    // Without --depend, podman refuses and names the dependent.
+    let err = env.roost(125, &["rm", "-f", &a]).stderr_text();
+    assert!(
+        err.contains(&format!(
+            "container {ida} has dependent containers which must be removed before it: {idb}"
+        )),
+        "{err}"
+    );
+    assert_eq!(id_of(&env, &a), ida, "nothing was removed");
+    // Removing the dependents along with it in one command is fine.
+    let out = env.roost(0, &["rm", &c, &b]).stdout_text();
+    assert_eq!(out, format!("{idc}\n{idb}\n"));
+    env.roost(
+        0,
+        &[
+            "create",
+            "--network",
+            &format!("container:{a}"),
+            "--name",
+            &b,
+            &bb,
+            "true",
+        ],
+    );
+    env.roost(
+        0,
+        &[
+            "create",
+            "--network",
+            &format!("container:{b}"),
+            "--name",
+            &c,
+            &bb,
+            "true",
+        ],
+    );
+    let (idb, idc) = (id_of(&env, &b), id_of(&env, &c));
+    // --depend: the whole chain, the deepest first.
+    let out = env.roost(0, &["rm", "-f", "--depend", &a]).stdout_text();
+    assert_eq!(out, format!("{idc}\n{idb}\n{ida}\n"));
+    assert_eq!(env.roost(0, &["ps", "-a", "-q"]).stdout_text(), "");
+    assert_no_leaks(&env);
+}
+
+#[test]
+fn rm_time_needs_force_and_takes_minus_one() {
+    let env = Env::new("rm_time_needs_force_and_takes_minus_one");
+    pull(&env, "busybox");
+    let n = env.safename("t");
+    env.roost(0, &["create", "--name", &n, &image("busybox"), "true"]);
+    let err = env.roost(125, &["rm", "-t", "3", &n]).stderr_text();
+    assert!(
+        err.contains("--force option must be specified to use the --time option"),
+        "{err}"
+    );
+    let id = id_of(&env, &n);
+    assert_eq!(
+        env.roost(0, &["rm", "-f", "-t", "-1", &n]).stdout_text(),
+        format!("{id}\n")
+    );
+    // A running container gets the stop signal and the time to act on it before it is killed.
+    let r = env.safename("r");
+    env.roost(
+        0,
+        &[
+            "run",
+            "-d",
+            "--name",
+            &r,
+            &image("busybox"),
+            "sh",
+            "-c",
+            "trap 'echo bye; exit 0' TERM; while true; do sleep 0.1; done",
+        ],
+    );
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    env.roost(0, &["rm", "-f", "-t", "10", &r]);
+    assert_no_leaks(&env);
+}
