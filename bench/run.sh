@@ -258,7 +258,7 @@ bench_publish_rate() {
 
 # Memory of the network helpers of one detached container with a published port.
 bench_net_helper_rss() {
-  local line="| tool | mode | helpers | RSS |\n|:---|:---|:---|---:|" t mode pids rss names
+  local line="| tool | mode | helpers | RSS |\n|:---|:---|:---|---:|" t mode pids rss names p r
   for t in roost podman; do
     for mode in pasta slirp4netns; do
       [ $t = podman ] && [ $mode = pasta ] && continue
@@ -269,7 +269,9 @@ bench_net_helper_rss() {
       pids=$(pgrep -u "$TESTUSER" -x 'passt.avx2|passt|pasta|slirp4netns|rootlessport|rootlessport-child' | tr '\n' ' ')
       rss=0; names=""
       for p in $pids; do
-        rss=$((rss + $(awk '/VmRSS/{print $2}' /proc/$p/status))); names="$names $(cat /proc/$p/comm)"
+        r=$(awk '/VmRSS/{print $2}' /proc/$p/status 2>/dev/null)
+        [ -n "$r" ] || continue # a zombie or gone
+        rss=$((rss + r)); names="$names $(cat /proc/$p/comm)"
       done
       line="$line\n| $t | $mode |$names | ${rss} kB |"
       as_user $t rm -f -t 0 benchrss >/dev/null 2>&1
