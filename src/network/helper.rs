@@ -70,6 +70,12 @@ impl Running {
     pub fn program(&self) -> &'static str {
         self.program
     }
+
+    /// Kill it now; it is reaped when the handle is dropped, so the caller can go on with its own
+    /// teardown while the kernel frees the helper.
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+    }
 }
 
 impl Drop for Running {

@@ -12,39 +12,12 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, kill, killpg};
 use nix::unistd::Pid;
 
-use crate::harness::{Env, OutputExt, assert_no_leaks, image};
+use crate::harness::{Cleanup, Env, OutputExt, assert_no_leaks, bb, env_with_busybox, image, out};
 use crate::store::{entries, pull, store_root, subid_start};
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------------
-
-/// `127.0.0.1:5000/busybox:latest`.
-fn bb() -> String {
-    image("busybox")
-}
-
-/// A fresh env with busybox already pulled, so `run`'s stderr carries no pull progress.
-fn env_with_busybox(name: &str) -> Env {
-    let env = Env::new(name);
-    pull(&env, "busybox");
-    env
-}
-
-/// Removes every container (`rm -a -f`) when dropped, so a failing test does not leave
-/// `sleep` containers running. Declare it after the `Env` so it drops first.
-struct Cleanup<'a>(&'a Env);
-
-impl Drop for Cleanup<'_> {
-    fn drop(&mut self) {
-        let _ = self.0.roost_cmd(&["rm", "-a", "-f"]).output();
-    }
-}
-
-/// `roost ARGS` expected to exit 0; its stdout.
-fn out(env: &Env, args: &[&str]) -> String {
-    env.roost(0, args).stdout_text()
-}
 
 /// `run --rm busybox ARGS...` expected to exit 0; its stdout.
 fn run_bb(env: &Env, args: &[&str]) -> String {

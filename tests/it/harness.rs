@@ -820,6 +820,37 @@ fn references(hay: &str, needle: &str) -> bool {
     })
 }
 
+// ---------------------------------------------------------------------------------------------
+// Shorthands the container tests share
+// ---------------------------------------------------------------------------------------------
+
+/// `127.0.0.1:5000/busybox:latest`.
+pub fn bb() -> String {
+    image("busybox")
+}
+
+/// A fresh env with busybox already pulled, so `run`'s stderr carries no pull progress.
+pub fn env_with_busybox(name: &str) -> Env {
+    let env = Env::new(name);
+    env.roost(0, &["pull", "-q", &image("busybox")]);
+    env
+}
+
+/// Removes every container (`rm -a -f`) when dropped, so a failing test does not leave
+/// containers running. Declare it after the `Env` so it drops first.
+pub struct Cleanup<'a>(pub &'a Env);
+
+impl Drop for Cleanup<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.roost_cmd(&["rm", "-a", "-f"]).output();
+    }
+}
+
+/// `roost ARGS` expected to exit 0; its stdout.
+pub fn out(env: &Env, args: &[&str]) -> String {
+    env.roost(0, args).stdout_text()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,14 +6,7 @@ use std::fs;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::harness::{Env, OutputExt, assert_no_leaks, image};
-use crate::store::pull;
-
-fn env_with_busybox(name: &str) -> Env {
-    let env = Env::new(name);
-    pull(&env, "busybox");
-    env
-}
+use crate::harness::{OutputExt, assert_no_leaks, env_with_busybox, image};
 
 /// Pids whose command line contains every needle.
 fn pids_with_cmdline(needles: &[&str]) -> Vec<i32> {

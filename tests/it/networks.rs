@@ -11,30 +11,6 @@ use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 
 use crate::harness::*;
-use crate::store::pull;
-
-fn bb() -> String {
-    image("busybox")
-}
-
-fn env_with_busybox(name: &str) -> Env {
-    let env = Env::new(name);
-    pull(&env, "busybox");
-    env
-}
-
-/// Removes every container when dropped, so a failing test leaves nothing running.
-struct Cleanup<'a>(&'a Env);
-
-impl Drop for Cleanup<'_> {
-    fn drop(&mut self) {
-        let _ = self.0.roost_cmd(&["rm", "-a", "-f"]).output();
-    }
-}
-
-fn out(env: &Env, args: &[&str]) -> String {
-    env.roost(0, args).stdout_text()
-}
 
 fn wait_for(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + limit;

@@ -8,27 +8,10 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
-use crate::harness::{Env, OutputExt, assert_no_leaks, image, run_with_timeout};
-use crate::store::{entries, pull, store_root};
-
-fn env_with_busybox(name: &str) -> Env {
-    let env = Env::new(name);
-    pull(&env, "busybox");
-    env
-}
-
-/// Removes every container when dropped (declare after the `Env`).
-struct Cleanup<'a>(&'a Env);
-
-impl Drop for Cleanup<'_> {
-    fn drop(&mut self) {
-        let _ = self.0.roost_cmd(&["rm", "-a", "-f"]).output();
-    }
-}
-
-fn out(env: &Env, args: &[&str]) -> String {
-    env.roost(0, args).stdout_text()
-}
+use crate::harness::{
+    Cleanup, Env, OutputExt, assert_no_leaks, env_with_busybox, image, out, run_with_timeout,
+};
+use crate::store::{entries, store_root};
 
 /// `roost --storage-driver DRIVER ARGS`, expected to exit 0; its stdout.
 fn with(env: &Env, driver: &str, args: &[&str]) -> String {

@@ -282,7 +282,8 @@ pub fn monitor(ctx: &Ctx, id: &str, ready: OwnedFd, wait_attach: bool) -> Result
         pump(&mut writer, &mut server, sources);
         store = ctx.store()?;
         let code = lifecycle::wait_and_record(&mut store, id, spawned.pid);
-        drop(net);
+        // The helper dies while we tidy up; it is reaped when `net` goes out of scope.
+        net.stop();
         drop(fuse);
         let code = code?;
         // The exit is recorded: attached clients read it from the store once we close them.

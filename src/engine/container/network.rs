@@ -280,6 +280,13 @@ pub fn attach(ctx: &Ctx, c: &Container) -> Attached {
 }
 
 impl Attached {
+    /// Stop the user-mode helper (the container has ended); it is reaped on drop.
+    pub fn stop(&mut self) {
+        if let Phase::Up(r) = &mut self.phase {
+            r.stop();
+        }
+    }
+
     /// The helper's pid, once it runs.
     pub fn helper_pid(&self) -> Option<u32> {
         match &self.phase {
