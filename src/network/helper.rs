@@ -58,6 +58,8 @@ impl HelperError {
 pub struct Running {
     program: &'static str,
     child: Child,
+    /// Wait for it when dropped (see [`Running::abandon`]).
+    reap: bool,
     /// Descriptors whose closing tells the helper to exit (slirp4netns's `--exit-fd`).
     _lifeline: Vec<OwnedFd>,
 }
@@ -76,12 +78,21 @@ impl Running {
     pub fn stop(&mut self) {
         let _ = self.child.kill();
     }
+
+    /// Kill it and do not wait: for a process about to exit, whose orphaned helper init reaps.
+    /// Its death tears down its tap device, which takes the kernel tens of milliseconds.
+    pub fn abandon(&mut self) {
+        let _ = self.child.kill();
+        self.reap = false;
+    }
 }
 
 impl Drop for Running {
     fn drop(&mut self) {
         let _ = self.child.kill();
-        let _ = self.child.wait();
+        if self.reap {
+            let _ = self.child.wait();
+        }
     }
 }
 
@@ -114,6 +125,7 @@ pub fn start(
     Ok(Running {
         program,
         child,
+        reap: true,
         _lifeline: lifeline,
     })
 }

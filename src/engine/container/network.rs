@@ -287,6 +287,14 @@ impl Attached {
         }
     }
 
+    /// Kill the user-mode helper without waiting for it: the caller exits soon after (a
+    /// foreground `run`), and the kernel's teardown of the helper's tap device need not delay it.
+    pub fn abandon(&mut self) {
+        if let Phase::Up(r) = &mut self.phase {
+            r.abandon();
+        }
+    }
+
     /// The helper's pid, once it runs.
     pub fn helper_pid(&self) -> Option<u32> {
         match &self.phase {

@@ -86,8 +86,8 @@ pub fn run_attached(ctx: &Ctx, c: &Container, sig_proxy: bool) -> Result<Ended, 
         t.copy(&mut log);
     }
     let code = lifecycle::wait_and_record(&mut store, &c.record.id, pid);
-    // The helper dies while we tidy up; it is reaped when `net` goes out of scope.
-    net.stop();
+    // The helper dies while we tidy up; we exit soon, so init reaps it.
+    net.abandon();
     drop(fuse);
     let code = code?;
     if c.spec.remove {
