@@ -20,13 +20,22 @@ REG=127.0.0.1:$PORT; AREG=127.0.0.1:$AUTHPORT
 mkdir -p "$TB"; chmod 0755 "$TB"
 
 pkgs="uidmap slirp4netns passt netavark aardvark-dns iptables fuse-overlayfs fuse3 docker-registry skopeo umoci busybox-static jq curl apache2-utils
-      libseccomp-dev pkg-config util-linux procps hyperfine"
+      libseccomp-dev pkg-config util-linux procps hyperfine socat iperf3"
 [ $WITH_DEBIAN = 1 ] && pkgs="$pkgs debootstrap"
 missing=$(for p in $pkgs; do dpkg -s "$p" >/dev/null 2>&1 || echo "$p"; done)
 if [ -n "$missing" ]; then
   apt-get update -q >/dev/null
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o DPkg::Lock::Timeout=600 $missing >/dev/null
 fi
+
+# Host programs the busybox image lacks (socat, for UDP), with their loader and libraries, to bind
+# into containers: /tools/ld-linux-x86-64.so.2 --library-path /tools /tools/socat ...
+mkdir -p "$TB/tools"
+for bin in /usr/bin/socat; do
+  cp -L "$bin" "$TB/tools/"
+  for lib in $(ldd "$bin" | awk '/=>/{print $3} /ld-linux/{print $1}'); do cp -L "$lib" "$TB/tools/"; done
+done
+chmod -R a+rX "$TB/tools"
 
 # Most distros ship these 0666; some VMs ship them 0600, which breaks slirp4netns/pasta and FUSE for users.
 chmod 0666 /dev/net/tun /dev/fuse 2>/dev/null || true

@@ -448,3 +448,78 @@ fn killed_foreground_run_leaves_no_helper() {
     env.roost(0, &["rm", "-f", &name]);
     assert_no_leaks(&env);
 }
+
+/// socat from the host with its loader and libraries (tests/world.sh), bound at /tools.
+fn socat_args(script: &[&str]) -> Vec<String> {
+    let mut a = vec![
+        "/tools/ld-linux-x86-64.so.2".to_string(),
+        "--library-path".into(),
+        "/tools".into(),
+        "/tools/socat".into(),
+    ];
+    a.extend(script.iter().map(|s| s.to_string()));
+    a
+}
+
+fn udp_round_trip(mode: &str) {
+    let env = Env::new(&format!("udp_round_trip_{mode}"));
+    let name = env.safename("udp");
+    let port = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let tools = archives_dir().parent().unwrap().join("tools");
+    let bind = format!("{}:/tools:ro", tools.display());
+    let publish = format!("127.0.0.1:{port}:90/udp");
+    let server = socat_args(&["-u", "UDP-RECV:90", "OPEN:/tmp/udp.txt,creat,append"]);
+    let mut args = vec![
+        "run",
+        "-d",
+        "--name",
+        &name,
+        "--network",
+        mode,
+        "-p",
+        &publish,
+        "-v",
+        &bind,
+    ];
+    let img = image("busybox");
+    args.push(&img);
+    args.extend(server.iter().map(String::as_str));
+    env.roost(0, &args);
+    assert_eq!(
+        env.roost(0, &["port", &name]).stdout_text(),
+        format!("90/udp -> 127.0.0.1:{port}\n")
+    );
+    let client = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        client.send_to(b"datagram\n", ("127.0.0.1", port)).unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        let got = env
+            .roost_cmd(&["exec", &name, "cat", "/tmp/udp.txt"])
+            .output()
+            .unwrap();
+        if String::from_utf8_lossy(&got.stdout).contains("datagram") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no datagram arrived through {mode}"
+        );
+    }
+    env.roost(0, &["rm", "-f", &name]);
+    assert_no_leaks(&env);
+}
+
+#[test]
+fn udp_through_pasta() {
+    udp_round_trip("pasta");
+}
+
+#[test]
+fn udp_through_slirp4netns() {
+    udp_round_trip("slirp4netns");
+}
