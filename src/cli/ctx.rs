@@ -18,6 +18,46 @@ fn env_path(key: &str) -> Option<PathBuf> {
 /// A storage driver the user forces: `--storage-driver`, else `driver` from `CONTAINERS_STORAGE_CONF` or
 /// the user's `containers/storage.conf` (only the driver is taken from podman's file: roost keeps its own
 /// store). `None`: the engine probes for the best one.
+/// What `--network private` means: containers.conf's `[network] default_rootless_network_cmd`
+/// (podman 5's key; `$CONTAINERS_CONF`, else the system files then the user's, the last one that
+/// sets it wins), else pasta when it is installed, else slirp4netns.
+fn default_network(config_home: &std::path::Path) -> crate::network::Helper {
+    let files = match env_path("CONTAINERS_CONF") {
+        Some(f) => vec![f],
+        None => vec![
+            PathBuf::from("/usr/share/containers/containers.conf"),
+            PathBuf::from("/etc/containers/containers.conf"),
+            config_home.join("containers/containers.conf"),
+        ],
+    };
+    let mut chosen = None;
+    for f in files {
+        let Ok(text) = std::fs::read_to_string(&f) else {
+            continue;
+        };
+        let cmd = text.parse::<toml::Table>().ok().and_then(|t| {
+            t.get("network")?
+                .get("default_rootless_network_cmd")?
+                .as_str()
+                .map(str::to_string)
+        });
+        match cmd.as_deref() {
+            Some("pasta") => chosen = Some(crate::network::Helper::Pasta),
+            Some("slirp4netns") => chosen = Some(crate::network::Helper::Slirp4netns),
+            Some(other) => tracing::warn!(
+                file = %f.display(),
+                "ignoring default_rootless_network_cmd `{other}`: use pasta or slirp4netns"
+            ),
+            None => {}
+        }
+    }
+    chosen.unwrap_or_else(|| {
+        crate::engine::container::network::default_helper(
+            &std::env::var("PATH").unwrap_or_default(),
+        )
+    })
+}
+
 fn storage_driver(flag: Option<&str>, config_home: &std::path::Path) -> Option<Forced> {
     if let Some(d) = flag {
         return Driver::parse(d).map(|driver| Forced {
@@ -71,9 +111,7 @@ pub(super) fn build(global: &GlobalArgs, joined: Option<Joined>) -> Result<Ctx, 
     }
     Ok(Ctx {
         rootless: joined.is_some() || !nix::unistd::Uid::current().is_root(),
-        default_network: crate::engine::container::network::default_helper(
-            &std::env::var("PATH").unwrap_or_default(),
-        ),
+        default_network: default_network(&paths.config_home),
         storage_driver: storage_driver(global.storage_driver.as_deref(), &paths.config_home),
         paths,
         mapping,

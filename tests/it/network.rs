@@ -364,6 +364,29 @@ fn modes_none_and_slirp_options() {
         .stdout_text();
     assert_eq!(shown.trim(), "pasta");
     env.roost(0, &["rm", id]);
+    // containers.conf's default_rootless_network_cmd picks the default helper (podman 5's key).
+    let conf = env.config.join("containers/containers.conf");
+    std::fs::write(
+        &conf,
+        "[network]\ndefault_rootless_network_cmd = \"slirp4netns\"\n",
+    )
+    .unwrap();
+    let id = env
+        .roost(0, &["create", &image("busybox"), "true"])
+        .stdout_text();
+    let shown = env
+        .roost(
+            0,
+            &[
+                "inspect",
+                "--format",
+                "{{.HostConfig.NetworkMode}}",
+                id.trim(),
+            ],
+        )
+        .stdout_text();
+    assert_eq!(shown.trim(), "slirp4netns");
+    env.roost(0, &["rm", id.trim()]);
     assert_no_leaks(&env);
 }
 
