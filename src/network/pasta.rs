@@ -21,6 +21,9 @@ pub struct Config<'a> {
     pub mac_address: Option<&'a str>,
     /// Where pasta's messages go.
     pub log: &'a Path,
+    /// roost runs as real root: pasta would drop to `nobody` and then could not enter the
+    /// namespace, so it keeps uid 0 (`--runas 0`).
+    pub real_root: bool,
 }
 
 /// pasta's port spec for one mapping: `[ADDR/]HOST[-END]:CTR[-END]`.
@@ -87,6 +90,9 @@ pub fn args(cfg: &Config<'_>, pid_path: &str) -> Vec<String> {
     }
     if let Some(mac) = cfg.mac_address {
         a.extend(["--ns-mac-addr".into(), mac.to_string()]);
+    }
+    if cfg.real_root {
+        a.extend(["--runas".into(), "0".into()]);
     }
     a.extend(cfg.extra.iter().cloned());
     a
@@ -157,6 +163,7 @@ mod tests {
             extra: &[],
             mac_address: Some("92:d0:c6:0a:29:33"),
             log: Path::new("/dev/null"),
+            real_root: false,
         };
         let a = args(&cfg, "/proc/self/fd/9").join(" ");
         assert_eq!(
@@ -169,9 +176,10 @@ mod tests {
             ports: &[],
             extra: &extra,
             mac_address: None,
+            real_root: true,
             ..cfg
         };
         let a = args(&cfg, "p").join(" ");
-        assert!(a.ends_with("-t none -u none -U none -T 5432"), "{a}");
+        assert!(a.ends_with("-t none -u none -U none --runas 0 -T 5432"), "{a}");
     }
 }

@@ -262,6 +262,8 @@ pub struct Attached {
     mac: Option<String>,
     dir: PathBuf,
     phase: Phase,
+    /// roost runs rootless (in its user namespace), not as real root.
+    rootless: bool,
 }
 
 /// What starts `c`'s network for one run.
@@ -276,6 +278,7 @@ pub fn attach(ctx: &Ctx, c: &Container) -> Attached {
         mac: c.spec.net.mac_address.clone(),
         dir: super::runtime_dir(ctx, &c.record.id),
         phase: Phase::Idle,
+        rootless: ctx.rootless,
     }
 }
 
@@ -343,6 +346,7 @@ impl crate::runtime::Attach for Attached {
                     extra,
                     mac_address: self.mac.as_deref(),
                     log: &log,
+                    real_root: !self.rootless,
                 };
                 Phase::Pasta(network::pasta::spawn(&cfg).map_err(|e| with_hint(&e))?)
             }
