@@ -83,13 +83,13 @@ pub fn setup(
     };
     let listeners = super::forward::listen(&ports)?;
     let mut fds = vec![netns.as_raw_fd()];
-    fds.extend(listeners.iter().map(|(l, _)| l.as_raw_fd()));
+    fds.extend(listeners.iter().map(|(l, _, _)| l.as_raw_fd()));
     let req = Request::Setup {
         container_id: container_id.into(),
         container_name: container_name.into(),
         pid,
         networks,
-        forwards: listeners.iter().map(|(_, p)| *p).collect(),
+        forwards: listeners.iter().map(|(_, p, proto)| (*p, *proto)).collect(),
     };
     match exchange(&sock, &req, &fds)? {
         Response::Attached(s) => Ok(s),

@@ -387,7 +387,7 @@ impl Holder {
         pid: i32,
         netns: OwnedFd,
         networks: Vec<(Network, PerNetwork)>,
-        listeners: Vec<(OwnedFd, u16)>,
+        listeners: Vec<(OwnedFd, (u16, super::ports::Protocol))>,
     ) -> Result<BTreeMap<String, Attached>, NetworkError> {
         // A container started again has a new namespace: the old attachment is stale.
         if let Some(a) = self.attached.get(id)
@@ -488,9 +488,10 @@ impl Holder {
             .find(|(ip, _)| ip.is_ipv4())
             .map(|(ip, _)| *ip);
         if let Some(ip) = target {
-            for (l, port) in listeners {
+            for (l, (port, proto)) in listeners {
                 entry.forwarders.push(Forwarder::start(
                     l,
+                    proto,
                     std::net::SocketAddr::new(ip, port),
                     &self.netns,
                 ));

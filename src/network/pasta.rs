@@ -180,6 +180,9 @@ mod tests {
             ..cfg
         };
         let a = args(&cfg, "p").join(" ");
-        assert!(a.ends_with("-t none -u none -U none --runas 0 -T 5432"), "{a}");
+        assert!(
+            a.ends_with("-t none -u none -U none --runas 0 -T 5432"),
+            "{a}"
+        );
     }
 }

@@ -23,9 +23,9 @@ pub enum Request {
         /// The container's pid 1: when it exits, the holder detaches it by itself.
         pid: i32,
         networks: Vec<(Network, PerNetwork)>,
-        /// The container port of each listening socket passed after the netns descriptor.
+        /// The container port and protocol of each socket passed after the netns descriptor.
         #[serde(default)]
-        forwards: Vec<u16>,
+        forwards: Vec<(u16, super::ports::Protocol)>,
     },
     /// Detach a container from the named networks, or from all of them.
     Teardown {

@@ -487,6 +487,16 @@ fn socat_args(script: &[&str]) -> Vec<String> {
 fn udp_round_trip(mode: &str) {
     let env = Env::new(&format!("udp_round_trip_{mode}"));
     let name = env.safename("udp");
+    // Any other mode is a user-defined network of that name.
+    let bridge = mode != "pasta" && mode != "slirp4netns";
+    let mode = if bridge {
+        let net = env.safename(mode);
+        env.roost(0, &["network", "create", &net]);
+        net
+    } else {
+        mode.to_string()
+    };
+    let mode = mode.as_str();
     let port = std::net::UdpSocket::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -534,7 +544,15 @@ fn udp_round_trip(mode: &str) {
         );
     }
     env.roost(0, &["rm", "-f", &name]);
+    if bridge {
+        env.roost(0, &["network", "rm", mode]);
+    }
     assert_no_leaks(&env);
+}
+
+#[test]
+fn udp_through_a_bridge_network() {
+    udp_round_trip("net");
 }
 
 #[test]
