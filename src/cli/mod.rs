@@ -434,6 +434,19 @@ fn closed_pipe(e: &crate::engine::EngineError) -> bool {
     false
 }
 
+/// podman's prune prompt: print `WARNING! {warning}` and ask; true only for y/Y/yes on stdin.
+pub(crate) fn confirm(warning: &str) -> bool {
+    use std::io::Write;
+    #[allow(clippy::print_stderr)]
+    {
+        eprint!("WARNING! {warning}\nAre you sure you want to continue? [y/N] ");
+    }
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    let _ = std::io::BufRead::read_line(&mut std::io::stdin().lock(), &mut answer);
+    matches!(answer.trim(), "y" | "Y" | "yes")
+}
+
 /// Print to stdout, treating a closed pipe (`roost images | head -1`) as success.
 pub(crate) fn out(text: &str) -> Result<(), Error> {
     use std::io::Write;

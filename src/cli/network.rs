@@ -336,18 +336,10 @@ fn rm(ctx: &Ctx, a: &RmArgs) -> Result<i32, Error> {
 }
 
 fn prune(ctx: &Ctx, a: &PruneArgs) -> Result<i32, Error> {
-    if !a.force {
-        #[allow(clippy::print_stderr)]
-        {
-            eprint!(
-                "WARNING! This will remove all networks not used by at least one container.\nAre you sure you want to continue? [y/N] "
-            );
-        }
-        let mut answer = String::new();
-        let _ = std::io::BufRead::read_line(&mut std::io::stdin().lock(), &mut answer);
-        if !matches!(answer.trim(), "y" | "Y" | "yes") {
-            return Ok(0);
-        }
+    if !a.force
+        && !crate::cli::confirm("This will remove all networks not used by at least one container.")
+    {
+        return Ok(0);
     }
     let report = engine::prune(ctx)?;
     out(&report

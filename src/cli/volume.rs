@@ -246,15 +246,10 @@ fn prune(ctx: &Ctx, a: &PruneArgs) -> Result<i32, Error> {
             .iter()
             .map(|v| format!("{}\n", v.record.name))
             .collect();
-        #[allow(clippy::print_stderr)]
-        {
-            eprint!(
-                "WARNING! This will remove all volumes not used by at least one container. The following volumes will be removed:\n{names}Are you sure you want to continue? [y/N] "
-            );
-        }
-        let mut answer = String::new();
-        let _ = std::io::BufRead::read_line(&mut std::io::stdin().lock(), &mut answer);
-        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+        if !crate::cli::confirm(&format!(
+            "This will remove all volumes not used by at least one container. The following volumes will be removed:\n{}",
+            names.trim_end()
+        )) {
             return Ok(0);
         }
     }

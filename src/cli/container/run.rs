@@ -273,18 +273,8 @@ pub fn rm(ctx: &Ctx, a: &RmArgs) -> Result<i32, Error> {
 
 /// `container prune`: remove every container that is not running.
 pub fn prune(ctx: &Ctx, force: bool) -> Result<i32, Error> {
-    if !force {
-        #[allow(clippy::print_stderr)]
-        {
-            eprint!(
-                "WARNING! This will remove all non running containers.\nAre you sure you want to continue? [y/N] "
-            );
-        }
-        let mut answer = String::new();
-        let _ = std::io::BufRead::read_line(&mut std::io::stdin().lock(), &mut answer);
-        if !matches!(answer.trim(), "y" | "Y" | "yes") {
-            return Ok(0);
-        }
+    if !force && !crate::cli::confirm("This will remove all non running containers.") {
+        return Ok(0);
     }
     let ids: Vec<String> = engine::list(ctx)?
         .into_iter()

@@ -1,5 +1,4 @@
 //! `rmi`, `image prune`, `tag`, `untag`, `image exists`.
-use std::io::{BufRead, IsTerminal, Write};
 
 use super::{ExistsArgs, PruneArgs, RmiArgs, TagArgs, UntagArgs};
 use crate::cli::out;
@@ -64,23 +63,7 @@ pub fn prune(ctx: &Ctx, args: &PruneArgs) -> Result<i32, Error> {
         } else {
             "all dangling images"
         };
-        #[allow(clippy::print_stderr)]
-        {
-            eprint!(
-                "WARNING! This command removes {what}.\nAre you sure you want to continue? [y/N] "
-            );
-        }
-        let _ = std::io::stderr().flush();
-        let mut answer = String::new();
-        if std::io::stdin().is_terminal() || !answer.is_empty() {
-            std::io::stdin()
-                .lock()
-                .read_line(&mut answer)
-                .map_err(|e| Error::io("read the answer", e))?;
-        } else {
-            let _ = std::io::stdin().lock().read_line(&mut answer);
-        }
-        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+        if !crate::cli::confirm(&format!("This command removes {what}.")) {
             return Ok(0);
         }
     }
