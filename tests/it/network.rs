@@ -564,3 +564,38 @@ fn udp_through_pasta() {
 fn udp_through_slirp4netns() {
     udp_round_trip("slirp4netns");
 }
+
+#[test]
+fn published_ports_are_free_when_run_and_rm_return() {
+    let env = Env::new("published_ports_are_free_when_run_and_rm_return");
+    let port = free_port();
+    let publish = format!("127.0.0.1:{port}:80");
+    // Back to back on the same host port: each command returns only once the helper that bound
+    // the port is gone.
+    for _ in 0..3 {
+        env.roost(
+            0,
+            &["run", "--rm", "-p", &publish, &image("busybox"), "true"],
+        );
+    }
+    let name = env.safename("d");
+    for _ in 0..3 {
+        env.roost(
+            0,
+            &[
+                "run",
+                "-d",
+                "--name",
+                &name,
+                "-p",
+                &publish,
+                &image("busybox"),
+                "sleep",
+                "100",
+            ],
+        );
+        env.roost(0, &["rm", "-f", "-t", "0", &name]);
+    }
+    TcpListener::bind(("127.0.0.1", port)).expect("port free after rm -f");
+    assert_no_leaks(&env);
+}

@@ -73,6 +73,11 @@ pub fn list(ctx: &Ctx) -> Result<Vec<Container>, EngineError> {
 /// Wait for the container's pid 1 (our child) and record how it ended. Returns the exit status.
 pub fn wait_and_record(store: &mut Store, id: &str, pid: Pid) -> Result<i32, EngineError> {
     let code = crate::runtime::wait::wait_exit(pid);
+    record_exit(store, id, code)
+}
+
+/// Record that the container ended with `code`.
+pub fn record_exit(store: &mut Store, id: &str, code: i32) -> Result<i32, EngineError> {
     let mut state = store
         .container(id)?
         .map(|r| State::from_json(&r.state))
@@ -89,6 +94,27 @@ pub fn wait_and_record(store: &mut Store, id: &str, pid: Pid) -> Result<i32, Eng
 pub struct RemoveReport {
     pub removed: Vec<String>,
     pub errors: Vec<EngineError>,
+}
+
+/// After the container's process died: give its monitor (or foreground `run`) a moment to stop the
+/// network helper and record the exit, so that the host ports it published are free when `rm`
+/// returns. Not when that process is gone (a killed monitor) or is us.
+fn wait_recorded(store: &Store, c: &Container) {
+    let monitor = c.state.monitor_pid;
+    if monitor <= 0 || monitor == std::process::id() as i32 {
+        return;
+    }
+    for _ in 0..400 {
+        let running = store
+            .container(&c.record.id)
+            .ok()
+            .flatten()
+            .is_some_and(|r| State::from_json(&r.state).status == Status::Running);
+        if !running || !alive(monitor) {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
 }
 
 /// Remove one container: stop it when `force`, delete its files, then its record.
@@ -116,6 +142,7 @@ pub fn remove_one(
                 }
                 std::thread::sleep(std::time::Duration::from_millis(5));
             }
+            wait_recorded(store, c);
         }
     }
     crate::engine::network::detach(ctx, c)?;

@@ -281,9 +281,11 @@ pub fn monitor(ctx: &Ctx, id: &str, ready: OwnedFd, wait_attach: bool) -> Result
         drop(store);
         pump(&mut writer, &mut server, sources);
         store = ctx.store()?;
-        let code = lifecycle::wait_and_record(&mut store, id, spawned.pid);
-        // The helper dies while we tidy up; it is reaped when `net` goes out of scope.
-        net.stop();
+        let code = crate::runtime::wait::wait_exit(spawned.pid);
+        // The helper goes before the exit is recorded: whoever waits for that (`stop`, `rm -f`) may
+        // publish the same host ports next.
+        net.stop_and_wait();
+        let code = lifecycle::record_exit(&mut store, id, code);
         drop(fuse);
         let code = code?;
         // The exit is recorded: attached clients read it from the store once we close them.

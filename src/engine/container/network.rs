@@ -290,6 +290,13 @@ impl Attached {
         }
     }
 
+    /// Kill the user-mode helper and wait until it is gone, so that its host ports are free.
+    pub fn stop_and_wait(&mut self) {
+        if matches!(self.phase, Phase::Up(_)) {
+            self.phase = Phase::Idle;
+        }
+    }
+
     /// Kill the user-mode helper without waiting for it: the caller exits soon after (a
     /// foreground `run`), and the kernel's teardown of the helper's tap device need not delay it.
     pub fn abandon(&mut self) {

@@ -85,9 +85,16 @@ pub fn run_attached(ctx: &Ctx, c: &Container, sig_proxy: bool) -> Result<Ended, 
     } else if let Some(t) = tee {
         t.copy(&mut log);
     }
-    let code = lifecycle::wait_and_record(&mut store, &c.record.id, pid);
-    // The helper dies while we tidy up; we exit soon, so init reaps it.
-    net.abandon();
+    let code = crate::runtime::wait::wait_exit(pid);
+    if c.spec.net.ports.is_empty() {
+        // The helper dies while we tidy up; we exit soon, so init reaps it.
+        net.abandon();
+    } else {
+        // Its host ports must be free before anyone sees the container ended (a next `run -p`
+        // may want them).
+        net.stop_and_wait();
+    }
+    let code = lifecycle::record_exit(&mut store, &c.record.id, code);
     drop(fuse);
     let code = code?;
     if c.spec.remove {
