@@ -73,12 +73,6 @@ impl Running {
         self.program
     }
 
-    /// Kill it now; it is reaped when the handle is dropped, so the caller can go on with its own
-    /// teardown while the kernel frees the helper.
-    pub fn stop(&mut self) {
-        let _ = self.child.kill();
-    }
-
     /// Kill it and do not wait: for a process about to exit, whose orphaned helper init reaps.
     /// Its death tears down its tap device, which takes the kernel tens of milliseconds.
     pub fn abandon(&mut self) {

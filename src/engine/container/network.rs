@@ -283,13 +283,6 @@ pub fn attach(ctx: &Ctx, c: &Container) -> Attached {
 }
 
 impl Attached {
-    /// Stop the user-mode helper (the container has ended); it is reaped on drop.
-    pub fn stop(&mut self) {
-        if let Phase::Up(r) = &mut self.phase {
-            r.stop();
-        }
-    }
-
     /// Kill the user-mode helper and wait until it is gone, so that its host ports are free.
     pub fn stop_and_wait(&mut self) {
         if matches!(self.phase, Phase::Up(_)) {
@@ -302,14 +295,6 @@ impl Attached {
     pub fn abandon(&mut self) {
         if let Phase::Up(r) = &mut self.phase {
             r.abandon();
-        }
-    }
-
-    /// The helper's pid, once it runs.
-    pub fn helper_pid(&self) -> Option<u32> {
-        match &self.phase {
-            Phase::Up(r) => Some(r.pid()),
-            _ => None,
         }
     }
 
