@@ -288,11 +288,8 @@ fn ls(ctx: &Ctx, a: &LsArgs) -> Result<i32, Error> {
         json: JsonStyle::INSPECT,
     };
     let mut text = format::render_list(&rows, &fmt, &table)?;
-    if a.noheading && matches!(fmt, Format::Default | Format::Template { table: true, .. }) {
-        text = text
-            .split_once('\n')
-            .map(|(_, r)| r.to_string())
-            .unwrap_or_default();
+    if a.noheading {
+        text = format::strip_heading(text, &fmt);
     }
     out(&text).map(|()| 0)
 }

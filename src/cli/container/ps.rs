@@ -376,11 +376,8 @@ pub fn ps(ctx: &Ctx, a: &PsArgs) -> Result<i32, Error> {
         json: JsonStyle::PS,
     };
     let mut text = format::render_list(&rows, &fmt, &table)?;
-    if a.noheading && matches!(fmt, Format::Default | Format::Template { table: true, .. }) {
-        text = text
-            .split_once('\n')
-            .map(|(_, r)| r.to_string())
-            .unwrap_or_default();
+    if a.noheading {
+        text = format::strip_heading(text, &fmt);
     }
     out(&text).map(|()| 0)
 }

@@ -187,6 +187,19 @@ pub enum TemplateIssue {
 }
 
 /// Renders a list command's rows; the caller prints the returned text.
+/// `--noheading`: drop the header line of a table (the default form or a `table` template).
+pub fn strip_heading(text: String, format: &Format) -> String {
+    if !matches!(
+        format,
+        Format::Default | Format::Template { table: true, .. }
+    ) {
+        return text;
+    }
+    text.split_once('\n')
+        .map(|(_, rest)| rest.to_string())
+        .unwrap_or_default()
+}
+
 pub fn render_list<T: Serialize>(
     rows: &[T],
     format: &Format,

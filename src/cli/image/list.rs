@@ -203,11 +203,8 @@ pub fn images(ctx: &Ctx, args: &ImagesArgs) -> Result<i32, Error> {
     };
     let rows = rows(&records, args, Timestamp::now());
     let mut text = format::render_list(&rows, &fmt, &table)?;
-    if args.noheading && matches!(fmt, Format::Default | Format::Template { table: true, .. }) {
-        text = text
-            .split_once('\n')
-            .map(|(_, rest)| rest.to_string())
-            .unwrap_or_default();
+    if args.noheading {
+        text = format::strip_heading(text, &fmt);
     }
     out(&text).map(|()| 0)
 }
