@@ -232,6 +232,56 @@ pub(crate) fn display(rel: &[&[u8]]) -> String {
     s
 }
 
+/// The entries of directory `dir` (at `rel`), each with its lstat.
+pub(super) fn entries(
+    dir: BorrowedFd<'_>,
+    rel: &[&[u8]],
+) -> Result<Vec<(Vec<u8>, Stat)>, EngineError> {
+    let io = |op, e: std::io::Error| FsError::Inside {
+        op,
+        path: display(rel),
+        source: e,
+    };
+    let names = list_dir(dir).map_err(|e| io("read", e))?;
+    let mut out = Vec::with_capacity(names.len());
+    for name in names {
+        let st = rustix::fs::statat(dir, OsStr::from_bytes(&name), AtFlags::SYMLINK_NOFOLLOW)
+            .map_err(|e| io("stat", e.into()))?;
+        out.push((name, st));
+    }
+    Ok(out)
+}
+
+/// Open subdirectory `name` of `dir` (at `rel`, which includes `name`) without following links.
+pub(super) fn open_subdir(
+    dir: BorrowedFd<'_>,
+    name: &[u8],
+    rel: &[&[u8]],
+) -> Result<OwnedFd, EngineError> {
+    Ok(
+        open_nofollow(dir, name, OFlags::RDONLY | OFlags::DIRECTORY).map_err(|e| {
+            FsError::Inside {
+                op: "open",
+                path: display(rel),
+                source: e,
+            }
+        })?,
+    )
+}
+
+/// Record a change of `rel`.
+pub(super) fn push(out: &mut Vec<Change>, rel: &[&[u8]], kind: ChangeKind) {
+    out.push(Change {
+        path: display(rel),
+        kind,
+    });
+}
+
+/// Whether the mode or owner of an entry differs from the layers' entry `md`.
+pub(super) fn owner_or_mode_differ(md: &Metadata, st: &Stat) -> bool {
+    md.mode() != st.st_mode || md.uid() != st.st_uid || md.gid() != st.st_gid
+}
+
 /// Record the changes below upper directory `dir` (at `rel`); returns whether there were any.
 fn walk(
     lower: &Lower,
@@ -239,30 +289,16 @@ fn walk(
     rel: &[&[u8]],
     out: &mut Vec<Change>,
 ) -> Result<bool, EngineError> {
-    let here = display(rel);
-    let io = |op, e: std::io::Error| FsError::Inside {
-        op,
-        path: here.clone(),
-        source: e,
-    };
-    let names = list_dir(dir).map_err(|e| io("read", e))?;
     let mut any = false;
-    for name in &names {
+    for (name, st) in &entries(dir, rel)? {
         let mut child: Vec<&[u8]> = rel.to_vec();
         child.push(name);
-        let st = rustix::fs::statat(dir, OsStr::from_bytes(name), AtFlags::SYMLINK_NOFOLLOW)
-            .map_err(|e| io("stat", e.into()))?;
         let ft = FileType::from_raw_mode(st.st_mode);
-        if is_fuse_marker(name, &st) {
+        if is_fuse_marker(name, st) {
             continue;
         }
         let below = lower.lookup(&child);
-        let push = |out: &mut Vec<Change>, kind| {
-            out.push(Change {
-                path: display(&child),
-                kind,
-            })
-        };
+        let push = |out: &mut Vec<Change>, kind| push(out, &child, kind);
         if ft == FileType::CharacterDevice && st.st_rdev == 0 {
             if below.is_some() {
                 push(out, ChangeKind::Deleted);
@@ -270,7 +306,7 @@ fn walk(
             }
             continue;
         }
-        if is_placeholder(lower, &child, &st) {
+        if is_placeholder(lower, &child, st) {
             continue;
         }
         if ft != FileType::Directory {
@@ -278,16 +314,14 @@ fn walk(
             push(out, kind_for(below.is_some()));
             continue;
         }
-        let fd = open_nofollow(dir, name, OFlags::RDONLY | OFlags::DIRECTORY)
-            .map_err(|e| io("open", e))?;
+        let fd = open_subdir(dir, name, &child)?;
         match below.clone().filter(Metadata::is_dir) {
             Some(md) => {
                 let mut changed = walk(lower, fd.as_fd(), &child, out)?;
                 if fd_is_opaque(fd.as_fd()) {
                     changed |= deleted_by_opaque(lower, &fd, &child, out)?;
                 }
-                changed |=
-                    md.mode() != st.st_mode || md.uid() != st.st_uid || md.gid() != st.st_gid;
+                changed |= owner_or_mode_differ(&md, st);
                 if changed {
                     push(out, ChangeKind::Changed);
                     any = true;

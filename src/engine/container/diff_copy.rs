@@ -12,11 +12,11 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 
-use rustix::fs::{AtFlags, FileType, OFlags, Stat};
+use rustix::fs::{FileType, Stat};
 
-use super::diff::{Change, ChangeKind, Lower, display, is_placeholder};
-use super::view::FsError;
-use crate::archive::{list_dir, open_nofollow};
+use super::diff::{
+    Change, ChangeKind, Lower, entries, is_placeholder, open_subdir, owner_or_mode_differ, push,
+};
 use crate::engine::EngineError;
 
 /// Record the changes below directory `dir` of the copy (at `rel`); returns whether there were any.
@@ -26,81 +26,54 @@ pub(super) fn walk(
     rel: &[&[u8]],
     out: &mut Vec<Change>,
 ) -> Result<bool, EngineError> {
-    let here = display(rel);
-    let io = |op, e: std::io::Error| FsError::Inside {
-        op,
-        path: here.clone(),
-        source: e,
-    };
-    let names = list_dir(dir).map_err(|e| io("read", e))?;
+    let entries = entries(dir, rel)?;
     let mut any = false;
-    for name in &names {
+    for (name, st) in &entries {
         let mut child: Vec<&[u8]> = rel.to_vec();
         child.push(name);
-        let st = rustix::fs::statat(dir, OsStr::from_bytes(name), AtFlags::SYMLINK_NOFOLLOW)
-            .map_err(|e| io("stat", e.into()))?;
         let is_dir = FileType::from_raw_mode(st.st_mode) == FileType::Directory;
-        let below = lower.lookup(&child);
-        let push = |out: &mut Vec<Change>, kind| {
-            out.push(Change {
-                path: display(&child),
-                kind,
-            })
-        };
-        match below {
+        let push = |out: &mut Vec<Change>, kind| push(out, &child, kind);
+        match lower.lookup(&child) {
             None => {
-                if is_placeholder(lower, &child, &st) {
+                if is_placeholder(lower, &child, st) {
                     continue;
                 }
                 any = true;
                 push(out, ChangeKind::Added);
                 if is_dir {
-                    let fd = open_nofollow(dir, name, OFlags::RDONLY | OFlags::DIRECTORY)
-                        .map_err(|e| io("open", e))?;
-                    walk(lower, fd.as_fd(), &child, out)?;
+                    walk(lower, open_subdir(dir, name, &child)?.as_fd(), &child, out)?;
                 }
             }
             Some(md) if is_dir && md.is_dir() => {
-                let fd = open_nofollow(dir, name, OFlags::RDONLY | OFlags::DIRECTORY)
-                    .map_err(|e| io("open", e))?;
-                let changed =
-                    walk(lower, fd.as_fd(), &child, out)? | owner_or_mode_differ(&md, &st);
+                let fd = open_subdir(dir, name, &child)?;
+                let changed = walk(lower, fd.as_fd(), &child, out)? | owner_or_mode_differ(&md, st);
                 if changed {
                     push(out, ChangeKind::Changed);
                     any = true;
                 }
             }
             Some(md) => {
-                if differs(lower, &child, &md, dir, name, &st) {
+                if differs(lower, &child, &md, dir, name, st) {
                     any = true;
                     push(out, ChangeKind::Changed);
                     if is_dir {
                         // A file replaced by a directory: what is below is new.
-                        let fd = open_nofollow(dir, name, OFlags::RDONLY | OFlags::DIRECTORY)
-                            .map_err(|e| io("open", e))?;
-                        walk(lower, fd.as_fd(), &child, out)?;
+                        walk(lower, open_subdir(dir, name, &child)?.as_fd(), &child, out)?;
                     }
                 }
             }
         }
     }
-    let present: BTreeSet<&[u8]> = names.iter().map(Vec::as_slice).collect();
+    let present: BTreeSet<&[u8]> = entries.iter().map(|(n, _)| n.as_slice()).collect();
     for gone in lower.children(rel) {
         if !present.contains(gone.as_slice()) {
             let mut p = rel.to_vec();
             p.push(&gone);
-            out.push(Change {
-                path: display(&p),
-                kind: ChangeKind::Deleted,
-            });
+            push(out, &p, ChangeKind::Deleted);
             any = true;
         }
     }
     Ok(any)
-}
-
-fn owner_or_mode_differ(md: &Metadata, st: &Stat) -> bool {
-    md.mode() != st.st_mode || md.uid() != st.st_uid || md.gid() != st.st_gid
 }
 
 /// Whether a non-directory entry differs from the layers' entry `md` (at `rel`).
