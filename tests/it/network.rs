@@ -166,51 +166,22 @@ fn publish_all_and_random_ports() {
 #[test]
 fn port_errors_are_clear() {
     let env = Env::new("port_errors_are_clear");
-    let out = env.roost(
-        125,
-        &["run", "--rm", "-p", "80:80", &image("busybox"), "true"],
+    // `run --rm FLAGS… busybox true` exits 125 and says `why`.
+    let refused = |flags: &[&str], why: &str| {
+        let img = image("busybox");
+        let mut args = vec!["run", "--rm"];
+        args.extend_from_slice(flags);
+        args.extend([img.as_str(), "true"]);
+        let err = env.roost(125, &args).stderr_text();
+        assert!(err.contains(why), "{flags:?}: {err}");
+    };
+    refused(&["-p", "80:80"], "net.ipv4.ip_unprivileged_port_start");
+    refused(&["-p", "8080:80-81"], "invalid port publication");
+    refused(
+        &["--network", "none", "-p", "8080:80"],
+        "cannot publish ports",
     );
-    let err = out.stderr_text();
-    assert!(err.contains("net.ipv4.ip_unprivileged_port_start"), "{err}");
-    let out = env.roost(
-        125,
-        &["run", "--rm", "-p", "8080:80-81", &image("busybox"), "true"],
-    );
-    assert!(
-        out.stderr_text().contains("invalid port publication"),
-        "{}",
-        out.stderr_text()
-    );
-    let out = env.roost(
-        125,
-        &[
-            "run",
-            "--rm",
-            "--network",
-            "none",
-            "-p",
-            "8080:80",
-            &image("busybox"),
-            "true",
-        ],
-    );
-    assert!(
-        out.stderr_text().contains("cannot publish ports"),
-        "{}",
-        out.stderr_text()
-    );
-    let out = env.roost(
-        125,
-        &[
-            "run",
-            "--rm",
-            "--network",
-            "slirp4netns:mtu=1",
-            &image("busybox"),
-            "true",
-        ],
-    );
-    assert!(out.stderr_text().contains("mtu"), "{}", out.stderr_text());
+    refused(&["--network", "slirp4netns:mtu=1"], "mtu");
     // A host port already taken fails the start and leaves nothing behind.
     let taken = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port();
