@@ -12,7 +12,9 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, kill, killpg};
 use nix::unistd::Pid;
 
-use crate::harness::{Cleanup, Env, OutputExt, assert_no_leaks, bb, env_with_busybox, image, out};
+use crate::harness::{
+    Cleanup, Env, OutputExt, assert_no_leaks, bb, env_with_busybox, image, out, wait_for,
+};
 use crate::store::{entries, pull, store_root, subid_start};
 
 // ---------------------------------------------------------------------------------------------
@@ -68,20 +70,6 @@ fn ps_field(env: &Env, name: &str, template: &str) -> String {
                 .map(|(_, v)| v.trim().to_string())
         })
         .unwrap_or_default()
-}
-
-/// Polls `cond` every 50 ms until it holds or `limit` passes; returns whether it held.
-fn wait_for(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + limit;
-    loop {
-        if cond() {
-            return true;
-        }
-        if Instant::now() >= deadline {
-            return false;
-        }
-        thread::sleep(Duration::from_millis(50));
-    }
 }
 
 /// `$XDG_DATA_HOME/roost/containers` entries.

@@ -846,6 +846,20 @@ impl Drop for Cleanup<'_> {
     }
 }
 
+/// Polls `cond` every 50 ms until it holds or `limit` passes; returns whether it held.
+pub fn wait_for(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    loop {
+        if cond() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// `roost ARGS` expected to exit 0; its stdout.
 pub fn out(env: &Env, args: &[&str]) -> String {
     env.roost(0, args).stdout_text()

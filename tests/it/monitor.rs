@@ -4,9 +4,9 @@
 
 use std::fs;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::harness::{OutputExt, assert_no_leaks, env_with_busybox, image};
+use crate::harness::{OutputExt, assert_no_leaks, env_with_busybox, image, wait_for};
 
 /// Pids whose command line contains every needle.
 fn pids_with_cmdline(needles: &[&str]) -> Vec<i32> {
@@ -40,17 +40,6 @@ fn status_kb(pid: i32, field: &str) -> u64 {
                 .ok()
         })
         .unwrap_or(0)
-}
-
-fn wait_for(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + limit;
-    while Instant::now() < deadline {
-        if cond() {
-            return true;
-        }
-        thread::sleep(Duration::from_millis(50));
-    }
-    cond()
 }
 
 #[test]
