@@ -96,6 +96,10 @@ pub struct Starting {
     running: Running,
     ready: std::os::fd::OwnedFd,
     log: PathBuf,
+    /// What to forward once it is ready, and where.
+    ports: Vec<PortMapping>,
+    guest: Ipv4Addr,
+    api_socket: PathBuf,
 }
 
 pub fn spawn(cfg: &Config<'_>) -> Result<Starting, HelperError> {
@@ -124,22 +128,27 @@ pub fn spawn(cfg: &Config<'_>) -> Result<Starting, HelperError> {
         running,
         ready: ready_r,
         log: cfg.log.to_path_buf(),
+        ports: cfg.ports.to_vec(),
+        guest: guest_addr(cfg.options),
+        api_socket: cfg.api_socket.to_path_buf(),
     })
 }
 
 impl Starting {
     /// Wait until the tap device is configured, then add the port forwards.
-    pub fn wait(self, cfg: &Config<'_>) -> Result<Running, HelperError> {
+    pub fn wait(self) -> Result<Running, HelperError> {
         let Starting {
             mut running,
             ready,
             log,
+            ports,
+            guest,
+            api_socket,
         } = self;
         helper::wait_ready(&mut running, ready, &log, Duration::from_secs(10))?;
-        let guest = guest_addr(cfg.options);
-        for m in cfg.ports {
+        for m in &ports {
             for (h, c) in m.pairs() {
-                add_hostfwd(cfg.api_socket, m, h, c, guest)?;
+                add_hostfwd(&api_socket, m, h, c, guest)?;
             }
         }
         Ok(running)

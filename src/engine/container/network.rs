@@ -122,21 +122,18 @@ pub fn resolve(
         }
         _ => req.mode.clone(),
     };
-    let mut exposed: Vec<String> = Vec::new();
+    let mut exposed: Vec<(u16, Protocol)> = Vec::new();
     for e in image_exposed.iter().chain(&req.expose) {
         let (p, n, proto) = network::ports::parse_expose(e).map_err(|e| invalid(e.to_string()))?;
         for port in p..p.saturating_add(n) {
-            let s = format!("{port}/{}", proto.as_str());
-            if !exposed.contains(&s) {
-                exposed.push(s);
+            if !exposed.contains(&(port, proto)) {
+                exposed.push((port, proto));
             }
         }
     }
     let mut ports = req.publish.clone();
     if req.publish_all {
-        for e in &exposed {
-            let (p, _, proto) =
-                network::ports::parse_expose(e).map_err(|e| invalid(e.to_string()))?;
+        for &(p, proto) in &exposed {
             if !ports
                 .iter()
                 .any(|m| m.protocol == proto && m.pairs().any(|(_, c)| c == p))
@@ -179,7 +176,10 @@ pub fn resolve(
         stored_mode,
         NetworkSpec {
             ports,
-            exposed,
+            exposed: exposed
+                .iter()
+                .map(|(p, proto)| format!("{p}/{}", proto.as_str()))
+                .collect(),
             dns: req.dns.clone(),
             dns_search: req.dns_search.clone(),
             dns_options: req.dns_options.clone(),
@@ -285,9 +285,7 @@ pub fn attach(ctx: &Ctx, c: &Container) -> Attached {
 impl Attached {
     /// Kill the user-mode helper and wait until it is gone, so that its host ports are free.
     pub fn stop_and_wait(&mut self) {
-        if matches!(self.phase, Phase::Up(_)) {
-            self.phase = Phase::Idle;
-        }
+        self.phase = Phase::Idle;
     }
 
     /// Kill the user-mode helper without waiting for it: the caller exits soon after (a
@@ -295,23 +293,6 @@ impl Attached {
     pub fn abandon(&mut self) {
         if let Phase::Up(r) = &mut self.phase {
             r.abandon();
-        }
-    }
-
-    fn slirp_config<'a>(
-        &'a self,
-        netns: std::os::fd::RawFd,
-        o: &'a network::SlirpOptions,
-        sock: &'a std::path::Path,
-        log: &'a std::path::Path,
-    ) -> network::slirp::Config<'a> {
-        network::slirp::Config {
-            netns,
-            options: o,
-            ports: &self.ports,
-            mac_address: self.mac.as_deref(),
-            api_socket: sock,
-            log,
         }
     }
 }
@@ -345,7 +326,14 @@ impl crate::runtime::Attach for Attached {
             Mode::Slirp4netns(o) => {
                 let log = self.dir.join("slirp4netns.log");
                 let sock = self.dir.join("slirp4netns.sock");
-                let cfg = self.slirp_config(netns, o, &sock, &log);
+                let cfg = network::slirp::Config {
+                    netns,
+                    options: o,
+                    ports: &self.ports,
+                    mac_address: self.mac.as_deref(),
+                    api_socket: &sock,
+                    log: &log,
+                };
                 Phase::Slirp(network::slirp::spawn(&cfg).map_err(|e| with_hint(&e))?)
             }
             _ => Phase::Idle,
@@ -360,15 +348,7 @@ impl crate::runtime::Attach for Attached {
         let phase = std::mem::replace(&mut self.phase, Phase::Idle);
         self.phase = match phase {
             Phase::Pasta(s) => Phase::Up(s.wait().map_err(|e| with_hint(&e))?),
-            Phase::Slirp(s) => {
-                let Mode::Slirp4netns(o) = &self.mode else {
-                    unreachable!("slirp phase only in slirp mode")
-                };
-                let log = self.dir.join("slirp4netns.log");
-                let sock = self.dir.join("slirp4netns.sock");
-                let cfg = self.slirp_config(-1, o, &sock, &log);
-                Phase::Up(s.wait(&cfg).map_err(|e| with_hint(&e))?)
-            }
+            Phase::Slirp(s) => Phase::Up(s.wait().map_err(|e| with_hint(&e))?),
             other => other,
         };
         Ok(())
