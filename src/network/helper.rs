@@ -140,8 +140,30 @@ fn log_tail(log: &Path) -> String {
     }
 }
 
+/// A helper started but maybe not ready yet: start it first, wait later, so that it comes up while
+/// the container builds its root.
+pub struct Starting {
+    pub running: Running,
+    /// The helper writes here once it is ready.
+    pub ready: OwnedFd,
+    pub log: PathBuf,
+}
+
+impl Starting {
+    /// Wait until the helper is ready (at most 10 s).
+    pub fn wait(self) -> Result<Running, HelperError> {
+        let Starting {
+            mut running,
+            ready,
+            log,
+        } = self;
+        wait_ready(&mut running, ready, &log, Duration::from_secs(10))?;
+        Ok(running)
+    }
+}
+
 /// Wait until the helper writes to `ready` (its readiness signal) or dies.
-pub fn wait_ready(
+fn wait_ready(
     running: &mut Running,
     ready: OwnedFd,
     log: &Path,

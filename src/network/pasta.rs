@@ -4,9 +4,8 @@
 //! needs no daemon of ours.
 use std::os::fd::AsRawFd;
 use std::path::Path;
-use std::time::Duration;
 
-use super::helper::{self, HelperError, Running};
+use super::helper::{self, HelperError, Starting};
 use super::ports::{PortMapping, Protocol};
 
 /// What to start pasta with.
@@ -98,19 +97,7 @@ pub fn args(cfg: &Config<'_>, pid_path: &str) -> Vec<String> {
     a
 }
 
-/// Start pasta for the namespace; returns once it has configured it and bound the ports.
-pub fn start(cfg: &Config<'_>) -> Result<Running, HelperError> {
-    spawn(cfg)?.wait()
-}
-
-/// pasta started but maybe not ready yet: spawn first, wait later, so that it comes up while the
-/// container builds its root.
-pub struct Starting {
-    running: Running,
-    ready: std::os::fd::OwnedFd,
-    log: std::path::PathBuf,
-}
-
+/// Start pasta; [`Starting::wait`] returns once it has configured the namespace and bound the ports.
 pub fn spawn(cfg: &Config<'_>) -> Result<Starting, HelperError> {
     // pasta opens its pid file by name and writes its pid when it is ready: naming the pipe's write
     // end turns that into a readiness signal with no polling.
@@ -134,18 +121,6 @@ pub fn spawn(cfg: &Config<'_>) -> Result<Starting, HelperError> {
         ready: ready_r,
         log: cfg.log.to_path_buf(),
     })
-}
-
-impl Starting {
-    pub fn wait(self) -> Result<Running, HelperError> {
-        let Starting {
-            mut running,
-            ready,
-            log,
-        } = self;
-        helper::wait_ready(&mut running, ready, &log, Duration::from_secs(10))?;
-        Ok(running)
-    }
 }
 
 #[cfg(test)]

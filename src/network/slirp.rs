@@ -93,9 +93,7 @@ pub fn args(cfg: &Config<'_>, ready_fd: i32, exit_fd: i32) -> Vec<String> {
 
 /// slirp4netns started, maybe not ready yet.
 pub struct Starting {
-    running: Running,
-    ready: std::os::fd::OwnedFd,
-    log: PathBuf,
+    helper: helper::Starting,
     /// What to forward once it is ready, and where.
     ports: Vec<PortMapping>,
     guest: Ipv4Addr,
@@ -125,9 +123,11 @@ pub fn spawn(cfg: &Config<'_>) -> Result<Starting, HelperError> {
     drop(ready_w);
     drop(exit_r);
     Ok(Starting {
-        running,
-        ready: ready_r,
-        log: cfg.log.to_path_buf(),
+        helper: helper::Starting {
+            running,
+            ready: ready_r,
+            log: cfg.log.to_path_buf(),
+        },
         ports: cfg.ports.to_vec(),
         guest: guest_addr(cfg.options),
         api_socket: cfg.api_socket.to_path_buf(),
@@ -138,14 +138,12 @@ impl Starting {
     /// Wait until the tap device is configured, then add the port forwards.
     pub fn wait(self) -> Result<Running, HelperError> {
         let Starting {
-            mut running,
-            ready,
-            log,
+            helper,
             ports,
             guest,
             api_socket,
         } = self;
-        helper::wait_ready(&mut running, ready, &log, Duration::from_secs(10))?;
+        let running = helper.wait()?;
         for m in &ports {
             for (h, c) in m.pairs() {
                 add_hostfwd(&api_socket, m, h, c, guest)?;

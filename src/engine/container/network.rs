@@ -247,7 +247,7 @@ pub fn mode_of(c: &Container) -> Mode {
 
 enum Phase {
     Idle,
-    Pasta(network::pasta::Starting),
+    Pasta(network::helper::Starting),
     Slirp(network::slirp::Starting),
     Up(Running),
 }
