@@ -83,7 +83,9 @@ if [ ! -d "$TB/oci" ]; then
   umoci repack --image "$TB/oci:layered" "$TB/b2"
   rm -rf "$TB/b1" "$TB/b2" "$TB/bbroot"
 fi
-if [ $WITH_DEBIAN = 1 ] && ! umoci ls --layout "$TB/oci" | grep -qx debian; then
+# The layout's tags, read once: `umoci ls | grep -q` would fail under pipefail when grep exits first (SIGPIPE).
+tags() { umoci ls --layout "$TB/oci"; }
+if [ $WITH_DEBIAN = 1 ] && ! tags | grep -x debian >/dev/null; then
   [ -d "$TB/debian-rootfs" ] || debootstrap --variant=minbase bookworm "$TB/debian-rootfs" \
       "$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || echo http://deb.debian.org/debian)" >/dev/null
   rm -rf "$TB/b3"
@@ -98,11 +100,11 @@ fi
 # Push each umoci tag to the registries, and save oci-archive/docker-archive copies for load tests.
 mkdir -p "$TB/archives"
 while read -r tag ref; do
-  umoci ls --layout "$TB/oci" | grep -qx "$tag" || continue
-  skopeo copy -q --dest-tls-verify=false "oci:$TB/oci:$tag" "docker://$REG/$ref"
-  [ "$tag" = debian ] || skopeo copy -q --dest-tls-verify=false --dest-creds roost:hunter2 "oci:$TB/oci:$tag" "docker://$AREG/$ref"
-  [ -f "$TB/archives/$tag.oci.tar" ] || skopeo copy -q "oci:$TB/oci:$tag" "oci-archive:$TB/archives/$tag.oci.tar:$ref"
-  [ -f "$TB/archives/$tag.docker.tar" ] || skopeo copy -q "oci:$TB/oci:$tag" "docker-archive:$TB/archives/$tag.docker.tar:$REG/$ref"
+  tags | grep -x "$tag" >/dev/null || continue
+  skopeo copy -q --dest-tls-verify=false "oci:$TB/oci:$tag" "docker://$REG/$ref" </dev/null
+  [ "$tag" = debian ] || skopeo copy -q --dest-tls-verify=false --dest-creds roost:hunter2 "oci:$TB/oci:$tag" "docker://$AREG/$ref" </dev/null
+  [ -f "$TB/archives/$tag.oci.tar" ] || skopeo copy -q "oci:$TB/oci:$tag" "oci-archive:$TB/archives/$tag.oci.tar:$ref" </dev/null
+  [ -f "$TB/archives/$tag.docker.tar" ] || skopeo copy -q "oci:$TB/oci:$tag" "docker-archive:$TB/archives/$tag.docker.tar:$REG/$ref" </dev/null
 done <<LIST
 busybox busybox:latest
 layered layered:latest
