@@ -369,14 +369,9 @@ pub fn join_as_child(fd: &str) -> Result<(), UsernsError> {
     nix::sched::setns(&ns, CloneFlags::CLONE_NEWUSER).map_err(UsernsError::Unshare)?;
     drop(ns);
     nix::sched::unshare(CloneFlags::CLONE_NEWNS).map_err(UsernsError::Unshare)?;
-    nix::mount::mount(
-        None::<&str>,
-        "/",
-        None::<&str>,
-        nix::mount::MsFlags::MS_REC | nix::mount::MsFlags::MS_PRIVATE,
-        None::<&str>,
-    )
-    .map_err(|e| UsernsError::Handshake(io::Error::from(e)))
+    make_mounts_private()?;
+    read_only_binary();
+    Ok(())
 }
 
 fn reexec_fresh(mapping: &Mapping, args: &[OsString]) -> Result<ExitStatus, UsernsError> {
@@ -472,7 +467,13 @@ pub fn enter_as_child(sync: Option<&str>) -> Result<(), UsernsError> {
             "the parent could not map ids",
         )));
     }
-    // Mounts made in here (roost unshare, later the runtime) must not propagate back to the host.
+    make_mounts_private()?;
+    read_only_binary();
+    Ok(())
+}
+
+/// Mounts made in here (roost unshare, later the runtime) must not propagate back to the host.
+fn make_mounts_private() -> Result<(), UsernsError> {
     nix::mount::mount(
         None::<&str>,
         "/",
@@ -480,8 +481,33 @@ pub fn enter_as_child(sync: Option<&str>) -> Result<(), UsernsError> {
         nix::mount::MsFlags::MS_REC | nix::mount::MsFlags::MS_PRIVATE,
         None::<&str>,
     )
-    .map_err(|e| UsernsError::Handshake(io::Error::from(e)))?;
-    Ok(())
+    .map_err(|e| UsernsError::Handshake(io::Error::from(e)))
+}
+
+/// Bind the roost binary read-only onto itself in our private mount namespace (CVE-2019-5736 class).
+///
+/// The file is the user's own (`cargo install` puts it in `~/.cargo/bin`), and a container's root is
+/// the user on the host, so any descriptor of it that a container gets hold of could write it. Every
+/// roost process started from in here (container monitors, the network namespace holder) is exec'd
+/// by this path and so runs the read-only view: its `/proc/PID/exe`, and any reopening of it, gives
+/// `EROFS`. Processes that join a container from outside (`exec`) are non-dumpable before they join
+/// and were exec'd in the initial user namespace, where a container holds no capability. Costs two
+/// mount calls; where the binary cannot be bound (it was replaced on disk), roost goes on without it.
+fn read_only_binary() {
+    let Ok(exe) = fs::read_link("/proc/self/exe") else {
+        return;
+    };
+    let bound = nix::mount::mount(
+        Some(&exe),
+        &exe,
+        None::<&str>,
+        nix::mount::MsFlags::MS_BIND,
+        None::<&str>,
+    )
+    .and_then(|()| crate::sys::mount::remount_bind_read_only(&exe));
+    if let Err(e) = bound {
+        tracing::debug!(exe = %exe.display(), error = %e, "binary not bound read-only");
+    }
 }
 
 #[cfg(test)]

@@ -113,33 +113,9 @@ pub(super) fn bind(source: &Path, target: &Path, read_only: bool, recursive: boo
         mount(Some(source), target, None::<&str>, flags, None::<&str>).map_err(nix_io),
     )?;
     if read_only {
-        // A read-only bind needs a remount; keep the flags the kernel locked (nosuid, nodev, noexec).
-        let st = nix::sys::statvfs::statvfs(target)
-            .map_err(|e| (format!("statvfs `{}`", target.display()), nix_io(e)))?;
-        let mut extra = MsFlags::empty();
-        let f = st.flags();
-        use nix::sys::statvfs::FsFlags;
-        for (fs_flag, ms) in [
-            (FsFlags::ST_NOSUID, MsFlags::MS_NOSUID),
-            (FsFlags::ST_NODEV, MsFlags::MS_NODEV),
-            (FsFlags::ST_NOEXEC, MsFlags::MS_NOEXEC),
-            (FsFlags::ST_NOATIME, MsFlags::MS_NOATIME),
-            (FsFlags::ST_RELATIME, MsFlags::MS_RELATIME),
-        ] {
-            if f.contains(fs_flag) {
-                extra |= ms;
-            }
-        }
         step(
             || format!("make `{}` read-only", target.display()),
-            mount(
-                None::<&str>,
-                target,
-                None::<&str>,
-                MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | extra,
-                None::<&str>,
-            )
-            .map_err(nix_io),
+            crate::sys::mount::remount_bind_read_only(target).map_err(nix_io),
         )?;
     }
     Ok(())

@@ -5,6 +5,7 @@
 pub mod clone;
 pub mod fdpass;
 pub mod memory;
+pub mod mount;
 pub mod path;
 pub mod process;
 pub mod seccomp;

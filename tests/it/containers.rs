@@ -13,7 +13,8 @@ use nix::sys::signal::{Signal, kill, killpg};
 use nix::unistd::Pid;
 
 use crate::harness::{
-    Cleanup, Env, OutputExt, assert_no_leaks, bb, env_with_busybox, image, out, wait_for,
+    Cleanup, Env, OutputExt, assert_no_leaks, bb, env_with_busybox, image, out, pids_with_cmdline,
+    wait_for,
 };
 use crate::store::{entries, pull, store_root, subid_start};
 
@@ -107,27 +108,6 @@ fn mounts_mentioning(env: &Env) -> Vec<String> {
         }
     }
     found
-}
-
-/// Pids whose command line (NULs as spaces) contains every one of `needles`.
-fn pids_with_cmdline(needles: &[&str]) -> Vec<i32> {
-    let mut pids = Vec::new();
-    let Ok(procs) = fs::read_dir("/proc") else {
-        return pids;
-    };
-    for p in procs.flatten() {
-        let Some(pid) = p.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else {
-            continue;
-        };
-        let Ok(raw) = fs::read(p.path().join("cmdline")) else {
-            continue;
-        };
-        let cmdline = String::from_utf8_lossy(&raw).replace('\0', " ");
-        if needles.iter().all(|n| cmdline.contains(n)) {
-            pids.push(pid);
-        }
-    }
-    pids
 }
 
 /// Waits for a `roost_spawn`ed child until `deadline` (then kills its process group) and

@@ -847,6 +847,24 @@ impl Drop for Cleanup<'_> {
 }
 
 /// Polls `cond` every 50 ms until it holds or `limit` passes; returns whether it held.
+/// Pids whose command line contains every needle.
+pub fn pids_with_cmdline(needles: &[&str]) -> Vec<i32> {
+    let mut pids = Vec::new();
+    for p in fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(pid) = p.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else {
+            continue;
+        };
+        let Ok(raw) = fs::read(p.path().join("cmdline")) else {
+            continue;
+        };
+        let cmdline = String::from_utf8_lossy(&raw).replace('\0', " ");
+        if needles.iter().all(|n| cmdline.contains(n)) {
+            pids.push(pid);
+        }
+    }
+    pids
+}
+
 pub fn wait_for(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + limit;
     loop {

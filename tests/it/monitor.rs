@@ -6,25 +6,9 @@ use std::fs;
 use std::thread;
 use std::time::Duration;
 
-use crate::harness::{OutputExt, assert_no_leaks, env_with_busybox, image, wait_for};
-
-/// Pids whose command line contains every needle.
-fn pids_with_cmdline(needles: &[&str]) -> Vec<i32> {
-    let mut pids = Vec::new();
-    for p in fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Some(pid) = p.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else {
-            continue;
-        };
-        let Ok(raw) = fs::read(p.path().join("cmdline")) else {
-            continue;
-        };
-        let cmdline = String::from_utf8_lossy(&raw).replace('\0', " ");
-        if needles.iter().all(|n| cmdline.contains(n)) {
-            pids.push(pid);
-        }
-    }
-    pids
-}
+use crate::harness::{
+    OutputExt, assert_no_leaks, env_with_busybox, image, pids_with_cmdline, wait_for,
+};
 
 /// A `/proc/PID/status` field in kB.
 fn status_kb(pid: i32, field: &str) -> u64 {

@@ -181,3 +181,119 @@ fn pause_says_why_it_cannot() {
         out.stderr_text()
     );
 }
+
+/// In a privileged container (every capability in roost's user namespace, `CAP_SYS_PTRACE` too): open
+/// every `/proc/PID/exe` it can, keep what it got, and write through all of it, round after round.
+const EXE_ATTACK: &str = r#"
+held=""; fd=10; n=0
+while :; do
+  for e in /proc/[0-9]*/exe; do
+    [ "$e" = /proc/$$/exe ] && continue
+    # `command`: a failed redirection of `exec` must not end the shell
+    if [ $fd -lt 60 ] && eval "command exec $fd<$e" 2>/dev/null; then held="$held $fd"; fd=$((fd+1)); fi
+    echo PWNED-BY-CONTAINER 2>/dev/null >>"$e"
+  done
+  for h in $held; do echo PWNED-BY-CONTAINER 2>/dev/null >>/proc/self/fd/$h; done
+  n=$((n+1)); echo $n >/tmp/rounds
+done
+"#;
+
+fn attack_rounds(env: &Env, bin: &std::path::Path, name: &str) -> u64 {
+    let out = env
+        .command(bin, &["exec", name, "cat", "/tmp/rounds"])
+        .output()
+        .expect("run roost exec");
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .unwrap_or(0)
+}
+
+#[test]
+fn the_roost_binary_cannot_be_written_through_proc_exe() {
+    // CVE-2019-5736 class: the binary is the user's own (as `cargo install` leaves it), so a container
+    // whose root is the user on the host could write it through any descriptor of it. Every roost
+    // process a container could reach must run a read-only view of it.
+    let env = Env::new("the_roost_binary_cannot_be_written_through_proc_exe");
+    pull(&env, "busybox");
+    let bin_dir = env.home.join("bin");
+    std::fs::create_dir(&bin_dir).unwrap();
+    let bin = bin_dir.join("roost");
+    std::fs::copy(roost_bin(), &bin).unwrap();
+    let user = env.user();
+    if user.switch {
+        for p in [&bin_dir, &bin] {
+            std::os::unix::fs::chown(p, Some(user.uid), Some(user.gid)).unwrap();
+        }
+    }
+    let original = std::fs::read(&bin).unwrap();
+    let name = env.safename("attacker");
+    let img = image("busybox");
+    let run = [
+        "run",
+        "-d",
+        "--privileged",
+        "--name",
+        &name,
+        &img,
+        "sh",
+        "-c",
+        EXE_ATTACK,
+    ];
+    let out = env.command(&bin, &run).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let id = String::from_utf8_lossy(&out.stdout).trim().to_string();
+
+    // The monitor (the roost process closest to the container) runs a read-only view of the binary.
+    let monitors = pids_with_cmdline(&["__monitor", &id]);
+    assert_eq!(monitors.len(), 1, "one monitor: {monitors:?}");
+    let exe = std::fs::File::open(format!("/proc/{}/exe", monitors[0])).unwrap();
+    let flags = nix::sys::statvfs::fstatvfs(&exe).unwrap().flags();
+    assert!(
+        flags.contains(nix::sys::statvfs::FsFlags::ST_RDONLY),
+        "the monitor's /proc/PID/exe is on a writable mount ({flags:?})"
+    );
+    drop(exe);
+
+    // Processes that join the container meanwhile: plain, detached and with a terminal.
+    for args in [&["exec"][..], &["exec", "-d"], &["exec", "-t"]] {
+        for _ in 0..5 {
+            let mut a = args.to_vec();
+            a.extend_from_slice(&[&name, "true"]);
+            let st = env.command(&bin, &a).status().unwrap();
+            assert!(st.success(), "roost {a:?}: {st}");
+        }
+    }
+    // The monitor dies: nothing of roost's keeps the binary busy, and the container goes on with
+    // whatever it holds.
+    let seen = attack_rounds(&env, &bin, &name);
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(monitors[0]),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    assert!(
+        wait_for(std::time::Duration::from_secs(30), || attack_rounds(
+            &env, &bin, &name
+        ) >= seen + 3),
+        "the attacker stopped making rounds"
+    );
+    let out = env
+        .command(&bin, &["rm", "-f", "-t", "0", &name])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        std::fs::read(&bin).unwrap() == original,
+        "the container wrote the roost binary"
+    );
+    assert_no_leaks(&env);
+}

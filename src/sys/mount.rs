@@ -1,0 +1,33 @@
+//! Mount flags the kernel keeps locked in a user namespace.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
+use std::path::Path;
+
+use nix::mount::{MsFlags, mount};
+use nix::sys::statvfs::{FsFlags, statvfs};
+
+/// Remount the bind mount at `target` read-only. In a user namespace the kernel refuses a remount that
+/// would clear a flag it locked (nosuid, nodev, noexec, the atime mode), so those of the mount as it is
+/// are passed again.
+pub fn remount_bind_read_only(target: &Path) -> nix::Result<()> {
+    let now = statvfs(target)?.flags();
+    let mut keep = MsFlags::empty();
+    for (fs_flag, ms) in [
+        (FsFlags::ST_NOSUID, MsFlags::MS_NOSUID),
+        (FsFlags::ST_NODEV, MsFlags::MS_NODEV),
+        (FsFlags::ST_NOEXEC, MsFlags::MS_NOEXEC),
+        (FsFlags::ST_NOATIME, MsFlags::MS_NOATIME),
+        (FsFlags::ST_RELATIME, MsFlags::MS_RELATIME),
+    ] {
+        if now.contains(fs_flag) {
+            keep |= ms;
+        }
+    }
+    mount(
+        None::<&str>,
+        target,
+        None::<&str>,
+        MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | keep,
+        None::<&str>,
+    )
+}
