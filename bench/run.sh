@@ -49,8 +49,8 @@ bench_images_50() {
 # The hidden completion entry the shell calls on <TAB> (no podman peer: cobra's is not comparable).
 bench_complete_images() {
   local args=()
-  if tag_50 roost && expect_lines 50 bench/img roost __complete images ''; then
-    args+=(-n roost "roost __complete images ''")
+  if tag_50 roost && expect_lines 50 bench/img roost __completeNoDesc rmi ''; then
+    args+=(-n roost "roost __completeNoDesc rmi ''")
   else partial roost; fi
   hf complete-images -N --warmup 3 "${args[@]}"
 }

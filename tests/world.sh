@@ -20,7 +20,8 @@ REG=127.0.0.1:$PORT; AREG=127.0.0.1:$AUTHPORT
 mkdir -p "$TB"; chmod 0755 "$TB"
 
 pkgs="uidmap slirp4netns passt netavark aardvark-dns iptables fuse-overlayfs fuse3 docker-registry skopeo umoci busybox-static jq curl apache2-utils
-      libseccomp-dev pkg-config util-linux procps hyperfine socat iperf3"
+      libseccomp-dev pkg-config util-linux procps hyperfine socat iperf3
+      tmux bash-completion podman zsh fish"
 [ $WITH_DEBIAN = 1 ] && pkgs="$pkgs debootstrap"
 missing=$(for p in $pkgs; do dpkg -s "$p" >/dev/null 2>&1 || echo "$p"; done)
 if [ -n "$missing" ]; then

@@ -170,9 +170,6 @@ pub enum Command {
     /// Generate documentation
     #[command(subcommand)]
     Generate(generate::GenerateCommand),
-    /// List names for shell completion (images)
-    #[command(name = "__complete", hide = true)]
-    Complete(complete::CompleteArgs),
 }
 
 impl Command {
@@ -237,6 +234,9 @@ pub fn run() -> Result<i32, Error> {
     }
     complete::complete_env();
     let args: Vec<OsString> = std::env::args_os().collect();
+    if args.len() > 1 && complete::is_cobra_request(&args[1..]) {
+        return complete::cobra(args[0].clone(), &args[1..]);
+    }
     let matches = match Cli::command().try_get_matches_from(&args) {
         Ok(m) => m,
         Err(e) => return clap_exit(e),
@@ -258,7 +258,6 @@ pub fn run() -> Result<i32, Error> {
         Command::Completion(a) => return generate::completion(&a),
         Command::Generate(g) => return generate::generate(&g),
         Command::Version(a) => return system::version(&a),
-        Command::Complete(a) => return complete::run(&cli.global, &a),
         _ => {}
     }
     let ctx = ctx::build(&cli.global, joined)?;
@@ -350,10 +349,7 @@ fn dispatch(ctx: &crate::engine::Ctx, command: Command) -> Result<i32, Error> {
         Command::Volume(v) => volume::dispatch(ctx, v),
         Command::Network(n) => network::dispatch(ctx, n),
         Command::Netns(a) => network::netns(ctx, &a),
-        Command::Version(_)
-        | Command::Completion(_)
-        | Command::Generate(_)
-        | Command::Complete(_) => {
+        Command::Version(_) | Command::Completion(_) | Command::Generate(_) => {
             unreachable!("handled before the context is built")
         }
     }

@@ -4,7 +4,7 @@ use clap::Args;
 use clap_complete::engine::ArgValueCandidates;
 use serde::Serialize;
 
-use crate::cli::complete::container_names;
+use crate::cli::complete::{container_names, network_names};
 use crate::cli::format::{self, Format, JsonStyle, Table};
 use crate::cli::out;
 use crate::engine::Ctx;
@@ -108,7 +108,7 @@ pub struct InspectArgs {
     /// Format the output with a Go template or `json`
     #[arg(short, long, value_name = "FORMAT")]
     pub format: Option<String>,
-    #[arg(value_name = "NETWORK", required = true)]
+    #[arg(value_name = "NETWORK", required = true, add = ArgValueCandidates::new(network_names))]
     pub names: Vec<String>,
 }
 
@@ -120,7 +120,7 @@ pub struct RmArgs {
     /// Seconds to wait before forcibly stopping running containers (accepted for podman)
     #[arg(short = 't', long, value_name = "SECONDS")]
     pub time: Option<u32>,
-    #[arg(value_name = "NETWORK", required = true)]
+    #[arg(value_name = "NETWORK", required = true, add = ArgValueCandidates::new(network_names))]
     pub names: Vec<String>,
 }
 
@@ -133,7 +133,7 @@ pub struct PruneArgs {
 
 #[derive(Debug, Args)]
 pub struct ExistsArgs {
-    #[arg(value_name = "NETWORK")]
+    #[arg(value_name = "NETWORK", add = ArgValueCandidates::new(network_names))]
     pub name: String,
 }
 
@@ -151,7 +151,7 @@ pub struct ConnectArgs {
     /// Static MAC address on this network
     #[arg(long, value_name = "MAC")]
     pub mac_address: Option<String>,
-    #[arg(value_name = "NETWORK")]
+    #[arg(value_name = "NETWORK", add = ArgValueCandidates::new(network_names))]
     pub network: String,
     #[arg(value_name = "CONTAINER", add = ArgValueCandidates::new(container_names))]
     pub container: String,
@@ -162,7 +162,7 @@ pub struct DisconnectArgs {
     /// Accepted for podman (disconnecting never needs force)
     #[arg(short, long)]
     pub force: bool,
-    #[arg(value_name = "NETWORK")]
+    #[arg(value_name = "NETWORK", add = ArgValueCandidates::new(network_names))]
     pub network: String,
     #[arg(value_name = "CONTAINER", add = ArgValueCandidates::new(container_names))]
     pub container: String,

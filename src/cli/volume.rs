@@ -2,8 +2,10 @@
 use std::collections::BTreeMap;
 
 use clap::Args;
+use clap_complete::engine::ArgValueCandidates;
 use serde::Serialize;
 
+use crate::cli::complete::volume_names;
 use crate::cli::format::{self, Format, JsonStyle, Table};
 use crate::cli::out;
 use crate::engine::Ctx;
@@ -81,7 +83,7 @@ pub struct InspectArgs {
     /// Inspect all volumes
     #[arg(short, long)]
     pub all: bool,
-    #[arg(value_name = "VOLUME")]
+    #[arg(value_name = "VOLUME", add = ArgValueCandidates::new(volume_names))]
     pub names: Vec<String>,
 }
 
@@ -93,7 +95,7 @@ pub struct RmArgs {
     /// Remove volumes in use, and the containers using them
     #[arg(short, long)]
     pub force: bool,
-    #[arg(value_name = "VOLUME")]
+    #[arg(value_name = "VOLUME", add = ArgValueCandidates::new(volume_names))]
     pub names: Vec<String>,
 }
 
@@ -106,7 +108,7 @@ pub struct PruneArgs {
 
 #[derive(Debug, Args)]
 pub struct ExistsArgs {
-    #[arg(value_name = "VOLUME")]
+    #[arg(value_name = "VOLUME", add = ArgValueCandidates::new(volume_names))]
     pub name: String,
 }
 

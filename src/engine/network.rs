@@ -109,6 +109,15 @@ pub fn list(ctx: &Ctx, filters: &[NetworkFilter]) -> Result<Vec<Network>, Engine
         .collect())
 }
 
+/// The names of the networks in the store at `data` (for shell completion: no context, no errors).
+pub fn names(data: &std::path::Path) -> Vec<String> {
+    defs::load_all(data)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|n| n.name)
+        .collect()
+}
+
 pub fn inspect(ctx: &Ctx, key: &str) -> Result<Network, EngineError> {
     Ok(defs::find(&ctx.paths.data, key)?)
 }

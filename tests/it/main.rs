@@ -10,6 +10,7 @@ mod attach;
 mod auth;
 mod basics;
 mod build;
+mod completion;
 mod container_fs;
 mod containers;
 mod exec;

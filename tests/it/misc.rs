@@ -31,16 +31,23 @@ fn unshare_runs_as_root_in_the_user_namespace() {
 
 #[test]
 fn complete_images_lists_names() {
+    // podman's (cobra's) protocol: candidates a line, then `:DIRECTIVE`.
     let env = Env::new("complete_images_lists_names");
     pull(&env, "busybox");
     pull(&env, "layered");
-    let out = env.roost(0, &["__complete", "images", "127"]);
+    let out = env.roost(0, &["__completeNoDesc", "rmi", "127"]);
     let lines = out.stdout_lines();
-    assert!(lines.contains(&image("busybox")), "{lines:?}");
-    assert!(lines.contains(&image("layered")), "{lines:?}");
-    assert!(lines.iter().all(|l| l.starts_with("127")), "{lines:?}");
-    let none = env.roost(0, &["__complete", "images", "zzz-no-such"]);
-    assert!(none.stdout_text().trim().is_empty());
+    assert_eq!(lines.last().map(String::as_str), Some(":4"), "{lines:?}");
+    let names = &lines[..lines.len() - 1];
+    assert!(names.contains(&image("busybox")), "{lines:?}");
+    assert!(names.contains(&image("layered")), "{lines:?}");
+    assert!(names.iter().all(|l| l.starts_with("127")), "{lines:?}");
+    let none = env.roost(0, &["__complete", "rmi", "zzz-no-such"]);
+    assert_eq!(
+        none.stdout_text(),
+        ":0\n",
+        "no candidates: the shell completes file names"
+    );
     assert_no_leaks(&env);
 }
 

@@ -11,7 +11,7 @@ use clap::Args;
 use clap_complete::engine::ArgValueCandidates;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
-use crate::cli::complete::container_names;
+use crate::cli::complete::running_containers;
 use crate::engine::container::attach::{self as sock, STREAM_STDERR, STREAM_STDIN};
 use crate::engine::container::detach::{DEFAULT_DETACH_KEYS, DetachWatch, parse_detach_keys};
 use crate::engine::container::{self as engine, Status};
@@ -36,7 +36,7 @@ pub struct AttachArgs {
           default_missing_value = "true", action = clap::ArgAction::Set)]
     pub sig_proxy: bool,
     /// Container to attach to
-    #[arg(value_name = "CONTAINER", add = ArgValueCandidates::new(container_names))]
+    #[arg(value_name = "CONTAINER", add = ArgValueCandidates::new(running_containers))]
     pub container: String,
 }
 

@@ -2,7 +2,7 @@
 use clap::Args;
 use clap_complete::engine::ArgValueCandidates;
 
-use crate::cli::complete::container_names;
+use crate::cli::complete::{container_names, running_containers};
 use crate::cli::out;
 use crate::engine::Ctx;
 use crate::engine::container::{self as engine, Status};
@@ -19,7 +19,7 @@ pub struct StopArgs {
     /// Do not fail for containers that do not exist
     #[arg(short, long)]
     pub ignore: bool,
-    #[arg(value_name = "CONTAINER", add = ArgValueCandidates::new(container_names))]
+    #[arg(value_name = "CONTAINER", add = ArgValueCandidates::new(running_containers))]
     pub containers: Vec<String>,
 }
 
@@ -31,7 +31,7 @@ pub struct KillArgs {
     /// Signal all running containers
     #[arg(short, long)]
     pub all: bool,
-    #[arg(value_name = "CONTAINER", add = ArgValueCandidates::new(container_names))]
+    #[arg(value_name = "CONTAINER", add = ArgValueCandidates::new(running_containers))]
     pub containers: Vec<String>,
 }
 
@@ -189,7 +189,7 @@ pub struct PauseArgs {
     /// Pause all running containers
     #[arg(short, long)]
     pub all: bool,
-    #[arg(value_name = "CONTAINER", add = ArgValueCandidates::new(container_names))]
+    #[arg(value_name = "CONTAINER", add = ArgValueCandidates::new(running_containers))]
     pub containers: Vec<String>,
 }
 

@@ -34,7 +34,9 @@ pub use port::port;
 pub use ps::ps;
 pub use run::{create, rm, run, start};
 
-use super::complete::{container_names, image_names};
+use super::complete::{
+    container_names, image_names, network_modes, running_containers, startable_containers,
+};
 
 /// `roost container …`: the container verbs under one group (podman's `container` command).
 #[derive(Debug, clap::Subcommand)]
@@ -263,7 +265,7 @@ pub struct CreateArgs {
     pub hostname: Option<String>,
     /// Network mode: pasta[:OPTIONS] (the default when pasta is installed), slirp4netns[:OPTIONS],
     /// private, none, host, container:NAME|ID, ns:PATH
-    #[arg(long, visible_alias = "net", value_name = "MODE", default_value = "")]
+    #[arg(long, visible_alias = "net", value_name = "MODE", default_value = "", add = ArgValueCandidates::new(network_modes))]
     pub network: String,
     /// Publish a container's port to the host: [[IP:][HOST_PORT]:]CONTAINER_PORT[/PROTOCOL], ranges as
     /// 8000-8010:80-90
@@ -387,7 +389,7 @@ pub struct StartArgs {
           default_missing_value = "true", action = clap::ArgAction::Set)]
     pub sig_proxy: bool,
     /// Containers to start
-    #[arg(required = true, value_name = "CONTAINER", add = ArgValueCandidates::new(container_names))]
+    #[arg(required = true, value_name = "CONTAINER", add = ArgValueCandidates::new(startable_containers))]
     pub containers: Vec<String>,
 }
 
@@ -483,7 +485,7 @@ pub struct ExecArgs {
     #[arg(short, long, value_name = "DIR")]
     pub workdir: Option<String>,
     /// Container to run the command in
-    #[arg(value_name = "CONTAINER", add = ArgValueCandidates::new(container_names))]
+    #[arg(value_name = "CONTAINER", add = ArgValueCandidates::new(running_containers))]
     pub container: String,
     /// Command and arguments
     #[arg(
@@ -514,7 +516,7 @@ pub struct PortArgs {
 #[derive(Debug, Args)]
 pub struct TopArgs {
     /// Container to list the processes of
-    #[arg(value_name = "CONTAINER", add = ArgValueCandidates::new(container_names))]
+    #[arg(value_name = "CONTAINER", add = ArgValueCandidates::new(running_containers))]
     pub container: String,
     /// Format descriptors (default: user pid ppid pcpu etime tty time args)
     #[arg(value_name = "DESCRIPTORS")]
