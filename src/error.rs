@@ -63,6 +63,7 @@ impl Error {
         match self {
             Error::Engine(e) => e.hint(),
             Error::Userns(e) => e.hint(),
+            Error::Paths(e) => e.hint(),
             Error::Registry(e) => e.hint(),
             Error::Usage(_) => Some("see `roost --help` (or `roost COMMAND --help`)".into()),
             _ => None,

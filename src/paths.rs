@@ -35,6 +35,29 @@ pub enum PathsError {
     },
     #[error("runtime directory `{path}` is owned by uid {owner}, not by you (uid {uid})")]
     Owner { path: PathBuf, owner: u32, uid: u32 },
+    #[error("runtime directory `{path}` is a symbolic link or not a directory")]
+    NotDir { path: PathBuf },
+    #[error("failed to make `{path}` private (mode 0700)")]
+    Private {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+}
+
+impl PathsError {
+    /// What to do about it.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            PathsError::Owner { path, .. } | PathsError::NotDir { path } => Some(format!(
+                "someone else made `{}`, so roost will not keep its state there: remove it (as root if it is \
+                 not yours), or set XDG_RUNTIME_DIR to a directory of your own with mode 0700",
+                path.display()
+            )),
+            PathsError::NoHome => Some("set HOME".into()),
+            _ => None,
+        }
+    }
 }
 
 /// The process environment that decides the paths (read by the CLI layer, never by the engine).
@@ -124,9 +147,18 @@ fn usable_runtime_dir(dir: &Path, uid: u32) -> Result<(), String> {
     }
 }
 
-/// A private 0700 directory under the temp dir, as podman does when XDG_RUNTIME_DIR is missing.
+/// A private 0700 directory, as podman does when XDG_RUNTIME_DIR is missing: `/run/roost-run-0` for root
+/// (only root can create names in /run), `$TMPDIR/roost-run-UID` (default /tmp) for everyone else. The name
+/// is predictable, so it is used only if it is a real directory that `uid` owns: one another user made
+/// first (or a symlink planted there) is refused, not shared. In a sticky /tmp nobody else can rename or
+/// remove it once it is ours.
 fn fallback_runtime_dir(uid: u32) -> Result<PathBuf, PathsError> {
-    let dir = std::env::temp_dir().join(format!("roost-run-{uid}"));
+    let parent = if uid == 0 && Path::new("/run").is_dir() {
+        PathBuf::from("/run")
+    } else {
+        std::env::temp_dir()
+    };
+    let dir = parent.join(format!("roost-run-{uid}"));
     match fs::DirBuilder::new().mode(0o700).create(&dir) {
         Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
@@ -136,7 +168,10 @@ fn fallback_runtime_dir(uid: u32) -> Result<PathBuf, PathsError> {
         path: dir.clone(),
         source,
     })?;
-    if meta.uid() != uid || !meta.is_dir() {
+    if !meta.is_dir() {
+        return Err(PathsError::NotDir { path: dir });
+    }
+    if meta.uid() != uid {
         return Err(PathsError::Owner {
             path: dir,
             owner: meta.uid(),
@@ -145,13 +180,50 @@ fn fallback_runtime_dir(uid: u32) -> Result<PathBuf, PathsError> {
     }
     if meta.permissions().mode() & 0o077 != 0 {
         fs::set_permissions(&dir, fs::Permissions::from_mode(0o700)).map_err(|source| {
-            PathsError::Create {
+            PathsError::Private {
                 path: dir.clone(),
                 source,
             }
         })?;
     }
     Ok(dir)
+}
+
+/// Make `dir` private to its owner: created 0700 when missing (its parents as usual), and chmod 0700 when
+/// it exists, is ours and others could enter it (a store or runtime dir an older roost made 0755). One
+/// stat when it is already private; nothing below it is walked, since a 0700 directory already keeps
+/// everything below it from other users. Returns whether it was tightened.
+pub fn private_dir(dir: &Path) -> Result<bool, PathsError> {
+    let create = |path: &Path, source| PathsError::Create {
+        path: path.to_path_buf(),
+        source,
+    };
+    match fs::metadata(dir) {
+        Ok(m) => {
+            let ours = m.uid() == nix::unistd::geteuid().as_raw();
+            if !ours || m.permissions().mode() & 0o077 == 0 {
+                return Ok(false);
+            }
+            fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(|source| {
+                PathsError::Private {
+                    path: dir.to_path_buf(),
+                    source,
+                }
+            })?;
+            Ok(true)
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            if let Some(parent) = dir.parent() {
+                fs::create_dir_all(parent).map_err(|e| create(parent, e))?;
+            }
+            match fs::DirBuilder::new().mode(0o700).create(dir) {
+                Ok(()) => Ok(false),
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+                Err(e) => Err(create(dir, e)),
+            }
+        }
+        Err(e) => Err(create(dir, e)),
+    }
 }
 
 /// Create a directory and its parents with the given mode (existing ones are left alone).
@@ -197,6 +269,22 @@ mod tests {
         assert!(p.runtime_fallback.is_some());
         let mode = fs::metadata(&p.runtime_base).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o700);
+    }
+
+    #[test]
+    fn private_dir_is_made_0700_and_tightened_once() {
+        let t = tempfile::tempdir().unwrap();
+        let dir = t.path().join("share/roost");
+        assert!(
+            !private_dir(&dir).unwrap(),
+            "a new directory needs no tightening"
+        );
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&dir), 0o700);
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
+        assert!(private_dir(&dir).unwrap());
+        assert_eq!(mode(&dir), 0o700);
+        assert!(!private_dir(&dir).unwrap());
     }
 
     #[test]

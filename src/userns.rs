@@ -267,15 +267,27 @@ pub(crate) fn write_single_map(pid: i32, uid: u32, gid: u32) -> Result<(), Usern
 
 /// Run this same roost command again inside the user namespace and wait for it. The child calls
 /// [`enter_as_child`] first thing. stdio is inherited; the child dies with us.
+///
+/// The child gets `XDG_RUNTIME_DIR` = `paths.runtime_base`, the runtime directory resolved here from the
+/// real uid: inside, the uid is 0, and a fallback worked out there would be root's, shared by every user.
 pub fn reexec(
     mapping: &Mapping,
     args: &[OsString],
-    runtime: &Path,
+    paths: &crate::paths::Paths,
 ) -> Result<ExitStatus, UsernsError> {
-    if let Some(ns) = open_holder_namespace(runtime) {
-        return reexec_joining(mapping, args, ns);
+    let mut cmd = Command::new("/proc/self/exe");
+    cmd.args(args.iter().skip(1))
+        .env("XDG_RUNTIME_DIR", &paths.runtime_base);
+    // argv[0] keeps the name the user typed, for messages.
+    let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("/proc/self/exe"));
+    std::os::unix::process::CommandExt::arg0(
+        &mut cmd,
+        args.first().cloned().unwrap_or_else(|| exe.into()),
+    );
+    if let Some(ns) = open_holder_namespace(&paths.runtime) {
+        return reexec_joining(mapping, cmd, ns);
     }
-    reexec_fresh(mapping, args)
+    reexec_fresh(mapping, cmd)
 }
 
 /// The namespace of a live roost process (a monitor, or a foreground `run`) that holds one: joining it
@@ -330,20 +342,15 @@ pub fn register_holder(runtime: &Path) {
 
 fn reexec_joining(
     mapping: &Mapping,
-    args: &[OsString],
+    mut cmd: Command,
     ns: fs::File,
 ) -> Result<ExitStatus, UsernsError> {
     let stage = match mapping {
         Mapping::Single { .. } => "single",
         _ => "full",
     };
-    let mut cmd = Command::new("/proc/self/exe");
-    cmd.args(args.iter().skip(1))
-        .env(STAGE_ENV, stage)
+    cmd.env(STAGE_ENV, stage)
         .env(JOIN_ENV, ns.as_raw_fd().to_string());
-    if let Some(a0) = args.first() {
-        std::os::unix::process::CommandExt::arg0(&mut cmd, a0);
-    }
     let mut child =
         crate::sys::process::spawn_tied(&mut cmd, &[ns.as_raw_fd()]).map_err(|source| {
             UsernsError::Spawn {
@@ -374,7 +381,7 @@ pub fn join_as_child(fd: &str) -> Result<(), UsernsError> {
     Ok(())
 }
 
-fn reexec_fresh(mapping: &Mapping, args: &[OsString]) -> Result<ExitStatus, UsernsError> {
+fn reexec_fresh(mapping: &Mapping, mut cmd: Command) -> Result<ExitStatus, UsernsError> {
     let stage = match mapping {
         Mapping::Full { .. } => "full",
         Mapping::Single { .. } => "single",
@@ -384,16 +391,9 @@ fn reexec_fresh(mapping: &Mapping, args: &[OsString]) -> Result<ExitStatus, User
         nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(io_err)?;
     let (parent_read, child_write) =
         nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(io_err)?;
-    let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("/proc/self/exe"));
-    let mut cmd = Command::new("/proc/self/exe");
-    cmd.args(args.iter().skip(1)).env(STAGE_ENV, stage).env(
+    cmd.env(STAGE_ENV, stage).env(
         SYNC_ENV,
         format!("{},{}", child_read.as_raw_fd(), child_write.as_raw_fd()),
-    );
-    // argv[0] keeps the name the user typed, for messages.
-    std::os::unix::process::CommandExt::arg0(
-        &mut cmd,
-        args.first().cloned().unwrap_or_else(|| exe.into()),
     );
     let mut child = crate::sys::process::spawn_tied(
         &mut cmd,

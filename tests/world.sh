@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds roost's offline test world (run as root; idempotent; ~1 min from scratch, well under a second when ready):
 #   - packages the tests and the runtime need (uidmap, fuse-overlayfs, slirp4netns, passt, docker-registry, ...)
-#   - an unprivileged test user with /etc/subuid and /etc/subgid ranges
+#   - an unprivileged test user with /etc/subuid and /etc/subgid ranges, and a second one
 #   - two real registries (Debian's docker-registry, distribution v2) on loopback:
 #       127.0.0.1:$PORT      anonymous
 #       127.0.0.1:$AUTHPORT  htpasswd basic auth (user `roost`, password `hunter2`), for login/logout tests
@@ -10,10 +10,10 @@
 #       layered:latest   busybox + a layer that adds /etc/layer2, /opt/data/f and deletes /bin/wget (whiteout)
 #       debian:bookworm  debootstrap minbase (~200 MB unpacked, one ~63 MB gzip layer); only with --debian (benchmarks)
 # Usage: tests/world.sh [--debian]   Env: TB (work dir, default /tmp/roost-world), PORT (5000), AUTHPORT (5001),
-#        TESTUSER (roosttest)
+#        TESTUSER (roosttest), TESTUSER2 (roosttest2, a second user for the privacy tests)
 # Adapted from the workplace's shared testbed recipe.
 set -euo pipefail
-TB=${TB:-/tmp/roost-world}; PORT=${PORT:-5000}; AUTHPORT=${AUTHPORT:-5001}; TESTUSER=${TESTUSER:-roosttest}
+TB=${TB:-/tmp/roost-world}; PORT=${PORT:-5000}; AUTHPORT=${AUTHPORT:-5001}; TESTUSER=${TESTUSER:-roosttest}; TESTUSER2=${TESTUSER2:-roosttest2}
 WITH_DEBIAN=0; [ "${1:-}" = --debian ] && WITH_DEBIAN=1
 REG=127.0.0.1:$PORT; AREG=127.0.0.1:$AUTHPORT
 [ "$(id -u)" = 0 ] || { echo "tests/world.sh: run as root (it installs packages and creates the test user)" >&2; exit 1; }
@@ -43,6 +43,9 @@ chmod 0666 /dev/net/tun /dev/fuse 2>/dev/null || true
 
 id "$TESTUSER" >/dev/null 2>&1 || useradd -m -s /bin/bash "$TESTUSER"
 for f in /etc/subuid /etc/subgid; do grep -q "^$TESTUSER:" $f || echo "$TESTUSER:200000:65536" >> $f; done
+# A second user, for the tests of what one user can see of another's containers (tests/it/privacy.rs).
+id "$TESTUSER2" >/dev/null 2>&1 || useradd -m -s /bin/bash "$TESTUSER2"
+for f in /etc/subuid /etc/subgid; do grep -q "^$TESTUSER2:" $f || echo "$TESTUSER2:300000:65536" >> $f; done
 
 start_registry() { # name addr [htpasswd]
   local name=$1 addr=$2 auth=${3:-}

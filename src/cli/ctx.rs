@@ -95,6 +95,10 @@ pub(super) fn paths(global: &GlobalArgs) -> Result<Paths, Error> {
 
 pub(super) fn build(global: &GlobalArgs, joined: Option<Joined>) -> Result<Ctx, Error> {
     let paths = paths(global)?;
+    // Before anything makes a directory below them with the default mode: the store and the runtime
+    // state are private (a stat each when they already are; older stores are tightened).
+    crate::store::make_private(&paths.data)?;
+    crate::paths::private_dir(&paths.runtime)?;
     let mapping = Mapping::detect(std::path::Path::new("/etc"))?;
     let registries_files = match env_path("CONTAINERS_REGISTRIES_CONF") {
         Some(f) => vec![f],

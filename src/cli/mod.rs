@@ -263,7 +263,7 @@ pub fn run() -> Result<i32, Error> {
     let ctx = ctx::build(&cli.global, joined)?;
     if command.needs_userns() && joined.is_none() && ctx.mapping != crate::userns::Mapping::Root {
         ctx::warn_once(&ctx);
-        let status = crate::userns::reexec(&ctx.mapping, &args, &ctx.paths.runtime)?;
+        let status = crate::userns::reexec(&ctx.mapping, &args, &ctx.paths)?;
         return Ok(exit_status(status));
     }
     dispatch(&ctx, command)

@@ -340,6 +340,8 @@ fn container_path(env: &[String]) -> &str {
 }
 
 pub(super) fn exec(p: &super::plan::Process) -> Result<Infallible, (i32, String)> {
+    // The container's processes get podman's umask (the OCI default), not whatever the user's shell has.
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o022));
     let Some(cmd) = p.args.first() else {
         return Err(fail(
             127,

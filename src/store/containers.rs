@@ -57,6 +57,22 @@ impl Store {
         self.root.join("containers").join(id)
     }
 
+    /// Make the container's directory, private (0700), with its `diff`, `work` and `merged` dirs (which
+    /// keep the usual modes: the upper dir's mode is the container's `/`).
+    pub fn create_container_dir(&self, id: &str) -> Result<std::path::PathBuf> {
+        use std::os::unix::fs::DirBuilderExt;
+        let dir = self.container_dir(id);
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&dir)
+            .map_err(|e| StoreError::io("create", &dir, e))?;
+        for d in ["diff", "work", "merged"] {
+            let p = dir.join(d);
+            std::fs::create_dir(&p).map_err(|e| StoreError::io("create", &p, e))?;
+        }
+        Ok(dir)
+    }
+
     /// Add a container; fails with `NameInUse` when the name is taken.
     pub fn add_container(&mut self, c: &ContainerRecord) -> Result<()> {
         let r = self.db.write(|tx| {

@@ -86,21 +86,72 @@ pub struct Store {
     owner: std::cell::OnceCell<Result<(String, nix::fcntl::Flock<std::fs::File>), String>>,
 }
 
+/// The database and its WAL files. SQLite gives the WAL files the database file's mode.
+const DB_FILES: [&str; 3] = ["roost.db", "roost.db-wal", "roost.db-shm"];
+
+fn from_paths(e: crate::paths::PathsError) -> StoreError {
+    match e {
+        crate::paths::PathsError::Create { path, source } => StoreError::Io {
+            op: "create",
+            path,
+            source,
+        },
+        crate::paths::PathsError::Private { path, source } => StoreError::Io {
+            op: "make private",
+            path,
+            source,
+        },
+        other => StoreError::Corrupt(other.to_string()),
+    }
+}
+
+/// Make the store at `root` private: created 0700 when missing; a store an older roost left readable
+/// by others (0755, database 0644) gets its root chmod 0700 and its database files 0600. One stat of the
+/// root when it is already private: the 0700 root keeps everything below it from other users (image
+/// layers keep their own modes inside, which are part of the image).
+pub fn make_private(root: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    if !crate::paths::private_dir(root).map_err(from_paths)? {
+        return Ok(());
+    }
+    for f in DB_FILES {
+        let p = root.join(f);
+        match std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => {
+                return Err(StoreError::io("make private", &p, e));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Create `path` empty with mode 0600 unless it exists (SQLite would make a new database 0644).
+fn create_private_file(path: &Path) -> Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Err(e) if e.kind() != io::ErrorKind::AlreadyExists => {
+            Err(StoreError::io("create", path, e))
+        }
+        _ => Ok(()),
+    }
+}
+
 impl Store {
     /// Open (creating if needed) the store rooted at `root`.
     pub fn open(root: &Path) -> Result<Store> {
-        for d in ["", "blobs/sha256", "layers", "containers", "tmp", "locks"] {
-            let p = root.join(d);
-            crate::paths::ensure_dir(&p, 0o700).map_err(|e| match e {
-                crate::paths::PathsError::Create { path, source } => StoreError::Io {
-                    op: "create",
-                    path,
-                    source,
-                },
-                other => StoreError::Corrupt(other.to_string()),
-            })?;
+        make_private(root)?;
+        for d in ["blobs/sha256", "layers", "containers", "tmp", "locks"] {
+            crate::paths::ensure_dir(&root.join(d), 0o700).map_err(from_paths)?;
         }
-        let db = db::Db::open(&root.join("roost.db"))?;
+        let db_path = root.join(DB_FILES[0]);
+        create_private_file(&db_path)?;
+        let db = db::Db::open(&db_path)?;
         Ok(Store {
             root: root.to_path_buf(),
             db,
@@ -111,7 +162,7 @@ impl Store {
     /// Open the store read-only without creating anything; `None` when it does not exist yet.
     /// Used by listings and shell completion, which must be fast and must not write.
     pub fn open_existing(root: &Path) -> Result<Option<Store>> {
-        let path = root.join("roost.db");
+        let path = root.join(DB_FILES[0]);
         if !path.exists() {
             return Ok(None);
         }
@@ -286,6 +337,28 @@ pub fn write_atomic(path: &Path, data: &[u8], mode: u32) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn store_is_private_and_an_old_open_one_is_tightened() {
+        use std::os::unix::fs::PermissionsExt;
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path().join("roost");
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        drop(Store::open(&root).unwrap());
+        assert_eq!(mode(&root), 0o700);
+        for f in DB_FILES {
+            let p = root.join(f);
+            if p.exists() {
+                assert_eq!(mode(&p), 0o600, "{f}");
+            }
+        }
+        let set = |p: &Path, m| std::fs::set_permissions(p, std::fs::Permissions::from_mode(m));
+        set(&root, 0o755).unwrap();
+        set(&root.join("roost.db"), 0o644).unwrap();
+        make_private(&root).unwrap();
+        assert_eq!(mode(&root), 0o700);
+        assert_eq!(mode(&root.join("roost.db")), 0o600);
+    }
 
     #[test]
     fn atomic_write_replaces_whole_file() {

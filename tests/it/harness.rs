@@ -177,6 +177,25 @@ fn test_user_lookup() -> Result<TestUser, String> {
     }
 }
 
+/// A second unprivileged user (`ROOST_TEST_USER2`, default `roosttest2`, made by tests/world.sh), for
+/// tests of what one user can reach of another's store. Needs the tests to run as root.
+pub fn second_user() -> TestUser {
+    assert!(
+        geteuid().is_root(),
+        "this test runs roost as two users: run the tests as root (`sudo tests/run`)"
+    );
+    let name = env_or("ROOST_TEST_USER2", "roosttest2");
+    match User::from_name(&name) {
+        Ok(Some(u)) => TestUser {
+            name,
+            uid: u.uid.as_raw(),
+            gid: u.gid.as_raw(),
+            switch: true,
+        },
+        _ => panic!("{WORLD_MISSING} (user `{name}` does not exist)"),
+    }
+}
+
 /// Root: the configured test user. Otherwise: ourselves.
 pub fn test_user() -> &'static TestUser {
     static USER: OnceLock<TestUser> = OnceLock::new();
@@ -256,13 +275,21 @@ pub struct Env {
     pub timeout: Duration,
     user: TestUser,
     suffix: String,
+    /// False after [`Env::without_runtime_dir`]: commands get no XDG_RUNTIME_DIR.
+    xdg_runtime: bool,
+    /// TMPDIR for the commands, when set (where roost's runtime fallback goes).
+    tmpdir: Option<PathBuf>,
 }
 
 impl Env {
     /// Checks the world ([`require_world`]) and creates the tree.
     pub fn new(test_name: &str) -> Env {
+        Env::new_as(test_name, test_user().clone())
+    }
+
+    /// Like [`Env::new`], with roost run by `user` (e.g. [`second_user`]).
+    pub fn new_as(test_name: &str, user: TestUser) -> Env {
         require_world();
-        let user = test_user().clone();
         ensure_test_root();
         let suffix: String = rand::rng()
             .sample_iter(Alphanumeric)
@@ -281,6 +308,8 @@ impl Env {
             timeout: default_timeout(),
             user,
             suffix,
+            xdg_runtime: true,
+            tmpdir: None,
         };
         env.create_tree();
         env
@@ -321,6 +350,14 @@ impl Env {
         &self.user
     }
 
+    /// Commands get no XDG_RUNTIME_DIR (as after `su -`), and TMPDIR=`tmpdir`, where roost's fallback
+    /// runtime directory then goes (a directory several envs may share, like /tmp).
+    pub fn without_runtime_dir(mut self, tmpdir: &Path) -> Env {
+        self.xdg_runtime = false;
+        self.tmpdir = Some(tmpdir.to_path_buf());
+        self
+    }
+
     /// A name unique to this test, for containers, images, volumes (podman's `safename`):
     /// `safename("c1")` → `<test>-<random>-c1`, lowercase.
     pub fn safename(&self, what: &str) -> String {
@@ -329,7 +366,7 @@ impl Env {
 
     /// The environment every command sees, nothing else.
     pub fn vars(&self) -> Vec<(&'static str, PathBuf)> {
-        vec![
+        let mut vars = vec![
             ("PATH", PathBuf::from(TEST_PATH)),
             ("HOME", self.home.clone()),
             ("XDG_DATA_HOME", self.data.clone()),
@@ -337,7 +374,14 @@ impl Env {
             ("XDG_RUNTIME_DIR", self.runtime.clone()),
             ("XDG_CACHE_HOME", self.cache.clone()),
             ("LANG", PathBuf::from("C.UTF-8")),
-        ]
+        ];
+        if !self.xdg_runtime {
+            vars.retain(|(k, _)| *k != "XDG_RUNTIME_DIR");
+        }
+        if let Some(t) = &self.tmpdir {
+            vars.push(("TMPDIR", t.clone()));
+        }
+        vars
     }
 
     /// A `Command` for `program` as the test user, with this env's clean environment, cwd HOME,
@@ -387,6 +431,12 @@ impl Env {
     /// checking as [`Env::roost`].
     pub fn run_as_user(&self, code: i32, program: &str, args: &[&str]) -> Output {
         self.run_checked(self.command(program, args), code, None)
+    }
+
+    /// Runs a `Command` built by the test (e.g. [`Env::roost_cmd`] with an extra variable); same
+    /// checking as [`Env::roost`].
+    pub fn run_cmd(&self, cmd: Command, code: i32) -> Output {
+        self.run_checked(cmd, code, None)
     }
 
     fn run_checked(&self, mut cmd: Command, code: i32, input: Option<&[u8]>) -> Output {

@@ -20,6 +20,7 @@ mod misc;
 mod monitor;
 mod network;
 mod networks;
+mod privacy;
 mod pull;
 mod push;
 mod remove;

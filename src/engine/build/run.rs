@@ -111,11 +111,7 @@ fn record(
         spec: serde_json::to_string(spec).expect("spec serializes"),
         state: CState::default().to_json(),
     };
-    let dir = store.container_dir(id);
-    for d in ["diff", "work", "merged"] {
-        std::fs::create_dir_all(dir.join(d))
-            .map_err(|e| EngineError::io("create", dir.join(d), e))?;
-    }
+    store.create_container_dir(id)?;
     store.add_container(&record)?;
     Ok(Container {
         record,

@@ -122,9 +122,12 @@ impl LogFile {
     }
 
     fn append(path: &Path) -> std::io::Result<File> {
+        use std::os::unix::fs::OpenOptionsExt;
+        // Private: the log holds whatever the container prints (tokens, passwords).
         std::fs::OpenOptions::new()
             .create(true)
             .append(true)
+            .mode(0o600)
             .open(path)
     }
 

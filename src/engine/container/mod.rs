@@ -302,7 +302,7 @@ pub fn create(
         state: State::default().to_json(),
     };
     let dir = store.container_dir(&id);
-    if let Err(e) = rootfs::create(ctx, &store, &spec, &dir) {
+    if let Err(e) = rootfs::create(ctx, &store, &spec, &id) {
         let _ = crate::store::remove_tree(&dir);
         volumes::forget(&mut store, &new_volumes);
         return Err(e);

@@ -1,6 +1,5 @@
 //! A container's root file system per storage driver: its directories at create time, the runtime's
 //! view of it, and the fuse-overlayfs mount held while it runs.
-use std::path::Path;
 
 use super::{Container, ContainerSpec};
 use crate::engine::storage::{Driver, fuse, vfs};
@@ -13,12 +12,9 @@ pub(super) fn create(
     ctx: &Ctx,
     store: &Store,
     spec: &ContainerSpec,
-    dir: &Path,
+    id: &str,
 ) -> Result<(), EngineError> {
-    for d in ["diff", "work", "merged"] {
-        std::fs::create_dir_all(dir.join(d))
-            .map_err(|e| EngineError::io("create", dir.join(d), e))?;
-    }
+    let dir = store.create_container_dir(id)?;
     if spec.storage_driver == Driver::Vfs {
         let rootfs = dir.join(vfs::ROOTFS);
         std::fs::create_dir(&rootfs).map_err(|e| EngineError::io("create", &rootfs, e))?;

@@ -48,7 +48,11 @@ pub(super) fn probe(tmp: &Path) -> Selected {
 /// Mount (detached, so nothing shows anywhere) a two-layer overlay in a fresh user and mount namespace,
 /// in a child process; `Err` says which step failed.
 fn kernel_overlay(tmp: &Path) -> Result<(), String> {
-    let dir = std::fs::create_dir_all(tmp)
+    use std::os::unix::fs::DirBuilderExt;
+    let dir = std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(tmp)
         .and_then(|()| {
             tempfile::Builder::new()
                 .prefix("probe-overlay-")
