@@ -20,7 +20,7 @@ REG=127.0.0.1:$PORT; AREG=127.0.0.1:$AUTHPORT
 mkdir -p "$TB"; chmod 0755 "$TB"
 
 pkgs="uidmap slirp4netns passt netavark aardvark-dns iptables fuse-overlayfs fuse3 docker-registry skopeo umoci busybox-static jq curl apache2-utils
-      libseccomp-dev pkg-config util-linux procps hyperfine socat iperf3
+      libseccomp-dev pkg-config util-linux procps hyperfine socat iperf3 gcc libc6-dev
       tmux bash-completion podman zsh fish"
 [ $WITH_DEBIAN = 1 ] && pkgs="$pkgs debootstrap"
 missing=$(for p in $pkgs; do dpkg -s "$p" >/dev/null 2>&1 || echo "$p"; done)
@@ -36,6 +36,11 @@ for bin in /usr/bin/socat; do
   cp -L "$bin" "$TB/tools/"
   for lib in $(ldd "$bin" | awk '/=>/{print $3} /ld-linux/{print $1}'); do cp -L "$lib" "$TB/tools/"; done
 done
+# A static helper that tries TIOCSTI on its stdio and /dev/tty (tests/it/security.rs).
+src=$(dirname "$0")/it/tiocsti.c
+if [ ! -x "$TB/tools/tiocsti" ] || [ "$src" -nt "$TB/tools/tiocsti" ]; then
+  cc -static -O2 -o "$TB/tools/tiocsti" "$src"
+fi
 chmod -R a+rX "$TB/tools"
 
 # Most distros ship these 0666; some VMs ship them 0600, which breaks slirp4netns/pasta and FUSE for users.

@@ -19,6 +19,7 @@ use nix::sys::signal::{SigSet, Signal};
 use nix::unistd::Pid;
 
 use super::plan::Process;
+use super::relay::{Pipes, Until};
 use super::spawn::{decode_report, encode_report, exec as exec_process, fail};
 use crate::sys::clone::{Cloned, clone_process, exit_now};
 
@@ -190,6 +191,18 @@ pub fn exec(plan: &ExecPlan) -> Result<ExecOutcome, ExecError> {
     } else {
         None
     };
+    // Without a pty of its own, those of our stdin, stdout and stderr that are terminals reach the
+    // process through pipes (see `relay`).
+    let relay = if plan.tty || plan.detach {
+        None
+    } else {
+        let t = super::relay::terminals();
+        let which = [plan.interactive && t[0], t[1], t[2]];
+        match which.contains(&true) {
+            true => Some(Pipes::new(which).map_err(ExecError::Pipe)?),
+            false => None,
+        }
+    };
     join(plan.pid, &handles)?;
     let tty = plan.tty && !plan.detach;
     // The pty comes from the container's devpts (its /dev/ptmx), so it shows up in its /dev/pts.
@@ -224,6 +237,7 @@ pub fn exec(plan: &ExecPlan) -> Result<ExecOutcome, ExecError> {
                 plan,
                 handles: &handles,
                 pty: pty.as_ref().map(|p| (&p.master, &p.slave)),
+                relay: relay.as_ref(),
                 old_mask: old_mask.as_ref(),
             };
             let (code, message) = match child.run() {
@@ -245,7 +259,7 @@ pub fn exec(plan: &ExecPlan) -> Result<ExecOutcome, ExecError> {
                 // If this fails the holder ends at once and the process sees a hung-up terminal.
                 let _ = crate::sys::tty::send_fd(&sock, &m);
             }
-            parent(plan, child, err_r, master)
+            parent(plan, child, err_r, master, relay)
         }
     }
 }
@@ -255,6 +269,7 @@ fn parent(
     child: Pid,
     err: OwnedFd,
     master: Option<OwnedFd>,
+    relay: Option<Pipes>,
 ) -> Result<ExecOutcome, ExecError> {
     if !plan.detach {
         crate::sys::process::forward_signals(child.as_raw());
@@ -274,6 +289,8 @@ fn parent(
     }
     if let Some(master) = master {
         super::tty::relay(&master, plan.interactive, child).map_err(ExecError::Relay)?;
+    } else if let Some(relay) = relay {
+        relay.copy(child, Until::Exited, &mut |_, _| {});
     }
     Ok(ExecOutcome::Exited(super::wait::wait_exit(child)))
 }
@@ -283,6 +300,7 @@ struct Child<'a> {
     plan: &'a ExecPlan,
     handles: &'a Handles,
     pty: Option<(&'a OwnedFd, &'a OwnedFd)>,
+    relay: Option<&'a Pipes>,
     old_mask: Option<&'a SigSet>,
 }
 
@@ -296,29 +314,39 @@ impl Child<'_> {
             crate::sys::tty::set_controlling_terminal(slave)
                 .map_err(|e| fail(125, format!("failed to set the controlling terminal: {e}")))?;
             redirect(slave, true, true)?;
-        } else if !self.plan.interactive {
-            redirect(&self.handles.devnull, true, false)?;
+        } else {
+            // A session of its own, so that no terminal of ours is its controlling terminal.
+            nix::unistd::setsid().map_err(|e| fail(125, format!("failed to setsid: {e}")))?;
+            if !self.plan.interactive {
+                redirect(&self.handles.devnull, true, false)?;
+            }
+            self.redirect_relayed()?;
         }
         if let Some(mask) = self.old_mask {
             mask.thread_set_mask()
                 .map_err(|e| fail(125, format!("failed to restore the signal mask: {e}")))?;
         }
-        nix::unistd::chdir(p.cwd.as_str()).map_err(|e| {
-            fail(
-                127,
-                format!(
-                    "chdir to `{}`: {}: OCI runtime attempted to invoke a command that was not found",
-                    p.cwd,
-                    e.desc()
-                ),
-            )
-        })?;
+        nix::unistd::chdir(p.cwd.as_str()).map_err(|e| chdir_failed(&p.cwd, e))?;
         super::spawn::drop_privileges(p, &self.plan.security, self.handles.set_groups)?;
         // Nothing but stdio goes to the process: not the pty's descriptors (created without
         // close-on-exec), nor whatever our caller leaked to us.
         crate::sys::process::cloexec_from(3)
             .map_err(|e| fail(125, format!("failed to set close-on-exec: {e}")))?;
         exec_process(p)
+    }
+
+    /// Make the relay's pipes the process's stdin, stdout and stderr where ours are terminals.
+    fn redirect_relayed(&self) -> Result<(), (i32, String)> {
+        let Some(relay) = self.relay else {
+            return Ok(());
+        };
+        for fd in 0..3 {
+            if let Some(end) = relay.child_end(fd) {
+                crate::sys::process::dup_onto(end.as_fd(), fd as i32)
+                    .map_err(|e| fail(125, format!("failed to redirect stdio: {e}")))?;
+            }
+        }
+        Ok(())
     }
 
     /// A new session with no terminal, then a second fork so that the process is re-parented to the
@@ -385,6 +413,22 @@ fn drain_stdin(_: i32) -> i32 {
             Err(_) => return 0,
             Ok(_) => {}
         }
+    }
+}
+
+/// The working directory cannot be entered: the reason, with podman's status for it (its runtime's
+/// message mapped as podman maps it: 127 for a missing directory, 126 for a denied one, else 125).
+fn chdir_failed(cwd: &str, e: nix::Error) -> (i32, String) {
+    let what = format!("chdir to `{cwd}`: {}", e.desc());
+    match e {
+        nix::Error::ENOENT => fail(
+            127,
+            format!("{what}: OCI runtime attempted to invoke a command that was not found"),
+        ),
+        nix::Error::EACCES | nix::Error::EPERM => {
+            fail(126, format!("{what}: OCI permission denied"))
+        }
+        _ => fail(125, format!("{what}: OCI runtime error")),
     }
 }
 

@@ -13,6 +13,7 @@ pub mod wait;
 pub use plan::{Bind, IdMaps, Mount, MountKind, Plan, Process, Rootfs, RootfsMode, Security};
 pub mod exec;
 pub mod procs;
+pub mod relay;
 mod tty;
 
 pub use exec::{ExecError, ExecOutcome, ExecPlan};

@@ -296,6 +296,10 @@ fn setup(
         drop(master);
         crate::sys::tty::become_terminal_owner(std::os::fd::AsFd::as_fd(&slave))
             .map_err(|e| fail(125, format!("failed to set up the terminal: {e}")))?;
+    } else {
+        // A session of its own: no terminal of the caller's is its controlling terminal (through
+        // /dev/tty it could otherwise type into it with TIOCSTI).
+        nix::unistd::setsid().map_err(|e| fail(125, format!("failed to setsid: {e}")))?;
     }
     drop(tty);
     // The program starts only once the parent has the network ready.

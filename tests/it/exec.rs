@@ -136,6 +136,24 @@ fn exec_failures_have_podman_exit_codes() {
             .stderr_text();
         assert!(err.contains("not found"), "{err}");
         env.roost(126, &["exec", &c.name, "/etc/passwd"]);
+        // A working directory that cannot be entered says why, with podman's status for its
+        // runtime's message: 127 only when it is missing.
+        for dir in ["/proc/self/fd/0", "/etc/passwd"] {
+            let err = env
+                .roost(125, &["exec", "-w", dir, &c.name, "true"])
+                .stderr_text();
+            assert_eq!(
+                err.lines().next().unwrap_or_default(),
+                format!("Error: chdir to `{dir}`: Not a directory: OCI runtime error")
+            );
+        }
+        let err = env
+            .roost(127, &["exec", "-w", "/nonexistent", &c.name, "true"])
+            .stderr_text();
+        assert!(
+            err.contains("chdir to `/nonexistent`: No such file or directory"),
+            "{err}"
+        );
         let err = env
             .roost(125, &["exec", "nonexistent", "true"])
             .stderr_text();

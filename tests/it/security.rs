@@ -296,4 +296,231 @@ fn the_roost_binary_cannot_be_written_through_proc_exe() {
         "the container wrote the roost binary"
     );
     assert_no_leaks(&env);
+
+/// What a `roost` command run on a terminal left behind: its status, what it printed on the
+/// terminal, and the input still waiting on it (what a shell would read next).
+struct OnTerminal {
+    code: Option<i32>,
+    output: String,
+    pending_input: String,
+}
+
+/// Read what `fd` has now, without waiting.
+fn read_available(fd: &std::os::fd::OwnedFd) -> String {
+    use nix::fcntl::{FcntlArg, OFlag, fcntl};
+    fcntl(fd, FcntlArg::F_SETFL(OFlag::O_NONBLOCK)).expect("set O_NONBLOCK");
+    let mut all = Vec::new();
+    let mut buf = [0u8; 4096];
+    while let Ok(n) = nix::unistd::read(fd, &mut buf) {
+        if n == 0 {
+            break;
+        }
+        all.extend_from_slice(&buf[..n]);
+    }
+    String::from_utf8_lossy(&all).into_owned()
+}
+
+/// Run `roost ARGS` as an interactive shell would: a new session whose controlling terminal (a pty
+/// of ours, in raw mode) is its stdin, stdout and stderr; `typed` is typed on it first.
+fn on_terminal(env: &Env, args: &[&str], typed: &[u8]) -> OnTerminal {
+    on_terminal_in(env, args, typed, true)
+}
+
+/// [`on_terminal`], with the terminal in raw mode or as a shell leaves it (line editing, echo).
+fn on_terminal_in(env: &Env, args: &[&str], typed: &[u8], raw: bool) -> OnTerminal {
+    use std::os::unix::process::CommandExt;
+    let pty = nix::pty::openpty(None, None).expect("openpty");
+    if raw {
+        let mut mode = nix::sys::termios::tcgetattr(&pty.slave).expect("tcgetattr");
+        nix::sys::termios::cfmakeraw(&mut mode);
+        nix::sys::termios::tcsetattr(&pty.slave, nix::sys::termios::SetArg::TCSANOW, &mode)
+            .expect("tcsetattr");
+    }
+    let mut cmd = std::process::Command::new(roost_bin());
+    cmd.args(args)
+        .env_clear()
+        .envs(env.vars())
+        .current_dir(&env.home);
+    for (i, target) in ["stdin", "stdout", "stderr"].iter().enumerate() {
+        let fd = pty.slave.try_clone().expect("dup the pty slave");
+        match i {
+            0 => cmd.stdin(fd),
+            1 => cmd.stdout(fd),
+            _ => cmd.stderr(fd),
+        };
+        let _ = target;
+    }
+    if env.user().switch {
+        cmd.uid(env.user().uid).gid(env.user().gid);
+    }
+    // SAFETY: runs in the forked child before exec, where only async-signal-safe calls are allowed:
+    // setsid(2) and ioctl(2) with an integer argument, on descriptor 0 which the child owns.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let line = render(&cmd);
+    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {line}: {e}"));
+    nix::unistd::write(&pty.master, typed).expect("type on the terminal");
+    let mut status = None;
+    let exited = wait_for(env.timeout, || {
+        status = child.try_wait().expect("wait");
+        status.is_some()
+    });
+    if !exited {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    let result = OnTerminal {
+        code: status.and_then(|s| s.code()),
+        output: read_available(&pty.master),
+        pending_input: read_available(&pty.slave),
+    };
+    assert!(
+        exited,
+        "{line} did not end on a terminal; it printed:\n{}",
+        result.output
+    );
+    result
+}
+
+/// The report of tests/it/tiocsti.c (run in the container) shows no terminal of ours: no
+/// controlling terminal, no terminal descriptor, a session of its own, no input typed into ours.
+fn assert_no_terminal_reached(how: &str, t: &OnTerminal) {
+    let report: std::collections::HashMap<&str, &str> = t
+        .output
+        .lines()
+        .filter_map(|l| l.trim_end_matches('\r').split_once('='))
+        .collect();
+    let get = |k: &str| {
+        *report
+            .get(k)
+            .unwrap_or_else(|| panic!("{how}: no `{k}` in the output:\n{}", t.output))
+    };
+    assert_eq!(t.code, Some(0), "{how}: exit status; output:\n{}", t.output);
+    assert_eq!(get("tty_nr"), "0", "{how}: controlling terminal");
+    assert_eq!(get("own_session"), "1", "{how}: its own session");
+    assert_ne!(get("devtty"), "ok", "{how}: /dev/tty let it type");
+    for fd in 0..3 {
+        assert!(
+            !get(&format!("fd{fd}")).contains("pts"),
+            "{how}: fd {fd} is a terminal: {}",
+            t.output
+        );
+        assert_eq!(
+            get(&format!("isatty{fd}")),
+            "0",
+            "{how}: fd {fd} is a terminal"
+        );
+        assert_ne!(get(&format!("sti{fd}")), "ok", "{how}: fd {fd} let it type");
+    }
+    assert!(
+        !t.pending_input.contains("roost-injected"),
+        "{how}: the container typed into our terminal: {:?}",
+        t.pending_input
+    );
+}
+
+/// TIOCSTI: a container given the user's terminal could type commands that the user's shell runs
+/// once roost returns. No container process gets a terminal of ours (without `-t`), nor one as its
+/// controlling terminal, whichever way it is started.
+#[test]
+fn a_container_cannot_type_into_the_callers_terminal() {
+    let env = env_with_busybox("a_container_cannot_type_into_the_callers_terminal");
+    let img = image("busybox");
+    let tools = archives_dir().parent().unwrap().join("tools");
+    let bind = format!("{}:/tools:ro", tools.display());
+    let helper = "/tools/tiocsti";
+    for extra in [&[][..], &["-i"][..]] {
+        let mut args = vec!["run", "--rm", "--network", "none", "-v", &bind];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&[&img, helper]);
+        let t = on_terminal(&env, &args, b"");
+        assert_no_terminal_reached(&format!("run {extra:?}"), &t);
+    }
+
+    let name = env.safename("exec");
+    env.roost(
+        0,
+        &[
+            "run", "-d", "--name", &name, "-v", &bind, &img, "sleep", "600",
+        ],
+    );
+    for extra in [&[][..], &["-i"][..]] {
+        let mut args = vec!["exec"];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&[&name, helper]);
+        let t = on_terminal(&env, &args, b"");
+        assert_no_terminal_reached(&format!("exec {extra:?}"), &t);
+    }
+    env.roost(0, &["rm", "-f", "-t", "0", &name]);
+
+    let name = env.safename("start");
+    env.roost(
+        0,
+        &["create", "-i", "--name", &name, "-v", &bind, &img, helper],
+    );
+    let t = on_terminal(&env, &["start", "-a", "-i", &name], b"");
+    assert_no_terminal_reached("start -a -i", &t);
+    env.roost(0, &["rm", "-f", &name]);
+
+    // The container waits for a line typed through `attach`, then reports.
+    let name = env.safename("attach");
+    let script = format!("read line; exec {helper}");
+    env.roost(
+        0,
+        &[
+            "run", "-d", "-i", "--name", &name, "-v", &bind, &img, "sh", "-c", &script,
+        ],
+    );
+    let t = on_terminal(&env, &["attach", &name], b"go\n");
+    assert_no_terminal_reached("attach", &t);
+    env.roost(0, &["rm", "-f", &name]);
+
+    // A build step's output goes to the terminal too.
+    let dir = env.home.join("tiocsti-build");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::copy(tools.join("tiocsti"), dir.join("tiocsti")).unwrap();
+    let dockerfile = format!("FROM {img}\nCOPY tiocsti /tiocsti\nRUN /tiocsti\n");
+    std::fs::write(dir.join("Containerfile"), dockerfile).unwrap();
+    let ctx = dir.to_str().unwrap();
+    let tag = env.safename("tiocsti");
+    let t = on_terminal(&env, &["build", "-t", &tag, ctx], b"");
+    assert_no_terminal_reached("build RUN", &t);
+}
+
+/// What is typed on the terminal still reaches `run -i` and `exec -i` (through the relay), and the
+/// end of input (ctrl-d) ends their stdin.
+#[test]
+fn a_terminal_is_relayed_with_its_end_of_input() {
+    let env = env_with_busybox("a_terminal_is_relayed_with_its_end_of_input");
+    let img = image("busybox");
+    let name = env.safename("exec");
+    env.roost(0, &["run", "-d", "--name", &name, &img, "sleep", "600"]);
+    let cases: [&[&str]; 2] = [
+        &["run", "--rm", "--network", "none", "-i", &img, "sh", "-c"],
+        &["exec", "-i", &name, "sh", "-c"],
+    ];
+    for case in cases {
+        let mut args = case.to_vec();
+        args.push("cat; echo stdin-ended; echo to-stderr >&2");
+        // Line editing as a shell leaves it: ctrl-d at the start of a line is the end of input.
+        let t = on_terminal_in(&env, &args, b"typed-line\n\x04", false);
+        assert_eq!(t.code, Some(0), "{case:?}: {}", t.output);
+        let lines: Vec<&str> = t.output.lines().map(|l| l.trim_end_matches('\r')).collect();
+        // The terminal echoes the line, the container prints it back.
+        assert_eq!(
+            lines.iter().filter(|l| **l == "typed-line").count(),
+            2,
+            "{case:?}: {}",
+            t.output
+        );
+        assert!(lines.contains(&"stdin-ended"), "{case:?}: {}", t.output);
+        assert!(lines.contains(&"to-stderr"), "{case:?}: {}", t.output);
+    }
+    env.roost(0, &["rm", "-f", "-t", "0", &name]);
 }

@@ -9,6 +9,7 @@ use jiff::Timestamp;
 use super::BuildError;
 use super::stage::{Builder, State};
 use crate::engine::container::process::{self, ProcessFlags};
+use crate::engine::container::tee::{LazyLog, Tee};
 use crate::engine::container::{Container, ContainerSpec, State as CState};
 use crate::engine::layer::{Ingested, LayerSlot, ingest};
 use crate::engine::{Ctx, EngineError};
@@ -143,15 +144,26 @@ pub(super) fn run(b: &mut Builder, state: &State, spec: &RunSpec) -> Result<Inge
     crate::userns::register_holder(&ctx.paths.runtime);
     // The step's network helper, stopped when this returns (after the step has ended).
     let mut net = crate::engine::container::network::attach(ctx, &c);
+    // The step's output goes where ours does, through pipes to us where that is a terminal (see
+    // `runtime::relay`).
+    let mut tee = None;
     let spawned = if b.opts.quiet {
         with_output_to(&null, || crate::runtime::spawn_with(&plan, &mut net))
     } else {
-        crate::runtime::spawn_with(&plan, &mut net)
+        tee = Tee::redirect(Tee::needed(false, false))?;
+        let spawned = crate::runtime::spawn_with(&plan, &mut net);
+        if let Some(t) = tee.as_mut() {
+            t.restore();
+        }
+        spawned
     };
     let spawned = spawned.map_err(|e| EngineError::StartFailed {
         code: e.exit_code(),
         message: e.to_string(),
     })?;
+    if let Some(t) = tee {
+        t.copy(spawned.pid, &mut LazyLog::none());
+    }
     let code = crate::engine::container::wait_and_record(&mut b.store, &id, spawned.pid)?;
     if code != 0 {
         return Err(EngineError::Build(BuildError::RunFailed {

@@ -22,7 +22,7 @@ mod rootfs;
 mod run;
 mod size;
 mod spec;
-mod tee;
+pub(crate) mod tee;
 mod top;
 mod view;
 mod volumes;

@@ -40,11 +40,12 @@ pub fn run_attached(ctx: &Ctx, c: &Container, sig_proxy: bool) -> Result<Ended, 
     // Stops the network helper when dropped, after the container has ended.
     let mut net = super::network::attach(ctx, c);
     let mut log = super::tee::LazyLog::new(&store, c);
-    // With a terminal the output is copied from the pty; otherwise through pipes to us.
-    let mut tee = if log.enabled() && !c.spec.tty {
-        Some(super::tee::Tee::redirect()?)
-    } else {
+    // With a terminal the output is copied from the pty. Otherwise it comes through pipes to us
+    // when it is logged, and so does any descriptor of ours that is a terminal (runtime::relay).
+    let mut tee = if c.spec.tty {
         None
+    } else {
+        super::tee::Tee::redirect(super::tee::Tee::needed(c.spec.interactive, log.enabled()))?
     };
     let spawned = crate::runtime::spawn_with(&plan, &mut net);
     if let Some(t) = tee.as_mut() {
@@ -83,7 +84,7 @@ pub fn run_attached(ctx: &Ctx, c: &Container, sig_proxy: bool) -> Result<Ended, 
         crate::runtime::terminal::relay(m, &mut |data| log.write(false, data));
         log.finish();
     } else if let Some(t) = tee {
-        t.copy(&mut log);
+        t.copy(pid, &mut log);
     }
     let code = crate::runtime::wait::wait_exit(pid);
     if c.spec.net.ports.is_empty() {

@@ -2,11 +2,10 @@
 //! through conmon (`logs` works after a foreground `run` ended). The container writes to two pipes
 //! that we copy; the log file is opened at the first output, so a container that prints nothing
 //! (`run --rm IMAGE true`) costs two pipes and no file.
-use std::io::{Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::PathBuf;
 
-use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use crate::runtime::relay::{Pipes, Until, our_stdio};
 
 use super::logs::{LogFile, LogWriter};
 use super::{Container, monitor};
@@ -26,6 +25,15 @@ impl LazyLog {
         LazyLog {
             path,
             max_size: c.spec.log_opts.max_size,
+            writer: None,
+        }
+    }
+
+    /// No log (a build step's output).
+    pub fn none() -> LazyLog {
+        LazyLog {
+            path: None,
+            max_size: None,
             writer: None,
         }
     }
@@ -59,11 +67,11 @@ impl LazyLog {
     }
 }
 
-/// Our stdout and stderr, set aside while the container's are pipes to us.
+/// Those of our descriptors 0, 1 and 2 that a container about to be spawned gets as pipes to us
+/// (see `runtime::relay`), set aside meanwhile.
 pub struct Tee {
-    saved: [OwnedFd; 2],
-    read: [Option<std::fs::File>; 2],
-    write: [Option<OwnedFd>; 2],
+    saved: [Option<OwnedFd>; 3],
+    pipes: Pipes,
 }
 
 fn io_err(what: &'static str, e: std::io::Error) -> EngineError {
@@ -71,87 +79,58 @@ fn io_err(what: &'static str, e: std::io::Error) -> EngineError {
 }
 
 impl Tee {
-    /// Make descriptors 1 and 2 pipes to us, for the container about to be spawned to inherit.
-    pub fn redirect() -> Result<Tee, EngineError> {
-        let saved = [
-            crate::sys::process::dup_cloexec(std::io::stdout().as_fd())
-                .map_err(|e| io_err("set aside stdout for", e))?,
-            crate::sys::process::dup_cloexec(std::io::stderr().as_fd())
-                .map_err(|e| io_err("set aside stderr for", e))?,
-        ];
-        let mut tee = Tee {
-            saved,
-            read: [None, None],
-            write: [None, None],
-        };
-        for i in 0..2 {
-            let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
-                .map_err(|e| io_err("create a pipe for", e.into()))?;
-            tee.read[i] = Some(std::fs::File::from(r));
-            tee.write[i] = Some(w);
+    /// Which descriptors a container's pid 1 gets as pipes: stdout and stderr when they are copied
+    /// into its `log`, and any of the three (stdin only with `interactive`) that is a terminal.
+    pub fn needed(interactive: bool, log: bool) -> [bool; 3] {
+        let t = crate::runtime::relay::terminals();
+        [interactive && t[0], log || t[1], log || t[2]]
+    }
+
+    /// Make the descriptors `which` marks pipes to us, for the container about to be spawned to
+    /// inherit; `None` when none is marked.
+    pub fn redirect(which: [bool; 3]) -> Result<Option<Tee>, EngineError> {
+        if !which.contains(&true) {
+            return Ok(None);
         }
-        for (i, w) in tee.write.iter().enumerate() {
-            let w = w.as_ref().expect("created above");
-            if let Err(e) = crate::sys::process::dup_onto(w.as_fd(), i as i32 + 1) {
+        let pipes = Pipes::new(which).map_err(|e| io_err("create a pipe for", e.into()))?;
+        let mut tee = Tee {
+            saved: [None, None, None],
+            pipes,
+        };
+        for fd in 0..3 {
+            let Some(end) = tee.pipes.child_end(fd) else {
+                continue;
+            };
+            let set_aside = crate::sys::process::dup_cloexec(our_stdio(fd).as_fd());
+            let redirected = set_aside.and_then(|s| {
+                tee.saved[fd] = Some(s);
+                crate::sys::process::dup_onto(end.as_fd(), fd as i32)
+            });
+            if let Err(e) = redirected {
                 tee.restore();
                 return Err(io_err("redirect", e));
             }
         }
-        Ok(tee)
+        Ok(Some(tee))
     }
 
-    /// Give descriptors 1 and 2 back (once the container holds the pipes).
+    /// Give our descriptors back (once the container holds the pipes).
     pub fn restore(&mut self) {
-        for (i, s) in self.saved.iter().enumerate() {
-            let _ = crate::sys::process::dup_onto(s.as_fd(), i as i32 + 1);
-        }
-        self.write = [None, None];
-    }
-
-    /// Copy the container's output to our stdout/stderr and the log until it closes both pipes.
-    /// When our stdout (or stderr) is closed (`| head`), that pipe is closed too, so the container
-    /// sees the same broken pipe it would have seen writing there itself.
-    pub fn copy(mut self, log: &mut LazyLog) {
-        self.restore();
-        let mut outs = self.saved.map(std::fs::File::from);
-        let mut buf = vec![0u8; 32 * 1024];
-        while self.read.iter().any(Option::is_some) {
-            let ready: Vec<usize> = {
-                let mut fds = Vec::with_capacity(2);
-                let mut which = Vec::with_capacity(2);
-                for (i, r) in self.read.iter().enumerate() {
-                    if let Some(r) = r {
-                        fds.push(PollFd::new(r.as_fd(), PollFlags::POLLIN));
-                        which.push(i);
-                    }
-                }
-                match poll(&mut fds, PollTimeout::NONE) {
-                    Ok(_) | Err(nix::Error::EINTR) => {}
-                    Err(_) => break,
-                }
-                which
-                    .iter()
-                    .zip(&fds)
-                    .filter(|(_, f)| f.revents().is_some_and(|r| !r.is_empty()))
-                    .map(|(i, _)| *i)
-                    .collect()
-            };
-            for i in ready {
-                let n = match self.read[i].as_mut().map(|r| r.read(&mut buf)) {
-                    Some(Ok(n)) => n,
-                    Some(Err(e)) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                    _ => 0,
-                };
-                if n == 0 {
-                    self.read[i] = None;
-                    continue;
-                }
-                log.write(i == 1, &buf[..n]);
-                if outs[i].write_all(&buf[..n]).is_err() {
-                    self.read[i] = None;
-                }
+        for (fd, s) in self.saved.iter_mut().enumerate() {
+            if let Some(s) = s.take() {
+                let _ = crate::sys::process::dup_onto(s.as_fd(), fd as i32);
             }
         }
+        self.pipes.close_child_ends();
+    }
+
+    /// Relay until the container (`pid`) has closed its output (see `runtime::relay`), copying the
+    /// output into `log` too.
+    pub fn copy(mut self, pid: nix::unistd::Pid, log: &mut LazyLog) {
+        self.restore();
+        self.pipes.copy(pid, Until::Closed, &mut |stderr, data| {
+            log.write(stderr, data)
+        });
         log.finish();
     }
 }
