@@ -296,6 +296,7 @@ fn the_roost_binary_cannot_be_written_through_proc_exe() {
         "the container wrote the roost binary"
     );
     assert_no_leaks(&env);
+}
 
 /// What a `roost` command run on a terminal left behind: its status, what it printed on the
 /// terminal, and the input still waiting on it (what a shell would read next).
