@@ -16,6 +16,7 @@ mod containers;
 mod exec;
 mod hostile;
 mod images;
+mod login;
 mod misc;
 mod monitor;
 mod network;
