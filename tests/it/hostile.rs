@@ -427,3 +427,186 @@ fn layer_not_matching_its_diff_id_is_refused() {
     );
     assert_no_leaks(&env);
 }
+
+// --- hostile registries -----------------------------------------------------------------------
+
+/// What the fake registry answers to one request.
+struct Reply {
+    status: u16,
+    content_type: &'static str,
+    body: Vec<u8>,
+    /// Send only this many body bytes (after announcing all of them), then keep the connection
+    /// open without sending anything until the client hangs up.
+    stall_after: Option<usize>,
+}
+
+fn reply(status: u16, content_type: &'static str, body: Vec<u8>) -> Reply {
+    Reply {
+        status,
+        content_type,
+        body,
+        stall_after: None,
+    }
+}
+
+type Paths = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
+
+/// A plain-http registry on 127.0.0.1 (an ephemeral port), one thread per connection; returns
+/// the `127.0.0.1:PORT` it listens on and the request paths it saw.
+fn fake_registry(handler: impl Fn(&str) -> Reply + Send + Sync + 'static) -> (String, Paths) {
+    use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = format!("127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let seen = Paths::default();
+    let log = seen.clone();
+    let handler = std::sync::Arc::new(handler);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let (handler, log) = (handler.clone(), log.clone());
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut line = String::new();
+                if reader.read_line(&mut line).is_err() {
+                    return;
+                }
+                loop {
+                    let mut h = String::new();
+                    if reader.read_line(&mut h).is_err() || h.trim().is_empty() {
+                        break;
+                    }
+                }
+                let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
+                log.lock().unwrap().push(path.clone());
+                let r = handler(&path);
+                let head = format!(
+                    "HTTP/1.1 {} X\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    r.status,
+                    r.content_type,
+                    r.body.len()
+                );
+                let _ = stream.write_all(head.as_bytes());
+                let _ = stream.write_all(&r.body[..r.stall_after.unwrap_or(r.body.len())]);
+                let _ = stream.flush();
+                if r.stall_after.is_some() {
+                    let _ = reader.read_to_end(&mut Vec::new());
+                }
+            });
+        }
+    });
+    (addr, seen)
+}
+
+/// An image of one layer (`layer`, announced as `layer_size` bytes) as the fake registry serves it:
+/// `/v2/hostile/manifests/latest`, the config blob, and the layer blob through `layer_reply`.
+fn image_registry(
+    layer: Vec<u8>,
+    layer_size: u64,
+    layer_reply: impl Fn(&[u8]) -> Reply + Send + Sync + 'static,
+) -> (String, Paths, String) {
+    let diff_id = format!("sha256:{}", sha256_hex(&layer));
+    let config = serde_json::json!({
+        "architecture": "amd64", "os": "linux",
+        "config": {"Cmd": ["sh"]},
+        "rootfs": {"type": "layers", "diff_ids": [diff_id]},
+    })
+    .to_string()
+    .into_bytes();
+    let config_digest = format!("sha256:{}", sha256_hex(&config));
+    let layer_digest = format!("sha256:{}", sha256_hex(&layer));
+    let manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                   "digest": config_digest, "size": config.len()},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar",
+                    "digest": layer_digest, "size": layer_size}],
+    })
+    .to_string()
+    .into_bytes();
+    let blob_path = format!("/v2/hostile/blobs/{layer_digest}");
+    let config_path = format!("/v2/hostile/blobs/{config_digest}");
+    let (addr, seen) = fake_registry(move |path| match path {
+        "/v2/" => reply(200, "application/json", b"{}".to_vec()),
+        "/v2/hostile/manifests/latest" => reply(
+            200,
+            "application/vnd.oci.image.manifest.v1+json",
+            manifest.clone(),
+        ),
+        p if p == config_path => reply(200, "application/octet-stream", config.clone()),
+        p if p == blob_path => layer_reply(&layer),
+        _ => reply(404, "application/json", b"{}".to_vec()),
+    });
+    (addr, seen, layer_digest)
+}
+
+#[test]
+fn a_blob_larger_than_the_free_space_is_refused_before_download() {
+    let env = Env::new("a_blob_larger_than_the_free_space_is_refused_before_download");
+    // The descriptor claims 1 PiB; the registry would happily stream it.
+    let (addr, seen, digest) = image_registry(tar(&[file("a", b"a")]), 1 << 50, |_| {
+        reply(200, "application/octet-stream", vec![0; 4 << 20])
+    });
+    let image = format!("{addr}/hostile:latest");
+    let out = env.roost(125, &["pull", "-q", "--tls-verify=false", &image]);
+    let err = out.stderr_text();
+    assert!(err.starts_with("Error: "), "{err}");
+    assert!(err.contains("not enough space"), "{err}");
+    assert!(err.contains(&digest) && err.contains(&addr), "{err}");
+    assert!(
+        err.contains("1125899906842624"),
+        "the size is not named: {err}"
+    );
+    assert!(
+        !seen.lock().unwrap().iter().any(|p| p.ends_with(&digest)),
+        "the blob was requested: {:?}",
+        seen.lock().unwrap()
+    );
+    assert!(image_ids(&env).is_empty() && layer_dirs(&env).is_empty());
+    assert_no_staging(&env, "a refused pull");
+    assert_no_leaks(&env);
+}
+
+#[test]
+fn a_registry_that_stalls_mid_blob_is_given_up_after_the_timeout() {
+    let env = Env::new("a_registry_that_stalls_mid_blob_is_given_up_after_the_timeout");
+    let layer = tar(&[file("big", &vec![7u8; 200_000])]);
+    let size = layer.len() as u64;
+    let (addr, seen, digest) = image_registry(layer, size, |layer| Reply {
+        stall_after: Some(layer.len() / 2),
+        ..reply(200, "application/octet-stream", layer.to_vec())
+    });
+    let image = format!("{addr}/hostile:latest");
+    let mut cmd = env.roost_cmd(&["pull", "-q", "--tls-verify=false", "--retry=1", &image]);
+    cmd.env("ROOST_REGISTRY_TIMEOUT", "1");
+    let out = run_with_timeout(&mut cmd, None, env.timeout).unwrap();
+    let err = out.stderr_text();
+    assert_eq!(out.status.code(), Some(125), "{err}");
+    assert!(err.contains("sent nothing for 1 s"), "{err}");
+    assert!(err.contains(&digest) && err.contains(&addr), "{err}");
+    assert!(
+        err.contains("Hint: ") && err.contains("ROOST_REGISTRY_TIMEOUT"),
+        "{err}"
+    );
+    let blob_gets = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|p| p.ends_with(&digest))
+        .count();
+    assert_eq!(blob_gets, 2, "one try and one resume");
+    assert!(image_ids(&env).is_empty() && layer_dirs(&env).is_empty());
+    assert_no_staging(&env, "a stalled pull");
+
+    // A bad setting is refused up front.
+    let mut cmd = env.roost_cmd(&["pull", "-q", "--tls-verify=false", &image]);
+    cmd.env("ROOST_REGISTRY_TIMEOUT", "soon");
+    let out = run_with_timeout(&mut cmd, None, env.timeout).unwrap();
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        out.stderr_text().contains("ROOST_REGISTRY_TIMEOUT"),
+        "{}",
+        out.stderr_text()
+    );
+    assert_no_leaks(&env);
+}
