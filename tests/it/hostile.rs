@@ -610,3 +610,64 @@ fn a_registry_that_stalls_mid_blob_is_given_up_after_the_timeout() {
     );
     assert_no_leaks(&env);
 }
+
+/// stderr carries no terminal control characters but newlines, and stays short.
+fn assert_clean_and_short(what: &str, err: &str) {
+    assert!(err.starts_with("Error: "), "{what}: {err:?}");
+    assert!(
+        !err.chars().any(|c| c.is_control() && c != '\n'),
+        "{what}: control characters reach the terminal: {err:?}"
+    );
+    assert!(!err.contains('\u{fffd}'), "{what}: binary junk: {err:?}");
+    assert!(err.len() < 1000, "{what}: {} bytes of error", err.len());
+}
+
+#[test]
+fn unreadable_archives_are_named_and_nothing_binary_is_echoed() {
+    let env = Env::new("unreadable_archives_are_named_and_nothing_binary_is_echoed");
+    // Bytes that look like a tar header full of junk and terminal escapes.
+    let junk: Vec<u8> = (0..8192u32)
+        .map(|i| match i % 7 {
+            0 => 0x1b,
+            1 => b'[',
+            2 => 0xff,
+            _ => (i.wrapping_mul(2_654_435_761) >> 24) as u8,
+        })
+        .collect();
+    let path = env.home.join("junk.tar");
+    fs::write(&path, &junk).unwrap();
+    let out = env.roost(125, &["load", "-i", path.to_str().unwrap()]);
+    let err = out.stderr_text();
+    assert_clean_and_short("junk", &err);
+    assert!(err.contains(path.to_str().unwrap()), "{err}");
+    assert!(err.contains("not a docker-archive or oci-archive"), "{err}");
+
+    // A good archive cut short in the middle of its layer.
+    let layer = tar(&[file("big", &vec![b'x'; 100_000])]);
+    let whole = docker_archive(&env.safename("cut"), &layer, None);
+    let cut = 60_000;
+    let path = env.home.join("cut.tar");
+    fs::write(&path, &whole[..cut]).unwrap();
+    let out = env.roost(125, &["load", "-i", path.to_str().unwrap()]);
+    let err = out.stderr_text();
+    assert_clean_and_short("truncated", &err);
+    assert!(err.contains(path.to_str().unwrap()), "{err}");
+    assert!(
+        err.contains(&format!(
+            "truncated archive: unexpected end of file after {cut} bytes"
+        )),
+        "{err}"
+    );
+
+    // An entry name with escapes in it is quoted escaped.
+    let evil = tar(&[file("../\x1b]0;pwned\x07\x1b[2J", b"x")]);
+    let path = env.home.join("evil.tar");
+    fs::write(&path, &evil).unwrap();
+    let out = env.roost(125, &["load", "-i", path.to_str().unwrap()]);
+    let err = out.stderr_text();
+    assert_clean_and_short("escapes", &err);
+    assert!(err.contains("\\u{1b}]0;pwned"), "{err}");
+    assert!(image_ids(&env).is_empty() && layer_dirs(&env).is_empty());
+    assert_no_staging(&env, "unreadable archives");
+    assert_no_leaks(&env);
+}
