@@ -14,7 +14,8 @@ pub use instruction::{
 };
 pub use lexer::Heredoc;
 
-/// A parse error, with the file and line it is about (`Dockerfile:3: unknown instruction`).
+/// A parse error, with the file and line it is about (`Dockerfile:3: unknown instruction`). What it
+/// quotes from the file is escaped and cut (a line may be megabytes long).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{file}:{line}: {what}")]
 pub struct ParseError {
@@ -28,7 +29,7 @@ impl ParseError {
         ParseError {
             file: file.to_string(),
             line,
-            what: what.into(),
+            what: crate::oci::printable(&what.into(), 2 * crate::oci::QUOTE_LIMIT),
         }
     }
 }

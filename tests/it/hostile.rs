@@ -671,3 +671,103 @@ fn unreadable_archives_are_named_and_nothing_binary_is_echoed() {
     assert_no_staging(&env, "unreadable archives");
     assert_no_leaks(&env);
 }
+
+// --- hostile Containerfiles -------------------------------------------------------------------
+
+/// A build context holding `containerfile`, owned by the test user.
+fn build_context(env: &Env, what: &str, containerfile: &str) -> PathBuf {
+    let dir = env.home.join(format!("ctx-{what}"));
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(dir.join("Containerfile"), containerfile).unwrap();
+    let u = env.user();
+    if u.switch {
+        for p in [dir.join("Containerfile"), dir.clone()] {
+            std::os::unix::fs::chown(&p, Some(u.uid), Some(u.gid)).unwrap();
+        }
+    }
+    dir
+}
+
+/// `ARG A=$A$A` doubling `doublings` times after `ARG A=` of 64 bytes, before or after `FROM`.
+fn doubling(doublings: usize, before_from: bool) -> String {
+    let mut args = format!("ARG A={}\n", "x".repeat(64));
+    args.push_str(&"ARG A=$A$A\n".repeat(doublings));
+    if before_from {
+        format!("{args}FROM scratch\nLABEL a=b\n")
+    } else {
+        format!("FROM scratch\n{args}LABEL a=b\n")
+    }
+}
+
+#[test]
+fn self_doubling_args_are_capped_with_the_line() {
+    let env = Env::new("self_doubling_args_are_capped_with_the_line");
+    // 64 bytes doubled 14 times is 1 MiB exactly (allowed), 15 times is over.
+    let dir = build_context(&env, "ok", &doubling(14, false));
+    env.roost(
+        0,
+        &[
+            "build",
+            "-q",
+            "-t",
+            &env.safename("ok"),
+            dir.to_str().unwrap(),
+        ],
+    );
+    for (what, before_from, line) in [("after", false, 17), ("before", true, 16)] {
+        let dir = build_context(&env, what, &doubling(24, before_from));
+        let out = env.roost(125, &["build", "-q", dir.to_str().unwrap()]);
+        let err = out.stderr_text();
+        assert_clean_and_short(what, &err);
+        assert!(
+            err.contains(&format!(
+                "Containerfile:{line}: expanding `$A$A` makes more than 1048576 bytes"
+            )),
+            "{what}: {err}"
+        );
+    }
+    // Many lines, each under the cap, are bounded all together.
+    let mut many = doubling(14, false).replace("LABEL a=b\n", "");
+    for i in 0..80 {
+        many.push_str(&format!("ARG B{i}=$A\n"));
+    }
+    let dir = build_context(&env, "many", &many);
+    let out = env.roost(125, &["build", "-q", dir.to_str().unwrap()]);
+    let err = out.stderr_text();
+    assert_clean_and_short("many", &err);
+    assert!(
+        err.contains("Containerfile:79: variable expansion in this build makes more than 67108864 bytes in all"),
+        "{err}"
+    );
+    assert_no_leaks(&env);
+}
+
+#[test]
+fn huge_instructions_are_cut_in_errors() {
+    let env = Env::new("huge_instructions_are_cut_in_errors");
+    crate::store::pull(&env, "busybox");
+    // Under the kernel's 128 KiB limit for one argument, so the RUN does run (and fails).
+    let filler = "y".repeat(100_000);
+    let df = format!(
+        "FROM {}\nRUN exit 3 # {filler}\n",
+        crate::harness::image("busybox")
+    );
+    let dir = build_context(&env, "run", &df);
+    let out = env.roost(3, &["build", "-q", dir.to_str().unwrap()]);
+    let err = out.stderr_text();
+    assert_clean_and_short("run", &err);
+    assert!(
+        err.contains(&format!("building at STEP \"RUN exit 3 # yyy"))
+            && err.contains(&format!("… ({} bytes)", filler.len() + 13)),
+        "{err}"
+    );
+    let dir = build_context(&env, "bogus", &format!("FROM scratch\nBOGUS{filler} x\n"));
+    let out = env.roost(125, &["build", "-q", dir.to_str().unwrap()]);
+    let err = out.stderr_text();
+    assert_clean_and_short("bogus", &err);
+    assert!(
+        err.contains("Containerfile:2: unknown instruction `BOGUSyyy"),
+        "{err}"
+    );
+    assert_no_leaks(&env);
+}
