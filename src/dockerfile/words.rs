@@ -463,4 +463,89 @@ mod tests {
             ["a=\"b c\"", "d='e f'", "g=h\\ i"]
         );
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::super::*;
+
+        fn wordish() -> impl Strategy<Value = String> {
+            let token = prop_oneof![
+                Just("$A".to_string()),
+                Just("${A}".to_string()),
+                Just("$B".to_string()),
+                Just("${A:-".to_string()),
+                Just("${A-".to_string()),
+                Just("${B:+".to_string()),
+                Just("${A:?".to_string()),
+                Just("}".to_string()),
+                Just("{".to_string()),
+                Just("\"".to_string()),
+                Just("'".to_string()),
+                Just("\\".to_string()),
+                Just("`".to_string()),
+                Just(" ".to_string()),
+                Just("$".to_string()),
+                Just("${".to_string()),
+                Just("${:".to_string()),
+                "[ -~]{0,6}",
+                "\\PC{0,3}",
+            ];
+            proptest::collection::vec(token, 0..50).prop_map(|t| t.concat())
+        }
+
+        /// `A` is large, so that expansions can hit the cap.
+        fn vars(name: &str) -> Option<String> {
+            match name {
+                "A" => Some("a b ".repeat(MAX_WORD / 16)),
+                "B" => Some(String::new()),
+                _ => None,
+            }
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+
+            /// Expansion never panics, never exceeds its cap, and quotes its input shortened.
+            #[test]
+            fn expansion_is_bounded(input in prop_oneof![wordish(), "\\PC{0,200}"], escape in prop_oneof![Just('\\'), Just('`')]) {
+                match expand(&input, escape, &vars) {
+                    Ok(w) => prop_assert!(w.len() <= MAX_WORD),
+                    Err(e) => prop_assert!(e.to_string().len() < 2 * MAX_WORD.min(2000), "{}", e.to_string().len()),
+                }
+                if let Ok(ws) = expand_words(&input, escape, &vars) {
+                    prop_assert!(ws.iter().map(String::len).sum::<usize>() <= MAX_WORD);
+                }
+                let _ = split_raw(&input, escape);
+            }
+        }
+    }
+
+    #[test]
+    fn doubling_and_nesting_are_capped() {
+        let mut a = "x".repeat(64);
+        let mut err = None;
+        for _ in 0..24 {
+            match expand("$A$A", '\\', &|n: &str| (n == "A").then(|| a.clone())) {
+                Ok(v) => a = v,
+                Err(e) => {
+                    err = Some(e);
+                    break;
+                }
+            }
+        }
+        assert_eq!(a.len(), MAX_WORD);
+        assert!(matches!(err, Some(WordError::TooLong { .. })), "{err:?}");
+        let deep = format!("{}x{}", "${A:-".repeat(1000), "}".repeat(1000));
+        assert!(matches!(
+            expand(&deep, '\\', &|_: &str| None),
+            Err(WordError::TooDeep { .. })
+        ));
+        let ok = format!(
+            "{}x{}",
+            "${A:-".repeat(MAX_NESTING),
+            "}".repeat(MAX_NESTING)
+        );
+        assert_eq!(expand(&ok, '\\', &|_: &str| None).unwrap(), "x");
+    }
 }

@@ -13,13 +13,21 @@ pub fn printable(s: &str, max: usize) -> String {
             out.push_str(&format!("… ({} bytes)", s.len()));
             break;
         }
-        if c.is_control() || c == '\u{fffd}' {
+        if c.is_control() {
             out.extend(c.escape_debug());
+        } else if invisible(c) {
+            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
         } else {
             out.push(c);
         }
     }
     out
+}
+
+/// Characters that would hide or reorder what is shown (replacement character for invalid UTF-8,
+/// zero-width and bidirectional formatting characters).
+fn invisible(c: char) -> bool {
+    matches!(c, '\u{fffd}' | '\u{feff}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 /// [`printable`] for bytes, which need not be UTF-8 (invalid sequences show as `\u{fffd}`).
@@ -43,6 +51,7 @@ mod tests {
         assert_eq!(printable("abcdef", 3), "abc… (6 bytes)");
         assert_eq!(printable("abc", 3), "abc");
         assert_eq!(printable_bytes(b"\xff\xfeok", 10), "\\u{fffd}\\u{fffd}ok");
+        assert_eq!(printable("a\u{202e}b", 10), "a\\u{202e}b");
     }
 
     proptest! {
