@@ -757,7 +757,7 @@ fn huge_instructions_are_cut_in_errors() {
     let err = out.stderr_text();
     assert_clean_and_short("run", &err);
     assert!(
-        err.contains(&format!("building at STEP \"RUN exit 3 # yyy"))
+        err.contains("building at STEP \"RUN exit 3 # yyy")
             && err.contains(&format!("… ({} bytes)", filler.len() + 13)),
         "{err}"
     );

@@ -72,10 +72,9 @@ fn stage_archive(input: impl Read, dir: &Path) -> Result<(), EngineError> {
     let failed = |e: io::Error, entries: usize| read_error(&e, read.get(), entries);
     let (_, plain) = crate::archive::decompress(input).map_err(|e| failed(e, 0))?;
     let mut tar = tar::Archive::new(plain);
-    let mut entries = 0;
-    for entry in tar.entries().map_err(|e| failed(e, 0))? {
-        let mut entry = entry.map_err(|e| failed(e, entries))?;
-        entries += 1;
+    for (before, entry) in tar.entries().map_err(|e| failed(e, 0))?.enumerate() {
+        let mut entry = entry.map_err(|e| failed(e, before))?;
+        let entries = before + 1;
         let path = entry.path().map_err(|e| failed(e, entries))?.into_owned();
         let shown = crate::oci::printable(&path.to_string_lossy(), crate::oci::QUOTE_LIMIT);
         if path
