@@ -448,4 +448,48 @@ mod tests {
         assert!(outside.join("keep").exists());
         assert!(!remove_all(tree.root(), b"missing").expect("remove missing"));
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::super::RelPath;
+
+        fn pathish() -> impl Strategy<Value = Vec<u8>> {
+            let part = prop_oneof![
+                Just(b"..".to_vec()),
+                Just(b".".to_vec()),
+                Just(b"".to_vec()),
+                Just(b"/".to_vec()),
+                Just(b"...".to_vec()),
+                Just(b"a".to_vec()),
+                Just(b"..a".to_vec()),
+                Just(b"\\".to_vec()),
+                Just(b"\0".to_vec()),
+                proptest::collection::vec(any::<u8>(), 0..6),
+            ];
+            proptest::collection::vec(part, 0..12).prop_map(|parts| parts.join(&b'/'))
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(2000))]
+
+            /// Whatever a tar header says, an accepted path stays below the destination.
+            #[test]
+            fn accepted_paths_never_escape(raw in prop_oneof![pathish(), proptest::collection::vec(any::<u8>(), 0..300)]) {
+                if let Ok(p) = RelPath::parse(&raw) {
+                    let b = p.0.clone();
+                    prop_assert!(!b.starts_with(b"/"), "{:?}", p);
+                    prop_assert!(!b.contains(&0));
+                    prop_assert!(b.len() <= raw.len());
+                    if !b.is_empty() {
+                        for c in b.split(|&x| x == b'/') {
+                            prop_assert!(!c.is_empty() && c != b"." && c != b"..", "{:?} from {:?}", p, raw);
+                        }
+                    }
+                    // Normalising is idempotent.
+                    prop_assert_eq!(RelPath::parse(&b).ok().filter(|_| !b.is_empty()).map(|q| q.0).unwrap_or_default(), b);
+                }
+            }
+        }
+    }
 }

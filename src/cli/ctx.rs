@@ -93,6 +93,24 @@ pub(super) fn paths(global: &GlobalArgs) -> Result<Paths, Error> {
     Ok(Paths::resolve(&env)?)
 }
 
+/// `ROOST_REGISTRY_TIMEOUT`: seconds a registry may take to connect or to send more bytes.
+fn registry_timeout() -> Result<std::time::Duration, Error> {
+    const KEY: &str = "ROOST_REGISTRY_TIMEOUT";
+    let Some(v) = std::env::var_os(KEY).filter(|v| !v.is_empty()) else {
+        return Ok(crate::registry::DEFAULT_TIMEOUT);
+    };
+    v.to_str()
+        .and_then(|s| s.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s > 0.0 && *s <= 86_400.0)
+        .map(std::time::Duration::from_secs_f64)
+        .ok_or_else(|| {
+            Error::Usage(format!(
+                "{KEY}=`{}`: expected a number of seconds between 0 and 86400",
+                v.to_string_lossy().escape_debug()
+            ))
+        })
+}
+
 pub(super) fn build(global: &GlobalArgs, joined: Option<Joined>) -> Result<Ctx, Error> {
     let paths = paths(global)?;
     // Before anything makes a directory below them with the default mode: the store and the runtime
@@ -114,6 +132,7 @@ pub(super) fn build(global: &GlobalArgs, joined: Option<Joined>) -> Result<Ctx, 
         };
     }
     Ok(Ctx {
+        registry_timeout: registry_timeout()?,
         rootless: joined.is_some() || !nix::unistd::Uid::current().is_root(),
         default_network: default_network(&paths.config_home),
         storage_driver: storage_driver(global.storage_driver.as_deref(), &paths.config_home),

@@ -15,6 +15,8 @@ pub enum Command {
 pub struct ArgDecl {
     pub name: String,
     pub default: Option<String>,
+    /// The line of the `ARG` instruction.
+    pub line: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -354,7 +356,11 @@ pub fn parse_instruction(l: &Logical, escape: char, file: &str) -> Result<Instru
                         {
                             return Err(err(format!("invalid ARG name `{name}`")));
                         }
-                        Ok(ArgDecl { name, default })
+                        Ok(ArgDecl {
+                            name,
+                            default,
+                            line: l.line,
+                        })
                     })
                     .collect::<Result<_, _>>()?,
             )
@@ -573,11 +579,13 @@ mod tests {
             Kind::Arg(vec![
                 ArgDecl {
                     name: "A".into(),
-                    default: None
+                    default: None,
+                    line: 1
                 },
                 ArgDecl {
                     name: "B".into(),
-                    default: Some("2".into())
+                    default: Some("2".into()),
+                    line: 1
                 }
             ])
         );

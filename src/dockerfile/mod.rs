@@ -14,7 +14,8 @@ pub use instruction::{
 };
 pub use lexer::Heredoc;
 
-/// A parse error, with the file and line it is about (`Dockerfile:3: unknown instruction`).
+/// A parse error, with the file and line it is about (`Dockerfile:3: unknown instruction`). What it
+/// quotes from the file is escaped and cut (a line may be megabytes long).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{file}:{line}: {what}")]
 pub struct ParseError {
@@ -28,7 +29,7 @@ impl ParseError {
         ParseError {
             file: file.to_string(),
             line,
-            what: what.into(),
+            what: crate::oci::printable(&what.into(), 2 * crate::oci::QUOTE_LIMIT),
         }
     }
 }
@@ -172,5 +173,56 @@ mod tests {
         assert!(e.what.contains("no FROM"), "{e}");
         let e = parse("FROM a AS x\nFROM b AS X\n", "Dockerfile").unwrap_err();
         assert_eq!(e.line, 2);
+    }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::super::parse;
+
+        /// Containerfile-shaped text: keywords, flags, quotes, escapes, heredocs, continuations.
+        fn containerfile() -> impl Strategy<Value = String> {
+            let token = prop_oneof![
+                "(FROM|RUN|CMD|LABEL|EXPOSE|ENV|ADD|COPY|ENTRYPOINT|VOLUME|USER|WORKDIR|ARG|ONBUILD|STOPSIGNAL|HEALTHCHECK|SHELL|MAINTAINER|from|Run|BOGUS) ",
+                Just("\n".to_string()),
+                Just("\\\n".to_string()),
+                Just("`\n".to_string()),
+                Just("# escape=`\n".to_string()),
+                Just("# syntax=x\n".to_string()),
+                Just("<<EOF\nx\nEOF\n".to_string()),
+                Just("<<-'E'\n".to_string()),
+                Just("[\"a\", \"b\"]".to_string()),
+                Just("[".to_string()),
+                Just("\"".to_string()),
+                Just("'".to_string()),
+                Just("=".to_string()),
+                Just(" AS ".to_string()),
+                Just("--from=".to_string()),
+                Just("--mount=type=cache,target=/x ".to_string()),
+                Just("--platform=$P ".to_string()),
+                Just("--interval=5s ".to_string()),
+                Just("CMD ".to_string()),
+                Just("NONE".to_string()),
+                Just("${A:-${B}}".to_string()),
+                "[ -~]{0,12}",
+                "\\PC{0,4}",
+            ];
+            proptest::collection::vec(token, 0..40).prop_map(|t| t.concat())
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(1000))]
+
+            /// Any text parses or fails with a short, printable message naming the file.
+            #[test]
+            fn any_text_parses_or_fails_cleanly(text in prop_oneof![containerfile(), "\\PC{0,400}"]) {
+                if let Err(e) = parse(&text, "Containerfile") {
+                    let msg = e.to_string();
+                    prop_assert!(msg.starts_with("Containerfile:"), "{}", msg);
+                    prop_assert!(msg.chars().count() < 1000, "{}", msg.len());
+                    prop_assert!(!msg.chars().any(char::is_control), "{:?}", msg);
+                }
+            }
+        }
     }
 }

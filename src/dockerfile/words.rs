@@ -3,9 +3,20 @@
 //! builder applies it to ENV, LABEL, COPY, WORKDIR and the other instructions that expand variables.
 //! RUN, CMD and ENTRYPOINT are left to the shell.
 
-/// Why a word could not be expanded.
+/// The most an expansion may produce, all its words together (docker has no limit; a variable that
+/// doubles itself line after line would otherwise take all memory).
+pub const MAX_WORD: usize = 1 << 20;
+
+/// How deeply `${A:-${B:-…}}` may nest.
+pub const MAX_NESTING: usize = 32;
+
+/// Why a word could not be expanded. Inputs are quoted shortened and escaped.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WordError {
+    #[error("expanding `{input}` makes more than {limit} bytes", limit = MAX_WORD)]
+    TooLong { input: String },
+    #[error("substitutions nested more than {limit} deep in `{input}`", limit = MAX_NESTING)]
+    TooDeep { input: String },
     #[error("missing `}}` in `{0}`")]
     Unclosed(String),
     #[error("unterminated quote in `{0}`")]
@@ -29,7 +40,17 @@ impl<F: Fn(&str) -> Option<String>> Vars for F {
 
 /// Expand one word: quotes removed, variables substituted, whitespace kept.
 pub fn expand(input: &str, escape: char, vars: &dyn Vars) -> Result<String, WordError> {
+    expand_nested(input, escape, vars, 0)
+}
+
+fn expand_nested(
+    input: &str,
+    escape: char,
+    vars: &dyn Vars,
+    depth: usize,
+) -> Result<String, WordError> {
     let mut p = Processor::new(input, escape, vars, false);
+    p.depth = depth;
     p.run()?;
     Ok(p.words.pop().unwrap_or_default())
 }
@@ -96,6 +117,10 @@ struct Processor<'a> {
     /// Whether the current word has started (an empty quoted string still makes a word).
     started: bool,
     input: &'a str,
+    /// How many `${…}` operands this expansion is inside.
+    depth: usize,
+    /// Bytes in `words` so far.
+    total: usize,
 }
 
 impl<'a> Processor<'a> {
@@ -109,15 +134,29 @@ impl<'a> Processor<'a> {
             words: Vec::new(),
             started: false,
             input,
+            depth: 0,
+            total: 0,
         }
     }
 
-    fn push(&mut self, c: char) {
+    /// The input, shortened and escaped for an error message.
+    fn quoted(&self) -> String {
+        crate::oci::printable(self.input, crate::oci::QUOTE_LIMIT)
+    }
+
+    fn push(&mut self, c: char) -> Result<(), WordError> {
         if !self.started {
             self.words.push(String::new());
             self.started = true;
         }
+        self.total += c.len_utf8();
+        if self.total > MAX_WORD {
+            return Err(WordError::TooLong {
+                input: self.quoted(),
+            });
+        }
         self.words.last_mut().expect("started").push(c);
+        Ok(())
     }
 
     fn start_word(&mut self) {
@@ -127,14 +166,15 @@ impl<'a> Processor<'a> {
         }
     }
 
-    fn push_unquoted(&mut self, s: &str) {
+    fn push_unquoted(&mut self, s: &str) -> Result<(), WordError> {
         for c in s.chars() {
             if self.split && c.is_whitespace() {
                 self.started = false;
             } else {
-                self.push(c);
+                self.push(c)?;
             }
         }
+        Ok(())
     }
 
     fn run(&mut self) -> Result<(), WordError> {
@@ -147,9 +187,9 @@ impl<'a> Processor<'a> {
                 match self.chars.get(self.pos) {
                     Some(&n) => {
                         self.pos += 1;
-                        self.push(n);
+                        self.push(n)?;
                     }
-                    None => self.push(c),
+                    None => self.push(c)?,
                 }
             } else if c == '\'' {
                 self.start_word();
@@ -159,11 +199,11 @@ impl<'a> Processor<'a> {
                 self.double_quoted()?;
             } else if c == '$' {
                 let v = self.dollar()?;
-                self.push_unquoted(&v);
+                self.push_unquoted(&v)?;
             } else if self.split && c.is_whitespace() {
                 self.started = false;
             } else {
-                self.push(c);
+                self.push(c)?;
             }
         }
         Ok(())
@@ -172,14 +212,14 @@ impl<'a> Processor<'a> {
     fn single_quoted(&mut self) -> Result<(), WordError> {
         loop {
             match self.chars.get(self.pos) {
-                None => return Err(WordError::Quote(self.input.to_string())),
+                None => return Err(WordError::Quote(self.quoted())),
                 Some('\'') => {
                     self.pos += 1;
                     return Ok(());
                 }
                 Some(&c) => {
                     self.pos += 1;
-                    self.push(c);
+                    self.push(c)?;
                 }
             }
         }
@@ -188,7 +228,7 @@ impl<'a> Processor<'a> {
     fn double_quoted(&mut self) -> Result<(), WordError> {
         loop {
             let Some(&c) = self.chars.get(self.pos) else {
-                return Err(WordError::Quote(self.input.to_string()));
+                return Err(WordError::Quote(self.quoted()));
             };
             self.pos += 1;
             if c == '"' {
@@ -197,17 +237,17 @@ impl<'a> Processor<'a> {
                 match self.chars.get(self.pos) {
                     Some(&n) if n == '"' || n == '$' || n == self.escape => {
                         self.pos += 1;
-                        self.push(n);
+                        self.push(n)?;
                     }
-                    _ => self.push(c),
+                    _ => self.push(c)?,
                 }
             } else if c == '$' {
                 let v = self.dollar()?;
                 for ch in v.chars() {
-                    self.push(ch);
+                    self.push(ch)?;
                 }
             } else {
-                self.push(c);
+                self.push(c)?;
             }
         }
     }
@@ -250,7 +290,7 @@ impl<'a> Processor<'a> {
         }
         let name: String = self.chars[start..self.pos].iter().collect();
         if name.is_empty() {
-            return Err(WordError::BadSubstitution(self.input.to_string()));
+            return Err(WordError::BadSubstitution(self.quoted()));
         }
         let value = self.vars.get(&name);
         match self.chars.get(self.pos) {
@@ -266,9 +306,9 @@ impl<'a> Processor<'a> {
                 let op = *self
                     .chars
                     .get(self.pos)
-                    .ok_or_else(|| WordError::Unclosed(self.input.to_string()))?;
+                    .ok_or_else(|| WordError::Unclosed(self.quoted()))?;
                 if !matches!(op, '-' | '+' | '?') {
-                    return Err(WordError::BadSubstitution(self.input.to_string()));
+                    return Err(WordError::BadSubstitution(self.quoted()));
                 }
                 self.pos += 1;
                 let word = self.until_close()?;
@@ -276,7 +316,12 @@ impl<'a> Processor<'a> {
                     Some(v) => !colon || !v.is_empty(),
                     None => false,
                 };
-                let inner = || expand(&word, self.escape, self.vars);
+                if self.depth >= MAX_NESTING {
+                    return Err(WordError::TooDeep {
+                        input: self.quoted(),
+                    });
+                }
+                let inner = || expand_nested(&word, self.escape, self.vars, self.depth + 1);
                 match op {
                     '-' if set => Ok(value.unwrap_or_default()),
                     '-' => inner(),
@@ -288,13 +333,13 @@ impl<'a> Processor<'a> {
                         message: if word.is_empty() {
                             "parameter not set".into()
                         } else {
-                            inner()?
+                            crate::oci::printable(&inner()?, crate::oci::QUOTE_LIMIT)
                         },
                     }),
                 }
             }
-            None => Err(WordError::Unclosed(self.input.to_string())),
-            Some(_) => Err(WordError::BadSubstitution(self.input.to_string())),
+            None => Err(WordError::Unclosed(self.quoted())),
+            Some(_) => Err(WordError::BadSubstitution(self.quoted())),
         }
     }
 
@@ -322,7 +367,7 @@ impl<'a> Processor<'a> {
             }
             out.push(c);
         }
-        Err(WordError::Unclosed(self.input.to_string()))
+        Err(WordError::Unclosed(self.quoted()))
     }
 }
 
@@ -417,5 +462,90 @@ mod tests {
             split_raw("a=\"b c\" d='e f' g=h\\ i", '\\'),
             ["a=\"b c\"", "d='e f'", "g=h\\ i"]
         );
+    }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::super::*;
+
+        fn wordish() -> impl Strategy<Value = String> {
+            let token = prop_oneof![
+                Just("$A".to_string()),
+                Just("${A}".to_string()),
+                Just("$B".to_string()),
+                Just("${A:-".to_string()),
+                Just("${A-".to_string()),
+                Just("${B:+".to_string()),
+                Just("${A:?".to_string()),
+                Just("}".to_string()),
+                Just("{".to_string()),
+                Just("\"".to_string()),
+                Just("'".to_string()),
+                Just("\\".to_string()),
+                Just("`".to_string()),
+                Just(" ".to_string()),
+                Just("$".to_string()),
+                Just("${".to_string()),
+                Just("${:".to_string()),
+                "[ -~]{0,6}",
+                "\\PC{0,3}",
+            ];
+            proptest::collection::vec(token, 0..50).prop_map(|t| t.concat())
+        }
+
+        /// `A` is large, so that expansions can hit the cap.
+        fn vars(name: &str) -> Option<String> {
+            match name {
+                "A" => Some("a b ".repeat(MAX_WORD / 16)),
+                "B" => Some(String::new()),
+                _ => None,
+            }
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+
+            /// Expansion never panics, never exceeds its cap, and quotes its input shortened.
+            #[test]
+            fn expansion_is_bounded(input in prop_oneof![wordish(), "\\PC{0,200}"], escape in prop_oneof![Just('\\'), Just('`')]) {
+                match expand(&input, escape, &vars) {
+                    Ok(w) => prop_assert!(w.len() <= MAX_WORD),
+                    Err(e) => prop_assert!(e.to_string().len() < 2 * MAX_WORD.min(2000), "{}", e.to_string().len()),
+                }
+                if let Ok(ws) = expand_words(&input, escape, &vars) {
+                    prop_assert!(ws.iter().map(String::len).sum::<usize>() <= MAX_WORD);
+                }
+                let _ = split_raw(&input, escape);
+            }
+        }
+    }
+
+    #[test]
+    fn doubling_and_nesting_are_capped() {
+        let mut a = "x".repeat(64);
+        let mut err = None;
+        for _ in 0..24 {
+            match expand("$A$A", '\\', &|n: &str| (n == "A").then(|| a.clone())) {
+                Ok(v) => a = v,
+                Err(e) => {
+                    err = Some(e);
+                    break;
+                }
+            }
+        }
+        assert_eq!(a.len(), MAX_WORD);
+        assert!(matches!(err, Some(WordError::TooLong { .. })), "{err:?}");
+        let deep = format!("{}x{}", "${A:-".repeat(1000), "}".repeat(1000));
+        assert!(matches!(
+            expand(&deep, '\\', &|_: &str| None),
+            Err(WordError::TooDeep { .. })
+        ));
+        let ok = format!(
+            "{}x{}",
+            "${A:-".repeat(MAX_NESTING),
+            "}".repeat(MAX_NESTING)
+        );
+        assert_eq!(expand(&ok, '\\', &|_: &str| None).unwrap(), "x");
     }
 }

@@ -36,6 +36,8 @@ pub struct Ctx {
     pub default_network: crate::network::Helper,
     /// Running without real root (including inside our own user namespace, where uid is 0).
     pub rootless: bool,
+    /// How long a registry may take to connect or to send the next bytes (`ROOST_REGISTRY_TIMEOUT`).
+    pub registry_timeout: std::time::Duration,
 }
 
 impl Ctx {
@@ -117,6 +119,18 @@ pub enum EngineError {
         #[source]
         source: std::io::Error,
     },
+    #[error(
+        "not enough space in `{}` for blob `{digest}` of `{image}` from registry `{registry}`: it needs {needed} bytes, {available} are free",
+        path.display()
+    )]
+    NoSpace {
+        path: PathBuf,
+        digest: String,
+        image: String,
+        registry: String,
+        needed: u64,
+        available: u64,
+    },
     #[error("unpacking a layer failed in its worker thread")]
     Worker,
     #[error(transparent)]
@@ -165,6 +179,10 @@ impl EngineError {
             EngineError::MultipleTags { .. } => {
                 Some("use `roost rmi -f`, or remove the tags one by one".into())
             }
+            EngineError::NoSpace { .. } => Some(
+                "free some space (e.g. `roost system prune`), or check that the image's size is plausible"
+                    .into(),
+            ),
             EngineError::NeverPull(_) => {
                 Some("pull it first with `roost pull`, or use --pull=missing".into())
             }

@@ -279,4 +279,62 @@ mod tests {
         assert_eq!(c.labels()["a"], "b");
         assert!(c.history[0].empty_layer);
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::super::{ImageConfig, ManifestKind};
+
+        /// JSON-shaped text built from the manifest's own vocabulary, so the parser gets past `{`.
+        fn manifestish() -> impl Strategy<Value = String> {
+            let token = prop_oneof![
+                Just("{".to_string()),
+                Just("}".to_string()),
+                Just("[".to_string()),
+                Just("]".to_string()),
+                Just(",".to_string()),
+                Just(":".to_string()),
+                Just("\"schemaVersion\"".to_string()),
+                Just("\"mediaType\"".to_string()),
+                Just("\"manifests\"".to_string()),
+                Just("\"layers\"".to_string()),
+                Just("\"config\"".to_string()),
+                Just("\"digest\"".to_string()),
+                Just("\"size\"".to_string()),
+                Just("\"platform\"".to_string()),
+                Just("\"application/vnd.oci.image.manifest.v1+json\"".to_string()),
+                Just("\"application/vnd.docker.distribution.manifest.list.v2+json\"".to_string()),
+                Just(
+                    "\"sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\""
+                        .to_string()
+                ),
+                Just("2".to_string()),
+                Just("1".to_string()),
+                Just("-1".to_string()),
+                Just("18446744073709551616".to_string()),
+                Just("null".to_string()),
+                "\"[ -~]{0,12}\"",
+            ];
+            proptest::collection::vec(token, 0..60).prop_map(|t| t.concat())
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(500))]
+
+            #[test]
+            fn manifests_parse_or_fail_cleanly(
+                ct in prop_oneof![Just(String::new()), "[ -~]{0,40}", Just("application/vnd.oci.image.index.v1+json".to_string())],
+                body in prop_oneof![manifestish(), "\\PC{0,200}"],
+            ) {
+                let _ = ManifestKind::parse(&ct, body.as_bytes());
+                let _ = serde_json::from_str::<ImageConfig>(&body);
+            }
+
+            #[test]
+            fn arbitrary_bytes_never_panic(b in proptest::collection::vec(any::<u8>(), 0..400)) {
+                let _ = ManifestKind::parse("", &b);
+                let _ = serde_json::from_slice::<ImageConfig>(&b);
+            }
+        }
+    }
 }

@@ -5,6 +5,7 @@ mod digest;
 mod image;
 mod platform;
 mod reference;
+mod text;
 
 pub use digest::{Digest, DigestError, Sha256Writer, chain_ids};
 pub use image::{
@@ -13,3 +14,4 @@ pub use image::{
 };
 pub use platform::{Platform, PlatformError};
 pub use reference::{DEFAULT_TAG, DOCKER_HUB, Reference, ReferenceError};
+pub use text::{QUOTE_LIMIT, printable, printable_bytes};

@@ -376,4 +376,34 @@ mod tests {
             assert!(Reference::parse(bad).is_err(), "{bad:?} should be rejected");
         }
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::super::Reference;
+
+        /// Mostly well-formed references, so that the round trip is exercised, not just refusals.
+        fn plausible() -> impl Strategy<Value = String> {
+            "([a-z0-9.-]{1,12}(:[0-9]{1,5})?/)?[a-z0-9]{1,8}([._/-]{0,2}[a-z0-9]{1,8}){0,3}(:[A-Za-z0-9_.-]{1,20})?(@sha256:[0-9a-f]{64})?"
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(1000))]
+
+            #[test]
+            fn any_text_parses_or_fails_cleanly(s in "\\PC{0,300}") {
+                let _ = Reference::parse(&s);
+            }
+
+            #[test]
+            fn parse_display_parse_round_trips(s in prop_oneof![plausible(), "[ -~]{0,80}"]) {
+                if let Ok(r) = Reference::parse(&s) {
+                    let shown = r.to_string();
+                    let again = Reference::parse(&shown);
+                    prop_assert_eq!(again.as_ref(), Ok(&r), "{} -> {}", s, shown);
+                    prop_assert_eq!(again.unwrap().to_string(), shown);
+                }
+            }
+        }
+    }
 }

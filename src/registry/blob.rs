@@ -134,6 +134,7 @@ impl Client {
     ) -> Result<BlobStream, RegistryError> {
         tracing::debug!(reference = %reference, digest = %descriptor.digest, size = descriptor.size, "fetching blob");
         let resp = self.blob_request(reference, url_digest, 0).await?;
+        check_announced(reference, descriptor, &resp, 0)?;
         let state = Download {
             client: self.clone(),
             reference: reference.clone(),
@@ -216,11 +217,22 @@ impl Download {
                 Err(source) => {
                     let received = verifier.received;
                     if self.resumes >= self.client.options().retries {
-                        let e = RegistryError::Interrupted {
-                            reference: self.reference.to_string(),
-                            digest: verifier.expected.digest.clone(),
-                            received,
-                            source,
+                        let e = if source.is_timeout() {
+                            RegistryError::Stalled {
+                                registry: self.reference.registry().unwrap_or_default().to_string(),
+                                reference: self.reference.to_string(),
+                                digest: verifier.expected.digest.clone(),
+                                received,
+                                expected: verifier.expected.size,
+                                seconds: self.client.options().timeout.as_secs_f64(),
+                            }
+                        } else {
+                            RegistryError::Interrupted {
+                                reference: self.reference.to_string(),
+                                digest: verifier.expected.digest.clone(),
+                                received,
+                                source,
+                            }
                         };
                         return self.fail(e);
                     }
@@ -261,8 +273,31 @@ impl Download {
             }
             _ => offset,
         };
+        if let Some(v) = &self.verifier {
+            check_announced(&self.reference, &v.expected, &resp, offset - self.skip)?;
+        }
         self.resp = Some(resp);
         Ok(())
+    }
+}
+
+/// Refuse a response whose `Content-Length` already says it carries more than the descriptor's size
+/// (`start`: where the response begins in the blob), before any of it is read.
+fn check_announced(
+    reference: &Reference,
+    expected: &Descriptor,
+    resp: &Response,
+    start: u64,
+) -> Result<(), RegistryError> {
+    match resp.content_length() {
+        Some(n) if start.saturating_add(n) > expected.size => Err(RegistryError::Oversized {
+            registry: reference.registry().unwrap_or_default().to_string(),
+            reference: reference.to_string(),
+            digest: expected.digest.clone(),
+            announced: start.saturating_add(n),
+            expected: expected.size,
+        }),
+        _ => Ok(()),
     }
 }
 

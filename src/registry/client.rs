@@ -27,7 +27,13 @@ pub struct ClientOptions {
     pub user_agent: String,
     /// Retries after the first attempt on connect errors, timeouts, 429 and 5xx.
     pub retries: u32,
+    /// How long to wait for a connection, and for each read of an answer (headers or the next chunk of
+    /// a body) before the registry counts as stalled.
+    pub timeout: Duration,
 }
+
+/// The default of [`ClientOptions::timeout`] (containers/image waits as long for progress).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl Default for ClientOptions {
     fn default() -> Self {
@@ -38,6 +44,7 @@ impl Default for ClientOptions {
             conf: RegistriesConf::default(),
             user_agent: concat!("roost/", env!("CARGO_PKG_VERSION")).to_string(),
             retries: 3,
+            timeout: DEFAULT_TIMEOUT,
         }
     }
 }
@@ -128,8 +135,8 @@ impl Client {
         let build = |verify: bool| {
             reqwest::Client::builder()
                 .user_agent(opts.user_agent.clone())
-                .connect_timeout(Duration::from_secs(30))
-                .read_timeout(Duration::from_secs(120))
+                .connect_timeout(opts.timeout)
+                .read_timeout(opts.timeout)
                 .redirect(reqwest::redirect::Policy::limited(10))
                 .tls_danger_accept_invalid_certs(!verify)
                 .build()
@@ -435,6 +442,12 @@ impl Client {
                     RegistryError::Connect {
                         registry: registry.to_string(),
                         source,
+                    }
+                } else if source.is_timeout() {
+                    RegistryError::Timeout {
+                        registry: registry.to_string(),
+                        url: source.url().map(|u| u.to_string()).unwrap_or_default(),
+                        seconds: self.inner.opts.timeout.as_secs_f64(),
                     }
                 } else {
                     RegistryError::Request {

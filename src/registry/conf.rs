@@ -439,4 +439,48 @@ insecure = true
         assert_eq!(c.files, [f]);
         assert_eq!(c.unqualified_search_registries, ["x.io"]);
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::super::RegistriesConf;
+        use crate::oci::Reference;
+
+        fn confish() -> impl Strategy<Value = String> {
+            let line = prop_oneof![
+                Just("[[registry]]".to_string()),
+                Just("[[registry.mirror]]".to_string()),
+                Just("[aliases]".to_string()),
+                "location = \"[a-z0-9.:/*\\[\\]-]{0,20}\"",
+                "prefix = \"[a-z0-9.:/*-]{0,20}\"",
+                "insecure = (true|false|1)",
+                "blocked = (true|false)",
+                "short-name-mode = \"(enforcing|permissive|disabled|x)\"",
+                "unqualified-search-registries = \\[(\"[a-z0-9.:-]{0,12}\",?){0,3}\\]",
+                "\"[a-z0-9]{1,8}\" = \"[a-z0-9./:@-]{0,30}\"",
+                "[ -~]{0,30}",
+            ];
+            proptest::collection::vec(line, 0..14).prop_map(|l| l.join("\n"))
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(1000))]
+
+            #[test]
+            fn any_registries_conf_loads_or_fails_cleanly(
+                text in prop_oneof![confish(), "\\PC{0,300}"],
+                name in "[a-z0-9.:/-]{1,30}",
+            ) {
+                let mut conf = RegistriesConf::default();
+                if conf.merge_str(std::path::Path::new("registries.conf"), &text).is_ok()
+                    && let Ok(r) = Reference::parse(&name)
+                {
+                    let _ = conf.candidates(&r);
+                    let _ = conf.endpoints(&r);
+                    let _ = conf.is_blocked(&r);
+                    let _ = conf.is_insecure_host(&name);
+                }
+            }
+        }
+    }
 }

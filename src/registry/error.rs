@@ -84,6 +84,33 @@ pub enum RegistryError {
         #[source]
         source: reqwest::Error,
     },
+    #[error("registry `{registry}` did not answer within {seconds} s for `{url}`")]
+    Timeout {
+        registry: String,
+        url: String,
+        seconds: f64,
+    },
+    #[error(
+        "registry `{registry}` sent nothing for {seconds} s while sending blob `{digest}` of `{reference}` (stalled after {received} of {expected} bytes)"
+    )]
+    Stalled {
+        registry: String,
+        reference: String,
+        digest: Digest,
+        received: u64,
+        expected: u64,
+        seconds: f64,
+    },
+    #[error(
+        "registry `{registry}` announced {announced} bytes for blob `{digest}` of `{reference}`, whose descriptor says {expected}"
+    )]
+    Oversized {
+        registry: String,
+        reference: String,
+        digest: Digest,
+        announced: u64,
+        expected: u64,
+    },
     #[error("authentication required by registry `{registry}`")]
     AuthRequired { registry: String },
     #[error("access denied by registry `{registry}` for `{what}`")]
@@ -216,7 +243,13 @@ impl RegistryError {
             RegistryError::NoPlatform { .. } => {
                 Some("choose one of the available platforms with `--platform`".to_string())
             }
+            RegistryError::Timeout { .. } | RegistryError::Stalled { .. } => Some(
+                "check the network and the registry; on a slow link raise the timeout with \
+                 `ROOST_REGISTRY_TIMEOUT=SECONDS` (default 30)"
+                    .to_string(),
+            ),
             RegistryError::DigestMismatch { .. }
+            | RegistryError::Oversized { .. }
             | RegistryError::SizeMismatch { .. }
             | RegistryError::Interrupted { .. } => {
                 Some("retry; if it persists the registry serves corrupt content".to_string())

@@ -32,6 +32,8 @@ struct Resp {
     body: Vec<u8>,
     /// Send only this many body bytes (after announcing all of them), then close.
     cut: Option<usize>,
+    /// After the `cut`, keep the connection open and send nothing until the client hangs up.
+    stall: bool,
 }
 
 fn resp(status: u16, body: impl Into<Vec<u8>>) -> Resp {
@@ -40,6 +42,7 @@ fn resp(status: u16, body: impl Into<Vec<u8>>) -> Resp {
         headers: vec![],
         body: body.into(),
         cut: None,
+        stall: false,
     }
 }
 
@@ -97,6 +100,10 @@ fn serve(handler: impl Fn(&Req, u16) -> Resp + Send + 'static) -> (u16, Log) {
             let _ = stream.write_all(out.as_bytes());
             let _ = stream.write_all(&r.body[..r.cut.unwrap_or(r.body.len())]);
             let _ = stream.flush();
+            if r.stall {
+                // Blocks until the client closes its end (it sends nothing more).
+                let _ = reader.read_to_end(&mut Vec::new());
+            }
         }
     });
     (port, log)
@@ -107,6 +114,17 @@ fn client(creds: Option<Credentials>) -> Client {
         tls_verify: Some(false),
         credentials: creds,
         retries: 2,
+        ..Default::default()
+    })
+    .unwrap()
+}
+
+/// A client that gives up on a silent registry after `ms` milliseconds.
+fn impatient(ms: u64) -> Client {
+    Client::new(ClientOptions {
+        tls_verify: Some(false),
+        retries: 1,
+        timeout: std::time::Duration::from_millis(ms),
         ..Default::default()
     })
     .unwrap()
@@ -244,7 +262,10 @@ fn blob_server(data: Vec<u8>, honour_range: bool) -> (u16, Log) {
 }
 
 async fn download(port: u16, data: &[u8]) -> (Vec<u8>, Option<RegistryError>) {
-    let c = client(None);
+    download_with(&client(None), port, data).await
+}
+
+async fn download_with(c: &Client, port: u16, data: &[u8]) -> (Vec<u8>, Option<RegistryError>) {
     let r = Reference::parse(&format!("127.0.0.1:{port}/x:1")).unwrap();
     let d = Descriptor {
         media_type: String::new(),
@@ -280,4 +301,110 @@ async fn interrupted_downloads_resume_with_ranges() {
             Some(format!("bytes={}-", data.len() / 3).as_str())
         );
     }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_registry_that_stalls_mid_blob_is_given_up_with_a_clear_error() {
+    let data: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+    let body = data.clone();
+    let (port, log) = serve(move |req, _| {
+        let start: usize = req
+            .header("range")
+            .and_then(|r| r.strip_prefix("bytes="))
+            .map_or(0, |r| r.trim_end_matches('-').parse().unwrap());
+        let mut r = resp(if start > 0 { 206 } else { 200 }, body[start..].to_vec());
+        if start > 0 {
+            r.headers.push((
+                "Content-Range".into(),
+                format!("bytes {start}-{}/{}", body.len() - 1, body.len()),
+            ));
+        }
+        r.cut = Some(1000);
+        r.stall = true;
+        r
+    });
+    let (got, err) = download_with(&impatient(300), port, &data).await;
+    let e = err.expect("a stalled download fails");
+    assert!(
+        matches!(
+            e,
+            RegistryError::Stalled {
+                received: 2000,
+                expected: 100_000,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    let msg = e.to_string();
+    assert!(msg.contains(&format!("127.0.0.1:{port}")), "{msg}");
+    assert!(msg.contains(&Digest::sha256_of(&data).to_string()), "{msg}");
+    assert!(e.hint().unwrap().contains("ROOST_REGISTRY_TIMEOUT"));
+    assert_eq!(got, data[..2000]);
+    assert_eq!(log.lock().unwrap().len(), 2, "one resume, then the error");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_registry_that_stalls_is_given_up_with_a_clear_error() {
+    // Accepts connections and never answers.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in listener.incoming() {
+            held.push(s);
+        }
+    });
+    let c = impatient(300);
+    let r = Reference::parse(&format!("127.0.0.1:{port}/x:1")).unwrap();
+    let e = c.get_manifest(&r).await.unwrap_err();
+    assert!(matches!(e, RegistryError::Timeout { .. }), "{e:?}");
+    assert!(e.to_string().contains(&format!("127.0.0.1:{port}")), "{e}");
+
+    // Headers, then a body that never comes.
+    let (port, _) = serve(|_, _| {
+        let mut r = resp(200, r#"{"schemaVersion":2}"#);
+        r.cut = Some(0);
+        r.stall = true;
+        r
+    });
+    let r = Reference::parse(&format!("127.0.0.1:{port}/x:1")).unwrap();
+    let e = c.get_manifest(&r).await.unwrap_err();
+    assert!(matches!(e, RegistryError::Timeout { .. }), "{e:?}");
+    assert!(e.to_string().contains(&format!("127.0.0.1:{port}")), "{e}");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_blob_announced_larger_than_its_descriptor_is_refused_at_once() {
+    let data = b"the real blob".to_vec();
+    let (port, _) = serve(|_, _| {
+        let mut r = resp(200, vec![b'x'; 1 << 20]);
+        r.stall = true; // nothing is read past the headers, so the client must not wait for the body
+        r
+    });
+    let c = impatient(60_000);
+    let r = Reference::parse(&format!("127.0.0.1:{port}/x:1")).unwrap();
+    let d = Descriptor {
+        media_type: String::new(),
+        digest: Digest::sha256_of(&data),
+        size: data.len() as u64,
+        platform: None,
+        urls: vec![],
+        annotations: Default::default(),
+    };
+    let e = match c.get_blob(&r, &d).await {
+        Ok(_) => panic!("an oversized blob was accepted"),
+        Err(e) => e,
+    };
+    assert!(
+        matches!(
+            e,
+            RegistryError::Oversized {
+                announced: 1_048_576,
+                expected: 13,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
 }

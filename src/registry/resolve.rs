@@ -126,7 +126,14 @@ impl Client {
             .unwrap_or_default();
         let announced = header_str(resp.headers(), "docker-content-digest")
             .and_then(|s| s.parse::<Digest>().ok());
-        let bytes = read_limited(resp, MANIFEST_LIMIT, reference, "manifest").await?;
+        let bytes = read_limited(
+            resp,
+            MANIFEST_LIMIT,
+            reference,
+            "manifest",
+            self.options().timeout,
+        )
+        .await?;
         let digest = match reference.digest() {
             Some(pinned) => {
                 verify_digest(pinned, &bytes, reference, "manifest")?;
@@ -252,7 +259,14 @@ impl Client {
         let resp = self
             .check(registry, Subject::Blob(reference, &descriptor.digest), resp)
             .await?;
-        let bytes = read_limited(resp, CONFIG_LIMIT, reference, "image config").await?;
+        let bytes = read_limited(
+            resp,
+            CONFIG_LIMIT,
+            reference,
+            "image config",
+            self.options().timeout,
+        )
+        .await?;
         verify_digest(&descriptor.digest, &bytes, reference, "image config")?;
         Ok(bytes)
     }

@@ -105,6 +105,7 @@ pub(crate) async fn read_limited(
     limit: u64,
     reference: &Reference,
     what: &'static str,
+    timeout: std::time::Duration,
 ) -> Result<Vec<u8>, RegistryError> {
     let too_large = || RegistryError::TooLarge {
         reference: reference.to_string(),
@@ -116,14 +117,20 @@ pub(crate) async fn read_limited(
     }
     let registry = reference.registry().unwrap_or_default().to_string();
     let mut out = Vec::new();
-    while let Some(chunk) = resp
-        .chunk()
-        .await
-        .map_err(|source| RegistryError::Request {
-            registry: registry.clone(),
-            source,
-        })?
-    {
+    while let Some(chunk) = resp.chunk().await.map_err(|source| {
+        if source.is_timeout() {
+            RegistryError::Timeout {
+                registry: registry.clone(),
+                url: source.url().map(|u| u.to_string()).unwrap_or_default(),
+                seconds: timeout.as_secs_f64(),
+            }
+        } else {
+            RegistryError::Request {
+                registry: registry.clone(),
+                source,
+            }
+        }
+    })? {
         if (out.len() + chunk.len()) as u64 > limit {
             return Err(too_large());
         }

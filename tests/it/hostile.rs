@@ -427,3 +427,347 @@ fn layer_not_matching_its_diff_id_is_refused() {
     );
     assert_no_leaks(&env);
 }
+
+// --- hostile registries -----------------------------------------------------------------------
+
+/// What the fake registry answers to one request.
+struct Reply {
+    status: u16,
+    content_type: &'static str,
+    body: Vec<u8>,
+    /// Send only this many body bytes (after announcing all of them), then keep the connection
+    /// open without sending anything until the client hangs up.
+    stall_after: Option<usize>,
+}
+
+fn reply(status: u16, content_type: &'static str, body: Vec<u8>) -> Reply {
+    Reply {
+        status,
+        content_type,
+        body,
+        stall_after: None,
+    }
+}
+
+type Paths = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
+
+/// A plain-http registry on 127.0.0.1 (an ephemeral port), one thread per connection; returns
+/// the `127.0.0.1:PORT` it listens on and the request paths it saw.
+fn fake_registry(handler: impl Fn(&str) -> Reply + Send + Sync + 'static) -> (String, Paths) {
+    use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = format!("127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let seen = Paths::default();
+    let log = seen.clone();
+    let handler = std::sync::Arc::new(handler);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let (handler, log) = (handler.clone(), log.clone());
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut line = String::new();
+                if reader.read_line(&mut line).is_err() {
+                    return;
+                }
+                loop {
+                    let mut h = String::new();
+                    if reader.read_line(&mut h).is_err() || h.trim().is_empty() {
+                        break;
+                    }
+                }
+                let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
+                log.lock().unwrap().push(path.clone());
+                let r = handler(&path);
+                let head = format!(
+                    "HTTP/1.1 {} X\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    r.status,
+                    r.content_type,
+                    r.body.len()
+                );
+                let _ = stream.write_all(head.as_bytes());
+                let _ = stream.write_all(&r.body[..r.stall_after.unwrap_or(r.body.len())]);
+                let _ = stream.flush();
+                if r.stall_after.is_some() {
+                    let _ = reader.read_to_end(&mut Vec::new());
+                }
+            });
+        }
+    });
+    (addr, seen)
+}
+
+/// An image of one layer (`layer`, announced as `layer_size` bytes) as the fake registry serves it:
+/// `/v2/hostile/manifests/latest`, the config blob, and the layer blob through `layer_reply`.
+fn image_registry(
+    layer: Vec<u8>,
+    layer_size: u64,
+    layer_reply: impl Fn(&[u8]) -> Reply + Send + Sync + 'static,
+) -> (String, Paths, String) {
+    let diff_id = format!("sha256:{}", sha256_hex(&layer));
+    let config = serde_json::json!({
+        "architecture": "amd64", "os": "linux",
+        "config": {"Cmd": ["sh"]},
+        "rootfs": {"type": "layers", "diff_ids": [diff_id]},
+    })
+    .to_string()
+    .into_bytes();
+    let config_digest = format!("sha256:{}", sha256_hex(&config));
+    let layer_digest = format!("sha256:{}", sha256_hex(&layer));
+    let manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                   "digest": config_digest, "size": config.len()},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar",
+                    "digest": layer_digest, "size": layer_size}],
+    })
+    .to_string()
+    .into_bytes();
+    let blob_path = format!("/v2/hostile/blobs/{layer_digest}");
+    let config_path = format!("/v2/hostile/blobs/{config_digest}");
+    let (addr, seen) = fake_registry(move |path| match path {
+        "/v2/" => reply(200, "application/json", b"{}".to_vec()),
+        "/v2/hostile/manifests/latest" => reply(
+            200,
+            "application/vnd.oci.image.manifest.v1+json",
+            manifest.clone(),
+        ),
+        p if p == config_path => reply(200, "application/octet-stream", config.clone()),
+        p if p == blob_path => layer_reply(&layer),
+        _ => reply(404, "application/json", b"{}".to_vec()),
+    });
+    (addr, seen, layer_digest)
+}
+
+#[test]
+fn a_blob_larger_than_the_free_space_is_refused_before_download() {
+    let env = Env::new("a_blob_larger_than_the_free_space_is_refused_before_download");
+    // The descriptor claims 1 PiB; the registry would happily stream it.
+    let (addr, seen, digest) = image_registry(tar(&[file("a", b"a")]), 1 << 50, |_| {
+        reply(200, "application/octet-stream", vec![0; 4 << 20])
+    });
+    let image = format!("{addr}/hostile:latest");
+    let out = env.roost(125, &["pull", "-q", "--tls-verify=false", &image]);
+    let err = out.stderr_text();
+    assert!(err.starts_with("Error: "), "{err}");
+    assert!(err.contains("not enough space"), "{err}");
+    assert!(err.contains(&digest) && err.contains(&addr), "{err}");
+    assert!(
+        err.contains("1125899906842624"),
+        "the size is not named: {err}"
+    );
+    assert!(
+        !seen.lock().unwrap().iter().any(|p| p.ends_with(&digest)),
+        "the blob was requested: {:?}",
+        seen.lock().unwrap()
+    );
+    assert!(image_ids(&env).is_empty() && layer_dirs(&env).is_empty());
+    assert_no_staging(&env, "a refused pull");
+    assert_no_leaks(&env);
+}
+
+#[test]
+fn a_registry_that_stalls_mid_blob_is_given_up_after_the_timeout() {
+    let env = Env::new("a_registry_that_stalls_mid_blob_is_given_up_after_the_timeout");
+    let layer = tar(&[file("big", &vec![7u8; 200_000])]);
+    let size = layer.len() as u64;
+    let (addr, seen, digest) = image_registry(layer, size, |layer| Reply {
+        stall_after: Some(layer.len() / 2),
+        ..reply(200, "application/octet-stream", layer.to_vec())
+    });
+    let image = format!("{addr}/hostile:latest");
+    let mut cmd = env.roost_cmd(&["pull", "-q", "--tls-verify=false", "--retry=1", &image]);
+    cmd.env("ROOST_REGISTRY_TIMEOUT", "1");
+    let out = run_with_timeout(&mut cmd, None, env.timeout).unwrap();
+    let err = out.stderr_text();
+    assert_eq!(out.status.code(), Some(125), "{err}");
+    assert!(err.contains("sent nothing for 1 s"), "{err}");
+    assert!(err.contains(&digest) && err.contains(&addr), "{err}");
+    assert!(
+        err.contains("Hint: ") && err.contains("ROOST_REGISTRY_TIMEOUT"),
+        "{err}"
+    );
+    let blob_gets = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|p| p.ends_with(&digest))
+        .count();
+    assert_eq!(blob_gets, 2, "one try and one resume");
+    assert!(image_ids(&env).is_empty() && layer_dirs(&env).is_empty());
+    assert_no_staging(&env, "a stalled pull");
+
+    // A bad setting is refused up front.
+    let mut cmd = env.roost_cmd(&["pull", "-q", "--tls-verify=false", &image]);
+    cmd.env("ROOST_REGISTRY_TIMEOUT", "soon");
+    let out = run_with_timeout(&mut cmd, None, env.timeout).unwrap();
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        out.stderr_text().contains("ROOST_REGISTRY_TIMEOUT"),
+        "{}",
+        out.stderr_text()
+    );
+    assert_no_leaks(&env);
+}
+
+/// stderr carries no terminal control characters but newlines, and stays short.
+fn assert_clean_and_short(what: &str, err: &str) {
+    assert!(err.starts_with("Error: "), "{what}: {err:?}");
+    assert!(
+        !err.chars().any(|c| c.is_control() && c != '\n'),
+        "{what}: control characters reach the terminal: {err:?}"
+    );
+    assert!(!err.contains('\u{fffd}'), "{what}: binary junk: {err:?}");
+    assert!(err.len() < 1000, "{what}: {} bytes of error", err.len());
+}
+
+#[test]
+fn unreadable_archives_are_named_and_nothing_binary_is_echoed() {
+    let env = Env::new("unreadable_archives_are_named_and_nothing_binary_is_echoed");
+    // Bytes that look like a tar header full of junk and terminal escapes.
+    let junk: Vec<u8> = (0..8192u32)
+        .map(|i| match i % 7 {
+            0 => 0x1b,
+            1 => b'[',
+            2 => 0xff,
+            _ => (i.wrapping_mul(2_654_435_761) >> 24) as u8,
+        })
+        .collect();
+    let path = env.home.join("junk.tar");
+    fs::write(&path, &junk).unwrap();
+    let out = env.roost(125, &["load", "-i", path.to_str().unwrap()]);
+    let err = out.stderr_text();
+    assert_clean_and_short("junk", &err);
+    assert!(err.contains(path.to_str().unwrap()), "{err}");
+    assert!(err.contains("not a docker-archive or oci-archive"), "{err}");
+
+    // A good archive cut short in the middle of its layer.
+    let layer = tar(&[file("big", &vec![b'x'; 100_000])]);
+    let whole = docker_archive(&env.safename("cut"), &layer, None);
+    let cut = 60_000;
+    let path = env.home.join("cut.tar");
+    fs::write(&path, &whole[..cut]).unwrap();
+    let out = env.roost(125, &["load", "-i", path.to_str().unwrap()]);
+    let err = out.stderr_text();
+    assert_clean_and_short("truncated", &err);
+    assert!(err.contains(path.to_str().unwrap()), "{err}");
+    assert!(
+        err.contains(&format!(
+            "truncated archive: unexpected end of file after {cut} bytes"
+        )),
+        "{err}"
+    );
+
+    // An entry name with escapes in it is quoted escaped.
+    let evil = tar(&[file("../\x1b]0;pwned\x07\x1b[2J", b"x")]);
+    let path = env.home.join("evil.tar");
+    fs::write(&path, &evil).unwrap();
+    let out = env.roost(125, &["load", "-i", path.to_str().unwrap()]);
+    let err = out.stderr_text();
+    assert_clean_and_short("escapes", &err);
+    assert!(err.contains("\\u{1b}]0;pwned"), "{err}");
+    assert!(image_ids(&env).is_empty() && layer_dirs(&env).is_empty());
+    assert_no_staging(&env, "unreadable archives");
+    assert_no_leaks(&env);
+}
+
+// --- hostile Containerfiles -------------------------------------------------------------------
+
+/// A build context holding `containerfile`, owned by the test user.
+fn build_context(env: &Env, what: &str, containerfile: &str) -> PathBuf {
+    let dir = env.home.join(format!("ctx-{what}"));
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(dir.join("Containerfile"), containerfile).unwrap();
+    let u = env.user();
+    if u.switch {
+        for p in [dir.join("Containerfile"), dir.clone()] {
+            std::os::unix::fs::chown(&p, Some(u.uid), Some(u.gid)).unwrap();
+        }
+    }
+    dir
+}
+
+/// `ARG A=$A$A` doubling `doublings` times after `ARG A=` of 64 bytes, before or after `FROM`.
+fn doubling(doublings: usize, before_from: bool) -> String {
+    let mut args = format!("ARG A={}\n", "x".repeat(64));
+    args.push_str(&"ARG A=$A$A\n".repeat(doublings));
+    if before_from {
+        format!("{args}FROM scratch\nLABEL a=b\n")
+    } else {
+        format!("FROM scratch\n{args}LABEL a=b\n")
+    }
+}
+
+#[test]
+fn self_doubling_args_are_capped_with_the_line() {
+    let env = Env::new("self_doubling_args_are_capped_with_the_line");
+    // 64 bytes doubled 14 times is 1 MiB exactly (allowed), 15 times is over.
+    let dir = build_context(&env, "ok", &doubling(14, false));
+    env.roost(
+        0,
+        &[
+            "build",
+            "-q",
+            "-t",
+            &env.safename("ok"),
+            dir.to_str().unwrap(),
+        ],
+    );
+    for (what, before_from, line) in [("after", false, 17), ("before", true, 16)] {
+        let dir = build_context(&env, what, &doubling(24, before_from));
+        let out = env.roost(125, &["build", "-q", dir.to_str().unwrap()]);
+        let err = out.stderr_text();
+        assert_clean_and_short(what, &err);
+        assert!(
+            err.contains(&format!(
+                "Containerfile:{line}: expanding `$A$A` makes more than 1048576 bytes"
+            )),
+            "{what}: {err}"
+        );
+    }
+    // Many lines, each under the cap, are bounded all together.
+    let mut many = doubling(14, false).replace("LABEL a=b\n", "");
+    for i in 0..80 {
+        many.push_str(&format!("ARG B{i}=$A\n"));
+    }
+    let dir = build_context(&env, "many", &many);
+    let out = env.roost(125, &["build", "-q", dir.to_str().unwrap()]);
+    let err = out.stderr_text();
+    assert_clean_and_short("many", &err);
+    assert!(
+        err.contains("Containerfile:79: variable expansion in this build makes more than 67108864 bytes in all"),
+        "{err}"
+    );
+    assert_no_leaks(&env);
+}
+
+#[test]
+fn huge_instructions_are_cut_in_errors() {
+    let env = Env::new("huge_instructions_are_cut_in_errors");
+    crate::store::pull(&env, "busybox");
+    // Under the kernel's 128 KiB limit for one argument, so the RUN does run (and fails).
+    let filler = "y".repeat(100_000);
+    let df = format!(
+        "FROM {}\nRUN exit 3 # {filler}\n",
+        crate::harness::image("busybox")
+    );
+    let dir = build_context(&env, "run", &df);
+    let out = env.roost(3, &["build", "-q", dir.to_str().unwrap()]);
+    let err = out.stderr_text();
+    assert_clean_and_short("run", &err);
+    assert!(
+        err.contains("building at STEP \"RUN exit 3 # yyy")
+            && err.contains(&format!("… ({} bytes)", filler.len() + 13)),
+        "{err}"
+    );
+    let dir = build_context(&env, "bogus", &format!("FROM scratch\nBOGUS{filler} x\n"));
+    let out = env.roost(125, &["build", "-q", dir.to_str().unwrap()]);
+    let err = out.stderr_text();
+    assert_clean_and_short("bogus", &err);
+    assert!(
+        err.contains("Containerfile:2: unknown instruction `BOGUSyyy"),
+        "{err}"
+    );
+    assert_no_leaks(&env);
+}

@@ -399,3 +399,68 @@ fn refusals_read_well() {
         "refusing layer entry `l/evil`: `l` is a symlink"
     );
 }
+
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn name() -> impl Strategy<Value = Vec<u8>> {
+        let part = prop_oneof![
+            Just(b"..".to_vec()),
+            Just(b".".to_vec()),
+            Just(b"".to_vec()),
+            Just(b"a".to_vec()),
+            Just(b"b".to_vec()),
+            Just(b"victim".to_vec()),
+            Just(b".wh.a".to_vec()),
+            Just(b".wh..wh..opq".to_vec()),
+            proptest::collection::vec(any::<u8>(), 1..4),
+        ];
+        proptest::collection::vec(part, 1..5).prop_map(|p| p.join(&b'/'))
+    }
+
+    fn entry() -> impl Strategy<Value = (EntryType, Vec<u8>, Vec<u8>)> {
+        let ty = prop_oneof![
+            Just(EntryType::Regular),
+            Just(EntryType::Directory),
+            Just(EntryType::Symlink),
+            Just(EntryType::Link),
+            Just(EntryType::Fifo),
+            Just(EntryType::Char),
+        ];
+        let link = prop_oneof![
+            Just(b"/".to_vec()),
+            Just(b"..".to_vec()),
+            Just(b"../victim".to_vec()),
+            Just(b"../../..".to_vec()),
+            name(),
+        ];
+        (ty, name(), link)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Whatever the entries (and a few corrupted header bytes), applying a layer either works
+        /// or is refused, and nothing outside the destination changes.
+        #[test]
+        fn nothing_escapes_any_layer(
+            entries in proptest::collection::vec(entry(), 1..8),
+            flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..4),
+        ) {
+            let mut tar = tar_of(|b| {
+                for (ty, name, link) in &entries {
+                    add_raw(b, *ty, name, link, b"data");
+                }
+            });
+            for (at, byte) in flips {
+                let i = at.index(tar.len());
+                tar[i] = byte;
+            }
+            let s = Sandbox::new();
+            let _ = apply(&tar, &s.dest, apply_opts());
+            s.assert_untouched();
+        }
+    }
+}

@@ -343,3 +343,64 @@ fn errors_are_send_and_sync() {
 }
 
 use std::error::Error as _;
+
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Template text from Go's template vocabulary and roost's functions, so the parser and executor
+    /// get past the first `{{`.
+    fn templateish() -> impl Strategy<Value = String> {
+        let token = prop_oneof![
+            Just("{{".to_string()),
+            Just("}}".to_string()),
+            Just("{{- ".to_string()),
+            Just(" -}}".to_string()),
+            "(range|if|with|else|end|define|template|block|len|index|slice|printf|print|println|json|join|split|upper|lower|title|pad|truncate|table|eq|ne|lt|and|or|not|call|html|js|urlquery)",
+            Just(" ".to_string()),
+            Just(".".to_string()),
+            "\\.(Repository|Tag|ID|Names|Labels|CreatedAt|Nope)",
+            Just("$".to_string()),
+            Just("$x".to_string()),
+            Just(" := ".to_string()),
+            Just(" = ".to_string()),
+            Just("|".to_string()),
+            Just("(".to_string()),
+            Just(")".to_string()),
+            Just(",".to_string()),
+            Just("\"a\"".to_string()),
+            Just("\"%v %d %s %q\"".to_string()),
+            Just("\"%999999d\"".to_string()),
+            Just("`raw`".to_string()),
+            Just("\\t".to_string()),
+            Just("\\n".to_string()),
+            "-?[0-9]{1,4}",
+            "[ -~]{0,5}",
+        ];
+        proptest::collection::vec(token, 0..30).prop_map(|t| t.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(500))]
+
+        /// Any `--format` parses and runs or fails with an error; the output stays bounded.
+        #[test]
+        fn any_template_renders_or_fails_cleanly(text in prop_oneof![templateish(), "\\PC{0,80}"], table in any::<bool>()) {
+            let text = if table { format!("table {text}") } else { text };
+            let format = Format::parse(Some(&text));
+            if let Ok(out) = render_list(&images(), &format, &TABLE) {
+                prop_assert!(out.len() < 16 << 20, "{} bytes", out.len());
+            }
+            if let Ok(out) = render_inspect(&images(), &format) {
+                prop_assert!(out.len() < 16 << 20, "{} bytes", out.len());
+            }
+        }
+    }
+
+    #[test]
+    fn recursive_templates_fail_instead_of_overflowing_the_stack() {
+        let r = list(r#"{{define "a"}}{{template "a" .}}{{end}}{{template "a" .}}"#);
+        assert!(r.is_err(), "{r:?}");
+    }
+}

@@ -54,7 +54,11 @@ fn input(path: Option<&std::path::Path>) -> Result<Box<dyn Read + Send>, Error> 
 }
 
 pub fn load(ctx: &Ctx, args: &LoadArgs) -> Result<i32, Error> {
-    let report = crate::engine::image::load(ctx, input(args.input.as_deref())?)?;
+    let source = match args.input.as_deref() {
+        Some(p) if p.as_os_str() != "-" => p.display().to_string(),
+        _ => "stdin".to_string(),
+    };
+    let report = crate::engine::image::load(ctx, input(args.input.as_deref())?, &source)?;
     out(&report
         .loaded
         .iter()

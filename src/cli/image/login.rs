@@ -99,6 +99,7 @@ pub fn login(ctx: &Ctx, args: &LoginArgs) -> Result<i32, Error> {
         conf: ctx.registries.clone(),
         user_agent: format!("roost/{}", env!("CARGO_PKG_VERSION")),
         retries: 1,
+        timeout: ctx.registry_timeout,
     })?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -158,15 +158,21 @@ pub trait BuildProgress {
 pub enum BuildError {
     #[error(transparent)]
     Parse(#[from] ParseError),
-    #[error("{file}:{line}: {what}")]
+    #[error("{file}:{line}: {}", crate::oci::printable(what, 2 * crate::oci::QUOTE_LIMIT))]
     At {
         file: String,
         line: usize,
         what: String,
     },
-    #[error("building at STEP \"{step}\": while running runtime: exit status {code}")]
+    #[error(
+        "building at STEP \"{}\": while running runtime: exit status {code}",
+        crate::oci::printable(step, crate::oci::QUOTE_LIMIT)
+    )]
     RunFailed { step: String, code: i32 },
-    #[error("building at STEP \"{step}\": {source}")]
+    #[error(
+        "building at STEP \"{}\": {source}",
+        crate::oci::printable(step, crate::oci::QUOTE_LIMIT)
+    )]
     Step {
         step: String,
         #[source]
@@ -266,7 +272,7 @@ pub fn build(
             .ok_or_else(|| BuildError::NoTarget(t.clone()))?,
         None => df.stages.len() - 1,
     };
-    let meta_args = stage::meta_args(&df, &opts.build_args);
+    let meta_args = stage::meta_args(&df, &opts.build_args)?;
     let expand_meta = |s: &str| {
         dockerfile::words::expand(s, df.escape, &|n: &str| meta_args.get(n).cloned())
             .unwrap_or_else(|_| s.to_string())

@@ -355,8 +355,10 @@ impl Builder<'_> {
         line: usize,
     ) -> Result<Vec<String>, EngineError> {
         let vars = self.vars(run);
-        words::expand_words(s, self.df.escape, &|n: &str| vars.get(n).cloned())
-            .map_err(|e| self.at(line, e.to_string()))
+        let v = words::expand_words(s, self.df.escape, &|n: &str| vars.get(n).cloned())
+            .map_err(|e| self.at(line, e.to_string()))?;
+        self.charge(v.iter().map(String::len).sum(), line)?;
+        Ok(v)
     }
 }
 

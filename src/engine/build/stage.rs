@@ -44,11 +44,25 @@ impl State {
     }
 }
 
+/// The most all variable expansions of one build may produce together (each is capped at
+/// [`words::MAX_WORD`]; this bounds a Containerfile that repeats a large one on many lines).
+pub(super) const EXPANSION_BUDGET: usize = 64 << 20;
+
+fn over_budget(file: &str, line: usize) -> EngineError {
+    EngineError::Build(BuildError::At {
+        file: file.to_string(),
+        line,
+        what: format!(
+            "variable expansion in this build makes more than {EXPANSION_BUDGET} bytes in all"
+        ),
+    })
+}
+
 /// Values of the ARGs before the first FROM, plus the platform ARGs Docker predefines.
 pub(super) fn meta_args(
     df: &Dockerfile,
     build_args: &BTreeMap<String, String>,
-) -> BTreeMap<String, String> {
+) -> Result<BTreeMap<String, String>, EngineError> {
     let host = Platform::host();
     let platform = match &host.variant {
         Some(v) => format!("{}/{}/{v}", host.os, host.architecture),
@@ -64,19 +78,33 @@ pub(super) fn meta_args(
             host.variant.clone().unwrap_or_default(),
         );
     }
+    let mut expanded = 0;
     for d in &df.meta_args {
         let value = match build_args.get(&d.name) {
             Some(v) => Some(v.clone()),
-            None => d.default.as_ref().map(|def| {
-                words::expand(def, df.escape, &|n: &str| out.get(n).cloned())
-                    .unwrap_or_else(|_| def.clone())
-            }),
+            None => d
+                .default
+                .as_ref()
+                .map(|def| {
+                    words::expand(def, df.escape, &|n: &str| out.get(n).cloned()).map_err(|e| {
+                        EngineError::Build(BuildError::At {
+                            file: df.file.clone(),
+                            line: d.line,
+                            what: e.to_string(),
+                        })
+                    })
+                })
+                .transpose()?,
         };
         if let Some(v) = value {
+            expanded += v.len();
+            if expanded > EXPANSION_BUDGET {
+                return Err(over_budget(&df.file, d.line));
+            }
             out.insert(d.name.clone(), v);
         }
     }
-    out
+    Ok(out)
 }
 
 pub(super) struct Builder<'a> {
@@ -91,6 +119,8 @@ pub(super) struct Builder<'a> {
     used_args: BTreeSet<String>,
     /// Images used by `COPY --from=IMAGE` / mounts, resolved once.
     images: BTreeMap<String, State>,
+    /// Bytes variable expansion made so far (see [`EXPANSION_BUDGET`]).
+    expanded: std::cell::Cell<usize>,
 }
 
 /// Per-stage mutable state.
@@ -121,7 +151,18 @@ impl<'a> Builder<'a> {
             results: BTreeMap::new(),
             used_args: BTreeSet::new(),
             images: BTreeMap::new(),
+            expanded: std::cell::Cell::new(0),
         }
+    }
+
+    /// Count `n` expanded bytes against the build's budget.
+    pub(super) fn charge(&self, n: usize, line: usize) -> Result<(), EngineError> {
+        let total = self.expanded.get().saturating_add(n);
+        self.expanded.set(total);
+        if total > EXPANSION_BUDGET {
+            return Err(over_budget(&self.df.file, line));
+        }
+        Ok(())
     }
 
     pub(super) fn now(&self) -> Timestamp {
@@ -140,8 +181,10 @@ impl<'a> Builder<'a> {
     }
 
     fn expand_meta(&self, s: &str, line: usize) -> Result<String, EngineError> {
-        words::expand(s, self.df.escape, &|n: &str| self.meta_args.get(n).cloned())
-            .map_err(|e| self.at(line, e.to_string()))
+        let v = words::expand(s, self.df.escape, &|n: &str| self.meta_args.get(n).cloned())
+            .map_err(|e| self.at(line, e.to_string()))?;
+        self.charge(v.len(), line)?;
+        Ok(v)
     }
 
     /// An image's state, pulled per the policy.
@@ -322,8 +365,10 @@ impl<'a> Builder<'a> {
         line: usize,
     ) -> Result<String, EngineError> {
         let vars = self.vars(run);
-        words::expand(s, self.df.escape, &|n: &str| vars.get(n).cloned())
-            .map_err(|e| self.at(line, e.to_string()))
+        let v = words::expand(s, self.df.escape, &|n: &str| vars.get(n).cloned())
+            .map_err(|e| self.at(line, e.to_string()))?;
+        self.charge(v.len(), line)?;
+        Ok(v)
     }
 
     fn step(
@@ -644,11 +689,11 @@ mod tests {
     fn meta_args_use_build_args_and_defaults() {
         let df =
             dockerfile::parse("ARG A=1\nARG B=${A}x\nARG C\nFROM scratch\n", "Dockerfile").unwrap();
-        let m = meta_args(&df, &BTreeMap::new());
+        let m = meta_args(&df, &BTreeMap::new()).unwrap();
         assert_eq!(m["B"], "1x");
         assert!(!m.contains_key("C"));
         assert!(m.contains_key("TARGETARCH"));
-        let m = meta_args(&df, &[("A".to_string(), "9".to_string())].into());
+        let m = meta_args(&df, &[("A".to_string(), "9".to_string())].into()).unwrap();
         assert_eq!(m["B"], "9x");
     }
 

@@ -28,27 +28,61 @@ fn malformed(why: impl Into<String>) -> EngineError {
     }
 }
 
+/// Counts the bytes taken from the archive, to say where a truncated one ended.
+struct Counting<R> {
+    inner: R,
+    read: std::rc::Rc<std::cell::Cell<u64>>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read.set(self.read.get() + n as u64);
+        Ok(n)
+    }
+}
+
+/// Why reading the archive failed, in words that quote nothing binary from it. `entries`: how many
+/// entries were read before (none: the input may not be a tar archive at all).
+fn read_error(e: &io::Error, read: u64, entries: usize) -> EngineError {
+    let text = e.to_string();
+    if e.kind() == io::ErrorKind::UnexpectedEof || text.contains("unexpected EOF") {
+        return malformed(format!(
+            "truncated archive: unexpected end of file after {read} bytes"
+        ));
+    }
+    if entries == 0 {
+        return malformed(
+            "not a docker-archive or oci-archive (not a tar archive, gzip- or zstd-compressed or plain)",
+        );
+    }
+    malformed(format!(
+        "unreadable archive after {read} bytes: {}",
+        crate::oci::printable(&text, crate::oci::QUOTE_LIMIT)
+    ))
+}
+
 /// Unpack the archive's regular files into `dir`, refusing names that are not plain relative paths.
 fn stage_archive(input: impl Read, dir: &Path) -> Result<(), EngineError> {
-    let (_, plain) =
-        crate::archive::decompress(input).map_err(|e| EngineError::io("read", "archive", e))?;
+    let read = std::rc::Rc::default();
+    let input = Counting {
+        inner: input,
+        read: std::rc::Rc::clone(&read),
+    };
+    let failed = |e: io::Error, entries: usize| read_error(&e, read.get(), entries);
+    let (_, plain) = crate::archive::decompress(input).map_err(|e| failed(e, 0))?;
     let mut tar = tar::Archive::new(plain);
-    for entry in tar
-        .entries()
-        .map_err(|e| EngineError::io("read", "archive", e))?
-    {
-        let mut entry = entry.map_err(|e| EngineError::io("read", "archive", e))?;
-        let path = entry
-            .path()
-            .map_err(|e| EngineError::io("read", "archive", e))?
-            .into_owned();
+    for (before, entry) in tar.entries().map_err(|e| failed(e, 0))?.enumerate() {
+        let mut entry = entry.map_err(|e| failed(e, before))?;
+        let entries = before + 1;
+        let path = entry.path().map_err(|e| failed(e, entries))?.into_owned();
+        let shown = crate::oci::printable(&path.to_string_lossy(), crate::oci::QUOTE_LIMIT);
         if path
             .components()
             .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
         {
             return Err(malformed(format!(
-                "entry `{}` is not a plain relative path",
-                path.display()
+                "entry `{shown}` is not a plain relative path"
             )));
         }
         match entry.header().entry_type() {
@@ -59,7 +93,10 @@ fn stage_archive(input: impl Read, dir: &Path) -> Result<(), EngineError> {
                 }
                 let mut f = std::fs::File::create(&dest)
                     .map_err(|e| EngineError::io("create", &dest, e))?;
-                io::copy(&mut entry, &mut f).map_err(|e| EngineError::io("write", &dest, e))?;
+                copy_entry(&mut entry, &mut f).map_err(|e| match e {
+                    Copy::Read(e) => failed(e, entries),
+                    Copy::Write(e) => EngineError::io("write", &dest, e),
+                })?;
             }
             tar::EntryType::Directory => {}
             // docker's own archives may repeat a layer as a symlink to another; nothing else is expected.
@@ -79,8 +116,7 @@ fn stage_archive(input: impl Read, dir: &Path) -> Result<(), EngineError> {
                 }) || target.is_absolute()
                 {
                     return Err(malformed(format!(
-                        "link `{}` points outside the archive",
-                        path.display()
+                        "link `{shown}` points outside the archive"
                     )));
                 }
                 let src = dir.join(&resolved);
@@ -92,13 +128,31 @@ fn stage_archive(input: impl Read, dir: &Path) -> Result<(), EngineError> {
             }
             other => {
                 return Err(malformed(format!(
-                    "entry `{}` has unexpected type {other:?}",
-                    path.display()
+                    "entry `{shown}` has unexpected type {other:?}"
                 )));
             }
         }
     }
     Ok(())
+}
+
+enum Copy {
+    Read(io::Error),
+    Write(io::Error),
+}
+
+/// Copy an entry's data, telling a failed read of the archive from a failed write.
+fn copy_entry(entry: &mut impl Read, out: &mut std::fs::File) -> Result<(), Copy> {
+    let mut buf = vec![0u8; 64 << 10];
+    loop {
+        let n = match entry.read(&mut buf) {
+            Ok(0) => return Ok(()),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Copy::Read(e)),
+        };
+        io::Write::write_all(out, &buf[..n]).map_err(Copy::Write)?;
+    }
 }
 
 /// Staging directory that is removed on drop.
@@ -109,8 +163,19 @@ impl Drop for Staging {
     }
 }
 
-/// `load -i FILE` / stdin.
-pub fn load(ctx: &Ctx, input: impl Read) -> Result<LoadReport, EngineError> {
+/// `load -i FILE` / stdin; `source` names the input in errors.
+pub fn load(ctx: &Ctx, input: impl Read, source: &str) -> Result<LoadReport, EngineError> {
+    load_staged(ctx, input).map_err(|e| match e {
+        EngineError::Malformed { what, why, .. } => EngineError::Malformed {
+            what,
+            source_name: source.to_string(),
+            why,
+        },
+        other => other,
+    })
+}
+
+fn load_staged(ctx: &Ctx, input: impl Read) -> Result<LoadReport, EngineError> {
     let mut store = ctx.store()?;
     store.clean_staging();
     let staging = Staging(store.staging_path("load"));
@@ -123,7 +188,7 @@ pub fn load(ctx: &Ctx, input: impl Read) -> Result<LoadReport, EngineError> {
         load_oci(ctx, &mut store, dir)
     } else {
         Err(malformed(
-            "neither a docker-archive (manifest.json) nor an oci-archive (index.json)",
+            "not a docker-archive or oci-archive (no manifest.json or index.json)",
         ))
     }
 }

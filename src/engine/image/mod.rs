@@ -45,6 +45,7 @@ pub(crate) fn registry_client(
         conf: ctx.registries.clone(),
         user_agent: format!("roost/{}", env!("CARGO_PKG_VERSION")),
         retries,
+        timeout: ctx.registry_timeout,
     })?;
     Ok((runtime, client))
 }

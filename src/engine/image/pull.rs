@@ -199,6 +199,7 @@ async fn fetch_layer(
         progress.blob_start(&job.desc.digest, job.desc.size, true);
         return Ok(rec.size);
     }
+    check_space(&store.borrow().root().join("tmp"), source, &job.desc)?;
     progress.blob_start(&job.desc.digest, job.desc.size, false);
     let staged = store.borrow().stage_layer()?;
     let mut blob = store.borrow().blob_writer()?;
@@ -253,6 +254,29 @@ async fn fetch_layer(
     store.borrow_mut().commit_layer(staged, &rec)?;
     progress.blob_done(&job.desc.digest);
     Ok(unpacked.size)
+}
+
+/// Refuse a blob that cannot fit in the store before downloading any of it: the descriptor's size is
+/// what the registry is held to (more is cut off), and the blob is kept besides its unpacked copy.
+fn check_space(
+    tmp: &std::path::Path,
+    source: &Reference,
+    desc: &Descriptor,
+) -> Result<(), EngineError> {
+    let st = nix::sys::statvfs::statvfs(tmp)
+        .map_err(|e| EngineError::io("check the free space of", tmp, e.into()))?;
+    let available = st.blocks_available().saturating_mul(st.fragment_size());
+    if desc.size <= available {
+        return Ok(());
+    }
+    Err(EngineError::NoSpace {
+        path: tmp.to_path_buf(),
+        digest: desc.digest.to_string(),
+        image: source.to_string(),
+        registry: source.registry().unwrap_or_default().to_string(),
+        needed: desc.size,
+        available,
+    })
 }
 
 /// Store config and manifest blobs and the image record.
