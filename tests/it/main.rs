@@ -13,6 +13,7 @@ mod build;
 mod container_fs;
 mod containers;
 mod exec;
+mod faults;
 mod hostile;
 mod images;
 mod misc;

@@ -92,6 +92,7 @@ fn spec_for(
         stop_signal: libc::SIGTERM,
         stop_timeout: 10,
         log_driver: "k8s-file".into(),
+        builder: Some(b.store.owner_token().to_string()),
         ..ContainerSpec::default()
     })
 }
@@ -111,12 +112,20 @@ fn record(
         spec: serde_json::to_string(spec).expect("spec serializes"),
         state: CState::default().to_json(),
     };
-    let dir = store.container_dir(id);
-    for d in ["diff", "work", "merged"] {
-        std::fs::create_dir_all(dir.join(d))
-            .map_err(|e| EngineError::io("create", dir.join(d), e))?;
+    let staged = store.stage_container_dir()?;
+    let made = ["diff", "work", "merged"].iter().try_for_each(|d| {
+        std::fs::create_dir(staged.join(d))
+            .map_err(|e| EngineError::io("create", staged.join(d), e))
+    });
+    let placed = made.and_then(|()| Ok(store.place_container_dir(&staged, id)?));
+    if let Err(e) = placed {
+        let _ = crate::store::remove_tree(&staged);
+        return Err(e);
     }
-    store.add_container(&record)?;
+    if let Err(e) = store.add_container(&record) {
+        let _ = crate::store::remove_tree(&store.container_dir(id));
+        return Err(e.into());
+    }
     Ok(Container {
         record,
         spec: spec.clone(),
@@ -156,6 +165,16 @@ pub(super) fn run(b: &mut Builder, state: &State, spec: &RunSpec) -> Result<Inge
         code: e.exit_code(),
         message: e.to_string(),
     })?;
+    // Recorded as running under us, so that if this build is killed, whoever removes the step
+    // container (see `engine::check::reclaim`) kills its process too.
+    let running = CState {
+        status: crate::engine::container::Status::Running,
+        pid: spawned.pid.as_raw(),
+        monitor_pid: std::process::id() as i32,
+        started_at: Some(Timestamp::now()),
+        ..CState::default()
+    };
+    b.store.set_container_state(&id, &running.to_json())?;
     let code = crate::engine::container::wait_and_record(&mut b.store, &id, spawned.pid)?;
     if code != 0 {
         return Err(EngineError::Build(BuildError::RunFailed {
