@@ -200,7 +200,9 @@ impl Command {
                     | I::Import(_)
                     | I::Prune(_)
             ),
-            Command::System(system::SystemCommand::Prune(_)) => true,
+            Command::System(system::SystemCommand::Prune(_) | system::SystemCommand::Check(_)) => {
+                true
+            }
             Command::Container(c) => c.needs_userns(),
             Command::Commit(_) | Command::Cp(_) | Command::Diff(_) | Command::Export(_) => true,
             // Not `exec`/`top`: a re-executed roost gets a user namespace of its own, while these

@@ -3,6 +3,7 @@
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod build;
+pub mod check;
 pub mod container;
 pub mod image;
 mod layer;

@@ -61,7 +61,7 @@ fn targets(ctx: &Ctx, all: bool, keys: &[String]) -> Result<Vec<String>, Error> 
     if all {
         return Ok(engine::list(ctx)?
             .into_iter()
-            .filter(|c| c.state.status == Status::Running)
+            .filter(|c| c.state.status == Status::Running && !c.is_external())
             .map(|c| c.record.id)
             .collect());
     }

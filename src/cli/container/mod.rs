@@ -453,6 +453,9 @@ pub struct PsArgs {
     /// Show the size of each container's writable layer and of its image
     #[arg(short, long)]
     pub size: bool,
+    /// Show also the containers that `build` runs its RUN steps in (implies --all)
+    #[arg(long)]
+    pub external: bool,
 }
 
 #[derive(Debug, Args)]

@@ -148,11 +148,16 @@ fn status_text(c: &Container, now: jiff::Timestamp) -> String {
     let ago = |t: Option<jiff::Timestamp>| t.map(|t| format::time_ago(t, now)).unwrap_or_default();
     match c.state.status {
         Status::Running => format!(
-            "Up {}",
+            "Up {}{}",
             c.state
                 .started_at
                 .map(|t| format::human_duration(now.duration_since(t)))
-                .unwrap_or_default()
+                .unwrap_or_default(),
+            if c.state.monitor_lost {
+                " (monitor gone)"
+            } else {
+                ""
+            }
         ),
         Status::Exited | Status::Stopped => format!(
             "Exited ({}) {}",
@@ -302,7 +307,12 @@ fn filter(c: &Container, f: &str) -> Result<bool, Error> {
 
 pub fn ps(ctx: &Ctx, a: &PsArgs) -> Result<i32, Error> {
     let mut list = crate::engine::container::list(ctx)?;
-    let explicit = a.all || a.latest || a.last.is_some() || !a.filter.is_empty();
+    // podman: `--external` lists the containers other tools (here: `build`) keep in the store, and
+    // implies `--all`.
+    if !a.external {
+        list.retain(|c| !c.is_external());
+    }
+    let explicit = a.all || a.external || a.latest || a.last.is_some() || !a.filter.is_empty();
     if !explicit {
         list.retain(|c| c.state.status == Status::Running);
     }

@@ -233,7 +233,7 @@ pub fn rm(ctx: &Ctx, a: &RmArgs) -> Result<i32, Error> {
         let keys: Vec<String> = if a.all {
             let running = engine::list(ctx)?
                 .into_iter()
-                .filter(|c| c.state.status == engine::Status::Running);
+                .filter(|c| c.state.status == engine::Status::Running && !c.is_external());
             running.map(|c| c.record.id).collect()
         } else {
             a.containers.clone()
@@ -278,7 +278,7 @@ pub fn prune(ctx: &Ctx, force: bool) -> Result<i32, Error> {
     }
     let ids: Vec<String> = engine::list(ctx)?
         .into_iter()
-        .filter(|c| c.state.status != engine::Status::Running)
+        .filter(|c| c.state.status != engine::Status::Running && !c.is_external())
         .map(|c| c.record.id)
         .collect();
     let report = engine::remove(ctx, &ids, false, false, true)?;
