@@ -1,6 +1,6 @@
 //! `info`, `version` and `system df`: facts about the host, the store and disk usage.
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Serialize;
 
@@ -94,20 +94,6 @@ fn map(ranges: Vec<IdRange>) -> Vec<IdMapEntry> {
         .collect()
 }
 
-fn which(name: &str) -> Option<PathBuf> {
-    [
-        "/usr/bin",
-        "/usr/sbin",
-        "/bin",
-        "/sbin",
-        "/usr/local/bin",
-        "/usr/libexec/podman",
-    ]
-    .iter()
-    .map(|d| Path::new(d).join(name))
-    .find(|p| p.is_file())
-}
-
 /// What the cgroup setup allows, in words (resource limits need a delegated cgroup v2 subtree).
 fn cgroups() -> (String, String) {
     let unified = Path::new("/sys/fs/cgroup/cgroup.controllers");
@@ -147,11 +133,13 @@ pub fn info(ctx: &Ctx) -> Result<Info, EngineError> {
         "fuse-overlayfs",
         "slirp4netns",
         "pasta",
+        "netavark",
+        "aardvark-dns",
     ]
     .iter()
     .map(|n| HelperInfo {
         name: n.to_string(),
-        path: which(n)
+        path: crate::helpers::find(n)
             .map(|p| p.display().to_string())
             .unwrap_or_default(),
     })

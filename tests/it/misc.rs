@@ -63,6 +63,38 @@ fn info_json_describes_the_store() {
     assert_no_leaks(&env);
 }
 
+/// containers.conf's `[engine] helper_binaries_dir` is searched before podman's directories and PATH.
+#[test]
+fn helper_binaries_dir_is_searched_first() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new("helper_binaries_dir_is_searched_first");
+    let dir = env.home.join("helpers");
+    std::fs::create_dir(&dir).unwrap();
+    let netavark = dir.join("netavark");
+    std::fs::write(&netavark, "#!/bin/sh\nexit 1\n").unwrap();
+    std::fs::set_permissions(&netavark, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(
+        env.config.join("containers/containers.conf"),
+        format!("[engine]\nhelper_binaries_dir = [\"{}\"]\n", dir.display()),
+    )
+    .unwrap();
+    let out = env.roost(0, &["info", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("info JSON");
+    let path = |name: &str| {
+        v["host"]["helpers"]
+            .as_array()
+            .expect("host.helpers")
+            .iter()
+            .find(|h| h["name"] == name)
+            .map(|h| h["path"].as_str().unwrap_or_default().to_string())
+    };
+    assert_eq!(path("netavark"), Some(netavark.display().to_string()));
+    // Not configured: found in podman's libexec directory, off the user's PATH.
+    let aardvark = path("aardvark-dns").unwrap_or_default();
+    assert!(aardvark.ends_with("/podman/aardvark-dns"), "{aardvark}");
+    assert_no_leaks(&env);
+}
+
 #[test]
 fn info_go_templates_use_podman_field_names() {
     let env = Env::new("info_go_templates_use_podman_field_names");
