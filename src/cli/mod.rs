@@ -2,6 +2,7 @@
 //! This is the only layer that reads the environment or writes to stdout/stderr (errors are printed once,
 //! in `main`).
 
+mod argv;
 mod complete;
 mod container;
 mod ctx;
@@ -237,7 +238,10 @@ pub fn run() -> Result<i32, Error> {
     }
     complete::complete_env();
     let args: Vec<OsString> = std::env::args_os().collect();
-    let matches = match Cli::command().try_get_matches_from(&args) {
+    let mut cli_cmd = Cli::command();
+    // Only for parsing: a re-executed roost gets `args` as they were and separates them itself.
+    let parsed = argv::separate_container_command(&cli_cmd, args.clone());
+    let matches = match cli_cmd.try_get_matches_from_mut(&parsed) {
         Ok(m) => m,
         Err(e) => return clap_exit(e),
     };
