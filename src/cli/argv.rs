@@ -60,6 +60,27 @@ fn first_positional_of_verb(root: &Command, args: &[OsString]) -> Option<usize> 
     None
 }
 
+/// Whether the command line asks for the version (`--version` or `-v` before any subcommand); as in
+/// podman, whatever else it holds is ignored.
+pub fn asks_for_version(root: &Command, args: &[OsString]) -> bool {
+    let mut i = 1;
+    while let Some(arg) = args.get(i).and_then(|a| a.to_str()) {
+        match arg {
+            "--version" | "-v" => return true,
+            "--" => return false,
+            _ if arg.starts_with("--") => {
+                let long = &arg[2..];
+                if !long.contains('=') && takes_value(root, &|a| a.get_long() == Some(long)) {
+                    i += 1;
+                }
+            }
+            _ => return false,
+        }
+        i += 1;
+    }
+    false
+}
+
 /// Whether the flag of `cmd` that `is` picks out needs a value (a flag with an optional value, such
 /// as `--tls-verify`, takes it only after `=`, as in podman). `cmd` need not be built: clap's derive
 /// sets every argument's action.
@@ -118,6 +139,21 @@ mod tests {
         ] {
             assert_eq!(separated(line), want, "{line}");
         }
+    }
+
+    #[test]
+    fn version_flag_before_any_subcommand() {
+        let cmd = crate::cli::Cli::command();
+        let asks = |line: &[&str]| {
+            let args: Vec<OsString> = line.iter().map(OsString::from).collect();
+            asks_for_version(&cmd, &args)
+        };
+        assert!(asks(&["podman", "--version", ""]));
+        assert!(asks(&["roost", "-v"]));
+        assert!(asks(&["roost", "--root", "/r", "--version", "ps"]));
+        assert!(!asks(&["roost", "run", "IMG", "--version"]));
+        assert!(!asks(&["roost", "--root", "--version"]));
+        assert!(!asks(&["roost"]));
     }
 
     #[test]
