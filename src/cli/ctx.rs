@@ -123,10 +123,11 @@ pub(super) fn paths(global: &GlobalArgs) -> Result<Paths, Error> {
 pub(super) fn build(global: &GlobalArgs, joined: Option<Joined>) -> Result<Ctx, Error> {
     let paths = paths(global)?;
     let mapping = Mapping::detect(std::path::Path::new("/etc"))?;
-    let registries_files = match env_path("CONTAINERS_REGISTRIES_CONF") {
-        Some(f) => vec![f],
-        None => crate::registry::default_conf_files(&paths.config_home),
-    };
+    let registries_files = crate::registry::conf_files(&crate::registry::ConfDirs {
+        system: PathBuf::from("/etc/containers"),
+        user: paths.config_home.join("containers"),
+        forced: env_path("CONTAINERS_REGISTRIES_CONF"),
+    });
     let registries = RegistriesConf::load(&registries_files)?;
     let mut auth =
         crate::registry::default_auth_files(&paths.runtime_base, &paths.config_home, &paths.home);
