@@ -259,13 +259,34 @@ fn unwrap_single(s: String) -> String {
         .unwrap_or(s)
 }
 
-pub fn version(args: &VersionArgs) -> Result<i32, Error> {
+/// The `--version` line. Invoked as `podman`, podman's own line with the compatible version; as
+/// roost, roost's version and then the podman version, last, where podman-compose reads it (the last
+/// word of `podman --version`).
+pub fn version_line(as_podman: bool) -> String {
+    let v = crate::engine::system::version();
+    if as_podman {
+        format!("podman version {}", v.version)
+    } else {
+        format!(
+            "roost version {}, compatible with podman {}",
+            v.roost_version, v.version
+        )
+    }
+}
+
+/// `version`: podman's layout; JSON and templates see podman's `Client.Version` (the compatible
+/// version) and `Client.RoostVersion`.
+pub fn version(args: &VersionArgs, as_podman: bool) -> Result<i32, Error> {
     let v = crate::engine::system::version();
     let client = serde_json::json!({"Client": v});
     match Format::parse(args.format.as_deref()) {
+        Format::Default if as_podman => out(&format!(
+            "Version:      {}\nAPI Version:  {}\nOS/Arch:      {}\n",
+            v.version, v.api_version, v.os_arch
+        )),
         Format::Default => out(&format!(
-            "Version:      {}\nOS/Arch:      {}\n",
-            v.version, v.os_arch
+            "Version:      {}\nPodman:       {} (compatibility level)\nAPI Version:  {}\nOS/Arch:      {}\n",
+            v.roost_version, v.version, v.api_version, v.os_arch
         )),
         Format::Json => out(&(serde_json::to_string_pretty(&client).expect("serializes") + "\n")),
         f => out(&format::render_inspect(&[client], &f)?),

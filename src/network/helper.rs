@@ -5,7 +5,7 @@ use std::io::Read;
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
@@ -105,7 +105,9 @@ pub fn start(
         source,
     };
     let log_file = std::fs::File::create(log).map_err(start_err)?;
-    let mut cmd = Command::new(program);
+    // Not installed: spawning the bare name fails with "No such file or directory", naming it.
+    let exe = crate::helpers::find(program).unwrap_or_else(|| PathBuf::from(program));
+    let mut cmd = crate::helpers::command(&exe);
     cmd.args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::null())

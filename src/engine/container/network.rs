@@ -62,13 +62,8 @@ fn invalid(msg: impl Into<String>) -> EngineError {
 
 /// Which helper `private`/the default means: pasta when installed (podman 5's default), else
 /// slirp4netns.
-pub fn default_helper(search_path: &str) -> Helper {
-    let has = |prog: &str| {
-        search_path
-            .split(':')
-            .any(|d| !d.is_empty() && std::path::Path::new(d).join(prog).is_file())
-    };
-    if has("pasta") || !has("slirp4netns") {
+pub fn default_helper(helpers: &crate::helpers::Helpers) -> Helper {
+    if helpers.find("pasta").is_some() || helpers.find("slirp4netns").is_none() {
         Helper::Pasta
     } else {
         Helper::Slirp4netns
