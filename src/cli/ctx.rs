@@ -5,6 +5,7 @@ use super::GlobalArgs;
 use crate::engine::Ctx;
 use crate::engine::storage::{Driver, Forced};
 use crate::error::Error;
+use crate::network::NetworkConf;
 use crate::paths::{PathEnv, Paths};
 use crate::registry::{AuthFiles, RegistriesConf};
 use crate::userns::{Joined, Mapping};
@@ -15,13 +16,13 @@ fn env_path(key: &str) -> Option<PathBuf> {
         .map(PathBuf::from)
 }
 
-/// A storage driver the user forces: `--storage-driver`, else `driver` from `CONTAINERS_STORAGE_CONF` or
-/// the user's `containers/storage.conf` (only the driver is taken from podman's file: roost keeps its own
-/// store). `None`: the engine probes for the best one.
-/// What `--network private` means: containers.conf's `[network] default_rootless_network_cmd`
-/// (podman 5's key; `$CONTAINERS_CONF`, else the system files then the user's, the last one that
-/// sets it wins), else pasta when it is installed, else slirp4netns.
-fn default_network(config_home: &std::path::Path) -> crate::network::Helper {
+/// The network settings of containers.conf (`$CONTAINERS_CONF`, else the system files then the
+/// user's; for each key the last file that sets it wins):
+/// - what `--network private` means: `[network] default_rootless_network_cmd` (podman 5's key),
+///   else pasta when it is installed, else slirp4netns;
+/// - `[network] pasta_options`;
+/// - `[containers] host_containers_internal_ip`.
+fn containers_conf(config_home: &std::path::Path) -> (crate::network::Helper, NetworkConf) {
     let files = match env_path("CONTAINERS_CONF") {
         Some(f) => vec![f],
         None => vec![
@@ -31,17 +32,19 @@ fn default_network(config_home: &std::path::Path) -> crate::network::Helper {
         ],
     };
     let mut chosen = None;
+    let mut conf = NetworkConf::default();
     for f in files {
         let Ok(text) = std::fs::read_to_string(&f) else {
             continue;
         };
-        let cmd = text.parse::<toml::Table>().ok().and_then(|t| {
-            t.get("network")?
-                .get("default_rootless_network_cmd")?
-                .as_str()
-                .map(str::to_string)
-        });
-        match cmd.as_deref() {
+        let Ok(table) = text.parse::<toml::Table>() else {
+            continue;
+        };
+        let key = |section: &str, key: &str| table.get(section)?.get(key).cloned();
+        match key("network", "default_rootless_network_cmd")
+            .as_ref()
+            .and_then(|v| v.as_str())
+        {
             Some("pasta") => chosen = Some(crate::network::Helper::Pasta),
             Some("slirp4netns") => chosen = Some(crate::network::Helper::Slirp4netns),
             Some(other) => tracing::warn!(
@@ -50,14 +53,45 @@ fn default_network(config_home: &std::path::Path) -> crate::network::Helper {
             ),
             None => {}
         }
+        if let Some(opts) = key("network", "pasta_options") {
+            match opts.as_array() {
+                Some(a) => {
+                    conf.pasta_options = a
+                        .iter()
+                        .filter_map(|o| o.as_str().map(str::to_string))
+                        .collect();
+                }
+                None => tracing::warn!(
+                    file = %f.display(),
+                    "ignoring pasta_options: it must be an array of strings"
+                ),
+            }
+        }
+        match key("containers", "host_containers_internal_ip")
+            .as_ref()
+            .and_then(|v| v.as_str())
+        {
+            Some("") | None => {}
+            Some(ip) if ip == "none" || ip.parse::<std::net::IpAddr>().is_ok() => {
+                conf.host_containers_internal_ip = Some(ip.to_string());
+            }
+            Some(other) => tracing::warn!(
+                file = %f.display(),
+                "ignoring host_containers_internal_ip `{other}`: use an IP address or `none`"
+            ),
+        }
     }
-    chosen.unwrap_or_else(|| {
+    let helper = chosen.unwrap_or_else(|| {
         crate::engine::container::network::default_helper(
             &std::env::var("PATH").unwrap_or_default(),
         )
-    })
+    });
+    (helper, conf)
 }
 
+/// A storage driver the user forces: `--storage-driver`, else `driver` from `CONTAINERS_STORAGE_CONF` or
+/// the user's `containers/storage.conf` (only the driver is taken from podman's file: roost keeps its own
+/// store). `None`: the engine probes for the best one.
 fn storage_driver(flag: Option<&str>, config_home: &std::path::Path) -> Option<Forced> {
     if let Some(d) = flag {
         return Driver::parse(d).map(|driver| Forced {
@@ -109,9 +143,11 @@ pub(super) fn build(global: &GlobalArgs, joined: Option<Joined>) -> Result<Ctx, 
             write: f,
         };
     }
+    let (default_network, network_conf) = containers_conf(&paths.config_home);
     Ok(Ctx {
         rootless: joined.is_some() || !nix::unistd::Uid::current().is_root(),
-        default_network: default_network(&paths.config_home),
+        default_network,
+        network_conf,
         storage_driver: storage_driver(global.storage_driver.as_deref(), &paths.config_home),
         paths,
         mapping,
