@@ -5,6 +5,7 @@ use super::GlobalArgs;
 use crate::engine::Ctx;
 use crate::engine::storage::{Driver, Forced};
 use crate::error::Error;
+use crate::network::NetworkConf;
 use crate::paths::{PathEnv, Paths};
 use crate::registry::{AuthFiles, RegistriesConf};
 use crate::userns::{Joined, Mapping};
@@ -80,6 +81,39 @@ fn helpers(conf: &[(PathBuf, toml::Table)]) -> crate::helpers::Helpers {
         dirs.extend(list.iter().filter_map(|v| v.as_str()).map(PathBuf::from));
     }
     crate::helpers::Helpers::new(dirs, std::env::var_os("PATH").as_deref())
+}
+
+/// The network settings of containers.conf besides the default helper (for each key, the last file
+/// that sets it wins): `[network] pasta_options` and `[containers] host_containers_internal_ip`.
+fn network_conf(conf: &[(PathBuf, toml::Table)]) -> NetworkConf {
+    let mut out = NetworkConf::default();
+    if let Some((f, opts)) = conf_value(conf, "network", "pasta_options") {
+        match opts.as_array() {
+            Some(a) => {
+                out.pasta_options = a
+                    .iter()
+                    .filter_map(|o| o.as_str().map(str::to_string))
+                    .collect();
+            }
+            None => tracing::warn!(
+                file = %f.display(),
+                "ignoring pasta_options: it must be an array of strings"
+            ),
+        }
+    }
+    if let Some((f, v)) = conf_value(conf, "containers", "host_containers_internal_ip") {
+        match v.as_str() {
+            Some("") => {}
+            Some(ip) if ip == "none" || ip.parse::<std::net::IpAddr>().is_ok() => {
+                out.host_containers_internal_ip = Some(ip.to_string());
+            }
+            _ => tracing::warn!(
+                file = %f.display(),
+                "ignoring host_containers_internal_ip `{v}`: use an IP address or `none`"
+            ),
+        }
+    }
+    out
 }
 
 /// A storage driver the user forces: `--storage-driver`, else `driver` from `CONTAINERS_STORAGE_CONF` or
@@ -163,10 +197,12 @@ pub(super) fn build(global: &GlobalArgs, joined: Option<Joined>) -> Result<Ctx, 
     let helpers = helpers(&conf);
     let default_network = default_network(&conf, &helpers);
     crate::helpers::init(helpers);
+    let network_conf = network_conf(&conf);
     Ok(Ctx {
         registry_timeout: registry_timeout()?,
         rootless: joined.is_some() || !nix::unistd::Uid::current().is_root(),
         default_network,
+        network_conf,
         storage_driver: storage_driver(global.storage_driver.as_deref(), &paths.config_home),
         paths,
         mapping,

@@ -28,6 +28,8 @@ pub enum HelperError {
     },
     #[error("slirp4netns refused to forward {what}: {why}")]
     Forward { what: String, why: String },
+    #[error(transparent)]
+    PortBusy(#[from] super::PortBusy),
     #[error("failed to talk to slirp4netns's API socket `{path}`: {source}")]
     Api {
         path: PathBuf,
@@ -38,6 +40,9 @@ pub enum HelperError {
 
 impl HelperError {
     pub fn hint(&self) -> Option<String> {
+        if let HelperError::PortBusy(e) = self {
+            return e.hint();
+        }
         let text = self.to_string();
         if text.contains("/dev/net/tun") {
             return Some(

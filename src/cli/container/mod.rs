@@ -301,7 +301,8 @@ pub struct CreateArgs {
     /// DNS alias of the container on its bridge networks
     #[arg(long, value_name = "NAME")]
     pub network_alias: Vec<String>,
-    /// Add a hosts entry for another container on a shared network: NAME[:ALIAS]
+    /// Add a hosts entry for another container on a shared bridge network: NAME[:ALIAS] (needs
+    /// `--network NET`: with pasta or slirp4netns containers cannot reach each other)
     #[arg(long, value_name = "NAME[:ALIAS]")]
     pub link: Vec<String>,
     /// Mount the container's root file system read-only

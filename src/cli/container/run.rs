@@ -81,6 +81,7 @@ fn options(a: &CreateArgs, remove: bool) -> Result<CreateOptions, Error> {
             add_hosts: a.add_host.clone(),
             no_hosts: a.no_hosts,
             mac_address: a.mac_address.clone(),
+            ports_must_be_free: false,
         },
         networks,
         links: a.link.clone(),
@@ -153,7 +154,9 @@ fn attached(ctx: &Ctx, c: &engine::Container, sig_proxy: bool) -> Result<i32, Er
 }
 
 pub fn run(ctx: &Ctx, a: &RunArgs) -> Result<i32, Error> {
-    let opts = options(&a.create, a.create.rm)?;
+    let mut opts = options(&a.create, a.create.rm)?;
+    // A host port that is taken fails `run` before the container exists.
+    opts.net.ports_must_be_free = true;
     if opts.restart.is_some() && a.create.rm {
         return Err(Error::Usage(
             "the --rm option conflicts with --restart".into(),

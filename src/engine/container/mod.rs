@@ -248,6 +248,7 @@ pub fn create(
         .map(|v| v.keys().cloned().collect())
         .unwrap_or_default();
     let (network, net) = network::resolve(&store, ctx.default_network, &opts.net, &image_exposed)?;
+    network::check_links(&store, &network, &opts.links)?;
     let (mounts, new_volumes) = volumes::resolve(&mut store, &opts.mounts, &image_volumes)?;
     let spec = ContainerSpec {
         args: process.args.clone(),
