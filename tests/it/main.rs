@@ -10,6 +10,7 @@ mod attach;
 mod auth;
 mod basics;
 mod build;
+mod clients;
 mod container_fs;
 mod containers;
 mod exec;

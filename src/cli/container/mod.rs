@@ -238,6 +238,21 @@ pub struct CreateArgs {
     /// Run a small init as pid 1 that reaps zombies and forwards signals
     #[arg(long)]
     pub init: bool,
+    /// PID namespace: private (default) or host (see the caller's processes; /proc is the caller's)
+    #[arg(long, value_name = "MODE")]
+    pub pid: Option<String>,
+    /// IPC namespace: private (default), shareable, none or host (the caller's /dev/shm)
+    #[arg(long, value_name = "MODE")]
+    pub ipc: Option<String>,
+    /// UTS namespace: private (default) or host (the caller's host name)
+    #[arg(long, value_name = "MODE")]
+    pub uts: Option<String>,
+    /// Containers to start before this one (names or ids, comma-separated, repeatable)
+    #[arg(long, value_name = "CONTAINER[,CONTAINER]", value_delimiter = ',', add = ArgValueCandidates::new(container_names))]
+    pub requires: Vec<String>,
+    /// Suppress the pull progress when the image is pulled
+    #[arg(short, long)]
+    pub quiet: bool,
     /// User namespace: private (default: roost's rootless namespace), host (the same, for a rootless
     /// tool) or keep-id[:uid=UID,gid=GID,size=SIZE] (your ids inside as yourself)
     #[arg(long, value_name = "MODE")]

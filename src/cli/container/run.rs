@@ -127,6 +127,12 @@ fn options(a: &CreateArgs, remove: bool) -> Result<CreateOptions, Error> {
         group_add: a.group_add.clone(),
         mounts: mounts(a)?,
         userns: super::userns::request(a)?,
+        namespaces: engine::Namespaces::parse(
+            a.pid.as_deref(),
+            a.ipc.as_deref(),
+            a.uts.as_deref(),
+        )?,
+        requires: a.requires.clone(),
         host_env: std::env::vars()
             .filter(|(k, _)| !k.starts_with("_ROOST_"))
             .collect(),
@@ -135,7 +141,7 @@ fn options(a: &CreateArgs, remove: bool) -> Result<CreateOptions, Error> {
 
 pub fn create(ctx: &Ctx, a: &CreateArgs) -> Result<i32, Error> {
     let opts = options(a, a.rm)?;
-    let c = engine::create(ctx, &opts, &Progress::new(false))?;
+    let c = engine::create(ctx, &opts, &Progress::new(a.quiet))?;
     out(&format!("{}\n", c.record.id)).map(|()| 0)
 }
 
@@ -160,7 +166,7 @@ pub fn run(ctx: &Ctx, a: &RunArgs) -> Result<i32, Error> {
         ));
     }
     let detach_keys = parse_detach_keys(&a.detach_keys)?;
-    let c = engine::create(ctx, &opts, &Progress::new(false))?;
+    let c = engine::create(ctx, &opts, &Progress::new(a.create.quiet))?;
     if a.detach {
         engine::start_detached(ctx, &c)?;
         return out(&format!("{}\n", c.record.id)).map(|()| 0);

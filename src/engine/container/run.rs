@@ -16,6 +16,7 @@ pub enum Ended {
 /// Start `c` and wait for it. With `remove`, everything about it is deleted afterwards. With
 /// `sig_proxy`, the signals we receive go to the container's process.
 pub fn run_attached(ctx: &Ctx, c: &Container, sig_proxy: bool) -> Result<Ended, EngineError> {
+    super::monitor::start_required(ctx, c)?;
     let mut store = ctx.store()?;
     let mut plan = plan(ctx, &store, c)?;
     plan.process.terminal = c.spec.tty;
