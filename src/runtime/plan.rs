@@ -66,6 +66,8 @@ pub enum MountKind {
         work: PathBuf,
         read_only: bool,
     },
+    /// A new devpts instance; `data` holds the caller's `uid=`, `gid=`, `mode=`, `max=`.
+    Devpts { data: String },
     Tmpfs {
         /// `size=…,mode=…` for the kernel.
         data: String,

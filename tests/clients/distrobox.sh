@@ -6,7 +6,8 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 [ "$(command -v podman)" != /usr/bin/podman ] || fail "podman resolves to Debian's podman, not roost"
 run() { echo "+ $*" >&2; "$@"; }
 
-run distrobox create -i "$IMAGE" -n "$NAME" --yes
+run distrobox create -i "$IMAGE" -n "$NAME" --yes --no-entry
+podman container exists "$NAME" || fail "distrobox create made no container $NAME"
 uid=$(run distrobox enter "$NAME" -- id -u | tr -d '\r')
 [ "$uid" = "$(id -u)" ] || fail "id -u in the box: \`$uid\`, want $(id -u)"
 run distrobox enter "$NAME" -- touch "$HOME/x"

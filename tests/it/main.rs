@@ -10,6 +10,7 @@ mod attach;
 mod auth;
 mod basics;
 mod build;
+mod client_flags;
 mod clients;
 mod container_fs;
 mod containers;

@@ -290,7 +290,7 @@ pub struct CreateArgs {
     /// Expose a port or range (PORT[-END][/PROTO]) without publishing it
     #[arg(long, value_name = "PORT[/PROTO]")]
     pub expose: Vec<String>,
-    /// DNS server for /etc/resolv.conf
+    /// DNS server for /etc/resolv.conf (`none`: keep the image's /etc/resolv.conf)
     #[arg(long, value_name = "IP")]
     pub dns: Vec<String>,
     /// DNS search domain for /etc/resolv.conf (`.` for none)
@@ -387,6 +387,9 @@ pub struct RunArgs {
 
 #[derive(Debug, Args)]
 pub struct StartArgs {
+    /// Start every container that is not running
+    #[arg(long, conflicts_with_all = ["containers", "attach"])]
+    pub all: bool,
     /// Attach to the container's output and wait for it
     #[arg(short, long)]
     pub attach: bool,
@@ -402,7 +405,7 @@ pub struct StartArgs {
           default_missing_value = "true", action = clap::ArgAction::Set)]
     pub sig_proxy: bool,
     /// Containers to start
-    #[arg(required = true, value_name = "CONTAINER", add = ArgValueCandidates::new(container_names))]
+    #[arg(required_unless_present = "all", value_name = "CONTAINER", add = ArgValueCandidates::new(container_names))]
     pub containers: Vec<String>,
 }
 

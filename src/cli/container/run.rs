@@ -192,7 +192,17 @@ pub fn start(ctx: &Ctx, a: &StartArgs) -> Result<i32, Error> {
         ));
     }
     let store = ctx.store()?;
-    for key in &a.containers {
+    let keys: Vec<String> = if a.all {
+        // podman prints the ids of the containers it starts.
+        engine::list(ctx)?
+            .into_iter()
+            .filter(|c| c.state.status != engine::Status::Running)
+            .map(|c| c.record.id)
+            .collect()
+    } else {
+        a.containers.clone()
+    };
+    for key in &keys {
         let c = engine::find(&store, key)?;
         if c.state.status == engine::Status::Running {
             out(&format!("{key}\n"))?;

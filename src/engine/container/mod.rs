@@ -148,7 +148,11 @@ impl Namespaces {
             ))),
             Some(v) => Err(EngineError::Invalid(format!(
                 "invalid {flag} `{v}`: use host or private{}",
-                if extra.is_empty() { "" } else { " (or shareable, none)" }
+                if extra.is_empty() {
+                    ""
+                } else {
+                    " (or shareable, none)"
+                }
             ))),
         };
         Ok(Namespaces {
