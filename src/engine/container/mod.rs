@@ -355,6 +355,9 @@ pub fn create(
         ulimits: opts.ulimits.clone(),
         mounts,
         userns: userns.mode,
+        // A namespace with only the caller's id stores owners in xattrs: there is nothing to shift.
+        shifted_layers: userns.maps.is_some()
+            && ctx.apply_options().ownership == crate::archive::Ownership::Chown,
         id_maps: userns.maps,
         extra_passwd,
         extra_group,

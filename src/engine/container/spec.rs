@@ -76,6 +76,10 @@ pub struct ContainerSpec {
     /// The maps of the container's own user namespace, nested in roost's (None: shares roost's).
     #[serde(default)]
     pub id_maps: Option<super::idmap::NestedMaps>,
+    /// Whether the container's layers are the copies with ids shifted for `id_maps`
+    /// (`engine::storage::idmapped`); containers from before roost shifted them use the layers as stored.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub shifted_layers: bool,
     /// keep-id's /etc/passwd and /etc/group lines, added to the image's in bind-mounted copies.
     #[serde(default)]
     pub extra_passwd: Option<String>,
