@@ -37,6 +37,8 @@ pub struct ExecPlan {
     pub detach: bool,
     /// The container's capabilities and seccomp filter (the exec'd process gets the same).
     pub security: super::plan::Security,
+    /// Pass descriptors 3 to 3+N-1, inherited from our caller, on to the process (`--preserve-fds`).
+    pub preserve_fds: u32,
 }
 
 /// How an exec ended.
@@ -328,9 +330,9 @@ impl Child<'_> {
         }
         nix::unistd::chdir(p.cwd.as_str()).map_err(|e| chdir_failed(&p.cwd, e))?;
         super::spawn::drop_privileges(p, &self.plan.security, self.handles.set_groups)?;
-        // Nothing but stdio goes to the process: not the pty's descriptors (created without
-        // close-on-exec), nor whatever our caller leaked to us.
-        crate::sys::process::cloexec_from(3)
+        // Nothing but stdio and the descriptors asked for goes to the process: not the pty's
+        // descriptors (created without close-on-exec), nor whatever else our caller leaked to us.
+        crate::sys::process::cloexec_from(3 + self.plan.preserve_fds)
             .map_err(|e| fail(125, format!("failed to set close-on-exec: {e}")))?;
         exec_process(p)
     }

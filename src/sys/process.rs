@@ -199,6 +199,17 @@ pub fn forward_all_signals(pid: i32) {
     }
 }
 
+/// Whether descriptor `fd` is open and was passed to us by our caller: open without close-on-exec, which
+/// every descriptor roost opens itself has (`exec --preserve-fds`).
+pub fn is_inherited(fd: RawFd) -> bool {
+    fd_ref(fd)
+        .ok()
+        .and_then(|f| nix::fcntl::fcntl(f, nix::fcntl::FcntlArg::F_GETFD).ok())
+        .is_some_and(|flags| {
+            !nix::fcntl::FdFlag::from_bits_truncate(flags).contains(nix::fcntl::FdFlag::FD_CLOEXEC)
+        })
+}
+
 /// Mark every descriptor from `first` up close-on-exec, so that an exec'd container process gets none
 /// of those its caller happened to inherit (podman's runtimes do the same).
 pub fn cloexec_from(first: u32) -> nix::Result<()> {

@@ -88,7 +88,6 @@ fn podman_compose_two_services() {
 }
 
 #[test]
-#[ignore = "under --userns keep-id the image's root-owned files show as the user's, so the setuid mount(8) runs unprivileged and distrobox-init's `mount --rbind` fails (`must be superuser`); needs keep-id image ownership and the arguments after IMAGE (`IMAGE -v --name ...`) taken as the command"]
 fn distrobox_create_enter_rm() {
     require_client(Path::new("/usr/bin/distrobox"));
     let env = Env::new("distrobox_create_enter_rm");
@@ -105,7 +104,6 @@ fn distrobox_create_enter_rm() {
 }
 
 #[test]
-#[ignore = "under --userns keep-id the image's root-owned files show as the user's, so toolbox init-container's `mount --bind /etc/machine-id` fails (`must be superuser`); needs keep-id image ownership"]
 fn toolbox_create_run() {
     require_client(Path::new("/usr/bin/toolbox"));
     let env = Env::new("toolbox_create_run");

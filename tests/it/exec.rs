@@ -252,3 +252,76 @@ fn exec_detached_with_a_terminal() {
     }
     assert_no_leaks(&env);
 }
+
+/// `exec -u USER` gives USER's home as HOME, unless the container's HOME was set (image or `-e`) or
+/// the exec sets it (podman).
+#[test]
+fn exec_as_another_user_gets_their_home() {
+    let env = Env::new("exec_as_another_user_gets_their_home");
+    {
+        let c = Sleeper::start(&env, "c");
+        let home = ["sh", "-c", "echo $HOME"];
+        assert_eq!(c.exec(0, &[], &home), "/root\n");
+        assert_eq!(c.exec(0, &["-u", "user"], &home), "/home/user\n");
+        assert_eq!(c.exec(0, &["-u", "1234"], &home), "/\n");
+        assert_eq!(c.exec(0, &["-u", "user", "-e", "HOME=/x"], &home), "/x\n");
+        let name = env.safename("set");
+        let img = image("busybox");
+        env.roost(
+            0,
+            &[
+                "run",
+                "-d",
+                "--name",
+                &name,
+                "-e",
+                "HOME=/set",
+                &img,
+                "sleep",
+                "1000",
+            ],
+        );
+        let out = env.roost(0, &["exec", "-u", "user", &name, "sh", "-c", "echo $HOME"]);
+        assert_eq!(out.stdout_text(), "/set\n");
+        env.roost(0, &["rm", "-f", "-t", "0", &name]);
+    }
+    assert_no_leaks(&env);
+}
+
+/// `exec --preserve-fds N` passes descriptors 3..3+N-1 on; they must have been passed to roost.
+#[test]
+fn exec_preserve_fds_passes_descriptors_on() {
+    let env = Env::new("exec_preserve_fds_passes_descriptors_on");
+    {
+        let c = Sleeper::start(&env, "c");
+        let file = env.home.join("fd3");
+        std::fs::write(&file, "passed\n").unwrap();
+        let bin = crate::harness::roost_bin().to_str().unwrap();
+        let run = |flags: &str, redirect: &str| {
+            let script = format!("exec \"$1\" exec {flags} \"$2\" sh -c 'cat <&3' {redirect}");
+            let args = ["-c", &script, "sh", bin, &c.name, file.to_str().unwrap()];
+            let mut cmd = env.command("/bin/sh", &args);
+            run_with_timeout(&mut cmd, None, Duration::from_secs(60)).unwrap()
+        };
+        let out = run("--preserve-fds 1", "3<\"$3\"");
+        assert_eq!(
+            (out.status.code(), out.stdout_text().as_str()),
+            (Some(0), "passed\n"),
+            "{}",
+            out.stderr_text()
+        );
+        // Not asked for: not passed on.
+        let out = run("", "3<\"$3\"");
+        assert!(!out.status.success() && out.stdout_text().is_empty());
+        // Asked for but not passed to roost: refused.
+        let out = run("--preserve-fds 1", "3<&-");
+        assert_eq!(out.status.code(), Some(125));
+        assert!(
+            out.stderr_text()
+                .contains("file descriptor 3 is not available"),
+            "{}",
+            out.stderr_text()
+        );
+    }
+    assert_no_leaks(&env);
+}

@@ -395,3 +395,69 @@ fn keep_id_commit_and_export_record_the_container_ids() {
     keep_id_commit_and_export_record_the_containers_ids(&env, None);
     assert_no_leaks(&env);
 }
+
+/// keep-id's user is in the container's own /etc/passwd and /etc/group when its root is writable (as
+/// podman does), so tools that replace those files by rename (sed -i, useradd, usermod) work; once,
+/// across restarts. A read-only root gets the entries in bound copies.
+fn keep_id_user_is_in_the_containers_own_files(env: &Env, driver: Option<&str>) {
+    let img = busybox(env);
+    let user = test_user();
+    let (name, gid) = (user.name.clone(), user.gid);
+    let script = format!(
+        "grep -c '^{name}:' /etc/passwd; grep -c ':{gid}:' /etc/group; \
+         sed -i 's/^{name}:[^:]*:/{name}:x:/' /etc/passwd && grep '^{name}:' /etc/passwd | cut -d: -f2"
+    );
+    let args = [
+        "run",
+        "--rm",
+        "--userns=keep-id",
+        "-u",
+        "0",
+        &img,
+        "sh",
+        "-c",
+        &script,
+    ];
+    let out = env.roost(0, &driver_args(driver, &args));
+    assert_eq!(out.stdout_lines(), vec!["1", "1", "x"], "{driver:?}");
+
+    let c = env.safename("twice");
+    let count = format!("grep -c '^{name}:' /etc/passwd");
+    let args = [
+        "create",
+        "--name",
+        &c,
+        "--userns=keep-id",
+        &img,
+        "sh",
+        "-c",
+        &count,
+    ];
+    env.roost(0, &driver_args(driver, &args));
+    for _ in 0..2 {
+        let out = env.roost(0, &driver_args(driver, &["start", "-a", &c]));
+        assert_eq!(out.stdout_lines(), vec!["1"], "{driver:?}");
+    }
+    env.roost(0, &driver_args(driver, &["rm", &c]));
+
+    let args = [
+        "run",
+        "--rm",
+        "--read-only",
+        "--userns=keep-id",
+        &img,
+        "sh",
+        "-c",
+        &count,
+    ];
+    let out = env.roost(0, &driver_args(driver, &args));
+    assert_eq!(out.stdout_lines(), vec!["1"], "{driver:?}");
+}
+
+#[test]
+fn keep_id_user_is_in_the_containers_own_passwd() {
+    let env = Env::new("keep_id_user_is_in_the_containers_own_passwd");
+    keep_id_user_is_in_the_containers_own_files(&env, None);
+    keep_id_user_is_in_the_containers_own_files(&env, Some("vfs"));
+    assert_no_leaks(&env);
+}

@@ -28,6 +28,7 @@ fn options(a: &ExecArgs) -> Result<ExecOptions, Error> {
         host_env: std::env::vars()
             .filter(|(k, _)| !k.starts_with("_ROOST_"))
             .collect(),
+        preserve_fds: a.preserve_fds,
     })
 }
 

@@ -497,6 +497,9 @@ pub struct ExecArgs {
     /// Give the command extended privileges (the container's, as roost does not drop any yet)
     #[arg(long)]
     pub privileged: bool,
+    /// Pass N more descriptors (3 to 3+N-1) on to the command
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub preserve_fds: u32,
     /// Allocate a pseudo-TTY
     #[arg(short, long)]
     pub tty: bool,

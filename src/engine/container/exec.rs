@@ -29,6 +29,8 @@ pub struct ExecOptions {
     pub privileged: bool,
     /// The caller's environment, for `-e KEY` and globs.
     pub host_env: Vec<(String, String)>,
+    /// `--preserve-fds N`: descriptors 3 to 3+N-1, which the caller must have passed to us.
+    pub preserve_fds: u32,
 }
 
 /// How an exec ended.
@@ -63,8 +65,16 @@ fn process_for(
     pid: i32,
     opts: &ExecOptions,
 ) -> Result<Process, EngineError> {
+    // A default HOME is the container user's; another user (`-u`) gets their own (podman).
+    let env = c
+        .spec
+        .env
+        .iter()
+        .filter(|e| !(opts.user.is_some() && c.spec.home_default && e.starts_with("HOME=")))
+        .cloned()
+        .collect();
     let config = ContainerConfig {
-        env: Some(c.spec.env.clone()),
+        env: Some(env),
         working_dir: Some(c.spec.cwd.clone()),
         ..ContainerConfig::default()
     };
@@ -122,6 +132,13 @@ pub fn exec(ctx: &Ctx, opts: &ExecOptions) -> Result<ExecReport, EngineError> {
             "exec requires the name or ID of a container and a command to run".into(),
         ));
     }
+    if let Some(fd) =
+        (3..3 + opts.preserve_fds as i32).find(|&fd| !crate::sys::process::is_inherited(fd))
+    {
+        return Err(EngineError::Invalid(format!(
+            "file descriptor {fd} is not available - the preserve-fds option requires that all file descriptors must be passed"
+        )));
+    }
     let (c, pid) = running(
         ctx,
         &opts.container,
@@ -133,6 +150,7 @@ pub fn exec(ctx: &Ctx, opts: &ExecOptions) -> Result<ExecReport, EngineError> {
         tty: opts.tty,
         interactive: opts.interactive,
         detach: opts.detach,
+        preserve_fds: opts.preserve_fds,
         security: super::security(ctx, &spec_for_exec(&c.spec, opts.privileged))?,
     };
     tracing::debug!(container = %c.record.id, pid, args = ?plan.process.args, "exec");

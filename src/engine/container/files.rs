@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use super::process::{self, ProcessFlags, ProcessSpec};
 use super::{Container, CreateOptions};
 use crate::engine::image::ImageInfo;
+use crate::engine::storage::{Driver, vfs};
 use crate::engine::{Ctx, EngineError};
 use crate::store::Store;
 
@@ -65,12 +66,16 @@ pub(super) fn keep_id_entries(
     super::idmap::keep_id_entries(&passwd, &group, name.unwrap_or(""), user, home)
 }
 
-/// The image's /etc/passwd and /etc/group plus keep-id's entries, written to the runtime dir and
-/// bound over the container's (like the other init files; `commit` never captures them).
+/// keep-id's /etc/passwd and /etc/group entries (podman's `generatePasswdAndGroup`). A writable root
+/// gets them appended to its own files, copied up from the image when needed, so that useradd and
+/// usermod, which replace the files by rename, work in the container; a read-only root (or an image
+/// whose file is not a plain file) gets copies with them bound over the container's. Nothing is
+/// added over a file mounted by the user, nor when the entry is there already (a restart).
 pub(super) fn write_user_files(
     dir: &Path,
     store: &Store,
     c: &Container,
+    mounted: &[crate::runtime::Mount],
 ) -> Result<Vec<(PathBuf, String)>, EngineError> {
     let mut binds = Vec::new();
     for (file, extra) in [
@@ -78,6 +83,17 @@ pub(super) fn write_user_files(
         ("group", &c.spec.extra_group),
     ] {
         let Some(extra) = extra else { continue };
+        let target = format!("/etc/{file}");
+        if mounted.iter().any(|m| m.target == target) {
+            continue;
+        }
+        let own = (!c.spec.read_only)
+            .then(|| root_file(store, c, file))
+            .flatten();
+        if let Some(own) = own {
+            add_entry_in_place(store, c, &own, file, extra)?;
+            continue;
+        }
         let image = c
             .spec
             .layers
@@ -85,17 +101,109 @@ pub(super) fn write_user_files(
             .rev()
             .find_map(|l| std::fs::read_to_string(store.layer_diff(l).join("etc").join(file)).ok())
             .unwrap_or_default();
-        let sep = if image.is_empty() || image.ends_with('\n') {
-            ""
-        } else {
-            "\n"
-        };
         let p = dir.join(file);
-        std::fs::write(&p, format!("{image}{sep}{extra}"))
+        std::fs::write(&p, with_entry(&image, extra))
             .map_err(|e| EngineError::io("write", &p, e))?;
-        binds.push((p, format!("/etc/{file}")));
+        binds.push((p, target));
     }
     Ok(binds)
+}
+
+/// `text` with `entry` appended on a line of its own.
+fn with_entry(text: &str, entry: &str) -> String {
+    let sep = if text.is_empty() || text.ends_with('\n') {
+        ""
+    } else {
+        "\n"
+    };
+    format!("{text}{sep}{entry}")
+}
+
+/// Whether the passwd or group `text` has a line for `entry`'s name or id already.
+fn has_entry(text: &str, entry: &str) -> bool {
+    let mut f = entry.split(':');
+    let (name, id) = (f.next(), f.nth(1));
+    text.lines().any(|l| {
+        let mut g = l.split(':');
+        g.next() == name || g.nth(1) == id
+    })
+}
+
+/// Where the container's root has `etc/FILE` as a plain file (no symlink on the way): in its vfs tree,
+/// or in its upper dir or image layers for overlay.
+fn root_file(store: &Store, c: &Container, file: &str) -> Option<PathBuf> {
+    let plain = |p: &Path| std::fs::symlink_metadata(p).is_ok_and(|m| m.is_file());
+    match c.spec.storage_driver {
+        Driver::Vfs => {
+            let root = store.container_dir(&c.record.id).join(vfs::ROOTFS);
+            let etc = root.join("etc");
+            let p = etc.join(file);
+            (std::fs::symlink_metadata(&etc).is_ok_and(|m| m.is_dir()) && plain(&p)).then_some(p)
+        }
+        Driver::Overlay | Driver::FuseOverlayfs => {
+            let p = super::diff::Lower::with_upper(store, c).path(&[b"etc", file.as_bytes()])?;
+            plain(&p).then_some(p)
+        }
+    }
+}
+
+/// Append `entry` to the root's `etc/FILE` at `own` unless it is there, copying the file up into the
+/// upper dir (with the image's owner and mode, and its `etc` directory's) when it is a layer's.
+fn add_entry_in_place(
+    store: &Store,
+    c: &Container,
+    own: &Path,
+    file: &str,
+    entry: &str,
+) -> Result<(), EngineError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let text = std::fs::read_to_string(own).map_err(|e| EngineError::io("read", own, e))?;
+    if has_entry(&text, entry) {
+        return Ok(());
+    }
+    let cdir = store.container_dir(&c.record.id);
+    let upper = cdir.join("diff");
+    if c.spec.storage_driver == Driver::Vfs || own.starts_with(&upper) {
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(own)
+            .map_err(|e| EngineError::io("open", own, e))?;
+        let add = with_entry(&text, entry)[text.len()..].to_string();
+        return std::io::Write::write_all(&mut f, add.as_bytes())
+            .map_err(|e| EngineError::io("write", own, e));
+    }
+    let etc = upper.join("etc");
+    if std::fs::symlink_metadata(&etc).is_err() {
+        let lower_etc = super::diff::Lower::of(store, c)
+            .lookup(&[b"etc"])
+            .ok_or_else(|| EngineError::io("stat", &etc, std::io::ErrorKind::NotFound.into()))?;
+        std::fs::create_dir(&etc).map_err(|e| EngineError::io("create", &etc, e))?;
+        copy_owner_and_mode(&etc, &lower_etc)?;
+    }
+    let md = std::fs::metadata(own).map_err(|e| EngineError::io("stat", own, e))?;
+    let tmp = etc.join(format!(".{file}.roost"));
+    let _ = std::fs::remove_file(&tmp);
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&tmp)
+        .map_err(|e| EngineError::io("create", &tmp, e))?;
+    std::io::Write::write_all(&mut f, with_entry(&text, entry).as_bytes())
+        .map_err(|e| EngineError::io("write", &tmp, e))?;
+    copy_owner_and_mode(&tmp, &md)?;
+    let dest = etc.join(file);
+    std::fs::rename(&tmp, &dest).map_err(|e| EngineError::io("rename", &dest, e))
+}
+
+/// Give `path` the owner and permission bits of `like`.
+fn copy_owner_and_mode(path: &Path, like: &std::fs::Metadata) -> Result<(), EngineError> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    std::os::unix::fs::lchown(path, Some(like.uid()), Some(like.gid()))
+        .map_err(|e| EngineError::io("chown", path, e))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(like.mode() & 0o7777))
+        .map_err(|e| EngineError::io("chmod", path, e))
 }
 
 /// Write hosts, hostname, resolv.conf and .containerenv; return (host file, container path) binds.

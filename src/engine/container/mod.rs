@@ -316,6 +316,7 @@ pub fn create(
     let spec = ContainerSpec {
         args: process.args.clone(),
         env: process.env.clone(),
+        home_default: process.home_default,
         cwd: process.cwd.clone(),
         uid: process.uid,
         gid: process.gid,
@@ -466,11 +467,12 @@ pub fn runtime_dir(ctx: &Ctx, id: &str) -> PathBuf {
 pub fn plan(ctx: &Ctx, store: &Store, c: &Container) -> Result<Plan, EngineError> {
     let rt = runtime_dir(ctx, &c.record.id);
     let mut binds = files::write_init_files(&rt, c, ctx)?;
-    binds.extend(files::write_user_files(&rt, store, c)?);
+    let mounts = read_only_tmpfs(volumes::runtime_mounts(store, c)?, c.spec.read_only);
+    binds.extend(files::write_user_files(&rt, store, c, &mounts)?);
     Ok(Plan {
         rootfs: rootfs::plan(store, c),
         hostname: c.spec.hostname.clone(),
-        mounts: read_only_tmpfs(volumes::runtime_mounts(store, c)?, c.spec.read_only),
+        mounts,
         binds: binds
             .into_iter()
             .map(|(source, target)| Bind {

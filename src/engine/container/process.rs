@@ -72,6 +72,8 @@ pub struct ProcessSpec {
     pub additional_gids: Vec<u32>,
     /// The user's home from /etc/passwd, when it has an entry with one.
     pub user_home: Option<String>,
+    /// Whether `HOME` in `env` is the default (the user's home), not from the image or the flags.
+    pub home_default: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -115,7 +117,7 @@ pub fn resolve(
             additional_gids.push(gid);
         }
     }
-    let env = environment(config, flags, host_env, user.home.as_deref())?;
+    let (env, home_default) = environment(config, flags, host_env, user.home.as_deref())?;
     Ok(ProcessSpec {
         args,
         env,
@@ -124,6 +126,7 @@ pub fn resolve(
         gid: user.gid,
         additional_gids,
         user_home: user.home,
+        home_default,
     })
 }
 
@@ -178,13 +181,13 @@ fn working_dir(config: &ContainerConfig, flags: &ProcessFlags) -> Result<String,
 /// podman's order, later wins: defaults (`PATH`, `container`, `TERM` with a tty), the image's `Env`,
 /// the host's (`--env-host`); then `--unset-env`/`--unset-env-all` on all of those; then `--env-file`s
 /// and `-e`. `HOSTNAME` and `HOME` (the user's home, else `/`) are added when still unset, as libpod
-/// does, so unsetting them restores the defaults.
+/// does, so unsetting them restores the defaults. Also says whether `HOME` was added so.
 fn environment(
     config: &ContainerConfig,
     flags: &ProcessFlags,
     host_env: &[(String, String)],
     home: Option<&str>,
-) -> Result<Vec<String>, ProcessError> {
+) -> Result<(Vec<String>, bool), ProcessError> {
     let mut env = EnvList::default();
     env.set("PATH", DEFAULT_PATH);
     env.set("container", CONTAINER_ENV);
@@ -218,8 +221,9 @@ fn environment(
         env.insert_if_missing(at, "HOSTNAME", h);
     }
     let at = env.leading(&["PATH", "container", "HOSTNAME"]);
+    let home_default = !env.contains("HOME");
     env.insert_if_missing(at, "HOME", home.unwrap_or("/"));
-    Ok(env.into_strings())
+    Ok((env.into_strings(), home_default))
 }
 
 #[cfg(test)]

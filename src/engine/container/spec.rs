@@ -80,7 +80,12 @@ pub struct ContainerSpec {
     /// (`engine::storage::idmapped`); containers from before roost shifted them use the layers as stored.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub shifted_layers: bool,
-    /// keep-id's /etc/passwd and /etc/group lines, added to the image's in bind-mounted copies.
+    /// Whether `HOME` in `env` is the user's home added by default (not from the image or the flags):
+    /// `exec -u USER` then gives USER's home instead, as podman does.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub home_default: bool,
+    /// keep-id's /etc/passwd and /etc/group lines, added to the container's own files when its root is
+    /// writable, else to bind-mounted copies of the image's.
     #[serde(default)]
     pub extra_passwd: Option<String>,
     #[serde(default)]
