@@ -83,6 +83,10 @@ pub enum EngineError {
     ContainerFs(#[from] container::FsError),
     #[error("no container with name or ID \"{0}\" found: no such container")]
     NoSuchContainer(String),
+    #[error(
+        "cannot remove container {0} as it is running - running or paused containers cannot be removed without force: container state improper"
+    )]
+    RemoveRunning(String),
     #[error("{message}")]
     StartFailed { code: i32, message: String },
     #[error(

@@ -256,17 +256,27 @@ pub fn rm(ctx: &Ctx, a: &RmArgs) -> Result<i32, Error> {
         .iter()
         .map(|id| format!("{id}\n"))
         .collect::<String>())?;
-    for e in &report.errors {
+    use crate::engine::EngineError as E;
+    // --force: a container that does not exist is not an error (podman).
+    let errors: Vec<&E> = report
+        .errors
+        .iter()
+        .filter(|e| !(a.force && matches!(e, E::NoSuchContainer(_))))
+        .collect();
+    for e in &errors {
         #[allow(clippy::print_stderr)]
-        {
-            eprintln!("Error: {e}");
+        match e {
+            E::NoSuchContainer(k) => {
+                eprintln!("Error: no container with ID or name \"{k}\" found: no such container")
+            }
+            e => eprintln!("Error: {e}"),
         }
     }
     // podman: 1 when a container does not exist, 2 when one is running, 125 otherwise.
-    Ok(match report.errors.first() {
+    Ok(match errors.first() {
         None => 0,
-        Some(crate::engine::EngineError::NoSuchContainer(_)) => 1,
-        Some(crate::engine::EngineError::Invalid(m)) if m.contains("is running") => 2,
+        Some(E::NoSuchContainer(_)) => 1,
+        Some(E::RemoveRunning(_)) => 2,
         Some(_) => 125,
     })
 }
