@@ -372,13 +372,36 @@ fn redirect_output(global: &GlobalArgs) -> Result<(), Error> {
 fn command_path(args: &[OsString]) -> String {
     let mut cmd = Cli::command();
     let mut path = vec![bin_name(args)];
-    for a in args.iter().skip(1).filter_map(|a| a.to_str()) {
+    let mut words = args.iter().skip(1).filter_map(|a| a.to_str());
+    while let Some(a) = words.next() {
+        if let Some(flag) = a.strip_prefix('-').filter(|f| !f.is_empty()) {
+            // Skip the value of an option that takes one (`--root DIR`, `-f FORMAT`).
+            let takes_value = |arg: &clap::Arg| arg.get_action().takes_values();
+            let valued = match flag.strip_prefix('-') {
+                Some(long) if !long.contains('=') => cmd
+                    .get_arguments()
+                    .find(|arg| arg.get_long() == Some(long))
+                    .is_some_and(takes_value),
+                Some(_) => false,
+                None => {
+                    flag.chars().count() == 1
+                        && cmd
+                            .get_arguments()
+                            .find(|arg| arg.get_short().map(String::from).as_deref() == Some(flag))
+                            .is_some_and(takes_value)
+                }
+            };
+            if valued {
+                words.next();
+            }
+            continue;
+        }
         let Some(sub) = cmd
             .get_subcommands()
             .find(|c| c.get_name() == a || c.get_all_aliases().any(|al| al == a))
             .cloned()
         else {
-            continue;
+            break;
         };
         path.push(sub.get_name().to_string());
         cmd = sub;

@@ -441,7 +441,8 @@ pub struct PsArgs {
     /// Show the N last created containers
     #[arg(short = 'n', long, value_name = "N")]
     pub last: Option<usize>,
-    /// Filter output (name, id, label, status, ancestor, exited)
+    /// Filter output: name, id, label, status, ancestor, exited, volume, network, since, before,
+    /// until (the same key repeated: any of the values; different keys: all of them)
     #[arg(short, long, value_name = "KEY=VALUE")]
     pub filter: Vec<String>,
     /// Pretty-print with a Go template, `json`, or `table …`
@@ -453,6 +454,12 @@ pub struct PsArgs {
     /// Show the size of each container's writable layer and of its image
     #[arg(short, long)]
     pub size: bool,
+    /// Sort by command, created, id, image, names, runningfor or status
+    #[arg(long, value_name = "KEY", value_parser = ["command", "created", "id", "image", "names", "runningfor", "status"])]
+    pub sort: Option<String>,
+    /// Also show containers of other tools in the store (roost's store has none: same as --all)
+    #[arg(long)]
+    pub external: bool,
 }
 
 #[derive(Debug, Args)]
