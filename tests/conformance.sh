@@ -95,8 +95,9 @@ fi
   echo
   echo "## Failures by cause"
   echo
-  failures | classify | awk -F'\t' '{ n[$3]++; t[$3] = t[$3] "\n  - " $1 ": " $2 } END { for (c in n) printf "%d\t%s\n", n[c], c "\t" t[c] }' \
-    | sort -t$'\t' -k1,1nr -k2 | awk -F'\t' '{ printf "- **%d**: %s%s\n", $1, $2, $3 }'
+  # One line per cause (tests joined by \001 for sorting), most frequent first.
+  failures | classify | awk -F'\t' '{ n[$3]++; t[$3] = t[$3] "\001  - " $1 ": " $2 } END { for (c in n) printf "%d\t%s\t%s\n", n[c], c, t[c] }' \
+    | sort -t$'\t' -k1,1nr -k2 | awk -F'\t' '{ gsub(/\001/, "\n", $3); printf "- **%d**: %s%s\n", $1, $2, $3 }'
 } > "$REPORT"
 echo "conformance: wrote $REPORT"
 

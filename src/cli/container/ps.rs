@@ -380,7 +380,7 @@ fn matches(c: &Container, f: &Filter) -> bool {
 }
 
 /// podman's filter logic: the values of one key are alternatives, different keys must all match.
-fn apply_filters(list: Vec<Container>, filters: &[String]) -> Result<Vec<Container>, Error> {
+pub(super) fn apply_filters(list: Vec<Container>, filters: &[String]) -> Result<Vec<Container>, Error> {
     let mut by_key: BTreeMap<String, Vec<Filter>> = BTreeMap::new();
     for f in filters {
         let (k, filter) = parse_filter(&list, f)?;

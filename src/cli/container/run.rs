@@ -209,7 +209,30 @@ pub fn start(ctx: &Ctx, a: &StartArgs) -> Result<i32, Error> {
 }
 
 pub fn rm(ctx: &Ctx, a: &RmArgs) -> Result<i32, Error> {
+    let mut keys = a.containers.clone();
+    keys.extend(super::read_cidfiles(&a.cidfile, a.ignore)?);
+    if !a.filter.is_empty() {
+        let all = engine::list(ctx)?;
+        keys.extend(
+            super::ps::apply_filters(all, &a.filter)?
+                .into_iter()
+                .map(|c| c.record.id),
+        );
+        if keys.is_empty() {
+            return Ok(0);
+        }
+    }
+    let by_file = !a.cidfile.is_empty();
+    let a = &RmArgs {
+        containers: keys,
+        cidfile: Vec::new(),
+        filter: Vec::new(),
+        ..a.clone()
+    };
     if a.containers.is_empty() && !a.all {
+        if by_file {
+            return Ok(0);
+        }
         return Err(Error::Usage(
             "specify one or more containers to remove (or use --all)".into(),
         ));
