@@ -230,6 +230,9 @@ pub struct CreateArgs {
     /// Name for the container
     #[arg(long, value_name = "NAME")]
     pub name: Option<String>,
+    /// Write the container's ID to this file (which must not exist yet)
+    #[arg(long, value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
+    pub cidfile: Option<std::path::PathBuf>,
     /// Set environment variables (KEY=VALUE, or KEY to take it from your environment)
     #[arg(short, long, value_name = "KEY[=VALUE]")]
     pub env: Vec<String>,

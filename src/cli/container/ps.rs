@@ -318,7 +318,13 @@ fn parse_filter(list: &[Container], f: &str) -> Result<(String, Filter), Error> 
         "id" => Filter::IdRegex(regex(v)?),
         "status" => {
             const STATES: [&str; 7] = [
-                "created", "running", "paused", "stopped", "exited", "unknown", "restarting",
+                "created",
+                "running",
+                "paused",
+                "stopped",
+                "exited",
+                "unknown",
+                "restarting",
             ];
             if !STATES.contains(&v) {
                 return Err(bad(format!("status must be one of {}", STATES.join(", "))));
@@ -360,8 +366,7 @@ fn matches(c: &Container, f: &Filter) -> bool {
                 || c.record.image.ends_with(&format!("/{v}"))
         }
         Filter::Exited(code) => {
-            matches!(c.state.status, Status::Exited | Status::Stopped)
-                && c.state.exit_code == *code
+            matches!(c.state.status, Status::Exited | Status::Stopped) && c.state.exit_code == *code
         }
         Filter::Label(k, v) => match v {
             Some(v) => c.spec.labels.get(k) == Some(v),
@@ -380,7 +385,10 @@ fn matches(c: &Container, f: &Filter) -> bool {
 }
 
 /// podman's filter logic: the values of one key are alternatives, different keys must all match.
-pub(super) fn apply_filters(list: Vec<Container>, filters: &[String]) -> Result<Vec<Container>, Error> {
+pub(super) fn apply_filters(
+    list: Vec<Container>,
+    filters: &[String],
+) -> Result<Vec<Container>, Error> {
     let mut by_key: BTreeMap<String, Vec<Filter>> = BTreeMap::new();
     for f in filters {
         let (k, filter) = parse_filter(&list, f)?;

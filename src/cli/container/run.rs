@@ -135,8 +135,51 @@ fn options(a: &CreateArgs, remove: bool) -> Result<CreateOptions, Error> {
 
 pub fn create(ctx: &Ctx, a: &CreateArgs) -> Result<i32, Error> {
     let opts = options(a, a.rm)?;
+    let cidfile = CidFile::claim(a.cidfile.as_deref())?;
     let c = engine::create(ctx, &opts, &Progress::new(false))?;
+    cidfile.write(&c.record.id)?;
     out(&format!("{}\n", c.record.id)).map(|()| 0)
+}
+
+/// `--cidfile`: claimed (created empty, exclusively) before the container is made, so that two
+/// containers cannot share one; removed again if creating fails.
+struct CidFile(Option<(std::path::PathBuf, std::fs::File)>);
+
+impl CidFile {
+    fn claim(path: Option<&std::path::Path>) -> Result<CidFile, Error> {
+        let Some(path) = path else {
+            return Ok(CidFile(None));
+        };
+        match std::fs::File::create_new(path) {
+            Ok(f) => Ok(CidFile(Some((path.to_path_buf(), f)))),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(Error::Usage(format!(
+                "container id file exists. Ensure another container is not using it or delete {}",
+                path.display()
+            ))),
+            Err(e) => Err(Error::io(
+                format!("create the CIDFile `{}`", path.display()),
+                e,
+            )),
+        }
+    }
+
+    fn write(mut self, id: &str) -> Result<(), Error> {
+        use std::io::Write;
+        if let Some((path, mut f)) = self.0.take() {
+            f.write_all(id.as_bytes())
+                .and_then(|()| f.sync_all())
+                .map_err(|e| Error::io(format!("write the CIDFile `{}`", path.display()), e))?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for CidFile {
+    fn drop(&mut self) {
+        if let Some((path, _)) = self.0.take() {
+            let _ = std::fs::remove_file(path);
+        }
+    }
 }
 
 fn attached(ctx: &Ctx, c: &engine::Container, sig_proxy: bool) -> Result<i32, Error> {
@@ -160,7 +203,9 @@ pub fn run(ctx: &Ctx, a: &RunArgs) -> Result<i32, Error> {
         ));
     }
     let detach_keys = parse_detach_keys(&a.detach_keys)?;
+    let cidfile = CidFile::claim(a.create.cidfile.as_deref())?;
     let c = engine::create(ctx, &opts, &Progress::new(false))?;
+    cidfile.write(&c.record.id)?;
     if a.detach {
         engine::start_detached(ctx, &c)?;
         return out(&format!("{}\n", c.record.id)).map(|()| 0);

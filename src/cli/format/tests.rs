@@ -413,6 +413,9 @@ fn go_field_names_reach_json_id_keys() {
     assert_eq!(out, "abc abc def\n");
     // `{{json .}}` keeps the object as it is.
     let out = render_inspect(&objs, &Format::parse(Some("{{json .}}"))).expect("renders");
-    assert_eq!(out, "{\"Id\":\"abc\",\"Identity\":\"x\",\"ImageId\":\"def\"}\n");
+    assert_eq!(
+        out,
+        "{\"Id\":\"abc\",\"Identity\":\"x\",\"ImageId\":\"def\"}\n"
+    );
     assert!(render_inspect(&objs, &Format::parse(Some("{{.IDentity}}"))).is_err());
 }

@@ -307,7 +307,9 @@ pub fn remove_containers(
         keys.iter()
             .map(|k| {
                 find(&store, k).inspect(|c| {
-                    given.entry(c.record.id.clone()).or_insert_with(|| k.clone());
+                    given
+                        .entry(c.record.id.clone())
+                        .or_insert_with(|| k.clone());
                 })
             })
             .collect()
