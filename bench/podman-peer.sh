@@ -2,7 +2,7 @@
 # Configures Debian's rootless podman (runc + cgroupfs) for USER as the side-by-side peer in
 # roost's benchmarks, against the registries of tests/world.sh. Run as root (idempotent):
 #   bench/podman-peer.sh [USER] [REGISTRY...]     defaults: roosttest 127.0.0.1:5000 127.0.0.1:5001
-# Adapted from the workplace testbed's recipe (/work/shared/testbed/podman-peer.sh).
+# Adapted from the shared testbed's recipe (../shared/testbed/podman-peer.sh beside this repository).
 set -euo pipefail
 U=${1:-roosttest}; shift || true
 REGS=("$@"); [ ${#REGS[@]} = 0 ] && REGS=(127.0.0.1:5000 127.0.0.1:5001)

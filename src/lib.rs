@@ -1,7 +1,7 @@
 //! roost: rootless, daemonless, podman-compatible containers.
 //!
 //! Dependencies point downward only:
-//! `cli → engine → {store, registry, archive, userns} → {oci, sys}`.
+//! `cli → engine → {store, registry, archive, network, runtime} → {userns, helpers} → {oci, sys}`.
 #![deny(unsafe_code)]
 // serde_json's `json!` for podman's large inspect documents.
 #![recursion_limit = "256"]
@@ -11,6 +11,7 @@ pub mod cli;
 pub mod dockerfile;
 pub mod engine;
 pub mod error;
+pub mod helpers;
 pub mod logging;
 pub mod network;
 pub mod oci;

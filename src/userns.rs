@@ -221,21 +221,13 @@ pub fn joined(stage: Option<&str>) -> Option<Joined> {
     }
 }
 
-fn find_helper(name: &'static str) -> Result<PathBuf, UsernsError> {
-    ["/usr/bin", "/usr/sbin", "/bin", "/sbin", "/usr/local/bin"]
-        .iter()
-        .map(|d| Path::new(d).join(name))
-        .find(|p| p.is_file())
-        .ok_or(UsernsError::MissingHelper { helper: name })
-}
-
 pub(crate) fn run_map_helper(
     helper: &'static str,
     pid: i32,
     ranges: &[IdRange],
 ) -> Result<(), UsernsError> {
-    let path = find_helper(helper)?;
-    let mut cmd = Command::new(&path);
+    let path = crate::helpers::find(helper).ok_or(UsernsError::MissingHelper { helper })?;
+    let mut cmd = crate::helpers::command(&path);
     cmd.arg(pid.to_string());
     for r in ranges {
         cmd.args([

@@ -5,6 +5,7 @@ use super::GlobalArgs;
 use crate::engine::Ctx;
 use crate::engine::storage::{Driver, Forced};
 use crate::error::Error;
+use crate::network::NetworkConf;
 use crate::paths::{PathEnv, Paths};
 use crate::registry::{AuthFiles, RegistriesConf};
 use crate::userns::{Joined, Mapping};
@@ -15,13 +16,9 @@ fn env_path(key: &str) -> Option<PathBuf> {
         .map(PathBuf::from)
 }
 
-/// A storage driver the user forces: `--storage-driver`, else `driver` from `CONTAINERS_STORAGE_CONF` or
-/// the user's `containers/storage.conf` (only the driver is taken from podman's file: roost keeps its own
-/// store). `None`: the engine probes for the best one.
-/// What `--network private` means: containers.conf's `[network] default_rootless_network_cmd`
-/// (podman 5's key; `$CONTAINERS_CONF`, else the system files then the user's, the last one that
-/// sets it wins), else pasta when it is installed, else slirp4netns.
-fn default_network(config_home: &std::path::Path) -> crate::network::Helper {
+/// containers.conf as podman reads it: `$CONTAINERS_CONF`, else the system files then the user's;
+/// each file that parses, in that order (a later one's settings win).
+fn containers_conf(config_home: &std::path::Path) -> Vec<(PathBuf, toml::Table)> {
     let files = match env_path("CONTAINERS_CONF") {
         Some(f) => vec![f],
         None => vec![
@@ -30,34 +27,98 @@ fn default_network(config_home: &std::path::Path) -> crate::network::Helper {
             config_home.join("containers/containers.conf"),
         ],
     };
-    let mut chosen = None;
-    for f in files {
-        let Ok(text) = std::fs::read_to_string(&f) else {
-            continue;
-        };
-        let cmd = text.parse::<toml::Table>().ok().and_then(|t| {
-            t.get("network")?
-                .get("default_rootless_network_cmd")?
-                .as_str()
-                .map(str::to_string)
-        });
-        match cmd.as_deref() {
-            Some("pasta") => chosen = Some(crate::network::Helper::Pasta),
-            Some("slirp4netns") => chosen = Some(crate::network::Helper::Slirp4netns),
-            Some(other) => tracing::warn!(
-                file = %f.display(),
-                "ignoring default_rootless_network_cmd `{other}`: use pasta or slirp4netns"
-            ),
-            None => {}
-        }
-    }
-    chosen.unwrap_or_else(|| {
-        crate::engine::container::network::default_helper(
-            &std::env::var("PATH").unwrap_or_default(),
-        )
-    })
+    files
+        .into_iter()
+        .filter_map(|f| {
+            let table = std::fs::read_to_string(&f)
+                .ok()?
+                .parse::<toml::Table>()
+                .ok()?;
+            Some((f, table))
+        })
+        .collect()
 }
 
+/// `[section] key` of the last file that sets it.
+fn conf_value<'a>(
+    conf: &'a [(PathBuf, toml::Table)],
+    section: &str,
+    key: &str,
+) -> Option<(&'a PathBuf, &'a toml::Value)> {
+    conf.iter()
+        .rev()
+        .find_map(|(f, t)| Some((f, t.get(section)?.get(key)?)))
+}
+
+/// What `--network private` means: containers.conf's `[network] default_rootless_network_cmd`
+/// (podman 5's key), else pasta when it is installed, else slirp4netns.
+fn default_network(
+    conf: &[(PathBuf, toml::Table)],
+    helpers: &crate::helpers::Helpers,
+) -> crate::network::Helper {
+    match conf_value(conf, "network", "default_rootless_network_cmd") {
+        Some((_, v)) if v.as_str() == Some("pasta") => crate::network::Helper::Pasta,
+        Some((_, v)) if v.as_str() == Some("slirp4netns") => crate::network::Helper::Slirp4netns,
+        other => {
+            if let Some((f, v)) = other {
+                tracing::warn!(
+                    file = %f.display(),
+                    "ignoring default_rootless_network_cmd `{v}`: use pasta or slirp4netns"
+                );
+            }
+            crate::engine::container::network::default_helper(helpers)
+        }
+    }
+}
+
+/// Where helper programs are looked for: `$CONTAINERS_HELPER_BINARY_DIR`, then containers.conf's
+/// `[engine] helper_binaries_dir`, then (in `helpers`) podman's libexec directories and PATH.
+fn helpers(conf: &[(PathBuf, toml::Table)]) -> crate::helpers::Helpers {
+    let mut dirs: Vec<PathBuf> = env_path("CONTAINERS_HELPER_BINARY_DIR")
+        .into_iter()
+        .collect();
+    if let Some((_, toml::Value::Array(list))) = conf_value(conf, "engine", "helper_binaries_dir") {
+        dirs.extend(list.iter().filter_map(|v| v.as_str()).map(PathBuf::from));
+    }
+    crate::helpers::Helpers::new(dirs, std::env::var_os("PATH").as_deref())
+}
+
+/// The network settings of containers.conf besides the default helper (for each key, the last file
+/// that sets it wins): `[network] pasta_options` and `[containers] host_containers_internal_ip`.
+fn network_conf(conf: &[(PathBuf, toml::Table)]) -> NetworkConf {
+    let mut out = NetworkConf::default();
+    if let Some((f, opts)) = conf_value(conf, "network", "pasta_options") {
+        match opts.as_array() {
+            Some(a) => {
+                out.pasta_options = a
+                    .iter()
+                    .filter_map(|o| o.as_str().map(str::to_string))
+                    .collect();
+            }
+            None => tracing::warn!(
+                file = %f.display(),
+                "ignoring pasta_options: it must be an array of strings"
+            ),
+        }
+    }
+    if let Some((f, v)) = conf_value(conf, "containers", "host_containers_internal_ip") {
+        match v.as_str() {
+            Some("") => {}
+            Some(ip) if ip == "none" || ip.parse::<std::net::IpAddr>().is_ok() => {
+                out.host_containers_internal_ip = Some(ip.to_string());
+            }
+            _ => tracing::warn!(
+                file = %f.display(),
+                "ignoring host_containers_internal_ip `{v}`: use an IP address or `none`"
+            ),
+        }
+    }
+    out
+}
+
+/// A storage driver the user forces: `--storage-driver`, else `driver` from `CONTAINERS_STORAGE_CONF` or
+/// the user's `containers/storage.conf` (only the driver is taken from podman's file: roost keeps its own
+/// store). `None`: the engine probes for the best one.
 fn storage_driver(flag: Option<&str>, config_home: &std::path::Path) -> Option<Forced> {
     if let Some(d) = flag {
         return Driver::parse(d).map(|driver| Forced {
@@ -118,10 +179,11 @@ pub(super) fn build(global: &GlobalArgs, joined: Option<Joined>) -> Result<Ctx, 
     crate::store::make_private(&paths.data)?;
     crate::paths::private_dir(&paths.runtime)?;
     let mapping = Mapping::detect(std::path::Path::new("/etc"))?;
-    let registries_files = match env_path("CONTAINERS_REGISTRIES_CONF") {
-        Some(f) => vec![f],
-        None => crate::registry::default_conf_files(&paths.config_home),
-    };
+    let registries_files = crate::registry::conf_files(&crate::registry::ConfDirs {
+        system: PathBuf::from("/etc/containers"),
+        user: paths.config_home.join("containers"),
+        forced: env_path("CONTAINERS_REGISTRIES_CONF"),
+    });
     let registries = RegistriesConf::load(&registries_files)?;
     let mut auth =
         crate::registry::default_auth_files(&paths.runtime_base, &paths.config_home, &paths.home);
@@ -131,10 +193,16 @@ pub(super) fn build(global: &GlobalArgs, joined: Option<Joined>) -> Result<Ctx, 
             write: f,
         };
     }
+    let conf = containers_conf(&paths.config_home);
+    let helpers = helpers(&conf);
+    let default_network = default_network(&conf, &helpers);
+    crate::helpers::init(helpers);
+    let network_conf = network_conf(&conf);
     Ok(Ctx {
         registry_timeout: registry_timeout()?,
         rootless: joined.is_some() || !nix::unistd::Uid::current().is_root(),
-        default_network: default_network(&paths.config_home),
+        default_network,
+        network_conf,
         storage_driver: storage_driver(global.storage_driver.as_deref(), &paths.config_home),
         paths,
         mapping,

@@ -2,6 +2,7 @@
 //! This is the only layer that reads the environment or writes to stdout/stderr (errors are printed once,
 //! in `main`).
 
+mod argv;
 mod complete;
 mod container;
 mod ctx;
@@ -280,7 +281,9 @@ impl Command {
                     | I::Import(_)
                     | I::Prune(_)
             ),
-            Command::System(system::SystemCommand::Prune(_)) => true,
+            Command::System(system::SystemCommand::Prune(_) | system::SystemCommand::Check(_)) => {
+                true
+            }
             Command::Container(c) => c.needs_userns(),
             Command::Commit(_) | Command::Cp(_) | Command::Diff(_) | Command::Export(_) => true,
             // Not `exec`/`top`: a re-executed roost gets a user namespace of its own, while these
@@ -317,13 +320,22 @@ pub fn run() -> Result<i32, Error> {
     if args.len() > 1 && complete::is_cobra_request(&args[1..]) {
         return complete::cobra(args[0].clone(), &args[1..]);
     }
-    let matches = match Cli::command().try_get_matches_from(&args) {
+    let as_podman = invoked_as_podman(&args);
+    let mut cli_cmd = Cli::command();
+    // podman prints its version whatever follows `--version` (podman-compose sends `--version ''`).
+    if argv::asks_for_version(&cli_cmd, &args) {
+        println!("{}", system::version_line(as_podman));
+        return Ok(0);
+    }
+    // Only for parsing: a re-executed roost gets `args` as they were and separates them itself.
+    let parsed = argv::separate_container_command(&cli_cmd, args.clone());
+    let matches = match cli_cmd.try_get_matches_from_mut(&parsed) {
         Ok(m) => m,
         Err(e) => return clap_exit(e, &args),
     };
     let cli = Cli::from_arg_matches(&matches).map_err(|e| Error::Usage(e.to_string()))?;
     if cli.global.version {
-        println!("roost version {}", env!("CARGO_PKG_VERSION"));
+        println!("{}", system::version_line(as_podman));
         return Ok(0);
     }
     let Some(command) = cli.command else {
@@ -341,7 +353,7 @@ pub fn run() -> Result<i32, Error> {
     match command {
         Command::Completion(a) => return generate::completion(&a),
         Command::Generate(g) => return generate::generate(&g),
-        Command::Version(a) => return system::version(&a),
+        Command::Version(a) => return system::version(&a, as_podman),
         _ => {}
     }
     let ctx = ctx::build(&cli.global, joined)?;
@@ -429,6 +441,13 @@ fn missing_command(args: &[OsString]) -> Result<i32, Error> {
     let help = cmd.bin_name(&path).render_help().to_string();
     out(&format!("{help}\n"))?;
     Err(Error::Usage(format!("missing command '{path} COMMAND'")))
+}
+
+/// Whether roost runs under podman's name (a `podman` link), for the version it reports.
+fn invoked_as_podman(args: &[OsString]) -> bool {
+    args.first()
+        .and_then(|a| std::path::Path::new(a).file_name())
+        .is_some_and(|n| n == "podman")
 }
 
 fn exit_status(status: std::process::ExitStatus) -> i32 {

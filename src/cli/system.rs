@@ -13,12 +13,39 @@ use crate::error::Error;
 
 #[derive(Debug, Subcommand)]
 pub enum SystemCommand {
+    /// Check the store for consistency (and repair it)
+    #[command(after_long_help = CHECK_EXAMPLES)]
+    Check(CheckArgs),
     /// Show disk usage of images
     Df(DfArgs),
     /// Display system information
     Info(InfoArgs),
     /// Remove unused images and leftovers
     Prune(SystemPruneArgs),
+}
+
+const CHECK_EXAMPLES: &str = "\
+What is checked: container records against their directories and layers, images against their
+layers, configs and manifests, layer records against their directories and blobs (and, unless
+--quick, every blob against its digest), and the leftovers of killed commands: staging entries,
+step containers of builds that no longer run, and container directories without a record.
+
+Examples:
+  roost system check
+  roost system check --quick --repair
+  roost system check --repair --force";
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Remove damaged images that containers use, and those containers (with --repair)
+    #[arg(short, long)]
+    pub force: bool,
+    /// Skip the slow checks (reading every blob to compare it with its digest)
+    #[arg(short, long)]
+    pub quick: bool,
+    /// Remove what is damaged or left over (damaged images in use by containers only with --force)
+    #[arg(short, long)]
+    pub repair: bool,
 }
 
 #[derive(Debug, Args)]
@@ -68,6 +95,7 @@ pub struct UnshareArgs {
 
 pub fn dispatch(ctx: &Ctx, cmd: SystemCommand) -> Result<i32, Error> {
     match cmd {
+        SystemCommand::Check(a) => check(ctx, &a),
         SystemCommand::Df(a) => df(ctx, &a),
         SystemCommand::Info(a) => info(ctx, &a),
         SystemCommand::Prune(a) => super::image::dispatch(
@@ -78,6 +106,60 @@ pub fn dispatch(ctx: &Ctx, cmd: SystemCommand) -> Result<i32, Error> {
             }),
         ),
     }
+}
+
+/// `system check`: the problems by kind, then a summary line; exit 0 when the store is consistent
+/// (or was repaired), 125 with the list when not.
+pub fn check(ctx: &Ctx, a: &CheckArgs) -> Result<i32, Error> {
+    use crate::engine::check::{self, CheckOptions};
+    let report = check::check(
+        ctx,
+        CheckOptions {
+            repair: a.repair,
+            quick: a.quick,
+            force: a.force,
+        },
+    )?;
+    let mut problems = report.problems.clone();
+    problems.sort_by_key(|p| p.kind);
+    let mut text = String::new();
+    let mut kind = None;
+    for p in &problems {
+        if kind != Some(p.kind) {
+            text.push_str(&format!("{}:\n", p.kind.title()));
+            kind = Some(p.kind);
+        }
+        let outcome = match (&p.kept, p.repaired) {
+            (_, true) => " (removed)".to_string(),
+            (Some(why), false) => format!(" (kept: {why})"),
+            (None, false) => String::new(),
+        };
+        text.push_str(&format!("  {}: {}{outcome}\n", p.object, p.what));
+    }
+    let left = problems.iter().filter(|p| !p.repaired).count();
+    if problems.is_empty() {
+        text.push_str("No problems found\n");
+    } else if left == 0 {
+        text.push_str(&format!("Repaired {} problem(s)\n", problems.len()));
+    }
+    out(&text)?;
+    if left == 0 {
+        return Ok(0);
+    }
+    #[allow(clippy::print_stderr)]
+    {
+        eprintln!("Error: the store has {left} problem(s) (listed above)");
+        if a.repair {
+            eprintln!(
+                "Hint: run `roost system check --repair --force` to remove damaged images that containers use, with those containers"
+            );
+        } else {
+            eprintln!(
+                "Hint: run `roost system check --repair` to remove what is damaged or left over"
+            );
+        }
+    }
+    Err(Error::Reported(125))
 }
 
 /// A small YAML writer for `info` (podman prints YAML by default): maps, lists and scalars.
@@ -177,13 +259,34 @@ fn unwrap_single(s: String) -> String {
         .unwrap_or(s)
 }
 
-pub fn version(args: &VersionArgs) -> Result<i32, Error> {
+/// The `--version` line. Invoked as `podman`, podman's own line with the compatible version; as
+/// roost, roost's version and then the podman version, last, where podman-compose reads it (the last
+/// word of `podman --version`).
+pub fn version_line(as_podman: bool) -> String {
+    let v = crate::engine::system::version();
+    if as_podman {
+        format!("podman version {}", v.version)
+    } else {
+        format!(
+            "roost version {}, compatible with podman {}",
+            v.roost_version, v.version
+        )
+    }
+}
+
+/// `version`: podman's layout; JSON and templates see podman's `Client.Version` (the compatible
+/// version) and `Client.RoostVersion`.
+pub fn version(args: &VersionArgs, as_podman: bool) -> Result<i32, Error> {
     let v = crate::engine::system::version();
     let client = serde_json::json!({"Client": v});
     match Format::parse(args.format.as_deref()) {
+        Format::Default if as_podman => out(&format!(
+            "Version:      {}\nAPI Version:  {}\nOS/Arch:      {}\n",
+            v.version, v.api_version, v.os_arch
+        )),
         Format::Default => out(&format!(
-            "Version:      {}\nOS/Arch:      {}\n",
-            v.version, v.os_arch
+            "Version:      {}\nPodman:       {} (compatibility level)\nAPI Version:  {}\nOS/Arch:      {}\n",
+            v.roost_version, v.version, v.api_version, v.os_arch
         )),
         Format::Json => out(&(serde_json::to_string_pretty(&client).expect("serializes") + "\n")),
         f => out(&format::render_inspect(&[client], &f)?),

@@ -3,6 +3,7 @@
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod build;
+pub mod check;
 pub mod container;
 pub mod image;
 mod layer;
@@ -34,6 +35,8 @@ pub struct Ctx {
     pub storage_driver: Option<storage::Forced>,
     /// What `--network private` (and no `--network`) means.
     pub default_network: crate::network::Helper,
+    /// containers.conf's pasta options and host.containers.internal address.
+    pub network_conf: crate::network::NetworkConf,
     /// Running without real root (including inside our own user namespace, where uid is 0).
     pub rootless: bool,
     /// How long a registry may take to connect or to send the next bytes (`ROOST_REGISTRY_TIMEOUT`).
@@ -179,6 +182,7 @@ impl EngineError {
     pub fn hint(&self) -> Option<String> {
         match self {
             EngineError::Registry(e) => e.hint(),
+            EngineError::Network(e) => e.hint(),
             EngineError::ImageNotKnown(_) => {
                 Some("see `roost images` for the images in local storage".into())
             }

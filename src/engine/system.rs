@@ -1,6 +1,6 @@
 //! `info`, `version` and `system df`: facts about the host, the store and disk usage.
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Serialize;
 
@@ -71,15 +71,30 @@ pub struct StoreInfo {
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct VersionInfo {
+    /// The podman version roost answers for ([`PODMAN_COMPAT_VERSION`]): clients gate features on it.
     pub version: String,
+    #[serde(rename = "APIVersion")]
+    pub api_version: String,
+    /// roost's own version.
+    pub roost_version: String,
     #[serde(rename = "OsArch")]
     pub os_arch: String,
+    pub os: String,
 }
+
+/// The podman release roost is compatible with (see README, "Compatibility level"): Debian 12's
+/// podman, whose behaviour roost's commands follow. It is below 4.6, so podman-compose does not wait
+/// on healthchecks (roost has none) and keeps `--wait` off; below 5.6, so it does not use
+/// `pull --policy` before tearing containers down.
+pub const PODMAN_COMPAT_VERSION: &str = "4.3.1";
 
 pub fn version() -> VersionInfo {
     VersionInfo {
-        version: env!("CARGO_PKG_VERSION").to_string(),
+        version: PODMAN_COMPAT_VERSION.to_string(),
+        api_version: PODMAN_COMPAT_VERSION.to_string(),
+        roost_version: env!("CARGO_PKG_VERSION").to_string(),
         os_arch: format!("linux/{}", crate::oci::Platform::host().architecture),
+        os: "linux".to_string(),
     }
 }
 
@@ -92,20 +107,6 @@ fn map(ranges: Vec<IdRange>) -> Vec<IdMapEntry> {
             size: r.size,
         })
         .collect()
-}
-
-fn which(name: &str) -> Option<PathBuf> {
-    [
-        "/usr/bin",
-        "/usr/sbin",
-        "/bin",
-        "/sbin",
-        "/usr/local/bin",
-        "/usr/libexec/podman",
-    ]
-    .iter()
-    .map(|d| Path::new(d).join(name))
-    .find(|p| p.is_file())
 }
 
 /// What the cgroup setup allows, in words (resource limits need a delegated cgroup v2 subtree).
@@ -147,11 +148,13 @@ pub fn info(ctx: &Ctx) -> Result<Info, EngineError> {
         "fuse-overlayfs",
         "slirp4netns",
         "pasta",
+        "netavark",
+        "aardvark-dns",
     ]
     .iter()
     .map(|n| HelperInfo {
         name: n.to_string(),
-        path: which(n)
+        path: crate::helpers::find(n)
             .map(|p| p.display().to_string())
             .unwrap_or_default(),
     })

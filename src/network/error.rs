@@ -59,6 +59,8 @@ pub enum NetworkError {
     Netavark(String),
     #[error("rootless network namespace: {0}")]
     Holder(String),
+    #[error(transparent)]
+    PortBusy(#[from] super::PortBusy),
 }
 
 impl NetworkError {
@@ -67,6 +69,13 @@ impl NetworkError {
             op,
             path: path.into(),
             source,
+        }
+    }
+
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            NetworkError::PortBusy(e) => e.hint(),
+            _ => None,
         }
     }
 

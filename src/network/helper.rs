@@ -5,7 +5,7 @@ use std::io::Read;
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
@@ -28,6 +28,8 @@ pub enum HelperError {
     },
     #[error("slirp4netns refused to forward {what}: {why}")]
     Forward { what: String, why: String },
+    #[error(transparent)]
+    PortBusy(#[from] super::PortBusy),
     #[error("failed to talk to slirp4netns's API socket `{path}`: {source}")]
     Api {
         path: PathBuf,
@@ -38,6 +40,9 @@ pub enum HelperError {
 
 impl HelperError {
     pub fn hint(&self) -> Option<String> {
+        if let HelperError::PortBusy(e) = self {
+            return e.hint();
+        }
         let text = self.to_string();
         if text.contains("/dev/net/tun") {
             return Some(
@@ -105,7 +110,9 @@ pub fn start(
         source,
     };
     let log_file = std::fs::File::create(log).map_err(start_err)?;
-    let mut cmd = Command::new(program);
+    // Not installed: spawning the bare name fails with "No such file or directory", naming it.
+    let exe = crate::helpers::find(program).unwrap_or_else(|| PathBuf::from(program));
+    let mut cmd = crate::helpers::command(&exe);
     cmd.args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::null())

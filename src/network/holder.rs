@@ -168,15 +168,7 @@ fn start_slirp(
     netns: &OwnedFd,
 ) -> Result<(std::process::Child, OwnedFd), NetworkError> {
     use std::io::Read;
-    let slirp = [
-        "/usr/bin/slirp4netns",
-        "/usr/local/bin/slirp4netns",
-        "/bin/slirp4netns",
-    ]
-    .iter()
-    .map(Path::new)
-    .find(|p| p.is_file())
-    .ok_or_else(|| {
+    let slirp = &crate::helpers::find("slirp4netns").ok_or_else(|| {
         NetworkError::Holder("slirp4netns is not installed (apt-get install slirp4netns)".into())
     })?;
     let pipe = || {
@@ -187,7 +179,7 @@ fn start_slirp(
     let (exit_r, exit_w) = pipe()?;
     fs::create_dir_all(&dir.0).map_err(|e| NetworkError::io("create", &dir.0, e))?;
     let log = dir.0.join("slirp4netns.log");
-    let mut cmd = std::process::Command::new(slirp);
+    let mut cmd = crate::helpers::command(slirp);
     cmd.args([
         "--configure",
         "--mtu=65520",

@@ -26,7 +26,7 @@ use std::path::PathBuf;
 pub use cidr::Cidr;
 pub use config::{CreateNetworkOptions, DEFAULT_NAME, Network};
 pub use error::NetworkError;
-pub use ports::{PortMapping, Protocol, parse_publish};
+pub use ports::{PortBusy, PortMapping, Protocol, parse_publish};
 
 /// The user-mode helper that gives a container its own network stack.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +42,16 @@ impl Helper {
             Helper::Slirp4netns => "slirp4netns",
         }
     }
+}
+
+/// containers.conf's settings for container networks (read once by the CLI).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NetworkConf {
+    /// `[network] pasta_options`: pasta arguments put before those of `--network pasta:…`.
+    pub pasta_options: Vec<String>,
+    /// `[containers] host_containers_internal_ip`: the address `host.containers.internal` names
+    /// (`none`: no such entry); unset, roost picks one that reaches the host.
+    pub host_containers_internal_ip: Option<String>,
 }
 
 /// A parsed `--network` value.

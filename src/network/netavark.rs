@@ -6,28 +6,13 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
+use std::process::Stdio;
 
 use serde::{Deserialize, Serialize};
 
 use super::NetworkError;
 use super::config::Network;
-
-const LIBEXEC: [&str; 4] = [
-    "/usr/lib/podman",
-    "/usr/libexec/podman",
-    "/usr/local/libexec/podman",
-    "/usr/local/lib/podman",
-];
-
-/// Where a podman helper binary is installed.
-pub fn helper(name: &str) -> Option<PathBuf> {
-    LIBEXEC
-        .iter()
-        .map(|d| Path::new(d).join(name))
-        .find(|p| p.is_file())
-}
 
 /// One container's attachment to one network (netavark's `PerNetworkOptions`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -112,7 +97,7 @@ pub struct Call<'a> {
 
 impl Call<'_> {
     fn run(&self, verb: &str) -> Result<Vec<u8>, NetworkError> {
-        let netavark = helper("netavark").ok_or_else(|| {
+        let netavark = crate::helpers::find("netavark").ok_or_else(|| {
             NetworkError::Netavark("not installed (apt-get install netavark aardvark-dns)".into())
         })?;
         let input = Input {
@@ -131,11 +116,11 @@ impl Call<'_> {
             port_mappings: self.ports,
         };
         let json = serde_json::to_vec(&input).expect("netavark input serializes");
-        let mut cmd = Command::new(&netavark);
+        let mut cmd = crate::helpers::command(&netavark);
         cmd.arg("--config")
             .arg(self.config)
             .args(["--rootless", "true"]);
-        if let Some(a) = helper("aardvark-dns") {
+        if let Some(a) = crate::helpers::find("aardvark-dns") {
             cmd.arg("--aardvark-binary").arg(a);
         }
         cmd.arg(verb)

@@ -15,7 +15,7 @@ pub struct Config<'a> {
     /// descriptor as `/proc/self/fd/N` instead.
     pub netns: std::os::fd::RawFd,
     pub ports: &'a [PortMapping],
-    /// Options from `--network pasta:OPT,OPT`.
+    /// containers.conf's `pasta_options`, then those of `--network pasta:OPT,OPT`.
     pub extra: &'a [String],
     pub mac_address: Option<&'a str>,
     /// Where pasta's messages go.
@@ -23,6 +23,32 @@ pub struct Config<'a> {
     /// roost runs as real root: pasta would drop to `nobody` and then could not enter the
     /// namespace, so it keeps uid 0 (`--runas 0`).
     pub real_root: bool,
+}
+
+/// podman's own option (not pasta's): let the container reach the host's loopback through the
+/// gateway address, which pasta maps to it unless told `--no-map-gw`.
+pub const MAP_GW: &str = "--map-gw";
+
+/// Whether `options` (containers.conf's and `--network pasta:`'s) opt in to reaching the host's
+/// loopback through the gateway address.
+pub fn maps_gateway(options: &[String]) -> bool {
+    options.iter().any(|o| o == MAP_GW)
+}
+
+/// The value of pasta option `names` in `options` (`-a ADDR`, `--address ADDR`, `--address=ADDR`);
+/// the last one wins, as in pasta.
+pub fn option_value<'a>(options: &'a [String], names: &[&str]) -> Option<&'a str> {
+    let mut found = None;
+    for (i, o) in options.iter().enumerate() {
+        if names.contains(&o.as_str()) {
+            found = options.get(i + 1).map(String::as_str);
+        } else if let Some((name, value)) = o.split_once('=')
+            && names.contains(&name)
+        {
+            found = Some(value);
+        }
+    }
+    found
 }
 
 /// pasta's port spec for one mapping: `[ADDR/]HOST[-END]:CTR[-END]`.
@@ -90,15 +116,23 @@ pub fn args(cfg: &Config<'_>, pid_path: &str) -> Vec<String> {
     if let Some(mac) = cfg.mac_address {
         a.extend(["--ns-mac-addr".into(), mac.to_string()]);
     }
+    // The host's loopback is not the containers' to reach unless the user says so (podman's
+    // default): without `--no-map-gw`, pasta maps the gateway address to it.
+    if !maps_gateway(cfg.extra) && !user_has(&["--no-map-gw"]) {
+        a.push("--no-map-gw".into());
+    }
     if cfg.real_root {
         a.extend(["--runas".into(), "0".into()]);
     }
-    a.extend(cfg.extra.iter().cloned());
+    a.extend(cfg.extra.iter().filter(|o| *o != MAP_GW).cloned());
     a
 }
 
 /// Start pasta; [`Starting::wait`] returns once it has configured the namespace and bound the ports.
 pub fn spawn(cfg: &Config<'_>) -> Result<Starting, HelperError> {
+    // pasta listens on 0.0.0.0 and [::] for a port without an address, and carries on with one of
+    // them when the other is taken: check both first, so such a port fails the start instead.
+    super::ports::check_free(cfg.ports, true)?;
     // pasta opens its pid file by name and writes its pid when it is ready: naming the pipe's write
     // end turns that into a readiness signal with no polling.
     let (ready_r, ready_w) =
@@ -144,7 +178,8 @@ mod tests {
         assert_eq!(
             a,
             "--config-net --foreground --quiet --pid /proc/self/fd/9 --netns /proc/self/fd/7 \
-             -t 127.0.0.1/8080:80 -T none -u 9000-9001:90-91 -U none --ns-mac-addr 92:d0:c6:0a:29:33"
+             -t 127.0.0.1/8080:80 -T none -u 9000-9001:90-91 -U none --ns-mac-addr 92:d0:c6:0a:29:33 \
+             --no-map-gw"
         );
         let extra = vec!["-T".to_string(), "5432".to_string()];
         let cfg = Config {
@@ -156,8 +191,35 @@ mod tests {
         };
         let a = args(&cfg, "p").join(" ");
         assert!(
-            a.ends_with("-t none -u none -U none --runas 0 -T 5432"),
+            a.ends_with("-t none -u none -U none --no-map-gw --runas 0 -T 5432"),
             "{a}"
         );
+        // `--map-gw` (podman's, not pasta's) leaves the gateway mapped and is not passed on.
+        let extra = vec![MAP_GW.to_string(), "-a".into(), "10.0.0.5".into()];
+        let cfg = Config {
+            extra: &extra,
+            real_root: false,
+            ..cfg
+        };
+        let a = args(&cfg, "p").join(" ");
+        assert!(a.ends_with("-U none -a 10.0.0.5"), "{a}");
+        assert!(!a.contains("map-gw"), "{a}");
+    }
+
+    #[test]
+    fn option_values() {
+        let o: Vec<String> = [
+            "-a",
+            "10.0.0.5",
+            "--gateway=10.0.0.1",
+            "--address",
+            "10.0.0.6",
+        ]
+        .map(String::from)
+        .to_vec();
+        assert_eq!(option_value(&o, &["-a", "--address"]), Some("10.0.0.6"));
+        assert_eq!(option_value(&o, &["-g", "--gateway"]), Some("10.0.0.1"));
+        assert_eq!(option_value(&o, &["-i"]), None);
+        assert!(!maps_gateway(&o));
     }
 }

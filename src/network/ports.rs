@@ -3,7 +3,7 @@
 //! `[[IP:][HOST_PORT[-END]]:]CONTAINER_PORT[-END][/PROTOCOL]`, where IP may be `[v6]`; an empty or missing
 //! host port means "pick a free one".
 use std::fmt;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, UdpSocket};
 
 use serde::{Deserialize, Serialize};
 
@@ -251,6 +251,145 @@ pub fn port_lines(ports: &[PortMapping], only: Option<(u16, Option<Protocol>)>) 
         .collect()
 }
 
+/// A host port that cannot be listened on.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot publish host port {port}/{} on {addr}: {why}", .protocol.as_str())]
+pub struct PortBusy {
+    /// `0.0.0.0`, `[::]`…
+    pub addr: String,
+    pub port: u16,
+    pub protocol: Protocol,
+    pub why: String,
+    /// Someone else holds it (rather than, say, a missing address).
+    pub in_use: bool,
+}
+
+impl PortBusy {
+    pub fn hint(&self) -> Option<String> {
+        let ss = match self.protocol {
+            Protocol::Tcp => "ss -ltnp",
+            Protocol::Udp => "ss -lunp",
+        };
+        self.in_use.then(|| {
+            format!(
+                "stop the program that holds it (`{ss} 'sport = :{p}'` shows which), publish another host port (`-p {next}:…`), or publish on one host address where it is free (`-p IP:{p}:…`)",
+                p = self.port,
+                next = self.port.wrapping_add(1).max(1),
+            )
+        })
+    }
+}
+
+/// Check that every host port of `ports` can be listened on, on each address the helper listens
+/// on: the mapping's own address, else `0.0.0.0` and, with `ipv6`, `[::]` as well (pasta listens
+/// on both, and when one of them is taken it would publish on the other alone, silently).
+/// A port is checked by binding it and letting it go, as the helper does (TCP with SO_REUSEADDR,
+/// so connections that are closing do not count).
+pub fn check_free(ports: &[PortMapping], ipv6: bool) -> Result<(), PortBusy> {
+    let any4 = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
+    let any6 = IpAddr::V6(Ipv6Addr::UNSPECIFIED);
+    for m in ports {
+        let addrs = match m.host_ip {
+            Some(a) => vec![a],
+            None if ipv6 => vec![any4, any6],
+            None => vec![any4],
+        };
+        for (host, _) in m.pairs().filter(|(h, _)| *h != 0) {
+            for &addr in &addrs {
+                probe(addr, host, m.protocol)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn probe(addr: IpAddr, port: u16, protocol: Protocol) -> Result<(), PortBusy> {
+    let sa = SocketAddr::new(addr, port);
+    let res = match protocol {
+        Protocol::Tcp => TcpListener::bind(sa).map(drop),
+        Protocol::Udp => UdpSocket::bind(sa).map(drop),
+    };
+    let Err(e) = res else {
+        return Ok(());
+    };
+    // A host without IPv6: the helper does not listen there either.
+    if addr.is_ipv6()
+        && addr.is_unspecified()
+        && matches!(
+            e.raw_os_error(),
+            Some(libc::EAFNOSUPPORT | libc::EADDRNOTAVAIL)
+        )
+    {
+        return Ok(());
+    }
+    let in_use = e.kind() == std::io::ErrorKind::AddrInUse;
+    let why = if in_use {
+        let held = holders(port, protocol);
+        if held.is_empty() {
+            "it is already in use".to_string()
+        } else {
+            format!("it is already in use ({} taken)", held.join(", "))
+        }
+    } else {
+        e.to_string()
+    };
+    Err(PortBusy {
+        addr: match addr {
+            IpAddr::V6(a) => format!("[{a}]"),
+            a => a.to_string(),
+        },
+        port,
+        protocol,
+        why,
+        in_use,
+    })
+}
+
+/// The local addresses listening on `port` in this network namespace, from /proc/net.
+fn holders(port: u16, protocol: Protocol) -> Vec<String> {
+    // Listening TCP sockets are in state 0A; bound UDP sockets in 07.
+    let (files, state) = match protocol {
+        Protocol::Tcp => (["/proc/net/tcp", "/proc/net/tcp6"], "0A"),
+        Protocol::Udp => (["/proc/net/udp", "/proc/net/udp6"], "07"),
+    };
+    let mut out = Vec::new();
+    for f in files {
+        let text = std::fs::read_to_string(f).unwrap_or_default();
+        for line in text.lines().skip(1) {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            if fields.get(3) != Some(&state) {
+                continue;
+            }
+            let Some(local) = fields.get(1).and_then(|l| proc_net_addr(l)) else {
+                continue;
+            };
+            let text = local.to_string();
+            if local.port() == port && !out.contains(&text) {
+                out.push(text);
+            }
+        }
+    }
+    out
+}
+
+/// `0100007F:1F90` (IPv4) or 32 hex digits then `:PORT` (IPv6): the kernel prints each 32-bit
+/// word of the address as it lies in memory, read as a native integer.
+fn proc_net_addr(s: &str) -> Option<SocketAddr> {
+    let (addr, port) = s.split_once(':')?;
+    let port = u16::from_str_radix(port, 16).ok()?;
+    let mut bytes = Vec::with_capacity(16);
+    for i in (0..addr.len()).step_by(8) {
+        let word = u32::from_str_radix(addr.get(i..i + 8)?, 16).ok()?;
+        bytes.extend_from_slice(&word.to_ne_bytes());
+    }
+    let ip = match bytes.len() {
+        4 => IpAddr::from(<[u8; 4]>::try_from(bytes).ok()?),
+        16 => IpAddr::from(<[u8; 16]>::try_from(bytes).ok()?),
+        _ => return None,
+    };
+    Some(SocketAddr::new(ip, port))
+}
+
 /// `80`, `80/udp` as given to `roost port CTR PORT`.
 pub fn parse_port_query(s: &str) -> Result<(u16, Option<Protocol>), PortError> {
     let (p, proto) = match s.split_once('/') {
@@ -350,5 +489,34 @@ mod tests {
             (8000, 3, Protocol::Tcp)
         );
         assert!(parse_expose("80/x").is_err());
+    }
+
+    #[test]
+    fn proc_net_addresses() {
+        let lo = u32::from_ne_bytes([127, 0, 0, 1]);
+        let v4 = proc_net_addr(&format!("{lo:08X}:1F90")).unwrap();
+        assert_eq!(v4.to_string(), "127.0.0.1:8080");
+        let one = u32::from_ne_bytes([0, 0, 0, 1]);
+        let v6 = proc_net_addr(&format!("000000000000000000000000{one:08X}:0050")).unwrap();
+        assert_eq!(v6.to_string(), "[::1]:80");
+        assert!(proc_net_addr("zz:1").is_none());
+    }
+
+    #[test]
+    fn a_taken_port_is_named_with_its_holder() {
+        let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = taken.local_addr().unwrap().port();
+        let m = one(&format!("{port}:80"));
+        let e = check_free(&[m], true).unwrap_err();
+        assert!(e.in_use, "{e}");
+        let text = e.to_string();
+        assert!(
+            text.contains(&format!("host port {port}/tcp on 0.0.0.0"))
+                && text.contains(&format!("127.0.0.1:{port} taken")),
+            "{text}"
+        );
+        assert!(e.hint().unwrap().contains(&format!("sport = :{port}")));
+        drop(taken);
+        check_free(&[one(&format!("{port}:80"))], true).unwrap();
     }
 }

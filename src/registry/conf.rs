@@ -67,19 +67,44 @@ struct ConfFile {
     aliases: BTreeMap<String, String>,
 }
 
-/// podman's file order: the user's registries.conf replaces the system one when it exists; drop-ins of both
-/// directories are read after it, system first, each directory in lexical order.
-pub fn default_conf_files(config_home: &Path) -> Vec<PathBuf> {
-    let system = PathBuf::from("/etc/containers/registries.conf");
-    let user = config_home.join("containers/registries.conf");
-    let mut files = vec![if user.exists() { user } else { system }];
-    files.extend(drop_ins(Path::new("/etc/containers/registries.conf.d")));
-    files.extend(drop_ins(&config_home.join("containers/registries.conf.d")));
+/// Where registries.conf files are looked for: `/etc/containers` and the user's
+/// `$XDG_CONFIG_HOME/containers` (injected, so tests need not read /etc).
+#[derive(Debug, Clone)]
+pub struct ConfDirs {
+    pub system: PathBuf,
+    pub user: PathBuf,
+    /// `$CONTAINERS_REGISTRIES_CONF`: this file instead of `registries.conf`.
+    pub forced: Option<PathBuf>,
+}
+
+/// The files podman reads, in order (containers-registries.conf.d(5), containers/image's
+/// `newConfigWrapper`):
+/// - a forced file, then the system drop-ins, then the user's;
+/// - else the user's `registries.conf` when it exists, then only the user's drop-ins (the system file
+///   and its drop-ins, such as Debian's `shortnames.conf`, are not read);
+/// - else the system file, the system drop-ins and the user's.
+///
+/// Each drop-in directory is read in lexical order, `*.conf` only.
+pub fn conf_files(dirs: &ConfDirs) -> Vec<PathBuf> {
+    let system_d = || drop_ins(&dirs.system.join("registries.conf.d"));
+    let user_d = || drop_ins(&dirs.user.join("registries.conf.d"));
+    let user_file = dirs.user.join("registries.conf");
+    let mut files = Vec::new();
+    if let Some(f) = &dirs.forced {
+        files.push(f.clone());
+        files.extend(system_d());
+    } else if user_file.exists() {
+        files.push(user_file);
+    } else {
+        files.push(dirs.system.join("registries.conf"));
+        files.extend(system_d());
+    }
+    files.extend(user_d());
     files
 }
 
 /// `*.conf` files of a drop-in directory, sorted; an unreadable or missing directory has none.
-pub fn drop_ins(dir: &Path) -> Vec<PathBuf> {
+fn drop_ins(dir: &Path) -> Vec<PathBuf> {
     let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
         .map(|rd| {
             rd.filter_map(|e| e.ok().map(|e| e.path()))
@@ -482,5 +507,94 @@ insecure = true
                 }
             }
         }
+    }
+
+    /// A system dir like Debian's (registries.conf, shortnames.conf drop-in) and a user dir.
+    fn dirs() -> (tempfile::TempDir, ConfDirs) {
+        let d = tempfile::tempdir().unwrap();
+        let system = d.path().join("etc");
+        let user = d.path().join("config");
+        for dir in [&system, &user] {
+            std::fs::create_dir_all(dir.join("registries.conf.d")).unwrap();
+        }
+        std::fs::write(
+            system.join("registries.conf"),
+            "unqualified-search-registries = [\"docker.io\"]\n",
+        )
+        .unwrap();
+        std::fs::write(
+            system.join("registries.conf.d/shortnames.conf"),
+            "[aliases]\n\"busybox\" = \"docker.io/library/busybox\"\n",
+        )
+        .unwrap();
+        std::fs::write(system.join("registries.conf.d/ignored.txt"), "x").unwrap();
+        std::fs::write(user.join("registries.conf.d/20-b.conf"), "").unwrap();
+        std::fs::write(user.join("registries.conf.d/10-a.conf"), "").unwrap();
+        let dirs = ConfDirs {
+            system,
+            user,
+            forced: None,
+        };
+        (d, dirs)
+    }
+
+    fn names(files: &[PathBuf], root: &Path) -> Vec<String> {
+        files
+            .iter()
+            .map(|f| f.strip_prefix(root).unwrap().display().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn without_a_user_file_the_system_file_and_both_drop_in_dirs_are_read() {
+        let (d, dirs) = dirs();
+        assert_eq!(
+            names(&conf_files(&dirs), d.path()),
+            [
+                "etc/registries.conf",
+                "etc/registries.conf.d/shortnames.conf",
+                "config/registries.conf.d/10-a.conf",
+                "config/registries.conf.d/20-b.conf",
+            ]
+        );
+    }
+
+    #[test]
+    fn the_user_file_replaces_the_system_file_and_its_drop_ins() {
+        let (d, dirs) = dirs();
+        std::fs::write(
+            dirs.user.join("registries.conf"),
+            "unqualified-search-registries = [\"127.0.0.1:5000\"]\n",
+        )
+        .unwrap();
+        let files = conf_files(&dirs);
+        assert_eq!(
+            names(&files, d.path()),
+            [
+                "config/registries.conf",
+                "config/registries.conf.d/10-a.conf",
+                "config/registries.conf.d/20-b.conf",
+            ]
+        );
+        // `busybox` goes to the user's search registry, not to shortnames.conf's docker.io alias.
+        let c = RegistriesConf::load(&files).unwrap();
+        let got = c.candidates(&r("busybox")).unwrap();
+        assert_eq!(got, [r("127.0.0.1:5000/busybox")]);
+    }
+
+    #[test]
+    fn a_forced_file_replaces_registries_conf_and_both_drop_in_dirs_are_read() {
+        let (d, mut dirs) = dirs();
+        std::fs::write(dirs.user.join("registries.conf"), "").unwrap();
+        dirs.forced = Some(d.path().join("forced.conf"));
+        assert_eq!(
+            names(&conf_files(&dirs), d.path()),
+            [
+                "forced.conf",
+                "etc/registries.conf.d/shortnames.conf",
+                "config/registries.conf.d/10-a.conf",
+                "config/registries.conf.d/20-b.conf",
+            ]
+        );
     }
 }

@@ -20,7 +20,7 @@ pub use auth::{AuthFiles, Credentials, IDENTITY_TOKEN_USER, default_auth_files, 
 pub use blob::BlobStream;
 pub use challenge::{Challenge, parse_challenges};
 pub use client::{Client, ClientOptions, DEFAULT_TIMEOUT};
-pub use conf::{Endpoint, Mirror, RegistriesConf, Registry, default_conf_files, drop_ins};
+pub use conf::{ConfDirs, Endpoint, Mirror, RegistriesConf, Registry, conf_files};
 pub use error::{AuthError, ConfError, RegistryError};
 pub use push::{UploadBody, upload_url};
 pub use resolve::{

@@ -1,5 +1,8 @@
 //! Container records: identity, the spec it was created with (JSON, owned by the engine), and its state
 //! (JSON, rewritten in one statement at every change, so readers see either the old or the new state).
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
 use jiff::Timestamp;
 use rusqlite::{OptionalExtension, params};
 
@@ -19,6 +22,9 @@ pub struct ContainerRecord {
     /// Engine-defined JSON: status, pid, times, exit code.
     pub state: String,
 }
+
+/// In a container's directory: the staging token of the process that made it.
+const OWNER_FILE: &str = ".owner";
 
 const COLS: &str = "id, name, image_id, image, created, spec, state";
 
@@ -57,20 +63,69 @@ impl Store {
         self.root.join("containers").join(id)
     }
 
-    /// Make the container's directory, private (0700), with its `diff`, `work` and `merged` dirs (which
-    /// keep the usual modes: the upper dir's mode is the container's `/`).
-    pub fn create_container_dir(&self, id: &str) -> Result<std::path::PathBuf> {
+    /// A new container directory, made under `tmp/` with an `.owner` file naming this process's staging
+    /// token, so that it is never seen half-made: [`Store::place_container_dir`] renames it into place.
+    /// Until then a killed command's directory is staging (removed by the next writer); afterwards,
+    /// until the record is added, [`Store::orphan_container_dirs`] leaves it alone while we live.
+    ///
+    /// The directory is private (0700); its `diff`, `work` and `merged` dirs keep the usual modes (the
+    /// upper dir's mode is the container's `/`).
+    pub fn stage_container_dir(&self) -> Result<PathBuf> {
         use std::os::unix::fs::DirBuilderExt;
-        let dir = self.container_dir(id);
+        let dir = self.staging_path("container");
         std::fs::DirBuilder::new()
             .mode(0o700)
             .create(&dir)
             .map_err(|e| StoreError::io("create", &dir, e))?;
+        let owner = dir.join(OWNER_FILE);
+        std::fs::write(&owner, self.owner_token())
+            .map_err(|e| StoreError::io("write", &owner, e))?;
         for d in ["diff", "work", "merged"] {
             let p = dir.join(d);
             std::fs::create_dir(&p).map_err(|e| StoreError::io("create", &p, e))?;
         }
         Ok(dir)
+    }
+
+    /// Move a directory from [`Store::stage_container_dir`] to `containers/ID`.
+    pub fn place_container_dir(&self, staged: &Path, id: &str) -> Result<PathBuf> {
+        let dest = self.container_dir(id);
+        std::fs::rename(staged, &dest).map_err(|e| StoreError::io("rename", &dest, e))?;
+        Ok(dest)
+    }
+
+    /// The staging token of the process that made the container's directory (None for directories
+    /// from before tokens were recorded).
+    pub fn container_dir_owner(&self, id: &str) -> Option<String> {
+        std::fs::read_to_string(self.container_dir(id).join(OWNER_FILE)).ok()
+    }
+
+    /// Names in `containers/` that have no record and whose maker is gone (a command killed between
+    /// making the directory and recording the container). Only these are safe to remove.
+    pub fn orphan_container_dirs(&self) -> Result<Vec<String>> {
+        let root = self.root.join("containers");
+        let rd = match std::fs::read_dir(&root) {
+            Ok(rd) => rd,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(vec![]),
+            Err(e) => return Err(StoreError::io("read", &root, e)),
+        };
+        let known: HashSet<String> = self.containers()?.into_iter().map(|c| c.id).collect();
+        let mut out = Vec::new();
+        for e in rd.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if known.contains(&name) {
+                continue;
+            }
+            let alive = self
+                .container_dir_owner(&name)
+                .is_some_and(|t| self.owner_alive(&t));
+            // Recorded between our listing of records and of directories: not an orphan.
+            if !alive && self.container(&name)?.is_none() {
+                out.push(name);
+            }
+        }
+        out.sort();
+        Ok(out)
     }
 
     /// Add a container; fails with `NameInUse` when the name is taken.
@@ -261,5 +316,35 @@ mod tests {
         assert_eq!(s.images_in_use().unwrap(), vec![Digest::sha256_of(b"img")]);
         s.remove_container("abc123").unwrap();
         assert_eq!(s.containers().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn only_dirs_without_record_and_live_maker_are_orphans() {
+        let t = tempfile::tempdir().unwrap();
+        let mut s = Store::open(t.path()).unwrap();
+        // Ours, placed but not yet recorded: we live, so it is not an orphan.
+        let staged = s.stage_container_dir().unwrap();
+        s.place_container_dir(&staged, "aaa").unwrap();
+        // Recorded.
+        let staged = s.stage_container_dir().unwrap();
+        s.place_container_dir(&staged, "bbb").unwrap();
+        s.add_container(&rec("bbb", "b")).unwrap();
+        // A dead maker's, and one with no maker at all.
+        std::fs::create_dir_all(s.container_dir("ccc")).unwrap();
+        std::fs::write(
+            s.container_dir("ccc").join(OWNER_FILE),
+            "999999999.0000abcd",
+        )
+        .unwrap();
+        std::fs::create_dir_all(s.container_dir("ddd")).unwrap();
+        assert_eq!(s.orphan_container_dirs().unwrap(), ["ccc", "ddd"]);
+        // Another open store (another process, as far as tokens go) sees ours as live too.
+        let other = Store::open(t.path()).unwrap();
+        assert_eq!(other.orphan_container_dirs().unwrap(), ["ccc", "ddd"]);
+        drop(s);
+        assert_eq!(
+            other.orphan_container_dirs().unwrap(),
+            ["aaa", "ccc", "ddd"]
+        );
     }
 }

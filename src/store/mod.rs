@@ -183,8 +183,9 @@ impl Store {
 
     /// This process's staging token, `PID.RANDOM`. The file `tmp/TOKEN.lock` is held locked (flock) for
     /// as long as the process lives, so a cleaner can tell a dead writer's leftovers from a live one's even
-    /// when the dead process is a zombie nobody reaps.
-    fn owner_token(&self) -> &str {
+    /// when the dead process is a zombie nobody reaps. Container directories and build-step containers
+    /// record it too (see [`Store::owner_alive`]).
+    pub fn owner_token(&self) -> &str {
         let owner = self.owner.get_or_init(|| {
             let token = format!("{}.{:08x}", std::process::id(), rand::random::<u32>());
             let locking = self.tmp_dir().join(format!(".{token}.locking"));
@@ -202,11 +203,49 @@ impl Store {
         }
     }
 
+    /// Whether the roost process that holds `token` (from [`Store::owner_token`]) still runs: its lock
+    /// file exists and is locked. Ours is alive; an unknown or free one is dead.
+    pub fn owner_alive(&self, token: &str) -> bool {
+        if self
+            .owner
+            .get()
+            .and_then(|o| o.as_ref().ok())
+            .is_some_and(|(t, _)| t == token)
+        {
+            return true;
+        }
+        if token.is_empty() || token.contains('/') || token.starts_with('.') {
+            return false;
+        }
+        let Ok(file) = std::fs::File::open(self.tmp_dir().join(format!("{token}.lock"))) else {
+            return false;
+        };
+        // Taking it (and dropping it at once) means nobody held it.
+        nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockSharedNonblock).is_err()
+    }
+
     /// A fresh staging path under `tmp/` (on the store's file system, so renames are atomic).
     pub fn staging_path(&self, what: &str) -> PathBuf {
         let r: u64 = rand::random();
         self.tmp_dir()
             .join(format!("{}-{what}-{r:016x}", self.owner_token()))
+    }
+
+    /// Staging entries of roost processes that no longer run (what [`Store::clean_staging`] removes),
+    /// without removing anything.
+    pub fn dead_staging(&self) -> Vec<PathBuf> {
+        let Ok(rd) = std::fs::read_dir(self.tmp_dir()) else {
+            return Vec::new();
+        };
+        let mut out: Vec<PathBuf> = rd
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| !n.ends_with(".lock") && !n.ends_with(".locking"))
+            .filter(|n| !self.owner_alive(n.split('-').next().unwrap_or("")))
+            .map(|n| self.tmp_dir().join(n))
+            .collect();
+        out.sort();
+        out
     }
 
     /// Remove staging entries left behind by roost processes that no longer run (their lock is free).

@@ -164,6 +164,59 @@ fn id_map_rows(text: &str) -> Vec<(u32, u32, u32)> {
         .collect()
 }
 
+/// Everything after the image (`run`, `create`) or the container (`exec`) is the container's
+/// command, even words that are roost flags (`-v`, `-d`, `--help`), as in podman.
+#[test]
+fn arguments_after_the_image_belong_to_the_container() {
+    let env = env_with_busybox("arguments_after_the_image_belong_to_the_container");
+    let _cleanup = Cleanup(&env);
+    let img = bb();
+    assert_eq!(
+        out(
+            &env,
+            &["run", "--rm", &img, "echo", "-v", "--help", "-n", "x"]
+        ),
+        "-v --help -n x\n"
+    );
+    assert_eq!(
+        out(
+            &env,
+            &["run", "--rm", "--entrypoint", "echo", &img, "--help"]
+        ),
+        "--help\n"
+    );
+    let n = env.safename("c");
+    out(
+        &env,
+        &[
+            "create",
+            "--name",
+            &n,
+            "--entrypoint",
+            "echo",
+            &img,
+            "-d",
+            "-t",
+        ],
+    );
+    assert_eq!(out(&env, &["start", "-a", &n]), "-d -t\n");
+    out(&env, &["rm", &n]);
+    let up = env.safename("up");
+    run_detached(&env, &["--name", &up, &img, "sleep", "1000"]);
+    let ls = out(&env, &["exec", &up, "ls", "-la", "/"]);
+    assert!(
+        ls.lines()
+            .any(|l| l.starts_with('d') && l.ends_with(" bin")),
+        "{ls}"
+    );
+    assert_eq!(
+        out(&env, &["exec", &up, "echo", "-u", "--help"]),
+        "-u --help\n"
+    );
+    out(&env, &["rm", "-f", "-t", "0", &up]);
+    assert_no_leaks(&env);
+}
+
 // ---------------------------------------------------------------------------------------------
 // 1. Exit codes
 // ---------------------------------------------------------------------------------------------

@@ -45,7 +45,7 @@ use rand::distr::Alphanumeric;
 /// Where every test's private tree lives: `/tmp/roost-it/<test>-<random>/`.
 pub const TEST_ROOT: &str = "/tmp/roost-it";
 /// PATH handed to roost and to `run_as_user` programs (never the developer's PATH).
-pub const TEST_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+pub const TEST_PATH: &str = "/usr/local/bin:/usr/bin:/bin:/usr/local/games:/usr/games";
 /// Credentials of the basic-auth registry (see tests/world.sh).
 pub const AUTH_USER: &str = "roost";
 pub const AUTH_PASSWORD: &str = "hunter2";

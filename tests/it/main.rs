@@ -14,6 +14,7 @@ mod completion;
 mod container_fs;
 mod containers;
 mod exec;
+mod faults;
 mod hostile;
 mod images;
 mod login;

@@ -70,6 +70,38 @@ fn info_json_describes_the_store() {
     assert_no_leaks(&env);
 }
 
+/// containers.conf's `[engine] helper_binaries_dir` is searched before podman's directories and PATH.
+#[test]
+fn helper_binaries_dir_is_searched_first() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new("helper_binaries_dir_is_searched_first");
+    let dir = env.home.join("helpers");
+    std::fs::create_dir(&dir).unwrap();
+    let netavark = dir.join("netavark");
+    std::fs::write(&netavark, "#!/bin/sh\nexit 1\n").unwrap();
+    std::fs::set_permissions(&netavark, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(
+        env.config.join("containers/containers.conf"),
+        format!("[engine]\nhelper_binaries_dir = [\"{}\"]\n", dir.display()),
+    )
+    .unwrap();
+    let out = env.roost(0, &["info", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("info JSON");
+    let path = |name: &str| {
+        v["host"]["helpers"]
+            .as_array()
+            .expect("host.helpers")
+            .iter()
+            .find(|h| h["name"] == name)
+            .map(|h| h["path"].as_str().unwrap_or_default().to_string())
+    };
+    assert_eq!(path("netavark"), Some(netavark.display().to_string()));
+    // Not configured: found in podman's libexec directory, off the user's PATH.
+    let aardvark = path("aardvark-dns").unwrap_or_default();
+    assert!(aardvark.ends_with("/podman/aardvark-dns"), "{aardvark}");
+    assert_no_leaks(&env);
+}
+
 #[test]
 fn info_go_templates_use_podman_field_names() {
     let env = Env::new("info_go_templates_use_podman_field_names");
@@ -82,10 +114,16 @@ fn info_go_templates_use_podman_field_names() {
             .trim()
             .starts_with(env.data.to_str().unwrap())
     );
-    let v = env.roost(0, &["info", "--format", "{{.Version.Version}}"]);
+    let v = env.roost(0, &["info", "--format", "{{.Version.RoostVersion}}"]);
     assert_eq!(v.stdout_text().trim(), env!("CARGO_PKG_VERSION"));
+    let v = env.roost(0, &["info", "--format", "{{.Version.Version}}"]);
+    assert_eq!(v.stdout_text().trim(), PODMAN_COMPAT);
     assert_no_leaks(&env);
 }
+
+/// The podman version roost reports for clients that gate features on it (README, "Compatibility
+/// level").
+const PODMAN_COMPAT: &str = "4.3.1";
 
 #[test]
 fn version_outputs() {
@@ -94,10 +132,38 @@ fn version_outputs() {
     let text = out.stdout_text();
     assert!(text.contains(env!("CARGO_PKG_VERSION")), "{text}");
     assert!(text.contains("OS/Arch:"), "{text}");
-    let out = env.roost(0, &["--version"]);
+    let roost_line = format!(
+        "roost version {}, compatible with podman {PODMAN_COMPAT}\n",
+        env!("CARGO_PKG_VERSION")
+    );
+    assert_eq!(env.roost(0, &["--version"]).stdout_text(), roost_line);
+    // podman-compose runs `podman --version ''` and takes the last word; podman ignores the rest.
+    assert_eq!(env.roost(0, &["--version", ""]).stdout_text(), roost_line);
+    assert_eq!(env.roost(0, &["-v", "ps"]).stdout_text(), roost_line);
+    let json = env.roost(0, &["version", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).expect("version JSON");
+    assert_eq!(v["Client"]["Version"], PODMAN_COMPAT);
+    assert_eq!(v["Client"]["APIVersion"], PODMAN_COMPAT);
+    assert_eq!(v["Client"]["RoostVersion"], env!("CARGO_PKG_VERSION"));
+    assert_no_leaks(&env);
+}
+
+/// Installed as `podman` (a link), roost answers with podman's own version line.
+#[test]
+fn version_as_podman() {
+    let env = Env::new("version_as_podman");
+    let link = env.home.join("podman");
+    std::os::unix::fs::symlink(crate::harness::roost_bin(), &link).unwrap();
+    let link = link.to_str().unwrap();
+    let line = format!("podman version {PODMAN_COMPAT}\n");
     assert_eq!(
-        out.stdout_text(),
-        format!("roost version {}\n", env!("CARGO_PKG_VERSION"))
+        env.run_as_user(0, link, &["--version", ""]).stdout_text(),
+        line
+    );
+    let text = env.run_as_user(0, link, &["version"]).stdout_text();
+    assert!(
+        text.starts_with(&format!("Version:      {PODMAN_COMPAT}\n")),
+        "{text}"
     );
     assert_no_leaks(&env);
 }

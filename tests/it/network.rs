@@ -216,7 +216,7 @@ fn hosts_and_resolv_conf() {
             "--hostname",
             "box",
             "--network",
-            "slirp4netns",
+            "slirp4netns:allow_host_loopback=true",
             "--add-host",
             "db.local:10.9.8.7",
             "--add-host",
@@ -268,20 +268,28 @@ fn hosts_and_resolv_conf() {
     let text = out.stdout_text();
     assert!(text.contains("nameserver 10.0.2.3\n"), "{text}");
     assert!(!text.contains("host.containers.internal"), "{text}");
-    // pasta copies the host's address and routes: the container's own name resolves to it.
+    // pasta copies the host's address and routes: the container's own name resolves to it; with
+    // --map-gw, host.containers.internal is the gateway, which pasta maps to the host.
     let out = env.roost(
         0,
         &[
             "run",
             "--rm",
+            "--network",
+            "pasta:--map-gw",
             &image("busybox"),
             "sh",
             "-c",
-            "ip -4 -o addr; cat /etc/hosts",
+            "ip -4 route show default; echo ---; cat /etc/hosts",
         ],
     );
     let text = out.stdout_text();
-    assert!(text.contains("host.containers.internal"), "{text}");
+    let (route, hosts) = text.split_once("---\n").unwrap();
+    let gw = route.split_whitespace().nth(2).expect("a default route");
+    assert!(
+        hosts.contains(&format!("{gw}\thost.containers.internal")),
+        "{text}"
+    );
     assert_no_leaks(&env);
 }
 
@@ -568,5 +576,243 @@ fn published_ports_are_free_when_run_and_rm_return() {
         env.roost(0, &["rm", "-f", "-t", "0", &name]);
     }
     TcpListener::bind(("127.0.0.1", port)).expect("port free after rm -f");
+    assert_no_leaks(&env);
+}
+
+/// A server on the host answering `msg` to every connection, on `ip` and a free port.
+fn answering_server(ip: std::net::IpAddr, msg: &'static str) -> u16 {
+    let listener = TcpListener::bind((ip, 0)).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut s in listener.incoming().flatten() {
+            let _ = s.write_all(msg.as_bytes());
+        }
+    });
+    port
+}
+
+/// The host's first IPv4 address other than loopback and link-local, if it has one.
+fn host_ipv4() -> Option<std::net::Ipv4Addr> {
+    nix::ifaddrs::getifaddrs().ok()?.find_map(|a| {
+        let ip = a.address?.as_sockaddr_in()?.ip();
+        (!ip.is_loopback() && !ip.is_link_local()).then_some(ip)
+    })
+}
+
+/// Host services for the reachability tests: one on 127.0.0.1 only, one on the host's own
+/// non-loopback address (when it has one).
+struct HostServices {
+    loopback: u16,
+    public: Option<(std::net::Ipv4Addr, u16)>,
+}
+
+const LOOPBACK_ONLY: &str = "answer-from-the-host-loopback";
+const PUBLIC: &str = "answer-from-the-host-address";
+
+impl HostServices {
+    fn start() -> HostServices {
+        HostServices {
+            loopback: answering_server([127, 0, 0, 1].into(), LOOPBACK_ONLY),
+            public: host_ipv4().map(|ip| (ip, answering_server(ip.into(), PUBLIC))),
+        }
+    }
+
+    /// A script that prints /etc/hosts, then tries each of `targets` on the loopback server's port
+    /// and host.containers.internal on the public one's (each attempt bounded by nc's connect
+    /// timeout and `timeout`).
+    fn script(&self, targets: &[&str]) -> String {
+        let mut s = String::from("cat /etc/hosts; echo ---; ");
+        for t in targets {
+            s.push_str(&format!(
+                "timeout 5 nc -w 2 {t} {} </dev/null; ",
+                self.loopback
+            ));
+        }
+        if let Some((_, port)) = self.public {
+            s.push_str(&format!(
+                "echo ---; timeout 5 nc -w 2 host.containers.internal {port} </dev/null; "
+            ));
+        }
+        s.push_str("true");
+        s
+    }
+}
+
+/// Run `script` on `--network mode`; returns (hosts file, answers from the loopback server's
+/// port, answers from the public one).
+fn probe_host(env: &Env, mode: &str, script: &str) -> (String, String, String) {
+    let out = env
+        .roost(
+            0,
+            &[
+                "run",
+                "--rm",
+                "--network",
+                mode,
+                &image("busybox"),
+                "sh",
+                "-c",
+                script,
+            ],
+        )
+        .stdout_text();
+    let mut parts = out.splitn(3, "---\n").map(str::to_string);
+    (
+        parts.next().unwrap_or_default(),
+        parts.next().unwrap_or_default(),
+        parts.next().unwrap_or_default(),
+    )
+}
+
+#[test]
+fn pasta_reaches_the_host_loopback_only_when_allowed() {
+    let env = Env::new("pasta_reaches_the_host_loopback_only_when_allowed");
+    let host = HostServices::start();
+    // Only host.containers.internal: without the gateway mapping, the gateway address is the real
+    // gateway, outside this machine.
+    let script = host.script(&["host.containers.internal"]);
+    for mode in ["private", "pasta"] {
+        let (hosts, loopback, _) = probe_host(&env, mode, &script);
+        assert!(
+            !loopback.contains(LOOPBACK_ONLY),
+            "{mode}: {loopback}\n{hosts}"
+        );
+        // Never the container's own address (pasta gives it the host's).
+        let own = hosts.lines().last().unwrap_or_default().split('\t').next();
+        let hci = hosts
+            .lines()
+            .find(|l| l.contains("host.containers.internal"))
+            .and_then(|l| l.split('\t').next());
+        assert!(hci.is_none() || hci != own, "{mode}: {hosts}");
+    }
+    // podman's opt-in: the gateway address reaches the host's loopback.
+    let (hosts, loopback, _) = probe_host(&env, "pasta:--map-gw", &script);
+    assert!(loopback.contains(LOOPBACK_ONLY), "{loopback}\n{hosts}");
+    // The same from containers.conf's pasta_options, for every pasta container.
+    let conf = env.config.join("containers/containers.conf");
+    std::fs::write(&conf, "[network]\npasta_options = [\"--map-gw\"]\n").unwrap();
+    let (hosts, loopback, _) = probe_host(&env, "private", &script);
+    assert!(loopback.contains(LOOPBACK_ONLY), "{loopback}\n{hosts}");
+    std::fs::remove_file(&conf).unwrap();
+    assert_no_leaks(&env);
+}
+
+#[test]
+fn slirp4netns_reaches_the_host_loopback_only_when_allowed() {
+    let env = Env::new("slirp4netns_reaches_the_host_loopback_only_when_allowed");
+    let host = HostServices::start();
+    let script = host.script(&["host.containers.internal", "10.0.2.2"]);
+    let (hosts, loopback, public) = probe_host(&env, "slirp4netns", &script);
+    assert!(!loopback.contains(LOOPBACK_ONLY), "{loopback}\n{hosts}");
+    // host.containers.internal is the host's own address, which reaches its other services.
+    if let Some((ip, _)) = host.public {
+        assert!(
+            hosts.contains(&format!("{ip}\thost.containers.internal")),
+            "{hosts}"
+        );
+        assert!(public.contains(PUBLIC), "{public}\n{hosts}");
+    }
+    let (hosts, loopback, _) = probe_host(&env, "slirp4netns:allow_host_loopback=true", &script);
+    assert!(
+        hosts.contains("10.0.2.2\thost.containers.internal"),
+        "{hosts}"
+    );
+    assert!(loopback.contains(LOOPBACK_ONLY), "{loopback}\n{hosts}");
+    assert_no_leaks(&env);
+}
+
+#[test]
+fn bridge_networks_do_not_reach_the_host_loopback() {
+    let env = Env::new("bridge_networks_do_not_reach_the_host_loopback");
+    let host = HostServices::start();
+    // The network's gateway, the rootless namespace's way out and host.containers.internal.
+    let script = host.script(&["host.containers.internal", "10.0.2.2", "10.88.0.1"]);
+    let (hosts, loopback, public) = probe_host(&env, "podman", &script);
+    assert!(!loopback.contains(LOOPBACK_ONLY), "{loopback}\n{hosts}");
+    if let Some((ip, _)) = host.public {
+        assert!(
+            hosts.contains(&format!("{ip}\thost.containers.internal")),
+            "{hosts}"
+        );
+        assert!(public.contains(PUBLIC), "{public}\n{hosts}");
+    }
+    assert_no_leaks(&env);
+}
+
+/// pasta listens on 0.0.0.0 and [::] for `-p PORT:…`: a port taken on either fails `run`, names
+/// the port and what holds it, and leaves nothing behind.
+#[test]
+fn a_port_taken_on_one_family_fails_run() {
+    let env = Env::new("a_port_taken_on_one_family_fails_run");
+    let name = env.safename("web");
+    // What a registry on 127.0.0.1:PORT does: 0.0.0.0:PORT cannot be bound, [::]:PORT can.
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let publish = format!("{port}:80");
+    let img = image("busybox");
+    for flags in [&["-d", "--name", &name][..], &["--rm"][..]] {
+        let mut args = vec!["run"];
+        args.extend_from_slice(flags);
+        args.extend(["-p", &publish, &img, "sleep", "60"]);
+        let err = env.roost(125, &args).stderr_text();
+        assert!(
+            err.contains(&format!("host port {port}/tcp on 0.0.0.0"))
+                && err.contains(&format!("127.0.0.1:{port}"))
+                && err.contains("Hint:"),
+            "{flags:?}: {err}"
+        );
+        let ps = env.roost(0, &["ps", "-aq"]).stdout_text();
+        assert!(ps.is_empty(), "{flags:?}: {ps}");
+        assert_no_leaks(&env);
+    }
+    // A container created while the port was free fails to start once it is taken.
+    drop(taken);
+    env.roost(
+        0,
+        &[
+            "create",
+            "--name",
+            &name,
+            "-p",
+            &publish,
+            &image("busybox"),
+            "true",
+        ],
+    );
+    let _taken = TcpListener::bind(("127.0.0.1", port)).unwrap();
+    let err = env.roost(125, &["start", &name]).stderr_text();
+    assert!(err.contains(&format!("host port {port}/tcp")), "{err}");
+    env.roost(0, &["rm", "-f", &name]);
+    assert_no_leaks(&env);
+}
+
+/// With pasta each container is alone in its namespace: `--link` cannot work there and says so.
+#[test]
+fn link_needs_a_bridge_network() {
+    let env = Env::new("link_needs_a_bridge_network");
+    for mode in ["private", "pasta", "slirp4netns"] {
+        let err = env
+            .roost(
+                125,
+                &[
+                    "run",
+                    "--rm",
+                    "--network",
+                    mode,
+                    "--link",
+                    "web",
+                    &image("busybox"),
+                    "true",
+                ],
+            )
+            .stderr_text();
+        assert!(
+            err.contains("--link `web` needs a bridge network")
+                && err.contains("roost network create"),
+            "{mode}: {err}"
+        );
+    }
+    let ps = env.roost(0, &["ps", "-aq"]).stdout_text();
+    assert!(ps.is_empty(), "{ps}");
     assert_no_leaks(&env);
 }

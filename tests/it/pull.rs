@@ -271,3 +271,34 @@ fn killed_pull_is_recovered_by_the_next_pull() {
     assert_no_staging(&env, "a pull following a killed pull");
     assert_no_leaks(&env);
 }
+
+/// With a registries.conf of the user's own, podman reads neither the system file nor the system
+/// drop-ins (Debian's shortnames.conf aliases `busybox` to docker.io): a short name goes to the
+/// user's search registries (containers-registries.conf.d(5)).
+#[test]
+fn short_names_follow_the_users_registries_conf_alone() {
+    let env = Env::new("short_names_follow_the_users_registries_conf_alone");
+    let reg = registry();
+    std::fs::write(
+        env.config.join("containers/registries.conf"),
+        format!(
+            "unqualified-search-registries = [\"{reg}\"]\n[[registry]]\nlocation = \"{reg}\"\ninsecure = true\n"
+        ),
+    )
+    .unwrap();
+    let info = env.roost(0, &["info", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&info.stdout).expect("info JSON");
+    let files = v["store"]["configFiles"]
+        .as_array()
+        .expect("store.configFiles");
+    assert!(
+        files
+            .iter()
+            .all(|f| !f.as_str().unwrap_or_default().starts_with("/etc/")),
+        "{files:?}"
+    );
+    env.roost(0, &["pull", "-q", "busybox"]);
+    let names = env.roost(0, &["images", "--format", "{{.Repository}}"]);
+    assert_eq!(names.stdout_text(), format!("{reg}/busybox\n"));
+    assert_no_leaks(&env);
+}

@@ -79,7 +79,7 @@ fn targets(
     if all || !filters.is_empty() {
         let running = engine::list(ctx)?
             .into_iter()
-            .filter(|c| c.state.status == Status::Running)
+            .filter(|c| c.state.status == Status::Running && !c.is_external())
             .collect();
         return Ok(super::ps::apply_filters(running, filters)?
             .into_iter()

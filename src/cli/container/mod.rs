@@ -339,7 +339,8 @@ pub struct CreateArgs {
     /// DNS alias of the container on its bridge networks
     #[arg(long, value_name = "NAME")]
     pub network_alias: Vec<String>,
-    /// Add a hosts entry for another container on a shared network: NAME[:ALIAS]
+    /// Add a hosts entry for another container on a shared bridge network: NAME[:ALIAS] (needs
+    /// `--network NET`: with pasta or slirp4netns containers cannot reach each other)
     #[arg(long, value_name = "NAME[:ALIAS]")]
     pub link: Vec<String>,
     /// Mount the container's root file system read-only
@@ -501,7 +502,7 @@ pub struct PsArgs {
     /// Sort by command, created, id, image, names, runningfor or status
     #[arg(long, value_name = "KEY", value_parser = ["command", "created", "id", "image", "names", "runningfor", "status"])]
     pub sort: Option<String>,
-    /// Also show containers of other tools in the store (roost's store has none: same as --all)
+    /// Show also the containers that `build` runs its RUN steps in (implies --all)
     #[arg(long)]
     pub external: bool,
 }

@@ -149,11 +149,16 @@ fn status_text(c: &Container, now: jiff::Timestamp) -> String {
     let ago = |t: Option<jiff::Timestamp>| t.map(|t| format::time_ago(t, now)).unwrap_or_default();
     match c.state.status {
         Status::Running => format!(
-            "Up {}",
+            "Up {}{}",
             c.state
                 .started_at
                 .map(|t| format::human_duration(now.duration_since(t)))
-                .unwrap_or_default()
+                .unwrap_or_default(),
+            if c.state.monitor_lost {
+                " (monitor gone)"
+            } else {
+                ""
+            }
         ),
         Status::Exited | Status::Stopped => format!(
             "Exited ({}) {}",
@@ -419,7 +424,12 @@ fn sort(list: &mut [Container], key: &str) {
 }
 
 pub fn ps(ctx: &Ctx, a: &PsArgs) -> Result<i32, Error> {
-    let list = crate::engine::container::list(ctx)?;
+    let mut list = crate::engine::container::list(ctx)?;
+    // podman: `--external` lists the containers other tools (here: `build`) keep in the store, and
+    // implies `--all`.
+    if !a.external {
+        list.retain(|c| !c.is_external());
+    }
     let mut list = apply_filters(list, &a.filter)?;
     // Only running containers, unless asked otherwise (a status filter chooses states itself).
     let status_filter = a.filter.iter().any(|f| f.starts_with("status="));

@@ -81,6 +81,7 @@ fn options(a: &CreateArgs, remove: bool) -> Result<CreateOptions, Error> {
             add_hosts: a.add_host.clone(),
             no_hosts: a.no_hosts,
             mac_address: a.mac_address.clone(),
+            ports_must_be_free: false,
         },
         networks,
         links: a.link.clone(),
@@ -196,7 +197,9 @@ fn attached(ctx: &Ctx, c: &engine::Container, sig_proxy: bool) -> Result<i32, Er
 }
 
 pub fn run(ctx: &Ctx, a: &RunArgs) -> Result<i32, Error> {
-    let opts = options(&a.create, a.create.rm)?;
+    let mut opts = options(&a.create, a.create.rm)?;
+    // A host port that is taken fails `run` before the container exists.
+    opts.net.ports_must_be_free = true;
     if opts.restart.is_some() && a.create.rm {
         return Err(Error::Usage(
             "the --rm option conflicts with --restart".into(),
@@ -301,7 +304,7 @@ pub fn rm(ctx: &Ctx, a: &RmArgs) -> Result<i32, Error> {
         let keys: Vec<String> = if a.all {
             let running = engine::list(ctx)?
                 .into_iter()
-                .filter(|c| c.state.status == engine::Status::Running);
+                .filter(|c| c.state.status == engine::Status::Running && !c.is_external());
             running.map(|c| c.record.id).collect()
         } else {
             a.containers.clone()
@@ -356,7 +359,7 @@ pub fn prune(ctx: &Ctx, force: bool) -> Result<i32, Error> {
     }
     let ids: Vec<String> = engine::list(ctx)?
         .into_iter()
-        .filter(|c| c.state.status != engine::Status::Running)
+        .filter(|c| c.state.status != engine::Status::Running && !c.is_external())
         .map(|c| c.record.id)
         .collect();
     let report = engine::remove(ctx, &ids, false, false, true)?;

@@ -238,8 +238,11 @@ pub fn build(
         )));
     }
     // One store for the whole build: its staging token keeps our staging entries alive.
-    let store = ctx.store()?;
+    let mut store = ctx.store()?;
     store.clean_staging();
+    // Step containers of killed builds, and directories of killed `create`s (best effort: a failure
+    // here must not fail this build; `system check` reports what is left).
+    let _ = crate::engine::check::reclaim(ctx, &mut store);
     let source = std::mem::replace(&mut opts.context, ContextSource::Dir(PathBuf::new()));
     let context = match source {
         ContextSource::Dir(d) => {

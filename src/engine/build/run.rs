@@ -93,6 +93,7 @@ fn spec_for(
         stop_signal: libc::SIGTERM,
         stop_timeout: 10,
         log_driver: "k8s-file".into(),
+        builder: Some(b.store.owner_token().to_string()),
         ..ContainerSpec::default()
     })
 }
@@ -112,8 +113,15 @@ fn record(
         spec: serde_json::to_string(spec).expect("spec serializes"),
         state: CState::default().to_json(),
     };
-    store.create_container_dir(id)?;
-    store.add_container(&record)?;
+    let staged = store.stage_container_dir()?;
+    if let Err(e) = store.place_container_dir(&staged, id) {
+        let _ = crate::store::remove_tree(&staged);
+        return Err(e.into());
+    }
+    if let Err(e) = store.add_container(&record) {
+        let _ = crate::store::remove_tree(&store.container_dir(id));
+        return Err(e.into());
+    }
     Ok(Container {
         record,
         spec: spec.clone(),
@@ -161,6 +169,16 @@ pub(super) fn run(b: &mut Builder, state: &State, spec: &RunSpec) -> Result<Inge
         code: e.exit_code(),
         message: e.to_string(),
     })?;
+    // Recorded as running under us, so that if this build is killed, whoever removes the step
+    // container (see `engine::check::reclaim`) kills its process too.
+    let running = CState {
+        status: crate::engine::container::Status::Running,
+        pid: spawned.pid.as_raw(),
+        monitor_pid: std::process::id() as i32,
+        started_at: Some(Timestamp::now()),
+        ..CState::default()
+    };
+    b.store.set_container_state(&id, &running.to_json())?;
     if let Some(t) = tee {
         t.copy(spawned.pid, &mut LazyLog::none());
     }

@@ -117,7 +117,7 @@ pub(super) fn write_init_files(
             s.hostname, c.record.name
         ))
     } else {
-        super::network::hosts_file(c)
+        super::network::hosts_file(c, &ctx.network_conf)?
     };
     let resolv = super::network::resolv_conf(
         c,

@@ -29,8 +29,18 @@ pub fn find(store: &Store, key: &str) -> Result<Container, EngineError> {
 }
 
 /// A running container whose process is gone (its monitor was killed, or the machine rebooted) is
-/// reported as exited, without writing: the reader cannot know the exit code.
+/// reported as exited, without writing: the reader cannot know the exit code. One whose process runs
+/// but whose monitor is gone is marked `monitor_lost`, with an error saying so (see [`monitor_lost`]).
 fn refresh(mut c: Container) -> Container {
+    if c.state.status == Status::Running
+        && c.state.pid > 0
+        && c.state.monitor_pid > 0
+        && alive(c.state.pid)
+        && !alive(c.state.monitor_pid)
+    {
+        c.state.monitor_lost = true;
+        c.state.error = monitor_lost(c.state.monitor_pid);
+    }
     // Only when its monitor is gone too: a live monitor is about to record the real exit code.
     if c.state.status == Status::Running
         && c.state.pid > 0
@@ -45,6 +55,13 @@ fn refresh(mut c: Container) -> Container {
         };
     }
     c
+}
+
+/// What `inspect` says (`State.Error`) of a container whose monitor is gone.
+pub fn monitor_lost(monitor: i32) -> String {
+    format!(
+        "the container's monitor (pid {monitor}) is gone: the container runs without its network helper and its log; `restart` it to get them back, or `stop` or `rm -f` it"
+    )
 }
 
 fn alive(pid: i32) -> bool {
@@ -161,6 +178,20 @@ pub fn remove_one(
     let _ = crate::store::remove_tree(&rt);
     store.remove_container(&c.record.id)?;
     Ok(())
+}
+
+/// A `--rm` container that failed before (or while) it started: remove it, its files and its
+/// anonymous volumes, whatever state the failure left it in. Best effort: the start's own error is
+/// what the user needs to see.
+pub fn discard_unstarted(ctx: &Ctx, id: &str) {
+    let Ok(mut store) = ctx.store() else {
+        return;
+    };
+    if let Ok(c) = find(&store, id)
+        && remove_one(ctx, &mut store, &c, true).is_ok()
+    {
+        let _ = crate::engine::volume::remove_anonymous(&mut store, &c);
+    }
 }
 
 /// `rm`: remove containers by name or id (all with `all`), reporting each.
@@ -301,7 +332,9 @@ pub fn remove_containers(
         store
             .containers()?
             .into_iter()
-            .map(|r| Ok(refresh(Container::from_record(r))))
+            .map(|r| refresh(Container::from_record(r)))
+            .filter(|c| !c.is_external())
+            .map(Ok)
             .collect()
     } else {
         keys.iter()
@@ -419,6 +452,16 @@ pub fn stop(ctx: &Ctx, key: &str, timeout: Option<u32>) -> Result<StopOutcome, E
         ) {
             Ok(_) | Err(EngineError::NoSuchContainer(_)) => {}
             Err(e) => return Err(e),
+        }
+    }
+    if c.state.monitor_lost {
+        // Nobody else will record the end or tidy up. The real status is unknown (we are not the
+        // parent): the signal that ended it is the best guess.
+        let code = 128 + if killed { libc::SIGKILL } else { signal };
+        record_exit(&mut store, &c.record.id, code)?;
+        super::rootfs::stop_leftovers(ctx, &store, &c);
+        if c.spec.remove {
+            discard_unstarted(ctx, &c.record.id);
         }
     }
     Ok(StopOutcome {

@@ -123,6 +123,12 @@ pub struct Container {
 }
 
 impl Container {
+    /// A container roost made for itself (a `build` step), not the user's: `ps` shows it only with
+    /// `--external`, and `rm -a`, `stop -a` and `container prune` leave it to its build.
+    pub fn is_external(&self) -> bool {
+        self.spec.builder.is_some()
+    }
+
     pub fn from_record(record: ContainerRecord) -> Container {
         let spec = serde_json::from_str(&record.spec).unwrap_or_default();
         let state = State::from_json(&record.state);
@@ -242,6 +248,7 @@ pub fn create(
         .map(|v| v.keys().cloned().collect())
         .unwrap_or_default();
     let (network, net) = network::resolve(&store, ctx.default_network, &opts.net, &image_exposed)?;
+    network::check_links(&store, &network, &opts.links)?;
     let (mounts, new_volumes) = volumes::resolve(&mut store, &opts.mounts, &image_volumes)?;
     let spec = ContainerSpec {
         args: process.args.clone(),
@@ -291,6 +298,7 @@ pub fn create(
         networks,
         links: opts.links.clone(),
         storage_driver,
+        builder: None,
     };
     let record = ContainerRecord {
         id: id.clone(),
@@ -301,12 +309,26 @@ pub fn create(
         spec: serde_json::to_string(&spec).expect("spec serializes"),
         state: State::default().to_json(),
     };
-    let dir = store.container_dir(&id);
-    if let Err(e) = rootfs::create(ctx, &store, &spec, &id) {
-        let _ = crate::store::remove_tree(&dir);
-        volumes::forget(&mut store, &new_volumes);
-        return Err(e);
-    }
+    // Made in staging and renamed into place, so a killed `create` leaves nothing half-made (see
+    // `Store::stage_container_dir`).
+    let placed = store
+        .stage_container_dir()
+        .map_err(EngineError::from)
+        .and_then(|staged| {
+            let made = rootfs::create(ctx, &store, &spec, &staged)
+                .and_then(|()| Ok(store.place_container_dir(&staged, &id)?));
+            if made.is_err() {
+                let _ = crate::store::remove_tree(&staged);
+            }
+            made
+        });
+    let dir = match placed {
+        Ok(dir) => dir,
+        Err(e) => {
+            volumes::forget(&mut store, &new_volumes);
+            return Err(e);
+        }
+    };
     let mut record = record;
     let mut tries = 0;
     let added = loop {

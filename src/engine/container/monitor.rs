@@ -72,6 +72,8 @@ pub fn start_detached(ctx: &Ctx, c: &Container) -> Result<(), EngineError> {
 /// A monitor that was started and has not yet reported whether the container runs.
 pub struct PendingStart {
     ready: std::fs::File,
+    /// A `--rm` container is removed when it fails to start.
+    remove_on_failure: Option<(Ctx, String)>,
 }
 
 /// Start the monitor of `c`. With `wait_attach`, it waits (a few seconds at most) for a first attach
@@ -118,6 +120,7 @@ pub fn spawn_monitor(
     let _ = child.try_wait();
     Ok(PendingStart {
         ready: std::fs::File::from(ready_r),
+        remove_on_failure: c.spec.remove.then(|| (ctx.clone(), c.record.id.clone())),
     })
 }
 
@@ -128,17 +131,27 @@ impl PendingStart {
         poll(&mut pfd, PollTimeout::ZERO).unwrap_or(0) > 0
     }
 
-    /// Wait until the container runs (or failed to start).
+    /// Wait until the container runs (or failed to start: a `--rm` one is then removed).
     pub fn ready(mut self) -> Result<(), EngineError> {
         let mut report = String::new();
         let _ = self.ready.read_to_string(&mut report);
+        let result = Self::outcome(&report);
+        if result.is_err()
+            && let Some((ctx, id)) = &self.remove_on_failure
+        {
+            lifecycle::discard_unstarted(ctx, id);
+        }
+        result
+    }
+
+    fn outcome(report: &str) -> Result<(), EngineError> {
         match report.strip_prefix("ok") {
             Some(_) => Ok(()),
             None if report.is_empty() => Err(EngineError::Invalid(
                 "the container monitor exited before the container started".into(),
             )),
             None => {
-                let (code, msg) = report.split_once('\t').unwrap_or(("125", &report));
+                let (code, msg) = report.split_once('\t').unwrap_or(("125", report));
                 Err(EngineError::StartFailed {
                     code: code.parse().unwrap_or(125),
                     message: msg.to_string(),
@@ -215,7 +228,15 @@ pub fn monitor(ctx: &Ctx, id: &str, ready: OwnedFd, wait_attach: bool) -> Result
         redirect(&out_w, 1)?;
         redirect(&err_w, 2)?;
         let c = lifecycle::find(&store, id)?;
-        let mut plan = plan(ctx, &store, &c)?;
+        let mut plan = match plan(ctx, &store, &c) {
+            Ok(p) => p,
+            Err(e) => {
+                if let Some(mut r) = ready.take() {
+                    let _ = write!(r, "{}\t{e}", e.exit_code());
+                }
+                return Err(e);
+            }
+        };
         // With -t the container's stdio is a pty whose master we keep (podman's conmon does too).
         plan.process.terminal = c.spec.tty;
         let mut net = super::network::attach(ctx, &c);

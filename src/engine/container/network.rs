@@ -31,6 +31,9 @@ pub struct NetworkRequest {
     pub add_hosts: Vec<String>,
     pub no_hosts: bool,
     pub mac_address: Option<String>,
+    /// Check at create that the host ports can be listened on (`run`, which starts the container
+    /// right away: a port that is taken then fails before any container exists).
+    pub ports_must_be_free: bool,
 }
 
 /// What is stored about a container's network besides its mode.
@@ -62,13 +65,8 @@ fn invalid(msg: impl Into<String>) -> EngineError {
 
 /// Which helper `private`/the default means: pasta when installed (podman 5's default), else
 /// slirp4netns.
-pub fn default_helper(search_path: &str) -> Helper {
-    let has = |prog: &str| {
-        search_path
-            .split(':')
-            .any(|d| !d.is_empty() && std::path::Path::new(d).join(prog).is_file())
-    };
-    if has("pasta") || !has("slirp4netns") {
+pub fn default_helper(helpers: &crate::helpers::Helpers) -> Helper {
+    if helpers.find("pasta").is_some() || helpers.find("slirp4netns").is_none() {
         Helper::Pasta
     } else {
         Helper::Slirp4netns
@@ -162,6 +160,11 @@ pub fn resolve(
         }
     }
     let ports = assign_host_ports(ports)?;
+    if req.ports_must_be_free {
+        // pasta listens on IPv6 too; slirp4netns and the bridge relay on IPv4 only.
+        network::ports::check_free(&ports, matches!(mode, Mode::Pasta(_)))
+            .map_err(network::NetworkError::from)?;
+    }
     let add_hosts = req
         .add_hosts
         .iter()
@@ -219,6 +222,26 @@ fn assign_host_ports(ports: Vec<PortMapping>) -> Result<Vec<PortMapping>, Engine
     Ok(out)
 }
 
+/// `--link NAME[:ALIAS]` needs a bridge network that both containers are on: with pasta or
+/// slirp4netns each container is alone in its namespace and cannot reach another by name.
+pub fn check_links(store: &Store, stored_mode: &str, links: &[String]) -> Result<(), EngineError> {
+    let Some(first) = links.first() else {
+        return Ok(());
+    };
+    if stored_mode != crate::engine::network::BRIDGE_MODE {
+        let mode = stored_mode.split(':').next().unwrap_or(stored_mode);
+        return Err(invalid(format!(
+            "--link `{first}` needs a bridge network: with --network {mode} the container has a network of its own and no route to other containers; \
+             create one with `roost network create NET` and run both containers with `--network NET` (they then reach each other by name)"
+        )));
+    }
+    for link in links {
+        let name = link.split_once(':').map_or(link.as_str(), |(n, _)| n);
+        super::lifecycle::find(store, name)?;
+    }
+    Ok(())
+}
+
 /// The network namespace the container joins instead of making one (`container:`, `ns:`).
 pub fn joined_namespace(store: &Store, c: &Container) -> Result<Option<PathBuf>, EngineError> {
     if let Some(id) = c.spec.network.strip_prefix("container:") {
@@ -260,6 +283,8 @@ pub struct Attached {
     mode: Mode,
     ports: Vec<PortMapping>,
     mac: Option<String>,
+    /// containers.conf's pasta options.
+    pasta_options: Vec<String>,
     dir: PathBuf,
     phase: Phase,
     /// roost runs rootless (in its user namespace), not as real root.
@@ -276,6 +301,7 @@ pub fn attach(ctx: &Ctx, c: &Container) -> Attached {
         mode,
         ports: c.spec.net.ports.clone(),
         mac: c.spec.net.mac_address.clone(),
+        pasta_options: ctx.network_conf.pasta_options.clone(),
         dir: super::runtime_dir(ctx, &c.record.id),
         phase: Phase::Idle,
         rootless: ctx.rootless,
@@ -313,10 +339,11 @@ impl crate::runtime::Attach for Attached {
         self.phase = match &self.mode {
             Mode::Pasta(extra) => {
                 let log = self.dir.join("pasta.log");
+                let options = pasta_options(&self.pasta_options, extra);
                 let cfg = network::pasta::Config {
                     netns,
                     ports: &self.ports,
-                    extra,
+                    extra: &options,
                     mac_address: self.mac.as_deref(),
                     log: &log,
                     real_root: !self.rootless,
@@ -355,6 +382,11 @@ impl crate::runtime::Attach for Attached {
     }
 }
 
+/// containers.conf's pasta options, then the container's own (podman's order).
+fn pasta_options(conf: &[String], own: &[String]) -> Vec<String> {
+    conf.iter().chain(own).cloned().collect()
+}
+
 fn with_hint(e: &network::helper::HelperError) -> String {
     match e.hint() {
         Some(h) => format!("{e}\nHint: {h}"),
@@ -380,36 +412,89 @@ fn host_route() -> Option<(Ipv4Addr, Ipv4Addr)> {
     Some((addr, gw))
 }
 
+/// The host's first IPv4 address that is not loopback, link-local or one of `exclude`, in
+/// interface order (podman's choice for `host.containers.internal`).
+fn host_address(exclude: &[Ipv4Addr]) -> Option<Ipv4Addr> {
+    nix::ifaddrs::getifaddrs().ok()?.find_map(|a| {
+        let ip = a.address?.as_sockaddr_in()?.ip();
+        let usable = !ip.is_loopback()
+            && !ip.is_link_local()
+            && !ip.is_unspecified()
+            && !ip.is_broadcast()
+            && !ip.is_multicast();
+        (usable && !exclude.contains(&ip)).then_some(ip)
+    })
+}
+
 /// The container's own address and the host's as the container reaches it, for /etc/hosts.
-fn addresses(mode: &Mode) -> (Option<String>, Option<String>) {
-    match mode {
+///
+/// The host's loopback is reached only when the user opted in (slirp4netns's
+/// `allow_host_loopback=true`, pasta's `--map-gw`): then through the gateway. Otherwise it is an
+/// address of the host's own that the container's traffic reaches through the helper (never the
+/// container's own address, which pasta copies from the host), or none at all.
+fn addresses(mode: &Mode, conf: &network::NetworkConf) -> (Option<String>, Option<String>) {
+    let (own, host) = match mode {
         Mode::Slirp4netns(o) => (
-            Some(network::slirp::guest_addr(o).to_string()),
-            Some(network::slirp::gateway(o).to_string()),
+            Some(network::slirp::guest_addr(o)),
+            if o.allow_host_loopback {
+                Some(network::slirp::gateway(o))
+            } else {
+                host_address(&[])
+            },
         ),
-        Mode::Pasta(_) => match host_route() {
-            Some((addr, gw)) => (Some(addr.to_string()), Some(gw.to_string())),
-            None => (None, None),
-        },
+        Mode::Pasta(extra) => {
+            let options = pasta_options(&conf.pasta_options, extra);
+            let opt = |names: &[&str]| {
+                network::pasta::option_value(&options, names).and_then(|v| v.parse().ok())
+            };
+            let route = host_route();
+            let own = opt(&["-a", "--address"]).or(route.map(|(a, _)| a));
+            let host = if let Some(mapped) = opt(&["--map-host-loopback"]) {
+                Some(mapped)
+            } else if network::pasta::maps_gateway(&options) {
+                opt(&["-g", "--gateway"]).or(route.map(|(_, gw)| gw))
+            } else {
+                host_address(&own.into_iter().collect::<Vec<_>>())
+            };
+            (own, host)
+        }
+        // Through the rootless network namespace's slirp4netns (which keeps the host's loopback
+        // out); the container's own addresses are added once it is attached.
+        Mode::Bridge(_) => (None, host_address(&[])),
         _ => (None, None),
-    }
+    };
+    let host = match conf.host_containers_internal_ip.as_deref() {
+        Some("none") => None,
+        Some(ip) => Some(ip.to_string()),
+        None => host.map(|h| h.to_string()),
+    };
+    (own.map(|o| o.to_string()), host)
 }
 
 /// /etc/hosts for a container not on the host network (`None` with `--no-hosts`: the image's own).
-pub fn hosts_file(c: &Container) -> Option<String> {
+pub fn hosts_file(
+    c: &Container,
+    conf: &network::NetworkConf,
+) -> Result<Option<String>, EngineError> {
     let n = &c.spec.net;
     if n.no_hosts {
-        return None;
+        return Ok(None);
     }
     let mode = mode_of(c);
-    let (own, host) = addresses(&mode);
+    let (own, host) = addresses(&mode, conf);
     let mut s = String::from(
         "127.0.0.1\tlocalhost localhost.localdomain localhost4 localhost4.localdomain4\n\
          ::1\tlocalhost localhost.localdomain localhost6 localhost6.localdomain6\n",
     );
     for (h, ip) in &n.add_hosts {
         let ip = if ip == "host-gateway" {
-            host.as_deref().unwrap_or("127.0.0.1")
+            host.as_deref().ok_or_else(|| {
+                invalid(format!(
+                    "--add-host `{h}:host-gateway`: no address of the host is reachable from this container \
+                     (the host's loopback is not, unless you allow it); set host_containers_internal_ip in containers.conf, \
+                     give the address yourself (--add-host {h}:IP), or allow the host's loopback (--network pasta:--map-gw, slirp4netns:allow_host_loopback=true)"
+                ))
+            })?
         } else {
             ip.as_str()
         };
@@ -422,7 +507,7 @@ pub fn hosts_file(c: &Container) -> Option<String> {
     }
     let own = own.unwrap_or_else(|| "127.0.1.1".into());
     s.push_str(&format!("{own}\t{} {}\n", c.spec.hostname, c.record.name));
-    Some(s)
+    Ok(Some(s))
 }
 
 /// /etc/resolv.conf: `--dns*` flags over the host's file; slirp4netns answers DNS itself at `.3`,
@@ -515,15 +600,20 @@ mod tests {
 
     #[test]
     fn slirp_files() {
+        let conf = network::NetworkConf::default();
         let c = container(
-            "slirp4netns",
+            "slirp4netns:allow_host_loopback=true",
             NetworkSpec {
-                add_hosts: vec![("db".into(), "10.1.2.3".into())],
+                add_hosts: vec![
+                    ("db".into(), "10.1.2.3".into()),
+                    ("gw".into(), "host-gateway".into()),
+                ],
                 ..NetworkSpec::default()
             },
         );
-        let hosts = hosts_file(&c).unwrap();
+        let hosts = hosts_file(&c, &conf).unwrap().unwrap();
         assert!(hosts.contains("10.1.2.3\tdb\n"), "{hosts}");
+        assert!(hosts.contains("10.0.2.2\tgw\n"), "{hosts}");
         assert!(
             hosts.contains("10.0.2.2\thost.containers.internal"),
             "{hosts}"
@@ -540,6 +630,56 @@ mod tests {
     }
 
     #[test]
+    fn host_loopback_only_when_allowed() {
+        let conf = network::NetworkConf::default();
+        // The gateway reaches the host's loopback: never named without the opt-in.
+        for mode in ["slirp4netns", "pasta"] {
+            let hosts = hosts_file(&container(mode, NetworkSpec::default()), &conf)
+                .unwrap()
+                .unwrap();
+            assert!(!hosts.contains("10.0.2.2\t"), "{mode}: {hosts}");
+            if let Some((_, gw)) = host_route() {
+                assert!(!hosts.contains(&format!("{gw}\t")), "{mode}: {hosts}");
+            }
+        }
+        if let Some((_, gw)) = host_route() {
+            let hosts = hosts_file(&container("pasta:--map-gw", NetworkSpec::default()), &conf)
+                .unwrap()
+                .unwrap();
+            assert!(
+                hosts.contains(&format!("{gw}\thost.containers.internal")),
+                "{hosts}"
+            );
+        }
+        // containers.conf's choice wins; `none` drops the entry, and host-gateway has nothing to
+        // stand for then.
+        let set = |ip: &str| network::NetworkConf {
+            host_containers_internal_ip: Some(ip.into()),
+            ..network::NetworkConf::default()
+        };
+        let c = container("pasta", NetworkSpec::default());
+        let hosts = hosts_file(&c, &set("192.0.2.77")).unwrap().unwrap();
+        assert!(
+            hosts.contains("192.0.2.77\thost.containers.internal"),
+            "{hosts}"
+        );
+        let hosts = hosts_file(&c, &set("none")).unwrap().unwrap();
+        assert!(!hosts.contains("host.containers.internal"), "{hosts}");
+        let c = container(
+            "pasta",
+            NetworkSpec {
+                add_hosts: vec![("gw".into(), "host-gateway".into())],
+                ..NetworkSpec::default()
+            },
+        );
+        let e = hosts_file(&c, &set("none")).unwrap_err().to_string();
+        assert!(
+            e.contains("gw:host-gateway") && e.contains("--map-gw"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn dns_flags_override() {
         let c = container(
             "pasta",
@@ -551,7 +691,11 @@ mod tests {
                 ..NetworkSpec::default()
             },
         );
-        assert!(hosts_file(&c).is_none());
+        assert!(
+            hosts_file(&c, &network::NetworkConf::default())
+                .unwrap()
+                .is_none()
+        );
         let r = resolv_conf(&c, "nameserver 10.255.255.53\nsearch example.org\n");
         assert_eq!(r, "nameserver 192.0.2.53\noptions ndots:2\n");
         let c = container("pasta", NetworkSpec::default());

@@ -1,5 +1,6 @@
 //! A container's root file system per storage driver: its directories at create time, the runtime's
 //! view of it, and the fuse-overlayfs mount held while it runs.
+use std::path::Path;
 
 use super::{Container, ContainerSpec};
 use crate::engine::storage::{Driver, fuse, vfs};
@@ -7,14 +8,14 @@ use crate::engine::{Ctx, EngineError};
 use crate::runtime::{Rootfs, RootfsMode};
 use crate::store::Store;
 
-/// Make the container's directories (and, for vfs, its copy of the image).
+/// Fill the container's staged directory (see `Store::stage_container_dir`): for vfs, its copy of the
+/// image.
 pub(super) fn create(
     ctx: &Ctx,
     store: &Store,
     spec: &ContainerSpec,
-    id: &str,
+    dir: &Path,
 ) -> Result<(), EngineError> {
-    let dir = store.create_container_dir(id)?;
     if spec.storage_driver == Driver::Vfs {
         let rootfs = dir.join(vfs::ROOTFS);
         std::fs::create_dir(&rootfs).map_err(|e| EngineError::io("create", &rootfs, e))?;

@@ -16,6 +16,15 @@ pub enum Ended {
 /// Start `c` and wait for it. With `remove`, everything about it is deleted afterwards. With
 /// `sig_proxy`, the signals we receive go to the container's process.
 pub fn run_attached(ctx: &Ctx, c: &Container, sig_proxy: bool) -> Result<Ended, EngineError> {
+    let ended = attached(ctx, c, sig_proxy);
+    // Whatever failed (before the start or while recording the end), `--rm` leaves nothing.
+    if c.spec.remove && !matches!(ended, Ok(Ended::Exited(_))) {
+        lifecycle::discard_unstarted(ctx, &c.record.id);
+    }
+    ended
+}
+
+fn attached(ctx: &Ctx, c: &Container, sig_proxy: bool) -> Result<Ended, EngineError> {
     let mut store = ctx.store()?;
     let mut plan = plan(ctx, &store, c)?;
     plan.process.terminal = c.spec.tty;

@@ -91,6 +91,12 @@ pub struct ContainerSpec {
     /// existed are overlay ones).
     #[serde(default)]
     pub storage_driver: crate::engine::storage::Driver,
+    /// For a `build` step's container: the staging token of the build that runs it (see
+    /// `Store::owner_alive`). Such containers are not the user's: `ps` lists them only with
+    /// `--external`, and once that build is gone the next build, `system prune` or
+    /// `system check --repair` removes them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub builder: Option<String>,
 }
 
 impl ContainerSpec {
@@ -151,6 +157,10 @@ pub struct State {
     /// Set by `stop`, so the restart policy leaves the container stopped.
     #[serde(default)]
     pub stopped_by_user: bool,
+    /// Not stored: seen when reading, the container runs but the process that started it (its
+    /// monitor, or a foreground `run`) is gone, and with it its network helper and its log.
+    #[serde(skip)]
+    pub monitor_lost: bool,
 }
 
 impl State {

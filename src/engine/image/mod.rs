@@ -19,6 +19,7 @@ pub use load::{LoadReport, load};
 pub use lookup::{lookup, normalize_name};
 pub use pull::{PullOptions, PullPolicy, PullProgress, PullReport, pull};
 pub use push::{Compression, PushOptions, PushReport, push};
+pub(crate) use remove::delete_damaged;
 pub use remove::{RemoveOptions, RemoveReport, prune, remove};
 pub use save::{SaveFormat, SaveOptions, save};
 

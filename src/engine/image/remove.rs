@@ -64,6 +64,11 @@ fn delete(store: &mut Store, id: &Digest, report: &mut RemoveReport) -> Result<(
     collect_garbage(store, &rec.layers, &[rec.id.clone(), rec.digest.clone()])
 }
 
+/// Delete a damaged image (`system check --repair`): as `rmi` of its id, refused while containers use it.
+pub(crate) fn delete_damaged(store: &mut Store, id: &Digest) -> Result<(), EngineError> {
+    delete(store, id, &mut RemoveReport::default())
+}
+
 /// Remove layers (of `candidates`) that no image uses any more, and blobs no image refers to.
 fn collect_garbage(
     store: &mut Store,
@@ -178,6 +183,7 @@ pub fn prune(ctx: &Ctx, all: bool) -> Result<Vec<Digest>, EngineError> {
         return Ok(Vec::new());
     };
     store.clean_staging();
+    crate::engine::check::reclaim(ctx, &mut store)?;
     let mut report = RemoveReport::default();
     for rec in store.images()? {
         if all || rec.names.is_empty() {

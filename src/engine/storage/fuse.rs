@@ -9,7 +9,7 @@
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use nix::mount::{MntFlags, umount2};
@@ -17,14 +17,14 @@ use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
 use super::StorageError;
 
-pub const BINARY: &str = "/usr/bin/fuse-overlayfs";
+pub const BINARY: &str = "fuse-overlayfs";
 const PIDFILE: &str = "fuse-overlayfs.pid";
 const LOG: &str = "fuse-overlayfs.log";
 const MOUNT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Whether fuse-overlayfs can run here: the binary and an openable `/dev/fuse`.
 pub fn available() -> Result<(), String> {
-    if !Path::new(BINARY).is_file() {
+    if crate::helpers::find(BINARY).is_none() {
         return Err(format!("`{BINARY}` is not installed"));
     }
     std::fs::OpenOptions::new()
@@ -53,9 +53,7 @@ pub struct FuseMount {
 /// Mount `layers` on `merged` with fuse-overlayfs; `state` (the container's runtime dir) gets its pid and
 /// its messages.
 pub fn mount(layers: &Layers<'_>, merged: &Path, state: &Path) -> Result<FuseMount, StorageError> {
-    if !Path::new(BINARY).is_file() {
-        return Err(StorageError::NoFuseOverlayfs);
-    }
+    let binary = crate::helpers::find(BINARY).ok_or(StorageError::NoFuseOverlayfs)?;
     let start_err = |source| StorageError::FuseStart {
         merged: merged.to_owned(),
         source,
@@ -65,7 +63,7 @@ pub fn mount(layers: &Layers<'_>, merged: &Path, state: &Path) -> Result<FuseMou
     let log_path = state.join(LOG);
     let log = std::fs::File::create(&log_path).map_err(start_err)?;
     let (cwd, options) = options(layers);
-    let mut cmd = Command::new(BINARY);
+    let mut cmd = crate::helpers::command(&binary);
     cmd.args(["-f", "-o", &options])
         .arg(merged)
         .current_dir(&cwd)
@@ -234,7 +232,8 @@ pub fn stop_leftover(state: &Path, merged: &Path) {
         return;
     };
     let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-    let ours = cmdline.starts_with(BINARY.as_bytes())
+    let argv0 = cmdline.split(|&b| b == 0).next().unwrap_or_default();
+    let ours = argv0.rsplit(|&b| b == b'/').next() == Some(BINARY.as_bytes())
         && String::from_utf8_lossy(&cmdline).contains(&*merged.to_string_lossy());
     if !ours {
         return;

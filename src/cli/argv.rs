@@ -1,0 +1,173 @@
+//! The container's command line is everything after the image (`run`, `create`) or the container
+//! (`exec`), as in podman (cobra's `SetInterspersed(false)`): `roost run IMAGE -v --help` runs
+//! `-v --help` in the container instead of reading roost's `-v` and `--help`. clap has no such
+//! mode, so the command line gets a `--` after that first positional argument before clap parses it.
+use std::ffi::{OsStr, OsString};
+
+use clap::Command;
+
+/// The verbs whose arguments after the first positional belong to the container.
+const VERBATIM_AFTER_FIRST: [&str; 3] = ["run", "create", "exec"];
+
+/// `args` with `--` inserted after the image or container of `run`/`create`/`exec` (also under
+/// `container`), when something follows it and the user did not write `--` before it.
+pub fn separate_container_command(cmd: &Command, mut args: Vec<OsString>) -> Vec<OsString> {
+    if let Some(at) = first_positional_of_verb(cmd, &args)
+        && at + 1 < args.len()
+    {
+        args.insert(at + 1, OsString::from("--"));
+    }
+    args
+}
+
+/// The index in `args` of the first positional argument of `run`/`create`/`exec`, if that is the
+/// verb.
+fn first_positional_of_verb(root: &Command, args: &[OsString]) -> Option<usize> {
+    let mut cmd = root;
+    let mut verbatim = false;
+    let takes_value = |cmd: &Command, is: &dyn Fn(&clap::Arg) -> bool| {
+        takes_value(cmd, is)
+            || (!std::ptr::eq(cmd, root) && takes_value(root, &|a| a.is_global_set() && is(a)))
+    };
+    let mut i = 1;
+    while i < args.len() {
+        let arg = args[i].to_str()?;
+        if arg == "--" {
+            return None;
+        }
+        if let Some(long) = arg.strip_prefix("--") {
+            if !long.contains('=') && takes_value(cmd, &|a| a.get_long() == Some(long)) {
+                i += 1;
+            }
+        } else if let Some(shorts) = arg.strip_prefix('-').filter(|s| !s.is_empty()) {
+            for (n, c) in shorts.char_indices() {
+                if takes_value(cmd, &|a| a.get_short() == Some(c)) {
+                    // `-p8080:80` carries its value; `-p 8080:80` takes the next argument.
+                    if n + c.len_utf8() == shorts.len() {
+                        i += 1;
+                    }
+                    break;
+                }
+            }
+        } else if verbatim {
+            return Some(i);
+        } else {
+            cmd = cmd.find_subcommand(OsStr::new(arg))?;
+            verbatim = VERBATIM_AFTER_FIRST.contains(&cmd.get_name());
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Whether the command line asks for the version (`--version` or `-v` before any subcommand); as in
+/// podman, whatever else it holds is ignored.
+pub fn asks_for_version(root: &Command, args: &[OsString]) -> bool {
+    let mut i = 1;
+    while let Some(arg) = args.get(i).and_then(|a| a.to_str()) {
+        match arg {
+            "--version" | "-v" => return true,
+            "--" => return false,
+            _ if arg.starts_with("--") => {
+                let long = &arg[2..];
+                if !long.contains('=') && takes_value(root, &|a| a.get_long() == Some(long)) {
+                    i += 1;
+                }
+            }
+            _ => return false,
+        }
+        i += 1;
+    }
+    false
+}
+
+/// Whether the flag of `cmd` that `is` picks out needs a value (a flag with an optional value, such
+/// as `--tls-verify`, takes it only after `=`, as in podman). `cmd` need not be built: clap's derive
+/// sets every argument's action.
+fn takes_value(cmd: &Command, is: &dyn Fn(&clap::Arg) -> bool) -> bool {
+    cmd.get_arguments()
+        .find(|a| is(a))
+        .is_some_and(|a| match a.get_num_args() {
+            Some(n) => n.min_values() > 0,
+            None => a.get_action().takes_values(),
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn separated(line: &str) -> String {
+        let cmd = crate::cli::Cli::command();
+        let args = line.split(' ').map(OsString::from).collect();
+        separate_container_command(&cmd, args)
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    #[test]
+    fn a_double_dash_follows_the_image_or_container() {
+        for (line, want) in [
+            ("roost run IMG -v", "roost run IMG -- -v"),
+            (
+                "roost run --log-level debug IMG x",
+                "roost run --log-level debug IMG -- x",
+            ),
+            (
+                "roost run --entrypoint echo IMG --help",
+                "roost run --entrypoint echo IMG -- --help",
+            ),
+            (
+                "roost --root /r run --rm -v /a:/b -p8080:80 -it -e K=V IMG echo -n x",
+                "roost --root /r run --rm -v /a:/b -p8080:80 -it -e K=V IMG -- echo -n x",
+            ),
+            (
+                "roost container create --name=c IMG -d",
+                "roost container create --name=c IMG -- -d",
+            ),
+            (
+                "roost exec -u 0 CTR ls -la /",
+                "roost exec -u 0 CTR -- ls -la /",
+            ),
+            (
+                "roost run --tls-verify IMG sh",
+                "roost run --tls-verify IMG -- sh",
+            ),
+        ] {
+            assert_eq!(separated(line), want, "{line}");
+        }
+    }
+
+    #[test]
+    fn version_flag_before_any_subcommand() {
+        let cmd = crate::cli::Cli::command();
+        let asks = |line: &[&str]| {
+            let args: Vec<OsString> = line.iter().map(OsString::from).collect();
+            asks_for_version(&cmd, &args)
+        };
+        assert!(asks(&["podman", "--version", ""]));
+        assert!(asks(&["roost", "-v"]));
+        assert!(asks(&["roost", "--root", "/r", "--version", "ps"]));
+        assert!(!asks(&["roost", "run", "IMG", "--version"]));
+        assert!(!asks(&["roost", "--root", "--version"]));
+        assert!(!asks(&["roost"]));
+    }
+
+    #[test]
+    fn other_command_lines_are_left_alone() {
+        for line in [
+            "roost run IMG",
+            "roost run --rm -- IMG -v",
+            "roost run --help",
+            "roost ps -a",
+            "roost image rm IMG other",
+            "roost --log-level debug images",
+            "roost no-such-verb run IMG x",
+        ] {
+            assert_eq!(separated(line), line);
+        }
+    }
+}
