@@ -62,14 +62,16 @@ pub struct GlobalArgs {
     /// Same as --log-level=debug (docker compatibility)
     #[arg(short = 'D', long, global = true, conflicts_with = "log_level")]
     pub debug: bool,
-    /// Write roost's own output (not containers' output or logs) to this file
-    #[arg(long, global = true, value_name = "PATH", value_hint = clap::ValueHint::FilePath)]
+    /// Write roost's own output (not containers' output or logs) to this file (before the command:
+    /// `generate` has an --out of its own)
+    #[arg(long, value_name = "PATH", value_hint = clap::ValueHint::FilePath)]
     pub out: Option<PathBuf>,
     /// Discard roost's own output (not containers' output or logs)
     #[arg(long, global = true)]
     pub noout: bool,
-    /// Use a podman service (not supported: roost has no service)
-    #[arg(short = 'r', long, global = true)]
+    /// Use a podman service (not supported: roost has no service; before the command: `-r` is
+    /// `system check --repair`)
+    #[arg(short = 'r', long)]
     pub remote: bool,
     /// URL of a podman service (not supported: roost has no service)
     #[arg(long, global = true, value_name = "URL", hide_short_help = true)]

@@ -138,7 +138,10 @@ fn ps_filters_sort_and_fields() {
         names(&["--filter", "status=stopped", "--sort", "names"]),
         [a.clone(), b.clone(), c.clone()]
     );
-    assert_eq!(names(&["-a", "--filter", "exited=1"]), [b.clone()]);
+    assert_eq!(
+        names(&["-a", "--filter", "exited=1"]),
+        std::slice::from_ref(&b)
+    );
     assert_eq!(
         names(&[
             "-a",
@@ -170,11 +173,11 @@ fn ps_filters_sort_and_fields() {
         .to_string();
     assert_eq!(
         names(&["-a", "--filter", &format!("id={}", id[..6].to_uppercase())]),
-        [c.clone()]
+        std::slice::from_ref(&c)
     );
     assert_eq!(
         names(&["-a", "--filter", &format!("id=^{}", &id[..6])]),
-        [c.clone()]
+        std::slice::from_ref(&c)
     );
     assert_eq!(names(&["-a", "--filter", "until=1h"]), Vec::<String>::new());
     assert_eq!(

@@ -418,8 +418,8 @@ fn sort(list: &mut [Container], key: &str) {
         "names" => list.sort_by(|a, b| a.record.name.cmp(&b.record.name)),
         "status" => list.sort_by(|a, b| a.state.status.as_str().cmp(b.state.status.as_str())),
         // Shortest running first.
-        "runningfor" => list.sort_by(|a, b| b.record.created.cmp(&a.record.created)),
-        _ => list.sort_by(|a, b| a.record.created.cmp(&b.record.created)),
+        "runningfor" => list.sort_by_key(|c| std::cmp::Reverse(c.record.created)),
+        _ => list.sort_by_key(|c| c.record.created),
     }
 }
 
