@@ -8,7 +8,8 @@
 # Causes: each failure's cause is the error roost printed (or the failed assertion), unless a line of
 # tests/conformance.causes ("REGEX<TAB>cause", matched against "FILE: TEST NAME") names it.
 # Env: CONFORMANCE_KIT (directory with run.sh; default /work/shared/conformance), OUT (TAP output, default
-#      /tmp/roost-conformance), TESTUSER (passed to run.sh), NORUN=1 (reuse the TAP files already in $OUT).
+#      /tmp/roost-conformance), TESTUSER (passed to run.sh), NORUN=1 (reuse the TAP files already in $OUT;
+#      ELAPSED=SECONDS: that run's runtime, for the report).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 KIT=${CONFORMANCE_KIT:-/work/shared/conformance}
@@ -30,7 +31,8 @@ if [ "${NORUN:-}" = 1 ]; then
 else
   summary=$("$KIT/run.sh" "$BIN" "$@" | tee /dev/stderr | grep -E '^[^ ]+\.bats pass=')
 fi
-elapsed=$((SECONDS - start))
+elapsed=$((SECONDS - start)); took="Kit runtime here: ${elapsed}s"
+[ "${NORUN:-}" = 1 ] && took="Results reused from an earlier run${ELAPSED:+, whose kit runtime here was ${ELAPSED}s}"
 [ -n "$summary" ] || { echo "tests/conformance.sh: the kit reported no results" >&2; exit 2; }
 
 total() { awk -v k="$1" '{ for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] == k) n += kv[2] } } END { print n + 0 }' <<<"$summary"; }
@@ -86,7 +88,7 @@ fi
   echo "The kit: podman's test/system bats files at podman commit c6580b4a52, unmodified, run as an unprivileged"
   echo "user against an offline stand-in of podman's test image (see the kit's README)."
   echo
-  echo "**$pass passed, $fail failed, $skip skipped: $rate% of the $ran tests that ran pass.** (Kit runtime here: ${elapsed}s.)"
+  echo "**$pass passed, $fail failed, $skip skipped: $rate% of the $ran tests that ran pass.** ($took.)"
   echo
   echo "| file | pass | fail | skip |"
   echo "|---|---:|---:|---:|"
