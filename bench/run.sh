@@ -18,7 +18,7 @@ RESULTS=$REPO/bench/results
 SYS_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
 # --- benchmarks: one function each, bench_<name with _ for ->; add new ones to ALL ----------
-ALL=(pull-debian images-50 complete-images run-rm run-rm-none run-rm-pasta run-rm-slirp run-rm-bridge run-rm-fuse run-rm-vfs run-d-rm ps-50 ps-1000 exec-true monitor-rss
+ALL=(pull-debian images-50 complete-images run-rm run-rm-none run-rm-pasta run-rm-slirp run-rm-bridge run-rm-fuse run-rm-vfs run-rm-keepid keepid-first-debian run-d-rm ps-50 ps-1000 exec-true monitor-rss
   net-throughput publish-rate net-helper-rss build-cached build-nocache build-ctx-10k)
 
 # Each benchmark first checks, per tool, that the command does real work (expect_lines) and
@@ -119,6 +119,31 @@ bench_run_rm_fuse() { run_rm_driver run-rm-fuse fuse-overlayfs; }
 
 # The run path with vfs: each container starts from a full copy of busybox (~2 MB).
 bench_run_rm_vfs() { run_rm_driver run-rm-vfs vfs; }
+
+# keep-id with the layers' shifted copies already made (by an untimed run): against run-rm-none, what a
+# nested user namespace costs per run.
+bench_run_rm_keepid() {
+  local t args=()
+  for t in roost podman; do
+    if [ "$(as_user $t run --rm --network none --userns=keep-id "$REG/busybox:latest" stat -c %u /bin/busybox 2>/dev/null)" = 0 ]; then
+      args+=(-n $t "$t run --rm --network none --userns=keep-id $REG/busybox:latest true")
+    else partial $t; fi
+  done
+  hf run-rm-keepid -N --warmup 5 --runs 50 "${args[@]}"
+}
+
+# The first keep-id run of an image: roost makes the shifted copy of each layer (debian:bookworm,
+# ~200 MB unpacked). The copies are removed before every run. roost only: podman keeps its chowned
+# layer until the image goes, so there is no cheap way to make its every run a first one.
+bench_keepid_first_debian() {
+  # The copies belong to subordinate ids: removed from inside roost's user namespace.
+  local args=() drop='roost unshare sh -c "rm -rf \$CONTAINERS_GRAPHROOT/layers/*/idmapped"'
+  if as_user roost pull -q "$REG/debian:bookworm" >/dev/null &&
+    [ "$(as_user roost run --rm --network none --userns=keep-id "$REG/debian:bookworm" stat -c %u /usr/bin/passwd 2>/dev/null)" = 0 ]; then
+    args+=(--prepare "$drop" -n roost "roost run --rm --network none --userns=keep-id $REG/debian:bookworm true")
+  else partial roost; fi
+  hf keepid-first-debian --runs 5 "${args[@]}"
+}
 
 # A detached container's start through its monitor (conmon for podman), then its forced removal.
 bench_run_d_rm() {

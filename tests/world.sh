@@ -9,6 +9,7 @@
 #       busybox:latest   one layer: busybox-static + applet links, /etc/passwd with root and user(1000)
 #       layered:latest   busybox + a layer that adds /etc/layer2, /opt/data/f and deletes /bin/wget (whiteout)
 #       debian:bookworm  debootstrap minbase (~200 MB unpacked, one ~63 MB gzip layer); only with --debian (benchmarks)
+#       compose-base:bookworm, devbox:bookworm   debootstrap images for the client tests (see clients_world)
 # Usage: tests/world.sh [--debian]   Env: TB (work dir, default /tmp/roost-world), PORT (5000), AUTHPORT (5001),
 #        TESTUSER (roosttest), TESTUSER2 (roosttest2, a second user for the privacy tests)
 # Adapted from the workplace's shared testbed recipe.
@@ -120,4 +121,57 @@ layered layered:latest
 debian debian:bookworm
 LIST
 chmod -R a+rX "$TB/archives"
+# Real clients that drive `podman` (tests/it/clients.rs): podman-compose from PyPI in a venv, Debian's
+# distrobox and toolbox (podman-toolbox pulls in Debian's podman; the tests put a `podman -> roost`
+# symlink first on PATH), and two offline Debian images they can start with no network inside:
+#   compose-base:bookworm  python3-flask, python3-redis, redis-server (both services of the compose test)
+#   devbox:bookworm        what distrobox-init 1.4 and `toolbox init-container` otherwise install
+#                          (sudo, passwd, procps, util-linux, capsh, ...); label com.github.containers.toolbox=true
+# The rootfs tarballs are cached in $TB/rootfs, so only the first run pays for debootstrap (~6-7 min).
+clients_world() {
+  local p missing="" venv=$TB/venv
+  for p in python3-venv distrobox podman-toolbox debootstrap; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
+  if [ -n "$missing" ]; then
+    apt-get update -q >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o DPkg::Lock::Timeout=600 $missing >/dev/null
+  fi
+  if [ "$("$venv/bin/podman-compose" --version 2>/dev/null | awk '/podman-compose version/{print $3; exit}')" != 1.6.0 ]; then
+    [ -x "$venv/bin/pip" ] || /usr/bin/python3 -m venv "$venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check podman-compose==1.6.0
+  fi
+  chmod -R a+rX "$venv"
+  local mirror
+  mirror=$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
+  mirror=${mirror:-http://deb.debian.org/debian}
+  mkdir -p "$TB/rootfs"
+  local tag extra label
+  while read -r tag extra label; do
+    tags | grep -x "$tag" >/dev/null && continue
+    if [ ! -f "$TB/rootfs/$tag.tar" ]; then
+      rm -rf "$TB/rootfs/$tag"
+      debootstrap --variant=minbase --include="$extra" bookworm "$TB/rootfs/$tag" "$mirror" >/dev/null
+      rm -rf "$TB/rootfs/$tag"/var/cache/apt/archives/*.deb "$TB/rootfs/$tag"/var/lib/apt/lists/*_Packages
+      tar -C "$TB/rootfs/$tag" --numeric-owner -cf "$TB/rootfs/$tag.tar.tmp" . && mv "$TB/rootfs/$tag.tar.tmp" "$TB/rootfs/$tag.tar"
+      rm -rf "$TB/rootfs/$tag"
+    fi
+    rm -rf "$TB/b-$tag"
+    umoci new --image "$TB/oci:$tag"
+    umoci unpack --image "$TB/oci:$tag" "$TB/b-$tag" >/dev/null
+    tar -C "$TB/b-$tag/rootfs" --numeric-owner -xpf "$TB/rootfs/$tag.tar"
+    umoci repack --image "$TB/oci:$tag" "$TB/b-$tag"
+    umoci config --image "$TB/oci:$tag" --config.cmd bash \
+      --config.env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin --architecture amd64 --os linux \
+      ${label:+--config.label "$label"}
+    rm -rf "$TB/b-$tag"
+  done <<LIST
+compose-base python3-flask,python3-redis,redis-server
+devbox sudo,libcap2-bin,procps,util-linux,mount,passwd,diffutils,findutils,less,lsof,bc,time,wget,curl,pinentry-curses,gnupg,ncurses-base,libnss-myhostname com.github.containers.toolbox=true
+LIST
+  for tag in compose-base devbox; do
+    skopeo inspect --tls-verify=false "docker://$REG/$tag:bookworm" >/dev/null 2>&1 ||
+      skopeo copy -q --dest-tls-verify=false "oci:$TB/oci:$tag" "docker://$REG/$tag:bookworm" </dev/null
+  done
+}
+clients_world
+
 echo "test world ready: registries http://$REG and http://$AREG (roost/hunter2), user $TESTUSER, archives in $TB/archives"

@@ -24,7 +24,7 @@ use std::path::PathBuf;
 
 pub use apply::apply_layer;
 pub use compression::{Compression, decompress};
-pub use tree::{TreeWriter, list_dir, open_nofollow};
+pub use tree::{IdMap, TreeWriter, list_dir, open_nofollow};
 pub use write::write_layer;
 
 /// xattr that carries the real owner and mode of a file when it could not be chowned

@@ -22,7 +22,12 @@ pub struct TreeWriter<W: Write> {
     builder: tar::Builder<W>,
     /// First tar name seen for each (device, inode) with more than one link.
     links: HashMap<(u64, u64), Vec<u8>>,
+    /// The owner written for a file's uid and gid (None: as they are).
+    ids: Option<IdMap>,
 }
+
+/// Turns a file's (uid, gid) into the pair a tar records.
+pub type IdMap = Box<dyn Fn(u32, u32) -> (u32, u32)>;
 
 /// Names in directory `dir` (which may be an `O_PATH` fd), sorted, without `.` and `..`.
 pub fn list_dir(dir: BorrowedFd<'_>) -> io::Result<Vec<Vec<u8>>> {
@@ -60,6 +65,22 @@ impl<W: Write> TreeWriter<W> {
         TreeWriter {
             builder,
             links: HashMap::new(),
+            ids: None,
+        }
+    }
+
+    /// Record owners through `ids` (a container's files stored with shifted ids).
+    pub fn with_ids(mut self, ids: Option<IdMap>) -> Self {
+        self.ids = ids;
+        self
+    }
+
+    fn own(&self, h: &mut Header) {
+        if let Some(f) = &self.ids {
+            let id = |n: io::Result<u64>| n.ok().and_then(|n| u32::try_from(n).ok()).unwrap_or(0);
+            let (uid, gid) = f(id(h.uid()), id(h.gid()));
+            h.set_uid(uid.into());
+            h.set_gid(gid.into());
         }
     }
 
@@ -89,6 +110,7 @@ impl<W: Write> TreeWriter<W> {
                 let target = rustix::fs::readlinkat(dir, OsStr::from_bytes(name), Vec::new())
                     .map_err(|e| read(e.into()))?;
                 let mut h = header(EntryType::Symlink, &st);
+                self.own(&mut h);
                 let target = Path::new(OsStr::from_bytes(target.as_bytes()));
                 self.builder
                     .append_link(&mut h, Path::new(OsStr::from_bytes(tar_name)), target)
@@ -158,6 +180,7 @@ impl<W: Write> TreeWriter<W> {
             let key = (st.st_dev, st.st_ino);
             if let Some(first) = self.links.get(&key).cloned() {
                 let mut h = header(EntryType::Link, st);
+                self.own(&mut h);
                 return self
                     .builder
                     .append_link(
@@ -194,6 +217,7 @@ impl<W: Write> TreeWriter<W> {
         tar_name: &[u8],
         data: impl Read,
     ) -> Result<(), ArchiveError> {
+        self.own(h);
         self.builder
             .append_data(h, Path::new(OsStr::from_bytes(tar_name)), data)
             .map_err(|source| write_err(tar_name, source))

@@ -22,6 +22,16 @@ pub enum SystemCommand {
     Info(InfoArgs),
     /// Remove unused images and leftovers
     Prune(SystemPruneArgs),
+    /// Migrate containers to a new podman version (nothing to do: roost has no pause process and
+    /// reads older records as they are)
+    Migrate(MigrateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// OCI runtime for every container (roost has its own runtime; accepted and ignored)
+    #[arg(long, value_name = "RUNTIME")]
+    pub new_runtime: Option<String>,
 }
 
 const CHECK_EXAMPLES: &str = "\
@@ -98,6 +108,9 @@ pub fn dispatch(ctx: &Ctx, cmd: SystemCommand) -> Result<i32, Error> {
         SystemCommand::Check(a) => check(ctx, &a),
         SystemCommand::Df(a) => df(ctx, &a),
         SystemCommand::Info(a) => info(ctx, &a),
+        // podman stops its pause process and rewrites records made by an older podman here; roost
+        // keeps no process between commands and reads every record version, so it succeeds.
+        SystemCommand::Migrate(_) => Ok(0),
         SystemCommand::Prune(a) => super::image::dispatch(
             ctx,
             super::image::ImageCommand::Prune(super::image::PruneArgs {

@@ -3,7 +3,6 @@
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::NetworkError;
@@ -81,28 +80,21 @@ pub fn find(data: &Path, key: &str) -> Result<Network, NetworkError> {
     }
 }
 
-/// Write a network's file atomically. Fails when one of that name exists and `replace` is false.
+/// Write a network's file atomically. Fails when one of that name exists.
 pub fn save(data: &Path, net: &Network) -> Result<(), NetworkError> {
     let dir = dir(data);
     fs::create_dir_all(&dir).map_err(|e| NetworkError::io("create", &dir, e))?;
     let path = dir.join(format!("{}.json", net.name));
-    let mut tmp =
-        tempfile::NamedTempFile::new_in(&dir).map_err(|e| NetworkError::io("write", &dir, e))?;
-    let text = serde_json::to_string_pretty(net).expect("a network serializes");
-    tmp.write_all(text.as_bytes())
-        .and_then(|()| tmp.write_all(b"\n"))
-        .and_then(|()| tmp.as_file().sync_all())
-        .map_err(|e| NetworkError::io("write", &path, e))?;
-    tmp.persist_noclobber(&path).map_err(|e| {
-        if e.error.kind() == std::io::ErrorKind::AlreadyExists {
+    let mut text = serde_json::to_string_pretty(net).expect("a network serializes");
+    text.push('\n');
+    let keep = crate::sys::fs::Existing::Keep;
+    crate::sys::fs::write_atomic(&path, text.as_bytes(), 0o600, keep).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
             NetworkError::Exists(net.name.clone())
         } else {
-            NetworkError::io("write", &path, e.error)
+            NetworkError::io("write", &path, e)
         }
     })?;
-    if let Ok(d) = fs::File::open(&dir) {
-        let _ = d.sync_all();
-    }
     Ok(())
 }
 

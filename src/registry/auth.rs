@@ -1,7 +1,6 @@
 //! Registry credentials and auth files (containers-auth.json(5); also docker's config.json and the legacy
 //! `.dockercfg`).
 use std::fmt;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
@@ -255,8 +254,7 @@ fn decode_entry(path: &Path, key: &str, entry: &Value) -> Result<Credentials, Au
     Ok(Credentials::new(u, p))
 }
 
-/// Write `doc` to `path` atomically: a temporary file in the same directory (mode 0600), fsync, rename,
-/// fsync the directory. A missing directory is created with mode 0700.
+/// Write `doc` to `path` atomically (mode 0600). A missing directory is created with mode 0700.
 fn write_atomic(path: &Path, doc: &Value) -> Result<(), AuthError> {
     use std::os::unix::fs::DirBuilderExt as _;
     let err = |source| AuthError::Write {
@@ -269,18 +267,9 @@ fn write_atomic(path: &Path, doc: &Value) -> Result<(), AuthError> {
         .mode(0o700)
         .create(dir)
         .map_err(err)?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".auth.json.")
-        .tempfile_in(dir)
-        .map_err(err)?;
     let mut text = serde_json::to_vec_pretty(doc).map_err(|e| err(e.into()))?;
     text.push(b'\n');
-    tmp.write_all(&text).map_err(err)?;
-    tmp.as_file().sync_all().map_err(err)?;
-    tmp.persist(path).map_err(|e| err(e.error))?;
-    std::fs::File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(err)
+    crate::sys::fs::write_atomic(path, &text, 0o600, crate::sys::fs::Existing::Replace).map_err(err)
 }
 
 #[cfg(test)]

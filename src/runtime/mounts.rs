@@ -121,8 +121,33 @@ pub(super) fn bind(source: &Path, target: &Path, read_only: bool, recursive: boo
     Ok(())
 }
 
-/// /dev: a tmpfs with the usual nodes bound from the host, a private devpts, shm and mqueue.
-fn mount_dev(root: &Path, single_mapping: bool) -> StepResult {
+/// A tmpfs /dev/shm and an mqueue of the container's own IPC namespace.
+fn mount_private_ipc(shm: &Path, mq: &Path) -> StepResult {
+    step(
+        || "mount tmpfs on /dev/shm".into(),
+        mount(
+            Some("shm"),
+            shm,
+            Some("tmpfs"),
+            MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC | MsFlags::MS_NODEV,
+            Some("mode=1777,size=65536k"),
+        )
+        .map_err(nix_io),
+    )?;
+    // mqueue needs the IPC namespace to be ours; skip quietly if the kernel refuses.
+    let _ = mount(
+        Some("mqueue"),
+        mq,
+        Some("mqueue"),
+        MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC | MsFlags::MS_NODEV,
+        None::<&str>,
+    );
+    Ok(())
+}
+
+/// /dev: a tmpfs with the usual nodes bound from the host, a private devpts, shm and mqueue (the
+/// caller's shm and mqueue when the IPC namespace is shared).
+fn mount_dev(root: &Path, single_mapping: bool, shared_ipc: bool) -> StepResult {
     let dev = inside(root, "/dev");
     mkdir_p(&dev)?;
     step(
@@ -168,27 +193,16 @@ fn mount_dev(root: &Path, single_mapping: bool) -> StepResult {
     )?;
     let shm = dev.join("shm");
     mkdir_p(&shm)?;
-    step(
-        || "mount tmpfs on /dev/shm".into(),
-        mount(
-            Some("shm"),
-            &shm,
-            Some("tmpfs"),
-            MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC | MsFlags::MS_NODEV,
-            Some("mode=1777,size=65536k"),
-        )
-        .map_err(nix_io),
-    )?;
     let mq = dev.join("mqueue");
     mkdir_p(&mq)?;
-    // mqueue needs the IPC namespace to be ours; skip quietly if the kernel refuses.
-    let _ = mount(
-        Some("mqueue"),
-        &mq,
-        Some("mqueue"),
-        MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC | MsFlags::MS_NODEV,
-        None::<&str>,
-    );
+    if shared_ipc {
+        bind(Path::new("/dev/shm"), &shm, false, true)?;
+        if Path::new("/dev/mqueue").is_dir() {
+            bind(Path::new("/dev/mqueue"), &mq, false, true)?;
+        }
+    } else {
+        mount_private_ipc(&shm, &mq)?;
+    }
     for (name, target) in [
         ("fd", "/proc/self/fd"),
         ("stdin", "/proc/self/fd/0"),
@@ -246,17 +260,23 @@ pub(super) fn build_root(plan: &Plan, single_mapping: bool) -> StepResult {
     }
     let proc_dir = inside(root, "/proc");
     mkdir_p(&proc_dir)?;
-    step(
-        || "mount /proc".into(),
-        mount(
-            Some("proc"),
-            &proc_dir,
-            Some("proc"),
-            MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC | MsFlags::MS_NODEV,
-            None::<&str>,
-        )
-        .map_err(nix_io),
-    )?;
+    if plan.shared.pid {
+        // The caller's pid namespace belongs to a user namespace we do not own: its procfs can
+        // only be bound (with everything mounted under it), as crun does for `--pid host`.
+        bind(Path::new("/proc"), &proc_dir, false, true)?;
+    } else {
+        step(
+            || "mount /proc".into(),
+            mount(
+                Some("proc"),
+                &proc_dir,
+                Some("proc"),
+                MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC | MsFlags::MS_NODEV,
+                None::<&str>,
+            )
+            .map_err(nix_io),
+        )?;
+    }
     // sysfs can only be mounted with a network namespace of our own; otherwise bind the host's, read-only.
     let sys_dir = inside(root, "/sys");
     mkdir_p(&sys_dir)?;
@@ -287,7 +307,7 @@ pub(super) fn build_root(plan: &Plan, single_mapping: bool) -> StepResult {
             None::<&str>,
         );
     }
-    mount_dev(root, single_mapping)?;
+    mount_dev(root, single_mapping, plan.shared.ipc)?;
     for m in &plan.mounts {
         super::volumes::apply(root, m)?;
     }

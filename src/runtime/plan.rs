@@ -66,6 +66,8 @@ pub enum MountKind {
         work: PathBuf,
         read_only: bool,
     },
+    /// A new devpts instance; `data` holds the caller's `uid=`, `gid=`, `mode=`, `max=`.
+    Devpts { data: String },
     Tmpfs {
         /// `size=…,mode=…` for the kernel.
         data: String,
@@ -128,6 +130,18 @@ pub enum IdMaps {
     None,
 }
 
+/// Namespaces a container shares with the process that starts it (podman's `host` modes).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SharedNamespaces {
+    /// The caller's pid namespace: /proc is the caller's, bound (a pid namespace owned by another
+    /// user namespace cannot get a fresh procfs).
+    pub pid: bool,
+    /// The caller's IPC namespace: /dev/shm and /dev/mqueue are the caller's.
+    pub ipc: bool,
+    /// The caller's UTS namespace: the host name is the caller's, not set.
+    pub uts: bool,
+}
+
 #[derive(Debug, Clone)]
 pub struct Plan {
     pub rootfs: Rootfs,
@@ -142,6 +156,8 @@ pub struct Plan {
     pub new_network: bool,
     /// An existing network namespace to join (`--network container:…|ns:…`).
     pub join_network: Option<std::path::PathBuf>,
+    /// Namespaces shared with the caller instead of made new (`--pid host`, `--ipc host`, `--uts host`).
+    pub shared: SharedNamespaces,
     pub masked_paths: Vec<String>,
     pub readonly_paths: Vec<String>,
     pub security: Security,

@@ -67,11 +67,16 @@ impl Attach for NoAttach {
 }
 
 fn namespace_flags(plan: &Plan) -> libc::c_int {
-    let mut f = libc::CLONE_NEWNS
-        | libc::CLONE_NEWPID
-        | libc::CLONE_NEWUTS
-        | libc::CLONE_NEWIPC
-        | libc::CLONE_NEWCGROUP;
+    let mut f = libc::CLONE_NEWNS | libc::CLONE_NEWCGROUP;
+    for (shared, flag) in [
+        (plan.shared.pid, libc::CLONE_NEWPID),
+        (plan.shared.uts, libc::CLONE_NEWUTS),
+        (plan.shared.ipc, libc::CLONE_NEWIPC),
+    ] {
+        if !shared {
+            f |= flag;
+        }
+    }
     if !matches!(plan.maps, IdMaps::None) {
         f |= libc::CLONE_NEWUSER;
     }
@@ -260,8 +265,10 @@ fn setup(
     let single = matches!(plan.maps, IdMaps::Single { .. });
     mounts::build_root(plan, !tty_gid_mapped(&plan.maps))
         .map_err(|(what, e)| fail(125, format!("failed to {what}: {e}")))?;
-    nix::unistd::sethostname(&plan.hostname)
-        .map_err(|e| fail(125, format!("failed to set the hostname: {e}")))?;
+    if !plan.shared.uts {
+        nix::unistd::sethostname(&plan.hostname)
+            .map_err(|e| fail(125, format!("failed to set the hostname: {e}")))?;
+    }
     let p = &plan.process;
     let cwd = std::path::Path::new(&p.cwd);
     if !cwd.is_dir() {

@@ -98,6 +98,10 @@ pub(super) fn apply(root: &Path, m: &Mount) -> StepResult {
             mkdir_p(&target)?;
             overlay(lower, upper, work, &target, *read_only)
         }
+        MountKind::Devpts { data } => {
+            mkdir_p(&target)?;
+            devpts(&target, &m.target, data)
+        }
         MountKind::Tmpfs {
             data,
             read_only,
@@ -124,6 +128,48 @@ pub(super) fn apply(root: &Path, m: &Mount) -> StepResult {
             )
         }
     }
+}
+
+/// A new devpts instance at `target` with podman's defaults (`gid=5,mode=620,ptmxmode=666`) under
+/// the caller's options; without gid 5 in the namespace's group map, the kernel refuses `gid=5`,
+/// so it is left out then unless asked for.
+fn devpts(target: &Path, shown: &str, data: &str) -> StepResult {
+    let flags = MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC;
+    let mut opts = vec!["newinstance", "ptmxmode=0666"];
+    if !data.contains("mode=") {
+        opts.push("mode=0620");
+    }
+    opts.extend(data.split(',').filter(|o| !o.is_empty()));
+    let with_gid = if data.contains("gid=") {
+        None
+    } else {
+        let mut o = opts.clone();
+        o.push("gid=5");
+        Some(o.join(","))
+    };
+    if let Some(o) = with_gid
+        && mount(
+            Some("devpts"),
+            target,
+            Some("devpts"),
+            flags,
+            Some(o.as_str()),
+        )
+        .is_ok()
+    {
+        return Ok(());
+    }
+    step(
+        || format!("mount devpts on `{shown}`"),
+        mount(
+            Some("devpts"),
+            target,
+            Some("devpts"),
+            flags,
+            Some(opts.join(",").as_str()),
+        )
+        .map_err(nix_io),
+    )
 }
 
 /// A volume's first mount: populate it from the image when it is empty, else give it to the user.

@@ -71,14 +71,19 @@ impl Store {
     /// The directory is private (0700); its `diff`, `work` and `merged` dirs keep the usual modes (the
     /// upper dir's mode is the container's `/`).
     pub fn stage_container_dir(&self) -> Result<PathBuf> {
-        use std::os::unix::fs::DirBuilderExt;
+        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
         let dir = self.staging_path("container");
         std::fs::DirBuilder::new()
             .mode(0o700)
             .create(&dir)
             .map_err(|e| StoreError::io("create", &dir, e))?;
         let owner = dir.join(OWNER_FILE);
-        std::fs::write(&owner, self.owner_token())
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&owner)
+            .and_then(|mut f| std::io::Write::write_all(&mut f, self.owner_token().as_bytes()))
             .map_err(|e| StoreError::io("write", &owner, e))?;
         for d in ["diff", "work", "merged"] {
             let p = dir.join(d);

@@ -93,6 +93,11 @@ impl Store {
         self.layer_dir(chain_id).join("diff")
     }
 
+    /// The layer's copy with ids shifted for the nested maps named `key` (removed with the layer).
+    pub fn layer_idmapped(&self, chain_id: &Digest, key: &str) -> PathBuf {
+        self.layer_dir(chain_id).join("idmapped").join(key)
+    }
+
     pub fn layer(&self, chain_id: &Digest) -> Result<Option<LayerRecord>> {
         let cols = self
             .db

@@ -343,34 +343,9 @@ fn make_writable(dir: &Path) {
     }
 }
 
-/// Write `data` to `path` atomically: a temp file in the same directory, fsync, rename, fsync the directory.
+/// Write `data` to `path` atomically, replacing what is there (see [`crate::sys::fs::write_atomic`]).
 pub fn write_atomic(path: &Path, data: &[u8], mode: u32) -> io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}-{:08x}",
-        path.file_name()
-            .map(|n| n.to_string_lossy())
-            .unwrap_or_default(),
-        std::process::id(),
-        rand::random::<u32>()
-    ));
-    let result = (|| {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(mode)
-            .open(&tmp)?;
-        f.write_all(data)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)?;
-        std::fs::File::open(dir)?.sync_all()
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    crate::sys::fs::write_atomic(path, data, mode, crate::sys::fs::Existing::Replace)
 }
 
 #[cfg(test)]

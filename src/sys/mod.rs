@@ -4,6 +4,7 @@
 
 pub mod clone;
 pub mod fdpass;
+pub mod fs;
 pub mod memory;
 pub mod mount;
 pub mod path;

@@ -10,6 +10,8 @@ mod attach;
 mod auth;
 mod basics;
 mod build;
+mod client_flags;
+mod clients;
 mod completion;
 mod container_fs;
 mod containers;

@@ -395,3 +395,15 @@ fn cached_probe_picks_the_driver() {
     out(&env, &["rm", &c]);
     assert_nothing_left(&env, "rm");
 }
+
+#[test]
+fn keep_id_with_vfs_and_fuse_overlayfs_keeps_the_images_owners() {
+    let env = env_with_busybox("keep_id_with_vfs_and_fuse_overlayfs_keeps_the_images_owners");
+    let _c = Cleanup(&env);
+    for driver in ["vfs", "fuse-overlayfs"] {
+        crate::userns::keep_id_sees_the_images_owners(&env, Some(driver));
+        crate::userns::keep_id_commit_and_export_record_the_containers_ids(&env, Some(driver));
+        assert_nothing_left(&env, driver);
+    }
+    assert_no_leaks(&env);
+}

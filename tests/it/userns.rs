@@ -245,3 +245,153 @@ fn default_and_host_share_roosts_namespace() {
     env.roost(0, &["rm", &name]);
     assert_no_leaks(&env);
 }
+
+/// `roost [--storage-driver DRIVER] ARGS`.
+fn driver_args<'a>(driver: Option<&'a str>, args: &[&'a str]) -> Vec<&'a str> {
+    let mut full = Vec::new();
+    if let Some(d) = driver {
+        full.extend(["--storage-driver", d]);
+    }
+    full.extend_from_slice(args);
+    full
+}
+
+/// Under keep-id the container sees the image's owners unchanged (busybox's files are 0:0, its
+/// /home/user is 1000:1000) while running as the caller, who cannot write what the image gives root.
+pub(crate) fn keep_id_sees_the_images_owners(env: &Env, driver: Option<&str>) {
+    let img = busybox(env);
+    let script = "id -u; stat -c %u:%g / /bin/busybox /home/user; touch /bin/x";
+    let args = ["run", "--rm", "--userns=keep-id", &img, "sh", "-c", script];
+    let out = env.roost(1, &driver_args(driver, &args));
+    let uid = test_user().uid.to_string();
+    assert_eq!(
+        out.stdout_lines(),
+        vec![uid.as_str(), "0:0", "0:0", "1000:1000"],
+        "{driver:?}"
+    );
+    assert!(
+        out.stderr_text().contains("/bin/x: Permission denied"),
+        "{driver:?}: {}",
+        out.stderr_text()
+    );
+}
+
+/// keep-id's files, as `commit` and `export` record them: what the container saw (the caller's own
+/// id for what the keep-id user made, 0 for what root made, the image's ids for the rest).
+pub(crate) fn keep_id_commit_and_export_record_the_containers_ids(env: &Env, driver: Option<&str>) {
+    let img = busybox(env);
+    let user = test_user();
+    let name = env.safename(&format!("k{}", driver.unwrap_or("overlay")));
+    let own = format!("{}:{}", user.uid, user.gid);
+    let script = format!("touch /tmp/root /tmp/mine && chown {own} /tmp/mine");
+    let args = [
+        "run",
+        "--name",
+        &name,
+        "--userns=keep-id",
+        "-u",
+        "0",
+        &img,
+        "sh",
+        "-c",
+        &script,
+    ];
+    env.roost(0, &driver_args(driver, &args));
+    let tar = env
+        .roost(0, &driver_args(driver, &["export", &name]))
+        .stdout;
+    let mut owners = std::collections::BTreeMap::new();
+    for e in tar::Archive::new(&tar[..]).entries().unwrap() {
+        let e = e.unwrap();
+        let path = e.path().unwrap().to_string_lossy().into_owned();
+        let h = e.header();
+        owners.insert(path, format!("{}:{}", h.uid().unwrap(), h.gid().unwrap()));
+    }
+    for (path, want) in [
+        ("tmp/root", "0:0"),
+        ("tmp/mine", own.as_str()),
+        ("bin/busybox", "0:0"),
+        ("home/user/", "1000:1000"),
+    ] {
+        assert_eq!(
+            owners.get(path).map(String::as_str),
+            Some(want),
+            "{driver:?} export {path}"
+        );
+    }
+    let tag = format!("localhost/{name}");
+    env.roost(0, &driver_args(driver, &["commit", "-q", &name, &tag]));
+    env.roost(0, &driver_args(driver, &["rm", &name]));
+    let script = "stat -c %u:%g /tmp/root /tmp/mine /bin/busybox";
+    let out = env.roost(
+        0,
+        &driver_args(driver, &["run", "--rm", &tag, "sh", "-c", script]),
+    );
+    assert_eq!(
+        out.stdout_lines(),
+        vec!["0:0", own.as_str(), "0:0"],
+        "{driver:?} commit"
+    );
+    env.roost(0, &["rmi", &tag]);
+}
+
+#[test]
+fn keep_id_keeps_the_images_owners() {
+    let env = Env::new("keep_id_keeps_the_images_owners");
+    keep_id_sees_the_images_owners(&env, None);
+    // The shifted copies are made once per layer and maps, reused, and go with the image.
+    let layers = crate::store::store_root(&env).join("layers");
+    let copies = || -> Vec<String> {
+        crate::store::entries(&layers)
+            .iter()
+            .flat_map(|l| crate::store::entries(&layers.join(l).join("idmapped")))
+            .collect()
+    };
+    let first = copies();
+    assert_eq!(
+        first.len(),
+        crate::store::entries(&layers).len(),
+        "{first:?}"
+    );
+    keep_id_sees_the_images_owners(&env, None);
+    assert_eq!(copies(), first, "reused");
+    env.roost(0, &["rmi", &image("busybox")]);
+    assert_eq!(crate::store::entries(&layers), Vec::<String>::new());
+    assert_no_leaks(&env);
+}
+
+#[test]
+fn keep_id_setuid_root_binaries_work() {
+    let env = Env::new("keep_id_setuid_root_binaries_work");
+    let img = busybox(&env);
+    // An image with a setuid-root `su` (busybox as its own file) and a root without a password.
+    let name = env.safename("suid");
+    let tag = format!("localhost/{name}");
+    let prep = "passwd -d root && rm /bin/su && cp /bin/busybox /bin/su && chmod 4755 /bin/su";
+    env.roost(0, &["run", "--name", &name, &img, "sh", "-c", prep]);
+    env.roost(0, &["commit", "-q", &name, &tag]);
+    env.roost(0, &["rm", &name]);
+    let out = env.roost(
+        0,
+        &[
+            "run",
+            "--rm",
+            "--userns=keep-id",
+            &tag,
+            "sh",
+            "-c",
+            "stat -c %a:%u:%g /bin/su; id -u; /bin/su -c 'id -u' root </dev/null",
+        ],
+    );
+    let uid = test_user().uid.to_string();
+    assert_eq!(out.stdout_lines(), vec!["4755:0:0", uid.as_str(), "0"]);
+    env.roost(0, &["rmi", &tag]);
+    assert_no_leaks(&env);
+}
+
+#[test]
+fn keep_id_commit_and_export_record_the_container_ids() {
+    let env = Env::new("keep_id_commit_and_export_record_the_container_ids");
+    keep_id_commit_and_export_record_the_containers_ids(&env, None);
+    assert_no_leaks(&env);
+}

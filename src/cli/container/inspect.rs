@@ -39,6 +39,8 @@ fn mounts_json(store: &Store, c: &Container) -> Vec<Value> {
             };
             let mut options: Vec<&str> = if volume {
                 vec!["nosuid", "nodev", "rbind"]
+            } else if m.kind == MountKind::Devpts {
+                vec!["nosuid", "noexec"]
             } else {
                 vec!["rbind"]
             };
@@ -76,6 +78,7 @@ fn binds_and_tmpfs(c: &Container) -> (Vec<String>, serde_json::Map<String, Value
                 opts.extend(m.tmpfs_data.iter().cloned());
                 tmpfs.insert(m.destination.clone(), json!(opts.join(",")));
             }
+            MountKind::Devpts => {}
             MountKind::Volume => binds.push(format!(
                 "{}:{}:{rw},rprivate,nosuid,nodev,rbind",
                 m.source, m.destination

@@ -30,6 +30,12 @@ pub struct LogsArgs {
     /// Prefix each line with the container's name (default with several containers)
     #[arg(short, long)]
     pub names: bool,
+    /// Color each container's name prefix differently (with several containers or --names)
+    #[arg(long, overrides_with = "no_color")]
+    pub color: bool,
+    /// Print the name prefix without colors (the default)
+    #[arg(long, overrides_with = "color")]
+    pub no_color: bool,
     #[arg(required = true, value_name = "CONTAINER", add = ArgValueCandidates::new(container_names))]
     pub containers: Vec<String>,
 }
@@ -67,7 +73,7 @@ pub fn logs(ctx: &Ctx, a: &LogsArgs) -> Result<i32, Error> {
     let until = a.until.as_deref().map(parse_time).transpose()?;
     let store = ctx.store()?;
     let prefix = a.names || a.containers.len() > 1;
-    for key in &a.containers {
+    for (index, key) in a.containers.iter().enumerate() {
         let c = engine::find(&store, key)?;
         let path = engine::container_log_path(&store, &c);
         let mut lines: Vec<String> = Vec::new();
@@ -95,10 +101,10 @@ pub fn logs(ctx: &Ctx, a: &LogsArgs) -> Result<i32, Error> {
         } else {
             0
         };
-        let name = if prefix {
-            format!("{} ", c.record.name)
-        } else {
-            String::new()
+        let name = match (prefix, a.color) {
+            (false, _) => String::new(),
+            (true, false) => format!("{} ", c.record.name),
+            (true, true) => format!("{}{}\x1b[0m ", name_color(index), c.record.name),
         };
         let show = |l: &str| -> Result<(), Error> {
             let Some(rec) = parse_line(l.trim_end_matches('\n')) else {
@@ -171,6 +177,14 @@ pub fn logs(ctx: &Ctx, a: &LogsArgs) -> Result<i32, Error> {
         }
     }
     Ok(0)
+}
+
+/// podman's rotation of colors for `logs --color`: one ANSI color per container, in turn.
+fn name_color(index: usize) -> &'static str {
+    const COLORS: [&str; 6] = [
+        "\x1b[32m", "\x1b[33m", "\x1b[34m", "\x1b[35m", "\x1b[36m", "\x1b[31m",
+    ];
+    COLORS[index % COLORS.len()]
 }
 
 fn open_log(path: &std::path::Path) -> Result<Option<std::io::BufReader<std::fs::File>>, Error> {

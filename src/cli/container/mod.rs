@@ -278,6 +278,21 @@ pub struct CreateArgs {
     /// Run a small init as pid 1 that reaps zombies and forwards signals
     #[arg(long)]
     pub init: bool,
+    /// PID namespace: private (default) or host (see the caller's processes; /proc is the caller's)
+    #[arg(long, value_name = "MODE")]
+    pub pid: Option<String>,
+    /// IPC namespace: private (default), shareable, none or host (the caller's /dev/shm)
+    #[arg(long, value_name = "MODE")]
+    pub ipc: Option<String>,
+    /// UTS namespace: private (default) or host (the caller's host name)
+    #[arg(long, value_name = "MODE")]
+    pub uts: Option<String>,
+    /// Containers to start before this one (names or ids, comma-separated, repeatable)
+    #[arg(long, value_name = "CONTAINER[,CONTAINER]", value_delimiter = ',', add = ArgValueCandidates::new(container_names))]
+    pub requires: Vec<String>,
+    /// Suppress the pull progress when the image is pulled
+    #[arg(short, long)]
+    pub quiet: bool,
     /// User namespace: private (default: roost's rootless namespace), host (the same, for a rootless
     /// tool) or keep-id[:uid=UID,gid=GID,size=SIZE] (your ids inside as yourself)
     #[arg(long, value_name = "MODE")]
@@ -315,7 +330,7 @@ pub struct CreateArgs {
     /// Expose a port or range (PORT[-END][/PROTO]) without publishing it
     #[arg(long, value_name = "PORT[/PROTO]")]
     pub expose: Vec<String>,
-    /// DNS server for /etc/resolv.conf
+    /// DNS server for /etc/resolv.conf (`none`: keep the image's /etc/resolv.conf)
     #[arg(long, value_name = "IP")]
     pub dns: Vec<String>,
     /// DNS search domain for /etc/resolv.conf (`.` for none)
@@ -413,6 +428,9 @@ pub struct RunArgs {
 
 #[derive(Debug, Args)]
 pub struct StartArgs {
+    /// Start every container that is not running
+    #[arg(long, conflicts_with_all = ["containers", "attach"])]
+    pub all: bool,
     /// Attach to the container's output and wait for it
     #[arg(short, long)]
     pub attach: bool,
@@ -428,7 +446,7 @@ pub struct StartArgs {
           default_missing_value = "true", action = clap::ArgAction::Set)]
     pub sig_proxy: bool,
     /// Containers to start
-    #[arg(required = true, value_name = "CONTAINER", add = ArgValueCandidates::new(startable_containers))]
+    #[arg(required_unless_present = "all", value_name = "CONTAINER", add = ArgValueCandidates::new(startable_containers))]
     pub containers: Vec<String>,
 }
 

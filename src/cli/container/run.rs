@@ -128,6 +128,12 @@ fn options(a: &CreateArgs, remove: bool) -> Result<CreateOptions, Error> {
         group_add: a.group_add.clone(),
         mounts: mounts(a)?,
         userns: super::userns::request(a)?,
+        namespaces: engine::Namespaces::parse(
+            a.pid.as_deref(),
+            a.ipc.as_deref(),
+            a.uts.as_deref(),
+        )?,
+        requires: a.requires.clone(),
         host_env: std::env::vars()
             .filter(|(k, _)| !k.starts_with("_ROOST_"))
             .collect(),
@@ -137,7 +143,7 @@ fn options(a: &CreateArgs, remove: bool) -> Result<CreateOptions, Error> {
 pub fn create(ctx: &Ctx, a: &CreateArgs) -> Result<i32, Error> {
     let opts = options(a, a.rm)?;
     let cidfile = CidFile::claim(a.cidfile.as_deref())?;
-    let c = engine::create(ctx, &opts, &Progress::new(false))?;
+    let c = engine::create(ctx, &opts, &Progress::new(a.quiet))?;
     cidfile.write(&c.record.id)?;
     out(&format!("{}\n", c.record.id)).map(|()| 0)
 }
@@ -207,7 +213,7 @@ pub fn run(ctx: &Ctx, a: &RunArgs) -> Result<i32, Error> {
     }
     let detach_keys = parse_detach_keys(&a.detach_keys)?;
     let cidfile = CidFile::claim(a.create.cidfile.as_deref())?;
-    let c = engine::create(ctx, &opts, &Progress::new(false))?;
+    let c = engine::create(ctx, &opts, &Progress::new(a.create.quiet))?;
     cidfile.write(&c.record.id)?;
     if a.detach {
         engine::start_detached(ctx, &c)?;
@@ -234,7 +240,17 @@ pub fn start(ctx: &Ctx, a: &StartArgs) -> Result<i32, Error> {
         ));
     }
     let store = ctx.store()?;
-    for key in &a.containers {
+    let keys: Vec<String> = if a.all {
+        // podman prints the ids of the containers it starts.
+        engine::list(ctx)?
+            .into_iter()
+            .filter(|c| c.state.status != engine::Status::Running)
+            .map(|c| c.record.id)
+            .collect()
+    } else {
+        a.containers.clone()
+    };
+    for key in &keys {
         let c = engine::find(&store, key)?;
         if c.state.status == engine::Status::Running {
             out(&format!("{key}\n"))?;

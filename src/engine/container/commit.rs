@@ -145,7 +145,8 @@ fn layer_tar(store: &Store, c: &Container, upper: &Path) -> Result<std::fs::File
     let skip = placeholders(store, c);
     let gz = tempfile::tempfile_in(&tmp_dir).map_err(tmp)?;
     let mut enc = GzEncoder::new(io::BufWriter::new(gz), flate2::Compression::fast());
-    filter_tar(BufReader::new(plain), &mut enc, &skip)
+    let ids = super::rootfs::container_ids(c);
+    filter_tar(BufReader::new(plain), &mut enc, &skip, ids.as_deref())
         .map_err(|e| EngineError::io("write the layer of", upper, e))?;
     let mut gz = enc
         .finish()
@@ -176,13 +177,14 @@ fn filter_tar(
     input: impl io::Read,
     out: &mut impl Write,
     skip: &BTreeSet<Vec<u8>>,
+    ids: Option<&dyn Fn(u32, u32) -> (u32, u32)>,
 ) -> io::Result<()> {
     let mut archive = tar::Archive::new(input);
     let mut builder = tar::Builder::new(out);
     let mut pending: Vec<(tar::Header, Vec<u8>)> = Vec::new();
     for entry in archive.entries()?.raw(true) {
         let mut entry = entry?;
-        let header = entry.header().clone();
+        let mut header = entry.header().clone();
         let ty = header.entry_type();
         if ty.is_pax_local_extensions() || ty.is_gnu_longname() || ty.is_gnu_longlink() {
             let mut data = Vec::new();
@@ -200,6 +202,14 @@ fn filter_tar(
         }
         for (h, data) in pending.drain(..) {
             builder.append(&h, data.as_slice())?;
+        }
+        if let Some(f) = ids {
+            // Shifted ids back to the container's (ids beyond u32 do not occur in a layer we wrote).
+            let id = |n: io::Result<u64>| n.ok().and_then(|n| u32::try_from(n).ok()).unwrap_or(0);
+            let (uid, gid) = f(id(header.uid()), id(header.gid()));
+            header.set_uid(uid.into());
+            header.set_gid(gid.into());
+            header.set_cksum();
         }
         builder.append(&header, &mut entry)?;
     }
@@ -294,7 +304,7 @@ mod tests {
         write_layer(tmp.path(), &mut tar).expect("write layer");
         let skip: BTreeSet<Vec<u8>> = [b"etc/hosts".to_vec()].into();
         let mut out = Vec::new();
-        filter_tar(&tar[..], &mut out, &skip).expect("filter");
+        filter_tar(&tar[..], &mut out, &skip, None).expect("filter");
         let mut a = tar::Archive::new(&out[..]);
         let names: Vec<String> = a
             .entries()

@@ -190,8 +190,9 @@ fn write_src(
     name: &[u8],
     top: &Top,
     shown: &str,
+    ids: Option<crate::archive::IdMap>,
 ) -> Result<(), EngineError> {
-    let mut tar = TreeWriter::new(out);
+    let mut tar = TreeWriter::new(out).with_ids(ids);
     match top {
         Top::Named(n) => tar.append_at(dir.as_fd(), name, n.as_bytes())?,
         Top::Children => {
@@ -234,7 +235,10 @@ fn copy_out(
         Top::Named(src.name.clone())
     };
     let dest = match dest {
-        Location::Stream => return write_src(output, &dir, &name, &default_top, path),
+        Location::Stream => {
+            let ids = super::rootfs::container_ids(&c);
+            return write_src(output, &dir, &name, &default_top, path, ids);
+        }
         Location::Host(p) => p,
         Location::Container { .. } => return Err(FsError::BothContainers.into()),
     };
@@ -251,7 +255,7 @@ fn copy_out(
         return Err(FsError::NotFound(into.display().to_string()).into());
     }
     let mut tmp = temp_file()?;
-    write_src(&mut tmp, &dir, &name, &top, path)?;
+    write_src(&mut tmp, &dir, &name, &top, path, None)?;
     tmp.rewind().map_err(|e| host_err("read", &into, e))?;
     let mut archive = tar::Archive::new(io::BufReader::new(tmp));
     archive.set_preserve_permissions(true);
@@ -307,7 +311,7 @@ fn copy_in(
     let (into, top) = plan_dest(&sp, is_dir, path, state)?;
     let into_fd = resolve(&root, &into, true)?;
     let mut tmp = temp_file()?;
-    write_src(&mut tmp, &dir, &name, &top, &shown)?;
+    write_src(&mut tmp, &dir, &name, &top, &shown, None)?;
     tmp.rewind().map_err(|e| host_err("read", src, e))?;
     apply_layer(io::BufReader::new(tmp), &fd_path(&into_fd), &opts)?;
     Ok(())

@@ -100,12 +100,9 @@ pub(crate) struct Lower {
 impl Lower {
     pub(crate) fn of(store: &Store, c: &Container) -> Lower {
         Lower {
-            layers: c
-                .spec
-                .layers
-                .iter()
+            layers: super::rootfs::layer_dirs(store, &c.spec)
+                .into_iter()
                 .rev()
-                .map(|l| store.layer_diff(l))
                 .collect(),
         }
     }

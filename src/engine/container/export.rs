@@ -18,7 +18,7 @@ pub fn export(ctx: &Ctx, key: &str, out: impl Write) -> Result<(), EngineError> 
         .ok_or_else(|| EngineError::NoSuchContainer(key.to_string()))?;
     let c = find(&store, key)?;
     let root = open_storage(&store, &c, Access::Read)?;
-    let mut tar = TreeWriter::new(out);
+    let mut tar = TreeWriter::new(out).with_ids(super::rootfs::container_ids(&c));
     tar.append_children(root.as_fd(), b"")?;
     tar.finish()?;
     Ok(())

@@ -140,7 +140,7 @@ pub(super) fn write_init_files(
     ];
     let mut binds = Vec::new();
     for (name, content, target) in files {
-        if name == "hosts" && s.net.no_hosts {
+        if name == "hosts" && s.net.no_hosts || name == "resolv.conf" && s.net.dns == ["none"] {
             continue;
         }
         let p = dir.join(name);

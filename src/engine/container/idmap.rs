@@ -6,10 +6,11 @@
 //! namespace whose ranges point into roost's: HOST ids here are ids of roost's namespace (podman's
 //! rootless meaning of `--uidmap`).
 //!
-//! Layer files are seen through the nested map as they are stored (owned by ids of roost's namespace):
-//! under keep-id, files the image gives to root (stored as roost's 0, the caller) appear owned by the
-//! keep-id user, and image ids 1..=UID appear one lower. podman avoids that with id-shifted layers
-//! (fuse-overlayfs uidmapping or chowned copies); roost does not shift layers yet.
+//! Layers are stored with the image's ids as ids of roost's namespace (image root is roost's 0, the
+//! caller). Seen through a nested map as they are, files the image gives to root would appear owned by
+//! the keep-id user. So a container with a nested map gets id-shifted layers instead (see
+//! `engine::storage::idmapped`): each file's image id `X` is stored as the id of roost's namespace that
+//! the nested map shows as `X` ([`NestedMaps::to_outer`]).
 use serde::{Deserialize, Serialize};
 
 use crate::userns::IdRange;
@@ -85,6 +86,61 @@ pub struct NestedMaps {
     pub gids: Vec<MapRange>,
 }
 
+/// podman's overflow id: what the kernel shows for an id a namespace does not map.
+const OVERFLOW_ID: u32 = 65534;
+
+impl NestedMaps {
+    /// The ids of roost's namespace that the nested one shows as container uid `uid` and gid `gid`.
+    pub fn to_outer(&self, uid: u32, gid: u32) -> (u32, u32) {
+        (outer_id(&self.uids, uid), outer_id(&self.gids, gid))
+    }
+
+    /// The container ids the nested namespace shows for ids `uid`/`gid` of roost's namespace (the image's
+    /// ids of a file stored shifted); ids it leaves out are shown as the overflow id.
+    pub fn to_container(&self, uid: u32, gid: u32) -> (u32, u32) {
+        (container_id(&self.uids, uid), container_id(&self.gids, gid))
+    }
+
+    /// A short name for these maps (the directory of the layers shifted for them).
+    pub fn key(&self) -> String {
+        use sha2::Digest;
+        let render = |m: &[MapRange]| m.iter().map(|r| r.render()).collect::<Vec<_>>().join(",");
+        let text = format!("uid={};gid={}", render(&self.uids), render(&self.gids));
+        hex::encode(&sha2::Sha256::digest(text.as_bytes())[..8])
+    }
+}
+
+/// Where container id `id` lives in roost's namespace. An id the map leaves out goes where the map puts
+/// the overflow id, else to an id of roost's namespace the map leaves out (below one it maps, so it exists),
+/// so the container sees it as the kernel shows any unmapped id; with neither, it stays as it is.
+fn outer_id(map: &[MapRange], id: u32) -> u32 {
+    let find = |id: u32| {
+        map.iter()
+            .find(|r| id >= r.container && u64::from(id) < r.end())
+            .map(|r| r.host + (id - r.container))
+    };
+    if let Some(h) = find(id) {
+        return h;
+    }
+    if let Some(h) = find(OVERFLOW_ID) {
+        return h;
+    }
+    let top = map.iter().map(|r| r.host_end()).max().unwrap_or(0);
+    (0..top)
+        .find(|h| {
+            !map.iter()
+                .any(|r| *h >= u64::from(r.host) && *h < r.host_end())
+        })
+        .and_then(|h| u32::try_from(h).ok())
+        .unwrap_or(id)
+}
+
+fn container_id(map: &[MapRange], outer: u32) -> u32 {
+    map.iter()
+        .find(|r| outer >= r.host && u64::from(outer) < r.host_end())
+        .map_or(OVERFLOW_ID, |r| r.container + (outer - r.host))
+}
+
 /// The resolved choice: the mode to show (podman's `UsernsMode`), the maps of a nested namespace
 /// (None: share roost's), and the user keep-id runs the process as unless `-u` says otherwise.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -129,11 +185,11 @@ pub enum IdMapError {
     #[error("--userns=`{0}` cannot be combined with --uidmap or --gidmap")]
     Conflict(String),
     #[error(
-        "--uidmap must map host id 0 (your own user, which owns roost's storage) into the container, e.g. add `--uidmap {0}:0:1`: containers whose namespace leaves it out cannot reach their layers yet"
+        "--uidmap must map host id 0 (your own user, which owns roost's storage) into the container, e.g. add `--uidmap {0}:0:1`: containers whose namespace leaves it out cannot enter roost's private storage and runtime directories yet"
     )]
     CallerUnmapped(u32),
     #[error(
-        "--userns=nomap is not supported yet: roost's storage belongs to your own id, which nomap leaves out"
+        "--userns=nomap is not supported yet: roost's private storage and runtime directories belong to your own id, which nomap leaves out"
     )]
     NoMapUnsupported,
 }
@@ -475,6 +531,48 @@ mod tests {
             keep_id_map(u32::MAX, 10),
             vec![r(0, 1, 9), r(u32::MAX, 0, 1)]
         );
+    }
+
+    #[test]
+    fn shifting_ids_through_keep_id_maps() {
+        let maps = resolve(&req(Some("keep-id"), &[], &[]))
+            .unwrap()
+            .maps
+            .unwrap();
+        // Image root is stored as roost's 1, shown as container 0; the caller's own id is roost's 0.
+        assert_eq!(maps.to_outer(0, 0), (1, 1));
+        assert_eq!(maps.to_outer(1000, 1000), (1001, 1001));
+        assert_eq!(maps.to_outer(1001, 1002), (0, 0));
+        assert_eq!(maps.to_outer(5000, 5000), (5000, 5000));
+        for id in [0, 1, 999, 1000, 1001, 1002, 1003, 65536] {
+            let (u, g) = maps.to_outer(id, id);
+            assert_eq!(maps.to_container(u, g), (id, id), "{id}");
+        }
+        // Ids the map leaves out go where it puts the overflow id.
+        assert_eq!(maps.to_outer(70000, 70000), (65534, 65534));
+        assert_eq!(maps.to_container(70000, 70000), (65534, 65534));
+    }
+
+    #[test]
+    fn unmapped_ids_without_an_overflow_id() {
+        let maps = NestedMaps {
+            uids: vec![r(0, 1, 10), r(10, 0, 1)],
+            gids: vec![r(0, 2, 5)],
+        };
+        assert_eq!(maps.to_outer(3, 3), (4, 5));
+        // uid 20 is not mapped and neither is 65534, and the map covers roost's 0..=10 whole: kept.
+        assert_eq!(maps.to_outer(20, 20).0, 20);
+        // gid 20: roost's 0 and 1 are left out by the gid map, so it goes to 0 (shown as overflow).
+        assert_eq!(maps.to_outer(20, 20).1, 0);
+        assert_ne!(
+            maps.key(),
+            resolve(&req(Some("keep-id"), &[], &[]))
+                .unwrap()
+                .maps
+                .unwrap()
+                .key()
+        );
+        assert_eq!(maps.key().len(), 16);
     }
 
     #[test]

@@ -112,6 +112,64 @@ pub struct CreateOptions {
     pub networks: BTreeMap<String, crate::network::netavark::PerNetwork>,
     /// `--link NAME[:ALIAS]`.
     pub links: Vec<String>,
+    /// `--pid`, `--ipc`, `--uts`: `host` or private (empty).
+    pub namespaces: Namespaces,
+    /// `--requires`: containers (names or ids) started before this one.
+    pub requires: Vec<String>,
+}
+
+/// The pid, IPC and UTS namespace modes of a container: `host` shares roost's, empty is the
+/// container's own (podman's `private`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Namespaces {
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub pid: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub ipc: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub uts: String,
+}
+
+impl Namespaces {
+    /// Parses `--pid`, `--ipc` and `--uts` values (podman-run(1)): `host` or `private`; for IPC
+    /// also `shareable` (private, which others could join) and `none` (private, as roost has no
+    /// shareable IPC). Joining another container's namespace (`container:NAME`) is refused.
+    pub fn parse(
+        pid: Option<&str>,
+        ipc: Option<&str>,
+        uts: Option<&str>,
+    ) -> Result<Namespaces, EngineError> {
+        let one = |flag: &str, v: Option<&str>, extra: &[&str]| match v {
+            None | Some("" | "private") => Ok(String::new()),
+            Some("host") => Ok("host".to_string()),
+            Some(v) if extra.contains(&v) => Ok(String::new()),
+            Some(v) if v.starts_with("container:") => Err(EngineError::Invalid(format!(
+                "{flag} `{v}`: joining another container's namespace is not supported; use host or private"
+            ))),
+            Some(v) => Err(EngineError::Invalid(format!(
+                "invalid {flag} `{v}`: use host or private{}",
+                if extra.is_empty() {
+                    ""
+                } else {
+                    " (or shareable, none)"
+                }
+            ))),
+        };
+        Ok(Namespaces {
+            pid: one("--pid", pid, &[])?,
+            ipc: one("--ipc", ipc, &["shareable", "none"])?,
+            uts: one("--uts", uts, &[])?,
+        })
+    }
+
+    /// What the runtime shares with the caller.
+    pub fn shared(&self) -> crate::runtime::plan::SharedNamespaces {
+        crate::runtime::plan::SharedNamespaces {
+            pid: self.pid == "host",
+            ipc: self.ipc == "host",
+            uts: self.uts == "host",
+        }
+    }
 }
 
 /// A container that exists in the store.
@@ -250,6 +308,11 @@ pub fn create(
     let (network, net) = network::resolve(&store, ctx.default_network, &opts.net, &image_exposed)?;
     network::check_links(&store, &network, &opts.links)?;
     let (mounts, new_volumes) = volumes::resolve(&mut store, &opts.mounts, &image_volumes)?;
+    let requires = opts
+        .requires
+        .iter()
+        .map(|r| find(&store, r).map(|c| c.record.id))
+        .collect::<Result<Vec<_>, _>>()?;
     let spec = ContainerSpec {
         args: process.args.clone(),
         env: process.env.clone(),
@@ -292,6 +355,9 @@ pub fn create(
         ulimits: opts.ulimits.clone(),
         mounts,
         userns: userns.mode,
+        // A namespace with only the caller's id stores owners in xattrs: there is nothing to shift.
+        shifted_layers: userns.maps.is_some()
+            && ctx.apply_options().ownership == crate::archive::Ownership::Chown,
         id_maps: userns.maps,
         extra_passwd,
         extra_group,
@@ -299,6 +365,8 @@ pub fn create(
         links: opts.links.clone(),
         storage_driver,
         builder: None,
+        namespaces: opts.namespaces.clone(),
+        requires,
     };
     let record = ContainerRecord {
         id: id.clone(),
@@ -435,6 +503,7 @@ pub fn plan(ctx: &Ctx, store: &Store, c: &Container) -> Result<Plan, EngineError
         },
         new_network: network::mode_of(c).new_namespace(),
         join_network: network::joined_namespace(store, c)?,
+        shared: c.spec.namespaces.shared(),
         masked_paths: if c.spec.privileged {
             vec![]
         } else {
@@ -479,6 +548,15 @@ fn read_only_tmpfs(
 /// `--ulimit` values as the runtime applies them.
 fn rlimits(ulimits: &[String]) -> Result<Vec<crate::runtime::plan::Rlimit>, EngineError> {
     use nix::sys::resource::Resource as R;
+    // `--ulimit host`: the caller's limits, which the container inherits as roost sets none itself.
+    if ulimits.iter().any(|u| u == "host") {
+        return match ulimits.len() {
+            1 => Ok(Vec::new()),
+            _ => Err(EngineError::Invalid(
+                "--ulimit host cannot be combined with other --ulimit values".into(),
+            )),
+        };
+    }
     ulimits
         .iter()
         .map(|u| {

@@ -69,6 +69,19 @@ pub fn start_detached(ctx: &Ctx, c: &Container) -> Result<(), EngineError> {
     spawn_monitor(ctx, c, false)?.ready()
 }
 
+/// `--requires`: start the containers `c` needs that are not running, each after its own
+/// requirements, as podman does before it starts `c`.
+pub fn start_required(ctx: &Ctx, c: &Container) -> Result<(), EngineError> {
+    for id in &c.spec.requires {
+        let dep = super::find(&ctx.store()?, id)?;
+        if dep.state.status != super::Status::Running {
+            start_required(ctx, &dep)?;
+            start_detached(ctx, &dep)?;
+        }
+    }
+    Ok(())
+}
+
 /// A monitor that was started and has not yet reported whether the container runs.
 pub struct PendingStart {
     ready: std::fs::File,
@@ -83,6 +96,7 @@ pub fn spawn_monitor(
     c: &Container,
     wait_attach: bool,
 ) -> Result<PendingStart, EngineError> {
+    start_required(ctx, c)?;
     let (ready_r, ready_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
         .map_err(|e| EngineError::io("create a pipe for", "monitor", e.into()))?;
     let exe = std::env::current_exe().map_err(|e| EngineError::io("find", "/proc/self/exe", e))?;

@@ -8,6 +8,8 @@ pub enum MountKind {
     Bind,
     Volume,
     Tmpfs,
+    /// A new devpts instance (`--mount type=devpts,destination=…`).
+    Devpts,
 }
 
 impl MountKind {
@@ -16,6 +18,7 @@ impl MountKind {
             MountKind::Bind => "bind",
             MountKind::Volume => "volume",
             MountKind::Tmpfs => "tmpfs",
+            MountKind::Devpts => "devpts",
         }
     }
 }
@@ -45,7 +48,7 @@ pub struct Mount {
     pub copy_up: bool,
     #[serde(default)]
     pub anonymous: bool,
-    /// tmpfs: `size=` and `mode=` for the kernel.
+    /// tmpfs: `size=` and `mode=` for the kernel; devpts: `uid=`, `gid=`, `mode=`, `max=`.
     #[serde(default)]
     pub tmpfs_data: Vec<String>,
     /// tmpfs: noexec, nosuid, nodev (podman's defaults) unless `exec`, `suid`, `dev` were given.
@@ -229,6 +232,7 @@ pub fn parse_mount(spec: &str) -> Result<Mount, MountSpecError> {
         Some((_, Some("bind"))) => MountKind::Bind,
         Some((_, Some("volume"))) => MountKind::Volume,
         Some((_, Some("tmpfs"))) => MountKind::Tmpfs,
+        Some((_, Some("devpts"))) => MountKind::Devpts,
         Some((_, v)) => return Err(MountSpecError::UnknownType(v.unwrap_or("").to_string())),
         None => return Err(MountSpecError::NoType),
     };
@@ -240,11 +244,15 @@ pub fn parse_mount(spec: &str) -> Result<Mount, MountSpecError> {
         let wrong = || MountSpecError::WrongKind(key.to_string(), kind.as_str());
         match key {
             "type" => {}
-            "src" | "source" if kind != MountKind::Tmpfs => m.source = value.unwrap_or("").into(),
+            "src" | "source" if !matches!(kind, MountKind::Tmpfs | MountKind::Devpts) => {
+                m.source = value.unwrap_or("").into()
+            }
             "dst" | "destination" | "target" => m.destination = value.unwrap_or("").into(),
             "ro" | "readonly" => m.read_only = flag_value(key, value)?,
             "rw" => m.read_only = !flag_value(key, value)?,
-            "U" | "chown" if kind != MountKind::Tmpfs => m.chown = flag_value(key, value)?,
+            "U" | "chown" if !matches!(kind, MountKind::Tmpfs | MountKind::Devpts) => {
+                m.chown = flag_value(key, value)?
+            }
             "relabel" | "consistency" | "bind-propagation" | "bind-nonrecursive" | "z" | "Z" => {}
             "volume-nocopy" | "nocopy" if kind == MountKind::Volume => {
                 m.copy_up = !flag_value(key, value)?
@@ -267,6 +275,17 @@ pub fn parse_mount(spec: &str) -> Result<Mount, MountSpecError> {
                 m.tmpfs_data.push(format!("mode={v}"));
             }
             "exec" | "noexec" if kind == MountKind::Tmpfs => m.noexec = key == "noexec",
+            "uid" | "gid" | "mode" | "max" if kind == MountKind::Devpts => {
+                let v = value.unwrap_or("");
+                let ok = match key {
+                    "mode" => u32::from_str_radix(v, 8).is_ok(),
+                    _ => v.parse::<u32>().is_ok(),
+                };
+                if !ok {
+                    return Err(MountSpecError::BadValue(v.to_string(), leak_name(key)));
+                }
+                m.tmpfs_data.push(format!("{key}={v}"));
+            }
             "src" | "source" | "U" | "chown" | "volume-nocopy" | "nocopy" | "volume-label"
             | "volume-opt" | "tmpfs-size" | "size" | "tmpfs-mode" | "mode" | "exec" | "noexec" => {
                 return Err(wrong());

@@ -170,7 +170,11 @@ pub fn resolve(
         .iter()
         .map(|h| parse_add_host(h))
         .collect::<Result<_, _>>()?;
-    for d in &req.dns {
+    // `--dns none`: no /etc/resolv.conf of roost's; the image's stays as it is.
+    if req.dns.iter().any(|d| d == "none") && req.dns.len() > 1 {
+        return Err(invalid("--dns none cannot be combined with DNS servers"));
+    }
+    for d in req.dns.iter().filter(|d| *d != "none") {
         if d.parse::<IpAddr>().is_err() {
             return Err(invalid(format!("invalid --dns `{d}`: not an IP address")));
         }

@@ -1,41 +1,76 @@
 //! A container's root file system per storage driver: its directories at create time, the runtime's
 //! view of it, and the fuse-overlayfs mount held while it runs.
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::{Container, ContainerSpec};
-use crate::engine::storage::{Driver, fuse, vfs};
+
+use crate::engine::storage::{Driver, fuse, idmapped, vfs};
 use crate::engine::{Ctx, EngineError};
 use crate::runtime::{Rootfs, RootfsMode};
 use crate::store::Store;
 
 /// Fill the container's staged directory (see `Store::stage_container_dir`): for vfs, its copy of the
-/// image.
+/// image. A container in a nested user namespace gets the layers with shifted ids, made here the
+/// first time these maps are used.
 pub(super) fn create(
     ctx: &Ctx,
     store: &Store,
     spec: &ContainerSpec,
     dir: &Path,
 ) -> Result<(), EngineError> {
+    let opts = ctx.apply_options();
+    let shift = spec.id_maps.as_ref().filter(|_| spec.shifted_layers);
+    let layers = match shift {
+        Some(maps) => idmapped::ensure(store, &spec.layers, maps, &opts)?,
+        None => spec.layers.iter().map(|l| store.layer_diff(l)).collect(),
+    };
+    let root = match spec.storage_driver {
+        Driver::Vfs => dir.join(vfs::ROOTFS),
+        Driver::Overlay | Driver::FuseOverlayfs => dir.join("diff"),
+    };
     if spec.storage_driver == Driver::Vfs {
-        let rootfs = dir.join(vfs::ROOTFS);
-        std::fs::create_dir(&rootfs).map_err(|e| EngineError::io("create", &rootfs, e))?;
-        let layers: Vec<_> = spec.layers.iter().map(|l| store.layer_diff(l)).collect();
+        std::fs::create_dir(&root).map_err(|e| EngineError::io("create", &root, e))?;
+    }
+    // The top dir is the container's `/` (vfs: unless a layer has an entry for it): the image's root
+    // owns it, which a nested namespace sees as its root only when shifted.
+    if let Some(maps) = shift {
+        let (uid, gid) = maps.to_outer(0, 0);
+        std::os::unix::fs::lchown(&root, Some(uid), Some(gid))
+            .map_err(|e| EngineError::io("chown", &root, e))?;
+    }
+    if spec.storage_driver == Driver::Vfs {
         let tmp = store.root().join("tmp");
-        vfs::populate(&layers, &rootfs, &tmp, &ctx.apply_options())?;
+        vfs::populate(&layers, &root, &tmp, &opts)?;
     }
     Ok(())
+}
+
+/// The directories of the container's image layers, bottom first: as stored, or the copies with ids
+/// shifted for its nested user namespace.
+pub(super) fn layer_dirs(store: &Store, spec: &ContainerSpec) -> Vec<PathBuf> {
+    match spec.id_maps.as_ref().filter(|_| spec.shifted_layers) {
+        Some(maps) => {
+            let key = maps.key();
+            spec.layers
+                .iter()
+                .map(|l| store.layer_idmapped(l, &key))
+                .collect()
+        }
+        None => spec.layers.iter().map(|l| store.layer_diff(l)).collect(),
+    }
+}
+
+/// How the container sees the owners of its stored files, for tars of them (`export`, `cp` out):
+/// None when it sees them as they are stored.
+pub(super) fn container_ids(c: &Container) -> Option<crate::archive::IdMap> {
+    let maps = c.spec.id_maps.clone().filter(|_| c.spec.shifted_layers)?;
+    Some(Box::new(move |uid, gid| maps.to_container(uid, gid)))
 }
 
 /// What the runtime mounts (or binds) as the container's root.
 pub(super) fn plan(store: &Store, c: &Container) -> Rootfs {
     let dir = store.container_dir(&c.record.id);
-    let lower = c
-        .spec
-        .layers
-        .iter()
-        .rev()
-        .map(|l| store.layer_diff(l))
-        .collect();
+    let lower = layer_dirs(store, &c.spec).into_iter().rev().collect();
     let (merged, mode) = match c.spec.storage_driver {
         Driver::Overlay => (dir.join("merged"), RootfsMode::Overlay),
         Driver::FuseOverlayfs => (dir.join("merged"), RootfsMode::Ready),

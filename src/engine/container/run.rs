@@ -25,6 +25,7 @@ pub fn run_attached(ctx: &Ctx, c: &Container, sig_proxy: bool) -> Result<Ended, 
 }
 
 fn attached(ctx: &Ctx, c: &Container, sig_proxy: bool) -> Result<Ended, EngineError> {
+    super::monitor::start_required(ctx, c)?;
     let mut store = ctx.store()?;
     let mut plan = plan(ctx, &store, c)?;
     plan.process.terminal = c.spec.tty;

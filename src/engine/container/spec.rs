@@ -76,6 +76,10 @@ pub struct ContainerSpec {
     /// The maps of the container's own user namespace, nested in roost's (None: shares roost's).
     #[serde(default)]
     pub id_maps: Option<super::idmap::NestedMaps>,
+    /// Whether the container's layers are the copies with ids shifted for `id_maps`
+    /// (`engine::storage::idmapped`); containers from before roost shifted them use the layers as stored.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub shifted_layers: bool,
     /// keep-id's /etc/passwd and /etc/group lines, added to the image's in bind-mounted copies.
     #[serde(default)]
     pub extra_passwd: Option<String>,
@@ -97,15 +101,22 @@ pub struct ContainerSpec {
     /// `system check --repair` removes them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub builder: Option<String>,
+    /// `--pid`, `--ipc`, `--uts` modes (private when empty).
+    #[serde(default)]
+    pub namespaces: super::Namespaces,
+    /// `--requires`: ids of the containers started before this one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub requires: Vec<String>,
 }
 
 impl ContainerSpec {
-    /// IDs of the containers this one depends on (`--network container:ID`): `rm` refuses to remove
-    /// them while this one exists, and `rm --depend` removes this one with them.
+    /// IDs of the containers this one depends on (`--network container:ID`, `--requires`): `rm`
+    /// refuses to remove them while this one exists, and `rm --depend` removes this one with them.
     pub fn depends_on(&self) -> Vec<&str> {
         self.network
             .strip_prefix("container:")
             .into_iter()
+            .chain(self.requires.iter().map(String::as_str))
             .collect()
     }
 }

@@ -129,12 +129,9 @@ pub fn open_storage(store: &Store, c: &Container, access: Access) -> Result<Owne
         return open_dir(&dir.join(vfs::ROOTFS)).map_err(|e| err("open", e));
     }
     let upper = dir.join("diff");
-    let lowers: Vec<PathBuf> = c
-        .spec
-        .layers
-        .iter()
+    let lowers: Vec<PathBuf> = super::rootfs::layer_dirs(store, &c.spec)
+        .into_iter()
         .rev()
-        .map(|l| store.layer_diff(l))
         .collect();
     if lowers.is_empty() {
         // No image layers: the upper dir is the whole file system.

@@ -85,6 +85,9 @@ pub fn runtime_mounts(store: &Store, c: &Container) -> Result<Vec<runtime::Mount
                 read_only: m.read_only,
                 noexec: m.noexec,
             },
+            MountKind::Devpts => runtime::MountKind::Devpts {
+                data: m.tmpfs_data.join(","),
+            },
             MountKind::Bind if m.overlay => overlay(&dir.join("overlay").join(i.to_string()), m)?,
             MountKind::Bind => runtime::MountKind::Bind {
                 source: PathBuf::from(&m.source),

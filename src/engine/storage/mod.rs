@@ -13,6 +13,7 @@
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod fuse;
+pub mod idmapped;
 mod probe;
 pub mod vfs;
 
@@ -93,6 +94,13 @@ pub enum StorageError {
     FuseTimeout { merged: PathBuf, seconds: u64 },
     #[error("failed to {op} `{}` for the vfs driver", path.display())]
     Vfs {
+        op: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("failed to {op} `{}` for a layer copy with shifted ids", path.display())]
+    Idmap {
         op: &'static str,
         path: PathBuf,
         #[source]

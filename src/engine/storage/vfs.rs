@@ -28,23 +28,34 @@ pub fn populate(
         ..*opts
     };
     for layer in layers {
-        let err = |source| StorageError::VfsLayer {
-            layer: layer.clone(),
-            source,
-        };
-        let io = |op, source| StorageError::Vfs {
-            op,
-            path: tmp.to_owned(),
-            source,
-        };
-        let mut tar = tempfile::tempfile_in(tmp).map_err(|e| io("create a file in", e))?;
-        let mut w = std::io::BufWriter::new(&mut tar);
-        write_layer(layer, &mut w).map_err(err)?;
-        w.flush().map_err(|e| io("write", e))?;
-        drop(w);
-        tar.rewind().map_err(|e| io("read", e))?;
-        apply_layer(&tar, rootfs, &opts).map_err(err)?;
+        copy_layer(layer, rootfs, tmp, &opts)?;
     }
+    Ok(())
+}
+
+/// Write `layer` as a tar (in a file under `tmp`, a staging dir on the store) and apply it onto `dest`.
+pub fn copy_layer(
+    layer: &Path,
+    dest: &Path,
+    tmp: &Path,
+    opts: &ApplyOptions,
+) -> Result<(), StorageError> {
+    let err = |source| StorageError::VfsLayer {
+        layer: layer.to_owned(),
+        source,
+    };
+    let io = |op, source| StorageError::Vfs {
+        op,
+        path: tmp.to_owned(),
+        source,
+    };
+    let mut tar = tempfile::tempfile_in(tmp).map_err(|e| io("create a file in", e))?;
+    let mut w = std::io::BufWriter::new(&mut tar);
+    write_layer(layer, &mut w).map_err(err)?;
+    w.flush().map_err(|e| io("write", e))?;
+    drop(w);
+    tar.rewind().map_err(|e| io("read", e))?;
+    apply_layer(&tar, dest, opts).map_err(err)?;
     Ok(())
 }
 

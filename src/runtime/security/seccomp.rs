@@ -168,14 +168,8 @@ fn cache_key(profile: &Profile, caps: &CapSet, host: &Host) -> String {
 }
 
 fn write_atomic(path: &Path, data: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    tmp.write_all(data)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
+    std::fs::create_dir_all(path.parent().unwrap_or(Path::new(".")))?;
+    crate::sys::fs::write_atomic(path, data, 0o600, crate::sys::fs::Existing::Replace)
 }
 
 fn kernel_flags(flags: &[String]) -> Result<u32, SeccompError> {

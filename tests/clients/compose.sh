@@ -1,0 +1,71 @@
+#!/bin/bash
+# podman-compose 1.6.0, unchanged, driving roost through a `podman` symlink first on PATH: a two-service
+# project (web built from a Containerfile, redis) built, started, queried, inspected and torn down.
+# Env: REG (registry host:port), HOSTPORT (a free port), PODMAN_COMPOSE (the client).
+set -euo pipefail
+fail() { echo "FAIL: $*" >&2; exit 1; }
+[ "$(command -v podman)" != /usr/bin/podman ] || fail "podman resolves to Debian's podman, not roost"
+pc() { echo "+ podman-compose $*" >&2; "$PODMAN_COMPOSE" --in-pod false "$@"; }
+
+mkdir -p "$HOME/shop" && cd "$HOME/shop"
+cat > app.py <<'PY'
+import redis
+from flask import Flask
+app = Flask(__name__)
+cache = redis.Redis(host="redis", port=6379)
+@app.route("/")
+def hello():
+    return "visits %d\n" % cache.incr("hits")
+PY
+cat > Containerfile <<CF
+FROM $REG/compose-base:bookworm
+WORKDIR /app
+COPY app.py .
+ENV FLASK_APP=app.py
+CMD ["python3", "-m", "flask", "run", "--host", "0.0.0.0", "--port", "5000"]
+CF
+cat > compose.yaml <<YML
+services:
+  web:
+    build: .
+    ports: ["$HOSTPORT:5000"]
+    depends_on: [redis]
+    stop_signal: SIGINT
+  redis:
+    image: $REG/compose-base:bookworm
+    command: ["redis-server", "--protected-mode", "no", "--save", ""]
+YML
+
+pc build
+podman image exists shop_web || podman image exists localhost/shop_web || fail "build made no shop_web image"
+pc up -d
+pc ps | tee ps.out
+grep -q shop_web_1 ps.out || fail "ps does not list shop_web_1"
+grep -q shop_redis_1 ps.out || fail "ps does not list shop_redis_1"
+
+# The app answers once flask is up and redis is reachable by its service name.
+for _ in $(seq 300); do
+  curl -fsS "http://127.0.0.1:$HOSTPORT/" > /dev/null 2>&1 && break
+  sleep 0.1
+done
+prev=0
+for i in 1 2 3; do
+  body=$(curl -fsS "http://127.0.0.1:$HOSTPORT/") || fail "request $i to 127.0.0.1:$HOSTPORT failed"
+  n=${body#visits }
+  [ "$n" -gt "$prev" ] || fail "counter did not rise: request $i answered \`$body\` after $prev"
+  prev=$n
+done
+echo "counter reached $prev"
+
+pc logs web | tee logs.out
+grep -q 'GET / HTTP' logs.out || fail "logs of web show no request"
+pc exec -T redis redis-cli get hits | tee exec.out
+[ "$(tr -d '\r\n' < exec.out)" = "$prev" ] || fail "exec redis-cli get hits: \`$(cat exec.out)\`, want $prev"
+
+pc down
+left=$(podman ps -a --format '{{.Names}}' | grep '^shop_' || true)
+[ -z "$left" ] || fail "containers left after down: $left"
+nets=$(podman network ls --format '{{.Name}}' | grep '^shop_' || true)
+[ -z "$nets" ] || fail "networks left after down: $nets"
+if (exec 3<>"/dev/tcp/127.0.0.1/$HOSTPORT") 2>/dev/null; then fail "port $HOSTPORT still answers after down"; fi
+echo OK
