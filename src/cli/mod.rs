@@ -29,6 +29,8 @@ pub use complete::complete_env;
     name = "roost",
     about = "Manage images and containers without root and without a daemon (podman-compatible)",
     disable_version_flag = true,
+    // As cobra: a repeated single-value option takes its last value (`--name a --name b`).
+    args_override_self = true,
     max_term_width = 100,
     after_long_help = "Examples:\n  roost pull 127.0.0.1:5000/busybox\n  roost images --format '{{.Repository}}:{{.Tag}}'\n  roost save -o busybox.tar busybox"
 )]
@@ -57,6 +59,86 @@ pub struct GlobalArgs {
     /// Print the version and exit
     #[arg(short = 'v', long)]
     pub version: bool,
+    /// Same as --log-level=debug (docker compatibility)
+    #[arg(short = 'D', long, global = true, conflicts_with = "log_level")]
+    pub debug: bool,
+    /// Write roost's own output (not containers' output or logs) to this file (before the command:
+    /// `generate` has an --out of its own)
+    #[arg(long, value_name = "PATH", value_hint = clap::ValueHint::FilePath)]
+    pub out: Option<PathBuf>,
+    /// Discard roost's own output (not containers' output or logs)
+    #[arg(long, global = true)]
+    pub noout: bool,
+    /// Use a podman service (not supported: roost has no service; before the command: `-r` is
+    /// `system check --repair`)
+    #[arg(short = 'r', long)]
+    pub remote: bool,
+    /// URL of a podman service (not supported: roost has no service)
+    #[arg(long, global = true, value_name = "URL", hide_short_help = true)]
+    pub url: Option<String>,
+    /// Name of a service connection (not supported: roost has no service; `default` means local)
+    #[arg(long, visible_alias = "context", global = true, value_name = "NAME")]
+    pub connection: Option<String>,
+    /// SSH identity for a service connection (not supported: roost has no service)
+    #[arg(long, global = true, value_name = "PATH", hide_short_help = true)]
+    pub identity: Option<PathBuf>,
+    /// SSH mode of a service connection: golang or native (only meaningful with a service)
+    #[arg(long, global = true, value_name = "MODE", value_parser = ["golang", "native"])]
+    pub ssh: Option<String>,
+    /// Events backend: file, journald or none (accepted for podman compatibility; roost records no events)
+    #[arg(long, global = true, value_name = "BACKEND", value_parser = ["file", "journald", "none"])]
+    pub events_backend: Option<String>,
+    /// Cgroup manager: cgroupfs or systemd (accepted; roost uses the cgroup it runs in, as cgroupfs does)
+    #[arg(long, global = true, value_name = "MANAGER", value_parser = ["cgroupfs", "systemd"])]
+    pub cgroup_manager: Option<String>,
+    /// Path of the network helper (accepted for podman compatibility; roost finds slirp4netns and pasta in PATH)
+    #[arg(long, global = true, value_name = "PATH", value_hint = clap::ValueHint::FilePath)]
+    pub network_cmd_path: Option<PathBuf>,
+    /// OCI runtime: only roost's built-in runtime (`roost`) is available
+    #[arg(long, global = true, value_name = "NAME")]
+    pub runtime: Option<String>,
+    /// Flags for the OCI runtime (not supported: roost's built-in runtime takes none)
+    #[arg(long, global = true, value_name = "FLAG")]
+    pub runtime_flag: Vec<String>,
+    /// Directory for temporary state (accepted for podman compatibility; roost keeps it under --runroot)
+    #[arg(long, global = true, value_name = "PATH", value_hint = clap::ValueHint::DirPath)]
+    pub tmpdir: Option<PathBuf>,
+}
+
+impl GlobalArgs {
+    /// Refuse what roost cannot do (a podman service, another runtime) with a reason, before any work.
+    fn check(&self) -> Result<(), Error> {
+        let service = |flag: &str| {
+            Err(Error::Usage(format!(
+                "{flag}: remote connections are not supported: roost runs containers itself, without a podman service (drop {flag})"
+            )))
+        };
+        if self.remote {
+            return service("--remote");
+        }
+        if self.url.is_some() {
+            return service("--url");
+        }
+        if self.identity.is_some() {
+            return service("--identity");
+        }
+        if let Some(c) = self.connection.as_deref().filter(|c| *c != "default") {
+            return Err(Error::Usage(format!(
+                "connection `{c}` not found: roost has no service connections, it runs locally (drop --connection)"
+            )));
+        }
+        if let Some(r) = self.runtime.as_deref().filter(|r| *r != "roost") {
+            return Err(Error::Usage(format!(
+                "OCI runtime `{r}` not found: roost runs containers with its own built-in runtime (drop --runtime)"
+            )));
+        }
+        if let Some(f) = self.runtime_flag.first() {
+            return Err(Error::Usage(format!(
+                "--runtime-flag `{f}` is not supported: roost's built-in runtime takes no flags"
+            )));
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -251,21 +333,25 @@ pub fn run() -> Result<i32, Error> {
     let parsed = argv::separate_container_command(&cli_cmd, args.clone());
     let matches = match cli_cmd.try_get_matches_from_mut(&parsed) {
         Ok(m) => m,
-        Err(e) => return clap_exit(e),
+        Err(e) => return clap_exit(e, &args),
     };
     let cli = Cli::from_arg_matches(&matches).map_err(|e| Error::Usage(e.to_string()))?;
     if cli.global.version {
         println!("{}", system::version_line(as_podman));
         return Ok(0);
     }
-    let level = crate::logging::parse_level(&cli.global.log_level).map_err(Error::Usage)?;
-    crate::logging::init(level);
     let Some(command) = cli.command else {
-        Cli::command()
-            .print_help()
-            .map_err(|e| Error::io("print help", e))?;
-        return Ok(0);
+        return missing_command(&args);
     };
+    cli.global.check()?;
+    let level = if cli.global.debug {
+        "debug"
+    } else {
+        &cli.global.log_level
+    };
+    let level = crate::logging::parse_level(level).map_err(Error::Usage)?;
+    crate::logging::init(level);
+    redirect_output(&cli.global)?;
     match command {
         Command::Completion(a) => return generate::completion(&a),
         Command::Generate(g) => return generate::generate(&g),
@@ -279,6 +365,84 @@ pub fn run() -> Result<i32, Error> {
         return Ok(exit_status(status));
     }
     dispatch(&ctx, command)
+}
+
+/// Where `out` writes instead of stdout (`--out FILE`, `--noout`), set once before any output.
+static OUTPUT: std::sync::OnceLock<std::fs::File> = std::sync::OnceLock::new();
+
+fn redirect_output(global: &GlobalArgs) -> Result<(), Error> {
+    let path = match (&global.out, global.noout) {
+        (_, true) => std::path::Path::new("/dev/null"),
+        (Some(p), false) => p.as_path(),
+        (None, false) => return Ok(()),
+    };
+    let file = std::fs::File::create(path)
+        .map_err(|e| Error::io(format!("open --out file `{}`", path.display()), e))?;
+    let _ = OUTPUT.set(file);
+    Ok(())
+}
+
+/// The words of `args` that name (sub)commands, from the root: `roost --root x image ls` → `roost image ls`.
+fn command_path(args: &[OsString]) -> String {
+    let mut cmd = Cli::command();
+    let mut path = vec![bin_name(args)];
+    let mut words = args.iter().skip(1).filter_map(|a| a.to_str());
+    while let Some(a) = words.next() {
+        if let Some(flag) = a.strip_prefix('-').filter(|f| !f.is_empty()) {
+            // Skip the value of an option that takes one (`--root DIR`, `-f FORMAT`).
+            let takes_value = |arg: &clap::Arg| arg.get_action().takes_values();
+            let valued = match flag.strip_prefix('-') {
+                Some(long) if !long.contains('=') => cmd
+                    .get_arguments()
+                    .find(|arg| arg.get_long() == Some(long))
+                    .is_some_and(takes_value),
+                Some(_) => false,
+                None => {
+                    flag.chars().count() == 1
+                        && cmd
+                            .get_arguments()
+                            .find(|arg| arg.get_short().map(String::from).as_deref() == Some(flag))
+                            .is_some_and(takes_value)
+                }
+            };
+            if valued {
+                words.next();
+            }
+            continue;
+        }
+        let Some(sub) = cmd
+            .get_subcommands()
+            .find(|c| c.get_name() == a || c.get_all_aliases().any(|al| al == a))
+            .cloned()
+        else {
+            break;
+        };
+        path.push(sub.get_name().to_string());
+        cmd = sub;
+    }
+    path.join(" ")
+}
+
+fn bin_name(args: &[OsString]) -> String {
+    args.first()
+        .and_then(|a| std::path::Path::new(a).file_name())
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "roost".into())
+}
+
+/// A command that needs a subcommand, given none: its help, then podman's error (status 125).
+fn missing_command(args: &[OsString]) -> Result<i32, Error> {
+    let path = command_path(args);
+    let mut cmd = Cli::command();
+    for word in path.split(' ').skip(1) {
+        let Some(sub) = cmd.find_subcommand(word).cloned() else {
+            break;
+        };
+        cmd = sub;
+    }
+    let help = cmd.bin_name(&path).render_help().to_string();
+    out(&format!("{help}\n"))?;
+    Err(Error::Usage(format!("missing command '{path} COMMAND'")))
 }
 
 /// Whether roost runs under podman's name (a `podman` link), for the version it reports.
@@ -296,14 +460,29 @@ fn exit_status(status: std::process::ExitStatus) -> i32 {
 }
 
 /// clap's own exits: help and version go to stdout with status 0; usage errors are podman's 125.
-fn clap_exit(e: clap::Error) -> Result<i32, Error> {
+fn clap_exit(e: clap::Error, args: &[OsString]) -> Result<i32, Error> {
     use clap::error::ErrorKind;
     match e.kind() {
-        ErrorKind::DisplayHelp
-        | ErrorKind::DisplayVersion
-        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
             let _ = e.print();
             Ok(0)
+        }
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => missing_command(args),
+        ErrorKind::InvalidSubcommand => {
+            let word = e
+                .get(clap::error::ContextKind::InvalidSubcommand)
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            let suggestion = match e.get(clap::error::ContextKind::SuggestedSubcommand) {
+                Some(clap::error::ContextValue::Strings(s)) if !s.is_empty() => {
+                    format!(" (did you mean `{}`?)", s.join("`, `"))
+                }
+                _ => String::new(),
+            };
+            Err(Error::Usage(format!(
+                "unrecognized command `{} {word}`{suggestion}",
+                command_path(args)
+            )))
         }
         _ => {
             // clap's message up to its usage section, on one line: what was wrong and what was missing.
@@ -465,11 +644,16 @@ pub(crate) fn confirm(warning: &str) -> bool {
 /// Print to stdout, treating a closed pipe (`roost images | head -1`) as success.
 pub(crate) fn out(text: &str) -> Result<(), Error> {
     use std::io::Write;
-    let mut stdout = std::io::stdout().lock();
-    match stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
+    let written = match OUTPUT.get() {
+        Some(mut file) => file.write_all(text.as_bytes()),
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            stdout
+                .write_all(text.as_bytes())
+                .and_then(|()| stdout.flush())
+        }
+    };
+    match written {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
             Err(Error::io("write to stdout", e))
         }

@@ -86,6 +86,13 @@ pub enum EngineError {
     ContainerFs(#[from] container::FsError),
     #[error("no container with name or ID \"{0}\" found: no such container")]
     NoSuchContainer(String),
+    /// `inspect` without `--type`: neither a container nor an image has these names (podman's words).
+    #[error("no such object: {}", .0.iter().map(|n| format!("\"{n}\"")).collect::<Vec<_>>().join(", "))]
+    NoSuchObject(Vec<String>),
+    #[error(
+        "cannot remove container {0} as it is running - running or paused containers cannot be removed without force: container state improper"
+    )]
+    RemoveRunning(String),
     #[error("{message}")]
     StartFailed { code: i32, message: String },
     #[error(
@@ -180,6 +187,9 @@ impl EngineError {
                 Some("see `roost images` for the images in local storage".into())
             }
             EngineError::Ambiguous { .. } => Some("use a longer ID or a full name".into()),
+            EngineError::NoSuchObject(_) => {
+                Some("see `roost ps -a` and `roost images` for what exists".into())
+            }
             EngineError::MultipleTags { .. } => {
                 Some("use `roost rmi -f`, or remove the tags one by one".into())
             }

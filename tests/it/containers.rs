@@ -692,8 +692,9 @@ fn create_start_wait() {
     out(&env, &["start", &idb[..12]]);
     assert_eq!(out(&env, &["wait", &b]), "5\n");
 
+    // podman prints each container as it was named.
     let o = env.roost(0, &["rm", &a, &b]);
-    assert_eq!(o.stdout_lines(), [id, idb]);
+    assert_eq!(o.stdout_lines(), [a.clone(), b.clone()]);
     assert_eq!(container_dirs(&env), Vec::<String>::new());
     assert_no_leaks(&env);
 }
@@ -978,12 +979,12 @@ fn name_conflicts_and_rm() {
     let o = env.roost(1, &["rm", "no-such-container"]);
     assert!(
         o.stderr_text()
-            .contains("no container with name or ID \"no-such-container\" found"),
+            .contains("no container with ID or name \"no-such-container\" found"),
         "{}",
         o.stderr_text()
     );
-    // -f: gone, with the full ID printed.
-    assert_eq!(out(&env, &["rm", "-f", &n]), format!("{id}\n"));
+    // -f: gone, printed as it was named.
+    assert_eq!(out(&env, &["rm", "-f", &n]), format!("{n}\n"));
     assert_eq!(out(&env, &["ps", "-a", "-q"]), "");
     // -i: unknown ignored.
     env.roost(0, &["rm", "-i", "no-such-container"]);
@@ -1603,7 +1604,7 @@ fn killed_monitor_is_noticed() {
     assert_eq!(ps_field(&env, &n, "{{.State}}"), "exited");
     assert!(ps_field(&env, &n, "{{.Status}}").starts_with("Exited"));
     assert_eq!(out(&env, &["ps", "-q"]), "");
-    assert_eq!(out(&env, &["rm", &n]), format!("{id}\n"));
+    assert_eq!(out(&env, &["rm", &n]), format!("{n}\n"));
     assert_nothing_left(&env, "rm after a killed monitor");
 }
 

@@ -24,6 +24,7 @@ mod misc;
 mod monitor;
 mod network;
 mod networks;
+mod podman_cli;
 mod privacy;
 mod pull;
 mod push;

@@ -11,14 +11,20 @@ use crate::error::Error;
 #[derive(Debug, Args)]
 pub struct StopArgs {
     /// Seconds to wait before killing the container (default: its --stop-timeout, 10)
-    #[arg(short, long, value_name = "SECONDS")]
+    #[arg(short, long, alias = "timeout", value_name = "SECONDS")]
     pub time: Option<u32>,
     /// Stop all running containers
     #[arg(short, long)]
     pub all: bool,
-    /// Do not fail for containers that do not exist
+    /// Do not fail for containers (or --cidfile files) that do not exist
     #[arg(short, long)]
     pub ignore: bool,
+    /// Read the container's ID from this file (as `run --cidfile` writes it)
+    #[arg(long, value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
+    pub cidfile: Vec<std::path::PathBuf>,
+    /// Stop the running containers that match this filter (the keys of `ps --filter`)
+    #[arg(short, long, value_name = "KEY=VALUE")]
+    pub filter: Vec<String>,
     #[arg(value_name = "CONTAINER", add = ArgValueCandidates::new(running_containers))]
     pub containers: Vec<String>,
 }
@@ -31,6 +37,9 @@ pub struct KillArgs {
     /// Signal all running containers
     #[arg(short, long)]
     pub all: bool,
+    /// Read the container's ID from this file (as `run --cidfile` writes it)
+    #[arg(long, value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
+    pub cidfile: Vec<std::path::PathBuf>,
     #[arg(value_name = "CONTAINER", add = ArgValueCandidates::new(running_containers))]
     pub containers: Vec<String>,
 }
@@ -57,20 +66,34 @@ pub struct MonitorArgs {
     pub wait_attach: bool,
 }
 
-fn targets(ctx: &Ctx, all: bool, keys: &[String]) -> Result<Vec<String>, Error> {
-    if all {
-        return Ok(engine::list(ctx)?
+/// The containers a bulk command acts on: every running one (`--all`), the running ones that match
+/// `filters`, or those named (on the command line, or in `cidfiles`).
+fn targets(
+    ctx: &Ctx,
+    all: bool,
+    keys: &[String],
+    cidfiles: &[std::path::PathBuf],
+    filters: &[String],
+    ignore: bool,
+) -> Result<Vec<String>, Error> {
+    if all || !filters.is_empty() {
+        let running = engine::list(ctx)?
             .into_iter()
             .filter(|c| c.state.status == Status::Running && !c.is_external())
+            .collect();
+        return Ok(super::ps::apply_filters(running, filters)?
+            .into_iter()
             .map(|c| c.record.id)
             .collect());
     }
-    if keys.is_empty() {
+    let mut keys = keys.to_vec();
+    keys.extend(super::read_cidfiles(cidfiles, ignore)?);
+    if keys.is_empty() && cidfiles.is_empty() {
         return Err(Error::Usage(
             "specify one or more containers (or use --all)".into(),
         ));
     }
-    Ok(keys.to_vec())
+    Ok(keys)
 }
 
 fn warn(text: &str) {
@@ -82,10 +105,12 @@ fn warn(text: &str) {
 
 pub fn stop(ctx: &Ctx, a: &StopArgs) -> Result<i32, Error> {
     let mut code = 0;
-    for key in targets(ctx, a.all, &a.containers)? {
+    let keys = targets(ctx, a.all, &a.containers, &a.cidfile, &a.filter, a.ignore)?;
+    for key in keys {
         match engine::stop(ctx, &key, a.time) {
             Ok(o) => {
-                if o.killed {
+                // podman warns only when the stop signal had time to work (`-t 0` kills at once).
+                if o.killed && a.time != Some(0) {
                     let name = nix::sys::signal::Signal::try_from(o.signal)
                         .map(|s| s.as_str().to_string())
                         .unwrap_or(o.signal.to_string());
@@ -113,7 +138,7 @@ pub fn stop(ctx: &Ctx, a: &StopArgs) -> Result<i32, Error> {
 pub fn kill(ctx: &Ctx, a: &KillArgs) -> Result<i32, Error> {
     let sig = engine::parse_signal(&a.signal)?;
     let mut code = 0;
-    for key in targets(ctx, a.all, &a.containers)? {
+    for key in targets(ctx, a.all, &a.containers, &a.cidfile, &[], false)? {
         match engine::kill(ctx, &key, sig) {
             Ok(_) => out(&format!("{key}\n"))?,
             Err(e) => {
@@ -166,7 +191,7 @@ pub fn wait(ctx: &Ctx, a: &WaitArgs) -> Result<i32, Error> {
 }
 
 pub fn restart(ctx: &Ctx, a: &StopArgs) -> Result<i32, Error> {
-    for key in targets(ctx, a.all, &a.containers)? {
+    for key in targets(ctx, a.all, &a.containers, &a.cidfile, &a.filter, a.ignore)? {
         engine::stop(ctx, &key, a.time)?;
         let store = ctx.store()?;
         let c = engine::find(&store, &key)?;

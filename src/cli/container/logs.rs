@@ -40,8 +40,16 @@ pub struct LogsArgs {
     pub containers: Vec<String>,
 }
 
-fn parse_time(s: &str) -> Result<Timestamp, Error> {
+/// podman's time arguments: RFC 3339, Unix seconds, or a duration before now (`10m`, `1h30m`).
+pub(crate) fn parse_time(s: &str) -> Result<Timestamp, Error> {
     if let Ok(t) = s.parse::<Timestamp>() {
+        return Ok(t);
+    }
+    if let Some(t) = s
+        .parse::<i64>()
+        .ok()
+        .and_then(|secs| Timestamp::from_second(secs).ok())
+    {
         return Ok(t);
     }
     let d: jiff::SignedDuration = s
@@ -54,7 +62,7 @@ fn parse_time(s: &str) -> Result<Timestamp, Error> {
         .or_else(|| s.parse().ok())
         .ok_or_else(|| {
             Error::Usage(format!(
-                "invalid time `{s}`: use RFC 3339 or a duration such as 10m"
+                "invalid time `{s}`: use RFC 3339, Unix seconds or a duration such as 10m"
             ))
         })?;
     Ok(Timestamp::now() - d)

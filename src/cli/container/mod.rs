@@ -19,6 +19,41 @@ mod userns;
 use clap::Args;
 use clap_complete::engine::ArgValueCandidates;
 
+/// The container IDs in `--cidfile` files (as `run --cidfile` writes them); with `ignore`, a file
+/// that does not exist names nothing.
+pub(crate) fn read_cidfiles(
+    files: &[std::path::PathBuf],
+    ignore: bool,
+) -> Result<Vec<String>, crate::error::Error> {
+    let mut ids = Vec::new();
+    for f in files {
+        match std::fs::read_to_string(f) {
+            Ok(text) if !text.trim().is_empty() => ids.push(text.trim().to_string()),
+            Ok(_) => {
+                return Err(crate::error::Error::Usage(format!(
+                    "CIDFile `{}` is empty: it should hold a container ID",
+                    f.display()
+                )));
+            }
+            Err(e) if ignore && e.kind() == std::io::ErrorKind::NotFound => {}
+            // podman's words, which scripts match.
+            Err(e) => {
+                let why = e
+                    .raw_os_error()
+                    .map(|n| nix::errno::Errno::from_raw(n).desc().to_string())
+                    .unwrap_or_else(|| e.to_string())
+                    .to_lowercase();
+                return Err(crate::engine::EngineError::Invalid(format!(
+                    "reading CIDFile: open {}: {why}",
+                    f.display()
+                ))
+                .into());
+            }
+        }
+    }
+    Ok(ids)
+}
+
 pub use attach::{AttachArgs, attach};
 pub use commit::{CommitArgs, commit};
 pub use cp::{CpArgs, cp};
@@ -195,6 +230,9 @@ pub struct CreateArgs {
     /// Name for the container
     #[arg(long, value_name = "NAME")]
     pub name: Option<String>,
+    /// Write the container's ID to this file (which must not exist yet)
+    #[arg(long, value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
+    pub cidfile: Option<std::path::PathBuf>,
     /// Set environment variables (KEY=VALUE, or KEY to take it from your environment)
     #[arg(short, long, value_name = "KEY[=VALUE]")]
     pub env: Vec<String>,
@@ -412,7 +450,7 @@ pub struct StartArgs {
     pub containers: Vec<String>,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct RmArgs {
     /// Remove all containers
     #[arg(short, long)]
@@ -438,6 +476,12 @@ pub struct RmArgs {
     /// Remove the containers' anonymous volumes too
     #[arg(short, long)]
     pub volumes: bool,
+    /// Read the container's ID from this file (as `run --cidfile` writes it)
+    #[arg(long, value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
+    pub cidfile: Vec<std::path::PathBuf>,
+    /// Remove the containers that match this filter (the keys of `ps --filter`)
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub filter: Vec<String>,
     /// Containers to remove
     #[arg(value_name = "CONTAINER", add = ArgValueCandidates::new(container_names))]
     pub containers: Vec<String>,
@@ -460,7 +504,8 @@ pub struct PsArgs {
     /// Show the N last created containers
     #[arg(short = 'n', long, value_name = "N")]
     pub last: Option<usize>,
-    /// Filter output (name, id, label, status, ancestor, exited)
+    /// Filter output: name, id, label, status, ancestor, exited, volume, network, since, before,
+    /// until (the same key repeated: any of the values; different keys: all of them)
     #[arg(short, long, value_name = "KEY=VALUE")]
     pub filter: Vec<String>,
     /// Pretty-print with a Go template, `json`, or `table …`
@@ -472,6 +517,9 @@ pub struct PsArgs {
     /// Show the size of each container's writable layer and of its image
     #[arg(short, long)]
     pub size: bool,
+    /// Sort by command, created, id, image, names, runningfor or status
+    #[arg(long, value_name = "KEY", value_parser = ["command", "created", "id", "image", "names", "runningfor", "status"])]
+    pub sort: Option<String>,
     /// Show also the containers that `build` runs its RUN steps in (implies --all)
     #[arg(long)]
     pub external: bool,

@@ -28,7 +28,8 @@ struct PsRow {
     state: String,
     ports: String,
     names: String,
-    labels: BTreeMap<String, String>,
+    /// podman's `psReporter.Labels()`: `k=v,k2=v2`.
+    labels: String,
     mounts: Vec<String>,
     networks: String,
     pod: String,
@@ -253,7 +254,13 @@ fn template_row(
         state: c.state.status.as_str().into(),
         ports: ports_text(c),
         names: c.record.name.clone(),
-        labels: c.spec.labels.clone(),
+        labels: c
+            .spec
+            .labels
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(","),
         mounts: mount_destinations(c),
         networks: c
             .spec
@@ -274,35 +281,146 @@ fn template_row(
     }
 }
 
-fn filter(c: &Container, f: &str) -> Result<bool, Error> {
+/// One `--filter KEY=VALUE`, checked once (regular expressions compiled, times parsed).
+enum Filter {
+    Name(regex_lite::Regex),
+    IdPrefix(String),
+    IdRegex(regex_lite::Regex),
+    Status(String),
+    Ancestor(String),
+    Exited(i32),
+    Label(String, Option<String>),
+    Volume(String),
+    Network(String),
+    /// Created before this time (`until`, `before`) or after it (`since`).
+    Before(jiff::Timestamp),
+    After(jiff::Timestamp),
+}
+
+const FILTER_KEYS: &str =
+    "name, id, status, ancestor, exited, label, volume, network, since, before, until";
+
+fn parse_filter(list: &[Container], f: &str) -> Result<(String, Filter), Error> {
+    let bad = |why: String| Error::Usage(format!("invalid filter `{f}`: {why}"));
     let (k, v) = f
         .split_once('=')
-        .ok_or_else(|| Error::Usage(format!("invalid filter `{f}`: expected KEY=VALUE")))?;
-    Ok(match k {
+        .ok_or_else(|| bad("expected KEY=VALUE".into()))?;
+    let regex = |v: &str| regex_lite::Regex::new(v).map_err(|e| bad(e.to_string()));
+    // `since`/`before` name a container; its creation time is the bound.
+    let created = |key: &str| {
+        list.iter()
+            .find(|c| c.record.name == key || (key.len() >= 3 && c.record.id.starts_with(key)))
+            .map(|c| c.record.created)
+            .ok_or_else(|| bad(format!("no container `{key}`")))
+    };
+    let filter = match k {
         // podman matches names with an unanchored regular expression.
-        "name" => regex_lite::Regex::new(v)
-            .map_err(|e| Error::Usage(format!("invalid filter `{f}`: {e}")))?
-            .is_match(&c.record.name),
-        "id" => c.record.id.starts_with(v),
-        "status" => c.state.status.as_str() == v,
-        "ancestor" => {
-            c.record.image == v
-                || c.record.image_id.hex().starts_with(v)
+        "name" => Filter::Name(regex(v)?),
+        // All hex: an ID prefix, in either case; anything else: a regular expression.
+        "id" if !v.is_empty() && v.chars().all(|c| c.is_ascii_hexdigit()) => {
+            Filter::IdPrefix(v.to_ascii_lowercase())
+        }
+        "id" => Filter::IdRegex(regex(v)?),
+        "status" => {
+            const STATES: [&str; 7] = [
+                "created",
+                "running",
+                "paused",
+                "stopped",
+                "exited",
+                "unknown",
+                "restarting",
+            ];
+            if !STATES.contains(&v) {
+                return Err(bad(format!("status must be one of {}", STATES.join(", "))));
+            }
+            Filter::Status(v.to_string())
+        }
+        "ancestor" => Filter::Ancestor(v.to_string()),
+        "exited" => Filter::Exited(
+            v.parse()
+                .map_err(|_| bad("exited takes an exit code".into()))?,
+        ),
+        "label" => match v.split_once('=') {
+            Some((lk, lv)) => Filter::Label(lk.to_string(), Some(lv.to_string())),
+            None => Filter::Label(v.to_string(), None),
+        },
+        "volume" => Filter::Volume(v.to_string()),
+        "network" => Filter::Network(v.to_string()),
+        "until" => Filter::Before(super::logs::parse_time(v)?),
+        "before" => Filter::Before(created(v)?),
+        "since" => Filter::After(created(v)?),
+        _ => return Err(bad(format!("supported keys are {FILTER_KEYS}"))),
+    };
+    Ok((k.to_string(), filter))
+}
+
+fn matches(c: &Container, f: &Filter) -> bool {
+    match f {
+        Filter::Name(re) => re.is_match(&c.record.name),
+        Filter::IdPrefix(p) => c.record.id.starts_with(p.as_str()),
+        Filter::IdRegex(re) => re.is_match(&c.record.id),
+        // podman's `stopped` is any container that ran and ended.
+        Filter::Status(s) if s == "stopped" => {
+            matches!(c.state.status, Status::Exited | Status::Stopped)
+        }
+        Filter::Status(s) => c.state.status.as_str() == s,
+        Filter::Ancestor(v) => {
+            c.record.image == *v
+                || c.record.image_id.hex().starts_with(v.as_str())
                 || c.record.image.ends_with(&format!("/{v}"))
         }
-        "exited" => {
-            c.state.status == Status::Exited && v.parse::<i32>().ok() == Some(c.state.exit_code)
+        Filter::Exited(code) => {
+            matches!(c.state.status, Status::Exited | Status::Stopped) && c.state.exit_code == *code
         }
-        "label" => match v.split_once('=') {
-            Some((lk, lv)) => c.spec.labels.get(lk).map(String::as_str) == Some(lv),
-            None => c.spec.labels.contains_key(v),
+        Filter::Label(k, v) => match v {
+            Some(v) => c.spec.labels.get(k) == Some(v),
+            None => c.spec.labels.contains_key(k),
         },
-        _ => {
-            return Err(Error::Usage(format!(
-                "invalid filter `{k}`: supported are name, id, status, ancestor, exited, label"
-            )));
-        }
-    })
+        // A volume by name, or anything mounted at that path in the container.
+        Filter::Volume(v) => c
+            .spec
+            .mounts
+            .iter()
+            .any(|m| m.source == *v || m.destination == *v),
+        Filter::Network(n) => c.spec.networks.contains_key(n),
+        Filter::Before(t) => c.record.created < *t,
+        Filter::After(t) => c.record.created > *t,
+    }
+}
+
+/// podman's filter logic: the values of one key are alternatives, different keys must all match.
+pub(super) fn apply_filters(
+    list: Vec<Container>,
+    filters: &[String],
+) -> Result<Vec<Container>, Error> {
+    let mut by_key: BTreeMap<String, Vec<Filter>> = BTreeMap::new();
+    for f in filters {
+        let (k, filter) = parse_filter(&list, f)?;
+        by_key.entry(k).or_default().push(filter);
+    }
+    Ok(list
+        .into_iter()
+        .filter(|c| {
+            by_key
+                .values()
+                .all(|alts| alts.iter().any(|f| matches(c, f)))
+        })
+        .collect())
+}
+
+/// `--sort KEY`: ascending, as podman sorts.
+fn sort(list: &mut [Container], key: &str) {
+    match key {
+        "command" => list.sort_by(|a, b| a.spec.args.cmp(&b.spec.args)),
+        "id" => list.sort_by(|a, b| a.record.id.cmp(&b.record.id)),
+        "image" => list.sort_by(|a, b| a.record.image.cmp(&b.record.image)),
+        "names" => list.sort_by(|a, b| a.record.name.cmp(&b.record.name)),
+        "status" => list.sort_by(|a, b| a.state.status.as_str().cmp(b.state.status.as_str())),
+        // Shortest running first.
+        "runningfor" => list.sort_by_key(|c| std::cmp::Reverse(c.record.created)),
+        _ => list.sort_by_key(|c| c.record.created),
+    }
 }
 
 pub fn ps(ctx: &Ctx, a: &PsArgs) -> Result<i32, Error> {
@@ -312,24 +430,20 @@ pub fn ps(ctx: &Ctx, a: &PsArgs) -> Result<i32, Error> {
     if !a.external {
         list.retain(|c| !c.is_external());
     }
-    let explicit = a.all || a.external || a.latest || a.last.is_some() || !a.filter.is_empty();
-    if !explicit {
+    let mut list = apply_filters(list, &a.filter)?;
+    // Only running containers, unless asked otherwise (a status filter chooses states itself).
+    let status_filter = a.filter.iter().any(|f| f.starts_with("status="));
+    if !(a.all || a.external || a.latest || a.last.is_some() || status_filter) {
         list.retain(|c| c.state.status == Status::Running);
-    }
-    for f in &a.filter {
-        let mut keep = Vec::new();
-        for c in list {
-            if filter(&c, f)? {
-                keep.push(c);
-            }
-        }
-        list = keep;
     }
     if a.latest {
         list.truncate(1);
     }
     if let Some(n) = a.last {
         list.truncate(n);
+    }
+    if let Some(key) = a.sort.as_deref() {
+        sort(&mut list, key);
     }
     if a.quiet {
         let text: String = list

@@ -142,8 +142,51 @@ fn options(a: &CreateArgs, remove: bool) -> Result<CreateOptions, Error> {
 
 pub fn create(ctx: &Ctx, a: &CreateArgs) -> Result<i32, Error> {
     let opts = options(a, a.rm)?;
+    let cidfile = CidFile::claim(a.cidfile.as_deref())?;
     let c = engine::create(ctx, &opts, &Progress::new(a.quiet))?;
+    cidfile.write(&c.record.id)?;
     out(&format!("{}\n", c.record.id)).map(|()| 0)
+}
+
+/// `--cidfile`: claimed (created empty, exclusively) before the container is made, so that two
+/// containers cannot share one; removed again if creating fails.
+struct CidFile(Option<(std::path::PathBuf, std::fs::File)>);
+
+impl CidFile {
+    fn claim(path: Option<&std::path::Path>) -> Result<CidFile, Error> {
+        let Some(path) = path else {
+            return Ok(CidFile(None));
+        };
+        match std::fs::File::create_new(path) {
+            Ok(f) => Ok(CidFile(Some((path.to_path_buf(), f)))),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(Error::Usage(format!(
+                "container id file exists. Ensure another container is not using it or delete {}",
+                path.display()
+            ))),
+            Err(e) => Err(Error::io(
+                format!("create the CIDFile `{}`", path.display()),
+                e,
+            )),
+        }
+    }
+
+    fn write(mut self, id: &str) -> Result<(), Error> {
+        use std::io::Write;
+        if let Some((path, mut f)) = self.0.take() {
+            f.write_all(id.as_bytes())
+                .and_then(|()| f.sync_all())
+                .map_err(|e| Error::io(format!("write the CIDFile `{}`", path.display()), e))?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for CidFile {
+    fn drop(&mut self) {
+        if let Some((path, _)) = self.0.take() {
+            let _ = std::fs::remove_file(path);
+        }
+    }
 }
 
 fn attached(ctx: &Ctx, c: &engine::Container, sig_proxy: bool) -> Result<i32, Error> {
@@ -169,7 +212,9 @@ pub fn run(ctx: &Ctx, a: &RunArgs) -> Result<i32, Error> {
         ));
     }
     let detach_keys = parse_detach_keys(&a.detach_keys)?;
+    let cidfile = CidFile::claim(a.create.cidfile.as_deref())?;
     let c = engine::create(ctx, &opts, &Progress::new(a.create.quiet))?;
+    cidfile.write(&c.record.id)?;
     if a.detach {
         engine::start_detached(ctx, &c)?;
         return out(&format!("{}\n", c.record.id)).map(|()| 0);
@@ -228,7 +273,30 @@ pub fn start(ctx: &Ctx, a: &StartArgs) -> Result<i32, Error> {
 }
 
 pub fn rm(ctx: &Ctx, a: &RmArgs) -> Result<i32, Error> {
+    let mut keys = a.containers.clone();
+    keys.extend(super::read_cidfiles(&a.cidfile, a.ignore)?);
+    if !a.filter.is_empty() {
+        let all = engine::list(ctx)?;
+        keys.extend(
+            super::ps::apply_filters(all, &a.filter)?
+                .into_iter()
+                .map(|c| c.record.id),
+        );
+        if keys.is_empty() {
+            return Ok(0);
+        }
+    }
+    let by_file = !a.cidfile.is_empty();
+    let a = &RmArgs {
+        containers: keys,
+        cidfile: Vec::new(),
+        filter: Vec::new(),
+        ..a.clone()
+    };
     if a.containers.is_empty() && !a.all {
+        if by_file {
+            return Ok(0);
+        }
         return Err(Error::Usage(
             "specify one or more containers to remove (or use --all)".into(),
         ));
@@ -275,17 +343,27 @@ pub fn rm(ctx: &Ctx, a: &RmArgs) -> Result<i32, Error> {
         .iter()
         .map(|id| format!("{id}\n"))
         .collect::<String>())?;
-    for e in &report.errors {
+    use crate::engine::EngineError as E;
+    // --force: a container that does not exist is not an error (podman).
+    let errors: Vec<&E> = report
+        .errors
+        .iter()
+        .filter(|e| !(a.force && matches!(e, E::NoSuchContainer(_))))
+        .collect();
+    for e in &errors {
         #[allow(clippy::print_stderr)]
-        {
-            eprintln!("Error: {e}");
+        match e {
+            E::NoSuchContainer(k) => {
+                eprintln!("Error: no container with ID or name \"{k}\" found: no such container")
+            }
+            e => eprintln!("Error: {e}"),
         }
     }
     // podman: 1 when a container does not exist, 2 when one is running, 125 otherwise.
-    Ok(match report.errors.first() {
+    Ok(match errors.first() {
         None => 0,
-        Some(crate::engine::EngineError::NoSuchContainer(_)) => 1,
-        Some(crate::engine::EngineError::Invalid(m)) if m.contains("is running") => 2,
+        Some(E::NoSuchContainer(_)) => 1,
+        Some(E::RemoveRunning(_)) => 2,
         Some(_) => 125,
     })
 }

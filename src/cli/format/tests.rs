@@ -404,3 +404,18 @@ mod properties {
         assert!(r.is_err(), "{r:?}");
     }
 }
+
+#[test]
+fn go_field_names_reach_json_id_keys() {
+    let objs = [serde_json::json!({"Id": "abc", "ImageId": "def", "Identity": "x"})];
+    let out = render_inspect(&objs, &Format::parse(Some("{{.ID}} {{.Id}} {{.ImageID}}")))
+        .expect("renders");
+    assert_eq!(out, "abc abc def\n");
+    // `{{json .}}` keeps the object as it is.
+    let out = render_inspect(&objs, &Format::parse(Some("{{json .}}"))).expect("renders");
+    assert_eq!(
+        out,
+        "{\"Id\":\"abc\",\"Identity\":\"x\",\"ImageId\":\"def\"}\n"
+    );
+    assert!(render_inspect(&objs, &Format::parse(Some("{{.IDentity}}"))).is_err());
+}

@@ -60,12 +60,37 @@ fn build(tree: &Tree, cache: &mut JsonCache) -> Result<Value, serde_json::Error>
             for (k, t) in entries {
                 map.insert(Arc::from(k.as_str()), build(t, cache)?);
             }
+            // podman's templates see Go field names (`.ID`, `.ImageID`) where its JSON says `Id`.
+            for (k, _) in entries {
+                if let Some(go) = go_field_name(k)
+                    && !map.contains_key(go.as_str())
+                {
+                    let v = map[k.as_str()].clone();
+                    map.insert(Arc::from(go.as_str()), v);
+                }
+            }
             let map = Arc::new(map);
             cache.0.insert(map_key(&map), serde_json::to_string(tree)?);
             Value::Map(map)
         }
     };
     Ok(value)
+}
+
+/// The Go field name behind a JSON key that spells the `ID` initialism `Id` (`Id`, `ImageId`,
+/// `IdMappings`), if it differs.
+fn go_field_name(key: &str) -> Option<String> {
+    let mut out = String::with_capacity(key.len());
+    let mut rest = key;
+    while let Some(i) = rest.find("Id") {
+        let after = &rest[i + 2..];
+        out.push_str(&rest[..i]);
+        let word_ends = after.chars().next().is_none_or(|c| c.is_ascii_uppercase());
+        out.push_str(if word_ends { "ID" } else { "Id" });
+        rest = after;
+    }
+    out.push_str(rest);
+    (out != key).then_some(out)
 }
 
 fn list_key(list: &Arc<[Value]>) -> usize {

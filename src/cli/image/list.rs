@@ -360,6 +360,7 @@ fn inspect_json(info: &ImageInfo, ctx: &Ctx) -> Value {
 pub fn inspect(ctx: &Ctx, args: &InspectArgs) -> Result<i32, Error> {
     let kind = args.kind.as_deref().unwrap_or("all");
     let mut docs: Vec<Value> = Vec::new();
+    let mut missing: Vec<String> = Vec::new();
     let store = ctx.store_if_exists()?;
     for name in &args.names {
         if kind != "image"
@@ -379,11 +380,21 @@ pub fn inspect(ctx: &Ctx, args: &InspectArgs) -> Result<i32, Error> {
         if kind == "container" {
             return Err(crate::engine::EngineError::NoSuchContainer(name.clone()).into());
         }
-        let infos = crate::engine::image::inspect(ctx, std::slice::from_ref(name))?;
-        docs.extend(infos.iter().map(|i| inspect_json(i, ctx)));
+        match crate::engine::image::inspect(ctx, std::slice::from_ref(name)) {
+            Ok(infos) => docs.extend(infos.iter().map(|i| inspect_json(i, ctx))),
+            // podman: without --type, print what was found, then name what was not.
+            Err(crate::engine::EngineError::ImageNotKnown(_)) if kind == "all" => {
+                missing.push(name.clone())
+            }
+            Err(e) => return Err(e.into()),
+        }
     }
     let fmt = Format::parse(args.format.as_deref());
-    out(&format::render_inspect(&docs, &fmt)?).map(|()| 0)
+    out(&format::render_inspect(&docs, &fmt)?)?;
+    if missing.is_empty() {
+        return Ok(0);
+    }
+    Err(crate::engine::EngineError::NoSuchObject(missing).into())
 }
 
 #[cfg(test)]

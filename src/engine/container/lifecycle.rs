@@ -143,10 +143,7 @@ pub fn remove_one(
 ) -> Result<(), EngineError> {
     if c.state.status == Status::Running {
         if !force {
-            return Err(EngineError::Invalid(format!(
-                "cannot remove container {} as it is running - running or paused containers cannot be removed without force",
-                c.record.id
-            )));
+            return Err(EngineError::RemoveRunning(c.record.id.clone()));
         }
         if c.state.pid > 0 {
             let _ = nix::sys::signal::kill(
@@ -329,6 +326,8 @@ pub fn remove_containers(
         }
         return Ok(report);
     };
+    // Removed containers are reported as they were named (podman prints the user's words).
+    let mut given: std::collections::HashMap<String, String> = std::collections::HashMap::new();
     let targets: Vec<Result<Container, EngineError>> = if all {
         store
             .containers()?
@@ -338,7 +337,15 @@ pub fn remove_containers(
             .map(Ok)
             .collect()
     } else {
-        keys.iter().map(|k| find(&store, k)).collect()
+        keys.iter()
+            .map(|k| {
+                find(&store, k).inspect(|c| {
+                    given
+                        .entry(c.record.id.clone())
+                        .or_insert_with(|| k.clone());
+                })
+            })
+            .collect()
     };
     let everyone: Vec<Container> = store
         .containers()?
@@ -354,7 +361,7 @@ pub fn remove_containers(
             Ok(c.record.id)
         });
         match removed {
-            Ok(id) => report.removed.push(id),
+            Ok(id) => report.removed.push(given.remove(&id).unwrap_or(id)),
             Err(EngineError::NoSuchContainer(_)) if ignore => {}
             Err(e) => report.errors.push(e),
         }
