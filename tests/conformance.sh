@@ -7,12 +7,12 @@
 # drop (exit 1 if it does); when it rises, it says how to raise the ratchet. With some files, it only reports.
 # Causes: each failure's cause is the error roost printed (or the failed assertion), unless a line of
 # tests/conformance.causes ("REGEX<TAB>cause", matched against "FILE: TEST NAME") names it.
-# Env: CONFORMANCE_KIT (directory with run.sh; default /work/shared/conformance), OUT (TAP output, default
+# Env: CONFORMANCE_KIT (directory with run.sh; default ../shared/conformance beside the repository), OUT (TAP output, default
 #      /tmp/roost-conformance), TESTUSER (passed to run.sh), NORUN=1 (reuse the TAP files already in $OUT;
 #      ELAPSED=SECONDS: that run's runtime, for the report).
 set -uo pipefail
 cd "$(dirname "$0")/.."
-KIT=${CONFORMANCE_KIT:-/work/shared/conformance}
+KIT=${CONFORMANCE_KIT:-$(cd "$(dirname "$0")/../.." && pwd)/shared/conformance}
 export OUT=${OUT:-/tmp/roost-conformance}
 BIN=${1:-target/debug/roost}; [ $# -gt 0 ] && shift
 RATCHET=tests/conformance.ratchet; REPORT=tests/CONFORMANCE.md; CAUSES=tests/conformance.causes
