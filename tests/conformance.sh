@@ -29,7 +29,7 @@ if [ "${NORUN:-}" = 1 ]; then
     echo "$f pass=$((p - s)) fail=$(grep -c '^not ok ' "$t") skip=$s"
   done)
 else
-  summary=$("$KIT/run.sh" "$BIN" "$@" | tee /dev/stderr | grep -E '^[^ ]+\.bats pass=')
+  summary=$("$KIT/run.sh" "$BIN" "$@" | tee -a /dev/stderr | grep -E '^[^ ]+\.bats pass=')
 fi
 elapsed=$((SECONDS - start)); took="Kit runtime here: ${elapsed}s"
 [ "${NORUN:-}" = 1 ] && took="Results reused from an earlier run${ELAPSED:+, whose kit runtime here was ${ELAPSED}s}"
