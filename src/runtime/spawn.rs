@@ -353,6 +353,9 @@ fn container_path(env: &[String]) -> &str {
 pub(super) fn exec(p: &super::plan::Process) -> Result<Infallible, (i32, String)> {
     // The container's processes get podman's umask (the OCI default), not whatever the user's shell has.
     nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o022));
+    // Nor the signals we ignore (Rust's runtime ignores SIGPIPE): crun and runc reset them too.
+    crate::sys::process::reset_ignored_signals()
+        .map_err(|e| fail(125, format!("failed to reset the signal dispositions: {e}")))?;
     let Some(cmd) = p.args.first() else {
         return Err(fail(
             127,

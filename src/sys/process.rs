@@ -46,6 +46,29 @@ pub fn ignore_signal(sig: nix::sys::signal::Signal) -> nix::Result<()> {
     unsafe { nix::sys::signal::signal(sig, nix::sys::signal::SigHandler::SigIgn) }.map(|_| ())
 }
 
+/// Give every signal that roost (or Rust's runtime: SIGPIPE) may have set to be ignored its default
+/// disposition again. Ignored dispositions survive execve, so a program started by us would inherit
+/// them (`yes | head` would see EPIPE instead of dying of SIGPIPE).
+pub fn reset_ignored_signals() -> nix::Result<()> {
+    use nix::sys::signal::{SigHandler, Signal, signal};
+    for sig in [
+        Signal::SIGPIPE,
+        Signal::SIGINT,
+        Signal::SIGQUIT,
+        Signal::SIGHUP,
+        Signal::SIGTERM,
+        Signal::SIGTTIN,
+        Signal::SIGTTOU,
+        Signal::SIGTSTP,
+        Signal::SIGCHLD,
+    ] {
+        // SAFETY: installing SIG_DFL runs no handler code, so none of signal(2)'s handler-safety
+        // concerns apply.
+        unsafe { signal(sig, SigHandler::SigDfl) }?;
+    }
+    Ok(())
+}
+
 /// Take ownership of the two pipe ends a parent passed down by number (see `userns::reexec`).
 pub fn adopt_inherited_pipes(
     read_fd: RawFd,

@@ -525,3 +525,34 @@ fn a_terminal_is_relayed_with_its_end_of_input() {
     }
     env.roost(0, &["rm", "-f", "-t", "0", &name]);
 }
+
+#[test]
+fn container_processes_start_with_default_signal_dispositions() {
+    // Ignored dispositions survive execve: roost's (Rust ignores SIGPIPE) must not reach the
+    // container, or `yes | head` never ends by SIGPIPE.
+    let env = Env::new("container_processes_start_with_default_signal_dispositions");
+    pull(&env, "busybox");
+    let img = image("busybox");
+    let out = env.roost(
+        0,
+        &["run", "--rm", &img, "grep", "SigIgn", "/proc/self/status"],
+    );
+    assert_roost_ignores_nothing(&out.stdout_text());
+    let name = env.safename("c");
+    env.roost(0, &["run", "-d", "--name", &name, &img, "sleep", "300"]);
+    let out = env.roost(0, &["exec", &name, "grep", "SigIgn", "/proc/self/status"]);
+    assert_roost_ignores_nothing(&out.stdout_text());
+    env.roost(0, &["rm", "-f", "-t", "0", &name]);
+    assert_no_leaks(&env);
+}
+
+/// SigIgn of `/proc/PID/status` has none of the signals roost or Rust's runtime ignore (PIPE, INT,
+/// QUIT, HUP, TERM, TTIN, TTOU, TSTP, CHLD): whatever else the caller ignored is theirs to pass on.
+fn assert_roost_ignores_nothing(status_line: &str) {
+    let mask = u64::from_str_radix(status_line.split_whitespace().nth(1).unwrap_or("x"), 16)
+        .unwrap_or_else(|_| panic!("not a SigIgn line: {status_line:?}"));
+    let ours = [13u32, 2, 3, 1, 15, 21, 22, 20, 17]
+        .iter()
+        .fold(0u64, |m, s| m | 1 << (s - 1));
+    assert_eq!(mask & ours, 0, "ignored in the container: {mask:016x}");
+}
