@@ -72,17 +72,6 @@ pub fn our_stdio(fd: usize) -> OurStdio {
     }
 }
 
-fn write_all(fd: BorrowedFd<'_>, mut data: &[u8]) -> nix::Result<()> {
-    while !data.is_empty() {
-        match nix::unistd::write(fd, data) {
-            Ok(n) => data = &data[n..],
-            Err(Errno::EINTR | Errno::EAGAIN) => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
-}
-
 /// What one entry of the poll set is.
 #[derive(Clone, Copy)]
 enum Slot {
@@ -233,7 +222,7 @@ impl Pipes {
             }
             Ok(n) => {
                 sink(i == 1, &buf[..n]);
-                if write_all(our_stdio(i + 1).as_fd(), &buf[..n]).is_err() {
+                if super::tty::write_all(our_stdio(i + 1), &buf[..n]).is_err() {
                     self.outputs[i] = None;
                 }
                 true

@@ -34,7 +34,8 @@ impl Drop for RawMode<'_> {
     }
 }
 
-fn write_all(fd: impl AsFd, mut data: &[u8]) -> nix::Result<()> {
+/// Write all of `data`, through interruptions and a full non-blocking descriptor.
+pub(super) fn write_all(fd: impl AsFd, mut data: &[u8]) -> nix::Result<()> {
     while !data.is_empty() {
         match nix::unistd::write(fd.as_fd(), data) {
             Ok(n) => data = &data[n..],
