@@ -2,13 +2,14 @@
 //! `~/.local/share`, no XDG variable at all (so no `XDG_RUNTIME_DIR`), a Debian user's PATH, no
 //! registries.conf. Runs as the second test user, whose real home no other test uses.
 use std::fs;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use crate::harness::*;
+use crate::privacy::mode;
 
 const DEBIAN_USER_PATH: &str = "/usr/local/bin:/usr/bin:/bin:/usr/local/games:/usr/games";
 
@@ -54,14 +55,6 @@ impl Login {
             self.roost(0, &["unshare", "rm", "-rf", &s]);
         }
     }
-}
-
-fn mode(p: &Path) -> u32 {
-    fs::metadata(p)
-        .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-        .permissions()
-        .mode()
-        & 0o7777
 }
 
 #[test]

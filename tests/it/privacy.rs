@@ -12,7 +12,8 @@ use crate::store::{pull, store_root};
 
 const SECRET: &str = "DB_PASSWORD=privacy-secret-4711";
 
-fn mode(p: &Path) -> u32 {
+/// A path's permission bits (of the link itself for a symbolic link).
+pub(crate) fn mode(p: &Path) -> u32 {
     fs::symlink_metadata(p)
         .unwrap_or_else(|e| panic!("stat {}: {e}", p.display()))
         .permissions()
