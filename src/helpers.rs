@@ -49,6 +49,7 @@ impl Helpers {
         }
     }
 
+    #[cfg(test)]
     /// The PATH helpers run with.
     pub fn path(&self) -> &OsStr {
         &self.path

@@ -6,19 +6,23 @@
 // serde_json's `json!` for podman's large inspect documents.
 #![recursion_limit = "256"]
 
-pub mod archive;
-pub mod cli;
-pub mod dockerfile;
-pub mod engine;
-pub mod error;
-pub mod helpers;
-pub mod logging;
-pub mod network;
-pub mod oci;
-pub mod paths;
-pub mod registry;
-pub mod runtime;
-pub mod store;
+mod archive;
+mod cli;
+mod dockerfile;
+mod engine;
+mod error;
+mod helpers;
+mod logging;
+mod network;
+mod oci;
+mod paths;
+mod registry;
+mod runtime;
+mod store;
 #[allow(unsafe_code)]
-pub mod sys;
-pub mod userns;
+mod sys;
+mod userns;
+
+// The binary is the only client: it runs the command line and prints the error.
+pub use cli::run;
+pub use error::Error;

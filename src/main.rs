@@ -1,10 +1,10 @@
 //! roost's entry point: run the command line, print an error once, exit with podman's status codes.
 
 fn main() {
-    let code = match roost::cli::run() {
+    let code = match roost::run() {
         Ok(code) => code,
         Err(e) => {
-            if !matches!(e, roost::error::Error::Reported(_)) {
+            if !matches!(e, roost::Error::Reported(_)) {
                 #[allow(clippy::print_stderr)]
                 {
                     eprintln!("Error: {}", e.chain());

@@ -21,8 +21,6 @@ use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::error::Error;
 
-pub use complete::complete_env;
-
 /// roost: rootless, daemonless, podman-compatible containers.
 #[derive(Debug, Parser)]
 #[command(

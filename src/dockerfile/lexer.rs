@@ -30,7 +30,6 @@ pub struct Heredoc {
 
 /// The lines of a Dockerfile with directives recognised.
 pub struct Lexed {
-    pub directives: BTreeMap<String, String>,
     pub escape: char,
     pub lines: Vec<Logical>,
 }
@@ -164,11 +163,7 @@ pub fn lex(text: &str, file: &str) -> Result<Lexed, ParseError> {
             heredocs,
         });
     }
-    Ok(Lexed {
-        directives,
-        escape,
-        lines,
-    })
+    Ok(Lexed { escape, lines })
 }
 
 /// The `<<[-]WORD` markers outside quotes: (word, quoted, chomp).
@@ -234,7 +229,6 @@ mod tests {
     fn continuations_and_comments() {
         let text = "# syntax=docker/dockerfile:1\n\nFROM busybox\n# a comment\nRUN echo a \\\n  # inner comment\n\n  && echo b\nCMD [\"sh\"]";
         let l = lex(text, "Dockerfile").unwrap();
-        assert_eq!(l.directives["syntax"], "docker/dockerfile:1");
         assert_eq!(l.lines.len(), 3);
         assert_eq!(l.lines[1].keyword, "RUN");
         assert_eq!(l.lines[1].rest, "echo a   && echo b");

@@ -7,12 +7,7 @@ mod instruction;
 pub mod lexer;
 pub mod words;
 
-use std::collections::BTreeMap;
-
-pub use instruction::{
-    ArgDecl, Command, CopyArgs, Healthcheck, Instruction, Kind, RunArgs, parse_instruction,
-};
-pub use lexer::Heredoc;
+pub use instruction::{ArgDecl, Command, CopyArgs, Instruction, Kind, parse_instruction};
 
 /// A parse error, with the file and line it is about (`Dockerfile:3: unknown instruction`). What it
 /// quotes from the file is escaped and cut (a line may be megabytes long).
@@ -40,7 +35,6 @@ pub struct Dockerfile {
     /// The name errors use (`Dockerfile`, `Containerfile`, …).
     pub file: String,
     pub escape: char,
-    pub directives: BTreeMap<String, String>,
     /// `ARG`s before the first `FROM` (usable in `FROM` lines only, unless redeclared in a stage).
     pub meta_args: Vec<ArgDecl>,
     pub stages: Vec<Stage>,
@@ -49,7 +43,6 @@ pub struct Dockerfile {
 /// One `FROM` and what follows it up to the next `FROM`.
 #[derive(Debug, Clone)]
 pub struct Stage {
-    pub index: usize,
     pub line: usize,
     /// The `FROM` line as written (after the keyword).
     pub original: String,
@@ -100,7 +93,6 @@ pub fn parse(text: &str, file: &str) -> Result<Dockerfile, ParseError> {
                     ));
                 }
                 stages.push(Stage {
-                    index: stages.len(),
                     line: l.line,
                     original: inst.original,
                     base,
@@ -135,7 +127,6 @@ pub fn parse(text: &str, file: &str) -> Result<Dockerfile, ParseError> {
     Ok(Dockerfile {
         file: file.to_string(),
         escape: lexed.escape,
-        directives: lexed.directives,
         meta_args,
         stages,
     })

@@ -64,11 +64,6 @@ pub struct CheckReport {
 }
 
 impl CheckReport {
-    /// Nothing is wrong now (nothing was, or everything was repaired).
-    pub fn consistent(&self) -> bool {
-        self.problems.iter().all(|p| p.repaired)
-    }
-
     fn add(&mut self, kind: Kind, object: impl Into<String>, what: impl Into<String>) {
         self.problems.push(Problem {
             kind,

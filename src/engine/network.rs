@@ -465,6 +465,7 @@ pub struct EtcEntries {
 }
 
 impl EtcEntries {
+    #[cfg(test)]
     /// resolv.conf text: `search` and `nameserver` lines.
     pub fn resolv_conf(&self) -> String {
         self.merged_resolv_conf("")

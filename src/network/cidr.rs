@@ -35,10 +35,6 @@ impl Cidr {
         self.addr
     }
 
-    pub fn prefix(&self) -> u8 {
-        self.prefix
-    }
-
     pub fn is_ipv6(&self) -> bool {
         self.addr.is_ipv6()
     }

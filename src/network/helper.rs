@@ -70,14 +70,6 @@ pub struct Running {
 }
 
 impl Running {
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    pub fn program(&self) -> &'static str {
-        self.program
-    }
-
     /// Kill it and do not wait: for a process about to exit, whose orphaned helper init reaps.
     /// Its death tears down its tap device, which takes the kernel tens of milliseconds.
     pub fn abandon(&mut self) {

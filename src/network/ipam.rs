@@ -3,7 +3,7 @@
 //! as long as the containers using it: nothing is left reserved after they are gone.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use super::NetworkError;
@@ -62,8 +62,9 @@ impl Ipam {
         }
     }
 
+    #[cfg(test)]
     /// The networks `container` holds addresses on.
-    pub fn networks_of(&self, container: &str) -> BTreeSet<String> {
+    pub fn networks_of(&self, container: &str) -> std::collections::BTreeSet<String> {
         self.used
             .iter()
             .filter(|(_, t)| t.values().any(|c| c == container))

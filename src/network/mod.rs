@@ -23,8 +23,7 @@ pub mod slirp;
 
 use std::path::PathBuf;
 
-pub use cidr::Cidr;
-pub use config::{CreateNetworkOptions, DEFAULT_NAME, Network};
+pub use config::{DEFAULT_NAME, Network};
 pub use error::NetworkError;
 pub use ports::{PortBusy, PortMapping, Protocol, parse_publish};
 

@@ -134,9 +134,6 @@ impl Sha256Writer {
     pub fn len(&self) -> u64 {
         self.len
     }
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
     pub fn finish(self) -> Digest {
         Digest::from_sha256_bytes(&self.hasher.finalize())
     }

@@ -14,4 +14,4 @@ pub use image::{
 };
 pub use platform::{Platform, PlatformError};
 pub use reference::{DEFAULT_TAG, DOCKER_HUB, Reference, ReferenceError};
-pub use text::{QUOTE_LIMIT, printable, printable_bytes};
+pub use text::{QUOTE_LIMIT, printable};

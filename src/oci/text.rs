@@ -30,6 +30,7 @@ fn invisible(c: char) -> bool {
     matches!(c, '\u{fffd}' | '\u{feff}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
+#[cfg(test)]
 /// [`printable`] for bytes, which need not be UTF-8 (invalid sequences show as `\u{fffd}`).
 pub fn printable_bytes(b: &[u8], max: usize) -> String {
     let head = &b[..b.len().min(max.saturating_mul(4))];

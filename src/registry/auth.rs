@@ -36,6 +36,7 @@ impl Credentials {
         }
     }
 
+    #[cfg(test)]
     /// Parse `--creds USER[:PASSWORD]`; the password may contain `:`.
     pub fn parse_creds(s: &str) -> Credentials {
         let (u, p) = s.split_once(':').unwrap_or((s, ""));

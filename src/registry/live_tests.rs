@@ -2,6 +2,7 @@
 //! 127.0.0.1:5001 (basic auth, `roost`/`hunter2`). Only 127.0.0.1 is contacted.
 use futures_util::StreamExt as _;
 
+use super::blob::BlobStream;
 use super::*;
 use crate::oci::{Descriptor, Digest, Manifest, Platform, Reference, media};
 

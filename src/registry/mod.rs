@@ -16,13 +16,8 @@ mod push;
 mod resolve;
 mod response;
 
-pub use auth::{AuthFiles, Credentials, IDENTITY_TOKEN_USER, default_auth_files, normalize_key};
-pub use blob::BlobStream;
-pub use challenge::{Challenge, parse_challenges};
+pub use auth::{AuthFiles, Credentials, default_auth_files, normalize_key};
 pub use client::{Client, ClientOptions, DEFAULT_TIMEOUT};
-pub use conf::{ConfDirs, Endpoint, Mirror, RegistriesConf, Registry, conf_files};
+pub use conf::{ConfDirs, RegistriesConf, conf_files};
 pub use error::{AuthError, ConfError, RegistryError};
-pub use push::{UploadBody, upload_url};
-pub use resolve::{
-    CONFIG_LIMIT, FetchedManifest, MANIFEST_LIMIT, ResolvedImage, check_manifest, select_platform,
-};
+pub use resolve::ResolvedImage;

@@ -19,4 +19,4 @@ mod tty;
 pub use exec::{ExecError, ExecOutcome, ExecPlan};
 mod volumes;
 
-pub use spawn::{Attach, NoAttach, SpawnError, Spawned, spawn, spawn_with};
+pub use spawn::{Attach, SpawnError, spawn_with};

@@ -112,6 +112,9 @@ pub struct Security {
 
 /// Id maps for the user namespace.
 #[derive(Debug, Clone)]
+// The engine builds only `Direct` and `None` (it runs inside the holder's namespace); `Helpers` and
+// `Single` are spawn's own paths, left for whoever owns it to remove or use.
+#[allow(dead_code)]
 pub enum IdMaps {
     /// Mapped by newuidmap/newgidmap.
     Helpers {

@@ -54,18 +54,6 @@ pub trait Attach {
     fn ready(&mut self) -> Result<(), String>;
 }
 
-/// Nothing to attach.
-pub struct NoAttach;
-
-impl Attach for NoAttach {
-    fn created(&mut self, _pid: Pid) -> Result<(), String> {
-        Ok(())
-    }
-    fn ready(&mut self) -> Result<(), String> {
-        Ok(())
-    }
-}
-
 fn namespace_flags(plan: &Plan) -> libc::c_int {
     let mut f = libc::CLONE_NEWNS | libc::CLONE_NEWCGROUP;
     for (shared, flag) in [
@@ -84,11 +72,6 @@ fn namespace_flags(plan: &Plan) -> libc::c_int {
         f |= libc::CLONE_NEWNET;
     }
     f
-}
-
-/// Start the container. Must be called while the process is single-threaded.
-pub fn spawn(plan: &Plan) -> Result<Spawned, SpawnError> {
-    spawn_with(plan, &mut NoAttach)
 }
 
 /// Start the container with `attach` doing its part from outside (see [`Attach`]).

@@ -62,14 +62,6 @@ pub struct BlobWriter {
 }
 
 impl BlobWriter {
-    pub fn len(&self) -> u64 {
-        self.hash.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.hash.is_empty()
-    }
-
     /// Finish the blob: verify it against `expected` (when given) and rename it to its digest.
     /// Returns the digest and size.
     pub fn commit(mut self, expected: Option<&Digest>) -> Result<(Digest, u64)> {

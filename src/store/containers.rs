@@ -263,6 +263,7 @@ impl Store {
             .map_err(|e| self.db.err(e))
     }
 
+    #[cfg(test)]
     /// Images that containers use (they cannot be removed without removing the containers).
     pub fn images_in_use(&self) -> Result<Vec<Digest>> {
         let mut st = self

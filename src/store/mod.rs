@@ -29,7 +29,7 @@ pub use blobs::BlobWriter;
 pub use build_cache::CachedStep;
 pub use containers::ContainerRecord;
 pub use images::{ImageRecord, NewImage};
-pub use layers::{LayerRecord, StagedLayer};
+pub use layers::LayerRecord;
 pub use lock::LayerLock;
 pub use volumes::VolumeRecord;
 

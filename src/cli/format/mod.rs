@@ -31,8 +31,8 @@ use gotmpl::Value;
 use serde::Serialize;
 
 pub use human::{
-    format_g, go_time_string, go_time_string_utc, human_duration, human_size_with_precision,
-    image_size, rfc3339_nano, rfc3339_nano_utc, time_ago,
+    go_time_string_utc, human_duration, human_size_with_precision, image_size, rfc3339_nano,
+    rfc3339_nano_utc, time_ago,
 };
 
 use template::Source;
@@ -385,11 +385,6 @@ fn short_type_name<T>() -> &'static str {
     let full = std::any::type_name::<T>();
     let base = full.split('<').next().unwrap_or(full);
     base.rsplit("::").next().unwrap_or(base)
-}
-
-/// Header text for a field: podman's `report.Headers` rule.
-pub fn header_for(field: &str, overrides: &[(&str, &str)]) -> String {
-    table::header_for(field, overrides)
 }
 
 #[cfg(test)]

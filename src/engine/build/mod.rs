@@ -136,7 +136,6 @@ pub struct BuildOptions {
 #[derive(Debug, Clone)]
 pub struct BuildReport {
     pub id: Digest,
-    pub names: Vec<String>,
 }
 
 /// Progress of a build, as podman prints it.
@@ -293,7 +292,7 @@ pub fn build(
         &names,
     )?;
     builder.finish();
-    Ok(BuildReport { id, names })
+    Ok(BuildReport { id })
 }
 
 #[cfg(test)]

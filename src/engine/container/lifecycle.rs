@@ -411,7 +411,6 @@ pub fn wait_stopped(
 /// What `stop` did to one container.
 #[derive(Debug)]
 pub struct StopOutcome {
-    pub id: String,
     /// The stop signal did not end it in time and SIGKILL was sent.
     pub killed: bool,
     pub signal: i32,
@@ -424,7 +423,6 @@ pub fn stop(ctx: &Ctx, key: &str, timeout: Option<u32>) -> Result<StopOutcome, E
     let signal = c.spec.stop_signal;
     if c.state.status != Status::Running || c.state.pid <= 0 {
         return Ok(StopOutcome {
-            id: c.record.id,
             killed: false,
             signal,
         });
@@ -464,11 +462,7 @@ pub fn stop(ctx: &Ctx, key: &str, timeout: Option<u32>) -> Result<StopOutcome, E
             discard_unstarted(ctx, &c.record.id);
         }
     }
-    Ok(StopOutcome {
-        id: c.record.id,
-        killed,
-        signal,
-    })
+    Ok(StopOutcome { killed, signal })
 }
 
 /// `kill -s SIGNAL`.

@@ -36,26 +36,21 @@ pub(crate) use commit::container_layer_tar;
 pub use commit::{CommitFormat, CommitOptions, commit};
 pub use cp::{CopyOptions, Location, copy};
 pub use diff::{Change, ChangeKind, diff};
-pub use exec::{ExecOptions, ExecReport, exec};
+pub use exec::{ExecOptions, exec};
 pub use export::export;
 pub use lifecycle::{
-    RemoveReport, StopOutcome, find, kill, list, remove, remove_containers, remove_one,
-    remove_with_volumes, removed_exit_code, stop, wait_and_record, wait_stopped,
+    find, kill, list, remove, remove_containers, remove_one, removed_exit_code, stop,
+    wait_and_record, wait_stopped,
 };
 pub use monitor::container_log_path;
-pub use monitor::{
-    PendingStart, Restart, log_path, monitor, parse_restart, spawn_monitor, start_detached,
-};
-pub use mount_spec::{
-    Mount, MountKind, MountSpecError, is_host_path, parse_mount, parse_tmpfs, parse_volume,
-};
+pub use monitor::{monitor, parse_restart, spawn_monitor, start_detached};
+pub use mount_spec::{Mount, MountKind, MountSpecError, parse_mount, parse_tmpfs, parse_volume};
 pub use names::{parse_signal, validate as validate_name};
 pub use run::{Ended, run_attached};
 pub use size::{ContainerSize, size};
 pub use spec::{ContainerSpec, State, Status};
-pub use top::{TopReport, top};
+pub use top::top;
 pub use view::FsError;
-pub use volumes::mark_populated;
 
 use super::image::{PullOptions, PullPolicy, PullProgress};
 use super::storage::Driver;

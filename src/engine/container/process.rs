@@ -4,18 +4,14 @@
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 mod env;
-mod signal;
 mod ulimit;
 mod user;
 
 use std::path::PathBuf;
 
-pub use env::{EnvError, parse_env_file};
-pub use signal::{DEFAULT_STOP_SIGNAL, SignalError, parse_signal, stop_signal};
-pub use ulimit::{RESOURCES, Ulimit, UlimitError, parse_ulimit};
-pub use user::{
-    IdOrName, ResolvedUser, UserError, UserSpec, group_add_gids, parse_user_spec, resolve_user,
-};
+pub use env::EnvError;
+pub use ulimit::parse_ulimit;
+pub use user::{UserError, group_add_gids, parse_user_spec, resolve_user};
 
 use crate::oci::ContainerConfig;
 use env::EnvList;

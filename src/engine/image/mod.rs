@@ -14,13 +14,13 @@ use jiff::Timestamp;
 pub use filter::{Filter, parse_filters};
 pub(crate) use import::apply_changes;
 pub use import::{ImportOptions, import};
+pub use load::load;
 pub(crate) use load::record_image;
-pub use load::{LoadReport, load};
 pub use lookup::{lookup, normalize_name};
-pub use pull::{PullOptions, PullPolicy, PullProgress, PullReport, pull};
-pub use push::{Compression, PushOptions, PushReport, push};
+pub use pull::{PullOptions, PullPolicy, PullProgress, pull};
+pub use push::{Compression, PushOptions, push};
 pub(crate) use remove::delete_damaged;
-pub use remove::{RemoveOptions, RemoveReport, prune, remove};
+pub use remove::{RemoveOptions, prune, remove};
 pub use save::{SaveFormat, SaveOptions, save};
 
 use super::{Ctx, EngineError};
@@ -130,7 +130,6 @@ pub struct HistoryEntry {
     pub created_by: String,
     pub size: u64,
     pub comment: String,
-    pub empty_layer: bool,
     pub tags: Vec<String>,
 }
 
@@ -159,7 +158,6 @@ pub fn history(ctx: &Ctx, name: &str) -> Result<Vec<HistoryEntry>, EngineError> 
                 created_by: String::new(),
                 size,
                 comment: String::new(),
-                empty_layer: false,
                 tags: vec![],
             })
             .collect()
@@ -177,7 +175,6 @@ pub fn history(ctx: &Ctx, name: &str) -> Result<Vec<HistoryEntry>, EngineError> 
                     sizes.next().unwrap_or(0)
                 },
                 comment: h.comment.clone().unwrap_or_default(),
-                empty_layer: h.empty_layer,
                 tags: vec![],
             })
             .collect()

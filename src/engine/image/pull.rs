@@ -52,10 +52,6 @@ pub struct PullOptions {
 #[derive(Debug, Clone)]
 pub struct PullReport {
     pub id: Digest,
-    /// The name the image was stored under.
-    pub name: String,
-    /// Whether anything was fetched (false when the policy found it locally).
-    pub pulled: bool,
 }
 
 /// Observer for pull progress; the CLI draws bars or prints podman's lines. Called from one thread.
@@ -80,11 +76,7 @@ pub fn pull(
         if let Some(store) = ctx.store_if_exists()? {
             match lookup(&store, &opts.reference) {
                 Ok(id) => {
-                    return Ok(PullReport {
-                        id,
-                        name: opts.reference.clone(),
-                        pulled: false,
-                    });
+                    return Ok(PullReport { id });
                 }
                 Err(EngineError::ImageNotKnown(_)) => {}
                 Err(e) => return Err(e),
@@ -160,10 +152,6 @@ async fn pull_one(
     progress.writing_manifest();
     Ok(PullReport {
         id: resolved.manifest.config.digest.clone(),
-        name: reference
-            .tagged_name()
-            .unwrap_or_else(|| reference.to_string()),
-        pulled: true,
     })
 }
 

@@ -27,7 +27,6 @@ pub struct PushOptions {
 
 #[derive(Debug, Clone)]
 pub struct PushReport {
-    pub reference: String,
     pub digest: Digest,
 }
 
@@ -228,8 +227,5 @@ pub fn push(
             .await?;
         Ok::<Digest, EngineError>(d)
     })?;
-    Ok(PushReport {
-        reference: dest.to_string(),
-        digest,
-    })
+    Ok(PushReport { digest })
 }

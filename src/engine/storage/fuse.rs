@@ -184,11 +184,6 @@ impl FuseMount {
         Ok(fd)
     }
 
-    /// Unmount and end the daemon.
-    pub fn unmount(mut self) {
-        self.stop();
-    }
-
     fn stop(&mut self) {
         let Some(mut child) = self.child.take() else {
             return;

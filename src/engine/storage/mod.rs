@@ -34,6 +34,7 @@ pub enum Driver {
 }
 
 impl Driver {
+    #[cfg(test)]
     pub const NAMES: [&'static str; 3] = ["overlay", "fuse-overlayfs", "vfs"];
 
     pub fn as_str(self) -> &'static str {

@@ -27,11 +27,13 @@ pub mod seccomp;
 #[cfg(test)]
 mod tests;
 
+#[cfg(test)]
 /// Setting the no_new_privs bit failed.
 #[derive(Debug, thiserror::Error)]
 #[error("failed to set no_new_privs")]
 pub struct NoNewPrivsError(#[source] pub nix::Error);
 
+#[cfg(test)]
 /// Set `PR_SET_NO_NEW_PRIVS` on the calling thread (and so on everything it `execve`s): set-uid
 /// bits and file capabilities no longer grant privileges, and an unprivileged process may load a
 /// seccomp filter. It cannot be unset.

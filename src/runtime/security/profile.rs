@@ -120,6 +120,7 @@ pub struct Conditions {
 }
 
 impl Conditions {
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.caps.is_empty() && self.arches.is_empty() && self.min_kernel.is_none()
     }
@@ -184,6 +185,7 @@ impl Profile {
         })
     }
 
+    #[cfg(test)]
     /// Every system call name in the profile, in file order, repeats included.
     pub fn syscall_names(&self) -> impl Iterator<Item = &str> {
         self.syscalls.iter().flat_map(SyscallRule::all_names)

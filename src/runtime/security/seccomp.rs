@@ -25,7 +25,7 @@ use tracing::{debug, trace};
 
 use super::caps::CapSet;
 use super::profile::{Action, Arg, Conditions, Op, SyscallRule};
-pub use super::profile::{Profile, ProfileError, default_profile, load_profile};
+pub use super::profile::{Profile, default_profile, load_profile};
 
 const EPERM: u32 = 1;
 
@@ -205,6 +205,7 @@ impl Host {
     }
 }
 
+#[cfg(test)]
 /// Compile `profile` into a filter for a container with capability set `caps` on this host.
 pub fn compile(profile: &Profile, caps: &CapSet) -> Result<Filter, SeccompError> {
     compile_for(profile, caps, &Host::current())

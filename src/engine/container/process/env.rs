@@ -17,6 +17,7 @@ pub enum EnvError {
 /// The blanks podman trims from the front of env-file lines and names (Go's `" \t"`).
 const BLANKS: [char; 2] = [' ', '\t'];
 
+#[cfg(test)]
 /// The entries of an `--env-file`: blank lines and `#` comments are skipped and leading blanks trimmed;
 /// everything else is kept verbatim (including blanks after `=` and at the end of the line).
 /// Entries without `=` (`KEY`, `PREFIX*`) are kept as they are: they name host variables.

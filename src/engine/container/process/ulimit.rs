@@ -45,6 +45,7 @@ pub struct Ulimit {
 impl Ulimit {
     pub const UNLIMITED: u64 = u64::MAX;
 
+    #[cfg(test)]
     /// The OCI runtime spec's name for the resource, e.g. `RLIMIT_NOFILE`.
     pub fn oci_type(&self) -> String {
         format!("RLIMIT_{}", self.resource.to_ascii_uppercase())
