@@ -7,7 +7,9 @@ mod instruction;
 pub mod lexer;
 pub mod words;
 
-pub use instruction::{ArgDecl, Command, CopyArgs, Instruction, Kind, parse_instruction};
+pub use instruction::{
+    ArgDecl, Command, CopyArgs, Healthcheck, Instruction, Kind, RunArgs, parse_instruction,
+};
 
 /// A parse error, with the file and line it is about (`Dockerfile:3: unknown instruction`). What it
 /// quotes from the file is escaped and cut (a line may be megabytes long).
