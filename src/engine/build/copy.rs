@@ -195,6 +195,74 @@ fn parents(items: &mut Items, path: &str, view: &LayerView, now: i64) {
     }
 }
 
+/// Expands the words of one COPY/ADD and makes its errors (both name the Dockerfile line).
+struct Expander<'a> {
+    expand: &'a dyn Fn(&str) -> Result<String, WordError>,
+    file: &'a str,
+    line: usize,
+}
+
+impl Expander<'_> {
+    fn at(&self, what: String) -> EngineError {
+        EngineError::Build(super::BuildError::At {
+            file: self.file.to_string(),
+            line: self.line,
+            what,
+        })
+    }
+
+    fn word(&self, s: &str) -> Result<String, EngineError> {
+        (self.expand)(s).map_err(|e| self.at(e.to_string()))
+    }
+
+    fn optional(&self, s: &Option<String>) -> Result<Option<String>, EngineError> {
+        s.as_deref().map(|s| self.word(s)).transpose()
+    }
+}
+
+/// COPY/ADD's sources, destination and flags, expanded.
+struct Args {
+    keyword: &'static str,
+    sources: Vec<String>,
+    dest: String,
+    owner: Option<(u32, u32)>,
+    mode: Option<u32>,
+    from: Option<String>,
+    checksum: Option<String>,
+}
+
+impl Args {
+    fn expand(c: &CopyArgs, view: &LayerView, x: &Expander) -> Result<Args, EngineError> {
+        let mut sources = Vec::new();
+        for a in &c.args {
+            // Heredoc sources keep their marker; their bodies are expanded separately.
+            if a.starts_with("<<") {
+                sources.push(a.clone());
+            } else {
+                sources.push(x.word(a)?);
+            }
+        }
+        let dest = sources.pop().expect("parser requires two arguments");
+        let owner = match x.optional(&c.chown)? {
+            Some(s) => Some(chown(&s, view).map_err(|e| x.at(e))?),
+            None => None,
+        };
+        let mode = match x.optional(&c.chmod)? {
+            Some(s) => Some(chmod(&s).map_err(|e| x.at(e))?),
+            None => None,
+        };
+        Ok(Args {
+            keyword: if c.add { "ADD" } else { "COPY" },
+            sources,
+            dest,
+            owner,
+            mode,
+            from: x.optional(&c.from)?,
+            checksum: x.optional(&c.checksum)?,
+        })
+    }
+}
+
 /// Decide what COPY/ADD `c` copies, on top of `state`.
 pub(super) fn plan(
     b: &mut Builder,
@@ -204,124 +272,100 @@ pub(super) fn plan(
     line: usize,
     expand: impl Fn(&str) -> Result<String, WordError>,
 ) -> Result<Plan, EngineError> {
-    let at = |what: String| {
-        EngineError::Build(super::BuildError::At {
-            file: b.df.file.clone(),
-            line,
-            what,
-        })
+    let file = b.df.file.clone();
+    let x = Expander {
+        expand: &expand,
+        file: &file,
+        line,
     };
-    let keyword = if c.add { "ADD" } else { "COPY" };
-    let mut words = Vec::new();
-    for a in &c.args {
-        // Heredoc sources keep their marker; their bodies are expanded separately.
-        if a.starts_with("<<") {
-            words.push(a.clone());
-        } else {
-            words.push(expand(a).map_err(|e| at(e.to_string()))?);
-        }
-    }
-    let dest = words.pop().expect("parser requires two arguments");
     let view = b.view(state);
-    let owner = match &c.chown {
-        Some(s) => Some(chown(&expand(s).map_err(|e| at(e.to_string()))?, &view).map_err(at)?),
-        None => None,
-    };
-    let mode = match &c.chmod {
-        Some(s) => Some(chmod(&expand(s).map_err(|e| at(e.to_string()))?).map_err(at)?),
-        None => None,
-    };
-    let from = match &c.from {
-        Some(f) => Some(expand(f).map_err(|e| at(e.to_string()))?),
-        None => None,
-    };
-    let checksum = match &c.checksum {
-        Some(s) => Some(expand(s).map_err(|e| at(e.to_string()))?),
-        None => None,
-    };
+    let args = Args::expand(c, &view, &x)?;
     let now = b
         .opts
         .timestamp
         .unwrap_or_else(|| jiff::Timestamp::now().as_second());
     let mut digest = Sha256Writer::new();
-    let source_view = match &from {
+    let matched = match_sources(b, stage, c, &args, &x, now, &mut digest)?;
+    let (real, dest_dir) = destination(&view, state, &args.dest);
+    if matched.len() > 1 && !dest_dir {
+        return Err(x.at(format!(
+            "when using {} with more than one source file, the destination must be a directory and end with a /",
+            args.keyword
+        )));
+    }
+    if c.parents {
+        return Err(x.at(format!("{} --parents is not supported", args.keyword)));
+    }
+    let excludes = if c.excludes.is_empty() {
+        None
+    } else {
+        let lines = c
+            .excludes
+            .iter()
+            .map(|e| x.word(e))
+            .collect::<Result<Vec<_>, _>>()?;
+        Some(
+            super::ignore::Ignore::parse(&lines.join("\n"), "--exclude")
+                .map_err(|e| x.at(e.to_string()))?,
+        )
+    };
+    let target = Target {
+        real,
+        dest_dir,
+        owner: args.owner,
+        mode: args.mode,
+    };
+    let items = place(matched, excludes.as_ref(), &target, &view, now);
+    hash_items(&items, &mut digest);
+    Ok(Plan {
+        text: step_text(c, &args),
+        content: digest.finish(),
+        items: items.list,
+    })
+}
+
+/// Every source word matched: heredocs, URLs (ADD), files of the context or of `--from`'s image.
+/// What they are goes into `digest`.
+fn match_sources(
+    b: &mut Builder,
+    stage: usize,
+    c: &CopyArgs,
+    args: &Args,
+    x: &Expander,
+    now: i64,
+    digest: &mut Sha256Writer,
+) -> Result<Vec<Matched>, EngineError> {
+    let source_view = match &args.from {
         Some(f) => {
             let src = b.source_state(f, stage)?;
-            std::io::Write::write_all(&mut digest, format!("from {}\n", src.key).as_bytes())
+            std::io::Write::write_all(digest, format!("from {}\n", src.key).as_bytes())
                 .expect("hashing cannot fail");
             Some(b.view(&src))
         }
         None => None,
     };
     let mut matched: Vec<Matched> = Vec::new();
-    for w in &words {
+    for w in &args.sources {
         if let Some(name) = w.strip_prefix("<<") {
-            let name = name.trim_start_matches('-').trim_matches(['"', '\'']);
-            let h = c
-                .heredocs
-                .iter()
-                .find(|h| h.name == name)
-                .ok_or_else(|| at(format!("no heredoc `{name}` for {keyword}")))?;
-            let body = if h.expand {
-                expand(&h.content).map_err(|e| at(e.to_string()))?
-            } else {
-                h.content.clone()
-            };
-            digest.update(body.as_bytes());
-            matched.push(Matched {
-                name: name.to_string(),
-                items: vec![Item {
-                    path: String::new(),
-                    kind: ItemKind::File(Content::Bytes(Arc::new(body.into_bytes()))),
-                    mode: 0o644,
-                    owner: Some((0, 0)),
-                    mtime: now,
-                }],
-                is_dir: false,
-            });
+            matched.push(heredoc_source(c, args.keyword, name, x, now, digest)?);
             continue;
         }
         if c.add && (w.starts_with("http://") || w.starts_with("https://")) {
-            let fetched = super::fetch::fetch(b.ctx, w, b.opts.tls_verify)?;
-            if let Some(want) = &checksum
-                && *want != fetched.digest.to_string()
-            {
-                return Err(at(format!(
-                    "checksum mismatch for `{w}`: expected `{want}`, got `{}`",
-                    fetched.digest
-                )));
-            }
-            std::io::Write::write_all(
-                &mut digest,
-                format!("url {w} {}\n", fetched.digest).as_bytes(),
-            )
-            .expect("hashing cannot fail");
-            matched.push(Matched {
-                name: fetched.name.clone(),
-                items: vec![Item {
-                    path: String::new(),
-                    kind: ItemKind::File(Content::Temp(Arc::new(fetched.file))),
-                    mode: 0o600,
-                    owner: Some((0, 0)),
-                    mtime: fetched.mtime.unwrap_or(now),
-                }],
-                is_dir: false,
-            });
+            matched.push(url_source(b, w, args.checksum.as_deref(), x, now, digest)?);
             continue;
         }
-        if checksum.is_some() {
-            return Err(at(
-                "ADD --checksum is only supported for HTTP(S) sources".into()
-            ));
+        if args.checksum.is_some() {
+            return Err(x.at("ADD --checksum is only supported for HTTP(S) sources".into()));
         }
         let found = match &source_view {
             Some(v) => match_view(v, w),
-            None => match_context(b, w, c.add, &mut digest)?,
+            None => match_context(b, w, c.add, digest)?,
         };
         if found.is_empty() {
-            return Err(at(format!(
-                "{keyword} failed: no source files were specified: `{w}` is not in the {}",
-                if from.is_some() {
+            return Err(x.at(format!(
+                "{} failed: no source files were specified: `{w}` is not in the {}",
+                args.keyword,
+                if args.from.is_some() {
                     "source image or stage"
                 } else {
                     "build context"
@@ -330,9 +374,82 @@ pub(super) fn plan(
         }
         matched.extend(found);
     }
+    Ok(matched)
+}
+
+/// A `<<NAME` source: the heredoc's body as a file.
+fn heredoc_source(
+    c: &CopyArgs,
+    keyword: &str,
+    marker: &str,
+    x: &Expander,
+    now: i64,
+    digest: &mut Sha256Writer,
+) -> Result<Matched, EngineError> {
+    let name = marker.trim_start_matches('-').trim_matches(['"', '\'']);
+    let h = c
+        .heredocs
+        .iter()
+        .find(|h| h.name == name)
+        .ok_or_else(|| x.at(format!("no heredoc `{name}` for {keyword}")))?;
+    let body = if h.expand {
+        x.word(&h.content)?
+    } else {
+        h.content.clone()
+    };
+    digest.update(body.as_bytes());
+    Ok(Matched {
+        name: name.to_string(),
+        items: vec![Item {
+            path: String::new(),
+            kind: ItemKind::File(Content::Bytes(Arc::new(body.into_bytes()))),
+            mode: 0o644,
+            owner: Some((0, 0)),
+            mtime: now,
+        }],
+        is_dir: false,
+    })
+}
+
+/// An ADD URL: fetched, checked against `--checksum`.
+fn url_source(
+    b: &mut Builder,
+    url: &str,
+    checksum: Option<&str>,
+    x: &Expander,
+    now: i64,
+    digest: &mut Sha256Writer,
+) -> Result<Matched, EngineError> {
+    let fetched = super::fetch::fetch(b.ctx, url, b.opts.tls_verify)?;
+    if let Some(want) = checksum
+        && *want != fetched.digest.to_string()
+    {
+        return Err(x.at(format!(
+            "checksum mismatch for `{url}`: expected `{want}`, got `{}`",
+            fetched.digest
+        )));
+    }
+    std::io::Write::write_all(digest, format!("url {url} {}\n", fetched.digest).as_bytes())
+        .expect("hashing cannot fail");
+    Ok(Matched {
+        name: fetched.name.clone(),
+        items: vec![Item {
+            path: String::new(),
+            kind: ItemKind::File(Content::Temp(Arc::new(fetched.file))),
+            mode: 0o600,
+            owner: Some((0, 0)),
+            mtime: fetched.mtime.unwrap_or(now),
+        }],
+        is_dir: false,
+    })
+}
+
+/// Where the sources go in the image (symlinks resolved) and whether that is a directory (the
+/// destination ends with `/`, or already is one).
+fn destination(view: &LayerView, state: &State, dest: &str) -> (String, bool) {
     let workdir = state.workdir();
     let dest_abs = if dest.starts_with('/') {
-        dest.clone()
+        dest.to_string()
     } else {
         format!("{}/{dest}", workdir.trim_end_matches('/'))
     };
@@ -347,30 +464,29 @@ pub(super) fn plan(
     } else {
         resolved_parent
     };
-    let real = clean(&real);
-    if matched.len() > 1 && !dest_dir {
-        return Err(at(format!(
-            "when using {keyword} with more than one source file, the destination must be a directory and end with a /"
-        )));
-    }
-    if c.parents {
-        return Err(at(format!("{keyword} --parents is not supported")));
-    }
-    let excludes = if c.excludes.is_empty() {
-        None
-    } else {
-        let mut lines = Vec::new();
-        for e in &c.excludes {
-            lines.push(expand(e).map_err(|e| at(e.to_string()))?);
-        }
-        Some(
-            super::ignore::Ignore::parse(&lines.join("\n"), "--exclude")
-                .map_err(|e| at(e.to_string()))?,
-        )
-    };
+    (clean(&real), dest_dir)
+}
+
+/// The destination and what `--chown`/`--chmod` impose.
+struct Target {
+    real: String,
+    dest_dir: bool,
+    owner: Option<(u32, u32)>,
+    mode: Option<u32>,
+}
+
+/// The matched items at their destination paths (minus `--exclude`d ones), with the parent
+/// directories they need.
+fn place(
+    matched: Vec<Matched>,
+    excludes: Option<&super::ignore::Ignore>,
+    target: &Target,
+    view: &LayerView,
+    now: i64,
+) -> Items {
     let mut items = Items::default();
     for mut m in matched {
-        if let Some(ex) = &excludes {
+        if let Some(ex) = excludes {
             let name = base_name(&m.name).to_string();
             m.items.retain(|it| {
                 let rel = if it.path.is_empty() {
@@ -381,28 +497,31 @@ pub(super) fn plan(
                 it.path.is_empty() && m.is_dir || !ex.excluded(rel)
             });
         }
-        let root = if m.is_dir {
-            real.clone()
-        } else if dest_dir {
-            join(&real, base_name(&m.name))
+        let root = if !m.is_dir && target.dest_dir {
+            join(&target.real, base_name(&m.name))
         } else {
-            real.clone()
+            target.real.clone()
         };
         for mut it in m.items {
             it.path = join(&root, &it.path);
             if it.path.is_empty() {
                 continue; // the image root itself
             }
-            if let Some(o) = owner {
+            if let Some(o) = target.owner {
                 it.owner = Some(o);
             }
-            if let Some(md) = mode {
+            if let Some(md) = target.mode {
                 it.mode = md;
             }
-            parents(&mut items, &it.path, &view, now);
+            parents(&mut items, &it.path, view, now);
             items.put(it);
         }
     }
+    items
+}
+
+/// Each item's path, kind, mode and owner, into the step's content digest.
+fn hash_items(items: &Items, digest: &mut Sha256Writer) {
     for it in &items.list {
         let kind = match &it.kind {
             ItemKind::Dir => "dir".to_string(),
@@ -411,28 +530,28 @@ pub(super) fn plan(
             ItemKind::Archive(_) => "archive".to_string(),
         };
         std::io::Write::write_all(
-            &mut digest,
+            digest,
             format!("{} {kind} {:o} {:?}\n", it.path, it.mode, it.owner).as_bytes(),
         )
         .expect("hashing cannot fail");
     }
-    let mut text = String::from(keyword);
+}
+
+/// The step as recorded: keyword, flags, sources and destination.
+fn step_text(c: &CopyArgs, args: &Args) -> String {
+    let mut text = String::from(args.keyword);
     for (flag, v) in [
-        ("from", &from),
+        ("from", &args.from),
         ("chown", &c.chown),
         ("chmod", &c.chmod),
-        ("checksum", &checksum),
+        ("checksum", &args.checksum),
     ] {
         if let Some(v) = v {
             text.push_str(&format!(" --{flag}={v}"));
         }
     }
-    text.push_str(&format!(" {} {dest}", words.join(" ")));
-    Ok(Plan {
-        text,
-        content: digest.finish(),
-        items: items.list,
-    })
+    text.push_str(&format!(" {} {}", args.sources.join(" "), args.dest));
+    text
 }
 
 /// Sources from the build context (globs, directories' contents, ADD archives).
