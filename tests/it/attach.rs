@@ -265,7 +265,15 @@ fn sig_proxy_forwards_signals_unless_turned_off() {
     relaying(&mut off);
     ctrl_c(&off);
     let _ = finish(off);
-    std::thread::sleep(Duration::from_millis(500));
+    // Had the container seen the SIGINT, its trap would have logged before the next ticks.
+    let ticks = |env: &Env| {
+        env.roost(0, &["logs", &name])
+            .stdout_text()
+            .matches("tick")
+            .count()
+    };
+    let seen = ticks(&env);
+    assert!(wait_until(Duration::from_secs(10), || ticks(&env) >= seen + 3));
     assert!(
         !env.roost(0, &["logs", &name])
             .stdout_text()

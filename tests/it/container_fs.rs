@@ -275,10 +275,16 @@ fn mount_works_inside_unshare_only() {
             &image("busybox"),
             "sh",
             "-c",
-            "echo live > /live; sleep 300",
+            "echo live > /live; echo ready; sleep 300",
         ],
     );
-    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert!(
+        crate::harness::wait_for(std::time::Duration::from_secs(10), || env
+            .roost(0, &["logs", &r])
+            .stdout_text()
+            == "ready\n"),
+        "the container never wrote /live"
+    );
     let script = format!("PATH={bin_dir}:$PATH; cat $(roost mount {r})/live; roost mount | wc -l");
     let out = env
         .roost(0, &["unshare", "sh", "-c", &script])

@@ -1,7 +1,9 @@
 //! `rm --depend` and `rm -t`: containers that depend on another (`--network container:`) go first
 //! or block its removal, as in podman (test/system/055-rm.bats).
 
-use crate::harness::{Env, OutputExt, assert_no_leaks, image};
+use std::time::Duration;
+
+use crate::harness::{Env, OutputExt, assert_no_leaks, image, wait_for};
 use crate::store::pull;
 
 fn id_of(env: &Env, name: &str) -> String {
@@ -115,8 +117,11 @@ fn rm_time_needs_force_and_takes_minus_one() {
         env.roost(0, &["rm", "-f", "-t", "-1", &n]).stdout_text(),
         format!("{n}\n")
     );
-    // A running container gets the stop signal and the time to act on it before it is killed.
+    // A running container gets the stop signal and the time to act on it before it is killed:
+    // its TERM trap writes to a volume that outlives it.
     let r = env.safename("r");
+    let vol = env.safename("v");
+    let mount = format!("{vol}:/out");
     env.roost(
         0,
         &[
@@ -124,13 +129,40 @@ fn rm_time_needs_force_and_takes_minus_one() {
             "-d",
             "--name",
             &r,
+            "-v",
+            &mount,
             &image("busybox"),
             "sh",
             "-c",
-            "trap 'echo bye; exit 0' TERM; while true; do sleep 0.1; done",
+            "trap 'echo bye > /out/bye; exit 0' TERM; echo ready; while true; do sleep 0.1; done",
         ],
     );
-    std::thread::sleep(std::time::Duration::from_millis(500));
-    env.roost(0, &["rm", "-f", "-t", "10", &r]);
+    assert!(
+        wait_for(Duration::from_secs(10), || env
+            .roost(0, &["logs", &r])
+            .stdout_text()
+            == "ready\n"),
+        "the container never became ready"
+    );
+    let rm = env.roost(0, &["rm", "-f", "-t", "10", &r]);
+    assert!(
+        !rm.stderr_text().contains("SIGKILL"),
+        "{}",
+        rm.stderr_text()
+    );
+    let bye = env.roost(
+        0,
+        &[
+            "run",
+            "--rm",
+            "-v",
+            &mount,
+            &image("busybox"),
+            "cat",
+            "/out/bye",
+        ],
+    );
+    assert_eq!(bye.stdout_text(), "bye\n", "the TERM trap did not run");
+    env.roost(0, &["volume", "rm", &vol]);
     assert_no_leaks(&env);
 }

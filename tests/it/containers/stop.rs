@@ -1,10 +1,11 @@
 //! `stop`/`kill`/`restart` and restart policies (podman test/system/050-stop.bats).
 
-use std::thread;
 use std::time::{Duration, Instant};
 
 use super::{ps_field, run_detached};
-use crate::harness::{Cleanup, OutputExt, assert_no_leaks, bb, env_with_busybox, out, wait_for};
+use crate::harness::{
+    Cleanup, OutputExt, assert_no_leaks, bb, env_with_busybox, out, pids_with_cmdline, wait_for,
+};
 
 // ---------------------------------------------------------------------------------------------
 // stop / kill / restart / restart policies
@@ -163,7 +164,7 @@ fn restart_policy_on_failure_is_bounded() {
     let env = env_with_busybox("restart_policy_on_failure_is_bounded");
     let _c = Cleanup(&env);
     let n = env.safename("p");
-    run_detached(
+    let id = run_detached(
         &env,
         &[
             "--name",
@@ -186,15 +187,18 @@ fn restart_policy_on_failure_is_bounded() {
         ps_field(&env, &n, "{{.Status}}"),
         out(&env, &["logs", &n])
     );
-    // No fourth start.
-    thread::sleep(Duration::from_millis(1500));
+    // No fourth start: the monitor, which does the restarting, has given up.
+    assert!(
+        wait_for(Duration::from_secs(10), || monitor_gone(&id)),
+        "the monitor is still running"
+    );
     assert_eq!(out(&env, &["logs", &n]), "start\nstart\nstart\n");
     assert!(ps_field(&env, &n, "{{.Status}}").starts_with("Exited (1)"));
     assert_eq!(out(&env, &["wait", &n]), "1\n");
 
     // on-failure does not restart a success.
     let ok = env.safename("ok");
-    run_detached(
+    let ok_id = run_detached(
         &env,
         &[
             "--name",
@@ -208,7 +212,10 @@ fn restart_policy_on_failure_is_bounded() {
         ],
     );
     assert_eq!(out(&env, &["wait", &ok]), "0\n");
-    thread::sleep(Duration::from_millis(1000));
+    assert!(
+        wait_for(Duration::from_secs(10), || monitor_gone(&ok_id)),
+        "the monitor is still running"
+    );
     assert_eq!(out(&env, &["logs", &ok]), "start\n");
     out(&env, &["rm", &n, &ok]);
     assert_no_leaks(&env);
@@ -219,7 +226,7 @@ fn restart_policy_always_stays_stopped_after_stop() {
     let env = env_with_busybox("restart_policy_always_stays_stopped_after_stop");
     let _c = Cleanup(&env);
     let n = env.safename("a");
-    run_detached(
+    let id = run_detached(
         &env,
         &[
             "--name",
@@ -237,7 +244,10 @@ fn restart_policy_always_stays_stopped_after_stop() {
         &["logs", &n]
     ) == "start\n"));
     env.roost(0, &["stop", "-t", "1", &n]);
-    thread::sleep(Duration::from_millis(2000));
+    assert!(
+        wait_for(Duration::from_secs(10), || monitor_gone(&id)),
+        "the monitor is still running"
+    );
     let status = ps_field(&env, &n, "{{.Status}}");
     assert!(status.starts_with("Exited (137)"), "{status}");
     assert_eq!(out(&env, &["ps", "-q"]), "");
@@ -269,4 +279,9 @@ fn restart_policy_always_stays_stopped_after_stop() {
     out(&env, &["stop", "-t", "1", &m]);
     out(&env, &["rm", "-f", &n, &m]);
     assert_no_leaks(&env);
+}
+
+/// The container's monitor (which restarts it under a restart policy) has exited.
+fn monitor_gone(id: &str) -> bool {
+    pids_with_cmdline(&["__monitor", id]).is_empty()
 }
