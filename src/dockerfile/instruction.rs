@@ -246,125 +246,16 @@ pub fn parse_instruction(l: &Logical, escape: char, file: &str) -> Result<Instru
         }
     };
     let kind = match keyword.as_str() {
-        "FROM" => {
-            let (flags, body) = take_flags(rest, &["platform"], "FROM", &err)?;
-            let w = split_raw(body, escape);
-            let (base, name) = match w.as_slice() {
-                [b] => (b.clone(), None),
-                [b, as_, n] if as_.eq_ignore_ascii_case("as") => {
-                    let n = n.to_ascii_lowercase();
-                    let ok = n.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-                        && n.chars()
-                            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
-                    if !ok {
-                        return Err(err(format!("invalid stage name `{n}`")));
-                    }
-                    (b.clone(), Some(n))
-                }
-                _ => {
-                    return Err(err(
-                        "FROM requires one argument: FROM [--platform=P] IMAGE [AS NAME]".into(),
-                    ));
-                }
-            };
-            Kind::From {
-                base,
-                name,
-                platform: flag(&flags, "platform"),
-            }
-        }
-        "RUN" => {
-            let (flags, body) = take_flags(rest, &["mount", "network", "security"], "RUN", &err)?;
-            if body.trim().is_empty() {
-                return Err(err("RUN requires a command".into()));
-            }
-            Kind::Run(RunArgs {
-                mounts: flags
-                    .iter()
-                    .filter(|(n, _)| n == "mount")
-                    .map(|(_, v)| v.clone().unwrap_or_default())
-                    .collect(),
-                network: flag(&flags, "network"),
-                security: flag(&flags, "security"),
-                command: command(body),
-                heredocs: l.heredocs.clone(),
-            })
-        }
-        "COPY" | "ADD" => {
-            let add = keyword == "ADD";
-            let allowed: &[&str] = if add {
-                &[
-                    "chown",
-                    "chmod",
-                    "link",
-                    "checksum",
-                    "keep-git-dir",
-                    "exclude",
-                ]
-            } else {
-                &["from", "chown", "chmod", "link", "parents", "exclude"]
-            };
-            let (flags, body) = take_flags(rest, allowed, &keyword, &err)?;
-            let (args, json) = match json_array(body) {
-                Some(v) => (v, true),
-                None => (split_raw(body, escape), false),
-            };
-            if args.len() < 2 {
-                return Err(err(format!(
-                    "{keyword} requires at least two arguments: a source and a destination"
-                )));
-            }
-            Kind::Copy(CopyArgs {
-                add,
-                from: flag(&flags, "from"),
-                chown: flag(&flags, "chown"),
-                chmod: flag(&flags, "chmod"),
-                link: bool_flag(&flags, "link"),
-                parents: bool_flag(&flags, "parents"),
-                checksum: flag(&flags, "checksum"),
-                excludes: flags
-                    .iter()
-                    .filter(|(n, _)| n == "exclude")
-                    .map(|(_, v)| v.clone().unwrap_or_default())
-                    .collect(),
-                args,
-                json,
-                heredocs: l.heredocs.clone(),
-            })
-        }
+        "FROM" => from(rest, escape, &err)?,
+        "RUN" => run(l, rest, &err)?,
+        "COPY" | "ADD" => copy(l, &keyword, rest, escape, &err)?,
         "WORKDIR" => {
             need_args("a path")?;
             Kind::Workdir(rest.trim().to_string())
         }
         "ENV" => Kind::Env(pairs(&split_raw(rest, escape), rest, "ENV", &err)?),
         "LABEL" => Kind::Label(pairs(&split_raw(rest, escape), rest, "LABEL", &err)?),
-        "ARG" => {
-            let words = split_raw(rest, escape);
-            if words.is_empty() {
-                return Err(err("ARG requires a name: ARG NAME[=DEFAULT]".into()));
-            }
-            Kind::Arg(
-                words
-                    .iter()
-                    .map(|w| {
-                        let (name, default) = match w.split_once('=') {
-                            Some((n, d)) => (n.to_string(), Some(d.to_string())),
-                            None => (w.clone(), None),
-                        };
-                        if name.is_empty()
-                            || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-                        {
-                            return Err(err(format!("invalid ARG name `{name}`")));
-                        }
-                        Ok(ArgDecl {
-                            name,
-                            default,
-                            line: l.line,
-                        })
-                    })
-                    .collect::<Result<_, _>>()?,
-            )
-        }
+        "ARG" => arg(l, rest, escape, &err)?,
         "MAINTAINER" => {
             need_args("a name")?;
             Kind::Maintainer(rest.trim().to_string())
@@ -396,27 +287,7 @@ pub fn parse_instruction(l: &Logical, escape: char, file: &str) -> Result<Instru
             Kind::StopSignal(rest.trim().to_string())
         }
         "HEALTHCHECK" => healthcheck(rest, &err)?,
-        "ONBUILD" => {
-            let inner = Logical {
-                line: l.line,
-                keyword: rest.split_whitespace().next().unwrap_or("").to_string(),
-                rest: rest
-                    .trim()
-                    .split_once(char::is_whitespace)
-                    .map(|(_, r)| r.trim().to_string())
-                    .unwrap_or_default(),
-                heredocs: vec![],
-            };
-            if inner.keyword.is_empty() {
-                return Err(err("ONBUILD requires an instruction".into()));
-            }
-            let up = inner.keyword.to_ascii_uppercase();
-            if matches!(up.as_str(), "ONBUILD" | "FROM" | "MAINTAINER") {
-                return Err(err(format!("{up} isn't allowed as an ONBUILD trigger")));
-            }
-            parse_instruction(&inner, escape, file)?;
-            Kind::Onbuild(format!("{up} {}", inner.rest).trim().to_string())
-        }
+        "ONBUILD" => onbuild(l, rest, escape, file, &err)?,
         _ => return Err(err(format!("unknown instruction `{}`", l.keyword))),
     };
     Ok(Instruction {
@@ -424,6 +295,163 @@ pub fn parse_instruction(l: &Logical, escape: char, file: &str) -> Result<Instru
         original,
         kind,
     })
+}
+
+type ErrFn<'a> = &'a dyn Fn(String) -> ParseError;
+
+/// `FROM [--platform=P] IMAGE [AS NAME]`.
+fn from(rest: &str, escape: char, err: ErrFn) -> Result<Kind, ParseError> {
+    let (flags, body) = take_flags(rest, &["platform"], "FROM", err)?;
+    let w = split_raw(body, escape);
+    let (base, name) = match w.as_slice() {
+        [b] => (b.clone(), None),
+        [b, as_, n] if as_.eq_ignore_ascii_case("as") => {
+            let n = n.to_ascii_lowercase();
+            let ok = n.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+                && n.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+            if !ok {
+                return Err(err(format!("invalid stage name `{n}`")));
+            }
+            (b.clone(), Some(n))
+        }
+        _ => {
+            return Err(err(
+                "FROM requires one argument: FROM [--platform=P] IMAGE [AS NAME]".into(),
+            ));
+        }
+    };
+    Ok(Kind::From {
+        base,
+        name,
+        platform: flag(&flags, "platform"),
+    })
+}
+
+/// `RUN [--mount=…] [--network=…] [--security=…] COMMAND`.
+fn run(l: &Logical, rest: &str, err: ErrFn) -> Result<Kind, ParseError> {
+    let (flags, body) = take_flags(rest, &["mount", "network", "security"], "RUN", err)?;
+    if body.trim().is_empty() {
+        return Err(err("RUN requires a command".into()));
+    }
+    Ok(Kind::Run(RunArgs {
+        mounts: flags
+            .iter()
+            .filter(|(n, _)| n == "mount")
+            .map(|(_, v)| v.clone().unwrap_or_default())
+            .collect(),
+        network: flag(&flags, "network"),
+        security: flag(&flags, "security"),
+        command: command(body),
+        heredocs: l.heredocs.clone(),
+    }))
+}
+
+/// `COPY`/`ADD [flags] SRC... DEST`, in the shell or the JSON form.
+fn copy(
+    l: &Logical,
+    keyword: &str,
+    rest: &str,
+    escape: char,
+    err: ErrFn,
+) -> Result<Kind, ParseError> {
+    let add = keyword == "ADD";
+    let allowed: &[&str] = if add {
+        &[
+            "chown",
+            "chmod",
+            "link",
+            "checksum",
+            "keep-git-dir",
+            "exclude",
+        ]
+    } else {
+        &["from", "chown", "chmod", "link", "parents", "exclude"]
+    };
+    let (flags, body) = take_flags(rest, allowed, keyword, err)?;
+    let (args, json) = match json_array(body) {
+        Some(v) => (v, true),
+        None => (split_raw(body, escape), false),
+    };
+    if args.len() < 2 {
+        return Err(err(format!(
+            "{keyword} requires at least two arguments: a source and a destination"
+        )));
+    }
+    Ok(Kind::Copy(CopyArgs {
+        add,
+        from: flag(&flags, "from"),
+        chown: flag(&flags, "chown"),
+        chmod: flag(&flags, "chmod"),
+        link: bool_flag(&flags, "link"),
+        parents: bool_flag(&flags, "parents"),
+        checksum: flag(&flags, "checksum"),
+        excludes: flags
+            .iter()
+            .filter(|(n, _)| n == "exclude")
+            .map(|(_, v)| v.clone().unwrap_or_default())
+            .collect(),
+        args,
+        json,
+        heredocs: l.heredocs.clone(),
+    }))
+}
+
+/// `ARG NAME[=DEFAULT]...`.
+fn arg(l: &Logical, rest: &str, escape: char, err: ErrFn) -> Result<Kind, ParseError> {
+    let words = split_raw(rest, escape);
+    if words.is_empty() {
+        return Err(err("ARG requires a name: ARG NAME[=DEFAULT]".into()));
+    }
+    let decls = words
+        .iter()
+        .map(|w| {
+            let (name, default) = match w.split_once('=') {
+                Some((n, d)) => (n.to_string(), Some(d.to_string())),
+                None => (w.clone(), None),
+            };
+            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                return Err(err(format!("invalid ARG name `{name}`")));
+            }
+            Ok(ArgDecl {
+                name,
+                default,
+                line: l.line,
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(Kind::Arg(decls))
+}
+
+/// `ONBUILD INSTRUCTION`: the trigger is parsed now (and must be allowed), kept as text.
+fn onbuild(
+    l: &Logical,
+    rest: &str,
+    escape: char,
+    file: &str,
+    err: ErrFn,
+) -> Result<Kind, ParseError> {
+    let inner = Logical {
+        line: l.line,
+        keyword: rest.split_whitespace().next().unwrap_or("").to_string(),
+        rest: rest
+            .trim()
+            .split_once(char::is_whitespace)
+            .map(|(_, r)| r.trim().to_string())
+            .unwrap_or_default(),
+        heredocs: vec![],
+    };
+    if inner.keyword.is_empty() {
+        return Err(err("ONBUILD requires an instruction".into()));
+    }
+    let up = inner.keyword.to_ascii_uppercase();
+    if matches!(up.as_str(), "ONBUILD" | "FROM" | "MAINTAINER") {
+        return Err(err(format!("{up} isn't allowed as an ONBUILD trigger")));
+    }
+    parse_instruction(&inner, escape, file)?;
+    Ok(Kind::Onbuild(
+        format!("{up} {}", inner.rest).trim().to_string(),
+    ))
 }
 
 fn healthcheck(rest: &str, err: &dyn Fn(String) -> ParseError) -> Result<Kind, ParseError> {
