@@ -6,8 +6,8 @@ use super::lookup::lookup;
 use super::pull::PullProgress;
 use crate::engine::{Ctx, EngineError};
 use crate::oci::{Descriptor, Digest, Manifest, ManifestKind, Reference, media};
-use crate::registry::Credentials;
-use crate::store::Store;
+use crate::registry::{Client, Credentials};
+use crate::store::{ImageRecord, Store};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Compression {
@@ -79,6 +79,62 @@ pub fn push(
     let rec = store
         .image(&id)?
         .ok_or_else(|| EngineError::ImageNotKnown(opts.image.clone()))?;
+    let dest = destination(&rec, opts)?;
+    let original = store.read_blob(&rec.digest)?;
+    let manifest = match ManifestKind::parse(&rec.manifest_media, &original) {
+        Ok(ManifestKind::Image(m)) => m,
+        _ => {
+            return Err(EngineError::Invalid(format!(
+                "image `{}` has no image manifest to push",
+                opts.image
+            )));
+        }
+    };
+    let (outgoing, changed) = outgoing_layers(&store, &rec, opts.compression)?;
+    let (runtime, client) =
+        super::registry_client(ctx, opts.tls_verify, opts.credentials.clone(), opts.retries)?;
+    let (manifest_bytes, manifest_media) = if changed {
+        (
+            rewritten_manifest(&manifest, &outgoing),
+            media::OCI_MANIFEST.to_string(),
+        )
+    } else {
+        (original.clone(), manifest.media_type().to_string())
+    };
+    let config_size = store
+        .blob_path(&rec.id)
+        .metadata()
+        .map(|m| m.len())
+        .unwrap_or(manifest.config.size);
+    let blobs: Vec<(Digest, u64)> = outgoing
+        .iter()
+        .map(|o| (o.digest.clone(), o.size))
+        .chain(std::iter::once((rec.id.clone(), config_size)))
+        .collect();
+    let upload = Upload {
+        client: &client,
+        store: &store,
+        dest: &dest,
+        mount_from: mount_sources(&rec, &dest),
+        config: &rec.id,
+        progress,
+    };
+    let digest = runtime.block_on(async {
+        for (digest, size) in &blobs {
+            upload.blob(digest, *size).await?;
+        }
+        progress.writing_manifest();
+        let d = client
+            .put_manifest(&dest, &manifest_media, &manifest_bytes)
+            .await?;
+        Ok::<Digest, EngineError>(d)
+    })?;
+    Ok(PushReport { digest })
+}
+
+/// Where to push: `--destination`, else the image's name that was asked for (or its first), with
+/// `latest` when it has no tag; it must name a registry.
+fn destination(rec: &ImageRecord, opts: &PushOptions) -> Result<Reference, EngineError> {
     let dest_text = match &opts.destination {
         Some(d) => d.clone(),
         None => rec
@@ -104,21 +160,20 @@ pub fn push(
             dest.repository()
         )));
     }
-    let dest = if dest.tag().is_none() && dest.digest().is_none() {
+    Ok(if dest.tag().is_none() && dest.digest().is_none() {
         dest.with_tag("latest")
     } else {
         dest
-    };
-    let original = store.read_blob(&rec.digest)?;
-    let manifest = match ManifestKind::parse(&rec.manifest_media, &original) {
-        Ok(ManifestKind::Image(m)) => m,
-        _ => {
-            return Err(EngineError::Invalid(format!(
-                "image `{}` has no image manifest to push",
-                opts.image
-            )));
-        }
-    };
+    })
+}
+
+/// The layer blobs to send, uncompressed ones compressed first; and whether any was (then the
+/// manifest must be rewritten).
+fn outgoing_layers(
+    store: &Store,
+    rec: &ImageRecord,
+    compression: Compression,
+) -> Result<(Vec<Outgoing>, bool), EngineError> {
     let mut outgoing = Vec::new();
     let mut changed = false;
     for chain in &rec.layers {
@@ -128,7 +183,7 @@ pub fn push(
         let plain = layer.blob_media == media::OCI_LAYER || layer.blob_media.ends_with(".tar");
         if plain {
             changed = true;
-            outgoing.push(compress_blob(&store, &layer.blob_digest, opts.compression)?);
+            outgoing.push(compress_blob(store, &layer.blob_digest, compression)?);
         } else {
             outgoing.push(Outgoing {
                 digest: layer.blob_digest.clone(),
@@ -137,95 +192,88 @@ pub fn push(
             });
         }
     }
-    let (runtime, client) =
-        super::registry_client(ctx, opts.tls_verify, opts.credentials.clone(), opts.retries)?;
-    // Repositories on the same registry that may already hold the blobs (cross-repository mount).
-    let mount_from: Vec<String> = rec
-        .names
+    Ok((outgoing, changed))
+}
+
+/// An OCI manifest for the image with the outgoing layers.
+fn rewritten_manifest(manifest: &Manifest, outgoing: &[Outgoing]) -> Vec<u8> {
+    let m = Manifest {
+        schema_version: 2,
+        media_type: Some(media::OCI_MANIFEST.into()),
+        config: Descriptor {
+            media_type: media::OCI_CONFIG.into(),
+            ..manifest.config.clone()
+        },
+        layers: outgoing
+            .iter()
+            .map(|o| Descriptor {
+                media_type: o.media.clone(),
+                digest: o.digest.clone(),
+                size: o.size,
+                platform: None,
+                urls: vec![],
+                annotations: Default::default(),
+            })
+            .collect(),
+        annotations: manifest.annotations.clone(),
+    };
+    serde_json::to_vec(&m).expect("manifest serializes")
+}
+
+/// Repositories on the same registry that may already hold the blobs (cross-repository mount).
+fn mount_sources(rec: &ImageRecord, dest: &Reference) -> Vec<String> {
+    rec.names
         .iter()
         .filter_map(|n| Reference::parse(n).ok())
         .filter(|r| r.registry() == dest.registry() && r.repository() != dest.repository())
         .map(|r| r.repository().to_string())
-        .collect();
-    let (manifest_bytes, manifest_media) = if changed {
-        let m = Manifest {
-            schema_version: 2,
-            media_type: Some(media::OCI_MANIFEST.into()),
-            config: Descriptor {
-                media_type: media::OCI_CONFIG.into(),
-                ..manifest.config.clone()
-            },
-            layers: outgoing
-                .iter()
-                .map(|o| Descriptor {
-                    media_type: o.media.clone(),
-                    digest: o.digest.clone(),
-                    size: o.size,
-                    platform: None,
-                    urls: vec![],
-                    annotations: Default::default(),
-                })
-                .collect(),
-            annotations: manifest.annotations.clone(),
-        };
-        (
-            serde_json::to_vec(&m).expect("manifest serializes"),
-            media::OCI_MANIFEST.to_string(),
-        )
-    } else {
-        (original.clone(), manifest.media_type().to_string())
-    };
-    let config_size = store
-        .blob_path(&rec.id)
-        .metadata()
-        .map(|m| m.len())
-        .unwrap_or(manifest.config.size);
-    let blobs: Vec<(Digest, u64)> = outgoing
-        .iter()
-        .map(|o| (o.digest.clone(), o.size))
-        .chain(std::iter::once((rec.id.clone(), config_size)))
-        .collect();
-    let digest = runtime.block_on(async {
-        for (digest, size) in &blobs {
-            let is_config = *digest == rec.id;
-            if client.blob_exists(&dest, digest).await?.is_some() {
-                if is_config {
-                    progress.config(digest)
-                } else {
-                    progress.blob_start(digest, *size, true)
-                }
-                continue;
-            }
-            if is_config {
-                progress.config(digest)
-            } else {
-                progress.blob_start(digest, *size, false)
-            }
-            let mut mounted = false;
-            for from in &mount_from {
-                if client.mount_blob(&dest, digest, from).await? {
-                    mounted = true;
-                    break;
-                }
-            }
-            if !mounted {
-                let path = store.blob_path(digest);
-                let file = tokio::fs::File::open(&path)
-                    .await
-                    .map_err(|e| EngineError::io("open", &path, e))?;
-                client
-                    .upload_blob(&dest, digest, *size, reqwest::Body::from(file))
-                    .await?;
-            }
-            if !is_config {
-                progress.blob_done(digest);
+        .collect()
+}
+
+/// Sends blobs to one repository.
+struct Upload<'a> {
+    client: &'a Client,
+    store: &'a Store,
+    dest: &'a Reference,
+    mount_from: Vec<String>,
+    /// The config blob (reported as such, not as a layer).
+    config: &'a Digest,
+    progress: &'a dyn PullProgress,
+}
+
+impl Upload<'_> {
+    /// One blob: skipped when the registry has it, else mounted from a sibling repository, else
+    /// uploaded.
+    async fn blob(&self, digest: &Digest, size: u64) -> Result<(), EngineError> {
+        let is_config = digest == self.config;
+        let exists = self.client.blob_exists(self.dest, digest).await?.is_some();
+        if is_config {
+            self.progress.config(digest)
+        } else {
+            self.progress.blob_start(digest, size, exists)
+        }
+        if exists {
+            return Ok(());
+        }
+        let mut mounted = false;
+        for from in &self.mount_from {
+            if self.client.mount_blob(self.dest, digest, from).await? {
+                mounted = true;
+                break;
             }
         }
-        progress.writing_manifest();
-        let d = client
-            .put_manifest(&dest, &manifest_media, &manifest_bytes)
-            .await?;
-        Ok::<Digest, EngineError>(d)
-    })?;
-    Ok(PushReport { digest })
+        if !mounted {
+            let path = self.store.blob_path(digest);
+            let file = tokio::fs::File::open(&path)
+                .await
+                .map_err(|e| EngineError::io("open", &path, e))?;
+            self.client
+                .upload_blob(self.dest, digest, size, reqwest::Body::from(file))
+                .await?;
+        }
+        if !is_config {
+            self.progress.blob_done(digest);
+        }
+        Ok(())
+    }
 }
