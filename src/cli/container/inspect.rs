@@ -3,7 +3,9 @@ use serde_json::{Value, json};
 
 use crate::cli::format;
 use crate::engine::Ctx;
-use crate::engine::container::{Container, MountKind, Status, container_log_path, runtime_dir};
+use crate::engine::container::{
+    Container, MountKind, State, Status, container_log_path, runtime_dir,
+};
 use crate::store::Store;
 
 fn time(t: Option<jiff::Timestamp>) -> Value {
@@ -120,34 +122,69 @@ fn port_map(c: &Container, with_exposed: bool) -> serde_json::Map<String, Value>
 
 pub fn container_json(ctx: &Ctx, store: &Store, c: &Container) -> Value {
     let s = &c.spec;
-    let st = &c.state;
     let rt = runtime_dir(ctx, &c.record.id);
     let dir = store.container_dir(&c.record.id);
-    let (restart_name, restart_max) = match s.restart.split_once(':') {
-        Some((n, m)) => (n.to_string(), m.parse::<u32>().unwrap_or(0)),
-        None => (
-            if s.restart.is_empty() {
-                "no".to_string()
-            } else {
-                s.restart.clone()
-            },
-            0,
-        ),
-    };
     let lower: Vec<String> = s
         .layers
         .iter()
         .rev()
         .map(|l| store.layer_diff(l).display().to_string())
         .collect();
-    let (binds, tmpfs) = binds_and_tmpfs(c);
-    let volumes: serde_json::Map<String, Value> = s
-        .mounts
-        .iter()
-        .filter(|m| m.kind == MountKind::Volume && m.anonymous)
-        .map(|m| (m.destination.clone(), json!({})))
-        .collect();
-    // podman's shape with the bridge networks' interfaces, and the ports, namespace and MAC address.
+    json!({
+        "Id": c.record.id,
+        "Created": format::rfc3339_nano_utc(c.record.created),
+        "Path": s.args.first().cloned().unwrap_or_default(),
+        "Args": s.args.get(1..).unwrap_or_default(),
+        "State": state_json(&c.state),
+        "Image": c.record.image_id.hex(),
+        "ImageName": c.record.image,
+        "Rootfs": "",
+        "Pod": "",
+        "ResolvConfPath": rt.join("resolv.conf"),
+        "HostnamePath": rt.join("hostname"),
+        "HostsPath": rt.join("hosts"),
+        "StaticDir": dir,
+        "Name": c.record.name,
+        "RestartCount": c.state.restart_count,
+        "Driver": s.storage_driver.as_str(),
+        "GraphDriver": {"Name": s.storage_driver.as_str(), "Data": {
+            "LowerDir": lower.join(":"),
+            "UpperDir": dir.join("diff"),
+            "WorkDir": dir.join("work"),
+            "MergedDir": dir.join("merged"),
+        }},
+        "Mounts": mounts_json(store, c),
+        "Dependencies": [],
+        "IsInfra": false,
+        "NetworkSettings": network_settings_json(ctx, c),
+        "Config": config_json(c),
+        "HostConfig": host_config_json(store, c),
+    })
+}
+
+/// `.State`.
+fn state_json(st: &State) -> Value {
+    json!({
+        "OciVersion": "1.1.0",
+        "Status": st.status.as_str(),
+        "Running": st.status == Status::Running,
+        "Paused": st.status == Status::Paused,
+        "Restarting": false,
+        "OOMKilled": false,
+        "Dead": false,
+        "Pid": st.pid,
+        "ConmonPid": st.monitor_pid,
+        "ExitCode": st.exit_code,
+        "Error": st.error,
+        "StartedAt": time(st.started_at),
+        "FinishedAt": time(st.finished_at),
+    })
+}
+
+/// `.NetworkSettings`: podman's shape with the bridge networks' interfaces, and the ports,
+/// namespace and MAC address.
+fn network_settings_json(ctx: &Ctx, c: &Container) -> Value {
+    let (s, st) = (&c.spec, &c.state);
     let mut network_settings = super::network::settings_json(ctx, c);
     for (k, v) in [
         ("Ports", Value::Object(port_map(c, true))),
@@ -166,11 +203,17 @@ pub fn container_json(ctx: &Ctx, store: &Store, c: &Container) -> Value {
     ] {
         network_settings[k] = v;
     }
-    let extra_hosts: Vec<String> = s
-        .net
-        .add_hosts
+    network_settings
+}
+
+/// `.Config`: what the container runs.
+fn config_json(c: &Container) -> Value {
+    let s = &c.spec;
+    let volumes: serde_json::Map<String, Value> = s
+        .mounts
         .iter()
-        .map(|(h, ip)| format!("{h}:{ip}"))
+        .filter(|m| m.kind == MountKind::Volume && m.anonymous)
+        .map(|m| (m.destination.clone(), json!({})))
         .collect();
     let exposed: serde_json::Map<String, Value> = s
         .net
@@ -179,95 +222,76 @@ pub fn container_json(ctx: &Ctx, store: &Store, c: &Container) -> Value {
         .map(|e| (e.clone(), json!({})))
         .collect();
     json!({
-        "Id": c.record.id,
-        "Created": format::rfc3339_nano_utc(c.record.created),
-        "Path": s.args.first().cloned().unwrap_or_default(),
-        "Args": s.args.get(1..).unwrap_or_default(),
-        "State": {
-            "OciVersion": "1.1.0",
-            "Status": st.status.as_str(),
-            "Running": st.status == Status::Running,
-            "Paused": st.status == Status::Paused,
-            "Restarting": false,
-            "OOMKilled": false,
-            "Dead": false,
-            "Pid": st.pid,
-            "ConmonPid": st.monitor_pid,
-            "ExitCode": st.exit_code,
-            "Error": st.error,
-            "StartedAt": time(st.started_at),
-            "FinishedAt": time(st.finished_at),
-        },
-        "Image": c.record.image_id.hex(),
-        "ImageName": c.record.image,
-        "Rootfs": "",
-        "Pod": "",
-        "ResolvConfPath": rt.join("resolv.conf"),
-        "HostnamePath": rt.join("hostname"),
-        "HostsPath": rt.join("hosts"),
-        "StaticDir": dir,
-        "Name": c.record.name,
-        "RestartCount": st.restart_count,
-        "Driver": s.storage_driver.as_str(),
-        "GraphDriver": {"Name": s.storage_driver.as_str(), "Data": {
-            "LowerDir": lower.join(":"),
-            "UpperDir": dir.join("diff"),
-            "WorkDir": dir.join("work"),
-            "MergedDir": dir.join("merged"),
-        }},
-        "Mounts": mounts_json(store, c),
-        "Dependencies": [],
-        "IsInfra": false,
-        "NetworkSettings": network_settings,
-        "Config": {
-            "Hostname": s.hostname,
-            "Domainname": "",
-            "User": s.user,
-            "AttachStdin": s.interactive,
-            "AttachStdout": true,
-            "AttachStderr": true,
-            "Tty": s.tty,
-            "OpenStdin": s.interactive,
-            "StdinOnce": false,
-            "Env": s.env,
-            "Cmd": s.command,
-            "Image": c.record.image,
-            "Volumes": if volumes.is_empty() { Value::Null } else { Value::Object(volumes) },
-            "WorkingDir": s.cwd,
-            "Entrypoint": s.entrypoint,
-            "Labels": s.labels,
-            "Annotations": s.annotations,
-            "StopSignal": signal_name(s.stop_signal),
-            "StopTimeout": s.stop_timeout,
-            "ExposedPorts": exposed,
-        },
-        "HostConfig": {
-            "Binds": binds,
-            "Tmpfs": tmpfs,
-            "NetworkMode": s.network,
-            "PortBindings": port_map(c, false),
-            "Dns": s.net.dns,
-            "DnsSearch": s.net.dns_search,
-            "DnsOptions": s.net.dns_options,
-            "ExtraHosts": extra_hosts,
-            "RestartPolicy": {"Name": restart_name, "MaximumRetryCount": restart_max},
-            "AutoRemove": s.remove,
-            "LogConfig": {
-                "Type": s.log_driver,
-                "Path": container_log_path(store, c),
-                "Tag": s.log_opts.tag.clone().unwrap_or_default(),
-                "Size": format::human_size_with_precision(s.log_opts.max_size.unwrap_or(0) as f64, 4),
+        "Hostname": s.hostname,
+        "Domainname": "",
+        "User": s.user,
+        "AttachStdin": s.interactive,
+        "AttachStdout": true,
+        "AttachStderr": true,
+        "Tty": s.tty,
+        "OpenStdin": s.interactive,
+        "StdinOnce": false,
+        "Env": s.env,
+        "Cmd": s.command,
+        "Image": c.record.image,
+        "Volumes": if volumes.is_empty() { Value::Null } else { Value::Object(volumes) },
+        "WorkingDir": s.cwd,
+        "Entrypoint": s.entrypoint,
+        "Labels": s.labels,
+        "Annotations": s.annotations,
+        "StopSignal": signal_name(s.stop_signal),
+        "StopTimeout": s.stop_timeout,
+        "ExposedPorts": exposed,
+    })
+}
+
+/// `.HostConfig`: how it runs.
+fn host_config_json(store: &Store, c: &Container) -> Value {
+    let s = &c.spec;
+    let (restart_name, restart_max) = match s.restart.split_once(':') {
+        Some((n, m)) => (n.to_string(), m.parse::<u32>().unwrap_or(0)),
+        None => (
+            if s.restart.is_empty() {
+                "no".to_string()
+            } else {
+                s.restart.clone()
             },
-            "CapAdd": s.cap_add,
-            "CapDrop": s.cap_drop,
-            "Privileged": s.privileged,
-            "ReadonlyRootfs": s.read_only,
-            "SecurityOpt": s.seccomp.iter().map(|p| format!("seccomp={p}")).collect::<Vec<_>>(),
-            "UsernsMode": s.userns,
-            "IDMappings": s.id_maps.as_ref().map(|m| serde_json::json!({
-                "UidMap": m.uids.iter().map(|r| r.render()).collect::<Vec<_>>(),
-                "GidMap": m.gids.iter().map(|r| r.render()).collect::<Vec<_>>(),
-            })),
+            0,
+        ),
+    };
+    let (binds, tmpfs) = binds_and_tmpfs(c);
+    let extra_hosts: Vec<String> = s
+        .net
+        .add_hosts
+        .iter()
+        .map(|(h, ip)| format!("{h}:{ip}"))
+        .collect();
+    json!({
+        "Binds": binds,
+        "Tmpfs": tmpfs,
+        "NetworkMode": s.network,
+        "PortBindings": port_map(c, false),
+        "Dns": s.net.dns,
+        "DnsSearch": s.net.dns_search,
+        "DnsOptions": s.net.dns_options,
+        "ExtraHosts": extra_hosts,
+        "RestartPolicy": {"Name": restart_name, "MaximumRetryCount": restart_max},
+        "AutoRemove": s.remove,
+        "LogConfig": {
+            "Type": s.log_driver,
+            "Path": container_log_path(store, c),
+            "Tag": s.log_opts.tag.clone().unwrap_or_default(),
+            "Size": format::human_size_with_precision(s.log_opts.max_size.unwrap_or(0) as f64, 4),
         },
+        "CapAdd": s.cap_add,
+        "CapDrop": s.cap_drop,
+        "Privileged": s.privileged,
+        "ReadonlyRootfs": s.read_only,
+        "SecurityOpt": s.seccomp.iter().map(|p| format!("seccomp={p}")).collect::<Vec<_>>(),
+        "UsernsMode": s.userns,
+        "IDMappings": s.id_maps.as_ref().map(|m| serde_json::json!({
+            "UidMap": m.uids.iter().map(|r| r.render()).collect::<Vec<_>>(),
+            "GidMap": m.gids.iter().map(|r| r.render()).collect::<Vec<_>>(),
+        })),
     })
 }
