@@ -6,10 +6,10 @@ use jiff::Timestamp;
 use super::cache::{from_key, step_key};
 use super::context::Context;
 use super::copy;
-use super::prepare::Action;
+use super::prepare::{Action, Prepared};
 use super::view::LayerView;
 use super::{BuildError, BuildOptions, BuildProgress, PROXY_ARGS};
-use crate::dockerfile::{self, Dockerfile, Instruction, Kind, words};
+use crate::dockerfile::{self, ArgDecl, Dockerfile, Instruction, Kind, words};
 use crate::engine::image::{PullOptions, PullPolicy};
 use crate::engine::layer::Ingested;
 use crate::engine::{Ctx, EngineError};
@@ -378,40 +378,11 @@ impl<'a> Builder<'a> {
         inst: &Instruction,
     ) -> Result<(), EngineError> {
         if let Kind::Arg(decls) = &inst.kind {
-            for d in decls {
-                let value = match self.opts.build_args.get(&d.name) {
-                    Some(v) => Some(v.clone()),
-                    None => match &d.default {
-                        Some(def) => Some(self.expand(run, def, inst.line)?),
-                        None => self.meta_args.get(&d.name).cloned(),
-                    },
-                };
-                self.used_args.insert(d.name.clone());
-                match value {
-                    Some(v) => {
-                        run.args.insert(d.name.clone(), v);
-                    }
-                    None => {
-                        run.args.remove(&d.name);
-                    }
-                }
-            }
-            return Ok(());
+            return self.declare_args(run, decls, inst.line);
         }
         let prepared = self.prepare(stage, run, inst)?;
         let sets_cmd = matches!(inst.kind, Kind::Cmd(_));
-        let mut key_args = run.args.clone();
-        for p in PROXY_ARGS {
-            if let Some(v) = self.opts.build_args.get(*p) {
-                key_args.insert((*p).to_string(), v.clone());
-            }
-        }
-        let key = step_key(
-            &run.state.key,
-            &prepared.text,
-            &key_args,
-            prepared.content.as_ref(),
-        );
+        let key = self.cache_key(run, &prepared);
         if self.opts.layers && !self.opts.no_cache && self.try_cache(run, &key)? {
             run.cmd_set |= sets_cmd;
             return Ok(());
@@ -419,13 +390,77 @@ impl<'a> Builder<'a> {
         let now = self.now();
         let mut config = run.state.config.clone();
         let mut cc = config.config.clone().unwrap_or_default();
-        let layer: Option<Ingested> = match prepared.action {
+        let drops_cmd = matches!(inst.kind, Kind::Entrypoint(_)) && !run.cmd_set;
+        let layer = self.execute(run, prepared.action, drops_cmd, &mut cc, &mut config, now)?;
+        config.config = Some(cc);
+        self.record(run, key, config, layer, prepared.created_by, now)?;
+        run.cmd_set |= sets_cmd;
+        Ok(())
+    }
+
+    /// `ARG`: each name takes its `--build-arg`, else its default, else the global `ARG`'s value.
+    fn declare_args(
+        &mut self,
+        run: &mut StageRun,
+        decls: &[ArgDecl],
+        line: usize,
+    ) -> Result<(), EngineError> {
+        for d in decls {
+            let value = match self.opts.build_args.get(&d.name) {
+                Some(v) => Some(v.clone()),
+                None => match &d.default {
+                    Some(def) => Some(self.expand(run, def, line)?),
+                    None => self.meta_args.get(&d.name).cloned(),
+                },
+            };
+            self.used_args.insert(d.name.clone());
+            match value {
+                Some(v) => {
+                    run.args.insert(d.name.clone(), v);
+                }
+                None => {
+                    run.args.remove(&d.name);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The step's cache key: the state it starts from, what it does, the args in scope (proxy
+    /// args included) and the content it adds.
+    fn cache_key(&self, run: &StageRun, prepared: &Prepared) -> Digest {
+        let mut key_args = run.args.clone();
+        for p in PROXY_ARGS {
+            if let Some(v) = self.opts.build_args.get(*p) {
+                key_args.insert((*p).to_string(), v.clone());
+            }
+        }
+        step_key(
+            &run.state.key,
+            &prepared.text,
+            &key_args,
+            prepared.content.as_ref(),
+        )
+    }
+
+    /// Do what the step does: change the config, or make a layer (WORKDIR's directory, RUN,
+    /// COPY/ADD).
+    fn execute(
+        &mut self,
+        run: &StageRun,
+        action: Action,
+        drops_cmd: bool,
+        cc: &mut ContainerConfig,
+        config: &mut ImageConfig,
+        now: Timestamp,
+    ) -> Result<Option<Ingested>, EngineError> {
+        Ok(match action {
             Action::Config(f) => {
-                if matches!(inst.kind, Kind::Entrypoint(_)) && !run.cmd_set {
+                if drops_cmd {
                     // An ENTRYPOINT drops the CMD inherited from the base image.
                     cc.cmd = None;
                 }
-                f(&mut cc, &mut config)?;
+                f(cc, config)?;
                 None
             }
             Action::Workdir(path) => {
@@ -439,8 +474,7 @@ impl<'a> Builder<'a> {
                     Some(copy::write(self, &plan, run.state.layers.last())?)
                 }
             }
-            Action::Run(spec) => {
-                let mut spec = spec;
+            Action::Run(mut spec) => {
                 spec.args_env = run
                     .args
                     .iter()
@@ -459,15 +493,27 @@ impl<'a> Builder<'a> {
                 Some(super::run::run(self, &run.state, &spec)?)
             }
             Action::Copy(plan) => Some(copy::write(self, &plan, run.state.layers.last())?),
-        };
-        config.config = Some(cc);
+        })
+    }
+
+    /// The stage's new state: the config with the step's history entry and layer, cached when
+    /// `--layers` is on.
+    fn record(
+        &mut self,
+        run: &mut StageRun,
+        key: Digest,
+        mut config: ImageConfig,
+        layer: Option<Ingested>,
+        created_by: String,
+        now: Timestamp,
+    ) -> Result<(), EngineError> {
         config.created = Some(now);
         if let Some(l) = &layer {
             config.rootfs.diff_ids.push(l.diff_id.clone());
         }
         config.history.push(History {
             created: Some(now),
-            created_by: Some(prepared.created_by),
+            created_by: Some(created_by),
             author: None,
             comment: None,
             empty_layer: layer.is_none(),
@@ -492,7 +538,6 @@ impl<'a> Builder<'a> {
             layers,
             key,
         };
-        run.cmd_set |= sets_cmd;
         Ok(())
     }
 
