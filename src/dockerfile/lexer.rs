@@ -57,6 +57,39 @@ pub fn lex(text: &str, file: &str) -> Result<Lexed, ParseError> {
         .split('\n')
         .map(|l| l.strip_suffix('\r').unwrap_or(l))
         .collect();
+    let (escape, mut i) = directives(&raw, file)?;
+    let mut lines = Vec::new();
+    while i < raw.len() {
+        let trimmed = raw[i].trim_start();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let joined = join_continued(&raw, &mut i, trimmed, escape);
+        let (keyword, rest) = match joined.find(|c: char| c.is_whitespace()) {
+            Some(p) => (joined[..p].to_string(), joined[p..].trim().to_string()),
+            None => (joined.clone(), String::new()),
+        };
+        let upper = keyword.to_ascii_uppercase();
+        let heredocs = if matches!(upper.as_str(), "RUN" | "COPY" | "ADD") {
+            read_heredocs(&raw, &mut i, &rest, escape, file, start)?
+        } else {
+            Vec::new()
+        };
+        lines.push(Logical {
+            line: start + 1,
+            keyword,
+            rest,
+            heredocs,
+        });
+    }
+    Ok(Lexed { escape, lines })
+}
+
+/// The parser directives at the top: the escape character they set and the index of the first
+/// line after them.
+fn directives(raw: &[&str], file: &str) -> Result<(char, usize), ParseError> {
     let mut directives = BTreeMap::new();
     let mut i = 0;
     while i < raw.len() {
@@ -85,85 +118,78 @@ pub fn lex(text: &str, file: &str) -> Result<Lexed, ParseError> {
             ));
         }
     };
-    let mut lines = Vec::new();
-    while i < raw.len() {
-        let first = raw[i];
-        let trimmed = first.trim_start();
-        if trimmed.is_empty() || trimmed.starts_with('#') {
-            i += 1;
-            continue;
-        }
-        let start = i;
-        let mut joined = String::new();
-        let mut cur = trimmed;
-        loop {
-            match continued(cur, escape) {
-                Some(head) => {
-                    joined.push_str(head);
-                    i += 1;
-                    // Comment and empty lines inside a continuation are skipped.
-                    while i < raw.len()
-                        && (raw[i].trim().is_empty() || raw[i].trim_start().starts_with('#'))
-                    {
-                        i += 1;
-                    }
-                    if i >= raw.len() {
-                        break;
-                    }
-                    cur = raw[i];
+    Ok((escape, i))
+}
+
+/// The logical line starting with `first` (line `*i`), its continuations joined; `*i` moves past it.
+fn join_continued(raw: &[&str], i: &mut usize, first: &str, escape: char) -> String {
+    let mut joined = String::new();
+    let mut cur = first;
+    loop {
+        match continued(cur, escape) {
+            Some(head) => {
+                joined.push_str(head);
+                *i += 1;
+                // Comment and empty lines inside a continuation are skipped.
+                while *i < raw.len()
+                    && (raw[*i].trim().is_empty() || raw[*i].trim_start().starts_with('#'))
+                {
+                    *i += 1;
                 }
-                None => {
-                    joined.push_str(cur);
-                    i += 1;
+                if *i >= raw.len() {
                     break;
                 }
+                cur = raw[*i];
+            }
+            None => {
+                joined.push_str(cur);
+                *i += 1;
+                break;
             }
         }
-        let joined = joined.trim().to_string();
-        let (keyword, rest) = match joined.find(|c: char| c.is_whitespace()) {
-            Some(p) => (joined[..p].to_string(), joined[p..].trim().to_string()),
-            None => (joined.clone(), String::new()),
-        };
-        let mut heredocs = Vec::new();
-        let upper = keyword.to_ascii_uppercase();
-        if matches!(upper.as_str(), "RUN" | "COPY" | "ADD") {
-            for (name, quoted, chomp) in heredoc_markers(&rest, escape) {
-                let mut content = String::new();
-                let mut closed = false;
-                while i < raw.len() {
-                    let l = raw[i];
-                    i += 1;
-                    let cmp = if chomp { l.trim_start_matches('\t') } else { l };
-                    if cmp == name {
-                        closed = true;
-                        break;
-                    }
-                    content.push_str(cmp);
-                    content.push('\n');
-                }
-                if !closed {
-                    return Err(ParseError::new(
-                        file,
-                        start + 1,
-                        format!("unterminated heredoc: no line `{name}` ends it"),
-                    ));
-                }
-                heredocs.push(Heredoc {
-                    name,
-                    content,
-                    expand: !quoted,
-                    chomp,
-                });
+    }
+    joined.trim().to_string()
+}
+
+/// The bodies of the heredocs `rest` opens, from line `*i` on; `*i` moves past them.
+fn read_heredocs(
+    raw: &[&str],
+    i: &mut usize,
+    rest: &str,
+    escape: char,
+    file: &str,
+    start: usize,
+) -> Result<Vec<Heredoc>, ParseError> {
+    let mut heredocs = Vec::new();
+    for (name, quoted, chomp) in heredoc_markers(rest, escape) {
+        let mut content = String::new();
+        let mut closed = false;
+        while *i < raw.len() {
+            let l = raw[*i];
+            *i += 1;
+            let cmp = if chomp { l.trim_start_matches('\t') } else { l };
+            if cmp == name {
+                closed = true;
+                break;
             }
+            content.push_str(cmp);
+            content.push('\n');
         }
-        lines.push(Logical {
-            line: start + 1,
-            keyword,
-            rest,
-            heredocs,
+        if !closed {
+            return Err(ParseError::new(
+                file,
+                start + 1,
+                format!("unterminated heredoc: no line `{name}` ends it"),
+            ));
+        }
+        heredocs.push(Heredoc {
+            name,
+            content,
+            expand: !quoted,
+            chomp,
         });
     }
-    Ok(Lexed { escape, lines })
+    Ok(heredocs)
 }
 
 /// The `<<[-]WORD` markers outside quotes: (word, quoted, chomp).
