@@ -123,115 +123,83 @@ impl Store {
     }
 
     fn query_images(&self, only: Option<&Digest>) -> Result<Vec<ImageRecord>> {
-        let c = &self.db.conn;
         let filter = if only.is_some() {
             " WHERE image_id = ?1"
         } else {
             ""
         };
-        let id_param: Vec<String> = only.map(|d| d.to_string()).into_iter().collect();
-        let p = rusqlite::params_from_iter(id_param.iter());
-        let err = |e| self.db.err(e);
+        let mut names = self.grouped(
+            &format!("SELECT image_id, name FROM image_names{filter} ORDER BY added DESC, name"),
+            only,
+        )?;
+        let mut digests = self.grouped(
+            &format!("SELECT image_id, digest FROM image_digests{filter}"),
+            only,
+        )?;
+        let mut layers = self.grouped(
+            &format!("SELECT image_id, chain_id FROM image_layers{filter} ORDER BY image_id, idx"),
+            only,
+        )?;
+        self.image_rows(only)?
+            .into_iter()
+            .map(|row| {
+                let id = row.0.clone();
+                image_record(
+                    row,
+                    names.remove(&id).unwrap_or_default(),
+                    digests.remove(&id).unwrap_or_default(),
+                    layers.remove(&id).unwrap_or_default(),
+                )
+            })
+            .collect()
+    }
 
-        let mut names: HashMap<String, Vec<String>> = HashMap::new();
-        let mut st = c
-            .prepare(&format!(
-                "SELECT image_id, name FROM image_names{filter} ORDER BY added DESC, name"
-            ))
-            .map_err(err)?;
+    /// `(image_id, value)` rows of `sql`, the values grouped by image in row order.
+    fn grouped(&self, sql: &str, only: Option<&Digest>) -> Result<HashMap<String, Vec<String>>> {
+        let err = |e| self.db.err(e);
+        let id_param: Vec<String> = only.map(|d| d.to_string()).into_iter().collect();
+        let mut st = self.db.conn.prepare(sql).map_err(err)?;
+        let mut out: HashMap<String, Vec<String>> = HashMap::new();
         for r in st
-            .query_map(p.clone(), |r| {
+            .query_map(rusqlite::params_from_iter(id_param.iter()), |r| {
                 Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
             })
             .map_err(err)?
         {
-            let (id, n) = r.map_err(err)?;
-            names.entry(id).or_default().push(n);
+            let (id, v) = r.map_err(err)?;
+            out.entry(id).or_default().push(v);
         }
-        let mut digests: HashMap<String, Vec<String>> = HashMap::new();
-        let mut st = c
-            .prepare(&format!(
-                "SELECT image_id, digest FROM image_digests{filter}"
-            ))
-            .map_err(err)?;
-        for r in st
-            .query_map(p.clone(), |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-            })
-            .map_err(err)?
-        {
-            let (id, d) = r.map_err(err)?;
-            digests.entry(id).or_default().push(d);
-        }
-        let mut layers: HashMap<String, Vec<String>> = HashMap::new();
-        let mut st = c
-            .prepare(&format!(
-                "SELECT image_id, chain_id FROM image_layers{filter} ORDER BY image_id, idx"
-            ))
-            .map_err(err)?;
-        for r in st
-            .query_map(p.clone(), |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-            })
-            .map_err(err)?
-        {
-            let (id, l) = r.map_err(err)?;
-            layers.entry(id).or_default().push(l);
-        }
+        Ok(out)
+    }
+
+    /// The `images` rows, newest first.
+    fn image_rows(&self, only: Option<&Digest>) -> Result<Vec<Row>> {
+        let err = |e| self.db.err(e);
+        let id_param: Vec<String> = only.map(|d| d.to_string()).into_iter().collect();
         let where_id = if only.is_some() { " WHERE id = ?1" } else { "" };
-        let mut st = c
+        let mut st = self
+            .db
+            .conn
             .prepare(&format!(
                 "SELECT id, digest, manifest_media, created, added, size, labels, arch, os FROM images{where_id} ORDER BY added DESC, id"
             ))
             .map_err(err)?;
-        let rows: Vec<Row> = st
-            .query_map(p, |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get(6)?,
-                    r.get(7)?,
-                    r.get(8)?,
-                ))
-            })
-            .map_err(err)?
-            .collect::<rusqlite::Result<_>>()
-            .map_err(err)?;
-        rows.into_iter()
-            .map(|(id, dg, media, created, added, size, labels, arch, os)| {
-                let main = digest(&dg)?;
-                let mut all = vec![main.clone()];
-                for d in digests.remove(&id).unwrap_or_default() {
-                    let d = digest(&d)?;
-                    if d != main {
-                        all.push(d);
-                    }
-                }
-                Ok(ImageRecord {
-                    digest: main,
-                    manifest_media: media,
-                    created: created.as_deref().map(time).transpose()?,
-                    added: time(&added)?,
-                    size: size.max(0) as u64,
-                    labels: serde_json::from_str(&labels).unwrap_or_default(),
-                    arch,
-                    os,
-                    names: names.remove(&id).unwrap_or_default(),
-                    digests: all,
-                    layers: layers
-                        .remove(&id)
-                        .unwrap_or_default()
-                        .iter()
-                        .map(|l| digest(l))
-                        .collect::<Result<_>>()?,
-                    id: digest(&id)?,
-                })
-            })
-            .collect()
+        st.query_map(rusqlite::params_from_iter(id_param.iter()), |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+                r.get(7)?,
+                r.get(8)?,
+            ))
+        })
+        .map_err(err)?
+        .collect::<rusqlite::Result<_>>()
+        .map_err(err)
     }
 
     /// The image a full name (`registry/repo:tag`) points at.
@@ -323,6 +291,37 @@ impl Store {
                 .map(|_| ())
         })
     }
+}
+
+/// An image's record from its `images` row and its names, extra digests and layers.
+fn image_record(
+    (id, dg, media, created, added, size, labels, arch, os): Row,
+    names: Vec<String>,
+    digests: Vec<String>,
+    layers: Vec<String>,
+) -> Result<ImageRecord> {
+    let main = digest(&dg)?;
+    let mut all = vec![main.clone()];
+    for d in digests {
+        let d = digest(&d)?;
+        if d != main {
+            all.push(d);
+        }
+    }
+    Ok(ImageRecord {
+        digest: main,
+        manifest_media: media,
+        created: created.as_deref().map(time).transpose()?,
+        added: time(&added)?,
+        size: size.max(0) as u64,
+        labels: serde_json::from_str(&labels).unwrap_or_default(),
+        arch,
+        os,
+        names,
+        digests: all,
+        layers: layers.iter().map(|l| digest(l)).collect::<Result<_>>()?,
+        id: digest(&id)?,
+    })
 }
 
 #[cfg(test)]
