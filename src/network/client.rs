@@ -133,15 +133,6 @@ pub fn status(runtime: &Path, container_id: &str) -> BTreeMap<String, Attached> 
     }
 }
 
-/// The pid of the running holder, if any (a process to join the user namespace of).
-pub fn holder_pid(runtime: &Path) -> Option<i32> {
-    fs::read_to_string(NetnsDir::new(runtime).pid())
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
-}
-
 /// Start `roost __netns` (which starts slirp4netns for its namespace). Called under the lock.
 fn start(launch: &Launch) -> Result<(), NetworkError> {
     let (ready_r, ready_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)

@@ -38,9 +38,6 @@ impl NetnsDir {
     pub fn lock(&self) -> PathBuf {
         self.0.join("lock")
     }
-    pub fn pid(&self) -> PathBuf {
-        self.0.join("pid")
-    }
     pub fn netavark(&self) -> PathBuf {
         self.0.join("netavark")
     }
@@ -78,6 +75,8 @@ struct Attachment {
 }
 
 struct Holder {
+    /// The runtime directory (where the holder registers its pid with `userns`).
+    runtime: PathBuf,
     dir: NetnsDir,
     ipam: Ipam,
     attached: BTreeMap<String, Attachment>,
@@ -100,7 +99,10 @@ pub fn serve(runtime: &Path, ready: OwnedFd) -> Result<(), NetworkError> {
     let _ = crate::sys::fdpass::become_subreaper();
     let started = new_netns().and_then(|netns| {
         let slirp = start_slirp(&dir, &netns)?;
-        Ok((netns, slirp, prepare(&dir)?))
+        let listener = prepare(&dir)?;
+        crate::userns::register_netns_holder(runtime)
+            .map_err(|e| NetworkError::io("write", crate::userns::netns_holder_file(runtime), e))?;
+        Ok((netns, slirp, listener))
     });
     let (netns, (slirp, exit_w), listener) = match started {
         Ok(s) => s,
@@ -113,6 +115,7 @@ pub fn serve(runtime: &Path, ready: OwnedFd) -> Result<(), NetworkError> {
     let _ = ready.write_all(b"ok");
     drop(ready);
     let mut h = Holder {
+        runtime: runtime.to_path_buf(),
         dir,
         ipam: Ipam::default(),
         attached: BTreeMap::new(),
@@ -227,8 +230,6 @@ fn prepare(dir: &NetnsDir) -> Result<OwnedFd, NetworkError> {
     socket::bind(sock.as_raw_fd(), &addr).map_err(|e| NetworkError::io("bind", &path, e.into()))?;
     socket::listen(&sock, socket::Backlog::new(64).expect("valid backlog"))
         .map_err(|e| NetworkError::io("listen on", &path, e.into()))?;
-    fs::write(dir.pid(), format!("{}\n", std::process::id()))
-        .map_err(|e| NetworkError::io("write", dir.pid(), e))?;
     Ok(sock)
 }
 
@@ -291,7 +292,7 @@ impl Holder {
     /// is stopped here, slirp4netns sees its exit pipe close.
     fn exit(&mut self) {
         let _ = fs::remove_file(self.dir.socket());
-        let _ = fs::remove_file(self.dir.pid());
+        crate::userns::unregister_netns_holder(&self.runtime);
         let dns = self.dir.netavark().join("aardvark-dns");
         if let Some(pid) = fs::read_to_string(dns.join("aardvark.pid"))
             .ok()
