@@ -91,7 +91,7 @@ fn attached(ctx: &Ctx, c: &Container, sig_proxy: bool) -> Result<Ended, EngineEr
     }
     let pid = spawned.pid;
     if let Some(m) = spawned.terminal {
-        crate::runtime::terminal::relay(m, &mut |data| log.write(false, data));
+        crate::runtime::terminal::relay_pty_logged(m, &mut |data| log.write(false, data));
         log.finish();
     } else if let Some(t) = tee {
         t.copy(pid, &mut log);
