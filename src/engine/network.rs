@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use super::container::{self, Container, Status};
 use super::{Ctx, EngineError};
 use crate::network::client::{self, Launch};
-use crate::network::netavark::{Attached, PerNetwork};
+use crate::network::netavark::{NetworkInterface, PerNetwork};
 use crate::network::ports::PortMapping;
 use crate::network::{NetworkError, config, defs};
 
@@ -448,7 +448,7 @@ pub fn detach(ctx: &Ctx, c: &Container) -> Result<(), EngineError> {
 }
 
 /// The interfaces of a running container, per network (for inspect).
-pub fn status(ctx: &Ctx, c: &Container) -> BTreeMap<String, Attached> {
+pub fn status(ctx: &Ctx, c: &Container) -> BTreeMap<String, NetworkInterface> {
     if c.spec.networks.is_empty() || c.state.status != Status::Running {
         return BTreeMap::new();
     }

@@ -21,7 +21,7 @@ use super::NetworkError;
 use super::config::Network;
 use super::forward::Forwarder;
 use super::ipam::Ipam;
-use super::netavark::{Attached, Call, PerNetwork};
+use super::netavark::{Call, NetworkInterface, PerNetwork};
 use super::proto::{MAX_MESSAGE, Request, Response};
 
 /// The files of the rootless network namespace under the runtime directory.
@@ -70,7 +70,7 @@ struct Attachment {
     pidfd: OwnedFd,
     netns: OwnedFd,
     nets: BTreeMap<String, (Network, PerNetwork)>,
-    status: BTreeMap<String, Attached>,
+    status: BTreeMap<String, NetworkInterface>,
     forwarders: Vec<Forwarder>,
 }
 
@@ -79,7 +79,7 @@ impl Attachment {
     fn forward(
         &mut self,
         listeners: Vec<(OwnedFd, (u16, super::ports::Protocol))>,
-        status: &BTreeMap<String, Attached>,
+        status: &BTreeMap<String, NetworkInterface>,
         rootless_netns: &OwnedFd,
     ) {
         let target = status
@@ -443,7 +443,7 @@ impl Holder {
         netns: OwnedFd,
         networks: Vec<(Network, PerNetwork)>,
         listeners: Vec<(OwnedFd, (u16, super::ports::Protocol))>,
-    ) -> Result<BTreeMap<String, Attached>, NetworkError> {
+    ) -> Result<BTreeMap<String, NetworkInterface>, NetworkError> {
         // A container started again has a new namespace: the old attachment is stale.
         if let Some(a) = self.attached.get(id)
             && !same_file(&a.netns, &netns)
