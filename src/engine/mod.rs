@@ -10,6 +10,7 @@ mod layer;
 pub mod network;
 pub mod storage;
 pub mod system;
+pub mod users;
 pub mod volume;
 
 use std::path::PathBuf;

@@ -148,7 +148,7 @@ pub fn container_json(ctx: &Ctx, store: &Store, c: &Container) -> Value {
         .map(|m| (m.destination.clone(), json!({})))
         .collect();
     // podman's shape with the bridge networks' interfaces, and the ports, namespace and MAC address.
-    let mut network_settings = super::network::settings_json(ctx, c);
+    let mut network_settings = super::bridge_networks::settings_json(ctx, c);
     for (k, v) in [
         ("Ports", Value::Object(port_map(c, true))),
         (

@@ -59,7 +59,7 @@ fn options(a: &CreateArgs, remove: bool) -> Result<CreateOptions, Error> {
     for p in &a.publish {
         publish.extend(crate::network::parse_publish(p).map_err(|e| Error::Usage(e.to_string()))?);
     }
-    let (network_mode, networks) = super::network::bridge_networks(a)?;
+    let (network_mode, networks) = super::bridge_networks::bridge_networks(a)?;
     let (no_new_privileges, seccomp) = security_opts(&a.security_opt)?;
     Ok(CreateOptions {
         image: a.image.clone(),
@@ -70,7 +70,7 @@ fn options(a: &CreateArgs, remove: bool) -> Result<CreateOptions, Error> {
         workdir: a.workdir.clone(),
         user: a.user.clone(),
         hostname: a.hostname.clone(),
-        net: engine::network::NetworkRequest {
+        net: engine::network_settings::NetworkRequest {
             mode: network_mode,
             publish,
             publish_all: a.publish_all,

@@ -159,7 +159,7 @@ pub fn remove_one(
             wait_recorded(store, c);
         }
     }
-    crate::engine::network::detach(ctx, c)?;
+    super::network_settings::detach(ctx, c)?;
     super::rootfs::stop_leftovers(ctx, store, c);
     let dir = store.container_dir(&c.record.id);
     crate::store::remove_tree(&dir).map_err(|e| EngineError::io("remove", &dir, e))?;

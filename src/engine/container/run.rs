@@ -48,7 +48,7 @@ fn attached(ctx: &Ctx, c: &Container, sig_proxy: bool) -> Result<Ended, EngineEr
         }
     };
     // Stops the network helper when dropped, after the container has ended.
-    let mut net = super::network::attach(ctx, c);
+    let mut net = super::network_settings::attachment(ctx, c);
     let mut log = super::tee::LazyLog::new(&store, c);
     // With a terminal the output is copied from the pty. Otherwise it comes through pipes to us
     // when it is logged, and so does any descriptor of ours that is a terminal (runtime::relay).
