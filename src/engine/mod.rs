@@ -147,6 +147,8 @@ pub enum EngineError {
     #[error(transparent)]
     Volume(#[from] volume::VolumeError),
     #[error(transparent)]
+    MountSpec(#[from] container::MountSpecError),
+    #[error(transparent)]
     Network(#[from] crate::network::NetworkError),
     #[error("{0}")]
     Invalid(String),

@@ -39,11 +39,7 @@ fn mounts(a: &CreateArgs) -> Result<Vec<engine::Mount>, Error> {
         .chain(a.tmpfs.iter().map(|t| engine::parse_tmpfs(t)));
     let mut out = Vec::new();
     for m in parsed {
-        let mut m = m.map_err(|e| {
-            Error::from(crate::engine::EngineError::from(
-                crate::engine::volume::VolumeError::from(e),
-            ))
-        })?;
+        let mut m = m.map_err(|e| Error::from(crate::engine::EngineError::from(e)))?;
         if m.kind == engine::MountKind::Bind && !m.source.starts_with('/') {
             let abs = std::path::absolute(&m.source)
                 .map_err(|e| Error::io(format!("resolve `{}`", m.source), e))?;

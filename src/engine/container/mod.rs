@@ -57,7 +57,7 @@ pub use spec::{ContainerSpec, State, Status};
 pub use top::{TopReport, top};
 pub use users::ContainerUsers;
 pub use view::FsError;
-pub use volumes::mark_populated;
+pub use volumes::{mark_populated, remove_anonymous_volumes};
 
 use super::image::{PullOptions, PullPolicy, PullProgress};
 use super::storage::Driver;

@@ -333,7 +333,7 @@ pub fn monitor(ctx: &Ctx, id: &str, ready: OwnedFd, wait_attach: bool) -> Result
             if c.spec.remove {
                 let c = lifecycle::find(&store, id)?;
                 lifecycle::remove_one(ctx, &mut store, &c, true)?;
-                crate::engine::volume::remove_anonymous(&mut store, &c)?;
+                super::volumes::remove_anonymous_volumes(&mut store, &c)?;
             }
             return Ok(code);
         }

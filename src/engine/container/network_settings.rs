@@ -295,14 +295,6 @@ fn links(ctx: &Ctx, c: &Container) -> Vec<Link> {
         .collect()
 }
 
-/// Detach `c` from its bridge networks (it ended, or is being removed).
-pub fn detach(ctx: &Ctx, c: &Container) -> Result<(), EngineError> {
-    if c.spec.networks.is_empty() {
-        return Ok(());
-    }
-    attach::detach_networks(ctx, &c.record.id)
-}
-
 /// `c`'s interfaces per bridge network while it runs (for inspect).
 pub fn interfaces(ctx: &Ctx, c: &Container) -> BTreeMap<String, NetworkInterface> {
     if c.spec.networks.is_empty() || c.state.status != Status::Running {

@@ -42,7 +42,7 @@ fn attached(ctx: &Ctx, c: &Container, sig_proxy: bool) -> Result<Ended, EngineEr
         Err(e) => {
             if c.spec.remove {
                 lifecycle::remove_one(ctx, &mut store, c, true)?;
-                crate::engine::volume::remove_anonymous(&mut store, c)?;
+                super::volumes::remove_anonymous_volumes(&mut store, c)?;
             }
             return Err(e);
         }
@@ -71,7 +71,7 @@ fn attached(ctx: &Ctx, c: &Container, sig_proxy: bool) -> Result<Ended, EngineEr
             store.set_container_state(&c.record.id, &st.to_json())?;
             if c.spec.remove {
                 lifecycle::remove_one(ctx, &mut store, c, true)?;
-                crate::engine::volume::remove_anonymous(&mut store, c)?;
+                super::volumes::remove_anonymous_volumes(&mut store, c)?;
             }
             return Ok(Ended::Failed(e));
         }
@@ -111,7 +111,7 @@ fn attached(ctx: &Ctx, c: &Container, sig_proxy: bool) -> Result<Ended, EngineEr
     if c.spec.remove {
         let c = lifecycle::find(&store, &c.record.id)?;
         lifecycle::remove_one(ctx, &mut store, &c, true)?;
-        crate::engine::volume::remove_anonymous(&mut store, &c)?;
+        super::volumes::remove_anonymous_volumes(&mut store, &c)?;
     }
     Ok(Ended::Exited(code))
 }
