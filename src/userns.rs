@@ -289,8 +289,8 @@ fn open_holder_namespace(runtime: &Path) -> Option<fs::File> {
     let own = fs::metadata("/proc/self/ns/user").ok()?;
     let uid = Uid::current().as_raw();
     // The holder of the rootless network namespace first: containers on bridge networks must be in
-    // the user namespace that owns it (`network::holder` writes `netns/pid`).
-    let netns = fs::read_to_string(runtime.join("netns").join("pid")).unwrap_or_default();
+    // the user namespace that owns it.
+    let netns = fs::read_to_string(netns_holder_file(runtime)).unwrap_or_default();
     let text = fs::read_to_string(holders_file(runtime)).unwrap_or_default();
     netns
         .lines()
@@ -306,6 +306,25 @@ fn open_holder_namespace(runtime: &Path) -> Option<fs::File> {
             let m = f.metadata().ok()?;
             (m.ino() != own.ino() || m.dev() != own.dev()).then_some(f)
         })
+}
+
+/// Where the holder of the rootless network namespace (`roost __netns`) gives its pid: it is joined
+/// before any other holder.
+pub fn netns_holder_file(runtime: &Path) -> PathBuf {
+    runtime.join("netns").join("pid")
+}
+
+/// Name this process as the holder of the rootless network namespace (and so of its user namespace).
+pub fn register_netns_holder(runtime: &Path) -> io::Result<()> {
+    fs::write(
+        netns_holder_file(runtime),
+        format!("{}\n", std::process::id()),
+    )
+}
+
+/// The holder of the rootless network namespace is leaving.
+pub fn unregister_netns_holder(runtime: &Path) {
+    let _ = fs::remove_file(netns_holder_file(runtime));
 }
 
 /// Where the pids of namespace holders are listed.

@@ -66,7 +66,7 @@ fn default_network(
                     "ignoring default_rootless_network_cmd `{v}`: use pasta or slirp4netns"
                 );
             }
-            crate::engine::container::network::default_helper(helpers)
+            crate::engine::container::network_settings::default_helper(helpers)
         }
     }
 }

@@ -8,6 +8,7 @@ use crate::cli::complete::{container_names, network_names};
 use crate::cli::format::{self, Format, JsonStyle, Table};
 use crate::cli::out;
 use crate::engine::Ctx;
+use crate::engine::container::{ContainerUsers, network_settings};
 use crate::engine::network::{self as engine, CreateNetworkOptions, Network};
 use crate::error::Error;
 use crate::network::netavark::PerNetwork;
@@ -323,7 +324,7 @@ fn report_errors(errors: &[crate::engine::EngineError]) -> i32 {
 }
 
 fn rm(ctx: &Ctx, a: &RmArgs) -> Result<i32, Error> {
-    let report = engine::remove(ctx, &a.names, a.force);
+    let report = engine::remove(ctx, &a.names, a.force, &ContainerUsers);
     out(&report
         .removed
         .iter()
@@ -338,7 +339,7 @@ fn prune(ctx: &Ctx, a: &PruneArgs) -> Result<i32, Error> {
     {
         return Ok(0);
     }
-    let report = engine::prune(ctx)?;
+    let report = engine::prune(ctx, &ContainerUsers)?;
     out(&report
         .removed
         .iter()
@@ -361,7 +362,7 @@ fn connect(ctx: &Ctx, a: &ConnectArgs) -> Result<i32, Error> {
     if let Some(m) = &a.mac_address {
         per.static_mac = Some(engine::parse_mac(m).map_err(crate::engine::EngineError::from)?);
     }
-    engine::connect(ctx, &a.network, &a.container, per)?;
+    network_settings::connect(ctx, &a.network, &a.container, per)?;
     Ok(0)
 }
 
@@ -376,7 +377,7 @@ pub fn dispatch(ctx: &Ctx, cmd: NetworkCommand) -> Result<i32, Error> {
         NetworkCommand::Exists(a) => Ok(if engine::exists(ctx, &a.name)? { 0 } else { 1 }),
         NetworkCommand::Connect(a) => connect(ctx, &a),
         NetworkCommand::Disconnect(a) => {
-            engine::disconnect(ctx, &a.network, &a.container)?;
+            network_settings::disconnect(ctx, &a.network, &a.container)?;
             Ok(0)
         }
     }

@@ -9,6 +9,7 @@ use crate::cli::complete::volume_names;
 use crate::cli::format::{self, Format, JsonStyle, Table};
 use crate::cli::out;
 use crate::engine::Ctx;
+use crate::engine::container::ContainerUsers;
 use crate::engine::volume::{self as engine, CreateVolumeOptions, VolumeInfo};
 use crate::error::Error;
 
@@ -181,7 +182,7 @@ fn ls(ctx: &Ctx, a: &LsArgs) -> Result<i32, Error> {
         .iter()
         .map(|f| engine::parse_filter(f).map_err(crate::engine::EngineError::from))
         .collect::<Result<Vec<_>, _>>()?;
-    let vols = engine::list(ctx, &filters)?;
+    let vols = engine::list(ctx, &filters, &ContainerUsers)?;
     if a.quiet {
         return out(&vols
             .iter()
@@ -211,11 +212,11 @@ fn inspect(ctx: &Ctx, a: &InspectArgs) -> Result<i32, Error> {
         ));
     }
     let infos = if a.all {
-        engine::list(ctx, &[])?
+        engine::list(ctx, &[], &ContainerUsers)?
     } else {
         a.names
             .iter()
-            .map(|n| engine::inspect(ctx, n))
+            .map(|n| engine::inspect(ctx, n, &ContainerUsers))
             .collect::<Result<Vec<_>, _>>()?
     };
     let views: Vec<VolumeView> = infos.iter().map(view).collect();
@@ -229,7 +230,7 @@ fn rm(ctx: &Ctx, a: &RmArgs) -> Result<i32, Error> {
             "choose either one or more volumes or all".into(),
         ));
     }
-    let report = engine::remove(ctx, &a.names, a.all, a.force)?;
+    let report = engine::remove(ctx, &a.names, a.all, a.force, &ContainerUsers)?;
     out(&report
         .removed
         .iter()
@@ -240,7 +241,11 @@ fn rm(ctx: &Ctx, a: &RmArgs) -> Result<i32, Error> {
 
 fn prune(ctx: &Ctx, a: &PruneArgs) -> Result<i32, Error> {
     if !a.force {
-        let unused = engine::list(ctx, &[engine::VolumeFilter::Dangling(true)])?;
+        let unused = engine::list(
+            ctx,
+            &[engine::VolumeFilter::Dangling(true)],
+            &ContainerUsers,
+        )?;
         let names: String = unused
             .iter()
             .map(|v| format!("{}\n", v.record.name))
@@ -252,7 +257,7 @@ fn prune(ctx: &Ctx, a: &PruneArgs) -> Result<i32, Error> {
             return Ok(0);
         }
     }
-    let report = engine::prune(ctx)?;
+    let report = engine::prune(ctx, &ContainerUsers)?;
     out(&report
         .removed
         .iter()

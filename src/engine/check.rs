@@ -344,7 +344,7 @@ fn repair_images(
         for u in &users {
             if let Ok(c) = container::find(store, u) {
                 container::remove_one(ctx, store, &c, true)?;
-                crate::engine::volume::remove_anonymous(store, &c)?;
+                crate::engine::container::remove_anonymous_volumes(store, &c)?;
             }
         }
         super::image::delete_damaged(store, id)?;

@@ -10,6 +10,7 @@ mod layer;
 pub mod network;
 pub mod storage;
 pub mod system;
+pub mod users;
 pub mod volume;
 
 use std::path::PathBuf;
@@ -145,6 +146,8 @@ pub enum EngineError {
     Worker,
     #[error(transparent)]
     Volume(#[from] volume::VolumeError),
+    #[error(transparent)]
+    MountSpec(#[from] container::MountSpecError),
     #[error(transparent)]
     Network(#[from] crate::network::NetworkError),
     #[error("{0}")]

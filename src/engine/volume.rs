@@ -1,13 +1,13 @@
 //! Volume use cases: create, list (with filters), inspect, remove, prune, exists. A volume is a
 //! directory under the store (`volumes/NAME/_data`, driver `local`), recorded in the database; which
-//! containers use it is read from their specs.
+//! containers use it comes from the caller's [`Users`].
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 use std::collections::BTreeMap;
 
 use jiff::Timestamp;
 
-use super::container::{self, Container, MountKind, Status};
+use super::users::{Use, Users};
 use super::{Ctx, EngineError};
 use crate::store::{Store, StoreError, VolumeRecord};
 
@@ -29,8 +29,6 @@ pub enum VolumeError {
     Unsupported(String),
     #[error("{0:?} is an invalid volume filter")]
     BadFilter(String),
-    #[error(transparent)]
-    Spec(#[from] container::MountSpecError),
     #[error("statfs {0}: no such file or directory")]
     NoHostPath(String),
 }
@@ -176,35 +174,18 @@ pub fn create(ctx: &Ctx, opts: &CreateVolumeOptions) -> Result<VolumeRecord, Eng
     create_in(&mut store, opts)
 }
 
-/// Containers (with their state) whose spec mounts the volume `name`.
-fn users_of<'a>(containers: &'a [Container], name: &str) -> Vec<&'a Container> {
-    containers
-        .iter()
-        .filter(|c| {
-            c.spec
-                .mounts
-                .iter()
-                .any(|m| m.kind == MountKind::Volume && m.source == name)
-        })
+/// The containers that mount the volume `name`.
+fn users_of<'a>(uses: &'a [Use], name: &str) -> Vec<&'a Use> {
+    uses.iter()
+        .filter(|u| u.volumes.iter().any(|v| v == name))
         .collect()
 }
 
-fn all_containers(store: &Store) -> Result<Vec<Container>, EngineError> {
-    Ok(store
-        .containers()?
-        .into_iter()
-        .map(Container::from_record)
-        .collect())
-}
-
-fn info(record: VolumeRecord, containers: &[Container]) -> VolumeInfo {
-    let users = users_of(containers, &record.name);
+fn info(record: VolumeRecord, uses: &[Use]) -> VolumeInfo {
+    let users = users_of(uses, &record.name);
     VolumeInfo {
-        mount_count: users
-            .iter()
-            .filter(|c| c.state.status == Status::Running)
-            .count() as u32,
-        users: users.iter().map(|c| c.record.id.clone()).collect(),
+        mount_count: users.iter().filter(|u| u.running).count() as u32,
+        users: users.iter().map(|u| u.id.clone()).collect(),
         record,
     }
 }
@@ -252,11 +233,15 @@ fn matches(f: &VolumeFilter, v: &VolumeInfo) -> bool {
 }
 
 /// `volume ls`: filters of the same key are alternatives; different keys must all match (podman).
-pub fn list(ctx: &Ctx, filters: &[VolumeFilter]) -> Result<Vec<VolumeInfo>, EngineError> {
+pub fn list(
+    ctx: &Ctx,
+    filters: &[VolumeFilter],
+    users: &dyn Users,
+) -> Result<Vec<VolumeInfo>, EngineError> {
     let Some(store) = ctx.store_if_exists()? else {
         return Ok(vec![]);
     };
-    let containers = all_containers(&store)?;
+    let containers = users.uses(&store)?;
     let key = |f: &VolumeFilter| std::mem::discriminant(f);
     Ok(store
         .volumes()?
@@ -274,14 +259,14 @@ pub fn list(ctx: &Ctx, filters: &[VolumeFilter]) -> Result<Vec<VolumeInfo>, Engi
 }
 
 /// `volume inspect NAME`.
-pub fn inspect(ctx: &Ctx, name: &str) -> Result<VolumeInfo, EngineError> {
+pub fn inspect(ctx: &Ctx, name: &str, users: &dyn Users) -> Result<VolumeInfo, EngineError> {
     let Some(store) = ctx.store_if_exists()? else {
         return Err(VolumeError::NoSuchVolume(name.to_string()).into());
     };
     let record = store
         .volume(name)?
         .ok_or_else(|| VolumeError::NoSuchVolume(name.to_string()))?;
-    Ok(info(record, &all_containers(&store)?))
+    Ok(info(record, &users.uses(&store)?))
 }
 
 /// `volume exists NAME`.
@@ -304,6 +289,7 @@ pub fn remove(
     names: &[String],
     all: bool,
     force: bool,
+    users: &dyn Users,
 ) -> Result<VolumeRemoveReport, EngineError> {
     let mut report = VolumeRemoveReport::default();
     let Some(mut store) = ctx.store_if_exists()? else {
@@ -320,7 +306,7 @@ pub fn remove(
         names.to_vec()
     };
     for name in names {
-        match remove_named(ctx, &mut store, &name, force) {
+        match remove_named(ctx, &mut store, &name, force, users) {
             Ok(()) => report.removed.push(name),
             Err(e) => report.errors.push(e),
         }
@@ -328,27 +314,32 @@ pub fn remove(
     Ok(report)
 }
 
-fn remove_named(ctx: &Ctx, store: &mut Store, name: &str, force: bool) -> Result<(), EngineError> {
+fn remove_named(
+    ctx: &Ctx,
+    store: &mut Store,
+    name: &str,
+    force: bool,
+    users: &dyn Users,
+) -> Result<(), EngineError> {
     if store.volume(name)?.is_none() {
         return Err(VolumeError::NoSuchVolume(name.to_string()).into());
     }
-    let containers = all_containers(store)?;
-    let users = users_of(&containers, name);
-    if !users.is_empty() {
+    let uses = users.uses(store)?;
+    let using = users_of(&uses, name);
+    if !using.is_empty() {
         if !force {
             return Err(VolumeError::InUse {
                 name: name.to_string(),
-                containers: users
+                containers: using
                     .iter()
-                    .map(|c| c.record.id.as_str())
+                    .map(|u| u.id.as_str())
                     .collect::<Vec<_>>()
                     .join(", "),
             }
             .into());
         }
-        for c in users {
-            let c = container::find(store, &c.record.id)?;
-            container::remove_one(ctx, store, &c, true)?;
+        for u in using {
+            users.remove(ctx, store, &u.id)?;
         }
     }
     store.remove_volume(name)?;
@@ -356,35 +347,15 @@ fn remove_named(ctx: &Ctx, store: &mut Store, name: &str, force: bool) -> Result
 }
 
 /// `volume prune`: remove every volume no container uses; returns their names.
-pub fn prune(ctx: &Ctx) -> Result<VolumeRemoveReport, EngineError> {
-    let unused: Vec<String> = list(ctx, &[VolumeFilter::Dangling(true)])?
+pub fn prune(ctx: &Ctx, users: &dyn Users) -> Result<VolumeRemoveReport, EngineError> {
+    let unused: Vec<String> = list(ctx, &[VolumeFilter::Dangling(true)], users)?
         .into_iter()
         .map(|v| v.record.name)
         .collect();
     if unused.is_empty() {
         return Ok(VolumeRemoveReport::default());
     }
-    remove(ctx, &unused, false, false)
-}
-
-/// Remove the anonymous volumes `c` mounts that no other container uses (`rm -v`, `run --rm`).
-pub fn remove_anonymous(store: &mut Store, c: &Container) -> Result<(), EngineError> {
-    let containers = all_containers(store)?;
-    for m in &c.spec.mounts {
-        if m.kind != MountKind::Volume || m.source.is_empty() {
-            continue;
-        }
-        let Some(v) = store.volume(&m.source)? else {
-            continue;
-        };
-        let others = users_of(&containers, &v.name)
-            .iter()
-            .any(|o| o.record.id != c.record.id);
-        if v.anonymous && !others {
-            store.remove_volume(&v.name)?;
-        }
-    }
-    Ok(())
+    remove(ctx, &unused, false, false, users)
 }
 
 #[cfg(test)]

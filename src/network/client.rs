@@ -14,7 +14,7 @@ use nix::sys::socket::{self, AddressFamily, SockFlag, SockType, UnixAddr};
 use super::NetworkError;
 use super::config::Network;
 use super::holder::NetnsDir;
-use super::netavark::{Attached, PerNetwork};
+use super::netavark::{NetworkInterface, PerNetwork};
 use super::ports::PortMapping;
 use super::proto::{MAX_MESSAGE, Request, Response};
 
@@ -69,7 +69,7 @@ pub fn setup(
     netns: &fs::File,
     networks: Vec<(Network, PerNetwork)>,
     ports: Vec<PortMapping>,
-) -> Result<BTreeMap<String, Attached>, NetworkError> {
+) -> Result<BTreeMap<String, NetworkInterface>, NetworkError> {
     let dir = NetnsDir::new(&launch.runtime);
     let _lock = dir.take_lock(true)?;
     let sock = match connect(&dir) {
@@ -120,7 +120,7 @@ pub fn teardown(
 }
 
 /// The interfaces of a running container (empty when it is attached to nothing).
-pub fn status(runtime: &Path, container_id: &str) -> BTreeMap<String, Attached> {
+pub fn status(runtime: &Path, container_id: &str) -> BTreeMap<String, NetworkInterface> {
     let Some(sock) = connect(&NetnsDir::new(runtime)) else {
         return BTreeMap::new();
     };

@@ -21,7 +21,7 @@ use super::NetworkError;
 use super::config::Network;
 use super::forward::Forwarder;
 use super::ipam::Ipam;
-use super::netavark::{Attached, Call, PerNetwork};
+use super::netavark::{Call, NetworkInterface, PerNetwork};
 use super::proto::{MAX_MESSAGE, Request, Response};
 
 /// The files of the rootless network namespace under the runtime directory.
@@ -37,9 +37,6 @@ impl NetnsDir {
     }
     pub fn lock(&self) -> PathBuf {
         self.0.join("lock")
-    }
-    pub fn pid(&self) -> PathBuf {
-        self.0.join("pid")
     }
     pub fn netavark(&self) -> PathBuf {
         self.0.join("netavark")
@@ -73,11 +70,72 @@ struct Attachment {
     pidfd: OwnedFd,
     netns: OwnedFd,
     nets: BTreeMap<String, (Network, PerNetwork)>,
-    status: BTreeMap<String, Attached>,
+    status: BTreeMap<String, NetworkInterface>,
     forwarders: Vec<Forwarder>,
 }
 
+impl Attachment {
+    /// Relay each published port's host socket to the container's first IPv4 address in `status`.
+    fn forward(
+        &mut self,
+        listeners: Vec<(OwnedFd, (u16, super::ports::Protocol))>,
+        status: &BTreeMap<String, NetworkInterface>,
+        rootless_netns: &OwnedFd,
+    ) {
+        let target = status
+            .values()
+            .flat_map(|a| a.addresses.iter())
+            .find(|(ip, _)| ip.is_ipv4())
+            .map(|(ip, _)| *ip);
+        let Some(ip) = target else {
+            return;
+        };
+        for (l, (port, proto)) in listeners {
+            self.forwarders.push(Forwarder::start(
+                l,
+                proto,
+                std::net::SocketAddr::new(ip, port),
+                rootless_netns,
+            ));
+        }
+    }
+}
+
+/// The addresses one setup allocated: given back when dropped, unless the setup succeeded and
+/// [`Allocation::keep`] was called.
+struct Allocation<'a> {
+    ipam: &'a mut Ipam,
+    container: &'a str,
+    networks: Vec<String>,
+}
+
+impl Allocation<'_> {
+    fn allocate(
+        &mut self,
+        net: &Network,
+        requested: &[std::net::IpAddr],
+    ) -> Result<Vec<std::net::IpAddr>, NetworkError> {
+        let ips = self.ipam.allocate(net, self.container, requested)?;
+        self.networks.push(net.name.clone());
+        Ok(ips)
+    }
+
+    fn keep(mut self) {
+        self.networks.clear();
+    }
+}
+
+impl Drop for Allocation<'_> {
+    fn drop(&mut self) {
+        for n in &self.networks {
+            self.ipam.release(n, self.container);
+        }
+    }
+}
+
 struct Holder {
+    /// The runtime directory (where the holder registers its pid with `userns`).
+    runtime: PathBuf,
     dir: NetnsDir,
     ipam: Ipam,
     attached: BTreeMap<String, Attachment>,
@@ -100,7 +158,10 @@ pub fn serve(runtime: &Path, ready: OwnedFd) -> Result<(), NetworkError> {
     let _ = crate::sys::fdpass::become_subreaper();
     let started = new_netns().and_then(|netns| {
         let slirp = start_slirp(&dir, &netns)?;
-        Ok((netns, slirp, prepare(&dir)?))
+        let listener = prepare(&dir)?;
+        crate::userns::register_netns_holder(runtime)
+            .map_err(|e| NetworkError::io("write", crate::userns::netns_holder_file(runtime), e))?;
+        Ok((netns, slirp, listener))
     });
     let (netns, (slirp, exit_w), listener) = match started {
         Ok(s) => s,
@@ -113,6 +174,7 @@ pub fn serve(runtime: &Path, ready: OwnedFd) -> Result<(), NetworkError> {
     let _ = ready.write_all(b"ok");
     drop(ready);
     let mut h = Holder {
+        runtime: runtime.to_path_buf(),
         dir,
         ipam: Ipam::default(),
         attached: BTreeMap::new(),
@@ -227,8 +289,6 @@ fn prepare(dir: &NetnsDir) -> Result<OwnedFd, NetworkError> {
     socket::bind(sock.as_raw_fd(), &addr).map_err(|e| NetworkError::io("bind", &path, e.into()))?;
     socket::listen(&sock, socket::Backlog::new(64).expect("valid backlog"))
         .map_err(|e| NetworkError::io("listen on", &path, e.into()))?;
-    fs::write(dir.pid(), format!("{}\n", std::process::id()))
-        .map_err(|e| NetworkError::io("write", dir.pid(), e))?;
     Ok(sock)
 }
 
@@ -291,7 +351,7 @@ impl Holder {
     /// is stopped here, slirp4netns sees its exit pipe close.
     fn exit(&mut self) {
         let _ = fs::remove_file(self.dir.socket());
-        let _ = fs::remove_file(self.dir.pid());
+        crate::userns::unregister_netns_holder(&self.runtime);
         let dns = self.dir.netavark().join("aardvark-dns");
         if let Some(pid) = fs::read_to_string(dns.join("aardvark.pid"))
             .ok()
@@ -372,6 +432,9 @@ impl Holder {
         ))
     }
 
+    /// Attach container `id` (pid 1 `pid`, network namespace `netns`) to `networks`, relaying the
+    /// published ports' `listeners` to its address: name its interfaces, allocate its addresses, run
+    /// netavark, then record the attachment. A failure gives the addresses back.
     fn setup(
         &mut self,
         id: &str,
@@ -380,17 +443,70 @@ impl Holder {
         netns: OwnedFd,
         networks: Vec<(Network, PerNetwork)>,
         listeners: Vec<(OwnedFd, (u16, super::ports::Protocol))>,
-    ) -> Result<BTreeMap<String, Attached>, NetworkError> {
+    ) -> Result<BTreeMap<String, NetworkInterface>, NetworkError> {
         // A container started again has a new namespace: the old attachment is stale.
         if let Some(a) = self.attached.get(id)
             && !same_file(&a.netns, &netns)
         {
             let _ = self.teardown(id, None);
         }
-        let first = !self.attached.contains_key(id);
-        let mut used: Vec<String> = self
+        let mut new = self.name_interfaces(id, networks)?;
+        let mut allocation = Allocation {
+            ipam: &mut self.ipam,
+            container: id,
+            networks: Vec::new(),
+        };
+        for (net, per) in &mut new {
+            per.static_ips = allocation.allocate(net, &per.static_ips)?;
+        }
+        let pidfd = if self.attached.contains_key(id) {
+            None
+        } else {
+            Some(
+                crate::sys::fdpass::pidfd_open(pid)
+                    .map_err(|e| NetworkError::Holder(format!("container process {pid}: {e}")))?,
+            )
+        };
+        let call = Call {
+            config: &self.dir.netavark(),
+            rootless_netns: self.netns.as_fd(),
+            netns: &Self::netns_path(&netns),
+            container_id: id,
+            container_name: &name,
+            networks: new.iter().map(|(n, p)| (n, p)).collect(),
+            // Published ports are relayed by us (`forward`), not by netavark's DNAT rules.
+            ports: &[],
+        };
+        let status = call.setup()?;
+        allocation.keep();
+        let entry = self
             .attached
-            .get(id)
+            .entry(id.to_string())
+            .or_insert_with(|| Attachment {
+                name,
+                pidfd: pidfd.expect("opened for a first attachment"),
+                netns,
+                nets: BTreeMap::new(),
+                status: BTreeMap::new(),
+                forwarders: Vec::new(),
+            });
+        entry.forward(listeners, &status, &self.netns);
+        for (net, per) in new {
+            entry.nets.insert(net.name.clone(), (net, per));
+        }
+        entry.status.extend(status.clone());
+        Ok(status)
+    }
+
+    /// The networks of a new attachment with their interface names: given ones kept, the others
+    /// the first free `ethN`. A network the container is on already is refused.
+    fn name_interfaces(
+        &self,
+        id: &str,
+        networks: Vec<(Network, PerNetwork)>,
+    ) -> Result<Vec<(Network, PerNetwork)>, NetworkError> {
+        let current = self.attached.get(id);
+        let mut used: Vec<String> = current
             .map(|a| {
                 a.nets
                     .values()
@@ -400,11 +516,7 @@ impl Holder {
             .unwrap_or_default();
         let mut new = Vec::new();
         for (net, mut per) in networks {
-            if self
-                .attached
-                .get(id)
-                .is_some_and(|a| a.nets.contains_key(&net.name))
-            {
+            if current.is_some_and(|a| a.nets.contains_key(&net.name)) {
                 return Err(NetworkError::Invalid(format!(
                     "container {id} is already connected to network {}",
                     net.name
@@ -419,81 +531,7 @@ impl Holder {
             used.push(per.interface_name.clone());
             new.push((net, per));
         }
-        let mut allocated = Vec::new();
-        for (net, per) in &mut new {
-            match self.ipam.allocate(net, id, &per.static_ips) {
-                Ok(ips) => {
-                    per.static_ips = ips;
-                    allocated.push(net.name.clone());
-                }
-                Err(e) => {
-                    for n in &allocated {
-                        self.ipam.release(n, id);
-                    }
-                    return Err(e);
-                }
-            }
-        }
-        let pidfd = if first {
-            Some(
-                crate::sys::fdpass::pidfd_open(pid)
-                    .map_err(|e| NetworkError::Holder(format!("container process {pid}: {e}")))?,
-            )
-        } else {
-            None
-        };
-        let config = self.dir.netavark();
-        let path = Self::netns_path(&netns);
-        let call = Call {
-            config: &config,
-            rootless_netns: self.netns.as_fd(),
-            netns: &path,
-            container_id: id,
-            container_name: &name,
-            networks: new.iter().map(|(n, p)| (n, p)).collect(),
-            // Published ports are relayed by us (`forward`), not by netavark's DNAT rules.
-            ports: &[],
-        };
-        let status = match call.setup() {
-            Ok(s) => s,
-            Err(e) => {
-                for n in &allocated {
-                    self.ipam.release(n, id);
-                }
-                return Err(e);
-            }
-        };
-        let entry = match self.attached.entry(id.to_string()) {
-            std::collections::btree_map::Entry::Occupied(o) => o.into_mut(),
-            std::collections::btree_map::Entry::Vacant(v) => v.insert(Attachment {
-                name,
-                pidfd: pidfd.expect("opened for a first attachment"),
-                netns,
-                nets: BTreeMap::new(),
-                status: BTreeMap::new(),
-                forwarders: Vec::new(),
-            }),
-        };
-        let target = status
-            .values()
-            .flat_map(|a| a.addresses.iter())
-            .find(|(ip, _)| ip.is_ipv4())
-            .map(|(ip, _)| *ip);
-        if let Some(ip) = target {
-            for (l, (port, proto)) in listeners {
-                entry.forwarders.push(Forwarder::start(
-                    l,
-                    proto,
-                    std::net::SocketAddr::new(ip, port),
-                    &self.netns,
-                ));
-            }
-        }
-        for (net, per) in new {
-            entry.nets.insert(net.name.clone(), (net, per));
-        }
-        entry.status.extend(status.clone());
-        Ok(status)
+        Ok(new)
     }
 
     fn teardown(&mut self, id: &str, networks: Option<Vec<String>>) -> Result<(), NetworkError> {

@@ -71,7 +71,7 @@ struct NetAddress {
 
 /// A container's interface on one network, as inspect shows it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Attached {
+pub struct NetworkInterface {
     pub network_id: String,
     pub interface: String,
     pub mac: String,
@@ -144,7 +144,7 @@ impl Call<'_> {
     }
 
     /// Wire the container in; returns its interface per network name.
-    pub fn setup(&self) -> Result<BTreeMap<String, Attached>, NetworkError> {
+    pub fn setup(&self) -> Result<BTreeMap<String, NetworkInterface>, NetworkError> {
         let out = self.run("setup")?;
         let blocks: BTreeMap<String, StatusBlock> = serde_json::from_slice(&out)
             .map_err(|e| NetworkError::Netavark(format!("unexpected answer: {e}")))?;
@@ -168,7 +168,7 @@ impl Call<'_> {
             let subnets = iface.subnets.unwrap_or_default();
             result.insert(
                 net.name.clone(),
-                Attached {
+                NetworkInterface {
                     network_id: net.id.clone(),
                     interface,
                     mac: iface.mac_address,

@@ -35,6 +35,11 @@ pub fn maps_gateway(options: &[String]) -> bool {
     options.iter().any(|o| o == MAP_GW)
 }
 
+/// containers.conf's pasta options, then the container's own (podman's order).
+pub fn merged_options(conf: &[String], own: &[String]) -> Vec<String> {
+    conf.iter().chain(own).cloned().collect()
+}
+
 /// The value of pasta option `names` in `options` (`-a ADDR`, `--address ADDR`, `--address=ADDR`);
 /// the last one wins, as in pasta.
 pub fn option_value<'a>(options: &'a [String], names: &[&str]) -> Option<&'a str> {

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::config::Network;
-use super::netavark::{Attached, PerNetwork};
+use super::netavark::{NetworkInterface, PerNetwork};
 
 /// Largest message either side sends.
 pub const MAX_MESSAGE: usize = 1 << 20;
@@ -38,7 +38,7 @@ pub enum Request {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Response {
-    Attached(BTreeMap<String, Attached>),
+    Attached(BTreeMap<String, NetworkInterface>),
     Done,
     /// A failure, with podman's exit code for it.
     Failed {

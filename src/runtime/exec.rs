@@ -290,7 +290,8 @@ fn parent(
         return Ok(ExecOutcome::Detached);
     }
     if let Some(master) = master {
-        super::tty::relay(&master, plan.interactive, child).map_err(ExecError::Relay)?;
+        super::tty::relay_pty_until_exit(&master, plan.interactive, child)
+            .map_err(ExecError::Relay)?;
     } else if let Some(relay) = relay {
         relay.copy(child, Until::Exited, &mut |_, _| {});
     }

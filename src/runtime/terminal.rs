@@ -7,7 +7,7 @@ use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
 /// Relay between our stdin/stdout and the pty master until the container closes its side; what the
 /// container writes is also handed to `output` (for its log). Restores the terminal on the way out.
-pub fn relay(master: OwnedFd, output: &mut dyn FnMut(&[u8])) {
+pub fn relay_pty_logged(master: OwnedFd, output: &mut dyn FnMut(&[u8])) {
     let stdin = std::io::stdin();
     let saved = crate::sys::tty::set_raw(stdin.as_fd()).ok();
     crate::sys::tty::copy_window_size(stdin.as_fd(), master.as_fd());

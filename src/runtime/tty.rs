@@ -71,7 +71,11 @@ fn exited(child: Pid) -> bool {
 }
 
 /// Relay until the pty is closed or `child` has exited (then what is left in the pty is drained).
-pub(super) fn relay(master: &OwnedFd, interactive: bool, child: Pid) -> nix::Result<()> {
+pub(super) fn relay_pty_until_exit(
+    master: &OwnedFd,
+    interactive: bool,
+    child: Pid,
+) -> nix::Result<()> {
     let stdin = std::io::stdin();
     let stdout = std::io::stdout();
     let (input, out) = (stdin.as_fd(), stdout.as_fd());

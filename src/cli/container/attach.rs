@@ -69,7 +69,7 @@ pub fn attach(ctx: &Ctx, a: &AttachArgs) -> Result<i32, Error> {
         sig_proxy: a.sig_proxy,
         detach_keys,
     };
-    relay(ctx, &c, stream, &how)
+    relay_attach_socket(ctx, &c, stream, &how)
 }
 
 /// `start -a [-i]`: start `c` through its monitor, attached from before its first output.
@@ -96,7 +96,7 @@ pub fn start_attached(ctx: &Ctx, c: &engine::Container, how: &Relay) -> Result<i
         sig_proxy: how.sig_proxy,
         detach_keys: how.detach_keys.clone(),
     };
-    relay(ctx, c, stream, &how)
+    relay_attach_socket(ctx, c, stream, &how)
 }
 
 /// Our terminal, in raw mode while we relay a container's terminal; restored when dropped.
@@ -135,7 +135,7 @@ fn window_size() -> Option<(u16, u16)> {
 
 /// Copy frames to our stdout/stderr and our stdin to the container until the monitor closes the
 /// socket, then return the container's exit code from the store (0 when we detached).
-fn relay(
+fn relay_attach_socket(
     ctx: &Ctx,
     c: &engine::Container,
     mut stream: UnixStream,

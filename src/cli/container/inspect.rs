@@ -185,7 +185,7 @@ fn state_json(st: &State) -> Value {
 /// namespace and MAC address.
 fn network_settings_json(ctx: &Ctx, c: &Container) -> Value {
     let (s, st) = (&c.spec, &c.state);
-    let mut network_settings = super::network::settings_json(ctx, c);
+    let mut network_settings = super::bridge_networks::settings_json(ctx, c);
     for (k, v) in [
         ("Ports", Value::Object(port_map(c, true))),
         (

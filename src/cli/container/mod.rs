@@ -1,6 +1,7 @@
 //! Container verbs: run, create, start, ps, rm (more come with the full run capability).
 
 mod attach;
+mod bridge_networks;
 mod commit;
 mod cp;
 mod diff;
@@ -10,7 +11,6 @@ pub mod inspect;
 mod lifecycle;
 mod logs;
 mod mount;
-mod network;
 mod port;
 mod ps;
 mod run;

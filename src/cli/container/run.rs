@@ -39,11 +39,7 @@ fn mounts(a: &CreateArgs) -> Result<Vec<engine::Mount>, Error> {
         .chain(a.tmpfs.iter().map(|t| engine::parse_tmpfs(t)));
     let mut out = Vec::new();
     for m in parsed {
-        let mut m = m.map_err(|e| {
-            Error::from(crate::engine::EngineError::from(
-                crate::engine::volume::VolumeError::from(e),
-            ))
-        })?;
+        let mut m = m.map_err(|e| Error::from(crate::engine::EngineError::from(e)))?;
         if m.kind == engine::MountKind::Bind && !m.source.starts_with('/') {
             let abs = std::path::absolute(&m.source)
                 .map_err(|e| Error::io(format!("resolve `{}`", m.source), e))?;
@@ -59,7 +55,7 @@ fn options(a: &CreateArgs, remove: bool) -> Result<CreateOptions, Error> {
     for p in &a.publish {
         publish.extend(crate::network::parse_publish(p).map_err(|e| Error::Usage(e.to_string()))?);
     }
-    let (network_mode, networks) = super::network::bridge_networks(a)?;
+    let (network_mode, networks) = super::bridge_networks::bridge_networks(a)?;
     let (no_new_privileges, seccomp) = security_opts(&a.security_opt)?;
     Ok(CreateOptions {
         image: a.image.clone(),
@@ -70,7 +66,7 @@ fn options(a: &CreateArgs, remove: bool) -> Result<CreateOptions, Error> {
         workdir: a.workdir.clone(),
         user: a.user.clone(),
         hostname: a.hostname.clone(),
-        net: engine::network::NetworkRequest {
+        net: engine::network_settings::NetworkRequest {
             mode: network_mode,
             publish,
             publish_all: a.publish_all,

@@ -23,7 +23,8 @@ pub fn rmi(ctx: &Ctx, args: &RmiArgs) -> Result<i32, Error> {
         all: args.all,
         ignore: args.ignore,
     };
-    let report = crate::engine::image::remove(ctx, &opts)?;
+    let report =
+        crate::engine::image::remove(ctx, &opts, &crate::engine::container::ContainerUsers)?;
     let mut text = String::new();
     for n in &report.untagged {
         text.push_str(&format!("Untagged: {n}\n"));

@@ -151,7 +151,7 @@ pub(super) fn run(b: &mut Builder, state: &State, spec: &RunSpec) -> Result<Inge
         .map_err(|e| EngineError::io("redirect stdin of", &id, e))?;
     crate::userns::register_holder(&ctx.paths.runtime);
     // The step's network helper, stopped when this returns (after the step has ended).
-    let mut net = crate::engine::container::network::attach(ctx, &c);
+    let mut net = crate::engine::container::network_settings::attachment(ctx, &c);
     // The step's output goes where ours does, through pipes to us where that is a terminal (see
     // `runtime::relay`).
     let mut tee = None;

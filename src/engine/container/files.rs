@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use super::process::{self, ProcessFlags, ProcessSpec};
 use super::{Container, CreateOptions};
 use crate::engine::image::ImageInfo;
+use crate::engine::network::hostfiles;
 use crate::engine::storage::{Driver, vfs};
 use crate::engine::{Ctx, EngineError};
 use crate::store::Store;
@@ -214,21 +215,10 @@ pub(super) fn write_init_files(
 ) -> Result<Vec<(PathBuf, String)>, EngineError> {
     std::fs::create_dir_all(dir).map_err(|e| EngineError::io("create", dir, e))?;
     let s = &c.spec;
-    let hosts = if s.network == "host" && !s.net.no_hosts {
-        let host = std::fs::read_to_string("/etc/hosts").unwrap_or_default();
-        let mut extra = String::new();
-        for (h, ip) in &s.net.add_hosts {
-            extra.push_str(&format!("{ip}\t{h}\n"));
-        }
-        Some(format!(
-            "{host}\n{extra}127.0.1.1\t{} {}\n",
-            s.hostname, c.record.name
-        ))
-    } else {
-        super::network::hosts_file(c, &ctx.network_conf)?
-    };
-    let resolv = super::network::resolv_conf(
-        c,
+    let net = super::network_settings::container_network(ctx, c);
+    let hosts = hostfiles::hosts_file(&net, &ctx.network_conf)?;
+    let resolv = hostfiles::resolv_conf(
+        &net,
         &std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default(),
     );
     let env = format!(

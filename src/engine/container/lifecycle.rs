@@ -159,7 +159,9 @@ pub fn remove_one(
             wait_recorded(store, c);
         }
     }
-    crate::engine::network::detach(ctx, c)?;
+    if !c.spec.networks.is_empty() {
+        crate::engine::network::detach_networks(ctx, &c.record.id)?;
+    }
     super::rootfs::stop_leftovers(ctx, store, c);
     let dir = store.container_dir(&c.record.id);
     crate::store::remove_tree(&dir).map_err(|e| EngineError::io("remove", &dir, e))?;
@@ -190,7 +192,7 @@ pub fn discard_unstarted(ctx: &Ctx, id: &str) {
     if let Ok(c) = find(&store, id)
         && remove_one(ctx, &mut store, &c, true).is_ok()
     {
-        let _ = crate::engine::volume::remove_anonymous(&mut store, &c);
+        let _ = super::volumes::remove_anonymous_volumes(&mut store, &c);
     }
 }
 
@@ -356,7 +358,7 @@ pub fn remove_containers(
         let removed = t.and_then(|c| {
             remove_one(ctx, &mut store, &c, force)?;
             if volumes {
-                crate::engine::volume::remove_anonymous(&mut store, &c)?;
+                super::volumes::remove_anonymous_volumes(&mut store, &c)?;
             }
             Ok(c.record.id)
         });

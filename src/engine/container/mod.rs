@@ -16,7 +16,7 @@ mod monitor;
 pub mod mount;
 mod mount_spec;
 mod names;
-pub mod network;
+pub mod network_settings;
 pub mod process;
 mod rootfs;
 mod run;
@@ -24,6 +24,7 @@ mod size;
 mod spec;
 pub(crate) mod tee;
 mod top;
+mod users;
 mod view;
 mod volumes;
 
@@ -50,7 +51,9 @@ pub use run::{Ended, run_attached};
 pub use size::{ContainerSize, size};
 pub use spec::{ContainerSpec, State, Status};
 pub use top::top;
+pub use users::ContainerUsers;
 pub use view::FsError;
+pub use volumes::remove_anonymous_volumes;
 
 use super::image::{PullOptions, PullPolicy, PullProgress};
 use super::storage::Driver;
@@ -71,7 +74,7 @@ pub struct CreateOptions {
     pub user: Option<String>,
     pub hostname: Option<String>,
     /// `--network`, `-p` and the other network flags.
-    pub net: network::NetworkRequest,
+    pub net: network_settings::NetworkRequest,
     pub read_only: bool,
     pub remove: bool,
     pub tty: bool,
@@ -300,8 +303,9 @@ pub fn create(
         .as_ref()
         .map(|v| v.keys().cloned().collect())
         .unwrap_or_default();
-    let (network, net) = network::resolve(&store, ctx.default_network, &opts.net, &image_exposed)?;
-    network::check_links(&store, &network, &opts.links)?;
+    let (network, net) =
+        network_settings::resolve(&store, ctx.default_network, &opts.net, &image_exposed)?;
+    network_settings::check_links(&store, &network, &opts.links)?;
     let (mounts, new_volumes) = volumes::resolve(&mut store, &opts.mounts, &image_volumes)?;
     let requires = opts
         .requires
@@ -498,8 +502,8 @@ pub fn plan(ctx: &Ctx, store: &Store, c: &Container) -> Result<Plan, EngineError
             },
             None => IdMaps::None,
         },
-        new_network: network::mode_of(c).new_namespace(),
-        join_network: network::joined_namespace(store, c)?,
+        new_network: network_settings::mode_of(c).new_namespace(),
+        join_network: network_settings::joined_namespace(store, c)?,
         shared: c.spec.namespaces.shared(),
         masked_paths: if c.spec.privileged {
             vec![]

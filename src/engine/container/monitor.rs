@@ -253,7 +253,7 @@ pub fn monitor(ctx: &Ctx, id: &str, ready: OwnedFd, wait_attach: bool) -> Result
         };
         // With -t the container's stdio is a pty whose master we keep (podman's conmon does too).
         plan.process.terminal = c.spec.tty;
-        let mut net = super::network::attach(ctx, &c);
+        let mut net = super::network_settings::attachment(ctx, &c);
         // fuse-overlayfs runs in the monitor's mount namespace, mounted before the clone copies it.
         let (fuse, spawned) = match super::rootfs::mount(ctx, &c, &plan.rootfs) {
             Ok(fuse) => (
@@ -333,7 +333,7 @@ pub fn monitor(ctx: &Ctx, id: &str, ready: OwnedFd, wait_attach: bool) -> Result
             if c.spec.remove {
                 let c = lifecycle::find(&store, id)?;
                 lifecycle::remove_one(ctx, &mut store, &c, true)?;
-                crate::engine::volume::remove_anonymous(&mut store, &c)?;
+                super::volumes::remove_anonymous_volumes(&mut store, &c)?;
             }
             return Ok(code);
         }

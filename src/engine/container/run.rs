@@ -42,13 +42,13 @@ fn attached(ctx: &Ctx, c: &Container, sig_proxy: bool) -> Result<Ended, EngineEr
         Err(e) => {
             if c.spec.remove {
                 lifecycle::remove_one(ctx, &mut store, c, true)?;
-                crate::engine::volume::remove_anonymous(&mut store, c)?;
+                super::volumes::remove_anonymous_volumes(&mut store, c)?;
             }
             return Err(e);
         }
     };
     // Stops the network helper when dropped, after the container has ended.
-    let mut net = super::network::attach(ctx, c);
+    let mut net = super::network_settings::attachment(ctx, c);
     let mut log = super::tee::LazyLog::new(&store, c);
     // With a terminal the output is copied from the pty. Otherwise it comes through pipes to us
     // when it is logged, and so does any descriptor of ours that is a terminal (runtime::relay).
@@ -71,7 +71,7 @@ fn attached(ctx: &Ctx, c: &Container, sig_proxy: bool) -> Result<Ended, EngineEr
             store.set_container_state(&c.record.id, &st.to_json())?;
             if c.spec.remove {
                 lifecycle::remove_one(ctx, &mut store, c, true)?;
-                crate::engine::volume::remove_anonymous(&mut store, c)?;
+                super::volumes::remove_anonymous_volumes(&mut store, c)?;
             }
             return Ok(Ended::Failed(e));
         }
@@ -91,7 +91,7 @@ fn attached(ctx: &Ctx, c: &Container, sig_proxy: bool) -> Result<Ended, EngineEr
     }
     let pid = spawned.pid;
     if let Some(m) = spawned.terminal {
-        crate::runtime::terminal::relay(m, &mut |data| log.write(false, data));
+        crate::runtime::terminal::relay_pty_logged(m, &mut |data| log.write(false, data));
         log.finish();
     } else if let Some(t) = tee {
         t.copy(pid, &mut log);
@@ -111,7 +111,7 @@ fn attached(ctx: &Ctx, c: &Container, sig_proxy: bool) -> Result<Ended, EngineEr
     if c.spec.remove {
         let c = lifecycle::find(&store, &c.record.id)?;
         lifecycle::remove_one(ctx, &mut store, &c, true)?;
-        crate::engine::volume::remove_anonymous(&mut store, &c)?;
+        super::volumes::remove_anonymous_volumes(&mut store, &c)?;
     }
     Ok(Ended::Exited(code))
 }

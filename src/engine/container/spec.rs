@@ -29,7 +29,7 @@ pub struct ContainerSpec {
     pub network: String,
     /// Published ports, DNS and hosts settings.
     #[serde(default)]
-    pub net: super::network::NetworkSpec,
+    pub net: crate::engine::network::NetworkSpec,
     #[serde(default)]
     pub remove: bool,
     #[serde(default)]

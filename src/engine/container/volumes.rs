@@ -1,6 +1,6 @@
 //! A container's mounts: resolved when it is created (named volumes made on first use, anonymous ones
 //! for `-v /path` and the image's VOLUMEs, host paths checked), turned into runtime mounts when it
-//! starts, and volumes marked populated once it ran.
+//! starts, volumes marked populated once it ran, and its anonymous volumes removed with it.
 use std::path::{Path, PathBuf};
 
 use super::Container;
@@ -24,12 +24,12 @@ pub fn resolve(
             .iter()
             .any(|m| normalize(&m.destination) == normalize(path));
         if !taken {
-            let mut m = super::mount_spec::parse_volume(path).map_err(VolumeError::from)?;
+            let mut m = super::mount_spec::parse_volume(path)?;
             m.options.clear();
             mounts.push(m);
         }
     }
-    check_unique(&mounts).map_err(VolumeError::from)?;
+    check_unique(&mounts)?;
     for m in mounts.iter().filter(|m| m.kind == MountKind::Bind) {
         if std::fs::metadata(&m.source).is_err() {
             return Err(VolumeError::NoHostPath(m.source.clone()).into());
@@ -139,6 +139,34 @@ pub fn mark_populated(store: &mut Store, c: &Container) -> Result<(), EngineErro
             .is_some_and(|v| v.needs_copy_up || v.needs_chown)
         {
             store.set_volume_populated(&m.source)?;
+        }
+    }
+    Ok(())
+}
+
+/// Remove the anonymous volumes `c` mounts that no other container uses (`rm -v`, `run --rm`).
+pub fn remove_anonymous_volumes(store: &mut Store, c: &Container) -> Result<(), EngineError> {
+    let others: Vec<Container> = store
+        .containers()?
+        .into_iter()
+        .filter(|r| r.id != c.record.id)
+        .map(Container::from_record)
+        .collect();
+    for m in &c.spec.mounts {
+        if m.kind != MountKind::Volume || m.source.is_empty() {
+            continue;
+        }
+        let Some(v) = store.volume(&m.source)? else {
+            continue;
+        };
+        let shared = others.iter().any(|o| {
+            o.spec
+                .mounts
+                .iter()
+                .any(|om| om.kind == MountKind::Volume && om.source == v.name)
+        });
+        if v.anonymous && !shared {
+            store.remove_volume(&v.name)?;
         }
     }
     Ok(())

@@ -1,5 +1,8 @@
 //! `rmi` and `image prune`: untag and delete images, then the layers and blobs nothing uses any more.
+//! Which containers use an image is in their records; `rmi -f` removes them through the caller's
+//! [`Users`].
 use super::lookup::{lookup, normalize_name, short_matches};
+use crate::engine::users::Users;
 use crate::engine::{Ctx, EngineError};
 use crate::oci::Digest;
 use crate::store::Store;
@@ -123,7 +126,11 @@ fn remove_one(
 }
 
 /// `rmi`.
-pub fn remove(ctx: &Ctx, opts: &RemoveOptions) -> Result<RemoveReport, EngineError> {
+pub fn remove(
+    ctx: &Ctx,
+    opts: &RemoveOptions,
+    users: &dyn Users,
+) -> Result<RemoveReport, EngineError> {
     let mut report = RemoveReport::default();
     let Some(mut store) = ctx.store_if_exists()? else {
         if !opts.ignore {
@@ -146,15 +153,14 @@ pub fn remove(ctx: &Ctx, opts: &RemoveOptions) -> Result<RemoveReport, EngineErr
                 .filter_map(|i| lookup(&store, i).ok())
                 .collect()
         };
-        let users: Vec<String> = store
+        let using: Vec<String> = store
             .containers()?
             .into_iter()
             .filter(|c| targets.contains(&c.image_id))
             .map(|c| c.id)
             .collect();
-        if !users.is_empty() {
-            let r = crate::engine::container::remove(ctx, &users, false, true, true)?;
-            report.errors.extend(r.errors);
+        if !using.is_empty() {
+            report.errors.extend(users.remove_all(ctx, &using)?);
         }
     }
     if opts.all {

@@ -67,7 +67,7 @@ pub fn settings_json(
     c: &crate::engine::container::Container,
 ) -> serde_json::Value {
     use serde_json::json;
-    let status = engine::status(ctx, c);
+    let status = crate::engine::container::network_settings::interfaces(ctx, c);
     let mut networks = serde_json::Map::new();
     for (name, per) in &c.spec.networks {
         let a = status.get(name).cloned().unwrap_or_default();
