@@ -93,8 +93,9 @@ pub enum EngineError {
         "cannot remove container {0} as it is running - running or paused containers cannot be removed without force: container state improper"
     )]
     RemoveRunning(String),
-    #[error("{message}")]
-    StartFailed { code: i32, message: String },
+    /// The container did not start (reported by its monitor, or by the runtime).
+    #[error(transparent)]
+    StartFailed(crate::runtime::Failure),
     #[error(
         "image used by {container}: image is in use by a container: consider listing external containers and force-removing image"
     )]
@@ -165,7 +166,22 @@ pub enum EngineError {
     Build(#[from] build::BuildError),
 }
 
+impl From<crate::runtime::SpawnError> for EngineError {
+    fn from(e: crate::runtime::SpawnError) -> EngineError {
+        EngineError::StartFailed((&e).into())
+    }
+}
+
 impl EngineError {
+    /// This error as reported to another process (a monitor's to the command that started it).
+    pub fn report(&self) -> crate::runtime::Failure {
+        crate::runtime::Failure {
+            code: self.exit_code(),
+            message: self.to_string(),
+            hint: self.hint(),
+        }
+    }
+
     pub(crate) fn io(
         op: &'static str,
         path: impl Into<PathBuf>,
@@ -200,6 +216,7 @@ impl EngineError {
             EngineError::NeverPull(_) => {
                 Some("pull it first with `roost pull`, or use --pull=missing".into())
             }
+            EngineError::StartFailed(f) => f.hint.clone(),
             _ => None,
         }
     }
@@ -207,7 +224,7 @@ impl EngineError {
     /// podman-compatible exit status for this error.
     pub fn exit_code(&self) -> i32 {
         match self {
-            EngineError::StartFailed { code, .. } => *code,
+            EngineError::StartFailed(f) => f.code,
             EngineError::Exec(e) => e.exit_code(),
             EngineError::Build(e) => e.exit_code(),
             EngineError::Network(e) => e.exit_code(),

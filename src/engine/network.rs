@@ -316,20 +316,24 @@ impl BridgeAttach {
     }
 }
 
+use crate::runtime::AttachError;
+
 impl crate::runtime::Attach for BridgeAttach {
-    fn created(&mut self, pid: nix::unistd::Pid) -> Result<(), String> {
+    fn created(&mut self, pid: nix::unistd::Pid) -> Result<(), AttachError> {
         if !self.c.spec.networks.is_empty() {
-            let netns = client::open_netns(pid.as_raw()).map_err(|e| e.to_string())?;
+            let netns =
+                client::open_netns(pid.as_raw()).map_err(|e| AttachError::helper(e, None))?;
             self.pid = Some((pid.as_raw(), netns));
         }
         Ok(())
     }
 
-    fn ready(&mut self) -> Result<(), String> {
+    fn ready(&mut self) -> Result<(), AttachError> {
         match self.pid.take() {
             Some((pid, netns)) => {
                 let ports = std::mem::take(&mut self.ports);
-                attach(&self.ctx, &self.c, pid, &netns, ports).map_err(|e| e.to_string())?;
+                attach(&self.ctx, &self.c, pid, &netns, ports)
+                    .map_err(|e| AttachError::helper(e, None))?;
                 self.attached = true;
                 Ok(())
             }

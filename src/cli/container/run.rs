@@ -196,6 +196,9 @@ fn attached(ctx: &Ctx, c: &engine::Container, sig_proxy: bool) -> Result<i32, Er
             #[allow(clippy::print_stderr)]
             {
                 eprintln!("Error: {e}");
+                if let Some(h) = e.hint() {
+                    eprintln!("Hint: {h}");
+                }
             }
             Err(Error::Reported(e.exit_code()))
         }

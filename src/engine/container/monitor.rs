@@ -11,6 +11,23 @@ use super::attach::{STREAM_STDERR, STREAM_STDOUT, Server, Slot};
 use super::logs::{LogFile, LogWriter};
 use super::{Container, State, Status, lifecycle, plan};
 use crate::engine::{Ctx, EngineError};
+use crate::runtime::Failure;
+use crate::runtime::message::{decode, encode};
+
+/// What the monitor tells the command that started it, once: the container runs, or why not.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+enum StartReport {
+    Started,
+    Failed(Failure),
+}
+
+/// Send `report` on the ready pipe, if it has not been used yet (later starts, by the restart
+/// policy, have nobody waiting).
+fn report_start(ready: &mut Option<std::fs::File>, report: &StartReport) {
+    if let Some(mut r) = ready.take() {
+        let _ = r.write_all(&encode(report));
+    }
+}
 
 /// The restart policy (`--restart`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -147,8 +164,8 @@ impl PendingStart {
 
     /// Wait until the container runs (or failed to start: a `--rm` one is then removed).
     pub fn ready(mut self) -> Result<(), EngineError> {
-        let mut report = String::new();
-        let _ = self.ready.read_to_string(&mut report);
+        let mut report = Vec::new();
+        let _ = self.ready.read_to_end(&mut report);
         let result = Self::outcome(&report);
         if result.is_err()
             && let Some((ctx, id)) = &self.remove_on_failure
@@ -158,19 +175,20 @@ impl PendingStart {
         result
     }
 
-    fn outcome(report: &str) -> Result<(), EngineError> {
-        match report.strip_prefix("ok") {
-            Some(_) => Ok(()),
-            None if report.is_empty() => Err(EngineError::Invalid(
+    fn outcome(report: &[u8]) -> Result<(), EngineError> {
+        if report.is_empty() {
+            return Err(EngineError::Invalid(
                 "the container monitor exited before the container started".into(),
-            )),
-            None => {
-                let (code, msg) = report.split_once('\t').unwrap_or(("125", report));
-                Err(EngineError::StartFailed {
-                    code: code.parse().unwrap_or(125),
-                    message: msg.to_string(),
-                })
-            }
+            ));
+        }
+        match decode(report) {
+            Some(StartReport::Started) => Ok(()),
+            Some(StartReport::Failed(f)) => Err(EngineError::StartFailed(f)),
+            None => Err(EngineError::StartFailed(Failure {
+                code: 125,
+                message: String::from_utf8_lossy(report).into_owned(),
+                hint: None,
+            })),
         }
     }
 }
@@ -214,9 +232,7 @@ pub fn monitor(ctx: &Ctx, id: &str, ready: OwnedFd, wait_attach: bool) -> Result
     let mut server = match Server::bind(ctx, id) {
         Ok(s) => s,
         Err(e) => {
-            if let Some(mut r) = ready.take() {
-                let _ = write!(r, "125\t{e}");
-            }
+            report_start(&mut ready, &StartReport::Failed(e.report()));
             return Err(e);
         }
     };
@@ -245,9 +261,7 @@ pub fn monitor(ctx: &Ctx, id: &str, ready: OwnedFd, wait_attach: bool) -> Result
         let mut plan = match plan(ctx, &store, &c) {
             Ok(p) => p,
             Err(e) => {
-                if let Some(mut r) = ready.take() {
-                    let _ = write!(r, "{}\t{e}", e.exit_code());
-                }
+                report_start(&mut ready, &StartReport::Failed(e.report()));
                 return Err(e);
             }
         };
@@ -258,10 +272,9 @@ pub fn monitor(ctx: &Ctx, id: &str, ready: OwnedFd, wait_attach: bool) -> Result
         let (fuse, spawned) = match super::rootfs::mount(ctx, &c, &plan.rootfs) {
             Ok(fuse) => (
                 fuse,
-                crate::runtime::spawn_with(&plan, &mut net)
-                    .map_err(|e| (e.exit_code(), e.to_string())),
+                crate::runtime::spawn_with(&plan, &mut net).map_err(|e| Failure::from(&e)),
             ),
-            Err(e) => (None, Err((e.exit_code(), e.to_string()))),
+            Err(e) => (None, Err(e.report())),
         };
         drop(plan);
         redirect(&devnull, 0)?;
@@ -271,15 +284,14 @@ pub fn monitor(ctx: &Ctx, id: &str, ready: OwnedFd, wait_attach: bool) -> Result
         drop(err_w);
         let spawned = match spawned {
             Ok(s) => s,
-            Err((code, message)) => {
+            Err(failure) => {
                 drop(fuse);
                 set_state(&mut store, id, |st| {
-                    st.error = message.clone();
-                    st.exit_code = code;
+                    st.error = failure.message.clone();
+                    st.exit_code = failure.code;
                 })?;
-                if let Some(mut r) = ready.take() {
-                    let _ = write!(r, "{code}\t{message}");
-                }
+                let code = failure.code;
+                report_start(&mut ready, &StartReport::Failed(failure));
                 return Ok(code);
             }
         };
@@ -295,9 +307,7 @@ pub fn monitor(ctx: &Ctx, id: &str, ready: OwnedFd, wait_attach: bool) -> Result
             st.restart_count = restarts;
         })?;
         super::volumes::mark_populated(&mut store, &c)?;
-        if let Some(mut r) = ready.take() {
-            let _ = r.write_all(b"ok");
-        }
+        report_start(&mut ready, &StartReport::Started);
         let mut sources = vec![(out_r, false), (err_r, true)];
         if let Some(master) = spawned.terminal {
             if let Ok(copy) = crate::sys::process::dup_cloexec(master.as_fd()) {
@@ -468,5 +478,24 @@ mod tests {
         assert!(!should_restart(Restart::OnFailure(None), 0, 0, false));
         assert!(should_restart(Restart::Always, 0, 9, false));
         assert!(!should_restart(Restart::Always, 0, 0, true));
+    }
+
+    #[test]
+    fn start_reports() {
+        assert!(PendingStart::outcome(&encode(&StartReport::Started)).is_ok());
+        let failure = Failure {
+            code: 127,
+            message: "not found".into(),
+            hint: Some("check the name".into()),
+        };
+        let e = PendingStart::outcome(&encode(&StartReport::Failed(failure))).unwrap_err();
+        assert_eq!(e.exit_code(), 127);
+        assert_eq!(e.to_string(), "not found");
+        assert_eq!(e.hint().as_deref(), Some("check the name"));
+        let e = PendingStart::outcome(b"").unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("exited before the container started")
+        );
     }
 }

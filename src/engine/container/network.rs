@@ -327,8 +327,10 @@ impl Attached {
     }
 }
 
+use crate::runtime::AttachError;
+
 impl crate::runtime::Attach for Attached {
-    fn created(&mut self, pid: Pid) -> Result<(), String> {
+    fn created(&mut self, pid: Pid) -> Result<(), AttachError> {
         if let Some(b) = &mut self.bridge {
             return b.created(pid);
         }
@@ -336,9 +338,8 @@ impl crate::runtime::Attach for Attached {
             return Ok(());
         }
         let path = format!("/proc/{}/ns/net", pid.as_raw());
-        let ns = std::fs::File::open(&path).map_err(|e| {
-            format!("failed to open the container's network namespace `{path}`: {e}")
-        })?;
+        let ns =
+            std::fs::File::open(&path).map_err(|error| AttachError::OpenNetns { path, error })?;
         let netns = std::os::fd::AsRawFd::as_raw_fd(&ns);
         self.phase = match &self.mode {
             Mode::Pasta(extra) => {
@@ -352,7 +353,7 @@ impl crate::runtime::Attach for Attached {
                     log: &log,
                     real_root: !self.rootless,
                 };
-                Phase::Pasta(network::pasta::spawn(&cfg).map_err(|e| with_hint(&e))?)
+                Phase::Pasta(network::pasta::spawn(&cfg).map_err(with_hint)?)
             }
             Mode::Slirp4netns(o) => {
                 let log = self.dir.join("slirp4netns.log");
@@ -365,21 +366,21 @@ impl crate::runtime::Attach for Attached {
                     api_socket: &sock,
                     log: &log,
                 };
-                Phase::Slirp(network::slirp::spawn(&cfg).map_err(|e| with_hint(&e))?)
+                Phase::Slirp(network::slirp::spawn(&cfg).map_err(with_hint)?)
             }
             _ => Phase::Idle,
         };
         Ok(())
     }
 
-    fn ready(&mut self) -> Result<(), String> {
+    fn ready(&mut self) -> Result<(), AttachError> {
         if let Some(b) = &mut self.bridge {
             return b.ready();
         }
         let phase = std::mem::replace(&mut self.phase, Phase::Idle);
         self.phase = match phase {
-            Phase::Pasta(s) => Phase::Up(s.wait().map_err(|e| with_hint(&e))?),
-            Phase::Slirp(s) => Phase::Up(s.wait().map_err(|e| with_hint(&e))?),
+            Phase::Pasta(s) => Phase::Up(s.wait().map_err(with_hint)?),
+            Phase::Slirp(s) => Phase::Up(s.wait().map_err(with_hint)?),
             other => other,
         };
         Ok(())
@@ -391,11 +392,10 @@ fn pasta_options(conf: &[String], own: &[String]) -> Vec<String> {
     conf.iter().chain(own).cloned().collect()
 }
 
-fn with_hint(e: &network::helper::HelperError) -> String {
-    match e.hint() {
-        Some(h) => format!("{e}\nHint: {h}"),
-        None => e.to_string(),
-    }
+/// A helper's failure, with what to do about it.
+fn with_hint(e: network::helper::HelperError) -> AttachError {
+    let hint = e.hint();
+    AttachError::helper(e, hint)
 }
 
 /// The address of the host's default-route interface and its gateway (what pasta copies into the
