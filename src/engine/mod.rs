@@ -164,6 +164,10 @@ pub enum EngineError {
     Storage(#[from] storage::StorageError),
     #[error(transparent)]
     Build(#[from] build::BuildError),
+    #[error(transparent)]
+    Ulimit(#[from] container::process::UlimitError),
+    #[error(transparent)]
+    Caps(#[from] crate::runtime::security::caps::CapsError),
 }
 
 impl From<crate::runtime::SpawnError> for EngineError {

@@ -123,17 +123,7 @@ pub fn container_json(ctx: &Ctx, store: &Store, c: &Container) -> Value {
     let st = &c.state;
     let rt = runtime_dir(ctx, &c.record.id);
     let dir = store.container_dir(&c.record.id);
-    let (restart_name, restart_max) = match s.restart.split_once(':') {
-        Some((n, m)) => (n.to_string(), m.parse::<u32>().unwrap_or(0)),
-        None => (
-            if s.restart.is_empty() {
-                "no".to_string()
-            } else {
-                s.restart.clone()
-            },
-            0,
-        ),
-    };
+    let (restart_name, restart_max) = (s.restart.name(), s.restart.max_retries());
     let lower: Vec<String> = s
         .layers
         .iter()

@@ -101,8 +101,8 @@ fn options(a: &CreateArgs, remove: bool) -> Result<CreateOptions, Error> {
         tls_verify: a.tls_verify,
         restart: a
             .restart
-            .clone()
-            .map(|r| engine::parse_restart(&r).map(|_| r))
+            .as_deref()
+            .map(engine::parse_restart)
             .transpose()?,
         log_driver: a.log_driver.clone(),
         log_opts: engine::logs::parse_log_opts(&a.log_opt)?,

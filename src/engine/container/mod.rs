@@ -18,6 +18,7 @@ mod mount_spec;
 mod names;
 pub mod network;
 pub mod process;
+mod restart;
 mod rootfs;
 mod run;
 mod size;
@@ -43,13 +44,12 @@ pub use lifecycle::{
     remove_with_volumes, removed_exit_code, stop, wait_and_record, wait_stopped,
 };
 pub use monitor::container_log_path;
-pub use monitor::{
-    PendingStart, Restart, log_path, monitor, parse_restart, spawn_monitor, start_detached,
-};
+pub use monitor::{PendingStart, log_path, monitor, spawn_monitor, start_detached};
 pub use mount_spec::{
     Mount, MountKind, MountSpecError, is_host_path, parse_mount, parse_tmpfs, parse_volume,
 };
 pub use names::{parse_signal, validate as validate_name};
+pub use restart::{Restart, parse_restart};
 pub use run::{Ended, run_attached};
 pub use size::{ContainerSize, size};
 pub use spec::{ContainerSpec, State, Status};
@@ -61,6 +61,7 @@ use super::image::{PullOptions, PullPolicy, PullProgress};
 use super::storage::Driver;
 use super::{Ctx, EngineError};
 use crate::oci::Platform;
+use crate::runtime::security::caps::CapArg;
 use crate::runtime::{Bind, IdMaps, Plan, Process};
 use crate::store::{ContainerRecord, Store};
 
@@ -93,7 +94,7 @@ pub struct CreateOptions {
     pub seccomp: Option<String>,
     pub log_driver: Option<String>,
     pub log_opts: logs::LogOptions,
-    pub restart: Option<String>,
+    pub restart: Option<Restart>,
     pub tls_verify: Option<bool>,
     pub env_files: Vec<(PathBuf, String)>,
     pub env_host: bool,
@@ -243,7 +244,9 @@ pub fn create(
     opts: &CreateOptions,
     progress: &dyn PullProgress,
 ) -> Result<Container, EngineError> {
-    rlimits(&opts.ulimits)?;
+    let ulimits = process::parse_ulimits(&opts.ulimits)?;
+    let cap_add = CapArg::parse_all(&opts.cap_add)?;
+    let cap_drop = CapArg::parse_all(&opts.cap_drop)?;
     let storage_driver = super::storage::select(ctx).driver;
     if storage_driver == Driver::FuseOverlayfs {
         super::storage::fuse::available()
@@ -346,14 +349,14 @@ pub fn create(
         },
         no_new_privileges: opts.no_new_privileges,
         privileged: opts.privileged,
-        cap_add: opts.cap_add.clone(),
-        cap_drop: opts.cap_drop.clone(),
+        cap_add,
+        cap_drop,
         seccomp: opts.seccomp.clone(),
         log_driver: opts.log_driver.clone().unwrap_or_else(|| "k8s-file".into()),
         log_opts: opts.log_opts.clone(),
-        restart: opts.restart.clone().unwrap_or_default(),
+        restart: opts.restart.unwrap_or_default(),
         init: opts.init,
-        ulimits: opts.ulimits.clone(),
+        ulimits,
         mounts,
         userns: userns.mode,
         // A namespace with only the caller's id stores owners in xattrs: there is nothing to shift.
@@ -432,8 +435,7 @@ pub(super) fn security(
     let caps = if spec.privileged {
         CapSet::all()
     } else {
-        CapSet::resolve(CapSet::podman_default(), &spec.cap_add, &spec.cap_drop)
-            .map_err(|e| EngineError::Invalid(e.to_string()))?
+        CapSet::resolve(CapSet::podman_default(), &spec.cap_add, &spec.cap_drop)?
     };
     let profile = match spec.seccomp.as_deref() {
         _ if spec.privileged => None,
@@ -491,7 +493,7 @@ pub fn plan(ctx: &Ctx, store: &Store, c: &Container) -> Result<Plan, EngineError
             no_new_privileges: c.spec.no_new_privileges,
             terminal: false,
             init: c.spec.init,
-            rlimits: rlimits(&c.spec.ulimits)?,
+            rlimits: rlimits(&c.spec.ulimits),
         },
         // roost runs container commands inside its user namespace already (the CLI re-executes itself
         // there), so the container shares it: same mapping, no second set of helpers to run. keep-id,
@@ -548,56 +550,21 @@ fn read_only_tmpfs(
 }
 
 /// `--ulimit` values as the runtime applies them.
-fn rlimits(ulimits: &[String]) -> Result<Vec<crate::runtime::plan::Rlimit>, EngineError> {
-    use nix::sys::resource::Resource as R;
-    // `--ulimit host`: the caller's limits, which the container inherits as roost sets none itself.
-    if ulimits.iter().any(|u| u == "host") {
-        return match ulimits.len() {
-            1 => Ok(Vec::new()),
-            _ => Err(EngineError::Invalid(
-                "--ulimit host cannot be combined with other --ulimit values".into(),
-            )),
-        };
-    }
+fn rlimits(ulimits: &[process::Ulimit]) -> Vec<crate::runtime::plan::Rlimit> {
+    let unlimited = |v: u64| {
+        if v == process::Ulimit::UNLIMITED {
+            libc::RLIM_INFINITY
+        } else {
+            v
+        }
+    };
     ulimits
         .iter()
-        .map(|u| {
-            let l = process::parse_ulimit(u).map_err(|e| EngineError::Invalid(e.to_string()))?;
-            let resource = match l.resource {
-                "core" => R::RLIMIT_CORE,
-                "cpu" => R::RLIMIT_CPU,
-                "data" => R::RLIMIT_DATA,
-                "fsize" => R::RLIMIT_FSIZE,
-                "locks" => R::RLIMIT_LOCKS,
-                "memlock" => R::RLIMIT_MEMLOCK,
-                "msgqueue" => R::RLIMIT_MSGQUEUE,
-                "nice" => R::RLIMIT_NICE,
-                "nofile" => R::RLIMIT_NOFILE,
-                "nproc" => R::RLIMIT_NPROC,
-                "rss" => R::RLIMIT_RSS,
-                "rtprio" => R::RLIMIT_RTPRIO,
-                "rttime" => R::RLIMIT_RTTIME,
-                "sigpending" => R::RLIMIT_SIGPENDING,
-                "stack" => R::RLIMIT_STACK,
-                other => {
-                    return Err(EngineError::Invalid(format!(
-                        "invalid ulimit type: `{other}`"
-                    )));
-                }
-            };
-            let unlimited = |v: u64| {
-                if v == u64::MAX {
-                    libc::RLIM_INFINITY
-                } else {
-                    v
-                }
-            };
-            Ok(crate::runtime::plan::Rlimit {
-                name: l.resource,
-                resource,
-                soft: unlimited(l.soft),
-                hard: unlimited(l.hard),
-            })
+        .map(|l| crate::runtime::plan::Rlimit {
+            name: l.resource,
+            resource: l.kind,
+            soft: unlimited(l.soft),
+            hard: unlimited(l.hard),
         })
         .collect()
 }

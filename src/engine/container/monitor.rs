@@ -29,44 +29,6 @@ fn report_start(ready: &mut Option<std::fs::File>, report: &StartReport) {
     }
 }
 
-/// The restart policy (`--restart`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Restart {
-    No,
-    OnFailure(Option<u32>),
-    Always,
-    UnlessStopped,
-}
-
-pub fn parse_restart(s: &str) -> Result<Restart, EngineError> {
-    let (name, arg) = s.split_once(':').map_or((s, None), |(n, a)| (n, Some(a)));
-    let bad = || {
-        EngineError::Invalid(format!(
-            "invalid restart policy `{s}`: use no, on-failure[:N], always or unless-stopped"
-        ))
-    };
-    Ok(match (name, arg) {
-        ("" | "no", None) => Restart::No,
-        ("on-failure", None) => Restart::OnFailure(None),
-        ("on-failure", Some(n)) => Restart::OnFailure(Some(n.parse().map_err(|_| bad())?)),
-        ("always", None) => Restart::Always,
-        ("unless-stopped", None) => Restart::UnlessStopped,
-        _ => return Err(bad()),
-    })
-}
-
-/// Whether to start the container again after it ended with `code`.
-pub fn should_restart(policy: Restart, code: i32, restarts: u32, stopped_by_user: bool) -> bool {
-    if stopped_by_user {
-        return false;
-    }
-    match policy {
-        Restart::No => false,
-        Restart::OnFailure(max) => code != 0 && max.is_none_or(|m| restarts < m),
-        Restart::Always | Restart::UnlessStopped => true,
-    }
-}
-
 /// Path of the container's log (kept with the container, like podman's `ctr.log`).
 pub fn log_path(store: &crate::store::Store, id: &str) -> std::path::PathBuf {
     store.container_dir(id).join("ctr.log")
@@ -219,7 +181,7 @@ pub fn monitor(ctx: &Ctx, id: &str, ready: OwnedFd, wait_attach: bool) -> Result
     crate::userns::register_holder(&ctx.paths.runtime);
     let mut store = ctx.store()?;
     let c = lifecycle::find(&store, id)?;
-    let policy = parse_restart(&c.spec.restart)?;
+    let policy = c.spec.restart;
     let (log, max_size) = if c.spec.log_driver == "none" {
         ("/dev/null".into(), None)
     } else {
@@ -339,7 +301,7 @@ pub fn monitor(ctx: &Ctx, id: &str, ready: OwnedFd, wait_attach: bool) -> Result
             .container(id)?
             .map(|r| State::from_json(&r.state))
             .unwrap_or_default();
-        if !should_restart(policy, code, restarts, st.stopped_by_user) {
+        if !policy.should_restart(code, restarts, st.stopped_by_user) {
             if c.spec.remove {
                 let c = lifecycle::find(&store, id)?;
                 lifecycle::remove_one(ctx, &mut store, &c, true)?;
@@ -462,23 +424,6 @@ fn pump(writer: &mut LogWriter<impl Write>, server: &mut Server, sources: Vec<(O
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn restart_policies() {
-        assert_eq!(parse_restart("no").unwrap(), Restart::No);
-        assert_eq!(
-            parse_restart("on-failure:3").unwrap(),
-            Restart::OnFailure(Some(3))
-        );
-        assert_eq!(parse_restart("always").unwrap(), Restart::Always);
-        assert!(parse_restart("sometimes").is_err());
-        assert!(parse_restart("on-failure:x").is_err());
-        assert!(should_restart(Restart::OnFailure(Some(2)), 1, 1, false));
-        assert!(!should_restart(Restart::OnFailure(Some(2)), 1, 2, false));
-        assert!(!should_restart(Restart::OnFailure(None), 0, 0, false));
-        assert!(should_restart(Restart::Always, 0, 9, false));
-        assert!(!should_restart(Restart::Always, 0, 0, true));
-    }
 
     #[test]
     fn start_reports() {

@@ -12,7 +12,9 @@ use std::path::PathBuf;
 
 pub use env::{EnvError, parse_env_file};
 pub use signal::{DEFAULT_STOP_SIGNAL, SignalError, parse_signal, stop_signal};
-pub use ulimit::{RESOURCES, Ulimit, UlimitError, parse_ulimit};
+pub use ulimit::{
+    RESOURCES, Ulimit, UlimitError, deserialize_ulimits, parse_ulimit, parse_ulimits,
+};
 pub use user::{
     IdOrName, ResolvedUser, UserError, UserSpec, group_add_gids, parse_user_spec, resolve_user,
 };
