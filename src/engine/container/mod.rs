@@ -247,11 +247,7 @@ pub fn create(
     let ulimits = process::parse_ulimits(&opts.ulimits)?;
     let cap_add = CapArg::parse_all(&opts.cap_add)?;
     let cap_drop = CapArg::parse_all(&opts.cap_drop)?;
-    let storage_driver = super::storage::select(ctx).driver;
-    if storage_driver == Driver::FuseOverlayfs {
-        super::storage::fuse::available()
-            .map_err(|_| super::storage::StorageError::NoFuseOverlayfs)?;
-    }
+    let storage_driver = storage_driver(ctx)?;
     let mut store = ctx.store()?;
     let image_id = image_for(ctx, &store, opts, progress)?;
     let image = store
@@ -265,15 +261,7 @@ pub fn create(
         .clone()
         .unwrap_or_else(|| process::default_hostname(&id));
     let userns = idmap::resolve(&opts.userns).map_err(|e| EngineError::Invalid(e.to_string()))?;
-    let process = match userns.user {
-        // keep-id runs as the caller unless `-u` says otherwise (podman).
-        Some((uid, gid)) if opts.user.is_none() => {
-            let mut o = opts.clone();
-            o.user = Some(format!("{uid}:{gid}"));
-            files::resolve_process(&store, &info, &o, &hostname)?
-        }
-        _ => files::resolve_process(&store, &info, opts, &hostname)?,
-    };
+    let process = resolve_process(&store, &info, opts, &userns, &hostname)?;
     let (extra_passwd, extra_group) = match userns.user {
         Some(user) => files::keep_id_entries(
             &store,
@@ -381,48 +369,92 @@ pub fn create(
         spec: serde_json::to_string(&spec).expect("spec serializes"),
         state: State::default().to_json(),
     };
-    // Made in staging and renamed into place, so a killed `create` leaves nothing half-made (see
-    // `Store::stage_container_dir`).
-    let placed = store
-        .stage_container_dir()
-        .map_err(EngineError::from)
-        .and_then(|staged| {
-            let made = rootfs::create(ctx, &store, &spec, &staged)
-                .and_then(|()| Ok(store.place_container_dir(&staged, &id)?));
-            if made.is_err() {
-                let _ = crate::store::remove_tree(&staged);
-            }
-            made
-        });
-    let dir = match placed {
+    let dir = match place_dir(ctx, &store, &spec, &id) {
         Ok(dir) => dir,
         Err(e) => {
             volumes::forget(&mut store, &new_volumes);
             return Err(e);
         }
     };
-    let mut record = record;
-    let mut tries = 0;
-    let added = loop {
-        match store.add_container(&record) {
-            // A generated name can be taken by a concurrent `run` between the check and the insert.
-            Err(crate::store::StoreError::NameInUse(_)) if opts.name.is_none() && tries < 16 => {
-                tries += 1;
-                record.name = names::generate(&store)?;
-            }
-            other => break other,
+    let record = match add_record(&mut store, record, opts.name.is_none()) {
+        Ok(record) => record,
+        Err(e) => {
+            let _ = crate::store::remove_tree(&dir);
+            volumes::forget(&mut store, &new_volumes);
+            return Err(e);
         }
     };
-    if let Err(e) = added {
-        let _ = crate::store::remove_tree(&dir);
-        volumes::forget(&mut store, &new_volumes);
-        return Err(e.into());
-    }
     Ok(Container {
         record,
         spec,
         state: State::default(),
     })
+}
+
+/// The storage driver for a new container (fixed at create), checked to be usable.
+fn storage_driver(ctx: &Ctx) -> Result<Driver, EngineError> {
+    let driver = super::storage::select(ctx).driver;
+    if driver == Driver::FuseOverlayfs {
+        super::storage::fuse::available()
+            .map_err(|_| super::storage::StorageError::NoFuseOverlayfs)?;
+    }
+    Ok(driver)
+}
+
+/// The container's process: command, environment, user and working directory. keep-id runs as the
+/// caller unless `-u` says otherwise (podman).
+fn resolve_process(
+    store: &Store,
+    info: &super::image::ImageInfo,
+    opts: &CreateOptions,
+    userns: &idmap::Userns,
+    hostname: &str,
+) -> Result<process::ProcessSpec, EngineError> {
+    match userns.user {
+        Some((uid, gid)) if opts.user.is_none() => {
+            let mut o = opts.clone();
+            o.user = Some(format!("{uid}:{gid}"));
+            files::resolve_process(store, info, &o, hostname)
+        }
+        _ => files::resolve_process(store, info, opts, hostname),
+    }
+}
+
+/// Make the container's directory (its root file system): in staging, renamed into place, so a
+/// killed `create` leaves nothing half-made (see `Store::stage_container_dir`).
+fn place_dir(
+    ctx: &Ctx,
+    store: &Store,
+    spec: &ContainerSpec,
+    id: &str,
+) -> Result<PathBuf, EngineError> {
+    let staged = store.stage_container_dir()?;
+    let made = rootfs::create(ctx, store, spec, &staged)
+        .and_then(|()| Ok(store.place_container_dir(&staged, id)?));
+    if made.is_err() {
+        let _ = crate::store::remove_tree(&staged);
+    }
+    made
+}
+
+/// Insert the container's record. A generated name can be taken by a concurrent `run` between the
+/// check and the insert: then another is generated.
+fn add_record(
+    store: &mut Store,
+    mut record: ContainerRecord,
+    generated_name: bool,
+) -> Result<ContainerRecord, EngineError> {
+    let mut tries = 0;
+    loop {
+        match store.add_container(&record) {
+            Err(crate::store::StoreError::NameInUse(_)) if generated_name && tries < 16 => {
+                tries += 1;
+                record.name = names::generate(store)?;
+            }
+            Err(e) => return Err(e.into()),
+            Ok(()) => return Ok(record),
+        }
+    }
 }
 
 /// Capabilities (podman's default set, `--cap-add/--cap-drop`, all with `--privileged`) and the seccomp
