@@ -15,11 +15,11 @@ use nix::unistd::{Gid, Uid};
 
 /// Set in the environment of a roost process that runs inside the namespace (podman uses
 /// `_CONTAINERS_USERNS_CONFIGURED` the same way). Values: `full` or `single`.
-pub const STAGE_ENV: &str = "_ROOST_USERNS_CONFIGURED";
+const STAGE_ENV: &str = "_ROOST_USERNS_CONFIGURED";
 /// `READ_FD,WRITE_FD` of the handshake pipes, for the child.
 const SYNC_ENV: &str = "_ROOST_USERNS_SYNC";
 /// Descriptor number of an open `/proc/PID/ns/user` of a live holder, for a child that joins it.
-pub const JOIN_ENV: &str = "_ROOST_USERNS_JOIN";
+const JOIN_ENV: &str = "_ROOST_USERNS_JOIN";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IdRange {
@@ -213,12 +213,42 @@ impl Mapping {
 }
 
 /// Which namespace this process already runs in (from the environment the parent set).
-pub fn joined(stage: Option<&str>) -> Option<Joined> {
+fn joined(stage: Option<&str>) -> Option<Joined> {
     match stage {
         Some("full") => Some(Joined::Full),
         Some("single") => Some(Joined::Single),
         _ => None,
     }
+}
+
+/// The re-exec protocol's child side, at start-up: when the parent roost re-executed us into a user
+/// namespace, join the holder's ([`JOIN_ENV`]) or finish entering a fresh one (the [`SYNC_ENV`]
+/// handshake), and say which kind it is; `None` when we were not re-executed. Must run first thing,
+/// while the process is single-threaded.
+///
+/// The handshake variables are removed once used: processes we start (the monitor, `unshare`'s
+/// command) are already inside and must not try to join again. [`STAGE_ENV`] stays, marking them as
+/// inside.
+pub fn enter_from_env() -> Result<Option<Joined>, UsernsError> {
+    let joined = joined(std::env::var(STAGE_ENV).ok().as_deref());
+    if joined.is_none() {
+        return Ok(None);
+    }
+    if let Ok(fd) = std::env::var(JOIN_ENV) {
+        join_as_child(&fd)?;
+        crate::sys::process::remove_env(JOIN_ENV);
+    }
+    if let Ok(sync) = std::env::var(SYNC_ENV) {
+        enter_as_child(Some(&sync))?;
+        crate::sys::process::remove_env(SYNC_ENV);
+    }
+    Ok(joined)
+}
+
+/// For a command started from inside the namespace (`unshare`'s): it stays marked as inside, so a
+/// nested roost does not try to create another namespace, and gets none of the handshake variables.
+pub fn stay_inside(cmd: &mut Command) -> &mut Command {
+    cmd.env_remove(SYNC_ENV).env_remove(JOIN_ENV)
 }
 
 pub(crate) fn run_map_helper(
@@ -379,7 +409,7 @@ fn reexec_joining(
 
 /// In a child started by [`reexec`] to join a holder's namespace: join it, then take a mount namespace
 /// of our own. Must run while the process is single-threaded.
-pub fn join_as_child(fd: &str) -> Result<(), UsernsError> {
+fn join_as_child(fd: &str) -> Result<(), UsernsError> {
     let fd: i32 = fd
         .parse()
         .map_err(|_| UsernsError::Handshake(io::Error::other("bad namespace descriptor")))?;
@@ -459,7 +489,7 @@ fn io_err(e: nix::Error) -> UsernsError {
 
 /// In the re-executed child: create the user namespace (and a mount namespace), tell the parent, and
 /// wait until it has written our id maps. Must run while the process is single-threaded.
-pub fn enter_as_child(sync: Option<&str>) -> Result<(), UsernsError> {
+fn enter_as_child(sync: Option<&str>) -> Result<(), UsernsError> {
     let (r, w) = sync
         .and_then(|s| s.split_once(','))
         .and_then(|(r, w)| Some((r.parse::<i32>().ok()?, w.parse::<i32>().ok()?)))

@@ -299,22 +299,7 @@ impl Command {
 /// Parse the command line and run it; returns the exit status.
 pub fn run() -> Result<i32, Error> {
     // In the re-executed child: join the namespace before anything can start a thread.
-    let stage = std::env::var(crate::userns::STAGE_ENV).ok();
-    let joined = crate::userns::joined(stage.as_deref());
-    if joined.is_some()
-        && let Ok(fd) = std::env::var(crate::userns::JOIN_ENV)
-    {
-        crate::userns::join_as_child(&fd)?;
-        crate::sys::process::remove_env(crate::userns::JOIN_ENV);
-    }
-    if joined.is_some()
-        && let Ok(sync) = std::env::var("_ROOST_USERNS_SYNC")
-    {
-        crate::userns::enter_as_child(Some(&sync))?;
-        // The handshake descriptors are ours alone: processes we start (the monitor, `unshare`'s command)
-        // are already inside and must not try to join again.
-        crate::sys::process::remove_env("_ROOST_USERNS_SYNC");
-    }
+    let joined = crate::userns::enter_from_env()?;
     complete::complete_env();
     let args: Vec<OsString> = std::env::args_os().collect();
     if args.len() > 1 && complete::is_cobra_request(&args[1..]) {

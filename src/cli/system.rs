@@ -442,12 +442,9 @@ pub fn unshare(ctx: &Ctx, args: &UnshareArgs) -> Result<i32, Error> {
         "CONTAINERS_RUNROOT",
         ctx.paths.runtime.display().to_string(),
     );
-    let err = std::process::Command::new(&argv[0])
-        .args(&argv[1..])
-        .envs(env)
-        // Stay marked as inside the namespace, so a nested roost does not try to create another one.
-        .env_remove("_ROOST_USERNS_SYNC")
-        .exec();
+    let mut cmd = std::process::Command::new(&argv[0]);
+    cmd.args(&argv[1..]).envs(env);
+    let err = crate::userns::stay_inside(&mut cmd).exec();
     let code = if err.kind() == std::io::ErrorKind::NotFound {
         127
     } else {

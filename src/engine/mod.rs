@@ -94,8 +94,9 @@ pub enum EngineError {
         "cannot remove container {0} as it is running - running or paused containers cannot be removed without force: container state improper"
     )]
     RemoveRunning(String),
-    #[error("{message}")]
-    StartFailed { code: i32, message: String },
+    /// The container did not start (reported by its monitor, or by the runtime).
+    #[error(transparent)]
+    StartFailed(crate::runtime::Failure),
     #[error(
         "image used by {container}: image is in use by a container: consider listing external containers and force-removing image"
     )]
@@ -166,9 +167,28 @@ pub enum EngineError {
     Storage(#[from] storage::StorageError),
     #[error(transparent)]
     Build(#[from] build::BuildError),
+    #[error(transparent)]
+    Ulimit(#[from] container::process::UlimitError),
+    #[error(transparent)]
+    Caps(#[from] crate::runtime::security::caps::CapsError),
+}
+
+impl From<crate::runtime::SpawnError> for EngineError {
+    fn from(e: crate::runtime::SpawnError) -> EngineError {
+        EngineError::StartFailed((&e).into())
+    }
 }
 
 impl EngineError {
+    /// This error as reported to another process (a monitor's to the command that started it).
+    pub fn report(&self) -> crate::runtime::Failure {
+        crate::runtime::Failure {
+            code: self.exit_code(),
+            message: self.to_string(),
+            hint: self.hint(),
+        }
+    }
+
     pub(crate) fn io(
         op: &'static str,
         path: impl Into<PathBuf>,
@@ -203,6 +223,7 @@ impl EngineError {
             EngineError::NeverPull(_) => {
                 Some("pull it first with `roost pull`, or use --pull=missing".into())
             }
+            EngineError::StartFailed(f) => f.hint.clone(),
             _ => None,
         }
     }
@@ -210,7 +231,7 @@ impl EngineError {
     /// podman-compatible exit status for this error.
     pub fn exit_code(&self) -> i32 {
         match self {
-            EngineError::StartFailed { code, .. } => *code,
+            EngineError::StartFailed(f) => f.code,
             EngineError::Exec(e) => e.exit_code(),
             EngineError::Build(e) => e.exit_code(),
             EngineError::Network(e) => e.exit_code(),

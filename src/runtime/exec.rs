@@ -18,9 +18,10 @@ use nix::sched::CloneFlags;
 use nix::sys::signal::{SigSet, Signal};
 use nix::unistd::Pid;
 
+use super::message::{ChildError, ParentEnd, Step};
 use super::plan::Process;
 use super::relay::{Pipes, Until};
-use super::spawn::{decode_report, encode_report, exec as exec_process, fail};
+use super::spawn::exec as exec_process;
 use crate::sys::clone::{Cloned, clone_process, exit_now};
 
 /// What to run in which container.
@@ -81,15 +82,16 @@ pub enum ExecError {
     Pipe(#[source] nix::Error),
     #[error("failed to relay the terminal")]
     Relay(#[source] nix::Error),
-    #[error("{message}")]
-    Child { code: i32, message: String },
+    /// The forked process failed before it exec'd the command.
+    #[error(transparent)]
+    Child(#[from] ChildError),
 }
 
 impl ExecError {
     /// podman's statuses: 126 when the command cannot be run, 127 when it is not found, else 125.
     pub fn exit_code(&self) -> i32 {
         match self {
-            ExecError::Child { code, .. } => *code,
+            ExecError::Child(e) => e.exit_code(),
             _ => 125,
         }
     }
@@ -184,8 +186,8 @@ pub fn exec(plan: &ExecPlan) -> Result<ExecOutcome, ExecError> {
     // /proc/PID/exe (the roost binary) or memory meanwhile (CVE-2019-5736). execve resets this.
     nix::sys::prctl::set_dumpable(false).map_err(ExecError::Signals)?;
     let handles = open_handles(plan.pid)?;
-    let (err_r, err_w) =
-        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(ExecError::Pipe)?;
+    let (parent_end, child_end) =
+        super::message::channel().map_err(|e| ExecError::Pipe(errno(&e)))?;
     // `-d -t`: the process gets a terminal whose master a holder outside the container keeps open
     // (as conmon does for podman), forked before we join the container.
     let holder = if plan.tty && plan.detach {
@@ -234,7 +236,7 @@ pub fn exec(plan: &ExecPlan) -> Result<ExecOutcome, ExecError> {
     };
     match clone_process(0).map_err(ExecError::Fork)? {
         Cloned::Child => {
-            drop(err_r);
+            drop(parent_end);
             let child = Child {
                 plan,
                 handles: &handles,
@@ -242,15 +244,15 @@ pub fn exec(plan: &ExecPlan) -> Result<ExecOutcome, ExecError> {
                 relay: relay.as_ref(),
                 old_mask: old_mask.as_ref(),
             };
-            let (code, message) = match child.run() {
+            let e = match child.run() {
                 Ok(never) => match never {},
                 Err(e) => e,
             };
-            let _ = nix::unistd::write(&err_w, encode_report(code, &message).as_bytes());
-            exit_now(code)
+            child_end.report(&e);
+            exit_now(e.exit_code())
         }
         Cloned::Parent(child) => {
-            drop(err_w);
+            drop(child_end);
             let mut master = pty.map(|p| {
                 drop(p.slave);
                 p.master
@@ -261,7 +263,7 @@ pub fn exec(plan: &ExecPlan) -> Result<ExecOutcome, ExecError> {
                 // If this fails the holder ends at once and the process sees a hung-up terminal.
                 let _ = crate::sys::tty::send_fd(&sock, &m);
             }
-            parent(plan, child, err_r, master, relay)
+            parent(plan, child, &parent_end, master, relay)
         }
     }
 }
@@ -269,19 +271,16 @@ pub fn exec(plan: &ExecPlan) -> Result<ExecOutcome, ExecError> {
 fn parent(
     plan: &ExecPlan,
     child: Pid,
-    err: OwnedFd,
+    chan: &ParentEnd,
     master: Option<OwnedFd>,
     relay: Option<Pipes>,
 ) -> Result<ExecOutcome, ExecError> {
     if !plan.detach {
         crate::sys::process::forward_signals(child.as_raw());
     }
-    let mut report = Vec::new();
-    let _ = File::from(err).read_to_end(&mut report);
-    if !report.is_empty() {
+    if let Err(e) = chan.outcome() {
         let _ = super::wait::wait_exit(child);
-        let (code, message) = decode_report(&report);
-        return Err(ExecError::Child { code, message });
+        return Err(e.into());
     }
     if plan.detach {
         // The intermediate process exits at once; the exec'd process was re-parented to the
@@ -308,18 +307,18 @@ struct Child<'a> {
 }
 
 impl Child<'_> {
-    fn run(&self) -> Result<Infallible, (i32, String)> {
+    fn run(&self) -> Result<Infallible, ChildError> {
         let p = &self.plan.process;
         if self.plan.detach {
             self.detach()?;
         } else if let Some((_, slave)) = self.pty {
-            nix::unistd::setsid().map_err(|e| fail(125, format!("failed to setsid: {e}")))?;
+            setsid()?;
             crate::sys::tty::set_controlling_terminal(slave)
-                .map_err(|e| fail(125, format!("failed to set the controlling terminal: {e}")))?;
+                .map_err(|e| ChildError::nix(Step::ControllingTerminal, e))?;
             redirect(slave, true, true)?;
         } else {
             // A session of its own, so that no terminal of ours is its controlling terminal.
-            nix::unistd::setsid().map_err(|e| fail(125, format!("failed to setsid: {e}")))?;
+            setsid()?;
             if !self.plan.interactive {
                 redirect(&self.handles.devnull, true, false)?;
             }
@@ -327,26 +326,29 @@ impl Child<'_> {
         }
         if let Some(mask) = self.old_mask {
             mask.thread_set_mask()
-                .map_err(|e| fail(125, format!("failed to restore the signal mask: {e}")))?;
+                .map_err(|e| ChildError::nix(Step::SignalMask, e))?;
         }
-        nix::unistd::chdir(p.cwd.as_str()).map_err(|e| chdir_failed(&p.cwd, e))?;
+        nix::unistd::chdir(p.cwd.as_str()).map_err(|e| {
+            let step = Step::EnterCwd { cwd: p.cwd.clone() };
+            ChildError::nix(step, e)
+        })?;
         super::spawn::drop_privileges(p, &self.plan.security, self.handles.set_groups)?;
         // Nothing but stdio and the descriptors asked for goes to the process: not the pty's
         // descriptors (created without close-on-exec), nor whatever else our caller leaked to us.
         crate::sys::process::cloexec_from(3 + self.plan.preserve_fds)
-            .map_err(|e| fail(125, format!("failed to set close-on-exec: {e}")))?;
+            .map_err(|e| ChildError::nix(Step::Cloexec, e))?;
         exec_process(p)
     }
 
     /// Make the relay's pipes the process's stdin, stdout and stderr where ours are terminals.
-    fn redirect_relayed(&self) -> Result<(), (i32, String)> {
+    fn redirect_relayed(&self) -> Result<(), ChildError> {
         let Some(relay) = self.relay else {
             return Ok(());
         };
         for fd in 0..3 {
             if let Some(end) = relay.child_end(fd) {
                 crate::sys::process::dup_onto(end.as_fd(), fd as i32)
-                    .map_err(|e| fail(125, format!("failed to redirect stdio: {e}")))?;
+                    .map_err(|e| ChildError::io(Step::Redirect, &e))?;
             }
         }
         Ok(())
@@ -355,17 +357,15 @@ impl Child<'_> {
     /// A new session with no terminal, then a second fork so that the process is re-parented to the
     /// container's pid 1 when the intermediate exits; its stdio is /dev/null, or with `-t` the
     /// terminal (in a session of its own, so that it is its controlling terminal).
-    fn detach(&self) -> Result<(), (i32, String)> {
-        nix::unistd::setsid().map_err(|e| fail(125, format!("failed to setsid: {e}")))?;
-        match clone_process(0).map_err(|e| fail(125, format!("failed to fork: {e}")))? {
+    fn detach(&self) -> Result<(), ChildError> {
+        setsid()?;
+        match clone_process(0).map_err(|e| ChildError::nix(Step::Fork, e))? {
             Cloned::Parent(_) => exit_now(0),
             Cloned::Child => match self.pty {
                 Some((_, slave)) => {
-                    nix::unistd::setsid()
-                        .map_err(|e| fail(125, format!("failed to setsid: {e}")))?;
-                    crate::sys::tty::set_controlling_terminal(slave).map_err(|e| {
-                        fail(125, format!("failed to set the controlling terminal: {e}"))
-                    })?;
+                    setsid()?;
+                    crate::sys::tty::set_controlling_terminal(slave)
+                        .map_err(|e| ChildError::nix(Step::ControllingTerminal, e))?;
                     redirect(slave, true, true)
                 }
                 None => redirect(&self.handles.devnull, true, true),
@@ -419,24 +419,14 @@ fn drain_stdin(_: i32) -> i32 {
     }
 }
 
-/// The working directory cannot be entered: the reason, with podman's status for it (its runtime's
-/// message mapped as podman maps it: 127 for a missing directory, 126 for a denied one, else 125).
-fn chdir_failed(cwd: &str, e: nix::Error) -> (i32, String) {
-    let what = format!("chdir to `{cwd}`: {}", e.desc());
-    match e {
-        nix::Error::ENOENT => fail(
-            127,
-            format!("{what}: OCI runtime attempted to invoke a command that was not found"),
-        ),
-        nix::Error::EACCES | nix::Error::EPERM => {
-            fail(126, format!("{what}: OCI permission denied"))
-        }
-        _ => fail(125, format!("{what}: OCI runtime error")),
-    }
+fn setsid() -> Result<(), ChildError> {
+    nix::unistd::setsid()
+        .map(drop)
+        .map_err(|e| ChildError::nix(Step::Setsid, e))
 }
 
-fn redirect(fd: &impl AsFd, stdin: bool, output: bool) -> Result<(), (i32, String)> {
-    let e = |e| fail(125, format!("failed to redirect stdio: {e}"));
+fn redirect(fd: &impl AsFd, stdin: bool, output: bool) -> Result<(), ChildError> {
+    let e = |e| ChildError::nix(Step::Redirect, e);
     if stdin {
         nix::unistd::dup2_stdin(fd).map_err(e)?;
     }

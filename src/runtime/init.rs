@@ -6,17 +6,16 @@ use std::convert::Infallible;
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
 
+use super::message::{ChildError, Step};
 use super::plan::Process;
-use super::spawn::{exec, fail};
+use super::spawn::exec;
 use crate::sys::clone::{Cloned, clone_process};
 
-pub(super) fn run_init(p: &Process, _err: &std::fs::File) -> Result<Infallible, (i32, String)> {
-    match clone_process(0)
-        .map_err(|e| fail(125, format!("init failed to fork the command: {e}")))?
-    {
+pub(super) fn run_init(p: &Process) -> Result<Infallible, ChildError> {
+    match clone_process(0).map_err(|e| ChildError::nix(Step::InitFork, e))? {
         Cloned::Child => exec(p),
         Cloned::Parent(child) => {
-            // The command owns the error pipe now: our copy must close so the starter sees its exec.
+            // The command owns the channel to the starter now: our copy must close so the starter sees its exec.
             // And we are a copy of the process that spawned the container (a monitor, a foreground
             // run): whatever else it had open (the monitor's ready pipe and attach socket, the write
             // end of the container's stdin pipe, the log) must not stay open for the container's life.

@@ -3,6 +3,7 @@
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 mod init;
+pub mod message;
 mod mounts;
 pub mod plan;
 pub mod security;
@@ -19,4 +20,5 @@ mod tty;
 pub use exec::{ExecError, ExecOutcome, ExecPlan};
 mod volumes;
 
-pub use spawn::{Attach, SpawnError, spawn_with};
+pub use message::Failure;
+pub use spawn::{Attach, AttachError, SpawnError, spawn_with};

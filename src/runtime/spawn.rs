@@ -1,13 +1,14 @@
 //! Carrying out a [`Plan`]: clone into new namespaces, let the parent map ids, build the root, switch
-//! to the container user, exec. The child reports a failure before exec over a close-on-exec pipe, so the
-//! parent knows whether the exec happened (the technique std's `Command` uses).
+//! to the container user, exec. Parent and child talk over one typed channel ([`super::message`]);
+//! the child reports a failure before exec over it, and its close-on-exec end closing tells the
+//! parent the exec happened.
 use std::convert::Infallible;
 use std::ffi::CString;
-use std::io::{Read, Write};
 use std::os::fd::OwnedFd;
 
 use nix::unistd::{Gid, Pid, Uid};
 
+use super::message::{ChildEnd, ChildError, ParentEnd, Step, ToChild};
 use super::mounts;
 use super::plan::{IdMaps, Plan};
 use crate::sys::clone::{Cloned, clone_process, exit_now};
@@ -16,23 +17,64 @@ use crate::sys::clone::{Cloned, clone_process, exit_now};
 pub enum SpawnError {
     #[error("failed to create the container process")]
     Clone(#[source] nix::Error),
-    #[error("failed to set up the parent/child pipes")]
-    Pipe(#[source] nix::Error),
+    #[error("failed to set up the parent/child channel")]
+    Channel(#[source] std::io::Error),
     #[error(transparent)]
     Userns(#[from] crate::userns::UsernsError),
-    #[error("{message}")]
-    Child { code: i32, message: String },
+    /// The child failed before it exec'd the container's program.
+    #[error(transparent)]
+    Child(#[from] ChildError),
     /// Setting up the container's network from outside failed.
-    #[error("{0}")]
-    Attach(String),
+    #[error(transparent)]
+    Attach(#[from] AttachError),
 }
 
 impl SpawnError {
     /// podman's statuses: 126 when the command cannot be run, 127 when it is not found, else 125.
     pub fn exit_code(&self) -> i32 {
         match self {
-            SpawnError::Child { code, .. } => *code,
+            SpawnError::Child(e) => e.exit_code(),
             _ => 125,
+        }
+    }
+
+    /// What the user can do about it.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            SpawnError::Attach(e) => e.hint(),
+            _ => None,
+        }
+    }
+}
+
+/// What [`Attach`] failed at.
+#[derive(Debug, thiserror::Error)]
+pub enum AttachError {
+    #[error("failed to open the container's network namespace `{path}`: {error}")]
+    OpenNetns { path: String, error: std::io::Error },
+    /// A network helper (pasta, slirp4netns, the bridge networks' holder) failed, with what to do.
+    #[error("{error}")]
+    Helper {
+        error: Box<dyn std::error::Error + Send + Sync>,
+        hint: Option<String>,
+    },
+}
+
+impl AttachError {
+    pub fn helper(
+        error: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+        hint: Option<String>,
+    ) -> AttachError {
+        AttachError::Helper {
+            error: error.into(),
+            hint,
+        }
+    }
+
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            AttachError::Helper { hint, .. } => hint.clone(),
+            AttachError::OpenNetns { .. } => None,
         }
     }
 }
@@ -49,9 +91,9 @@ pub struct Spawned {
 /// connects its network namespace. The container's program starts only once `ready` succeeds.
 pub trait Attach {
     /// Right after the clone: the container's namespaces exist (ids may not be mapped yet).
-    fn created(&mut self, pid: Pid) -> Result<(), String>;
+    fn created(&mut self, pid: Pid) -> Result<(), AttachError>;
     /// Before the container's program runs.
-    fn ready(&mut self) -> Result<(), String>;
+    fn ready(&mut self) -> Result<(), AttachError>;
 }
 
 fn namespace_flags(plan: &Plan) -> libc::c_int {
@@ -76,47 +118,18 @@ fn namespace_flags(plan: &Plan) -> libc::c_int {
 
 /// Start the container with `attach` doing its part from outside (see [`Attach`]).
 pub fn spawn_with(plan: &Plan, attach: &mut dyn Attach) -> Result<Spawned, SpawnError> {
-    let cloexec = nix::fcntl::OFlag::O_CLOEXEC;
-    let (go_r, go_w) = nix::unistd::pipe2(cloexec).map_err(SpawnError::Pipe)?;
-    let (net_r, net_w) = nix::unistd::pipe2(cloexec).map_err(SpawnError::Pipe)?;
-    let (err_r, err_w) = nix::unistd::pipe2(cloexec).map_err(SpawnError::Pipe)?;
-    let (tty_parent, tty_child) = crate::sys::tty::fd_channel().map_err(|e| {
-        SpawnError::Pipe(nix::Error::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))
-    })?;
+    let (parent_end, child_end) = super::message::channel().map_err(SpawnError::Channel)?;
     match clone_process(namespace_flags(plan)).map_err(SpawnError::Clone)? {
         Cloned::Child => {
-            drop(go_w);
-            drop(net_w);
-            drop(err_r);
-            drop(tty_parent);
-            let code = child(plan, go_r, net_r, err_w, tty_child);
+            drop(parent_end);
+            let code = child(plan, child_end);
             exit_now(code)
         }
         Cloned::Parent(pid) => {
-            drop(go_r);
-            drop(net_r);
-            drop(err_w);
-            drop(tty_child);
-            let pipes = Pipes {
-                go: go_w,
-                net: net_w,
-                err: err_r,
-                tty: tty_parent,
-            };
-            parent(plan, pid, pipes, attach)
+            drop(child_end);
+            parent(plan, pid, &parent_end, attach)
         }
     }
-}
-
-/// The parent's ends of the pipes to the child.
-struct Pipes {
-    /// "G": ids are mapped, go on building the root ("E": stop).
-    go: OwnedFd,
-    /// "N": the network is ready, exec ("E": stop).
-    net: OwnedFd,
-    /// The child's failure report; EOF without one means it exec'd.
-    err: OwnedFd,
-    tty: OwnedFd,
 }
 
 fn kill_and_reap(pid: Pid) {
@@ -124,18 +137,52 @@ fn kill_and_reap(pid: Pid) {
     let _ = nix::sys::wait::waitpid(pid, None);
 }
 
+/// The parent side: attach, map ids, take the terminal, attach again, then learn whether the child
+/// exec'd.
 fn parent(
     plan: &Plan,
     pid: Pid,
-    pipes: Pipes,
+    chan: &ParentEnd,
     attach: &mut dyn Attach,
 ) -> Result<Spawned, SpawnError> {
-    let Pipes { go, net, err, tty } = pipes;
     if let Err(e) = attach.created(pid) {
         kill_and_reap(pid);
-        return Err(SpawnError::Attach(e));
+        return Err(e.into());
     }
-    let mapped = match &plan.maps {
+    let mapped = map_ids(plan, pid);
+    chan.ids_mapped(mapped.is_ok());
+    if let Err(e) = mapped {
+        let _ = nix::sys::wait::waitpid(pid, None);
+        return Err(e.into());
+    }
+    // With -t the child sends the pty master before it execs (or its failure).
+    let terminal = match plan.process.terminal {
+        true => chan.terminal(),
+        false => Ok(None),
+    };
+    let terminal = match terminal {
+        Ok(t) => t,
+        Err(e) => {
+            let _ = nix::sys::wait::waitpid(pid, None);
+            return Err(e.into());
+        }
+    };
+    let attached = attach.ready();
+    chan.network_ready(attached.is_ok());
+    let outcome = chan.outcome();
+    if let Err(e) = attached {
+        kill_and_reap(pid);
+        return Err(e.into());
+    }
+    if let Err(e) = outcome {
+        let _ = nix::sys::wait::waitpid(pid, None);
+        return Err(e.into());
+    }
+    Ok(Spawned { pid, terminal })
+}
+
+fn map_ids(plan: &Plan, pid: Pid) -> Result<(), crate::userns::UsernsError> {
+    match &plan.maps {
         IdMaps::Helpers { uids, gids } => {
             crate::userns::run_map_helper("newuidmap", pid.as_raw(), uids)
                 .and_then(|()| crate::userns::run_map_helper("newgidmap", pid.as_raw(), gids))
@@ -143,43 +190,7 @@ fn parent(
         IdMaps::Single { uid, gid } => crate::userns::write_single_map(pid.as_raw(), *uid, *gid),
         IdMaps::Direct { uids, gids } => write_direct_maps(pid.as_raw(), uids, gids),
         IdMaps::None => Ok(()),
-    };
-    let mut go = std::fs::File::from(go);
-    let _ = go.write_all(if mapped.is_ok() { b"G" } else { b"E" });
-    drop(go);
-    // With -t the child sends the pty master before it execs (or closes the channel when it fails).
-    let terminal = if plan.process.terminal && mapped.is_ok() {
-        crate::sys::tty::receive_fd(&tty).ok().flatten()
-    } else {
-        None
-    };
-    drop(tty);
-    let attached = if mapped.is_ok() {
-        attach.ready()
-    } else {
-        Ok(())
-    };
-    let _ = std::fs::File::from(net).write_all(if attached.is_ok() { b"N" } else { b"E" });
-    let mut report = Vec::new();
-    let _ = std::fs::File::from(err).read_to_end(&mut report);
-    if let Err(e) = mapped {
-        let _ = nix::sys::wait::waitpid(pid, None);
-        return Err(e.into());
     }
-    if let Err(e) = attached {
-        kill_and_reap(pid);
-        return Err(SpawnError::Attach(e));
-    }
-    if report.is_empty() {
-        return Ok(Spawned { pid, terminal });
-    }
-    let _ = nix::sys::wait::waitpid(pid, None);
-    let text = String::from_utf8_lossy(&report);
-    let (code, message) = text.split_once('\t').unwrap_or(("125", &text));
-    Err(SpawnError::Child {
-        code: code.parse().unwrap_or(125),
-        message: message.to_string(),
-    })
 }
 
 /// Write a nested namespace's maps ourselves (gid_map first; setgroups is left allowed).
@@ -214,116 +225,106 @@ fn tty_gid_mapped(maps: &IdMaps) -> bool {
 }
 
 /// The child side: returns the exit status to use when setup fails (exec replaces us on success).
-fn child(plan: &Plan, go: OwnedFd, net: OwnedFd, err: OwnedFd, tty: OwnedFd) -> i32 {
-    let mut b = [0u8; 1];
-    if std::fs::File::from(go).read_exact(&mut b).is_err() || &b != b"G" {
+fn child(plan: &Plan, chan: ChildEnd) -> i32 {
+    if !chan.wait_for(ToChild::IdsMapped) {
         return 125;
     }
-    let mut err = std::fs::File::from(err);
-    let (code, message) = match setup(plan, &err, tty, net) {
+    let e = match setup(plan, &chan) {
         Ok(never) => match never {},
         Err(e) => e,
     };
-    let _ = err.write_all(format!("{code}\t{message}").as_bytes());
-    code
+    chan.report(&e);
+    e.exit_code()
 }
 
-pub(super) fn fail(code: i32, what: impl std::fmt::Display) -> (i32, String) {
-    (code, what.to_string())
-}
-
-fn setup(
-    plan: &Plan,
-    err: &std::fs::File,
-    tty: OwnedFd,
-    net: OwnedFd,
-) -> Result<Infallible, (i32, String)> {
+fn setup(plan: &Plan, chan: &ChildEnd) -> Result<Infallible, ChildError> {
     // Until execve replaces us, nothing in the container may open /proc/<our pid>/exe (the roost binary
     // on the host) or our memory: CVE-2019-5736. exec resets this for the container's own program.
-    nix::sys::prctl::set_dumpable(false)
-        .map_err(|e| fail(125, format!("failed to make the process non-dumpable: {e}")))?;
+    nix::sys::prctl::set_dumpable(false).map_err(|e| ChildError::nix(Step::NonDumpable, e))?;
     if let Some(ns) = &plan.join_network {
         join_network(ns)?;
     }
     let single = matches!(plan.maps, IdMaps::Single { .. });
     mounts::build_root(plan, !tty_gid_mapped(&plan.maps))
-        .map_err(|(what, e)| fail(125, format!("failed to {what}: {e}")))?;
+        .map_err(|(what, e)| ChildError::io(Step::Root { what }, &e))?;
     if !plan.shared.uts {
-        nix::unistd::sethostname(&plan.hostname)
-            .map_err(|e| fail(125, format!("failed to set the hostname: {e}")))?;
+        nix::unistd::sethostname(&plan.hostname).map_err(|e| ChildError::nix(Step::Hostname, e))?;
     }
     let p = &plan.process;
-    let cwd = std::path::Path::new(&p.cwd);
-    if !cwd.is_dir() {
-        std::fs::create_dir_all(cwd).map_err(|e| {
-            fail(
-                125,
-                format!("failed to create the working directory `{}`: {e}", p.cwd),
-            )
-        })?;
-    }
-    nix::unistd::chdir(cwd).map_err(|e| {
-        fail(
-            125,
-            format!("failed to change to the working directory `{}`: {e}", p.cwd),
-        )
-    })?;
+    enter_cwd(&p.cwd)?;
     for r in &p.rlimits {
         nix::sys::resource::setrlimit(r.resource, r.soft, r.hard).map_err(|e| {
-            fail(125, format!("failed to set the `{}` limit to {}:{}: {e} (a user namespace cannot raise a hard limit)", r.name, r.soft, r.hard))
+            let step = Step::Rlimit {
+                name: r.name.to_string(),
+                soft: r.soft,
+                hard: r.hard,
+            };
+            ChildError::nix(step, e)
         })?;
     }
     drop_privileges(p, &plan.security, !single)?;
     // Only stdio goes to the container: no descriptor of ours (CVE-2024-21626 was a leaked one).
-    crate::sys::process::cloexec_from(3)
-        .map_err(|e| fail(125, format!("failed to set close-on-exec: {e}")))?;
+    crate::sys::process::cloexec_from(3).map_err(|e| ChildError::nix(Step::Cloexec, e))?;
     if p.terminal {
-        // A pty of the container's own devpts (mounted at /dev/pts), so `tty` names it inside.
-        let (master, slave) = crate::sys::tty::open_container_pty()
-            .map_err(|e| fail(125, format!("failed to open a terminal: {e}")))?;
-        crate::sys::tty::send_fd(&tty, &master)
-            .map_err(|e| fail(125, format!("failed to pass the terminal: {e}")))?;
-        drop(master);
-        crate::sys::tty::become_terminal_owner(std::os::fd::AsFd::as_fd(&slave))
-            .map_err(|e| fail(125, format!("failed to set up the terminal: {e}")))?;
+        take_terminal(chan)?;
     } else {
         // A session of its own: no terminal of the caller's is its controlling terminal (through
         // /dev/tty it could otherwise type into it with TIOCSTI).
-        nix::unistd::setsid().map_err(|e| fail(125, format!("failed to setsid: {e}")))?;
+        nix::unistd::setsid().map_err(|e| ChildError::nix(Step::Setsid, e))?;
     }
-    drop(tty);
     // The program starts only once the parent has the network ready.
-    let mut b = [0u8; 1];
-    if std::fs::File::from(net).read_exact(&mut b).is_err() || &b != b"N" {
-        return Err(fail(125, "the container's network could not be set up"));
+    if !chan.wait_for(ToChild::NetworkReady) {
+        return Err(ChildError::new(Step::NetworkNotReady));
     }
     if p.init {
-        super::init::run_init(p, err)
+        super::init::run_init(p)
     } else {
         exec(p)
     }
 }
 
-/// Enter an existing network namespace (before the mounts, so /sys is the right one).
-fn join_network(ns: &std::path::Path) -> Result<(), (i32, String)> {
-    let f = std::fs::File::open(ns).map_err(|e| {
-        fail(
-            125,
-            format!(
-                "failed to open the network namespace `{}`: {e}",
-                ns.display()
-            ),
-        )
-    })?;
-    nix::sched::setns(f, nix::sched::CloneFlags::CLONE_NEWNET).map_err(|e| {
-        fail(
-            125,
-            format!(
-                "failed to join the network namespace `{}`: {e}",
-                ns.display()
-            ),
+/// Change to the working directory, creating it when missing.
+fn enter_cwd(cwd: &str) -> Result<(), ChildError> {
+    let path = std::path::Path::new(cwd);
+    if !path.is_dir() {
+        std::fs::create_dir_all(path).map_err(|e| {
+            ChildError::io(
+                Step::CreateCwd {
+                    cwd: cwd.to_string(),
+                },
+                &e,
+            )
+        })?;
+    }
+    nix::unistd::chdir(path).map_err(|e| {
+        ChildError::nix(
+            Step::Chdir {
+                cwd: cwd.to_string(),
+            },
+            e,
         )
     })
+}
+
+/// A pty of the container's own devpts (mounted at /dev/pts), so `tty` names it inside: its master
+/// goes to the parent, its slave becomes our controlling terminal and stdio.
+fn take_terminal(chan: &ChildEnd) -> Result<(), ChildError> {
+    let (master, slave) = crate::sys::tty::open_container_pty()
+        .map_err(|e| ChildError::io(Step::OpenTerminal, &e))?;
+    chan.send_terminal(&master)
+        .map_err(|e| ChildError::io(Step::PassTerminal, &e))?;
+    drop(master);
+    crate::sys::tty::become_terminal_owner(std::os::fd::AsFd::as_fd(&slave))
+        .map_err(|e| ChildError::io(Step::SetupTerminal, &e))
+}
+
+/// Enter an existing network namespace (before the mounts, so /sys is the right one).
+fn join_network(ns: &std::path::Path) -> Result<(), ChildError> {
+    let path = ns.display().to_string();
+    let f = std::fs::File::open(ns)
+        .map_err(|e| ChildError::io(Step::OpenNetns { path: path.clone() }, &e))?;
+    nix::sched::setns(f, nix::sched::CloneFlags::CLONE_NEWNET)
+        .map_err(|e| ChildError::nix(Step::JoinNetns { path }, e))
 }
 
 /// The PATH from the container's environment.
@@ -333,20 +334,18 @@ fn container_path(env: &[String]) -> &str {
         .unwrap_or("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
 }
 
-pub(super) fn exec(p: &super::plan::Process) -> Result<Infallible, (i32, String)> {
+pub(super) fn exec(p: &super::plan::Process) -> Result<Infallible, ChildError> {
     // The container's processes get podman's umask (the OCI default), not whatever the user's shell has.
     nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o022));
     // Nor the signals we ignore (Rust's runtime ignores SIGPIPE): crun and runc reset them too.
     crate::sys::process::reset_ignored_signals()
-        .map_err(|e| fail(125, format!("failed to reset the signal dispositions: {e}")))?;
+        .map_err(|e| ChildError::nix(Step::ResetSignals, e))?;
     let Some(cmd) = p.args.first() else {
-        return Err(fail(
-            127,
-            "no command or entrypoint provided, and no CMD or ENTRYPOINT from image",
-        ));
+        return Err(ChildError::new(Step::NoCommand));
     };
-    let cstr =
-        |s: &str| CString::new(s).map_err(|_| fail(125, format!("`{s}` contains a NUL byte")));
+    let cstr = |s: &str| {
+        CString::new(s).map_err(|_| ChildError::new(Step::NulByte { arg: s.to_string() }))
+    };
     let argv: Vec<CString> = p.args.iter().map(|a| cstr(a)).collect::<Result<_, _>>()?;
     let envp: Vec<CString> = p.env.iter().map(|a| cstr(a)).collect::<Result<_, _>>()?;
     let candidates: Vec<String> = if cmd.contains('/') {
@@ -364,72 +363,45 @@ pub(super) fn exec(p: &super::plan::Process) -> Result<Infallible, (i32, String)
         match nix::unistd::execve(&path, &argv, &envp) {
             Err(nix::Error::ENOENT) | Err(nix::Error::ENOTDIR) => continue,
             Err(nix::Error::EACCES) => denied = Some(c.clone()),
-            Err(e) if cmd.contains('/') => return Err(fail(126, format!("{cmd}: {e}"))),
+            Err(e) if cmd.contains('/') => {
+                return Err(ChildError::nix(Step::Exec { cmd: cmd.clone() }, e));
+            }
             Err(_) => continue,
         }
     }
-    if let Some(c) = denied {
-        return Err(fail(
-            126,
-            format!("{c}: permission denied: OCI permission denied"),
-        ));
-    }
-    if cmd.contains('/') {
-        return Err(fail(
-            127,
-            format!(
-                "{cmd}: No such file or directory: OCI runtime attempted to invoke a command that was not found"
-            ),
-        ));
-    }
-    Err(fail(
-        127,
-        format!(
-            "executable file `{cmd}` not found in $PATH: No such file or directory: OCI runtime attempted to invoke a command that was not found"
-        ),
-    ))
-}
-
-/// A child's failure before exec, as sent over the error pipe: `CODE\tMESSAGE`.
-pub(super) fn encode_report(code: i32, message: &str) -> String {
-    format!("{code}\t{message}")
-}
-
-pub(super) fn decode_report(report: &[u8]) -> (i32, String) {
-    let text = String::from_utf8_lossy(report);
-    match text.split_once('\t') {
-        Some((code, message)) => (code.parse().unwrap_or(125), message.to_string()),
-        None => (125, text.into_owned()),
-    }
+    let step = match denied {
+        Some(path) => Step::ExecDenied { path },
+        None if cmd.contains('/') => Step::NotFound { cmd: cmd.clone() },
+        None => Step::NotInPath { cmd: cmd.clone() },
+    };
+    Err(ChildError::new(step))
 }
 
 /// Take on the process's identity: supplementary groups (unless the user namespace denies setgroups,
 /// as a single-id mapping does), gid, uid, then no_new_privs when asked.
-pub(super) fn switch_user(p: &super::plan::Process, set_groups: bool) -> Result<(), (i32, String)> {
+pub(super) fn switch_user(p: &super::plan::Process, set_groups: bool) -> Result<(), ChildError> {
     if set_groups {
         let groups: Vec<Gid> = p
             .additional_gids
             .iter()
             .map(|g| Gid::from_raw(*g))
             .collect();
-        nix::unistd::setgroups(&groups)
-            .map_err(|e| fail(125, format!("failed to set supplementary groups: {e}")))?;
+        nix::unistd::setgroups(&groups).map_err(|e| ChildError::nix(Step::SetGroups, e))?;
     }
     nix::unistd::setresgid(
         Gid::from_raw(p.gid),
         Gid::from_raw(p.gid),
         Gid::from_raw(p.gid),
     )
-    .map_err(|e| fail(125, format!("failed to switch to gid {}: {e}", p.gid)))?;
+    .map_err(|e| ChildError::nix(Step::SetGid { gid: p.gid }, e))?;
     nix::unistd::setresuid(
         Uid::from_raw(p.uid),
         Uid::from_raw(p.uid),
         Uid::from_raw(p.uid),
     )
-    .map_err(|e| fail(125, format!("failed to switch to uid {}: {e}", p.uid)))?;
+    .map_err(|e| ChildError::nix(Step::SetUid { uid: p.uid }, e))?;
     if p.no_new_privileges {
-        nix::sys::prctl::set_no_new_privs()
-            .map_err(|e| fail(125, format!("failed to set no_new_privs: {e}")))?;
+        nix::sys::prctl::set_no_new_privs().map_err(|e| ChildError::nix(Step::NoNewPrivs, e))?;
     }
     Ok(())
 }
@@ -440,10 +412,9 @@ pub(super) fn drop_privileges(
     p: &super::plan::Process,
     sec: &super::plan::Security,
     set_groups: bool,
-) -> Result<(), (i32, String)> {
+) -> Result<(), ChildError> {
     let load = |f: &super::security::seccomp::Filter| {
-        f.load()
-            .map_err(|e| fail(125, format!("failed to load the seccomp filter: {e}")))
+        f.load().map_err(|e| ChildError::caused(Step::Seccomp, &e))
     };
     if !p.no_new_privileges
         && let Some(f) = &sec.seccomp
@@ -452,7 +423,7 @@ pub(super) fn drop_privileges(
     }
     let apply_caps = || {
         super::security::caps::apply(&sec.caps, p.uid == 0)
-            .map_err(|e| fail(125, format!("failed to set capabilities: {e}")))
+            .map_err(|e| ChildError::caused(Step::Caps, &e))
     };
     if p.uid == 0 {
         // Staying root: set the groups while CAP_SETGID is still ours (the set may not have it).

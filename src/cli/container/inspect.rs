@@ -248,17 +248,7 @@ fn config_json(c: &Container) -> Value {
 /// `.HostConfig`: how it runs.
 fn host_config_json(store: &Store, c: &Container) -> Value {
     let s = &c.spec;
-    let (restart_name, restart_max) = match s.restart.split_once(':') {
-        Some((n, m)) => (n.to_string(), m.parse::<u32>().unwrap_or(0)),
-        None => (
-            if s.restart.is_empty() {
-                "no".to_string()
-            } else {
-                s.restart.clone()
-            },
-            0,
-        ),
-    };
+    let (restart_name, restart_max) = (s.restart.name(), s.restart.max_retries());
     let (binds, tmpfs) = binds_and_tmpfs(c);
     let extra_hosts: Vec<String> = s
         .net

@@ -97,8 +97,8 @@ fn options(a: &CreateArgs, remove: bool) -> Result<CreateOptions, Error> {
         tls_verify: a.tls_verify,
         restart: a
             .restart
-            .clone()
-            .map(|r| engine::parse_restart(&r).map(|_| r))
+            .as_deref()
+            .map(engine::parse_restart)
             .transpose()?,
         log_driver: a.log_driver.clone(),
         log_opts: engine::logs::parse_log_opts(&a.log_opt)?,
@@ -192,6 +192,9 @@ fn attached(ctx: &Ctx, c: &engine::Container, sig_proxy: bool) -> Result<i32, Er
             #[allow(clippy::print_stderr)]
             {
                 eprintln!("Error: {e}");
+                if let Some(h) = e.hint() {
+                    eprintln!("Hint: {h}");
+                }
             }
             Err(Error::Reported(e.exit_code()))
         }

@@ -165,10 +165,7 @@ pub(super) fn run(b: &mut Builder, state: &State, spec: &RunSpec) -> Result<Inge
         }
         spawned
     };
-    let spawned = spawned.map_err(|e| EngineError::StartFailed {
-        code: e.exit_code(),
-        message: e.to_string(),
-    })?;
+    let spawned = spawned?;
     // Recorded as running under us, so that if this build is killed, whoever removes the step
     // container (see `engine::check::reclaim`) kills its process too.
     let running = CState {

@@ -18,6 +18,7 @@ mod mount_spec;
 mod names;
 pub mod network_settings;
 pub mod process;
+mod restart;
 mod rootfs;
 mod run;
 mod size;
@@ -44,9 +45,10 @@ pub use lifecycle::{
     wait_and_record, wait_stopped,
 };
 pub use monitor::container_log_path;
-pub use monitor::{monitor, parse_restart, spawn_monitor, start_detached};
+pub use monitor::{monitor, spawn_monitor, start_detached};
 pub use mount_spec::{Mount, MountKind, MountSpecError, parse_mount, parse_tmpfs, parse_volume};
 pub use names::{parse_signal, validate as validate_name};
+pub use restart::{Restart, parse_restart};
 pub use run::{Ended, run_attached};
 pub use size::{ContainerSize, size};
 pub use spec::{ContainerSpec, State, Status};
@@ -59,6 +61,7 @@ use super::image::{PullOptions, PullPolicy, PullProgress};
 use super::storage::Driver;
 use super::{Ctx, EngineError};
 use crate::oci::Platform;
+use crate::runtime::security::caps::CapArg;
 use crate::runtime::{Bind, IdMaps, Plan, Process};
 use crate::store::{ContainerRecord, Store};
 
@@ -91,7 +94,7 @@ pub struct CreateOptions {
     pub seccomp: Option<String>,
     pub log_driver: Option<String>,
     pub log_opts: logs::LogOptions,
-    pub restart: Option<String>,
+    pub restart: Option<Restart>,
     pub tls_verify: Option<bool>,
     pub env_files: Vec<(PathBuf, String)>,
     pub env_host: bool,
@@ -241,12 +244,10 @@ pub fn create(
     opts: &CreateOptions,
     progress: &dyn PullProgress,
 ) -> Result<Container, EngineError> {
-    rlimits(&opts.ulimits)?;
-    let storage_driver = super::storage::select(ctx).driver;
-    if storage_driver == Driver::FuseOverlayfs {
-        super::storage::fuse::available()
-            .map_err(|_| super::storage::StorageError::NoFuseOverlayfs)?;
-    }
+    let ulimits = process::parse_ulimits(&opts.ulimits)?;
+    let cap_add = CapArg::parse_all(&opts.cap_add)?;
+    let cap_drop = CapArg::parse_all(&opts.cap_drop)?;
+    let storage_driver = storage_driver(ctx)?;
     let mut store = ctx.store()?;
     let image_id = image_for(ctx, &store, opts, progress)?;
     let image = store
@@ -260,15 +261,7 @@ pub fn create(
         .clone()
         .unwrap_or_else(|| process::default_hostname(&id));
     let userns = idmap::resolve(&opts.userns).map_err(|e| EngineError::Invalid(e.to_string()))?;
-    let process = match userns.user {
-        // keep-id runs as the caller unless `-u` says otherwise (podman).
-        Some((uid, gid)) if opts.user.is_none() => {
-            let mut o = opts.clone();
-            o.user = Some(format!("{uid}:{gid}"));
-            files::resolve_process(&store, &info, &o, &hostname)?
-        }
-        _ => files::resolve_process(&store, &info, opts, &hostname)?,
-    };
+    let process = resolve_process(&store, &info, opts, &userns, &hostname)?;
     let (extra_passwd, extra_group) = match userns.user {
         Some(user) => files::keep_id_entries(
             &store,
@@ -345,14 +338,14 @@ pub fn create(
         },
         no_new_privileges: opts.no_new_privileges,
         privileged: opts.privileged,
-        cap_add: opts.cap_add.clone(),
-        cap_drop: opts.cap_drop.clone(),
+        cap_add,
+        cap_drop,
         seccomp: opts.seccomp.clone(),
         log_driver: opts.log_driver.clone().unwrap_or_else(|| "k8s-file".into()),
         log_opts: opts.log_opts.clone(),
-        restart: opts.restart.clone().unwrap_or_default(),
+        restart: opts.restart.unwrap_or_default(),
         init: opts.init,
-        ulimits: opts.ulimits.clone(),
+        ulimits,
         mounts,
         userns: userns.mode,
         // A namespace with only the caller's id stores owners in xattrs: there is nothing to shift.
@@ -377,48 +370,92 @@ pub fn create(
         spec: serde_json::to_string(&spec).expect("spec serializes"),
         state: State::default().to_json(),
     };
-    // Made in staging and renamed into place, so a killed `create` leaves nothing half-made (see
-    // `Store::stage_container_dir`).
-    let placed = store
-        .stage_container_dir()
-        .map_err(EngineError::from)
-        .and_then(|staged| {
-            let made = rootfs::create(ctx, &store, &spec, &staged)
-                .and_then(|()| Ok(store.place_container_dir(&staged, &id)?));
-            if made.is_err() {
-                let _ = crate::store::remove_tree(&staged);
-            }
-            made
-        });
-    let dir = match placed {
+    let dir = match place_dir(ctx, &store, &spec, &id) {
         Ok(dir) => dir,
         Err(e) => {
             volumes::forget(&mut store, &new_volumes);
             return Err(e);
         }
     };
-    let mut record = record;
-    let mut tries = 0;
-    let added = loop {
-        match store.add_container(&record) {
-            // A generated name can be taken by a concurrent `run` between the check and the insert.
-            Err(crate::store::StoreError::NameInUse(_)) if opts.name.is_none() && tries < 16 => {
-                tries += 1;
-                record.name = names::generate(&store)?;
-            }
-            other => break other,
+    let record = match add_record(&mut store, record, opts.name.is_none()) {
+        Ok(record) => record,
+        Err(e) => {
+            let _ = crate::store::remove_tree(&dir);
+            volumes::forget(&mut store, &new_volumes);
+            return Err(e);
         }
     };
-    if let Err(e) = added {
-        let _ = crate::store::remove_tree(&dir);
-        volumes::forget(&mut store, &new_volumes);
-        return Err(e.into());
-    }
     Ok(Container {
         record,
         spec,
         state: State::default(),
     })
+}
+
+/// The storage driver for a new container (fixed at create), checked to be usable.
+fn storage_driver(ctx: &Ctx) -> Result<Driver, EngineError> {
+    let driver = super::storage::select(ctx).driver;
+    if driver == Driver::FuseOverlayfs {
+        super::storage::fuse::available()
+            .map_err(|_| super::storage::StorageError::NoFuseOverlayfs)?;
+    }
+    Ok(driver)
+}
+
+/// The container's process: command, environment, user and working directory. keep-id runs as the
+/// caller unless `-u` says otherwise (podman).
+fn resolve_process(
+    store: &Store,
+    info: &super::image::ImageInfo,
+    opts: &CreateOptions,
+    userns: &idmap::Userns,
+    hostname: &str,
+) -> Result<process::ProcessSpec, EngineError> {
+    match userns.user {
+        Some((uid, gid)) if opts.user.is_none() => {
+            let mut o = opts.clone();
+            o.user = Some(format!("{uid}:{gid}"));
+            files::resolve_process(store, info, &o, hostname)
+        }
+        _ => files::resolve_process(store, info, opts, hostname),
+    }
+}
+
+/// Make the container's directory (its root file system): in staging, renamed into place, so a
+/// killed `create` leaves nothing half-made (see `Store::stage_container_dir`).
+fn place_dir(
+    ctx: &Ctx,
+    store: &Store,
+    spec: &ContainerSpec,
+    id: &str,
+) -> Result<PathBuf, EngineError> {
+    let staged = store.stage_container_dir()?;
+    let made = rootfs::create(ctx, store, spec, &staged)
+        .and_then(|()| Ok(store.place_container_dir(&staged, id)?));
+    if made.is_err() {
+        let _ = crate::store::remove_tree(&staged);
+    }
+    made
+}
+
+/// Insert the container's record. A generated name can be taken by a concurrent `run` between the
+/// check and the insert: then another is generated.
+fn add_record(
+    store: &mut Store,
+    mut record: ContainerRecord,
+    generated_name: bool,
+) -> Result<ContainerRecord, EngineError> {
+    let mut tries = 0;
+    loop {
+        match store.add_container(&record) {
+            Err(crate::store::StoreError::NameInUse(_)) if generated_name && tries < 16 => {
+                tries += 1;
+                record.name = names::generate(store)?;
+            }
+            Err(e) => return Err(e.into()),
+            Ok(()) => return Ok(record),
+        }
+    }
 }
 
 /// Capabilities (podman's default set, `--cap-add/--cap-drop`, all with `--privileged`) and the seccomp
@@ -431,8 +468,7 @@ pub(super) fn security(
     let caps = if spec.privileged {
         CapSet::all()
     } else {
-        CapSet::resolve(CapSet::podman_default(), &spec.cap_add, &spec.cap_drop)
-            .map_err(|e| EngineError::Invalid(e.to_string()))?
+        CapSet::resolve(CapSet::podman_default(), &spec.cap_add, &spec.cap_drop)?
     };
     let profile = match spec.seccomp.as_deref() {
         _ if spec.privileged => None,
@@ -490,7 +526,7 @@ pub fn plan(ctx: &Ctx, store: &Store, c: &Container) -> Result<Plan, EngineError
             no_new_privileges: c.spec.no_new_privileges,
             terminal: false,
             init: c.spec.init,
-            rlimits: rlimits(&c.spec.ulimits)?,
+            rlimits: rlimits(&c.spec.ulimits),
         },
         // roost runs container commands inside its user namespace already (the CLI re-executes itself
         // there), so the container shares it: same mapping, no second set of helpers to run. keep-id,
@@ -547,56 +583,21 @@ fn read_only_tmpfs(
 }
 
 /// `--ulimit` values as the runtime applies them.
-fn rlimits(ulimits: &[String]) -> Result<Vec<crate::runtime::plan::Rlimit>, EngineError> {
-    use nix::sys::resource::Resource as R;
-    // `--ulimit host`: the caller's limits, which the container inherits as roost sets none itself.
-    if ulimits.iter().any(|u| u == "host") {
-        return match ulimits.len() {
-            1 => Ok(Vec::new()),
-            _ => Err(EngineError::Invalid(
-                "--ulimit host cannot be combined with other --ulimit values".into(),
-            )),
-        };
-    }
+fn rlimits(ulimits: &[process::Ulimit]) -> Vec<crate::runtime::plan::Rlimit> {
+    let unlimited = |v: u64| {
+        if v == process::Ulimit::UNLIMITED {
+            libc::RLIM_INFINITY
+        } else {
+            v
+        }
+    };
     ulimits
         .iter()
-        .map(|u| {
-            let l = process::parse_ulimit(u).map_err(|e| EngineError::Invalid(e.to_string()))?;
-            let resource = match l.resource {
-                "core" => R::RLIMIT_CORE,
-                "cpu" => R::RLIMIT_CPU,
-                "data" => R::RLIMIT_DATA,
-                "fsize" => R::RLIMIT_FSIZE,
-                "locks" => R::RLIMIT_LOCKS,
-                "memlock" => R::RLIMIT_MEMLOCK,
-                "msgqueue" => R::RLIMIT_MSGQUEUE,
-                "nice" => R::RLIMIT_NICE,
-                "nofile" => R::RLIMIT_NOFILE,
-                "nproc" => R::RLIMIT_NPROC,
-                "rss" => R::RLIMIT_RSS,
-                "rtprio" => R::RLIMIT_RTPRIO,
-                "rttime" => R::RLIMIT_RTTIME,
-                "sigpending" => R::RLIMIT_SIGPENDING,
-                "stack" => R::RLIMIT_STACK,
-                other => {
-                    return Err(EngineError::Invalid(format!(
-                        "invalid ulimit type: `{other}`"
-                    )));
-                }
-            };
-            let unlimited = |v: u64| {
-                if v == u64::MAX {
-                    libc::RLIM_INFINITY
-                } else {
-                    v
-                }
-            };
-            Ok(crate::runtime::plan::Rlimit {
-                name: l.resource,
-                resource,
-                soft: unlimited(l.soft),
-                hard: unlimited(l.hard),
-            })
+        .map(|l| crate::runtime::plan::Rlimit {
+            name: l.resource,
+            resource: l.kind,
+            soft: unlimited(l.soft),
+            hard: unlimited(l.hard),
         })
         .collect()
 }

@@ -11,42 +11,21 @@ use super::attach::{STREAM_STDERR, STREAM_STDOUT, Server, Slot};
 use super::logs::{LogFile, LogWriter};
 use super::{Container, State, Status, lifecycle, plan};
 use crate::engine::{Ctx, EngineError};
+use crate::runtime::Failure;
+use crate::runtime::message::{decode, encode};
 
-/// The restart policy (`--restart`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Restart {
-    No,
-    OnFailure(Option<u32>),
-    Always,
-    UnlessStopped,
+/// What the monitor tells the command that started it, once: the container runs, or why not.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+enum StartReport {
+    Started,
+    Failed(Failure),
 }
 
-pub fn parse_restart(s: &str) -> Result<Restart, EngineError> {
-    let (name, arg) = s.split_once(':').map_or((s, None), |(n, a)| (n, Some(a)));
-    let bad = || {
-        EngineError::Invalid(format!(
-            "invalid restart policy `{s}`: use no, on-failure[:N], always or unless-stopped"
-        ))
-    };
-    Ok(match (name, arg) {
-        ("" | "no", None) => Restart::No,
-        ("on-failure", None) => Restart::OnFailure(None),
-        ("on-failure", Some(n)) => Restart::OnFailure(Some(n.parse().map_err(|_| bad())?)),
-        ("always", None) => Restart::Always,
-        ("unless-stopped", None) => Restart::UnlessStopped,
-        _ => return Err(bad()),
-    })
-}
-
-/// Whether to start the container again after it ended with `code`.
-pub fn should_restart(policy: Restart, code: i32, restarts: u32, stopped_by_user: bool) -> bool {
-    if stopped_by_user {
-        return false;
-    }
-    match policy {
-        Restart::No => false,
-        Restart::OnFailure(max) => code != 0 && max.is_none_or(|m| restarts < m),
-        Restart::Always | Restart::UnlessStopped => true,
+/// Send `report` on the ready pipe, if it has not been used yet (later starts, by the restart
+/// policy, have nobody waiting).
+fn report_start(ready: &mut Option<std::fs::File>, report: &StartReport) {
+    if let Some(mut r) = ready.take() {
+        let _ = r.write_all(&encode(report));
     }
 }
 
@@ -147,8 +126,8 @@ impl PendingStart {
 
     /// Wait until the container runs (or failed to start: a `--rm` one is then removed).
     pub fn ready(mut self) -> Result<(), EngineError> {
-        let mut report = String::new();
-        let _ = self.ready.read_to_string(&mut report);
+        let mut report = Vec::new();
+        let _ = self.ready.read_to_end(&mut report);
         let result = Self::outcome(&report);
         if result.is_err()
             && let Some((ctx, id)) = &self.remove_on_failure
@@ -158,19 +137,20 @@ impl PendingStart {
         result
     }
 
-    fn outcome(report: &str) -> Result<(), EngineError> {
-        match report.strip_prefix("ok") {
-            Some(_) => Ok(()),
-            None if report.is_empty() => Err(EngineError::Invalid(
+    fn outcome(report: &[u8]) -> Result<(), EngineError> {
+        if report.is_empty() {
+            return Err(EngineError::Invalid(
                 "the container monitor exited before the container started".into(),
-            )),
-            None => {
-                let (code, msg) = report.split_once('\t').unwrap_or(("125", report));
-                Err(EngineError::StartFailed {
-                    code: code.parse().unwrap_or(125),
-                    message: msg.to_string(),
-                })
-            }
+            ));
+        }
+        match decode(report) {
+            Some(StartReport::Started) => Ok(()),
+            Some(StartReport::Failed(f)) => Err(EngineError::StartFailed(f)),
+            None => Err(EngineError::StartFailed(Failure {
+                code: 125,
+                message: String::from_utf8_lossy(report).into_owned(),
+                hint: None,
+            })),
         }
     }
 }
@@ -201,140 +181,29 @@ pub fn monitor(ctx: &Ctx, id: &str, ready: OwnedFd, wait_attach: bool) -> Result
     crate::userns::register_holder(&ctx.paths.runtime);
     let mut store = ctx.store()?;
     let c = lifecycle::find(&store, id)?;
-    let policy = parse_restart(&c.spec.restart)?;
-    let (log, max_size) = if c.spec.log_driver == "none" {
-        ("/dev/null".into(), None)
-    } else {
-        (container_log_path(&store, &c), c.spec.log_opts.max_size)
-    };
-    let log_file = LogFile::open(&log, max_size).map_err(|e| EngineError::io("open", &log, e))?;
-    let mut writer = LogWriter::new(log_file);
-    let devnull =
-        std::fs::File::open("/dev/null").map_err(|e| EngineError::io("open", "/dev/null", e))?;
-    let mut server = match Server::bind(ctx, id) {
-        Ok(s) => s,
-        Err(e) => {
-            if let Some(mut r) = ready.take() {
-                let _ = write!(r, "125\t{e}");
-            }
-            return Err(e);
-        }
-    };
+    let mut writer = open_log(&store, &c)?;
+    let mut server = Server::bind(ctx, id).inspect_err(|e| report_failure(&mut ready, e))?;
     if wait_attach {
         server.wait_first_client(std::time::Duration::from_secs(5));
     }
     let mut restarts = 0u32;
     loop {
-        let (out_r, out_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
-            .map_err(|e| EngineError::io("create a pipe for", "logs", e.into()))?;
-        let (err_r, err_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
-            .map_err(|e| EngineError::io("create a pipe for", "logs", e.into()))?;
-        // With -i the container reads a pipe that attach clients feed; otherwise /dev/null.
-        let stdin_pipe = if c.spec.interactive {
-            let (in_r, in_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
-                .map_err(|e| EngineError::io("create a pipe for", "stdin", e.into()))?;
-            redirect(&in_r, 0)?;
-            Some(in_w)
-        } else {
-            redirect(&devnull, 0)?;
-            None
+        let (run, streams) = match start_run(ctx, &mut store, id, &mut ready)? {
+            Started::Running(run, streams) => (run, streams),
+            Started::Failed(code) => return Ok(code),
         };
-        redirect(&out_w, 1)?;
-        redirect(&err_w, 2)?;
-        let c = lifecycle::find(&store, id)?;
-        let mut plan = match plan(ctx, &store, &c) {
-            Ok(p) => p,
-            Err(e) => {
-                if let Some(mut r) = ready.take() {
-                    let _ = write!(r, "{}\t{e}", e.exit_code());
-                }
-                return Err(e);
-            }
-        };
-        // With -t the container's stdio is a pty whose master we keep (podman's conmon does too).
-        plan.process.terminal = c.spec.tty;
-        let mut net = super::network_settings::attachment(ctx, &c);
-        // fuse-overlayfs runs in the monitor's mount namespace, mounted before the clone copies it.
-        let (fuse, spawned) = match super::rootfs::mount(ctx, &c, &plan.rootfs) {
-            Ok(fuse) => (
-                fuse,
-                crate::runtime::spawn_with(&plan, &mut net)
-                    .map_err(|e| (e.exit_code(), e.to_string())),
-            ),
-            Err(e) => (None, Err((e.exit_code(), e.to_string()))),
-        };
-        drop(plan);
-        redirect(&devnull, 0)?;
-        redirect(&devnull, 1)?;
-        redirect(&devnull, 2)?;
-        drop(out_w);
-        drop(err_w);
-        let spawned = match spawned {
-            Ok(s) => s,
-            Err((code, message)) => {
-                drop(fuse);
-                set_state(&mut store, id, |st| {
-                    st.error = message.clone();
-                    st.exit_code = code;
-                })?;
-                if let Some(mut r) = ready.take() {
-                    let _ = write!(r, "{code}\t{message}");
-                }
-                return Ok(code);
-            }
-        };
-        set_state(&mut store, id, |st| {
-            st.status = Status::Running;
-            st.pid = spawned.pid.as_raw();
-            st.monitor_pid = std::process::id() as i32;
-            st.started_at = Some(Timestamp::now());
-            st.finished_at = None;
-            st.exit_code = 0;
-            st.error.clear();
-            st.stopped_by_user = false;
-            st.restart_count = restarts;
-        })?;
-        super::volumes::mark_populated(&mut store, &c)?;
-        if let Some(mut r) = ready.take() {
-            let _ = r.write_all(b"ok");
-        }
-        let mut sources = vec![(out_r, false), (err_r, true)];
-        if let Some(master) = spawned.terminal {
-            if let Ok(copy) = crate::sys::process::dup_cloexec(master.as_fd()) {
-                server.set_terminal(copy);
-            }
-            if c.spec.interactive
-                && let Ok(copy) = crate::sys::process::dup_cloexec(master.as_fd())
-            {
-                server.set_stdin(copy);
-            }
-            sources.push((master, false));
-        } else if let Some(w) = stdin_pipe {
-            server.set_stdin(w);
-        }
+        record_running(&mut store, id, &run, restarts)?;
+        report_start(&mut ready, &StartReport::Started);
+        let sources = connect_clients(&mut server, streams, c.spec.interactive);
         // The container may run for months: wait holding only what copying its output needs.
         drop(store);
         pump(&mut writer, &mut server, sources);
         store = ctx.store()?;
-        let code = crate::runtime::wait::wait_exit(spawned.pid);
-        // The helper goes before the exit is recorded: whoever waits for that (`stop`, `rm -f`) may
-        // publish the same host ports next.
-        net.stop_and_wait();
-        let code = lifecycle::record_exit(&mut store, id, code);
-        drop(fuse);
-        let code = code?;
+        let code = finish_run(&mut store, id, *run)?;
         // The exit is recorded: attached clients read it from the store once we close them.
         server.close_clients(std::time::Duration::from_secs(2));
-        let st = store
-            .container(id)?
-            .map(|r| State::from_json(&r.state))
-            .unwrap_or_default();
-        if !should_restart(policy, code, restarts, st.stopped_by_user) {
-            if c.spec.remove {
-                let c = lifecycle::find(&store, id)?;
-                lifecycle::remove_one(ctx, &mut store, &c, true)?;
-                super::volumes::remove_anonymous_volumes(&mut store, &c)?;
-            }
+        if !restart_wanted(&store, id, &c, code, restarts)? {
+            remove_if_asked(ctx, &mut store, id, &c)?;
             return Ok(code);
         }
         restarts += 1;
@@ -344,6 +213,231 @@ pub fn monitor(ctx: &Ctx, id: &str, ready: OwnedFd, wait_attach: bool) -> Result
     }
 }
 
+/// The container's log: its `ctr.log` (or `--log-opt path=`), or nothing with `--log-driver none`.
+fn open_log(store: &crate::store::Store, c: &Container) -> Result<LogWriter<LogFile>, EngineError> {
+    let (log, max_size) = if c.spec.log_driver == "none" {
+        ("/dev/null".into(), None)
+    } else {
+        (container_log_path(store, c), c.spec.log_opts.max_size)
+    };
+    let log_file = LogFile::open(&log, max_size).map_err(|e| EngineError::io("open", &log, e))?;
+    Ok(LogWriter::new(log_file))
+}
+
+fn report_failure(ready: &mut Option<std::fs::File>, e: &EngineError) {
+    report_start(ready, &StartReport::Failed(e.report()));
+}
+
+/// One run of the container, while it runs: what the monitor holds for it.
+struct Run {
+    pid: nix::unistd::Pid,
+    /// Stops the network helper when dropped.
+    net: crate::engine::network::NetworkAttachment,
+    /// A fuse-overlayfs root, unmounted when dropped.
+    fuse: Option<crate::engine::storage::fuse::FuseMount>,
+}
+
+/// Our ends of the running container's stdio.
+struct Streams {
+    /// The pty master, with `-t`.
+    terminal: Option<OwnedFd>,
+    /// The read ends of its stdout and stderr pipes.
+    stdout: OwnedFd,
+    stderr: OwnedFd,
+    /// The write end of its stdin pipe, with `-i`.
+    stdin: Option<OwnedFd>,
+}
+
+/// How starting the container went.
+enum Started {
+    Running(Box<Run>, Streams),
+    /// It did not start (recorded and reported); the monitor ends with this status.
+    Failed(i32),
+}
+
+/// The container's stdio for one run: pipes for its output (and with `-i`, its input).
+struct Stdio {
+    out: (OwnedFd, OwnedFd),
+    err: (OwnedFd, OwnedFd),
+    stdin: Option<OwnedFd>,
+    devnull: std::fs::File,
+}
+
+impl Stdio {
+    /// Make the pipes our own stdio, for the container to inherit.
+    fn redirect(interactive: bool) -> Result<Stdio, EngineError> {
+        let pipe = |what: &'static str| {
+            nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+                .map_err(|e| EngineError::io("create a pipe for", what, e.into()))
+        };
+        let devnull = std::fs::File::open("/dev/null")
+            .map_err(|e| EngineError::io("open", "/dev/null", e))?;
+        let out = pipe("logs")?;
+        let err = pipe("logs")?;
+        // With -i the container reads a pipe that attach clients feed; otherwise /dev/null.
+        let stdin = if interactive {
+            let (in_r, in_w) = pipe("stdin")?;
+            redirect(&in_r, 0)?;
+            Some(in_w)
+        } else {
+            redirect(&devnull, 0)?;
+            None
+        };
+        redirect(&out.1, 1)?;
+        redirect(&err.1, 2)?;
+        Ok(Stdio {
+            out,
+            err,
+            stdin,
+            devnull,
+        })
+    }
+
+    /// Back to /dev/null once the container has its copies; only the read ends stay ours.
+    fn restore(self) -> Result<(OwnedFd, OwnedFd, Option<OwnedFd>), EngineError> {
+        for fd in 0..3 {
+            redirect(&self.devnull, fd)?;
+        }
+        Ok((self.out.0, self.err.0, self.stdin))
+    }
+}
+
+/// Plan the container, mount its root, start its network and spawn it, with pipes for its stdio.
+fn start_run(
+    ctx: &Ctx,
+    store: &mut crate::store::Store,
+    id: &str,
+    ready: &mut Option<std::fs::File>,
+) -> Result<Started, EngineError> {
+    let c = lifecycle::find(store, id)?;
+    let stdio = Stdio::redirect(c.spec.interactive)?;
+    let mut plan = plan(ctx, store, &c).inspect_err(|e| report_failure(ready, e))?;
+    // With -t the container's stdio is a pty whose master we keep (podman's conmon does too).
+    plan.process.terminal = c.spec.tty;
+    let mut net = super::network_settings::attachment(ctx, &c);
+    // fuse-overlayfs runs in the monitor's mount namespace, mounted before the clone copies it.
+    let (fuse, spawned) = match super::rootfs::mount(ctx, &c, &plan.rootfs) {
+        Ok(fuse) => (
+            fuse,
+            crate::runtime::spawn_with(&plan, &mut net).map_err(|e| Failure::from(&e)),
+        ),
+        Err(e) => (None, Err(e.report())),
+    };
+    drop(plan);
+    let (stdout, stderr, stdin) = stdio.restore()?;
+    match spawned {
+        Ok(s) => {
+            let streams = Streams {
+                terminal: s.terminal,
+                stdout,
+                stderr,
+                stdin,
+            };
+            Ok(Started::Running(
+                Box::new(Run {
+                    pid: s.pid,
+                    net,
+                    fuse,
+                }),
+                streams,
+            ))
+        }
+        Err(failure) => {
+            drop(fuse);
+            set_state(store, id, |st| {
+                st.error = failure.message.clone();
+                st.exit_code = failure.code;
+            })?;
+            let code = failure.code;
+            report_start(ready, &StartReport::Failed(failure));
+            Ok(Started::Failed(code))
+        }
+    }
+}
+
+/// The container runs: record it (and that its volumes are populated now).
+fn record_running(
+    store: &mut crate::store::Store,
+    id: &str,
+    run: &Run,
+    restarts: u32,
+) -> Result<(), EngineError> {
+    set_state(store, id, |st| {
+        st.status = Status::Running;
+        st.pid = run.pid.as_raw();
+        st.monitor_pid = std::process::id() as i32;
+        st.started_at = Some(Timestamp::now());
+        st.finished_at = None;
+        st.exit_code = 0;
+        st.error.clear();
+        st.stopped_by_user = false;
+        st.restart_count = restarts;
+    })?;
+    let c = lifecycle::find(store, id)?;
+    super::volumes::mark_populated(store, &c)
+}
+
+/// Give the attach server the container's terminal and input; returns what to copy its output
+/// from (each with whether it is stderr).
+fn connect_clients(server: &mut Server, s: Streams, interactive: bool) -> Vec<(OwnedFd, bool)> {
+    let mut sources = vec![(s.stdout, false), (s.stderr, true)];
+    if let Some(master) = s.terminal {
+        if let Ok(copy) = crate::sys::process::dup_cloexec(master.as_fd()) {
+            server.set_terminal(copy);
+        }
+        if interactive && let Ok(copy) = crate::sys::process::dup_cloexec(master.as_fd()) {
+            server.set_stdin(copy);
+        }
+        sources.push((master, false));
+    } else if let Some(w) = s.stdin {
+        server.set_stdin(w);
+    }
+    sources
+}
+
+/// Once its output has ended: wait for the container, stop its network, record its exit.
+fn finish_run(store: &mut crate::store::Store, id: &str, run: Run) -> Result<i32, EngineError> {
+    let Run { pid, mut net, fuse } = run;
+    let code = crate::runtime::wait::wait_exit(pid);
+    // The helper goes before the exit is recorded: whoever waits for that (`stop`, `rm -f`) may
+    // publish the same host ports next.
+    net.stop_and_wait();
+    let code = lifecycle::record_exit(store, id, code);
+    drop(fuse);
+    code
+}
+
+/// Whether the restart policy starts the container again after it ended with `code`.
+fn restart_wanted(
+    store: &crate::store::Store,
+    id: &str,
+    c: &Container,
+    code: i32,
+    restarts: u32,
+) -> Result<bool, EngineError> {
+    let st = store
+        .container(id)?
+        .map(|r| State::from_json(&r.state))
+        .unwrap_or_default();
+    Ok(c.spec
+        .restart
+        .should_restart(code, restarts, st.stopped_by_user))
+}
+
+/// `--rm`: remove the container and its anonymous volumes once it is done.
+fn remove_if_asked(
+    ctx: &Ctx,
+    store: &mut crate::store::Store,
+    id: &str,
+    c: &Container,
+) -> Result<(), EngineError> {
+    if c.spec.remove {
+        let c = lifecycle::find(store, id)?;
+        lifecycle::remove_one(ctx, store, &c, true)?;
+        super::volumes::remove_anonymous_volumes(store, &c)?;
+    }
+    Ok(())
+}
 /// How long the container's output and the attach socket stay quiet before the monitor gives back
 /// memory (milliseconds).
 const IDLE_MS: u16 = 250;
@@ -454,19 +548,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn restart_policies() {
-        assert_eq!(parse_restart("no").unwrap(), Restart::No);
-        assert_eq!(
-            parse_restart("on-failure:3").unwrap(),
-            Restart::OnFailure(Some(3))
+    fn start_reports() {
+        assert!(PendingStart::outcome(&encode(&StartReport::Started)).is_ok());
+        let failure = Failure {
+            code: 127,
+            message: "not found".into(),
+            hint: Some("check the name".into()),
+        };
+        let e = PendingStart::outcome(&encode(&StartReport::Failed(failure))).unwrap_err();
+        assert_eq!(e.exit_code(), 127);
+        assert_eq!(e.to_string(), "not found");
+        assert_eq!(e.hint().as_deref(), Some("check the name"));
+        let e = PendingStart::outcome(b"").unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("exited before the container started")
         );
-        assert_eq!(parse_restart("always").unwrap(), Restart::Always);
-        assert!(parse_restart("sometimes").is_err());
-        assert!(parse_restart("on-failure:x").is_err());
-        assert!(should_restart(Restart::OnFailure(Some(2)), 1, 1, false));
-        assert!(!should_restart(Restart::OnFailure(Some(2)), 1, 2, false));
-        assert!(!should_restart(Restart::OnFailure(None), 0, 0, false));
-        assert!(should_restart(Restart::Always, 0, 9, false));
-        assert!(!should_restart(Restart::Always, 0, 0, true));
     }
 }

@@ -10,7 +10,7 @@ mod user;
 use std::path::PathBuf;
 
 pub use env::EnvError;
-pub use ulimit::parse_ulimit;
+pub use ulimit::{Ulimit, UlimitError, deserialize_ulimits, parse_ulimits};
 pub use user::{UserError, group_add_gids, parse_user_spec, resolve_user};
 
 use crate::oci::ContainerConfig;

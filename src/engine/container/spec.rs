@@ -6,6 +6,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::oci::Digest;
+use crate::runtime::security::caps::CapArg;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ContainerSpec {
@@ -50,20 +51,23 @@ pub struct ContainerSpec {
     pub no_new_privileges: bool,
     #[serde(default)]
     pub privileged: bool,
+    /// `--cap-add` and `--cap-drop`, stored as capability names.
     #[serde(default)]
-    pub cap_add: Vec<String>,
+    pub cap_add: Vec<CapArg>,
     #[serde(default)]
-    pub cap_drop: Vec<String>,
+    pub cap_drop: Vec<CapArg>,
     #[serde(default)]
     pub seccomp: Option<String>,
     #[serde(default = "default_log_driver")]
     pub log_driver: String,
+    /// `--restart`, stored in the flag's form.
     #[serde(default)]
-    pub restart: String,
+    pub restart: super::Restart,
     #[serde(default)]
     pub init: bool,
-    #[serde(default)]
-    pub ulimits: Vec<String>,
+    /// `--ulimit`, stored in the flag's form.
+    #[serde(default, deserialize_with = "super::process::deserialize_ulimits")]
+    pub ulimits: Vec<super::process::Ulimit>,
     /// Volumes, binds and tmpfs mounts (`-v`, `--mount`, `--tmpfs`, the image's VOLUMEs).
     #[serde(default)]
     pub mounts: Vec<super::Mount>,

@@ -13,7 +13,7 @@ use crate::network::client::{self, Launch};
 use crate::network::helper::Running;
 use crate::network::netavark::{NetworkInterface, PerNetwork};
 use crate::network::{self, Mode, PortMapping, config, defs};
-use crate::runtime::Attach;
+use crate::runtime::{Attach, AttachError};
 
 fn launch(ctx: &Ctx) -> Result<Launch, EngineError> {
     Ok(Launch {
@@ -76,7 +76,7 @@ impl NetworkAttachment {
 }
 
 impl Attach for NetworkAttachment {
-    fn created(&mut self, pid: Pid) -> Result<(), String> {
+    fn created(&mut self, pid: Pid) -> Result<(), AttachError> {
         if let Some(b) = &mut self.bridge {
             return b.created(pid);
         }
@@ -84,9 +84,8 @@ impl Attach for NetworkAttachment {
             return Ok(());
         }
         let path = format!("/proc/{}/ns/net", pid.as_raw());
-        let ns = std::fs::File::open(&path).map_err(|e| {
-            format!("failed to open the container's network namespace `{path}`: {e}")
-        })?;
+        let ns =
+            std::fs::File::open(&path).map_err(|error| AttachError::OpenNetns { path, error })?;
         let netns = std::os::fd::AsRawFd::as_raw_fd(&ns);
         self.phase = match &self.mode {
             Mode::Pasta(extra) => {
@@ -100,7 +99,7 @@ impl Attach for NetworkAttachment {
                     log: &log,
                     real_root: !self.rootless,
                 };
-                Phase::Pasta(network::pasta::spawn(&cfg).map_err(|e| with_hint(&e))?)
+                Phase::Pasta(network::pasta::spawn(&cfg).map_err(with_hint)?)
             }
             Mode::Slirp4netns(o) => {
                 let log = self.dir.join("slirp4netns.log");
@@ -113,32 +112,31 @@ impl Attach for NetworkAttachment {
                     api_socket: &sock,
                     log: &log,
                 };
-                Phase::Slirp(network::slirp::spawn(&cfg).map_err(|e| with_hint(&e))?)
+                Phase::Slirp(network::slirp::spawn(&cfg).map_err(with_hint)?)
             }
             _ => Phase::Idle,
         };
         Ok(())
     }
 
-    fn ready(&mut self) -> Result<(), String> {
+    fn ready(&mut self) -> Result<(), AttachError> {
         if let Some(b) = &mut self.bridge {
             return b.ready();
         }
         let phase = std::mem::replace(&mut self.phase, Phase::Idle);
         self.phase = match phase {
-            Phase::Pasta(s) => Phase::Up(s.wait().map_err(|e| with_hint(&e))?),
-            Phase::Slirp(s) => Phase::Up(s.wait().map_err(|e| with_hint(&e))?),
+            Phase::Pasta(s) => Phase::Up(s.wait().map_err(with_hint)?),
+            Phase::Slirp(s) => Phase::Up(s.wait().map_err(with_hint)?),
             other => other,
         };
         Ok(())
     }
 }
 
-fn with_hint(e: &network::helper::HelperError) -> String {
-    match e.hint() {
-        Some(h) => format!("{e}\nHint: {h}"),
-        None => e.to_string(),
-    }
+/// A helper's failure, with what to do about it.
+fn with_hint(e: network::helper::HelperError) -> AttachError {
+    let hint = e.hint();
+    AttachError::helper(e, hint)
 }
 
 /// A container on bridge networks: attached once its namespace exists, detached when dropped (the
@@ -162,18 +160,20 @@ impl BridgeAttachment {
 }
 
 impl Attach for BridgeAttachment {
-    fn created(&mut self, pid: Pid) -> Result<(), String> {
+    fn created(&mut self, pid: Pid) -> Result<(), AttachError> {
         if !self.net.networks.is_empty() {
-            let netns = client::open_netns(pid.as_raw()).map_err(|e| e.to_string())?;
+            let netns =
+                client::open_netns(pid.as_raw()).map_err(|e| AttachError::helper(e, None))?;
             self.pid = Some((pid.as_raw(), netns));
         }
         Ok(())
     }
 
-    fn ready(&mut self) -> Result<(), String> {
+    fn ready(&mut self) -> Result<(), AttachError> {
         match self.pid.take() {
             Some((pid, netns)) => {
-                attach_networks(&self.ctx, &self.net, pid, &netns).map_err(|e| e.to_string())?;
+                attach_networks(&self.ctx, &self.net, pid, &netns)
+                    .map_err(|e| AttachError::helper(e, None))?;
                 self.attached = true;
                 Ok(())
             }

@@ -188,15 +188,14 @@ impl CapSet {
     /// `base` with `--cap-add` and `--cap-drop` applied, as podman merges them: `ALL` in `drop`
     /// starts from nothing, `ALL` in `add` from every capability, then the named drops and adds
     /// apply. Naming one capability in both lists, or `ALL` in both, is an error.
-    pub fn resolve(base: CapSet, add: &[String], drop: &[String]) -> Result<CapSet, CapsError> {
-        let is_all = |s: &String| s.trim().eq_ignore_ascii_case("all");
-        let add_all = add.iter().any(is_all);
-        let drop_all = drop.iter().any(is_all);
+    pub fn resolve(base: CapSet, add: &[CapArg], drop: &[CapArg]) -> Result<CapSet, CapsError> {
+        let add_all = add.contains(&CapArg::All);
+        let drop_all = drop.contains(&CapArg::All);
         if add_all && drop_all {
             return Err(CapsError::AllAddedAndDropped);
         }
-        let adds = parse_list(add.iter().filter(|s| !is_all(s)))?;
-        let drops = parse_list(drop.iter().filter(|s| !is_all(s)))?;
+        let adds: CapSet = add.iter().filter_map(|a| a.one()).collect();
+        let drops: CapSet = drop.iter().filter_map(|a| a.one()).collect();
         if let Some(cap) = adds.iter().find(|c| drops.contains(*c)) {
             return Err(CapsError::AddedAndDropped {
                 name: cap.to_string(),
@@ -219,12 +218,56 @@ impl CapSet {
     }
 }
 
-fn parse_list<'a>(names: impl Iterator<Item = &'a String>) -> Result<CapSet, CapsError> {
-    let mut set = CapSet::empty();
-    for name in names {
-        set.insert(Capability::parse(name)?);
+/// A `--cap-add`/`--cap-drop` value: one capability, or `ALL`. Stored in its canonical string form
+/// (`CAP_NET_ADMIN`, `ALL`); any form [`CapArg::parse`] takes reads back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CapArg {
+    All,
+    One(Capability),
+}
+
+impl CapArg {
+    /// `ALL` (any case), or a capability as [`Capability::parse`] takes it.
+    pub fn parse(name: &str) -> Result<CapArg, CapsError> {
+        match name.trim().eq_ignore_ascii_case("all") {
+            true => Ok(CapArg::All),
+            false => Capability::parse(name).map(CapArg::One),
+        }
     }
-    Ok(set)
+
+    /// Every value of one flag.
+    pub fn parse_all(names: &[String]) -> Result<Vec<CapArg>, CapsError> {
+        names.iter().map(|n| CapArg::parse(n)).collect()
+    }
+
+    fn one(self) -> Option<Capability> {
+        match self {
+            CapArg::All => None,
+            CapArg::One(c) => Some(c),
+        }
+    }
+}
+
+impl fmt::Display for CapArg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CapArg::All => f.write_str("ALL"),
+            CapArg::One(c) => c.fmt(f),
+        }
+    }
+}
+
+impl serde::Serialize for CapArg {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for CapArg {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        CapArg::parse(&s).map_err(serde::de::Error::custom)
+    }
 }
 
 impl FromIterator<Capability> for CapSet {
@@ -319,8 +362,8 @@ fn kernel_bit(cap: Capability) -> KernelSet {
 mod tests {
     use super::*;
 
-    fn strings(v: &[&str]) -> Vec<String> {
-        v.iter().map(|s| s.to_string()).collect()
+    fn strings(v: &[&str]) -> Vec<CapArg> {
+        v.iter().map(|s| CapArg::parse(s).unwrap()).collect()
     }
 
     fn set(v: &[&str]) -> CapSet {
@@ -401,10 +444,10 @@ mod tests {
     #[test]
     fn resolve_errors() {
         let d = CapSet::podman_default();
-        let err = CapSet::resolve(d, &strings(&["NET_BOGUS"]), &[]).unwrap_err();
+        let err = CapArg::parse_all(&["NET_BOGUS".into()]).unwrap_err();
         assert_eq!(err.to_string(), "unknown capability `NET_BOGUS`");
         assert!(matches!(
-            CapSet::resolve(d, &[], &strings(&["bogus"])),
+            CapArg::parse("bogus"),
             Err(CapsError::Unknown { .. })
         ));
         let err =
@@ -417,6 +460,16 @@ mod tests {
             CapSet::resolve(d, &strings(&["ALL"]), &strings(&["all"])),
             Err(CapsError::AllAddedAndDropped)
         ));
+    }
+
+    /// Stored in canonical form: the previous version's strings (as the user typed them) read back.
+    #[test]
+    fn cap_args_stored_as_strings() {
+        let old: Vec<CapArg> = serde_json::from_str(r#"["net_admin","all","CAP_KILL"]"#).unwrap();
+        assert_eq!(old, strings(&["NET_ADMIN", "ALL", "kill"]));
+        let written = serde_json::to_string(&old).unwrap();
+        assert_eq!(written, r#"["CAP_NET_ADMIN","ALL","CAP_KILL"]"#);
+        assert!(serde_json::from_str::<Vec<CapArg>>(r#"["bogus"]"#).is_err());
     }
 
     #[test]

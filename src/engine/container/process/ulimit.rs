@@ -1,4 +1,8 @@
-//! `--ulimit type=soft[:hard]` (docker's syntax; podman also takes `unlimited`).
+//! `--ulimit type=soft[:hard]` (docker's syntax; podman also takes `unlimited`). Parsed once at
+//! create; stored in the flag's form (`nofile=1024:2048`), so containers of either version read it.
+use std::fmt;
+
+use nix::sys::resource::Resource as R;
 
 #[derive(Debug, thiserror::Error)]
 pub enum UlimitError {
@@ -12,25 +16,27 @@ pub enum UlimitError {
     TooManyValues(String),
     #[error("ulimit soft limit must be less than or equal to hard limit in `{0}`")]
     SoftAboveHard(String),
+    #[error("--ulimit host cannot be combined with other --ulimit values")]
+    HostWithOthers,
 }
 
 /// The resources `--ulimit` can name (setrlimit(2)'s `RLIMIT_*`, lowercase without the prefix).
-pub const RESOURCES: [&str; 15] = [
-    "core",
-    "cpu",
-    "data",
-    "fsize",
-    "locks",
-    "memlock",
-    "msgqueue",
-    "nice",
-    "nofile",
-    "nproc",
-    "rss",
-    "rtprio",
-    "rttime",
-    "sigpending",
-    "stack",
+pub const RESOURCES: [(&str, R); 15] = [
+    ("core", R::RLIMIT_CORE),
+    ("cpu", R::RLIMIT_CPU),
+    ("data", R::RLIMIT_DATA),
+    ("fsize", R::RLIMIT_FSIZE),
+    ("locks", R::RLIMIT_LOCKS),
+    ("memlock", R::RLIMIT_MEMLOCK),
+    ("msgqueue", R::RLIMIT_MSGQUEUE),
+    ("nice", R::RLIMIT_NICE),
+    ("nofile", R::RLIMIT_NOFILE),
+    ("nproc", R::RLIMIT_NPROC),
+    ("rss", R::RLIMIT_RSS),
+    ("rtprio", R::RLIMIT_RTPRIO),
+    ("rttime", R::RLIMIT_RTTIME),
+    ("sigpending", R::RLIMIT_SIGPENDING),
+    ("stack", R::RLIMIT_STACK),
 ];
 
 /// One resource limit. `UNLIMITED` is `RLIM_INFINITY`, as the OCI runtime spec takes it.
@@ -38,6 +44,8 @@ pub const RESOURCES: [&str; 15] = [
 pub struct Ulimit {
     /// One of [`RESOURCES`].
     pub resource: &'static str,
+    /// setrlimit(2)'s name for it.
+    pub kind: R,
     pub soft: u64,
     pub hard: u64,
 }
@@ -58,9 +66,9 @@ pub fn parse_ulimit(arg: &str) -> Result<Ulimit, UlimitError> {
     let (name, values) = arg
         .split_once('=')
         .ok_or_else(|| UlimitError::Argument(arg.to_string()))?;
-    let resource = RESOURCES
+    let (resource, kind) = RESOURCES
         .iter()
-        .find(|r| **r == name)
+        .find(|(r, _)| *r == name)
         .ok_or_else(|| UlimitError::Type(name.to_string()))?;
     let parts: Vec<&str> = values.split(':').collect();
     if parts.len() > 2 {
@@ -83,9 +91,52 @@ pub fn parse_ulimit(arg: &str) -> Result<Ulimit, UlimitError> {
     }
     Ok(Ulimit {
         resource,
+        kind: *kind,
         soft,
         hard,
     })
+}
+
+/// Every `--ulimit` of a container. `host` (the caller's limits, which the container inherits as
+/// roost sets none itself) stands alone and means no limit of ours.
+pub fn parse_ulimits(args: &[String]) -> Result<Vec<Ulimit>, UlimitError> {
+    if args.iter().any(|u| u == "host") {
+        return match args.len() {
+            1 => Ok(Vec::new()),
+            _ => Err(UlimitError::HostWithOthers),
+        };
+    }
+    args.iter().map(|a| parse_ulimit(a)).collect()
+}
+
+impl fmt::Display for Ulimit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let value = |v: u64| match v {
+            Ulimit::UNLIMITED => "-1".to_string(),
+            v => v.to_string(),
+        };
+        write!(
+            f,
+            "{}={}:{}",
+            self.resource,
+            value(self.soft),
+            value(self.hard)
+        )
+    }
+}
+
+impl serde::Serialize for Ulimit {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// A stored list of `--ulimit` values (including the previous version's `host`).
+pub fn deserialize_ulimits<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Vec<Ulimit>, D::Error> {
+    let args = <Vec<String> as serde::Deserialize>::deserialize(d)?;
+    parse_ulimits(&args).map_err(serde::de::Error::custom)
 }
 
 #[cfg(test)]
@@ -118,9 +169,32 @@ mod tests {
             parse_ulimit("nofile=1").unwrap().oci_type(),
             "RLIMIT_NOFILE"
         );
-        for r in RESOURCES {
-            assert!(parse_ulimit(&format!("{r}=1")).is_ok(), "{r}");
+        for (r, kind) in RESOURCES {
+            assert_eq!(parse_ulimit(&format!("{r}=1")).unwrap().kind, kind, "{r}");
         }
+    }
+
+    /// Stored in the flag's form: the previous version's strings read back, and what this version
+    /// writes parses to the same limits.
+    #[test]
+    fn stored_as_flag_strings() {
+        #[derive(serde::Serialize, serde::Deserialize)]
+        struct Spec {
+            #[serde(deserialize_with = "deserialize_ulimits")]
+            ulimits: Vec<Ulimit>,
+        }
+        let old: Spec =
+            serde_json::from_str(r#"{"ulimits":["nofile=1024:2048","core=unlimited"]}"#).unwrap();
+        let written = serde_json::to_string(&old).unwrap();
+        assert_eq!(written, r#"{"ulimits":["nofile=1024:2048","core=-1:-1"]}"#);
+        let again: Spec = serde_json::from_str(&written).unwrap();
+        assert_eq!(again.ulimits, old.ulimits);
+        let host: Spec = serde_json::from_str(r#"{"ulimits":["host"]}"#).unwrap();
+        assert!(host.ulimits.is_empty());
+        assert!(matches!(
+            parse_ulimits(&["host".into(), "nofile=1".into()]),
+            Err(UlimitError::HostWithOthers)
+        ));
     }
 
     #[test]
