@@ -5,6 +5,7 @@
 #   - two real registries (Debian's docker-registry, distribution v2) on loopback:
 #       127.0.0.1:$PORT      anonymous
 #       127.0.0.1:$AUTHPORT  htpasswd basic auth (user `roost`, password `hunter2`), for login/logout tests
+#   - the VM tier's guest image (tests/vm/build.sh)
 #   - test images made by independent tools (umoci + skopeo), pushed there and saved as archives:
 #       busybox:latest   one layer: busybox-static + applet links, /etc/passwd with root and user(1000)
 #       layered:latest   busybox + a layer that adds /etc/layer2, /opt/data/f and deletes /bin/wget (whiteout)
@@ -173,5 +174,9 @@ LIST
   done
 }
 clients_world
+
+# The VM tier's guest image (tests/vm/build.sh: cached in /var/cache/roost-vm, rebuilt when the
+# script changes; about 2 minutes from scratch, nothing when ready).
+"$(dirname "$0")/vm/build.sh"
 
 echo "test world ready: registries http://$REG and http://$AREG (roost/hunter2), user $TESTUSER, archives in $TB/archives"

@@ -6,6 +6,7 @@ mod argv;
 mod complete;
 mod container;
 mod ctx;
+mod doctor;
 pub mod format;
 mod generate;
 mod image;
@@ -229,6 +230,8 @@ pub enum Command {
     Info(system::InfoArgs),
     /// Display the roost version
     Version(system::VersionArgs),
+    /// Check every rootless prerequisite and print the fix for each one that fails
+    Doctor(doctor::DoctorArgs),
     /// Manage images
     #[command(subcommand)]
     Image(image::ImageCommand),
@@ -523,6 +526,7 @@ fn dispatch(ctx: &crate::engine::Ctx, command: Command) -> Result<i32, Error> {
         Command::Logout(a) => image::logout(ctx, &a),
         Command::Unshare(a) => system::unshare(ctx, &a),
         Command::Info(a) => system::info(ctx, &a),
+        Command::Doctor(a) => doctor::doctor(ctx, &a),
         Command::Image(i) => image::dispatch(ctx, i),
         Command::Container(c) => container::dispatch(ctx, c),
         Command::Rename(a) => container::dispatch(ctx, container::ContainerCommand::Rename(a)),

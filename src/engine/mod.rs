@@ -5,6 +5,7 @@
 pub mod build;
 pub mod check;
 pub mod container;
+pub mod doctor;
 pub mod image;
 mod layer;
 pub mod network;

@@ -15,6 +15,7 @@ mod clients;
 mod completion;
 mod container_fs;
 mod containers;
+mod doctor;
 mod exec;
 mod faults;
 mod hostile;

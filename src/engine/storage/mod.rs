@@ -136,6 +136,12 @@ pub fn select(ctx: &Ctx) -> Selected {
     s
 }
 
+/// Whether the kernel overlay mounts in a user namespace as the runtime mounts it, with a directory
+/// made (and removed) in `dir`, on the file system to test; `Err` says which step failed.
+pub fn probe_kernel_overlay(dir: &Path) -> Result<(), String> {
+    probe::kernel_overlay(dir)
+}
+
 fn read_cache(file: &Path) -> Option<Selected> {
     let text = std::fs::read_to_string(file).ok()?;
     let (name, why) = text.split_once('\n')?;

@@ -47,7 +47,7 @@ pub(super) fn probe(tmp: &Path) -> Selected {
 
 /// Mount (detached, so nothing shows anywhere) a two-layer overlay in a fresh user and mount namespace,
 /// in a child process; `Err` says which step failed.
-fn kernel_overlay(tmp: &Path) -> Result<(), String> {
+pub(super) fn kernel_overlay(tmp: &Path) -> Result<(), String> {
     use std::os::unix::fs::DirBuilderExt;
     let dir = std::fs::DirBuilder::new()
         .recursive(true)
@@ -84,6 +84,12 @@ fn kernel_overlay(tmp: &Path) -> Result<(), String> {
             let mut msg = String::new();
             let _ = std::fs::File::from(r).read_to_string(&mut msg);
             let status = nix::sys::wait::waitpid(pid, None);
+            // The kernel leaves `w/work` mode 000, which stops the directory's removal part way.
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(
+                dir.path().join("w/work"),
+                std::fs::Permissions::from_mode(0o700),
+            );
             match status {
                 Ok(nix::sys::wait::WaitStatus::Exited(_, 0)) => Ok(()),
                 _ if !msg.is_empty() => Err(msg),

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# The VM tier: boots the guest image (tests/vm/build.sh; built first if missing or stale) once under
+# qemu (TCG: no KVM needed) and runs the named scenarios of tests/vm/scenarios/ (default: all) as
+# user u1 inside u1's systemd user manager, on cgroup v2 with delegation: what this build machine
+# (cgroup v1, no systemd) cannot show. Prints `ok NAME` / `FAIL NAME` with each scenario's output;
+# exits 1 if any failed, 125 if the guest never ran the job (then the console log's tail is printed).
+#   sudo tests/vm/run.sh [NAME...]
+# Shares with the guest (9p, at /share): the roost binary ($ROOST_BIN, default target/debug/roost),
+# a busybox archive saved with that binary from the test registry (tests/world.sh), lib.sh, job.sh
+# and the scenarios. The disk is a throw-away snapshot: every run starts from the same image.
+# Env: ROOST_BIN, ROOST_VM_DIR (see build.sh), ROOST_VM_TIMEOUT (whole run, default 1800 s),
+#      SCENARIO_TIMEOUT (each scenario, default 600 s), ROOST_TEST_REGISTRY (127.0.0.1:5000),
+#      ROOST_VM_KEEP=1 (keep the share directory, with the console log, and say where).
+set -uo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+DIR=${ROOST_VM_DIR:-/var/cache/roost-vm}
+BIN=${ROOST_BIN:-$REPO/target/debug/roost}
+REG=${ROOST_TEST_REGISTRY:-127.0.0.1:5000}
+[ "$(id -u)" = 0 ] || { echo "tests/vm/run.sh: run as root (qemu, the image cache)" >&2; exit 125; }
+[ -x "$BIN" ] || { echo "tests/vm/run.sh: no roost binary at $BIN: run \`cargo build\` or set ROOST_BIN" >&2; exit 125; }
+
+names=("$@")
+if [ ${#names[@]} = 0 ]; then
+  for f in "$HERE"/scenarios/*.sh; do names+=("$(basename "$f" .sh)"); done
+fi
+for n in "${names[@]}"; do
+  [ -f "$HERE/scenarios/$n.sh" ] || { echo "tests/vm/run.sh: no scenario \`$n\` (tests/vm/scenarios/$n.sh)" >&2; exit 125; }
+done
+
+ROOST_VM_DIR=$DIR "$HERE/build.sh" || { echo "tests/vm/run.sh: building the VM image failed" >&2; exit 125; }
+
+S=$(mktemp -d /var/tmp/roost-vm-run.XXXXXX)
+cleanup() {
+  if [ "${ROOST_VM_KEEP:-}" = 1 ]; then echo "tests/vm/run.sh: kept $S"; else rm -rf "$S"; fi
+}
+trap cleanup EXIT
+mkdir -p "$S/bin" "$S/scenarios" "$S/host"
+install -m 0755 "$BIN" "$S/bin/roost"
+install -m 0644 "$HERE/lib.sh" "$S/lib.sh"
+install -m 0755 "$HERE/job.sh" "$S/job.sh"
+for n in "${names[@]}"; do install -m 0644 "$HERE/scenarios/$n.sh" "$S/scenarios/$n.sh"; echo "$n"; done > "$S/scenarios.list"
+echo "SCENARIO_TIMEOUT=${SCENARIO_TIMEOUT:-600}" > "$S/env"
+
+# The busybox image, saved by this roost from the test registry (the guest has no network).
+image=$REG/busybox:latest
+h=(--root "$S/host/store" --runroot "$S/host/run")
+if ! out=$("$BIN" "${h[@]}" pull -q --tls-verify=false "$image" 2>&1) ||
+   ! out=$("$BIN" "${h[@]}" save -o "$S/busybox.tar" "$image" 2>&1); then
+  echo "tests/vm/run.sh: could not save $image from the test registry (is tests/world.sh up?):" >&2
+  echo "$out" >&2; exit 125
+fi
+rm -rf "$S/host"
+echo "$image" > "$S/busybox.name"
+chmod -R a+rX "$S"; chmod 0777 "$S"
+
+echo "tests/vm/run.sh: booting $DIR for: ${names[*]}"
+start=$SECONDS
+timeout -k 10 "${ROOST_VM_TIMEOUT:-1800}" qemu-system-x86_64 -accel tcg,thread=multi -cpu max -m 4096 -smp 2 \
+  -nographic -no-reboot -nic none \
+  -kernel "$DIR/vmlinuz" -initrd "$DIR/initrd.img" \
+  -drive file="$DIR/root.img",if=virtio,format=raw,snapshot=on \
+  -virtfs local,path="$S",mount_tag=share,security_model=none \
+  -append "console=ttyS0 root=/dev/vda rw quiet systemd.unified_cgroup_hierarchy=1" \
+  >"$S/console.log" 2>&1 </dev/null
+qemu_rc=$?
+cat "$S/out.log" 2>/dev/null
+if ! [ -f "$S/rc" ]; then
+  echo "tests/vm/run.sh: the guest never ran the job (qemu exit $qemu_rc after $((SECONDS - start)) s); console log tail:" >&2
+  tail -40 "$S/console.log" >&2
+  exit 125
+fi
+rc=$(cat "$S/rc")
+echo "tests/vm/run.sh: boot, job and power-off took $((SECONDS - start)) s; job exit $rc"
+[ "$rc" = 0 ] || exit 1
