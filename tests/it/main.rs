@@ -17,6 +17,7 @@ mod container_fs;
 mod containers;
 mod exec;
 mod faults;
+mod health;
 mod hostile;
 mod images;
 mod login;
