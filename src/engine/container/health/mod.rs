@@ -243,7 +243,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 /// Go's `Duration.String()` for whole units: `30s`, `1m30s`, `1h0m0s`, `500ms`.
 pub fn go_duration(d: Duration) -> String {
     let ms = d.as_millis();
-    if ms % 1000 != 0 || ms == 0 {
+    if !ms.is_multiple_of(1000) || ms == 0 {
         return format!("{ms}ms");
     }
     let s = d.as_secs();
