@@ -297,11 +297,12 @@ pub fn monitor(ctx: &Ctx, id: &str, ready: OwnedFd, wait_attach: bool) -> Result
             st.restart_count = restarts;
         })?;
         super::volumes::mark_populated(&mut store, &c)?;
-        if let Some(mut r) = ready.take() {
-            let _ = r.write_all(b"ok");
-        }
+        // Before `run -d` returns: its timer exists once the container runs, as with podman.
         if let Some(h) = health.as_mut() {
             h.started();
+        }
+        if let Some(mut r) = ready.take() {
+            let _ = r.write_all(b"ok");
         }
         let mut sources = vec![(out_r, false), (err_r, true)];
         if let Some(master) = spawned.terminal {
