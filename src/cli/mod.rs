@@ -192,6 +192,9 @@ pub enum Command {
     Container(container::ContainerCommand),
     /// Run a process in a running container
     Exec(container::ExecArgs),
+    /// Manage healthchecks of containers
+    #[command(subcommand)]
+    Healthcheck(container::health::HealthcheckCommand),
     /// Display the running processes of a container
     Top(container::TopArgs),
     /// List the published ports of a container
@@ -508,6 +511,7 @@ fn dispatch(ctx: &crate::engine::Ctx, command: Command) -> Result<i32, Error> {
         Command::Mount(a) => container::mount(ctx, &a),
         Command::Unmount(a) => container::unmount(ctx, &a),
         Command::Exec(a) => container::exec(ctx, &a),
+        Command::Healthcheck(h) => container::health::healthcheck(ctx, &h),
         Command::Top(a) => container::top(ctx, &a),
         Command::Port(a) => container::port(ctx, &a),
         Command::Build(a) => image::build(ctx, &a),

@@ -163,6 +163,8 @@ pub enum EngineError {
     #[error(transparent)]
     Exec(#[from] crate::runtime::ExecError),
     #[error(transparent)]
+    Health(#[from] container::health::HealthError),
+    #[error(transparent)]
     Procs(#[from] crate::runtime::procs::ProcsError),
     #[error(transparent)]
     Storage(#[from] storage::StorageError),
@@ -207,6 +209,7 @@ impl EngineError {
         match self {
             EngineError::Registry(e) => e.hint(),
             EngineError::Network(e) => e.hint(),
+            EngineError::Health(e) => e.hint(),
             EngineError::ImageNotKnown(_) => {
                 Some("see `roost images` for the images in local storage".into())
             }

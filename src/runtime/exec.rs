@@ -40,6 +40,9 @@ pub struct ExecPlan {
     pub security: super::plan::Security,
     /// Pass descriptors 3 to 3+N-1, inherited from our caller, on to the process (`--preserve-fds`).
     pub preserve_fds: u32,
+    /// The process is killed (SIGKILL) when the process that waits for it dies (a healthcheck that
+    /// timed out).
+    pub die_with_parent: bool,
 }
 
 /// How an exec ended.
@@ -337,6 +340,11 @@ impl Child<'_> {
         // descriptors (created without close-on-exec), nor whatever else our caller leaked to us.
         crate::sys::process::cloexec_from(3 + self.plan.preserve_fds)
             .map_err(|e| ChildError::nix(Step::Cloexec, e))?;
+        // After the switch of user, which clears it.
+        if self.plan.die_with_parent {
+            nix::sys::prctl::set_pdeathsig(Signal::SIGKILL)
+                .map_err(|e| ChildError::nix(Step::ParentDeathSignal, e))?;
+        }
         exec_process(p)
     }
 

@@ -190,6 +190,7 @@ pub enum Step {
         hard: u64,
     },
     Cloexec,
+    ParentDeathSignal,
     OpenTerminal,
     PassTerminal,
     SetupTerminal,
@@ -326,6 +327,7 @@ impl fmt::Display for Step {
                 write!(f, "failed to set the `{name}` limit to {soft}:{hard}")
             }
             Step::Cloexec => write!(f, "failed to set close-on-exec"),
+            Step::ParentDeathSignal => write!(f, "failed to set the parent-death signal"),
             Step::OpenTerminal => write!(f, "failed to open a terminal"),
             Step::PassTerminal => write!(f, "failed to pass the terminal"),
             Step::SetupTerminal => write!(f, "failed to set up the terminal"),

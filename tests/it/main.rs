@@ -18,6 +18,7 @@ mod containers;
 mod doctor;
 mod exec;
 mod faults;
+mod health;
 mod hostile;
 mod images;
 mod login;

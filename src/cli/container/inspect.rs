@@ -130,7 +130,7 @@ pub fn container_json(ctx: &Ctx, store: &Store, c: &Container) -> Value {
         .rev()
         .map(|l| store.layer_diff(l).display().to_string())
         .collect();
-    json!({
+    let mut value = json!({
         "Id": c.record.id,
         "Created": format::rfc3339_nano_utc(c.record.created),
         "Path": s.args.first().cloned().unwrap_or_default(),
@@ -159,7 +159,9 @@ pub fn container_json(ctx: &Ctx, store: &Store, c: &Container) -> Value {
         "NetworkSettings": network_settings_json(ctx, c),
         "Config": config_json(c),
         "HostConfig": host_config_json(store, c),
-    })
+    });
+    health_json(store, c, &mut value);
+    value
 }
 
 /// `.State`.
@@ -284,4 +286,31 @@ fn host_config_json(store: &Store, c: &Container) -> Value {
             "GidMap": m.gids.iter().map(|r| r.render()).collect::<Vec<_>>(),
         })),
     })
+}
+
+/// podman's healthcheck fields: `State.Health` (and 4.x's `State.Healthcheck`, the same),
+/// `Config.Healthcheck`, `Config.HealthcheckOnFailureAction`, the startup check and log settings.
+fn health_json(store: &Store, c: &Container, value: &mut Value) {
+    let Some(hc) = &c.spec.healthcheck else {
+        return;
+    };
+    if let Some(st) = crate::engine::container::health::state_of(store, c) {
+        value["State"]["Health"] = st.inspect_json();
+        value["State"]["Healthcheck"] = st.inspect_json();
+    }
+    let config = &mut value["Config"];
+    config["Healthcheck"] = hc.docker_json();
+    config["HealthcheckOnFailureAction"] = json!(hc.on_failure.as_str());
+    config["HealthLogDestination"] = json!(hc.log_destination);
+    config["HealthMaxLogCount"] = json!(hc.max_log_count);
+    config["HealthMaxLogSize"] = json!(hc.max_log_size);
+    if let Some(s) = &hc.startup {
+        config["StartupHealthCheck"] = json!({
+            "Test": s.test,
+            "Interval": s.interval.as_nanos() as u64,
+            "Timeout": s.timeout.as_nanos() as u64,
+            "Retries": s.retries,
+            "Successes": s.success,
+        });
+    }
 }

@@ -7,6 +7,7 @@ mod cp;
 mod diff;
 mod exec;
 mod export;
+pub mod health;
 pub mod inspect;
 mod lifecycle;
 mod logs;
@@ -290,6 +291,8 @@ pub struct CreateArgs {
     /// Containers to start before this one (names or ids, comma-separated, repeatable)
     #[arg(long, value_name = "CONTAINER[,CONTAINER]", value_delimiter = ',', add = ArgValueCandidates::new(container_names))]
     pub requires: Vec<String>,
+    #[command(flatten)]
+    pub health: health::HealthArgs,
     /// Suppress the pull progress when the image is pulled
     #[arg(short, long)]
     pub quiet: bool,

@@ -145,11 +145,11 @@ fn unix(t: Option<jiff::Timestamp>) -> i64 {
     t.map_or(GO_ZERO_UNIX, |t| t.as_second())
 }
 
-fn status_text(c: &Container, now: jiff::Timestamp) -> String {
+fn status_text(c: &Container, now: jiff::Timestamp, health: Option<&str>) -> String {
     let ago = |t: Option<jiff::Timestamp>| t.map(|t| format::time_ago(t, now)).unwrap_or_default();
     match c.state.status {
         Status::Running => format!(
-            "Up {}{}",
+            "Up {}{}{}",
             c.state
                 .started_at
                 .map(|t| format::human_duration(now.duration_since(t)))
@@ -158,7 +158,8 @@ fn status_text(c: &Container, now: jiff::Timestamp) -> String {
                 " (monitor gone)"
             } else {
                 ""
-            }
+            },
+            health.map(|h| format!(" ({h})")).unwrap_or_default()
         ),
         Status::Exited | Status::Stopped => format!(
             "Exited ({}) {}",
@@ -187,7 +188,12 @@ fn mount_destinations(c: &Container) -> Vec<String> {
         .collect()
 }
 
-fn json_row(c: &Container, size: Option<&ContainerSize>, now: jiff::Timestamp) -> PsJson {
+fn json_row(
+    c: &Container,
+    size: Option<&ContainerSize>,
+    now: jiff::Timestamp,
+    health: Option<&str>,
+) -> PsJson {
     let exited = matches!(c.state.status, Status::Exited | Status::Stopped);
     PsJson {
         auto_remove: c.spec.remove,
@@ -218,7 +224,7 @@ fn json_row(c: &Container, size: Option<&ContainerSize>, now: jiff::Timestamp) -
         }),
         started_at: unix(c.state.started_at),
         state: c.state.status.as_str().into(),
-        status: status_text(c, now),
+        status: status_text(c, now, health),
         created: c.record.created.as_second(),
     }
 }
@@ -228,6 +234,7 @@ fn template_row(
     size: Option<&ContainerSize>,
     no_trunc: bool,
     now: jiff::Timestamp,
+    health: Option<&str>,
 ) -> PsRow {
     let cmd = c.spec.args.join(" ");
     let short = |s: &str| {
@@ -250,7 +257,7 @@ fn template_row(
         created_at: format::go_time_string_utc(c.record.created),
         created_human: format::time_ago(c.record.created, now),
         running_for: format::time_ago(c.record.created, now),
-        status: status_text(c, now),
+        status: status_text(c, now, health),
         state: c.state.status.as_str().into(),
         ports: ports_text(c),
         names: c.record.name.clone(),
@@ -298,7 +305,7 @@ enum Filter {
 }
 
 const FILTER_KEYS: &str =
-    "name, id, status, ancestor, exited, label, volume, network, since, before, until";
+    "name, id, status, ancestor, exited, label, volume, network, since, before, until, health";
 
 fn parse_filter(list: &[Container], f: &str) -> Result<(String, Filter), Error> {
     let bad = |why: String| Error::Usage(format!("invalid filter `{f}`: {why}"));
@@ -409,6 +416,55 @@ pub(super) fn apply_filters(
         .collect())
 }
 
+/// The health status of each container that has a healthcheck, by id.
+fn health_statuses(ctx: &Ctx, list: &[Container]) -> Result<BTreeMap<String, &'static str>, Error> {
+    if list.iter().all(|c| c.spec.healthcheck.is_none()) {
+        return Ok(BTreeMap::new());
+    }
+    let Some(store) = ctx.store_if_exists()? else {
+        return Ok(BTreeMap::new());
+    };
+    Ok(list
+        .iter()
+        .filter_map(|c| {
+            crate::engine::container::health::state_of(&store, c)
+                .map(|st| (c.record.id.clone(), st.status.as_str()))
+        })
+        .collect())
+}
+
+/// What STATUS shows after `Up …`: the health of a running container that has a check.
+fn shown_health<'a>(c: &Container, health: &'a BTreeMap<String, &'static str>) -> Option<&'a str> {
+    (c.state.status == Status::Running)
+        .then(|| health.get(&c.record.id).copied())
+        .flatten()
+}
+
+/// `--filter health=starting|healthy|unhealthy|none` (alternatives; `none`: no healthcheck).
+fn filter_health(
+    list: &mut Vec<Container>,
+    health: &BTreeMap<String, &'static str>,
+    filters: &[String],
+) -> Result<(), Error> {
+    const VALUES: [&str; 4] = ["starting", "healthy", "unhealthy", "none"];
+    let wanted: Vec<&str> = filters
+        .iter()
+        .map(|f| {
+            let v = &f["health=".len()..];
+            VALUES.iter().find(|w| **w == v).copied().ok_or_else(|| {
+                Error::Usage(format!(
+                    "invalid filter `{f}`: health must be one of {}",
+                    VALUES.join(", ")
+                ))
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    if !wanted.is_empty() {
+        list.retain(|c| wanted.contains(health.get(&c.record.id).unwrap_or(&"none")));
+    }
+    Ok(())
+}
+
 /// `--sort KEY`: ascending, as podman sorts.
 fn sort(list: &mut [Container], key: &str) {
     match key {
@@ -430,7 +486,14 @@ pub fn ps(ctx: &Ctx, a: &PsArgs) -> Result<i32, Error> {
     if !a.external {
         list.retain(|c| !c.is_external());
     }
-    let mut list = apply_filters(list, &a.filter)?;
+    let (health_filters, filters): (Vec<String>, Vec<String>) = a
+        .filter
+        .iter()
+        .cloned()
+        .partition(|f| f.starts_with("health="));
+    let health = health_statuses(ctx, &list)?;
+    let mut list = apply_filters(list, &filters)?;
+    filter_health(&mut list, &health, &health_filters)?;
     // Only running containers, unless asked otherwise (a status filter chooses states itself).
     let status_filter = a.filter.iter().any(|f| f.starts_with("status="));
     if !(a.all || a.external || a.latest || a.last.is_some() || status_filter) {
@@ -472,14 +535,14 @@ pub fn ps(ctx: &Ctx, a: &PsArgs) -> Result<i32, Error> {
         let rows: Vec<PsJson> = list
             .iter()
             .zip(&sizes)
-            .map(|(c, s)| json_row(c, s.as_ref(), now))
+            .map(|(c, s)| json_row(c, s.as_ref(), now, shown_health(c, &health)))
             .collect();
         return out(&format::render_json(&rows, JsonStyle::PS)?).map(|()| 0);
     }
     let rows: Vec<PsRow> = list
         .iter()
         .zip(&sizes)
-        .map(|(c, s)| template_row(c, s.as_ref(), a.no_trunc, now))
+        .map(|(c, s)| template_row(c, s.as_ref(), a.no_trunc, now, shown_health(c, &health)))
         .collect();
     let default_template = if a.size {
         "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.Created}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}\t{{.Size}}"

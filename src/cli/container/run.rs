@@ -130,6 +130,7 @@ fn options(a: &CreateArgs, remove: bool) -> Result<CreateOptions, Error> {
             a.uts.as_deref(),
         )?,
         requires: a.requires.clone(),
+        health: a.health.request(),
         host_env: std::env::vars()
             .filter(|(k, _)| !k.starts_with("_ROOST_"))
             .collect(),

@@ -144,21 +144,32 @@ pub fn exec(ctx: &Ctx, opts: &ExecOptions) -> Result<ExecReport, EngineError> {
         &opts.container,
         "can only create exec sessions on running containers",
     )?;
-    let plan = ExecPlan {
-        pid,
-        process: process_for(ctx, &c, pid, opts)?,
-        tty: opts.tty,
-        interactive: opts.interactive,
-        detach: opts.detach,
-        preserve_fds: opts.preserve_fds,
-        security: super::security(ctx, &spec_for_exec(&c.spec, opts.privileged))?,
-    };
+    let plan = plan_for(ctx, &c, pid, opts)?;
     tracing::debug!(container = %c.record.id, pid, args = ?plan.process.args, "exec");
     Ok(match crate::runtime::exec::exec(&plan)? {
         ExecOutcome::Exited(code) => ExecReport {
             exit_code: Some(code),
         },
         ExecOutcome::Detached => ExecReport { exit_code: None },
+    })
+}
+
+/// What to run for `opts` in `c`, whose pid 1 is `pid`.
+pub(super) fn plan_for(
+    ctx: &Ctx,
+    c: &Container,
+    pid: i32,
+    opts: &ExecOptions,
+) -> Result<ExecPlan, EngineError> {
+    Ok(ExecPlan {
+        pid,
+        process: process_for(ctx, c, pid, opts)?,
+        tty: opts.tty,
+        interactive: opts.interactive,
+        detach: opts.detach,
+        preserve_fds: opts.preserve_fds,
+        security: super::security(ctx, &spec_for_exec(&c.spec, opts.privileged))?,
+        die_with_parent: false,
     })
 }
 

@@ -9,6 +9,7 @@ mod diff_copy;
 mod exec;
 mod export;
 mod files;
+pub mod health;
 pub mod idmap;
 mod lifecycle;
 pub mod logs;
@@ -117,6 +118,8 @@ pub struct CreateOptions {
     pub namespaces: Namespaces,
     /// `--requires`: containers (names or ids) started before this one.
     pub requires: Vec<String>,
+    /// `--health-*` and `--no-healthcheck`.
+    pub health: health::HealthRequest,
 }
 
 /// The pid, IPC and UTS namespace modes of a container: `host` shares roost's, empty is the
@@ -300,6 +303,7 @@ pub fn create(
         network_settings::resolve(&store, ctx.default_network, &opts.net, &image_exposed)?;
     network_settings::check_links(&store, &network, &opts.links)?;
     let (mounts, new_volumes) = volumes::resolve(&mut store, &opts.mounts, &image_volumes)?;
+    let healthcheck = health::resolve(config.healthcheck.as_ref(), &opts.health)?;
     let requires = opts
         .requires
         .iter()
@@ -360,6 +364,7 @@ pub fn create(
         builder: None,
         namespaces: opts.namespaces.clone(),
         requires,
+        healthcheck,
     };
     let record = ContainerRecord {
         id: id.clone(),

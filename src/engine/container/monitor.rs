@@ -186,6 +186,8 @@ pub fn monitor(ctx: &Ctx, id: &str, ready: OwnedFd, wait_attach: bool) -> Result
     if wait_attach {
         server.wait_first_client(std::time::Duration::from_secs(5));
     }
+    // Only a container with a healthcheck has one: nothing else is added to the loop.
+    let mut health = super::health::Schedule::for_container(ctx, &store, &c);
     let mut restarts = 0u32;
     loop {
         let (run, streams) = match start_run(ctx, &mut store, id, &mut ready)? {
@@ -193,11 +195,18 @@ pub fn monitor(ctx: &Ctx, id: &str, ready: OwnedFd, wait_attach: bool) -> Result
             Started::Failed(code) => return Ok(code),
         };
         record_running(&mut store, id, &run, restarts)?;
+        // Before `run -d` returns: its timer exists once the container runs, as with podman.
+        if let Some(h) = health.as_mut() {
+            h.started();
+        }
         report_start(&mut ready, &StartReport::Started);
         let sources = connect_clients(&mut server, streams, c.spec.interactive);
         // The container may run for months: wait holding only what copying its output needs.
         drop(store);
-        pump(&mut writer, &mut server, sources);
+        pump(&mut writer, &mut server, sources, health.as_mut());
+        if let Some(h) = health.as_mut() {
+            h.stopped();
+        }
         store = ctx.store()?;
         let code = finish_run(&mut store, id, *run)?;
         // The exit is recorded: attached clients read it from the store once we close them.
@@ -455,8 +464,14 @@ fn shrink() {
 
 /// Copy the container's output (`sources`: its stdout and stderr pipes, or its pty master, each
 /// with whether it is stderr) into the log and to attached clients until all of them close;
-/// meanwhile accept clients and pass their input to the container's stdin.
-fn pump(writer: &mut LogWriter<impl Write>, server: &mut Server, sources: Vec<(OwnedFd, bool)>) {
+/// meanwhile accept clients and pass their input to the container's stdin, and run the healthcheck
+/// on its schedule.
+fn pump(
+    writer: &mut LogWriter<impl Write>,
+    server: &mut Server,
+    sources: Vec<(OwnedFd, bool)>,
+    mut health: Option<&mut super::health::Schedule>,
+) {
     let mut open: Vec<Option<(std::fs::File, bool)>> = sources
         .into_iter()
         .map(|(fd, stderr)| Some((std::fs::File::from(fd), stderr)))
@@ -478,6 +493,10 @@ fn pump(writer: &mut LogWriter<impl Write>, server: &mut Server, sources: Vec<(O
             })
             .collect();
         let slots = server.poll_fds(&mut pfds);
+        let health_at = pfds.len();
+        if let Some(fd) = health.as_deref().and_then(super::health::Schedule::fd) {
+            pfds.push(PollFd::new(fd, PollFlags::POLLIN));
+        }
         // Quiet for IDLE_MS, and SHRINK_EVERY after the previous time.
         let wait = last_shrink.map_or(0, |t| SHRINK_EVERY.saturating_sub(t.elapsed()).as_millis());
         let timeout = if shrunk {
@@ -505,11 +524,15 @@ fn pump(writer: &mut LogWriter<impl Write>, server: &mut Server, sources: Vec<(O
             .collect();
         let ready_slots: Vec<Slot> = slots
             .iter()
-            .zip(&pfds[idx.len()..])
+            .zip(&pfds[idx.len()..health_at])
             .filter(|(_, p)| is_ready(p))
             .map(|(s, _)| *s)
             .collect();
+        let health_ready = pfds[health_at..].iter().any(is_ready);
         drop(pfds);
+        if health_ready && let Some(h) = health.as_deref_mut() {
+            h.ready();
+        }
         for i in ready {
             let Some((f, stderr)) = open[i].as_mut() else {
                 continue;

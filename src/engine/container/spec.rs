@@ -116,6 +116,9 @@ pub struct ContainerSpec {
     /// `--requires`: ids of the containers started before this one.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub requires: Vec<String>,
+    /// The healthcheck (the image's, or from `--health-*`); None: no check.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub healthcheck: Option<super::health::HealthConfig>,
 }
 
 impl ContainerSpec {
