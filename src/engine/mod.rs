@@ -8,6 +8,7 @@ pub mod container;
 pub mod image;
 mod layer;
 pub mod network;
+pub mod pod;
 pub mod storage;
 pub mod system;
 pub mod volume;
@@ -147,6 +148,8 @@ pub enum EngineError {
     Volume(#[from] volume::VolumeError),
     #[error(transparent)]
     Network(#[from] crate::network::NetworkError),
+    #[error(transparent)]
+    Pod(#[from] pod::PodError),
     #[error("{0}")]
     Invalid(String),
     #[error("pull policy is `never` and `{0}` is not in local storage")]
@@ -183,6 +186,7 @@ impl EngineError {
         match self {
             EngineError::Registry(e) => e.hint(),
             EngineError::Network(e) => e.hint(),
+            EngineError::Pod(e) => e.hint(),
             EngineError::ImageNotKnown(_) => {
                 Some("see `roost images` for the images in local storage".into())
             }

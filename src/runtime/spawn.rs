@@ -70,8 +70,14 @@ fn namespace_flags(plan: &Plan) -> libc::c_int {
     let mut f = libc::CLONE_NEWNS | libc::CLONE_NEWCGROUP;
     for (shared, flag) in [
         (plan.shared.pid, libc::CLONE_NEWPID),
-        (plan.shared.uts, libc::CLONE_NEWUTS),
-        (plan.shared.ipc, libc::CLONE_NEWIPC),
+        (
+            plan.shared.uts || plan.join.uts.is_some(),
+            libc::CLONE_NEWUTS,
+        ),
+        (
+            plan.shared.ipc || plan.join.ipc.is_some(),
+            libc::CLONE_NEWIPC,
+        ),
     ] {
         if !shared {
             f |= flag;
@@ -262,10 +268,16 @@ fn setup(
     if let Some(ns) = &plan.join_network {
         join_network(ns)?;
     }
+    if let Some(ns) = &plan.join.ipc {
+        join_namespace(ns, nix::sched::CloneFlags::CLONE_NEWIPC, "IPC")?;
+    }
+    if let Some(ns) = &plan.join.uts {
+        join_namespace(ns, nix::sched::CloneFlags::CLONE_NEWUTS, "UTS")?;
+    }
     let single = matches!(plan.maps, IdMaps::Single { .. });
     mounts::build_root(plan, !tty_gid_mapped(&plan.maps))
         .map_err(|(what, e)| fail(125, format!("failed to {what}: {e}")))?;
-    if !plan.shared.uts {
+    if !plan.shared.uts && plan.join.uts.is_none() {
         nix::unistd::sethostname(&plan.hostname)
             .map_err(|e| fail(125, format!("failed to set the hostname: {e}")))?;
     }
@@ -337,6 +349,33 @@ fn join_network(ns: &std::path::Path) -> Result<(), (i32, String)> {
             125,
             format!(
                 "failed to join the network namespace `{}`: {e}",
+                ns.display()
+            ),
+        )
+    })
+}
+
+/// Enter another process's IPC or UTS namespace (a pod's), before the mounts: /dev/mqueue is then
+/// that namespace's.
+fn join_namespace(
+    ns: &std::path::Path,
+    kind: nix::sched::CloneFlags,
+    what: &str,
+) -> Result<(), (i32, String)> {
+    let f = std::fs::File::open(ns).map_err(|e| {
+        fail(
+            125,
+            format!(
+                "failed to open the {what} namespace `{}`: {e}",
+                ns.display()
+            ),
+        )
+    })?;
+    nix::sched::setns(f, kind).map_err(|e| {
+        fail(
+            125,
+            format!(
+                "failed to join the {what} namespace `{}`: {e}",
                 ns.display()
             ),
         )

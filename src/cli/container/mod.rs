@@ -290,6 +290,12 @@ pub struct CreateArgs {
     /// Containers to start before this one (names or ids, comma-separated, repeatable)
     #[arg(long, value_name = "CONTAINER[,CONTAINER]", value_delimiter = ',', add = ArgValueCandidates::new(container_names))]
     pub requires: Vec<String>,
+    /// Run in a pod (name or ID); `new:NAME` creates the pod, which takes this container's ports and network flags
+    #[arg(long, value_name = "POD", add = ArgValueCandidates::new(crate::cli::complete::pod_names))]
+    pub pod: Option<String>,
+    /// Run in the pod whose ID this file holds (as `pod create --pod-id-file` writes it)
+    #[arg(long, value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
+    pub pod_id_file: Option<std::path::PathBuf>,
     /// Suppress the pull progress when the image is pulled
     #[arg(short, long)]
     pub quiet: bool,
@@ -504,8 +510,8 @@ pub struct PsArgs {
     /// Show the N last created containers
     #[arg(short = 'n', long, value_name = "N")]
     pub last: Option<usize>,
-    /// Filter output: name, id, label, status, ancestor, exited, volume, network, since, before,
-    /// until (the same key repeated: any of the values; different keys: all of them)
+    /// Filter output: name, id, label, status, ancestor, exited, volume, network, pod, since,
+    /// before, until (the same key repeated: any of the values; different keys: all of them)
     #[arg(short, long, value_name = "KEY=VALUE")]
     pub filter: Vec<String>,
     /// Pretty-print with a Go template, `json`, or `table …`
@@ -523,6 +529,9 @@ pub struct PsArgs {
     /// Show also the containers that `build` runs its RUN steps in (implies --all)
     #[arg(long)]
     pub external: bool,
+    /// Show the pod of each container (POD ID and PODNAME columns)
+    #[arg(short, long)]
+    pub pod: bool,
 }
 
 #[derive(Debug, Args)]

@@ -49,6 +49,7 @@ pub use monitor::{
 pub use mount_spec::{
     Mount, MountKind, MountSpecError, is_host_path, parse_mount, parse_tmpfs, parse_volume,
 };
+pub(crate) use names::generate as generate_name;
 pub use names::{parse_signal, validate as validate_name};
 pub use run::{Ended, run_attached};
 pub use size::{ContainerSize, size};
@@ -116,6 +117,10 @@ pub struct CreateOptions {
     pub namespaces: Namespaces,
     /// `--requires`: containers (names or ids) started before this one.
     pub requires: Vec<String>,
+    /// `--pod NAME|ID`: the pod to join (see `engine::pod::member_options`).
+    pub pod: Option<String>,
+    /// This is the infra container of the pod `pod` names (by id), made by `pod create`.
+    pub pod_infra: bool,
 }
 
 /// The pid, IPC and UTS namespace modes of a container: `host` shares roost's, empty is the
@@ -244,6 +249,9 @@ pub fn create(
     progress: &dyn PullProgress,
 ) -> Result<Container, EngineError> {
     rlimits(&opts.ulimits)?;
+    // In a pod: the pod's namespaces and settings replace the container's own (engine::pod).
+    let in_pod = super::pod::member_options(ctx, opts)?;
+    let opts = in_pod.as_ref().unwrap_or(opts);
     let storage_driver = super::storage::select(ctx).driver;
     if storage_driver == Driver::FuseOverlayfs {
         super::storage::fuse::available()
@@ -368,6 +376,7 @@ pub fn create(
         builder: None,
         namespaces: opts.namespaces.clone(),
         requires,
+        pod: opts.pod.clone(),
     };
     let record = ContainerRecord {
         id: id.clone(),
@@ -469,6 +478,7 @@ pub fn plan(ctx: &Ctx, store: &Store, c: &Container) -> Result<Plan, EngineError
     let mut binds = files::write_init_files(&rt, c, ctx)?;
     let mounts = read_only_tmpfs(volumes::runtime_mounts(store, c)?, c.spec.read_only);
     binds.extend(files::write_user_files(&rt, store, c, &mounts)?);
+    let join = super::pod::joined_namespaces(ctx, store, c, &mut binds)?;
     Ok(Plan {
         rootfs: rootfs::plan(store, c),
         hostname: c.spec.hostname.clone(),
@@ -506,6 +516,7 @@ pub fn plan(ctx: &Ctx, store: &Store, c: &Container) -> Result<Plan, EngineError
         new_network: network::mode_of(c).new_namespace(),
         join_network: network::joined_namespace(store, c)?,
         shared: c.spec.namespaces.shared(),
+        join,
         masked_paths: if c.spec.privileged {
             vec![]
         } else {

@@ -112,6 +112,9 @@ pub struct ContainerSpec {
     /// `--requires`: ids of the containers started before this one.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub requires: Vec<String>,
+    /// The id of the pod the container belongs to (`--pod`; its infra container too), see `engine::pod`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod: Option<String>,
 }
 
 impl ContainerSpec {
