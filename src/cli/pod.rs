@@ -122,6 +122,9 @@ pub struct CreateArgs {
     /// What the pod does when its last container exits: continue (default) or stop
     #[arg(long, value_name = "POLICY", value_parser = ["continue", "stop"])]
     pub exit_policy: Option<String>,
+    /// Name of the pod (as podman, instead of --name)
+    #[arg(value_name = "NAME", conflicts_with = "name")]
+    pub pod_name: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -408,7 +411,7 @@ fn create_options(a: &CreateArgs) -> Result<CreatePodOptions, Error> {
     let mut net = network_request(a)?;
     let networks = bridge_networks(&mut net)?;
     Ok(CreatePodOptions {
-        name: a.name.clone(),
+        name: a.name.clone().or_else(|| a.pod_name.clone()),
         labels: crate::cli::key_values("--label", &a.label)?,
         hostname: a.hostname.clone(),
         share: a.share.clone(),

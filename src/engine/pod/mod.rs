@@ -374,7 +374,7 @@ pub fn remove(ctx: &Ctx, pod: &Pod, force: bool, timeout: Option<u32>) -> Result
     }
     // Killed all at once, so that their monitors tear down (and record) in parallel rather than one
     // after the other in the removals below.
-    if running && !timeout.is_some_and(|t| t > 0) {
+    if running && timeout.is_none_or(|t| t == 0) {
         for c in pod.members().chain(pod.infra()) {
             if c.state.status == Status::Running && c.state.pid > 0 {
                 let _ = nix::sys::signal::kill(
