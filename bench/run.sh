@@ -18,7 +18,7 @@ RESULTS=$REPO/bench/results
 SYS_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
 # --- benchmarks: one function each, bench_<name with _ for ->; add new ones to ALL ----------
-ALL=(pull-debian images-50 complete-images run-rm run-rm-none run-rm-pasta run-rm-slirp run-rm-bridge run-rm-fuse run-rm-vfs run-rm-keepid keepid-first-debian run-d-rm ps-50 ps-1000 exec-true monitor-rss
+ALL=(pull-debian images-50 complete-images run-rm run-rm-none run-rm-pasta run-rm-slirp run-rm-bridge run-rm-fuse run-rm-vfs run-rm-keepid keepid-first-debian run-d-rm ps-50 ps-1000 exec-true monitor-rss pod-cycle infra-rss
   net-throughput publish-rate net-helper-rss build-cached build-nocache build-ctx-10k)
 
 # Each benchmark first checks, per tool, that the command does real work (expect_lines) and
@@ -213,6 +213,35 @@ bench_monitor_rss() {
     as_user $t rm -f -t 0 benchm >/dev/null 2>&1
   done
   printf "$line\n" | tee "$RESULTS/monitor-rss.md"
+  [ ${#PARTIAL[@]} = 0 ]
+}
+
+# A pod's life: create (infra container), two detached containers in it, then `pod rm -f`.
+bench_pod_cycle() {
+  local t args=() cycle
+  for t in roost podman; do
+    as_user $t pod rm -a -f >/dev/null 2>&1
+    cycle="$t pod create --name benchp >/dev/null && $t run -d --pod benchp $REG/busybox:latest sleep 100 >/dev/null && $t run -d --pod benchp $REG/busybox:latest sleep 100 >/dev/null && $t pod rm -f -t 0 benchp >/dev/null"
+    if as_user sh -c "$t pod create --name benchp >/dev/null && $t run -d --pod benchp $REG/busybox:latest sleep 100 >/dev/null" &&
+      expect_lines 2 benchp $t ps --pod --format '{{.PodName}}' && as_user $t pod rm -f -t 0 benchp >/dev/null 2>&1; then
+      args+=(-n $t "sh -c '$cycle'")
+    else partial $t; fi
+  done
+  hf pod-cycle --warmup 1 --runs 10 "${args[@]}"
+}
+
+# Resident memory of a pod's infra process: roost's built-in pause vs podman's catatonit (not timed).
+bench_infra_rss() {
+  local t pid rss line="| infra process | RSS |\n|:---|---:|"
+  for t in roost podman; do
+    as_user $t pod rm -a -f >/dev/null 2>&1
+    as_user $t pod create --name benchi >/dev/null 2>&1 && as_user $t pod start benchi >/dev/null 2>&1 || { partial $t; continue; }
+    pid=$(as_user $t inspect --format '{{.State.Pid}}' "$(as_user $t pod inspect --format '{{.InfraContainerID}}' benchi)")
+    rss=$(awk '/VmRSS/{print $2}' "/proc/$pid/status" 2>/dev/null)
+    [ -n "$rss" ] && line="$line\n| $t $(tr '\0' ' ' <"/proc/$pid/cmdline") | ${rss} kB |" || partial $t
+    as_user $t pod rm -f -t 0 benchi >/dev/null 2>&1
+  done
+  printf "$line\n" | tee "$RESULTS/infra-rss.md"
   [ ${#PARTIAL[@]} = 0 ]
 }
 

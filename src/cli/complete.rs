@@ -83,6 +83,14 @@ pub fn volume_names() -> Vec<CompletionCandidate> {
     candidates(volumes.into_iter().map(|v| v.name))
 }
 
+/// Candidates for a POD argument.
+pub fn pod_names() -> Vec<CompletionCandidate> {
+    let names = paths()
+        .map(|p| crate::engine::pod::names(&p.data))
+        .unwrap_or_default();
+    candidates(names)
+}
+
 /// Candidates for a NETWORK argument (the implicit `podman` network included).
 pub fn network_names() -> Vec<CompletionCandidate> {
     let names = paths()

@@ -11,6 +11,7 @@ pub mod format;
 mod generate;
 mod image;
 mod network;
+mod pod;
 mod progress;
 mod system;
 mod volume;
@@ -249,6 +250,9 @@ pub enum Command {
     /// Manage networks
     #[command(subcommand)]
     Network(network::NetworkCommand),
+    /// Manage pods
+    #[command(subcommand)]
+    Pod(pod::PodCommand),
     /// Holds the rootless network namespace (internal)
     #[command(name = "__netns", hide = true)]
     Netns(network::NetnsArgs),
@@ -296,6 +300,7 @@ impl Command {
             // join the container's (`runtime::exec`), which only its owner outside can do.
             Command::Volume(v) => v.needs_userns(),
             Command::Network(n) => n.needs_userns(),
+            Command::Pod(p) => p.needs_userns(),
             Command::Netns(_) => true,
             _ => false,
         }
@@ -537,6 +542,7 @@ fn dispatch(ctx: &crate::engine::Ctx, command: Command) -> Result<i32, Error> {
         Command::System(s) => system::dispatch(ctx, s),
         Command::Volume(v) => volume::dispatch(ctx, v),
         Command::Network(n) => network::dispatch(ctx, n),
+        Command::Pod(p) => pod::dispatch(ctx, p),
         Command::Netns(a) => network::netns(ctx, &a),
         Command::Version(_) | Command::Completion(_) | Command::Generate(_) => {
             unreachable!("handled before the context is built")

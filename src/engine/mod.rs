@@ -9,6 +9,7 @@ pub mod doctor;
 pub mod image;
 mod layer;
 pub mod network;
+pub mod pod;
 pub mod storage;
 pub mod system;
 pub mod users;
@@ -152,6 +153,8 @@ pub enum EngineError {
     MountSpec(#[from] container::MountSpecError),
     #[error(transparent)]
     Network(#[from] crate::network::NetworkError),
+    #[error(transparent)]
+    Pod(#[from] pod::PodError),
     #[error("{0}")]
     Invalid(String),
     #[error("pull policy is `never` and `{0}` is not in local storage")]
@@ -210,6 +213,7 @@ impl EngineError {
             EngineError::Registry(e) => e.hint(),
             EngineError::Network(e) => e.hint(),
             EngineError::Health(e) => e.hint(),
+            EngineError::Pod(e) => e.hint(),
             EngineError::ImageNotKnown(_) => {
                 Some("see `roost images` for the images in local storage".into())
             }

@@ -173,6 +173,15 @@ pub enum Step {
     JoinNetns {
         path: String,
     },
+    /// A pod's IPC or UTS namespace (`what`).
+    OpenNamespace {
+        what: String,
+        path: String,
+    },
+    JoinNamespace {
+        what: String,
+        path: String,
+    },
     /// A step of building the root file system, as `failed to …` completes it (it names its paths).
     Root {
         what: String,
@@ -319,6 +328,12 @@ impl fmt::Display for Step {
             Step::NonDumpable => write!(f, "failed to make the process non-dumpable"),
             Step::OpenNetns { path } => write!(f, "failed to open the network namespace `{path}`"),
             Step::JoinNetns { path } => write!(f, "failed to join the network namespace `{path}`"),
+            Step::OpenNamespace { what, path } => {
+                write!(f, "failed to open the {what} namespace `{path}`")
+            }
+            Step::JoinNamespace { what, path } => {
+                write!(f, "failed to join the {what} namespace `{path}`")
+            }
             Step::Root { what } => write!(f, "failed to {what}"),
             Step::Hostname => write!(f, "failed to set the hostname"),
             Step::CreateCwd { cwd } => write!(f, "failed to create the working directory `{cwd}`"),

@@ -145,6 +145,15 @@ pub struct SharedNamespaces {
     pub uts: bool,
 }
 
+/// Namespaces of another process that a container enters instead of making its own (`/proc/PID/ns/…`
+/// of a pod's infra container).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JoinedNamespaces {
+    pub ipc: Option<std::path::PathBuf>,
+    /// With a joined UTS namespace the host name is the namespace's: it is not set.
+    pub uts: Option<std::path::PathBuf>,
+}
+
 #[derive(Debug, Clone)]
 pub struct Plan {
     pub rootfs: Rootfs,
@@ -161,6 +170,8 @@ pub struct Plan {
     pub join_network: Option<std::path::PathBuf>,
     /// Namespaces shared with the caller instead of made new (`--pid host`, `--ipc host`, `--uts host`).
     pub shared: SharedNamespaces,
+    /// Existing IPC and UTS namespaces to join (a pod's, held by its infra container).
+    pub join: JoinedNamespaces,
     pub masked_paths: Vec<String>,
     pub readonly_paths: Vec<String>,
     pub security: Security,

@@ -100,8 +100,14 @@ fn namespace_flags(plan: &Plan) -> libc::c_int {
     let mut f = libc::CLONE_NEWNS | libc::CLONE_NEWCGROUP;
     for (shared, flag) in [
         (plan.shared.pid, libc::CLONE_NEWPID),
-        (plan.shared.uts, libc::CLONE_NEWUTS),
-        (plan.shared.ipc, libc::CLONE_NEWIPC),
+        (
+            plan.shared.uts || plan.join.uts.is_some(),
+            libc::CLONE_NEWUTS,
+        ),
+        (
+            plan.shared.ipc || plan.join.ipc.is_some(),
+            libc::CLONE_NEWIPC,
+        ),
     ] {
         if !shared {
             f |= flag;
@@ -244,10 +250,16 @@ fn setup(plan: &Plan, chan: &ChildEnd) -> Result<Infallible, ChildError> {
     if let Some(ns) = &plan.join_network {
         join_network(ns)?;
     }
+    if let Some(ns) = &plan.join.ipc {
+        join_namespace(ns, nix::sched::CloneFlags::CLONE_NEWIPC, "IPC")?;
+    }
+    if let Some(ns) = &plan.join.uts {
+        join_namespace(ns, nix::sched::CloneFlags::CLONE_NEWUTS, "UTS")?;
+    }
     let single = matches!(plan.maps, IdMaps::Single { .. });
     mounts::build_root(plan, !tty_gid_mapped(&plan.maps))
         .map_err(|(what, e)| ChildError::io(Step::Root { what }, &e))?;
-    if !plan.shared.uts {
+    if !plan.shared.uts && plan.join.uts.is_none() {
         nix::unistd::sethostname(&plan.hostname).map_err(|e| ChildError::nix(Step::Hostname, e))?;
     }
     let p = &plan.process;
@@ -325,6 +337,26 @@ fn join_network(ns: &std::path::Path) -> Result<(), ChildError> {
         .map_err(|e| ChildError::io(Step::OpenNetns { path: path.clone() }, &e))?;
     nix::sched::setns(f, nix::sched::CloneFlags::CLONE_NEWNET)
         .map_err(|e| ChildError::nix(Step::JoinNetns { path }, e))
+}
+
+/// Enter another process's IPC or UTS namespace (a pod's), before the mounts: /dev/mqueue is then
+/// that namespace's.
+fn join_namespace(
+    ns: &std::path::Path,
+    kind: nix::sched::CloneFlags,
+    what: &str,
+) -> Result<(), ChildError> {
+    let (what, path) = (what.to_string(), ns.display().to_string());
+    let f = std::fs::File::open(ns).map_err(|e| {
+        ChildError::io(
+            Step::OpenNamespace {
+                what: what.clone(),
+                path: path.clone(),
+            },
+            &e,
+        )
+    })?;
+    nix::sched::setns(f, kind).map_err(|e| ChildError::nix(Step::JoinNamespace { what, path }, e))
 }
 
 /// The PATH from the container's environment.

@@ -27,6 +27,7 @@ mod monitor;
 mod network;
 mod networks;
 mod podman_cli;
+mod pods;
 mod privacy;
 mod pull;
 mod push;

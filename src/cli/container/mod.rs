@@ -293,6 +293,12 @@ pub struct CreateArgs {
     pub requires: Vec<String>,
     #[command(flatten)]
     pub health: health::HealthArgs,
+    /// Run in a pod (name or ID); `new:NAME` creates the pod, which takes this container's ports and network flags
+    #[arg(long, value_name = "POD", add = ArgValueCandidates::new(crate::cli::complete::pod_names))]
+    pub pod: Option<String>,
+    /// Run in the pod whose ID this file holds (as `pod create --pod-id-file` writes it)
+    #[arg(long, value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
+    pub pod_id_file: Option<std::path::PathBuf>,
     /// Suppress the pull progress when the image is pulled
     #[arg(short, long)]
     pub quiet: bool,
@@ -507,8 +513,8 @@ pub struct PsArgs {
     /// Show the N last created containers
     #[arg(short = 'n', long, value_name = "N")]
     pub last: Option<usize>,
-    /// Filter output: name, id, label, status, ancestor, exited, volume, network, since, before,
-    /// until (the same key repeated: any of the values; different keys: all of them)
+    /// Filter output: name, id, label, status, ancestor, exited, volume, network, pod, since,
+    /// before, until (the same key repeated: any of the values; different keys: all of them)
     #[arg(short, long, value_name = "KEY=VALUE")]
     pub filter: Vec<String>,
     /// Pretty-print with a Go template, `json`, or `table …`
@@ -526,6 +532,9 @@ pub struct PsArgs {
     /// Show also the containers that `build` runs its RUN steps in (implies --all)
     #[arg(long)]
     pub external: bool,
+    /// Show the pod of each container (POD ID and PODNAME columns)
+    #[arg(short, long)]
+    pub pod: bool,
 }
 
 #[derive(Debug, Args)]

@@ -188,11 +188,32 @@ fn mount_destinations(c: &Container) -> Vec<String> {
         .collect()
 }
 
+/// The pod of a container, for `ps`'s `Pod`, `PodName` and `IsInfra`.
+#[derive(Default)]
+struct PodOf {
+    id: String,
+    name: String,
+    is_infra: bool,
+}
+
+fn pod_of(c: &Container, pods: &BTreeMap<String, (String, Option<String>)>) -> PodOf {
+    let Some(id) = c.spec.pod.as_deref() else {
+        return PodOf::default();
+    };
+    let (name, infra) = pods.get(id).cloned().unwrap_or_default();
+    PodOf {
+        id: id.to_string(),
+        name,
+        is_infra: infra.as_deref() == Some(c.record.id.as_str()),
+    }
+}
+
 fn json_row(
     c: &Container,
     size: Option<&ContainerSize>,
     now: jiff::Timestamp,
     health: Option<&str>,
+    pod: PodOf,
 ) -> PsJson {
     let exited = matches!(c.state.status, Status::Exited | Status::Stopped);
     PsJson {
@@ -207,15 +228,15 @@ fn json_row(
         id: c.record.id.clone(),
         image: c.record.image.clone(),
         image_id: c.record.image_id.hex().to_string(),
-        is_infra: false,
+        is_infra: pod.is_infra,
         labels: c.spec.labels.clone(),
         mounts: mount_destinations(c),
         names: vec![c.record.name.clone()],
         namespaces: BTreeMap::new(),
         networks: c.spec.networks.keys().cloned().collect(),
         pid: c.state.pid,
-        pod: String::new(),
-        pod_name: String::new(),
+        pod: pod.id,
+        pod_name: pod.name,
         ports: ports_json(c),
         restarts: c.state.restart_count,
         size: size.map(|s| PsSize {
@@ -235,6 +256,7 @@ fn template_row(
     no_trunc: bool,
     now: jiff::Timestamp,
     health: Option<&str>,
+    pod: PodOf,
 ) -> PsRow {
     let cmd = c.spec.args.join(" ");
     let short = |s: &str| {
@@ -276,14 +298,14 @@ fn template_row(
             .cloned()
             .collect::<Vec<_>>()
             .join(","),
-        pod: String::new(),
-        pod_name: String::new(),
+        pod: short(&pod.id),
+        pod_name: pod.name,
         exit_code: c.state.exit_code,
         exited: matches!(c.state.status, Status::Exited | Status::Stopped),
         pid: c.state.pid,
         restarts: c.state.restart_count.to_string(),
         auto_remove: c.spec.remove,
-        is_infra: false,
+        is_infra: pod.is_infra,
         size: size.map(size_text).unwrap_or_default(),
     }
 }
@@ -299,13 +321,15 @@ enum Filter {
     Label(String, Option<String>),
     Volume(String),
     Network(String),
+    /// A pod id (`pod=` names are resolved to ids by `ps`).
+    Pod(String),
     /// Created before this time (`until`, `before`) or after it (`since`).
     Before(jiff::Timestamp),
     After(jiff::Timestamp),
 }
 
 const FILTER_KEYS: &str =
-    "name, id, status, ancestor, exited, label, volume, network, since, before, until, health";
+    "name, id, status, ancestor, exited, label, volume, network, pod, since, before, until, health";
 
 fn parse_filter(list: &[Container], f: &str) -> Result<(String, Filter), Error> {
     let bad = |why: String| Error::Usage(format!("invalid filter `{f}`: {why}"));
@@ -354,6 +378,7 @@ fn parse_filter(list: &[Container], f: &str) -> Result<(String, Filter), Error> 
         },
         "volume" => Filter::Volume(v.to_string()),
         "network" => Filter::Network(v.to_string()),
+        "pod" => Filter::Pod(v.to_string()),
         "until" => Filter::Before(super::logs::parse_time(v)?),
         "before" => Filter::Before(created(v)?),
         "since" => Filter::After(created(v)?),
@@ -391,6 +416,11 @@ fn matches(c: &Container, f: &Filter) -> bool {
             .iter()
             .any(|m| m.source == *v || m.destination == *v),
         Filter::Network(n) => c.spec.networks.contains_key(n),
+        Filter::Pod(p) => c
+            .spec
+            .pod
+            .as_deref()
+            .is_some_and(|id| !p.is_empty() && id.starts_with(p.as_str())),
         Filter::Before(t) => c.record.created < *t,
         Filter::After(t) => c.record.created > *t,
     }
@@ -486,11 +516,21 @@ pub fn ps(ctx: &Ctx, a: &PsArgs) -> Result<i32, Error> {
     if !a.external {
         list.retain(|c| !c.is_external());
     }
-    let (health_filters, filters): (Vec<String>, Vec<String>) = a
+    let pods: BTreeMap<String, (String, Option<String>)> = crate::engine::pod::list_brief(ctx);
+    // `pod=NAME`: the pod's id (ids and id prefixes stay as they are).
+    let filters: Vec<String> = a
         .filter
         .iter()
-        .cloned()
-        .partition(|f| f.starts_with("health="));
+        .map(|f| match f.strip_prefix("pod=") {
+            Some(v) => pods
+                .iter()
+                .find(|(_, (name, _))| name == v)
+                .map_or_else(|| f.clone(), |(id, _)| format!("pod={id}")),
+            None => f.clone(),
+        })
+        .collect();
+    let (health_filters, filters): (Vec<String>, Vec<String>) =
+        filters.into_iter().partition(|f| f.starts_with("health="));
     let health = health_statuses(ctx, &list)?;
     let mut list = apply_filters(list, &filters)?;
     filter_health(&mut list, &health, &health_filters)?;
@@ -535,23 +575,45 @@ pub fn ps(ctx: &Ctx, a: &PsArgs) -> Result<i32, Error> {
         let rows: Vec<PsJson> = list
             .iter()
             .zip(&sizes)
-            .map(|(c, s)| json_row(c, s.as_ref(), now, shown_health(c, &health)))
+            .map(|(c, s)| {
+                json_row(
+                    c,
+                    s.as_ref(),
+                    now,
+                    shown_health(c, &health),
+                    pod_of(c, &pods),
+                )
+            })
             .collect();
         return out(&format::render_json(&rows, JsonStyle::PS)?).map(|()| 0);
     }
     let rows: Vec<PsRow> = list
         .iter()
         .zip(&sizes)
-        .map(|(c, s)| template_row(c, s.as_ref(), a.no_trunc, now, shown_health(c, &health)))
+        .map(|(c, s)| {
+            template_row(
+                c,
+                s.as_ref(),
+                a.no_trunc,
+                now,
+                shown_health(c, &health),
+                pod_of(c, &pods),
+            )
+        })
         .collect();
-    let default_template = if a.size {
-        "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.Created}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}\t{{.Size}}"
-    } else {
-        "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.Created}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}"
-    };
+    // podman's order: the size, then the pod columns.
+    let default_template = format!(
+        "table {{{{.ID}}}}\t{{{{.Image}}}}\t{{{{.Command}}}}\t{{{{.Created}}}}\t{{{{.Status}}}}\t{{{{.Ports}}}}\t{{{{.Names}}}}{}{}",
+        if a.size { "\t{{.Size}}" } else { "" },
+        if a.pod {
+            "\t{{.Pod}}\t{{.PodName}}"
+        } else {
+            ""
+        }
+    );
     let table = Table {
         name: "ps",
-        default_template,
+        default_template: &default_template,
         headers: &[
             ("ID", "CONTAINER ID"),
             ("CreatedHuman", "CREATED"),

@@ -131,6 +131,8 @@ fn options(a: &CreateArgs, remove: bool) -> Result<CreateOptions, Error> {
         )?,
         requires: a.requires.clone(),
         health: a.health.request(),
+        pod: None,
+        pod_infra: false,
         host_env: std::env::vars()
             .filter(|(k, _)| !k.starts_with("_ROOST_"))
             .collect(),
@@ -138,8 +140,9 @@ fn options(a: &CreateArgs, remove: bool) -> Result<CreateOptions, Error> {
 }
 
 pub fn create(ctx: &Ctx, a: &CreateArgs) -> Result<i32, Error> {
-    let opts = options(a, a.rm)?;
+    let mut opts = options(a, a.rm)?;
     let cidfile = CidFile::claim(a.cidfile.as_deref())?;
+    crate::cli::pod::container_pod(ctx, &mut opts, a.pod.as_deref(), a.pod_id_file.as_deref())?;
     let c = engine::create(ctx, &opts, &Progress::new(a.quiet))?;
     cidfile.write(&c.record.id)?;
     out(&format!("{}\n", c.record.id)).map(|()| 0)
@@ -213,6 +216,12 @@ pub fn run(ctx: &Ctx, a: &RunArgs) -> Result<i32, Error> {
     }
     let detach_keys = parse_detach_keys(&a.detach_keys)?;
     let cidfile = CidFile::claim(a.create.cidfile.as_deref())?;
+    crate::cli::pod::container_pod(
+        ctx,
+        &mut opts,
+        a.create.pod.as_deref(),
+        a.create.pod_id_file.as_deref(),
+    )?;
     let c = engine::create(ctx, &opts, &Progress::new(a.create.quiet))?;
     cidfile.write(&c.record.id)?;
     if a.detach {

@@ -48,6 +48,7 @@ pub use lifecycle::{
 pub use monitor::container_log_path;
 pub use monitor::{monitor, spawn_monitor, start_detached};
 pub use mount_spec::{Mount, MountKind, MountSpecError, parse_mount, parse_tmpfs, parse_volume};
+pub(crate) use names::generate as generate_name;
 pub use names::{parse_signal, validate as validate_name};
 pub use restart::{Restart, parse_restart};
 pub use run::{Ended, run_attached};
@@ -120,6 +121,10 @@ pub struct CreateOptions {
     pub requires: Vec<String>,
     /// `--health-*` and `--no-healthcheck`.
     pub health: health::HealthRequest,
+    /// `--pod NAME|ID`: the pod to join (see `engine::pod::member_options`).
+    pub pod: Option<String>,
+    /// This is the infra container of the pod `pod` names (by id), made by `pod create`.
+    pub pod_infra: bool,
 }
 
 /// The pid, IPC and UTS namespace modes of a container: `host` shares roost's, empty is the
@@ -247,6 +252,9 @@ pub fn create(
     opts: &CreateOptions,
     progress: &dyn PullProgress,
 ) -> Result<Container, EngineError> {
+    // In a pod: the pod's namespaces and settings replace the container's own (engine::pod).
+    let in_pod = super::pod::member_options(ctx, opts)?;
+    let opts = in_pod.as_ref().unwrap_or(opts);
     let ulimits = process::parse_ulimits(&opts.ulimits)?;
     let cap_add = CapArg::parse_all(&opts.cap_add)?;
     let cap_drop = CapArg::parse_all(&opts.cap_drop)?;
@@ -365,6 +373,7 @@ pub fn create(
         namespaces: opts.namespaces.clone(),
         requires,
         healthcheck,
+        pod: opts.pod.clone(),
     };
     let record = ContainerRecord {
         id: id.clone(),
@@ -509,6 +518,7 @@ pub fn plan(ctx: &Ctx, store: &Store, c: &Container) -> Result<Plan, EngineError
     let mut binds = files::write_init_files(&rt, c, ctx)?;
     let mounts = read_only_tmpfs(volumes::runtime_mounts(store, c)?, c.spec.read_only);
     binds.extend(files::write_user_files(&rt, store, c, &mounts)?);
+    let join = super::pod::joined_namespaces(ctx, store, c, &mut binds)?;
     Ok(Plan {
         rootfs: rootfs::plan(store, c),
         hostname: c.spec.hostname.clone(),
@@ -546,6 +556,7 @@ pub fn plan(ctx: &Ctx, store: &Store, c: &Container) -> Result<Plan, EngineError
         new_network: network_settings::mode_of(c).new_namespace(),
         join_network: network_settings::joined_namespace(store, c)?,
         shared: c.spec.namespaces.shared(),
+        join,
         masked_paths: if c.spec.privileged {
             vec![]
         } else {

@@ -45,7 +45,7 @@ pub fn validate(name: &str) -> Result<String, EngineError> {
 }
 
 /// A free `adjective_noun` name.
-pub(super) fn generate(store: &Store) -> Result<String, EngineError> {
+pub(crate) fn generate(store: &Store) -> Result<String, EngineError> {
     for _ in 0..64 {
         let r: u32 = rand::random();
         let n = format!(

@@ -119,6 +119,9 @@ pub struct ContainerSpec {
     /// The healthcheck (the image's, or from `--health-*`); None: no check.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub healthcheck: Option<super::health::HealthConfig>,
+    /// The id of the pod the container belongs to (`--pod`; its infra container too), see `engine::pod`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod: Option<String>,
 }
 
 impl ContainerSpec {

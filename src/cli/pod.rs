@@ -1,0 +1,1002 @@
+//! `roost pod …`: create, start, stop, restart, kill, rm, prune, ps, inspect, exists, top, stats
+//! (podman's flags and output), and `run/create --pod`.
+use std::collections::BTreeMap;
+
+use clap::Args;
+use clap_complete::engine::ArgValueCandidates;
+use serde::Serialize;
+
+use crate::cli::complete::pod_names;
+use crate::cli::format::{self, Format, JsonStyle, Table};
+use crate::cli::out;
+use crate::cli::progress::Progress;
+use crate::engine::container::{self as ctr, Status};
+use crate::engine::pod::{self as engine, CreatePodOptions, Pod};
+use crate::engine::{Ctx, EngineError};
+use crate::error::Error;
+
+#[derive(Debug, clap::Subcommand)]
+pub enum PodCommand {
+    /// Create a pod (its infra container holds the shared namespaces and published ports)
+    Create(Box<CreateArgs>),
+    /// Start pods (the infra container first)
+    Start(TargetArgs),
+    /// Stop pods (their containers, then the infra container)
+    Stop(StopArgs),
+    /// Restart pods
+    Restart(TargetArgs),
+    /// Send a signal to the containers of pods
+    Kill(KillArgs),
+    /// Pause pods (needs a delegated cgroup v2 freezer)
+    Pause(TargetArgs),
+    /// Unpause pods
+    Unpause(TargetArgs),
+    /// Remove pods and their containers
+    #[command(visible_alias = "remove")]
+    Rm(RmArgs),
+    /// Remove every pod none of whose containers runs
+    Prune(PruneArgs),
+    /// List pods
+    #[command(visible_alias = "ls", visible_alias = "list")]
+    Ps(PsArgs),
+    /// Show details of pods
+    Inspect(InspectArgs),
+    /// Check whether a pod exists (exit 0 if it does, 1 if not)
+    Exists(ExistsArgs),
+    /// Display the running processes of the containers of a pod
+    Top(TopArgs),
+    /// Show resource use of the containers of pods (needs cgroups)
+    Stats(StatsArgs),
+}
+
+impl PodCommand {
+    /// These make, start, signal or remove containers.
+    pub fn needs_userns(&self) -> bool {
+        !matches!(
+            self,
+            PodCommand::Ps(_)
+                | PodCommand::Inspect(_)
+                | PodCommand::Exists(_)
+                | PodCommand::Top(_)
+                | PodCommand::Stats(_)
+        )
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// Name of the pod (default: a generated one)
+    #[arg(long, value_name = "NAME", short = 'n')]
+    pub name: Option<String>,
+    /// Set metadata on the pod (KEY=VALUE)
+    #[arg(short, long, value_name = "KEY=VALUE")]
+    pub label: Vec<String>,
+    /// The pod's host name (default: its name)
+    #[arg(long, value_name = "NAME")]
+    pub hostname: Option<String>,
+    /// Namespaces the containers share: ipc, net, uts (the default), cgroup, or none; `+ns` adds to the default
+    #[arg(long, value_name = "NS[,NS]")]
+    pub share: Option<String>,
+    /// Accepted for podman compatibility (roost sets up no pod cgroup)
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    pub share_parent: Option<bool>,
+    /// Create an infra container holding the shared namespaces (on by default)
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL", default_value = "true")]
+    pub infra: bool,
+    /// Image of the infra container (default: roost's built-in pause process)
+    #[arg(long, value_name = "IMAGE", add = ArgValueCandidates::new(crate::cli::complete::image_names))]
+    pub infra_image: Option<String>,
+    /// Command of the infra container (a JSON array or a single word)
+    #[arg(long, value_name = "COMMAND")]
+    pub infra_command: Option<String>,
+    /// Name of the infra container (default: the pod id's first 12 digits, then `-infra`)
+    #[arg(long, value_name = "NAME")]
+    pub infra_name: Option<String>,
+    /// Write the pod's ID to this file
+    #[arg(long, value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
+    pub pod_id_file: Option<std::path::PathBuf>,
+    /// Publish a port of the pod on the host ([[IP:][HOST_PORT]:]CONTAINER_PORT[/PROTOCOL])
+    #[arg(short, long, value_name = "PORT")]
+    pub publish: Vec<String>,
+    /// The pod's network: pasta[:OPTS], slirp4netns[:OPTS], private, none, host, or bridge network names
+    #[arg(long, value_name = "MODE", default_value = "", hide_default_value = true, add = ArgValueCandidates::new(crate::cli::complete::network_modes))]
+    pub network: String,
+    /// DNS servers for the pod's containers
+    #[arg(long, value_name = "IP")]
+    pub dns: Vec<String>,
+    /// DNS search domains
+    #[arg(long, value_name = "DOMAIN")]
+    pub dns_search: Vec<String>,
+    /// DNS options
+    #[arg(long, value_name = "OPTION")]
+    pub dns_option: Vec<String>,
+    /// Add a line to the pod's /etc/hosts (HOST:IP)
+    #[arg(long, value_name = "HOST:IP")]
+    pub add_host: Vec<String>,
+    /// Do not write the pod's /etc/hosts
+    #[arg(long)]
+    pub no_hosts: bool,
+    /// User namespace of the pod (only `host`, roost's own, is supported)
+    #[arg(long, value_name = "MODE")]
+    pub userns: Option<String>,
+    /// What the pod does when its last container exits: continue (default) or stop
+    #[arg(long, value_name = "POLICY", value_parser = ["continue", "stop"])]
+    pub exit_policy: Option<String>,
+    /// Name of the pod (as podman, instead of --name)
+    #[arg(value_name = "NAME", conflicts_with = "name")]
+    pub pod_name: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct TargetArgs {
+    /// All pods
+    #[arg(short, long)]
+    pub all: bool,
+    #[arg(value_name = "POD", add = ArgValueCandidates::new(pod_names))]
+    pub pods: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct StopArgs {
+    /// All pods
+    #[arg(short, long)]
+    pub all: bool,
+    /// Ignore pods that do not exist
+    #[arg(short, long)]
+    pub ignore: bool,
+    /// Seconds to wait before killing the containers
+    #[arg(short, long, value_name = "SECONDS")]
+    pub time: Option<u32>,
+    #[arg(value_name = "POD", add = ArgValueCandidates::new(pod_names))]
+    pub pods: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct KillArgs {
+    /// All pods
+    #[arg(short, long)]
+    pub all: bool,
+    /// The signal to send
+    #[arg(short, long, value_name = "SIGNAL", default_value = "KILL")]
+    pub signal: String,
+    #[arg(value_name = "POD", add = ArgValueCandidates::new(pod_names))]
+    pub pods: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RmArgs {
+    /// All pods
+    #[arg(short, long)]
+    pub all: bool,
+    /// Stop and remove running containers too
+    #[arg(short, long)]
+    pub force: bool,
+    /// Ignore pods that do not exist
+    #[arg(short, long)]
+    pub ignore: bool,
+    /// Seconds to wait for the containers to stop before killing them (with -f; 0 kills at once)
+    #[arg(short, long, value_name = "SECONDS")]
+    pub time: Option<u32>,
+    /// Read the pod's ID from this file
+    #[arg(long, value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
+    pub pod_id_file: Vec<std::path::PathBuf>,
+    #[arg(value_name = "POD", add = ArgValueCandidates::new(pod_names))]
+    pub pods: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// Do not ask for confirmation
+    #[arg(short, long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PsArgs {
+    /// Show only pod IDs
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Do not truncate IDs
+    #[arg(long)]
+    pub no_trunc: bool,
+    /// Show the names of the containers of each pod
+    #[arg(long)]
+    pub ctr_names: bool,
+    /// Show the IDs of the containers of each pod
+    #[arg(long)]
+    pub ctr_ids: bool,
+    /// Show the status of the containers of each pod
+    #[arg(long)]
+    pub ctr_status: bool,
+    /// Filter output: name, id, status, label, ctr-names, ctr-ids, ctr-status, ctr-number
+    #[arg(short, long, value_name = "KEY=VALUE")]
+    pub filter: Vec<String>,
+    /// Pretty-print with a Go template, `json`, or `table …`
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<String>,
+    /// Omit the table heading
+    #[arg(long)]
+    pub noheading: bool,
+    /// Show only the latest pod
+    #[arg(short, long)]
+    pub latest: bool,
+    /// Sort by created, id, name, number or status
+    #[arg(long, value_name = "KEY", value_parser = ["created", "id", "name", "number", "status"])]
+    pub sort: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// A Go template, or `json`
+    #[arg(short, long, value_name = "FORMAT")]
+    pub format: Option<String>,
+    /// The latest pod
+    #[arg(short, long)]
+    pub latest: bool,
+    #[arg(value_name = "POD", add = ArgValueCandidates::new(pod_names))]
+    pub pods: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExistsArgs {
+    #[arg(value_name = "POD", add = ArgValueCandidates::new(pod_names))]
+    pub pod: String,
+}
+
+#[derive(Debug, Args)]
+pub struct TopArgs {
+    #[arg(value_name = "POD", add = ArgValueCandidates::new(pod_names))]
+    pub pod: String,
+    /// ps descriptors (podman's: user, pid, ppid, pcpu, etime, tty, time, args, comm, …)
+    #[arg(value_name = "DESCRIPTOR")]
+    pub descriptors: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    /// All pods
+    #[arg(short, long)]
+    pub all: bool,
+    #[arg(value_name = "POD", add = ArgValueCandidates::new(pod_names))]
+    pub pods: Vec<String>,
+}
+
+pub fn dispatch(ctx: &Ctx, cmd: PodCommand) -> Result<i32, Error> {
+    match cmd {
+        PodCommand::Create(a) => create(ctx, &a),
+        PodCommand::Start(a) => each(ctx, &a.pods, a.all, false, |p| engine::start(ctx, p)),
+        PodCommand::Stop(a) => each(ctx, &a.pods, a.all, a.ignore, |p| {
+            engine::stop(ctx, p, a.time)
+        }),
+        PodCommand::Restart(a) => each(ctx, &a.pods, a.all, false, |p| {
+            engine::stop(ctx, p, None)?;
+            engine::start(ctx, &engine::find(ctx, &p.record.id)?)
+        }),
+        PodCommand::Kill(a) => {
+            let signal = ctr::parse_signal(&a.signal)
+                .map_err(|_| Error::Usage(format!("invalid signal: {}", a.signal)))?;
+            each(ctx, &a.pods, a.all, false, |p| engine::kill(ctx, p, signal))
+        }
+        PodCommand::Pause(_) | PodCommand::Unpause(_) => {
+            let info = crate::engine::system::info(ctx)?;
+            Err(EngineError::Invalid(format!(
+                "pausing a pod's containers needs the cgroup freezer of a delegated cgroup v2 subtree, which roost cannot use here ({}): see `roost info`",
+                info.host.cgroup_note
+            ))
+            .into())
+        }
+        PodCommand::Rm(a) => rm(ctx, &a),
+        PodCommand::Prune(_) => {
+            let removed = engine::prune(ctx)?;
+            out(&removed
+                .iter()
+                .map(|id| format!("{id}\n"))
+                .collect::<String>())
+            .map(|()| 0)
+        }
+        PodCommand::Ps(a) => ps(ctx, &a),
+        PodCommand::Inspect(a) => inspect(ctx, &a),
+        PodCommand::Exists(a) => Ok(if engine::exists(ctx, &a.pod)? { 0 } else { 1 }),
+        PodCommand::Top(a) => top(ctx, &a),
+        PodCommand::Stats(a) => {
+            for p in &a.pods {
+                engine::find(ctx, p)?;
+            }
+            Err(EngineError::Invalid(
+                "`pod stats` needs per-container cgroups, which roost does not create yet: there is no CPU or memory accounting to show (see `roost top` and `roost pod top` for the processes)".into(),
+            )
+            .into())
+        }
+    }
+}
+
+/// Resolve the pods of a bulk command and run `f` on each, printing each pod's id; the errors are
+/// printed too, and the exit status is 125 if any failed (the error itself when there is one pod).
+fn each(
+    ctx: &Ctx,
+    keys: &[String],
+    all: bool,
+    ignore: bool,
+    f: impl Fn(&Pod) -> Result<(), EngineError>,
+) -> Result<i32, Error> {
+    if keys.is_empty() && !all {
+        return Err(Error::Usage(
+            "you must provide at least one pod name or ID, or --all".into(),
+        ));
+    }
+    let mut errors: Vec<EngineError> = Vec::new();
+    let mut pods = Vec::new();
+    if all {
+        pods = engine::list(ctx)?;
+    } else {
+        for k in keys {
+            match engine::find(ctx, k) {
+                Ok(p) => pods.push(p),
+                Err(EngineError::Pod(engine::PodError::NoSuchPod(_))) if ignore => {}
+                Err(e) => errors.push(e),
+            }
+        }
+    }
+    for p in &pods {
+        match f(p) {
+            Ok(()) => out(&format!("{}\n", p.record.id))?,
+            Err(e) => errors.push(e),
+        }
+    }
+    report(errors)
+}
+
+/// The first of `errors` as the command's error; the others printed before it.
+fn report(mut errors: Vec<EngineError>) -> Result<i32, Error> {
+    if errors.is_empty() {
+        return Ok(0);
+    }
+    let last = errors.pop().expect("not empty");
+    for e in errors {
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!("Error: {}", Error::from(e).chain());
+        }
+    }
+    Err(last.into())
+}
+
+fn network_request(a: &CreateArgs) -> Result<ctr::network_settings::NetworkRequest, Error> {
+    let mut publish = Vec::new();
+    for p in &a.publish {
+        publish.extend(crate::network::parse_publish(p).map_err(|e| Error::Usage(e.to_string()))?);
+    }
+    Ok(ctr::network_settings::NetworkRequest {
+        mode: a.network.clone(),
+        publish,
+        dns: a.dns.clone(),
+        dns_search: a.dns_search.clone(),
+        dns_options: a.dns_option.clone(),
+        add_hosts: a.add_host.clone(),
+        no_hosts: a.no_hosts,
+        ..Default::default()
+    })
+}
+
+/// `--network NAME[,NAME]` naming bridge networks (not a per-container mode).
+fn bridge_networks(
+    net: &mut ctr::network_settings::NetworkRequest,
+) -> Result<BTreeMap<String, crate::network::netavark::PerNetwork>, Error> {
+    let mode = net.mode.as_str();
+    let is_mode = matches!(
+        mode,
+        "" | "default" | "host" | "none" | "private" | "pasta" | "slirp4netns"
+    ) || ["pasta:", "slirp4netns:", "ns:"]
+        .iter()
+        .any(|p| mode.starts_with(p));
+    if mode.starts_with("container:") {
+        return Err(Error::Usage(
+            "a pod cannot join another container's network: use --network pasta, slirp4netns, none, host or a bridge network".into(),
+        ));
+    }
+    if is_mode {
+        return Ok(BTreeMap::new());
+    }
+    let mut list = crate::engine::network::parse_network_flag(mode).map_err(EngineError::from)?;
+    for (name, _) in &mut list {
+        if name == "bridge" {
+            *name = crate::network::DEFAULT_NAME.into();
+        }
+    }
+    net.mode = crate::engine::network::BRIDGE_MODE.to_string();
+    Ok(list.into_iter().collect())
+}
+
+fn create_options(a: &CreateArgs) -> Result<CreatePodOptions, Error> {
+    let mut net = network_request(a)?;
+    let networks = bridge_networks(&mut net)?;
+    Ok(CreatePodOptions {
+        name: a.name.clone().or_else(|| a.pod_name.clone()),
+        labels: crate::cli::key_values("--label", &a.label)?,
+        hostname: a.hostname.clone(),
+        share: a.share.clone(),
+        share_parent: a.share_parent.unwrap_or(true),
+        infra: a.infra,
+        infra_image: a.infra_image.clone(),
+        infra_command: a.infra_command.as_deref().map(|c| {
+            serde_json::from_str::<Vec<String>>(c).unwrap_or_else(|_| vec![c.to_string()])
+        }),
+        infra_name: a.infra_name.clone(),
+        net,
+        networks,
+        userns: a.userns.clone(),
+        exit_policy: a.exit_policy.clone(),
+        create_command: std::env::args().collect(),
+        tls_verify: None,
+    })
+}
+
+fn write_id_file(path: Option<&std::path::Path>, id: &str) -> Result<(), Error> {
+    if let Some(p) = path {
+        std::fs::write(p, id)
+            .map_err(|e| Error::io(format!("write the pod ID file `{}`", p.display()), e))?;
+    }
+    Ok(())
+}
+
+pub fn create(ctx: &Ctx, a: &CreateArgs) -> Result<i32, Error> {
+    let opts = create_options(a)?;
+    let pod = engine::create(ctx, &opts, &Progress::new(false))?;
+    write_id_file(a.pod_id_file.as_deref(), &pod.id)?;
+    out(&format!("{}\n", pod.id)).map(|()| 0)
+}
+
+/// `run/create --pod new:NAME` (a pod made for the container, which takes the container's network
+/// flags, as podman does), `--pod NAME|ID` and `--pod-id-file FILE`: sets `opts.pod`.
+pub fn container_pod(
+    ctx: &Ctx,
+    opts: &mut ctr::CreateOptions,
+    pod: Option<&str>,
+    pod_id_file: Option<&std::path::Path>,
+) -> Result<(), Error> {
+    let key = match (pod, pod_id_file) {
+        (Some(_), Some(_)) => {
+            return Err(Error::Usage(
+                "--pod and --pod-id-file cannot be used together".into(),
+            ));
+        }
+        (Some(p), None) => p.to_string(),
+        (None, Some(f)) => std::fs::read_to_string(f)
+            .map_err(|e| Error::io(format!("read the pod ID file `{}`", f.display()), e))?
+            .trim()
+            .to_string(),
+        (None, None) => return Ok(()),
+    };
+    let Some(name) = key.strip_prefix("new:") else {
+        opts.pod = Some(key);
+        return Ok(());
+    };
+    let net = std::mem::take(&mut opts.net);
+    let pod_opts = CreatePodOptions {
+        name: Some(name.to_string()),
+        infra: true,
+        net: ctr::network_settings::NetworkRequest {
+            ports_must_be_free: false,
+            ..net
+        },
+        networks: std::mem::take(&mut opts.networks),
+        hostname: opts.hostname.take(),
+        create_command: std::env::args().collect(),
+        ..Default::default()
+    };
+    let pod = engine::create(ctx, &pod_opts, &Progress::new(true))?;
+    opts.pod = Some(pod.id);
+    Ok(())
+}
+
+fn rm(ctx: &Ctx, a: &RmArgs) -> Result<i32, Error> {
+    let mut keys = a.pods.clone();
+    for f in &a.pod_id_file {
+        match std::fs::read_to_string(f) {
+            Ok(id) => keys.push(id.trim().to_string()),
+            Err(e) if a.ignore && e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(Error::io(
+                    format!("read the pod ID file `{}`", f.display()),
+                    e,
+                ));
+            }
+        }
+    }
+    if keys.is_empty() && !a.all {
+        if a.ignore && !a.pod_id_file.is_empty() {
+            return Ok(0);
+        }
+        return Err(Error::Usage(
+            "you must provide at least one pod name or ID, or --all".into(),
+        ));
+    }
+    // podman's -t: seconds to wait before killing; with -f and no -t the stop signal is not sent.
+    each(ctx, &keys, a.all, a.ignore, |p| {
+        engine::remove(ctx, p, a.force, a.time)
+    })
+}
+
+/// A row of `pod ps` for templates and the table (podman's `ListPodReporter`).
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct PsRow {
+    id: String,
+    #[serde(rename = "ID")]
+    id_alias: String,
+    name: String,
+    status: String,
+    created: String,
+    #[serde(rename = "InfraID")]
+    infra_id: String,
+    number_of_containers: usize,
+    container_ids: String,
+    container_names: String,
+    container_statuses: String,
+    /// `k=v,k2=v2`, as podman's reporter gives it.
+    labels: String,
+    networks: String,
+    cgroup: String,
+    namespace: String,
+}
+
+/// One pod of `pod ps --format json` (podman's `ListPodsReport`).
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct PsJson {
+    cgroup: String,
+    containers: Vec<PsContainer>,
+    created: String,
+    id: String,
+    infra_id: String,
+    name: String,
+    namespace: String,
+    networks: Vec<String>,
+    status: String,
+    labels: BTreeMap<String, String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct PsContainer {
+    id: String,
+    names: String,
+    status: String,
+    restart_count: u32,
+}
+
+fn networks(p: &Pod) -> Vec<String> {
+    p.infra()
+        .map(|c| c.spec.networks.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+fn ps_row(p: &Pod, no_trunc: bool, now: jiff::Timestamp) -> PsRow {
+    let short = |s: &str| {
+        if no_trunc {
+            s.to_string()
+        } else {
+            s.chars().take(12).collect()
+        }
+    };
+    let join = |f: &dyn Fn(&ctr::Container) -> String| {
+        p.containers.iter().map(f).collect::<Vec<_>>().join(",")
+    };
+    PsRow {
+        id: short(&p.record.id),
+        id_alias: short(&p.record.id),
+        name: p.record.name.clone(),
+        status: p.status().into(),
+        created: format::time_ago(p.record.created, now),
+        infra_id: p.record.infra_id.as_deref().map(short).unwrap_or_default(),
+        number_of_containers: p.containers.len(),
+        container_ids: join(&|c| short(&c.record.id)),
+        container_names: join(&|c| c.record.name.clone()),
+        container_statuses: join(&|c| c.state.status.as_str().to_string()),
+        labels: p
+            .record
+            .labels
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(","),
+        networks: networks(p).join(","),
+        cgroup: String::new(),
+        namespace: String::new(),
+    }
+}
+
+fn ps_json(p: &Pod) -> PsJson {
+    PsJson {
+        cgroup: String::new(),
+        containers: p
+            .containers
+            .iter()
+            .map(|c| PsContainer {
+                id: c.record.id.clone(),
+                names: c.record.name.clone(),
+                status: c.state.status.as_str().into(),
+                restart_count: c.state.restart_count,
+            })
+            .collect(),
+        created: format::rfc3339_nano_utc(p.record.created),
+        id: p.record.id.clone(),
+        infra_id: p.record.infra_id.clone().unwrap_or_default(),
+        name: p.record.name.clone(),
+        namespace: String::new(),
+        networks: networks(p),
+        status: p.status().into(),
+        labels: p.record.labels.clone(),
+    }
+}
+
+/// `pod ps --filter KEY=VALUE` (the same key repeated: any of them; different keys: all).
+fn pod_matches(p: &Pod, key: &str, v: &str) -> Result<bool, Error> {
+    let regex = |v: &str| {
+        regex_lite::Regex::new(v)
+            .map_err(|e| Error::Usage(format!("invalid filter `{key}={v}`: {e}")))
+    };
+    Ok(match key {
+        "name" => regex(v)?.is_match(&p.record.name),
+        "id" => p.record.id.starts_with(&v.to_ascii_lowercase()),
+        "status" => {
+            const STATES: [&str; 7] = [
+                "stopped", "running", "paused", "exited", "dead", "created", "degraded",
+            ];
+            if !STATES.contains(&v) {
+                return Err(Error::Usage(format!(
+                    "invalid filter `status={v}`: status must be one of {}",
+                    STATES.join(", ")
+                )));
+            }
+            p.status().eq_ignore_ascii_case(v)
+        }
+        "label" => match v.split_once('=') {
+            Some((k, val)) => p.record.labels.get(k).is_some_and(|x| x == val),
+            None => p.record.labels.contains_key(v),
+        },
+        "ctr-names" => {
+            let re = regex(v)?;
+            p.containers.iter().any(|c| re.is_match(&c.record.name))
+        }
+        "ctr-ids" => p.containers.iter().any(|c| c.record.id.starts_with(v)),
+        "ctr-status" => p.containers.iter().any(|c| c.state.status.as_str() == v),
+        "ctr-number" => {
+            let n: usize = v.parse().map_err(|_| {
+                Error::Usage(format!(
+                    "invalid filter `ctr-number={v}`: expected a number"
+                ))
+            })?;
+            p.containers.len() == n
+        }
+        "network" => networks(p).iter().any(|n| n == v),
+        _ => {
+            return Err(Error::Usage(format!(
+                "invalid filter `{key}={v}`: supported keys are name, id, status, label, ctr-names, ctr-ids, ctr-status, ctr-number, network"
+            )));
+        }
+    })
+}
+
+fn filter(pods: Vec<Pod>, filters: &[String]) -> Result<Vec<Pod>, Error> {
+    let mut by_key: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for f in filters {
+        let (k, v) = f
+            .split_once('=')
+            .ok_or_else(|| Error::Usage(format!("invalid filter `{f}`: expected KEY=VALUE")))?;
+        by_key.entry(k).or_default().push(v);
+    }
+    let mut out = Vec::new();
+    for p in pods {
+        let mut keep = true;
+        for (k, values) in &by_key {
+            let mut any = false;
+            for v in values {
+                any |= pod_matches(&p, k, v)?;
+            }
+            keep &= any;
+        }
+        if keep {
+            out.push(p);
+        }
+    }
+    Ok(out)
+}
+
+fn ps(ctx: &Ctx, a: &PsArgs) -> Result<i32, Error> {
+    let mut pods = filter(engine::list(ctx)?, &a.filter)?;
+    if a.latest {
+        pods.truncate(1);
+    }
+    match a.sort.as_deref() {
+        Some("id") => pods.sort_by(|x, y| x.record.id.cmp(&y.record.id)),
+        Some("name") => pods.sort_by(|x, y| x.record.name.cmp(&y.record.name)),
+        Some("number") => pods.sort_by_key(|p| p.containers.len()),
+        Some("status") => pods.sort_by(|x, y| x.status().cmp(y.status())),
+        Some(_) => pods.sort_by_key(|p| p.record.created),
+        None => {}
+    }
+    if a.quiet {
+        let text: String = pods
+            .iter()
+            .map(|p| {
+                let id = if a.no_trunc {
+                    &p.record.id[..]
+                } else {
+                    &p.record.id[..12]
+                };
+                format!("{id}\n")
+            })
+            .collect();
+        return out(&text).map(|()| 0);
+    }
+    let fmt = Format::parse(a.format.as_deref());
+    if fmt == Format::Json {
+        let rows: Vec<PsJson> = pods.iter().map(ps_json).collect();
+        return out(&format::render_json(&rows, JsonStyle::PS)?).map(|()| 0);
+    }
+    let now = jiff::Timestamp::now();
+    let rows: Vec<PsRow> = pods.iter().map(|p| ps_row(p, a.no_trunc, now)).collect();
+    let mut cols = vec![
+        "{{.Id}}",
+        "{{.Name}}",
+        "{{.Status}}",
+        "{{.Created}}",
+        "{{.InfraID}}",
+    ];
+    if a.ctr_ids {
+        cols.push("{{.ContainerIds}}");
+    }
+    if a.ctr_names {
+        cols.push("{{.ContainerNames}}");
+    }
+    if a.ctr_status {
+        cols.push("{{.ContainerStatuses}}");
+    }
+    if !(a.ctr_ids || a.ctr_names || a.ctr_status) {
+        cols.push("{{.NumberOfContainers}}");
+    }
+    let default_template = format!("table {}", cols.join("\t"));
+    let table = Table {
+        name: "pod ps",
+        default_template: &default_template,
+        headers: &[
+            ("Id", "POD ID"),
+            ("ID", "POD ID"),
+            ("InfraID", "INFRA ID"),
+            ("NumberOfContainers", "# OF CONTAINERS"),
+            ("ContainerIds", "IDS"),
+            ("ContainerNames", "NAMES"),
+            ("ContainerStatuses", "STATUS"),
+            ("Namespace", "NAMESPACES"),
+        ],
+        json: JsonStyle::PS,
+    };
+    let mut text = format::render_list(&rows, &fmt, &table)?;
+    if a.noheading {
+        text = format::strip_heading(text, &fmt);
+    }
+    out(&text).map(|()| 0)
+}
+
+/// `pod inspect` (podman 4's `InspectPodData`).
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct InspectJson {
+    id: String,
+    name: String,
+    created: String,
+    create_command: Vec<String>,
+    exit_policy: String,
+    state: String,
+    hostname: String,
+    labels: BTreeMap<String, String>,
+    create_cgroup: bool,
+    create_infra: bool,
+    #[serde(rename = "InfraContainerID", skip_serializing_if = "Option::is_none")]
+    infra_container_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    infra_config: Option<InfraConfig>,
+    shared_namespaces: Vec<String>,
+    num_containers: usize,
+    containers: Vec<InspectContainer>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct InfraConfig {
+    port_bindings: BTreeMap<String, Vec<HostPort>>,
+    host_network: bool,
+    #[serde(rename = "StaticIP")]
+    static_ip: String,
+    #[serde(rename = "StaticMAC")]
+    static_mac: String,
+    no_manage_resolv_conf: bool,
+    #[serde(rename = "DNSServer")]
+    dns_server: Vec<String>,
+    #[serde(rename = "DNSSearch")]
+    dns_search: Vec<String>,
+    #[serde(rename = "DNSOption")]
+    dns_option: Vec<String>,
+    no_manage_hosts: bool,
+    host_add: Vec<String>,
+    networks: Vec<String>,
+    network_mode: String,
+    #[serde(rename = "pid_ns")]
+    pid_ns: String,
+    #[serde(rename = "userns")]
+    userns: String,
+    #[serde(rename = "uts_ns")]
+    uts_ns: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct HostPort {
+    host_ip: String,
+    host_port: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct InspectContainer {
+    id: String,
+    name: String,
+    state: String,
+}
+
+fn inspect_json(p: &Pod) -> InspectJson {
+    let infra_config = p.infra().map(|c| {
+        let n = &c.spec.net;
+        let mut bindings: BTreeMap<String, Vec<HostPort>> = BTreeMap::new();
+        for m in &n.ports {
+            for (h, ctr_port) in m.pairs() {
+                bindings
+                    .entry(format!("{ctr_port}/{}", m.protocol.as_str()))
+                    .or_default()
+                    .push(HostPort {
+                        host_ip: m.host_ip.map(|a| a.to_string()).unwrap_or_default(),
+                        host_port: h.to_string(),
+                    });
+            }
+        }
+        InfraConfig {
+            port_bindings: bindings,
+            host_network: c.spec.network == "host",
+            static_ip: String::new(),
+            static_mac: n.mac_address.clone().unwrap_or_default(),
+            no_manage_resolv_conf: n.dns == ["none"],
+            dns_server: n.dns.clone(),
+            dns_search: n.dns_search.clone(),
+            dns_option: n.dns_options.clone(),
+            no_manage_hosts: n.no_hosts,
+            host_add: n
+                .add_hosts
+                .iter()
+                .map(|(h, ip)| format!("{h}:{ip}"))
+                .collect(),
+            networks: c.spec.networks.keys().cloned().collect(),
+            network_mode: c.spec.network.split(':').next().unwrap_or("").to_string(),
+            pid_ns: "private".into(),
+            userns: "host".into(),
+            uts_ns: "private".into(),
+        }
+    });
+    InspectJson {
+        id: p.record.id.clone(),
+        name: p.record.name.clone(),
+        created: format::rfc3339_nano_utc(p.record.created),
+        create_command: p.record.create_command.clone(),
+        exit_policy: p.record.exit_policy.clone(),
+        state: p.status().into(),
+        hostname: p.record.hostname.clone(),
+        labels: p.record.labels.clone(),
+        create_cgroup: false,
+        create_infra: p.record.infra_id.is_some(),
+        infra_container_id: p.record.infra_id.clone(),
+        infra_config,
+        shared_namespaces: p.record.share.clone(),
+        num_containers: p.containers.len(),
+        containers: p
+            .containers
+            .iter()
+            .map(|c| InspectContainer {
+                id: c.record.id.clone(),
+                name: c.record.name.clone(),
+                state: c.state.status.as_str().into(),
+            })
+            .collect(),
+    }
+}
+
+fn inspect(ctx: &Ctx, a: &InspectArgs) -> Result<i32, Error> {
+    let pods: Vec<Pod> = if a.latest {
+        engine::list(ctx)?.into_iter().take(1).collect()
+    } else {
+        if a.pods.is_empty() {
+            return Err(Error::Usage(
+                "you must provide at least one pod name or ID, or --latest".into(),
+            ));
+        }
+        a.pods
+            .iter()
+            .map(|k| engine::find(ctx, k))
+            .collect::<Result<_, _>>()?
+    };
+    let objs: Vec<InspectJson> = pods.iter().map(inspect_json).collect();
+    let fmt = Format::parse(a.format.as_deref());
+    let text = match (&fmt, objs.as_slice()) {
+        // podman 4 prints one pod as an object, not an array.
+        (Format::Default | Format::Json, [one]) => {
+            let text = format::render_json(std::slice::from_ref(one), JsonStyle::INSPECT)?;
+            unwrap_array(&text)
+        }
+        _ => format::render_inspect(&objs, &fmt)?,
+    };
+    out(&text).map(|()| 0)
+}
+
+/// `[\n     {…}\n]\n` → `{…}\n`, un-indented by one level.
+fn unwrap_array(text: &str) -> String {
+    let indent = JsonStyle::INSPECT.indent;
+    let inner: Vec<&str> = text.lines().collect();
+    let body = &inner[1..inner.len().saturating_sub(1)];
+    let mut s: String = body
+        .iter()
+        .map(|l| l.strip_prefix(indent).unwrap_or(l))
+        .collect::<Vec<_>>()
+        .join("\n");
+    s.push('\n');
+    s
+}
+
+fn top(ctx: &Ctx, a: &TopArgs) -> Result<i32, Error> {
+    let pod = engine::find(ctx, &a.pod)?;
+    let running: Vec<&ctr::Container> = pod
+        .containers
+        .iter()
+        .filter(|c| c.state.status == Status::Running)
+        .collect();
+    if running.is_empty() {
+        return Err(EngineError::Invalid(format!(
+            "pod `{}` has no running containers: start it with `roost pod start {}`",
+            pod.record.name, pod.record.name
+        ))
+        .into());
+    }
+    let mut headers: Vec<String> = Vec::new();
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    for c in running {
+        let mut descriptors = a.descriptors.clone();
+        if descriptors.is_empty() {
+            descriptors = [
+                "user", "pid", "ppid", "pcpu", "etime", "tty", "time", "args",
+            ]
+            .map(String::from)
+            .to_vec();
+        }
+        let report = ctr::top(ctx, &c.record.id, &descriptors)?;
+        if headers.is_empty() {
+            headers = report.headers.clone();
+            headers.push("NAME".into());
+        }
+        for mut r in report.rows {
+            r.push(c.record.name.clone());
+            rows.push(r);
+        }
+    }
+    let mut tw = tabwriter::TabWriter::new(Vec::new())
+        .minwidth(10)
+        .padding(2);
+    let line = |cells: &[String]| cells.join("\t") + "\n";
+    let mut text = line(&headers);
+    for r in &rows {
+        text.push_str(&line(r));
+    }
+    use std::io::Write;
+    tw.write_all(text.as_bytes())
+        .and_then(|()| tw.flush())
+        .expect("writing to a Vec cannot fail");
+    let table = tw.into_inner().expect("flushing into a Vec cannot fail");
+    out(&String::from_utf8_lossy(&table)).map(|()| 0)
+}

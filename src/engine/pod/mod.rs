@@ -1,0 +1,554 @@
+//! Pods (podman's pod model): containers that share network, IPC and UTS namespaces (and with
+//! `--share pid` the pid namespace), held by an infra container that runs roost's built-in pause
+//! process. A pod is a JSON record in the store (`pods/ID.json`); its containers are ordinary
+//! containers whose spec names the pod, and which join the infra container's namespaces (the network
+//! through `--network container:INFRA`, the others through `runtime::plan::JoinedNamespaces`).
+mod infra;
+mod store;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use super::container::{self, Container, CreateOptions, Status};
+use super::image::PullProgress;
+use super::{Ctx, EngineError};
+
+pub use store::names;
+
+/// The namespaces a pod's containers can share (podman's `--share`).
+pub const SHAREABLE: [&str; 5] = ["cgroup", "ipc", "net", "pid", "uts"];
+
+/// What is stored about a pod.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PodRecord {
+    pub id: String,
+    pub name: String,
+    pub created: Timestamp,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    /// The host name of the pod's UTS namespace (the pod's name unless `--hostname`).
+    pub hostname: String,
+    /// Shared namespaces, sorted (`ipc`, `net`, `uts` by default; `cgroup` is accepted and recorded).
+    pub share: Vec<String>,
+    #[serde(default)]
+    pub share_parent: bool,
+    /// The infra container (None with `--infra=false`).
+    #[serde(default)]
+    pub infra_id: Option<String>,
+    #[serde(default)]
+    pub exit_policy: String,
+    #[serde(default)]
+    pub create_command: Vec<String>,
+}
+
+impl PodRecord {
+    pub fn shares(&self, ns: &str) -> bool {
+        self.infra_id.is_some() && self.share.iter().any(|s| s == ns)
+    }
+}
+
+/// A pod and its containers (the infra container first).
+#[derive(Debug, Clone)]
+pub struct Pod {
+    pub record: PodRecord,
+    pub containers: Vec<Container>,
+}
+
+impl Pod {
+    pub fn infra(&self) -> Option<&Container> {
+        let id = self.record.infra_id.as_deref()?;
+        self.containers.iter().find(|c| c.record.id == id)
+    }
+
+    pub fn is_infra(&self, c: &Container) -> bool {
+        self.record.infra_id.as_deref() == Some(c.record.id.as_str())
+    }
+
+    /// podman's pod states: `Created` (nothing ran yet), `Running` (all run), `Degraded` (some run),
+    /// `Paused`, `Exited` (all have ended), `Stopped` (some ended, none runs).
+    pub fn status(&self) -> &'static str {
+        let n = self.containers.len();
+        let count = |f: &dyn Fn(Status) -> bool| {
+            self.containers.iter().filter(|c| f(c.state.status)).count()
+        };
+        let running = count(&|s| s == Status::Running);
+        let paused = count(&|s| s == Status::Paused);
+        let ended = count(&|s| matches!(s, Status::Exited | Status::Stopped));
+        match () {
+            _ if n == 0 => "Created",
+            _ if running == n => "Running",
+            _ if running > 0 => "Degraded",
+            _ if paused == n => "Paused",
+            _ if ended == n => "Exited",
+            _ if ended > 0 => "Stopped",
+            _ => "Created",
+        }
+    }
+
+    /// The containers that are not the infra container, oldest first.
+    pub fn members(&self) -> impl Iterator<Item = &Container> {
+        self.containers.iter().filter(|c| !self.is_infra(c))
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PodError {
+    #[error("no pod with name or ID {0} found: no such pod")]
+    NoSuchPod(String),
+    #[error("name \"{0}\" is in use: pod already exists")]
+    NameInUse(String),
+    #[error("more than one pod matches `{input}`: {matches}")]
+    Ambiguous { input: String, matches: String },
+    #[error("failed to {op} `{}`", path.display())]
+    Io {
+        op: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "pod {0} has running containers: cannot remove a pod with running containers without force"
+    )]
+    Running(String),
+    #[error("the infra container of pod `{0}` is gone: the pod cannot start containers")]
+    NoInfra(String),
+    #[error("malformed pod record `{}`: {why}", path.display())]
+    Malformed { path: PathBuf, why: String },
+}
+
+impl PodError {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            PodError::NoSuchPod(_) => Some("list pods with `roost pod ps`".into()),
+            PodError::Running(_) => Some(
+                "stop it first (`roost pod stop`) or remove it with its containers: `roost pod rm -f`"
+                    .into(),
+            ),
+            PodError::NoInfra(p) => Some(format!("remove the pod: `roost pod rm -f {p}`")),
+            _ => None,
+        }
+    }
+}
+
+/// `pod create`'s options.
+#[derive(Debug, Clone, Default)]
+pub struct CreatePodOptions {
+    pub name: Option<String>,
+    pub labels: BTreeMap<String, String>,
+    pub hostname: Option<String>,
+    /// `--share` as given (None: podman's default, `ipc,net,uts`; a leading `+` adds to it).
+    pub share: Option<String>,
+    pub share_parent: bool,
+    /// `--infra` (on by default).
+    pub infra: bool,
+    pub infra_image: Option<String>,
+    pub infra_command: Option<Vec<String>>,
+    pub infra_name: Option<String>,
+    /// `-p`, `--network`, `--dns*`, `--add-host`, `--no-hosts`: given to the infra container.
+    pub net: container::network_settings::NetworkRequest,
+    /// Bridge networks of `--network NAME`.
+    pub networks: BTreeMap<String, crate::network::netavark::PerNetwork>,
+    pub userns: Option<String>,
+    pub exit_policy: Option<String>,
+    pub create_command: Vec<String>,
+    pub tls_verify: Option<bool>,
+}
+
+fn invalid(msg: impl Into<String>) -> EngineError {
+    EngineError::Invalid(msg.into())
+}
+
+/// `--share`: the namespaces to share, sorted.
+pub fn parse_share(share: Option<&str>) -> Result<Vec<String>, EngineError> {
+    let default = ["ipc", "net", "uts"];
+    let (mut out, list): (Vec<String>, &str) = match share {
+        None => return Ok(default.map(String::from).to_vec()),
+        Some(s) if s.starts_with('+') => (default.map(String::from).to_vec(), &s[1..]),
+        Some(s) => (Vec::new(), s),
+    };
+    for ns in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let ns = if ns == "none" { continue } else { ns };
+        if !SHAREABLE.contains(&ns) {
+            return Err(invalid(format!(
+                "invalid kernel namespace to share `{ns}`: use {} or none",
+                SHAREABLE.join(", ")
+            )));
+        }
+        if !out.iter().any(|s| s == ns) {
+            out.push(ns.to_string());
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// `pod create`: record a pod and create its infra container (not started: `pod start` or the first
+/// container started in it does that).
+pub fn create(
+    ctx: &Ctx,
+    opts: &CreatePodOptions,
+    progress: &dyn PullProgress,
+) -> Result<PodRecord, EngineError> {
+    let share = parse_share(opts.share.as_deref())?;
+    if share.iter().any(|s| s == "pid") {
+        return Err(invalid(
+            "--share pid is not supported yet: a pod's containers each have a pid namespace of their own (drop pid from --share)",
+        ));
+    }
+    if let Some(u) = opts
+        .userns
+        .as_deref()
+        .filter(|u| !u.is_empty() && *u != "host")
+    {
+        return Err(invalid(format!(
+            "--userns `{u}` on a pod is not supported: a pod's containers share roost's user namespace (drop --userns)"
+        )));
+    }
+    let policy = opts
+        .exit_policy
+        .clone()
+        .unwrap_or_else(|| "continue".into());
+    if policy != "continue" && policy != "stop" {
+        return Err(invalid(format!(
+            "invalid pod exit policy `{policy}`: use continue or stop"
+        )));
+    }
+    if !opts.infra {
+        let net_flags = !opts.net.publish.is_empty()
+            || !opts.net.mode.is_empty()
+            || !opts.networks.is_empty()
+            || !opts.net.dns.is_empty()
+            || !opts.net.add_hosts.is_empty();
+        if net_flags {
+            return Err(invalid(
+                "cannot set network options (-p, --network, --dns, --add-host) on a pod without an infra container (--infra=false)",
+            ));
+        }
+    }
+    let store = ctx.store()?;
+    let _lock = store::lock(ctx)?;
+    let name = match &opts.name {
+        Some(n) => container::validate_name(n)?,
+        None => store::free_name(ctx, &store)?,
+    };
+    if store::find(ctx, &name).is_ok() {
+        return Err(PodError::NameInUse(name).into());
+    }
+    let id = hex::encode(rand::random::<[u8; 32]>());
+    let hostname = opts.hostname.clone().unwrap_or_else(|| name.clone());
+    let mut record = PodRecord {
+        id: id.clone(),
+        name,
+        created: Timestamp::now(),
+        labels: opts.labels.clone(),
+        hostname,
+        share: if opts.infra { share } else { Vec::new() },
+        share_parent: opts.share_parent,
+        infra_id: None,
+        exit_policy: policy,
+        create_command: opts.create_command.clone(),
+    };
+    if opts.infra {
+        let c = infra::create(ctx, &store, &record, opts, progress)?;
+        record.infra_id = Some(c.record.id);
+    }
+    if let Err(e) = store::save(ctx, &record) {
+        if let Some(infra) = &record.infra_id {
+            let _ = container::remove(ctx, std::slice::from_ref(infra), false, true, true);
+        }
+        return Err(e);
+    }
+    Ok(record)
+}
+
+/// Resolve a pod by name, id or id prefix, with its containers.
+pub fn find(ctx: &Ctx, key: &str) -> Result<Pod, EngineError> {
+    let record = store::find(ctx, key)?;
+    Ok(with_containers(record, &container::list(ctx)?))
+}
+
+fn with_containers(record: PodRecord, all: &[Container]) -> Pod {
+    let mut containers: Vec<Container> = all
+        .iter()
+        .filter(|c| c.spec.pod.as_deref() == Some(record.id.as_str()))
+        .cloned()
+        .collect();
+    containers.sort_by_key(|c| {
+        (
+            record.infra_id.as_deref() != Some(c.record.id.as_str()),
+            c.record.created,
+        )
+    });
+    Pod { record, containers }
+}
+
+/// All pods, newest first.
+pub fn list(ctx: &Ctx) -> Result<Vec<Pod>, EngineError> {
+    let all = container::list(ctx)?;
+    let mut pods: Vec<Pod> = store::all(ctx)?
+        .into_iter()
+        .map(|r| with_containers(r, &all))
+        .collect();
+    pods.sort_by_key(|p| std::cmp::Reverse(p.record.created));
+    Ok(pods)
+}
+
+/// Each pod's name and infra container by pod id (for `ps`'s pod columns; none when unreadable).
+pub fn list_brief(ctx: &Ctx) -> BTreeMap<String, (String, Option<String>)> {
+    store::all(ctx)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|r| (r.id, (r.name, r.infra_id)))
+        .collect()
+}
+
+/// `pod exists`.
+pub fn exists(ctx: &Ctx, key: &str) -> Result<bool, EngineError> {
+    match store::find(ctx, key) {
+        Ok(_) => Ok(true),
+        Err(EngineError::Pod(PodError::NoSuchPod(_))) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// `pod start`: the infra container, then the others (each after what it requires).
+pub fn start(ctx: &Ctx, pod: &Pod) -> Result<(), EngineError> {
+    for c in &pod.containers {
+        let fresh = container::find(&ctx.store()?, &c.record.id)?;
+        if fresh.state.status != Status::Running {
+            container::start_detached(ctx, &fresh)?;
+        }
+    }
+    Ok(())
+}
+
+/// `pod stop`: the containers, then the infra container; returns the first failure.
+pub fn stop(ctx: &Ctx, pod: &Pod, timeout: Option<u32>) -> Result<(), EngineError> {
+    let mut first = None;
+    for c in pod.members().chain(pod.infra()) {
+        if c.state.status == Status::Running
+            && let Err(e) = container::stop(ctx, &c.record.id, timeout)
+        {
+            first.get_or_insert(e);
+        }
+    }
+    first.map_or(Ok(()), Err)
+}
+
+/// `pod kill`: the signal to every running container of the pod.
+pub fn kill(ctx: &Ctx, pod: &Pod, signal: i32) -> Result<(), EngineError> {
+    let mut first = None;
+    for c in pod.members().chain(pod.infra()) {
+        if c.state.status == Status::Running
+            && let Err(e) = container::kill(ctx, &c.record.id, signal)
+        {
+            first.get_or_insert(e);
+        }
+    }
+    first.map_or(Ok(()), Err)
+}
+
+/// `pod rm`: the pod's containers (with `force` also running ones, stopped after `timeout`), then the pod.
+pub fn remove(ctx: &Ctx, pod: &Pod, force: bool, timeout: Option<u32>) -> Result<(), EngineError> {
+    let running = pod
+        .containers
+        .iter()
+        .any(|c| c.state.status == Status::Running);
+    if running && !force {
+        return Err(PodError::Running(pod.record.name.clone()).into());
+    }
+    if running && timeout.is_some_and(|t| t > 0) {
+        stop(ctx, pod, timeout)?;
+    }
+    // Killed all at once, so that their monitors tear down (and record) in parallel rather than one
+    // after the other in the removals below.
+    if running && timeout.is_none_or(|t| t == 0) {
+        for c in pod.members().chain(pod.infra()) {
+            if c.state.status == Status::Running && c.state.pid > 0 {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(c.state.pid),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            }
+        }
+    }
+    // The members first (they depend on the infra container), then the infra container.
+    let ids: Vec<String> = pod
+        .members()
+        .chain(pod.infra())
+        .map(|c| c.record.id.clone())
+        .collect();
+    if !ids.is_empty() {
+        let report = container::remove_containers(ctx, &ids, false, true, true, false, true)?;
+        if let Some(e) = report.errors.into_iter().next() {
+            return Err(e);
+        }
+    }
+    // Anything started in the pod meanwhile (a `run --pod` racing with us) is removed as well.
+    let late: Vec<String> = find(ctx, &pod.record.id)
+        .map(|p| p.containers.iter().map(|c| c.record.id.clone()).collect())
+        .unwrap_or_default();
+    if !late.is_empty() {
+        container::remove_containers(ctx, &late, false, true, true, false, true)?;
+    }
+    store::delete(ctx, &pod.record.id)?;
+    let _ = crate::store::remove_tree(&runtime_dir(ctx, &pod.record.id));
+    Ok(())
+}
+
+/// `pod prune`: remove every pod none of whose containers runs; returns their ids.
+pub fn prune(ctx: &Ctx) -> Result<Vec<String>, EngineError> {
+    let mut removed = Vec::new();
+    for pod in list(ctx)? {
+        if pod
+            .containers
+            .iter()
+            .all(|c| !matches!(c.state.status, Status::Running | Status::Paused))
+        {
+            remove(ctx, &pod, false, None)?;
+            removed.push(pod.record.id);
+        }
+    }
+    Ok(removed)
+}
+
+/// `run/create --pod`: the options of a container that joins `opts.pod`, with the pod's namespaces
+/// and settings in place of its own (None when the container joins no pod, or is the infra).
+pub fn member_options(
+    ctx: &Ctx,
+    opts: &CreateOptions,
+) -> Result<Option<CreateOptions>, EngineError> {
+    let Some(key) = opts.pod.as_deref() else {
+        return Ok(None);
+    };
+    if opts.pod_infra {
+        return Ok(None);
+    }
+    let pod = find(ctx, key)?;
+    let name = &pod.record.name;
+    let mut o = opts.clone();
+    o.pod = Some(pod.record.id.clone());
+    let Some(infra_id) = pod.record.infra_id.clone() else {
+        return Ok(Some(o));
+    };
+    let infra = pod.infra().ok_or_else(|| PodError::NoInfra(name.clone()))?;
+    if pod.record.shares("net") {
+        let n = &opts.net;
+        let set = [
+            (!n.publish.is_empty() || n.publish_all, "-p/--publish"),
+            (!n.mode.is_empty() || !opts.networks.is_empty(), "--network"),
+            (!n.expose.is_empty(), "--expose"),
+            (!n.dns.is_empty(), "--dns"),
+            (!n.dns_search.is_empty(), "--dns-search"),
+            (!n.dns_options.is_empty(), "--dns-option"),
+            (!n.add_hosts.is_empty(), "--add-host"),
+            (n.no_hosts, "--no-hosts"),
+            (n.mac_address.is_some(), "--mac-address"),
+        ];
+        if let Some((_, flag)) = set.iter().find(|(on, _)| *on) {
+            return Err(invalid(format!(
+                "cannot set {flag} on a container in pod `{name}`: it shares the pod's network; set it when the pod is created (`roost pod create {flag} …`)"
+            )));
+        }
+        let pn = &infra.spec.net;
+        o.net.mode = format!("container:{infra_id}");
+        o.net.dns = pn.dns.clone();
+        o.net.dns_search = pn.dns_search.clone();
+        o.net.dns_options = pn.dns_options.clone();
+        o.net.add_hosts = pn
+            .add_hosts
+            .iter()
+            .map(|(h, ip)| format!("{h}:{ip}"))
+            .collect();
+        o.net.no_hosts = pn.no_hosts;
+        o.net.ports_must_be_free = false;
+    }
+    if opts.userns.mode.is_some() || !opts.userns.uidmap.is_empty() {
+        return Err(invalid(format!(
+            "cannot set --userns, --uidmap or --gidmap on a container in pod `{name}`: its containers share roost's user namespace"
+        )));
+    }
+    for (ns, flag, value) in [
+        ("uts", "--uts", &opts.namespaces.uts),
+        ("ipc", "--ipc", &opts.namespaces.ipc),
+        ("pid", "--pid", &opts.namespaces.pid),
+    ] {
+        if pod.record.shares(ns) && !value.is_empty() {
+            return Err(invalid(format!(
+                "cannot set {flag} on a container in pod `{name}`: it shares the pod's {} namespace",
+                ns.to_uppercase()
+            )));
+        }
+    }
+    if pod.record.shares("uts") {
+        if opts.hostname.is_some() {
+            return Err(invalid(format!(
+                "cannot set --hostname on a container in pod `{name}`: it shares the pod's UTS namespace; use `roost pod create --hostname`"
+            )));
+        }
+        o.hostname = Some(pod.record.hostname.clone());
+    }
+    if !o.requires.contains(&infra_id) {
+        o.requires.insert(0, infra_id);
+    }
+    Ok(Some(o))
+}
+
+/// The pod's shared /dev/shm (a directory in roost's runtime dir, on tmpfs), bound into each of its
+/// containers when the pod shares IPC (podman mounts one tmpfs per pod).
+fn shm_dir(ctx: &Ctx, pod_id: &str) -> PathBuf {
+    runtime_dir(ctx, pod_id).join("shm")
+}
+
+fn runtime_dir(ctx: &Ctx, pod_id: &str) -> PathBuf {
+    ctx.paths.runtime.join("pods").join(pod_id)
+}
+
+/// For `container::plan`: the namespaces of the pod's infra container that `c` enters, and the pod's
+/// /dev/shm added to `binds`.
+pub fn joined_namespaces(
+    ctx: &Ctx,
+    store: &crate::store::Store,
+    c: &Container,
+    binds: &mut Vec<(PathBuf, String)>,
+) -> Result<crate::runtime::plan::JoinedNamespaces, EngineError> {
+    let mut join = crate::runtime::plan::JoinedNamespaces::default();
+    let Some(pod_id) = c.spec.pod.as_deref() else {
+        return Ok(join);
+    };
+    let record = store::find(ctx, pod_id)?;
+    let Some(infra_id) = record.infra_id.as_deref() else {
+        return Ok(join);
+    };
+    if record.shares("ipc") {
+        let shm = shm_dir(ctx, pod_id);
+        std::fs::create_dir_all(&shm).map_err(|e| EngineError::io("create", &shm, e))?;
+        binds.push((shm, "/dev/shm".into()));
+    }
+    if infra_id == c.record.id {
+        return Ok(join);
+    }
+    let infra = container::find(store, infra_id)?;
+    if infra.state.status != Status::Running || infra.state.pid <= 0 {
+        return Err(invalid(format!(
+            "cannot start a container in pod `{}`: its infra container `{}` is not running",
+            record.name, infra.record.name
+        )));
+    }
+    let ns = |kind: &str| {
+        Some(PathBuf::from(format!(
+            "/proc/{}/ns/{kind}",
+            infra.state.pid
+        )))
+    };
+    if record.shares("ipc") {
+        join.ipc = ns("ipc");
+    }
+    if record.shares("uts") {
+        join.uts = ns("uts");
+    }
+    Ok(join)
+}
