@@ -25,6 +25,8 @@ pub enum SpawnError {
     /// Setting up the container's network from outside failed.
     #[error("{0}")]
     Attach(String),
+    #[error(transparent)]
+    Cgroup(#[from] super::cgroup::CgroupError),
 }
 
 impl SpawnError {
@@ -43,6 +45,8 @@ pub struct Spawned {
     pub pid: Pid,
     /// The pty master, with `-t`.
     pub terminal: Option<OwnedFd>,
+    /// Its cgroup, when the plan asked for one.
+    pub cgroup: Option<super::cgroup::Made>,
 }
 
 /// Work done for the container from outside while it builds its root: starting the helper that
@@ -67,7 +71,11 @@ impl Attach for NoAttach {
 }
 
 fn namespace_flags(plan: &Plan) -> libc::c_int {
-    let mut f = libc::CLONE_NEWNS | libc::CLONE_NEWCGROUP;
+    // With a cgroup of its own, the child makes its cgroup namespace once it has been moved there.
+    let mut f = libc::CLONE_NEWNS;
+    if plan.cgroup.is_none() && !plan.shared.cgroup {
+        f |= libc::CLONE_NEWCGROUP;
+    }
     for (shared, flag) in [
         (plan.shared.pid, libc::CLONE_NEWPID),
         (plan.shared.uts, libc::CLONE_NEWUTS),
@@ -152,6 +160,22 @@ fn parent(
         kill_and_reap(pid);
         return Err(SpawnError::Attach(e));
     }
+    let cgroup = match plan.cgroup.as_ref() {
+        None => None,
+        Some(c) => match super::cgroup::create(c, pid.as_raw()) {
+            Ok(made) => Some(made),
+            Err(e) => {
+                kill_and_reap(pid);
+                return Err(e.into());
+            }
+        },
+    };
+    let failed = |pid: Pid| {
+        kill_and_reap(pid);
+        if let Some(m) = &cgroup {
+            super::cgroup::remove(m);
+        }
+    };
     let mapped = match &plan.maps {
         IdMaps::Helpers { uids, gids } => {
             crate::userns::run_map_helper("newuidmap", pid.as_raw(), uids)
@@ -180,17 +204,21 @@ fn parent(
     let mut report = Vec::new();
     let _ = std::fs::File::from(err).read_to_end(&mut report);
     if let Err(e) = mapped {
-        let _ = nix::sys::wait::waitpid(pid, None);
+        failed(pid);
         return Err(e.into());
     }
     if let Err(e) = attached {
-        kill_and_reap(pid);
+        failed(pid);
         return Err(SpawnError::Attach(e));
     }
     if report.is_empty() {
-        return Ok(Spawned { pid, terminal });
+        return Ok(Spawned {
+            pid,
+            terminal,
+            cgroup,
+        });
     }
-    let _ = nix::sys::wait::waitpid(pid, None);
+    failed(pid);
     let text = String::from_utf8_lossy(&report);
     let (code, message) = text.split_once('\t').unwrap_or(("125", &text));
     Err(SpawnError::Child {
@@ -261,6 +289,19 @@ fn setup(
         .map_err(|e| fail(125, format!("failed to make the process non-dumpable: {e}")))?;
     if let Some(ns) = &plan.join_network {
         join_network(ns)?;
+    }
+    if plan.cgroup.as_ref().is_some_and(|c| c.private_ns) {
+        // The parent has moved us into the container's cgroup: it becomes our cgroup root.
+        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWCGROUP)
+            .map_err(|e| fail(125, format!("failed to make the cgroup namespace: {e}")))?;
+    }
+    if let Some(adj) = plan.oom_score_adj {
+        std::fs::write("/proc/self/oom_score_adj", adj.to_string()).map_err(|e| {
+            fail(
+                125,
+                format!("failed to set the OOM score adjustment to {adj}: {e} (without privileges it can only be raised)"),
+            )
+        })?;
     }
     let single = matches!(plan.maps, IdMaps::Single { .. });
     mounts::build_root(plan, !tty_gid_mapped(&plan.maps))

@@ -61,6 +61,7 @@ fn options(a: &CreateArgs, remove: bool) -> Result<CreateOptions, Error> {
     }
     let (network_mode, networks) = super::network::bridge_networks(a)?;
     let (no_new_privileges, seccomp) = security_opts(&a.security_opt)?;
+    let (resources, cgroup) = a.cgroup.options()?;
     Ok(CreateOptions {
         image: a.image.clone(),
         name: a.name.clone(),
@@ -134,6 +135,8 @@ fn options(a: &CreateArgs, remove: bool) -> Result<CreateOptions, Error> {
             a.uts.as_deref(),
         )?,
         requires: a.requires.clone(),
+        resources,
+        cgroup,
         host_env: std::env::vars()
             .filter(|(k, _)| !k.starts_with("_ROOST_"))
             .collect(),

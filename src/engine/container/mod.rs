@@ -18,6 +18,7 @@ mod mount_spec;
 mod names;
 pub mod network;
 pub mod process;
+pub mod resources;
 mod rootfs;
 mod run;
 mod size;
@@ -116,6 +117,10 @@ pub struct CreateOptions {
     pub namespaces: Namespaces,
     /// `--requires`: containers (names or ids) started before this one.
     pub requires: Vec<String>,
+    /// `--memory`, `--cpus` and the other limits, parsed.
+    pub resources: crate::runtime::cgroup::Resources,
+    /// `--cgroups`, `--cgroup-parent`, `--cgroupns`, `--oom-score-adj`.
+    pub cgroup: resources::CgroupSpec,
 }
 
 /// The pid, IPC and UTS namespace modes of a container: `host` shares roost's, empty is the
@@ -168,6 +173,7 @@ impl Namespaces {
             pid: self.pid == "host",
             ipc: self.ipc == "host",
             uts: self.uts == "host",
+            ..Default::default()
         }
     }
 }
@@ -244,6 +250,8 @@ pub fn create(
     progress: &dyn PullProgress,
 ) -> Result<Container, EngineError> {
     rlimits(&opts.ulimits)?;
+    let mut cgroup = opts.cgroup.clone();
+    let limits = resources::check(ctx, &opts.resources, &mut cgroup)?;
     let storage_driver = super::storage::select(ctx).driver;
     if storage_driver == Driver::FuseOverlayfs {
         super::storage::fuse::available()
@@ -368,6 +376,8 @@ pub fn create(
         builder: None,
         namespaces: opts.namespaces.clone(),
         requires,
+        resources: limits,
+        cgroup,
     };
     let record = ContainerRecord {
         id: id.clone(),
@@ -517,6 +527,8 @@ pub fn plan(ctx: &Ctx, store: &Store, c: &Container) -> Result<Plan, EngineError
             paths(crate::runtime::plan::READONLY_PATHS)
         },
         security: security(ctx, &c.spec)?,
+        cgroup: resources::plan(ctx, c),
+        oom_score_adj: c.spec.cgroup.oom_score_adj,
     })
 }
 

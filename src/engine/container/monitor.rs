@@ -293,6 +293,9 @@ pub fn monitor(ctx: &Ctx, id: &str, ready: OwnedFd, wait_attach: bool) -> Result
             st.error.clear();
             st.stopped_by_user = false;
             st.restart_count = restarts;
+            st.cgroup = spawned.cgroup.as_ref().map(|m| m.container.clone());
+            st.oom_killed = false;
+            st.paused = false;
         })?;
         super::volumes::mark_populated(&mut store, &c)?;
         if let Some(mut r) = ready.take() {
@@ -321,6 +324,7 @@ pub fn monitor(ctx: &Ctx, id: &str, ready: OwnedFd, wait_attach: bool) -> Result
         // publish the same host ports next.
         net.stop_and_wait();
         let code = lifecycle::record_exit(&mut store, id, code);
+        super::resources::ended(&mut store, id, spawned.cgroup.as_ref())?;
         drop(fuse);
         let code = code?;
         // The exit is recorded: attached clients read it from the store once we close them.
