@@ -163,6 +163,7 @@ pub fn cgroup_of(c: &Container, what: &str) -> Result<std::path::PathBuf, Engine
 
 /// `pause` (`frozen`) or `unpause` one container, with the cgroup freezer.
 pub fn pause(ctx: &Ctx, name: &str, frozen: bool) -> Result<String, EngineError> {
+    Host::detect().require_v2("pausing a container")?;
     let mut store = ctx.store()?;
     let c = super::lifecycle::find(&store, name)?;
     let want = if frozen {

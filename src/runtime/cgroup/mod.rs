@@ -18,7 +18,6 @@ pub use limits::{CgroupsMode, LimitError, Resources, Throttle};
 
 /// Where the unified hierarchy is mounted.
 pub const ROOT: &str = "/sys/fs/cgroup";
-const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
 
 /// The `Delegate=` drop-in that gives a user every controller roost can use.
 pub const DELEGATE_HINT: &str = "create /etc/systemd/system/user@.service.d/delegate.conf with `[Service]` and `Delegate=cpu cpuset io memory pids`, run `systemctl daemon-reload` as root, then log out and in again";
@@ -92,7 +91,7 @@ pub enum Host {
 impl Host {
     pub fn detect() -> Host {
         match nix::sys::statfs::statfs(ROOT) {
-            Ok(s) if s.filesystem_type().0 as i64 == CGROUP2_SUPER_MAGIC => Host::Unified,
+            Ok(s) if s.filesystem_type() == nix::sys::statfs::CGROUP2_SUPER_MAGIC => Host::Unified,
             _ if Path::new("/sys/fs/cgroup/unified").is_dir() => Host::Hybrid,
             _ => Host::Legacy,
         }
