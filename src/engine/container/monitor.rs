@@ -323,8 +323,9 @@ pub fn monitor(ctx: &Ctx, id: &str, ready: OwnedFd, wait_attach: bool) -> Result
         // The helper goes before the exit is recorded: whoever waits for that (`stop`, `rm -f`) may
         // publish the same host ports next.
         net.stop_and_wait();
-        let code = lifecycle::record_exit(&mut store, id, code);
+        // Before the exit is recorded: whoever waits for it finds the OOM flag and no cgroup left.
         super::resources::ended(&mut store, id, spawned.cgroup.as_ref())?;
+        let code = lifecycle::record_exit(&mut store, id, code);
         drop(fuse);
         let code = code?;
         // The exit is recorded: attached clients read it from the store once we close them.

@@ -106,8 +106,9 @@ fn attached(ctx: &Ctx, c: &Container, sig_proxy: bool) -> Result<Ended, EngineEr
         // may want them).
         net.stop_and_wait();
     }
-    let code = lifecycle::record_exit(&mut store, &c.record.id, code);
+    // Before the exit is recorded: whoever waits for it finds the OOM flag and no cgroup left.
     super::resources::ended(&mut store, &c.record.id, spawned.cgroup.as_ref())?;
+    let code = lifecycle::record_exit(&mut store, &c.record.id, code);
     drop(fuse);
     let code = code?;
     if c.spec.remove {

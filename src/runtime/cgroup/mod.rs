@@ -332,13 +332,13 @@ pub fn apply(dir: &Path, r: &Resources) -> Result<(), CgroupError> {
     Ok(())
 }
 
-/// Remove a cgroupfs container's directories once it has ended (a systemd scope goes by itself
-/// once empty). The supervisor moves back where it came from first.
+/// Remove the container's leaf once it has ended, and for cgroupfs the whole directory (a systemd
+/// scope goes by itself once its supervisor has exited). The supervisor moves back first.
 pub fn remove(made: &Made) {
+    let _ = std::fs::remove_dir(&made.container);
     if let Some(from) = &made.supervisor_from {
         let _ = std::fs::write(from.join("cgroup.procs"), std::process::id().to_string());
         let _ = std::fs::remove_dir(made.unit.join("supervisor"));
-        let _ = std::fs::remove_dir(&made.container);
         let _ = std::fs::remove_dir(&made.unit);
     }
 }
