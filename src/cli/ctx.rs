@@ -200,6 +200,11 @@ pub(super) fn build(global: &GlobalArgs, joined: Option<Joined>) -> Result<Ctx, 
     let network_conf = network_conf(&conf);
     Ok(Ctx {
         registry_timeout: registry_timeout()?,
+        cgroup: crate::engine::container::resources::CgroupSettings {
+            manager: global.cgroup_manager.clone(),
+            bus_address: std::env::var("DBUS_SESSION_BUS_ADDRESS").ok(),
+            runtime_dir: std::env::var_os("XDG_RUNTIME_DIR").map(std::path::PathBuf::from),
+        },
         rootless: joined.is_some() || !nix::unistd::Uid::current().is_root(),
         default_network,
         network_conf,

@@ -168,8 +168,12 @@ pub enum Command {
     Logs(container::LogsArgs),
     /// Attach to a running container's output (and its stdin, if it was created with -i)
     Attach(container::AttachArgs),
-    /// Pause containers (needs a delegated cgroup v2 freezer)
+    /// Pause containers (the cgroup v2 freezer of their own cgroup)
     Pause(container::PauseArgs),
+    /// Change the resource limits of a container
+    Update(container::UpdateArgs),
+    /// Show resource usage of containers (CPU, memory, network and block I/O, PIDs)
+    Stats(container::StatsArgs),
     /// Unpause containers
     Unpause(container::PauseArgs),
     /// Runs a detached container (internal)
@@ -507,7 +511,10 @@ fn dispatch(ctx: &crate::engine::Ctx, command: Command) -> Result<i32, Error> {
         Command::Restart(a) => container::restart(ctx, &a),
         Command::Logs(a) => container::logs(ctx, &a),
         Command::Attach(a) => container::attach(ctx, &a),
-        Command::Pause(a) | Command::Unpause(a) => container::pause(ctx, &a),
+        Command::Pause(a) => container::pause(ctx, &a, true),
+        Command::Unpause(a) => container::pause(ctx, &a, false),
+        Command::Update(a) => container::update(ctx, &a),
+        Command::Stats(a) => container::stats(ctx, &a),
         Command::Monitor(a) => container::monitor(ctx, &a),
         Command::Commit(a) => container::commit(ctx, &a),
         Command::Cp(a) => container::cp(ctx, &a),

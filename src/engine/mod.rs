@@ -44,6 +44,8 @@ pub struct Ctx {
     pub rootless: bool,
     /// How long a registry may take to connect or to send the next bytes (`ROOST_REGISTRY_TIMEOUT`).
     pub registry_timeout: std::time::Duration,
+    /// `--cgroup-manager` and where the user's bus is (used only for containers with a cgroup).
+    pub cgroup: container::resources::CgroupSettings,
 }
 
 impl Ctx {
@@ -75,6 +77,10 @@ impl Ctx {
 pub enum EngineError {
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Cgroup(#[from] crate::runtime::cgroup::CgroupError),
+    #[error(transparent)]
+    Limit(#[from] crate::runtime::cgroup::LimitError),
     #[error(transparent)]
     Registry(#[from] crate::registry::RegistryError),
     #[error(transparent)]
@@ -214,6 +220,7 @@ impl EngineError {
             EngineError::Network(e) => e.hint(),
             EngineError::Health(e) => e.hint(),
             EngineError::Pod(e) => e.hint(),
+            EngineError::Cgroup(e) => e.hint(),
             EngineError::ImageNotKnown(_) => {
                 Some("see `roost images` for the images in local storage".into())
             }

@@ -200,6 +200,11 @@ pub enum Step {
     },
     Cloexec,
     ParentDeathSignal,
+    CgroupNamespace,
+    /// `--oom-score-adj`.
+    OomScoreAdj {
+        adj: i32,
+    },
     OpenTerminal,
     PassTerminal,
     SetupTerminal,
@@ -343,6 +348,10 @@ impl fmt::Display for Step {
             }
             Step::Cloexec => write!(f, "failed to set close-on-exec"),
             Step::ParentDeathSignal => write!(f, "failed to set the parent-death signal"),
+            Step::CgroupNamespace => write!(f, "failed to make the cgroup namespace"),
+            Step::OomScoreAdj { adj } => {
+                write!(f, "failed to set the OOM score adjustment to {adj}")
+            }
             Step::OpenTerminal => write!(f, "failed to open a terminal"),
             Step::PassTerminal => write!(f, "failed to pass the terminal"),
             Step::SetupTerminal => write!(f, "failed to set up the terminal"),
@@ -386,6 +395,11 @@ impl fmt::Display for Step {
 impl fmt::Display for ChildError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (&self.step, &self.cause) {
+            (Step::OomScoreAdj { .. }, Some(cause)) => write!(
+                f,
+                "{}: {cause} (without privileges it can only be raised)",
+                self.step
+            ),
             (Step::Rlimit { .. }, Some(cause)) => write!(
                 f,
                 "{}: {cause} (a user namespace cannot raise a hard limit)",

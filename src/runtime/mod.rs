@@ -2,6 +2,7 @@
 //! namespaces, map ids, build the root file system, drop privileges, exec. No external OCI runtime.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod cgroup;
 mod init;
 pub mod message;
 mod mounts;

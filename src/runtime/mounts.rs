@@ -241,6 +241,23 @@ fn mask(root: &Path, path: &str) -> StepResult {
 }
 
 /// Everything from the overlay to pivot_root. After this, `/` is the container's root.
+/// The container's own cgroup (the root of its cgroup namespace) at /sys/fs/cgroup, read-only as
+/// podman mounts it.
+fn mount_cgroup(root: &Path) -> StepResult {
+    let dir = inside(root, "/sys/fs/cgroup");
+    step(
+        || "mount /sys/fs/cgroup".into(),
+        mount(
+            Some("cgroup2"),
+            &dir,
+            Some("cgroup2"),
+            MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC | MsFlags::MS_NODEV | MsFlags::MS_RDONLY,
+            None::<&str>,
+        )
+        .map_err(nix_io),
+    )
+}
+
 pub(super) fn build_root(plan: &Plan, single_mapping: bool) -> StepResult {
     step(
         || "make mounts private".into(),
@@ -306,6 +323,9 @@ pub(super) fn build_root(plan: &Plan, single_mapping: bool) -> StepResult {
                 | MsFlags::MS_NODEV,
             None::<&str>,
         );
+    }
+    if plan.cgroup.as_ref().is_some_and(|c| c.private_ns) {
+        mount_cgroup(root)?;
     }
     mount_dev(root, single_mapping, plan.shared.ipc)?;
     for m in &plan.mounts {

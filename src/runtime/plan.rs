@@ -143,6 +143,8 @@ pub struct SharedNamespaces {
     pub ipc: bool,
     /// The caller's UTS namespace: the host name is the caller's, not set.
     pub uts: bool,
+    /// The caller's cgroup namespace (`--cgroupns host`).
+    pub cgroup: bool,
 }
 
 /// Namespaces of another process that a container enters instead of making its own (`/proc/PID/ns/…`
@@ -175,6 +177,10 @@ pub struct Plan {
     pub masked_paths: Vec<String>,
     pub readonly_paths: Vec<String>,
     pub security: Security,
+    /// A cgroup of its own, with limits (only when asked for: none by default).
+    pub cgroup: Option<super::cgroup::CgroupPlan>,
+    /// `--oom-score-adj`.
+    pub oom_score_adj: Option<i32>,
 }
 
 /// podman's default masked paths (made unreadable inside the container).

@@ -27,6 +27,8 @@ pub enum SpawnError {
     /// Setting up the container's network from outside failed.
     #[error(transparent)]
     Attach(#[from] AttachError),
+    #[error(transparent)]
+    Cgroup(#[from] super::cgroup::CgroupError),
 }
 
 impl SpawnError {
@@ -85,6 +87,8 @@ pub struct Spawned {
     pub pid: Pid,
     /// The pty master, with `-t`.
     pub terminal: Option<OwnedFd>,
+    /// Its cgroup, when the plan asked for one.
+    pub cgroup: Option<super::cgroup::Made>,
 }
 
 /// Work done for the container from outside while it builds its root: starting the helper that
@@ -97,7 +101,11 @@ pub trait Attach {
 }
 
 fn namespace_flags(plan: &Plan) -> libc::c_int {
-    let mut f = libc::CLONE_NEWNS | libc::CLONE_NEWCGROUP;
+    // With a cgroup of its own, the child makes its cgroup namespace once it has been moved there.
+    let mut f = libc::CLONE_NEWNS;
+    if plan.cgroup.is_none() && !plan.shared.cgroup {
+        f |= libc::CLONE_NEWCGROUP;
+    }
     for (shared, flag) in [
         (plan.shared.pid, libc::CLONE_NEWPID),
         (
@@ -155,10 +163,27 @@ fn parent(
         kill_and_reap(pid);
         return Err(e.into());
     }
+    // Before the ids are mapped the child waits: it is in its cgroup before it makes its namespace.
+    let cgroup = match plan.cgroup.as_ref() {
+        None => None,
+        Some(c) => match super::cgroup::create(c, pid.as_raw()) {
+            Ok(made) => Some(made),
+            Err(e) => {
+                kill_and_reap(pid);
+                return Err(e.into());
+            }
+        },
+    };
+    let failed = |pid: Pid| {
+        kill_and_reap(pid);
+        if let Some(m) = &cgroup {
+            super::cgroup::remove(m);
+        }
+    };
     let mapped = map_ids(plan, pid);
     chan.ids_mapped(mapped.is_ok());
     if let Err(e) = mapped {
-        let _ = nix::sys::wait::waitpid(pid, None);
+        failed(pid);
         return Err(e.into());
     }
     // With -t the child sends the pty master before it execs (or its failure).
@@ -169,7 +194,7 @@ fn parent(
     let terminal = match terminal {
         Ok(t) => t,
         Err(e) => {
-            let _ = nix::sys::wait::waitpid(pid, None);
+            failed(pid);
             return Err(e.into());
         }
     };
@@ -177,14 +202,18 @@ fn parent(
     chan.network_ready(attached.is_ok());
     let outcome = chan.outcome();
     if let Err(e) = attached {
-        kill_and_reap(pid);
+        failed(pid);
         return Err(e.into());
     }
     if let Err(e) = outcome {
-        let _ = nix::sys::wait::waitpid(pid, None);
+        failed(pid);
         return Err(e.into());
     }
-    Ok(Spawned { pid, terminal })
+    Ok(Spawned {
+        pid,
+        terminal,
+        cgroup,
+    })
 }
 
 fn map_ids(plan: &Plan, pid: Pid) -> Result<(), crate::userns::UsernsError> {
@@ -255,6 +284,15 @@ fn setup(plan: &Plan, chan: &ChildEnd) -> Result<Infallible, ChildError> {
     }
     if let Some(ns) = &plan.join.uts {
         join_namespace(ns, nix::sched::CloneFlags::CLONE_NEWUTS, "UTS")?;
+    }
+    if plan.cgroup.as_ref().is_some_and(|c| c.private_ns) {
+        // The parent has moved us into the container's cgroup: it becomes our cgroup root.
+        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWCGROUP)
+            .map_err(|e| ChildError::nix(Step::CgroupNamespace, e))?;
+    }
+    if let Some(adj) = plan.oom_score_adj {
+        std::fs::write("/proc/self/oom_score_adj", adj.to_string())
+            .map_err(|e| ChildError::io(Step::OomScoreAdj { adj }, &e))?;
     }
     let single = matches!(plan.maps, IdMaps::Single { .. });
     mounts::build_root(plan, !tty_gid_mapped(&plan.maps))

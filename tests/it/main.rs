@@ -10,6 +10,7 @@ mod attach;
 mod auth;
 mod basics;
 mod build;
+mod cgroups;
 mod client_flags;
 mod clients;
 mod completion;

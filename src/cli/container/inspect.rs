@@ -172,7 +172,7 @@ fn state_json(st: &State) -> Value {
         "Running": st.status == Status::Running,
         "Paused": st.status == Status::Paused,
         "Restarting": false,
-        "OOMKilled": false,
+        "OOMKilled": st.oom_killed,
         "Dead": false,
         "Pid": st.pid,
         "ConmonPid": st.monitor_pid,
@@ -247,6 +247,47 @@ fn config_json(c: &Container) -> Value {
     })
 }
 
+/// HostConfig's resource fields, as podman names them (0 or empty when unset).
+fn resources_json(s: &crate::engine::container::ContainerSpec) -> serde_json::Map<String, Value> {
+    let r = s.resources.clone().unwrap_or_default();
+    let throttle = |t: &[crate::runtime::cgroup::Throttle]| -> Value {
+        t.iter()
+            .map(|t| json!({"Path": t.path, "Rate": t.rate}))
+            .collect()
+    };
+    let cg = &s.cgroup;
+    let fields = json!({
+        "Memory": r.memory.unwrap_or(0),
+        "MemoryReservation": r.memory_reservation.unwrap_or(0),
+        "MemorySwap": r.memory_swap.unwrap_or(match r.memory { Some(m) if m > 0 => 2 * m, _ => 0 }),
+        "MemorySwappiness": r.memory_swappiness.unwrap_or(0),
+        "NanoCpus": r.nano_cpus.unwrap_or(0),
+        "CpuPeriod": r.cpu_period.unwrap_or(0),
+        "CpuQuota": r.cpu_quota.unwrap_or(0),
+        "CpuShares": r.cpu_shares.unwrap_or(0),
+        "CpusetCpus": r.cpuset_cpus.clone().unwrap_or_default(),
+        "CpusetMems": r.cpuset_mems.clone().unwrap_or_default(),
+        "PidsLimit": if s.resources.is_some() { r.pids_limit.unwrap_or(crate::runtime::cgroup::limits::DEFAULT_PIDS_LIMIT) } else { 0 },
+        "BlkioWeight": r.blkio_weight.unwrap_or(0),
+        "BlkioWeightDevice": [],
+        "BlkioDeviceReadBps": throttle(&r.device_read_bps),
+        "BlkioDeviceWriteBps": throttle(&r.device_write_bps),
+        "BlkioDeviceReadIOps": throttle(&r.device_read_iops),
+        "BlkioDeviceWriteIOps": throttle(&r.device_write_iops),
+        "OomKillDisable": r.oom_kill_disable,
+        "OomScoreAdj": cg.oom_score_adj.unwrap_or(0),
+        "CgroupConf": r.cgroup_conf.iter().cloned().collect::<std::collections::BTreeMap<_, _>>(),
+        "CgroupParent": cg.parent.clone().unwrap_or_default(),
+        "CgroupManager": cg.manager,
+        "CgroupMode": if cg.ns_host { "host" } else { "private" },
+        "Cgroups": match cg.mode { Some(m) if m != crate::runtime::cgroup::CgroupsMode::Enabled => m.as_str(), _ => "default" },
+    });
+    match fields {
+        Value::Object(m) => m,
+        _ => serde_json::Map::new(),
+    }
+}
+
 /// `.HostConfig`: how it runs.
 fn host_config_json(store: &Store, c: &Container) -> Value {
     let s = &c.spec;
@@ -258,7 +299,7 @@ fn host_config_json(store: &Store, c: &Container) -> Value {
         .iter()
         .map(|(h, ip)| format!("{h}:{ip}"))
         .collect();
-    json!({
+    let mut v = json!({
         "Binds": binds,
         "Tmpfs": tmpfs,
         "NetworkMode": s.network,
@@ -285,7 +326,11 @@ fn host_config_json(store: &Store, c: &Container) -> Value {
             "UidMap": m.uids.iter().map(|r| r.render()).collect::<Vec<_>>(),
             "GidMap": m.gids.iter().map(|r| r.render()).collect::<Vec<_>>(),
         })),
-    })
+    });
+    if let Some(h) = v.as_object_mut() {
+        h.extend(resources_json(s));
+    }
+    v
 }
 
 /// podman's healthcheck fields: `State.Health` (and 4.x's `State.Healthcheck`, the same),

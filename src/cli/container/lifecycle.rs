@@ -218,12 +218,37 @@ pub struct PauseArgs {
     pub containers: Vec<String>,
 }
 
-/// `pause`/`unpause`: freezing needs the cgroup freezer of a delegated cgroup v2 subtree.
-pub fn pause(ctx: &Ctx, _a: &PauseArgs) -> Result<i32, Error> {
-    let info = crate::engine::system::info(ctx)?;
-    Err(crate::engine::EngineError::Invalid(format!(
-        "pausing containers needs the cgroup freezer of a delegated cgroup v2 subtree, which roost cannot use here ({}): see `roost info`",
-        info.host.cgroup_note
-    ))
-    .into())
+/// `pause`/`unpause` (`frozen`): the cgroup freezer of the container's own cgroup v2.
+pub fn pause(ctx: &Ctx, a: &PauseArgs, frozen: bool) -> Result<i32, Error> {
+    let names: Vec<String> = if a.all {
+        let want = if frozen {
+            Status::Running
+        } else {
+            Status::Paused
+        };
+        engine::list(ctx)?
+            .into_iter()
+            .filter(|c| c.state.status == want)
+            .map(|c| c.record.id)
+            .collect()
+    } else if a.containers.is_empty() {
+        return Err(Error::Usage(format!(
+            "{} needs at least one container name or id, or --all",
+            if frozen { "pause" } else { "unpause" }
+        )));
+    } else {
+        a.containers.clone()
+    };
+    let mut failed = None;
+    for n in &names {
+        match engine::resources::pause(ctx, n, frozen) {
+            Ok(id) => out(&format!("{id}\n"))?,
+            Err(e) if names.len() == 1 => return Err(e.into()),
+            Err(e) => {
+                warn(&format!("Error: {e}"));
+                failed = Some(125);
+            }
+        }
+    }
+    Ok(failed.unwrap_or(0))
 }

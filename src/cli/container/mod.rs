@@ -14,7 +14,9 @@ mod logs;
 mod mount;
 mod port;
 mod ps;
+pub mod resources;
 mod run;
+mod stats;
 mod userns;
 
 use clap::Args;
@@ -68,7 +70,9 @@ pub use logs::{LogsArgs, logs};
 pub use mount::{MountArgs, UnmountArgs, mount, unmount};
 pub use port::port;
 pub use ps::ps;
+pub use resources::{UpdateArgs, update};
 pub use run::{create, rm, run, start};
+pub use stats::{StatsArgs, stats};
 
 use super::complete::{
     container_names, image_names, network_modes, running_containers, startable_containers,
@@ -302,6 +306,8 @@ pub struct CreateArgs {
     /// Suppress the pull progress when the image is pulled
     #[arg(short, long)]
     pub quiet: bool,
+    #[command(flatten)]
+    pub cgroup: resources::CgroupArgs,
     /// User namespace: private (default: roost's rootless namespace), host (the same, for a rootless
     /// tool) or keep-id[:uid=UID,gid=GID,size=SIZE] (your ids inside as yourself)
     #[arg(long, value_name = "MODE")]

@@ -537,7 +537,7 @@ pub fn ps(ctx: &Ctx, a: &PsArgs) -> Result<i32, Error> {
     // Only running containers, unless asked otherwise (a status filter chooses states itself).
     let status_filter = a.filter.iter().any(|f| f.starts_with("status="));
     if !(a.all || a.external || a.latest || a.last.is_some() || status_filter) {
-        list.retain(|c| c.state.status == Status::Running);
+        list.retain(|c| matches!(c.state.status, Status::Running | Status::Paused));
     }
     if a.latest {
         list.truncate(1);

@@ -57,6 +57,7 @@ fn options(a: &CreateArgs, remove: bool) -> Result<CreateOptions, Error> {
     }
     let (network_mode, networks) = super::bridge_networks::bridge_networks(a)?;
     let (no_new_privileges, seccomp) = security_opts(&a.security_opt)?;
+    let (resources, cgroup) = a.cgroup.options()?;
     Ok(CreateOptions {
         image: a.image.clone(),
         name: a.name.clone(),
@@ -133,6 +134,8 @@ fn options(a: &CreateArgs, remove: bool) -> Result<CreateOptions, Error> {
         health: a.health.request(),
         pod: None,
         pod_infra: false,
+        resources,
+        cgroup,
         host_env: std::env::vars()
             .filter(|(k, _)| !k.starts_with("_ROOST_"))
             .collect(),

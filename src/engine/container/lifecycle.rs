@@ -32,6 +32,11 @@ pub fn find(store: &Store, key: &str) -> Result<Container, EngineError> {
 /// reported as exited, without writing: the reader cannot know the exit code. One whose process runs
 /// but whose monitor is gone is marked `monitor_lost`, with an error saying so (see [`monitor_lost`]).
 fn refresh(mut c: Container) -> Container {
+    if c.state.paused && c.state.status == Status::Running && c.state.pid > 0 && alive(c.state.pid)
+    {
+        c.state.status = Status::Paused;
+        return c;
+    }
     if c.state.status == Status::Running
         && c.state.pid > 0
         && c.state.monitor_pid > 0
@@ -141,6 +146,16 @@ pub fn remove_one(
     c: &Container,
     force: bool,
 ) -> Result<(), EngineError> {
+    if c.state.status == Status::Paused && !force {
+        return Err(EngineError::RemoveRunning(c.record.id.clone()));
+    }
+    let thawed;
+    let c = if c.state.status == Status::Paused {
+        thawed = super::resources::thaw_if_paused(store, c.clone())?;
+        &thawed
+    } else {
+        c
+    };
     if c.state.status == Status::Running {
         if !force {
             return Err(EngineError::RemoveRunning(c.record.id.clone()));
@@ -421,7 +436,8 @@ pub struct StopOutcome {
 /// `stop`: the stop signal, then SIGKILL after `timeout` seconds (podman's order).
 pub fn stop(ctx: &Ctx, key: &str, timeout: Option<u32>) -> Result<StopOutcome, EngineError> {
     let mut store = ctx.store()?;
-    let c = find(&store, key)?;
+    let found = find(&store, key)?;
+    let c = super::resources::thaw_if_paused(&mut store, found)?;
     let signal = c.spec.stop_signal;
     if c.state.status != Status::Running || c.state.pid <= 0 {
         return Ok(StopOutcome {
@@ -469,8 +485,9 @@ pub fn stop(ctx: &Ctx, key: &str, timeout: Option<u32>) -> Result<StopOutcome, E
 
 /// `kill -s SIGNAL`.
 pub fn kill(ctx: &Ctx, key: &str, signal: i32) -> Result<String, EngineError> {
-    let store = ctx.store()?;
-    let c = find(&store, key)?;
+    let mut store = ctx.store()?;
+    let found = find(&store, key)?;
+    let c = super::resources::thaw_if_paused(&mut store, found)?;
     if c.state.status != Status::Running || c.state.pid <= 0 {
         return Err(EngineError::Invalid(format!(
             "can only kill running containers. {} is in state {}: container state improper",

@@ -19,6 +19,7 @@ mod mount_spec;
 mod names;
 pub mod network_settings;
 pub mod process;
+pub mod resources;
 mod restart;
 mod rootfs;
 mod run;
@@ -125,6 +126,10 @@ pub struct CreateOptions {
     pub pod: Option<String>,
     /// This is the infra container of the pod `pod` names (by id), made by `pod create`.
     pub pod_infra: bool,
+    /// `--memory`, `--cpus` and the other limits, parsed.
+    pub resources: crate::runtime::cgroup::Resources,
+    /// `--cgroups`, `--cgroup-parent`, `--cgroupns`, `--oom-score-adj`.
+    pub cgroup: resources::CgroupSpec,
 }
 
 /// The pid, IPC and UTS namespace modes of a container: `host` shares roost's, empty is the
@@ -177,6 +182,7 @@ impl Namespaces {
             pid: self.pid == "host",
             ipc: self.ipc == "host",
             uts: self.uts == "host",
+            ..Default::default()
         }
     }
 }
@@ -258,6 +264,8 @@ pub fn create(
     let ulimits = process::parse_ulimits(&opts.ulimits)?;
     let cap_add = CapArg::parse_all(&opts.cap_add)?;
     let cap_drop = CapArg::parse_all(&opts.cap_drop)?;
+    let mut cgroup = opts.cgroup.clone();
+    let limits = resources::check(ctx, &opts.resources, &mut cgroup)?;
     let storage_driver = storage_driver(ctx)?;
     let mut store = ctx.store()?;
     let image_id = image_for(ctx, &store, opts, progress)?;
@@ -374,6 +382,8 @@ pub fn create(
         requires,
         healthcheck,
         pod: opts.pod.clone(),
+        resources: limits,
+        cgroup,
     };
     let record = ContainerRecord {
         id: id.clone(),
@@ -568,6 +578,8 @@ pub fn plan(ctx: &Ctx, store: &Store, c: &Container) -> Result<Plan, EngineError
             paths(crate::runtime::plan::READONLY_PATHS)
         },
         security: security(ctx, &c.spec)?,
+        cgroup: resources::plan(ctx, c),
+        oom_score_adj: c.spec.cgroup.oom_score_adj,
     })
 }
 

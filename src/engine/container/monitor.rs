@@ -244,6 +244,8 @@ struct Run {
     net: crate::engine::network::NetworkAttachment,
     /// A fuse-overlayfs root, unmounted when dropped.
     fuse: Option<crate::engine::storage::fuse::FuseMount>,
+    /// Its cgroup, when it asked for one.
+    cgroup: Option<crate::runtime::cgroup::Made>,
 }
 
 /// Our ends of the running container's stdio.
@@ -347,6 +349,7 @@ fn start_run(
                     pid: s.pid,
                     net,
                     fuse,
+                    cgroup: s.cgroup,
                 }),
                 streams,
             ))
@@ -381,6 +384,9 @@ fn record_running(
         st.error.clear();
         st.stopped_by_user = false;
         st.restart_count = restarts;
+        st.cgroup = run.cgroup.as_ref().map(|m| m.container.clone());
+        st.oom_killed = false;
+        st.paused = false;
     })?;
     let c = lifecycle::find(store, id)?;
     super::volumes::mark_populated(store, &c)
@@ -406,11 +412,18 @@ fn connect_clients(server: &mut Server, s: Streams, interactive: bool) -> Vec<(O
 
 /// Once its output has ended: wait for the container, stop its network, record its exit.
 fn finish_run(store: &mut crate::store::Store, id: &str, run: Run) -> Result<i32, EngineError> {
-    let Run { pid, mut net, fuse } = run;
+    let Run {
+        pid,
+        mut net,
+        fuse,
+        cgroup,
+    } = run;
     let code = crate::runtime::wait::wait_exit(pid);
     // The helper goes before the exit is recorded: whoever waits for that (`stop`, `rm -f`) may
     // publish the same host ports next.
     net.stop_and_wait();
+    // Before the exit is recorded: whoever waits for it finds the OOM flag and no cgroup left.
+    super::resources::ended(store, id, cgroup.as_ref())?;
     let code = lifecycle::record_exit(store, id, code);
     drop(fuse);
     code

@@ -81,6 +81,7 @@ fn attached(ctx: &Ctx, c: &Container, sig_proxy: bool) -> Result<Ended, EngineEr
         pid: spawned.pid.as_raw(),
         monitor_pid: std::process::id() as i32,
         started_at: Some(Timestamp::now()),
+        cgroup: spawned.cgroup.as_ref().map(|m| m.container.clone()),
         ..State::default()
     };
     store.set_container_state(&c.record.id, &state.to_json())?;
@@ -105,6 +106,8 @@ fn attached(ctx: &Ctx, c: &Container, sig_proxy: bool) -> Result<Ended, EngineEr
         // may want them).
         net.stop_and_wait();
     }
+    // Before the exit is recorded: whoever waits for it finds the OOM flag and no cgroup left.
+    super::resources::ended(&mut store, &c.record.id, spawned.cgroup.as_ref())?;
     let code = lifecycle::record_exit(&mut store, &c.record.id, code);
     drop(fuse);
     let code = code?;

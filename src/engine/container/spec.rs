@@ -122,6 +122,12 @@ pub struct ContainerSpec {
     /// The id of the pod the container belongs to (`--pod`; its infra container too), see `engine::pod`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pod: Option<String>,
+    /// Resource limits; `Some` when the container gets a cgroup of its own (see `resources`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<crate::runtime::cgroup::Resources>,
+    /// `--cgroups`, `--cgroup-parent`, `--cgroupns`, `--oom-score-adj`.
+    #[serde(default)]
+    pub cgroup: super::resources::CgroupSpec,
 }
 
 impl ContainerSpec {
@@ -187,6 +193,15 @@ pub struct State {
     /// monitor, or a foreground `run`) is gone, and with it its network helper and its log.
     #[serde(skip)]
     pub monitor_lost: bool,
+    /// The container's own cgroup while it runs (when it has one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cgroup: Option<std::path::PathBuf>,
+    /// Whether the OOM killer ended it (podman's `State.OOMKilled`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub oom_killed: bool,
+    /// Frozen by `pause` (stored with status `running`; read as `paused`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub paused: bool,
 }
 
 impl State {

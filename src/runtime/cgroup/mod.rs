@@ -1,0 +1,371 @@
+//! cgroup v2 for rootless containers: what the host offers (a unified hierarchy, the controllers
+//! delegated to the user), a cgroup per container (a transient systemd scope through the user's bus,
+//! or a directory beside roost's own cgroup), its limits, and what is read back from it (OOM kills,
+//! statistics) or written later (`update`, the freezer for `pause`).
+//!
+//! Layout, as podman's: the container's cgroup `roost-ID.scope` (or `roost-ID`) holds two leaves,
+//! `supervisor` (the monitor or the foreground `roost run`) and `container` (its processes, with the
+//! limits). The parent has no processes of its own, as cgroup v2 requires once controllers are on.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
+pub mod dbus;
+pub mod limits;
+pub mod stats;
+
+use std::path::{Path, PathBuf};
+
+pub use limits::{CgroupsMode, LimitError, Resources, Throttle};
+
+/// Where the unified hierarchy is mounted.
+pub const ROOT: &str = "/sys/fs/cgroup";
+
+/// The `Delegate=` drop-in that gives a user every controller roost can use.
+pub const DELEGATE_HINT: &str = "create /etc/systemd/system/user@.service.d/delegate.conf with `[Service]` and `Delegate=cpu cpuset io memory pids`, run `systemctl daemon-reload` as root, then log out and in again";
+/// What a cgroup v1 host needs.
+pub const UNIFIED_HINT: &str = "boot with the unified cgroup v2 hierarchy (kernel parameter `systemd.unified_cgroup_hierarchy=1`) and delegate controllers to users: create /etc/systemd/system/user@.service.d/delegate.conf with `[Service]` and `Delegate=cpu cpuset io memory pids`";
+
+#[derive(Debug, thiserror::Error)]
+pub enum CgroupError {
+    #[error(
+        "{what} is not available: this host has {host}, and rootless containers need a delegated cgroup v2 subtree"
+    )]
+    Unsupported { what: String, host: &'static str },
+    #[error("the `{controller}` controller is not delegated to you (`{dir}` offers: {have})")]
+    MissingController {
+        controller: String,
+        dir: String,
+        have: String,
+    },
+    #[error(
+        "roost is not in a cgroup v2 subtree it can write (`{0}`), and no user D-Bus to ask systemd for one"
+    )]
+    NotWritable(String),
+    #[error("failed to {op} `{path}`")]
+    Io {
+        op: &'static str,
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("failed to create the transient scope `{unit}` through the user's systemd")]
+    Systemd {
+        unit: String,
+        #[source]
+        source: dbus::DbusError,
+    },
+}
+
+impl CgroupError {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            CgroupError::Unsupported { .. } => Some(UNIFIED_HINT.into()),
+            CgroupError::MissingController { .. } => Some(DELEGATE_HINT.into()),
+            CgroupError::NotWritable(_) => Some(
+                "run roost from a systemd user session (with `dbus-user-session` installed), or use `--cgroup-manager systemd`"
+                    .into(),
+            ),
+            _ => None,
+        }
+    }
+}
+
+fn io_err<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> CgroupError + 'a {
+    move |source| CgroupError::Io {
+        op,
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+/// The cgroup layout of this host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Host {
+    /// Only cgroup v2 is mounted (at /sys/fs/cgroup).
+    Unified,
+    /// cgroup v1 controllers, with a v2 hierarchy without controllers beside them.
+    Hybrid,
+    /// cgroup v1 only.
+    Legacy,
+}
+
+impl Host {
+    pub fn detect() -> Host {
+        match nix::sys::statfs::statfs(ROOT) {
+            Ok(s) if s.filesystem_type() == nix::sys::statfs::CGROUP2_SUPER_MAGIC => Host::Unified,
+            _ if Path::new("/sys/fs/cgroup/unified").is_dir() => Host::Hybrid,
+            _ => Host::Legacy,
+        }
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            Host::Unified => "cgroup v2",
+            Host::Hybrid => "a hybrid cgroup v1/v2 hierarchy whose controllers are all v1",
+            Host::Legacy => "cgroup v1",
+        }
+    }
+
+    /// Fail with what is missing unless this is a cgroup v2 host.
+    pub fn require_v2(self, what: &str) -> Result<(), CgroupError> {
+        match self {
+            Host::Unified => Ok(()),
+            _ => Err(CgroupError::Unsupported {
+                what: what.into(),
+                host: self.describe(),
+            }),
+        }
+    }
+}
+
+/// This process's cgroup v2 path (from /proc/self/cgroup's `0::` line), absolute under [`ROOT`].
+pub fn own_cgroup() -> Option<PathBuf> {
+    let text = std::fs::read_to_string("/proc/self/cgroup").ok()?;
+    let rel = text.lines().find_map(|l| l.strip_prefix("0::"))?;
+    Some(Path::new(ROOT).join(rel.trim_start_matches('/')))
+}
+
+/// The root of the user's delegated subtree: the `user@UID.service` directory above `own`, else
+/// `own`'s parent.
+pub fn delegation_root(own: &Path) -> PathBuf {
+    own.ancestors()
+        .find(|a| {
+            a.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("user@") && n.ends_with(".service"))
+        })
+        .or_else(|| own.parent())
+        .unwrap_or(Path::new(ROOT))
+        .to_path_buf()
+}
+
+fn controllers_of(dir: &Path) -> Vec<String> {
+    std::fs::read_to_string(dir.join("cgroup.controllers"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(String::from)
+        .collect()
+}
+
+/// Check that every controller in `needed` is delegated to us.
+pub fn check_controllers(needed: &[&str]) -> Result<(), CgroupError> {
+    Host::detect().require_v2("resource limits")?;
+    let own = own_cgroup().unwrap_or_else(|| PathBuf::from(ROOT));
+    let root = delegation_root(&own);
+    let have = controllers_of(&root);
+    match needed.iter().find(|c| !have.iter().any(|h| h == *c)) {
+        None => Ok(()),
+        Some(c) => Err(CgroupError::MissingController {
+            controller: (*c).into(),
+            dir: root.display().to_string(),
+            have: if have.is_empty() {
+                "none".into()
+            } else {
+                have.join(" ")
+            },
+        }),
+    }
+}
+
+/// How the container's cgroup is made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Manager {
+    /// A transient scope from the user's systemd manager, reached on this bus socket.
+    Systemd { bus: PathBuf },
+    /// A directory beside roost's own cgroup, written directly.
+    Cgroupfs,
+}
+
+/// A container's cgroup, as the plan asks for it.
+#[derive(Debug, Clone)]
+pub struct CgroupPlan {
+    /// The container id (names the scope or directory).
+    pub id: String,
+    pub manager: Manager,
+    /// `--cgroup-parent`: a slice (systemd) or a directory (cgroupfs) to create it in.
+    pub parent: Option<String>,
+    pub resources: Resources,
+    /// Whether the container gets a cgroup namespace of its own (`--cgroupns private`).
+    pub private_ns: bool,
+    /// Whether the process starting the container (monitor or foreground run) moves in too
+    /// (`--cgroups split` and `no-conmon` leave it where it is).
+    pub with_supervisor: bool,
+}
+
+/// A container's cgroup once made: the directory of its processes, and of the whole unit.
+#[derive(Debug, Clone)]
+pub struct Made {
+    /// `…/roost-ID.scope/container`: the limits, the freezer, the statistics.
+    pub container: PathBuf,
+    /// `…/roost-ID.scope` (or `…/roost-ID`).
+    pub unit: PathBuf,
+    /// Where the supervisor was before (cgroupfs: moved back there to remove the directories).
+    pub supervisor_from: Option<PathBuf>,
+}
+
+/// Make the container's cgroup for `pid` (not yet running the container's program) and apply the
+/// limits. `supervisor` is our own pid when we move in beside it.
+pub fn create(plan: &CgroupPlan, pid: i32) -> Result<Made, CgroupError> {
+    let own = own_cgroup().ok_or_else(|| CgroupError::NotWritable(ROOT.into()))?;
+    let me = std::process::id() as i32;
+    let mut pids = vec![pid as u32];
+    if plan.with_supervisor {
+        pids.push(me as u32);
+    }
+    let unit = match &plan.manager {
+        Manager::Systemd { bus } => systemd_scope(plan, bus, &own, &pids)?,
+        Manager::Cgroupfs => cgroupfs_dir(plan, &own)?,
+    };
+    let container = unit.join("container");
+    mkdir(&container)?;
+    write(&container.join("cgroup.procs"), &pid.to_string())?;
+    if plan.with_supervisor {
+        let sup = unit.join("supervisor");
+        mkdir(&sup)?;
+        write(&sup.join("cgroup.procs"), &me.to_string())?;
+    }
+    enable_controllers(&unit, &plan.resources.controllers())?;
+    apply(&container, &plan.resources)?;
+    Ok(Made {
+        container,
+        unit,
+        supervisor_from: (plan.with_supervisor && plan.manager == Manager::Cgroupfs).then_some(own),
+    })
+}
+
+fn mkdir(dir: &Path) -> Result<(), CgroupError> {
+    match std::fs::create_dir(dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => Err(io_err("create", dir)(e)),
+        _ => Ok(()),
+    }
+}
+
+fn write(file: &Path, value: &str) -> Result<(), CgroupError> {
+    tracing::debug!(file = %file.display(), value, "cgroup write");
+    std::fs::write(file, value).map_err(io_err("write", file))
+}
+
+fn systemd_scope(
+    plan: &CgroupPlan,
+    bus: &Path,
+    own: &Path,
+    pids: &[u32],
+) -> Result<PathBuf, CgroupError> {
+    let unit = format!("roost-{}.scope", plan.id);
+    let slice = plan.parent.as_deref().unwrap_or("user.slice");
+    let desc = format!("roost container {}", &plan.id[..plan.id.len().min(12)]);
+    let props = [
+        dbus::Prop::Str("Description", &desc),
+        dbus::Prop::Str("Slice", slice),
+        dbus::Prop::U32s("PIDs", pids),
+        dbus::Prop::Bool("Delegate", true),
+        dbus::Prop::Str("CollectMode", "inactive-or-failed"),
+    ];
+    dbus::start_scope(bus, &unit, &props).map_err(|source| CgroupError::Systemd {
+        unit: unit.clone(),
+        source,
+    })?;
+    // The scope's cgroup: where systemd moved the container's pid.
+    let text = std::fs::read_to_string(format!("/proc/{}/cgroup", pids[0]))
+        .map_err(io_err("read the cgroup of", Path::new("/proc")))?;
+    let rel = text
+        .lines()
+        .find_map(|l| l.strip_prefix("0::"))
+        .unwrap_or("");
+    let dir = Path::new(ROOT).join(rel.trim_start_matches('/'));
+    if dir.file_name().and_then(|n| n.to_str()) == Some(&unit) {
+        Ok(dir)
+    } else {
+        Err(CgroupError::NotWritable(own.display().to_string()))
+    }
+}
+
+/// `roost-ID` beside our own cgroup (or in `--cgroup-parent`), with the controllers on in the
+/// parent's subtree.
+fn cgroupfs_dir(plan: &CgroupPlan, own: &Path) -> Result<PathBuf, CgroupError> {
+    let parent = match &plan.parent {
+        Some(p) => Path::new(ROOT).join(p.trim_start_matches('/')),
+        None => own.parent().unwrap_or(Path::new(ROOT)).to_path_buf(),
+    };
+    let dir = parent.join(format!("roost-{}", plan.id));
+    std::fs::create_dir(&dir).map_err(|e| match e.kind() {
+        std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem => {
+            CgroupError::NotWritable(parent.display().to_string())
+        }
+        _ => io_err("create", &dir)(e),
+    })?;
+    if let Err(e) = enable_controllers(&parent, &plan.resources.controllers()) {
+        let _ = std::fs::remove_dir(&dir);
+        return Err(e);
+    }
+    Ok(dir)
+}
+
+/// Turn `controllers` on for `dir`'s children (each must be offered in `dir`'s cgroup.controllers).
+fn enable_controllers(dir: &Path, controllers: &[&str]) -> Result<(), CgroupError> {
+    let have = controllers_of(dir);
+    let on = std::fs::read_to_string(dir.join("cgroup.subtree_control")).unwrap_or_default();
+    for c in controllers {
+        if on.split_whitespace().any(|o| o == *c) {
+            continue;
+        }
+        if !have.iter().any(|h| h == c) {
+            return Err(CgroupError::MissingController {
+                controller: (*c).into(),
+                dir: dir.display().to_string(),
+                have: if have.is_empty() {
+                    "none".into()
+                } else {
+                    have.join(" ")
+                },
+            });
+        }
+        write(&dir.join("cgroup.subtree_control"), &format!("+{c}"))?;
+    }
+    Ok(())
+}
+
+/// Write the limits into `dir` (also what `update` does).
+pub fn apply(dir: &Path, r: &Resources) -> Result<(), CgroupError> {
+    for (file, value) in r.files() {
+        write(&dir.join(&file), &value)?;
+    }
+    Ok(())
+}
+
+/// Remove the container's leaf once it has ended, and for cgroupfs the whole directory (a systemd
+/// scope goes by itself once its supervisor has exited). The supervisor moves back first.
+pub fn remove(made: &Made) {
+    let _ = std::fs::remove_dir(&made.container);
+    if let Some(from) = &made.supervisor_from {
+        let _ = std::fs::write(from.join("cgroup.procs"), std::process::id().to_string());
+        let _ = std::fs::remove_dir(made.unit.join("supervisor"));
+        let _ = std::fs::remove_dir(&made.unit);
+    }
+}
+
+/// Whether the OOM killer killed a process of the cgroup at `dir` (memory.events `oom_kill`).
+pub fn oom_killed(dir: &Path) -> bool {
+    std::fs::read_to_string(dir.join("memory.events"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("oom_kill "))
+        .and_then(|n| n.trim().parse::<u64>().ok())
+        .is_some_and(|n| n > 0)
+}
+
+/// Freeze or thaw the cgroup at `dir`, and wait until the kernel says it is done.
+pub fn freeze(dir: &Path, frozen: bool) -> Result<(), CgroupError> {
+    let want = if frozen { "1" } else { "0" };
+    write(&dir.join("cgroup.freeze"), want)?;
+    let events = dir.join("cgroup.events");
+    let mut tries = 0;
+    loop {
+        let text = std::fs::read_to_string(&events).map_err(io_err("read", &events))?;
+        let state = text.lines().find_map(|l| l.strip_prefix("frozen "));
+        if state.is_none_or(|s| s.trim() == want) || tries >= 5000 {
+            return Ok(());
+        }
+        tries += 1;
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+}
