@@ -161,6 +161,8 @@ pub enum EngineError {
     Network(#[from] crate::network::NetworkError),
     #[error(transparent)]
     Pod(#[from] pod::PodError),
+    #[error(transparent)]
+    Image(#[from] image::ImageError),
     #[error("{0}")]
     Invalid(String),
     #[error("pull policy is `never` and `{0}` is not in local storage")]
