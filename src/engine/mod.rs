@@ -163,6 +163,8 @@ pub enum EngineError {
     Pod(#[from] pod::PodError),
     #[error(transparent)]
     Image(#[from] image::ImageError),
+    #[error(transparent)]
+    Process(#[from] container::process::ProcessError),
     #[error("{0}")]
     Invalid(String),
     #[error("pull policy is `never` and `{0}` is not in local storage")]

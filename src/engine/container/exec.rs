@@ -103,8 +103,7 @@ fn process_for(
         &opts.host_env,
         passwd.as_deref(),
         group.as_deref(),
-    )
-    .map_err(|e| EngineError::Invalid(e.to_string()))?;
+    )?;
     let (uid, gid, additional_gids) = match opts.user {
         Some(_) => (p.uid, p.gid, p.additional_gids),
         None => (c.spec.uid, c.spec.gid, c.spec.additional_gids.clone()),
