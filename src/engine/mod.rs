@@ -165,6 +165,8 @@ pub enum EngineError {
     Image(#[from] image::ImageError),
     #[error(transparent)]
     Process(#[from] container::process::ProcessError),
+    #[error(transparent)]
+    NetFlag(#[from] network::NetFlagError),
     #[error("{0}")]
     Invalid(String),
     #[error("pull policy is `never` and `{0}` is not in local storage")]
