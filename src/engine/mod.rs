@@ -167,6 +167,10 @@ pub enum EngineError {
     Process(#[from] container::process::ProcessError),
     #[error(transparent)]
     NetFlag(#[from] network::NetFlagError),
+    #[error(transparent)]
+    Flag(#[from] container::FlagError),
+    #[error(transparent)]
+    Resource(#[from] container::resources::ResourceError),
     #[error("{0}")]
     Invalid(String),
     #[error("pull policy is `never` and `{0}` is not in local storage")]

@@ -9,6 +9,7 @@ mod diff_copy;
 mod exec;
 mod export;
 mod files;
+mod flag_error;
 pub mod health;
 pub mod idmap;
 mod lifecycle;
@@ -42,6 +43,7 @@ pub use cp::{CopyOptions, Location, copy};
 pub use diff::{Change, ChangeKind, diff};
 pub use exec::{ExecOptions, exec};
 pub use export::export;
+pub use flag_error::FlagError;
 pub use lifecycle::{
     find, kill, list, remove, remove_containers, remove_one, removed_exit_code, stop,
     wait_and_record, wait_stopped,
@@ -157,17 +159,15 @@ impl Namespaces {
             None | Some("" | "private") => Ok(String::new()),
             Some("host") => Ok("host".to_string()),
             Some(v) if extra.contains(&v) => Ok(String::new()),
-            Some(v) if v.starts_with("container:") => Err(EngineError::Invalid(format!(
-                "{flag} `{v}`: joining another container's namespace is not supported; use host or private"
-            ))),
-            Some(v) => Err(EngineError::Invalid(format!(
-                "invalid {flag} `{v}`: use host or private{}",
-                if extra.is_empty() {
-                    ""
-                } else {
-                    " (or shareable, none)"
-                }
-            ))),
+            Some(v) if v.starts_with("container:") => Err(FlagError::JoinNamespace {
+                flag: flag.to_string(),
+                value: v.to_string(),
+            }),
+            Some(v) => Err(FlagError::Namespace {
+                flag: flag.to_string(),
+                value: v.to_string(),
+                shareable: !extra.is_empty(),
+            }),
         };
         Ok(Namespaces {
             pid: one("--pid", pid, &[])?,
@@ -358,8 +358,7 @@ impl Inputs {
             .hostname
             .clone()
             .unwrap_or_else(|| process::default_hostname(id));
-        let userns =
-            idmap::resolve(&opts.userns).map_err(|e| EngineError::Invalid(e.to_string()))?;
+        let userns = idmap::resolve(&opts.userns).map_err(FlagError::from)?;
         let process = resolve_process(store, info, opts, &userns, &hostname)?;
         let (extra_passwd, extra_group) = match userns.user {
             Some(user) => files::keep_id_entries(
@@ -597,10 +596,9 @@ pub(super) fn security(
     let profile = match spec.seccomp.as_deref() {
         _ if spec.privileged => None,
         Some("unconfined") => None,
-        Some(path) => Some(
-            seccomp::load_profile(std::path::Path::new(path))
-                .map_err(|e| EngineError::Invalid(e.to_string()))?,
-        ),
+        Some(path) => {
+            Some(seccomp::load_profile(std::path::Path::new(path)).map_err(FlagError::from)?)
+        }
         None => Some(seccomp::default_profile()),
     };
     let cache = ctx.paths.runtime.join("seccomp");
@@ -608,7 +606,7 @@ pub(super) fn security(
     let filter = profile
         .map(|p| {
             seccomp::compile_cached(&p, &caps, &cache)
-                .map_err(|e| EngineError::Invalid(e.to_string()))
+                .map_err(|e| EngineError::from(FlagError::from(e)))
         })
         .transpose()?;
     Ok(crate::runtime::Security {
