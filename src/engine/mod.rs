@@ -171,8 +171,8 @@ pub enum EngineError {
     Flag(#[from] container::FlagError),
     #[error(transparent)]
     Resource(#[from] container::resources::ResourceError),
-    #[error("{0}")]
-    Invalid(String),
+    #[error(transparent)]
+    Op(#[from] container::OpError),
     #[error("pull policy is `never` and `{0}` is not in local storage")]
     NeverPull(String),
     #[error("not logged into {0}")]

@@ -33,4 +33,10 @@ pub enum FlagError {
     LogOptKey(String),
     #[error("invalid max-size `{0}`: use e.g. 10mb, 512k or 4096")]
     MaxSize(String),
+    #[error("invalid restart policy `{0}`: use no, on-failure[:N], always or unless-stopped")]
+    Restart(String),
+    #[error(
+        "invalid detach keys `{0}`: use single characters or ctrl-<a-z, @, [, \\, ], ^ or _>, separated by commas"
+    )]
+    DetachKeys(String),
 }
