@@ -48,3 +48,80 @@ pub enum OpError {
     #[error("reading CIDFile: open {}: {why}", path.display())]
     CidFile { path: PathBuf, why: String },
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::engine::EngineError;
+    use crate::engine::build::BuildError;
+    use crate::engine::container::resources::ResourceError;
+    use crate::engine::container::{FlagError, OpError};
+    use crate::engine::image::ImageError;
+    use crate::engine::network::NetFlagError;
+
+    /// The typed errors that replaced `EngineError::Invalid(String)` say what it said, exit 125.
+    #[test]
+    fn typed_errors_keep_their_words_and_exit_code() {
+        let cases: Vec<(EngineError, &str)> = vec![
+            (
+                OpError::KillNotRunning {
+                    container: "abc".into(),
+                    state: "exited",
+                }
+                .into(),
+                "can only kill running containers. abc is in state exited: container state improper",
+            ),
+            (
+                FlagError::Namespace {
+                    flag: "--ipc".into(),
+                    value: "x".into(),
+                    shareable: true,
+                }
+                .into(),
+                "invalid --ipc `x`: use host or private (or shareable, none)",
+            ),
+            (
+                FlagError::Namespace {
+                    flag: "--pid".into(),
+                    value: "x".into(),
+                    shareable: false,
+                }
+                .into(),
+                "invalid --pid `x`: use host or private",
+            ),
+            (
+                FlagError::DetachKeys("q".into()).into(),
+                "invalid detach keys `q`: use single characters or ctrl-<a-z, @, [, \\, ], ^ or _>, separated by commas",
+            ),
+            (
+                ResourceError::PauseState {
+                    container: "web".into(),
+                    state: "paused",
+                    frozen: true,
+                }
+                .into(),
+                "\"web\" is paused, can only pause a running container: container state improper",
+            ),
+            (
+                NetFlagError::PrivilegedPort {
+                    port: 80,
+                    start: 1024,
+                }
+                .into(),
+                "cannot publish host port 80 rootless: ports below 1024 are privileged (net.ipv4.ip_unprivileged_port_start = 1024); \
+                 use a port of 1024 or above, or lower it: sudo sysctl net.ipv4.ip_unprivileged_port_start=80",
+            ),
+            (
+                ImageError::PullPolicy("sometimes".into()).into(),
+                "invalid pull policy `sometimes`: use always, missing, never or newer",
+            ),
+            (
+                BuildError::StageNotBuilt("b".into()).into(),
+                "stage `b` was not built before it is used",
+            ),
+        ];
+        for (e, text) in cases {
+            assert_eq!(e.to_string(), text);
+            assert_eq!(e.exit_code(), 125, "{text}");
+        }
+    }
+}
