@@ -279,11 +279,7 @@ pub fn dispatch(ctx: &Ctx, cmd: PodCommand) -> Result<i32, Error> {
         }
         PodCommand::Pause(_) | PodCommand::Unpause(_) => {
             let info = crate::engine::system::info(ctx)?;
-            Err(EngineError::Invalid(format!(
-                "pausing a pod's containers needs the cgroup freezer of a delegated cgroup v2 subtree, which roost cannot use here ({}): see `roost info`",
-                info.host.cgroup_note
-            ))
-            .into())
+            Err(EngineError::from(engine::PodError::NoFreezer(info.host.cgroup_note)).into())
         }
         PodCommand::Rm(a) => rm(ctx, &a),
         PodCommand::Prune(_) => {
@@ -302,10 +298,7 @@ pub fn dispatch(ctx: &Ctx, cmd: PodCommand) -> Result<i32, Error> {
             for p in &a.pods {
                 engine::find(ctx, p)?;
             }
-            Err(EngineError::Invalid(
-                "`pod stats` needs per-container cgroups, which roost does not create yet: there is no CPU or memory accounting to show (see `roost top` and `roost pod top` for the processes)".into(),
-            )
-            .into())
+            Err(EngineError::from(engine::PodError::NoStats).into())
         }
     }
 }
@@ -958,11 +951,9 @@ fn top(ctx: &Ctx, a: &TopArgs) -> Result<i32, Error> {
         .filter(|c| c.state.status == Status::Running)
         .collect();
     if running.is_empty() {
-        return Err(EngineError::Invalid(format!(
-            "pod `{}` has no running containers: start it with `roost pod start {}`",
-            pod.record.name, pod.record.name
-        ))
-        .into());
+        return Err(
+            EngineError::from(engine::PodError::NoneRunning(pod.record.name.clone())).into(),
+        );
     }
     let mut headers: Vec<String> = Vec::new();
     let mut rows: Vec<Vec<String>> = Vec::new();

@@ -161,8 +161,18 @@ pub enum EngineError {
     Network(#[from] crate::network::NetworkError),
     #[error(transparent)]
     Pod(#[from] pod::PodError),
-    #[error("{0}")]
-    Invalid(String),
+    #[error(transparent)]
+    Image(#[from] image::ImageError),
+    #[error(transparent)]
+    Process(#[from] container::process::ProcessError),
+    #[error(transparent)]
+    NetFlag(#[from] network::NetFlagError),
+    #[error(transparent)]
+    Flag(#[from] container::FlagError),
+    #[error(transparent)]
+    Resource(#[from] container::resources::ResourceError),
+    #[error(transparent)]
+    Op(#[from] container::OpError),
     #[error("pull policy is `never` and `{0}` is not in local storage")]
     NeverPull(String),
     #[error("not logged into {0}")]

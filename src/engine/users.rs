@@ -25,4 +25,7 @@ pub trait Users {
     /// Remove containers `ids` as `rm --force --ignore` does, with one error per container that
     /// could not go (a forced `rmi`).
     fn remove_all(&self, ctx: &Ctx, ids: &[String]) -> Result<Vec<EngineError>, EngineError>;
+    /// Remove what interrupted builds and removals left behind (dead build containers, orphaned
+    /// container directories), so that `image prune` can free their images and layers.
+    fn reclaim(&self, ctx: &Ctx, store: &mut Store) -> Result<(), EngineError>;
 }

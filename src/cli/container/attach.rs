@@ -56,11 +56,10 @@ pub fn attach(ctx: &Ctx, a: &AttachArgs) -> Result<i32, Error> {
     let c = engine::find(&store, &a.container)?;
     drop(store);
     if c.state.status != Status::Running {
-        return Err(EngineError::Invalid(format!(
-            "you can only attach to running containers: {} is in state {}",
-            c.record.id,
-            c.state.status.as_str()
-        ))
+        return Err(EngineError::from(engine::OpError::AttachNotRunning {
+            container: c.record.id.clone(),
+            state: c.state.status.as_str(),
+        })
         .into());
     }
     let stream = sock::connect(ctx, &c.record.id)?;

@@ -46,10 +46,12 @@ pub(crate) fn read_cidfiles(
                     .map(|n| nix::errno::Errno::from_raw(n).desc().to_string())
                     .unwrap_or_else(|| e.to_string())
                     .to_lowercase();
-                return Err(crate::engine::EngineError::Invalid(format!(
-                    "reading CIDFile: open {}: {why}",
-                    f.display()
-                ))
+                return Err(crate::engine::EngineError::from(
+                    crate::engine::container::OpError::CidFile {
+                        path: f.to_path_buf(),
+                        why,
+                    },
+                )
                 .into());
             }
         }

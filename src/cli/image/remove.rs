@@ -68,7 +68,8 @@ pub fn prune(ctx: &Ctx, args: &PruneArgs) -> Result<i32, Error> {
             return Ok(0);
         }
     }
-    let deleted = crate::engine::image::prune(ctx, args.all)?;
+    let deleted =
+        crate::engine::image::prune(ctx, args.all, &crate::engine::container::ContainerUsers)?;
     out(&deleted
         .iter()
         .map(|d| format!("{}\n", d.hex()))

@@ -7,6 +7,7 @@
 //! it, chmod or touch changes at least one of them. Files modified within the last two seconds are not
 //! remembered (a write in the same clock tick as the stat could go unnoticed, git's "racy clean"
 //! problem), so they are hashed again next time.
+use super::BuildError;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
@@ -138,8 +139,7 @@ impl Context {
             let p = self.root.join(name);
             match std::fs::read_to_string(&p) {
                 Ok(text) => {
-                    return Ignore::parse(&text, name)
-                        .map_err(|e| EngineError::Invalid(e.to_string()));
+                    return Ignore::parse(&text, name).map_err(|e| BuildError::from(e).into());
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => return Err(EngineError::io("read", p, e)),

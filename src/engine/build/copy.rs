@@ -2,6 +2,7 @@
 //! are copied, not the directory; several sources need a directory destination; relative destinations
 //! are under WORKDIR; local tar archives are unpacked by ADD; URLs are fetched), digest it for the
 //! cache, then write the layer tar directly and ingest it like any other layer.
+use super::BuildError;
 use std::io::{BufReader, Read, Seek};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -564,7 +565,10 @@ fn match_context(
     let p = clean(pattern);
     let index = b.context.index()?.clone();
     let names: Vec<String> = if has_glob(&p) {
-        let re = glob_regex(&p, false).map_err(EngineError::Invalid)?;
+        let re = glob_regex(&p, false).map_err(|why| BuildError::Glob {
+            pattern: p.clone(),
+            why,
+        })?;
         index.keys().filter(|k| re.is_match(k)).cloned().collect()
     } else if index.contains_key(&p) {
         vec![p.clone()]
@@ -662,9 +666,7 @@ fn context_item(
             ItemKind::File(Content::Host(b.context.host_path(host_rel)))
         }
         EntryKind::Other => {
-            return Err(EngineError::Invalid(format!(
-                "`{host_rel}` in the build context is not a file, directory or symlink"
-            )));
+            return Err(BuildError::NotAFile(host_rel.to_string()).into());
         }
     };
     Ok(Item {

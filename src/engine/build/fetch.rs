@@ -1,5 +1,6 @@
 //! ADD of an HTTP(S) URL: download into staging, hashing as it arrives. The network runtime exists
 //! only inside [`fetch`] (no thread may outlive it: RUN steps clone containers).
+use super::BuildError;
 use std::io::Write;
 
 use futures_util::StreamExt;
@@ -17,7 +18,11 @@ pub(super) struct Fetched {
 }
 
 fn failed(url: &str, why: impl std::fmt::Display) -> EngineError {
-    EngineError::Invalid(format!("failed to fetch `{url}`: {why}"))
+    BuildError::Fetch {
+        url: url.to_string(),
+        why: why.to_string(),
+    }
+    .into()
 }
 
 pub(super) fn fetch(

@@ -97,10 +97,7 @@ fn read_dockerfile(
                     return Ok((read(&p)?, n.to_string()));
                 }
             }
-            Err(EngineError::Invalid(format!(
-                "no Containerfile or Dockerfile in the build context `{}`: name one with -f",
-                context.root().display()
-            )))
+            Err(BuildError::NoContainerfile(context.root().to_path_buf()).into())
         }
     }
 }
@@ -179,9 +176,39 @@ pub enum BuildError {
     },
     #[error("target stage `{0}` could not be found in the Dockerfile")]
     NoTarget(String),
+    #[error("stage `{0}` was not built before it is used")]
+    StageNotBuilt(String),
+    #[error(transparent)]
+    Ignore(#[from] ignore::IgnoreError),
+    #[error("no Containerfile or Dockerfile in the build context `{}`: name one with -f", .0.display())]
+    NoContainerfile(PathBuf),
+    #[error(
+        "storage driver `{0}` is not available for build yet: RUN steps use the kernel overlay (omit --storage-driver)"
+    )]
+    StorageDriver(&'static str),
+    #[error("failed to fetch `{url}`: {why}")]
+    Fetch { url: String, why: String },
+    /// A `COPY`/`ADD` source pattern that is not a valid glob (`why` names it).
+    #[error("{why}")]
+    Glob { pattern: String, why: String },
+    #[error("`{0}` in the build context is not a file, directory or symlink")]
+    NotAFile(String),
 }
 
 impl BuildError {
+    /// The error already says where in the build it happened (a step's failure is not wrapped in
+    /// `building at STEP` again).
+    pub(super) fn locates_itself(&self) -> bool {
+        matches!(
+            self,
+            BuildError::Parse(_)
+                | BuildError::At { .. }
+                | BuildError::RunFailed { .. }
+                | BuildError::Step { .. }
+                | BuildError::NoTarget(_)
+        )
+    }
+
     pub fn exit_code(&self) -> i32 {
         match self {
             BuildError::RunFailed { code, .. } => *code,
@@ -231,10 +258,7 @@ pub fn build(
     if let Some(f) = &ctx.storage_driver
         && f.driver != crate::engine::storage::Driver::Overlay
     {
-        return Err(EngineError::Invalid(format!(
-            "storage driver `{}` is not available for build yet: RUN steps use the kernel overlay (omit --storage-driver)",
-            f.driver.as_str()
-        )));
+        return Err(BuildError::StorageDriver(f.driver.as_str()).into());
     }
     // One store for the whole build: its staging token keeps our staging entries alive.
     let mut store = ctx.store()?;

@@ -73,8 +73,7 @@ fn spec_for(
         hostname: Some(hostname.clone()),
         ..ProcessFlags::default()
     };
-    let p = process::resolve(&cc, &flags, &[], passwd.as_deref(), group.as_deref())
-        .map_err(|e| EngineError::Invalid(e.to_string()))?;
+    let p = process::resolve(&cc, &flags, &[], passwd.as_deref(), group.as_deref())?;
     Ok(ContainerSpec {
         args: p.args,
         env: p.env,

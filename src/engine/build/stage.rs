@@ -242,9 +242,11 @@ impl<'a> Builder<'a> {
     /// The state a `--from=` / `from=` names: a stage built earlier (by name or index) or an image.
     pub(super) fn source_state(&mut self, from: &str, before: usize) -> Result<State, EngineError> {
         if let Some(j) = self.df.stage_index(from).filter(|j| *j < before) {
-            return self.results.get(&j).cloned().ok_or_else(|| {
-                EngineError::Invalid(format!("stage `{from}` was not built before it is used"))
-            });
+            return self
+                .results
+                .get(&j)
+                .cloned()
+                .ok_or_else(|| BuildError::StageNotBuilt(from.to_string()).into());
         }
         self.image_state(from)
     }
@@ -282,9 +284,10 @@ impl<'a> Builder<'a> {
             .iter()
             .position(|st| st.name.as_deref() == Some(lower.as_str()))
         {
-            let mut st = self.results.get(&j).cloned().ok_or_else(|| {
-                EngineError::Invalid(format!("stage `{base}` was not built before it is used"))
-            })?;
+            let mut st =
+                self.results.get(&j).cloned().ok_or_else(|| {
+                    EngineError::from(BuildError::StageNotBuilt(base.to_string()))
+                })?;
             st.key = from_key(&st.key.to_string(), "stage");
             return Ok(st);
         }
@@ -705,7 +708,7 @@ pub(super) fn self_expand(
 
 fn step_error(step: &str, e: EngineError) -> EngineError {
     match e {
-        EngineError::Build(b) => EngineError::Build(b),
+        EngineError::Build(b) if b.locates_itself() => EngineError::Build(b),
         other => EngineError::Build(BuildError::Step {
             step: step.to_string(),
             source: Box::new(other),

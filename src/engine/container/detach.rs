@@ -13,11 +13,7 @@ pub fn parse_detach_keys(s: &str) -> Result<Vec<u8>, EngineError> {
     if s.is_empty() {
         return Ok(Vec::new());
     }
-    let bad = || {
-        EngineError::Invalid(format!(
-            "invalid detach keys `{s}`: use single characters or ctrl-<a-z, @, [, \\, ], ^ or _>, separated by commas"
-        ))
-    };
+    let bad = || EngineError::from(super::FlagError::DetachKeys(s.to_string()));
     s.split(',')
         .map(|key| {
             let lower = key.to_ascii_lowercase();

@@ -103,8 +103,7 @@ fn process_for(
         &opts.host_env,
         passwd.as_deref(),
         group.as_deref(),
-    )
-    .map_err(|e| EngineError::Invalid(e.to_string()))?;
+    )?;
     let (uid, gid, additional_gids) = match opts.user {
         Some(_) => (p.uid, p.gid, p.additional_gids),
         None => (c.spec.uid, c.spec.gid, c.spec.additional_gids.clone()),
@@ -128,16 +127,12 @@ fn process_for(
 /// container's user namespace is joined (see `runtime::exec`).
 pub fn exec(ctx: &Ctx, opts: &ExecOptions) -> Result<ExecReport, EngineError> {
     if opts.command.is_empty() {
-        return Err(EngineError::Invalid(
-            "exec requires the name or ID of a container and a command to run".into(),
-        ));
+        return Err(super::OpError::ExecNoCommand.into());
     }
     if let Some(fd) =
         (3..3 + opts.preserve_fds as i32).find(|&fd| !crate::sys::process::is_inherited(fd))
     {
-        return Err(EngineError::Invalid(format!(
-            "file descriptor {fd} is not available - the preserve-fds option requires that all file descriptors must be passed"
-        )));
+        return Err(super::OpError::PreserveFd(fd).into());
     }
     let (c, pid) = running(
         ctx,

@@ -51,7 +51,7 @@ pub(super) fn resolve_process(
         passwd.as_deref(),
         group.as_deref(),
     )
-    .map_err(|e| EngineError::Invalid(e.to_string()))
+    .map_err(EngineError::from)
 }
 
 /// keep-id's /etc/passwd and /etc/group entries for `user`, when the image lacks them.

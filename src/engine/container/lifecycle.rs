@@ -304,11 +304,11 @@ fn removal_order(
             continue;
         }
         if blocked.contains(&c.record.id) {
-            order.push(Err(EngineError::Invalid(format!(
-                "container {} has dependent containers which must be removed before it: {}: container already exists",
-                c.record.id,
-                direct(&c.record.id).join(", ")
-            ))));
+            order.push(Err(super::OpError::HasDependents {
+                container: c.record.id.clone(),
+                dependents: direct(&c.record.id).join(", "),
+            }
+            .into()));
             continue;
         }
         for d in dependents(all, &c.record.id) {
@@ -489,14 +489,14 @@ pub fn kill(ctx: &Ctx, key: &str, signal: i32) -> Result<String, EngineError> {
     let found = find(&store, key)?;
     let c = super::resources::thaw_if_paused(&mut store, found)?;
     if c.state.status != Status::Running || c.state.pid <= 0 {
-        return Err(EngineError::Invalid(format!(
-            "can only kill running containers. {} is in state {}: container state improper",
-            c.record.id,
-            c.state.status.as_str()
-        )));
+        return Err(super::OpError::KillNotRunning {
+            container: c.record.id.clone(),
+            state: c.state.status.as_str(),
+        }
+        .into());
     }
     let sig = nix::sys::signal::Signal::try_from(signal)
-        .map_err(|_| EngineError::Invalid(format!("invalid signal {signal}")))?;
+        .map_err(|_| super::OpError::SignalNumber(signal))?;
     nix::sys::signal::kill(Pid::from_raw(c.state.pid), sig)
         .map_err(|e| EngineError::io("signal", format!("container {}", c.record.id), e.into()))?;
     Ok(c.record.id)

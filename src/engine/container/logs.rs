@@ -27,25 +27,21 @@ pub struct LogOptions {
 pub fn parse_log_opts(opts: &[String]) -> Result<LogOptions, EngineError> {
     let mut out = LogOptions::default();
     for o in opts {
-        let (k, v) = o.split_once('=').ok_or_else(|| {
-            EngineError::Invalid(format!("invalid log option `{o}`: expected NAME=VALUE"))
-        })?;
+        let (k, v) = o
+            .split_once('=')
+            .ok_or_else(|| super::FlagError::LogOptSyntax(o.clone()))?;
         match k {
             "max-size" => out.max_size = parse_max_size(v)?,
             "path" => {
                 let p = PathBuf::from(v);
                 if !p.is_absolute() {
-                    return Err(EngineError::Invalid(format!(
-                        "invalid log option `{o}`: the path must be absolute"
-                    )));
+                    return Err(super::FlagError::LogPath(o.clone()).into());
                 }
                 out.path = Some(p);
             }
             "tag" => out.tag = Some(v.to_string()),
             _ => {
-                return Err(EngineError::Invalid(format!(
-                    "invalid log option `{k}`: supported are max-size, path and tag"
-                )));
+                return Err(super::FlagError::LogOptKey(k.to_string()).into());
             }
         }
     }
@@ -55,11 +51,7 @@ pub fn parse_log_opts(opts: &[String]) -> Result<LogOptions, EngineError> {
 /// `max-size` as podman reads it (go-units `FromHumanSize`): a number, an optional unit
 /// `k`/`m`/`g`/`t`/`p` (decimal: 1k = 1000), an optional `i` and `b`, any case; `-1` means no limit.
 pub fn parse_max_size(s: &str) -> Result<Option<u64>, EngineError> {
-    let bad = || {
-        EngineError::Invalid(format!(
-            "invalid max-size `{s}`: use e.g. 10mb, 512k or 4096"
-        ))
-    };
+    let bad = || EngineError::from(super::FlagError::MaxSize(s.to_string()));
     let t = s.trim();
     if t == "-1" {
         return Ok(None);

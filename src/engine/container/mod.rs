@@ -9,6 +9,7 @@ mod diff_copy;
 mod exec;
 mod export;
 mod files;
+mod flag_error;
 pub mod health;
 pub mod idmap;
 mod lifecycle;
@@ -18,6 +19,7 @@ pub mod mount;
 mod mount_spec;
 mod names;
 pub mod network_settings;
+mod op_error;
 pub mod process;
 pub mod resources;
 mod restart;
@@ -42,6 +44,7 @@ pub use cp::{CopyOptions, Location, copy};
 pub use diff::{Change, ChangeKind, diff};
 pub use exec::{ExecOptions, exec};
 pub use export::export;
+pub use flag_error::FlagError;
 pub use lifecycle::{
     find, kill, list, remove, remove_containers, remove_one, removed_exit_code, stop,
     wait_and_record, wait_stopped,
@@ -51,6 +54,7 @@ pub use monitor::{monitor, spawn_monitor, start_detached};
 pub use mount_spec::{Mount, MountKind, MountSpecError, parse_mount, parse_tmpfs, parse_volume};
 pub(crate) use names::generate as generate_name;
 pub use names::{parse_signal, validate as validate_name};
+pub use op_error::OpError;
 pub use restart::{Restart, parse_restart};
 pub use run::{Ended, run_attached};
 pub use size::{ContainerSize, size};
@@ -157,17 +161,15 @@ impl Namespaces {
             None | Some("" | "private") => Ok(String::new()),
             Some("host") => Ok("host".to_string()),
             Some(v) if extra.contains(&v) => Ok(String::new()),
-            Some(v) if v.starts_with("container:") => Err(EngineError::Invalid(format!(
-                "{flag} `{v}`: joining another container's namespace is not supported; use host or private"
-            ))),
-            Some(v) => Err(EngineError::Invalid(format!(
-                "invalid {flag} `{v}`: use host or private{}",
-                if extra.is_empty() {
-                    ""
-                } else {
-                    " (or shareable, none)"
-                }
-            ))),
+            Some(v) if v.starts_with("container:") => Err(FlagError::JoinNamespace {
+                flag: flag.to_string(),
+                value: v.to_string(),
+            }),
+            Some(v) => Err(FlagError::Namespace {
+                flag: flag.to_string(),
+                value: v.to_string(),
+                shareable: !extra.is_empty(),
+            }),
         };
         Ok(Namespaces {
             pid: one("--pid", pid, &[])?,
@@ -261,130 +263,18 @@ pub fn create(
     // In a pod: the pod's namespaces and settings replace the container's own (engine::pod).
     let in_pod = super::pod::member_options(ctx, opts)?;
     let opts = in_pod.as_ref().unwrap_or(opts);
-    let ulimits = process::parse_ulimits(&opts.ulimits)?;
-    let cap_add = CapArg::parse_all(&opts.cap_add)?;
-    let cap_drop = CapArg::parse_all(&opts.cap_drop)?;
-    let mut cgroup = opts.cgroup.clone();
-    let limits = resources::check(ctx, &opts.resources, &mut cgroup)?;
-    let storage_driver = storage_driver(ctx)?;
+    let flags = Flags::parse(ctx, opts)?;
     let mut store = ctx.store()?;
     let image_id = image_for(ctx, &store, opts, progress)?;
     let image = store
         .image(&image_id)?
         .ok_or_else(|| EngineError::ImageNotKnown(opts.image.clone()))?;
     let info = super::image::info(&store, image)?;
-    let config = info.config.config.clone().unwrap_or_default();
     let id = new_id();
-    let hostname = opts
-        .hostname
-        .clone()
-        .unwrap_or_else(|| process::default_hostname(&id));
-    let userns = idmap::resolve(&opts.userns).map_err(|e| EngineError::Invalid(e.to_string()))?;
-    let process = resolve_process(&store, &info, opts, &userns, &hostname)?;
-    let (extra_passwd, extra_group) = match userns.user {
-        Some(user) => files::keep_id_entries(
-            &store,
-            &info,
-            opts.userns.caller_name.as_deref(),
-            user,
-            &process.cwd,
-        ),
-        None => (None, None),
-    };
-    let name = match &opts.name {
-        Some(n) => names::validate(n)?,
-        None => names::generate(&store)?,
-    };
-    let stop_signal = match opts.stop_signal {
-        Some(s) => s,
-        None => config
-            .stop_signal
-            .as_deref()
-            .map(names::parse_signal)
-            .transpose()?
-            .unwrap_or(libc::SIGTERM),
-    };
-    let image_volumes: Vec<String> = config
-        .volumes
-        .as_ref()
-        .map(|v| v.keys().cloned().collect())
-        .unwrap_or_default();
-    let networks = super::network::resolve_for_create(ctx, &opts.networks)?;
-    let image_exposed: Vec<String> = config
-        .exposed_ports
-        .as_ref()
-        .map(|v| v.keys().cloned().collect())
-        .unwrap_or_default();
-    let (network, net) =
-        network_settings::resolve(&store, ctx.default_network, &opts.net, &image_exposed)?;
-    network_settings::check_links(&store, &network, &opts.links)?;
-    let (mounts, new_volumes) = volumes::resolve(&mut store, &opts.mounts, &image_volumes)?;
-    let healthcheck = health::resolve(config.healthcheck.as_ref(), &opts.health)?;
-    let requires = opts
-        .requires
-        .iter()
-        .map(|r| find(&store, r).map(|c| c.record.id))
-        .collect::<Result<Vec<_>, _>>()?;
-    let spec = ContainerSpec {
-        args: process.args.clone(),
-        env: process.env.clone(),
-        home_default: process.home_default,
-        cwd: process.cwd.clone(),
-        uid: process.uid,
-        gid: process.gid,
-        additional_gids: process.additional_gids.clone(),
-        user: opts
-            .user
-            .clone()
-            .or(config.user.clone())
-            .unwrap_or_default(),
-        hostname,
-        layers: info.record.layers.clone(),
-        read_only: opts.read_only,
-        network,
-        net,
-        remove: opts.remove,
-        tty: opts.tty,
-        interactive: opts.interactive,
-        labels: opts.labels.clone(),
-        annotations: opts.annotations.clone(),
-        stop_signal,
-        stop_timeout: opts.stop_timeout.unwrap_or(10),
-        entrypoint: config.entrypoint.clone().unwrap_or_default(),
-        command: if opts.command.is_empty() {
-            config.cmd.clone().unwrap_or_default()
-        } else {
-            opts.command.clone()
-        },
-        no_new_privileges: opts.no_new_privileges,
-        privileged: opts.privileged,
-        cap_add,
-        cap_drop,
-        seccomp: opts.seccomp.clone(),
-        log_driver: opts.log_driver.clone().unwrap_or_else(|| "k8s-file".into()),
-        log_opts: opts.log_opts.clone(),
-        restart: opts.restart.unwrap_or_default(),
-        init: opts.init,
-        ulimits,
-        mounts,
-        userns: userns.mode,
-        // A namespace with only the caller's id stores owners in xattrs: there is nothing to shift.
-        shifted_layers: userns.maps.is_some()
-            && ctx.apply_options().ownership == crate::archive::Ownership::Chown,
-        id_maps: userns.maps,
-        extra_passwd,
-        extra_group,
-        networks,
-        links: opts.links.clone(),
-        storage_driver,
-        builder: None,
-        namespaces: opts.namespaces.clone(),
-        requires,
-        healthcheck,
-        pod: opts.pod.clone(),
-        resources: limits,
-        cgroup,
-    };
+    let inputs = Inputs::resolve(ctx, &mut store, opts, &info, &id)?;
+    let name = inputs.name.clone();
+    let new_volumes = inputs.new_volumes.clone();
+    let spec = spec(ctx, opts, &info, flags, inputs);
     let record = ContainerRecord {
         id: id.clone(),
         name,
@@ -394,25 +284,236 @@ pub fn create(
         spec: serde_json::to_string(&spec).expect("spec serializes"),
         state: State::default().to_json(),
     };
-    let dir = match place_dir(ctx, &store, &spec, &id) {
-        Ok(dir) => dir,
-        Err(e) => {
-            volumes::forget(&mut store, &new_volumes);
-            return Err(e);
-        }
-    };
-    let record = match add_record(&mut store, record, opts.name.is_none()) {
-        Ok(record) => record,
-        Err(e) => {
-            let _ = crate::store::remove_tree(&dir);
-            volumes::forget(&mut store, &new_volumes);
-            return Err(e);
-        }
-    };
+    let record = persist(
+        ctx,
+        &mut store,
+        record,
+        &spec,
+        &new_volumes,
+        opts.name.is_none(),
+    )?;
     Ok(Container {
         record,
         spec,
         state: State::default(),
+    })
+}
+
+/// The flags of a new container that are checked before anything is looked up or pulled.
+struct Flags {
+    ulimits: Vec<process::Ulimit>,
+    cap_add: Vec<CapArg>,
+    cap_drop: Vec<CapArg>,
+    cgroup: resources::CgroupSpec,
+    limits: Option<crate::runtime::cgroup::Resources>,
+    storage_driver: Driver,
+}
+
+impl Flags {
+    fn parse(ctx: &Ctx, opts: &CreateOptions) -> Result<Flags, EngineError> {
+        let ulimits = process::parse_ulimits(&opts.ulimits)?;
+        let cap_add = CapArg::parse_all(&opts.cap_add)?;
+        let cap_drop = CapArg::parse_all(&opts.cap_drop)?;
+        let mut cgroup = opts.cgroup.clone();
+        let limits = resources::check(ctx, &opts.resources, &mut cgroup)?;
+        Ok(Flags {
+            ulimits,
+            cap_add,
+            cap_drop,
+            cgroup,
+            limits,
+            storage_driver: storage_driver(ctx)?,
+        })
+    }
+}
+
+/// What a new container's options and its image resolve to in the store: its process, name,
+/// networks, mounts, healthcheck and the containers it requires.
+struct Inputs {
+    process: process::ProcessSpec,
+    hostname: String,
+    userns: idmap::Userns,
+    extra_passwd: Option<String>,
+    extra_group: Option<String>,
+    name: String,
+    stop_signal: i32,
+    networks: BTreeMap<String, crate::network::netavark::PerNetwork>,
+    network: String,
+    net: crate::engine::network::NetworkSpec,
+    mounts: Vec<Mount>,
+    /// Volumes made for this container (forgotten again if it cannot be made).
+    new_volumes: Vec<String>,
+    healthcheck: Option<health::HealthConfig>,
+    requires: Vec<String>,
+}
+
+impl Inputs {
+    fn resolve(
+        ctx: &Ctx,
+        store: &mut Store,
+        opts: &CreateOptions,
+        info: &super::image::ImageInfo,
+        id: &str,
+    ) -> Result<Inputs, EngineError> {
+        let config = info.config.config.clone().unwrap_or_default();
+        let hostname = opts
+            .hostname
+            .clone()
+            .unwrap_or_else(|| process::default_hostname(id));
+        let userns = idmap::resolve(&opts.userns).map_err(FlagError::from)?;
+        let process = resolve_process(store, info, opts, &userns, &hostname)?;
+        let (extra_passwd, extra_group) = match userns.user {
+            Some(user) => files::keep_id_entries(
+                store,
+                info,
+                opts.userns.caller_name.as_deref(),
+                user,
+                &process.cwd,
+            ),
+            None => (None, None),
+        };
+        let name = match &opts.name {
+            Some(n) => names::validate(n)?,
+            None => names::generate(store)?,
+        };
+        let stop_signal = match opts.stop_signal {
+            Some(s) => s,
+            None => config
+                .stop_signal
+                .as_deref()
+                .map(names::parse_signal)
+                .transpose()?
+                .unwrap_or(libc::SIGTERM),
+        };
+        let keys = |m: &Option<BTreeMap<String, serde_json::Value>>| -> Vec<String> {
+            m.as_ref()
+                .map(|v| v.keys().cloned().collect())
+                .unwrap_or_default()
+        };
+        let networks = super::network::resolve_for_create(ctx, &opts.networks)?;
+        let (network, net) = network_settings::resolve(
+            store,
+            ctx.default_network,
+            &opts.net,
+            &keys(&config.exposed_ports),
+        )?;
+        network_settings::check_links(store, &network, &opts.links)?;
+        let (mounts, new_volumes) = volumes::resolve(store, &opts.mounts, &keys(&config.volumes))?;
+        let healthcheck = health::resolve(config.healthcheck.as_ref(), &opts.health)?;
+        let requires = opts
+            .requires
+            .iter()
+            .map(|r| find(store, r).map(|c| c.record.id))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Inputs {
+            process,
+            hostname,
+            userns,
+            extra_passwd,
+            extra_group,
+            name,
+            stop_signal,
+            networks,
+            network,
+            net,
+            mounts,
+            new_volumes,
+            healthcheck,
+            requires,
+        })
+    }
+}
+
+/// The spec of a new container: its options over its image's configuration.
+fn spec(
+    ctx: &Ctx,
+    opts: &CreateOptions,
+    info: &super::image::ImageInfo,
+    flags: Flags,
+    inputs: Inputs,
+) -> ContainerSpec {
+    let config = info.config.config.clone().unwrap_or_default();
+    let Inputs {
+        process, userns, ..
+    } = inputs;
+    ContainerSpec {
+        args: process.args,
+        env: process.env,
+        home_default: process.home_default,
+        cwd: process.cwd,
+        uid: process.uid,
+        gid: process.gid,
+        additional_gids: process.additional_gids,
+        user: opts.user.clone().or(config.user).unwrap_or_default(),
+        hostname: inputs.hostname,
+        layers: info.record.layers.clone(),
+        read_only: opts.read_only,
+        network: inputs.network,
+        net: inputs.net,
+        remove: opts.remove,
+        tty: opts.tty,
+        interactive: opts.interactive,
+        labels: opts.labels.clone(),
+        annotations: opts.annotations.clone(),
+        stop_signal: inputs.stop_signal,
+        stop_timeout: opts.stop_timeout.unwrap_or(10),
+        entrypoint: config.entrypoint.unwrap_or_default(),
+        command: if opts.command.is_empty() {
+            config.cmd.unwrap_or_default()
+        } else {
+            opts.command.clone()
+        },
+        no_new_privileges: opts.no_new_privileges,
+        privileged: opts.privileged,
+        cap_add: flags.cap_add,
+        cap_drop: flags.cap_drop,
+        seccomp: opts.seccomp.clone(),
+        log_driver: opts.log_driver.clone().unwrap_or_else(|| "k8s-file".into()),
+        log_opts: opts.log_opts.clone(),
+        restart: opts.restart.unwrap_or_default(),
+        init: opts.init,
+        ulimits: flags.ulimits,
+        mounts: inputs.mounts,
+        userns: userns.mode,
+        // A namespace with only the caller's id stores owners in xattrs: there is nothing to shift.
+        shifted_layers: userns.maps.is_some()
+            && ctx.apply_options().ownership == crate::archive::Ownership::Chown,
+        id_maps: userns.maps,
+        extra_passwd: inputs.extra_passwd,
+        extra_group: inputs.extra_group,
+        networks: inputs.networks,
+        links: opts.links.clone(),
+        storage_driver: flags.storage_driver,
+        builder: None,
+        namespaces: opts.namespaces.clone(),
+        requires: inputs.requires,
+        healthcheck: inputs.healthcheck,
+        pod: opts.pod.clone(),
+        resources: flags.limits,
+        cgroup: flags.cgroup,
+    }
+}
+
+/// Make the container's directory and insert its record; on failure, undo both and forget the
+/// volumes made for it.
+fn persist(
+    ctx: &Ctx,
+    store: &mut Store,
+    record: ContainerRecord,
+    spec: &ContainerSpec,
+    new_volumes: &[String],
+    generated_name: bool,
+) -> Result<ContainerRecord, EngineError> {
+    let dir = match place_dir(ctx, store, spec, &record.id) {
+        Ok(dir) => dir,
+        Err(e) => {
+            volumes::forget(store, new_volumes);
+            return Err(e);
+        }
+    };
+    add_record(store, record, generated_name).inspect_err(|_| {
+        let _ = crate::store::remove_tree(&dir);
+        volumes::forget(store, new_volumes);
     })
 }
 
@@ -497,10 +598,9 @@ pub(super) fn security(
     let profile = match spec.seccomp.as_deref() {
         _ if spec.privileged => None,
         Some("unconfined") => None,
-        Some(path) => Some(
-            seccomp::load_profile(std::path::Path::new(path))
-                .map_err(|e| EngineError::Invalid(e.to_string()))?,
-        ),
+        Some(path) => {
+            Some(seccomp::load_profile(std::path::Path::new(path)).map_err(FlagError::from)?)
+        }
         None => Some(seccomp::default_profile()),
     };
     let cache = ctx.paths.runtime.join("seccomp");
@@ -508,7 +608,7 @@ pub(super) fn security(
     let filter = profile
         .map(|p| {
             seccomp::compile_cached(&p, &caps, &cache)
-                .map_err(|e| EngineError::Invalid(e.to_string()))
+                .map_err(|e| EngineError::from(FlagError::from(e)))
         })
         .transpose()?;
     Ok(crate::runtime::Security {

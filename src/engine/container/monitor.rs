@@ -139,9 +139,7 @@ impl PendingStart {
 
     fn outcome(report: &[u8]) -> Result<(), EngineError> {
         if report.is_empty() {
-            return Err(EngineError::Invalid(
-                "the container monitor exited before the container started".into(),
-            ));
+            return Err(super::OpError::MonitorExited.into());
         }
         match decode(report) {
             Some(StartReport::Started) => Ok(()),

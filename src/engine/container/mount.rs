@@ -17,9 +17,7 @@ use crate::engine::{Ctx, EngineError};
 /// Mounting needs roost's user (and a mount) namespace that outlives the command: `roost unshare`.
 fn check_namespace(ctx: &Ctx, verb: &str) -> Result<(), EngineError> {
     if ctx.rootless && ctx.joined.is_none() {
-        return Err(EngineError::Invalid(format!(
-            "cannot run command \"roost {verb}\" in rootless mode, must execute `roost unshare` first"
-        )));
+        return Err(super::OpError::NeedsUnshare(verb.to_string()).into());
     }
     Ok(())
 }

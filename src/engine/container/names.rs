@@ -37,9 +37,7 @@ pub fn validate(name: &str) -> Result<String, EngineError> {
         && b.iter()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'));
     if !ok {
-        return Err(EngineError::Invalid(format!(
-            "names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*: invalid argument `{name}`"
-        )));
+        return Err(super::FlagError::Name(name.to_string()).into());
     }
     Ok(name.to_string())
 }
@@ -63,7 +61,7 @@ pub(crate) fn generate(store: &Store) -> Result<String, EngineError> {
 
 /// `SIGTERM`, `TERM`, `15`, `RTMIN+3` → signal number.
 pub fn parse_signal(s: &str) -> Result<i32, EngineError> {
-    let bad = || EngineError::Invalid(format!("invalid signal `{s}`"));
+    let bad = || EngineError::from(super::FlagError::Signal(s.to_string()));
     let t = s.trim();
     if let Ok(n) = t.parse::<i32>() {
         return if (1..=64).contains(&n) {

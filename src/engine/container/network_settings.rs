@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use super::{Container, Status};
 use crate::engine::network::{
-    BRIDGE_MODE, ContainerNetwork, Link, NetworkAttachment, NetworkSpec, attach,
+    BRIDGE_MODE, ContainerNetwork, Link, NetFlagError, NetworkAttachment, NetworkSpec, attach,
 };
 use crate::engine::{Ctx, EngineError};
 use crate::network::netavark::{NetworkInterface, PerNetwork};
@@ -38,10 +38,6 @@ pub struct NetworkRequest {
     pub ports_must_be_free: bool,
 }
 
-fn invalid(msg: impl Into<String>) -> EngineError {
-    EngineError::Invalid(msg.into())
-}
-
 /// Which helper `private`/the default means: pasta when installed (podman 5's default), else
 /// slirp4netns.
 pub fn default_helper(helpers: &crate::helpers::Helpers) -> Helper {
@@ -69,12 +65,14 @@ fn parse_add_host(s: &str) -> Result<(String, String), EngineError> {
     let (h, ip) = s
         .split_once(['=', ':'])
         .filter(|(h, ip)| !h.is_empty() && !ip.is_empty())
-        .ok_or_else(|| invalid(format!("invalid --add-host `{s}`: use HOST:IP")))?;
+        .ok_or_else(|| NetFlagError::AddHostSyntax(s.to_string()))?;
     let ip = ip.trim_start_matches('[').trim_end_matches(']');
     if ip != "host-gateway" && ip.parse::<IpAddr>().is_err() {
-        return Err(invalid(format!(
-            "invalid --add-host `{s}`: `{ip}` is not an IP address (or host-gateway)"
-        )));
+        return Err(NetFlagError::AddHostIp {
+            arg: s.to_string(),
+            ip: ip.to_string(),
+        }
+        .into());
     }
     Ok((h.to_string(), ip.to_string()))
 }
@@ -86,7 +84,7 @@ pub fn resolve(
     req: &NetworkRequest,
     image_exposed: &[String],
 ) -> Result<(String, NetworkSpec), EngineError> {
-    let mode = network::parse_mode(&req.mode, default).map_err(|e| invalid(e.to_string()))?;
+    let mode = network::parse_mode(&req.mode, default).map_err(NetFlagError::from)?;
     let stored_mode = match &mode {
         Mode::Container(key) => {
             let other = super::lifecycle::find(store, key)?;
@@ -101,7 +99,7 @@ pub fn resolve(
     };
     let mut exposed: Vec<(u16, Protocol)> = Vec::new();
     for e in image_exposed.iter().chain(&req.expose) {
-        let (p, n, proto) = network::ports::parse_expose(e).map_err(|e| invalid(e.to_string()))?;
+        let (p, n, proto) = network::ports::parse_expose(e).map_err(NetFlagError::from)?;
         for port in p..p.saturating_add(n) {
             if !exposed.contains(&(port, proto)) {
                 exposed.push((port, proto));
@@ -132,10 +130,7 @@ pub fn resolve(
             );
             ports.clear();
         } else {
-            return Err(invalid(format!(
-                "cannot publish ports with --network {}: the container has no network of its own to forward them to",
-                mode.kind()
-            )));
+            return Err(NetFlagError::PublishWithoutNetwork(mode.kind().to_string()).into());
         }
     }
     let ports = assign_host_ports(ports)?;
@@ -151,11 +146,11 @@ pub fn resolve(
         .collect::<Result<_, _>>()?;
     // `--dns none`: no /etc/resolv.conf of roost's; the image's stays as it is.
     if req.dns.iter().any(|d| d == "none") && req.dns.len() > 1 {
-        return Err(invalid("--dns none cannot be combined with DNS servers"));
+        return Err(NetFlagError::DnsNone.into());
     }
     for d in req.dns.iter().filter(|d| *d != "none") {
         if d.parse::<IpAddr>().is_err() {
-            return Err(invalid(format!("invalid --dns `{d}`: not an IP address")));
+            return Err(NetFlagError::Dns(d.clone()).into());
         }
     }
     Ok((
@@ -194,11 +189,11 @@ fn assign_host_ports(ports: Vec<PortMapping>) -> Result<Vec<PortMapping>, Engine
             continue;
         }
         if m.host_port < start {
-            return Err(invalid(format!(
-                "cannot publish host port {} rootless: ports below {start} are privileged (net.ipv4.ip_unprivileged_port_start = {start}); \
-                 use a port of {start} or above, or lower it: sudo sysctl net.ipv4.ip_unprivileged_port_start={}",
-                m.host_port, m.host_port
-            )));
+            return Err(NetFlagError::PrivilegedPort {
+                port: m.host_port,
+                start,
+            }
+            .into());
         }
         out.push(m);
     }
@@ -213,10 +208,11 @@ pub fn check_links(store: &Store, stored_mode: &str, links: &[String]) -> Result
     };
     if stored_mode != BRIDGE_MODE {
         let mode = stored_mode.split(':').next().unwrap_or(stored_mode);
-        return Err(invalid(format!(
-            "--link `{first}` needs a bridge network: with --network {mode} the container has a network of its own and no route to other containers; \
-             create one with `roost network create NET` and run both containers with `--network NET` (they then reach each other by name)"
-        )));
+        return Err(NetFlagError::LinkNeedsBridge {
+            link: first.clone(),
+            mode: mode.to_string(),
+        }
+        .into());
     }
     for link in links {
         let name = link.split_once(':').map_or(link.as_str(), |(n, _)| n);
@@ -230,10 +226,7 @@ pub fn joined_namespace(store: &Store, c: &Container) -> Result<Option<PathBuf>,
     if let Some(id) = c.spec.network.strip_prefix("container:") {
         let other = super::lifecycle::find(store, id)?;
         if other.state.pid <= 0 || other.state.status != Status::Running {
-            return Err(invalid(format!(
-                "cannot join the network of container `{}`: it is not running",
-                other.record.name
-            )));
+            return Err(NetFlagError::JoinNotRunning(other.record.name).into());
         }
         return Ok(Some(PathBuf::from(format!(
             "/proc/{}/ns/net",

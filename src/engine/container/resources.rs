@@ -14,6 +14,41 @@ use crate::engine::{Ctx, EngineError};
 use crate::runtime::cgroup::{self, CgroupPlan, CgroupsMode, Host, Made, Manager, Resources};
 use crate::store::Store;
 
+/// What is wrong with a container's resource flags, or with the container for a cgroup operation.
+#[derive(Debug, thiserror::Error)]
+pub enum ResourceError {
+    #[error(
+        "resource limits and --cgroup-parent need a cgroup: they cannot be used with --cgroups=disabled"
+    )]
+    Disabled,
+    #[error(
+        "cgroup parent `{0}` is not a slice: with the systemd cgroup manager, --cgroup-parent must name a slice such as `user.slice`"
+    )]
+    NotASlice(String),
+    #[error(
+        "{what}: container `{container}` is not running (state {state}): container state improper"
+    )]
+    NotRunning {
+        what: String,
+        container: String,
+        state: &'static str,
+    },
+    #[error(
+        "{what} needs the container's own cgroup, and `{container}` has none: roost makes one only for a container started with a resource limit or `--cgroups=enabled` (recreate it with one of those)"
+    )]
+    NoCgroup { what: String, container: String },
+    #[error(
+        "\"{container}\" is {state}, can only {} a {} container: container state improper",
+        if *.frozen { "pause" } else { "unpause" },
+        if *.frozen { "running" } else { "paused" }
+    )]
+    PauseState {
+        container: String,
+        state: &'static str,
+        frozen: bool,
+    },
+}
+
 /// The cgroup flags besides the limits.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
@@ -65,9 +100,7 @@ pub fn check(
 ) -> Result<Option<Resources>, EngineError> {
     r.validate()?;
     if spec.mode == Some(CgroupsMode::Disabled) && (r.any() || spec.parent.is_some()) {
-        return Err(EngineError::Invalid(
-            "resource limits and --cgroup-parent need a cgroup: they cannot be used with --cgroups=disabled".into(),
-        ));
+        return Err(ResourceError::Disabled.into());
     }
     if r.memory_swappiness.is_some() {
         tracing::warn!(
@@ -101,9 +134,7 @@ pub fn check(
         && let Some(p) = &spec.parent
         && !p.ends_with(".slice")
     {
-        return Err(EngineError::Invalid(format!(
-            "cgroup parent `{p}` is not a slice: with the systemd cgroup manager, --cgroup-parent must name a slice such as `user.slice`"
-        )));
+        return Err(ResourceError::NotASlice(p.clone()).into());
     }
     Ok(Some(r.clone()))
 }
@@ -146,18 +177,20 @@ pub fn ended(store: &mut Store, id: &str, made: Option<&Made>) -> Result<(), Eng
 pub fn cgroup_of(c: &Container, what: &str) -> Result<std::path::PathBuf, EngineError> {
     Host::detect().require_v2(what)?;
     if !matches!(c.state.status, Status::Running | Status::Paused) {
-        return Err(EngineError::Invalid(format!(
-            "{what}: container `{}` is not running (state {}): container state improper",
-            c.record.name,
-            c.state.status.as_str()
-        )));
+        return Err(ResourceError::NotRunning {
+            what: what.to_string(),
+            container: c.record.name.clone(),
+            state: c.state.status.as_str(),
+        }
+        .into());
     }
     match &c.state.cgroup {
         Some(p) if Path::new(p).is_dir() => Ok(p.clone()),
-        _ => Err(EngineError::Invalid(format!(
-            "{what} needs the container's own cgroup, and `{}` has none: roost makes one only for a container started with a resource limit or `--cgroups=enabled` (recreate it with one of those)",
-            c.record.name
-        ))),
+        _ => Err(ResourceError::NoCgroup {
+            what: what.to_string(),
+            container: c.record.name.clone(),
+        }
+        .into()),
     }
 }
 
@@ -172,13 +205,12 @@ pub fn pause(ctx: &Ctx, name: &str, frozen: bool) -> Result<String, EngineError>
         Status::Paused
     };
     if c.state.status != want {
-        return Err(EngineError::Invalid(format!(
-            "\"{}\" is {}, can only {} a {} container: container state improper",
-            c.record.name,
-            c.state.status.as_str(),
-            if frozen { "pause" } else { "unpause" },
-            want.as_str()
-        )));
+        return Err(ResourceError::PauseState {
+            container: c.record.name.clone(),
+            state: c.state.status.as_str(),
+            frozen,
+        }
+        .into());
     }
     let dir = cgroup_of(&c, "pausing a container")?;
     cgroup::freeze(&dir, frozen)?;

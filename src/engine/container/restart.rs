@@ -49,11 +49,7 @@ impl Restart {
 /// Parse `no`, `on-failure[:N]`, `always` or `unless-stopped` (empty: `no`).
 pub fn parse_restart(s: &str) -> Result<Restart, EngineError> {
     let (name, arg) = s.split_once(':').map_or((s, None), |(n, a)| (n, Some(a)));
-    let bad = || {
-        EngineError::Invalid(format!(
-            "invalid restart policy `{s}`: use no, on-failure[:N], always or unless-stopped"
-        ))
-    };
+    let bad = || EngineError::from(super::FlagError::Restart(s.to_string()));
     Ok(match (name, arg) {
         ("" | "no", None) => Restart::No,
         ("on-failure", None) => Restart::OnFailure(None),

@@ -123,7 +123,7 @@ pub fn parse_descriptors(args: &[String]) -> Result<Vec<&'static str>, EngineErr
                 .iter()
                 .find(|c| c.names.contains(&d))
                 .map(|c| c.names[0])
-                .ok_or_else(|| EngineError::Invalid(format!("'{d}': unknown descriptor")))
+                .ok_or_else(|| super::OpError::TopDescriptor(d.to_string()).into())
         })
         .collect()
 }

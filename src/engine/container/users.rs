@@ -25,6 +25,10 @@ impl Users for ContainerUsers {
     fn remove_all(&self, ctx: &Ctx, ids: &[String]) -> Result<Vec<EngineError>, EngineError> {
         Ok(lifecycle::remove(ctx, ids, false, true, true)?.errors)
     }
+
+    fn reclaim(&self, ctx: &Ctx, store: &mut Store) -> Result<(), EngineError> {
+        crate::engine::check::reclaim(ctx, store).map(|_| ())
+    }
 }
 
 /// What `c` uses.

@@ -1,4 +1,5 @@
 //! `images --filter`: dangling, reference, label, before, since (podman's semantics).
+use super::ImageError;
 use crate::engine::EngineError;
 use crate::store::{ImageRecord, Store};
 
@@ -23,12 +24,12 @@ pub fn parse_filters(raw: &[String]) -> Result<Vec<Filter>, EngineError> {
         .map(|f| {
             let (k, v) = f
                 .split_once('=')
-                .ok_or_else(|| EngineError::Invalid(format!("invalid image filter `{f}`: expected KEY=VALUE")))?;
+                .ok_or_else(|| EngineError::from(ImageError::FilterSyntax(f.clone())))?;
             Ok(match k {
                 "dangling" => Filter::Dangling(match v {
                     "true" | "1" => true,
                     "false" | "0" => false,
-                    _ => return Err(EngineError::Invalid(format!("invalid filter `{f}`: dangling takes true or false"))),
+                    _ => return Err(ImageError::FilterDangling(f.clone()).into()),
                 }),
                 "reference" => Filter::Reference(v.to_string()),
                 "label" | "label!" => {
@@ -36,15 +37,17 @@ pub fn parse_filters(raw: &[String]) -> Result<Vec<Filter>, EngineError> {
                         Some((k2, v2)) => (k2.to_string(), Some(v2.to_string())),
                         None => (v.to_string(), None),
                     };
-                    Filter::Label { key, value, negate: k == "label!" }
+                    Filter::Label {
+                        key,
+                        value,
+                        negate: k == "label!",
+                    }
                 }
                 "before" => Filter::Before(v.to_string()),
                 "since" | "after" => Filter::Since(v.to_string()),
                 "id" => Filter::Id(v.trim_start_matches("sha256:").to_string()),
                 _ => {
-                    return Err(EngineError::Invalid(format!(
-                        "invalid image filter `{k}`: supported are dangling, reference, label, label!, before, since, id"
-                    )));
+                    return Err(ImageError::FilterKey(k.to_string()).into());
                 }
             })
         })

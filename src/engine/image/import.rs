@@ -1,5 +1,6 @@
 //! `import`: a root file system tarball becomes a one-layer image, with `--change` instructions applied
 //! to its config.
+use super::ImageError;
 use std::io::Read;
 
 use jiff::Timestamp;
@@ -34,11 +35,7 @@ pub fn apply_changes(cfg: &mut ContainerConfig, changes: &[String]) -> Result<()
             .split_once([' ', '='])
             .unwrap_or((change.trim(), ""));
         let rest = rest.trim();
-        let bad = || {
-            EngineError::Invalid(format!(
-                "invalid change `{change}`: expected INSTRUCTION VALUE"
-            ))
-        };
+        let bad = || EngineError::from(ImageError::ChangeSyntax(change.to_string()));
         if rest.is_empty() {
             return Err(bad());
         }
@@ -82,9 +79,11 @@ pub fn apply_changes(cfg: &mut ContainerConfig, changes: &[String]) -> Result<()
                 }
             }
             other => {
-                return Err(EngineError::Invalid(format!(
-                    "invalid change `{change}`: `{other}` is not one of CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, STOPSIGNAL, USER, VOLUME, WORKDIR"
-                )));
+                return Err(ImageError::ChangeInstruction {
+                    change: change.to_string(),
+                    instruction: other.to_string(),
+                }
+                .into());
             }
         }
     }

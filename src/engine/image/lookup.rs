@@ -1,5 +1,6 @@
 //! Finding a local image from what the user typed: an ID (or a unique prefix), a full name, a short name
 //! (`busybox` finds `localhost/busybox:latest` or `127.0.0.1:5000/busybox:latest`), or `name@digest`.
+use super::ImageError;
 use crate::engine::EngineError;
 use crate::oci::{DEFAULT_TAG, Digest, Reference};
 use crate::store::Store;
@@ -9,9 +10,7 @@ use crate::store::Store;
 pub fn normalize_name(input: &str) -> Result<String, EngineError> {
     let r = Reference::parse(input)?;
     if r.digest().is_some() && r.tag().is_none() {
-        return Err(EngineError::Invalid(format!(
-            "`{input}`: a name with only a digest cannot be used as a tag"
-        )));
+        return Err(ImageError::DigestOnlyTag(input.to_string()).into());
     }
     let r = if r.is_qualified() {
         r

@@ -1,5 +1,6 @@
 //! Image use cases: lookup, list, tag, remove, inspect, history, pull, push, save, load, import.
 
+mod error;
 mod filter;
 mod import;
 mod load;
@@ -11,6 +12,7 @@ mod save;
 
 use jiff::Timestamp;
 
+pub use error::ImageError;
 pub use filter::{Filter, parse_filters};
 pub(crate) use import::apply_changes;
 pub use import::{ImportOptions, import};
@@ -228,10 +230,11 @@ pub fn untag(ctx: &Ctx, image: &str, names: &[String]) -> Result<Vec<String>, En
     let mut removed = Vec::new();
     for n in targets {
         if !rec.names.contains(&n) {
-            return Err(EngineError::Invalid(format!(
-                "`{n}`: tag not known for image `{}`",
-                id.short()
-            )));
+            return Err(ImageError::TagNotKnown {
+                name: n,
+                image: id.clone(),
+            }
+            .into());
         }
         if store.remove_name(&n)? {
             removed.push(n);

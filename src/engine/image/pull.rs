@@ -1,6 +1,7 @@
 //! `pull`: resolve a reference against the registries, then download the layers in parallel, unpacking
 //! each while it streams in (decompression and tar writing on a worker thread per layer), verify every
 //! digest, and record the image. A tokio runtime lives only inside this function.
+use super::ImageError;
 use std::cell::RefCell;
 use std::str::FromStr;
 
@@ -31,9 +32,7 @@ impl FromStr for PullPolicy {
             "never" | "false" => PullPolicy::Never,
             "newer" | "ifnewer" => PullPolicy::Newer,
             _ => {
-                return Err(EngineError::Invalid(format!(
-                    "invalid pull policy `{s}`: use always, missing, never or newer"
-                )));
+                return Err(ImageError::PullPolicy(s.to_string()).into());
             }
         })
     }

@@ -1,5 +1,6 @@
 //! `push`: send an image's blobs and manifest to a registry. Kept layer blobs go as they are (so digests
 //! match what was pulled); uncompressed ones (from load/import) are compressed first (gzip, or zstd).
+use super::ImageError;
 use std::io::Write;
 
 use super::lookup::lookup;
@@ -84,10 +85,7 @@ pub fn push(
     let manifest = match ManifestKind::parse(&rec.manifest_media, &original) {
         Ok(ManifestKind::Image(m)) => m,
         _ => {
-            return Err(EngineError::Invalid(format!(
-                "image `{}` has no image manifest to push",
-                opts.image
-            )));
+            return Err(ImageError::NoManifest(opts.image.clone()).into());
         }
     };
     let (outgoing, changed) = outgoing_layers(&store, &rec, opts.compression)?;
@@ -146,19 +144,15 @@ fn destination(rec: &ImageRecord, opts: &PushOptions) -> Result<Reference, Engin
             })
             .or(rec.names.first())
             .cloned()
-            .ok_or_else(|| {
-                EngineError::Invalid(format!(
-                    "image `{}` has no name: give a destination",
-                    opts.image
-                ))
-            })?,
+            .ok_or_else(|| EngineError::from(ImageError::NoDestination(opts.image.clone())))?,
     };
     let dest = Reference::parse(dest_text.strip_prefix("docker://").unwrap_or(&dest_text))?;
     if !dest.is_qualified() {
-        return Err(EngineError::Invalid(format!(
-            "destination `{dest}` has no registry: use a fully qualified name such as `registry.example.com/{}`",
-            dest.repository()
-        )));
+        return Err(ImageError::Unqualified {
+            dest: dest.to_string(),
+            repository: dest.repository().to_string(),
+        }
+        .into());
     }
     Ok(if dest.tag().is_none() && dest.digest().is_none() {
         dest.with_tag("latest")

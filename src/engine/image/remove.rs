@@ -184,12 +184,12 @@ pub fn remove(
 }
 
 /// `image prune`: remove dangling images (with `all`, every image), and layers nothing uses.
-pub fn prune(ctx: &Ctx, all: bool) -> Result<Vec<Digest>, EngineError> {
+pub fn prune(ctx: &Ctx, all: bool, users: &dyn Users) -> Result<Vec<Digest>, EngineError> {
     let Some(mut store) = ctx.store_if_exists()? else {
         return Ok(Vec::new());
     };
     store.clean_staging();
-    crate::engine::check::reclaim(ctx, &mut store)?;
+    users.reclaim(ctx, &mut store)?;
     let mut report = RemoveReport::default();
     for rec in store.images()? {
         if all || rec.names.is_empty() {

@@ -1,5 +1,6 @@
 //! `save`: write images as a docker-archive, an oci-archive or an OCI layout directory. Layer blobs are
 //! the ones kept since pull/load, so saved archives carry the same digests as the registry's.
+use super::ImageError;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -25,13 +26,8 @@ impl FromStr for SaveFormat {
             "docker-archive" => Ok(SaveFormat::DockerArchive),
             "oci-archive" => Ok(SaveFormat::OciArchive),
             "oci-dir" => Ok(SaveFormat::OciDir),
-            "docker-dir" => Err(EngineError::Invalid(
-                "format `docker-dir` (docker schema 2 directory) is not supported: use oci-dir"
-                    .into(),
-            )),
-            _ => Err(EngineError::Invalid(format!(
-                "unknown save format `{s}`: use docker-archive, oci-archive or oci-dir"
-            ))),
+            "docker-dir" => Err(ImageError::DockerDir.into()),
+            _ => Err(ImageError::SaveFormat(s.to_string()).into()),
         }
     }
 }
@@ -111,9 +107,7 @@ pub fn save(
         (SaveFormat::OciDir, _, Some(dir)) => {
             oci_layout(&store, &images, &mut DirSink(dir.to_path_buf()))
         }
-        _ => Err(EngineError::Invalid(
-            "oci-dir needs an output directory (-o DIR)".into(),
-        )),
+        _ => Err(ImageError::OciDirOutput.into()),
     }
 }
 

@@ -9,10 +9,6 @@ use crate::engine::{Ctx, EngineError};
 use crate::network::netavark::{NetworkInterface, PerNetwork};
 use crate::network::{self, Mode, client, defs};
 
-fn invalid(msg: impl Into<String>) -> EngineError {
-    EngineError::Invalid(msg.into())
-}
-
 /// The address of the host's default-route interface and its gateway (what pasta copies into the
 /// container).
 fn host_route() -> Option<(Ipv4Addr, Ipv4Addr)> {
@@ -109,13 +105,8 @@ pub fn hosts_file(
     );
     for (h, ip) in &n.add_hosts {
         let ip = if ip == "host-gateway" {
-            host.as_deref().ok_or_else(|| {
-                invalid(format!(
-                    "--add-host `{h}:host-gateway`: no address of the host is reachable from this container \
-                     (the host's loopback is not, unless you allow it); set host_containers_internal_ip in containers.conf, \
-                     give the address yourself (--add-host {h}:IP), or allow the host's loopback (--network pasta:--map-gw, slirp4netns:allow_host_loopback=true)"
-                ))
-            })?
+            host.as_deref()
+                .ok_or_else(|| EngineError::from(super::NetFlagError::NoHostGateway(h.clone())))?
         } else {
             ip.as_str()
         };

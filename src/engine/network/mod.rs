@@ -10,6 +10,7 @@
 
 pub mod attach;
 pub mod crud;
+mod flags;
 pub mod hostfiles;
 
 use std::collections::BTreeMap;
@@ -26,6 +27,7 @@ pub use crud::{
     create, exists, inspect, list, names, parse_filter, parse_mac, parse_network_flag, prune,
     remove, resolve_for_create, resolve_one,
 };
+pub use flags::NetFlagError;
 
 /// `spec.network` of a container on bridge networks (podman's NetworkMode).
 pub const BRIDGE_MODE: &str = "bridge";

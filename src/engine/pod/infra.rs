@@ -27,12 +27,8 @@ pub fn infra_binary() -> Option<&'static [u8]> {
 
 /// The infra image's single layer: the pause executable and the directories a root needs.
 fn layer() -> Result<Vec<u8>, EngineError> {
-    let binary = infra_binary().ok_or_else(|| {
-        EngineError::Invalid(format!(
-            "roost has no built-in pause process for {}: give the pod an infra image with --infra-image IMAGE --infra-command CMD",
-            std::env::consts::ARCH
-        ))
-    })?;
+    let binary = infra_binary()
+        .ok_or_else(|| EngineError::from(super::PodError::NoPauseBinary(std::env::consts::ARCH)))?;
     let mut tar = tar::Builder::new(Vec::new());
     let dirs = [
         ("dev", 0o755),

@@ -117,6 +117,61 @@ pub enum PodError {
     NoInfra(String),
     #[error("malformed pod record `{}`: {why}", path.display())]
     Malformed { path: PathBuf, why: String },
+    #[error("invalid kernel namespace to share `{ns}`: use {allowed} or none")]
+    Share { ns: String, allowed: String },
+    #[error(
+        "--share pid is not supported yet: a pod's containers each have a pid namespace of their own (drop pid from --share)"
+    )]
+    SharePid,
+    #[error(
+        "--userns `{0}` on a pod is not supported: a pod's containers share roost's user namespace (drop --userns)"
+    )]
+    Userns(String),
+    #[error("invalid pod exit policy `{0}`: use continue or stop")]
+    ExitPolicy(String),
+    #[error(
+        "cannot set network options (-p, --network, --dns, --add-host) on a pod without an infra container (--infra=false)"
+    )]
+    NetworkWithoutInfra,
+    #[error(
+        "cannot set {flag} on a container in pod `{pod}`: it shares the pod's network; set it when the pod is created (`roost pod create {flag} …`)"
+    )]
+    MemberNetwork { pod: String, flag: &'static str },
+    #[error(
+        "cannot set --userns, --uidmap or --gidmap on a container in pod `{0}`: its containers share roost's user namespace"
+    )]
+    MemberUserns(String),
+    #[error(
+        "cannot set {flag} on a container in pod `{pod}`: it shares the pod's {} namespace",
+        ns.to_uppercase()
+    )]
+    MemberNamespace {
+        pod: String,
+        flag: &'static str,
+        ns: &'static str,
+    },
+    #[error(
+        "cannot set --hostname on a container in pod `{0}`: it shares the pod's UTS namespace; use `roost pod create --hostname`"
+    )]
+    MemberHostname(String),
+    #[error(
+        "cannot start a container in pod `{pod}`: its infra container `{infra}` is not running"
+    )]
+    InfraNotRunning { pod: String, infra: String },
+    #[error(
+        "roost has no built-in pause process for {0}: give the pod an infra image with --infra-image IMAGE --infra-command CMD"
+    )]
+    NoPauseBinary(&'static str),
+    #[error(
+        "pausing a pod's containers needs the cgroup freezer of a delegated cgroup v2 subtree, which roost cannot use here ({0}): see `roost info`"
+    )]
+    NoFreezer(String),
+    #[error(
+        "`pod stats` needs per-container cgroups, which roost does not create yet: there is no CPU or memory accounting to show (see `roost top` and `roost pod top` for the processes)"
+    )]
+    NoStats,
+    #[error("pod `{0}` has no running containers: start it with `roost pod start {0}`")]
+    NoneRunning(String),
 }
 
 impl PodError {
@@ -157,10 +212,6 @@ pub struct CreatePodOptions {
     pub tls_verify: Option<bool>,
 }
 
-fn invalid(msg: impl Into<String>) -> EngineError {
-    EngineError::Invalid(msg.into())
-}
-
 /// `--share`: the namespaces to share, sorted.
 pub fn parse_share(share: Option<&str>) -> Result<Vec<String>, EngineError> {
     let default = ["ipc", "net", "uts"];
@@ -172,10 +223,11 @@ pub fn parse_share(share: Option<&str>) -> Result<Vec<String>, EngineError> {
     for ns in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         let ns = if ns == "none" { continue } else { ns };
         if !SHAREABLE.contains(&ns) {
-            return Err(invalid(format!(
-                "invalid kernel namespace to share `{ns}`: use {} or none",
-                SHAREABLE.join(", ")
-            )));
+            return Err(PodError::Share {
+                ns: ns.to_string(),
+                allowed: SHAREABLE.join(", "),
+            }
+            .into());
         }
         if !out.iter().any(|s| s == ns) {
             out.push(ns.to_string());
@@ -194,27 +246,21 @@ pub fn create(
 ) -> Result<PodRecord, EngineError> {
     let share = parse_share(opts.share.as_deref())?;
     if share.iter().any(|s| s == "pid") {
-        return Err(invalid(
-            "--share pid is not supported yet: a pod's containers each have a pid namespace of their own (drop pid from --share)",
-        ));
+        return Err(PodError::SharePid.into());
     }
     if let Some(u) = opts
         .userns
         .as_deref()
         .filter(|u| !u.is_empty() && *u != "host")
     {
-        return Err(invalid(format!(
-            "--userns `{u}` on a pod is not supported: a pod's containers share roost's user namespace (drop --userns)"
-        )));
+        return Err(PodError::Userns(u.to_string()).into());
     }
     let policy = opts
         .exit_policy
         .clone()
         .unwrap_or_else(|| "continue".into());
     if policy != "continue" && policy != "stop" {
-        return Err(invalid(format!(
-            "invalid pod exit policy `{policy}`: use continue or stop"
-        )));
+        return Err(PodError::ExitPolicy(policy.to_string()).into());
     }
     if !opts.infra {
         let net_flags = !opts.net.publish.is_empty()
@@ -223,9 +269,7 @@ pub fn create(
             || !opts.net.dns.is_empty()
             || !opts.net.add_hosts.is_empty();
         if net_flags {
-            return Err(invalid(
-                "cannot set network options (-p, --network, --dns, --add-host) on a pod without an infra container (--infra=false)",
-            ));
+            return Err(PodError::NetworkWithoutInfra.into());
         }
     }
     let store = ctx.store()?;
@@ -449,9 +493,11 @@ pub fn member_options(
             (n.mac_address.is_some(), "--mac-address"),
         ];
         if let Some((_, flag)) = set.iter().find(|(on, _)| *on) {
-            return Err(invalid(format!(
-                "cannot set {flag} on a container in pod `{name}`: it shares the pod's network; set it when the pod is created (`roost pod create {flag} …`)"
-            )));
+            return Err(PodError::MemberNetwork {
+                pod: name.to_string(),
+                flag,
+            }
+            .into());
         }
         let pn = &infra.spec.net;
         o.net.mode = format!("container:{infra_id}");
@@ -467,9 +513,7 @@ pub fn member_options(
         o.net.ports_must_be_free = false;
     }
     if opts.userns.mode.is_some() || !opts.userns.uidmap.is_empty() {
-        return Err(invalid(format!(
-            "cannot set --userns, --uidmap or --gidmap on a container in pod `{name}`: its containers share roost's user namespace"
-        )));
+        return Err(PodError::MemberUserns(name.to_string()).into());
     }
     for (ns, flag, value) in [
         ("uts", "--uts", &opts.namespaces.uts),
@@ -477,17 +521,17 @@ pub fn member_options(
         ("pid", "--pid", &opts.namespaces.pid),
     ] {
         if pod.record.shares(ns) && !value.is_empty() {
-            return Err(invalid(format!(
-                "cannot set {flag} on a container in pod `{name}`: it shares the pod's {} namespace",
-                ns.to_uppercase()
-            )));
+            return Err(PodError::MemberNamespace {
+                pod: name.to_string(),
+                flag,
+                ns,
+            }
+            .into());
         }
     }
     if pod.record.shares("uts") {
         if opts.hostname.is_some() {
-            return Err(invalid(format!(
-                "cannot set --hostname on a container in pod `{name}`: it shares the pod's UTS namespace; use `roost pod create --hostname`"
-            )));
+            return Err(PodError::MemberHostname(name.to_string()).into());
         }
         o.hostname = Some(pod.record.hostname.clone());
     }
@@ -533,10 +577,11 @@ pub fn joined_namespaces(
     }
     let infra = container::find(store, infra_id)?;
     if infra.state.status != Status::Running || infra.state.pid <= 0 {
-        return Err(invalid(format!(
-            "cannot start a container in pod `{}`: its infra container `{}` is not running",
-            record.name, infra.record.name
-        )));
+        return Err(PodError::InfraNotRunning {
+            pod: record.name.clone(),
+            infra: infra.record.name.clone(),
+        }
+        .into());
     }
     let ns = |kind: &str| {
         Some(PathBuf::from(format!(

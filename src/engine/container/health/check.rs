@@ -255,10 +255,11 @@ fn act(ctx: &Ctx, id: &str, action: OnFailure) -> Result<(), EngineError> {
     }
     let status = cmd.status().map_err(failed)?;
     if !status.success() {
-        return Err(EngineError::Invalid(format!(
-            "--health-on-failure={} failed for container {id}",
-            action.as_str()
-        )));
+        return Err(crate::engine::container::OpError::HealthOnFailure {
+            action: action.as_str(),
+            container: id.to_string(),
+        }
+        .into());
     }
     Ok(())
 }
