@@ -285,18 +285,9 @@ pub fn start(ctx: &Ctx, a: &StartArgs) -> Result<i32, Error> {
 }
 
 pub fn rm(ctx: &Ctx, a: &RmArgs) -> Result<i32, Error> {
-    let mut keys = a.containers.clone();
-    keys.extend(super::read_cidfiles(&a.cidfile, a.ignore)?);
-    if !a.filter.is_empty() {
-        let all = engine::list(ctx)?;
-        keys.extend(
-            super::ps::apply_filters(all, &a.filter)?
-                .into_iter()
-                .map(|c| c.record.id),
-        );
-        if keys.is_empty() {
-            return Ok(0);
-        }
+    let keys = rm_keys(ctx, a)?;
+    if !a.filter.is_empty() && keys.is_empty() {
+        return Ok(0);
     }
     let by_file = !a.cidfile.is_empty();
     let a = &RmArgs {
@@ -313,20 +304,7 @@ pub fn rm(ctx: &Ctx, a: &RmArgs) -> Result<i32, Error> {
             "specify one or more containers to remove (or use --all)".into(),
         ));
     }
-    let time = match a.time {
-        None => None,
-        Some(_) if !a.force => {
-            return Err(Error::Usage(
-                "--force option must be specified to use the --time option".into(),
-            ));
-        }
-        Some(-1) => Some(u32::MAX),
-        Some(t) => Some(u32::try_from(t).map_err(|_| {
-            Error::Usage(format!(
-                "invalid --time `{t}`: use a number of seconds, or -1 to wait for ever"
-            ))
-        })?),
-    };
+    let time = rm_time(a)?;
     // `-f -t N`: give running containers N seconds to stop before they are killed.
     if time.is_some_and(|t| t > 0) {
         let keys: Vec<String> = if a.all {
@@ -355,12 +333,50 @@ pub fn rm(ctx: &Ctx, a: &RmArgs) -> Result<i32, Error> {
         .iter()
         .map(|id| format!("{id}\n"))
         .collect::<String>())?;
+    Ok(rm_errors(&report.errors, a.force))
+}
+
+/// The containers `rm` names: on the command line, in `--cidfile`s and matching `--filter`s.
+fn rm_keys(ctx: &Ctx, a: &RmArgs) -> Result<Vec<String>, Error> {
+    let mut keys = a.containers.clone();
+    keys.extend(super::read_cidfiles(&a.cidfile, a.ignore)?);
+    if !a.filter.is_empty() {
+        let all = engine::list(ctx)?;
+        keys.extend(
+            super::ps::apply_filters(all, &a.filter)?
+                .into_iter()
+                .map(|c| c.record.id),
+        );
+    }
+    Ok(keys)
+}
+
+/// `--time` (with `--force` only): seconds to wait for a stop, `u32::MAX` for ever.
+fn rm_time(a: &RmArgs) -> Result<Option<u32>, Error> {
+    Ok(match a.time {
+        None => None,
+        Some(_) if !a.force => {
+            return Err(Error::Usage(
+                "--force option must be specified to use the --time option".into(),
+            ));
+        }
+        Some(-1) => Some(u32::MAX),
+        Some(t) => Some(u32::try_from(t).map_err(|_| {
+            Error::Usage(format!(
+                "invalid --time `{t}`: use a number of seconds, or -1 to wait for ever"
+            ))
+        })?),
+    })
+}
+
+/// Print the removal errors; podman's exit code: 1 when a container does not exist, 2 when one is
+/// running, 125 otherwise.
+fn rm_errors(errors: &[crate::engine::EngineError], force: bool) -> i32 {
     use crate::engine::EngineError as E;
     // --force: a container that does not exist is not an error (podman).
-    let errors: Vec<&E> = report
-        .errors
+    let errors: Vec<&E> = errors
         .iter()
-        .filter(|e| !(a.force && matches!(e, E::NoSuchContainer(_))))
+        .filter(|e| !(force && matches!(e, E::NoSuchContainer(_))))
         .collect();
     for e in &errors {
         #[allow(clippy::print_stderr)]
@@ -371,13 +387,12 @@ pub fn rm(ctx: &Ctx, a: &RmArgs) -> Result<i32, Error> {
             e => eprintln!("Error: {e}"),
         }
     }
-    // podman: 1 when a container does not exist, 2 when one is running, 125 otherwise.
-    Ok(match errors.first() {
+    match errors.first() {
         None => 0,
         Some(E::NoSuchContainer(_)) => 1,
         Some(E::RemoveRunning(_)) => 2,
         Some(_) => 125,
-    })
+    }
 }
 
 /// `container prune`: remove every container that is not running.
