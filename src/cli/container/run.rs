@@ -50,12 +50,48 @@ fn mounts(a: &CreateArgs) -> Result<Vec<engine::Mount>, Error> {
     Ok(out)
 }
 
-fn options(a: &CreateArgs, remove: bool) -> Result<CreateOptions, Error> {
+/// The networks a container joins, each with its own settings.
+type Networks = std::collections::BTreeMap<String, crate::network::netavark::PerNetwork>;
+
+/// The network part of `a`: `--network` and its networks, ports, DNS and hosts.
+fn network_request(
+    a: &CreateArgs,
+) -> Result<(engine::network_settings::NetworkRequest, Networks), Error> {
     let mut publish = Vec::new();
     for p in &a.publish {
         publish.extend(crate::network::parse_publish(p).map_err(|e| Error::Usage(e.to_string()))?);
     }
     let (network_mode, networks) = super::bridge_networks::bridge_networks(a)?;
+    let net = engine::network_settings::NetworkRequest {
+        mode: network_mode,
+        publish,
+        publish_all: a.publish_all,
+        expose: a.expose.clone(),
+        dns: a.dns.clone(),
+        dns_search: a.dns_search.clone(),
+        dns_options: a.dns_option.clone(),
+        add_hosts: a.add_host.clone(),
+        no_hosts: a.no_hosts,
+        mac_address: a.mac_address.clone(),
+        ports_must_be_free: false,
+    };
+    Ok((net, networks))
+}
+
+/// `--env-file`s: each file's name and text.
+fn env_files(a: &CreateArgs) -> Result<Vec<(std::path::PathBuf, String)>, Error> {
+    a.env_file
+        .iter()
+        .map(|p| {
+            std::fs::read_to_string(p)
+                .map(|t| (p.clone(), t))
+                .map_err(|e| Error::io(format!("read the env file `{}`", p.display()), e))
+        })
+        .collect()
+}
+
+fn options(a: &CreateArgs, remove: bool) -> Result<CreateOptions, Error> {
+    let (net, networks) = network_request(a)?;
     let (no_new_privileges, seccomp) = security_opts(&a.security_opt)?;
     let (resources, cgroup) = a.cgroup.options()?;
     Ok(CreateOptions {
@@ -67,19 +103,7 @@ fn options(a: &CreateArgs, remove: bool) -> Result<CreateOptions, Error> {
         workdir: a.workdir.clone(),
         user: a.user.clone(),
         hostname: a.hostname.clone(),
-        net: engine::network_settings::NetworkRequest {
-            mode: network_mode,
-            publish,
-            publish_all: a.publish_all,
-            expose: a.expose.clone(),
-            dns: a.dns.clone(),
-            dns_search: a.dns_search.clone(),
-            dns_options: a.dns_option.clone(),
-            add_hosts: a.add_host.clone(),
-            no_hosts: a.no_hosts,
-            mac_address: a.mac_address.clone(),
-            ports_must_be_free: false,
-        },
+        net,
         networks,
         links: a.link.clone(),
         read_only: a.read_only,
@@ -110,15 +134,7 @@ fn options(a: &CreateArgs, remove: bool) -> Result<CreateOptions, Error> {
         cap_drop: a.cap_drop.clone(),
         no_new_privileges,
         seccomp,
-        env_files: a
-            .env_file
-            .iter()
-            .map(|p| {
-                std::fs::read_to_string(p)
-                    .map(|t| (p.clone(), t))
-                    .map_err(|e| Error::io(format!("read the env file `{}`", p.display()), e))
-            })
-            .collect::<Result<_, _>>()?,
+        env_files: env_files(a)?,
         env_host: a.env_host,
         unset_env: a.unset_env.clone(),
         unset_env_all: a.unset_env_all,
