@@ -338,8 +338,34 @@ struct DfImageRow {
 
 pub fn df(ctx: &Ctx, args: &DfArgs) -> Result<i32, Error> {
     let usage = crate::engine::system::disk_usage(ctx)?;
+    let fmt = Format::parse(args.format.as_deref());
+    if args.verbose && fmt == Format::Default {
+        let images = df_images(&usage);
+        let table = Table {
+            name: "df",
+            default_template: "table {{.Repository}}\t{{.Tag}}\t{{.ImageID}}\t{{.Created}}\t{{.Size}}\t{{.SharedSize}}\t{{.UniqueSize}}\t{{.Containers}}",
+            headers: &[("ImageID", "IMAGE ID")],
+            json: JsonStyle::IMAGES,
+        };
+        let text = format::render_list(&images, &fmt, &table)?;
+        return out(&format!(
+            "Images space usage:\n\n{text}\nContainers space usage:\n\nLocal Volumes space usage:\n"
+        ))
+        .map(|()| 0);
+    }
+    let table = Table {
+        name: "df",
+        default_template: "table {{.Type}}\t{{.Total}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}",
+        headers: &[],
+        json: JsonStyle::IMAGES,
+    };
+    out(&format::render_list(&df_rows(&usage), &fmt, &table)?).map(|()| 0)
+}
+
+/// `system df`'s summary: images, containers and volumes.
+fn df_rows(usage: &crate::engine::system::DiskUsage) -> Vec<DfRow> {
     let percent = |part: u64, total: u64| (part * 100).checked_div(total).unwrap_or(0);
-    let rows = vec![
+    vec![
         DfRow {
             kind: "Images".into(),
             total: usage.images.len(),
@@ -371,57 +397,41 @@ pub fn df(ctx: &Ctx, args: &DfArgs) -> Result<i32, Error> {
             raw_size: 0,
             raw_reclaimable: 0,
         },
-    ];
-    let fmt = Format::parse(args.format.as_deref());
-    if args.verbose && fmt == Format::Default {
-        let now = jiff::Timestamp::now();
-        let mut images = Vec::new();
-        for i in &usage.images {
-            let names: Vec<Option<&String>> = if i.names.is_empty() {
-                vec![None]
-            } else {
-                i.names.iter().map(Some).collect()
-            };
-            for n in names {
-                let (repo, tag) =
-                    match n.and_then(|n| n.rsplit_once(':').filter(|(_, t)| !t.contains('/'))) {
-                        Some((r, t)) => (r.to_string(), t.to_string()),
-                        None => ("<none>".into(), "<none>".into()),
-                    };
-                images.push(DfImageRow {
-                    repository: repo,
-                    tag,
-                    image_id: i.id.short().to_string(),
-                    created: i
-                        .created
-                        .map(|c| format::time_ago(c, now))
-                        .unwrap_or_default(),
-                    size: image_size(i.size as i64),
-                    shared_size: image_size(i.shared as i64),
-                    unique_size: image_size(i.unique as i64),
-                    containers: i.containers,
-                });
-            }
-        }
-        let table = Table {
-            name: "df",
-            default_template: "table {{.Repository}}\t{{.Tag}}\t{{.ImageID}}\t{{.Created}}\t{{.Size}}\t{{.SharedSize}}\t{{.UniqueSize}}\t{{.Containers}}",
-            headers: &[("ImageID", "IMAGE ID")],
-            json: JsonStyle::IMAGES,
+    ]
+}
+
+/// `system df --verbose`: a row per image name (or one for an image without any).
+fn df_images(usage: &crate::engine::system::DiskUsage) -> Vec<DfImageRow> {
+    let now = jiff::Timestamp::now();
+    let mut images = Vec::new();
+    for i in &usage.images {
+        let names: Vec<Option<&String>> = if i.names.is_empty() {
+            vec![None]
+        } else {
+            i.names.iter().map(Some).collect()
         };
-        let text = format::render_list(&images, &fmt, &table)?;
-        return out(&format!(
-            "Images space usage:\n\n{text}\nContainers space usage:\n\nLocal Volumes space usage:\n"
-        ))
-        .map(|()| 0);
+        for n in names {
+            let (repo, tag) =
+                match n.and_then(|n| n.rsplit_once(':').filter(|(_, t)| !t.contains('/'))) {
+                    Some((r, t)) => (r.to_string(), t.to_string()),
+                    None => ("<none>".into(), "<none>".into()),
+                };
+            images.push(DfImageRow {
+                repository: repo,
+                tag,
+                image_id: i.id.short().to_string(),
+                created: i
+                    .created
+                    .map(|c| format::time_ago(c, now))
+                    .unwrap_or_default(),
+                size: image_size(i.size as i64),
+                shared_size: image_size(i.shared as i64),
+                unique_size: image_size(i.unique as i64),
+                containers: i.containers,
+            });
+        }
     }
-    let table = Table {
-        name: "df",
-        default_template: "table {{.Type}}\t{{.Total}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}",
-        headers: &[],
-        json: JsonStyle::IMAGES,
-    };
-    out(&format::render_list(&rows, &fmt, &table)?).map(|()| 0)
+    images
 }
 
 /// `unshare [COMMAND]`: we are inside the namespace already (the dispatcher re-executed us); replace this

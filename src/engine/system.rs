@@ -136,12 +136,24 @@ fn cgroups() -> (String, String) {
 }
 
 pub fn info(ctx: &Ctx) -> Result<Info, EngineError> {
+    let store = store_info(ctx)?;
+    let mut registries = BTreeMap::new();
+    registries.insert(
+        "search".to_string(),
+        ctx.registries.unqualified_search_registries.clone(),
+    );
+    Ok(Info {
+        host: host_info(ctx),
+        store,
+        registries,
+        version: version(),
+    })
+}
+
+/// `info`'s host part: kernel, cgroups, id mappings and helpers.
+fn host_info(ctx: &Ctx) -> HostInfo {
     let uname = nix::sys::utsname::uname().ok();
     let (cgroup_version, cgroup_note) = cgroups();
-    let images = match ctx.store_if_exists()? {
-        Some(s) => s.images()?.len(),
-        None => 0,
-    };
     let helpers = [
         "newuidmap",
         "newgidmap",
@@ -160,7 +172,6 @@ pub fn info(ctx: &Ctx) -> Result<Info, EngineError> {
     })
     .collect();
     let rootless = !matches!(ctx.mapping, crate::userns::Mapping::Root);
-    let driver = super::storage::select(ctx);
     let note = match &ctx.mapping {
         crate::userns::Mapping::Root => "running as root: no user namespace".to_string(),
         crate::userns::Mapping::Full { .. } => {
@@ -172,49 +183,49 @@ pub fn info(ctx: &Ctx) -> Result<Info, EngineError> {
     };
     let mut security = BTreeMap::new();
     security.insert("rootless".to_string(), serde_json::Value::Bool(rootless));
+    HostInfo {
+        arch: crate::oci::Platform::host().architecture,
+        os: "linux".into(),
+        kernel: uname
+            .as_ref()
+            .map(|u| u.release().to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        hostname: uname
+            .as_ref()
+            .map(|u| u.nodename().to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        cgroup_version,
+        cgroup_note,
+        id_mappings: IdMappings {
+            uidmap: map(ctx.mapping.uid_ranges()),
+            gidmap: map(ctx.mapping.gid_ranges()),
+        },
+        security,
+        helpers,
+        user_namespace_note: note,
+    }
+}
+
+/// `info`'s store part: where it is, its driver and how many images it has.
+fn store_info(ctx: &Ctx) -> Result<StoreInfo, EngineError> {
+    let images = match ctx.store_if_exists()? {
+        Some(s) => s.images()?.len(),
+        None => 0,
+    };
+    let driver = super::storage::select(ctx);
     let mut image_store = BTreeMap::new();
     image_store.insert("number".to_string(), images);
-    let mut registries = BTreeMap::new();
-    registries.insert(
-        "search".to_string(),
-        ctx.registries.unqualified_search_registries.clone(),
-    );
-    Ok(Info {
-        host: HostInfo {
-            arch: crate::oci::Platform::host().architecture,
-            os: "linux".into(),
-            kernel: uname
-                .as_ref()
-                .map(|u| u.release().to_string_lossy().into_owned())
-                .unwrap_or_default(),
-            hostname: uname
-                .as_ref()
-                .map(|u| u.nodename().to_string_lossy().into_owned())
-                .unwrap_or_default(),
-            cgroup_version,
-            cgroup_note,
-            id_mappings: IdMappings {
-                uidmap: map(ctx.mapping.uid_ranges()),
-                gidmap: map(ctx.mapping.gid_ranges()),
-            },
-            security,
-            helpers,
-            user_namespace_note: note,
-        },
-        store: StoreInfo {
-            graph_root: ctx.paths.data.display().to_string(),
-            run_root: ctx.paths.runtime.display().to_string(),
-            graph_driver_name: driver.driver.to_string(),
-            graph_driver_note: driver.why,
-            image_store,
-            config_files: ctx
-                .registries_files
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect(),
-        },
-        registries,
-        version: version(),
+    Ok(StoreInfo {
+        graph_root: ctx.paths.data.display().to_string(),
+        run_root: ctx.paths.runtime.display().to_string(),
+        graph_driver_name: driver.driver.to_string(),
+        graph_driver_note: driver.why,
+        image_store,
+        config_files: ctx
+            .registries_files
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect(),
     })
 }
 

@@ -143,6 +143,35 @@ pub fn build(
             "driver `{driver}` (only `bridge` networks are supported)"
         )));
     }
+    let (options, interface) = bridge_options(opts)?;
+    let used: Vec<Cidr> = existing
+        .iter()
+        .flat_map(|n| n.subnets.iter().map(|s| s.subnet))
+        .collect();
+    let mut subnets = requested_subnets(opts, &used)?;
+    let ipv6_enabled = add_default_subnets(&mut subnets, &used, opts.ipv6)?;
+    let network_interface = bridge_name(interface, existing)?;
+    Ok(Network {
+        name,
+        id,
+        driver,
+        network_interface,
+        created,
+        subnets,
+        ipv6_enabled,
+        internal: opts.internal,
+        dns_enabled: !opts.disable_dns,
+        labels: opts.labels.clone(),
+        options,
+        ipam_options: host_local(),
+    })
+}
+
+/// The `--opt`s a bridge takes, checked, and the interface name asked for (`--interface-name` or
+/// the `com.docker.network.bridge.name` option).
+fn bridge_options(
+    opts: &CreateNetworkOptions,
+) -> Result<(BTreeMap<String, String>, Option<String>), NetworkError> {
     let mut options = BTreeMap::new();
     let mut interface = opts.interface_name.clone();
     for (k, v) in &opts.options {
@@ -162,6 +191,14 @@ pub fn build(
             _ => return Err(NetworkError::BadOption(k.clone())),
         }
     }
+    Ok((options, interface))
+}
+
+/// The `--subnet`s with their `--gateway` and `--ip-range` (by position), none overlapping `used`.
+fn requested_subnets(
+    opts: &CreateNetworkOptions,
+    used: &[Cidr],
+) -> Result<Vec<Subnet>, NetworkError> {
     if opts.gateways.len() > opts.subnets.len() {
         return Err(NetworkError::Invalid(
             "cannot set more gateways than subnets".into(),
@@ -172,10 +209,6 @@ pub fn build(
             "cannot set more ranges than subnets".into(),
         ));
     }
-    let used: Vec<Cidr> = existing
-        .iter()
-        .flat_map(|n| n.subnets.iter().map(|s| s.subnet))
-        .collect();
     let mut subnets = Vec::new();
     for (i, s) in opts.subnets.iter().enumerate() {
         let subnet: Cidr = s.parse().map_err(|_| NetworkError::BadSubnet(s.clone()))?;
@@ -207,16 +240,26 @@ pub fn build(
             lease_range,
         });
     }
+    Ok(subnets)
+}
+
+/// A free IPv4 subnet when none was given, and a random ULA one for `--ipv6` without an IPv6
+/// subnet; whether the network has IPv6.
+fn add_default_subnets(
+    subnets: &mut Vec<Subnet>,
+    used: &[Cidr],
+    ipv6: bool,
+) -> Result<bool, NetworkError> {
     if subnets.iter().all(|s| s.subnet.is_ipv6()) {
-        let subnet = free_subnet(&used)?;
+        let subnet = free_subnet(used)?;
         subnets.push(Subnet {
             subnet,
             gateway: subnet.nth(1),
             lease_range: None,
         });
     }
-    let ipv6_enabled = opts.ipv6 || subnets.iter().any(|s| s.subnet.is_ipv6());
-    if opts.ipv6 && !subnets.iter().any(|s| s.subnet.is_ipv6()) {
+    let ipv6_enabled = ipv6 || subnets.iter().any(|s| s.subnet.is_ipv6());
+    if ipv6 && !subnets.iter().any(|s| s.subnet.is_ipv6()) {
         let subnet = random_ula();
         subnets.push(Subnet {
             subnet,
@@ -224,34 +267,25 @@ pub fn build(
             lease_range: None,
         });
     }
-    let network_interface = match interface {
+    Ok(ipv6_enabled)
+}
+
+/// The bridge's name: the one asked for if no other network has it, else the first free `podmanN`.
+fn bridge_name(interface: Option<String>, existing: &[Network]) -> Result<String, NetworkError> {
+    match interface {
         Some(i) => {
             if existing.iter().any(|n| n.network_interface == i) {
                 return Err(NetworkError::Invalid(format!(
                     "bridge name {i} already in use"
                 )));
             }
-            i
+            Ok(i)
         }
-        None => (0..)
+        None => Ok((0..)
             .map(|n| format!("podman{n}"))
             .find(|c| !existing.iter().any(|n| &n.network_interface == c))
-            .expect("an unbounded range has a free name"),
-    };
-    Ok(Network {
-        name,
-        id,
-        driver,
-        network_interface,
-        created,
-        subnets,
-        ipv6_enabled,
-        internal: opts.internal,
-        dns_enabled: !opts.disable_dns,
-        labels: opts.labels.clone(),
-        options,
-        ipam_options: host_local(),
-    })
+            .expect("an unbounded range has a free name")),
+    }
 }
 
 /// `--ip-range`: a CIDR inside the subnet, or `START-END`.

@@ -90,6 +90,37 @@ pub fn parse_publish(spec: &str) -> Result<Vec<PortMapping>, PortError> {
         Some((r, p)) => (r, p),
         None => (spec, "tcp"),
     };
+    let protocols = protocols(spec, protos)?;
+    let (host_ip, rest) = host_ip(spec, rest)?;
+    let (host, ctr) = match rest.split_once(':') {
+        Some((h, c)) => (h, c),
+        None => ("", rest),
+    };
+    let (container_port, range) = port_range(spec, ctr, "container")?;
+    let host_port = if host.is_empty() {
+        0
+    } else {
+        host_port(spec, host, range)?
+    };
+    if u32::from(host_port) + u32::from(range) > 65536
+        || u32::from(container_port) + u32::from(range) > 65536
+    {
+        return Err(err(spec, "the port range goes past 65535"));
+    }
+    Ok(protocols
+        .into_iter()
+        .map(|protocol| PortMapping {
+            host_ip,
+            host_port,
+            container_port,
+            range,
+            protocol,
+        })
+        .collect())
+}
+
+/// The protocols of `-p` value `spec` (`tcp,udp`).
+fn protocols(spec: &str, protos: &str) -> Result<Vec<Protocol>, PortError> {
     let mut protocols = Vec::new();
     for p in protos.split(',') {
         protocols.push(match p {
@@ -104,6 +135,11 @@ pub fn parse_publish(spec: &str) -> Result<Vec<PortMapping>, PortError> {
             }
         });
     }
+    Ok(protocols)
+}
+
+/// The host address of `-p` value `spec` (before `rest`, its ports), if any, and the ports.
+fn host_ip<'a>(spec: &str, rest: &'a str) -> Result<(Option<IpAddr>, &'a str), PortError> {
     // An IPv6 host address is bracketed: [::1]:8080:80.
     let (ip, rest) = if let Some(r) = rest.strip_prefix('[') {
         let (ip, after) = r
@@ -133,44 +169,25 @@ pub fn parse_publish(spec: &str) -> Result<Vec<PortMapping>, PortError> {
                 .map_err(|_| err(spec, format!("`{a}` is not an IP address")))?,
         ),
     };
-    let (host, ctr) = match rest.split_once(':') {
-        Some((h, c)) => (h, c),
-        None => ("", rest),
-    };
-    let (container_port, range) = port_range(spec, ctr, "container")?;
-    let host_port = if host.is_empty() {
-        0
-    } else {
-        let (h, n) = port_range(spec, host, "host")?;
-        if n != range && n != 1 {
-            return Err(err(
-                spec,
-                "the host and container port ranges must be the same length",
-            ));
-        }
-        if n == 1 && range > 1 {
-            return Err(err(
-                spec,
-                "a container port range needs a host port range of the same length",
-            ));
-        }
-        h
-    };
-    if u32::from(host_port) + u32::from(range) > 65536
-        || u32::from(container_port) + u32::from(range) > 65536
-    {
-        return Err(err(spec, "the port range goes past 65535"));
+    Ok((host_ip, rest))
+}
+
+/// The host port of `-p` value `spec`, for a container port range of `range` ports.
+fn host_port(spec: &str, host: &str, range: u16) -> Result<u16, PortError> {
+    let (h, n) = port_range(spec, host, "host")?;
+    if n != range && n != 1 {
+        return Err(err(
+            spec,
+            "the host and container port ranges must be the same length",
+        ));
     }
-    Ok(protocols
-        .into_iter()
-        .map(|protocol| PortMapping {
-            host_ip,
-            host_port,
-            container_port,
-            range,
-            protocol,
-        })
-        .collect())
+    if n == 1 && range > 1 {
+        return Err(err(
+            spec,
+            "a container port range needs a host port range of the same length",
+        ));
+    }
+    Ok(h)
 }
 
 /// An `EXPOSE`/`--expose` entry: `80`, `80/udp`, `8000-8010/tcp` → (first port, count, protocol).

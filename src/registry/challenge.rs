@@ -124,24 +124,16 @@ struct TokenResponse {
     expires_in: Option<u64>,
 }
 
-/// Request a token from the challenge's realm for `scopes` (e.g. `repository:library/busybox:pull`).
-/// Credentials are sent as basic auth; an identity token is exchanged with an OAuth2 `refresh_token` POST.
-pub async fn fetch_token(
+/// The token request: an OAuth2 `refresh_token` POST for an identity token, else a GET with the
+/// service and scopes in the query (and the credentials as basic auth).
+fn token_request(
     http: &reqwest::Client,
-    registry: &str,
-    challenge: &Challenge,
+    mut url: reqwest::Url,
+    service: Option<&str>,
     scopes: &[String],
     creds: Option<&Credentials>,
-) -> Result<Token, RegistryError> {
-    let realm = challenge.param("realm").unwrap_or_default().to_string();
-    let fail = |why: String| RegistryError::Token {
-        registry: registry.to_string(),
-        realm: realm.clone(),
-        why,
-    };
-    let mut url = reqwest::Url::parse(&realm).map_err(|e| fail(format!("invalid realm: {e}")))?;
-    let service = challenge.param("service");
-    let req = match creds.filter(|c| c.is_identity_token()) {
+) -> reqwest::RequestBuilder {
+    match creds.filter(|c| c.is_identity_token()) {
         Some(c) => {
             let mut form =
                 reqwest::Url::parse("http://form.invalid/").expect("static URL is valid");
@@ -177,7 +169,26 @@ pub async fn fetch_token(
                 None => req,
             }
         }
+    }
+}
+
+/// Request a token from the challenge's realm for `scopes` (e.g. `repository:library/busybox:pull`).
+/// Credentials are sent as basic auth; an identity token is exchanged with an OAuth2 `refresh_token` POST.
+pub async fn fetch_token(
+    http: &reqwest::Client,
+    registry: &str,
+    challenge: &Challenge,
+    scopes: &[String],
+    creds: Option<&Credentials>,
+) -> Result<Token, RegistryError> {
+    let realm = challenge.param("realm").unwrap_or_default().to_string();
+    let fail = |why: String| RegistryError::Token {
+        registry: registry.to_string(),
+        realm: realm.clone(),
+        why,
     };
+    let url = reqwest::Url::parse(&realm).map_err(|e| fail(format!("invalid realm: {e}")))?;
+    let req = token_request(http, url, challenge.param("service"), scopes, creds);
     tracing::debug!(registry, realm = %realm, ?scopes, with_credentials = creds.is_some(), "requesting a bearer token");
     let resp = req.send().await.map_err(|e| fail(e.to_string()))?;
     let status = resp.status();

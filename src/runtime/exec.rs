@@ -200,40 +200,18 @@ pub fn exec(plan: &ExecPlan) -> Result<ExecOutcome, ExecError> {
     };
     // Without a pty of its own, those of our stdin, stdout and stderr that are terminals reach the
     // process through pipes (see `relay`).
-    let relay = if plan.tty || plan.detach {
-        None
-    } else {
-        let t = super::relay::terminals();
-        let which = [plan.interactive && t[0], t[1], t[2]];
-        match which.contains(&true) {
-            true => Some(Pipes::new(which).map_err(ExecError::Pipe)?),
-            false => None,
-        }
-    };
+    let relay = relay_pipes(plan)?;
     join(plan.pid, &handles)?;
     let tty = plan.tty && !plan.detach;
     // The pty comes from the container's devpts (its /dev/ptmx), so it shows up in its /dev/pts.
     let pty = if plan.tty {
-        let size = crate::sys::tty::window_size(std::io::stdin()).ok();
-        let pty = nix::pty::openpty(size.as_ref(), None).map_err(ExecError::Pty)?;
-        let owner = (
-            Some(nix::unistd::Uid::from_raw(plan.process.uid)),
-            Some(nix::unistd::Gid::from_raw(plan.process.gid)),
-        );
-        let _ = nix::unistd::fchown(&pty.slave, owner.0, owner.1);
-        Some(pty)
+        Some(open_pty(plan)?)
     } else {
         None
     };
     // SIGCHLD and SIGWINCH are read from a signalfd by the relay: block them before the child can exit.
     let old_mask = if tty {
-        let mut set = SigSet::empty();
-        set.add(Signal::SIGCHLD);
-        set.add(Signal::SIGWINCH);
-        Some(
-            set.thread_swap_mask(nix::sys::signal::SigmaskHow::SIG_BLOCK)
-                .map_err(ExecError::Signals)?,
-        )
+        Some(block_relay_signals()?)
     } else {
         None
     };
@@ -269,6 +247,41 @@ pub fn exec(plan: &ExecPlan) -> Result<ExecOutcome, ExecError> {
             parent(plan, child, &parent_end, master, relay)
         }
     }
+}
+
+/// The pipes that stand in for those of our stdin, stdout and stderr that are terminals, when the
+/// process has no pty of its own.
+fn relay_pipes(plan: &ExecPlan) -> Result<Option<Pipes>, ExecError> {
+    if plan.tty || plan.detach {
+        return Ok(None);
+    }
+    let t = super::relay::terminals();
+    let which = [plan.interactive && t[0], t[1], t[2]];
+    match which.contains(&true) {
+        true => Ok(Some(Pipes::new(which).map_err(ExecError::Pipe)?)),
+        false => Ok(None),
+    }
+}
+
+/// A pty of our size, its slave owned by the process's user.
+fn open_pty(plan: &ExecPlan) -> Result<nix::pty::OpenptyResult, ExecError> {
+    let size = crate::sys::tty::window_size(std::io::stdin()).ok();
+    let pty = nix::pty::openpty(size.as_ref(), None).map_err(ExecError::Pty)?;
+    let owner = (
+        Some(nix::unistd::Uid::from_raw(plan.process.uid)),
+        Some(nix::unistd::Gid::from_raw(plan.process.gid)),
+    );
+    let _ = nix::unistd::fchown(&pty.slave, owner.0, owner.1);
+    Ok(pty)
+}
+
+/// Block SIGCHLD and SIGWINCH; the mask before.
+fn block_relay_signals() -> Result<SigSet, ExecError> {
+    let mut set = SigSet::empty();
+    set.add(Signal::SIGCHLD);
+    set.add(Signal::SIGWINCH);
+    set.thread_swap_mask(nix::sys::signal::SigmaskHow::SIG_BLOCK)
+        .map_err(ExecError::Signals)
 }
 
 fn parent(

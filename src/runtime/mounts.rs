@@ -240,7 +240,6 @@ fn mask(root: &Path, path: &str) -> StepResult {
     }
 }
 
-/// Everything from the overlay to pivot_root. After this, `/` is the container's root.
 /// The container's own cgroup (the root of its cgroup namespace) at /sys/fs/cgroup, read-only as
 /// podman mounts it.
 fn mount_cgroup(root: &Path) -> StepResult {
@@ -258,6 +257,7 @@ fn mount_cgroup(root: &Path) -> StepResult {
     )
 }
 
+/// Everything from the overlay to pivot_root. After this, `/` is the container's root.
 pub(super) fn build_root(plan: &Plan, single_mapping: bool) -> StepResult {
     step(
         || "make mounts private".into(),
@@ -275,6 +275,21 @@ pub(super) fn build_root(plan: &Plan, single_mapping: bool) -> StepResult {
         super::plan::RootfsMode::Overlay => mount_overlay(plan)?,
         super::plan::RootfsMode::Ready => bind(root, root, false, true)?,
     }
+    mount_proc(plan, root)?;
+    mount_sys(plan, root)?;
+    if plan.cgroup.as_ref().is_some_and(|c| c.private_ns) {
+        mount_cgroup(root)?;
+    }
+    mount_dev(root, single_mapping, plan.shared.ipc)?;
+    mount_planned(plan, root)?;
+    if plan.rootfs.read_only {
+        remount_read_only(root)?;
+    }
+    pivot(root)
+}
+
+/// /proc: a new procfs, or the caller's with `--pid host`.
+fn mount_proc(plan: &Plan, root: &Path) -> StepResult {
     let proc_dir = inside(root, "/proc");
     mkdir_p(&proc_dir)?;
     if plan.shared.pid {
@@ -294,6 +309,11 @@ pub(super) fn build_root(plan: &Plan, single_mapping: bool) -> StepResult {
             .map_err(nix_io),
         )?;
     }
+    Ok(())
+}
+
+/// /sys: a new read-only sysfs, or the host's bound read-only.
+fn mount_sys(plan: &Plan, root: &Path) -> StepResult {
     // sysfs can only be mounted with a network namespace of our own; otherwise bind the host's, read-only.
     let sys_dir = inside(root, "/sys");
     mkdir_p(&sys_dir)?;
@@ -324,10 +344,11 @@ pub(super) fn build_root(plan: &Plan, single_mapping: bool) -> StepResult {
             None::<&str>,
         );
     }
-    if plan.cgroup.as_ref().is_some_and(|c| c.private_ns) {
-        mount_cgroup(root)?;
-    }
-    mount_dev(root, single_mapping, plan.shared.ipc)?;
+    Ok(())
+}
+
+/// The volumes, binds, masked and read-only paths of the plan.
+fn mount_planned(plan: &Plan, root: &Path) -> StepResult {
     for m in &plan.mounts {
         super::volumes::apply(root, m)?;
     }
@@ -343,20 +364,22 @@ pub(super) fn build_root(plan: &Plan, single_mapping: bool) -> StepResult {
             bind(&p, &p, true, true)?;
         }
     }
-    if plan.rootfs.read_only {
-        step(
-            || "make the root file system read-only".into(),
-            mount(
-                None::<&str>,
-                root,
-                None::<&str>,
-                MsFlags::MS_REMOUNT | MsFlags::MS_BIND | MsFlags::MS_RDONLY,
-                None::<&str>,
-            )
-            .map_err(nix_io),
-        )?;
-    }
-    pivot(root)
+    Ok(())
+}
+
+/// `--read-only`: the root file system, remounted read-only.
+fn remount_read_only(root: &Path) -> StepResult {
+    step(
+        || "make the root file system read-only".into(),
+        mount(
+            None::<&str>,
+            root,
+            None::<&str>,
+            MsFlags::MS_REMOUNT | MsFlags::MS_BIND | MsFlags::MS_RDONLY,
+            None::<&str>,
+        )
+        .map_err(nix_io),
+    )
 }
 
 fn pivot(root: &Path) -> StepResult {

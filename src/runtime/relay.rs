@@ -121,14 +121,9 @@ impl Pipes {
     pub fn copy(mut self, pid: Pid, until: Until, sink: &mut dyn FnMut(bool, &[u8])) {
         self.close_child_ends();
         let no_outputs = self.outputs.iter().all(Option::is_none);
-        let exit = if until == Until::Exited || no_outputs {
-            let pid = rustix::process::Pid::from_raw(pid.as_raw());
-            pid.and_then(|p| {
-                rustix::process::pidfd_open(p, rustix::process::PidfdFlags::empty()).ok()
-            })
-        } else {
-            None
-        };
+        let exit = (until == Until::Exited || no_outputs)
+            .then(|| pidfd(pid))
+            .flatten();
         if exit.is_none() && no_outputs {
             return;
         }
@@ -143,39 +138,12 @@ impl Pipes {
             if exit.is_none() && self.outputs.iter().all(Option::is_none) {
                 return;
             }
-            let ready = {
-                let mut fds = Vec::with_capacity(5);
-                let mut slots = Vec::with_capacity(5);
-                for (i, o) in self.outputs.iter().enumerate() {
-                    if let Some(o) = o {
-                        fds.push(PollFd::new(o.as_fd(), PollFlags::POLLIN));
-                        slots.push(Slot::Output(i));
-                    }
-                }
-                if reading && pending.is_empty() {
-                    fds.push(PollFd::new(input.as_fd(), PollFlags::POLLIN));
-                    slots.push(Slot::Input);
-                }
-                if let Some(s) = &self.stdin
-                    && !pending.is_empty()
-                {
-                    fds.push(PollFd::new(s.as_fd(), PollFlags::POLLOUT));
-                    slots.push(Slot::Stdin);
-                }
-                if let Some(e) = &exit {
-                    fds.push(PollFd::new(e.as_fd(), PollFlags::POLLIN));
-                    slots.push(Slot::Exit);
-                }
-                match poll(&mut fds, PollTimeout::NONE) {
-                    Ok(_) | Err(Errno::EINTR) => {}
-                    Err(_) => return,
-                }
-                slots
-                    .into_iter()
-                    .zip(&fds)
-                    .filter(|(_, f)| f.revents().is_some_and(|r| !r.is_empty()))
-                    .map(|(s, _)| s)
-                    .collect::<Vec<_>>()
+            let Some(ready) = self.wait(
+                reading && pending.is_empty(),
+                !pending.is_empty(),
+                exit.as_ref(),
+            ) else {
+                return;
             };
             for slot in ready {
                 match slot {
@@ -207,6 +175,50 @@ impl Pipes {
                 self.stdin = None;
             }
         }
+    }
+
+    /// Wait until one of the outputs, our stdin (`read_input`), the process's stdin (`write_stdin`)
+    /// or the process's exit is ready; which of them are, or `None` when waiting failed.
+    fn wait(
+        &self,
+        read_input: bool,
+        write_stdin: bool,
+        exit: Option<&OwnedFd>,
+    ) -> Option<Vec<Slot>> {
+        let input = std::io::stdin();
+        let mut fds = Vec::with_capacity(5);
+        let mut slots = Vec::with_capacity(5);
+        for (i, o) in self.outputs.iter().enumerate() {
+            if let Some(o) = o {
+                fds.push(PollFd::new(o.as_fd(), PollFlags::POLLIN));
+                slots.push(Slot::Output(i));
+            }
+        }
+        if read_input {
+            fds.push(PollFd::new(input.as_fd(), PollFlags::POLLIN));
+            slots.push(Slot::Input);
+        }
+        if let Some(s) = &self.stdin
+            && write_stdin
+        {
+            fds.push(PollFd::new(s.as_fd(), PollFlags::POLLOUT));
+            slots.push(Slot::Stdin);
+        }
+        if let Some(e) = exit {
+            fds.push(PollFd::new(e.as_fd(), PollFlags::POLLIN));
+            slots.push(Slot::Exit);
+        }
+        match poll(&mut fds, PollTimeout::NONE) {
+            Ok(_) | Err(Errno::EINTR) => {}
+            Err(_) => return None,
+        }
+        let ready = slots
+            .into_iter()
+            .zip(&fds)
+            .filter(|(_, f)| f.revents().is_some_and(|r| !r.is_empty()))
+            .map(|(s, _)| s)
+            .collect::<Vec<_>>();
+        Some(ready)
     }
 
     /// Copy one read of output `i` (0: stdout, 1: stderr); false when there was nothing to read now
@@ -253,4 +265,10 @@ impl Pipes {
             }
         }
     }
+}
+
+/// A descriptor that turns readable when `pid` exits.
+fn pidfd(pid: Pid) -> Option<OwnedFd> {
+    let pid = rustix::process::Pid::from_raw(pid.as_raw())?;
+    rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty()).ok()
 }

@@ -205,7 +205,9 @@ fn attach_relays_a_terminal() {
         "stty rows 33 cols 77; exec {} attach {name}",
         crate::harness::roost_bin().display()
     );
-    let out = in_terminal(&env, &cmd, &[b"hello\r"]);
+    // The client has its terminal in raw mode once it passed the size on.
+    let attached: Ready = Box::new(|_| pty_size(&env, &name) == "33 77");
+    let out = in_terminal(&env, &cmd, &[(attached, b"hello\r")]);
     let text = out.stdout_text();
     assert!(text.contains("33 77\r\n"), "{text:?}");
     assert!(text.contains("/dev/pts/0\r\n"), "{text:?}");
@@ -293,8 +295,15 @@ fn sig_proxy_forwards_signals_unless_turned_off() {
     assert_no_leaks(&env);
 }
 
-/// `script -qec CMD` as the test user with `input` written after a pause; its output.
-fn in_terminal(env: &Env, cmd: &str, input: &[&[u8]]) -> std::process::Output {
+/// What a step of [`in_terminal`] waits for before it types.
+type Ready<'a> = Box<dyn Fn(&str) -> bool + 'a>;
+
+/// `script -qec CMD` as the test user: for each step, wait until `ready` holds (it is given the
+/// terminal's output so far), then type its input; then wait for `script` to end (stdin still
+/// open: its end would be a ^D to the terminal); its output.
+fn in_terminal(env: &Env, cmd: &str, steps: &[(Ready, &[u8])]) -> std::process::Output {
+    use std::io::Read;
+    use std::sync::{Arc, Mutex};
     let mut child = env.command("script", &["-qec", cmd, "/dev/null"]);
     child
         .stdin(std::process::Stdio::piped())
@@ -302,13 +311,41 @@ fn in_terminal(env: &Env, cmd: &str, input: &[&[u8]]) -> std::process::Output {
         .stderr(std::process::Stdio::piped());
     let mut child = child.spawn().expect("spawn script");
     let mut stdin = child.stdin.take().unwrap();
-    for chunk in input {
-        std::thread::sleep(Duration::from_millis(1500));
-        stdin.write_all(chunk).unwrap();
+    let mut out = child.stdout.take().unwrap();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let reader = {
+        let seen = Arc::clone(&seen);
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n @ 1..) = out.read(&mut buf) {
+                seen.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        })
+    };
+    let text = || String::from_utf8_lossy(&seen.lock().unwrap()).into_owned();
+    for (ready, input) in steps {
+        assert!(
+            wait_until(Duration::from_secs(30), || ready(&text())),
+            "the terminal never got ready for {:?}; output so far: {:?}",
+            String::from_utf8_lossy(input),
+            text()
+        );
+        stdin.write_all(input).unwrap();
     }
-    std::thread::sleep(Duration::from_millis(1500));
+    let mut output = finish(child);
     drop(stdin);
-    finish(child)
+    reader.join().expect("reader thread");
+    output.stdout = seen.lock().unwrap().clone();
+    output
+}
+
+/// The size (`ROWS COLS`) of container `name`'s terminal, as `stty` inside it reports it.
+fn pty_size(env: &Env, name: &str) -> String {
+    let out = env
+        .roost_cmd(&["exec", name, "stty", "-F", "/dev/pts/0", "size"])
+        .output()
+        .expect("run roost exec");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
 #[test]
@@ -319,13 +356,20 @@ fn run_it_detaches_and_attach_takes_over() {
     let bin = crate::harness::roost_bin().display().to_string();
     // podman's default keys leave `run -it` and the container runs on.
     let run = format!("{bin} run -it --rm --name {name} {} sh", image("busybox"));
-    let out = in_terminal(&env, &run, &[b"echo hi-$((1+2))\r", b"\x10\x11"]);
+    let prompt: Ready = Box::new(|out| out.contains("# "));
+    let answered: Ready = Box::new(|out| out.contains("hi-3"));
+    let steps = [
+        (prompt, &b"echo hi-$((1+2))\r"[..]),
+        (answered, b"\x10\x11"),
+    ];
+    let out = in_terminal(&env, &run, &steps);
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     assert!(out.stdout_text().contains("hi-3"), "{out:?}");
     assert_eq!(state(&env, &name), "running");
     // attach picks it up, in a terminal of another size, and gets its exit code.
     let attach = format!("stty rows 21 cols 51; {bin} attach {name}; echo rc=$?");
-    let out = in_terminal(&env, &attach, &[b"stty size; exit 5\r"]);
+    let attached: Ready = Box::new(|_| pty_size(&env, &name) == "21 51");
+    let out = in_terminal(&env, &attach, &[(attached, b"stty size; exit 5\r")]);
     let text = out.stdout_text();
     assert!(text.contains("21 51\r\n"), "{text:?}");
     assert!(text.contains("rc=5"), "{text:?}");

@@ -11,7 +11,7 @@ use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::harness::{Env, OutputExt, assert_no_leaks, image, registry};
+use crate::harness::{Env, OutputExt, assert_no_leaks, image, registry, wait_for};
 use crate::store::pull;
 
 /// A build context under the test's home, owned by the test user.
@@ -351,9 +351,13 @@ fn cache_hits_and_invalidation_from_the_changed_copy() {
         id1,
         "a fully cached build gives the same id"
     );
-    // Same size, new content: only the COPY and what follows are rebuilt.
-    thread::sleep(Duration::from_millis(20));
-    fs::write(dir.join("f"), "v2\n").unwrap();
+    // Same size, new content (and a new mtime): only the COPY and what follows are rebuilt.
+    let mtime = |f: &Path| fs::metadata(f).unwrap().modified().unwrap();
+    let before = mtime(&dir.join("f"));
+    assert!(wait_for(Duration::from_secs(5), || {
+        fs::write(dir.join("f"), "v2\n").unwrap();
+        mtime(&dir.join("f")) != before
+    }));
     let third = build(&env, 0, &dir, &["-t", &tag]).stdout_text();
     let cached: Vec<&str> = third
         .lines()

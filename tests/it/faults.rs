@@ -8,7 +8,6 @@ use std::fs;
 use std::os::unix::fs::chown;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
-use std::thread;
 use std::time::Duration;
 
 use nix::sys::signal::{Signal, kill, killpg};
@@ -59,7 +58,7 @@ fn kill_after(env: &Env, args: &[&str], delay: Duration) {
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     let mut child = cmd.spawn().expect("spawn roost");
-    thread::sleep(delay);
+    wait_for(delay, || !matches!(child.try_wait(), Ok(None)));
     kill_group(&mut child);
 }
 

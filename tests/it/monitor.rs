@@ -3,7 +3,6 @@
 //! keep a log as podman's do (`podman logs` after `podman run`).
 
 use std::fs;
-use std::thread;
 use std::time::Duration;
 
 use crate::harness::{
@@ -66,8 +65,8 @@ fn idle_monitor_gives_back_the_binary_and_keeps_working() {
         .roost(0, &["logs", &n])
         .stdout_text()
         .contains("late")));
+    // What we write waits in the pipe until the client, once connected, reads it.
     let mut attach = env.roost_spawn(&["attach", "--sig-proxy=false", &n]);
-    thread::sleep(Duration::from_millis(500));
     {
         use std::io::Write;
         let mut stdin = attach.stdin.take().expect("piped stdin");

@@ -11,10 +11,10 @@ use std::time::Duration;
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 
-use crate::harness::{Env, OutputExt, assert_no_leaks, image, registry};
+use crate::harness::{Env, OutputExt, assert_no_leaks, image, registry, wait_for};
 use crate::store::{
     assert_hex_id, assert_no_staging, blobs, image_ids, inspect, layer_dirs, pull, store_root,
-    subid_start,
+    subid_start, tmp_entries,
 };
 
 #[test]
@@ -256,10 +256,20 @@ fn killed_pull_is_recovered_by_the_next_pull() {
             Err(_) => panic!("pull never started copying a blob; stderr so far: {seen:?}"),
         }
     }
-    thread::sleep(Duration::from_millis(100));
-    killpg(Pid::from_raw(child.id() as i32), Signal::SIGKILL).expect("kill the pull");
+    // ... and its download is staged.
+    assert!(
+        wait_for(Duration::from_secs(30), || !tmp_entries(&env).is_empty()),
+        "the pull staged nothing"
+    );
+    let group = Pid::from_raw(child.id() as i32);
+    killpg(group, Signal::SIGKILL).expect("kill the pull");
     let status = child.wait().unwrap();
     assert!(!status.success(), "the pull finished before it was killed");
+    // The roost it re-executed in the user namespace holds the staging lock until it is gone.
+    assert!(
+        wait_for(Duration::from_secs(10), || killpg(group, None).is_err()),
+        "the killed pull's processes did not go away"
+    );
 
     let out = env.roost(0, &["pull", "-q", &reference]);
     assert_eq!(out.stdout_text().trim(), id);

@@ -144,11 +144,7 @@ fn relay_attach_socket(
     let tty = c.spec.tty;
     // With a terminal, ^C and friends are keys the container's terminal turns into signals.
     if how.sig_proxy && !tty {
-        let store = ctx.store()?;
-        let pid = engine::find(&store, id)?.state.pid;
-        if pid > 0 {
-            crate::sys::process::forward_signals(pid);
-        }
+        proxy_signals(ctx, id)?;
     }
     let mut stdin_open = how.stdin;
     let _raw = RawTerminal::enter(tty && stdin_open);
@@ -190,42 +186,71 @@ fn relay_attach_socket(
         let ready = |p: &PollFd| p.revents().is_some_and(|r| !r.is_empty());
         let (sock_ready, stdin_ready) = (ready(&fds[0]), fds.get(1).is_some_and(ready));
         drop(fds);
-        if stdin_ready {
-            let n = nix::unistd::read(stdin.as_fd(), &mut buf).unwrap_or(0);
-            let typed = watch.feed(&buf[..n]);
-            if !typed.pass.is_empty()
-                && stream
-                    .write_all(&sock::frame(STREAM_STDIN, &typed.pass))
-                    .is_err()
-            {
-                stdin_open = false;
-            }
-            if typed.detach {
-                return Ok(0);
-            }
-            // An empty stdin frame tells the monitor our stdin ended (it closes the container's).
-            if n == 0 {
-                let _ = stream.write_all(&sock::frame(STREAM_STDIN, &[]));
-                stdin_open = false;
-            }
+        if stdin_ready && pass_stdin(&mut stream, &mut watch, &mut buf, &mut stdin_open) {
+            return Ok(0);
         }
-        if sock_ready {
-            let n = match std::io::Read::read(&mut stream, &mut buf) {
-                Ok(n) => n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(_) => 0,
-            };
-            if n == 0 {
-                break;
-            }
-            incoming.extend_from_slice(&buf[..n]);
-            while let Some((which, data)) = sock::take_frame(&mut incoming) {
-                emit(which == STREAM_STDERR, &data);
-            }
+        if sock_ready && !pass_output(&mut stream, &mut buf, &mut incoming) {
+            break;
         }
     }
     drop(_raw);
     exit_code(ctx, id)
+}
+
+/// `--sig-proxy` without a terminal: forward the signals we get to container `id`'s process.
+fn proxy_signals(ctx: &Ctx, id: &str) -> Result<(), Error> {
+    let store = ctx.store()?;
+    let pid = engine::find(&store, id)?.state.pid;
+    if pid > 0 {
+        crate::sys::process::forward_signals(pid);
+    }
+    Ok(())
+}
+
+/// Pass what our stdin has to the container; at its end (or when the monitor takes no more),
+/// `stdin_open` turns false. Whether the detach keys were typed.
+fn pass_stdin(
+    stream: &mut UnixStream,
+    watch: &mut DetachWatch,
+    buf: &mut [u8],
+    stdin_open: &mut bool,
+) -> bool {
+    let n = nix::unistd::read(std::io::stdin().as_fd(), buf).unwrap_or(0);
+    let typed = watch.feed(&buf[..n]);
+    if !typed.pass.is_empty()
+        && stream
+            .write_all(&sock::frame(STREAM_STDIN, &typed.pass))
+            .is_err()
+    {
+        *stdin_open = false;
+    }
+    if typed.detach {
+        return true;
+    }
+    // An empty stdin frame tells the monitor our stdin ended (it closes the container's).
+    if n == 0 {
+        let _ = stream.write_all(&sock::frame(STREAM_STDIN, &[]));
+        *stdin_open = false;
+    }
+    false
+}
+
+/// Write the frames the monitor sent to our stdout and stderr (`incoming` keeps a partial one).
+/// Whether the socket is still open.
+fn pass_output(stream: &mut UnixStream, buf: &mut [u8], incoming: &mut Vec<u8>) -> bool {
+    let n = match std::io::Read::read(stream, buf) {
+        Ok(n) => n,
+        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => return true,
+        Err(_) => 0,
+    };
+    if n == 0 {
+        return false;
+    }
+    incoming.extend_from_slice(&buf[..n]);
+    while let Some((which, data)) = sock::take_frame(incoming) {
+        emit(which == STREAM_STDERR, &data);
+    }
+    true
 }
 
 /// Write container output to our stdout or stderr; a closed stdout does not stop the container.

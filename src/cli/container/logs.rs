@@ -76,107 +76,145 @@ pub fn logs(ctx: &Ctx, a: &LogsArgs) -> Result<i32, Error> {
     for (index, key) in a.containers.iter().enumerate() {
         let c = engine::find(&store, key)?;
         let path = engine::container_log_path(&store, &c);
-        let mut lines: Vec<String> = Vec::new();
-        // With `--log-opt max-size`, older records were rotated to `<log>.1`.
-        if let Some(mut rotated) = open_log(&engine::logs::rotated_path(&path))? {
-            read_lines(&mut rotated, &mut lines)?;
-        }
-        let mut pos = 0u64;
-        match open_log(&path)? {
-            Some(mut reader) => {
-                read_lines(&mut reader, &mut lines)?;
-                pos = reader
-                    .stream_position()
-                    .map_err(|e| Error::io("read the log", e))?;
-            }
-            // A foreground container's log appears with its first output.
-            None if lines.is_empty() && !(a.follow && c.state.status == Status::Running) => {
-                continue;
-            }
-            None => {}
-        }
-        let mut line = String::new();
+        let following = a.follow && c.state.status == Status::Running;
+        let Some((lines, pos)) = read_log(&path, following)? else {
+            continue;
+        };
         let start = if a.tail >= 0 {
             lines.len().saturating_sub(a.tail as usize)
         } else {
             0
         };
-        let name = match (prefix, a.color) {
-            (false, _) => String::new(),
-            (true, false) => format!("{} ", c.record.name),
-            (true, true) => format!("{}{}\x1b[0m ", name_color(index), c.record.name),
-        };
-        let show = |l: &str| -> Result<(), Error> {
-            let Some(rec) = parse_line(l.trim_end_matches('\n')) else {
-                return Ok(());
-            };
-            if since.is_some_and(|s| rec.time < s) || until.is_some_and(|u| rec.time > u) {
-                return Ok(());
-            }
-            let ts = if a.timestamps {
-                format!("{} ", engine::logs::rfc3339_nano(rec.time))
-            } else {
-                String::new()
-            };
-            let text = format!("{name}{ts}{}{}", rec.text, if rec.full { "\n" } else { "" });
-            let r = if rec.stderr {
-                std::io::stderr().write_all(text.as_bytes())
-            } else {
-                std::io::stdout().write_all(text.as_bytes())
-            };
-            match r {
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-                other => other.map_err(|e| Error::io("write the log", e)),
-            }
+        let show = Show {
+            since,
+            until,
+            timestamps: a.timestamps,
+            name: match (prefix, a.color) {
+                (false, _) => String::new(),
+                (true, false) => format!("{} ", c.record.name),
+                (true, true) => format!("{}{}\x1b[0m ", name_color(index), c.record.name),
+            },
         };
         for l in &lines[start..] {
-            show(l)?;
+            show.line(l)?;
         }
         if a.follow {
-            loop {
-                let running = engine::find(&store, &c.record.id)
-                    .map(|c| c.state.status == Status::Running)
-                    .unwrap_or(false);
-                let Some(mut f) = open_log(&path)?.map(std::io::BufReader::into_inner) else {
-                    if !running {
-                        break;
-                    }
-                    std::thread::sleep(std::time::Duration::from_millis(100));
-                    continue;
-                };
-                // Rotated (`--log-opt max-size`): the file started over.
-                if f.metadata()
-                    .map_err(|e| Error::io("read the log", e))?
-                    .len()
-                    < pos
-                {
-                    pos = 0;
-                }
-                f.seek(std::io::SeekFrom::Start(pos))
-                    .map_err(|e| Error::io("read the log", e))?;
-                let mut r = std::io::BufReader::new(f);
-                while r
-                    .read_line(&mut line)
-                    .map_err(|e| Error::io("read the log", e))?
-                    > 0
-                {
-                    if !line.ends_with('\n') {
-                        break;
-                    }
-                    pos += line.len() as u64;
-                    show(&line)?;
-                    line.clear();
-                }
-                line.clear();
-                let _ = std::io::stdout().flush();
-                if !running {
-                    break;
-                }
-                std::thread::sleep(std::time::Duration::from_millis(100));
-            }
+            follow(&store, &c.record.id, &path, pos, &show)?;
         }
     }
     Ok(0)
+}
+
+/// The log's lines so far (with those rotated to `<log>.1`) and where they end; `None` when there
+/// is no log and nothing to wait for (`waiting`: following a running container).
+fn read_log(path: &std::path::Path, waiting: bool) -> Result<Option<(Vec<String>, u64)>, Error> {
+    let mut lines: Vec<String> = Vec::new();
+    // With `--log-opt max-size`, older records were rotated to `<log>.1`.
+    if let Some(mut rotated) = open_log(&engine::logs::rotated_path(path))? {
+        read_lines(&mut rotated, &mut lines)?;
+    }
+    let mut pos = 0u64;
+    match open_log(path)? {
+        Some(mut reader) => {
+            read_lines(&mut reader, &mut lines)?;
+            pos = reader
+                .stream_position()
+                .map_err(|e| Error::io("read the log", e))?;
+        }
+        // A foreground container's log appears with its first output.
+        None if lines.is_empty() && !waiting => return Ok(None),
+        None => {}
+    }
+    Ok(Some((lines, pos)))
+}
+
+/// How `logs` shows a record: which ones, with what prefix.
+struct Show {
+    since: Option<Timestamp>,
+    until: Option<Timestamp>,
+    timestamps: bool,
+    /// The container's name and a space, or nothing.
+    name: String,
+}
+
+impl Show {
+    /// Write log line `l` to our stdout or stderr, as it was written, unless it is out of range.
+    fn line(&self, l: &str) -> Result<(), Error> {
+        let Some(rec) = parse_line(l.trim_end_matches('\n')) else {
+            return Ok(());
+        };
+        if self.since.is_some_and(|s| rec.time < s) || self.until.is_some_and(|u| rec.time > u) {
+            return Ok(());
+        }
+        let ts = if self.timestamps {
+            format!("{} ", engine::logs::rfc3339_nano(rec.time))
+        } else {
+            String::new()
+        };
+        let name = &self.name;
+        let text = format!("{name}{ts}{}{}", rec.text, if rec.full { "\n" } else { "" });
+        let r = if rec.stderr {
+            std::io::stderr().write_all(text.as_bytes())
+        } else {
+            std::io::stdout().write_all(text.as_bytes())
+        };
+        match r {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+            other => other.map_err(|e| Error::io("write the log", e)),
+        }
+    }
+}
+
+/// `--follow`: show the records written after `pos` until container `id` no longer runs.
+fn follow(
+    store: &crate::store::Store,
+    id: &str,
+    path: &std::path::Path,
+    mut pos: u64,
+    show: &Show,
+) -> Result<(), Error> {
+    let mut line = String::new();
+    loop {
+        let running = engine::find(store, id)
+            .map(|c| c.state.status == Status::Running)
+            .unwrap_or(false);
+        let Some(mut f) = open_log(path)?.map(std::io::BufReader::into_inner) else {
+            if !running {
+                return Ok(());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            continue;
+        };
+        // Rotated (`--log-opt max-size`): the file started over.
+        if f.metadata()
+            .map_err(|e| Error::io("read the log", e))?
+            .len()
+            < pos
+        {
+            pos = 0;
+        }
+        f.seek(std::io::SeekFrom::Start(pos))
+            .map_err(|e| Error::io("read the log", e))?;
+        let mut r = std::io::BufReader::new(f);
+        while r
+            .read_line(&mut line)
+            .map_err(|e| Error::io("read the log", e))?
+            > 0
+        {
+            if !line.ends_with('\n') {
+                break;
+            }
+            pos += line.len() as u64;
+            show.line(&line)?;
+            line.clear();
+        }
+        line.clear();
+        let _ = std::io::stdout().flush();
+        if !running {
+            return Ok(());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
 }
 
 /// podman's rotation of colors for `logs --color`: one ANSI color per container, in turn.

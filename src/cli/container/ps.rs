@@ -509,14 +509,36 @@ fn sort(list: &mut [Container], key: &str) {
     }
 }
 
+/// The containers' pods, by id: name and infra container.
+type Pods = BTreeMap<String, (String, Option<String>)>;
+/// Health statuses by container id.
+type Health = BTreeMap<String, &'static str>;
+
 pub fn ps(ctx: &Ctx, a: &PsArgs) -> Result<i32, Error> {
+    let pods: Pods = crate::engine::pod::list_brief(ctx);
+    let (list, health) = select(ctx, a, &pods)?;
+    if a.quiet {
+        return out(&quiet_ids(&list, a.no_trunc)).map(|()| 0);
+    }
+    let sizes: Vec<Option<ContainerSize>> = if a.size {
+        let store = ctx.store()?;
+        list.iter()
+            .map(|c| engine::size(&store, c).map(Some))
+            .collect::<Result<_, _>>()?
+    } else {
+        vec![None; list.len()]
+    };
+    out(&render(a, &list, &sizes, &health, &pods)?).map(|()| 0)
+}
+
+/// The containers `ps` lists, filtered, cut and sorted as asked, and their health statuses.
+fn select(ctx: &Ctx, a: &PsArgs, pods: &Pods) -> Result<(Vec<Container>, Health), Error> {
     let mut list = crate::engine::container::list(ctx)?;
     // podman: `--external` lists the containers other tools (here: `build`) keep in the store, and
     // implies `--all`.
     if !a.external {
         list.retain(|c| !c.is_external());
     }
-    let pods: BTreeMap<String, (String, Option<String>)> = crate::engine::pod::list_brief(ctx);
     // `pod=NAME`: the pod's id (ids and id prefixes stay as they are).
     let filters: Vec<String> = a
         .filter
@@ -548,56 +570,51 @@ pub fn ps(ctx: &Ctx, a: &PsArgs) -> Result<i32, Error> {
     if let Some(key) = a.sort.as_deref() {
         sort(&mut list, key);
     }
-    if a.quiet {
-        let text: String = list
-            .iter()
-            .map(|c| {
-                if a.no_trunc {
-                    format!("{}\n", c.record.id)
-                } else {
-                    format!("{}\n", &c.record.id[..12])
-                }
-            })
-            .collect();
-        return out(&text).map(|()| 0);
-    }
+    Ok((list, health))
+}
+
+/// `--quiet`: the ids, one a line.
+fn quiet_ids(list: &[Container], no_trunc: bool) -> String {
+    list.iter()
+        .map(|c| {
+            if no_trunc {
+                format!("{}\n", c.record.id)
+            } else {
+                format!("{}\n", &c.record.id[..12])
+            }
+        })
+        .collect()
+}
+
+/// The listing as JSON, a template or the default table.
+fn render(
+    a: &PsArgs,
+    list: &[Container],
+    sizes: &[Option<ContainerSize>],
+    health: &Health,
+    pods: &Pods,
+) -> Result<String, Error> {
     let now = jiff::Timestamp::now();
-    let sizes: Vec<Option<ContainerSize>> = if a.size {
-        let store = ctx.store()?;
-        list.iter()
-            .map(|c| engine::size(&store, c).map(Some))
-            .collect::<Result<_, _>>()?
-    } else {
-        vec![None; list.len()]
-    };
     let fmt = Format::parse(a.format.as_deref());
     if fmt == Format::Json {
         let rows: Vec<PsJson> = list
             .iter()
-            .zip(&sizes)
-            .map(|(c, s)| {
-                json_row(
-                    c,
-                    s.as_ref(),
-                    now,
-                    shown_health(c, &health),
-                    pod_of(c, &pods),
-                )
-            })
+            .zip(sizes)
+            .map(|(c, s)| json_row(c, s.as_ref(), now, shown_health(c, health), pod_of(c, pods)))
             .collect();
-        return out(&format::render_json(&rows, JsonStyle::PS)?).map(|()| 0);
+        return Ok(format::render_json(&rows, JsonStyle::PS)?);
     }
     let rows: Vec<PsRow> = list
         .iter()
-        .zip(&sizes)
+        .zip(sizes)
         .map(|(c, s)| {
             template_row(
                 c,
                 s.as_ref(),
                 a.no_trunc,
                 now,
-                shown_health(c, &health),
-                pod_of(c, &pods),
+                shown_health(c, health),
+                pod_of(c, pods),
             )
         })
         .collect();
@@ -628,5 +645,5 @@ pub fn ps(ctx: &Ctx, a: &PsArgs) -> Result<i32, Error> {
     if a.noheading {
         text = format::strip_heading(text, &fmt);
     }
-    out(&text).map(|()| 0)
+    Ok(text)
 }

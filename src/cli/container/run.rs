@@ -50,12 +50,48 @@ fn mounts(a: &CreateArgs) -> Result<Vec<engine::Mount>, Error> {
     Ok(out)
 }
 
-fn options(a: &CreateArgs, remove: bool) -> Result<CreateOptions, Error> {
+/// The networks a container joins, each with its own settings.
+type Networks = std::collections::BTreeMap<String, crate::network::netavark::PerNetwork>;
+
+/// The network part of `a`: `--network` and its networks, ports, DNS and hosts.
+fn network_request(
+    a: &CreateArgs,
+) -> Result<(engine::network_settings::NetworkRequest, Networks), Error> {
     let mut publish = Vec::new();
     for p in &a.publish {
         publish.extend(crate::network::parse_publish(p).map_err(|e| Error::Usage(e.to_string()))?);
     }
     let (network_mode, networks) = super::bridge_networks::bridge_networks(a)?;
+    let net = engine::network_settings::NetworkRequest {
+        mode: network_mode,
+        publish,
+        publish_all: a.publish_all,
+        expose: a.expose.clone(),
+        dns: a.dns.clone(),
+        dns_search: a.dns_search.clone(),
+        dns_options: a.dns_option.clone(),
+        add_hosts: a.add_host.clone(),
+        no_hosts: a.no_hosts,
+        mac_address: a.mac_address.clone(),
+        ports_must_be_free: false,
+    };
+    Ok((net, networks))
+}
+
+/// `--env-file`s: each file's name and text.
+fn env_files(a: &CreateArgs) -> Result<Vec<(std::path::PathBuf, String)>, Error> {
+    a.env_file
+        .iter()
+        .map(|p| {
+            std::fs::read_to_string(p)
+                .map(|t| (p.clone(), t))
+                .map_err(|e| Error::io(format!("read the env file `{}`", p.display()), e))
+        })
+        .collect()
+}
+
+fn options(a: &CreateArgs, remove: bool) -> Result<CreateOptions, Error> {
+    let (net, networks) = network_request(a)?;
     let (no_new_privileges, seccomp) = security_opts(&a.security_opt)?;
     let (resources, cgroup) = a.cgroup.options()?;
     Ok(CreateOptions {
@@ -67,19 +103,7 @@ fn options(a: &CreateArgs, remove: bool) -> Result<CreateOptions, Error> {
         workdir: a.workdir.clone(),
         user: a.user.clone(),
         hostname: a.hostname.clone(),
-        net: engine::network_settings::NetworkRequest {
-            mode: network_mode,
-            publish,
-            publish_all: a.publish_all,
-            expose: a.expose.clone(),
-            dns: a.dns.clone(),
-            dns_search: a.dns_search.clone(),
-            dns_options: a.dns_option.clone(),
-            add_hosts: a.add_host.clone(),
-            no_hosts: a.no_hosts,
-            mac_address: a.mac_address.clone(),
-            ports_must_be_free: false,
-        },
+        net,
         networks,
         links: a.link.clone(),
         read_only: a.read_only,
@@ -110,15 +134,7 @@ fn options(a: &CreateArgs, remove: bool) -> Result<CreateOptions, Error> {
         cap_drop: a.cap_drop.clone(),
         no_new_privileges,
         seccomp,
-        env_files: a
-            .env_file
-            .iter()
-            .map(|p| {
-                std::fs::read_to_string(p)
-                    .map(|t| (p.clone(), t))
-                    .map_err(|e| Error::io(format!("read the env file `{}`", p.display()), e))
-            })
-            .collect::<Result<_, _>>()?,
+        env_files: env_files(a)?,
         env_host: a.env_host,
         unset_env: a.unset_env.clone(),
         unset_env_all: a.unset_env_all,
@@ -285,18 +301,9 @@ pub fn start(ctx: &Ctx, a: &StartArgs) -> Result<i32, Error> {
 }
 
 pub fn rm(ctx: &Ctx, a: &RmArgs) -> Result<i32, Error> {
-    let mut keys = a.containers.clone();
-    keys.extend(super::read_cidfiles(&a.cidfile, a.ignore)?);
-    if !a.filter.is_empty() {
-        let all = engine::list(ctx)?;
-        keys.extend(
-            super::ps::apply_filters(all, &a.filter)?
-                .into_iter()
-                .map(|c| c.record.id),
-        );
-        if keys.is_empty() {
-            return Ok(0);
-        }
+    let keys = rm_keys(ctx, a)?;
+    if !a.filter.is_empty() && keys.is_empty() {
+        return Ok(0);
     }
     let by_file = !a.cidfile.is_empty();
     let a = &RmArgs {
@@ -313,20 +320,7 @@ pub fn rm(ctx: &Ctx, a: &RmArgs) -> Result<i32, Error> {
             "specify one or more containers to remove (or use --all)".into(),
         ));
     }
-    let time = match a.time {
-        None => None,
-        Some(_) if !a.force => {
-            return Err(Error::Usage(
-                "--force option must be specified to use the --time option".into(),
-            ));
-        }
-        Some(-1) => Some(u32::MAX),
-        Some(t) => Some(u32::try_from(t).map_err(|_| {
-            Error::Usage(format!(
-                "invalid --time `{t}`: use a number of seconds, or -1 to wait for ever"
-            ))
-        })?),
-    };
+    let time = rm_time(a)?;
     // `-f -t N`: give running containers N seconds to stop before they are killed.
     if time.is_some_and(|t| t > 0) {
         let keys: Vec<String> = if a.all {
@@ -355,12 +349,50 @@ pub fn rm(ctx: &Ctx, a: &RmArgs) -> Result<i32, Error> {
         .iter()
         .map(|id| format!("{id}\n"))
         .collect::<String>())?;
+    Ok(rm_errors(&report.errors, a.force))
+}
+
+/// The containers `rm` names: on the command line, in `--cidfile`s and matching `--filter`s.
+fn rm_keys(ctx: &Ctx, a: &RmArgs) -> Result<Vec<String>, Error> {
+    let mut keys = a.containers.clone();
+    keys.extend(super::read_cidfiles(&a.cidfile, a.ignore)?);
+    if !a.filter.is_empty() {
+        let all = engine::list(ctx)?;
+        keys.extend(
+            super::ps::apply_filters(all, &a.filter)?
+                .into_iter()
+                .map(|c| c.record.id),
+        );
+    }
+    Ok(keys)
+}
+
+/// `--time` (with `--force` only): seconds to wait for a stop, `u32::MAX` for ever.
+fn rm_time(a: &RmArgs) -> Result<Option<u32>, Error> {
+    Ok(match a.time {
+        None => None,
+        Some(_) if !a.force => {
+            return Err(Error::Usage(
+                "--force option must be specified to use the --time option".into(),
+            ));
+        }
+        Some(-1) => Some(u32::MAX),
+        Some(t) => Some(u32::try_from(t).map_err(|_| {
+            Error::Usage(format!(
+                "invalid --time `{t}`: use a number of seconds, or -1 to wait for ever"
+            ))
+        })?),
+    })
+}
+
+/// Print the removal errors; podman's exit code: 1 when a container does not exist, 2 when one is
+/// running, 125 otherwise.
+fn rm_errors(errors: &[crate::engine::EngineError], force: bool) -> i32 {
     use crate::engine::EngineError as E;
     // --force: a container that does not exist is not an error (podman).
-    let errors: Vec<&E> = report
-        .errors
+    let errors: Vec<&E> = errors
         .iter()
-        .filter(|e| !(a.force && matches!(e, E::NoSuchContainer(_))))
+        .filter(|e| !(force && matches!(e, E::NoSuchContainer(_))))
         .collect();
     for e in &errors {
         #[allow(clippy::print_stderr)]
@@ -371,13 +403,12 @@ pub fn rm(ctx: &Ctx, a: &RmArgs) -> Result<i32, Error> {
             e => eprintln!("Error: {e}"),
         }
     }
-    // podman: 1 when a container does not exist, 2 when one is running, 125 otherwise.
-    Ok(match errors.first() {
+    match errors.first() {
         None => 0,
         Some(E::NoSuchContainer(_)) => 1,
         Some(E::RemoveRunning(_)) => 2,
         Some(_) => 125,
-    })
+    }
 }
 
 /// `container prune`: remove every container that is not running.

@@ -93,100 +93,111 @@ fn rows(reports: &[StatsReport], previous: &mut HashMap<String, Mark>) -> Vec<(R
     let now = jiff::Timestamp::now();
     reports
         .iter()
-        .map(|r| {
-            let id: String = r.id.chars().take(12).collect();
-            let Some(s) = &r.sample else {
-                let dash = || "--".to_string();
-                return (
-                    Row {
-                        id: id.clone(),
-                        name: r.name.clone(),
-                        cpu_perc: dash(),
-                        mem_usage: dash(),
-                        mem_perc: dash(),
-                        net_io: dash(),
-                        block_io: dash(),
-                        pids: dash(),
-                        cpu: 0.0,
-                        mem_usage_bytes: dash(),
-                        avg_cpu: dash(),
-                        up_time: dash(),
-                    },
-                    JsonRow {
-                        id,
-                        name: r.name.clone(),
-                        cpu_time: dash(),
-                        cpu_percent: dash(),
-                        avg_cpu: dash(),
-                        mem_usage: dash(),
-                        mem_percent: dash(),
-                        net_io: dash(),
-                        block_io: dash(),
-                        pids: dash(),
-                    },
-                );
-            };
-            let started = r
-                .started_at
-                .map_or(now.as_nanosecond(), |t| t.as_nanosecond());
-            let here = Mark {
-                cpu_ns: s.cpu_ns,
-                at_ns: now.as_nanosecond(),
-            };
-            let since = previous.insert(r.id.clone(), here).unwrap_or(Mark {
-                cpu_ns: 0,
-                at_ns: started,
-            });
-            let percent = |from: Mark| {
-                let wall = (here.at_ns - from.at_ns).max(1) as f64;
-                s.cpu_ns.saturating_sub(from.cpu_ns) as f64 / wall * 100.0
-            };
-            let cpu = percent(since);
-            let avg = percent(Mark {
-                cpu_ns: 0,
-                at_ns: started,
-            });
-            // podman: with no limit, the host's memory is the limit.
-            let limit = s.mem_limit.unwrap_or_else(host_memory);
-            let mem_perc = if limit > 0 {
-                s.mem_usage as f64 / limit as f64 * 100.0
-            } else {
-                0.0
-            };
-            let up = std::time::Duration::from_nanos((here.at_ns - started).max(0) as u64);
-            let row = Row {
-                id: id.clone(),
-                name: r.name.clone(),
-                cpu_perc: format!("{cpu:.2}%"),
-                mem_usage: pair(s.mem_usage, limit),
-                mem_perc: format!("{mem_perc:.2}%"),
-                net_io: pair(s.net_rx, s.net_tx),
-                block_io: pair(s.block_read, s.block_write),
-                pids: s.pids.to_string(),
-                cpu,
-                mem_usage_bytes: format!(
-                    "{} / {}",
-                    human_size_with_precision(s.mem_usage as f64, 4).replace('B', "iB"),
-                    human_size_with_precision(limit as f64, 4).replace('B', "iB")
-                ),
-                avg_cpu: format!("{avg:.2}%"),
-                up_time: format!("{:.3}s", up.as_secs_f64()),
-            };
-            let json = JsonRow {
-                id,
-                name: r.name.clone(),
-                cpu_time: format!("{:.6}s", s.cpu_ns as f64 / 1e9),
-                cpu_percent: row.cpu_perc.clone(),
-                avg_cpu: row.avg_cpu.clone(),
-                mem_usage: row.mem_usage.clone(),
-                mem_percent: row.mem_perc.clone(),
-                net_io: row.net_io.clone(),
-                block_io: row.block_io.clone(),
-                pids: row.pids.clone(),
-            };
-            (row, json)
-        })
+        .map(|r| sample_rows(r, now, previous).unwrap_or_else(|| empty_rows(r)))
         .collect()
+}
+
+/// The rows of a container without a sample: dashes.
+fn empty_rows(r: &StatsReport) -> (Row, JsonRow) {
+    let id: String = r.id.chars().take(12).collect();
+    let dash = || "--".to_string();
+    (
+        Row {
+            id: id.clone(),
+            name: r.name.clone(),
+            cpu_perc: dash(),
+            mem_usage: dash(),
+            mem_perc: dash(),
+            net_io: dash(),
+            block_io: dash(),
+            pids: dash(),
+            cpu: 0.0,
+            mem_usage_bytes: dash(),
+            avg_cpu: dash(),
+            up_time: dash(),
+        },
+        JsonRow {
+            id,
+            name: r.name.clone(),
+            cpu_time: dash(),
+            cpu_percent: dash(),
+            avg_cpu: dash(),
+            mem_usage: dash(),
+            mem_percent: dash(),
+            net_io: dash(),
+            block_io: dash(),
+            pids: dash(),
+        },
+    )
+}
+
+/// The rows of a container with a sample, its CPU use since `previous` (updated) or its start.
+fn sample_rows(
+    r: &StatsReport,
+    now: jiff::Timestamp,
+    previous: &mut HashMap<String, Mark>,
+) -> Option<(Row, JsonRow)> {
+    let s = r.sample.as_ref()?;
+    let id: String = r.id.chars().take(12).collect();
+    let started = r
+        .started_at
+        .map_or(now.as_nanosecond(), |t| t.as_nanosecond());
+    let here = Mark {
+        cpu_ns: s.cpu_ns,
+        at_ns: now.as_nanosecond(),
+    };
+    let since = previous.insert(r.id.clone(), here).unwrap_or(Mark {
+        cpu_ns: 0,
+        at_ns: started,
+    });
+    let percent = |from: Mark| {
+        let wall = (here.at_ns - from.at_ns).max(1) as f64;
+        s.cpu_ns.saturating_sub(from.cpu_ns) as f64 / wall * 100.0
+    };
+    let cpu = percent(since);
+    let avg = percent(Mark {
+        cpu_ns: 0,
+        at_ns: started,
+    });
+    // podman: with no limit, the host's memory is the limit.
+    let limit = s.mem_limit.unwrap_or_else(host_memory);
+    let mem_perc = if limit > 0 {
+        s.mem_usage as f64 / limit as f64 * 100.0
+    } else {
+        0.0
+    };
+    let up = std::time::Duration::from_nanos((here.at_ns - started).max(0) as u64);
+    let row = Row {
+        id: id.clone(),
+        name: r.name.clone(),
+        cpu_perc: format!("{cpu:.2}%"),
+        mem_usage: pair(s.mem_usage, limit),
+        mem_perc: format!("{mem_perc:.2}%"),
+        net_io: pair(s.net_rx, s.net_tx),
+        block_io: pair(s.block_read, s.block_write),
+        pids: s.pids.to_string(),
+        cpu,
+        mem_usage_bytes: format!(
+            "{} / {}",
+            human_size_with_precision(s.mem_usage as f64, 4).replace('B', "iB"),
+            human_size_with_precision(limit as f64, 4).replace('B', "iB")
+        ),
+        avg_cpu: format!("{avg:.2}%"),
+        up_time: format!("{:.3}s", up.as_secs_f64()),
+    };
+    let json = JsonRow {
+        id,
+        name: r.name.clone(),
+        cpu_time: format!("{:.6}s", s.cpu_ns as f64 / 1e9),
+        cpu_percent: row.cpu_perc.clone(),
+        avg_cpu: row.avg_cpu.clone(),
+        mem_usage: row.mem_usage.clone(),
+        mem_percent: row.mem_perc.clone(),
+        net_io: row.net_io.clone(),
+        block_io: row.block_io.clone(),
+        pids: row.pids.clone(),
+    };
+    Some((row, json))
 }
 
 /// MemTotal from /proc/meminfo, in bytes.

@@ -227,52 +227,8 @@ fn secrets(
 /// Where the Containerfile and the context come from.
 fn sources(args: &BuildArgs) -> Result<(DockerfileSource, ContextSource), Error> {
     let stdin_df = args.file.as_deref() == Some("-");
-    let read_stdin = || -> Result<String, Error> {
-        let mut s = String::new();
-        std::io::stdin()
-            .read_to_string(&mut s)
-            .map_err(|e| Error::io("read the Containerfile from stdin", e))?;
-        Ok(s)
-    };
     if args.context.as_deref() == Some("-") {
-        if stdin_df {
-            return Err(Error::Usage(
-                "-f - and a context of - cannot both read stdin".into(),
-            ));
-        }
-        if std::io::stdin().is_terminal() {
-            return Err(Error::Usage(
-                "context `-` reads a tar or a Containerfile from stdin, which is a terminal".into(),
-            ));
-        }
-        // A tar (possibly compressed) is the context; anything else is a Containerfile, no context.
-        let mut input = std::io::BufReader::with_capacity(1 << 16, std::io::stdin());
-        let head = input
-            .fill_buf()
-            .map_err(|e| Error::io("read stdin", e))?
-            .to_vec();
-        let compressed =
-            crate::archive::Compression::sniff(&head) != crate::archive::Compression::None;
-        let tar = head.len() >= 262 && &head[257..262] == b"ustar";
-        if compressed || tar {
-            let df = match &args.file {
-                Some(f) => DockerfileSource::InContext(Some(f.clone())),
-                None => DockerfileSource::InContext(None),
-            };
-            return Ok((df, ContextSource::Tar(Box::new(input))));
-        }
-        let mut text = String::new();
-        input
-            .read_to_string(&mut text)
-            .map_err(|e| Error::io("read the Containerfile from stdin", e))?;
-        let empty = tempfile::tempdir().map_err(|e| Error::io("create an empty context", e))?;
-        return Ok((
-            DockerfileSource::Text {
-                text,
-                name: "Dockerfile".into(),
-            },
-            ContextSource::Empty(empty),
-        ));
+        return stdin_context(args, stdin_df);
     }
     let context = match &args.context {
         Some(c) => PathBuf::from(c),
@@ -307,6 +263,59 @@ fn sources(args: &BuildArgs) -> Result<(DockerfileSource, ContextSource), Error>
         None => DockerfileSource::InContext(None),
     };
     Ok((df, ContextSource::Dir(context)))
+}
+
+/// Context `-`: a tar (possibly compressed) on stdin is the context; anything else is a
+/// Containerfile, with an empty context.
+fn stdin_context(
+    args: &BuildArgs,
+    stdin_df: bool,
+) -> Result<(DockerfileSource, ContextSource), Error> {
+    if stdin_df {
+        return Err(Error::Usage(
+            "-f - and a context of - cannot both read stdin".into(),
+        ));
+    }
+    if std::io::stdin().is_terminal() {
+        return Err(Error::Usage(
+            "context `-` reads a tar or a Containerfile from stdin, which is a terminal".into(),
+        ));
+    }
+    let mut input = std::io::BufReader::with_capacity(1 << 16, std::io::stdin());
+    let head = input
+        .fill_buf()
+        .map_err(|e| Error::io("read stdin", e))?
+        .to_vec();
+    let compressed = crate::archive::Compression::sniff(&head) != crate::archive::Compression::None;
+    let tar = head.len() >= 262 && &head[257..262] == b"ustar";
+    if compressed || tar {
+        let df = match &args.file {
+            Some(f) => DockerfileSource::InContext(Some(f.clone())),
+            None => DockerfileSource::InContext(None),
+        };
+        return Ok((df, ContextSource::Tar(Box::new(input))));
+    }
+    let mut text = String::new();
+    input
+        .read_to_string(&mut text)
+        .map_err(|e| Error::io("read the Containerfile from stdin", e))?;
+    let empty = tempfile::tempdir().map_err(|e| Error::io("create an empty context", e))?;
+    Ok((
+        DockerfileSource::Text {
+            text,
+            name: "Dockerfile".into(),
+        },
+        ContextSource::Empty(empty),
+    ))
+}
+
+/// `-f -`: the Containerfile from stdin.
+fn read_stdin() -> Result<String, Error> {
+    let mut s = String::new();
+    std::io::stdin()
+        .read_to_string(&mut s)
+        .map_err(|e| Error::io("read the Containerfile from stdin", e))?;
+    Ok(s)
 }
 
 pub fn build(ctx: &Ctx, args: &BuildArgs) -> Result<i32, Error> {

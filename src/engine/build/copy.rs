@@ -3,11 +3,12 @@
 //! are under WORKDIR; local tar archives are unpacked by ADD; URLs are fetched), digest it for the
 //! cache, then write the layer tar directly and ingest it like any other layer.
 use super::BuildError;
+use std::collections::BTreeMap;
 use std::io::{BufReader, Read, Seek};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use super::context::EntryKind;
+use super::context::{Entry, EntryKind};
 use super::ignore::{clean, glob_regex};
 use super::stage::{Builder, State};
 use super::view::LayerView;
@@ -577,55 +578,11 @@ fn match_context(
     };
     let mut out = Vec::new();
     for name in names {
-        let mut e = index[&name].clone();
-        let mut host_name = name.clone();
-        // The source itself is followed when it is a symlink (inside the context only).
-        let mut hops = 0;
-        while e.kind == EntryKind::Symlink && hops < 16 {
-            let t = e.link.clone().unwrap_or_default();
-            let t = t.to_string_lossy();
-            let target = if t.starts_with('/') {
-                clean(&t)
-            } else {
-                clean(&format!(
-                    "{}/{t}",
-                    name.rsplit_once('/').map_or("", |p| p.0)
-                ))
-            };
-            match index.get(&target) {
-                Some(te) => {
-                    e = te.clone();
-                    host_name = target;
-                }
-                None => break,
-            }
-            hops += 1;
-        }
+        let (e, host_name) = follow_links(&index, &name);
         let mut items = Vec::new();
         let is_dir = e.kind == EntryKind::Dir;
         if is_dir {
-            items.push(Item {
-                path: String::new(),
-                kind: ItemKind::Dir,
-                mode: e.mode,
-                owner: Some((0, 0)),
-                mtime: e.mtime,
-            });
-            let prefix = if host_name.is_empty() {
-                String::new()
-            } else {
-                format!("{host_name}/")
-            };
-            for (k, ce) in index.range(prefix.clone()..) {
-                if !k.starts_with(&prefix) {
-                    break;
-                }
-                if k.is_empty() {
-                    continue;
-                }
-                let rel = &k[prefix.len()..];
-                items.push(context_item(b, k, rel, ce, digest)?);
-            }
+            items = dir_items(b, &index, &e, &host_name, digest)?;
         } else {
             let mut it = context_item(b, &host_name, "", &e, digest)?;
             if add && e.kind == EntryKind::File && is_archive(&b.context.host_path(&host_name)) {
@@ -647,6 +604,68 @@ fn match_context(
         });
     }
     Ok(out)
+}
+
+/// The context entry `name` stands for: the source itself is followed when it is a symlink (inside
+/// the context only); the entry and its name.
+fn follow_links(index: &BTreeMap<String, Entry>, name: &str) -> (Entry, String) {
+    let mut e = index[name].clone();
+    let mut host_name = name.to_string();
+    let mut hops = 0;
+    while e.kind == EntryKind::Symlink && hops < 16 {
+        let t = e.link.clone().unwrap_or_default();
+        let t = t.to_string_lossy();
+        let target = if t.starts_with('/') {
+            clean(&t)
+        } else {
+            clean(&format!(
+                "{}/{t}",
+                name.rsplit_once('/').map_or("", |p| p.0)
+            ))
+        };
+        match index.get(&target) {
+            Some(te) => {
+                e = te.clone();
+                host_name = target;
+            }
+            None => break,
+        }
+        hops += 1;
+    }
+    (e, host_name)
+}
+
+/// A context directory `host_name` (entry `e`) and everything under it, as items.
+fn dir_items(
+    b: &Builder,
+    index: &BTreeMap<String, Entry>,
+    e: &Entry,
+    host_name: &str,
+    digest: &mut Sha256Writer,
+) -> Result<Vec<Item>, EngineError> {
+    let mut items = vec![Item {
+        path: String::new(),
+        kind: ItemKind::Dir,
+        mode: e.mode,
+        owner: Some((0, 0)),
+        mtime: e.mtime,
+    }];
+    let prefix = if host_name.is_empty() {
+        String::new()
+    } else {
+        format!("{host_name}/")
+    };
+    for (k, ce) in index.range(prefix.clone()..) {
+        if !k.starts_with(&prefix) {
+            break;
+        }
+        if k.is_empty() {
+            continue;
+        }
+        let rel = &k[prefix.len()..];
+        items.push(context_item(b, k, rel, ce, digest)?);
+    }
+    Ok(items)
 }
 
 fn context_item(

@@ -488,10 +488,7 @@ fn pump(
         .map(|(fd, stderr)| Some((std::fs::File::from(fd), stderr)))
         .collect();
     let mut buf = vec![0u8; 32 * 1024];
-    // Shrunk since the last output; and when, so that a container printing every second or so does
-    // not have the monitor reread its memory map each time.
-    let mut shrunk = false;
-    let mut last_shrink: Option<std::time::Instant> = None;
+    let mut idle = Idle::default();
     while open.iter().any(Option::is_some) {
         let idx: Vec<usize> = (0..open.len()).filter(|i| open[*i].is_some()).collect();
         let mut pfds: Vec<PollFd> = idx
@@ -508,23 +505,8 @@ fn pump(
         if let Some(fd) = health.as_deref().and_then(super::health::Schedule::fd) {
             pfds.push(PollFd::new(fd, PollFlags::POLLIN));
         }
-        // Quiet for IDLE_MS, and SHRINK_EVERY after the previous time.
-        let wait = last_shrink.map_or(0, |t| SHRINK_EVERY.saturating_sub(t.elapsed()).as_millis());
-        let timeout = if shrunk {
-            PollTimeout::NONE
-        } else {
-            PollTimeout::from(u16::try_from(wait.max(u128::from(IDLE_MS))).unwrap_or(u16::MAX))
-        };
-        let mut polled = poll(&mut pfds, timeout);
-        if matches!(polled, Ok(0)) {
-            shrink();
-            shrunk = true;
-            last_shrink = Some(std::time::Instant::now());
-            polled = poll(&mut pfds, PollTimeout::NONE);
-        }
-        match polled {
-            Ok(0) | Err(_) => continue,
-            Ok(_) => shrunk = false,
+        if !idle.poll(&mut pfds) {
+            continue;
         }
         let is_ready = |p: &PollFd| p.revents().is_some_and(|r| !r.is_empty());
         let ready: Vec<usize> = idx
@@ -544,37 +526,86 @@ fn pump(
         if health_ready && let Some(h) = health.as_deref_mut() {
             h.ready();
         }
-        for i in ready {
-            let Some((f, stderr)) = open[i].as_mut() else {
-                continue;
-            };
-            let stderr = *stderr;
-            let n = match f.read(&mut buf) {
-                Ok(n) => n,
-                // A pty master shares its non-blocking mode with the copy that feeds stdin.
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted
-                    ) =>
-                {
-                    continue;
-                }
-                // EIO from a pty master: every descriptor of the terminal is closed.
-                Err(_) => 0,
-            };
-            if n == 0 {
-                open[i] = None;
-            } else {
-                let _ = writer.write(stderr, &buf[..n]);
-                let stream = if stderr { STREAM_STDERR } else { STREAM_STDOUT };
-                server.broadcast(stream, &buf[..n]);
-            }
-        }
+        copy_output(&mut open, &ready, &mut buf, writer, server);
         let _ = writer.flush_complete();
         server.handle(&ready_slots);
     }
     let _ = writer.flush();
+}
+
+/// The monitor's quiet times: shrunk since the last output, and when, so that a container printing
+/// every second or so does not have the monitor reread its memory map each time.
+#[derive(Default)]
+struct Idle {
+    shrunk: bool,
+    last_shrink: Option<std::time::Instant>,
+}
+
+impl Idle {
+    /// Wait for one of `pfds`; when they stay quiet for IDLE_MS (and SHRINK_EVERY after the
+    /// previous time), shrink first and then wait on. Whether one of them is ready.
+    fn poll(&mut self, pfds: &mut [PollFd]) -> bool {
+        let wait = self
+            .last_shrink
+            .map_or(0, |t| SHRINK_EVERY.saturating_sub(t.elapsed()).as_millis());
+        let timeout = if self.shrunk {
+            PollTimeout::NONE
+        } else {
+            PollTimeout::from(u16::try_from(wait.max(u128::from(IDLE_MS))).unwrap_or(u16::MAX))
+        };
+        let mut polled = poll(pfds, timeout);
+        if matches!(polled, Ok(0)) {
+            shrink();
+            self.shrunk = true;
+            self.last_shrink = Some(std::time::Instant::now());
+            polled = poll(pfds, PollTimeout::NONE);
+        }
+        match polled {
+            Ok(0) | Err(_) => false,
+            Ok(_) => {
+                self.shrunk = false;
+                true
+            }
+        }
+    }
+}
+
+/// Copy what the `ready` sources have into the log and to the attached clients; a source that
+/// ended is closed (`None`).
+fn copy_output(
+    open: &mut [Option<(std::fs::File, bool)>],
+    ready: &[usize],
+    buf: &mut [u8],
+    writer: &mut LogWriter<impl Write>,
+    server: &mut Server,
+) {
+    for &i in ready {
+        let Some((f, stderr)) = open[i].as_mut() else {
+            continue;
+        };
+        let stderr = *stderr;
+        let n = match f.read(buf) {
+            Ok(n) => n,
+            // A pty master shares its non-blocking mode with the copy that feeds stdin.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted
+                ) =>
+            {
+                continue;
+            }
+            // EIO from a pty master: every descriptor of the terminal is closed.
+            Err(_) => 0,
+        };
+        if n == 0 {
+            open[i] = None;
+        } else {
+            let _ = writer.write(stderr, &buf[..n]);
+            let stream = if stderr { STREAM_STDERR } else { STREAM_STDOUT };
+            server.broadcast(stream, &buf[..n]);
+        }
+    }
 }
 
 #[cfg(test)]

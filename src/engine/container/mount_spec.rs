@@ -228,76 +228,13 @@ pub fn parse_mount(spec: &str) -> Result<Mount, MountSpecError> {
             None => (kv, None),
         })
         .collect();
-    let kind = match pairs.iter().find(|(k, _)| *k == "type") {
-        Some((_, Some("bind"))) => MountKind::Bind,
-        Some((_, Some("volume"))) => MountKind::Volume,
-        Some((_, Some("tmpfs"))) => MountKind::Tmpfs,
-        Some((_, Some("devpts"))) => MountKind::Devpts,
-        Some((_, v)) => return Err(MountSpecError::UnknownType(v.unwrap_or("").to_string())),
-        None => return Err(MountSpecError::NoType),
-    };
+    let kind = mount_kind(&pairs)?;
     let mut m = Mount::new(kind, "", "");
     if kind == MountKind::Tmpfs {
         m.noexec = true;
     }
     for (key, value) in pairs {
-        let wrong = || MountSpecError::WrongKind(key.to_string(), kind.as_str());
-        match key {
-            "type" => {}
-            "src" | "source" if !matches!(kind, MountKind::Tmpfs | MountKind::Devpts) => {
-                m.source = value.unwrap_or("").into()
-            }
-            "dst" | "destination" | "target" => m.destination = value.unwrap_or("").into(),
-            "ro" | "readonly" => m.read_only = flag_value(key, value)?,
-            "rw" => m.read_only = !flag_value(key, value)?,
-            "U" | "chown" if !matches!(kind, MountKind::Tmpfs | MountKind::Devpts) => {
-                m.chown = flag_value(key, value)?
-            }
-            "relabel" | "consistency" | "bind-propagation" | "bind-nonrecursive" | "z" | "Z" => {}
-            "volume-nocopy" | "nocopy" if kind == MountKind::Volume => {
-                m.copy_up = !flag_value(key, value)?
-            }
-            "volume-label" | "volume-opt" if kind == MountKind::Volume => {}
-            "tmpfs-size" | "size" if kind == MountKind::Tmpfs => {
-                let v = value.filter(|v| !v.is_empty()).ok_or_else(|| {
-                    MountSpecError::BadValue(String::new(), leak_name("tmpfs-size"))
-                })?;
-                m.tmpfs_data.push(format!("size={v}"));
-            }
-            "tmpfs-mode" | "mode" if kind == MountKind::Tmpfs => {
-                let v = value.unwrap_or("");
-                if v.is_empty() || u32::from_str_radix(v, 8).is_err() {
-                    return Err(MountSpecError::BadValue(
-                        v.to_string(),
-                        leak_name("tmpfs-mode"),
-                    ));
-                }
-                m.tmpfs_data.push(format!("mode={v}"));
-            }
-            "exec" | "noexec" if kind == MountKind::Tmpfs => m.noexec = key == "noexec",
-            "uid" | "gid" | "mode" | "max" if kind == MountKind::Devpts => {
-                let v = value.unwrap_or("");
-                let ok = match key {
-                    "mode" => u32::from_str_radix(v, 8).is_ok(),
-                    _ => v.parse::<u32>().is_ok(),
-                };
-                if !ok {
-                    return Err(MountSpecError::BadValue(v.to_string(), leak_name(key)));
-                }
-                m.tmpfs_data.push(format!("{key}={v}"));
-            }
-            "src" | "source" | "U" | "chown" | "volume-nocopy" | "nocopy" | "volume-label"
-            | "volume-opt" | "tmpfs-size" | "size" | "tmpfs-mode" | "mode" | "exec" | "noexec" => {
-                return Err(wrong());
-            }
-            other => return Err(MountSpecError::UnknownMountOption(other.to_string())),
-        }
-        if key != "type" && !matches!(key, "src" | "source" | "dst" | "destination" | "target") {
-            m.options.push(match value {
-                Some(v) => format!("{key}={v}"),
-                None => key.to_string(),
-            });
-        }
+        mount_option(&mut m, kind, key, value)?;
     }
     if m.destination.is_empty() {
         return Err(MountSpecError::NoDestination);
@@ -309,6 +246,85 @@ pub fn parse_mount(spec: &str) -> Result<Mount, MountSpecError> {
         _ => {}
     }
     Ok(m)
+}
+
+/// The `type=` of a `--mount`.
+fn mount_kind(pairs: &[(&str, Option<&str>)]) -> Result<MountKind, MountSpecError> {
+    Ok(match pairs.iter().find(|(k, _)| *k == "type") {
+        Some((_, Some("bind"))) => MountKind::Bind,
+        Some((_, Some("volume"))) => MountKind::Volume,
+        Some((_, Some("tmpfs"))) => MountKind::Tmpfs,
+        Some((_, Some("devpts"))) => MountKind::Devpts,
+        Some((_, v)) => return Err(MountSpecError::UnknownType(v.unwrap_or("").to_string())),
+        None => return Err(MountSpecError::NoType),
+    })
+}
+
+/// Apply one `KEY[=VALUE]` of a `--mount` of `kind` to `m`.
+fn mount_option(
+    m: &mut Mount,
+    kind: MountKind,
+    key: &str,
+    value: Option<&str>,
+) -> Result<(), MountSpecError> {
+    let wrong = || MountSpecError::WrongKind(key.to_string(), kind.as_str());
+    match key {
+        "type" => {}
+        "src" | "source" if !matches!(kind, MountKind::Tmpfs | MountKind::Devpts) => {
+            m.source = value.unwrap_or("").into()
+        }
+        "dst" | "destination" | "target" => m.destination = value.unwrap_or("").into(),
+        "ro" | "readonly" => m.read_only = flag_value(key, value)?,
+        "rw" => m.read_only = !flag_value(key, value)?,
+        "U" | "chown" if !matches!(kind, MountKind::Tmpfs | MountKind::Devpts) => {
+            m.chown = flag_value(key, value)?
+        }
+        "relabel" | "consistency" | "bind-propagation" | "bind-nonrecursive" | "z" | "Z" => {}
+        "volume-nocopy" | "nocopy" if kind == MountKind::Volume => {
+            m.copy_up = !flag_value(key, value)?
+        }
+        "volume-label" | "volume-opt" if kind == MountKind::Volume => {}
+        "tmpfs-size" | "size" if kind == MountKind::Tmpfs => {
+            let v = value
+                .filter(|v| !v.is_empty())
+                .ok_or_else(|| MountSpecError::BadValue(String::new(), leak_name("tmpfs-size")))?;
+            m.tmpfs_data.push(format!("size={v}"));
+        }
+        "tmpfs-mode" | "mode" if kind == MountKind::Tmpfs => {
+            let v = value.unwrap_or("");
+            if v.is_empty() || u32::from_str_radix(v, 8).is_err() {
+                return Err(MountSpecError::BadValue(
+                    v.to_string(),
+                    leak_name("tmpfs-mode"),
+                ));
+            }
+            m.tmpfs_data.push(format!("mode={v}"));
+        }
+        "exec" | "noexec" if kind == MountKind::Tmpfs => m.noexec = key == "noexec",
+        "uid" | "gid" | "mode" | "max" if kind == MountKind::Devpts => {
+            let v = value.unwrap_or("");
+            let ok = match key {
+                "mode" => u32::from_str_radix(v, 8).is_ok(),
+                _ => v.parse::<u32>().is_ok(),
+            };
+            if !ok {
+                return Err(MountSpecError::BadValue(v.to_string(), leak_name(key)));
+            }
+            m.tmpfs_data.push(format!("{key}={v}"));
+        }
+        "src" | "source" | "U" | "chown" | "volume-nocopy" | "nocopy" | "volume-label"
+        | "volume-opt" | "tmpfs-size" | "size" | "tmpfs-mode" | "mode" | "exec" | "noexec" => {
+            return Err(wrong());
+        }
+        other => return Err(MountSpecError::UnknownMountOption(other.to_string())),
+    }
+    if key != "type" && !matches!(key, "src" | "source" | "dst" | "destination" | "target") {
+        m.options.push(match value {
+            Some(v) => format!("{key}={v}"),
+            None => key.to_string(),
+        });
+    }
+    Ok(())
 }
 
 /// `--tmpfs DEST[:OPTS]` (podman's defaults: rw, noexec, nosuid, nodev).

@@ -85,54 +85,9 @@ pub fn resolve(
     image_exposed: &[String],
 ) -> Result<(String, NetworkSpec), EngineError> {
     let mode = network::parse_mode(&req.mode, default).map_err(NetFlagError::from)?;
-    let stored_mode = match &mode {
-        Mode::Container(key) => {
-            let other = super::lifecycle::find(store, key)?;
-            format!("container:{}", other.record.id)
-        }
-        // The networks themselves are checked and stored by `engine::network::resolve_for_create`.
-        Mode::Bridge(_) => BRIDGE_MODE.to_string(),
-        Mode::Pasta(_) | Mode::Slirp4netns(_) if req.mode.is_empty() || req.mode == "private" => {
-            default.name().to_string()
-        }
-        _ => req.mode.clone(),
-    };
-    let mut exposed: Vec<(u16, Protocol)> = Vec::new();
-    for e in image_exposed.iter().chain(&req.expose) {
-        let (p, n, proto) = network::ports::parse_expose(e).map_err(NetFlagError::from)?;
-        for port in p..p.saturating_add(n) {
-            if !exposed.contains(&(port, proto)) {
-                exposed.push((port, proto));
-            }
-        }
-    }
-    let mut ports = req.publish.clone();
-    if req.publish_all {
-        for &(p, proto) in &exposed {
-            if !ports
-                .iter()
-                .any(|m| m.protocol == proto && m.pairs().any(|(_, c)| c == p))
-            {
-                ports.push(PortMapping {
-                    host_ip: None,
-                    host_port: 0,
-                    container_port: p,
-                    range: 1,
-                    protocol: proto,
-                });
-            }
-        }
-    }
-    if !ports.is_empty() && !mode.can_publish() {
-        if mode == Mode::Host {
-            tracing::warn!(
-                "port mappings have been discarded: the host network mode publishes nothing"
-            );
-            ports.clear();
-        } else {
-            return Err(NetFlagError::PublishWithoutNetwork(mode.kind().to_string()).into());
-        }
-    }
+    let stored_mode = stored_mode(store, &mode, default, req)?;
+    let exposed = exposed_ports(image_exposed, req)?;
+    let ports = published_ports(req, &exposed, &mode)?;
     let ports = assign_host_ports(ports)?;
     if req.ports_must_be_free {
         // pasta listens on IPv6 too; slirp4netns and the bridge relay on IPv4 only.
@@ -144,15 +99,7 @@ pub fn resolve(
         .iter()
         .map(|h| parse_add_host(h))
         .collect::<Result<_, _>>()?;
-    // `--dns none`: no /etc/resolv.conf of roost's; the image's stays as it is.
-    if req.dns.iter().any(|d| d == "none") && req.dns.len() > 1 {
-        return Err(NetFlagError::DnsNone.into());
-    }
-    for d in req.dns.iter().filter(|d| *d != "none") {
-        if d.parse::<IpAddr>().is_err() {
-            return Err(NetFlagError::Dns(d.clone()).into());
-        }
-    }
+    check_dns(req)?;
     Ok((
         stored_mode,
         NetworkSpec {
@@ -169,6 +116,95 @@ pub fn resolve(
             mac_address: req.mac_address.clone(),
         },
     ))
+}
+
+/// The network mode as stored: a container's by its id, the default helper by name.
+fn stored_mode(
+    store: &Store,
+    mode: &Mode,
+    default: Helper,
+    req: &NetworkRequest,
+) -> Result<String, EngineError> {
+    Ok(match mode {
+        Mode::Container(key) => {
+            let other = super::lifecycle::find(store, key)?;
+            format!("container:{}", other.record.id)
+        }
+        // The networks themselves are checked and stored by `engine::network::resolve_for_create`.
+        Mode::Bridge(_) => BRIDGE_MODE.to_string(),
+        Mode::Pasta(_) | Mode::Slirp4netns(_) if req.mode.is_empty() || req.mode == "private" => {
+            default.name().to_string()
+        }
+        _ => req.mode.clone(),
+    })
+}
+
+/// The image's and `--expose`d ports, each once.
+fn exposed_ports(
+    image_exposed: &[String],
+    req: &NetworkRequest,
+) -> Result<Vec<(u16, Protocol)>, EngineError> {
+    let mut exposed: Vec<(u16, Protocol)> = Vec::new();
+    for e in image_exposed.iter().chain(&req.expose) {
+        let (p, n, proto) = network::ports::parse_expose(e).map_err(NetFlagError::from)?;
+        for port in p..p.saturating_add(n) {
+            if !exposed.contains(&(port, proto)) {
+                exposed.push((port, proto));
+            }
+        }
+    }
+    Ok(exposed)
+}
+
+/// `--publish`, and with `--publish-all` the exposed ports not published yet; none with `--network
+/// host` (a warning), an error with a mode that cannot publish.
+fn published_ports(
+    req: &NetworkRequest,
+    exposed: &[(u16, Protocol)],
+    mode: &Mode,
+) -> Result<Vec<PortMapping>, EngineError> {
+    let mut ports = req.publish.clone();
+    if req.publish_all {
+        for &(p, proto) in exposed {
+            if !ports
+                .iter()
+                .any(|m| m.protocol == proto && m.pairs().any(|(_, c)| c == p))
+            {
+                ports.push(PortMapping {
+                    host_ip: None,
+                    host_port: 0,
+                    container_port: p,
+                    range: 1,
+                    protocol: proto,
+                });
+            }
+        }
+    }
+    if !ports.is_empty() && !mode.can_publish() {
+        if *mode == Mode::Host {
+            tracing::warn!(
+                "port mappings have been discarded: the host network mode publishes nothing"
+            );
+            ports.clear();
+        } else {
+            return Err(NetFlagError::PublishWithoutNetwork(mode.kind().to_string()).into());
+        }
+    }
+    Ok(ports)
+}
+
+/// `--dns`: IP addresses, or `none` alone.
+fn check_dns(req: &NetworkRequest) -> Result<(), EngineError> {
+    // `--dns none`: no /etc/resolv.conf of roost's; the image's stays as it is.
+    if req.dns.iter().any(|d| d == "none") && req.dns.len() > 1 {
+        return Err(NetFlagError::DnsNone.into());
+    }
+    for d in req.dns.iter().filter(|d| *d != "none") {
+        if d.parse::<IpAddr>().is_err() {
+            return Err(NetFlagError::Dns(d.clone()).into());
+        }
+    }
+    Ok(())
 }
 
 /// Pick host ports where none was given (each port of a range on its own), and refuse ports an

@@ -30,20 +30,13 @@ fn attached(ctx: &Ctx, c: &Container, sig_proxy: bool) -> Result<Ended, EngineEr
     let mut plan = plan(ctx, &store, c)?;
     plan.process.terminal = c.spec.tty;
     if !c.spec.interactive {
-        // Without -i the container reads nothing from us (podman gives it /dev/null).
-        let null = std::fs::File::open("/dev/null")
-            .map_err(|e| EngineError::io("open", "/dev/null", e))?;
-        crate::sys::process::dup_onto(std::os::fd::AsFd::as_fd(&null), 0)
-            .map_err(|e| EngineError::io("redirect stdin of", &c.record.id, e))?;
+        stdin_from_null(c)?;
     }
     // fuse-overlayfs runs in this process's mount namespace, mounted before the clone copies it.
     let fuse = match super::rootfs::mount(ctx, c, &plan.rootfs) {
         Ok(f) => f,
         Err(e) => {
-            if c.spec.remove {
-                lifecycle::remove_one(ctx, &mut store, c, true)?;
-                super::volumes::remove_anonymous_volumes(&mut store, c)?;
-            }
+            remove_if_asked(ctx, &mut store, c)?;
             return Err(e);
         }
     };
@@ -69,24 +62,11 @@ fn attached(ctx: &Ctx, c: &Container, sig_proxy: bool) -> Result<Ended, EngineEr
             st.error = e.to_string();
             st.exit_code = e.exit_code();
             store.set_container_state(&c.record.id, &st.to_json())?;
-            if c.spec.remove {
-                lifecycle::remove_one(ctx, &mut store, c, true)?;
-                super::volumes::remove_anonymous_volumes(&mut store, c)?;
-            }
+            remove_if_asked(ctx, &mut store, c)?;
             return Ok(Ended::Failed(e));
         }
     };
-    let state = State {
-        status: Status::Running,
-        pid: spawned.pid.as_raw(),
-        monitor_pid: std::process::id() as i32,
-        started_at: Some(Timestamp::now()),
-        cgroup: spawned.cgroup.as_ref().map(|m| m.container.clone()),
-        ..State::default()
-    };
-    store.set_container_state(&c.record.id, &state.to_json())?;
-    super::volumes::mark_populated(&mut store, c)?;
-    crate::userns::register_holder(&ctx.paths.runtime);
+    record_started(ctx, &mut store, c, &spawned)?;
     if sig_proxy {
         crate::sys::process::forward_signals(spawned.pid.as_raw());
     }
@@ -113,8 +93,49 @@ fn attached(ctx: &Ctx, c: &Container, sig_proxy: bool) -> Result<Ended, EngineEr
     let code = code?;
     if c.spec.remove {
         let c = lifecycle::find(&store, &c.record.id)?;
-        lifecycle::remove_one(ctx, &mut store, &c, true)?;
-        super::volumes::remove_anonymous_volumes(&mut store, &c)?;
+        remove_if_asked(ctx, &mut store, &c)?;
     }
     Ok(Ended::Exited(code))
+}
+
+/// Without -i the container reads nothing from us (podman gives it /dev/null).
+fn stdin_from_null(c: &Container) -> Result<(), EngineError> {
+    let null =
+        std::fs::File::open("/dev/null").map_err(|e| EngineError::io("open", "/dev/null", e))?;
+    crate::sys::process::dup_onto(std::os::fd::AsFd::as_fd(&null), 0)
+        .map_err(|e| EngineError::io("redirect stdin of", &c.record.id, e))
+}
+
+/// `--rm`: remove `c` and its anonymous volumes.
+fn remove_if_asked(
+    ctx: &Ctx,
+    store: &mut crate::store::Store,
+    c: &Container,
+) -> Result<(), EngineError> {
+    if c.spec.remove {
+        lifecycle::remove_one(ctx, store, c, true)?;
+        super::volumes::remove_anonymous_volumes(store, c)?;
+    }
+    Ok(())
+}
+
+/// Record that `c` runs as `spawned`, with us as its monitor.
+fn record_started(
+    ctx: &Ctx,
+    store: &mut crate::store::Store,
+    c: &Container,
+    spawned: &crate::runtime::spawn::Spawned,
+) -> Result<(), EngineError> {
+    let state = State {
+        status: Status::Running,
+        pid: spawned.pid.as_raw(),
+        monitor_pid: std::process::id() as i32,
+        started_at: Some(Timestamp::now()),
+        cgroup: spawned.cgroup.as_ref().map(|m| m.container.clone()),
+        ..State::default()
+    };
+    store.set_container_state(&c.record.id, &state.to_json())?;
+    super::volumes::mark_populated(store, c)?;
+    crate::userns::register_holder(&ctx.paths.runtime);
+    Ok(())
 }

@@ -405,52 +405,57 @@ struct Flags {
     startup_success: Option<u32>,
 }
 
+/// An interval flag: at least 1s, or `disable` (zero).
+fn interval_flag(flag: &'static str, v: &Option<String>) -> Result<Option<Duration>, HealthError> {
+    match v.as_deref() {
+        None => Ok(None),
+        Some("disable") => Ok(Some(Duration::ZERO)),
+        Some(v) => match duration_flag(flag, v)? {
+            d if d.is_zero() || d >= Duration::from_secs(1) => Ok(Some(d)),
+            _ => Err(HealthError::Flag {
+                flag,
+                value: v.to_string(),
+                why: "must be at least 1s (or `disable`)".into(),
+            }),
+        },
+    }
+}
+
+/// A timeout flag: at least 1s.
+fn timeout_flag(flag: &'static str, v: &Option<String>) -> Result<Option<Duration>, HealthError> {
+    v.as_deref()
+        .map(|v| match duration_flag(flag, v)? {
+            d if d >= Duration::from_secs(1) => Ok(d),
+            _ => Err(HealthError::Flag {
+                flag,
+                value: v.to_string(),
+                why: "must be at least 1s".into(),
+            }),
+        })
+        .transpose()
+}
+
+/// `--health-on-failure`.
+fn on_failure_flag(v: &str) -> Result<OnFailure, HealthError> {
+    match v {
+        "none" => Ok(OnFailure::None),
+        "kill" => Ok(OnFailure::Kill),
+        "restart" => Ok(OnFailure::Restart),
+        "stop" => Ok(OnFailure::Stop),
+        _ => Err(HealthError::Flag {
+            flag: "--health-on-failure",
+            value: v.to_string(),
+            why: "use none, kill, restart or stop".into(),
+        }),
+    }
+}
+
 impl Flags {
     fn parse(req: &HealthRequest) -> Result<Flags, HealthError> {
-        let interval = |flag, v: &Option<String>| -> Result<Option<Duration>, HealthError> {
-            match v.as_deref() {
-                None => Ok(None),
-                Some("disable") => Ok(Some(Duration::ZERO)),
-                Some(v) => match duration_flag(flag, v)? {
-                    d if d.is_zero() || d >= Duration::from_secs(1) => Ok(Some(d)),
-                    _ => Err(HealthError::Flag {
-                        flag,
-                        value: v.to_string(),
-                        why: "must be at least 1s (or `disable`)".into(),
-                    }),
-                },
-            }
-        };
-        let timeout = |flag, v: &Option<String>| -> Result<Option<Duration>, HealthError> {
-            v.as_deref()
-                .map(|v| match duration_flag(flag, v)? {
-                    d if d >= Duration::from_secs(1) => Ok(d),
-                    _ => Err(HealthError::Flag {
-                        flag,
-                        value: v.to_string(),
-                        why: "must be at least 1s".into(),
-                    }),
-                })
-                .transpose()
-        };
-        let on_failure = req
-            .on_failure
-            .as_deref()
-            .map(|v| match v {
-                "none" => Ok(OnFailure::None),
-                "kill" => Ok(OnFailure::Kill),
-                "restart" => Ok(OnFailure::Restart),
-                "stop" => Ok(OnFailure::Stop),
-                _ => Err(HealthError::Flag {
-                    flag: "--health-on-failure",
-                    value: v.to_string(),
-                    why: "use none, kill, restart or stop".into(),
-                }),
-            })
-            .transpose()?;
+        let on_failure = req.on_failure.as_deref().map(on_failure_flag).transpose()?;
         Ok(Flags {
-            interval: interval("--health-interval", &req.interval)?,
-            timeout: timeout("--health-timeout", &req.timeout)?,
+            interval: interval_flag("--health-interval", &req.interval)?,
+            timeout: timeout_flag("--health-timeout", &req.timeout)?,
             start_period: req
                 .start_period
                 .as_deref()
@@ -477,8 +482,8 @@ impl Flags {
                 .as_deref()
                 .map(|v| count_flag("--health-max-log-size", v, 0))
                 .transpose()?,
-            startup_interval: interval("--health-startup-interval", &req.startup_interval)?,
-            startup_timeout: timeout("--health-startup-timeout", &req.startup_timeout)?,
+            startup_interval: interval_flag("--health-startup-interval", &req.startup_interval)?,
+            startup_timeout: timeout_flag("--health-startup-timeout", &req.startup_timeout)?,
             startup_retries: req
                 .startup_retries
                 .as_deref()
