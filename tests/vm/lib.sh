@@ -25,4 +25,4 @@ wait_for() {
 }
 
 # say WORDS...: a progress line in the scenario's output.
-say() { echo "-- $*"; }
+say() { echo "-- [${SECONDS}s] $*"; }
