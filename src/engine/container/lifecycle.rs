@@ -151,7 +151,7 @@ pub fn remove_one(
     }
     let thawed;
     let c = if c.state.status == Status::Paused {
-        thawed = super::resources::thaw_if_paused(store, c.clone())?;
+        thawed = thaw_if_paused(store, c.clone())?;
         &thawed
     } else {
         c
@@ -437,7 +437,7 @@ pub struct StopOutcome {
 pub fn stop(ctx: &Ctx, key: &str, timeout: Option<u32>) -> Result<StopOutcome, EngineError> {
     let mut store = ctx.store()?;
     let found = find(&store, key)?;
-    let c = super::resources::thaw_if_paused(&mut store, found)?;
+    let c = thaw_if_paused(&mut store, found)?;
     let signal = c.spec.stop_signal;
     if c.state.status != Status::Running || c.state.pid <= 0 {
         return Ok(StopOutcome {
@@ -487,7 +487,7 @@ pub fn stop(ctx: &Ctx, key: &str, timeout: Option<u32>) -> Result<StopOutcome, E
 pub fn kill(ctx: &Ctx, key: &str, signal: i32) -> Result<String, EngineError> {
     let mut store = ctx.store()?;
     let found = find(&store, key)?;
-    let c = super::resources::thaw_if_paused(&mut store, found)?;
+    let c = thaw_if_paused(&mut store, found)?;
     if c.state.status != Status::Running || c.state.pid <= 0 {
         return Err(super::OpError::KillNotRunning {
             container: c.record.id.clone(),
@@ -500,4 +500,29 @@ pub fn kill(ctx: &Ctx, key: &str, signal: i32) -> Result<String, EngineError> {
     nix::sys::signal::kill(Pid::from_raw(c.state.pid), sig)
         .map_err(|e| EngineError::io("signal", format!("container {}", c.record.id), e.into()))?;
     Ok(c.record.id)
+}
+
+/// Record whether the container is paused (`pause`/`unpause`, and a thaw before a signal).
+pub(super) fn set_paused(store: &mut Store, id: &str, paused: bool) -> Result<(), EngineError> {
+    if let Some(r) = store.container(id)? {
+        let mut st = State::from_json(&r.state);
+        st.paused = paused;
+        store.set_container_state(id, &st.to_json())?;
+    }
+    Ok(())
+}
+
+/// Before `stop`, `kill` or `rm -f` signal a paused container: thaw it (its processes then see the
+/// signal), and hand it back as running.
+pub fn thaw_if_paused(store: &mut Store, mut c: Container) -> Result<Container, EngineError> {
+    if c.state.status != Status::Paused {
+        return Ok(c);
+    }
+    if let Some(dir) = c.state.cgroup.as_deref() {
+        crate::runtime::cgroup::freeze(dir, false)?;
+    }
+    set_paused(store, &c.record.id, false)?;
+    c.state.status = Status::Running;
+    c.state.paused = false;
+    Ok(c)
 }

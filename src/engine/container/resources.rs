@@ -214,32 +214,8 @@ pub fn pause(ctx: &Ctx, name: &str, frozen: bool) -> Result<String, EngineError>
     }
     let dir = cgroup_of(&c, "pausing a container")?;
     cgroup::freeze(&dir, frozen)?;
-    set_paused(&mut store, &c.record.id, frozen)?;
+    super::lifecycle::set_paused(&mut store, &c.record.id, frozen)?;
     Ok(c.record.id)
-}
-
-fn set_paused(store: &mut Store, id: &str, paused: bool) -> Result<(), EngineError> {
-    if let Some(r) = store.container(id)? {
-        let mut st = State::from_json(&r.state);
-        st.paused = paused;
-        store.set_container_state(id, &st.to_json())?;
-    }
-    Ok(())
-}
-
-/// Before `stop`, `kill` or `rm -f` signal a paused container: thaw it (its processes then see the
-/// signal), and hand it back as running.
-pub fn thaw_if_paused(store: &mut Store, mut c: Container) -> Result<Container, EngineError> {
-    if c.state.status != Status::Paused {
-        return Ok(c);
-    }
-    if let Some(dir) = c.state.cgroup.as_deref() {
-        cgroup::freeze(dir, false)?;
-    }
-    set_paused(store, &c.record.id, false)?;
-    c.state.status = Status::Running;
-    c.state.paused = false;
-    Ok(c)
 }
 
 /// One container's statistics (`sample` is None for a container without a cgroup of its own).
