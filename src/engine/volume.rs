@@ -193,7 +193,7 @@ fn info(record: VolumeRecord, uses: &[Use]) -> VolumeInfo {
 /// One `volume ls --filter`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum VolumeFilter {
-    /// The name contains this text (podman matches a regular expression; plain text matches the same).
+    /// The name matches this regular expression (unanchored, as podman's).
     Name(String),
     Label(String, Option<String>),
     Dangling(bool),
@@ -204,7 +204,10 @@ pub fn parse_filter(s: &str) -> Result<VolumeFilter, VolumeError> {
     let bad = || VolumeError::BadFilter(s.to_string());
     let (key, value) = s.split_once('=').ok_or_else(bad)?;
     Ok(match key {
-        "name" => VolumeFilter::Name(value.to_string()),
+        "name" => {
+            regex_lite::Regex::new(value).map_err(|_| bad())?;
+            VolumeFilter::Name(value.to_string())
+        }
         "label" => match value.split_once('=') {
             Some((k, v)) => VolumeFilter::Label(k.to_string(), Some(v.to_string())),
             None => VolumeFilter::Label(value.to_string(), None),
@@ -221,7 +224,10 @@ pub fn parse_filter(s: &str) -> Result<VolumeFilter, VolumeError> {
 
 fn matches(f: &VolumeFilter, v: &VolumeInfo) -> bool {
     match f {
-        VolumeFilter::Name(n) => v.record.name.contains(n.as_str()),
+        VolumeFilter::Name(n) => match regex_lite::Regex::new(n) {
+            Ok(re) => re.is_match(&v.record.name),
+            Err(_) => v.record.name.contains(n.as_str()),
+        },
         VolumeFilter::Label(k, want) => v
             .record
             .labels
@@ -283,21 +289,26 @@ pub struct VolumeRemoveReport {
     pub errors: Vec<EngineError>,
 }
 
-/// `volume rm`: a volume in use fails unless `force`, which removes its containers first (podman).
+/// `volume rm`: a volume in use fails unless `force`, which removes its containers first, stopping
+/// running ones with `time` seconds of grace when given (else killing them); a missing volume is no
+/// error with `force` (podman).
 pub fn remove(
     ctx: &Ctx,
     names: &[String],
     all: bool,
     force: bool,
+    time: Option<u32>,
     users: &dyn Users,
 ) -> Result<VolumeRemoveReport, EngineError> {
     let mut report = VolumeRemoveReport::default();
     let Some(mut store) = ctx.store_if_exists()? else {
-        report.errors.extend(
-            names
-                .iter()
-                .map(|n| VolumeError::NoSuchVolume(n.clone()).into()),
-        );
+        if !force {
+            report.errors.extend(
+                names
+                    .iter()
+                    .map(|n| VolumeError::NoSuchVolume(n.clone()).into()),
+            );
+        }
         return Ok(report);
     };
     let names: Vec<String> = if all {
@@ -305,9 +316,24 @@ pub fn remove(
     } else {
         names.to_vec()
     };
+    if let (true, Some(t @ 1..)) = (force, time) {
+        let uses = users.uses(&store)?;
+        let running: Vec<String> = names
+            .iter()
+            .flat_map(|n| users_of(&uses, n))
+            .filter(|u| u.running)
+            .map(|u| u.id.clone())
+            .collect();
+        drop(store);
+        for id in running {
+            users.stop(ctx, &id, t)?;
+        }
+        store = ctx.store()?;
+    }
     for name in names {
         match remove_named(ctx, &mut store, &name, force, users) {
             Ok(()) => report.removed.push(name),
+            Err(EngineError::Volume(VolumeError::NoSuchVolume(_))) if force => {}
             Err(e) => report.errors.push(e),
         }
     }
@@ -347,15 +373,71 @@ fn remove_named(
 }
 
 /// `volume prune`: remove every volume no container uses; returns their names.
-pub fn prune(ctx: &Ctx, users: &dyn Users) -> Result<VolumeRemoveReport, EngineError> {
-    let unused: Vec<String> = list(ctx, &[VolumeFilter::Dangling(true)], users)?
+pub fn prune(
+    ctx: &Ctx,
+    all: bool,
+    filters: &[VolumeFilter],
+    users: &dyn Users,
+) -> Result<VolumeRemoveReport, EngineError> {
+    let unused: Vec<String> = prunable(ctx, all, filters, users)?
         .into_iter()
         .map(|v| v.record.name)
         .collect();
     if unused.is_empty() {
         return Ok(VolumeRemoveReport::default());
     }
-    remove(ctx, &unused, false, false, users)
+    remove(ctx, &unused, false, false, None, users)
+}
+
+/// `volume export NAME`: the volume's content as a tar (entries relative to its top).
+pub fn export(ctx: &Ctx, name: &str, out: &mut dyn std::io::Write) -> Result<(), EngineError> {
+    let dir = mountpoint(ctx, name)?;
+    let fd = rustix::fs::open(
+        &dir,
+        rustix::fs::OFlags::PATH | rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::CLOEXEC,
+        rustix::fs::Mode::empty(),
+    )
+    .map_err(|e| EngineError::io("open", dir.clone(), e.into()))?;
+    let mut tar = crate::archive::TreeWriter::new(out);
+    tar.append_children(std::os::fd::AsFd::as_fd(&fd), b"")?;
+    tar.finish()?;
+    Ok(())
+}
+
+/// `volume import NAME`: unpack a (compressed) tar into the volume, over what it holds.
+pub fn import(ctx: &Ctx, name: &str, input: &mut dyn std::io::Read) -> Result<(), EngineError> {
+    let dir = mountpoint(ctx, name)?;
+    let (_, plain) = crate::archive::decompress(input)
+        .map_err(|e| EngineError::io("read the tar for", dir.clone(), e))?;
+    let opts = crate::archive::ApplyOptions {
+        whiteouts: crate::archive::Whiteouts::Apply,
+        allow_devices: false,
+        ..ctx.apply_options()
+    };
+    crate::archive::apply_layer(plain, &dir, &opts)?;
+    Ok(())
+}
+
+fn mountpoint(ctx: &Ctx, name: &str) -> Result<std::path::PathBuf, EngineError> {
+    let no_such = || EngineError::from(VolumeError::NoSuchVolume(name.to_string()));
+    let store = ctx.store_if_exists()?.ok_or_else(no_such)?;
+    Ok(store.volume(name)?.ok_or_else(no_such)?.mountpoint)
+}
+
+/// What `volume prune` removes: unused volumes matching `filters`, only anonymous ones unless `all`
+/// (podman).
+pub fn prunable(
+    ctx: &Ctx,
+    all: bool,
+    filters: &[VolumeFilter],
+    users: &dyn Users,
+) -> Result<Vec<VolumeInfo>, EngineError> {
+    let mut filters = filters.to_vec();
+    filters.push(VolumeFilter::Dangling(true));
+    Ok(list(ctx, &filters, users)?
+        .into_iter()
+        .filter(|v| all || v.record.anonymous)
+        .collect())
 }
 
 #[cfg(test)]

@@ -73,6 +73,8 @@ pub enum MountKind {
         data: String,
         read_only: bool,
         noexec: bool,
+        /// tmpcopyup: the image's content at the target is copied into the new tmpfs.
+        copy_up: bool,
     },
 }
 

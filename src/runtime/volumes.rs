@@ -106,8 +106,14 @@ pub(super) fn apply(root: &Path, m: &Mount) -> StepResult {
             data,
             read_only,
             noexec,
+            copy_up,
         } => {
             mkdir_p(&target)?;
+            // The image's content under the target, reached through an fd taken before the mount.
+            let image_dir = match copy_up {
+                true => image_content(&target)?,
+                false => None,
+            };
             let mut flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV;
             if *noexec {
                 flags |= MsFlags::MS_NOEXEC;
@@ -125,9 +131,42 @@ pub(super) fn apply(root: &Path, m: &Mount) -> StepResult {
                     Some(data.as_str()).filter(|d| !d.is_empty()),
                 )
                 .map_err(nix_io),
-            )
+            )?;
+            match image_dir {
+                Some(fd) => step(
+                    || format!("copy the image's `{}` into its tmpfs", m.target),
+                    copy_tree(&fd_path(&fd), &target),
+                ),
+                None => Ok(()),
+            }
         }
     }
+}
+
+/// An fd of directory `dir` when it has entries (what a tmpfs mounted on it would hide).
+fn image_content(dir: &Path) -> Result<Option<std::os::fd::OwnedFd>, (String, io::Error)> {
+    let empty = step(
+        || format!("read `{}`", dir.display()),
+        std::fs::read_dir(dir).map(|mut d| d.next().is_none()),
+    )?;
+    if empty {
+        return Ok(None);
+    }
+    let fd = step(
+        || format!("open `{}`", dir.display()),
+        rustix::fs::open(
+            dir,
+            rustix::fs::OFlags::PATH | rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::CLOEXEC,
+            rustix::fs::Mode::empty(),
+        )
+        .map_err(io::Error::from),
+    )?;
+    Ok(Some(fd))
+}
+
+fn fd_path(fd: &std::os::fd::OwnedFd) -> PathBuf {
+    use std::os::fd::AsRawFd;
+    PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()))
 }
 
 /// A new devpts instance at `target` with podman's defaults (`gid=5,mode=620,ptmxmode=666`) under

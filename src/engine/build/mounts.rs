@@ -174,6 +174,7 @@ fn tmpfs(o: &BTreeMap<String, String>, spec: &str) -> Result<Mount, String> {
             data,
             read_only: false,
             noexec: false,
+            copy_up: false,
         },
     })
 }

@@ -3,6 +3,7 @@
 pub mod attach;
 mod commit;
 mod cp;
+mod cp_fs;
 pub mod detach;
 mod diff;
 mod diff_copy;
@@ -696,6 +697,7 @@ fn read_only_tmpfs(
                     data: "mode=1777,size=65536k".into(),
                     read_only: false,
                     noexec: false,
+                    copy_up: false,
                 };
                 mounts.insert(
                     0,

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use super::Container;
-use super::mount_spec::{Mount, MountKind, check_unique, normalize};
+use super::mount_spec::{Mount, MountKind, dedupe, normalize};
 use crate::engine::EngineError;
 use crate::engine::volume::{CreateVolumeOptions, VolumeError, create_in};
 use crate::runtime;
@@ -29,7 +29,7 @@ pub fn resolve(
             mounts.push(m);
         }
     }
-    check_unique(&mounts)?;
+    let mut mounts = dedupe(mounts)?;
     for m in mounts.iter().filter(|m| m.kind == MountKind::Bind) {
         if std::fs::metadata(&m.source).is_err() {
             return Err(VolumeError::NoHostPath(m.source.clone()).into());
@@ -84,6 +84,7 @@ pub fn runtime_mounts(store: &Store, c: &Container) -> Result<Vec<runtime::Mount
                 data: m.tmpfs_data.join(","),
                 read_only: m.read_only,
                 noexec: m.noexec,
+                copy_up: m.copy_up,
             },
             MountKind::Devpts => runtime::MountKind::Devpts {
                 data: m.tmpfs_data.join(","),
