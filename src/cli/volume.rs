@@ -105,8 +105,8 @@ pub struct RmArgs {
     #[arg(short, long)]
     pub force: bool,
     /// Seconds to wait before forcibly stopping running containers that use the volume (with --force)
-    #[arg(short, long, value_name = "SECONDS")]
-    pub time: Option<u32>,
+    #[arg(short, long, value_name = "SECONDS", allow_negative_numbers = true)]
+    pub time: Option<i64>,
     #[arg(value_name = "VOLUME", add = ArgValueCandidates::new(volume_names))]
     pub names: Vec<String>,
 }

@@ -31,6 +31,42 @@ pub enum VolumeError {
     BadFilter(String),
     #[error("statfs {0}: no such file or directory")]
     NoHostPath(String),
+    #[error(
+        "invalid volume option device for driver 'local': faccessat {0}: no such file or directory"
+    )]
+    NoDevice(String),
+    #[error("volume type {0:?} needs a `device=` option (the directory to bind, or `tmpfs`)")]
+    NeedsDevice(String),
+}
+
+/// What backs a volume of the local driver (`-o type=…`): its own directory, a tmpfs mounted at each
+/// use with `o=` as its options, or a host directory bound in (`device=`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backing {
+    Dir,
+    Tmpfs { data: String },
+    Bind { device: std::path::PathBuf },
+}
+
+/// The backing `options` ask for (checked at creation).
+pub fn backing(options: &BTreeMap<String, String>) -> Backing {
+    match options.get("type").map(String::as_str) {
+        Some("tmpfs") => Backing::Tmpfs {
+            data: options
+                .get("o")
+                .map(|o| {
+                    o.split(',')
+                        .filter(|kv| !matches!(kv.split_once('='), Some(("uid" | "gid", _))))
+                        .collect::<Vec<_>>()
+                        .join(",")
+                })
+                .unwrap_or_default(),
+        },
+        Some("bind") => Backing::Bind {
+            device: options.get("device").map(Into::into).unwrap_or_default(),
+        },
+        _ => Backing::Dir,
+    }
 }
 
 impl VolumeError {
@@ -78,8 +114,21 @@ pub fn validate_name(name: &str) -> Result<(), VolumeError> {
 }
 
 /// The local driver's options that roost implements: `UID`, `GID` (owner of the data directory) and
-/// `nocopy`; `o=uid=N,gid=N` is accepted for the same.
+/// `nocopy`; `o=uid=N,gid=N` is accepted for the same; `type=tmpfs` (with `device=tmpfs` and the tmpfs
+/// options in `o=`) and `type=bind` with `device=DIR`.
 fn check_options(options: &BTreeMap<String, String>) -> Result<(), VolumeError> {
+    let kind = options.get("type").map(String::as_str);
+    match (kind, options.get("device")) {
+        (None, None) => {}
+        (Some("tmpfs"), _) => {}
+        (Some("bind"), Some(dev)) if std::fs::metadata(dev).is_err() => {
+            return Err(VolumeError::NoDevice(dev.clone()));
+        }
+        (Some("bind"), Some(_)) => {}
+        (Some(t @ "bind"), None) => return Err(VolumeError::NeedsDevice(t.to_string())),
+        (Some(t), _) => return Err(VolumeError::Unsupported(format!("type={t}"))),
+        (None, Some(_)) => return Err(VolumeError::Unsupported("device".into())),
+    }
     for (k, v) in options {
         match k.as_str() {
             "UID" | "GID" | "uid" | "gid" => {
@@ -91,11 +140,13 @@ fn check_options(options: &BTreeMap<String, String>) -> Result<(), VolumeError> 
                 for o in v.split(',') {
                     match o.split_once('=') {
                         Some(("uid" | "gid", n)) if n.parse::<u32>().is_ok() => {}
+                        Some(("size" | "mode" | "nr_inodes", _)) if kind == Some("tmpfs") => {}
+                        None if kind.is_some() && matches!(o, "rw" | "ro" | "bind" | "rbind") => {}
                         _ => return Err(VolumeError::Unsupported(format!("o={o}"))),
                     }
                 }
             }
-            "type" | "device" => return Err(VolumeError::Unsupported(k.clone())),
+            "type" | "device" => {}
             _ => return Err(VolumeError::BadOption(k.clone())),
         }
     }
@@ -290,14 +341,14 @@ pub struct VolumeRemoveReport {
 }
 
 /// `volume rm`: a volume in use fails unless `force`, which removes its containers first, stopping
-/// running ones with `time` seconds of grace when given (else killing them); a missing volume is no
-/// error with `force` (podman).
+/// running ones with `time` seconds of grace when given (negative: their own stop timeout; none or 0:
+/// killed at once); a missing volume is no error with `force` (podman).
 pub fn remove(
     ctx: &Ctx,
     names: &[String],
     all: bool,
     force: bool,
-    time: Option<u32>,
+    time: Option<i64>,
     users: &dyn Users,
 ) -> Result<VolumeRemoveReport, EngineError> {
     let mut report = VolumeRemoveReport::default();
@@ -316,7 +367,8 @@ pub fn remove(
     } else {
         names.to_vec()
     };
-    if let (true, Some(t @ 1..)) = (force, time) {
+    if let (true, Some(t)) = (force, time.filter(|t| *t != 0)) {
+        let grace = u32::try_from(t).ok();
         let uses = users.uses(&store)?;
         let running: Vec<String> = names
             .iter()
@@ -326,7 +378,7 @@ pub fn remove(
             .collect();
         drop(store);
         for id in running {
-            users.stop(ctx, &id, t)?;
+            users.stop(ctx, &id, grace)?;
         }
         store = ctx.store()?;
     }

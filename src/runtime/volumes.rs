@@ -77,6 +77,7 @@ pub(super) fn apply(root: &Path, m: &Mount) -> StepResult {
             chown,
             copy_up,
             first_chown,
+            noexec,
         } => {
             if *copy_up || first_chown.is_some() {
                 first_use(source, &target, *copy_up, *first_chown)?;
@@ -87,7 +88,15 @@ pub(super) fn apply(root: &Path, m: &Mount) -> StepResult {
                     chown_tree(source, *uid, *gid),
                 )?;
             }
-            bind(source, &target, *read_only, true)
+            bind(source, &target, *read_only, true)?;
+            if *noexec {
+                step(
+                    || format!("make `{}` noexec", m.target),
+                    crate::sys::mount::remount_bind_adding(&target, MsFlags::MS_NOEXEC)
+                        .map_err(nix_io),
+                )?;
+            }
+            Ok(())
         }
         MountKind::Overlay {
             lower,

@@ -105,6 +105,7 @@ fn bind(
                 chown: None,
                 copy_up: false,
                 first_chown: None,
+                noexec: false,
             },
         });
     }
@@ -157,6 +158,7 @@ fn cache(b: &Builder, o: &BTreeMap<String, String>, spec: &str) -> Result<Mount,
             chown: None,
             copy_up: false,
             first_chown: None,
+            noexec: false,
         },
     })
 }
@@ -203,6 +205,7 @@ fn secret(b: &Builder, o: &BTreeMap<String, String>, spec: &str) -> Result<Optio
                 chown: None,
                 copy_up: false,
                 first_chown: None,
+                noexec: false,
             },
         })),
         None if flag(o, &["required"]) => Err(format!(

@@ -236,7 +236,12 @@ fn mount_table(store: &Store, c: &Container) -> Vec<(String, OwnedFd)> {
         let source = match m.kind {
             MountKind::Bind if !m.overlay => std::path::PathBuf::from(&m.source),
             MountKind::Volume if !m.source.is_empty() => match store.volume(&m.source) {
-                Ok(Some(v)) => v.mountpoint,
+                Ok(Some(v)) => match crate::engine::volume::backing(&v.options) {
+                    crate::engine::volume::Backing::Dir => v.mountpoint,
+                    crate::engine::volume::Backing::Bind { device } => device,
+                    // Exists only while the container runs.
+                    crate::engine::volume::Backing::Tmpfs { .. } => continue,
+                },
                 _ => continue,
             },
             _ => continue,

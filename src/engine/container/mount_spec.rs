@@ -52,7 +52,8 @@ pub struct Mount {
     /// tmpfs: `size=` and `mode=` for the kernel; devpts: `uid=`, `gid=`, `mode=`, `max=`.
     #[serde(default)]
     pub tmpfs_data: Vec<String>,
-    /// tmpfs: noexec, nosuid, nodev (podman's defaults) unless `exec`, `suid`, `dev` were given.
+    /// tmpfs: noexec, nosuid, nodev (podman's defaults) unless `exec`, `suid`, `dev` were given;
+    /// binds and volumes: `noexec` given.
     #[serde(default)]
     pub noexec: bool,
 }
@@ -160,7 +161,11 @@ fn volume_options(m: &mut Mount, opts: &str) -> Result<(), MountSpecError> {
             "private" | "rprivate" | "shared" | "rshared" | "slave" | "rslave" | "unbindable"
             | "runbindable" => once("propagation", opt)?,
             "bind" | "rbind" => once("bind", opt)?,
-            "exec" | "noexec" | "suid" | "nosuid" | "dev" | "nodev" => {}
+            "exec" | "noexec" => {
+                once("exec", opt)?;
+                m.noexec = opt == "noexec";
+            }
+            "suid" | "nosuid" | "dev" | "nodev" => {}
             "" => return Err(MountSpecError::UnknownOption(String::new())),
             other => return Err(MountSpecError::UnknownOption(other.to_string())),
         }

@@ -22,8 +22,8 @@ impl Users for ContainerUsers {
         lifecycle::remove_one(ctx, store, &c, true)
     }
 
-    fn stop(&self, ctx: &Ctx, id: &str, timeout: u32) -> Result<(), EngineError> {
-        lifecycle::stop(ctx, id, Some(timeout)).map(|_| ())
+    fn stop(&self, ctx: &Ctx, id: &str, timeout: Option<u32>) -> Result<(), EngineError> {
+        lifecycle::stop(ctx, id, timeout).map(|_| ())
     }
 
     fn remove_all(&self, ctx: &Ctx, ids: &[String]) -> Result<Vec<EngineError>, EngineError> {
