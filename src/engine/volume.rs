@@ -545,9 +545,20 @@ mod tests {
         check_options(&opts(&[("UID", "1000"), ("GID", "10")])).unwrap();
         check_options(&opts(&[("o", "uid=1,gid=2")])).unwrap();
         assert_eq!(owner(&opts(&[("o", "uid=1,gid=2")])), (Some(1), Some(2)));
+        check_options(&opts(&[("type", "tmpfs"), ("o", "size=2M")])).unwrap();
+        assert_eq!(
+            backing(&opts(&[("type", "tmpfs"), ("o", "size=2M,uid=1")])),
+            Backing::Tmpfs {
+                data: "size=2M".into()
+            }
+        );
         assert!(matches!(
-            check_options(&opts(&[("type", "tmpfs")])),
+            check_options(&opts(&[("type", "nfs")])),
             Err(VolumeError::Unsupported(_))
+        ));
+        assert!(matches!(
+            check_options(&opts(&[("type", "bind"), ("device", "/no/such/dir")])),
+            Err(VolumeError::NoDevice(_))
         ));
         assert!(matches!(
             check_options(&opts(&[("bogus", "1")])),
