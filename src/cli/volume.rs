@@ -334,11 +334,11 @@ fn export(ctx: &Ctx, a: &ExportArgs) -> Result<i32, Error> {
     match &a.output {
         Some(path) => {
             let file = std::fs::File::create(path)
-                .map_err(|e| Error::io(&format!("create `{}`", path.display()), e))?;
+                .map_err(|e| Error::io(format!("create `{}`", path.display()), e))?;
             let mut w = std::io::BufWriter::new(file);
             engine::export(ctx, &a.name, &mut w)?;
             w.flush()
-                .map_err(|e| Error::io(&format!("write `{}`", path.display()), e))?;
+                .map_err(|e| Error::io(format!("write `{}`", path.display()), e))?;
         }
         None if std::io::stdout().is_terminal() => {
             return Err(Error::Usage(
@@ -359,7 +359,7 @@ fn import(ctx: &Ctx, a: &ImportArgs) -> Result<i32, Error> {
         engine::import(ctx, &a.name, &mut std::io::stdin().lock())?;
     } else {
         let mut file = std::fs::File::open(&a.source)
-            .map_err(|e| Error::io(&format!("open `{}`", a.source), e))?;
+            .map_err(|e| Error::io(format!("open `{}`", a.source), e))?;
         engine::import(ctx, &a.name, &mut file)?;
     }
     Ok(0)
