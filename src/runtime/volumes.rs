@@ -82,7 +82,12 @@ pub(super) fn apply(root: &Path, m: &Mount) -> StepResult {
             if *copy_up || first_chown.is_some() {
                 first_use(source, &target, *copy_up, *first_chown)?;
             }
-            if let Some((uid, gid)) = chown {
+            // `:U` (podman): the tree is chowned when its top does not belong to the user yet, so
+            // owners set inside it afterwards stay.
+            if let Some((uid, gid)) = chown
+                && std::fs::symlink_metadata(source)
+                    .map_or(true, |m| (m.uid(), m.gid()) != (*uid, *gid))
+            {
                 step(
                     || format!("chown `{}` to {uid}:{gid}", source.display()),
                     chown_tree(source, *uid, *gid),

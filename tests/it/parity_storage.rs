@@ -312,3 +312,47 @@ fn volume_verbs_as_podman() {
     env.roost(0, &["volume", "rm", &named, &tv]);
     assert_no_leaks(&env);
 }
+
+#[test]
+fn chown_flag_u_leaves_owners_set_later_inside() {
+    let env = Env::new("chown_flag_u_leaves_owners_set_later_inside");
+    env.roost(0, &["pull", "-q", &image("busybox")]);
+    let dir = env.home.join("ud");
+    env.run_as_user(0, "mkdir", &[&dir.display().to_string()]);
+    env.run_as_user(0, "touch", &[&dir.join("f").display().to_string()]);
+    let name = env.safename("u");
+    let vol = format!("{}:/d:U", dir.display());
+    let first = env
+        .roost(
+            0,
+            &[
+                "run",
+                "--name",
+                &name,
+                "--user",
+                "1000:2000",
+                "-v",
+                &vol,
+                &image("busybox"),
+                "stat",
+                "-c",
+                "%u:%g",
+                "/d/f",
+            ],
+        )
+        .stdout_text();
+    assert_eq!(first.trim(), "1000:2000");
+    let f = dir.join("f").display().to_string();
+    env.roost(0, &["unshare", "chown", "100:200", &f]);
+    env.roost(0, &["start", "--attach", &name]);
+    let now = env
+        .roost(0, &["unshare", "stat", "-c", "%u:%g", &f])
+        .stdout_text();
+    assert_eq!(
+        now.trim(),
+        "100:200",
+        "the second start chowned the tree again"
+    );
+    env.roost(0, &["rm", &name]);
+    assert_no_leaks(&env);
+}
