@@ -52,8 +52,10 @@ fn first_positional_of_verb(root: &Command, args: &[OsString]) -> Option<usize> 
         } else if verbatim {
             return Some(i);
         } else {
+            // Only the container verbs (`volume create`, `network create` … are not).
+            let parent_ok = std::ptr::eq(cmd, root) || cmd.get_name() == "container";
             cmd = cmd.find_subcommand(OsStr::new(arg))?;
-            verbatim = VERBATIM_AFTER_FIRST.contains(&cmd.get_name());
+            verbatim = parent_ok && VERBATIM_AFTER_FIRST.contains(&cmd.get_name());
         }
         i += 1;
     }
@@ -166,6 +168,8 @@ mod tests {
             "roost image rm IMG other",
             "roost --log-level debug images",
             "roost no-such-verb run IMG x",
+            "roost volume create v1 --label mylabel",
+            "roost network create n1 --subnet 10.0.0.0/24",
         ] {
             assert_eq!(separated(line), line);
         }

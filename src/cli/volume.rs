@@ -29,6 +29,10 @@ pub enum VolumeCommand {
     Prune(PruneArgs),
     /// Check whether a volume exists (exit 0 if it does, 1 if not)
     Exists(ExistsArgs),
+    /// Export the content of a volume as a tar
+    Export(ExportArgs),
+    /// Import a tarball into a volume
+    Import(ImportArgs),
 }
 
 impl VolumeCommand {
@@ -36,7 +40,11 @@ impl VolumeCommand {
     pub fn needs_userns(&self) -> bool {
         matches!(
             self,
-            VolumeCommand::Rm(_) | VolumeCommand::Prune(_) | VolumeCommand::Create(_)
+            VolumeCommand::Rm(_)
+                | VolumeCommand::Prune(_)
+                | VolumeCommand::Create(_)
+                | VolumeCommand::Export(_)
+                | VolumeCommand::Import(_)
         )
     }
 }
@@ -96,6 +104,9 @@ pub struct RmArgs {
     /// Remove volumes in use, and the containers using them
     #[arg(short, long)]
     pub force: bool,
+    /// Seconds to wait before forcibly stopping running containers that use the volume (with --force)
+    #[arg(short, long, value_name = "SECONDS", allow_negative_numbers = true)]
+    pub time: Option<i64>,
     #[arg(value_name = "VOLUME", add = ArgValueCandidates::new(volume_names))]
     pub names: Vec<String>,
 }
@@ -105,6 +116,30 @@ pub struct PruneArgs {
     /// Do not ask for confirmation
     #[arg(short, long)]
     pub force: bool,
+    /// Remove all unused volumes, both anonymous and named
+    #[arg(short, long)]
+    pub all: bool,
+    /// Provide filter values (e.g. 'label=<key>=<value>')
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub filter: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Write to a specified file (default: stdout, which must be redirected)
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<std::path::PathBuf>,
+    #[arg(value_name = "VOLUME", add = ArgValueCandidates::new(volume_names))]
+    pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    #[arg(value_name = "VOLUME", add = ArgValueCandidates::new(volume_names))]
+    pub name: String,
+    /// A tarball (optionally compressed), or `-` for stdin
+    #[arg(value_name = "SOURCE")]
+    pub source: String,
 }
 
 #[derive(Debug, Args)]
@@ -170,18 +205,15 @@ fn create(ctx: &Ctx, a: &CreateArgs) -> Result<i32, Error> {
             labels: crate::cli::key_values("--label", &a.label)?,
             options: crate::cli::key_values("--opt", &a.opt)?,
             ignore: a.ignore,
-            anonymous: false,
+            // podman prunes a volume created without a name as it does a container's anonymous one.
+            anonymous: a.name.is_none(),
         },
     )?;
     out(&format!("{}\n", v.name)).map(|()| 0)
 }
 
 fn ls(ctx: &Ctx, a: &LsArgs) -> Result<i32, Error> {
-    let filters = a
-        .filter
-        .iter()
-        .map(|f| engine::parse_filter(f).map_err(crate::engine::EngineError::from))
-        .collect::<Result<Vec<_>, _>>()?;
+    let filters = parse_filters(&a.filter)?;
     let vols = engine::list(ctx, &filters, &ContainerUsers)?;
     if a.quiet {
         return out(&vols
@@ -190,8 +222,8 @@ fn ls(ctx: &Ctx, a: &LsArgs) -> Result<i32, Error> {
             .collect::<String>())
         .map(|()| 0);
     }
-    let rows: Vec<VolumeView> = vols.iter().map(view).collect();
     let fmt = Format::parse(a.format.as_deref());
+    let rows: Vec<serde_json::Value> = vols.iter().map(|v| ls_row(v, &fmt)).collect();
     let table = Table {
         name: "volume ls",
         default_template: "table {{.Driver}}\t{{.Name}}",
@@ -203,6 +235,21 @@ fn ls(ctx: &Ctx, a: &LsArgs) -> Result<i32, Error> {
         text = format::strip_heading(text, &fmt);
     }
     out(&text).map(|()| 0)
+}
+
+/// A `volume ls` row: in a template, `.Labels` is podman's `KEY=VALUE,…` string, not a map.
+fn ls_row(v: &VolumeInfo, fmt: &Format) -> serde_json::Value {
+    let mut row = serde_json::to_value(view(v)).unwrap_or_default();
+    if matches!(fmt, Format::Template { .. }) {
+        let labels: Vec<String> = v
+            .record
+            .labels
+            .iter()
+            .map(|(k, val)| format!("{k}={val}"))
+            .collect();
+        row["Labels"] = serde_json::Value::String(labels.join(","));
+    }
+    row
 }
 
 fn inspect(ctx: &Ctx, a: &InspectArgs) -> Result<i32, Error> {
@@ -230,7 +277,7 @@ fn rm(ctx: &Ctx, a: &RmArgs) -> Result<i32, Error> {
             "choose either one or more volumes or all".into(),
         ));
     }
-    let report = engine::remove(ctx, &a.names, a.all, a.force, &ContainerUsers)?;
+    let report = engine::remove(ctx, &a.names, a.all, a.force, a.time, &ContainerUsers)?;
     out(&report
         .removed
         .iter()
@@ -239,31 +286,83 @@ fn rm(ctx: &Ctx, a: &RmArgs) -> Result<i32, Error> {
     Ok(report_errors(&report.errors))
 }
 
+fn parse_filters(given: &[String]) -> Result<Vec<engine::VolumeFilter>, Error> {
+    Ok(given
+        .iter()
+        .map(|f| engine::parse_filter(f).map_err(crate::engine::EngineError::from))
+        .collect::<Result<Vec<_>, _>>()?)
+}
+
 fn prune(ctx: &Ctx, a: &PruneArgs) -> Result<i32, Error> {
+    let filters = parse_filters(&a.filter)?;
     if !a.force {
-        let unused = engine::list(
-            ctx,
-            &[engine::VolumeFilter::Dangling(true)],
-            &ContainerUsers,
-        )?;
-        let names: String = unused
-            .iter()
-            .map(|v| format!("{}\n", v.record.name))
-            .collect();
-        if !crate::cli::confirm(&format!(
-            "This will remove all volumes not used by at least one container. The following volumes will be removed:\n{}",
-            names.trim_end()
-        )) {
+        let unused = engine::prunable(ctx, a.all, &filters, &ContainerUsers)?;
+        let (which, none) = if a.all {
+            ("all volumes", "No dangling volumes found")
+        } else {
+            (
+                "anonymous local volumes",
+                "No dangling anonymous volumes found",
+            )
+        };
+        let warning = format!(
+            "This will remove {which} not used by at least one container. The following volumes will be removed:"
+        );
+        if unused.is_empty() {
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!("WARNING! {warning}");
+            }
+            return out(&format!("{none}\n")).map(|()| 0);
+        }
+        let names: Vec<&str> = unused.iter().map(|v| v.record.name.as_str()).collect();
+        if !crate::cli::confirm(&format!("{warning}\n{}", names.join("\n"))) {
             return Ok(0);
         }
     }
-    let report = engine::prune(ctx, &ContainerUsers)?;
+    let report = engine::prune(ctx, a.all, &filters, &ContainerUsers)?;
     out(&report
         .removed
         .iter()
         .map(|n| format!("{n}\n"))
         .collect::<String>())?;
     Ok(report_errors(&report.errors))
+}
+
+fn export(ctx: &Ctx, a: &ExportArgs) -> Result<i32, Error> {
+    use std::io::{IsTerminal, Write};
+    match &a.output {
+        Some(path) => {
+            let file = std::fs::File::create(path)
+                .map_err(|e| Error::io(format!("create `{}`", path.display()), e))?;
+            let mut w = std::io::BufWriter::new(file);
+            engine::export(ctx, &a.name, &mut w)?;
+            w.flush()
+                .map_err(|e| Error::io(format!("write `{}`", path.display()), e))?;
+        }
+        None if std::io::stdout().is_terminal() => {
+            return Err(Error::Usage(
+                "refusing to write a tar to a terminal: use --output or redirect stdout".into(),
+            ));
+        }
+        None => {
+            let mut w = std::io::BufWriter::new(std::io::stdout().lock());
+            engine::export(ctx, &a.name, &mut w)?;
+            w.flush().map_err(|e| Error::io("write to stdout", e))?;
+        }
+    }
+    Ok(0)
+}
+
+fn import(ctx: &Ctx, a: &ImportArgs) -> Result<i32, Error> {
+    if a.source == "-" {
+        engine::import(ctx, &a.name, &mut std::io::stdin().lock())?;
+    } else {
+        let mut file = std::fs::File::open(&a.source)
+            .map_err(|e| Error::io(format!("open `{}`", a.source), e))?;
+        engine::import(ctx, &a.name, &mut file)?;
+    }
+    Ok(0)
 }
 
 /// Run a `volume …` subcommand.
@@ -275,5 +374,7 @@ pub fn dispatch(ctx: &Ctx, cmd: VolumeCommand) -> Result<i32, Error> {
         VolumeCommand::Rm(a) => rm(ctx, &a),
         VolumeCommand::Prune(a) => prune(ctx, &a),
         VolumeCommand::Exists(a) => Ok(if engine::exists(ctx, &a.name)? { 0 } else { 1 }),
+        VolumeCommand::Export(a) => export(ctx, &a),
+        VolumeCommand::Import(a) => import(ctx, &a),
     }
 }

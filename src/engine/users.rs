@@ -22,6 +22,9 @@ pub trait Users {
     fn uses(&self, store: &Store) -> Result<Vec<Use>, EngineError>;
     /// Remove container `id`, killing it first when it runs (a forced `network rm`, `volume rm`).
     fn remove(&self, ctx: &Ctx, store: &mut Store, id: &str) -> Result<(), EngineError>;
+    /// Stop running container `id`, killing it after `timeout` seconds (None: its own stop timeout)
+    /// (a forced `volume rm -t`).
+    fn stop(&self, ctx: &Ctx, id: &str, timeout: Option<u32>) -> Result<(), EngineError>;
     /// Remove containers `ids` as `rm --force --ignore` does, with one error per container that
     /// could not go (a forced `rmi`).
     fn remove_all(&self, ctx: &Ctx, ids: &[String]) -> Result<Vec<EngineError>, EngineError>;

@@ -31,6 +31,42 @@ pub enum VolumeError {
     BadFilter(String),
     #[error("statfs {0}: no such file or directory")]
     NoHostPath(String),
+    #[error(
+        "invalid volume option device for driver 'local': faccessat {0}: no such file or directory"
+    )]
+    NoDevice(String),
+    #[error("volume type {0:?} needs a `device=` option (the directory to bind, or `tmpfs`)")]
+    NeedsDevice(String),
+}
+
+/// What backs a volume of the local driver (`-o type=…`): its own directory, a tmpfs mounted at each
+/// use with `o=` as its options, or a host directory bound in (`device=`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backing {
+    Dir,
+    Tmpfs { data: String },
+    Bind { device: std::path::PathBuf },
+}
+
+/// The backing `options` ask for (checked at creation).
+pub fn backing(options: &BTreeMap<String, String>) -> Backing {
+    match options.get("type").map(String::as_str) {
+        Some("tmpfs") => Backing::Tmpfs {
+            data: options
+                .get("o")
+                .map(|o| {
+                    o.split(',')
+                        .filter(|kv| !matches!(kv.split_once('='), Some(("uid" | "gid", _))))
+                        .collect::<Vec<_>>()
+                        .join(",")
+                })
+                .unwrap_or_default(),
+        },
+        Some("bind") => Backing::Bind {
+            device: options.get("device").map(Into::into).unwrap_or_default(),
+        },
+        _ => Backing::Dir,
+    }
 }
 
 impl VolumeError {
@@ -78,8 +114,21 @@ pub fn validate_name(name: &str) -> Result<(), VolumeError> {
 }
 
 /// The local driver's options that roost implements: `UID`, `GID` (owner of the data directory) and
-/// `nocopy`; `o=uid=N,gid=N` is accepted for the same.
+/// `nocopy`; `o=uid=N,gid=N` is accepted for the same; `type=tmpfs` (with `device=tmpfs` and the tmpfs
+/// options in `o=`) and `type=bind` with `device=DIR`.
 fn check_options(options: &BTreeMap<String, String>) -> Result<(), VolumeError> {
+    let kind = options.get("type").map(String::as_str);
+    match (kind, options.get("device")) {
+        (None, None) => {}
+        (Some("tmpfs"), _) => {}
+        (Some("bind"), Some(dev)) if std::fs::metadata(dev).is_err() => {
+            return Err(VolumeError::NoDevice(dev.clone()));
+        }
+        (Some("bind"), Some(_)) => {}
+        (Some(t @ "bind"), None) => return Err(VolumeError::NeedsDevice(t.to_string())),
+        (Some(t), _) => return Err(VolumeError::Unsupported(format!("type={t}"))),
+        (None, Some(_)) => return Err(VolumeError::Unsupported("device".into())),
+    }
     for (k, v) in options {
         match k.as_str() {
             "UID" | "GID" | "uid" | "gid" => {
@@ -91,11 +140,13 @@ fn check_options(options: &BTreeMap<String, String>) -> Result<(), VolumeError> 
                 for o in v.split(',') {
                     match o.split_once('=') {
                         Some(("uid" | "gid", n)) if n.parse::<u32>().is_ok() => {}
+                        Some(("size" | "mode" | "nr_inodes", _)) if kind == Some("tmpfs") => {}
+                        None if kind.is_some() && matches!(o, "rw" | "ro" | "bind" | "rbind") => {}
                         _ => return Err(VolumeError::Unsupported(format!("o={o}"))),
                     }
                 }
             }
-            "type" | "device" => return Err(VolumeError::Unsupported(k.clone())),
+            "type" | "device" => {}
             _ => return Err(VolumeError::BadOption(k.clone())),
         }
     }
@@ -193,7 +244,7 @@ fn info(record: VolumeRecord, uses: &[Use]) -> VolumeInfo {
 /// One `volume ls --filter`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum VolumeFilter {
-    /// The name contains this text (podman matches a regular expression; plain text matches the same).
+    /// The name matches this regular expression (unanchored, as podman's).
     Name(String),
     Label(String, Option<String>),
     Dangling(bool),
@@ -204,7 +255,10 @@ pub fn parse_filter(s: &str) -> Result<VolumeFilter, VolumeError> {
     let bad = || VolumeError::BadFilter(s.to_string());
     let (key, value) = s.split_once('=').ok_or_else(bad)?;
     Ok(match key {
-        "name" => VolumeFilter::Name(value.to_string()),
+        "name" => {
+            regex_lite::Regex::new(value).map_err(|_| bad())?;
+            VolumeFilter::Name(value.to_string())
+        }
         "label" => match value.split_once('=') {
             Some((k, v)) => VolumeFilter::Label(k.to_string(), Some(v.to_string())),
             None => VolumeFilter::Label(value.to_string(), None),
@@ -221,7 +275,10 @@ pub fn parse_filter(s: &str) -> Result<VolumeFilter, VolumeError> {
 
 fn matches(f: &VolumeFilter, v: &VolumeInfo) -> bool {
     match f {
-        VolumeFilter::Name(n) => v.record.name.contains(n.as_str()),
+        VolumeFilter::Name(n) => match regex_lite::Regex::new(n) {
+            Ok(re) => re.is_match(&v.record.name),
+            Err(_) => v.record.name.contains(n.as_str()),
+        },
         VolumeFilter::Label(k, want) => v
             .record
             .labels
@@ -283,21 +340,26 @@ pub struct VolumeRemoveReport {
     pub errors: Vec<EngineError>,
 }
 
-/// `volume rm`: a volume in use fails unless `force`, which removes its containers first (podman).
+/// `volume rm`: a volume in use fails unless `force`, which removes its containers first, stopping
+/// running ones with `time` seconds of grace when given (negative: their own stop timeout; none or 0:
+/// killed at once); a missing volume is no error with `force` (podman).
 pub fn remove(
     ctx: &Ctx,
     names: &[String],
     all: bool,
     force: bool,
+    time: Option<i64>,
     users: &dyn Users,
 ) -> Result<VolumeRemoveReport, EngineError> {
     let mut report = VolumeRemoveReport::default();
     let Some(mut store) = ctx.store_if_exists()? else {
-        report.errors.extend(
-            names
-                .iter()
-                .map(|n| VolumeError::NoSuchVolume(n.clone()).into()),
-        );
+        if !force {
+            report.errors.extend(
+                names
+                    .iter()
+                    .map(|n| VolumeError::NoSuchVolume(n.clone()).into()),
+            );
+        }
         return Ok(report);
     };
     let names: Vec<String> = if all {
@@ -305,9 +367,25 @@ pub fn remove(
     } else {
         names.to_vec()
     };
+    if let (true, Some(t)) = (force, time.filter(|t| *t != 0)) {
+        let grace = u32::try_from(t).ok();
+        let uses = users.uses(&store)?;
+        let running: Vec<String> = names
+            .iter()
+            .flat_map(|n| users_of(&uses, n))
+            .filter(|u| u.running)
+            .map(|u| u.id.clone())
+            .collect();
+        drop(store);
+        for id in running {
+            users.stop(ctx, &id, grace)?;
+        }
+        store = ctx.store()?;
+    }
     for name in names {
         match remove_named(ctx, &mut store, &name, force, users) {
             Ok(()) => report.removed.push(name),
+            Err(EngineError::Volume(VolumeError::NoSuchVolume(_))) if force => {}
             Err(e) => report.errors.push(e),
         }
     }
@@ -347,15 +425,71 @@ fn remove_named(
 }
 
 /// `volume prune`: remove every volume no container uses; returns their names.
-pub fn prune(ctx: &Ctx, users: &dyn Users) -> Result<VolumeRemoveReport, EngineError> {
-    let unused: Vec<String> = list(ctx, &[VolumeFilter::Dangling(true)], users)?
+pub fn prune(
+    ctx: &Ctx,
+    all: bool,
+    filters: &[VolumeFilter],
+    users: &dyn Users,
+) -> Result<VolumeRemoveReport, EngineError> {
+    let unused: Vec<String> = prunable(ctx, all, filters, users)?
         .into_iter()
         .map(|v| v.record.name)
         .collect();
     if unused.is_empty() {
         return Ok(VolumeRemoveReport::default());
     }
-    remove(ctx, &unused, false, false, users)
+    remove(ctx, &unused, false, false, None, users)
+}
+
+/// `volume export NAME`: the volume's content as a tar (entries relative to its top).
+pub fn export(ctx: &Ctx, name: &str, out: &mut dyn std::io::Write) -> Result<(), EngineError> {
+    let dir = mountpoint(ctx, name)?;
+    let fd = rustix::fs::open(
+        &dir,
+        rustix::fs::OFlags::PATH | rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::CLOEXEC,
+        rustix::fs::Mode::empty(),
+    )
+    .map_err(|e| EngineError::io("open", dir.clone(), e.into()))?;
+    let mut tar = crate::archive::TreeWriter::new(out);
+    tar.append_children(std::os::fd::AsFd::as_fd(&fd), b"")?;
+    tar.finish()?;
+    Ok(())
+}
+
+/// `volume import NAME`: unpack a (compressed) tar into the volume, over what it holds.
+pub fn import(ctx: &Ctx, name: &str, input: &mut dyn std::io::Read) -> Result<(), EngineError> {
+    let dir = mountpoint(ctx, name)?;
+    let (_, plain) = crate::archive::decompress(input)
+        .map_err(|e| EngineError::io("read the tar for", dir.clone(), e))?;
+    let opts = crate::archive::ApplyOptions {
+        whiteouts: crate::archive::Whiteouts::Apply,
+        allow_devices: false,
+        ..ctx.apply_options()
+    };
+    crate::archive::apply_layer(plain, &dir, &opts)?;
+    Ok(())
+}
+
+fn mountpoint(ctx: &Ctx, name: &str) -> Result<std::path::PathBuf, EngineError> {
+    let no_such = || EngineError::from(VolumeError::NoSuchVolume(name.to_string()));
+    let store = ctx.store_if_exists()?.ok_or_else(no_such)?;
+    Ok(store.volume(name)?.ok_or_else(no_such)?.mountpoint)
+}
+
+/// What `volume prune` removes: unused volumes matching `filters`, only anonymous ones unless `all`
+/// (podman).
+pub fn prunable(
+    ctx: &Ctx,
+    all: bool,
+    filters: &[VolumeFilter],
+    users: &dyn Users,
+) -> Result<Vec<VolumeInfo>, EngineError> {
+    let mut filters = filters.to_vec();
+    filters.push(VolumeFilter::Dangling(true));
+    Ok(list(ctx, &filters, users)?
+        .into_iter()
+        .filter(|v| all || v.record.anonymous)
+        .collect())
 }
 
 #[cfg(test)]
@@ -411,9 +545,20 @@ mod tests {
         check_options(&opts(&[("UID", "1000"), ("GID", "10")])).unwrap();
         check_options(&opts(&[("o", "uid=1,gid=2")])).unwrap();
         assert_eq!(owner(&opts(&[("o", "uid=1,gid=2")])), (Some(1), Some(2)));
+        check_options(&opts(&[("type", "tmpfs"), ("o", "size=2M")])).unwrap();
+        assert_eq!(
+            backing(&opts(&[("type", "tmpfs"), ("o", "size=2M,uid=1")])),
+            Backing::Tmpfs {
+                data: "size=2M".into()
+            }
+        );
         assert!(matches!(
-            check_options(&opts(&[("type", "tmpfs")])),
+            check_options(&opts(&[("type", "nfs")])),
             Err(VolumeError::Unsupported(_))
+        ));
+        assert!(matches!(
+            check_options(&opts(&[("type", "bind"), ("device", "/no/such/dir")])),
+            Err(VolumeError::NoDevice(_))
         ));
         assert!(matches!(
             check_options(&opts(&[("bogus", "1")])),

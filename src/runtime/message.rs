@@ -376,7 +376,10 @@ impl fmt::Display for Step {
             Step::NulByte { arg } => write!(f, "`{arg}` contains a NUL byte"),
             Step::Exec { cmd } => write!(f, "{cmd}"),
             Step::ExecDenied { path } => {
-                write!(f, "{path}: permission denied: OCI permission denied")
+                write!(
+                    f,
+                    "exec: \"{path}\": permission denied: OCI permission denied"
+                )
             }
             Step::NotFound { cmd } => {
                 write!(f, "{cmd}: No such file or directory: {NOT_FOUND}")

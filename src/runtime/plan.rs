@@ -58,6 +58,8 @@ pub enum MountKind {
         copy_up: bool,
         /// First use of a volume the image has nothing for: hand it to the container's user.
         first_chown: Option<(u32, u32)>,
+        /// `noexec`: programs on the mount cannot be run.
+        noexec: bool,
     },
     /// An overlay with a host directory as its only lower layer (`:O`); changes go to `upper`.
     Overlay {
@@ -73,6 +75,8 @@ pub enum MountKind {
         data: String,
         read_only: bool,
         noexec: bool,
+        /// tmpcopyup: the image's content at the target is copied into the new tmpfs.
+        copy_up: bool,
     },
 }
 

@@ -77,17 +77,31 @@ pub(super) fn apply(root: &Path, m: &Mount) -> StepResult {
             chown,
             copy_up,
             first_chown,
+            noexec,
         } => {
             if *copy_up || first_chown.is_some() {
                 first_use(source, &target, *copy_up, *first_chown)?;
             }
-            if let Some((uid, gid)) = chown {
+            // `:U` (podman): the tree is chowned when its top does not belong to the user yet, so
+            // owners set inside it afterwards stay.
+            if let Some((uid, gid)) = chown
+                && std::fs::symlink_metadata(source)
+                    .map_or(true, |m| (m.uid(), m.gid()) != (*uid, *gid))
+            {
                 step(
                     || format!("chown `{}` to {uid}:{gid}", source.display()),
                     chown_tree(source, *uid, *gid),
                 )?;
             }
-            bind(source, &target, *read_only, true)
+            bind(source, &target, *read_only, true)?;
+            if *noexec {
+                step(
+                    || format!("make `{}` noexec", m.target),
+                    crate::sys::mount::remount_bind_adding(&target, MsFlags::MS_NOEXEC)
+                        .map_err(nix_io),
+                )?;
+            }
+            Ok(())
         }
         MountKind::Overlay {
             lower,
@@ -106,8 +120,14 @@ pub(super) fn apply(root: &Path, m: &Mount) -> StepResult {
             data,
             read_only,
             noexec,
+            copy_up,
         } => {
             mkdir_p(&target)?;
+            // The image's content under the target, reached through an fd taken before the mount.
+            let image_dir = match copy_up {
+                true => image_content(&target)?,
+                false => None,
+            };
             let mut flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV;
             if *noexec {
                 flags |= MsFlags::MS_NOEXEC;
@@ -125,9 +145,42 @@ pub(super) fn apply(root: &Path, m: &Mount) -> StepResult {
                     Some(data.as_str()).filter(|d| !d.is_empty()),
                 )
                 .map_err(nix_io),
-            )
+            )?;
+            match image_dir {
+                Some(fd) => step(
+                    || format!("copy the image's `{}` into its tmpfs", m.target),
+                    copy_tree(&fd_path(&fd), &target),
+                ),
+                None => Ok(()),
+            }
         }
     }
+}
+
+/// An fd of directory `dir` when it has entries (what a tmpfs mounted on it would hide).
+fn image_content(dir: &Path) -> Result<Option<std::os::fd::OwnedFd>, (String, io::Error)> {
+    let empty = step(
+        || format!("read `{}`", dir.display()),
+        std::fs::read_dir(dir).map(|mut d| d.next().is_none()),
+    )?;
+    if empty {
+        return Ok(None);
+    }
+    let fd = step(
+        || format!("open `{}`", dir.display()),
+        rustix::fs::open(
+            dir,
+            rustix::fs::OFlags::PATH | rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::CLOEXEC,
+            rustix::fs::Mode::empty(),
+        )
+        .map_err(io::Error::from),
+    )?;
+    Ok(Some(fd))
+}
+
+fn fd_path(fd: &std::os::fd::OwnedFd) -> PathBuf {
+    use std::os::fd::AsRawFd;
+    PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()))
 }
 
 /// A new devpts instance at `target` with podman's defaults (`gid=5,mode=620,ptmxmode=666`) under

@@ -10,9 +10,16 @@ use nix::sys::statvfs::{FsFlags, statvfs};
 /// would clear a flag it locked (nosuid, nodev, noexec, the atime mode), so those of the mount as it is
 /// are passed again.
 pub fn remount_bind_read_only(target: &Path) -> nix::Result<()> {
+    remount_bind_adding(target, MsFlags::MS_RDONLY)
+}
+
+/// Remount bind mount `target` with `add` (`MS_RDONLY`, `MS_NOEXEC` …), keeping the flags it has (the
+/// kernel refuses to clear locked ones in a user namespace).
+pub fn remount_bind_adding(target: &Path, add: MsFlags) -> nix::Result<()> {
     let now = statvfs(target)?.flags();
     let mut keep = MsFlags::empty();
     for (fs_flag, ms) in [
+        (FsFlags::ST_RDONLY, MsFlags::MS_RDONLY),
         (FsFlags::ST_NOSUID, MsFlags::MS_NOSUID),
         (FsFlags::ST_NODEV, MsFlags::MS_NODEV),
         (FsFlags::ST_NOEXEC, MsFlags::MS_NOEXEC),
@@ -27,7 +34,7 @@ pub fn remount_bind_read_only(target: &Path) -> nix::Result<()> {
         None::<&str>,
         target,
         None::<&str>,
-        MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | keep,
+        MsFlags::MS_BIND | MsFlags::MS_REMOUNT | add | keep,
         None::<&str>,
     )
 }

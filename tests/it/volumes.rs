@@ -237,7 +237,15 @@ fn volume_commands() {
     assert_eq!(l.as_array().unwrap().len(), 2);
     env.roost(1, &["volume", "rm", "no-such-volume"]);
     env.roost(125, &["volume", "inspect", "no-such-volume"]);
-    let pruned = env.roost(0, &["volume", "prune", "-f"]).stdout_lines();
+    // Named volumes are pruned only with --all (podman); without it, only anonymous ones.
+    assert!(
+        env.roost(0, &["volume", "prune", "-f"])
+            .stdout_text()
+            .is_empty()
+    );
+    let pruned = env
+        .roost(0, &["volume", "prune", "-f", "-a"])
+        .stdout_lines();
     assert_eq!(pruned.len(), 2, "{pruned:?}");
     assert!(
         env.roost(0, &["volume", "ls", "-q"])

@@ -9,9 +9,12 @@ use crate::error::Error;
 
 #[derive(Debug, Args)]
 pub struct CpArgs {
-    /// Keep ownership (accepted; ownership is always kept)
-    #[arg(short, long)]
+    /// Chown copied files to the primary uid/gid of the destination container (`-a=false`: keep the owners)
+    #[arg(short, long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "true", value_parser = clap::value_parser!(bool))]
     pub archive: bool,
+    /// Allow to overwrite directories with non-directories and vice versa
+    #[arg(long)]
+    pub overwrite: bool,
     /// Source: a host path, CONTAINER:PATH, or `-` for a tar stream on stdin
     #[arg(value_name = "SRC")]
     pub src: String,
@@ -24,6 +27,8 @@ pub fn cp(ctx: &Ctx, args: &CpArgs) -> Result<i32, Error> {
     let opts = CopyOptions {
         src: Location::parse(&args.src),
         dest: Location::parse(&args.dest),
+        chown: args.archive,
+        overwrite: args.overwrite,
     };
     if opts.dest == Location::Stream && std::io::stdout().is_terminal() {
         return Err(Error::Usage(

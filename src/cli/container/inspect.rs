@@ -303,6 +303,7 @@ fn host_config_json(store: &Store, c: &Container) -> Value {
         "Binds": binds,
         "Tmpfs": tmpfs,
         "NetworkMode": s.network,
+        "IpcMode": s.namespaces.ipc_mode(),
         "PortBindings": port_map(c, false),
         "Dns": s.net.dns,
         "DnsSearch": s.net.dns_search,

@@ -105,6 +105,7 @@ fn bind(
                 chown: None,
                 copy_up: false,
                 first_chown: None,
+                noexec: false,
             },
         });
     }
@@ -157,6 +158,7 @@ fn cache(b: &Builder, o: &BTreeMap<String, String>, spec: &str) -> Result<Mount,
             chown: None,
             copy_up: false,
             first_chown: None,
+            noexec: false,
         },
     })
 }
@@ -174,6 +176,7 @@ fn tmpfs(o: &BTreeMap<String, String>, spec: &str) -> Result<Mount, String> {
             data,
             read_only: false,
             noexec: false,
+            copy_up: false,
         },
     })
 }
@@ -202,6 +205,7 @@ fn secret(b: &Builder, o: &BTreeMap<String, String>, spec: &str) -> Result<Optio
                 chown: None,
                 copy_up: false,
                 first_chown: None,
+                noexec: false,
             },
         })),
         None if flag(o, &["required"]) => Err(format!(

@@ -1,26 +1,31 @@
-//! `cp`: copy files between a container and the host (or a tar stream), with docker's path semantics.
+//! `cp`: copy files between a container and the host, between two containers, or from/to a tar stream,
+//! with podman's path rules.
 //!
-//! Container paths are resolved as the container would resolve them: from a directory fd of its root with
-//! `openat2(RESOLVE_IN_ROOT)`, so `..` and absolute symlinks stay inside it (the CVE-2018-15664 class), and
-//! the final component is never followed when read. Whatever is copied travels as a tar: out of the
-//! container it is written by walking fds ([`TreeWriter`]), into it it is unpacked by [`apply_layer`],
-//! which resolves every parent beneath the destination without following symlinks. A stopped container
-//! is written through a detached overlay mount of its storage, so the kernel does the copy-up.
+//! Both ends are first resolved into podman's "file info": a container path is taken from the
+//! container's working directory when relative and resolved inside the container, its last symlink
+//! followed too ([`CtrFs`]); a host path is taken as the host shows it. Then podman's rules plan the
+//! copy: what goes into the tar (an item under its own or the destination's name, or a directory's
+//! contents for `SRC/.`) and which directory it is unpacked in. The tar travels through a temporary
+//! file: out of a container it is written by walking fds ([`TreeWriter`], never following a symlink),
+//! into one it is unpacked by [`apply_layer`], which resolves every parent beneath the destination
+//! without following symlinks. A stopped container is written through a detached overlay mount of its
+//! storage (the kernel does the copy-up) and through its volumes' and bind mounts' directories.
 use std::io::{self, Read, Seek, Write};
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use rustix::fs::{AtFlags, FileType, Mode, OFlags};
 
+use super::cp_fs::{CtrFs, Kind, clean, preserve_base};
 use super::find;
-use super::view::{Access, FsError, fd_path, open_root, resolve};
-use crate::archive::{ApplyOptions, TreeWriter, Whiteouts, apply_layer, open_nofollow};
+use super::view::{Access, FsError, fd_path};
+use crate::archive::{ApplyOptions, IdMap, TreeWriter, Whiteouts, apply_layer, open_nofollow};
 use crate::engine::{Ctx, EngineError};
 
 /// One side of a copy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Location {
-    /// `CONTAINER:PATH`
+    /// `CONTAINER:PATH` (PATH as given: relative paths are from the container's working directory).
     Container { key: String, path: String },
     /// A path on the host.
     Host(PathBuf),
@@ -40,14 +45,9 @@ impl Location {
             && !key.is_empty()
             && !key.contains('/')
         {
-            let path = if path.starts_with('/') {
-                path.to_string()
-            } else {
-                format!("/{path}")
-            };
             return Location::Container {
                 key: key.to_string(),
-                path,
+                path: path.to_string(),
             };
         }
         Location::Host(PathBuf::from(arg))
@@ -58,96 +58,213 @@ impl Location {
 pub struct CopyOptions {
     pub src: Location,
     pub dest: Location,
+    /// `--archive` (podman's default): files copied into a container belong to its user.
+    pub chown: bool,
+    /// `--overwrite`: a directory may replace a non-directory and the other way round.
+    pub overwrite: bool,
 }
 
-/// A source path split for copying.
+/// What a path names, after resolution (podman's `FileInfo`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct SrcPath {
-    /// The directory holding the source, or (with `contents`) the source directory itself.
-    dir: String,
-    /// The source's name in `dir`; `.` with `contents`.
-    name: String,
-    /// `SRC/.`: copy what is in the directory, not the directory.
-    contents: bool,
+struct Info {
+    is_dir: bool,
+    regular: bool,
+    /// Absolute, resolved, with the user's `/` or `/.` ending kept.
+    target: String,
+    /// Absolute, resolved and clean: the path to open.
+    real: String,
 }
 
-fn split_src(path: &str) -> Result<SrcPath, FsError> {
-    if let Some(dir) = path.strip_suffix("/.").or((path == ".").then_some("")) {
-        return Ok(contents_of(dir));
+/// The destination of a copy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Dest {
+    /// The destination, or its parent directory when it does not exist yet.
+    info: Info,
+    /// The name the destination has (or will have).
+    base: String,
+    /// The destination does not exist: `info` is its parent, and the copy takes its name.
+    to_parent: bool,
+}
+
+/// What is copied where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Plan {
+    /// The source item (clean path).
+    item: String,
+    /// Copy the directory's entries rather than the directory.
+    contents: bool,
+    /// The item's name in the tar.
+    name: String,
+    /// The directory the tar is unpacked in (clean path).
+    dest_dir: String,
+}
+
+fn basename(path: &str) -> String {
+    let p = clean(path);
+    p.rsplit('/').next().unwrap_or_default().to_string()
+}
+
+fn dirname(path: &str) -> String {
+    let p = clean(path);
+    match p.rsplit_once('/') {
+        Some(("", _)) | None => "/".into(),
+        Some((d, _)) => d.to_string(),
     }
-    let trimmed = path.trim_end_matches('/');
-    if trimmed.is_empty() {
-        return Ok(contents_of("/"));
+}
+
+/// podman's rules: a directory goes only into a directory; a source ending in `/.` is its contents,
+/// except into a new destination, which becomes a copy of the directory; a file onto a file, and
+/// anything into a new destination, takes the destination's name.
+fn plan(src: &Info, dest: &Dest) -> Result<Plan, FsError> {
+    if src.is_dir && !dest.info.is_dir {
+        return Err(FsError::DirToNonDir);
     }
-    let (dir, name) = match trimmed.rsplit_once('/') {
-        Some((d, n)) => (if d.is_empty() { "/" } else { d }, n),
-        None => (".", trimmed),
+    let mut target = src.target.clone();
+    if dest.to_parent && src.is_dir && target.ends_with("/.") {
+        target.truncate(target.len() - 2);
+    }
+    let contents = src.is_dir && target.ends_with("/.");
+    let item = clean(&target);
+    let rename = (!src.is_dir && !dest.info.is_dir) || dest.to_parent;
+    let name = if rename {
+        dest.base.clone()
+    } else {
+        basename(&item)
     };
-    if name == ".." {
-        return Err(FsError::NotFound(path.to_string()));
-    }
-    Ok(SrcPath {
-        dir: dir.to_string(),
-        name: name.to_string(),
-        contents: false,
+    let dest_dir = if dest.info.is_dir {
+        dest.info.real.clone()
+    } else {
+        dirname(&dest.info.real)
+    };
+    Ok(Plan {
+        item,
+        contents,
+        name,
+        dest_dir,
     })
 }
 
-fn contents_of(dir: &str) -> SrcPath {
-    SrcPath {
-        dir: if dir.is_empty() { "." } else { dir }.to_string(),
-        name: ".".into(),
-        contents: true,
-    }
-}
-
-/// What the destination path names now.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum DestState {
-    Missing,
-    Dir,
-    File,
-}
-
-/// What goes at the top of the tar.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Top {
-    /// The source directory's entries.
-    Children,
-    /// The source itself, under this name.
-    Named(String),
-}
-
-/// docker's rules: into an existing directory the source goes in under its own name (or, for `SRC/.`, its
-/// contents do); a missing destination becomes the copy; an existing file is replaced by a file. Returns
-/// the directory to unpack in and the tar's top.
-fn plan_dest(
-    src: &SrcPath,
-    src_is_dir: bool,
-    dest: &str,
-    state: DestState,
-) -> Result<(String, Top), FsError> {
-    let (parent, base) = match dest.trim_end_matches('/').rsplit_once('/') {
-        Some((p, b)) => (if p.is_empty() { "/" } else { p }, b),
-        None => (".", dest.trim_end_matches('/')),
+/// A container path resolved in `fs`: Ok(info), or Err(where it would be) when nothing is there. Paths
+/// with `*` name nothing (podman does not expand globs).
+fn ctr_info(fs: &CtrFs, path: &str) -> Result<Result<Info, String>, FsError> {
+    let path = if path == "/" { "/." } else { path };
+    let abs = if path.starts_with('/') {
+        path.to_string()
+    } else {
+        format!("{}/{path}", fs.workdir())
     };
-    match state {
-        DestState::Dir if src.contents => Ok((dest.to_string(), Top::Children)),
-        DestState::Dir => Ok((dest.to_string(), Top::Named(src.name.clone()))),
-        DestState::File if src_is_dir => Err(FsError::DirToFile {
-            src: src.dir.clone(),
-            dest: dest.to_string(),
-        }),
-        DestState::Missing if dest.ends_with('/') && !src_is_dir => {
-            Err(FsError::NotFound(dest.to_string()))
-        }
-        DestState::File | DestState::Missing => {
-            if base.is_empty() || base == "." || base == ".." {
-                return Err(FsError::NotFound(dest.to_string()));
-            }
-            Ok((parent.to_string(), Top::Named(base.to_string())))
-        }
+    if path.contains('*') {
+        return Ok(Err(preserve_base(path, &clean(&abs))));
     }
+    let r = fs.resolve(&clean(&abs))?;
+    let target = preserve_base(path, &r.path);
+    Ok(match r.kind {
+        Some(k) => Ok(Info {
+            is_dir: k == Kind::Dir,
+            regular: k == Kind::Regular,
+            target,
+            real: r.path,
+        }),
+        None => Err(target),
+    })
+}
+
+/// The source in a container, which must exist.
+fn ctr_src(fs: &CtrFs, path: &str) -> Result<Info, FsError> {
+    ctr_info(fs, path)?.map_err(|_| FsError::NotInContainer {
+        path: path.to_string(),
+        container: fs.shown.clone(),
+    })
+}
+
+/// The destination in a container: an existing path, or a new name in an existing directory.
+fn ctr_dest(fs: &CtrFs, path: &str, stdin: bool) -> Result<Dest, FsError> {
+    let missing = || FsError::NotInContainer {
+        path: path.to_string(),
+        container: fs.shown.clone(),
+    };
+    let would_be = match ctr_info(fs, path)? {
+        Ok(info) => {
+            return Ok(Dest {
+                base: basename(&info.real),
+                info,
+                to_parent: false,
+            });
+        }
+        Err(_) if path.ends_with('/') => return Err(missing()),
+        Err(_) if stdin => return Err(FsError::StdinToNonDir),
+        Err(would_be) => would_be,
+    };
+    match ctr_info(fs, &dirname(&would_be))? {
+        Ok(info) => Ok(Dest {
+            info,
+            base: basename(&would_be),
+            to_parent: true,
+        }),
+        Err(_) => Err(missing()),
+    }
+}
+
+/// A host path as the host shows it (symlinks followed); None when nothing is there.
+fn host_info(path: &Path) -> Result<Option<Info>, EngineError> {
+    let shown = path.to_string_lossy();
+    let abs = if path.is_absolute() {
+        shown.to_string()
+    } else {
+        let cwd = std::env::current_dir().map_err(|e| host_err("read", Path::new("."), e))?;
+        format!("{}/{shown}", cwd.display())
+    };
+    let real = clean(&abs);
+    let target = preserve_base(&shown, &real);
+    match std::fs::metadata(&target) {
+        Ok(m) => Ok(Some(Info {
+            is_dir: m.is_dir(),
+            regular: m.is_file(),
+            target,
+            real,
+        })),
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+            ) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(host_err("stat", path, e)),
+    }
+}
+
+/// The destination on the host: an existing directory or regular file, or a new name in a directory.
+fn host_dest(path: &Path) -> Result<Dest, EngineError> {
+    let shown = path.to_string_lossy().to_string();
+    let dest = match host_info(path)? {
+        Some(info) => Dest {
+            base: basename(&info.real),
+            info,
+            to_parent: false,
+        },
+        None if shown.ends_with('/') => return Err(FsError::NotOnHost(shown).into()),
+        None => {
+            let abs = path_abs(path)?;
+            let parent = host_info(Path::new(&dirname(&abs)))?
+                .ok_or_else(|| FsError::NotOnHost(shown.clone()))?;
+            Dest {
+                info: parent,
+                base: basename(&abs),
+                to_parent: true,
+            }
+        }
+    };
+    if !dest.info.is_dir && !dest.info.regular {
+        return Err(FsError::InvalidDestination(dest.info.target).into());
+    }
+    Ok(dest)
+}
+
+fn path_abs(path: &Path) -> Result<String, EngineError> {
+    let p = std::path::absolute(path).map_err(|e| host_err("resolve", path, e))?;
+    Ok(clean(&p.to_string_lossy()))
 }
 
 /// `cp SRC DEST`.
@@ -158,163 +275,331 @@ pub fn copy(
     output: &mut dyn Write,
 ) -> Result<(), EngineError> {
     match (&opts.src, &opts.dest) {
-        (Location::Container { .. }, Location::Container { .. }) => {
-            Err(FsError::BothContainers.into())
+        (Location::Container { key, path }, Location::Stream) => to_stream(ctx, key, path, output),
+        (Location::Container { key, path }, Location::Host(dest)) => {
+            to_host(ctx, key, path, dest, opts)
         }
-        (Location::Container { key, path }, dest) => copy_out(ctx, key, path, dest, output),
-        (src, Location::Container { key, path }) => copy_in(ctx, src, key, path, input),
+        (Location::Container { key, path }, Location::Container { key: k2, path: p2 }) => {
+            between(ctx, (key, path), (k2, p2), opts)
+        }
+        (Location::Stream, Location::Container { key, path }) => {
+            from_stream(ctx, input, key, path, opts)
+        }
+        (Location::Host(src), Location::Container { key, path }) => {
+            from_host(ctx, src, key, path, opts)
+        }
         _ => Err(FsError::NoContainer.into()),
     }
 }
 
-/// The source as (directory fd, name in it) and whether it is a directory; `name` is never followed.
-fn open_src(dir: OwnedFd, src: &SrcPath, shown: &str) -> Result<(OwnedFd, Vec<u8>, bool), FsError> {
-    let st = rustix::fs::statat(&dir, src.name.as_str(), AtFlags::SYMLINK_NOFOLLOW).map_err(
-        |e| match e {
-            rustix::io::Errno::NOENT => FsError::NotFound(shown.to_string()),
-            e => FsError::Inside {
-                op: "stat",
-                path: shown.to_string(),
-                source: e.into(),
-            },
-        },
-    )?;
-    let is_dir = FileType::from_raw_mode(st.st_mode) == FileType::Directory;
-    Ok((dir, src.name.as_bytes().to_vec(), is_dir))
+fn open_ctr(ctx: &Ctx, key: &str, access: Access) -> Result<CtrFs, EngineError> {
+    let store = ctx
+        .store_if_exists()?
+        .ok_or_else(|| EngineError::NoSuchContainer(key.to_string()))?;
+    let c = find(&store, key)?;
+    Ok(CtrFs::open(&store, c, key, access)?)
 }
 
-/// Write the source as a tar with `top` at its head.
-fn write_src(
+/// `cp CONTAINER:SRC -`: a tar of the source, named as in the container.
+fn to_stream(ctx: &Ctx, key: &str, path: &str, output: &mut dyn Write) -> Result<(), EngineError> {
+    let fs = open_ctr(ctx, key, Access::Read)?;
+    let src = ctr_src(&fs, path)?;
+    let item = clean(&src.target);
+    let contents = src.is_dir && src.target.ends_with("/.");
+    let (dir, name) = fs.item(&item)?;
+    let ids = super::rootfs::container_ids(&fs.container);
+    write_item(output, &dir, &name, contents, &basename(&item), ids)
+}
+
+fn to_host(
+    ctx: &Ctx,
+    key: &str,
+    path: &str,
+    dest: &Path,
+    opts: &CopyOptions,
+) -> Result<(), EngineError> {
+    let fs = open_ctr(ctx, key, Access::Read)?;
+    let src = ctr_src(&fs, path)?;
+    let dest = host_dest(dest)?;
+    let plan = plan(&src, &dest)?;
+    let mut tmp = temp_file()?;
+    let (dir, name) = fs.item(&plan.item)?;
+    write_item(&mut tmp, &dir, &name, plan.contents, &plan.name, None)?;
+    drop(fs);
+    put_host(Path::new(&plan.dest_dir), tmp, opts.overwrite)
+}
+
+fn from_host(
+    ctx: &Ctx,
+    src: &Path,
+    key: &str,
+    path: &str,
+    opts: &CopyOptions,
+) -> Result<(), EngineError> {
+    let info =
+        host_info(src)?.ok_or_else(|| FsError::NotOnHost(src.to_string_lossy().into_owned()))?;
+    let fs = open_ctr(ctx, key, Access::Write)?;
+    let dest = ctr_dest(&fs, path, false)?;
+    let plan = plan(&info, &dest)?;
+    let mut tmp = temp_file()?;
+    let (dir, name) = host_item(&plan.item)?;
+    let ids = owners(&fs, opts.chown, None);
+    write_item(&mut tmp, &dir, &name, plan.contents, &plan.name, ids)?;
+    put_ctr(ctx, &fs, &plan.dest_dir, tmp, opts.overwrite)
+}
+
+fn between(
+    ctx: &Ctx,
+    (src_key, src_path): (&str, &str),
+    (dest_key, dest_path): (&str, &str),
+    opts: &CopyOptions,
+) -> Result<(), EngineError> {
+    let src_fs = open_ctr(ctx, src_key, Access::Read)?;
+    let src = ctr_src(&src_fs, src_path)?;
+    let dest_fs = open_ctr(ctx, dest_key, Access::Write)?;
+    let dest = ctr_dest(&dest_fs, dest_path, false)?;
+    let plan = plan(&src, &dest)?;
+    let mut tmp = temp_file()?;
+    let (dir, name) = src_fs.item(&plan.item)?;
+    let read_ids =
+        super::rootfs::container_ids(&src_fs.container).unwrap_or_else(|| Box::new(|u, g| (u, g)));
+    let ids = owners(&dest_fs, opts.chown, Some(read_ids));
+    write_item(&mut tmp, &dir, &name, plan.contents, &plan.name, ids)?;
+    drop((dir, src_fs));
+    put_ctr(ctx, &dest_fs, &plan.dest_dir, tmp, opts.overwrite)
+}
+
+/// `cp - CONTAINER:DIR`: a (compressed) tar from stdin, unpacked in an existing directory.
+fn from_stream(
+    ctx: &Ctx,
+    input: &mut dyn Read,
+    key: &str,
+    path: &str,
+    opts: &CopyOptions,
+) -> Result<(), EngineError> {
+    let fs = open_ctr(ctx, key, Access::Write)?;
+    let dest = ctr_dest(&fs, path, true)?;
+    if !dest.info.is_dir {
+        return Err(FsError::StdinToNonDir.into());
+    }
+    let mut raw = temp_file()?;
+    io::copy(input, &mut raw).map_err(|e| host_err("read", Path::new("stdin"), e))?;
+    raw.rewind()
+        .map_err(|e| host_err("read", Path::new("stdin"), e))?;
+    let (_, plain) =
+        crate::archive::decompress(raw).map_err(|e| host_err("read", Path::new("stdin"), e))?;
+    let mut tmp = temp_file()?;
+    let ids = owners(&fs, opts.chown, Some(Box::new(|u, g| (u, g))));
+    retar(plain, &mut tmp, ids.as_ref())?;
+    put_ctr(ctx, &fs, &dest.info.real, tmp, opts.overwrite)
+}
+
+/// How the owners of files copied into `fs` are written: with `chown`, all belong to the container's
+/// user; else to what `from` makes of their owners as read (container ids), or as they are (None).
+/// Container ids become the ids of roost's namespace that the container shows as them.
+fn owners(fs: &CtrFs, chown: bool, from: Option<IdMap>) -> Option<IdMap> {
+    let maps = fs.container.spec.id_maps.clone();
+    let outer = move |u, g| maps.as_ref().map_or((u, g), |m| m.to_outer(u, g));
+    if chown {
+        let (u, g) = outer(fs.container.spec.uid, fs.container.spec.gid);
+        return Some(Box::new(move |_, _| (u, g)));
+    }
+    let from = from?;
+    Some(Box::new(move |u, g| {
+        let (u, g) = from(u, g);
+        outer(u, g)
+    }))
+}
+
+/// Copy a tar from `input` to `out` with owners through `ids`; a stream that is not a tar with at least
+/// one entry is refused.
+fn retar(
+    input: impl Read,
+    out: &mut std::fs::File,
+    ids: Option<&IdMap>,
+) -> Result<(), EngineError> {
+    let mut archive = tar::Archive::new(input);
+    let entries = archive.entries().map_err(|_| FsError::NotATar)?;
+    let mut builder = tar::Builder::new(out);
+    let mut seen = 0;
+    for entry in entries {
+        let mut entry = entry.map_err(|_| FsError::NotATar)?;
+        seen += 1;
+        let mut h = entry.header().clone();
+        if let Some(f) = ids {
+            let id = |n: io::Result<u64>| n.ok().and_then(|n| u32::try_from(n).ok()).unwrap_or(0);
+            let (u, g) = f(id(h.uid()), id(h.gid()));
+            h.set_uid(u.into());
+            h.set_gid(g.into());
+        }
+        let path = entry.path().map_err(|_| FsError::NotATar)?.into_owned();
+        let link = entry.link_name().map_err(|_| FsError::NotATar)?;
+        let written = match link {
+            Some(target) => {
+                let target = target.into_owned();
+                builder.append_link(&mut h, &path, target)
+            }
+            None => builder.append_data(&mut h, &path, &mut entry),
+        };
+        written.map_err(|e| host_err("write", Path::new("a temporary file"), e))?;
+    }
+    if seen == 0 {
+        return Err(FsError::NotATar.into());
+    }
+    builder
+        .into_inner()
+        .map_err(|e| host_err("write", Path::new("a temporary file"), e))?;
+    Ok(())
+}
+
+/// The host item at clean `path` as (directory fd, name), its symlinks followed.
+fn host_item(path: &str) -> Result<(OwnedFd, Vec<u8>), EngineError> {
+    let real = std::fs::canonicalize(path).map_err(|e| host_err("resolve", Path::new(path), e))?;
+    let (dir, name) = match (real.parent(), real.file_name()) {
+        (Some(d), Some(n)) => (d.to_path_buf(), n.to_string_lossy().as_bytes().to_vec()),
+        _ => (real.clone(), b".".to_vec()),
+    };
+    let fd = rustix::fs::open(
+        &dir,
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| host_err("open", &dir, e.into()))?;
+    Ok((fd, name))
+}
+
+/// Write `name` in `dir` as a tar: as `tar_name` (with everything below it), or with `contents` the
+/// entries of the directory at the top.
+fn write_item(
     out: impl Write,
     dir: &OwnedFd,
     name: &[u8],
-    top: &Top,
-    shown: &str,
-    ids: Option<crate::archive::IdMap>,
+    contents: bool,
+    tar_name: &str,
+    ids: Option<IdMap>,
 ) -> Result<(), EngineError> {
     let mut tar = TreeWriter::new(out).with_ids(ids);
-    match top {
-        Top::Named(n) => tar.append_at(dir.as_fd(), name, n.as_bytes())?,
-        Top::Children => {
-            let fd = open_nofollow(dir.as_fd(), name, OFlags::PATH | OFlags::DIRECTORY).map_err(
-                |e| FsError::Inside {
+    if contents {
+        let fd =
+            open_nofollow(dir.as_fd(), name, OFlags::PATH | OFlags::DIRECTORY).map_err(|e| {
+                FsError::Inside {
                     op: "open",
-                    path: shown.to_string(),
+                    path: tar_name.to_string(),
                     source: e,
-                },
-            )?;
-            tar.append_children(fd.as_fd(), b"")?;
-        }
+                }
+            })?;
+        tar.append_children(fd.as_fd(), b"")?;
+    } else {
+        tar.append_at(dir.as_fd(), name, tar_name.as_bytes())?;
     }
     tar.finish()?;
     Ok(())
 }
 
-fn temp_file() -> Result<std::fs::File, EngineError> {
-    let dir = std::env::temp_dir();
-    tempfile::tempfile().map_err(|e| EngineError::io("create a temporary file in", dir, e))
-}
-
-fn copy_out(
+/// Unpack the tar in `tmp` in directory `dir` of container `fs`.
+fn put_ctr(
     ctx: &Ctx,
-    key: &str,
-    path: &str,
-    dest: &Location,
-    output: &mut dyn Write,
+    fs: &CtrFs,
+    dir: &str,
+    mut tmp: std::fs::File,
+    overwrite: bool,
 ) -> Result<(), EngineError> {
-    let store = ctx
-        .store_if_exists()?
-        .ok_or_else(|| EngineError::NoSuchContainer(key.to_string()))?;
-    let c = find(&store, key)?;
-    let root = open_root(&store, &c, Access::Read)?;
-    let src = split_src(path)?;
-    let (dir, name, is_dir) = open_src(resolve(&root, &src.dir, true)?, &src, path)?;
-    let default_top = if src.contents {
-        Top::Children
-    } else {
-        Top::Named(src.name.clone())
-    };
-    let dest = match dest {
-        Location::Stream => {
-            let ids = super::rootfs::container_ids(&c);
-            return write_src(output, &dir, &name, &default_top, path, ids);
-        }
-        Location::Host(p) => p,
-        Location::Container { .. } => return Err(FsError::BothContainers.into()),
-    };
-    let shown = dest.to_string_lossy();
-    let state = match std::fs::metadata(dest) {
-        Ok(m) if m.is_dir() => DestState::Dir,
-        Ok(_) => DestState::File,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => DestState::Missing,
-        Err(e) => return Err(host_err("stat", dest, e)),
-    };
-    let (into, top) = plan_dest(&src, is_dir, &shown, state)?;
-    let into = PathBuf::from(into);
-    if !into.is_dir() {
-        return Err(FsError::NotFound(into.display().to_string()).into());
+    let fd = fs.open_dir(dir)?;
+    let shown = |n: &str| format!("{}/{n}", dir.trim_end_matches('/'));
+    // Also rewinds the tar for the unpacking below.
+    let conflicts = in_the_way(&fd, &mut tmp)?;
+    if !overwrite && let Some((n, existing, incoming)) = conflicts.into_iter().next() {
+        return Err(in_the_way_err(shown(&n), existing, incoming));
     }
-    let mut tmp = temp_file()?;
-    write_src(&mut tmp, &dir, &name, &top, path, None)?;
-    tmp.rewind().map_err(|e| host_err("read", &into, e))?;
-    let mut archive = tar::Archive::new(io::BufReader::new(tmp));
-    archive.set_preserve_permissions(true);
-    archive.set_preserve_mtime(true);
-    archive.set_overwrite(true);
-    archive
-        .unpack(&into)
-        .map_err(|e| host_err("copy into", &into, e))?;
-    Ok(())
-}
-
-fn copy_in(
-    ctx: &Ctx,
-    src: &Location,
-    key: &str,
-    path: &str,
-    input: &mut dyn Read,
-) -> Result<(), EngineError> {
-    let store = ctx.store()?;
-    let c = find(&store, key)?;
-    let root = open_root(&store, &c, Access::Write)?;
     let opts = ApplyOptions {
         whiteouts: Whiteouts::Apply,
         allow_devices: false,
         ..ctx.apply_options()
     };
-    let src = match src {
-        Location::Stream => {
-            let into = resolve(&root, path, true)?;
-            apply_layer(input, &fd_path(&into), &opts)?;
-            return Ok(());
-        }
-        Location::Host(p) => p,
-        Location::Container { .. } => return Err(FsError::BothContainers.into()),
-    };
-    let shown = src.to_string_lossy();
-    let sp = split_src(&shown)?;
-    let host_dir = rustix::fs::open(
-        Path::new(&sp.dir),
+    apply_layer(io::BufReader::new(tmp), &fd_path(&fd), &opts)?;
+    Ok(())
+}
+
+/// Unpack the tar in `tmp` in host directory `dir` (owned by the user running roost).
+fn put_host(dir: &Path, mut tmp: std::fs::File, overwrite: bool) -> Result<(), EngineError> {
+    let fd = rustix::fs::open(
+        dir,
         OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
         Mode::empty(),
     )
-    .map_err(|e| host_err("open", Path::new(&sp.dir), e.into()))?;
-    let (dir, name, is_dir) = open_src(host_dir, &sp, &shown)?;
-    let state = match resolve(&root, path, false) {
-        Ok(fd) => match rustix::fs::fstat(&fd) {
-            Ok(st) if FileType::from_raw_mode(st.st_mode) == FileType::Directory => DestState::Dir,
-            _ => DestState::File,
-        },
-        Err(FsError::NotFound(_)) => DestState::Missing,
-        Err(e) => return Err(e.into()),
-    };
-    let (into, top) = plan_dest(&sp, is_dir, path, state)?;
-    let into_fd = resolve(&root, &into, true)?;
-    let mut tmp = temp_file()?;
-    write_src(&mut tmp, &dir, &name, &top, &shown, None)?;
-    tmp.rewind().map_err(|e| host_err("read", src, e))?;
-    apply_layer(io::BufReader::new(tmp), &fd_path(&into_fd), &opts)?;
+    .map_err(|e| host_err("open", dir, e.into()))?;
+    for (name, existing, incoming) in in_the_way(&fd, &mut tmp)? {
+        if !overwrite {
+            return Err(in_the_way_err(format!("/{name}"), existing, incoming));
+        }
+        let p = dir.join(&name);
+        let removed = if existing {
+            std::fs::remove_dir_all(&p)
+        } else {
+            std::fs::remove_file(&p)
+        };
+        removed.map_err(|e| host_err("remove", &p, e))?;
+    }
+    let mut archive = tar::Archive::new(io::BufReader::new(tmp));
+    archive.set_preserve_permissions(true);
+    archive.set_preserve_mtime(true);
+    archive.set_overwrite(true);
+    archive
+        .unpack(dir)
+        .map_err(|e| host_err("copy into", dir, e))?;
     Ok(())
+}
+
+fn in_the_way_err(path: String, existing_dir: bool, _incoming_dir: bool) -> EngineError {
+    let (existing, incoming) = if existing_dir {
+        ("directory", "non-directory")
+    } else {
+        ("non-directory", "directory")
+    };
+    FsError::InTheWay {
+        path,
+        existing,
+        incoming,
+    }
+    .into()
+}
+
+/// The top-level names of the tar in `tmp` that would replace a directory in `dir` with a
+/// non-directory or the other way round: (name, existing is a directory, incoming is a directory).
+/// Leaves `tmp` rewound.
+fn in_the_way(
+    dir: &OwnedFd,
+    tmp: &mut std::fs::File,
+) -> Result<Vec<(String, bool, bool)>, EngineError> {
+    let read = |e| host_err("read", Path::new("a temporary file"), e);
+    tmp.rewind().map_err(read)?;
+    let mut found = Vec::new();
+    {
+        let mut archive = tar::Archive::new(io::BufReader::new(&mut *tmp));
+        for entry in archive.entries().map_err(read)? {
+            let entry = entry.map_err(read)?;
+            let path = entry.path().map_err(read)?.to_string_lossy().into_owned();
+            let name = path.trim_start_matches("./").trim_end_matches('/');
+            if name.is_empty() || name.contains('/') {
+                continue;
+            }
+            let incoming = entry.header().entry_type() == tar::EntryType::Directory;
+            let Ok(st) = rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW) else {
+                continue;
+            };
+            let existing = FileType::from_raw_mode(st.st_mode) == FileType::Directory;
+            if existing != incoming {
+                found.push((name.to_string(), existing, incoming));
+            }
+        }
+    }
+    tmp.rewind().map_err(read)?;
+    Ok(found)
+}
+
+fn temp_file() -> Result<std::fs::File, EngineError> {
+    let dir = std::env::temp_dir();
+    tempfile::tempfile().map_err(|e| EngineError::io("create a temporary file in", dir, e))
 }
 
 fn host_err(op: &'static str, path: &Path, source: io::Error) -> EngineError {
@@ -344,7 +629,7 @@ mod tests {
             Location::parse("c1:etc"),
             Location::Container {
                 key: "c1".into(),
-                path: "/etc".into()
+                path: "etc".into()
             }
         );
         for host in ["./c1:x", "/tmp/a:b", "dir/c1:x", "plain", ":x"] {
@@ -352,106 +637,70 @@ mod tests {
         }
     }
 
-    #[test]
-    fn source_paths() {
-        let s = split_src("/etc/passwd").unwrap();
-        assert_eq!(
-            (s.dir.as_str(), s.name.as_str(), s.contents),
-            ("/etc", "passwd", false)
-        );
-        let s = split_src("/etc/").unwrap();
-        assert_eq!(
-            (s.dir.as_str(), s.name.as_str(), s.contents),
-            ("/", "etc", false)
-        );
-        let s = split_src("/etc/.").unwrap();
-        assert_eq!(
-            (s.dir.as_str(), s.name.as_str(), s.contents),
-            ("/etc", ".", true)
-        );
-        let s = split_src("/").unwrap();
-        assert!(s.contents);
-        let s = split_src("file").unwrap();
-        assert_eq!((s.dir.as_str(), s.name.as_str()), (".", "file"));
-        let s = split_src(".").unwrap();
-        assert_eq!((s.dir.as_str(), s.contents), (".", true));
-        assert!(split_src("/a/..").is_err());
+    fn info(is_dir: bool, target: &str) -> Info {
+        Info {
+            is_dir,
+            regular: !is_dir,
+            target: target.into(),
+            real: clean(target),
+        }
+    }
+
+    fn dest(is_dir: bool, target: &str, base: &str, to_parent: bool) -> Dest {
+        Dest {
+            info: info(is_dir, target),
+            base: base.into(),
+            to_parent,
+        }
     }
 
     #[test]
-    fn destination_rules() {
-        let dir = split_src("/src/d").unwrap();
-        let contents = split_src("/src/d/.").unwrap();
-        let file = split_src("/src/f").unwrap();
-        type Case<'a> = (
-            &'a SrcPath,
-            bool,
-            &'a str,
-            DestState,
-            Option<(&'a str, Top)>,
+    fn podman_plans() {
+        let p = |src: &Info, d: &Dest| {
+            plan(src, d)
+                .ok()
+                .map(|p| (p.item, p.contents, p.name, p.dest_dir))
+        };
+        let s = |a: &str, b: bool, c: &str, d: &str| Some((a.into(), b, c.into(), d.into()));
+        // A directory into an existing directory keeps its name; `/.` copies its entries.
+        let out = dest(true, "/out", "out", false);
+        assert_eq!(
+            p(&info(true, "/src/d"), &out),
+            s("/src/d", false, "d", "/out")
         );
-        let cases: Vec<Case> = vec![
-            // A directory into an existing directory lands under its own name...
-            (
-                &dir,
-                true,
-                "/out",
-                DestState::Dir,
-                Some(("/out", Top::Named("d".into()))),
-            ),
-            // ...and `SRC/.` copies its contents.
-            (
-                &contents,
-                true,
-                "/out",
-                DestState::Dir,
-                Some(("/out", Top::Children)),
-            ),
-            // A missing destination becomes the copy, whatever the source.
-            (
-                &dir,
-                true,
-                "/out/new",
-                DestState::Missing,
-                Some(("/out", Top::Named("new".into()))),
-            ),
-            (
-                &contents,
-                true,
-                "new",
-                DestState::Missing,
-                Some((".", Top::Named("new".into()))),
-            ),
-            (
-                &file,
-                false,
-                "/x/f2",
-                DestState::Missing,
-                Some(("/x", Top::Named("f2".into()))),
-            ),
-            // A file replaces a file, or goes into a directory.
-            (
-                &file,
-                false,
-                "/x/old",
-                DestState::File,
-                Some(("/x", Top::Named("old".into()))),
-            ),
-            (
-                &file,
-                false,
-                "/x",
-                DestState::Dir,
-                Some(("/x", Top::Named("f".into()))),
-            ),
-            // Errors: a directory onto a file, a file into a missing directory.
-            (&dir, true, "/x/old", DestState::File, None),
-            (&file, false, "/nodir/", DestState::Missing, None),
-        ];
-        for (src, is_dir, dest, state, want) in cases {
-            let got = plan_dest(src, is_dir, dest, state).ok();
-            let want = want.map(|(d, t)| (d.to_string(), t));
-            assert_eq!(got, want, "{src:?} -> {dest} ({state:?})");
-        }
+        assert_eq!(
+            p(&info(true, "/src/d/."), &out),
+            s("/src/d", true, "d", "/out")
+        );
+        // Into a new destination, `/.` or not, the directory becomes the destination.
+        let new = dest(true, "/out", "new", true);
+        assert_eq!(
+            p(&info(true, "/src/d/."), &new),
+            s("/src/d", false, "new", "/out")
+        );
+        assert_eq!(
+            p(&info(true, "/src/d"), &new),
+            s("/src/d", false, "new", "/out")
+        );
+        // A file onto a file takes its name; into a directory it keeps its own.
+        let file = dest(false, "/x/old", "old", false);
+        assert_eq!(
+            p(&info(false, "/src/f"), &file),
+            s("/src/f", false, "old", "/x")
+        );
+        assert_eq!(
+            p(&info(false, "/src/f"), &out),
+            s("/src/f", false, "f", "/out")
+        );
+        // A directory onto a file is refused.
+        assert_eq!(p(&info(true, "/src/d"), &file), None);
+    }
+
+    #[test]
+    fn names() {
+        assert_eq!(basename("/a/b/"), "b");
+        assert_eq!(basename("/a/b/."), "b");
+        assert_eq!(dirname("/a/b"), "/a");
+        assert_eq!(dirname("/a"), "/");
     }
 }

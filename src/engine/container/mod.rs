@@ -3,6 +3,7 @@
 pub mod attach;
 mod commit;
 mod cp;
+mod cp_fs;
 pub mod detach;
 mod diff;
 mod diff_copy;
@@ -144,6 +145,10 @@ pub struct Namespaces {
     pub pid: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub ipc: String,
+    /// `--ipc` as given when it names a private namespace (`private`, `shareable`, `none`), for
+    /// inspect's `IpcMode`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub ipc_mode: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub uts: String,
 }
@@ -174,8 +179,21 @@ impl Namespaces {
         Ok(Namespaces {
             pid: one("--pid", pid, &[])?,
             ipc: one("--ipc", ipc, &["shareable", "none"])?,
+            ipc_mode: match ipc {
+                Some(v @ ("private" | "shareable" | "none")) => v.to_string(),
+                _ => String::new(),
+            },
             uts: one("--uts", uts, &[])?,
         })
+    }
+
+    /// podman's `HostConfig.IpcMode`: `host`, or the private namespace's kind (`shareable` by default).
+    pub fn ipc_mode(&self) -> &str {
+        match (self.ipc.as_str(), self.ipc_mode.as_str()) {
+            ("host", _) => "host",
+            (_, "") => "shareable",
+            (_, m) => m,
+        }
     }
 
     /// What the runtime shares with the caller.
@@ -696,6 +714,7 @@ fn read_only_tmpfs(
                     data: "mode=1777,size=65536k".into(),
                     read_only: false,
                     noexec: false,
+                    copy_up: false,
                 };
                 mounts.insert(
                     0,
@@ -732,4 +751,24 @@ fn rlimits(ulimits: &[process::Ulimit]) -> Vec<crate::runtime::plan::Rlimit> {
 
 fn paths(list: &[&str]) -> Vec<String> {
     list.iter().map(|s| s.to_string()).collect()
+}
+
+#[cfg(test)]
+mod ipc_mode_tests {
+    use super::Namespaces;
+
+    #[test]
+    fn ipc_mode_is_podmans() {
+        let mode = |v: Option<&str>| {
+            Namespaces::parse(None, v, None)
+                .unwrap()
+                .ipc_mode()
+                .to_string()
+        };
+        assert_eq!(mode(None), "shareable");
+        assert_eq!(mode(Some("host")), "host");
+        assert_eq!(mode(Some("none")), "none");
+        assert_eq!(mode(Some("private")), "private");
+        assert_eq!(mode(Some("shareable")), "shareable");
+    }
 }

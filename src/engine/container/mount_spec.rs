@@ -43,7 +43,8 @@ pub struct Mount {
     /// `O`: an overlay with the host directory as its lower layer (bind only).
     #[serde(default)]
     pub overlay: bool,
-    /// Populate an empty volume from the image (off with `nocopy`).
+    /// Populate an empty volume from the image (off with `nocopy`); tmpfs: copy the image's content
+    /// into it (podman's default `tmpcopyup`, off with `notmpcopyup`).
     #[serde(default = "yes")]
     pub copy_up: bool,
     #[serde(default)]
@@ -51,7 +52,8 @@ pub struct Mount {
     /// tmpfs: `size=` and `mode=` for the kernel; devpts: `uid=`, `gid=`, `mode=`, `max=`.
     #[serde(default)]
     pub tmpfs_data: Vec<String>,
-    /// tmpfs: noexec, nosuid, nodev (podman's defaults) unless `exec`, `suid`, `dev` were given.
+    /// tmpfs: noexec, nosuid, nodev (podman's defaults) unless `exec`, `suid`, `dev` were given;
+    /// binds and volumes: `noexec` given.
     #[serde(default)]
     pub noexec: bool,
 }
@@ -106,7 +108,7 @@ pub enum MountSpecError {
     NoSource,
     #[error("option {0:?} is not valid for {1} mounts: invalid mount option")]
     WrongKind(String, &'static str),
-    #[error("{0:?}: duplicate mount destination")]
+    #[error("{0}: duplicate mount destination")]
     DuplicateDestination(String),
     #[error("the `O` (overlay) option needs a host directory, not a named volume")]
     OverlayNeedsDir,
@@ -159,7 +161,11 @@ fn volume_options(m: &mut Mount, opts: &str) -> Result<(), MountSpecError> {
             "private" | "rprivate" | "shared" | "rshared" | "slave" | "rslave" | "unbindable"
             | "runbindable" => once("propagation", opt)?,
             "bind" | "rbind" => once("bind", opt)?,
-            "exec" | "noexec" | "suid" | "nosuid" | "dev" | "nodev" => {}
+            "exec" | "noexec" => {
+                once("exec", opt)?;
+                m.noexec = opt == "noexec";
+            }
+            "suid" | "nosuid" | "dev" | "nodev" => {}
             "" => return Err(MountSpecError::UnknownOption(String::new())),
             other => return Err(MountSpecError::UnknownOption(other.to_string())),
         }
@@ -301,6 +307,7 @@ fn mount_option(
             m.tmpfs_data.push(format!("mode={v}"));
         }
         "exec" | "noexec" if kind == MountKind::Tmpfs => m.noexec = key == "noexec",
+        "tmpcopyup" | "notmpcopyup" if kind == MountKind::Tmpfs => m.copy_up = key == "tmpcopyup",
         "uid" | "gid" | "mode" | "max" if kind == MountKind::Devpts => {
             let v = value.unwrap_or("");
             let ok = match key {
@@ -313,7 +320,8 @@ fn mount_option(
             m.tmpfs_data.push(format!("{key}={v}"));
         }
         "src" | "source" | "U" | "chown" | "volume-nocopy" | "nocopy" | "volume-label"
-        | "volume-opt" | "tmpfs-size" | "size" | "tmpfs-mode" | "mode" | "exec" | "noexec" => {
+        | "volume-opt" | "tmpfs-size" | "size" | "tmpfs-mode" | "mode" | "exec" | "noexec"
+        | "tmpcopyup" | "notmpcopyup" => {
             return Err(wrong());
         }
         other => return Err(MountSpecError::UnknownMountOption(other.to_string())),
@@ -340,18 +348,10 @@ pub fn parse_tmpfs(spec: &str) -> Result<Mount, MountSpecError> {
             }
             None if matches!(opt, "ro" | "rw") => m.read_only = opt == "ro",
             None if matches!(opt, "exec" | "noexec") => m.noexec = opt == "noexec",
+            None if matches!(opt, "tmpcopyup" | "notmpcopyup") => m.copy_up = opt == "tmpcopyup",
             None if matches!(
                 opt,
-                "nosuid"
-                    | "nodev"
-                    | "suid"
-                    | "dev"
-                    | "rprivate"
-                    | "private"
-                    | "tmpcopyup"
-                    | "notmpcopyup"
-                    | "z"
-                    | "Z"
+                "nosuid" | "nodev" | "suid" | "dev" | "rprivate" | "private" | "z" | "Z"
             ) => {}
             _ => return Err(MountSpecError::UnknownOption(opt.to_string())),
         }
@@ -360,18 +360,19 @@ pub fn parse_tmpfs(spec: &str) -> Result<Mount, MountSpecError> {
     Ok(m)
 }
 
-/// Every destination may be mounted once (podman checks across -v, --mount and --tmpfs).
-pub fn check_unique(mounts: &[Mount]) -> Result<(), MountSpecError> {
-    for (i, m) in mounts.iter().enumerate() {
+/// Every destination may be mounted once (podman checks across -v, --mount and --tmpfs); the same
+/// mount given twice counts once.
+pub fn dedupe(mounts: Vec<Mount>) -> Result<Vec<Mount>, MountSpecError> {
+    let mut out: Vec<Mount> = Vec::with_capacity(mounts.len());
+    for m in mounts {
         let dest = normalize(&m.destination);
-        if mounts[..i]
-            .iter()
-            .any(|o| normalize(&o.destination) == dest)
-        {
-            return Err(MountSpecError::DuplicateDestination(m.destination.clone()));
+        match out.iter().find(|o| normalize(&o.destination) == dest) {
+            Some(o) if *o == m => {}
+            Some(_) => return Err(MountSpecError::DuplicateDestination(m.destination)),
+            None => out.push(m),
         }
     }
-    Ok(())
+    Ok(out)
 }
 
 /// `/a//b/` → `/a/b`, for comparing destinations.
@@ -536,9 +537,10 @@ mod tests {
         let a = parse_volume("v:/data").unwrap();
         let b = parse_tmpfs("/data/").unwrap();
         assert_eq!(
-            check_unique(&[a.clone(), b]).unwrap_err().to_string(),
-            "\"/data/\": duplicate mount destination"
+            dedupe(vec![a.clone(), b]).unwrap_err().to_string(),
+            "/data/: duplicate mount destination"
         );
-        check_unique(&[a, parse_tmpfs("/other").unwrap()]).unwrap();
+        let same = dedupe(vec![a.clone(), a.clone(), parse_tmpfs("/other").unwrap()]).unwrap();
+        assert_eq!(same.len(), 2);
     }
 }

@@ -22,6 +22,10 @@ impl Users for ContainerUsers {
         lifecycle::remove_one(ctx, store, &c, true)
     }
 
+    fn stop(&self, ctx: &Ctx, id: &str, timeout: Option<u32>) -> Result<(), EngineError> {
+        lifecycle::stop(ctx, id, timeout).map(|_| ())
+    }
+
     fn remove_all(&self, ctx: &Ctx, ids: &[String]) -> Result<Vec<EngineError>, EngineError> {
         Ok(lifecycle::remove(ctx, ids, false, true, true)?.errors)
     }

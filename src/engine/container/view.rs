@@ -46,12 +46,28 @@ pub enum FsError {
         #[source]
         source: std::io::Error,
     },
-    #[error("copying between containers is not supported")]
-    BothContainers,
     #[error("one of SRC and DEST must be a container path (CONTAINER:PATH)")]
     NoContainer,
-    #[error("cannot copy the directory `{src}` to the file `{dest}`")]
-    DirToFile { src: String, dest: String },
+    #[error("{0:?} could not be found on the host: no such file or directory")]
+    NotOnHost(String),
+    #[error("{path:?} could not be found on container {container}: no such file or directory")]
+    NotInContainer { path: String, container: String },
+    #[error("destination must be a directory when copying a directory")]
+    DirToNonDir,
+    #[error("destination must be a directory when copying from stdin")]
+    StdinToNonDir,
+    #[error("source must be a (compressed) tar archive when copying from stdin")]
+    NotATar,
+    #[error("invalid destination: {0:?} must be a directory or a regular file")]
+    InvalidDestination(String),
+    #[error(
+        "error creating {path:?}: a {existing} is in the way of a {incoming} (use --overwrite to replace it): file exists"
+    )]
+    InTheWay {
+        path: String,
+        existing: &'static str,
+        incoming: &'static str,
+    },
     #[error("`{0}` is not a directory")]
     NotDir(String),
     #[error("`{0}`: no such file or directory")]
@@ -73,9 +89,18 @@ pub enum Access {
 /// the layers under a mounted overlay, which the kernel leaves undefined. A read falls back to a
 /// read-only view of the storage when the live root cannot be opened; a write fails instead.
 pub fn open_root(store: &Store, c: &Container, access: Access) -> Result<OwnedFd, FsError> {
+    open_root_live(store, c, access).map(|(fd, _)| fd)
+}
+
+/// [`open_root`], and whether the fd is the live root (which shows the container's mounts).
+pub fn open_root_live(
+    store: &Store,
+    c: &Container,
+    access: Access,
+) -> Result<(OwnedFd, bool), FsError> {
     if c.state.status == Status::Running && c.state.pid > 0 {
         match open_live_root(c) {
-            Ok(Some(fd)) => return Ok(fd),
+            Ok(Some(fd)) => return Ok((fd, true)),
             // The process is gone: the container is not running any more.
             Ok(None) => {}
             Err(e) if access == Access::Read => {
@@ -90,7 +115,7 @@ pub fn open_root(store: &Store, c: &Container, access: Access) -> Result<OwnedFd
             }
         }
     }
-    open_storage(store, c, access)
+    Ok((open_storage(store, c, access)?, false))
 }
 
 /// The parent of process `pid` (`None` when there is no such process).
@@ -213,25 +238,6 @@ fn overlay<'a>(
         FsMountFlags::FSMOUNT_CLOEXEC,
         attrs,
     )?)
-}
-
-/// Resolve `path` inside the tree rooted at `root` as the container would (its `/` is `root`: `..` and
-/// absolute symlinks cannot leave it), returning an `O_PATH` fd. `dir` requires a directory.
-pub fn resolve(root: &OwnedFd, path: &str, dir: bool) -> Result<OwnedFd, FsError> {
-    let mut flags = OFlags::PATH | OFlags::CLOEXEC;
-    if dir {
-        flags |= OFlags::DIRECTORY;
-    }
-    let p = if path.is_empty() { "/" } else { path };
-    crate::sys::path::open_in_root(root, p, flags).map_err(|e| match e {
-        rustix::io::Errno::NOENT => FsError::NotFound(path.to_string()),
-        rustix::io::Errno::NOTDIR => FsError::NotDir(path.to_string()),
-        e => FsError::Inside {
-            op: "resolve",
-            path: path.to_string(),
-            source: e.into(),
-        },
-    })
 }
 
 /// `/proc/self/fd/N` for an fd: a path that reaches exactly the object the fd holds.

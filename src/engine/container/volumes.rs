@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use super::Container;
-use super::mount_spec::{Mount, MountKind, check_unique, normalize};
+use super::mount_spec::{Mount, MountKind, dedupe, normalize};
 use crate::engine::EngineError;
 use crate::engine::volume::{CreateVolumeOptions, VolumeError, create_in};
 use crate::runtime;
@@ -29,7 +29,7 @@ pub fn resolve(
             mounts.push(m);
         }
     }
-    check_unique(&mounts)?;
+    let mut mounts = dedupe(mounts)?;
     for m in mounts.iter().filter(|m| m.kind == MountKind::Bind) {
         if std::fs::metadata(&m.source).is_err() {
             return Err(VolumeError::NoHostPath(m.source.clone()).into());
@@ -84,6 +84,7 @@ pub fn runtime_mounts(store: &Store, c: &Container) -> Result<Vec<runtime::Mount
                 data: m.tmpfs_data.join(","),
                 read_only: m.read_only,
                 noexec: m.noexec,
+                copy_up: m.copy_up,
             },
             MountKind::Devpts => runtime::MountKind::Devpts {
                 data: m.tmpfs_data.join(","),
@@ -95,17 +96,35 @@ pub fn runtime_mounts(store: &Store, c: &Container) -> Result<Vec<runtime::Mount
                 chown: m.chown.then_some(user),
                 copy_up: false,
                 first_chown: None,
+                noexec: m.noexec,
             },
             MountKind::Volume => {
                 let v = store
                     .volume(&m.source)?
                     .ok_or_else(|| VolumeError::NoSuchVolume(m.source.clone()))?;
+                let source = match crate::engine::volume::backing(&v.options) {
+                    crate::engine::volume::Backing::Tmpfs { data } => {
+                        out.push(runtime::Mount {
+                            target: m.destination.clone(),
+                            kind: runtime::MountKind::Tmpfs {
+                                data,
+                                read_only: m.read_only,
+                                noexec: false,
+                                copy_up: false,
+                            },
+                        });
+                        continue;
+                    }
+                    crate::engine::volume::Backing::Bind { device } => device,
+                    crate::engine::volume::Backing::Dir => v.mountpoint,
+                };
                 runtime::MountKind::Bind {
-                    source: v.mountpoint,
+                    source,
                     read_only: m.read_only,
                     chown: m.chown.then_some(user),
                     copy_up: m.copy_up && v.needs_copy_up,
                     first_chown: v.needs_chown.then_some(user),
+                    noexec: m.noexec,
                 }
             }
         };
@@ -131,12 +150,15 @@ fn overlay(dir: &Path, m: &Mount) -> Result<runtime::MountKind, EngineError> {
     })
 }
 
-/// After the container started: its volumes are populated, so copy-up and chown never happen again.
+/// After the container started: a volume that got content (the image's, by copy-up) is populated, so
+/// copy-up and chown never happen again; one still empty keeps both for its next use (podman).
 pub fn mark_populated(store: &mut Store, c: &Container) -> Result<(), EngineError> {
+    let has_content =
+        |dir: &std::path::Path| std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_some());
     for m in c.spec.mounts.iter().filter(|m| m.kind == MountKind::Volume) {
         if store
             .volume(&m.source)?
-            .is_some_and(|v| v.needs_copy_up || v.needs_chown)
+            .is_some_and(|v| (v.needs_copy_up || v.needs_chown) && has_content(&v.mountpoint))
         {
             store.set_volume_populated(&m.source)?;
         }
