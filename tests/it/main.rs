@@ -27,6 +27,7 @@ mod misc;
 mod monitor;
 mod network;
 mod networks;
+mod parity_cli;
 mod podman_cli;
 mod pods;
 mod privacy;
