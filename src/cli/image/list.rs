@@ -399,6 +399,11 @@ pub fn inspect(ctx: &Ctx, args: &InspectArgs) -> Result<i32, Error> {
     Err(crate::engine::EngineError::NoSuchObject(missing).into())
 }
 
+/// `t` without its fraction of a second.
+fn whole_seconds(t: jiff::Timestamp) -> jiff::Timestamp {
+    jiff::Timestamp::from_second(t.as_second()).unwrap_or(t)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -414,9 +419,4 @@ mod tests {
             ("127.0.0.1:5000/busybox".into(), "<none>".into())
         );
     }
-}
-
-/// `t` without its fraction of a second.
-fn whole_seconds(t: jiff::Timestamp) -> jiff::Timestamp {
-    jiff::Timestamp::from_second(t.as_second()).unwrap_or(t)
 }
