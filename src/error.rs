@@ -8,6 +8,10 @@ use crate::userns::UsernsError;
 pub enum Error {
     #[error(transparent)]
     Engine(#[from] EngineError),
+    /// `start` failed to start a container: podman's 125 whatever the cause (a command that is not
+    /// found is 127 only for `run`).
+    #[error(transparent)]
+    Start(EngineError),
     #[error(transparent)]
     Paths(#[from] PathsError),
     #[error(transparent)]
@@ -24,6 +28,10 @@ pub enum Error {
     Conf(#[from] crate::registry::ConfError),
     #[error("{0}")]
     Usage(String),
+    /// A command line the parser rejected (an unknown flag, a missing value), with the command
+    /// whose help to see (podman's `See 'podman run --help'`).
+    #[error("{message}")]
+    Flags { message: String, command: String },
     #[error("failed to {op}")]
     Io {
         op: String,
@@ -61,12 +69,20 @@ impl Error {
     /// What the user can do about it.
     pub fn hint(&self) -> Option<String> {
         match self {
-            Error::Engine(e) => e.hint(),
+            Error::Engine(e) | Error::Start(e) => e.hint(),
             Error::Userns(e) => e.hint(),
             Error::Paths(e) => e.hint(),
             Error::Registry(e) => e.hint(),
-            Error::Usage(_) => Some("see `roost --help` (or `roost COMMAND --help`)".into()),
             _ => None,
+        }
+    }
+
+    /// The line printed after the error: podman's `See 'CMD --help'` for a rejected command line,
+    /// otherwise `Hint: …` when there is a hint.
+    pub fn footer(&self) -> Option<String> {
+        match self {
+            Error::Flags { command, .. } => Some(format!("See '{command} --help'")),
+            _ => self.hint().map(|h| format!("Hint: {h}")),
         }
     }
 

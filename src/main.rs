@@ -8,8 +8,8 @@ fn main() {
                 #[allow(clippy::print_stderr)]
                 {
                     eprintln!("Error: {}", e.chain());
-                    if let Some(h) = e.hint() {
-                        eprintln!("Hint: {h}");
+                    if let Some(f) = e.footer() {
+                        eprintln!("{f}");
                     }
                 }
             }

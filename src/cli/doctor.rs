@@ -27,7 +27,7 @@ Examples:
 #[command(after_long_help = EXAMPLES)]
 pub struct DoctorArgs {
     /// Format the output: `table` (default), `json` or a Go template (fields Name, Status, Detail, Fix)
-    #[arg(short, long, value_name = "FORMAT")]
+    #[arg(short, long, value_name = "FORMAT", allow_hyphen_values = true)]
     pub format: Option<String>,
 }
 

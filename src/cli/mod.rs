@@ -3,6 +3,7 @@
 //! in `main`).
 
 mod argv;
+mod cobra;
 mod complete;
 mod container;
 mod ctx;
@@ -422,10 +423,7 @@ fn command_path(args: &[OsString]) -> String {
 }
 
 fn bin_name(args: &[OsString]) -> String {
-    args.first()
-        .and_then(|a| std::path::Path::new(a).file_name())
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "roost".into())
+    persona(args).to_string()
 }
 
 /// A command that needs a subcommand, given none: its help, then podman's error (status 125).
@@ -443,11 +441,22 @@ fn missing_command(args: &[OsString]) -> Result<i32, Error> {
     Err(Error::Usage(format!("missing command '{path} COMMAND'")))
 }
 
-/// Whether roost runs under podman's name (a `podman` link), for the version it reports.
+/// Whether roost runs under podman's name (a `podman` link, or `podman-…` such as `podman-remote`),
+/// for the version it reports and the name its help and errors use.
 fn invoked_as_podman(args: &[OsString]) -> bool {
     args.first()
         .and_then(|a| std::path::Path::new(a).file_name())
-        .is_some_and(|n| n == "podman")
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with("podman"))
+}
+
+/// The name roost answers to in help and usage errors: `podman` under podman's name, else `roost`.
+fn persona(args: &[OsString]) -> &'static str {
+    if invoked_as_podman(args) {
+        "podman"
+    } else {
+        "roost"
+    }
 }
 
 fn exit_status(status: std::process::ExitStatus) -> i32 {
@@ -467,6 +476,12 @@ fn clap_exit(e: clap::Error, args: &[OsString]) -> Result<i32, Error> {
         }
         ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => missing_command(args),
         ErrorKind::InvalidSubcommand => {
+            if let Some(message) = cobra::unknown_root_flag(&Cli::command(), args) {
+                return Err(Error::Flags {
+                    message,
+                    command: bin_name(args),
+                });
+            }
             let word = e
                 .get(clap::error::ContextKind::InvalidSubcommand)
                 .map(ToString::to_string)
@@ -483,6 +498,10 @@ fn clap_exit(e: clap::Error, args: &[OsString]) -> Result<i32, Error> {
             )))
         }
         _ => {
+            let path = command_path(args);
+            if let Some(err) = cobra::flag_error(&e, &Cli::command(), &path, args) {
+                return Err(err);
+            }
             // clap's message up to its usage section, on one line: what was wrong and what was missing.
             let text = e.render().to_string();
             let message: Vec<&str> = text

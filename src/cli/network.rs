@@ -91,7 +91,7 @@ pub struct LsArgs {
     #[arg(short, long)]
     pub quiet: bool,
     /// Pretty-print with a Go template, `json`, or `table …`
-    #[arg(long, value_name = "FORMAT")]
+    #[arg(long, value_name = "FORMAT", allow_hyphen_values = true)]
     pub format: Option<String>,
     /// Filter output (name, id, driver, label)
     #[arg(short, long, value_name = "KEY=VALUE")]
@@ -107,7 +107,7 @@ pub struct LsArgs {
 #[derive(Debug, Args)]
 pub struct InspectArgs {
     /// Format the output with a Go template or `json`
-    #[arg(short, long, value_name = "FORMAT")]
+    #[arg(short, long, value_name = "FORMAT", allow_hyphen_values = true)]
     pub format: Option<String>,
     #[arg(value_name = "NETWORK", required = true, add = ArgValueCandidates::new(network_names))]
     pub names: Vec<String>,

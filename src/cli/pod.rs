@@ -212,7 +212,7 @@ pub struct PsArgs {
     #[arg(short, long, value_name = "KEY=VALUE")]
     pub filter: Vec<String>,
     /// Pretty-print with a Go template, `json`, or `table …`
-    #[arg(long, value_name = "FORMAT")]
+    #[arg(long, value_name = "FORMAT", allow_hyphen_values = true)]
     pub format: Option<String>,
     /// Omit the table heading
     #[arg(long)]
@@ -228,7 +228,7 @@ pub struct PsArgs {
 #[derive(Debug, Args)]
 pub struct InspectArgs {
     /// A Go template, or `json`
-    #[arg(short, long, value_name = "FORMAT")]
+    #[arg(short, long, value_name = "FORMAT", allow_hyphen_values = true)]
     pub format: Option<String>,
     /// The latest pod
     #[arg(short, long)]

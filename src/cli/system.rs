@@ -6,7 +6,7 @@ use clap::{Args, Subcommand};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::format::{self, Format, JsonStyle, Table, image_size};
+use super::format::{self, Format, JsonStyle, Table};
 use super::out;
 use crate::engine::Ctx;
 use crate::error::Error;
@@ -61,14 +61,14 @@ pub struct CheckArgs {
 #[derive(Debug, Args)]
 pub struct InfoArgs {
     /// Format the output: `json` or a Go template
-    #[arg(short, long, value_name = "FORMAT")]
+    #[arg(short, long, value_name = "FORMAT", allow_hyphen_values = true)]
     pub format: Option<String>,
 }
 
 #[derive(Debug, Args)]
 pub struct VersionArgs {
     /// Format the output: `json` or a Go template
-    #[arg(short, long, value_name = "FORMAT")]
+    #[arg(short, long, value_name = "FORMAT", allow_hyphen_values = true)]
     pub format: Option<String>,
 }
 
@@ -78,7 +78,7 @@ pub struct DfArgs {
     #[arg(short, long)]
     pub verbose: bool,
     /// Format the output: `json` or a Go template
-    #[arg(long, value_name = "FORMAT")]
+    #[arg(long, value_name = "FORMAT", allow_hyphen_values = true)]
     pub format: Option<String>,
 }
 
@@ -294,12 +294,12 @@ pub fn version(args: &VersionArgs, as_podman: bool) -> Result<i32, Error> {
     let client = serde_json::json!({"Client": v});
     match Format::parse(args.format.as_deref()) {
         Format::Default if as_podman => out(&format!(
-            "Version:      {}\nAPI Version:  {}\nOS/Arch:      {}\n",
-            v.version, v.api_version, v.os_arch
+            "Version:      {}\nAPI Version:  {}\nGo Version:   {}\nBuilt:        {}\nOS/Arch:      {}\n",
+            v.version, v.api_version, v.go_version, v.built_time, v.os_arch
         )),
         Format::Default => out(&format!(
-            "Version:      {}\nPodman:       {} (compatibility level)\nAPI Version:  {}\nOS/Arch:      {}\n",
-            v.roost_version, v.version, v.api_version, v.os_arch
+            "Version:      {}\nPodman:       {} (compatibility level)\nAPI Version:  {}\nGo Version:   {}\nBuilt:        {}\nOS/Arch:      {}\n",
+            v.roost_version, v.version, v.api_version, v.go_version, v.built_time, v.os_arch
         )),
         Format::Json => out(&(serde_json::to_string_pretty(&client).expect("serializes") + "\n")),
         f => out(&format::render_inspect(&[client], &f)?),
@@ -307,19 +307,52 @@ pub fn version(args: &VersionArgs, as_podman: bool) -> Result<i32, Error> {
     .map(|()| 0)
 }
 
+/// A `system df` summary row: podman's `dfSummary` as it marshals it (docker's `TotalCount`, and the
+/// sizes as text after the raw ones).
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
 struct DfRow {
     #[serde(rename = "Type")]
-    kind: String,
+    kind: &'static str,
     total: usize,
     active: usize,
+    raw_size: u64,
+    raw_reclaimable: u64,
+    total_count: usize,
     size: String,
     reclaimable: String,
-    #[serde(rename = "RawSize")]
-    raw_size: u64,
-    #[serde(rename = "RawReclaimable")]
-    raw_reclaimable: u64,
+}
+
+impl DfRow {
+    fn new(
+        kind: &'static str,
+        total: usize,
+        active: usize,
+        raw_size: u64,
+        reclaimable: u64,
+    ) -> Self {
+        // podman rounds the percentage.
+        let percent = if raw_size > 0 {
+            (reclaimable as f64 / raw_size as f64 * 100.0).round() as i64
+        } else {
+            0
+        };
+        DfRow {
+            kind,
+            total,
+            active,
+            raw_size,
+            raw_reclaimable: reclaimable,
+            total_count: total,
+            size: df_size(raw_size),
+            reclaimable: format!("{} ({percent}%)", df_size(reclaimable)),
+        }
+    }
+}
+
+/// go-units `HumanSize`, as `system df` prints sizes: `14.52MB`, `0B`.
+fn df_size(bytes: u64) -> String {
+    format::human_size_with_precision(bytes as f64, 4)
 }
 
 #[derive(Serialize)]
@@ -336,22 +369,38 @@ struct DfImageRow {
     containers: u32,
 }
 
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct DfContainerRow {
+    #[serde(rename = "ContainerID")]
+    container_id: String,
+    image: String,
+    command: String,
+    local_volumes: usize,
+    #[serde(rename = "RWSize")]
+    rw_size: String,
+    created: String,
+    status: String,
+    names: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct DfVolumeRow {
+    volume_name: String,
+    links: usize,
+    size: String,
+}
+
 pub fn df(ctx: &Ctx, args: &DfArgs) -> Result<i32, Error> {
+    if args.verbose && args.format.is_some() {
+        return Err(Error::Usage(
+            "cannot combine --format and --verbose flags".into(),
+        ));
+    }
     let usage = crate::engine::system::disk_usage(ctx)?;
-    let fmt = Format::parse(args.format.as_deref());
-    if args.verbose && fmt == Format::Default {
-        let images = df_images(&usage);
-        let table = Table {
-            name: "df",
-            default_template: "table {{.Repository}}\t{{.Tag}}\t{{.ImageID}}\t{{.Created}}\t{{.Size}}\t{{.SharedSize}}\t{{.UniqueSize}}\t{{.Containers}}",
-            headers: &[("ImageID", "IMAGE ID")],
-            json: JsonStyle::IMAGES,
-        };
-        let text = format::render_list(&images, &fmt, &table)?;
-        return out(&format!(
-            "Images space usage:\n\n{text}\nContainers space usage:\n\nLocal Volumes space usage:\n"
-        ))
-        .map(|()| 0);
+    if args.verbose {
+        return df_verbose(&usage);
     }
     let table = Table {
         name: "df",
@@ -359,44 +408,98 @@ pub fn df(ctx: &Ctx, args: &DfArgs) -> Result<i32, Error> {
         headers: &[],
         json: JsonStyle::IMAGES,
     };
+    let fmt = Format::parse(args.format.as_deref());
     out(&format::render_list(&df_rows(&usage), &fmt, &table)?).map(|()| 0)
 }
 
-/// `system df`'s summary: images, containers and volumes.
+/// `system df --verbose`: images, containers and volumes, one table each.
+fn df_verbose(usage: &crate::engine::system::DiskUsage) -> Result<i32, Error> {
+    let fmt = Format::Default;
+    let images = format::render_list(
+        &df_images(usage),
+        &fmt,
+        &Table {
+            name: "df",
+            default_template: "table {{.Repository}}\t{{.Tag}}\t{{.ImageID}}\t{{.Created}}\t{{.Size}}\t{{.SharedSize}}\t{{.UniqueSize}}\t{{.Containers}}",
+            headers: &[("ImageID", "IMAGE ID")],
+            json: JsonStyle::IMAGES,
+        },
+    )?;
+    let containers = format::render_list(
+        &df_containers(usage),
+        &fmt,
+        &Table {
+            name: "df",
+            default_template: "table {{.ContainerID}}\t{{.Image}}\t{{.Command}}\t{{.LocalVolumes}}\t{{.RWSize}}\t{{.Created}}\t{{.Status}}\t{{.Names}}",
+            headers: &[
+                ("ContainerID", "CONTAINER ID"),
+                ("LocalVolumes", "LOCAL VOLUMES"),
+                ("RWSize", "SIZE"),
+            ],
+            json: JsonStyle::IMAGES,
+        },
+    )?;
+    let volumes = format::render_list(
+        &df_volumes(usage),
+        &fmt,
+        &Table {
+            name: "df",
+            default_template: "table {{.VolumeName}}\t{{.Links}}\t{{.Size}}",
+            headers: &[("VolumeName", "VOLUME NAME")],
+            json: JsonStyle::IMAGES,
+        },
+    )?;
+    out(&format!(
+        "Images space usage:\n\n{images}\nContainers space usage:\n\n{containers}\nLocal Volumes space usage:\n\n{volumes}"
+    ))
+    .map(|()| 0)
+}
+
+/// `system df`'s summary, as podman counts: an image is active when a container uses it, and what
+/// the active images alone hold is not reclaimable; a container is active while it runs (the
+/// writable layers of the others are reclaimable); a volume's links are the containers using it
+/// (those no container uses are reclaimable).
 fn df_rows(usage: &crate::engine::system::DiskUsage) -> Vec<DfRow> {
-    let percent = |part: u64, total: u64| (part * 100).checked_div(total).unwrap_or(0);
+    let active_images = usage.images.iter().filter(|i| i.containers > 0);
+    let used: u64 = active_images.clone().map(|i| i.unique).sum();
+    let (mut c_size, mut c_free, mut c_running) = (0, 0, 0);
+    for c in &usage.containers {
+        c_size += c.rw_size;
+        if c.status == "running" {
+            c_running += 1;
+        } else {
+            c_free += c.rw_size;
+        }
+    }
+    let v_size = usage.volumes.iter().map(|v| v.size).sum();
+    let v_free = usage
+        .volumes
+        .iter()
+        .filter(|v| v.links == 0)
+        .map(|v| v.size)
+        .sum();
     vec![
-        DfRow {
-            kind: "Images".into(),
-            total: usage.images.len(),
-            active: usage.active_images,
-            size: image_size(usage.images_size as i64),
-            reclaimable: format!(
-                "{} ({}%)",
-                image_size(usage.reclaimable as i64),
-                percent(usage.reclaimable, usage.images_size)
-            ),
-            raw_size: usage.images_size,
-            raw_reclaimable: usage.reclaimable,
-        },
-        DfRow {
-            kind: "Containers".into(),
-            total: 0,
-            active: 0,
-            size: image_size(0),
-            reclaimable: format!("{} (0%)", image_size(0)),
-            raw_size: 0,
-            raw_reclaimable: 0,
-        },
-        DfRow {
-            kind: "Local Volumes".into(),
-            total: 0,
-            active: 0,
-            size: image_size(0),
-            reclaimable: format!("{} (0%)", image_size(0)),
-            raw_size: 0,
-            raw_reclaimable: 0,
-        },
+        DfRow::new(
+            "Images",
+            usage.images.len(),
+            active_images.count(),
+            usage.images_size,
+            usage.images_size.saturating_sub(used),
+        ),
+        DfRow::new(
+            "Containers",
+            usage.containers.len(),
+            c_running,
+            c_size,
+            c_free,
+        ),
+        DfRow::new(
+            "Local Volumes",
+            usage.volumes.len(),
+            usage.volumes.iter().map(|v| v.links).sum(),
+            v_size,
+            v_free,
+        ),
     ]
 }
 
@@ -424,14 +527,45 @@ fn df_images(usage: &crate::engine::system::DiskUsage) -> Vec<DfImageRow> {
                     .created
                     .map(|c| format::time_ago(c, now))
                     .unwrap_or_default(),
-                size: image_size(i.size as i64),
-                shared_size: image_size(i.shared as i64),
-                unique_size: image_size(i.unique as i64),
+                size: df_size(i.size),
+                shared_size: df_size(i.shared),
+                unique_size: df_size(i.unique),
                 containers: i.containers,
             });
         }
     }
     images
+}
+
+fn df_containers(usage: &crate::engine::system::DiskUsage) -> Vec<DfContainerRow> {
+    let now = jiff::Timestamp::now();
+    let short = |s: &str| s.chars().take(12).collect::<String>();
+    usage
+        .containers
+        .iter()
+        .map(|c| DfContainerRow {
+            container_id: short(&c.id),
+            image: short(&c.image_id),
+            command: c.command.join(" "),
+            local_volumes: c.local_volumes,
+            rw_size: df_size(c.rw_size),
+            created: format::time_ago(c.created, now),
+            status: c.status.to_string(),
+            names: c.name.clone(),
+        })
+        .collect()
+}
+
+fn df_volumes(usage: &crate::engine::system::DiskUsage) -> Vec<DfVolumeRow> {
+    usage
+        .volumes
+        .iter()
+        .map(|v| DfVolumeRow {
+            volume_name: v.name.clone(),
+            links: v.links,
+            size: df_size(v.size),
+        })
+        .collect()
 }
 
 /// `unshare [COMMAND]`: we are inside the namespace already (the dispatcher re-executed us); replace this

@@ -74,7 +74,7 @@ pub struct LsArgs {
     #[arg(short, long)]
     pub quiet: bool,
     /// Pretty-print with a Go template, `json`, or `table …`
-    #[arg(long, value_name = "FORMAT")]
+    #[arg(long, value_name = "FORMAT", allow_hyphen_values = true)]
     pub format: Option<String>,
     /// Filter output (name, label, dangling, driver)
     #[arg(short, long, value_name = "KEY=VALUE")]
@@ -87,7 +87,7 @@ pub struct LsArgs {
 #[derive(Debug, Args)]
 pub struct InspectArgs {
     /// Format the output with a Go template or `json`
-    #[arg(short, long, value_name = "FORMAT")]
+    #[arg(short, long, value_name = "FORMAT", allow_hyphen_values = true)]
     pub format: Option<String>,
     /// Inspect all volumes
     #[arg(short, long)]

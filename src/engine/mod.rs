@@ -98,6 +98,9 @@ pub enum EngineError {
     /// `inspect` without `--type`: neither a container nor an image has these names (podman's words).
     #[error("no such object: {}", .0.iter().map(|n| format!("\"{n}\"")).collect::<Vec<_>>().join(", "))]
     NoSuchObject(Vec<String>),
+    /// `container inspect` of a name that is no container (podman's words).
+    #[error("no such container \"{0}\"")]
+    NoSuchContainerToInspect(String),
     #[error(
         "cannot remove container {0} as it is running - running or paused containers cannot be removed without force: container state improper"
     )]

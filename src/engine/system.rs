@@ -77,6 +77,11 @@ pub struct VersionInfo {
     pub api_version: String,
     /// roost's own version.
     pub roost_version: String,
+    /// The toolchain roost was built with (`rustc X.Y.Z`), in podman's `GoVersion` field.
+    pub go_version: String,
+    /// When the binary was built (its modification time), Unix seconds and podman's text.
+    pub built: i64,
+    pub built_time: String,
     #[serde(rename = "OsArch")]
     pub os_arch: String,
     pub os: String,
@@ -89,10 +94,17 @@ pub struct VersionInfo {
 pub const PODMAN_COMPAT_VERSION: &str = "4.3.1";
 
 pub fn version() -> VersionInfo {
+    use std::os::unix::fs::MetadataExt;
+    let built = std::fs::metadata("/proc/self/exe").map_or(0, |m| m.mtime());
     VersionInfo {
         version: PODMAN_COMPAT_VERSION.to_string(),
         api_version: PODMAN_COMPAT_VERSION.to_string(),
         roost_version: env!("CARGO_PKG_VERSION").to_string(),
+        go_version: env!("ROOST_RUSTC_VERSION").to_string(),
+        built,
+        built_time: jiff::Timestamp::from_second(built)
+            .map(|t| t.strftime("%a %b %e %H:%M:%S %Y").to_string())
+            .unwrap_or_default(),
         os_arch: format!("linux/{}", crate::oci::Platform::host().architecture),
         os: "linux".to_string(),
     }
@@ -242,20 +254,94 @@ pub struct ImageUsage {
     pub containers: u32,
 }
 
+/// One container in `system df -v`.
+#[derive(Debug, Clone)]
+pub struct ContainerUsage {
+    pub id: String,
+    pub image_id: String,
+    pub command: Vec<String>,
+    /// How many named or anonymous volumes it mounts.
+    pub local_volumes: usize,
+    /// What it wrote in its writable layer.
+    pub rw_size: u64,
+    pub created: jiff::Timestamp,
+    pub status: &'static str,
+    pub name: String,
+}
+
+/// One volume in `system df -v`.
+#[derive(Debug, Clone)]
+pub struct VolumeUsage {
+    pub name: String,
+    /// How many containers use it.
+    pub links: usize,
+    pub size: u64,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct DiskUsage {
     pub images: Vec<ImageUsage>,
     /// Unique bytes of all unpacked layers.
     pub images_size: u64,
-    /// Bytes that removing unused images would free.
-    pub reclaimable: u64,
-    pub active_images: usize,
+    pub containers: Vec<ContainerUsage>,
+    pub volumes: Vec<VolumeUsage>,
 }
 
 pub fn disk_usage(ctx: &Ctx) -> Result<DiskUsage, EngineError> {
     let Some(store) = ctx.store_if_exists()? else {
         return Ok(DiskUsage::default());
     };
+    let containers: Vec<super::container::Container> = super::container::list(ctx)?
+        .into_iter()
+        .filter(|c| !c.is_external())
+        .collect();
+    let (images, images_size) = image_usage(&store, &containers)?;
+    let volumes = super::volume::list(ctx, &[], &super::container::ContainerUsers)?
+        .into_iter()
+        .map(|v| VolumeUsage {
+            links: v.users.len(),
+            size: super::container::tree_size(&v.record.mountpoint),
+            name: v.record.name,
+        })
+        .collect();
+    let containers = containers
+        .iter()
+        .map(|c| ContainerUsage {
+            id: c.record.id.clone(),
+            image_id: c.record.image_id.hex().to_string(),
+            command: c
+                .spec
+                .entrypoint
+                .iter()
+                .chain(&c.spec.command)
+                .cloned()
+                .collect(),
+            local_volumes: c
+                .spec
+                .mounts
+                .iter()
+                .filter(|m| m.kind == super::container::MountKind::Volume)
+                .count(),
+            rw_size: super::container::size(&store, c).map_or(0, |s| s.rw_size),
+            created: c.record.created,
+            status: c.state.status.as_str(),
+            name: c.record.name.clone(),
+        })
+        .collect();
+    Ok(DiskUsage {
+        images,
+        images_size,
+        containers,
+        volumes,
+    })
+}
+
+/// Each image's shared and unique bytes (a layer other images use too is shared) and how many
+/// containers use it; and the bytes of all layers.
+fn image_usage(
+    store: &crate::store::Store,
+    containers: &[super::container::Container],
+) -> Result<(Vec<ImageUsage>, u64), EngineError> {
     let images = store.images()?;
     let layers: HashMap<Digest, u64> = store
         .layers()?
@@ -280,6 +366,10 @@ pub fn disk_usage(ctx: &Ctx) -> Result<DiskUsage, EngineError> {
                     unique += size
                 }
             }
+            let used_by = containers
+                .iter()
+                .filter(|c| c.record.image_id == img.id)
+                .count();
             ImageUsage {
                 id: img.id.clone(),
                 names: img.names.clone(),
@@ -287,15 +377,9 @@ pub fn disk_usage(ctx: &Ctx) -> Result<DiskUsage, EngineError> {
                 size: shared + unique,
                 shared,
                 unique,
-                containers: 0,
+                containers: used_by as u32,
             }
         })
         .collect();
-    let total: u64 = layers.values().sum();
-    Ok(DiskUsage {
-        images: usage,
-        images_size: total,
-        reclaimable: total,
-        active_images: 0,
-    })
+    Ok((usage, layers.values().sum()))
 }

@@ -171,6 +171,19 @@ impl Store {
         })
     }
 
+    /// Mark a running container as being stopped, or not, in one statement: a state the container's
+    /// monitor writes meanwhile (its exit) is never overwritten, and only a running one is marked.
+    pub fn set_container_stopping(&mut self, id: &str, stopping: bool) -> Result<()> {
+        self.db.write(|tx| {
+            tx.execute(
+                "UPDATE containers SET state = json_set(state, '$.stopping', json(?2)) \
+                 WHERE id = ?1 AND json_extract(state, '$.status') = 'running'",
+                params![id, if stopping { "true" } else { "false" }],
+            )
+            .map(|_| ())
+        })
+    }
+
     /// Replace a container's spec (`network connect`/`disconnect`).
     pub fn set_container_spec(&mut self, id: &str, spec: &str) -> Result<()> {
         self.db.write(|tx| {

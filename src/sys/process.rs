@@ -262,3 +262,18 @@ pub fn close_descriptors_then_exit(wait: fn(i32) -> i32, arg: i32) -> ! {
     }
     crate::sys::clone::exit_now(wait(arg))
 }
+
+/// kill(2) with any signal number 1..=64, the real-time ones included (nix's `Signal` has only the
+/// named ones).
+pub fn send_signal(pid: i32, sig: i32) -> io::Result<()> {
+    if pid <= 0 || !(1..=64).contains(&sig) {
+        return Err(io::Error::from_raw_os_error(libc::EINVAL));
+    }
+    // SAFETY: kill(2) takes two integers and touches no memory of ours; a positive pid names one
+    // process (never a group or every process), checked above.
+    if unsafe { libc::kill(pid, sig) } == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}

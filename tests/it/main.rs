@@ -28,6 +28,7 @@ mod monitor;
 mod network;
 mod networks;
 mod parity_storage;
+mod parity_cli;
 mod podman_cli;
 mod pods;
 mod privacy;

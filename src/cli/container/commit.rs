@@ -24,7 +24,7 @@ pub struct CommitArgs {
     #[arg(short, long)]
     pub quiet: bool,
     /// Manifest and config format: oci or docker
-    #[arg(short, long, value_name = "FORMAT", default_value = "oci", value_parser = ["oci", "docker"])]
+    #[arg(short, long, value_name = "FORMAT", allow_hyphen_values = true, default_value = "oci", value_parser = ["oci", "docker"])]
     pub format: String,
     /// Pause the container while committing (accepted; roost commits without pausing)
     #[arg(short, long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true",

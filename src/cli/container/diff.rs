@@ -11,7 +11,7 @@ use crate::error::Error;
 #[derive(Debug, Args)]
 pub struct DiffArgs {
     /// Output format: json (default: `KIND PATH` lines)
-    #[arg(long, value_name = "FORMAT", value_parser = ["json"])]
+    #[arg(long, value_name = "FORMAT", allow_hyphen_values = true, value_parser = ["json"])]
     pub format: Option<String>,
     /// Container to inspect
     #[arg(value_name = "CONTAINER", add = ArgValueCandidates::new(container_names))]

@@ -168,7 +168,7 @@ pub fn container_json(ctx: &Ctx, store: &Store, c: &Container) -> Value {
 fn state_json(st: &State) -> Value {
     json!({
         "OciVersion": "1.1.0",
-        "Status": st.status.as_str(),
+        "Status": st.status_text(),
         "Running": st.status == Status::Running,
         "Paused": st.status == Status::Paused,
         "Restarting": false,
@@ -180,6 +180,7 @@ fn state_json(st: &State) -> Value {
         "Error": st.error,
         "StartedAt": time(st.started_at),
         "FinishedAt": time(st.finished_at),
+        "StoppedByUser": st.stopped_by_user,
     })
 }
 

@@ -32,7 +32,13 @@ pub struct StopArgs {
 #[derive(Debug, Args)]
 pub struct KillArgs {
     /// Signal to send (name or number)
-    #[arg(short, long, value_name = "SIGNAL", default_value = "KILL")]
+    #[arg(
+        short,
+        long,
+        value_name = "SIGNAL",
+        default_value = "KILL",
+        allow_hyphen_values = true
+    )]
     pub signal: String,
     /// Signal all running containers
     #[arg(short, long)]

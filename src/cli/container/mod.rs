@@ -136,7 +136,7 @@ pub enum ContainerCommand {
 #[derive(Debug, Args)]
 pub struct ContainerInspectArgs {
     /// Format the output with a Go template or `json`
-    #[arg(short, long, value_name = "FORMAT")]
+    #[arg(short, long, value_name = "FORMAT", allow_hyphen_values = true)]
     pub format: Option<String>,
     #[arg(required = true, value_name = "CONTAINER", add = ArgValueCandidates::new(container_names))]
     pub containers: Vec<String>,
@@ -237,6 +237,9 @@ pub struct CreateArgs {
     /// Name for the container
     #[arg(long, value_name = "NAME")]
     pub name: Option<String>,
+    /// If a container with the same --name exists, remove it (stopping it first) and create this one
+    #[arg(long, requires = "name")]
+    pub replace: bool,
     /// Write the container's ID to this file (which must not exist yet)
     #[arg(long, value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
     pub cidfile: Option<std::path::PathBuf>,
@@ -399,6 +402,9 @@ pub struct CreateArgs {
     /// Set metadata labels (KEY=VALUE)
     #[arg(short, long, value_name = "KEY=VALUE")]
     pub label: Vec<String>,
+    /// Read labels from a file of KEY=VALUE lines (`#` starts a comment line); --label wins
+    #[arg(long, value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
+    pub label_file: Vec<std::path::PathBuf>,
     /// Set annotations (KEY=VALUE)
     #[arg(long, value_name = "KEY=VALUE")]
     pub annotation: Vec<String>,
@@ -446,8 +452,12 @@ pub struct RunArgs {
 #[derive(Debug, Args)]
 pub struct StartArgs {
     /// Start every container that is not running
-    #[arg(long, conflicts_with_all = ["containers", "attach"])]
+    #[arg(long, conflicts_with = "attach")]
     pub all: bool,
+    /// Start only the containers that match (as `ps --filter`, and `restart-policy=`); without
+    /// containers named, any container
+    #[arg(short, long, value_name = "KEY=VALUE")]
+    pub filter: Vec<String>,
     /// Attach to the container's output and wait for it
     #[arg(short, long)]
     pub attach: bool,
@@ -463,7 +473,7 @@ pub struct StartArgs {
           default_missing_value = "true", action = clap::ArgAction::Set)]
     pub sig_proxy: bool,
     /// Containers to start
-    #[arg(required_unless_present = "all", value_name = "CONTAINER", add = ArgValueCandidates::new(startable_containers))]
+    #[arg(value_name = "CONTAINER", add = ArgValueCandidates::new(startable_containers))]
     pub containers: Vec<String>,
 }
 
@@ -526,7 +536,7 @@ pub struct PsArgs {
     #[arg(short, long, value_name = "KEY=VALUE")]
     pub filter: Vec<String>,
     /// Pretty-print with a Go template, `json`, or `table …`
-    #[arg(long, value_name = "FORMAT")]
+    #[arg(long, value_name = "FORMAT", allow_hyphen_values = true)]
     pub format: Option<String>,
     /// Omit the table heading
     #[arg(long)]

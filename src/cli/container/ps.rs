@@ -323,13 +323,13 @@ enum Filter {
     Network(String),
     /// A pod id (`pod=` names are resolved to ids by `ps`).
     Pod(String),
+    RestartPolicy(&'static str),
     /// Created before this time (`until`, `before`) or after it (`since`).
     Before(jiff::Timestamp),
     After(jiff::Timestamp),
 }
 
-const FILTER_KEYS: &str =
-    "name, id, status, ancestor, exited, label, volume, network, pod, since, before, until, health";
+const FILTER_KEYS: &str = "name, id, status, ancestor, exited, label, volume, network, pod, restart-policy, since, before, until, health";
 
 fn parse_filter(list: &[Container], f: &str) -> Result<(String, Filter), Error> {
     let bad = |why: String| Error::Usage(format!("invalid filter `{f}`: {why}"));
@@ -379,6 +379,14 @@ fn parse_filter(list: &[Container], f: &str) -> Result<(String, Filter), Error> 
         "volume" => Filter::Volume(v.to_string()),
         "network" => Filter::Network(v.to_string()),
         "pod" => Filter::Pod(v.to_string()),
+        // podman's wording; `none` is a container created without --restart, which is `no` here.
+        "restart-policy" => Filter::RestartPolicy(match v {
+            "none" | "no" => "no",
+            "on-failure" => "on-failure",
+            "always" => "always",
+            "unless-stopped" => "unless-stopped",
+            _ => return Err(Error::Usage(format!("{v} invalid restart policy"))),
+        }),
         "until" => Filter::Before(super::logs::parse_time(v)?),
         "before" => Filter::Before(created(v)?),
         "since" => Filter::After(created(v)?),
@@ -421,6 +429,7 @@ fn matches(c: &Container, f: &Filter) -> bool {
             .pod
             .as_deref()
             .is_some_and(|id| !p.is_empty() && id.starts_with(p.as_str())),
+        Filter::RestartPolicy(p) => c.spec.restart.name() == *p,
         Filter::Before(t) => c.record.created < *t,
         Filter::After(t) => c.record.created > *t,
     }

@@ -90,6 +90,23 @@ fn env_files(a: &CreateArgs) -> Result<Vec<(std::path::PathBuf, String)>, Error>
         .collect()
 }
 
+/// `--label-file`s in order, then `--label`s: a later value of a key replaces an earlier one.
+fn labels(a: &CreateArgs) -> Result<std::collections::BTreeMap<String, String>, Error> {
+    let mut items = Vec::new();
+    for p in &a.label_file {
+        let text = std::fs::read_to_string(p)
+            .map_err(|e| Error::io(format!("read the label file `{}`", p.display()), e))?;
+        items.extend(
+            text.lines()
+                .map(str::trim_start)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(str::to_string),
+        );
+    }
+    items.extend(a.label.iter().cloned());
+    crate::cli::key_values("--label", &items)
+}
+
 fn options(a: &CreateArgs, remove: bool) -> Result<CreateOptions, Error> {
     let (net, networks) = network_request(a)?;
     let (no_new_privileges, seccomp) = security_opts(&a.security_opt)?;
@@ -110,7 +127,7 @@ fn options(a: &CreateArgs, remove: bool) -> Result<CreateOptions, Error> {
         remove,
         tty: a.tty,
         interactive: a.interactive,
-        labels: crate::cli::key_values("--label", &a.label)?,
+        labels: labels(a)?,
         annotations: crate::cli::key_values("--annotation", &a.annotation)?,
         pull: Some(a.pull.parse()?),
         stop_signal: a
@@ -160,11 +177,24 @@ fn options(a: &CreateArgs, remove: bool) -> Result<CreateOptions, Error> {
 
 pub fn create(ctx: &Ctx, a: &CreateArgs) -> Result<i32, Error> {
     let mut opts = options(a, a.rm)?;
+    replace_existing(ctx, a)?;
     let cidfile = CidFile::claim(a.cidfile.as_deref())?;
     crate::cli::pod::container_pod(ctx, &mut opts, a.pod.as_deref(), a.pod_id_file.as_deref())?;
     let c = engine::create(ctx, &opts, &Progress::new(a.quiet))?;
     cidfile.write(&c.record.id)?;
     out(&format!("{}\n", c.record.id)).map(|()| 0)
+}
+
+/// `--replace`: remove the container that has the new one's name, if there is one (forcibly).
+fn replace_existing(ctx: &Ctx, a: &CreateArgs) -> Result<(), Error> {
+    let (true, Some(name)) = (a.replace, a.name.as_ref()) else {
+        return Ok(());
+    };
+    let report = engine::remove(ctx, std::slice::from_ref(name), false, true, true)?;
+    match report.errors.into_iter().next() {
+        Some(e) => Err(e.into()),
+        None => Ok(()),
+    }
 }
 
 /// `--cidfile`: claimed (created empty, exclusively) before the container is made, so that two
@@ -234,6 +264,7 @@ pub fn run(ctx: &Ctx, a: &RunArgs) -> Result<i32, Error> {
         ));
     }
     let detach_keys = parse_detach_keys(&a.detach_keys)?;
+    replace_existing(ctx, &a.create)?;
     let cidfile = CidFile::claim(a.create.cidfile.as_deref())?;
     crate::cli::pod::container_pod(
         ctx,
@@ -267,17 +298,8 @@ pub fn start(ctx: &Ctx, a: &StartArgs) -> Result<i32, Error> {
             "you cannot start and attach multiple containers at once".into(),
         ));
     }
+    let keys = start_keys(ctx, a)?;
     let store = ctx.store()?;
-    let keys: Vec<String> = if a.all {
-        // podman prints the ids of the containers it starts.
-        engine::list(ctx)?
-            .into_iter()
-            .filter(|c| c.state.status != engine::Status::Running)
-            .map(|c| c.record.id)
-            .collect()
-    } else {
-        a.containers.clone()
-    };
     for key in &keys {
         let c = engine::find(&store, key)?;
         if c.state.status == engine::Status::Running {
@@ -293,11 +315,49 @@ pub fn start(ctx: &Ctx, a: &StartArgs) -> Result<i32, Error> {
             };
             return super::attach::start_attached(ctx, &c, &how);
         } else {
-            engine::start_detached(ctx, &c)?;
+            engine::start_detached(ctx, &c).map_err(Error::Start)?;
             out(&format!("{key}\n"))?;
         }
     }
     Ok(0)
+}
+
+/// The containers `start` starts: those named, or with `--all` or `--filter` every one that is not
+/// running, narrowed by the filters (podman's errors for a bad combination).
+fn start_keys(ctx: &Ctx, a: &StartArgs) -> Result<Vec<String>, Error> {
+    if a.all && !a.containers.is_empty() {
+        return Err(Error::Usage(
+            "either start all containers or the container(s) provided in the arguments".into(),
+        ));
+    }
+    if !a.all && a.filter.is_empty() {
+        if a.containers.is_empty() {
+            return Err(Error::Usage(
+                "specify one or more containers to start (or use --all or --filter)".into(),
+            ));
+        }
+        return Ok(a.containers.clone());
+    }
+    let list = engine::list(ctx)?;
+    // Named containers are printed as named, the others by id.
+    let mut named: Vec<(String, String)> = Vec::new();
+    if !a.containers.is_empty() {
+        let store = ctx.store()?;
+        for k in &a.containers {
+            named.push((engine::find(&store, k)?.record.id, k.clone()));
+        }
+    }
+    let list = list
+        .into_iter()
+        .filter(|c| a.containers.is_empty() || named.iter().any(|(id, _)| *id == c.record.id));
+    Ok(super::ps::apply_filters(list.collect(), &a.filter)?
+        .into_iter()
+        .filter(|c| c.state.status != engine::Status::Running)
+        .map(|c| {
+            let key = named.iter().find(|(id, _)| *id == c.record.id);
+            key.map_or(c.record.id, |(_, k)| k.clone())
+        })
+        .collect())
 }
 
 pub fn rm(ctx: &Ctx, a: &RmArgs) -> Result<i32, Error> {

@@ -18,7 +18,7 @@ pub struct StatsArgs {
     #[arg(short, long)]
     pub all: bool,
     /// Output: json, or a Go template (fields .ID .Name .CPUPerc .MemUsage .MemPerc .NetIO .BlockIO .PIDS)
-    #[arg(long, value_name = "FORMAT")]
+    #[arg(long, value_name = "FORMAT", allow_hyphen_values = true)]
     pub format: Option<String>,
     /// Print one reading and exit
     #[arg(long)]

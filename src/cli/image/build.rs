@@ -44,7 +44,7 @@ pub struct BuildArgs {
     #[arg(long)]
     pub squash_all: bool,
     /// Image format: oci or docker
-    #[arg(long, value_name = "FORMAT", default_value = "oci", value_parser = ["oci", "docker"])]
+    #[arg(long, value_name = "FORMAT", allow_hyphen_values = true, default_value = "oci", value_parser = ["oci", "docker"])]
     pub format: String,
     /// Write the image id to this file
     #[arg(long, value_name = "PATH", value_hint = clap::ValueHint::FilePath)]

@@ -117,7 +117,8 @@ fn rows(records: &[ImageRecord], args: &ImagesArgs, now: Timestamp) -> Vec<Image
                 tag,
                 digest: rec.digest.to_string(),
                 created: time_ago(created, now),
-                created_at: format::go_time_string_utc(created),
+                // podman keeps an image's creation time in Unix seconds.
+                created_at: format::go_time_string_utc(whole_seconds(created)),
                 created_since: time_ago(created, now),
                 size: image_size(rec.size as i64),
                 virtual_size: image_size(rec.size as i64),
@@ -265,7 +266,8 @@ pub fn history(ctx: &Ctx, args: &HistoryArgs) -> Result<i32, Error> {
                 if args.human {
                     time_ago(c, now)
                 } else {
-                    format::rfc3339_nano_utc(c)
+                    // Go's time.RFC3339, as podman prints it: whole seconds.
+                    format::rfc3339_nano_utc(whole_seconds(c))
                 }
             });
             HistoryRow {
@@ -378,7 +380,7 @@ pub fn inspect(ctx: &Ctx, args: &InspectArgs) -> Result<i32, Error> {
             }
         }
         if kind == "container" {
-            return Err(crate::engine::EngineError::NoSuchContainer(name.clone()).into());
+            return Err(crate::engine::EngineError::NoSuchContainerToInspect(name.clone()).into());
         }
         match crate::engine::image::inspect(ctx, std::slice::from_ref(name)) {
             Ok(infos) => docs.extend(infos.iter().map(|i| inspect_json(i, ctx))),
@@ -395,6 +397,11 @@ pub fn inspect(ctx: &Ctx, args: &InspectArgs) -> Result<i32, Error> {
         return Ok(0);
     }
     Err(crate::engine::EngineError::NoSuchObject(missing).into())
+}
+
+/// `t` without its fraction of a second.
+fn whole_seconds(t: jiff::Timestamp) -> jiff::Timestamp {
+    jiff::Timestamp::from_second(t.as_second()).unwrap_or(t)
 }
 
 #[cfg(test)]

@@ -129,7 +129,7 @@ pub struct PushArgs {
     #[command(flatten)]
     pub registry: RegistryArgs,
     /// Compression for layers that are stored uncompressed: gzip or zstd
-    #[arg(long, value_name = "FORMAT", default_value = "gzip", value_parser = ["gzip", "zstd"])]
+    #[arg(long, value_name = "FORMAT", allow_hyphen_values = true, default_value = "gzip", value_parser = ["gzip", "zstd"])]
     pub compression_format: String,
     /// Write the pushed manifest's digest to this file
     #[arg(long, value_name = "PATH", value_hint = clap::ValueHint::FilePath)]
@@ -154,7 +154,7 @@ pub struct ImagesArgs {
     #[arg(short, long, value_name = "KEY=VALUE")]
     pub filter: Vec<String>,
     /// Pretty-print with a Go template, `json`, or `table …`
-    #[arg(long, value_name = "FORMAT")]
+    #[arg(long, value_name = "FORMAT", allow_hyphen_values = true)]
     pub format: Option<String>,
     /// Do not truncate output
     #[arg(long)]
@@ -213,7 +213,7 @@ pub struct UntagArgs {
 #[derive(Debug, Args)]
 pub struct InspectArgs {
     /// Format the output with a Go template or `json`
-    #[arg(short, long, value_name = "FORMAT")]
+    #[arg(short, long, value_name = "FORMAT", allow_hyphen_values = true)]
     pub format: Option<String>,
     /// What to inspect: container, image or all
     #[arg(short = 't', long = "type", value_name = "TYPE", value_parser = ["image", "container", "all"])]
@@ -226,7 +226,7 @@ pub struct InspectArgs {
 #[derive(Debug, Args)]
 pub struct ImageInspectArgs {
     /// Format the output with a Go template or `json`
-    #[arg(short, long, value_name = "FORMAT")]
+    #[arg(short, long, value_name = "FORMAT", allow_hyphen_values = true)]
     pub format: Option<String>,
     /// Images to inspect
     #[arg(required = true, value_name = "IMAGE", add = ArgValueCandidates::new(image_names))]
@@ -236,11 +236,11 @@ pub struct ImageInspectArgs {
 #[derive(Debug, Args)]
 pub struct HistoryArgs {
     /// Pretty-print with a Go template, `json`, or `table …`
-    #[arg(long, value_name = "FORMAT")]
+    #[arg(long, value_name = "FORMAT", allow_hyphen_values = true)]
     pub format: Option<String>,
     /// Display sizes and dates in human-readable form
     #[arg(short = 'H', long, default_value_t = true, num_args = 0..=1, default_missing_value = "true",
-          value_parser = clap::value_parser!(bool))]
+          require_equals = true, value_parser = clap::value_parser!(bool))]
     pub human: bool,
     /// Do not truncate output
     #[arg(long, visible_alias = "notruncate")]
@@ -269,7 +269,7 @@ pub struct SaveArgs {
     #[arg(short, long, value_name = "PATH", value_hint = clap::ValueHint::FilePath)]
     pub output: Option<PathBuf>,
     /// Archive format: docker-archive, oci-archive or oci-dir
-    #[arg(long, value_name = "FORMAT", default_value = "docker-archive",
+    #[arg(long, value_name = "FORMAT", allow_hyphen_values = true, default_value = "docker-archive",
           value_parser = ["docker-archive", "oci-archive", "oci-dir", "docker-dir"])]
     pub format: String,
     /// Allow several images in one docker-archive

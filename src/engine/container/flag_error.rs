@@ -7,8 +7,11 @@ use crate::runtime::security::seccomp::SeccompError;
 pub enum FlagError {
     #[error("names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*: invalid argument `{0}`")]
     Name(String),
-    #[error("invalid signal `{0}`")]
+    /// podman's (docker's `ParseSignal`) wording.
+    #[error("invalid signal: {0}")]
     Signal(String),
+    #[error("valid signals are 1 through 64")]
+    SignalRange,
     #[error(
         "{flag} `{value}`: joining another container's namespace is not supported; use host or private"
     )]

@@ -105,6 +105,7 @@ pub fn record_exit(store: &mut Store, id: &str, code: i32) -> Result<i32, Engine
         .map(|r| State::from_json(&r.state))
         .unwrap_or_default();
     state.status = Status::Exited;
+    state.stopping = false;
     state.exit_code = code;
     state.finished_at = Some(Timestamp::now());
     state.pid = 0;
@@ -386,6 +387,10 @@ pub fn remove_containers(
     Ok(report)
 }
 
+fn set_stopping(store: &mut Store, id: &str, stopping: bool) -> Result<(), EngineError> {
+    Ok(store.set_container_stopping(id, stopping)?)
+}
+
 fn set_stopped_by_user(store: &mut Store, id: &str) -> Result<(), EngineError> {
     let mut st = store
         .container(id)?
@@ -446,6 +451,7 @@ pub fn stop(ctx: &Ctx, key: &str, timeout: Option<u32>) -> Result<StopOutcome, E
         });
     }
     set_stopped_by_user(&mut store, &c.record.id)?;
+    set_stopping(&mut store, &c.record.id, true)?;
     let pid = Pid::from_raw(c.state.pid);
     let sig =
         nix::sys::signal::Signal::try_from(signal).unwrap_or(nix::sys::signal::Signal::SIGTERM);
@@ -470,6 +476,8 @@ pub fn stop(ctx: &Ctx, key: &str, timeout: Option<u32>) -> Result<StopOutcome, E
             Err(e) => return Err(e),
         }
     }
+    // Still running after SIGKILL (a process that cannot die): it is not stopping any more.
+    set_stopping(&mut store, &c.record.id, false)?;
     if c.state.monitor_lost {
         // Nobody else will record the end or tidy up. The real status is unknown (we are not the
         // parent): the signal that ended it is the best guess.
@@ -495,10 +503,13 @@ pub fn kill(ctx: &Ctx, key: &str, signal: i32) -> Result<String, EngineError> {
         }
         .into());
     }
-    let sig = nix::sys::signal::Signal::try_from(signal)
-        .map_err(|_| super::OpError::SignalNumber(signal))?;
-    nix::sys::signal::kill(Pid::from_raw(c.state.pid), sig)
-        .map_err(|e| EngineError::io("signal", format!("container {}", c.record.id), e.into()))?;
+    if !(1..=64).contains(&signal) {
+        return Err(super::OpError::SignalNumber(signal).into());
+    }
+    // As podman: a container the user signalled is not restarted by its restart policy.
+    set_stopped_by_user(&mut store, &c.record.id)?;
+    crate::sys::process::send_signal(c.state.pid, signal)
+        .map_err(|e| EngineError::io("signal", format!("container {}", c.record.id), e))?;
     Ok(c.record.id)
 }
 

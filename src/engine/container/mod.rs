@@ -58,7 +58,7 @@ pub use names::{parse_signal, validate as validate_name};
 pub use op_error::OpError;
 pub use restart::{Restart, parse_restart};
 pub use run::{Ended, run_attached};
-pub use size::{ContainerSize, size};
+pub use size::{ContainerSize, size, tree_size};
 pub use spec::{ContainerSpec, State, Status};
 pub use top::top;
 pub use users::ContainerUsers;

@@ -381,6 +381,7 @@ fn record_running(
         st.exit_code = 0;
         st.error.clear();
         st.stopped_by_user = false;
+        st.stopping = false;
         st.restart_count = restarts;
         st.cgroup = run.cgroup.as_ref().map(|m| m.container.clone());
         st.oom_killed = false;

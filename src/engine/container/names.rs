@@ -60,14 +60,17 @@ pub(crate) fn generate(store: &Store) -> Result<String, EngineError> {
 }
 
 /// `SIGTERM`, `TERM`, `15`, `RTMIN+3` → signal number.
+/// As podman, a leading `-` is dropped (`-9`, `-KILL`); 0 is not a signal, other numbers out of
+/// 1..=64 are out of range.
 pub fn parse_signal(s: &str) -> Result<i32, EngineError> {
-    let bad = || EngineError::from(super::FlagError::Signal(s.to_string()));
     let t = s.trim();
-    if let Ok(n) = t.parse::<i32>() {
-        return if (1..=64).contains(&n) {
-            Ok(n)
-        } else {
-            Err(bad())
+    let t = t.strip_prefix('-').unwrap_or(t);
+    let bad = || EngineError::from(super::FlagError::Signal(t.to_string()));
+    if let Ok(n) = t.parse::<i64>() {
+        return match n {
+            1..=64 => Ok(n as i32),
+            0 => Err(bad()),
+            _ => Err(super::FlagError::SignalRange.into()),
         };
     }
     let up = t.to_ascii_uppercase();
@@ -121,6 +124,14 @@ mod tests {
         assert_eq!(parse_signal("RTMIN+3").unwrap(), libc::SIGRTMIN() + 3);
         assert!(parse_signal("NOPE").is_err());
         assert!(parse_signal("0").is_err());
+        assert_eq!(parse_signal("-9").unwrap(), 9);
+        assert_eq!(parse_signal("64").unwrap(), 64);
+        let range = |s| parse_signal(s).unwrap_err().to_string();
+        assert_eq!(range("65"), "valid signals are 1 through 64");
+        assert_eq!(range("-65"), "valid signals are 1 through 64");
+        assert_eq!(range("99999999"), "valid signals are 1 through 64");
+        assert_eq!(range("0"), "invalid signal: 0");
+        assert_eq!(range("-SIGBADSIG"), "invalid signal: SIGBADSIG");
     }
 
     #[test]

@@ -49,7 +49,7 @@ fn copy_changes_size(store: &Store, c: &Container, rootfs: &Path) -> u64 {
 
 /// Sum of the sizes of the regular files and symlinks under `root`, by `lstat` only. The upper dir
 /// holds files owned by subordinate ids: directories we cannot list are skipped, not errors.
-fn tree_size(root: &Path) -> u64 {
+pub fn tree_size(root: &Path) -> u64 {
     let mut total = 0;
     let mut dirs = vec![root.to_path_buf()];
     while let Some(dir) = dirs.pop() {

@@ -202,9 +202,20 @@ pub struct State {
     /// Frozen by `pause` (stored with status `running`; read as `paused`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub paused: bool,
+    /// `stop` has signalled it and waits for it to end (shown as podman's `stopping` while it runs).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stopping: bool,
 }
 
 impl State {
+    /// podman's `State.Status`: `stopping` for a running container that `stop` waits for.
+    pub fn status_text(&self) -> &'static str {
+        if self.stopping && self.status == Status::Running {
+            "stopping"
+        } else {
+            self.status.as_str()
+        }
+    }
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).expect("state serializes")
     }
