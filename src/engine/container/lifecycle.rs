@@ -3,6 +3,7 @@ use jiff::Timestamp;
 use nix::unistd::Pid;
 
 use super::{Container, State, Status};
+use crate::engine::events::{self, Event};
 use crate::engine::{Ctx, EngineError};
 use crate::store::Store;
 
@@ -194,6 +195,7 @@ pub fn remove_one(
     let rt = super::runtime_dir(ctx, &c.record.id);
     let _ = crate::store::remove_tree(&rt);
     store.remove_container(&c.record.id)?;
+    events::record(ctx, Event::container("remove", c));
     Ok(())
 }
 
@@ -373,7 +375,14 @@ pub fn remove_containers(
         let removed = t.and_then(|c| {
             remove_one(ctx, &mut store, &c, force)?;
             if volumes {
-                super::volumes::remove_anonymous_volumes(&mut store, &c)?;
+                let gone = super::volumes::remove_anonymous_volumes(&mut store, &c)?;
+                events::record_all(
+                    ctx,
+                    &gone
+                        .iter()
+                        .map(|v| Event::volume("remove", v))
+                        .collect::<Vec<_>>(),
+                );
             }
             Ok(c.record.id)
         });
@@ -480,6 +489,7 @@ pub fn stop(ctx: &Ctx, key: &str, timeout: Option<u32>) -> Result<StopOutcome, E
             discard_unstarted(ctx, &c.record.id);
         }
     }
+    events::record(ctx, Event::container("stop", &c));
     Ok(StopOutcome { killed, signal })
 }
 
@@ -499,6 +509,7 @@ pub fn kill(ctx: &Ctx, key: &str, signal: i32) -> Result<String, EngineError> {
         .map_err(|_| super::OpError::SignalNumber(signal))?;
     nix::sys::signal::kill(Pid::from_raw(c.state.pid), sig)
         .map_err(|e| EngineError::io("signal", format!("container {}", c.record.id), e.into()))?;
+    events::record(ctx, Event::container("kill", &c));
     Ok(c.record.id)
 }
 

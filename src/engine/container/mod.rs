@@ -292,11 +292,19 @@ pub fn create(
         &new_volumes,
         opts.name.is_none(),
     )?;
-    Ok(Container {
+    let c = Container {
         record,
         spec,
         state: State::default(),
-    })
+    };
+    use crate::engine::events::Event;
+    let mut events: Vec<Event> = new_volumes
+        .iter()
+        .map(|v| Event::volume("create", v))
+        .collect();
+    events.push(Event::container("create", &c));
+    crate::engine::events::record_all(ctx, &events);
+    Ok(c)
 }
 
 /// The flags of a new container that are checked before anything is looked up or pulled.

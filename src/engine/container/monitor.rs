@@ -10,6 +10,7 @@ use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use super::attach::{STREAM_STDERR, STREAM_STDOUT, Server, Slot};
 use super::logs::{LogFile, LogWriter};
 use super::{Container, State, Status, lifecycle, plan};
+use crate::engine::events::{self, Event};
 use crate::engine::{Ctx, EngineError};
 use crate::runtime::Failure;
 use crate::runtime::message::{decode, encode};
@@ -86,6 +87,7 @@ pub fn spawn_monitor(
         .arg(&ctx.paths.data)
         .arg("--runroot")
         .arg(&ctx.paths.runtime)
+        .args(["--events-backend", ctx.events.backend.as_str()])
         .args([
             "__monitor",
             &c.record.id,
@@ -193,6 +195,11 @@ pub fn monitor(ctx: &Ctx, id: &str, ready: OwnedFd, wait_attach: bool) -> Result
             Started::Failed(code) => return Ok(code),
         };
         record_running(&mut store, id, &run, restarts)?;
+        let mut started = vec![Event::container("init", &c), Event::container("start", &c)];
+        if restarts > 0 {
+            started.insert(0, Event::container("restart", &c));
+        }
+        events::record_all(ctx, &started);
         // Before `run -d` returns: its timer exists once the container runs, as with podman.
         if let Some(h) = health.as_mut() {
             h.started();
@@ -207,6 +214,13 @@ pub fn monitor(ctx: &Ctx, id: &str, ready: OwnedFd, wait_attach: bool) -> Result
         }
         store = ctx.store()?;
         let code = finish_run(&mut store, id, *run)?;
+        events::record_all(
+            ctx,
+            &[
+                Event::container("died", &c).with_exit_code(code),
+                Event::container("cleanup", &c),
+            ],
+        );
         // The exit is recorded: attached clients read it from the store once we close them.
         server.close_clients(std::time::Duration::from_secs(2));
         if !restart_wanted(&store, id, &c, code, restarts)? {
@@ -454,7 +468,14 @@ fn remove_if_asked(
     if c.spec.remove {
         let c = lifecycle::find(store, id)?;
         lifecycle::remove_one(ctx, store, &c, true)?;
-        super::volumes::remove_anonymous_volumes(store, &c)?;
+        let gone = super::volumes::remove_anonymous_volumes(store, &c)?;
+        events::record_all(
+            ctx,
+            &gone
+                .iter()
+                .map(|v| Event::volume("remove", v))
+                .collect::<Vec<_>>(),
+        );
     }
     Ok(())
 }

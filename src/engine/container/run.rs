@@ -2,6 +2,7 @@
 use jiff::Timestamp;
 
 use super::{Container, State, Status, lifecycle, plan};
+use crate::engine::events::{self, Event};
 use crate::engine::{Ctx, EngineError};
 use crate::runtime::SpawnError;
 
@@ -91,6 +92,13 @@ fn attached(ctx: &Ctx, c: &Container, sig_proxy: bool) -> Result<Ended, EngineEr
     let code = lifecycle::record_exit(&mut store, &c.record.id, code);
     drop(fuse);
     let code = code?;
+    events::record_all(
+        ctx,
+        &[
+            Event::container("died", c).with_exit_code(code),
+            Event::container("cleanup", c),
+        ],
+    );
     if c.spec.remove {
         let c = lifecycle::find(&store, &c.record.id)?;
         remove_if_asked(ctx, &mut store, &c)?;
@@ -114,7 +122,14 @@ fn remove_if_asked(
 ) -> Result<(), EngineError> {
     if c.spec.remove {
         lifecycle::remove_one(ctx, store, c, true)?;
-        super::volumes::remove_anonymous_volumes(store, c)?;
+        let gone = super::volumes::remove_anonymous_volumes(store, c)?;
+        events::record_all(
+            ctx,
+            &gone
+                .iter()
+                .map(|v| Event::volume("remove", v))
+                .collect::<Vec<_>>(),
+        );
     }
     Ok(())
 }
@@ -137,5 +152,10 @@ fn record_started(
     store.set_container_state(&c.record.id, &state.to_json())?;
     super::volumes::mark_populated(store, c)?;
     crate::userns::register_holder(&ctx.paths.runtime);
+    // One write for the three (podman's order for an attached run).
+    events::record_all(
+        ctx,
+        &["init", "start", "attach"].map(|s| Event::container(s, c)),
+    );
     Ok(())
 }
