@@ -493,6 +493,15 @@ pub fn stop(ctx: &Ctx, key: &str, timeout: Option<u32>) -> Result<StopOutcome, E
     Ok(StopOutcome { killed, signal })
 }
 
+/// `restart`: stop (as `stop`), then start in the background; returns the container.
+pub fn restart(ctx: &Ctx, key: &str, timeout: Option<u32>) -> Result<Container, EngineError> {
+    stop(ctx, key, timeout)?;
+    let c = find(&ctx.store()?, key)?;
+    super::monitor::start_detached(ctx, &c)?;
+    events::record(ctx, Event::container("restart", &c));
+    Ok(c)
+}
+
 /// `kill -s SIGNAL`.
 pub fn kill(ctx: &Ctx, key: &str, signal: i32) -> Result<String, EngineError> {
     let mut store = ctx.store()?;

@@ -46,7 +46,7 @@ pub use exec::{ExecOptions, exec};
 pub use export::export;
 pub use flag_error::FlagError;
 pub use lifecycle::{
-    find, kill, list, remove, remove_containers, remove_one, removed_exit_code, stop,
+    find, kill, list, remove, remove_containers, remove_one, removed_exit_code, restart, stop,
     wait_and_record, wait_stopped,
 };
 pub use monitor::container_log_path;

@@ -85,6 +85,29 @@ pub(super) fn append(conf: &EventsConf, events: &[Event]) -> Result<(), EventsEr
     })
 }
 
+/// Open the log for [`append_held`].
+pub(super) fn hold(conf: &EventsConf) -> Result<File, EventsError> {
+    open_append(&conf.path)
+}
+
+/// Append through a log opened earlier (not rotated: the path may not be reachable any more).
+pub(super) fn append_held(file: &File, event: &Event) -> Result<(), EventsError> {
+    let mut text = serde_json::to_string(event).unwrap_or_default();
+    text.push('\n');
+    let file = lock(
+        file.try_clone().map_err(|e| EventsError::Io {
+            op: "write",
+            path: "the event log".into(),
+            source: e,
+        })?,
+        FlockArg::LockShared,
+        Path::new("the event log"),
+    )?;
+    (&*file)
+        .write_all(text.as_bytes())
+        .map_err(io("write", Path::new("the event log")))
+}
+
 /// Keep the newer half of a full log (from a line start), with podman's `log-rotation` event first.
 fn rotate(conf: &EventsConf) -> Result<(), EventsError> {
     let path = &conf.path;

@@ -67,15 +67,30 @@ fn datagram(fields: &[(&str, String)]) -> Vec<u8> {
     out
 }
 
-pub(super) fn send(e: &Event) -> Result<(), EventsError> {
-    let path = std::path::Path::new(JOURNAL_SOCKET);
-    let fail = |source| EventsError::Io {
+fn journal_error(source: std::io::Error) -> EventsError {
+    EventsError::Io {
         op: "send to",
-        path: path.to_path_buf(),
+        path: JOURNAL_SOCKET.into(),
         source,
-    };
-    let sock = UnixDatagram::unbound().map_err(fail)?;
-    sock.send_to(&datagram(&fields(e)), path).map_err(fail)?;
+    }
+}
+
+pub(super) fn send(e: &Event) -> Result<(), EventsError> {
+    let sock = UnixDatagram::unbound().map_err(journal_error)?;
+    sock.send_to(&datagram(&fields(e)), JOURNAL_SOCKET)
+        .map_err(journal_error)?;
+    Ok(())
+}
+
+/// A socket connected to the journal, for [`send_on`].
+pub(super) fn hold() -> Result<UnixDatagram, EventsError> {
+    UnixDatagram::unbound()
+        .and_then(|s| s.connect(JOURNAL_SOCKET).map(|()| s))
+        .map_err(journal_error)
+}
+
+pub(super) fn send_on(sock: &UnixDatagram, e: &Event) -> Result<(), EventsError> {
+    sock.send(&datagram(&fields(e))).map_err(journal_error)?;
     Ok(())
 }
 

@@ -283,6 +283,41 @@ fn record_with(conf: &EventsConf, event: &Event) {
     }
 }
 
+/// The log opened ahead, for a process about to leave the host's file system (`exec` joins the
+/// container's root): [`Held::record`] writes through what was opened here.
+pub fn hold(ctx: &Ctx) -> Held {
+    let held = match ctx.events.backend {
+        Backend::None => Ok(Held::None),
+        Backend::File => file::hold(&ctx.events).map(Held::File),
+        Backend::Journald => journal::hold().map(Held::Journal),
+    };
+    held.unwrap_or_else(|e| {
+        tracing::debug!(error = %e, "could not open the event log");
+        Held::None
+    })
+}
+
+/// An event log opened ahead (see [`hold`]).
+#[derive(Debug)]
+pub enum Held {
+    None,
+    File(std::fs::File),
+    Journal(std::os::unix::net::UnixDatagram),
+}
+
+impl Held {
+    pub fn record(&self, event: &Event) {
+        let result = match self {
+            Held::None => Ok(()),
+            Held::File(f) => file::append_held(f, event),
+            Held::Journal(s) => journal::send_on(s, event),
+        };
+        if let Err(e) = result {
+            tracing::debug!(error = %e, status = %event.status, "could not record an event");
+        }
+    }
+}
+
 /// What `roost events` reads.
 #[derive(Debug, Clone, Default)]
 pub struct ReadOptions {
