@@ -155,6 +155,11 @@ pub(super) fn read(
     sink: &mut dyn FnMut(&Event) -> bool,
 ) -> Result<(), EventsError> {
     let mut follower = Follower::open(&conf.path)?;
+    if !opts.from_start()
+        && let Some(r) = follower.reader.as_mut()
+    {
+        r.seek(SeekFrom::End(0)).map_err(io("read", &conf.path))?;
+    }
     if !follower.drain(sink)? || !opts.stream {
         return Ok(());
     }
@@ -315,5 +320,78 @@ impl<'a> Follower<'a> {
             self.reopen()?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conf(dir: &Path, max: Option<u64>) -> EventsConf {
+        EventsConf {
+            backend: super::super::Backend::File,
+            path: dir.join("events").join("events.log"),
+            max_size: max,
+        }
+    }
+
+    fn names(conf: &EventsConf) -> Vec<String> {
+        let mut out = Vec::new();
+        let opts = ReadOptions::default();
+        read(conf, &opts, &mut |e| {
+            out.push(format!("{} {}", e.status, e.name));
+            true
+        })
+        .unwrap();
+        out
+    }
+
+    #[test]
+    fn appends_are_read_back_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = conf(dir.path(), None);
+        assert!(names(&c).is_empty(), "no log yet reads as no events");
+        append(&c, &[Event::volume("create", "a")]).unwrap();
+        append(
+            &c,
+            &[Event::volume("remove", "a"), Event::volume("create", "b")],
+        )
+        .unwrap();
+        assert_eq!(names(&c), ["create a", "remove a", "create b"]);
+    }
+
+    #[test]
+    fn a_full_log_keeps_its_newer_half() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = conf(dir.path(), Some(2_000));
+        for i in 0..100 {
+            append(&c, &[Event::volume("create", &format!("v{i}"))]).unwrap();
+        }
+        let size = std::fs::metadata(&c.path).unwrap().len();
+        assert!(size <= 2_000, "rotated log is {size} bytes");
+        let got = names(&c);
+        assert_eq!(
+            got.first().map(String::as_str),
+            Some(&*format!("log-rotation {}", c.path.display()))
+        );
+        assert_eq!(got.last().map(String::as_str), Some("create v99"));
+        // Whole lines only, in order.
+        let nums: Vec<u32> = got[1..]
+            .iter()
+            .map(|s| s.trim_start_matches("create v").parse().unwrap())
+            .collect();
+        assert!(nums.windows(2).all(|w| w[1] == w[0] + 1), "{nums:?}");
+    }
+
+    #[test]
+    fn a_held_log_is_written_after_the_path_is_gone() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = conf(dir.path(), None);
+        let held = hold(&c).unwrap();
+        let moved = dir.path().join("elsewhere.log");
+        std::fs::rename(&c.path, &moved).unwrap();
+        append_held(&held, &Event::volume("create", "x")).unwrap();
+        let text = std::fs::read_to_string(&moved).unwrap();
+        assert!(text.contains("\"Name\":\"x\""), "{text}");
     }
 }

@@ -126,6 +126,9 @@ pub(super) fn read(
     if opts.stream {
         cmd.arg("--follow");
     }
+    if !opts.from_start() {
+        cmd.arg("--lines=0");
+    }
     cmd.arg(format!("SYSLOG_IDENTIFIER={IDENTIFIER}"))
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());

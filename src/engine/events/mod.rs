@@ -328,6 +328,13 @@ pub struct ReadOptions {
     pub stream: bool,
 }
 
+impl ReadOptions {
+    /// podman's rule: streaming without `since` or `until` shows only new events.
+    pub fn from_start(&self) -> bool {
+        !self.stream || self.since.is_some() || self.until.is_some()
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum EventsError {
     #[error("failed to {op} the event log `{path}`")]
