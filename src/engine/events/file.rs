@@ -155,7 +155,7 @@ pub(super) fn read(
     sink: &mut dyn FnMut(&Event) -> bool,
 ) -> Result<(), EventsError> {
     let mut follower = Follower::open(&conf.path)?;
-    if !opts.from_start()
+    if !opts.reads_from_start()
         && let Some(r) = follower.reader.as_mut()
     {
         r.seek(SeekFrom::End(0)).map_err(io("read", &conf.path))?;

@@ -126,7 +126,7 @@ pub(super) fn read(
     if opts.stream {
         cmd.arg("--follow");
     }
-    if !opts.from_start() {
+    if !opts.reads_from_start() {
         cmd.arg("--lines=0");
     }
     cmd.arg(format!("SYSLOG_IDENTIFIER={IDENTIFIER}"))

@@ -330,7 +330,7 @@ pub struct ReadOptions {
 
 impl ReadOptions {
     /// podman's rule: streaming without `since` or `until` shows only new events.
-    pub fn from_start(&self) -> bool {
+    pub fn reads_from_start(&self) -> bool {
         !self.stream || self.since.is_some() || self.until.is_some()
     }
 }
