@@ -395,3 +395,59 @@ fn events_logger_none_writes_nothing() {
         "{err}"
     );
 }
+
+#[test]
+fn detached_container_exec_and_stop_events() {
+    let env = env_with_busybox("detached_container_exec_and_stop_events");
+    let name = env.safename("d");
+    env.roost(
+        0,
+        &[
+            "run",
+            "-d",
+            "--name",
+            &name,
+            &image("busybox"),
+            "sleep",
+            "100",
+        ],
+    );
+    env.roost(4, &["exec", &name, "sh", "-c", "exit 4"]);
+    env.roost(0, &["stop", "-t", "0", &name]);
+    env.roost(0, &["rm", &name]);
+    let filter = format!("container={name}");
+    let statuses = events(&env, &["--filter", &filter, "--format", "{{.Status}}"]);
+    assert_eq!(
+        statuses,
+        [
+            "create",
+            "init",
+            "start",
+            "exec",
+            "exec_died",
+            "died",
+            "cleanup",
+            "stop",
+            "remove"
+        ]
+    );
+    // exec_died is written after exec joined the container's root: through the log opened before.
+    let died = events(
+        &env,
+        &[
+            "--filter",
+            &filter,
+            "--filter",
+            "event=exec_died",
+            "--format",
+            "json",
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_str(&died[0]).expect("JSON line");
+    assert_eq!(v["ContainerExitCode"], 4, "{v}");
+    assert_eq!(
+        v["Attributes"]["execID"].as_str().map(str::len),
+        Some(64),
+        "{v}"
+    );
+}

@@ -213,14 +213,7 @@ pub fn monitor(ctx: &Ctx, id: &str, ready: OwnedFd, wait_attach: bool) -> Result
             h.stopped();
         }
         store = ctx.store()?;
-        let code = finish_run(&mut store, id, *run)?;
-        events::record_all(
-            ctx,
-            &[
-                Event::container("died", &c).with_exit_code(code),
-                Event::container("cleanup", &c),
-            ],
-        );
+        let code = finish_run(ctx, &mut store, &c, *run)?;
         // The exit is recorded: attached clients read it from the store once we close them.
         server.close_clients(std::time::Duration::from_secs(2));
         if !restart_wanted(&store, id, &c, code, restarts)? {
@@ -423,7 +416,13 @@ fn connect_clients(server: &mut Server, s: Streams, interactive: bool) -> Vec<(O
 }
 
 /// Once its output has ended: wait for the container, stop its network, record its exit.
-fn finish_run(store: &mut crate::store::Store, id: &str, run: Run) -> Result<i32, EngineError> {
+fn finish_run(
+    ctx: &Ctx,
+    store: &mut crate::store::Store,
+    c: &Container,
+    run: Run,
+) -> Result<i32, EngineError> {
+    let id = c.record.id.as_str();
     let Run {
         pid,
         mut net,
@@ -436,9 +435,22 @@ fn finish_run(store: &mut crate::store::Store, id: &str, run: Run) -> Result<i32
     net.stop_and_wait();
     // Before the exit is recorded: whoever waits for it finds the OOM flag and no cgroup left.
     super::resources::ended(store, id, cgroup.as_ref())?;
+    // Logged before the exit is recorded, so that whoever waits for that (`stop`) logs after.
+    died_events(ctx, c, code);
     let code = lifecycle::record_exit(store, id, code);
     drop(fuse);
     code
+}
+
+/// `died` (with the exit code) and `cleanup`, in one write.
+pub(super) fn died_events(ctx: &Ctx, c: &Container, code: i32) {
+    events::record_all(
+        ctx,
+        &[
+            Event::container("died", c).with_exit_code(code),
+            Event::container("cleanup", c),
+        ],
+    );
 }
 
 /// Whether the restart policy starts the container again after it ended with `code`.

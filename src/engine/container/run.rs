@@ -89,16 +89,10 @@ fn attached(ctx: &Ctx, c: &Container, sig_proxy: bool) -> Result<Ended, EngineEr
     }
     // Before the exit is recorded: whoever waits for it finds the OOM flag and no cgroup left.
     super::resources::ended(&mut store, &c.record.id, spawned.cgroup.as_ref())?;
+    super::monitor::died_events(ctx, c, code);
     let code = lifecycle::record_exit(&mut store, &c.record.id, code);
     drop(fuse);
     let code = code?;
-    events::record_all(
-        ctx,
-        &[
-            Event::container("died", c).with_exit_code(code),
-            Event::container("cleanup", c),
-        ],
-    );
     if c.spec.remove {
         let c = lifecycle::find(&store, &c.record.id)?;
         remove_if_asked(ctx, &mut store, &c)?;
