@@ -3,6 +3,7 @@ use std::path::PathBuf;
 
 use super::GlobalArgs;
 use crate::engine::Ctx;
+use crate::engine::events::{Backend, DEFAULT_MAX_SIZE, EventsConf, JOURNAL_SOCKET};
 use crate::engine::storage::{Driver, Forced};
 use crate::error::Error;
 use crate::network::NetworkConf;
@@ -147,6 +148,83 @@ fn storage_driver(flag: Option<&str>, config_home: &std::path::Path) -> Option<F
         })
 }
 
+/// containers.conf's `events_logger`, `events_logfile_path` and `events_logfile_max_size`, with
+/// `--events-backend` over them. journald without a journal falls back to the file, with a warning.
+fn events_conf(
+    conf: &[(PathBuf, toml::Table)],
+    flag: Option<&str>,
+    paths: &Paths,
+) -> Result<EventsConf, Error> {
+    let backend = match flag {
+        Some(b) => Backend::parse(b),
+        None => match conf_value(conf, "engine", "events_logger") {
+            Some((f, v)) => Some(v.as_str().and_then(Backend::parse).ok_or_else(|| {
+                Error::Usage(format!(
+                    "{}: events_logger `{v}` is not valid: use \"file\", \"journald\" or \"none\"",
+                    f.display()
+                ))
+            })?),
+            None => None,
+        },
+    };
+    let backend = match backend.unwrap_or(Backend::File) {
+        Backend::Journald if !std::path::Path::new(JOURNAL_SOCKET).exists() => {
+            tracing::warn!(
+                "events_logger is journald but there is no journal ({JOURNAL_SOCKET}): \
+                 recording events to the file instead"
+            );
+            Backend::File
+        }
+        b => b,
+    };
+    let path = match conf_value(conf, "engine", "events_logfile_path") {
+        Some((_, v)) if v.as_str().is_some_and(|p| p.starts_with('/')) => {
+            PathBuf::from(v.as_str().unwrap_or_default())
+        }
+        Some((f, v)) => {
+            return Err(Error::Usage(format!(
+                "{}: events_logfile_path `{v}` must be an absolute path",
+                f.display()
+            )));
+        }
+        None => EventsConf::default_path(&paths.runtime),
+    };
+    let max_size = match conf_value(conf, "engine", "events_logfile_max_size") {
+        None => Some(DEFAULT_MAX_SIZE),
+        Some((f, v)) => parse_size(v).ok_or_else(|| {
+            Error::Usage(format!(
+                "{}: events_logfile_max_size `{v}` is not a size: use bytes or a number with k, m or g (0: never rotate)",
+                f.display()
+            ))
+        })?,
+    };
+    Ok(EventsConf {
+        backend,
+        path,
+        max_size,
+    })
+}
+
+/// A size in containers.conf: a number of bytes, or text such as `1m`, `500k`, `1GB`; 0 is unlimited.
+fn parse_size(v: &toml::Value) -> Option<Option<u64>> {
+    let n = match v {
+        toml::Value::Integer(n) => u64::try_from(*n).ok()?,
+        toml::Value::String(s) => {
+            let s = s.trim().to_ascii_lowercase();
+            let s = s.trim_end_matches('b').trim_end_matches('i');
+            let (num, mult) = match s.chars().last()? {
+                'k' => (&s[..s.len() - 1], 1_000),
+                'm' => (&s[..s.len() - 1], 1_000_000),
+                'g' => (&s[..s.len() - 1], 1_000_000_000),
+                _ => (s, 1),
+            };
+            num.trim().parse::<u64>().ok()?.checked_mul(mult)?
+        }
+        _ => return None,
+    };
+    Some((n > 0).then_some(n))
+}
+
 pub(super) fn paths(global: &GlobalArgs) -> Result<Paths, Error> {
     let mut env = PathEnv::from_process();
     env.root = global.root.clone();
@@ -198,7 +276,9 @@ pub(super) fn build(global: &GlobalArgs, joined: Option<Joined>) -> Result<Ctx, 
     let default_network = default_network(&conf, &helpers);
     crate::helpers::init(helpers);
     let network_conf = network_conf(&conf);
+    let events = events_conf(&conf, global.events_backend.as_deref(), &paths)?;
     Ok(Ctx {
+        events,
         registry_timeout: registry_timeout()?,
         cgroup: crate::engine::container::resources::CgroupSettings {
             manager: global.cgroup_manager.clone(),

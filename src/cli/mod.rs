@@ -8,6 +8,7 @@ mod complete;
 mod container;
 mod ctx;
 mod doctor;
+mod events;
 pub mod format;
 mod generate;
 mod image;
@@ -86,7 +87,7 @@ pub struct GlobalArgs {
     /// SSH mode of a service connection: golang or native (only meaningful with a service)
     #[arg(long, global = true, value_name = "MODE", value_parser = ["golang", "native"])]
     pub ssh: Option<String>,
-    /// Events backend: file, journald or none (accepted for podman compatibility; roost records no events)
+    /// Where events are recorded: file, journald or none (default: containers.conf's events_logger, else file)
     #[arg(long, global = true, value_name = "BACKEND", value_parser = ["file", "journald", "none"])]
     pub events_backend: Option<String>,
     /// Cgroup manager: cgroupfs or systemd (accepted; roost uses the cgroup it runs in, as cgroupfs does)
@@ -237,6 +238,8 @@ pub enum Command {
     Unshare(system::UnshareArgs),
     /// Display system information
     Info(system::InfoArgs),
+    /// Show events (what happened to containers, images, volumes, networks and pods)
+    Events(events::EventsArgs),
     /// Display the roost version
     Version(system::VersionArgs),
     /// Check every rootless prerequisite and print the fix for each one that fails
@@ -561,6 +564,7 @@ fn dispatch(ctx: &crate::engine::Ctx, command: Command) -> Result<i32, Error> {
         Command::Logout(a) => image::logout(ctx, &a),
         Command::Unshare(a) => system::unshare(ctx, &a),
         Command::Info(a) => system::info(ctx, &a),
+        Command::Events(a) => events::events(ctx, &a),
         Command::Doctor(a) => doctor::doctor(ctx, &a),
         Command::Image(i) => image::dispatch(ctx, i),
         Command::Container(c) => container::dispatch(ctx, c),

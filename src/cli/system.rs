@@ -20,6 +20,8 @@ pub enum SystemCommand {
     Df(DfArgs),
     /// Display system information
     Info(InfoArgs),
+    /// Show events (as `roost events`)
+    Events(super::events::EventsArgs),
     /// Remove unused images and leftovers
     Prune(SystemPruneArgs),
     /// Migrate containers to a new podman version (nothing to do: roost has no pause process and
@@ -108,6 +110,7 @@ pub fn dispatch(ctx: &Ctx, cmd: SystemCommand) -> Result<i32, Error> {
         SystemCommand::Check(a) => check(ctx, &a),
         SystemCommand::Df(a) => df(ctx, &a),
         SystemCommand::Info(a) => info(ctx, &a),
+        SystemCommand::Events(a) => super::events::events(ctx, &a),
         // podman stops its pause process and rewrites records made by an older podman here; roost
         // keeps no process between commands and reads every record version, so it succeeds.
         SystemCommand::Migrate(_) => Ok(0),

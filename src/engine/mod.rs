@@ -6,6 +6,7 @@ pub mod build;
 pub mod check;
 pub mod container;
 pub mod doctor;
+pub mod events;
 pub mod image;
 mod layer;
 pub mod network;
@@ -46,6 +47,8 @@ pub struct Ctx {
     pub registry_timeout: std::time::Duration,
     /// `--cgroup-manager` and where the user's bus is (used only for containers with a cgroup).
     pub cgroup: container::resources::CgroupSettings,
+    /// Where events are recorded (`events_logger`, `--events-backend`).
+    pub events: events::EventsConf,
 }
 
 impl Ctx {
@@ -196,6 +199,8 @@ pub enum EngineError {
     Ulimit(#[from] container::process::UlimitError),
     #[error(transparent)]
     Caps(#[from] crate::runtime::security::caps::CapsError),
+    #[error(transparent)]
+    Events(#[from] events::EventsError),
 }
 
 impl From<crate::runtime::SpawnError> for EngineError {
@@ -234,6 +239,7 @@ impl EngineError {
             EngineError::Health(e) => e.hint(),
             EngineError::Pod(e) => e.hint(),
             EngineError::Cgroup(e) => e.hint(),
+            EngineError::Events(e) => e.hint(),
             EngineError::ImageNotKnown(_) => {
                 Some("see `roost images` for the images in local storage".into())
             }

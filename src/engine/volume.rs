@@ -222,7 +222,9 @@ pub fn create_in(
 /// `volume create`.
 pub fn create(ctx: &Ctx, opts: &CreateVolumeOptions) -> Result<VolumeRecord, EngineError> {
     let mut store = ctx.store()?;
-    create_in(&mut store, opts)
+    let v = create_in(&mut store, opts)?;
+    crate::engine::events::record(ctx, crate::engine::events::Event::volume("create", &v.name));
+    Ok(v)
 }
 
 /// The containers that mount the volume `name`.
@@ -421,6 +423,7 @@ fn remove_named(
         }
     }
     store.remove_volume(name)?;
+    crate::engine::events::record(ctx, crate::engine::events::Event::volume("remove", name));
     Ok(())
 }
 
@@ -438,7 +441,13 @@ pub fn prune(
     if unused.is_empty() {
         return Ok(VolumeRemoveReport::default());
     }
-    remove(ctx, &unused, false, false, None, users)
+    let report = remove(ctx, &unused, false, false, None, users)?;
+    let pruned = report
+        .removed
+        .iter()
+        .map(|n| crate::engine::events::Event::volume("prune", n));
+    crate::engine::events::record_all(ctx, &pruned.collect::<Vec<_>>());
+    Ok(report)
 }
 
 /// `volume export NAME`: the volume's content as a tar (entries relative to its top).

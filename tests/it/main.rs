@@ -17,6 +17,7 @@ mod completion;
 mod container_fs;
 mod containers;
 mod doctor;
+mod events;
 mod exec;
 mod faults;
 mod health;

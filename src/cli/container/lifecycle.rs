@@ -198,11 +198,7 @@ pub fn wait(ctx: &Ctx, a: &WaitArgs) -> Result<i32, Error> {
 
 pub fn restart(ctx: &Ctx, a: &StopArgs) -> Result<i32, Error> {
     for key in targets(ctx, a.all, &a.containers, &a.cidfile, &a.filter, a.ignore)? {
-        engine::stop(ctx, &key, a.time)?;
-        let store = ctx.store()?;
-        let c = engine::find(&store, &key)?;
-        drop(store);
-        engine::start_detached(ctx, &c)?;
+        let c = engine::restart(ctx, &key, a.time)?;
         out(&format!("{}\n", c.record.id))?;
     }
     Ok(0)

@@ -10,7 +10,7 @@ mod export;
 pub mod health;
 pub mod inspect;
 mod lifecycle;
-mod logs;
+pub(crate) mod logs;
 mod mount;
 mod port;
 mod ps;

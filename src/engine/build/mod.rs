@@ -316,6 +316,11 @@ pub fn build(
         &names,
     )?;
     builder.finish();
+    let name = names.first().cloned().unwrap_or_else(|| id.to_string());
+    crate::engine::events::record(
+        ctx,
+        crate::engine::events::Event::image("build", &id.to_string(), &name),
+    );
     Ok(BuildReport { id })
 }
 

@@ -82,8 +82,12 @@ fn open_dir(ctx: &Ctx, id: &str) -> Result<std::fs::File, EngineError> {
 /// Connect to the attach socket of container `id`.
 pub fn connect(ctx: &Ctx, id: &str) -> Result<UnixStream, EngineError> {
     let dir = open_dir(ctx, id)?;
-    UnixStream::connect(dir_path(&dir))
-        .map_err(|e| EngineError::io("connect to", socket_path(ctx, id), e))
+    let stream = UnixStream::connect(dir_path(&dir))
+        .map_err(|e| EngineError::io("connect to", socket_path(ctx, id), e))?;
+    if let Ok(c) = super::lifecycle::find(&ctx.store()?, id) {
+        crate::engine::events::record(ctx, crate::engine::events::Event::container("attach", &c));
+    }
+    Ok(stream)
 }
 
 /// One attached client, as the monitor sees it.

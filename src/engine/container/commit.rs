@@ -77,7 +77,9 @@ pub fn commit(ctx: &Ctx, opts: &CommitOptions) -> Result<Digest, EngineError> {
     let manifest_ref = manifest
         .as_ref()
         .map(|(d, b)| (d, b.as_slice(), media::DOCKER_MANIFEST));
-    record_image(&mut store, &bytes, &config, &layers, names, manifest_ref)
+    let id = record_image(&mut store, &bytes, &config, &layers, names, manifest_ref)?;
+    crate::engine::events::record(ctx, crate::engine::events::Event::container("commit", &c));
+    Ok(id)
 }
 
 /// The image's layers as they are stored.

@@ -141,10 +141,20 @@ pub fn exec(ctx: &Ctx, opts: &ExecOptions) -> Result<ExecReport, EngineError> {
     )?;
     let plan = plan_for(ctx, &c, pid, opts)?;
     tracing::debug!(container = %c.record.id, pid, args = ?plan.process.args, "exec");
+    let session = hex::encode(rand::random::<[u8; 32]>());
+    let event = |status: &str| {
+        crate::engine::events::Event::container(status, &c).with_attribute("execID", &session)
+    };
+    crate::engine::events::record(ctx, event("exec"));
+    // This process ends up in the container's root: the log is opened before.
+    let log = crate::engine::events::hold(ctx);
     Ok(match crate::runtime::exec::exec(&plan)? {
-        ExecOutcome::Exited(code) => ExecReport {
-            exit_code: Some(code),
-        },
+        ExecOutcome::Exited(code) => {
+            log.record(&event("exec_died").with_exit_code(code));
+            ExecReport {
+                exit_code: Some(code),
+            }
+        }
         ExecOutcome::Detached => ExecReport { exit_code: None },
     })
 }

@@ -3,6 +3,7 @@ use jiff::Timestamp;
 use nix::unistd::Pid;
 
 use super::{Container, State, Status};
+use crate::engine::events::{self, Event};
 use crate::engine::{Ctx, EngineError};
 use crate::store::Store;
 
@@ -195,6 +196,7 @@ pub fn remove_one(
     let rt = super::runtime_dir(ctx, &c.record.id);
     let _ = crate::store::remove_tree(&rt);
     store.remove_container(&c.record.id)?;
+    events::record(ctx, Event::container("remove", c));
     Ok(())
 }
 
@@ -374,7 +376,14 @@ pub fn remove_containers(
         let removed = t.and_then(|c| {
             remove_one(ctx, &mut store, &c, force)?;
             if volumes {
-                super::volumes::remove_anonymous_volumes(&mut store, &c)?;
+                let gone = super::volumes::remove_anonymous_volumes(&mut store, &c)?;
+                events::record_all(
+                    ctx,
+                    &gone
+                        .iter()
+                        .map(|v| Event::volume("remove", v))
+                        .collect::<Vec<_>>(),
+                );
             }
             Ok(c.record.id)
         });
@@ -488,7 +497,17 @@ pub fn stop(ctx: &Ctx, key: &str, timeout: Option<u32>) -> Result<StopOutcome, E
             discard_unstarted(ctx, &c.record.id);
         }
     }
+    events::record(ctx, Event::container("stop", &c));
     Ok(StopOutcome { killed, signal })
+}
+
+/// `restart`: stop (as `stop`), then start in the background; returns the container.
+pub fn restart(ctx: &Ctx, key: &str, timeout: Option<u32>) -> Result<Container, EngineError> {
+    stop(ctx, key, timeout)?;
+    let c = find(&ctx.store()?, key)?;
+    super::monitor::start_detached(ctx, &c)?;
+    events::record(ctx, Event::container("restart", &c));
+    Ok(c)
 }
 
 /// `kill -s SIGNAL`.
@@ -510,6 +529,7 @@ pub fn kill(ctx: &Ctx, key: &str, signal: i32) -> Result<String, EngineError> {
     set_stopped_by_user(&mut store, &c.record.id)?;
     crate::sys::process::send_signal(c.state.pid, signal)
         .map_err(|e| EngineError::io("signal", format!("container {}", c.record.id), e))?;
+    events::record(ctx, Event::container("kill", &c));
     Ok(c.record.id)
 }
 

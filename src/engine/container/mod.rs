@@ -47,7 +47,7 @@ pub use exec::{ExecOptions, exec};
 pub use export::export;
 pub use flag_error::FlagError;
 pub use lifecycle::{
-    find, kill, list, remove, remove_containers, remove_one, removed_exit_code, stop,
+    find, kill, list, remove, remove_containers, remove_one, removed_exit_code, restart, stop,
     wait_and_record, wait_stopped,
 };
 pub use monitor::container_log_path;
@@ -310,11 +310,19 @@ pub fn create(
         &new_volumes,
         opts.name.is_none(),
     )?;
-    Ok(Container {
+    let c = Container {
         record,
         spec,
         state: State::default(),
-    })
+    };
+    use crate::engine::events::Event;
+    let mut events: Vec<Event> = new_volumes
+        .iter()
+        .map(|v| Event::volume("create", v))
+        .collect();
+    events.push(Event::container("create", &c));
+    crate::engine::events::record_all(ctx, &events);
+    Ok(c)
 }
 
 /// The flags of a new container that are checked before anything is looked up or pulled.

@@ -10,6 +10,7 @@ use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use super::attach::{STREAM_STDERR, STREAM_STDOUT, Server, Slot};
 use super::logs::{LogFile, LogWriter};
 use super::{Container, State, Status, lifecycle, plan};
+use crate::engine::events::{self, Event};
 use crate::engine::{Ctx, EngineError};
 use crate::runtime::Failure;
 use crate::runtime::message::{decode, encode};
@@ -86,6 +87,7 @@ pub fn spawn_monitor(
         .arg(&ctx.paths.data)
         .arg("--runroot")
         .arg(&ctx.paths.runtime)
+        .args(["--events-backend", ctx.events.backend.as_str()])
         .args([
             "__monitor",
             &c.record.id,
@@ -193,6 +195,11 @@ pub fn monitor(ctx: &Ctx, id: &str, ready: OwnedFd, wait_attach: bool) -> Result
             Started::Failed(code) => return Ok(code),
         };
         record_running(&mut store, id, &run, restarts)?;
+        let mut started = vec![Event::container("init", &c), Event::container("start", &c)];
+        if restarts > 0 {
+            started.insert(0, Event::container("restart", &c));
+        }
+        events::record_all(ctx, &started);
         // Before `run -d` returns: its timer exists once the container runs, as with podman.
         if let Some(h) = health.as_mut() {
             h.started();
@@ -206,7 +213,7 @@ pub fn monitor(ctx: &Ctx, id: &str, ready: OwnedFd, wait_attach: bool) -> Result
             h.stopped();
         }
         store = ctx.store()?;
-        let code = finish_run(&mut store, id, *run)?;
+        let code = finish_run(ctx, &mut store, &c, *run)?;
         // The exit is recorded: attached clients read it from the store once we close them.
         server.close_clients(std::time::Duration::from_secs(2));
         if !restart_wanted(&store, id, &c, code, restarts)? {
@@ -410,7 +417,13 @@ fn connect_clients(server: &mut Server, s: Streams, interactive: bool) -> Vec<(O
 }
 
 /// Once its output has ended: wait for the container, stop its network, record its exit.
-fn finish_run(store: &mut crate::store::Store, id: &str, run: Run) -> Result<i32, EngineError> {
+fn finish_run(
+    ctx: &Ctx,
+    store: &mut crate::store::Store,
+    c: &Container,
+    run: Run,
+) -> Result<i32, EngineError> {
+    let id = c.record.id.as_str();
     let Run {
         pid,
         mut net,
@@ -423,9 +436,22 @@ fn finish_run(store: &mut crate::store::Store, id: &str, run: Run) -> Result<i32
     net.stop_and_wait();
     // Before the exit is recorded: whoever waits for it finds the OOM flag and no cgroup left.
     super::resources::ended(store, id, cgroup.as_ref())?;
+    // Logged before the exit is recorded, so that whoever waits for that (`stop`) logs after.
+    died_events(ctx, c, code);
     let code = lifecycle::record_exit(store, id, code);
     drop(fuse);
     code
+}
+
+/// `died` (with the exit code) and `cleanup`, in one write.
+pub(super) fn died_events(ctx: &Ctx, c: &Container, code: i32) {
+    events::record_all(
+        ctx,
+        &[
+            Event::container("died", c).with_exit_code(code),
+            Event::container("cleanup", c),
+        ],
+    );
 }
 
 /// Whether the restart policy starts the container again after it ended with `code`.
@@ -455,7 +481,14 @@ fn remove_if_asked(
     if c.spec.remove {
         let c = lifecycle::find(store, id)?;
         lifecycle::remove_one(ctx, store, &c, true)?;
-        super::volumes::remove_anonymous_volumes(store, &c)?;
+        let gone = super::volumes::remove_anonymous_volumes(store, &c)?;
+        events::record_all(
+            ctx,
+            &gone
+                .iter()
+                .map(|v| Event::volume("remove", v))
+                .collect::<Vec<_>>(),
+        );
     }
     Ok(())
 }

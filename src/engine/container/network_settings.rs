@@ -368,12 +368,19 @@ pub fn connect(
             per.clone(),
         )?;
     }
+    let event = crate::engine::events::Event::network_member(
+        "connect",
+        &c.record.id,
+        &c.record.name,
+        &net.name,
+    );
     let mut spec = c.spec.clone();
     spec.networks.insert(net.name, per);
     store.set_container_spec(
         &c.record.id,
         &serde_json::to_string(&spec).expect("spec serializes"),
     )?;
+    crate::engine::events::record(ctx, event);
     Ok(())
 }
 
@@ -398,6 +405,15 @@ pub fn disconnect(ctx: &Ctx, key: &str, container_key: &str) -> Result<(), Engin
         &c.record.id,
         &serde_json::to_string(&spec).expect("spec serializes"),
     )?;
+    crate::engine::events::record(
+        ctx,
+        crate::engine::events::Event::network_member(
+            "disconnect",
+            &c.record.id,
+            &c.record.name,
+            &net.name,
+        ),
+    );
     Ok(())
 }
 

@@ -215,6 +215,8 @@ pub fn pause(ctx: &Ctx, name: &str, frozen: bool) -> Result<String, EngineError>
     let dir = cgroup_of(&c, "pausing a container")?;
     cgroup::freeze(&dir, frozen)?;
     super::lifecycle::set_paused(&mut store, &c.record.id, frozen)?;
+    let status = if frozen { "pause" } else { "unpause" };
+    crate::engine::events::record(ctx, crate::engine::events::Event::container(status, &c));
     Ok(c.record.id)
 }
 

@@ -2,6 +2,7 @@
 use jiff::Timestamp;
 
 use super::{Container, State, Status, lifecycle, plan};
+use crate::engine::events::{self, Event};
 use crate::engine::{Ctx, EngineError};
 use crate::runtime::SpawnError;
 
@@ -88,6 +89,7 @@ fn attached(ctx: &Ctx, c: &Container, sig_proxy: bool) -> Result<Ended, EngineEr
     }
     // Before the exit is recorded: whoever waits for it finds the OOM flag and no cgroup left.
     super::resources::ended(&mut store, &c.record.id, spawned.cgroup.as_ref())?;
+    super::monitor::died_events(ctx, c, code);
     let code = lifecycle::record_exit(&mut store, &c.record.id, code);
     drop(fuse);
     let code = code?;
@@ -114,7 +116,14 @@ fn remove_if_asked(
 ) -> Result<(), EngineError> {
     if c.spec.remove {
         lifecycle::remove_one(ctx, store, c, true)?;
-        super::volumes::remove_anonymous_volumes(store, c)?;
+        let gone = super::volumes::remove_anonymous_volumes(store, c)?;
+        events::record_all(
+            ctx,
+            &gone
+                .iter()
+                .map(|v| Event::volume("remove", v))
+                .collect::<Vec<_>>(),
+        );
     }
     Ok(())
 }
@@ -137,5 +146,10 @@ fn record_started(
     store.set_container_state(&c.record.id, &state.to_json())?;
     super::volumes::mark_populated(store, c)?;
     crate::userns::register_holder(&ctx.paths.runtime);
+    // One write for the three (podman's order for an attached run).
+    events::record_all(
+        ctx,
+        &["init", "start", "attach"].map(|s| Event::container(s, c)),
+    );
     Ok(())
 }

@@ -166,8 +166,13 @@ pub fn mark_populated(store: &mut Store, c: &Container) -> Result<(), EngineErro
     Ok(())
 }
 
-/// Remove the anonymous volumes `c` mounts that no other container uses (`rm -v`, `run --rm`).
-pub fn remove_anonymous_volumes(store: &mut Store, c: &Container) -> Result<(), EngineError> {
+/// Remove the anonymous volumes `c` mounts that no other container uses (`rm -v`, `run --rm`);
+/// returns their names.
+pub fn remove_anonymous_volumes(
+    store: &mut Store,
+    c: &Container,
+) -> Result<Vec<String>, EngineError> {
+    let mut removed = Vec::new();
     let others: Vec<Container> = store
         .containers()?
         .into_iter()
@@ -189,7 +194,8 @@ pub fn remove_anonymous_volumes(store: &mut Store, c: &Container) -> Result<(), 
         });
         if v.anonymous && !shared {
             store.remove_volume(&v.name)?;
+            removed.push(v.name);
         }
     }
-    Ok(())
+    Ok(removed)
 }

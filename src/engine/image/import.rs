@@ -137,7 +137,12 @@ pub fn import(
         }],
     };
     let bytes = serde_json::to_vec(&config).expect("config serializes");
-    record_image(&mut store, &bytes, &config, &[layer], names, None)
+    let id = record_image(&mut store, &bytes, &config, &[layer], names, None)?;
+    crate::engine::events::record(
+        ctx,
+        crate::engine::events::Event::image("import", &id.to_string(), &id.to_string()),
+    );
+    Ok(id)
 }
 
 #[cfg(test)]

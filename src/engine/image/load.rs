@@ -165,14 +165,22 @@ impl Drop for Staging {
 
 /// `load -i FILE` / stdin; `source` names the input in errors.
 pub fn load(ctx: &Ctx, input: impl Read, source: &str) -> Result<LoadReport, EngineError> {
-    load_staged(ctx, input).map_err(|e| match e {
+    let report = load_staged(ctx, input).map_err(|e| match e {
         EngineError::Malformed { what, why, .. } => EngineError::Malformed {
             what,
             source_name: source.to_string(),
             why,
         },
         other => other,
-    })
+    });
+    if let Ok(r) = &report {
+        let loaded = r
+            .loaded
+            .iter()
+            .map(|n| crate::engine::events::Event::image("loadfromarchive", "", n));
+        crate::engine::events::record_all(ctx, &loaded.collect::<Vec<_>>());
+    }
+    report
 }
 
 fn load_staged(ctx: &Ctx, input: impl Read) -> Result<LoadReport, EngineError> {

@@ -199,6 +199,10 @@ pub fn tag(ctx: &Ctx, source: &str, targets: &[String]) -> Result<(), EngineErro
         .collect::<Result<Vec<_>, _>>()?;
     for n in names {
         store.add_name(&id, &n)?;
+        crate::engine::events::record(
+            ctx,
+            crate::engine::events::Event::image("tag", &id.to_string(), &n),
+        );
     }
     Ok(())
 }
@@ -237,6 +241,10 @@ pub fn untag(ctx: &Ctx, image: &str, names: &[String]) -> Result<Vec<String>, En
             .into());
         }
         if store.remove_name(&n)? {
+            crate::engine::events::record(
+                ctx,
+                crate::engine::events::Event::image("untag", &id.to_string(), &n),
+            );
             removed.push(n);
         }
     }

@@ -106,11 +106,25 @@ pub fn pull(
             &opts.platform,
             progress,
         )) {
-            Ok(report) => return Ok(report),
+            Ok(report) => {
+                crate::engine::events::record(
+                    ctx,
+                    crate::engine::events::Event::image(
+                        "pull",
+                        &report.id.to_string(),
+                        &candidate.to_string(),
+                    ),
+                );
+                return Ok(report);
+            }
             Err(e) => last_err = Some(e),
         }
     }
-    Err(last_err.expect("candidates is never empty"))
+    let err = last_err.expect("candidates is never empty");
+    let mut failed = crate::engine::events::Event::image("pull-error", "", &opts.reference);
+    failed.error = err.to_string();
+    crate::engine::events::record(ctx, failed);
+    Err(err)
 }
 
 async fn pull_one(

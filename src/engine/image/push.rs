@@ -127,6 +127,10 @@ pub fn push(
             .await?;
         Ok::<Digest, EngineError>(d)
     })?;
+    crate::engine::events::record(
+        ctx,
+        crate::engine::events::Event::image("push", &rec.id.to_string(), &dest.to_string()),
+    );
     Ok(PushReport { digest })
 }
 

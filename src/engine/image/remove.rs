@@ -131,6 +131,24 @@ pub fn remove(
     opts: &RemoveOptions,
     users: &dyn Users,
 ) -> Result<RemoveReport, EngineError> {
+    let report = remove_images(ctx, opts, users)?;
+    let untagged = report
+        .untagged
+        .iter()
+        .map(|n| crate::engine::events::Event::image("untag", "", n));
+    let removed = report
+        .deleted
+        .iter()
+        .map(|id| crate::engine::events::Event::image("remove", &id.to_string(), &id.to_string()));
+    crate::engine::events::record_all(ctx, &untagged.chain(removed).collect::<Vec<_>>());
+    Ok(report)
+}
+
+fn remove_images(
+    ctx: &Ctx,
+    opts: &RemoveOptions,
+    users: &dyn Users,
+) -> Result<RemoveReport, EngineError> {
     let mut report = RemoveReport::default();
     let Some(mut store) = ctx.store_if_exists()? else {
         if !opts.ignore {
@@ -198,5 +216,10 @@ pub fn prune(ctx: &Ctx, all: bool, users: &dyn Users) -> Result<Vec<Digest>, Eng
     }
     let unused = store.unused_layers()?;
     collect_garbage(&mut store, &unused, &[])?;
+    let removed = report
+        .deleted
+        .iter()
+        .map(|id| crate::engine::events::Event::image("remove", &id.to_string(), &id.to_string()));
+    crate::engine::events::record_all(ctx, &removed.collect::<Vec<_>>());
     Ok(report.deleted)
 }

@@ -96,6 +96,11 @@ pub fn save(
         .store_if_exists()?
         .ok_or_else(|| EngineError::ImageNotKnown(opts.images.join(", ")))?;
     let images = collect(&store, &opts.images)?;
+    let saved = opts
+        .images
+        .iter()
+        .map(|n| crate::engine::events::Event::image("save", "", n));
+    crate::engine::events::record_all(ctx, &saved.collect::<Vec<_>>());
     match (opts.format, out, dir) {
         (SaveFormat::DockerArchive, Some(out), _) => docker_archive(&store, &images, out),
         (SaveFormat::OciArchive, Some(out), _) => {

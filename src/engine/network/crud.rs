@@ -89,6 +89,10 @@ pub fn create(ctx: &Ctx, opts: &CreateNetworkOptions) -> Result<Network, EngineE
         defs::rfc3339(jiff::Timestamp::now()),
     )?;
     defs::save(&ctx.paths.data, &net)?;
+    crate::engine::events::record(
+        ctx,
+        crate::engine::events::Event::network("create", &net.id, &net.name, &net.driver),
+    );
     Ok(net)
 }
 
@@ -169,6 +173,10 @@ fn remove_one(ctx: &Ctx, key: &str, force: bool, users: &dyn Users) -> Result<St
     }
     let _lock = lock(ctx)?;
     defs::remove(&ctx.paths.data, &net.name)?;
+    crate::engine::events::record(
+        ctx,
+        crate::engine::events::Event::network("remove", &net.id, &net.name, &net.driver),
+    );
     Ok(net.name)
 }
 

@@ -305,6 +305,10 @@ pub fn create(
         }
         return Err(e);
     }
+    crate::engine::events::record(
+        ctx,
+        crate::engine::events::Event::pod("create", &record.id, &record.name),
+    );
     Ok(record)
 }
 
@@ -366,7 +370,15 @@ pub fn start(ctx: &Ctx, pod: &Pod) -> Result<(), EngineError> {
             container::start_detached(ctx, &fresh)?;
         }
     }
+    pod_event(ctx, "start", pod);
     Ok(())
+}
+
+fn pod_event(ctx: &Ctx, status: &str, pod: &Pod) {
+    crate::engine::events::record(
+        ctx,
+        crate::engine::events::Event::pod(status, &pod.record.id, &pod.record.name),
+    );
 }
 
 /// `pod stop`: the containers, then the infra container; returns the first failure.
@@ -378,6 +390,9 @@ pub fn stop(ctx: &Ctx, pod: &Pod, timeout: Option<u32>) -> Result<(), EngineErro
         {
             first.get_or_insert(e);
         }
+    }
+    if first.is_none() {
+        pod_event(ctx, "stop", pod);
     }
     first.map_or(Ok(()), Err)
 }
@@ -391,6 +406,9 @@ pub fn kill(ctx: &Ctx, pod: &Pod, signal: i32) -> Result<(), EngineError> {
         {
             first.get_or_insert(e);
         }
+    }
+    if first.is_none() {
+        pod_event(ctx, "kill", pod);
     }
     first.map_or(Ok(()), Err)
 }
@@ -440,6 +458,7 @@ pub fn remove(ctx: &Ctx, pod: &Pod, force: bool, timeout: Option<u32>) -> Result
     }
     store::delete(ctx, &pod.record.id)?;
     let _ = crate::store::remove_tree(&runtime_dir(ctx, &pod.record.id));
+    pod_event(ctx, "remove", pod);
     Ok(())
 }
 

@@ -58,6 +58,11 @@ pub fn run_check(ctx: &Ctx, key: &str) -> Result<CheckReport, EngineError> {
     tracing::debug!(container = %id, startup, code = entry.exit_code, "healthcheck");
     let in_start_period = state::within(c.state.started_at, hc.start_period);
     let (st, verdict) = state::record(&dir, &path, &hc, startup, entry, in_start_period)?;
+    let mut event = crate::engine::events::Event::container("health_status", &c);
+    event.health_status = st.status.as_str().to_string();
+    event.health_failing_streak = st.failing_streak;
+    event.health_log = st.log.last().map(|l| l.output.clone()).unwrap_or_default();
+    crate::engine::events::record(ctx, event);
     match verdict {
         Verdict::Continue => {}
         Verdict::Unhealthy => act(ctx, &id, hc.on_failure)?,
