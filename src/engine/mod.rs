@@ -10,6 +10,7 @@ pub mod image;
 mod layer;
 pub mod network;
 pub mod pod;
+pub mod quadlet;
 pub mod storage;
 pub mod system;
 pub mod users;
@@ -46,6 +47,8 @@ pub struct Ctx {
     pub registry_timeout: std::time::Duration,
     /// `--cgroup-manager` and where the user's bus is (used only for containers with a cgroup).
     pub cgroup: container::resources::CgroupSettings,
+    /// `NOTIFY_SOCKET`: set when roost runs in a `Type=notify` systemd unit (see `--sdnotify`).
+    pub notify_socket: Option<container::sdnotify::NotifySocket>,
 }
 
 impl Ctx {
@@ -184,6 +187,10 @@ pub enum EngineError {
     #[error(transparent)]
     Health(#[from] container::health::HealthError),
     #[error(transparent)]
+    SdNotify(#[from] container::sdnotify::SdNotifyError),
+    #[error(transparent)]
+    Quadlet(#[from] quadlet::manage::ManageError),
+    #[error(transparent)]
     Procs(#[from] crate::runtime::procs::ProcsError),
     #[error(transparent)]
     Storage(#[from] storage::StorageError),
@@ -229,6 +236,7 @@ impl EngineError {
             EngineError::Registry(e) => e.hint(),
             EngineError::Network(e) => e.hint(),
             EngineError::Health(e) => e.hint(),
+            EngineError::Quadlet(e) => e.hint(),
             EngineError::Pod(e) => e.hint(),
             EngineError::Cgroup(e) => e.hint(),
             EngineError::ImageNotKnown(_) => {

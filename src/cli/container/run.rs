@@ -152,19 +152,39 @@ fn options(a: &CreateArgs, remove: bool) -> Result<CreateOptions, Error> {
         pod_infra: false,
         resources,
         cgroup,
+        // NOTIFY_SOCKET reaches the container only through `--sdnotify=container`.
         host_env: std::env::vars()
-            .filter(|(k, _)| !k.starts_with("_ROOST_"))
+            .filter(|(k, _)| !k.starts_with("_ROOST_") && k != "NOTIFY_SOCKET")
             .collect(),
+        sdnotify: engine::sdnotify::SdNotifyMode::parse(&a.sdnotify).map_err(Error::Usage)?,
     })
 }
 
 pub fn create(ctx: &Ctx, a: &CreateArgs) -> Result<i32, Error> {
     let mut opts = options(a, a.rm)?;
+    replace(ctx, a)?;
     let cidfile = CidFile::claim(a.cidfile.as_deref())?;
     crate::cli::pod::container_pod(ctx, &mut opts, a.pod.as_deref(), a.pod_id_file.as_deref())?;
     let c = engine::create(ctx, &opts, &Progress::new(a.quiet))?;
     cidfile.write(&c.record.id)?;
     out(&format!("{}\n", c.record.id)).map(|()| 0)
+}
+
+/// `--replace`: remove the container that has the name this one wants (running or not).
+fn replace(ctx: &Ctx, a: &CreateArgs) -> Result<(), Error> {
+    if !a.replace {
+        return Ok(());
+    }
+    let Some(name) = &a.name else {
+        return Err(Error::Usage(
+            "cannot replace a container without --name being set".into(),
+        ));
+    };
+    let report = engine::remove(ctx, std::slice::from_ref(name), false, true, true)?;
+    match report.errors.into_iter().next() {
+        Some(e) => Err(e.into()),
+        None => Ok(()),
+    }
 }
 
 /// `--cidfile`: claimed (created empty, exclusively) before the container is made, so that two
@@ -234,6 +254,7 @@ pub fn run(ctx: &Ctx, a: &RunArgs) -> Result<i32, Error> {
         ));
     }
     let detach_keys = parse_detach_keys(&a.detach_keys)?;
+    replace(ctx, &a.create)?;
     let cidfile = CidFile::claim(a.create.cidfile.as_deref())?;
     crate::cli::pod::container_pod(
         ctx,
@@ -245,6 +266,11 @@ pub fn run(ctx: &Ctx, a: &RunArgs) -> Result<i32, Error> {
     cidfile.write(&c.record.id)?;
     if a.detach {
         engine::start_detached(ctx, &c)?;
+        if c.spec.sdnotify == engine::sdnotify::SdNotifyMode::Healthy
+            && let Some(sock) = &ctx.notify_socket
+        {
+            engine::sdnotify::ready_when_healthy(ctx, sock, &c.record.id)?;
+        }
         return out(&format!("{}\n", c.record.id)).map(|()| 0);
     }
     // `-it` at a terminal goes through the monitor, as podman's does through conmon, so that the

@@ -9,6 +9,7 @@ use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
 use super::attach::{STREAM_STDERR, STREAM_STDOUT, Server, Slot};
 use super::logs::{LogFile, LogWriter};
+use super::sdnotify::{NotifySocket, SdNotifyMode};
 use super::{Container, State, Status, lifecycle, plan};
 use crate::engine::{Ctx, EngineError};
 use crate::runtime::Failure;
@@ -95,6 +96,13 @@ pub fn spawn_monitor(
     if wait_attach {
         cmd.arg("--wait-attach");
     }
+    // `--sdnotify`: the monitor is told the socket; neither it nor its children inherit it.
+    cmd.env_remove("NOTIFY_SOCKET");
+    if let Some(sock) = &ctx.notify_socket
+        && c.spec.sdnotify != SdNotifyMode::Ignore
+    {
+        cmd.arg("--notify-socket").arg(&sock.0);
+    }
     cmd.stdin(
         devnull
             .try_clone()
@@ -173,7 +181,13 @@ fn redirect(fd: &impl AsFd, target: i32) -> Result<(), EngineError> {
 }
 
 /// The monitor: run the container (again, per the restart policy) until it is done.
-pub fn monitor(ctx: &Ctx, id: &str, ready: OwnedFd, wait_attach: bool) -> Result<i32, EngineError> {
+pub fn monitor(
+    ctx: &Ctx,
+    id: &str,
+    ready: OwnedFd,
+    wait_attach: bool,
+    mut notify: Option<NotifySocket>,
+) -> Result<i32, EngineError> {
     let mut ready = Some(std::fs::File::from(ready));
     // While we run, later roost commands join this user namespace (so they can signal the container).
     crate::userns::register_holder(&ctx.paths.runtime);
@@ -187,8 +201,14 @@ pub fn monitor(ctx: &Ctx, id: &str, ready: OwnedFd, wait_attach: bool) -> Result
     // Only a container with a healthcheck has one: nothing else is added to the loop.
     let mut health = super::health::Schedule::for_container(ctx, &store, &c);
     let mut restarts = 0u32;
+    // `--sdnotify=container`: the socket the container gets, at each (re)start.
+    let container_socket = notify
+        .as_ref()
+        .filter(|_| c.spec.sdnotify == SdNotifyMode::Container)
+        .and_then(NotifySocket::path);
     loop {
-        let (run, streams) = match start_run(ctx, &mut store, id, &mut ready)? {
+        let started = start_run(ctx, &mut store, id, &mut ready, container_socket.as_deref())?;
+        let (run, streams) = match started {
             Started::Running(run, streams) => (run, streams),
             Started::Failed(code) => return Ok(code),
         };
@@ -196,6 +216,10 @@ pub fn monitor(ctx: &Ctx, id: &str, ready: OwnedFd, wait_attach: bool) -> Result
         // Before `run -d` returns: its timer exists once the container runs, as with podman.
         if let Some(h) = health.as_mut() {
             h.started();
+        }
+        // Before `run -d` returns (systemd's main process until then): the first start only.
+        if let Some(sock) = notify.take() {
+            super::sdnotify::announce(&sock, c.spec.sdnotify, std::process::id());
         }
         report_start(&mut ready, &StartReport::Started);
         let sources = connect_clients(&mut server, streams, c.spec.interactive);
@@ -317,10 +341,14 @@ fn start_run(
     store: &mut crate::store::Store,
     id: &str,
     ready: &mut Option<std::fs::File>,
+    notify_socket: Option<&std::path::Path>,
 ) -> Result<Started, EngineError> {
     let c = lifecycle::find(store, id)?;
     let stdio = Stdio::redirect(c.spec.interactive)?;
     let mut plan = plan(ctx, store, &c).inspect_err(|e| report_failure(ready, e))?;
+    if let Some(sock) = notify_socket {
+        super::sdnotify::pass_into(&mut plan, sock);
+    }
     // With -t the container's stdio is a pty whose master we keep (podman's conmon does too).
     plan.process.terminal = c.spec.tty;
     let mut net = super::network_settings::attachment(ctx, &c);
