@@ -147,7 +147,7 @@ mod tests {
             [
                 "container.d",
                 "foo-.container.d",
-                "foo@.container.d",
+                "foo-bar@.container.d",
                 "foo-bar@x.container.d"
             ]
         );

@@ -19,11 +19,18 @@ fn source(dir: &std::path::Path, name: &str, text: &str) -> Source {
     }
 }
 
+/// The values of `key` outside the `[X-…]` copies of the Quadlet groups.
 fn service_lines(text: &str, key: &str) -> Vec<String> {
-    text.lines()
-        .filter_map(|l| l.strip_prefix(&format!("{key}=")))
-        .map(str::to_string)
-        .collect()
+    let mut in_copy = false;
+    let mut out = Vec::new();
+    for l in text.lines() {
+        if l.starts_with('[') {
+            in_copy = l.starts_with("[X-");
+        } else if let Some(v) = l.strip_prefix(&format!("{key}=")).filter(|_| !in_copy) {
+            out.push(v.to_string());
+        }
+    }
+    out
 }
 
 #[test]
