@@ -96,7 +96,10 @@ pub fn dispatch(cmd: &QuadletCommand) -> Result<i32, Error> {
         QuadletCommand::List(a) => list(a),
         QuadletCommand::Print(a) => print(a),
         QuadletCommand::Rm(a) => rm(a),
-        QuadletCommand::Generate(a) => generator(a, std::env::var_os("SYSTEMD_SCOPE").is_some_and(|s| s == "user")),
+        QuadletCommand::Generate(a) => generator(
+            a,
+            std::env::var_os("SYSTEMD_SCOPE").is_some_and(|s| s == "user"),
+        ),
     }
 }
 
@@ -220,7 +223,11 @@ fn generator(a: &GeneratorArgs, scope_user: bool) -> Result<i32, Error> {
             if a.verbose {
                 #[allow(clippy::print_stderr)]
                 {
-                    eprintln!("roost-generator: wrote {} from {}", g.service, g.source.display());
+                    eprintln!(
+                        "roost-generator: wrote {} from {}",
+                        g.service,
+                        g.source.display()
+                    );
                 }
             }
         }
@@ -280,8 +287,8 @@ fn reload(wanted: bool, units: &[String]) {
 
 fn install(a: &InstallArgs) -> Result<i32, Error> {
     let layout = user_layout()?;
-    let report = manage::install(&layout, &a.paths, a.replace)
-        .map_err(crate::engine::EngineError::from)?;
+    let report =
+        manage::install(&layout, &a.paths, a.replace).map_err(crate::engine::EngineError::from)?;
     report_errors(&report.errors);
     let text: String = report
         .files
@@ -297,7 +304,11 @@ fn list(a: &ListArgs) -> Result<i32, Error> {
     let layout = user_layout()?;
     let listed = manage::list(&layout).map_err(crate::engine::EngineError::from)?;
     if a.quiet {
-        return out(&listed.iter().map(|l| format!("{}\n", l.name)).collect::<String>()).map(|()| 0);
+        return out(&listed
+            .iter()
+            .map(|l| format!("{}\n", l.name))
+            .collect::<String>())
+        .map(|()| 0);
     }
     let managed = user_manager();
     let mut rows = vec!["NAME\tUNIT NAME\tPATH ON DISK\tSTATUS".to_string()];
@@ -307,7 +318,12 @@ fn list(a: &ListArgs) -> Result<i32, Error> {
         } else {
             "Not loaded".to_string()
         };
-        rows.push(format!("{}\t{}\t{}\t{status}", l.name, l.unit, l.path.display()));
+        rows.push(format!(
+            "{}\t{}\t{}\t{status}",
+            l.name,
+            l.unit,
+            l.path.display()
+        ));
     }
     out(&tabulate(&rows))?;
     Ok(0)
@@ -315,7 +331,9 @@ fn list(a: &ListArgs) -> Result<i32, Error> {
 
 fn tabulate(rows: &[String]) -> String {
     use std::io::Write;
-    let mut tw = tabwriter::TabWriter::new(Vec::new()).minwidth(10).padding(2);
+    let mut tw = tabwriter::TabWriter::new(Vec::new())
+        .minwidth(10)
+        .padding(2);
     let text: String = rows.iter().map(|r| format!("{r}\n")).collect();
     tw.write_all(text.as_bytes())
         .and_then(|()| tw.flush())
@@ -364,7 +382,10 @@ fn rm(a: &RmArgs) -> Result<i32, Error> {
     let (services, report) =
         manage::remove(&layout, &names).map_err(crate::engine::EngineError::from)?;
     report_errors(&report.errors);
-    out(&services.iter().map(|s| format!("{s}\n")).collect::<String>())?;
+    out(&services
+        .iter()
+        .map(|s| format!("{s}\n"))
+        .collect::<String>())?;
     reload(a.reload_systemd, &[]);
     Ok(0)
 }
@@ -373,7 +394,10 @@ fn rm(a: &RmArgs) -> Result<i32, Error> {
 fn stop_units(layout: &Layout, names: &[String], force: bool) -> Result<(), Error> {
     let listed = manage::list(layout).map_err(crate::engine::EngineError::from)?;
     for n in names {
-        let Some(l) = listed.iter().find(|l| &l.name == n || l.name.rsplit_once('.').is_some_and(|(s, _)| s == n)) else {
+        let Some(l) = listed
+            .iter()
+            .find(|l| &l.name == n || l.name.rsplit_once('.').is_some_and(|(s, _)| s == n))
+        else {
             continue;
         };
         if l.unit.is_empty() || !unit_status(&l.unit).starts_with("active") {

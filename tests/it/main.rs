@@ -32,6 +32,7 @@ mod pods;
 mod privacy;
 mod pull;
 mod push;
+mod quadlet;
 mod remove;
 mod security;
 mod storage;

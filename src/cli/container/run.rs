@@ -90,6 +90,18 @@ fn env_files(a: &CreateArgs) -> Result<Vec<(std::path::PathBuf, String)>, Error>
         .collect()
 }
 
+/// `--label`s, and as podman adds it, `PODMAN_SYSTEMD_UNIT` when a systemd unit runs us (Quadlet
+/// units set it to their name: `auto-update` finds the unit to restart by it).
+fn labels(a: &CreateArgs) -> Result<std::collections::BTreeMap<String, String>, Error> {
+    let mut labels = crate::cli::key_values("--label", &a.label)?;
+    if let Ok(unit) = std::env::var("PODMAN_SYSTEMD_UNIT")
+        && !unit.is_empty()
+    {
+        labels.insert("PODMAN_SYSTEMD_UNIT".into(), unit);
+    }
+    Ok(labels)
+}
+
 fn options(a: &CreateArgs, remove: bool) -> Result<CreateOptions, Error> {
     let (net, networks) = network_request(a)?;
     let (no_new_privileges, seccomp) = security_opts(&a.security_opt)?;
@@ -110,7 +122,7 @@ fn options(a: &CreateArgs, remove: bool) -> Result<CreateOptions, Error> {
         remove,
         tty: a.tty,
         interactive: a.interactive,
-        labels: crate::cli::key_values("--label", &a.label)?,
+        labels: labels(a)?,
         annotations: crate::cli::key_values("--annotation", &a.annotation)?,
         pull: Some(a.pull.parse()?),
         stop_signal: a

@@ -116,9 +116,7 @@ pub fn started_message(mode: SdNotifyMode, monitor_pid: u32) -> Option<String> {
     match mode {
         SdNotifyMode::Ignore => None,
         SdNotifyMode::Conmon => Some(format!("MAINPID={monitor_pid}\nREADY=1\n")),
-        SdNotifyMode::Container | SdNotifyMode::Healthy => {
-            Some(format!("MAINPID={monitor_pid}\n"))
-        }
+        SdNotifyMode::Container | SdNotifyMode::Healthy => Some(format!("MAINPID={monitor_pid}\n")),
     }
 }
 
@@ -157,7 +155,10 @@ pub fn ready_when_healthy(
     loop {
         let store = ctx.store()?;
         let c = super::lifecycle::find(&store, id)?;
-        if !matches!(c.state.status, super::Status::Running | super::Status::Paused) {
+        if !matches!(
+            c.state.status,
+            super::Status::Running | super::Status::Paused
+        ) {
             return Err(SdNotifyError::NeverHealthy(c.record.name).into());
         }
         if super::health::state_of(&store, &c)
@@ -180,7 +181,11 @@ mod tests {
         for n in SdNotifyMode::NAMES {
             assert_eq!(SdNotifyMode::parse(n).unwrap().as_str(), n);
         }
-        assert!(SdNotifyMode::parse("ready").unwrap_err().contains("`ready`"));
+        assert!(
+            SdNotifyMode::parse("ready")
+                .unwrap_err()
+                .contains("`ready`")
+        );
         assert_eq!(SdNotifyMode::default(), SdNotifyMode::Container);
     }
 

@@ -129,7 +129,10 @@ pub struct ContainerSpec {
     #[serde(default)]
     pub cgroup: super::resources::CgroupSpec,
     /// `--sdnotify` (podman's default, `container`, is not stored).
-    #[serde(default, skip_serializing_if = "super::sdnotify::SdNotifyMode::is_default")]
+    #[serde(
+        default,
+        skip_serializing_if = "super::sdnotify::SdNotifyMode::is_default"
+    )]
     pub sdnotify: super::sdnotify::SdNotifyMode,
 }
 

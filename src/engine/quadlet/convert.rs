@@ -244,7 +244,10 @@ fn init_service(
     // target (podman ships a helper service for it, which roost does not need).
     if !settings.user && u.bool("Quadlet", "DefaultDependencies")?.unwrap_or(true) {
         let g = service.group_mut("Unit");
-        for (key, value) in [("After", "network-online.target"), ("Wants", "network-online.target")] {
+        for (key, value) in [
+            ("After", "network-online.target"),
+            ("Wants", "network-online.target"),
+        ] {
             g.entries.insert(
                 0,
                 super::unit::Entry {
@@ -263,7 +266,11 @@ fn init_service(
     Ok(service)
 }
 
-fn check_keys(u: &UnitFile, group: &str, known: &'static [&'static str]) -> Result<(), QuadletError> {
+fn check_keys(
+    u: &UnitFile,
+    group: &str,
+    known: &'static [&'static str],
+) -> Result<(), QuadletError> {
     for e in u.group(group).into_iter().flat_map(|g| g.entries.iter()) {
         if !known.contains(&e.key.as_str()) {
             return Err(QuadletError::UnknownKey {
@@ -416,7 +423,12 @@ fn container(
             });
         }
         (Some(_), Some(_)) => {
-            return Err(value_error(u, G, "Rootfs", "Image and Rootfs cannot be set together"));
+            return Err(value_error(
+                u,
+                G,
+                "Rootfs",
+                "Image and Rootfs cannot be set together",
+            ));
         }
         (Some(i), None) => Some(image_source(u, G, i, service, infos)?),
         (None, Some(_)) => None,
@@ -845,7 +857,12 @@ fn pod(
     }
     let start_with_pod = u.bool(group, "StartWithPod")?.unwrap_or(true);
     let p = infos.get_mut(pod).ok_or_else(|| {
-        value_error(u, group, "Pod", &format!("Quadlet pod unit `{pod}` does not exist"))
+        value_error(
+            u,
+            group,
+            "Pod",
+            &format!("Quadlet pod unit `{pod}` does not exist"),
+        )
     })?;
     run.add(["--pod", p.resource.as_str()]);
     service.add("Unit", "BindsTo", &p.service_file());

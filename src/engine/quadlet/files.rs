@@ -19,7 +19,9 @@ impl SearchDirs {
             dirs.push(r.join("containers/systemd"));
         }
         dirs.push(config_home.join("containers/systemd"));
-        dirs.push(PathBuf::from(format!("/etc/containers/systemd/users/{uid}")));
+        dirs.push(PathBuf::from(format!(
+            "/etc/containers/systemd/users/{uid}"
+        )));
         dirs.push(PathBuf::from("/etc/containers/systemd/users"));
         SearchDirs(dirs)
     }
@@ -102,7 +104,12 @@ fn dropin_dir_names(name: &str) -> Vec<String> {
     let mut names = vec![format!("{ext}.d")];
     let base = stem.split_once('@').map_or(stem, |(b, _)| b);
     let mut prefix = String::new();
-    for part in base.split('-').collect::<Vec<_>>().split_last().map_or(&[][..], |(_, p)| p) {
+    for part in base
+        .split('-')
+        .collect::<Vec<_>>()
+        .split_last()
+        .map_or(&[][..], |(_, p)| p)
+    {
         prefix.push_str(part);
         prefix.push('-');
         names.push(format!("{prefix}.{ext}.d"));

@@ -99,10 +99,16 @@ pub fn install(
             continue;
         };
         let dest = layout.quadlet_dir.join(name);
-        if dest.exists() && !replace {
+        let same = dest
+            .canonicalize()
+            .is_ok_and(|d| src.canonicalize().is_ok_and(|s| s == d));
+        if dest.exists() && !replace && !same {
             return Err(ManageError::Exists(dest));
         }
-        copy_tree(&src, &dest)?;
+        // Installing a file that is already in place only writes its units.
+        if !same {
+            copy_tree(&src, &dest)?;
+        }
         files.push(dest);
     }
     let mut report = sync(layout)?;
@@ -135,7 +141,11 @@ pub fn sync(layout: &Layout) -> Result<SyncReport, ManageError> {
     let sources = find_sources(&layout.search)?;
     let generation = generate(&sources, &layout.settings);
     std::fs::create_dir_all(&layout.unit_dir).map_err(io("create", &layout.unit_dir))?;
-    let keep: Vec<&str> = generation.units.iter().map(|g| g.service.as_str()).collect();
+    let keep: Vec<&str> = generation
+        .units
+        .iter()
+        .map(|g| g.service.as_str())
+        .collect();
     remove_stale(&layout.unit_dir, &keep)?;
     for g in &generation.units {
         write_unit(&layout.unit_dir, g)?;
@@ -352,7 +362,10 @@ mod tests {
         assert!(r.errors.is_empty(), "{:?}", r.errors);
         assert_eq!(r.units, ["data-volume.service", "web.service"]);
         let link = l.unit_dir.join("default.target.wants/web.service");
-        assert_eq!(std::fs::read_link(&link).unwrap(), Path::new("../web.service"));
+        assert_eq!(
+            std::fs::read_link(&link).unwrap(),
+            Path::new("../web.service")
+        );
         assert!(matches!(
             install(&l, &[src.join("web.container")], false),
             Err(ManageError::Exists(_))
@@ -371,7 +384,11 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let l = layout(d.path());
         std::fs::create_dir_all(&l.unit_dir).unwrap();
-        std::fs::write(l.unit_dir.join("mine.service"), "[Service]\nExecStart=/bin/true\n").unwrap();
+        std::fs::write(
+            l.unit_dir.join("mine.service"),
+            "[Service]\nExecStart=/bin/true\n",
+        )
+        .unwrap();
         sync(&l).unwrap();
         assert!(l.unit_dir.join("mine.service").exists());
     }

@@ -80,7 +80,10 @@ impl UnitFile {
                 .split_once('=')
                 .ok_or_else(|| bad("expected `Key=Value`, a `[Group]` header or a comment"))?;
             let key = key.trim();
-            if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+            if key.is_empty()
+                || !key
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
             {
                 return Err(bad(&format!("invalid key name `{key}`")));
             }
@@ -137,7 +140,11 @@ impl UnitFile {
 
     /// The last entry of `key`, for messages that name its line.
     pub fn last_entry(&self, group: &str, key: &str) -> Option<&Entry> {
-        self.group(group)?.entries.iter().rev().find(|e| e.key == key)
+        self.group(group)?
+            .entries
+            .iter()
+            .rev()
+            .find(|e| e.key == key)
     }
 
     /// Every value of a list key, in order; an empty assignment drops the ones before it.
@@ -359,10 +366,7 @@ mod tests {
     fn words_split_and_quote_back() {
         let w = split_words(r#"sh -c "echo 'hi there'" a\ b"#).unwrap();
         assert_eq!(w, ["sh", "-c", "echo 'hi there'", "a b"]);
-        assert_eq!(
-            command_line(&w),
-            r#"sh -c "echo 'hi there'" "a b""#
-        );
+        assert_eq!(command_line(&w), r#"sh -c "echo 'hi there'" "a b""#);
         assert_eq!(split_words(&command_line(&w)).unwrap(), w);
         assert!(split_words("a \"b").is_err());
         assert_eq!(quote_word(""), "\"\"");

@@ -37,9 +37,14 @@ pub fn volume(
     }
     let mut o = Vec::new();
     if driver == Some("image") {
-        let image = u
-            .get(G, "Image")
-            .ok_or_else(|| value_error(u, G, "Driver", "the key Image is mandatory with the image driver"))?;
+        let image = u.get(G, "Image").ok_or_else(|| {
+            value_error(
+                u,
+                G,
+                "Driver",
+                "the key Image is mandatory with the image driver",
+            )
+        })?;
         let image = image_source(u, G, image, service, infos)?;
         cmd.add(["--opt".to_string(), format!("image={image}")]);
     } else {
@@ -61,7 +66,8 @@ pub fn volume(
             cmd.add(["--opt".to_string(), format!("device={dev}")]);
         }
         if let Some(ty) = u.get(G, "Type") {
-            let dev = device.ok_or_else(|| value_error(u, G, "Type", "Type can't be used without Device"))?;
+            let dev = device
+                .ok_or_else(|| value_error(u, G, "Type", "Type can't be used without Device"))?;
             cmd.add(["--opt".to_string(), format!("type={ty}")]);
             if ty == "bind" {
                 service.add("Unit", "RequiresMountsFor", dev);
@@ -69,7 +75,12 @@ pub fn volume(
         }
         if let Some(opts) = u.get(G, "Options") {
             if device.is_none() {
-                return Err(value_error(u, G, "Options", "Options can't be used without Device"));
+                return Err(value_error(
+                    u,
+                    G,
+                    "Options",
+                    "Options can't be used without Device",
+                ));
             }
             o.push(opts.to_string());
         }
@@ -123,10 +134,20 @@ pub fn network(
     let gateways = u.all(G, "Gateway");
     let ranges = u.all(G, "IPRange");
     if gateways.len() > subnets.len() {
-        return Err(value_error(u, G, "Gateway", "cannot set more gateways than subnets"));
+        return Err(value_error(
+            u,
+            G,
+            "Gateway",
+            "cannot set more gateways than subnets",
+        ));
     }
     if ranges.len() > subnets.len() {
-        return Err(value_error(u, G, "IPRange", "cannot set more ranges than subnets"));
+        return Err(value_error(
+            u,
+            G,
+            "IPRange",
+            "cannot set more ranges than subnets",
+        ));
     }
     for (i, s) in subnets.iter().enumerate() {
         cmd.add(["--subnet", s]);
@@ -178,7 +199,11 @@ pub fn pod(
     }
     create.key_values(u, G, &[("Label", "--label")])?;
     networks(u, G, service, infos, &mut create)?;
-    create.strings(u, G, &[("IP", "--ip"), ("IP6", "--ip6"), ("ShmSize", "--shm-size")]);
+    create.strings(
+        u,
+        G,
+        &[("IP", "--ip"), ("IP6", "--ip6"), ("ShmSize", "--shm-size")],
+    );
     create.all_strings(
         u,
         G,
@@ -217,18 +242,21 @@ pub fn kube(
     service: &mut UnitFile,
 ) -> Result<(), QuadletError> {
     const G: &str = "Kube";
-    let yaml = u
-        .get(G, "Yaml")
-        .ok_or_else(|| QuadletError::Unit {
-            file: s.path.clone(),
-            why: "no Yaml key specified".into(),
-        })?;
+    let yaml = u.get(G, "Yaml").ok_or_else(|| QuadletError::Unit {
+        file: s.path.clone(),
+        why: "no Yaml key specified".into(),
+    })?;
     let yaml = absolute(s, yaml);
     kill_mode(u, service)?;
     service.add("Service", "Environment", "PODMAN_SYSTEMD_UNIT=%n");
     let ty = u.last("Service", "Type");
     if let Some(t) = ty.filter(|t| *t != "notify" && *t != "oneshot") {
-        return Err(value_error(u, "Service", "Type", &format!("invalid service Type `{t}`")));
+        return Err(value_error(
+            u,
+            "Service",
+            "Type",
+            &format!("invalid service Type `{t}`"),
+        ));
     }
     if ty != Some("oneshot") {
         service.set("Service", "Type", "notify");
@@ -293,7 +321,11 @@ pub fn kube(
 }
 
 /// `.image`: `roost image pull … IMAGE`.
-pub fn image(u: &UnitFile, settings: &Settings, service: &mut UnitFile) -> Result<(), QuadletError> {
+pub fn image(
+    u: &UnitFile,
+    settings: &Settings,
+    service: &mut UnitFile,
+) -> Result<(), QuadletError> {
     const G: &str = "Image";
     let image = u.get(G, "Image").ok_or_else(|| QuadletError::Unit {
         file: u
@@ -322,7 +354,11 @@ pub fn image(u: &UnitFile, settings: &Settings, service: &mut UnitFile) -> Resul
             ("RetryDelay", "--retry-delay"),
         ],
     );
-    cmd.bools(u, G, &[("AllTags", "--all-tags"), ("TLSVerify", "--tls-verify")])?;
+    cmd.bools(
+        u,
+        G,
+        &[("AllTags", "--all-tags"), ("TLSVerify", "--tls-verify")],
+    )?;
     cmd.podman_args(u, G)?;
     cmd.add([image]);
     service.add("Service", "ExecStart", &cmd.line());
@@ -363,7 +399,11 @@ pub fn build(
             ("RetryDelay", "--retry-delay"),
         ],
     );
-    cmd.bools(u, G, &[("TLSVerify", "--tls-verify"), ("ForceRM", "--force-rm")])?;
+    cmd.bools(
+        u,
+        G,
+        &[("TLSVerify", "--tls-verify"), ("ForceRM", "--force-rm")],
+    )?;
     cmd.all_strings(
         u,
         G,
@@ -399,17 +439,24 @@ pub fn build(
             None
         }
         Some(w) if w.eq_ignore_ascii_case("file") => {
-            let f = file.ok_or_else(|| value_error(u, G, "SetWorkingDirectory", "no File key specified"))?;
+            let f = file
+                .ok_or_else(|| value_error(u, G, "SetWorkingDirectory", "no File key specified"))?;
             let abs = absolute(s, f);
             if let Some(d) = std::path::Path::new(&abs).parent() {
                 service.add("Service", "WorkingDirectory", &d.to_string_lossy());
             }
             None
         }
-        Some(w) => Some(if w.contains("://") { w.to_string() } else { absolute(s, w) }),
+        Some(w) => Some(if w.contains("://") {
+            w.to_string()
+        } else {
+            absolute(s, w)
+        }),
         None => None,
     };
-    let workdir = service.get("Service", "WorkingDirectory").map(str::to_string);
+    let workdir = service
+        .get("Service", "WorkingDirectory")
+        .map(str::to_string);
     if workdir.is_none() && file.is_none() && context.is_none() {
         return Err(QuadletError::Unit {
             file: s.path.clone(),

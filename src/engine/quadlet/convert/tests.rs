@@ -48,7 +48,9 @@ fn a_container_gets_podmans_service_layout() {
     let t = &web.text;
     assert_eq!(
         service_lines(t, "ExecStart"),
-        ["/usr/bin/roost run --name systemd-%N --replace --rm --cgroups=split --sdnotify=conmon -d -v systemd-data:/srv:ro --publish 8080:80 --env A=1 --env \"B=x y\" busybox httpd -f -p 80"]
+        [
+            "/usr/bin/roost run --name systemd-%N --replace --rm --cgroups=split --sdnotify=conmon -d -v systemd-data:/srv:ro --publish 8080:80 --env A=1 --env \"B=x y\" busybox httpd -f -p 80"
+        ]
     );
     assert_eq!(service_lines(t, "Type"), ["notify"]);
     assert_eq!(service_lines(t, "NotifyAccess"), ["all"]);
@@ -66,8 +68,15 @@ fn a_container_gets_podmans_service_layout() {
     assert_eq!(service_lines(t, "Requires"), ["data-volume.service"]);
     assert_eq!(service_lines(t, "After"), ["data-volume.service"]);
     assert!(t.contains("[X-Container]\nImage=busybox\n"), "{t}");
-    assert_eq!(web.links, [PathBuf::from("default.target.wants/web.service")]);
-    let vol = g.units.iter().find(|u| u.service == "data-volume.service").unwrap();
+    assert_eq!(
+        web.links,
+        [PathBuf::from("default.target.wants/web.service")]
+    );
+    let vol = g
+        .units
+        .iter()
+        .find(|u| u.service == "data-volume.service")
+        .unwrap();
     assert_eq!(
         service_lines(&vol.text, "ExecStart"),
         ["/usr/bin/roost volume create --ignore systemd-data"]
@@ -82,10 +91,20 @@ fn unknown_keys_and_missing_references_name_the_line() {
     let s = source(d.path(), "a.container", "[Container]\nImage=x\nimage=y\n");
     let g = generate(&[s], &settings());
     let e = g.errors[0].to_string();
-    assert!(e.contains("a.container:3") && e.contains("`image`") && e.contains("`Image`"), "{e}");
-    let s = source(d.path(), "b.container", "[Container]\nImage=x\nVolume=nope.volume:/d\n");
+    assert!(
+        e.contains("a.container:3") && e.contains("`image`") && e.contains("`Image`"),
+        "{e}"
+    );
+    let s = source(
+        d.path(),
+        "b.container",
+        "[Container]\nImage=x\nVolume=nope.volume:/d\n",
+    );
     let e = generate(&[s], &settings()).errors[0].to_string();
-    assert!(e.contains("b.container:3") && e.contains("nope.volume"), "{e}");
+    assert!(
+        e.contains("b.container:3") && e.contains("nope.volume"),
+        "{e}"
+    );
     let s = source(d.path(), "c.container", "[Container]\nExec=true\n");
     let e = generate(&[s], &settings()).errors[0].to_string();
     assert!(e.contains("no Image or Rootfs"), "{e}");
@@ -99,7 +118,11 @@ fn templates_notify_and_oneshot() {
         "app@.container",
         "[Container]\nImage=x\nNotify=healthy\nHealthCmd=true\n[Install]\nWantedBy=default.target\nDefaultInstance=one\n",
     );
-    let o = source(d.path(), "job.container", "[Container]\nImage=x\n[Service]\nType=oneshot\n");
+    let o = source(
+        d.path(),
+        "job.container",
+        "[Container]\nImage=x\n[Service]\nType=oneshot\n",
+    );
     let g = generate(&[s, o], &settings());
     assert!(g.errors.is_empty(), "{:?}", g.errors);
     let app = &g.units[0];
@@ -107,7 +130,10 @@ fn templates_notify_and_oneshot() {
     assert!(app.text.contains("--name systemd-%p_%i"), "{}", app.text);
     assert!(app.text.contains("--sdnotify=healthy -d"), "{}", app.text);
     assert!(app.text.contains("--health-cmd true"), "{}", app.text);
-    assert_eq!(app.links, [PathBuf::from("default.target.wants/app@one.service")]);
+    assert_eq!(
+        app.links,
+        [PathBuf::from("default.target.wants/app@one.service")]
+    );
     let job = &g.units[1];
     assert!(!job.text.contains("--sdnotify"), "{}", job.text);
     assert!(!job.text.contains(" -d "), "{}", job.text);
