@@ -234,8 +234,12 @@ pub fn monitor(
         // The exit is recorded: attached clients read it from the store once we close them.
         server.close_clients(std::time::Duration::from_secs(2));
         if !restart_wanted(&store, id, &c, code, restarts)? {
+            let stopped = stopped_by_user(&store, id)?;
             remove_if_asked(ctx, &mut store, id, &c)?;
-            return Ok(code);
+            // The monitor is the main process of a Quadlet unit: a container that `stop` or
+            // `rm -f` ended is a clean end of it (systemd would mark the unit failed otherwise),
+            // one that failed on its own is not (so `Restart=on-failure` restarts it).
+            return Ok(if stopped { 0 } else { code });
         }
         restarts += 1;
         std::thread::sleep(std::time::Duration::from_millis(
@@ -472,6 +476,13 @@ fn restart_wanted(
         .should_restart(code, restarts, st.stopped_by_user))
 }
 
+/// Whether `stop` or `rm -f` ended the container (true too when `rm -f` already removed it).
+fn stopped_by_user(store: &crate::store::Store, id: &str) -> Result<bool, EngineError> {
+    Ok(store
+        .container(id)?
+        .is_none_or(|r| State::from_json(&r.state).stopped_by_user))
+}
+
 /// `--rm`: remove the container and its anonymous volumes once it is done.
 fn remove_if_asked(
     ctx: &Ctx,
@@ -480,7 +491,12 @@ fn remove_if_asked(
     c: &Container,
 ) -> Result<(), EngineError> {
     if c.spec.remove {
-        let c = lifecycle::find(store, id)?;
+        // `rm -f` may have removed it already.
+        let c = match lifecycle::find(store, id) {
+            Ok(c) => c,
+            Err(EngineError::NoSuchContainer(_)) => return Ok(()),
+            Err(e) => return Err(e),
+        };
         lifecycle::remove_one(ctx, store, &c, true)?;
         super::volumes::remove_anonymous_volumes(store, &c)?;
     }

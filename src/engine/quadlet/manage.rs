@@ -358,7 +358,7 @@ mod tests {
         )
         .unwrap();
         std::fs::write(src.join("data.volume"), "[Volume]\n").unwrap();
-        let r = install(&l, &[src.clone()], false).unwrap();
+        let r = install(&l, std::slice::from_ref(&src), false).unwrap();
         assert!(r.errors.is_empty(), "{:?}", r.errors);
         assert_eq!(r.units, ["data-volume.service", "web.service"]);
         let link = l.unit_dir.join("default.target.wants/web.service");
