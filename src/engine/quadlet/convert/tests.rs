@@ -138,3 +138,29 @@ fn templates_notify_and_oneshot() {
     assert!(!job.text.contains("--sdnotify"), "{}", job.text);
     assert!(!job.text.contains(" -d "), "{}", job.text);
 }
+
+#[test]
+fn install_section_becomes_links_and_unit_references_are_translated() {
+    let d = tempfile::tempdir().unwrap();
+    let db = source(d.path(), "db.container", "[Container]\nImage=x\n");
+    let app = source(
+        d.path(),
+        "app.container",
+        "[Unit]\nAfter=db.container network.target\n[Container]\nImage=x\n[Install]\nWantedBy=default.target\nRequiredBy=multi.target\nAlias=web-app.service\n",
+    );
+    let g = generate(&[db, app], &settings());
+    assert!(g.errors.is_empty(), "{:?}", g.errors);
+    let app = g.units.iter().find(|u| u.service == "app.service").unwrap();
+    assert_eq!(
+        app.links,
+        [
+            PathBuf::from("default.target.wants/app.service"),
+            PathBuf::from("multi.target.requires/app.service"),
+            PathBuf::from("web-app.service"),
+        ]
+    );
+    assert_eq!(
+        service_lines(&app.text, "After"),
+        ["db.service network.target"]
+    );
+}
