@@ -286,6 +286,10 @@ pub(super) fn build(global: &GlobalArgs, joined: Option<Joined>) -> Result<Ctx, 
             runtime_dir: std::env::var_os("XDG_RUNTIME_DIR").map(std::path::PathBuf::from),
         },
         rootless: joined.is_some() || !nix::unistd::Uid::current().is_root(),
+        notify_socket: std::env::var("NOTIFY_SOCKET")
+            .ok()
+            .filter(|s| !s.is_empty())
+            .map(crate::engine::container::sdnotify::NotifySocket),
         default_network,
         network_conf,
         storage_driver: storage_driver(global.storage_driver.as_deref(), &paths.config_home),

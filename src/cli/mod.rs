@@ -15,6 +15,7 @@ mod image;
 mod network;
 mod pod;
 mod progress;
+mod quadlet;
 mod system;
 mod volume;
 
@@ -261,6 +262,9 @@ pub enum Command {
     /// Manage pods
     #[command(subcommand)]
     Pod(pod::PodCommand),
+    /// Manage Quadlet files (systemd units for containers)
+    #[command(subcommand)]
+    Quadlet(quadlet::QuadletCommand),
     /// Holds the rootless network namespace (internal)
     #[command(name = "__netns", hide = true)]
     Netns(network::NetnsArgs),
@@ -324,6 +328,9 @@ pub fn run() -> Result<i32, Error> {
     if args.len() > 1 && complete::is_cobra_request(&args[1..]) {
         return complete::cobra(args[0].clone(), &args[1..]);
     }
+    if quadlet::invoked_as_generator(&args) {
+        return quadlet::generator_main(&args);
+    }
     let as_podman = invoked_as_podman(&args);
     let mut cli_cmd = Cli::command();
     // podman prints its version whatever follows `--version` (podman-compose sends `--version ''`).
@@ -358,6 +365,8 @@ pub fn run() -> Result<i32, Error> {
         Command::Completion(a) => return generate::completion(&a),
         Command::Generate(g) => return generate::generate(&g),
         Command::Version(a) => return system::version(&a, as_podman),
+        // Files and systemd only: no store, no user namespace.
+        Command::Quadlet(q) => return quadlet::dispatch(&q),
         _ => {}
     }
     let ctx = ctx::build(&cli.global, joined)?;
@@ -574,7 +583,10 @@ fn dispatch(ctx: &crate::engine::Ctx, command: Command) -> Result<i32, Error> {
         Command::Network(n) => network::dispatch(ctx, n),
         Command::Pod(p) => pod::dispatch(ctx, p),
         Command::Netns(a) => network::netns(ctx, &a),
-        Command::Version(_) | Command::Completion(_) | Command::Generate(_) => {
+        Command::Version(_)
+        | Command::Completion(_)
+        | Command::Generate(_)
+        | Command::Quadlet(_) => {
             unreachable!("handled before the context is built")
         }
     }

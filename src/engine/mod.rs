@@ -11,6 +11,7 @@ pub mod image;
 mod layer;
 pub mod network;
 pub mod pod;
+pub mod quadlet;
 pub mod storage;
 pub mod system;
 pub mod users;
@@ -49,6 +50,8 @@ pub struct Ctx {
     pub cgroup: container::resources::CgroupSettings,
     /// Where events are recorded (`events_logger`, `--events-backend`).
     pub events: events::EventsConf,
+    /// `NOTIFY_SOCKET`: set when roost runs in a `Type=notify` systemd unit (see `--sdnotify`).
+    pub notify_socket: Option<container::sdnotify::NotifySocket>,
 }
 
 impl Ctx {
@@ -190,6 +193,10 @@ pub enum EngineError {
     #[error(transparent)]
     Health(#[from] container::health::HealthError),
     #[error(transparent)]
+    SdNotify(#[from] container::sdnotify::SdNotifyError),
+    #[error(transparent)]
+    Quadlet(#[from] quadlet::manage::ManageError),
+    #[error(transparent)]
     Procs(#[from] crate::runtime::procs::ProcsError),
     #[error(transparent)]
     Storage(#[from] storage::StorageError),
@@ -237,6 +244,7 @@ impl EngineError {
             EngineError::Registry(e) => e.hint(),
             EngineError::Network(e) => e.hint(),
             EngineError::Health(e) => e.hint(),
+            EngineError::Quadlet(e) => e.hint(),
             EngineError::Pod(e) => e.hint(),
             EngineError::Cgroup(e) => e.hint(),
             EngineError::Events(e) => e.hint(),

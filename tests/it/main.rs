@@ -35,6 +35,7 @@ mod pods;
 mod privacy;
 mod pull;
 mod push;
+mod quadlet;
 mod remove;
 mod security;
 mod storage;

@@ -244,6 +244,7 @@ fn config_json(c: &Container) -> Value {
         "Annotations": s.annotations,
         "StopSignal": signal_name(s.stop_signal),
         "StopTimeout": s.stop_timeout,
+        "SdNotifyMode": s.sdnotify.as_str(),
         "ExposedPorts": exposed,
     })
 }

@@ -70,6 +70,9 @@ pub struct MonitorArgs {
     /// Wait briefly for a first attach client before starting the container (`start -a`)
     #[arg(long)]
     pub wait_attach: bool,
+    /// The systemd notify socket to use for `--sdnotify` (the monitor's own environment has none)
+    #[arg(long)]
+    pub notify_socket: Option<String>,
 }
 
 /// The containers a bulk command acts on: every running one (`--all`), the running ones that match
@@ -208,7 +211,11 @@ pub fn restart(ctx: &Ctx, a: &StopArgs) -> Result<i32, Error> {
 pub fn monitor(ctx: &Ctx, a: &MonitorArgs) -> Result<i32, Error> {
     let ready = crate::sys::process::adopt_fd(a.ready_fd)
         .map_err(|e| Error::io("adopt the ready descriptor", e))?;
-    Ok(engine::monitor(ctx, &a.id, ready, a.wait_attach)?)
+    let notify = a
+        .notify_socket
+        .clone()
+        .map(crate::engine::container::sdnotify::NotifySocket);
+    Ok(engine::monitor(ctx, &a.id, ready, a.wait_attach, notify)?)
 }
 
 #[derive(Debug, Args)]

@@ -237,12 +237,17 @@ pub struct CreateArgs {
     /// Name for the container
     #[arg(long, value_name = "NAME")]
     pub name: Option<String>,
-    /// If a container with the same --name exists, remove it (stopping it first) and create this one
-    #[arg(long, requires = "name")]
-    pub replace: bool,
     /// Write the container's ID to this file (which must not exist yet)
     #[arg(long, value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
     pub cidfile: Option<std::path::PathBuf>,
+    /// Remove an existing container of the same --name first (stopping it if it runs)
+    #[arg(long)]
+    pub replace: bool,
+    /// With NOTIFY_SOCKET set (a systemd `Type=notify` unit): `conmon` (roost's monitor sends READY
+    /// once the container runs), `container` (the container gets the socket and sends READY itself),
+    /// `healthy` (READY once the first healthcheck passes) or `ignore`
+    #[arg(long, value_name = "MODE", value_parser = crate::engine::container::sdnotify::SdNotifyMode::NAMES, default_value = "container")]
+    pub sdnotify: String,
     /// Set environment variables (KEY=VALUE, or KEY to take it from your environment)
     #[arg(short, long, value_name = "KEY[=VALUE]")]
     pub env: Vec<String>,

@@ -90,7 +90,9 @@ fn env_files(a: &CreateArgs) -> Result<Vec<(std::path::PathBuf, String)>, Error>
         .collect()
 }
 
-/// `--label-file`s in order, then `--label`s: a later value of a key replaces an earlier one.
+/// `--label-file`s in order, then `--label`s: a later value of a key replaces an earlier one; and, as
+/// podman adds it, `PODMAN_SYSTEMD_UNIT` when a systemd unit runs us (Quadlet units set it to their
+/// name: `auto-update` finds the unit to restart by it).
 fn labels(a: &CreateArgs) -> Result<std::collections::BTreeMap<String, String>, Error> {
     let mut items = Vec::new();
     for p in &a.label_file {
@@ -104,7 +106,13 @@ fn labels(a: &CreateArgs) -> Result<std::collections::BTreeMap<String, String>, 
         );
     }
     items.extend(a.label.iter().cloned());
-    crate::cli::key_values("--label", &items)
+    let mut labels = crate::cli::key_values("--label", &items)?;
+    if let Ok(unit) = std::env::var("PODMAN_SYSTEMD_UNIT")
+        && !unit.is_empty()
+    {
+        labels.insert("PODMAN_SYSTEMD_UNIT".into(), unit);
+    }
+    Ok(labels)
 }
 
 fn options(a: &CreateArgs, remove: bool) -> Result<CreateOptions, Error> {
@@ -169,15 +177,17 @@ fn options(a: &CreateArgs, remove: bool) -> Result<CreateOptions, Error> {
         pod_infra: false,
         resources,
         cgroup,
+        // NOTIFY_SOCKET reaches the container only through `--sdnotify=container`.
         host_env: std::env::vars()
-            .filter(|(k, _)| !k.starts_with("_ROOST_"))
+            .filter(|(k, _)| !k.starts_with("_ROOST_") && k != "NOTIFY_SOCKET")
             .collect(),
+        sdnotify: engine::sdnotify::SdNotifyMode::parse(&a.sdnotify).map_err(Error::Usage)?,
     })
 }
 
 pub fn create(ctx: &Ctx, a: &CreateArgs) -> Result<i32, Error> {
     let mut opts = options(a, a.rm)?;
-    replace_existing(ctx, a)?;
+    replace(ctx, a)?;
     let cidfile = CidFile::claim(a.cidfile.as_deref())?;
     crate::cli::pod::container_pod(ctx, &mut opts, a.pod.as_deref(), a.pod_id_file.as_deref())?;
     let c = engine::create(ctx, &opts, &Progress::new(a.quiet))?;
@@ -185,10 +195,15 @@ pub fn create(ctx: &Ctx, a: &CreateArgs) -> Result<i32, Error> {
     out(&format!("{}\n", c.record.id)).map(|()| 0)
 }
 
-/// `--replace`: remove the container that has the new one's name, if there is one (forcibly).
-fn replace_existing(ctx: &Ctx, a: &CreateArgs) -> Result<(), Error> {
-    let (true, Some(name)) = (a.replace, a.name.as_ref()) else {
+/// `--replace`: remove the container that has the name this one wants (running or not).
+fn replace(ctx: &Ctx, a: &CreateArgs) -> Result<(), Error> {
+    if !a.replace {
         return Ok(());
+    }
+    let Some(name) = &a.name else {
+        return Err(Error::Usage(
+            "cannot replace a container without --name being set".into(),
+        ));
     };
     let report = engine::remove(ctx, std::slice::from_ref(name), false, true, true)?;
     match report.errors.into_iter().next() {
@@ -264,7 +279,7 @@ pub fn run(ctx: &Ctx, a: &RunArgs) -> Result<i32, Error> {
         ));
     }
     let detach_keys = parse_detach_keys(&a.detach_keys)?;
-    replace_existing(ctx, &a.create)?;
+    replace(ctx, &a.create)?;
     let cidfile = CidFile::claim(a.create.cidfile.as_deref())?;
     crate::cli::pod::container_pod(
         ctx,
@@ -276,6 +291,11 @@ pub fn run(ctx: &Ctx, a: &RunArgs) -> Result<i32, Error> {
     cidfile.write(&c.record.id)?;
     if a.detach {
         engine::start_detached(ctx, &c)?;
+        if c.spec.sdnotify == engine::sdnotify::SdNotifyMode::Healthy
+            && let Some(sock) = &ctx.notify_socket
+        {
+            engine::sdnotify::ready_when_healthy(ctx, sock, &c.record.id)?;
+        }
         return out(&format!("{}\n", c.record.id)).map(|()| 0);
     }
     // `-it` at a terminal goes through the monitor, as podman's does through conmon, so that the

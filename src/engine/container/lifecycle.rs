@@ -163,6 +163,9 @@ pub fn remove_one(
             return Err(EngineError::RemoveRunning(c.record.id.clone()));
         }
         if c.state.pid > 0 {
+            // Its monitor must neither restart it nor report a failure (a systemd unit's main
+            // process: `ExecStop=roost rm -f` is a clean stop).
+            set_stopped_by_user(store, &c.record.id)?;
             let _ = nix::sys::signal::kill(
                 Pid::from_raw(c.state.pid),
                 nix::sys::signal::Signal::SIGKILL,

@@ -26,6 +26,7 @@ pub mod resources;
 mod restart;
 mod rootfs;
 mod run;
+pub mod sdnotify;
 mod size;
 mod spec;
 pub(crate) mod tee;
@@ -135,6 +136,8 @@ pub struct CreateOptions {
     pub resources: crate::runtime::cgroup::Resources,
     /// `--cgroups`, `--cgroup-parent`, `--cgroupns`, `--oom-score-adj`.
     pub cgroup: resources::CgroupSpec,
+    /// `--sdnotify`.
+    pub sdnotify: sdnotify::SdNotifyMode,
 }
 
 /// The pid, IPC and UTS namespace modes of a container: `host` shares roost's, empty is the
@@ -424,8 +427,11 @@ impl Inputs {
             &keys(&config.exposed_ports),
         )?;
         network_settings::check_links(store, &network, &opts.links)?;
-        let (mounts, new_volumes) = volumes::resolve(store, &opts.mounts, &keys(&config.volumes))?;
         let healthcheck = health::resolve(config.healthcheck.as_ref(), &opts.health)?;
+        if opts.sdnotify == sdnotify::SdNotifyMode::Healthy && healthcheck.is_none() {
+            return Err(sdnotify::SdNotifyError::NoHealthcheck.into());
+        }
+        let (mounts, new_volumes) = volumes::resolve(store, &opts.mounts, &keys(&config.volumes))?;
         let requires = opts
             .requires
             .iter()
@@ -517,6 +523,7 @@ fn spec(
         pod: opts.pod.clone(),
         resources: flags.limits,
         cgroup: flags.cgroup,
+        sdnotify: opts.sdnotify,
     }
 }
 

@@ -9,6 +9,7 @@ use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
 use super::attach::{STREAM_STDERR, STREAM_STDOUT, Server, Slot};
 use super::logs::{LogFile, LogWriter};
+use super::sdnotify::{NotifySocket, SdNotifyMode};
 use super::{Container, State, Status, lifecycle, plan};
 use crate::engine::events::{self, Event};
 use crate::engine::{Ctx, EngineError};
@@ -97,6 +98,13 @@ pub fn spawn_monitor(
     if wait_attach {
         cmd.arg("--wait-attach");
     }
+    // `--sdnotify`: the monitor is told the socket; neither it nor its children inherit it.
+    cmd.env_remove("NOTIFY_SOCKET");
+    if let Some(sock) = &ctx.notify_socket
+        && c.spec.sdnotify != SdNotifyMode::Ignore
+    {
+        cmd.arg("--notify-socket").arg(&sock.0);
+    }
     cmd.stdin(
         devnull
             .try_clone()
@@ -175,7 +183,13 @@ fn redirect(fd: &impl AsFd, target: i32) -> Result<(), EngineError> {
 }
 
 /// The monitor: run the container (again, per the restart policy) until it is done.
-pub fn monitor(ctx: &Ctx, id: &str, ready: OwnedFd, wait_attach: bool) -> Result<i32, EngineError> {
+pub fn monitor(
+    ctx: &Ctx,
+    id: &str,
+    ready: OwnedFd,
+    wait_attach: bool,
+    mut notify: Option<NotifySocket>,
+) -> Result<i32, EngineError> {
     let mut ready = Some(std::fs::File::from(ready));
     // While we run, later roost commands join this user namespace (so they can signal the container).
     crate::userns::register_holder(&ctx.paths.runtime);
@@ -189,8 +203,14 @@ pub fn monitor(ctx: &Ctx, id: &str, ready: OwnedFd, wait_attach: bool) -> Result
     // Only a container with a healthcheck has one: nothing else is added to the loop.
     let mut health = super::health::Schedule::for_container(ctx, &store, &c);
     let mut restarts = 0u32;
+    // `--sdnotify=container`: the socket the container gets, at each (re)start.
+    let container_socket = notify
+        .as_ref()
+        .filter(|_| c.spec.sdnotify == SdNotifyMode::Container)
+        .and_then(NotifySocket::path);
     loop {
-        let (run, streams) = match start_run(ctx, &mut store, id, &mut ready)? {
+        let started = start_run(ctx, &mut store, id, &mut ready, container_socket.as_deref())?;
+        let (run, streams) = match started {
             Started::Running(run, streams) => (run, streams),
             Started::Failed(code) => return Ok(code),
         };
@@ -203,6 +223,10 @@ pub fn monitor(ctx: &Ctx, id: &str, ready: OwnedFd, wait_attach: bool) -> Result
         // Before `run -d` returns: its timer exists once the container runs, as with podman.
         if let Some(h) = health.as_mut() {
             h.started();
+        }
+        // Before `run -d` returns (systemd's main process until then): the first start only.
+        if let Some(sock) = notify.take() {
+            super::sdnotify::announce(&sock, c.spec.sdnotify, std::process::id());
         }
         report_start(&mut ready, &StartReport::Started);
         let sources = connect_clients(&mut server, streams, c.spec.interactive);
@@ -217,8 +241,12 @@ pub fn monitor(ctx: &Ctx, id: &str, ready: OwnedFd, wait_attach: bool) -> Result
         // The exit is recorded: attached clients read it from the store once we close them.
         server.close_clients(std::time::Duration::from_secs(2));
         if !restart_wanted(&store, id, &c, code, restarts)? {
+            let stopped = stopped_by_user(&store, id)?;
             remove_if_asked(ctx, &mut store, id, &c)?;
-            return Ok(code);
+            // The monitor is the main process of a Quadlet unit: a container that `stop` or
+            // `rm -f` ended is a clean end of it (systemd would mark the unit failed otherwise),
+            // one that failed on its own is not (so `Restart=on-failure` restarts it).
+            return Ok(if stopped { 0 } else { code });
         }
         restarts += 1;
         std::thread::sleep(std::time::Duration::from_millis(
@@ -324,10 +352,14 @@ fn start_run(
     store: &mut crate::store::Store,
     id: &str,
     ready: &mut Option<std::fs::File>,
+    notify_socket: Option<&std::path::Path>,
 ) -> Result<Started, EngineError> {
     let c = lifecycle::find(store, id)?;
     let stdio = Stdio::redirect(c.spec.interactive)?;
     let mut plan = plan(ctx, store, &c).inspect_err(|e| report_failure(ready, e))?;
+    if let Some(sock) = notify_socket {
+        super::sdnotify::pass_into(&mut plan, sock);
+    }
     // With -t the container's stdio is a pty whose master we keep (podman's conmon does too).
     plan.process.terminal = c.spec.tty;
     let mut net = super::network_settings::attachment(ctx, &c);
@@ -471,6 +503,13 @@ fn restart_wanted(
         .should_restart(code, restarts, st.stopped_by_user))
 }
 
+/// Whether `stop` or `rm -f` ended the container (true too when `rm -f` already removed it).
+fn stopped_by_user(store: &crate::store::Store, id: &str) -> Result<bool, EngineError> {
+    Ok(store
+        .container(id)?
+        .is_none_or(|r| State::from_json(&r.state).stopped_by_user))
+}
+
 /// `--rm`: remove the container and its anonymous volumes once it is done.
 fn remove_if_asked(
     ctx: &Ctx,
@@ -479,7 +518,12 @@ fn remove_if_asked(
     c: &Container,
 ) -> Result<(), EngineError> {
     if c.spec.remove {
-        let c = lifecycle::find(store, id)?;
+        // `rm -f` may have removed it already.
+        let c = match lifecycle::find(store, id) {
+            Ok(c) => c,
+            Err(EngineError::NoSuchContainer(_)) => return Ok(()),
+            Err(e) => return Err(e),
+        };
         lifecycle::remove_one(ctx, store, &c, true)?;
         let gone = super::volumes::remove_anonymous_volumes(store, &c)?;
         events::record_all(

@@ -1,6 +1,7 @@
 //! `run` in the foreground and `start --attach`: spawn the container as our child, wait, record.
 use jiff::Timestamp;
 
+use super::sdnotify::SdNotifyMode;
 use super::{Container, State, Status, lifecycle, plan};
 use crate::engine::events::{self, Event};
 use crate::engine::{Ctx, EngineError};
@@ -30,6 +31,17 @@ fn attached(ctx: &Ctx, c: &Container, sig_proxy: bool) -> Result<Ended, EngineEr
     let mut store = ctx.store()?;
     let mut plan = plan(ctx, &store, c)?;
     plan.process.terminal = c.spec.tty;
+    // `--sdnotify`: in the foreground, we are the container's monitor.
+    let notify = ctx
+        .notify_socket
+        .as_ref()
+        .filter(|_| c.spec.sdnotify != SdNotifyMode::Ignore);
+    if let Some(sock) = notify
+        .filter(|_| c.spec.sdnotify == SdNotifyMode::Container)
+        .and_then(|s| s.path())
+    {
+        super::sdnotify::pass_into(&mut plan, &sock);
+    }
     if !c.spec.interactive {
         stdin_from_null(c)?;
     }
@@ -68,6 +80,9 @@ fn attached(ctx: &Ctx, c: &Container, sig_proxy: bool) -> Result<Ended, EngineEr
         }
     };
     record_started(ctx, &mut store, c, &spawned)?;
+    if let Some(sock) = notify {
+        super::sdnotify::announce(sock, c.spec.sdnotify, std::process::id());
+    }
     if sig_proxy {
         crate::sys::process::forward_signals(spawned.pid.as_raw());
     }

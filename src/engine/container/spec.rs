@@ -128,6 +128,12 @@ pub struct ContainerSpec {
     /// `--cgroups`, `--cgroup-parent`, `--cgroupns`, `--oom-score-adj`.
     #[serde(default)]
     pub cgroup: super::resources::CgroupSpec,
+    /// `--sdnotify` (podman's default, `container`, is not stored).
+    #[serde(
+        default,
+        skip_serializing_if = "super::sdnotify::SdNotifyMode::is_default"
+    )]
+    pub sdnotify: super::sdnotify::SdNotifyMode,
 }
 
 impl ContainerSpec {
