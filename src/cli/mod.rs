@@ -9,6 +9,7 @@ mod ctx;
 mod doctor;
 pub mod format;
 mod generate;
+mod generate_systemd;
 mod image;
 mod network;
 mod pod;
@@ -352,7 +353,9 @@ pub fn run() -> Result<i32, Error> {
     redirect_output(&cli.global)?;
     match command {
         Command::Completion(a) => return generate::completion(&a),
-        Command::Generate(g) => return generate::generate(&g),
+        Command::Generate(g) if !matches!(g, generate::GenerateCommand::Systemd(_)) => {
+            return generate::generate(&g);
+        }
         Command::Version(a) => return system::version(&a, as_podman),
         _ => {}
     }
@@ -551,6 +554,9 @@ fn dispatch(ctx: &crate::engine::Ctx, command: Command) -> Result<i32, Error> {
         Command::Network(n) => network::dispatch(ctx, n),
         Command::Pod(p) => pod::dispatch(ctx, p),
         Command::Netns(a) => network::netns(ctx, &a),
+        Command::Generate(generate::GenerateCommand::Systemd(a)) => {
+            generate_systemd::systemd(ctx, &a)
+        }
         Command::Version(_) | Command::Completion(_) | Command::Generate(_) => {
             unreachable!("handled before the context is built")
         }

@@ -12,6 +12,7 @@ pub mod network;
 pub mod pod;
 pub mod storage;
 pub mod system;
+pub mod systemd;
 pub mod users;
 pub mod volume;
 
@@ -193,6 +194,8 @@ pub enum EngineError {
     Ulimit(#[from] container::process::UlimitError),
     #[error(transparent)]
     Caps(#[from] crate::runtime::security::caps::CapsError),
+    #[error(transparent)]
+    Systemd(#[from] systemd::SystemdError),
 }
 
 impl From<crate::runtime::SpawnError> for EngineError {
@@ -231,6 +234,7 @@ impl EngineError {
             EngineError::Health(e) => e.hint(),
             EngineError::Pod(e) => e.hint(),
             EngineError::Cgroup(e) => e.hint(),
+            EngineError::Systemd(e) => e.hint(),
             EngineError::ImageNotKnown(_) => {
                 Some("see `roost images` for the images in local storage".into())
             }

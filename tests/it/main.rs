@@ -19,6 +19,7 @@ mod containers;
 mod doctor;
 mod exec;
 mod faults;
+mod generate_systemd;
 mod health;
 mod hostile;
 mod images;

@@ -110,7 +110,7 @@ fn options(a: &CreateArgs, remove: bool) -> Result<CreateOptions, Error> {
         remove,
         tty: a.tty,
         interactive: a.interactive,
-        labels: crate::cli::key_values("--label", &a.label)?,
+        labels: with_unit_label(crate::cli::key_values("--label", &a.label)?),
         annotations: crate::cli::key_values("--annotation", &a.annotation)?,
         pull: Some(a.pull.parse()?),
         stop_signal: a
@@ -155,7 +155,20 @@ fn options(a: &CreateArgs, remove: bool) -> Result<CreateOptions, Error> {
         host_env: std::env::vars()
             .filter(|(k, _)| !k.starts_with("_ROOST_"))
             .collect(),
+        create_command: std::env::args().collect(),
     })
+}
+
+/// Created inside a unit that `generate systemd` or Quadlet made, a container records the unit's
+/// name as a label, as podman does: `auto-update` restarts that unit.
+fn with_unit_label(
+    mut labels: std::collections::BTreeMap<String, String>,
+) -> std::collections::BTreeMap<String, String> {
+    use crate::engine::systemd::UNIT_VARIABLE;
+    if let Ok(unit) = std::env::var(UNIT_VARIABLE) {
+        labels.entry(UNIT_VARIABLE.into()).or_insert(unit);
+    }
+    labels
 }
 
 pub fn create(ctx: &Ctx, a: &CreateArgs) -> Result<i32, Error> {
@@ -306,6 +319,7 @@ pub fn rm(ctx: &Ctx, a: &RmArgs) -> Result<i32, Error> {
         return Ok(0);
     }
     let by_file = !a.cidfile.is_empty();
+    let cidfiles = a.cidfile.clone();
     let a = &RmArgs {
         containers: keys,
         cidfile: Vec::new(),
@@ -314,6 +328,7 @@ pub fn rm(ctx: &Ctx, a: &RmArgs) -> Result<i32, Error> {
     };
     if a.containers.is_empty() && !a.all {
         if by_file {
+            remove_cidfiles(&cidfiles);
             return Ok(0);
         }
         return Err(Error::Usage(
@@ -349,7 +364,18 @@ pub fn rm(ctx: &Ctx, a: &RmArgs) -> Result<i32, Error> {
         .iter()
         .map(|id| format!("{id}\n"))
         .collect::<String>())?;
+    if report.errors.is_empty() {
+        remove_cidfiles(&cidfiles);
+    }
     Ok(rm_errors(&report.errors, a.force))
+}
+
+/// `rm --cidfile`: the files go with their containers, as in podman, so that the next `run
+/// --cidfile` of a unit (`generate systemd --new`) can claim the file again.
+fn remove_cidfiles(files: &[std::path::PathBuf]) {
+    for f in files {
+        let _ = std::fs::remove_file(f);
+    }
 }
 
 /// The containers `rm` names: on the command line, in `--cidfile`s and matching `--filter`s.

@@ -128,6 +128,10 @@ pub struct ContainerSpec {
     /// `--cgroups`, `--cgroup-parent`, `--cgroupns`, `--oom-score-adj`.
     #[serde(default)]
     pub cgroup: super::resources::CgroupSpec,
+    /// The command line that created the container (podman's `CreateCommand`), for
+    /// `generate systemd --new`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub create_command: Vec<String>,
 }
 
 impl ContainerSpec {
