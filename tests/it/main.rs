@@ -34,6 +34,7 @@ mod privacy;
 mod pull;
 mod push;
 mod remove;
+mod restart_unit;
 mod security;
 mod storage;
 mod tag_rmi;

@@ -462,6 +462,10 @@ pub struct StartArgs {
     #[arg(long, value_name = "BOOL", default_value_t = true, num_args = 0..=1,
           default_missing_value = "true", action = clap::ArgAction::Set)]
     pub sig_proxy: bool,
+    /// Start only the containers that match this filter (the keys of `ps --filter`, e.g.
+    /// `restart-policy=always`: what `roost-restart.service` starts at boot)
+    #[arg(short, long, value_name = "KEY=VALUE")]
+    pub filter: Vec<String>,
     /// Containers to start
     #[arg(required_unless_present = "all", value_name = "CONTAINER", add = ArgValueCandidates::new(startable_containers))]
     pub containers: Vec<String>,

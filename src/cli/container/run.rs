@@ -281,18 +281,17 @@ pub fn start(ctx: &Ctx, a: &StartArgs) -> Result<i32, Error> {
         ));
     }
     let store = ctx.store()?;
-    let keys: Vec<String> = if a.all {
-        // podman prints the ids of the containers it starts.
-        engine::list(ctx)?
-            .into_iter()
-            .filter(|c| c.state.status != engine::Status::Running)
-            .map(|c| c.record.id)
-            .collect()
-    } else {
-        a.containers.clone()
-    };
+    let keys = start_keys(ctx, &store, a)?;
+    let mut failed = false;
     for key in &keys {
-        let c = engine::find(&store, key)?;
+        let c = match engine::find(&store, key) {
+            Ok(c) => c,
+            Err(e) if keys.len() > 1 => {
+                failed = report_start_error(&e);
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
         if c.state.status == engine::Status::Running {
             out(&format!("{key}\n"))?;
             continue;
@@ -306,11 +305,55 @@ pub fn start(ctx: &Ctx, a: &StartArgs) -> Result<i32, Error> {
             };
             return super::attach::start_attached(ctx, &c, &how);
         } else {
-            engine::start_detached(ctx, &c)?;
-            out(&format!("{key}\n"))?;
+            // Several containers (`start --all` at boot): one that fails does not keep the others
+            // down; each failure is reported and the exit status says so.
+            match engine::start_detached(ctx, &c) {
+                Ok(()) => out(&format!("{key}\n"))?,
+                Err(e) if keys.len() > 1 => failed = report_start_error(&e),
+                Err(e) => return Err(e.into()),
+            }
         }
     }
+    if failed {
+        return Err(Error::Reported(125));
+    }
     Ok(0)
+}
+
+/// One of several containers did not start: say so, and go on with the others. Returns true.
+fn report_start_error(e: &crate::engine::EngineError) -> bool {
+    #[allow(clippy::print_stderr)]
+    {
+        eprintln!("Error: {e}");
+        if let Some(h) = e.hint() {
+            eprintln!("Hint: {h}");
+        }
+    }
+    true
+}
+
+/// The containers `start` starts: the named ones, or every one that is not running (`--all`; podman
+/// prints the ids of those), of those the ones that match `--filter`.
+fn start_keys(ctx: &Ctx, store: &crate::store::Store, a: &StartArgs) -> Result<Vec<String>, Error> {
+    if !a.all && a.filter.is_empty() {
+        return Ok(a.containers.clone());
+    }
+    if a.all {
+        let idle = engine::list(ctx)?
+            .into_iter()
+            .filter(|c| c.state.status != engine::Status::Running)
+            .collect();
+        let matched = super::ps::apply_filters(idle, &a.filter)?;
+        return Ok(matched.into_iter().map(|c| c.record.id).collect());
+    }
+    let mut keys = Vec::new();
+    for key in &a.containers {
+        let c = engine::find(store, key)?;
+        if !super::ps::apply_filters(vec![c], &a.filter)?.is_empty() {
+            keys.push(key.clone());
+        }
+    }
+    Ok(keys)
 }
 
 pub fn rm(ctx: &Ctx, a: &RmArgs) -> Result<i32, Error> {

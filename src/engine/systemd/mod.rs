@@ -1,6 +1,8 @@
-//! Running containers under the user's systemd: `generate systemd` (units in podman's layout).
+//! Running containers under the user's systemd: `generate systemd` (units in podman's layout) and
+//! `roost-restart.service` (containers with a restart policy back after a reboot).
 pub mod escape;
 pub mod generate;
+pub mod restart_unit;
 mod run_command;
 
 pub use generate::{GenerateOptions, Unit, generate};
