@@ -5,6 +5,9 @@
 # (cgroup v1, no systemd) cannot show. Prints `ok NAME` / `FAIL NAME` with each scenario's output;
 # exits 1 if any failed, 125 if the guest never ran the job (then the console log's tail is printed).
 #   sudo tests/vm/run.sh [NAME...]
+# A scenario NAME may have a second half, scenarios/NAME.reboot.sh: then, after every scenario ran, the
+# guest is powered off and booted again on the same disk (u1's store, ~/.config and enabled units persist;
+# lingering starts u1's manager and its enabled units at boot) and each NAME.reboot.sh runs in that boot.
 # Shares with the guest (9p, at /share): the roost binary ($ROOST_BIN, default target/debug/roost),
 # a busybox archive saved with that binary from the test registry (tests/world.sh), lib.sh, job.sh
 # and the scenarios. The disk is a throw-away snapshot: every run starts from the same image.
@@ -22,9 +25,12 @@ REG=${ROOST_TEST_REGISTRY:-127.0.0.1:5000}
 
 names=("$@")
 if [ ${#names[@]} = 0 ]; then
-  for f in "$HERE"/scenarios/*.sh; do names+=("$(basename "$f" .sh)"); done
+  for f in "$HERE"/scenarios/*.sh; do
+    case $f in *.reboot.sh) ;; *) names+=("$(basename "$f" .sh)");; esac
+  done
 fi
 for n in "${names[@]}"; do
+  case $n in *.reboot) echo "tests/vm/run.sh: \`$n\` is the second half of \`${n%.reboot}\`: name that" >&2; exit 125;; esac
   [ -f "$HERE/scenarios/$n.sh" ] || { echo "tests/vm/run.sh: no scenario \`$n\` (tests/vm/scenarios/$n.sh)" >&2; exit 125; }
 done
 
@@ -39,7 +45,13 @@ mkdir -p "$S/bin" "$S/scenarios" "$S/host"
 install -m 0755 "$BIN" "$S/bin/roost"
 install -m 0644 "$HERE/lib.sh" "$S/lib.sh"
 install -m 0755 "$HERE/job.sh" "$S/job.sh"
-for n in "${names[@]}"; do install -m 0644 "$HERE/scenarios/$n.sh" "$S/scenarios/$n.sh"; echo "$n"; done > "$S/scenarios.list"
+rebooted=()
+for n in "${names[@]}"; do
+  install -m 0644 "$HERE/scenarios/$n.sh" "$S/scenarios/$n.sh"; echo "$n"
+  if [ -f "$HERE/scenarios/$n.reboot.sh" ]; then
+    install -m 0644 "$HERE/scenarios/$n.reboot.sh" "$S/scenarios/$n.reboot.sh"; rebooted+=("$n")
+  fi
+done > "$S/scenarios.list"
 echo "SCENARIO_TIMEOUT=${SCENARIO_TIMEOUT:-600}" > "$S/env"
 
 # The busybox image, saved by this roost from the test registry (the guest has no network).
@@ -54,22 +66,41 @@ rm -rf "$S/host"
 echo "$image" > "$S/busybox.name"
 chmod -R a+rX "$S"; chmod 0777 "$S"
 
+# A throw-away copy-on-write layer over the cached image: every run starts from the same image, and a
+# reboot (a second boot) sees what the first one wrote.
+qemu-img create -q -f qcow2 -b "$DIR/root.img" -F raw "$S/disk.qcow2" ||
+  { echo "tests/vm/run.sh: could not create the guest's disk layer in $S" >&2; exit 125; }
+
+# boot PHASE: boots the guest, which runs job.sh (phase 1: the scenarios; phase 2: their .reboot.sh
+# halves) and powers off; prints the job's output. Returns the job's exit status, 125 if it never ran.
+boot() {
+  echo "$1" > "$S/phase"; rm -f "$S/rc" "$S/out.log"
+  local start=$SECONDS qemu_rc
+  timeout -k 10 "${ROOST_VM_TIMEOUT:-1800}" qemu-system-x86_64 -accel tcg,thread=multi -cpu max -m 4096 -smp 2 \
+    -nographic -no-reboot -nic none \
+    -kernel "$DIR/vmlinuz" -initrd "$DIR/initrd.img" \
+    -drive file="$S/disk.qcow2",if=virtio,format=qcow2 \
+    -virtfs local,path="$S",mount_tag=share,security_model=none \
+    -append "console=ttyS0 root=/dev/vda rw quiet systemd.unified_cgroup_hierarchy=1" \
+    >"$S/console.log" 2>&1 </dev/null
+  qemu_rc=$?
+  cat "$S/out.log" 2>/dev/null
+  if ! [ -f "$S/rc" ]; then
+    echo "tests/vm/run.sh: the guest never ran the job (boot $1, qemu exit $qemu_rc after $((SECONDS - start)) s); console log tail:" >&2
+    tail -40 "$S/console.log" >&2
+    return 125
+  fi
+  echo "tests/vm/run.sh: boot $1, job and power-off took $((SECONDS - start)) s; job exit $(cat "$S/rc")"
+  return "$(cat "$S/rc")"
+}
+
 echo "tests/vm/run.sh: booting $DIR for: ${names[*]}"
-start=$SECONDS
-timeout -k 10 "${ROOST_VM_TIMEOUT:-1800}" qemu-system-x86_64 -accel tcg,thread=multi -cpu max -m 4096 -smp 2 \
-  -nographic -no-reboot -nic none \
-  -kernel "$DIR/vmlinuz" -initrd "$DIR/initrd.img" \
-  -drive file="$DIR/root.img",if=virtio,format=raw,snapshot=on \
-  -virtfs local,path="$S",mount_tag=share,security_model=none \
-  -append "console=ttyS0 root=/dev/vda rw quiet systemd.unified_cgroup_hierarchy=1" \
-  >"$S/console.log" 2>&1 </dev/null
-qemu_rc=$?
-cat "$S/out.log" 2>/dev/null
-if ! [ -f "$S/rc" ]; then
-  echo "tests/vm/run.sh: the guest never ran the job (qemu exit $qemu_rc after $((SECONDS - start)) s); console log tail:" >&2
-  tail -40 "$S/console.log" >&2
-  exit 125
+boot 1; rc=$?
+[ $rc = 125 ] && exit 125
+if [ ${#rebooted[@]} -gt 0 ]; then
+  echo "tests/vm/run.sh: rebooting for the second half of: ${rebooted[*]}"
+  boot 2; rc2=$?
+  [ $rc2 = 125 ] && exit 125
+  [ $rc2 = 0 ] || rc=$rc2
 fi
-rc=$(cat "$S/rc")
-echo "tests/vm/run.sh: boot, job and power-off took $((SECONDS - start)) s; job exit $rc"
 [ "$rc" = 0 ] || exit 1
