@@ -3,6 +3,7 @@
 //! in `main`).
 
 mod argv;
+mod auto_update;
 mod complete;
 mod container;
 mod ctx;
@@ -229,6 +230,8 @@ pub enum Command {
     Load(image::LoadArgs),
     /// Import a tarball to create a file system image
     Import(image::ImportArgs),
+    /// Update containers that run from systemd units to their image's newest version
+    AutoUpdate(auto_update::AutoUpdateArgs),
     /// Log in to a container registry
     Login(image::LoginArgs),
     /// Log out of a container registry
@@ -280,7 +283,7 @@ impl Command {
             | Command::Rmi(_)
             | Command::Save(_)
             | Command::Load(_) => true,
-            Command::Import(_) | Command::Unshare(_) => true,
+            Command::Import(_) | Command::Unshare(_) | Command::AutoUpdate(_) => true,
             Command::Run(_) | Command::Create(_) | Command::Start(_) | Command::Rm(_) => true,
             Command::Stop(_) | Command::Kill(_) | Command::Restart(_) | Command::Monitor(_) => true,
             // To signal the container with --sig-proxy, as `kill` does.
@@ -541,6 +544,7 @@ fn dispatch(ctx: &crate::engine::Ctx, command: Command) -> Result<i32, Error> {
         Command::Save(a) => image::save(ctx, &a),
         Command::Load(a) => image::load(ctx, &a),
         Command::Import(a) => image::import(ctx, &a),
+        Command::AutoUpdate(a) => auto_update::auto_update(ctx, &a),
         Command::Login(a) => image::login(ctx, &a),
         Command::Logout(a) => image::logout(ctx, &a),
         Command::Unshare(a) => system::unshare(ctx, &a),

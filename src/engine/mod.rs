@@ -196,6 +196,8 @@ pub enum EngineError {
     Caps(#[from] crate::runtime::security::caps::CapsError),
     #[error(transparent)]
     Systemd(#[from] systemd::SystemdError),
+    #[error(transparent)]
+    AutoUpdate(#[from] systemd::autoupdate::AutoUpdateError),
 }
 
 impl From<crate::runtime::SpawnError> for EngineError {
@@ -235,6 +237,7 @@ impl EngineError {
             EngineError::Pod(e) => e.hint(),
             EngineError::Cgroup(e) => e.hint(),
             EngineError::Systemd(e) => e.hint(),
+            EngineError::AutoUpdate(e) => e.hint(),
             EngineError::ImageNotKnown(_) => {
                 Some("see `roost images` for the images in local storage".into())
             }

@@ -7,6 +7,7 @@ mod store;
 
 mod archives;
 mod attach;
+mod auto_update;
 mod auth;
 mod basics;
 mod build;

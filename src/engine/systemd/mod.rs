@@ -1,5 +1,6 @@
-//! Running containers under the user's systemd: `generate systemd` (units in podman's layout) and
-//! `roost-restart.service` (containers with a restart policy back after a reboot).
+//! Running containers under the user's systemd: `generate systemd` (units in podman's layout),
+//! `roost-restart.service` (containers with a restart policy back after a reboot) and `auto-update`.
+pub mod autoupdate;
 pub mod escape;
 pub mod generate;
 pub mod restart_unit;
