@@ -11,7 +11,8 @@ use crate::engine::systemd::autoupdate::{self, AutoUpdateOptions};
 use crate::error::Error;
 
 #[derive(Debug, Args)]
-#[command(after_long_help = "A container takes part when it was created with the label \
+#[command(
+    after_long_help = "A container takes part when it was created with the label \
 io.containers.autoupdate=registry (compare with the registry, pull the new image) or =local \
 (compare with the image its name now means in the local store) and runs from a systemd unit \
 (`roost generate systemd --new`, or Quadlet): the unit is restarted on the new image, and rolled \
@@ -20,7 +21,8 @@ back to the old one if it fails to start or its container is not running and hea
 Examples:
   roost auto-update --dry-run
   roost auto-update --format '{{.Unit}} {{.Updated}}'
-  roost auto-update --rollback=false")]
+  roost auto-update --rollback=false"
+)]
 pub struct AutoUpdateArgs {
     /// Check for updates, change nothing (UPDATED says `pending`)
     #[arg(long)]

@@ -25,7 +25,7 @@ pub enum GenerateCommand {
     /// Write the bash, zsh and fish completion scripts (bash/roost, zsh/_roost, fish/roost.fish)
     Completions(CompletionsArgs),
     /// [DEPRECATED] Generate systemd units for a container or pod (prefer Quadlet)
-    Systemd(super::generate_systemd::SystemdArgs),
+    Systemd(Box<super::generate_systemd::SystemdArgs>),
 }
 
 #[derive(Debug, Args)]

@@ -11,7 +11,9 @@ use crate::engine::systemd::{self, GenerateOptions, Unit};
 use crate::error::Error;
 
 #[derive(Debug, Args)]
-#[command(after_long_help = "Examples:\n  roost generate systemd --new --name web > ~/.config/systemd/user/container-web.service\n  roost generate systemd --files --name POD\n  roost generate systemd --new --restart-policy=always --stop-timeout 5 CTR")]
+#[command(
+    after_long_help = "Examples:\n  roost generate systemd --new --name web > ~/.config/systemd/user/container-web.service\n  roost generate systemd --files --name POD\n  roost generate systemd --new --restart-policy=always --stop-timeout 5 CTR"
+)]
 pub struct SystemdArgs {
     /// Use the container's (pod's) name instead of its ID
     #[arg(short, long)]
@@ -35,7 +37,12 @@ pub struct SystemdArgs {
     #[arg(long, value_name = "SECONDS")]
     pub start_timeout: Option<u32>,
     /// How long `stop` waits before it kills (default: the container's own stop timeout)
-    #[arg(long, visible_short_alias = 't', alias = "time", value_name = "SECONDS")]
+    #[arg(
+        long,
+        visible_short_alias = 't',
+        alias = "time",
+        value_name = "SECONDS"
+    )]
     pub stop_timeout: Option<u32>,
     /// Unit name prefix for containers
     #[arg(long, value_name = "PREFIX", default_value = "container")]

@@ -12,7 +12,15 @@ fn run_in_unit(env: &Env, unit: &str, args: &[&str]) -> String {
 }
 
 fn updated(env: &Env) -> String {
-    out(env, &["auto-update", "--dry-run", "--format", "{{.Unit}} {{.Policy}} {{.Updated}}"])
+    out(
+        env,
+        &[
+            "auto-update",
+            "--dry-run",
+            "--format",
+            "{{.Unit}} {{.Policy}} {{.Updated}}",
+        ],
+    )
 }
 
 #[test]
@@ -27,7 +35,17 @@ fn dry_run_reports_a_newer_image_in_the_registry_as_pending() {
     run_in_unit(
         &env,
         &unit,
-        &["run", "-d", "--name", &name, "--label", "io.containers.autoupdate=registry", &image, "sleep", "1000"],
+        &[
+            "run",
+            "-d",
+            "--name",
+            &name,
+            "--label",
+            "io.containers.autoupdate=registry",
+            &image,
+            "sleep",
+            "1000",
+        ],
     );
     assert_eq!(updated(&env), format!("{unit} registry false\n"));
     // A new image under the same tag, pushed from another name so the local one stays.
@@ -42,12 +60,18 @@ fn dry_run_reports_a_newer_image_in_the_registry_as_pending() {
     let head: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
     assert_eq!(head, ["UNIT", "CONTAINER", "IMAGE", "POLICY", "UPDATED"]);
     let row = lines.next().unwrap();
-    assert!(row.contains(&format!("({name})")) && row.ends_with("pending"), "{table}");
+    assert!(
+        row.contains(&format!("({name})")) && row.ends_with("pending"),
+        "{table}"
+    );
 
     // The real run needs the user's systemd to restart the unit: there is none here.
     let e = env.roost(125, &["auto-update"]);
     let err = e.stderr_text();
-    assert!(err.contains("no systemd user manager is reachable"), "{err}");
+    assert!(
+        err.contains("no systemd user manager is reachable"),
+        "{err}"
+    );
     assert!(err.contains(&unit), "{err}");
     assert!(e.stdout_text().contains("failed"), "{}", e.stdout_text());
 }
@@ -62,7 +86,17 @@ fn dry_run_reports_a_newer_local_image_as_pending() {
     run_in_unit(
         &env,
         "web.service",
-        &["run", "-d", "--name", &name, "--label", "io.containers.autoupdate=local", &tag, "sleep", "1000"],
+        &[
+            "run",
+            "-d",
+            "--name",
+            &name,
+            "--label",
+            "io.containers.autoupdate=local",
+            &tag,
+            "sleep",
+            "1000",
+        ],
     );
     assert_eq!(updated(&env), "web.service local false\n");
     let changed = env.safename("changed");
@@ -80,11 +114,48 @@ fn labelled_containers_outside_a_unit_are_errors() {
     let env = env_with_busybox("autoupdate_nounit");
     let _c = Cleanup(&env);
     let name = env.safename("c");
-    env.roost(0, &["run", "-d", "--name", &name, "--label", "io.containers.autoupdate=local", &bb(), "sleep", "1000"]);
+    env.roost(
+        0,
+        &[
+            "run",
+            "-d",
+            "--name",
+            &name,
+            "--label",
+            "io.containers.autoupdate=local",
+            &bb(),
+            "sleep",
+            "1000",
+        ],
+    );
     let e = env.roost(125, &["auto-update", "--dry-run"]);
-    assert!(e.stderr_text().contains("no PODMAN_SYSTEMD_UNIT label found"), "{}", e.stderr_text());
+    assert!(
+        e.stderr_text()
+            .contains("no PODMAN_SYSTEMD_UNIT label found"),
+        "{}",
+        e.stderr_text()
+    );
     let other = env.safename("d");
-    run_in_unit(&env, "x.service", &["run", "-d", "--name", &other, "--label", "io.containers.autoupdate=sometimes", &bb(), "sleep", "1000"]);
+    run_in_unit(
+        &env,
+        "x.service",
+        &[
+            "run",
+            "-d",
+            "--name",
+            &other,
+            "--label",
+            "io.containers.autoupdate=sometimes",
+            &bb(),
+            "sleep",
+            "1000",
+        ],
+    );
     let e = env.roost(125, &["auto-update", "--dry-run"]);
-    assert!(e.stderr_text().contains("invalid auto-update policy `sometimes`"), "{}", e.stderr_text());
+    assert!(
+        e.stderr_text()
+            .contains("invalid auto-update policy `sometimes`"),
+        "{}",
+        e.stderr_text()
+    );
 }

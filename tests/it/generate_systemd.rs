@@ -23,11 +23,32 @@ fn new_unit_reproduces_the_create_command() {
     env.roost(
         0,
         &[
-            "create", "--name", &name, "--restart=on-failure:5", "--rm", "-e", "A=b c", "-p",
-            "8080:80", &bb(), "sh", "-c", "echo $HOME 100%",
+            "create",
+            "--name",
+            &name,
+            "--restart=on-failure:5",
+            "--rm",
+            "-e",
+            "A=b c",
+            "-p",
+            "8080:80",
+            &bb(),
+            "sh",
+            "-c",
+            "echo $HOME 100%",
         ],
     );
-    let o = env.roost(0, &["generate", "systemd", "--new", "--name", "--no-header", &name]);
+    let o = env.roost(
+        0,
+        &[
+            "generate",
+            "systemd",
+            "--new",
+            "--name",
+            "--no-header",
+            &name,
+        ],
+    );
     assert!(o.stderr_text().contains(DEPRECATED), "{}", o.stderr_text());
     let exe = exe();
     let expected = format!(
@@ -83,10 +104,22 @@ fn new_unit_flags_shape_the_unit() {
     let o = env.roost(
         0,
         &[
-            "generate", "systemd", "--new", "--name", "--restart-policy=always",
-            "--restart-sec=3", "--start-timeout=20", "--stop-timeout=5", "--container-prefix=ctr",
-            "--separator=_", "--wants=a.service", "--after=b.service", "--requires=c.service",
-            "--env", "K=v w", &name,
+            "generate",
+            "systemd",
+            "--new",
+            "--name",
+            "--restart-policy=always",
+            "--restart-sec=3",
+            "--start-timeout=20",
+            "--stop-timeout=5",
+            "--container-prefix=ctr",
+            "--separator=_",
+            "--wants=a.service",
+            "--after=b.service",
+            "--requires=c.service",
+            "--env",
+            "K=v w",
+            &name,
         ],
     );
     let text = o.stdout_text();
@@ -105,8 +138,13 @@ fn new_unit_flags_shape_the_unit() {
     // --template: an instance names its container after itself.
     let o = env.roost(0, &["generate", "systemd", "--template", "--name", &name]);
     let text = o.stdout_text();
-    assert!(text.starts_with(&format!("# container-{name}@.service\n")), "{text}");
-    assert!(text.contains(&format!("Description=roost container-{name}.service for %I\n")));
+    assert!(
+        text.starts_with(&format!("# container-{name}@.service\n")),
+        "{text}"
+    );
+    assert!(text.contains(&format!(
+        "Description=roost container-{name}.service for %I\n"
+    )));
     assert!(text.contains("Environment=PODMAN_SYSTEMD_UNIT=%n-%i\n"));
     assert!(text.contains(&format!("\t--name {name}-%i \\\n")), "{text}");
 }
@@ -116,7 +154,18 @@ fn unit_for_an_existing_container_starts_it_and_names_the_monitor_pid_file() {
     let env = env_with_busybox("gen_existing");
     let _c = Cleanup(&env);
     let name = env.safename("c");
-    let id = out(&env, &["create", "--name", &name, "--stop-timeout=3", &bb(), "sleep", "1000"]);
+    let id = out(
+        &env,
+        &[
+            "create",
+            "--name",
+            &name,
+            "--stop-timeout=3",
+            &bb(),
+            "sleep",
+            "1000",
+        ],
+    );
     let id = id.trim();
     let text = out(&env, &["generate", "systemd", "--no-header", id]);
     let exe = exe();
@@ -167,7 +216,10 @@ fn pod_gets_a_unit_and_one_per_container() {
     let c1 = env.safename("c1");
     env.roost(0, &["pod", "create", "--name", &pod]);
     env.roost(0, &["create", "--pod", &pod, "--name", &c1, &bb(), "top"]);
-    let o = env.roost(0, &["generate", "systemd", "--name", "--format", "json", &pod]);
+    let o = env.roost(
+        0,
+        &["generate", "systemd", "--name", "--format", "json", &pod],
+    );
     let units: serde_json::Map<String, serde_json::Value> =
         serde_json::from_str(&o.stdout_text()).expect("a JSON object");
     let keys: Vec<&String> = units.keys().collect();
@@ -180,13 +232,26 @@ fn pod_gets_a_unit_and_one_per_container() {
     assert!(p.contains(&format!(
         "Requires=container-{c1}.service\nBefore=container-{c1}.service\n"
     )));
-    let infra = out(&env, &["pod", "inspect", "--format", "{{.InfraContainerID}}", &pod]);
+    let infra = out(
+        &env,
+        &["pod", "inspect", "--format", "{{.InfraContainerID}}", &pod],
+    );
     let infra_name = out(&env, &["inspect", "--format", "{{.Name}}", infra.trim()]);
-    assert!(p.contains(&format!("ExecStart={} start {}\n", exe(), infra_name.trim())), "{p}");
+    assert!(
+        p.contains(&format!(
+            "ExecStart={} start {}\n",
+            exe(),
+            infra_name.trim()
+        )),
+        "{p}"
+    );
     assert!(p.contains("Type=forking\n"));
     // --template is for containers only.
     let e = env.roost(125, &["generate", "systemd", "--template", &pod]);
-    assert!(e.stderr_text().contains("--template is not supported for pods"));
+    assert!(
+        e.stderr_text()
+            .contains("--template is not supported for pods")
+    );
     env.roost(0, &["pod", "rm", "-f", &pod]);
 }
 
@@ -196,7 +261,10 @@ fn files_are_written_in_the_current_directory() {
     let _c = Cleanup(&env);
     let name = env.safename("c");
     env.roost(0, &["create", "--name", &name, &bb(), "top"]);
-    let o = env.roost(0, &["generate", "systemd", "--files", "--new", "--name", &name]);
+    let o = env.roost(
+        0,
+        &["generate", "systemd", "--files", "--new", "--name", &name],
+    );
     let path = env.home.join(format!("container-{name}.service"));
     assert_eq!(o.stdout_text(), format!("{}\n", path.display()));
     let text = std::fs::read_to_string(&path).expect("the unit file");
@@ -207,8 +275,15 @@ fn files_are_written_in_the_current_directory() {
 fn bad_targets_and_flags_are_refused() {
     let env = Env::new("gen_errors");
     let e = env.roost(125, &["generate", "systemd", "nosuchthing"]);
-    assert!(e.stderr_text().contains("no such object: \"nosuchthing\""), "{}", e.stderr_text());
-    let e = env.roost(125, &["generate", "systemd", "--restart-policy=sometimes", "x"]);
+    assert!(
+        e.stderr_text().contains("no such object: \"nosuchthing\""),
+        "{}",
+        e.stderr_text()
+    );
+    let e = env.roost(
+        125,
+        &["generate", "systemd", "--restart-policy=sometimes", "x"],
+    );
     assert!(e.stderr_text().contains("sometimes"), "{}", e.stderr_text());
 }
 
@@ -222,7 +297,12 @@ fn a_container_made_in_a_unit_records_the_unit() {
     env.run_cmd(cmd, 0);
     let label = out(
         &env,
-        &["inspect", "--format", "{{index .Config.Labels \"PODMAN_SYSTEMD_UNIT\"}}", &name],
+        &[
+            "inspect",
+            "--format",
+            "{{index .Config.Labels \"PODMAN_SYSTEMD_UNIT\"}}",
+            &name,
+        ],
     );
     assert_eq!(label.trim(), "container-x.service");
 }
@@ -234,9 +314,33 @@ fn rm_removes_the_cidfile_so_the_unit_can_start_again() {
     let cidfile = env.runtime.join("c.ctr-id");
     let cid = cidfile.to_str().unwrap();
     for _ in 0..2 {
-        env.roost(0, &["run", "-d", &format!("--cidfile={cid}"), "--rm", &bb(), "sleep", "100"]);
-        env.roost(0, &["stop", "--ignore", "-t", "0", &format!("--cidfile={cid}")]);
-        env.roost(0, &["rm", "-f", "--ignore", "-t", "0", &format!("--cidfile={cid}")]);
+        env.roost(
+            0,
+            &[
+                "run",
+                "-d",
+                &format!("--cidfile={cid}"),
+                "--rm",
+                &bb(),
+                "sleep",
+                "100",
+            ],
+        );
+        env.roost(
+            0,
+            &["stop", "--ignore", "-t", "0", &format!("--cidfile={cid}")],
+        );
+        env.roost(
+            0,
+            &[
+                "rm",
+                "-f",
+                "--ignore",
+                "-t",
+                "0",
+                &format!("--cidfile={cid}"),
+            ],
+        );
         assert!(
             wait_for(Duration::from_secs(5), || !cidfile.exists()),
             "rm --cidfile left {cid}"

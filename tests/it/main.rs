@@ -7,8 +7,8 @@ mod store;
 
 mod archives;
 mod attach;
-mod auto_update;
 mod auth;
+mod auto_update;
 mod basics;
 mod build;
 mod cgroups;

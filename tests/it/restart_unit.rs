@@ -21,10 +21,22 @@ fn start_all_by_restart_policy_skips_unless_stopped_containers_the_user_stopped(
     let env = env_with_busybox("restart_filter");
     let _c = Cleanup(&env);
     let [always, unless, no] = ["always", "unless", "no"].map(|n| env.safename(n));
-    for (name, policy) in [(&always, "always"), (&unless, "unless-stopped"), (&no, "no")] {
+    for (name, policy) in [
+        (&always, "always"),
+        (&unless, "unless-stopped"),
+        (&no, "no"),
+    ] {
         env.roost(
             0,
-            &["create", "--name", name, &format!("--restart={policy}"), &bb(), "sleep", "1000"],
+            &[
+                "create",
+                "--name",
+                name,
+                &format!("--restart={policy}"),
+                &bb(),
+                "sleep",
+                "1000",
+            ],
         );
     }
     let boot = [
@@ -46,9 +58,21 @@ fn start_all_by_restart_policy_skips_unless_stopped_containers_the_user_stopped(
     assert_eq!(status(&env, &always), "running");
     assert_ne!(status(&env, &unless), "running");
     // Named containers are filtered too.
-    let o = out(&env, &["start", "--filter", "restart-policy=no", &no, &unless]);
+    let o = out(
+        &env,
+        &["start", "--filter", "restart-policy=no", &no, &unless],
+    );
     assert_eq!(o, format!("{no}\n"));
-    let ps = out(&env, &["ps", "--filter", "restart-policy=always", "--format", "{{.Names}}"]);
+    let ps = out(
+        &env,
+        &[
+            "ps",
+            "--filter",
+            "restart-policy=always",
+            "--format",
+            "{{.Names}}",
+        ],
+    );
     assert_eq!(ps.trim(), always);
 }
 
@@ -56,7 +80,11 @@ fn start_all_by_restart_policy_skips_unless_stopped_containers_the_user_stopped(
 fn a_bad_restart_policy_filter_is_refused() {
     let env = Env::new("restart_filter_bad");
     let e = env.roost(125, &["ps", "-a", "--filter", "restart-policy=sometimes"]);
-    assert!(e.stderr_text().contains("restart-policy must be one of"), "{}", e.stderr_text());
+    assert!(
+        e.stderr_text().contains("restart-policy must be one of"),
+        "{}",
+        e.stderr_text()
+    );
 }
 
 #[test]
@@ -65,7 +93,10 @@ fn restart_unit_is_installed_for_this_roost() {
     let path = env.config.join("systemd/user/roost-restart.service");
     let o = env.roost(0, &["system", "restart-unit"]);
     assert_eq!(o.stdout_text(), format!("{}\n", path.display()));
-    assert!(o.stderr_text().contains("systemctl --user enable roost-restart.service"));
+    assert!(
+        o.stderr_text()
+            .contains("systemctl --user enable roost-restart.service")
+    );
     let text = std::fs::read_to_string(&path).expect("the unit file");
     let exe = exe();
     assert!(text.contains(&format!("\nExecStart={exe} $LOGGING start --all --filter restart-policy=always --filter restart-policy=unless-stopped\n")), "{text}");

@@ -436,7 +436,9 @@ fn matches(c: &Container, f: &Filter) -> bool {
             c.spec.restart.name() == p && !c.state.stopped_by_user
         }
         // An empty policy is podman's way of saying `no`.
-        Filter::RestartPolicy(p) => c.spec.restart.name() == p || (p.is_empty() && c.spec.restart.name() == "no"),
+        Filter::RestartPolicy(p) => {
+            c.spec.restart.name() == p || (p.is_empty() && c.spec.restart.name() == "no")
+        }
         Filter::Before(t) => c.record.created < *t,
         Filter::After(t) => c.record.created > *t,
     }

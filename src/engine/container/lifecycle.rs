@@ -37,7 +37,9 @@ pub fn find(store: &Store, key: &str) -> Result<Container, EngineError> {
 /// one for the container).
 fn refresh(mut c: Container) -> Container {
     let stale = c.state.status == Status::Running
-        && c.state.started_at.is_some_and(|t| started_before(t, boot_time()));
+        && c.state
+            .started_at
+            .is_some_and(|t| started_before(t, boot_time()));
     let alive = |pid: i32| !stale && alive(pid);
     if c.state.paused && c.state.status == Status::Running && c.state.pid > 0 && alive(c.state.pid)
     {

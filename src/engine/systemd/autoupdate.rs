@@ -46,11 +46,17 @@ pub struct AutoUpdateReport {
 
 #[derive(Debug, thiserror::Error)]
 pub enum AutoUpdateError {
-    #[error("auto-updating container `{0}`: no {UNIT_VARIABLE} label found: it does not run from a systemd unit")]
+    #[error(
+        "auto-updating container `{0}`: no {UNIT_VARIABLE} label found: it does not run from a systemd unit"
+    )]
     NoUnit(String),
-    #[error("auto-updating container `{container}`: invalid auto-update policy `{policy}`: use registry or local")]
+    #[error(
+        "auto-updating container `{container}`: invalid auto-update policy `{policy}`: use registry or local"
+    )]
     Policy { container: String, policy: String },
-    #[error("auto-updating container `{container}`: image `{image}` is not a fully-qualified reference (REGISTRY/NAME:TAG), which the registry policy needs")]
+    #[error(
+        "auto-updating container `{container}`: image `{image}` is not a fully-qualified reference (REGISTRY/NAME:TAG), which the registry policy needs"
+    )]
     Unqualified { container: String, image: String },
     #[error("no systemd user manager is reachable (no bus at `{bus}`): cannot restart `{unit}`")]
     NoManager { bus: String, unit: String },
@@ -266,8 +272,7 @@ fn remote_digests(
     opts: &AutoUpdateOptions,
     reference: &Reference,
 ) -> Result<Vec<Digest>, EngineError> {
-    let (runtime, client) =
-        crate::engine::image::registry_client(ctx, opts.tls_verify, None, 0)?;
+    let (runtime, client) = crate::engine::image::registry_client(ctx, opts.tls_verify, None, 0)?;
     let resolved = runtime.block_on(client.resolve(reference, &Platform::host()))?;
     Ok([Some(resolved.manifest_digest), resolved.index_digest]
         .into_iter()
@@ -333,7 +338,10 @@ fn wait_up(ctx: &Ctx, unit: &str) -> Result<(), EngineError> {
         let health = |c: &Container| {
             container::health::state_of(&store, c).map(|h| h.status.as_str().to_string())
         };
-        if running.is_empty() && !of_unit.is_empty() && of_unit.iter().all(|c| c.state.status != Status::Created) {
+        if running.is_empty()
+            && !of_unit.is_empty()
+            && of_unit.iter().all(|c| c.state.status != Status::Created)
+        {
             return Err(AutoUpdateError::NotUp {
                 unit: unit.to_string(),
                 what: "running",
@@ -341,7 +349,11 @@ fn wait_up(ctx: &Ctx, unit: &str) -> Result<(), EngineError> {
             .into());
         }
         if !running.is_empty() {
-            match running.iter().map(|c| health(c)).find(|h| h.as_deref() != Some("healthy")) {
+            match running
+                .iter()
+                .map(|c| health(c))
+                .find(|h| h.as_deref() != Some("healthy"))
+            {
                 None => return Ok(()),
                 Some(Some(h)) if h == "unhealthy" => {
                     return Err(AutoUpdateError::NotUp {

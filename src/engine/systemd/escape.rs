@@ -58,11 +58,17 @@ mod tests {
     #[test]
     fn escapes_as_podman() {
         // podman's own cases (pkg/systemd/generate: special characters, env values).
-        assert_eq!(systemd_arg("kill $$ && echo %\\"), "\"kill $$$$ && echo %%\\\\\"");
+        assert_eq!(
+            systemd_arg("kill $$ && echo %\\"),
+            "\"kill $$$$ && echo %%\\\\\""
+        );
         assert_eq!(systemd_arg("BAR=my test"), "\"BAR=my test\"");
         assert_eq!(systemd_arg("USER=%a"), "USER=%%a");
         assert_eq!(systemd_arg("a\\b"), "a\\\\b");
-        assert_eq!(systemd_arg("foo=arg \"with \" space"), "\"foo=arg \\\"with \\\" space\"");
+        assert_eq!(
+            systemd_arg("foo=arg \"with \" space"),
+            "\"foo=arg \\\"with \\\" space\""
+        );
         assert_eq!(systemd_arg("plain"), "plain");
     }
 

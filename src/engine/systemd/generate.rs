@@ -62,7 +62,11 @@ pub struct GenerateReport {
 }
 
 /// Units for the container or pod `key` (a container first, as podman looks it up).
-pub fn generate(ctx: &Ctx, key: &str, opts: &GenerateOptions) -> Result<GenerateReport, EngineError> {
+pub fn generate(
+    ctx: &Ctx,
+    key: &str,
+    opts: &GenerateOptions,
+) -> Result<GenerateReport, EngineError> {
     if let Some(p) = &opts.restart_policy
         && !RESTART_POLICIES.contains(&p.as_str())
     {
@@ -326,7 +330,11 @@ fn pod_unit(
             exec_start: format!("{exe} start {infra_name}"),
             exec_stop: stop.clone(),
             exec_stop_post: stop,
-            pid_file: Some(monitor_pid_file(ctx, &infra.record.id).display().to_string()),
+            pid_file: Some(
+                monitor_pid_file(ctx, &infra.record.id)
+                    .display()
+                    .to_string(),
+            ),
             notify: false,
             stop_timeout,
         }
@@ -377,8 +385,12 @@ fn new_pod_body(
         .map(String::from),
     );
     let args = pod_create_args(&cmd[at + 1..]);
-    let named = args.iter().any(|a| a == "--name" || a.starts_with("--name="));
-    let replaced = args.iter().any(|a| a == "--replace" || a == "--replace=true");
+    let named = args
+        .iter()
+        .any(|a| a == "--name" || a.starts_with("--name="));
+    let replaced = args
+        .iter()
+        .any(|a| a == "--replace" || a == "--replace=true");
     create.extend(args.into_iter().filter(|a| a != "--replace=false"));
     if named && !replaced {
         create.push("--replace".into());

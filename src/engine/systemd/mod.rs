@@ -28,7 +28,9 @@ pub const RESTART_POLICIES: [&str; 7] = [
 pub enum SystemdError {
     #[error("`{0}` is not a valid restart policy: use one of {policies}", policies = RESTART_POLICIES.join(", "))]
     RestartPolicy(String),
-    #[error("cannot use --new on container `{0}`: no create command was recorded (it was made by another tool or an older roost)")]
+    #[error(
+        "cannot use --new on container `{0}`: no create command was recorded (it was made by another tool or an older roost)"
+    )]
     NoCreateCommand(String),
     #[error("container `{id}`'s create command is too short or invalid: {command:?}")]
     BadCreateCommand { id: String, command: Vec<String> },

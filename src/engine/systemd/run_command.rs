@@ -65,7 +65,13 @@ pub fn build(input: &Input) -> Result<RunCommand, SystemdError> {
     let mut words = vec![super::escape::systemd_arg(input.executable)];
     words.extend(systemd_args(&cmd[1..verb]));
     words.extend(
-        ["run", &format!("--cidfile={CID_FILE}"), "--cgroups=no-conmon", "--rm"].map(String::from),
+        [
+            "run",
+            &format!("--cidfile={CID_FILE}"),
+            "--cgroups=no-conmon",
+            "--rm",
+        ]
+        .map(String::from),
     );
     if let Some(f) = input.pod_id_file {
         words.extend(["--pod-id-file".to_string(), f.to_string()]);
@@ -127,8 +133,11 @@ fn scan(flags: &[String]) -> Seen {
             }
         } else if let Some(shorts) = arg.strip_prefix('-') {
             if let Some(v) = shorts.strip_prefix('e') {
-                seen.env_names
-                    .extend(if v.is_empty() { next.clone() } else { Some(v.to_string()) });
+                seen.env_names.extend(if v.is_empty() {
+                    next.clone()
+                } else {
+                    Some(v.to_string())
+                });
                 if v.is_empty() {
                     i += 1;
                 }
@@ -268,8 +277,15 @@ mod tests {
         );
         assert_eq!(r.restart.as_deref(), Some("on-failure"));
         assert_eq!(r.start_limit_burst.as_deref(), Some("5"));
-        let r = run("roost run --sdnotify=container -dt --restart=unless-stopped img", 5);
-        assert!(r.words.join(" ").ends_with("--rm --sdnotify=container -dt img"));
+        let r = run(
+            "roost run --sdnotify=container -dt --restart=unless-stopped img",
+            5,
+        );
+        assert!(
+            r.words
+                .join(" ")
+                .ends_with("--rm --sdnotify=container -dt img")
+        );
         assert_eq!(r.restart.as_deref(), Some("always"));
     }
 
@@ -281,7 +297,7 @@ mod tests {
 
     #[test]
     fn a_command_without_run_is_refused() {
-        let cmd = words("roost pod create");
+        let cmd = words("roost ps -a");
         let e = build(&Input {
             id: "abc",
             create_command: &cmd,
