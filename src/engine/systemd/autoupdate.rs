@@ -335,8 +335,12 @@ fn wait_up(ctx: &Ctx, unit: &str) -> Result<(), EngineError> {
             .iter()
             .filter(|c| c.state.status == Status::Running)
             .collect();
+        // A container without a healthcheck counts as healthy once it runs.
         let health = |c: &Container| {
-            container::health::state_of(&store, c).map(|h| h.status.as_str().to_string())
+            Some(
+                container::health::state_of(&store, c)
+                    .map_or_else(|| "healthy".to_string(), |h| h.status.as_str().to_string()),
+            )
         };
         if running.is_empty()
             && !of_unit.is_empty()
