@@ -4,7 +4,7 @@
 //! mode, so the command line gets a `--` after that first positional argument before clap parses it.
 use std::ffi::{OsStr, OsString};
 
-use clap::Command;
+use clap::{Command, CommandFactory};
 
 /// The verbs whose arguments after the first positional belong to the container.
 const VERBATIM_AFTER_FIRST: [&str; 3] = ["run", "create", "exec"];
@@ -18,6 +18,13 @@ pub fn separate_container_command(cmd: &Command, mut args: Vec<OsString>) -> Vec
         args.insert(at + 1, OsString::from("--"));
     }
     args
+}
+
+/// Where the image is in a command line that created a container (`roost [FLAGS] run|create
+/// FLAGS IMAGE [CMD]`), as roost's own parser reads it.
+pub fn image_index(args: &[String]) -> Option<usize> {
+    let args: Vec<OsString> = args.iter().map(OsString::from).collect();
+    first_positional_of_verb(&super::Cli::command(), &args)
 }
 
 /// The index in `args` of the first positional argument of `run`/`create`/`exec`, if that is the

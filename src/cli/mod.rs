@@ -3,6 +3,7 @@
 //! in `main`).
 
 mod argv;
+mod auto_update;
 mod cobra;
 mod complete;
 mod container;
@@ -11,6 +12,7 @@ mod doctor;
 mod events;
 pub mod format;
 mod generate;
+mod generate_systemd;
 mod image;
 mod network;
 mod pod;
@@ -231,6 +233,8 @@ pub enum Command {
     Load(image::LoadArgs),
     /// Import a tarball to create a file system image
     Import(image::ImportArgs),
+    /// Update containers that run from systemd units to their image's newest version
+    AutoUpdate(auto_update::AutoUpdateArgs),
     /// Log in to a container registry
     Login(image::LoginArgs),
     /// Log out of a container registry
@@ -287,7 +291,7 @@ impl Command {
             | Command::Rmi(_)
             | Command::Save(_)
             | Command::Load(_) => true,
-            Command::Import(_) | Command::Unshare(_) => true,
+            Command::Import(_) | Command::Unshare(_) | Command::AutoUpdate(_) => true,
             Command::Run(_) | Command::Create(_) | Command::Start(_) | Command::Rm(_) => true,
             Command::Stop(_) | Command::Kill(_) | Command::Restart(_) | Command::Monitor(_) => true,
             // To signal the container with --sig-proxy, as `kill` does.
@@ -363,7 +367,9 @@ pub fn run() -> Result<i32, Error> {
     redirect_output(&cli.global)?;
     match command {
         Command::Completion(a) => return generate::completion(&a),
-        Command::Generate(g) => return generate::generate(&g),
+        Command::Generate(g) if !matches!(g, generate::GenerateCommand::Systemd(_)) => {
+            return generate::generate(&g);
+        }
         Command::Version(a) => return system::version(&a, as_podman),
         // Files and systemd only: no store, no user namespace.
         Command::Quadlet(q) => return quadlet::dispatch(&q),
@@ -569,6 +575,7 @@ fn dispatch(ctx: &crate::engine::Ctx, command: Command) -> Result<i32, Error> {
         Command::Save(a) => image::save(ctx, &a),
         Command::Load(a) => image::load(ctx, &a),
         Command::Import(a) => image::import(ctx, &a),
+        Command::AutoUpdate(a) => auto_update::auto_update(ctx, &a),
         Command::Login(a) => image::login(ctx, &a),
         Command::Logout(a) => image::logout(ctx, &a),
         Command::Unshare(a) => system::unshare(ctx, &a),
@@ -583,6 +590,9 @@ fn dispatch(ctx: &crate::engine::Ctx, command: Command) -> Result<i32, Error> {
         Command::Network(n) => network::dispatch(ctx, n),
         Command::Pod(p) => pod::dispatch(ctx, p),
         Command::Netns(a) => network::netns(ctx, &a),
+        Command::Generate(generate::GenerateCommand::Systemd(a)) => {
+            generate_systemd::systemd(ctx, &a)
+        }
         Command::Version(_)
         | Command::Completion(_)
         | Command::Generate(_)

@@ -27,6 +27,29 @@ pub enum SystemCommand {
     /// Migrate containers to a new podman version (nothing to do: roost has no pause process and
     /// reads older records as they are)
     Migrate(MigrateArgs),
+    /// Install roost-restart.service for your systemd user manager: containers with
+    /// --restart=always or unless-stopped start again when it starts (at boot, with lingering)
+    #[command(after_long_help = RESTART_UNIT_EXAMPLES)]
+    RestartUnit(RestartUnitArgs),
+}
+
+const RESTART_UNIT_EXAMPLES: &str = "\
+The unit runs `roost start --all --filter restart-policy=always --filter restart-policy=unless-stopped`
+(podman's podman-restart.service, which also starts unless-stopped containers you did not stop).
+
+Examples:
+  roost system restart-unit && systemctl --user daemon-reload && systemctl --user enable roost-restart.service
+  loginctl enable-linger $USER     # start your user manager at boot, before you log in
+  roost system restart-unit --print";
+
+#[derive(Debug, Args)]
+pub struct RestartUnitArgs {
+    /// Print the unit instead of writing it to ~/.config/systemd/user/
+    #[arg(long, conflicts_with = "remove")]
+    pub print: bool,
+    /// Remove the unit from ~/.config/systemd/user/ (disable it first)
+    #[arg(long)]
+    pub remove: bool,
 }
 
 #[derive(Debug, Args)]
@@ -114,6 +137,7 @@ pub fn dispatch(ctx: &Ctx, cmd: SystemCommand) -> Result<i32, Error> {
         // podman stops its pause process and rewrites records made by an older podman here; roost
         // keeps no process between commands and reads every record version, so it succeeds.
         SystemCommand::Migrate(_) => Ok(0),
+        SystemCommand::RestartUnit(a) => restart_unit(ctx, &a),
         SystemCommand::Prune(a) => super::image::dispatch(
             ctx,
             super::image::ImageCommand::Prune(super::image::PruneArgs {
@@ -122,6 +146,35 @@ pub fn dispatch(ctx: &Ctx, cmd: SystemCommand) -> Result<i32, Error> {
             }),
         ),
     }
+}
+
+/// `system restart-unit`: write (or print, or remove) roost-restart.service for this roost.
+fn restart_unit(ctx: &Ctx, a: &RestartUnitArgs) -> Result<i32, Error> {
+    use crate::engine::systemd::restart_unit;
+    if a.remove {
+        if restart_unit::remove(&ctx.paths.config_home)? {
+            out(&format!(
+                "{}\n",
+                restart_unit::user_path(&ctx.paths.config_home).display()
+            ))?;
+        }
+        return Ok(0);
+    }
+    let exe = std::env::current_exe()
+        .map_err(|e| Error::io("find roost's own path (/proc/self/exe)", e))?;
+    if a.print {
+        return out(&restart_unit::text(&exe)).map(|()| 0);
+    }
+    let path = restart_unit::install(&ctx.paths.config_home, &exe)?;
+    out(&format!("{}\n", path.display()))?;
+    #[allow(clippy::print_stderr)]
+    {
+        eprintln!(
+            "Enable it with: systemctl --user daemon-reload && systemctl --user enable {}\n(and `loginctl enable-linger` to have it run at boot before you log in)",
+            restart_unit::NAME
+        );
+    }
+    Ok(0)
 }
 
 /// `system check`: the problems by kind, then a summary line; exit 0 when the store is consistent

@@ -14,6 +14,7 @@ pub mod pod;
 pub mod quadlet;
 pub mod storage;
 pub mod system;
+pub mod systemd;
 pub mod users;
 pub mod volume;
 
@@ -208,6 +209,10 @@ pub enum EngineError {
     Caps(#[from] crate::runtime::security::caps::CapsError),
     #[error(transparent)]
     Events(#[from] events::EventsError),
+    #[error(transparent)]
+    Systemd(#[from] systemd::SystemdError),
+    #[error(transparent)]
+    AutoUpdate(#[from] systemd::autoupdate::AutoUpdateError),
 }
 
 impl From<crate::runtime::SpawnError> for EngineError {
@@ -248,6 +253,8 @@ impl EngineError {
             EngineError::Pod(e) => e.hint(),
             EngineError::Cgroup(e) => e.hint(),
             EngineError::Events(e) => e.hint(),
+            EngineError::Systemd(e) => e.hint(),
+            EngineError::AutoUpdate(e) => e.hint(),
             EngineError::ImageNotKnown(_) => {
                 Some("see `roost images` for the images in local storage".into())
             }

@@ -323,13 +323,18 @@ enum Filter {
     Network(String),
     /// A pod id (`pod=` names are resolved to ids by `ps`).
     Pod(String),
-    RestartPolicy(&'static str),
+    /// `--restart` policy by name (`unless-stopped` only where the user did not stop the container:
+    /// what comes back after a reboot).
+    RestartPolicy(String),
     /// Created before this time (`until`, `before`) or after it (`since`).
     Before(jiff::Timestamp),
     After(jiff::Timestamp),
 }
 
 const FILTER_KEYS: &str = "name, id, status, ancestor, exited, label, volume, network, pod, restart-policy, since, before, until, health";
+
+/// The values of `--filter restart-policy=` (podman's).
+const RESTART_POLICIES: [&str; 5] = ["no", "on-failure", "always", "unless-stopped", ""];
 
 fn parse_filter(list: &[Container], f: &str) -> Result<(String, Filter), Error> {
     let bad = |why: String| Error::Usage(format!("invalid filter `{f}`: {why}"));
@@ -379,14 +384,12 @@ fn parse_filter(list: &[Container], f: &str) -> Result<(String, Filter), Error> 
         "volume" => Filter::Volume(v.to_string()),
         "network" => Filter::Network(v.to_string()),
         "pod" => Filter::Pod(v.to_string()),
-        // podman's wording; `none` is a container created without --restart, which is `no` here.
-        "restart-policy" => Filter::RestartPolicy(match v {
-            "none" | "no" => "no",
-            "on-failure" => "on-failure",
-            "always" => "always",
-            "unless-stopped" => "unless-stopped",
-            _ => return Err(Error::Usage(format!("{v} invalid restart policy"))),
-        }),
+        "restart-policy" if RESTART_POLICIES.contains(&v) => Filter::RestartPolicy(v.to_string()),
+        "restart-policy" => {
+            return Err(bad(
+                "restart-policy must be one of no, on-failure, always, unless-stopped".into(),
+            ));
+        }
         "until" => Filter::Before(super::logs::parse_time(v)?),
         "before" => Filter::Before(created(v)?),
         "since" => Filter::After(created(v)?),
@@ -429,7 +432,13 @@ fn matches(c: &Container, f: &Filter) -> bool {
             .pod
             .as_deref()
             .is_some_and(|id| !p.is_empty() && id.starts_with(p.as_str())),
-        Filter::RestartPolicy(p) => c.spec.restart.name() == *p,
+        Filter::RestartPolicy(p) if p == "unless-stopped" => {
+            c.spec.restart.name() == p && !c.state.stopped_by_user
+        }
+        // An empty policy is podman's way of saying `no`.
+        Filter::RestartPolicy(p) => {
+            c.spec.restart.name() == p || (p.is_empty() && c.spec.restart.name() == "no")
+        }
         Filter::Before(t) => c.record.created < *t,
         Filter::After(t) => c.record.created > *t,
     }

@@ -182,6 +182,7 @@ fn options(a: &CreateArgs, remove: bool) -> Result<CreateOptions, Error> {
             .filter(|(k, _)| !k.starts_with("_ROOST_") && k != "NOTIFY_SOCKET")
             .collect(),
         sdnotify: engine::sdnotify::SdNotifyMode::parse(&a.sdnotify).map_err(Error::Usage)?,
+        create_command: std::env::args().collect(),
     })
 }
 
@@ -320,8 +321,16 @@ pub fn start(ctx: &Ctx, a: &StartArgs) -> Result<i32, Error> {
     }
     let keys = start_keys(ctx, a)?;
     let store = ctx.store()?;
+    let mut failed = false;
     for key in &keys {
-        let c = engine::find(&store, key)?;
+        let c = match engine::find(&store, key) {
+            Ok(c) => c,
+            Err(e) if keys.len() > 1 => {
+                failed = report_start_error(&e);
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
         if c.state.status == engine::Status::Running {
             out(&format!("{key}\n"))?;
             continue;
@@ -335,11 +344,31 @@ pub fn start(ctx: &Ctx, a: &StartArgs) -> Result<i32, Error> {
             };
             return super::attach::start_attached(ctx, &c, &how);
         } else {
-            engine::start_detached(ctx, &c).map_err(Error::Start)?;
-            out(&format!("{key}\n"))?;
+            // Several containers (`start --all` at boot): one that fails does not keep the others
+            // down; each failure is reported and the exit status says so.
+            match engine::start_detached(ctx, &c) {
+                Ok(()) => out(&format!("{key}\n"))?,
+                Err(e) if keys.len() > 1 => failed = report_start_error(&e),
+                Err(e) => return Err(e.into()),
+            }
         }
     }
+    if failed {
+        return Err(Error::Reported(125));
+    }
     Ok(0)
+}
+
+/// One of several containers did not start: say so, and go on with the others. Returns true.
+fn report_start_error(e: &crate::engine::EngineError) -> bool {
+    #[allow(clippy::print_stderr)]
+    {
+        eprintln!("Error: {e}");
+        if let Some(h) = e.hint() {
+            eprintln!("Hint: {h}");
+        }
+    }
+    true
 }
 
 /// The containers `start` starts: those named, or with `--all` or `--filter` every one that is not
@@ -386,6 +415,7 @@ pub fn rm(ctx: &Ctx, a: &RmArgs) -> Result<i32, Error> {
         return Ok(0);
     }
     let by_file = !a.cidfile.is_empty();
+    let cidfiles = a.cidfile.clone();
     let a = &RmArgs {
         containers: keys,
         cidfile: Vec::new(),
@@ -394,6 +424,7 @@ pub fn rm(ctx: &Ctx, a: &RmArgs) -> Result<i32, Error> {
     };
     if a.containers.is_empty() && !a.all {
         if by_file {
+            remove_cidfiles(&cidfiles);
             return Ok(0);
         }
         return Err(Error::Usage(
@@ -429,7 +460,18 @@ pub fn rm(ctx: &Ctx, a: &RmArgs) -> Result<i32, Error> {
         .iter()
         .map(|id| format!("{id}\n"))
         .collect::<String>())?;
+    if report.errors.is_empty() {
+        remove_cidfiles(&cidfiles);
+    }
     Ok(rm_errors(&report.errors, a.force))
+}
+
+/// `rm --cidfile`: the files go with their containers, as in podman, so that the next `run
+/// --cidfile` of a unit (`generate systemd --new`) can claim the file again.
+fn remove_cidfiles(files: &[std::path::PathBuf]) {
+    for f in files {
+        let _ = std::fs::remove_file(f);
+    }
 }
 
 /// The containers `rm` names: on the command line, in `--cidfile`s and matching `--filter`s.

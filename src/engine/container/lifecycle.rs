@@ -32,7 +32,16 @@ pub fn find(store: &Store, key: &str) -> Result<Container, EngineError> {
 /// A running container whose process is gone (its monitor was killed, or the machine rebooted) is
 /// reported as exited, without writing: the reader cannot know the exit code. One whose process runs
 /// but whose monitor is gone is marked `monitor_lost`, with an error saying so (see [`monitor_lost`]).
+///
+/// A container recorded as running since before the machine booted runs no more, whatever process
+/// has its old pids now (after a reboot they are reused: `start --all` at boot must not take
+/// one for the container).
 fn refresh(mut c: Container) -> Container {
+    let stale = c.state.status == Status::Running
+        && c.state
+            .started_at
+            .is_some_and(|t| started_before(t, boot_time()));
+    let alive = |pid: i32| !stale && alive(pid);
     if c.state.paused && c.state.status == Status::Running && c.state.pid > 0 && alive(c.state.pid)
     {
         c.state.status = Status::Paused;
@@ -68,6 +77,29 @@ pub fn monitor_lost(monitor: i32) -> String {
     format!(
         "the container's monitor (pid {monitor}) is gone: the container runs without its network helper and its log; `restart` it to get them back, or `stop` or `rm -f` it"
     )
+}
+
+/// When the machine booted (`btime` of /proc/stat, seconds since the epoch); 0 if unknown.
+fn boot_time() -> i64 {
+    static BOOT: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
+    *BOOT.get_or_init(|| {
+        std::fs::read_to_string("/proc/stat")
+            .ok()
+            .and_then(|s| parse_btime(&s))
+            .unwrap_or(0)
+    })
+}
+
+fn parse_btime(stat: &str) -> Option<i64> {
+    stat.lines()
+        .find_map(|l| l.strip_prefix("btime "))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// Whether something that started at `t` did so before a boot at `btime` (a second of slack
+/// for the rounding of `btime`).
+fn started_before(t: Timestamp, btime: i64) -> bool {
+    btime > 0 && t.as_second() < btime - 1
 }
 
 fn alive(pid: i32) -> bool {
@@ -559,4 +591,22 @@ pub fn thaw_if_paused(store: &mut Store, mut c: Container) -> Result<Container, 
     c.state.status = Status::Running;
     c.state.paused = false;
     Ok(c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_container_started_before_the_boot_is_stale() {
+        let stat = "cpu  1 2 3\nintr 5\nbtime 1700000000\nprocesses 9\n";
+        let btime = parse_btime(stat).expect("btime");
+        assert_eq!(btime, 1_700_000_000);
+        let before = Timestamp::from_second(1_699_999_000).unwrap();
+        let after = Timestamp::from_second(1_700_000_100).unwrap();
+        assert!(started_before(before, btime));
+        assert!(!started_before(after, btime));
+        // Unknown boot time: nothing is stale.
+        assert!(!started_before(before, 0));
+    }
 }

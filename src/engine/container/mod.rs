@@ -138,6 +138,8 @@ pub struct CreateOptions {
     pub cgroup: resources::CgroupSpec,
     /// `--sdnotify`.
     pub sdnotify: sdnotify::SdNotifyMode,
+    /// The command line that creates the container (podman's `CreateCommand`).
+    pub create_command: Vec<String>,
 }
 
 /// The pid, IPC and UTS namespace modes of a container: `host` shares roost's, empty is the
@@ -524,6 +526,7 @@ fn spec(
         resources: flags.limits,
         cgroup: flags.cgroup,
         sdnotify: opts.sdnotify,
+        create_command: opts.create_command.clone(),
     }
 }
 
@@ -649,6 +652,10 @@ pub(super) fn security(
         seccomp: filter.map(std::sync::Arc::new),
     })
 }
+
+/// In a container's runtime directory: the pid of its monitor while it runs detached (as conmon's
+/// `conmon.pid`; the `PIDFile=` of a generated unit).
+pub const MONITOR_PID_FILE: &str = "monitor.pid";
 
 /// The runtime directory of a container (init files, logs).
 pub fn runtime_dir(ctx: &Ctx, id: &str) -> PathBuf {

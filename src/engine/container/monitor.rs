@@ -220,6 +220,8 @@ pub fn monitor(
             started.insert(0, Event::container("restart", &c));
         }
         events::record_all(ctx, &started);
+        // Before `start` returns: a generated unit's `PIDFile=` names it (as conmon's pid file).
+        write_pid_file(ctx, id);
         // Before `run -d` returns: its timer exists once the container runs, as with podman.
         if let Some(h) = health.as_mut() {
             h.started();
@@ -252,6 +254,15 @@ pub fn monitor(
         std::thread::sleep(std::time::Duration::from_millis(
             100 * u64::from(restarts.min(10)),
         ));
+    }
+}
+
+/// The monitor's pid, for a systemd unit that starts the container (best effort: nothing else
+/// reads it).
+fn write_pid_file(ctx: &Ctx, id: &str) {
+    let path = super::runtime_dir(ctx, id).join(super::MONITOR_PID_FILE);
+    if let Err(e) = std::fs::write(&path, format!("{}\n", std::process::id())) {
+        tracing::debug!(path = %path.display(), error = %e, "write the monitor's pid file");
     }
 }
 

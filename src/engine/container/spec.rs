@@ -134,6 +134,10 @@ pub struct ContainerSpec {
         skip_serializing_if = "super::sdnotify::SdNotifyMode::is_default"
     )]
     pub sdnotify: super::sdnotify::SdNotifyMode,
+    /// The command line that created the container (podman's `CreateCommand`), for
+    /// `generate systemd --new`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub create_command: Vec<String>,
 }
 
 impl ContainerSpec {

@@ -163,10 +163,8 @@ impl Bus {
     }
 }
 
-/// Ask the manager on `bus` for the scope `unit` holding `pids`, delegated to us, and wait until it
-/// runs (the pids are in its cgroup then).
-pub fn start_scope(bus: &Path, unit: &str, props: &[Prop]) -> Result<(), DbusError> {
-    let mut b = Bus::connect(bus)?;
+/// Subscribe to the manager's `JobRemoved` signals (for [`Bus::wait_job`]).
+fn watch_jobs(b: &mut Bus) -> Result<(), DbusError> {
     let mut w = Writer::default();
     w.string("type='signal',sender='org.freedesktop.systemd1',interface='org.freedesktop.systemd1.Manager',member='JobRemoved'");
     b.call(
@@ -177,6 +175,40 @@ pub fn start_scope(bus: &Path, unit: &str, props: &[Prop]) -> Result<(), DbusErr
         "s",
         w.buf,
     )?;
+    Ok(())
+}
+
+/// `systemctl --user restart UNIT` over the bus: ask the manager to restart `unit` and wait for the
+/// job; a unit that fails to start again is an error (`Job` with systemd's result).
+pub fn restart_unit(bus: &Path, unit: &str) -> Result<(), DbusError> {
+    let mut b = Bus::connect(bus)?;
+    watch_jobs(&mut b)?;
+    let mut w = Writer::default();
+    w.string(unit);
+    w.string("replace");
+    let reply = b.call(
+        "org.freedesktop.systemd1",
+        "/org/freedesktop/systemd1",
+        "org.freedesktop.systemd1.Manager",
+        "RestartUnit",
+        "ss",
+        w.buf,
+    )?;
+    let job = Reader::new(&reply).string().ok_or(DbusError::Malformed)?;
+    match b.wait_job(&job)?.as_str() {
+        "done" => Ok(()),
+        other => Err(DbusError::Job {
+            unit: unit.into(),
+            result: other.into(),
+        }),
+    }
+}
+
+/// Ask the manager on `bus` for the scope `unit` holding `pids`, delegated to us, and wait until it
+/// runs (the pids are in its cgroup then).
+pub fn start_scope(bus: &Path, unit: &str, props: &[Prop]) -> Result<(), DbusError> {
+    let mut b = Bus::connect(bus)?;
+    watch_jobs(&mut b)?;
     let mut w = Writer::default();
     w.string(unit);
     w.string("fail");
