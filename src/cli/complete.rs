@@ -83,6 +83,14 @@ pub fn volume_names() -> Vec<CompletionCandidate> {
     candidates(volumes.into_iter().map(|v| v.name))
 }
 
+/// Candidates for a SECRET argument.
+pub fn secret_names() -> Vec<CompletionCandidate> {
+    let names = paths()
+        .map(|p| crate::engine::secret::names(&p.data))
+        .unwrap_or_default();
+    candidates(names)
+}
+
 /// Candidates for a POD argument.
 pub fn pod_names() -> Vec<CompletionCandidate> {
     let names = paths()

@@ -13,6 +13,7 @@ mod image;
 mod network;
 mod pod;
 mod progress;
+mod secret;
 mod system;
 mod volume;
 
@@ -257,6 +258,9 @@ pub enum Command {
     /// Manage pods
     #[command(subcommand)]
     Pod(pod::PodCommand),
+    /// Manage secrets
+    #[command(subcommand)]
+    Secret(secret::SecretCommand),
     /// Holds the rootless network namespace (internal)
     #[command(name = "__netns", hide = true)]
     Netns(network::NetnsArgs),
@@ -550,6 +554,7 @@ fn dispatch(ctx: &crate::engine::Ctx, command: Command) -> Result<i32, Error> {
         Command::Volume(v) => volume::dispatch(ctx, v),
         Command::Network(n) => network::dispatch(ctx, n),
         Command::Pod(p) => pod::dispatch(ctx, p),
+        Command::Secret(s) => secret::dispatch(ctx, s),
         Command::Netns(a) => network::netns(ctx, &a),
         Command::Version(_) | Command::Completion(_) | Command::Generate(_) => {
             unreachable!("handled before the context is built")

@@ -10,6 +10,7 @@ pub mod image;
 mod layer;
 pub mod network;
 pub mod pod;
+pub mod secret;
 pub mod storage;
 pub mod system;
 pub mod users;
@@ -162,6 +163,8 @@ pub enum EngineError {
     #[error(transparent)]
     Pod(#[from] pod::PodError),
     #[error(transparent)]
+    Secret(#[from] secret::SecretError),
+    #[error(transparent)]
     Image(#[from] image::ImageError),
     #[error(transparent)]
     Process(#[from] container::process::ProcessError),
@@ -230,6 +233,7 @@ impl EngineError {
             EngineError::Network(e) => e.hint(),
             EngineError::Health(e) => e.hint(),
             EngineError::Pod(e) => e.hint(),
+            EngineError::Secret(e) => e.hint(),
             EngineError::Cgroup(e) => e.hint(),
             EngineError::ImageNotKnown(_) => {
                 Some("see `roost images` for the images in local storage".into())

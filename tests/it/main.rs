@@ -33,6 +33,7 @@ mod privacy;
 mod pull;
 mod push;
 mod remove;
+mod secrets;
 mod security;
 mod storage;
 mod tag_rmi;

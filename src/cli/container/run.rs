@@ -152,6 +152,7 @@ fn options(a: &CreateArgs, remove: bool) -> Result<CreateOptions, Error> {
         pod_infra: false,
         resources,
         cgroup,
+        secrets: a.secret.clone(),
         host_env: std::env::vars()
             .filter(|(k, _)| !k.starts_with("_ROOST_"))
             .collect(),

@@ -128,6 +128,9 @@ pub struct ContainerSpec {
     /// `--cgroups`, `--cgroup-parent`, `--cgroupns`, `--oom-score-adj`.
     #[serde(default)]
     pub cgroup: super::resources::CgroupSpec,
+    /// `--secret`: names, ids and where they go (never the values; see `engine::secret::use_`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<crate::engine::secret::SecretUse>,
 }
 
 impl ContainerSpec {
