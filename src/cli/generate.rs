@@ -24,6 +24,8 @@ pub enum GenerateCommand {
     Man(ManArgs),
     /// Write the bash, zsh and fish completion scripts (bash/roost, zsh/_roost, fish/roost.fish)
     Completions(CompletionsArgs),
+    /// Write Kubernetes YAML for pods or containers (as `kube generate`)
+    Kube(super::kube::GenerateArgs),
 }
 
 #[derive(Debug, Args)]
@@ -184,6 +186,7 @@ pub fn generate(cmd: &GenerateCommand) -> Result<i32, Error> {
     match cmd {
         GenerateCommand::Man(a) => write_pages(&a.out)?,
         GenerateCommand::Completions(a) => write_completions(&a.out)?,
+        GenerateCommand::Kube(_) => unreachable!("`generate kube` is dispatched with a context"),
     }
     Ok(0)
 }

@@ -10,6 +10,7 @@ mod doctor;
 pub mod format;
 mod generate;
 mod image;
+mod kube;
 mod network;
 mod pod;
 mod progress;
@@ -261,6 +262,9 @@ pub enum Command {
     /// Manage secrets
     #[command(subcommand)]
     Secret(secret::SecretCommand),
+    /// Play, tear down and generate Kubernetes YAML
+    #[command(subcommand)]
+    Kube(kube::KubeCommand),
     /// Holds the rootless network namespace (internal)
     #[command(name = "__netns", hide = true)]
     Netns(network::NetnsArgs),
@@ -309,6 +313,7 @@ impl Command {
             Command::Volume(v) => v.needs_userns(),
             Command::Network(n) => n.needs_userns(),
             Command::Pod(p) => p.needs_userns(),
+            Command::Kube(k) => k.needs_userns(),
             Command::Netns(_) => true,
             _ => false,
         }
@@ -356,6 +361,7 @@ pub fn run() -> Result<i32, Error> {
     redirect_output(&cli.global)?;
     match command {
         Command::Completion(a) => return generate::completion(&a),
+        Command::Generate(generate::GenerateCommand::Kube(_)) => {}
         Command::Generate(g) => return generate::generate(&g),
         Command::Version(a) => return system::version(&a, as_podman),
         _ => {}
@@ -555,6 +561,8 @@ fn dispatch(ctx: &crate::engine::Ctx, command: Command) -> Result<i32, Error> {
         Command::Network(n) => network::dispatch(ctx, n),
         Command::Pod(p) => pod::dispatch(ctx, p),
         Command::Secret(s) => secret::dispatch(ctx, s),
+        Command::Kube(k) => kube::dispatch(ctx, k),
+        Command::Generate(generate::GenerateCommand::Kube(a)) => kube::generate(ctx, &a),
         Command::Netns(a) => network::netns(ctx, &a),
         Command::Version(_) | Command::Completion(_) | Command::Generate(_) => {
             unreachable!("handled before the context is built")

@@ -7,6 +7,7 @@ pub mod check;
 pub mod container;
 pub mod doctor;
 pub mod image;
+pub mod kube;
 mod layer;
 pub mod network;
 pub mod pod;
@@ -165,6 +166,8 @@ pub enum EngineError {
     #[error(transparent)]
     Secret(#[from] secret::SecretError),
     #[error(transparent)]
+    Kube(#[from] kube::KubeError),
+    #[error(transparent)]
     Image(#[from] image::ImageError),
     #[error(transparent)]
     Process(#[from] container::process::ProcessError),
@@ -234,6 +237,7 @@ impl EngineError {
             EngineError::Health(e) => e.hint(),
             EngineError::Pod(e) => e.hint(),
             EngineError::Secret(e) => e.hint(),
+            EngineError::Kube(e) => e.hint(),
             EngineError::Cgroup(e) => e.hint(),
             EngineError::ImageNotKnown(_) => {
                 Some("see `roost images` for the images in local storage".into())

@@ -22,6 +22,7 @@ mod faults;
 mod health;
 mod hostile;
 mod images;
+mod kube;
 mod login;
 mod misc;
 mod monitor;
