@@ -294,7 +294,7 @@ fn inspect(ctx: &Ctx, a: &InspectArgs) -> Result<i32, Error> {
 }
 
 fn rm(ctx: &Ctx, a: &RmArgs) -> Result<i32, Error> {
-    if a.names.is_empty() == !a.all {
+    if a.names.is_empty() != a.all {
         return Err(Error::Usage(
             "`secret rm` takes either secret names or --all".into(),
         ));

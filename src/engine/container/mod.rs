@@ -641,10 +641,10 @@ pub fn plan(ctx: &Ctx, store: &Store, c: &Container) -> Result<Plan, EngineError
     let mut env = c.spec.env.clone();
     let mut secret_binds = Vec::new();
     if !c.spec.secrets.is_empty() {
-        let (b, e) =
+        let given =
             super::secret::use_::for_start(&store.container_dir(&c.record.id), &c.spec.secrets)?;
-        secret_binds = b;
-        env.extend(e);
+        secret_binds = given.binds;
+        env.extend(given.env);
     }
     Ok(Plan {
         rootfs: rootfs::plan(store, c),

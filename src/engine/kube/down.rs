@@ -71,7 +71,7 @@ pub(super) fn remove(ctx: &Ctx, m: &Manifest, force: bool) -> Result<DownReport,
             continue;
         };
         if let Ok(r) = crate::engine::secret::find(ctx, name) {
-            let rm = crate::engine::secret::remove(ctx, &[r.id.clone()], false, true)?;
+            let rm = crate::engine::secret::remove(ctx, std::slice::from_ref(&r.id), false, true)?;
             report.secrets.extend(rm.removed);
         }
     }

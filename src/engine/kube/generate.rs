@@ -202,7 +202,7 @@ fn container(
         .filter(|e| !image_env.contains(e))
         .filter_map(|e| e.split_once('='))
         .filter(|(k, _)| {
-            !matches!(*k, "HOSTNAME" | "container" | "TERM") && !(*k == "HOME" && s.home_default)
+            !(matches!(*k, "HOSTNAME" | "container" | "TERM") || (*k == "HOME" && s.home_default))
         })
         .map(|(k, v)| EnvVar {
             name: k.to_string(),

@@ -74,28 +74,43 @@ fn yaml_error(source_name: &str, doc: &Document, e: &serde_saphyr::Error) -> Kub
         Some((head, rest)) if head.starts_with("line ") => rest,
         _ => message,
     };
+    let mut message = message.lines().next().unwrap_or_default().to_string();
+    // ... and its " at line L, column C" suffix too.
+    if let Some(i) = message.rfind(" at line ") {
+        message.truncate(i);
+    }
+    // A value of the wrong type: name the field it is for, from the line it is on.
+    if !message.contains('`')
+        && let Some(key) = field_on_line(text_line(doc, line - doc.offset))
+    {
+        message = format!("field `{key}`: {message}");
+    }
     KubeError::Yaml {
         source_name: source_name.to_string(),
         line,
         column,
-        message: message.lines().next().unwrap_or_default().to_string(),
+        message,
     }
+}
+
+fn text_line<'a>(doc: &Document<'a>, line: usize) -> &'a str {
+    doc.text
+        .lines()
+        .nth(line.saturating_sub(1))
+        .unwrap_or_default()
+}
+
+/// The key of a `key: value` line (`- containerPort: 80` → `containerPort`).
+fn field_on_line(line: &str) -> Option<&str> {
+    let t = line.trim_start().trim_start_matches("- ").trim_start();
+    let (key, _) = t.split_once(':')?;
+    let key = key.trim().trim_matches(['"', '\'']);
+    (!key.is_empty() && !key.contains(' ')).then_some(key)
 }
 
 fn parse_as<T: DeserializeOwned>(source_name: &str, doc: &Document) -> Result<T, KubeError> {
     serde_saphyr::from_str(doc.text).map_err(|e| yaml_error(source_name, doc, &e))
 }
-
-/// The kinds `kube play` handles; `Service` is accepted and ignored (as podman does).
-#[cfg(test)]
-pub const KINDS: [&str; 6] = [
-    "Pod",
-    "Deployment",
-    "PersistentVolumeClaim",
-    "ConfigMap",
-    "Secret",
-    "Service",
-];
 
 /// Parses a whole file (`source_name` is how errors name it: its path, or `-`).
 pub fn parse(source_name: &str, text: &str) -> Result<Manifest, KubeError> {
@@ -195,6 +210,13 @@ mod tests {
     fn bad_yaml_and_bad_kinds_are_refused() {
         let e = parse("f.yaml", "kind: Pod\nspec: [\n").unwrap_err();
         assert!(matches!(e, KubeError::Yaml { .. }), "{e:?}");
+        let e = parse("f.yaml", "---\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: c\n    image: i\n    ports:\n    - containerPort: eighty\n").unwrap_err();
+        let text = e.to_string();
+        assert!(
+            text.contains("f.yaml:10:") && text.contains("`containerPort`"),
+            "{text}"
+        );
+        assert!(!text.contains("line 9"), "{text}");
         let e = parse("f.yaml", "---\nkind: Job\nmetadata: {name: j}\n").unwrap_err();
         assert!(
             e.to_string().contains("Job") && e.to_string().contains(":2"),

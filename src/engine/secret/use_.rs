@@ -184,11 +184,16 @@ pub fn stage(container_dir: &Path, secrets: &[(SecretUse, Vec<u8>)]) -> Result<(
     Ok(())
 }
 
+/// What a starting container gets of its secrets.
+pub struct ForStart {
+    /// Read-only binds of the mount secrets (host copy, target).
+    pub binds: Vec<(PathBuf, String)>,
+    /// `NAME=VALUE` of the env secrets.
+    pub env: Vec<String>,
+}
+
 /// At start: the read-only binds of the mount secrets and the `NAME=VALUE` of the env secrets.
-pub fn for_start(
-    container_dir: &Path,
-    secrets: &[SecretUse],
-) -> Result<(Vec<(PathBuf, String)>, Vec<String>), EngineError> {
+pub fn for_start(container_dir: &Path, secrets: &[SecretUse]) -> Result<ForStart, EngineError> {
     let d = copies(container_dir);
     let mut binds = Vec::new();
     let mut env = Vec::new();
@@ -202,7 +207,7 @@ pub fn for_start(
             }
         }
     }
-    Ok((binds, env))
+    Ok(ForStart { binds, env })
 }
 
 #[cfg(test)]
