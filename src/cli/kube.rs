@@ -49,6 +49,9 @@ pub struct PlayArgs {
     /// default: only images that are missing)
     #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
     pub build: Option<bool>,
+    /// Where --build looks for the images' directories (default: the YAML file's directory)
+    #[arg(long, value_name = "DIR", value_hint = clap::ValueHint::DirPath)]
+    pub context_dir: Option<PathBuf>,
     /// Print no pull or build progress
     #[arg(short, long)]
     pub quiet: bool,
@@ -118,7 +121,7 @@ fn play(ctx: &Ctx, a: &PlayArgs) -> Result<i32, Error> {
     let opts = PlayOptions {
         source_name,
         text,
-        context_dir,
+        context_dir: a.context_dir.clone().unwrap_or(context_dir),
         replace: a.replace,
         start: a.start,
         network: net.mode,

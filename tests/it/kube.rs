@@ -443,3 +443,81 @@ fn kube_play_refuses_bad_yaml_with_its_line_and_makes_nothing() {
     assert_eq!(out(&env, &["pod", "ps", "-q"]), "");
     assert_eq!(out(&env, &["ps", "-aq"]), "");
 }
+
+#[test]
+fn kube_play_builds_images_and_mounts_hostpath_and_a_shared_emptydir() {
+    let env = env_with_busybox("kube_build_volumes");
+    let _cleanup = PodCleanup(&env);
+    let pod = env.safename("vols");
+    let image = env.safename("img");
+    // The image's directory next to the YAML, and a host directory to mount.
+    let ctx_dir = env.home.join(&image);
+    let host_dir = env.home.join("hostdir");
+    for d in [&ctx_dir, &host_dir] {
+        std::fs::create_dir(d).unwrap();
+        std::os::unix::fs::chown(d, Some(env.user().uid), Some(env.user().gid)).unwrap();
+    }
+    std::fs::write(
+        ctx_dir.join("Containerfile"),
+        format!("FROM {}\nRUN echo built-here > /built\n", bb()),
+    )
+    .unwrap();
+    std::fs::write(host_dir.join("h.txt"), "from-the-host").unwrap();
+    let yaml = format!(
+        r#"apiVersion: v1
+kind: Pod
+metadata:
+  name: {pod}
+spec:
+  restartPolicy: Never
+  securityContext:
+    runAsUser: 1000
+    runAsGroup: 1000
+  containers:
+  - name: writer
+    image: localhost/{image}
+    command: ["sh", "-c", "cat /built; echo uid=$(id -u); touch /rootfs-test 2>/dev/null || echo read-only-root; cat /host/h.txt; echo; echo shared > /scratch/x"]
+    securityContext:
+      readOnlyRootFilesystem: true
+    volumeMounts:
+    - {{name: scratch, mountPath: /scratch}}
+    - {{name: host, mountPath: /host, readOnly: true}}
+  - name: reader
+    image: {bb}
+    command: ["sh", "-c", "for i in $(seq 200); do [ -f /scratch/x ] && break; sleep 0.1; done; echo got=$(cat /scratch/x)"]
+    volumeMounts:
+    - {{name: scratch, mountPath: /scratch}}
+  volumes:
+  - name: scratch
+    emptyDir: {{}}
+  - name: host
+    hostPath:
+      path: {host}
+      type: Directory
+"#,
+        bb = bb(),
+        host = host_dir.display()
+    );
+    let file = yaml_file(&env, "vols.yaml", &yaml);
+    let played = out(&env, &["kube", "play", "-q", &file]);
+    assert!(played.starts_with("Pod:\n"), "{played}");
+    let logs = logs_with(&env, &format!("{pod}-writer"), "from-the-host");
+    assert!(logs.contains("built-here"), "{logs}");
+    assert!(logs.contains("uid=1000"), "{logs}");
+    assert!(logs.contains("read-only-root"), "{logs}");
+    logs_with(&env, &format!("{pod}-reader"), "got=shared");
+    out(&env, &["kube", "down", &file]);
+    assert_eq!(out(&env, &["pod", "ps", "-q"]), "");
+    // A hostPath that is not there is refused, and nothing is left.
+    let missing = yaml.replace(&host_dir.display().to_string(), "/nonexistent/roost-kube");
+    let file = yaml_file(&env, "missing.yaml", &missing);
+    let r = env.roost(125, &["kube", "play", "--build=false", &file]);
+    assert!(
+        r.stderr_text().contains("/nonexistent/roost-kube"),
+        "{}",
+        r.stderr_text()
+    );
+    assert_eq!(out(&env, &["pod", "ps", "-q"]), "");
+    assert_eq!(out(&env, &["ps", "-aq"]), "");
+    env.roost(0, &["rmi", &format!("localhost/{image}")]);
+}

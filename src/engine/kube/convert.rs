@@ -91,11 +91,23 @@ pub fn container_options(
             "use letters, digits, `_`, `.` or `-`",
         )
     })?;
-    let security = c
-        .security_context
-        .clone()
-        .or_else(|| pod.spec.security_context.clone())
-        .unwrap_or_default();
+    // The pod's runAsUser/runAsGroup apply unless the container sets its own (Kubernetes).
+    let pod_security = pod.spec.security_context.clone().unwrap_or_default();
+    let per_container_only = pod_security.capabilities.is_some()
+        || pod_security.read_only_root_filesystem.is_some()
+        || pod_security.privileged.is_some()
+        || pod_security.allow_privilege_escalation.is_some();
+    if per_container_only {
+        return Err(KubeError::Unsupported {
+            object: format!("pod `{}`", pod.pod_name),
+            field: "spec.securityContext".into(),
+            why: "a pod's securityContext takes runAsUser and runAsGroup; set capabilities, readOnlyRootFilesystem, privileged and allowPrivilegeEscalation per container".into(),
+        }
+        .into());
+    }
+    let mut security = c.security_context.clone().unwrap_or_default();
+    security.run_as_user = security.run_as_user.or(pod_security.run_as_user);
+    security.run_as_group = security.run_as_group.or(pod_security.run_as_group);
     let restart = match pod.spec.restart_policy.as_deref() {
         None | Some("Always") => "always",
         Some("OnFailure") => "on-failure",

@@ -213,10 +213,10 @@ mod tests {
         let e = parse("f.yaml", "---\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: c\n    image: i\n    ports:\n    - containerPort: eighty\n").unwrap_err();
         let text = e.to_string();
         assert!(
-            text.contains("f.yaml:10:") && text.contains("`containerPort`"),
+            text.contains("f.yaml:9:22") && text.contains("`containerPort`"),
             "{text}"
         );
-        assert!(!text.contains("line 9"), "{text}");
+        assert!(!text.contains("line 8"), "{text}");
         let e = parse("f.yaml", "---\nkind: Job\nmetadata: {name: j}\n").unwrap_err();
         assert!(
             e.to_string().contains("Job") && e.to_string().contains(":2"),
