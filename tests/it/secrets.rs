@@ -39,6 +39,24 @@ fn secret_lifecycle_keeps_data_private() {
             file.to_str().unwrap(),
         ],
     );
+    // A third from an environment variable (--env names it).
+    let from_env = env.safename("envsrc");
+    let mut cmd = env.roost_cmd(&["secret", "create", "--env", &from_env, "ROOST_TEST_SECRET"]);
+    cmd.env("ROOST_TEST_SECRET", "from-the-env");
+    env.run_cmd(cmd, 0);
+    let shown = out(
+        &env,
+        &[
+            "secret",
+            "inspect",
+            "--showsecret",
+            "--format",
+            "{{.SecretData}}",
+            &from_env,
+        ],
+    );
+    assert_eq!(shown.trim(), "from-the-env");
+    env.roost(0, &["secret", "rm", &from_env]);
     // Same name again: refused unless --replace.
     let dup = env.roost_stdin(125, &["secret", "create", &name, "-"], b"x");
     assert!(

@@ -150,6 +150,7 @@ pub fn create(ctx: &Ctx, opts: &CreateSecretOptions) -> Result<SecretRecord, Eng
     store::write_data(ctx, &record.id, &opts.data)?;
     all.push(record.clone());
     store::save(ctx, &all)?;
+    // events: secret create (podman's `secret` event, status `create`, with the secret's id)
     Ok(record)
 }
 
@@ -304,6 +305,7 @@ pub fn remove(
     store::save(ctx, &records)?;
     for id in targets {
         store::delete_data(ctx, &id)?;
+        // events: secret remove (podman's `secret` event, status `remove`, with the secret's id)
         report.removed.push(id);
     }
     Ok(report)
