@@ -199,8 +199,22 @@ spec:
         ],
     );
     assert_eq!(state.trim(), "created /tmp");
-    // --replace tears the replicas down and plays them again, started.
-    env.roost(0, &["kube", "play", "--replace", &file]);
+    // --replace tears the replicas down and plays them again, started (here without a network).
+    env.roost(
+        0,
+        &["kube", "play", "--replace", "--network", "none", &file],
+    );
+    let links = out(
+        &env,
+        &["exec", &format!("{dep}-pod-1-c"), "cat", "/proc/net/dev"],
+    );
+    let links: Vec<&str> = links
+        .lines()
+        .skip(2)
+        .filter_map(|l| l.split(':').next())
+        .map(str::trim)
+        .collect();
+    assert_eq!(links, ["lo"]);
     let pods = out(&env, &["pod", "ps", "--format", "{{.Name}} {{.Status}}"]);
     let mut pods: Vec<&str> = pods.lines().collect();
     pods.sort();
@@ -225,7 +239,7 @@ spec:
         !caps.contains("00000000a80425fb"),
         "NET_RAW still in the bounding set: {caps}"
     );
-    let down = out(&env, &["kube", "down", &file]);
+    let down = out(&env, &["kube", "play", "--down", &file]);
     assert_eq!(down.matches('\n').count(), 6, "{down}");
     assert_eq!(out(&env, &["pod", "ps", "-q"]), "");
     assert_eq!(out(&env, &["ps", "-aq"]), "");
@@ -238,6 +252,7 @@ fn kube_play_configmap_and_secret_feed_env_and_volumes() {
     let pod = env.safename("cfg");
     let cm = env.safename("cm");
     let sec = env.safename("sec");
+    let claim = env.safename("claim");
     // "s3cr3t" in base64.
     let yaml = format!(
         r#"apiVersion: v1
@@ -256,6 +271,15 @@ data:
   password: czNjcjN0
 ---
 apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: {claim}
+spec:
+  accessModes: [ReadWriteOnce]
+  resources:
+    requests: {{storage: 1Gi}}
+---
+apiVersion: v1
 kind: Pod
 metadata:
   name: {pod}
@@ -264,7 +288,7 @@ spec:
   containers:
   - name: show
     image: {bb}
-    command: ["sh", "-c", "echo G=$GREETING P=$PASS C=$CM_greeting; cat /etc/app/app.conf; echo; cat /etc/sec/password; echo; ls /etc/app"]
+    command: ["sh", "-c", "echo G=$GREETING P=$PASS C=$CM_greeting; cat /etc/app/app.conf; echo; cat /etc/sec/password; echo; echo kept > /data/f"]
     env:
     - name: GREETING
       valueFrom:
@@ -278,7 +302,10 @@ spec:
     volumeMounts:
     - {{name: conf, mountPath: /etc/app}}
     - {{name: creds, mountPath: /etc/sec}}
+    - {{name: data, mountPath: /data}}
   volumes:
+  - name: data
+    persistentVolumeClaim: {{claimName: {claim}}}
   - name: conf
     configMap: {{name: {cm}}}
   - name: creds
@@ -289,15 +316,35 @@ spec:
     let file = yaml_file(&env, "cfg.yaml", &yaml);
     let played = out(&env, &["kube", "play", &file]);
     assert!(played.starts_with("Secret:\n"), "{played}");
-    let logs = logs_with(&env, &format!("{pod}-show"), "greeting");
+    assert!(played.contains(&format!("Volume:\n{claim}\n")), "{played}");
+    let logs = logs_with(&env, &format!("{pod}-show"), "mode=fast");
     assert!(logs.contains("G=hello P=s3cr3t C=hello"), "{logs}");
     assert!(logs.contains("mode=fast"), "{logs}");
     assert!(logs.contains("\ns3cr3t\n"), "{logs}");
     // The Secret is a roost secret too, and kube down removes it.
     assert!(out(&env, &["secret", "ls", "--format", "{{.Name}}"]).contains(&sec));
+    // The claim's volume outlives the pod, and kube down keeps it without --force.
+    assert_eq!(out(&env, &["wait", &format!("{pod}-show")]).trim(), "0");
     let down = out(&env, &["kube", "down", &file]);
     assert!(down.contains("Secrets removed:"), "{down}");
     env.roost(1, &["secret", "exists", &sec]);
+    env.roost(0, &["volume", "exists", &claim]);
+    let kept = out(
+        &env,
+        &[
+            "run",
+            "--rm",
+            "-v",
+            &format!("{claim}:/data"),
+            &bb(),
+            "cat",
+            "/data/f",
+        ],
+    );
+    assert_eq!(kept.trim(), "kept");
+    let down = out(&env, &["kube", "down", "--force", &file]);
+    assert_eq!(down, format!("Volumes removed:\n{claim}\n"));
+    env.roost(1, &["volume", "exists", &claim]);
     assert_eq!(out(&env, &["pod", "ps", "-q"]), "");
 }
 
