@@ -270,6 +270,42 @@ fn run_secret_as_file_and_env_never_in_inspect() {
         ],
     );
     assert_eq!(o.trim(), VALUE);
+    // One secret both ways; two secrets on one target are refused.
+    let both = format!("echo \"$TOKEN\" $(cat /run/secrets/{name})");
+    let o = out(
+        &env,
+        &[
+            "run",
+            "--rm",
+            "--secret",
+            &format!("{name},type=env,target=TOKEN"),
+            "--secret",
+            &name,
+            &bb(),
+            "sh",
+            "-c",
+            &both,
+        ],
+    );
+    assert_eq!(o.trim(), format!("{VALUE} {VALUE}"));
+    let r = env.roost(
+        125,
+        &[
+            "run",
+            "--rm",
+            "--secret",
+            &name,
+            "--secret",
+            &name,
+            &bb(),
+            "true",
+        ],
+    );
+    assert!(
+        r.stderr_text().contains("target of two secrets"),
+        "{}",
+        r.stderr_text()
+    );
 
     // inspect names the secret but never shows its value, not even for an env secret.
     let ctr = env.safename("c");

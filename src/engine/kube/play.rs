@@ -16,6 +16,9 @@ use crate::engine::image::PullProgress;
 use crate::engine::pod::CreatePodOptions;
 use crate::engine::{Ctx, EngineError};
 
+/// The label of the roost secrets `kube play` makes from Secret documents.
+const KUBE_LABEL: &str = "io.roost.kube";
+
 #[derive(Debug, Clone, Default)]
 pub struct PlayOptions {
     /// How errors name the file (its path, or `-`).
@@ -205,13 +208,17 @@ fn sources(ctx: &Ctx, m: &Manifest, report: &mut PlayReport) -> Result<Sources, 
             .map(|(k, v)| (k, String::from_utf8_lossy(v).into_owned()))
             .collect();
         let mut labels = sec.metadata.labels.clone();
-        labels.insert("io.roost.kube".into(), "true".into());
+        labels.insert(KUBE_LABEL.into(), "true".into());
+        // One a previous play made (which may have failed later) is replaced; any other is kept.
+        let replace = crate::engine::secret::find(ctx, &name)
+            .is_ok_and(|r| r.labels.get(KUBE_LABEL).is_some_and(|v| v == "true"));
         let record = crate::engine::secret::create(
             ctx,
             &crate::engine::secret::CreateSecretOptions {
                 name: name.clone(),
                 data: serde_json::to_vec(&json).expect("strings serialize"),
                 labels,
+                replace,
                 ..Default::default()
             },
         )?;

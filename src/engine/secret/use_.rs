@@ -1,6 +1,6 @@
 //! `run/create --secret NAME[,type=mount|env,target=…,uid=…,gid=…,mode=…]`: what a container is
 //! given of a secret. The data is copied into the container's directory when it is created
-//! (`secrets/NAME`, in a 0700 directory): a `mount` secret is that file, bound read-only at
+//! (`secrets/N-NAME`, in a 0700 directory): a `mount` secret is that file, bound read-only at
 //! /run/secrets/NAME (or `target`) with `uid`/`gid`/`mode`; an `env` secret is read when the
 //! container starts and set as the variable `target` (default NAME). The container's spec records
 //! only the secret's name and id, so `inspect` never shows the value.
@@ -126,8 +126,11 @@ pub fn resolve(ctx: &Ctx, values: &[String]) -> Result<Vec<(SecretUse, Vec<u8>)>
     for v in values {
         let mut u = parse(v)?;
         let record = super::find(ctx, &u.name)?;
-        if out.iter().any(|(o, _)| o.name == record.name) {
-            return Err(bad(v, format!("secret `{}` is given twice", record.name)).into());
+        if out
+            .iter()
+            .any(|(o, _)| o.kind == u.kind && o.target == u.target)
+        {
+            return Err(bad(v, format!("`{}` is the target of two secrets", u.target)).into());
         }
         u.name = record.name.clone();
         u.id = record.id.clone();
@@ -146,6 +149,11 @@ fn io(op: &'static str, path: &Path, source: std::io::Error) -> EngineError {
     .into()
 }
 
+/// A use's copy: one per `--secret`, as one secret can be given twice (as a file and as a variable).
+fn copy_name(i: usize, u: &SecretUse) -> String {
+    format!("{i}-{}", u.name)
+}
+
 /// The directory in a container's directory where its copies are.
 fn copies(container_dir: &Path) -> PathBuf {
     container_dir.join("secrets")
@@ -162,8 +170,8 @@ pub fn stage(container_dir: &Path, secrets: &[(SecretUse, Vec<u8>)]) -> Result<(
         .mode(0o700)
         .create(&d)
         .map_err(|e| io("create", &d, e))?;
-    for (u, data) in secrets {
-        let path = d.join(&u.name);
+    for (i, (u, data)) in secrets.iter().enumerate() {
+        let path = d.join(copy_name(i, u));
         let mode = if u.kind == SecretKind::Env {
             0o600
         } else {
@@ -197,8 +205,8 @@ pub fn for_start(container_dir: &Path, secrets: &[SecretUse]) -> Result<ForStart
     let d = copies(container_dir);
     let mut binds = Vec::new();
     let mut env = Vec::new();
-    for u in secrets {
-        let path = d.join(&u.name);
+    for (i, u) in secrets.iter().enumerate() {
+        let path = d.join(copy_name(i, u));
         match u.kind {
             SecretKind::Mount => binds.push((path, u.target.clone())),
             SecretKind::Env => {
