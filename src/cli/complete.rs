@@ -83,6 +83,21 @@ pub fn volume_names() -> Vec<CompletionCandidate> {
     candidates(volumes.into_iter().map(|v| v.name))
 }
 
+/// Candidates for a POD|CONTAINER argument (`kube generate`).
+pub fn pod_and_container_names() -> Vec<CompletionCandidate> {
+    let mut all = pod_names();
+    all.extend(container_names());
+    all
+}
+
+/// Candidates for a SECRET argument.
+pub fn secret_names() -> Vec<CompletionCandidate> {
+    let names = paths()
+        .map(|p| crate::engine::secret::names(&p.data))
+        .unwrap_or_default();
+    candidates(names)
+}
+
 /// Candidates for a POD argument.
 pub fn pod_names() -> Vec<CompletionCandidate> {
     let names = paths()

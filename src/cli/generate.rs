@@ -26,6 +26,8 @@ pub enum GenerateCommand {
     Completions(CompletionsArgs),
     /// [DEPRECATED] Generate systemd units for a container or pod (prefer Quadlet)
     Systemd(Box<super::generate_systemd::SystemdArgs>),
+    /// Write Kubernetes YAML for pods or containers (as `kube generate`)
+    Kube(super::kube::GenerateArgs),
 }
 
 #[derive(Debug, Args)]
@@ -187,6 +189,7 @@ pub fn generate(cmd: &GenerateCommand) -> Result<i32, Error> {
         GenerateCommand::Man(a) => write_pages(&a.out)?,
         GenerateCommand::Completions(a) => write_completions(&a.out)?,
         GenerateCommand::Systemd(_) => unreachable!("dispatched with a context"),
+        GenerateCommand::Kube(_) => unreachable!("`generate kube` is dispatched with a context"),
     }
     Ok(0)
 }

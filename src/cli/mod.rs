@@ -14,10 +14,12 @@ pub mod format;
 mod generate;
 mod generate_systemd;
 mod image;
+mod kube;
 mod network;
 mod pod;
 mod progress;
 mod quadlet;
+mod secret;
 mod system;
 mod volume;
 
@@ -269,6 +271,12 @@ pub enum Command {
     /// Manage Quadlet files (systemd units for containers)
     #[command(subcommand)]
     Quadlet(quadlet::QuadletCommand),
+    /// Manage secrets
+    #[command(subcommand)]
+    Secret(secret::SecretCommand),
+    /// Play, tear down and generate Kubernetes YAML
+    #[command(subcommand)]
+    Kube(kube::KubeCommand),
     /// Holds the rootless network namespace (internal)
     #[command(name = "__netns", hide = true)]
     Netns(network::NetnsArgs),
@@ -317,6 +325,7 @@ impl Command {
             Command::Volume(v) => v.needs_userns(),
             Command::Network(n) => n.needs_userns(),
             Command::Pod(p) => p.needs_userns(),
+            Command::Kube(k) => k.needs_userns(),
             Command::Netns(_) => true,
             _ => false,
         }
@@ -367,7 +376,12 @@ pub fn run() -> Result<i32, Error> {
     redirect_output(&cli.global)?;
     match command {
         Command::Completion(a) => return generate::completion(&a),
-        Command::Generate(g) if !matches!(g, generate::GenerateCommand::Systemd(_)) => {
+        Command::Generate(g)
+            if !matches!(
+                g,
+                generate::GenerateCommand::Systemd(_) | generate::GenerateCommand::Kube(_)
+            ) =>
+        {
             return generate::generate(&g);
         }
         Command::Version(a) => return system::version(&a, as_podman),
@@ -589,6 +603,9 @@ fn dispatch(ctx: &crate::engine::Ctx, command: Command) -> Result<i32, Error> {
         Command::Volume(v) => volume::dispatch(ctx, v),
         Command::Network(n) => network::dispatch(ctx, n),
         Command::Pod(p) => pod::dispatch(ctx, p),
+        Command::Secret(s) => secret::dispatch(ctx, s),
+        Command::Kube(k) => kube::dispatch(ctx, k),
+        Command::Generate(generate::GenerateCommand::Kube(a)) => kube::generate(ctx, &a),
         Command::Netns(a) => network::netns(ctx, &a),
         Command::Generate(generate::GenerateCommand::Systemd(a)) => {
             generate_systemd::systemd(ctx, &a)

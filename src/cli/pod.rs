@@ -372,7 +372,7 @@ fn network_request(a: &CreateArgs) -> Result<ctr::network_settings::NetworkReque
 }
 
 /// `--network NAME[,NAME]` naming bridge networks (not a per-container mode).
-fn bridge_networks(
+pub(crate) fn bridge_networks(
     net: &mut ctr::network_settings::NetworkRequest,
 ) -> Result<BTreeMap<String, crate::network::netavark::PerNetwork>, Error> {
     let mode = net.mode.as_str();

@@ -8,10 +8,12 @@ pub mod container;
 pub mod doctor;
 pub mod events;
 pub mod image;
+pub mod kube;
 mod layer;
 pub mod network;
 pub mod pod;
 pub mod quadlet;
+pub mod secret;
 pub mod storage;
 pub mod system;
 pub mod systemd;
@@ -172,6 +174,10 @@ pub enum EngineError {
     #[error(transparent)]
     Pod(#[from] pod::PodError),
     #[error(transparent)]
+    Secret(#[from] secret::SecretError),
+    #[error(transparent)]
+    Kube(#[from] kube::KubeError),
+    #[error(transparent)]
     Image(#[from] image::ImageError),
     #[error(transparent)]
     Process(#[from] container::process::ProcessError),
@@ -251,6 +257,8 @@ impl EngineError {
             EngineError::Health(e) => e.hint(),
             EngineError::Quadlet(e) => e.hint(),
             EngineError::Pod(e) => e.hint(),
+            EngineError::Secret(e) => e.hint(),
+            EngineError::Kube(e) => e.hint(),
             EngineError::Cgroup(e) => e.hint(),
             EngineError::Events(e) => e.hint(),
             EngineError::Systemd(e) => e.hint(),

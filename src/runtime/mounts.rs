@@ -244,17 +244,29 @@ fn mask(root: &Path, path: &str) -> StepResult {
 /// podman mounts it.
 fn mount_cgroup(root: &Path) -> StepResult {
     let dir = inside(root, "/sys/fs/cgroup");
-    step(
-        || "mount /sys/fs/cgroup".into(),
+    let flags = MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC | MsFlags::MS_NODEV;
+    let cgroup2 = || {
         mount(
             Some("cgroup2"),
             &dir,
             Some("cgroup2"),
-            MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC | MsFlags::MS_NODEV | MsFlags::MS_RDONLY,
+            flags | MsFlags::MS_RDONLY,
             None::<&str>,
         )
-        .map_err(nix_io),
-    )
+    };
+    match cgroup2() {
+        // /sys is the host's, bound (a container in another's network namespace, e.g. in a pod):
+        // its /sys/fs/cgroup is the root of a cgroup2 mount, on which the kernel refuses the same
+        // file system again, and which cannot be unmounted (locked). A tmpfs over it first.
+        Err(nix::errno::Errno::EBUSY) => {
+            step(
+                || "mount tmpfs under /sys/fs/cgroup".into(),
+                mount(Some("tmpfs"), &dir, Some("tmpfs"), flags, Some("size=0")).map_err(nix_io),
+            )?;
+            step(|| "mount /sys/fs/cgroup".into(), cgroup2().map_err(nix_io))
+        }
+        r => step(|| "mount /sys/fs/cgroup".into(), r.map_err(nix_io)),
+    }
 }
 
 /// Everything from the overlay to pivot_root. After this, `/` is the container's root.

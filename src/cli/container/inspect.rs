@@ -224,7 +224,7 @@ fn config_json(c: &Container) -> Value {
         .iter()
         .map(|e| (e.clone(), json!({})))
         .collect();
-    json!({
+    let mut config = json!({
         "Hostname": s.hostname,
         "Domainname": "",
         "User": s.user,
@@ -246,7 +246,19 @@ fn config_json(c: &Container) -> Value {
         "StopTimeout": s.stop_timeout,
         "SdNotifyMode": s.sdnotify.as_str(),
         "ExposedPorts": exposed,
-    })
+    });
+    // podman's InspectSecret: which secrets, never their data.
+    if !s.secrets.is_empty() {
+        let secrets: Vec<Value> = s
+            .secrets
+            .iter()
+            .map(
+                |u| json!({"Name": u.name, "ID": u.id, "UID": u.uid, "GID": u.gid, "Mode": u.mode}),
+            )
+            .collect();
+        config["Secrets"] = Value::Array(secrets);
+    }
+    config
 }
 
 /// HostConfig's resource fields, as podman names them (0 or empty when unset).

@@ -305,6 +305,9 @@ pub struct CreateArgs {
     /// Containers to start before this one (names or ids, comma-separated, repeatable)
     #[arg(long, value_name = "CONTAINER[,CONTAINER]", value_delimiter = ',', add = ArgValueCandidates::new(container_names))]
     pub requires: Vec<String>,
+    /// Give the container a secret: NAME[,type=mount|env][,target=PATH|VAR][,uid=N,gid=N,mode=0444]
+    #[arg(long = "secret", value_name = "NAME[,OPTS]", add = ArgValueCandidates::new(crate::cli::complete::secret_names))]
+    pub secret: Vec<String>,
     #[command(flatten)]
     pub health: health::HealthArgs,
     /// Run in a pod (name or ID); `new:NAME` creates the pod, which takes this container's ports and network flags

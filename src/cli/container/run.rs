@@ -178,6 +178,7 @@ fn options(a: &CreateArgs, remove: bool) -> Result<CreateOptions, Error> {
         resources,
         cgroup,
         // NOTIFY_SOCKET reaches the container only through `--sdnotify=container`.
+        secrets: a.secret.clone(),
         host_env: std::env::vars()
             .filter(|(k, _)| !k.starts_with("_ROOST_") && k != "NOTIFY_SOCKET")
             .collect(),

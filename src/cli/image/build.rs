@@ -90,6 +90,14 @@ struct Printer {
     pull: Progress,
 }
 
+/// Build output as `build` prints it (for `kube play --build`).
+pub(crate) fn printer(quiet: bool) -> impl BuildProgress {
+    Printer {
+        quiet,
+        pull: Progress::new(quiet),
+    }
+}
+
 impl Printer {
     fn line(&self, text: &str) {
         if !self.quiet {

@@ -13,6 +13,7 @@ use clap::{Args, Subcommand};
 use clap_complete::engine::ArgValueCandidates;
 
 pub use archive::{import, load, save};
+pub(crate) use build::printer as build_printer;
 pub use build::{BuildArgs, build};
 pub use list::{history, images, inspect};
 pub use login::{login, logout};

@@ -140,6 +140,8 @@ pub struct CreateOptions {
     pub sdnotify: sdnotify::SdNotifyMode,
     /// The command line that creates the container (podman's `CreateCommand`).
     pub create_command: Vec<String>,
+    /// `--secret NAME[,type=…,target=…,uid=…,gid=…,mode=…]` as given (see `engine::secret::use_`).
+    pub secrets: Vec<String>,
 }
 
 /// The pid, IPC and UTS namespace modes of a container: `host` shares roost's, empty is the
@@ -294,10 +296,12 @@ pub fn create(
         .ok_or_else(|| EngineError::ImageNotKnown(opts.image.clone()))?;
     let info = super::image::info(&store, image)?;
     let id = new_id();
+    let secrets = super::secret::use_::resolve(ctx, &opts.secrets)?;
     let inputs = Inputs::resolve(ctx, &mut store, opts, &info, &id)?;
     let name = inputs.name.clone();
     let new_volumes = inputs.new_volumes.clone();
-    let spec = spec(ctx, opts, &info, flags, inputs);
+    let mut spec = spec(ctx, opts, &info, flags, inputs);
+    spec.secrets = secrets.iter().map(|(u, _)| u.clone()).collect();
     let record = ContainerRecord {
         id: id.clone(),
         name,
@@ -314,6 +318,7 @@ pub fn create(
         &spec,
         &new_volumes,
         opts.name.is_none(),
+        &secrets,
     )?;
     let c = Container {
         record,
@@ -527,6 +532,7 @@ fn spec(
         cgroup: flags.cgroup,
         sdnotify: opts.sdnotify,
         create_command: opts.create_command.clone(),
+        secrets: Vec::new(),
     }
 }
 
@@ -539,8 +545,9 @@ fn persist(
     spec: &ContainerSpec,
     new_volumes: &[String],
     generated_name: bool,
+    secrets: &[(super::secret::SecretUse, Vec<u8>)],
 ) -> Result<ContainerRecord, EngineError> {
-    let dir = match place_dir(ctx, store, spec, &record.id) {
+    let dir = match place_dir(ctx, store, spec, &record.id, secrets) {
         Ok(dir) => dir,
         Err(e) => {
             volumes::forget(store, new_volumes);
@@ -589,9 +596,11 @@ fn place_dir(
     store: &Store,
     spec: &ContainerSpec,
     id: &str,
+    secrets: &[(super::secret::SecretUse, Vec<u8>)],
 ) -> Result<PathBuf, EngineError> {
     let staged = store.stage_container_dir()?;
     let made = rootfs::create(ctx, store, spec, &staged)
+        .and_then(|()| super::secret::use_::stage(&staged, secrets))
         .and_then(|()| Ok(store.place_container_dir(&staged, id)?));
     if made.is_err() {
         let _ = crate::store::remove_tree(&staged);
@@ -669,6 +678,14 @@ pub fn plan(ctx: &Ctx, store: &Store, c: &Container) -> Result<Plan, EngineError
     let mounts = read_only_tmpfs(volumes::runtime_mounts(store, c)?, c.spec.read_only);
     binds.extend(files::write_user_files(&rt, store, c, &mounts)?);
     let join = super::pod::joined_namespaces(ctx, store, c, &mut binds)?;
+    let mut env = c.spec.env.clone();
+    let mut secret_binds = Vec::new();
+    if !c.spec.secrets.is_empty() {
+        let given =
+            super::secret::use_::for_start(&store.container_dir(&c.record.id), &c.spec.secrets)?;
+        secret_binds = given.binds;
+        env.extend(given.env);
+    }
     Ok(Plan {
         rootfs: rootfs::plan(store, c),
         hostname: c.spec.hostname.clone(),
@@ -680,10 +697,15 @@ pub fn plan(ctx: &Ctx, store: &Store, c: &Container) -> Result<Plan, EngineError
                 target,
                 read_only: false,
             })
+            .chain(secret_binds.into_iter().map(|(source, target)| Bind {
+                source,
+                target,
+                read_only: true,
+            }))
             .collect(),
         process: Process {
             args: c.spec.args.clone(),
-            env: c.spec.env.clone(),
+            env,
             cwd: c.spec.cwd.clone(),
             uid: c.spec.uid,
             gid: c.spec.gid,

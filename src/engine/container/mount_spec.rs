@@ -63,7 +63,7 @@ fn yes() -> bool {
 }
 
 impl Mount {
-    fn new(kind: MountKind, source: &str, destination: &str) -> Mount {
+    pub fn new(kind: MountKind, source: &str, destination: &str) -> Mount {
         Mount {
             kind,
             source: source.to_string(),

@@ -138,6 +138,8 @@ pub struct ContainerSpec {
     /// `generate systemd --new`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub create_command: Vec<String>,
+    /// `--secret`: names, ids and where they go (never the values; see `engine::secret::use_`).
+    pub secrets: Vec<crate::engine::secret::SecretUse>,
 }
 
 impl ContainerSpec {

@@ -459,6 +459,7 @@ pub fn remove(ctx: &Ctx, pod: &Pod, force: bool, timeout: Option<u32>) -> Result
     store::delete(ctx, &pod.record.id)?;
     let _ = crate::store::remove_tree(&runtime_dir(ctx, &pod.record.id));
     pod_event(ctx, "remove", pod);
+    crate::engine::kube::forget_pod(ctx, &pod.record.id);
     Ok(())
 }
 
