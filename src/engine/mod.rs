@@ -184,6 +184,8 @@ pub enum EngineError {
     #[error(transparent)]
     Health(#[from] container::health::HealthError),
     #[error(transparent)]
+    Wait(#[from] container::WaitError),
+    #[error(transparent)]
     Procs(#[from] crate::runtime::procs::ProcsError),
     #[error(transparent)]
     Storage(#[from] storage::StorageError),

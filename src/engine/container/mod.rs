@@ -32,6 +32,7 @@ mod top;
 mod users;
 mod view;
 mod volumes;
+mod wait;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -50,6 +51,7 @@ pub use lifecycle::{
     wait_and_record, wait_stopped,
 };
 pub use monitor::container_log_path;
+pub use wait::{WaitCondition, WaitError, wait_for};
 pub use monitor::{monitor, spawn_monitor, start_detached};
 pub use mount_spec::{Mount, MountKind, MountSpecError, parse_mount, parse_tmpfs, parse_volume};
 pub(crate) use names::generate as generate_name;
