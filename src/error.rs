@@ -22,6 +22,8 @@ pub enum Error {
     Auth(#[from] crate::registry::AuthError),
     #[error(transparent)]
     Conf(#[from] crate::registry::ConfError),
+    #[error(transparent)]
+    Compose(#[from] crate::cli::compose::ComposeError),
     #[error("{0}")]
     Usage(String),
     #[error("failed to {op}")]
@@ -65,6 +67,7 @@ impl Error {
             Error::Userns(e) => e.hint(),
             Error::Paths(e) => e.hint(),
             Error::Registry(e) => e.hint(),
+            Error::Compose(e) => e.hint(),
             Error::Usage(_) => Some("see `roost --help` (or `roost COMMAND --help`)".into()),
             _ => None,
         }

@@ -4,6 +4,7 @@
 
 mod argv;
 mod complete;
+pub(crate) mod compose;
 mod container;
 mod ctx;
 mod doctor;
@@ -257,6 +258,8 @@ pub enum Command {
     /// Manage pods
     #[command(subcommand)]
     Pod(pod::PodCommand),
+    /// Run compose workloads with an installed compose provider (podman-compose)
+    Compose(compose::ComposeArgs),
     /// Holds the rootless network namespace (internal)
     #[command(name = "__netns", hide = true)]
     Netns(network::NetnsArgs),
@@ -550,6 +553,7 @@ fn dispatch(ctx: &crate::engine::Ctx, command: Command) -> Result<i32, Error> {
         Command::Volume(v) => volume::dispatch(ctx, v),
         Command::Network(n) => network::dispatch(ctx, n),
         Command::Pod(p) => pod::dispatch(ctx, p),
+        Command::Compose(a) => compose::compose(ctx, &a),
         Command::Netns(a) => network::netns(ctx, &a),
         Command::Version(_) | Command::Completion(_) | Command::Generate(_) => {
             unreachable!("handled before the context is built")

@@ -14,6 +14,7 @@ mod cgroups;
 mod client_flags;
 mod clients;
 mod completion;
+mod compose_cmd;
 mod container_fs;
 mod containers;
 mod doctor;

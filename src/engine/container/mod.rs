@@ -51,7 +51,6 @@ pub use lifecycle::{
     wait_and_record, wait_stopped,
 };
 pub use monitor::container_log_path;
-pub use wait::{WaitCondition, WaitError, wait_for};
 pub use monitor::{monitor, spawn_monitor, start_detached};
 pub use mount_spec::{Mount, MountKind, MountSpecError, parse_mount, parse_tmpfs, parse_volume};
 pub(crate) use names::generate as generate_name;
@@ -65,6 +64,7 @@ pub use top::top;
 pub use users::ContainerUsers;
 pub use view::FsError;
 pub use volumes::remove_anonymous_volumes;
+pub use wait::{WaitCondition, WaitError, wait_for};
 
 use super::image::{PullOptions, PullPolicy, PullProgress};
 use super::storage::Driver;

@@ -30,10 +30,11 @@ pub enum WaitError {
     #[error(
         "cannot wait for condition `{condition}` on container `{name}`: it has no healthcheck (create it with --health-cmd)"
     )]
-    NoHealthcheck { name: String, condition: &'static str },
-    #[error(
-        "container `{name}` is {status}: its health cannot become `{condition}` until it runs"
-    )]
+    NoHealthcheck {
+        name: String,
+        condition: &'static str,
+    },
+    #[error("container `{name}` is {status}: its health cannot become `{condition}` until it runs")]
     NotRunning {
         name: String,
         status: &'static str,
@@ -91,7 +92,11 @@ impl WaitCondition {
 /// Waits until container `id` meets one of `conds` (checked every 20 ms, as `wait_stopped` does)
 /// and returns it then. A health condition on a container without a healthcheck, or on one that
 /// is not running (its health can no longer change), is an error.
-pub fn wait_for(store: &Store, id: &str, conds: &[WaitCondition]) -> Result<Container, EngineError> {
+pub fn wait_for(
+    store: &Store,
+    id: &str,
+    conds: &[WaitCondition],
+) -> Result<Container, EngineError> {
     loop {
         let c = find(store, id)?;
         let health = health::state_of(store, &c).map(|h| h.status);
@@ -127,10 +132,22 @@ mod tests {
 
     #[test]
     fn conditions_parse_as_podman_names_them() {
-        assert_eq!("configured".parse::<WaitCondition>().unwrap(), WaitCondition::Created);
-        assert_eq!("exited".parse::<WaitCondition>().unwrap(), WaitCondition::Stopped);
-        assert_eq!("HEALTHY".parse::<WaitCondition>().unwrap(), WaitCondition::Healthy);
-        assert_eq!("unhealthy".parse::<WaitCondition>().unwrap(), WaitCondition::Unhealthy);
+        assert_eq!(
+            "configured".parse::<WaitCondition>().unwrap(),
+            WaitCondition::Created
+        );
+        assert_eq!(
+            "exited".parse::<WaitCondition>().unwrap(),
+            WaitCondition::Stopped
+        );
+        assert_eq!(
+            "HEALTHY".parse::<WaitCondition>().unwrap(),
+            WaitCondition::Healthy
+        );
+        assert_eq!(
+            "unhealthy".parse::<WaitCondition>().unwrap(),
+            WaitCondition::Unhealthy
+        );
         let e = "ready".parse::<WaitCondition>().unwrap_err().to_string();
         assert!(e.contains("`ready`") && e.contains("healthy"), "{e}");
     }
