@@ -30,6 +30,7 @@ mod network;
 mod networks;
 mod podman_cli;
 mod pods;
+mod pods_more;
 mod privacy;
 mod pull;
 mod push;
