@@ -45,7 +45,7 @@ grep -q shop_web_1 ps.out || fail "ps does not list shop_web_1"
 grep -q shop_redis_1 ps.out || fail "ps does not list shop_redis_1"
 
 # The app answers once flask is up and redis is reachable by its service name.
-for _ in $(seq 300); do
+for _ in $(seq 900); do
   curl -fsS "http://127.0.0.1:$HOSTPORT/" > /dev/null 2>&1 && break
   sleep 0.1
 done
@@ -99,7 +99,7 @@ cat up.err >&2
 [ "$(podman inspect --format '{{.State.Health.Status}}' shop_redis_1)" = healthy ] ||
   fail "web started before redis was healthy"
 podman pod exists pod_shop || fail "up made no pod pod_shop"
-for _ in $(seq 300); do
+for _ in $(seq 900); do
   curl -fsS "http://127.0.0.1:$HOSTPORT/" > /dev/null 2>&1 && break
   sleep 0.1
 done

@@ -157,6 +157,6 @@ fn wait_conditions_as_podman_compose_uses_them() {
         .stderr_text();
     assert!(e.contains("invalid condition `ready`"), "{e}");
     env.roost(0, &["kill", &plain]);
-    let code = out(&env, &["wait", "--condition=stopped,running", &plain]);
+    let code = out(&env, &["wait", "--condition=stopped,paused", &plain]);
     assert_eq!(code, "137\n");
 }
