@@ -26,6 +26,8 @@ pub enum Error {
     Auth(#[from] crate::registry::AuthError),
     #[error(transparent)]
     Conf(#[from] crate::registry::ConfError),
+    #[error(transparent)]
+    Compose(#[from] crate::cli::compose::ComposeError),
     #[error("{0}")]
     Usage(String),
     /// A command line the parser rejected (an unknown flag, a missing value), with the command
@@ -73,6 +75,7 @@ impl Error {
             Error::Userns(e) => e.hint(),
             Error::Paths(e) => e.hint(),
             Error::Registry(e) => e.hint(),
+            Error::Compose(e) => e.hint(),
             _ => None,
         }
     }

@@ -313,6 +313,31 @@ pub(super) fn with_authfile(ctx: &Ctx, authfile: Option<&PathBuf>) -> AuthFiles 
     }
 }
 
+/// containers.conf's `[engine] compose_providers` and `compose_warning_logs`, and podman's
+/// environment variables over them (`PODMAN_COMPOSE_PROVIDER`, `PODMAN_COMPOSE_WARNING_LOGS`).
+pub(super) fn compose_conf(paths: &Paths) -> super::compose::ComposeConf {
+    let conf = containers_conf(&paths.config_home);
+    let providers = match conf_value(&conf, "engine", "compose_providers") {
+        Some((_, toml::Value::Array(list))) => list
+            .iter()
+            .filter_map(|v| v.as_str())
+            .map(PathBuf::from)
+            .collect(),
+        _ => Vec::new(),
+    };
+    let mut warning_logs = conf_value(&conf, "engine", "compose_warning_logs")
+        .and_then(|(_, v)| v.as_bool())
+        .unwrap_or(true);
+    if let Some(v) = std::env::var_os("PODMAN_COMPOSE_WARNING_LOGS").filter(|v| !v.is_empty()) {
+        warning_logs = !matches!(v.to_str(), Some("false" | "0" | "False" | "FALSE"));
+    }
+    super::compose::ComposeConf {
+        env_provider: env_path("PODMAN_COMPOSE_PROVIDER"),
+        providers,
+        warning_logs,
+    }
+}
+
 /// Print, once per runtime directory, the warnings about a degraded setup.
 pub(super) fn warn_once(ctx: &Ctx) {
     let marker = |name: &str| ctx.paths.runtime_base.join(format!(".roost-warned-{name}"));

@@ -6,6 +6,7 @@ mod argv;
 mod auto_update;
 mod cobra;
 mod complete;
+pub(crate) mod compose;
 mod container;
 mod ctx;
 mod doctor;
@@ -277,6 +278,8 @@ pub enum Command {
     /// Play, tear down and generate Kubernetes YAML
     #[command(subcommand)]
     Kube(kube::KubeCommand),
+    /// Run compose workloads with an installed compose provider (podman-compose)
+    Compose(compose::ComposeArgs),
     /// Holds the rootless network namespace (internal)
     #[command(name = "__netns", hide = true)]
     Netns(network::NetnsArgs),
@@ -606,6 +609,7 @@ fn dispatch(ctx: &crate::engine::Ctx, command: Command) -> Result<i32, Error> {
         Command::Secret(s) => secret::dispatch(ctx, s),
         Command::Kube(k) => kube::dispatch(ctx, k),
         Command::Generate(generate::GenerateCommand::Kube(a)) => kube::generate(ctx, &a),
+        Command::Compose(a) => compose::compose(ctx, &a),
         Command::Netns(a) => network::netns(ctx, &a),
         Command::Generate(generate::GenerateCommand::Systemd(a)) => {
             generate_systemd::systemd(ctx, &a)

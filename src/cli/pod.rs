@@ -27,7 +27,7 @@ pub enum PodCommand {
     Restart(TargetArgs),
     /// Send a signal to the containers of pods
     Kill(KillArgs),
-    /// Pause pods (needs a delegated cgroup v2 freezer)
+    /// Pause pods (the cgroup v2 freezer of each container)
     Pause(TargetArgs),
     /// Unpause pods
     Unpause(TargetArgs),
@@ -45,8 +45,10 @@ pub enum PodCommand {
     Exists(ExistsArgs),
     /// Display the running processes of the containers of a pod
     Top(TopArgs),
-    /// Show resource use of the containers of pods (needs cgroups)
+    /// Show resource use of the containers of pods (from their cgroups)
     Stats(StatsArgs),
+    /// Show the logs of the containers of a pod
+    Logs(LogsArgs),
 }
 
 impl PodCommand {
@@ -59,6 +61,7 @@ impl PodCommand {
                 | PodCommand::Exists(_)
                 | PodCommand::Top(_)
                 | PodCommand::Stats(_)
+                | PodCommand::Logs(_)
         )
     }
 }
@@ -257,8 +260,50 @@ pub struct StatsArgs {
     /// All pods
     #[arg(short, long)]
     pub all: bool,
+    /// Output: json, or a Go template (fields .ID .Name .CPUPerc .MemUsage .MemPerc .NetIO .BlockIO .PIDS)
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<String>,
+    /// Print one reading and exit
+    #[arg(long)]
+    pub no_stream: bool,
+    /// Do not clear the screen between readings
+    #[arg(long)]
+    pub no_reset: bool,
+    /// Seconds between readings
+    #[arg(short, long, value_name = "SECONDS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
+    pub interval: u64,
     #[arg(value_name = "POD", add = ArgValueCandidates::new(pod_names))]
     pub pods: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// Only this container of the pod (name or ID)
+    #[arg(short, long, value_name = "CONTAINER", add = ArgValueCandidates::new(crate::cli::complete::container_names))]
+    pub container: Option<String>,
+    /// Follow the logs until the pod's containers stop
+    #[arg(short, long)]
+    pub follow: bool,
+    /// Show only the last N lines of each container (-1: all)
+    #[arg(long, value_name = "N", default_value_t = -1, allow_hyphen_values = true)]
+    pub tail: i64,
+    /// Show timestamps
+    #[arg(short, long)]
+    pub timestamps: bool,
+    /// Show lines since this time (RFC 3339, or a duration such as 10m)
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Show lines before this time (RFC 3339, or a duration such as 10m)
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+    /// Prefix each line with the container's name instead of its ID
+    #[arg(short, long)]
+    pub names: bool,
+    /// The latest pod
+    #[arg(short, long, conflicts_with = "pod")]
+    pub latest: bool,
+    #[arg(value_name = "POD", required_unless_present = "latest", add = ArgValueCandidates::new(pod_names))]
+    pub pod: Option<String>,
 }
 
 pub fn dispatch(ctx: &Ctx, cmd: PodCommand) -> Result<i32, Error> {
@@ -277,9 +322,9 @@ pub fn dispatch(ctx: &Ctx, cmd: PodCommand) -> Result<i32, Error> {
                 .map_err(|_| Error::Usage(format!("invalid signal: {}", a.signal)))?;
             each(ctx, &a.pods, a.all, false, |p| engine::kill(ctx, p, signal))
         }
-        PodCommand::Pause(_) | PodCommand::Unpause(_) => {
-            let info = crate::engine::system::info(ctx)?;
-            Err(EngineError::from(engine::PodError::NoFreezer(info.host.cgroup_note)).into())
+        PodCommand::Pause(a) => each(ctx, &a.pods, a.all, false, |p| engine::pause(ctx, p, true)),
+        PodCommand::Unpause(a) => {
+            each(ctx, &a.pods, a.all, false, |p| engine::pause(ctx, p, false))
         }
         PodCommand::Rm(a) => rm(ctx, &a),
         PodCommand::Prune(_) => {
@@ -294,12 +339,8 @@ pub fn dispatch(ctx: &Ctx, cmd: PodCommand) -> Result<i32, Error> {
         PodCommand::Inspect(a) => inspect(ctx, &a),
         PodCommand::Exists(a) => Ok(if engine::exists(ctx, &a.pod)? { 0 } else { 1 }),
         PodCommand::Top(a) => top(ctx, &a),
-        PodCommand::Stats(a) => {
-            for p in &a.pods {
-                engine::find(ctx, p)?;
-            }
-            Err(EngineError::from(engine::PodError::NoStats).into())
-        }
+        PodCommand::Stats(a) => stats(ctx, &a),
+        PodCommand::Logs(a) => logs(ctx, &a),
     }
 }
 
@@ -990,4 +1031,72 @@ fn top(ctx: &Ctx, a: &TopArgs) -> Result<i32, Error> {
         .expect("writing to a Vec cannot fail");
     let table = tw.into_inner().expect("flushing into a Vec cannot fail");
     out(&String::from_utf8_lossy(&table)).map(|()| 0)
+}
+
+/// `pod stats`: `stats` of the running containers of the pods named (of every pod without names).
+fn stats(ctx: &Ctx, a: &StatsArgs) -> Result<i32, Error> {
+    let pods = if a.pods.is_empty() {
+        engine::list(ctx)?
+    } else {
+        a.pods
+            .iter()
+            .map(|k| engine::find(ctx, k))
+            .collect::<Result<Vec<_>, _>>()?
+    };
+    let ids = engine::stats_targets(&pods)?;
+    if ids.is_empty() {
+        // Nothing runs (`stats` with no names would show every container's).
+        return Ok(0);
+    }
+    let opts = crate::cli::container::StatsOpts {
+        format: a.format.clone(),
+        no_stream: a.no_stream,
+        no_reset: a.no_reset,
+        interval: a.interval,
+    };
+    crate::cli::container::show_stats(ctx, &ids, false, &opts)
+}
+
+/// `pod logs`: the logs of the pod's containers (not the infra container's), each line prefixed
+/// with its container's ID (`--names`: name); `-c` picks one container.
+fn logs(ctx: &Ctx, a: &LogsArgs) -> Result<i32, Error> {
+    let pod = match (&a.pod, a.latest) {
+        (Some(k), _) => engine::find(ctx, k)?,
+        (None, _) => engine::list(ctx)?
+            .into_iter()
+            .max_by_key(|p| p.record.created)
+            .ok_or_else(|| Error::Usage("no pods to show the logs of: there are none".into()))?,
+    };
+    let store = ctx.store()?;
+    let mut members: Vec<ctr::Container> = pod.members().cloned().collect();
+    if let Some(key) = &a.container {
+        let want = ctr::find(&store, key)?;
+        members.retain(|c| c.record.id == want.record.id);
+        if members.is_empty() {
+            return Err(EngineError::from(engine::PodError::NotMember {
+                pod: pod.record.name.clone(),
+                container: key.clone(),
+            })
+            .into());
+        }
+    }
+    let targets = members
+        .into_iter()
+        .map(|c| {
+            let prefix = if a.names {
+                format!("{} ", c.record.name)
+            } else {
+                format!("{} ", &c.record.id[..12.min(c.record.id.len())])
+            };
+            (c, prefix)
+        })
+        .collect();
+    let opts = crate::cli::container::LogOpts {
+        follow: a.follow,
+        tail: a.tail,
+        timestamps: a.timestamps,
+        since: a.since.clone(),
+        until: a.until.clone(),
+    };
+    crate::cli::container::show_logs(&store, targets, &opts).map(|()| 0)
 }

@@ -204,6 +204,8 @@ pub enum EngineError {
     #[error(transparent)]
     Quadlet(#[from] quadlet::manage::ManageError),
     #[error(transparent)]
+    Wait(#[from] container::WaitError),
+    #[error(transparent)]
     Procs(#[from] crate::runtime::procs::ProcsError),
     #[error(transparent)]
     Storage(#[from] storage::StorageError),

@@ -88,10 +88,10 @@ pub struct VersionInfo {
 }
 
 /// The podman release roost is compatible with (see README, "Compatibility level"): Debian 12's
-/// podman, whose behaviour roost's commands follow. It is below 4.6, so podman-compose does not wait
-/// on healthchecks (roost has none) and keeps `--wait` off; below 5.6, so it does not use
-/// `pull --policy` before tearing containers down.
-pub const PODMAN_COMPAT_VERSION: &str = "4.3.1";
+/// podman 4.3's behaviour, which roost's commands follow, plus what podman-compose gates at 4.6:
+/// `wait --condition=healthy` for `service_healthy` and `up --wait`. It is below 5.6, so
+/// podman-compose does not use `pull --policy` before tearing containers down.
+pub const PODMAN_COMPAT_VERSION: &str = "4.6.2";
 
 pub fn version() -> VersionInfo {
     use std::os::unix::fs::MetadataExt;

@@ -123,7 +123,7 @@ fn info_go_templates_use_podman_field_names() {
 
 /// The podman version roost reports for clients that gate features on it (README, "Compatibility
 /// level").
-const PODMAN_COMPAT: &str = "4.3.1";
+pub const PODMAN_COMPAT: &str = "4.6.2";
 
 #[test]
 fn version_outputs() {

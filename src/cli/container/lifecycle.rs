@@ -52,7 +52,7 @@ pub struct KillArgs {
 
 #[derive(Debug, Args)]
 pub struct WaitArgs {
-    /// Condition to wait for: stopped, exited (default) or running
+    /// Condition to wait for: stopped/exited (default), created, running, paused, healthy or unhealthy
     #[arg(long, value_name = "STATE", default_value = "stopped")]
     pub condition: Vec<String>,
     /// Do not fail for containers that do not exist
@@ -164,9 +164,10 @@ pub fn kill(ctx: &Ctx, a: &KillArgs) -> Result<i32, Error> {
 }
 
 pub fn wait(ctx: &Ctx, a: &WaitArgs) -> Result<i32, Error> {
+    let conds = wait_conditions(&a.condition)?;
+    let want_exit = conds.contains(&engine::WaitCondition::Stopped);
     let store = ctx.store()?;
     for key in &a.containers {
-        let want_running = a.condition.iter().any(|c| c == "running");
         let c = match engine::find(&store, key) {
             Ok(c) => c,
             Err(crate::engine::EngineError::NoSuchContainer(_)) if a.ignore => {
@@ -175,28 +176,38 @@ pub fn wait(ctx: &Ctx, a: &WaitArgs) -> Result<i32, Error> {
             }
             Err(e) => return Err(e.into()),
         };
-        if want_running {
-            loop {
-                let c = engine::find(&store, &c.record.id)?;
-                if c.state.status == Status::Running {
-                    break;
-                }
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
+        if !want_exit {
+            // podman prints -1 for a condition that is not an exit.
+            engine::wait_for(&store, &c.record.id, &conds)?;
             out("-1\n")?;
-        } else {
-            match engine::wait_stopped(&store, &c.record.id, None) {
-                Ok(done) => out(&format!("{}\n", done.state.exit_code))?,
-                Err(crate::engine::EngineError::NoSuchContainer(_)) => {
-                    // Removed while we waited (`--rm`): its exit code was kept.
-                    let code = engine::removed_exit_code(ctx, &c.record.id).unwrap_or(-1);
-                    out(&format!("{code}\n"))?;
-                }
-                Err(e) => return Err(e.into()),
+            continue;
+        }
+        match engine::wait_for(&store, &c.record.id, &conds) {
+            Ok(done) if matches!(done.state.status, Status::Stopped | Status::Exited) => {
+                out(&format!("{}\n", done.state.exit_code))?
             }
+            Ok(_) => out("-1\n")?,
+            Err(crate::engine::EngineError::NoSuchContainer(_)) => {
+                // Removed while we waited (`--rm`): its exit code was kept.
+                let code = engine::removed_exit_code(ctx, &c.record.id).unwrap_or(-1);
+                out(&format!("{code}\n"))?;
+            }
+            Err(e) => return Err(e.into()),
         }
     }
     Ok(0)
+}
+
+/// `--condition` values (each may be a comma-separated list, as podman's string slice).
+fn wait_conditions(raw: &[String]) -> Result<Vec<engine::WaitCondition>, Error> {
+    let mut conds = Vec::new();
+    for part in raw.iter().flat_map(|r| r.split(',')) {
+        conds.push(
+            part.parse::<engine::WaitCondition>()
+                .map_err(crate::engine::EngineError::from)?,
+        );
+    }
+    Ok(conds)
 }
 
 pub fn restart(ctx: &Ctx, a: &StopArgs) -> Result<i32, Error> {

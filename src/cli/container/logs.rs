@@ -69,40 +69,78 @@ pub(crate) fn parse_time(s: &str) -> Result<Timestamp, Error> {
 }
 
 pub fn logs(ctx: &Ctx, a: &LogsArgs) -> Result<i32, Error> {
-    let since = a.since.as_deref().map(parse_time).transpose()?;
-    let until = a.until.as_deref().map(parse_time).transpose()?;
     let store = ctx.store()?;
     let prefix = a.names || a.containers.len() > 1;
+    let mut targets = Vec::new();
     for (index, key) in a.containers.iter().enumerate() {
         let c = engine::find(&store, key)?;
-        let path = engine::container_log_path(&store, &c);
-        let following = a.follow && c.state.status == Status::Running;
+        let name = match (prefix, a.color) {
+            (false, _) => String::new(),
+            (true, false) => format!("{} ", c.record.name),
+            (true, true) => format!("{}{}\x1b[0m ", name_color(index), c.record.name),
+        };
+        targets.push((c, name));
+    }
+    let opts = LogOpts {
+        follow: a.follow,
+        tail: a.tail,
+        timestamps: a.timestamps,
+        since: a.since.clone(),
+        until: a.until.clone(),
+    };
+    show_logs(&store, targets, &opts).map(|()| 0)
+}
+
+/// What to show of each log (`logs` and `pod logs`).
+pub struct LogOpts {
+    pub follow: bool,
+    pub tail: i64,
+    pub timestamps: bool,
+    pub since: Option<String>,
+    pub until: Option<String>,
+}
+
+/// The logs of `targets` (each container with the prefix of its lines), one after the other; with
+/// `follow`, then what each writes next, all followed at once until none runs.
+pub fn show_logs(
+    store: &crate::store::Store,
+    targets: Vec<(engine::Container, String)>,
+    o: &LogOpts,
+) -> Result<(), Error> {
+    let since = o.since.as_deref().map(parse_time).transpose()?;
+    let until = o.until.as_deref().map(parse_time).transpose()?;
+    let mut followed = Vec::new();
+    for (c, name) in targets {
+        let path = engine::container_log_path(store, &c);
+        let following = o.follow && c.state.status == Status::Running;
         let Some((lines, pos)) = read_log(&path, following)? else {
             continue;
         };
-        let start = if a.tail >= 0 {
-            lines.len().saturating_sub(a.tail as usize)
+        let start = if o.tail >= 0 {
+            lines.len().saturating_sub(o.tail as usize)
         } else {
             0
         };
         let show = Show {
             since,
             until,
-            timestamps: a.timestamps,
-            name: match (prefix, a.color) {
-                (false, _) => String::new(),
-                (true, false) => format!("{} ", c.record.name),
-                (true, true) => format!("{}{}\x1b[0m ", name_color(index), c.record.name),
-            },
+            timestamps: o.timestamps,
+            name,
         };
         for l in &lines[start..] {
             show.line(l)?;
         }
-        if a.follow {
-            follow(&store, &c.record.id, &path, pos, &show)?;
+        if o.follow {
+            followed.push(Followed {
+                id: c.record.id.clone(),
+                path,
+                pos,
+                show,
+                done: false,
+            });
         }
     }
-    Ok(0)
+    follow(store, &mut followed)
 }
 
 /// The log's lines so far (with those rotated to `<log>.1`) and where they end; `None` when there
@@ -165,56 +203,64 @@ impl Show {
     }
 }
 
-/// `--follow`: show the records written after `pos` until container `id` no longer runs.
-fn follow(
-    store: &crate::store::Store,
-    id: &str,
-    path: &std::path::Path,
-    mut pos: u64,
-    show: &Show,
-) -> Result<(), Error> {
-    let mut line = String::new();
-    loop {
-        let running = engine::find(store, id)
-            .map(|c| c.state.status == Status::Running)
-            .unwrap_or(false);
-        let Some(mut f) = open_log(path)?.map(std::io::BufReader::into_inner) else {
-            if !running {
-                return Ok(());
-            }
-            std::thread::sleep(std::time::Duration::from_millis(100));
-            continue;
-        };
-        // Rotated (`--log-opt max-size`): the file started over.
-        if f.metadata()
-            .map_err(|e| Error::io("read the log", e))?
-            .len()
-            < pos
-        {
-            pos = 0;
+/// One log being followed: where its records written so far end.
+struct Followed {
+    id: String,
+    path: std::path::PathBuf,
+    pos: u64,
+    show: Show,
+    done: bool,
+}
+
+/// `--follow`: show the records each log gets after its `pos`, every 100 ms, until none of the
+/// containers runs any more.
+fn follow(store: &crate::store::Store, logs: &mut [Followed]) -> Result<(), Error> {
+    while logs.iter().any(|l| !l.done) {
+        for l in logs.iter_mut().filter(|l| !l.done) {
+            let running = engine::find(store, &l.id)
+                .map(|c| c.state.status == Status::Running)
+                .unwrap_or(false);
+            read_new(l)?;
+            l.done = !running;
         }
-        f.seek(std::io::SeekFrom::Start(pos))
-            .map_err(|e| Error::io("read the log", e))?;
-        let mut r = std::io::BufReader::new(f);
-        while r
-            .read_line(&mut line)
-            .map_err(|e| Error::io("read the log", e))?
-            > 0
-        {
-            if !line.ends_with('\n') {
-                break;
-            }
-            pos += line.len() as u64;
-            show.line(&line)?;
-            line.clear();
-        }
-        line.clear();
         let _ = std::io::stdout().flush();
-        if !running {
-            return Ok(());
+        if logs.iter().any(|l| !l.done) {
+            std::thread::sleep(std::time::Duration::from_millis(100));
         }
-        std::thread::sleep(std::time::Duration::from_millis(100));
     }
+    Ok(())
+}
+
+/// Show the complete records appended to `l`'s log since its `pos`.
+fn read_new(l: &mut Followed) -> Result<(), Error> {
+    let Some(mut f) = open_log(&l.path)?.map(std::io::BufReader::into_inner) else {
+        return Ok(());
+    };
+    // Rotated (`--log-opt max-size`): the file started over.
+    if f.metadata()
+        .map_err(|e| Error::io("read the log", e))?
+        .len()
+        < l.pos
+    {
+        l.pos = 0;
+    }
+    f.seek(std::io::SeekFrom::Start(l.pos))
+        .map_err(|e| Error::io("read the log", e))?;
+    let mut r = std::io::BufReader::new(f);
+    let mut line = String::new();
+    while r
+        .read_line(&mut line)
+        .map_err(|e| Error::io("read the log", e))?
+        > 0
+    {
+        if !line.ends_with('\n') {
+            break;
+        }
+        l.pos += line.len() as u64;
+        l.show.line(&line)?;
+        line.clear();
+    }
+    Ok(())
 }
 
 /// podman's rotation of colors for `logs --color`: one ANSI color per container, in turn.

@@ -68,13 +68,13 @@ pub use export::{ExportArgs, export};
 pub use lifecycle::{
     KillArgs, MonitorArgs, PauseArgs, StopArgs, WaitArgs, kill, monitor, pause, restart, stop, wait,
 };
-pub use logs::{LogsArgs, logs};
+pub use logs::{LogOpts, LogsArgs, logs, show_logs};
 pub use mount::{MountArgs, UnmountArgs, mount, unmount};
 pub use port::port;
 pub use ps::ps;
 pub use resources::{UpdateArgs, update};
 pub use run::{create, rm, run, start};
-pub use stats::{StatsArgs, stats};
+pub use stats::{StatsArgs, StatsOpts, show_stats, stats};
 
 use super::complete::{
     container_names, image_names, network_modes, running_containers, startable_containers,

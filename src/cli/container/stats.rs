@@ -234,19 +234,43 @@ fn render(rows: Vec<(Row, JsonRow)>, fmt: &Format) -> Result<String, Error> {
 }
 
 pub fn stats(ctx: &Ctx, a: &StatsArgs) -> Result<i32, Error> {
-    let fmt = Format::parse(a.format.as_deref());
+    let opts = StatsOpts {
+        format: a.format.clone(),
+        no_stream: a.no_stream,
+        no_reset: a.no_reset,
+        interval: a.interval,
+    };
+    show_stats(ctx, &a.containers, a.all, &opts)
+}
+
+/// How `stats` and `pod stats` show their readings.
+pub struct StatsOpts {
+    pub format: Option<String>,
+    pub no_stream: bool,
+    pub no_reset: bool,
+    pub interval: u64,
+}
+
+/// Readings of `containers` (every running one when empty; every one with `all`).
+pub fn show_stats(
+    ctx: &Ctx,
+    containers: &[String],
+    all: bool,
+    o: &StatsOpts,
+) -> Result<i32, Error> {
+    let fmt = Format::parse(o.format.as_deref());
     let mut previous = HashMap::new();
     loop {
-        let reports = engine::stats(ctx, &a.containers, a.all)?;
+        let reports = engine::stats(ctx, containers, all)?;
         let text = render(rows(&reports, &mut previous), &fmt)?;
-        if a.no_stream {
+        if o.no_stream {
             return out(&text).map(|()| 0);
         }
-        if !a.no_reset && fmt == Format::Default {
+        if !o.no_reset && fmt == Format::Default {
             out("\x1b[2J\x1b[H")?;
         }
         out(&text)?;
-        std::thread::sleep(std::time::Duration::from_secs(a.interval));
+        std::thread::sleep(std::time::Duration::from_secs(o.interval));
     }
 }
 

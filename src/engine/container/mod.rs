@@ -34,6 +34,7 @@ mod top;
 mod users;
 mod view;
 mod volumes;
+mod wait;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -65,6 +66,7 @@ pub use top::top;
 pub use users::ContainerUsers;
 pub use view::FsError;
 pub use volumes::remove_anonymous_volumes;
+pub use wait::{WaitCondition, WaitError, wait_for};
 
 use super::image::{PullOptions, PullPolicy, PullProgress};
 use super::storage::Driver;

@@ -163,13 +163,11 @@ pub enum PodError {
     )]
     NoPauseBinary(&'static str),
     #[error(
-        "pausing a pod's containers needs the cgroup freezer of a delegated cgroup v2 subtree, which roost cannot use here ({0}): see `roost info`"
+        "container `{container}` is not in pod `{pod}`: pick one of its containers (`roost ps --pod --filter pod={pod}`)"
     )]
-    NoFreezer(String),
-    #[error(
-        "`pod stats` needs per-container cgroups, which roost does not create yet: there is no CPU or memory accounting to show (see `roost top` and `roost pod top` for the processes)"
-    )]
-    NoStats,
+    NotMember { pod: String, container: String },
+    #[error("pod `{0}` has no paused containers")]
+    NonePaused(String),
     #[error("pod `{0}` has no running containers: start it with `roost pod start {0}`")]
     NoneRunning(String),
 }
@@ -411,6 +409,46 @@ pub fn kill(ctx: &Ctx, pod: &Pod, signal: i32) -> Result<(), EngineError> {
         pod_event(ctx, "kill", pod);
     }
     first.map_or(Ok(()), Err)
+}
+
+/// `pod pause` (`frozen`) / `pod unpause`: the cgroup freezer of every running (paused) container of
+/// the pod, the infra container last (first when thawing).
+pub fn pause(ctx: &Ctx, pod: &Pod, frozen: bool) -> Result<(), EngineError> {
+    let want = if frozen {
+        Status::Running
+    } else {
+        Status::Paused
+    };
+    let mut order: Vec<&Container> = pod.members().chain(pod.infra()).collect();
+    if !frozen {
+        order.reverse();
+    }
+    order.retain(|c| c.state.status == want);
+    if order.is_empty() {
+        let name = pod.record.name.clone();
+        return Err(if frozen {
+            PodError::NoneRunning(name)
+        } else {
+            PodError::NonePaused(name)
+        }
+        .into());
+    }
+    for c in order {
+        container::resources::pause(ctx, &c.record.id, frozen)?;
+    }
+    Ok(())
+}
+
+/// `pod stats`: the running or paused containers of `pods` (their cgroups hold the readings), after
+/// checking the host has the cgroup v2 hierarchy they need.
+pub fn stats_targets(pods: &[Pod]) -> Result<Vec<String>, EngineError> {
+    crate::runtime::cgroup::Host::detect().require_v2("pod stats")?;
+    Ok(pods
+        .iter()
+        .flat_map(|p| p.containers.iter())
+        .filter(|c| matches!(c.state.status, Status::Running | Status::Paused))
+        .map(|c| c.record.id.clone())
+        .collect())
 }
 
 /// `pod rm`: the pod's containers (with `force` also running ones, stopped after `timeout`), then the pod.
