@@ -30,6 +30,7 @@ mod networks;
 mod podman_cli;
 mod pods;
 mod privacy;
+mod proc_view;
 mod pull;
 mod push;
 mod remove;
