@@ -3,7 +3,7 @@
 # /proc/cpuinfo, /proc/stat, /proc/uptime, /proc/loadavg and /sys/devices/system/cpu/online come
 # from its cgroup, served over FUSE by the foreground `run` or the monitor; `--no-proc-view` and
 # containers without a limit keep the host's. Prints the monitor's RSS with and without the view
-# and the time of 1000 reads of /proc/meminfo inside (figures, not asserted).
+# and the time of 200 reads of /proc/meminfo inside (figures, not asserted).
 set -euo pipefail
 type fail >/dev/null 2>&1 || fail() { echo "FAILED: $*" >&2; exit 1; }
 type expect_eq >/dev/null 2>&1 || expect_eq() { [ "$1" = "$2" ] || fail "${3:-value}: expected \`$1\`, got \`$2\`"; }
@@ -49,9 +49,6 @@ host_up=$(cut -d' ' -f1 /proc/uptime)
 # A CPU limit alone leaves the memory lines alone.
 expect_eq "MemTotal: $host_total kB" "$(echo "$out" | sed -n 7p | tr -s ' ')" "MemTotal with only --cpus"
 
-say "--cpus 1.5: two CPUs"
-expect_eq 0-1 "$(roost run --rm --cpus 1.5 "$BUSYBOX" cat /sys/devices/system/cpu/online)" "cpu/online with --cpus 1.5"
-
 say "--no-proc-view and no limit: the host's files"
 expect_eq "$host_total" "$(roost run --rm -m 256m --no-proc-view "$BUSYBOX" awk '/^MemTotal:/ {print $2}' /proc/meminfo)" "MemTotal with --no-proc-view"
 expect_eq "$host_total" "$(roost run --rm "$BUSYBOX" awk '/^MemTotal:/ {print $2}' /proc/meminfo)" "MemTotal without a limit"
@@ -65,30 +62,29 @@ expect_eq 131072 "$(roost exec "$view" awk '/^MemTotal:/ {print $2}' /proc/memin
 rss() { awk '/^VmRSS:/ {print $2}' "/proc/$(roost inspect --format '{{.State.ConmonPid}}' "$1")/status"; }
 say "  monitor RSS: $(rss "$view") kB with the view, $(rss "$host") kB without"
 
-say "1000 reads of /proc/meminfo inside (ms)"
+say "200 reads of /proc/meminfo inside (cat, ms)"
 reads() {
   local s e
   s=$(date +%s%N)
-  roost exec "$1" sh -c 'i=0; while [ $i -lt 1000 ]; do while read -r l; do :; done </proc/meminfo; i=$((i+1)); done'
+  roost exec "$1" sh -c 'i=0; while [ $i -lt 200 ]; do cat /proc/meminfo >/dev/null; i=$((i+1)); done'
   e=$(date +%s%N)
   echo $(( (e - s) / 1000000 ))
 }
-roost exec "$view" true
-v1=$(reads "$view"); h1=$(reads "$host"); v2=$(reads "$view"); h2=$(reads "$host")
-say "  with the view: $v1, $v2 ms; host's file: $h1, $h2 ms (each includes one exec)"
+v1=$(reads "$view"); h1=$(reads "$host")
+say "  with the view: $v1 ms; host's file: $h1 ms (each includes one exec)"
 say "  monitor RSS after the reads: $(rss "$view") kB with the view, $(rss "$host") kB without"
 roost rm -f -t0 "$view" "$host" >/dev/null
 
 # The cost of a memory limit on `run --rm` (a systemd scope, the cgroup files, and the /proc view),
 # as a ratio to a plain `run --rm` in the same run: under TCG every figure is tens of times the
 # native one, the ratio is what carries over. Interleaved rounds, so drift hits all three alike.
-say "run --rm: plain, -m 64m, -m 64m --no-proc-view (ms per run, 4 rounds of 2)"
-t() { local s e; s=$(date +%s%N); for _ in 1 2; do roost run --rm "$@" "$BUSYBOX" true; done; e=$(date +%s%N); echo $(( (e - s) / 2000000 )); }
+say "run --rm: plain, -m 64m, -m 64m --no-proc-view (ms per run, 3 rounds)"
+t() { local s e; s=$(date +%s%N); roost run --rm "$@" "$BUSYBOX" true; e=$(date +%s%N); echo $(( (e - s) / 1000000 )); }
 roost run --rm "$BUSYBOX" true
 p=0 m=0 n=0
-for _ in 1 2 3 4; do
+for _ in 1 2 3; do
   a=$(t); b=$(t -m 64m); c=$(t -m 64m --no-proc-view)
   say "  $a $b $c"
   p=$((p + a)); m=$((m + b)); n=$((n + c))
 done
-say "  mean: plain $((p / 4)) ms, -m $((m / 4)) ms ($((m * 100 / p))%), -m --no-proc-view $((n / 4)) ms ($((n * 100 / p))%)"
+say "  mean: plain $((p / 3)) ms, -m $((m / 3)) ms ($((m * 100 / p))%), -m --no-proc-view $((n / 3)) ms ($((n * 100 / p))%)"
