@@ -72,6 +72,22 @@ fn default_network(
     }
 }
 
+/// containers.conf's `[engine] cgroup_manager` (`systemd` or `cgroupfs`; the flag wins).
+fn cgroup_manager(conf: &[(PathBuf, toml::Table)]) -> Option<String> {
+    match conf_value(conf, "engine", "cgroup_manager")? {
+        (_, v) if matches!(v.as_str(), Some("systemd" | "cgroupfs")) => {
+            v.as_str().map(String::from)
+        }
+        (f, v) => {
+            tracing::warn!(
+                file = %f.display(),
+                "ignoring cgroup_manager `{v}`: use systemd or cgroupfs"
+            );
+            None
+        }
+    }
+}
+
 /// Where helper programs are looked for: `$CONTAINERS_HELPER_BINARY_DIR`, then containers.conf's
 /// `[engine] helper_binaries_dir`, then (in `helpers`) podman's libexec directories and PATH.
 fn helpers(conf: &[(PathBuf, toml::Table)]) -> crate::helpers::Helpers {
@@ -281,7 +297,10 @@ pub(super) fn build(global: &GlobalArgs, joined: Option<Joined>) -> Result<Ctx, 
         events,
         registry_timeout: registry_timeout()?,
         cgroup: crate::engine::container::resources::CgroupSettings {
-            manager: global.cgroup_manager.clone(),
+            manager: global
+                .cgroup_manager
+                .clone()
+                .or_else(|| cgroup_manager(&conf)),
             bus_address: std::env::var("DBUS_SESSION_BUS_ADDRESS").ok(),
             runtime_dir: std::env::var_os("XDG_RUNTIME_DIR").map(std::path::PathBuf::from),
         },
@@ -375,5 +394,33 @@ pub(super) fn warn_once(ctx: &Ctx) {
                  (pick a range no other user has)"
             ),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conf(text: &str) -> Vec<(PathBuf, toml::Table)> {
+        vec![(
+            PathBuf::from("containers.conf"),
+            text.parse().expect("valid toml"),
+        )]
+    }
+
+    #[test]
+    fn cgroup_manager_from_containers_conf() {
+        let got = |t: &str| cgroup_manager(&conf(t));
+        assert_eq!(
+            got("[engine]\ncgroup_manager = \"cgroupfs\"\n").as_deref(),
+            Some("cgroupfs")
+        );
+        assert_eq!(
+            got("[engine]\ncgroup_manager = \"systemd\"\n").as_deref(),
+            Some("systemd")
+        );
+        // Unknown values are ignored (with a warning), as is a file without the key.
+        assert_eq!(got("[engine]\ncgroup_manager = \"lxc\"\n"), None);
+        assert_eq!(got("[engine]\n"), None);
     }
 }

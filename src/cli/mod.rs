@@ -96,7 +96,7 @@ pub struct GlobalArgs {
     /// Where events are recorded: file, journald or none (default: containers.conf's events_logger, else file)
     #[arg(long, global = true, value_name = "BACKEND", value_parser = ["file", "journald", "none"])]
     pub events_backend: Option<String>,
-    /// Cgroup manager: cgroupfs or systemd (accepted; roost uses the cgroup it runs in, as cgroupfs does)
+    /// Cgroup manager for containers with limits: systemd (a transient scope; the default with a user D-Bus) or cgroupfs (a cgroup beside or under roost's own)
     #[arg(long, global = true, value_name = "MANAGER", value_parser = ["cgroupfs", "systemd"])]
     pub cgroup_manager: Option<String>,
     /// Path of the network helper (accepted for podman compatibility; roost finds slirp4netns and pasta in PATH)

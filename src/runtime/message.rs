@@ -31,6 +31,10 @@ pub(super) enum ToChild {
 pub(super) enum ToParent {
     /// The pty master (`-t`) is attached to this message.
     Terminal,
+    /// The /proc view's FUSE connection (`/dev/fuse`) is attached to this message.
+    ProcView,
+    /// The /proc view cannot be mounted (why): the container keeps the host's files.
+    NoProcView(String),
     /// Setting up failed before the exec.
     Failed(ChildError),
 }
@@ -115,8 +119,27 @@ impl ParentEnd {
         match recv::<ToParent>(&self.0) {
             Received::Message(ToParent::Terminal, fds) => Ok(fds.into_iter().next()),
             Received::Message(ToParent::Failed(e), _) => Err(e),
-            Received::Unreadable => Err(ChildError::new(Step::BadReport)),
+            Received::Message(ToParent::ProcView | ToParent::NoProcView(_), _)
+            | Received::Unreadable => Err(ChildError::new(Step::BadReport)),
             Received::Closed => Ok(None),
+        }
+    }
+
+    /// The /proc view's FUSE connection: `Ok(Err(why))` when the child could not mount it, the
+    /// child's failure when it failed first.
+    pub fn proc_view(&self) -> Result<Result<OwnedFd, String>, ChildError> {
+        match recv::<ToParent>(&self.0) {
+            Received::Message(ToParent::ProcView, fds) => fds
+                .into_iter()
+                .next()
+                .map(Ok)
+                .ok_or_else(|| ChildError::new(Step::BadReport)),
+            Received::Message(ToParent::NoProcView(why), _) => Ok(Err(why)),
+            Received::Message(ToParent::Failed(e), _) => Err(e),
+            Received::Message(ToParent::Terminal, _) | Received::Unreadable => {
+                Err(ChildError::new(Step::BadReport))
+            }
+            Received::Closed => Err(ChildError::new(Step::BadReport)),
         }
     }
 
@@ -126,7 +149,10 @@ impl ParentEnd {
             match recv::<ToParent>(&self.0) {
                 Received::Closed => return Ok(()),
                 Received::Message(ToParent::Failed(e), _) => return Err(e),
-                Received::Message(ToParent::Terminal, _) => continue,
+                Received::Message(
+                    ToParent::Terminal | ToParent::ProcView | ToParent::NoProcView(_),
+                    _,
+                ) => continue,
                 Received::Unreadable => return Err(ChildError::new(Step::BadReport)),
             }
         }
@@ -145,6 +171,16 @@ impl ChildEnd {
     /// Pass the pty master to the parent.
     pub fn send_terminal(&self, master: &OwnedFd) -> io::Result<()> {
         send(&self.0, &ToParent::Terminal, Some(master))
+    }
+
+    /// Pass the /proc view's FUSE connection to the parent.
+    pub fn send_proc_view(&self, dev: &OwnedFd) -> io::Result<()> {
+        send(&self.0, &ToParent::ProcView, Some(dev))
+    }
+
+    /// Tell the parent there is no /proc view, and why.
+    pub fn no_proc_view(&self, why: String) -> io::Result<()> {
+        send(&self.0, &ToParent::NoProcView(why), None)
     }
 
     /// Report why the exec will not happen.

@@ -7,6 +7,7 @@ mod init;
 pub mod message;
 mod mounts;
 pub mod plan;
+pub mod procfs;
 pub mod security;
 pub mod spawn;
 pub mod terminal;

@@ -270,7 +270,11 @@ fn mount_cgroup(root: &Path) -> StepResult {
 }
 
 /// Everything from the overlay to pivot_root. After this, `/` is the container's root.
-pub(super) fn build_root(plan: &Plan, single_mapping: bool) -> StepResult {
+pub(super) fn build_root(
+    plan: &Plan,
+    single_mapping: bool,
+    chan: &super::message::ChildEnd,
+) -> StepResult {
     step(
         || "make mounts private".into(),
         mount(
@@ -293,6 +297,9 @@ pub(super) fn build_root(plan: &Plan, single_mapping: bool) -> StepResult {
         mount_cgroup(root)?;
     }
     mount_dev(root, single_mapping, plan.shared.ipc)?;
+    if plan.proc_view() {
+        super::procfs::mount::attach(root, chan)?;
+    }
     mount_planned(plan, root)?;
     if plan.rootfs.read_only {
         remount_read_only(root)?;

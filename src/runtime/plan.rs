@@ -187,6 +187,13 @@ pub struct Plan {
     pub oom_score_adj: Option<i32>,
 }
 
+impl Plan {
+    /// Whether the container gets the /proc view of its cgroup (`runtime::procfs`).
+    pub fn proc_view(&self) -> bool {
+        self.cgroup.as_ref().is_some_and(|c| c.proc_view)
+    }
+}
+
 /// podman's default masked paths (made unreadable inside the container).
 pub const MASKED_PATHS: &[&str] = &[
     "/proc/acpi",

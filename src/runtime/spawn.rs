@@ -29,6 +29,8 @@ pub enum SpawnError {
     Attach(#[from] AttachError),
     #[error(transparent)]
     Cgroup(#[from] super::cgroup::CgroupError),
+    #[error("failed to start serving the container's /proc view")]
+    ProcView(#[source] std::io::Error),
 }
 
 impl SpawnError {
@@ -89,6 +91,8 @@ pub struct Spawned {
     pub terminal: Option<OwnedFd>,
     /// Its cgroup, when the plan asked for one.
     pub cgroup: Option<super::cgroup::Made>,
+    /// The server of its /proc view (stops when dropped: keep it until the container has ended).
+    pub proc_view: Option<super::procfs::Server>,
 }
 
 /// Work done for the container from outside while it builds its root: starting the helper that
@@ -186,6 +190,17 @@ fn parent(
         failed(pid);
         return Err(e.into());
     }
+    // The child mounts the /proc view while it builds its root, and needs it served to bind it.
+    let proc_view = match cgroup.as_ref().filter(|_| plan.proc_view()) {
+        None => None,
+        Some(made) => match serve_proc_view(chan, made) {
+            Ok(server) => server,
+            Err(e) => {
+                failed(pid);
+                return Err(e);
+            }
+        },
+    };
     // With -t the child sends the pty master before it execs (or its failure).
     let terminal = match plan.process.terminal {
         true => chan.terminal(),
@@ -213,7 +228,27 @@ fn parent(
         pid,
         terminal,
         cgroup,
+        proc_view,
     })
+}
+
+/// Take the /proc view's FUSE connection from the child and serve it (None: the child has no
+/// FUSE, and keeps the host's files).
+fn serve_proc_view(
+    chan: &ParentEnd,
+    made: &super::cgroup::Made,
+) -> Result<Option<super::procfs::Server>, SpawnError> {
+    match chan.proc_view()? {
+        Ok(dev) => super::procfs::Server::start(dev, made.container.clone())
+            .map(Some)
+            .map_err(SpawnError::ProcView),
+        Err(why) => {
+            tracing::warn!(
+                "the container sees the host's /proc/meminfo, /proc/cpuinfo and /proc/stat, not its limits: {why} (use --no-proc-view to silence this)"
+            );
+            Ok(None)
+        }
+    }
 }
 
 fn map_ids(plan: &Plan, pid: Pid) -> Result<(), crate::userns::UsernsError> {
@@ -295,7 +330,7 @@ fn setup(plan: &Plan, chan: &ChildEnd) -> Result<Infallible, ChildError> {
             .map_err(|e| ChildError::io(Step::OomScoreAdj { adj }, &e))?;
     }
     let single = matches!(plan.maps, IdMaps::Single { .. });
-    mounts::build_root(plan, !tty_gid_mapped(&plan.maps))
+    mounts::build_root(plan, !tty_gid_mapped(&plan.maps), chan)
         .map_err(|(what, e)| ChildError::io(Step::Root { what }, &e))?;
     if !plan.shared.uts && plan.join.uts.is_none() {
         nix::unistd::sethostname(&plan.hostname).map_err(|e| ChildError::nix(Step::Hostname, e))?;

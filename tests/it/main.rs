@@ -38,6 +38,7 @@ mod podman_cli;
 mod pods;
 mod pods_more;
 mod privacy;
+mod proc_view;
 mod pull;
 mod push;
 mod quadlet;

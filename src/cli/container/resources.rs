@@ -82,6 +82,11 @@ pub struct CgroupArgs {
     /// OOM score adjustment, -1000 to 1000 (rootless: it can only be raised)
     #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = clap::value_parser!(i32).range(-1000..=1000))]
     pub oom_score_adj: Option<i32>,
+    /// Show the host's /proc/meminfo, /proc/cpuinfo, /proc/stat, /proc/uptime, /proc/loadavg and
+    /// /sys/devices/system/cpu/online even with a memory or CPU limit (by default they are computed
+    /// from the container's cgroup)
+    #[arg(long)]
+    pub no_proc_view: bool,
 }
 
 impl LimitArgs {
@@ -183,6 +188,7 @@ impl CgroupArgs {
             ns_host: self.cgroupns.as_deref() == Some("host"),
             oom_score_adj: self.oom_score_adj,
             manager: String::new(),
+            no_proc_view: self.no_proc_view,
         };
         Ok((r, spec))
     }

@@ -290,6 +290,8 @@ struct Run {
     fuse: Option<crate::engine::storage::fuse::FuseMount>,
     /// Its cgroup, when it asked for one.
     cgroup: Option<crate::runtime::cgroup::Made>,
+    /// The server of its /proc view (a thread: it ends before any restart clones again).
+    proc_view: Option<crate::runtime::procfs::Server>,
 }
 
 /// Our ends of the running container's stdio.
@@ -398,6 +400,7 @@ fn start_run(
                     net,
                     fuse,
                     cgroup: s.cgroup,
+                    proc_view: s.proc_view,
                 }),
                 streams,
             ))
@@ -472,8 +475,10 @@ fn finish_run(
         mut net,
         fuse,
         cgroup,
+        proc_view,
     } = run;
     let code = crate::runtime::wait::wait_exit(pid);
+    drop(proc_view);
     // The helper goes before the exit is recorded: whoever waits for that (`stop`, `rm -f`) may
     // publish the same host ports next.
     net.stop_and_wait();

@@ -68,6 +68,9 @@ pub struct CgroupSpec {
     /// `systemd` or `cgroupfs`, chosen at create time (when the container has a cgroup).
     #[serde(skip_serializing_if = "String::is_empty")]
     pub manager: String,
+    /// `--no-proc-view`: the host's /proc files even with a memory or CPU limit.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub no_proc_view: bool,
 }
 
 /// Where the user's bus is, and `--cgroup-manager`: read at the edge, used only when a container
@@ -151,10 +154,20 @@ pub fn plan(ctx: &Ctx, c: &Container) -> Option<CgroupPlan> {
         id: c.record.id.clone(),
         manager,
         parent: cg.parent.clone(),
-        resources,
         private_ns: !cg.ns_host,
         with_supervisor: !matches!(cg.mode, Some(CgroupsMode::Split | CgroupsMode::NoConmon)),
+        proc_view: !cg.no_proc_view && limits_what_proc_shows(&resources),
+        resources,
     })
+}
+
+/// Whether a limit changes what /proc/meminfo, /proc/cpuinfo or /proc/stat should say (memory, a
+/// CPU quota, a cpuset): only then does the container get the /proc view of its cgroup.
+fn limits_what_proc_shows(r: &Resources) -> bool {
+    r.memory.is_some_and(|m| m > 0)
+        || r.nano_cpus.is_some_and(|n| n > 0)
+        || r.cpu_quota.is_some_and(|q| q > 0)
+        || r.cpuset_cpus.is_some()
 }
 
 /// The container ended: note whether the OOM killer ended it, and remove its cgroup.
@@ -360,5 +373,22 @@ mod tests {
             ..Default::default()
         };
         assert!(wanted(&mem, &none));
+    }
+
+    #[test]
+    fn the_proc_view_only_for_memory_and_cpu_limits() {
+        let with = |f: fn(&mut Resources)| {
+            let mut r = Resources::default();
+            f(&mut r);
+            limits_what_proc_shows(&r)
+        };
+        assert!(with(|r| r.memory = Some(64 << 20)));
+        assert!(with(|r| r.nano_cpus = Some(1_000_000_000)));
+        assert!(with(|r| r.cpu_quota = Some(20_000)));
+        assert!(with(|r| r.cpuset_cpus = Some("0".into())));
+        assert!(!with(|_| {}));
+        assert!(!with(|r| r.pids_limit = Some(20)));
+        assert!(!with(|r| r.cpu_shares = Some(512)));
+        assert!(!with(|r| r.cpu_quota = Some(-1)));
     }
 }

@@ -94,6 +94,7 @@ fn attached(ctx: &Ctx, c: &Container, sig_proxy: bool) -> Result<Ended, EngineEr
         t.copy(pid, &mut log);
     }
     let code = crate::runtime::wait::wait_exit(pid);
+    drop(spawned.proc_view);
     if c.spec.net.ports.is_empty() {
         // The helper dies while we tidy up; we exit soon, so init reaps it.
         net.abandon();

@@ -189,6 +189,8 @@ pub struct CgroupPlan {
     /// Whether the process starting the container (monitor or foreground run) moves in too
     /// (`--cgroups split` and `no-conmon` leave it where it is).
     pub with_supervisor: bool,
+    /// Whether the container sees /proc files computed from this cgroup (see `runtime::procfs`).
+    pub proc_view: bool,
 }
 
 /// A container's cgroup once made: the directory of its processes, and of the whole unit.
@@ -200,6 +202,8 @@ pub struct Made {
     pub unit: PathBuf,
     /// Where the supervisor was before (cgroupfs: moved back there to remove the directories).
     pub supervisor_from: Option<PathBuf>,
+    /// Made by roost (cgroupfs), so removed by roost; a systemd scope goes by itself.
+    pub cgroupfs: bool,
 }
 
 /// Make the container's cgroup for `pid` (not yet running the container's program) and apply the
@@ -211,9 +215,12 @@ pub fn create(plan: &CgroupPlan, pid: i32) -> Result<Made, CgroupError> {
     if plan.with_supervisor {
         pids.push(me as u32);
     }
-    let unit = match &plan.manager {
-        Manager::Systemd { bus } => systemd_scope(plan, bus, &own, &pids)?,
-        Manager::Cgroupfs => cgroupfs_dir(plan, &own)?,
+    let (unit, home) = match &plan.manager {
+        Manager::Systemd { bus } => (systemd_scope(plan, bus, &own, &pids)?, None),
+        Manager::Cgroupfs => {
+            let (unit, home) = cgroupfs_dir(plan, &own)?;
+            (unit, Some(home))
+        }
     };
     let container = unit.join("container");
     mkdir(&container)?;
@@ -228,7 +235,8 @@ pub fn create(plan: &CgroupPlan, pid: i32) -> Result<Made, CgroupError> {
     Ok(Made {
         container,
         unit,
-        supervisor_from: (plan.with_supervisor && plan.manager == Manager::Cgroupfs).then_some(own),
+        supervisor_from: home.filter(|_| plan.with_supervisor),
+        cgroupfs: plan.manager == Manager::Cgroupfs,
     })
 }
 
@@ -279,21 +287,75 @@ fn systemd_scope(
     }
 }
 
-/// `roost-ID` beside our own cgroup (or in `--cgroup-parent`), with the controllers on in the
-/// parent's subtree.
-fn cgroupfs_dir(plan: &CgroupPlan, own: &Path) -> Result<PathBuf, CgroupError> {
-    let parent = match &plan.parent {
-        Some(p) => Path::new(ROOT).join(p.trim_start_matches('/')),
-        None => own.parent().unwrap_or(Path::new(ROOT)).to_path_buf(),
+/// The cgroupfs manager: `roost-ID` under our own cgroup when it is ours to divide (writable, with
+/// the controllers), else beside it; or in `--cgroup-parent`. Returns the directory and the cgroup
+/// roost is in now (its processes may have moved to a leaf).
+fn cgroupfs_dir(plan: &CgroupPlan, own: &Path) -> Result<(PathBuf, PathBuf), CgroupError> {
+    let name = format!("roost-{}", plan.id);
+    let controllers = plan.resources.controllers();
+    if let Some(p) = &plan.parent {
+        let parent = Path::new(ROOT).join(p.trim_start_matches('/'));
+        return Ok((make_child(&parent, &name, &controllers)?, own.to_path_buf()));
+    }
+    // Already divided by an earlier container: roost is in the leaf, and the cgroup above is ours.
+    let own = match own.file_name() {
+        Some(n) if n == LEAF => own.parent().unwrap_or(own),
+        _ => own,
     };
-    let dir = parent.join(format!("roost-{}", plan.id));
+    let offered = controllers_of(own);
+    if nix::unistd::access(&own.join("cgroup.procs"), nix::unistd::AccessFlags::W_OK).is_ok()
+        && controllers.iter().all(|c| offered.iter().any(|o| o == c))
+    {
+        let home = vacate(own)?;
+        return Ok((make_child(own, &name, &controllers)?, home));
+    }
+    let parent = own.parent().unwrap_or(Path::new(ROOT));
+    Ok((make_child(parent, &name, &controllers)?, own.to_path_buf()))
+}
+
+/// The leaf that takes the processes of a cgroup roost divides (cgroup v2 allows no processes in
+/// a cgroup whose controllers are handed to its children).
+pub const LEAF: &str = "init";
+
+/// Move every process of `dir` (roost among them) into its leaf [`LEAF`], unless it has handed
+/// controllers on already; returns where roost is now.
+fn vacate(dir: &Path) -> Result<PathBuf, CgroupError> {
+    let leaf = dir.join(LEAF);
+    let procs = dir.join("cgroup.procs");
+    let on = std::fs::read_to_string(dir.join("cgroup.subtree_control")).unwrap_or_default();
+    if !on.trim().is_empty() {
+        return Ok(leaf);
+    }
+    mkdir(&leaf)?;
+    // Processes may fork meanwhile: again until none is left (a few rounds at most).
+    for _ in 0..10 {
+        let text = std::fs::read_to_string(&procs).map_err(io_err("read", &procs))?;
+        if text.trim().is_empty() {
+            break;
+        }
+        for pid in text.split_whitespace() {
+            // A process that exited meanwhile (ESRCH) is no obstacle.
+            match std::fs::write(leaf.join("cgroup.procs"), pid) {
+                Err(e) if e.raw_os_error() != Some(libc::ESRCH) => {
+                    return Err(io_err("move a process into", &leaf)(e));
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(leaf)
+}
+
+/// `parent/name`, with `controllers` on in `parent`'s subtree.
+fn make_child(parent: &Path, name: &str, controllers: &[&str]) -> Result<PathBuf, CgroupError> {
+    let dir = parent.join(name);
     std::fs::create_dir(&dir).map_err(|e| match e.kind() {
         std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem => {
             CgroupError::NotWritable(parent.display().to_string())
         }
         _ => io_err("create", &dir)(e),
     })?;
-    if let Err(e) = enable_controllers(&parent, &plan.resources.controllers()) {
+    if let Err(e) = enable_controllers(parent, controllers) {
         let _ = std::fs::remove_dir(&dir);
         return Err(e);
     }
@@ -339,6 +401,8 @@ pub fn remove(made: &Made) {
     if let Some(from) = &made.supervisor_from {
         let _ = std::fs::write(from.join("cgroup.procs"), std::process::id().to_string());
         let _ = std::fs::remove_dir(made.unit.join("supervisor"));
+    }
+    if made.cgroupfs {
         let _ = std::fs::remove_dir(&made.unit);
     }
 }

@@ -1,0 +1,165 @@
+//! A /proc that reflects the container's limits: /proc/meminfo, /proc/cpuinfo, /proc/stat,
+//! /proc/uptime, /proc/loadavg and /sys/devices/system/cpu/online computed from its own cgroup
+//! (what lxcfs does for LXC), for containers with a memory or CPU limit.
+//!
+//! A small FUSE file system with those six files: the container's setup opens `/dev/fuse` in the
+//! container's user namespace, mounts it (FUSE may be mounted there), passes the descriptor to
+//! the process starting the container over the spawn channel, binds each file over its path, and
+//! detaches the FUSE mount itself before pivot_root. That process (the container's monitor, or a
+//! foreground `run`) serves the requests on a thread of its own while the container runs: no
+//! extra process per container. The protocol is ours ([`fuse`]): six read-only files need INIT,
+//! LOOKUP, GETATTR, OPEN, READ and RELEASE, and serving them from a plain blocking loop keeps the
+//! server to one small thread (fuse-backend-rs brings its own session and channel machinery and
+//! vm-memory for what is here some 300 lines).
+//!
+//! Without FUSE (no `/dev/fuse`, or a kernel that refuses the mount) the container keeps the host's
+//! files, with a warning.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
+pub mod fuse;
+pub(super) mod mount;
+pub mod render;
+
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+use fuse::{File, Session, Source};
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+
+/// What the view reads at each open: the container's cgroup, and the host's files.
+struct View {
+    cgroup: PathBuf,
+    /// CLOCK_BOOTTIME when the container started (seconds).
+    started: f64,
+    /// The host's online CPUs.
+    host_cpus: Vec<u32>,
+}
+
+fn boottime() -> f64 {
+    nix::time::clock_gettime(nix::time::ClockId::CLOCK_BOOTTIME)
+        .map(|t| t.tv_sec() as f64 + t.tv_nsec() as f64 / 1e9)
+        .unwrap_or(0.0)
+}
+
+fn read(path: &Path) -> Option<String> {
+    std::fs::read_to_string(path).ok()
+}
+
+impl View {
+    /// The cgroup files `file` is computed from (only those are read).
+    fn cgroup_files(&self, file: File) -> render::CgroupFiles {
+        let r = |name: &str| read(&self.cgroup.join(name));
+        let mut f = render::CgroupFiles {
+            cpu_max: r("cpu.max"),
+            cpuset: r("cpuset.cpus.effective"),
+            ..Default::default()
+        };
+        match file {
+            File::Meminfo => {
+                f.memory_max = r("memory.max");
+                f.memory_current = r("memory.current");
+                f.memory_stat = r("memory.stat");
+                f.swap_max = r("memory.swap.max");
+                f.swap_current = r("memory.swap.current");
+            }
+            File::Stat | File::Uptime => f.cpu_stat = r("cpu.stat"),
+            File::Loadavg => f.pids_current = r("pids.current"),
+            File::Cpuinfo | File::CpuOnline => {}
+        }
+        f
+    }
+}
+
+impl Source for View {
+    fn render(&mut self, file: File) -> Vec<u8> {
+        let cg = render::Cgroup::parse(&self.cgroup_files(file));
+        let cpus = render::visible_cpus(&cg, &self.host_cpus);
+        let host = |p: &str| read(Path::new(p)).unwrap_or_default();
+        let up = (boottime() - self.started).max(0.0);
+        let text = match file {
+            File::Meminfo => render::meminfo(&host("/proc/meminfo"), &cg),
+            File::Cpuinfo => render::cpuinfo(&host("/proc/cpuinfo"), &cpus),
+            File::Stat => render::stat(&host("/proc/stat"), &cg, cpus.len(), up),
+            File::Uptime => render::uptime(&cg, cpus.len(), up),
+            File::Loadavg => render::loadavg(&host("/proc/loadavg"), &cg, cpus.len()),
+            File::CpuOnline => render::online(cpus.len()),
+        };
+        text.into_bytes()
+    }
+}
+
+/// The server of one container's view: a thread answering its FUSE requests until the container's
+/// mounts are gone (the kernel then ends the connection) or it is dropped.
+#[derive(Debug)]
+pub struct Server {
+    /// Closing it tells the thread to stop.
+    stop: Option<OwnedFd>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Server {
+    /// Serve the FUSE connection `dev` with the view of the cgroup at `cgroup`. The thread blocks
+    /// every signal (they stay the main thread's: the monitor's and `run`'s handlers).
+    pub fn start(dev: OwnedFd, cgroup: PathBuf) -> std::io::Result<Server> {
+        use nix::sys::signal::{SigSet, SigmaskHow, pthread_sigmask};
+        let (stop_r, stop_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
+        let view = View {
+            cgroup,
+            started: boottime(),
+            host_cpus: render::parse_cpu_list(
+                &read(Path::new("/sys/devices/system/cpu/online")).unwrap_or_default(),
+            ),
+        };
+        let mut old = SigSet::empty();
+        pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&SigSet::all()), Some(&mut old))?;
+        let thread = std::thread::Builder::new()
+            .name("roost-procview".into())
+            .stack_size(128 * 1024)
+            .spawn(move || serve(&dev, &stop_r, view));
+        pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&old), None)?;
+        Ok(Server {
+            stop: Some(stop_w),
+            thread: Some(thread?),
+        })
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// The request loop: read a request, answer it, until the connection or `stop` ends.
+fn serve(dev: &OwnedFd, stop: &OwnedFd, mut view: View) {
+    let mut session = Session::default();
+    let mut buf = vec![0u8; fuse::BUFFER];
+    loop {
+        let mut fds = [
+            PollFd::new(dev.as_fd(), PollFlags::POLLIN),
+            PollFd::new(stop.as_fd(), PollFlags::POLLIN),
+        ];
+        match poll(&mut fds, PollTimeout::NONE) {
+            Err(nix::Error::EINTR) => continue,
+            Err(_) => return,
+            Ok(_) => {}
+        }
+        if fds[1].revents().is_some_and(|r| !r.is_empty()) {
+            return;
+        }
+        let n = match nix::unistd::read(dev, &mut buf) {
+            // An interrupted request (ENOENT), or nothing after all.
+            Err(nix::Error::EINTR | nix::Error::EAGAIN | nix::Error::ENOENT) => continue,
+            // ENODEV: the file system was unmounted (the container is gone).
+            Err(_) | Ok(0) => return,
+            Ok(n) => n,
+        };
+        if let Some(reply) = session.handle(&buf[..n], &mut view) {
+            // ENOENT: the request was interrupted meanwhile; nothing else to do either way.
+            let _ = nix::unistd::write(dev, &reply);
+        }
+    }
+}
