@@ -81,7 +81,7 @@ fn a_bad_restart_policy_filter_is_refused() {
     let env = Env::new("restart_filter_bad");
     let e = env.roost(125, &["ps", "-a", "--filter", "restart-policy=sometimes"]);
     assert!(
-        e.stderr_text().contains("restart-policy must be one of"),
+        e.stderr_text().contains("sometimes invalid restart policy"),
         "{}",
         e.stderr_text()
     );

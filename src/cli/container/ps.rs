@@ -384,12 +384,10 @@ fn parse_filter(list: &[Container], f: &str) -> Result<(String, Filter), Error> 
         "volume" => Filter::Volume(v.to_string()),
         "network" => Filter::Network(v.to_string()),
         "pod" => Filter::Pod(v.to_string()),
+        // podman's wording; `none` is a container created without --restart, which is `no` here.
+        "restart-policy" if v == "none" => Filter::RestartPolicy("no".into()),
         "restart-policy" if RESTART_POLICIES.contains(&v) => Filter::RestartPolicy(v.to_string()),
-        "restart-policy" => {
-            return Err(bad(
-                "restart-policy must be one of no, on-failure, always, unless-stopped".into(),
-            ));
-        }
+        "restart-policy" => return Err(Error::Usage(format!("{v} invalid restart policy"))),
         "until" => Filter::Before(super::logs::parse_time(v)?),
         "before" => Filter::Before(created(v)?),
         "since" => Filter::After(created(v)?),
