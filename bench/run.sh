@@ -18,7 +18,7 @@ RESULTS=$REPO/bench/results
 SYS_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
 # --- benchmarks: one function each, bench_<name with _ for ->; add new ones to ALL ----------
-ALL=(pull-debian images-50 complete-images run-rm run-rm-none run-rm-pasta run-rm-slirp run-rm-bridge run-rm-fuse run-rm-vfs run-rm-keepid keepid-first-debian run-d-rm ps-50 ps-1000 exec-true monitor-rss pod-cycle infra-rss
+ALL=(pull-debian images-50 complete-images run-rm run-rm-none run-rm-pasta run-rm-slirp run-rm-builtin run-rm-bridge run-rm-fuse run-rm-vfs run-rm-keepid keepid-first-debian run-d-rm ps-50 ps-1000 exec-true monitor-rss pod-cycle infra-rss
   net-throughput publish-rate net-helper-rss build-cached build-nocache build-ctx-10k)
 
 # Each benchmark first checks, per tool, that the command does real work (expect_lines) and
@@ -249,6 +249,8 @@ bench_infra_rss() {
 # (slirp4netns) in both.
 bench_run_rm_pasta() { run_rm_net run-rm-pasta pasta slirp4netns; }
 bench_run_rm_slirp() { run_rm_net run-rm-slirp slirp4netns slirp4netns; }
+# roost's built-in network (libslirp in its own process); podman's peer is its slirp4netns.
+bench_run_rm_builtin() { run_rm_net run-rm-builtin slirp slirp4netns; }
 run_rm_net() {
   local name=$1 roost_mode=$2 podman_mode=$3 t mode args=()
   for t in roost podman; do
@@ -273,15 +275,19 @@ bench_net_throughput() {
   local line="| tool | mode | container→host (Gbit/s) |\n|:---|:---|---:|" t mode gw port gbps
   command -v iperf3 >/dev/null && iperf_dir || { echo "iperf3 missing"; return 1; }
   for t in roost podman; do
-    for mode in pasta slirp4netns:allow_host_loopback=true; do
-      [ $t = podman ] && [ $mode = pasta ] && continue
-      case $mode in pasta) gw=$(ip -4 route show default | awk '{print $3; exit}') ;; *) gw=10.0.2.2 ;; esac
+    # Each mode with the host's loopback opened (it is closed by default).
+    for mode in pasta:--map-gw slirp4netns:allow_host_loopback=true slirp:allow_host_loopback=true; do
+      [ $t = podman ] && [ $mode != slirp4netns:allow_host_loopback=true ] && continue
+      case $mode in pasta*) gw=$(ip -4 route show default | awk '{print $3; exit}') ;; *) gw=10.0.2.2 ;; esac
       port=$((20000 + RANDOM % 10000))
       as_user iperf3 -s -1 -B 127.0.0.1 -p $port >/dev/null 2>&1 &
+      local server=$!
       sleep 0.3
       gbps=$(as_user $t run --rm --network $mode -v "$OUT_DIR/iperf:/iperf:ro" "$REG/busybox:latest" \
         /iperf/ld-linux-x86-64.so.2 --library-path /iperf /iperf/iperf3 -c "$gw" -p $port -t 3 -f g 2>/dev/null |
         awk '/sender/{print $(NF-3)}')
+      # A client that never connected leaves the one-shot server waiting.
+      [ -n "$gbps" ] || kill $server 2>/dev/null
       wait
       [ -n "$gbps" ] && line="$line\n| $t | ${mode%%:*} | $gbps |" || partial "$t-$mode"
     done
@@ -294,8 +300,8 @@ bench_net_throughput() {
 bench_publish_rate() {
   local line="| tool | mode | requests/s (ab -n 3000 -c 8) |\n|:---|:---|---:|" t mode port rps
   for t in roost podman; do
-    for mode in pasta slirp4netns; do
-      [ $t = podman ] && [ $mode = pasta ] && continue
+    for mode in pasta slirp4netns slirp; do
+      [ $t = podman ] && [ $mode != slirp4netns ] && continue
       as_user $t rm -f benchweb >/dev/null 2>&1
       port=$((20000 + RANDOM % 10000))
       as_user $t run -d --name benchweb --network $mode -p 127.0.0.1:$port:80 "$REG/busybox:latest" \
@@ -310,12 +316,13 @@ bench_publish_rate() {
   [ ${#PARTIAL[@]} = 0 ]
 }
 
-# Memory of the network helpers of one detached container with a published port.
+# Memory of the network helpers of one detached container with a published port, and of them plus
+# the container's monitor (roost __monitor, podman's conmon), which runs the built-in network.
 bench_net_helper_rss() {
-  local line="| tool | mode | helpers | RSS |\n|:---|:---|:---|---:|" t mode pids rss names p r
+  local line="| tool | mode | helpers | RSS | with the monitor |\n|:---|:---|:---|---:|---:|" t mode pids rss names p r mon
   for t in roost podman; do
-    for mode in pasta slirp4netns; do
-      [ $t = podman ] && [ $mode = pasta ] && continue
+    for mode in pasta slirp4netns slirp; do
+      [ $t = podman ] && [ $mode != slirp4netns ] && continue
       as_user $t rm -a -f >/dev/null 2>&1
       as_user $t run -d --name benchrss --network $mode -p 127.0.0.1:18555:80 "$REG/busybox:latest" sleep 1000 >/dev/null 2>&1 ||
         { partial "$t-$mode"; continue; }
@@ -327,7 +334,12 @@ bench_net_helper_rss() {
         [ -n "$r" ] || continue # a zombie or gone
         rss=$((rss + r)); names="$names $(cat /proc/$p/comm)"
       done
-      line="$line\n| $t | $mode |$names | ${rss} kB |"
+      mon=0
+      for p in $(pgrep -u "$TESTUSER" -f '__monitor|^/usr/bin/conmon|^conmon'); do
+        r=$(awk '/VmRSS/{print $2}' /proc/$p/status 2>/dev/null)
+        [ -n "$r" ] && mon=$((mon + r))
+      done
+      line="$line\n| $t | $mode |${names:- none} | ${rss} kB | $((rss + mon)) kB |"
       as_user $t rm -f -t 0 benchrss >/dev/null 2>&1
     done
   done

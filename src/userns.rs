@@ -251,11 +251,27 @@ pub fn stay_inside(cmd: &mut Command) -> &mut Command {
     cmd.env_remove(SYNC_ENV).env_remove(JOIN_ENV)
 }
 
-pub(crate) fn run_map_helper(
+/// Write the uid and gid maps of process `pid` with the setuid `newuidmap` and `newgidmap`. The two
+/// are independent (each writes one file of `/proc/PID`), so they run side by side: each is an exec
+/// of a setuid program with its own dynamic linking, about a millisecond apiece.
+pub(crate) fn run_map_helpers(
+    pid: i32,
+    uids: &[IdRange],
+    gids: &[IdRange],
+) -> Result<(), UsernsError> {
+    let uid_helper = spawn_map_helper("newuidmap", pid, uids)?;
+    let gid_helper = spawn_map_helper("newgidmap", pid, gids);
+    // Both are waited for, whatever the first one says.
+    let uid_result = finish_map_helper(uid_helper);
+    let gid_result = gid_helper.and_then(finish_map_helper);
+    uid_result.and(gid_result)
+}
+
+fn spawn_map_helper(
     helper: &'static str,
     pid: i32,
     ranges: &[IdRange],
-) -> Result<(), UsernsError> {
+) -> Result<(&'static str, std::process::Child), UsernsError> {
     let path = crate::helpers::find(helper).ok_or(UsernsError::MissingHelper { helper })?;
     let mut cmd = crate::helpers::command(&path);
     cmd.arg(pid.to_string());
@@ -266,10 +282,25 @@ pub(crate) fn run_map_helper(
             r.size.to_string(),
         ]);
     }
-    let out = cmd.output().map_err(|source| UsernsError::Spawn {
+    cmd.stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().map_err(|source| UsernsError::Spawn {
         helper: helper.to_string(),
         source,
     })?;
+    Ok((helper, child))
+}
+
+fn finish_map_helper(
+    (helper, child): (&'static str, std::process::Child),
+) -> Result<(), UsernsError> {
+    let out = child
+        .wait_with_output()
+        .map_err(|source| UsernsError::Spawn {
+            helper: helper.to_string(),
+            source,
+        })?;
     if !out.status.success() {
         let stderr = String::from_utf8_lossy(&out.stderr).trim().to_string();
         return Err(UsernsError::Helper { helper, stderr });
@@ -454,10 +485,7 @@ fn reexec_fresh(mapping: &Mapping, mut cmd: Command) -> Result<ExitStatus, Usern
         .read_exact(&mut b)
         .map_err(UsernsError::Handshake)
         .and_then(|()| match mapping {
-            Mapping::Full { uids, gids } => {
-                run_map_helper("newuidmap", pid, uids)?;
-                run_map_helper("newgidmap", pid, gids)
-            }
+            Mapping::Full { uids, gids } => run_map_helpers(pid, uids, gids),
             Mapping::Single { uid, gid } => write_single_map(pid, *uid, *gid),
             Mapping::Root => Ok(()),
         });
@@ -602,5 +630,41 @@ mod tests {
         assert_eq!(joined(Some("single")), Some(Joined::Single));
         assert_eq!(joined(Some("x")), None);
         assert_eq!(joined(None), None);
+    }
+}
+
+/// The caller's uid as the host sees it: the same outside any user namespace, the id it maps to
+/// inside roost's (where the caller is 0). Journald and the kernel outside know only this one.
+pub fn host_uid() -> u32 {
+    let uid = Uid::current().as_raw();
+    let map = fs::read_to_string("/proc/self/uid_map").unwrap_or_default();
+    map_to_host(&map, uid).unwrap_or(uid)
+}
+
+/// `id` through the ranges of a uid_map/gid_map text (`inside outside count` per line).
+fn map_to_host(map: &str, id: u32) -> Option<u32> {
+    map.lines().find_map(|l| {
+        let n: Vec<u32> = l
+            .split_whitespace()
+            .filter_map(|x| x.parse().ok())
+            .collect();
+        let [inside, outside, count] = n[..] else {
+            return None;
+        };
+        (id >= inside && id - inside < count).then(|| outside + (id - inside))
+    })
+}
+
+#[cfg(test)]
+mod host_uid_tests {
+    use super::map_to_host;
+
+    #[test]
+    fn ids_map_through_their_range() {
+        let map = "         0       1000          1\n         1     100000      65536\n";
+        assert_eq!(map_to_host(map, 0), Some(1000));
+        assert_eq!(map_to_host(map, 5), Some(100004));
+        assert_eq!(map_to_host(map, 70000), None);
+        assert_eq!(map_to_host("0 0 4294967295\n", 1000), Some(1000));
     }
 }

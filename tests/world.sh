@@ -21,7 +21,7 @@ REG=127.0.0.1:$PORT; AREG=127.0.0.1:$AUTHPORT
 [ "$(id -u)" = 0 ] || { echo "tests/world.sh: run as root (it installs packages and creates the test user)" >&2; exit 1; }
 mkdir -p "$TB"; chmod 0755 "$TB"
 
-pkgs="uidmap slirp4netns passt netavark aardvark-dns iptables fuse-overlayfs fuse3 docker-registry skopeo umoci busybox-static jq curl apache2-utils
+pkgs="uidmap slirp4netns libslirp0 passt netavark aardvark-dns iptables fuse-overlayfs fuse3 docker-registry skopeo umoci busybox-static jq curl apache2-utils
       libseccomp-dev pkg-config util-linux procps hyperfine socat iperf3 gcc libc6-dev
       tmux bash-completion podman zsh fish"
 [ $WITH_DEBIAN = 1 ] && pkgs="$pkgs debootstrap"

@@ -43,7 +43,7 @@ fn first_positional_of_verb(root: &Command, args: &[OsString]) -> Option<usize> 
             return None;
         }
         if let Some(long) = arg.strip_prefix("--") {
-            if !long.contains('=') && takes_value(cmd, &|a| a.get_long() == Some(long)) {
+            if !long.contains('=') && takes_value(cmd, &|a| is_long(a, long)) {
                 i += 1;
             }
         } else if let Some(shorts) = arg.strip_prefix('-').filter(|s| !s.is_empty()) {
@@ -69,6 +69,11 @@ fn first_positional_of_verb(root: &Command, args: &[OsString]) -> Option<usize> 
     None
 }
 
+/// Whether `a` is the flag `--long`, by its name or one of its aliases (`--net` is `--network`).
+fn is_long(a: &clap::Arg, long: &str) -> bool {
+    a.get_long() == Some(long) || a.get_all_aliases().is_some_and(|all| all.contains(&long))
+}
+
 /// Whether the command line asks for the version (`--version` or `-v` before any subcommand); as in
 /// podman, whatever else it holds is ignored.
 pub fn asks_for_version(root: &Command, args: &[OsString]) -> bool {
@@ -79,7 +84,7 @@ pub fn asks_for_version(root: &Command, args: &[OsString]) -> bool {
             "--" => return false,
             _ if arg.starts_with("--") => {
                 let long = &arg[2..];
-                if !long.contains('=') && takes_value(root, &|a| a.get_long() == Some(long)) {
+                if !long.contains('=') && takes_value(root, &|a| is_long(a, long)) {
                     i += 1;
                 }
             }
@@ -144,6 +149,10 @@ mod tests {
             (
                 "roost run --tls-verify IMG sh",
                 "roost run --tls-verify IMG -- sh",
+            ),
+            (
+                "roost run --net n1 --net n2 IMG sh",
+                "roost run --net n1 --net n2 IMG -- sh",
             ),
         ] {
             assert_eq!(separated(line), want, "{line}");

@@ -8,7 +8,7 @@ use crate::engine::storage::{Driver, Forced};
 use crate::error::Error;
 use crate::network::NetworkConf;
 use crate::paths::{PathEnv, Paths};
-use crate::registry::{AuthFiles, RegistriesConf};
+use crate::registry::{AuthFiles, LazyConf};
 use crate::userns::{Joined, Mapping};
 
 fn env_path(key: &str) -> Option<PathBuf> {
@@ -17,10 +17,10 @@ fn env_path(key: &str) -> Option<PathBuf> {
         .map(PathBuf::from)
 }
 
-/// containers.conf as podman reads it: `$CONTAINERS_CONF`, else the system files then the user's;
-/// each file that parses, in that order (a later one's settings win).
+/// containers.conf as podman reads it: `$CONTAINERS_CONF`, else the system files then the user's,
+/// then `$CONTAINERS_CONF_OVERRIDE`; each file that parses, in that order (a later one's settings win).
 fn containers_conf(config_home: &std::path::Path) -> Vec<(PathBuf, toml::Table)> {
-    let files = match env_path("CONTAINERS_CONF") {
+    let mut files = match env_path("CONTAINERS_CONF") {
         Some(f) => vec![f],
         None => vec![
             PathBuf::from("/usr/share/containers/containers.conf"),
@@ -28,16 +28,72 @@ fn containers_conf(config_home: &std::path::Path) -> Vec<(PathBuf, toml::Table)>
             config_home.join("containers/containers.conf"),
         ],
     };
+    // Read last, so its keys win over every other file's (containers.conf(5)).
+    files.extend(env_path("CONTAINERS_CONF_OVERRIDE"));
     files
         .into_iter()
         .filter_map(|f| {
-            let table = std::fs::read_to_string(&f)
-                .ok()?
-                .parse::<toml::Table>()
-                .ok()?;
+            let text = std::fs::read_to_string(&f).ok()?;
+            let table = blank_comment_lines(&text).parse::<toml::Table>().ok()?;
             Some((f, table))
         })
         .collect()
+}
+
+/// `text` with its comment lines emptied (line numbers kept). podman's own containers.conf is 24 kB
+/// of comments around a dozen settings, and every roost command reads it: the TOML parser takes about
+/// five times longer over the comments than over what is left. A text with multi-line strings, where a
+/// line starting with `#` may be part of a value, is left as it is.
+fn blank_comment_lines(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.contains("\"\"\"") || text.contains("'''") {
+        return text.into();
+    }
+    let mut out = String::with_capacity(text.len() / 8);
+    for line in text.split_inclusive('\n') {
+        if line.trim_start().starts_with('#') {
+            out.push('\n');
+        } else {
+            out.push_str(line);
+        }
+    }
+    out.into()
+}
+
+/// containers.conf's `[engine] runtime`: roost always uses its built-in runtime, but a runtime
+/// that exists nowhere is a broken configuration, refused as podman refuses it.
+fn check_conf_runtime(
+    conf: &[(PathBuf, toml::Table)],
+    helpers: &crate::helpers::Helpers,
+) -> Result<(), Error> {
+    let Some((f, v)) = conf_value(conf, "engine", "runtime") else {
+        return Ok(());
+    };
+    let name = v.as_str().unwrap_or_default();
+    let listed = conf.iter().any(|(_, t)| {
+        t.get("engine")
+            .and_then(|e| e.get("runtimes"))
+            .and_then(|r| r.get(name))
+            .is_some()
+    });
+    let exists = name.is_empty()
+        || name == "roost"
+        || listed
+        || std::path::Path::new(name).is_absolute() && std::path::Path::new(name).exists()
+        || helpers.find(name).is_some();
+    if exists {
+        return Ok(());
+    }
+    Err(Error::Usage(format!(
+        "default OCI runtime \"{name}\" not found (set by `[engine] runtime` in {}): roost runs containers with its own built-in runtime (remove the key)",
+        f.display()
+    )))
+}
+
+/// `[containers] mounts`: a list of `--mount` values (checked when a container is created).
+fn conf_mounts(conf: &[(PathBuf, toml::Table)]) -> Vec<String> {
+    conf_value(conf, "containers", "mounts")
+        .and_then(|(_, v)| string_list(v))
+        .unwrap_or_default()
 }
 
 /// `[section] key` of the last file that sets it.
@@ -51,23 +107,40 @@ fn conf_value<'a>(
         .find_map(|(f, t)| Some((f, t.get(section)?.get(key)?)))
 }
 
-/// What `--network private` means: containers.conf's `[network] default_rootless_network_cmd`
-/// (podman 5's key), else pasta when it is installed, else slirp4netns.
-fn default_network(
-    conf: &[(PathBuf, toml::Table)],
-    helpers: &crate::helpers::Helpers,
-) -> crate::network::Helper {
-    match conf_value(conf, "network", "default_rootless_network_cmd") {
-        Some((_, v)) if v.as_str() == Some("pasta") => crate::network::Helper::Pasta,
-        Some((_, v)) if v.as_str() == Some("slirp4netns") => crate::network::Helper::Slirp4netns,
-        other => {
-            if let Some((f, v)) = other {
-                tracing::warn!(
-                    file = %f.display(),
-                    "ignoring default_rootless_network_cmd `{v}`: use pasta or slirp4netns"
-                );
-            }
-            crate::engine::container::network_settings::default_helper(helpers)
+/// The strings of an array value (other items skipped); `None` when it is not an array.
+fn string_list(v: &toml::Value) -> Option<Vec<String>> {
+    let list = v.as_array()?;
+    Some(
+        list.iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect(),
+    )
+}
+
+/// `[section] key` as a list of strings, with a warning (and nothing) when it is not an array.
+fn conf_strings(conf: &[(PathBuf, toml::Table)], section: &str, key: &str) -> Vec<String> {
+    let Some((f, v)) = conf_value(conf, section, key) else {
+        return Vec::new();
+    };
+    string_list(v).unwrap_or_else(|| {
+        tracing::warn!(file = %f.display(), "ignoring {key}: it must be an array of strings");
+        Vec::new()
+    })
+}
+
+/// What `--network private` means when containers.conf's `[network] default_rootless_network_cmd`
+/// (podman 5's key) says; `None` leaves the choice to [`Ctx::default_network`].
+fn default_network(conf: &[(PathBuf, toml::Table)]) -> Option<crate::network::Helper> {
+    match conf_value(conf, "network", "default_rootless_network_cmd")? {
+        (_, v) if v.as_str() == Some("pasta") => Some(crate::network::Helper::Pasta),
+        (_, v) if v.as_str() == Some("slirp4netns") => Some(crate::network::Helper::Slirp4netns),
+        (_, v) if v.as_str() == Some("slirp") => Some(crate::network::Helper::Builtin),
+        (f, v) => {
+            tracing::warn!(
+                file = %f.display(),
+                "ignoring default_rootless_network_cmd `{v}`: use pasta, slirp4netns or slirp"
+            );
+            None
         }
     }
 }
@@ -94,8 +167,10 @@ fn helpers(conf: &[(PathBuf, toml::Table)]) -> crate::helpers::Helpers {
     let mut dirs: Vec<PathBuf> = env_path("CONTAINERS_HELPER_BINARY_DIR")
         .into_iter()
         .collect();
-    if let Some((_, toml::Value::Array(list))) = conf_value(conf, "engine", "helper_binaries_dir") {
-        dirs.extend(list.iter().filter_map(|v| v.as_str()).map(PathBuf::from));
+    if let Some(list) =
+        conf_value(conf, "engine", "helper_binaries_dir").and_then(|(_, v)| string_list(v))
+    {
+        dirs.extend(list.into_iter().map(PathBuf::from));
     }
     crate::helpers::Helpers::new(dirs, std::env::var_os("PATH").as_deref())
 }
@@ -103,20 +178,23 @@ fn helpers(conf: &[(PathBuf, toml::Table)]) -> crate::helpers::Helpers {
 /// The network settings of containers.conf besides the default helper (for each key, the last file
 /// that sets it wins): `[network] pasta_options` and `[containers] host_containers_internal_ip`.
 fn network_conf(conf: &[(PathBuf, toml::Table)]) -> NetworkConf {
-    let mut out = NetworkConf::default();
-    if let Some((f, opts)) = conf_value(conf, "network", "pasta_options") {
-        match opts.as_array() {
-            Some(a) => {
-                out.pasta_options = a
-                    .iter()
-                    .filter_map(|o| o.as_str().map(str::to_string))
-                    .collect();
-            }
-            None => tracing::warn!(
-                file = %f.display(),
-                "ignoring pasta_options: it must be an array of strings"
-            ),
+    let mut out = NetworkConf {
+        pasta_options: conf_strings(conf, "network", "pasta_options"),
+        dns_servers: conf_strings(conf, "containers", "dns_servers"),
+        dns_searches: conf_strings(conf, "containers", "dns_searches"),
+        dns_options: conf_strings(conf, "containers", "dns_options"),
+        ..NetworkConf::default()
+    };
+    for ip in conf_strings(conf, "network", "default_host_ips") {
+        match ip.parse() {
+            Ok(ip) => out.default_host_ips.push(ip),
+            Err(_) => tracing::warn!("ignoring default_host_ips entry `{ip}`: not an IP address"),
         }
+    }
+    if let Some((_, toml::Value::String(f))) = conf_value(conf, "containers", "base_hosts_file")
+        && !f.is_empty()
+    {
+        out.base_hosts_file = Some(f.clone());
     }
     if let Some((f, v)) = conf_value(conf, "containers", "host_containers_internal_ip") {
         match v.as_str() {
@@ -268,17 +346,22 @@ fn registry_timeout() -> Result<std::time::Duration, Error> {
 
 pub(super) fn build(global: &GlobalArgs, joined: Option<Joined>) -> Result<Ctx, Error> {
     let paths = paths(global)?;
+    // podman's first debug lines ("Using graph root …").
+    tracing::debug!(
+        graph_root = %paths.data.display(),
+        run_root = %paths.runtime.display(),
+        "using the store"
+    );
     // Before anything makes a directory below them with the default mode: the store and the runtime
     // state are private (a stat each when they already are; older stores are tightened).
     crate::store::make_private(&paths.data)?;
     crate::paths::private_dir(&paths.runtime)?;
     let mapping = Mapping::detect(std::path::Path::new("/etc"))?;
-    let registries_files = crate::registry::conf_files(&crate::registry::ConfDirs {
+    let registries = LazyConf::new(crate::registry::ConfDirs {
         system: PathBuf::from("/etc/containers"),
         user: paths.config_home.join("containers"),
         forced: env_path("CONTAINERS_REGISTRIES_CONF"),
     });
-    let registries = RegistriesConf::load(&registries_files)?;
     let mut auth =
         crate::registry::default_auth_files(&paths.runtime_base, &paths.config_home, &paths.home);
     if let Some(f) = env_path("REGISTRY_AUTH_FILE") {
@@ -289,12 +372,20 @@ pub(super) fn build(global: &GlobalArgs, joined: Option<Joined>) -> Result<Ctx, 
     }
     let conf = containers_conf(&paths.config_home);
     let helpers = helpers(&conf);
-    let default_network = default_network(&conf, &helpers);
+    check_conf_runtime(&conf, &helpers)?;
+    let default_network = default_network(&conf);
     crate::helpers::init(helpers);
     let network_conf = network_conf(&conf);
     let events = events_conf(&conf, global.events_backend.as_deref(), &paths)?;
+    let log_driver = conf_value(&conf, "containers", "log_driver").map(|(f, v)| {
+        (
+            v.as_str().map_or_else(|| v.to_string(), str::to_string),
+            f.clone(),
+        )
+    });
     Ok(Ctx {
         events,
+        log_driver,
         registry_timeout: registry_timeout()?,
         cgroup: crate::engine::container::resources::CgroupSettings {
             manager: global
@@ -305,6 +396,7 @@ pub(super) fn build(global: &GlobalArgs, joined: Option<Joined>) -> Result<Ctx, 
             runtime_dir: std::env::var_os("XDG_RUNTIME_DIR").map(std::path::PathBuf::from),
         },
         rootless: joined.is_some() || !nix::unistd::Uid::current().is_root(),
+        conf_mounts: conf_mounts(&conf),
         notify_socket: std::env::var("NOTIFY_SOCKET")
             .ok()
             .filter(|s| !s.is_empty())
@@ -316,7 +408,6 @@ pub(super) fn build(global: &GlobalArgs, joined: Option<Joined>) -> Result<Ctx, 
         mapping,
         joined,
         registries,
-        registries_files,
         auth,
     })
 }
@@ -336,14 +427,12 @@ pub(super) fn with_authfile(ctx: &Ctx, authfile: Option<&PathBuf>) -> AuthFiles 
 /// environment variables over them (`PODMAN_COMPOSE_PROVIDER`, `PODMAN_COMPOSE_WARNING_LOGS`).
 pub(super) fn compose_conf(paths: &Paths) -> super::compose::ComposeConf {
     let conf = containers_conf(&paths.config_home);
-    let providers = match conf_value(&conf, "engine", "compose_providers") {
-        Some((_, toml::Value::Array(list))) => list
-            .iter()
-            .filter_map(|v| v.as_str())
-            .map(PathBuf::from)
-            .collect(),
-        _ => Vec::new(),
-    };
+    let providers = conf_value(&conf, "engine", "compose_providers")
+        .and_then(|(_, v)| string_list(v))
+        .unwrap_or_default()
+        .into_iter()
+        .map(PathBuf::from)
+        .collect();
     let mut warning_logs = conf_value(&conf, "engine", "compose_warning_logs")
         .and_then(|(_, v)| v.as_bool())
         .unwrap_or(true);
@@ -357,9 +446,15 @@ pub(super) fn compose_conf(paths: &Paths) -> super::compose::ComposeConf {
     }
 }
 
+/// Where this process finds its helper programs (containers.conf's `helper_binaries_dir`), for a
+/// process that re-executes itself into the user namespace without building a whole [`Ctx`].
+pub(super) fn init_helpers(paths: &Paths) {
+    crate::helpers::init(helpers(&containers_conf(&paths.config_home)));
+}
+
 /// Print, once per runtime directory, the warnings about a degraded setup.
-pub(super) fn warn_once(ctx: &Ctx) {
-    let marker = |name: &str| ctx.paths.runtime_base.join(format!(".roost-warned-{name}"));
+pub(super) fn warn_once(paths: &Paths, mapping: &Mapping) {
+    let marker = |name: &str| paths.runtime_base.join(format!(".roost-warned-{name}"));
     let once = |name: &str, text: String| {
         let m = marker(name);
         if !m.exists() {
@@ -370,16 +465,16 @@ pub(super) fn warn_once(ctx: &Ctx) {
             let _ = std::fs::write(m, b"");
         }
     };
-    if let Some(why) = &ctx.paths.runtime_fallback {
+    if let Some(why) = &paths.runtime_fallback {
         once(
             "runtime-dir",
             format!(
                 "{why}; using the private directory `{}` instead",
-                ctx.paths.runtime_base.display()
+                paths.runtime_base.display()
             ),
         );
     }
-    if let Mapping::Single { uid, .. } = ctx.mapping {
+    if let Mapping::Single { uid, .. } = *mapping {
         let name = nix::unistd::User::from_uid(uid.into())
             .ok()
             .flatten()
@@ -406,6 +501,25 @@ mod tests {
             PathBuf::from("containers.conf"),
             text.parse().expect("valid toml"),
         )]
+    }
+
+    #[test]
+    fn comment_lines_are_blanked_before_parsing() {
+        let text = "# a comment\n[engine]\n  # indented comment\ncgroup_manager = \"cgroupfs\" # trailing\nx = \"#not\"\n#last";
+        let blanked = blank_comment_lines(text);
+        assert_eq!(
+            blanked,
+            "\n[engine]\n\ncgroup_manager = \"cgroupfs\" # trailing\nx = \"#not\"\n\n"
+        );
+        assert_eq!(
+            blanked.parse::<toml::Table>().unwrap(),
+            text.parse::<toml::Table>().unwrap()
+        );
+        // In a multi-line string a `#` line is part of the value: nothing is touched.
+        let multi = "[engine]\nx = \"\"\"\n# kept\n\"\"\"\n";
+        assert_eq!(blank_comment_lines(multi), multi);
+        let literal = "[engine]\nx = '''\n# kept\n'''\n";
+        assert_eq!(blank_comment_lines(literal), literal);
     }
 
     #[test]

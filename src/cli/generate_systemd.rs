@@ -72,7 +72,7 @@ pub struct SystemdArgs {
     #[arg(long)]
     pub template: bool,
     /// The container or pod
-    #[arg(value_name = "CONTAINER|POD", add = ArgValueCandidates::new(super::complete::container_names))]
+    #[arg(value_name = "CONTAINER|POD", add = ArgValueCandidates::new(super::complete::pod_and_container_names))]
     pub target: String,
 }
 

@@ -33,21 +33,49 @@ impl KubeCommand {
 
 #[derive(Debug, Args)]
 #[command(
-    after_long_help = "Examples:\n  roost kube play app.yaml\n  roost kube play --replace --network pasta app.yaml\n  roost kube generate mypod > app.yaml && roost kube down app.yaml && roost kube play app.yaml"
+    after_long_help = "Examples:\n  roost kube play app.yaml\n  roost kube play --replace --network pasta app.yaml\n  roost kube play --configmap env.yaml --publish 8080:80 app.yaml\n  roost kube play --annotation io.containers.autoupdate=registry app.yaml   (with PODMAN_SYSTEMD_UNIT set: `auto-update` updates its containers)\n  roost kube play --replace --service-container=true app.yaml   (what a Quadlet .kube unit runs)\n  roost kube generate mypod > app.yaml && roost kube down app.yaml && roost kube play app.yaml"
 )]
 pub struct PlayArgs {
     /// Remove what a previous play of the file made, then play it again
     #[arg(long)]
     pub replace: bool,
-    /// Start the pods after creating them (`--start=false` only creates them)
-    #[arg(long, num_args = 0..=1, default_missing_value = "true", default_value = "true", value_name = "BOOL")]
+    /// Start the pods after creating them (`--start=false` only creates them, and the service
+    /// container of --service-container: `pod start` starts it with its pod)
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "true", value_name = "BOOL")]
     pub start: bool,
-    /// The pods' network: pasta[:OPTS], slirp4netns[:OPTS], none, host, or bridge network names
-    #[arg(long, value_name = "MODE", default_value = "", hide_default_value = true, add = ArgValueCandidates::new(crate::cli::complete::network_modes))]
-    pub network: String,
+    /// The pods' network: pasta[:OPTS], slirp4netns[:OPTS], slirp[:OPTS], none, host, or bridge
+    /// network names NAME[:ip=IP,alias=A,...] (repeatable for several bridge networks)
+    #[arg(long, visible_alias = "net", value_name = "MODE", add = ArgValueCandidates::new(crate::cli::complete::network_modes))]
+    pub network: Vec<String>,
+    /// Publish a container port: [[IP:][HOSTPORT]:]CONTAINERPORT[/PROTO] (repeatable). It replaces
+    /// the YAML's hostPort for the same containerPort and protocol, or adds a publication
+    #[arg(long, value_name = "[[IP:][HOSTPORT]:]CONTAINERPORT[/PROTO]")]
+    pub publish: Vec<String>,
+    /// A YAML file of ConfigMaps the pods' env, envFrom and configMap volumes may use as if they
+    /// were in the played file (repeatable, or comma-separated)
+    #[arg(long, value_name = "FILE", value_delimiter = ',', value_hint = clap::ValueHint::FilePath)]
+    pub configmap: Vec<PathBuf>,
+    /// Add an annotation KEY=VALUE to every pod and container (repeatable). podman's
+    /// io.containers.autoupdate=registry|local (every container) and
+    /// io.containers.autoupdate/NAME=… (the YAML's container NAME) also become the containers'
+    /// io.containers.autoupdate label, which `auto-update` reads (as annotations in the YAML do)
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub annotation: Vec<String>,
+    /// Logging driver of every container: k8s-file (default), journald, passthrough or none (see
+    /// `run --log-driver`)
+    #[arg(long, value_name = "DRIVER", value_parser = ["k8s-file", "json-file", "journald", "passthrough", "none"])]
+    pub log_driver: Option<String>,
+    /// Logging driver options of every container: max-size=SIZE, path=FILE, tag=TAG (see `run
+    /// --log-opt`)
+    #[arg(long, value_name = "NAME=VALUE")]
+    pub log_opt: Vec<String>,
+    /// User namespace of the pods (each pod's containers share it, as with `pod create --userns`):
+    /// host (roost's own, the default) or keep-id[:uid=U,gid=G,size=S]
+    #[arg(long, value_name = "MODE")]
+    pub userns: Option<String>,
     /// Build images from directories named like them next to the YAML (`--build=false`: never;
     /// default: only images that are missing)
-    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
     pub build: Option<bool>,
     /// Where --build looks for the images' directories (default: the YAML file's directory)
     #[arg(long, value_name = "DIR", value_hint = clap::ValueHint::DirPath)]
@@ -59,8 +87,17 @@ pub struct PlayArgs {
     #[arg(long)]
     pub down: bool,
     /// Require HTTPS and verify certificates when pulling
-    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
     pub tls_verify: Option<bool>,
+    /// Also make a service container (`<id>-service`) that stands for the pods: the main process of
+    /// a systemd unit (Quadlet `.kube`). It starts once the pods' containers run (its monitor sends
+    /// READY=1 to NOTIFY_SOCKET) and stops when they have all exited; `kube down` removes it
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_name = "BOOL")]
+    pub service_container: bool,
+    /// How the service container's exit code reflects the containers': none (0), all (non-zero if
+    /// all failed), any (non-zero if any failed); needs --service-container
+    #[arg(long, value_name = "HOW", value_parser = engine::Propagation::NAMES)]
+    pub service_exit_code_propagation: Option<String>,
     /// The YAML file, `-` for stdin
     #[arg(value_name = "FILE|-", value_hint = clap::ValueHint::FilePath)]
     pub file: String,
@@ -68,8 +105,9 @@ pub struct PlayArgs {
 
 #[derive(Debug, Args)]
 pub struct DownArgs {
-    /// Also remove the volumes of the YAML's PersistentVolumeClaims
-    #[arg(long)]
+    /// Also remove the volumes of the YAML's PersistentVolumeClaims (`--force=false`: keep them,
+    /// the default)
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_name = "BOOL")]
     pub force: bool,
     /// The YAML file, `-` for stdin
     #[arg(value_name = "FILE|-", value_hint = clap::ValueHint::FilePath)]
@@ -114,10 +152,35 @@ fn play(ctx: &Ctx, a: &PlayArgs) -> Result<i32, Error> {
         return print_down(&engine::down(ctx, &source_name, &text, false)?);
     }
     let mut net = NetworkRequest {
-        mode: a.network.clone(),
+        mode: network_mode(&a.network)?,
         ..Default::default()
     };
     let networks = crate::cli::pod::bridge_networks(&mut net)?;
+    let mut publish = Vec::new();
+    for p in &a.publish {
+        publish.extend(
+            crate::network::parse_publish(p)
+                .map_err(|e| Error::Usage(format!("--publish `{p}`: {e}")))?,
+        );
+    }
+    let mut config_map_files = Vec::new();
+    for f in &a.configmap {
+        let text = std::fs::read_to_string(f)
+            .map_err(|e| Error::io(format!("read the --configmap file `{}`", f.display()), e))?;
+        config_map_files.push((f.display().to_string(), text));
+    }
+    passthrough_off_terminal(a.log_driver.as_deref())?;
+    let propagation = a
+        .service_exit_code_propagation
+        .as_deref()
+        .map(engine::Propagation::parse)
+        .transpose()
+        .map_err(Error::Usage)?;
+    if propagation.is_some() && !a.service_container {
+        return Err(Error::Usage(
+            "--service-exit-code-propagation needs --service-container=true".into(),
+        ));
+    }
     let opts = PlayOptions {
         source_name,
         text,
@@ -128,6 +191,18 @@ fn play(ctx: &Ctx, a: &PlayArgs) -> Result<i32, Error> {
         networks,
         build: a.build,
         tls_verify: a.tls_verify,
+        service_container: a.service_container.then(|| propagation.unwrap_or_default()),
+        annotations: crate::cli::key_values("--annotation", &a.annotation)?,
+        config_map_files,
+        publish,
+        log_driver: a.log_driver.clone(),
+        log_opts: crate::engine::container::logs::parse_log_opts(&a.log_opt)?,
+        userns: crate::cli::container::userns::request_mode(
+            a.userns.clone().filter(|u| u != "host"),
+        )?,
+        systemd_unit: std::env::var(crate::engine::systemd::UNIT_VARIABLE)
+            .ok()
+            .filter(|u| !u.is_empty()),
     };
     let build = crate::cli::image::build_printer(a.quiet);
     let report = engine::play(ctx, &opts, &Progress::new(a.quiet), &build)?;
@@ -146,6 +221,45 @@ fn play(ctx: &Ctx, a: &PlayArgs) -> Result<i32, Error> {
         text.push('\n');
     }
     out(&text).map(|()| 0)
+}
+
+/// `--network` given once, or several bridge networks (`a,b` as `--network a --network b`); a mode
+/// (pasta, host, …) only alone.
+fn network_mode(flags: &[String]) -> Result<String, Error> {
+    if let [one] = flags {
+        return Ok(one.clone());
+    }
+    let is_mode = |n: &str| {
+        matches!(
+            n,
+            "" | "default" | "host" | "none" | "private" | "pasta" | "slirp4netns" | "slirp"
+        ) || ["pasta:", "slirp4netns:", "slirp:", "container:", "ns:"]
+            .iter()
+            .any(|p| n.starts_with(p))
+    };
+    if let Some(m) = flags.iter().find(|n| is_mode(n)) {
+        return Err(Error::Usage(format!(
+            "--network `{m}` cannot be combined with other --network flags: only bridge networks can be given more than once"
+        )));
+    }
+    Ok(flags.join(","))
+}
+
+/// `--log-driver passthrough` hands the containers our stdio, which must not be a terminal (as
+/// for `run`).
+fn passthrough_off_terminal(driver: Option<&str>) -> Result<(), Error> {
+    use std::io::IsTerminal;
+    let terminal = std::io::stdin().is_terminal()
+        || std::io::stdout().is_terminal()
+        || std::io::stderr().is_terminal();
+    if driver == Some("passthrough") && terminal {
+        return Err(Error::Usage(
+            "the '--log-driver passthrough' option cannot be used on a TTY: redirect the stdin, stdout \
+             and stderr of roost (as a systemd unit does), or use another log driver"
+                .into(),
+        ));
+    }
+    Ok(())
 }
 
 fn print_down(r: &engine::DownReport) -> Result<i32, Error> {

@@ -2,12 +2,13 @@
 //! This is the only layer that reads the environment or writes to stdout/stderr (errors are printed once,
 //! in `main`).
 
-mod argv;
+pub(crate) mod argv;
 mod auto_update;
 mod cobra;
 mod complete;
 pub(crate) mod compose;
-mod container;
+mod connection;
+pub(crate) mod container;
 mod ctx;
 mod doctor;
 mod events;
@@ -15,9 +16,9 @@ pub mod format;
 mod generate;
 mod generate_systemd;
 mod image;
-mod kube;
+pub(crate) mod kube;
 mod network;
-mod pod;
+pub(crate) mod pod;
 mod progress;
 mod quadlet;
 mod secret;
@@ -35,7 +36,8 @@ use crate::error::Error;
 #[derive(Debug, Parser)]
 #[command(
     name = "roost",
-    about = "Manage images and containers without root and without a daemon (podman-compatible)",
+    about = "Manage pods, containers and images",
+    long_about = "Manage pods, containers and images without root and without a daemon (podman-compatible)",
     disable_version_flag = true,
     // As cobra: a repeated single-value option takes its last value (`--name a --name b`).
     args_override_self = true,
@@ -59,7 +61,7 @@ pub struct GlobalArgs {
     pub runroot: Option<PathBuf>,
     /// Log messages at and above this level: trace, debug, info, warn, error
     #[arg(long, global = true, value_name = "LEVEL", default_value = "warn",
-          value_parser = ["trace", "debug", "info", "warn", "warning", "error", "fatal", "panic"])]
+          add = clap_complete::engine::ArgValueCandidates::new(complete::log_levels))]
     pub log_level: String,
     /// Storage driver for container root file systems: overlay, fuse-overlayfs or vfs
     #[arg(long, global = true, value_name = "DRIVER", value_parser = ["overlay", "fuse-overlayfs", "vfs"])]
@@ -68,7 +70,7 @@ pub struct GlobalArgs {
     #[arg(short = 'v', long)]
     pub version: bool,
     /// Same as --log-level=debug (docker compatibility)
-    #[arg(short = 'D', long, global = true, conflicts_with = "log_level")]
+    #[arg(short = 'D', long, global = true)]
     pub debug: bool,
     /// Write roost's own output (not containers' output or logs) to this file (before the command:
     /// `generate` has an --out of its own)
@@ -137,7 +139,7 @@ impl GlobalArgs {
         }
         if let Some(r) = self.runtime.as_deref().filter(|r| *r != "roost") {
             return Err(Error::Usage(format!(
-                "OCI runtime `{r}` not found: roost runs containers with its own built-in runtime (drop --runtime)"
+                "OCI runtime \"{r}\" not found: roost runs containers with its own built-in runtime (drop --runtime)"
             )));
         }
         if let Some(f) = self.runtime_flag.first() {
@@ -214,6 +216,9 @@ pub enum Command {
     Port(container::PortArgs),
     /// Build an image from a Containerfile
     Build(image::BuildArgs),
+    /// Build images (docker buildx compatibility: `buildx build` is `build`)
+    #[command(subcommand)]
+    Buildx(image::BuildxCommand),
     /// Pull an image from a registry
     Pull(image::PullArgs),
     /// Push an image to a registry
@@ -297,6 +302,7 @@ impl Command {
         use image::ImageCommand as I;
         match self {
             Command::Build(_)
+            | Command::Buildx(image::BuildxCommand::Build(_))
             | Command::Pull(_)
             | Command::Push(_)
             | Command::Rmi(_)
@@ -360,6 +366,9 @@ pub fn run() -> Result<i32, Error> {
         Ok(m) => m,
         Err(e) => return clap_exit(e, &args),
     };
+    if let Some(message) = cobra::latest_conflict(&cli_cmd, &matches) {
+        return Err(Error::Usage(message));
+    }
     let cli = Cli::from_arg_matches(&matches).map_err(|e| Error::Usage(e.to_string()))?;
     if cli.global.version {
         println!("{}", system::version_line(as_podman));
@@ -369,14 +378,39 @@ pub fn run() -> Result<i32, Error> {
         return missing_command(&args);
     };
     cli.global.check()?;
-    let level = if cli.global.debug {
-        "debug"
-    } else {
-        &cli.global.log_level
-    };
-    let level = crate::logging::parse_level(level).map_err(Error::Usage)?;
+    let level = log_level(&cli.global, &matches)?;
     crate::logging::init(level);
+    let path = command_path(&args);
+    tracing::info!(
+        "{} filtering at log level {}",
+        persona(&args),
+        level.as_str().to_lowercase()
+    );
+    tracing::debug!("Called {path}.PersistentPreRunE({})", shell_words(&args));
+    tracing::trace!(command = %path, "parsed the command line");
     redirect_output(&cli.global)?;
+    let result = run_command(command, &cli.global, joined, &args, as_podman);
+    // podman's last words at debug level, whether the command failed or not.
+    tracing::debug!("Shutting down engines");
+    result
+}
+
+/// The command line as one string, for the debug log.
+fn shell_words(args: &[OsString]) -> String {
+    args.iter()
+        .map(|a| a.to_string_lossy())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Run a parsed command: in this process, or re-executed in the user namespace when it needs it.
+fn run_command(
+    command: Command,
+    global: &GlobalArgs,
+    joined: Option<crate::userns::Joined>,
+    args: &[OsString],
+    as_podman: bool,
+) -> Result<i32, Error> {
     match command {
         Command::Completion(a) => return generate::completion(&a),
         Command::Generate(g)
@@ -390,19 +424,74 @@ pub fn run() -> Result<i32, Error> {
         Command::Version(a) => return system::version(&a, as_podman),
         // Files and systemd only: no store, no user namespace.
         Command::Quadlet(q) => return quadlet::dispatch(&q),
+        Command::System(system::SystemCommand::Connection(c)) => return connection::dispatch(&c),
         _ => {}
     }
-    let ctx = ctx::build(&cli.global, joined)?;
-    if command.needs_userns() && joined.is_none() && ctx.mapping != crate::userns::Mapping::Root {
-        ctx::warn_once(&ctx);
-        let status = crate::userns::reexec(&ctx.mapping, &args, &ctx.paths)?;
-        return Ok(exit_status(status));
+    if command.needs_userns() && joined.is_none() {
+        // Only what the re-exec needs: the child builds the whole context (registries.conf,
+        // containers.conf, storage.conf…) itself, and reports its errors.
+        let paths = ctx::paths(global)?;
+        let mapping = crate::userns::Mapping::detect(std::path::Path::new("/etc"))?;
+        if mapping != crate::userns::Mapping::Root {
+            ctx::warn_once(&paths, &mapping);
+            ctx::init_helpers(&paths);
+            let status = crate::userns::reexec(&mapping, args, &paths)?;
+            return Ok(exit_status(status));
+        }
     }
+    let ctx = ctx::build(global, joined)?;
     dispatch(&ctx, command)
+}
+
+/// The level of `--log-level`/`--debug`. As podman, a level it does not know and both flags
+/// together end roost with status 1 (podman checks them before any command runs).
+fn log_level(global: &GlobalArgs, matches: &clap::ArgMatches) -> Result<tracing::Level, Error> {
+    let given = |m: &clap::ArgMatches| {
+        m.value_source("log_level") == Some(clap::parser::ValueSource::CommandLine)
+    };
+    let mut m = matches;
+    let mut explicit = given(m);
+    while let Some((_, sub)) = m.subcommand() {
+        m = sub;
+        explicit |= given(m);
+    }
+    let fail = |message: String| {
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!("{message}");
+        }
+        Error::Reported(1)
+    };
+    if global.debug && explicit {
+        return Err(fail(
+            "Setting --log-level and --debug is not allowed".to_string(),
+        ));
+    }
+    let name = if global.debug {
+        "debug"
+    } else {
+        &global.log_level
+    };
+    crate::logging::parse_level(name).map_err(|_| {
+        fail(format!(
+            "Log Level {name:?} is not supported, choose from: {}",
+            crate::logging::LEVELS.join(", ")
+        ))
+    })
 }
 
 /// Where `out` writes instead of stdout (`--out FILE`, `--noout`), set once before any output.
 static OUTPUT: std::sync::OnceLock<std::fs::File> = std::sync::OnceLock::new();
+
+/// Where a program roost runs for the user (`unshare CMD`) writes its stdout: `--out`'s file as
+/// podman does (it hands such a program its redirected stdout), else roost's own stdout.
+pub(crate) fn redirected_stdout() -> Option<std::process::Stdio> {
+    OUTPUT
+        .get()?
+        .try_clone()
+        .ok()
+        .map(std::process::Stdio::from)
+}
 
 fn redirect_output(global: &GlobalArgs) -> Result<(), Error> {
     let path = match (&global.out, global.noout) {
@@ -464,16 +553,43 @@ fn bin_name(args: &[OsString]) -> String {
 /// A command that needs a subcommand, given none: its help, then podman's error (status 125).
 fn missing_command(args: &[OsString]) -> Result<i32, Error> {
     let path = command_path(args);
-    let mut cmd = Cli::command();
-    for word in path.split(' ').skip(1) {
-        let Some(sub) = cmd.find_subcommand(word).cloned() else {
-            break;
-        };
-        cmd = sub;
-    }
-    let help = cmd.bin_name(&path).render_help().to_string();
-    out(&format!("{help}\n"))?;
+    out(&format!("{}\n", help_text(args, &path)))?;
     Err(Error::Usage(format!("missing command '{path} COMMAND'")))
+}
+
+/// The help of the command at `path`, in podman's layout. As podman, the root's help leaves out
+/// `--remote` when a connection is chosen (`CONTAINER_HOST`, `CONTAINER_CONNECTION`, `--url`,
+/// `--connection`): then every command is remote anyway.
+fn help_text(args: &[OsString], path: &str) -> String {
+    let chosen = ["CONTAINER_HOST", "CONTAINER_CONNECTION"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some_and(|x| !x.is_empty()))
+        || args.iter().filter_map(|a| a.to_str()).any(|a| {
+            ["--url", "--connection", "--context"]
+                .iter()
+                .any(|f| a == *f || a.starts_with(&format!("{f}=")))
+        });
+    let hide: &[&str] = if chosen { &["remote"] } else { &[] };
+    cobra::help(&Cli::command(), path, hide)
+}
+
+/// The command whose help `args` ask for: the command path, or after `help` the words that follow
+/// it (`podman help image ls` is `podman image ls --help`).
+fn help_path(args: &[OsString]) -> String {
+    let at = (1..args.len()).find(|&i| {
+        args[i] == "help"
+            && !args[i - 1]
+                .to_str()
+                .is_some_and(|p| p.starts_with('-') && i > 1)
+    });
+    match at {
+        Some(i) => {
+            let mut rest = args.to_vec();
+            rest.remove(i);
+            command_path(&rest)
+        }
+        None => command_path(args),
+    }
 }
 
 /// Whether roost runs under podman's name (a `podman` link, or `podman-…` such as `podman-remote`),
@@ -505,7 +621,11 @@ fn exit_status(status: std::process::ExitStatus) -> i32 {
 fn clap_exit(e: clap::Error, args: &[OsString]) -> Result<i32, Error> {
     use clap::error::ErrorKind;
     match e.kind() {
-        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+        ErrorKind::DisplayHelp => {
+            out(&help_text(args, &help_path(args)))?;
+            Ok(0)
+        }
+        ErrorKind::DisplayVersion => {
             let _ = e.print();
             Ok(0)
         }
@@ -581,6 +701,7 @@ fn dispatch(ctx: &crate::engine::Ctx, command: Command) -> Result<i32, Error> {
         Command::Top(a) => container::top(ctx, &a),
         Command::Port(a) => container::port(ctx, &a),
         Command::Build(a) => image::build(ctx, &a),
+        Command::Buildx(b) => image::buildx(ctx, &b),
         Command::Pull(a) => image::pull(ctx, &a),
         Command::Push(a) => image::push(ctx, &a),
         Command::Images(a) => image::images(ctx, &a),

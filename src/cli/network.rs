@@ -60,13 +60,13 @@ pub struct CreateArgs {
     #[arg(long, value_name = "RANGE")]
     pub ip_range: Vec<String>,
     /// Restrict external access from this network
-    #[arg(long)]
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_name = "BOOL")]
     pub internal: bool,
     /// Do not run a DNS server for container names on this network
-    #[arg(long)]
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_name = "BOOL")]
     pub disable_dns: bool,
     /// Add an IPv6 subnet (a random unique-local /64 unless --subnet gives one)
-    #[arg(long)]
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_name = "BOOL")]
     pub ipv6: bool,
     /// Set metadata for the network (KEY=VALUE)
     #[arg(long, value_name = "KEY=VALUE")]
@@ -87,7 +87,7 @@ pub struct CreateArgs {
 
 #[derive(Debug, Args)]
 pub struct LsArgs {
-    /// Print only network IDs
+    /// Print only network names
     #[arg(short, long)]
     pub quiet: bool,
     /// Pretty-print with a Go template, `json`, or `table …`
@@ -100,7 +100,7 @@ pub struct LsArgs {
     #[arg(long)]
     pub no_trunc: bool,
     /// Omit the table heading
-    #[arg(long)]
+    #[arg(short, long)]
     pub noheading: bool,
 }
 
@@ -118,9 +118,14 @@ pub struct RmArgs {
     /// Remove the containers that use the network, then the network
     #[arg(short, long)]
     pub force: bool,
-    /// Seconds to wait before forcibly stopping running containers (accepted for podman)
-    #[arg(short = 't', long, value_name = "SECONDS")]
-    pub time: Option<u32>,
+    /// Seconds to wait before forcibly stopping running containers (accepted for podman; -1 waits for ever)
+    #[arg(
+        short = 't',
+        long,
+        value_name = "SECONDS",
+        allow_negative_numbers = true
+    )]
+    pub time: Option<i64>,
     #[arg(value_name = "NETWORK", required = true, add = ArgValueCandidates::new(network_names))]
     pub names: Vec<String>,
 }
@@ -189,6 +194,66 @@ struct NetworkView {
     options: std::collections::BTreeMap<String, String>,
     #[serde(rename = "IPAMOptions")]
     ipam_options: std::collections::BTreeMap<String, String>,
+    /// The running containers on the network (inspect only), by id.
+    containers: std::collections::BTreeMap<String, ContainerOnNetwork>,
+}
+
+/// podman's `network inspect` entry for a running container on the network.
+#[derive(Serialize)]
+struct ContainerOnNetwork {
+    name: String,
+    interfaces: std::collections::BTreeMap<String, InterfaceView>,
+}
+
+#[derive(Serialize)]
+struct InterfaceView {
+    subnets: Vec<InterfaceSubnet>,
+    mac_address: String,
+}
+
+#[derive(Serialize)]
+struct InterfaceSubnet {
+    ipnet: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    gateway: String,
+}
+
+/// The running containers on network `name`, as podman's inspect shows them.
+fn containers_on(
+    ctx: &Ctx,
+    name: &str,
+) -> Result<std::collections::BTreeMap<String, ContainerOnNetwork>, Error> {
+    let found = network_settings::network_containers(ctx, name)?;
+    Ok(found
+        .into_iter()
+        .map(|(id, (cname, i))| {
+            let subnets = i
+                .addresses
+                .iter()
+                .map(|(ip, prefix)| InterfaceSubnet {
+                    ipnet: format!("{ip}/{prefix}"),
+                    gateway: i
+                        .gateways
+                        .iter()
+                        .find(|g| g.is_ipv4() == ip.is_ipv4())
+                        .map(|g| g.to_string())
+                        .unwrap_or_default(),
+                })
+                .collect();
+            let iface = InterfaceView {
+                subnets,
+                mac_address: i.mac.clone(),
+            };
+            let interfaces = [(i.interface.clone(), iface)].into_iter().collect();
+            (
+                id,
+                ContainerOnNetwork {
+                    name: cname,
+                    interfaces,
+                },
+            )
+        })
+        .collect())
 }
 
 #[derive(Serialize)]
@@ -238,6 +303,7 @@ fn view(n: &Network, trunc: bool) -> NetworkView {
         labels: n.labels.clone(),
         options: n.options.clone(),
         ipam_options: n.ipam_options.clone(),
+        containers: Default::default(),
     }
 }
 
@@ -271,9 +337,10 @@ fn ls(ctx: &Ctx, a: &LsArgs) -> Result<i32, Error> {
     let nets = engine::list(ctx, &filters)?;
     let trunc = !a.no_trunc;
     if a.quiet {
+        // podman-network-ls(1): `-q` prints the network names.
         return out(&nets
             .iter()
-            .map(|n| format!("{}\n", view(n, trunc).id))
+            .map(|n| format!("{}\n", n.name))
             .collect::<String>())
         .map(|()| 0);
     }
@@ -295,6 +362,12 @@ fn ls(ctx: &Ctx, a: &LsArgs) -> Result<i32, Error> {
     out(&text).map(|()| 0)
 }
 
+/// Network `name`'s template view (for completing `--format` fields).
+pub(crate) fn template_doc(ctx: &Ctx, name: &str) -> Option<serde_json::Value> {
+    let n = engine::inspect(ctx, name).ok()?;
+    serde_json::to_value(view(&n, false)).ok()
+}
+
 fn inspect(ctx: &Ctx, a: &InspectArgs) -> Result<i32, Error> {
     let nets = a
         .names
@@ -303,9 +376,27 @@ fn inspect(ctx: &Ctx, a: &InspectArgs) -> Result<i32, Error> {
         .collect::<Result<Vec<_>, _>>()?;
     let fmt = Format::parse(a.format.as_deref());
     let text = match fmt {
-        Format::Default | Format::Json => format::render_json(&nets, JsonStyle::INSPECT)?,
+        Format::Default | Format::Json => {
+            let mut values = Vec::new();
+            for n in &nets {
+                let mut v = serde_json::to_value(n)
+                    .map_err(|source| format::FormatError::Serialize { source })?;
+                if let Some(m) = v.as_object_mut() {
+                    let c = serde_json::to_value(containers_on(ctx, &n.name)?)
+                        .map_err(|source| format::FormatError::Serialize { source })?;
+                    m.insert("containers".into(), c);
+                }
+                values.push(v);
+            }
+            format::render_json(&values, JsonStyle::INSPECT)?
+        }
         _ => {
-            let views: Vec<NetworkView> = nets.iter().map(|n| view(n, false)).collect();
+            let mut views = Vec::new();
+            for n in &nets {
+                let mut v = view(n, false);
+                v.containers = containers_on(ctx, &n.name)?;
+                views.push(v);
+            }
             format::render_inspect(&views, &fmt)?
         }
     };

@@ -19,6 +19,8 @@ use crate::error::Error;
 pub enum PodCommand {
     /// Create a pod (its infra container holds the shared namespaces and published ports)
     Create(Box<CreateArgs>),
+    /// Create a copy of a pod and its containers
+    Clone(Box<CloneArgs>),
     /// Start pods (the infra container first)
     Start(TargetArgs),
     /// Stop pods (their containers, then the infra container)
@@ -77,10 +79,10 @@ pub struct CreateArgs {
     /// The pod's host name (default: its name)
     #[arg(long, value_name = "NAME")]
     pub hostname: Option<String>,
-    /// Namespaces the containers share: ipc, net, uts (the default), cgroup, or none; `+ns` adds to the default
+    /// Namespaces the containers share: ipc, net, uts (the default), pid, cgroup, or none; `+ns` adds to the default
     #[arg(long, value_name = "NS[,NS]")]
     pub share: Option<String>,
-    /// Accepted for podman compatibility (roost sets up no pod cgroup)
+    /// Make the pod's cgroup the parent of its containers' (recorded; roost makes no pod cgroup, as podman without a cgroup manager)
     #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
     pub share_parent: Option<bool>,
     /// Create an infra container holding the shared namespaces (on by default)
@@ -98,10 +100,16 @@ pub struct CreateArgs {
     /// Write the pod's ID to this file
     #[arg(long, value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
     pub pod_id_file: Option<std::path::PathBuf>,
+    /// Write the pid of the infra container's monitor to this file when the pod starts
+    #[arg(long, value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
+    pub infra_conmon_pidfile: Option<std::path::PathBuf>,
+    /// Replace a pod of the same name (removing it and its containers)
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL", default_value = "false")]
+    pub replace: bool,
     /// Publish a port of the pod on the host ([[IP:][HOST_PORT]:]CONTAINER_PORT[/PROTOCOL])
     #[arg(short, long, value_name = "PORT")]
     pub publish: Vec<String>,
-    /// The pod's network: pasta[:OPTS], slirp4netns[:OPTS], private, none, host, or bridge network names
+    /// The pod's network: pasta[:OPTS], slirp4netns[:OPTS], slirp[:OPTS], private, none, host, or bridge network names
     #[arg(long, value_name = "MODE", default_value = "", hide_default_value = true, add = ArgValueCandidates::new(crate::cli::complete::network_modes))]
     pub network: String,
     /// DNS servers for the pod's containers
@@ -119,9 +127,42 @@ pub struct CreateArgs {
     /// Do not write the pod's /etc/hosts
     #[arg(long)]
     pub no_hosts: bool,
-    /// User namespace of the pod (only `host`, roost's own, is supported)
+    /// User namespace of the pod's containers, held by its infra container: host (roost's own, the default) or keep-id[:uid=U,gid=G,size=S]
     #[arg(long, value_name = "MODE")]
     pub userns: Option<String>,
+    /// Map the pod's container uids to ids of the rootless namespace (0 = you, 1.. = /etc/subuid):
+    /// CONTAINER:HOST:SIZE, repeatable; the infra container holds the user namespace its
+    /// containers share
+    #[arg(long, value_name = "CONTAINER:HOST:SIZE", conflicts_with = "userns")]
+    pub uidmap: Vec<String>,
+    /// Map the pod's container gids like --uidmap (the same as --uidmap when omitted)
+    #[arg(long, value_name = "CONTAINER:HOST:SIZE", conflicts_with = "userns")]
+    pub gidmap: Vec<String>,
+    /// Map the pod's container uids to the /etc/subuid ranges of user NAME (ranges delegated to
+    /// you: a rootless roost maps no others), from 0, then your own uid after them
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["uidmap", "userns"])]
+    pub subuidname: Option<String>,
+    /// Map the pod's container gids to the /etc/subgid ranges of user NAME (default: --subuidname's)
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["gidmap", "userns"])]
+    pub subgidname: Option<String>,
+    /// Static IPv4 address of the pod (its infra container) on its bridge network (one network only)
+    #[arg(long, value_name = "IPV4")]
+    pub ip: Option<String>,
+    /// Static IPv6 address of the pod (its infra container) on its bridge network (one network only)
+    #[arg(long, value_name = "IPV6")]
+    pub ip6: Option<String>,
+    /// DNS alias of the pod on its bridge networks (repeatable): the pod's containers answer to it
+    #[arg(long, value_name = "NAME")]
+    pub network_alias: Vec<String>,
+    /// Bind mount or volume that every container of the pod gets: SOURCE:CONTAINER-DIR[:OPTIONS]
+    /// (a host path or a volume name; ro, rw, z, Z, U, O, nocopy); a container's own mount at the
+    /// same CONTAINER-DIR takes its place
+    #[arg(short, long, value_name = "SRC:DEST[:OPTS]")]
+    pub volume: Vec<String>,
+    /// Size of the pod's shared /dev/shm (podman's flag; refused: roost cannot limit the /dev/shm
+    /// its pods share)
+    #[arg(long, value_name = "SIZE")]
+    pub shm_size: Option<String>,
     /// What the pod does when its last container exits: continue (default) or stop
     #[arg(long, value_name = "POLICY", value_parser = ["continue", "stop"])]
     pub exit_policy: Option<String>,
@@ -131,10 +172,44 @@ pub struct CreateArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct CloneArgs {
+    /// The pod to copy
+    #[arg(value_name = "POD", add = ArgValueCandidates::new(pod_names))]
+    pub pod: String,
+    /// Name of the new pod (default: the original's, then `-clone`)
+    #[arg(value_name = "NAME")]
+    pub new_name: Option<String>,
+    /// Name of the new pod (as the NAME argument)
+    #[arg(long, short = 'n', value_name = "NAME", conflicts_with = "new_name")]
+    pub name: Option<String>,
+    /// Remove the original pod and its containers once copied
+    #[arg(long)]
+    pub destroy: bool,
+    /// Start the new pod
+    #[arg(long)]
+    pub start: bool,
+    /// The new pod's host name
+    #[arg(long, value_name = "NAME")]
+    pub hostname: Option<String>,
+    /// Set metadata on the new pod (KEY=VALUE), over the original's
+    #[arg(short, long, value_name = "KEY=VALUE")]
+    pub label: Vec<String>,
+    /// Name of the new pod's infra container
+    #[arg(long, value_name = "NAME")]
+    pub infra_name: Option<String>,
+    /// What the new pod does when its last container exits: continue or stop
+    #[arg(long, value_name = "POLICY", value_parser = ["continue", "stop"])]
+    pub exit_policy: Option<String>,
+}
+
+#[derive(Debug, Args)]
 pub struct TargetArgs {
     /// All pods
     #[arg(short, long)]
     pub all: bool,
+    /// Read the pod's ID from this file
+    #[arg(long, value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
+    pub pod_id_file: Vec<std::path::PathBuf>,
     #[arg(value_name = "POD", add = ArgValueCandidates::new(pod_names))]
     pub pods: Vec<String>,
 }
@@ -150,6 +225,9 @@ pub struct StopArgs {
     /// Seconds to wait before killing the containers
     #[arg(short, long, value_name = "SECONDS")]
     pub time: Option<u32>,
+    /// Read the pod's ID from this file
+    #[arg(long, value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
+    pub pod_id_file: Vec<std::path::PathBuf>,
     #[arg(value_name = "POD", add = ArgValueCandidates::new(pod_names))]
     pub pods: Vec<String>,
 }
@@ -309,22 +387,39 @@ pub struct LogsArgs {
 pub fn dispatch(ctx: &Ctx, cmd: PodCommand) -> Result<i32, Error> {
     match cmd {
         PodCommand::Create(a) => create(ctx, &a),
-        PodCommand::Start(a) => each(ctx, &a.pods, a.all, false, |p| engine::start(ctx, p)),
-        PodCommand::Stop(a) => each(ctx, &a.pods, a.all, a.ignore, |p| {
-            engine::stop(ctx, p, a.time)
-        }),
-        PodCommand::Restart(a) => each(ctx, &a.pods, a.all, false, |p| {
-            engine::stop(ctx, p, None)?;
-            engine::start(ctx, &engine::find(ctx, &p.record.id)?)
-        }),
+        PodCommand::Clone(a) => clone(ctx, &a),
+        PodCommand::Start(a) => {
+            let keys = with_id_files(&a.pods, &a.pod_id_file, false)?;
+            each(ctx, &keys, a.all, false, |p| engine::start(ctx, p))
+        }
+        PodCommand::Stop(a) => {
+            let keys = with_id_files(&a.pods, &a.pod_id_file, a.ignore)?;
+            if keys.is_empty() && !a.all && a.ignore && !a.pod_id_file.is_empty() {
+                return Ok(0);
+            }
+            each(ctx, &keys, a.all, a.ignore, |p| {
+                engine::stop(ctx, p, a.time)
+            })
+        }
+        PodCommand::Restart(a) => {
+            let keys = with_id_files(&a.pods, &a.pod_id_file, false)?;
+            each(ctx, &keys, a.all, false, |p| {
+                engine::stop(ctx, p, None)?;
+                engine::start(ctx, &engine::find(ctx, &p.record.id)?)
+            })
+        }
         PodCommand::Kill(a) => {
             let signal = ctr::parse_signal(&a.signal)
                 .map_err(|_| Error::Usage(format!("invalid signal: {}", a.signal)))?;
             each(ctx, &a.pods, a.all, false, |p| engine::kill(ctx, p, signal))
         }
-        PodCommand::Pause(a) => each(ctx, &a.pods, a.all, false, |p| engine::pause(ctx, p, true)),
+        PodCommand::Pause(a) => {
+            let keys = with_id_files(&a.pods, &a.pod_id_file, false)?;
+            each(ctx, &keys, a.all, false, |p| engine::pause(ctx, p, true))
+        }
         PodCommand::Unpause(a) => {
-            each(ctx, &a.pods, a.all, false, |p| engine::pause(ctx, p, false))
+            let keys = with_id_files(&a.pods, &a.pod_id_file, false)?;
+            each(ctx, &keys, a.all, false, |p| engine::pause(ctx, p, false))
         }
         PodCommand::Rm(a) => rm(ctx, &a),
         PodCommand::Prune(_) => {
@@ -419,13 +514,13 @@ pub(crate) fn bridge_networks(
     let mode = net.mode.as_str();
     let is_mode = matches!(
         mode,
-        "" | "default" | "host" | "none" | "private" | "pasta" | "slirp4netns"
-    ) || ["pasta:", "slirp4netns:", "ns:"]
+        "" | "default" | "host" | "none" | "private" | "pasta" | "slirp4netns" | "slirp"
+    ) || ["pasta:", "slirp4netns:", "slirp:", "ns:"]
         .iter()
         .any(|p| mode.starts_with(p));
     if mode.starts_with("container:") {
         return Err(Error::Usage(
-            "a pod cannot join another container's network: use --network pasta, slirp4netns, none, host or a bridge network".into(),
+            "a pod cannot join another container's network: use --network pasta, slirp4netns, slirp, none, host or a bridge network".into(),
         ));
     }
     if is_mode {
@@ -441,9 +536,90 @@ pub(crate) fn bridge_networks(
     Ok(list.into_iter().collect())
 }
 
+/// `--ip`, `--ip6` and `--network-alias`: the pod's (its infra container's) settings on its
+/// bridge networks, as `run`'s on a container's.
+fn pod_network_flags(
+    a: &CreateArgs,
+    networks: &mut BTreeMap<String, crate::network::netavark::PerNetwork>,
+) -> Result<(), Error> {
+    let ips = [("--ip", &a.ip, false), ("--ip6", &a.ip6, true)];
+    let any = ips.iter().any(|(_, ip, _)| ip.is_some()) || !a.network_alias.is_empty();
+    if !any {
+        return Ok(());
+    }
+    if networks.is_empty() {
+        let mode = if a.network.is_empty() {
+            "the default network mode"
+        } else {
+            a.network.as_str()
+        };
+        return Err(Error::Usage(format!(
+            "--ip, --ip6 and --network-alias need a bridge network (`--network NAME`), not {mode}"
+        )));
+    }
+    for (flag, ip, v6) in ips {
+        let Some(ip) = ip else { continue };
+        if networks.len() != 1 {
+            return Err(Error::Usage(format!(
+                "{flag} can only be set for a single network: the pod joins {}",
+                networks.keys().cloned().collect::<Vec<_>>().join(", ")
+            )));
+        }
+        let addr: std::net::IpAddr = ip
+            .parse()
+            .map_err(|_| Error::Usage(format!("invalid IP address `{ip}` for {flag}")))?;
+        if addr.is_ipv6() != v6 {
+            let want = if v6 { "IPv6" } else { "IPv4" };
+            return Err(Error::Usage(format!(
+                "{flag} takes an {want} address, not `{ip}`"
+            )));
+        }
+        for per in networks.values_mut() {
+            per.static_ips.push(addr);
+        }
+    }
+    for per in networks.values_mut() {
+        per.aliases.extend(a.network_alias.iter().cloned());
+    }
+    Ok(())
+}
+
+/// `-v`: the mounts every container of the pod gets, parsed (relative host paths made absolute
+/// here, where the working directory is known).
+fn pod_volumes(a: &CreateArgs) -> Result<Vec<ctr::Mount>, Error> {
+    let mut out = Vec::new();
+    for v in &a.volume {
+        let mut m = ctr::parse_volume(v).map_err(|e| Error::from(EngineError::from(e)))?;
+        if m.anonymous {
+            return Err(Error::Usage(format!(
+                "-v `{v}`: a pod's volume needs a source (a volume name or a host directory), so that its containers share it: `-v NAME:{v}`"
+            )));
+        }
+        if m.kind == ctr::MountKind::Bind && !m.source.starts_with('/') {
+            let abs = std::path::absolute(&m.source)
+                .map_err(|e| Error::io(format!("resolve `{}`", m.source), e))?;
+            m.source = abs.to_string_lossy().into_owned();
+        }
+        out.push(m);
+    }
+    Ok(out)
+}
+
 fn create_options(a: &CreateArgs) -> Result<CreatePodOptions, Error> {
+    if let Some(size) = &a.shm_size {
+        return Err(Error::Usage(format!(
+            "--shm-size {size}: roost cannot limit the size of a pod's /dev/shm (its containers share a directory of roost's runtime directory, which has no mount of its own to size); drop --shm-size (Quadlet: ShmSize=)"
+        )));
+    }
     let mut net = network_request(a)?;
-    let networks = bridge_networks(&mut net)?;
+    let mut networks = bridge_networks(&mut net)?;
+    pod_network_flags(a, &mut networks)?;
+    let (uidmap, gidmap) = crate::cli::container::userns::maps(
+        &a.uidmap,
+        &a.gidmap,
+        a.subuidname.as_deref(),
+        a.subgidname.as_deref(),
+    )?;
     Ok(CreatePodOptions {
         name: a.name.clone().or_else(|| a.pod_name.clone()),
         labels: crate::cli::key_values("--label", &a.label)?,
@@ -458,10 +634,18 @@ fn create_options(a: &CreateArgs) -> Result<CreatePodOptions, Error> {
         infra_name: a.infra_name.clone(),
         net,
         networks,
-        userns: a.userns.clone(),
+        userns: ctr::idmap::UsernsRequest {
+            uidmap,
+            gidmap,
+            ..crate::cli::container::userns::request_mode(a.userns.clone().filter(|u| u != "host"))?
+        },
+        volumes: pod_volumes(a)?,
         exit_policy: a.exit_policy.clone(),
         create_command: std::env::args().collect(),
         tls_verify: None,
+        replace: a.replace,
+        infra_pid_file: a.infra_conmon_pidfile.clone(),
+        service_container: None,
     })
 }
 
@@ -478,6 +662,22 @@ pub fn create(ctx: &Ctx, a: &CreateArgs) -> Result<i32, Error> {
     let pod = engine::create(ctx, &opts, &Progress::new(false))?;
     write_id_file(a.pod_id_file.as_deref(), &pod.id)?;
     out(&format!("{}\n", pod.id)).map(|()| 0)
+}
+
+fn clone(ctx: &Ctx, a: &CloneArgs) -> Result<i32, Error> {
+    let pod = engine::find(ctx, &a.pod)?;
+    let opts = engine::ClonePodOptions {
+        name: a.name.clone().or_else(|| a.new_name.clone()),
+        hostname: a.hostname.clone(),
+        labels: crate::cli::key_values("--label", &a.label)?,
+        infra_name: a.infra_name.clone(),
+        exit_policy: a.exit_policy.clone(),
+        destroy: a.destroy,
+        start: a.start,
+        userns: crate::cli::container::userns::request_mode(None)?,
+    };
+    let record = engine::clone(ctx, &pod, &opts, &Progress::new(false))?;
+    out(&format!("{}\n", record.id)).map(|()| 0)
 }
 
 /// `run/create --pod new:NAME` (a pod made for the container, which takes the container's network
@@ -523,12 +723,18 @@ pub fn container_pod(
     Ok(())
 }
 
-fn rm(ctx: &Ctx, a: &RmArgs) -> Result<i32, Error> {
-    let mut keys = a.pods.clone();
-    for f in &a.pod_id_file {
+/// The pods named on the command line and in `--pod-id-file` files (missing files skipped with
+/// `--ignore`).
+fn with_id_files(
+    pods: &[String],
+    files: &[std::path::PathBuf],
+    ignore: bool,
+) -> Result<Vec<String>, Error> {
+    let mut keys = pods.to_vec();
+    for f in files {
         match std::fs::read_to_string(f) {
             Ok(id) => keys.push(id.trim().to_string()),
-            Err(e) if a.ignore && e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) if ignore && e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => {
                 return Err(Error::io(
                     format!("read the pod ID file `{}`", f.display()),
@@ -537,6 +743,11 @@ fn rm(ctx: &Ctx, a: &RmArgs) -> Result<i32, Error> {
             }
         }
     }
+    Ok(keys)
+}
+
+fn rm(ctx: &Ctx, a: &RmArgs) -> Result<i32, Error> {
+    let keys = with_id_files(&a.pods, &a.pod_id_file, a.ignore)?;
     if keys.is_empty() && !a.all {
         if a.ignore && !a.pod_id_file.is_empty() {
             return Ok(0);
@@ -912,7 +1123,7 @@ fn inspect_json(p: &Pod) -> InspectJson {
             networks: c.spec.networks.keys().cloned().collect(),
             network_mode: c.spec.network.split(':').next().unwrap_or("").to_string(),
             pid_ns: "private".into(),
-            userns: "host".into(),
+            userns: p.record.userns.clone().unwrap_or_else(|| "host".into()),
             uts_ns: "private".into(),
         }
     });
@@ -941,6 +1152,12 @@ fn inspect_json(p: &Pod) -> InspectJson {
             })
             .collect(),
     }
+}
+
+/// Pod `name`'s template view (for completing `--format` fields).
+pub(crate) fn template_doc(ctx: &Ctx, name: &str) -> Option<serde_json::Value> {
+    let p = engine::find(ctx, name).ok()?;
+    serde_json::to_value(inspect_json(&p)).ok()
 }
 
 fn inspect(ctx: &Ctx, a: &InspectArgs) -> Result<i32, Error> {

@@ -31,6 +31,9 @@ pub enum SystemCommand {
     /// --restart=always or unless-stopped start again when it starts (at boot, with lingering)
     #[command(after_long_help = RESTART_UNIT_EXAMPLES)]
     RestartUnit(RestartUnitArgs),
+    /// Manage connections to podman services (roost runs locally and uses none)
+    #[command(subcommand)]
+    Connection(super::connection::ConnectionCommand),
 }
 
 const RESTART_UNIT_EXAMPLES: &str = "\
@@ -138,6 +141,7 @@ pub fn dispatch(ctx: &Ctx, cmd: SystemCommand) -> Result<i32, Error> {
         // keeps no process between commands and reads every record version, so it succeeds.
         SystemCommand::Migrate(_) => Ok(0),
         SystemCommand::RestartUnit(a) => restart_unit(ctx, &a),
+        SystemCommand::Connection(c) => super::connection::dispatch(&c),
         SystemCommand::Prune(a) => super::image::dispatch(
             ctx,
             super::image::ImageCommand::Prune(super::image::PruneArgs {
@@ -644,6 +648,9 @@ pub fn unshare(ctx: &Ctx, args: &UnshareArgs) -> Result<i32, Error> {
     );
     let mut cmd = std::process::Command::new(&argv[0]);
     cmd.args(&argv[1..]).envs(env);
+    if let Some(stdout) = super::redirected_stdout() {
+        cmd.stdout(stdout);
+    }
     let err = crate::userns::stay_inside(&mut cmd).exec();
     let code = if err.kind() == std::io::ErrorKind::NotFound {
         127

@@ -252,6 +252,12 @@ fn ls_row(v: &VolumeInfo, fmt: &Format) -> serde_json::Value {
     row
 }
 
+/// Volume `name`'s template view (for completing `--format` fields).
+pub(crate) fn template_doc(ctx: &Ctx, name: &str) -> Option<serde_json::Value> {
+    let info = engine::inspect(ctx, name, &ContainerUsers).ok()?;
+    serde_json::to_value(view(&info)).ok()
+}
+
 fn inspect(ctx: &Ctx, a: &InspectArgs) -> Result<i32, Error> {
     if a.names.is_empty() && !a.all {
         return Err(Error::Usage(

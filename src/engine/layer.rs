@@ -250,6 +250,12 @@ pub(crate) fn ingest(
         size: unpacked.size,
         created: jiff::Timestamp::now(),
     };
+    // A layer whose chain id is known only now (a build step) is locked now: parallel builds
+    // that make the same layer place it one after the other (the second keeps the first's).
+    let _late_lock = match &_lock {
+        Some(_) => None,
+        None => Some(store.lock_layer(&chain_id)?),
+    };
     store.commit_layer(staged, &rec)?;
     Ok(Ingested {
         blob_digest,

@@ -4,6 +4,7 @@
 
 pub mod build;
 pub mod check;
+pub mod complete;
 pub mod container;
 pub mod doctor;
 pub mod events;
@@ -24,7 +25,7 @@ use std::path::PathBuf;
 
 use crate::archive::{ApplyOptions, Ownership, Whiteouts};
 use crate::paths::Paths;
-use crate::registry::{AuthFiles, RegistriesConf};
+use crate::registry::{AuthFiles, LazyConf};
 use crate::store::{Store, StoreError};
 use crate::userns::{Joined, Mapping};
 
@@ -35,14 +36,14 @@ pub struct Ctx {
     pub mapping: Mapping,
     /// The user namespace this process runs in (`None` outside, or for real root).
     pub joined: Option<Joined>,
-    pub registries: RegistriesConf,
-    /// Files that the registries configuration was read from (for messages).
-    pub registries_files: Vec<PathBuf>,
+    /// registries.conf, read when first needed.
+    pub registries: LazyConf,
     pub auth: AuthFiles,
     /// A storage driver forced by `--storage-driver` or `storage.conf`; otherwise probed.
     pub storage_driver: Option<storage::Forced>,
-    /// What `--network private` (and no `--network`) means.
-    pub default_network: crate::network::Helper,
+    /// What `--network private` (and no `--network`) means when containers.conf says
+    /// (`default_rootless_network_cmd`); otherwise found on first use: see [`Ctx::default_network`].
+    pub default_network: Option<crate::network::Helper>,
     /// containers.conf's pasta options and host.containers.internal address.
     pub network_conf: crate::network::NetworkConf,
     /// Running without real root (including inside our own user namespace, where uid is 0).
@@ -53,11 +54,23 @@ pub struct Ctx {
     pub cgroup: container::resources::CgroupSettings,
     /// Where events are recorded (`events_logger`, `--events-backend`).
     pub events: events::EventsConf,
+    /// containers.conf's `[containers] log_driver`, and the file that set it.
+    pub log_driver: Option<(String, PathBuf)>,
     /// `NOTIFY_SOCKET`: set when roost runs in a `Type=notify` systemd unit (see `--sdnotify`).
     pub notify_socket: Option<container::sdnotify::NotifySocket>,
+    /// containers.conf's `[containers] mounts` (`--mount` syntax), added to every new container.
+    pub conf_mounts: Vec<String>,
 }
 
 impl Ctx {
+    /// What `--network private` (and no `--network`) means: containers.conf's choice, else the
+    /// built-in network when libslirp is installed, else pasta, else slirp4netns. Probed here
+    /// rather than for every command (loading libslirp is for the commands that make containers).
+    pub fn default_network(&self) -> crate::network::Helper {
+        self.default_network
+            .unwrap_or_else(|| container::network_settings::default_helper(crate::helpers::get()))
+    }
+
     /// Open the store for writing (creating it if needed).
     pub fn store(&self) -> Result<Store, EngineError> {
         Ok(Store::open(&self.paths.data)?)
@@ -186,6 +199,8 @@ pub enum EngineError {
     #[error(transparent)]
     Flag(#[from] container::FlagError),
     #[error(transparent)]
+    JournalLog(#[from] container::journal_log::JournalLogError),
+    #[error(transparent)]
     Resource(#[from] container::resources::ResourceError),
     #[error(transparent)]
     Op(#[from] container::OpError),
@@ -265,6 +280,11 @@ impl EngineError {
             EngineError::Events(e) => e.hint(),
             EngineError::Systemd(e) => e.hint(),
             EngineError::AutoUpdate(e) => e.hint(),
+            EngineError::JournalLog(e) => e.hint(),
+            EngineError::Flag(container::FlagError::NoJournal(_)) => Some(
+                "run it where systemd's journal runs, or log to a file with --log-driver k8s-file (the default)"
+                    .into(),
+            ),
             EngineError::ImageNotKnown(_) => {
                 Some("see `roost images` for the images in local storage".into())
             }

@@ -45,6 +45,8 @@ pub struct HelperInfo {
 #[serde(rename_all = "camelCase")]
 pub struct HostInfo {
     pub arch: String,
+    /// The buildah release whose behaviour `build` follows ([`BUILDAH_COMPAT_VERSION`]).
+    pub buildah_version: String,
     pub os: String,
     pub kernel: String,
     pub hostname: String,
@@ -54,6 +56,8 @@ pub struct HostInfo {
     pub security: BTreeMap<String, serde_json::Value>,
     pub helpers: Vec<HelperInfo>,
     pub user_namespace_note: String,
+    /// podman's `networkBackend`: bridge networks are set up by netavark.
+    pub network_backend: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -92,6 +96,10 @@ pub struct VersionInfo {
 /// `wait --condition=healthy` for `service_healthy` and `up --wait`. It is below 5.6, so
 /// podman-compose does not use `pull --policy` before tearing containers down.
 pub const PODMAN_COMPAT_VERSION: &str = "4.6.2";
+
+/// The buildah release podman [`PODMAN_COMPAT_VERSION`] builds with, which `build` follows
+/// (`info`'s BuildahVersion, `buildx version`).
+pub const BUILDAH_COMPAT_VERSION: &str = "1.31.3";
 
 pub fn version() -> VersionInfo {
     use std::os::unix::fs::MetadataExt;
@@ -152,7 +160,7 @@ pub fn info(ctx: &Ctx) -> Result<Info, EngineError> {
     let mut registries = BTreeMap::new();
     registries.insert(
         "search".to_string(),
-        ctx.registries.unqualified_search_registries.clone(),
+        ctx.registries.get()?.unqualified_search_registries.clone(),
     );
     Ok(Info {
         host: host_info(ctx),
@@ -197,6 +205,7 @@ fn host_info(ctx: &Ctx) -> HostInfo {
     security.insert("rootless".to_string(), serde_json::Value::Bool(rootless));
     HostInfo {
         arch: crate::oci::Platform::host().architecture,
+        buildah_version: BUILDAH_COMPAT_VERSION.to_string(),
         os: "linux".into(),
         kernel: uname
             .as_ref()
@@ -215,6 +224,7 @@ fn host_info(ctx: &Ctx) -> HostInfo {
         security,
         helpers,
         user_namespace_note: note,
+        network_backend: "netavark".into(),
     }
 }
 
@@ -234,7 +244,8 @@ fn store_info(ctx: &Ctx) -> Result<StoreInfo, EngineError> {
         graph_driver_note: driver.why,
         image_store,
         config_files: ctx
-            .registries_files
+            .registries
+            .files()?
             .iter()
             .map(|p| p.display().to_string())
             .collect(),
@@ -357,7 +368,8 @@ fn image_usage(
     let usage: Vec<ImageUsage> = images
         .iter()
         .map(|img| {
-            let (mut shared, mut unique) = (0, 0);
+            // The manifest and config are the image's own.
+            let (mut shared, mut unique) = (0, img.metadata_size);
             for l in &img.layers {
                 let size = layers.get(l).copied().unwrap_or(0);
                 if users.get(l).copied().unwrap_or(0) > 1 {
@@ -381,5 +393,6 @@ fn image_usage(
             }
         })
         .collect();
-    Ok((usage, layers.values().sum()))
+    let metadata: u64 = images.iter().map(|i| i.metadata_size).sum();
+    Ok((usage, layers.values().sum::<u64>() + metadata))
 }

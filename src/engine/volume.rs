@@ -31,6 +31,10 @@ pub enum VolumeError {
     BadFilter(String),
     #[error("statfs {0}: no such file or directory")]
     NoHostPath(String),
+    #[error("no file paths matching glob {0:?}")]
+    NoGlobMatch(String),
+    #[error("invalid glob {0:?}: {1}")]
+    BadGlob(String, String),
     #[error(
         "invalid volume option device for driver 'local': faccessat {0}: no such file or directory"
     )]

@@ -79,11 +79,13 @@ impl NetworkError {
         }
     }
 
-    /// podman's `network rm` statuses: 1 for a missing network, 2 for one in use.
+    /// podman's `network rm` statuses: 1 for a missing network, 2 for one in use; a host port
+    /// that cannot be published fails the container's start: 126, as podman.
     pub fn exit_code(&self) -> i32 {
         match self {
             NetworkError::NotFound(_) => 1,
             NetworkError::InUse { .. } => 2,
+            NetworkError::PortBusy(_) => 126,
             _ => 125,
         }
     }

@@ -30,6 +30,10 @@ pub enum HelperError {
     Forward { what: String, why: String },
     #[error(transparent)]
     PortBusy(#[from] super::PortBusy),
+    #[error("--network slirp needs libslirp, which cannot be loaded: {why}")]
+    NoLibslirp { why: String },
+    #[error("failed to publish {what}: {why}")]
+    Publish { what: String, why: String },
     #[error("failed to talk to slirp4netns's API socket `{path}`: {source}")]
     Api {
         path: PathBuf,
@@ -42,6 +46,12 @@ impl HelperError {
     pub fn hint(&self) -> Option<String> {
         if let HelperError::PortBusy(e) = self {
             return e.hint();
+        }
+        if let HelperError::NoLibslirp { .. } = self {
+            return Some(format!(
+                "install libslirp ({} from Debian's libslirp0 or Fedora's libslirp), or use --network pasta or slirp4netns",
+                crate::sys::slirp::LIBRARY
+            ));
         }
         let text = self.to_string();
         if text.contains("/dev/net/tun") {
@@ -75,6 +85,11 @@ impl Running {
     pub fn abandon(&mut self) {
         let _ = self.child.kill();
         self.reap = false;
+    }
+
+    /// Kill it without waiting; it is still reaped when dropped (by then it is usually gone).
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
     }
 }
 

@@ -6,6 +6,7 @@
 //! into it with veth pairs and aardvark-dns answers names on each network's gateway.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod builtin;
 pub mod cidr;
 pub mod client;
 pub mod config;
@@ -32,6 +33,8 @@ pub use ports::{PortBusy, PortMapping, Protocol, parse_publish};
 pub enum Helper {
     Pasta,
     Slirp4netns,
+    /// libslirp in roost's own process (`--network slirp`).
+    Builtin,
 }
 
 impl Helper {
@@ -39,6 +42,7 @@ impl Helper {
         match self {
             Helper::Pasta => "pasta",
             Helper::Slirp4netns => "slirp4netns",
+            Helper::Builtin => "slirp",
         }
     }
 }
@@ -51,6 +55,16 @@ pub struct NetworkConf {
     /// `[containers] host_containers_internal_ip`: the address `host.containers.internal` names
     /// (`none`: no such entry); unset, roost picks one that reaches the host.
     pub host_containers_internal_ip: Option<String>,
+    /// `[containers] dns_servers`, `dns_searches`, `dns_options`: resolv.conf's defaults, before
+    /// the `--dns*` flags' (podman puts both in, containers.conf's first).
+    pub dns_servers: Vec<String>,
+    pub dns_searches: Vec<String>,
+    pub dns_options: Vec<String>,
+    /// `[containers] base_hosts_file`: the file /etc/hosts starts from (the image's own with
+    /// `image`, none when unset).
+    pub base_hosts_file: Option<String>,
+    /// `[network] default_host_ips`: the host addresses `-p` publishes on when it names none.
+    pub default_host_ips: Vec<std::net::IpAddr>,
 }
 
 /// A parsed `--network` value.
@@ -63,6 +77,9 @@ pub enum Mode {
     /// pasta with extra command-line options (`pasta:-T,8080`).
     Pasta(Vec<String>),
     Slirp4netns(SlirpOptions),
+    /// libslirp run by roost itself (the container's monitor, or a foreground `run`), with
+    /// slirp4netns's addresses and options.
+    Builtin(SlirpOptions),
     /// Another container's namespace (name or id).
     Container(String),
     /// An existing namespace file.
@@ -122,8 +139,28 @@ fn bool_opt(mode: &str, k: &str, v: &str) -> Result<bool, ModeError> {
     }
 }
 
-fn parse_slirp(mode: &str, opts: &str) -> Result<SlirpOptions, ModeError> {
-    let mut o = SlirpOptions::default();
+/// `--network slirp`'s options: slirp4netns's, IPv6 on unless turned off, no outbound address or
+/// port handler (published ports are the stack's own).
+fn parse_builtin(mode: &str, opts: &str) -> Result<SlirpOptions, ModeError> {
+    let o = parse_slirp(
+        mode,
+        opts,
+        SlirpOptions {
+            enable_ipv6: true,
+            ..SlirpOptions::default()
+        },
+    )?;
+    if o.outbound_addr.is_some() || o.outbound_addr6.is_some() || opts.contains("port_handler=") {
+        return Err(invalid(
+            mode,
+            "slirp takes allow_host_loopback, mtu, cidr and enable_ipv6 (use slirp4netns for outbound_addr or port_handler)",
+        ));
+    }
+    Ok(o)
+}
+
+fn parse_slirp(mode: &str, opts: &str, defaults: SlirpOptions) -> Result<SlirpOptions, ModeError> {
+    let mut o = defaults;
     for kv in opts.split(',').filter(|s| !s.is_empty()) {
         let (k, v) = kv
             .split_once('=')
@@ -181,6 +218,7 @@ pub fn parse_mode(s: &str, default: Helper) -> Result<Mode, ModeError> {
         "" | "private" | "default" => match default {
             Helper::Pasta => Mode::Pasta(Vec::new()),
             Helper::Slirp4netns => Mode::Slirp4netns(SlirpOptions::default()),
+            Helper::Builtin => Mode::Builtin(parse_builtin(s, "")?),
         },
         "host" => Mode::Host,
         "none" => Mode::None,
@@ -190,7 +228,8 @@ pub fn parse_mode(s: &str, default: Helper) -> Result<Mode, ModeError> {
                 .map(str::to_string)
                 .collect(),
         ),
-        "slirp4netns" => Mode::Slirp4netns(parse_slirp(s, opts)?),
+        "slirp4netns" => Mode::Slirp4netns(parse_slirp(s, opts, SlirpOptions::default())?),
+        "slirp" => Mode::Builtin(parse_builtin(s, opts)?),
         "container" if !opts.is_empty() => Mode::Container(opts.to_string()),
         "container" => return Err(invalid(s, "use container:NAME or container:ID")),
         "ns" if opts.starts_with('/') => Mode::Ns(PathBuf::from(opts)),
@@ -217,6 +256,7 @@ impl Mode {
             Mode::None => "none",
             Mode::Pasta(_) => "pasta",
             Mode::Slirp4netns(_) => "slirp4netns",
+            Mode::Builtin(_) => "slirp",
             Mode::Container(_) => "container",
             Mode::Ns(_) => "ns",
             Mode::Bridge(_) => "bridge",
@@ -227,7 +267,7 @@ impl Mode {
     pub fn can_publish(&self) -> bool {
         matches!(
             self,
-            Mode::Pasta(_) | Mode::Slirp4netns(_) | Mode::Bridge(_)
+            Mode::Pasta(_) | Mode::Slirp4netns(_) | Mode::Builtin(_) | Mode::Bridge(_)
         )
     }
 }
@@ -281,7 +321,22 @@ mod tests {
             parse_mode("net1,net2", Helper::Pasta).unwrap(),
             Mode::Bridge(vec!["net1".into(), "net2".into()])
         );
+        let Mode::Builtin(o) = parse_mode("slirp:allow_host_loopback=true", Helper::Pasta).unwrap()
+        else {
+            panic!()
+        };
+        assert!(o.allow_host_loopback && o.enable_ipv6);
+        assert_eq!(
+            parse_mode("", Helper::Builtin).unwrap(),
+            Mode::Builtin(SlirpOptions {
+                enable_ipv6: true,
+                ..SlirpOptions::default()
+            })
+        );
         for bad in [
+            "slirp:outbound_addr=1.2.3.4",
+            "slirp:port_handler=slirp4netns",
+            "slirp:mtu=9",
             "slirp4netns:mtu=9",
             "slirp4netns:bogus=1",
             "slirp4netns:allow_host_loopback",

@@ -343,9 +343,9 @@ fn probe(addr: IpAddr, port: u16, protocol: Protocol) -> Result<(), PortBusy> {
     let why = if in_use {
         let held = holders(port, protocol);
         if held.is_empty() {
-            "it is already in use".to_string()
+            "address already in use".to_string()
         } else {
-            format!("it is already in use ({} taken)", held.join(", "))
+            format!("address already in use ({} taken)", held.join(", "))
         }
     } else {
         e.to_string()

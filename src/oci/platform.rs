@@ -18,8 +18,13 @@ pub struct Platform {
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("invalid platform `{0}`: expected OS/ARCH[/VARIANT], e.g. linux/amd64")]
-pub struct PlatformError(pub String);
+pub enum PlatformError {
+    #[error("invalid platform `{0}`: expected OS/ARCH[/VARIANT], e.g. linux/amd64")]
+    Invalid(String),
+    /// podman's words.
+    #[error("--platform option can not be specified with --arch or --os")]
+    WithArchOrOs,
+}
 
 /// GOARCH name of the machine roost was built for.
 pub fn host_arch() -> &'static str {
@@ -57,10 +62,14 @@ impl Platform {
         variant: Option<&str>,
     ) -> Result<Platform, PlatformError> {
         let mut p = Platform::host();
+        let given = |f: Option<&str>| f.is_some_and(|s| !s.is_empty());
+        if given(platform) && (given(os) || given(arch)) {
+            return Err(PlatformError::WithArchOrOs);
+        }
         if let Some(s) = platform.filter(|s| !s.is_empty()) {
             let parts: Vec<&str> = s.split('/').collect();
             if parts.len() < 2 || parts.len() > 3 || parts.iter().any(|x| x.is_empty()) {
-                return Err(PlatformError(s.to_string()));
+                return Err(PlatformError::Invalid(s.to_string()));
             }
             p.os = parts[0].to_string();
             p.architecture = normalize_arch(parts[1]).to_string();

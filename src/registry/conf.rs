@@ -116,6 +116,45 @@ fn drop_ins(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// registries.conf, read on first use: most commands (`run` of a local image, `ps`, `rm`) never
+/// resolve a short name or talk to a registry, and a Debian host's files (`registries.conf` and
+/// `shortnames.conf`) are 7 kB of TOML with a hundred aliases to check.
+#[derive(Debug, Clone)]
+pub struct LazyConf {
+    dirs: ConfDirs,
+    loaded: std::sync::OnceLock<(Vec<PathBuf>, RegistriesConf)>,
+}
+
+impl LazyConf {
+    pub fn new(dirs: ConfDirs) -> LazyConf {
+        LazyConf {
+            dirs,
+            loaded: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The files ([`conf_files`]) and their merged contents, read the first time. A file that does
+    /// not parse fails every call that needs the configuration, and only those.
+    fn load(&self) -> Result<&(Vec<PathBuf>, RegistriesConf), ConfError> {
+        if let Some(l) = self.loaded.get() {
+            return Ok(l);
+        }
+        let files = conf_files(&self.dirs);
+        let conf = RegistriesConf::load(&files)?;
+        Ok(self.loaded.get_or_init(|| (files, conf)))
+    }
+
+    /// The merged configuration.
+    pub fn get(&self) -> Result<&RegistriesConf, ConfError> {
+        self.load().map(|(_, conf)| conf)
+    }
+
+    /// The files the configuration is read from (for messages and `info`).
+    pub fn files(&self) -> Result<&[PathBuf], ConfError> {
+        self.load().map(|(files, _)| files.as_slice())
+    }
+}
+
 impl RegistriesConf {
     /// Read and merge `files` in order; later files override earlier ones. Missing files are skipped.
     pub fn load(files: &[PathBuf]) -> Result<RegistriesConf, ConfError> {

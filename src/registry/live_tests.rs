@@ -262,7 +262,7 @@ async fn credentials_come_from_the_auth_file() {
 #[tokio::test(flavor = "current_thread")]
 #[ignore = "needs the test world: sudo tests/world.sh"]
 async fn insecure_from_registries_conf_and_blocked() {
-    let mut conf = RegistriesConf::default();
+    let mut conf = conf::RegistriesConf::default();
     conf.merge_str(
         std::path::Path::new("test.conf"),
         "[[registry]]\nlocation = \"127.0.0.1:5000\"\ninsecure = true\n\

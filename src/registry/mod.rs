@@ -18,6 +18,6 @@ mod response;
 
 pub use auth::{AuthFiles, Credentials, default_auth_files, normalize_key};
 pub use client::{Client, ClientOptions, DEFAULT_TIMEOUT};
-pub use conf::{ConfDirs, RegistriesConf, conf_files};
+pub use conf::{ConfDirs, LazyConf};
 pub use error::{AuthError, ConfError, RegistryError};
 pub use resolve::ResolvedImage;

@@ -43,6 +43,9 @@ pub struct ExecPlan {
     /// The process is killed (SIGKILL) when the process that waits for it dies (a healthcheck that
     /// timed out).
     pub die_with_parent: bool,
+    /// The container's own cgroup, if it has one: the process joins it, so that the container's
+    /// limits, `stats` and `top` count it as podman's do.
+    pub cgroup: Option<std::path::PathBuf>,
 }
 
 /// How an exec ended.
@@ -50,8 +53,8 @@ pub struct ExecPlan {
 pub enum ExecOutcome {
     /// The process ran and exited with this status (128+signal when killed).
     Exited(i32),
-    /// The process was started and left running (`-d`).
-    Detached,
+    /// The process was started and left running (`-d`); its pid as we see it, when known.
+    Detached(Option<i32>),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -88,6 +91,10 @@ pub enum ExecError {
     /// The forked process failed before it exec'd the command.
     #[error(transparent)]
     Child(#[from] ChildError),
+    /// A detached process (`-d`) failed before it exec'd the command: the exec session failed to
+    /// start, which is an error of the tool's (125), not the command's status.
+    #[error(transparent)]
+    DetachedChild(ChildError),
 }
 
 impl ExecError {
@@ -116,11 +123,45 @@ struct Handles {
     namespaces: Vec<(&'static str, CloneFlags, File)>,
     root: File,
     devnull: File,
+    /// Our /proc/self/fdinfo, opened before we enter the container's root (whose /proc does not
+    /// show us): a detached process's pid is read from its pidfd's entry.
+    fdinfo: Option<File>,
     set_groups: bool,
 }
 
 fn open(path: String) -> Result<File, ExecError> {
     File::open(&path).map_err(|source| ExecError::Open { path, source })
+}
+
+type Namespaces = Vec<(&'static str, CloneFlags, File)>;
+
+/// A pod member in its pod's user namespace (`pod create --userns`) keeps its mount, cgroup and pid
+/// namespaces in roost's: enter the user namespace owning its mount namespace first (whose root may
+/// enter all the others), and the member's own last.
+fn enter_user_namespace_late(namespaces: &mut Namespaces, pid: i32) -> Result<(), ExecError> {
+    use std::os::unix::fs::MetadataExt;
+    let id = |f: &File| f.metadata().map(|m| (m.dev(), m.ino())).ok();
+    let Some(user_at) = namespaces.iter().position(|(ns, ..)| *ns == "user") else {
+        return Ok(());
+    };
+    let Some((_, _, mnt)) = namespaces.iter().find(|(ns, ..)| *ns == "mnt") else {
+        return Ok(());
+    };
+    let owner = crate::sys::process::namespace_owner(mnt.as_fd()).map_err(|e| ExecError::Open {
+        path: format!("the owner of /proc/{pid}/ns/mnt"),
+        source: e.into(),
+    })?;
+    let owner = File::from(owner);
+    if id(&owner) == id(&namespaces[user_at].2) {
+        return Ok(());
+    }
+    let user = namespaces.remove(user_at);
+    let ours = File::open("/proc/self/ns/user").ok();
+    if ours.as_ref().and_then(id) != id(&owner) {
+        namespaces.insert(0, ("user", CloneFlags::CLONE_NEWUSER, owner));
+    }
+    namespaces.push(user);
+    Ok(())
 }
 
 fn open_handles(pid: i32) -> Result<Handles, ExecError> {
@@ -137,6 +178,7 @@ fn open_handles(pid: i32) -> Result<Handles, ExecError> {
         }
         namespaces.push((ns, flag, open(theirs)?));
     }
+    enter_user_namespace_late(&mut namespaces, pid)?;
     // O_PATH: a fuse-overlayfs root refuses opens from outside its user namespace, where we still are.
     let root = {
         use std::os::unix::fs::OpenOptionsExt;
@@ -163,6 +205,7 @@ fn open_handles(pid: i32) -> Result<Handles, ExecError> {
         namespaces,
         root,
         devnull,
+        fdinfo: File::open("/proc/self/fdinfo").ok(),
         set_groups,
     })
 }
@@ -201,6 +244,14 @@ pub fn exec(plan: &ExecPlan) -> Result<ExecOutcome, ExecError> {
     // Without a pty of its own, those of our stdin, stdout and stderr that are terminals reach the
     // process through pipes (see `relay`).
     let relay = relay_pipes(plan)?;
+    // The CPUs the container's pid 1 may run on (a `--cpus` quota pins it: see
+    // `spawn::pin_to_quota`), so that nproc agrees inside `exec` too; the process inherits them.
+    // Best effort: if pid 1 is gone, the join below fails anyway.
+    let pid1 = Pid::from_raw(plan.pid);
+    if let Ok(cpus) = nix::sched::sched_getaffinity(pid1) {
+        let _ = nix::sched::sched_setaffinity(Pid::from_raw(0), &cpus);
+    }
+    let cgroup_procs = open_cgroup_procs(plan);
     join(plan.pid, &handles)?;
     let tty = plan.tty && !plan.detach;
     // The pty comes from the container's devpts (its /dev/ptmx), so it shows up in its /dev/pts.
@@ -220,10 +271,12 @@ pub fn exec(plan: &ExecPlan) -> Result<ExecOutcome, ExecError> {
             drop(parent_end);
             let child = Child {
                 plan,
+                chan: &child_end,
                 handles: &handles,
                 pty: pty.as_ref().map(|p| (&p.master, &p.slave)),
                 relay: relay.as_ref(),
                 old_mask: old_mask.as_ref(),
+                cgroup_procs: cgroup_procs.as_ref(),
             };
             let e = match child.run() {
                 Ok(never) => match never {},
@@ -244,7 +297,20 @@ pub fn exec(plan: &ExecPlan) -> Result<ExecOutcome, ExecError> {
                 // If this fails the holder ends at once and the process sees a hung-up terminal.
                 let _ = crate::sys::tty::send_fd(&sock, &m);
             }
-            parent(plan, child, &parent_end, master, relay)
+            parent(plan, child, &parent_end, master, relay, &handles)
+        }
+    }
+}
+
+/// The container cgroup's `cgroup.procs`, opened before we join the container (whose mount
+/// namespace may not show the host's cgroup tree, or only read-only).
+fn open_cgroup_procs(plan: &ExecPlan) -> Option<File> {
+    let path = plan.cgroup.as_ref()?.join("cgroup.procs");
+    match std::fs::OpenOptions::new().write(true).open(&path) {
+        Ok(f) => Some(f),
+        Err(e) => {
+            tracing::debug!(path = %path.display(), error = %e, "exec: the container's cgroup cannot take the process");
+            None
         }
     }
 }
@@ -290,19 +356,27 @@ fn parent(
     chan: &ParentEnd,
     master: Option<OwnedFd>,
     relay: Option<Pipes>,
+    handles: &Handles,
 ) -> Result<ExecOutcome, ExecError> {
     if !plan.detach {
         crate::sys::process::forward_signals(child.as_raw());
     }
-    if let Err(e) = chan.outcome() {
-        let _ = super::wait::wait_exit(child);
-        return Err(e.into());
-    }
+    let started = match chan.outcome() {
+        Ok(started) => started,
+        Err(e) => {
+            let _ = super::wait::wait_exit(child);
+            return Err(match plan.detach {
+                true => ExecError::DetachedChild(e),
+                false => e.into(),
+            });
+        }
+    };
     if plan.detach {
         // The intermediate process exits at once; the exec'd process was re-parented to the
         // container's pid 1.
         let _ = super::wait::wait_exit(child);
-        return Ok(ExecOutcome::Detached);
+        let pid = started.and_then(|fd| pidfd_pid(handles.fdinfo.as_ref()?, &fd));
+        return Ok(ExecOutcome::Detached(pid));
     }
     if let Some(master) = master {
         super::tty::relay_pty_until_exit(&master, plan.interactive, child)
@@ -316,15 +390,25 @@ fn parent(
 /// The forked side, already in the container's namespaces and root.
 struct Child<'a> {
     plan: &'a ExecPlan,
+    chan: &'a super::message::ChildEnd,
     handles: &'a Handles,
     pty: Option<(&'a OwnedFd, &'a OwnedFd)>,
     relay: Option<&'a Pipes>,
     old_mask: Option<&'a SigSet>,
+    cgroup_procs: Option<&'a File>,
 }
 
 impl Child<'_> {
     fn run(&self) -> Result<Infallible, ChildError> {
         let p = &self.plan.process;
+        // Into the container's cgroup before anything can fork. `0` is the writer itself; the
+        // kernel checks the permission of whoever opened the file (we did, outside the
+        // container). Best effort: a container that divided its cgroup among children of its
+        // own (a private cgroupns running systemd) takes no process at the top, and then the
+        // process stays in ours, as before.
+        if let Some(mut procs) = self.cgroup_procs {
+            let _ = std::io::Write::write_all(&mut procs, b"0");
+        }
         if self.plan.detach {
             self.detach()?;
         } else if let Some((_, slave)) = self.pty {
@@ -381,7 +465,13 @@ impl Child<'_> {
     fn detach(&self) -> Result<(), ChildError> {
         setsid()?;
         match clone_process(0).map_err(|e| ChildError::nix(Step::Fork, e))? {
-            Cloned::Parent(_) => exit_now(0),
+            Cloned::Parent(pid) => {
+                // Our parent cannot see this pid (it is the container's): a pidfd tells it its own.
+                if let Ok(fd) = crate::sys::fdpass::pidfd_open(pid.as_raw()) {
+                    let _ = self.chan.send_started(&fd);
+                }
+                exit_now(0)
+            }
             Cloned::Child => match self.pty {
                 Some((_, slave)) => {
                     setsid()?;
@@ -418,6 +508,23 @@ fn spawn_pty_holder() -> Result<OwnedFd, ExecError> {
             crate::sys::process::close_descriptors_then_exit(drain_stdin, 0)
         }
     }
+}
+
+/// The pid, in our pid namespace, of the process `pidfd` refers to: the `Pid:` line of its entry in
+/// our fdinfo directory.
+fn pidfd_pid(fdinfo: &File, pidfd: &OwnedFd) -> Option<i32> {
+    use std::os::fd::AsRawFd;
+    let name = pidfd.as_raw_fd().to_string();
+    let fd =
+        rustix::fs::openat(fdinfo, name.as_str(), rustix::fs::OFlags::RDONLY, 0.into()).ok()?;
+    let mut text = String::new();
+    File::from(fd).read_to_string(&mut text).ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix("Pid:"))?
+        .trim()
+        .parse()
+        .ok()
+        .filter(|&pid: &i32| pid > 0)
 }
 
 fn errno(e: &std::io::Error) -> nix::Error {

@@ -31,12 +31,17 @@ pub(super) enum ToChild {
 pub(super) enum ToParent {
     /// The pty master (`-t`) is attached to this message.
     Terminal,
+    /// The built-in network's tap device is attached to this message.
+    Tap,
     /// The /proc view's FUSE connection (`/dev/fuse`) is attached to this message.
     ProcView,
     /// The /proc view cannot be mounted (why): the container keeps the host's files.
     NoProcView(String),
     /// Setting up failed before the exec.
     Failed(ChildError),
+    /// A pidfd of the detached process (`exec -d`) is attached to this message: the parent learns
+    /// its pid in its own pid namespace from it.
+    Started,
 }
 
 /// Encode a message (or a report) for the other side.
@@ -119,7 +124,10 @@ impl ParentEnd {
         match recv::<ToParent>(&self.0) {
             Received::Message(ToParent::Terminal, fds) => Ok(fds.into_iter().next()),
             Received::Message(ToParent::Failed(e), _) => Err(e),
-            Received::Message(ToParent::ProcView | ToParent::NoProcView(_), _)
+            Received::Message(
+                ToParent::ProcView | ToParent::NoProcView(_) | ToParent::Tap | ToParent::Started,
+                _,
+            )
             | Received::Unreadable => Err(ChildError::new(Step::BadReport)),
             Received::Closed => Ok(None),
         }
@@ -136,21 +144,38 @@ impl ParentEnd {
                 .ok_or_else(|| ChildError::new(Step::BadReport)),
             Received::Message(ToParent::NoProcView(why), _) => Ok(Err(why)),
             Received::Message(ToParent::Failed(e), _) => Err(e),
-            Received::Message(ToParent::Terminal, _) | Received::Unreadable => {
-                Err(ChildError::new(Step::BadReport))
-            }
+            Received::Message(ToParent::Terminal | ToParent::Tap | ToParent::Started, _)
+            | Received::Unreadable => Err(ChildError::new(Step::BadReport)),
             Received::Closed => Err(ChildError::new(Step::BadReport)),
         }
     }
 
-    /// Wait until the child has exec'd (its end closed) or reported a failure.
-    pub fn outcome(&self) -> Result<(), ChildError> {
+    /// The built-in network's tap device, or the child's failure.
+    pub fn tap(&self) -> Result<OwnedFd, ChildError> {
+        match recv::<ToParent>(&self.0) {
+            Received::Message(ToParent::Tap, fds) => fds
+                .into_iter()
+                .next()
+                .ok_or_else(|| ChildError::new(Step::BadReport)),
+            Received::Message(ToParent::Failed(e), _) => Err(e),
+            _ => Err(ChildError::new(Step::BadReport)),
+        }
+    }
+
+    /// Wait until the child has exec'd (its end closed) or reported a failure; the pidfd a detached
+    /// process's starter sent, if any.
+    pub fn outcome(&self) -> Result<Option<OwnedFd>, ChildError> {
+        let mut started = None;
         loop {
             match recv::<ToParent>(&self.0) {
-                Received::Closed => return Ok(()),
+                Received::Closed => return Ok(started),
                 Received::Message(ToParent::Failed(e), _) => return Err(e),
+                Received::Message(ToParent::Started, fds) => started = fds.into_iter().next(),
                 Received::Message(
-                    ToParent::Terminal | ToParent::ProcView | ToParent::NoProcView(_),
+                    ToParent::Terminal
+                    | ToParent::ProcView
+                    | ToParent::NoProcView(_)
+                    | ToParent::Tap,
                     _,
                 ) => continue,
                 Received::Unreadable => return Err(ChildError::new(Step::BadReport)),
@@ -173,9 +198,19 @@ impl ChildEnd {
         send(&self.0, &ToParent::Terminal, Some(master))
     }
 
+    /// Pass the built-in network's tap device to the parent.
+    pub fn send_tap(&self, tap: &OwnedFd) -> io::Result<()> {
+        send(&self.0, &ToParent::Tap, Some(tap))
+    }
+
     /// Pass the /proc view's FUSE connection to the parent.
     pub fn send_proc_view(&self, dev: &OwnedFd) -> io::Result<()> {
         send(&self.0, &ToParent::ProcView, Some(dev))
+    }
+
+    /// Pass a pidfd of the detached process to the parent.
+    pub fn send_started(&self, pidfd: &OwnedFd) -> io::Result<()> {
+        send(&self.0, &ToParent::Started, Some(pidfd))
     }
 
     /// Tell the parent there is no /proc view, and why.
@@ -236,7 +271,14 @@ pub enum Step {
     },
     Cloexec,
     ParentDeathSignal,
+    /// `--sysctl`.
+    Sysctl {
+        key: String,
+        value: String,
+    },
     CgroupNamespace,
+    /// Pinning to the CPUs a `--cpus` quota is worth.
+    CpuAffinity,
     /// `--oom-score-adj`.
     OomScoreAdj {
         adj: i32,
@@ -250,6 +292,9 @@ pub enum Step {
     Redirect,
     Fork,
     NetworkNotReady,
+    /// The built-in network's tap device.
+    Tap,
+    PassTap,
     InitFork,
     ResetSignals,
     SetGroups,
@@ -384,7 +429,9 @@ impl fmt::Display for Step {
             }
             Step::Cloexec => write!(f, "failed to set close-on-exec"),
             Step::ParentDeathSignal => write!(f, "failed to set the parent-death signal"),
+            Step::Sysctl { key, value } => write!(f, "failed to set sysctl `{key}` to `{value}`"),
             Step::CgroupNamespace => write!(f, "failed to make the cgroup namespace"),
+            Step::CpuAffinity => write!(f, "failed to pin the container to the CPUs of its quota"),
             Step::OomScoreAdj { adj } => {
                 write!(f, "failed to set the OOM score adjustment to {adj}")
             }
@@ -397,6 +444,8 @@ impl fmt::Display for Step {
             Step::Redirect => write!(f, "failed to redirect stdio"),
             Step::Fork => write!(f, "failed to fork"),
             Step::NetworkNotReady => write!(f, "the container's network could not be set up"),
+            Step::Tap => write!(f, "failed to create the container's tap device"),
+            Step::PassTap => write!(f, "failed to pass the tap device"),
             Step::InitFork => write!(f, "init failed to fork the command"),
             Step::ResetSignals => write!(f, "failed to reset the signal dispositions"),
             Step::SetGroups => write!(f, "failed to set supplementary groups"),
@@ -583,6 +632,6 @@ mod tests {
         let e = parent.outcome().unwrap_err();
         assert_eq!(e.exit_code(), 127);
         assert!(e.to_string().starts_with("xxx"));
-        assert_eq!(parent.outcome(), Ok(()));
+        assert!(matches!(parent.outcome(), Ok(None)));
     }
 }

@@ -121,19 +121,11 @@ pub(super) fn bind(source: &Path, target: &Path, read_only: bool, recursive: boo
     Ok(())
 }
 
-/// A tmpfs /dev/shm and an mqueue of the container's own IPC namespace.
-fn mount_private_ipc(shm: &Path, mq: &Path) -> StepResult {
-    step(
-        || "mount tmpfs on /dev/shm".into(),
-        mount(
-            Some("shm"),
-            shm,
-            Some("tmpfs"),
-            MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC | MsFlags::MS_NODEV,
-            Some("mode=1777,size=65536k"),
-        )
-        .map_err(nix_io),
-    )?;
+/// A tmpfs /dev/shm (none for `--ipc none`) and an mqueue of the container's own IPC namespace.
+fn mount_private_ipc(shm: Option<&Path>, size: Option<u64>, mq: &Path) -> StepResult {
+    if let Some(shm) = shm {
+        mount_shm(shm, size)?;
+    }
     // mqueue needs the IPC namespace to be ours; skip quietly if the kernel refuses.
     let _ = mount(
         Some("mqueue"),
@@ -145,9 +137,32 @@ fn mount_private_ipc(shm: &Path, mq: &Path) -> StepResult {
     Ok(())
 }
 
+fn mount_shm(shm: &Path, size: Option<u64>) -> StepResult {
+    let opts = match size {
+        Some(bytes) => format!("mode=1777,size={bytes}"),
+        None => "mode=1777,size=65536k".to_string(),
+    };
+    step(
+        || format!("mount tmpfs on /dev/shm ({opts})"),
+        mount(
+            Some("shm"),
+            shm,
+            Some("tmpfs"),
+            MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC | MsFlags::MS_NODEV,
+            Some(opts.as_str()),
+        )
+        .map_err(nix_io),
+    )
+}
+
 /// /dev: a tmpfs with the usual nodes bound from the host, a private devpts, shm and mqueue (the
 /// caller's shm and mqueue when the IPC namespace is shared).
-fn mount_dev(root: &Path, single_mapping: bool, shared_ipc: bool) -> StepResult {
+fn mount_dev(
+    root: &Path,
+    single_mapping: bool,
+    shared: &super::plan::SharedNamespaces,
+) -> StepResult {
+    let shared_ipc = shared.ipc;
     let dev = inside(root, "/dev");
     mkdir_p(&dev)?;
     step(
@@ -192,7 +207,9 @@ fn mount_dev(root: &Path, single_mapping: bool, shared_ipc: bool) -> StepResult 
         symlink("pts/ptmx", dev.join("ptmx")),
     )?;
     let shm = dev.join("shm");
-    mkdir_p(&shm)?;
+    if !shared.no_shm {
+        mkdir_p(&shm)?;
+    }
     let mq = dev.join("mqueue");
     mkdir_p(&mq)?;
     if shared_ipc {
@@ -201,7 +218,11 @@ fn mount_dev(root: &Path, single_mapping: bool, shared_ipc: bool) -> StepResult 
             bind(Path::new("/dev/mqueue"), &mq, false, true)?;
         }
     } else {
-        mount_private_ipc(&shm, &mq)?;
+        mount_private_ipc(
+            (!shared.no_shm).then_some(shm.as_path()),
+            shared.shm_size,
+            &mq,
+        )?;
     }
     for (name, target) in [
         ("fd", "/proc/self/fd"),
@@ -296,7 +317,7 @@ pub(super) fn build_root(
     if plan.cgroup.as_ref().is_some_and(|c| c.private_ns) {
         mount_cgroup(root)?;
     }
-    mount_dev(root, single_mapping, plan.shared.ipc)?;
+    mount_dev(root, single_mapping, &plan.shared)?;
     if plan.proc_view() {
         super::procfs::mount::attach(root, chan)?;
     }

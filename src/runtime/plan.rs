@@ -68,6 +68,9 @@ pub enum MountKind {
         work: PathBuf,
         read_only: bool,
     },
+    /// A symlink made at the target (whatever was there, unless a directory, replaced): a bind
+    /// mount's `no-dereference` of a source that is a symlink.
+    Symlink { link: PathBuf },
     /// A new devpts instance; `data` holds the caller's `uid=`, `gid=`, `mode=`, `max=`.
     Devpts { data: String },
     Tmpfs {
@@ -77,6 +80,8 @@ pub enum MountKind {
         noexec: bool,
         /// tmpcopyup: the image's content at the target is copied into the new tmpfs.
         copy_up: bool,
+        /// A ramfs instead (`--mount type=ramfs`): never swapped out; takes `mode=` only.
+        ramfs: bool,
     },
 }
 
@@ -104,6 +109,8 @@ pub struct Process {
     pub terminal: bool,
     /// Run a small init as pid 1 that reaps zombies and forwards signals (`--init`).
     pub init: bool,
+    /// The umask to exec with (not whatever the user's shell has).
+    pub umask: u32,
     pub rlimits: Vec<Rlimit>,
 }
 
@@ -149,6 +156,10 @@ pub struct SharedNamespaces {
     pub uts: bool,
     /// The caller's cgroup namespace (`--cgroupns host`).
     pub cgroup: bool,
+    /// `--ipc none`: a private IPC namespace without /dev/shm.
+    pub no_shm: bool,
+    /// `--shm-size`: the size in bytes of a private IPC namespace's /dev/shm (None: 64 MB).
+    pub shm_size: Option<u64>,
 }
 
 /// Namespaces of another process that a container enters instead of making its own (`/proc/PID/ns/…`
@@ -158,6 +169,15 @@ pub struct JoinedNamespaces {
     pub ipc: Option<std::path::PathBuf>,
     /// With a joined UTS namespace the host name is the namespace's: it is not set.
     pub uts: Option<std::path::PathBuf>,
+    /// A pid namespace the container's first process is born into (`pod create --share pid`): the
+    /// caller enters it for the clone, so that process is not its pid 1.
+    pub pid: Option<std::path::PathBuf>,
+    /// A nested user namespace (a pod's, `pod create --userns keep-id`) entered after the root is
+    /// built, just before the process takes on its user: the container's other namespaces stay
+    /// owned by roost's, whose root may enter the infra's (those of a descendant namespace).
+    pub user: Option<std::path::PathBuf>,
+    /// Another container's cgroup namespace (`--cgroupns container:NAME`).
+    pub cgroup: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -172,6 +192,9 @@ pub struct Plan {
     /// A network namespace of its own (which a helper may connect); otherwise the host's network
     /// is shared, or the one in `join_network`.
     pub new_network: bool,
+    /// The built-in network (`--network slirp`): the child makes this tap device in its new
+    /// network namespace and passes it to the parent, which runs the user-mode stack on it.
+    pub tap: Option<crate::sys::tap::TapConfig>,
     /// An existing network namespace to join (`--network container:…|ns:…`).
     pub join_network: Option<std::path::PathBuf>,
     /// Namespaces shared with the caller instead of made new (`--pid host`, `--ipc host`, `--uts host`).
@@ -185,6 +208,9 @@ pub struct Plan {
     pub cgroup: Option<super::cgroup::CgroupPlan>,
     /// `--oom-score-adj`.
     pub oom_score_adj: Option<i32>,
+    /// `--sysctl`: `(key, value)` written under /proc/sys in the container's namespaces before its
+    /// root is built (dotted keys, `net.ipv4.ip_forward`).
+    pub sysctls: Vec<(String, String)>,
 }
 
 impl Plan {

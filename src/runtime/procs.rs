@@ -150,6 +150,44 @@ pub fn container_processes(pid: i32) -> Result<Vec<ProcessInfo>, ProcsError> {
     Ok(procs)
 }
 
+/// Every process in the cgroup `dir` and the cgroups below it (`cgroup.procs`), sorted by pid: the
+/// container's processes when it shares a pid namespace with others (`--pid=host`). Parent and
+/// process-group ids outside that set are 0.
+pub fn cgroup_processes(dir: &Path) -> Result<Vec<ProcessInfo>, ProcsError> {
+    let mut pids = Vec::new();
+    collect_cgroup_pids(dir, &mut pids)?;
+    let mut procs: Vec<ProcessInfo> = pids
+        .into_iter()
+        .filter_map(|pid| info(Path::new(&format!("/proc/{pid}")), pid))
+        .collect();
+    let member: std::collections::HashSet<i32> = procs.iter().map(|p| p.host_pid).collect();
+    for p in &mut procs {
+        p.ppid = if member.contains(&p.ppid) { p.ppid } else { 0 };
+        p.pgid = if member.contains(&p.pgid) { p.pgid } else { 0 };
+    }
+    procs.sort_by_key(|p| p.pid);
+    Ok(procs)
+}
+
+fn collect_cgroup_pids(dir: &Path, pids: &mut Vec<i32>) -> Result<(), ProcsError> {
+    let procs = dir.join("cgroup.procs");
+    pids.extend(
+        read(&procs)?
+            .lines()
+            .filter_map(|l| l.trim().parse::<i32>().ok()),
+    );
+    let entries = std::fs::read_dir(dir).map_err(|source| ProcsError::Read {
+        path: dir.display().to_string(),
+        source,
+    })?;
+    for e in entries.flatten() {
+        if e.file_type().is_ok_and(|t| t.is_dir()) {
+            collect_cgroup_pids(&e.path(), pids)?;
+        }
+    }
+    Ok(())
+}
+
 /// A user namespace's id map (`/proc/PID/uid_map` or `gid_map`), to see ids as the container does.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct IdMap(Vec<(u32, u32, u32)>);

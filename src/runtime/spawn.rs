@@ -4,14 +4,14 @@
 //! parent the exec happened.
 use std::convert::Infallible;
 use std::ffi::CString;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
 
 use nix::unistd::{Gid, Pid, Uid};
 
 use super::message::{ChildEnd, ChildError, ParentEnd, Step, ToChild};
 use super::mounts;
 use super::plan::{IdMaps, Plan};
-use crate::sys::clone::{Cloned, clone_process, exit_now};
+use crate::sys::clone::{Cloned, clone_process, clone_process_in_pid_ns, exit_now};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SpawnError {
@@ -31,6 +31,12 @@ pub enum SpawnError {
     Cgroup(#[from] super::cgroup::CgroupError),
     #[error("failed to start serving the container's /proc view")]
     ProcView(#[source] std::io::Error),
+    #[error("failed to open the pid namespace `{path}`")]
+    PidNamespace {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 impl SpawnError {
@@ -102,16 +108,24 @@ pub trait Attach {
     fn created(&mut self, pid: Pid) -> Result<(), AttachError>;
     /// Before the container's program runs.
     fn ready(&mut self) -> Result<(), AttachError>;
+    /// The tap device the child made for the built-in network (`Plan::tap`), once ids are mapped.
+    fn tap(&mut self, tap: OwnedFd) -> Result<(), AttachError> {
+        drop(tap);
+        Ok(())
+    }
 }
 
 fn namespace_flags(plan: &Plan) -> libc::c_int {
     // With a cgroup of its own, the child makes its cgroup namespace once it has been moved there.
     let mut f = libc::CLONE_NEWNS;
-    if plan.cgroup.is_none() && !plan.shared.cgroup {
+    if plan.cgroup.is_none() && !plan.shared.cgroup && plan.join.cgroup.is_none() {
         f |= libc::CLONE_NEWCGROUP;
     }
     for (shared, flag) in [
-        (plan.shared.pid, libc::CLONE_NEWPID),
+        (
+            plan.shared.pid || plan.join.pid.is_some(),
+            libc::CLONE_NEWPID,
+        ),
         (
             plan.shared.uts || plan.join.uts.is_some(),
             libc::CLONE_NEWUTS,
@@ -137,7 +151,18 @@ fn namespace_flags(plan: &Plan) -> libc::c_int {
 /// Start the container with `attach` doing its part from outside (see [`Attach`]).
 pub fn spawn_with(plan: &Plan, attach: &mut dyn Attach) -> Result<Spawned, SpawnError> {
     let (parent_end, child_end) = super::message::channel().map_err(SpawnError::Channel)?;
-    match clone_process(namespace_flags(plan)).map_err(SpawnError::Clone)? {
+    let cloned = match plan.join.pid.as_deref() {
+        None => clone_process(namespace_flags(plan)),
+        Some(ns) => {
+            let ns_file = std::fs::File::open(ns).map_err(|e| SpawnError::PidNamespace {
+                path: ns.display().to_string(),
+                source: e,
+            })?;
+            clone_process_in_pid_ns(namespace_flags(plan), ns_file.as_fd())
+        }
+    }
+    .map_err(SpawnError::Clone);
+    match cloned? {
         Cloned::Child => {
             drop(parent_end);
             let code = child(plan, child_end);
@@ -190,10 +215,21 @@ fn parent(
         failed(pid);
         return Err(e.into());
     }
+    // The built-in network's tap device comes first: the child makes it before anything else.
+    if plan.tap.is_some() {
+        let taken = chan
+            .tap()
+            .map_err(SpawnError::from)
+            .and_then(|tap| attach.tap(tap).map_err(SpawnError::from));
+        if let Err(e) = taken {
+            failed(pid);
+            return Err(e);
+        }
+    }
     // The child mounts the /proc view while it builds its root, and needs it served to bind it.
     let proc_view = match cgroup.as_ref().filter(|_| plan.proc_view()) {
         None => None,
-        Some(made) => match serve_proc_view(chan, made) {
+        Some(made) => match serve_proc_view(chan, made, plan.cgroup.as_ref()) {
             Ok(server) => server,
             Err(e) => {
                 failed(pid);
@@ -237,9 +273,11 @@ fn parent(
 fn serve_proc_view(
     chan: &ParentEnd,
     made: &super::cgroup::Made,
+    asked: Option<&super::cgroup::CgroupPlan>,
 ) -> Result<Option<super::procfs::Server>, SpawnError> {
+    let seed = asked.map_or(0, |c| super::procfs::render::cpu_seed(&c.id));
     match chan.proc_view()? {
-        Ok(dev) => super::procfs::Server::start(dev, made.container.clone())
+        Ok(dev) => super::procfs::Server::start(dev, made.container.clone(), seed)
             .map(Some)
             .map_err(SpawnError::ProcView),
         Err(why) => {
@@ -253,10 +291,7 @@ fn serve_proc_view(
 
 fn map_ids(plan: &Plan, pid: Pid) -> Result<(), crate::userns::UsernsError> {
     match &plan.maps {
-        IdMaps::Helpers { uids, gids } => {
-            crate::userns::run_map_helper("newuidmap", pid.as_raw(), uids)
-                .and_then(|()| crate::userns::run_map_helper("newgidmap", pid.as_raw(), gids))
-        }
+        IdMaps::Helpers { uids, gids } => crate::userns::run_map_helpers(pid.as_raw(), uids, gids),
         IdMaps::Single { uid, gid } => crate::userns::write_single_map(pid.as_raw(), *uid, *gid),
         IdMaps::Direct { uids, gids } => write_direct_maps(pid.as_raw(), uids, gids),
         IdMaps::None => Ok(()),
@@ -314,20 +349,43 @@ fn setup(plan: &Plan, chan: &ChildEnd) -> Result<Infallible, ChildError> {
     if let Some(ns) = &plan.join_network {
         join_network(ns)?;
     }
+    if let Some(t) = &plan.tap {
+        let tap = crate::sys::tap::create(t).map_err(|e| ChildError::io(Step::Tap, &e))?;
+        chan.send_tap(&tap)
+            .map_err(|e| ChildError::io(Step::PassTap, &e))?;
+    }
     if let Some(ns) = &plan.join.ipc {
         join_namespace(ns, nix::sched::CloneFlags::CLONE_NEWIPC, "IPC")?;
     }
     if let Some(ns) = &plan.join.uts {
         join_namespace(ns, nix::sched::CloneFlags::CLONE_NEWUTS, "UTS")?;
     }
-    if plan.cgroup.as_ref().is_some_and(|c| c.private_ns) {
+    // Opened now: the host's /proc is gone once the root is built.
+    let user_ns = match &plan.join.user {
+        None => None,
+        Some(ns) => Some((ns, open_namespace(ns, "user")?)),
+    };
+    if let Some(ns) = &plan.join.cgroup {
+        join_namespace(ns, nix::sched::CloneFlags::CLONE_NEWCGROUP, "cgroup")?;
+    } else if plan.cgroup.as_ref().is_some_and(|c| c.private_ns) {
         // The parent has moved us into the container's cgroup: it becomes our cgroup root.
         nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWCGROUP)
             .map_err(|e| ChildError::nix(Step::CgroupNamespace, e))?;
     }
+    pin_to_quota(plan)?;
     if let Some(adj) = plan.oom_score_adj {
         std::fs::write("/proc/self/oom_score_adj", adj.to_string())
             .map_err(|e| ChildError::io(Step::OomScoreAdj { adj }, &e))?;
+    }
+    // In the container's network and IPC namespaces already, through the /proc we still see.
+    for (key, value) in &plan.sysctls {
+        std::fs::write(format!("/proc/sys/{}", key.replace('.', "/")), value).map_err(|e| {
+            let step = Step::Sysctl {
+                key: key.clone(),
+                value: value.clone(),
+            };
+            ChildError::io(step, &e)
+        })?;
     }
     let single = matches!(plan.maps, IdMaps::Single { .. });
     mounts::build_root(plan, !tty_gid_mapped(&plan.maps), chan)
@@ -345,6 +403,13 @@ fn setup(plan: &Plan, chan: &ChildEnd) -> Result<Infallible, ChildError> {
                 hard: r.hard,
             };
             ChildError::nix(step, e)
+        })?;
+    }
+    if let Some((ns, f)) = &user_ns {
+        let path = ns.display().to_string();
+        nix::sched::setns(f, nix::sched::CloneFlags::CLONE_NEWUSER).map_err(|e| {
+            let what = "user".to_string();
+            ChildError::nix(Step::JoinNamespace { what, path }, e)
         })?;
     }
     drop_privileges(p, &plan.security, !single)?;
@@ -366,6 +431,36 @@ fn setup(plan: &Plan, chan: &ChildEnd) -> Result<Infallible, ChildError> {
     } else {
         exec(p)
     }
+}
+
+/// With the /proc view and a CPU quota worth fewer CPUs than it may run on, the container is pinned
+/// to as many CPUs as the quota is worth (the ones its /proc view shows), so that `nproc` and
+/// sched_getaffinity(2), which programs size their thread pools by, agree with `--cpus`. Set once
+/// at the start: `update --cpus` changes the quota and the view, not the pinning.
+fn pin_to_quota(plan: &Plan) -> Result<(), ChildError> {
+    use nix::sched::{CpuSet, sched_getaffinity, sched_setaffinity};
+    let Some(c) = plan.cgroup.as_ref().filter(|c| c.proc_view) else {
+        return Ok(());
+    };
+    let Some(n) = c.resources.cpu_count() else {
+        return Ok(());
+    };
+    let me = Pid::from_raw(0);
+    let now = sched_getaffinity(me).map_err(|e| ChildError::nix(Step::CpuAffinity, e))?;
+    let allowed: Vec<u32> = (0..CpuSet::count() as u32)
+        .filter(|i| now.is_set(*i as usize).unwrap_or(false))
+        .collect();
+    if n >= allowed.len() {
+        return Ok(());
+    }
+    let mut set = CpuSet::new();
+    for cpu in
+        super::procfs::render::cpu_window(&allowed, n, super::procfs::render::cpu_seed(&c.id))
+    {
+        set.set(cpu as usize)
+            .map_err(|e| ChildError::nix(Step::CpuAffinity, e))?;
+    }
+    sched_setaffinity(me, &set).map_err(|e| ChildError::nix(Step::CpuAffinity, e))
 }
 
 /// Change to the working directory, creating it when missing.
@@ -408,28 +503,58 @@ fn join_network(ns: &std::path::Path) -> Result<(), ChildError> {
     let path = ns.display().to_string();
     let f = std::fs::File::open(ns)
         .map_err(|e| ChildError::io(Step::OpenNetns { path: path.clone() }, &e))?;
+    // The host's (a `--network host` container's): ours already, and not ours to setns into.
+    if same_namespace(&f, "net") {
+        return Ok(());
+    }
     nix::sched::setns(f, nix::sched::CloneFlags::CLONE_NEWNET)
         .map_err(|e| ChildError::nix(Step::JoinNetns { path }, e))
 }
 
-/// Enter another process's IPC or UTS namespace (a pod's), before the mounts: /dev/mqueue is then
-/// that namespace's.
+/// Enter another process's IPC, UTS or cgroup namespace (a pod's, another container's), before the
+/// mounts: /dev/mqueue is then that namespace's. One we are in already is not entered again (setns
+/// would want privileges over its owner, e.g. the host's cgroup namespace of a `--cgroupns host`
+/// container).
 fn join_namespace(
     ns: &std::path::Path,
     kind: nix::sched::CloneFlags,
     what: &str,
 ) -> Result<(), ChildError> {
+    let f = open_namespace(ns, what)?;
+    if same_namespace(&f, proc_ns_name(kind)) {
+        return Ok(());
+    }
     let (what, path) = (what.to_string(), ns.display().to_string());
-    let f = std::fs::File::open(ns).map_err(|e| {
-        ChildError::io(
-            Step::OpenNamespace {
-                what: what.clone(),
-                path: path.clone(),
-            },
-            &e,
-        )
-    })?;
     nix::sched::setns(f, kind).map_err(|e| ChildError::nix(Step::JoinNamespace { what, path }, e))
+}
+
+/// Whether namespace file `f` is our own namespace of its kind (`name` under /proc/self/ns).
+fn same_namespace(f: &std::fs::File, name: &str) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let id = |f: &std::fs::File| f.metadata().ok().map(|m| (m.dev(), m.ino()));
+    let ours = std::fs::File::open(format!("/proc/self/ns/{name}")).ok();
+    ours.as_ref().and_then(id).is_some_and(|o| Some(o) == id(f))
+}
+
+/// The name of a namespace kind under /proc/PID/ns.
+fn proc_ns_name(kind: nix::sched::CloneFlags) -> &'static str {
+    use nix::sched::CloneFlags as F;
+    match kind {
+        F::CLONE_NEWIPC => "ipc",
+        F::CLONE_NEWUTS => "uts",
+        F::CLONE_NEWCGROUP => "cgroup",
+        F::CLONE_NEWPID => "pid",
+        F::CLONE_NEWNET => "net",
+        F::CLONE_NEWUSER => "user",
+        _ => "mnt",
+    }
+}
+
+fn open_namespace(ns: &std::path::Path, what: &str) -> Result<std::fs::File, ChildError> {
+    std::fs::File::open(ns).map_err(|e| {
+        let (what, path) = (what.to_string(), ns.display().to_string());
+        ChildError::io(Step::OpenNamespace { what, path }, &e)
+    })
 }
 
 /// The PATH from the container's environment.
@@ -440,8 +565,8 @@ fn container_path(env: &[String]) -> &str {
 }
 
 pub(super) fn exec(p: &super::plan::Process) -> Result<Infallible, ChildError> {
-    // The container's processes get podman's umask (the OCI default), not whatever the user's shell has.
-    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o022));
+    // The container's umask (podman's 0022 unless `--umask`), not whatever the user's shell has.
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(p.umask));
     // Nor the signals we ignore (Rust's runtime ignores SIGPIPE): crun and runc reset them too.
     crate::sys::process::reset_ignored_signals()
         .map_err(|e| ChildError::nix(Step::ResetSignals, e))?;

@@ -64,13 +64,46 @@ pub(super) fn resolve_in_root(root: &Path, path: &str) -> io::Result<PathBuf> {
     Ok(resolved.iter().fold(root.to_path_buf(), |p, c| p.join(c)))
 }
 
+/// Make symlink `target` (a container path) pointing at `link`: its parent resolved inside the root and
+/// made if missing, a file or symlink already there replaced (a restart finds its own link).
+fn make_symlink(root: &Path, target: &str, link: &Path) -> StepResult {
+    let trimmed = target.trim_end_matches('/');
+    let (parent, name) = trimmed.rsplit_once('/').unwrap_or(("", trimmed));
+    let dir = step(
+        || format!("resolve `{parent}/` in the container"),
+        resolve_in_root(root, parent),
+    )?;
+    mkdir_p(&dir)?;
+    let path = dir.join(name);
+    if let Ok(meta) = std::fs::symlink_metadata(&path) {
+        if meta.is_dir() {
+            return step(
+                || format!("replace directory `{target}` with a symlink"),
+                Err(io::Error::from_raw_os_error(libc::EISDIR)),
+            );
+        }
+        step(
+            || format!("replace `{target}`"),
+            std::fs::remove_file(&path),
+        )?;
+    }
+    step(
+        || format!("make symlink `{target}` -> `{}`", link.display()),
+        symlink(link, &path),
+    )
+}
+
 /// Apply one mount under `root`.
 pub(super) fn apply(root: &Path, m: &Mount) -> StepResult {
-    let target = step(
-        || format!("resolve `{}` in the container", m.target),
-        resolve_in_root(root, &m.target),
-    )?;
+    let resolve = || {
+        step(
+            || format!("resolve `{}` in the container", m.target),
+            resolve_in_root(root, &m.target),
+        )
+    };
     match &m.kind {
+        // Not resolved: the target's last component is the link itself (there from a last start).
+        MountKind::Symlink { link } => make_symlink(root, &m.target, link),
         MountKind::Bind {
             source,
             read_only,
@@ -79,6 +112,7 @@ pub(super) fn apply(root: &Path, m: &Mount) -> StepResult {
             first_chown,
             noexec,
         } => {
+            let target = resolve()?;
             if *copy_up || first_chown.is_some() {
                 first_use(source, &target, *copy_up, *first_chown)?;
             }
@@ -109,10 +143,12 @@ pub(super) fn apply(root: &Path, m: &Mount) -> StepResult {
             work,
             read_only,
         } => {
+            let target = resolve()?;
             mkdir_p(&target)?;
             overlay(lower, upper, work, &target, *read_only)
         }
         MountKind::Devpts { data } => {
+            let target = resolve()?;
             mkdir_p(&target)?;
             devpts(&target, &m.target, data)
         }
@@ -121,8 +157,11 @@ pub(super) fn apply(root: &Path, m: &Mount) -> StepResult {
             read_only,
             noexec,
             copy_up,
+            ramfs,
         } => {
+            let target = resolve()?;
             mkdir_p(&target)?;
+            let fs = if *ramfs { "ramfs" } else { "tmpfs" };
             // The image's content under the target, reached through an fd taken before the mount.
             let image_dir = match copy_up {
                 true => image_content(&target)?,
@@ -136,11 +175,11 @@ pub(super) fn apply(root: &Path, m: &Mount) -> StepResult {
                 flags |= MsFlags::MS_RDONLY;
             }
             step(
-                || format!("mount tmpfs on `{}`", m.target),
+                || format!("mount {fs} on `{}`", m.target),
                 mount(
-                    Some("tmpfs"),
+                    Some(fs),
                     &target,
-                    Some("tmpfs"),
+                    Some(fs),
                     flags,
                     Some(data.as_str()).filter(|d| !d.is_empty()),
                 )
@@ -148,7 +187,7 @@ pub(super) fn apply(root: &Path, m: &Mount) -> StepResult {
             )?;
             match image_dir {
                 Some(fd) => step(
-                    || format!("copy the image's `{}` into its tmpfs", m.target),
+                    || format!("copy the image's `{}` into its {fs}", m.target),
                     copy_tree(&fd_path(&fd), &target),
                 ),
                 None => Ok(()),

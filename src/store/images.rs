@@ -35,11 +35,15 @@ pub struct ImageRecord {
     pub manifest_media: String,
     pub created: Option<Timestamp>,
     pub added: Timestamp,
+    /// Bytes on disk: its layers and its metadata ([`ImageRecord::metadata_size`]), as podman counts
+    /// an image's size.
     pub size: u64,
+    /// Bytes of its manifest and config (counted in `size`; no other image shares them).
+    pub metadata_size: u64,
     pub labels: BTreeMap<String, String>,
     pub arch: String,
     pub os: String,
-    /// Names, most recently added first.
+    /// Names, in the order they were added (podman's RepoTags order).
     pub names: Vec<String>,
     /// All manifest digests known for this image, `digest` first.
     pub digests: Vec<Digest>,
@@ -129,7 +133,7 @@ impl Store {
             ""
         };
         let mut names = self.grouped(
-            &format!("SELECT image_id, name FROM image_names{filter} ORDER BY added DESC, name"),
+            &format!("SELECT image_id, name FROM image_names{filter} ORDER BY added, name"),
             only,
         )?;
         let mut digests = self.grouped(
@@ -144,12 +148,16 @@ impl Store {
             .into_iter()
             .map(|row| {
                 let id = row.0.clone();
-                image_record(
+                let mut rec = image_record(
                     row,
                     names.remove(&id).unwrap_or_default(),
                     digests.remove(&id).unwrap_or_default(),
                     layers.remove(&id).unwrap_or_default(),
-                )
+                )?;
+                let blob = |d: &Digest| std::fs::metadata(self.blob_path(d)).map_or(0, |m| m.len());
+                rec.metadata_size = blob(&rec.digest) + blob(&rec.id);
+                rec.size += rec.metadata_size;
+                Ok(rec)
             })
             .collect()
     }
@@ -314,6 +322,7 @@ fn image_record(
         created: created.as_deref().map(time).transpose()?,
         added: time(&added)?,
         size: size.max(0) as u64,
+        metadata_size: 0,
         labels: serde_json::from_str(&labels).unwrap_or_default(),
         arch,
         os,

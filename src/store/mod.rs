@@ -285,7 +285,14 @@ impl Store {
             }
         }
         for n in &names {
-            if n.ends_with(".lock") || n.ends_with(".locking") {
+            if let Some(token) = n.strip_prefix('.').and_then(|t| t.strip_suffix(".locking")) {
+                // A process killed between making its lock file and renaming it into place.
+                if !locker_alive(token) {
+                    let _ = std::fs::remove_file(self.tmp_dir().join(n));
+                }
+                continue;
+            }
+            if n.ends_with(".lock") {
                 continue;
             }
             let token = n.split('-').next().unwrap_or("");
@@ -303,6 +310,18 @@ impl Store {
         }
         removed
     }
+}
+
+/// Whether the process of a staging token (`PID.RANDOM`) whose lock file is still being made may be
+/// alive: unparsable, or a process by that id exists (ours or another user's).
+fn locker_alive(token: &str) -> bool {
+    let Some(pid) = token.split('.').next().and_then(|p| p.parse::<i32>().ok()) else {
+        return true;
+    };
+    !matches!(
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None),
+        Err(nix::errno::Errno::ESRCH)
+    )
 }
 
 impl Drop for Store {
@@ -402,9 +421,17 @@ mod tests {
         let other = Store::open(t.path()).unwrap();
         let theirs = other.staging_path("blob");
         std::fs::write(&theirs, b"x").unwrap();
+        // Lock files a process was killed making (no such pid), and one being made now (ours).
+        let unmade = s.tmp_dir().join(".999999999.0000dead.locking");
+        let making = s
+            .tmp_dir()
+            .join(format!(".{}.00001234.locking", std::process::id()));
+        std::fs::write(&unmade, b"").unwrap();
+        std::fs::write(&making, b"").unwrap();
         let removed = s.clean_staging();
         assert_eq!(removed, vec![dead.clone()]);
         assert!(mine.exists() && theirs.exists() && !dead.exists());
         assert!(!s.tmp_dir().join("999999999.0000abcd.lock").exists());
+        assert!(!unmade.exists() && making.exists());
     }
 }

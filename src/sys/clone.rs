@@ -39,6 +39,61 @@ pub fn clone_process(flags: libc::c_int) -> nix::Result<Cloned> {
     }
 }
 
+/// Like [`clone_process`], but the child is born in the existing pid namespace `pid_ns` (a pod's)
+/// instead of a new one. An intermediate process enters it and clones with CLONE_PARENT, so the
+/// child is still ours, while our own later children and threads stay in our pid namespace (which
+/// we could not enter again: it belongs to the host's user namespace).
+pub fn clone_process_in_pid_ns(
+    flags: libc::c_int,
+    pid_ns: std::os::fd::BorrowedFd<'_>,
+) -> nix::Result<Cloned> {
+    let (read, write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
+    match clone_process(0)? {
+        Cloned::Child => {
+            // The intermediate: only system calls from here on (we are a fork of our parent).
+            drop(read);
+            let cloned = nix::sched::setns(pid_ns, nix::sched::CloneFlags::CLONE_NEWPID)
+                .and_then(|()| clone_process(flags | libc::CLONE_PARENT));
+            let reply = match cloned {
+                Ok(Cloned::Child) => {
+                    drop(write);
+                    return Ok(Cloned::Child);
+                }
+                Ok(Cloned::Parent(pid)) => pid.as_raw(),
+                Err(e) => -(e as i32),
+            };
+            let _ = nix::unistd::write(&write, &reply.to_ne_bytes());
+            exit_now(0)
+        }
+        Cloned::Parent(intermediate) => {
+            drop(write);
+            let mut buf = [0u8; 4];
+            let got = read_full(&read, &mut buf);
+            let _ = nix::sys::wait::waitpid(intermediate, None);
+            match got {
+                Ok(()) => match i32::from_ne_bytes(buf) {
+                    pid if pid > 0 => Ok(Cloned::Parent(Pid::from_raw(pid))),
+                    errno => Err(nix::Error::from_raw(-errno)),
+                },
+                Err(e) => Err(e),
+            }
+        }
+    }
+}
+
+fn read_full(fd: &std::os::fd::OwnedFd, buf: &mut [u8]) -> nix::Result<()> {
+    let mut at = 0;
+    while at < buf.len() {
+        match nix::unistd::read(fd, &mut buf[at..]) {
+            Ok(0) => return Err(nix::Error::EIO),
+            Ok(n) => at += n,
+            Err(nix::Error::EINTR) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
 /// Whether this process has exactly one thread (from /proc/self/status).
 pub fn single_threaded() -> bool {
     std::fs::read_to_string("/proc/self/status")

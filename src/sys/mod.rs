@@ -5,9 +5,12 @@
 pub mod clone;
 pub mod fdpass;
 pub mod fs;
+pub mod journal;
 pub mod memory;
 pub mod mount;
 pub mod path;
 pub mod process;
 pub mod seccomp;
+pub mod slirp;
+pub mod tap;
 pub mod tty;

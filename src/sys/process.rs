@@ -166,6 +166,79 @@ pub fn spawn_detached(cmd: &mut Command, inherit: &[RawFd]) -> io::Result<Child>
     cmd.spawn()
 }
 
+/// Spawn `cmd` (a host program) so that it sees the processes of another pid namespace, as
+/// podman-top(1) runs the host's ps(1): the child joins user namespace `user_ns` (when given: not
+/// the one it is in already) and pid namespace `pid_ns`, takes a mount namespace of its own (a private
+/// copy of ours, so the host's program and libraries are there), and forks the program, which mounts a
+/// /proc of that pid namespace over its copy's before the exec. The child waits for the program and
+/// exits with its status, having closed its other descriptors (so the spawn returns at the exec).
+pub fn spawn_in_pid_ns(
+    cmd: &mut Command,
+    user_ns: Option<RawFd>,
+    pid_ns: RawFd,
+) -> io::Result<Child> {
+    // SAFETY: runs in the forked child before exec, single-threaded, where only async-signal-safe calls
+    // are allowed: setns(2), unshare(2), mount(2), fork(2), close_range(2), waitpid(2) and _exit(2),
+    // made through libc with integers, null pointers and static NUL-terminated strings; nothing is
+    // allocated and no lock is taken. `user_ns` and `pid_ns` are descriptors the caller keeps open until
+    // spawn returns. The intermediate never returns from the closure (it _exits), so only the forked
+    // program goes on to the exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            let check = |r: libc::c_int| {
+                if r != 0 {
+                    Err(io::Error::last_os_error())
+                } else {
+                    Ok(())
+                }
+            };
+            if let Some(fd) = user_ns {
+                check(libc::setns(fd, libc::CLONE_NEWUSER))?;
+            }
+            check(libc::setns(pid_ns, libc::CLONE_NEWPID))?;
+            check(libc::unshare(libc::CLONE_NEWNS))?;
+            check(libc::mount(
+                std::ptr::null(),
+                c"/".as_ptr(),
+                std::ptr::null(),
+                libc::MS_REC | libc::MS_PRIVATE,
+                std::ptr::null(),
+            ))?;
+            match libc::fork() {
+                -1 => Err(io::Error::last_os_error()),
+                0 => check(libc::mount(
+                    c"proc".as_ptr(),
+                    c"/proc".as_ptr(),
+                    c"proc".as_ptr(),
+                    libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
+                    std::ptr::null(),
+                )),
+                child => {
+                    libc::syscall(
+                        libc::SYS_close_range,
+                        3 as libc::c_uint,
+                        libc::c_uint::MAX,
+                        0,
+                    );
+                    let mut status = 0;
+                    while libc::waitpid(child, &mut status, 0) < 0 {
+                        if *libc::__errno_location() != libc::EINTR {
+                            libc::_exit(127);
+                        }
+                    }
+                    let code = if libc::WIFEXITED(status) {
+                        libc::WEXITSTATUS(status)
+                    } else {
+                        128 + libc::WTERMSIG(status)
+                    };
+                    libc::_exit(code)
+                }
+            }
+        });
+    }
+    cmd.spawn()
+}
+
 /// dup2(2): make descriptor number `target` refer to what `fd` refers to.
 pub fn dup_onto(fd: std::os::fd::BorrowedFd<'_>, target: RawFd) -> io::Result<()> {
     // SAFETY: dup2 takes two integers; `fd` is a live borrowed descriptor and `target` is one of the
@@ -276,4 +349,18 @@ pub fn send_signal(pid: i32, sig: i32) -> io::Result<()> {
     } else {
         Err(io::Error::last_os_error())
     }
+}
+
+/// The user namespace that owns the namespace `ns` (an open `/proc/PID/ns/*` file): NS_GET_USERNS.
+pub fn namespace_owner(ns: std::os::fd::BorrowedFd<'_>) -> nix::Result<std::os::fd::OwnedFd> {
+    use std::os::fd::{AsRawFd, FromRawFd};
+    // _IO(0xb7, 0x1) from <linux/nsfs.h>.
+    const NS_GET_USERNS: libc::c_ulong = 0xb701;
+    // SAFETY: NS_GET_USERNS takes no argument and reads or writes no memory of ours; `ns` is
+    // borrowed and open for the call. On success it returns a new descriptor that nothing else
+    // owns, which the OwnedFd below takes over (and closes).
+    let ret = unsafe { libc::ioctl(ns.as_raw_fd(), NS_GET_USERNS as _) };
+    let fd = nix::errno::Errno::result(ret)?;
+    // SAFETY: `fd` was just returned by the kernel as a fresh descriptor owned by no one else.
+    Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
 }

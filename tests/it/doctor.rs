@@ -62,6 +62,7 @@ fn doctor_json_has_every_check_with_a_fix_for_each_that_is_not_ok() {
         "cgroup-delegation",
         "linger",
         "xdg-runtime-dir",
+        "libslirp",
         "pasta",
         "slirp4netns",
         "netavark",
@@ -122,6 +123,7 @@ fn doctor_passes_what_this_machine_has() {
         ("aardvark-dns", "aardvark-dns 1."),
         ("fuse-overlayfs", "fuse-overlayfs: version"),
         ("pasta", "pasta"),
+        ("libslirp", "the default network"),
         ("firewall", "iptables v"),
     ] {
         let c = get(&list, name);

@@ -202,7 +202,22 @@ fn top_lists_the_container_processes() {
                 .collect::<Vec<_>>(),
             ["PID COMMAND", "1 sleep"]
         );
-        env.roost(125, &["top", &c.name, "bogus"]);
+        // ps(1) options: the host's ps in the container's pid namespace (busybox's ps in the image
+        // takes no `-o` list with spaces), showing the container's processes only.
+        let out = env
+            .roost(0, &["top", &c.name, "-eo", "pid comm"])
+            .stdout_text();
+        let rows: Vec<String> = out
+            .lines()
+            .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+            .collect();
+        assert_eq!(rows[..2], ["PID COMMAND", "1 sleep"], "{out}");
+        assert!(rows[2..].iter().all(|r| r.ends_with(" ps")), "{out}");
+        // Not a descriptor: ps(1) options, which ps refuses (podman: 125).
+        let err = env
+            .roost(125, &["top", &c.name, "--no-such-option"])
+            .stderr_text();
+        assert!(err.contains("ps(1) in container"), "{err}");
         env.roost(125, &["top", "nonexistent"]);
     }
     assert_no_leaks(&env);

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use crate::harness::*;
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -17,7 +17,7 @@ fn free_port() -> u16 {
 }
 
 /// GET / on 127.0.0.1:port, retrying while the server comes up.
-fn http_get(port: u16) -> String {
+pub(crate) fn http_get(port: u16) -> String {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let attempt = (|| -> std::io::Result<String> {
@@ -40,7 +40,7 @@ fn http_get(port: u16) -> String {
 }
 
 /// Removes every pod (with its containers) when dropped.
-struct PodCleanup<'a>(&'a Env);
+pub(crate) struct PodCleanup<'a>(pub &'a Env);
 
 impl Drop for PodCleanup<'_> {
     fn drop(&mut self) {
@@ -50,7 +50,7 @@ impl Drop for PodCleanup<'_> {
 }
 
 /// Writes `text` into the env's home as `name` (readable by the test user) and returns its path.
-fn yaml_file(env: &Env, name: &str, text: &str) -> String {
+pub(crate) fn yaml_file(env: &Env, name: &str, text: &str) -> String {
     let path = env.home.join(name);
     std::fs::write(&path, text).unwrap();
     std::os::unix::fs::chown(&path, Some(env.user().uid), Some(env.user().gid)).unwrap();
@@ -325,7 +325,8 @@ spec:
     assert!(played.starts_with("Secret:\n"), "{played}");
     // (The claim's volume was made by the first attempt, which keeps it as podman does.)
     env.roost(0, &["volume", "exists", &claim]);
-    let logs = logs_with(&env, &format!("{pod}-show"), "mode=fast");
+    // The last line it prints (the lines before it may be all there is yet).
+    let logs = logs_with(&env, &format!("{pod}-show"), "\ns3cr3t\n");
     assert!(logs.contains("G=hello P=s3cr3t C=hello"), "{logs}");
     assert!(logs.contains("mode=fast"), "{logs}");
     assert!(logs.contains("\ns3cr3t\n"), "{logs}");
@@ -575,4 +576,225 @@ spec:
     assert_eq!(out(&env, &["pod", "ps", "-q"]), "");
     assert_eq!(out(&env, &["ps", "-aq"]), "");
     env.roost(0, &["rmi", &format!("localhost/{image}")]);
+}
+
+/// The flags a Quadlet `.kube` unit passes: `--configmap` files (repeated and comma-separated)
+/// feed env, envFrom and volumes; `--publish` replaces the YAML's hostPort of the same
+/// containerPort; `--annotation` reaches every container (the auto-update one as a label, with the
+/// unit's PODMAN_SYSTEMD_UNIT); `--log-driver`/`--log-opt` and `--userns` apply to every container;
+/// `kube down --force=false` keeps the claims' volumes.
+#[test]
+fn kube_play_takes_configmap_publish_annotation_log_and_userns_flags() {
+    let env = env_with_busybox("kube_play_flags");
+    let _cleanup = PodCleanup(&env);
+    let pod = env.safename("flags");
+    let (cm1, cm2, claim) = (
+        env.safename("cma"),
+        env.safename("cmb"),
+        env.safename("vol"),
+    );
+    let (yaml_port, flag_port) = (free_port(), free_port());
+    let a = yaml_file(
+        &env,
+        "cm-a.yaml",
+        &format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {cm1}\ndata:\n  GREETING: hi-from-a\n"
+        ),
+    );
+    let b = yaml_file(
+        &env,
+        "cm-b.yaml",
+        &format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {cm2}\ndata:\n  index.html: page-from-b\n  who: bee\n"
+        ),
+    );
+    let extra = yaml_file(
+        &env,
+        "cm-c.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: third\ndata:\n  X: x\n",
+    );
+    let yaml = format!(
+        r#"apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: {claim}
+spec:
+  accessModes: [ReadWriteOnce]
+  resources:
+    requests: {{storage: 1Gi}}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: {pod}
+  annotations:
+    from.yaml: "yes"
+spec:
+  restartPolicy: Never
+  containers:
+  - name: web
+    image: {bb}
+    command: ["sh", "-c", "exec httpd -f -p 8080 -h /www"]
+    envFrom:
+    - configMapRef: {{name: {cm1}}}
+    env:
+    - name: WHO
+      valueFrom:
+        configMapKeyRef: {{name: {cm2}, key: who}}
+    ports:
+    - containerPort: 8080
+      hostPort: {yaml_port}
+      hostIP: 127.0.0.1
+    volumeMounts:
+    - {{name: www, mountPath: /www}}
+    - {{name: data, mountPath: /data}}
+  - name: side
+    image: {bb}
+    command: ["sleep", "600"]
+  volumes:
+  - name: www
+    configMap: {{name: {cm2}}}
+  - name: data
+    persistentVolumeClaim: {{claimName: {claim}}}
+"#,
+        bb = bb()
+    );
+    let file = yaml_file(&env, "flags.yaml", &yaml);
+    // keep-id: the server runs as the caller, so on an unprivileged port.
+    let publish = format!("127.0.0.1:{flag_port}:8080");
+    let mut cmd = env.roost_cmd(&[
+        "kube",
+        "play",
+        "--configmap",
+        &format!("{a},{b}"),
+        "--configmap",
+        &extra,
+        "--publish",
+        &publish,
+        "--annotation",
+        "io.containers.autoupdate=local",
+        "--annotation",
+        "io.containers.autoupdate/side=disabled",
+        "--annotation",
+        "note=played",
+        "--log-driver",
+        "k8s-file",
+        "--log-opt",
+        "tag=kubetag",
+        "--userns",
+        "keep-id",
+        &file,
+    ]);
+    cmd.env("PODMAN_SYSTEMD_UNIT", "flags-test.service");
+    env.run_cmd(cmd, 0);
+    let (web, side) = (format!("{pod}-web"), format!("{pod}-side"));
+
+    // --configmap: the volume and both kinds of env reference.
+    assert_eq!(http_get(flag_port).lines().last(), Some("page-from-b"));
+    let envs = out(&env, &["exec", &web, "sh", "-c", "echo $GREETING $WHO"]);
+    assert_eq!(envs.trim(), "hi-from-a bee");
+    // --publish replaced the YAML's publication of port 8080.
+    TcpListener::bind(("127.0.0.1", yaml_port)).expect("the YAML's hostPort was replaced");
+    // --annotation, the auto-update label (the container's own first) and the unit's label.
+    let i = |c: &str, f: &str| out(&env, &["inspect", "--format", f, c]).trim().to_string();
+    for c in [&web, &side] {
+        let ann = i(c, "{{.Config.Annotations}}");
+        assert!(
+            ann.contains("note:played") && ann.contains("from.yaml:yes"),
+            "{c}: {ann}"
+        );
+        assert_eq!(
+            i(c, "{{index .Config.Labels \"PODMAN_SYSTEMD_UNIT\"}}"),
+            "flags-test.service"
+        );
+        assert_eq!(i(c, "{{.HostConfig.LogConfig.Tag}}"), "kubetag");
+        // --userns keep-id: the caller's uid inside.
+        assert_eq!(
+            out(&env, &["exec", c, "id", "-u"]).trim(),
+            env.user().uid.to_string()
+        );
+    }
+    assert_eq!(
+        i(
+            &web,
+            "{{index .Config.Labels \"io.containers.autoupdate\"}}"
+        ),
+        "local"
+    );
+    assert_eq!(
+        i(
+            &side,
+            "{{index .Config.Labels \"io.containers.autoupdate\"}}"
+        ),
+        "disabled"
+    );
+
+    // kube down --force=false keeps the claim's volume (and --force removes it).
+    out(&env, &["kube", "down", "--force=false", &file]);
+    assert_eq!(out(&env, &["pod", "ps", "-q"]), "");
+    env.roost(0, &["volume", "exists", &claim]);
+    TcpListener::bind(("127.0.0.1", flag_port)).expect("the --publish port is free after down");
+    out(&env, &["kube", "down", "--force", &file]);
+    env.roost(1, &["volume", "exists", &claim]);
+}
+
+/// Bad `--configmap` files and `--publish` values are refused before anything is made.
+#[test]
+fn kube_play_refuses_bad_configmap_files_and_publish() {
+    let env = env_with_busybox("kube_play_flag_errors");
+    let _cleanup = PodCleanup(&env);
+    let pod = env.safename("bad");
+    let yaml = format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: dup\ndata:\n  A: a\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {pod}\nspec:\n  replicas: 2\n  template:\n    metadata:\n      labels: {{app: x}}\n    spec:\n      containers:\n      - name: c\n        image: {bb}\n        command: [sleep, '60']\n",
+        bb = bb()
+    );
+    let file = yaml_file(&env, "bad.yaml", &yaml);
+    let not_cm = yaml_file(
+        &env,
+        "pod-only.yaml",
+        &yaml.replace("kind: ConfigMap", "kind: Secret"),
+    );
+    let dup = yaml_file(
+        &env,
+        "dup.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: dup\ndata:\n  B: b\n",
+    );
+    let cases: [(&[&str], &[&str]); 5] = [
+        (
+            &["--configmap", "/nonexistent/cm.yaml"],
+            &["/nonexistent/cm.yaml"],
+        ),
+        (
+            &["--configmap", &not_cm],
+            &["pod-only.yaml", "ConfigMaps only"],
+        ),
+        (&["--configmap", &dup], &["dup.yaml", "`dup`"]),
+        (
+            &["--publish", "127.0.0.1:8080:80", "--start=false"],
+            &["--publish", "2 pods", "8080"],
+        ),
+        (&["--publish", "80:http"], &["--publish", "80:http"]),
+    ];
+    for (flags, want) in cases {
+        let mut args = vec!["kube", "play"];
+        args.extend_from_slice(flags);
+        args.push(&file);
+        let r = env.roost(125, &args);
+        let err = r.stderr_text();
+        for w in want {
+            assert!(err.contains(w), "{flags:?}: no {w:?} in: {err}");
+        }
+        assert_eq!(out(&env, &["pod", "ps", "-q"]), "", "{flags:?}");
+    }
+    // --network: a mode only alone.
+    let r = env.roost(
+        125,
+        &["kube", "play", "--network", "host", "--network", "x", &file],
+    );
+    assert!(
+        r.stderr_text().contains("cannot be combined"),
+        "{}",
+        r.stderr_text()
+    );
+    assert_eq!(out(&env, &["ps", "-aq"]), "");
 }

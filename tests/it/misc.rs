@@ -45,9 +45,95 @@ fn complete_images_lists_names() {
     let none = env.roost(0, &["__complete", "rmi", "zzz-no-such"]);
     assert_eq!(
         none.stdout_text(),
-        ":0\n",
-        "no candidates: the shell completes file names"
+        ":4\n",
+        "an image argument never falls back to file names"
     );
+    assert_eq!(
+        none.stderr_text(),
+        "Completion ended with directive: ShellCompDirectiveNoFileComp\n"
+    );
+    assert_no_leaks(&env);
+}
+
+/// `__completeNoDesc ARGS…`: the candidates (stdout) without the directive line.
+fn candidates(env: &Env, args: &[&str]) -> (Vec<String>, String) {
+    let mut all = vec!["__completeNoDesc"];
+    all.extend_from_slice(args);
+    let out = env.roost(0, &all);
+    let mut lines = out.stdout_lines();
+    let directive = lines.pop().unwrap_or_default();
+    (lines, directive)
+}
+
+#[test]
+fn cobra_completion_follows_each_arguments_kind() {
+    let env = Env::new("cobra_completion_follows_each_arguments_kind");
+    let _c = crate::harness::Cleanup(&env);
+    pull(&env, "busybox");
+    let bb = image("busybox");
+    let ctr = env.safename("c");
+    env.roost(
+        0,
+        &[
+            "run",
+            "--name",
+            &ctr,
+            &bb,
+            "sh",
+            "-c",
+            "touch /tmp/f1 /tmp/f12 && mkdir /empty",
+        ],
+    );
+    // Flags once the word starts with `-`; a command without more arguments offers nothing and no
+    // file names.
+    let (flags, d) = candidates(&env, &["ps", "--"]);
+    assert!(
+        flags.contains(&"--all".to_string()) && d == ":4",
+        "{flags:?} {d}"
+    );
+    assert_eq!(candidates(&env, &["ps", ""]), (vec![], ":4".to_string()));
+    assert_eq!(
+        candidates(&env, &["rename", "a", "b", ""]),
+        (vec![], ":4".to_string())
+    );
+    // Host paths are the shell's (directive 0, no candidates).
+    assert_eq!(candidates(&env, &["build", ""]), (vec![], ":0".to_string()));
+    // Images: full names; shorter forms and ids once something is typed.
+    let (imgs, _) = candidates(&env, &["create", ""]);
+    assert!(imgs.contains(&bb), "{imgs:?}");
+    let (short, _) = candidates(&env, &["create", "busy"]);
+    assert!(short.contains(&"busybox:latest".to_string()), "{short:?}");
+    // `create IMAGE …`: paths inside the image, from its layers.
+    let (paths, _) = candidates(&env, &["create", &bb, ""]);
+    assert!(
+        paths.contains(&"/etc/".to_string()) && paths.contains(&"/bin/".to_string()),
+        "{paths:?}"
+    );
+    let (etc, _) = candidates(&env, &["run", &bb, "/etc/pass"]);
+    assert_eq!(etc, ["/etc/passwd"]);
+    // `cp`: containers with a colon, then paths in the container (its own files too).
+    let (names, d) = candidates(&env, &["cp", ""]);
+    assert!(
+        names.contains(&format!("{ctr}:")) && d == ":2",
+        "{names:?} {d}"
+    );
+    let (files, _) = candidates(&env, &["cp", &format!("{ctr}:/tmp/f1")]);
+    assert_eq!(files, [format!("{ctr}:/tmp/f1"), format!("{ctr}:/tmp/f12")]);
+    let (empty, d) = candidates(&env, &["cp", &format!("{ctr}:/empty")]);
+    assert_eq!((empty, d.as_str()), (vec![format!("{ctr}:/empty/")], ":2"));
+    // Flag values: the host's interfaces; a container's template fields for `inspect --format`.
+    let (ifaces, _) = candidates(&env, &["network", "create", "--interface-name", "l"]);
+    assert!(ifaces.contains(&"lo".to_string()), "{ifaces:?}");
+    let (fields, _) = candidates(&env, &["inspect", &ctr, "-f", "{{."]);
+    assert!(fields.contains(&"{{.Args}}".to_string()), "{fields:?}");
+    let (image_fields, _) = candidates(&env, &["inspect", "busybox", "-f", "{{.Di"]);
+    assert_eq!(image_fields, ["{{.Digest}}"]);
+    let (state, _) = candidates(&env, &["container", "inspect", &ctr, "-f", "{{.State.Ru"]);
+    assert!(
+        state.contains(&"{{.State.Running}}".to_string()),
+        "{state:?}"
+    );
+    env.roost(0, &["rm", &ctr]);
     assert_no_leaks(&env);
 }
 
@@ -181,7 +267,6 @@ fn usage_errors_exit_125() {
         &["images", "-f", "nonsense"][..],
         &["images", "--format", "{{.NoSuchField}}"][..],
         &["rmi"][..],
-        &["--log-level", "shouting", "images"][..],
     ] {
         let out = env.roost(125, args);
         let err = out.stderr_text();

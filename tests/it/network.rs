@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use crate::harness::*;
 
 /// A host port that is free now.
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -16,7 +16,7 @@ fn free_port() -> u16 {
 }
 
 /// GET / on 127.0.0.1:port, retrying while the server comes up.
-fn http_get(port: u16) -> String {
+pub(crate) fn http_get(port: u16) -> String {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let attempt = (|| -> std::io::Result<String> {
@@ -39,9 +39,10 @@ fn http_get(port: u16) -> String {
 }
 
 /// busybox httpd serving `hello from NAME` on port 80, logging each client to stderr.
-const HTTPD: &str = "echo hello from $HOSTNAME > /tmp/index.html; exec httpd -f -v -p 80 -h /tmp";
+pub(crate) const HTTPD: &str =
+    "echo hello from $HOSTNAME > /tmp/index.html; exec httpd -f -v -p 80 -h /tmp";
 
-fn published_round_trip(mode: &str, expected_source: &str) {
+pub(crate) fn published_round_trip(mode: &str, expected_source: &str) {
     let env = Env::new(&format!("published_round_trip_{mode}"));
     let name = env.safename("web");
     let port = free_port();
@@ -182,11 +183,11 @@ fn port_errors_are_clear() {
         "cannot publish ports",
     );
     refused(&["--network", "slirp4netns:mtu=1"], "mtu");
-    // A host port already taken fails the start and leaves nothing behind.
+    // A host port already taken fails the start (126, as podman) and leaves nothing behind.
     let taken = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port();
     let out = env.roost(
-        125,
+        126,
         &[
             "run",
             "--rm",
@@ -341,7 +342,8 @@ fn modes_none_and_slirp_options() {
             &["inspect", "--format", "{{.HostConfig.NetworkMode}}", id],
         )
         .stdout_text();
-    assert_eq!(shown.trim(), "pasta");
+    // The built-in network when libslirp is installed (it is in the test world), as `doctor` says.
+    assert_eq!(shown.trim(), "slirp");
     env.roost(0, &["rm", id]);
     // containers.conf's default_rootless_network_cmd picks the default helper (podman 5's key).
     let conf = env.config.join("containers/containers.conf");
@@ -420,20 +422,21 @@ fn container_mode_shares_the_network() {
 
 #[test]
 fn killed_foreground_run_leaves_no_helper() {
-    let env = Env::new("killed_foreground_run_leaves_no_helper");
+    killed_foreground_run_frees_its_port("killed_foreground_run_leaves_no_helper", &[]);
+}
+
+/// A foreground `run -p` (with `network` flags) killed with SIGKILL: whatever forwarded the port
+/// (a helper tied to the process, or a thread of it) is gone with it, and the port is free again.
+pub(crate) fn killed_foreground_run_frees_its_port(test: &str, network: &[&str]) {
+    let env = Env::new(test);
     let name = env.safename("fg");
     let port = free_port();
-    let mut child = env.roost_spawn(&[
-        "run",
-        "--name",
-        &name,
-        "-p",
-        &format!("127.0.0.1:{port}:80"),
-        &image("busybox"),
-        "sh",
-        "-c",
-        HTTPD,
-    ]);
+    let publish = format!("127.0.0.1:{port}:80");
+    let img = image("busybox");
+    let mut args = vec!["run", "--name", &name];
+    args.extend_from_slice(network);
+    args.extend(["-p", &publish, &img, "sh", "-c", HTTPD]);
+    let mut child = env.roost_spawn(&args);
     assert!(http_get(port).contains("hello from"));
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(child.id() as i32),
@@ -441,7 +444,6 @@ fn killed_foreground_run_leaves_no_helper() {
     )
     .unwrap();
     let _ = child.wait();
-    // The helper died with the process that started it: the port is free again.
     let deadline = Instant::now() + Duration::from_secs(5);
     while TcpListener::bind(("127.0.0.1", port)).is_err() {
         assert!(Instant::now() < deadline, "the published port stayed bound");
@@ -463,11 +465,11 @@ fn socat_args(script: &[&str]) -> Vec<String> {
     a
 }
 
-fn udp_round_trip(mode: &str) {
+pub(crate) fn udp_round_trip(mode: &str) {
     let env = Env::new(&format!("udp_round_trip_{mode}"));
     let name = env.safename("udp");
     // Any other mode is a user-defined network of that name.
-    let bridge = mode != "pasta" && mode != "slirp4netns";
+    let bridge = !["pasta", "slirp4netns", "slirp"].contains(&mode);
     let mode = if bridge {
         let net = env.safename(mode);
         env.roost(0, &["network", "create", &net]);
@@ -580,7 +582,7 @@ fn published_ports_are_free_when_run_and_rm_return() {
 }
 
 /// A server on the host answering `msg` to every connection, on `ip` and a free port.
-fn answering_server(ip: std::net::IpAddr, msg: &'static str) -> u16 {
+pub(crate) fn answering_server(ip: std::net::IpAddr, msg: &'static str) -> u16 {
     let listener = TcpListener::bind((ip, 0)).unwrap();
     let port = listener.local_addr().unwrap().port();
     std::thread::spawn(move || {
@@ -592,7 +594,7 @@ fn answering_server(ip: std::net::IpAddr, msg: &'static str) -> u16 {
 }
 
 /// The host's first IPv4 address other than loopback and link-local, if it has one.
-fn host_ipv4() -> Option<std::net::Ipv4Addr> {
+pub(crate) fn host_ipv4() -> Option<std::net::Ipv4Addr> {
     nix::ifaddrs::getifaddrs().ok()?.find_map(|a| {
         let ip = a.address?.as_sockaddr_in()?.ip();
         (!ip.is_loopback() && !ip.is_link_local()).then_some(ip)
@@ -601,16 +603,16 @@ fn host_ipv4() -> Option<std::net::Ipv4Addr> {
 
 /// Host services for the reachability tests: one on 127.0.0.1 only, one on the host's own
 /// non-loopback address (when it has one).
-struct HostServices {
-    loopback: u16,
-    public: Option<(std::net::Ipv4Addr, u16)>,
+pub(crate) struct HostServices {
+    pub(crate) loopback: u16,
+    pub(crate) public: Option<(std::net::Ipv4Addr, u16)>,
 }
 
-const LOOPBACK_ONLY: &str = "answer-from-the-host-loopback";
-const PUBLIC: &str = "answer-from-the-host-address";
+pub(crate) const LOOPBACK_ONLY: &str = "answer-from-the-host-loopback";
+pub(crate) const PUBLIC: &str = "answer-from-the-host-address";
 
 impl HostServices {
-    fn start() -> HostServices {
+    pub(crate) fn start() -> HostServices {
         HostServices {
             loopback: answering_server([127, 0, 0, 1].into(), LOOPBACK_ONLY),
             public: host_ipv4().map(|ip| (ip, answering_server(ip.into(), PUBLIC))),
@@ -620,7 +622,7 @@ impl HostServices {
     /// A script that prints /etc/hosts, then tries each of `targets` on the loopback server's port
     /// and host.containers.internal on the public one's (each attempt bounded by nc's connect
     /// timeout and `timeout`).
-    fn script(&self, targets: &[&str]) -> String {
+    pub(crate) fn script(&self, targets: &[&str]) -> String {
         let mut s = String::from("cat /etc/hosts; echo ---; ");
         for t in targets {
             s.push_str(&format!(
@@ -640,7 +642,7 @@ impl HostServices {
 
 /// Run `script` on `--network mode`; returns (hosts file, answers from the loopback server's
 /// port, answers from the public one).
-fn probe_host(env: &Env, mode: &str, script: &str) -> (String, String, String) {
+pub(crate) fn probe_host(env: &Env, mode: &str, script: &str) -> (String, String, String) {
     let out = env
         .roost(
             0,
@@ -691,7 +693,7 @@ fn pasta_reaches_the_host_loopback_only_when_allowed() {
     // The same from containers.conf's pasta_options, for every pasta container.
     let conf = env.config.join("containers/containers.conf");
     std::fs::write(&conf, "[network]\npasta_options = [\"--map-gw\"]\n").unwrap();
-    let (hosts, loopback, _) = probe_host(&env, "private", &script);
+    let (hosts, loopback, _) = probe_host(&env, "pasta", &script);
     assert!(loopback.contains(LOOPBACK_ONLY), "{loopback}\n{hosts}");
     std::fs::remove_file(&conf).unwrap();
     assert_no_leaks(&env);
@@ -754,7 +756,7 @@ fn a_port_taken_on_one_family_fails_run() {
         let mut args = vec!["run"];
         args.extend_from_slice(flags);
         args.extend(["-p", &publish, &img, "sleep", "60"]);
-        let err = env.roost(125, &args).stderr_text();
+        let err = env.roost(126, &args).stderr_text();
         assert!(
             err.contains(&format!("host port {port}/tcp on 0.0.0.0"))
                 && err.contains(&format!("127.0.0.1:{port}"))

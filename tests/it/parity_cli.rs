@@ -295,3 +295,33 @@ fn stop_shows_stopping_while_it_waits() {
     env.roost(0, &["rm", &c]);
     assert_no_leaks(&env);
 }
+
+#[test]
+fn image_sizes_count_the_manifest_and_config() {
+    let env = env_with_busybox("image_sizes_count_the_manifest_and_config");
+    let bb = crate::harness::bb();
+    // One image: its size (layers and metadata) is all the images' raw size.
+    let size = env
+        .roost(0, &["image", "inspect", "--format", "{{.Size}}", &bb])
+        .stdout_text();
+    let raw = env
+        .roost(0, &["system", "df", "--format", "{{.RawSize}}"])
+        .stdout_text();
+    assert_eq!(raw.lines().next(), Some(size.trim()), "{raw}");
+    // A committed image shares every layer with its base: its own bytes are its metadata.
+    let c = env.safename("c");
+    env.roost(0, &["run", "--name", &c, &bb, "true"]);
+    let id = env.roost(0, &["commit", "-q", &c]).stdout_text();
+    let verbose = env.roost(0, &["system", "df", "-v"]).stdout_text();
+    let row = verbose
+        .lines()
+        .find(|l| l.contains(&id.trim()[..12]))
+        .unwrap_or_else(|| panic!("no row for {id}: {verbose}"));
+    let cols: Vec<&str> = row.split("  ").filter(|s| !s.trim().is_empty()).collect();
+    let unique = cols[cols.len() - 2].trim();
+    assert!(unique.ends_with("kB") || unique.ends_with('B'), "{row}");
+    assert_ne!(unique, "0B", "{row}");
+    env.roost(0, &["rm", &c]);
+    env.roost(0, &["rmi", id.trim()]);
+    assert_no_leaks(&env);
+}

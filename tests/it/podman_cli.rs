@@ -2,7 +2,7 @@
 //! global flags, usage errors, `rm`'s words and exit codes, `ps` filters and sorting, CID files,
 //! inspect of a missing object, Go field names in templates.
 
-use crate::harness::{Env, OutputExt, assert_no_leaks, image};
+use crate::harness::{Env, OutputExt, assert_no_leaks, bb, env_with_busybox, image};
 use crate::store::pull;
 
 #[test]
@@ -54,7 +54,7 @@ fn global_flags_missing_and_unknown_commands() {
             .contains("remote connections are not supported")
     );
     let o = env.roost(125, &["--runtime", "crun", "ps"]);
-    assert!(o.stderr_text().contains("OCI runtime `crun` not found"));
+    assert!(o.stderr_text().contains("OCI runtime \"crun\" not found"));
     env.roost(
         0,
         &[
@@ -271,4 +271,245 @@ fn cidfiles_and_missing_objects() {
         .expect("two ids");
     assert_eq!(go, json);
     assert_no_leaks(&env);
+}
+
+#[test]
+fn container_cleanup_of_stopped_containers_and_its_conflicts() {
+    let env = Env::new("container_cleanup_of_stopped_containers_and_its_conflicts");
+    let _c = crate::harness::Cleanup(&env);
+    pull(&env, "busybox");
+    let bb = image("busybox");
+    // podman-container-cleanup(1): --exec conflicts with --all and with --rmi.
+    let e = env.roost(125, &["container", "cleanup", "--all", "--exec=s1"]);
+    assert_eq!(
+        e.stderr_text(),
+        "Error: --all and --exec cannot be set together\n"
+    );
+    let e = env.roost(125, &["container", "cleanup", "--rmi", "--exec=s1", "x"]);
+    assert_eq!(
+        e.stderr_text(),
+        "Error: --exec and --rmi cannot be set together\n"
+    );
+    env.roost(125, &["container", "cleanup"]);
+    let done = env.safename("done");
+    env.roost(0, &["run", "--name", &done, &bb, "true"]);
+    let id = env
+        .roost(0, &["inspect", "--format", "{{.Id}}", &done])
+        .stdout_text()
+        .trim()
+        .to_string();
+    // A stopped container: cleaned up (its ID printed) and kept.
+    let out = env.roost(0, &["container", "cleanup", &done]);
+    assert_eq!(out.stdout_text(), format!("{id}\n"));
+    env.roost(0, &["container", "exists", &done]);
+    // A running one is refused, by name, and the others are still cleaned up.
+    let up = env.safename("up");
+    env.roost(0, &["run", "-d", "--name", &up, &bb, "sleep", "100"]);
+    let out = env.roost(125, &["container", "cleanup", &up, &done]);
+    assert!(
+        out.stderr_text()
+            .contains("is running or paused, refusing to clean up"),
+        "{}",
+        out.stderr_text()
+    );
+    assert_eq!(out.stdout_text(), format!("{id}\n"));
+    // An exec session it does not have.
+    let e = env.roost(125, &["container", "cleanup", "--exec", "nosuch", &up]);
+    assert!(
+        e.stderr_text().contains("no such exec session"),
+        "{}",
+        e.stderr_text()
+    );
+    // --all skips running containers; --rm removes what was cleaned up.
+    let out = env.roost(0, &["container", "cleanup", "--all", "--rm"]);
+    assert_eq!(out.stdout_text(), format!("{id}\n"));
+    env.roost(1, &["container", "exists", &done]);
+    env.roost(0, &["container", "exists", &up]);
+    env.roost(0, &["rm", "-f", "-t", "0", &up]);
+    assert_no_leaks(&env);
+}
+
+#[test]
+fn inspect_ulimits_are_those_of_the_last_start() {
+    let env = Env::new("inspect_ulimits_are_those_of_the_last_start");
+    let _c = crate::harness::Cleanup(&env);
+    pull(&env, "busybox");
+    let id = env
+        .roost(0, &["create", &image("busybox"), "sh", "-c", "ulimit -u"])
+        .stdout_text()
+        .trim()
+        .to_string();
+    // None before the first start (podman's `"Ulimits": []`).
+    let v: serde_json::Value =
+        serde_json::from_slice(&env.roost(0, &["inspect", &id]).stdout).expect("inspect JSON");
+    assert_eq!(v[0]["HostConfig"]["Ulimits"], serde_json::json!([]));
+    // Each start: RLIMIT_NPROC at the caller's hard limit (podman, rootless), applied and shown.
+    let nproc = |limit: u64| {
+        let script = format!(
+            "ulimit -u {limit} && {} start -a {id} && {} inspect --format \
+             '{{{{range .HostConfig.Ulimits}}}}{{{{.Name}}}}={{{{.Soft}}}}:{{{{.Hard}}}}{{{{end}}}}' {id}",
+            crate::harness::roost_bin().display(),
+            crate::harness::roost_bin().display()
+        );
+        env.run_as_user(0, "bash", &["-c", &script]).stdout_text()
+    };
+    assert_eq!(nproc(3000), "3000\nRLIMIT_NPROC=3000:3000\n");
+    assert_eq!(nproc(2999), "2999\nRLIMIT_NPROC=2999:2999\n");
+    // A --ulimit of its own wins.
+    let out = env.roost(
+        0,
+        &[
+            "run",
+            "--rm",
+            "--ulimit",
+            "nproc=500:600",
+            &image("busybox"),
+            "sh",
+            "-c",
+            "ulimit -u",
+        ],
+    );
+    assert_eq!(out.stdout_text(), "500\n");
+    env.roost(0, &["rm", &id]);
+    assert_no_leaks(&env);
+}
+
+#[test]
+fn bind_mount_no_dereference_mounts_a_symlink_as_itself() {
+    let env = Env::new("bind_mount_no_dereference_mounts_a_symlink_as_itself");
+    let _c = crate::harness::Cleanup(&env);
+    pull(&env, "busybox");
+    let bb = image("busybox");
+    let dir = env.home.join("nodereference");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("data"), "host data\n").unwrap();
+    std::os::unix::fs::symlink("data", dir.join("link")).unwrap();
+    let link = dir.join("link");
+    let script = "readlink /m/link || echo plain; cat /m/link";
+    // Without the option the link's target is mounted; with it the link itself (dangling here).
+    let plain = format!("type=bind,src={},dst=/m/link", link.display());
+    let out = env.roost(
+        0,
+        &["run", "--rm", "--mount", &plain, &bb, "sh", "-c", script],
+    );
+    assert_eq!(out.stdout_text(), "plain\nhost data\n");
+    let asis = format!("{plain},no-dereference");
+    let out = env.roost(
+        1,
+        &["run", "--rm", "--mount", &asis, &bb, "sh", "-c", script],
+    );
+    assert_eq!(out.stdout_text(), "data\n");
+    // A glob match too, and again at each start (the link from the last start is replaced).
+    let glob = format!("type=glob,src={}/*,dst=/m/,no-dereference", dir.display());
+    let name = env.safename("c");
+    env.roost(
+        0,
+        &[
+            "create", "--name", &name, "--mount", &glob, &bb, "sh", "-c", script,
+        ],
+    );
+    for _ in 0..2 {
+        let out = env.roost(0, &["start", "-a", &name]);
+        assert_eq!(out.stdout_text(), "data\nhost data\n");
+    }
+    env.roost(0, &["rm", &name]);
+    assert_no_leaks(&env);
+}
+
+#[test]
+fn sysctl_sets_namespaced_kernel_parameters() {
+    let env = Env::new("sysctl_sets_namespaced_kernel_parameters");
+    let _c = crate::harness::Cleanup(&env);
+    pull(&env, "busybox");
+    let bb = image("busybox");
+    let name = env.safename("c");
+    let out = env.roost(
+        0,
+        &[
+            "run",
+            "--name",
+            &name,
+            "--sysctl",
+            "net.ipv4.ip_unprivileged_port_start=81",
+            "--sysctl",
+            "kernel.msgmax=4097",
+            &bb,
+            "cat",
+            "/proc/sys/net/ipv4/ip_unprivileged_port_start",
+            "/proc/sys/kernel/msgmax",
+        ],
+    );
+    assert_eq!(out.stdout_text(), "81\n4097\n");
+    let shown = env
+        .roost(
+            0,
+            &["inspect", "--format", "{{json .HostConfig.Sysctls}}", &name],
+        )
+        .stdout_text();
+    assert_eq!(
+        shown.trim(),
+        r#"{"kernel.msgmax":"4097","net.ipv4.ip_unprivileged_port_start":"81"}"#
+    );
+    env.roost(0, &["rm", &name]);
+    // Not namespaced, or the host's namespace: refused before anything is made.
+    let e = env.roost(
+        125,
+        &["run", "--rm", "--sysctl", "vm.swappiness=1", &bb, "true"],
+    );
+    assert!(
+        e.stderr_text().contains("is not allowed"),
+        "{}",
+        e.stderr_text()
+    );
+    let e = env.roost(
+        125,
+        &[
+            "run",
+            "--rm",
+            "--network",
+            "host",
+            "--sysctl",
+            "net.ipv4.ip_forward=1",
+            &bb,
+            "true",
+        ],
+    );
+    assert!(
+        e.stderr_text().contains("--network=host"),
+        "{}",
+        e.stderr_text()
+    );
+    // Completion offers the namespaced ones.
+    let out = env.roost(
+        0,
+        &["__completeNoDesc", "run", "--sysctl", "net.ipv4.ip_unpriv"],
+    );
+    assert_eq!(
+        out.stdout_text(),
+        "net.ipv4.ip_unprivileged_port_start\n:4\n"
+    );
+    assert_no_leaks(&env);
+}
+
+#[test]
+fn stop_and_restart_warn_when_the_stop_signal_was_not_enough() {
+    let env = env_with_busybox("stop_warns");
+    let name = env.safename("deaf");
+    // sleep as pid 1 ignores SIGTERM (no handler), so only the SIGKILL after -t ends it.
+    env.roost(0, &["run", "-d", "--name", &name, &bb(), "sleep", "1000"]);
+    for verb in ["restart", "stop"] {
+        let r = env.roost(0, &[verb, "-t", "1", &name]);
+        let err = r.stderr_text();
+        assert!(
+            err.contains(&format!(
+                "StopSignal SIGTERM failed to stop container {name} in 1 seconds, resorting to SIGKILL"
+            )),
+            "{verb}: {err}"
+        );
+    }
+    // -t 0 kills at once: no warning (podman).
+    env.roost(0, &["start", &name]);
+    let err = env.roost(0, &["stop", "-t", "0", &name]).stderr_text();
+    assert!(!err.contains("StopSignal"), "{err}");
+    env.roost(0, &["rm", "-f", &name]);
 }

@@ -411,9 +411,22 @@ fn pod_bad_input_is_refused_clearly() {
     assert!(e.contains("no such pod"), "{e}");
     env.roost(0, &["pod", "rm", "-i", "nosuchpod"]);
     let e = env
-        .roost(125, &["pod", "create", "--share", "pid"])
+        .roost(125, &["pod", "create", "--share", "pid,bogus"])
         .stderr_text();
-    assert!(e.contains("--share pid"), "{e}");
+    assert!(e.contains("`bogus`"), "{e}");
+    let e = env
+        .roost(125, &["pod", "create", "--userns", "auto"])
+        .stderr_text();
+    assert!(e.contains("--userns `auto`"), "{e}");
+    let e = env
+        .roost(
+            125,
+            &["pod", "create", "--userns", "keep-id", "--infra=false"],
+        )
+        .stderr_text();
+    assert!(e.contains("infra"), "{e}");
+    let e = env.roost(125, &["pod", "clone", "nosuchpod"]).stderr_text();
+    assert!(e.contains("no such pod"), "{e}");
     // Nothing was left behind by the failures: only the one pod and its infra container.
     assert_eq!(out(&env, &["pod", "ps", "-q"]).lines().count(), 1);
     assert_eq!(out(&env, &["ps", "-aq"]).lines().count(), 1);

@@ -18,7 +18,9 @@ impl Drop for PodCleanup<'_> {
 }
 
 /// A pod with two containers that print a line, then wait for `/dev/shm/go` (the pod's shared IPC
-/// namespace) and print another before exiting. Returns (pod, [(name, id)]).
+/// namespace) and print another before exiting, a second later: the `exec` that made the file may
+/// still be exiting, and the end of a container's pid 1 kills it (exit 137). Returns
+/// (pod, [(name, id)]).
 fn chatty_pod(env: &Env) -> (String, Vec<(String, String)>) {
     let pod = env.safename("pod");
     env.roost(0, &["pod", "create", "--name", &pod]);
@@ -26,7 +28,7 @@ fn chatty_pod(env: &Env) -> (String, Vec<(String, String)>) {
     for n in ["a", "b"] {
         let name = env.safename(n);
         let script = format!(
-            "echo {n}-start; while [ ! -e /dev/shm/go ]; do sleep 0.05; done; echo {n}-end"
+            "echo {n}-start; while [ ! -e /dev/shm/go ]; do sleep 0.05; done; echo {n}-end; sleep 1"
         );
         let id = out(
             env,
@@ -159,4 +161,48 @@ fn wait_conditions_as_podman_compose_uses_them() {
     env.roost(0, &["kill", &plain]);
     let code = out(&env, &["wait", "--condition=stopped,paused", &plain]);
     assert_eq!(code, "137\n");
+}
+
+#[test]
+fn pod_rm_force_does_not_restart_a_restart_always_member() {
+    let env = env_with_busybox("pod_rm_restart");
+    let _cleanup = PodCleanup(&env);
+    let pod = env.safename("pod");
+    let name = env.safename("always");
+    env.roost(0, &["pod", "create", "--name", &pod]);
+    env.roost(
+        0,
+        &[
+            "run",
+            "-d",
+            "--pod",
+            &pod,
+            "--restart",
+            "always",
+            "--name",
+            &name,
+            &bb(),
+            "sleep",
+            "1000",
+        ],
+    );
+    env.roost(0, &["pod", "rm", "-f", "-t", "0", &pod]);
+    let events = out(
+        &env,
+        &[
+            "events",
+            "--stream=false",
+            "--filter",
+            &format!("container={name}"),
+            "--format",
+            "{{.Status}}",
+        ],
+    );
+    let starts = events.lines().filter(|l| *l == "start").count();
+    assert_eq!(
+        starts, 1,
+        "the member was started again while its pod was removed; events:\n{events}"
+    );
+    assert!(!events.lines().any(|l| l == "restart"), "events:\n{events}");
+    assert!(events.lines().any(|l| l == "remove"), "events:\n{events}");
 }

@@ -75,7 +75,20 @@ fn dryrun_makes_podmans_unit_layout() {
     let text = out(&env, &["quadlet", "generate", "--dryrun"]);
     let units = units(&text);
     let names: Vec<&str> = units.iter().map(|(n, _)| n.as_str()).collect();
-    assert_eq!(names, ["www-volume.service", "web.service"], "{text}");
+    // User units wait for the network through roost's helper, written with them.
+    assert_eq!(
+        names,
+        [
+            "www-volume.service",
+            "web.service",
+            "roost-user-wait-network-online.service"
+        ],
+        "{text}"
+    );
+    assert_eq!(
+        values(&units[1].1, "Unit", "Wants"),
+        ["roost-user-wait-network-online.service"]
+    );
     let roost = roost_bin().canonicalize().unwrap();
     let roost = roost.display();
 
@@ -110,7 +123,13 @@ fn dryrun_makes_podmans_unit_layout() {
         [format!("-{roost} rm -v -f -i systemd-%N")]
     );
     assert_eq!(values(web, "Unit", "Requires"), ["www-volume.service"]);
-    assert_eq!(values(web, "Unit", "After"), ["www-volume.service"]);
+    assert_eq!(
+        values(web, "Unit", "After"),
+        [
+            "roost-user-wait-network-online.service",
+            "www-volume.service"
+        ]
+    );
     assert_eq!(values(web, "Unit", "RequiresMountsFor"), ["%t/containers"]);
     assert_eq!(
         values(web, "Unit", "SourcePath"),
@@ -351,14 +370,14 @@ fn install_list_print_rm_without_a_user_manager() {
     assert_eq!(out(&env, &["quadlet", "list", "-q"]), "");
 }
 
-/// A datagram socket the test user can send to, and what arrives on it.
-struct NotifyListener {
-    path: PathBuf,
+/// A datagram socket the test user can send to, and what arrives on it (kube.rs uses it too).
+pub(crate) struct NotifyListener {
+    pub(crate) path: PathBuf,
     sock: UnixDatagram,
 }
 
 impl NotifyListener {
-    fn new(env: &Env) -> NotifyListener {
+    pub(crate) fn new(env: &Env) -> NotifyListener {
         let dir = env.root.join("notify");
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
@@ -370,7 +389,7 @@ impl NotifyListener {
         NotifyListener { path, sock }
     }
 
-    fn recv(&self) -> String {
+    pub(crate) fn recv(&self) -> String {
         let mut buf = [0u8; 4096];
         let n = self
             .sock
@@ -379,7 +398,7 @@ impl NotifyListener {
         String::from_utf8_lossy(&buf[..n]).into_owned()
     }
 
-    fn nothing_pending(&self) -> bool {
+    pub(crate) fn nothing_pending(&self) -> bool {
         self.sock.set_nonblocking(true).unwrap();
         let mut buf = [0u8; 4096];
         let r = self.sock.recv(&mut buf);
@@ -583,4 +602,221 @@ fn replace_removes_the_container_of_that_name() {
         "{}",
         o.stderr_text()
     );
+}
+
+/// A `.kube` unit with the keys that add `kube play` flags (AutoUpdate, ConfigMap, PublishPort,
+/// LogOpt, KubeDownForce=false): its ExecStart, run as systemd would (PODMAN_SYSTEMD_UNIT and
+/// NOTIFY_SOCKET set), notifies once the pod serves the ConfigMap's page on the published port,
+/// and `auto-update` sees the unit's auto-updatable container; its ExecStopPost removes the pod
+/// and keeps the claim's volume.
+#[test]
+fn kube_unit_flags_play_and_auto_update_sees_its_containers() {
+    use crate::kube::{PodCleanup, free_port, http_get};
+    let env = env_with_busybox("quadlet_kube_flags");
+    let _cleanup = PodCleanup(&env);
+    let dir = quadlet_dir(&env);
+    let port = free_port();
+    let pod = env.safename("qk");
+    let claim = env.safename("qkvol");
+    let image = format!("localhost/{}:latest", env.safename("qkimg"));
+    env.roost(0, &["tag", &bb(), &image]);
+    let yaml = format!(
+        r#"apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: {claim}
+spec:
+  accessModes: [ReadWriteOnce]
+  resources:
+    requests: {{storage: 1Gi}}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: {pod}
+spec:
+  containers:
+  - name: web
+    image: {image}
+    command: ["httpd", "-f", "-p", "80", "-h", "/www"]
+    ports:
+    - containerPort: 80
+    volumeMounts:
+    - {{name: www, mountPath: /www}}
+    - {{name: data, mountPath: /data}}
+  - name: helper
+    image: {bb}
+    command: ["sleep", "600"]
+  volumes:
+  - name: www
+    configMap: {{name: pages}}
+  - name: data
+    persistentVolumeClaim: {{claimName: {claim}}}
+"#,
+        bb = bb()
+    );
+    write_as_user(&env, &dir.join("app.yaml"), &yaml);
+    write_as_user(
+        &env,
+        &dir.join("pages.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: pages\ndata:\n  index.html: served-by-kube-unit\n",
+    );
+    write_as_user(
+        &env,
+        &dir.join("app.kube"),
+        &format!(
+            "[Kube]\nYaml=app.yaml\nConfigMap=pages.yaml\nPublishPort=127.0.0.1:{port}:80\nAutoUpdate=web/local\nLogOpt=tag=qk\nKubeDownForce=false\n"
+        ),
+    );
+    let text = out(&env, &["quadlet", "generate", "--dryrun"]);
+    let units = units(&text);
+    let app = &units
+        .iter()
+        .find(|(n, _)| n == "app.service")
+        .unwrap_or_else(|| panic!("{text}"))
+        .1;
+    let run = |line: &str, n: Option<&NotifyListener>| {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let mut cmd = env.roost_cmd(&words[1..]);
+        cmd.env("PODMAN_SYSTEMD_UNIT", "app.service");
+        if let Some(n) = n {
+            cmd.env("NOTIFY_SOCKET", &n.path);
+        }
+        env.run_cmd(cmd, 0)
+    };
+    let start = values(app, "Service", "ExecStart");
+    assert_eq!(start.len(), 1, "{app}");
+    let n = NotifyListener::new(&env);
+    run(&start[0], Some(&n));
+    assert!(n.recv().ends_with("READY=1\n"));
+    assert_eq!(http_get(port).lines().last(), Some("served-by-kube-unit"));
+    let web = format!("{pod}-web");
+    assert_eq!(inspect(&env, &web, "{{.HostConfig.LogConfig.Tag}}"), "qk");
+
+    // auto-update: the unit's container with AutoUpdate=web/local (not the helper), pending once
+    // the local image changes.
+    let updated = || {
+        out(
+            &env,
+            &[
+                "auto-update",
+                "--dry-run",
+                "--format",
+                "{{.Unit}} {{.ContainerName}} {{.Policy}} {{.Updated}}",
+            ],
+        )
+    };
+    assert_eq!(updated(), format!("app.service {web} local false\n"));
+    let changed = env.safename("changed");
+    env.roost(0, &["run", "--name", &changed, &bb(), "touch", "/new"]);
+    env.roost(0, &["commit", "-q", &changed, &image]);
+    assert_eq!(updated(), format!("app.service {web} local pending\n"));
+
+    let stop = values(app, "Service", "ExecStopPost");
+    assert_eq!(stop.len(), 1, "{app}");
+    assert!(stop[0].contains("--force=false"), "{}", stop[0]);
+    run(&stop[0], None);
+    assert_eq!(out(&env, &["pod", "ps", "-q"]), "");
+    env.roost(0, &["volume", "exists", &claim]);
+}
+
+/// A `.pod` unit with the keys that once made `pod create` fail (IP=, NetworkAlias=, Volume=,
+/// UIDMap=): its command lines, run in systemd's order, make the pod, and a container run in it
+/// has the pod's address, volume and user namespace; ExecStop and ExecStopPost take it away.
+#[test]
+fn pod_unit_keys_become_the_pods_settings() {
+    let env = env_with_busybox("quadlet_pod_keys");
+    let net = "systemd-qpfront".to_string();
+    let vol = "systemd-qpdata".to_string();
+    struct Cleanup<'a>(&'a Env, [String; 2]);
+    impl Drop for Cleanup<'_> {
+        fn drop(&mut self) {
+            let e = self.0;
+            let _ = e.roost_cmd(&["pod", "rm", "-a", "-f", "-t", "0"]).output();
+            let _ = e.roost_cmd(&["rm", "-a", "-f", "-t", "0"]).output();
+            let _ = e.roost_cmd(&["network", "rm", "-f", &self.1[0]]).output();
+            let _ = e.roost_cmd(&["volume", "rm", "-f", &self.1[1]]).output();
+        }
+    }
+    let _cleanup = Cleanup(&env, [net.clone(), vol.clone()]);
+    let dir = quadlet_dir(&env);
+    write_as_user(
+        &env,
+        &dir.join("qpfront.network"),
+        "[Network]\nSubnet=192.168.79.0/24\n",
+    );
+    write_as_user(&env, &dir.join("qpdata.volume"), "[Volume]\n");
+    write_as_user(
+        &env,
+        &dir.join("qp.pod"),
+        "[Pod]\nNetwork=qpfront.network\nIP=192.168.79.30\nNetworkAlias=qpweb\n\
+         Volume=qpdata.volume:/data\nUIDMap=0:1:3000\nUIDMap=3000:0:1\n",
+    );
+    let text = out(&env, &["quadlet", "generate", "--dryrun"]);
+    let units = units(&text);
+    let unit = |name: &str| {
+        units
+            .iter()
+            .find(|(n, _)| n == name)
+            .unwrap_or_else(|| panic!("no {name}: {text}"))
+            .1
+            .clone()
+    };
+    // Each line as systemd runs it (`-`: its failure ignored).
+    let run = |line: &str| {
+        let (ignore, line) = match line.strip_prefix('-') {
+            Some(l) => (true, l),
+            None => (false, line),
+        };
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let mut cmd = env.roost_cmd(&words[1..]);
+        cmd.env("PODMAN_SYSTEMD_UNIT", "qp-pod.service");
+        if ignore {
+            cmd.output().unwrap();
+        } else {
+            env.run_cmd(cmd, 0);
+        }
+    };
+    for line in values(&unit("qpfront-network.service"), "Service", "ExecStart")
+        .iter()
+        .chain(&values(
+            &unit("qpdata-volume.service"),
+            "Service",
+            "ExecStart",
+        ))
+    {
+        run(line);
+    }
+    let pod = unit("qp-pod.service");
+    for key in ["ExecStartPre", "ExecStart"] {
+        for line in values(&pod, "Service", key) {
+            run(&line);
+        }
+    }
+    let seen = env
+        .roost(
+            0,
+            &[
+                "run", "--rm", "--pod", "systemd-qp", &bb(), "sh", "-c",
+                "ip -4 addr show eth0 | grep inet; head -1 /proc/self/uid_map; touch /data/ok && echo data",
+            ],
+        )
+        .stdout_text();
+    let words: Vec<&str> = seen.split_whitespace().collect();
+    assert!(seen.contains("inet 192.168.79.30/24"), "{seen}");
+    assert!(words.windows(3).any(|w| w == ["0", "1", "3000"]), "{seen}");
+    assert!(seen.ends_with("data\n"), "{seen}");
+    let found = env
+        .roost(
+            0,
+            &["run", "--rm", "--network", &net, &bb(), "nslookup", "qpweb"],
+        )
+        .stdout_text();
+    assert!(found.contains("Address: 192.168.79.30"), "{found}");
+    for key in ["ExecStop", "ExecStopPost"] {
+        for line in values(&pod, "Service", key) {
+            run(&line);
+        }
+    }
+    assert_eq!(out(&env, &["pod", "ps", "-q"]), "");
 }

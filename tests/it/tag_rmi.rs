@@ -17,6 +17,12 @@ fn rmi_of_one_name_keeps_the_other() {
         "{names}"
     );
     assert!(names.contains("localhost/other:v2"), "{names}");
+    // podman's order: the names as they were given, the pulled one first.
+    let at = |n: &str| names.find(n).expect(n);
+    assert!(
+        at(&image("busybox")) < at(&format!("localhost/{alias}")),
+        "{names}"
+    );
 
     let out = env.roost(0, &["rmi", &image("busybox")]);
     assert_eq!(
@@ -158,7 +164,13 @@ fn untag_makes_dangling_and_prune_removes_it() {
     assert_eq!(image_ids(&env), [format!("sha256:{bb}")]);
     assert_eq!(layer_dirs(&env).len(), 1);
 
-    // prune -a also removes unused tagged images (no containers use busybox).
+    // prune -a also removes unused tagged images, and leaves those a container uses.
+    env.roost(0, &["pull", "-q", &image("layered")]);
+    env.roost(0, &["create", "--name", "user", &image("busybox"), "true"]);
+    let removed = env.roost(0, &["image", "prune", "-a", "-f"]);
+    assert_eq!(removed.stdout_lines(), std::slice::from_ref(&layered));
+    assert_eq!(image_ids(&env), [format!("sha256:{bb}")]);
+    env.roost(0, &["rm", "user"]);
     env.roost(0, &["image", "prune", "-a", "-f"]);
     assert!(image_ids(&env).is_empty());
     assert!(layer_dirs(&env).is_empty());
@@ -176,5 +188,31 @@ fn untag_one_name_and_image_exists() {
     env.roost(0, &["image", "exists", &image("busybox")]);
     env.roost(1, &["image", "exists", "never-pulled"]);
     env.roost(125, &["tag", "never-pulled", "x"]);
+    assert_no_leaks(&env);
+}
+
+#[test]
+fn untag_of_a_digest_reference_keeps_the_tag() {
+    // podman #11557: `untag IMAGE IMAGE@DIGEST` names the image's digest, not its tag.
+    let env = Env::new("untag_of_a_digest_reference_keeps_the_tag");
+    pull(&env, "busybox");
+    let bb = image("busybox");
+    let digest = env
+        .roost(0, &["inspect", "--format", "{{.Digest}}", &bb])
+        .stdout_text()
+        .trim()
+        .to_string();
+    env.roost(0, &["pull", "-q", &format!("{bb}@{digest}")]);
+    let out = env.roost(0, &["untag", &bb, &format!("{bb}@{digest}")]);
+    assert_eq!(out.stdout_text(), "");
+    env.roost(0, &["image", "exists", &bb]);
+    let other = format!("{bb}@sha256:{}", "0".repeat(64));
+    let e = env.roost(125, &["untag", &bb, &other]);
+    assert!(
+        e.stderr_text().contains("tag not known"),
+        "{}",
+        e.stderr_text()
+    );
+    env.roost(0, &["image", "exists", &bb]);
     assert_no_leaks(&env);
 }

@@ -18,6 +18,15 @@ BUSYBOX=$(cat "$S/busybox.name"); export BUSYBOX
 echo "job: boot $phase, $BUSYBOX loaded at $(up) s"
 failed=0
 log=$(mktemp)
+# A scenario that failed half-way leaves its containers, pods and containers.conf behind; the next
+# scenario must not inherit them (one failure would otherwise fail every later scenario too).
+reset_user_state() {
+  echo "    (after the failure: removing its containers, pods, volumes and containers.conf)"
+  roost pod rm -af -t 0 >/dev/null 2>&1
+  roost rm -af -t 0 >/dev/null 2>&1
+  roost volume prune -f >/dev/null 2>&1
+  rm -f "$HOME/.config/containers/containers.conf"
+}
 while read -r name; do
   [ -n "$name" ] || continue
   if [ "$phase" = 2 ]; then
@@ -34,6 +43,7 @@ while read -r name; do
     failed=1
     [ $rc = 124 ] && echo "    (timed out after ${SCENARIO_TIMEOUT:-600}s)" >>"$log"
     echo "FAIL $name (exit $rc, ${took}s)"
+    reset_user_state >>"$log" 2>&1
   fi
   sed 's/^/    /' "$log"
 done < "$S/scenarios.list"

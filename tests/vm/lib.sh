@@ -19,7 +19,11 @@ wait_for() {
   local limit=$1; shift
   local end=$((SECONDS + limit))
   until "$@" >/dev/null 2>&1; do
-    [ "$SECONDS" -lt "$end" ] || fail "timed out after ${limit}s waiting for: $*"
+    if [ "$SECONDS" -ge "$end" ]; then
+      echo "   last try of: $*" >&2
+      "$@" 2>&1 | sed 's/^/   | /' | tail -20 >&2
+      fail "timed out after ${limit}s waiting for: $*"
+    fi
     sleep 0.2
   done
 }

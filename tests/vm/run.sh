@@ -4,7 +4,7 @@
 # user u1 inside u1's systemd user manager, on cgroup v2 with delegation: what this build machine
 # (cgroup v1, no systemd) cannot show. Prints `ok NAME` / `FAIL NAME` with each scenario's output;
 # exits 1 if any failed, 125 if the guest never ran the job (then the console log's tail is printed).
-#   sudo tests/vm/run.sh [NAME...]
+#   sudo tests/vm/run.sh [NAME...]      (no NAME: every scenario but the bench-* ones)
 # A scenario NAME may have a second half, scenarios/NAME.reboot.sh: then, after every scenario ran, the
 # guest is powered off and booted again on the same disk (u1's store, ~/.config and enabled units persist;
 # lingering starts u1's manager and its enabled units at boot) and each NAME.reboot.sh runs in that boot.
@@ -26,7 +26,8 @@ REG=${ROOST_TEST_REGISTRY:-127.0.0.1:5000}
 names=("$@")
 if [ ${#names[@]} = 0 ]; then
   for f in "$HERE"/scenarios/*.sh; do
-    case $f in *.reboot.sh) ;; *) names+=("$(basename "$f" .sh)");; esac
+    # bench-*.sh print figures (minutes of timing loops under TCG): run them by name.
+    case $f in *.reboot.sh|*/bench-*.sh) ;; *) names+=("$(basename "$f" .sh)");; esac
   done
 fi
 for n in "${names[@]}"; do
@@ -34,6 +35,13 @@ for n in "${names[@]}"; do
   [ -f "$HERE/scenarios/$n.sh" ] || { echo "tests/vm/run.sh: no scenario \`$n\` (tests/vm/scenarios/$n.sh)" >&2; exit 125; }
 done
 
+# The host's side: qemu-img makes the per-run disk layer (Debian's qemu-utils; a fresh machine may
+# have qemu-system-x86 without it).
+if ! command -v qemu-img >/dev/null; then
+  apt-get update -q >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o DPkg::Lock::Timeout=600 qemu-utils >/dev/null ||
+    { echo "tests/vm/run.sh: qemu-img is missing and installing qemu-utils failed" >&2; exit 125; }
+fi
 ROOST_VM_DIR=$DIR "$HERE/build.sh" || { echo "tests/vm/run.sh: building the VM image failed" >&2; exit 125; }
 
 S=$(mktemp -d /var/tmp/roost-vm-run.XXXXXX)

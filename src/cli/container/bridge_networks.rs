@@ -11,8 +11,8 @@ use crate::network::netavark::PerNetwork;
 fn is_mode(network: &str) -> bool {
     matches!(
         network,
-        "" | "default" | "host" | "none" | "private" | "pasta" | "slirp4netns"
-    ) || ["pasta:", "slirp4netns:", "container:", "ns:"]
+        "" | "default" | "host" | "none" | "private" | "pasta" | "slirp4netns" | "slirp"
+    ) || ["pasta:", "slirp4netns:", "slirp:", "container:", "ns:"]
         .iter()
         .any(|p| network.starts_with(p))
 }
@@ -20,27 +20,40 @@ fn is_mode(network: &str) -> bool {
 /// The network mode and the bridge networks with this container's options on each. `--network bridge`
 /// is the default network, as in podman.
 pub fn bridge_networks(a: &CreateArgs) -> Result<(String, BTreeMap<String, PerNetwork>), Error> {
-    let per_flags = !a.ip.is_empty() || !a.network_alias.is_empty();
-    if is_mode(&a.network) {
-        if per_flags {
+    let per_flags = !a.ip.is_empty() || !a.ip6.is_empty() || !a.network_alias.is_empty();
+    let network = a.network.last().map(String::as_str).unwrap_or_default();
+    if is_mode(network) {
+        if a.network.len() > 1 {
             return Err(Error::Usage(format!(
-                "--ip and --network-alias need a bridge network, not `--network {}`",
-                a.network
+                "--network `{network}` cannot be combined with other --network flags: only bridge networks can be given more than once"
             )));
         }
-        return Ok((a.network.clone(), BTreeMap::new()));
+        if per_flags {
+            return Err(Error::Usage(format!(
+                "--ip, --ip6 and --network-alias need a bridge network, not `--network {network}`"
+            )));
+        }
+        return Ok((network.to_string(), BTreeMap::new()));
     }
-    let mut list =
-        engine::parse_network_flag(&a.network).map_err(crate::engine::EngineError::from)?;
+    // `--network a --network b` is `--network a,b` (podman's repeatable flag).
+    let mut list = Vec::new();
+    for n in &a.network {
+        if is_mode(n) {
+            return Err(Error::Usage(format!(
+                "--network `{n}` cannot be combined with other --network flags: only bridge networks can be given more than once"
+            )));
+        }
+        list.extend(engine::parse_network_flag(n).map_err(crate::engine::EngineError::from)?);
+    }
     for (name, _) in &mut list {
         if name == "bridge" {
             *name = crate::network::DEFAULT_NAME.into();
         }
     }
-    if !a.ip.is_empty() || a.mac_address.is_some() {
+    if !a.ip.is_empty() || !a.ip6.is_empty() || a.mac_address.is_some() {
         if list.len() != 1 {
             return Err(Error::Usage(
-                "--ip and --mac-address can only be set for a single network".into(),
+                "--ip, --ip6 and --mac-address can only be set for a single network".into(),
             ));
         }
         let per = &mut list[0].1;
@@ -49,6 +62,16 @@ pub fn bridge_networks(a: &CreateArgs) -> Result<(String, BTreeMap<String, PerNe
                 ip.parse()
                     .map_err(|_| Error::Usage(format!("invalid IP address `{ip}` for --ip")))?,
             );
+        }
+        for ip in &a.ip6 {
+            match ip.parse::<std::net::IpAddr>() {
+                Ok(addr) if addr.is_ipv6() => per.static_ips.push(addr),
+                _ => {
+                    return Err(Error::Usage(format!(
+                        "invalid IPv6 address `{ip}` for --ip6"
+                    )));
+                }
+            }
         }
         if let Some(m) = &a.mac_address {
             per.static_mac = Some(engine::parse_mac(m).map_err(crate::engine::EngineError::from)?);

@@ -6,6 +6,11 @@ use crate::engine::container::{self as engine, ExecOptions};
 use crate::error::Error;
 
 fn options(a: &ExecArgs) -> Result<ExecOptions, Error> {
+    if a.command.is_empty() {
+        return Err(Error::Usage(
+            "must provide a non-empty command to start an exec session".into(),
+        ));
+    }
     Ok(ExecOptions {
         container: a.container.clone(),
         command: a.command.clone(),
@@ -39,7 +44,10 @@ pub fn exec(ctx: &Ctx, a: &ExecArgs) -> Result<i32, Error> {
 }
 
 pub fn top(ctx: &Ctx, a: &TopArgs) -> Result<i32, Error> {
-    let report = engine::top(ctx, &a.container, &a.descriptors)?;
+    let report = match engine::top_or_ps(ctx, &a.container, &a.descriptors)? {
+        engine::TopOutput::Table(report) => report,
+        engine::TopOutput::Ps(text) => return out(&text).map(|()| 0),
+    };
     // Go's tabwriter(12, 2, 2) as podman's tables use it (see cli::format::table::align).
     let mut tw = tabwriter::TabWriter::new(Vec::new())
         .minwidth(10)

@@ -80,12 +80,12 @@ fn binds_and_tmpfs(c: &Container) -> (Vec<String>, serde_json::Map<String, Value
                 opts.extend(m.tmpfs_data.iter().cloned());
                 tmpfs.insert(m.destination.clone(), json!(opts.join(",")));
             }
-            MountKind::Devpts => {}
+            MountKind::Devpts | MountKind::Ramfs => {}
             MountKind::Volume => binds.push(format!(
                 "{}:{}:{rw},rprivate,nosuid,nodev,rbind",
                 m.source, m.destination
             )),
-            MountKind::Bind => binds.push(format!(
+            MountKind::Bind | MountKind::Glob => binds.push(format!(
                 "{}:{}:{rw},rprivate,rbind",
                 m.source, m.destination
             )),
@@ -139,7 +139,7 @@ pub fn container_json(ctx: &Ctx, store: &Store, c: &Container) -> Value {
         "Image": c.record.image_id.hex(),
         "ImageName": c.record.image,
         "Rootfs": "",
-        "Pod": "",
+        "Pod": s.pod.clone().unwrap_or_default(),
         "ResolvConfPath": rt.join("resolv.conf"),
         "HostnamePath": rt.join("hostname"),
         "HostsPath": rt.join("hosts"),
@@ -155,7 +155,9 @@ pub fn container_json(ctx: &Ctx, store: &Store, c: &Container) -> Value {
         }},
         "Mounts": mounts_json(store, c),
         "Dependencies": [],
+        "ExecIDs": crate::engine::container::exec_ids(store, c),
         "IsInfra": false,
+        "IsService": s.service.is_some(),
         "NetworkSettings": network_settings_json(ctx, c),
         "Config": config_json(c),
         "HostConfig": host_config_json(store, c),
@@ -206,6 +208,32 @@ fn network_settings_json(ctx: &Ctx, c: &Container) -> Value {
     ] {
         network_settings[k] = v;
     }
+    // A per-container network mode shows as one network named after it (podman): `pasta`,
+    // `slirp4netns`, roost's `slirp`, `host`, `none`; another container's or a path's namespace
+    // as none.
+    let mode = s.network.split(':').next().unwrap_or_default();
+    if s.networks.is_empty()
+        && matches!(mode, "pasta" | "slirp4netns" | "slirp" | "host" | "none")
+        && let Some(nets) = network_settings["Networks"].as_object_mut()
+    {
+        nets.insert(
+            mode.to_string(),
+            json!({
+                "EndpointID": "",
+                "Gateway": "",
+                "IPAddress": "",
+                "IPPrefixLen": 0,
+                "IPv6Gateway": "",
+                "GlobalIPv6Address": "",
+                "GlobalIPv6PrefixLen": 0,
+                "MacAddress": s.net.mac_address.clone().unwrap_or_default(),
+                "NetworkID": mode,
+                "DriverOpts": null,
+                "IPAMConfig": null,
+                "Links": null,
+            }),
+        );
+    }
     network_settings
 }
 
@@ -245,6 +273,8 @@ fn config_json(c: &Container) -> Value {
         "StopSignal": signal_name(s.stop_signal),
         "StopTimeout": s.stop_timeout,
         "SdNotifyMode": s.sdnotify.as_str(),
+        // podman prints `invalid` for a container that is no service container.
+        "KubeExitCodePropagation": s.service.map_or("invalid", |p| p.as_str()),
         "ExposedPorts": exposed,
     });
     // podman's InspectSecret: which secrets, never their data.
@@ -318,6 +348,7 @@ fn host_config_json(store: &Store, c: &Container) -> Value {
         "Tmpfs": tmpfs,
         "NetworkMode": s.network,
         "IpcMode": s.namespaces.ipc_mode(),
+        "ShmSize": s.namespaces.shm_size.unwrap_or(64 << 20),
         "PortBindings": port_map(c, false),
         "Dns": s.net.dns,
         "DnsSearch": s.net.dns_search,
@@ -336,6 +367,11 @@ fn host_config_json(store: &Store, c: &Container) -> Value {
         "Privileged": s.privileged,
         "ReadonlyRootfs": s.read_only,
         "SecurityOpt": s.seccomp.iter().map(|p| format!("seccomp={p}")).collect::<Vec<_>>(),
+        // The limits of the last start (none before the first), as podman shows them.
+        "Ulimits": if c.state.rlimits.is_empty() { &s.ulimits } else { &c.state.rlimits }
+            .iter()
+            .map(|u| json!({"Name": u.oci_type(), "Soft": u.soft, "Hard": u.hard}))
+            .collect::<Vec<_>>(),
         "UsernsMode": s.userns,
         "IDMappings": s.id_maps.as_ref().map(|m| serde_json::json!({
             "UidMap": m.uids.iter().map(|r| r.render()).collect::<Vec<_>>(),
@@ -343,6 +379,9 @@ fn host_config_json(store: &Store, c: &Container) -> Value {
         })),
     });
     if let Some(h) = v.as_object_mut() {
+        if !s.sysctls.is_empty() {
+            h.insert("Sysctls".into(), json!(s.sysctls));
+        }
         h.extend(resources_json(s));
     }
     v

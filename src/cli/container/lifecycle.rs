@@ -1,4 +1,4 @@
-//! `stop`, `kill`, `wait`, `restart`, and the hidden `__monitor`.
+//! `stop`, `kill`, `wait`, `restart`, `container cleanup`, and the hidden `__monitor`.
 use clap::Args;
 use clap_complete::engine::ArgValueCandidates;
 
@@ -112,22 +112,27 @@ fn warn(text: &str) {
     }
 }
 
+/// podman's warning when the stop signal did not end the container in time; only when it had time
+/// to work (`-t 0` kills at once).
+fn warn_if_killed(key: &str, o: &engine::StopOutcome, time: Option<u32>) {
+    if o.killed && time != Some(0) {
+        let name = nix::sys::signal::Signal::try_from(o.signal)
+            .map(|s| s.as_str().to_string())
+            .unwrap_or(o.signal.to_string());
+        warn(&format!(
+            "WARN StopSignal {name} failed to stop container {key} in {} seconds, resorting to SIGKILL",
+            time.unwrap_or(10)
+        ));
+    }
+}
+
 pub fn stop(ctx: &Ctx, a: &StopArgs) -> Result<i32, Error> {
     let mut code = 0;
     let keys = targets(ctx, a.all, &a.containers, &a.cidfile, &a.filter, a.ignore)?;
     for key in keys {
         match engine::stop(ctx, &key, a.time) {
             Ok(o) => {
-                // podman warns only when the stop signal had time to work (`-t 0` kills at once).
-                if o.killed && a.time != Some(0) {
-                    let name = nix::sys::signal::Signal::try_from(o.signal)
-                        .map(|s| s.as_str().to_string())
-                        .unwrap_or(o.signal.to_string());
-                    warn(&format!(
-                        "WARN StopSignal {name} failed to stop container {key} in {} seconds, resorting to SIGKILL",
-                        a.time.unwrap_or(10)
-                    ));
-                }
+                warn_if_killed(&key, &o, a.time);
                 out(&format!("{key}\n"))?;
             }
             Err(crate::engine::EngineError::NoSuchContainer(_)) if a.ignore => {}
@@ -161,6 +166,121 @@ pub fn kill(ctx: &Ctx, a: &KillArgs) -> Result<i32, Error> {
     } else {
         Err(Error::Reported(code))
     }
+}
+
+/// `container cleanup`: see podman-container-cleanup(1).
+#[derive(Debug, Args)]
+pub struct CleanupArgs {
+    /// Clean up all containers (that are not running)
+    #[arg(short, long)]
+    pub all: bool,
+    /// Clean up this exec session (`exec -d` prints its ID) of the one container named, once it has
+    /// ended
+    #[arg(long, value_name = "SESSION")]
+    pub exec: Option<String>,
+    /// Clean up the container created last
+    #[arg(short, long)]
+    pub latest: bool,
+    /// Then remove the container (with --exec: only the exec session)
+    #[arg(long)]
+    pub rm: bool,
+    /// Then remove the container's image (unless another container uses it)
+    #[arg(long)]
+    pub rmi: bool,
+    #[arg(value_name = "CONTAINER", add = ArgValueCandidates::new(container_names))]
+    pub containers: Vec<String>,
+}
+
+/// Print an error of one container among several (the command goes on with the others).
+fn report(e: &dyn std::fmt::Display) {
+    #[allow(clippy::print_stderr)]
+    {
+        eprintln!("Error: {e}");
+    }
+}
+
+/// `container cleanup`: each container's (or exec session's) ID once cleaned up, `--rm` and `--rmi`
+/// after; a container that cannot be cleaned up is reported and the others still are (exit 125).
+pub fn cleanup(ctx: &Ctx, a: &CleanupArgs) -> Result<i32, Error> {
+    let conflict =
+        |x: &str, y: &str| Err(Error::Usage(format!("{x} and {y} cannot be set together")));
+    if a.all && a.exec.is_some() {
+        return conflict("--all", "--exec");
+    }
+    if a.exec.is_some() && a.rmi {
+        return conflict("--exec", "--rmi");
+    }
+    let picked = [a.all, a.latest, !a.containers.is_empty()]
+        .iter()
+        .filter(|x| **x)
+        .count();
+    if picked != 1 {
+        return Err(Error::Usage(
+            "name the containers to clean up, or use one of --all and --latest".into(),
+        ));
+    }
+    let keys: Vec<String> = if a.all || a.latest {
+        let mut list = engine::list(ctx)?;
+        if a.latest {
+            list.sort_by_key(|c| std::cmp::Reverse(c.record.created));
+            list.truncate(1);
+        }
+        list.into_iter()
+            .filter(|c| !(a.all && matches!(c.state.status, Status::Running | Status::Paused)))
+            .map(|c| c.record.id)
+            .collect()
+    } else {
+        a.containers.clone()
+    };
+    if let Some(session) = &a.exec {
+        let [key] = keys.as_slice() else {
+            return Err(Error::Usage(
+                "--exec cleans up a session of one container: name exactly one".into(),
+            ));
+        };
+        engine::cleanup_exec(ctx, key, session)?;
+        out(&format!("{session}\n"))?;
+        return Ok(0);
+    }
+    let mut failed = false;
+    for key in &keys {
+        let c = match engine::cleanup(ctx, key) {
+            Ok(c) => c,
+            Err(e) => {
+                report(&e);
+                failed = true;
+                continue;
+            }
+        };
+        if a.rm
+            && let Err(e) =
+                engine::remove(ctx, std::slice::from_ref(&c.record.id), false, false, false)
+                    .map(|r| r.errors)
+                    .and_then(|errs| errs.into_iter().next().map_or(Ok(()), Err))
+        {
+            report(&e);
+            failed = true;
+            continue;
+        }
+        out(&format!("{}\n", c.record.id))?;
+        if a.rmi {
+            let opts = crate::engine::image::RemoveOptions {
+                images: vec![c.record.image_id.to_string()],
+                force: false,
+                all: false,
+                ignore: false,
+            };
+            let removed = crate::engine::image::remove(ctx, &opts, &engine::ContainerUsers)?;
+            for e in &removed.errors {
+                report(e);
+                failed = true;
+            }
+        }
+    }
+    if failed {
+        return Err(Error::Reported(125));
+    }
+    Ok(0)
 }
 
 pub fn wait(ctx: &Ctx, a: &WaitArgs) -> Result<i32, Error> {
@@ -212,7 +332,8 @@ fn wait_conditions(raw: &[String]) -> Result<Vec<engine::WaitCondition>, Error> 
 
 pub fn restart(ctx: &Ctx, a: &StopArgs) -> Result<i32, Error> {
     for key in targets(ctx, a.all, &a.containers, &a.cidfile, &a.filter, a.ignore)? {
-        let c = engine::restart(ctx, &key, a.time)?;
+        let (c, stopped) = engine::restart(ctx, &key, a.time)?;
+        warn_if_killed(&key, &stopped, a.time);
         out(&format!("{}\n", c.record.id))?;
     }
     Ok(0)

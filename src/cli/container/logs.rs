@@ -7,6 +7,9 @@ use jiff::Timestamp;
 
 use crate::cli::complete::container_names;
 use crate::engine::Ctx;
+use crate::engine::EngineError;
+use crate::engine::container::journal_log::{self, Driver, JournalLogError};
+use crate::engine::container::logs::LogLine;
 use crate::engine::container::{self as engine, Status, logs::parse_line};
 use crate::error::Error;
 
@@ -111,36 +114,64 @@ pub fn show_logs(
     let until = o.until.as_deref().map(parse_time).transpose()?;
     let mut followed = Vec::new();
     for (c, name) in targets {
-        let path = engine::container_log_path(store, &c);
-        let following = o.follow && c.state.status == Status::Running;
-        let Some((lines, pos)) = read_log(&path, following)? else {
-            continue;
-        };
-        let start = if o.tail >= 0 {
-            lines.len().saturating_sub(o.tail as usize)
-        } else {
-            0
-        };
         let show = Show {
             since,
             until,
             timestamps: o.timestamps,
             name,
         };
-        for l in &lines[start..] {
-            show.line(l)?;
-        }
+        let following = o.follow && c.state.status == Status::Running;
+        let source = match Driver::of(&c) {
+            Driver::Journald => journal_records(&c, o, since, &show)?,
+            Driver::Passthrough => {
+                return Err(EngineError::from(JournalLogError::Passthrough(c.record.name)).into());
+            }
+            Driver::K8sFile | Driver::None => {
+                let path = engine::container_log_path(store, &c);
+                let Some((lines, pos)) = read_log(&path, following)? else {
+                    continue;
+                };
+                let start = if o.tail >= 0 {
+                    lines.len().saturating_sub(o.tail as usize)
+                } else {
+                    0
+                };
+                for l in &lines[start..] {
+                    show.line(l)?;
+                }
+                Source::File { path, pos }
+            }
+        };
         if o.follow {
             followed.push(Followed {
                 id: c.record.id.clone(),
-                path,
-                pos,
+                source,
                 show,
                 done: false,
             });
         }
     }
     follow(store, &mut followed)
+}
+
+/// Show the journal's records of `c` (`--log-driver journald`); with `--follow` and a running
+/// container, start following it after them.
+fn journal_records(
+    c: &engine::Container,
+    o: &LogOpts,
+    since: Option<Timestamp>,
+    show: &Show,
+) -> Result<Source, Error> {
+    let tail = usize::try_from(o.tail).ok();
+    let (recs, cursor) = journal_log::read(c, tail, since).map_err(EngineError::from)?;
+    for r in &recs {
+        show.record(r)?;
+    }
+    if o.follow && c.state.status == Status::Running {
+        let f = journal_log::Follow::start(c, cursor).map_err(EngineError::from)?;
+        return Ok(Source::Journal(Some(Box::new(f))));
+    }
+    Ok(Source::Journal(None))
 }
 
 /// The log's lines so far (with those rotated to `<log>.1`) and where they end; `None` when there
@@ -178,9 +209,14 @@ struct Show {
 impl Show {
     /// Write log line `l` to our stdout or stderr, as it was written, unless it is out of range.
     fn line(&self, l: &str) -> Result<(), Error> {
-        let Some(rec) = parse_line(l.trim_end_matches('\n')) else {
-            return Ok(());
-        };
+        match parse_line(l.trim_end_matches('\n')) {
+            Some(rec) => self.record(&rec),
+            None => Ok(()),
+        }
+    }
+
+    /// Write `rec` to our stdout or stderr, as it was written, unless it is out of range.
+    fn record(&self, rec: &LogLine) -> Result<(), Error> {
         if self.since.is_some_and(|s| rec.time < s) || self.until.is_some_and(|u| rec.time > u) {
             return Ok(());
         }
@@ -203,13 +239,20 @@ impl Show {
     }
 }
 
-/// One log being followed: where its records written so far end.
+/// One log being followed.
 struct Followed {
     id: String,
-    path: std::path::PathBuf,
-    pos: u64,
+    source: Source,
     show: Show,
     done: bool,
+}
+
+/// Where a followed log's next records come from.
+enum Source {
+    /// A k8s-file log: where its records written so far end.
+    File { path: std::path::PathBuf, pos: u64 },
+    /// The journal (none: the container was not running).
+    Journal(Option<Box<journal_log::Follow>>),
 }
 
 /// `--follow`: show the records each log gets after its `pos`, every 100 ms, until none of the
@@ -220,7 +263,24 @@ fn follow(store: &crate::store::Store, logs: &mut [Followed]) -> Result<(), Erro
             let running = engine::find(store, &l.id)
                 .map(|c| c.state.status == Status::Running)
                 .unwrap_or(false);
-            read_new(l)?;
+            match &mut l.source {
+                Source::File { path, pos } => read_new(path, pos, &l.show)?,
+                Source::Journal(f) => {
+                    let recs = match (f.as_mut(), running) {
+                        (Some(f), true) => f.poll(),
+                        (Some(_), false) => f
+                            .take()
+                            .map(|f| f.finish())
+                            .transpose()
+                            .map_err(EngineError::from)?
+                            .unwrap_or_default(),
+                        (None, _) => Vec::new(),
+                    };
+                    for r in &recs {
+                        l.show.record(r)?;
+                    }
+                }
+            }
             l.done = !running;
         }
         let _ = std::io::stdout().flush();
@@ -231,20 +291,20 @@ fn follow(store: &crate::store::Store, logs: &mut [Followed]) -> Result<(), Erro
     Ok(())
 }
 
-/// Show the complete records appended to `l`'s log since its `pos`.
-fn read_new(l: &mut Followed) -> Result<(), Error> {
-    let Some(mut f) = open_log(&l.path)?.map(std::io::BufReader::into_inner) else {
+/// Show the complete records appended to the log at `path` since `pos`.
+fn read_new(path: &std::path::Path, pos: &mut u64, show: &Show) -> Result<(), Error> {
+    let Some(mut f) = open_log(path)?.map(std::io::BufReader::into_inner) else {
         return Ok(());
     };
     // Rotated (`--log-opt max-size`): the file started over.
     if f.metadata()
         .map_err(|e| Error::io("read the log", e))?
         .len()
-        < l.pos
+        < *pos
     {
-        l.pos = 0;
+        *pos = 0;
     }
-    f.seek(std::io::SeekFrom::Start(l.pos))
+    f.seek(std::io::SeekFrom::Start(*pos))
         .map_err(|e| Error::io("read the log", e))?;
     let mut r = std::io::BufReader::new(f);
     let mut line = String::new();
@@ -256,8 +316,8 @@ fn read_new(l: &mut Followed) -> Result<(), Error> {
         if !line.ends_with('\n') {
             break;
         }
-        l.pos += line.len() as u64;
-        l.show.line(&line)?;
+        *pos += line.len() as u64;
+        show.line(&line)?;
         line.clear();
     }
     Ok(())

@@ -17,7 +17,7 @@ mod ps;
 pub mod resources;
 mod run;
 mod stats;
-mod userns;
+pub(crate) mod userns;
 
 use clap::Args;
 use clap_complete::engine::ArgValueCandidates;
@@ -73,6 +73,7 @@ pub use mount::{MountArgs, UnmountArgs, mount, unmount};
 pub use port::port;
 pub use ps::ps;
 pub use resources::{UpdateArgs, update};
+pub(crate) use run::security_opts;
 pub use run::{create, rm, run, start};
 pub use stats::{StatsArgs, StatsOpts, show_stats, stats};
 
@@ -131,6 +132,9 @@ pub enum ContainerCommand {
     Diff(DiffArgs),
     /// Export a container's file system as a tar archive
     Export(ExportArgs),
+    /// Clean up what containers that are not running left behind (podman runs it when a container
+    /// exits; roost's monitor does that work itself)
+    Cleanup(lifecycle::CleanupArgs),
 }
 
 #[derive(Debug, Args)]
@@ -209,6 +213,7 @@ pub fn dispatch(
         ContainerCommand::Export(a) => export(ctx, &a),
         ContainerCommand::Mount(a) => mount(ctx, &a),
         ContainerCommand::Unmount(a) => unmount(ctx, &a),
+        ContainerCommand::Cleanup(a) => lifecycle::cleanup(ctx, &a),
     }
 }
 
@@ -257,14 +262,18 @@ pub struct CreateArgs {
     /// Pass your whole environment into the container
     #[arg(long)]
     pub env_host: bool,
+    /// Pass your proxy variables (http_proxy, https_proxy, ftp_proxy, no_proxy and their upper-case
+    /// forms) into the container, under the image's environment and -e (default true)
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_value_t = true, default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub http_proxy: bool,
     /// Remove a variable the image sets
     #[arg(long, value_name = "KEY")]
     pub unset_env: Vec<String>,
     /// Remove every variable the image sets
     #[arg(long)]
     pub unset_env_all: bool,
-    /// Add supplementary groups (names or ids)
-    #[arg(long, value_name = "GROUP")]
+    /// Add supplementary groups (names or ids; several separated by commas)
+    #[arg(long, value_name = "GROUP", value_delimiter = ',')]
     pub group_add: Vec<String>,
     /// Override the image's ENTRYPOINT (a string, or a JSON array)
     #[arg(long, value_name = "COMMAND")]
@@ -290,16 +299,32 @@ pub struct CreateArgs {
     /// Resource limits: TYPE=SOFT[:HARD] (e.g. nofile=1024:2048)
     #[arg(long, value_name = "TYPE=SOFT[:HARD]")]
     pub ulimit: Vec<String>,
+    /// Kernel parameter of the container's own namespaces, set when it starts: KEY=VALUE, repeatable.
+    /// net.* (not with --network=host), and kernel.msgmax, kernel.msgmnb, kernel.msgmni, kernel.sem,
+    /// kernel.shmall, kernel.shmmax, kernel.shmmni, kernel.shm_rmid_forced and fs.mqueue.* (not with
+    /// --ipc=host)
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub sysctl: Vec<String>,
     /// Run a small init as pid 1 that reaps zombies and forwards signals
     #[arg(long)]
     pub init: bool,
-    /// PID namespace: private (default) or host (see the caller's processes; /proc is the caller's)
+    /// The umask of the container's processes, in octal (default 0022)
+    #[arg(long, value_name = "UMASK")]
+    pub umask: Option<String>,
+    /// PID namespace: private (default), host (see the caller's processes; /proc is the caller's) or
+    /// container:NAME (another container's)
     #[arg(long, value_name = "MODE")]
     pub pid: Option<String>,
-    /// IPC namespace: private (default), shareable, none or host (the caller's /dev/shm)
+    /// IPC namespace: shareable (the default: private, which others may join), private, none (no
+    /// /dev/shm), host (the caller's /dev/shm) or container:NAME (a shareable container's; /dev/shm
+    /// stays the joining container's own)
     #[arg(long, value_name = "MODE")]
     pub ipc: Option<String>,
-    /// UTS namespace: private (default) or host (the caller's host name)
+    /// Size of the container's /dev/shm (a tmpfs of its private IPC namespace; default 64m): a
+    /// number with an optional unit b, k, m or g
+    #[arg(long, value_name = "SIZE")]
+    pub shm_size: Option<String>,
+    /// UTS namespace: private (default), host (the caller's host name) or container:NAME
     #[arg(long, value_name = "MODE")]
     pub uts: Option<String>,
     /// Containers to start before this one (names or ids, comma-separated, repeatable)
@@ -322,7 +347,9 @@ pub struct CreateArgs {
     #[command(flatten)]
     pub cgroup: resources::CgroupArgs,
     /// User namespace: private (default: roost's rootless namespace), host (the same, for a rootless
-    /// tool) or keep-id[:uid=UID,gid=GID,size=SIZE] (your ids inside as yourself)
+    /// tool) or keep-id[:uid=UID,gid=GID,size=SIZE] (your ids inside as yourself). Not with --pod (nor
+    /// are --uidmap and --gidmap): a pod's containers share its user namespace, set by `pod create
+    /// --userns`
     #[arg(long, value_name = "MODE")]
     pub userns: Option<String>,
     /// Map container uids to ids of the rootless namespace (0 = you, 1.. = /etc/subuid):
@@ -332,22 +359,37 @@ pub struct CreateArgs {
     /// Map container gids like --uidmap (the same as --uidmap when omitted)
     #[arg(long, value_name = "CONTAINER:HOST:SIZE")]
     pub gidmap: Vec<String>,
+    /// Map container uids to the /etc/subuid ranges of user NAME (which must be ranges delegated to
+    /// you: a rootless roost maps no others), from container uid 0 on, then your own uid after them
+    /// (it owns roost's storage)
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["uidmap", "userns"])]
+    pub subuidname: Option<String>,
+    /// Map container gids to the /etc/subgid ranges of user NAME (default: --subuidname's)
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["gidmap", "userns"])]
+    pub subgidname: Option<String>,
     /// Restart policy: no, on-failure[:N], always, unless-stopped
     #[arg(long, value_name = "POLICY")]
     pub restart: Option<String>,
-    /// Logging driver: k8s-file (default) or none
-    #[arg(long, value_name = "DRIVER", value_parser = ["k8s-file", "none"])]
+    /// Logging driver: k8s-file (default; alias json-file), journald (the systemd journal; read back
+    /// with `logs` or `journalctl CONTAINER_NAME=NAME`), passthrough (the container's stdout and
+    /// stderr are the caller's, e.g. a systemd unit's; not on a terminal) or none. Default:
+    /// containers.conf's `[containers] log_driver`
+    #[arg(long, value_name = "DRIVER", value_parser = ["k8s-file", "json-file", "journald", "passthrough", "none"])]
     pub log_driver: Option<String>,
-    /// Logging driver options: max-size=SIZE (rotate to `<log>.1`), path=FILE, tag=TAG (ignored)
+    /// Logging driver options: max-size=SIZE (rotate to `<log>.1`), path=FILE, tag=TAG (journald's
+    /// CONTAINER_TAG and SYSLOG_IDENTIFIER; default the short ID)
     #[arg(long, value_name = "NAME=VALUE")]
     pub log_opt: Vec<String>,
     /// Container host name
     #[arg(short = 'h', long, value_name = "NAME")]
     pub hostname: Option<String>,
-    /// Network mode: pasta[:OPTIONS] (the default when pasta is installed), slirp4netns[:OPTIONS],
-    /// private, none, host, container:NAME|ID, ns:PATH
-    #[arg(long, visible_alias = "net", value_name = "MODE", default_value = "", add = ArgValueCandidates::new(network_modes))]
-    pub network: String,
+    /// Network mode: slirp[:OPTIONS] (slirp4netns's network run by roost itself with libslirp, no
+    /// helper process; the default when libslirp is installed), pasta[:OPTIONS] (the default
+    /// otherwise, when pasta is installed), slirp4netns[:OPTIONS], private (the default),
+    /// none, host, container:NAME|ID, ns:PATH
+    /// (repeatable: each bridge network given again joins that one too, as a comma list does)
+    #[arg(long, visible_alias = "net", value_name = "MODE", add = ArgValueCandidates::new(network_modes))]
+    pub network: Vec<String>,
     /// Publish a container's port to the host: [[IP:][HOST_PORT]:]CONTAINER_PORT[/PROTOCOL], ranges as
     /// 8000-8010:80-90
     #[arg(short = 'p', long, value_name = "[[IP:][HOST]:]PORT[/PROTO]")]
@@ -373,12 +415,15 @@ pub struct CreateArgs {
     /// Do not write /etc/hosts: keep the image's
     #[arg(long)]
     pub no_hosts: bool,
-    /// MAC address of the container's network interface (pasta, slirp4netns)
+    /// MAC address of the container's network interface (pasta, slirp4netns, slirp)
     #[arg(long, value_name = "MAC")]
     pub mac_address: Option<String>,
     /// Static IPv4/IPv6 address on the (single) bridge network
     #[arg(long, value_name = "ADDRESS")]
     pub ip: Vec<String>,
+    /// Static IPv6 address on the (single) bridge network (as --ip with an IPv6 address)
+    #[arg(long, value_name = "IPV6")]
+    pub ip6: Vec<String>,
     /// DNS alias of the container on its bridge networks
     #[arg(long, value_name = "NAME")]
     pub network_alias: Vec<String>,
@@ -389,10 +434,16 @@ pub struct CreateArgs {
     /// Mount the container's root file system read-only
     #[arg(long)]
     pub read_only: bool,
+    /// With --read-only: mount a tmpfs on /run, /tmp and /var/tmp (the default; =false leaves
+    /// them read-only too)
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "true", value_name = "BOOL")]
+    pub read_only_tmpfs: bool,
     /// Bind mount or volume: [HOST-DIR|VOLUME:]CONTAINER-DIR[:OPTIONS] (ro, rw, z, Z, U, O, nocopy)
     #[arg(short, long, value_name = "[SRC:]DEST[:OPTS]")]
     pub volume: Vec<String>,
-    /// Attach a mount: type=bind|volume|tmpfs,src=…,dst=…[,ro][,tmpfs-size=…][,tmpfs-mode=…]
+    /// Attach a mount: type=bind|volume|tmpfs|ramfs|glob|devpts,src=…,dst=…[,ro][,tmpfs-size=…][,tmpfs-mode=…]
+    /// (glob: a bind of each host path the source glob matches, at its own path or in dst; bind and
+    /// glob take no-dereference: a source that is a symlink appears as that symlink)
     #[arg(long, value_name = "type=TYPE,…")]
     pub mount: Vec<String>,
     /// Mount a tmpfs: DEST[:OPTIONS] (size=, mode=, ro, exec)
@@ -419,6 +470,8 @@ pub struct CreateArgs {
     /// Pull policy: always, missing, never, newer
     #[arg(long, value_name = "POLICY", default_value = "missing")]
     pub pull: String,
+    #[command(flatten)]
+    pub platform: crate::cli::image::PlatformArgs,
     /// Signal to stop the container with (default: the image's STOPSIGNAL or SIGTERM)
     #[arg(long, value_name = "SIGNAL")]
     pub stop_signal: Option<String>,
@@ -600,7 +653,6 @@ pub struct ExecArgs {
     pub container: String,
     /// Command and arguments
     #[arg(
-        required = true,
         trailing_var_arg = true,
         allow_hyphen_values = true,
         value_name = "COMMAND"
@@ -629,7 +681,13 @@ pub struct TopArgs {
     /// Container to list the processes of
     #[arg(value_name = "CONTAINER", add = ArgValueCandidates::new(running_containers))]
     pub container: String,
-    /// Format descriptors (default: user pid ppid pcpu etime tty time args)
-    #[arg(value_name = "DESCRIPTORS")]
+    /// Format descriptors (default: user pid ppid pcpu etime tty time args), or ps(1) options
+    /// (e.g. -eo pid,comm), which the host's ps runs with in the container's pid namespace (the
+    /// container's own ps when it has CAP_SYS_PTRACE, or when the host has no ps)
+    #[arg(
+        value_name = "DESCRIPTORS",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
     pub descriptors: Vec<String>,
 }

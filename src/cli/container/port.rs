@@ -57,9 +57,9 @@ pub fn port(ctx: &Ctx, a: &PortArgs) -> Result<i32, Error> {
         .map_err(|e| Error::Usage(e.to_string()))?;
     let lines = ports::port_lines(&c.spec.net.ports, only);
     if let (Some(p), true) = (&a.port, lines.is_empty()) {
+        // podman's words (the container is the one named).
         return Err(Error::Usage(format!(
-            "failed to find published port \"{p}\" in container {}",
-            c.record.name
+            "failed to find published port \"{p}\""
         )));
     }
     for l in lines {

@@ -258,23 +258,12 @@ fn template_row(
     health: Option<&str>,
     pod: PodOf,
 ) -> PsRow {
-    let cmd = c.spec.args.join(" ");
-    let short = |s: &str| {
-        if no_trunc {
-            s.to_string()
-        } else {
-            s.chars().take(12).collect()
-        }
-    };
+    let short = |s: &str| short_id(s, no_trunc);
     PsRow {
         id: short(&c.record.id),
         image: c.record.image.clone(),
         image_id: short(c.record.image_id.hex()),
-        command: if no_trunc || cmd.chars().count() <= 17 {
-            cmd
-        } else {
-            cmd.chars().take(17).collect::<String>() + "..."
-        },
+        command: command_text(c, no_trunc),
         created: format::time_ago(c.record.created, now),
         created_at: format::go_time_string_utc(c.record.created),
         created_human: format::time_ago(c.record.created, now),
@@ -308,6 +297,69 @@ fn template_row(
         is_infra: pod.is_infra,
         size: size.map(size_text).unwrap_or_default(),
     }
+}
+
+/// An id as `ps` shows it: 12 characters unless `--no-trunc`.
+fn short_id(id: &str, no_trunc: bool) -> String {
+    if no_trunc {
+        id.to_string()
+    } else {
+        id.chars().take(12).collect()
+    }
+}
+
+/// The COMMAND column: cut to 17 characters and `...` unless `--no-trunc`.
+fn command_text(c: &Container, no_trunc: bool) -> String {
+    let cmd = c.spec.args.join(" ");
+    if no_trunc || cmd.chars().count() <= 17 {
+        cmd
+    } else {
+        cmd.chars().take(17).collect::<String>() + "..."
+    }
+}
+
+/// The default table's fields (podman's order: the size, then the pod columns).
+fn default_fields(a: &PsArgs) -> Vec<&'static str> {
+    let mut fields = vec![
+        "ID", "Image", "Command", "Created", "Status", "Ports", "Names",
+    ];
+    if a.size {
+        fields.push("Size");
+    }
+    if a.pod {
+        fields.extend(["Pod", "PodName"]);
+    }
+    fields
+}
+
+/// One container's cells of the default table: the same values as [`template_row`]'s fields of
+/// those names, computed only for the columns shown (with 1000 containers, building every field
+/// of every row and serializing it dominated `ps -a`).
+fn default_cells(
+    fields: &[&str],
+    no_trunc: bool,
+    c: &Container,
+    size: Option<&ContainerSize>,
+    now: jiff::Timestamp,
+    health: Option<&str>,
+    pods: &Pods,
+) -> Vec<String> {
+    fields
+        .iter()
+        .map(|f| match *f {
+            "ID" => short_id(&c.record.id, no_trunc),
+            "Image" => c.record.image.clone(),
+            "Command" => command_text(c, no_trunc),
+            "Created" => format::time_ago(c.record.created, now),
+            "Status" => status_text(c, now, health),
+            "Ports" => ports_text(c),
+            "Names" => c.record.name.clone(),
+            "Size" => size.map(size_text).unwrap_or_default(),
+            "Pod" => short_id(&pod_of(c, pods).id, no_trunc),
+            "PodName" => pod_of(c, pods).name,
+            other => unreachable!("`{other}` is not a default column of ps"),
+        })
+        .collect()
 }
 
 /// One `--filter KEY=VALUE`, checked once (regular expressions compiled, times parsed).
@@ -525,6 +577,16 @@ fn sort(list: &mut [Container], key: &str) {
     }
 }
 
+/// Headers of `ps` columns other than the upper-cased, split field name.
+const PS_TABLE_HEADERS: [(&str, &str); 6] = [
+    ("ID", "CONTAINER ID"),
+    ("CreatedHuman", "CREATED"),
+    ("RunningFor", "RUNNING FOR"),
+    ("Pod", "POD ID"),
+    ("PodName", "PODNAME"),
+    ("ImageID", "IMAGE ID"),
+];
+
 /// The containers' pods, by id: name and infra container.
 type Pods = BTreeMap<String, (String, Option<String>)>;
 /// Health statuses by container id.
@@ -620,6 +682,25 @@ fn render(
             .collect();
         return Ok(format::render_json(&rows, JsonStyle::PS)?);
     }
+    if fmt == Format::Default {
+        let fields = default_fields(a);
+        let rows = list.iter().zip(sizes).map(|(c, s)| {
+            default_cells(
+                &fields,
+                a.no_trunc,
+                c,
+                s.as_ref(),
+                now,
+                shown_health(c, health),
+                pods,
+            )
+        });
+        let mut text = format::render_columns(&fields, &PS_TABLE_HEADERS, rows);
+        if a.noheading {
+            text = format::strip_heading(text, &fmt);
+        }
+        return Ok(text);
+    }
     let rows: Vec<PsRow> = list
         .iter()
         .zip(sizes)
@@ -634,27 +715,18 @@ fn render(
             )
         })
         .collect();
-    // podman's order: the size, then the pod columns.
     let default_template = format!(
-        "table {{{{.ID}}}}\t{{{{.Image}}}}\t{{{{.Command}}}}\t{{{{.Created}}}}\t{{{{.Status}}}}\t{{{{.Ports}}}}\t{{{{.Names}}}}{}{}",
-        if a.size { "\t{{.Size}}" } else { "" },
-        if a.pod {
-            "\t{{.Pod}}\t{{.PodName}}"
-        } else {
-            ""
-        }
+        "table {}",
+        default_fields(a)
+            .iter()
+            .map(|f| format!("{{{{.{f}}}}}"))
+            .collect::<Vec<_>>()
+            .join("\t")
     );
     let table = Table {
         name: "ps",
         default_template: &default_template,
-        headers: &[
-            ("ID", "CONTAINER ID"),
-            ("CreatedHuman", "CREATED"),
-            ("RunningFor", "RUNNING FOR"),
-            ("Pod", "POD ID"),
-            ("PodName", "PODNAME"),
-            ("ImageID", "IMAGE ID"),
-        ],
+        headers: &PS_TABLE_HEADERS,
         json: JsonStyle::PS,
     };
     let mut text = format::render_list(&rows, &fmt, &table)?;

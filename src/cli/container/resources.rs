@@ -70,8 +70,8 @@ pub struct CgroupArgs {
     /// Slice (systemd) or cgroup path (cgroupfs) to create the container's cgroup in
     #[arg(long, value_name = "PATH")]
     pub cgroup_parent: Option<String>,
-    /// Cgroup namespace: private (default) or host
-    #[arg(long, value_name = "MODE", value_parser = ["private", "host"])]
+    /// Cgroup namespace: private (default), host, or container:NAME (another container's)
+    #[arg(long, value_name = "MODE", value_parser = parse_cgroupns)]
     pub cgroupns: Option<String>,
     /// Write a cgroup file of the container: FILE=VALUE (e.g. memory.high=1g)
     #[arg(long, value_name = "FILE=VALUE")]
@@ -84,7 +84,8 @@ pub struct CgroupArgs {
     pub oom_score_adj: Option<i32>,
     /// Show the host's /proc/meminfo, /proc/cpuinfo, /proc/stat, /proc/uptime, /proc/loadavg and
     /// /sys/devices/system/cpu/online even with a memory or CPU limit (by default they are computed
-    /// from the container's cgroup)
+    /// from the container's cgroup, and a container whose CPU quota is worth fewer CPUs than it may
+    /// run on is pinned to that many, so that nproc agrees)
     #[arg(long)]
     pub no_proc_view: bool,
 }
@@ -212,4 +213,13 @@ pub fn update(ctx: &Ctx, a: &UpdateArgs) -> Result<i32, Error> {
     }
     let id = crate::engine::container::resources::update(ctx, &a.container, &r)?;
     crate::cli::out(&format!("{id}\n")).map(|()| 0)
+}
+
+/// `--cgroupns`: `private`, `host` or `container:NAME`.
+fn parse_cgroupns(v: &str) -> Result<String, String> {
+    match v {
+        "private" | "host" => Ok(v.to_string()),
+        _ if v.strip_prefix("container:").is_some_and(|n| !n.is_empty()) => Ok(v.to_string()),
+        _ => Err("use private, host or container:NAME".into()),
+    }
 }

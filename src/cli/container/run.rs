@@ -9,7 +9,7 @@ use crate::engine::container::{self as engine, CreateOptions, Ended};
 use crate::error::Error;
 
 /// `--security-opt` values: (no-new-privileges, seccomp profile or `unconfined`).
-fn security_opts(opts: &[String]) -> Result<(bool, Option<String>), Error> {
+pub(crate) fn security_opts(opts: &[String]) -> Result<(bool, Option<String>), Error> {
     let mut nnp = false;
     let mut seccomp = None;
     for o in opts {
@@ -40,7 +40,8 @@ fn mounts(a: &CreateArgs) -> Result<Vec<engine::Mount>, Error> {
     let mut out = Vec::new();
     for m in parsed {
         let mut m = m.map_err(|e| Error::from(crate::engine::EngineError::from(e)))?;
-        if m.kind == engine::MountKind::Bind && !m.source.starts_with('/') {
+        let host_path = matches!(m.kind, engine::MountKind::Bind | engine::MountKind::Glob);
+        if host_path && !m.source.starts_with('/') {
             let abs = std::path::absolute(&m.source)
                 .map_err(|e| Error::io(format!("resolve `{}`", m.source), e))?;
             m.source = abs.to_string_lossy().into_owned();
@@ -50,6 +51,48 @@ fn mounts(a: &CreateArgs) -> Result<Vec<engine::Mount>, Error> {
     Ok(out)
 }
 
+/// `--pid`, `--ipc`, `--uts`, `--cgroupns`, and `--shm-size` (the size of the container's own
+/// /dev/shm: refused where it has none of its own).
+fn namespaces(a: &CreateArgs) -> Result<engine::Namespaces, Error> {
+    let mut ns = engine::Namespaces::parse(
+        a.pid.as_deref(),
+        a.ipc.as_deref(),
+        a.uts.as_deref(),
+        a.cgroup.cgroupns.as_deref(),
+    )?;
+    let Some(size) = &a.shm_size else {
+        return Ok(ns);
+    };
+    let bytes = crate::runtime::cgroup::limits::parse_size("--shm-size", size)
+        .map_err(crate::engine::EngineError::from)?;
+    if bytes <= 0 {
+        return Err(Error::Usage(format!(
+            "invalid --shm-size `{size}`: give a size above 0, e.g. 256m"
+        )));
+    }
+    if ns.ipc == "host" || ns.ipc.starts_with("container:") || ns.ipc_mode == "none" {
+        let ipc = a.ipc.as_deref().unwrap_or_default();
+        return Err(Error::Usage(format!(
+            "--shm-size sets the size of the container's own /dev/shm, which it does not have with --ipc {ipc}"
+        )));
+    }
+    ns.shm_size = Some(bytes.unsigned_abs());
+    Ok(ns)
+}
+
+/// containers.conf's `[containers] mounts` for a new container, after the ones it asks for: one
+/// for a destination the command line mounts already is left out.
+fn add_conf_mounts(ctx: &Ctx, mounts: &mut Vec<engine::Mount>) -> Result<(), Error> {
+    for spec in &ctx.conf_mounts {
+        let m = engine::parse_mount(spec)
+            .map_err(|e| Error::Usage(format!("parsing containers.conf mounts: {e}")))?;
+        if !mounts.iter().any(|r| r.destination == m.destination) {
+            mounts.push(m);
+        }
+    }
+    Ok(())
+}
+
 /// The networks a container joins, each with its own settings.
 type Networks = std::collections::BTreeMap<String, crate::network::netavark::PerNetwork>;
 
@@ -57,6 +100,11 @@ type Networks = std::collections::BTreeMap<String, crate::network::netavark::Per
 fn network_request(
     a: &CreateArgs,
 ) -> Result<(engine::network_settings::NetworkRequest, Networks), Error> {
+    if a.no_hosts && !a.add_host.is_empty() {
+        return Err(Error::Usage(
+            "--no-hosts and --add-host cannot be set together".into(),
+        ));
+    }
     let mut publish = Vec::new();
     for p in &a.publish {
         publish.extend(crate::network::parse_publish(p).map_err(|e| Error::Usage(e.to_string()))?);
@@ -132,12 +180,18 @@ fn options(a: &CreateArgs, remove: bool) -> Result<CreateOptions, Error> {
         networks,
         links: a.link.clone(),
         read_only: a.read_only,
+        no_read_only_tmpfs: !a.read_only_tmpfs,
         remove,
         tty: a.tty,
         interactive: a.interactive,
         labels: labels(a)?,
         annotations: crate::cli::key_values("--annotation", &a.annotation)?,
         pull: Some(a.pull.parse()?),
+        platform: a
+            .platform
+            .given()
+            .then(|| a.platform.platform())
+            .transpose()?,
         stop_signal: a
             .stop_signal
             .as_deref()
@@ -153,7 +207,9 @@ fn options(a: &CreateArgs, remove: bool) -> Result<CreateOptions, Error> {
         log_driver: a.log_driver.clone(),
         log_opts: engine::logs::parse_log_opts(&a.log_opt)?,
         init: a.init,
+        umask: a.umask.as_deref().map(engine::parse_umask).transpose()?,
         ulimits: a.ulimit.clone(),
+        sysctls: a.sysctl.clone(),
         privileged: a.privileged,
         cap_add: a.cap_add.clone(),
         cap_drop: a.cap_drop.clone(),
@@ -161,16 +217,13 @@ fn options(a: &CreateArgs, remove: bool) -> Result<CreateOptions, Error> {
         seccomp,
         env_files: env_files(a)?,
         env_host: a.env_host,
+        no_http_proxy: !a.http_proxy,
         unset_env: a.unset_env.clone(),
         unset_env_all: a.unset_env_all,
         group_add: a.group_add.clone(),
         mounts: mounts(a)?,
         userns: super::userns::request(a)?,
-        namespaces: engine::Namespaces::parse(
-            a.pid.as_deref(),
-            a.ipc.as_deref(),
-            a.uts.as_deref(),
-        )?,
+        namespaces: namespaces(a)?,
         requires: a.requires.clone(),
         health: a.health.request(),
         pod: None,
@@ -184,11 +237,14 @@ fn options(a: &CreateArgs, remove: bool) -> Result<CreateOptions, Error> {
             .collect(),
         sdnotify: engine::sdnotify::SdNotifyMode::parse(&a.sdnotify).map_err(Error::Usage)?,
         create_command: std::env::args().collect(),
+        service: None,
     })
 }
 
 pub fn create(ctx: &Ctx, a: &CreateArgs) -> Result<i32, Error> {
     let mut opts = options(a, a.rm)?;
+    passthrough_off_terminal(a)?;
+    add_conf_mounts(ctx, &mut opts.mounts)?;
     replace(ctx, a)?;
     let cidfile = CidFile::claim(a.cidfile.as_deref())?;
     crate::cli::pod::container_pod(ctx, &mut opts, a.pod.as_deref(), a.pod_id_file.as_deref())?;
@@ -271,8 +327,28 @@ fn attached(ctx: &Ctx, c: &engine::Container, sig_proxy: bool) -> Result<i32, Er
     }
 }
 
+/// `--log-driver passthrough` hands the container our stdio, which must not be a terminal (podman's
+/// rule: use -t for that).
+fn passthrough_off_terminal(a: &CreateArgs) -> Result<(), Error> {
+    use std::io::IsTerminal;
+    if a.log_driver.as_deref() == Some("passthrough")
+        && (std::io::stdin().is_terminal()
+            || std::io::stdout().is_terminal()
+            || std::io::stderr().is_terminal())
+    {
+        return Err(Error::Usage(
+            "the '--log-driver passthrough' option cannot be used on a TTY: redirect the stdin, stdout \
+             and stderr of roost (as a systemd unit does), or use another log driver"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
 pub fn run(ctx: &Ctx, a: &RunArgs) -> Result<i32, Error> {
     let mut opts = options(&a.create, a.create.rm)?;
+    passthrough_off_terminal(&a.create)?;
+    add_conf_mounts(ctx, &mut opts.mounts)?;
     // A host port that is taken fails `run` before the container exists.
     opts.net.ports_must_be_free = true;
     if opts.restart.is_some() && a.create.rm {
@@ -324,7 +400,7 @@ pub fn start(ctx: &Ctx, a: &StartArgs) -> Result<i32, Error> {
     let store = ctx.store()?;
     let mut failed = false;
     for key in &keys {
-        let c = match engine::find(&store, key) {
+        let c = match engine::find_settled(&store, key) {
             Ok(c) => c,
             Err(e) if keys.len() > 1 => {
                 failed = report_start_error(&e);

@@ -222,6 +222,27 @@ pub fn render_list<T: Serialize>(
     }
 }
 
+/// A default table whose cells the caller computes itself, one `Vec` per row in the order of
+/// `fields` (the `{{.Field}}` columns of its default template): the headers [`render_list`] gives
+/// them, aligned the same way.
+pub fn render_columns(
+    fields: &[&str],
+    headers: &[(&str, &str)],
+    rows: impl Iterator<Item = Vec<String>>,
+) -> String {
+    let mut out = fields
+        .iter()
+        .map(|f| table::header_for(f, headers))
+        .collect::<Vec<_>>()
+        .join("\t");
+    out.push('\n');
+    for row in rows {
+        out.push_str(&row.join("\t"));
+        out.push('\n');
+    }
+    table::align(&out)
+}
+
 /// The default tables are plain `{{.Field}}` columns of strings and numbers: fill them straight from
 /// the serialized rows, without the template engine, whose per-row cost dominated `ps -a` with 1000
 /// containers. Same output as the template path; `None` when a column is anything else.

@@ -70,24 +70,71 @@ pub struct BuildArgs {
     /// Pull policy for base images: always, missing, never or newer
     #[arg(long, value_name = "POLICY", num_args = 0..=1, default_missing_value = "always", default_value = "missing")]
     pub pull: String,
-    /// Cache intermediate steps (true by default)
-    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", default_value = "true", value_parser = clap::value_parser!(bool))]
-    pub layers: bool,
+    /// Cache intermediate steps (default: $BUILDAH_LAYERS, else true)
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", value_parser = clap::builder::BoolishValueParser::new())]
+    pub layers: Option<bool>,
     /// Network for RUN steps: host, none or default (host for now)
     #[arg(long, value_name = "MODE")]
     pub network: Option<String>,
     /// Require HTTPS and verify certificates when pulling base images and fetching ADD URLs
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", value_parser = clap::value_parser!(bool))]
     pub tls_verify: Option<bool>,
+    /// Same as --pull=never
+    #[arg(long, hide = true)]
+    pub pull_never: bool,
+    /// Registry credentials file (default: the one `login` writes)
+    #[arg(long, value_name = "PATH", value_hint = clap::ValueHint::FilePath)]
+    pub authfile: Option<PathBuf>,
+    /// Write the build output to this file instead of stdout
+    #[arg(long, value_name = "PATH", value_hint = clap::ValueHint::FilePath)]
+    pub logfile: Option<PathBuf>,
+    /// Ignore file to use instead of the context's .containerignore or .dockerignore
+    #[arg(long, value_name = "PATH", value_hint = clap::ValueHint::FilePath)]
+    pub ignorefile: Option<PathBuf>,
+    /// Resource limit for RUN steps: TYPE=SOFT[:HARD] (e.g. nofile=1024:2048)
+    #[arg(long = "ulimit", value_name = "TYPE=SOFT[:HARD]")]
+    pub ulimits: Vec<String>,
+    /// Security options for RUN steps: no-new-privileges, seccomp=unconfined|PROFILE.json
+    #[arg(long = "security-opt", value_name = "OPTION")]
+    pub security_opts: Vec<String>,
+    /// Keep the result in local storage (always done; for `buildx build --load`)
+    #[arg(long, hide = true)]
+    pub load: bool,
     /// Build context: a directory, or `-` for a tar (or a Containerfile) on stdin
     #[arg(value_name = "CONTEXT", value_hint = clap::ValueHint::DirPath)]
     pub context: Option<String>,
+}
+
+/// Parsed once per process: the size of the build variant does not matter.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, clap::Subcommand)]
+pub enum BuildxCommand {
+    /// Build an image from a Containerfile (the same as `build`)
+    Build(BuildArgs),
+    /// Show the version of the builder
+    Version,
+}
+
+/// `buildx build` is `build`; `buildx version` names the buildah release roost's builder follows.
+pub fn buildx(ctx: &Ctx, cmd: &BuildxCommand) -> Result<i32, Error> {
+    match cmd {
+        BuildxCommand::Build(a) => build(ctx, a),
+        BuildxCommand::Version => {
+            out(&format!(
+                "buildah {}\n",
+                crate::engine::system::BUILDAH_COMPAT_VERSION
+            ))?;
+            Ok(0)
+        }
+    }
 }
 
 /// Prints what podman prints: STEP lines, cache hits, ids (stdout); warnings on stderr.
 struct Printer {
     quiet: bool,
     pull: Progress,
+    /// --logfile: the output goes here instead.
+    log: Option<std::cell::RefCell<std::fs::File>>,
 }
 
 /// Build output as `build` prints it (for `kube play --build`).
@@ -95,12 +142,16 @@ pub(crate) fn printer(quiet: bool) -> impl BuildProgress {
     Printer {
         quiet,
         pull: Progress::new(quiet),
+        log: None,
     }
 }
 
 impl Printer {
     fn line(&self, text: &str) {
-        if !self.quiet {
+        if let Some(f) = &self.log {
+            use std::io::Write;
+            let _ = writeln!(f.borrow_mut(), "{text}");
+        } else if !self.quiet {
             let _ = out(&format!("{text}\n"));
         }
     }
@@ -111,7 +162,7 @@ fn prefix(stage: Option<(usize, usize)>) -> String {
 }
 
 fn short(id: &Digest) -> &str {
-    &id.hex()[..11]
+    &id.hex()[..12]
 }
 
 impl BuildProgress for Printer {
@@ -131,6 +182,11 @@ impl BuildProgress for Printer {
         self.line(&format!("Successfully tagged {name}"));
     }
     fn warning(&self, message: &str) {
+        if let Some(f) = &self.log {
+            use std::io::Write;
+            let _ = writeln!(f.borrow_mut(), "[Warning] {message}");
+            return;
+        }
         #[allow(clippy::print_stderr)]
         {
             eprintln!("[Warning] {message}");
@@ -326,11 +382,67 @@ fn read_stdin() -> Result<String, Error> {
     Ok(s)
 }
 
+/// `--authfile` must name a file (podman's `checking authfile: stat PATH: …`).
+fn check_authfile(path: &Path) -> Result<(), Error> {
+    std::fs::metadata(path).map(|_| ()).map_err(|e| {
+        Error::Usage(format!(
+            "checking authfile: stat {}: {}",
+            path.display(),
+            crate::engine::build::os_words(&e)
+        ))
+    })
+}
+
+/// --ignorefile's patterns, read now so a missing file fails before any work.
+fn ignore_file(path: &Path) -> Result<crate::engine::build::Ignore, Error> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::io(format!("read the ignore file `{}`", path.display()), e))?;
+    crate::engine::build::Ignore::parse(&text, &path.display().to_string())
+        .map_err(|e| Error::Engine(crate::engine::build::BuildError::from(e).into()))
+}
+
+/// `--layers` when not given: `$BUILDAH_LAYERS` (1/0, true/false…) as buildah reads it, else true.
+fn default_layers() -> bool {
+    layers_from(std::env::var("BUILDAH_LAYERS").ok().as_deref())
+}
+
+fn layers_from(value: Option<&str>) -> bool {
+    !matches!(
+        value.map(|v| v.trim().to_ascii_lowercase()),
+        Some(v) if ["0", "false", "f", "no", "off"].contains(&v.as_str())
+    )
+}
+
 pub fn build(ctx: &Ctx, args: &BuildArgs) -> Result<i32, Error> {
     if let Some(p) = &args.platform {
         crate::engine::build::check_platform(p).map_err(Error::Usage)?;
     }
-    let pull: PullPolicy = args.pull.parse()?;
+    if args.squash && args.squash_all {
+        return Err(Error::Usage(
+            "cannot specify --squash-all with --squash".into(),
+        ));
+    }
+    let pull: PullPolicy = if args.pull_never {
+        PullPolicy::Never
+    } else {
+        args.pull.parse()?
+    };
+    let mut ctx = ctx.clone();
+    if let Some(f) = &args.authfile {
+        check_authfile(f)?;
+        ctx.auth = crate::cli::ctx::with_authfile(&ctx, Some(f));
+    }
+    let ctx = &ctx;
+    let ulimits = crate::engine::container::process::parse_ulimits(&args.ulimits)
+        .map_err(|e| Error::Usage(e.to_string()))?;
+    let ignore = args.ignorefile.as_deref().map(ignore_file).transpose()?;
+    let (no_new_privileges, seccomp) = crate::cli::container::security_opts(&args.security_opts)?;
+    let log = match &args.logfile {
+        Some(p) => Some(std::cell::RefCell::new(std::fs::File::create(p).map_err(
+            |e| Error::io(format!("create the log file `{}`", p.display()), e),
+        )?)),
+        None => None,
+    };
     let network = match args.network.as_deref() {
         None => None,
         Some(n @ ("host" | "none" | "default")) => Some(n.to_string()),
@@ -364,14 +476,19 @@ pub fn build(ctx: &Ctx, args: &BuildArgs) -> Result<i32, Error> {
         secrets,
         timestamp: args.timestamp,
         no_cache: args.no_cache,
-        layers: args.layers,
+        layers: args.layers.unwrap_or_else(default_layers),
         pull,
         network,
         tls_verify: args.tls_verify,
+        ulimits,
+        ignore,
+        seccomp,
+        no_new_privileges,
     };
     let printer = Printer {
         quiet: args.quiet,
-        pull: Progress::new(args.quiet),
+        pull: Progress::new(args.quiet || log.is_some()),
+        log,
     };
     let report = crate::engine::build::build(ctx, opts, &printer)?;
     if let Some(f) = &args.iidfile {
@@ -413,13 +530,22 @@ mod tests {
         .unwrap();
         assert_eq!(t.b.tags, ["a", "b:1"]);
         assert_eq!(t.b.pull, "always");
-        assert!(!t.b.layers && t.b.no_cache);
+        assert!(t.b.layers == Some(false) && t.b.no_cache);
         assert_eq!(t.b.context.as_deref(), Some("ctx"));
         let t = T::try_parse_from(["x", "--pull=never"]).unwrap();
         assert_eq!(t.b.pull, "never");
-        assert!(t.b.layers);
+        assert_eq!(t.b.layers, None);
+        let t = T::try_parse_from(["x", "--layers=1"]).unwrap();
+        assert_eq!(t.b.layers, Some(true));
         let t = T::try_parse_from(["x"]).unwrap();
         assert_eq!(t.b.pull, "missing");
+    }
+
+    #[test]
+    fn buildah_layers_env() {
+        assert!(layers_from(None));
+        assert!(layers_from(Some("1")) && layers_from(Some("true")));
+        assert!(!layers_from(Some("false")) && !layers_from(Some("0")));
     }
 
     #[test]

@@ -202,7 +202,13 @@ pub fn images(ctx: &Ctx, args: &ImagesArgs) -> Result<i32, Error> {
         headers: &[("ID", "IMAGE ID")],
         json: JsonStyle::IMAGES,
     };
-    let rows = rows(&records, args, Timestamp::now());
+    let mut rows = rows(&records, args, Timestamp::now());
+    // Rows, not images: one image's names sort among the others (podman #23803).
+    match args.sort.as_str() {
+        "repository" => rows.sort_by(|a, b| (&a.repository, &a.tag).cmp(&(&b.repository, &b.tag))),
+        "tag" => rows.sort_by(|a, b| (&a.tag, &a.repository).cmp(&(&b.tag, &b.repository))),
+        _ => {}
+    }
     let mut text = format::render_list(&rows, &fmt, &table)?;
     if args.noheading {
         text = format::strip_heading(text, &fmt);
@@ -354,8 +360,15 @@ fn inspect_json(info: &ImageInfo, ctx: &Ctx) -> Value {
         "ManifestType": rec.manifest_media,
         "User": cfg.config.as_ref().and_then(|c| c.user.clone()).unwrap_or_default(),
         "History": history,
-        "NamesHistory": rec.names,
+        // Newest first, where RepoTags keeps the order the names were given in (podman).
+        "NamesHistory": rec.names.iter().rev().collect::<Vec<_>>(),
     })
+}
+
+/// Image `name`'s inspect document (for completing `--format` fields).
+pub fn template_doc(ctx: &Ctx, name: &str) -> Option<Value> {
+    let infos = crate::engine::image::inspect(ctx, &[name.to_string()]).ok()?;
+    infos.first().map(|i| inspect_json(i, ctx))
 }
 
 /// `inspect`: containers first, then images (podman's order), unless `--type` says which.

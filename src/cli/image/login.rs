@@ -96,7 +96,7 @@ pub fn login(ctx: &Ctx, args: &LoginArgs) -> Result<i32, Error> {
         tls_verify: args.tls_verify,
         credentials: Some(creds.clone()),
         auth: auth.clone(),
-        conf: ctx.registries.clone(),
+        conf: ctx.registries.get()?.clone(),
         user_agent: format!("roost/{}", env!("CARGO_PKG_VERSION")),
         retries: 1,
         timeout: ctx.registry_timeout,

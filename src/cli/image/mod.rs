@@ -14,8 +14,8 @@ use clap_complete::engine::ArgValueCandidates;
 
 pub use archive::{import, load, save};
 pub(crate) use build::printer as build_printer;
-pub use build::{BuildArgs, build};
-pub use list::{history, images, inspect};
+pub use build::{BuildArgs, BuildxCommand, build, buildx};
+pub use list::{history, images, inspect, template_doc};
 pub use login::{login, logout};
 pub use pull::{pull, push};
 pub use remove::{rmi, tag, untag};
@@ -25,6 +25,7 @@ use crate::engine::Ctx;
 use crate::error::Error;
 
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once per process
 pub enum ImageCommand {
     /// Build an image from a Containerfile
     Build(BuildArgs),
@@ -104,10 +105,10 @@ pub struct RegistryArgs {
     pub quiet: bool,
 }
 
-#[derive(Debug, Args)]
-pub struct PullArgs {
-    #[command(flatten)]
-    pub registry: RegistryArgs,
+/// The platform of the image to pull: `--platform`, `--arch`, `--os`, `--variant` (`pull`,
+/// `create`, `run`).
+#[derive(Debug, Clone, Default, Args)]
+pub struct PlatformArgs {
     /// Platform to pull (OS/ARCH[/VARIANT]); defaults to the host's
     #[arg(long, value_name = "OS/ARCH")]
     pub platform: Option<String>,
@@ -120,6 +121,35 @@ pub struct PullArgs {
     /// Architecture variant to pull (e.g. v7)
     #[arg(long, value_name = "VARIANT")]
     pub variant: Option<String>,
+}
+
+impl PlatformArgs {
+    /// The platform asked for (the host's when no flag is given).
+    pub fn platform(&self) -> Result<crate::oci::Platform, Error> {
+        crate::oci::Platform::from_flags(
+            self.platform.as_deref(),
+            self.os.as_deref(),
+            self.arch.as_deref(),
+            self.variant.as_deref(),
+        )
+        .map_err(|e| Error::Usage(e.to_string()))
+    }
+
+    /// Whether any of the flags is given.
+    pub fn given(&self) -> bool {
+        self.platform.is_some()
+            || self.arch.is_some()
+            || self.os.is_some()
+            || self.variant.is_some()
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct PullArgs {
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+    #[command(flatten)]
+    pub platform: PlatformArgs,
     /// Image references to pull
     #[arg(required = true, value_name = "IMAGE", add = ArgValueCandidates::new(image_names))]
     pub images: Vec<String>,

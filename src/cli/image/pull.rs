@@ -5,7 +5,6 @@ use crate::cli::{ctx, out};
 use crate::engine::Ctx;
 use crate::engine::image::{PullOptions, PullPolicy, PushOptions};
 use crate::error::Error;
-use crate::oci::Platform;
 use crate::registry::Credentials;
 
 /// `--creds USER[:PASSWORD]` (asks for the password on the terminal when it is missing).
@@ -35,13 +34,7 @@ fn engine_ctx_with_auth(ctx: &Ctx, reg: &RegistryArgs) -> Ctx {
 
 pub fn pull(ctx: &Ctx, args: &PullArgs) -> Result<i32, Error> {
     let ctx = engine_ctx_with_auth(ctx, &args.registry);
-    let platform = Platform::from_flags(
-        args.platform.as_deref(),
-        args.os.as_deref(),
-        args.arch.as_deref(),
-        args.variant.as_deref(),
-    )
-    .map_err(|e| Error::Usage(e.to_string()))?;
+    let platform = args.platform.platform()?;
     let credentials = credentials(args.registry.creds.as_deref())?;
     let progress = Progress::new(args.registry.quiet);
     for image in &args.images {

@@ -356,6 +356,12 @@ fn match_sources(
             matched.push(url_source(b, w, args.checksum.as_deref(), x, now, digest)?);
             continue;
         }
+        if !c.add && args.from.is_none() && (w.starts_with("http://") || w.starts_with("https://"))
+        {
+            return Err(x.at(format!(
+                "source can't be a URL for COPY: `{w}` (fetch it with ADD)"
+            )));
+        }
         if args.checksum.is_some() {
             return Err(x.at("ADD --checksum is only supported for HTTP(S) sources".into()));
         }
@@ -789,9 +795,34 @@ fn header(kind: tar::EntryType, it: &Item, size: u64) -> tar::Header {
     h
 }
 
+/// For a host file with other hard links: its (device, inode), to link the copies again.
+fn link_key(c: &Content) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    match c {
+        Content::Host(p) => std::fs::symlink_metadata(p)
+            .ok()
+            .filter(|m| m.is_file() && m.nlink() > 1)
+            .map(|m| (m.dev(), m.ino())),
+        _ => None,
+    }
+}
+
+/// Writes the plan as a tar; files that are hard links of each other on the host stay hard
+/// links of each other in the layer (as buildah copies them).
 fn write_items(plan: &Plan, out: impl std::io::Write) -> std::io::Result<()> {
     let mut tb = tar::Builder::new(out);
+    let mut linked: std::collections::HashMap<(u64, u64), &str> = std::collections::HashMap::new();
     for it in &plan.items {
+        if let ItemKind::File(c) = &it.kind
+            && let Some(key) = link_key(c)
+        {
+            if let Some(first) = linked.get(&key) {
+                let mut h = header(tar::EntryType::Link, it, 0);
+                tb.append_link(&mut h, &it.path, first)?;
+                continue;
+            }
+            linked.insert(key, &it.path);
+        }
         match &it.kind {
             ItemKind::Dir => {
                 let mut h = header(tar::EntryType::Directory, it, 0);

@@ -14,7 +14,7 @@ mod prepare;
 mod run;
 mod squash;
 mod stage;
-mod view;
+pub mod view;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
@@ -75,7 +75,10 @@ fn read_dockerfile(
     context: &Context,
 ) -> Result<(String, String), EngineError> {
     let read = |p: &std::path::Path| {
-        std::fs::read_to_string(p).map_err(|e| EngineError::io("read the Containerfile", p, e))
+        std::fs::read_to_string(p).map_err(|e| BuildError::ReadContainerfile {
+            path: p.to_path_buf(),
+            error: e,
+        })
     };
     let name = |p: &std::path::Path| {
         p.file_name().map_or_else(
@@ -128,6 +131,14 @@ pub struct BuildOptions {
     /// `--network` for RUN steps (None: [`DEFAULT_BUILD_NETWORK`]).
     pub network: Option<String>,
     pub tls_verify: Option<bool>,
+    /// `--ulimit` for RUN steps.
+    pub ulimits: Vec<crate::engine::container::process::Ulimit>,
+    /// `--ignorefile`: these patterns instead of the context's own ignore file.
+    pub ignore: Option<Ignore>,
+    /// `--security-opt seccomp=…` for RUN steps (`unconfined` or a profile file).
+    pub seccomp: Option<String>,
+    /// `--security-opt no-new-privileges` for RUN steps.
+    pub no_new_privileges: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -174,13 +185,22 @@ pub enum BuildError {
         #[source]
         source: Box<EngineError>,
     },
+    /// podman's wording: the path, then the OS error in lower case.
+    #[error("reading Containerfile {}: {}", path.display(), os_words(error))]
+    ReadContainerfile {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    /// `--pull=never` and the base image is not in local storage (podman's words).
+    #[error("creating build container: {0}: image not known")]
+    NeverPull(String),
     #[error("target stage `{0}` could not be found in the Dockerfile")]
     NoTarget(String),
     #[error("stage `{0}` was not built before it is used")]
     StageNotBuilt(String),
     #[error(transparent)]
     Ignore(#[from] ignore::IgnoreError),
-    #[error("no Containerfile or Dockerfile in the build context `{}`: name one with -f", .0.display())]
+    #[error("no Containerfile or Dockerfile specified or found in context directory, {}: no such file or directory", .0.display())]
     NoContainerfile(PathBuf),
     #[error(
         "storage driver `{0}` is not available for build yet: RUN steps use the kernel overlay (omit --storage-driver)"
@@ -196,14 +216,15 @@ pub enum BuildError {
 }
 
 impl BuildError {
-    /// The error already says where in the build it happened (a step's failure is not wrapped in
-    /// `building at STEP` again).
+    /// The error already names the step it happened in (a step's failure is not wrapped in
+    /// `building at STEP` again; an error naming only its Containerfile line is, as podman names
+    /// the step).
     pub(super) fn locates_itself(&self) -> bool {
         matches!(
             self,
             BuildError::Parse(_)
-                | BuildError::At { .. }
                 | BuildError::RunFailed { .. }
+                | BuildError::NeverPull(_)
                 | BuildError::Step { .. }
                 | BuildError::NoTarget(_)
         )
@@ -215,6 +236,14 @@ impl BuildError {
             BuildError::Step { source, .. } => source.exit_code(),
             _ => 125,
         }
+    }
+}
+
+/// An I/O error as Go words it (`no such file or directory`), the way podman's messages end.
+pub(crate) fn os_words(e: &std::io::Error) -> String {
+    match e.raw_os_error() {
+        Some(n) => nix::errno::Errno::from_raw(n).desc().to_lowercase(),
+        None => e.to_string(),
     }
 }
 
@@ -271,7 +300,10 @@ pub fn build(
         ContextSource::Dir(d) => {
             let cache_dir = ctx.paths.data.join("build");
             let mut c = Context::dir(&d, Ignore::default(), Some(&cache_dir))?;
-            let ig = c.read_ignore()?;
+            let ig = match opts.ignore.take() {
+                Some(ig) => ig,
+                None => c.read_ignore()?,
+            };
             c.set_ignore(ig);
             c
         }

@@ -177,6 +177,7 @@ fn tmpfs(o: &BTreeMap<String, String>, spec: &str) -> Result<Mount, String> {
             read_only: false,
             noexec: false,
             copy_up: false,
+            ramfs: false,
         },
     })
 }

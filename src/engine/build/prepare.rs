@@ -168,10 +168,10 @@ impl Builder<'_> {
         };
         match network.as_str() {
             "default" => Ok(DEFAULT_BUILD_NETWORK.to_string()),
-            "host" | "none" | "private" | "pasta" | "slirp4netns" => Ok(network),
+            "host" | "none" | "private" | "pasta" | "slirp4netns" | "slirp" => Ok(network),
             other => Err(self.at(
                 line,
-                format!("network `{other}` is not supported for RUN: use default, private, pasta, slirp4netns, host or none"),
+                format!("network `{other}` is not supported for RUN: use default, private, pasta, slirp4netns, slirp, host or none"),
             )),
         }
     }

@@ -85,7 +85,7 @@ fn spec_for(
         hostname,
         layers: state.layers.clone(),
         network: if spec.network == "private" {
-            b.ctx.default_network.name().to_string()
+            b.ctx.default_network().name().to_string()
         } else {
             spec.network.clone()
         },
@@ -93,6 +93,9 @@ fn spec_for(
         stop_timeout: 10,
         log_driver: "k8s-file".into(),
         builder: Some(b.store.owner_token().to_string()),
+        ulimits: b.opts.ulimits.clone(),
+        seccomp: b.opts.seccomp.clone(),
+        no_new_privileges: b.opts.no_new_privileges,
         ..ContainerSpec::default()
     })
 }

@@ -197,7 +197,7 @@ impl<'a> Builder<'a> {
                 match crate::engine::image::lookup(&self.store, name) {
                     Ok(id) => Some(id),
                     Err(EngineError::ImageNotKnown(_)) if self.opts.pull == PullPolicy::Never => {
-                        return Err(EngineError::NeverPull(name.to_string()));
+                        return Err(BuildError::NeverPull(name.to_string()).into());
                     }
                     Err(EngineError::ImageNotKnown(_)) => None,
                     Err(e) => return Err(e),

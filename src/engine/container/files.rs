@@ -43,6 +43,7 @@ pub(super) fn resolve_process(
         group_add: opts.group_add.clone(),
         hostname: Some(hostname.to_string()),
         tty: opts.tty,
+        http_proxy: !opts.no_http_proxy,
     };
     process::resolve(
         &cfg,
@@ -215,10 +216,11 @@ pub(super) fn write_init_files(
 ) -> Result<Vec<(PathBuf, String)>, EngineError> {
     std::fs::create_dir_all(dir).map_err(|e| EngineError::io("create", dir, e))?;
     let s = &c.spec;
-    let net = super::network_settings::container_network(ctx, c);
+    let net = super::network_settings::files_network(ctx, c);
     let hosts = hostfiles::hosts_file(&net, &ctx.network_conf)?;
     let resolv = hostfiles::resolv_conf(
         &net,
+        &ctx.network_conf,
         &std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default(),
     );
     let env = format!(

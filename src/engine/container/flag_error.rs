@@ -10,13 +10,19 @@ pub enum FlagError {
     /// podman's (docker's `ParseSignal`) wording.
     #[error("invalid signal: {0}")]
     Signal(String),
+    #[error("invalid umask `{0}`: use up to four octal digits, e.g. 0027")]
+    Umask(String),
     #[error("valid signals are 1 through 64")]
     SignalRange,
     #[error(
-        "{flag} `{value}`: joining another container's namespace is not supported; use host or private"
+        "container {0} is not allowed: non-shareable IPC (hint: use IpcMode:shareable for the donor container)"
     )]
-    JoinNamespace { flag: String, value: String },
-    #[error("invalid {flag} `{value}`: use host or private{}", if *.shareable { " (or shareable, none)" } else { "" })]
+    IpcNotShareable(String),
+    #[error(
+        "cannot join the {ns} namespace of container {container}: it is not running (start it first)"
+    )]
+    DonorNotRunning { ns: &'static str, container: String },
+    #[error("invalid {flag} `{value}`: use host, private or container:NAME{}", if *.shareable { " (or shareable, none)" } else { "" })]
     Namespace {
         flag: String,
         value: String,
@@ -34,6 +40,16 @@ pub enum FlagError {
     LogPath(String),
     #[error("invalid log option `{0}`: supported are max-size, path and tag")]
     LogOptKey(String),
+    #[error("invalid log driver `{0}`: use k8s-file, journald, passthrough or none")]
+    LogDriver(String),
+    #[error(
+        "the journald log driver needs the systemd journal, and there is none here (no journald listening on `{0}`)"
+    )]
+    NoJournal(String),
+    #[error(
+        "the passthrough log driver cannot be used with --tty: the container's output is the caller's stdout and stderr"
+    )]
+    PassthroughTty,
     #[error("invalid max-size `{0}`: use e.g. 10mb, 512k or 4096")]
     MaxSize(String),
     #[error("invalid restart policy `{0}`: use no, on-failure[:N], always or unless-stopped")]

@@ -425,6 +425,56 @@ pub fn parse_proc_map(content: &str) -> Option<(u32, u32)> {
     Some((caller, end))
 }
 
+/// `--subuidname NAME` (`--subgidname`): NAME's ranges in /etc/subuid (`subid`, the ranges already
+/// read for NAME), as `--uidmap` entries `CONTAINER:HOST:SIZE` in roost's user namespace, whose
+/// /proc/self/uid_map is `proc_map` (`INSIDE OUTSIDE SIZE` lines): container ids from 0 run through
+/// the ranges in order, and the caller's own id after them (roost's storage is the caller's: a
+/// container needs it mapped). A range that roost's namespace does not map (another user's: a rootless
+/// tool can only use the ranges delegated to its user) is an error naming it.
+pub fn subid_name_maps(
+    flag: &str,
+    name: &str,
+    subid: &[(u32, u32)],
+    proc_map: &str,
+) -> Result<Vec<String>, String> {
+    let file = if flag.contains("uid") {
+        "/etc/subuid"
+    } else {
+        "/etc/subgid"
+    };
+    if subid.is_empty() {
+        return Err(format!("{flag} {name}: {file} has no range for `{name}`"));
+    }
+    let lines: Vec<(u64, u64, u64)> = proc_map
+        .lines()
+        .filter_map(|l| {
+            let mut it = l.split_whitespace().map(|n| n.parse::<u64>().ok());
+            Some((it.next()??, it.next()??, it.next()??))
+        })
+        .collect();
+    let mut out = Vec::new();
+    let mut next = 0u64;
+    for &(start, count) in subid {
+        let (start, count) = (u64::from(start), u64::from(count));
+        let inside = lines
+            .iter()
+            .find(|(_, outside, size)| *outside <= start && start + count <= outside + size)
+            .map(|(inside, outside, _)| inside + (start - outside))
+            .ok_or_else(|| {
+                format!(
+                    "{flag} {name}: the {file} range {start}-{} of `{name}` is not mapped into roost's user namespace: a rootless roost can only use the ranges delegated to your user",
+                    start + count - 1
+                )
+            })?;
+        out.push(format!("{next}:{inside}:{count}"));
+        next += count;
+    }
+    // Then the caller (id 0 of roost's namespace), which owns roost's storage: a container needs
+    // it mapped to enter that (see `resolve`).
+    out.push(format!("{next}:0:1"));
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -685,5 +735,26 @@ mod tests {
         assert_eq!(parse_proc_map("0 1001 1\n"), Some((1001, 1)));
         assert_eq!(parse_proc_map("0 0 4294967295\n"), Some((0, 4294967295)));
         assert_eq!(parse_proc_map(""), None);
+    }
+
+    #[test]
+    fn subid_names_map_through_roosts_namespace() {
+        // roost's namespace: 0 is the caller (1000), 1..65537 the caller's range from 100000.
+        let proc_map = "         0       1000          1\n         1     100000      65536\n";
+        assert_eq!(
+            super::subid_name_maps(
+                "--subuidname",
+                "me",
+                &[(100000, 1000), (101000, 10)],
+                proc_map
+            )
+            .unwrap(),
+            ["0:1:1000", "1000:1001:10", "1010:0:1"]
+        );
+        let e = super::subid_name_maps("--subuidname", "other", &[(200000, 65536)], proc_map)
+            .unwrap_err();
+        assert!(e.contains("200000-265535") && e.contains("`other`"), "{e}");
+        let e = super::subid_name_maps("--subgidname", "nobody", &[], proc_map).unwrap_err();
+        assert!(e.contains("/etc/subgid") && e.contains("`nobody`"), "{e}");
     }
 }

@@ -102,6 +102,19 @@ fn started_before(t: Timestamp, btime: i64) -> bool {
     btime > 0 && t.as_second() < btime - 1
 }
 
+/// Whether `c` has exited but its monitor runs on to start it again (its restart policy): it has
+/// not ended for good.
+pub fn restart_pending(c: &Container) -> bool {
+    matches!(c.state.status, Status::Exited | Status::Stopped)
+        && c.state.monitor_pid > 0
+        && alive(c.state.monitor_pid)
+        && c.spec.restart.should_restart(
+            c.state.exit_code,
+            c.state.restart_count,
+            c.state.stopped_by_user,
+        )
+}
+
 fn alive(pid: i32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
         // A zombie has exited already.
@@ -111,6 +124,18 @@ fn alive(pid: i32) -> bool {
             .is_some_and(|st| st != "Z" && st != "X"),
         Err(_) => false,
     }
+}
+
+/// [`find`], but a container whose process has ended while its monitor is still finishing (stopping
+/// its network helper, recording the exit) is waited for (up to 2 s): `start` right after the end
+/// starts it again instead of finding it still running.
+pub fn find_settled(store: &Store, key: &str) -> Result<Container, EngineError> {
+    let c = find(store, key)?;
+    if c.state.status == Status::Running && c.state.pid > 0 && !alive(c.state.pid) {
+        wait_recorded(store, &c);
+        return find(store, key);
+    }
+    Ok(c)
 }
 
 /// All containers, newest first.
@@ -143,6 +168,8 @@ pub fn record_exit(store: &mut Store, id: &str, code: i32) -> Result<i32, Engine
     state.finished_at = Some(Timestamp::now());
     state.pid = 0;
     store.set_container_state(id, &state.to_json())?;
+    // Its exec sessions ended with its pid namespace.
+    super::exec::forget_sessions(store, id);
     Ok(code)
 }
 
@@ -150,6 +177,28 @@ pub fn record_exit(store: &mut Store, id: &str, code: i32) -> Result<i32, Engine
 pub struct RemoveReport {
     pub removed: Vec<String>,
     pub errors: Vec<EngineError>,
+}
+
+/// Wait (at most `limit`) until `pid` has exited: woken by its pidfd when the kernel has one, else
+/// by polling.
+fn wait_dead(pid: i32, limit: std::time::Duration) {
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    use std::os::fd::AsFd;
+    if let Ok(fd) = crate::sys::fdpass::pidfd_open(pid) {
+        let ms = PollTimeout::try_from(limit.as_millis().min(60_000) as i32)
+            .unwrap_or(PollTimeout::NONE);
+        let mut pfd = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
+        loop {
+            match poll(&mut pfd, ms) {
+                Err(nix::errno::Errno::EINTR) => continue,
+                _ => return,
+            }
+        }
+    }
+    let start = std::time::Instant::now();
+    while alive(pid) && start.elapsed() < limit {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
 }
 
 /// After the container's process died: give its monitor (or foreground `run`) a moment to stop the
@@ -160,7 +209,8 @@ fn wait_recorded(store: &Store, c: &Container) {
     if monitor <= 0 || monitor == std::process::id() as i32 {
         return;
     }
-    for _ in 0..400 {
+    // Finely at first: the monitor usually records the exit within milliseconds of the death.
+    for i in 0..500 {
         let running = store
             .container(&c.record.id)
             .ok()
@@ -169,7 +219,11 @@ fn wait_recorded(store: &Store, c: &Container) {
         if !running || !alive(monitor) {
             return;
         }
-        std::thread::sleep(std::time::Duration::from_millis(5));
+        std::thread::sleep(std::time::Duration::from_millis(if i < 100 {
+            1
+        } else {
+            5
+        }));
     }
 }
 
@@ -197,17 +251,8 @@ pub fn remove_one(
         if c.state.pid > 0 {
             // Its monitor must neither restart it nor report a failure (a systemd unit's main
             // process: `ExecStop=roost rm -f` is a clean stop).
-            set_stopped_by_user(store, &c.record.id)?;
-            let _ = nix::sys::signal::kill(
-                Pid::from_raw(c.state.pid),
-                nix::sys::signal::Signal::SIGKILL,
-            );
-            for _ in 0..200 {
-                if !alive(c.state.pid) {
-                    break;
-                }
-                std::thread::sleep(std::time::Duration::from_millis(5));
-            }
+            kill_for_removal(store, c)?;
+            wait_dead(c.state.pid, std::time::Duration::from_secs(1));
             wait_recorded(store, c);
         }
     }
@@ -435,6 +480,30 @@ fn set_stopping(store: &mut Store, id: &str, stopping: bool) -> Result<(), Engin
     Ok(store.set_container_stopping(id, stopping)?)
 }
 
+/// SIGKILL a running container for its removal, recorded first as stopped by the user so that its
+/// monitor neither restarts it (`--restart always`) nor reports a failure, and as being removed
+/// (see `State::removing`).
+pub fn kill_for_removal(store: &mut Store, c: &Container) -> Result<(), EngineError> {
+    if c.state.status != Status::Running || c.state.pid <= 0 {
+        return Ok(());
+    }
+    // Already marked (`pod rm -f` marks all its containers, then removes each): no second write.
+    if !(c.state.stopped_by_user && c.state.removing) {
+        let mut st = store
+            .container(&c.record.id)?
+            .map(|r| State::from_json(&r.state))
+            .unwrap_or_default();
+        st.stopped_by_user = true;
+        st.removing = true;
+        store.set_container_state(&c.record.id, &st.to_json())?;
+    }
+    let _ = nix::sys::signal::kill(
+        Pid::from_raw(c.state.pid),
+        nix::sys::signal::Signal::SIGKILL,
+    );
+    Ok(())
+}
+
 fn set_stopped_by_user(store: &mut Store, id: &str) -> Result<(), EngineError> {
     let mut st = store
         .container(id)?
@@ -474,6 +543,28 @@ pub fn wait_stopped(
     }
 }
 
+/// After `stop` recorded a container whose monitor waited to restart it as stopped by the user:
+/// wait until the monitor has seen that and ended (None), or had started the container already
+/// (the running container, to stop as any other).
+fn wait_restart_settled(store: &Store, id: &str) -> Result<Option<Container>, EngineError> {
+    let start = std::time::Instant::now();
+    loop {
+        let c = match find(store, id) {
+            Ok(c) => c,
+            Err(EngineError::NoSuchContainer(_)) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        if c.state.status == Status::Running && c.state.pid > 0 {
+            return Ok(Some(c));
+        }
+        let monitor_gone = c.state.monitor_pid <= 0 || !alive(c.state.monitor_pid);
+        if monitor_gone || start.elapsed() >= std::time::Duration::from_secs(15) {
+            return Ok(None);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
 /// What `stop` did to one container.
 #[derive(Debug)]
 pub struct StopOutcome {
@@ -488,12 +579,26 @@ pub fn stop(ctx: &Ctx, key: &str, timeout: Option<u32>) -> Result<StopOutcome, E
     let found = find(&store, key)?;
     let c = thaw_if_paused(&mut store, found)?;
     let signal = c.spec.stop_signal;
-    if c.state.status != Status::Running || c.state.pid <= 0 {
-        return Ok(StopOutcome {
-            killed: false,
-            signal,
-        });
-    }
+    let not_running = StopOutcome {
+        killed: false,
+        signal,
+    };
+    let c = if c.state.status == Status::Running && c.state.pid > 0 {
+        c
+    } else if restart_pending(&c) {
+        // Its monitor waits to start it again (its restart policy): recorded as stopped by the
+        // user, it stays stopped. The monitor may be starting it already: then it is stopped below.
+        set_stopped_by_user(&mut store, &c.record.id)?;
+        match wait_restart_settled(&store, &c.record.id)? {
+            Some(running) => running,
+            None => {
+                events::record(ctx, Event::container("stop", &c));
+                return Ok(not_running);
+            }
+        }
+    } else {
+        return Ok(not_running);
+    };
     set_stopped_by_user(&mut store, &c.record.id)?;
     set_stopping(&mut store, &c.record.id, true)?;
     let pid = Pid::from_raw(c.state.pid);
@@ -536,13 +641,18 @@ pub fn stop(ctx: &Ctx, key: &str, timeout: Option<u32>) -> Result<StopOutcome, E
     Ok(StopOutcome { killed, signal })
 }
 
-/// `restart`: stop (as `stop`), then start in the background; returns the container.
-pub fn restart(ctx: &Ctx, key: &str, timeout: Option<u32>) -> Result<Container, EngineError> {
-    stop(ctx, key, timeout)?;
+/// `restart`: stop (as `stop`), then start in the background; returns the container and how the
+/// stop went.
+pub fn restart(
+    ctx: &Ctx,
+    key: &str,
+    timeout: Option<u32>,
+) -> Result<(Container, StopOutcome), EngineError> {
+    let stopped = stop(ctx, key, timeout)?;
     let c = find(&ctx.store()?, key)?;
     super::monitor::start_detached(ctx, &c)?;
     events::record(ctx, Event::container("restart", &c));
-    Ok(c)
+    Ok((c, stopped))
 }
 
 /// `kill -s SIGNAL`.

@@ -161,15 +161,77 @@ pub struct LogLine {
     pub text: String,
 }
 
-/// Append the lines of `data` to a k8s-file log; a trailing piece without a newline is kept in
-/// `pending` until more arrives (or `flush` writes it as partial).
-pub struct LogWriter<W: Write> {
-    out: W,
+/// Where a container's log records go: a k8s-file log ([`K8sFile`]), the journal
+/// (`journal_log::JournalLog`), or nowhere ([`Discard`]).
+pub trait Records {
+    /// One record: a whole line of the container's stdout or stderr (`full`), or a piece of one.
+    fn record(&mut self, stderr: bool, full: bool, text: &[u8]) -> std::io::Result<()>;
+    fn flush(&mut self) -> std::io::Result<()>;
+}
+
+impl Records for Box<dyn Records> {
+    fn record(&mut self, stderr: bool, full: bool, text: &[u8]) -> std::io::Result<()> {
+        (**self).record(stderr, full, text)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        (**self).flush()
+    }
+}
+
+/// k8s-file records written to `W`.
+pub struct K8sFile<W: Write>(pub W);
+
+impl<W: Write> Records for K8sFile<W> {
+    fn record(&mut self, stderr: bool, full: bool, text: &[u8]) -> std::io::Result<()> {
+        let mut line = format!(
+            "{} {} {} ",
+            crate::engine::container::logs::rfc3339_nano(Timestamp::now()),
+            if stderr { "stderr" } else { "stdout" },
+            if full { "F" } else { "P" }
+        )
+        .into_bytes();
+        line.extend_from_slice(text);
+        line.push(b'\n');
+        self.0.write_all(&line)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
+}
+
+/// No log (`--log-driver none` and `passthrough`).
+pub struct Discard;
+
+impl Records for Discard {
+    fn record(&mut self, _: bool, _: bool, _: &[u8]) -> std::io::Result<()> {
+        Ok(())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Cut the container's output into records (lines, or pieces of at most 16 KiB of a longer one); a
+/// trailing piece without a newline is kept in `pending` until more arrives (or `flush` writes it
+/// as partial).
+pub struct LogWriter<R: Records> {
+    out: R,
     pending: [Vec<u8>; 2],
 }
 
-impl<W: Write> LogWriter<W> {
+#[cfg(test)]
+impl<W: Write> LogWriter<K8sFile<W>> {
+    /// A k8s-file log on `out`.
     pub fn new(out: W) -> Self {
+        LogWriter::with(K8sFile(out))
+    }
+}
+
+impl<R: Records> LogWriter<R> {
+    pub fn with(out: R) -> Self {
         LogWriter {
             out,
             pending: [Vec::new(), Vec::new()],
@@ -181,16 +243,16 @@ impl<W: Write> LogWriter<W> {
         self.pending[i].extend_from_slice(data);
         while let Some(pos) = self.pending[i].iter().position(|b| *b == b'\n') {
             let line: Vec<u8> = self.pending[i].drain(..=pos).collect();
-            self.record(stderr, true, &line[..line.len() - 1])?;
+            self.out.record(stderr, true, &line[..line.len() - 1])?;
         }
         if self.pending[i].len() > 16 * 1024 {
             let chunk = std::mem::take(&mut self.pending[i]);
-            self.record(stderr, false, &chunk)?;
+            self.out.record(stderr, false, &chunk)?;
         }
         Ok(())
     }
 
-    /// Push complete records to the file (partial lines stay pending).
+    /// Push complete records out (partial lines stay pending).
     pub fn flush_complete(&mut self) -> std::io::Result<()> {
         self.out.flush()
     }
@@ -200,23 +262,10 @@ impl<W: Write> LogWriter<W> {
         for stderr in [false, true] {
             let chunk = std::mem::take(&mut self.pending[usize::from(stderr)]);
             if !chunk.is_empty() {
-                self.record(stderr, false, &chunk)?;
+                self.out.record(stderr, false, &chunk)?;
             }
         }
         self.out.flush()
-    }
-
-    fn record(&mut self, stderr: bool, full: bool, text: &[u8]) -> std::io::Result<()> {
-        let mut line = format!(
-            "{} {} {} ",
-            crate::engine::container::logs::rfc3339_nano(Timestamp::now()),
-            if stderr { "stderr" } else { "stdout" },
-            if full { "F" } else { "P" }
-        )
-        .into_bytes();
-        line.extend_from_slice(text);
-        line.push(b'\n');
-        self.out.write_all(&line)
     }
 }
 

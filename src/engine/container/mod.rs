@@ -1,6 +1,9 @@
 //! Container use cases: create, run, start, stop, remove, list.
 
 pub mod attach;
+mod capture;
+mod cleanup;
+mod clone;
 mod commit;
 mod cp;
 mod cp_fs;
@@ -11,14 +14,17 @@ mod exec;
 mod export;
 mod files;
 mod flag_error;
+mod glob_mount;
 pub mod health;
 pub mod idmap;
+pub mod journal_log;
 mod lifecycle;
 pub mod logs;
 mod monitor;
 pub mod mount;
 mod mount_spec;
 mod names;
+mod namespaces;
 pub mod network_settings;
 mod op_error;
 pub mod process;
@@ -29,6 +35,7 @@ mod run;
 pub mod sdnotify;
 mod size;
 mod spec;
+pub mod sysctl;
 pub(crate) mod tee;
 mod top;
 mod users;
@@ -41,30 +48,35 @@ use std::path::PathBuf;
 
 use jiff::Timestamp;
 
+pub use cleanup::{cleanup, cleanup_exec};
+pub use clone::clone_container;
 pub(crate) use commit::container_layer_tar;
 pub use commit::{CommitFormat, CommitOptions, commit};
 pub use cp::{CopyOptions, Location, copy};
 pub use diff::{Change, ChangeKind, diff};
-pub use exec::{ExecOptions, exec};
+pub use exec::{ExecOptions, exec, exec_ids};
 pub use export::export;
 pub use flag_error::FlagError;
 pub use lifecycle::{
-    find, kill, list, remove, remove_containers, remove_one, removed_exit_code, restart, stop,
-    wait_and_record, wait_stopped,
+    StopOutcome, find, find_settled, kill, kill_for_removal, list, remove, remove_containers,
+    remove_one, removed_exit_code, restart, restart_pending, stop, wait_and_record, wait_stopped,
 };
 pub use monitor::container_log_path;
 pub use monitor::{monitor, spawn_monitor, start_detached};
 pub use mount_spec::{Mount, MountKind, MountSpecError, parse_mount, parse_tmpfs, parse_volume};
 pub(crate) use names::generate as generate_name;
 pub use names::{parse_signal, validate as validate_name};
+pub use namespaces::Namespaces;
 pub use op_error::OpError;
+pub use process::{DEFAULT_UMASK, parse_umask};
 pub use restart::{Restart, parse_restart};
 pub use run::{Ended, run_attached};
 pub use size::{ContainerSize, size, tree_size};
 pub use spec::{ContainerSpec, State, Status};
-pub use top::top;
+pub use top::{TopOutput, top, top_or_ps};
 pub use users::ContainerUsers;
 pub use view::FsError;
+pub use view::storage_dirs;
 pub use volumes::remove_anonymous_volumes;
 pub use wait::{WaitCondition, WaitError, wait_for};
 
@@ -90,6 +102,8 @@ pub struct CreateOptions {
     /// `--network`, `-p` and the other network flags.
     pub net: network_settings::NetworkRequest,
     pub read_only: bool,
+    /// `--read-only-tmpfs=false`: a read-only container gets no tmpfs on /run, /tmp and /var/tmp.
+    pub no_read_only_tmpfs: bool,
     pub remove: bool,
     pub tty: bool,
     pub interactive: bool,
@@ -107,13 +121,22 @@ pub struct CreateOptions {
     pub log_opts: logs::LogOptions,
     pub restart: Option<Restart>,
     pub tls_verify: Option<bool>,
+    /// The platform to pull the image for (`--platform`, `--arch`, `--os`, `--variant`); the
+    /// host's when None.
+    pub platform: Option<Platform>,
     pub env_files: Vec<(PathBuf, String)>,
     pub env_host: bool,
+    /// `--http-proxy=false`: the caller's proxy variables are not passed on.
+    pub no_http_proxy: bool,
     pub unset_env: Vec<String>,
     pub unset_env_all: bool,
     pub group_add: Vec<String>,
     pub init: bool,
+    /// `--umask`; podman's 0022 when `None`.
+    pub umask: Option<u32>,
     pub ulimits: Vec<String>,
+    /// `--sysctl KEY=VALUE`.
+    pub sysctls: Vec<String>,
     /// The caller's environment, for `-e KEY` and `--env-host`.
     pub host_env: Vec<(String, String)>,
     /// `-v`, `--mount` and `--tmpfs`, parsed (bind sources absolute).
@@ -140,80 +163,12 @@ pub struct CreateOptions {
     pub cgroup: resources::CgroupSpec,
     /// `--sdnotify`.
     pub sdnotify: sdnotify::SdNotifyMode,
+    /// A service container (`kube play --service-container`), see `engine::pod::service`.
+    pub service: Option<crate::engine::pod::service::Propagation>,
     /// The command line that creates the container (podman's `CreateCommand`).
     pub create_command: Vec<String>,
     /// `--secret NAME[,type=…,target=…,uid=…,gid=…,mode=…]` as given (see `engine::secret::use_`).
     pub secrets: Vec<String>,
-}
-
-/// The pid, IPC and UTS namespace modes of a container: `host` shares roost's, empty is the
-/// container's own (podman's `private`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Namespaces {
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub pid: String,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub ipc: String,
-    /// `--ipc` as given when it names a private namespace (`private`, `shareable`, `none`), for
-    /// inspect's `IpcMode`.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub ipc_mode: String,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub uts: String,
-}
-
-impl Namespaces {
-    /// Parses `--pid`, `--ipc` and `--uts` values (podman-run(1)): `host` or `private`; for IPC
-    /// also `shareable` (private, which others could join) and `none` (private, as roost has no
-    /// shareable IPC). Joining another container's namespace (`container:NAME`) is refused.
-    pub fn parse(
-        pid: Option<&str>,
-        ipc: Option<&str>,
-        uts: Option<&str>,
-    ) -> Result<Namespaces, EngineError> {
-        let one = |flag: &str, v: Option<&str>, extra: &[&str]| match v {
-            None | Some("" | "private") => Ok(String::new()),
-            Some("host") => Ok("host".to_string()),
-            Some(v) if extra.contains(&v) => Ok(String::new()),
-            Some(v) if v.starts_with("container:") => Err(FlagError::JoinNamespace {
-                flag: flag.to_string(),
-                value: v.to_string(),
-            }),
-            Some(v) => Err(FlagError::Namespace {
-                flag: flag.to_string(),
-                value: v.to_string(),
-                shareable: !extra.is_empty(),
-            }),
-        };
-        Ok(Namespaces {
-            pid: one("--pid", pid, &[])?,
-            ipc: one("--ipc", ipc, &["shareable", "none"])?,
-            ipc_mode: match ipc {
-                Some(v @ ("private" | "shareable" | "none")) => v.to_string(),
-                _ => String::new(),
-            },
-            uts: one("--uts", uts, &[])?,
-        })
-    }
-
-    /// podman's `HostConfig.IpcMode`: `host`, or the private namespace's kind (`shareable` by default).
-    pub fn ipc_mode(&self) -> &str {
-        match (self.ipc.as_str(), self.ipc_mode.as_str()) {
-            ("host", _) => "host",
-            (_, "") => "shareable",
-            (_, m) => m,
-        }
-    }
-
-    /// What the runtime shares with the caller.
-    pub fn shared(&self) -> crate::runtime::plan::SharedNamespaces {
-        crate::runtime::plan::SharedNamespaces {
-            pid: self.pid == "host",
-            ipc: self.ipc == "host",
-            uts: self.uts == "host",
-            ..Default::default()
-        }
-    }
 }
 
 /// A container that exists in the store.
@@ -270,7 +225,7 @@ fn image_for(
         ctx,
         &PullOptions {
             reference: opts.image.clone(),
-            platform: Platform::host(),
+            platform: opts.platform.clone().unwrap_or_else(Platform::host),
             policy,
             tls_verify: opts.tls_verify,
             credentials: None,
@@ -340,27 +295,32 @@ pub fn create(
 /// The flags of a new container that are checked before anything is looked up or pulled.
 struct Flags {
     ulimits: Vec<process::Ulimit>,
+    sysctls: std::collections::BTreeMap<String, String>,
     cap_add: Vec<CapArg>,
     cap_drop: Vec<CapArg>,
     cgroup: resources::CgroupSpec,
     limits: Option<crate::runtime::cgroup::Resources>,
     storage_driver: Driver,
+    log_driver: journal_log::Driver,
 }
 
 impl Flags {
     fn parse(ctx: &Ctx, opts: &CreateOptions) -> Result<Flags, EngineError> {
         let ulimits = process::parse_ulimits(&opts.ulimits)?;
+        let sysctls = sysctl::parse_all(&opts.sysctls, &opts.net.mode, &opts.namespaces)?;
         let cap_add = CapArg::parse_all(&opts.cap_add)?;
         let cap_drop = CapArg::parse_all(&opts.cap_drop)?;
         let mut cgroup = opts.cgroup.clone();
         let limits = resources::check(ctx, &opts.resources, &mut cgroup)?;
         Ok(Flags {
             ulimits,
+            sysctls,
             cap_add,
             cap_drop,
             cgroup,
             limits,
             storage_driver: storage_driver(ctx)?,
+            log_driver: log_driver(ctx, opts)?,
         })
     }
 }
@@ -383,6 +343,8 @@ struct Inputs {
     new_volumes: Vec<String>,
     healthcheck: Option<health::HealthConfig>,
     requires: Vec<String>,
+    /// `--pid`, `--ipc`, `--uts`, `--cgroupns` with other containers named by id.
+    namespaces: Namespaces,
 }
 
 impl Inputs {
@@ -394,10 +356,15 @@ impl Inputs {
         id: &str,
     ) -> Result<Inputs, EngineError> {
         let config = info.config.config.clone().unwrap_or_default();
-        let hostname = opts
-            .hostname
-            .clone()
-            .unwrap_or_else(|| process::default_hostname(id));
+        // In the host's UTS namespace the container's name is the host's (`uname -n`), as in podman.
+        let hostname = opts.hostname.clone().unwrap_or_else(|| {
+            if opts.namespaces.uts == "host"
+                && let Ok(h) = nix::unistd::gethostname()
+            {
+                return h.to_string_lossy().into_owned();
+            }
+            process::default_hostname(id)
+        });
         let userns = idmap::resolve(&opts.userns).map_err(FlagError::from)?;
         let process = resolve_process(store, info, opts, &userns, &hostname)?;
         let (extra_passwd, extra_group) = match userns.user {
@@ -431,8 +398,8 @@ impl Inputs {
         let networks = super::network::resolve_for_create(ctx, &opts.networks)?;
         let (network, net) = network_settings::resolve(
             store,
-            ctx.default_network,
-            &opts.net,
+            ctx.default_network(),
+            &network_settings::with_default_host_ips(&opts.net, &ctx.network_conf.default_host_ips),
             &keys(&config.exposed_ports),
         )?;
         network_settings::check_links(store, &network, &opts.links)?;
@@ -440,7 +407,13 @@ impl Inputs {
         if opts.sdnotify == sdnotify::SdNotifyMode::Healthy && healthcheck.is_none() {
             return Err(sdnotify::SdNotifyError::NoHealthcheck.into());
         }
+        // The kernel turns swap off for a tmpfs only for real root.
+        let noswap = |m: &Mount| m.tmpfs_data.iter().any(|d| d == "noswap");
+        if ctx.rootless && opts.mounts.iter().any(noswap) {
+            return Err(mount_spec::MountSpecError::NoswapRootless.into());
+        }
         let (mounts, new_volumes) = volumes::resolve(store, &opts.mounts, &keys(&config.volumes))?;
+        let namespaces = opts.namespaces.resolve(store)?;
         let requires = opts
             .requires
             .iter()
@@ -461,6 +434,7 @@ impl Inputs {
             new_volumes,
             healthcheck,
             requires,
+            namespaces,
         })
     }
 }
@@ -485,10 +459,12 @@ fn spec(
         uid: process.uid,
         gid: process.gid,
         additional_gids: process.additional_gids,
+        group_add: process.group_add,
         user: opts.user.clone().or(config.user).unwrap_or_default(),
         hostname: inputs.hostname,
         layers: info.record.layers.clone(),
         read_only: opts.read_only,
+        no_read_only_tmpfs: opts.no_read_only_tmpfs,
         network: inputs.network,
         net: inputs.net,
         remove: opts.remove,
@@ -509,11 +485,14 @@ fn spec(
         cap_add: flags.cap_add,
         cap_drop: flags.cap_drop,
         seccomp: opts.seccomp.clone(),
-        log_driver: opts.log_driver.clone().unwrap_or_else(|| "k8s-file".into()),
+        log_driver: flags.log_driver.as_str().to_string(),
         log_opts: opts.log_opts.clone(),
         restart: opts.restart.unwrap_or_default(),
         init: opts.init,
+        umask: opts.umask,
         ulimits: flags.ulimits,
+        ulimit_host: opts.ulimits.iter().any(|u| u == "host"),
+        sysctls: flags.sysctls,
         mounts: inputs.mounts,
         userns: userns.mode,
         // A namespace with only the caller's id stores owners in xattrs: there is nothing to shift.
@@ -526,13 +505,14 @@ fn spec(
         links: opts.links.clone(),
         storage_driver: flags.storage_driver,
         builder: None,
-        namespaces: opts.namespaces.clone(),
+        namespaces: inputs.namespaces,
         requires: inputs.requires,
         healthcheck: inputs.healthcheck,
         pod: opts.pod.clone(),
         resources: flags.limits,
         cgroup: flags.cgroup,
         sdnotify: opts.sdnotify,
+        service: opts.service,
         create_command: opts.create_command.clone(),
         secrets: Vec::new(),
     }
@@ -563,6 +543,36 @@ fn persist(
 }
 
 /// The storage driver for a new container (fixed at create), checked to be usable.
+/// `--log-driver`, else containers.conf's `log_driver`, else k8s-file. journald needs the journal:
+/// asked for with the flag, its absence is an error; by containers.conf (which may be shared with
+/// hosts that have one), a warning and k8s-file.
+fn log_driver(ctx: &Ctx, opts: &CreateOptions) -> Result<journal_log::Driver, EngineError> {
+    use journal_log::Driver as D;
+    let parse = |v: &str| D::parse(v).ok_or_else(|| FlagError::LogDriver(v.to_string()));
+    let driver = match (&opts.log_driver, &ctx.log_driver) {
+        (Some(v), _) => parse(v)?,
+        (None, Some((v, file))) => match parse(v)? {
+            D::Journald if !journal_log::journal_available() => {
+                tracing::warn!(
+                    file = %file.display(),
+                    "log_driver is journald but there is no journal ({}): logging to a file instead",
+                    crate::sys::journal::SOCKET
+                );
+                D::K8sFile
+            }
+            d => d,
+        },
+        (None, None) => D::K8sFile,
+    };
+    if driver == D::Journald && opts.log_driver.is_some() && !journal_log::journal_available() {
+        return Err(FlagError::NoJournal(crate::sys::journal::SOCKET.into()).into());
+    }
+    if driver == D::Passthrough && opts.tty {
+        return Err(FlagError::PassthroughTty.into());
+    }
+    Ok(driver)
+}
+
 fn storage_driver(ctx: &Ctx) -> Result<Driver, EngineError> {
     let driver = super::storage::select(ctx).driver;
     if driver == Driver::FuseOverlayfs {
@@ -677,9 +687,17 @@ pub fn runtime_dir(ctx: &Ctx, id: &str) -> PathBuf {
 pub fn plan(ctx: &Ctx, store: &Store, c: &Container) -> Result<Plan, EngineError> {
     let rt = runtime_dir(ctx, &c.record.id);
     let mut binds = files::write_init_files(&rt, c, ctx)?;
-    let mounts = read_only_tmpfs(volumes::runtime_mounts(store, c)?, c.spec.read_only);
+    let mounts = read_only_tmpfs(
+        volumes::runtime_mounts(store, c)?,
+        c.spec.read_only && !c.spec.no_read_only_tmpfs,
+    );
     binds.extend(files::write_user_files(&rt, store, c, &mounts)?);
-    let join = super::pod::joined_namespaces(ctx, store, c, &mut binds)?;
+    let mut join = super::pod::joined_namespaces(ctx, store, c, &mut binds)?;
+    let mut shared = crate::runtime::plan::SharedNamespaces {
+        cgroup: c.spec.cgroup.ns_host,
+        ..c.spec.namespaces.shared()
+    };
+    c.spec.namespaces.join(store, &mut join, &mut shared)?;
     let mut env = c.spec.env.clone();
     let mut secret_binds = Vec::new();
     if !c.spec.secrets.is_empty() {
@@ -715,12 +733,15 @@ pub fn plan(ctx: &Ctx, store: &Store, c: &Container) -> Result<Plan, EngineError
             no_new_privileges: c.spec.no_new_privileges,
             terminal: false,
             init: c.spec.init,
-            rlimits: rlimits(&c.spec.ulimits),
+            umask: c.spec.umask(),
+            rlimits: rlimits(&start_ulimits(ctx, c)),
         },
         // roost runs container commands inside its user namespace already (the CLI re-executes itself
         // there), so the container shares it: same mapping, no second set of helpers to run. keep-id,
         // nomap and --uidmap nest one more namespace, mapped from roost's by writing the maps directly.
+        // A pod's member enters the user namespace its infra container holds (`join.user`).
         maps: match &c.spec.id_maps {
+            Some(_) if join.user.is_some() => IdMaps::None,
             Some(m) => IdMaps::Direct {
                 uids: m.uids.iter().map(|r| r.to_range()).collect(),
                 gids: m.gids.iter().map(|r| r.to_range()).collect(),
@@ -728,8 +749,15 @@ pub fn plan(ctx: &Ctx, store: &Store, c: &Container) -> Result<Plan, EngineError
             None => IdMaps::None,
         },
         new_network: network_settings::mode_of(c).new_namespace(),
+        tap: match network_settings::mode_of(c) {
+            crate::network::Mode::Builtin(o) => Some(crate::network::builtin::tap_config(
+                &o,
+                c.spec.net.mac_address.as_deref(),
+            )),
+            _ => None,
+        },
         join_network: network_settings::joined_namespace(store, c)?,
-        shared: c.spec.namespaces.shared(),
+        shared,
         join,
         masked_paths: if c.spec.privileged {
             vec![]
@@ -744,6 +772,12 @@ pub fn plan(ctx: &Ctx, store: &Store, c: &Container) -> Result<Plan, EngineError
         security: security(ctx, &c.spec)?,
         cgroup: resources::plan(ctx, c),
         oom_score_adj: c.spec.cgroup.oom_score_adj,
+        sysctls: c
+            .spec
+            .sysctls
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
     })
 }
 
@@ -761,6 +795,7 @@ fn read_only_tmpfs(
                     read_only: false,
                     noexec: false,
                     copy_up: false,
+                    ramfs: false,
                 };
                 mounts.insert(
                     0,
@@ -773,6 +808,11 @@ fn read_only_tmpfs(
         }
     }
     mounts
+}
+
+/// The limits `c` starts with now ([`process::at_start`]).
+pub(super) fn start_ulimits(ctx: &Ctx, c: &Container) -> Vec<process::Ulimit> {
+    process::at_start(&c.spec.ulimits, c.spec.ulimit_host, ctx.rootless)
 }
 
 /// `--ulimit` values as the runtime applies them.
@@ -797,24 +837,4 @@ fn rlimits(ulimits: &[process::Ulimit]) -> Vec<crate::runtime::plan::Rlimit> {
 
 fn paths(list: &[&str]) -> Vec<String> {
     list.iter().map(|s| s.to_string()).collect()
-}
-
-#[cfg(test)]
-mod ipc_mode_tests {
-    use super::Namespaces;
-
-    #[test]
-    fn ipc_mode_is_podmans() {
-        let mode = |v: Option<&str>| {
-            Namespaces::parse(None, v, None)
-                .unwrap()
-                .ipc_mode()
-                .to_string()
-        };
-        assert_eq!(mode(None), "shareable");
-        assert_eq!(mode(Some("host")), "host");
-        assert_eq!(mode(Some("none")), "none");
-        assert_eq!(mode(Some("private")), "private");
-        assert_eq!(mode(Some("shareable")), "shareable");
-    }
 }

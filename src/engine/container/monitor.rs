@@ -8,7 +8,8 @@ use jiff::Timestamp;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
 use super::attach::{STREAM_STDERR, STREAM_STDOUT, Server, Slot};
-use super::logs::{LogFile, LogWriter};
+use super::journal_log::{Driver, JournalLog};
+use super::logs::{Discard, K8sFile, LogFile, LogWriter, Records};
 use super::sdnotify::{NotifySocket, SdNotifyMode};
 use super::{Container, State, Status, lifecycle, plan};
 use crate::engine::events::{self, Event};
@@ -109,13 +110,17 @@ pub fn spawn_monitor(
         devnull
             .try_clone()
             .map_err(|e| EngineError::io("open", "/dev/null", e))?,
-    )
-    .stdout(
-        devnull
-            .try_clone()
-            .map_err(|e| EngineError::io("open", "/dev/null", e))?,
-    )
-    .stderr(devnull);
+    );
+    // `--log-driver passthrough`: the container's stdout and stderr are ours (a unit's journal
+    // stream), through the monitor.
+    if Driver::of(c) != Driver::Passthrough {
+        cmd.stdout(
+            devnull
+                .try_clone()
+                .map_err(|e| EngineError::io("open", "/dev/null", e))?,
+        )
+        .stderr(devnull);
+    }
     let mut child = crate::sys::process::spawn_detached(&mut cmd, &[ready_w.as_raw_fd()])
         .map_err(|e| EngineError::io("start the monitor for", &c.record.id, e))?;
     drop(ready_w);
@@ -214,7 +219,13 @@ pub fn monitor(
             Started::Running(run, streams) => (run, streams),
             Started::Failed(code) => return Ok(code),
         };
-        record_running(&mut store, id, &run, restarts)?;
+        record_running(
+            &mut store,
+            id,
+            &run,
+            restarts,
+            super::start_ulimits(ctx, &c),
+        )?;
         let mut started = vec![Event::container("init", &c), Event::container("start", &c)];
         if restarts > 0 {
             started.insert(0, Event::container("restart", &c));
@@ -231,7 +242,7 @@ pub fn monitor(
             super::sdnotify::announce(&sock, c.spec.sdnotify, std::process::id());
         }
         report_start(&mut ready, &StartReport::Started);
-        let sources = connect_clients(&mut server, streams, c.spec.interactive);
+        let sources = connect_clients(&mut server, streams, c.spec.interactive, run.pid);
         // The container may run for months: wait holding only what copying its output needs.
         drop(store);
         pump(&mut writer, &mut server, sources, health.as_mut());
@@ -242,18 +253,31 @@ pub fn monitor(
         let code = finish_run(ctx, &mut store, &c, *run)?;
         // The exit is recorded: attached clients read it from the store once we close them.
         server.close_clients(std::time::Duration::from_secs(2));
-        if !restart_wanted(&store, id, &c, code, restarts)? {
+        // The pause before a restart; a `stop` (or `pod stop`) meanwhile keeps it stopped.
+        let again = restart_wanted(&store, id, &c, code, restarts)? && {
+            std::thread::sleep(std::time::Duration::from_millis(
+                100 * u64::from((restarts + 1).min(10)),
+            ));
+            !stopped_by_user(&store, id)?
+        };
+        if !again {
             let stopped = stopped_by_user(&store, id)?;
             remove_if_asked(ctx, &mut store, id, &c)?;
+            drop(store);
+            // `kube play --service-container` (engine::pod::service): the service container ends
+            // with what its pods' containers did, and a member's end may end the service.
+            if c.spec.service.is_some() {
+                return Ok(crate::engine::pod::service::exit_code(ctx, &c));
+            }
+            if c.spec.pod.is_some() {
+                crate::engine::pod::service::member_ended(ctx, &c);
+            }
             // The monitor is the main process of a Quadlet unit: a container that `stop` or
             // `rm -f` ended is a clean end of it (systemd would mark the unit failed otherwise),
             // one that failed on its own is not (so `Restart=on-failure` restarts it).
             return Ok(if stopped { 0 } else { code });
         }
         restarts += 1;
-        std::thread::sleep(std::time::Duration::from_millis(
-            100 * u64::from(restarts.min(10)),
-        ));
     }
 }
 
@@ -266,15 +290,32 @@ fn write_pid_file(ctx: &Ctx, id: &str) {
     }
 }
 
-/// The container's log: its `ctr.log` (or `--log-opt path=`), or nothing with `--log-driver none`.
-fn open_log(store: &crate::store::Store, c: &Container) -> Result<LogWriter<LogFile>, EngineError> {
-    let (log, max_size) = if c.spec.log_driver == "none" {
-        ("/dev/null".into(), None)
-    } else {
-        (container_log_path(store, c), c.spec.log_opts.max_size)
-    };
-    let log_file = LogFile::open(&log, max_size).map_err(|e| EngineError::io("open", &log, e))?;
-    Ok(LogWriter::new(log_file))
+/// The container's log: its `ctr.log` (or `--log-opt path=`), the journal, or nothing with
+/// `--log-driver none` or `passthrough`.
+pub fn open_records(
+    store: &crate::store::Store,
+    c: &Container,
+) -> Result<Box<dyn Records>, EngineError> {
+    Ok(match Driver::of(c) {
+        Driver::K8sFile => {
+            let log = container_log_path(store, c);
+            let f = LogFile::open(&log, c.spec.log_opts.max_size)
+                .map_err(|e| EngineError::io("open", &log, e))?;
+            Box::new(K8sFile(f))
+        }
+        Driver::Journald => Box::new(
+            JournalLog::open(c)
+                .map_err(|e| EngineError::io("connect to", crate::sys::journal::SOCKET, e))?,
+        ),
+        Driver::None | Driver::Passthrough => Box::new(Discard),
+    })
+}
+
+fn open_log(
+    store: &crate::store::Store,
+    c: &Container,
+) -> Result<LogWriter<Box<dyn Records>>, EngineError> {
+    Ok(LogWriter::with(open_records(store, c)?))
 }
 
 fn report_failure(ready: &mut Option<std::fs::File>, e: &EngineError) {
@@ -292,15 +333,34 @@ struct Run {
     cgroup: Option<crate::runtime::cgroup::Made>,
     /// The server of its /proc view (a thread: it ends before any restart clones again).
     proc_view: Option<crate::runtime::procfs::Server>,
+    /// Its root mount, held open (see [`hold_root`]).
+    root: Option<std::fs::File>,
+}
+
+/// Hold the container's root mount (`/proc/PID/root`, `O_PATH`) while it runs. The last reference
+/// to an overlay's mount flushes its upper file system (`syncfs`: every dirty page of the file
+/// system the store is on, often tens of milliseconds); without this hold the container's own exit
+/// does that, and `rm -f` and `pod rm -f` wait for it. For a container being removed the monitor
+/// lets go only once the exit is recorded; otherwise before (a `start` right after `stop` must not
+/// mount the upper dir while the old mount still flushes it). Best effort: None when the root
+/// cannot be opened (the container has already ended).
+fn hold_root(pid: nix::unistd::Pid) -> Option<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC)
+        .open(format!("/proc/{}/root", pid.as_raw()))
+        .inspect_err(|e| tracing::debug!(error = %e, "hold the container's root"))
+        .ok()
 }
 
 /// Our ends of the running container's stdio.
 struct Streams {
     /// The pty master, with `-t`.
     terminal: Option<OwnedFd>,
-    /// The read ends of its stdout and stderr pipes.
-    stdout: OwnedFd,
-    stderr: OwnedFd,
+    /// The read ends of its stdout and stderr pipes (`None` with `--log-driver passthrough`).
+    stdout: Option<OwnedFd>,
+    stderr: Option<OwnedFd>,
     /// The write end of its stdin pipe, with `-i`.
     stdin: Option<OwnedFd>,
 }
@@ -312,25 +372,23 @@ enum Started {
     Failed(i32),
 }
 
-/// The container's stdio for one run: pipes for its output (and with `-i`, its input).
+/// The container's stdio for one run: pipes for its output (and with `-i`, its input); with
+/// `--log-driver passthrough`, its stdout and stderr are the monitor's own.
 struct Stdio {
-    out: (OwnedFd, OwnedFd),
-    err: (OwnedFd, OwnedFd),
+    out: Option<((OwnedFd, OwnedFd), (OwnedFd, OwnedFd))>,
     stdin: Option<OwnedFd>,
     devnull: std::fs::File,
 }
 
 impl Stdio {
     /// Make the pipes our own stdio, for the container to inherit.
-    fn redirect(interactive: bool) -> Result<Stdio, EngineError> {
+    fn redirect(interactive: bool, passthrough: bool) -> Result<Stdio, EngineError> {
         let pipe = |what: &'static str| {
             nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
                 .map_err(|e| EngineError::io("create a pipe for", what, e.into()))
         };
         let devnull = std::fs::File::open("/dev/null")
             .map_err(|e| EngineError::io("open", "/dev/null", e))?;
-        let out = pipe("logs")?;
-        let err = pipe("logs")?;
         // With -i the container reads a pipe that attach clients feed; otherwise /dev/null.
         let stdin = if interactive {
             let (in_r, in_w) = pipe("stdin")?;
@@ -340,22 +398,33 @@ impl Stdio {
             redirect(&devnull, 0)?;
             None
         };
-        redirect(&out.1, 1)?;
-        redirect(&err.1, 2)?;
+        let out = if passthrough {
+            None
+        } else {
+            let out = pipe("logs")?;
+            let err = pipe("logs")?;
+            redirect(&out.1, 1)?;
+            redirect(&err.1, 2)?;
+            Some((out, err))
+        };
         Ok(Stdio {
             out,
-            err,
             stdin,
             devnull,
         })
     }
 
     /// Back to /dev/null once the container has its copies; only the read ends stay ours.
-    fn restore(self) -> Result<(OwnedFd, OwnedFd, Option<OwnedFd>), EngineError> {
-        for fd in 0..3 {
+    #[allow(clippy::type_complexity)]
+    fn restore(self) -> Result<(Option<OwnedFd>, Option<OwnedFd>, Option<OwnedFd>), EngineError> {
+        redirect(&self.devnull, 0)?;
+        let Some((out, err)) = self.out else {
+            return Ok((None, None, self.stdin));
+        };
+        for fd in 1..3 {
             redirect(&self.devnull, fd)?;
         }
-        Ok((self.out.0, self.err.0, self.stdin))
+        Ok((Some(out.0), Some(err.0), self.stdin))
     }
 }
 
@@ -368,7 +437,7 @@ fn start_run(
     notify_socket: Option<&std::path::Path>,
 ) -> Result<Started, EngineError> {
     let c = lifecycle::find(store, id)?;
-    let stdio = Stdio::redirect(c.spec.interactive)?;
+    let stdio = Stdio::redirect(c.spec.interactive, Driver::of(&c) == Driver::Passthrough)?;
     let mut plan = plan(ctx, store, &c).inspect_err(|e| report_failure(ready, e))?;
     if let Some(sock) = notify_socket {
         super::sdnotify::pass_into(&mut plan, sock);
@@ -401,6 +470,7 @@ fn start_run(
                     fuse,
                     cgroup: s.cgroup,
                     proc_view: s.proc_view,
+                    root: hold_root(s.pid),
                 }),
                 streams,
             ))
@@ -424,8 +494,10 @@ fn record_running(
     id: &str,
     run: &Run,
     restarts: u32,
+    rlimits: Vec<super::process::Ulimit>,
 ) -> Result<(), EngineError> {
     set_state(store, id, |st| {
+        st.rlimits = rlimits;
         st.status = Status::Running;
         st.pid = run.pid.as_raw();
         st.monitor_pid = std::process::id() as i32;
@@ -434,6 +506,7 @@ fn record_running(
         st.exit_code = 0;
         st.error.clear();
         st.stopped_by_user = false;
+        st.removing = false;
         st.stopping = false;
         st.restart_count = restarts;
         st.cgroup = run.cgroup.as_ref().map(|m| m.container.clone());
@@ -446,8 +519,23 @@ fn record_running(
 
 /// Give the attach server the container's terminal and input; returns what to copy its output
 /// from (each with whether it is stderr).
-fn connect_clients(server: &mut Server, s: Streams, interactive: bool) -> Vec<(OwnedFd, bool)> {
-    let mut sources = vec![(s.stdout, false), (s.stderr, true)];
+fn connect_clients(
+    server: &mut Server,
+    s: Streams,
+    interactive: bool,
+    pid: nix::unistd::Pid,
+) -> Vec<(OwnedFd, bool)> {
+    let mut sources: Vec<(OwnedFd, bool)> = s.stdout.into_iter().map(|f| (f, false)).collect();
+    sources.extend(s.stderr.map(|f| (f, true)));
+    if sources.is_empty() && s.terminal.is_none() {
+        // `--log-driver passthrough`: no output comes through us. The container's pidfd stands in:
+        // it turns readable when the container exits, and reading it fails, which ends the copy as
+        // an end of output would.
+        match crate::sys::fdpass::pidfd_open(pid.as_raw()) {
+            Ok(fd) => sources.push((fd, false)),
+            Err(e) => tracing::debug!(error = %e, "pidfd of the container"),
+        }
+    }
     if let Some(master) = s.terminal {
         if let Ok(copy) = crate::sys::process::dup_cloexec(master.as_fd()) {
             server.set_terminal(copy);
@@ -476,17 +564,29 @@ fn finish_run(
         fuse,
         cgroup,
         proc_view,
+        root,
     } = run;
     let code = crate::runtime::wait::wait_exit(pid);
     drop(proc_view);
     // The helper goes before the exit is recorded: whoever waits for that (`stop`, `rm -f`) may
-    // publish the same host ports next.
-    net.stop_and_wait();
+    // publish the same host ports next. One without host ports is only killed here, and reaped
+    // once the exit is recorded.
+    net.release();
     // Before the exit is recorded: whoever waits for it finds the OOM flag and no cgroup left.
     super::resources::ended(store, id, cgroup.as_ref())?;
+    let removing = store
+        .container(id)?
+        .is_none_or(|r| State::from_json(&r.state).removing);
+    let mut root = root;
+    if !removing {
+        drop(root.take());
+    }
     // Logged before the exit is recorded, so that whoever waits for that (`stop`) logs after.
     died_events(ctx, c, code);
     let code = lifecycle::record_exit(store, id, code);
+    // Being removed: the root's flush happens here, after the exit is recorded.
+    drop(root);
+    net.stop_and_wait();
     drop(fuse);
     code
 }
@@ -572,7 +672,7 @@ fn shrink() {
 /// meanwhile accept clients and pass their input to the container's stdin, and run the healthcheck
 /// on its schedule.
 fn pump(
-    writer: &mut LogWriter<impl Write>,
+    writer: &mut LogWriter<impl Records>,
     server: &mut Server,
     sources: Vec<(OwnedFd, bool)>,
     mut health: Option<&mut super::health::Schedule>,
@@ -670,7 +770,7 @@ fn copy_output(
     open: &mut [Option<(std::fs::File, bool)>],
     ready: &[usize],
     buf: &mut [u8],
-    writer: &mut LogWriter<impl Write>,
+    writer: &mut LogWriter<impl Records>,
     server: &mut Server,
 ) {
     for &i in ready {

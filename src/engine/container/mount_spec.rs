@@ -8,16 +8,28 @@ pub enum MountKind {
     Bind,
     Volume,
     Tmpfs,
+    /// Like tmpfs, but ramfs: its memory is never swapped (and it has no size limit).
+    Ramfs,
+    /// Binds of every host path a glob matches (`--mount type=glob`): expanded into `Bind`s when
+    /// the container is created, never stored.
+    Glob,
     /// A new devpts instance (`--mount type=devpts,destination=…`).
     Devpts,
 }
 
 impl MountKind {
+    /// tmpfs and ramfs: a new file system in memory, with the same options.
+    pub fn is_memory(self) -> bool {
+        matches!(self, MountKind::Tmpfs | MountKind::Ramfs)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             MountKind::Bind => "bind",
             MountKind::Volume => "volume",
             MountKind::Tmpfs => "tmpfs",
+            MountKind::Ramfs => "ramfs",
+            MountKind::Glob => "glob",
             MountKind::Devpts => "devpts",
         }
     }
@@ -56,6 +68,10 @@ pub struct Mount {
     /// binds and volumes: `noexec` given.
     #[serde(default)]
     pub noexec: bool,
+    /// Bind and glob: `no-dereference`, a source that is a symlink appears as that symlink (crun's
+    /// `copy-symlink`), not as what it points to.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_dereference: bool,
 }
 
 fn yes() -> bool {
@@ -76,6 +92,7 @@ impl Mount {
             anonymous: false,
             tmpfs_data: Vec::new(),
             noexec: false,
+            no_dereference: false,
         }
     }
 }
@@ -102,7 +119,7 @@ pub enum MountSpecError {
     UnknownType(String),
     #[error("must set type: invalid mount option")]
     NoType,
-    #[error("must set volume destination: invalid mount option")]
+    #[error("must set volume destination")]
     NoDestination,
     #[error("must set source for a bind mount: invalid mount option")]
     NoSource,
@@ -112,6 +129,10 @@ pub enum MountSpecError {
     DuplicateDestination(String),
     #[error("the `O` (overlay) option needs a host directory, not a named volume")]
     OverlayNeedsDir,
+    #[error(
+        "the 'noswap' option is only allowed with rootful tmpfs mounts: must provide an argument for option"
+    )]
+    NoswapRootless,
 }
 
 /// Whether `-v SRC:…` names a host path (podman: it starts with `/` or `.`) rather than a volume.
@@ -236,18 +257,22 @@ pub fn parse_mount(spec: &str) -> Result<Mount, MountSpecError> {
         .collect();
     let kind = mount_kind(&pairs)?;
     let mut m = Mount::new(kind, "", "");
-    if kind == MountKind::Tmpfs {
+    if kind.is_memory() {
         m.noexec = true;
     }
     for (key, value) in pairs {
         mount_option(&mut m, kind, key, value)?;
     }
-    if m.destination.is_empty() {
-        return Err(MountSpecError::NoDestination);
-    }
-    check_destination(&m.destination)?;
     match kind {
-        MountKind::Bind if m.source.is_empty() => return Err(MountSpecError::NoSource),
+        // Without a destination each match is mounted at its own path.
+        MountKind::Glob if m.destination.is_empty() => {}
+        _ if m.destination.is_empty() => return Err(MountSpecError::NoDestination),
+        _ => check_destination(&m.destination)?,
+    }
+    match kind {
+        MountKind::Bind | MountKind::Glob if m.source.is_empty() => {
+            return Err(MountSpecError::NoSource);
+        }
         MountKind::Volume if m.source.is_empty() => m.anonymous = true,
         _ => {}
     }
@@ -260,6 +285,8 @@ fn mount_kind(pairs: &[(&str, Option<&str>)]) -> Result<MountKind, MountSpecErro
         Some((_, Some("bind"))) => MountKind::Bind,
         Some((_, Some("volume"))) => MountKind::Volume,
         Some((_, Some("tmpfs"))) => MountKind::Tmpfs,
+        Some((_, Some("ramfs"))) => MountKind::Ramfs,
+        Some((_, Some("glob"))) => MountKind::Glob,
         Some((_, Some("devpts"))) => MountKind::Devpts,
         Some((_, v)) => return Err(MountSpecError::UnknownType(v.unwrap_or("").to_string())),
         None => return Err(MountSpecError::NoType),
@@ -276,27 +303,30 @@ fn mount_option(
     let wrong = || MountSpecError::WrongKind(key.to_string(), kind.as_str());
     match key {
         "type" => {}
-        "src" | "source" if !matches!(kind, MountKind::Tmpfs | MountKind::Devpts) => {
+        "src" | "source" if !kind.is_memory() && kind != MountKind::Devpts => {
             m.source = value.unwrap_or("").into()
         }
         "dst" | "destination" | "target" => m.destination = value.unwrap_or("").into(),
         "ro" | "readonly" => m.read_only = flag_value(key, value)?,
         "rw" => m.read_only = !flag_value(key, value)?,
-        "U" | "chown" if !matches!(kind, MountKind::Tmpfs | MountKind::Devpts) => {
+        "U" | "chown" if !kind.is_memory() && kind != MountKind::Devpts => {
             m.chown = flag_value(key, value)?
         }
         "relabel" | "consistency" | "bind-propagation" | "bind-nonrecursive" | "z" | "Z" => {}
+        "no-dereference" if matches!(kind, MountKind::Bind | MountKind::Glob) => {
+            m.no_dereference = flag_value(key, value)?
+        }
         "volume-nocopy" | "nocopy" if kind == MountKind::Volume => {
             m.copy_up = !flag_value(key, value)?
         }
         "volume-label" | "volume-opt" if kind == MountKind::Volume => {}
-        "tmpfs-size" | "size" if kind == MountKind::Tmpfs => {
+        "tmpfs-size" | "size" if kind.is_memory() => {
             let v = value
                 .filter(|v| !v.is_empty())
                 .ok_or_else(|| MountSpecError::BadValue(String::new(), leak_name("tmpfs-size")))?;
             m.tmpfs_data.push(format!("size={v}"));
         }
-        "tmpfs-mode" | "mode" if kind == MountKind::Tmpfs => {
+        "tmpfs-mode" | "mode" if kind.is_memory() => {
             let v = value.unwrap_or("");
             if v.is_empty() || u32::from_str_radix(v, 8).is_err() {
                 return Err(MountSpecError::BadValue(
@@ -306,8 +336,10 @@ fn mount_option(
             }
             m.tmpfs_data.push(format!("mode={v}"));
         }
-        "exec" | "noexec" if kind == MountKind::Tmpfs => m.noexec = key == "noexec",
-        "tmpcopyup" | "notmpcopyup" if kind == MountKind::Tmpfs => m.copy_up = key == "tmpcopyup",
+        // Checked when the container is made: the kernel allows it only to real root.
+        "noswap" if kind == MountKind::Tmpfs => m.tmpfs_data.push("noswap".into()),
+        "exec" | "noexec" if kind.is_memory() => m.noexec = key == "noexec",
+        "tmpcopyup" | "notmpcopyup" if kind.is_memory() => m.copy_up = key == "tmpcopyup",
         "uid" | "gid" | "mode" | "max" if kind == MountKind::Devpts => {
             let v = value.unwrap_or("");
             let ok = match key {
@@ -321,7 +353,7 @@ fn mount_option(
         }
         "src" | "source" | "U" | "chown" | "volume-nocopy" | "nocopy" | "volume-label"
         | "volume-opt" | "tmpfs-size" | "size" | "tmpfs-mode" | "mode" | "exec" | "noexec"
-        | "tmpcopyup" | "notmpcopyup" => {
+        | "tmpcopyup" | "notmpcopyup" | "noswap" | "no-dereference" => {
             return Err(wrong());
         }
         other => return Err(MountSpecError::UnknownMountOption(other.to_string())),
@@ -476,10 +508,7 @@ mod tests {
         let bad: &[(&str, &str)] = &[
             ("src=/h,dst=/c", "must set type: invalid mount option"),
             ("type=nfs,dst=/c", "invalid filesystem type \"nfs\""),
-            (
-                "type=bind,src=/h",
-                "must set volume destination: invalid mount option",
-            ),
+            ("type=bind,src=/h", "must set volume destination"),
             (
                 "type=bind,dst=/c",
                 "must set source for a bind mount: invalid mount option",

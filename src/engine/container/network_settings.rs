@@ -38,9 +38,13 @@ pub struct NetworkRequest {
     pub ports_must_be_free: bool,
 }
 
-/// Which helper `private`/the default means: pasta when installed (podman 5's default), else
-/// slirp4netns.
+/// Which network `private`/the default means when containers.conf does not say: roost's built-in
+/// one when libslirp can be loaded (no helper process: the fastest to start and the smallest, see
+/// bench/README.md), else pasta when installed (podman 5's default), else slirp4netns.
 pub fn default_helper(helpers: &crate::helpers::Helpers) -> Helper {
+    if crate::network::builtin::available().is_ok() {
+        return Helper::Builtin;
+    }
     if helpers.find("pasta").is_some() || helpers.find("slirp4netns").is_none() {
         Helper::Pasta
     } else {
@@ -77,6 +81,30 @@ fn parse_add_host(s: &str) -> Result<(String, String), EngineError> {
     Ok((h.to_string(), ip.to_string()))
 }
 
+/// `req` with each `-p` that names no host address published on each of containers.conf's
+/// `default_host_ips` instead (podman), when there are any.
+pub fn with_default_host_ips(req: &NetworkRequest, ips: &[IpAddr]) -> NetworkRequest {
+    let mut req = req.clone();
+    if ips.is_empty() {
+        return req;
+    }
+    req.publish = req
+        .publish
+        .into_iter()
+        .flat_map(|m| match m.host_ip {
+            Some(_) => vec![m],
+            None => ips
+                .iter()
+                .map(|ip| PortMapping {
+                    host_ip: Some(*ip),
+                    ..m.clone()
+                })
+                .collect(),
+        })
+        .collect();
+    req
+}
+
 /// Check and complete the network flags; returns the mode to store and the rest.
 pub fn resolve(
     store: &Store,
@@ -85,14 +113,22 @@ pub fn resolve(
     image_exposed: &[String],
 ) -> Result<(String, NetworkSpec), EngineError> {
     let mode = network::parse_mode(&req.mode, default).map_err(NetFlagError::from)?;
+    if let Mode::Builtin(_) = mode {
+        network::builtin::available().map_err(NetFlagError::NoLibslirp)?;
+    }
     let stored_mode = stored_mode(store, &mode, default, req)?;
     let exposed = exposed_ports(image_exposed, req)?;
     let ports = published_ports(req, &exposed, &mode)?;
     let ports = assign_host_ports(ports)?;
     if req.ports_must_be_free {
-        // pasta listens on IPv6 too; slirp4netns and the bridge relay on IPv4 only.
-        network::ports::check_free(&ports, matches!(mode, Mode::Pasta(_)))
-            .map_err(network::NetworkError::from)?;
+        // pasta and the built-in network (with IPv6) listen on IPv6 too; slirp4netns and the
+        // bridge relay on IPv4 only.
+        let ipv6 = match &mode {
+            Mode::Pasta(_) => true,
+            Mode::Builtin(o) => o.enable_ipv6,
+            _ => false,
+        };
+        network::ports::check_free(&ports, ipv6).map_err(network::NetworkError::from)?;
     }
     let add_hosts = req
         .add_hosts
@@ -132,7 +168,9 @@ fn stored_mode(
         }
         // The networks themselves are checked and stored by `engine::network::resolve_for_create`.
         Mode::Bridge(_) => BRIDGE_MODE.to_string(),
-        Mode::Pasta(_) | Mode::Slirp4netns(_) if req.mode.is_empty() || req.mode == "private" => {
+        Mode::Pasta(_) | Mode::Slirp4netns(_) | Mode::Builtin(_)
+            if req.mode.is_empty() || req.mode == "private" =>
+        {
             default.name().to_string()
         }
         _ => req.mode.clone(),
@@ -294,6 +332,24 @@ pub fn container_network(ctx: &Ctx, c: &Container) -> ContainerNetwork {
     }
 }
 
+/// `c`'s network as its /etc/hosts and /etc/resolv.conf see it: a container that joins another's
+/// network namespace (`--network container:X`, a pod's members) shares that network, so its files
+/// follow X's mode (a pod made with `--network host` gives its members the host network's files,
+/// with `host.containers.internal` on 127.0.0.1, as podman writes them).
+pub fn files_network(ctx: &Ctx, c: &Container) -> ContainerNetwork {
+    let mut net = container_network(ctx, c);
+    if let Mode::Container(other) = &net.mode
+        && let Ok(store) = ctx.store()
+        && let Ok(o) = super::lifecycle::find(&store, other)
+    {
+        match mode_of(&o) {
+            Mode::Container(_) => {}
+            m => net.mode = m,
+        }
+    }
+    net
+}
+
 /// What attaches `c`'s network for one run.
 pub fn attachment(ctx: &Ctx, c: &Container) -> NetworkAttachment {
     let mut net = container_network(ctx, c);
@@ -330,6 +386,24 @@ pub fn interfaces(ctx: &Ctx, c: &Container) -> BTreeMap<String, NetworkInterface
         return BTreeMap::new();
     }
     attach::interfaces(ctx, &c.record.id)
+}
+
+/// The running containers on network `name` with their interfaces there (`network inspect`'s
+/// `containers`), by container id.
+pub fn network_containers(
+    ctx: &Ctx,
+    name: &str,
+) -> Result<BTreeMap<String, (String, NetworkInterface)>, EngineError> {
+    let mut out = BTreeMap::new();
+    for c in super::lifecycle::list(ctx)? {
+        if !c.spec.networks.contains_key(name) {
+            continue;
+        }
+        if let Some(i) = interfaces(ctx, &c).remove(name) {
+            out.insert(c.record.id.clone(), (c.record.name.clone(), i));
+        }
+    }
+    Ok(out)
 }
 
 /// `network connect`: add a network to a container, and attach it now when it runs.

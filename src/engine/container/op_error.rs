@@ -4,6 +4,24 @@ use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum OpError {
+    #[error("invalid --sysctl `{0}`: use KEY=VALUE (e.g. net.ipv4.ip_forward=1)")]
+    SysctlFormat(String),
+    #[error(
+        "--sysctl `{0}` is not allowed: a container may set net.*, fs.mqueue.*, kernel.msgmax, kernel.msgmnb, kernel.msgmni, kernel.sem, kernel.shmall, kernel.shmmax, kernel.shmmni and kernel.shm_rmid_forced"
+    )]
+    SysctlNotNamespaced(String),
+    #[error("--sysctl `{key}` is not allowed with --{ns}=host: it would change the host's setting")]
+    SysctlHostNamespace { key: String, ns: &'static str },
+    #[error(
+        "container {0} is running or paused, refusing to clean up (stop it first, or `rm -f` it): container state improper"
+    )]
+    CleanupRunning(String),
+    #[error(
+        "exec session {session} of container {container} is still running: it is cleaned up once it ends"
+    )]
+    ExecSessionRunning { session: String, container: String },
+    #[error("container {container} has no exec session {session}: no such exec session")]
+    NoExecSession { session: String, container: String },
     #[error("exec requires the name or ID of a container and a command to run")]
     ExecNoCommand,
     #[error(
@@ -34,6 +52,14 @@ pub enum OpError {
     SignalNumber(i32),
     #[error("'{0}': unknown descriptor")]
     TopDescriptor(String),
+    #[error("ps(1) argument `{0}`: {1}")]
+    TopPsArgument(String, String),
+    #[error("ps(1) in container {container} {}: {output}", match .status { Some(s) => format!("exited with status {s}"), None => "timed out".to_string() })]
+    TopPs {
+        container: String,
+        status: Option<i32>,
+        output: String,
+    },
     #[error("you can only attach to running containers: {container} is in state {state}")]
     AttachNotRunning {
         container: String,
@@ -77,7 +103,7 @@ mod tests {
                     shareable: true,
                 }
                 .into(),
-                "invalid --ipc `x`: use host or private (or shareable, none)",
+                "invalid --ipc `x`: use host, private or container:NAME (or shareable, none)",
             ),
             (
                 FlagError::Namespace {
@@ -86,7 +112,7 @@ mod tests {
                     shareable: false,
                 }
                 .into(),
-                "invalid --pid `x`: use host or private",
+                "invalid --pid `x`: use host, private or container:NAME",
             ),
             (
                 FlagError::DetachKeys("q".into()).into(),

@@ -10,7 +10,7 @@ mod user;
 use std::path::PathBuf;
 
 pub use env::EnvError;
-pub use ulimit::{Ulimit, UlimitError, deserialize_ulimits, parse_ulimits};
+pub use ulimit::{Ulimit, UlimitError, at_start, deserialize_ulimits, parse_ulimits};
 pub use user::{UserError, group_add_gids, parse_user_spec, resolve_user};
 
 use crate::oci::ContainerConfig;
@@ -18,6 +18,18 @@ use env::EnvList;
 
 /// podman's default `PATH`, used when the image sets none.
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// The umask of a container's processes unless `--umask` says otherwise (podman's, the OCI default).
+pub const DEFAULT_UMASK: u32 = 0o022;
+
+/// `--umask`: one to four octal digits (podman-run(1)).
+pub fn parse_umask(s: &str) -> Result<u32, crate::engine::EngineError> {
+    let octal = !s.is_empty() && s.len() <= 4 && s.bytes().all(|b| (b'0'..=b'7').contains(&b));
+    octal
+        .then(|| u32::from_str_radix(s, 8).ok())
+        .flatten()
+        .ok_or_else(|| super::FlagError::Umask(s.to_string()).into())
+}
 
 /// The value of `container=` in every container's environment. Kept as podman's `podman` rather than
 /// `roost`: scripts test `$container = podman` to detect a podman container, and roost aims to run them
@@ -53,7 +65,22 @@ pub struct ProcessFlags {
     pub hostname: Option<String>,
     /// `-t`: adds `TERM=xterm` unless the image sets `TERM`.
     pub tty: bool,
+    /// `--http-proxy` (podman's default): the caller's proxy variables ([`PROXY_ENV`]) under the
+    /// image's environment and the flags'.
+    pub http_proxy: bool,
 }
+
+/// The proxy variables `--http-proxy` passes on (podman-run(1)).
+pub const PROXY_ENV: &[&str] = &[
+    "http_proxy",
+    "HTTP_PROXY",
+    "https_proxy",
+    "HTTPS_PROXY",
+    "ftp_proxy",
+    "FTP_PROXY",
+    "no_proxy",
+    "NO_PROXY",
+];
 
 /// The process to exec in the container.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,6 +93,8 @@ pub struct ProcessSpec {
     pub gid: u32,
     /// Supplementary groups: those in /etc/group listing the user, then `--group-add`.
     pub additional_gids: Vec<u32>,
+    /// `--group-add` alone, as gids: `exec --user` adds them to the other user's groups.
+    pub group_add: Vec<u32>,
     /// The user's home from /etc/passwd, when it has an entry with one.
     pub user_home: Option<String>,
     /// Whether `HOME` in `env` is the default (the user's home), not from the image or the flags.
@@ -108,7 +137,8 @@ pub fn resolve(
         .unwrap_or("");
     let user = resolve_user(&parse_user_spec(user_spec), passwd, group)?;
     let mut additional_gids = user.supplementary_gids.clone();
-    for gid in group_add_gids(&flags.group_add, group)? {
+    let group_add = group_add_gids(&flags.group_add, group)?;
+    for &gid in &group_add {
         if !additional_gids.contains(&gid) {
             additional_gids.push(gid);
         }
@@ -121,6 +151,7 @@ pub fn resolve(
         uid: user.uid,
         gid: user.gid,
         additional_gids,
+        group_add,
         user_home: user.home,
         home_default,
     })
@@ -189,6 +220,12 @@ fn environment(
     env.set("container", CONTAINER_ENV);
     if flags.tty {
         env.set("TERM", "xterm");
+    }
+    if flags.http_proxy {
+        host_env
+            .iter()
+            .filter(|(k, _)| PROXY_ENV.contains(&k.as_str()))
+            .for_each(|(k, v)| env.set(k, v));
     }
     // Entries without `=` are not valid in an image config; they are ignored.
     for (k, v) in config

@@ -157,6 +157,7 @@ fn record_started(
         monitor_pid: std::process::id() as i32,
         started_at: Some(Timestamp::now()),
         cgroup: spawned.cgroup.as_ref().map(|m| m.container.clone()),
+        rlimits: super::start_ulimits(ctx, c),
         ..State::default()
     };
     store.set_container_state(&c.record.id, &state.to_json())?;

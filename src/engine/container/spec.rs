@@ -17,6 +17,9 @@ pub struct ContainerSpec {
     pub gid: u32,
     #[serde(default)]
     pub additional_gids: Vec<u32>,
+    /// `--group-add` as gids (also in `additional_gids`): an `exec --user` process gets them too.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub group_add: Vec<u32>,
     /// `-u` as given (or the image's User).
     #[serde(default)]
     pub user: String,
@@ -25,6 +28,9 @@ pub struct ContainerSpec {
     pub layers: Vec<Digest>,
     #[serde(default)]
     pub read_only: bool,
+    /// `--read-only-tmpfs=false` (with `--read-only`: no tmpfs on /run, /tmp and /var/tmp).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_read_only_tmpfs: bool,
     /// The `--network` mode: `pasta[:OPTS]`, `slirp4netns[:OPTS]`, `none`, `host`, `container:ID`,
     /// `ns:PATH`.
     pub network: String,
@@ -65,9 +71,18 @@ pub struct ContainerSpec {
     pub restart: super::Restart,
     #[serde(default)]
     pub init: bool,
+    /// `--umask` (podman's 0022 when not given).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub umask: Option<u32>,
     /// `--ulimit`, stored in the flag's form.
     #[serde(default, deserialize_with = "super::process::deserialize_ulimits")]
     pub ulimits: Vec<super::process::Ulimit>,
+    /// `--sysctl`: namespaced kernel parameters set at each start.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub sysctls: std::collections::BTreeMap<String, String>,
+    /// `--ulimit host`: the caller's limits as they are, none of roost's defaults.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ulimit_host: bool,
     /// Volumes, binds and tmpfs mounts (`-v`, `--mount`, `--tmpfs`, the image's VOLUMEs).
     #[serde(default)]
     pub mounts: Vec<super::Mount>,
@@ -134,6 +149,10 @@ pub struct ContainerSpec {
         skip_serializing_if = "super::sdnotify::SdNotifyMode::is_default"
     )]
     pub sdnotify: super::sdnotify::SdNotifyMode,
+    /// This is a service container (`kube play --service-container`), with how its exit reflects
+    /// its pods' containers (see `engine::pod::service`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<crate::engine::pod::service::Propagation>,
     /// The command line that created the container (podman's `CreateCommand`), for
     /// `generate systemd --new`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -143,12 +162,18 @@ pub struct ContainerSpec {
 }
 
 impl ContainerSpec {
+    /// The umask the container's processes start with, its own and `exec`'s.
+    pub fn umask(&self) -> u32 {
+        self.umask.unwrap_or(super::DEFAULT_UMASK)
+    }
+
     /// IDs of the containers this one depends on (`--network container:ID`, `--requires`): `rm`
     /// refuses to remove them while this one exists, and `rm --depend` removes this one with them.
     pub fn depends_on(&self) -> Vec<&str> {
         self.network
             .strip_prefix("container:")
             .into_iter()
+            .chain(self.namespaces.donors())
             .chain(self.requires.iter().map(String::as_str))
             .collect()
     }
@@ -201,6 +226,10 @@ pub struct State {
     /// Set by `stop`, so the restart policy leaves the container stopped.
     #[serde(default)]
     pub stopped_by_user: bool,
+    /// Set by `rm -f` (and `pod rm -f`) with `stopped_by_user` before its SIGKILL: the container
+    /// is being removed, so its monitor records the exit before it lets go of the root mount.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub removing: bool,
     /// Not stored: seen when reading, the container runs but the process that started it (its
     /// monitor, or a foreground `run`) is gone, and with it its network helper and its log.
     #[serde(skip)]
@@ -217,6 +246,13 @@ pub struct State {
     /// `stop` has signalled it and waits for it to end (shown as podman's `stopping` while it runs).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub stopping: bool,
+    /// The resource limits of its last start (its `--ulimit`s and roost's defaults), for `inspect`.
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "super::process::deserialize_ulimits"
+    )]
+    pub rlimits: Vec<super::process::Ulimit>,
 }
 
 impl State {

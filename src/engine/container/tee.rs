@@ -7,24 +7,48 @@ use std::path::PathBuf;
 
 use crate::runtime::relay::{Pipes, Until, our_stdio};
 
-use super::logs::{LogFile, LogWriter};
+use super::journal_log::{Driver, Head, JournalLog};
+use super::logs::{K8sFile, LogFile, LogWriter, Records};
 use super::{Container, monitor};
 use crate::engine::EngineError;
 
+/// Where a foreground container's log goes.
+enum Target {
+    File {
+        path: PathBuf,
+        max_size: Option<u64>,
+    },
+    Journal(Head),
+}
+
+impl Target {
+    fn open(self) -> std::io::Result<Box<dyn Records>> {
+        Ok(match self {
+            Target::File { path, max_size } => Box::new(K8sFile(LogFile::open(&path, max_size)?)),
+            Target::Journal(head) => Box::new(JournalLog::with(head)?),
+        })
+    }
+}
+
 /// The log of a foreground container, opened when the first output arrives.
 pub struct LazyLog {
-    path: Option<PathBuf>,
-    max_size: Option<u64>,
-    writer: Option<LogWriter<LogFile>>,
+    target: Option<Target>,
+    writer: Option<LogWriter<Box<dyn Records>>>,
 }
 
 impl LazyLog {
-    /// Where `c` logs; nothing with `--log-driver none`.
+    /// Where `c` logs; nothing with `--log-driver none` or `passthrough`.
     pub fn new(store: &crate::store::Store, c: &Container) -> LazyLog {
-        let path = (c.spec.log_driver != "none").then(|| monitor::container_log_path(store, c));
+        let target = match Driver::of(c) {
+            Driver::K8sFile => Some(Target::File {
+                path: monitor::container_log_path(store, c),
+                max_size: c.spec.log_opts.max_size,
+            }),
+            Driver::Journald => Some(Target::Journal(super::journal_log::fields(c))),
+            Driver::None | Driver::Passthrough => None,
+        };
         LazyLog {
-            path,
-            max_size: c.spec.log_opts.max_size,
+            target,
             writer: None,
         }
     }
@@ -32,26 +56,25 @@ impl LazyLog {
     /// No log (a build step's output).
     pub fn none() -> LazyLog {
         LazyLog {
-            path: None,
-            max_size: None,
+            target: None,
             writer: None,
         }
     }
 
     pub fn enabled(&self) -> bool {
-        self.path.is_some()
+        self.target.is_some()
     }
 
     /// Log `data` from the container's stdout or stderr. A log that cannot be written is given up
     /// (the output still reaches the terminal).
     pub fn write(&mut self, stderr: bool, data: &[u8]) {
         if self.writer.is_none() {
-            let Some(path) = self.path.take() else { return };
-            match LogFile::open(&path, self.max_size) {
-                Ok(f) => self.writer = Some(LogWriter::new(f)),
-                Err(e) => {
-                    tracing::warn!(path = %path.display(), error = %e, "cannot write the log")
-                }
+            let Some(target) = self.target.take() else {
+                return;
+            };
+            match target.open() {
+                Ok(r) => self.writer = Some(LogWriter::with(r)),
+                Err(e) => tracing::warn!(error = %e, "cannot write the log"),
             }
         }
         if let Some(w) = self.writer.as_mut() {

@@ -258,6 +258,95 @@ fn host_group(gid: u32) -> String {
         .map_or_else(|| gid.to_string(), |g| g.name)
 }
 
+/// The container's processes: those in its pid namespace, or, when it shares the host's
+/// (`--pid=host`), those in its own cgroup (a container without one is refused: the namespace
+/// would list every process of the user).
+fn processes(c: &super::Container, pid: i32) -> Result<Vec<ProcessInfo>, EngineError> {
+    if c.spec.namespaces.pid != "host" {
+        return Ok(procs::container_processes(pid)?);
+    }
+    let dir = super::resources::cgroup_of(
+        c,
+        "top of a container in the host's pid namespace (--pid=host)",
+    )?;
+    Ok(procs::cgroup_processes(&dir)?)
+}
+
+/// What container `top` shows: podman's descriptors as columns, or ps(1)'s own output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TopOutput {
+    Table(TopReport),
+    Ps(String),
+}
+
+/// Longest ps(1) output read.
+const MAX_PS_OUTPUT: usize = 4 << 20;
+
+/// How long ps(1) may take.
+const PS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Container `top` (podman-top(1)): format descriptors, or, when the arguments are not all
+/// descriptors, ps(1) options for the container's own ps. A single argument is split as a shell
+/// would (`top CTR "-eo pid,comm"`); several are passed as they are (podman's rule). The line of
+/// ps itself is left out.
+pub fn top_or_ps(ctx: &Ctx, key: &str, args: &[String]) -> Result<TopOutput, EngineError> {
+    if parse_descriptors(args).is_ok() {
+        return top(ctx, key, args).map(TopOutput::Table);
+    }
+    let (c, _) = running(ctx, key, "top can only be used on running containers")?;
+    let mut argv = vec!["ps".to_string()];
+    match args {
+        [one] => argv.extend(
+            crate::engine::quadlet::unit::split_words(one)
+                .map_err(|why| super::OpError::TopPsArgument(one.clone(), why))?,
+        ),
+        _ => argv.extend(args.iter().cloned()),
+    }
+    // podman-top(1): the host's ps in the container's pid namespace (any ps(1) option works, whatever
+    // ps the image has, if any); the container's own ps when it may trace its processes itself
+    // (CAP_SYS_PTRACE), or when the host has no ps.
+    let host = if ptrace_allowed(&c) {
+        None
+    } else {
+        super::capture::capture_host(&c, &argv, PS_TIMEOUT, MAX_PS_OUTPUT)?
+    };
+    let run = match host {
+        Some(run) => run,
+        None => super::capture::capture(ctx, &c, argv, PS_TIMEOUT, MAX_PS_OUTPUT)?,
+    };
+    let output = String::from_utf8_lossy(&run.output).into_owned();
+    match (run.timed_out, run.exit_code) {
+        (false, 0) => Ok(TopOutput::Ps(without_ps_line(&output, &args.join(" ")))),
+        (timed_out, code) => Err(super::OpError::TopPs {
+            container: c.record.name.clone(),
+            status: if timed_out { None } else { Some(code) },
+            output: output.trim().to_string(),
+        }
+        .into()),
+    }
+}
+
+/// Whether `c` was given CAP_SYS_PTRACE (`--cap-add`, or `--privileged`).
+fn ptrace_allowed(c: &super::Container) -> bool {
+    c.spec.privileged
+        || c.spec.cap_add.iter().any(|cap| match cap {
+            crate::runtime::security::caps::CapArg::All => true,
+            crate::runtime::security::caps::CapArg::One(one) => {
+                crate::runtime::security::caps::Capability::parse("SYS_PTRACE")
+                    .is_ok_and(|p| p == *one)
+            }
+        })
+}
+
+/// `output` without the lines that show ps's own command line (`options`, as given).
+fn without_ps_line(output: &str, options: &str) -> String {
+    output
+        .lines()
+        .filter(|l| !l.contains(options))
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
 /// `top`: list the processes of the running container `key`.
 pub fn top(ctx: &Ctx, key: &str, descriptors: &[String]) -> Result<TopReport, EngineError> {
     let descriptors = parse_descriptors(descriptors)?;
@@ -274,7 +363,7 @@ pub fn top(ctx: &Ctx, key: &str, descriptors: &[String]) -> Result<TopReport, En
             .flatten()
             .map_or(4, |v| (v as u64 / 1024).max(1)),
     };
-    let processes = procs::container_processes(pid)?;
+    let processes = processes(&c, pid)?;
     Ok(TopReport {
         headers: descriptors.iter().map(|d| header(d).to_string()).collect(),
         rows: processes
@@ -328,6 +417,15 @@ mod tests {
         let e = parse_descriptors(&s(&["pid", "bogus"])).unwrap_err();
         assert_eq!(e.to_string(), "'bogus': unknown descriptor");
         assert_eq!(header("pcpu"), "%CPU");
+    }
+
+    #[test]
+    fn ps_output_leaves_out_ps_itself() {
+        let out = "  PID USER     COMMAND\n    1 root     sleep 600\n    7 root     ps -ef\n";
+        assert_eq!(
+            without_ps_line(out, "-ef"),
+            "  PID USER     COMMAND\n    1 root     sleep 600\n"
+        );
     }
 
     #[test]

@@ -142,6 +142,18 @@ pub(super) fn open_live_root(c: &Container) -> std::io::Result<Option<OwnedFd>> 
     Ok(ours().then_some(fd))
 }
 
+/// The directories of the container's file system, top first (its writable layer, then its image's
+/// layers), for reading them without a mount ([`crate::engine::build::view::LayerView`]).
+pub fn storage_dirs(store: &Store, c: &Container) -> Vec<PathBuf> {
+    let dir = store.container_dir(&c.record.id);
+    if c.spec.storage_driver == Driver::Vfs {
+        return vec![dir.join(vfs::ROOTFS)];
+    }
+    std::iter::once(dir.join("diff"))
+        .chain(super::rootfs::layer_dirs(store, &c.spec).into_iter().rev())
+        .collect()
+}
+
 /// The container's layers and upper dir as one tree, without its runtime mounts.
 pub fn open_storage(store: &Store, c: &Container, access: Access) -> Result<OwnedFd, FsError> {
     let err = |op, source| FsError::Mount {

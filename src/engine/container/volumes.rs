@@ -18,8 +18,15 @@ pub fn resolve(
     requested: &[Mount],
     image_volumes: &[String],
 ) -> Result<(Vec<Mount>, Vec<String>), EngineError> {
-    let mut mounts = requested.to_vec();
+    let mut mounts = super::glob_mount::expand(requested.to_vec())?;
     for path in image_volumes {
+        // A VOLUME is a path in the container: a relative one (`VOLUME [a, b]` in shell form)
+        // is taken from the root, as podman takes it.
+        let path = &if path.starts_with('/') {
+            path.clone()
+        } else {
+            format!("/{path}")
+        };
         let taken = mounts
             .iter()
             .any(|m| normalize(&m.destination) == normalize(path));
@@ -80,17 +87,27 @@ pub fn runtime_mounts(store: &Store, c: &Container) -> Result<Vec<runtime::Mount
     let mut out = Vec::new();
     for (i, m) in mounts.into_iter().enumerate() {
         let kind = match m.kind {
-            MountKind::Tmpfs => runtime::MountKind::Tmpfs {
+            MountKind::Tmpfs | MountKind::Ramfs => runtime::MountKind::Tmpfs {
                 data: m.tmpfs_data.join(","),
                 read_only: m.read_only,
                 noexec: m.noexec,
                 copy_up: m.copy_up,
+                ramfs: m.kind == MountKind::Ramfs,
             },
             MountKind::Devpts => runtime::MountKind::Devpts {
                 data: m.tmpfs_data.join(","),
             },
             MountKind::Bind if m.overlay => overlay(&dir.join("overlay").join(i.to_string()), m)?,
-            MountKind::Bind => runtime::MountKind::Bind {
+            // `no-dereference` of a symlink: the link itself, read at each start.
+            MountKind::Bind | MountKind::Glob
+                if m.no_dereference && Path::new(&m.source).is_symlink() =>
+            {
+                let link = std::fs::read_link(&m.source)
+                    .map_err(|e| EngineError::io("read the symlink", Path::new(&m.source), e))?;
+                runtime::MountKind::Symlink { link }
+            }
+            // Glob mounts were expanded into binds at create time.
+            MountKind::Bind | MountKind::Glob => runtime::MountKind::Bind {
                 source: PathBuf::from(&m.source),
                 read_only: m.read_only,
                 chown: m.chown.then_some(user),
@@ -111,6 +128,7 @@ pub fn runtime_mounts(store: &Store, c: &Container) -> Result<Vec<runtime::Mount
                                 read_only: m.read_only,
                                 noexec: false,
                                 copy_up: false,
+                                ramfs: false,
                             },
                         });
                         continue;

@@ -300,7 +300,7 @@ fn device(name: &'static str, path: &Path) -> Check {
     let what = if name == "dev-fuse" {
         "fuse-overlayfs needs it (the fallback when the kernel overlay cannot be used)"
     } else {
-        "pasta and slirp4netns need it for the default network"
+        "the default network needs it (the built-in slirp, pasta and slirp4netns)"
     };
     let (status, module) = if name == "dev-fuse" {
         (Status::Warn, "fuse")

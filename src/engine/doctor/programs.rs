@@ -7,10 +7,32 @@ use super::{Check, Status};
 pub(super) fn helpers() -> Vec<Check> {
     let pasta = crate::helpers::find("pasta");
     let slirp = crate::helpers::find("slirp4netns");
+    let libslirp = crate::network::builtin::available();
     let mut out = Vec::new();
     let found = |name: &'static str, path: &Path| Check::ok(name, described(name, path));
+    out.push(match &libslirp {
+        Ok(version) => Check::ok(
+            "libslirp",
+            format!("{} {version}: the default network (`slirp`, no helper process)", crate::sys::slirp::LIBRARY),
+        ),
+        Err(why) => Check::bad(
+            "libslirp",
+            Status::Warn,
+            format!(
+                "cannot be loaded ({why}): the default network uses {} instead, one helper process per container",
+                if pasta.is_some() { "pasta" } else { "slirp4netns" }
+            ),
+            "as root: `apt-get install libslirp0` (Fedora: libslirp)",
+        ),
+    });
     out.push(match (&pasta, &slirp) {
         (Some(p), _) => found("pasta", p),
+        (None, _) if libslirp.is_ok() => Check::bad(
+            "pasta",
+            Status::Warn,
+            "not installed: --network pasta is unavailable",
+            "as root: `apt-get install passt`",
+        ),
         (None, Some(_)) => Check::bad(
             "pasta",
             Status::Warn,
@@ -28,7 +50,7 @@ pub(super) fn helpers() -> Vec<Check> {
         Some(p) => found("slirp4netns", p),
         None => Check::bad(
             "slirp4netns",
-            if pasta.is_some() {
+            if pasta.is_some() || libslirp.is_ok() {
                 Status::Warn
             } else {
                 Status::Fail

@@ -1,5 +1,5 @@
 //! The `journald` backend: podman's `PODMAN_*` fields sent over the journal's native protocol,
-//! read back with `journalctl --user -o json`.
+//! read back with `journalctl -o json`, matched on the identifier and on the caller's uid.
 use std::io::BufRead;
 use std::os::unix::net::UnixDatagram;
 
@@ -49,22 +49,10 @@ fn fields(e: &Event) -> Vec<(&'static str, String)> {
     f
 }
 
-/// The native protocol's datagram: `KEY=value\n`, or for a value with a newline
-/// `KEY\n`, its length as 64-bit little endian, the value and `\n`.
+/// The native protocol's datagram of `fields`.
 fn datagram(fields: &[(&str, String)]) -> Vec<u8> {
-    let mut out = Vec::new();
-    for (k, v) in fields {
-        out.extend_from_slice(k.as_bytes());
-        if v.contains('\n') {
-            out.push(b'\n');
-            out.extend_from_slice(&(v.len() as u64).to_le_bytes());
-        } else {
-            out.push(b'=');
-        }
-        out.extend_from_slice(v.as_bytes());
-        out.push(b'\n');
-    }
-    out
+    let fields: Vec<(&str, &[u8])> = fields.iter().map(|(k, v)| (*k, v.as_bytes())).collect();
+    crate::sys::journal::encode(&fields)
 }
 
 fn journal_error(source: std::io::Error) -> EventsError {
@@ -76,22 +64,16 @@ fn journal_error(source: std::io::Error) -> EventsError {
 }
 
 pub(super) fn send(e: &Event) -> Result<(), EventsError> {
-    let sock = UnixDatagram::unbound().map_err(journal_error)?;
-    sock.send_to(&datagram(&fields(e)), JOURNAL_SOCKET)
-        .map_err(journal_error)?;
-    Ok(())
+    send_on(&hold()?, e)
 }
 
 /// A socket connected to the journal, for [`send_on`].
 pub(super) fn hold() -> Result<UnixDatagram, EventsError> {
-    UnixDatagram::unbound()
-        .and_then(|s| s.connect(JOURNAL_SOCKET).map(|()| s))
-        .map_err(journal_error)
+    crate::sys::journal::connect().map_err(journal_error)
 }
 
 pub(super) fn send_on(sock: &UnixDatagram, e: &Event) -> Result<(), EventsError> {
-    sock.send(&datagram(&fields(e))).map_err(journal_error)?;
-    Ok(())
+    crate::sys::journal::send(sock, &datagram(&fields(e))).map_err(journal_error)
 }
 
 /// An event from a `journalctl -o json` entry (fields as strings).
@@ -119,7 +101,12 @@ pub(super) fn read(
     sink: &mut dyn FnMut(&Event) -> bool,
 ) -> Result<(), EventsError> {
     let mut cmd = std::process::Command::new("journalctl");
-    cmd.args(["--user", "--no-pager", "-o", "json"]);
+    // Not `--user`: that opens only the user's own journal files and, on some systems, misses the
+    // entries of a command that exited before journald looked at it (its unit fields are
+    // missing). Every file the user may read, matched on the uid outside any user namespace of
+    // ours, finds them all and nobody else's.
+    cmd.args(["--no-pager", "-o", "json"]);
+    cmd.arg(format!("_UID={}", crate::userns::host_uid()));
     if let Some(s) = opts.since {
         cmd.arg(format!("--since=@{}", s.as_second()));
     }
@@ -194,15 +181,6 @@ fn pump(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn datagram_uses_the_binary_form_for_newlines() {
-        let d = datagram(&[("A", "x".into()), ("B", "1\n2".into())]);
-        let mut want = b"A=x\nB\n".to_vec();
-        want.extend_from_slice(&3u64.to_le_bytes());
-        want.extend_from_slice(b"1\n2\n");
-        assert_eq!(d, want);
-    }
 
     #[test]
     fn entries_read_back_as_events() {

@@ -61,7 +61,7 @@ pub struct EventsConf {
 pub const DEFAULT_MAX_SIZE: u64 = 1_000_000;
 
 /// Where the journal's native socket is.
-pub const JOURNAL_SOCKET: &str = "/run/systemd/journal/socket";
+pub const JOURNAL_SOCKET: &str = crate::sys::journal::SOCKET;
 
 impl EventsConf {
     /// The default file log: `events/events.log` under the runtime directory (as podman's

@@ -13,7 +13,8 @@ pub enum ImageError {
     FilterKey(String),
     #[error("`{0}`: a name with only a digest cannot be used as a tag")]
     DigestOnlyTag(String),
-    #[error("`{name}`: tag not known for image `{}`", image.short())]
+    /// podman's words (the image is the one the command named).
+    #[error("{name}: tag not known")]
     TagNotKnown { name: String, image: Digest },
     #[error("format `docker-dir` (docker schema 2 directory) is not supported: use oci-dir")]
     DockerDir,

@@ -26,7 +26,7 @@ pub use remove::{RemoveOptions, prune, remove};
 pub use save::{SaveFormat, SaveOptions, save};
 
 use super::{Ctx, EngineError};
-use crate::oci::{Digest, ImageConfig, Manifest, ManifestKind};
+use crate::oci::{Digest, ImageConfig, Manifest, ManifestKind, Reference};
 use crate::store::{ImageRecord, Store};
 
 /// A current-thread network runtime and a registry client, alive only for one pull or push (no runtime
@@ -45,7 +45,7 @@ pub(crate) fn registry_client(
         tls_verify,
         credentials,
         auth: ctx.auth.clone(),
-        conf: ctx.registries.clone(),
+        conf: ctx.registries.get()?.clone(),
         user_agent: format!("roost/{}", env!("CARGO_PKG_VERSION")),
         retries,
         timeout: ctx.registry_timeout,
@@ -208,16 +208,37 @@ pub fn tag(ctx: &Ctx, source: &str, targets: &[String]) -> Result<(), EngineErro
 }
 
 /// `untag IMAGE [NAME...]`: remove the given names (all names when none is given). Returns what was removed.
+///
+/// A NAME with a digest (`repo:tag@sha256:…`, `repo@sha256:…`) names no tag: an image is known by its
+/// digests apart from its names (`RepoDigests`), and, as in podman, untagging does not remove those.
+/// Such a NAME is accepted when it is one of the image's digests, and removes nothing.
 pub fn untag(ctx: &Ctx, image: &str, names: &[String]) -> Result<Vec<String>, EngineError> {
     let mut store = ctx.store()?;
     let id = lookup(&store, image)?;
     let rec = store
         .image(&id)?
         .ok_or_else(|| EngineError::ImageNotKnown(image.to_string()))?;
+    let mut tagged = Vec::new();
+    for n in names {
+        match Reference::parse(n)?.digest() {
+            Some(d) if rec.digests.contains(d) => {}
+            Some(_) => {
+                return Err(ImageError::TagNotKnown {
+                    name: n.clone(),
+                    image: id.clone(),
+                }
+                .into());
+            }
+            None => tagged.push(n.clone()),
+        }
+    }
+    if !names.is_empty() && tagged.is_empty() {
+        return Ok(Vec::new());
+    }
     let targets: Vec<String> = if names.is_empty() {
         rec.names.clone()
     } else {
-        names
+        tagged
             .iter()
             .map(|n| {
                 let full = normalize_name(n)?;

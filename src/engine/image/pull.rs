@@ -88,7 +88,7 @@ pub fn pull(
     let candidates: Vec<Reference> = if reference.is_qualified() {
         vec![reference.clone()]
     } else {
-        ctx.registries.candidates(&reference)?
+        ctx.registries.get()?.candidates(&reference)?
     };
     let store = ctx.store()?;
     store.clean_staging();

@@ -201,16 +201,22 @@ fn remove_images(
     Ok(report)
 }
 
-/// `image prune`: remove dangling images (with `all`, every image), and layers nothing uses.
+/// `image prune`: remove dangling images (with `all`, every image) that no container uses, and
+/// layers nothing uses.
 pub fn prune(ctx: &Ctx, all: bool, users: &dyn Users) -> Result<Vec<Digest>, EngineError> {
     let Some(mut store) = ctx.store_if_exists()? else {
         return Ok(Vec::new());
     };
     store.clean_staging();
     users.reclaim(ctx, &mut store)?;
+    let used: std::collections::HashSet<Digest> = store
+        .containers()?
+        .into_iter()
+        .map(|c| c.image_id)
+        .collect();
     let mut report = RemoveReport::default();
     for rec in store.images()? {
-        if all || rec.names.is_empty() {
+        if (all || rec.names.is_empty()) && !used.contains(&rec.id) {
             delete(&mut store, &rec.id, &mut report)?;
         }
     }

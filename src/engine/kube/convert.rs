@@ -61,9 +61,34 @@ pub struct PodContext<'a> {
     pub pod_name: &'a str,
     pub pod_id: &'a str,
     pub spec: &'a PodSpec,
+    /// The pod's annotations (with `--annotation`): every container gets them, and podman's
+    /// auto-update ones become labels.
+    pub annotations: &'a BTreeMap<String, String>,
+    /// Labels of every container (`PODMAN_SYSTEMD_UNIT`).
+    pub labels: BTreeMap<String, String>,
     pub sources: &'a Sources,
     pub volumes: &'a BTreeMap<String, Prepared>,
     pub tls_verify: Option<bool>,
+    /// `--log-driver` and `--log-opt`.
+    pub log_driver: Option<String>,
+    pub log_opts: crate::engine::container::logs::LogOptions,
+    /// The caller's ids (the pod holds the user namespace: no mode here).
+    pub userns: crate::engine::container::idmap::UsernsRequest,
+}
+
+/// podman's auto-update annotations: `io.containers.autoupdate` (every container of the pod) and
+/// `io.containers.autoupdate/NAME` (container NAME, first) become the container's
+/// `io.containers.autoupdate` label, which `auto-update` reads.
+fn auto_update_labels(
+    annotations: &BTreeMap<String, String>,
+    container: &str,
+    labels: &mut BTreeMap<String, String>,
+) {
+    let key = crate::engine::systemd::autoupdate::AUTO_UPDATE_LABEL;
+    let own = annotations.get(&format!("{key}/{container}"));
+    if let Some(v) = own.or_else(|| annotations.get(key)) {
+        labels.insert(key.to_string(), v.clone());
+    }
 }
 
 fn invalid(object: &str, field: &str, value: &str, why: &str) -> EngineError {
@@ -121,8 +146,15 @@ pub fn container_options(
             ));
         }
     };
+    let mut labels = pod.labels.clone();
+    auto_update_labels(pod.annotations, &c.name, &mut labels);
     let mut opts = CreateOptions {
         image: c.image.clone(),
+        labels,
+        annotations: pod.annotations.clone(),
+        log_driver: pod.log_driver.clone(),
+        log_opts: pod.log_opts.clone(),
+        userns: pod.userns.clone(),
         name: Some(format!("{}-{}", pod.pod_name, c.name)),
         entrypoint: (!c.command.is_empty())
             .then(|| serde_json::to_string(&c.command).expect("strings serialize")),
@@ -137,6 +169,9 @@ pub fn container_options(
         resources: resources(c, &object)?,
         pod: Some(pod.pod_id.to_string()),
         tls_verify: pod.tls_verify,
+        // podman's default for kube containers: a unit's NOTIFY_SOCKET is the service
+        // container's (engine::pod::service), never theirs.
+        sdnotify: crate::engine::container::sdnotify::SdNotifyMode::Ignore,
         ..CreateOptions::default()
     };
     apply_security(&mut opts, &security);

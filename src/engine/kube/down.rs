@@ -82,7 +82,7 @@ pub(super) fn remove(ctx: &Ctx, m: &Manifest, force: bool) -> Result<DownReport,
             .iter()
             .filter_map(|c| c.metadata.name.clone())
             .collect();
-        for (_, _, spec) in super::play::pods_of(m) {
+        for super::play::PodDef { spec, .. } in super::play::pods_of(m) {
             for v in spec
                 .volumes
                 .iter()

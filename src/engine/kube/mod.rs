@@ -14,6 +14,7 @@ mod types;
 
 use std::path::PathBuf;
 
+pub use crate::engine::pod::service::Propagation;
 pub use down::{DownReport, down};
 pub use generate::{GenerateOptions, generate};
 pub use parse::{Manifest, parse};

@@ -1,6 +1,7 @@
 //! `kube play`: Secrets become roost secrets, PersistentVolumeClaims named volumes, and each Pod (and
 //! each replica of a Deployment) a pod with its containers, started unless `start` is off. A pod that
-//! cannot be made completely is removed again.
+//! cannot be made completely is removed again. With `--service-container` a service container
+//! stands for the pods (made first, started last: see `engine::pod::service`).
 use std::collections::BTreeMap;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -11,10 +12,14 @@ use super::convert::{self, PodContext, Prepared, Sources};
 use super::types::{PodSpec, Volume};
 use super::{KubeError, Manifest};
 use crate::engine::build::BuildProgress;
+use crate::engine::container::idmap::UsernsRequest;
+use crate::engine::container::logs::LogOptions;
 use crate::engine::container::network_settings::NetworkRequest;
 use crate::engine::image::PullProgress;
 use crate::engine::pod::CreatePodOptions;
+use crate::engine::pod::service::{self, Propagation};
 use crate::engine::{Ctx, EngineError};
+use crate::network::PortMapping;
 
 /// The label of the roost secrets `kube play` makes from Secret documents.
 const KUBE_LABEL: &str = "io.roost.kube";
@@ -37,6 +42,35 @@ pub struct PlayOptions {
     /// the image is not in the store.
     pub build: Option<bool>,
     pub tls_verify: Option<bool>,
+    /// `--service-container` (with `--service-exit-code-propagation`): a service container stands
+    /// for the pods (engine::pod::service).
+    pub service_container: Option<Propagation>,
+    /// `--annotation`: added to every pod's annotations, which every container of the pod gets.
+    pub annotations: BTreeMap<String, String>,
+    /// `--configmap`: (how errors name it, text) of YAML files of ConfigMaps, which the pods use as
+    /// if they were in the played file.
+    pub config_map_files: Vec<(String, String)>,
+    /// `--publish`: each replaces the publication of the same container port in the YAML, or adds
+    /// one.
+    pub publish: Vec<PortMapping>,
+    /// `--log-driver` and `--log-opt`, for every container.
+    pub log_driver: Option<String>,
+    pub log_opts: LogOptions,
+    /// `--userns` of the pods (mode None: roost's own namespace), with the caller's ids, which
+    /// their containers need too.
+    pub userns: UsernsRequest,
+    /// The systemd unit that plays the file (`PODMAN_SYSTEMD_UNIT`): recorded as a label of every
+    /// container, as `run` does, so `auto-update` knows the unit to restart.
+    pub systemd_unit: Option<String>,
+}
+
+/// A pod of the file: its name, labels, annotations (with `--annotation`) and spec.
+#[derive(Debug, Clone)]
+pub(super) struct PodDef {
+    pub name: String,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    pub spec: PodSpec,
 }
 
 #[derive(Debug, Clone)]
@@ -50,28 +84,41 @@ pub struct PlayReport {
     pub volumes: Vec<String>,
     pub secrets: Vec<String>,
     pub pods: Vec<PlayedPod>,
+    /// The service container's id (`--service-container`).
+    pub service: Option<String>,
 }
 
-/// The pods a file describes: (pod name, labels, spec), Deployments' replicas as `NAME-pod` (one
-/// replica, podman's name) or `NAME-pod-0` … `NAME-pod-N-1`.
-pub(super) fn pods_of(m: &Manifest) -> Vec<(String, BTreeMap<String, String>, PodSpec)> {
+/// The pods a file describes, Deployments' replicas as `NAME-pod` (one replica, podman's name) or
+/// `NAME-pod-0` … `NAME-pod-N-1`.
+pub(super) fn pods_of(m: &Manifest) -> Vec<PodDef> {
     let mut out = Vec::new();
     for p in &m.pods {
-        let name = p.metadata.name.clone().unwrap_or_default();
-        out.push((name, p.metadata.labels.clone(), p.spec.clone()));
+        out.push(PodDef {
+            name: p.metadata.name.clone().unwrap_or_default(),
+            labels: p.metadata.labels.clone(),
+            annotations: p.metadata.annotations.clone(),
+            spec: p.spec.clone(),
+        });
     }
     for d in &m.deployments {
         let base = d.metadata.name.clone().unwrap_or_default();
         let replicas = d.spec.replicas.unwrap_or(1);
         let mut labels = d.metadata.labels.clone();
         labels.extend(d.spec.template.metadata.labels.clone());
+        let mut annotations = d.metadata.annotations.clone();
+        annotations.extend(d.spec.template.metadata.annotations.clone());
         for i in 0..replicas {
             let name = if replicas == 1 {
                 format!("{base}-pod")
             } else {
                 format!("{base}-pod-{i}")
             };
-            out.push((name, labels.clone(), d.spec.template.spec.clone()));
+            out.push(PodDef {
+                name,
+                labels: labels.clone(),
+                annotations: annotations.clone(),
+                spec: d.spec.template.spec.clone(),
+            });
         }
     }
     out
@@ -84,18 +131,23 @@ pub fn play(
     build: &dyn BuildProgress,
 ) -> Result<PlayReport, EngineError> {
     let manifest = super::parse(&opts.source_name, &opts.text)?;
-    let pods = pods_of(&manifest);
-    check_pods(&pods)?;
+    let extra_maps = config_map_files(&manifest, &opts.config_map_files)?;
+    let mut pods = pods_of(&manifest);
+    for p in &mut pods {
+        p.annotations.extend(opts.annotations.clone());
+    }
+    check_pods(&pods, &opts.publish)?;
     if opts.replace {
         super::down::remove(ctx, &manifest, false)?;
     }
-    for (name, _, _) in &pods {
-        if crate::engine::pod::exists(ctx, name)? {
-            return Err(KubeError::PodExists(name.clone()).into());
+    for p in &pods {
+        if crate::engine::pod::exists(ctx, &p.name)? {
+            return Err(KubeError::PodExists(p.name.clone()).into());
         }
     }
     let mut report = PlayReport::default();
-    let sources = sources(ctx, &manifest, &mut report)?;
+    let mut sources = sources(ctx, &manifest, &mut report)?;
+    add_config_maps(&mut sources, &extra_maps)?;
     for c in &manifest.claims {
         let name = c.metadata.name.clone().unwrap_or_default();
         if !crate::engine::volume::exists(ctx, &name)? {
@@ -112,19 +164,133 @@ pub fn play(
         }
     }
     build_images(ctx, opts, &pods, build)?;
-    for (name, labels, spec) in &pods {
-        report
-            .pods
-            .push(play_pod(ctx, opts, name, labels, spec, &sources, pull)?);
+    if let Some(propagation) = opts.service_container {
+        let labels = unit_label(opts);
+        report.service = Some(service::create(ctx, propagation, labels, pull)?.record.id);
     }
+    let played = play_pods(ctx, opts, &pods, &sources, report.service.as_deref(), pull);
+    if let Some(id) = report.service.as_deref() {
+        match &played {
+            Ok(_) if opts.start => service::start(ctx, id)?,
+            Ok(_) => {}
+            Err(_) => service::discard_if_unused(ctx, id),
+        }
+    }
+    report.pods = played?;
     Ok(report)
 }
 
-/// What roost refuses before making anything: init containers, and host ports that several replicas
-/// would each need.
-fn check_pods(pods: &[(String, BTreeMap<String, String>, PodSpec)]) -> Result<(), EngineError> {
+/// Each pod, made (and started unless `--start=false`) in turn.
+fn play_pods(
+    ctx: &Ctx,
+    opts: &PlayOptions,
+    pods: &[PodDef],
+    sources: &Sources,
+    service: Option<&str>,
+    pull: &dyn PullProgress,
+) -> Result<Vec<PlayedPod>, EngineError> {
+    pods.iter()
+        .map(|def| {
+            let pod = PodToPlay { def, service };
+            play_pod(ctx, opts, &pod, sources, pull)
+        })
+        .collect()
+}
+
+/// One pod of the file, and the service container that stands for it (if any).
+struct PodToPlay<'a> {
+    def: &'a PodDef,
+    service: Option<&'a str>,
+}
+
+/// `PODMAN_SYSTEMD_UNIT=<unit>` when a systemd unit plays the file.
+fn unit_label(opts: &PlayOptions) -> BTreeMap<String, String> {
+    opts.systemd_unit
+        .iter()
+        .map(|u| (crate::engine::systemd::UNIT_VARIABLE.to_string(), u.clone()))
+        .collect()
+}
+
+/// The ConfigMaps of the `--configmap` files: files of ConfigMap documents only, whose names the
+/// played file does not define too.
+fn config_map_files(
+    m: &Manifest,
+    files: &[(String, String)],
+) -> Result<Vec<super::types::ConfigMap>, EngineError> {
+    let mut out: Vec<(super::types::ConfigMap, &str)> = Vec::new();
+    for (file, text) in files {
+        let parsed = super::parse(file, text)?;
+        let others = [
+            ("Pod", parsed.pods.len()),
+            ("Deployment", parsed.deployments.len()),
+            ("PersistentVolumeClaim", parsed.claims.len()),
+            ("Secret", parsed.secrets.len()),
+        ];
+        if let Some((kind, _)) = others.iter().find(|(_, n)| *n > 0) {
+            return Err(KubeError::Unsupported {
+                object: format!("--configmap file `{file}`"),
+                field: format!("kind {kind}"),
+                why: "a --configmap file holds ConfigMaps only".into(),
+            }
+            .into());
+        }
+        if parsed.config_maps.is_empty() {
+            return Err(KubeError::Invalid {
+                object: format!("--configmap file `{file}`"),
+                field: "kind".into(),
+                value: String::new(),
+                why: "it holds no ConfigMap".into(),
+            }
+            .into());
+        }
+        for cm in parsed.config_maps {
+            let name = cm.metadata.name.clone().unwrap_or_default();
+            let in_yaml = m
+                .config_maps
+                .iter()
+                .any(|c| c.metadata.name.as_deref() == Some(name.as_str()));
+            let earlier = out
+                .iter()
+                .find(|(c, _)| c.metadata.name.as_deref() == Some(name.as_str()))
+                .map(|(_, f)| *f);
+            if in_yaml || earlier.is_some() {
+                let other = earlier.map_or(String::from("the played file"), |f| {
+                    format!("--configmap file `{f}`")
+                });
+                return Err(KubeError::Invalid {
+                    object: format!("--configmap file `{file}`"),
+                    field: "ConfigMap".into(),
+                    value: name,
+                    why: format!("{other} defines it too"),
+                }
+                .into());
+            }
+            out.push((cm, file));
+        }
+    }
+    Ok(out.into_iter().map(|(c, _)| c).collect())
+}
+
+/// What roost refuses before making anything: init containers, host ports that several replicas
+/// would each need (the YAML's hostPorts and `--publish`'s).
+fn check_pods(pods: &[PodDef], publish: &[PortMapping]) -> Result<(), EngineError> {
+    if pods.len() > 1
+        && let Some(p) = publish.iter().find(|p| p.host_port != 0)
+    {
+        return Err(KubeError::Invalid {
+            object: format!("pod `{}`", pods[1].name),
+            field: "--publish".into(),
+            value: format!("{}:{}", p.host_port, p.container_port),
+            why: format!(
+                "the file makes {} pods, and each would publish host port {} (give no host port, or play a file of one pod)",
+                pods.len(),
+                p.host_port
+            ),
+        }
+        .into());
+    }
     let mut host_ports: BTreeMap<(u16, String), &str> = BTreeMap::new();
-    for (name, _, spec) in pods {
+    for PodDef { name, spec, .. } in pods {
         if spec.init_containers.is_some() {
             return Err(KubeError::Unsupported {
                 object: format!("pod `{name}`"),
@@ -176,11 +342,9 @@ fn decode(object: &str, key: &str, v: &str) -> Result<Vec<u8>, EngineError> {
         })
 }
 
-/// The ConfigMaps and Secrets of the file; Secrets are also stored as roost secrets (a JSON object
-/// of their keys), as podman does, so later plays can refer to them.
-fn sources(ctx: &Ctx, m: &Manifest, report: &mut PlayReport) -> Result<Sources, EngineError> {
-    let mut s = Sources::default();
-    for cm in &m.config_maps {
+/// ConfigMaps' keys (data, and binaryData decoded), by name.
+fn add_config_maps(s: &mut Sources, maps: &[super::types::ConfigMap]) -> Result<(), EngineError> {
+    for cm in maps {
         let name = cm.metadata.name.clone().unwrap_or_default();
         let object = format!("ConfigMap `{name}`");
         let mut data: BTreeMap<String, Vec<u8>> = cm
@@ -193,6 +357,14 @@ fn sources(ctx: &Ctx, m: &Manifest, report: &mut PlayReport) -> Result<Sources, 
         }
         s.config_maps.insert(name, data);
     }
+    Ok(())
+}
+
+/// The ConfigMaps and Secrets of the file; Secrets are also stored as roost secrets (a JSON object
+/// of their keys), as podman does, so later plays can refer to them.
+fn sources(ctx: &Ctx, m: &Manifest, report: &mut PlayReport) -> Result<Sources, EngineError> {
+    let mut s = Sources::default();
+    add_config_maps(&mut s, &m.config_maps)?;
     for sec in &m.secrets {
         let name = sec.metadata.name.clone().unwrap_or_default();
         let object = format!("Secret `{name}`");
@@ -233,14 +405,14 @@ fn sources(ctx: &Ctx, m: &Manifest, report: &mut PlayReport) -> Result<Sources, 
 fn build_images(
     ctx: &Ctx,
     opts: &PlayOptions,
-    pods: &[(String, BTreeMap<String, String>, PodSpec)],
+    pods: &[PodDef],
     progress: &dyn BuildProgress,
 ) -> Result<(), EngineError> {
     if opts.build == Some(false) {
         return Ok(());
     }
     let mut done = Vec::new();
-    for c in pods.iter().flat_map(|(_, _, s)| &s.containers) {
+    for c in pods.iter().flat_map(|p| &p.spec.containers) {
         if done.contains(&c.image) {
             continue;
         }
@@ -280,6 +452,10 @@ fn build_images(
             pull: crate::engine::image::PullPolicy::Missing,
             network: None,
             tls_verify: opts.tls_verify,
+            ulimits: Vec::new(),
+            ignore: None,
+            seccomp: None,
+            no_new_privileges: false,
         };
         crate::engine::build::build(ctx, bo, progress)?;
     }
@@ -296,7 +472,8 @@ fn io(op: &'static str, path: &Path, source: std::io::Error) -> EngineError {
 }
 
 /// The pod's network: `--network`, or host with hostNetwork; its published ports are every
-/// container's hostPort.
+/// container's hostPort, each replaced by the `--publish` of the same container port (and
+/// protocol), and the other `--publish`es.
 fn pod_network(
     opts: &PlayOptions,
     name: &str,
@@ -322,6 +499,8 @@ fn pod_network(
             }
         })?);
     }
+    publish.retain(|p| !opts.publish.iter().any(|o| covers(o, p)));
+    publish.extend(opts.publish.iter().cloned());
     let mode = if spec.host_network == Some(true) && opts.network.is_empty() {
         "host".to_string()
     } else {
@@ -334,15 +513,21 @@ fn pod_network(
     })
 }
 
+/// Whether `--publish` mapping `o` is for the container port (and protocol) of `p`.
+fn covers(o: &PortMapping, p: &PortMapping) -> bool {
+    let start = u32::from(o.container_port);
+    let end = start + u32::from(o.range.max(1));
+    o.protocol == p.protocol && (start..end).contains(&u32::from(p.container_port))
+}
+
 fn play_pod(
     ctx: &Ctx,
     opts: &PlayOptions,
-    name: &str,
-    labels: &BTreeMap<String, String>,
-    spec: &PodSpec,
+    pod: &PodToPlay,
     sources: &Sources,
     pull: &dyn PullProgress,
 ) -> Result<PlayedPod, EngineError> {
+    let (name, labels, spec) = (pod.def.name.as_str(), &pod.def.labels, &pod.def.spec);
     let pod_opts = CreatePodOptions {
         name: Some(name.to_string()),
         labels: labels.clone(),
@@ -352,10 +537,12 @@ fn play_pod(
         networks: opts.networks.clone(),
         create_command: vec!["kube".into(), "play".into(), opts.source_name.clone()],
         tls_verify: opts.tls_verify,
+        service_container: pod.service.map(str::to_string),
+        userns: opts.userns.clone(),
         ..Default::default()
     };
     let record = crate::engine::pod::create(ctx, &pod_opts, pull)?;
-    let made = fill_pod(ctx, opts, &record, spec, sources, pull);
+    let made = fill_pod(ctx, opts, &record, pod.def, sources, pull);
     if made.is_err()
         && let Ok(pod) = crate::engine::pod::find(ctx, &record.id)
     {
@@ -368,28 +555,40 @@ fn fill_pod(
     ctx: &Ctx,
     opts: &PlayOptions,
     record: &crate::engine::pod::PodRecord,
-    spec: &PodSpec,
+    def: &PodDef,
     sources: &Sources,
     pull: &dyn PullProgress,
 ) -> Result<PlayedPod, EngineError> {
+    let spec = &def.spec;
     let files = super::pod_files(ctx, &record.id);
     let volumes = prepare_volumes(ctx, &record.name, &files, &spec.volumes, sources)?;
     let pc = PodContext {
         pod_name: &record.name,
         pod_id: &record.id,
         spec,
+        annotations: &def.annotations,
+        labels: unit_label(opts),
         sources,
         volumes: &volumes,
         tls_verify: opts.tls_verify,
+        log_driver: opts.log_driver.clone(),
+        log_opts: opts.log_opts.clone(),
+        userns: UsernsRequest {
+            mode: None,
+            uidmap: Vec::new(),
+            gidmap: Vec::new(),
+            ..opts.userns.clone()
+        },
     };
     let mut containers = Vec::new();
     for c in &spec.containers {
         let o = convert::container_options(ctx, &pc, c)?;
         containers.push(crate::engine::container::create(ctx, &o, pull)?.record.id);
     }
+    // The service container (if any) starts once every pod runs (`play`).
     if opts.start {
         let pod = crate::engine::pod::find(ctx, &record.id)?;
-        crate::engine::pod::start(ctx, &pod)?;
+        crate::engine::pod::start_containers(ctx, &pod)?;
     }
     Ok(PlayedPod {
         id: record.id.clone(),

@@ -2,7 +2,7 @@
 //! the fields roost supports (k8s-openapi's types would cost minutes of compile time for the few
 //! dozen fields used here). Fields a typo could silently lose are refused (`deny_unknown_fields`, so
 //! the YAML parser names the field and its line); Kubernetes fields that do not change how a
-//! container runs here (status, annotations, probes, scheduling hints …) are listed and ignored.
+//! container runs here (status, probes, scheduling hints …) are listed and ignored.
 // The `Ignored` fields exist so that the parser accepts them; nothing reads them.
 #![allow(dead_code)]
 

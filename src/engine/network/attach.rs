@@ -28,6 +28,8 @@ enum Phase {
     Pasta(network::helper::Starting),
     Slirp(network::slirp::Starting),
     Up(Running),
+    /// `--network slirp`: libslirp in a thread of ours.
+    Builtin(network::builtin::Running),
 }
 
 /// Attaches a container's network for one run: once the container's namespaces exist, while it
@@ -66,11 +68,28 @@ impl NetworkAttachment {
         self.phase = Phase::Idle;
     }
 
+    /// Kill the user-mode helper; wait for its death only when it holds host ports (`-p`), which
+    /// must be free before anyone sees the container ended. A helper without any is reaped by
+    /// [`NetworkAttachment::stop_and_wait`] later: its death tears down its tap device, tens of
+    /// milliseconds that `stop` and `rm -f` need not wait for.
+    pub fn release(&mut self) {
+        if !self.ports.is_empty() {
+            return self.stop_and_wait();
+        }
+        if let Phase::Up(r) = &mut self.phase {
+            r.kill();
+        } else {
+            self.phase = Phase::Idle;
+        }
+    }
+
     /// Kill the user-mode helper without waiting for it: the caller exits soon after (a
     /// foreground `run`), and the kernel's teardown of the helper's tap device need not delay it.
     pub fn abandon(&mut self) {
-        if let Phase::Up(r) = &mut self.phase {
-            r.abandon();
+        match &mut self.phase {
+            Phase::Up(r) => r.abandon(),
+            Phase::Builtin(r) => r.abandon(),
+            _ => {}
         }
     }
 }
@@ -129,6 +148,14 @@ impl Attach for NetworkAttachment {
             Phase::Slirp(s) => Phase::Up(s.wait().map_err(with_hint)?),
             other => other,
         };
+        Ok(())
+    }
+
+    fn tap(&mut self, tap: std::os::fd::OwnedFd) -> Result<(), AttachError> {
+        if let Mode::Builtin(o) = &self.mode {
+            let running = network::builtin::start(tap, o, &self.ports).map_err(with_hint)?;
+            self.phase = Phase::Builtin(running);
+        }
         Ok(())
     }
 }

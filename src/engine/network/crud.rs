@@ -137,6 +137,8 @@ pub fn remove(ctx: &Ctx, keys: &[String], force: bool, users: &dyn Users) -> Rem
     for k in keys {
         match remove_one(ctx, k, force, users) {
             Ok(name) => report.removed.push(name),
+            // podman: with --force, a network that does not exist is not an error.
+            Err(EngineError::Network(NetworkError::NotFound(_))) if force => {}
             Err(e) => report.errors.push(e),
         }
     }

@@ -37,6 +37,10 @@ pub enum NetFlagError {
          create one with `roost network create NET` and run both containers with `--network NET` (they then reach each other by name)"
     )]
     LinkNeedsBridge { link: String, mode: String },
+    #[error(
+        "--network slirp needs libslirp (libslirp.so.0), which cannot be loaded here ({0}); install it (Debian's libslirp0, Fedora's libslirp) or use --network pasta or slirp4netns"
+    )]
+    NoLibslirp(String),
     #[error("cannot join the network of container `{0}`: it is not running")]
     JoinNotRunning(String),
 }

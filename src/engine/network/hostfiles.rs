@@ -49,7 +49,7 @@ fn host_address(exclude: &[Ipv4Addr]) -> Option<Ipv4Addr> {
 /// container's own address, which pasta copies from the host), or none at all.
 fn addresses(mode: &Mode, conf: &network::NetworkConf) -> (Option<String>, Option<String>) {
     let (own, host) = match mode {
-        Mode::Slirp4netns(o) => (
+        Mode::Slirp4netns(o) | Mode::Builtin(o) => (
             Some(network::slirp::guest_addr(o)),
             if o.allow_host_loopback {
                 Some(network::slirp::gateway(o))
@@ -96,10 +96,11 @@ pub fn hosts_file(
         return Ok(None);
     }
     if net.mode == Mode::Host {
-        return Ok(Some(host_network_hosts(net)));
+        return Ok(Some(host_network_hosts(net, conf)));
     }
     let (own, host) = addresses(&net.mode, conf);
-    let mut s = String::from(
+    let mut s = base_hosts(conf);
+    s.push_str(
         "127.0.0.1\tlocalhost localhost.localdomain localhost4 localhost4.localdomain4\n\
          ::1\tlocalhost localhost.localdomain localhost6 localhost6.localdomain6\n",
     );
@@ -117,24 +118,76 @@ pub fn hosts_file(
             "{h}\thost.containers.internal host.docker.internal\n"
         ));
     }
-    let own = own.unwrap_or_else(|| "127.0.1.1".into());
-    s.push_str(&format!("{own}\t{} {}\n", net.hostname, net.name));
+    // A host name the file already names keeps that entry (podman adds none of its own then).
+    if !names_host(&s, &net.hostname) {
+        let own = own.unwrap_or_else(|| "127.0.1.1".into());
+        s.push_str(&format!("{own}\t{} {}\n", net.hostname, net.name));
+    }
     Ok(Some(s))
 }
 
-/// /etc/hosts on the host network: the host's own, with `--add-host` entries and the container's name.
-fn host_network_hosts(net: &ContainerNetwork) -> String {
+/// containers.conf's `base_hosts_file`: the entries every container's /etc/hosts starts with
+/// (an absolute path; `none` or unset: none).
+fn base_hosts(conf: &network::NetworkConf) -> String {
+    let Some(path) = conf
+        .base_hosts_file
+        .as_deref()
+        .filter(|p| p.starts_with('/'))
+    else {
+        return String::new();
+    };
+    match std::fs::read_to_string(path) {
+        Ok(text) => text
+            .lines()
+            .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+            .map(|l| format!("{l}\n"))
+            .collect(),
+        Err(e) => {
+            tracing::warn!("ignoring base_hosts_file `{path}`: {e}");
+            String::new()
+        }
+    }
+}
+
+/// Whether an entry of hosts-file text `hosts` names `name`.
+fn names_host(hosts: &str, name: &str) -> bool {
+    hosts.lines().any(|l| {
+        let entry = l.split('#').next().unwrap_or_default();
+        entry.split_whitespace().skip(1).any(|n| n == name)
+    })
+}
+
+/// /etc/hosts on the host network: the host's own, with `--add-host` entries, the host itself as
+/// `host.containers.internal` (its loopback, which the container shares; containers.conf's
+/// `host_containers_internal_ip` wins) and the container's name.
+fn host_network_hosts(net: &ContainerNetwork, conf: &network::NetworkConf) -> String {
     let host = std::fs::read_to_string("/etc/hosts").unwrap_or_default();
     let mut extra = String::new();
     for (h, ip) in &net.settings.add_hosts {
+        let ip = if ip == "host-gateway" {
+            "127.0.0.1"
+        } else {
+            ip
+        };
         extra.push_str(&format!("{ip}\t{h}\n"));
+    }
+    match conf.host_containers_internal_ip.as_deref() {
+        Some("none") => {}
+        ip => extra.push_str(&format!(
+            "{}\thost.containers.internal host.docker.internal\n",
+            ip.unwrap_or("127.0.0.1")
+        )),
     }
     format!("{host}\n{extra}127.0.1.1\t{} {}\n", net.hostname, net.name)
 }
 
 /// /etc/resolv.conf: `--dns*` flags over the host's file; slirp4netns answers DNS itself at `.3`,
 /// and a loopback server of the host cannot be reached from a namespace of our own.
-pub fn resolv_conf(net: &ContainerNetwork, host_resolv: &str) -> String {
+pub fn resolv_conf(
+    net: &ContainerNetwork,
+    conf: &network::NetworkConf,
+    host_resolv: &str,
+) -> String {
     let n = &net.settings;
     let mode = &net.mode;
     let mut servers: Vec<String> = Vec::new();
@@ -155,22 +208,21 @@ pub fn resolv_conf(net: &ContainerNetwork, host_resolv: &str) -> String {
             _ => {}
         }
     }
-    if let Mode::Slirp4netns(o) = mode {
+    if let Mode::Slirp4netns(o) | Mode::Builtin(o) = mode {
         servers = vec![network::slirp::dns(o).to_string()];
     }
-    if !n.dns.is_empty() {
-        servers = n.dns.clone();
+    // containers.conf's settings, then the flags', replace the host's (podman).
+    let chosen = |conf: &[String], flags: &[String]| -> Option<Vec<String>> {
+        (!conf.is_empty() || !flags.is_empty()).then(|| conf.iter().chain(flags).cloned().collect())
+    };
+    if let Some(s) = chosen(&conf.dns_servers, &n.dns) {
+        servers = s;
     }
-    if !n.dns_search.is_empty() {
-        search = n
-            .dns_search
-            .iter()
-            .filter(|s| s.as_str() != ".")
-            .cloned()
-            .collect();
+    if let Some(s) = chosen(&conf.dns_searches, &n.dns_search) {
+        search = s.into_iter().filter(|s| s.as_str() != ".").collect();
     }
-    if !n.dns_options.is_empty() {
-        options = n.dns_options.clone();
+    if let Some(o) = chosen(&conf.dns_options, &n.dns_options) {
+        options = o;
     }
     let mut s = String::new();
     if !search.is_empty() {
@@ -308,7 +360,11 @@ fn network_dns(ctx: &Ctx, networks: &BTreeMap<String, PerNetwork>) -> NetworkDns
 /// a network with DNS), keeping its search domains and options, unless `--dns` chose servers. The
 /// file is rewritten in place: the container bind-mounts it.
 fn use_network_dns(ctx: &Ctx, net: &ContainerNetwork) {
-    let e = network_dns(ctx, &net.networks);
+    let mut e = network_dns(ctx, &net.networks);
+    // Search domains of the user's (containers.conf or --dns-search) replace the networks' own.
+    if !ctx.network_conf.dns_searches.is_empty() || !net.settings.dns_search.is_empty() {
+        e.search.clear();
+    }
     if e.nameservers.is_empty() || !net.settings.dns.is_empty() {
         return;
     }
@@ -358,6 +414,7 @@ mod tests {
         assert!(hosts.ends_with("10.0.2.100\tabc web\n"), "{hosts}");
         let r = resolv_conf(
             &c,
+            &conf,
             "nameserver 127.0.0.53\nsearch example.org\noptions edns0\n",
         );
         assert_eq!(
@@ -433,10 +490,18 @@ mod tests {
                 .unwrap()
                 .is_none()
         );
-        let r = resolv_conf(&c, "nameserver 10.255.255.53\nsearch example.org\n");
+        let r = resolv_conf(
+            &c,
+            &network::NetworkConf::default(),
+            "nameserver 10.255.255.53\nsearch example.org\n",
+        );
         assert_eq!(r, "nameserver 192.0.2.53\noptions ndots:2\n");
         let c = container("pasta", NetworkSpec::default());
-        let r = resolv_conf(&c, "nameserver 127.0.0.53\nnameserver 10.255.255.53\n");
+        let r = resolv_conf(
+            &c,
+            &network::NetworkConf::default(),
+            "nameserver 127.0.0.53\nnameserver 10.255.255.53\n",
+        );
         assert_eq!(r, "nameserver 10.255.255.53\n");
     }
 

@@ -67,7 +67,7 @@ fn layer() -> Result<Vec<u8>, EngineError> {
 }
 
 /// The infra image, made from the built-in layer the first time it is needed.
-fn ensure_image(ctx: &Ctx, store: &Store) -> Result<(), EngineError> {
+pub(super) fn ensure_image(ctx: &Ctx, store: &Store) -> Result<(), EngineError> {
     if crate::engine::image::lookup(store, INFRA_IMAGE).is_ok() {
         return Ok(());
     }
@@ -134,6 +134,12 @@ pub(super) fn create(
         stop_timeout: Some(10),
         pod: Some(pod.id.clone()),
         pod_infra: true,
+        // The pod's containers, or its service container, speak to a systemd unit: never the infra.
+        sdnotify: container::sdnotify::SdNotifyMode::Ignore,
+        userns: container::idmap::UsernsRequest {
+            mode: pod.userns.clone(),
+            ..opts.userns.clone()
+        },
         ..CreateOptions::default()
     };
     container::create(ctx, &c, progress)

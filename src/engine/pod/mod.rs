@@ -1,9 +1,11 @@
 //! Pods (podman's pod model): containers that share network, IPC and UTS namespaces (and with
-//! `--share pid` the pid namespace), held by an infra container that runs roost's built-in pause
+//! `--share pid` the pid namespace, with `--userns` a user namespace), held by an infra container that runs roost's built-in pause
 //! process. A pod is a JSON record in the store (`pods/ID.json`); its containers are ordinary
 //! containers whose spec names the pod, and which join the infra container's namespaces (the network
 //! through `--network container:INFRA`, the others through `runtime::plan::JoinedNamespaces`).
+mod clone;
 mod infra;
+pub mod service;
 mod store;
 
 use std::collections::BTreeMap;
@@ -16,6 +18,7 @@ use super::container::{self, Container, CreateOptions, Status};
 use super::image::PullProgress;
 use super::{Ctx, EngineError};
 
+pub use clone::{ClonePodOptions, clone};
 pub use store::names;
 
 /// The namespaces a pod's containers can share (podman's `--share`).
@@ -42,11 +45,38 @@ pub struct PodRecord {
     pub exit_policy: String,
     #[serde(default)]
     pub create_command: Vec<String>,
+    /// `--userns` (None: roost's own, podman's `host`): the infra container holds the user
+    /// namespace, which the other containers enter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub userns: Option<String>,
+    /// `--uidmap`/`--gidmap` (and `--subuidname`'s maps): the maps of the user namespace the infra
+    /// container holds.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub uidmap: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gidmap: Vec<String>,
+    /// `-v`: mounts every container of the pod gets (unless it mounts something of its own there).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub volumes: Vec<container::Mount>,
+    /// `--infra-conmon-pidfile`: where `pod start` writes the pid of the infra container's monitor
+    /// (a generated unit's `PIDFile=`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub infra_pid_file: Option<PathBuf>,
+    /// `kube play --service-container`: the id of the service container that stands for the pod
+    /// (see `service`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_container: Option<String>,
 }
 
 impl PodRecord {
     pub fn shares(&self, ns: &str) -> bool {
         self.infra_id.is_some() && self.share.iter().any(|s| s == ns)
+    }
+
+    /// Whether the infra container holds a user namespace of the pod's own (`--userns`,
+    /// `--uidmap`, `--subuidname`), which the other containers enter.
+    pub fn has_userns(&self) -> bool {
+        self.userns.is_some() || !self.uidmap.is_empty() || !self.gidmap.is_empty()
     }
 }
 
@@ -120,13 +150,9 @@ pub enum PodError {
     #[error("invalid kernel namespace to share `{ns}`: use {allowed} or none")]
     Share { ns: String, allowed: String },
     #[error(
-        "--share pid is not supported yet: a pod's containers each have a pid namespace of their own (drop pid from --share)"
+        "{0} on a pod needs its infra container, which holds the user namespace (drop --infra=false)"
     )]
-    SharePid,
-    #[error(
-        "--userns `{0}` on a pod is not supported: a pod's containers share roost's user namespace (drop --userns)"
-    )]
-    Userns(String),
+    UsernsWithoutInfra(String),
     #[error("invalid pod exit policy `{0}`: use continue or stop")]
     ExitPolicy(String),
     #[error(
@@ -137,10 +163,11 @@ pub enum PodError {
         "cannot set {flag} on a container in pod `{pod}`: it shares the pod's network; set it when the pod is created (`roost pod create {flag} …`)"
     )]
     MemberNetwork { pod: String, flag: &'static str },
+    /// podman's words; `create --help` says where the mode is set instead (`pod create --userns`).
     #[error(
-        "cannot set --userns, --uidmap or --gidmap on a container in pod `{0}`: its containers share roost's user namespace"
+        "cannot set user namespace mode when joining pod with infra container: invalid argument"
     )]
-    MemberUserns(String),
+    MemberUserns,
     #[error(
         "cannot set {flag} on a container in pod `{pod}`: it shares the pod's {} namespace",
         ns.to_uppercase()
@@ -204,10 +231,19 @@ pub struct CreatePodOptions {
     pub net: container::network_settings::NetworkRequest,
     /// Bridge networks of `--network NAME`.
     pub networks: BTreeMap<String, crate::network::netavark::PerNetwork>,
-    pub userns: Option<String>,
+    /// `--userns` (mode None: roost's own user namespace).
+    pub userns: container::idmap::UsernsRequest,
     pub exit_policy: Option<String>,
     pub create_command: Vec<String>,
     pub tls_verify: Option<bool>,
+    /// `--replace`: remove a pod of the same name (and its containers) first.
+    pub replace: bool,
+    /// `--infra-conmon-pidfile`.
+    pub infra_pid_file: Option<PathBuf>,
+    /// The service container that stands for the pod (`kube play --service-container`).
+    pub service_container: Option<String>,
+    /// `-v`: mounts every container of the pod gets.
+    pub volumes: Vec<container::Mount>,
 }
 
 /// `--share`: the namespaces to share, sorted.
@@ -243,15 +279,11 @@ pub fn create(
     progress: &dyn PullProgress,
 ) -> Result<PodRecord, EngineError> {
     let share = parse_share(opts.share.as_deref())?;
-    if share.iter().any(|s| s == "pid") {
-        return Err(PodError::SharePid.into());
-    }
-    if let Some(u) = opts
-        .userns
-        .as_deref()
-        .filter(|u| !u.is_empty() && *u != "host")
+    let (userns, has_maps) = pod_userns(opts)?;
+    if opts.replace
+        && let Some(name) = &opts.name
     {
-        return Err(PodError::Userns(u.to_string()).into());
+        replace(ctx, name)?;
     }
     let policy = opts
         .exit_policy
@@ -292,6 +324,20 @@ pub fn create(
         infra_id: None,
         exit_policy: policy,
         create_command: opts.create_command.clone(),
+        userns,
+        uidmap: if has_maps {
+            opts.userns.uidmap.clone()
+        } else {
+            Vec::new()
+        },
+        gidmap: if has_maps {
+            opts.userns.gidmap.clone()
+        } else {
+            Vec::new()
+        },
+        volumes: opts.volumes.clone(),
+        infra_pid_file: opts.infra_pid_file.clone(),
+        service_container: opts.service_container.clone(),
     };
     if opts.infra {
         let c = infra::create(ctx, &store, &record, opts, progress)?;
@@ -308,6 +354,38 @@ pub fn create(
         crate::engine::events::Event::pod("create", &record.id, &record.name),
     );
     Ok(record)
+}
+
+/// `--replace`: the pod named `name`, if any, removed with its containers.
+fn replace(ctx: &Ctx, name: &str) -> Result<(), EngineError> {
+    match store::find(ctx, name) {
+        Ok(r) if r.name == name => remove(ctx, &find(ctx, &r.id)?, true, None),
+        Ok(_) => Ok(()),
+        Err(EngineError::Pod(PodError::NoSuchPod(_))) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// `--userns`, `--uidmap`, `--gidmap`: the mode the pod's containers get (None: roost's own
+/// namespace, `host` included), and whether the pod has a user namespace of its own (maps), checked
+/// as a container's are.
+fn pod_userns(opts: &CreatePodOptions) -> Result<(Option<String>, bool), EngineError> {
+    let u = &opts.userns;
+    if u.mode.is_none() && u.uidmap.is_empty() && u.gidmap.is_empty() {
+        return Ok((None, false));
+    }
+    let resolved = container::idmap::resolve(u).map_err(container::FlagError::from)?;
+    if resolved.maps.is_none() {
+        return Ok((None, false));
+    }
+    if !opts.infra {
+        let what = match &u.mode {
+            Some(m) => format!("--userns `{m}`"),
+            None => "--uidmap/--gidmap".into(),
+        };
+        return Err(PodError::UsernsWithoutInfra(what).into());
+    }
+    Ok((u.mode.clone(), true))
 }
 
 /// Resolve a pod by name, id or id prefix, with its containers.
@@ -362,14 +440,35 @@ pub fn exists(ctx: &Ctx, key: &str) -> Result<bool, EngineError> {
 
 /// `pod start`: the infra container, then the others (each after what it requires).
 pub fn start(ctx: &Ctx, pod: &Pod) -> Result<(), EngineError> {
+    start_containers(ctx, pod)?;
+    service::pod_started(ctx, &pod.record)
+}
+
+/// Start the pod's containers (not its service container: `kube play` starts that once all its
+/// pods run).
+pub(crate) fn start_containers(ctx: &Ctx, pod: &Pod) -> Result<(), EngineError> {
     for c in &pod.containers {
         let fresh = container::find(&ctx.store()?, &c.record.id)?;
         if fresh.state.status != Status::Running {
             container::start_detached(ctx, &fresh)?;
         }
     }
+    write_infra_pid_file(ctx, pod)?;
     pod_event(ctx, "start", pod);
     Ok(())
+}
+
+/// `--infra-conmon-pidfile`: the infra container's monitor, which runs as long as the pod does.
+fn write_infra_pid_file(ctx: &Ctx, pod: &Pod) -> Result<(), EngineError> {
+    let (Some(path), Some(infra)) = (&pod.record.infra_pid_file, &pod.record.infra_id) else {
+        return Ok(());
+    };
+    let fresh = container::find(&ctx.store()?, infra)?;
+    if fresh.state.monitor_pid <= 0 {
+        return Ok(());
+    }
+    crate::store::write_atomic(path, fresh.state.monitor_pid.to_string().as_bytes(), 0o644)
+        .map_err(|e| EngineError::io("write the infra pid file", path, e))
 }
 
 fn pod_event(ctx: &Ctx, status: &str, pod: &Pod) {
@@ -383,9 +482,9 @@ fn pod_event(ctx: &Ctx, status: &str, pod: &Pod) {
 pub fn stop(ctx: &Ctx, pod: &Pod, timeout: Option<u32>) -> Result<(), EngineError> {
     let mut first = None;
     for c in pod.members().chain(pod.infra()) {
-        if c.state.status == Status::Running
-            && let Err(e) = container::stop(ctx, &c.record.id, timeout)
-        {
+        // A member waiting to be restarted (its restart policy) is stopped too: it stays stopped.
+        let live = c.state.status == Status::Running || container::restart_pending(c);
+        if live && let Err(e) = container::stop(ctx, &c.record.id, timeout) {
             first.get_or_insert(e);
         }
     }
@@ -457,7 +556,9 @@ pub fn remove(ctx: &Ctx, pod: &Pod, force: bool, timeout: Option<u32>) -> Result
         .containers
         .iter()
         .any(|c| c.state.status == Status::Running);
-    if running && !force {
+    // Only the pod's own containers count: the infra container, which merely holds the
+    // namespaces, goes with the pod (podman removes a pod whose members have all exited).
+    if !force && pod.members().any(|c| c.state.status == Status::Running) {
         return Err(PodError::Running(pod.record.name.clone()).into());
     }
     if running && timeout.is_some_and(|t| t > 0) {
@@ -465,14 +566,12 @@ pub fn remove(ctx: &Ctx, pod: &Pod, force: bool, timeout: Option<u32>) -> Result
     }
     // Killed all at once, so that their monitors tear down (and record) in parallel rather than one
     // after the other in the removals below.
+    // Each is recorded as stopped by the user before its signal: a `--restart always` member's
+    // monitor would otherwise start it again while the pod goes away.
     if running && timeout.is_none_or(|t| t == 0) {
+        let mut store = ctx.store()?;
         for c in pod.members().chain(pod.infra()) {
-            if c.state.status == Status::Running && c.state.pid > 0 {
-                let _ = nix::sys::signal::kill(
-                    nix::unistd::Pid::from_raw(c.state.pid),
-                    nix::sys::signal::Signal::SIGKILL,
-                );
-            }
+            container::kill_for_removal(&mut store, c)?;
         }
     }
     // The members first (they depend on the infra container), then the infra container.
@@ -498,7 +597,7 @@ pub fn remove(ctx: &Ctx, pod: &Pod, force: bool, timeout: Option<u32>) -> Result
     let _ = crate::store::remove_tree(&runtime_dir(ctx, &pod.record.id));
     pod_event(ctx, "remove", pod);
     crate::engine::kube::forget_pod(ctx, &pod.record.id);
-    Ok(())
+    service::pod_removed(ctx, &pod.record)
 }
 
 /// `pod prune`: remove every pod none of whose containers runs; returns their ids.
@@ -533,6 +632,12 @@ pub fn member_options(
     let name = &pod.record.name;
     let mut o = opts.clone();
     o.pod = Some(pod.record.id.clone());
+    // The pod's `-v` mounts, where the container mounts nothing of its own.
+    for m in &pod.record.volumes {
+        if !o.mounts.iter().any(|c| c.destination == m.destination) {
+            o.mounts.push(m.clone());
+        }
+    }
     let Some(infra_id) = pod.record.infra_id.clone() else {
         return Ok(Some(o));
     };
@@ -570,9 +675,17 @@ pub fn member_options(
         o.net.no_hosts = pn.no_hosts;
         o.net.ports_must_be_free = false;
     }
-    if opts.userns.mode.is_some() || !opts.userns.uidmap.is_empty() {
-        return Err(PodError::MemberUserns(name.to_string()).into());
+    if opts.userns.mode.is_some()
+        || !opts.userns.uidmap.is_empty()
+        || !opts.userns.gidmap.is_empty()
+    {
+        return Err(PodError::MemberUserns.into());
     }
+    // The same maps as the infra container's (so its files and keep-id user are the same), in
+    // the user namespace the infra container holds (see `joined_namespaces`).
+    o.userns.mode = pod.record.userns.clone();
+    o.userns.uidmap = pod.record.uidmap.clone();
+    o.userns.gidmap = pod.record.gidmap.clone();
     for (ns, flag, value) in [
         ("uts", "--uts", &opts.namespaces.uts),
         ("ipc", "--ipc", &opts.namespaces.ipc),
@@ -586,6 +699,14 @@ pub fn member_options(
             }
             .into());
         }
+    }
+    if pod.record.shares("ipc") && opts.namespaces.shm_size.is_some() {
+        return Err(PodError::MemberNamespace {
+            pod: name.to_string(),
+            flag: "--shm-size",
+            ns: "ipc",
+        }
+        .into());
     }
     if pod.record.shares("uts") {
         if opts.hostname.is_some() {
@@ -652,6 +773,12 @@ pub fn joined_namespaces(
     }
     if record.shares("uts") {
         join.uts = ns("uts");
+    }
+    if record.shares("pid") {
+        join.pid = ns("pid");
+    }
+    if record.has_userns() {
+        join.user = ns("user");
     }
     Ok(join)
 }

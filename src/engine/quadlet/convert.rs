@@ -96,10 +96,17 @@ pub(super) struct Cmd(pub Vec<String>);
 impl Cmd {
     /// `roost [GlobalArgs…]`.
     pub fn new(settings: &Settings, u: &UnitFile, group: &str) -> Result<Cmd, QuadletError> {
-        let mut c = Cmd(vec![settings.roost.clone()]);
-        for m in u.all(group, "ContainersConfModule") {
-            c.add([format!("--module={m}")]);
+        // podman's `--module` global flag: roost reads no containers.conf modules (refused here
+        // rather than a unit whose every command fails on an unknown flag).
+        if !u.all(group, "ContainersConfModule").is_empty() {
+            return Err(value_error(
+                u,
+                group,
+                "ContainersConfModule",
+                "roost does not load containers.conf modules: put the settings in a file and set `Environment=CONTAINERS_CONF_OVERRIDE=FILE` in [Service]",
+            ));
         }
+        let mut c = Cmd(vec![settings.roost.clone()]);
         c.add(u.all_words(group, "GlobalArgs")?);
         Ok(c)
     }
@@ -187,7 +194,7 @@ pub fn convert(
     let mut service = init_service(s, u, &k, settings, infos)?;
     match s.extension() {
         "container" => container(s, u, settings, infos, &mut service, &info)?,
-        "volume" => others::volume(s, u, settings, infos, &mut service, &info)?,
+        "volume" => others::volume(u, settings, &mut service, &info)?,
         "network" => others::network(u, settings, &mut service, &info)?,
         "pod" => others::pod(s, u, settings, infos, &mut service, &info)?,
         "kube" => others::kube(s, u, settings, infos, &mut service)?,
@@ -205,6 +212,27 @@ pub fn convert(
         ),
         links,
     })
+}
+
+/// The user units' stand-in for the system's network-online.target (see `init_service`).
+pub(super) const USER_WAIT_NETWORK_ONLINE: &str = "roost-user-wait-network-online.service";
+
+/// The helper unit user units wait for: it waits while the system manager has a start job for
+/// network-online.target (at boot, with lingering). Unlike a plain wait for the target to be active,
+/// it never hangs where nothing pulls the target in, or where the system bus is out of reach.
+pub(super) fn user_wait_network_online() -> Generated {
+    let text = format!(
+        "{}\n#\n[Unit]\nDescription=Wait for the system's network-online.target (roost Quadlet user units)\n\n\
+         [Service]\nType=oneshot\nRemainAfterExit=yes\nTimeoutStartSec=90\n\
+         ExecStart=/bin/sh -c 'while ! systemctl is-active -q network-online.target && systemctl list-jobs --no-legend network-online.target 2>/dev/null | grep -q .; do sleep 0.5; done'\n",
+        super::manage::MARKER
+    );
+    Generated {
+        service: USER_WAIT_NETWORK_ONLINE.to_string(),
+        source: PathBuf::new(),
+        text,
+        links: Vec::new(),
+    }
 }
 
 /// `[Unit]` dependencies that may name Quadlet files (`After=db.container`).
@@ -238,16 +266,24 @@ fn init_service(
 ) -> Result<UnitFile, QuadletError> {
     check_keys(u, k.group, k.keys)?;
     check_keys(u, "Quadlet", &["DefaultDependencies"])?;
+    for (group, key, why) in UNSUPPORTED_KEYS {
+        if *group == k.group && u.last_entry(group, key).is_some() {
+            return Err(value_error(u, group, key, &format!("{key}=: {why}")));
+        }
+    }
     let mut service = u.clone();
     translate_dependencies(&mut service, infos)?;
-    // podman makes system units wait for network-online.target; a user manager cannot see that
-    // target (podman ships a helper service for it, which roost does not need).
-    if !settings.user && u.bool("Quadlet", "DefaultDependencies")?.unwrap_or(true) {
+    // podman makes units wait for the network (image pulls, published ports): system units for
+    // network-online.target; a user manager cannot order against a system unit, so user units wait
+    // for a helper service that waits for it (podman's podman-user-wait-network-online.service).
+    if u.bool("Quadlet", "DefaultDependencies")?.unwrap_or(true) {
+        let target = if settings.user {
+            USER_WAIT_NETWORK_ONLINE
+        } else {
+            "network-online.target"
+        };
         let g = service.group_mut("Unit");
-        for (key, value) in [
-            ("After", "network-online.target"),
-            ("Wants", "network-online.target"),
-        ] {
+        for (key, value) in [("After", target), ("Wants", target)] {
             g.entries.insert(
                 0,
                 super::unit::Entry {

@@ -360,7 +360,14 @@ mod tests {
         std::fs::write(src.join("data.volume"), "[Volume]\n").unwrap();
         let r = install(&l, std::slice::from_ref(&src), false).unwrap();
         assert!(r.errors.is_empty(), "{:?}", r.errors);
-        assert_eq!(r.units, ["data-volume.service", "web.service"]);
+        assert_eq!(
+            r.units,
+            [
+                "data-volume.service",
+                "web.service",
+                "roost-user-wait-network-online.service"
+            ]
+        );
         let link = l.unit_dir.join("default.target.wants/web.service");
         assert_eq!(
             std::fs::read_link(&link).unwrap(),

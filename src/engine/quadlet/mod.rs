@@ -191,6 +191,10 @@ pub fn generate(sources: &[Source], settings: &Settings) -> Generation {
             }
         }
     }
+    let waits = |g: &Generated| g.text.contains(convert::USER_WAIT_NETWORK_ONLINE);
+    if settings.user && out.units.iter().any(waits) {
+        out.units.push(convert::user_wait_network_online());
+    }
     out
 }
 

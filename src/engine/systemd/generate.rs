@@ -372,7 +372,8 @@ fn new_pod_body(
     let id_file = format!("%t/{service}.pod-id");
     let root_flags = &cmd[1..at - 1];
     let mut create: Vec<String> = vec![exe.to_string()];
-    create.extend(root_flags.iter().cloned());
+    create.extend(super::escape::systemd_args(root_flags));
+    // The files' `%t` is for systemd to expand: not escaped.
     create.extend(
         [
             "pod",
@@ -384,7 +385,7 @@ fn new_pod_body(
         ]
         .map(String::from),
     );
-    let args = pod_create_args(&cmd[at + 1..]);
+    let args = super::escape::systemd_args(&pod_create_args(&cmd[at + 1..]));
     let named = args
         .iter()
         .any(|a| a == "--name" || a.starts_with("--name="));
@@ -401,10 +402,7 @@ fn new_pod_body(
         restart,
         start_limit_burst: None,
         extra_env: Vec::new(),
-        exec_start_pre: vec![
-            format!("/bin/rm -f {pid_file} {id_file}"),
-            super::escape::systemd_args(&create).join(" "),
-        ],
+        exec_start_pre: vec![format!("/bin/rm -f {pid_file} {id_file}"), create.join(" ")],
         exec_start: format!("{exe} {root}pod start --pod-id-file {id_file}"),
         exec_stop: format!(
             "{exe} {root}pod stop --ignore --pod-id-file {id_file} -t {stop_timeout}"

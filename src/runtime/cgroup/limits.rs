@@ -100,10 +100,9 @@ pub enum LimitError {
     SwapWithoutMemory,
     #[error("minimum memoryswap limit should be larger than memory limit, see usage")]
     SwapBelowMemory,
-    #[error(
-        "`--cpus` conflicts with `--cpu-period`/`--cpu-quota`: give either `--cpus` or the pair"
-    )]
-    CpusAndQuota,
+    /// `--cpus` with `--cpu-period` or `--cpu-quota` (podman's words; `--cpus` is the pair).
+    #[error("{0} and --cpus cannot be set together")]
+    CpusAnd(&'static str),
     #[error("invalid value `{0}` for `--cgroups`: use enabled, disabled, no-conmon or split")]
     CgroupsMode(String),
     #[error(
@@ -287,8 +286,13 @@ impl Resources {
             (Some(s), Some(m)) if s > 0 && s < m => return Err(LimitError::SwapBelowMemory),
             _ => {}
         }
-        if self.nano_cpus.is_some() && (self.cpu_period.is_some() || self.cpu_quota.is_some()) {
-            return Err(LimitError::CpusAndQuota);
+        if self.nano_cpus.is_some() {
+            if self.cpu_period.is_some() {
+                return Err(LimitError::CpusAnd("--cpu-period"));
+            }
+            if self.cpu_quota.is_some() {
+                return Err(LimitError::CpusAnd("--cpu-quota"));
+            }
         }
         if let Some(p) = self.cpu_period
             && !(1000..=1_000_000).contains(&p)
@@ -366,6 +370,24 @@ impl Resources {
     }
 
     /// The cgroup v2 files to write, in order (with podman's default pids limit when none was given).
+    /// cpu.max's quota and period as the flags give them (`--cpus` is a quota of the default period).
+    fn cpu_max(&self) -> (Option<i64>, Option<u64>) {
+        match (self.nano_cpus, self.cpu_quota, self.cpu_period) {
+            (Some(n), _, _) => (Some(n * DEFAULT_CPU_PERIOD as i64 / 1_000_000_000), None),
+            (None, q, p) => (q, p),
+        }
+    }
+
+    /// How many CPUs the quota is worth, rounded up (None: no quota).
+    pub fn cpu_count(&self) -> Option<usize> {
+        let (quota, period) = self.cpu_max();
+        let q = u64::try_from(quota?).ok().filter(|q| *q > 0)?;
+        Some(
+            q.div_ceil(period.unwrap_or(DEFAULT_CPU_PERIOD).max(1))
+                .max(1) as usize,
+        )
+    }
+
     pub fn files(&self) -> Vec<(String, String)> {
         let mut f: Vec<(String, String)> = Vec::new();
         let mut put = |k: &str, v: String| f.push((k.to_string(), v));
@@ -383,10 +405,7 @@ impl Resources {
             };
             put("memory.swap.max", swap);
         }
-        let (quota, period) = match (self.nano_cpus, self.cpu_quota, self.cpu_period) {
-            (Some(n), _, _) => (Some(n * DEFAULT_CPU_PERIOD as i64 / 1_000_000_000), None),
-            (None, q, p) => (q, p),
-        };
+        let (quota, period) = self.cpu_max();
         if quota.is_some() || period.is_some() {
             let q = quota
                 .filter(|q| *q > 0)
@@ -546,6 +565,6 @@ mod tests {
             cpu_quota: Some(2000),
             ..Default::default()
         };
-        assert_eq!(both.validate(), Err(LimitError::CpusAndQuota));
+        assert_eq!(both.validate(), Err(LimitError::CpusAnd("--cpu-quota")));
     }
 }

@@ -33,6 +33,8 @@ struct View {
     started: f64,
     /// The host's online CPUs.
     host_cpus: Vec<u32>,
+    /// Where the container's CPUs start in the set (see [`render::cpu_window`]).
+    cpu_seed: u64,
 }
 
 fn boottime() -> f64 {
@@ -73,7 +75,7 @@ impl View {
 impl Source for View {
     fn render(&mut self, file: File) -> Vec<u8> {
         let cg = render::Cgroup::parse(&self.cgroup_files(file));
-        let cpus = render::visible_cpus(&cg, &self.host_cpus);
+        let cpus = render::visible_cpus(&cg, &self.host_cpus, self.cpu_seed);
         let host = |p: &str| read(Path::new(p)).unwrap_or_default();
         let up = (boottime() - self.started).max(0.0);
         let text = match file {
@@ -98,14 +100,16 @@ pub struct Server {
 }
 
 impl Server {
-    /// Serve the FUSE connection `dev` with the view of the cgroup at `cgroup`. The thread blocks
-    /// every signal (they stay the main thread's: the monitor's and `run`'s handlers).
-    pub fn start(dev: OwnedFd, cgroup: PathBuf) -> std::io::Result<Server> {
+    /// Serve the FUSE connection `dev` with the view of the cgroup at `cgroup`, for the container
+    /// whose [`render::cpu_seed`] is `cpu_seed`. The thread blocks every signal (they stay the main
+    /// thread's: the monitor's and `run`'s handlers).
+    pub fn start(dev: OwnedFd, cgroup: PathBuf, cpu_seed: u64) -> std::io::Result<Server> {
         use nix::sys::signal::{SigSet, SigmaskHow, pthread_sigmask};
         let (stop_r, stop_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
         let view = View {
             cgroup,
             started: boottime(),
+            cpu_seed,
             host_cpus: render::parse_cpu_list(
                 &read(Path::new("/sys/devices/system/cpu/online")).unwrap_or_default(),
             ),
@@ -133,18 +137,44 @@ impl Drop for Server {
     }
 }
 
-/// The request loop: read a request, answer it, until the connection or `stop` ends.
+/// How long the view stays unread before its thread gives back what serving it brought in
+/// (milliseconds), and at most how often it does.
+const IDLE_MS: u128 = 1000;
+const SHRINK_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The request loop: read a request, answer it, until the connection or `stop` ends. Once the
+/// container has not read its files for [`IDLE_MS`] after it last did (and at most every
+/// [`SHRINK_EVERY`]), the thread gives back the memory that rendering them used: the freed heap
+/// and the code pages it faulted in, as the monitor does when the container's output is quiet
+/// (the monitor's own loop does not see these reads). A view read now and then so costs the
+/// monitor little while it waits.
 fn serve(dev: &OwnedFd, stop: &OwnedFd, mut view: View) {
     let mut session = Session::default();
     let mut buf = vec![0u8; fuse::BUFFER];
+    let mut served = false;
+    let mut last_shrink: Option<std::time::Instant> = None;
     loop {
         let mut fds = [
             PollFd::new(dev.as_fd(), PollFlags::POLLIN),
             PollFd::new(stop.as_fd(), PollFlags::POLLIN),
         ];
-        match poll(&mut fds, PollTimeout::NONE) {
+        let timeout = if served {
+            let wait =
+                last_shrink.map_or(0, |t| SHRINK_EVERY.saturating_sub(t.elapsed()).as_millis());
+            PollTimeout::from(u16::try_from(wait.max(IDLE_MS)).unwrap_or(u16::MAX))
+        } else {
+            PollTimeout::NONE
+        };
+        match poll(&mut fds, timeout) {
             Err(nix::Error::EINTR) => continue,
             Err(_) => return,
+            Ok(0) => {
+                crate::sys::memory::trim_heap();
+                crate::sys::memory::release_clean_file_pages();
+                served = false;
+                last_shrink = Some(std::time::Instant::now());
+                continue;
+            }
             Ok(_) => {}
         }
         if fds[1].revents().is_some_and(|r| !r.is_empty()) {
@@ -157,6 +187,7 @@ fn serve(dev: &OwnedFd, stop: &OwnedFd, mut view: View) {
             Err(_) | Ok(0) => return,
             Ok(n) => n,
         };
+        served = true;
         if let Some(reply) = session.handle(&buf[..n], &mut view) {
             // ENOENT: the request was interrupted meanwhile; nothing else to do either way.
             let _ = nix::unistd::write(dev, &reply);

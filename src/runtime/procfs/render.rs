@@ -105,22 +105,40 @@ pub fn parse_cpu_list(text: &str) -> Vec<u32> {
 }
 
 /// The host CPUs the container is shown: as many of its cpuset's as its quota is worth (rounded
-/// up), at least one. `host` is used when the cpuset is unknown.
-pub fn visible_cpus(cg: &Cgroup, host: &[u32]) -> Vec<u32> {
+/// up), at least one. `host` is used when the cpuset is unknown. `seed` (the container's) picks
+/// where in the set they start, as [`cpu_window`] does for the CPUs the container is pinned to.
+pub fn visible_cpus(cg: &Cgroup, host: &[u32], seed: u64) -> Vec<u32> {
     let set: &[u32] = if cg.cpuset.is_empty() {
         host
     } else {
         &cg.cpuset
     };
     let n = match cg.cpu_quota {
-        Some((q, p)) => q.div_ceil(p).max(1) as usize,
+        Some((q, p)) => q.div_ceil(p.max(1)).max(1) as usize,
         None => set.len(),
     };
-    let mut v: Vec<u32> = set.iter().copied().take(n.max(1)).collect();
-    if v.is_empty() {
-        v.push(0);
+    let v = cpu_window(set, n, seed);
+    if v.is_empty() { vec![0] } else { v }
+}
+
+/// `n` of the CPUs in `set`, consecutive (wrapping) from a place `seed` picks, in ascending order:
+/// containers limited to fewer CPUs than the host has are spread over it rather than all put on
+/// the first ones.
+pub fn cpu_window(set: &[u32], n: usize, seed: u64) -> Vec<u32> {
+    if n >= set.len() {
+        return set.to_vec();
     }
+    let start = (seed % set.len() as u64) as usize;
+    let mut v: Vec<u32> = (0..n.max(1))
+        .map(|i| set[(start + i) % set.len()])
+        .collect();
+    v.sort_unstable();
     v
+}
+
+/// A container's seed for [`cpu_window`]: from its (random, hex) id.
+pub fn cpu_seed(id: &str) -> u64 {
+    u64::from_str_radix(id.get(..12).unwrap_or(id), 16).unwrap_or(0)
 }
 
 /// /sys/devices/system/cpu/online for `n` CPUs.
@@ -403,17 +421,34 @@ mod tests {
             cpu_quota: Some((100000, 100000)),
             ..Cgroup::default()
         };
-        assert_eq!(visible_cpus(&cg, &host), vec![0]);
+        assert_eq!(visible_cpus(&cg, &host, 0), vec![0]);
         cg.cpu_quota = Some((50000, 100000));
-        assert_eq!(visible_cpus(&cg, &host), vec![0]);
+        assert_eq!(visible_cpus(&cg, &host, 0), vec![0]);
         cg.cpu_quota = Some((150000, 100000));
-        assert_eq!(visible_cpus(&cg, &host), vec![0, 1]);
+        assert_eq!(visible_cpus(&cg, &host, 0), vec![0, 1]);
         cg.cpuset = vec![2, 3];
         cg.cpu_quota = Some((800000, 100000));
-        assert_eq!(visible_cpus(&cg, &host), vec![2, 3]);
+        assert_eq!(visible_cpus(&cg, &host, 0), vec![2, 3]);
         cg.cpu_quota = None;
-        assert_eq!(visible_cpus(&cg, &host), vec![2, 3]);
-        assert_eq!(visible_cpus(&Cgroup::default(), &[]), vec![0]);
+        assert_eq!(visible_cpus(&cg, &host, 7), vec![2, 3]);
+        assert_eq!(visible_cpus(&Cgroup::default(), &[], 0), vec![0]);
+    }
+
+    #[test]
+    fn cpu_windows_are_spread_by_seed_and_wrap() {
+        let set = [0, 1, 2, 3, 5];
+        assert_eq!(cpu_window(&set, 2, 0), vec![0, 1]);
+        assert_eq!(cpu_window(&set, 2, 3), vec![3, 5]);
+        assert_eq!(cpu_window(&set, 2, 4), vec![0, 5]);
+        assert_eq!(cpu_window(&set, 3, 9), vec![0, 1, 5]);
+        assert_eq!(cpu_window(&set, 9, 1), set.to_vec());
+        assert_eq!(cpu_seed("00000000000a"), 10);
+        assert_eq!(cpu_seed("zz"), 0);
+        let cg = Cgroup {
+            cpu_quota: Some((200000, 100000)),
+            ..Cgroup::default()
+        };
+        assert_eq!(visible_cpus(&cg, &set, 3), cpu_window(&set, 2, 3));
     }
 
     const HOST_CPUINFO: &str = "processor\t: 0\nmodel name\t: QEMU\nsiblings\t: 4\ncpu cores\t: 4\n\nprocessor\t: 1\nmodel name\t: QEMU\nsiblings\t: 4\ncpu cores\t: 4\n\nprocessor\t: 2\nmodel name\t: QEMU\nsiblings\t: 4\ncpu cores\t: 4\n\n";

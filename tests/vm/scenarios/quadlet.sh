@@ -66,6 +66,11 @@ Exec=sleep 600
 Notify=healthy
 HealthCmd=test -e /tmp/ready
 HealthInterval=1s
+
+# The guest runs under TCG, often beside other work: the checks below take longer than systemd's
+# default 90 s start timeout there, after which systemd would stop the unit mid-test.
+[Service]
+TimeoutStartSec=600
 UNIT
 "$bin/roost" quadlet install "$HOME/quadlet-src/ready.container" >/dev/null
 systemctl --user daemon-reload

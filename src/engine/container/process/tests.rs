@@ -572,3 +572,48 @@ fn workdir_table() {
         }
     }
 }
+
+#[test]
+fn umask_table() {
+    assert_eq!(parse_umask("0724").unwrap(), 0o724);
+    assert_eq!(parse_umask("22").unwrap(), 0o022);
+    assert_eq!(parse_umask("7").unwrap(), 0o7);
+    for bad in ["", "8", "00022", "0x22", "-1", "u=rwx"] {
+        assert!(parse_umask(bad).is_err(), "{bad:?} must be refused");
+    }
+}
+
+#[test]
+fn http_proxy_passes_the_callers_proxy_variables_under_the_image_and_flags() {
+    let host: Vec<(String, String)> = [
+        ("http_proxy", "http://p:3128"),
+        ("NO_PROXY", "localhost"),
+        ("HTTPS_PROXY", "http://host:1"),
+        ("OTHER", "x"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let mut config = image(None, Some(&["sh"]));
+    config.env = Some(strings(&["HTTPS_PROXY=http://image:2"]));
+    let flags = ProcessFlags {
+        env: strings(&["NO_PROXY=flag"]),
+        http_proxy: true,
+        ..ProcessFlags::default()
+    };
+    let env = resolve(&config, &flags, &host, Some(PASSWD), Some(GROUP))
+        .unwrap()
+        .env;
+    assert!(env.contains(&"http_proxy=http://p:3128".to_string()));
+    assert!(env.contains(&"HTTPS_PROXY=http://image:2".to_string()));
+    assert!(env.contains(&"NO_PROXY=flag".to_string()));
+    assert!(!env.iter().any(|e| e.starts_with("OTHER=")));
+    let off = ProcessFlags {
+        http_proxy: false,
+        ..flags
+    };
+    let env = resolve(&config, &off, &host, Some(PASSWD), Some(GROUP))
+        .unwrap()
+        .env;
+    assert!(!env.iter().any(|e| e.starts_with("http_proxy=")));
+}

@@ -53,7 +53,6 @@ pub struct Ulimit {
 impl Ulimit {
     pub const UNLIMITED: u64 = u64::MAX;
 
-    #[cfg(test)]
     /// The OCI runtime spec's name for the resource, e.g. `RLIMIT_NOFILE`.
     pub fn oci_type(&self) -> String {
         format!("RLIMIT_{}", self.resource.to_ascii_uppercase())
@@ -107,6 +106,31 @@ pub fn parse_ulimits(args: &[String]) -> Result<Vec<Ulimit>, UlimitError> {
         };
     }
     args.iter().map(|a| parse_ulimit(a)).collect()
+}
+
+/// The limits a container starts with: its `--ulimit`s and, as podman sets them for a rootless
+/// container that names none (podman-run(1) `--ulimit`), RLIMIT_NPROC at the caller's hard limit
+/// (soft and hard alike; the kernel counts the processes of all the user's containers together), read
+/// at each start. `--ulimit host` (`host`) keeps the caller's limits as they are.
+pub fn at_start(ulimits: &[Ulimit], host: bool, rootless: bool) -> Vec<Ulimit> {
+    let mut out = ulimits.to_vec();
+    if host || !rootless || out.iter().any(|u| u.kind == R::RLIMIT_NPROC) {
+        return out;
+    }
+    if let Ok((_, hard)) = nix::sys::resource::getrlimit(R::RLIMIT_NPROC) {
+        let hard = if hard == nix::sys::resource::RLIM_INFINITY {
+            Ulimit::UNLIMITED
+        } else {
+            hard
+        };
+        out.push(Ulimit {
+            resource: "nproc",
+            kind: R::RLIMIT_NPROC,
+            soft: hard,
+            hard,
+        });
+    }
+    out
 }
 
 impl fmt::Display for Ulimit {

@@ -3,7 +3,7 @@ use std::collections::BTreeMap;
 
 use super::super::unit::UnitFile;
 use super::super::{QuadletError, Settings, Source, UnitInfo};
-use super::{Cmd, absolute, image_source, kill_mode, log_flags, networks, value_error, volumes};
+use super::{Cmd, absolute, kill_mode, log_flags, networks, value_error, volumes};
 
 /// Oneshot services (`volume create`, `image pull`, …): `Type=oneshot`, and unless the file says
 /// otherwise, `RemainAfterExit=yes` and `SyslogIdentifier=%N`.
@@ -21,10 +21,8 @@ fn oneshot(service: &mut UnitFile, remain: bool) {
 
 /// `.volume`: `roost volume create --ignore … systemd-NAME`.
 pub fn volume(
-    _s: &Source,
     u: &UnitFile,
     settings: &Settings,
-    infos: &BTreeMap<String, UnitInfo>,
     service: &mut UnitFile,
     info: &UnitInfo,
 ) -> Result<(), QuadletError> {
@@ -36,57 +34,53 @@ pub fn volume(
         cmd.add(["--driver", d]);
     }
     let mut o = Vec::new();
+    // podman's image volumes (Driver=image, Image=): roost's volumes have the local driver only.
     if driver == Some("image") {
-        let image = u.get(G, "Image").ok_or_else(|| {
-            value_error(
+        return Err(value_error(
+            u,
+            G,
+            "Driver",
+            "Driver=image: roost's volumes have the local driver only (no image volumes)",
+        ));
+    }
+    for (key, opt) in [("User", "uid"), ("Group", "gid")] {
+        if let Some(v) = u.last(G, key) {
+            let id: u32 = v
+                .parse()
+                .map_err(|_| value_error(u, G, key, "expected a numeric id"))?;
+            o.push(format!("{opt}={id}"));
+        }
+    }
+    match u.bool(G, "Copy")? {
+        Some(true) => cmd.add(["--opt", "copy"]),
+        Some(false) => cmd.add(["--opt", "nocopy"]),
+        None => &mut cmd,
+    };
+    let device = u.get(G, "Device");
+    if let Some(dev) = device {
+        cmd.add(["--opt".to_string(), format!("device={dev}")]);
+    }
+    if let Some(ty) = u.get(G, "Type") {
+        let dev =
+            device.ok_or_else(|| value_error(u, G, "Type", "Type can't be used without Device"))?;
+        cmd.add(["--opt".to_string(), format!("type={ty}")]);
+        if ty == "bind" {
+            service.add("Unit", "RequiresMountsFor", dev);
+        }
+    }
+    if let Some(opts) = u.get(G, "Options") {
+        if device.is_none() {
+            return Err(value_error(
                 u,
                 G,
-                "Driver",
-                "the key Image is mandatory with the image driver",
-            )
-        })?;
-        let image = image_source(u, G, image, service, infos)?;
-        cmd.add(["--opt".to_string(), format!("image={image}")]);
-    } else {
-        for (key, opt) in [("User", "uid"), ("Group", "gid")] {
-            if let Some(v) = u.last(G, key) {
-                let id: u32 = v
-                    .parse()
-                    .map_err(|_| value_error(u, G, key, "expected a numeric id"))?;
-                o.push(format!("{opt}={id}"));
-            }
+                "Options",
+                "Options can't be used without Device",
+            ));
         }
-        match u.bool(G, "Copy")? {
-            Some(true) => cmd.add(["--opt", "copy"]),
-            Some(false) => cmd.add(["--opt", "nocopy"]),
-            None => &mut cmd,
-        };
-        let device = u.get(G, "Device");
-        if let Some(dev) = device {
-            cmd.add(["--opt".to_string(), format!("device={dev}")]);
-        }
-        if let Some(ty) = u.get(G, "Type") {
-            let dev = device
-                .ok_or_else(|| value_error(u, G, "Type", "Type can't be used without Device"))?;
-            cmd.add(["--opt".to_string(), format!("type={ty}")]);
-            if ty == "bind" {
-                service.add("Unit", "RequiresMountsFor", dev);
-            }
-        }
-        if let Some(opts) = u.get(G, "Options") {
-            if device.is_none() {
-                return Err(value_error(
-                    u,
-                    G,
-                    "Options",
-                    "Options can't be used without Device",
-                ));
-            }
-            o.push(opts.to_string());
-        }
-        if !o.is_empty() {
-            cmd.add(["--opt".to_string(), format!("o={}", o.join(","))]);
-        }
+        o.push(opts.to_string());
+    }
+    if !o.is_empty() {
+        cmd.add(["--opt".to_string(), format!("o={}", o.join(","))]);
     }
     cmd.key_values(u, G, &[("Label", "--label")])?;
     cmd.podman_args(u, G)?;

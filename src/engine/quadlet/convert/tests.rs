@@ -66,7 +66,10 @@ fn a_container_gets_podmans_service_layout() {
         ["-/usr/bin/roost rm -v -f -i systemd-%N"]
     );
     assert_eq!(service_lines(t, "Requires"), ["data-volume.service"]);
-    assert_eq!(service_lines(t, "After"), ["data-volume.service"]);
+    assert_eq!(
+        service_lines(t, "After"),
+        [USER_WAIT, "data-volume.service"]
+    );
     assert!(t.contains("[X-Container]\nImage=busybox\n"), "{t}");
     assert_eq!(
         web.links,
@@ -161,6 +164,470 @@ fn install_section_becomes_links_and_unit_references_are_translated() {
     );
     assert_eq!(
         service_lines(&app.text, "After"),
-        ["db.service network.target"]
+        [USER_WAIT, "db.service network.target"]
+    );
+}
+
+const USER_WAIT: &str = "roost-user-wait-network-online.service";
+
+/// The units of `sources` under `settings`, by service name.
+fn units_of(sources: &[Source], settings: &Settings) -> Vec<(String, String)> {
+    let g = generate(sources, settings);
+    assert!(g.errors.is_empty(), "{:?}", g.errors);
+    g.units.into_iter().map(|u| (u.service, u.text)).collect()
+}
+
+#[test]
+fn units_wait_for_the_network_as_podmans_do() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("app.yaml"), "").unwrap();
+    let sources = [
+        source(d.path(), "web.container", "[Container]\nImage=x\n"),
+        source(d.path(), "app.kube", "[Kube]\nYaml=app.yaml\n"),
+        source(d.path(), "set.pod", "[Pod]\n"),
+        source(
+            d.path(),
+            "bare.container",
+            "[Quadlet]\nDefaultDependencies=false\n[Container]\nImage=x\n",
+        ),
+    ];
+    let system = Settings {
+        roost: "/usr/bin/roost".into(),
+        user: false,
+    };
+    // System units: the system's network-online.target, and no helper.
+    let units = units_of(&sources, &system);
+    assert_eq!(units.len(), 4, "{units:?}");
+    for (name, text) in &units {
+        let want: &[&str] = if name == "bare.service" {
+            &[]
+        } else {
+            &["network-online.target"]
+        };
+        assert_eq!(service_lines(text, "Wants"), want, "{name}: {text}");
+        assert_eq!(service_lines(text, "After"), want, "{name}: {text}");
+    }
+    // User units: the helper that waits for it, written once with them.
+    let units = units_of(&sources, &settings());
+    assert_eq!(units.len(), 5, "{units:?}");
+    for (name, text) in units.iter().filter(|(n, _)| n != USER_WAIT) {
+        let want: &[&str] = if name == "bare.service" {
+            &[]
+        } else {
+            &[USER_WAIT]
+        };
+        assert_eq!(service_lines(text, "Wants"), want, "{name}: {text}");
+        assert_eq!(service_lines(text, "After"), want, "{name}: {text}");
+    }
+    let helper = &units.iter().find(|(n, _)| n == USER_WAIT).unwrap().1;
+    assert!(
+        helper.starts_with(crate::engine::quadlet::manage::MARKER),
+        "{helper}"
+    );
+    assert_eq!(service_lines(helper, "Type"), ["oneshot"]);
+    assert_eq!(service_lines(helper, "RemainAfterExit"), ["yes"]);
+    assert!(
+        service_lines(helper, "ExecStart")[0].contains("network-online.target"),
+        "{helper}"
+    );
+    // Only units that wait bring the helper along.
+    let units = units_of(&sources[3..], &settings());
+    assert_eq!(units.len(), 1, "{units:?}");
+}
+
+/// Every command line a `.kube` unit runs parses with roost's own CLI, and carries what its keys
+/// ask for: a flag the converter emits that `kube play` or `kube down` does not take would make a
+/// unit that fails when it starts.
+#[test]
+fn kube_units_command_lines_parse_with_roosts_cli() {
+    use clap::Parser as _;
+
+    use crate::cli::kube::KubeCommand;
+    use crate::cli::{Cli, Command};
+
+    fn parse(line: &str) -> KubeCommand {
+        let words = crate::engine::quadlet::unit::split_words(line.trim_start_matches('-'))
+            .unwrap_or_else(|e| panic!("{line}: {e}"));
+        let cli = Cli::try_parse_from(&words).unwrap_or_else(|e| panic!("{line}:\n{e}"));
+        match cli.command {
+            Some(Command::Kube(k)) => k,
+            other => panic!("{line}: not a kube command: {other:?}"),
+        }
+    }
+
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("app.yaml"), "").unwrap();
+    let unit = "[Kube]\nYaml=app.yaml\nAutoUpdate=registry\nAutoUpdate=web/local\n\
+        ConfigMap=env.yaml\nConfigMap=/etc/more.yaml\nPublishPort=8080:80\n\
+        PublishPort=127.0.0.1:9090:90/udp\nLogDriver=journald\nLogOpt=tag=app\nLogOpt=max-size=1m\n\
+        UserNS=keep-id\nNetwork=front.network:ip=10.89.7.5\nNetwork=back\n\
+        ExitCodePropagation=any\nKubeDownForce=false\nSetWorkingDirectory=yaml\n\
+        GlobalArgs=--log-level=debug\nPodmanArgs=--build --tls-verify\n";
+    let sources = [
+        source(d.path(), "app.kube", unit),
+        source(d.path(), "front.network", "[Network]\n"),
+        source(
+            d.path(),
+            "forced.kube",
+            "[Kube]\nYaml=app.yaml\nKubeDownForce=true\n",
+        ),
+    ];
+    let units = units_of(&sources, &settings());
+    let text = |name: &str| units.iter().find(|(n, _)| n == name).unwrap().1.clone();
+    let app = text("app.service");
+
+    let start = service_lines(&app, "ExecStart");
+    assert_eq!(start.len(), 1, "{app}");
+    let KubeCommand::Play(p) = parse(&start[0]) else {
+        panic!("{}: not kube play", start[0]);
+    };
+    // A bare boolean flag before the YAML's path does not take the path as its value.
+    assert!(p.replace && p.service_container && p.build == Some(true));
+    assert_eq!(p.tls_verify, Some(true));
+    assert_eq!(p.service_exit_code_propagation.as_deref(), Some("any"));
+    assert_eq!(
+        p.annotation,
+        [
+            "io.containers.autoupdate=registry",
+            "io.containers.autoupdate/web=local"
+        ]
+    );
+    let dir = d.path().display();
+    assert_eq!(
+        p.configmap,
+        [
+            std::path::PathBuf::from(format!("{dir}/env.yaml")),
+            "/etc/more.yaml".into()
+        ]
+    );
+    assert_eq!(p.publish, ["8080:80", "127.0.0.1:9090:90/udp"]);
+    assert_eq!(p.log_driver.as_deref(), Some("journald"));
+    assert_eq!(p.log_opt, ["tag=app", "max-size=1m"]);
+    assert_eq!(p.userns.as_deref(), Some("keep-id"));
+    assert_eq!(p.network, ["systemd-front:ip=10.89.7.5", "back"]);
+    assert_eq!(p.file, format!("{dir}/app.yaml"));
+
+    let stop = service_lines(&app, "ExecStopPost");
+    assert_eq!(stop.len(), 1, "{app}");
+    let KubeCommand::Down(down) = parse(&stop[0]) else {
+        panic!("{}: not kube down", stop[0]);
+    };
+    assert!(!down.force, "KubeDownForce=false: {}", stop[0]);
+    assert_eq!(down.file, format!("{dir}/app.yaml"));
+
+    let forced = text("forced.service");
+    let KubeCommand::Down(down) = parse(&service_lines(&forced, "ExecStopPost")[0]) else {
+        panic!("{forced}");
+    };
+    assert!(down.force, "KubeDownForce=true: {forced}");
+}
+
+#[test]
+fn containers_conf_modules_are_refused_clearly() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("app.yaml"), "").unwrap();
+    let s = source(
+        d.path(),
+        "app.kube",
+        "[Kube]\nYaml=app.yaml\nContainersConfModule=/etc/m.conf\n",
+    );
+    let e = generate(&[s], &settings()).errors[0].to_string();
+    assert!(
+        e.contains("app.kube:3") && e.contains("CONTAINERS_CONF_OVERRIDE"),
+        "{e}"
+    );
+}
+
+/// Parse a unit's command line as `roost` itself does (`cli::run`: the container's command kept
+/// apart from roost's flags), after systemd's `-` prefix.
+fn parse_cli(line: &str) -> crate::cli::Cli {
+    use clap::{CommandFactory as _, FromArgMatches as _};
+
+    let words = crate::engine::quadlet::unit::split_words(line.trim_start_matches('-'))
+        .unwrap_or_else(|e| panic!("{line}: {e}"));
+    let args: Vec<std::ffi::OsString> = words.iter().map(Into::into).collect();
+    let mut cmd = crate::cli::Cli::command();
+    let args = crate::cli::argv::separate_container_command(&cmd, args);
+    let m = cmd
+        .try_get_matches_from_mut(&args)
+        .unwrap_or_else(|e| panic!("{line}:\n{e}"));
+    crate::cli::Cli::from_arg_matches(&m).unwrap_or_else(|e| panic!("{line}:\n{e}"))
+}
+
+/// Every command line of a generated service, each parsed with roost's CLI.
+fn parse_all_command_lines(text: &str) -> Vec<(String, crate::cli::Cli)> {
+    let mut out = Vec::new();
+    for key in [
+        "ExecStartPre",
+        "ExecStart",
+        "ExecStartPost",
+        "ExecReload",
+        "ExecStop",
+        "ExecStopPost",
+    ] {
+        for line in service_lines(text, key) {
+            let cli = parse_cli(&line);
+            out.push((key.to_string(), cli));
+        }
+    }
+    assert!(!out.is_empty(), "no command lines: {text}");
+    out
+}
+
+/// Every command line of every unit converted from `sources` parses with roost's CLI.
+fn assert_units_parse(sources: &[Source]) {
+    for (name, text) in units_of(sources, &settings()) {
+        if name == USER_WAIT {
+            continue;
+        }
+        for (key, cli) in parse_all_command_lines(&text) {
+            assert!(cli.command.is_some(), "{name} {key}: {text}");
+        }
+    }
+}
+
+/// Every key of a `.container` unit: its command lines parse with roost's CLI (a flag the
+/// converter emits that `run` does not take would make a unit that fails when it starts).
+#[test]
+fn container_units_command_lines_parse_with_roosts_cli() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("env.list"), "A=1\n").unwrap();
+    let full = "[Container]\nAddCapability=NET_ADMIN SYS_TIME\nAddHost=db:10.0.0.2\n\
+        Annotation=a=b\nAutoUpdate=registry\nCgroupsMode=split\nContainerName=web\nDNS=10.0.0.1\n\
+        DNSOption=ndots:2\nDNSSearch=example.com\nDropCapability=all\nEntrypoint=/bin/sh\n\
+        Environment=A=1 \"B=x y\"\nEnvironmentFile=env.list\nEnvironmentHost=true\nExec=-c 'echo hi'\n\
+        ExposeHostPort=8080\nGlobalArgs=--log-level=debug\nUser=1000\nGroup=100\nGroupAdd=wheel\n\
+        HealthCmd=true\nHealthInterval=30s\nHealthLogDestination=local\nHealthMaxLogCount=5\n\
+        HealthMaxLogSize=500\nHealthOnFailure=kill\nHealthRetries=3\nHealthStartPeriod=5s\n\
+        HealthStartupCmd=true\nHealthStartupInterval=2s\nHealthStartupRetries=2\n\
+        HealthStartupSuccess=1\nHealthStartupTimeout=10s\nHealthTimeout=5s\nHostName=web\n\
+        Image=busybox\nIP=10.89.0.7\nIP6=fd00::7\nLabel=x=y\nLogDriver=journald\nLogOpt=tag=web\n\
+        Mask=/proc/kcore\nUnmask=ALL\nMemory=64m\nMount=type=bind,source=./data,destination=/data\n\
+        Network=front.network\nNetworkAlias=web\nNoNewPrivileges=true\nNotify=true\nPidsLimit=100\n\
+        PodmanArgs=--tty\nPublishPort=8080:80\nPull=newer\nReadOnly=true\nReadOnlyTmpfs=false\n\
+        ReloadCmd=/bin/kill -HUP 1\nRunInit=true\n\
+        SeccompProfile=/etc/seccomp.json\nSecret=tok,type=env,target=TOK\n\
+        SecurityLabelDisable=true\nSecurityLabelFileType=usr_t\nSecurityLabelLevel=s0:c1,c2\n\
+        SecurityLabelNested=true\nSecurityLabelType=spc_t\nServiceName=web\nShmSize=64m\n\
+        StopSignal=SIGINT\nStopTimeout=20\nTmpfs=/run\n\
+        Ulimit=nofile=1024:2048\nVolatileTmp=true\nVolume=data.volume:/var/data\nWorkingDir=/srv\n";
+    let sources = [
+        source(d.path(), "web.container", full),
+        source(
+            d.path(),
+            "member.container",
+            "[Container]\nImage=busybox\nPod=set.pod\nStartWithPod=false\nReloadSignal=SIGHUP\n\
+             UIDMap=0:1:1000\nGIDMap=0:1:1000\n",
+        ),
+        source(
+            d.path(),
+            "sub.container",
+            "[Container]\nImage=busybox\nSubUIDMap=roosttest\nSubGIDMap=roosttest\n",
+        ),
+        source(
+            d.path(),
+            "keep.container",
+            "[Container]\nImage=busybox\nUserNS=keep-id:uid=1000\nVolatileTmp=true\n[Service]\nType=oneshot\n",
+        ),
+        source(d.path(), "set.pod", "[Pod]\n"),
+        source(d.path(), "front.network", "[Network]\n"),
+        source(d.path(), "data.volume", "[Volume]\n"),
+    ];
+    assert_units_parse(&sources);
+}
+
+/// The same for `.volume`, `.network`, `.image` and `.build` units with every key.
+#[test]
+fn oneshot_units_command_lines_parse_with_roosts_cli() {
+    let d = tempfile::tempdir().unwrap();
+    let sources = [
+        source(
+            d.path(),
+            "data.volume",
+            "[Volume]\nCopy=false\nDevice=/dev/sdb1\nType=ext4\nOptions=noatime\nDriver=local\n\
+             GlobalArgs=--log-level=info\nUser=1000\nGroup=1000\nLabel=a=b \"c=d e\"\n\
+             PodmanArgs=--opt=o=nodev\nServiceName=data-vol\nVolumeName=data\n",
+        ),
+        source(
+            d.path(),
+            "front.network",
+            "[Network]\nDisableDNS=false\nDriver=bridge\nGateway=10.89.7.1\n\
+             IPRange=10.89.7.128/25\nIPv6=true\nInterfaceName=front0\n\
+             Internal=true\nLabel=a=b\nNetworkDeleteOnStop=true\nNetworkName=front\n\
+             Options=mtu=1400\nPodmanArgs=--ignore\nServiceName=front-net\nSubnet=10.89.7.0/24\n\
+             GlobalArgs=--log-level=info\n",
+        ),
+        source(
+            d.path(),
+            "busybox.image",
+            "[Image]\nImage=127.0.0.1:5000/busybox\nArch=amd64\n\
+             AuthFile=/etc/auth.json\nCreds=u:p\n\
+             ImageTag=localhost/bb\nOS=linux\nVariant=v8\nTLSVerify=false\nRetry=3\n\
+             PodmanArgs=--quiet\nGlobalArgs=--log-level=info\n",
+        ),
+        source(
+            d.path(),
+            "app.build",
+            "[Build]\nImageTag=localhost/app\nImageTag=localhost/app:1\nFile=Containerfile\n\
+             SetWorkingDirectory=unit\nAuthFile=/etc/auth.json\nLabel=a=b\nAnnotation=c=d\n\
+             Network=front.network\nPull=newer\nSecret=id=tok,src=/run/tok\nTarget=final\n\
+             TLSVerify=false\nPodmanArgs=--no-cache\nGlobalArgs=--log-level=info\n",
+        ),
+    ];
+    assert_units_parse(&sources);
+}
+
+/// Every key of a `.pod` unit: its command lines parse with roost's CLI and carry what the keys ask
+/// for (`pod create` once lacked `--ip`, `--network-alias`, `-v`, `--uidmap` …, so such a unit
+/// failed when systemd started it).
+#[test]
+fn pod_units_command_lines_parse_with_roosts_cli() {
+    use crate::cli::Command;
+    use crate::cli::pod::PodCommand;
+
+    let d = tempfile::tempdir().unwrap();
+    let unit = "[Pod]\nPodName=web\nServiceName=webpod\nAddHost=db.local:10.0.0.9\nDNS=10.0.0.1\n\
+        DNSOption=ndots:2\nDNSSearch=example.com\nExitPolicy=continue\nHostName=webhost\n\
+        IP=10.89.7.5\nIP6=fd00::5\nLabel=a=b \"c=d e\"\nNetwork=front.network\n\
+        NetworkAlias=www\nNetworkAlias=site\nPublishPort=8080:80\nVolume=data.volume:/data:ro\n\
+        Volume=./site:/srv\nUIDMap=0:1:1000\nGIDMap=0:1:2000\nGlobalArgs=--log-level=debug\n\
+        PodmanArgs=--share=+pid\n";
+    let sources = [
+        source(d.path(), "web.pod", unit),
+        source(
+            d.path(),
+            "sub.pod",
+            "[Pod]\nSubUIDMap=roosttest\nSubGIDMap=roosttest\nShmSize=128m\n",
+        ),
+        source(d.path(), "keep.pod", "[Pod]\nUserNS=keep-id\n"),
+        source(d.path(), "front.network", "[Network]\n"),
+        source(d.path(), "data.volume", "[Volume]\n"),
+    ];
+    let units = units_of(&sources, &settings());
+    let text = |name: &str| units.iter().find(|(n, _)| n == name).unwrap().1.clone();
+    let pod = |cli: crate::cli::Cli| match cli.command {
+        Some(Command::Pod(p)) => p,
+        other => panic!("not a pod command: {other:?}"),
+    };
+    let web = text("webpod.service");
+    let lines = parse_all_command_lines(&web);
+    let verbs: Vec<(String, String)> = lines
+        .into_iter()
+        .map(|(key, cli)| {
+            let verb = match pod(cli) {
+                PodCommand::Create(c) => {
+                    assert_eq!(c.name.as_deref(), Some("web"));
+                    assert_eq!(c.infra_name.as_deref(), Some("web-infra"));
+                    assert_eq!(c.exit_policy.as_deref(), Some("continue"));
+                    assert_eq!(c.hostname.as_deref(), Some("webhost"));
+                    assert_eq!(c.add_host, ["db.local:10.0.0.9"]);
+                    assert_eq!(c.dns, ["10.0.0.1"]);
+                    assert_eq!(c.dns_option, ["ndots:2"]);
+                    assert_eq!(c.dns_search, ["example.com"]);
+                    assert_eq!(c.label, ["a=b", "c=d e"]);
+                    assert_eq!(c.network, "systemd-front");
+                    assert_eq!(c.ip.as_deref(), Some("10.89.7.5"));
+                    assert_eq!(c.ip6.as_deref(), Some("fd00::5"));
+                    assert_eq!(c.network_alias, ["www", "site"]);
+                    assert_eq!(c.publish, ["8080:80"]);
+                    let dir = d.path().display();
+                    assert_eq!(
+                        c.volume,
+                        [
+                            "systemd-data:/data:ro".to_string(),
+                            format!("{dir}/site:/srv")
+                        ]
+                    );
+                    assert_eq!(c.uidmap, ["0:1:1000"]);
+                    assert_eq!(c.gidmap, ["0:1:2000"]);
+                    assert_eq!(c.share.as_deref(), Some("+pid"));
+                    "create"
+                }
+                PodCommand::Start(s) => {
+                    assert_eq!(s.pods, ["web"]);
+                    "start"
+                }
+                PodCommand::Stop(s) => {
+                    assert!(s.ignore);
+                    assert_eq!(s.time, Some(10));
+                    assert_eq!(s.pods, ["web"]);
+                    "stop"
+                }
+                PodCommand::Rm(r) => {
+                    assert!(r.ignore && r.force);
+                    assert_eq!(r.pods, ["web"]);
+                    "rm"
+                }
+                other => panic!("unexpected pod command {other:?}"),
+            };
+            (key, verb.to_string())
+        })
+        .collect();
+    let want = [
+        ("ExecStartPre", "rm"),
+        ("ExecStartPre", "create"),
+        ("ExecStart", "start"),
+        ("ExecStop", "stop"),
+        ("ExecStopPost", "rm"),
+    ];
+    assert_eq!(
+        verbs,
+        want.map(|(k, v)| (k.to_string(), v.to_string())),
+        "{web}"
+    );
+
+    let sub = text("sub-pod.service");
+    let create = service_lines(&sub, "ExecStartPre")[1].clone();
+    let PodCommand::Create(c) = pod(parse_cli(&create)) else {
+        panic!("{create}");
+    };
+    assert_eq!(c.subuidname.as_deref(), Some("roosttest"));
+    assert_eq!(c.subgidname.as_deref(), Some("roosttest"));
+    assert_eq!(c.shm_size.as_deref(), Some("128m"));
+    let keep = text("keep-pod.service");
+    let create = service_lines(&keep, "ExecStartPre")[1].clone();
+    let PodCommand::Create(c) = pod(parse_cli(&create)) else {
+        panic!("{create}");
+    };
+    assert_eq!(c.userns.as_deref(), Some("keep-id"));
+}
+
+/// A key whose flag roost does not have is refused when the unit is generated, naming the key, its
+/// line and why (rather than a unit whose command fails when systemd starts it).
+#[test]
+fn keys_roost_cannot_honour_are_refused_with_the_reason() {
+    use super::keys::UNSUPPORTED_KEYS;
+
+    let d = tempfile::tempdir().unwrap();
+    for (group, key, why) in UNSUPPORTED_KEYS {
+        let (ext, base) = match *group {
+            "Container" => ("container", "Image=busybox\n"),
+            "Network" => ("network", ""),
+            "Image" => ("image", "Image=busybox\n"),
+            _ => ("build", "ImageTag=localhost/x\nSetWorkingDirectory=/tmp\n"),
+        };
+        let name = format!("u.{ext}");
+        let s = source(d.path(), &name, &format!("[{group}]\n{base}{key}=1\n"));
+        let g = generate(&[s], &settings());
+        let line = base.lines().count() + 2;
+        let e = g
+            .errors
+            .first()
+            .unwrap_or_else(|| panic!("{key}= not refused"))
+            .to_string();
+        assert!(
+            e.contains(&format!("{name}:{line}")) && e.contains(key) && e.contains(why),
+            "{e}"
+        );
+    }
+    let s = source(
+        d.path(),
+        "img.volume",
+        "[Volume]\nDriver=image\nImage=busybox\n",
+    );
+    let e = generate(&[s], &settings()).errors[0].to_string();
+    assert!(
+        e.contains("img.volume:2") && e.contains("local driver"),
+        "{e}"
     );
 }
