@@ -479,6 +479,7 @@ impl Holder {
         };
         let status = call.setup()?;
         allocation.keep();
+        wait_for_dns(&netns, &name, &new, &status);
         let entry = self
             .attached
             .entry(id.to_string())
@@ -604,6 +605,29 @@ fn reap_children() {
     while let Ok(s) = waitpid(None, Some(WaitPidFlag::WNOHANG)) {
         if s == WaitStatus::StillAlive {
             break;
+        }
+    }
+}
+
+/// Before the container runs: wait until the DNS server of each of its new networks answers for it
+/// (see `dns_ready`), so neither it nor its peers see the server's reload.
+fn wait_for_dns(
+    netns: &OwnedFd,
+    name: &str,
+    networks: &[(Network, PerNetwork)],
+    status: &BTreeMap<String, NetworkInterface>,
+) {
+    for (net, per) in networks {
+        let Some(iface) = status.get(&net.name) else {
+            continue;
+        };
+        if !net.dns_enabled || iface.dns_servers.is_empty() || iface.addresses.is_empty() {
+            continue;
+        }
+        let asked = per.aliases.first().map_or(name, String::as_str);
+        let v4 = iface.addresses.iter().any(|(a, _)| a.is_ipv4());
+        if !super::dns_ready::wait(netns.as_fd(), &iface.dns_servers, asked, v4) {
+            tracing::warn!(network = %net.name, "the network's DNS server did not answer in time");
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod cidr;
 pub mod client;
 pub mod config;
 pub mod defs;
+mod dns_ready;
 mod error;
 pub mod forward;
 pub mod helper;

@@ -92,3 +92,17 @@ pub fn spawn_in_netns(
     }
     cmd.spawn()
 }
+
+/// Run `f` on a thread of its own that has joined the network namespace `netns` (the calling
+/// thread's namespace is left alone: a network namespace is a per-thread attribute).
+pub fn in_netns<T: Send>(netns: BorrowedFd<'_>, f: impl FnOnce() -> T + Send) -> io::Result<T> {
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            nix::sched::setns(netns, nix::sched::CloneFlags::CLONE_NEWNET)
+                .map_err(io::Error::from)?;
+            Ok(f())
+        })
+        .join()
+        .unwrap_or_else(|_| Err(io::Error::other("network namespace thread panicked")))
+    })
+}
