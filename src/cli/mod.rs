@@ -379,6 +379,10 @@ pub fn run() -> Result<i32, Error> {
     };
     cli.global.check()?;
     let level = log_level(&cli.global, &matches)?;
+    // The command tree and its matches are megabytes: a monitor that waits for months on its
+    // container must not keep them.
+    drop(matches);
+    drop(cli_cmd);
     crate::logging::init(level);
     let path = command_path(&args);
     tracing::info!(
