@@ -270,3 +270,50 @@ fn ipc_none_has_no_shm() {
         &["run", "--rm", "--ipc=private", &bb(), "ls", "/dev/shm"],
     );
 }
+
+/// `inspect --format {{.RestartCount}}` of `c`, polled until it is `want` (10 s at most).
+fn wait_restart_count(env: &Env, c: &str, want: &str) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let n = out(env, &["inspect", "--format", "{{.RestartCount}}", c]);
+        if n.trim() == want || std::time::Instant::now() > deadline {
+            return n.trim().to_string();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+}
+
+#[test]
+fn foreground_run_restarts_per_policy_on_a_small_network() {
+    let env = env_with_busybox("foreground_run_restarts_per_policy_on_a_small_network");
+    let net = env.safename("n");
+    // A /29 has 5 addresses: 4 restarts must give theirs back.
+    out(
+        &env,
+        &["network", "create", "--subnet", "10.91.9.0/29", &net],
+    );
+    let c = env.safename("c");
+    // `run` in the foreground ends with the first exit code; the policy restarts it afterwards.
+    env.roost(
+        1,
+        &[
+            "run",
+            "--name",
+            &c,
+            "--network",
+            &net,
+            "--restart",
+            "on-failure:4",
+            "--userns",
+            "keep-id",
+            &bb(),
+            "false",
+        ],
+    );
+    assert_eq!(wait_restart_count(&env, &c, "4"), "4");
+    assert_eq!(out(&env, &["wait", &c]).trim(), "1");
+    out(&env, &["run", "--rm", "--network", &net, &bb(), "true"]);
+    out(&env, &["rm", &c]);
+    out(&env, &["network", "rm", &net]);
+    assert_no_leaks(&env);
+}
