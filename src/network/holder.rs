@@ -467,17 +467,14 @@ impl Holder {
                     .map_err(|e| NetworkError::Holder(format!("container process {pid}: {e}")))?,
             )
         };
-        let call = Call {
+        let place = Placement {
             config: &self.dir.netavark(),
             rootless_netns: self.netns.as_fd(),
             netns: &Self::netns_path(&netns),
             container_id: id,
             container_name: &name,
-            networks: new.iter().map(|(n, p)| (n, p)).collect(),
-            // Published ports are relayed by us (`forward`), not by netavark's DNAT rules.
-            ports: &[],
         };
-        let status = call.setup()?;
+        let status = place.setup_in_order(&new)?;
         allocation.keep();
         wait_for_dns(&netns, &name, &new, &status);
         let entry = self
@@ -589,6 +586,52 @@ impl Holder {
             self.attached.remove(id);
         }
         result
+    }
+}
+
+/// Where netavark wires one container: the namespaces and the container's names.
+struct Placement<'a> {
+    config: &'a Path,
+    rootless_netns: std::os::fd::BorrowedFd<'a>,
+    netns: &'a Path,
+    container_id: &'a str,
+    container_name: &'a str,
+}
+
+impl<'a> Placement<'a> {
+    fn call(&self, networks: &'a [(Network, PerNetwork)]) -> Call<'a> {
+        Call {
+            config: self.config,
+            rootless_netns: self.rootless_netns,
+            netns: self.netns,
+            container_id: self.container_id,
+            container_name: self.container_name,
+            networks: networks.iter().map(|(n, p)| (n, p)).collect(),
+            // Published ports are relayed by the holder (`forward`), not by netavark's DNAT rules.
+            ports: &[],
+        }
+    }
+
+    /// Run netavark for each of `networks` in turn, so that the container's interfaces are made
+    /// (and numbered by the kernel) in that order: one call for all would leave the order to
+    /// netavark. A failure undoes the networks set up before it.
+    fn setup_in_order(
+        &self,
+        networks: &'a [(Network, PerNetwork)],
+    ) -> Result<BTreeMap<String, NetworkInterface>, NetworkError> {
+        let mut status = BTreeMap::new();
+        for (i, one) in networks.iter().enumerate() {
+            match self.call(std::slice::from_ref(one)).setup() {
+                Ok(s) => status.extend(s),
+                Err(e) => {
+                    if i > 0 {
+                        let _ = self.call(&networks[..i]).teardown();
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        Ok(status)
     }
 }
 

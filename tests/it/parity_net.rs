@@ -317,3 +317,33 @@ fn foreground_run_restarts_per_policy_on_a_small_network() {
     out(&env, &["network", "rm", &net]);
     assert_no_leaks(&env);
 }
+
+#[test]
+fn interfaces_are_made_in_network_order() {
+    let env = env_with_busybox("interfaces_are_made_in_network_order");
+    let (n1, n2) = (env.safename("n1"), env.safename("n2"));
+    out(&env, &["network", "create", &n1]);
+    out(&env, &["network", "create", &n2]);
+    let script = "ip -o link | cut -d: -f1,2 | sed 's/@.*//' | tr -d ' '";
+    // Several runs: one netavark call for both networks made them in either order.
+    for _ in 0..3 {
+        let links = out(
+            &env,
+            &[
+                "run",
+                "--rm",
+                "--net",
+                &format!("{n2}:interface_name=second"),
+                "--net",
+                &format!("{n1}:interface_name=first"),
+                &bb(),
+                "sh",
+                "-c",
+                script,
+            ],
+        );
+        assert_eq!(links, "1:lo\n2:first\n3:second\n");
+    }
+    out(&env, &["network", "rm", &n1, &n2]);
+    assert_no_leaks(&env);
+}
