@@ -64,11 +64,12 @@ fn free_port(ip: Option<IpAddr>, proto: Protocol) -> Result<u16, EngineError> {
     Ok(port)
 }
 
-/// `HOST:IP` (or `HOST=IP`; `host-gateway` names the host) → (host, ip).
+/// `HOST[;HOST...]:IP` (or `=IP`; `host-gateway` names the host) → (hosts, ip), the hosts still
+/// separated by `;`.
 fn parse_add_host(s: &str) -> Result<(String, String), EngineError> {
     let (h, ip) = s
         .split_once(['=', ':'])
-        .filter(|(h, ip)| !h.is_empty() && !ip.is_empty())
+        .filter(|(h, ip)| !ip.is_empty() && h.split(';').all(|n| !n.is_empty()))
         .ok_or_else(|| NetFlagError::AddHostSyntax(s.to_string()))?;
     let ip = ip.trim_start_matches('[').trim_end_matches(']');
     if ip != "host-gateway" && ip.parse::<IpAddr>().is_err() {
@@ -320,15 +321,23 @@ pub fn mode_of(c: &Container) -> Mode {
 
 /// `c`'s network as `engine::network` needs it (its `--link`s left out: see [`attachment`]).
 pub fn container_network(ctx: &Ctx, c: &Container) -> ContainerNetwork {
+    let mode = mode_of(c);
+    let shared_hosts = match &mode {
+        Mode::Container(other) if !c.spec.net.no_hosts => {
+            Some(super::runtime_dir(ctx, other).join("hosts"))
+        }
+        _ => None,
+    };
     ContainerNetwork {
         id: c.record.id.clone(),
         name: c.record.name.clone(),
         hostname: c.spec.hostname.clone(),
-        mode: mode_of(c),
+        mode,
         networks: c.spec.networks.clone(),
         settings: c.spec.net.clone(),
         links: Vec::new(),
         dir: super::runtime_dir(ctx, &c.record.id),
+        shared_hosts,
     }
 }
 
@@ -506,6 +515,11 @@ mod tests {
             ("gw".into(), "host-gateway".into())
         );
         assert_eq!(parse_add_host("v6:[::1]").unwrap().1, "::1");
+        assert_eq!(
+            parse_add_host("a.fqdn;a:127.0.0.1").unwrap(),
+            ("a.fqdn;a".into(), "127.0.0.1".into())
+        );
+        assert!(parse_add_host("a;:127.0.0.1").is_err());
         assert!(parse_add_host("db").is_err());
         assert!(parse_add_host("db:notanip").is_err());
     }

@@ -47,6 +47,9 @@ pub struct NetworkAttachment {
     phase: Phase,
     /// roost runs rootless (in its user namespace), not as real root.
     rootless: bool,
+    /// The hosts file shared with the container whose namespace this one joins, and this
+    /// container's name: its entry there goes when the run ends.
+    shared_hosts: Option<(PathBuf, String)>,
 }
 
 impl NetworkAttachment {
@@ -59,6 +62,7 @@ impl NetworkAttachment {
             dir: net.dir.clone(),
             phase: Phase::Idle,
             rootless: ctx.rootless,
+            shared_hosts: net.shared_hosts.clone().map(|p| (p, net.name.clone())),
             bridge: matches!(net.mode, Mode::Bridge(_)).then(|| BridgeAttachment::new(ctx, net)),
         }
     }
@@ -90,6 +94,17 @@ impl NetworkAttachment {
             Phase::Up(r) => r.abandon(),
             Phase::Builtin(r) => r.abandon(),
             _ => {}
+        }
+    }
+}
+
+impl Drop for NetworkAttachment {
+    fn drop(&mut self) {
+        if let Some((path, name)) = &self.shared_hosts
+            && path.exists()
+            && let Err(e) = super::hostfiles::leave_shared_hosts(path, name)
+        {
+            tracing::debug!(error = %e, "remove the container's entry from the shared hosts file");
         }
     }
 }
