@@ -19,7 +19,7 @@ use nix::sys::socket::{self, AddressFamily, SockFlag, SockType, UnixAddr};
 
 use super::NetworkError;
 use super::config::Network;
-use super::forward::Forwarder;
+use super::forward::{Forwarder, Target};
 use super::ipam::Ipam;
 use super::netavark::{Call, NetworkInterface, PerNetwork};
 use super::proto::{MAX_MESSAGE, Request, Response};
@@ -72,31 +72,38 @@ struct Attachment {
     nets: BTreeMap<String, (Network, PerNetwork)>,
     status: BTreeMap<String, NetworkInterface>,
     forwarders: Vec<Forwarder>,
+    /// Where the published ports relay to.
+    target: Target,
 }
 
 impl Attachment {
-    /// Relay each published port's host socket to the container's first IPv4 address in `status`.
+    /// Relay each published port's host socket to the container's address.
     fn forward(
         &mut self,
         listeners: Vec<(OwnedFd, (u16, super::ports::Protocol))>,
-        status: &BTreeMap<String, NetworkInterface>,
         rootless_netns: &OwnedFd,
     ) {
-        let target = status
+        for (l, port) in listeners {
+            self.forwarders.push(Forwarder::start(
+                l,
+                port,
+                self.target.clone(),
+                rootless_netns,
+            ));
+        }
+    }
+
+    /// Point the published ports at the container's first IPv4 address on the networks it is on
+    /// now (none when it has none left).
+    fn retarget(&self) {
+        let ip = self
+            .status
             .values()
             .flat_map(|a| a.addresses.iter())
             .find(|(ip, _)| ip.is_ipv4())
             .map(|(ip, _)| *ip);
-        let Some(ip) = target else {
-            return;
-        };
-        for (l, (port, proto)) in listeners {
-            self.forwarders.push(Forwarder::start(
-                l,
-                proto,
-                std::net::SocketAddr::new(ip, port),
-                rootless_netns,
-            ));
+        if let Ok(mut t) = self.target.lock() {
+            *t = ip;
         }
     }
 }
@@ -487,12 +494,14 @@ impl Holder {
                 nets: BTreeMap::new(),
                 status: BTreeMap::new(),
                 forwarders: Vec::new(),
+                target: Target::default(),
             });
-        entry.forward(listeners, &status, &self.netns);
         for (net, per) in new {
             entry.nets.insert(net.name.clone(), (net, per));
         }
         entry.status.extend(status.clone());
+        entry.retarget();
+        entry.forward(listeners, &self.netns);
         Ok(status)
     }
 
@@ -550,6 +559,7 @@ impl Holder {
         let Some(a) = self.attached.get_mut(id) else {
             return Ok(());
         };
+        let whole = networks.is_none();
         let names: Vec<String> = match networks {
             Some(n) => {
                 if let Some(missing) = n.iter().find(|n| !a.nets.contains_key(*n)) {
@@ -576,13 +586,20 @@ impl Holder {
                 .collect(),
             ports: &[],
         };
-        let result = call.teardown();
+        let result = if names.is_empty() {
+            Ok(())
+        } else {
+            call.teardown()
+        };
         for n in &names {
             a.nets.remove(n);
             a.status.remove(n);
             self.ipam.release(n, id);
         }
-        if a.nets.is_empty() {
+        a.retarget();
+        // A container disconnected from its last network stays attached (its published ports
+        // kept) until it ends: it may be connected again.
+        if whole {
             self.attached.remove(id);
         }
         result

@@ -493,3 +493,64 @@ fn published_port_on_a_bridge_network() {
         "the port is still open"
     );
 }
+
+/// The body of `GET /hostname` through `port` on the host's loopback, or the failure.
+fn get_hostname(port: u16) -> Result<String, String> {
+    use std::io::{Read, Write};
+    let mut body = String::new();
+    std::net::TcpStream::connect(("127.0.0.1", port))
+        .and_then(|mut s| {
+            s.set_read_timeout(Some(Duration::from_secs(3)))?;
+            s.write_all(b"GET /hostname HTTP/1.0\r\n\r\n")?;
+            s.read_to_string(&mut body)
+        })
+        .map_err(|e| e.to_string())?;
+    if body.contains("200 OK") {
+        Ok(body)
+    } else {
+        Err(format!("no answer: {body:?}"))
+    }
+}
+
+#[test]
+fn disconnect_and_connect_follow_in_hosts_and_published_ports() {
+    let env = env_with_busybox("disconnect_and_connect_follow_in_hosts_and_published_ports");
+    let c = Cleanup(&env);
+    let (a, b) = (env.safename("a"), env.safename("b"));
+    out(&env, &["network", "create", &a]);
+    out(&env, &["network", "create", &b]);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port();
+    let srv = env.safename("srv");
+    let publish = format!("127.0.0.1:{port}:8080");
+    web(&env, &srv, &["--network", &a, "-p", &publish]);
+    assert!(wait_for(Duration::from_secs(10), || get_hostname(port).is_ok()));
+    let ip_on = |net: &str| {
+        let f = format!("{{{{(index .NetworkSettings.Networks \"{net}\").IPAddress}}}}");
+        out(&env, &["inspect", "--format", &f, &srv])
+            .trim()
+            .to_string()
+    };
+    let hosts = || out(&env, &["exec", &srv, "cat", "/etc/hosts"]);
+    let ip = ip_on(&a);
+    assert!(hosts().contains(&format!("{ip}\t")), "{}", hosts());
+    // Disconnected: its address leaves /etc/hosts and the published port answers nothing.
+    out(&env, &["network", "disconnect", &a, &srv]);
+    assert!(!hosts().contains(&ip), "{}", hosts());
+    assert!(get_hostname(port).is_err());
+    // Connected again: a new address (not the one just given back), in /etc/hosts, and the port
+    // relays to it.
+    out(&env, &["network", "connect", &a, &srv]);
+    let new_ip = ip_on(&a);
+    assert_ne!(new_ip, ip);
+    assert!(hosts().contains(&format!("{new_ip}\t")), "{}", hosts());
+    get_hostname(port).unwrap();
+    // On a second network, then off the first: the port follows to the second one's address.
+    out(&env, &["network", "connect", &b, &srv]);
+    out(&env, &["network", "disconnect", &a, &srv]);
+    get_hostname(port).unwrap();
+    drop(c);
+    assert_network_gone(&env);
+}

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use super::{Container, Status};
 use crate::engine::network::{
     BRIDGE_MODE, ContainerNetwork, Link, NetFlagError, NetworkAttachment, NetworkSpec, attach,
+    hostfiles,
 };
 use crate::engine::{Ctx, EngineError};
 use crate::network::netavark::{NetworkInterface, PerNetwork};
@@ -442,7 +443,7 @@ pub fn connect(
         .into());
     }
     if c.state.status == Status::Running && c.state.pid > 0 {
-        attach::attach_network(
+        let made = attach::attach_network(
             ctx,
             &c.record.id,
             &c.record.name,
@@ -450,6 +451,7 @@ pub fn connect(
             &net,
             per.clone(),
         )?;
+        update_hosts(ctx, &c, &made, hostfiles::add_addresses);
     }
     let event = crate::engine::events::Event::network_member(
         "connect",
@@ -467,6 +469,28 @@ pub fn connect(
     Ok(())
 }
 
+/// After `network connect` or `disconnect` of the running `c`: `edit` its hosts file with its
+/// addresses on the network (`interfaces`) and its names (a failure is only logged: the network
+/// change is made).
+fn update_hosts(
+    ctx: &Ctx,
+    c: &Container,
+    interfaces: &BTreeMap<String, NetworkInterface>,
+    edit: fn(&std::path::Path, &[IpAddr], &[&str]) -> Result<(), EngineError>,
+) {
+    let hosts = super::runtime_dir(ctx, &c.record.id).join("hosts");
+    if c.spec.net.no_hosts || !hosts.exists() {
+        return;
+    }
+    let ips: Vec<IpAddr> = interfaces
+        .values()
+        .flat_map(|i| i.addresses.iter().map(|(ip, _)| *ip))
+        .collect();
+    if let Err(e) = edit(&hosts, &ips, &[&c.spec.hostname, &c.record.name]) {
+        tracing::warn!("updating the hosts file of {}: {e}", c.record.name);
+    }
+}
+
 /// `network disconnect`: take a network from a container (detaching it now when it runs).
 pub fn disconnect(ctx: &Ctx, key: &str, container_key: &str) -> Result<(), EngineError> {
     let net = crate::engine::network::inspect(ctx, key)?;
@@ -480,7 +504,10 @@ pub fn disconnect(ctx: &Ctx, key: &str, container_key: &str) -> Result<(), Engin
         .into());
     }
     if c.state.status == Status::Running {
+        let mut had = attach::interfaces(ctx, &c.record.id);
+        had.retain(|n, _| *n == net.name);
         attach::detach_network(ctx, &c.record.id, &net.name)?;
+        update_hosts(ctx, &c, &had, hostfiles::remove_addresses);
     }
     let mut spec = c.spec.clone();
     spec.networks.remove(&net.name);

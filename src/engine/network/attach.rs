@@ -265,7 +265,8 @@ fn attach_networks(
     Ok(())
 }
 
-/// Attach the running container `id` (`name`, pid 1 `pid`) to one more network (`network connect`).
+/// Attach the running container `id` (`name`, pid 1 `pid`) to one more network (`network connect`);
+/// returns its interface there.
 pub fn attach_network(
     ctx: &Ctx,
     id: &str,
@@ -273,8 +274,8 @@ pub fn attach_network(
     pid: i32,
     network: &Network,
     per: PerNetwork,
-) -> Result<(), EngineError> {
-    client::setup(
+) -> Result<BTreeMap<String, NetworkInterface>, EngineError> {
+    Ok(client::setup(
         &launch(ctx)?,
         id,
         name,
@@ -282,8 +283,7 @@ pub fn attach_network(
         &client::open_netns(pid)?,
         vec![(config::for_netavark(network), per)],
         Vec::new(),
-    )?;
-    Ok(())
+    )?)
 }
 
 /// Detach the container `id` from all its bridge networks (it ended, or is being removed).

@@ -143,7 +143,7 @@ fn free_names<'a>(hosts: &str, names: &[&'a str]) -> Vec<&'a str> {
 /// file does not have yet (podman), under the file's lock. The file is changed in place: it is
 /// bind-mounted.
 pub fn join_shared_hosts(shared: &Path, names: &[&str]) -> Result<(), EngineError> {
-    edit_shared_hosts(shared, |text| {
+    edit_in_place(shared, |text| {
         let free = free_names(text, names);
         if free.is_empty() {
             return text.to_string();
@@ -159,7 +159,7 @@ pub fn join_shared_hosts(shared: &Path, names: &[&str]) -> Result<(), EngineErro
 
 /// The container `name` leaves the shared /etc/hosts `shared`: its 127.0.0.1 entry goes.
 pub fn leave_shared_hosts(shared: &Path, name: &str) -> Result<(), EngineError> {
-    edit_shared_hosts(shared, |text| {
+    edit_in_place(shared, |text| {
         text.lines()
             .filter(|l| {
                 let mut f = l.split('#').next().unwrap_or_default().split_whitespace();
@@ -170,8 +170,38 @@ pub fn leave_shared_hosts(shared: &Path, name: &str) -> Result<(), EngineError> 
     })
 }
 
+/// `network connect`: the container's `names` on its new addresses `ips`, in its hosts file
+/// `hosts` (in place: it is bind-mounted).
+pub fn add_addresses(hosts: &Path, ips: &[IpAddr], names: &[&str]) -> Result<(), EngineError> {
+    edit_in_place(hosts, |text| {
+        let mut new = text.to_string();
+        if !new.is_empty() && !new.ends_with('\n') {
+            new.push('\n');
+        }
+        for ip in ips {
+            new.push_str(&format!("{ip}\t{}\n", names.join(" ")));
+        }
+        new
+    })
+}
+
+/// `network disconnect`: the entries of `ips` that name one of `names` leave the hosts file
+/// `hosts` (podman: an entry of the address with one of the names goes whole).
+pub fn remove_addresses(hosts: &Path, ips: &[IpAddr], names: &[&str]) -> Result<(), EngineError> {
+    edit_in_place(hosts, |text| {
+        text.lines()
+            .filter(|l| {
+                let mut f = l.split('#').next().unwrap_or_default().split_whitespace();
+                let ip = f.next().and_then(|a| a.parse::<IpAddr>().ok());
+                !(ip.is_some_and(|ip| ips.contains(&ip)) && f.any(|n| names.contains(&n)))
+            })
+            .map(|l| format!("{l}\n"))
+            .collect()
+    })
+}
+
 /// Rewrite the hosts file `path` with `change`, in place, holding its lock.
-fn edit_shared_hosts(path: &Path, change: impl FnOnce(&str) -> String) -> Result<(), EngineError> {
+fn edit_in_place(path: &Path, change: impl FnOnce(&str) -> String) -> Result<(), EngineError> {
     use std::io::{Read, Seek, Write};
     let file = std::fs::OpenOptions::new()
         .read(true)
