@@ -133,6 +133,27 @@ pub fn status(runtime: &Path, container_id: &str) -> BTreeMap<String, NetworkInt
     }
 }
 
+/// Set the container's networks up again (`network reload`); returns its interfaces. An error when
+/// no holder runs or the container is not attached.
+pub fn reload(
+    runtime: &Path,
+    container_id: &str,
+) -> Result<BTreeMap<String, NetworkInterface>, NetworkError> {
+    let sock = connect(&NetnsDir::new(runtime)).ok_or_else(|| {
+        NetworkError::Invalid(format!(
+            "container {container_id} is not attached to any network"
+        ))
+    })?;
+    let req = Request::Reload {
+        container_id: container_id.into(),
+    };
+    match exchange(&sock, &req, &[])? {
+        Response::Attached(s) => Ok(s),
+        Response::Failed { message } => Err(NetworkError::Holder(message)),
+        Response::Done => Ok(BTreeMap::new()),
+    }
+}
+
 /// Start `roost __netns` (which starts slirp4netns for its namespace). Called under the lock.
 fn start(launch: &Launch) -> Result<(), NetworkError> {
     let (ready_r, ready_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)

@@ -420,6 +420,12 @@ impl Holder {
                     message: e.to_string(),
                 },
             },
+            Ok(Request::Reload { container_id }) => self.reload(&container_id).map_or_else(
+                |e| Response::Failed {
+                    message: e.to_string(),
+                },
+                Response::Attached,
+            ),
             Ok(Request::Status { container_id }) => Response::Attached(
                 self.attached
                     .get(&container_id)
@@ -502,6 +508,36 @@ impl Holder {
         entry.status.extend(status.clone());
         entry.retarget();
         entry.forward(listeners, &self.netns);
+        Ok(status)
+    }
+
+    /// `network reload`: tear the container's networks down and set them up again with the
+    /// interfaces, addresses and MAC addresses they have (podman), which makes netavark's firewall
+    /// rules and DNS records anew. The published ports' relays are ours and stay as they are.
+    fn reload(&mut self, id: &str) -> Result<BTreeMap<String, NetworkInterface>, NetworkError> {
+        let a = self.attached.get(id).ok_or_else(|| {
+            NetworkError::Invalid(format!("container {id} is not attached to any network"))
+        })?;
+        let nets: Vec<(Network, PerNetwork)> = a
+            .nets
+            .values()
+            .map(|(net, per)| (net.clone(), same_interface(per, a.status.get(&net.name))))
+            .collect();
+        let place = Placement {
+            config: &self.dir.netavark(),
+            rootless_netns: self.netns.as_fd(),
+            netns: &Self::netns_path(&a.netns),
+            container_id: id,
+            container_name: &a.name,
+        };
+        // Whatever is left of the old setup goes first (an error there is no reason to stop).
+        if let Err(e) = place.call(&nets).teardown() {
+            tracing::debug!(container = %id, error = %e, "network reload: teardown");
+        }
+        let status = place.setup_in_order(&nets)?;
+        let a = self.attached.get_mut(id).expect("looked up above");
+        a.status = status.clone();
+        a.retarget();
         Ok(status)
     }
 
@@ -650,6 +686,20 @@ impl<'a> Placement<'a> {
         }
         Ok(status)
     }
+}
+
+/// `per` pinned to what the container has now on that network (`now`): its interface name,
+/// addresses and MAC address.
+fn same_interface(per: &PerNetwork, now: Option<&NetworkInterface>) -> PerNetwork {
+    let mut per = per.clone();
+    if let Some(i) = now {
+        per.interface_name = i.interface.clone();
+        per.static_ips = i.addresses.iter().map(|(ip, _)| *ip).collect();
+        if !i.mac.is_empty() {
+            per.static_mac = Some(i.mac.clone());
+        }
+    }
+    per
 }
 
 fn same_file(a: &OwnedFd, b: &OwnedFd) -> bool {

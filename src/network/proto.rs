@@ -34,6 +34,9 @@ pub enum Request {
     },
     /// The interfaces of a container (empty when it is not attached).
     Status { container_id: String },
+    /// Set a container's networks up again (`network reload`): the same interfaces, addresses
+    /// and MAC addresses, with netavark's firewall rules and DNS records made anew.
+    Reload { container_id: String },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -554,3 +554,44 @@ fn disconnect_and_connect_follow_in_hosts_and_published_ports() {
     drop(c);
     assert_network_gone(&env);
 }
+
+#[test]
+fn network_reload_sets_the_same_interfaces_up_again() {
+    let env = env_with_busybox("network_reload_sets_the_same_interfaces_up_again");
+    let c = Cleanup(&env);
+    let net = env.safename("net");
+    out(&env, &["network", "create", &net]);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port();
+    let srv = env.safename("srv");
+    let publish = format!("127.0.0.1:{port}:8080");
+    web(&env, &srv, &["--network", &net, "-p", &publish]);
+    assert!(wait_for(Duration::from_secs(10), || get_hostname(port).is_ok()));
+    let id = out(&env, &["inspect", "--format", "{{.Id}}", &srv]);
+    let f = format!(
+        "{{{{(index .NetworkSettings.Networks \"{net}\").IPAddress}}}} {{{{(index .NetworkSettings.Networks \"{net}\").MacAddress}}}}"
+    );
+    let addresses = || out(&env, &["inspect", "--format", &f, &srv]);
+    let link = || out(&env, &["exec", &srv, "cat", "/sys/class/net/eth0/ifindex"]);
+    let (before, index) = (addresses(), link());
+    // The container's id, and the same address and MAC on a new interface.
+    assert_eq!(out(&env, &["network", "reload", &srv]), id);
+    assert_eq!(addresses(), before);
+    assert_ne!(link(), index, "the interface was not made again");
+    get_hostname(port).unwrap();
+    // --all takes the running containers with a network of their own; a stopped one named is an
+    // error.
+    let idle = env.safename("idle");
+    out(
+        &env,
+        &["create", "--name", &idle, "--network", &net, &bb(), "true"],
+    );
+    assert_eq!(out(&env, &["network", "reload", "--all"]), id);
+    let e = env.roost(125, &["network", "reload", &idle]).stderr_text();
+    assert!(e.contains("not running"), "{e}");
+    env.roost(125, &["network", "reload"]);
+    drop(c);
+    assert_network_gone(&env);
+}

@@ -491,6 +491,44 @@ fn update_hosts(
     }
 }
 
+/// Whether `network reload` has something to do for `c`: it runs, with a network namespace of its
+/// own (not the host's, another container's or a path's, and not `none`).
+pub fn reloadable(c: &Container) -> bool {
+    c.state.status == Status::Running
+        && c.state.pid > 0
+        && !matches!(
+            mode_of(c),
+            Mode::Host | Mode::None | Mode::Container(_) | Mode::Ns(_)
+        )
+}
+
+/// `network reload` of container `key`; returns its id. Its bridge networks are set up again with
+/// the same interfaces, addresses and MAC addresses (netavark's firewall rules and DNS records made
+/// anew); a container of pasta, slirp4netns or slirp has its helper's own stack, with nothing to
+/// restore.
+pub fn reload(ctx: &Ctx, key: &str) -> Result<String, EngineError> {
+    let c = super::lifecycle::find(&ctx.store()?, key)?;
+    if !reloadable(&c) {
+        let why = if c.state.status == Status::Running {
+            format!(
+                "network mode `{}` has no network of its own",
+                c.spec.network
+            )
+        } else {
+            "it is not running".to_string()
+        };
+        return Err(NetworkError::Invalid(format!(
+            "cannot reload the network of container {}: {why}",
+            c.record.id
+        ))
+        .into());
+    }
+    if !c.spec.networks.is_empty() {
+        attach::reload_networks(ctx, &c.record.id)?;
+    }
+    Ok(c.record.id)
+}
+
 /// `network disconnect`: take a network from a container (detaching it now when it runs).
 pub fn disconnect(ctx: &Ctx, key: &str, container_key: &str) -> Result<(), EngineError> {
     let net = crate::engine::network::inspect(ctx, key)?;

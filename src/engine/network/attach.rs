@@ -300,6 +300,12 @@ pub fn detach_network(ctx: &Ctx, id: &str, network: &str) -> Result<(), EngineEr
     )?)
 }
 
+/// Set the running container `id`'s bridge networks up again, as they are (`network reload`).
+pub fn reload_networks(ctx: &Ctx, id: &str) -> Result<(), EngineError> {
+    client::reload(&ctx.paths.runtime, id)?;
+    Ok(())
+}
+
 /// The interfaces of the running container `id` on bridge networks, per network (for inspect).
 pub fn interfaces(ctx: &Ctx, id: &str) -> BTreeMap<String, NetworkInterface> {
     client::status(&ctx.paths.runtime, id)
