@@ -239,7 +239,7 @@ pub fn monitor(
     // Only a container with a healthcheck has one: nothing else is added to the loop.
     let mut health = super::health::Schedule::for_container(ctx, &store, &c);
     if restarts > 0 {
-        restart_pause(restarts - 1);
+        restart_pause();
     }
     // `--sdnotify=container`: the socket the container gets, at each (re)start.
     let container_socket = notify
@@ -288,7 +288,7 @@ pub fn monitor(
         server.close_clients(std::time::Duration::from_secs(2));
         // The pause before a restart; a `stop` (or `pod stop`) meanwhile keeps it stopped.
         let again = restart_wanted(&store, id, &c, code, restarts)? && {
-            restart_pause(restarts);
+            restart_pause();
             !stopped_by_user(&store, id)?
         };
         if !again {
@@ -312,11 +312,9 @@ pub fn monitor(
     }
 }
 
-/// The pause before restart number `restarts + 1`: longer after each, up to a second.
-fn restart_pause(restarts: u32) {
-    std::thread::sleep(std::time::Duration::from_millis(
-        100 * u64::from((restarts + 1).min(10)),
-    ));
+/// The pause before a restart: short, as podman restarts at once, but a window for `stop`.
+fn restart_pause() {
+    std::thread::sleep(std::time::Duration::from_millis(100));
 }
 
 /// The monitor's pid, for a systemd unit that starts the container (best effort: nothing else
