@@ -347,3 +347,25 @@ fn interfaces_are_made_in_network_order() {
     out(&env, &["network", "rm", &n1, &n2]);
     assert_no_leaks(&env);
 }
+
+#[test]
+fn etc_files_belong_to_the_containers_root() {
+    let env = env_with_busybox("etc_files_belong_to_the_containers_root");
+    let files = [
+        "stat",
+        "-c",
+        "%u:%g",
+        "/etc/hosts",
+        "/etc/resolv.conf",
+        "/etc/hostname",
+    ];
+    for userns in [None, Some("--userns=keep-id")] {
+        let mut args = vec!["run", "--rm"];
+        args.extend(userns);
+        let image = bb();
+        args.push(&image);
+        args.extend(files);
+        assert_eq!(out(&env, &args), "0:0\n0:0\n0:0\n", "{userns:?}");
+    }
+    assert_no_leaks(&env);
+}

@@ -260,7 +260,20 @@ pub(super) fn write_init_files(
         }
         let p = dir.join(name);
         std::fs::write(&p, content).map_err(|e| EngineError::io("write", &p, e))?;
+        own_by_container_root(&p, c)?;
         binds.push((p, target.to_string()));
     }
     Ok(binds)
+}
+
+/// In a container with a user namespace of its own (`--userns keep-id`, `--uidmap`), give `path` to
+/// the container's root, as podman does with the files it bind-mounts (they are roost's own
+/// otherwise, which is root in a container sharing roost's namespace).
+fn own_by_container_root(path: &Path, c: &Container) -> Result<(), EngineError> {
+    let Some(maps) = &c.spec.id_maps else {
+        return Ok(());
+    };
+    let (uid, gid) = maps.to_outer(0, 0);
+    std::os::unix::fs::chown(path, Some(uid), Some(gid))
+        .map_err(|e| EngineError::io("chown", path, e))
 }
