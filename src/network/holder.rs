@@ -426,6 +426,7 @@ impl Holder {
                 },
                 Response::Attached,
             ),
+            Ok(Request::Netns) => Response::Netns,
             Ok(Request::Status { container_id }) => Response::Attached(
                 self.attached
                     .get(&container_id)
@@ -434,7 +435,11 @@ impl Holder {
             ),
         };
         let text = serde_json::to_vec(&response).expect("a response serializes");
-        let _ = crate::sys::fdpass::send(conn.as_fd(), &text, &[]);
+        let fds = match response {
+            Response::Netns => vec![self.netns.as_raw_fd()],
+            _ => Vec::new(),
+        };
+        let _ = crate::sys::fdpass::send(conn.as_fd(), &text, &fds);
     }
 
     fn netns_path(fd: &OwnedFd) -> PathBuf {

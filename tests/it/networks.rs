@@ -595,3 +595,27 @@ fn network_reload_sets_the_same_interfaces_up_again() {
     drop(c);
     assert_network_gone(&env);
 }
+
+#[test]
+fn unshare_rootless_netns_runs_where_the_bridges_are() {
+    let env = env_with_busybox("unshare_rootless_netns_runs_where_the_bridges_are");
+    let c = Cleanup(&env);
+    let e = env
+        .roost(125, &["unshare", "--rootless-netns", "true"])
+        .stderr_text();
+    assert!(e.contains("no rootless network namespace"), "{e}");
+    let net = env.safename("net");
+    out(
+        &env,
+        &["network", "create", "--subnet", "10.91.11.0/24", &net],
+    );
+    let srv = env.safename("srv");
+    web(&env, &srv, &["--network", &net]);
+    // The network's bridge holds its gateway address, in that namespace only.
+    let addrs = out(&env, &["unshare", "--rootless-netns", "ip", "-o", "addr"]);
+    assert!(addrs.contains("10.91.11.1/24"), "{addrs}");
+    let host = out(&env, &["unshare", "ip", "-o", "addr"]);
+    assert!(!host.contains("10.91.11.1/24"), "{host}");
+    drop(c);
+    assert_network_gone(&env);
+}

@@ -306,6 +306,14 @@ pub fn reload_networks(ctx: &Ctx, id: &str) -> Result<(), EngineError> {
     Ok(())
 }
 
+/// Move this thread into the rootless network namespace (`unshare --rootless-netns`), where the
+/// bridges of the networks are; a command it then executes runs there.
+pub fn enter_rootless_netns(ctx: &Ctx) -> Result<(), EngineError> {
+    let ns = client::rootless_netns(&ctx.paths.runtime)?;
+    nix::sched::setns(&ns, nix::sched::CloneFlags::CLONE_NEWNET)
+        .map_err(|e| EngineError::io("enter", "the rootless network namespace", e.into()))
+}
+
 /// The interfaces of the running container `id` on bridge networks, per network (for inspect).
 pub fn interfaces(ctx: &Ctx, id: &str) -> BTreeMap<String, NetworkInterface> {
     client::status(&ctx.paths.runtime, id)
