@@ -469,6 +469,9 @@ pub fn connect(
     Ok(())
 }
 
+/// A change of a hosts file: the file, the addresses, the names.
+type HostsEdit = fn(&std::path::Path, &[IpAddr], &[&str]) -> Result<(), EngineError>;
+
 /// After `network connect` or `disconnect` of the running `c`: `edit` its hosts file with its
 /// addresses on the network (`interfaces`) and its names (a failure is only logged: the network
 /// change is made).
@@ -476,7 +479,7 @@ fn update_hosts(
     ctx: &Ctx,
     c: &Container,
     interfaces: &BTreeMap<String, NetworkInterface>,
-    edit: fn(&std::path::Path, &[IpAddr], &[&str]) -> Result<(), EngineError>,
+    edit: HostsEdit,
 ) {
     let hosts = super::runtime_dir(ctx, &c.record.id).join("hosts");
     if c.spec.net.no_hosts || !hosts.exists() {
