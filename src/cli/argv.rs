@@ -191,3 +191,61 @@ mod tests {
         }
     }
 }
+
+/// The values of a flag that podman declares as a string slice (pflag's `StringSlice`): each
+/// occurrence is read as a line of comma-separated values, where a value in double quotes may hold
+/// commas and `""` stands for a quote (`--add-host '"a;b:10.0.0.1",c:10.0.0.2'` gives two).
+pub fn string_slice(values: &[String]) -> Vec<String> {
+    values.iter().flat_map(|v| csv_fields(v)).collect()
+}
+
+/// The fields of one CSV line (a lenient reading: a stray quote is kept as it is).
+fn csv_fields(line: &str) -> Vec<String> {
+    let mut fields = Vec::new();
+    let mut field = String::new();
+    let mut chars = line.chars().peekable();
+    let mut quoted = false;
+    let mut at_start = true;
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if at_start => quoted = true,
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                chars.next();
+                field.push('"');
+            }
+            '"' if quoted => quoted = false,
+            ',' if !quoted => {
+                fields.push(std::mem::take(&mut field));
+                at_start = true;
+                continue;
+            }
+            c => field.push(c),
+        }
+        at_start = false;
+    }
+    fields.push(field);
+    fields
+}
+
+#[cfg(test)]
+mod string_slice_tests {
+    use super::string_slice;
+
+    #[test]
+    fn reads_values_as_pflag_does() {
+        let v = |s: &[&str]| s.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(string_slice(&v(&["a:1.2.3.4"])), v(&["a:1.2.3.4"]));
+        assert_eq!(
+            string_slice(&v(&["\"a;b:127.0.0.1\""])),
+            v(&["a;b:127.0.0.1"])
+        );
+        assert_eq!(
+            string_slice(&v(&["x:1.1.1.1,\"y,z\"", "w"])),
+            v(&["x:1.1.1.1", "y,z", "w"])
+        );
+        assert_eq!(
+            string_slice(&v(&["\"say \"\"hi\"\"\""])),
+            v(&["say \"hi\""])
+        );
+    }
+}

@@ -1,5 +1,5 @@
-//! `roost network …`: create, ls, inspect, rm, prune, exists, connect, disconnect (podman's flags and
-//! output), and the hidden `__netns` that holds the rootless network namespace.
+//! `roost network …`: create, ls, inspect, rm, prune, exists, connect, disconnect, reload (podman's
+//! flags and output), and the hidden `__netns` that holds the rootless network namespace.
 use clap::Args;
 use clap_complete::engine::ArgValueCandidates;
 use serde::Serialize;
@@ -33,6 +33,8 @@ pub enum NetworkCommand {
     Connect(ConnectArgs),
     /// Disconnect a container from a network
     Disconnect(DisconnectArgs),
+    /// Set the networks of running containers up again (firewall rules and DNS records)
+    Reload(ReloadArgs),
 }
 
 impl NetworkCommand {
@@ -40,7 +42,10 @@ impl NetworkCommand {
     pub fn needs_userns(&self) -> bool {
         matches!(
             self,
-            NetworkCommand::Rm(_) | NetworkCommand::Connect(_) | NetworkCommand::Disconnect(_)
+            NetworkCommand::Rm(_)
+                | NetworkCommand::Connect(_)
+                | NetworkCommand::Disconnect(_)
+                | NetworkCommand::Reload(_)
         )
     }
 }
@@ -172,6 +177,18 @@ pub struct DisconnectArgs {
     pub network: String,
     #[arg(value_name = "CONTAINER", add = ArgValueCandidates::new(container_names))]
     pub container: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ReloadArgs {
+    /// Reload the network of every running container
+    #[arg(short, long)]
+    pub all: bool,
+    /// Reload the network of the last created container
+    #[arg(short, long)]
+    pub latest: bool,
+    #[arg(value_name = "CONTAINER", add = ArgValueCandidates::new(container_names))]
+    pub containers: Vec<String>,
 }
 
 /// Go-template view of a network: podman's struct field names.
@@ -457,6 +474,38 @@ fn connect(ctx: &Ctx, a: &ConnectArgs) -> Result<i32, Error> {
     Ok(0)
 }
 
+/// `network reload`: each container's id once its network is set up again. With `--all`, the
+/// containers with no network of their own to reload (not running, `--network host`…) are passed
+/// over, as podman does; named ones are errors.
+fn reload(ctx: &Ctx, a: &ReloadArgs) -> Result<i32, Error> {
+    let picked = [a.all, a.latest, !a.containers.is_empty()];
+    if picked.iter().filter(|x| **x).count() != 1 {
+        return Err(Error::Usage(
+            "name the containers to reload, or use one of --all and --latest".into(),
+        ));
+    }
+    let keys: Vec<String> = if a.all || a.latest {
+        let mut list = crate::engine::container::list(ctx)?;
+        list.sort_by_key(|c| std::cmp::Reverse(c.record.created));
+        if a.latest {
+            list.truncate(1);
+        } else {
+            list.retain(network_settings::reloadable);
+        }
+        list.into_iter().map(|c| c.record.id).collect()
+    } else {
+        a.containers.clone()
+    };
+    let mut errors = Vec::new();
+    for key in &keys {
+        match network_settings::reload(ctx, key) {
+            Ok(id) => out(&format!("{id}\n"))?,
+            Err(e) => errors.push(e),
+        }
+    }
+    Ok(report_errors(&errors))
+}
+
 /// Run a `network …` subcommand.
 pub fn dispatch(ctx: &Ctx, cmd: NetworkCommand) -> Result<i32, Error> {
     match cmd {
@@ -467,6 +516,7 @@ pub fn dispatch(ctx: &Ctx, cmd: NetworkCommand) -> Result<i32, Error> {
         NetworkCommand::Prune(a) => prune(ctx, &a),
         NetworkCommand::Exists(a) => Ok(if engine::exists(ctx, &a.name)? { 0 } else { 1 }),
         NetworkCommand::Connect(a) => connect(ctx, &a),
+        NetworkCommand::Reload(a) => reload(ctx, &a),
         NetworkCommand::Disconnect(a) => {
             network_settings::disconnect(ctx, &a.network, &a.container)?;
             Ok(0)

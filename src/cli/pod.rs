@@ -121,7 +121,7 @@ pub struct CreateArgs {
     /// DNS options
     #[arg(long, value_name = "OPTION")]
     pub dns_option: Vec<String>,
-    /// Add a line to the pod's /etc/hosts (HOST:IP)
+    /// Add a line to the pod's /etc/hosts (HOST:IP, several names as HOST;HOST:IP)
     #[arg(long, value_name = "HOST:IP")]
     pub add_host: Vec<String>,
     /// Do not write the pod's /etc/hosts
@@ -501,7 +501,7 @@ fn network_request(a: &CreateArgs) -> Result<ctr::network_settings::NetworkReque
         dns: a.dns.clone(),
         dns_search: a.dns_search.clone(),
         dns_options: a.dns_option.clone(),
-        add_hosts: a.add_host.clone(),
+        add_hosts: crate::cli::argv::string_slice(&a.add_host),
         no_hosts: a.no_hosts,
         ..Default::default()
     })

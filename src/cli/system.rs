@@ -122,6 +122,10 @@ pub struct SystemPruneArgs {
 
 #[derive(Debug, Args)]
 pub struct UnshareArgs {
+    /// Run the command in the rootless network namespace too (where the bridge networks are; it
+    /// exists while a container is on one)
+    #[arg(long)]
+    pub rootless_netns: bool,
     /// Command to run (default: $SHELL, or /bin/sh)
     #[arg(
         trailing_var_arg = true,
@@ -628,9 +632,13 @@ fn df_volumes(usage: &crate::engine::system::DiskUsage) -> Vec<DfVolumeRow> {
         .collect()
 }
 
-/// `unshare [COMMAND]`: we are inside the namespace already (the dispatcher re-executed us); replace this
+/// `unshare [--rootless-netns] [COMMAND]`: we are inside the namespace already (the dispatcher re-executed
+/// us); enter the rootless network namespace when asked, then replace this
 /// process with the command.
 pub fn unshare(ctx: &Ctx, args: &UnshareArgs) -> Result<i32, Error> {
+    if args.rootless_netns {
+        crate::engine::network::attach::enter_rootless_netns(ctx)?;
+    }
     let mut argv = args.command.clone();
     if argv.is_empty() {
         argv.push(

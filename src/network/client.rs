@@ -40,15 +40,42 @@ fn connect(dir: &NetnsDir) -> Option<OwnedFd> {
 }
 
 fn exchange(sock: &OwnedFd, req: &Request, fds: &[i32]) -> Result<Response, NetworkError> {
+    exchange_fds(sock, req, fds).map(|(r, _)| r)
+}
+
+/// [`exchange`], with the descriptors that came with the answer.
+fn exchange_fds(
+    sock: &OwnedFd,
+    req: &Request,
+    fds: &[i32],
+) -> Result<(Response, Vec<OwnedFd>), NetworkError> {
     let text = serde_json::to_vec(req).expect("a request serializes");
     let lost = |e: std::io::Error| NetworkError::Holder(format!("lost the holder: {e}"));
     crate::sys::fdpass::send(sock.as_fd(), &text, fds).map_err(lost)?;
-    let (answer, _) = crate::sys::fdpass::recv(sock.as_fd(), MAX_MESSAGE).map_err(lost)?;
+    let (answer, got) = crate::sys::fdpass::recv(sock.as_fd(), MAX_MESSAGE).map_err(lost)?;
     if answer.is_empty() {
         return Err(NetworkError::Holder("the holder exited".into()));
     }
-    serde_json::from_slice(&answer)
-        .map_err(|e| NetworkError::Holder(format!("unexpected answer: {e}")))
+    let response = serde_json::from_slice(&answer)
+        .map_err(|e| NetworkError::Holder(format!("unexpected answer: {e}")))?;
+    Ok((response, got))
+}
+
+/// The rootless network namespace, from its holder (`unshare --rootless-netns`). There is none
+/// while no container is on a bridge network: it is made for the first and goes with the last.
+pub fn rootless_netns(runtime: &Path) -> Result<OwnedFd, NetworkError> {
+    let none = || {
+        NetworkError::Invalid(
+            "there is no rootless network namespace: it exists while a container is on a bridge network"
+                .into(),
+        )
+    };
+    let sock = connect(&NetnsDir::new(runtime)).ok_or_else(none)?;
+    match exchange_fds(&sock, &Request::Netns, &[])? {
+        (Response::Netns, mut fds) if !fds.is_empty() => Ok(fds.remove(0)),
+        (Response::Failed { message }, _) => Err(NetworkError::Holder(message)),
+        _ => Err(none()),
+    }
 }
 
 /// Open the network namespace of process `pid` (before it makes itself non-dumpable, after which
@@ -94,7 +121,7 @@ pub fn setup(
     match exchange(&sock, &req, &fds)? {
         Response::Attached(s) => Ok(s),
         Response::Failed { message } => Err(NetworkError::Holder(message)),
-        Response::Done => Ok(BTreeMap::new()),
+        Response::Done | Response::Netns => Ok(BTreeMap::new()),
     }
 }
 
@@ -130,6 +157,27 @@ pub fn status(runtime: &Path, container_id: &str) -> BTreeMap<String, NetworkInt
     match exchange(&sock, &req, &[]) {
         Ok(Response::Attached(s)) => s,
         _ => BTreeMap::new(),
+    }
+}
+
+/// Set the container's networks up again (`network reload`); returns its interfaces. An error when
+/// no holder runs or the container is not attached.
+pub fn reload(
+    runtime: &Path,
+    container_id: &str,
+) -> Result<BTreeMap<String, NetworkInterface>, NetworkError> {
+    let sock = connect(&NetnsDir::new(runtime)).ok_or_else(|| {
+        NetworkError::Invalid(format!(
+            "container {container_id} is not attached to any network"
+        ))
+    })?;
+    let req = Request::Reload {
+        container_id: container_id.into(),
+    };
+    match exchange(&sock, &req, &[])? {
+        Response::Attached(s) => Ok(s),
+        Response::Failed { message } => Err(NetworkError::Holder(message)),
+        Response::Done | Response::Netns => Ok(BTreeMap::new()),
     }
 }
 

@@ -19,6 +19,19 @@ use super::ports::{PortMapping, Protocol};
 /// How long a UDP client may stay silent before its upstream socket is closed.
 const UDP_IDLE: Duration = Duration::from_secs(60);
 
+/// The container address a container's published ports relay to: its first IPv4 address on its
+/// networks, changed when networks are connected or disconnected; `None` while it has none (a
+/// connection is then closed at once).
+pub type Target = Arc<Mutex<Option<IpAddr>>>;
+
+fn target_of(target: &Target, port: u16) -> Option<SocketAddr> {
+    target
+        .lock()
+        .ok()
+        .and_then(|t| *t)
+        .map(|ip| SocketAddr::new(ip, port))
+}
+
 /// One host socket and where its traffic goes; dropping it stops the relay.
 pub struct Forwarder {
     socket: Arc<OwnedFd>,
@@ -31,11 +44,11 @@ fn enter(netns: Option<&OwnedFd>) -> bool {
 }
 
 impl Forwarder {
-    /// Serve `socket` (in the host namespace) by relaying to `target` from `netns`.
+    /// Serve `socket` (in the host namespace) by relaying to `port` of `target` from `netns`.
     pub fn start(
         socket: OwnedFd,
-        proto: Protocol,
-        target: SocketAddr,
+        (port, proto): (u16, Protocol),
+        target: Target,
         netns: &OwnedFd,
     ) -> Forwarder {
         let netns = netns.try_clone().ok();
@@ -51,6 +64,9 @@ impl Forwarder {
                 thread::spawn(move || {
                     for conn in listener.incoming() {
                         let Ok(conn) = conn else { break };
+                        let Some(target) = target_of(&target, port) else {
+                            continue;
+                        };
                         let ns = netns.as_ref().and_then(|n| n.try_clone().ok());
                         thread::spawn(move || {
                             if enter(ns.as_ref()) {
@@ -65,7 +81,7 @@ impl Forwarder {
                 let stop = Arc::clone(&stopped);
                 thread::spawn(move || {
                     if enter(netns.as_ref()) {
-                        relay_udp(host, target, &stop);
+                        relay_udp(host, &target, port, &stop);
                     }
                 });
             }
@@ -100,9 +116,9 @@ fn relay_tcp(client: TcpStream, target: SocketAddr) {
     let _ = up.join();
 }
 
-/// Datagrams from clients on `host` go to `target` from a socket per client (made in the rootless
-/// namespace, where this thread runs); the answers go back to that client.
-fn relay_udp(host: UdpSocket, target: SocketAddr, stopped: &AtomicBool) {
+/// Datagrams from clients on `host` go to `port` of `target` from a socket per client (made in the
+/// rootless namespace, where this thread runs); the answers go back to that client.
+fn relay_udp(host: UdpSocket, target: &Target, port: u16, stopped: &AtomicBool) {
     let sessions: Arc<Mutex<HashMap<SocketAddr, UdpSocket>>> = Arc::default();
     let mut buf = vec![0u8; 65536];
     while let Ok((n, client)) = host.recv_from(&mut buf) {
@@ -116,6 +132,9 @@ fn relay_udp(host: UdpSocket, target: SocketAddr, stopped: &AtomicBool) {
         let upstream = match existing {
             Some(u) => u,
             None => {
+                let Some(target) = target_of(target, port) else {
+                    continue;
+                };
                 let bind: SocketAddr = match target {
                     SocketAddr::V4(_) => (IpAddr::from([0, 0, 0, 0]), 0).into(),
                     SocketAddr::V6(_) => (IpAddr::from([0u16; 8]), 0).into(),

@@ -19,7 +19,7 @@ use nix::sys::socket::{self, AddressFamily, SockFlag, SockType, UnixAddr};
 
 use super::NetworkError;
 use super::config::Network;
-use super::forward::Forwarder;
+use super::forward::{Forwarder, Target};
 use super::ipam::Ipam;
 use super::netavark::{Call, NetworkInterface, PerNetwork};
 use super::proto::{MAX_MESSAGE, Request, Response};
@@ -72,31 +72,38 @@ struct Attachment {
     nets: BTreeMap<String, (Network, PerNetwork)>,
     status: BTreeMap<String, NetworkInterface>,
     forwarders: Vec<Forwarder>,
+    /// Where the published ports relay to.
+    target: Target,
 }
 
 impl Attachment {
-    /// Relay each published port's host socket to the container's first IPv4 address in `status`.
+    /// Relay each published port's host socket to the container's address.
     fn forward(
         &mut self,
         listeners: Vec<(OwnedFd, (u16, super::ports::Protocol))>,
-        status: &BTreeMap<String, NetworkInterface>,
         rootless_netns: &OwnedFd,
     ) {
-        let target = status
+        for (l, port) in listeners {
+            self.forwarders.push(Forwarder::start(
+                l,
+                port,
+                self.target.clone(),
+                rootless_netns,
+            ));
+        }
+    }
+
+    /// Point the published ports at the container's first IPv4 address on the networks it is on
+    /// now (none when it has none left).
+    fn retarget(&self) {
+        let ip = self
+            .status
             .values()
             .flat_map(|a| a.addresses.iter())
             .find(|(ip, _)| ip.is_ipv4())
             .map(|(ip, _)| *ip);
-        let Some(ip) = target else {
-            return;
-        };
-        for (l, (port, proto)) in listeners {
-            self.forwarders.push(Forwarder::start(
-                l,
-                proto,
-                std::net::SocketAddr::new(ip, port),
-                rootless_netns,
-            ));
+        if let Ok(mut t) = self.target.lock() {
+            *t = ip;
         }
     }
 }
@@ -413,6 +420,13 @@ impl Holder {
                     message: e.to_string(),
                 },
             },
+            Ok(Request::Reload { container_id }) => self.reload(&container_id).map_or_else(
+                |e| Response::Failed {
+                    message: e.to_string(),
+                },
+                Response::Attached,
+            ),
+            Ok(Request::Netns) => Response::Netns,
             Ok(Request::Status { container_id }) => Response::Attached(
                 self.attached
                     .get(&container_id)
@@ -421,7 +435,11 @@ impl Holder {
             ),
         };
         let text = serde_json::to_vec(&response).expect("a response serializes");
-        let _ = crate::sys::fdpass::send(conn.as_fd(), &text, &[]);
+        let fds = match response {
+            Response::Netns => vec![self.netns.as_raw_fd()],
+            _ => Vec::new(),
+        };
+        let _ = crate::sys::fdpass::send(conn.as_fd(), &text, &fds);
     }
 
     fn netns_path(fd: &OwnedFd) -> PathBuf {
@@ -467,17 +485,14 @@ impl Holder {
                     .map_err(|e| NetworkError::Holder(format!("container process {pid}: {e}")))?,
             )
         };
-        let call = Call {
+        let place = Placement {
             config: &self.dir.netavark(),
             rootless_netns: self.netns.as_fd(),
             netns: &Self::netns_path(&netns),
             container_id: id,
             container_name: &name,
-            networks: new.iter().map(|(n, p)| (n, p)).collect(),
-            // Published ports are relayed by us (`forward`), not by netavark's DNAT rules.
-            ports: &[],
         };
-        let status = call.setup()?;
+        let status = place.setup_in_order(&new)?;
         allocation.keep();
         wait_for_dns(&netns, &name, &new, &status);
         let entry = self
@@ -490,12 +505,44 @@ impl Holder {
                 nets: BTreeMap::new(),
                 status: BTreeMap::new(),
                 forwarders: Vec::new(),
+                target: Target::default(),
             });
-        entry.forward(listeners, &status, &self.netns);
         for (net, per) in new {
             entry.nets.insert(net.name.clone(), (net, per));
         }
         entry.status.extend(status.clone());
+        entry.retarget();
+        entry.forward(listeners, &self.netns);
+        Ok(status)
+    }
+
+    /// `network reload`: tear the container's networks down and set them up again with the
+    /// interfaces, addresses and MAC addresses they have (podman), which makes netavark's firewall
+    /// rules and DNS records anew. The published ports' relays are ours and stay as they are.
+    fn reload(&mut self, id: &str) -> Result<BTreeMap<String, NetworkInterface>, NetworkError> {
+        let a = self.attached.get(id).ok_or_else(|| {
+            NetworkError::Invalid(format!("container {id} is not attached to any network"))
+        })?;
+        let nets: Vec<(Network, PerNetwork)> = a
+            .nets
+            .values()
+            .map(|(net, per)| (net.clone(), same_interface(per, a.status.get(&net.name))))
+            .collect();
+        let place = Placement {
+            config: &self.dir.netavark(),
+            rootless_netns: self.netns.as_fd(),
+            netns: &Self::netns_path(&a.netns),
+            container_id: id,
+            container_name: &a.name,
+        };
+        // Whatever is left of the old setup goes first (an error there is no reason to stop).
+        if let Err(e) = place.call(&nets).teardown() {
+            tracing::debug!(container = %id, error = %e, "network reload: teardown");
+        }
+        let status = place.setup_in_order(&nets)?;
+        let a = self.attached.get_mut(id).expect("looked up above");
+        a.status = status.clone();
+        a.retarget();
         Ok(status)
     }
 
@@ -553,6 +600,7 @@ impl Holder {
         let Some(a) = self.attached.get_mut(id) else {
             return Ok(());
         };
+        let whole = networks.is_none();
         let names: Vec<String> = match networks {
             Some(n) => {
                 if let Some(missing) = n.iter().find(|n| !a.nets.contains_key(*n)) {
@@ -579,17 +627,84 @@ impl Holder {
                 .collect(),
             ports: &[],
         };
-        let result = call.teardown();
+        let result = if names.is_empty() {
+            Ok(())
+        } else {
+            call.teardown()
+        };
         for n in &names {
             a.nets.remove(n);
             a.status.remove(n);
             self.ipam.release(n, id);
         }
-        if a.nets.is_empty() {
+        a.retarget();
+        // A container disconnected from its last network stays attached (its published ports
+        // kept) until it ends: it may be connected again.
+        if whole {
             self.attached.remove(id);
         }
         result
     }
+}
+
+/// Where netavark wires one container: the namespaces and the container's names.
+struct Placement<'a> {
+    config: &'a Path,
+    rootless_netns: std::os::fd::BorrowedFd<'a>,
+    netns: &'a Path,
+    container_id: &'a str,
+    container_name: &'a str,
+}
+
+impl<'a> Placement<'a> {
+    fn call(&self, networks: &'a [(Network, PerNetwork)]) -> Call<'a> {
+        Call {
+            config: self.config,
+            rootless_netns: self.rootless_netns,
+            netns: self.netns,
+            container_id: self.container_id,
+            container_name: self.container_name,
+            networks: networks.iter().map(|(n, p)| (n, p)).collect(),
+            // Published ports are relayed by the holder (`forward`), not by netavark's DNAT rules.
+            ports: &[],
+        }
+    }
+
+    /// Run netavark for each of `networks` in turn, so that the container's interfaces are made
+    /// (and numbered by the kernel) in that order: one call for all would leave the order to
+    /// netavark. A failure undoes the networks set up before it.
+    fn setup_in_order(
+        &self,
+        networks: &'a [(Network, PerNetwork)],
+    ) -> Result<BTreeMap<String, NetworkInterface>, NetworkError> {
+        let mut status = BTreeMap::new();
+        for (i, one) in networks.iter().enumerate() {
+            match self.call(std::slice::from_ref(one)).setup() {
+                Ok(s) => status.extend(s),
+                Err(e) => {
+                    if i > 0 {
+                        let _ = self.call(&networks[..i]).teardown();
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        Ok(status)
+    }
+}
+
+/// `per` pinned to what the container has now on that network (`now`): its interface name,
+/// addresses and MAC address.
+fn same_interface(per: &PerNetwork, now: Option<&NetworkInterface>) -> PerNetwork {
+    let mut per = per.clone();
+    if let Some(i) = now {
+        per.interface_name = i.interface.clone();
+        per.static_ips = i.addresses.iter().map(|(ip, _)| *ip).collect();
+        if !i.mac.is_empty() {
+            per.static_mac = Some(i.mac.clone());
+        }
+    }
+    per
 }
 
 fn same_file(a: &OwnedFd, b: &OwnedFd) -> bool {

@@ -13,6 +13,9 @@ use super::config::{Network, Subnet};
 #[derive(Debug, Default)]
 pub struct Ipam {
     used: BTreeMap<String, BTreeMap<IpAddr, String>>,
+    /// The address last handed out in each subnet (by network name and subnet): the next one
+    /// comes after it (podman's IPAM), so an address given back is not reused at once.
+    last: BTreeMap<(String, String), IpAddr>,
 }
 
 impl Ipam {
@@ -42,9 +45,15 @@ impl Ipam {
         }
         let mut out = Vec::new();
         for s in &net.subnets {
+            let key = (net.name.clone(), s.subnet.to_string());
             let ip = match requested.iter().find(|ip| s.subnet.contains(**ip)) {
                 Some(ip) => *ip,
-                None => free_address(s, taken, container)?,
+                None => {
+                    let after = self.last.get(&key).and_then(|ip| s.subnet.offset(*ip));
+                    let ip = free_address(s, taken, container, after)?;
+                    self.last.insert(key, ip);
+                    ip
+                }
             };
             taken.insert(ip, container.to_string());
             out.push(ip);
@@ -73,10 +82,13 @@ impl Ipam {
     }
 }
 
+/// The first free address of `s`'s lease range after offset `after` (wrapping around), or from
+/// the start.
 fn free_address(
     s: &Subnet,
     taken: &BTreeMap<IpAddr, String>,
     container: &str,
+    after: Option<u128>,
 ) -> Result<IpAddr, NetworkError> {
     let size = s.subnet.size();
     // The network address, and for IPv4 the broadcast address, are never handed out.
@@ -94,15 +106,17 @@ fn free_address(
             end = end.min(o);
         }
     }
-    let mut n = first;
-    while n <= end {
+    let free = |n: u128| {
         let ip = s.subnet.nth(n).expect("inside the subnet");
-        if Some(ip) != s.gateway && taken.get(&ip).is_none_or(|c| c == container) {
-            return Ok(ip);
-        }
-        n += 1;
-    }
-    Err(NetworkError::Exhausted(s.subnet.to_string()))
+        (Some(ip) != s.gateway && taken.get(&ip).is_none_or(|c| c == container)).then_some(ip)
+    };
+    let start = after
+        .filter(|a| (first..end).contains(a))
+        .map_or(first, |a| a + 1);
+    let found = (start..=end).find_map(free);
+    found
+        .or_else(|| (first..start).find_map(free))
+        .ok_or_else(|| NetworkError::Exhausted(s.subnet.to_string()))
 }
 
 #[cfg(test)]
@@ -136,7 +150,8 @@ mod tests {
         assert_eq!(ipam.allocate(&n, "a", &[]).unwrap(), vec![ip("10.9.0.2")]);
         assert_eq!(ipam.allocate(&n, "b", &[]).unwrap(), vec![ip("10.9.0.3")]);
         ipam.release("n", "a");
-        assert_eq!(ipam.allocate(&n, "c", &[]).unwrap(), vec![ip("10.9.0.2")]);
+        // Given back, .2 is not reused at once: the next address comes after the last one.
+        assert_eq!(ipam.allocate(&n, "c", &[]).unwrap(), vec![ip("10.9.0.4")]);
         assert_eq!(ipam.networks_of("b").len(), 1);
     }
 
@@ -163,5 +178,8 @@ mod tests {
             ipam.allocate(&n, "c", &[]),
             Err(NetworkError::Exhausted(_))
         ));
+        // Past the end of the range, allocation wraps around to the first free address.
+        ipam.release("n", "a");
+        assert_eq!(ipam.allocate(&n, "c", &[]).unwrap(), vec![ip("10.9.0.10")]);
     }
 }

@@ -34,12 +34,20 @@ pub enum Request {
     },
     /// The interfaces of a container (empty when it is not attached).
     Status { container_id: String },
+    /// Set a container's networks up again (`network reload`): the same interfaces, addresses
+    /// and MAC addresses, with netavark's firewall rules and DNS records made anew.
+    Reload { container_id: String },
+    /// The rootless network namespace itself (`unshare --rootless-netns`): answered with `Netns`
+    /// and its descriptor.
+    Netns,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Response {
     Attached(BTreeMap<String, NetworkInterface>),
     Done,
+    /// The rootless network namespace's descriptor comes with the message.
+    Netns,
     /// A failure, with podman's exit code for it.
     Failed {
         message: String,

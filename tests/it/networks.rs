@@ -493,3 +493,129 @@ fn published_port_on_a_bridge_network() {
         "the port is still open"
     );
 }
+
+/// The body of `GET /hostname` through `port` on the host's loopback, or the failure.
+fn get_hostname(port: u16) -> Result<String, String> {
+    use std::io::{Read, Write};
+    let mut body = String::new();
+    std::net::TcpStream::connect(("127.0.0.1", port))
+        .and_then(|mut s| {
+            s.set_read_timeout(Some(Duration::from_secs(3)))?;
+            s.write_all(b"GET /hostname HTTP/1.0\r\n\r\n")?;
+            s.read_to_string(&mut body)
+        })
+        .map_err(|e| e.to_string())?;
+    if body.contains("200 OK") {
+        Ok(body)
+    } else {
+        Err(format!("no answer: {body:?}"))
+    }
+}
+
+#[test]
+fn disconnect_and_connect_follow_in_hosts_and_published_ports() {
+    let env = env_with_busybox("disconnect_and_connect_follow_in_hosts_and_published_ports");
+    let c = Cleanup(&env);
+    let (a, b) = (env.safename("a"), env.safename("b"));
+    out(&env, &["network", "create", &a]);
+    out(&env, &["network", "create", &b]);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port();
+    let srv = env.safename("srv");
+    let publish = format!("127.0.0.1:{port}:8080");
+    web(&env, &srv, &["--network", &a, "-p", &publish]);
+    assert!(wait_for(Duration::from_secs(10), || get_hostname(port).is_ok()));
+    let ip_on = |net: &str| {
+        let f = format!("{{{{(index .NetworkSettings.Networks \"{net}\").IPAddress}}}}");
+        out(&env, &["inspect", "--format", &f, &srv])
+            .trim()
+            .to_string()
+    };
+    let hosts = || out(&env, &["exec", &srv, "cat", "/etc/hosts"]);
+    let ip = ip_on(&a);
+    assert!(hosts().contains(&format!("{ip}\t")), "{}", hosts());
+    // Disconnected: its address leaves /etc/hosts and the published port answers nothing.
+    out(&env, &["network", "disconnect", &a, &srv]);
+    assert!(!hosts().contains(&ip), "{}", hosts());
+    assert!(get_hostname(port).is_err());
+    // Connected again: a new address (not the one just given back), in /etc/hosts, and the port
+    // relays to it.
+    out(&env, &["network", "connect", &a, &srv]);
+    let new_ip = ip_on(&a);
+    assert_ne!(new_ip, ip);
+    assert!(hosts().contains(&format!("{new_ip}\t")), "{}", hosts());
+    get_hostname(port).unwrap();
+    // On a second network, then off the first: the port follows to the second one's address.
+    out(&env, &["network", "connect", &b, &srv]);
+    out(&env, &["network", "disconnect", &a, &srv]);
+    get_hostname(port).unwrap();
+    drop(c);
+    assert_network_gone(&env);
+}
+
+#[test]
+fn network_reload_sets_the_same_interfaces_up_again() {
+    let env = env_with_busybox("network_reload_sets_the_same_interfaces_up_again");
+    let c = Cleanup(&env);
+    let net = env.safename("net");
+    out(&env, &["network", "create", &net]);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port();
+    let srv = env.safename("srv");
+    let publish = format!("127.0.0.1:{port}:8080");
+    web(&env, &srv, &["--network", &net, "-p", &publish]);
+    assert!(wait_for(Duration::from_secs(10), || get_hostname(port).is_ok()));
+    let id = out(&env, &["inspect", "--format", "{{.Id}}", &srv]);
+    let f = format!(
+        "{{{{(index .NetworkSettings.Networks \"{net}\").IPAddress}}}} {{{{(index .NetworkSettings.Networks \"{net}\").MacAddress}}}}"
+    );
+    let addresses = || out(&env, &["inspect", "--format", &f, &srv]);
+    let link = || out(&env, &["exec", &srv, "cat", "/sys/class/net/eth0/ifindex"]);
+    let (before, index) = (addresses(), link());
+    // The container's id, and the same address and MAC on a new interface.
+    assert_eq!(out(&env, &["network", "reload", &srv]), id);
+    assert_eq!(addresses(), before);
+    assert_ne!(link(), index, "the interface was not made again");
+    get_hostname(port).unwrap();
+    // --all takes the running containers with a network of their own; a stopped one named is an
+    // error.
+    let idle = env.safename("idle");
+    out(
+        &env,
+        &["create", "--name", &idle, "--network", &net, &bb(), "true"],
+    );
+    assert_eq!(out(&env, &["network", "reload", "--all"]), id);
+    let e = env.roost(125, &["network", "reload", &idle]).stderr_text();
+    assert!(e.contains("not running"), "{e}");
+    env.roost(125, &["network", "reload"]);
+    drop(c);
+    assert_network_gone(&env);
+}
+
+#[test]
+fn unshare_rootless_netns_runs_where_the_bridges_are() {
+    let env = env_with_busybox("unshare_rootless_netns_runs_where_the_bridges_are");
+    let c = Cleanup(&env);
+    let e = env
+        .roost(125, &["unshare", "--rootless-netns", "true"])
+        .stderr_text();
+    assert!(e.contains("no rootless network namespace"), "{e}");
+    let net = env.safename("net");
+    out(
+        &env,
+        &["network", "create", "--subnet", "10.91.11.0/24", &net],
+    );
+    let srv = env.safename("srv");
+    web(&env, &srv, &["--network", &net]);
+    // The network's bridge holds its gateway address, in that namespace only.
+    let addrs = out(&env, &["unshare", "--rootless-netns", "ip", "-o", "addr"]);
+    assert!(addrs.contains("10.91.11.1/24"), "{addrs}");
+    let host = out(&env, &["unshare", "ip", "-o", "addr"]);
+    assert!(!host.contains("10.91.11.1/24"), "{host}");
+    drop(c);
+    assert_network_gone(&env);
+}

@@ -270,3 +270,102 @@ fn ipc_none_has_no_shm() {
         &["run", "--rm", "--ipc=private", &bb(), "ls", "/dev/shm"],
     );
 }
+
+/// `inspect --format {{.RestartCount}}` of `c`, polled until it is `want` (10 s at most).
+fn wait_restart_count(env: &Env, c: &str, want: &str) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let n = out(env, &["inspect", "--format", "{{.RestartCount}}", c]);
+        if n.trim() == want || std::time::Instant::now() > deadline {
+            return n.trim().to_string();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+}
+
+#[test]
+fn foreground_run_restarts_per_policy_on_a_small_network() {
+    let env = env_with_busybox("foreground_run_restarts_per_policy_on_a_small_network");
+    let net = env.safename("n");
+    // A /29 has 5 addresses: 4 restarts must give theirs back.
+    out(
+        &env,
+        &["network", "create", "--subnet", "10.91.9.0/29", &net],
+    );
+    let c = env.safename("c");
+    // `run` in the foreground ends with the first exit code; the policy restarts it afterwards.
+    env.roost(
+        1,
+        &[
+            "run",
+            "--name",
+            &c,
+            "--network",
+            &net,
+            "--restart",
+            "on-failure:4",
+            "--userns",
+            "keep-id",
+            &bb(),
+            "false",
+        ],
+    );
+    assert_eq!(wait_restart_count(&env, &c, "4"), "4");
+    assert_eq!(out(&env, &["wait", &c]).trim(), "1");
+    out(&env, &["run", "--rm", "--network", &net, &bb(), "true"]);
+    out(&env, &["rm", &c]);
+    out(&env, &["network", "rm", &net]);
+    assert_no_leaks(&env);
+}
+
+#[test]
+fn interfaces_are_made_in_network_order() {
+    let env = env_with_busybox("interfaces_are_made_in_network_order");
+    let (n1, n2) = (env.safename("n1"), env.safename("n2"));
+    out(&env, &["network", "create", &n1]);
+    out(&env, &["network", "create", &n2]);
+    let script = "ip -o link | cut -d: -f1,2 | sed 's/@.*//' | tr -d ' '";
+    // Several runs: one netavark call for both networks made them in either order.
+    for _ in 0..3 {
+        let links = out(
+            &env,
+            &[
+                "run",
+                "--rm",
+                "--net",
+                &format!("{n2}:interface_name=second"),
+                "--net",
+                &format!("{n1}:interface_name=first"),
+                &bb(),
+                "sh",
+                "-c",
+                script,
+            ],
+        );
+        assert_eq!(links, "1:lo\n2:first\n3:second\n");
+    }
+    out(&env, &["network", "rm", &n1, &n2]);
+    assert_no_leaks(&env);
+}
+
+#[test]
+fn etc_files_belong_to_the_containers_root() {
+    let env = env_with_busybox("etc_files_belong_to_the_containers_root");
+    let files = [
+        "stat",
+        "-c",
+        "%u:%g",
+        "/etc/hosts",
+        "/etc/resolv.conf",
+        "/etc/hostname",
+    ];
+    for userns in [None, Some("--userns=keep-id")] {
+        let mut args = vec!["run", "--rm"];
+        args.extend(userns);
+        let image = bb();
+        args.push(&image);
+        args.extend(files);
+        assert_eq!(out(&env, &args), "0:0\n0:0\n0:0\n", "{userns:?}");
+    }
+    assert_no_leaks(&env);
+}

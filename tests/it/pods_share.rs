@@ -274,3 +274,56 @@ fn members_files_follow_the_pods_network() {
     assert_eq!(env.roost(0, &["pod", "ps", "-q"]).stdout_text().trim(), "");
     assert_eq!(env.roost(0, &["ps", "-aq"]).stdout_text().trim(), "");
 }
+
+#[test]
+fn pod_members_share_the_infra_hosts_file() {
+    let env = env_with_busybox("pod_members_share_the_infra_hosts_file");
+    let (pod, infra) = (env.safename("pod"), env.safename("infra"));
+    let fqdn = format!("{pod}.fqdn");
+    // `--add-host` is read as podman's string slice: quotes go, `;` separates names for one IP.
+    env.roost(
+        0,
+        &[
+            "pod",
+            "create",
+            "--name",
+            &pod,
+            "--infra-name",
+            &infra,
+            "--add-host",
+            &format!("\"{fqdn};{pod}:127.0.0.1\""),
+        ],
+    );
+    let (c1, c2) = (env.safename("c1"), env.safename("c2"));
+    let image = bb();
+    let hosts = |name: &str, rm: bool| {
+        let mut args = vec!["run", "--pod", &pod, "--name", name];
+        if rm {
+            args.push("--rm");
+        }
+        args.extend([image.as_str(), "cat", "/etc/hosts"]);
+        env.roost(0, &args).stdout_text()
+    };
+    let first = hosts(&c1, true);
+    assert!(
+        first.contains(&format!("127.0.0.1\t{fqdn} {pod}\n")),
+        "{first}"
+    );
+    // The pod's name is on the add-host line already: the infra's entry has only its name.
+    assert!(
+        first.lines().any(|l| l.ends_with(&format!("\t{infra}"))),
+        "{first}"
+    );
+    assert!(first.contains(&format!("127.0.0.1\t{c1}\n")), "{first}");
+    // The first member's entry left with it.
+    let second = hosts(&c2, false);
+    assert!(!second.contains(&c1), "{second}");
+    assert!(second.contains(&format!("127.0.0.1\t{c2}\n")), "{second}");
+    assert_eq!(first.lines().count(), second.lines().count());
+    let names = env
+        .roost(0, &["run", "--rm", "--pod", &pod, &bb(), "hostname", "-f"])
+        .stdout_text();
+    assert_eq!(names.trim(), fqdn);
+    env.roost(0, &["pod", "rm", "-f", "-t0", &pod]);
+    assert_no_leaks(&env);
+}

@@ -73,6 +73,9 @@ pub struct MonitorArgs {
     /// The systemd notify socket to use for `--sdnotify` (the monitor's own environment has none)
     #[arg(long)]
     pub notify_socket: Option<String>,
+    /// Restarts already made by the restart policy (a foreground `run` hands its container over)
+    #[arg(long, default_value_t = 0)]
+    pub restarts: u32,
 }
 
 /// The containers a bulk command acts on: every running one (`--all`), the running ones that match
@@ -347,7 +350,12 @@ pub fn monitor(ctx: &Ctx, a: &MonitorArgs) -> Result<i32, Error> {
         .notify_socket
         .clone()
         .map(crate::engine::container::sdnotify::NotifySocket);
-    Ok(engine::monitor(ctx, &a.id, ready, a.wait_attach, notify)?)
+    let opts = engine::MonitorOptions {
+        wait_attach: a.wait_attach,
+        notify,
+        restarts: a.restarts,
+    };
+    Ok(engine::monitor(ctx, &a.id, ready, opts)?)
 }
 
 #[derive(Debug, Args)]

@@ -409,7 +409,7 @@ pub struct CreateArgs {
     /// DNS resolver option for /etc/resolv.conf
     #[arg(long, visible_alias = "dns-opt", value_name = "OPTION")]
     pub dns_option: Vec<String>,
-    /// Add a line to /etc/hosts: HOST:IP (IP may be host-gateway)
+    /// Add a line to /etc/hosts: HOST:IP, several names as HOST;HOST:IP (IP may be host-gateway)
     #[arg(long, value_name = "HOST:IP")]
     pub add_host: Vec<String>,
     /// Do not write /etc/hosts: keep the image's

@@ -118,7 +118,7 @@ fn network_request(
         dns: a.dns.clone(),
         dns_search: a.dns_search.clone(),
         dns_options: a.dns_option.clone(),
-        add_hosts: a.add_host.clone(),
+        add_hosts: crate::cli::argv::string_slice(&a.add_host),
         no_hosts: a.no_hosts,
         mac_address: a.mac_address.clone(),
         ports_must_be_free: false,

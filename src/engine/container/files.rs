@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use super::process::{self, ProcessFlags, ProcessSpec};
 use super::{Container, CreateOptions};
 use crate::engine::image::ImageInfo;
-use crate::engine::network::hostfiles;
+use crate::engine::network::{ContainerNetwork, hostfiles};
 use crate::engine::storage::{Driver, vfs};
 use crate::engine::{Ctx, EngineError};
 use crate::store::Store;
@@ -208,6 +208,16 @@ fn copy_owner_and_mode(path: &Path, like: &std::fs::Metadata) -> Result<(), Engi
         .map_err(|e| EngineError::io("chmod", path, e))
 }
 
+/// The hosts file `net` shares with the container whose network namespace it joins, with `net`'s
+/// names added; `None` when it has none of its own (`--no-hosts` there: this container writes one).
+fn join_shared_hosts(net: &ContainerNetwork) -> Result<Option<PathBuf>, EngineError> {
+    let Some(p) = net.shared_hosts.as_ref().filter(|p| p.exists()) else {
+        return Ok(None);
+    };
+    hostfiles::join_shared_hosts(p, &[&net.hostname, &net.name])?;
+    Ok(Some(p.clone()))
+}
+
 /// Write hosts, hostname, resolv.conf and .containerenv; return (host file, container path) binds.
 pub(super) fn write_init_files(
     dir: &Path,
@@ -238,14 +248,32 @@ pub(super) fn write_init_files(
         ("resolv.conf", resolv, "/etc/resolv.conf"),
         (".containerenv", env, "/run/.containerenv"),
     ];
+    let shared = join_shared_hosts(&net)?;
     let mut binds = Vec::new();
     for (name, content, target) in files {
         if name == "hosts" && s.net.no_hosts || name == "resolv.conf" && s.net.dns == ["none"] {
             continue;
         }
+        if let Some(p) = shared.as_ref().filter(|_| name == "hosts") {
+            binds.push((p.clone(), target.to_string()));
+            continue;
+        }
         let p = dir.join(name);
         std::fs::write(&p, content).map_err(|e| EngineError::io("write", &p, e))?;
+        own_by_container_root(&p, c)?;
         binds.push((p, target.to_string()));
     }
     Ok(binds)
+}
+
+/// In a container with a user namespace of its own (`--userns keep-id`, `--uidmap`), give `path` to
+/// the container's root, as podman does with the files it bind-mounts (they are roost's own
+/// otherwise, which is root in a container sharing roost's namespace).
+fn own_by_container_root(path: &Path, c: &Container) -> Result<(), EngineError> {
+    let Some(maps) = &c.spec.id_maps else {
+        return Ok(());
+    };
+    let (uid, gid) = maps.to_outer(0, 0);
+    std::os::unix::fs::chown(path, Some(uid), Some(gid))
+        .map_err(|e| EngineError::io("chown", path, e))
 }

@@ -62,7 +62,7 @@ pub use lifecycle::{
     remove_one, removed_exit_code, restart, restart_pending, stop, wait_and_record, wait_stopped,
 };
 pub use monitor::container_log_path;
-pub use monitor::{monitor, spawn_monitor, start_detached};
+pub use monitor::{MonitorOptions, monitor, spawn_monitor, start_detached};
 pub use mount_spec::{Mount, MountKind, MountSpecError, parse_mount, parse_tmpfs, parse_volume};
 pub(crate) use names::generate as generate_name;
 pub use names::{parse_signal, validate as validate_name};

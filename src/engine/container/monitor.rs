@@ -78,6 +78,23 @@ pub fn spawn_monitor(
     c: &Container,
     wait_attach: bool,
 ) -> Result<PendingStart, EngineError> {
+    let extra: &[&str] = if wait_attach { &["--wait-attach"] } else { &[] };
+    spawn_monitor_with(ctx, c, extra)
+}
+
+/// A foreground `run` whose container ended and that its restart policy starts again: a monitor
+/// takes it over in the background (as podman's cleanup process does), counting from one restart.
+/// The caller does not wait for it: `run` ends with the container's first exit code.
+pub fn hand_over_restart(ctx: &Ctx, c: &Container) -> Result<(), EngineError> {
+    spawn_monitor_with(ctx, c, &["--restarts", "1"]).map(drop)
+}
+
+/// Start `__monitor` for `c` with `extra` arguments.
+fn spawn_monitor_with(
+    ctx: &Ctx,
+    c: &Container,
+    extra: &[&str],
+) -> Result<PendingStart, EngineError> {
     start_required(ctx, c)?;
     let (ready_r, ready_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
         .map_err(|e| EngineError::io("create a pipe for", "monitor", e.into()))?;
@@ -95,10 +112,8 @@ pub fn spawn_monitor(
             &c.record.id,
             "--ready-fd",
             &ready_w.as_raw_fd().to_string(),
-        ]);
-    if wait_attach {
-        cmd.arg("--wait-attach");
-    }
+        ])
+        .args(extra);
     // `--sdnotify`: the monitor is told the socket; neither it nor its children inherit it.
     cmd.env_remove("NOTIFY_SOCKET");
     if let Some(sock) = &ctx.notify_socket
@@ -187,14 +202,30 @@ fn redirect(fd: &impl AsFd, target: i32) -> Result<(), EngineError> {
         .map_err(|e| EngineError::io("redirect the stdio of", "the container", e))
 }
 
+/// How `__monitor` was asked to run.
+#[derive(Debug, Default)]
+pub struct MonitorOptions {
+    /// Wait briefly for a first attach client (`start -a`).
+    pub wait_attach: bool,
+    /// `--sdnotify`'s socket.
+    pub notify: Option<NotifySocket>,
+    /// Restarts already made (a foreground `run` handing its container over): the first start
+    /// here is a restart, after the policy's pause.
+    pub restarts: u32,
+}
+
 /// The monitor: run the container (again, per the restart policy) until it is done.
 pub fn monitor(
     ctx: &Ctx,
     id: &str,
     ready: OwnedFd,
-    wait_attach: bool,
-    mut notify: Option<NotifySocket>,
+    opts: MonitorOptions,
 ) -> Result<i32, EngineError> {
+    let MonitorOptions {
+        wait_attach,
+        mut notify,
+        mut restarts,
+    } = opts;
     let mut ready = Some(std::fs::File::from(ready));
     // While we run, later roost commands join this user namespace (so they can signal the container).
     crate::userns::register_holder(&ctx.paths.runtime);
@@ -207,7 +238,9 @@ pub fn monitor(
     }
     // Only a container with a healthcheck has one: nothing else is added to the loop.
     let mut health = super::health::Schedule::for_container(ctx, &store, &c);
-    let mut restarts = 0u32;
+    if restarts > 0 {
+        restart_pause();
+    }
     // `--sdnotify=container`: the socket the container gets, at each (re)start.
     let container_socket = notify
         .as_ref()
@@ -255,9 +288,7 @@ pub fn monitor(
         server.close_clients(std::time::Duration::from_secs(2));
         // The pause before a restart; a `stop` (or `pod stop`) meanwhile keeps it stopped.
         let again = restart_wanted(&store, id, &c, code, restarts)? && {
-            std::thread::sleep(std::time::Duration::from_millis(
-                100 * u64::from((restarts + 1).min(10)),
-            ));
+            restart_pause();
             !stopped_by_user(&store, id)?
         };
         if !again {
@@ -279,6 +310,11 @@ pub fn monitor(
         }
         restarts += 1;
     }
+}
+
+/// The pause before a restart: short, as podman restarts at once, but a window for `stop`.
+fn restart_pause() {
+    std::thread::sleep(std::time::Duration::from_millis(100));
 }
 
 /// The monitor's pid, for a systemd unit that starts the container (best effort: nothing else

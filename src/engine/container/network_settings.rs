@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use super::{Container, Status};
 use crate::engine::network::{
     BRIDGE_MODE, ContainerNetwork, Link, NetFlagError, NetworkAttachment, NetworkSpec, attach,
+    hostfiles,
 };
 use crate::engine::{Ctx, EngineError};
 use crate::network::netavark::{NetworkInterface, PerNetwork};
@@ -64,11 +65,12 @@ fn free_port(ip: Option<IpAddr>, proto: Protocol) -> Result<u16, EngineError> {
     Ok(port)
 }
 
-/// `HOST:IP` (or `HOST=IP`; `host-gateway` names the host) → (host, ip).
+/// `HOST[;HOST...]:IP` (or `=IP`; `host-gateway` names the host) → (hosts, ip), the hosts still
+/// separated by `;`.
 fn parse_add_host(s: &str) -> Result<(String, String), EngineError> {
     let (h, ip) = s
         .split_once(['=', ':'])
-        .filter(|(h, ip)| !h.is_empty() && !ip.is_empty())
+        .filter(|(h, ip)| !ip.is_empty() && h.split(';').all(|n| !n.is_empty()))
         .ok_or_else(|| NetFlagError::AddHostSyntax(s.to_string()))?;
     let ip = ip.trim_start_matches('[').trim_end_matches(']');
     if ip != "host-gateway" && ip.parse::<IpAddr>().is_err() {
@@ -320,15 +322,23 @@ pub fn mode_of(c: &Container) -> Mode {
 
 /// `c`'s network as `engine::network` needs it (its `--link`s left out: see [`attachment`]).
 pub fn container_network(ctx: &Ctx, c: &Container) -> ContainerNetwork {
+    let mode = mode_of(c);
+    let shared_hosts = match &mode {
+        Mode::Container(other) if !c.spec.net.no_hosts => {
+            Some(super::runtime_dir(ctx, other).join("hosts"))
+        }
+        _ => None,
+    };
     ContainerNetwork {
         id: c.record.id.clone(),
         name: c.record.name.clone(),
         hostname: c.spec.hostname.clone(),
-        mode: mode_of(c),
+        mode,
         networks: c.spec.networks.clone(),
         settings: c.spec.net.clone(),
         links: Vec::new(),
         dir: super::runtime_dir(ctx, &c.record.id),
+        shared_hosts,
     }
 }
 
@@ -433,7 +443,7 @@ pub fn connect(
         .into());
     }
     if c.state.status == Status::Running && c.state.pid > 0 {
-        attach::attach_network(
+        let made = attach::attach_network(
             ctx,
             &c.record.id,
             &c.record.name,
@@ -441,6 +451,7 @@ pub fn connect(
             &net,
             per.clone(),
         )?;
+        update_hosts(ctx, &c, &made, hostfiles::add_addresses);
     }
     let event = crate::engine::events::Event::network_member(
         "connect",
@@ -458,6 +469,69 @@ pub fn connect(
     Ok(())
 }
 
+/// A change of a hosts file: the file, the addresses, the names.
+type HostsEdit = fn(&std::path::Path, &[IpAddr], &[&str]) -> Result<(), EngineError>;
+
+/// After `network connect` or `disconnect` of the running `c`: `edit` its hosts file with its
+/// addresses on the network (`interfaces`) and its names (a failure is only logged: the network
+/// change is made).
+fn update_hosts(
+    ctx: &Ctx,
+    c: &Container,
+    interfaces: &BTreeMap<String, NetworkInterface>,
+    edit: HostsEdit,
+) {
+    let hosts = super::runtime_dir(ctx, &c.record.id).join("hosts");
+    if c.spec.net.no_hosts || !hosts.exists() {
+        return;
+    }
+    let ips: Vec<IpAddr> = interfaces
+        .values()
+        .flat_map(|i| i.addresses.iter().map(|(ip, _)| *ip))
+        .collect();
+    if let Err(e) = edit(&hosts, &ips, &[&c.spec.hostname, &c.record.name]) {
+        tracing::warn!("updating the hosts file of {}: {e}", c.record.name);
+    }
+}
+
+/// Whether `network reload` has something to do for `c`: it runs, with a network namespace of its
+/// own (not the host's, another container's or a path's, and not `none`).
+pub fn reloadable(c: &Container) -> bool {
+    c.state.status == Status::Running
+        && c.state.pid > 0
+        && !matches!(
+            mode_of(c),
+            Mode::Host | Mode::None | Mode::Container(_) | Mode::Ns(_)
+        )
+}
+
+/// `network reload` of container `key`; returns its id. Its bridge networks are set up again with
+/// the same interfaces, addresses and MAC addresses (netavark's firewall rules and DNS records made
+/// anew); a container of pasta, slirp4netns or slirp has its helper's own stack, with nothing to
+/// restore.
+pub fn reload(ctx: &Ctx, key: &str) -> Result<String, EngineError> {
+    let c = super::lifecycle::find(&ctx.store()?, key)?;
+    if !reloadable(&c) {
+        let why = if c.state.status == Status::Running {
+            format!(
+                "network mode `{}` has no network of its own",
+                c.spec.network
+            )
+        } else {
+            "it is not running".to_string()
+        };
+        return Err(NetworkError::Invalid(format!(
+            "cannot reload the network of container {}: {why}",
+            c.record.id
+        ))
+        .into());
+    }
+    if !c.spec.networks.is_empty() {
+        attach::reload_networks(ctx, &c.record.id)?;
+    }
+    Ok(c.record.id)
+}
+
 /// `network disconnect`: take a network from a container (detaching it now when it runs).
 pub fn disconnect(ctx: &Ctx, key: &str, container_key: &str) -> Result<(), EngineError> {
     let net = crate::engine::network::inspect(ctx, key)?;
@@ -471,7 +545,10 @@ pub fn disconnect(ctx: &Ctx, key: &str, container_key: &str) -> Result<(), Engin
         .into());
     }
     if c.state.status == Status::Running {
+        let mut had = attach::interfaces(ctx, &c.record.id);
+        had.retain(|n, _| *n == net.name);
         attach::detach_network(ctx, &c.record.id, &net.name)?;
+        update_hosts(ctx, &c, &had, hostfiles::remove_addresses);
     }
     let mut spec = c.spec.clone();
     spec.networks.remove(&net.name);
@@ -506,6 +583,11 @@ mod tests {
             ("gw".into(), "host-gateway".into())
         );
         assert_eq!(parse_add_host("v6:[::1]").unwrap().1, "::1");
+        assert_eq!(
+            parse_add_host("a.fqdn;a:127.0.0.1").unwrap(),
+            ("a.fqdn;a".into(), "127.0.0.1".into())
+        );
+        assert!(parse_add_host("a;:127.0.0.1").is_err());
         assert!(parse_add_host("db").is_err());
         assert!(parse_add_host("db:notanip").is_err());
     }

@@ -109,11 +109,32 @@ fn attached(ctx: &Ctx, c: &Container, sig_proxy: bool) -> Result<Ended, EngineEr
     let code = lifecycle::record_exit(&mut store, &c.record.id, code);
     drop(fuse);
     let code = code?;
+    restart_if_wanted(ctx, &store, c, code)?;
     if c.spec.remove {
         let c = lifecycle::find(&store, &c.record.id)?;
         remove_if_asked(ctx, &mut store, &c)?;
     }
     Ok(Ended::Exited(code))
+}
+
+/// The restart policy, after the first run in the foreground: a background monitor starts the
+/// container again (podman's cleanup process does; `run` itself ends with this exit code).
+fn restart_if_wanted(
+    ctx: &Ctx,
+    store: &crate::store::Store,
+    c: &Container,
+    code: i32,
+) -> Result<(), EngineError> {
+    let now = lifecycle::find(store, &c.record.id)?;
+    if c.spec.remove
+        || !c
+            .spec
+            .restart
+            .should_restart(code, 0, now.state.stopped_by_user)
+    {
+        return Ok(());
+    }
+    super::monitor::hand_over_restart(ctx, &now)
 }
 
 /// Without -i the container reads nothing from us (podman gives it /dev/null).

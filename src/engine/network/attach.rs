@@ -47,6 +47,9 @@ pub struct NetworkAttachment {
     phase: Phase,
     /// roost runs rootless (in its user namespace), not as real root.
     rootless: bool,
+    /// The hosts file shared with the container whose namespace this one joins, and this
+    /// container's name: its entry there goes when the run ends.
+    shared_hosts: Option<(PathBuf, String)>,
 }
 
 impl NetworkAttachment {
@@ -59,6 +62,7 @@ impl NetworkAttachment {
             dir: net.dir.clone(),
             phase: Phase::Idle,
             rootless: ctx.rootless,
+            shared_hosts: net.shared_hosts.clone().map(|p| (p, net.name.clone())),
             bridge: matches!(net.mode, Mode::Bridge(_)).then(|| BridgeAttachment::new(ctx, net)),
         }
     }
@@ -90,6 +94,17 @@ impl NetworkAttachment {
             Phase::Up(r) => r.abandon(),
             Phase::Builtin(r) => r.abandon(),
             _ => {}
+        }
+    }
+}
+
+impl Drop for NetworkAttachment {
+    fn drop(&mut self) {
+        if let Some((path, name)) = &self.shared_hosts
+            && path.exists()
+            && let Err(e) = super::hostfiles::leave_shared_hosts(path, name)
+        {
+            tracing::debug!(error = %e, "remove the container's entry from the shared hosts file");
         }
     }
 }
@@ -250,7 +265,8 @@ fn attach_networks(
     Ok(())
 }
 
-/// Attach the running container `id` (`name`, pid 1 `pid`) to one more network (`network connect`).
+/// Attach the running container `id` (`name`, pid 1 `pid`) to one more network (`network connect`);
+/// returns its interface there.
 pub fn attach_network(
     ctx: &Ctx,
     id: &str,
@@ -258,8 +274,8 @@ pub fn attach_network(
     pid: i32,
     network: &Network,
     per: PerNetwork,
-) -> Result<(), EngineError> {
-    client::setup(
+) -> Result<BTreeMap<String, NetworkInterface>, EngineError> {
+    Ok(client::setup(
         &launch(ctx)?,
         id,
         name,
@@ -267,8 +283,7 @@ pub fn attach_network(
         &client::open_netns(pid)?,
         vec![(config::for_netavark(network), per)],
         Vec::new(),
-    )?;
-    Ok(())
+    )?)
 }
 
 /// Detach the container `id` from all its bridge networks (it ended, or is being removed).
@@ -283,6 +298,20 @@ pub fn detach_network(ctx: &Ctx, id: &str, network: &str) -> Result<(), EngineEr
         id,
         Some(vec![network.to_string()]),
     )?)
+}
+
+/// Set the running container `id`'s bridge networks up again, as they are (`network reload`).
+pub fn reload_networks(ctx: &Ctx, id: &str) -> Result<(), EngineError> {
+    client::reload(&ctx.paths.runtime, id)?;
+    Ok(())
+}
+
+/// Move this thread into the rootless network namespace (`unshare --rootless-netns`), where the
+/// bridges of the networks are; a command it then executes runs there.
+pub fn enter_rootless_netns(ctx: &Ctx) -> Result<(), EngineError> {
+    let ns = client::rootless_netns(&ctx.paths.runtime)?;
+    nix::sched::setns(&ns, nix::sched::CloneFlags::CLONE_NEWNET)
+        .map_err(|e| EngineError::io("enter", "the rootless network namespace", e.into()))
 }
 
 /// The interfaces of the running container `id` on bridge networks, per network (for inspect).

@@ -5,7 +5,7 @@ use crate::network::ports::PortError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum NetFlagError {
-    #[error("invalid --add-host `{0}`: use HOST:IP")]
+    #[error("invalid --add-host `{0}`: use HOST:IP or HOST;HOST...:IP")]
     AddHostSyntax(String),
     #[error("invalid --add-host `{arg}`: `{ip}` is not an IP address (or host-gateway)")]
     AddHostIp { arg: String, ip: String },

@@ -111,19 +111,116 @@ pub fn hosts_file(
         } else {
             ip.as_str()
         };
-        s.push_str(&format!("{ip}\t{h}\n"));
+        s.push_str(&format!("{ip}\t{}\n", h.replace(';', " ")));
     }
     if let Some(h) = &host {
         s.push_str(&format!(
             "{h}\thost.containers.internal host.docker.internal\n"
         ));
     }
-    // A host name the file already names keeps that entry (podman adds none of its own then).
-    if !names_host(&s, &net.hostname) {
+    // Names the file already has keep their entries (podman adds only the others).
+    let free = free_names(&s, &[&net.hostname, &net.name]);
+    if !free.is_empty() {
         let own = own.unwrap_or_else(|| "127.0.1.1".into());
-        s.push_str(&format!("{own}\t{} {}\n", net.hostname, net.name));
+        s.push_str(&format!("{own}\t{}\n", free.join(" ")));
     }
     Ok(Some(s))
+}
+
+/// Of `names`, those no entry of hosts-file text `hosts` has, each once.
+fn free_names<'a>(hosts: &str, names: &[&'a str]) -> Vec<&'a str> {
+    let mut free: Vec<&str> = Vec::new();
+    for n in names {
+        if !names_host(hosts, n) && !free.contains(n) {
+            free.push(n);
+        }
+    }
+    free
+}
+
+/// A container that joins another's network namespace (`--network container:X`, a pod's members)
+/// shares X's /etc/hosts, `shared`: add the joining container's `names` on 127.0.0.1, those the
+/// file does not have yet (podman), under the file's lock. The file is changed in place: it is
+/// bind-mounted.
+pub fn join_shared_hosts(shared: &Path, names: &[&str]) -> Result<(), EngineError> {
+    edit_in_place(shared, |text| {
+        let free = free_names(text, names);
+        if free.is_empty() {
+            return text.to_string();
+        }
+        let sep = if text.is_empty() || text.ends_with('\n') {
+            ""
+        } else {
+            "\n"
+        };
+        format!("{text}{sep}127.0.0.1\t{}\n", free.join(" "))
+    })
+}
+
+/// The container `name` leaves the shared /etc/hosts `shared`: its 127.0.0.1 entry goes.
+pub fn leave_shared_hosts(shared: &Path, name: &str) -> Result<(), EngineError> {
+    edit_in_place(shared, |text| {
+        text.lines()
+            .filter(|l| {
+                let mut f = l.split('#').next().unwrap_or_default().split_whitespace();
+                !(f.next() == Some("127.0.0.1") && f.any(|n| n == name))
+            })
+            .map(|l| format!("{l}\n"))
+            .collect()
+    })
+}
+
+/// `network connect`: the container's `names` on its new addresses `ips`, in its hosts file
+/// `hosts` (in place: it is bind-mounted).
+pub fn add_addresses(hosts: &Path, ips: &[IpAddr], names: &[&str]) -> Result<(), EngineError> {
+    edit_in_place(hosts, |text| {
+        let mut new = text.to_string();
+        if !new.is_empty() && !new.ends_with('\n') {
+            new.push('\n');
+        }
+        for ip in ips {
+            new.push_str(&format!("{ip}\t{}\n", names.join(" ")));
+        }
+        new
+    })
+}
+
+/// `network disconnect`: the entries of `ips` that name one of `names` leave the hosts file
+/// `hosts` (podman: an entry of the address with one of the names goes whole).
+pub fn remove_addresses(hosts: &Path, ips: &[IpAddr], names: &[&str]) -> Result<(), EngineError> {
+    edit_in_place(hosts, |text| {
+        text.lines()
+            .filter(|l| {
+                let mut f = l.split('#').next().unwrap_or_default().split_whitespace();
+                let ip = f.next().and_then(|a| a.parse::<IpAddr>().ok());
+                !(ip.is_some_and(|ip| ips.contains(&ip)) && f.any(|n| names.contains(&n)))
+            })
+            .map(|l| format!("{l}\n"))
+            .collect()
+    })
+}
+
+/// Rewrite the hosts file `path` with `change`, in place, holding its lock.
+fn edit_in_place(path: &Path, change: impl FnOnce(&str) -> String) -> Result<(), EngineError> {
+    use std::io::{Read, Seek, Write};
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .map_err(|e| EngineError::io("open", path, e))?;
+    let mut f = nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive)
+        .map_err(|(_, e)| EngineError::io("lock", path, e.into()))?;
+    let mut text = String::new();
+    f.read_to_string(&mut text)
+        .map_err(|e| EngineError::io("read", path, e))?;
+    let new = change(&text);
+    if new == text {
+        return Ok(());
+    }
+    f.set_len(0)
+        .and_then(|()| f.rewind())
+        .and_then(|()| f.write_all(new.as_bytes()))
+        .map_err(|e| EngineError::io("write", path, e))
 }
 
 /// containers.conf's `base_hosts_file`: the entries every container's /etc/hosts starts with
@@ -388,6 +485,7 @@ mod tests {
             settings,
             links: Vec::new(),
             dir: std::path::PathBuf::new(),
+            shared_hosts: None,
         }
     }
 

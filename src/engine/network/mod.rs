@@ -71,6 +71,9 @@ pub struct ContainerNetwork {
     pub links: Vec<Link>,
     /// The container's runtime directory: its hosts and resolv.conf, the helpers' logs.
     pub dir: PathBuf,
+    /// The hosts file of the container whose network namespace this one joins (`container:X`):
+    /// shared, with this container's names added while it runs.
+    pub shared_hosts: Option<PathBuf>,
 }
 
 /// A `--link NAME[:ALIAS]` to an existing container.
