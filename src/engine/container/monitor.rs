@@ -764,39 +764,78 @@ fn pump(
 }
 
 /// The monitor's quiet times: shrunk since the last output, and when, so that a container printing
-/// every second or so does not have the monitor reread its memory map each time.
-#[derive(Default)]
+/// every second or so does not have the monitor reread its memory map each time. Code run without
+/// output (the built-in network's thread, a health check) faults pages back in while the monitor
+/// sleeps, so a shrunk monitor looks at its resident size now and then (every 10 s at first, then
+/// less often, at most every minute) and shrinks again when it grew.
 struct Idle {
     shrunk: bool,
     last_shrink: Option<std::time::Instant>,
+    /// Resident pages right after the last shrink.
+    resident: u64,
+    /// How long a shrunk monitor sleeps before it looks at its size again.
+    recheck: std::time::Duration,
+}
+
+/// The first look at the resident size after a shrink; each one without growth doubles the wait.
+const RECHECK_FIRST: std::time::Duration = std::time::Duration::from_secs(10);
+const RECHECK_MAX: std::time::Duration = std::time::Duration::from_secs(60);
+/// Growth (pages) that makes another shrink worth it.
+const REGROWN_PAGES: u64 = 64;
+
+impl Default for Idle {
+    fn default() -> Self {
+        Idle {
+            shrunk: false,
+            last_shrink: None,
+            resident: 0,
+            recheck: RECHECK_FIRST,
+        }
+    }
 }
 
 impl Idle {
     /// Wait for one of `pfds`; when they stay quiet for IDLE_MS (and SHRINK_EVERY after the
     /// previous time), shrink first and then wait on. Whether one of them is ready.
     fn poll(&mut self, pfds: &mut [PollFd]) -> bool {
-        let wait = self
-            .last_shrink
-            .map_or(0, |t| SHRINK_EVERY.saturating_sub(t.elapsed()).as_millis());
-        let timeout = if self.shrunk {
-            PollTimeout::NONE
-        } else {
-            PollTimeout::from(u16::try_from(wait.max(u128::from(IDLE_MS))).unwrap_or(u16::MAX))
-        };
-        let mut polled = poll(pfds, timeout);
-        if matches!(polled, Ok(0)) {
-            shrink();
-            self.shrunk = true;
-            self.last_shrink = Some(std::time::Instant::now());
-            polled = poll(pfds, PollTimeout::NONE);
-        }
-        match polled {
-            Ok(0) | Err(_) => false,
-            Ok(_) => {
-                self.shrunk = false;
-                true
+        loop {
+            let polled = poll(pfds, self.timeout());
+            match polled {
+                Ok(0) => self.quiet(),
+                Err(_) => return false,
+                Ok(_) => {
+                    self.shrunk = false;
+                    self.recheck = RECHECK_FIRST;
+                    return true;
+                }
             }
         }
+    }
+
+    fn timeout(&self) -> PollTimeout {
+        let ms = if self.shrunk {
+            self.recheck.as_millis()
+        } else {
+            let wait = self
+                .last_shrink
+                .map_or(0, |t| SHRINK_EVERY.saturating_sub(t.elapsed()).as_millis());
+            wait.max(u128::from(IDLE_MS))
+        };
+        PollTimeout::from(u16::try_from(ms).unwrap_or(u16::MAX))
+    }
+
+    /// Nothing happened for the whole timeout: shrink the first time, later only if we grew.
+    fn quiet(&mut self) {
+        if self.shrunk {
+            self.recheck = (self.recheck * 2).min(RECHECK_MAX);
+            if crate::sys::memory::resident_pages() < self.resident + REGROWN_PAGES {
+                return;
+            }
+        }
+        shrink();
+        self.shrunk = true;
+        self.last_shrink = Some(std::time::Instant::now());
+        self.resident = crate::sys::memory::resident_pages();
     }
 }
 
