@@ -153,6 +153,10 @@ pub enum PodError {
         "{0} on a pod needs its infra container, which holds the user namespace (drop --infra=false)"
     )]
     UsernsWithoutInfra(String),
+    #[error(
+        "pod create --userns `{0}` is not supported yet: use keep-id, nomap or --uidmap/--gidmap, or give the containers --userns outside a pod"
+    )]
+    UsernsModeForPod(String),
     #[error("invalid pod exit policy `{0}`: use continue or stop")]
     ExitPolicy(String),
     #[error(
@@ -373,6 +377,15 @@ fn pod_userns(opts: &CreatePodOptions) -> Result<(Option<String>, bool), EngineE
     let u = &opts.userns;
     if u.mode.is_none() && u.uidmap.is_empty() && u.gidmap.is_empty() {
         return Ok((None, false));
+    }
+    // An auto range is the infra container's alone (its members would each get another), and a
+    // joined namespace has no maps to give the members: neither is supported for a pod yet.
+    if let Some(m) = u
+        .mode
+        .as_deref()
+        .filter(|m| m.starts_with("auto") || m.starts_with("ns:"))
+    {
+        return Err(PodError::UsernsModeForPod(m.to_string()).into());
     }
     let resolved = container::idmap::resolve(u).map_err(container::FlagError::from)?;
     if resolved.maps.is_none() {
