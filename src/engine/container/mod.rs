@@ -254,6 +254,11 @@ pub fn create(
     let info = super::image::info(&store, image)?;
     let id = new_id();
     let secrets = super::secret::use_::resolve(ctx, &opts.secrets)?;
+    // An auto range is taken when the container is recorded: two creates must not pick the same one.
+    let _auto_lock = match opts.userns.mode.as_deref() {
+        Some(m) if m.starts_with("auto") => Some(store.lock_named("userns-auto")?),
+        _ => None,
+    };
     let inputs = Inputs::resolve(ctx, &mut store, opts, &info, &id)?;
     let name = inputs.name.clone();
     let new_volumes = inputs.new_volumes.clone();
