@@ -697,6 +697,12 @@ fn containers_conf_userns_is_the_default() {
     assert_eq!(run(&["--userns=host"])[0], (0, uid, 1));
     // (Written as two ranges: the kernel wants each within one of roost's, the caller and the rest.)
     assert_eq!(run(&["--uidmap", "0:0:10"]), [(0, 0, 1), (1, 1, 9)]);
+    // $PODMAN_USERNS comes before containers.conf.
+    let mut cmd = env.roost_cmd(&["run", "--rm", &img, "cat", "/proc/self/uid_map"]);
+    cmd.env("CONTAINERS_CONF_OVERRIDE", &conf);
+    cmd.env("PODMAN_USERNS", "keep-id");
+    let map = map_lines(&env.run_cmd(cmd, 0).stdout_text());
+    assert!(map.contains(&(uid, 0, 1)), "{map:?}");
     let mut cmd = env.roost_cmd(&["create", &img, "true"]);
     cmd.env("CONTAINERS_CONF_OVERRIDE", &conf);
     let id = env.run_cmd(cmd, 0).stdout_text();
