@@ -760,3 +760,40 @@ fn ns_joins_an_existing_user_namespace() {
     env.roost(0, &["rm", "-f", "-t", "0", &name]);
     assert_no_leaks(&env);
 }
+
+#[test]
+fn auto_pod_members_share_the_infra_range() {
+    let env = Env::new("auto_pod_members_share_the_infra_range");
+    let img = busybox(&env);
+    let pod = env.safename("p");
+    env.roost(0, &["pod", "create", "--name", &pod, "--userns=auto"]);
+    let member = env.safename("m");
+    env.roost(
+        0,
+        &[
+            "run", "-d", "--name", &member, "--pod", &pod, &img, "sleep", "100",
+        ],
+    );
+    let show = "readlink /proc/self/ns/user; cat /proc/self/uid_map";
+    let first = env
+        .roost(0, &["exec", &member, "sh", "-c", show])
+        .stdout_text();
+    let flag = format!("--pod={pod}");
+    let out = env.roost(0, &["run", "--rm", &flag, &img, "sh", "-c", show]);
+    assert_eq!(out.stdout_text(), first, "one namespace, one range");
+    let map = map_lines(first.split_once('\n').unwrap().1);
+    assert_eq!(map, [(0, 1, 1024)]);
+    let out = env.roost(
+        0,
+        &["inspect", &member, "--format", "{{.HostConfig.UsernsMode}}"],
+    );
+    assert_eq!(out.stdout_text().trim(), "private");
+    let out = env.roost(125, &["pod", "create", "--userns=ns:/proc/1/ns/user"]);
+    assert!(
+        out.stderr_text().contains("not supported yet"),
+        "{}",
+        out.stderr_text()
+    );
+    env.roost(0, &["pod", "rm", "-f", &pod]);
+    assert_no_leaks(&env);
+}
