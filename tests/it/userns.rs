@@ -797,3 +797,40 @@ fn auto_pod_members_share_the_infra_range() {
     env.roost(0, &["pod", "rm", "-f", &pod]);
     assert_no_leaks(&env);
 }
+
+#[test]
+fn auto_is_as_big_as_the_image_needs() {
+    let env = Env::new("auto_is_as_big_as_the_image_needs");
+    let img = busybox(&env);
+    let dir = env.home.join("ctx-auto");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("Containerfile");
+    let text = format!(
+        "FROM {img}\nRUN mkdir /data && chown 2500:2600 /data && echo app:x:3000:3000::/:/bin/sh >> /etc/passwd\n"
+    );
+    std::fs::write(&file, text).unwrap();
+    let u = env.user();
+    for p in [&dir, &file] {
+        nix::unistd::chown(p.as_path(), Some(u.uid.into()), Some(u.gid.into())).unwrap();
+    }
+    let tag = env.safename("big");
+    env.roost(0, &["build", "-q", "-t", &tag, dir.to_str().unwrap()]);
+    // podman's heuristic: the highest id of its files and of its /etc/passwd (3000), plus one.
+    let out = env.roost(
+        0,
+        &[
+            "run",
+            "--rm",
+            "--userns=auto",
+            &tag,
+            "sh",
+            "-c",
+            "cat /proc/self/uid_map; stat -c %u:%g /data",
+        ],
+    );
+    let lines = out.stdout_lines();
+    assert_eq!(map_lines(&lines[0]), [(0, 1, 3001)]);
+    assert_eq!(lines[1], "2500:2600");
+    env.roost(0, &["rmi", &tag]);
+    assert_no_leaks(&env);
+}

@@ -80,6 +80,7 @@ pub(crate) fn request_mode(mode: Option<String>) -> Result<UsernsRequest, Error>
         },
         host_maps: (host_map("uid_map")?, host_map("gid_map")?),
         taken: (Vec::new(), Vec::new()),
+        image_span: 0,
     })
 }
 

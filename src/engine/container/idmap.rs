@@ -34,6 +34,8 @@ pub struct UsernsRequest {
     pub host_maps: (Vec<MapRange>, Vec<MapRange>),
     /// Ids of roost's namespace that other `auto` containers hold (uids, gids), filled by the engine.
     pub taken: (Vec<MapRange>, Vec<MapRange>),
+    /// The ids the image needs (its highest id plus one), for `auto` without `size=`.
+    pub image_span: u32,
 }
 
 /// The namespace roost runs in: who 0 is on the host and how many ids (0..size) it maps.
@@ -246,7 +248,8 @@ struct AutoMapping {
     host_absolute: bool,
 }
 
-/// podman's size of an `auto` namespace when none is asked for (containers/storage's minimum).
+/// podman's smallest `auto` namespace when no size is asked for (containers/storage's minimum; an
+/// image that uses higher ids gets what it needs).
 pub const AUTO_DEFAULT_SIZE: u32 = 1024;
 
 fn parse_auto(opts: &str) -> Result<AutoOptions, IdMapError> {
@@ -482,7 +485,7 @@ fn nomap(o: &Outer) -> Result<Userns, IdMapError> {
 
 /// auto: a range of roost's subordinate ids no other auto container holds, plus the mappings asked for.
 fn auto(req: &UsernsRequest, a: &AutoOptions) -> Result<Userns, IdMapError> {
-    let size = a.size.unwrap_or(AUTO_DEFAULT_SIZE);
+    let size = a.size.unwrap_or(AUTO_DEFAULT_SIZE.max(req.image_span));
     let o = &req.outer;
     let uids = auto_map(&a.uids, &req.host_maps.0, &req.taken.0, size, o.uid_size)
         .map_err(|e| e.named("uids"))?;
@@ -724,6 +727,7 @@ mod tests {
                 parse_host_map("0 1002 1\n1 100000 65536\n"),
             ),
             taken: (Vec::new(), Vec::new()),
+            image_span: 0,
         }
     }
 
@@ -870,6 +874,15 @@ mod tests {
         let maps = resolve(&next).unwrap().maps.unwrap();
         assert_eq!(maps.uids, vec![r(0, 2010, 1000)]);
         assert_eq!(maps.gids, vec![r(0, 1025, 1000)]);
+        // An image with higher ids gets what it needs; size= wins.
+        let mut big = req(Some("auto"), &[], &[]);
+        big.image_span = 2001;
+        assert_eq!(
+            resolve(&big).unwrap().maps.unwrap().uids,
+            vec![r(0, 1, 2001)]
+        );
+        big.mode = Some("auto:size=10".into());
+        assert_eq!(resolve(&big).unwrap().maps.unwrap().uids, vec![r(0, 1, 10)]);
         let mut full = req(Some("auto:size=65536"), &[], &[]);
         full.taken.0 = vec![r(0, 5, 1)];
         let e = resolve(&full).unwrap_err();

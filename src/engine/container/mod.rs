@@ -1,6 +1,7 @@
 //! Container use cases: create, run, start, stop, remove, list.
 
 pub mod attach;
+mod auto_size;
 mod capture;
 mod cleanup;
 mod clone;
@@ -330,15 +331,18 @@ impl Flags {
     }
 }
 
-/// The request, with the ids other `auto` containers hold when it asks for `auto`.
+/// The request, with the ids other `auto` containers hold and those the image needs when it asks
+/// for `auto`.
 fn userns_request(
     store: &Store,
     req: &idmap::UsernsRequest,
+    layers: &[crate::oci::Digest],
 ) -> Result<idmap::UsernsRequest, EngineError> {
     let mut req = req.clone();
     if !req.mode.as_deref().is_some_and(|m| m.starts_with("auto")) {
         return Ok(req);
     }
+    req.image_span = auto_size::image_span(store, layers);
     for r in store.containers()? {
         let c = Container::from_record(r);
         if let Some(m) = c.spec.id_maps.as_ref().filter(|_| c.spec.userns_auto) {
@@ -389,8 +393,8 @@ impl Inputs {
             }
             process::default_hostname(id)
         });
-        let userns =
-            idmap::resolve(&userns_request(store, &opts.userns)?).map_err(FlagError::from)?;
+        let req = userns_request(store, &opts.userns, &info.record.layers)?;
+        let userns = idmap::resolve(&req).map_err(FlagError::from)?;
         let process = resolve_process(store, info, opts, &userns, &hostname)?;
         let (extra_passwd, extra_group) = match userns.user {
             Some(user) => files::keep_id_entries(
