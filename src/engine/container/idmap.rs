@@ -647,9 +647,9 @@ pub fn parse_proc_map(content: &str) -> Option<(u32, u32)> {
 /// `--subuidname NAME` (`--subgidname`): NAME's ranges in /etc/subuid (`subid`, the ranges already
 /// read for NAME), as `--uidmap` entries `CONTAINER:HOST:SIZE` in roost's user namespace, whose
 /// /proc/self/uid_map is `proc_map` (`INSIDE OUTSIDE SIZE` lines): container ids from 0 run through
-/// the ranges in order, and the caller's own id after them (roost's storage is the caller's: a
-/// container needs it mapped). A range that roost's namespace does not map (another user's: a rootless
-/// tool can only use the ranges delegated to its user) is an error naming it.
+/// the ranges in order; the caller's own id is not mapped, as in podman. A range that roost's
+/// namespace does not map (another user's: a rootless tool can only use the ranges delegated to its
+/// user) is an error naming it.
 pub fn subid_name_maps(
     flag: &str,
     name: &str,
@@ -688,9 +688,6 @@ pub fn subid_name_maps(
         out.push(format!("{next}:{inside}:{count}"));
         next += count;
     }
-    // Then the caller (id 0 of roost's namespace), which owns roost's storage: a container needs
-    // it mapped to enter that (see `resolve`).
-    out.push(format!("{next}:0:1"));
     Ok(out)
 }
 
@@ -1042,7 +1039,7 @@ mod tests {
                 proc_map
             )
             .unwrap(),
-            ["0:1:1000", "1000:1001:10", "1010:0:1"]
+            ["0:1:1000", "1000:1001:10"]
         );
         let e = super::subid_name_maps("--subuidname", "other", &[(200000, 65536)], proc_map)
             .unwrap_err();
