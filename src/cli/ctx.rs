@@ -397,6 +397,7 @@ pub(super) fn build(global: &GlobalArgs, joined: Option<Joined>) -> Result<Ctx, 
         },
         rootless: joined.is_some() || !nix::unistd::Uid::current().is_root(),
         conf_mounts: conf_mounts(&conf),
+        default_userns: default_userns(&conf),
         notify_socket: std::env::var("NOTIFY_SOCKET")
             .ok()
             .filter(|s| !s.is_empty())
@@ -409,6 +410,13 @@ pub(super) fn build(global: &GlobalArgs, joined: Option<Joined>) -> Result<Ctx, 
         joined,
         registries,
         auth,
+    })
+}
+
+/// `$PODMAN_USERNS`, else containers.conf's `[containers] userns` (podman-run(1)'s order).
+fn default_userns(conf: &[(PathBuf, toml::Table)]) -> Option<String> {
+    std::env::var("PODMAN_USERNS").ok().or_else(|| {
+        conf_value(conf, "containers", "userns").and_then(|(_, v)| v.as_str().map(str::to_string))
     })
 }
 

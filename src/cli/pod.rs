@@ -127,7 +127,7 @@ pub struct CreateArgs {
     /// Do not write the pod's /etc/hosts
     #[arg(long)]
     pub no_hosts: bool,
-    /// User namespace of the pod's containers, held by its infra container: host (roost's own, the default) or keep-id[:uid=U,gid=G,size=S]
+    /// User namespace of the pod's containers, held by its infra container: host (roost's own, the default), keep-id[:uid=U,gid=G,size=S], auto[:size=N,...] (a range of your subordinate ids for the pod alone) or nomap (your subordinate ids, without your own)
     #[arg(long, value_name = "MODE")]
     pub userns: Option<String>,
     /// Map the pod's container uids to ids of the rootless namespace (0 = you, 1.. = /etc/subuid):

@@ -60,6 +60,9 @@ pub struct Ctx {
     pub notify_socket: Option<container::sdnotify::NotifySocket>,
     /// containers.conf's `[containers] mounts` (`--mount` syntax), added to every new container.
     pub conf_mounts: Vec<String>,
+    /// The `--userns` of a container that gives none: `$PODMAN_USERNS`, else containers.conf's
+    /// `[containers] userns`.
+    pub default_userns: Option<String>,
 }
 
 impl Ctx {

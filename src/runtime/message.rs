@@ -238,6 +238,8 @@ impl ChildEnd {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Step {
     NonDumpable,
+    /// Becoming uid/gid 0 of a namespace that leaves out the caller's own ids.
+    NamespaceRoot,
     OpenNetns {
         path: String,
     },
@@ -412,6 +414,10 @@ impl fmt::Display for Step {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Step::NonDumpable => write!(f, "failed to make the process non-dumpable"),
+            Step::NamespaceRoot => write!(
+                f,
+                "failed to become root of the container's user namespace (it must map container id 0)"
+            ),
             Step::OpenNetns { path } => write!(f, "failed to open the network namespace `{path}`"),
             Step::JoinNetns { path } => write!(f, "failed to join the network namespace `{path}`"),
             Step::OpenNamespace { what, path } => {

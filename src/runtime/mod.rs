@@ -3,6 +3,7 @@
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod cgroup;
+mod detached;
 mod init;
 pub mod message;
 mod mounts;

@@ -7,10 +7,11 @@ use std::path::{Path, PathBuf};
 use nix::mount::{MntFlags, MsFlags, mount, umount2};
 use rustix::mount::{FsMountFlags, FsOpenFlags, MountAttrFlags, MoveMountFlags};
 
+use super::detached::Detached;
 use super::plan::Plan;
 
 /// A failed step: what we were doing and the error.
-pub(super) type StepResult = Result<(), (String, std::io::Error)>;
+pub(super) type StepResult<T = ()> = Result<T, (String, std::io::Error)>;
 
 pub(super) fn step<T, E: Into<std::io::Error>>(
     what: impl FnOnce() -> String,
@@ -32,6 +33,22 @@ pub(super) fn inside(root: &Path, path: &str) -> PathBuf {
 /// one-page limit of mount(2)'s option string).
 fn mount_overlay(plan: &Plan) -> StepResult {
     let r = &plan.rootfs;
+    let mnt = overlay_tree(r)?;
+    step(
+        || format!("attach the overlay at `{}`", r.merged.display()),
+        rustix::mount::move_mount(
+            mnt.as_fd(),
+            "",
+            rustix::fs::CWD,
+            &r.merged,
+            MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH,
+        ),
+    )?;
+    Ok(())
+}
+
+/// The overlay of `r`, as a detached mount.
+pub(super) fn overlay_tree(r: &super::plan::Rootfs) -> StepResult<std::os::fd::OwnedFd> {
     let fs = step(
         || "open the overlay file system (fsopen)".into(),
         rustix::mount::fsopen("overlay", FsOpenFlags::FSOPEN_CLOEXEC),
@@ -57,21 +74,10 @@ fn mount_overlay(plan: &Plan) -> StepResult {
         rustix::mount::fsconfig_create(fs.as_fd()),
     )?;
     let attrs = MountAttrFlags::empty();
-    let mnt = step(
+    step(
         || "fsmount overlay".into(),
         rustix::mount::fsmount(fs.as_fd(), FsMountFlags::FSMOUNT_CLOEXEC, attrs),
-    )?;
-    step(
-        || format!("attach the overlay at `{}`", r.merged.display()),
-        rustix::mount::move_mount(
-            mnt.as_fd(),
-            "",
-            rustix::fs::CWD,
-            &r.merged,
-            MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH,
-        ),
-    )?;
-    Ok(())
+    )
 }
 
 pub(super) fn mkdir_p(p: &Path) -> StepResult {
@@ -85,7 +91,7 @@ pub(super) fn mkdir_p(p: &Path) -> StepResult {
 }
 
 /// Make `target` exist as a file or directory, like `source`, so something can be mounted on it.
-fn ensure_target(target: &Path, dir: bool) -> StepResult {
+pub(super) fn ensure_target(target: &Path, dir: bool) -> StepResult {
     if std::fs::symlink_metadata(target).is_ok() {
         return Ok(());
     }
@@ -295,6 +301,7 @@ pub(super) fn build_root(
     plan: &Plan,
     single_mapping: bool,
     chan: &super::message::ChildEnd,
+    detached: Option<&Detached>,
 ) -> StepResult {
     step(
         || "make mounts private".into(),
@@ -307,11 +314,8 @@ pub(super) fn build_root(
         )
         .map_err(nix_io),
     )?;
-    let root = plan.rootfs.merged.as_path();
-    match plan.rootfs.mode {
-        super::plan::RootfsMode::Overlay => mount_overlay(plan)?,
-        super::plan::RootfsMode::Ready => bind(root, root, false, true)?,
-    }
+    let root = attach_root(plan, detached)?;
+    let root = root.as_path();
     mount_proc(plan, root)?;
     mount_sys(plan, root)?;
     if plan.cgroup.as_ref().is_some_and(|c| c.private_ns) {
@@ -321,11 +325,22 @@ pub(super) fn build_root(
     if plan.proc_view() {
         super::procfs::mount::attach(root, chan)?;
     }
-    mount_planned(plan, root)?;
+    mount_planned(plan, root, detached)?;
     if plan.rootfs.read_only {
         remount_read_only(root)?;
     }
     pivot(root)
+}
+
+/// The root mounted (or bound onto itself) at the plan's path, or attached from its detached mount.
+fn attach_root(plan: &Plan, detached: Option<&Detached>) -> StepResult<PathBuf> {
+    let root = plan.rootfs.merged.as_path();
+    match (detached, plan.rootfs.mode) {
+        (Some(d), _) => return super::detached::attach_root(d),
+        (None, super::plan::RootfsMode::Overlay) => mount_overlay(plan)?,
+        (None, super::plan::RootfsMode::Ready) => bind(root, root, false, true)?,
+    }
+    Ok(root.to_path_buf())
 }
 
 /// /proc: a new procfs, or the caller's with `--pid host`.
@@ -388,12 +403,19 @@ fn mount_sys(plan: &Plan, root: &Path) -> StepResult {
 }
 
 /// The volumes, binds, masked and read-only paths of the plan.
-fn mount_planned(plan: &Plan, root: &Path) -> StepResult {
-    for m in &plan.mounts {
-        super::volumes::apply(root, m)?;
+fn mount_planned(plan: &Plan, root: &Path, detached: Option<&Detached>) -> StepResult {
+    for (i, m) in plan.mounts.iter().enumerate() {
+        match detached.and_then(|d| d.mounts[i].as_ref()) {
+            Some(tree) => super::volumes::apply_detached(root, m, tree)?,
+            None => super::volumes::apply(root, m)?,
+        }
     }
-    for b in &plan.binds {
-        bind(&b.source, &inside(root, &b.target), b.read_only, true)?;
+    for (i, b) in plan.binds.iter().enumerate() {
+        let target = inside(root, &b.target);
+        match detached.map(|d| &d.binds[i]) {
+            Some(tree) => super::detached::attach_bind(tree, &target, b.read_only)?,
+            None => bind(&b.source, &target, b.read_only, true)?,
+        }
     }
     for m in &plan.masked_paths {
         mask(root, m)?;

@@ -8,6 +8,7 @@ use std::os::fd::{AsFd, OwnedFd};
 
 use nix::unistd::{Gid, Pid, Uid};
 
+use super::detached::Detached;
 use super::message::{ChildEnd, ChildError, ParentEnd, Step, ToChild};
 use super::mounts;
 use super::plan::{IdMaps, Plan};
@@ -31,6 +32,13 @@ pub enum SpawnError {
     Cgroup(#[from] super::cgroup::CgroupError),
     #[error("failed to start serving the container's /proc view")]
     ProcView(#[source] std::io::Error),
+    /// Opening the mount sources of a namespace that leaves out the caller (see `super::detached`).
+    #[error("failed to {what}: {source}")]
+    Detach {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("failed to open the pid namespace `{path}`")]
     PidNamespace {
         path: String,
@@ -150,6 +158,13 @@ fn namespace_flags(plan: &Plan) -> libc::c_int {
 
 /// Start the container with `attach` doing its part from outside (see [`Attach`]).
 pub fn spawn_with(plan: &Plan, attach: &mut dyn Attach) -> Result<Spawned, SpawnError> {
+    let detached = match super::detached::needed(plan) {
+        true => Some(
+            super::detached::prepare(plan)
+                .map_err(|(what, source)| SpawnError::Detach { what, source })?,
+        ),
+        false => None,
+    };
     let (parent_end, child_end) = super::message::channel().map_err(SpawnError::Channel)?;
     let cloned = match plan.join.pid.as_deref() {
         None => clone_process(namespace_flags(plan)),
@@ -165,7 +180,7 @@ pub fn spawn_with(plan: &Plan, attach: &mut dyn Attach) -> Result<Spawned, Spawn
     match cloned? {
         Cloned::Child => {
             drop(parent_end);
-            let code = child(plan, child_end);
+            let code = child(plan, child_end, detached.as_ref());
             exit_now(code)
         }
         Cloned::Parent(pid) => {
@@ -311,11 +326,51 @@ fn write_direct_maps(
             .collect()
     };
     for (file, ranges) in [("gid_map", gids), ("uid_map", uids)] {
-        tracing::debug!(pid, file, map = %lines(ranges), "write id map");
-        std::fs::write(format!("/proc/{pid}/{file}"), lines(ranges))
+        let ranges = split_at_extents(ranges, &own_extent_starts(file));
+        tracing::debug!(pid, file, map = %lines(&ranges), "write id map");
+        std::fs::write(format!("/proc/{pid}/{file}"), lines(&ranges))
             .map_err(|source| crate::userns::UsernsError::WriteMap { pid, source })?;
     }
     Ok(())
+}
+
+/// Where the ranges of our own namespace's `file` (uid_map, gid_map) start, as ids of our namespace.
+fn own_extent_starts(file: &str) -> Vec<u32> {
+    let text = std::fs::read_to_string(format!("/proc/self/{file}")).unwrap_or_default();
+    text.lines()
+        .filter_map(|l| l.split_whitespace().next()?.parse().ok())
+        .collect()
+}
+
+/// `ranges` cut where one of our own ranges starts: the kernel wants each range of a nested map to lie
+/// within one range of its parent's (roost's 0, the caller, and 1.., the subordinate ids, are two).
+fn split_at_extents(
+    ranges: &[crate::userns::IdRange],
+    starts: &[u32],
+) -> Vec<crate::userns::IdRange> {
+    let mut out = Vec::new();
+    for r in ranges {
+        let end = u64::from(r.host) + u64::from(r.size);
+        let mut cuts: Vec<u32> = starts
+            .iter()
+            .copied()
+            .filter(|s| *s > r.host && u64::from(*s) < end)
+            .collect();
+        cuts.sort_unstable();
+        let mut host = r.host;
+        for cut in cuts
+            .into_iter()
+            .chain([u32::try_from(end).unwrap_or(u32::MAX)])
+        {
+            out.push(crate::userns::IdRange {
+                container: r.container + (host - r.host),
+                host,
+                size: cut - host,
+            });
+            host = cut;
+        }
+    }
+    out
 }
 
 /// Whether gid 5 (tty, devpts's `gid=5`) exists in the container's user namespace.
@@ -329,12 +384,20 @@ fn tty_gid_mapped(maps: &IdMaps) -> bool {
     }
 }
 
+/// Take uid and gid 0 of the new namespace: the ids we came with (the caller's) are not mapped in it,
+/// and file systems refuse to create files for unmapped ids.
+fn become_namespace_root() -> Result<(), ChildError> {
+    let (u, g) = (Uid::from_raw(0), Gid::from_raw(0));
+    nix::unistd::setresgid(g, g, g).map_err(|e| ChildError::nix(Step::NamespaceRoot, e))?;
+    nix::unistd::setresuid(u, u, u).map_err(|e| ChildError::nix(Step::NamespaceRoot, e))
+}
+
 /// The child side: returns the exit status to use when setup fails (exec replaces us on success).
-fn child(plan: &Plan, chan: ChildEnd) -> i32 {
+fn child(plan: &Plan, chan: ChildEnd, detached: Option<&Detached>) -> i32 {
     if !chan.wait_for(ToChild::IdsMapped) {
         return 125;
     }
-    let e = match setup(plan, &chan) {
+    let e = match setup(plan, &chan, detached) {
         Ok(never) => match never {},
         Err(e) => e,
     };
@@ -342,10 +405,17 @@ fn child(plan: &Plan, chan: ChildEnd) -> i32 {
     e.exit_code()
 }
 
-fn setup(plan: &Plan, chan: &ChildEnd) -> Result<Infallible, ChildError> {
+fn setup(
+    plan: &Plan,
+    chan: &ChildEnd,
+    detached: Option<&Detached>,
+) -> Result<Infallible, ChildError> {
     // Until execve replaces us, nothing in the container may open /proc/<our pid>/exe (the roost binary
     // on the host) or our memory: CVE-2019-5736. exec resets this for the container's own program.
     nix::sys::prctl::set_dumpable(false).map_err(|e| ChildError::nix(Step::NonDumpable, e))?;
+    if detached.is_some() {
+        become_namespace_root()?;
+    }
     if let Some(ns) = &plan.join_network {
         join_network(ns)?;
     }
@@ -388,7 +458,7 @@ fn setup(plan: &Plan, chan: &ChildEnd) -> Result<Infallible, ChildError> {
         })?;
     }
     let single = matches!(plan.maps, IdMaps::Single { .. });
-    mounts::build_root(plan, !tty_gid_mapped(&plan.maps), chan)
+    mounts::build_root(plan, !tty_gid_mapped(&plan.maps), chan, detached)
         .map_err(|(what, e)| ChildError::io(Step::Root { what }, &e))?;
     if !plan.shared.uts && plan.join.uts.is_none() {
         nix::unistd::sethostname(&plan.hostname).map_err(|e| ChildError::nix(Step::Hostname, e))?;
@@ -671,4 +741,35 @@ pub(super) fn drop_privileges(
         load(f)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod split_tests {
+    use super::split_at_extents;
+    use crate::userns::IdRange;
+
+    fn r(container: u32, host: u32, size: u32) -> IdRange {
+        IdRange {
+            container,
+            host,
+            size,
+        }
+    }
+
+    #[test]
+    fn ranges_are_cut_at_the_parents_extents() {
+        // roost's namespace: 0 (the caller), then 1.. (the subordinate ids).
+        assert_eq!(
+            split_at_extents(&[r(0, 0, 1000)], &[0, 1]),
+            vec![r(0, 0, 1), r(1, 1, 999)]
+        );
+        assert_eq!(
+            split_at_extents(&[r(5, 1, 10), r(100, 0, 1)], &[0, 1]),
+            vec![r(5, 1, 10), r(100, 0, 1)]
+        );
+        assert_eq!(
+            split_at_extents(&[r(0, 2, 10)], &[0, 1, 5]),
+            vec![r(0, 2, 3), r(3, 5, 7)]
+        );
+    }
 }

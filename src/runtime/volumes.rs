@@ -114,7 +114,7 @@ pub(super) fn apply(root: &Path, m: &Mount) -> StepResult {
         } => {
             let target = resolve()?;
             if *copy_up || first_chown.is_some() {
-                first_use(source, &target, *copy_up, *first_chown)?;
+                first_use(source, Some(&target), *copy_up, *first_chown)?;
             }
             // `:U` (podman): the tree is chowned when its top does not belong to the user yet, so
             // owners set inside it afterwards stay.
@@ -196,6 +196,50 @@ pub(super) fn apply(root: &Path, m: &Mount) -> StepResult {
     }
 }
 
+/// Apply a bind of `m` from its detached mount (see `super::detached`): the container's namespace
+/// cannot reach the source by path.
+pub(super) fn apply_detached(root: &Path, m: &Mount, tree: &super::detached::Tree) -> StepResult {
+    let MountKind::Bind {
+        read_only,
+        noexec,
+        copy_up,
+        first_chown,
+        ..
+    } = &m.kind
+    else {
+        return apply(root, m);
+    };
+    let (read_only, noexec) = (*read_only, *noexec);
+    let target = step(
+        || format!("resolve `{}` in the container", m.target),
+        resolve_in_root(root, &m.target),
+    )?;
+    // What the image has at the target, reached once the volume hides it.
+    let image: Option<std::os::fd::OwnedFd> = match tree.first_use && target.is_dir() {
+        true => Some(
+            step(
+                || format!("open `{}` in the image", m.target),
+                std::fs::File::open(&target),
+            )?
+            .into(),
+        ),
+        false => None,
+    };
+    super::detached::attach_bind(tree, &target, read_only)?;
+    if tree.first_use {
+        // `/.`: the directory the fd's magic link leads to, not the link (`first_use` does not follow).
+        let image_dir = image.as_ref().map(|fd| fd_path(fd).join("."));
+        first_use(&target, image_dir.as_deref(), *copy_up, *first_chown)?;
+    }
+    if noexec {
+        step(
+            || format!("make `{}` noexec", m.target),
+            crate::sys::mount::remount_bind_adding(&target, MsFlags::MS_NOEXEC).map_err(nix_io),
+        )?;
+    }
+    Ok(())
+}
+
 /// An fd of directory `dir` when it has entries (what a tmpfs mounted on it would hide).
 fn image_content(dir: &Path) -> Result<Option<std::os::fd::OwnedFd>, (String, io::Error)> {
     let empty = step(
@@ -267,7 +311,7 @@ fn devpts(target: &Path, shown: &str, data: &str) -> StepResult {
 /// A volume's first mount: populate it from the image when it is empty, else give it to the user.
 fn first_use(
     volume: &Path,
-    image_dir: &Path,
+    image_dir: Option<&Path>,
     copy_up: bool,
     owner: Option<(u32, u32)>,
 ) -> StepResult {
@@ -278,8 +322,8 @@ fn first_use(
     if !empty {
         return Ok(());
     }
-    match std::fs::symlink_metadata(image_dir) {
-        Ok(meta) if meta.is_dir() => {
+    match image_dir.map(|d| (d, std::fs::symlink_metadata(d))) {
+        Some((image_dir, Ok(meta))) if meta.is_dir() => {
             if copy_up {
                 step(
                     || {
@@ -344,6 +388,14 @@ fn copy_tree(src: &Path, dst: &Path) -> io::Result<()> {
         copy_attrs(&meta, &to)?;
     }
     Ok(())
+}
+
+/// Chown `path` to `uid:gid`, with its whole tree when `recursive` (symlinks not followed).
+pub(super) fn chown_ids(path: &Path, uid: u32, gid: u32, recursive: bool) -> io::Result<()> {
+    match recursive {
+        true => chown_tree(path, uid, gid),
+        false => std::os::unix::fs::lchown(path, Some(uid), Some(gid)),
+    }
 }
 
 /// `chown -R uid:gid path` without following symlinks.

@@ -133,6 +133,11 @@ impl Store {
         LayerLock::acquire(&self.root.join("locks"), chain_id)
     }
 
+    /// The store-wide lock `name` (see [`LayerLock::acquire_named`]).
+    pub fn lock_named(&self, name: &str) -> Result<LayerLock> {
+        LayerLock::acquire_named(&self.root.join("locks"), name)
+    }
+
     /// A fresh staging directory for unpacking a layer.
     pub fn stage_layer(&self) -> Result<StagedLayer> {
         let dir = self.staging_path("layer");

@@ -15,7 +15,13 @@ pub struct LayerLock {
 impl LayerLock {
     /// Block until the lock for `chain_id` is ours.
     pub fn acquire(locks_dir: &Path, chain_id: &Digest) -> Result<LayerLock> {
-        let path = locks_dir.join(format!("layer-{}.lock", chain_id.hex()));
+        LayerLock::acquire_named(locks_dir, &format!("layer-{}", chain_id.hex()))
+    }
+
+    /// Block until the lock `locks_dir/NAME.lock` is ours (a store-wide step other processes must
+    /// not interleave with, such as handing out `--userns=auto` ranges).
+    pub fn acquire_named(locks_dir: &Path, name: &str) -> Result<LayerLock> {
+        let path = locks_dir.join(format!("{name}.lock"));
         let file = std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)

@@ -197,8 +197,14 @@ fn bad_maps_fail_clearly() {
     );
     let out = env.roost(125, &["run", "--rm", "--gidmap", "0:1", &img, "true"]);
     assert!(out.stderr_text().contains("expected CONTAINER:HOST:SIZE"));
-    let out = env.roost(125, &["run", "--rm", "--userns=auto", &img, "true"]);
-    assert!(out.stderr_text().contains("invalid --userns `auto`"));
+    let out = env.roost(125, &["run", "--rm", "--userns=auto:size=0", &img, "true"]);
+    assert!(
+        out.stderr_text().contains("invalid auto option `size=0`"),
+        "{}",
+        out.stderr_text()
+    );
+    let out = env.roost(125, &["run", "--rm", "--userns=container:x", &img, "true"]);
+    assert!(out.stderr_text().contains("invalid --userns `container:x`"));
     let out = env.roost(
         125,
         &[
@@ -212,8 +218,6 @@ fn bad_maps_fail_clearly() {
         ],
     );
     assert!(out.stderr_text().contains("cannot be combined"));
-    let out = env.roost(125, &["run", "--rm", "--uidmap", "0:1:1000", &img, "true"]);
-    assert!(out.stderr_text().contains("must map host id 0"));
     // Nothing was created.
     let out = env.roost(0, &["ps", "-a", "-q"]);
     assert_eq!(out.stdout_text(), "");
@@ -459,5 +463,374 @@ fn keep_id_user_is_in_the_containers_own_passwd() {
     let env = Env::new("keep_id_user_is_in_the_containers_own_passwd");
     keep_id_user_is_in_the_containers_own_files(&env, None);
     keep_id_user_is_in_the_containers_own_files(&env, Some("vfs"));
+    assert_no_leaks(&env);
+}
+
+/// The test user's first subordinate uid (/etc/subuid).
+fn first_subuid() -> u64 {
+    let name = &test_user().name;
+    let text = std::fs::read_to_string("/etc/subuid").unwrap();
+    text.lines()
+        .find_map(|l| {
+            let mut f = l.split(':');
+            (f.next() == Some(name.as_str())).then(|| f.next().unwrap().parse().unwrap())
+        })
+        .expect("the test user has subordinate ids")
+}
+
+/// The uid_map and gid_map a container shows (ids of roost's namespace on the right).
+type MapLines = Vec<(u64, u64, u64)>;
+
+fn container_maps(env: &Env, args: &[&str]) -> (MapLines, MapLines) {
+    let mut all = vec!["run", "--rm"];
+    all.extend(args);
+    all.extend([
+        "sh",
+        "-c",
+        "cat /proc/self/uid_map; echo --; cat /proc/self/gid_map",
+    ]);
+    let text = env.roost(0, &all).stdout_text();
+    let (u, g) = text.split_once("--\n").unwrap();
+    (map_lines(u), map_lines(g))
+}
+
+fn maps_caller(map: &[(u64, u64, u64)]) -> bool {
+    map.iter()
+        .any(|(_, outside, size)| *outside == 0 && *size > 0)
+}
+
+#[test]
+fn maps_may_leave_out_the_caller() {
+    let env = Env::new("maps_may_leave_out_the_caller");
+    let img = busybox(&env);
+    // podman's "current user not mapped": uid, gid or both left out.
+    for (uidmap, gidmap) in [
+        ("0:1:1000", "0:1:1000"),
+        ("0:1:1000", "0:0:1000"),
+        ("0:0:1000", "0:1:1000"),
+    ] {
+        let out = env.roost(
+            0,
+            &[
+                "run", "--rm", "--uidmap", uidmap, "--gidmap", gidmap, &img, "sh", "-c",
+                "id -u; id -g; touch /new && stat -c %u:%g /new; cat /etc/hosts >/dev/null && echo hosts",
+            ],
+        );
+        assert_eq!(
+            out.stdout_lines(),
+            ["0", "0", "0:0", "hosts"],
+            "{uidmap} {gidmap}"
+        );
+    }
+    let (uids, gids) = container_maps(&env, &["--uidmap", "0:1:1000", &img]);
+    assert_eq!(uids, [(0, 1, 1000)]);
+    assert_eq!(gids, [(0, 1, 1000)]);
+    assert_no_leaks(&env);
+}
+
+#[test]
+fn auto_gives_each_container_its_own_range_without_the_caller() {
+    let env = Env::new("auto_gives_each_container_its_own_range_without_the_caller");
+    let img = busybox(&env);
+    let a = env.safename("a");
+    env.roost(
+        0,
+        &[
+            "run",
+            "-d",
+            "--name",
+            &a,
+            "--userns=auto",
+            &img,
+            "sleep",
+            "100",
+        ],
+    );
+    let out = env.roost(
+        0,
+        &["inspect", &a, "--format", "{{.HostConfig.UsernsMode}}"],
+    );
+    assert_eq!(out.stdout_text().trim(), "private");
+    let held = map_lines(
+        &env.roost(0, &["exec", &a, "cat", "/proc/self/uid_map"])
+            .stdout_text(),
+    );
+    assert_eq!(
+        held,
+        [(0, 1, 1024)],
+        "podman's default size, from the first free id"
+    );
+    // A second one gets the next range; neither maps the caller.
+    let (uids, gids) = container_maps(&env, &["--userns=auto:size=500", &img]);
+    assert_eq!(uids, [(0, 1025, 500)]);
+    assert_eq!(gids, [(0, 1025, 500)]);
+    assert!(!maps_caller(&uids) && !maps_caller(&gids));
+    // podman's system test: `@` names a host id, here the first subordinate one (roost's 1).
+    let forced = format!("--userns=auto:uidmapping=1:@{}:1", first_subuid());
+    let (uids, _) = container_maps(&env, &[&forced, &img]);
+    assert!(uids.contains(&(1, 1, 1)), "{uids:?}");
+    assert!(!maps_caller(&uids), "{uids:?}");
+    // Its root owns the container's files and can write them.
+    let out = env.roost(
+        0,
+        &[
+            "run",
+            "--rm",
+            "--userns=auto",
+            &img,
+            "sh",
+            "-c",
+            "stat -c %u /etc/passwd; touch /etc/x && echo ok",
+        ],
+    );
+    assert_eq!(out.stdout_lines(), ["0", "ok"]);
+    env.roost(0, &["rm", "-f", "-t", "0", &a]);
+    assert_no_leaks(&env);
+}
+
+#[test]
+fn auto_volumes_and_secrets_are_reachable() {
+    let env = Env::new("auto_volumes_and_secrets_are_reachable");
+    let img = busybox(&env);
+    let vol = env.safename("v");
+    let spec = format!("{vol}:/etc");
+    // A named volume's first use copies the image's content in, owned by the container's ids.
+    let out = env.roost(
+        0,
+        &[
+            "run",
+            "--rm",
+            "--userns=auto",
+            "-v",
+            &spec,
+            &img,
+            "sh",
+            "-c",
+            "stat -c %u /etc/passwd; echo hi > /etc/new",
+        ],
+    );
+    assert_eq!(out.stdout_text().trim(), "0");
+    let out = env.roost(
+        0,
+        &[
+            "run",
+            "--rm",
+            "--userns=auto",
+            "-v",
+            &spec,
+            &img,
+            "cat",
+            "/etc/new",
+        ],
+    );
+    assert_eq!(out.stdout_text(), "hi\n");
+    let secret_file = env.home.join("secret");
+    std::fs::write(&secret_file, "s3cret\n").unwrap();
+    let name = env.safename("s");
+    env.roost(
+        0,
+        &["secret", "create", &name, secret_file.to_str().unwrap()],
+    );
+    let flag = format!("--secret={name}");
+    let out = env.roost(
+        0,
+        &[
+            "run",
+            "--rm",
+            &flag,
+            "--userns=auto:size=1000",
+            &img,
+            "cat",
+            &format!("/run/secrets/{name}"),
+        ],
+    );
+    assert_eq!(out.stdout_text(), "s3cret\n");
+    env.roost(0, &["secret", "rm", &name]);
+    env.roost(0, &["volume", "rm", &vol]);
+    assert_no_leaks(&env);
+}
+
+#[test]
+fn nomap_runs_on_the_subordinate_ids_only() {
+    let env = Env::new("nomap_runs_on_the_subordinate_ids_only");
+    let img = busybox(&env);
+    let name = env.safename("n");
+    env.roost(
+        0,
+        &[
+            "run",
+            "-d",
+            "--name",
+            &name,
+            "--userns=nomap",
+            &img,
+            "sleep",
+            "100",
+        ],
+    );
+    let out = env.roost(0, &["top", &name, "huser"]);
+    assert_eq!(out.stdout_lines()[1].trim(), first_subuid().to_string());
+    let (uids, _) = container_maps(&env, &["--userns=nomap", &img]);
+    assert_eq!(uids[0].1, 1);
+    assert!(!maps_caller(&uids));
+    env.roost(0, &["rm", "-f", "-t", "0", &name]);
+    assert_no_leaks(&env);
+}
+
+#[test]
+fn containers_conf_userns_is_the_default() {
+    let env = Env::new("containers_conf_userns_is_the_default");
+    let img = busybox(&env);
+    let conf = env.home.join("userns.conf");
+    std::fs::write(&conf, "[containers]\nuserns = \"auto\"\n").unwrap();
+    let run = |args: &[&str]| {
+        let mut all = vec!["run", "--rm"];
+        all.extend(args);
+        all.extend([img.as_str(), "cat", "/proc/self/uid_map"]);
+        let mut cmd = env.roost_cmd(&all);
+        cmd.env("CONTAINERS_CONF_OVERRIDE", &conf);
+        map_lines(&env.run_cmd(cmd, 0).stdout_text())
+    };
+    assert_eq!(run(&[]), [(0, 1, 1024)]);
+    // The flag wins, and so do explicit maps.
+    let uid = u64::from(test_user().uid);
+    assert_eq!(run(&["--userns=host"])[0], (0, uid, 1));
+    // (Written as two ranges: the kernel wants each within one of roost's, the caller and the rest.)
+    assert_eq!(run(&["--uidmap", "0:0:10"]), [(0, 0, 1), (1, 1, 9)]);
+    // $PODMAN_USERNS comes before containers.conf.
+    let mut cmd = env.roost_cmd(&["run", "--rm", &img, "cat", "/proc/self/uid_map"]);
+    cmd.env("CONTAINERS_CONF_OVERRIDE", &conf);
+    cmd.env("PODMAN_USERNS", "keep-id");
+    let map = map_lines(&env.run_cmd(cmd, 0).stdout_text());
+    assert!(map.contains(&(uid, 0, 1)), "{map:?}");
+    let mut cmd = env.roost_cmd(&["create", &img, "true"]);
+    cmd.env("CONTAINERS_CONF_OVERRIDE", &conf);
+    let id = env.run_cmd(cmd, 0).stdout_text();
+    let out = env.roost(
+        0,
+        &[
+            "inspect",
+            id.trim(),
+            "--format",
+            "{{.HostConfig.UsernsMode}}",
+        ],
+    );
+    assert_eq!(out.stdout_text().trim(), "private");
+    env.roost(0, &["rm", id.trim()]);
+    assert_no_leaks(&env);
+}
+
+#[test]
+fn ns_joins_an_existing_user_namespace() {
+    let env = Env::new("ns_joins_an_existing_user_namespace");
+    let img = busybox(&env);
+    let name = env.safename("src");
+    env.roost(
+        0,
+        &[
+            "run",
+            "-d",
+            "--name",
+            &name,
+            "--userns=keep-id",
+            &img,
+            "sleep",
+            "100",
+        ],
+    );
+    let pid = env
+        .roost(0, &["inspect", &name, "--format", "{{.State.Pid}}"])
+        .stdout_text();
+    let show = "readlink /proc/self/ns/user; cat /proc/self/uid_map";
+    let expected = env
+        .roost(0, &["exec", &name, "sh", "-c", show])
+        .stdout_text();
+    let mode = format!("--userns=ns:/proc/{}/ns/user", pid.trim());
+    let out = env.roost(0, &["run", "--rm", &mode, &img, "sh", "-c", show]);
+    assert_eq!(out.stdout_text(), expected);
+    let out = env.roost(
+        125,
+        &["run", "--rm", "--userns=ns:/nonexistent/ns", &img, "true"],
+    );
+    assert!(
+        out.stderr_text().contains("/nonexistent/ns"),
+        "{}",
+        out.stderr_text()
+    );
+    env.roost(0, &["rm", "-f", "-t", "0", &name]);
+    assert_no_leaks(&env);
+}
+
+#[test]
+fn auto_pod_members_share_the_infra_range() {
+    let env = Env::new("auto_pod_members_share_the_infra_range");
+    let img = busybox(&env);
+    let pod = env.safename("p");
+    env.roost(0, &["pod", "create", "--name", &pod, "--userns=auto"]);
+    let member = env.safename("m");
+    env.roost(
+        0,
+        &[
+            "run", "-d", "--name", &member, "--pod", &pod, &img, "sleep", "100",
+        ],
+    );
+    let show = "readlink /proc/self/ns/user; cat /proc/self/uid_map";
+    let first = env
+        .roost(0, &["exec", &member, "sh", "-c", show])
+        .stdout_text();
+    let flag = format!("--pod={pod}");
+    let out = env.roost(0, &["run", "--rm", &flag, &img, "sh", "-c", show]);
+    assert_eq!(out.stdout_text(), first, "one namespace, one range");
+    let map = map_lines(first.split_once('\n').unwrap().1);
+    assert_eq!(map, [(0, 1, 1024)]);
+    let out = env.roost(
+        0,
+        &["inspect", &member, "--format", "{{.HostConfig.UsernsMode}}"],
+    );
+    assert_eq!(out.stdout_text().trim(), "private");
+    let out = env.roost(125, &["pod", "create", "--userns=ns:/proc/1/ns/user"]);
+    assert!(
+        out.stderr_text().contains("not supported yet"),
+        "{}",
+        out.stderr_text()
+    );
+    env.roost(0, &["pod", "rm", "-f", &pod]);
+    assert_no_leaks(&env);
+}
+
+#[test]
+fn auto_is_as_big_as_the_image_needs() {
+    let env = Env::new("auto_is_as_big_as_the_image_needs");
+    let img = busybox(&env);
+    let dir = env.home.join("ctx-auto");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("Containerfile");
+    let text = format!(
+        "FROM {img}\nRUN mkdir /data && chown 2500:2600 /data && echo app:x:3000:3000::/:/bin/sh >> /etc/passwd\n"
+    );
+    std::fs::write(&file, text).unwrap();
+    let u = env.user();
+    for p in [&dir, &file] {
+        nix::unistd::chown(p.as_path(), Some(u.uid.into()), Some(u.gid.into())).unwrap();
+    }
+    let tag = env.safename("big");
+    env.roost(0, &["build", "-q", "-t", &tag, dir.to_str().unwrap()]);
+    // podman's heuristic: the highest id of its files and of its /etc/passwd (3000), plus one.
+    let out = env.roost(
+        0,
+        &[
+            "run",
+            "--rm",
+            "--userns=auto",
+            &tag,
+            "sh",
+            "-c",
+            "cat /proc/self/uid_map; stat -c %u:%g /data",
+        ],
+    );
+    let lines = out.stdout_lines();
+    assert_eq!(map_lines(&lines[0]), [(0, 1, 3001)]);
+    assert_eq!(lines[1], "2500:2600");
+    env.roost(0, &["rmi", &tag]);
     assert_no_leaks(&env);
 }

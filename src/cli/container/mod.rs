@@ -346,8 +346,11 @@ pub struct CreateArgs {
     pub quiet: bool,
     #[command(flatten)]
     pub cgroup: resources::CgroupArgs,
-    /// User namespace: private (default: roost's rootless namespace), host (the same, for a rootless
-    /// tool) or keep-id[:uid=UID,gid=GID,size=SIZE] (your ids inside as yourself). Not with --pod (nor
+    /// User namespace: private (default: roost's rootless namespace, or $PODMAN_USERNS, or
+    /// containers.conf's userns), host (the same, for a rootless tool), keep-id[:uid=UID,gid=GID,size=SIZE]
+    /// (your ids inside as yourself), auto[:size=N,uidmapping=C:[@]H:N,gidmapping=C:[@]H:N] (a range of
+    /// your subordinate ids no other auto container uses, without your own id), nomap (all your
+    /// subordinate ids, without your own) or ns:PATH (join that user namespace). Not with --pod (nor
     /// are --uidmap and --gidmap): a pod's containers share its user namespace, set by `pod create
     /// --userns`
     #[arg(long, value_name = "MODE")]

@@ -80,6 +80,16 @@ fn namespaces(a: &CreateArgs) -> Result<engine::Namespaces, Error> {
     Ok(ns)
 }
 
+/// The default `--userns` for a container that sets none, maps no ids itself and is in no pod (a
+/// pod's member uses the pod's namespace). `host` and "" are roost's own namespace.
+fn default_userns(ctx: &Ctx, opts: &mut engine::CreateOptions) {
+    let u = &mut opts.userns;
+    if u.mode.is_some() || !u.uidmap.is_empty() || !u.gidmap.is_empty() || opts.pod.is_some() {
+        return;
+    }
+    u.mode = ctx.default_userns.clone().filter(|m| !m.is_empty());
+}
+
 /// containers.conf's `[containers] mounts` for a new container, after the ones it asks for: one
 /// for a destination the command line mounts already is left out.
 fn add_conf_mounts(ctx: &Ctx, mounts: &mut Vec<engine::Mount>) -> Result<(), Error> {
@@ -248,6 +258,7 @@ pub fn create(ctx: &Ctx, a: &CreateArgs) -> Result<i32, Error> {
     replace(ctx, a)?;
     let cidfile = CidFile::claim(a.cidfile.as_deref())?;
     crate::cli::pod::container_pod(ctx, &mut opts, a.pod.as_deref(), a.pod_id_file.as_deref())?;
+    default_userns(ctx, &mut opts);
     let c = engine::create(ctx, &opts, &Progress::new(a.quiet))?;
     cidfile.write(&c.record.id)?;
     out(&format!("{}\n", c.record.id)).map(|()| 0)
@@ -365,6 +376,7 @@ pub fn run(ctx: &Ctx, a: &RunArgs) -> Result<i32, Error> {
         a.create.pod.as_deref(),
         a.create.pod_id_file.as_deref(),
     )?;
+    default_userns(ctx, &mut opts);
     let c = engine::create(ctx, &opts, &Progress::new(a.create.quiet))?;
     cidfile.write(&c.record.id)?;
     if a.detach {

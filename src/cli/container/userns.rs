@@ -78,5 +78,15 @@ pub(crate) fn request_mode(mode: Option<String>) -> Result<UsernsRequest, Error>
             uid_size,
             gid_size,
         },
+        host_maps: (host_map("uid_map")?, host_map("gid_map")?),
+        taken: (Vec::new(), Vec::new()),
+        image_span: 0,
     })
+}
+
+fn host_map(file: &str) -> Result<Vec<crate::engine::container::idmap::MapRange>, Error> {
+    let path = format!("/proc/self/{file}");
+    let text =
+        std::fs::read_to_string(&path).map_err(|e| Error::io(format!("read `{path}`"), e))?;
+    Ok(crate::engine::container::idmap::parse_host_map(&text))
 }

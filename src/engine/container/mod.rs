@@ -1,6 +1,7 @@
 //! Container use cases: create, run, start, stop, remove, list.
 
 pub mod attach;
+mod auto_size;
 mod capture;
 mod cleanup;
 mod clone;
@@ -254,6 +255,11 @@ pub fn create(
     let info = super::image::info(&store, image)?;
     let id = new_id();
     let secrets = super::secret::use_::resolve(ctx, &opts.secrets)?;
+    // An auto range is taken when the container is recorded: two creates must not pick the same one.
+    let _auto_lock = match opts.userns.mode.as_deref() {
+        Some(m) if m.starts_with("auto") => Some(store.lock_named("userns-auto")?),
+        _ => None,
+    };
     let inputs = Inputs::resolve(ctx, &mut store, opts, &info, &id)?;
     let name = inputs.name.clone();
     let new_volumes = inputs.new_volumes.clone();
@@ -325,6 +331,28 @@ impl Flags {
     }
 }
 
+/// The request, with the ids other `auto` containers hold and those the image needs when it asks
+/// for `auto`.
+fn userns_request(
+    store: &Store,
+    req: &idmap::UsernsRequest,
+    layers: &[crate::oci::Digest],
+) -> Result<idmap::UsernsRequest, EngineError> {
+    let mut req = req.clone();
+    if !req.mode.as_deref().is_some_and(|m| m.starts_with("auto")) {
+        return Ok(req);
+    }
+    req.image_span = auto_size::image_span(store, layers);
+    for r in store.containers()? {
+        let c = Container::from_record(r);
+        if let Some(m) = c.spec.id_maps.as_ref().filter(|_| c.spec.userns_auto) {
+            req.taken.0.extend(m.uids.iter().copied());
+            req.taken.1.extend(m.gids.iter().copied());
+        }
+    }
+    Ok(req)
+}
+
 /// What a new container's options and its image resolve to in the store: its process, name,
 /// networks, mounts, healthcheck and the containers it requires.
 struct Inputs {
@@ -365,7 +393,8 @@ impl Inputs {
             }
             process::default_hostname(id)
         });
-        let userns = idmap::resolve(&opts.userns).map_err(FlagError::from)?;
+        let req = userns_request(store, &opts.userns, &info.record.layers)?;
+        let userns = idmap::resolve(&req).map_err(FlagError::from)?;
         let process = resolve_process(store, info, opts, &userns, &hostname)?;
         let (extra_passwd, extra_group) = match userns.user {
             Some(user) => files::keep_id_entries(
@@ -495,6 +524,7 @@ fn spec(
         sysctls: flags.sysctls,
         mounts: inputs.mounts,
         userns: userns.mode,
+        userns_auto: userns.auto,
         // A namespace with only the caller's id stores owners in xattrs: there is nothing to shift.
         shifted_layers: userns.maps.is_some()
             && ctx.apply_options().ownership == crate::archive::Ownership::Chown,
@@ -698,6 +728,10 @@ pub fn plan(ctx: &Ctx, store: &Store, c: &Container) -> Result<Plan, EngineError
         ..c.spec.namespaces.shared()
     };
     c.spec.namespaces.join(store, &mut join, &mut shared)?;
+    // `--userns ns:PATH`: the container enters that user namespace as a pod's member enters its infra's.
+    if let Some(path) = c.spec.userns.strip_prefix("ns:") {
+        join.user = Some(PathBuf::from(path));
+    }
     let mut env = c.spec.env.clone();
     let mut secret_binds = Vec::new();
     if !c.spec.secrets.is_empty() {

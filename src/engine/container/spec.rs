@@ -95,6 +95,9 @@ pub struct ContainerSpec {
     /// The maps of the container's own user namespace, nested in roost's (None: shares roost's).
     #[serde(default)]
     pub id_maps: Option<super::idmap::NestedMaps>,
+    /// Whether `id_maps` is a range `--userns=auto` allocated (no other auto container may share it).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub userns_auto: bool,
     /// Whether the container's layers are the copies with ids shifted for `id_maps`
     /// (`engine::storage::idmapped`); containers from before roost shifted them use the layers as stored.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]

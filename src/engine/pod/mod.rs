@@ -153,6 +153,10 @@ pub enum PodError {
         "{0} on a pod needs its infra container, which holds the user namespace (drop --infra=false)"
     )]
     UsernsWithoutInfra(String),
+    #[error(
+        "pod create --userns `{0}` is not supported yet: use keep-id, auto, nomap or --uidmap/--gidmap, or give the containers --userns outside a pod"
+    )]
+    UsernsModeForPod(String),
     #[error("invalid pod exit policy `{0}`: use continue or stop")]
     ExitPolicy(String),
     #[error(
@@ -373,6 +377,10 @@ fn pod_userns(opts: &CreatePodOptions) -> Result<(Option<String>, bool), EngineE
     let u = &opts.userns;
     if u.mode.is_none() && u.uidmap.is_empty() && u.gidmap.is_empty() {
         return Ok((None, false));
+    }
+    // A joined namespace has no maps to give the members: not supported for a pod yet.
+    if let Some(m) = u.mode.as_deref().filter(|m| m.starts_with("ns:")) {
+        return Err(PodError::UsernsModeForPod(m.to_string()).into());
     }
     let resolved = container::idmap::resolve(u).map_err(container::FlagError::from)?;
     if resolved.maps.is_none() {
@@ -686,6 +694,18 @@ pub fn member_options(
     o.userns.mode = pod.record.userns.clone();
     o.userns.uidmap = pod.record.uidmap.clone();
     o.userns.gidmap = pod.record.gidmap.clone();
+    // An auto range was taken for the infra container: its members use that one, as its maps.
+    if let Some(m) = infra
+        .spec
+        .id_maps
+        .as_ref()
+        .filter(|_| infra.spec.userns_auto)
+    {
+        let render = |r: &[container::idmap::MapRange]| r.iter().map(|r| r.render()).collect();
+        o.userns.mode = None;
+        o.userns.uidmap = render(&m.uids);
+        o.userns.gidmap = render(&m.gids);
+    }
     for (ns, flag, value) in [
         ("uts", "--uts", &opts.namespaces.uts),
         ("ipc", "--ipc", &opts.namespaces.ipc),
