@@ -247,5 +247,16 @@ pub(super) fn write_init_files(
         std::fs::write(&p, content).map_err(|e| EngineError::io("write", &p, e))?;
         binds.push((p, target.to_string()));
     }
+    if let Some(tz) = &s.timezone {
+        binds.push(write_localtime(dir, tz)?);
+    }
     Ok(binds)
+}
+
+/// `--tz`: a copy of the zone's file (taken at each start, as podman does) for /etc/localtime.
+fn write_localtime(dir: &Path, tz: &str) -> Result<(PathBuf, String), EngineError> {
+    let src = super::timezone::zone_file(tz)?;
+    let p = dir.join("localtime");
+    std::fs::copy(&src, &p).map_err(|e| EngineError::io("copy", &src, e))?;
+    Ok((p, "/etc/localtime".to_string()))
 }
