@@ -97,7 +97,7 @@ pub const UNSUPPORTED_KEYS: &[(&str, &str, &str)] = &[
     (
         "Container",
         "Rootfs",
-        "roost's `run` has no --rootfs (it runs images): use Image=",
+        "roost's `run` has no --rootfs: its containers' roots are image layers (use Image=)",
     ),
     (
         "Image",
