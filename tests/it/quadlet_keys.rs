@@ -40,6 +40,14 @@ fn tz_sets_the_containers_localtime() {
     assert_eq!(out.stdout_text().trim(), "JST");
     let out = env.roost(0, &["run", "--rm", &bb(), "date", "+%Z"]);
     assert_eq!(out.stdout_text().trim(), "UTC", "no --tz: the image's zone");
+    let id = env
+        .roost(0, &["create", "--tz", "Asia/Tokyo", &bb()])
+        .stdout_text();
+    let tz = env.roost(
+        0,
+        &["inspect", "--format", "{{.Config.Timezone}}", id.trim()],
+    );
+    assert_eq!(tz.stdout_text().trim(), "Asia/Tokyo");
     let host = fs::read("/etc/localtime").unwrap();
     let out = env.roost(
         0,
