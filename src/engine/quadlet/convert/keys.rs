@@ -100,6 +100,11 @@ pub const UNSUPPORTED_KEYS: &[(&str, &str, &str)] = &[
         "roost's `run` has no --rootfs: its containers' roots are image layers (use Image=)",
     ),
     (
+        "Pod",
+        "ShmSize",
+        "roost cannot size a pod's /dev/shm (its containers share a directory of roost's runtime dir, not a mount of their own), so `pod create --shm-size` is refused",
+    ),
+    (
         "Image",
         "DecryptionKey",
         "roost does not decrypt encrypted images (no --decryption-key)",

@@ -497,7 +497,7 @@ fn pod_units_command_lines_parse_with_roosts_cli() {
         source(
             d.path(),
             "sub.pod",
-            "[Pod]\nSubUIDMap=roosttest\nSubGIDMap=roosttest\nShmSize=128m\n",
+            "[Pod]\nSubUIDMap=roosttest\nSubGIDMap=roosttest\n",
         ),
         source(d.path(), "keep.pod", "[Pod]\nUserNS=keep-id\n"),
         source(d.path(), "front.network", "[Network]\n"),
@@ -583,7 +583,6 @@ fn pod_units_command_lines_parse_with_roosts_cli() {
     };
     assert_eq!(c.subuidname.as_deref(), Some("roosttest"));
     assert_eq!(c.subgidname.as_deref(), Some("roosttest"));
-    assert_eq!(c.shm_size.as_deref(), Some("128m"));
     let keep = text("keep-pod.service");
     let create = service_lines(&keep, "ExecStartPre")[1].clone();
     let PodCommand::Create(c) = pod(parse_cli(&create)) else {
@@ -604,6 +603,7 @@ fn keys_roost_cannot_honour_are_refused_with_the_reason() {
             "Container" => ("container", "Image=busybox\n"),
             "Network" => ("network", ""),
             "Image" => ("image", "Image=busybox\n"),
+            "Pod" => ("pod", ""),
             _ => ("build", "ImageTag=localhost/x\nSetWorkingDirectory=/tmp\n"),
         };
         let name = format!("u.{ext}");
