@@ -62,6 +62,29 @@ fn tz_sets_the_containers_localtime() {
         ],
     );
     assert_eq!(out.stdout, host, "local: the host's zone file");
+    // An image whose /etc/localtime links into its own zoneinfo (as Debian's and Fedora's do).
+    let ctx = owned_dir(
+        &env,
+        &[(
+            "Containerfile",
+            &format!(
+                "FROM {}\nRUN mkdir -p /usr/share/zoneinfo/Etc && touch /usr/share/zoneinfo/Etc/UTC && \
+                 ln -s /usr/share/zoneinfo/Etc/UTC /etc/localtime\n",
+                bb()
+            ),
+        )],
+    );
+    let tag = format!("localhost/{}", env.safename("lt"));
+    env.roost(0, &["build", "-q", "-t", &tag, text(&ctx)]);
+    let out = env.roost(
+        0,
+        &["run", "--rm", "--tz", "Asia/Tokyo", &tag, "date", "+%Z"],
+    );
+    assert_eq!(
+        out.stdout_text().trim(),
+        "JST",
+        "through the image's symlink"
+    );
     for bad in ["Mars/Olympus_Mons", "../../etc/passwd"] {
         let e = env.roost(125, &["run", "--rm", "--tz", bad, &bb(), "true"]);
         assert!(

@@ -247,16 +247,31 @@ pub(super) fn write_init_files(
         std::fs::write(&p, content).map_err(|e| EngineError::io("write", &p, e))?;
         binds.push((p, target.to_string()));
     }
-    if let Some(tz) = &s.timezone {
-        binds.push(write_localtime(dir, tz)?);
-    }
     Ok(binds)
 }
 
-/// `--tz`: a copy of the zone's file (taken at each start, as podman does) for /etc/localtime.
-fn write_localtime(dir: &Path, tz: &str) -> Result<(PathBuf, String), EngineError> {
+/// `--tz`: a copy of the zone's file (taken at each start, as podman does), mounted on
+/// /etc/localtime as a volume is: resolved in the container's root, since images often have it as
+/// a symlink into their own /usr/share/zoneinfo.
+pub(super) fn localtime_mount(
+    dir: &Path,
+    c: &Container,
+) -> Result<Option<crate::runtime::Mount>, EngineError> {
+    let Some(tz) = &c.spec.timezone else {
+        return Ok(None);
+    };
     let src = super::timezone::zone_file(tz)?;
     let p = dir.join("localtime");
     std::fs::copy(&src, &p).map_err(|e| EngineError::io("copy", &src, e))?;
-    Ok((p, "/etc/localtime".to_string()))
+    Ok(Some(crate::runtime::Mount {
+        target: "/etc/localtime".into(),
+        kind: crate::runtime::MountKind::Bind {
+            source: p,
+            read_only: true,
+            chown: None,
+            copy_up: false,
+            first_chown: None,
+            noexec: false,
+        },
+    }))
 }

@@ -702,10 +702,11 @@ pub fn runtime_dir(ctx: &Ctx, id: &str) -> PathBuf {
 pub fn plan(ctx: &Ctx, store: &Store, c: &Container) -> Result<Plan, EngineError> {
     let rt = runtime_dir(ctx, &c.record.id);
     let mut binds = files::write_init_files(&rt, c, ctx)?;
-    let mounts = read_only_tmpfs(
+    let mut mounts = read_only_tmpfs(
         volumes::runtime_mounts(store, c)?,
         c.spec.read_only && !c.spec.no_read_only_tmpfs,
     );
+    mounts.extend(files::localtime_mount(&rt, c)?);
     binds.extend(files::write_user_files(&rt, store, c, &mounts)?);
     let mut join = super::pod::joined_namespaces(ctx, store, c, &mut binds)?;
     let mut shared = crate::runtime::plan::SharedNamespaces {
