@@ -82,6 +82,12 @@ pub struct CreateArgs {
     /// Name of the bridge interface
     #[arg(long, value_name = "NAME")]
     pub interface_name: Option<String>,
+    /// DNS server for the network's containers (repeatable): aardvark-dns forwards to it (netavark 1.5 or later), or, with --disable-dns, it is the containers' nameserver. A container's --dns takes its place
+    #[arg(long, value_name = "IP")]
+    pub dns: Vec<String>,
+    /// IP address management driver: host-local (addresses from the subnets, the default) or none (interfaces get no address, and the network no subnet or DNS)
+    #[arg(long, value_name = "DRIVER")]
+    pub ipam_driver: Option<String>,
     /// Do not fail if the network already exists
     #[arg(long)]
     pub ignore: bool,
@@ -211,6 +217,8 @@ struct NetworkView {
     options: std::collections::BTreeMap<String, String>,
     #[serde(rename = "IPAMOptions")]
     ipam_options: std::collections::BTreeMap<String, String>,
+    #[serde(rename = "NetworkDNSServers", skip_serializing_if = "Vec::is_empty")]
+    network_dns_servers: Vec<String>,
     /// The running containers on the network (inspect only), by id.
     containers: std::collections::BTreeMap<String, ContainerOnNetwork>,
 }
@@ -320,6 +328,11 @@ fn view(n: &Network, trunc: bool) -> NetworkView {
         labels: n.labels.clone(),
         options: n.options.clone(),
         ipam_options: n.ipam_options.clone(),
+        network_dns_servers: n
+            .network_dns_servers
+            .iter()
+            .map(|i| i.to_string())
+            .collect(),
         containers: Default::default(),
     }
 }
@@ -340,6 +353,8 @@ fn create(ctx: &Ctx, a: &CreateArgs) -> Result<i32, Error> {
             options: crate::cli::key_values("--opt", &a.opt)?,
             interface_name: a.interface_name.clone(),
             ignore: a.ignore,
+            dns: a.dns.clone(),
+            ipam_driver: a.ipam_driver.clone(),
         },
     )?;
     out(&format!("{}\n", net.name)).map(|()| 0)

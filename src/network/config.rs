@@ -41,6 +41,10 @@ pub struct Network {
     pub options: BTreeMap<String, String>,
     #[serde(default)]
     pub ipam_options: BTreeMap<String, String>,
+    /// `--dns`: the servers of the network's containers (aardvark-dns forwards to them when the
+    /// network has DNS; without, they are the containers' resolv.conf servers).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub network_dns_servers: Vec<IpAddr>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -76,6 +80,10 @@ pub struct CreateNetworkOptions {
     pub interface_name: Option<String>,
     /// `--ignore`: an existing network of that name is not an error.
     pub ignore: bool,
+    /// `--dns`: servers for the network's containers.
+    pub dns: Vec<String>,
+    /// `--ipam-driver`: `host-local` (the default) or `none`.
+    pub ipam_driver: Option<String>,
 }
 
 /// The implicit default network (`podman`, 10.88.0.0/16 on `podman0`, no DNS), as podman has it.
@@ -98,6 +106,7 @@ pub fn default_network(created: &str) -> Network {
         labels: BTreeMap::new(),
         options: BTreeMap::new(),
         ipam_options: host_local(),
+        network_dns_servers: Vec::new(),
     }
 }
 
@@ -144,12 +153,18 @@ pub fn build(
         )));
     }
     let (options, interface) = bridge_options(opts)?;
+    let ipam = ipam_driver(opts)?;
     let used: Vec<Cidr> = existing
         .iter()
         .flat_map(|n| n.subnets.iter().map(|s| s.subnet))
         .collect();
-    let mut subnets = requested_subnets(opts, &used)?;
-    let ipv6_enabled = add_default_subnets(&mut subnets, &used, opts.ipv6)?;
+    let (subnets, ipv6_enabled) = if ipam == "none" {
+        (Vec::new(), opts.ipv6)
+    } else {
+        let mut subnets = requested_subnets(opts, &used)?;
+        let v6 = add_default_subnets(&mut subnets, &used, opts.ipv6)?;
+        (subnets, v6)
+    };
     let network_interface = bridge_name(interface, existing)?;
     Ok(Network {
         name,
@@ -160,11 +175,44 @@ pub fn build(
         subnets,
         ipv6_enabled,
         internal: opts.internal,
-        dns_enabled: !opts.disable_dns,
+        // aardvark-dns listens on the gateway: a network without addresses has none.
+        dns_enabled: !opts.disable_dns && ipam != "none",
         labels: opts.labels.clone(),
         options,
-        ipam_options: host_local(),
+        ipam_options: BTreeMap::from([("driver".to_string(), ipam.to_string())]),
+        network_dns_servers: dns_servers(&opts.dns)?,
     })
+}
+
+/// `--ipam-driver`: `host-local` hands out addresses from the subnets; `none` gives the
+/// containers' interfaces no address (and so takes no subnet). `dhcp` needs a macvlan network.
+fn ipam_driver(opts: &CreateNetworkOptions) -> Result<&'static str, NetworkError> {
+    match opts.ipam_driver.as_deref() {
+        None | Some("" | "host-local") => Ok("host-local"),
+        Some("none")
+            if opts.subnets.is_empty() && opts.gateways.is_empty() && opts.ip_ranges.is_empty() =>
+        {
+            Ok("none")
+        }
+        Some("none") => Err(NetworkError::Invalid(
+            "none ipam driver is set but subnets are given".into(),
+        )),
+        Some("dhcp") => Err(NetworkError::Unsupported(
+            "ipam driver `dhcp` (it needs a macvlan network; roost has bridge networks only)"
+                .into(),
+        )),
+        Some(other) => Err(NetworkError::Unsupported(format!(
+            "ipam driver `{other}` (use host-local or none)"
+        ))),
+    }
+}
+
+/// `--dns`: IP addresses.
+fn dns_servers(items: &[String]) -> Result<Vec<IpAddr>, NetworkError> {
+    items
+        .iter()
+        .map(|d| d.parse().map_err(|_| NetworkError::BadAddress(d.clone())))
+        .collect()
 }
 
 /// The `--opt`s a bridge takes, checked, and the interface name asked for (`--interface-name` or
@@ -423,6 +471,60 @@ mod tests {
             ),
             NetworkError::Invalid(_)
         ));
+    }
+
+    #[test]
+    fn dns_servers_and_ipam_none() {
+        let nets = vec![default_network("now")];
+        let n = mk(
+            &CreateNetworkOptions {
+                dns: vec!["192.0.2.53".into(), "2001:db8::53".into()],
+                ..opts()
+            },
+            &nets,
+            "d",
+        );
+        let v = serde_json::to_value(&n).unwrap();
+        assert_eq!(v["network_dns_servers"][0], "192.0.2.53");
+        assert_eq!(v["network_dns_servers"][1], "2001:db8::53");
+        assert!(
+            serde_json::to_value(mk(&opts(), &nets, "e")).unwrap()["network_dns_servers"].is_null()
+        );
+        let bad = |o: CreateNetworkOptions| build(&o, &nets, "x".into(), "x".into(), "now".into());
+        assert!(matches!(
+            bad(CreateNetworkOptions {
+                dns: vec!["dns.example".into()],
+                ..opts()
+            }),
+            Err(NetworkError::BadAddress(_))
+        ));
+        let none = mk(
+            &CreateNetworkOptions {
+                ipam_driver: Some("none".into()),
+                ..opts()
+            },
+            &nets,
+            "n",
+        );
+        assert!(none.subnets.is_empty() && !none.dns_enabled);
+        assert_eq!(none.ipam_options["driver"], "none");
+        assert!(
+            bad(CreateNetworkOptions {
+                ipam_driver: Some("none".into()),
+                subnets: vec!["10.9.0.0/24".into()],
+                ..opts()
+            })
+            .is_err()
+        );
+        for d in ["dhcp", "magic"] {
+            assert!(matches!(
+                bad(CreateNetworkOptions {
+                    ipam_driver: Some(d.into()),
+                    ..opts()
+                }),
+                Err(NetworkError::Unsupported(_))
+            ));
+        }
     }
 
     #[test]

@@ -27,6 +27,10 @@ pub struct ClientOptions {
     pub user_agent: String,
     /// Retries after the first attempt on connect errors, timeouts, 429 and 5xx.
     pub retries: u32,
+    /// `--retry-delay`: a fixed wait between attempts instead of the doubling backoff.
+    pub retry_delay: Option<Duration>,
+    /// `--cert-dir`: CA certificates (`*.crt`) and a client certificate (`*.cert` + `*.key`).
+    pub cert_dir: Option<std::path::PathBuf>,
     /// How long to wait for a connection, and for each read of an answer (headers or the next chunk of
     /// a body) before the registry counts as stalled.
     pub timeout: Duration,
@@ -44,6 +48,8 @@ impl Default for ClientOptions {
             conf: RegistriesConf::default(),
             user_agent: concat!("roost/", env!("CARGO_PKG_VERSION")).to_string(),
             retries: 3,
+            retry_delay: None,
+            cert_dir: None,
             timeout: DEFAULT_TIMEOUT,
         }
     }
@@ -132,15 +138,22 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 impl Client {
     pub fn new(opts: ClientOptions) -> Result<Client, RegistryError> {
         install_crypto_provider();
+        let certs = match &opts.cert_dir {
+            Some(d) => super::certs::load(d)?,
+            None => super::certs::CertDir::default(),
+        };
         let build = |verify: bool| {
-            reqwest::Client::builder()
+            let mut b = reqwest::Client::builder()
                 .user_agent(opts.user_agent.clone())
                 .connect_timeout(opts.timeout)
                 .read_timeout(opts.timeout)
                 .redirect(reqwest::redirect::Policy::limited(10))
                 .tls_danger_accept_invalid_certs(!verify)
-                .build()
-                .map_err(RegistryError::Client)
+                .tls_certs_merge(certs.roots.clone());
+            if let Some(id) = &certs.identity {
+                b = b.identity(id.clone());
+            }
+            b.build().map_err(RegistryError::Client)
         };
         Ok(Client {
             inner: Arc::new(Inner {
@@ -456,6 +469,7 @@ impl Client {
                     }
                 }
             });
+            let wait = wait.map(|w| self.inner.opts.retry_delay.unwrap_or(w));
             match wait {
                 Some(wait) if attempt < retries => {
                     tracing::debug!(

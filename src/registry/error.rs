@@ -174,6 +174,14 @@ pub enum RegistryError {
         #[source]
         source: ManifestError,
     },
+    #[error("--cert-dir: {}: {why}", path.display())]
+    CertDir { path: PathBuf, why: String },
+    #[error("invalid tag list for `{reference}`")]
+    TagList {
+        reference: String,
+        #[source]
+        source: serde_json::Error,
+    },
     #[error("invalid image config for `{reference}`")]
     Config {
         reference: String,

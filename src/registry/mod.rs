@@ -4,6 +4,7 @@
 
 mod auth;
 mod blob;
+mod certs;
 mod challenge;
 mod client;
 mod conf;
@@ -15,6 +16,7 @@ mod mock_tests;
 mod push;
 mod resolve;
 mod response;
+mod tags;
 
 pub use auth::{AuthFiles, Credentials, default_auth_files, normalize_key};
 pub use client::{Client, ClientOptions, DEFAULT_TIMEOUT};

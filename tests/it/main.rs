@@ -52,6 +52,7 @@ mod proc_view;
 mod pull;
 mod push;
 mod quadlet;
+mod quadlet_keys;
 mod remove;
 mod restart_unit;
 mod secrets;

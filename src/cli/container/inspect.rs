@@ -277,6 +277,10 @@ fn config_json(c: &Container) -> Value {
         "KubeExitCodePropagation": s.service.map_or("invalid", |p| p.as_str()),
         "ExposedPorts": exposed,
     });
+    // `--tz` (podman's `Timezone`, left out when unset).
+    if let Some(tz) = &s.timezone {
+        config["Timezone"] = json!(tz);
+    }
     // podman's InspectSecret: which secrets, never their data.
     if !s.secrets.is_empty() {
         let secrets: Vec<Value> = s

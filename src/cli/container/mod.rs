@@ -305,6 +305,12 @@ pub struct CreateArgs {
     /// --ipc=host)
     #[arg(long, value_name = "KEY=VALUE")]
     pub sysctl: Vec<String>,
+    /// Bind a host device node into the container: HOST-DEVICE[:CONTAINER-DEVICE][:PERMISSIONS] (permissions r, w, m; default rwm). As in rootless podman the node is bound from the host: the container gets the access you have to it, and without w only its mount is read-only. A directory brings every device under it
+    #[arg(long, value_name = "HOST-DEVICE[:CONTAINER-DEVICE][:PERMISSIONS]")]
+    pub device: Vec<String>,
+    /// Time zone of the container: an area-based zone such as Europe/Berlin, or `local` for the host's; its zoneinfo file becomes /etc/localtime
+    #[arg(long, value_name = "TIMEZONE")]
+    pub tz: Option<String>,
     /// Run a small init as pid 1 that reaps zombies and forwards signals
     #[arg(long)]
     pub init: bool,
@@ -475,6 +481,8 @@ pub struct CreateArgs {
     pub pull: String,
     #[command(flatten)]
     pub platform: crate::cli::image::PlatformArgs,
+    #[command(flatten)]
+    pub retry: crate::cli::image::RetryArgs,
     /// Signal to stop the container with (default: the image's STOPSIGNAL or SIGTERM)
     #[arg(long, value_name = "SIGNAL")]
     pub stop_signal: Option<String>,

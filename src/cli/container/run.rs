@@ -209,6 +209,7 @@ fn options(a: &CreateArgs, remove: bool) -> Result<CreateOptions, Error> {
             .transpose()?,
         stop_timeout: a.stop_timeout,
         tls_verify: a.tls_verify,
+        retry: a.retry.retry()?,
         restart: a
             .restart
             .as_deref()
@@ -220,6 +221,8 @@ fn options(a: &CreateArgs, remove: bool) -> Result<CreateOptions, Error> {
         umask: a.umask.as_deref().map(engine::parse_umask).transpose()?,
         ulimits: a.ulimit.clone(),
         sysctls: a.sysctl.clone(),
+        devices: a.device.clone(),
+        timezone: a.tz.clone(),
         privileged: a.privileged,
         cap_add: a.cap_add.clone(),
         cap_drop: a.cap_drop.clone(),

@@ -58,6 +58,12 @@ pub struct BuildArgs {
     /// Platform to build for (only the host's is supported)
     #[arg(long, value_name = "OS/ARCH")]
     pub platform: Option<String>,
+    /// Architecture to build for (only the host's: roost does not emulate others)
+    #[arg(long, value_name = "ARCH")]
+    pub arch: Option<String>,
+    /// Architecture variant to build for (with the host's architecture only)
+    #[arg(long, value_name = "VARIANT")]
+    pub variant: Option<String>,
     /// Set every created time to this many seconds since the epoch (reproducible builds)
     #[arg(long, value_name = "SECONDS")]
     pub timestamp: Option<i64>,
@@ -97,6 +103,33 @@ pub struct BuildArgs {
     /// Security options for RUN steps: no-new-privileges, seccomp=unconfined|PROFILE.json
     #[arg(long = "security-opt", value_name = "OPTION")]
     pub security_opts: Vec<String>,
+    /// Set an environment variable in RUN steps and the built image: ENV[=VALUE] (ENV alone takes the value from your environment)
+    #[arg(long = "env", value_name = "ENV[=VALUE]")]
+    pub env: Vec<String>,
+    /// DNS server for the resolv.conf of RUN steps (`none`: keep the image's own)
+    #[arg(long = "dns", value_name = "IP")]
+    pub dns: Vec<String>,
+    /// DNS resolver option for the resolv.conf of RUN steps
+    #[arg(long = "dns-option", value_name = "OPTION")]
+    pub dns_option: Vec<String>,
+    /// DNS search domain for the resolv.conf of RUN steps (`.` for none)
+    #[arg(long = "dns-search", value_name = "DOMAIN")]
+    pub dns_search: Vec<String>,
+    /// Supplementary group for the process of RUN steps (a name or an id; `keep-groups` is not supported)
+    #[arg(long = "group-add", value_name = "GROUP")]
+    pub group_add: Vec<String>,
+    /// Bind mount a host directory or file into RUN steps: HOST-DIR:CONTAINER-DIR[:OPTIONS] (ro, rw, z, Z); nothing written under it is kept in the image
+    #[arg(
+        short = 'v',
+        long = "volume",
+        value_name = "HOST-DIR:CONTAINER-DIR[:OPTIONS]"
+    )]
+    pub volume: Vec<String>,
+    /// Remove intermediate containers even when the build fails (accepted: roost always removes them)
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", value_parser = clap::value_parser!(bool))]
+    pub force_rm: Option<bool>,
+    #[command(flatten)]
+    pub retry: crate::cli::image::RetryArgs,
     /// Keep the result in local storage (always done; for `buildx build --load`)
     #[arg(long, hide = true)]
     pub load: bool,
@@ -233,6 +266,72 @@ fn build_args(args: &BuildArgs) -> Result<BTreeMap<String, String>, Error> {
                 )));
             }
         }
+    }
+    Ok(out)
+}
+
+/// `--env ENV[=VALUE]`: `ENV` alone takes the value from our environment (and is skipped when it is
+/// not set there), as buildah does.
+fn build_env(items: &[String]) -> Result<Vec<(String, String)>, Error> {
+    let mut out = Vec::new();
+    for i in items {
+        match i.split_once('=') {
+            Some((k, v)) if !k.is_empty() => out.push((k.to_string(), v.to_string())),
+            None if !i.is_empty() => {
+                if let Ok(v) = std::env::var(i) {
+                    out.push((i.clone(), v));
+                }
+            }
+            _ => {
+                return Err(Error::Usage(format!(
+                    "invalid --env `{i}`: expected ENV=VALUE or ENV"
+                )));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// `--dns`: addresses, or `none` alone.
+fn build_dns(items: &[String]) -> Result<Vec<String>, Error> {
+    if items.iter().any(|d| d == "none") && items.len() > 1 {
+        return Err(Error::Usage(
+            "--dns none cannot be combined with DNS servers".into(),
+        ));
+    }
+    for d in items.iter().filter(|d| *d != "none") {
+        if d.parse::<std::net::IpAddr>().is_err() {
+            return Err(Error::Usage(format!(
+                "invalid --dns `{d}`: not an IP address"
+            )));
+        }
+    }
+    Ok(items.to_vec())
+}
+
+/// `--volume HOST-DIR:CONTAINER-DIR[:OPTIONS]`: bind mounts of host paths for RUN steps (relative
+/// sources made absolute; named volumes and overlays are not supported by build).
+fn build_volumes(items: &[String]) -> Result<Vec<crate::engine::container::Mount>, Error> {
+    use crate::engine::container::{MountKind, parse_volume};
+    let mut out = Vec::new();
+    for v in items {
+        let mut m =
+            parse_volume(v).map_err(|e| Error::from(crate::engine::EngineError::from(e)))?;
+        if m.kind != MountKind::Bind || m.overlay || m.chown {
+            return Err(Error::Usage(format!(
+                "invalid --volume `{v}`: build mounts host paths only: HOST-DIR:CONTAINER-DIR[:ro|rw|z|Z]"
+            )));
+        }
+        let source = std::path::absolute(&m.source)
+            .map_err(|e| Error::io(format!("resolve `{}`", m.source), e))?;
+        if !source.exists() {
+            return Err(Error::Usage(format!(
+                "invalid --volume `{v}`: `{}` does not exist",
+                source.display()
+            )));
+        }
+        m.source = source.to_string_lossy().into_owned();
+        out.push(m);
     }
     Ok(out)
 }
@@ -413,9 +512,26 @@ fn layers_from(value: Option<&str>) -> bool {
     )
 }
 
+/// `--arch` and `--variant` as a platform (`linux/ARCH[/VARIANT]`; the host's architecture when
+/// only `--variant` is given).
+fn arch_platform(args: &BuildArgs) -> Option<String> {
+    if args.arch.is_none() && args.variant.is_none() {
+        return None;
+    }
+    let host = crate::oci::Platform::host();
+    let arch = args.arch.as_deref().unwrap_or(&host.architecture);
+    Some(match &args.variant {
+        Some(v) => format!("{}/{arch}/{v}", host.os),
+        None => format!("{}/{arch}", host.os),
+    })
+}
+
 pub fn build(ctx: &Ctx, args: &BuildArgs) -> Result<i32, Error> {
     if let Some(p) = &args.platform {
         crate::engine::build::check_platform(p).map_err(Error::Usage)?;
+    }
+    if let Some(p) = arch_platform(args) {
+        crate::engine::build::check_platform(&p).map_err(Error::Usage)?;
     }
     if args.squash && args.squash_all {
         return Err(Error::Usage(
@@ -484,6 +600,13 @@ pub fn build(ctx: &Ctx, args: &BuildArgs) -> Result<i32, Error> {
         ignore,
         seccomp,
         no_new_privileges,
+        env: build_env(&args.env)?,
+        dns: build_dns(&args.dns)?,
+        dns_search: args.dns_search.clone(),
+        dns_options: args.dns_option.clone(),
+        group_add: args.group_add.clone(),
+        volumes: build_volumes(&args.volume)?,
+        retry: args.retry.retry()?,
     };
     let printer = Printer {
         quiet: args.quiet,

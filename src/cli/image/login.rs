@@ -99,6 +99,8 @@ pub fn login(ctx: &Ctx, args: &LoginArgs) -> Result<i32, Error> {
         conf: ctx.registries.get()?.clone(),
         user_agent: format!("roost/{}", env!("CARGO_PKG_VERSION")),
         retries: 1,
+        retry_delay: None,
+        cert_dir: None,
         timeout: ctx.registry_timeout,
     })?;
     let rt = tokio::runtime::Builder::new_current_thread()

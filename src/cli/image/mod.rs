@@ -97,12 +97,43 @@ pub struct RegistryArgs {
     /// Require HTTPS and verify certificates (false allows plain HTTP)
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", value_parser = clap::value_parser!(bool))]
     pub tls_verify: Option<bool>,
-    /// Number of times to retry a failed transfer
-    #[arg(long, default_value_t = 3, value_name = "N")]
-    pub retry: u32,
+    #[command(flatten)]
+    pub retry: RetryArgs,
+    /// Directory of certificates for the registry: CA certificates (*.crt) trusted besides the system's, and a client certificate (NAME.cert with NAME.key)
+    #[arg(long, value_name = "PATH", value_hint = clap::ValueHint::DirPath)]
+    pub cert_dir: Option<PathBuf>,
     /// Suppress progress output
     #[arg(short, long)]
     pub quiet: bool,
+}
+
+/// `--retry` and `--retry-delay` (`pull`, `push`, `create`, `run`, `build`).
+#[derive(Debug, Clone, Args)]
+pub struct RetryArgs {
+    /// Number of times to retry a failed transfer from or to a registry
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    pub retry: u32,
+    /// Fixed delay between retries of a failed transfer, a duration such as 2s or 500ms (default: start at 200ms and back off exponentially)
+    #[arg(long, value_name = "DURATION")]
+    pub retry_delay: Option<String>,
+}
+
+impl RetryArgs {
+    /// The retry policy asked for; a bad `--retry-delay` is a usage error.
+    pub fn retry(&self) -> Result<crate::engine::image::Retry, Error> {
+        let delay = self
+            .retry_delay
+            .as_deref()
+            .map(|d| {
+                crate::engine::container::health::parse_duration(d)
+                    .map_err(|e| Error::Usage(format!("invalid --retry-delay `{d}`: {e}")))
+            })
+            .transpose()?;
+        Ok(crate::engine::image::Retry {
+            count: self.retry,
+            delay,
+        })
+    }
 }
 
 /// The platform of the image to pull: `--platform`, `--arch`, `--os`, `--variant` (`pull`,
@@ -148,6 +179,9 @@ impl PlatformArgs {
 pub struct PullArgs {
     #[command(flatten)]
     pub registry: RegistryArgs,
+    /// Pull every tagged image of the repository (IMAGE without a tag or digest)
+    #[arg(short, long)]
+    pub all_tags: bool,
     #[command(flatten)]
     pub platform: PlatformArgs,
     /// Image references to pull

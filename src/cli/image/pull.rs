@@ -32,22 +32,47 @@ fn engine_ctx_with_auth(ctx: &Ctx, reg: &RegistryArgs) -> Ctx {
     }
 }
 
+/// `--all-tags`: the image must name a repository only (podman's words).
+fn has_tag_or_digest(image: &str) -> bool {
+    let last = image.rsplit('/').next().unwrap_or(image);
+    image.contains('@') || last.contains(':')
+}
+
+/// The references to pull for `image`: itself, or with `--all-tags` each tag of its repository.
+fn references(ctx: &Ctx, args: &PullArgs, opts: &PullOptions) -> Result<Vec<String>, Error> {
+    if !args.all_tags {
+        return Ok(vec![opts.reference.clone()]);
+    }
+    if has_tag_or_digest(&opts.reference) {
+        return Err(Error::Usage(format!(
+            "tag can't be used with --all-tags/-a: `{}`",
+            opts.reference
+        )));
+    }
+    Ok(crate::engine::image::all_tags(ctx, opts)?)
+}
+
 pub fn pull(ctx: &Ctx, args: &PullArgs) -> Result<i32, Error> {
     let ctx = engine_ctx_with_auth(ctx, &args.registry);
     let platform = args.platform.platform()?;
     let credentials = credentials(args.registry.creds.as_deref())?;
     let progress = Progress::new(args.registry.quiet);
+    let retry = args.registry.retry.retry()?;
     for image in &args.images {
-        let opts = PullOptions {
+        let mut opts = PullOptions {
             reference: image.clone(),
             platform: platform.clone(),
             policy: PullPolicy::Always,
             tls_verify: args.registry.tls_verify,
             credentials: credentials.clone(),
-            retries: args.registry.retry,
+            retry,
+            cert_dir: args.registry.cert_dir.clone(),
         };
-        let report = crate::engine::image::pull(&ctx, &opts, &progress)?;
-        out(&format!("{}\n", report.id.hex()))?;
+        for reference in references(&ctx, args, &opts)? {
+            opts.reference = reference;
+            let report = crate::engine::image::pull(&ctx, &opts, &progress)?;
+            out(&format!("{}\n", report.id.hex()))?;
+        }
     }
     Ok(0)
 }
@@ -64,7 +89,8 @@ pub fn push(ctx: &Ctx, args: &PushArgs) -> Result<i32, Error> {
         } else {
             crate::engine::image::Compression::Gzip
         },
-        retries: args.registry.retry,
+        retry: args.registry.retry.retry()?,
+        cert_dir: args.registry.cert_dir.clone(),
     };
     let progress = Progress::new(args.registry.quiet);
     let report = crate::engine::image::push(&ctx, &opts, &progress)?;

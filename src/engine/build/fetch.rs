@@ -40,7 +40,13 @@ pub(super) fn fetch(
     let tmp_dir = ctx.paths.data.join("tmp");
     let mut file = tempfile::tempfile_in(&tmp_dir)
         .map_err(|e| EngineError::io("create a temporary file in", &tmp_dir, e))?;
-    let (runtime, client) = crate::engine::image::registry_client(ctx, tls_verify, None, 0)?;
+    let (runtime, client) = crate::engine::image::registry_client(
+        ctx,
+        tls_verify,
+        None,
+        crate::engine::image::Retry::NONE,
+        None,
+    )?;
     let http = client.http_for(&host).clone();
     let (digest, mtime) = runtime.block_on(async {
         let resp = http

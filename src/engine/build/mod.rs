@@ -139,6 +139,18 @@ pub struct BuildOptions {
     pub seccomp: Option<String>,
     /// `--security-opt no-new-privileges` for RUN steps.
     pub no_new_privileges: bool,
+    /// `--env KEY=VALUE`: set in every stage's config from its FROM on (RUN steps and the image).
+    pub env: Vec<(String, String)>,
+    /// `--dns`, `--dns-search`, `--dns-option` for RUN steps' resolv.conf.
+    pub dns: Vec<String>,
+    pub dns_search: Vec<String>,
+    pub dns_options: Vec<String>,
+    /// `--group-add` for RUN steps' process.
+    pub group_add: Vec<String>,
+    /// `--volume HOST:CONTAINER[:ro]` (binds of absolute host paths) in every RUN step.
+    pub volumes: Vec<crate::engine::container::Mount>,
+    /// `--retry`, `--retry-delay` for base image pulls.
+    pub retry: crate::engine::image::Retry,
 }
 
 #[derive(Debug, Clone)]

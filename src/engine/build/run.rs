@@ -71,6 +71,7 @@ fn spec_for(
     let hostname = process::default_hostname(id);
     let flags = ProcessFlags {
         hostname: Some(hostname.clone()),
+        group_add: b.opts.group_add.clone(),
         ..ProcessFlags::default()
     };
     let p = process::resolve(&cc, &flags, &[], passwd.as_deref(), group.as_deref())?;
@@ -81,6 +82,7 @@ fn spec_for(
         uid: p.uid,
         gid: p.gid,
         additional_gids: p.additional_gids,
+        group_add: p.group_add,
         user: cc.user.clone().unwrap_or_default(),
         hostname,
         layers: state.layers.clone(),
@@ -96,6 +98,12 @@ fn spec_for(
         ulimits: b.opts.ulimits.clone(),
         seccomp: b.opts.seccomp.clone(),
         no_new_privileges: b.opts.no_new_privileges,
+        net: crate::engine::network::NetworkSpec {
+            dns: b.opts.dns.clone(),
+            dns_search: b.opts.dns_search.clone(),
+            dns_options: b.opts.dns_options.clone(),
+            ..Default::default()
+        },
         ..ContainerSpec::default()
     })
 }
@@ -141,9 +149,12 @@ pub(super) fn run(b: &mut Builder, state: &State, spec: &RunSpec) -> Result<Inge
         ctx,
         id: id.clone(),
     };
-    let points = mount_points(&b.view(state), &spec.mounts);
+    // `--volume`s first: a RUN --mount at the same place goes over it.
+    let mut mounts: Vec<_> = b.opts.volumes.iter().map(volume_bind).collect();
+    mounts.extend(spec.mounts.iter().cloned());
+    let points = mount_points(&b.view(state), &mounts);
     let mut plan = crate::engine::container::plan(ctx, &b.store, &c)?;
-    plan.mounts.extend(spec.mounts.iter().cloned());
+    plan.mounts.extend(mounts);
     let null = std::fs::File::options()
         .read(true)
         .write(true)
@@ -203,6 +214,21 @@ pub(super) fn run(b: &mut Builder, state: &State, spec: &RunSpec) -> Result<Inge
         &slot,
         &ctx.apply_options(),
     )
+}
+
+/// A `--volume` (a bind of a host path) as the runtime mounts it.
+fn volume_bind(m: &crate::engine::container::Mount) -> crate::runtime::Mount {
+    crate::runtime::Mount {
+        target: m.destination.clone(),
+        kind: crate::runtime::MountKind::Bind {
+            source: m.source.clone().into(),
+            read_only: m.read_only,
+            chown: None,
+            copy_up: false,
+            first_chown: None,
+            noexec: m.noexec,
+        },
+    }
 }
 
 /// The paths the runtime will create for `mounts` because the image lacks them, deepest first.

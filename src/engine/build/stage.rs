@@ -216,7 +216,8 @@ impl<'a> Builder<'a> {
                         policy: self.opts.pull,
                         tls_verify: self.opts.tls_verify,
                         credentials: None,
-                        retries: 3,
+                        retry: self.opts.retry,
+                        cert_dir: None,
                     },
                     self.progress.pull(),
                 )?;
@@ -294,6 +295,20 @@ impl<'a> Builder<'a> {
         self.image_state(&base)
     }
 
+    /// `--env`: the stage's config gets the variables (replacing its own of the same names).
+    fn add_env(&self, state: &mut State) {
+        if self.opts.env.is_empty() {
+            return;
+        }
+        let cc = state.config.config.get_or_insert_with(Default::default);
+        let env = cc.env.get_or_insert_with(Default::default);
+        for (k, v) in &self.opts.env {
+            env.retain(|e| e.split_once('=').map_or(e.as_str(), |p| p.0) != k);
+            env.push(format!("{k}={v}"));
+        }
+        state.bytes = serde_json::to_vec(&state.config).expect("config serializes");
+    }
+
     pub fn build_stage(
         &mut self,
         index: usize,
@@ -303,9 +318,10 @@ impl<'a> Builder<'a> {
         let stage = &self.df.stages[index];
         let total = 1 + stage.instructions.len();
         self.progress.step(label, 1, total, &stage.original);
-        let state = self
+        let mut state = self
             .base_state(index)
             .map_err(|e| step_error(&stage.original, e))?;
+        self.add_env(&mut state);
         let mut run = StageRun {
             state,
             args: BTreeMap::new(),

@@ -277,3 +277,29 @@ fn own_by_container_root(path: &Path, c: &Container) -> Result<(), EngineError> 
     std::os::unix::fs::chown(path, Some(uid), Some(gid))
         .map_err(|e| EngineError::io("chown", path, e))
 }
+
+/// `--tz`: a copy of the zone's file (taken at each start, as podman does), mounted on
+/// /etc/localtime as a volume is: resolved in the container's root, since images often have it as
+/// a symlink into their own /usr/share/zoneinfo.
+pub(super) fn localtime_mount(
+    dir: &Path,
+    c: &Container,
+) -> Result<Option<crate::runtime::Mount>, EngineError> {
+    let Some(tz) = &c.spec.timezone else {
+        return Ok(None);
+    };
+    let src = super::timezone::zone_file(tz)?;
+    let p = dir.join("localtime");
+    std::fs::copy(&src, &p).map_err(|e| EngineError::io("copy", &src, e))?;
+    Ok(Some(crate::runtime::Mount {
+        target: "/etc/localtime".into(),
+        kind: crate::runtime::MountKind::Bind {
+            source: p,
+            read_only: true,
+            chown: None,
+            copy_up: false,
+            first_chown: None,
+            noexec: false,
+        },
+    }))
+}

@@ -10,6 +10,11 @@ pub enum FlagError {
     /// podman's (docker's `ParseSignal`) wording.
     #[error("invalid signal: {0}")]
     Signal(String),
+    /// podman's wording (Go's `time.LoadLocation`).
+    #[error("finding timezone: unknown time zone {0}")]
+    Timezone(String),
+    #[error("invalid --device `{value}`: {why}")]
+    Device { value: String, why: String },
     #[error("invalid umask `{0}`: use up to four octal digits, e.g. 0027")]
     Umask(String),
     #[error("valid signals are 1 through 64")]

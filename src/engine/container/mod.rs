@@ -9,6 +9,7 @@ mod commit;
 mod cp;
 mod cp_fs;
 pub mod detach;
+pub mod devices;
 mod diff;
 mod diff_copy;
 mod exec;
@@ -38,6 +39,7 @@ mod size;
 mod spec;
 pub mod sysctl;
 pub(crate) mod tee;
+pub mod timezone;
 mod top;
 mod users;
 mod view;
@@ -122,6 +124,8 @@ pub struct CreateOptions {
     pub log_opts: logs::LogOptions,
     pub restart: Option<Restart>,
     pub tls_verify: Option<bool>,
+    /// `--retry`, `--retry-delay` for the image's pull.
+    pub retry: super::image::Retry,
     /// The platform to pull the image for (`--platform`, `--arch`, `--os`, `--variant`); the
     /// host's when None.
     pub platform: Option<Platform>,
@@ -138,6 +142,10 @@ pub struct CreateOptions {
     pub ulimits: Vec<String>,
     /// `--sysctl KEY=VALUE`.
     pub sysctls: Vec<String>,
+    /// `--device HOST[:CONTAINER][:PERMISSIONS]`, as given.
+    pub devices: Vec<String>,
+    /// `--tz`: a zone name or `local`.
+    pub timezone: Option<String>,
     /// The caller's environment, for `-e KEY` and `--env-host`.
     pub host_env: Vec<(String, String)>,
     /// `-v`, `--mount` and `--tmpfs`, parsed (bind sources absolute).
@@ -230,7 +238,8 @@ fn image_for(
             policy,
             tls_verify: opts.tls_verify,
             credentials: None,
-            retries: 3,
+            retry: opts.retry,
+            cert_dir: None,
         },
         progress,
     )?;
@@ -314,6 +323,9 @@ impl Flags {
     fn parse(ctx: &Ctx, opts: &CreateOptions) -> Result<Flags, EngineError> {
         let ulimits = process::parse_ulimits(&opts.ulimits)?;
         let sysctls = sysctl::parse_all(&opts.sysctls, &opts.net.mode, &opts.namespaces)?;
+        if let Some(tz) = &opts.timezone {
+            timezone::zone_file(tz)?;
+        }
         let cap_add = CapArg::parse_all(&opts.cap_add)?;
         let cap_drop = CapArg::parse_all(&opts.cap_drop)?;
         let mut cgroup = opts.cgroup.clone();
@@ -441,7 +453,9 @@ impl Inputs {
         if ctx.rootless && opts.mounts.iter().any(noswap) {
             return Err(mount_spec::MountSpecError::NoswapRootless.into());
         }
-        let (mounts, new_volumes) = volumes::resolve(store, &opts.mounts, &keys(&config.volumes))?;
+        let mut wanted = opts.mounts.clone();
+        wanted.extend(devices::mounts(&opts.devices)?);
+        let (mounts, new_volumes) = volumes::resolve(store, &wanted, &keys(&config.volumes))?;
         let namespaces = opts.namespaces.resolve(store)?;
         let requires = opts
             .requires
@@ -522,6 +536,7 @@ fn spec(
         ulimits: flags.ulimits,
         ulimit_host: opts.ulimits.iter().any(|u| u == "host"),
         sysctls: flags.sysctls,
+        timezone: opts.timezone.clone(),
         mounts: inputs.mounts,
         userns: userns.mode,
         userns_auto: userns.auto,
@@ -717,10 +732,11 @@ pub fn runtime_dir(ctx: &Ctx, id: &str) -> PathBuf {
 pub fn plan(ctx: &Ctx, store: &Store, c: &Container) -> Result<Plan, EngineError> {
     let rt = runtime_dir(ctx, &c.record.id);
     let mut binds = files::write_init_files(&rt, c, ctx)?;
-    let mounts = read_only_tmpfs(
+    let mut mounts = read_only_tmpfs(
         volumes::runtime_mounts(store, c)?,
         c.spec.read_only && !c.spec.no_read_only_tmpfs,
     );
+    mounts.extend(files::localtime_mount(&rt, c)?);
     binds.extend(files::write_user_files(&rt, store, c, &mounts)?);
     let mut join = super::pod::joined_namespaces(ctx, store, c, &mut binds)?;
     let mut shared = crate::runtime::plan::SharedNamespaces {

@@ -77,6 +77,9 @@ pub struct ContainerSpec {
     /// `--ulimit`, stored in the flag's form.
     #[serde(default, deserialize_with = "super::process::deserialize_ulimits")]
     pub ulimits: Vec<super::process::Ulimit>,
+    /// `--tz`: the zone whose zoneinfo file is the container's /etc/localtime (`local`: the host's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
     /// `--sysctl`: namespaced kernel parameters set at each start.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub sysctls: std::collections::BTreeMap<String, String>,

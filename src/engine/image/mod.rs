@@ -19,7 +19,7 @@ pub use import::{ImportOptions, import};
 pub use load::load;
 pub(crate) use load::record_image;
 pub use lookup::{lookup, normalize_name};
-pub use pull::{PullOptions, PullPolicy, PullProgress, pull};
+pub use pull::{PullOptions, PullPolicy, PullProgress, all_tags, pull};
 pub use push::{Compression, PushOptions, push};
 pub(crate) use remove::delete_damaged;
 pub use remove::{RemoveOptions, prune, remove};
@@ -29,13 +29,40 @@ use super::{Ctx, EngineError};
 use crate::oci::{Digest, ImageConfig, Manifest, ManifestKind, Reference};
 use crate::store::{ImageRecord, Store};
 
+/// `--retry` and `--retry-delay`: how often a failed registry request is tried again, and the fixed
+/// wait between attempts (a doubling backoff when `None`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retry {
+    pub count: u32,
+    pub delay: Option<std::time::Duration>,
+}
+
+impl Default for Retry {
+    /// podman's default: 3 retries, backing off.
+    fn default() -> Self {
+        Retry {
+            count: 3,
+            delay: None,
+        }
+    }
+}
+
+impl Retry {
+    /// No retry at all.
+    pub const NONE: Retry = Retry {
+        count: 0,
+        delay: None,
+    };
+}
+
 /// A current-thread network runtime and a registry client, alive only for one pull or push (no runtime
 /// thread may exist when a container is cloned).
 pub(crate) fn registry_client(
     ctx: &Ctx,
     tls_verify: Option<bool>,
     credentials: Option<crate::registry::Credentials>,
-    retries: u32,
+    retry: Retry,
+    cert_dir: Option<&std::path::Path>,
 ) -> Result<(tokio::runtime::Runtime, crate::registry::Client), EngineError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -47,7 +74,9 @@ pub(crate) fn registry_client(
         auth: ctx.auth.clone(),
         conf: ctx.registries.get()?.clone(),
         user_agent: format!("roost/{}", env!("CARGO_PKG_VERSION")),
-        retries,
+        retries: retry.count,
+        retry_delay: retry.delay,
+        cert_dir: cert_dir.map(std::path::Path::to_path_buf),
         timeout: ctx.registry_timeout,
     })?;
     Ok((runtime, client))

@@ -45,7 +45,9 @@ pub struct PullOptions {
     pub policy: PullPolicy,
     pub tls_verify: Option<bool>,
     pub credentials: Option<Credentials>,
-    pub retries: u32,
+    pub retry: super::Retry,
+    /// `--cert-dir`: CA and client certificates for the registry.
+    pub cert_dir: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -62,6 +64,37 @@ pub trait PullProgress {
     fn blob_done(&self, _digest: &Digest) {}
     fn config(&self, _digest: &Digest) {}
     fn writing_manifest(&self) {}
+}
+
+/// `pull --all-tags`: `NAME:TAG` for every tag of the repository `opts.reference` names (its own tag
+/// or digest, if any, ignored: the caller refuses them), from the first of its registries that lists them.
+pub fn all_tags(ctx: &Ctx, opts: &PullOptions) -> Result<Vec<String>, EngineError> {
+    let reference = Reference::parse(&opts.reference)?;
+    let candidates: Vec<Reference> = if reference.is_qualified() {
+        vec![reference]
+    } else {
+        ctx.registries.get()?.candidates(&reference)?
+    };
+    let (runtime, client) = super::registry_client(
+        ctx,
+        opts.tls_verify,
+        opts.credentials.clone(),
+        opts.retry,
+        opts.cert_dir.as_deref(),
+    )?;
+    let mut last_err = None;
+    for candidate in &candidates {
+        match runtime.block_on(client.list_tags(candidate)) {
+            Ok(tags) => {
+                return Ok(tags
+                    .iter()
+                    .map(|t| format!("{}:{t}", candidate.name()))
+                    .collect());
+            }
+            Err(e) => last_err = Some(e),
+        }
+    }
+    Err(last_err.expect("candidates is never empty").into())
 }
 
 /// Pull an image (per the policy) and return its id.
@@ -92,8 +125,13 @@ pub fn pull(
     };
     let store = ctx.store()?;
     store.clean_staging();
-    let (runtime, client) =
-        super::registry_client(ctx, opts.tls_verify, opts.credentials.clone(), opts.retries)?;
+    let (runtime, client) = super::registry_client(
+        ctx,
+        opts.tls_verify,
+        opts.credentials.clone(),
+        opts.retry,
+        opts.cert_dir.as_deref(),
+    )?;
     let store = RefCell::new(store);
     let mut last_err = None;
     for candidate in &candidates {

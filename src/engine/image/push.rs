@@ -23,7 +23,9 @@ pub struct PushOptions {
     pub tls_verify: Option<bool>,
     pub credentials: Option<Credentials>,
     pub compression: Compression,
-    pub retries: u32,
+    pub retry: super::Retry,
+    /// `--cert-dir`: CA and client certificates for the registry.
+    pub cert_dir: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -89,8 +91,13 @@ pub fn push(
         }
     };
     let (outgoing, changed) = outgoing_layers(&store, &rec, opts.compression)?;
-    let (runtime, client) =
-        super::registry_client(ctx, opts.tls_verify, opts.credentials.clone(), opts.retries)?;
+    let (runtime, client) = super::registry_client(
+        ctx,
+        opts.tls_verify,
+        opts.credentials.clone(),
+        opts.retry,
+        opts.cert_dir.as_deref(),
+    )?;
     let (manifest_bytes, manifest_media) = if changed {
         (
             rewritten_manifest(&manifest, &outgoing),

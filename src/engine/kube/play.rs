@@ -456,6 +456,13 @@ fn build_images(
             ignore: None,
             seccomp: None,
             no_new_privileges: false,
+            env: Vec::new(),
+            dns: Vec::new(),
+            dns_search: Vec::new(),
+            dns_options: Vec::new(),
+            group_add: Vec::new(),
+            volumes: Vec::new(),
+            retry: crate::engine::image::Retry::default(),
         };
         crate::engine::build::build(ctx, bo, progress)?;
     }

@@ -387,6 +387,8 @@ pub struct NetworkDns {
     pub nameservers: Vec<IpAddr>,
     /// podman's search domain for container names.
     pub search: Vec<String>,
+    /// Some network has aardvark-dns (its search domain applies).
+    pub aardvark: bool,
 }
 
 impl NetworkDns {
@@ -437,8 +439,15 @@ fn network_dns(ctx: &Ctx, networks: &BTreeMap<String, PerNetwork>) -> NetworkDns
             continue;
         };
         if !net.dns_enabled {
+            // `network create --dns` without aardvark-dns: the servers themselves.
+            for d in &net.network_dns_servers {
+                if !e.nameservers.contains(d) {
+                    e.nameservers.push(*d);
+                }
+            }
             continue;
         }
+        e.aardvark = true;
         for s in &net.subnets {
             if let Some(g) = s.gateway
                 && !e.nameservers.contains(&g)
@@ -447,7 +456,7 @@ fn network_dns(ctx: &Ctx, networks: &BTreeMap<String, PerNetwork>) -> NetworkDns
             }
         }
     }
-    if !e.nameservers.is_empty() {
+    if e.aardvark && !e.nameservers.is_empty() {
         e.search.push("dns.podman".into());
     }
     e
@@ -608,6 +617,7 @@ mod tests {
         let e = NetworkDns {
             nameservers: vec!["10.89.0.1".parse().unwrap()],
             search: vec!["dns.podman".into()],
+            aardvark: true,
         };
         assert_eq!(
             e.merged_resolv_conf("search example.com\nnameserver 9.9.9.9\noptions ndots:2\n"),

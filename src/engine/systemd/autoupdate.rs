@@ -272,7 +272,13 @@ fn remote_digests(
     opts: &AutoUpdateOptions,
     reference: &Reference,
 ) -> Result<Vec<Digest>, EngineError> {
-    let (runtime, client) = crate::engine::image::registry_client(ctx, opts.tls_verify, None, 0)?;
+    let (runtime, client) = crate::engine::image::registry_client(
+        ctx,
+        opts.tls_verify,
+        None,
+        crate::engine::image::Retry::NONE,
+        None,
+    )?;
     let resolved = runtime.block_on(client.resolve(reference, &Platform::host()))?;
     Ok([Some(resolved.manifest_digest), resolved.index_digest]
         .into_iter()
@@ -292,7 +298,8 @@ fn pull(ctx: &Ctx, opts: &AutoUpdateOptions, image: &str) -> Result<(), EngineEr
             policy: PullPolicy::Always,
             tls_verify: opts.tls_verify,
             credentials: None,
-            retries: 3,
+            retry: crate::engine::image::Retry::default(),
+            cert_dir: None,
         },
         &Quiet,
     )?;

@@ -97,90 +97,18 @@ pub const UNSUPPORTED_KEYS: &[(&str, &str, &str)] = &[
     (
         "Container",
         "Rootfs",
-        "roost's `run` has no --rootfs (it runs images): use Image=",
+        "roost's `run` has no --rootfs: its containers' roots are image layers (use Image=)",
     ),
     (
-        "Container",
-        "AddDevice",
-        "roost's `run` has no --device (a rootless container gets no host devices)",
-    ),
-    (
-        "Container",
-        "Sysctl",
-        "roost's `run` has no --sysctl: set the value in the container's command",
-    ),
-    (
-        "Container",
-        "Timezone",
-        "roost's `run` has no --tz: set `Environment=TZ=…` or mount a zoneinfo file on /etc/localtime",
-    ),
-    (
-        "Container",
-        "Retry",
-        "roost's `run` has no --retry: pull the image with an .image unit (Retry= there) and name it in Image=",
-    ),
-    (
-        "Container",
-        "RetryDelay",
-        "roost has no --retry-delay (its pulls back off by themselves)",
-    ),
-    (
-        "Network",
-        "IPAMDriver",
-        "roost's `network create` has no --ipam-driver (its networks assign addresses from their subnets)",
-    ),
-    (
-        "Network",
-        "DNS",
-        "roost's `network create` has no --dns: set DNS= in the containers (or pods) on the network",
-    ),
-    (
-        "Image",
-        "AllTags",
-        "roost's `image pull` has no --all-tags: pull each tag with its own .image unit",
-    ),
-    (
-        "Image",
-        "CertDir",
-        "roost's `image pull` has no --cert-dir: put the registry's CA in the system's trust store",
+        "Pod",
+        "ShmSize",
+        "roost cannot size a pod's /dev/shm (its containers share a directory of roost's runtime dir, not a mount of their own), so `pod create --shm-size` is refused",
     ),
     (
         "Image",
         "DecryptionKey",
         "roost does not decrypt encrypted images (no --decryption-key)",
     ),
-    (
-        "Image",
-        "RetryDelay",
-        "roost has no --retry-delay (its pulls back off by themselves)",
-    ),
-    (
-        "Build",
-        "Arch",
-        "roost's `build` has no --arch: it builds for this machine",
-    ),
-    (
-        "Build",
-        "Variant",
-        "roost's `build` has no --variant: it builds for this machine",
-    ),
-    ("Build", "Retry", "roost's `build` has no --retry"),
-    (
-        "Build",
-        "RetryDelay",
-        "roost has no --retry-delay (its pulls back off by themselves)",
-    ),
-    ("Build", "DNS", "roost's `build` has no --dns"),
-    ("Build", "DNSOption", "roost's `build` has no --dns-option"),
-    ("Build", "DNSSearch", "roost's `build` has no --dns-search"),
-    ("Build", "GroupAdd", "roost's `build` has no --group-add"),
-    (
-        "Build",
-        "Environment",
-        "roost's `build` has no --env: use ENV in the Containerfile, or ARG with --build-arg in PodmanArgs=",
-    ),
-    ("Build", "Volume", "roost's `build` has no --volume"),
-    ("Build", "ForceRM", "roost's `build` has no --force-rm"),
 ];
 
 /// Keys whose last value becomes `FLAG VALUE`.

@@ -497,7 +497,7 @@ fn pod_units_command_lines_parse_with_roosts_cli() {
         source(
             d.path(),
             "sub.pod",
-            "[Pod]\nSubUIDMap=roosttest\nSubGIDMap=roosttest\nShmSize=128m\n",
+            "[Pod]\nSubUIDMap=roosttest\nSubGIDMap=roosttest\n",
         ),
         source(d.path(), "keep.pod", "[Pod]\nUserNS=keep-id\n"),
         source(d.path(), "front.network", "[Network]\n"),
@@ -583,7 +583,6 @@ fn pod_units_command_lines_parse_with_roosts_cli() {
     };
     assert_eq!(c.subuidname.as_deref(), Some("roosttest"));
     assert_eq!(c.subgidname.as_deref(), Some("roosttest"));
-    assert_eq!(c.shm_size.as_deref(), Some("128m"));
     let keep = text("keep-pod.service");
     let create = service_lines(&keep, "ExecStartPre")[1].clone();
     let PodCommand::Create(c) = pod(parse_cli(&create)) else {
@@ -604,6 +603,7 @@ fn keys_roost_cannot_honour_are_refused_with_the_reason() {
             "Container" => ("container", "Image=busybox\n"),
             "Network" => ("network", ""),
             "Image" => ("image", "Image=busybox\n"),
+            "Pod" => ("pod", ""),
             _ => ("build", "ImageTag=localhost/x\nSetWorkingDirectory=/tmp\n"),
         };
         let name = format!("u.{ext}");
@@ -630,4 +630,99 @@ fn keys_roost_cannot_honour_are_refused_with_the_reason() {
         e.contains("img.volume:2") && e.contains("local driver"),
         "{e}"
     );
+}
+
+/// The keys roost once refused for lack of flags (Sysctl, Timezone, Retry*, AddDevice; AllTags,
+/// CertDir; the `.build` DNS, Environment, GroupAdd, Volume, ForceRM, Arch, Variant; the
+/// `.network` DNS and IPAMDriver) become roost's flags, which its CLI parses with the values the unit gave.
+#[test]
+fn keys_once_refused_become_roosts_flags() {
+    use crate::cli::Command;
+    use crate::cli::image::ImageCommand;
+    use crate::cli::network::NetworkCommand;
+
+    let d = tempfile::tempdir().unwrap();
+    let sources = [
+        source(
+            d.path(),
+            "web.container",
+            "[Container]\nImage=busybox\nSysctl=net.ipv4.ip_forward=1 net.ipv4.ping_group_range=0\\ 0\n\
+             Timezone=Europe/Berlin\nRetry=5\nRetryDelay=2s\n\
+             AddDevice=/dev/null:/dev/mynull:rw\nAddDevice=-/dev/roost-missing-node\n",
+        ),
+        source(
+            d.path(),
+            "bb.image",
+            "[Image]\nImage=127.0.0.1:5000/busybox\nAllTags=true\nCertDir=/etc/roost-certs\n\
+             Retry=4\nRetryDelay=3s\n",
+        ),
+        source(
+            d.path(),
+            "app.build",
+            "[Build]\nImageTag=localhost/app\nSetWorkingDirectory=/srv/app\n\
+             Environment=A=1 \"B=x y\"\nDNS=192.0.2.1\nDNSOption=ndots:2\nDNSSearch=example.com\n\
+             GroupAdd=wheel\nVolume=/srv/cache:/cache:ro\nForceRM=true\nRetry=2\nRetryDelay=1s\n\
+             Arch=arm64\nVariant=v8\n",
+        ),
+        source(
+            d.path(),
+            "front.network",
+            "[Network]\nDNS=192.0.2.53\nDNS=192.0.2.54\nIPAMDriver=host-local\n",
+        ),
+    ];
+    let units = units_of(&sources, &settings());
+    let start = |name: &str| {
+        let text = &units.iter().find(|(n, _)| n == name).unwrap().1;
+        parse_cli(&service_lines(text, "ExecStart")[0]).command
+    };
+    let Some(Command::Run(r)) = start("web.service") else {
+        panic!("not a run")
+    };
+    let c = r.create;
+    assert_eq!(
+        c.sysctl,
+        ["net.ipv4.ip_forward=1", "net.ipv4.ping_group_range=0 0"]
+    );
+    assert_eq!(c.tz.as_deref(), Some("Europe/Berlin"));
+    assert_eq!(c.retry.retry, 5);
+    assert_eq!(c.retry.retry_delay.as_deref(), Some("2s"));
+    // `-PATH`: only when the node exists.
+    assert_eq!(c.device, ["/dev/null:/dev/mynull:rw"]);
+
+    let Some(Command::Image(ImageCommand::Pull(p))) = start("bb-image.service") else {
+        panic!("not an image pull")
+    };
+    assert!(p.all_tags);
+    assert_eq!(
+        p.registry.cert_dir.as_deref(),
+        Some(std::path::Path::new("/etc/roost-certs"))
+    );
+    assert_eq!(p.registry.retry.retry, 4);
+    assert_eq!(p.registry.retry.retry_delay.as_deref(), Some("3s"));
+
+    let Some(Command::Build(b)) = start("app-build.service") else {
+        panic!("not a build")
+    };
+    assert_eq!(b.env, ["A=1", "B=x y"]);
+    assert_eq!(b.dns, ["192.0.2.1"]);
+    assert_eq!(b.dns_option, ["ndots:2"]);
+    assert_eq!(b.dns_search, ["example.com"]);
+    assert_eq!(b.group_add, ["wheel"]);
+    assert_eq!(b.volume, ["/srv/cache:/cache:ro"]);
+    assert_eq!(b.force_rm, Some(true));
+    assert_eq!(
+        (b.retry.retry, b.retry.retry_delay.as_deref()),
+        (2, Some("1s"))
+    );
+    // Checked against the host's platform when the build runs.
+    assert_eq!(
+        (b.arch.as_deref(), b.variant.as_deref()),
+        (Some("arm64"), Some("v8"))
+    );
+
+    let Some(Command::Network(NetworkCommand::Create(n))) = start("front-network.service") else {
+        panic!("not a network create")
+    };
+    assert_eq!(n.dns, ["192.0.2.53", "192.0.2.54"]);
+    assert_eq!(n.ipam_driver.as_deref(), Some("host-local"));
 }
