@@ -411,7 +411,12 @@ fn mount_planned(plan: &Plan, root: &Path, detached: Option<&Detached>) -> StepR
         }
     }
     for (i, b) in plan.binds.iter().enumerate() {
-        let target = inside(root, &b.target);
+        // Resolved as the container would see it: an image whose /etc (or /run) is a symlink to an
+        // absolute path must not have us create /etc/hosts & co in that directory on the host.
+        let target = step(
+            || format!("resolve `{}` in the container", b.target),
+            super::volumes::resolve_in_root(root, &b.target),
+        )?;
         match detached.map(|d| &d.binds[i]) {
             Some(tree) => super::detached::attach_bind(tree, &target, b.read_only)?,
             None => bind(&b.source, &target, b.read_only, true)?,

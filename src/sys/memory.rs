@@ -77,14 +77,6 @@ pub fn release_clean_file_pages() -> usize {
     released
 }
 
-/// This process's resident set in pages (`/proc/self/statm`), 0 when it cannot be read.
-pub fn resident_pages() -> u64 {
-    std::fs::read_to_string("/proc/self/statm")
-        .ok()
-        .and_then(|s| s.split_whitespace().nth(1)?.parse().ok())
-        .unwrap_or(0)
-}
-
 /// Return free heap memory to the kernel (glibc's `malloc_trim`).
 pub fn trim_heap() {
     // SAFETY: malloc_trim only walks glibc's own arenas under their locks; it takes no pointers.

@@ -415,9 +415,9 @@ fn pod_bad_input_is_refused_clearly() {
         .stderr_text();
     assert!(e.contains("`bogus`"), "{e}");
     let e = env
-        .roost(125, &["pod", "create", "--userns", "auto"])
+        .roost(125, &["pod", "create", "--userns", "ns:/proc/self/ns/user"])
         .stderr_text();
-    assert!(e.contains("--userns `auto`"), "{e}");
+    assert!(e.contains("--userns `ns:/proc/self/ns/user`"), "{e}");
     let e = env
         .roost(
             125,

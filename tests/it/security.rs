@@ -556,3 +556,49 @@ fn assert_roost_ignores_nothing(status_line: &str) {
         .fold(0u64, |m, s| m | 1 << (s - 1));
     assert_eq!(mask & ours, 0, "ignored in the container: {mask:016x}");
 }
+
+/// An image whose /etc is a symlink to an absolute path that exists on the host: the files roost
+/// binds on /etc/hosts, /etc/hostname and /etc/resolv.conf are placed by the container's view of
+/// that path (inside its root), never created in the host's directory.
+#[test]
+fn an_image_symlink_cannot_place_roosts_etc_files_on_the_host() {
+    let env = Env::new("etc_symlink_stays_inside");
+    let bait = env.home.join(env.safename("bait"));
+    env.run_as_user(0, "mkdir", &["-p", bait.to_str().unwrap()]);
+    let ctx = env.home.join(env.safename("ctx"));
+    let ctx_s = ctx.display().to_string();
+    env.run_as_user(0, "mkdir", &["-p", &format!("{ctx_s}/root")]);
+    env.run_as_user(
+        0,
+        "ln",
+        &["-s", bait.to_str().unwrap(), &format!("{ctx_s}/root/etc")],
+    );
+    let containerfile = format!(
+        "FROM {} AS base\nFROM scratch\nCOPY --from=base /bin /bin\nCOPY root/ /\n",
+        crate::harness::bb()
+    );
+    env.run_as_user(
+        0,
+        "sh",
+        &[
+            "-c",
+            &format!("printf '%s' '{containerfile}' > {ctx_s}/Containerfile"),
+        ],
+    );
+    let tag = env.safename("etc-link");
+    env.roost(0, &["build", "-q", "-t", &tag, &ctx_s]);
+    let hosts = env
+        .roost(0, &["run", "--rm", &tag, "cat", "/etc/hosts"])
+        .stdout_text();
+    assert!(
+        hosts.contains("localhost"),
+        "the container's /etc/hosts: {hosts}"
+    );
+    let left: Vec<_> = std::fs::read_dir(&bait)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert!(left.is_empty(), "files created on the host: {left:?}");
+    env.roost(0, &["rmi", "-f", &tag]);
+}

@@ -764,31 +764,26 @@ fn pump(
 }
 
 /// The monitor's quiet times: shrunk since the last output, and when, so that a container printing
-/// every second or so does not have the monitor reread its memory map each time. Code run without
-/// output (the built-in network's thread, a health check) faults pages back in while the monitor
-/// sleeps, so a shrunk monitor looks at its resident size now and then (every 10 s at first, then
-/// less often, at most every minute) and shrinks again when it grew.
+/// every second or so does not have the monitor reread its memory map each time. Code that runs
+/// without output (the built-in network's thread, a connection to a published port) faults pages
+/// back in while the monitor sleeps, so a shrunk monitor shrinks again now and then: 10 s later,
+/// then twice as long each time, at most every minute. (Measuring first would cost more: the code
+/// that reads the resident size stays resident.)
 struct Idle {
     shrunk: bool,
     last_shrink: Option<std::time::Instant>,
-    /// Resident pages right after the last shrink.
-    resident: u64,
-    /// How long a shrunk monitor sleeps before it looks at its size again.
+    /// How long a shrunk monitor sleeps before it shrinks again.
     recheck: std::time::Duration,
 }
 
-/// The first look at the resident size after a shrink; each one without growth doubles the wait.
 const RECHECK_FIRST: std::time::Duration = std::time::Duration::from_secs(10);
 const RECHECK_MAX: std::time::Duration = std::time::Duration::from_secs(60);
-/// Growth (pages) that makes another shrink worth it.
-const REGROWN_PAGES: u64 = 64;
 
 impl Default for Idle {
     fn default() -> Self {
         Idle {
             shrunk: false,
             last_shrink: None,
-            resident: 0,
             recheck: RECHECK_FIRST,
         }
     }
@@ -824,18 +819,14 @@ impl Idle {
         PollTimeout::from(u16::try_from(ms).unwrap_or(u16::MAX))
     }
 
-    /// Nothing happened for the whole timeout: shrink the first time, later only if we grew.
+    /// Nothing happened for the whole timeout: shrink (again, later each time).
     fn quiet(&mut self) {
         if self.shrunk {
             self.recheck = (self.recheck * 2).min(RECHECK_MAX);
-            if crate::sys::memory::resident_pages() < self.resident + REGROWN_PAGES {
-                return;
-            }
         }
         shrink();
         self.shrunk = true;
         self.last_shrink = Some(std::time::Instant::now());
-        self.resident = crate::sys::memory::resident_pages();
     }
 }
 
