@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use rustix::mount::{MoveMountFlags, OpenTreeFlags};
 
-use super::mounts::{StepResult, nix_io, step};
+use super::mounts::{StepResult, step};
 use super::plan::{IdMaps, MountKind, Plan, RootfsMode};
 
 /// Where the child attaches the root before it pivots into it: any directory of the host's tree the
@@ -161,10 +161,7 @@ pub fn attach_bind(tree: &Tree, target: &Path, read_only: bool) -> StepResult {
     super::mounts::ensure_target(target, tree.dir)?;
     attach(&tree.fd, target)?;
     if read_only {
-        step(
-            || format!("make `{}` read-only", target.display()),
-            crate::sys::mount::remount_bind_read_only(target).map_err(nix_io),
-        )?;
+        super::mounts::make_read_only(target)?;
     }
     Ok(())
 }

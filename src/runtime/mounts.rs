@@ -119,12 +119,17 @@ pub(super) fn bind(source: &Path, target: &Path, read_only: bool, recursive: boo
         mount(Some(source), target, None::<&str>, flags, None::<&str>).map_err(nix_io),
     )?;
     if read_only {
-        step(
-            || format!("make `{}` read-only", target.display()),
-            crate::sys::mount::remount_bind_read_only(target).map_err(nix_io),
-        )?;
+        make_read_only(target)?;
     }
     Ok(())
+}
+
+/// Remount the bind mount at `target` read-only.
+pub(super) fn make_read_only(target: &Path) -> StepResult {
+    step(
+        || format!("make `{}` read-only", target.display()),
+        crate::sys::mount::remount_bind_read_only(target).map_err(nix_io),
+    )
 }
 
 /// A tmpfs /dev/shm (none for `--ipc none`) and an mqueue of the container's own IPC namespace.

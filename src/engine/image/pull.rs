@@ -70,11 +70,7 @@ pub trait PullProgress {
 /// or digest, if any, ignored: the caller refuses them), from the first of its registries that lists them.
 pub fn all_tags(ctx: &Ctx, opts: &PullOptions) -> Result<Vec<String>, EngineError> {
     let reference = Reference::parse(&opts.reference)?;
-    let candidates: Vec<Reference> = if reference.is_qualified() {
-        vec![reference]
-    } else {
-        ctx.registries.get()?.candidates(&reference)?
-    };
+    let candidates = candidates(ctx, &reference)?;
     let (runtime, client) = super::registry_client(
         ctx,
         opts.tls_verify,
@@ -95,6 +91,15 @@ pub fn all_tags(ctx: &Ctx, opts: &PullOptions) -> Result<Vec<String>, EngineErro
         }
     }
     Err(last_err.expect("candidates is never empty").into())
+}
+
+/// Where to look for `reference`: itself when it names its registry, else each search registry.
+fn candidates(ctx: &Ctx, reference: &Reference) -> Result<Vec<Reference>, EngineError> {
+    Ok(if reference.is_qualified() {
+        vec![reference.clone()]
+    } else {
+        ctx.registries.get()?.candidates(reference)?
+    })
 }
 
 /// Pull an image (per the policy) and return its id.
@@ -118,11 +123,7 @@ pub fn pull(
             return Err(EngineError::NeverPull(opts.reference.clone()));
         }
     }
-    let candidates: Vec<Reference> = if reference.is_qualified() {
-        vec![reference.clone()]
-    } else {
-        ctx.registries.get()?.candidates(&reference)?
-    };
+    let candidates = candidates(ctx, &reference)?;
     let store = ctx.store()?;
     store.clean_staging();
     let (runtime, client) = super::registry_client(
