@@ -11,7 +11,7 @@ use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::harness::{Env, OutputExt, assert_no_leaks, image, registry, wait_for};
+use crate::harness::{Env, OutputExt, assert_no_leaks, free_port, image, registry, wait_for};
 use crate::store::pull;
 
 /// A build context under the test's home, owned by the test user.
@@ -72,14 +72,6 @@ fn container_count(env: &Env) -> usize {
         .stdout_text()
         .lines()
         .count()
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn http_get(port: u16) -> Option<String> {

@@ -8,7 +8,7 @@ use std::os::unix::fs::{PermissionsExt, symlink};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::harness::{Cleanup, Env, OutputExt, image, roost_bin, run_with_timeout};
+use crate::harness::{Cleanup, Env, OutputExt, free_port, image, roost_bin, run_with_timeout};
 
 /// Debian's default PATH for a login user.
 const LOGIN_PATH: &str = "/usr/local/bin:/usr/bin:/bin:/usr/local/games:/usr/games";
@@ -27,12 +27,6 @@ fn require_client(path: &Path) {
         "{} is missing: run `sudo tests/world.sh`",
         path.display()
     );
-}
-
-/// A free TCP port on 127.0.0.1 (the kernel's pick, released at once).
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    l.local_addr().expect("local address").port()
 }
 
 /// Runs tests/clients/SCRIPT as the test user with `podman` resolving to roost; panics with the

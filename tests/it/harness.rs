@@ -878,6 +878,14 @@ fn references(hay: &str, needle: &str) -> bool {
 // ---------------------------------------------------------------------------------------------
 
 /// `127.0.0.1:5000/busybox:latest`.
+/// A TCP port of 127.0.0.1 that was free a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("bind 127.0.0.1:0")
+        .port()
+}
+
 pub fn bb() -> String {
     image("busybox")
 }

@@ -8,14 +8,6 @@ use std::time::{Duration, Instant};
 
 use crate::harness::*;
 
-pub(crate) fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// GET / on 127.0.0.1:port, retrying while the server comes up.
 pub(crate) fn http_get(port: u16) -> String {
     let deadline = Instant::now() + Duration::from_secs(10);

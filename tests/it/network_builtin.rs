@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use crate::harness::*;
 use crate::network::{
-    HTTPD, HostServices, LOOPBACK_ONLY, PUBLIC, answering_server, free_port, host_ipv4, probe_host,
+    HTTPD, HostServices, LOOPBACK_ONLY, PUBLIC, answering_server, host_ipv4, probe_host,
     published_round_trip, udp_round_trip,
 };
 

@@ -465,10 +465,7 @@ fn published_port_on_a_bridge_network() {
     let c = Cleanup(&env);
     let net = env.safename("net");
     out(&env, &["network", "create", &net]);
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .unwrap()
-        .port();
+    let port = free_port();
     let srv = env.safename("srv");
     let publish = format!("127.0.0.1:{port}:8080");
     web(&env, &srv, &["--network", &net, "-p", &publish]);
@@ -519,10 +516,7 @@ fn disconnect_and_connect_follow_in_hosts_and_published_ports() {
     let (a, b) = (env.safename("a"), env.safename("b"));
     out(&env, &["network", "create", &a]);
     out(&env, &["network", "create", &b]);
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .unwrap()
-        .port();
+    let port = free_port();
     let srv = env.safename("srv");
     let publish = format!("127.0.0.1:{port}:8080");
     web(&env, &srv, &["--network", &a, "-p", &publish]);
@@ -561,10 +555,7 @@ fn network_reload_sets_the_same_interfaces_up_again() {
     let c = Cleanup(&env);
     let net = env.safename("net");
     out(&env, &["network", "create", &net]);
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .unwrap()
-        .port();
+    let port = free_port();
     let srv = env.safename("srv");
     let publish = format!("127.0.0.1:{port}:8080");
     web(&env, &srv, &["--network", &net, "-p", &publish]);

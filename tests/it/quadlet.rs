@@ -611,7 +611,7 @@ fn replace_removes_the_container_of_that_name() {
 /// and keeps the claim's volume.
 #[test]
 fn kube_unit_flags_play_and_auto_update_sees_its_containers() {
-    use crate::kube::{PodCleanup, free_port, http_get};
+    use crate::kube::{PodCleanup, http_get};
     let env = env_with_busybox("quadlet_kube_flags");
     let _cleanup = PodCleanup(&env);
     let dir = quadlet_dir(&env);

@@ -5,7 +5,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::harness::{Cleanup, Env, OutputExt, bb, env_with_busybox, image, registry};
+use crate::harness::{Cleanup, Env, OutputExt, bb, env_with_busybox, free_port, image, registry};
 
 /// A directory under the test's home with `files`, owned by the test user.
 fn owned_dir(env: &Env, files: &[(&str, &str)]) -> PathBuf {
@@ -329,7 +329,7 @@ fn pull_all_tags() {
 #[test]
 fn retry_delay_spaces_the_attempts() {
     let env = Env::new("retry_delay_spaces_the_attempts");
-    let port = crate::network::free_port();
+    let port = free_port();
     let img = format!("127.0.0.1:{port}/nothing:1");
     let t = Instant::now();
     env.roost(
@@ -376,7 +376,7 @@ fn cert_dir_trusts_its_certificates() {
         .expect("run openssl");
     assert!(made.status.success(), "{}", made.stderr_text());
     let certs = owned_dir(&env, &[("ca.crt", &fs::read_to_string(&crt).unwrap())]);
-    let port = crate::network::free_port();
+    let port = free_port();
     let mut server = std::process::Command::new("openssl")
         .args([
             "s_server",
