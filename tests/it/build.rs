@@ -15,7 +15,7 @@ use crate::harness::{Env, OutputExt, assert_no_leaks, free_port, image, registry
 use crate::store::pull;
 
 /// A build context under the test's home, owned by the test user.
-fn context(env: &Env, files: &[(&str, &str)]) -> PathBuf {
+pub(crate) fn context(env: &Env, files: &[(&str, &str)]) -> PathBuf {
     let dir = env.home.join(format!("ctx-{}", rand::random::<u32>()));
     for (name, content) in files {
         let p = dir.join(name);
@@ -27,7 +27,7 @@ fn context(env: &Env, files: &[(&str, &str)]) -> PathBuf {
     dir
 }
 
-fn own_tree(env: &Env, dir: &Path) {
+pub(crate) fn own_tree(env: &Env, dir: &Path) {
     let u = env.user();
     if !u.switch {
         return;

@@ -4,39 +4,11 @@
 //! VOLUMEs, and containers.conf's `[containers] mounts` and `[engine] runtime`.
 
 use std::fs;
-use std::os::unix::fs::chown;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
+use crate::build::{context, own_tree};
 use crate::harness::{Env, OutputExt, image};
 use crate::store::pull;
-
-/// A build context under the test's home, owned by the test user.
-fn context(env: &Env, files: &[(&str, &str)]) -> PathBuf {
-    let dir = env.home.join(format!("ctx-{}", rand::random::<u32>()));
-    fs::create_dir_all(&dir).unwrap();
-    for (name, content) in files {
-        let p = dir.join(name);
-        fs::create_dir_all(p.parent().unwrap()).unwrap();
-        fs::write(&p, content).unwrap();
-    }
-    own_tree(env, &dir);
-    dir
-}
-
-fn own_tree(env: &Env, dir: &Path) {
-    let u = env.user();
-    if !u.switch {
-        return;
-    }
-    let _ = chown(dir, Some(u.uid), Some(u.gid));
-    for e in fs::read_dir(dir).unwrap().flatten() {
-        let p = e.path();
-        let _ = std::os::unix::fs::lchown(&p, Some(u.uid), Some(u.gid));
-        if p.is_dir() && !p.is_symlink() {
-            own_tree(env, &p);
-        }
-    }
-}
 
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
