@@ -612,25 +612,22 @@ impl Holder {
             }
             None => a.nets.keys().cloned().collect(),
         };
-        let config = self.dir.netavark();
-        let path = Self::netns_path(&a.netns);
-        let call = Call {
-            config: &config,
-            rootless_netns: self.netns.as_fd(),
-            netns: &path,
-            container_id: id,
-            container_name: &a.name,
-            networks: names
-                .iter()
-                .filter_map(|n| a.nets.get(n))
-                .map(|(n, p)| (n, p))
-                .collect(),
-            ports: &[],
-        };
-        let result = if names.is_empty() {
+        let nets: Vec<(Network, PerNetwork)> = names
+            .iter()
+            .filter_map(|n| a.nets.get(n).cloned())
+            .collect();
+        let result = if nets.is_empty() {
             Ok(())
         } else {
-            call.teardown()
+            Placement {
+                config: &self.dir.netavark(),
+                rootless_netns: self.netns.as_fd(),
+                netns: &Self::netns_path(&a.netns),
+                container_id: id,
+                container_name: &a.name,
+            }
+            .call(&nets)
+            .teardown()
         };
         for n in &names {
             a.nets.remove(n);
