@@ -148,41 +148,36 @@ pub fn join_shared_hosts(shared: &Path, names: &[&str]) -> Result<(), EngineErro
         if free.is_empty() {
             return text.to_string();
         }
-        let sep = if text.is_empty() || text.ends_with('\n') {
-            ""
-        } else {
-            "\n"
-        };
-        format!("{text}{sep}127.0.0.1\t{}\n", free.join(" "))
+        with_lines(text, &[format!("127.0.0.1\t{}", free.join(" "))])
     })
 }
 
 /// The container `name` leaves the shared /etc/hosts `shared`: its 127.0.0.1 entry goes.
 pub fn leave_shared_hosts(shared: &Path, name: &str) -> Result<(), EngineError> {
-    edit_in_place(shared, |text| {
-        text.lines()
-            .filter(|l| {
-                let mut f = l.split('#').next().unwrap_or_default().split_whitespace();
-                !(f.next() == Some("127.0.0.1") && f.any(|n| n == name))
-            })
-            .map(|l| format!("{l}\n"))
-            .collect()
-    })
+    remove_addresses(shared, &[Ipv4Addr::LOCALHOST.into()], &[name])
 }
 
 /// `network connect`: the container's `names` on its new addresses `ips`, in its hosts file
 /// `hosts` (in place: it is bind-mounted).
 pub fn add_addresses(hosts: &Path, ips: &[IpAddr], names: &[&str]) -> Result<(), EngineError> {
-    edit_in_place(hosts, |text| {
-        let mut new = text.to_string();
-        if !new.is_empty() && !new.ends_with('\n') {
-            new.push('\n');
-        }
-        for ip in ips {
-            new.push_str(&format!("{ip}\t{}\n", names.join(" ")));
-        }
-        new
-    })
+    let entries: Vec<String> = ips
+        .iter()
+        .map(|ip| format!("{ip}\t{}", names.join(" ")))
+        .collect();
+    edit_in_place(hosts, |text| with_lines(text, &entries))
+}
+
+/// Hosts-file text `text` with `lines` added at its end (on lines of their own).
+fn with_lines(text: &str, lines: &[String]) -> String {
+    let mut new = text.to_string();
+    if !new.is_empty() && !new.ends_with('\n') {
+        new.push('\n');
+    }
+    for l in lines {
+        new.push_str(l);
+        new.push('\n');
+    }
+    new
 }
 
 /// `network disconnect`: the entries of `ips` that name one of `names` leave the hosts file
