@@ -270,12 +270,10 @@ pub(super) fn write_init_files(
 /// the container's root, as podman does with the files it bind-mounts (they are roost's own
 /// otherwise, which is root in a container sharing roost's namespace).
 fn own_by_container_root(path: &Path, c: &Container) -> Result<(), EngineError> {
-    let Some(maps) = &c.spec.id_maps else {
-        return Ok(());
-    };
-    let (uid, gid) = maps.to_outer(0, 0);
-    std::os::unix::fs::chown(path, Some(uid), Some(gid))
-        .map_err(|e| EngineError::io("chown", path, e))
+    match &c.spec.id_maps {
+        Some(maps) => maps.give_to_root(path),
+        None => Ok(()),
+    }
 }
 
 /// `--tz`: a copy of the zone's file (taken at each start, as podman does), mounted on

@@ -105,6 +105,13 @@ impl NestedMaps {
         (outer_id(&self.uids, uid), outer_id(&self.gids, gid))
     }
 
+    /// Give `path` (not following a symlink) to the nested namespace's root.
+    pub fn give_to_root(&self, path: &std::path::Path) -> Result<(), crate::engine::EngineError> {
+        let (uid, gid) = self.to_outer(0, 0);
+        std::os::unix::fs::lchown(path, Some(uid), Some(gid))
+            .map_err(|e| crate::engine::EngineError::io("chown", path, e))
+    }
+
     /// The container ids the nested namespace shows for ids `uid`/`gid` of roost's namespace (the image's
     /// ids of a file stored shifted); ids it leaves out are shown as the overflow id.
     pub fn to_container(&self, uid: u32, gid: u32) -> (u32, u32) {

@@ -34,9 +34,7 @@ pub(super) fn create(
     // The top dir is the container's `/` (vfs: unless a layer has an entry for it): the image's root
     // owns it, which a nested namespace sees as its root only when shifted.
     if let Some(maps) = shift {
-        let (uid, gid) = maps.to_outer(0, 0);
-        std::os::unix::fs::lchown(&root, Some(uid), Some(gid))
-            .map_err(|e| EngineError::io("chown", &root, e))?;
+        maps.give_to_root(&root)?;
     }
     if spec.storage_driver == Driver::Vfs {
         let tmp = store.root().join("tmp");
