@@ -204,6 +204,11 @@ impl IdMap {
         )
     }
 
+    /// The map's lines: (inside, outside, count).
+    pub fn ranges(&self) -> &[(u32, u32, u32)] {
+        &self.0
+    }
+
     /// Read the map of `pid`'s user namespace (`uid_map` or `gid_map`).
     pub fn read(pid: i32, file: &str) -> Result<IdMap, ProcsError> {
         read(Path::new(&format!("/proc/{pid}/{file}"))).map(|t| IdMap::parse(&t))

@@ -337,9 +337,8 @@ fn write_direct_maps(
 /// Where the ranges of our own namespace's `file` (uid_map, gid_map) start, as ids of our namespace.
 fn own_extent_starts(file: &str) -> Vec<u32> {
     let text = std::fs::read_to_string(format!("/proc/self/{file}")).unwrap_or_default();
-    text.lines()
-        .filter_map(|l| l.split_whitespace().next()?.parse().ok())
-        .collect()
+    let map = super::procs::IdMap::parse(&text);
+    map.ranges().iter().map(|&(inside, _, _)| inside).collect()
 }
 
 /// `ranges` cut where one of our own ranges starts: the kernel wants each range of a nested map to lie

@@ -597,15 +597,13 @@ fn free_start(busy: &[MapRange], size: u32, ns_size: u32) -> Option<u32> {
 
 /// roost's /proc/self/uid_map (or gid_map) as ranges: `container` is roost's id, `host` the host's.
 pub fn parse_host_map(content: &str) -> Vec<MapRange> {
-    content
-        .lines()
-        .filter_map(|l| {
-            let mut it = l.split_whitespace().map(|n| n.parse::<u32>().ok());
-            Some(MapRange {
-                container: it.next()??,
-                host: it.next()??,
-                size: it.next()??,
-            })
+    crate::runtime::procs::IdMap::parse(content)
+        .ranges()
+        .iter()
+        .map(|&(container, host, size)| MapRange {
+            container,
+            host,
+            size,
         })
         .collect()
 }
