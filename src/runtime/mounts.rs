@@ -1,11 +1,9 @@
 //! Building the container's root inside its mount namespace: overlay, /proc, /sys, /dev, binds, masks,
 //! then pivot_root. Runs in the cloned child, as uid 0 of the user namespace.
-use std::os::fd::AsFd;
 use std::os::unix::fs::{DirBuilderExt, symlink};
 use std::path::{Path, PathBuf};
 
 use nix::mount::{MntFlags, MsFlags, mount, umount2};
-use rustix::mount::{FsMountFlags, FsOpenFlags, MountAttrFlags, MoveMountFlags};
 
 use super::detached::Detached;
 use super::plan::Plan;
@@ -29,55 +27,25 @@ pub(super) fn inside(root: &Path, path: &str) -> PathBuf {
     root.join(path.trim_start_matches('/'))
 }
 
-/// Mount the overlay with the new mount API (`lowerdir+` per layer, so deep stacks never hit the
-/// one-page limit of mount(2)'s option string).
+/// Mount the container's overlay on its root (see `sys::overlay` for the kernel interfaces).
 fn mount_overlay(plan: &Plan) -> StepResult {
     let r = &plan.rootfs;
-    let mnt = overlay_tree(r)?;
-    step(
-        || format!("attach the overlay at `{}`", r.merged.display()),
-        rustix::mount::move_mount(
-            mnt.as_fd(),
-            "",
-            rustix::fs::CWD,
-            &r.merged,
-            MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH,
-        ),
-    )?;
-    Ok(())
+    crate::sys::overlay::attach(&layers(r), &r.merged).map_err(|f| (f.what, f.error))
 }
 
-/// The overlay of `r`, as a detached mount.
-pub(super) fn overlay_tree(r: &super::plan::Rootfs) -> StepResult<std::os::fd::OwnedFd> {
-    let fs = step(
-        || "open the overlay file system (fsopen)".into(),
-        rustix::mount::fsopen("overlay", FsOpenFlags::FSOPEN_CLOEXEC),
-    )?;
-    let set = |k: &str, v: &Path| {
-        step(
-            || format!("configure overlay {k}=`{}`", v.display()),
-            rustix::mount::fsconfig_set_string(fs.as_fd(), k, v),
-        )
-    };
-    for l in &r.lower {
-        set("lowerdir+", l)?;
+fn layers(r: &super::plan::Rootfs) -> crate::sys::overlay::Layers<'_> {
+    crate::sys::overlay::Layers {
+        lower: &r.lower,
+        // Always with an upper dir: `--read-only` remounts the root read-only once the mount points exist.
+        upper: Some((&r.upper, &r.work)),
+        read_only: false,
     }
-    // Always with an upper dir: `--read-only` remounts the root read-only once the mount points exist.
-    set("upperdir", &r.upper)?;
-    set("workdir", &r.work)?;
-    step(
-        || "configure overlay userxattr".into(),
-        rustix::mount::fsconfig_set_flag(fs.as_fd(), "userxattr"),
-    )?;
-    step(
-        || "create the overlay mount (lower dirs must be on a file system that supports it)".into(),
-        rustix::mount::fsconfig_create(fs.as_fd()),
-    )?;
-    let attrs = MountAttrFlags::empty();
-    step(
-        || "fsmount overlay".into(),
-        rustix::mount::fsmount(fs.as_fd(), FsMountFlags::FSMOUNT_CLOEXEC, attrs),
-    )
+}
+
+/// The overlay of `r`, as a detached mount (its root dir serves as the scratch mount point older
+/// kernels need).
+pub(super) fn overlay_tree(r: &super::plan::Rootfs) -> StepResult<std::os::fd::OwnedFd> {
+    crate::sys::overlay::detached(&layers(r), &r.merged).map_err(|f| (f.what, f.error))
 }
 
 pub(super) fn mkdir_p(p: &Path) -> StepResult {

@@ -2,14 +2,12 @@
 //! root's overlay, /proc, /sys and /dev. Targets are resolved inside the new root so a symlink in the
 //! image cannot point a mount (or a copy-up) at the host.
 use std::io;
-use std::os::fd::AsFd;
 use std::os::unix::fs::{MetadataExt, PermissionsExt, symlink};
 use std::path::{Component, Path, PathBuf};
 
 use nix::mount::{MsFlags, mount};
 use nix::sys::stat::{UtimensatFlags, utimensat};
 use nix::sys::time::TimeSpec;
-use rustix::mount::{FsMountFlags, FsOpenFlags, MountAttrFlags, MoveMountFlags};
 
 use super::mounts::{StepResult, bind, mkdir_p, nix_io, step};
 use super::plan::{Mount, MountKind};
@@ -412,43 +410,13 @@ fn chown_tree(path: &Path, uid: u32, gid: u32) -> io::Result<()> {
 
 /// Mount an overlay of `lower` (read-only) with `upper`/`work` at `target`.
 fn overlay(lower: &Path, upper: &Path, work: &Path, target: &Path, read_only: bool) -> StepResult {
-    let fs = step(
-        || "open the overlay file system (fsopen)".into(),
-        rustix::mount::fsopen("overlay", FsOpenFlags::FSOPEN_CLOEXEC),
-    )?;
-    for (k, v) in [("lowerdir+", lower), ("upperdir", upper), ("workdir", work)] {
-        step(
-            || format!("configure overlay {k}=`{}`", v.display()),
-            rustix::mount::fsconfig_set_string(fs.as_fd(), k, v),
-        )?;
-    }
-    step(
-        || "configure overlay userxattr".into(),
-        rustix::mount::fsconfig_set_flag(fs.as_fd(), "userxattr"),
-    )?;
-    step(
-        || format!("create the overlay of `{}`", lower.display()),
-        rustix::mount::fsconfig_create(fs.as_fd()),
-    )?;
-    let attrs = if read_only {
-        MountAttrFlags::MOUNT_ATTR_RDONLY
-    } else {
-        MountAttrFlags::empty()
+    let lower = [lower.to_path_buf()];
+    let layers = crate::sys::overlay::Layers {
+        lower: &lower,
+        upper: Some((upper, work)),
+        read_only,
     };
-    let mnt = step(
-        || "fsmount overlay".into(),
-        rustix::mount::fsmount(fs.as_fd(), FsMountFlags::FSMOUNT_CLOEXEC, attrs),
-    )?;
-    step(
-        || format!("attach the overlay at `{}`", target.display()),
-        rustix::mount::move_mount(
-            mnt.as_fd(),
-            "",
-            rustix::fs::CWD,
-            target,
-            MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH,
-        ),
-    )
+    crate::sys::overlay::attach(&layers, target).map_err(|f| (f.what, f.error))
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ pub mod fs;
 pub mod journal;
 pub mod memory;
 pub mod mount;
+pub mod overlay;
 pub mod path;
 pub mod process;
 pub mod seccomp;

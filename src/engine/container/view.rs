@@ -5,15 +5,15 @@
 //! container gets a detached overlay mount (`fsmount` without `move_mount`): nothing appears in any mount
 //! table, and the mount goes away with the last fd. Read-only views stack the upper dir as the top lower
 //! dir, so the work dir is never touched.
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
 use rustix::fs::{Mode, OFlags};
-use rustix::mount::{FsMountFlags, FsOpenFlags, MountAttrFlags};
 
 use super::{Container, Status};
 use crate::engine::storage::{Driver, fuse, vfs};
 use crate::store::Store;
+use crate::sys::overlay;
 
 /// Errors of `cp`, `diff`, `export` and `commit`.
 #[derive(Debug, thiserror::Error)]
@@ -177,11 +177,24 @@ pub fn open_storage(store: &Store, c: &Container, access: Access) -> Result<Owne
     if c.spec.storage_driver == Driver::FuseOverlayfs {
         return fuse_view(store, &dir, &upper, &lowers, access).map_err(|e| err("mount", e));
     }
-    let mount = match access {
-        Access::Read => overlay(std::iter::once(&upper).chain(&lowers), None),
-        Access::Write => overlay(&lowers, Some((&upper, &dir.join("work")))),
+    let read_lowers: Vec<PathBuf> = std::iter::once(upper.clone())
+        .chain(lowers.iter().cloned())
+        .collect();
+    let work = dir.join("work");
+    let layers = match access {
+        Access::Read => overlay::Layers {
+            lower: &read_lowers,
+            upper: None,
+            read_only: true,
+        },
+        Access::Write => overlay::Layers {
+            lower: &lowers,
+            upper: Some((&upper, &work)),
+            read_only: false,
+        },
     };
-    mount.map_err(|e| err("mount", e))
+    // Older kernels mount on a path first: the container's own (empty, in this mount namespace) root.
+    overlay::detached(&layers, &dir.join("merged")).map_err(|e| err("mount", e.into()))
 }
 
 /// A fuse-overlayfs container's storage: mounted on its `merged` dir in this process's mount namespace,
@@ -222,33 +235,6 @@ fn open_dir(p: &Path) -> std::io::Result<OwnedFd> {
         p,
         OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
         Mode::empty(),
-    )?)
-}
-
-/// A detached overlay mount of `lowers` (top first), writable when given an upper and a work dir.
-fn overlay<'a>(
-    lowers: impl IntoIterator<Item = &'a PathBuf>,
-    upper: Option<(&Path, &Path)>,
-) -> std::io::Result<OwnedFd> {
-    let fs = rustix::mount::fsopen("overlay", FsOpenFlags::FSOPEN_CLOEXEC)?;
-    for l in lowers {
-        rustix::mount::fsconfig_set_string(fs.as_fd(), "lowerdir+", l.as_path())?;
-    }
-    if let Some((upper, work)) = upper {
-        rustix::mount::fsconfig_set_string(fs.as_fd(), "upperdir", upper)?;
-        rustix::mount::fsconfig_set_string(fs.as_fd(), "workdir", work)?;
-    }
-    rustix::mount::fsconfig_set_flag(fs.as_fd(), "userxattr")?;
-    rustix::mount::fsconfig_create(fs.as_fd())?;
-    let attrs = if upper.is_some() {
-        MountAttrFlags::empty()
-    } else {
-        MountAttrFlags::MOUNT_ATTR_RDONLY
-    };
-    Ok(rustix::mount::fsmount(
-        fs.as_fd(),
-        FsMountFlags::FSMOUNT_CLOEXEC,
-        attrs,
     )?)
 }
 

@@ -365,7 +365,8 @@ fn overlay(ctx: &Ctx) -> Check {
         Ok(()) => Check::ok(
             NAME,
             format!(
-                "kernel {release} mounts overlay inside a user namespace (lowerdir+, userxattr)"
+                "kernel {release} mounts overlay inside a user namespace (userxattr, {})",
+                crate::sys::overlay::Interface::of_running_kernel().describe()
             ),
         ),
         Err(why) => {
@@ -381,8 +382,9 @@ fn overlay(ctx: &Ctx) -> Check {
                 format!(
                     "kernel {release} cannot mount overlay in a user namespace as roost does ({why}); {fallback}"
                 ),
-                "roost mounts overlay with the new mount API (`lowerdir+`, Linux 6.8 or newer): on Debian 12, \
-                 install a newer kernel from bookworm-backports (`apt-get install -t bookworm-backports linux-image-amd64`)",
+                "overlay in a user namespace needs Linux 5.11 or newer and a store on a file system with user \
+                 extended attributes (ext4, xfs, btrfs; tmpfs only from Linux 6.6): move the store \
+                 (`graphroot` in ~/.config/containers/storage.conf) to such a file system, or upgrade the kernel",
             )
         }
     }

@@ -1,13 +1,11 @@
 //! The one-time probe: can this kernel mount overlay inside a user namespace the way the runtime does it
-//! (new mount API, `lowerdir+`, `userxattr`), on the store's file system? Else, can fuse-overlayfs run?
+//! (`userxattr`, with the interface `sys::overlay` picks for this kernel), on the store's file system? Else, can fuse-overlayfs run?
 use std::io::{Read, Write};
-use std::os::fd::AsFd;
 use std::path::Path;
-
-use rustix::mount::{FsMountFlags, FsOpenFlags, MountAttrFlags};
 
 use super::{Driver, Selected, fuse};
 use crate::sys::clone::{Cloned, clone_process, exit_now};
+use crate::sys::overlay;
 
 /// Pick the first driver that works here, with the reason.
 pub(super) fn probe(tmp: &Path) -> Selected {
@@ -21,7 +19,8 @@ pub(super) fn probe(tmp: &Path) -> Selected {
             return Selected {
                 driver: Driver::Overlay,
                 why: format!(
-                    "probed: kernel {release} mounts overlay inside a user namespace (userxattr, lowerdir+)"
+                    "probed: kernel {release} mounts overlay inside a user namespace (userxattr, {})",
+                    overlay::Interface::of_running_kernel().describe()
                 ),
             };
         }
@@ -59,7 +58,7 @@ pub(super) fn kernel_overlay(tmp: &Path) -> Result<(), String> {
                 .tempdir_in(tmp)
         })
         .map_err(|e| format!("create a probe directory in `{}`: {e}", tmp.display()))?;
-    for d in ["l1", "l2", "u", "w"] {
+    for d in ["l1", "l2", "u", "w", "m"] {
         std::fs::create_dir(dir.path().join(d)).map_err(|e| format!("create probe dir: {e}"))?;
     }
     let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
@@ -110,27 +109,13 @@ fn map_self(uid: u32, gid: u32) -> Result<(), String> {
 }
 
 fn mount(dir: &Path) -> Result<(), String> {
-    let err = |what: &str| {
-        let what = what.to_string();
-        move |e: rustix::io::Errno| format!("{what}: {e}")
+    let lower = [dir.join("l1"), dir.join("l2")];
+    let layers = overlay::Layers {
+        lower: &lower,
+        upper: Some((&dir.join("u"), &dir.join("w"))),
+        read_only: false,
     };
-    let fs = rustix::mount::fsopen("overlay", FsOpenFlags::FSOPEN_CLOEXEC)
-        .map_err(err("fsopen overlay"))?;
-    for l in ["l1", "l2"] {
-        rustix::mount::fsconfig_set_string(fs.as_fd(), "lowerdir+", dir.join(l))
-            .map_err(err("lowerdir+"))?;
-    }
-    rustix::mount::fsconfig_set_string(fs.as_fd(), "upperdir", dir.join("u"))
-        .map_err(err("upperdir"))?;
-    rustix::mount::fsconfig_set_string(fs.as_fd(), "workdir", dir.join("w"))
-        .map_err(err("workdir"))?;
-    rustix::mount::fsconfig_set_flag(fs.as_fd(), "userxattr").map_err(err("userxattr"))?;
-    rustix::mount::fsconfig_create(fs.as_fd()).map_err(err("create the mount"))?;
-    rustix::mount::fsmount(
-        fs.as_fd(),
-        FsMountFlags::FSMOUNT_CLOEXEC,
-        MountAttrFlags::empty(),
-    )
-    .map_err(err("fsmount"))?;
-    Ok(())
+    overlay::detached(&layers, &dir.join("m"))
+        .map(drop)
+        .map_err(|f| f.to_string())
 }

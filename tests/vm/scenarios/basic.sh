@@ -6,6 +6,7 @@ set -euo pipefail
 name=basic-$$
 trap 'roost rm -f "$name" >/dev/null 2>&1 || true' EXIT
 
+say "storage driver: $(roost info --format '{{.Store.GraphDriverName}} ({{.Store.GraphDriverNote}})')"
 say "run --rm"
 expect_eq "hello from the vm" "$(roost run --rm "$BUSYBOX" echo hello from the vm)" "run --rm output"
 say "this job's cgroup: $(cat /proc/self/cgroup)"
@@ -16,6 +17,9 @@ roost run -d --name "$name" "$BUSYBOX" \
   sh -c 'echo started; trap "echo got TERM; exit 0" TERM; while :; do sleep 0.1; done' >/dev/null
 wait_for 60 sh -c "roost logs $name | grep -q started"
 expect_eq "running" "$(roost inspect --format '{{.State.Status}}' "$name")" "state after run -d"
+# The guest's kernel (Debian 12's 6.1) has no `lowerdir+`: the kernel overlay through mount(2)'s option
+# string, not fuse-overlayfs.
+expect_eq "overlay" "$(roost inspect --format '{{.GraphDriver.Name}}' "$name")" "the container's storage driver"
 pid=$(roost inspect --format '{{.State.Pid}}' "$name")
 [ "$pid" -gt 0 ] || fail "a running container with pid $pid"
 cg=$(cat "/proc/$pid/cgroup")

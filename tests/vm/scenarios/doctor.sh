@@ -8,6 +8,6 @@ json=$(roost doctor --format json)
 statuses=$(echo "$json" | grep -o '"status": *"[a-z]*"' | sed 's/.*"\([a-z]*\)"$/\1/' | sort | uniq -c)
 echo "statuses: $statuses"
 if echo "$json" | grep -q '"status": *"fail"'; then fail "a check failed: $json"; fi
-for check in subuid subgid newuidmap newgidmap cgroup-v2 cgroup-delegation linger xdg-runtime-dir libslirp pasta; do
+for check in subuid subgid newuidmap newgidmap overlay cgroup-v2 cgroup-delegation linger xdg-runtime-dir libslirp pasta; do
   echo "$json" | tr -d '\n' | grep -q "\"name\": *\"$check\", *\"status\": *\"ok\"" || fail "check $check is not ok: $json"
 done
