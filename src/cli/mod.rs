@@ -379,12 +379,12 @@ pub fn run() -> Result<i32, Error> {
     };
     cli.global.check()?;
     let level = log_level(&cli.global, &matches)?;
+    let path = matched_path(&args, &matches);
     // The command tree and its matches are megabytes: a monitor that waits for months on its
     // container must not keep them.
     drop(matches);
     drop(cli_cmd);
     crate::logging::init(level);
-    let path = command_path(&args);
     tracing::info!(
         "{} filtering at log level {}",
         persona(&args),
@@ -507,6 +507,18 @@ fn redirect_output(global: &GlobalArgs) -> Result<(), Error> {
         .map_err(|e| Error::io(format!("open --out file `{}`", path.display()), e))?;
     let _ = OUTPUT.set(file);
     Ok(())
+}
+
+/// The (sub)commands clap matched, from the root (`roost --root x image ls` → `roost image ls`),
+/// without building the command tree again as [`command_path`] does.
+fn matched_path(args: &[OsString], matches: &clap::ArgMatches) -> String {
+    let mut path = vec![bin_name(args)];
+    let mut m = matches;
+    while let Some((name, sub)) = m.subcommand() {
+        path.push(name.to_string());
+        m = sub;
+    }
+    path.join(" ")
 }
 
 /// The words of `args` that name (sub)commands, from the root: `roost --root x image ls` → `roost image ls`.
