@@ -28,13 +28,13 @@ pub fn image_index(args: &[String]) -> Option<usize> {
 }
 
 /// The index in `args` of the first positional argument of `run`/`create`/`exec`, if that is the
-/// verb.
+/// verb. The commands on the way are read with their deferred arguments ([`super::lazy::built`]).
 fn first_positional_of_verb(root: &Command, args: &[OsString]) -> Option<usize> {
-    let mut cmd = root;
+    let mut sub: Option<Command> = None;
     let mut verbatim = false;
-    let takes_value = |cmd: &Command, is: &dyn Fn(&clap::Arg) -> bool| {
-        takes_value(cmd, is)
-            || (!std::ptr::eq(cmd, root) && takes_value(root, &|a| a.is_global_set() && is(a)))
+    let takes_value = |cmd: &Option<Command>, is: &dyn Fn(&clap::Arg) -> bool| match cmd {
+        None => takes_value(root, is),
+        Some(c) => takes_value(c, is) || takes_value(root, &|a| a.is_global_set() && is(a)),
     };
     let mut i = 1;
     while i < args.len() {
@@ -43,12 +43,12 @@ fn first_positional_of_verb(root: &Command, args: &[OsString]) -> Option<usize> 
             return None;
         }
         if let Some(long) = arg.strip_prefix("--") {
-            if !long.contains('=') && takes_value(cmd, &|a| is_long(a, long)) {
+            if !long.contains('=') && takes_value(&sub, &|a| is_long(a, long)) {
                 i += 1;
             }
         } else if let Some(shorts) = arg.strip_prefix('-').filter(|s| !s.is_empty()) {
             for (n, c) in shorts.char_indices() {
-                if takes_value(cmd, &|a| a.get_short() == Some(c)) {
+                if takes_value(&sub, &|a| a.get_short() == Some(c)) {
                     // `-p8080:80` carries its value; `-p 8080:80` takes the next argument.
                     if n + c.len_utf8() == shorts.len() {
                         i += 1;
@@ -60,9 +60,11 @@ fn first_positional_of_verb(root: &Command, args: &[OsString]) -> Option<usize> 
             return Some(i);
         } else {
             // Only the container verbs (`volume create`, `network create` … are not).
-            let parent_ok = std::ptr::eq(cmd, root) || cmd.get_name() == "container";
-            cmd = cmd.find_subcommand(OsStr::new(arg))?;
-            verbatim = parent_ok && VERBATIM_AFTER_FIRST.contains(&cmd.get_name());
+            let parent = sub.as_ref().unwrap_or(root);
+            let parent_ok = sub.is_none() || parent.get_name() == "container";
+            let next = super::lazy::built(parent.find_subcommand(OsStr::new(arg))?);
+            verbatim = parent_ok && VERBATIM_AFTER_FIRST.contains(&next.get_name());
+            sub = Some(next);
         }
         i += 1;
     }

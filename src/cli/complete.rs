@@ -658,7 +658,7 @@ pub fn cobra(_program: OsString, args: &[OsString]) -> Result<i32, Error> {
         .iter()
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
-    let mut root = Cli::command();
+    let mut root = super::full_command();
     root.build();
     let a = answer(&root, &words);
     let mut text = String::new();

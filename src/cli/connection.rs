@@ -12,7 +12,7 @@ use crate::error::Error;
 pub enum ConnectionCommand {
     /// List the recorded connections to podman services (roost uses none: it runs locally)
     #[command(visible_alias = "list")]
-    Ls(LsArgs),
+    Ls(crate::cli::lazy::Lazy<LsArgs>),
 }
 
 #[derive(Debug, Args)]

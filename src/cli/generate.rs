@@ -2,10 +2,10 @@
 //! the single source of truth; the committed copies under `completions/` and `man/` are checked by a test.
 use std::path::{Path, PathBuf};
 
-use clap::{Args, CommandFactory, Subcommand};
+use clap::{Args, Subcommand};
 use clap_complete::env::EnvCompleter;
 
-use super::{Cli, out};
+use super::out;
 use crate::error::Error;
 
 #[derive(Debug, Args)]
@@ -21,13 +21,13 @@ pub struct CompletionArgs {
 #[derive(Debug, Subcommand)]
 pub enum GenerateCommand {
     /// Write man pages for roost and every subcommand
-    Man(ManArgs),
+    Man(crate::cli::lazy::Lazy<ManArgs>),
     /// Write the bash, zsh and fish completion scripts (bash/roost, zsh/_roost, fish/roost.fish)
-    Completions(CompletionsArgs),
+    Completions(crate::cli::lazy::Lazy<CompletionsArgs>),
     /// [DEPRECATED] Generate systemd units for a container or pod (prefer Quadlet)
     Systemd(Box<super::generate_systemd::SystemdArgs>),
     /// Write Kubernetes YAML for pods or containers (as `kube generate`)
-    Kube(super::kube::GenerateArgs),
+    Kube(crate::cli::lazy::Lazy<super::kube::GenerateArgs>),
 }
 
 #[derive(Debug, Args)]
@@ -132,7 +132,7 @@ pub fn completion(args: &CompletionArgs) -> Result<i32, Error> {
 /// Render every man page: `(file name, content)`, `roost.1` then `roost-VERB.1`, `roost-image-VERB.1`, ...
 pub fn man_pages() -> Vec<(String, Vec<u8>)> {
     let mut pages = Vec::new();
-    let root = Cli::command();
+    let root = super::full_command();
     fn walk(cmd: &clap::Command, prefix: &str, pages: &mut Vec<(String, Vec<u8>)>) {
         let name = if prefix.is_empty() {
             cmd.get_name().to_string()

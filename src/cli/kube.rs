@@ -17,11 +17,11 @@ use crate::error::Error;
 pub enum KubeCommand {
     /// Create pods, containers, volumes and secrets from Kubernetes YAML (Pod, Deployment,
     /// PersistentVolumeClaim, ConfigMap, Secret)
-    Play(PlayArgs),
+    Play(crate::cli::lazy::Lazy<PlayArgs>),
     /// Remove the pods (and secrets; with --force volumes) that `kube play` made from a YAML file
-    Down(DownArgs),
+    Down(crate::cli::lazy::Lazy<DownArgs>),
     /// Write Kubernetes YAML for pods or containers (`kube play` accepts it back)
-    Generate(GenerateArgs),
+    Generate(crate::cli::lazy::Lazy<GenerateArgs>),
 }
 
 impl KubeCommand {

@@ -17,6 +17,7 @@ mod generate;
 mod generate_systemd;
 pub(crate) mod image;
 pub(crate) mod kube;
+mod lazy;
 pub(crate) mod network;
 pub(crate) mod pod;
 mod progress;
@@ -155,113 +156,113 @@ impl GlobalArgs {
 pub enum Command {
     /// Run a command in a new container
     #[command(disable_help_flag = true)]
-    Run(container::RunArgs),
+    Run(crate::cli::lazy::Lazy<container::RunArgs>),
     /// Create a container without starting it
     #[command(disable_help_flag = true)]
-    Create(container::CreateArgs),
+    Create(crate::cli::lazy::Lazy<container::CreateArgs>),
     /// Start containers
-    Start(container::StartArgs),
+    Start(crate::cli::lazy::Lazy<container::StartArgs>),
     /// List containers
     #[command(visible_alias = "list", visible_alias = "ls")]
-    Ps(container::PsArgs),
+    Ps(crate::cli::lazy::Lazy<container::PsArgs>),
     /// Remove containers
-    Rm(container::RmArgs),
+    Rm(crate::cli::lazy::Lazy<container::RmArgs>),
     /// Stop running containers (the stop signal, then SIGKILL after a timeout)
-    Stop(container::StopArgs),
+    Stop(crate::cli::lazy::Lazy<container::StopArgs>),
     /// Send a signal to running containers
-    Kill(container::KillArgs),
+    Kill(crate::cli::lazy::Lazy<container::KillArgs>),
     /// Wait for containers to stop and print their exit codes
-    Wait(container::WaitArgs),
+    Wait(crate::cli::lazy::Lazy<container::WaitArgs>),
     /// Restart containers
-    Restart(container::StopArgs),
+    Restart(crate::cli::lazy::Lazy<container::StopArgs>),
     /// Show a container's output
-    Logs(container::LogsArgs),
+    Logs(crate::cli::lazy::Lazy<container::LogsArgs>),
     /// Attach to a running container's output (and its stdin, if it was created with -i)
-    Attach(container::AttachArgs),
+    Attach(crate::cli::lazy::Lazy<container::AttachArgs>),
     /// Pause containers (the cgroup v2 freezer of their own cgroup)
-    Pause(container::PauseArgs),
+    Pause(crate::cli::lazy::Lazy<container::PauseArgs>),
     /// Change the resource limits of a container
-    Update(container::UpdateArgs),
+    Update(crate::cli::lazy::Lazy<container::UpdateArgs>),
     /// Show resource usage of containers (CPU, memory, network and block I/O, PIDs)
-    Stats(container::StatsArgs),
+    Stats(crate::cli::lazy::Lazy<container::StatsArgs>),
     /// Unpause containers
-    Unpause(container::PauseArgs),
+    Unpause(crate::cli::lazy::Lazy<container::PauseArgs>),
     /// Runs a detached container (internal)
     #[command(name = "__monitor", hide = true)]
-    Monitor(container::MonitorArgs),
+    Monitor(crate::cli::lazy::Lazy<container::MonitorArgs>),
     /// Create a new image from a container's changes
-    Commit(container::CommitArgs),
+    Commit(crate::cli::lazy::Lazy<container::CommitArgs>),
     /// Copy files between a container and the host
-    Cp(container::CpArgs),
+    Cp(crate::cli::lazy::Lazy<container::CpArgs>),
     /// Show the changes to a container's file system
-    Diff(container::DiffArgs),
+    Diff(crate::cli::lazy::Lazy<container::DiffArgs>),
     /// Export a container's file system as a tar archive
-    Export(container::ExportArgs),
+    Export(crate::cli::lazy::Lazy<container::ExportArgs>),
     /// Mount a container's root file system (inside `roost unshare`)
-    Mount(container::MountArgs),
+    Mount(crate::cli::lazy::Lazy<container::MountArgs>),
     /// Unmount a container's root file system
     #[command(name = "unmount", visible_alias = "umount")]
-    Unmount(container::UnmountArgs),
+    Unmount(crate::cli::lazy::Lazy<container::UnmountArgs>),
     /// Manage containers
     #[command(subcommand)]
     Container(container::ContainerCommand),
     /// Run a process in a running container
-    Exec(container::ExecArgs),
+    Exec(crate::cli::lazy::Lazy<container::ExecArgs>),
     /// Manage healthchecks of containers
     #[command(subcommand)]
     Healthcheck(container::health::HealthcheckCommand),
     /// Display the running processes of a container
-    Top(container::TopArgs),
+    Top(crate::cli::lazy::Lazy<container::TopArgs>),
     /// List the published ports of a container
-    Port(container::PortArgs),
+    Port(crate::cli::lazy::Lazy<container::PortArgs>),
     /// Build an image from a Containerfile
-    Build(image::BuildArgs),
+    Build(crate::cli::lazy::Lazy<image::BuildArgs>),
     /// Build images (docker buildx compatibility: `buildx build` is `build`)
     #[command(subcommand)]
     Buildx(image::BuildxCommand),
     /// Pull an image from a registry
-    Pull(image::PullArgs),
+    Pull(crate::cli::lazy::Lazy<image::PullArgs>),
     /// Push an image to a registry
-    Push(image::PushArgs),
+    Push(crate::cli::lazy::Lazy<image::PushArgs>),
     /// List images in local storage
-    Images(image::ImagesArgs),
+    Images(crate::cli::lazy::Lazy<image::ImagesArgs>),
     /// Remove one or more images from local storage
-    Rmi(image::RmiArgs),
+    Rmi(crate::cli::lazy::Lazy<image::RmiArgs>),
     /// Add names to a local image
-    Tag(image::TagArgs),
+    Tag(crate::cli::lazy::Lazy<image::TagArgs>),
     /// Remove names from a local image
-    Untag(image::UntagArgs),
+    Untag(crate::cli::lazy::Lazy<image::UntagArgs>),
     /// Show details of images
-    Inspect(image::InspectArgs),
+    Inspect(crate::cli::lazy::Lazy<image::InspectArgs>),
     /// Show the history of an image
-    History(image::HistoryArgs),
+    History(crate::cli::lazy::Lazy<image::HistoryArgs>),
     /// Save images to an archive
-    Save(image::SaveArgs),
+    Save(crate::cli::lazy::Lazy<image::SaveArgs>),
     /// Load images from an archive
-    Load(image::LoadArgs),
+    Load(crate::cli::lazy::Lazy<image::LoadArgs>),
     /// Import a tarball to create a file system image
-    Import(image::ImportArgs),
+    Import(crate::cli::lazy::Lazy<image::ImportArgs>),
     /// Update containers that run from systemd units to their image's newest version
-    AutoUpdate(auto_update::AutoUpdateArgs),
+    AutoUpdate(crate::cli::lazy::Lazy<auto_update::AutoUpdateArgs>),
     /// Log in to a container registry
-    Login(image::LoginArgs),
+    Login(crate::cli::lazy::Lazy<image::LoginArgs>),
     /// Log out of a container registry
-    Logout(image::LogoutArgs),
+    Logout(crate::cli::lazy::Lazy<image::LogoutArgs>),
     /// Run a command in a modified user namespace
-    Unshare(system::UnshareArgs),
+    Unshare(crate::cli::lazy::Lazy<system::UnshareArgs>),
     /// Display system information
-    Info(system::InfoArgs),
+    Info(crate::cli::lazy::Lazy<system::InfoArgs>),
     /// Show events (what happened to containers, images, volumes, networks and pods)
-    Events(events::EventsArgs),
+    Events(crate::cli::lazy::Lazy<events::EventsArgs>),
     /// Display the roost version
-    Version(system::VersionArgs),
+    Version(crate::cli::lazy::Lazy<system::VersionArgs>),
     /// Check every rootless prerequisite and print the fix for each one that fails
-    Doctor(doctor::DoctorArgs),
+    Doctor(crate::cli::lazy::Lazy<doctor::DoctorArgs>),
     /// Manage images
     #[command(subcommand)]
     Image(image::ImageCommand),
     /// Rename a container
-    Rename(container::RenameArgs),
+    Rename(crate::cli::lazy::Lazy<container::RenameArgs>),
     /// Manage roost
     #[command(subcommand)]
     System(system::SystemCommand),
@@ -284,12 +285,12 @@ pub enum Command {
     #[command(subcommand)]
     Kube(kube::KubeCommand),
     /// Run compose workloads with an installed compose provider (podman-compose)
-    Compose(compose::ComposeArgs),
+    Compose(crate::cli::lazy::Lazy<compose::ComposeArgs>),
     /// Holds the rootless network namespace (internal)
     #[command(name = "__netns", hide = true)]
-    Netns(network::NetnsArgs),
+    Netns(crate::cli::lazy::Lazy<network::NetnsArgs>),
     /// Print a shell completion script (bash, zsh or fish)
-    Completion(generate::CompletionArgs),
+    Completion(crate::cli::lazy::Lazy<generate::CompletionArgs>),
     /// Generate documentation
     #[command(subcommand)]
     Generate(generate::GenerateCommand),
@@ -339,6 +340,12 @@ impl Command {
             _ => false,
         }
     }
+}
+
+/// The whole command tree with every command's arguments (their [`lazy::Lazy`] parts added): for
+/// help, errors, completion and the generated files, which walk more than the command being run.
+pub(crate) fn full_command() -> clap::Command {
+    lazy::eager(Cli::command)
 }
 
 /// Parse the command line and run it; returns the exit status.
@@ -523,7 +530,7 @@ fn matched_path(args: &[OsString], matches: &clap::ArgMatches) -> String {
 
 /// The words of `args` that name (sub)commands, from the root: `roost --root x image ls` → `roost image ls`.
 fn command_path(args: &[OsString]) -> String {
-    let mut cmd = Cli::command();
+    let mut cmd = full_command();
     let mut path = vec![bin_name(args)];
     let mut words = args.iter().skip(1).filter_map(|a| a.to_str());
     while let Some(a) = words.next() {
@@ -586,7 +593,7 @@ fn help_text(args: &[OsString], path: &str) -> String {
                 .any(|f| a == *f || a.starts_with(&format!("{f}=")))
         });
     let hide: &[&str] = if chosen { &["remote"] } else { &[] };
-    cobra::help(&Cli::command(), path, hide)
+    cobra::help(&full_command(), path, hide)
 }
 
 /// The command whose help `args` ask for: the command path, or after `help` the words that follow
@@ -647,7 +654,7 @@ fn clap_exit(e: clap::Error, args: &[OsString]) -> Result<i32, Error> {
         }
         ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => missing_command(args),
         ErrorKind::InvalidSubcommand => {
-            if let Some(message) = cobra::unknown_root_flag(&Cli::command(), args) {
+            if let Some(message) = cobra::unknown_root_flag(&full_command(), args) {
                 return Err(Error::Flags {
                     message,
                     command: bin_name(args),
@@ -670,7 +677,7 @@ fn clap_exit(e: clap::Error, args: &[OsString]) -> Result<i32, Error> {
         }
         _ => {
             let path = command_path(args);
-            if let Some(err) = cobra::flag_error(&e, &Cli::command(), &path, args) {
+            if let Some(err) = cobra::flag_error(&e, &full_command(), &path, args) {
                 return Err(err);
             }
             // clap's message up to its usage section, on one line: what was wrong and what was missing.

@@ -16,25 +16,25 @@ use crate::network::netavark::PerNetwork;
 #[derive(Debug, clap::Subcommand)]
 pub enum NetworkCommand {
     /// Create a bridge network
-    Create(CreateArgs),
+    Create(crate::cli::lazy::Lazy<CreateArgs>),
     /// List networks
     #[command(visible_alias = "list")]
-    Ls(LsArgs),
+    Ls(crate::cli::lazy::Lazy<LsArgs>),
     /// Show details of networks
-    Inspect(InspectArgs),
+    Inspect(crate::cli::lazy::Lazy<InspectArgs>),
     /// Remove networks
     #[command(visible_alias = "remove")]
-    Rm(RmArgs),
+    Rm(crate::cli::lazy::Lazy<RmArgs>),
     /// Remove all networks no container uses
-    Prune(PruneArgs),
+    Prune(crate::cli::lazy::Lazy<PruneArgs>),
     /// Check whether a network exists (exit 0 if it does, 1 if not)
-    Exists(ExistsArgs),
+    Exists(crate::cli::lazy::Lazy<ExistsArgs>),
     /// Connect a container to a network
-    Connect(ConnectArgs),
+    Connect(crate::cli::lazy::Lazy<ConnectArgs>),
     /// Disconnect a container from a network
-    Disconnect(DisconnectArgs),
+    Disconnect(crate::cli::lazy::Lazy<DisconnectArgs>),
     /// Set the networks of running containers up again (firewall rules and DNS records)
-    Reload(ReloadArgs),
+    Reload(crate::cli::lazy::Lazy<ReloadArgs>),
 }
 
 impl NetworkCommand {

@@ -22,35 +22,35 @@ pub enum PodCommand {
     /// Create a copy of a pod and its containers
     Clone(Box<CloneArgs>),
     /// Start pods (the infra container first)
-    Start(TargetArgs),
+    Start(crate::cli::lazy::Lazy<TargetArgs>),
     /// Stop pods (their containers, then the infra container)
-    Stop(StopArgs),
+    Stop(crate::cli::lazy::Lazy<StopArgs>),
     /// Restart pods
-    Restart(TargetArgs),
+    Restart(crate::cli::lazy::Lazy<TargetArgs>),
     /// Send a signal to the containers of pods
-    Kill(KillArgs),
+    Kill(crate::cli::lazy::Lazy<KillArgs>),
     /// Pause pods (the cgroup v2 freezer of each container)
-    Pause(TargetArgs),
+    Pause(crate::cli::lazy::Lazy<TargetArgs>),
     /// Unpause pods
-    Unpause(TargetArgs),
+    Unpause(crate::cli::lazy::Lazy<TargetArgs>),
     /// Remove pods and their containers
     #[command(visible_alias = "remove")]
-    Rm(RmArgs),
+    Rm(crate::cli::lazy::Lazy<RmArgs>),
     /// Remove every pod none of whose containers runs
-    Prune(PruneArgs),
+    Prune(crate::cli::lazy::Lazy<PruneArgs>),
     /// List pods
     #[command(visible_alias = "ls", visible_alias = "list")]
-    Ps(PsArgs),
+    Ps(crate::cli::lazy::Lazy<PsArgs>),
     /// Show details of pods
-    Inspect(InspectArgs),
+    Inspect(crate::cli::lazy::Lazy<InspectArgs>),
     /// Check whether a pod exists (exit 0 if it does, 1 if not)
-    Exists(ExistsArgs),
+    Exists(crate::cli::lazy::Lazy<ExistsArgs>),
     /// Display the running processes of the containers of a pod
-    Top(TopArgs),
+    Top(crate::cli::lazy::Lazy<TopArgs>),
     /// Show resource use of the containers of pods (from their cgroups)
-    Stats(StatsArgs),
+    Stats(crate::cli::lazy::Lazy<StatsArgs>),
     /// Show the logs of the containers of a pod
-    Logs(LogsArgs),
+    Logs(crate::cli::lazy::Lazy<LogsArgs>),
 }
 
 impl PodCommand {

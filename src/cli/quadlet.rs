@@ -12,17 +12,17 @@ use crate::error::Error;
 #[derive(Debug, Subcommand)]
 pub enum QuadletCommand {
     /// Install Quadlet files (files, or directories of them) and write their systemd user units
-    Install(InstallArgs),
+    Install(crate::cli::lazy::Lazy<InstallArgs>),
     /// List the Quadlet files of the current user
     #[command(visible_alias = "ls")]
-    List(ListArgs),
+    List(crate::cli::lazy::Lazy<ListArgs>),
     /// Print a Quadlet file (or with --unit, the systemd unit made from it)
-    Print(PrintArgs),
+    Print(crate::cli::lazy::Lazy<PrintArgs>),
     /// Remove installed Quadlet files and their units
-    Rm(RmArgs),
+    Rm(crate::cli::lazy::Lazy<RmArgs>),
     /// Run the systemd generator: write the units of every Quadlet file into NORMAL_DIR
     #[command(hide = true)]
-    Generate(GeneratorArgs),
+    Generate(crate::cli::lazy::Lazy<GeneratorArgs>),
 }
 
 #[derive(Debug, Args)]

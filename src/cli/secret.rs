@@ -16,17 +16,17 @@ use crate::error::Error;
 #[derive(Debug, clap::Subcommand)]
 pub enum SecretCommand {
     /// Create a secret from a file, stdin (`-`) or an environment variable (`--env`)
-    Create(CreateArgs),
+    Create(crate::cli::lazy::Lazy<CreateArgs>),
     /// List secrets
     #[command(visible_alias = "list")]
-    Ls(LsArgs),
+    Ls(crate::cli::lazy::Lazy<LsArgs>),
     /// Show details of secrets (the data only with --showsecret)
-    Inspect(InspectArgs),
+    Inspect(crate::cli::lazy::Lazy<InspectArgs>),
     /// Remove secrets (containers keep the copies they were given)
     #[command(visible_alias = "remove")]
-    Rm(RmArgs),
+    Rm(crate::cli::lazy::Lazy<RmArgs>),
     /// Check whether a secret exists (exit 0 if it does, 1 if not)
-    Exists(ExistsArgs),
+    Exists(crate::cli::lazy::Lazy<ExistsArgs>),
 }
 
 #[derive(Debug, Args)]

@@ -15,22 +15,22 @@ use crate::error::Error;
 pub enum SystemCommand {
     /// Check the store for consistency (and repair it)
     #[command(after_long_help = CHECK_EXAMPLES)]
-    Check(CheckArgs),
+    Check(crate::cli::lazy::Lazy<CheckArgs>),
     /// Show disk usage of images
-    Df(DfArgs),
+    Df(crate::cli::lazy::Lazy<DfArgs>),
     /// Display system information
-    Info(InfoArgs),
+    Info(crate::cli::lazy::Lazy<InfoArgs>),
     /// Show events (as `roost events`)
-    Events(super::events::EventsArgs),
+    Events(crate::cli::lazy::Lazy<super::events::EventsArgs>),
     /// Remove unused images and leftovers
-    Prune(SystemPruneArgs),
+    Prune(crate::cli::lazy::Lazy<SystemPruneArgs>),
     /// Migrate containers to a new podman version (nothing to do: roost has no pause process and
     /// reads older records as they are)
-    Migrate(MigrateArgs),
+    Migrate(crate::cli::lazy::Lazy<MigrateArgs>),
     /// Install roost-restart.service for your systemd user manager: containers with
     /// --restart=always or unless-stopped start again when it starts (at boot, with lingering)
     #[command(after_long_help = RESTART_UNIT_EXAMPLES)]
-    RestartUnit(RestartUnitArgs),
+    RestartUnit(crate::cli::lazy::Lazy<RestartUnitArgs>),
     /// Manage connections to podman services (roost runs locally and uses none)
     #[command(subcommand)]
     Connection(super::connection::ConnectionCommand),
@@ -148,10 +148,10 @@ pub fn dispatch(ctx: &Ctx, cmd: SystemCommand) -> Result<i32, Error> {
         SystemCommand::Connection(c) => super::connection::dispatch(&c),
         SystemCommand::Prune(a) => super::image::dispatch(
             ctx,
-            super::image::ImageCommand::Prune(super::image::PruneArgs {
+            super::image::ImageCommand::Prune(crate::cli::lazy::Lazy(super::image::PruneArgs {
                 all: a.all,
                 force: a.force,
-            }),
+            })),
         ),
     }
 }

@@ -16,23 +16,23 @@ use crate::error::Error;
 #[derive(Debug, clap::Subcommand)]
 pub enum VolumeCommand {
     /// Create a new volume
-    Create(CreateArgs),
+    Create(crate::cli::lazy::Lazy<CreateArgs>),
     /// List volumes
     #[command(visible_alias = "list")]
-    Ls(LsArgs),
+    Ls(crate::cli::lazy::Lazy<LsArgs>),
     /// Show details of volumes
-    Inspect(InspectArgs),
+    Inspect(crate::cli::lazy::Lazy<InspectArgs>),
     /// Remove volumes
     #[command(visible_alias = "remove")]
-    Rm(RmArgs),
+    Rm(crate::cli::lazy::Lazy<RmArgs>),
     /// Remove all volumes no container uses
-    Prune(PruneArgs),
+    Prune(crate::cli::lazy::Lazy<PruneArgs>),
     /// Check whether a volume exists (exit 0 if it does, 1 if not)
-    Exists(ExistsArgs),
+    Exists(crate::cli::lazy::Lazy<ExistsArgs>),
     /// Export the content of a volume as a tar
-    Export(ExportArgs),
+    Export(crate::cli::lazy::Lazy<ExportArgs>),
     /// Import a tarball into a volume
-    Import(ImportArgs),
+    Import(crate::cli::lazy::Lazy<ImportArgs>),
 }
 
 impl VolumeCommand {

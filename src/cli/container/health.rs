@@ -84,7 +84,7 @@ impl HealthArgs {
 pub enum HealthcheckCommand {
     /// Run a container's healthcheck once: exit 0 when it passes, 1 when it fails
     #[command(after_long_help = "Examples:\n  roost healthcheck run web")]
-    Run(HealthcheckRunArgs),
+    Run(crate::cli::lazy::Lazy<HealthcheckRunArgs>),
 }
 
 #[derive(Debug, Args)]

@@ -86,55 +86,55 @@ use super::complete::{
 pub enum ContainerCommand {
     /// Run a command in a new container
     #[command(disable_help_flag = true)]
-    Run(RunArgs),
+    Run(crate::cli::lazy::Lazy<RunArgs>),
     /// Create a container without starting it
     #[command(disable_help_flag = true)]
-    Create(CreateArgs),
+    Create(crate::cli::lazy::Lazy<CreateArgs>),
     /// Start containers
-    Start(StartArgs),
+    Start(crate::cli::lazy::Lazy<StartArgs>),
     /// List containers
     #[command(visible_alias = "ls", visible_alias = "list")]
-    Ps(PsArgs),
+    Ps(crate::cli::lazy::Lazy<PsArgs>),
     /// Remove containers
-    Rm(RmArgs),
+    Rm(crate::cli::lazy::Lazy<RmArgs>),
     /// Stop running containers
-    Stop(StopArgs),
+    Stop(crate::cli::lazy::Lazy<StopArgs>),
     /// Send a signal to running containers
-    Kill(KillArgs),
+    Kill(crate::cli::lazy::Lazy<KillArgs>),
     /// Wait for containers to stop
-    Wait(WaitArgs),
+    Wait(crate::cli::lazy::Lazy<WaitArgs>),
     /// Restart containers
-    Restart(StopArgs),
+    Restart(crate::cli::lazy::Lazy<StopArgs>),
     /// Mount a container's root file system (inside `roost unshare`)
-    Mount(MountArgs),
+    Mount(crate::cli::lazy::Lazy<MountArgs>),
     /// Unmount a container's root file system
     #[command(name = "unmount", visible_alias = "umount")]
-    Unmount(UnmountArgs),
+    Unmount(crate::cli::lazy::Lazy<UnmountArgs>),
     /// Show a container's output
-    Logs(LogsArgs),
+    Logs(crate::cli::lazy::Lazy<LogsArgs>),
     /// Attach to a running container's output (and its stdin, if it was created with -i)
-    Attach(AttachArgs),
+    Attach(crate::cli::lazy::Lazy<AttachArgs>),
     /// Show details of containers
-    Inspect(ContainerInspectArgs),
+    Inspect(crate::cli::lazy::Lazy<ContainerInspectArgs>),
     /// Check whether a container exists (exit 0 if it does, 1 if not)
-    Exists(ExistsArgs),
+    Exists(crate::cli::lazy::Lazy<ExistsArgs>),
     /// Remove all stopped containers
-    Prune(PruneArgs),
+    Prune(crate::cli::lazy::Lazy<PruneArgs>),
     /// Rename a container
-    Rename(RenameArgs),
+    Rename(crate::cli::lazy::Lazy<RenameArgs>),
     /// List the published ports of a container
-    Port(PortArgs),
+    Port(crate::cli::lazy::Lazy<PortArgs>),
     /// Create a new image from a container's changes
-    Commit(CommitArgs),
+    Commit(crate::cli::lazy::Lazy<CommitArgs>),
     /// Copy files between a container and the host
-    Cp(CpArgs),
+    Cp(crate::cli::lazy::Lazy<CpArgs>),
     /// Show the changes to a container's file system
-    Diff(DiffArgs),
+    Diff(crate::cli::lazy::Lazy<DiffArgs>),
     /// Export a container's file system as a tar archive
-    Export(ExportArgs),
+    Export(crate::cli::lazy::Lazy<ExportArgs>),
     /// Clean up what containers that are not running left behind (podman runs it when a container
     /// exits; roost's monitor does that work itself)
-    Cleanup(lifecycle::CleanupArgs),
+    Cleanup(crate::cli::lazy::Lazy<lifecycle::CleanupArgs>),
 }
 
 #[derive(Debug, Args)]
@@ -187,9 +187,9 @@ pub fn dispatch(
         ContainerCommand::Inspect(a) => super::image::inspect(
             ctx,
             &super::image::InspectArgs {
-                format: a.format,
+                format: a.0.format,
                 kind: Some("container".into()),
-                names: a.containers,
+                names: a.0.containers,
             },
         ),
         ContainerCommand::Exists(a) => {

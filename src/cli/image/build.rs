@@ -143,7 +143,7 @@ pub struct BuildArgs {
 #[derive(Debug, clap::Subcommand)]
 pub enum BuildxCommand {
     /// Build an image from a Containerfile (the same as `build`)
-    Build(BuildArgs),
+    Build(crate::cli::lazy::Lazy<BuildArgs>),
     /// Show the version of the builder
     Version,
 }

@@ -28,35 +28,35 @@ use crate::error::Error;
 #[allow(clippy::large_enum_variant)] // parsed once per process
 pub enum ImageCommand {
     /// Build an image from a Containerfile
-    Build(BuildArgs),
+    Build(crate::cli::lazy::Lazy<BuildArgs>),
     /// Pull an image from a registry
-    Pull(PullArgs),
+    Pull(crate::cli::lazy::Lazy<PullArgs>),
     /// Push an image to a registry
-    Push(PushArgs),
+    Push(crate::cli::lazy::Lazy<PushArgs>),
     /// List images in local storage
     #[command(visible_alias = "list")]
-    Ls(ImagesArgs),
+    Ls(crate::cli::lazy::Lazy<ImagesArgs>),
     /// Remove images from local storage
     #[command(visible_alias = "remove")]
-    Rm(RmiArgs),
+    Rm(crate::cli::lazy::Lazy<RmiArgs>),
     /// Add names to a local image
-    Tag(TagArgs),
+    Tag(crate::cli::lazy::Lazy<TagArgs>),
     /// Remove names from a local image
-    Untag(UntagArgs),
+    Untag(crate::cli::lazy::Lazy<UntagArgs>),
     /// Show details of images
-    Inspect(ImageInspectArgs),
+    Inspect(crate::cli::lazy::Lazy<ImageInspectArgs>),
     /// Show the history of an image
-    History(HistoryArgs),
+    History(crate::cli::lazy::Lazy<HistoryArgs>),
     /// Remove unused images
-    Prune(PruneArgs),
+    Prune(crate::cli::lazy::Lazy<PruneArgs>),
     /// Save images to an archive
-    Save(SaveArgs),
+    Save(crate::cli::lazy::Lazy<SaveArgs>),
     /// Load images from an archive
-    Load(LoadArgs),
+    Load(crate::cli::lazy::Lazy<LoadArgs>),
     /// Import a tarball to create a file system image
-    Import(ImportArgs),
+    Import(crate::cli::lazy::Lazy<ImportArgs>),
     /// Check whether an image exists in local storage (exit 0 if it does, 1 if not)
-    Exists(ExistsArgs),
+    Exists(crate::cli::lazy::Lazy<ExistsArgs>),
 }
 
 pub fn dispatch(ctx: &Ctx, cmd: ImageCommand) -> Result<i32, Error> {
@@ -70,8 +70,8 @@ pub fn dispatch(ctx: &Ctx, cmd: ImageCommand) -> Result<i32, Error> {
         ImageCommand::Untag(a) => untag(ctx, &a),
         ImageCommand::Inspect(a) => {
             let a = InspectArgs {
-                format: a.format,
-                names: a.names,
+                format: a.0.format,
+                names: a.0.names,
                 kind: Some("image".into()),
             };
             inspect(ctx, &a)

@@ -678,7 +678,7 @@ fn keys_once_refused_become_roosts_flags() {
     let Some(Command::Run(r)) = start("web.service") else {
         panic!("not a run")
     };
-    let c = r.create;
+    let c = r.0.create;
     assert_eq!(
         c.sysctl,
         ["net.ipv4.ip_forward=1", "net.ipv4.ping_group_range=0 0"]

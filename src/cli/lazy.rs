@@ -1,0 +1,89 @@
+//! A command's arguments, added to clap's tree only when clap (or roost) needs that command.
+//!
+//! clap's derive builds every command's every argument, with its help text, before it parses
+//! anything: for roost's ~300 commands that is most of a short command's CPU time, paid again by the
+//! re-executed child and by each monitor. Wrapped in [`Lazy`], a command's arguments are added with
+//! [`clap::Command::defer`], which clap runs when it builds that command: parsing builds only the
+//! command it enters. Help, errors, completion and the generated files need every command as the
+//! derive makes it: they take the tree made inside [`eager`], where nothing is deferred.
+use std::cell::Cell;
+use std::ops::{Deref, DerefMut};
+
+use clap::{ArgMatches, Args, Command, FromArgMatches};
+
+/// The arguments `T` of one command, deferred until the command is built.
+#[derive(Debug, Clone)]
+pub struct Lazy<T>(pub T);
+
+impl<T> Deref for Lazy<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> DerefMut for Lazy<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.0
+    }
+}
+
+impl<T: FromArgMatches> FromArgMatches for Lazy<T> {
+    fn from_arg_matches(m: &ArgMatches) -> Result<Self, clap::Error> {
+        T::from_arg_matches(m).map(Lazy)
+    }
+
+    fn update_from_arg_matches(&mut self, m: &ArgMatches) -> Result<(), clap::Error> {
+        self.0.update_from_arg_matches(m)
+    }
+}
+
+fn augment<T: Args>(cmd: Command) -> Command {
+    T::augment_args(cmd)
+}
+
+fn augment_for_update<T: Args>(cmd: Command) -> Command {
+    T::augment_args_for_update(cmd)
+}
+
+thread_local! {
+    static EAGER: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Run `f` (which makes a command tree) with every [`Lazy`] part added at once.
+pub fn eager<R>(f: impl FnOnce() -> R) -> R {
+    EAGER.set(true);
+    let r = f();
+    EAGER.set(false);
+    r
+}
+
+impl<T: Args> Args for Lazy<T> {
+    fn augment_args(cmd: Command) -> Command {
+        match EAGER.get() {
+            true => T::augment_args(cmd),
+            false => cmd.defer(augment::<T>),
+        }
+    }
+
+    fn augment_args_for_update(cmd: Command) -> Command {
+        match EAGER.get() {
+            true => T::augment_args_for_update(cmd),
+            false => cmd.defer(augment_for_update::<T>),
+        }
+    }
+
+    fn group_id() -> Option<clap::Id> {
+        T::group_id()
+    }
+}
+
+/// `cmd` with its deferred arguments added (only `cmd`'s own: its subcommands stay as they are), for
+/// reading its arguments before clap parses with it.
+pub fn built(cmd: &Command) -> Command {
+    let mut c = cmd.clone();
+    if c.get_subcommands().next().is_none() {
+        c.build();
+    }
+    c
+}
