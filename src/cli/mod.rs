@@ -110,6 +110,10 @@ pub struct GlobalArgs {
     /// Flags for the OCI runtime (not supported: roost's built-in runtime takes none)
     #[arg(long, global = true, value_name = "FLAG")]
     pub runtime_flag: Vec<String>,
+    /// The containers-mounts.conf(5) file of host paths copied into every container (default:
+    /// ~/.config/containers/mounts.conf, /etc/containers/mounts.conf, /usr/share/containers/mounts.conf)
+    #[arg(long, global = true, hide = true, value_name = "PATH", value_hint = clap::ValueHint::FilePath)]
+    pub default_mounts_file: Option<PathBuf>,
     /// Directory for temporary state (accepted for podman compatibility; roost keeps it under --runroot)
     #[arg(long, global = true, value_name = "PATH", value_hint = clap::ValueHint::DirPath)]
     pub tmpdir: Option<PathBuf>,

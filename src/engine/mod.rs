@@ -60,6 +60,8 @@ pub struct Ctx {
     pub notify_socket: Option<container::sdnotify::NotifySocket>,
     /// containers.conf's `[containers] mounts` (`--mount` syntax), added to every new container.
     pub conf_mounts: Vec<String>,
+    /// `--default-mounts-file`: the containers-mounts.conf(5) file to use instead of the usual ones.
+    pub default_mounts_file: Option<PathBuf>,
     /// The `--userns` of a container that gives none: `$PODMAN_USERNS`, else containers.conf's
     /// `[containers] userns`.
     pub default_userns: Option<String>,

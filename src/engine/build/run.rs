@@ -152,9 +152,10 @@ pub(super) fn run(b: &mut Builder, state: &State, spec: &RunSpec) -> Result<Inge
     // `--volume`s first: a RUN --mount at the same place goes over it.
     let mut mounts: Vec<_> = b.opts.volumes.iter().map(volume_bind).collect();
     mounts.extend(spec.mounts.iter().cloned());
-    let points = mount_points(&b.view(state), &mounts);
     let mut plan = crate::engine::container::plan(ctx, &b.store, &c)?;
     plan.mounts.extend(mounts);
+    // Every mount point the runtime makes (default mounts' too) stays out of the layer.
+    let points = mount_points(&b.view(state), &plan.mounts);
     let null = std::fs::File::options()
         .read(true)
         .write(true)

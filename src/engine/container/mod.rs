@@ -8,6 +8,7 @@ mod clone;
 mod commit;
 mod cp;
 mod cp_fs;
+pub mod default_mounts;
 pub mod detach;
 pub mod devices;
 mod diff;
@@ -150,6 +151,8 @@ pub struct CreateOptions {
     pub host_env: Vec<(String, String)>,
     /// `-v`, `--mount` and `--tmpfs`, parsed (bind sources absolute).
     pub mounts: Vec<Mount>,
+    /// `--volumes-from CONTAINER[:OPTIONS]`, as given.
+    pub volumes_from: Vec<String>,
     /// `--userns`, `--uidmap`, `--gidmap` and the caller's namespace.
     pub userns: idmap::UsernsRequest,
     /// Bridge networks (`--network NAME…`, `--ip`, `--network-alias`, `--mac-address`).
@@ -455,6 +458,8 @@ impl Inputs {
         }
         let mut wanted = opts.mounts.clone();
         wanted.extend(devices::mounts(&opts.devices)?);
+        let shared = volumes::volumes_from(store, &opts.volumes_from, &wanted)?;
+        wanted.extend(shared);
         let (mounts, new_volumes) = volumes::resolve(store, &wanted, &keys(&config.volumes))?;
         let namespaces = opts.namespaces.resolve(store)?;
         let requires = opts
@@ -736,6 +741,8 @@ pub fn plan(ctx: &Ctx, store: &Store, c: &Container) -> Result<Plan, EngineError
         volumes::runtime_mounts(store, c)?,
         c.spec.read_only && !c.spec.no_read_only_tmpfs,
     );
+    let taken: Vec<String> = mounts.iter().map(|m| m.target.clone()).collect();
+    mounts.extend(default_mounts::mounts(ctx, &rt, &taken)?);
     mounts.extend(files::localtime_mount(&rt, c)?);
     binds.extend(files::write_user_files(&rt, store, c, &mounts)?);
     let mut join = super::pod::joined_namespaces(ctx, store, c, &mut binds)?;
