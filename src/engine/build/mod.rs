@@ -113,6 +113,8 @@ pub struct BuildOptions {
     pub build_args: BTreeMap<String, String>,
     pub target: Option<String>,
     pub labels: BTreeMap<String, String>,
+    /// `--identity-label` (the default): label the image `io.buildah.version`, as buildah does.
+    pub identity_label: bool,
     pub annotations: BTreeMap<String, String>,
     pub squash: bool,
     pub squash_all: bool,
