@@ -1,7 +1,7 @@
 //! More of podman's 070-build: ignore-file exceptions that reach only into excluded directories they
 //! name, ADD of xz and bzip2 archives (into the image root too), `--default-mounts-file`
 //! (containers-mounts.conf(5)) for RUN steps and containers, buildah's `io.buildah.version` label,
-//! host proxy variables over the image's, and `run --volumes-from`.
+//! host proxy variables over the image's, `run --volumes-from`, and `image tree`.
 
 use std::fs;
 use std::io::Write;
@@ -341,6 +341,56 @@ fn volumes_from_shares_another_containers_volumes_and_binds() {
         .stderr_text();
     assert!(err.contains("no-such-ctr"), "{err}");
     env.roost(0, &["rm", "-v", &src]);
+    env.roost(0, &["rmi", &tag]);
+    assert_no_leaks(&env);
+}
+
+#[test]
+fn image_tree_shows_layers_and_what_requires_them() {
+    let env = Env::new("image_tree_shows_layers_and_what_requires_them");
+    pull(&env, "busybox");
+    let bb = image("busybox");
+    let df = format!("FROM {bb}\nRUN echo one > /one\nRUN echo two > /two\n");
+    let dir = context(&env, &[("Containerfile", &df)]);
+    let tag = env.safename("tree");
+    let id = env
+        .roost(0, &["build", "-q", "-t", &tag, s(&dir)])
+        .stdout_text();
+    let out = env.roost(0, &["image", "tree", &tag]).stdout_text();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], format!("Image ID: {}", &id.trim()[..12]), "{out}");
+    assert_eq!(
+        lines[1],
+        format!("Tags:     [localhost/{tag}:latest]"),
+        "{out}"
+    );
+    assert!(
+        lines[2].starts_with("Size:     ") && lines[2].ends_with("MB"),
+        "{out}"
+    );
+    assert_eq!(lines[3], "Image Layers", "{out}");
+    // busybox's one layer, then the two RUN layers, the last topping the new image.
+    assert_eq!(lines.len(), 7, "{out}");
+    assert!(lines[4].starts_with("├── ID: "), "{out}");
+    assert!(lines[4].contains(&format!("Top Layer of: [{bb}")), "{out}");
+    assert!(!lines[5].contains("Top Layer"), "{out}");
+    assert!(
+        lines[6].starts_with("└── ID: ")
+            && lines[6].ends_with(&format!(" Top Layer of: [localhost/{tag}:latest]")),
+        "{out}"
+    );
+    let out = env
+        .roost(0, &["image", "tree", "--whatrequires", &bb])
+        .stdout_text();
+    assert!(
+        out.lines()
+            .any(|l| l.ends_with(&format!(" Top Layer of: [localhost/{tag}:latest]"))),
+        "{out}"
+    );
+    let err = env
+        .roost(125, &["image", "tree", "no-such-image"])
+        .stderr_text();
+    assert!(err.contains("no-such-image: image not known"), "{err}");
     env.roost(0, &["rmi", &tag]);
     assert_no_leaks(&env);
 }
