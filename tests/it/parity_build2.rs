@@ -394,3 +394,51 @@ fn image_tree_shows_layers_and_what_requires_them() {
     env.roost(0, &["rmi", &tag]);
     assert_no_leaks(&env);
 }
+
+#[test]
+fn runtime_flags_are_refused_by_the_runtime_when_it_runs_a_container() {
+    let env = Env::new("runtime_flags_are_refused_by_the_runtime_when_it_runs_a_container");
+    pull(&env, "busybox");
+    let bb = image("busybox");
+    // Commands that run no container do not use the runtime, nor its flags.
+    env.roost(0, &["--runtime-flag", "invalidflag", "ps"]);
+    env.roost(
+        0,
+        &["--runtime-flag", "invalidflag", "image", "exists", &bb],
+    );
+    // A build runs the runtime for RUN steps only, and ends with the runtime's status (podman: 1).
+    let df = format!("FROM {bb}\nRUN echo ran\n");
+    let dir = context(&env, &[("Containerfile", &df)]);
+    let tag = env.safename("rf");
+    let out = env.roost(
+        1,
+        &[
+            "--runtime-flag",
+            "invalidflag",
+            "build",
+            "-t",
+            &tag,
+            s(&dir),
+        ],
+    );
+    let err = out.stderr_text();
+    assert!(
+        err.contains("building at STEP \"RUN echo ran\"") && err.contains("`--invalidflag`"),
+        "{err}"
+    );
+    let stdout = out.stdout_text();
+    assert!(
+        !stdout.lines().any(|l| l == "ran"),
+        "the step must not run: {stdout}"
+    );
+    env.roost(1, &["image", "exists", &tag]);
+    // run: podman's status for an OCI runtime error.
+    let err = env
+        .roost(
+            126,
+            &["--runtime-flag=log-format=json", "run", "--rm", &bb, "true"],
+        )
+        .stderr_text();
+    assert!(err.contains("`--log-format=json`"), "{err}");
+    assert_no_leaks(&env);
+}

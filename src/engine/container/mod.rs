@@ -735,6 +735,7 @@ pub fn runtime_dir(ctx: &Ctx, id: &str) -> PathBuf {
 
 /// Build the runtime plan for a stored container (and write its init files).
 pub fn plan(ctx: &Ctx, store: &Store, c: &Container) -> Result<Plan, EngineError> {
+    crate::runtime::flags::check(&ctx.runtime_flags)?;
     let rt = runtime_dir(ctx, &c.record.id);
     let mut binds = files::write_init_files(&rt, c, ctx)?;
     let mut mounts = read_only_tmpfs(

@@ -107,9 +107,12 @@ fn spawn_monitor_with(
         .arg("--runroot")
         .arg(&ctx.paths.runtime)
         .args(["--events-backend", ctx.events.backend.as_str()]);
-    // A restart is a start too: it gets the same default mounts.
+    // A restart is a start too: it gets the same default mounts and runtime flags.
     if let Some(f) = &ctx.default_mounts_file {
         cmd.arg("--default-mounts-file").arg(f);
+    }
+    for f in &ctx.runtime_flags {
+        cmd.arg(format!("--runtime-flag={f}"));
     }
     cmd.args([
         "__monitor",
