@@ -21,6 +21,17 @@ RATCHET=tests/conformance.ratchet; REPORT=tests/CONFORMANCE.md; CAUSES=tests/con
 [ -x "$KIT/run.sh" ] || { echo "tests/conformance.sh: no kit at $KIT (set CONFORMANCE_KIT)" >&2; exit 2; }
 [ -x "$BIN" ] || { echo "tests/conformance.sh: no binary $BIN (cargo build first)" >&2; exit 2; }
 
+# The world's stand-in for quay.io/libpod/alpine (mapped to 127.0.0.1:5000/libpod/alpine by the kit's
+# registries.conf), the base image of podman's testimage that 070-build.bats pulls by name: the world's
+# busybox image, copied there once.
+offline_alpine() {
+  local reg=127.0.0.1:5000
+  skopeo inspect -q --tls-verify=false "docker://$reg/libpod/alpine:latest" >/dev/null 2>&1 && return 0
+  skopeo copy -q --src-tls-verify=false --dest-tls-verify=false \
+    "docker://$reg/busybox:latest" "docker://$reg/libpod/alpine:latest" \
+    || echo "tests/conformance.sh: could not provide $reg/libpod/alpine (tests that pull quay.io/libpod/alpine will fail)" >&2
+}
+
 start=$SECONDS
 if [ "${NORUN:-}" = 1 ]; then
   files=${*:-$(cd "$KIT/podman-system" && ls ./*.bats | sed 's|^\./||')}
@@ -29,6 +40,7 @@ if [ "${NORUN:-}" = 1 ]; then
     echo "$f pass=$((p - s)) fail=$(grep -c '^not ok ' "$t") skip=$s"
   done)
 else
+  offline_alpine
   summary=$("$KIT/run.sh" "$BIN" "$@" | tee -a /dev/stderr | grep -E '^[^ ]+\.bats pass=')
 fi
 elapsed=$((SECONDS - start)); took="Kit runtime here: ${elapsed}s"

@@ -41,6 +41,28 @@ pub fn decompress<'a, R: Read + 'a>(mut r: R) -> io::Result<(Compression, Box<dy
     Ok((compression, reader))
 }
 
+const XZ_MAGIC: [u8; 6] = [0xfd, b'7', b'z', b'X', b'Z', 0x00];
+const BZIP2_MAGIC: [u8; 3] = *b"BZh";
+
+/// A reader of an archive as ADD takes it (the Containerfile reference: identity, gzip, bzip2 and
+/// xz; zstd as buildah reads it too). Layers never come in bzip2 or xz, so these two are known
+/// only here.
+pub fn decompress_archive<'a, R: Read + 'a>(mut r: R) -> io::Result<Box<dyn Read + 'a>> {
+    let mut magic = [0u8; 6];
+    let len = read_up_to(&mut r, &mut magic)?;
+    let head = &magic[..len];
+    let xz = head.starts_with(&XZ_MAGIC);
+    let bzip2 = head.starts_with(&BZIP2_MAGIC);
+    let stream = Cursor::new(magic).take(len as u64).chain(r);
+    if xz {
+        return Ok(Box::new(xz2::read::XzDecoder::new_multi_decoder(stream)));
+    }
+    if bzip2 {
+        return Ok(Box::new(bzip2::read::MultiBzDecoder::new(stream)));
+    }
+    Ok(decompress(stream)?.1)
+}
+
 /// Fill `buf` as far as the stream allows (short reads from pipes are retried).
 fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
     let mut filled = 0;
@@ -107,6 +129,32 @@ mod tests {
     fn zstd_is_detected() {
         let blob = zstd::encode_all(PAYLOAD, 3).expect("zstd into memory");
         assert_eq!(roundtrip(&blob), (Compression::Zstd, PAYLOAD.to_vec()));
+    }
+
+    fn unpack_archive(blob: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        decompress_archive(blob)
+            .expect("sniffing")
+            .read_to_end(&mut out)
+            .expect("decompressing");
+        out
+    }
+
+    #[test]
+    fn archives_take_xz_and_bzip2_too() {
+        let mut xz = xz2::write::XzEncoder::new(Vec::new(), 1);
+        xz.write_all(PAYLOAD).expect("xz into memory");
+        let xz = xz.finish().expect("xz into memory");
+        assert_eq!(unpack_archive(&xz), PAYLOAD);
+        let mut bz = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::fast());
+        bz.write_all(PAYLOAD).expect("bzip2 into memory");
+        let bz = bz.finish().expect("bzip2 into memory");
+        assert_eq!(unpack_archive(&bz), PAYLOAD);
+        let zst = zstd::encode_all(PAYLOAD, 3).expect("zstd into memory");
+        assert_eq!(unpack_archive(&zst), PAYLOAD);
+        assert_eq!(unpack_archive(PAYLOAD), PAYLOAD);
+        // A plain stream shorter than any magic passes through.
+        assert_eq!(unpack_archive(b"BZ"), b"BZ");
     }
 
     /// A reader that hands out one byte per call, like a slow pipe.

@@ -23,7 +23,7 @@ use std::io;
 use std::path::PathBuf;
 
 pub use apply::apply_layer;
-pub use compression::{Compression, decompress};
+pub use compression::{Compression, decompress, decompress_archive};
 pub use tree::{IdMap, TreeWriter, list_dir, open_nofollow};
 pub use write::write_layer;
 

@@ -397,6 +397,8 @@ pub(super) fn build(global: &GlobalArgs, joined: Option<Joined>) -> Result<Ctx, 
         },
         rootless: joined.is_some() || !nix::unistd::Uid::current().is_root(),
         conf_mounts: conf_mounts(&conf),
+        default_mounts_file: global.default_mounts_file.clone(),
+        runtime_flags: global.runtime_flag.clone(),
         default_userns: default_userns(&conf),
         notify_socket: std::env::var("NOTIFY_SOCKET")
             .ok()

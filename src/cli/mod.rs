@@ -108,9 +108,14 @@ pub struct GlobalArgs {
     /// OCI runtime: only roost's built-in runtime (`roost`) is available
     #[arg(long, global = true, value_name = "NAME")]
     pub runtime: Option<String>,
-    /// Flags for the OCI runtime (not supported: roost's built-in runtime takes none)
+    /// A global flag for the OCI runtime, without its leading `--` (roost's built-in runtime takes
+    /// none: it refuses each one when it runs a container)
     #[arg(long, global = true, value_name = "FLAG")]
     pub runtime_flag: Vec<String>,
+    /// The containers-mounts.conf(5) file of host paths copied into every container (default:
+    /// ~/.config/containers/mounts.conf, /etc/containers/mounts.conf, /usr/share/containers/mounts.conf)
+    #[arg(long, global = true, hide = true, value_name = "PATH", value_hint = clap::ValueHint::FilePath)]
+    pub default_mounts_file: Option<PathBuf>,
     /// Directory for temporary state (accepted for podman compatibility; roost keeps it under --runroot)
     #[arg(long, global = true, value_name = "PATH", value_hint = clap::ValueHint::DirPath)]
     pub tmpdir: Option<PathBuf>,
@@ -141,11 +146,6 @@ impl GlobalArgs {
         if let Some(r) = self.runtime.as_deref().filter(|r| *r != "roost") {
             return Err(Error::Usage(format!(
                 "OCI runtime \"{r}\" not found: roost runs containers with its own built-in runtime (drop --runtime)"
-            )));
-        }
-        if let Some(f) = self.runtime_flag.first() {
-            return Err(Error::Usage(format!(
-                "--runtime-flag `{f}` is not supported: roost's built-in runtime takes no flags"
             )));
         }
         Ok(())

@@ -60,6 +60,10 @@ pub struct Ctx {
     pub notify_socket: Option<container::sdnotify::NotifySocket>,
     /// containers.conf's `[containers] mounts` (`--mount` syntax), added to every new container.
     pub conf_mounts: Vec<String>,
+    /// `--default-mounts-file`: the containers-mounts.conf(5) file to use instead of the usual ones.
+    pub default_mounts_file: Option<PathBuf>,
+    /// `--runtime-flag`s, for the runtime to check when it runs a container.
+    pub runtime_flags: Vec<String>,
     /// The `--userns` of a container that gives none: `$PODMAN_USERNS`, else containers.conf's
     /// `[containers] userns`.
     pub default_userns: Option<String>,
@@ -230,6 +234,8 @@ pub enum EngineError {
     #[error(transparent)]
     Build(#[from] build::BuildError),
     #[error(transparent)]
+    RuntimeFlag(#[from] crate::runtime::flags::UnknownFlag),
+    #[error(transparent)]
     Ulimit(#[from] container::process::UlimitError),
     #[error(transparent)]
     Caps(#[from] crate::runtime::security::caps::CapsError),
@@ -316,6 +322,8 @@ impl EngineError {
             EngineError::StartFailed(f) => f.code,
             EngineError::Exec(e) => e.exit_code(),
             EngineError::Build(e) => e.exit_code(),
+            // podman's status when the OCI runtime fails to run the container.
+            EngineError::RuntimeFlag(_) => 126,
             EngineError::Network(e) => e.exit_code(),
             _ => 125,
         }

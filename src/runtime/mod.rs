@@ -16,6 +16,7 @@ pub mod wait;
 
 pub use plan::{Bind, IdMaps, Mount, MountKind, Plan, Process, Rootfs, RootfsMode, Security};
 pub mod exec;
+pub mod flags;
 pub mod procs;
 pub mod relay;
 mod tty;

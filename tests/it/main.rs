@@ -36,6 +36,7 @@ mod network;
 mod network_builtin;
 mod networks;
 mod parity_build;
+mod parity_build2;
 mod parity_cli;
 mod parity_cli2;
 mod parity_exec;

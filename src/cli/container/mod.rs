@@ -458,6 +458,10 @@ pub struct CreateArgs {
     /// Mount a tmpfs: DEST[:OPTIONS] (size=, mode=, ro, exec)
     #[arg(long, value_name = "DEST[:OPTS]")]
     pub tmpfs: Vec<String>,
+    /// Mount the volumes and bind mounts of another container, at the same places:
+    /// CONTAINER[:OPTIONS] (ro or rw overrides their mode; z)
+    #[arg(long, value_name = "CONTAINER[:OPTS]")]
+    pub volumes_from: Vec<String>,
     /// Remove the container when it exits
     #[arg(long)]
     pub rm: bool,

@@ -235,6 +235,7 @@ fn options(a: &CreateArgs, remove: bool) -> Result<CreateOptions, Error> {
         unset_env_all: a.unset_env_all,
         group_add: a.group_add.clone(),
         mounts: mounts(a)?,
+        volumes_from: a.volumes_from.clone(),
         userns: super::userns::request(a)?,
         namespaces: namespaces(a)?,
         requires: a.requires.clone(),

@@ -34,6 +34,10 @@ pub struct BuildArgs {
     /// Add an image label KEY=VALUE
     #[arg(long = "label", value_name = "KEY=VALUE")]
     pub labels: Vec<String>,
+    /// Label the image io.buildah.version (the buildah version roost's build follows), as buildah
+    /// does; =false leaves it out
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "true", value_name = "BOOL")]
+    pub identity_label: bool,
     /// Add an image annotation KEY=VALUE (OCI format only)
     #[arg(long = "annotation", value_name = "KEY=VALUE")]
     pub annotations: Vec<String>,
@@ -580,6 +584,7 @@ pub fn build(ctx: &Ctx, args: &BuildArgs) -> Result<i32, Error> {
         build_args,
         target: args.target.clone(),
         labels: crate::cli::key_values("--label", &args.labels)?,
+        identity_label: args.identity_label,
         annotations: crate::cli::key_values("--annotation", &args.annotations)?,
         squash: args.squash,
         squash_all: args.squash_all,

@@ -6,6 +6,7 @@ mod list;
 mod login;
 mod pull;
 mod remove;
+mod tree;
 
 use std::path::PathBuf;
 
@@ -57,6 +58,8 @@ pub enum ImageCommand {
     Import(crate::cli::lazy::Lazy<ImportArgs>),
     /// Check whether an image exists in local storage (exit 0 if it does, 1 if not)
     Exists(crate::cli::lazy::Lazy<ExistsArgs>),
+    /// Show an image's layers as a tree (--whatrequires: the images built on it)
+    Tree(crate::cli::lazy::Lazy<TreeArgs>),
 }
 
 pub fn dispatch(ctx: &Ctx, cmd: ImageCommand) -> Result<i32, Error> {
@@ -82,6 +85,7 @@ pub fn dispatch(ctx: &Ctx, cmd: ImageCommand) -> Result<i32, Error> {
         ImageCommand::Load(a) => load(ctx, &a),
         ImageCommand::Import(a) => import(ctx, &a),
         ImageCommand::Exists(a) => remove::exists(ctx, &a),
+        ImageCommand::Tree(a) => tree::tree(ctx, &a),
     }
 }
 
@@ -313,6 +317,16 @@ pub struct HistoryArgs {
     /// Show only the IDs
     #[arg(short, long)]
     pub quiet: bool,
+    /// Image
+    #[arg(value_name = "IMAGE", add = ArgValueCandidates::new(image_names))]
+    pub image: String,
+}
+
+#[derive(Debug, Args)]
+pub struct TreeArgs {
+    /// Show the layers stacked on this image by other images, rather than its own
+    #[arg(long)]
+    pub whatrequires: bool,
     /// Image
     #[arg(value_name = "IMAGE", add = ArgValueCandidates::new(image_names))]
     pub image: String,

@@ -107,12 +107,12 @@ fn chmod(spec: &str) -> Result<u32, String> {
         .ok_or_else(|| format!("invalid --chmod `{spec}`: use an octal mode such as 0755"))
 }
 
-/// Whether a file is a tar archive (plain, gzip or zstd).
+/// Whether a file is a tar archive (plain, gzip, bzip2, xz or zstd).
 fn is_archive(p: &std::path::Path) -> bool {
     let Ok(f) = std::fs::File::open(p) else {
         return false;
     };
-    let Ok((_, mut r)) = crate::archive::decompress(BufReader::new(f)) else {
+    let Ok(mut r) = crate::archive::decompress_archive(BufReader::new(f)) else {
         return false;
     };
     let mut head = [0u8; 512];
@@ -164,6 +164,11 @@ impl Items {
         self.index.contains_key(path)
     }
     fn put(&mut self, it: Item) {
+        // An archive is unpacked at its path, not placed there: several can share one.
+        if matches!(it.kind, ItemKind::Archive(_)) {
+            self.list.push(it);
+            return;
+        }
         match self.index.get(&it.path) {
             Some(&i) => self.list[i] = it,
             None => {
@@ -512,8 +517,9 @@ fn place(
         };
         for mut it in m.items {
             it.path = join(&root, &it.path);
-            if it.path.is_empty() {
-                continue; // the image root itself
+            // The image root itself is left as it is, but an archive is unpacked into it.
+            if it.path.is_empty() && !matches!(it.kind, ItemKind::Archive(_)) {
+                continue;
             }
             if let Some(o) = target.owner {
                 it.owner = Some(o);
@@ -850,7 +856,7 @@ fn unpack_into<W: std::io::Write>(
     it: &Item,
 ) -> std::io::Result<()> {
     let (r, _) = open(c)?;
-    let (_, plain) = crate::archive::decompress(BufReader::new(r))?;
+    let plain = crate::archive::decompress_archive(BufReader::new(r))?;
     let mut a = tar::Archive::new(plain);
     for entry in a.entries()? {
         let mut entry = entry?;

@@ -160,20 +160,19 @@ impl Ignore {
         excluded
     }
 
-    /// Whether a walk can skip an excluded directory entirely: no exception could re-include
-    /// anything below it.
+    /// Whether a walk skips an excluded directory entirely. As in buildah's copier and Docker's
+    /// archive walk, it descends only when an exception's text names a path inside the directory
+    /// (`!dir/…`): a wildcard exception such as `!*/keep` does not reach into an excluded
+    /// directory no exception names.
     pub fn can_skip_dir(&self, dir: &str) -> bool {
         if !self.has_exceptions {
             return true;
         }
         let prefix = format!("{dir}/");
-        !self.rules.iter().any(|r| {
-            r.exception
-                && (r.text.starts_with(&prefix)
-                    || r.text.contains('*')
-                    || r.text.contains('?')
-                    || r.text.contains('['))
-        })
+        !self
+            .rules
+            .iter()
+            .any(|r| r.exception && format!("{}/", r.text).starts_with(&prefix))
     }
 }
 
@@ -235,6 +234,25 @@ mod tests {
         assert!(!ig.can_skip_dir("d") && !ig.excluded("d/keep"));
         let ig = Ignore::parse("d\n", "x").unwrap();
         assert!(ig.can_skip_dir("d"));
+    }
+
+    #[test]
+    fn wildcard_exception_stays_out_of_unnamed_excluded_dirs() {
+        // podman's "COPY with ignore" rules: `subdir1` is walked (an exception names a path in
+        // it), `subdir2` is not, so `!*/sub1*` brings back subdir1/sub1 only.
+        let ig = Ignore::parse(
+            "test*\n!test2*\nsubdir1\nsubdir2\n!*/sub1*\n!subdir1/sub3*\n/foo\n",
+            ".dockerignore",
+        )
+        .unwrap();
+        assert!(!ig.can_skip_dir("subdir1"));
+        assert!(ig.can_skip_dir("subdir2"));
+        assert!(!ig.excluded("subdir1/sub1") && !ig.excluded("subdir1/sub3.txt"));
+        assert!(ig.excluded("subdir1/sub2"));
+        assert!(ig.excluded("test1") && !ig.excluded("test2.txt") && ig.excluded("foo"));
+        // A directory whose name only begins like the named one is still skipped.
+        let ig = Ignore::parse("sub*\n!sub/keep\n", "x").unwrap();
+        assert!(!ig.can_skip_dir("sub") && ig.can_skip_dir("subdir"));
     }
 
     #[test]

@@ -113,6 +113,8 @@ pub struct BuildOptions {
     pub build_args: BTreeMap<String, String>,
     pub target: Option<String>,
     pub labels: BTreeMap<String, String>,
+    /// `--identity-label` (the default): label the image `io.buildah.version`, as buildah does.
+    pub identity_label: bool,
     pub annotations: BTreeMap<String, String>,
     pub squash: bool,
     pub squash_all: bool,
@@ -188,6 +190,17 @@ pub enum BuildError {
         crate::oci::printable(step, crate::oci::QUOTE_LIMIT)
     )]
     RunFailed { step: String, code: i32 },
+    /// The runtime refused to run the step (a `--runtime-flag` it does not know): podman's build
+    /// ends with the runtime's exit status.
+    #[error(
+        "building at STEP \"{}\": while running runtime: {source}: exit status {}",
+        crate::oci::printable(step, crate::oci::QUOTE_LIMIT),
+        crate::runtime::flags::UnknownFlag::STATUS
+    )]
+    RuntimeRefused {
+        step: String,
+        source: crate::runtime::flags::UnknownFlag,
+    },
     #[error(
         "building at STEP \"{}\": {source}",
         crate::oci::printable(step, crate::oci::QUOTE_LIMIT)
@@ -236,6 +249,7 @@ impl BuildError {
             self,
             BuildError::Parse(_)
                 | BuildError::RunFailed { .. }
+                | BuildError::RuntimeRefused { .. }
                 | BuildError::NeverPull(_)
                 | BuildError::Step { .. }
                 | BuildError::NoTarget(_)
@@ -245,6 +259,7 @@ impl BuildError {
     pub fn exit_code(&self) -> i32 {
         match self {
             BuildError::RunFailed { code, .. } => *code,
+            BuildError::RuntimeRefused { .. } => crate::runtime::flags::UnknownFlag::STATUS,
             BuildError::Step { source, .. } => source.exit_code(),
             _ => 125,
         }

@@ -152,9 +152,11 @@ pub(super) fn run(b: &mut Builder, state: &State, spec: &RunSpec) -> Result<Inge
     // `--volume`s first: a RUN --mount at the same place goes over it.
     let mut mounts: Vec<_> = b.opts.volumes.iter().map(volume_bind).collect();
     mounts.extend(spec.mounts.iter().cloned());
-    let points = mount_points(&b.view(state), &mounts);
-    let mut plan = crate::engine::container::plan(ctx, &b.store, &c)?;
+    let mut plan =
+        crate::engine::container::plan(ctx, &b.store, &c).map_err(|e| refused(spec, e))?;
     plan.mounts.extend(mounts);
+    // Every mount point the runtime makes (default mounts' too) stays out of the layer.
+    let points = mount_points(&b.view(state), &plan.mounts);
     let null = std::fs::File::options()
         .read(true)
         .write(true)
@@ -214,6 +216,18 @@ pub(super) fn run(b: &mut Builder, state: &State, spec: &RunSpec) -> Result<Inge
         &slot,
         &ctx.apply_options(),
     )
+}
+
+/// The runtime's refusal of the step, named for it; other errors as they are.
+fn refused(spec: &RunSpec, e: EngineError) -> EngineError {
+    match e {
+        EngineError::RuntimeFlag(source) => BuildError::RuntimeRefused {
+            step: spec.step.clone(),
+            source,
+        }
+        .into(),
+        other => other,
+    }
 }
 
 /// A `--volume` (a bind of a host path) as the runtime mounts it.

@@ -11,6 +11,9 @@ use super::view::LayerView;
 use super::{BuildError, BuildOptions, BuildProgress, PROXY_ARGS};
 use crate::dockerfile::{self, ArgDecl, Dockerfile, Instruction, Kind, words};
 use crate::engine::image::{PullOptions, PullPolicy};
+
+/// The label buildah puts on every image it builds, with its version.
+const IDENTITY_LABEL: &str = "io.buildah.version";
 use crate::engine::layer::Ingested;
 use crate::engine::{Ctx, EngineError};
 use crate::oci::{ContainerConfig, Digest, History, ImageConfig, Platform, RootFs};
@@ -629,11 +632,12 @@ impl<'a> Builder<'a> {
         self.progress
             .commit(label, self.opts.tags.first().map(String::as_str));
         let mut changed = false;
-        if !self.opts.labels.is_empty() {
+        let labels = self.final_labels();
+        if !labels.is_empty() {
             let cc = state.config.config.get_or_insert_with(Default::default);
             cc.labels
                 .get_or_insert_with(Default::default)
-                .extend(self.opts.labels.clone());
+                .extend(labels);
             changed = true;
         }
         if self.opts.squash || self.opts.squash_all {
@@ -681,6 +685,20 @@ impl<'a> Builder<'a> {
 
     fn meta_used(&self, name: &str) -> bool {
         self.df.meta_args.iter().any(|d| d.name == name)
+    }
+
+    /// The labels the final image gets on top of its stages': buildah's identity label (unless
+    /// `--identity-label=false`), then `--label`s (which may replace it).
+    fn final_labels(&self) -> BTreeMap<String, String> {
+        let mut labels = BTreeMap::new();
+        if self.opts.identity_label {
+            labels.insert(
+                IDENTITY_LABEL.to_string(),
+                crate::engine::system::BUILDAH_COMPAT_VERSION.to_string(),
+            );
+        }
+        labels.extend(self.opts.labels.clone());
+        labels
     }
 
     /// How many layers the target stage's base chain brought in (kept by `--squash`).

@@ -8,6 +8,7 @@ mod clone;
 mod commit;
 mod cp;
 mod cp_fs;
+pub mod default_mounts;
 pub mod detach;
 pub mod devices;
 mod diff;
@@ -150,6 +151,8 @@ pub struct CreateOptions {
     pub host_env: Vec<(String, String)>,
     /// `-v`, `--mount` and `--tmpfs`, parsed (bind sources absolute).
     pub mounts: Vec<Mount>,
+    /// `--volumes-from CONTAINER[:OPTIONS]`, as given.
+    pub volumes_from: Vec<String>,
     /// `--userns`, `--uidmap`, `--gidmap` and the caller's namespace.
     pub userns: idmap::UsernsRequest,
     /// Bridge networks (`--network NAME…`, `--ip`, `--network-alias`, `--mac-address`).
@@ -455,6 +458,8 @@ impl Inputs {
         }
         let mut wanted = opts.mounts.clone();
         wanted.extend(devices::mounts(&opts.devices)?);
+        let shared = volumes::volumes_from(store, &opts.volumes_from, &wanted)?;
+        wanted.extend(shared);
         let (mounts, new_volumes) = volumes::resolve(store, &wanted, &keys(&config.volumes))?;
         let namespaces = opts.namespaces.resolve(store)?;
         let requires = opts
@@ -730,12 +735,15 @@ pub fn runtime_dir(ctx: &Ctx, id: &str) -> PathBuf {
 
 /// Build the runtime plan for a stored container (and write its init files).
 pub fn plan(ctx: &Ctx, store: &Store, c: &Container) -> Result<Plan, EngineError> {
+    crate::runtime::flags::check(&ctx.runtime_flags)?;
     let rt = runtime_dir(ctx, &c.record.id);
     let mut binds = files::write_init_files(&rt, c, ctx)?;
     let mut mounts = read_only_tmpfs(
         volumes::runtime_mounts(store, c)?,
         c.spec.read_only && !c.spec.no_read_only_tmpfs,
     );
+    let taken: Vec<String> = mounts.iter().map(|m| m.target.clone()).collect();
+    mounts.extend(default_mounts::mounts(ctx, &rt, &taken)?);
     mounts.extend(files::localtime_mount(&rt, c)?);
     binds.extend(files::write_user_files(&rt, store, c, &mounts)?);
     let mut join = super::pod::joined_namespaces(ctx, store, c, &mut binds)?;

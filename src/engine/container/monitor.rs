@@ -106,14 +106,21 @@ fn spawn_monitor_with(
         .arg(&ctx.paths.data)
         .arg("--runroot")
         .arg(&ctx.paths.runtime)
-        .args(["--events-backend", ctx.events.backend.as_str()])
-        .args([
-            "__monitor",
-            &c.record.id,
-            "--ready-fd",
-            &ready_w.as_raw_fd().to_string(),
-        ])
-        .args(extra);
+        .args(["--events-backend", ctx.events.backend.as_str()]);
+    // A restart is a start too: it gets the same default mounts and runtime flags.
+    if let Some(f) = &ctx.default_mounts_file {
+        cmd.arg("--default-mounts-file").arg(f);
+    }
+    for f in &ctx.runtime_flags {
+        cmd.arg(format!("--runtime-flag={f}"));
+    }
+    cmd.args([
+        "__monitor",
+        &c.record.id,
+        "--ready-fd",
+        &ready_w.as_raw_fd().to_string(),
+    ])
+    .args(extra);
     // `--sdnotify`: the monitor is told the socket; neither it nor its children inherit it.
     cmd.env_remove("NOTIFY_SOCKET");
     if let Some(sock) = &ctx.notify_socket

@@ -133,6 +133,10 @@ pub enum MountSpecError {
         "the 'noswap' option is only allowed with rootful tmpfs mounts: must provide an argument for option"
     )]
     NoswapRootless,
+    #[error("invalid options {0:?}, can only specify 'ro', 'rw', and 'z'")]
+    VolumesFromOption(String),
+    #[error("cannot set {0} more than once in mount options")]
+    VolumesFromRepeated(&'static str),
 }
 
 /// Whether `-v SRC:…` names a host path (podman: it starts with `/` or `.`) rather than a volume.

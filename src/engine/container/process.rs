@@ -65,8 +65,8 @@ pub struct ProcessFlags {
     pub hostname: Option<String>,
     /// `-t`: adds `TERM=xterm` unless the image sets `TERM`.
     pub tty: bool,
-    /// `--http-proxy` (podman's default): the caller's proxy variables ([`PROXY_ENV`]) under the
-    /// image's environment and the flags'.
+    /// `--http-proxy` (podman's default): the caller's proxy variables ([`PROXY_ENV`]) over the
+    /// image's environment, under the flags'.
     pub http_proxy: bool,
 }
 
@@ -206,8 +206,8 @@ fn working_dir(config: &ContainerConfig, flags: &ProcessFlags) -> Result<String,
 }
 
 /// podman's order, later wins: defaults (`PATH`, `container`, `TERM` with a tty), the image's `Env`,
-/// the host's (`--env-host`); then `--unset-env`/`--unset-env-all` on all of those; then `--env-file`s
-/// and `-e`. `HOSTNAME` and `HOME` (the user's home, else `/`) are added when still unset, as libpod
+/// the host's (`--env-host`, else only its proxy variables with `--http-proxy`); then
+/// `--unset-env`/`--unset-env-all` on all of those; then `--env-file`s and `-e`. `HOSTNAME` and `HOME` (the user's home, else `/`) are added when still unset, as libpod
 /// does, so unsetting them restores the defaults. Also says whether `HOME` was added so.
 fn environment(
     config: &ContainerConfig,
@@ -221,12 +221,6 @@ fn environment(
     if flags.tty {
         env.set("TERM", "xterm");
     }
-    if flags.http_proxy {
-        host_env
-            .iter()
-            .filter(|(k, _)| PROXY_ENV.contains(&k.as_str()))
-            .for_each(|(k, v)| env.set(k, v));
-    }
     // Entries without `=` are not valid in an image config; they are ignored.
     for (k, v) in config
         .env
@@ -238,6 +232,11 @@ fn environment(
     }
     if flags.env_host {
         host_env.iter().for_each(|(k, v)| env.set(k, v));
+    } else if flags.http_proxy {
+        host_env
+            .iter()
+            .filter(|(k, _)| PROXY_ENV.contains(&k.as_str()))
+            .for_each(|(k, v)| env.set(k, v));
     }
     if flags.unset_env_all {
         env.clear();

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use super::Container;
-use super::mount_spec::{Mount, MountKind, dedupe, normalize};
+use super::mount_spec::{Mount, MountKind, MountSpecError, dedupe, normalize};
 use crate::engine::EngineError;
 use crate::engine::volume::{CreateVolumeOptions, VolumeError, create_in};
 use crate::runtime;
@@ -68,6 +68,61 @@ pub fn resolve(
         }
     }
     Ok((mounts, created))
+}
+
+/// `--volumes-from CONTAINER[:OPTIONS]`: the volumes and bind mounts of each container, at the
+/// same destinations, except where `wanted` (the new container's own mounts) mounts already. A
+/// volume is the other container's, shared (never made anew, nor removed with this container);
+/// each keeps the mode it has there unless `ro` or `rw` says otherwise (`z` is accepted: there is
+/// no SELinux labelling). A later container's mount at the same place wins.
+pub fn volumes_from(
+    store: &Store,
+    specs: &[String],
+    wanted: &[Mount],
+) -> Result<Vec<Mount>, EngineError> {
+    let mut out: Vec<Mount> = Vec::new();
+    for spec in specs {
+        let (name, read_only) = parse_volumes_from(spec)?;
+        let c = super::find(store, name)?;
+        for m in c.spec.mounts.iter().filter(|m| shareable(m)) {
+            let dest = normalize(&m.destination);
+            if wanted.iter().any(|w| normalize(&w.destination) == dest) {
+                continue;
+            }
+            out.retain(|o| normalize(&o.destination) != dest);
+            let mut m = m.clone();
+            m.anonymous = false;
+            m.read_only = read_only.unwrap_or(m.read_only);
+            out.push(m);
+        }
+    }
+    Ok(out)
+}
+
+/// Mounts another container can share: volumes and host paths (not its tmpfs, which hold nothing
+/// to share).
+fn shareable(m: &Mount) -> bool {
+    matches!(m.kind, MountKind::Volume | MountKind::Bind) && !m.source.is_empty()
+}
+
+/// `CONTAINER[:ro|rw][,z]`: the container and the mode asked for, if any.
+fn parse_volumes_from(spec: &str) -> Result<(&str, Option<bool>), MountSpecError> {
+    let Some((name, opts)) = spec.split_once(':') else {
+        return Ok((spec, None));
+    };
+    let (mut mode, mut z) = (None, false);
+    for o in opts.split(',') {
+        match o {
+            "ro" | "rw" if mode.is_some() => {
+                return Err(MountSpecError::VolumesFromRepeated("ro or rw options"));
+            }
+            "ro" | "rw" => mode = Some(o == "ro"),
+            "z" if z => return Err(MountSpecError::VolumesFromRepeated(":z")),
+            "z" => z = true,
+            _ => return Err(MountSpecError::VolumesFromOption(opts.to_string())),
+        }
+    }
+    Ok((name, mode))
 }
 
 /// Remove volumes made for a container that was not created after all.
@@ -216,4 +271,23 @@ pub fn remove_anonymous_volumes(
         }
     }
     Ok(removed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn volumes_from_options() {
+        assert_eq!(parse_volumes_from("c1").unwrap(), ("c1", None));
+        assert_eq!(parse_volumes_from("c1:ro").unwrap(), ("c1", Some(true)));
+        assert_eq!(parse_volumes_from("c1:rw,z").unwrap(), ("c1", Some(false)));
+        let e = parse_volumes_from("c1:ro,rw").unwrap_err().to_string();
+        assert!(e.contains("more than once"), "{e}");
+        let e = parse_volumes_from("c1:nocopy").unwrap_err().to_string();
+        assert!(
+            e.contains("\"nocopy\"") && e.contains("'ro', 'rw', and 'z'"),
+            "{e}"
+        );
+    }
 }

@@ -9,6 +9,7 @@ mod pull;
 mod push;
 mod remove;
 mod save;
+mod tree;
 
 use jiff::Timestamp;
 
@@ -24,6 +25,7 @@ pub use push::{Compression, PushOptions, push};
 pub(crate) use remove::delete_damaged;
 pub use remove::{RemoveOptions, prune, remove};
 pub use save::{SaveFormat, SaveOptions, save};
+pub use tree::{ImageTree, TreeLayer, tree};
 
 use super::{Ctx, EngineError};
 use crate::oci::{Digest, ImageConfig, Manifest, ManifestKind, Reference};

@@ -440,6 +440,7 @@ fn build_images(
             build_args: BTreeMap::new(),
             target: None,
             labels: BTreeMap::new(),
+            identity_label: true,
             annotations: BTreeMap::new(),
             squash: false,
             squash_all: false,
