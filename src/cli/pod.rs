@@ -780,6 +780,9 @@ struct PsRow {
     container_statuses: String,
     /// `k=v,k2=v2`, as podman's reporter gives it.
     labels: String,
+    /// The labels for the `Label` method.
+    #[serde(skip)]
+    label_map: BTreeMap<String, String>,
     networks: String,
     cgroup: String,
     namespace: String,
@@ -845,6 +848,7 @@ fn ps_row(p: &Pod, no_trunc: bool, now: jiff::Timestamp) -> PsRow {
             .map(|(k, v)| format!("{k}={v}"))
             .collect::<Vec<_>>()
             .join(","),
+        label_map: p.record.labels.clone(),
         networks: networks(p).join(","),
         cgroup: String::new(),
         namespace: String::new(),
@@ -1017,12 +1021,18 @@ fn ps(ctx: &Ctx, a: &PsArgs) -> Result<i32, Error> {
         ],
         json: JsonStyle::PS,
     };
-    let mut text = format::render_list(&rows, &fmt, &table)?;
+    let mut text = format::render_list_with_methods(&rows, &fmt, &table, &PS_METHODS)?;
     if a.noheading {
         text = format::strip_heading(text, &fmt);
     }
     out(&text).map(|()| 0)
 }
+
+/// podman's `ListPodReporter` methods.
+const PS_METHODS: [format::Method<PsRow>; 1] = [format::Method {
+    name: "Label",
+    bind: |row| format::label_method(&row.label_map),
+}];
 
 /// `pod inspect` (podman 4's `InspectPodData`).
 #[derive(Serialize)]
