@@ -19,6 +19,7 @@ pub(crate) mod image;
 pub(crate) mod kube;
 pub(crate) mod network;
 pub(crate) mod pod;
+mod pod_limits;
 mod progress;
 mod quadlet;
 mod secret;

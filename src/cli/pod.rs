@@ -9,6 +9,7 @@ use serde::Serialize;
 use crate::cli::complete::pod_names;
 use crate::cli::format::{self, Format, JsonStyle, Table};
 use crate::cli::out;
+use crate::cli::pod_limits::InspectLimits;
 use crate::cli::progress::Progress;
 use crate::engine::container::{self as ctr, Status};
 use crate::engine::pod::{self as engine, CreatePodOptions, Pod};
@@ -166,6 +167,8 @@ pub struct CreateArgs {
     /// What the pod does when its last container exits: continue (default) or stop
     #[arg(long, value_name = "POLICY", value_parser = ["continue", "stop"])]
     pub exit_policy: Option<String>,
+    #[command(flatten)]
+    pub limits: super::pod_limits::PodLimitArgs,
     /// Name of the pod (as podman, instead of --name)
     #[arg(value_name = "NAME", conflicts_with = "name")]
     pub pod_name: Option<String>,
@@ -646,6 +649,7 @@ fn create_options(a: &CreateArgs) -> Result<CreatePodOptions, Error> {
         replace: a.replace,
         infra_pid_file: a.infra_conmon_pidfile.clone(),
         service_container: None,
+        resources: a.limits.resources()?,
     })
 }
 
@@ -1055,6 +1059,17 @@ struct InspectJson {
     shared_namespaces: Vec<String>,
     num_containers: usize,
     containers: Vec<InspectContainer>,
+    #[serde(flatten)]
+    limits: InspectLimits,
+}
+
+impl InspectJson {
+    /// What `pod inspect --format` templates see: the limits under their Go names, whether set
+    /// or not (podman runs templates on its struct, not on its JSON).
+    fn template_view(mut self) -> InspectJson {
+        self.limits = self.limits.go_names();
+        self
+    }
 }
 
 #[derive(Serialize)]
@@ -1161,13 +1176,14 @@ fn inspect_json(p: &Pod) -> InspectJson {
                 state: c.state.status.as_str().into(),
             })
             .collect(),
+        limits: InspectLimits::of(&p.record.resources),
     }
 }
 
 /// Pod `name`'s template view (for completing `--format` fields).
 pub(crate) fn template_doc(ctx: &Ctx, name: &str) -> Option<serde_json::Value> {
     let p = engine::find(ctx, name).ok()?;
-    serde_json::to_value(inspect_json(&p)).ok()
+    serde_json::to_value(inspect_json(&p).template_view()).ok()
 }
 
 fn inspect(ctx: &Ctx, a: &InspectArgs) -> Result<i32, Error> {
@@ -1184,8 +1200,13 @@ fn inspect(ctx: &Ctx, a: &InspectArgs) -> Result<i32, Error> {
             .map(|k| engine::find(ctx, k))
             .collect::<Result<_, _>>()?
     };
-    let objs: Vec<InspectJson> = pods.iter().map(inspect_json).collect();
     let fmt = Format::parse(a.format.as_deref());
+    let templated = matches!(fmt, Format::Template { .. });
+    let objs: Vec<InspectJson> = pods
+        .iter()
+        .map(inspect_json)
+        .map(|o| if templated { o.template_view() } else { o })
+        .collect();
     let text = match (&fmt, objs.as_slice()) {
         // podman 4 prints one pod as an object, not an array.
         (Format::Default | Format::Json, [one]) => {
