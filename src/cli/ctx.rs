@@ -396,6 +396,7 @@ pub(super) fn build(global: &GlobalArgs, joined: Option<Joined>) -> Result<Ctx, 
             runtime_dir: std::env::var_os("XDG_RUNTIME_DIR").map(std::path::PathBuf::from),
         },
         rootless: joined.is_some() || !nix::unistd::Uid::current().is_root(),
+        program: super::program_name(),
         conf_mounts: conf_mounts(&conf),
         default_userns: default_userns(&conf),
         notify_socket: std::env::var("NOTIFY_SOCKET")

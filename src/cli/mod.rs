@@ -606,6 +606,11 @@ fn invoked_as_podman(args: &[OsString]) -> bool {
         .is_some_and(|n| n.starts_with("podman"))
 }
 
+/// [`persona`] of this process's own command line.
+pub(crate) fn program_name() -> &'static str {
+    persona(&std::env::args_os().collect::<Vec<_>>())
+}
+
 /// The name roost answers to in help and usage errors: `podman` under podman's name, else `roost`.
 fn persona(args: &[OsString]) -> &'static str {
     if invoked_as_podman(args) {

@@ -33,6 +33,11 @@ pub enum VolumeCommand {
     Export(ExportArgs),
     /// Import a tarball into a volume
     Import(ImportArgs),
+    /// Mount volumes and print their mount points (inside `roost unshare`)
+    Mount(MountArgs),
+    /// Unmount volumes mounted with `volume mount`
+    #[command(visible_alias = "umount")]
+    Unmount(MountArgs),
 }
 
 impl VolumeCommand {
@@ -140,6 +145,15 @@ pub struct ImportArgs {
     /// A tarball (optionally compressed), or `-` for stdin
     #[arg(value_name = "SOURCE")]
     pub source: String,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_long_help = "Examples:\n  roost unshare sh -c 'ls $(roost volume mount data)'\n  roost unshare roost volume unmount data"
+)]
+pub struct MountArgs {
+    #[arg(value_name = "VOLUME", required = true, add = ArgValueCandidates::new(volume_names))]
+    pub names: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -292,6 +306,25 @@ fn rm(ctx: &Ctx, a: &RmArgs) -> Result<i32, Error> {
     Ok(report_errors(&report.errors))
 }
 
+/// `volume mount NAME...`: each volume's mount point, a line each.
+fn mount(ctx: &Ctx, a: &MountArgs) -> Result<i32, Error> {
+    let mut text = String::new();
+    for name in &a.names {
+        let path = engine::mount::mount(ctx, name)?;
+        text.push_str(&format!("{}\n", path.display()));
+    }
+    out(&text).map(|()| 0)
+}
+
+/// `volume unmount NAME...`: each volume's name, a line each.
+fn unmount(ctx: &Ctx, a: &MountArgs) -> Result<i32, Error> {
+    let mut text = String::new();
+    for name in &a.names {
+        text.push_str(&format!("{}\n", engine::mount::unmount(ctx, name)?));
+    }
+    out(&text).map(|()| 0)
+}
+
 fn parse_filters(given: &[String]) -> Result<Vec<engine::VolumeFilter>, Error> {
     Ok(given
         .iter()
@@ -382,5 +415,7 @@ pub fn dispatch(ctx: &Ctx, cmd: VolumeCommand) -> Result<i32, Error> {
         VolumeCommand::Exists(a) => Ok(if engine::exists(ctx, &a.name)? { 0 } else { 1 }),
         VolumeCommand::Export(a) => export(ctx, &a),
         VolumeCommand::Import(a) => import(ctx, &a),
+        VolumeCommand::Mount(a) => mount(ctx, &a),
+        VolumeCommand::Unmount(a) => unmount(ctx, &a),
     }
 }

@@ -63,6 +63,9 @@ pub struct Ctx {
     /// The `--userns` of a container that gives none: `$PODMAN_USERNS`, else containers.conf's
     /// `[containers] userns`.
     pub default_userns: Option<String>,
+    /// The name roost was called by in messages that name a command: `podman` under podman's
+    /// name, else `roost`.
+    pub program: &'static str,
 }
 
 impl Ctx {

@@ -291,3 +291,61 @@ fn container_inspect_shows_mounts() {
     env.roost(0, &["volume", "rm", &vol]);
     assert_no_leaks(&env);
 }
+
+/// `volume mount`/`unmount`: refused outside `roost unshare` in podman's words; inside it, the
+/// volume's mount point with its content there (a tmpfs for a `type=tmpfs` volume), which a
+/// container then sees.
+#[test]
+fn volume_mount_works_inside_unshare_only() {
+    let env = Env::new("volume_mount_works_inside_unshare_only");
+    let img = busybox(&env);
+    env.roost(0, &["volume", "create", "data"]);
+    env.roost(
+        0,
+        &[
+            "volume",
+            "create",
+            "--opt",
+            "type=tmpfs",
+            "--opt",
+            "device=tmpfs",
+            "scratch",
+        ],
+    );
+    let err = env.roost(125, &["volume", "mount", "data"]).stderr_text();
+    assert!(
+        err.contains(
+            "cannot run command \"roost volume mount\" in rootless mode, must execute `roost unshare` first"
+        ),
+        "{err}"
+    );
+    env.roost(125, &["volume", "unmount", "data"]);
+    let bin_dir = crate::harness::roost_bin()
+        .parent()
+        .unwrap()
+        .display()
+        .to_string();
+    let script = format!(
+        "set -e; PATH={bin_dir}:$PATH; p=$(roost volume mount data); echo \"$p\"; \
+         echo written > \"$p/file\"; s=$(roost volume mount scratch); stat -f -c %T \"$s\"; \
+         roost volume umount data scratch; stat -f -c %T \"$s\" | grep -vx tmpfs"
+    );
+    let out = env
+        .roost(0, &["unshare", "sh", "-c", &script])
+        .stdout_lines();
+    let data = env.data.join("roost/volumes/data/_data");
+    assert_eq!(out[0], data.display().to_string());
+    assert_eq!(out[1], "tmpfs");
+    assert_eq!(&out[2..4], ["data", "scratch"]);
+    let seen = env.roost(0, &["run", "--rm", "-v", "data:/v", &img, "cat", "/v/file"]);
+    assert_eq!(seen.stdout_text(), "written\n");
+    let roost = crate::harness::roost_bin().display().to_string();
+    let missing = env.roost(125, &["unshare", &roost, "volume", "mount", "nosuchvolume"]);
+    assert!(
+        missing.stderr_text().contains("nosuchvolume"),
+        "{}",
+        missing.stderr_text()
+    );
+    env.roost(0, &["volume", "rm", "data", "scratch"]);
+    assert_no_leaks(&env);
+}
