@@ -3,6 +3,7 @@ use std::path::PathBuf;
 
 use super::GlobalArgs;
 use crate::engine::Ctx;
+use crate::engine::container::volumes::ImageVolumeMode;
 use crate::engine::events::{Backend, DEFAULT_MAX_SIZE, EventsConf, JOURNAL_SOCKET};
 use crate::engine::storage::{Driver, Forced};
 use crate::error::Error;
@@ -397,6 +398,7 @@ pub(super) fn build(global: &GlobalArgs, joined: Option<Joined>) -> Result<Ctx, 
         },
         rootless: joined.is_some() || !nix::unistd::Uid::current().is_root(),
         program: super::program_name(),
+        image_volume_mode: image_volume_mode(&conf)?,
         conf_mounts: conf_mounts(&conf),
         default_userns: default_userns(&conf),
         notify_socket: std::env::var("NOTIFY_SOCKET")
@@ -412,6 +414,20 @@ pub(super) fn build(global: &GlobalArgs, joined: Option<Joined>) -> Result<Ctx, 
         registries,
         auth,
     })
+}
+
+/// containers.conf's `[engine] image_volume_mode` (bind, anonymous, tmpfs or ignore).
+fn image_volume_mode(conf: &[(PathBuf, toml::Table)]) -> Result<Option<ImageVolumeMode>, Error> {
+    let Some((f, v)) = conf_value(conf, "engine", "image_volume_mode") else {
+        return Ok(None);
+    };
+    let mode = v.as_str().unwrap_or_default().parse().map_err(|e| {
+        Error::Usage(format!(
+            "{e} (set by `[engine] image_volume_mode` in {})",
+            f.display()
+        ))
+    })?;
+    Ok(Some(mode))
 }
 
 /// `$PODMAN_USERNS`, else containers.conf's `[containers] userns` (podman-run(1)'s order).

@@ -349,3 +349,74 @@ fn volume_mount_works_inside_unshare_only() {
     env.roost(0, &["volume", "rm", "data", "scratch"]);
     assert_no_leaks(&env);
 }
+
+/// `--image-volume`: the image's VOLUMEs get an anonymous volume (bind/anonymous, the default), a
+/// tmpfs, or nothing (ignore); containers.conf's `[engine] image_volume_mode` sets the default.
+#[test]
+fn image_volume_mode_decides_what_image_volumes_get() {
+    let env = Env::new("image_volume_mode_decides_what_image_volumes_get");
+    let img = busybox(&env);
+    let tag = env.safename("volimg");
+    let containerfile = format!("FROM {img}\nVOLUME /data\n");
+    let dir = env.root.display().to_string();
+    env.roost_stdin(
+        0,
+        &["build", "-q", "-f", "-", "-t", &tag, &dir],
+        containerfile.as_bytes(),
+    );
+    let fs_type = |code: i32, extra: &[&str]| {
+        let mut args = vec!["run", "--rm"];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&[&tag, "stat", "-f", "-c", "%T", "/data"]);
+        env.roost(code, &args)
+    };
+    assert_eq!(
+        fs_type(0, &["--image-volume", "tmpfs"]).stdout_text(),
+        "tmpfs\n"
+    );
+    let ignored = fs_type(1, &["--image-volume", "ignore"]);
+    assert!(
+        ignored.stderr_text().contains("No such file or directory"),
+        "{}",
+        ignored.stderr_text()
+    );
+    let volumes_before = env.roost(0, &["volume", "ls", "-q"]).stdout_lines().len();
+    let anonymous = env.roost(
+        0,
+        &[
+            "run",
+            "-d",
+            "--image-volume",
+            "anonymous",
+            &tag,
+            "sleep",
+            "60",
+        ],
+    );
+    let id = anonymous.stdout_text().trim().to_string();
+    assert_eq!(
+        env.roost(0, &["volume", "ls", "-q"]).stdout_lines().len(),
+        volumes_before + 1,
+        "an anonymous volume for /data"
+    );
+    env.roost(0, &["rm", "-f", "-v", "-t", "0", &id]);
+    let conf = env.config.join("containers/containers.conf");
+    std::fs::write(&conf, "[engine]\nimage_volume_mode = \"tmpfs\"\n").unwrap();
+    std::fs::set_permissions(&conf, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    assert_eq!(fs_type(0, &[]).stdout_text(), "tmpfs\n");
+    assert_ne!(
+        fs_type(0, &["--image-volume", "bind"]).stdout_text(),
+        "tmpfs\n",
+        "the flag wins over containers.conf"
+    );
+    std::fs::write(&conf, "[engine]\nimage_volume_mode = \"sometimes\"\n").unwrap();
+    let bad = env.roost(125, &["run", "--rm", &tag, "true"]);
+    assert!(
+        bad.stderr_text().contains("image_volume_mode"),
+        "{}",
+        bad.stderr_text()
+    );
+    std::fs::remove_file(&conf).unwrap();
+    env.roost(0, &["rmi", &tag]);
+    assert_no_leaks(&env);
+}

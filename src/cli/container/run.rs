@@ -191,6 +191,14 @@ fn options(a: &CreateArgs, remove: bool) -> Result<CreateOptions, Error> {
         links: a.link.clone(),
         read_only: a.read_only,
         no_read_only_tmpfs: !a.read_only_tmpfs,
+        image_volume: a
+            .image_volume
+            .as_deref()
+            .map(str::parse)
+            .transpose()
+            .map_err(|e: crate::engine::container::volumes::BadImageVolumeMode| {
+                Error::Usage(e.to_string())
+            })?,
         remove,
         tty: a.tty,
         interactive: a.interactive,

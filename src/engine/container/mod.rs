@@ -43,7 +43,7 @@ pub mod timezone;
 mod top;
 mod users;
 mod view;
-mod volumes;
+pub mod volumes;
 mod wait;
 
 use std::collections::BTreeMap;
@@ -107,6 +107,8 @@ pub struct CreateOptions {
     pub read_only: bool,
     /// `--read-only-tmpfs=false`: a read-only container gets no tmpfs on /run, /tmp and /var/tmp.
     pub no_read_only_tmpfs: bool,
+    /// `--image-volume` (None: containers.conf's `image_volume_mode`, else anonymous volumes).
+    pub image_volume: Option<volumes::ImageVolumeMode>,
     pub remove: bool,
     pub tty: bool,
     pub interactive: bool,
@@ -455,7 +457,12 @@ impl Inputs {
         }
         let mut wanted = opts.mounts.clone();
         wanted.extend(devices::mounts(&opts.devices)?);
-        let (mounts, new_volumes) = volumes::resolve(store, &wanted, &keys(&config.volumes))?;
+        let image_volume = opts
+            .image_volume
+            .or(ctx.image_volume_mode)
+            .unwrap_or_default();
+        let (mounts, new_volumes) =
+            volumes::resolve(store, &wanted, &keys(&config.volumes), image_volume)?;
         let namespaces = opts.namespaces.resolve(store)?;
         let requires = opts
             .requires
