@@ -449,7 +449,8 @@ pub fn start(ctx: &Ctx, a: &StartArgs) -> Result<i32, Error> {
             match engine::start_detached(ctx, &c) {
                 Ok(()) => out(&format!("{key}\n"))?,
                 Err(e) if keys.len() > 1 => failed = report_start_error(&e),
-                Err(e) => return Err(e.into()),
+                // podman's 125, whatever the cause (127 for a command not found is `run`'s).
+                Err(e) => return Err(Error::Start(e)),
             }
         }
     }
