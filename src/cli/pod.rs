@@ -767,7 +767,7 @@ fn rm(ctx: &Ctx, a: &RmArgs) -> Result<i32, Error> {
 }
 
 /// A row of `pod ps` for templates and the table (podman's `ListPodReporter`).
-#[derive(Serialize)]
+#[derive(Serialize, Default)]
 #[serde(rename_all = "PascalCase")]
 struct PsRow {
     id: String,
@@ -1037,6 +1037,11 @@ const PS_METHODS: [format::Method<PsRow>; 1] = [format::Method {
     name: "Label",
     bind: |row| format::label_method(&row.label_map),
 }];
+
+/// The fields `pod ps --format` templates can use (for completion).
+pub(crate) fn ps_format_fields() -> serde_json::Value {
+    format::template_fields::<PsRow>(&[])
+}
 
 /// `pod inspect` (podman 4's `InspectPodData`).
 #[derive(Serialize)]

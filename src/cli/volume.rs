@@ -163,7 +163,7 @@ pub struct ExistsArgs {
 }
 
 /// podman's volume report (inspect, `ls --format json` and templates).
-#[derive(Serialize)]
+#[derive(Serialize, Default)]
 #[serde(rename_all = "PascalCase")]
 struct VolumeView {
     name: String,
@@ -267,6 +267,11 @@ fn ls_row(v: &VolumeInfo, fmt: &Format) -> serde_json::Value {
 }
 
 /// Volume `name`'s template view (for completing `--format` fields).
+/// The fields `volume ls` and `volume inspect` templates can use (for completion).
+pub(crate) fn format_fields() -> serde_json::Value {
+    format::template_fields::<VolumeView>(&[])
+}
+
 pub(crate) fn template_doc(ctx: &Ctx, name: &str) -> Option<serde_json::Value> {
     let info = engine::inspect(ctx, name, &ContainerUsers).ok()?;
     serde_json::to_value(view(&info)).ok()

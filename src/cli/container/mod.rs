@@ -71,7 +71,7 @@ pub use lifecycle::{
 pub use logs::{LogOpts, LogsArgs, logs, show_logs};
 pub use mount::{MountArgs, UnmountArgs, mount, unmount};
 pub use port::port;
-pub use ps::ps;
+pub use ps::{format_fields as ps_format_fields, ps};
 pub use resources::{UpdateArgs, update};
 pub(crate) use run::security_opts;
 pub use run::{create, rm, run, start};

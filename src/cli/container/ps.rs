@@ -11,7 +11,7 @@ use crate::engine::container::{self as engine, Container, ContainerSize, Status}
 use crate::error::Error;
 
 /// A row for templates and the table: podman's `psReporter` (short ID, names and command as strings).
-#[derive(Serialize)]
+#[derive(Serialize, Default)]
 #[serde(rename_all = "PascalCase")]
 struct PsRow {
     #[serde(rename = "ID")]
@@ -745,3 +745,8 @@ const PS_METHODS: [format::Method<PsRow>; 1] = [format::Method {
     name: "Label",
     bind: |row| format::label_method(&row.label_map),
 }];
+
+/// The fields `ps --format` templates can use (for completion).
+pub fn format_fields() -> serde_json::Value {
+    format::template_fields(&PS_METHODS)
+}

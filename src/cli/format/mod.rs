@@ -230,6 +230,27 @@ pub fn label_method(labels: &std::collections::BTreeMap<String, String>) -> gotm
     })
 }
 
+/// What a template can use on a row of type `T`, for completing `--format {{.`: the fields of a
+/// default row (with the Go names of `Id` keys, as templates see them; nested objects kept, so
+/// `{{.A.` completes too) and the `methods`.
+pub fn template_fields<T: Serialize + Default>(methods: &[Method<T>]) -> serde_json::Value {
+    let mut fields = match serde_json::to_value(T::default()) {
+        Ok(serde_json::Value::Object(map)) => map,
+        _ => serde_json::Map::new(),
+    };
+    let go_names: Vec<(String, serde_json::Value)> = fields
+        .iter()
+        .filter_map(|(k, v)| value::go_field_name(k).map(|go| (go, v.clone())))
+        .collect();
+    for (go, v) in go_names {
+        fields.entry(go).or_insert(v);
+    }
+    for m in methods {
+        fields.insert(m.name.to_string(), serde_json::Value::Null);
+    }
+    serde_json::Value::Object(fields)
+}
+
 /// [`render_list`] for rows that also have `methods`.
 pub fn render_list_with_methods<T: Serialize>(
     rows: &[T],

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::*;
 
-#[derive(Serialize)]
+#[derive(Serialize, Default)]
 #[serde(rename_all = "PascalCase")]
 struct Image {
     repository: String,
@@ -472,4 +472,27 @@ fn method_misuse_fails_like_go() {
     assert!(message(r#"{{.Label "a" "b"}}"#).contains("want 1 got 2"));
     // Rows without the method: a field given arguments is an error, not a panic.
     assert!(list(r#"{{.Label "zeta"}}"#).is_err());
+}
+
+#[test]
+fn template_fields_are_a_default_rows_keys_and_the_methods() {
+    let fields = template_fields(&LABEL_METHOD);
+    let keys: Vec<&str> = fields
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "CreatedAt",
+            "ID",
+            "Label",
+            "Labels",
+            "Names",
+            "Repository",
+            "Tag"
+        ]
+    );
 }

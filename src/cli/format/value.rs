@@ -106,7 +106,7 @@ fn cached_map(
 
 /// The Go field name behind a JSON key that spells the `ID` initialism `Id` (`Id`, `ImageId`,
 /// `IdMappings`), if it differs.
-fn go_field_name(key: &str) -> Option<String> {
+pub(super) fn go_field_name(key: &str) -> Option<String> {
     let mut out = String::with_capacity(key.len());
     let mut rest = key;
     while let Some(i) = rest.find("Id") {
