@@ -613,6 +613,7 @@ fn format_doc(line: &Line) -> Option<serde_json::Value> {
         ["volume", "ls"] => Some(super::volume::format_fields()),
         ["network", "ls"] => Some(super::network::format_fields()),
         ["secret", "ls"] => Some(super::secret::ls_format_fields()),
+        ["events"] | ["system", "events"] => Some(super::events::format_fields()),
         _ => None,
     }
 }

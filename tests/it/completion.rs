@@ -327,6 +327,7 @@ fn format_completes_the_template_fields_of_each_command() {
     assert!(has(&fields(&["history"]), "{{.CreatedBy}}"));
     assert!(has(&fields(&["volume", "inspect"]), "{{.Mountpoint}}"));
     assert!(has(&fields(&["network", "ls"]), "{{.DNSEnabled}}"));
+    assert!(has(&fields(&["system", "events"]), "{{.Status}}"));
     let secret = fields(&["secret", "inspect"]);
     assert!(
         has(&secret, "{{.Spec.") && has(&secret, "{{.ID}}"),
