@@ -545,22 +545,11 @@ fn positional_value(line: &Line, arg: &clap::Arg, typed: &str) -> Answer {
     })
 }
 
-/// What `{{.` in a `--format` of an inspect command can go on with: the fields of the inspected
-/// object's template view (the first argument's, or the first container's when none is given), or of
-/// the field typed so far (`{{.State.`).
+/// What `{{.` in a `--format` can go on with: the fields of the command's template view (podman
+/// completes them from its Go types), or of the field typed so far (`{{.State.`). Inspect commands
+/// show an object's: the first argument's, or the first of its kind when none is given.
 fn template_fields(line: &Line, typed: &str) -> Answer {
-    let kind = match line.path.as_slice() {
-        [k, last] if last == "inspect" => k.clone(),
-        [only] if only == "inspect" => line
-            .given
-            .iter()
-            .find(|(id, _)| id == "kind")
-            .and_then(|(_, v)| v.clone())
-            .unwrap_or_else(|| "all".into()),
-        _ => return Answer::none(DIRECTIVE_NO_FILE_COMP),
-    };
-    let Some(doc) = inspect_template_doc(&kind, line.positionals.first().map(String::as_str))
-    else {
+    let Some(doc) = format_doc(line) else {
         return Answer::none(DIRECTIVE_NO_FILE_COMP);
     };
     let Some(body) = typed.strip_prefix("{{.") else {
@@ -599,6 +588,33 @@ fn template_fields(line: &Line, typed: &str) -> Answer {
     Answer {
         values,
         directive: DIRECTIVE_NO_SPACE,
+    }
+}
+
+/// The template view `--format` of the command on `line` works on, if it takes a Go template.
+fn format_doc(line: &Line) -> Option<serde_json::Value> {
+    let path: Vec<&str> = line.path.iter().map(String::as_str).collect();
+    let first = line.positionals.first().map(String::as_str);
+    match path.as_slice() {
+        ["inspect"] => {
+            let kind = line
+                .given
+                .iter()
+                .find(|(id, _)| id == "kind")
+                .and_then(|(_, v)| v.clone())
+                .unwrap_or_else(|| "all".into());
+            inspect_template_doc(&kind, first)
+        }
+        [kind, "inspect"] => inspect_template_doc(kind, first),
+        ["ps"] | ["container", "ps"] => Some(super::container::ps_format_fields()),
+        ["pod", "ps"] => Some(super::pod::ps_format_fields()),
+        ["images"] | ["image", "ls"] => Some(super::image::images_format_fields()),
+        ["history"] | ["image", "history"] => Some(super::image::history_format_fields()),
+        ["volume", "ls"] => Some(super::volume::format_fields()),
+        ["network", "ls"] => Some(super::network::format_fields()),
+        ["secret", "ls"] => Some(super::secret::ls_format_fields()),
+        ["events"] | ["system", "events"] => Some(super::events::format_fields()),
+        _ => None,
     }
 }
 
@@ -707,9 +723,16 @@ fn first_candidate(kind: &str, typed: &str) -> Option<String> {
 fn inspect_template_doc(kind: &str, name: Option<&str>) -> Option<serde_json::Value> {
     use clap::FromArgMatches;
     const KINDS: [&str; 5] = ["container", "image", "volume", "pod", "network"];
+    match kind {
+        "volume" => return Some(super::volume::format_fields()),
+        "network" => return Some(super::network::format_fields()),
+        "secret" => return Some(super::secret::inspect_format_fields()),
+        _ => {}
+    }
     let (kind, key) = match name {
         None if matches!(kind, "container" | "all") => ("container", None),
-        None => return None,
+        // podman completes the fields of the type; here those of the first object of the kind.
+        None => (kind, Some(first_candidate(kind, "")?)),
         Some(n) if kind == "all" => KINDS
             .iter()
             .find_map(|k| first_candidate(k, n).map(|c| (*k, Some(c))))?,

@@ -3,6 +3,7 @@ use std::path::PathBuf;
 
 use super::GlobalArgs;
 use crate::engine::Ctx;
+use crate::engine::container::volumes::ImageVolumeMode;
 use crate::engine::events::{Backend, DEFAULT_MAX_SIZE, EventsConf, JOURNAL_SOCKET};
 use crate::engine::storage::{Driver, Forced};
 use crate::error::Error;
@@ -396,6 +397,8 @@ pub(super) fn build(global: &GlobalArgs, joined: Option<Joined>) -> Result<Ctx, 
             runtime_dir: std::env::var_os("XDG_RUNTIME_DIR").map(std::path::PathBuf::from),
         },
         rootless: joined.is_some() || !nix::unistd::Uid::current().is_root(),
+        program: super::program_name(),
+        image_volume_mode: image_volume_mode(&conf)?,
         conf_mounts: conf_mounts(&conf),
         default_mounts_file: global.default_mounts_file.clone(),
         runtime_flags: global.runtime_flag.clone(),
@@ -413,6 +416,20 @@ pub(super) fn build(global: &GlobalArgs, joined: Option<Joined>) -> Result<Ctx, 
         registries,
         auth,
     })
+}
+
+/// containers.conf's `[engine] image_volume_mode` (bind, anonymous, tmpfs or ignore).
+fn image_volume_mode(conf: &[(PathBuf, toml::Table)]) -> Result<Option<ImageVolumeMode>, Error> {
+    let Some((f, v)) = conf_value(conf, "engine", "image_volume_mode") else {
+        return Ok(None);
+    };
+    let mode = v.as_str().unwrap_or_default().parse().map_err(|e| {
+        Error::Usage(format!(
+            "{e} (set by `[engine] image_volume_mode` in {})",
+            f.display()
+        ))
+    })?;
+    Ok(Some(mode))
 }
 
 /// `$PODMAN_USERNS`, else containers.conf's `[containers] userns` (podman-run(1)'s order).

@@ -100,6 +100,27 @@ pub fn events(ctx: &Ctx, a: &EventsArgs) -> Result<i32, Error> {
     }
 }
 
+/// The fields `events --format` templates can use (for completion): those of an event that has
+/// every one.
+pub(crate) fn format_fields() -> serde_json::Value {
+    let mut e = Event::new(events::Type::Container, "create");
+    e.exit_code = Some(0);
+    e.health_failing_streak = 1;
+    for text in [
+        &mut e.id,
+        &mut e.image,
+        &mut e.name,
+        &mut e.network,
+        &mut e.error,
+        &mut e.health_status,
+        &mut e.health_log,
+        &mut e.pod_id,
+    ] {
+        *text = "-".into();
+    }
+    e.report()
+}
+
 /// One event as `--format` asks.
 fn render(e: &Event, fmt: &Format, truncate: bool, first: bool) -> Result<String, Error> {
     match fmt {

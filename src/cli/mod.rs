@@ -20,6 +20,7 @@ pub(crate) mod kube;
 mod lazy;
 pub(crate) mod network;
 pub(crate) mod pod;
+mod pod_limits;
 mod progress;
 mod quadlet;
 mod secret;
@@ -622,6 +623,11 @@ fn invoked_as_podman(args: &[OsString]) -> bool {
         .and_then(|a| std::path::Path::new(a).file_name())
         .and_then(|n| n.to_str())
         .is_some_and(|n| n.starts_with("podman"))
+}
+
+/// [`persona`] of this process's own command line.
+pub(crate) fn program_name() -> &'static str {
+    persona(&std::env::args_os().collect::<Vec<_>>())
 }
 
 /// The name roost answers to in help and usage errors: `podman` under podman's name, else `roost`.

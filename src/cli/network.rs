@@ -198,7 +198,7 @@ pub struct ReloadArgs {
 }
 
 /// Go-template view of a network: podman's struct field names.
-#[derive(Serialize)]
+#[derive(Serialize, Default)]
 #[serde(rename_all = "PascalCase")]
 struct NetworkView {
     name: String,
@@ -224,19 +224,19 @@ struct NetworkView {
 }
 
 /// podman's `network inspect` entry for a running container on the network.
-#[derive(Serialize)]
+#[derive(Serialize, Default)]
 struct ContainerOnNetwork {
     name: String,
     interfaces: std::collections::BTreeMap<String, InterfaceView>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Default)]
 struct InterfaceView {
     subnets: Vec<InterfaceSubnet>,
     mac_address: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Default)]
 struct InterfaceSubnet {
     ipnet: String,
     #[serde(skip_serializing_if = "String::is_empty")]
@@ -281,7 +281,7 @@ fn containers_on(
         .collect())
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Default)]
 #[serde(rename_all = "PascalCase")]
 struct SubnetView {
     subnet: String,
@@ -289,7 +289,7 @@ struct SubnetView {
     lease_range: Option<LeaseView>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Default)]
 #[serde(rename_all = "PascalCase")]
 struct LeaseView {
     #[serde(rename = "StartIP")]
@@ -395,6 +395,11 @@ fn ls(ctx: &Ctx, a: &LsArgs) -> Result<i32, Error> {
 }
 
 /// Network `name`'s template view (for completing `--format` fields).
+/// The fields `network ls` and `network inspect` templates can use (for completion).
+pub(crate) fn format_fields() -> serde_json::Value {
+    format::template_fields::<NetworkView>(&[])
+}
+
 pub(crate) fn template_doc(ctx: &Ctx, name: &str) -> Option<serde_json::Value> {
     let n = engine::inspect(ctx, name).ok()?;
     serde_json::to_value(view(&n, false)).ok()

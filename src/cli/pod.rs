@@ -9,6 +9,7 @@ use serde::Serialize;
 use crate::cli::complete::pod_names;
 use crate::cli::format::{self, Format, JsonStyle, Table};
 use crate::cli::out;
+use crate::cli::pod_limits::InspectLimits;
 use crate::cli::progress::Progress;
 use crate::engine::container::{self as ctr, Status};
 use crate::engine::pod::{self as engine, CreatePodOptions, Pod};
@@ -166,6 +167,8 @@ pub struct CreateArgs {
     /// What the pod does when its last container exits: continue (default) or stop
     #[arg(long, value_name = "POLICY", value_parser = ["continue", "stop"])]
     pub exit_policy: Option<String>,
+    #[command(flatten)]
+    pub limits: super::pod_limits::PodLimitArgs,
     /// Name of the pod (as podman, instead of --name)
     #[arg(value_name = "NAME", conflicts_with = "name")]
     pub pod_name: Option<String>,
@@ -646,6 +649,7 @@ fn create_options(a: &CreateArgs) -> Result<CreatePodOptions, Error> {
         replace: a.replace,
         infra_pid_file: a.infra_conmon_pidfile.clone(),
         service_container: None,
+        resources: a.limits.resources()?,
     })
 }
 
@@ -763,7 +767,7 @@ fn rm(ctx: &Ctx, a: &RmArgs) -> Result<i32, Error> {
 }
 
 /// A row of `pod ps` for templates and the table (podman's `ListPodReporter`).
-#[derive(Serialize)]
+#[derive(Serialize, Default)]
 #[serde(rename_all = "PascalCase")]
 struct PsRow {
     id: String,
@@ -780,6 +784,9 @@ struct PsRow {
     container_statuses: String,
     /// `k=v,k2=v2`, as podman's reporter gives it.
     labels: String,
+    /// The labels for the `Label` method.
+    #[serde(skip)]
+    label_map: BTreeMap<String, String>,
     networks: String,
     cgroup: String,
     namespace: String,
@@ -845,6 +852,7 @@ fn ps_row(p: &Pod, no_trunc: bool, now: jiff::Timestamp) -> PsRow {
             .map(|(k, v)| format!("{k}={v}"))
             .collect::<Vec<_>>()
             .join(","),
+        label_map: p.record.labels.clone(),
         networks: networks(p).join(","),
         cgroup: String::new(),
         namespace: String::new(),
@@ -1017,11 +1025,22 @@ fn ps(ctx: &Ctx, a: &PsArgs) -> Result<i32, Error> {
         ],
         json: JsonStyle::PS,
     };
-    let mut text = format::render_list(&rows, &fmt, &table)?;
+    let mut text = format::render_list_with_methods(&rows, &fmt, &table, &PS_METHODS)?;
     if a.noheading {
         text = format::strip_heading(text, &fmt);
     }
     out(&text).map(|()| 0)
+}
+
+/// podman's `ListPodReporter` methods.
+const PS_METHODS: [format::Method<PsRow>; 1] = [format::Method {
+    name: "Label",
+    bind: |row| format::label_method(&row.label_map),
+}];
+
+/// The fields `pod ps --format` templates can use (for completion).
+pub(crate) fn ps_format_fields() -> serde_json::Value {
+    format::template_fields::<PsRow>(&[])
 }
 
 /// `pod inspect` (podman 4's `InspectPodData`).
@@ -1045,6 +1064,17 @@ struct InspectJson {
     shared_namespaces: Vec<String>,
     num_containers: usize,
     containers: Vec<InspectContainer>,
+    #[serde(flatten)]
+    limits: InspectLimits,
+}
+
+impl InspectJson {
+    /// What `pod inspect --format` templates see: the limits under their Go names, whether set
+    /// or not (podman runs templates on its struct, not on its JSON).
+    fn template_view(mut self) -> InspectJson {
+        self.limits = self.limits.go_names();
+        self
+    }
 }
 
 #[derive(Serialize)]
@@ -1151,13 +1181,14 @@ fn inspect_json(p: &Pod) -> InspectJson {
                 state: c.state.status.as_str().into(),
             })
             .collect(),
+        limits: InspectLimits::of(&p.record.resources),
     }
 }
 
 /// Pod `name`'s template view (for completing `--format` fields).
 pub(crate) fn template_doc(ctx: &Ctx, name: &str) -> Option<serde_json::Value> {
     let p = engine::find(ctx, name).ok()?;
-    serde_json::to_value(inspect_json(&p)).ok()
+    serde_json::to_value(inspect_json(&p).template_view()).ok()
 }
 
 fn inspect(ctx: &Ctx, a: &InspectArgs) -> Result<i32, Error> {
@@ -1174,8 +1205,13 @@ fn inspect(ctx: &Ctx, a: &InspectArgs) -> Result<i32, Error> {
             .map(|k| engine::find(ctx, k))
             .collect::<Result<_, _>>()?
     };
-    let objs: Vec<InspectJson> = pods.iter().map(inspect_json).collect();
     let fmt = Format::parse(a.format.as_deref());
+    let templated = matches!(fmt, Format::Template { .. });
+    let objs: Vec<InspectJson> = pods
+        .iter()
+        .map(inspect_json)
+        .map(|o| if templated { o.template_view() } else { o })
+        .collect();
     let text = match (&fmt, objs.as_slice()) {
         // podman 4 prints one pod as an object, not an array.
         (Format::Default | Format::Json, [one]) => {

@@ -103,8 +103,18 @@ pub struct ExistsArgs {
     pub name: String,
 }
 
+/// The fields `secret ls` templates can use (for completion).
+pub(crate) fn ls_format_fields() -> serde_json::Value {
+    format::template_fields::<ListView>(&[])
+}
+
+/// The fields `secret inspect` templates can use (for completion).
+pub(crate) fn inspect_format_fields() -> serde_json::Value {
+    format::template_fields::<InspectView>(&[])
+}
+
 /// podman's `secret ls` row.
-#[derive(Serialize)]
+#[derive(Serialize, Default)]
 #[serde(rename_all = "PascalCase")]
 struct ListView {
     #[serde(rename = "ID")]
@@ -115,14 +125,14 @@ struct ListView {
     updated_at: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Default)]
 #[serde(rename_all = "PascalCase")]
 struct DriverView {
     name: String,
     options: BTreeMap<String, String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Default)]
 #[serde(rename_all = "PascalCase")]
 struct SpecView {
     name: String,
@@ -131,7 +141,7 @@ struct SpecView {
 }
 
 /// podman's `secret inspect` object.
-#[derive(Serialize)]
+#[derive(Serialize, Default)]
 #[serde(rename_all = "PascalCase")]
 struct InspectView {
     #[serde(rename = "ID")]

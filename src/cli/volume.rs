@@ -33,6 +33,11 @@ pub enum VolumeCommand {
     Export(crate::cli::lazy::Lazy<ExportArgs>),
     /// Import a tarball into a volume
     Import(crate::cli::lazy::Lazy<ImportArgs>),
+    /// Mount volumes and print their mount points (inside `roost unshare`)
+    Mount(crate::cli::lazy::Lazy<MountArgs>),
+    /// Unmount volumes mounted with `volume mount`
+    #[command(visible_alias = "umount")]
+    Unmount(crate::cli::lazy::Lazy<MountArgs>),
 }
 
 impl VolumeCommand {
@@ -143,13 +148,22 @@ pub struct ImportArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(
+    after_long_help = "Examples:\n  roost unshare sh -c 'ls $(roost volume mount data)'\n  roost unshare roost volume unmount data"
+)]
+pub struct MountArgs {
+    #[arg(value_name = "VOLUME", required = true, add = ArgValueCandidates::new(volume_names))]
+    pub names: Vec<String>,
+}
+
+#[derive(Debug, Args)]
 pub struct ExistsArgs {
     #[arg(value_name = "VOLUME", add = ArgValueCandidates::new(volume_names))]
     pub name: String,
 }
 
 /// podman's volume report (inspect, `ls --format json` and templates).
-#[derive(Serialize)]
+#[derive(Serialize, Default)]
 #[serde(rename_all = "PascalCase")]
 struct VolumeView {
     name: String,
@@ -253,6 +267,11 @@ fn ls_row(v: &VolumeInfo, fmt: &Format) -> serde_json::Value {
 }
 
 /// Volume `name`'s template view (for completing `--format` fields).
+/// The fields `volume ls` and `volume inspect` templates can use (for completion).
+pub(crate) fn format_fields() -> serde_json::Value {
+    format::template_fields::<VolumeView>(&[])
+}
+
 pub(crate) fn template_doc(ctx: &Ctx, name: &str) -> Option<serde_json::Value> {
     let info = engine::inspect(ctx, name, &ContainerUsers).ok()?;
     serde_json::to_value(view(&info)).ok()
@@ -290,6 +309,25 @@ fn rm(ctx: &Ctx, a: &RmArgs) -> Result<i32, Error> {
         .map(|n| format!("{n}\n"))
         .collect::<String>())?;
     Ok(report_errors(&report.errors))
+}
+
+/// `volume mount NAME...`: each volume's mount point, a line each.
+fn mount(ctx: &Ctx, a: &MountArgs) -> Result<i32, Error> {
+    let mut text = String::new();
+    for name in &a.names {
+        let path = engine::mount::mount(ctx, name)?;
+        text.push_str(&format!("{}\n", path.display()));
+    }
+    out(&text).map(|()| 0)
+}
+
+/// `volume unmount NAME...`: each volume's name, a line each.
+fn unmount(ctx: &Ctx, a: &MountArgs) -> Result<i32, Error> {
+    let mut text = String::new();
+    for name in &a.names {
+        text.push_str(&format!("{}\n", engine::mount::unmount(ctx, name)?));
+    }
+    out(&text).map(|()| 0)
 }
 
 fn parse_filters(given: &[String]) -> Result<Vec<engine::VolumeFilter>, Error> {
@@ -382,5 +420,7 @@ pub fn dispatch(ctx: &Ctx, cmd: VolumeCommand) -> Result<i32, Error> {
         VolumeCommand::Exists(a) => Ok(if engine::exists(ctx, &a.name)? { 0 } else { 1 }),
         VolumeCommand::Export(a) => export(ctx, &a),
         VolumeCommand::Import(a) => import(ctx, &a),
+        VolumeCommand::Mount(a) => mount(ctx, &a),
+        VolumeCommand::Unmount(a) => unmount(ctx, &a),
     }
 }

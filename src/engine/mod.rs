@@ -67,6 +67,11 @@ pub struct Ctx {
     /// The `--userns` of a container that gives none: `$PODMAN_USERNS`, else containers.conf's
     /// `[containers] userns`.
     pub default_userns: Option<String>,
+    /// The name roost was called by in messages that name a command: `podman` under podman's
+    /// name, else `roost`.
+    pub program: &'static str,
+    /// containers.conf's `[engine] image_volume_mode`: what the image's VOLUMEs get by default.
+    pub image_volume_mode: Option<container::volumes::ImageVolumeMode>,
 }
 
 impl Ctx {

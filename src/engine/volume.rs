@@ -11,6 +11,8 @@ use super::users::{Use, Users};
 use super::{Ctx, EngineError};
 use crate::store::{Store, StoreError, VolumeRecord};
 
+pub mod mount;
+
 #[derive(Debug, thiserror::Error)]
 pub enum VolumeError {
     #[error("no volume with name {0:?} found: no such volume")]
@@ -484,9 +486,14 @@ pub fn import(ctx: &Ctx, name: &str, input: &mut dyn std::io::Read) -> Result<()
 }
 
 fn mountpoint(ctx: &Ctx, name: &str) -> Result<std::path::PathBuf, EngineError> {
+    Ok(record(ctx, name)?.mountpoint)
+}
+
+/// The stored record of volume `name`.
+fn record(ctx: &Ctx, name: &str) -> Result<VolumeRecord, EngineError> {
     let no_such = || EngineError::from(VolumeError::NoSuchVolume(name.to_string()));
     let store = ctx.store_if_exists()?.ok_or_else(no_such)?;
-    Ok(store.volume(name)?.ok_or_else(no_such)?.mountpoint)
+    store.volume(name)?.ok_or_else(no_such)
 }
 
 /// What `volume prune` removes: unused volumes matching `filters`, only anonymous ones unless `all`

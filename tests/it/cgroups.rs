@@ -139,3 +139,81 @@ fn pause_stats_and_update_need_cgroup_v2() {
     env.roost(125, &["update", name]);
     env.roost(0, &["rm", "-f", "-t0", name]);
 }
+
+/// `pod create --memory/--cpus/--device-read-bps`: `pod inspect` shows them (podman's JSON keys,
+/// unset ones left out; templates and completion by their Go names), every member takes them
+/// (here: podman's cgroup v1 warning that they are ignored), unless it has no cgroup.
+#[test]
+fn pod_limits_reach_inspect_and_every_member() {
+    let env = Env::new("pod_limits_reach_inspect_and_every_member");
+    pull(&env, "busybox");
+    let img = image("busybox");
+    let pod = env.safename("limited");
+    env.roost(
+        0,
+        &[
+            "pod", "create", "--name", &pod, "--memory", "64m", "--cpus", "0.5",
+        ],
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&env.roost(0, &["pod", "inspect", &pod]).stdout_text()).unwrap();
+    assert_eq!(json["memory_limit"], 64 << 20, "{json}");
+    assert_eq!(json["cpu_period"], 100_000, "{json}");
+    assert_eq!(json["cpu_quota"], 50_000, "{json}");
+    assert!(
+        json.get("blkio_weight").is_none(),
+        "unset: left out: {json}"
+    );
+    let fields = env
+        .roost(
+            0,
+            &[
+                "pod",
+                "inspect",
+                &pod,
+                "--format",
+                "{{.MemoryLimit}} {{.CPUQuota}} {{.BlkioWeight}} {{len .BlkioDeviceReadBps}}",
+            ],
+        )
+        .stdout_text();
+    assert_eq!(fields, "67108864 50000 0 0\n");
+    let completion = env
+        .roost(0, &["__complete", "inspect", &pod, "-f", "{{."])
+        .stdout_text();
+    assert!(
+        completion.lines().any(|l| l == "{{.BlkioDeviceReadBps}}"),
+        "{completion}"
+    );
+    let member = env.roost(0, &["create", "--pod", &pod, &img, "true"]);
+    assert!(
+        member
+            .stderr_text()
+            .contains("Resource limits are not supported"),
+        "the member has the pod's limits: {}",
+        member.stderr_text()
+    );
+    let uncontained = env.roost(
+        0,
+        &[
+            "create",
+            "--pod",
+            &pod,
+            "--cgroups",
+            "disabled",
+            &img,
+            "true",
+        ],
+    );
+    assert_eq!(uncontained.stderr_text(), "");
+    let plain = env.safename("plain");
+    env.roost(0, &["pod", "create", "--name", &plain]);
+    let member = env.roost(0, &["create", "--pod", &plain, &img, "true"]);
+    assert_eq!(member.stderr_text(), "", "no limits, no warning");
+    let bad = env.roost(125, &["pod", "create", "--memory", "lots"]);
+    assert!(
+        bad.stderr_text().contains("--memory"),
+        "{}",
+        bad.stderr_text()
+    );
+    env.roost(0, &["pod", "rm", "-f", &pod, &plain]);
+}

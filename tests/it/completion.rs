@@ -302,3 +302,44 @@ fn zsh_and_fish_scripts_complete_names() {
     );
     assert_no_leaks(&env);
 }
+
+/// `--format {{.` completes the template fields of the command's rows (and their methods), as
+/// podman does from its Go types, with or without objects; a `--format` that is no template
+/// completes none.
+#[test]
+fn format_completes_the_template_fields_of_each_command() {
+    let env = Env::new("format_completes_the_template_fields_of_each_command");
+    let fields = |args: &[&str]| -> Vec<String> {
+        let mut all = vec!["__completeNoDesc"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--format", "{{."]);
+        env.roost(0, &all)
+            .stdout_lines()
+            .into_iter()
+            .filter(|l| l.starts_with("{{."))
+            .collect()
+    };
+    let has = |list: &[String], field: &str| list.iter().any(|l| l == field);
+    let ps = fields(&["ps"]);
+    assert!(has(&ps, "{{.Names}}") && has(&ps, "{{.Label}}"), "{ps:?}");
+    assert!(has(&fields(&["pod", "ps"]), "{{.InfraID}}"));
+    assert!(has(&fields(&["images"]), "{{.Repository}}"));
+    assert!(has(&fields(&["history"]), "{{.CreatedBy}}"));
+    assert!(has(&fields(&["volume", "inspect"]), "{{.Mountpoint}}"));
+    assert!(has(&fields(&["network", "ls"]), "{{.DNSEnabled}}"));
+    assert!(has(&fields(&["system", "events"]), "{{.Status}}"));
+    let secret = fields(&["secret", "inspect"]);
+    assert!(
+        has(&secret, "{{.Spec.") && has(&secret, "{{.ID}}"),
+        "{secret:?}"
+    );
+    let images = env
+        .roost(0, &["__completeNoDesc", "images", "--format", "{{.Rep"])
+        .stdout_lines();
+    assert_eq!(
+        images,
+        ["{{.RepoDigests}}", "{{.RepoTags}}", "{{.Repository}}", ":2"],
+        "only the fields that start so"
+    );
+    assert_eq!(fields(&["build"]), Vec::<String>::new());
+}

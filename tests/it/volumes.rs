@@ -291,3 +291,132 @@ fn container_inspect_shows_mounts() {
     env.roost(0, &["volume", "rm", &vol]);
     assert_no_leaks(&env);
 }
+
+/// `volume mount`/`unmount`: refused outside `roost unshare` in podman's words; inside it, the
+/// volume's mount point with its content there (a tmpfs for a `type=tmpfs` volume), which a
+/// container then sees.
+#[test]
+fn volume_mount_works_inside_unshare_only() {
+    let env = Env::new("volume_mount_works_inside_unshare_only");
+    let img = busybox(&env);
+    env.roost(0, &["volume", "create", "data"]);
+    env.roost(
+        0,
+        &[
+            "volume",
+            "create",
+            "--opt",
+            "type=tmpfs",
+            "--opt",
+            "device=tmpfs",
+            "scratch",
+        ],
+    );
+    let err = env.roost(125, &["volume", "mount", "data"]).stderr_text();
+    assert!(
+        err.contains(
+            "cannot run command \"roost volume mount\" in rootless mode, must execute `roost unshare` first"
+        ),
+        "{err}"
+    );
+    env.roost(125, &["volume", "unmount", "data"]);
+    let bin_dir = crate::harness::roost_bin()
+        .parent()
+        .unwrap()
+        .display()
+        .to_string();
+    let script = format!(
+        "set -e; PATH={bin_dir}:$PATH; p=$(roost volume mount data); echo \"$p\"; \
+         echo written > \"$p/file\"; s=$(roost volume mount scratch); stat -f -c %T \"$s\"; \
+         roost volume umount data scratch; stat -f -c %T \"$s\" | grep -vx tmpfs"
+    );
+    let out = env
+        .roost(0, &["unshare", "sh", "-c", &script])
+        .stdout_lines();
+    let data = env.data.join("roost/volumes/data/_data");
+    assert_eq!(out[0], data.display().to_string());
+    assert_eq!(out[1], "tmpfs");
+    assert_eq!(&out[2..4], ["data", "scratch"]);
+    let seen = env.roost(0, &["run", "--rm", "-v", "data:/v", &img, "cat", "/v/file"]);
+    assert_eq!(seen.stdout_text(), "written\n");
+    let roost = crate::harness::roost_bin().display().to_string();
+    let missing = env.roost(125, &["unshare", &roost, "volume", "mount", "nosuchvolume"]);
+    assert!(
+        missing.stderr_text().contains("nosuchvolume"),
+        "{}",
+        missing.stderr_text()
+    );
+    env.roost(0, &["volume", "rm", "data", "scratch"]);
+    assert_no_leaks(&env);
+}
+
+/// `--image-volume`: the image's VOLUMEs get an anonymous volume (bind/anonymous, the default), a
+/// tmpfs, or nothing (ignore); containers.conf's `[engine] image_volume_mode` sets the default.
+#[test]
+fn image_volume_mode_decides_what_image_volumes_get() {
+    let env = Env::new("image_volume_mode_decides_what_image_volumes_get");
+    let img = busybox(&env);
+    let tag = env.safename("volimg");
+    let containerfile = format!("FROM {img}\nVOLUME /data\n");
+    let dir = env.root.display().to_string();
+    env.roost_stdin(
+        0,
+        &["build", "-q", "-f", "-", "-t", &tag, &dir],
+        containerfile.as_bytes(),
+    );
+    let fs_type = |code: i32, extra: &[&str]| {
+        let mut args = vec!["run", "--rm"];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&[&tag, "stat", "-f", "-c", "%T", "/data"]);
+        env.roost(code, &args)
+    };
+    assert_eq!(
+        fs_type(0, &["--image-volume", "tmpfs"]).stdout_text(),
+        "tmpfs\n"
+    );
+    let ignored = fs_type(1, &["--image-volume", "ignore"]);
+    assert!(
+        ignored.stderr_text().contains("No such file or directory"),
+        "{}",
+        ignored.stderr_text()
+    );
+    let volumes_before = env.roost(0, &["volume", "ls", "-q"]).stdout_lines().len();
+    let anonymous = env.roost(
+        0,
+        &[
+            "run",
+            "-d",
+            "--image-volume",
+            "anonymous",
+            &tag,
+            "sleep",
+            "60",
+        ],
+    );
+    let id = anonymous.stdout_text().trim().to_string();
+    assert_eq!(
+        env.roost(0, &["volume", "ls", "-q"]).stdout_lines().len(),
+        volumes_before + 1,
+        "an anonymous volume for /data"
+    );
+    env.roost(0, &["rm", "-f", "-v", "-t", "0", &id]);
+    let conf = env.config.join("containers/containers.conf");
+    std::fs::write(&conf, "[engine]\nimage_volume_mode = \"tmpfs\"\n").unwrap();
+    std::fs::set_permissions(&conf, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    assert_eq!(fs_type(0, &[]).stdout_text(), "tmpfs\n");
+    assert_ne!(
+        fs_type(0, &["--image-volume", "bind"]).stdout_text(),
+        "tmpfs\n",
+        "the flag wins over containers.conf"
+    );
+    std::fs::write(&conf, "[engine]\nimage_volume_mode = \"sometimes\"\n").unwrap();
+    let bad = env.roost(125, &["run", "--rm", &tag, "true"]);
+    assert!(
+        bad.stderr_text().contains("image_volume_mode"),
+        "{}",
+        bad.stderr_text()
+    );
+    std::fs::remove_file(&conf).unwrap();
+    env.roost(0, &["rmi", &tag]);
+    assert_no_leaks(&env);
+}

@@ -306,7 +306,12 @@ pub fn wait(ctx: &Ctx, a: &WaitArgs) -> Result<i32, Error> {
             continue;
         }
         match engine::wait_for(&store, &c.record.id, &conds) {
-            Ok(done) if matches!(done.state.status, Status::Stopped | Status::Exited) => {
+            Ok(done)
+                if matches!(
+                    done.state.status,
+                    Status::Stopped | Status::Exited | Status::Created
+                ) =>
+            {
                 out(&format!("{}\n", done.state.exit_code))?
             }
             Ok(_) => out("-1\n")?,

@@ -71,7 +71,7 @@ pub use lifecycle::{
 pub use logs::{LogOpts, LogsArgs, logs, show_logs};
 pub use mount::{MountArgs, UnmountArgs, mount, unmount};
 pub use port::port;
-pub use ps::ps;
+pub use ps::{format_fields as ps_format_fields, ps};
 pub use resources::{UpdateArgs, update};
 pub(crate) use run::security_opts;
 pub use run::{create, rm, run, start};
@@ -450,6 +450,11 @@ pub struct CreateArgs {
     /// Bind mount or volume: [HOST-DIR|VOLUME:]CONTAINER-DIR[:OPTIONS] (ro, rw, z, Z, U, O, nocopy)
     #[arg(short, long, value_name = "[SRC:]DEST[:OPTS]")]
     pub volume: Vec<String>,
+    /// What the image's VOLUMEs get: bind (an anonymous volume each, the default; also spelled
+    /// anonymous), tmpfs, or ignore (none: they stay the image's directories); default:
+    /// containers.conf's `image_volume_mode`
+    #[arg(long, value_name = "MODE", value_parser = ["bind", "anonymous", "tmpfs", "ignore"])]
+    pub image_volume: Option<String>,
     /// Attach a mount: type=bind|volume|tmpfs|ramfs|glob|devpts,src=…,dst=…[,ro][,tmpfs-size=…][,tmpfs-mode=…]
     /// (glob: a bind of each host path the source glob matches, at its own path or in dst; bind and
     /// glob take no-dereference: a source that is a symlink appears as that symlink)

@@ -11,7 +11,7 @@ use crate::engine::container::{self as engine, Container, ContainerSize, Status}
 use crate::error::Error;
 
 /// A row for templates and the table: podman's `psReporter` (short ID, names and command as strings).
-#[derive(Serialize)]
+#[derive(Serialize, Default)]
 #[serde(rename_all = "PascalCase")]
 struct PsRow {
     #[serde(rename = "ID")]
@@ -30,6 +30,9 @@ struct PsRow {
     names: String,
     /// podman's `psReporter.Labels()`: `k=v,k2=v2`.
     labels: String,
+    /// The labels for the `Label` method.
+    #[serde(skip)]
+    label_map: BTreeMap<String, String>,
     mounts: Vec<String>,
     networks: String,
     pod: String,
@@ -279,6 +282,7 @@ fn template_row(
             .map(|(k, v)| format!("{k}={v}"))
             .collect::<Vec<_>>()
             .join(","),
+        label_map: c.spec.labels.clone(),
         mounts: mount_destinations(c),
         networks: c
             .spec
@@ -729,9 +733,20 @@ fn render(
         headers: &PS_TABLE_HEADERS,
         json: JsonStyle::PS,
     };
-    let mut text = format::render_list(&rows, &fmt, &table)?;
+    let mut text = format::render_list_with_methods(&rows, &fmt, &table, &PS_METHODS)?;
     if a.noheading {
         text = format::strip_heading(text, &fmt);
     }
     Ok(text)
+}
+
+/// podman's `psReporter` methods.
+const PS_METHODS: [format::Method<PsRow>; 1] = [format::Method {
+    name: "Label",
+    bind: |row| format::label_method(&row.label_map),
+}];
+
+/// The fields `ps --format` templates can use (for completion).
+pub fn format_fields() -> serde_json::Value {
+    format::template_fields(&PS_METHODS)
 }

@@ -191,6 +191,14 @@ fn options(a: &CreateArgs, remove: bool) -> Result<CreateOptions, Error> {
         links: a.link.clone(),
         read_only: a.read_only,
         no_read_only_tmpfs: !a.read_only_tmpfs,
+        image_volume: a
+            .image_volume
+            .as_deref()
+            .map(str::parse)
+            .transpose()
+            .map_err(|e: crate::engine::container::volumes::BadImageVolumeMode| {
+                Error::Usage(e.to_string())
+            })?,
         remove,
         tty: a.tty,
         interactive: a.interactive,
@@ -442,7 +450,8 @@ pub fn start(ctx: &Ctx, a: &StartArgs) -> Result<i32, Error> {
             match engine::start_detached(ctx, &c) {
                 Ok(()) => out(&format!("{key}\n"))?,
                 Err(e) if keys.len() > 1 => failed = report_start_error(&e),
-                Err(e) => return Err(e.into()),
+                // podman's 125, whatever the cause (127 for a command not found is `run`'s).
+                Err(e) => return Err(Error::Start(e)),
             }
         }
     }

@@ -205,6 +205,59 @@ pub fn render_list<T: Serialize>(
     format: &Format,
     table: &Table,
 ) -> Result<String, FormatError> {
+    render_list_with_methods(rows, format, table, &[])
+}
+
+/// A Go method of a row type that a template calls with arguments, as podman's
+/// `psReporter.Label(name)` is called by `{{.Label "k"}}`.
+pub struct Method<T> {
+    pub name: &'static str,
+    /// The method bound to one row.
+    pub bind: fn(&T) -> gotmpl::ValueFunc,
+}
+
+/// podman's `Label(name string) string` of ps and pod ps rows: the label's value, `""` if unset.
+pub fn label_method(labels: &std::collections::BTreeMap<String, String>) -> gotmpl::ValueFunc {
+    let labels = labels.clone();
+    Arc::new(move |args: &[Value]| {
+        let [Value::String(key)] = args else {
+            return Err(gotmpl::TemplateError::Exec(format!(
+                "wrong number of args for Label: want 1 got {}",
+                args.len()
+            )));
+        };
+        Ok(Value::from(labels.get(&**key).cloned().unwrap_or_default()))
+    })
+}
+
+/// What a template can use on a row of type `T`, for completing `--format {{.`: the fields of a
+/// default row (with the Go names of `Id` keys, as templates see them; nested objects kept, so
+/// `{{.A.` completes too) and the `methods`.
+pub fn template_fields<T: Serialize + Default>(methods: &[Method<T>]) -> serde_json::Value {
+    let mut fields = match serde_json::to_value(T::default()) {
+        Ok(serde_json::Value::Object(map)) => map,
+        _ => serde_json::Map::new(),
+    };
+    let go_names: Vec<(String, serde_json::Value)> = fields
+        .iter()
+        .filter_map(|(k, v)| value::go_field_name(k).map(|go| (go, v.clone())))
+        .collect();
+    for (go, v) in go_names {
+        fields.entry(go).or_insert(v);
+    }
+    for m in methods {
+        fields.insert(m.name.to_string(), serde_json::Value::Null);
+    }
+    serde_json::Value::Object(fields)
+}
+
+/// [`render_list`] for rows that also have `methods`.
+pub fn render_list_with_methods<T: Serialize>(
+    rows: &[T],
+    format: &Format,
+    table: &Table,
+    methods: &[Method<T>],
+) -> Result<String, FormatError> {
     match format {
         Format::Json => render_json(rows, table.json),
         Format::Default => {
@@ -212,12 +265,13 @@ pub fn render_list<T: Serialize>(
             let text = text.strip_prefix("table ").unwrap_or(text);
             match plain_columns(rows, text, table)? {
                 Some(out) => Ok(out),
-                None => render_table(rows, text, table),
+                None => render_table(rows, methods, text, table),
             }
         }
-        Format::Template { table: true, text } => render_table(rows, text, table),
+        Format::Template { table: true, text } => render_table(rows, methods, text, table),
         Format::Template { table: false, text } => {
-            render_plain(rows, text, table.name, &template::user_source(text))
+            let source = template::user_source(text);
+            render_plain(rows, methods, text, table.name, &source)
         }
     }
 }
@@ -296,10 +350,10 @@ pub fn render_inspect<T: Serialize>(objs: &[T], format: &Format) -> Result<Strin
     match format {
         Format::Default | Format::Json => render_json(objs, JsonStyle::INSPECT),
         Format::Template { table: false, text } => {
-            render_plain(objs, text, "inspect", &template::user_source(text))
+            render_plain(objs, &[], text, "inspect", &template::user_source(text))
         }
         Format::Template { table: true, text } => {
-            let out = render_plain(objs, text, "inspect", &template::table_source(text))?;
+            let out = render_plain(objs, &[], text, "inspect", &template::table_source(text))?;
             Ok(table::align(&out))
         }
     }
@@ -325,11 +379,12 @@ pub fn render_json<T: Serialize>(rows: &[T], style: JsonStyle) -> Result<String,
 
 fn render_plain<T: Serialize>(
     rows: &[T],
+    methods: &[Method<T>],
     text: &str,
     name: &str,
     source: &Source,
 ) -> Result<String, FormatError> {
-    let (data, json) = rows_to_value(rows)?;
+    let (data, json) = rows_to_value(rows, methods)?;
     let parsed = template::parse(name, source, json).map_err(|source| FormatError::Parse {
         text: text.to_string(),
         source,
@@ -345,10 +400,11 @@ fn render_plain<T: Serialize>(
 
 fn render_table<T: Serialize>(
     rows: &[T],
+    methods: &[Method<T>],
     text: &str,
     table: &Table,
 ) -> Result<String, FormatError> {
-    let (data, json) = rows_to_value(rows)?;
+    let (data, json) = rows_to_value(rows, methods)?;
     let parsed =
         template::parse(table.name, &template::table_source(text), json).map_err(|source| {
             FormatError::Parse {
@@ -391,11 +447,15 @@ fn check_rows(
     Ok(())
 }
 
-fn rows_to_value<T: Serialize>(rows: &[T]) -> Result<(Value, Arc<JsonCache>), FormatError> {
+fn rows_to_value<T: Serialize>(
+    rows: &[T],
+    methods: &[Method<T>],
+) -> Result<(Value, Arc<JsonCache>), FormatError> {
     let mut cache = JsonCache::default();
+    let bound = |row: &T| methods.iter().map(|m| (m.name, (m.bind)(row))).collect();
     let values = rows
         .iter()
-        .map(|row| value::to_value(row, &mut cache))
+        .map(|row| value::to_value(row, bound(row), &mut cache))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|source| FormatError::Serialize { source })?;
     Ok((Value::List(values.into()), Arc::new(cache)))

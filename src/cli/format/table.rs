@@ -22,9 +22,20 @@ pub(super) fn header_row(
     fields.extend(overrides.iter().map(|(f, _)| *f));
     let map: BTreeMap<Arc<str>, Value> = fields
         .into_iter()
-        .map(|f| (Arc::from(f), Value::from(header_for(f, overrides))))
+        .map(|f| (Arc::from(f), header_value(f, rows, overrides)))
         .collect();
     Value::Map(Arc::new(map))
+}
+
+/// A method's header is what calling it on the header row gives, whatever the arguments.
+fn header_value(field: &str, rows: &Value, overrides: &[(&str, &str)]) -> Value {
+    let header = Value::from(header_for(field, overrides));
+    let is_method = matches!(rows, Value::List(rows)
+        if rows.first().and_then(|r| r.field(field)).is_some_and(Value::is_function));
+    if !is_method {
+        return header;
+    }
+    Value::Function(Arc::new(move |_: &[Value]| Ok(header.clone())))
 }
 
 /// An override (upper-cased) or the field name split at CamelCase humps.

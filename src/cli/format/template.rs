@@ -133,6 +133,8 @@ pub(super) struct Parsed {
     pub text: String,
     /// Top-level fields used on a row (`{{.ID}}` inside the row range).
     pub row_fields: Vec<(String, usize)>,
+    /// Those of `row_fields` called as methods, with arguments (`{{.Label "k"}}`).
+    pub row_methods: Vec<String>,
 }
 
 /// Parses `source` the way podman does: the normalised text first, the raw
@@ -161,12 +163,13 @@ fn parse_one(name: &str, text: &str, json: Arc<JsonCache>) -> Result<Parsed, Tem
             line: line_col(text, offset).0,
         });
     }
-    let template = with_funcs(Template::new(name), json).parse(text)?;
     let (tree, defines) = Parser::with_name(Some(name), text, "{{", "}}")?.parse()?;
     let mut walk = Walk {
         name,
         text,
         row_fields: Vec::new(),
+        row_methods: Vec::new(),
+        calls: Vec::new(),
         error: None,
     };
     walk.list(&tree, Dot::Rows);
@@ -176,11 +179,28 @@ fn parse_one(name: &str, text: &str, json: Arc<JsonCache>) -> Result<Parsed, Tem
     if let Some(issue) = walk.error {
         return Err(issue);
     }
+    let template = with_funcs(Template::new(name), json).parse(&with_calls(text, &walk.calls))?;
     Ok(Parsed {
         template,
         text: text.to_string(),
         row_fields: walk.row_fields,
+        row_methods: walk.row_methods,
     })
+}
+
+/// Go calls a method named in a field chain with the command's arguments (`{{.Label "k"}}`); gotmpl
+/// only calls functions, and rows hold their methods as function values, so `call` goes before
+/// each such chain (the byte `offsets` of their first character).
+fn with_calls(text: &str, offsets: &[usize]) -> String {
+    let mut out = String::with_capacity(text.len() + 5 * offsets.len());
+    let mut from = 0;
+    for &at in offsets {
+        out.push_str(&text[from..at]);
+        out.push_str("call ");
+        from = at;
+    }
+    out.push_str(&text[from..]);
+    out
 }
 
 impl Parsed {
@@ -192,6 +212,7 @@ impl Parsed {
         row: &Value,
         type_name: &str,
     ) -> Result<(), TemplateIssue> {
+        self.check_methods(name, row)?;
         for (field, offset) in &self.row_fields {
             if row.field(field).is_none() {
                 let (line, col) = line_col(&self.text, *offset);
@@ -203,6 +224,27 @@ impl Parsed {
                     type_name: type_name.to_string(),
                 });
             }
+        }
+        Ok(())
+    }
+
+    /// Go's errors for a field given arguments, or a method used without them.
+    fn check_methods(&self, name: &str, row: &Value) -> Result<(), TemplateIssue> {
+        for (field, _) in &self.row_fields {
+            let called = self.row_methods.contains(field);
+            let message = match row.field(field) {
+                Some(Value::Function(_)) if !called => {
+                    format!("wrong number of args for {field}: want 1 got 0")
+                }
+                Some(v) if called && !v.is_function() => {
+                    format!("{field} has arguments but cannot be invoked as function")
+                }
+                _ => continue,
+            };
+            return Err(TemplateIssue::Execute {
+                name: name.to_string(),
+                source: TemplateError::Exec(message),
+            });
         }
         Ok(())
     }
@@ -297,6 +339,9 @@ struct Walk<'a> {
     name: &'a str,
     text: &'a str,
     row_fields: Vec<(String, usize)>,
+    row_methods: Vec<String>,
+    /// Offsets of field chains called with arguments, ascending.
+    calls: Vec<usize>,
     error: Option<TemplateIssue>,
 }
 
@@ -346,11 +391,31 @@ impl Walk<'_> {
     }
 
     fn pipe(&mut self, pipe: &PipeNode, dot: Dot) {
-        for command in &pipe.commands {
+        for (i, command) in pipe.commands.iter().enumerate() {
+            let has_args = command.args.len() > 1 || i > 0;
+            if has_args && let Some(first) = command.args.first() {
+                self.method_call(first, dot);
+            }
             for arg in &command.args {
                 self.expr(arg, dot);
             }
         }
+    }
+
+    /// A command that starts with a field chain and has arguments (its own, or a piped value).
+    fn method_call(&mut self, first: &Expr, dot: Dot) {
+        let pos = match first {
+            Expr::Field(pos, chain) => {
+                if dot == Dot::Row && chain.len() == 1 {
+                    self.row_methods.push(chain[0].to_string());
+                }
+                pos
+            }
+            Expr::Variable(pos, _, fields) if !fields.is_empty() => pos,
+            _ => return,
+        };
+        let at = self.calls.partition_point(|&o| o < pos.offset);
+        self.calls.insert(at, pos.offset);
     }
 
     fn expr(&mut self, expr: &Expr, dot: Dot) {

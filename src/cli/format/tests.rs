@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::*;
 
-#[derive(Serialize)]
+#[derive(Serialize, Default)]
 #[serde(rename_all = "PascalCase")]
 struct Image {
     repository: String,
@@ -418,4 +418,81 @@ fn go_field_names_reach_json_id_keys() {
         "{\"Id\":\"abc\",\"Identity\":\"x\",\"ImageId\":\"def\"}\n"
     );
     assert!(render_inspect(&objs, &Format::parse(Some("{{.IDentity}}"))).is_err());
+}
+
+/// Images whose `Label` method reads their label map, as podman's `psReporter.Label`.
+const LABEL_METHOD: [Method<Image>; 1] = [Method {
+    name: "Label",
+    bind: |image| {
+        let labels: BTreeMap<String, String> = image.labels.clone().into_iter().collect();
+        label_method(&labels)
+    },
+}];
+
+fn with_methods(format: &str) -> Result<String, FormatError> {
+    render_list_with_methods(
+        &images(),
+        &Format::parse(Some(format)),
+        &TABLE,
+        &LABEL_METHOD,
+    )
+}
+
+#[test]
+fn methods_take_arguments_like_go_methods() {
+    let run = |f: &str| with_methods(f).unwrap_or_else(|e| panic!("{f:?}: {e:?}"));
+    assert_eq!(run(r#"{{ .Label "zeta" }}"#), "z\n\n");
+    assert_eq!(
+        run(r#"{{.ID}} {{.Label "mid" | upper}}"#),
+        "1d34ffeaf190 M\n5dd467fce50b \n"
+    );
+    assert_eq!(run(r#"{{"alpha" | .Label}}"#), "a\n\n");
+    assert_eq!(run(r#"{{$r := .}}{{$r.Label "zeta"}}"#), "z\n\n");
+    assert_eq!(
+        run(r#"table {{.ID}} {{.Label "zeta"}}"#),
+        "IMAGE ID      LABEL\n1d34ffeaf190  z\n5dd467fce50b  \n"
+    );
+    // Methods are not fields: `{{json .}}` leaves them out, as Go's encoder does.
+    assert!(!run("{{json .}}").contains(r#""Label""#));
+}
+
+#[test]
+fn method_misuse_fails_like_go() {
+    let message = |f: &str| {
+        let err = with_methods(f).expect_err(f);
+        let FormatError::Execute { source, .. } = &err else {
+            panic!("{err:?}")
+        };
+        source.to_string()
+    };
+    assert!(message("{{.Label}}").contains("wrong number of args for Label: want 1 got 0"));
+    assert!(
+        message(r#"{{.Tag "x"}}"#).contains("Tag has arguments but cannot be invoked as function")
+    );
+    assert!(message(r#"{{.Label "a" "b"}}"#).contains("want 1 got 2"));
+    // Rows without the method: a field given arguments is an error, not a panic.
+    assert!(list(r#"{{.Label "zeta"}}"#).is_err());
+}
+
+#[test]
+fn template_fields_are_a_default_rows_keys_and_the_methods() {
+    let fields = template_fields(&LABEL_METHOD);
+    let keys: Vec<&str> = fields
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "CreatedAt",
+            "ID",
+            "Label",
+            "Labels",
+            "Names",
+            "Repository",
+            "Tag"
+        ]
+    );
 }

@@ -27,13 +27,23 @@ enum Tree {
 pub(super) struct JsonCache(HashMap<usize, String>);
 
 /// Converts one row into a template value, recording its JSON in `cache`.
+/// `methods` are added as function fields when the row is a map; they do not show in its JSON,
+/// as Go's encoder leaves out methods.
 pub(super) fn to_value<T: Serialize>(
     row: &T,
+    methods: Vec<(&str, gotmpl::ValueFunc)>,
     cache: &mut JsonCache,
 ) -> Result<Value, serde_json::Error> {
     let text = serde_json::to_string(row)?;
     let tree: Tree = serde_json::from_str(&text)?;
-    build(&tree, cache)
+    let Tree::Map(entries) = &tree else {
+        return build(&tree, cache);
+    };
+    let mut map = build_map(entries, cache)?;
+    for (name, func) in methods {
+        map.insert(Arc::from(name), Value::Function(func));
+    }
+    cached_map(map, &tree, cache)
 }
 
 fn build(tree: &Tree, cache: &mut JsonCache) -> Result<Value, serde_json::Error> {
@@ -56,30 +66,47 @@ fn build(tree: &Tree, cache: &mut JsonCache) -> Result<Value, serde_json::Error>
             Value::List(list)
         }
         Tree::Map(entries) => {
-            let mut map = BTreeMap::new();
-            for (k, t) in entries {
-                map.insert(Arc::from(k.as_str()), build(t, cache)?);
-            }
-            // podman's templates see Go field names (`.ID`, `.ImageID`) where its JSON says `Id`.
-            for (k, _) in entries {
-                if let Some(go) = go_field_name(k)
-                    && !map.contains_key(go.as_str())
-                {
-                    let v = map[k.as_str()].clone();
-                    map.insert(Arc::from(go.as_str()), v);
-                }
-            }
-            let map = Arc::new(map);
-            cache.0.insert(map_key(&map), serde_json::to_string(tree)?);
-            Value::Map(map)
+            let map = build_map(entries, cache)?;
+            cached_map(map, tree, cache)?
         }
     };
     Ok(value)
 }
 
+fn build_map(
+    entries: &[(String, Tree)],
+    cache: &mut JsonCache,
+) -> Result<BTreeMap<Arc<str>, Value>, serde_json::Error> {
+    let mut map = BTreeMap::new();
+    for (k, t) in entries {
+        map.insert(Arc::from(k.as_str()), build(t, cache)?);
+    }
+    // podman's templates see Go field names (`.ID`, `.ImageID`) where its JSON says `Id`.
+    for (k, _) in entries {
+        if let Some(go) = go_field_name(k)
+            && !map.contains_key(go.as_str())
+        {
+            let v = map[k.as_str()].clone();
+            map.insert(Arc::from(go.as_str()), v);
+        }
+    }
+    Ok(map)
+}
+
+/// The map as a template value, its JSON (that of `tree`) recorded for `{{json}}`.
+fn cached_map(
+    map: BTreeMap<Arc<str>, Value>,
+    tree: &Tree,
+    cache: &mut JsonCache,
+) -> Result<Value, serde_json::Error> {
+    let map = Arc::new(map);
+    cache.0.insert(map_key(&map), serde_json::to_string(tree)?);
+    Ok(Value::Map(map))
+}
+
 /// The Go field name behind a JSON key that spells the `ID` initialism `Id` (`Id`, `ImageId`,
 /// `IdMappings`), if it differs.
-fn go_field_name(key: &str) -> Option<String> {
+pub(super) fn go_field_name(key: &str) -> Option<String> {
     let mut out = String::with_capacity(key.len());
     let mut rest = key;
     while let Some(i) = rest.find("Id") {

@@ -14,7 +14,7 @@ use crate::error::Error;
 use crate::store::ImageRecord;
 
 /// One row of `images` for templates and tables (podman's `imageReporter`).
-#[derive(Serialize)]
+#[derive(Serialize, Default)]
 #[serde(rename_all = "PascalCase")]
 struct ImageRow {
     #[serde(rename = "ID")]
@@ -216,7 +216,7 @@ pub fn images(ctx: &Ctx, args: &ImagesArgs) -> Result<i32, Error> {
     out(&text).map(|()| 0)
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Default)]
 #[serde(rename_all = "PascalCase")]
 struct HistoryRow {
     #[serde(rename = "ID")]
@@ -366,6 +366,16 @@ fn inspect_json(info: &ImageInfo, ctx: &Ctx) -> Value {
 }
 
 /// Image `name`'s inspect document (for completing `--format` fields).
+/// The fields `images --format` templates can use (for completion).
+pub fn images_format_fields() -> Value {
+    format::template_fields::<ImageRow>(&[])
+}
+
+/// The fields `history --format` templates can use (for completion).
+pub fn history_format_fields() -> Value {
+    format::template_fields::<HistoryRow>(&[])
+}
+
 pub fn template_doc(ctx: &Ctx, name: &str) -> Option<Value> {
     let infos = crate::engine::image::inspect(ctx, &[name.to_string()]).ok()?;
     infos.first().map(|i| inspect_json(i, ctx))

@@ -16,7 +16,9 @@ use clap_complete::engine::ArgValueCandidates;
 pub use archive::{import, load, save};
 pub(crate) use build::printer as build_printer;
 pub use build::{BuildArgs, BuildxCommand, build, buildx};
-pub use list::{history, images, inspect, template_doc};
+pub use list::{
+    history, history_format_fields, images, images_format_fields, inspect, template_doc,
+};
 pub use login::{login, logout};
 pub use pull::{pull, push};
 pub use remove::{rmi, tag, untag};

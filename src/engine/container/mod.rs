@@ -44,7 +44,7 @@ pub mod timezone;
 mod top;
 mod users;
 mod view;
-mod volumes;
+pub mod volumes;
 mod wait;
 
 use std::collections::BTreeMap;
@@ -108,6 +108,8 @@ pub struct CreateOptions {
     pub read_only: bool,
     /// `--read-only-tmpfs=false`: a read-only container gets no tmpfs on /run, /tmp and /var/tmp.
     pub no_read_only_tmpfs: bool,
+    /// `--image-volume` (None: containers.conf's `image_volume_mode`, else anonymous volumes).
+    pub image_volume: Option<volumes::ImageVolumeMode>,
     pub remove: bool,
     pub tty: bool,
     pub interactive: bool,
@@ -460,7 +462,12 @@ impl Inputs {
         wanted.extend(devices::mounts(&opts.devices)?);
         let shared = volumes::volumes_from(store, &opts.volumes_from, &wanted)?;
         wanted.extend(shared);
-        let (mounts, new_volumes) = volumes::resolve(store, &wanted, &keys(&config.volumes))?;
+        let image_volume = opts
+            .image_volume
+            .or(ctx.image_volume_mode)
+            .unwrap_or_default();
+        let (mounts, new_volumes) =
+            volumes::resolve(store, &wanted, &keys(&config.volumes), image_volume)?;
         let namespaces = opts.namespaces.resolve(store)?;
         let requires = opts
             .requires

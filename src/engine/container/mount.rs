@@ -15,9 +15,14 @@ use super::{Container, Status, lifecycle};
 use crate::engine::{Ctx, EngineError};
 
 /// Mounting needs roost's user (and a mount) namespace that outlives the command: `roost unshare`.
-fn check_namespace(ctx: &Ctx, verb: &str) -> Result<(), EngineError> {
+/// `command` is the command as podman names it (`mount`, `volume mount`).
+pub(crate) fn check_namespace(ctx: &Ctx, command: &str) -> Result<(), EngineError> {
     if ctx.rootless && ctx.joined.is_none() {
-        return Err(super::OpError::NeedsUnshare(verb.to_string()).into());
+        return Err(super::OpError::NeedsUnshare {
+            program: ctx.program,
+            command: command.to_string(),
+        }
+        .into());
     }
     Ok(())
 }
@@ -28,7 +33,7 @@ pub fn mount_point(store: &crate::store::Store, c: &Container) -> PathBuf {
 }
 
 /// Whether `path` is a mount point in this process's mount namespace.
-fn is_mounted(mountinfo: &str, path: &Path) -> bool {
+pub(crate) fn is_mounted(mountinfo: &str, path: &Path) -> bool {
     let want = path.to_string_lossy();
     mountinfo
         .lines()
@@ -60,7 +65,7 @@ fn unescape(s: &str) -> String {
     out
 }
 
-fn mountinfo() -> Result<String, EngineError> {
+pub(crate) fn mountinfo() -> Result<String, EngineError> {
     std::fs::read_to_string("/proc/self/mountinfo")
         .map_err(|e| EngineError::io("read", "/proc/self/mountinfo", e))
 }

@@ -29,9 +29,12 @@ pub enum OpError {
     )]
     PreserveFd(i32),
     #[error(
-        "cannot run command \"roost {0}\" in rootless mode, must execute `roost unshare` first"
+        "cannot run command \"{program} {command}\" in rootless mode, must execute `{program} unshare` first"
     )]
-    NeedsUnshare(String),
+    NeedsUnshare {
+        program: &'static str,
+        command: String,
+    },
     #[error("the container monitor exited before the container started")]
     MonitorExited,
     #[error(

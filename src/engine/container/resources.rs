@@ -300,7 +300,7 @@ pub fn update(ctx: &Ctx, name: &str, new: &Resources) -> Result<String, EngineEr
 }
 
 /// `new`'s set values over `old`'s.
-fn merge(mut old: Resources, new: &Resources) -> Resources {
+pub fn merge(mut old: Resources, new: &Resources) -> Resources {
     macro_rules! take {
         ($($f:ident),*) => { $( if new.$f.is_some() { old.$f = new.$f.clone(); } )* };
     }

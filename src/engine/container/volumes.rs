@@ -10,15 +10,50 @@ use crate::engine::volume::{CreateVolumeOptions, VolumeError, create_in};
 use crate::runtime;
 use crate::store::Store;
 
-/// Complete the requested mounts for a new container: check bind sources, add anonymous volumes for
+/// What a new container gets at the image's VOLUMEs (`--image-volume`, containers.conf's
+/// `image_volume_mode`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ImageVolumeMode {
+    /// An anonymous volume each (podman's `bind`, also spelled `anonymous`).
+    #[default]
+    Anonymous,
+    /// A tmpfs each.
+    Tmpfs,
+    /// Nothing: the paths stay the image's directories.
+    Ignore,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("invalid image volume mode `{0}`: use bind (or anonymous), tmpfs or ignore")]
+pub struct BadImageVolumeMode(pub String);
+
+impl std::str::FromStr for ImageVolumeMode {
+    type Err = BadImageVolumeMode;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "bind" | "anonymous" => Ok(ImageVolumeMode::Anonymous),
+            "tmpfs" => Ok(ImageVolumeMode::Tmpfs),
+            "ignore" => Ok(ImageVolumeMode::Ignore),
+            _ => Err(BadImageVolumeMode(s.to_string())),
+        }
+    }
+}
+
+/// Complete the requested mounts for a new container: check bind sources, add what `mode` says for
 /// the image's VOLUMEs nobody mounts over, and create the volumes. Returns the mounts to store and the
 /// volumes created (to remove again if creating the container fails).
 pub fn resolve(
     store: &mut Store,
     requested: &[Mount],
     image_volumes: &[String],
+    mode: ImageVolumeMode,
 ) -> Result<(Vec<Mount>, Vec<String>), EngineError> {
     let mut mounts = super::glob_mount::expand(requested.to_vec())?;
+    let image_volumes = match mode {
+        ImageVolumeMode::Ignore => &[][..],
+        _ => image_volumes,
+    };
     for path in image_volumes {
         // A VOLUME is a path in the container: a relative one (`VOLUME [a, b]` in shell form)
         // is taken from the root, as podman takes it.
@@ -31,9 +66,7 @@ pub fn resolve(
             .iter()
             .any(|m| normalize(&m.destination) == normalize(path));
         if !taken {
-            let mut m = super::mount_spec::parse_volume(path)?;
-            m.options.clear();
-            mounts.push(m);
+            mounts.push(image_volume(path, mode)?);
         }
     }
     let mut mounts = dedupe(mounts)?;
@@ -123,6 +156,19 @@ fn parse_volumes_from(spec: &str) -> Result<(&str, Option<bool>), MountSpecError
         }
     }
     Ok((name, mode))
+}
+
+/// The mount at the image's VOLUME `path`: an anonymous volume, or a tmpfs (podman's: writable,
+/// executable, empty).
+fn image_volume(path: &str, mode: ImageVolumeMode) -> Result<Mount, EngineError> {
+    if mode == ImageVolumeMode::Tmpfs {
+        let mut m = Mount::new(MountKind::Tmpfs, "tmpfs", path);
+        m.copy_up = false;
+        return Ok(m);
+    }
+    let mut m = super::mount_spec::parse_volume(path)?;
+    m.options.clear();
+    Ok(m)
 }
 
 /// Remove volumes made for a container that was not created after all.

@@ -82,7 +82,11 @@ impl WaitCondition {
             WaitCondition::Created => s == Status::Created,
             WaitCondition::Running => s == Status::Running,
             WaitCondition::Paused => s == Status::Paused,
-            WaitCondition::Stopped => matches!(s, Status::Stopped | Status::Exited),
+            // podman's wait for an exit returns once the container does not run: a created
+            // container, which never ran (or failed to start), too.
+            WaitCondition::Stopped => {
+                matches!(s, Status::Stopped | Status::Exited | Status::Created)
+            }
             WaitCondition::Healthy => h == Some(health::HealthStatus::Healthy),
             WaitCondition::Unhealthy => h == Some(health::HealthStatus::Unhealthy),
         }

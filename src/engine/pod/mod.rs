@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use super::container::{self, Container, CreateOptions, Status};
 use super::image::PullProgress;
 use super::{Ctx, EngineError};
+use crate::runtime::cgroup::Resources;
 
 pub use clone::{ClonePodOptions, clone};
 pub use store::names;
@@ -66,6 +67,14 @@ pub struct PodRecord {
     /// (see `service`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_container: Option<String>,
+    /// `pod create --memory`, `--cpus`, ...: limits every container of the pod gets in its own
+    /// cgroup, unless it sets the same limit itself (roost makes no pod cgroup to hold them).
+    #[serde(default, skip_serializing_if = "is_unlimited")]
+    pub resources: Resources,
+}
+
+fn is_unlimited(r: &Resources) -> bool {
+    !r.any()
 }
 
 impl PodRecord {
@@ -248,6 +257,8 @@ pub struct CreatePodOptions {
     pub service_container: Option<String>,
     /// `-v`: mounts every container of the pod gets.
     pub volumes: Vec<container::Mount>,
+    /// Limits every container of the pod gets (see `PodRecord::resources`).
+    pub resources: Resources,
 }
 
 /// `--share`: the namespaces to share, sorted.
@@ -342,6 +353,7 @@ pub fn create(
         volumes: opts.volumes.clone(),
         infra_pid_file: opts.infra_pid_file.clone(),
         service_container: opts.service_container.clone(),
+        resources: opts.resources.clone(),
     };
     if opts.infra {
         let c = infra::create(ctx, &store, &record, opts, progress)?;
@@ -624,6 +636,15 @@ pub fn prune(ctx: &Ctx) -> Result<Vec<String>, EngineError> {
     Ok(removed)
 }
 
+/// The pod's limits with the container's own in their place where it sets them (podman: a
+/// container may set its own limits when it joins a pod).
+fn member_resources(pod: &Resources, own: &Resources) -> Resources {
+    let mut r = container::resources::merge(pod.clone(), own);
+    r.cgroup_conf.clone_from(&own.cgroup_conf);
+    r.oom_kill_disable = own.oom_kill_disable;
+    r
+}
+
 /// `run/create --pod`: the options of a container that joins `opts.pod`, with the pod's namespaces
 /// and settings in place of its own (None when the container joins no pod, or is the infra).
 pub fn member_options(
@@ -645,6 +666,10 @@ pub fn member_options(
         if !o.mounts.iter().any(|c| c.destination == m.destination) {
             o.mounts.push(m.clone());
         }
+    }
+    // A container without a cgroup (`--cgroups=disabled`) has nowhere to take the pod's limits.
+    if opts.cgroup.mode != Some(crate::runtime::cgroup::CgroupsMode::Disabled) {
+        o.resources = member_resources(&pod.record.resources, &opts.resources);
     }
     let Some(infra_id) = pod.record.infra_id.clone() else {
         return Ok(Some(o));

@@ -174,3 +174,38 @@ fn run_without_interactive_has_null_stdin() {
     );
     assert_no_leaks(&env);
 }
+
+/// podman's `wait` returns at once for a container that does not run: 0 for one that never ran, the
+/// recorded code for one whose start failed; `start` failing is podman's 125 (127 is `run`'s).
+#[test]
+fn wait_on_a_container_that_never_ran_returns_at_once() {
+    let env = env_with_busybox("wait_on_a_container_that_never_ran_returns_at_once");
+    let _cleanup = Cleanup(&env);
+    let name = env.safename("never");
+    env.roost(0, &["create", "--name", &name, &bb(), "/no/such/command"]);
+    let started = Instant::now();
+    assert_eq!(out(&env, &["wait", &name]), "0\n");
+    let failed = env.roost(125, &["start", &name]);
+    assert!(
+        failed.stderr_text().contains("/no/such/command"),
+        "{}",
+        failed.stderr_text()
+    );
+    assert_eq!(out(&env, &["wait", &name]), "127\n");
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "wait returned at once"
+    );
+    // A condition that is not an exit still waits for it.
+    let mut running = env.roost_cmd(&["wait", "--condition", "running", &name]);
+    let mut child = running.spawn().expect("spawn wait");
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        child.try_wait().expect("try_wait").is_none(),
+        "still waiting"
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+    env.roost(0, &["rm", &name]);
+    assert_no_leaks(&env);
+}

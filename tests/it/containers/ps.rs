@@ -256,3 +256,42 @@ fn ps_name_filter_is_a_regex() {
     out(&env, &["rm", &a, &b]);
     assert_no_leaks(&env);
 }
+
+/// podman's ps and pod ps rows have a `Label(name)` method that templates call with an argument.
+#[test]
+fn ps_and_pod_ps_templates_call_the_label_method() {
+    let env = env_with_busybox("ps_and_pod_ps_templates_call_the_label_method");
+    let _c = Cleanup(&env);
+    let name = env.safename("labelled");
+    env.roost(
+        0,
+        &["create", "--name", &name, "-l", "tier=web", &bb(), "true"],
+    );
+    assert_eq!(
+        out(&env, &["ps", "-a", "--format", r#"{{ .Label "tier" }}"#]),
+        "web\n"
+    );
+    assert_eq!(
+        out(
+            &env,
+            &["ps", "-a", "--format", r#"{{.Names}}:{{.Label "nope"}}"#]
+        ),
+        format!("{name}:\n")
+    );
+    let pod = env.safename("pod");
+    env.roost(0, &["pod", "create", "--label", "team=blue", &pod]);
+    assert_eq!(
+        out(&env, &["pod", "ps", "--format", r#"{{"team" | .Label}}"#]),
+        "blue\n"
+    );
+    // A method given no argument, and a field given one, fail as Go's templates do.
+    let bad = env.roost(125, &["ps", "-a", "--format", "{{.Label}}"]);
+    assert!(
+        bad.stderr_text().contains("wrong number of args for Label"),
+        "{}",
+        bad.stderr_text()
+    );
+    env.roost(125, &["ps", "-a", "--format", r#"{{.Names "x"}}"#]);
+    env.roost(0, &["pod", "rm", "-f", &pod]);
+    assert_no_leaks(&env);
+}
