@@ -55,6 +55,7 @@ mod quadlet;
 mod quadlet_keys;
 mod remove;
 mod restart_unit;
+mod rootfs;
 mod secrets;
 mod security;
 mod speed;

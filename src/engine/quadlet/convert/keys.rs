@@ -95,11 +95,6 @@ pub const CONTAINER_KEYS: &[&str] = &[
 /// is refused with the reason, rather than given a command line that fails when systemd starts it.
 pub const UNSUPPORTED_KEYS: &[(&str, &str, &str)] = &[
     (
-        "Container",
-        "Rootfs",
-        "roost's `run` has no --rootfs: its containers' roots are image layers (use Image=)",
-    ),
-    (
         "Pod",
         "ShmSize",
         "roost cannot size a pod's /dev/shm (its containers share a directory of roost's runtime dir, not a mount of their own), so `pod create --shm-size` is refused",

@@ -113,6 +113,24 @@ fn unknown_keys_and_missing_references_name_the_line() {
     assert!(e.contains("no Image or Rootfs"), "{e}");
 }
 
+/// `Rootfs=` runs a directory instead of an image: `--rootfs PATH` where the image would be.
+#[test]
+fn rootfs_becomes_run_rootfs() {
+    let d = tempfile::tempdir().unwrap();
+    let s = source(
+        d.path(),
+        "tree.container",
+        "[Container]\nRootfs=/srv/tree:O\nExec=sh -c true\n",
+    );
+    let g = generate(&[s], &settings());
+    assert!(g.errors.is_empty(), "{:?}", g.errors);
+    let start = service_lines(&g.units[0].text, "ExecStart");
+    assert!(
+        start[0].ends_with(" -d --rootfs /srv/tree:O sh -c true"),
+        "{start:?}"
+    );
+}
+
 #[test]
 fn templates_notify_and_oneshot() {
     let d = tempfile::tempdir().unwrap();
