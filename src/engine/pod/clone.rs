@@ -97,6 +97,7 @@ fn create_options(pod: &Pod, o: &ClonePodOptions) -> CreatePodOptions {
         replace: false,
         infra_pid_file: None,
         service_container: None,
+        shm_size: r.shm_size,
     }
 }
 

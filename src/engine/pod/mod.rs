@@ -66,6 +66,11 @@ pub struct PodRecord {
     /// (see `service`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_container: Option<String>,
+    /// `--shm-size` in bytes: the pod's /dev/shm is then the infra container's own tmpfs of that
+    /// size, which its other containers get a clone of the mount of (None: a directory of roost's
+    /// runtime dir, bound into each).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shm_size: Option<u64>,
 }
 
 impl PodRecord {
@@ -197,6 +202,11 @@ pub enum PodError {
         "container `{container}` is not in pod `{pod}`: pick one of its containers (`roost ps --pod --filter pod={pod}`)"
     )]
     NotMember { pod: String, container: String },
+    /// podman's words for a /dev/shm size where there is no private IPC namespace to give it to.
+    #[error(
+        "cannot set shmsize when the pod does not share the IPC namespace (--share {share}): its containers each have their own /dev/shm; add ipc to --share or drop --shm-size"
+    )]
+    ShmSizeWithoutIpc { share: String },
     #[error("pod `{0}` has no paused containers")]
     NonePaused(String),
     #[error("pod `{0}` has no running containers: start it with `roost pod start {0}`")]
@@ -248,6 +258,8 @@ pub struct CreatePodOptions {
     pub service_container: Option<String>,
     /// `-v`: mounts every container of the pod gets.
     pub volumes: Vec<container::Mount>,
+    /// `--shm-size` in bytes (the pod must share ipc).
+    pub shm_size: Option<u64>,
 }
 
 /// `--share`: the namespaces to share, sorted.
@@ -283,6 +295,14 @@ pub fn create(
     progress: &dyn PullProgress,
 ) -> Result<PodRecord, EngineError> {
     let share = parse_share(opts.share.as_deref())?;
+    if opts.shm_size.is_some() && !(opts.infra && share.iter().any(|s| s == "ipc")) {
+        let share = if opts.infra {
+            share.join(",")
+        } else {
+            "none (--infra=false)".into()
+        };
+        return Err(PodError::ShmSizeWithoutIpc { share }.into());
+    }
     let (userns, has_maps) = pod_userns(opts)?;
     if opts.replace
         && let Some(name) = &opts.name
@@ -342,6 +362,7 @@ pub fn create(
         volumes: opts.volumes.clone(),
         infra_pid_file: opts.infra_pid_file.clone(),
         service_container: opts.service_container.clone(),
+        shm_size: opts.shm_size,
     };
     if opts.infra {
         let c = infra::create(ctx, &store, &record, opts, progress)?;
@@ -740,8 +761,8 @@ pub fn member_options(
     Ok(Some(o))
 }
 
-/// The pod's shared /dev/shm (a directory in roost's runtime dir, on tmpfs), bound into each of its
-/// containers when the pod shares IPC (podman mounts one tmpfs per pod).
+/// The pod's shared /dev/shm without `--shm-size` (a directory in roost's runtime dir, on tmpfs),
+/// bound into each of its containers when the pod shares IPC (podman mounts one tmpfs per pod).
 fn shm_dir(ctx: &Ctx, pod_id: &str) -> PathBuf {
     runtime_dir(ctx, pod_id).join("shm")
 }
@@ -751,7 +772,8 @@ fn runtime_dir(ctx: &Ctx, pod_id: &str) -> PathBuf {
 }
 
 /// For `container::plan`: the namespaces of the pod's infra container that `c` enters, and the pod's
-/// /dev/shm added to `binds`.
+/// /dev/shm: a directory added to `binds`, or, for a pod with `--shm-size`, the infra's own sized
+/// tmpfs (which the infra mounts as a private /dev/shm, and the others clone from it).
 pub fn joined_namespaces(
     ctx: &Ctx,
     store: &crate::store::Store,
@@ -766,7 +788,7 @@ pub fn joined_namespaces(
     let Some(infra_id) = record.infra_id.as_deref() else {
         return Ok(join);
     };
-    if record.shares("ipc") {
+    if record.shares("ipc") && record.shm_size.is_none() {
         let shm = shm_dir(ctx, pod_id);
         std::fs::create_dir_all(&shm).map_err(|e| EngineError::io("create", &shm, e))?;
         binds.push((shm, "/dev/shm".into()));
@@ -790,6 +812,9 @@ pub fn joined_namespaces(
     };
     if record.shares("ipc") {
         join.ipc = ns("ipc");
+        if record.shm_size.is_some() {
+            join.shm = Some(PathBuf::from(format!("/proc/{}", infra.state.pid)));
+        }
     }
     if record.shares("uts") {
         join.uts = ns("uts");

@@ -509,7 +509,7 @@ fn pod_units_command_lines_parse_with_roosts_cli() {
         IP=10.89.7.5\nIP6=fd00::5\nLabel=a=b \"c=d e\"\nNetwork=front.network\n\
         NetworkAlias=www\nNetworkAlias=site\nPublishPort=8080:80\nVolume=data.volume:/data:ro\n\
         Volume=./site:/srv\nUIDMap=0:1:1000\nGIDMap=0:1:2000\nGlobalArgs=--log-level=debug\n\
-        PodmanArgs=--share=+pid\n";
+        ShmSize=8m\nPodmanArgs=--share=+pid\n";
     let sources = [
         source(d.path(), "web.pod", unit),
         source(
@@ -546,6 +546,7 @@ fn pod_units_command_lines_parse_with_roosts_cli() {
                     assert_eq!(c.network, "systemd-front");
                     assert_eq!(c.ip.as_deref(), Some("10.89.7.5"));
                     assert_eq!(c.ip6.as_deref(), Some("fd00::5"));
+                    assert_eq!(c.shm_size.as_deref(), Some("8m"));
                     assert_eq!(c.network_alias, ["www", "site"]);
                     assert_eq!(c.publish, ["8080:80"]);
                     let dir = d.path().display();
