@@ -19,6 +19,7 @@ mod compose_cmd;
 mod container_fs;
 mod containers;
 mod doctor;
+mod encrypted;
 mod events;
 mod exec;
 mod faults;

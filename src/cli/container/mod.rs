@@ -489,6 +489,10 @@ pub struct CreateArgs {
     /// Seconds to wait before killing the container on stop
     #[arg(long, value_name = "SECONDS")]
     pub stop_timeout: Option<u32>,
+    /// Private key (PEM) for the image's encrypted layers when it is pulled, with the key's
+    /// passphrase if it has one (repeatable)
+    #[arg(long, value_name = "KEY[:PASSPHRASE]")]
+    pub decryption_key: Vec<String>,
     /// Require HTTPS when pulling (false allows plain HTTP)
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", value_parser = clap::value_parser!(bool))]
     pub tls_verify: Option<bool>,

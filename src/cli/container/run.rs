@@ -216,6 +216,7 @@ fn options(a: &CreateArgs, remove: bool) -> Result<CreateOptions, Error> {
             .transpose()?,
         stop_timeout: a.stop_timeout,
         tls_verify: a.tls_verify,
+        decryption_keys: a.decryption_key.clone(),
         retry: a.retry.retry()?,
         restart: a
             .restart

@@ -129,6 +129,8 @@ pub struct CreateOptions {
     pub tls_verify: Option<bool>,
     /// `--retry`, `--retry-delay` for the image's pull.
     pub retry: super::image::Retry,
+    /// `--decryption-key KEY[:PASSPHRASE]` for the image's pull.
+    pub decryption_keys: Vec<String>,
     /// The platform to pull the image for (`--platform`, `--arch`, `--os`, `--variant`); the
     /// host's when None.
     pub platform: Option<Platform>,
@@ -258,6 +260,7 @@ fn image_for(
             credentials: None,
             retry: opts.retry,
             cert_dir: None,
+            decryption_keys: opts.decryption_keys.clone(),
         },
         progress,
     )?;

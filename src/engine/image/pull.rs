@@ -48,6 +48,8 @@ pub struct PullOptions {
     pub retry: super::Retry,
     /// `--cert-dir`: CA and client certificates for the registry.
     pub cert_dir: Option<std::path::PathBuf>,
+    /// `--decryption-key KEY[:PASSPHRASE]`: private keys for encrypted layers, as given.
+    pub decryption_keys: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -124,6 +126,7 @@ pub fn pull(
         }
     }
     let candidates = candidates(ctx, &reference)?;
+    let keys = super::decrypt::load_keys(&opts.decryption_keys)?;
     let store = ctx.store()?;
     store.clean_staging();
     let (runtime, client) = super::registry_client(
@@ -143,6 +146,7 @@ pub fn pull(
             &store,
             candidate,
             &opts.platform,
+            &keys,
             progress,
         )) {
             Ok(report) => {
@@ -172,9 +176,11 @@ async fn pull_one(
     store: &RefCell<Store>,
     reference: &Reference,
     platform: &Platform,
+    keys: &[crate::oci::crypt::PrivateKey],
     progress: &dyn PullProgress,
 ) -> Result<PullReport, EngineError> {
-    let resolved = client.resolve(reference, platform).await?;
+    let mut resolved = client.resolve(reference, platform).await?;
+    let layer_keys = super::decrypt::open_layers(&mut resolved, keys, &reference.to_string())?;
     let diff_ids = resolved.config.rootfs.diff_ids.clone();
     let chains = chain_ids(&diff_ids);
     progress.resolved(resolved.manifest.layers.len());
@@ -182,9 +188,11 @@ async fn pull_one(
         .manifest
         .layers
         .iter()
+        .zip(layer_keys)
         .enumerate()
-        .map(|(i, desc)| LayerJob {
+        .map(|(i, (desc, key))| LayerJob {
             desc: desc.clone(),
+            key,
             diff_id: diff_ids[i].clone(),
             chain_id: chains[i].clone(),
             parent: if i == 0 {
@@ -208,7 +216,11 @@ async fn pull_one(
 }
 
 struct LayerJob {
+    /// The layer as the image will record it (decrypted, for an encrypted one).
     desc: Descriptor,
+    /// For an encrypted layer: what opens the blob the registry has (`desc` then names the blob as
+    /// it was before encryption, which is what is stored).
+    key: Option<super::decrypt::Encrypted>,
     diff_id: Digest,
     chain_id: Digest,
     parent: Option<Digest>,
@@ -247,13 +259,19 @@ async fn fetch_layer(
     let dest = staged.diff();
     let apply = ctx.apply_options();
     let worker = tokio::task::spawn_blocking(move || unpack(ChannelReader::new(rx), &dest, &apply));
-    let mut stream = client.get_blob(source, &job.desc).await?;
+    let fetched = job.key.as_ref().map_or(&job.desc, |k| &k.blob);
+    let mut stream = client.get_blob(source, fetched).await?;
+    let mut decryptor = job.key.as_ref().map(|k| k.decryptor());
     let mut received = 0u64;
     let mut download_err = None;
     while let Some(chunk) = stream.next().await {
         match chunk {
             Ok(bytes) => {
                 received += bytes.len() as u64;
+                let bytes = match &mut decryptor {
+                    Some(d) => super::decrypt::apply(d, bytes),
+                    None => bytes,
+                };
                 if let Err(e) = std::io::Write::write_all(&mut blob, &bytes) {
                     download_err = Some(EngineError::io(
                         "write",
@@ -277,6 +295,9 @@ async fn fetch_layer(
     let unpacked = worker.await.map_err(|_| EngineError::Worker)?;
     if let Some(e) = download_err {
         return Err(e);
+    }
+    if let (Some(d), Some(k)) = (decryptor, &job.key) {
+        super::decrypt::finish(d, k, image)?;
     }
     let unpacked = unpacked?;
     verify_diff_id(image, &job.desc.digest, &job.diff_id, &unpacked)?;
