@@ -138,6 +138,20 @@ fn rootfs_missing_dir_is_a_clear_error() {
         "{err}"
     );
     assert!(err.contains("No such file or directory"), "{err}");
+    let file = env.home.join("file");
+    env.run_as_user(0, "touch", &[p(&file)]);
+    let run = env.roost(125, &["run", "--rm", "--rootfs", p(&file), "true"]);
+    assert!(
+        run.stderr_text().contains("not a directory"),
+        "{}",
+        run.stderr_text()
+    );
+    let run = env.roost(125, &["run", "--rm", "--rootfs", p(&env.home)]);
+    assert!(
+        run.stderr_text().contains("no command"),
+        "{}",
+        run.stderr_text()
+    );
     let ps = out(&env, &["ps", "-a", "-q"]);
     assert!(ps.is_empty(), "a container was left: {ps}");
 }
