@@ -92,6 +92,27 @@ fn encrypted_image_needs_its_key() {
     );
     let run = env.roost(0, &["run", "--rm", &img, "echo", "decrypted"]);
     assert_eq!(run.stdout_text(), "decrypted\n");
+    // Pulled by the registry's digest, it is found by that digest again (without a key).
+    let out = Command::new("skopeo")
+        .args(["inspect", "--format", "{{.Digest}}", "--tls-verify=false"])
+        .arg(format!("docker://{img}"))
+        .output()
+        .expect("run skopeo");
+    let digest = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let by_digest = format!("{}@{digest}", img.trim_end_matches(":v1"));
+    env.roost(
+        0,
+        &[
+            "pull",
+            "-q",
+            "--tls-verify=false",
+            "--decryption-key",
+            p(&private),
+            &by_digest,
+        ],
+    );
+    let run = env.roost(0, &["run", "--rm", &by_digest, "echo", "by-digest"]);
+    assert_eq!(run.stdout_text(), "by-digest\n");
     // Stored decrypted: pushed again, it is a plain image skopeo reads without a key.
     let plain = format!("{}/{}/plain:v1", registry(), env.safename("r"));
     env.roost(0, &["push", "-q", "--tls-verify=false", &img, &plain]);

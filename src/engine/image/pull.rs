@@ -180,6 +180,8 @@ async fn pull_one(
     progress: &dyn PullProgress,
 ) -> Result<PullReport, EngineError> {
     let mut resolved = client.resolve(reference, platform).await?;
+    // The registry's manifest digest, which a decrypted image's own manifest no longer has.
+    let registry_digest = resolved.manifest_digest.clone();
     let layer_keys = super::decrypt::open_layers(&mut resolved, keys, &reference.to_string())?;
     let diff_ids = resolved.config.rootfs.diff_ids.clone();
     let chains = chain_ids(&diff_ids);
@@ -208,7 +210,14 @@ async fn pull_one(
         .try_collect()
         .await?;
     progress.config(&resolved.manifest.config.digest.clone());
-    record(store, reference, &resolved, chains, sizes.iter().sum())?;
+    record(
+        store,
+        reference,
+        &resolved,
+        &registry_digest,
+        chains,
+        sizes.iter().sum(),
+    )?;
     progress.writing_manifest();
     Ok(PullReport {
         id: resolved.manifest.config.digest.clone(),
@@ -340,11 +349,13 @@ fn check_space(
     })
 }
 
-/// Store config and manifest blobs and the image record.
+/// Store config and manifest blobs and the image record. `registry_digest` is the manifest's digest
+/// in the registry (the image is found by it too when its own manifest differs: decrypted layers).
 fn record(
     store: &RefCell<Store>,
     reference: &Reference,
     resolved: &ResolvedImage,
+    registry_digest: &Digest,
     chains: Vec<Digest>,
     size: u64,
 ) -> Result<(), EngineError> {
@@ -367,9 +378,14 @@ fn record(
         names: vec![
             reference
                 .tagged_name()
-                .unwrap_or_else(|| format!("{}@{}", reference.name(), resolved.manifest_digest)),
+                .unwrap_or_else(|| format!("{}@{}", reference.name(), registry_digest)),
         ],
-        digests: resolved.index_digest.iter().cloned().collect(),
+        digests: resolved
+            .index_digest
+            .iter()
+            .chain(Some(registry_digest).filter(|d| **d != resolved.manifest_digest))
+            .cloned()
+            .collect(),
     })?;
     Ok(())
 }
