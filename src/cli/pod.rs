@@ -160,8 +160,8 @@ pub struct CreateArgs {
     /// same CONTAINER-DIR takes its place
     #[arg(short, long, value_name = "SRC:DEST[:OPTS]")]
     pub volume: Vec<String>,
-    /// Size of the pod's shared /dev/shm (podman's flag; refused: roost cannot limit the /dev/shm
-    /// its pods share)
+    /// Size of the pod's shared /dev/shm (bytes, or with k, m, g; 0 for no limit): a tmpfs of the
+    /// infra container's that its other containers share (needs ipc in --share)
     #[arg(long, value_name = "SIZE")]
     pub shm_size: Option<String>,
     /// What the pod does when its last container exits: continue (default) or stop
@@ -609,11 +609,6 @@ fn pod_volumes(a: &CreateArgs) -> Result<Vec<ctr::Mount>, Error> {
 }
 
 fn create_options(a: &CreateArgs) -> Result<CreatePodOptions, Error> {
-    if let Some(size) = &a.shm_size {
-        return Err(Error::Usage(format!(
-            "--shm-size {size}: roost cannot limit the size of a pod's /dev/shm (its containers share a directory of roost's runtime directory, which has no mount of its own to size); drop --shm-size (Quadlet: ShmSize=)"
-        )));
-    }
     let mut net = network_request(a)?;
     let mut networks = bridge_networks(&mut net)?;
     pod_network_flags(a, &mut networks)?;
@@ -650,7 +645,23 @@ fn create_options(a: &CreateArgs) -> Result<CreatePodOptions, Error> {
         infra_pid_file: a.infra_conmon_pidfile.clone(),
         service_container: None,
         resources: a.limits.resources()?,
+        shm_size: shm_size(a.shm_size.as_deref())?,
     })
+}
+
+/// `--shm-size`: bytes, `k`, `m`, `g`; 0 for no limit (podman-pod-create(1)).
+fn shm_size(size: Option<&str>) -> Result<Option<u64>, Error> {
+    let Some(size) = size else {
+        return Ok(None);
+    };
+    let bytes = crate::runtime::cgroup::limits::parse_size("--shm-size", size)
+        .map_err(crate::engine::EngineError::from)?;
+    match u64::try_from(bytes) {
+        Ok(b) => Ok(Some(b)),
+        Err(_) => Err(Error::Usage(format!(
+            "invalid --shm-size `{size}`: give a size, e.g. 256m (0 for no limit)"
+        ))),
+    }
 }
 
 fn write_id_file(path: Option<&std::path::Path>, id: &str) -> Result<(), Error> {

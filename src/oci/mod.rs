@@ -7,6 +7,8 @@ mod platform;
 mod reference;
 mod text;
 
+pub mod crypt;
+
 pub use digest::{Digest, DigestError, Sha256Writer, chain_ids};
 pub use image::{
     ContainerConfig, Descriptor, History, ImageConfig, Index, Manifest, ManifestError,

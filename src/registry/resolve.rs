@@ -61,7 +61,8 @@ pub fn select_platform<'i>(index: &'i Index, wanted: &Platform) -> Result<&'i De
     })
 }
 
-/// Media types a puller must understand: an image config and unpackable layers.
+/// Media types a puller must understand: an image config and unpackable layers (encrypted ones too:
+/// the pull decrypts them, or says which key it needs).
 pub fn check_manifest(reference: &Reference, manifest: &Manifest) -> Result<(), RegistryError> {
     let config = manifest.config.media_type.as_str();
     if config != media::OCI_CONFIG && config != media::DOCKER_CONFIG {
@@ -74,7 +75,7 @@ pub fn check_manifest(reference: &Reference, manifest: &Manifest) -> Result<(), 
     if let Some(layer) = manifest
         .layers
         .iter()
-        .find(|l| !media::is_layer(&l.media_type))
+        .find(|l| !media::is_layer(crate::oci::crypt::decrypted_media_type(&l.media_type)))
     {
         return Err(RegistryError::MediaType {
             reference: reference.to_string(),

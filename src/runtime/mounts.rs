@@ -140,6 +140,7 @@ fn mount_dev(
     root: &Path,
     single_mapping: bool,
     shared: &super::plan::SharedNamespaces,
+    shm_of: Option<&Path>,
 ) -> StepResult {
     let shared_ipc = shared.ipc;
     let dev = inside(root, "/dev");
@@ -196,6 +197,9 @@ fn mount_dev(
         if Path::new("/dev/mqueue").is_dir() {
             bind(Path::new("/dev/mqueue"), &mq, false, true)?;
         }
+    } else if let Some(proc_dir) = shm_of {
+        attach_shm_of(proc_dir, &shm)?;
+        mount_private_ipc(None, None, &mq)?;
     } else {
         mount_private_ipc(
             (!shared.no_shm).then_some(shm.as_path()),
@@ -219,6 +223,44 @@ fn mount_dev(
         symlink("/proc/kcore", dev.join("core")),
     )?;
     Ok(())
+}
+
+/// The /dev/shm mount of the process `/proc/PID` (a pod's infra container, whose mount namespace holds
+/// the pod's sized tmpfs) attached at `target`. open_tree(2) clones only mounts of the caller's own
+/// mount namespace, so the clone is made from inside that one (setns needs a single-threaded caller
+/// with its own fs struct: the cloned child is), and the detached copy is moved into ours.
+fn attach_shm_of(proc_dir: &Path, target: &Path) -> StepResult {
+    use rustix::fs::{Mode, OFlags};
+    use rustix::mount::{MoveMountFlags, OpenTreeFlags};
+    use std::os::fd::AsFd;
+    let what = || format!("take the pod's /dev/shm from `{}`", proc_dir.display());
+    let ours = step(what, std::fs::File::open("/proc/self/ns/mnt"))?;
+    let theirs = step(what, std::fs::File::open(proc_dir.join("ns/mnt")))?;
+    let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    let their_root = step(
+        what,
+        rustix::fs::open(proc_dir.join("root"), flags, Mode::empty()),
+    )?;
+    let enter = |ns: &std::fs::File| nix::sched::setns(ns, nix::sched::CloneFlags::CLONE_NEWNS);
+    step(what, enter(&theirs).map_err(nix_io))?;
+    let tree = rustix::mount::open_tree(
+        their_root.as_fd(),
+        "dev/shm",
+        OpenTreeFlags::OPEN_TREE_CLONE | OpenTreeFlags::OPEN_TREE_CLOEXEC,
+    );
+    // Back before anything else: the rest of the root is built in our namespace.
+    step(what, enter(&ours).map_err(nix_io))?;
+    let tree = step(what, tree)?;
+    step(
+        || format!("attach the pod's /dev/shm at `{}`", target.display()),
+        rustix::mount::move_mount(
+            tree.as_fd(),
+            "",
+            rustix::fs::CWD,
+            target,
+            MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH,
+        ),
+    )
 }
 
 fn mask(root: &Path, path: &str) -> StepResult {
@@ -294,7 +336,7 @@ pub(super) fn build_root(
     if plan.cgroup.as_ref().is_some_and(|c| c.private_ns) {
         mount_cgroup(root)?;
     }
-    mount_dev(root, single_mapping, &plan.shared)?;
+    mount_dev(root, single_mapping, &plan.shared, plan.join.shm.as_deref())?;
     if plan.proc_view() {
         super::procfs::mount::attach(root, chan)?;
     }

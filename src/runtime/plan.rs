@@ -178,6 +178,9 @@ pub struct JoinedNamespaces {
     pub user: Option<std::path::PathBuf>,
     /// Another container's cgroup namespace (`--cgroupns container:NAME`).
     pub cgroup: Option<std::path::PathBuf>,
+    /// `/proc/PID` of a process whose /dev/shm mount the container gets as its own (a pod's sized
+    /// /dev/shm, held by its infra container's mount namespace).
+    pub shm: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone)]

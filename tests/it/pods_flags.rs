@@ -1,7 +1,7 @@
 //! `pod create`'s flags that Quadlet `.pod` units use: `--ip`/`--ip6`/`--network-alias` (the pod's
 //! attachment to its bridge network), `-v` (mounts every container of the pod gets),
-//! `--uidmap`/`--gidmap`/`--subuidname` (the user namespace the infra container holds), the refused
-//! `--shm-size`; `stop`/`pod stop` of a member waiting for its restart; and the `run` flags of
+//! `--uidmap`/`--gidmap`/`--subuidname` (the user namespace the infra container holds), `--shm-size`
+//! (the pod's sized, shared /dev/shm); `stop`/`pod stop` of a member waiting for its restart; and the `run` flags of
 //! Quadlet `.container` keys (`--shm-size`, `--read-only-tmpfs`).
 use std::time::Duration;
 
@@ -130,7 +130,7 @@ fn pod_ip_alias_and_volumes_reach_every_member() {
 }
 
 #[test]
-fn pod_network_flags_and_shm_size_are_refused_clearly() {
+fn pod_network_flags_and_shm_size_without_ipc_are_refused_clearly() {
     let env = env_with_busybox("pod_create_flags_refused");
     let _c = Cleanup(&env, Vec::new());
     let pod = env.safename("pod");
@@ -144,8 +144,13 @@ fn pod_network_flags_and_shm_size_are_refused_clearly() {
     assert!(e.contains("--ip") && e.contains("bridge network"), "{e}");
     let e = refused(&["--network", "bridge", "--ip6", "10.88.0.9"]);
     assert!(e.contains("--ip6") && e.contains("IPv6"), "{e}");
-    let e = refused(&["--shm-size", "128m"]);
-    assert!(e.contains("--shm-size") && e.contains("/dev/shm"), "{e}");
+    let e = refused(&["--share", "net", "--shm-size", "128m"]);
+    assert!(
+        e.contains("shmsize") && e.contains("IPC") && e.contains("--share net"),
+        "{e}"
+    );
+    let e = refused(&["--infra=false", "--shm-size", "128m"]);
+    assert!(e.contains("shmsize") && e.contains("--infra=false"), "{e}");
     let e = refused(&["-v", "/data"]);
     assert!(e.contains("/data") && e.contains("source"), "{e}");
     let e = refused(&["--subuidname", "roosttest2"]);
@@ -364,6 +369,63 @@ fn shm_size_sizes_a_containers_own_dev_shm() {
         )
         .stderr_text();
     assert!(e.contains("--shm-size") && e.contains("IPC"), "{e}");
+}
+
+/// `pod create --shm-size`: the pod's containers share one /dev/shm (a file one writes, another
+/// reads) of that size, also in a pod with a user namespace of its own; without the flag it is
+/// the unsized directory it always was.
+#[test]
+fn pod_shm_size_is_one_sized_dev_shm_for_its_containers() {
+    let env = env_with_busybox("pod_shm_size");
+    let _c = Cleanup(&env, Vec::new());
+    for extra in [&[][..], &["--userns", "keep-id"][..]] {
+        let pod = env.safename("pod");
+        let mut create = vec!["pod", "create", "--name", &pod, "--shm-size", "8m"];
+        create.extend_from_slice(extra);
+        env.roost(0, &create);
+        let writer = env.safename("w");
+        let script = "echo from-writer > /dev/shm/note; exec sleep 300";
+        env.roost(
+            0,
+            &[
+                "run",
+                "-d",
+                "--name",
+                &writer,
+                "--pod",
+                &pod,
+                &bb(),
+                "sh",
+                "-c",
+                script,
+            ],
+        );
+        assert!(
+            wait_for(Duration::from_secs(10), || env
+                .roost_cmd(&["exec", &writer, "cat", "/dev/shm/note"])
+                .output()
+                .is_ok_and(|o| o.status.success())),
+            "the writer never wrote"
+        );
+        let read = "cat /dev/shm/note; df -k /dev/shm | tail -n 1";
+        let got = out(
+            &env,
+            &["run", "--rm", "--pod", &pod, &bb(), "sh", "-c", read],
+        );
+        let mut lines = got.lines();
+        assert_eq!(lines.next(), Some("from-writer"), "{got}");
+        let size = lines.next().and_then(|l| l.split_whitespace().nth(1));
+        assert_eq!(size, Some("8192"), "{got}");
+        env.roost(0, &["pod", "rm", "-f", "-t", "0", &pod]);
+    }
+    let pod = env.safename("plain");
+    env.roost(0, &["pod", "create", "--name", &pod]);
+    let df = out(
+        &env,
+        &["run", "--rm", "--pod", &pod, &bb(), "df", "-k", "/dev/shm"],
+    );
+    let size = df.lines().nth(1).and_then(|l| l.split_whitespace().nth(1));
+    assert_ne!(size, Some("8192"), "{df}");
 }
 
 /// `--read-only-tmpfs` (podman's default true): with `--read-only`, /tmp is a writable tmpfs; with

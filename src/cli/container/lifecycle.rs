@@ -266,9 +266,11 @@ pub fn cleanup(ctx: &Ctx, a: &CleanupArgs) -> Result<i32, Error> {
             continue;
         }
         out(&format!("{}\n", c.record.id))?;
-        if a.rmi {
+        if a.rmi
+            && let Some(image) = c.image_id()
+        {
             let opts = crate::engine::image::RemoveOptions {
-                images: vec![c.record.image_id.to_string()],
+                images: vec![image.to_string()],
                 force: false,
                 all: false,
                 ignore: false,

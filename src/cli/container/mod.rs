@@ -498,10 +498,18 @@ pub struct CreateArgs {
     /// Seconds to wait before killing the container on stop
     #[arg(long, value_name = "SECONDS")]
     pub stop_timeout: Option<u32>,
+    /// Private key (PEM) for the image's encrypted layers when it is pulled, with the key's
+    /// passphrase if it has one (repeatable)
+    #[arg(long, value_name = "KEY[:PASSPHRASE]")]
+    pub decryption_key: Vec<String>,
     /// Require HTTPS when pulling (false allows plain HTTP)
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", value_parser = clap::value_parser!(bool))]
     pub tls_verify: Option<bool>,
-    /// Image to run
+    /// The first argument is not an image but a directory to use as the container's root
+    /// (`PATH[:O]`: with :O, an overlay over it whose changes go away with the container)
+    #[arg(long)]
+    pub rootfs: bool,
+    /// Image to run (with --rootfs: the root directory, PATH[:O])
     #[arg(value_name = "IMAGE", add = ArgValueCandidates::new(image_names))]
     pub image: String,
     /// Command and arguments (default: the image's CMD)

@@ -229,8 +229,11 @@ fn json_row(
         exit_code: c.state.exit_code,
         exposed_ports: exposed_json(c),
         id: c.record.id.clone(),
-        image: c.record.image.clone(),
-        image_id: c.record.image_id.hex().to_string(),
+        image: c.image_label(),
+        image_id: c
+            .image_id()
+            .map(|i| i.hex().to_string())
+            .unwrap_or_default(),
         is_infra: pod.is_infra,
         labels: c.spec.labels.clone(),
         mounts: mount_destinations(c),
@@ -264,8 +267,8 @@ fn template_row(
     let short = |s: &str| short_id(s, no_trunc);
     PsRow {
         id: short(&c.record.id),
-        image: c.record.image.clone(),
-        image_id: short(c.record.image_id.hex()),
+        image: c.image_label(),
+        image_id: short(c.image_id().map_or("", |i| i.hex())),
         command: command_text(c, no_trunc),
         created: format::time_ago(c.record.created, now),
         created_at: format::go_time_string_utc(c.record.created),
@@ -352,7 +355,7 @@ fn default_cells(
         .iter()
         .map(|f| match *f {
             "ID" => short_id(&c.record.id, no_trunc),
-            "Image" => c.record.image.clone(),
+            "Image" => c.image_label(),
             "Command" => command_text(c, no_trunc),
             "Created" => format::time_ago(c.record.created, now),
             "Status" => status_text(c, now, health),

@@ -177,8 +177,15 @@ fn options(a: &CreateArgs, remove: bool) -> Result<CreateOptions, Error> {
     let (net, networks) = network_request(a)?;
     let (no_new_privileges, seccomp) = security_opts(&a.security_opt)?;
     let (resources, cgroup) = a.cgroup.options()?;
+    let root = match a.rootfs {
+        true => {
+            engine::RootSource::parse_dir(&a.image).map_err(crate::engine::EngineError::from)?
+        }
+        false => engine::RootSource::Image,
+    };
     Ok(CreateOptions {
         image: a.image.clone(),
+        root,
         name: a.name.clone(),
         command: a.command.clone(),
         entrypoint: a.entrypoint.clone(),
@@ -217,6 +224,7 @@ fn options(a: &CreateArgs, remove: bool) -> Result<CreateOptions, Error> {
             .transpose()?,
         stop_timeout: a.stop_timeout,
         tls_verify: a.tls_verify,
+        decryption_keys: a.decryption_key.clone(),
         retry: a.retry.retry()?,
         restart: a
             .restart

@@ -190,6 +190,10 @@ pub struct PullArgs {
     pub all_tags: bool,
     #[command(flatten)]
     pub platform: PlatformArgs,
+    /// Private key (PEM) for the image's encrypted layers, with the key's passphrase if it has one
+    /// (repeatable)
+    #[arg(long, value_name = "KEY[:PASSPHRASE]")]
+    pub decryption_key: Vec<String>,
     /// Image references to pull
     #[arg(required = true, value_name = "IMAGE", add = ArgValueCandidates::new(image_names))]
     pub images: Vec<String>,

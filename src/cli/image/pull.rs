@@ -67,6 +67,7 @@ pub fn pull(ctx: &Ctx, args: &PullArgs) -> Result<i32, Error> {
             credentials: credentials.clone(),
             retry,
             cert_dir: args.registry.cert_dir.clone(),
+            decryption_keys: args.decryption_key.clone(),
         };
         for reference in references(&ctx, args, &opts)? {
             opts.reference = reference;

@@ -214,6 +214,7 @@ impl<'a> Builder<'a> {
                 let report = crate::engine::image::pull(
                     self.ctx,
                     &PullOptions {
+                        decryption_keys: Vec::new(),
                         reference: name.to_string(),
                         platform: Platform::host(),
                         policy: self.opts.pull,

@@ -48,6 +48,13 @@ pub fn commit(ctx: &Ctx, opts: &CommitOptions) -> Result<Digest, EngineError> {
         .collect::<Result<Vec<_>, _>>()?;
     let mut store = ctx.store()?;
     let c = find(&store, &opts.container)?;
+    if let Some(dir) = c.spec.root.dir() {
+        return Err(super::OpError::CommitRootfs {
+            container: c.record.name.clone(),
+            dir: dir.to_path_buf(),
+        }
+        .into());
+    }
     let image = store
         .image(&c.record.image_id)?
         .ok_or_else(|| EngineError::ImageNotKnown(c.record.image.clone()))?;
@@ -131,7 +138,7 @@ fn stage_vfs_changes(store: &Store, c: &Container, stage: &Path) -> Result<(), E
         })
         .collect();
     std::fs::create_dir(stage).map_err(|e| EngineError::io("create", stage, e))?;
-    let rootfs = store.container_dir(&c.record.id).join(vfs::ROOTFS);
+    let rootfs = super::rootfs::vfs_tree(store, c);
     Ok(vfs::stage_changes(&rootfs, stage, &changes)?)
 }
 

@@ -19,7 +19,7 @@ use super::{Container, find};
 use crate::archive::{
     FUSE_MARKER_WHITEOUT, FUSE_OPAQUE_XATTR, OPAQUE_MARKER, OPAQUE_XATTR, list_dir, open_nofollow,
 };
-use crate::engine::storage::{Driver, vfs};
+use crate::engine::storage::Driver;
 use crate::engine::{Ctx, EngineError};
 use crate::store::Store;
 
@@ -73,7 +73,7 @@ pub fn diff(ctx: &Ctx, key: &str) -> Result<Vec<Change>, EngineError> {
 pub(crate) fn changes(store: &Store, c: &Container) -> Result<Vec<Change>, EngineError> {
     let dir = store.container_dir(&c.record.id);
     let tree = match c.spec.storage_driver {
-        Driver::Vfs => dir.join(vfs::ROOTFS),
+        Driver::Vfs => super::rootfs::vfs_tree(store, c),
         Driver::Overlay | Driver::FuseOverlayfs => dir.join("diff"),
     };
     let lower = Lower::of(store, c);

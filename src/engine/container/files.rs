@@ -6,30 +6,29 @@ use super::process::{self, ProcessFlags, ProcessSpec};
 use super::{Container, CreateOptions};
 use crate::engine::image::ImageInfo;
 use crate::engine::network::{ContainerNetwork, hostfiles};
-use crate::engine::storage::{Driver, vfs};
+use crate::engine::storage::Driver;
 use crate::engine::{Ctx, EngineError};
 use crate::store::Store;
 
-fn read_layer_file(store: &Store, info: &ImageInfo, path: &str) -> Option<String> {
-    // The top-most layer that has the file wins (whiteouts are rare for these files).
-    info.record
-        .layers
-        .iter()
+/// `path` in the top-most of `dirs` (a new container's layers or `--rootfs` directory, bottom first)
+/// that has it (whiteouts are rare for these files).
+fn read_layer_file(dirs: &[PathBuf], path: &str) -> Option<String> {
+    dirs.iter()
         .rev()
-        .find_map(|l| std::fs::read_to_string(store.layer_diff(l).join(path)).ok())
+        .find_map(|d| std::fs::read_to_string(d.join(path)).ok())
 }
 
 /// The process as docker and podman define it (ENTRYPOINT + CMD or the command given, the environment
 /// from the image then the flags, user and working directory), against the image's passwd and group.
 pub(super) fn resolve_process(
-    store: &Store,
+    dirs: &[PathBuf],
     info: &ImageInfo,
     opts: &CreateOptions,
     hostname: &str,
 ) -> Result<ProcessSpec, EngineError> {
     let cfg = info.config.config.clone().unwrap_or_default();
-    let passwd = read_layer_file(store, info, "etc/passwd");
-    let group = read_layer_file(store, info, "etc/group");
+    let passwd = read_layer_file(dirs, "etc/passwd");
+    let group = read_layer_file(dirs, "etc/group");
     let flags = ProcessFlags {
         command: opts.command.clone(),
         entrypoint: opts.entrypoint.clone(),
@@ -57,14 +56,13 @@ pub(super) fn resolve_process(
 
 /// keep-id's /etc/passwd and /etc/group entries for `user`, when the image lacks them.
 pub(super) fn keep_id_entries(
-    store: &Store,
-    info: &ImageInfo,
+    dirs: &[PathBuf],
     name: Option<&str>,
     user: (u32, u32),
     home: &str,
 ) -> (Option<String>, Option<String>) {
-    let passwd = read_layer_file(store, info, "etc/passwd").unwrap_or_default();
-    let group = read_layer_file(store, info, "etc/group").unwrap_or_default();
+    let passwd = read_layer_file(dirs, "etc/passwd").unwrap_or_default();
+    let group = read_layer_file(dirs, "etc/group").unwrap_or_default();
     super::idmap::keep_id_entries(&passwd, &group, name.unwrap_or(""), user, home)
 }
 
@@ -137,7 +135,7 @@ fn root_file(store: &Store, c: &Container, file: &str) -> Option<PathBuf> {
     let plain = |p: &Path| std::fs::symlink_metadata(p).is_ok_and(|m| m.is_file());
     match c.spec.storage_driver {
         Driver::Vfs => {
-            let root = store.container_dir(&c.record.id).join(vfs::ROOTFS);
+            let root = super::rootfs::vfs_tree(store, c);
             let etc = root.join("etc");
             let p = etc.join(file);
             (std::fs::symlink_metadata(&etc).is_ok_and(|m| m.is_dir()) && plain(&p)).then_some(p)

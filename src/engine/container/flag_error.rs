@@ -63,4 +63,9 @@ pub enum FlagError {
         "invalid detach keys `{0}`: use single characters or ctrl-<a-z, @, [, \\, ], ^ or _>, separated by commas"
     )]
     DetachKeys(String),
+    #[error("--rootfs `{}`: {why}", .path.display())]
+    Rootfs {
+        path: std::path::PathBuf,
+        why: String,
+    },
 }

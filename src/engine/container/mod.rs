@@ -2,6 +2,7 @@
 
 pub mod attach;
 mod auto_size;
+mod base;
 mod capture;
 mod cleanup;
 mod clone;
@@ -76,7 +77,7 @@ pub use process::{DEFAULT_UMASK, parse_umask};
 pub use restart::{Restart, parse_restart};
 pub use run::{Ended, run_attached};
 pub use size::{ContainerSize, size, tree_size};
-pub use spec::{ContainerSpec, State, Status};
+pub use spec::{ContainerSpec, RootSource, State, Status};
 pub use top::{TopOutput, top, top_or_ps};
 pub use users::ContainerUsers;
 pub use view::FsError;
@@ -96,6 +97,8 @@ use crate::store::{ContainerRecord, Store};
 #[derive(Debug, Clone, Default)]
 pub struct CreateOptions {
     pub image: String,
+    /// `--rootfs`: the root is a directory of the user's (then `image` is unused).
+    pub root: RootSource,
     pub name: Option<String>,
     pub command: Vec<String>,
     pub entrypoint: Option<String>,
@@ -129,6 +132,8 @@ pub struct CreateOptions {
     pub tls_verify: Option<bool>,
     /// `--retry`, `--retry-delay` for the image's pull.
     pub retry: super::image::Retry,
+    /// `--decryption-key KEY[:PASSPHRASE]` for the image's pull.
+    pub decryption_keys: Vec<String>,
     /// The platform to pull the image for (`--platform`, `--arch`, `--os`, `--variant`); the
     /// host's when None.
     pub platform: Option<Platform>,
@@ -200,6 +205,21 @@ impl Container {
         self.spec.builder.is_some()
     }
 
+    /// Its image's id as podman shows it (`Image`): empty for a `--rootfs` container, which has none.
+    pub fn image_id(&self) -> Option<&crate::oci::Digest> {
+        self.spec.root.is_image().then_some(&self.record.image_id)
+    }
+
+    /// What stands for its image in listings (`ps`): the image's name, or the `--rootfs` directory.
+    pub fn image_label(&self) -> String {
+        match &self.spec.root {
+            RootSource::Image => self.record.image.clone(),
+            RootSource::Dir { path, overlay } => {
+                format!("{}{}", path.display(), if *overlay { ":O" } else { "" })
+            }
+        }
+    }
+
     pub fn from_record(record: ContainerRecord) -> Container {
         let spec = serde_json::from_str(&record.spec).unwrap_or_default();
         let state = State::from_json(&record.state);
@@ -245,6 +265,7 @@ fn image_for(
             credentials: None,
             retry: opts.retry,
             cert_dir: None,
+            decryption_keys: opts.decryption_keys.clone(),
         },
         progress,
     )?;
@@ -262,11 +283,7 @@ pub fn create(
     let opts = in_pod.as_ref().unwrap_or(opts);
     let flags = Flags::parse(ctx, opts)?;
     let mut store = ctx.store()?;
-    let image_id = image_for(ctx, &store, opts, progress)?;
-    let image = store
-        .image(&image_id)?
-        .ok_or_else(|| EngineError::ImageNotKnown(opts.image.clone()))?;
-    let info = super::image::info(&store, image)?;
+    let base = base::Base::resolve(ctx, &store, opts, progress)?;
     let id = new_id();
     let secrets = super::secret::use_::resolve(ctx, &opts.secrets)?;
     // An auto range is taken when the container is recorded: two creates must not pick the same one.
@@ -274,16 +291,16 @@ pub fn create(
         Some(m) if m.starts_with("auto") => Some(store.lock_named("userns-auto")?),
         _ => None,
     };
-    let inputs = Inputs::resolve(ctx, &mut store, opts, &info, &id)?;
+    let inputs = Inputs::resolve(ctx, &mut store, opts, &base, &id)?;
     let name = inputs.name.clone();
     let new_volumes = inputs.new_volumes.clone();
-    let mut spec = spec(ctx, opts, &info, flags, inputs);
+    let mut spec = spec(ctx, opts, &base, flags, inputs);
     spec.secrets = secrets.iter().map(|(u, _)| u.clone()).collect();
     let record = ContainerRecord {
         id: id.clone(),
         name,
-        image_id,
-        image: opts.image.clone(),
+        image_id: base.image_id,
+        image: base.image,
         created: Timestamp::now(),
         spec: serde_json::to_string(&spec).expect("spec serializes"),
         state: State::default().to_json(),
@@ -342,7 +359,7 @@ impl Flags {
             cap_drop,
             cgroup,
             limits,
-            storage_driver: storage_driver(ctx)?,
+            storage_driver: storage_driver(ctx, &opts.root)?,
             log_driver: log_driver(ctx, opts)?,
         })
     }
@@ -397,9 +414,11 @@ impl Inputs {
         ctx: &Ctx,
         store: &mut Store,
         opts: &CreateOptions,
-        info: &super::image::ImageInfo,
+        base: &base::Base,
         id: &str,
     ) -> Result<Inputs, EngineError> {
+        let info = &base.info;
+        let dirs = base.dirs(store);
         let config = info.config.config.clone().unwrap_or_default();
         // In the host's UTS namespace the container's name is the host's (`uname -n`), as in podman.
         let hostname = opts.hostname.clone().unwrap_or_else(|| {
@@ -412,11 +431,10 @@ impl Inputs {
         });
         let req = userns_request(store, &opts.userns, &info.record.layers)?;
         let userns = idmap::resolve(&req).map_err(FlagError::from)?;
-        let process = resolve_process(store, info, opts, &userns, &hostname)?;
+        let process = resolve_process(&dirs, info, opts, &userns, &hostname)?;
         let (extra_passwd, extra_group) = match userns.user {
             Some(user) => files::keep_id_entries(
-                store,
-                info,
+                &dirs,
                 opts.userns.caller_name.as_deref(),
                 user,
                 &process.cwd,
@@ -498,10 +516,11 @@ impl Inputs {
 fn spec(
     ctx: &Ctx,
     opts: &CreateOptions,
-    info: &super::image::ImageInfo,
+    base: &base::Base,
     flags: Flags,
     inputs: Inputs,
 ) -> ContainerSpec {
+    let info = &base.info;
     let config = info.config.config.clone().unwrap_or_default();
     let Inputs {
         process, userns, ..
@@ -518,6 +537,7 @@ fn spec(
         user: opts.user.clone().or(config.user).unwrap_or_default(),
         hostname: inputs.hostname,
         layers: info.record.layers.clone(),
+        root: base.root.clone(),
         read_only: opts.read_only,
         no_read_only_tmpfs: opts.no_read_only_tmpfs,
         network: inputs.network,
@@ -554,6 +574,7 @@ fn spec(
         userns_auto: userns.auto,
         // A namespace with only the caller's id stores owners in xattrs: there is nothing to shift.
         shifted_layers: userns.maps.is_some()
+            && base.root.is_image()
             && ctx.apply_options().ownership == crate::archive::Ownership::Chown,
         id_maps: userns.maps,
         extra_passwd: inputs.extra_passwd,
@@ -630,7 +651,12 @@ fn log_driver(ctx: &Ctx, opts: &CreateOptions) -> Result<journal_log::Driver, En
     Ok(driver)
 }
 
-fn storage_driver(ctx: &Ctx) -> Result<Driver, EngineError> {
+/// The storage driver for a new container; the user's `--rootfs` directory as it is is a plain tree,
+/// as vfs's copies are.
+fn storage_driver(ctx: &Ctx, root: &RootSource) -> Result<Driver, EngineError> {
+    if matches!(root, RootSource::Dir { overlay: false, .. }) {
+        return Ok(Driver::Vfs);
+    }
     let driver = super::storage::select(ctx).driver;
     if driver == Driver::FuseOverlayfs {
         super::storage::fuse::available()
@@ -642,7 +668,7 @@ fn storage_driver(ctx: &Ctx) -> Result<Driver, EngineError> {
 /// The container's process: command, environment, user and working directory. keep-id runs as the
 /// caller unless `-u` says otherwise (podman).
 fn resolve_process(
-    store: &Store,
+    dirs: &[PathBuf],
     info: &super::image::ImageInfo,
     opts: &CreateOptions,
     userns: &idmap::Userns,
@@ -652,9 +678,9 @@ fn resolve_process(
         Some((uid, gid)) if opts.user.is_none() => {
             let mut o = opts.clone();
             o.user = Some(format!("{uid}:{gid}"));
-            files::resolve_process(store, info, &o, hostname)
+            files::resolve_process(dirs, info, &o, hostname)
         }
-        _ => files::resolve_process(store, info, opts, hostname),
+        _ => files::resolve_process(dirs, info, opts, hostname),
     }
 }
 

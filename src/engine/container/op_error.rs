@@ -4,6 +4,10 @@ use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum OpError {
+    #[error(
+        "cannot commit container {container}: its root is the directory `{}` (--rootfs), not an image's layers; use `roost export` or `roost import` instead", dir.display()
+    )]
+    CommitRootfs { container: String, dir: PathBuf },
     #[error("invalid --sysctl `{0}`: use KEY=VALUE (e.g. net.ipv4.ip_forward=1)")]
     SysctlFormat(String),
     #[error(

@@ -2,6 +2,7 @@
 //! view of it, and the fuse-overlayfs mount held while it runs.
 use std::path::{Path, PathBuf};
 
+use super::spec::RootSource;
 use super::{Container, ContainerSpec};
 
 use crate::engine::storage::{Driver, fuse, idmapped, vfs};
@@ -18,11 +19,14 @@ pub(super) fn create(
     spec: &ContainerSpec,
     dir: &Path,
 ) -> Result<(), EngineError> {
+    if is_user_tree(spec) {
+        return Ok(());
+    }
     let opts = ctx.apply_options();
     let shift = spec.id_maps.as_ref().filter(|_| spec.shifted_layers);
     let layers = match shift {
         Some(maps) => idmapped::ensure(store, &spec.layers, maps, &opts)?,
-        None => spec.layers.iter().map(|l| store.layer_diff(l)).collect(),
+        None => base_dirs(store, spec),
     };
     let root = match spec.storage_driver {
         Driver::Vfs => dir.join(vfs::ROOTFS),
@@ -43,7 +47,42 @@ pub(super) fn create(
     Ok(())
 }
 
-/// The directories of the container's image layers, bottom first: as stored, or the copies with ids
+/// The id a `--rootfs` container records as its image's: it has none, and no image has this one.
+pub(crate) fn no_image() -> crate::oci::Digest {
+    crate::oci::Digest::from_sha256_bytes(&[0; 32])
+}
+
+/// Whether the container's root is the user's `--rootfs` directory itself (no overlay, no copy).
+pub(super) fn is_user_tree(spec: &ContainerSpec) -> bool {
+    matches!(spec.root, RootSource::Dir { overlay: false, .. })
+}
+
+/// The tree that is the whole root of a container whose storage is a plain tree (vfs): its copy of the
+/// image, or the user's `--rootfs` directory.
+pub(super) fn vfs_tree(store: &Store, c: &Container) -> PathBuf {
+    match &c.spec.root {
+        RootSource::Dir {
+            path,
+            overlay: false,
+        } => path.clone(),
+        _ => store.container_dir(&c.record.id).join(vfs::ROOTFS),
+    }
+}
+
+/// The container's lower directories as stored, bottom first: its image's layers, or the `--rootfs`
+/// directory under its overlay (none when that directory is the root itself).
+fn base_dirs(store: &Store, spec: &ContainerSpec) -> Vec<PathBuf> {
+    match &spec.root {
+        RootSource::Image => spec.layers.iter().map(|l| store.layer_diff(l)).collect(),
+        RootSource::Dir {
+            path,
+            overlay: true,
+        } => vec![path.clone()],
+        RootSource::Dir { overlay: false, .. } => Vec::new(),
+    }
+}
+
+/// The directories of the container's lower layers, bottom first: as stored, or the copies with ids
 /// shifted for its nested user namespace.
 pub(super) fn layer_dirs(store: &Store, spec: &ContainerSpec) -> Vec<PathBuf> {
     match spec.id_maps.as_ref().filter(|_| spec.shifted_layers) {
@@ -54,7 +93,7 @@ pub(super) fn layer_dirs(store: &Store, spec: &ContainerSpec) -> Vec<PathBuf> {
                 .map(|l| store.layer_idmapped(l, &key))
                 .collect()
         }
-        None => spec.layers.iter().map(|l| store.layer_diff(l)).collect(),
+        None => base_dirs(store, spec),
     }
 }
 
@@ -72,7 +111,7 @@ pub(super) fn plan(store: &Store, c: &Container) -> Rootfs {
     let (merged, mode) = match c.spec.storage_driver {
         Driver::Overlay => (dir.join("merged"), RootfsMode::Overlay),
         Driver::FuseOverlayfs => (dir.join("merged"), RootfsMode::Ready),
-        Driver::Vfs => (dir.join(vfs::ROOTFS), RootfsMode::Ready),
+        Driver::Vfs => (vfs_tree(store, c), RootfsMode::Ready),
     };
     Rootfs {
         lower,

@@ -3,7 +3,7 @@ use std::path::Path;
 
 use super::Container;
 use crate::engine::EngineError;
-use crate::engine::storage::{Driver, vfs};
+use crate::engine::storage::Driver;
 use crate::store::Store;
 
 /// podman's `ContainerSize`: `RootFsSize` is the image's (the "virtual" size), `RwSize` what the
@@ -21,7 +21,7 @@ pub fn size(store: &Store, c: &Container) -> Result<ContainerSize, EngineError> 
         .map_or(0, |image| image.size);
     let dir = store.container_dir(&c.record.id);
     let rw_size = match c.spec.storage_driver {
-        Driver::Vfs => copy_changes_size(store, c, &dir.join(vfs::ROOTFS)),
+        Driver::Vfs => copy_changes_size(store, c, &super::rootfs::vfs_tree(store, c)),
         Driver::Overlay | Driver::FuseOverlayfs => tree_size(&dir.join("diff")),
     };
     Ok(ContainerSize {

@@ -24,8 +24,11 @@ pub struct ContainerSpec {
     #[serde(default)]
     pub user: String,
     pub hostname: String,
-    /// Chain ids of the image's layers, bottom first.
+    /// Chain ids of the image's layers, bottom first (none for a `--rootfs` container).
     pub layers: Vec<Digest>,
+    /// Where the root file system comes from: the image's layers, or a directory of the user's.
+    #[serde(default, skip_serializing_if = "RootSource::is_image")]
+    pub root: RootSource,
     #[serde(default)]
     pub read_only: bool,
     /// `--read-only-tmpfs=false` (with `--read-only`: no tmpfs on /run, /tmp and /var/tmp).
@@ -165,6 +168,59 @@ pub struct ContainerSpec {
     pub create_command: Vec<String>,
     /// `--secret`: names, ids and where they go (never the values; see `engine::secret::use_`).
     pub secrets: Vec<crate::engine::secret::SecretUse>,
+}
+
+/// What a container's root file system is made from.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RootSource {
+    /// The image's layers (`layers`), under the storage driver's upper dir or copy.
+    #[default]
+    Image,
+    /// `--rootfs PATH[:O]`: an exploded tree of the user's. Without `overlay` the tree itself is the
+    /// root (the container writes to it); with it, the tree is the only lower layer of an overlay whose
+    /// upper dir is the container's own.
+    Dir {
+        path: std::path::PathBuf,
+        overlay: bool,
+    },
+}
+
+impl RootSource {
+    pub fn is_image(&self) -> bool {
+        *self == RootSource::Image
+    }
+
+    /// `--rootfs`'s `PATH[:O]` (podman's form: the options after the last colon, when they are
+    /// options), the path made absolute against the current directory.
+    pub fn parse_dir(arg: &str) -> Result<RootSource, super::FlagError> {
+        let bad = |why: &str| super::FlagError::Rootfs {
+            path: arg.into(),
+            why: why.into(),
+        };
+        let (path, overlay) = match arg.rsplit_once(':') {
+            Some((p, "O")) => (p, true),
+            Some((_, o)) if o.split(',').any(|o| o == "O" || o.starts_with("idmap")) => {
+                return Err(bad(
+                    "the only option roost supports is O (idmap mounts are not supported)",
+                ));
+            }
+            _ => (arg, false),
+        };
+        if path.is_empty() {
+            return Err(bad("no directory given"));
+        }
+        let path = std::path::absolute(path).map_err(|e| bad(&e.to_string()))?;
+        Ok(RootSource::Dir { path, overlay })
+    }
+
+    /// The user's directory, for a `--rootfs` container.
+    pub fn dir(&self) -> Option<&std::path::Path> {
+        match self {
+            RootSource::Image => None,
+            RootSource::Dir { path, .. } => Some(path),
+        }
+    }
 }
 
 impl ContainerSpec {

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use rustix::fs::{Mode, OFlags};
 
 use super::{Container, Status};
-use crate::engine::storage::{Driver, fuse, vfs};
+use crate::engine::storage::{Driver, fuse};
 use crate::store::Store;
 use crate::sys::overlay;
 
@@ -147,7 +147,7 @@ pub(super) fn open_live_root(c: &Container) -> std::io::Result<Option<OwnedFd>> 
 pub fn storage_dirs(store: &Store, c: &Container) -> Vec<PathBuf> {
     let dir = store.container_dir(&c.record.id);
     if c.spec.storage_driver == Driver::Vfs {
-        return vec![dir.join(vfs::ROOTFS)];
+        return vec![super::rootfs::vfs_tree(store, c)];
     }
     std::iter::once(dir.join("diff"))
         .chain(super::rootfs::layer_dirs(store, &c.spec).into_iter().rev())
@@ -163,7 +163,7 @@ pub fn open_storage(store: &Store, c: &Container, access: Access) -> Result<Owne
     };
     let dir = store.container_dir(&c.record.id);
     if c.spec.storage_driver == Driver::Vfs {
-        return open_dir(&dir.join(vfs::ROOTFS)).map_err(|e| err("open", e));
+        return open_dir(&super::rootfs::vfs_tree(store, c)).map_err(|e| err("open", e));
     }
     let upper = dir.join("diff");
     let lowers: Vec<PathBuf> = super::rootfs::layer_dirs(store, &c.spec)

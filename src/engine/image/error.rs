@@ -3,6 +3,27 @@ use crate::oci::Digest;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImageError {
+    #[error(
+        "layer {layer} of {image} is encrypted ({media}): pass the private key it was encrypted for with --decryption-key KEY[:PASSPHRASE]"
+    )]
+    EncryptedLayer {
+        image: String,
+        layer: Digest,
+        media: String,
+    },
+    #[error("cannot decrypt layer {layer} of {image}: {source}")]
+    Decrypt {
+        image: String,
+        layer: Digest,
+        #[source]
+        source: crate::oci::crypt::CryptError,
+    },
+    #[error("--decryption-key `{key}`: {source}")]
+    DecryptionKey {
+        key: String,
+        #[source]
+        source: crate::oci::crypt::CryptError,
+    },
     #[error("invalid image filter `{0}`: expected KEY=VALUE")]
     FilterSyntax(String),
     #[error("invalid filter `{0}`: dangling takes true or false")]

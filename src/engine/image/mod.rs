@@ -1,5 +1,6 @@
 //! Image use cases: lookup, list, tag, remove, inspect, history, pull, push, save, load, import.
 
+mod decrypt;
 mod error;
 mod filter;
 mod import;

@@ -48,6 +48,8 @@ pub struct PullOptions {
     pub retry: super::Retry,
     /// `--cert-dir`: CA and client certificates for the registry.
     pub cert_dir: Option<std::path::PathBuf>,
+    /// `--decryption-key KEY[:PASSPHRASE]`: private keys for encrypted layers, as given.
+    pub decryption_keys: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -124,6 +126,7 @@ pub fn pull(
         }
     }
     let candidates = candidates(ctx, &reference)?;
+    let keys = super::decrypt::load_keys(&opts.decryption_keys)?;
     let store = ctx.store()?;
     store.clean_staging();
     let (runtime, client) = super::registry_client(
@@ -143,6 +146,7 @@ pub fn pull(
             &store,
             candidate,
             &opts.platform,
+            &keys,
             progress,
         )) {
             Ok(report) => {
@@ -172,9 +176,13 @@ async fn pull_one(
     store: &RefCell<Store>,
     reference: &Reference,
     platform: &Platform,
+    keys: &[crate::oci::crypt::PrivateKey],
     progress: &dyn PullProgress,
 ) -> Result<PullReport, EngineError> {
-    let resolved = client.resolve(reference, platform).await?;
+    let mut resolved = client.resolve(reference, platform).await?;
+    // The registry's manifest digest, which a decrypted image's own manifest no longer has.
+    let registry_digest = resolved.manifest_digest.clone();
+    let layer_keys = super::decrypt::open_layers(&mut resolved, keys, &reference.to_string())?;
     let diff_ids = resolved.config.rootfs.diff_ids.clone();
     let chains = chain_ids(&diff_ids);
     progress.resolved(resolved.manifest.layers.len());
@@ -182,9 +190,11 @@ async fn pull_one(
         .manifest
         .layers
         .iter()
+        .zip(layer_keys)
         .enumerate()
-        .map(|(i, desc)| LayerJob {
+        .map(|(i, (desc, key))| LayerJob {
             desc: desc.clone(),
+            key,
             diff_id: diff_ids[i].clone(),
             chain_id: chains[i].clone(),
             parent: if i == 0 {
@@ -200,7 +210,14 @@ async fn pull_one(
         .try_collect()
         .await?;
     progress.config(&resolved.manifest.config.digest.clone());
-    record(store, reference, &resolved, chains, sizes.iter().sum())?;
+    record(
+        store,
+        reference,
+        &resolved,
+        &registry_digest,
+        chains,
+        sizes.iter().sum(),
+    )?;
     progress.writing_manifest();
     Ok(PullReport {
         id: resolved.manifest.config.digest.clone(),
@@ -208,7 +225,11 @@ async fn pull_one(
 }
 
 struct LayerJob {
+    /// The layer as the image will record it (decrypted, for an encrypted one).
     desc: Descriptor,
+    /// For an encrypted layer: what opens the blob the registry has (`desc` then names the blob as
+    /// it was before encryption, which is what is stored).
+    key: Option<super::decrypt::Encrypted>,
     diff_id: Digest,
     chain_id: Digest,
     parent: Option<Digest>,
@@ -247,13 +268,19 @@ async fn fetch_layer(
     let dest = staged.diff();
     let apply = ctx.apply_options();
     let worker = tokio::task::spawn_blocking(move || unpack(ChannelReader::new(rx), &dest, &apply));
-    let mut stream = client.get_blob(source, &job.desc).await?;
+    let fetched = job.key.as_ref().map_or(&job.desc, |k| &k.blob);
+    let mut stream = client.get_blob(source, fetched).await?;
+    let mut decryptor = job.key.as_ref().map(|k| k.decryptor());
     let mut received = 0u64;
     let mut download_err = None;
     while let Some(chunk) = stream.next().await {
         match chunk {
             Ok(bytes) => {
                 received += bytes.len() as u64;
+                let bytes = match &mut decryptor {
+                    Some(d) => super::decrypt::apply(d, bytes),
+                    None => bytes,
+                };
                 if let Err(e) = std::io::Write::write_all(&mut blob, &bytes) {
                     download_err = Some(EngineError::io(
                         "write",
@@ -277,6 +304,9 @@ async fn fetch_layer(
     let unpacked = worker.await.map_err(|_| EngineError::Worker)?;
     if let Some(e) = download_err {
         return Err(e);
+    }
+    if let (Some(d), Some(k)) = (decryptor, &job.key) {
+        super::decrypt::finish(d, k, image)?;
     }
     let unpacked = unpacked?;
     verify_diff_id(image, &job.desc.digest, &job.diff_id, &unpacked)?;
@@ -319,11 +349,13 @@ fn check_space(
     })
 }
 
-/// Store config and manifest blobs and the image record.
+/// Store config and manifest blobs and the image record. `registry_digest` is the manifest's digest
+/// in the registry (the image is found by it too when its own manifest differs: decrypted layers).
 fn record(
     store: &RefCell<Store>,
     reference: &Reference,
     resolved: &ResolvedImage,
+    registry_digest: &Digest,
     chains: Vec<Digest>,
     size: u64,
 ) -> Result<(), EngineError> {
@@ -346,9 +378,14 @@ fn record(
         names: vec![
             reference
                 .tagged_name()
-                .unwrap_or_else(|| format!("{}@{}", reference.name(), resolved.manifest_digest)),
+                .unwrap_or_else(|| format!("{}@{}", reference.name(), registry_digest)),
         ],
-        digests: resolved.index_digest.iter().cloned().collect(),
+        digests: resolved
+            .index_digest
+            .iter()
+            .chain(Some(registry_digest).filter(|d| **d != resolved.manifest_digest))
+            .cloned()
+            .collect(),
     })?;
     Ok(())
 }

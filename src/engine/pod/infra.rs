@@ -140,6 +140,11 @@ pub(super) fn create(
             mode: pod.userns.clone(),
             ..opts.userns.clone()
         },
+        // The pod's sized /dev/shm is the infra's own, which the other containers clone.
+        namespaces: container::Namespaces {
+            shm_size: pod.shm_size,
+            ..Default::default()
+        },
         ..CreateOptions::default()
     };
     container::create(ctx, &c, progress)

@@ -71,6 +71,11 @@ pub struct PodRecord {
     /// cgroup, unless it sets the same limit itself (roost makes no pod cgroup to hold them).
     #[serde(default, skip_serializing_if = "is_unlimited")]
     pub resources: Resources,
+    /// `--shm-size` in bytes: the pod's /dev/shm is then the infra container's own tmpfs of that
+    /// size, which its other containers get a clone of the mount of (None: a directory of roost's
+    /// runtime dir, bound into each).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shm_size: Option<u64>,
 }
 
 fn is_unlimited(r: &Resources) -> bool {
@@ -206,6 +211,11 @@ pub enum PodError {
         "container `{container}` is not in pod `{pod}`: pick one of its containers (`roost ps --pod --filter pod={pod}`)"
     )]
     NotMember { pod: String, container: String },
+    /// podman's words for a /dev/shm size where there is no private IPC namespace to give it to.
+    #[error(
+        "cannot set shmsize when the pod does not share the IPC namespace (--share {share}): its containers each have their own /dev/shm; add ipc to --share or drop --shm-size"
+    )]
+    ShmSizeWithoutIpc { share: String },
     #[error("pod `{0}` has no paused containers")]
     NonePaused(String),
     #[error("pod `{0}` has no running containers: start it with `roost pod start {0}`")]
@@ -259,6 +269,8 @@ pub struct CreatePodOptions {
     pub volumes: Vec<container::Mount>,
     /// Limits every container of the pod gets (see `PodRecord::resources`).
     pub resources: Resources,
+    /// `--shm-size` in bytes (the pod must share ipc).
+    pub shm_size: Option<u64>,
 }
 
 /// `--share`: the namespaces to share, sorted.
@@ -294,6 +306,14 @@ pub fn create(
     progress: &dyn PullProgress,
 ) -> Result<PodRecord, EngineError> {
     let share = parse_share(opts.share.as_deref())?;
+    if opts.shm_size.is_some() && !(opts.infra && share.iter().any(|s| s == "ipc")) {
+        let share = if opts.infra {
+            share.join(",")
+        } else {
+            "none (--infra=false)".into()
+        };
+        return Err(PodError::ShmSizeWithoutIpc { share }.into());
+    }
     let (userns, has_maps) = pod_userns(opts)?;
     if opts.replace
         && let Some(name) = &opts.name
@@ -354,6 +374,7 @@ pub fn create(
         infra_pid_file: opts.infra_pid_file.clone(),
         service_container: opts.service_container.clone(),
         resources: opts.resources.clone(),
+        shm_size: opts.shm_size,
     };
     if opts.infra {
         let c = infra::create(ctx, &store, &record, opts, progress)?;
@@ -765,8 +786,8 @@ pub fn member_options(
     Ok(Some(o))
 }
 
-/// The pod's shared /dev/shm (a directory in roost's runtime dir, on tmpfs), bound into each of its
-/// containers when the pod shares IPC (podman mounts one tmpfs per pod).
+/// The pod's shared /dev/shm without `--shm-size` (a directory in roost's runtime dir, on tmpfs),
+/// bound into each of its containers when the pod shares IPC (podman mounts one tmpfs per pod).
 fn shm_dir(ctx: &Ctx, pod_id: &str) -> PathBuf {
     runtime_dir(ctx, pod_id).join("shm")
 }
@@ -776,7 +797,8 @@ fn runtime_dir(ctx: &Ctx, pod_id: &str) -> PathBuf {
 }
 
 /// For `container::plan`: the namespaces of the pod's infra container that `c` enters, and the pod's
-/// /dev/shm added to `binds`.
+/// /dev/shm: a directory added to `binds`, or, for a pod with `--shm-size`, the infra's own sized
+/// tmpfs (which the infra mounts as a private /dev/shm, and the others clone from it).
 pub fn joined_namespaces(
     ctx: &Ctx,
     store: &crate::store::Store,
@@ -791,7 +813,7 @@ pub fn joined_namespaces(
     let Some(infra_id) = record.infra_id.as_deref() else {
         return Ok(join);
     };
-    if record.shares("ipc") {
+    if record.shares("ipc") && record.shm_size.is_none() {
         let shm = shm_dir(ctx, pod_id);
         std::fs::create_dir_all(&shm).map_err(|e| EngineError::io("create", &shm, e))?;
         binds.push((shm, "/dev/shm".into()));
@@ -815,6 +837,9 @@ pub fn joined_namespaces(
     };
     if record.shares("ipc") {
         join.ipc = ns("ipc");
+        if record.shm_size.is_some() {
+            join.shm = Some(PathBuf::from(format!("/proc/{}", infra.state.pid)));
+        }
     }
     if record.shares("uts") {
         join.uts = ns("uts");

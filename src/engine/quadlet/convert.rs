@@ -266,11 +266,6 @@ fn init_service(
 ) -> Result<UnitFile, QuadletError> {
     check_keys(u, k.group, k.keys)?;
     check_keys(u, "Quadlet", &["DefaultDependencies"])?;
-    for (group, key, why) in UNSUPPORTED_KEYS {
-        if *group == k.group && u.last_entry(group, key).is_some() {
-            return Err(value_error(u, group, key, &format!("{key}=: {why}")));
-        }
-    }
     let mut service = u.clone();
     translate_dependencies(&mut service, infos)?;
     // podman makes units wait for the network (image pulls, published ports): system units for

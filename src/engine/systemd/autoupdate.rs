@@ -293,6 +293,7 @@ fn pull(ctx: &Ctx, opts: &AutoUpdateOptions, image: &str) -> Result<(), EngineEr
     crate::engine::image::pull(
         ctx,
         &PullOptions {
+            decryption_keys: Vec::new(),
             reference: image.to_string(),
             platform: Platform::host(),
             policy: PullPolicy::Always,

@@ -91,26 +91,6 @@ pub const CONTAINER_KEYS: &[&str] = &[
     "WorkingDir",
 ];
 
-/// Keys of podman's Quadlet whose flags roost does not have (group, key, why): a unit that sets one
-/// is refused with the reason, rather than given a command line that fails when systemd starts it.
-pub const UNSUPPORTED_KEYS: &[(&str, &str, &str)] = &[
-    (
-        "Container",
-        "Rootfs",
-        "roost's `run` has no --rootfs: its containers' roots are image layers (use Image=)",
-    ),
-    (
-        "Pod",
-        "ShmSize",
-        "roost cannot size a pod's /dev/shm (its containers share a directory of roost's runtime dir, not a mount of their own), so `pod create --shm-size` is refused",
-    ),
-    (
-        "Image",
-        "DecryptionKey",
-        "roost does not decrypt encrypted images (no --decryption-key)",
-    ),
-];
-
 /// Keys whose last value becomes `FLAG VALUE`.
 pub const CONTAINER_STRING_FLAGS: &[(&str, &str)] = &[
     ("Timezone", "--tz"),

@@ -113,6 +113,24 @@ fn unknown_keys_and_missing_references_name_the_line() {
     assert!(e.contains("no Image or Rootfs"), "{e}");
 }
 
+/// `Rootfs=` runs a directory instead of an image: `--rootfs PATH` where the image would be.
+#[test]
+fn rootfs_becomes_run_rootfs() {
+    let d = tempfile::tempdir().unwrap();
+    let s = source(
+        d.path(),
+        "tree.container",
+        "[Container]\nRootfs=/srv/tree:O\nExec=sh -c true\n",
+    );
+    let g = generate(&[s], &settings());
+    assert!(g.errors.is_empty(), "{:?}", g.errors);
+    let start = service_lines(&g.units[0].text, "ExecStart");
+    assert!(
+        start[0].ends_with(" -d --rootfs /srv/tree:O sh -c true"),
+        "{start:?}"
+    );
+}
+
 #[test]
 fn templates_notify_and_oneshot() {
     let d = tempfile::tempdir().unwrap();
@@ -491,7 +509,7 @@ fn pod_units_command_lines_parse_with_roosts_cli() {
         IP=10.89.7.5\nIP6=fd00::5\nLabel=a=b \"c=d e\"\nNetwork=front.network\n\
         NetworkAlias=www\nNetworkAlias=site\nPublishPort=8080:80\nVolume=data.volume:/data:ro\n\
         Volume=./site:/srv\nUIDMap=0:1:1000\nGIDMap=0:1:2000\nGlobalArgs=--log-level=debug\n\
-        PodmanArgs=--share=+pid\n";
+        ShmSize=8m\nPodmanArgs=--share=+pid\n";
     let sources = [
         source(d.path(), "web.pod", unit),
         source(
@@ -528,6 +546,7 @@ fn pod_units_command_lines_parse_with_roosts_cli() {
                     assert_eq!(c.network, "systemd-front");
                     assert_eq!(c.ip.as_deref(), Some("10.89.7.5"));
                     assert_eq!(c.ip6.as_deref(), Some("fd00::5"));
+                    assert_eq!(c.shm_size.as_deref(), Some("8m"));
                     assert_eq!(c.network_alias, ["www", "site"]);
                     assert_eq!(c.publish, ["8080:80"]);
                     let dir = d.path().display();
@@ -591,35 +610,11 @@ fn pod_units_command_lines_parse_with_roosts_cli() {
     assert_eq!(c.userns.as_deref(), Some("keep-id"));
 }
 
-/// A key whose flag roost does not have is refused when the unit is generated, naming the key, its
-/// line and why (rather than a unit whose command fails when systemd starts it).
+/// `.volume` `Driver=image` is refused when the unit is generated, naming the key's line and why
+/// (rather than a unit whose command fails when systemd starts it).
 #[test]
-fn keys_roost_cannot_honour_are_refused_with_the_reason() {
-    use super::keys::UNSUPPORTED_KEYS;
-
+fn volume_driver_image_is_refused_with_the_reason() {
     let d = tempfile::tempdir().unwrap();
-    for (group, key, why) in UNSUPPORTED_KEYS {
-        let (ext, base) = match *group {
-            "Container" => ("container", "Image=busybox\n"),
-            "Network" => ("network", ""),
-            "Image" => ("image", "Image=busybox\n"),
-            "Pod" => ("pod", ""),
-            _ => ("build", "ImageTag=localhost/x\nSetWorkingDirectory=/tmp\n"),
-        };
-        let name = format!("u.{ext}");
-        let s = source(d.path(), &name, &format!("[{group}]\n{base}{key}=1\n"));
-        let g = generate(&[s], &settings());
-        let line = base.lines().count() + 2;
-        let e = g
-            .errors
-            .first()
-            .unwrap_or_else(|| panic!("{key}= not refused"))
-            .to_string();
-        assert!(
-            e.contains(&format!("{name}:{line}")) && e.contains(key) && e.contains(why),
-            "{e}"
-        );
-    }
     let s = source(
         d.path(),
         "img.volume",
@@ -633,7 +628,7 @@ fn keys_roost_cannot_honour_are_refused_with_the_reason() {
 }
 
 /// The keys roost once refused for lack of flags (Sysctl, Timezone, Retry*, AddDevice; AllTags,
-/// CertDir; the `.build` DNS, Environment, GroupAdd, Volume, ForceRM, Arch, Variant; the
+/// CertDir, DecryptionKey; the `.build` DNS, Environment, GroupAdd, Volume, ForceRM, Arch, Variant; the
 /// `.network` DNS and IPAMDriver) become roost's flags, which its CLI parses with the values the unit gave.
 #[test]
 fn keys_once_refused_become_roosts_flags() {
@@ -654,7 +649,7 @@ fn keys_once_refused_become_roosts_flags() {
             d.path(),
             "bb.image",
             "[Image]\nImage=127.0.0.1:5000/busybox\nAllTags=true\nCertDir=/etc/roost-certs\n\
-             Retry=4\nRetryDelay=3s\n",
+             Retry=4\nRetryDelay=3s\nDecryptionKey=/keys/priv.pem:secret\n",
         ),
         source(
             d.path(),
@@ -699,6 +694,7 @@ fn keys_once_refused_become_roosts_flags() {
     );
     assert_eq!(p.registry.retry.retry, 4);
     assert_eq!(p.registry.retry.retry_delay.as_deref(), Some("3s"));
+    assert_eq!(p.decryption_key, ["/keys/priv.pem:secret"]);
 
     let Some(Command::Build(b)) = start("app-build.service") else {
         panic!("not a build")
