@@ -3,11 +3,11 @@
 //! roost's credentials, opens them before the clone as detached mounts (the root's overlay made with
 //! fsmount, binds cloned with open_tree), which the child attaches in its own mount namespace. crun
 //! does the same with its mount fds.
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use rustix::mount::{MoveMountFlags, OpenTreeFlags};
+use rustix::mount::OpenTreeFlags;
 
 use super::mounts::{StepResult, step};
 use super::plan::{IdMaps, MountKind, Plan, RootfsMode};
@@ -169,12 +169,6 @@ pub fn attach_bind(tree: &Tree, target: &Path, read_only: bool) -> StepResult {
 fn attach(fd: &OwnedFd, target: &Path) -> StepResult {
     step(
         || format!("attach a detached mount at `{}`", target.display()),
-        rustix::mount::move_mount(
-            fd.as_fd(),
-            "",
-            rustix::fs::CWD,
-            target,
-            MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH,
-        ),
+        crate::sys::mount::attach_detached(fd, target),
     )
 }

@@ -231,7 +231,7 @@ fn mount_dev(
 /// with its own fs struct: the cloned child is), and the detached copy is moved into ours.
 fn attach_shm_of(proc_dir: &Path, target: &Path) -> StepResult {
     use rustix::fs::{Mode, OFlags};
-    use rustix::mount::{MoveMountFlags, OpenTreeFlags};
+    use rustix::mount::OpenTreeFlags;
     use std::os::fd::AsFd;
     let what = || format!("take the pod's /dev/shm from `{}`", proc_dir.display());
     let ours = step(what, std::fs::File::open("/proc/self/ns/mnt"))?;
@@ -253,13 +253,7 @@ fn attach_shm_of(proc_dir: &Path, target: &Path) -> StepResult {
     let tree = step(what, tree)?;
     step(
         || format!("attach the pod's /dev/shm at `{}`", target.display()),
-        rustix::mount::move_mount(
-            tree.as_fd(),
-            "",
-            rustix::fs::CWD,
-            target,
-            MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH,
-        ),
+        crate::sys::mount::attach_detached(tree, target),
     )
 }
 

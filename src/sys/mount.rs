@@ -1,6 +1,7 @@
 //! Mount flags the kernel keeps locked in a user namespace.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+use std::os::fd::AsFd;
 use std::path::Path;
 
 use nix::mount::{MsFlags, mount};
@@ -37,4 +38,16 @@ pub fn remount_bind_adding(target: &Path, add: MsFlags) -> nix::Result<()> {
         MsFlags::MS_BIND | MsFlags::MS_REMOUNT | add | keep,
         None::<&str>,
     )
+}
+
+/// Attach detached mount `tree` (from open_tree or fsmount) at `target`.
+pub fn attach_detached(tree: impl AsFd, target: &Path) -> std::io::Result<()> {
+    rustix::mount::move_mount(
+        tree.as_fd(),
+        "",
+        rustix::fs::CWD,
+        target,
+        rustix::mount::MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH,
+    )
+    .map_err(std::io::Error::from)
 }

@@ -11,7 +11,7 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use nix::mount::{MntFlags, MsFlags, mount, umount2};
-use rustix::mount::{FsMountFlags, FsOpenFlags, MountAttrFlags, MoveMountFlags, OpenTreeFlags};
+use rustix::mount::{FsMountFlags, FsOpenFlags, MountAttrFlags, OpenTreeFlags};
 
 /// What to stack: `lower` top first; with `upper` (upper dir, work dir) the overlay is writable.
 pub struct Layers<'a> {
@@ -118,15 +118,7 @@ pub fn detached(layers: &Layers, scratch: &Path) -> Result<OwnedFd, Failed> {
 
 /// Move detached mount `mnt` onto `target`.
 pub fn move_onto(mnt: &OwnedFd, target: &Path) -> Result<(), Failed> {
-    rustix::mount::move_mount(
-        mnt.as_fd(),
-        "",
-        rustix::fs::CWD,
-        target,
-        MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH,
-    )
-    .map_err(io::Error::from)
-    .map_err(failed(format!(
+    super::mount::attach_detached(mnt, target).map_err(failed(format!(
         "attach the overlay at `{}`",
         target.display()
     )))

@@ -7,8 +7,7 @@
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 
-use rustix::fs::CWD;
-use rustix::mount::{MoveMountFlags, OpenTreeFlags, UnmountFlags};
+use rustix::mount::{OpenTreeFlags, UnmountFlags};
 
 use super::view::{Access, open_live_root, open_root};
 use super::{Container, Status, lifecycle};
@@ -108,14 +107,8 @@ pub fn mount(ctx: &Ctx, key: &str) -> Result<PathBuf, EngineError> {
             | OpenTreeFlags::AT_RECURSIVE,
     )
     .map_err(fail)?;
-    rustix::mount::move_mount(
-        tree.as_fd(),
-        "",
-        CWD,
-        &target,
-        MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH,
-    )
-    .map_err(fail)?;
+    crate::sys::mount::attach_detached(tree, &target)
+        .map_err(|e| EngineError::io("mount the root file system at", &target, e))?;
     Ok(target)
 }
 

@@ -5,11 +5,10 @@
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 use std::ffi::CString;
-use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 
 use rustix::fs::CWD;
-use rustix::mount::{MountFlags, MoveMountFlags, OpenTreeFlags, UnmountFlags};
+use rustix::mount::{MountFlags, OpenTreeFlags, UnmountFlags};
 
 use super::{Backing, backing, record};
 use crate::engine::container::mount::{check_namespace, is_mounted, mountinfo};
@@ -66,12 +65,6 @@ fn bind(device: &Path, target: &Path) -> Result<(), EngineError> {
             | OpenTreeFlags::AT_RECURSIVE,
     )
     .map_err(fail)?;
-    rustix::mount::move_mount(
-        tree.as_fd(),
-        "",
-        CWD,
-        target,
-        MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH,
-    )
-    .map_err(fail)
+    crate::sys::mount::attach_detached(tree, target)
+        .map_err(|e| EngineError::io("bind mount the volume at", target, e))
 }

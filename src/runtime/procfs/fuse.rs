@@ -1,7 +1,7 @@
 //! The FUSE protocol, as much of it as a read-only directory of a few generated files needs: INIT,
 //! LOOKUP, GETATTR, OPEN/READ/RELEASE (each open gets the file rendered once, read with direct I/O,
 //! so the size 0 that /proc files report is no limit), OPENDIR/READDIR, STATFS, ACCESS; anything
-//! else is ENOSYS. Requests and replies are byte buffers (linux/fuse.h, native endian), so this
+//! else, FLUSH included (which the kernel then stops sending), is ENOSYS. Requests and replies are byte buffers (linux/fuse.h, native endian), so this
 //! part is pure and tested without a kernel.
 use std::collections::HashMap;
 
@@ -213,7 +213,10 @@ impl Session {
             }
             OPENDIR if h.nodeid == ROOT => ok(Body::default().u64(0).u32(0).u32(0)),
             READDIR if h.nodeid == ROOT => ok(readdir(u64_at(arg, 8).unwrap_or(0))),
-            FLUSH | RELEASEDIR | ACCESS | DESTROY => ok(Body::default()),
+            // ENOSYS to FLUSH makes the kernel stop sending it (fc->no_flush): one round trip to
+            // the monitor less per close of a generated file, which has nothing to flush.
+            FLUSH => Some(error(h.unique, libc::ENOSYS)),
+            RELEASEDIR | ACCESS | DESTROY => ok(Body::default()),
             STATFS => ok(Body::default()
                 .zeros(5 * 8)
                 .u32(4096) // bsize
@@ -450,6 +453,12 @@ mod tests {
         );
         let (err, _, _) = handle(&mut s, request(4 /* SETATTR */, 6, 2, &[]));
         assert_eq!(err, -libc::ENOSYS);
+        let (err, _, _) = handle(&mut s, request(FLUSH, 8, 2, &[0; 16]));
+        assert_eq!(
+            err,
+            -libc::ENOSYS,
+            "FLUSH is refused once, so the kernel stops sending it"
+        );
         let (err, _, body) = handle(&mut s, request(STATFS, 7, ROOT, &[]));
         assert_eq!((err, body.len()), (0, 80));
         // A truncated request is ignored rather than answered wrongly.
