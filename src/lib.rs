@@ -12,6 +12,7 @@ mod dockerfile;
 mod engine;
 mod error;
 mod helpers;
+mod localtime;
 mod logging;
 mod network;
 mod oci;

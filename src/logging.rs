@@ -71,7 +71,9 @@ where
                 write!(w, " {k}={}", quoted(v))?;
             }
         } else {
-            let time = jiff::Zoned::now().strftime("%Y-%m-%dT%H:%M:%S%:z");
+            let time = jiff::Timestamp::now()
+                .to_zoned(crate::localtime::local())
+                .strftime("%Y-%m-%dT%H:%M:%S%:z");
             write!(w, "time=\"{time}\" level={level} msg={:?}", fields.message)?;
             for (k, v) in &fields.rest {
                 write!(w, " {k}={}", quoted(v))?;

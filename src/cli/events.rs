@@ -118,7 +118,19 @@ pub(crate) fn format_fields() -> serde_json::Value {
     ] {
         *text = "-".into();
     }
-    e.report()
+    template_view(&e)
+}
+
+/// What a template sees: the API event plus podman's `Time` (Go's time string, as the default line
+/// prints it) and `TimeNano` (nanoseconds since the epoch).
+fn template_view(e: &Event) -> serde_json::Value {
+    let mut v = e.report();
+    if let Some(m) = v.as_object_mut() {
+        m.insert("Time".into(), events::go_string(e.time).into());
+        let nanos = i64::try_from(e.time.as_nanosecond()).unwrap_or(i64::MAX);
+        m.insert("TimeNano".into(), nanos.into());
+    }
+    v
 }
 
 /// One event as `--format` asks.
@@ -127,7 +139,7 @@ fn render(e: &Event, fmt: &Format, truncate: bool, first: bool) -> Result<String
         Format::Default => Ok(format!("{}\n", e.human(truncate))),
         Format::Json => Ok(format!("{}\n", e.report())),
         Format::Template { table, .. } => {
-            let text = format::render_list(&[e.report()], fmt, &TABLE)?;
+            let text = format::render_list(&[template_view(e)], fmt, &TABLE)?;
             Ok(if *table && !first {
                 format::strip_heading(text, fmt)
             } else {

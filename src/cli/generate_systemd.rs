@@ -122,7 +122,8 @@ fn options(a: &SystemdArgs) -> Result<GenerateOptions, Error> {
         template: a.template,
         executable: executable.display().to_string(),
         version: env!("CARGO_PKG_VERSION").to_string(),
-        timestamp: jiff::Zoned::now()
+        timestamp: jiff::Timestamp::now()
+            .to_zoned(crate::localtime::local())
             .strftime("%a %b %e %H:%M:%S %Z %Y")
             .to_string(),
         image_at: super::argv::image_index,

@@ -154,7 +154,7 @@ struct InspectView {
 }
 
 fn stamp(t: jiff::Timestamp) -> String {
-    format::rfc3339_nano(&t.to_zoned(jiff::tz::TimeZone::system()))
+    format::rfc3339_nano(&t.to_zoned(crate::localtime::local()))
 }
 
 fn create(ctx: &Ctx, a: &CreateArgs) -> Result<i32, Error> {

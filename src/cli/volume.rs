@@ -185,7 +185,7 @@ fn view(v: &VolumeInfo) -> VolumeView {
         name: r.name.clone(),
         driver: r.driver.clone(),
         mountpoint: r.mountpoint.display().to_string(),
-        created_at: format::rfc3339_nano(&r.created.to_zoned(jiff::tz::TimeZone::system())),
+        created_at: format::rfc3339_nano(&r.created.to_zoned(crate::localtime::local())),
         labels: r.labels.clone(),
         scope: "local",
         options: r.options.clone(),

@@ -53,7 +53,7 @@ fn default_network(data: &Path) -> Network {
 
 /// Go's RFC 3339 with nanoseconds and the local offset, as podman writes `created`.
 pub fn rfc3339(t: jiff::Timestamp) -> String {
-    let z = t.to_zoned(jiff::tz::TimeZone::system());
+    let z = t.to_zoned(crate::localtime::local());
     if z.offset().seconds() == 0 {
         z.strftime("%Y-%m-%dT%H:%M:%S%.fZ").to_string()
     } else {

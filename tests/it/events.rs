@@ -451,3 +451,38 @@ fn detached_container_exec_and_stop_events() {
         "{v}"
     );
 }
+
+/// podman's template fields `.Time` (Go's time string, as the default line shows it) and
+/// `.TimeNano`, which are not keys of the JSON event.
+#[test]
+fn templates_see_time_and_time_nano() {
+    let env = Env::new("templates_see_time_and_time_nano");
+    let v = env.safename("v");
+    env.roost(0, &["volume", "create", &v]);
+    let filter = format!("volume={v}");
+    let default = events(&env, &["--filter", &filter]);
+    let templated = events(
+        &env,
+        &[
+            "--filter",
+            &filter,
+            "--format",
+            "{{.Time}}|{{.TimeNano}}|{{.Status}}",
+        ],
+    );
+    assert_eq!(templated.len(), 1, "{templated:?}");
+    let parts: Vec<&str> = templated[0].split('|').collect();
+    assert!(
+        default[0].starts_with(parts[0]),
+        "{default:?} {templated:?}"
+    );
+    assert!(
+        parts[0].ends_with(" UTC") || parts[0].contains(" +"),
+        "{parts:?}"
+    );
+    let nanos: i64 = parts[1].parse().expect("TimeNano is a number");
+    let json = events(&env, &["--filter", &filter, "--format", "json"]);
+    let event: serde_json::Value = serde_json::from_str(&json[0]).unwrap();
+    assert_eq!(event["timeNano"].as_i64(), Some(nanos));
+    assert_eq!(parts[2], "create");
+}

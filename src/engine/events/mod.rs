@@ -406,7 +406,7 @@ mod go_time {
 
 /// `t` in the local zone as Go's `RFC3339Nano` writes it.
 pub fn rfc3339_local(t: Timestamp) -> String {
-    let z = t.to_zoned(jiff::tz::TimeZone::system());
+    let z = t.to_zoned(crate::localtime::local());
     if z.offset().seconds() == 0 {
         z.strftime("%Y-%m-%dT%H:%M:%S%.fZ").to_string()
     } else {
@@ -416,7 +416,7 @@ pub fn rfc3339_local(t: Timestamp) -> String {
 
 /// `t` as Go's `time.Time.String()` prints it (`2026-12-05 00:10:00.123456789 +0000 UTC`).
 pub fn go_string(t: Timestamp) -> String {
-    let z = t.to_zoned(jiff::tz::TimeZone::system());
+    let z = t.to_zoned(crate::localtime::local());
     z.strftime("%Y-%m-%d %H:%M:%S%.f %z %Z").to_string()
 }
 
