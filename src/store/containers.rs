@@ -235,6 +235,21 @@ impl Store {
             .collect()
     }
 
+    /// The containers whose spec names pod `pod_id`, newest first: SQLite reads the one field of
+    /// each spec, so a pod command does not deserialise every container of the store.
+    pub fn containers_of_pod(&self, pod_id: &str) -> Result<Vec<ContainerRecord>> {
+        let mut st = self
+            .db
+            .conn
+            .prepare(&format!(
+                "SELECT {COLS} FROM containers WHERE json_extract(spec, '$.pod') = ?1 ORDER BY created DESC"
+            ))
+            .map_err(|e| self.db.err(e))?;
+        let rows = st.query_map([pod_id], row).map_err(|e| self.db.err(e))?;
+        rows.map(|r| r.map_err(|e| self.db.err(e)).and_then(record))
+            .collect()
+    }
+
     pub fn container(&self, id: &str) -> Result<Option<ContainerRecord>> {
         let c = self
             .db

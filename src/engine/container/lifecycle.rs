@@ -150,6 +150,18 @@ pub fn list(ctx: &Ctx) -> Result<Vec<Container>, EngineError> {
         .collect())
 }
 
+/// The containers of pod `pod_id`, refreshed as [`list`] does.
+pub fn list_in_pod(ctx: &Ctx, pod_id: &str) -> Result<Vec<Container>, EngineError> {
+    let Some(store) = ctx.store_if_exists()? else {
+        return Ok(vec![]);
+    };
+    Ok(store
+        .containers_of_pod(pod_id)?
+        .into_iter()
+        .map(|r| refresh(Container::from_record(r)))
+        .collect())
+}
+
 /// Wait for the container's pid 1 (our child) and record how it ended. Returns the exit status.
 pub fn wait_and_record(store: &mut Store, id: &str, pid: Pid) -> Result<i32, EngineError> {
     let code = crate::runtime::wait::wait_exit(pid);

@@ -63,8 +63,9 @@ pub use exec::{ExecOptions, exec, exec_ids};
 pub use export::export;
 pub use flag_error::FlagError;
 pub use lifecycle::{
-    StopOutcome, find, find_settled, kill, kill_for_removal, list, remove, remove_containers,
-    remove_one, removed_exit_code, restart, restart_pending, stop, wait_and_record, wait_stopped,
+    StopOutcome, find, find_settled, kill, kill_for_removal, list, list_in_pod, remove,
+    remove_containers, remove_one, removed_exit_code, restart, restart_pending, stop,
+    wait_and_record, wait_stopped,
 };
 pub use monitor::container_log_path;
 pub use monitor::{MonitorOptions, monitor, spawn_monitor, start_detached};
@@ -462,7 +463,7 @@ impl Inputs {
         let networks = super::network::resolve_for_create(ctx, &opts.networks)?;
         let (network, net) = network_settings::resolve(
             store,
-            ctx.default_network(),
+            || ctx.default_network(),
             &network_settings::with_default_host_ips(&opts.net, &ctx.network_conf.default_host_ips),
             &keys(&config.exposed_ports),
         )?;

@@ -110,10 +110,16 @@ pub fn with_default_host_ips(req: &NetworkRequest, ips: &[IpAddr]) -> NetworkReq
 /// Check and complete the network flags; returns the mode to store and the rest.
 pub fn resolve(
     store: &Store,
-    default: Helper,
+    default: impl FnOnce() -> Helper,
     req: &NetworkRequest,
     image_exposed: &[String],
 ) -> Result<(String, NetworkSpec), EngineError> {
+    // Only an empty `--network`, `private` and `default` mean the default, whose probe loads
+    // libslirp: pod members (`container:INFRA`), `none`, `host`… skip it.
+    let default = match req.mode.split(':').next().unwrap_or_default() {
+        "" | "private" | "default" => default(),
+        _ => Helper::Pasta,
+    };
     let mode = network::parse_mode(&req.mode, default).map_err(NetFlagError::from)?;
     if let Mode::Builtin(_) = mode {
         network::builtin::available().map_err(NetFlagError::NoLibslirp)?;

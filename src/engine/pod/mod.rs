@@ -432,7 +432,8 @@ fn pod_userns(opts: &CreatePodOptions) -> Result<(Option<String>, bool), EngineE
 /// Resolve a pod by name, id or id prefix, with its containers.
 pub fn find(ctx: &Ctx, key: &str) -> Result<Pod, EngineError> {
     let record = store::find(ctx, key)?;
-    Ok(with_containers(record, &container::list(ctx)?))
+    let members = container::list_in_pod(ctx, &record.id)?;
+    Ok(with_containers(record, &members))
 }
 
 fn with_containers(record: PodRecord, all: &[Container]) -> Pod {
