@@ -23,7 +23,7 @@ mkdir -p "$TB"; chmod 0755 "$TB"
 
 pkgs="uidmap slirp4netns libslirp0 passt netavark aardvark-dns iptables fuse-overlayfs fuse3 docker-registry skopeo umoci busybox-static jq curl apache2-utils
       libseccomp-dev pkg-config util-linux procps hyperfine socat iperf3 gcc libc6-dev
-      tmux bash-completion podman zsh fish"
+      tmux bash-completion podman zsh fish openssl"
 [ $WITH_DEBIAN = 1 ] && pkgs="$pkgs debootstrap"
 missing=$(for p in $pkgs; do dpkg -s "$p" >/dev/null 2>&1 || echo "$p"; done)
 if [ -n "$missing" ]; then
