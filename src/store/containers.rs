@@ -223,29 +223,29 @@ impl Store {
 
     /// All containers, newest first (one query).
     pub fn containers(&self) -> Result<Vec<ContainerRecord>> {
-        let mut st = self
-            .db
-            .conn
-            .prepare(&format!(
-                "SELECT {COLS} FROM containers ORDER BY created DESC"
-            ))
-            .map_err(|e| self.db.err(e))?;
-        let rows = st.query_map([], row).map_err(|e| self.db.err(e))?;
-        rows.map(|r| r.map_err(|e| self.db.err(e)).and_then(record))
-            .collect()
+        self.select_containers("", [])
     }
 
     /// The containers whose spec names pod `pod_id`, newest first: SQLite reads the one field of
     /// each spec, so a pod command does not deserialise every container of the store.
     pub fn containers_of_pod(&self, pod_id: &str) -> Result<Vec<ContainerRecord>> {
+        self.select_containers("WHERE json_extract(spec, '$.pod') = ?1", [pod_id])
+    }
+
+    /// The containers `filter` (a WHERE clause, or nothing) picks, newest first.
+    fn select_containers(
+        &self,
+        filter: &str,
+        params: impl rusqlite::Params,
+    ) -> Result<Vec<ContainerRecord>> {
         let mut st = self
             .db
             .conn
             .prepare(&format!(
-                "SELECT {COLS} FROM containers WHERE json_extract(spec, '$.pod') = ?1 ORDER BY created DESC"
+                "SELECT {COLS} FROM containers {filter} ORDER BY created DESC"
             ))
             .map_err(|e| self.db.err(e))?;
-        let rows = st.query_map([pod_id], row).map_err(|e| self.db.err(e))?;
+        let rows = st.query_map(params, row).map_err(|e| self.db.err(e))?;
         rows.map(|r| r.map_err(|e| self.db.err(e)).and_then(record))
             .collect()
     }

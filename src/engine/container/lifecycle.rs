@@ -140,23 +140,23 @@ pub fn find_settled(store: &Store, key: &str) -> Result<Container, EngineError> 
 
 /// All containers, newest first.
 pub fn list(ctx: &Ctx) -> Result<Vec<Container>, EngineError> {
-    let Some(store) = ctx.store_if_exists()? else {
-        return Ok(vec![]);
-    };
-    Ok(store
-        .containers()?
-        .into_iter()
-        .map(|r| refresh(Container::from_record(r)))
-        .collect())
+    listed(ctx, |store| store.containers())
 }
 
-/// The containers of pod `pod_id`, refreshed as [`list`] does.
+/// The containers of pod `pod_id`, newest first.
 pub fn list_in_pod(ctx: &Ctx, pod_id: &str) -> Result<Vec<Container>, EngineError> {
+    listed(ctx, |store| store.containers_of_pod(pod_id))
+}
+
+/// The records `query` reads from the store (none if nothing was ever stored), refreshed.
+fn listed(
+    ctx: &Ctx,
+    query: impl FnOnce(&Store) -> crate::store::Result<Vec<crate::store::ContainerRecord>>,
+) -> Result<Vec<Container>, EngineError> {
     let Some(store) = ctx.store_if_exists()? else {
         return Ok(vec![]);
     };
-    Ok(store
-        .containers_of_pod(pod_id)?
+    Ok(query(&store)?
         .into_iter()
         .map(|r| refresh(Container::from_record(r)))
         .collect())
