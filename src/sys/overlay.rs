@@ -86,10 +86,9 @@ impl Interface {
 /// Mount the overlay on `target`.
 pub fn attach(layers: &Layers, target: &Path) -> Result<(), Failed> {
     match Interface::of_running_kernel() {
-        Interface::LowerdirPlus => {
-            let mnt = fsmount(layers)?;
-            move_onto(&mnt, target)
-        }
+        Interface::LowerdirPlus => super::mount::attach_detached(fsmount(layers)?, target).map_err(
+            failed(format!("attach the overlay at `{}`", target.display())),
+        ),
         Interface::OptionString => mount_string(layers, target),
     }
 }
@@ -114,14 +113,6 @@ pub fn detached(layers: &Layers, scratch: &Path) -> Result<OwnedFd, Failed> {
             )))
         }
     }
-}
-
-/// Move detached mount `mnt` onto `target`.
-pub fn move_onto(mnt: &OwnedFd, target: &Path) -> Result<(), Failed> {
-    super::mount::attach_detached(mnt, target).map_err(failed(format!(
-        "attach the overlay at `{}`",
-        target.display()
-    )))
 }
 
 fn fsmount(layers: &Layers) -> Result<OwnedFd, Failed> {

@@ -177,21 +177,26 @@ pub fn open_storage(store: &Store, c: &Container, access: Access) -> Result<Owne
     if c.spec.storage_driver == Driver::FuseOverlayfs {
         return fuse_view(store, &dir, &upper, &lowers, access).map_err(|e| err("mount", e));
     }
-    let read_lowers: Vec<PathBuf> = std::iter::once(upper.clone())
-        .chain(lowers.iter().cloned())
-        .collect();
-    let work = dir.join("work");
+    let (read_lowers, work);
     let layers = match access {
-        Access::Read => overlay::Layers {
-            lower: &read_lowers,
-            upper: None,
-            read_only: true,
-        },
-        Access::Write => overlay::Layers {
-            lower: &lowers,
-            upper: Some((&upper, &work)),
-            read_only: false,
-        },
+        Access::Read => {
+            read_lowers = std::iter::once(upper.clone())
+                .chain(lowers)
+                .collect::<Vec<_>>();
+            overlay::Layers {
+                lower: &read_lowers,
+                upper: None,
+                read_only: true,
+            }
+        }
+        Access::Write => {
+            work = dir.join("work");
+            overlay::Layers {
+                lower: &lowers,
+                upper: Some((&upper, &work)),
+                read_only: false,
+            }
+        }
     };
     // Older kernels mount on a path first: the container's own (empty, in this mount namespace) root.
     overlay::detached(&layers, &dir.join("merged")).map_err(|e| err("mount", e.into()))
