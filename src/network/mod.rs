@@ -212,11 +212,12 @@ fn parse_slirp(mode: &str, opts: &str, defaults: SlirpOptions) -> Result<SlirpOp
     Ok(o)
 }
 
-/// Parse a `--network` value. `default` is what `private` and an empty value mean.
-pub fn parse_mode(s: &str, default: Helper) -> Result<Mode, ModeError> {
+/// Parse a `--network` value. `default` gives what `private` and an empty value mean; it is asked
+/// only for those (finding it may load libslirp).
+pub fn parse_mode(s: &str, default: impl FnOnce() -> Helper) -> Result<Mode, ModeError> {
     let (name, opts) = s.split_once(':').unwrap_or((s, ""));
     Ok(match name {
-        "" | "private" | "default" => match default {
+        "" | "private" | "default" => match default() {
             Helper::Pasta => Mode::Pasta(Vec::new()),
             Helper::Slirp4netns => Mode::Slirp4netns(SlirpOptions::default()),
             Helper::Builtin => Mode::Builtin(parse_builtin(s, "")?),
@@ -287,22 +288,22 @@ mod tests {
 
     #[test]
     fn modes() {
-        assert_eq!(parse_mode("host", Helper::Pasta).unwrap(), Mode::Host);
+        assert_eq!(parse_mode("host", || Helper::Pasta).unwrap(), Mode::Host);
         assert_eq!(
-            parse_mode("private", Helper::Pasta).unwrap(),
+            parse_mode("private", || Helper::Pasta).unwrap(),
             Mode::Pasta(vec![])
         );
         assert_eq!(
-            parse_mode("", Helper::Slirp4netns).unwrap(),
+            parse_mode("", || Helper::Slirp4netns).unwrap(),
             Mode::Slirp4netns(SlirpOptions::default())
         );
         assert_eq!(
-            parse_mode("pasta:-T,8080,--ipv4-only", Helper::Pasta).unwrap(),
+            parse_mode("pasta:-T,8080,--ipv4-only", || Helper::Pasta).unwrap(),
             Mode::Pasta(vec!["-T".into(), "8080".into(), "--ipv4-only".into()])
         );
         let Mode::Slirp4netns(o) = parse_mode(
             "slirp4netns:allow_host_loopback=true,mtu=1500,port_handler=slirp4netns,cidr=10.5.0.0/24",
-            Helper::Pasta,
+            || Helper::Pasta,
         )
         .unwrap() else {
             panic!()
@@ -311,24 +312,25 @@ mod tests {
         assert_eq!(o.mtu, 1500);
         assert_eq!(o.cidr.as_deref(), Some("10.5.0.0/24"));
         assert_eq!(
-            parse_mode("container:web", Helper::Pasta).unwrap(),
+            parse_mode("container:web", || Helper::Pasta).unwrap(),
             Mode::Container("web".into())
         );
         assert_eq!(
-            parse_mode("ns:/run/netns/x", Helper::Pasta).unwrap(),
+            parse_mode("ns:/run/netns/x", || Helper::Pasta).unwrap(),
             Mode::Ns("/run/netns/x".into())
         );
         assert_eq!(
-            parse_mode("net1,net2", Helper::Pasta).unwrap(),
+            parse_mode("net1,net2", || Helper::Pasta).unwrap(),
             Mode::Bridge(vec!["net1".into(), "net2".into()])
         );
-        let Mode::Builtin(o) = parse_mode("slirp:allow_host_loopback=true", Helper::Pasta).unwrap()
+        let Mode::Builtin(o) =
+            parse_mode("slirp:allow_host_loopback=true", || Helper::Pasta).unwrap()
         else {
             panic!()
         };
         assert!(o.allow_host_loopback && o.enable_ipv6);
         assert_eq!(
-            parse_mode("", Helper::Builtin).unwrap(),
+            parse_mode("", || Helper::Builtin).unwrap(),
             Mode::Builtin(SlirpOptions {
                 enable_ipv6: true,
                 ..SlirpOptions::default()
@@ -345,7 +347,7 @@ mod tests {
             "container:",
             "ns:relative",
         ] {
-            assert!(parse_mode(bad, Helper::Pasta).is_err(), "{bad}");
+            assert!(parse_mode(bad, || Helper::Pasta).is_err(), "{bad}");
         }
     }
 }

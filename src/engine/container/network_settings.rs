@@ -114,17 +114,12 @@ pub fn resolve(
     req: &NetworkRequest,
     image_exposed: &[String],
 ) -> Result<(String, NetworkSpec), EngineError> {
-    // Only an empty `--network`, `private` and `default` mean the default, whose probe loads
-    // libslirp: pod members (`container:INFRA`), `none`, `host`… skip it.
-    let default = match req.mode.split(':').next().unwrap_or_default() {
-        "" | "private" | "default" => default(),
-        _ => Helper::Pasta,
-    };
+    // The default's probe loads libslirp: pod members (`container:INFRA`), `none`, `host`… skip it.
     let mode = network::parse_mode(&req.mode, default).map_err(NetFlagError::from)?;
     if let Mode::Builtin(_) = mode {
         network::builtin::available().map_err(NetFlagError::NoLibslirp)?;
     }
-    let stored_mode = stored_mode(store, &mode, default, req)?;
+    let stored_mode = stored_mode(store, &mode, req)?;
     let exposed = exposed_ports(image_exposed, req)?;
     let ports = published_ports(req, &exposed, &mode)?;
     let ports = assign_host_ports(ports)?;
@@ -163,12 +158,7 @@ pub fn resolve(
 }
 
 /// The network mode as stored: a container's by its id, the default helper by name.
-fn stored_mode(
-    store: &Store,
-    mode: &Mode,
-    default: Helper,
-    req: &NetworkRequest,
-) -> Result<String, EngineError> {
+fn stored_mode(store: &Store, mode: &Mode, req: &NetworkRequest) -> Result<String, EngineError> {
     Ok(match mode {
         Mode::Container(key) => {
             let other = super::lifecycle::find(store, key)?;
@@ -176,10 +166,11 @@ fn stored_mode(
         }
         // The networks themselves are checked and stored by `engine::network::resolve_for_create`.
         Mode::Bridge(_) => BRIDGE_MODE.to_string(),
+        // The default helper, by its name (`private` and no `--network` are stored resolved).
         Mode::Pasta(_) | Mode::Slirp4netns(_) | Mode::Builtin(_)
             if req.mode.is_empty() || req.mode == "private" =>
         {
-            default.name().to_string()
+            mode.kind().to_string()
         }
         _ => req.mode.clone(),
     })
@@ -323,7 +314,7 @@ pub fn joined_namespace(store: &Store, c: &Container) -> Result<Option<PathBuf>,
 
 /// The container's parsed mode (stored modes always parse; a bad one reads as `none`).
 pub fn mode_of(c: &Container) -> Mode {
-    network::parse_mode(&c.spec.network, Helper::Pasta).unwrap_or(Mode::None)
+    network::parse_mode(&c.spec.network, || Helper::Pasta).unwrap_or(Mode::None)
 }
 
 /// `c`'s network as `engine::network` needs it (its `--link`s left out: see [`attachment`]).

@@ -484,7 +484,7 @@ mod tests {
             id: "abc".into(),
             name: "web".into(),
             hostname: "abc".into(),
-            mode: network::parse_mode(network, network::Helper::Pasta).unwrap(),
+            mode: network::parse_mode(network, || network::Helper::Pasta).unwrap(),
             networks: BTreeMap::new(),
             settings,
             links: Vec::new(),
