@@ -3,8 +3,9 @@
 use clap::Args;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
+use super::container::inspect::blkio_throttles;
 use crate::error::Error;
-use crate::runtime::cgroup::{Resources, Throttle, limits::DEFAULT_CPU_PERIOD};
+use crate::runtime::cgroup::{Resources, limits::DEFAULT_CPU_PERIOD};
 
 /// podman's resource flags of `pod create`. roost makes no pod cgroup: each container of the pod
 /// gets these limits in its own cgroup, unless it sets the same limit itself.
@@ -89,12 +90,12 @@ impl InspectLimits {
             (
                 "BlkioDeviceReadBps",
                 "device_read_bps",
-                throttles(&r.device_read_bps),
+                blkio_throttles(&r.device_read_bps),
             ),
             (
                 "BlkioDeviceWriteBps",
                 "device_write_bps",
-                throttles(&r.device_write_bps),
+                blkio_throttles(&r.device_write_bps),
             ),
             ("MemoryLimit", "memory_limit", r.memory.unwrap_or(0).into()),
             (
@@ -134,13 +135,6 @@ impl InspectLimits {
     }
 }
 
-/// `[{"Path": "/dev/sda", "Rate": 1048576}]`, podman's `InspectBlkioThrottleDevice`s.
-fn throttles(list: &[Throttle]) -> serde_json::Value {
-    list.iter()
-        .map(|t| serde_json::json!({"Path": t.path, "Rate": t.rate}))
-        .collect()
-}
-
 fn is_empty(v: &serde_json::Value) -> bool {
     match v {
         serde_json::Value::Null => true,
@@ -165,6 +159,7 @@ impl Serialize for InspectLimits {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::runtime::cgroup::Throttle;
 
     fn limits() -> InspectLimits {
         let r = Resources {

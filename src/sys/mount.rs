@@ -51,3 +51,18 @@ pub fn attach_detached(tree: impl AsFd, target: &Path) -> std::io::Result<()> {
     )
     .map_err(std::io::Error::from)
 }
+
+/// Bind the mount tree at `path` (relative to `dir`; empty: `dir` itself) onto `target`, submounts
+/// included, as a detached copy attached there (`open_tree` + `move_mount`: the source may be a
+/// descriptor from another mount namespace's view).
+pub fn bind_tree(dir: impl AsFd, path: &Path, target: &Path) -> std::io::Result<()> {
+    use rustix::mount::OpenTreeFlags;
+    let mut flags = OpenTreeFlags::OPEN_TREE_CLONE
+        | OpenTreeFlags::OPEN_TREE_CLOEXEC
+        | OpenTreeFlags::AT_RECURSIVE;
+    if path.as_os_str().is_empty() {
+        flags |= OpenTreeFlags::AT_EMPTY_PATH;
+    }
+    let tree = rustix::mount::open_tree(dir, path, flags)?;
+    attach_detached(tree, target)
+}

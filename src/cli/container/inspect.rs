@@ -295,14 +295,17 @@ fn config_json(c: &Container) -> Value {
     config
 }
 
+/// `[{"Path": "/dev/sda", "Rate": 1048576}]`: podman's `InspectBlkioThrottleDevice`s (container
+/// and pod inspect).
+pub(crate) fn blkio_throttles(list: &[crate::runtime::cgroup::Throttle]) -> Value {
+    list.iter()
+        .map(|t| json!({"Path": t.path, "Rate": t.rate}))
+        .collect()
+}
+
 /// HostConfig's resource fields, as podman names them (0 or empty when unset).
 fn resources_json(s: &crate::engine::container::ContainerSpec) -> serde_json::Map<String, Value> {
     let r = s.resources.clone().unwrap_or_default();
-    let throttle = |t: &[crate::runtime::cgroup::Throttle]| -> Value {
-        t.iter()
-            .map(|t| json!({"Path": t.path, "Rate": t.rate}))
-            .collect()
-    };
     let cg = &s.cgroup;
     let fields = json!({
         "Memory": r.memory.unwrap_or(0),
@@ -318,10 +321,10 @@ fn resources_json(s: &crate::engine::container::ContainerSpec) -> serde_json::Ma
         "PidsLimit": if s.resources.is_some() { r.pids_limit.unwrap_or(crate::runtime::cgroup::limits::DEFAULT_PIDS_LIMIT) } else { 0 },
         "BlkioWeight": r.blkio_weight.unwrap_or(0),
         "BlkioWeightDevice": [],
-        "BlkioDeviceReadBps": throttle(&r.device_read_bps),
-        "BlkioDeviceWriteBps": throttle(&r.device_write_bps),
-        "BlkioDeviceReadIOps": throttle(&r.device_read_iops),
-        "BlkioDeviceWriteIOps": throttle(&r.device_write_iops),
+        "BlkioDeviceReadBps": blkio_throttles(&r.device_read_bps),
+        "BlkioDeviceWriteBps": blkio_throttles(&r.device_write_bps),
+        "BlkioDeviceReadIOps": blkio_throttles(&r.device_read_iops),
+        "BlkioDeviceWriteIOps": blkio_throttles(&r.device_write_iops),
         "OomKillDisable": r.oom_kill_disable,
         "OomScoreAdj": cg.oom_score_adj.unwrap_or(0),
         "CgroupConf": r.cgroup_conf.iter().cloned().collect::<std::collections::BTreeMap<_, _>>(),

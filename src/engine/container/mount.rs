@@ -4,10 +4,9 @@
 //! subordinate ids).
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
-use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 
-use rustix::mount::{OpenTreeFlags, UnmountFlags};
+use rustix::mount::UnmountFlags;
 
 use super::view::{Access, open_live_root, open_root};
 use super::{Container, Status, lifecycle};
@@ -96,18 +95,7 @@ pub fn mount(ctx: &Ctx, key: &str) -> Result<PathBuf, EngineError> {
     }
     std::fs::create_dir_all(&target).map_err(|e| EngineError::io("create", &target, e))?;
     let root = open_root(&store, &c, Access::Write)?;
-    let fail =
-        |e: rustix::io::Errno| EngineError::io("mount the root file system at", &target, e.into());
-    let tree = rustix::mount::open_tree(
-        root.as_fd(),
-        "",
-        OpenTreeFlags::OPEN_TREE_CLONE
-            | OpenTreeFlags::OPEN_TREE_CLOEXEC
-            | OpenTreeFlags::AT_EMPTY_PATH
-            | OpenTreeFlags::AT_RECURSIVE,
-    )
-    .map_err(fail)?;
-    crate::sys::mount::attach_detached(tree, &target)
+    crate::sys::mount::bind_tree(&root, Path::new(""), &target)
         .map_err(|e| EngineError::io("mount the root file system at", &target, e))?;
     Ok(target)
 }

@@ -8,7 +8,7 @@ use std::ffi::CString;
 use std::path::{Path, PathBuf};
 
 use rustix::fs::CWD;
-use rustix::mount::{MountFlags, OpenTreeFlags, UnmountFlags};
+use rustix::mount::{MountFlags, UnmountFlags};
 
 use super::{Backing, backing, record};
 use crate::engine::container::mount::{check_namespace, is_mounted, mountinfo};
@@ -56,15 +56,6 @@ fn mount_tmpfs(target: &Path, data: &str) -> Result<(), EngineError> {
 }
 
 fn bind(device: &Path, target: &Path) -> Result<(), EngineError> {
-    let fail = |e: rustix::io::Errno| EngineError::io("bind mount the volume at", target, e.into());
-    let tree = rustix::mount::open_tree(
-        CWD,
-        device,
-        OpenTreeFlags::OPEN_TREE_CLONE
-            | OpenTreeFlags::OPEN_TREE_CLOEXEC
-            | OpenTreeFlags::AT_RECURSIVE,
-    )
-    .map_err(fail)?;
-    crate::sys::mount::attach_detached(tree, target)
+    crate::sys::mount::bind_tree(CWD, device, target)
         .map_err(|e| EngineError::io("bind mount the volume at", target, e))
 }
