@@ -28,13 +28,15 @@ pub fn image_index(args: &[String]) -> Option<usize> {
 }
 
 /// The index in `args` of the first positional argument of `run`/`create`/`exec`, if that is the
-/// verb. The commands on the way are read with their deferred arguments ([`super::lazy::built`]).
+/// verb. Groups (`container`) are walked as they are; only the verb itself is read with its deferred
+/// arguments ([`super::lazy::built`]), and any other command ends the walk at once.
 fn first_positional_of_verb(root: &Command, args: &[OsString]) -> Option<usize> {
-    let mut sub: Option<Command> = None;
-    let mut verbatim = false;
-    let takes_value = |cmd: &Option<Command>, is: &dyn Fn(&clap::Arg) -> bool| match cmd {
-        None => takes_value(root, is),
-        Some(c) => takes_value(c, is) || takes_value(root, &|a| a.is_global_set() && is(a)),
+    let mut group = root;
+    let mut verb: Option<Command> = None;
+    let takes_value = |group: &Command, verb: &Option<Command>, is: &dyn Fn(&clap::Arg) -> bool| {
+        let cmd = verb.as_ref().unwrap_or(group);
+        takes_value(cmd, is)
+            || (!std::ptr::eq(cmd, root) && takes_value(root, &|a| a.is_global_set() && is(a)))
     };
     let mut i = 1;
     while i < args.len() {
@@ -43,12 +45,12 @@ fn first_positional_of_verb(root: &Command, args: &[OsString]) -> Option<usize> 
             return None;
         }
         if let Some(long) = arg.strip_prefix("--") {
-            if !long.contains('=') && takes_value(&sub, &|a| is_long(a, long)) {
+            if !long.contains('=') && takes_value(group, &verb, &|a| is_long(a, long)) {
                 i += 1;
             }
         } else if let Some(shorts) = arg.strip_prefix('-').filter(|s| !s.is_empty()) {
             for (n, c) in shorts.char_indices() {
-                if takes_value(&sub, &|a| a.get_short() == Some(c)) {
+                if takes_value(group, &verb, &|a| a.get_short() == Some(c)) {
                     // `-p8080:80` carries its value; `-p 8080:80` takes the next argument.
                     if n + c.len_utf8() == shorts.len() {
                         i += 1;
@@ -56,15 +58,19 @@ fn first_positional_of_verb(root: &Command, args: &[OsString]) -> Option<usize> 
                     break;
                 }
             }
-        } else if verbatim {
+        } else if verb.is_some() {
             return Some(i);
         } else {
             // Only the container verbs (`volume create`, `network create` … are not).
-            let parent = sub.as_ref().unwrap_or(root);
-            let parent_ok = sub.is_none() || parent.get_name() == "container";
-            let next = super::lazy::built(parent.find_subcommand(OsStr::new(arg))?);
-            verbatim = parent_ok && VERBATIM_AFTER_FIRST.contains(&next.get_name());
-            sub = Some(next);
+            let parent_ok = std::ptr::eq(group, root) || group.get_name() == "container";
+            let next = group.find_subcommand(OsStr::new(arg))?;
+            if next.get_subcommands().next().is_some() {
+                group = next;
+            } else if parent_ok && VERBATIM_AFTER_FIRST.contains(&next.get_name()) {
+                verb = Some(super::lazy::built(next));
+            } else {
+                return None;
+            }
         }
         i += 1;
     }

@@ -6,13 +6,14 @@ use serde::Serialize;
 
 use super::format::{self, Format, JsonStyle, Table};
 use super::out;
+use crate::cli::lazy::Lazy;
 use crate::error::Error;
 
 #[derive(Debug, Subcommand)]
 pub enum ConnectionCommand {
     /// List the recorded connections to podman services (roost uses none: it runs locally)
     #[command(visible_alias = "list")]
-    Ls(crate::cli::lazy::Lazy<LsArgs>),
+    Ls(Lazy<LsArgs>),
 }
 
 #[derive(Debug, Args)]

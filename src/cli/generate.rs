@@ -6,6 +6,7 @@ use clap::{Args, Subcommand};
 use clap_complete::env::EnvCompleter;
 
 use super::out;
+use crate::cli::lazy::Lazy;
 use crate::error::Error;
 
 #[derive(Debug, Args)]
@@ -21,13 +22,13 @@ pub struct CompletionArgs {
 #[derive(Debug, Subcommand)]
 pub enum GenerateCommand {
     /// Write man pages for roost and every subcommand
-    Man(crate::cli::lazy::Lazy<ManArgs>),
+    Man(Lazy<ManArgs>),
     /// Write the bash, zsh and fish completion scripts (bash/roost, zsh/_roost, fish/roost.fish)
-    Completions(crate::cli::lazy::Lazy<CompletionsArgs>),
+    Completions(Lazy<CompletionsArgs>),
     /// [DEPRECATED] Generate systemd units for a container or pod (prefer Quadlet)
     Systemd(Box<super::generate_systemd::SystemdArgs>),
     /// Write Kubernetes YAML for pods or containers (as `kube generate`)
-    Kube(crate::cli::lazy::Lazy<super::kube::GenerateArgs>),
+    Kube(Lazy<super::kube::GenerateArgs>),
 }
 
 #[derive(Debug, Args)]

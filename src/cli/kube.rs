@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use clap_complete::engine::ArgValueCandidates;
 
+use crate::cli::lazy::Lazy;
 use crate::cli::out;
 use crate::cli::progress::Progress;
 use crate::engine::Ctx;
@@ -17,11 +18,11 @@ use crate::error::Error;
 pub enum KubeCommand {
     /// Create pods, containers, volumes and secrets from Kubernetes YAML (Pod, Deployment,
     /// PersistentVolumeClaim, ConfigMap, Secret)
-    Play(crate::cli::lazy::Lazy<PlayArgs>),
+    Play(Lazy<PlayArgs>),
     /// Remove the pods (and secrets; with --force volumes) that `kube play` made from a YAML file
-    Down(crate::cli::lazy::Lazy<DownArgs>),
+    Down(Lazy<DownArgs>),
     /// Write Kubernetes YAML for pods or containers (`kube play` accepts it back)
-    Generate(crate::cli::lazy::Lazy<GenerateArgs>),
+    Generate(Lazy<GenerateArgs>),
 }
 
 impl KubeCommand {

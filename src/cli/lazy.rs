@@ -78,12 +78,10 @@ impl<T: Args> Args for Lazy<T> {
     }
 }
 
-/// `cmd` with its deferred arguments added (only `cmd`'s own: its subcommands stay as they are), for
-/// reading its arguments before clap parses with it.
+/// A copy of leaf command `cmd` with its deferred arguments added, for reading its arguments before
+/// clap parses with the tree.
 pub fn built(cmd: &Command) -> Command {
     let mut c = cmd.clone();
-    if c.get_subcommands().next().is_none() {
-        c.build();
-    }
+    c.build();
     c
 }

@@ -33,6 +33,7 @@ use std::path::PathBuf;
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::error::Error;
+use lazy::Lazy;
 
 /// roost: rootless, daemonless, podman-compatible containers.
 #[derive(Debug, Parser)]
@@ -157,113 +158,113 @@ impl GlobalArgs {
 pub enum Command {
     /// Run a command in a new container
     #[command(disable_help_flag = true)]
-    Run(crate::cli::lazy::Lazy<container::RunArgs>),
+    Run(Lazy<container::RunArgs>),
     /// Create a container without starting it
     #[command(disable_help_flag = true)]
-    Create(crate::cli::lazy::Lazy<container::CreateArgs>),
+    Create(Lazy<container::CreateArgs>),
     /// Start containers
-    Start(crate::cli::lazy::Lazy<container::StartArgs>),
+    Start(Lazy<container::StartArgs>),
     /// List containers
     #[command(visible_alias = "list", visible_alias = "ls")]
-    Ps(crate::cli::lazy::Lazy<container::PsArgs>),
+    Ps(Lazy<container::PsArgs>),
     /// Remove containers
-    Rm(crate::cli::lazy::Lazy<container::RmArgs>),
+    Rm(Lazy<container::RmArgs>),
     /// Stop running containers (the stop signal, then SIGKILL after a timeout)
-    Stop(crate::cli::lazy::Lazy<container::StopArgs>),
+    Stop(Lazy<container::StopArgs>),
     /// Send a signal to running containers
-    Kill(crate::cli::lazy::Lazy<container::KillArgs>),
+    Kill(Lazy<container::KillArgs>),
     /// Wait for containers to stop and print their exit codes
-    Wait(crate::cli::lazy::Lazy<container::WaitArgs>),
+    Wait(Lazy<container::WaitArgs>),
     /// Restart containers
-    Restart(crate::cli::lazy::Lazy<container::StopArgs>),
+    Restart(Lazy<container::StopArgs>),
     /// Show a container's output
-    Logs(crate::cli::lazy::Lazy<container::LogsArgs>),
+    Logs(Lazy<container::LogsArgs>),
     /// Attach to a running container's output (and its stdin, if it was created with -i)
-    Attach(crate::cli::lazy::Lazy<container::AttachArgs>),
+    Attach(Lazy<container::AttachArgs>),
     /// Pause containers (the cgroup v2 freezer of their own cgroup)
-    Pause(crate::cli::lazy::Lazy<container::PauseArgs>),
+    Pause(Lazy<container::PauseArgs>),
     /// Change the resource limits of a container
-    Update(crate::cli::lazy::Lazy<container::UpdateArgs>),
+    Update(Lazy<container::UpdateArgs>),
     /// Show resource usage of containers (CPU, memory, network and block I/O, PIDs)
-    Stats(crate::cli::lazy::Lazy<container::StatsArgs>),
+    Stats(Lazy<container::StatsArgs>),
     /// Unpause containers
-    Unpause(crate::cli::lazy::Lazy<container::PauseArgs>),
+    Unpause(Lazy<container::PauseArgs>),
     /// Runs a detached container (internal)
     #[command(name = "__monitor", hide = true)]
-    Monitor(crate::cli::lazy::Lazy<container::MonitorArgs>),
+    Monitor(Lazy<container::MonitorArgs>),
     /// Create a new image from a container's changes
-    Commit(crate::cli::lazy::Lazy<container::CommitArgs>),
+    Commit(Lazy<container::CommitArgs>),
     /// Copy files between a container and the host
-    Cp(crate::cli::lazy::Lazy<container::CpArgs>),
+    Cp(Lazy<container::CpArgs>),
     /// Show the changes to a container's file system
-    Diff(crate::cli::lazy::Lazy<container::DiffArgs>),
+    Diff(Lazy<container::DiffArgs>),
     /// Export a container's file system as a tar archive
-    Export(crate::cli::lazy::Lazy<container::ExportArgs>),
+    Export(Lazy<container::ExportArgs>),
     /// Mount a container's root file system (inside `roost unshare`)
-    Mount(crate::cli::lazy::Lazy<container::MountArgs>),
+    Mount(Lazy<container::MountArgs>),
     /// Unmount a container's root file system
     #[command(name = "unmount", visible_alias = "umount")]
-    Unmount(crate::cli::lazy::Lazy<container::UnmountArgs>),
+    Unmount(Lazy<container::UnmountArgs>),
     /// Manage containers
     #[command(subcommand)]
     Container(container::ContainerCommand),
     /// Run a process in a running container
-    Exec(crate::cli::lazy::Lazy<container::ExecArgs>),
+    Exec(Lazy<container::ExecArgs>),
     /// Manage healthchecks of containers
     #[command(subcommand)]
     Healthcheck(container::health::HealthcheckCommand),
     /// Display the running processes of a container
-    Top(crate::cli::lazy::Lazy<container::TopArgs>),
+    Top(Lazy<container::TopArgs>),
     /// List the published ports of a container
-    Port(crate::cli::lazy::Lazy<container::PortArgs>),
+    Port(Lazy<container::PortArgs>),
     /// Build an image from a Containerfile
-    Build(crate::cli::lazy::Lazy<image::BuildArgs>),
+    Build(Lazy<image::BuildArgs>),
     /// Build images (docker buildx compatibility: `buildx build` is `build`)
     #[command(subcommand)]
     Buildx(image::BuildxCommand),
     /// Pull an image from a registry
-    Pull(crate::cli::lazy::Lazy<image::PullArgs>),
+    Pull(Lazy<image::PullArgs>),
     /// Push an image to a registry
-    Push(crate::cli::lazy::Lazy<image::PushArgs>),
+    Push(Lazy<image::PushArgs>),
     /// List images in local storage
-    Images(crate::cli::lazy::Lazy<image::ImagesArgs>),
+    Images(Lazy<image::ImagesArgs>),
     /// Remove one or more images from local storage
-    Rmi(crate::cli::lazy::Lazy<image::RmiArgs>),
+    Rmi(Lazy<image::RmiArgs>),
     /// Add names to a local image
-    Tag(crate::cli::lazy::Lazy<image::TagArgs>),
+    Tag(Lazy<image::TagArgs>),
     /// Remove names from a local image
-    Untag(crate::cli::lazy::Lazy<image::UntagArgs>),
+    Untag(Lazy<image::UntagArgs>),
     /// Show details of images
-    Inspect(crate::cli::lazy::Lazy<image::InspectArgs>),
+    Inspect(Lazy<image::InspectArgs>),
     /// Show the history of an image
-    History(crate::cli::lazy::Lazy<image::HistoryArgs>),
+    History(Lazy<image::HistoryArgs>),
     /// Save images to an archive
-    Save(crate::cli::lazy::Lazy<image::SaveArgs>),
+    Save(Lazy<image::SaveArgs>),
     /// Load images from an archive
-    Load(crate::cli::lazy::Lazy<image::LoadArgs>),
+    Load(Lazy<image::LoadArgs>),
     /// Import a tarball to create a file system image
-    Import(crate::cli::lazy::Lazy<image::ImportArgs>),
+    Import(Lazy<image::ImportArgs>),
     /// Update containers that run from systemd units to their image's newest version
-    AutoUpdate(crate::cli::lazy::Lazy<auto_update::AutoUpdateArgs>),
+    AutoUpdate(Lazy<auto_update::AutoUpdateArgs>),
     /// Log in to a container registry
-    Login(crate::cli::lazy::Lazy<image::LoginArgs>),
+    Login(Lazy<image::LoginArgs>),
     /// Log out of a container registry
-    Logout(crate::cli::lazy::Lazy<image::LogoutArgs>),
+    Logout(Lazy<image::LogoutArgs>),
     /// Run a command in a modified user namespace
-    Unshare(crate::cli::lazy::Lazy<system::UnshareArgs>),
+    Unshare(Lazy<system::UnshareArgs>),
     /// Display system information
-    Info(crate::cli::lazy::Lazy<system::InfoArgs>),
+    Info(Lazy<system::InfoArgs>),
     /// Show events (what happened to containers, images, volumes, networks and pods)
-    Events(crate::cli::lazy::Lazy<events::EventsArgs>),
+    Events(Lazy<events::EventsArgs>),
     /// Display the roost version
-    Version(crate::cli::lazy::Lazy<system::VersionArgs>),
+    Version(Lazy<system::VersionArgs>),
     /// Check every rootless prerequisite and print the fix for each one that fails
-    Doctor(crate::cli::lazy::Lazy<doctor::DoctorArgs>),
+    Doctor(Lazy<doctor::DoctorArgs>),
     /// Manage images
     #[command(subcommand)]
     Image(image::ImageCommand),
     /// Rename a container
-    Rename(crate::cli::lazy::Lazy<container::RenameArgs>),
+    Rename(Lazy<container::RenameArgs>),
     /// Manage roost
     #[command(subcommand)]
     System(system::SystemCommand),
@@ -286,12 +287,12 @@ pub enum Command {
     #[command(subcommand)]
     Kube(kube::KubeCommand),
     /// Run compose workloads with an installed compose provider (podman-compose)
-    Compose(crate::cli::lazy::Lazy<compose::ComposeArgs>),
+    Compose(Lazy<compose::ComposeArgs>),
     /// Holds the rootless network namespace (internal)
     #[command(name = "__netns", hide = true)]
-    Netns(crate::cli::lazy::Lazy<network::NetnsArgs>),
+    Netns(Lazy<network::NetnsArgs>),
     /// Print a shell completion script (bash, zsh or fish)
-    Completion(crate::cli::lazy::Lazy<generate::CompletionArgs>),
+    Completion(Lazy<generate::CompletionArgs>),
     /// Generate documentation
     #[command(subcommand)]
     Generate(generate::GenerateCommand),

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::cli::complete::{container_names, network_names};
 use crate::cli::format::{self, Format, JsonStyle, Table};
+use crate::cli::lazy::Lazy;
 use crate::cli::out;
 use crate::engine::Ctx;
 use crate::engine::container::{ContainerUsers, network_settings};
@@ -16,25 +17,25 @@ use crate::network::netavark::PerNetwork;
 #[derive(Debug, clap::Subcommand)]
 pub enum NetworkCommand {
     /// Create a bridge network
-    Create(crate::cli::lazy::Lazy<CreateArgs>),
+    Create(Lazy<CreateArgs>),
     /// List networks
     #[command(visible_alias = "list")]
-    Ls(crate::cli::lazy::Lazy<LsArgs>),
+    Ls(Lazy<LsArgs>),
     /// Show details of networks
-    Inspect(crate::cli::lazy::Lazy<InspectArgs>),
+    Inspect(Lazy<InspectArgs>),
     /// Remove networks
     #[command(visible_alias = "remove")]
-    Rm(crate::cli::lazy::Lazy<RmArgs>),
+    Rm(Lazy<RmArgs>),
     /// Remove all networks no container uses
-    Prune(crate::cli::lazy::Lazy<PruneArgs>),
+    Prune(Lazy<PruneArgs>),
     /// Check whether a network exists (exit 0 if it does, 1 if not)
-    Exists(crate::cli::lazy::Lazy<ExistsArgs>),
+    Exists(Lazy<ExistsArgs>),
     /// Connect a container to a network
-    Connect(crate::cli::lazy::Lazy<ConnectArgs>),
+    Connect(Lazy<ConnectArgs>),
     /// Disconnect a container from a network
-    Disconnect(crate::cli::lazy::Lazy<DisconnectArgs>),
+    Disconnect(Lazy<DisconnectArgs>),
     /// Set the networks of running containers up again (firewall rules and DNS records)
-    Reload(crate::cli::lazy::Lazy<ReloadArgs>),
+    Reload(Lazy<ReloadArgs>),
 }
 
 impl NetworkCommand {

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::cli::complete::pod_names;
 use crate::cli::format::{self, Format, JsonStyle, Table};
+use crate::cli::lazy::Lazy;
 use crate::cli::out;
 use crate::cli::pod_limits::InspectLimits;
 use crate::cli::progress::Progress;
@@ -23,35 +24,35 @@ pub enum PodCommand {
     /// Create a copy of a pod and its containers
     Clone(Box<CloneArgs>),
     /// Start pods (the infra container first)
-    Start(crate::cli::lazy::Lazy<TargetArgs>),
+    Start(Lazy<TargetArgs>),
     /// Stop pods (their containers, then the infra container)
-    Stop(crate::cli::lazy::Lazy<StopArgs>),
+    Stop(Lazy<StopArgs>),
     /// Restart pods
-    Restart(crate::cli::lazy::Lazy<TargetArgs>),
+    Restart(Lazy<TargetArgs>),
     /// Send a signal to the containers of pods
-    Kill(crate::cli::lazy::Lazy<KillArgs>),
+    Kill(Lazy<KillArgs>),
     /// Pause pods (the cgroup v2 freezer of each container)
-    Pause(crate::cli::lazy::Lazy<TargetArgs>),
+    Pause(Lazy<TargetArgs>),
     /// Unpause pods
-    Unpause(crate::cli::lazy::Lazy<TargetArgs>),
+    Unpause(Lazy<TargetArgs>),
     /// Remove pods and their containers
     #[command(visible_alias = "remove")]
-    Rm(crate::cli::lazy::Lazy<RmArgs>),
+    Rm(Lazy<RmArgs>),
     /// Remove every pod none of whose containers runs
-    Prune(crate::cli::lazy::Lazy<PruneArgs>),
+    Prune(Lazy<PruneArgs>),
     /// List pods
     #[command(visible_alias = "ls", visible_alias = "list")]
-    Ps(crate::cli::lazy::Lazy<PsArgs>),
+    Ps(Lazy<PsArgs>),
     /// Show details of pods
-    Inspect(crate::cli::lazy::Lazy<InspectArgs>),
+    Inspect(Lazy<InspectArgs>),
     /// Check whether a pod exists (exit 0 if it does, 1 if not)
-    Exists(crate::cli::lazy::Lazy<ExistsArgs>),
+    Exists(Lazy<ExistsArgs>),
     /// Display the running processes of the containers of a pod
-    Top(crate::cli::lazy::Lazy<TopArgs>),
+    Top(Lazy<TopArgs>),
     /// Show resource use of the containers of pods (from their cgroups)
-    Stats(crate::cli::lazy::Lazy<StatsArgs>),
+    Stats(Lazy<StatsArgs>),
     /// Show the logs of the containers of a pod
-    Logs(crate::cli::lazy::Lazy<LogsArgs>),
+    Logs(Lazy<LogsArgs>),
 }
 
 impl PodCommand {

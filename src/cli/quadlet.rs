@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 
+use crate::cli::lazy::Lazy;
 use crate::cli::out;
 use crate::engine::quadlet::manage::{self, Layout};
 use crate::engine::quadlet::{self, SearchDirs, Settings};
@@ -12,17 +13,17 @@ use crate::error::Error;
 #[derive(Debug, Subcommand)]
 pub enum QuadletCommand {
     /// Install Quadlet files (files, or directories of them) and write their systemd user units
-    Install(crate::cli::lazy::Lazy<InstallArgs>),
+    Install(Lazy<InstallArgs>),
     /// List the Quadlet files of the current user
     #[command(visible_alias = "ls")]
-    List(crate::cli::lazy::Lazy<ListArgs>),
+    List(Lazy<ListArgs>),
     /// Print a Quadlet file (or with --unit, the systemd unit made from it)
-    Print(crate::cli::lazy::Lazy<PrintArgs>),
+    Print(Lazy<PrintArgs>),
     /// Remove installed Quadlet files and their units
-    Rm(crate::cli::lazy::Lazy<RmArgs>),
+    Rm(Lazy<RmArgs>),
     /// Run the systemd generator: write the units of every Quadlet file into NORMAL_DIR
     #[command(hide = true)]
-    Generate(crate::cli::lazy::Lazy<GeneratorArgs>),
+    Generate(Lazy<GeneratorArgs>),
 }
 
 #[derive(Debug, Args)]

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::cli::complete::secret_names;
 use crate::cli::format::{self, Format, JsonStyle, Table};
+use crate::cli::lazy::Lazy;
 use crate::cli::out;
 use crate::engine::secret::{self as engine, CreateSecretOptions, SecretRecord};
 use crate::engine::{Ctx, EngineError};
@@ -16,17 +17,17 @@ use crate::error::Error;
 #[derive(Debug, clap::Subcommand)]
 pub enum SecretCommand {
     /// Create a secret from a file, stdin (`-`) or an environment variable (`--env`)
-    Create(crate::cli::lazy::Lazy<CreateArgs>),
+    Create(Lazy<CreateArgs>),
     /// List secrets
     #[command(visible_alias = "list")]
-    Ls(crate::cli::lazy::Lazy<LsArgs>),
+    Ls(Lazy<LsArgs>),
     /// Show details of secrets (the data only with --showsecret)
-    Inspect(crate::cli::lazy::Lazy<InspectArgs>),
+    Inspect(Lazy<InspectArgs>),
     /// Remove secrets (containers keep the copies they were given)
     #[command(visible_alias = "remove")]
-    Rm(crate::cli::lazy::Lazy<RmArgs>),
+    Rm(Lazy<RmArgs>),
     /// Check whether a secret exists (exit 0 if it does, 1 if not)
-    Exists(crate::cli::lazy::Lazy<ExistsArgs>),
+    Exists(Lazy<ExistsArgs>),
 }
 
 #[derive(Debug, Args)]

@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::format::{self, Format, JsonStyle, Table};
 use super::out;
+use crate::cli::lazy::Lazy;
 use crate::engine::Ctx;
 use crate::error::Error;
 
@@ -15,22 +16,22 @@ use crate::error::Error;
 pub enum SystemCommand {
     /// Check the store for consistency (and repair it)
     #[command(after_long_help = CHECK_EXAMPLES)]
-    Check(crate::cli::lazy::Lazy<CheckArgs>),
+    Check(Lazy<CheckArgs>),
     /// Show disk usage of images
-    Df(crate::cli::lazy::Lazy<DfArgs>),
+    Df(Lazy<DfArgs>),
     /// Display system information
-    Info(crate::cli::lazy::Lazy<InfoArgs>),
+    Info(Lazy<InfoArgs>),
     /// Show events (as `roost events`)
-    Events(crate::cli::lazy::Lazy<super::events::EventsArgs>),
+    Events(Lazy<super::events::EventsArgs>),
     /// Remove unused images and leftovers
-    Prune(crate::cli::lazy::Lazy<SystemPruneArgs>),
+    Prune(Lazy<SystemPruneArgs>),
     /// Migrate containers to a new podman version (nothing to do: roost has no pause process and
     /// reads older records as they are)
-    Migrate(crate::cli::lazy::Lazy<MigrateArgs>),
+    Migrate(Lazy<MigrateArgs>),
     /// Install roost-restart.service for your systemd user manager: containers with
     /// --restart=always or unless-stopped start again when it starts (at boot, with lingering)
     #[command(after_long_help = RESTART_UNIT_EXAMPLES)]
-    RestartUnit(crate::cli::lazy::Lazy<RestartUnitArgs>),
+    RestartUnit(Lazy<RestartUnitArgs>),
     /// Manage connections to podman services (roost runs locally and uses none)
     #[command(subcommand)]
     Connection(super::connection::ConnectionCommand),
@@ -148,7 +149,7 @@ pub fn dispatch(ctx: &Ctx, cmd: SystemCommand) -> Result<i32, Error> {
         SystemCommand::Connection(c) => super::connection::dispatch(&c),
         SystemCommand::Prune(a) => super::image::dispatch(
             ctx,
-            super::image::ImageCommand::Prune(crate::cli::lazy::Lazy(super::image::PruneArgs {
+            super::image::ImageCommand::Prune(Lazy(super::image::PruneArgs {
                 all: a.all,
                 force: a.force,
             })),

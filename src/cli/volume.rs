@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::cli::complete::volume_names;
 use crate::cli::format::{self, Format, JsonStyle, Table};
+use crate::cli::lazy::Lazy;
 use crate::cli::out;
 use crate::engine::Ctx;
 use crate::engine::container::ContainerUsers;
@@ -16,28 +17,28 @@ use crate::error::Error;
 #[derive(Debug, clap::Subcommand)]
 pub enum VolumeCommand {
     /// Create a new volume
-    Create(crate::cli::lazy::Lazy<CreateArgs>),
+    Create(Lazy<CreateArgs>),
     /// List volumes
     #[command(visible_alias = "list")]
-    Ls(crate::cli::lazy::Lazy<LsArgs>),
+    Ls(Lazy<LsArgs>),
     /// Show details of volumes
-    Inspect(crate::cli::lazy::Lazy<InspectArgs>),
+    Inspect(Lazy<InspectArgs>),
     /// Remove volumes
     #[command(visible_alias = "remove")]
-    Rm(crate::cli::lazy::Lazy<RmArgs>),
+    Rm(Lazy<RmArgs>),
     /// Remove all volumes no container uses
-    Prune(crate::cli::lazy::Lazy<PruneArgs>),
+    Prune(Lazy<PruneArgs>),
     /// Check whether a volume exists (exit 0 if it does, 1 if not)
-    Exists(crate::cli::lazy::Lazy<ExistsArgs>),
+    Exists(Lazy<ExistsArgs>),
     /// Export the content of a volume as a tar
-    Export(crate::cli::lazy::Lazy<ExportArgs>),
+    Export(Lazy<ExportArgs>),
     /// Import a tarball into a volume
-    Import(crate::cli::lazy::Lazy<ImportArgs>),
+    Import(Lazy<ImportArgs>),
     /// Mount volumes and print their mount points (inside `roost unshare`)
-    Mount(crate::cli::lazy::Lazy<MountArgs>),
+    Mount(Lazy<MountArgs>),
     /// Unmount volumes mounted with `volume mount`
     #[command(visible_alias = "umount")]
-    Unmount(crate::cli::lazy::Lazy<MountArgs>),
+    Unmount(Lazy<MountArgs>),
 }
 
 impl VolumeCommand {

@@ -3,6 +3,7 @@ use clap::{Args, Subcommand};
 use clap_complete::engine::ArgValueCandidates;
 
 use crate::cli::complete::running_containers;
+use crate::cli::lazy::Lazy;
 use crate::engine::Ctx;
 use crate::engine::container::health::{self, HealthRequest, HealthStatus};
 use crate::error::Error;
@@ -84,7 +85,7 @@ impl HealthArgs {
 pub enum HealthcheckCommand {
     /// Run a container's healthcheck once: exit 0 when it passes, 1 when it fails
     #[command(after_long_help = "Examples:\n  roost healthcheck run web")]
-    Run(crate::cli::lazy::Lazy<HealthcheckRunArgs>),
+    Run(Lazy<HealthcheckRunArgs>),
 }
 
 #[derive(Debug, Args)]

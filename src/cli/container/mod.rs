@@ -80,61 +80,62 @@ pub use stats::{StatsArgs, StatsOpts, show_stats, stats};
 use super::complete::{
     container_names, image_names, network_modes, running_containers, startable_containers,
 };
+use crate::cli::lazy::Lazy;
 
 /// `roost container …`: the container verbs under one group (podman's `container` command).
 #[derive(Debug, clap::Subcommand)]
 pub enum ContainerCommand {
     /// Run a command in a new container
     #[command(disable_help_flag = true)]
-    Run(crate::cli::lazy::Lazy<RunArgs>),
+    Run(Lazy<RunArgs>),
     /// Create a container without starting it
     #[command(disable_help_flag = true)]
-    Create(crate::cli::lazy::Lazy<CreateArgs>),
+    Create(Lazy<CreateArgs>),
     /// Start containers
-    Start(crate::cli::lazy::Lazy<StartArgs>),
+    Start(Lazy<StartArgs>),
     /// List containers
     #[command(visible_alias = "ls", visible_alias = "list")]
-    Ps(crate::cli::lazy::Lazy<PsArgs>),
+    Ps(Lazy<PsArgs>),
     /// Remove containers
-    Rm(crate::cli::lazy::Lazy<RmArgs>),
+    Rm(Lazy<RmArgs>),
     /// Stop running containers
-    Stop(crate::cli::lazy::Lazy<StopArgs>),
+    Stop(Lazy<StopArgs>),
     /// Send a signal to running containers
-    Kill(crate::cli::lazy::Lazy<KillArgs>),
+    Kill(Lazy<KillArgs>),
     /// Wait for containers to stop
-    Wait(crate::cli::lazy::Lazy<WaitArgs>),
+    Wait(Lazy<WaitArgs>),
     /// Restart containers
-    Restart(crate::cli::lazy::Lazy<StopArgs>),
+    Restart(Lazy<StopArgs>),
     /// Mount a container's root file system (inside `roost unshare`)
-    Mount(crate::cli::lazy::Lazy<MountArgs>),
+    Mount(Lazy<MountArgs>),
     /// Unmount a container's root file system
     #[command(name = "unmount", visible_alias = "umount")]
-    Unmount(crate::cli::lazy::Lazy<UnmountArgs>),
+    Unmount(Lazy<UnmountArgs>),
     /// Show a container's output
-    Logs(crate::cli::lazy::Lazy<LogsArgs>),
+    Logs(Lazy<LogsArgs>),
     /// Attach to a running container's output (and its stdin, if it was created with -i)
-    Attach(crate::cli::lazy::Lazy<AttachArgs>),
+    Attach(Lazy<AttachArgs>),
     /// Show details of containers
-    Inspect(crate::cli::lazy::Lazy<ContainerInspectArgs>),
+    Inspect(Lazy<ContainerInspectArgs>),
     /// Check whether a container exists (exit 0 if it does, 1 if not)
-    Exists(crate::cli::lazy::Lazy<ExistsArgs>),
+    Exists(Lazy<ExistsArgs>),
     /// Remove all stopped containers
-    Prune(crate::cli::lazy::Lazy<PruneArgs>),
+    Prune(Lazy<PruneArgs>),
     /// Rename a container
-    Rename(crate::cli::lazy::Lazy<RenameArgs>),
+    Rename(Lazy<RenameArgs>),
     /// List the published ports of a container
-    Port(crate::cli::lazy::Lazy<PortArgs>),
+    Port(Lazy<PortArgs>),
     /// Create a new image from a container's changes
-    Commit(crate::cli::lazy::Lazy<CommitArgs>),
+    Commit(Lazy<CommitArgs>),
     /// Copy files between a container and the host
-    Cp(crate::cli::lazy::Lazy<CpArgs>),
+    Cp(Lazy<CpArgs>),
     /// Show the changes to a container's file system
-    Diff(crate::cli::lazy::Lazy<DiffArgs>),
+    Diff(Lazy<DiffArgs>),
     /// Export a container's file system as a tar archive
-    Export(crate::cli::lazy::Lazy<ExportArgs>),
+    Export(Lazy<ExportArgs>),
     /// Clean up what containers that are not running left behind (podman runs it when a container
     /// exits; roost's monitor does that work itself)
-    Cleanup(crate::cli::lazy::Lazy<lifecycle::CleanupArgs>),
+    Cleanup(Lazy<lifecycle::CleanupArgs>),
 }
 
 #[derive(Debug, Args)]

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 
+use crate::cli::lazy::Lazy;
 use crate::cli::out;
 use crate::cli::progress::Progress;
 use crate::engine::Ctx;
@@ -147,7 +148,7 @@ pub struct BuildArgs {
 #[derive(Debug, clap::Subcommand)]
 pub enum BuildxCommand {
     /// Build an image from a Containerfile (the same as `build`)
-    Build(crate::cli::lazy::Lazy<BuildArgs>),
+    Build(Lazy<BuildArgs>),
     /// Show the version of the builder
     Version,
 }

@@ -24,6 +24,7 @@ pub use pull::{pull, push};
 pub use remove::{rmi, tag, untag};
 
 use super::complete::image_names;
+use crate::cli::lazy::Lazy;
 use crate::engine::Ctx;
 use crate::error::Error;
 
@@ -31,37 +32,37 @@ use crate::error::Error;
 #[allow(clippy::large_enum_variant)] // parsed once per process
 pub enum ImageCommand {
     /// Build an image from a Containerfile
-    Build(crate::cli::lazy::Lazy<BuildArgs>),
+    Build(Lazy<BuildArgs>),
     /// Pull an image from a registry
-    Pull(crate::cli::lazy::Lazy<PullArgs>),
+    Pull(Lazy<PullArgs>),
     /// Push an image to a registry
-    Push(crate::cli::lazy::Lazy<PushArgs>),
+    Push(Lazy<PushArgs>),
     /// List images in local storage
     #[command(visible_alias = "list")]
-    Ls(crate::cli::lazy::Lazy<ImagesArgs>),
+    Ls(Lazy<ImagesArgs>),
     /// Remove images from local storage
     #[command(visible_alias = "remove")]
-    Rm(crate::cli::lazy::Lazy<RmiArgs>),
+    Rm(Lazy<RmiArgs>),
     /// Add names to a local image
-    Tag(crate::cli::lazy::Lazy<TagArgs>),
+    Tag(Lazy<TagArgs>),
     /// Remove names from a local image
-    Untag(crate::cli::lazy::Lazy<UntagArgs>),
+    Untag(Lazy<UntagArgs>),
     /// Show details of images
-    Inspect(crate::cli::lazy::Lazy<ImageInspectArgs>),
+    Inspect(Lazy<ImageInspectArgs>),
     /// Show the history of an image
-    History(crate::cli::lazy::Lazy<HistoryArgs>),
+    History(Lazy<HistoryArgs>),
     /// Remove unused images
-    Prune(crate::cli::lazy::Lazy<PruneArgs>),
+    Prune(Lazy<PruneArgs>),
     /// Save images to an archive
-    Save(crate::cli::lazy::Lazy<SaveArgs>),
+    Save(Lazy<SaveArgs>),
     /// Load images from an archive
-    Load(crate::cli::lazy::Lazy<LoadArgs>),
+    Load(Lazy<LoadArgs>),
     /// Import a tarball to create a file system image
-    Import(crate::cli::lazy::Lazy<ImportArgs>),
+    Import(Lazy<ImportArgs>),
     /// Check whether an image exists in local storage (exit 0 if it does, 1 if not)
-    Exists(crate::cli::lazy::Lazy<ExistsArgs>),
+    Exists(Lazy<ExistsArgs>),
     /// Show an image's layers as a tree (--whatrequires: the images built on it)
-    Tree(crate::cli::lazy::Lazy<TreeArgs>),
+    Tree(Lazy<TreeArgs>),
 }
 
 pub fn dispatch(ctx: &Ctx, cmd: ImageCommand) -> Result<i32, Error> {
