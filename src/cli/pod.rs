@@ -84,9 +84,12 @@ pub struct CreateArgs {
     /// Namespaces the containers share: ipc, net, uts (the default), pid, cgroup, or none; `+ns` adds to the default
     #[arg(long, value_name = "NS[,NS]")]
     pub share: Option<String>,
-    /// Make the pod's cgroup the parent of its containers' (recorded; roost makes no pod cgroup, as podman without a cgroup manager)
+    /// Make the pod's cgroup the parent of its containers' (default true; the pod has a cgroup when it has resource limits or --cgroup-parent)
     #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
     pub share_parent: Option<bool>,
+    /// Where the pod's cgroup is made: a slice (systemd cgroup manager, e.g. `work.slice`) or a cgroup path (cgroupfs)
+    #[arg(long, value_name = "PATH")]
+    pub cgroup_parent: Option<String>,
     /// Create an infra container holding the shared namespaces (on by default)
     #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL", default_value = "true")]
     pub infra: bool,
@@ -646,6 +649,7 @@ fn create_options(a: &CreateArgs) -> Result<CreatePodOptions, Error> {
         infra_pid_file: a.infra_conmon_pidfile.clone(),
         service_container: None,
         resources: a.limits.resources()?,
+        cgroup_parent: a.cgroup_parent.clone(),
         shm_size: shm_size(a.shm_size.as_deref())?,
     })
 }
@@ -1068,6 +1072,10 @@ struct InspectJson {
     hostname: String,
     labels: BTreeMap<String, String>,
     create_cgroup: bool,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    cgroup_parent: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    cgroup_path: String,
     create_infra: bool,
     #[serde(rename = "InfraContainerID", skip_serializing_if = "Option::is_none")]
     infra_container_id: Option<String>,
@@ -1133,6 +1141,7 @@ struct InspectContainer {
 }
 
 fn inspect_json(p: &Pod) -> InspectJson {
+    let cgroup_path = engine::cgroup_path(p);
     let infra_config = p.infra().map(|c| {
         let n = &c.spec.net;
         let mut bindings: BTreeMap<String, Vec<HostPort>> = BTreeMap::new();
@@ -1178,7 +1187,14 @@ fn inspect_json(p: &Pod) -> InspectJson {
         state: p.status().into(),
         hostname: p.record.hostname.clone(),
         labels: p.record.labels.clone(),
-        create_cgroup: false,
+        create_cgroup: p.record.cgroup().is_some(),
+        cgroup_parent: cgroup_path
+            .as_deref()
+            .and_then(|c| c.rsplit_once('/'))
+            .map(|(parent, _)| parent.to_string())
+            .or_else(|| p.record.cgroup_parent.clone())
+            .unwrap_or_default(),
+        cgroup_path: cgroup_path.unwrap_or_default(),
         create_infra: p.record.infra_id.is_some(),
         infra_container_id: p.record.infra_id.clone(),
         infra_config,

@@ -7,20 +7,20 @@ use super::container::inspect::blkio_throttles;
 use crate::error::Error;
 use crate::runtime::cgroup::{Resources, limits::DEFAULT_CPU_PERIOD};
 
-/// podman's resource flags of `pod create`. roost makes no pod cgroup: each container of the pod
-/// gets these limits in its own cgroup, unless it sets the same limit itself.
+/// podman's resource flags of `pod create`: limits on the pod's cgroup, which its containers' own
+/// cgroups are in, so they hold for all of them together.
 #[derive(Debug, Clone, Args, Default)]
 pub struct PodLimitArgs {
-    /// Memory limit of each container of the pod (e.g. 64m, 1g)
+    /// Memory limit of the pod, all its containers together (e.g. 64m, 1g)
     #[arg(short = 'm', long, value_name = "SIZE")]
     pub memory: Option<String>,
-    /// Memory plus swap limit of each container of the pod (-1: unlimited; default: twice --memory)
+    /// Memory plus swap limit of the pod (-1: unlimited; default: twice --memory)
     #[arg(long, value_name = "SIZE")]
     pub memory_swap: Option<String>,
-    /// Number of CPUs each container of the pod may use (e.g. 0.5)
+    /// Number of CPUs the pod's containers may use together (e.g. 0.5)
     #[arg(long, value_name = "NUMBER")]
     pub cpus: Option<String>,
-    /// CPU shares of each container of the pod, relative weight (2-262144)
+    /// CPU shares of the pod, relative weight (2-262144)
     #[arg(long, value_name = "SHARES")]
     pub cpu_shares: Option<u64>,
     /// CPUs the pod's containers may run on (e.g. 0-2,4)
@@ -29,7 +29,7 @@ pub struct PodLimitArgs {
     /// Memory nodes the pod's containers may use (e.g. 0)
     #[arg(long, value_name = "LIST")]
     pub cpuset_mems: Option<String>,
-    /// Block IO weight of each container of the pod, 10-1000
+    /// Block IO weight of the pod, 10-1000
     #[arg(long, value_name = "WEIGHT")]
     pub blkio_weight: Option<String>,
     /// Limit the pod's containers' reads from a device: DEVICE:RATE (e.g. /dev/sda:1mb)

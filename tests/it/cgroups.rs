@@ -141,8 +141,10 @@ fn pause_stats_and_update_need_cgroup_v2() {
 }
 
 /// `pod create --memory/--cpus/--device-read-bps`: `pod inspect` shows them (podman's JSON keys,
-/// unset ones left out; templates and completion by their Go names), every member takes them
-/// (here: podman's cgroup v1 warning that they are ignored), unless it has no cgroup.
+/// unset ones left out; templates and completion by their Go names); they are the pod cgroup's,
+/// which every member's own cgroup is made in (here: podman's cgroup v1 warning that they are
+/// ignored), unless it has no cgroup; a member's own limits are its own. The pod's cgroup itself
+/// is tried in the VM tier (`pod-cgroup`).
 #[test]
 fn pod_limits_reach_inspect_and_every_member() {
     let env = Env::new("pod_limits_reach_inspect_and_every_member");
@@ -184,13 +186,47 @@ fn pod_limits_reach_inspect_and_every_member() {
         completion.lines().any(|l| l == "{{.BlkioDeviceReadBps}}"),
         "{completion}"
     );
+    assert_eq!(
+        env.roost(
+            0,
+            &["pod", "inspect", &pod, "--format", "{{.CreateCgroup}}"]
+        )
+        .stdout_text(),
+        "true\n"
+    );
     let member = env.roost(0, &["create", "--pod", &pod, &img, "true"]);
     assert!(
         member
             .stderr_text()
             .contains("Resource limits are not supported"),
-        "the member has the pod's limits: {}",
+        "the member is in the pod's cgroup: {}",
         member.stderr_text()
+    );
+    let id = member.stdout_text();
+    let host = env
+        .roost(
+            0,
+            &[
+                "inspect",
+                id.trim(),
+                "--format",
+                "{{.HostConfig.Memory}} {{.HostConfig.CgroupParent}}",
+            ],
+        )
+        .stdout_text();
+    assert_eq!(
+        host.split(' ').next(),
+        Some("0"),
+        "the pod's limit is not copied into the member's own: {host}"
+    );
+    let without = env.roost(
+        125,
+        &["pod", "create", "--share-parent=false", "--memory", "64m"],
+    );
+    assert!(
+        without.stderr_text().contains("--share-parent=false"),
+        "{}",
+        without.stderr_text()
     );
     let uncontained = env.roost(
         0,

@@ -303,6 +303,17 @@ pub(crate) fn blkio_throttles(list: &[crate::runtime::cgroup::Throttle]) -> Valu
         .collect()
 }
 
+/// `--cgroup-parent`, or the pod's cgroup the container's is made in (the slice, or the
+/// directory's name under where roost makes cgroups).
+fn cgroup_parent(cg: &crate::engine::container::resources::CgroupSpec) -> String {
+    match (&cg.parent, &cg.pod) {
+        (Some(p), _) => p.clone(),
+        (None, Some(pod)) if cg.manager == "systemd" => pod.slice(),
+        (None, Some(pod)) => pod.dir_name(),
+        (None, None) => String::new(),
+    }
+}
+
 /// HostConfig's resource fields, as podman names them (0 or empty when unset).
 fn resources_json(s: &crate::engine::container::ContainerSpec) -> serde_json::Map<String, Value> {
     let r = s.resources.clone().unwrap_or_default();
@@ -328,7 +339,7 @@ fn resources_json(s: &crate::engine::container::ContainerSpec) -> serde_json::Ma
         "OomKillDisable": r.oom_kill_disable,
         "OomScoreAdj": cg.oom_score_adj.unwrap_or(0),
         "CgroupConf": r.cgroup_conf.iter().cloned().collect::<std::collections::BTreeMap<_, _>>(),
-        "CgroupParent": cg.parent.clone().unwrap_or_default(),
+        "CgroupParent": cgroup_parent(cg),
         "CgroupManager": cg.manager,
         "CgroupMode": if cg.ns_host { "host" } else { "private" },
         "Cgroups": match cg.mode { Some(m) if m != crate::runtime::cgroup::CgroupsMode::Enabled => m.as_str(), _ => "default" },

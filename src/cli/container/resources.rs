@@ -190,6 +190,7 @@ impl CgroupArgs {
             oom_score_adj: self.oom_score_adj,
             manager: String::new(),
             no_proc_view: self.no_proc_view,
+            pod: None,
         };
         Ok((r, spec))
     }

@@ -11,7 +11,9 @@ use serde::{Deserialize, Serialize};
 
 use super::{Container, State, Status};
 use crate::engine::{Ctx, EngineError};
-use crate::runtime::cgroup::{self, CgroupPlan, CgroupsMode, Host, Made, Manager, Resources};
+use crate::runtime::cgroup::{
+    self, CgroupPlan, CgroupsMode, Host, Made, Manager, PodCgroup, Resources,
+};
 use crate::store::Store;
 
 /// What is wrong with a container's resource flags, or with the container for a cgroup operation.
@@ -71,6 +73,9 @@ pub struct CgroupSpec {
     /// `--no-proc-view`: the host's /proc files even with a memory or CPU limit.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub no_proc_view: bool,
+    /// The cgroup of the container's pod, which its own is made in (see `pod::member_cgroup`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pod: Option<PodCgroup>,
 }
 
 /// Where the user's bus is, and `--cgroup-manager`: read at the edge, used only when a container
@@ -90,7 +95,10 @@ impl CgroupSettings {
 
 /// Whether a container with these flags gets a cgroup of its own.
 fn wanted(r: &Resources, spec: &CgroupSpec) -> bool {
-    r.any() || spec.mode == Some(CgroupsMode::Enabled) || spec.parent.is_some()
+    r.any()
+        || spec.mode == Some(CgroupsMode::Enabled)
+        || spec.parent.is_some()
+        || spec.pod.is_some()
 }
 
 /// `create`: validate the limits and check that this host can apply them. Returns what to store:
@@ -127,19 +135,42 @@ pub fn check(
         );
         return Ok(None);
     }
-    cgroup::check_controllers(&r.controllers())?;
-    spec.manager = match ctx.cgroup.manager.as_deref() {
-        Some(m) => m.to_string(),
-        None if ctx.cgroup.bus().is_some() => "systemd".into(),
-        None => "cgroupfs".into(),
-    };
+    let mut controllers = r.controllers();
+    if let Some(pod) = &spec.pod {
+        controllers.extend(pod.resources.controllers());
+    }
+    cgroup::check_controllers(&controllers)?;
+    spec.manager = manager_name(ctx);
+    let parent = spec.pod.as_ref().map_or(&spec.parent, |p| &p.parent);
     if spec.manager == "systemd"
-        && let Some(p) = &spec.parent
+        && let Some(p) = parent
         && !p.ends_with(".slice")
     {
         return Err(ResourceError::NotASlice(p.clone()).into());
     }
     Ok(Some(r.clone()))
+}
+
+/// The cgroup manager a container created now gets: `--cgroup-manager`, else systemd when the
+/// user's bus is there.
+fn manager_name(ctx: &Ctx) -> String {
+    match ctx.cgroup.manager.as_deref() {
+        Some(m) => m.to_string(),
+        None if ctx.cgroup.bus().is_some() => "systemd".into(),
+        None => "cgroupfs".into(),
+    }
+}
+
+/// `pod rm`: stop the pod's systemd slice (a cgroupfs directory went with its last container's
+/// cgroup). Nothing to do for a pod without a cgroup, or without the user's bus.
+pub fn remove_pod_cgroup(ctx: &Ctx, pod: &PodCgroup) -> Result<(), EngineError> {
+    if manager_name(ctx) != "systemd" || Host::detect() != Host::Unified {
+        return Ok(());
+    }
+    match ctx.cgroup.bus() {
+        Some(bus) => Ok(cgroup::pod::stop_slice(pod, &bus)?),
+        None => Ok(()),
+    }
 }
 
 /// The cgroup the plan asks for (None: the container stays in its starter's cgroup).
@@ -154,9 +185,15 @@ pub fn plan(ctx: &Ctx, c: &Container) -> Option<CgroupPlan> {
         id: c.record.id.clone(),
         manager,
         parent: cg.parent.clone(),
+        pod: cg.pod.clone(),
         private_ns: !cg.ns_host,
         with_supervisor: !matches!(cg.mode, Some(CgroupsMode::Split | CgroupsMode::NoConmon)),
-        proc_view: !cg.no_proc_view && limits_what_proc_shows(&resources),
+        proc_view: !cg.no_proc_view
+            && (limits_what_proc_shows(&resources)
+                || cg
+                    .pod
+                    .as_ref()
+                    .is_some_and(|p| limits_what_proc_shows(&p.resources))),
         resources,
     })
 }

@@ -98,6 +98,7 @@ fn create_options(pod: &Pod, o: &ClonePodOptions) -> CreatePodOptions {
         infra_pid_file: None,
         service_container: None,
         resources: r.resources.clone(),
+        cgroup_parent: r.cgroup_parent.clone(),
         shm_size: r.shm_size,
     }
 }

@@ -140,6 +140,11 @@ pub(super) fn create(
             mode: pod.userns.clone(),
             ..opts.userns.clone()
         },
+        // In the pod's cgroup, as its other containers.
+        cgroup: container::resources::CgroupSpec {
+            pod: super::member_cgroup(pod, &Default::default()),
+            ..Default::default()
+        },
         // The pod's sized /dev/shm is the infra's own, which the other containers clone.
         namespaces: container::Namespaces {
             shm_size: pod.shm_size,

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use super::container::{self, Container, CreateOptions, Status};
 use super::image::PullProgress;
 use super::{Ctx, EngineError};
-use crate::runtime::cgroup::Resources;
+use crate::runtime::cgroup::{PodCgroup, Resources};
 
 pub use clone::{ClonePodOptions, clone};
 pub use store::names;
@@ -67,10 +67,13 @@ pub struct PodRecord {
     /// (see `service`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_container: Option<String>,
-    /// `pod create --memory`, `--cpus`, ...: limits every container of the pod gets in its own
-    /// cgroup, unless it sets the same limit itself (roost makes no pod cgroup to hold them).
+    /// `pod create --memory`, `--cpus`, ...: limits on the pod's cgroup, which holds its
+    /// containers' (see `PodRecord::cgroup`).
     #[serde(default, skip_serializing_if = "is_unlimited")]
     pub resources: Resources,
+    /// `pod create --cgroup-parent`: where the pod's cgroup is made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cgroup_parent: Option<String>,
     /// `--shm-size` in bytes: the pod's /dev/shm is then the infra container's own tmpfs of that
     /// size, which its other containers get a clone of the mount of (None: a directory of roost's
     /// runtime dir, bound into each).
@@ -85,6 +88,19 @@ fn is_unlimited(r: &Resources) -> bool {
 impl PodRecord {
     pub fn shares(&self, ns: &str) -> bool {
         self.infra_id.is_some() && self.share.iter().any(|s| s == ns)
+    }
+
+    /// The pod's cgroup, if it has one: only when it has limits or `--cgroup-parent` (as a
+    /// container gets a cgroup only when it asks for one), and then only for containers that make
+    /// theirs in it (`--share-parent`).
+    pub fn cgroup(&self) -> Option<PodCgroup> {
+        (self.share_parent && (self.resources.any() || self.cgroup_parent.is_some())).then(|| {
+            PodCgroup {
+                id: self.id.clone(),
+                parent: self.cgroup_parent.clone(),
+                resources: self.resources.clone(),
+            }
+        })
     }
 
     /// Whether the infra container holds a user namespace of the pod's own (`--userns`,
@@ -216,6 +232,10 @@ pub enum PodError {
         "cannot set shmsize when the pod does not share the IPC namespace (--share {share}): its containers each have their own /dev/shm; add ipc to --share or drop --shm-size"
     )]
     ShmSizeWithoutIpc { share: String },
+    #[error(
+        "--share-parent=false: the pod's containers would not be in its cgroup, so its resource limits and --cgroup-parent would hold nothing; drop them or --share-parent=false"
+    )]
+    LimitsWithoutParent,
     #[error("pod `{0}` has no paused containers")]
     NonePaused(String),
     #[error("pod `{0}` has no running containers: start it with `roost pod start {0}`")]
@@ -267,8 +287,10 @@ pub struct CreatePodOptions {
     pub service_container: Option<String>,
     /// `-v`: mounts every container of the pod gets.
     pub volumes: Vec<container::Mount>,
-    /// Limits every container of the pod gets (see `PodRecord::resources`).
+    /// The pod's limits (see `PodRecord::resources`).
     pub resources: Resources,
+    /// `--cgroup-parent`.
+    pub cgroup_parent: Option<String>,
     /// `--shm-size` in bytes (the pod must share ipc).
     pub shm_size: Option<u64>,
 }
@@ -313,6 +335,9 @@ pub fn create(
             "none (--infra=false)".into()
         };
         return Err(PodError::ShmSizeWithoutIpc { share }.into());
+    }
+    if !opts.share_parent && (opts.resources.any() || opts.cgroup_parent.is_some()) {
+        return Err(PodError::LimitsWithoutParent.into());
     }
     let (userns, has_maps) = pod_userns(opts)?;
     if opts.replace
@@ -374,6 +399,7 @@ pub fn create(
         infra_pid_file: opts.infra_pid_file.clone(),
         service_container: opts.service_container.clone(),
         resources: opts.resources.clone(),
+        cgroup_parent: opts.cgroup_parent.clone(),
         shm_size: opts.shm_size,
     };
     if opts.infra {
@@ -635,11 +661,36 @@ pub fn remove(ctx: &Ctx, pod: &Pod, force: bool, timeout: Option<u32>) -> Result
     if !late.is_empty() {
         container::remove_containers(ctx, &late, false, true, true, false, true)?;
     }
+    if let Some(cg) = pod.record.cgroup()
+        && let Err(e) = container::resources::remove_pod_cgroup(ctx, &cg)
+    {
+        let cause = std::error::Error::source(&e).map(|s| format!(": {s}"));
+        tracing::warn!(
+            "pod `{}`: its cgroup `{}` is left: {e}{}",
+            pod.record.name,
+            cg.slice(),
+            cause.unwrap_or_default()
+        );
+    }
     store::delete(ctx, &pod.record.id)?;
     let _ = crate::store::remove_tree(&runtime_dir(ctx, &pod.record.id));
     pod_event(ctx, "remove", pod);
     crate::engine::kube::forget_pod(ctx, &pod.record.id);
     service::pod_removed(ctx, &pod.record)
+}
+
+/// The pod's cgroup under the cgroup root (`user.slice/…/user-roost_pod_ID.slice`), as one of its
+/// running containers has it (None: the pod has no cgroup, or nothing of it runs).
+pub fn cgroup_path(pod: &Pod) -> Option<String> {
+    pod.record.cgroup()?;
+    let root = std::path::Path::new(crate::runtime::cgroup::ROOT);
+    pod.containers.iter().find_map(|c| {
+        let leaf = c.state.cgroup.as_deref()?;
+        // `POD/roost-ID(.scope)/container`
+        let dir = leaf.parent()?.parent()?;
+        let rel = dir.strip_prefix(root).ok()?;
+        Some(rel.to_string_lossy().into_owned())
+    })
 }
 
 /// `pod prune`: remove every pod none of whose containers runs; returns their ids.
@@ -658,13 +709,18 @@ pub fn prune(ctx: &Ctx) -> Result<Vec<String>, EngineError> {
     Ok(removed)
 }
 
-/// The pod's limits with the container's own in their place where it sets them (podman: a
-/// container may set its own limits when it joins a pod).
-fn member_resources(pod: &Resources, own: &Resources) -> Resources {
-    let mut r = container::resources::merge(pod.clone(), own);
-    r.cgroup_conf.clone_from(&own.cgroup_conf);
-    r.oom_kill_disable = own.oom_kill_disable;
-    r
+/// The pod's cgroup, for a container joining the pod with these cgroup flags: none for one that
+/// asks for a cgroup parent of its own, has none (`--cgroups=disabled`), or sees the host's
+/// cgroups (`--cgroupns=host`), as podman documents. The container's own limits apply in its own
+/// cgroup inside the pod's, so the tighter of the two holds.
+pub(super) fn member_cgroup(
+    pod: &PodRecord,
+    own: &container::resources::CgroupSpec,
+) -> Option<PodCgroup> {
+    let opted_out = own.parent.is_some()
+        || own.ns_host
+        || own.mode == Some(crate::runtime::cgroup::CgroupsMode::Disabled);
+    pod.cgroup().filter(|_| !opted_out)
 }
 
 /// `run/create --pod`: the options of a container that joins `opts.pod`, with the pod's namespaces
@@ -689,10 +745,7 @@ pub fn member_options(
             o.mounts.push(m.clone());
         }
     }
-    // A container without a cgroup (`--cgroups=disabled`) has nowhere to take the pod's limits.
-    if opts.cgroup.mode != Some(crate::runtime::cgroup::CgroupsMode::Disabled) {
-        o.resources = member_resources(&pod.record.resources, &opts.resources);
-    }
+    o.cgroup.pod = member_cgroup(&pod.record, &opts.cgroup);
     let Some(infra_id) = pod.record.infra_id.clone() else {
         return Ok(Some(o));
     };

@@ -28,11 +28,78 @@ pub enum DbusError {
     Job { unit: String, result: String },
 }
 
+/// The error systemd answers `StartTransientUnit` with for a unit it has already.
+pub const UNIT_EXISTS: &str = "org.freedesktop.systemd1.UnitExists";
+/// The error systemd answers `StopUnit` with for a unit it does not know.
+pub const NO_SUCH_UNIT: &str = "org.freedesktop.systemd1.NoSuchUnit";
+
 /// A property of a transient unit (the `(sv)` pairs of `StartTransientUnit`).
+#[derive(Debug)]
 pub enum Prop<'a> {
     Str(&'a str, &'a str),
     Bool(&'a str, bool),
     U32s(&'a str, &'a [u32]),
+    /// `t`: sizes, counts, microseconds (`u64::MAX`: infinity).
+    U64(&'a str, u64),
+    /// `ay`: a bitmask (`AllowedCPUs`).
+    Bytes(&'a str, Vec<u8>),
+    /// `a(st)`: device paths with a number each (`IOReadBandwidthMax`).
+    PathU64s(&'a str, Vec<(String, u64)>),
+}
+
+impl Prop<'_> {
+    pub fn name(&self) -> &str {
+        match self {
+            Prop::Str(k, _)
+            | Prop::Bool(k, _)
+            | Prop::U32s(k, _)
+            | Prop::U64(k, _)
+            | Prop::Bytes(k, _)
+            | Prop::PathU64s(k, _) => k,
+        }
+    }
+
+    /// Append this `(sv)` pair.
+    fn write(&self, w: &mut Writer) {
+        w.align(8);
+        w.string(self.name());
+        match self {
+            Prop::Str(_, v) => {
+                w.signature("s");
+                w.string(v);
+            }
+            Prop::Bool(_, v) => {
+                w.signature("b");
+                w.u32(u32::from(*v));
+            }
+            Prop::U32s(_, v) => {
+                w.signature("au");
+                let a = w.array_start(4);
+                v.iter().for_each(|x| w.u32(*x));
+                w.array_end(a);
+            }
+            Prop::U64(_, v) => {
+                w.signature("t");
+                w.u64(*v);
+            }
+            Prop::Bytes(_, v) => {
+                w.signature("ay");
+                let a = w.array_start(1);
+                w.buf.extend_from_slice(v);
+                w.array_end(a);
+            }
+            Prop::PathU64s(_, v) => {
+                w.signature("a(st)");
+                let a = w.array_start(8);
+                for (path, n) in v {
+                    w.align(8);
+                    w.string(path);
+                    w.u64(*n);
+                }
+                w.array_end(a);
+            }
+        }
+    }
 }
 
 /// A connection to a bus (authenticated, `Hello` sent).
@@ -194,47 +261,19 @@ pub fn restart_unit(bus: &Path, unit: &str) -> Result<(), DbusError> {
         "ss",
         w.buf,
     )?;
-    let job = Reader::new(&reply).string().ok_or(DbusError::Malformed)?;
-    match b.wait_job(&job)?.as_str() {
-        "done" => Ok(()),
-        other => Err(DbusError::Job {
-            unit: unit.into(),
-            result: other.into(),
-        }),
-    }
+    wait_for(&mut b, unit, &reply)
 }
 
-/// Ask the manager on `bus` for the scope `unit` holding `pids`, delegated to us, and wait until it
-/// runs (the pids are in its cgroup then).
-pub fn start_scope(bus: &Path, unit: &str, props: &[Prop]) -> Result<(), DbusError> {
+/// Ask the manager on `bus` for the transient unit `unit` (a scope holding the `PIDs` property's
+/// processes, or a slice) with these properties, and wait until it runs.
+pub fn start_transient(bus: &Path, unit: &str, props: &[Prop]) -> Result<(), DbusError> {
     let mut b = Bus::connect(bus)?;
     watch_jobs(&mut b)?;
     let mut w = Writer::default();
     w.string(unit);
     w.string("fail");
     let at = w.array_start(8);
-    for p in props {
-        w.align(8);
-        match p {
-            Prop::Str(k, v) => {
-                w.string(k);
-                w.signature("s");
-                w.string(v);
-            }
-            Prop::Bool(k, v) => {
-                w.string(k);
-                w.signature("b");
-                w.u32(u32::from(*v));
-            }
-            Prop::U32s(k, v) => {
-                w.string(k);
-                w.signature("au");
-                let a = w.array_start(4);
-                v.iter().for_each(|x| w.u32(*x));
-                w.array_end(a);
-            }
-        }
-    }
+    props.iter().for_each(|p| p.write(&mut w));
     w.array_end(at);
     let aux = w.array_start(8);
     w.array_end(aux);
@@ -246,7 +285,30 @@ pub fn start_scope(bus: &Path, unit: &str, props: &[Prop]) -> Result<(), DbusErr
         "ssa(sv)a(sa(sv))",
         w.buf,
     )?;
-    let job = Reader::new(&reply).string().ok_or(DbusError::Malformed)?;
+    wait_for(&mut b, unit, &reply)
+}
+
+/// `systemctl --user stop UNIT` over the bus, waiting for the job.
+pub fn stop_unit(bus: &Path, unit: &str) -> Result<(), DbusError> {
+    let mut b = Bus::connect(bus)?;
+    watch_jobs(&mut b)?;
+    let mut w = Writer::default();
+    w.string(unit);
+    w.string("replace");
+    let reply = b.call(
+        "org.freedesktop.systemd1",
+        "/org/freedesktop/systemd1",
+        "org.freedesktop.systemd1.Manager",
+        "StopUnit",
+        "ss",
+        w.buf,
+    )?;
+    wait_for(&mut b, unit, &reply)
+}
+
+/// Wait for the job a method's `reply` names; anything but `done` is an error.
+fn wait_for(b: &mut Bus, unit: &str, reply: &[u8]) -> Result<(), DbusError> {
+    let job = Reader::new(reply).string().ok_or(DbusError::Malformed)?;
     match b.wait_job(&job)?.as_str() {
         "done" => Ok(()),
         other => Err(DbusError::Job {
@@ -370,6 +432,10 @@ impl Writer {
         self.align(4);
         self.buf.extend_from_slice(&v.to_le_bytes());
     }
+    fn u64(&mut self, v: u64) {
+        self.align(8);
+        self.buf.extend_from_slice(&v.to_le_bytes());
+    }
     fn string(&mut self, s: &str) {
         self.u32(s.len() as u32);
         self.buf.extend_from_slice(s.as_bytes());
@@ -443,6 +509,26 @@ mod tests {
         let i = parse_incoming(&m, fields_len, body_len).unwrap();
         assert_eq!(i.member.as_deref(), Some("M"));
         assert_eq!(Reader::new(&i.body).string().as_deref(), Some("hi"));
+    }
+
+    #[test]
+    fn properties_are_aligned_as_the_wire_format_says() {
+        let mut w = Writer::default();
+        Prop::U64("MemoryMax", 5).write(&mut w);
+        // name (4 + 9 + 1), signature (3), padding to 8, then the u64
+        assert_eq!(w.buf.len(), 32);
+        assert_eq!(&w.buf[24..], &5u64.to_le_bytes());
+
+        let mut w = Writer::default();
+        Prop::PathU64s("IOReadBandwidthMax", vec![("/dev/block/8:0".into(), 7)]).write(&mut w);
+        // name to 23, signature `a(st)` to 30, the array's length at 32, its first struct at 40
+        assert_eq!(&w.buf[32..36], &32u32.to_le_bytes(), "array length");
+        assert_eq!(&w.buf[40..44], &14u32.to_le_bytes(), "the path's length");
+        assert_eq!(&w.buf[64..72], &7u64.to_le_bytes(), "the rate, 8-aligned");
+
+        let mut w = Writer::default();
+        Prop::Bytes("AllowedCPUs", vec![0b101]).write(&mut w);
+        assert_eq!(&w.buf[w.buf.len() - 5..], &[1, 0, 0, 0, 0b101]);
     }
 
     #[test]

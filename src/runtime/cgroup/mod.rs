@@ -10,11 +10,13 @@
 
 pub mod dbus;
 pub mod limits;
+pub mod pod;
 pub mod stats;
 
 use std::path::{Path, PathBuf};
 
 pub use limits::{CgroupsMode, LimitError, Resources, Throttle};
+pub use pod::PodCgroup;
 
 /// Where the unified hierarchy is mounted.
 pub const ROOT: &str = "/sys/fs/cgroup";
@@ -47,12 +49,16 @@ pub enum CgroupError {
         #[source]
         source: std::io::Error,
     },
-    #[error("failed to create the transient scope `{unit}` through the user's systemd")]
+    #[error("failed to start `{unit}` through the user's systemd")]
     Systemd {
         unit: String,
         #[source]
         source: dbus::DbusError,
     },
+    #[error(
+        "systemd has no property to set `{file}` on `{unit}`: use `--cgroup-manager cgroupfs` for this limit"
+    )]
+    NoProperty { file: String, unit: String },
 }
 
 impl CgroupError {
@@ -183,6 +189,8 @@ pub struct CgroupPlan {
     pub manager: Manager,
     /// `--cgroup-parent`: a slice (systemd) or a directory (cgroupfs) to create it in.
     pub parent: Option<String>,
+    /// The pod whose cgroup is the parent instead (made first if it is not there).
+    pub pod: Option<PodCgroup>,
     pub resources: Resources,
     /// Whether the container gets a cgroup namespace of its own (`--cgroupns private`).
     pub private_ns: bool,
@@ -204,6 +212,8 @@ pub struct Made {
     pub supervisor_from: Option<PathBuf>,
     /// Made by roost (cgroupfs), so removed by roost; a systemd scope goes by itself.
     pub cgroupfs: bool,
+    /// The pod's directory (cgroupfs): removed with its last container's cgroup.
+    pub pod_dir: Option<PathBuf>,
 }
 
 /// Make the container's cgroup for `pid` (not yet running the container's program) and apply the
@@ -215,11 +225,11 @@ pub fn create(plan: &CgroupPlan, pid: i32) -> Result<Made, CgroupError> {
     if plan.with_supervisor {
         pids.push(me as u32);
     }
-    let (unit, home) = match &plan.manager {
-        Manager::Systemd { bus } => (systemd_scope(plan, bus, &own, &pids)?, None),
+    let (unit, home, pod_dir) = match &plan.manager {
+        Manager::Systemd { bus } => (systemd_scope(plan, bus, &own, &pids)?, None, None),
         Manager::Cgroupfs => {
-            let (unit, home) = cgroupfs_dir(plan, &own)?;
-            (unit, Some(home))
+            let made = cgroupfs_dir(plan, &own)?;
+            (made.unit, Some(made.home), made.pod_dir)
         }
     };
     let container = unit.join("container");
@@ -237,6 +247,7 @@ pub fn create(plan: &CgroupPlan, pid: i32) -> Result<Made, CgroupError> {
         unit,
         supervisor_from: home.filter(|_| plan.with_supervisor),
         cgroupfs: plan.manager == Manager::Cgroupfs,
+        pod_dir,
     })
 }
 
@@ -259,7 +270,14 @@ fn systemd_scope(
     pids: &[u32],
 ) -> Result<PathBuf, CgroupError> {
     let unit = format!("roost-{}.scope", plan.id);
-    let slice = plan.parent.as_deref().unwrap_or("user.slice");
+    let pod_slice = match &plan.pod {
+        Some(pod) => Some(pod::ensure_slice(pod, bus)?),
+        None => None,
+    };
+    let slice = pod_slice
+        .as_deref()
+        .or(plan.parent.as_deref())
+        .unwrap_or("user.slice");
     let desc = format!("roost container {}", &plan.id[..plan.id.len().min(12)]);
     let props = [
         dbus::Prop::Str("Description", &desc),
@@ -268,7 +286,7 @@ fn systemd_scope(
         dbus::Prop::Bool("Delegate", true),
         dbus::Prop::Str("CollectMode", "inactive-or-failed"),
     ];
-    dbus::start_scope(bus, &unit, &props).map_err(|source| CgroupError::Systemd {
+    dbus::start_transient(bus, &unit, &props).map_err(|source| CgroupError::Systemd {
         unit: unit.clone(),
         source,
     })?;
@@ -287,15 +305,58 @@ fn systemd_scope(
     }
 }
 
+/// Where the cgroupfs manager made a container's cgroup.
+struct CgroupfsDirs {
+    /// `roost-ID`.
+    unit: PathBuf,
+    /// The cgroup roost is in now (its processes may have moved to a leaf).
+    home: PathBuf,
+    /// The pod's directory `roost-ID` is in, if any.
+    pod_dir: Option<PathBuf>,
+}
+
 /// The cgroupfs manager: `roost-ID` under our own cgroup when it is ours to divide (writable, with
-/// the controllers), else beside it; or in `--cgroup-parent`. Returns the directory and the cgroup
-/// roost is in now (its processes may have moved to a leaf).
-fn cgroupfs_dir(plan: &CgroupPlan, own: &Path) -> Result<(PathBuf, PathBuf), CgroupError> {
+/// the controllers), else beside it; or in `--cgroup-parent`; in the pod's directory, made there,
+/// for a container of a pod with a cgroup.
+fn cgroupfs_dir(plan: &CgroupPlan, own: &Path) -> Result<CgroupfsDirs, CgroupError> {
     let name = format!("roost-{}", plan.id);
     let controllers = plan.resources.controllers();
-    if let Some(p) = &plan.parent {
-        let parent = Path::new(ROOT).join(p.trim_start_matches('/'));
-        return Ok((make_child(&parent, &name, &controllers)?, own.to_path_buf()));
+    let mut base_needs = controllers.clone();
+    if let Some(pod) = &plan.pod {
+        base_needs.extend(pod.resources.controllers());
+        base_needs.sort_unstable();
+        base_needs.dedup();
+    }
+    let parent = plan.pod.as_ref().map_or(&plan.parent, |p| &p.parent);
+    let (base, home) = cgroupfs_base(parent.as_deref(), own, &base_needs)?;
+    let Some(pod) = &plan.pod else {
+        return Ok(CgroupfsDirs {
+            unit: make_child(&base, &name, &controllers)?,
+            home,
+            pod_dir: None,
+        });
+    };
+    let pod_dir = pod::ensure_dir(pod, &base, &controllers)?;
+    Ok(CgroupfsDirs {
+        unit: make_child(&pod_dir, &name, &controllers)?,
+        home,
+        pod_dir: Some(pod_dir),
+    })
+}
+
+/// The directory the cgroupfs manager makes cgroups in (`parent` under the root; else our own
+/// cgroup, divided, when it offers `controllers` to us; else the one above it), and where roost is
+/// now.
+fn cgroupfs_base(
+    parent: Option<&str>,
+    own: &Path,
+    controllers: &[&str],
+) -> Result<(PathBuf, PathBuf), CgroupError> {
+    if let Some(p) = parent {
+        return Ok((
+            Path::new(ROOT).join(p.trim_start_matches('/')),
+            own.to_path_buf(),
+        ));
     }
     // Already divided by an earlier container: roost is in the leaf, and the cgroup above is ours.
     let own = match own.file_name() {
@@ -307,10 +368,10 @@ fn cgroupfs_dir(plan: &CgroupPlan, own: &Path) -> Result<(PathBuf, PathBuf), Cgr
         && controllers.iter().all(|c| offered.iter().any(|o| o == c))
     {
         let home = vacate(own)?;
-        return Ok((make_child(own, &name, &controllers)?, home));
+        return Ok((own.to_path_buf(), home));
     }
     let parent = own.parent().unwrap_or(Path::new(ROOT));
-    Ok((make_child(parent, &name, &controllers)?, own.to_path_buf()))
+    Ok((parent.to_path_buf(), own.to_path_buf()))
 }
 
 /// The leaf that takes the processes of a cgroup roost divides (cgroup v2 allows no processes in
@@ -404,6 +465,10 @@ pub fn remove(made: &Made) {
     }
     if made.cgroupfs {
         let _ = std::fs::remove_dir(&made.unit);
+    }
+    // Busy while another of the pod's containers has its cgroup there.
+    if let Some(dir) = &made.pod_dir {
+        let _ = std::fs::remove_dir(dir);
     }
 }
 

@@ -52,16 +52,16 @@ impl View {
     fn cgroup_files(&self, file: File) -> render::CgroupFiles {
         let r = |name: &str| read(&self.cgroup.join(name));
         let mut f = render::CgroupFiles {
-            cpu_max: r("cpu.max"),
+            cpu_max: self.tightest("cpu.max", render::cpu_share),
             cpuset: r("cpuset.cpus.effective"),
             ..Default::default()
         };
         match file {
             File::Meminfo => {
-                f.memory_max = r("memory.max");
+                f.memory_max = self.tightest("memory.max", render::bytes_limit);
                 f.memory_current = r("memory.current");
                 f.memory_stat = r("memory.stat");
-                f.swap_max = r("memory.swap.max");
+                f.swap_max = self.tightest("memory.swap.max", render::bytes_limit);
                 f.swap_current = r("memory.swap.current");
             }
             File::Stat | File::Uptime => f.cpu_stat = r("cpu.stat"),
@@ -69,6 +69,33 @@ impl View {
             File::Cpuinfo | File::CpuOnline => {}
         }
         f
+    }
+}
+
+impl View {
+    /// The tightest of a limit file in the container's cgroup and the ones above it (a pod's
+    /// limit is on its cgroup, the container's parent), by `measure` (smaller: tighter; None:
+    /// unlimited).
+    fn tightest(&self, name: &str, measure: fn(&str) -> Option<f64>) -> Option<String> {
+        let mut best: Option<(Option<f64>, String)> = None;
+        let root = Path::new(super::cgroup::ROOT);
+        let levels = self.cgroup.ancestors();
+        for dir in levels.take_while(|d| d.starts_with(root) && *d != root) {
+            let Some(text) = read(&dir.join(name)) else {
+                break;
+            };
+            let m = measure(&text);
+            let tighter = match (&best, m) {
+                (None, _) => true,
+                (Some((None, _)), Some(_)) => true,
+                (Some((Some(b), _)), Some(m)) => m < *b,
+                _ => false,
+            };
+            if tighter {
+                best = Some((m, text));
+            }
+        }
+        best.map(|(_, text)| text)
     }
 }
 

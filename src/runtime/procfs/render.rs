@@ -80,6 +80,16 @@ fn keyed(text: &str) -> HashMap<String, u64> {
         .collect()
 }
 
+/// A byte limit file's value (None: `max`), to compare limits by.
+pub fn bytes_limit(text: &str) -> Option<f64> {
+    text.trim().parse::<u64>().ok().map(|b| b as f64)
+}
+
+/// cpu.max's CPUs' worth (None: no quota), to compare quotas of different periods by.
+pub fn cpu_share(text: &str) -> Option<f64> {
+    parse_cpu_max(text).map(|(q, p)| q as f64 / p as f64)
+}
+
 /// cpu.max: `QUOTA PERIOD`, or `max PERIOD`.
 fn parse_cpu_max(text: &str) -> Option<(u64, u64)> {
     let mut w = text.split_whitespace();
