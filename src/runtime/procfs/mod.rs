@@ -52,17 +52,23 @@ impl View {
     fn cgroup_files(&self, file: File) -> render::CgroupFiles {
         let r = |name: &str| read(&self.cgroup.join(name));
         let mut f = render::CgroupFiles {
-            cpu_max: self.tightest("cpu.max", render::cpu_share),
+            cpu_max: self.tightest("cpu.max", render::cpu_share).map(|(_, t)| t),
             cpuset: r("cpuset.cpus.effective"),
             ..Default::default()
         };
         match file {
             File::Meminfo => {
-                f.memory_max = self.tightest("memory.max", render::bytes_limit);
-                f.memory_current = r("memory.current");
-                f.memory_stat = r("memory.stat");
-                f.swap_max = self.tightest("memory.swap.max", render::bytes_limit);
-                f.swap_current = r("memory.swap.current");
+                // The usage of the cgroup whose limit holds (a pod's: all its containers').
+                let (dir, max) = self
+                    .tightest("memory.max", render::bytes_limit)
+                    .map_or((self.cgroup.as_path(), None), |(d, t)| (d, Some(t)));
+                f.memory_max = max;
+                f.memory_current = read(&dir.join("memory.current"));
+                f.memory_stat = read(&dir.join("memory.stat"));
+                let swap = self.tightest("memory.swap.max", render::bytes_limit);
+                let swap_dir = swap.as_ref().map_or(dir, |(d, _)| d);
+                f.swap_current = read(&swap_dir.join("memory.swap.current"));
+                f.swap_max = swap.map(|(_, t)| t);
             }
             File::Stat | File::Uptime => f.cpu_stat = r("cpu.stat"),
             File::Loadavg => f.pids_current = r("pids.current"),
@@ -70,32 +76,31 @@ impl View {
         }
         f
     }
-}
 
-impl View {
     /// The tightest of a limit file in the container's cgroup and the ones above it (a pod's
-    /// limit is on its cgroup, the container's parent), by `measure` (smaller: tighter; None:
-    /// unlimited).
-    fn tightest(&self, name: &str, measure: fn(&str) -> Option<f64>) -> Option<String> {
-        let mut best: Option<(Option<f64>, String)> = None;
+    /// limit is on its cgroup, above the container's), by `measure` (smaller: tighter; None:
+    /// unlimited): the cgroup that has it, and the file's text. A cgroup without the controller
+    /// has no such file.
+    fn tightest(&self, name: &str, measure: fn(&str) -> Option<f64>) -> Option<(&Path, String)> {
+        let mut best: Option<(Option<f64>, &Path, String)> = None;
         let root = Path::new(super::cgroup::ROOT);
         let levels = self.cgroup.ancestors();
         for dir in levels.take_while(|d| d.starts_with(root) && *d != root) {
             let Some(text) = read(&dir.join(name)) else {
-                break;
+                continue;
             };
             let m = measure(&text);
             let tighter = match (&best, m) {
                 (None, _) => true,
-                (Some((None, _)), Some(_)) => true,
-                (Some((Some(b), _)), Some(m)) => m < *b,
+                (Some((None, ..)), Some(_)) => true,
+                (Some((Some(b), ..)), Some(m)) => m < *b,
                 _ => false,
             };
             if tighter {
-                best = Some((m, text));
+                best = Some((m, dir, text));
             }
         }
-        best.map(|(_, text)| text)
+        best.map(|(_, dir, text)| (dir, text))
     }
 }
 
