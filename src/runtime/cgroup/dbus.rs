@@ -245,30 +245,55 @@ fn watch_jobs(b: &mut Bus) -> Result<(), DbusError> {
     Ok(())
 }
 
-/// `systemctl --user restart UNIT` over the bus: ask the manager to restart `unit` and wait for the
-/// job; a unit that fails to start again is an error (`Job` with systemd's result).
-pub fn restart_unit(bus: &Path, unit: &str) -> Result<(), DbusError> {
+/// Call the manager's `method` about `unit` (its arguments in `body`, of signature `sig`) and wait
+/// for the job it queues; a job that ends other than `done` is an error (`Job`, systemd's result).
+fn unit_job(
+    bus: &Path,
+    unit: &str,
+    method: &str,
+    sig: &str,
+    body: Vec<u8>,
+) -> Result<(), DbusError> {
     let mut b = Bus::connect(bus)?;
     watch_jobs(&mut b)?;
-    let mut w = Writer::default();
-    w.string(unit);
-    w.string("replace");
     let reply = b.call(
         "org.freedesktop.systemd1",
         "/org/freedesktop/systemd1",
         "org.freedesktop.systemd1.Manager",
-        "RestartUnit",
-        "ss",
-        w.buf,
+        method,
+        sig,
+        body,
     )?;
     wait_for(&mut b, unit, &reply)
+}
+
+/// `UNIT` and a job mode: the arguments of `RestartUnit` and `StopUnit`.
+fn unit_and_mode(unit: &str, mode: &str) -> Vec<u8> {
+    let mut w = Writer::default();
+    w.string(unit);
+    w.string(mode);
+    w.buf
+}
+
+/// `systemctl --user restart UNIT` over the bus, waiting for the job.
+pub fn restart_unit(bus: &Path, unit: &str) -> Result<(), DbusError> {
+    unit_job(
+        bus,
+        unit,
+        "RestartUnit",
+        "ss",
+        unit_and_mode(unit, "replace"),
+    )
+}
+
+/// `systemctl --user stop UNIT` over the bus, waiting for the job.
+pub fn stop_unit(bus: &Path, unit: &str) -> Result<(), DbusError> {
+    unit_job(bus, unit, "StopUnit", "ss", unit_and_mode(unit, "replace"))
 }
 
 /// Ask the manager on `bus` for the transient unit `unit` (a scope holding the `PIDs` property's
 /// processes, or a slice) with these properties, and wait until it runs.
 pub fn start_transient(bus: &Path, unit: &str, props: &[Prop]) -> Result<(), DbusError> {
-    let mut b = Bus::connect(bus)?;
-    watch_jobs(&mut b)?;
     let mut w = Writer::default();
     w.string(unit);
     w.string("fail");
@@ -277,33 +302,7 @@ pub fn start_transient(bus: &Path, unit: &str, props: &[Prop]) -> Result<(), Dbu
     w.array_end(at);
     let aux = w.array_start(8);
     w.array_end(aux);
-    let reply = b.call(
-        "org.freedesktop.systemd1",
-        "/org/freedesktop/systemd1",
-        "org.freedesktop.systemd1.Manager",
-        "StartTransientUnit",
-        "ssa(sv)a(sa(sv))",
-        w.buf,
-    )?;
-    wait_for(&mut b, unit, &reply)
-}
-
-/// `systemctl --user stop UNIT` over the bus, waiting for the job.
-pub fn stop_unit(bus: &Path, unit: &str) -> Result<(), DbusError> {
-    let mut b = Bus::connect(bus)?;
-    watch_jobs(&mut b)?;
-    let mut w = Writer::default();
-    w.string(unit);
-    w.string("replace");
-    let reply = b.call(
-        "org.freedesktop.systemd1",
-        "/org/freedesktop/systemd1",
-        "org.freedesktop.systemd1.Manager",
-        "StopUnit",
-        "ss",
-        w.buf,
-    )?;
-    wait_for(&mut b, unit, &reply)
+    unit_job(bus, unit, "StartTransientUnit", "ssa(sv)a(sa(sv))", w.buf)
 }
 
 /// Wait for the job a method's `reply` names; anything but `done` is an error.
