@@ -474,7 +474,8 @@ pub(super) fn compose_conf(paths: &Paths) -> super::compose::ComposeConf {
 }
 
 /// Where this process finds its helper programs (containers.conf's `helper_binaries_dir`), for a
-/// process that re-executes itself into the user namespace without building a whole [`Ctx`].
+/// process that enters the user namespace before it builds its whole [`Ctx`] (`newuidmap` is found
+/// with it).
 pub(super) fn init_helpers(paths: &Paths) {
     crate::helpers::init(helpers(&containers_conf(&paths.config_home)));
 }
