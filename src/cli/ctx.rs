@@ -415,6 +415,7 @@ pub(super) fn build(global: &GlobalArgs, joined: Option<Joined>) -> Result<Ctx, 
         joined,
         registries,
         auth,
+        spare_store: Default::default(),
     })
 }
 

@@ -327,6 +327,8 @@ pub fn create(
         .collect();
     events.push(Event::container("create", &c));
     crate::engine::events::record_all(ctx, &events);
+    // `run` starts the container next, in this process.
+    ctx.keep_store(store);
     Ok(c)
 }
 
