@@ -478,10 +478,13 @@ fn map_when_ready(
     crate::sys::clone::exit_now(0)
 }
 
-/// The mapper's answer: empty when the maps were written, else `HELPER\tMESSAGE`.
+/// The mapper's answer when both maps were written.
+const MAPPED: &str = "mapped";
+
+/// The mapper's answer: [`MAPPED`], else `HELPER\tMESSAGE`.
 fn map_verdict(result: &Result<(), UsernsError>) -> String {
     match result {
-        Ok(()) => String::new(),
+        Ok(()) => MAPPED.to_string(),
         Err(UsernsError::Helper { helper, stderr }) => format!("{helper}\t{stderr}"),
         Err(e) => format!("newuidmap\t{e}"),
     }
@@ -493,8 +496,15 @@ fn read_verdict(verdict: std::os::fd::OwnedFd) -> Result<(), UsernsError> {
     fs::File::from(verdict)
         .read_to_string(&mut text)
         .map_err(UsernsError::Handshake)?;
+    parse_verdict(&text)
+}
+
+fn parse_verdict(text: &str) -> Result<(), UsernsError> {
     match text.split_once('\t') {
-        None if text.is_empty() => Ok(()),
+        None if text == MAPPED => Ok(()),
+        None if text.is_empty() => Err(UsernsError::Handshake(io::Error::other(
+            "the process mapping the ids ended without an answer",
+        ))),
         Some(("newgidmap", stderr)) => Err(UsernsError::Helper {
             helper: "newgidmap",
             stderr: stderr.to_string(),
@@ -503,7 +513,7 @@ fn read_verdict(verdict: std::os::fd::OwnedFd) -> Result<(), UsernsError> {
             helper: "newuidmap",
             stderr: stderr.to_string(),
         }),
-        None => Err(UsernsError::Handshake(io::Error::other(text))),
+        None => Err(UsernsError::Handshake(io::Error::other(text.to_string()))),
     }
 }
 
@@ -592,6 +602,36 @@ mod tests {
                 size: 10
             }
         );
+    }
+
+    #[test]
+    fn map_verdicts_come_back_as_they_were_sent() {
+        assert!(parse_verdict(&map_verdict(&Ok(()))).is_ok());
+        assert!(
+            parse_verdict("").is_err(),
+            "a mapper that died said nothing"
+        );
+        let failed = Err(UsernsError::Helper {
+            helper: "newgidmap",
+            stderr: "newgidmap: gid range [1-65537) -> [100000-165536) not allowed".into(),
+        });
+        match parse_verdict(&map_verdict(&failed)) {
+            Err(UsernsError::Helper { helper, stderr }) => {
+                assert_eq!(helper, "newgidmap");
+                assert!(stderr.ends_with("not allowed"), "{stderr}");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        let spawn = Err(UsernsError::MissingHelper {
+            helper: "newuidmap",
+        });
+        assert!(matches!(
+            parse_verdict(&map_verdict(&spawn)),
+            Err(UsernsError::Helper {
+                helper: "newuidmap",
+                ..
+            })
+        ));
     }
 
     #[test]
