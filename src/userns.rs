@@ -1,14 +1,13 @@
-//! The rootless user namespace: subordinate id ranges, and re-running roost inside a namespace where
-//! uid 0 is the caller and 1..N are the caller's /etc/subuid range (mapped by the setuid `newuidmap` and
+//! The rootless user namespace: subordinate id ranges, and entering a namespace where uid 0 is the
+//! caller and 1..N are the caller's /etc/subuid range (mapped by the setuid `newuidmap` and
 //! `newgidmap` helpers), as podman does. With no subordinate range, only the caller's own id is mapped.
+//! Unlike podman, which re-executes itself, roost enters it in the process the user started, before
+//! that process has a second thread.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
-use std::ffi::OsString;
 use std::fs;
 use std::io::{self, Read, Write};
-use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus};
 
 use nix::sched::CloneFlags;
 use nix::unistd::{Gid, Uid};
@@ -16,10 +15,6 @@ use nix::unistd::{Gid, Uid};
 /// Set in the environment of a roost process that runs inside the namespace (podman uses
 /// `_CONTAINERS_USERNS_CONFIGURED` the same way). Values: `full` or `single`.
 const STAGE_ENV: &str = "_ROOST_USERNS_CONFIGURED";
-/// `READ_FD,WRITE_FD` of the handshake pipes, for the child.
-const SYNC_ENV: &str = "_ROOST_USERNS_SYNC";
-/// Descriptor number of an open `/proc/PID/ns/user` of a live holder, for a child that joins it.
-const JOIN_ENV: &str = "_ROOST_USERNS_JOIN";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IdRange {
@@ -221,34 +216,11 @@ fn joined(stage: Option<&str>) -> Option<Joined> {
     }
 }
 
-/// The re-exec protocol's child side, at start-up: when the parent roost re-executed us into a user
-/// namespace, join the holder's ([`JOIN_ENV`]) or finish entering a fresh one (the [`SYNC_ENV`]
-/// handshake), and say which kind it is; `None` when we were not re-executed. Must run first thing,
-/// while the process is single-threaded.
-///
-/// The handshake variables are removed once used: processes we start (the monitor, `unshare`'s
-/// command) are already inside and must not try to join again. [`STAGE_ENV`] stays, marking them as
-/// inside.
-pub fn enter_from_env() -> Result<Option<Joined>, UsernsError> {
-    let joined = joined(std::env::var(STAGE_ENV).ok().as_deref());
-    if joined.is_none() {
-        return Ok(None);
-    }
-    if let Ok(fd) = std::env::var(JOIN_ENV) {
-        join_as_child(&fd)?;
-        crate::sys::process::remove_env(JOIN_ENV);
-    }
-    if let Ok(sync) = std::env::var(SYNC_ENV) {
-        enter_as_child(Some(&sync))?;
-        crate::sys::process::remove_env(SYNC_ENV);
-    }
-    Ok(joined)
-}
-
-/// For a command started from inside the namespace (`unshare`'s): it stays marked as inside, so a
-/// nested roost does not try to create another namespace, and gets none of the handshake variables.
-pub fn stay_inside(cmd: &mut Command) -> &mut Command {
-    cmd.env_remove(SYNC_ENV).env_remove(JOIN_ENV)
+/// Whether this process was started from inside roost's user namespace (a monitor, the network
+/// namespace holder, a nested roost run by `unshare`), and which kind it is: [`STAGE_ENV`], which
+/// [`enter`] sets for every process started after it.
+pub fn inherited() -> Option<Joined> {
+    joined(std::env::var(STAGE_ENV).ok().as_deref())
 }
 
 /// Write the uid and gid maps of process `pid` with the setuid `newuidmap` and `newgidmap`. The two
@@ -259,8 +231,19 @@ pub(crate) fn run_map_helpers(
     uids: &[IdRange],
     gids: &[IdRange],
 ) -> Result<(), UsernsError> {
-    let uid_helper = spawn_map_helper("newuidmap", pid, uids)?;
-    let gid_helper = spawn_map_helper("newgidmap", pid, gids);
+    let helpers = (find_helper("newuidmap")?, find_helper("newgidmap")?);
+    run_map_helpers_at(pid, &helpers, uids, gids)
+}
+
+/// [`run_map_helpers`] with the helpers found already (`newuidmap`, `newgidmap`).
+fn run_map_helpers_at(
+    pid: i32,
+    (uid_path, gid_path): &(PathBuf, PathBuf),
+    uids: &[IdRange],
+    gids: &[IdRange],
+) -> Result<(), UsernsError> {
+    let uid_helper = spawn_map_helper("newuidmap", uid_path, pid, uids)?;
+    let gid_helper = spawn_map_helper("newgidmap", gid_path, pid, gids);
     // Both are waited for, whatever the first one says.
     let uid_result = finish_map_helper(uid_helper);
     let gid_result = gid_helper.and_then(finish_map_helper);
@@ -269,11 +252,11 @@ pub(crate) fn run_map_helpers(
 
 fn spawn_map_helper(
     helper: &'static str,
+    path: &Path,
     pid: i32,
     ranges: &[IdRange],
 ) -> Result<(&'static str, std::process::Child), UsernsError> {
-    let path = crate::helpers::find(helper).ok_or(UsernsError::MissingHelper { helper })?;
-    let mut cmd = crate::helpers::command(&path);
+    let mut cmd = crate::helpers::command(path);
     cmd.arg(pid.to_string());
     for r in ranges {
         cmd.args([
@@ -318,29 +301,32 @@ pub(crate) fn write_single_map(pid: i32, uid: u32, gid: u32) -> Result<(), Usern
     w("gid_map", format!("0 {gid} 1\n"))
 }
 
-/// Run this same roost command again inside the user namespace and wait for it. The child calls
-/// [`enter_as_child`] first thing. stdio is inherited; the child dies with us.
+/// Enter the user namespace in this process: join the one a live holder keeps, else create one (and
+/// a mount namespace) and have its ids mapped. Processes started from here on (monitors, the network
+/// namespace holder, `unshare`'s command) inherit [`STAGE_ENV`], which marks them as inside, and
+/// `XDG_RUNTIME_DIR` = `paths.runtime_base`: the runtime directory resolved outside from the real uid
+/// (inside, the uid is 0, and a fallback worked out there would be root's, shared by every user).
 ///
-/// The child gets `XDG_RUNTIME_DIR` = `paths.runtime_base`, the runtime directory resolved here from the
-/// real uid: inside, the uid is 0, and a fallback worked out there would be root's, shared by every user.
-pub fn reexec(
-    mapping: &Mapping,
-    args: &[OsString],
-    paths: &crate::paths::Paths,
-) -> Result<ExitStatus, UsernsError> {
-    let mut cmd = Command::new("/proc/self/exe");
-    cmd.args(args.iter().skip(1))
-        .env("XDG_RUNTIME_DIR", &paths.runtime_base);
-    // argv[0] keeps the name the user typed, for messages.
-    let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("/proc/self/exe"));
-    std::os::unix::process::CommandExt::arg0(
-        &mut cmd,
-        args.first().cloned().unwrap_or_else(|| exe.into()),
-    );
-    if let Some(ns) = open_holder_namespace(&paths.runtime) {
-        return reexec_joining(mapping, cmd, ns);
+/// Must run while the process is single-threaded: the kernel refuses both `setns` and `unshare` of
+/// a user namespace to a process with more than one thread.
+pub fn enter(mapping: &Mapping, paths: &crate::paths::Paths) -> Result<Joined, UsernsError> {
+    let joined = match mapping {
+        Mapping::Single { .. } => Joined::Single,
+        _ => Joined::Full,
+    };
+    match open_holder_namespace(&paths.runtime) {
+        Some(ns) => join(ns)?,
+        None => enter_fresh(mapping)?,
     }
-    reexec_fresh(mapping, cmd)
+    make_mounts_private()?;
+    read_only_binary();
+    let stage = match joined {
+        Joined::Full => "full",
+        Joined::Single => "single",
+    };
+    crate::sys::process::set_env(STAGE_ENV, stage.as_ref());
+    crate::sys::process::set_env("XDG_RUNTIME_DIR", paths.runtime_base.as_os_str());
+    Ok(joined)
 }
 
 /// The namespace of a live roost process (a monitor, or a foreground `run`) that holds one: joining it
@@ -412,133 +398,127 @@ pub fn register_holder(runtime: &Path) {
     }
 }
 
-fn reexec_joining(
-    mapping: &Mapping,
-    mut cmd: Command,
-    ns: fs::File,
-) -> Result<ExitStatus, UsernsError> {
-    let stage = match mapping {
-        Mapping::Single { .. } => "single",
-        _ => "full",
-    };
-    cmd.env(STAGE_ENV, stage)
-        .env(JOIN_ENV, ns.as_raw_fd().to_string());
-    let mut child =
-        crate::sys::process::spawn_tied(&mut cmd, &[ns.as_raw_fd()]).map_err(|source| {
-            UsernsError::Spawn {
-                helper: "roost".into(),
-                source,
-            }
-        })?;
-    drop(ns);
-    ignore_interactive_signals();
-    child.wait().map_err(|source| UsernsError::Spawn {
-        helper: "roost".into(),
-        source,
-    })
-}
-
-/// In a child started by [`reexec`] to join a holder's namespace: join it, then take a mount namespace
-/// of our own. Must run while the process is single-threaded.
-fn join_as_child(fd: &str) -> Result<(), UsernsError> {
-    let fd: i32 = fd
-        .parse()
-        .map_err(|_| UsernsError::Handshake(io::Error::other("bad namespace descriptor")))?;
-    let ns = crate::sys::process::adopt_fd(fd).map_err(UsernsError::Handshake)?;
+/// Join a holder's user namespace, then take a mount namespace of our own.
+fn join(ns: fs::File) -> Result<(), UsernsError> {
     nix::sched::setns(&ns, CloneFlags::CLONE_NEWUSER).map_err(UsernsError::Unshare)?;
     drop(ns);
-    nix::sched::unshare(CloneFlags::CLONE_NEWNS).map_err(UsernsError::Unshare)?;
-    make_mounts_private()?;
-    read_only_binary();
-    Ok(())
+    nix::sched::unshare(CloneFlags::CLONE_NEWNS).map_err(UsernsError::Unshare)
 }
 
-fn reexec_fresh(mapping: &Mapping, mut cmd: Command) -> Result<ExitStatus, UsernsError> {
-    let stage = match mapping {
-        Mapping::Full { .. } => "full",
-        Mapping::Single { .. } => "single",
+/// Create a user namespace (and a mount namespace) and map its ids: our own uid only, which we may
+/// write ourselves, or the subordinate ranges, which only the setuid helpers may write, from outside.
+fn enter_fresh(mapping: &Mapping) -> Result<(), UsernsError> {
+    match mapping {
+        Mapping::Full { uids, gids } => enter_mapped_by_helpers(uids, gids),
+        Mapping::Single { uid, gid } => {
+            unshare_user_and_mounts()?;
+            write_single_map(std::process::id() as i32, *uid, *gid)
+        }
         Mapping::Root => unreachable!("root never needs a user namespace"),
-    };
-    let (child_read, parent_write) =
-        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(io_err)?;
-    let (parent_read, child_write) =
-        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(io_err)?;
-    cmd.env(STAGE_ENV, stage).env(
-        SYNC_ENV,
-        format!("{},{}", child_read.as_raw_fd(), child_write.as_raw_fd()),
-    );
-    let mut child = crate::sys::process::spawn_tied(
-        &mut cmd,
-        &[child_read.as_raw_fd(), child_write.as_raw_fd()],
-    )
-    .map_err(|source| UsernsError::Spawn {
-        helper: "roost".into(),
-        source,
-    })?;
-    drop(child_read);
-    drop(child_write);
-    let pid = child.id() as i32;
-    let mut parent_read = fs::File::from(parent_read);
-    let mut parent_write = fs::File::from(parent_write);
-    let mut b = [0u8; 1];
-    let result = parent_read
-        .read_exact(&mut b)
-        .map_err(UsernsError::Handshake)
-        .and_then(|()| match mapping {
-            Mapping::Full { uids, gids } => run_map_helpers(pid, uids, gids),
-            Mapping::Single { uid, gid } => write_single_map(pid, *uid, *gid),
-            Mapping::Root => Ok(()),
-        });
-    let go: &[u8] = if result.is_ok() { b"G" } else { b"E" };
-    let _ = parent_write.write_all(go);
-    drop(parent_write);
-    if let Err(e) = result {
-        let _ = child.wait();
-        return Err(e);
     }
-    // The child owns the terminal's signals now: Ctrl-C reaches both of us, and it decides.
-    ignore_interactive_signals();
-    child.wait().map_err(|source| UsernsError::Spawn {
-        helper: "roost".into(),
-        source,
-    })
 }
 
-fn ignore_interactive_signals() {
-    use nix::sys::signal::Signal;
-    for s in [Signal::SIGINT, Signal::SIGQUIT] {
-        let _ = crate::sys::process::ignore_signal(s);
+fn unshare_user_and_mounts() -> Result<(), UsernsError> {
+    nix::sched::unshare(CloneFlags::CLONE_NEWUSER | CloneFlags::CLONE_NEWNS)
+        .map_err(UsernsError::Unshare)
+}
+
+/// `newuidmap` and `newgidmap` must run outside the namespace they map, after it exists: a forked
+/// copy of us, still outside, waits until we have unshared, runs them on our pid and sends back
+/// their verdict ([`map_verdict`]).
+fn enter_mapped_by_helpers(uids: &[IdRange], gids: &[IdRange]) -> Result<(), UsernsError> {
+    // Found before the fork: a missing helper is reported as such, not as a failed run.
+    let helpers = (find_helper("newuidmap")?, find_helper("newgidmap")?);
+    let (ready_read, ready_write) = pipe()?;
+    let (verdict_read, verdict_write) = pipe()?;
+    let me = std::process::id() as i32;
+    match crate::sys::clone::clone_process(0).map_err(io_err)? {
+        crate::sys::clone::Cloned::Child => {
+            drop(ready_write);
+            drop(verdict_read);
+            map_when_ready(ready_read, verdict_write, me, &helpers, (uids, gids))
+        }
+        crate::sys::clone::Cloned::Parent(mapper) => {
+            drop(ready_read);
+            drop(verdict_write);
+            let unshared = unshare_user_and_mounts();
+            if unshared.is_ok() {
+                let _ = fs::File::from(ready_write).write_all(b"R");
+            }
+            let verdict = read_verdict(verdict_read);
+            let _ = nix::sys::wait::waitpid(mapper, None);
+            unshared.and(verdict)
+        }
+    }
+}
+
+fn pipe() -> Result<(std::os::fd::OwnedFd, std::os::fd::OwnedFd), UsernsError> {
+    nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(io_err)
+}
+
+fn find_helper(helper: &'static str) -> Result<PathBuf, UsernsError> {
+    crate::helpers::find(helper).ok_or(UsernsError::MissingHelper { helper })
+}
+
+/// The forked mapper: wait for the parent's `R` (end of file: it could not unshare, or died), map
+/// its ids, write the verdict and leave without running anything of the parent's.
+fn map_when_ready(
+    ready: std::os::fd::OwnedFd,
+    verdict: std::os::fd::OwnedFd,
+    pid: i32,
+    helpers: &(PathBuf, PathBuf),
+    (uids, gids): (&[IdRange], &[IdRange]),
+) -> ! {
+    let mut b = [0u8; 1];
+    if fs::File::from(ready).read_exact(&mut b).is_err() {
+        crate::sys::clone::exit_now(0);
+    }
+    let result = run_map_helpers_at(pid, helpers, uids, gids);
+    let _ = fs::File::from(verdict).write_all(map_verdict(&result).as_bytes());
+    crate::sys::clone::exit_now(0)
+}
+
+/// The mapper's answer when both maps were written.
+const MAPPED: &str = "mapped";
+
+/// The mapper's answer: [`MAPPED`], else `HELPER\tMESSAGE`.
+fn map_verdict(result: &Result<(), UsernsError>) -> String {
+    match result {
+        Ok(()) => MAPPED.to_string(),
+        Err(UsernsError::Helper { helper, stderr }) => format!("{helper}\t{stderr}"),
+        Err(e) => format!("newuidmap\t{e}"),
+    }
+}
+
+/// The parent's side of [`map_verdict`]. A mapper that died without a word failed too.
+fn read_verdict(verdict: std::os::fd::OwnedFd) -> Result<(), UsernsError> {
+    let mut text = String::new();
+    fs::File::from(verdict)
+        .read_to_string(&mut text)
+        .map_err(UsernsError::Handshake)?;
+    parse_verdict(&text)
+}
+
+fn parse_verdict(text: &str) -> Result<(), UsernsError> {
+    match text.split_once('\t') {
+        None if text == MAPPED => Ok(()),
+        None if text.is_empty() => Err(UsernsError::Handshake(io::Error::other(
+            "the process mapping the ids ended without an answer",
+        ))),
+        Some(("newgidmap", stderr)) => Err(UsernsError::Helper {
+            helper: "newgidmap",
+            stderr: stderr.to_string(),
+        }),
+        Some((_, stderr)) => Err(UsernsError::Helper {
+            helper: "newuidmap",
+            stderr: stderr.to_string(),
+        }),
+        None => Err(UsernsError::Handshake(io::Error::other(text.to_string()))),
     }
 }
 
 fn io_err(e: nix::Error) -> UsernsError {
     UsernsError::Handshake(io::Error::from(e))
-}
-
-/// In the re-executed child: create the user namespace (and a mount namespace), tell the parent, and
-/// wait until it has written our id maps. Must run while the process is single-threaded.
-fn enter_as_child(sync: Option<&str>) -> Result<(), UsernsError> {
-    let (r, w) = sync
-        .and_then(|s| s.split_once(','))
-        .and_then(|(r, w)| Some((r.parse::<i32>().ok()?, w.parse::<i32>().ok()?)))
-        .ok_or_else(|| UsernsError::Handshake(io::Error::other("missing handshake descriptors")))?;
-    let (mut from_parent, mut to_parent) =
-        crate::sys::process::adopt_inherited_pipes(r, w).map_err(UsernsError::Handshake)?;
-    nix::sched::unshare(CloneFlags::CLONE_NEWUSER | CloneFlags::CLONE_NEWNS)
-        .map_err(UsernsError::Unshare)?;
-    to_parent.write_all(b"R").map_err(UsernsError::Handshake)?;
-    let mut b = [0u8; 1];
-    from_parent
-        .read_exact(&mut b)
-        .map_err(UsernsError::Handshake)?;
-    if &b != b"G" {
-        return Err(UsernsError::Handshake(io::Error::other(
-            "the parent could not map ids",
-        )));
-    }
-    make_mounts_private()?;
-    read_only_binary();
-    Ok(())
 }
 
 /// Mounts made in here (roost unshare, later the runtime) must not propagate back to the host.
@@ -622,6 +602,36 @@ mod tests {
                 size: 10
             }
         );
+    }
+
+    #[test]
+    fn map_verdicts_come_back_as_they_were_sent() {
+        assert!(parse_verdict(&map_verdict(&Ok(()))).is_ok());
+        assert!(
+            parse_verdict("").is_err(),
+            "a mapper that died said nothing"
+        );
+        let failed = Err(UsernsError::Helper {
+            helper: "newgidmap",
+            stderr: "newgidmap: gid range [1-65537) -> [100000-165536) not allowed".into(),
+        });
+        match parse_verdict(&map_verdict(&failed)) {
+            Err(UsernsError::Helper { helper, stderr }) => {
+                assert_eq!(helper, "newgidmap");
+                assert!(stderr.ends_with("not allowed"), "{stderr}");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        let spawn = Err(UsernsError::MissingHelper {
+            helper: "newuidmap",
+        });
+        assert!(matches!(
+            parse_verdict(&map_verdict(&spawn)),
+            Err(UsernsError::Helper {
+                helper: "newuidmap",
+                ..
+            })
+        ));
     }
 
     #[test]

@@ -18,9 +18,27 @@ fn env_path(key: &str) -> Option<PathBuf> {
         .map(PathBuf::from)
 }
 
+/// The files of containers.conf that parsed, each with its settings.
+type Conf = Vec<(PathBuf, toml::Table)>;
+
 /// containers.conf as podman reads it: `$CONTAINERS_CONF`, else the system files then the user's,
 /// then `$CONTAINERS_CONF_OVERRIDE`; each file that parses, in that order (a later one's settings win).
-fn containers_conf(config_home: &std::path::Path) -> Vec<(PathBuf, toml::Table)> {
+fn containers_conf(config_home: &std::path::Path) -> Conf {
+    // Read once per process: a command that enters the user namespace needs it before (for
+    // `helper_binaries_dir`, where `newuidmap` may be) and after (for everything else).
+    static READ: std::sync::Mutex<Option<(PathBuf, Conf)>> = std::sync::Mutex::new(None);
+    let mut read = READ.lock().unwrap_or_else(|e| e.into_inner());
+    match read.as_ref() {
+        Some((home, conf)) if home == config_home => conf.clone(),
+        _ => {
+            let conf = read_containers_conf(config_home);
+            *read = Some((config_home.to_path_buf(), conf.clone()));
+            conf
+        }
+    }
+}
+
+fn read_containers_conf(config_home: &std::path::Path) -> Conf {
     let mut files = match env_path("CONTAINERS_CONF") {
         Some(f) => vec![f],
         None => vec![
@@ -415,6 +433,7 @@ pub(super) fn build(global: &GlobalArgs, joined: Option<Joined>) -> Result<Ctx, 
         joined,
         registries,
         auth,
+        spare_store: Default::default(),
     })
 }
 
@@ -474,7 +493,8 @@ pub(super) fn compose_conf(paths: &Paths) -> super::compose::ComposeConf {
 }
 
 /// Where this process finds its helper programs (containers.conf's `helper_binaries_dir`), for a
-/// process that re-executes itself into the user namespace without building a whole [`Ctx`].
+/// process that enters the user namespace before it builds its whole [`Ctx`] (`newuidmap` is found
+/// with it).
 pub(super) fn init_helpers(paths: &Paths) {
     crate::helpers::init(helpers(&containers_conf(&paths.config_home)));
 }

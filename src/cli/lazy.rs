@@ -1,8 +1,8 @@
 //! A command's arguments, added to clap's tree only when clap (or roost) needs that command.
 //!
 //! clap's derive builds every command's every argument, with its help text, before it parses
-//! anything: for roost's ~300 commands that is most of a short command's CPU time, paid again by the
-//! re-executed child and by each monitor. Wrapped in [`Lazy`], a command's arguments are added with
+//! anything: for roost's ~300 commands that is most of a short command's CPU time, paid again by
+//! each monitor. Wrapped in [`Lazy`], a command's arguments are added with
 //! [`clap::Command::defer`], which clap runs when it builds that command: parsing builds only the
 //! command it enters. Help, errors, completion and the generated files need every command as the
 //! derive makes it: they take the tree made inside [`eager`], where nothing is deferred.

@@ -332,7 +332,7 @@ impl Command {
             }
             Command::Container(c) => c.needs_userns(),
             Command::Commit(_) | Command::Cp(_) | Command::Diff(_) | Command::Export(_) => true,
-            // Not `exec`/`top`: a re-executed roost gets a user namespace of its own, while these
+            // Not `exec`/`top`: roost entering its user namespace may get one of its own, while these
             // join the container's (`runtime::exec`), which only its owner outside can do.
             Command::Volume(v) => v.needs_userns(),
             Command::Network(n) => n.needs_userns(),
@@ -352,8 +352,8 @@ pub(crate) fn full_command() -> clap::Command {
 
 /// Parse the command line and run it; returns the exit status.
 pub fn run() -> Result<i32, Error> {
-    // In the re-executed child: join the namespace before anything can start a thread.
-    let joined = crate::userns::enter_from_env()?;
+    // Started from inside the user namespace (a monitor): no need to enter it again.
+    let joined = crate::userns::inherited();
     complete::complete_env();
     let args: Vec<OsString> = std::env::args_os().collect();
     if args.len() > 1 && complete::is_cobra_request(&args[1..]) {
@@ -369,7 +369,7 @@ pub fn run() -> Result<i32, Error> {
         println!("{}", system::version_line(as_podman));
         return Ok(0);
     }
-    // Only for parsing: a re-executed roost gets `args` as they were and separates them itself.
+    // Only for parsing: `args` stay as they were (for messages).
     let parsed = argv::separate_container_command(&cli_cmd, args.clone());
     let matches = match cli_cmd.try_get_matches_from_mut(&parsed) {
         Ok(m) => m,
@@ -402,7 +402,7 @@ pub fn run() -> Result<i32, Error> {
     tracing::debug!("Called {path}.PersistentPreRunE({})", shell_words(&args));
     tracing::trace!(command = %path, "parsed the command line");
     redirect_output(&cli.global)?;
-    let result = run_command(command, &cli.global, joined, &args, as_podman);
+    let result = run_command(command, &cli.global, joined, as_podman);
     // podman's last words at debug level, whether the command failed or not.
     tracing::debug!("Shutting down engines");
     result
@@ -416,12 +416,11 @@ fn shell_words(args: &[OsString]) -> String {
         .join(" ")
 }
 
-/// Run a parsed command: in this process, or re-executed in the user namespace when it needs it.
+/// Run a parsed command, in the user namespace when it needs it.
 fn run_command(
     command: Command,
     global: &GlobalArgs,
-    joined: Option<crate::userns::Joined>,
-    args: &[OsString],
+    mut joined: Option<crate::userns::Joined>,
     as_podman: bool,
 ) -> Result<i32, Error> {
     match command {
@@ -441,15 +440,14 @@ fn run_command(
         _ => {}
     }
     if command.needs_userns() && joined.is_none() {
-        // Only what the re-exec needs: the child builds the whole context (registries.conf,
-        // containers.conf, storage.conf…) itself, and reports its errors.
+        // Only what entering needs, resolved outside (from the real uid); the whole context
+        // (registries.conf, containers.conf, storage.conf…) is built inside.
         let paths = ctx::paths(global)?;
         let mapping = crate::userns::Mapping::detect(std::path::Path::new("/etc"))?;
         if mapping != crate::userns::Mapping::Root {
             ctx::warn_once(&paths, &mapping);
             ctx::init_helpers(&paths);
-            let status = crate::userns::reexec(&mapping, args, &paths)?;
-            return Ok(exit_status(status));
+            joined = Some(crate::userns::enter(&mapping, &paths)?);
         }
     }
     let ctx = ctx::build(global, joined)?;
@@ -638,13 +636,6 @@ fn persona(args: &[OsString]) -> &'static str {
     } else {
         "roost"
     }
-}
-
-fn exit_status(status: std::process::ExitStatus) -> i32 {
-    use std::os::unix::process::ExitStatusExt;
-    status
-        .code()
-        .unwrap_or_else(|| 128 + status.signal().unwrap_or(0))
 }
 
 /// clap's own exits: help and version go to stdout with status 0; usage errors are podman's 125.

@@ -633,8 +633,8 @@ fn df_volumes(usage: &crate::engine::system::DiskUsage) -> Vec<DfVolumeRow> {
         .collect()
 }
 
-/// `unshare [--rootless-netns] [COMMAND]`: we are inside the namespace already (the dispatcher re-executed
-/// us); enter the rootless network namespace when asked, then replace this
+/// `unshare [--rootless-netns] [COMMAND]`: we are inside the namespace already (the dispatcher entered
+/// it); enter the rootless network namespace when asked, then replace this
 /// process with the command.
 pub fn unshare(ctx: &Ctx, args: &UnshareArgs) -> Result<i32, Error> {
     if args.rootless_netns {
@@ -660,7 +660,7 @@ pub fn unshare(ctx: &Ctx, args: &UnshareArgs) -> Result<i32, Error> {
     if let Some(stdout) = super::redirected_stdout() {
         cmd.stdout(stdout);
     }
-    let err = crate::userns::stay_inside(&mut cmd).exec();
+    let err = cmd.exec();
     let code = if err.kind() == std::io::ErrorKind::NotFound {
         127
     } else {

@@ -72,6 +72,19 @@ pub struct Ctx {
     pub program: &'static str,
     /// containers.conf's `[engine] image_volume_mode`: what the image's VOLUMEs get by default.
     pub image_volume_mode: Option<container::volumes::ImageVolumeMode>,
+    /// A store a use case opened and handed back for the next one in this command (`run` creates,
+    /// then starts): see [`Ctx::keep_store`].
+    pub spare_store: SpareStore,
+}
+
+/// At most one open [`Store`] kept for reuse. A copy of a [`Ctx`] starts without one.
+#[derive(Default)]
+pub struct SpareStore(std::sync::Mutex<Option<Store>>);
+
+impl Clone for SpareStore {
+    fn clone(&self) -> Self {
+        SpareStore::default()
+    }
 }
 
 impl Ctx {
@@ -83,9 +96,22 @@ impl Ctx {
             .unwrap_or_else(|| container::network_settings::default_helper(crate::helpers::get()))
     }
 
-    /// Open the store for writing (creating it if needed).
+    /// Open the store for writing (creating it if needed), or take the one kept by
+    /// [`Ctx::keep_store`].
     pub fn store(&self) -> Result<Store, EngineError> {
-        Ok(Store::open(&self.paths.data)?)
+        match self.spare_store.0.lock().ok().and_then(|mut s| s.take()) {
+            Some(store) => Ok(store),
+            None => Ok(Store::open(&self.paths.data)?),
+        }
+    }
+
+    /// Keep `store` for this command's next [`Ctx::store`]: each open of the database reads its
+    /// write-ahead log again. Only for a use case that the same command follows with another
+    /// (`create` before `run`'s start): a long-lived process must not keep one it does not use.
+    pub fn keep_store(&self, store: Store) {
+        if let Ok(mut spare) = self.spare_store.0.lock() {
+            *spare = Some(store);
+        }
     }
 
     /// Open the store for reading; `None` when nothing was ever stored.

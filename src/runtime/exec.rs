@@ -1,8 +1,8 @@
 //! Running another process in a running container (`exec`): join the namespaces of its pid 1, enter its
 //! root, fork (a process joins a pid namespace only through its children), switch to the user and exec.
 //!
-//! The container's namespaces belong to the user namespace its `run` created (each re-executed roost
-//! gets a fresh one), so this runs in the caller's own namespace — where the unprivileged owner of
+//! The container's namespaces belong to the user namespace its `run` entered (a fresh one when no
+//! holder kept one), so this runs in the caller's own namespace — where the unprivileged owner of
 //! that user namespace holds every capability over it — and joins the container's user namespace
 //! first. Namespaces the container shares with us (the host network) are not joined.
 //!

@@ -40,12 +40,6 @@ pub fn spawn_tied(cmd: &mut Command, inherit: &[RawFd]) -> io::Result<Child> {
     cmd.spawn()
 }
 
-/// Ignore a signal in this process (SIG_IGN).
-pub fn ignore_signal(sig: nix::sys::signal::Signal) -> nix::Result<()> {
-    // SAFETY: installing SIG_IGN runs no handler code, so none of signal(2)'s handler-safety concerns apply.
-    unsafe { nix::sys::signal::signal(sig, nix::sys::signal::SigHandler::SigIgn) }.map(|_| ())
-}
-
 /// Give every signal that roost (or Rust's runtime: SIGPIPE) may have set to be ignored its default
 /// disposition again. Ignored dispositions survive execve, so a program started by us would inherit
 /// them (`yes | head` would see EPIPE instead of dying of SIGPIPE).
@@ -67,35 +61,6 @@ pub fn reset_ignored_signals() -> nix::Result<()> {
         unsafe { signal(sig, SigHandler::SigDfl) }?;
     }
     Ok(())
-}
-
-/// Take ownership of the two pipe ends a parent passed down by number (see `userns::reexec`).
-pub fn adopt_inherited_pipes(
-    read_fd: RawFd,
-    write_fd: RawFd,
-) -> io::Result<(std::fs::File, std::fs::File)> {
-    for fd in [read_fd, write_fd] {
-        // fstat on a descriptor number we are about to adopt: it only checks that it is open.
-        nix::sys::stat::fstat(fd_ref(fd)?).map_err(io::Error::from)?;
-    }
-    // SAFETY: the parent passed these two descriptor numbers in the environment for this purpose only; we
-    // just checked they are open, nothing else in this process knows them, and each is wrapped exactly once
-    // so it is closed exactly once.
-    let files = unsafe {
-        use std::os::fd::FromRawFd;
-        (
-            std::fs::File::from_raw_fd(read_fd),
-            std::fs::File::from_raw_fd(write_fd),
-        )
-    };
-    for f in [&files.0, &files.1] {
-        nix::fcntl::fcntl(
-            f,
-            nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
-        )
-        .map_err(io::Error::from)?;
-    }
-    Ok(files)
 }
 
 fn fd_ref(fd: RawFd) -> io::Result<std::os::fd::BorrowedFd<'static>> {
@@ -269,12 +234,14 @@ pub fn adopt_fd(fd: RawFd) -> io::Result<std::os::fd::OwnedFd> {
     Ok(owned)
 }
 
-/// Remove a variable from this process's environment, so programs we start don't inherit it.
-pub fn remove_env(key: &str) {
-    // SAFETY: called only at start-up, before any thread exists (the caller joins the user namespace
-    // first thing in main, which itself requires a single-threaded process), so no other thread can be
-    // reading the environment concurrently.
-    unsafe { std::env::remove_var(key) }
+/// Set a variable in this process's environment, for the programs we start. Only while the process
+/// is single-threaded (checked in debug builds).
+pub fn set_env(key: &str, value: &std::ffi::OsStr) {
+    debug_assert!(crate::sys::clone::single_threaded());
+    // SAFETY: the only caller, `userns::enter`, runs before any thread exists: it has just joined or
+    // created a user namespace, which the kernel allows only to a single-threaded process. So no other
+    // thread can be reading the environment concurrently.
+    unsafe { std::env::set_var(key, value) }
 }
 
 /// As [`forward_signals`], for every catchable signal (the `--init` pid 1).

@@ -327,6 +327,8 @@ pub fn create(
         .collect();
     events.push(Event::container("create", &c));
     crate::engine::events::record_all(ctx, &events);
+    // `run` starts the container next, in this process.
+    ctx.keep_store(store);
     Ok(c)
 }
 
@@ -828,8 +830,8 @@ pub fn plan(ctx: &Ctx, store: &Store, c: &Container) -> Result<Plan, EngineError
             umask: c.spec.umask(),
             rlimits: rlimits(&start_ulimits(ctx, c)),
         },
-        // roost runs container commands inside its user namespace already (the CLI re-executes itself
-        // there), so the container shares it: same mapping, no second set of helpers to run. keep-id,
+        // roost runs container commands inside its user namespace already (the CLI enters it before
+        // dispatching), so the container shares it: same mapping, no second set of helpers to run. keep-id,
         // nomap and --uidmap nest one more namespace, mapped from roost's by writing the maps directly.
         // A pod's member enters the user namespace its infra container holds (`join.user`).
         maps: match &c.spec.id_maps {
