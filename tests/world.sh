@@ -15,7 +15,7 @@
 #        TESTUSER (roosttest), TESTUSER2 (roosttest2, a second user for the privacy tests)
 # Adapted from the workplace's shared testbed recipe.
 set -euo pipefail
-TB=${TB:-/tmp/roost-world}; PORT=${PORT:-5000}; AUTHPORT=${AUTHPORT:-5001}; TESTUSER=${TESTUSER:-roosttest}; TESTUSER2=${TESTUSER2:-roosttest2}
+TB=${TB:-/tmp/roost-world}; PORT=${PORT:-5000}; AUTHPORT=${AUTHPORT:-5001}; TESTUSER=${TESTUSER:-roosttest}; TESTUSER2=${TESTUSER2:-roosttest2}; TESTUSER3=${TESTUSER3:-roostnosub}
 WITH_DEBIAN=0; [ "${1:-}" = --debian ] && WITH_DEBIAN=1
 REG=127.0.0.1:$PORT; AREG=127.0.0.1:$AUTHPORT
 [ "$(id -u)" = 0 ] || { echo "tests/world.sh: run as root (it installs packages and creates the test user)" >&2; exit 1; }
@@ -53,6 +53,10 @@ for f in /etc/subuid /etc/subgid; do grep -q "^$TESTUSER:" $f || echo "$TESTUSER
 # A second user, for the tests of what one user can see of another's containers (tests/it/privacy.rs).
 id "$TESTUSER2" >/dev/null 2>&1 || useradd -m -s /bin/bash "$TESTUSER2"
 for f in /etc/subuid /etc/subgid; do grep -q "^$TESTUSER2:" $f || echo "$TESTUSER2:300000:65536" >> $f; done
+# A user without subordinate ids (as many LDAP/SSSD accounts are): roost maps only their own id.
+# useradd gives new users ranges where login.defs asks it to: taken away again.
+id "$TESTUSER3" >/dev/null 2>&1 || useradd -m -s /bin/bash "$TESTUSER3"
+sed -i "/^$TESTUSER3:/d" /etc/subuid /etc/subgid
 
 start_registry() { # name addr [htpasswd]
   local name=$1 addr=$2 auth=${3:-}

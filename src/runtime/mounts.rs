@@ -166,21 +166,28 @@ fn mount_dev(
     }
     let pts = dev.join("pts");
     mkdir_p(&pts)?;
-    let pts_opts = if single_mapping {
-        "newinstance,ptmxmode=0666,mode=0620"
-    } else {
-        "newinstance,ptmxmode=0666,mode=0620,gid=5"
-    };
-    step(
-        || "mount devpts on /dev/pts".into(),
+    let mount_pts = |opts: &str| {
         mount(
             Some("devpts"),
             &pts,
             Some("devpts"),
             MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC,
-            Some(pts_opts),
+            Some(opts),
         )
-        .map_err(nix_io),
+    };
+    let without_gid = "newinstance,ptmxmode=0666,mode=0620";
+    // The kernel refuses `gid=5` (EINVAL) where gid 5 is not mapped: a namespace of roost's own
+    // that maps only the caller's id (a user without /etc/subgid ranges), as crun retries.
+    let mounted = match single_mapping {
+        true => mount_pts(without_gid),
+        false => match mount_pts("newinstance,ptmxmode=0666,mode=0620,gid=5") {
+            Err(nix::errno::Errno::EINVAL) => mount_pts(without_gid),
+            other => other,
+        },
+    };
+    step(
+        || "mount devpts on /dev/pts".into(),
+        mounted.map_err(nix_io),
     )?;
     step(
         || "link /dev/ptmx".into(),

@@ -685,7 +685,12 @@ pub(super) fn switch_user(p: &super::plan::Process, set_groups: bool) -> Result<
             .iter()
             .map(|g| Gid::from_raw(*g))
             .collect();
-        nix::unistd::setgroups(&groups).map_err(|e| ChildError::nix(Step::SetGroups, e))?;
+        match nix::unistd::setgroups(&groups) {
+            // A namespace of roost's own that maps only the caller's id (a user without
+            // /etc/subgid ranges) denies setgroups: the process keeps the groups it has.
+            Err(nix::errno::Errno::EPERM) if setgroups_denied() => {}
+            r => r.map_err(|e| ChildError::nix(Step::SetGroups, e))?,
+        }
     }
     nix::unistd::setresgid(
         Gid::from_raw(p.gid),
@@ -703,6 +708,11 @@ pub(super) fn switch_user(p: &super::plan::Process, set_groups: bool) -> Result<
         nix::sys::prctl::set_no_new_privs().map_err(|e| ChildError::nix(Step::NoNewPrivs, e))?;
     }
     Ok(())
+}
+
+/// Whether this process's user namespace denies setgroups(2) (`/proc/self/setgroups`).
+fn setgroups_denied() -> bool {
+    std::fs::read_to_string("/proc/self/setgroups").is_ok_and(|s| s.trim() == "deny")
 }
 
 /// Give up privileges in the order that keeps each step possible: the seccomp filter while we still

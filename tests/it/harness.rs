@@ -196,6 +196,25 @@ pub fn second_user() -> TestUser {
     }
 }
 
+/// A user without /etc/subuid or /etc/subgid ranges (`ROOST_TEST_USER3`, default `roostnosub`, made
+/// by tests/world.sh): roost maps only their own id. Needs the tests to run as root.
+pub fn user_without_subids() -> TestUser {
+    assert!(
+        geteuid().is_root(),
+        "this test runs roost as a user without subordinate ids: run the tests as root (`sudo tests/run`)"
+    );
+    let name = env_or("ROOST_TEST_USER3", "roostnosub");
+    match User::from_name(&name) {
+        Ok(Some(u)) => TestUser {
+            name,
+            uid: u.uid.as_raw(),
+            gid: u.gid.as_raw(),
+            switch: true,
+        },
+        _ => panic!("{WORLD_MISSING} (user `{name}` does not exist)"),
+    }
+}
+
 /// Root: the configured test user. Otherwise: ourselves.
 pub fn test_user() -> &'static TestUser {
     static USER: OnceLock<TestUser> = OnceLock::new();

@@ -834,3 +834,45 @@ fn auto_is_as_big_as_the_image_needs() {
     env.roost(0, &["rmi", &tag]);
     assert_no_leaks(&env);
 }
+
+/// A user without /etc/subuid and /etc/subgid ranges (as many LDAP accounts are) still runs
+/// containers: roost's namespace maps only their own id, so devpts is mounted without `gid=5` and
+/// setgroups (which that namespace denies) is skipped; a tty, `exec` and a detached container work.
+#[test]
+fn a_user_without_subordinate_ids_runs_containers() {
+    let user = crate::harness::user_without_subids();
+    let uid = u64::from(user.uid);
+    let env = Env::new_as("a_user_without_subordinate_ids_runs_containers", user);
+    let img = busybox(&env);
+    let out = env.roost(
+        0,
+        &[
+            "run",
+            "--rm",
+            &img,
+            "sh",
+            "-c",
+            "id -u; cat /proc/self/uid_map",
+        ],
+    );
+    let lines = out.stdout_lines();
+    assert_eq!(lines[0].trim(), "0", "{}", out.stdout_text());
+    assert_eq!(
+        map_lines(&lines[1..].join("\n")),
+        vec![(0, uid, 1)],
+        "only the user's own id mapped: {}",
+        out.stdout_text()
+    );
+    let tty = env.roost(0, &["run", "--rm", "-t", &img, "tty"]);
+    assert!(
+        tty.stdout_text().trim().starts_with("/dev/pts/"),
+        "{}",
+        tty.stdout_text()
+    );
+    let name = env.safename("nosub");
+    env.roost(0, &["run", "-d", "--name", &name, &img, "sleep", "100"]);
+    let out = env.roost(0, &["exec", &name, "echo", "from exec"]);
+    assert_eq!(out.stdout_text(), "from exec\n");
+    env.roost(0, &["rm", "-f", "-t0", &name]);
+    assert_no_leaks(&env);
+}
