@@ -499,6 +499,15 @@ impl fmt::Display for ChildError {
                 "{}: {cause} (a user namespace cannot raise a hard limit)",
                 self.step
             ),
+            (Step::SetGid { .. } | Step::SetUid { .. }, Some(cause))
+                if self.errno == Some(libc::EINVAL) =>
+            {
+                write!(
+                    f,
+                    "{}: {cause} (the id is not mapped in the container's user namespace: add a range for you to /etc/subuid and /etc/subgid, or use --userns or --uidmap to map it)",
+                    self.step
+                )
+            }
             // The runtime's words, mapped as podman maps them.
             (Step::EnterCwd { .. }, _) => {
                 let desc = nix::Error::from_raw(self.errno.unwrap_or(0)).desc();

@@ -874,5 +874,13 @@ fn a_user_without_subordinate_ids_runs_containers() {
     let out = env.roost(0, &["exec", &name, "echo", "from exec"]);
     assert_eq!(out.stdout_text(), "from exec\n");
     env.roost(0, &["rm", "-f", "-t0", &name]);
+    // An id the namespace does not have is an error that says so.
+    let unmapped = env.roost(125, &["run", "--rm", "--user", "1000", &img, "id"]);
+    assert!(
+        unmapped.stderr_text().contains("not mapped")
+            && unmapped.stderr_text().contains("/etc/subuid"),
+        "{}",
+        unmapped.stderr_text()
+    );
     assert_no_leaks(&env);
 }
