@@ -180,30 +180,27 @@ fn test_user_lookup() -> Result<TestUser, String> {
 /// A second unprivileged user (`ROOST_TEST_USER2`, default `roosttest2`, made by tests/world.sh), for
 /// tests of what one user can reach of another's store. Needs the tests to run as root.
 pub fn second_user() -> TestUser {
-    assert!(
-        geteuid().is_root(),
-        "this test runs roost as two users: run the tests as root (`sudo tests/run`)"
-    );
-    let name = env_or("ROOST_TEST_USER2", "roosttest2");
-    match User::from_name(&name) {
-        Ok(Some(u)) => TestUser {
-            name,
-            uid: u.uid.as_raw(),
-            gid: u.gid.as_raw(),
-            switch: true,
-        },
-        _ => panic!("{WORLD_MISSING} (user `{name}` does not exist)"),
-    }
+    world_user("ROOST_TEST_USER2", "roosttest2", "as two users")
 }
 
 /// A user without /etc/subuid or /etc/subgid ranges (`ROOST_TEST_USER3`, default `roostnosub`, made
 /// by tests/world.sh): roost maps only their own id. Needs the tests to run as root.
 pub fn user_without_subids() -> TestUser {
+    world_user(
+        "ROOST_TEST_USER3",
+        "roostnosub",
+        "as a user without subordinate ids",
+    )
+}
+
+/// The user tests/world.sh made, named by `var` (default `default`), which root switches to; `how`
+/// says in the failure why the test needs root.
+fn world_user(var: &str, default: &str, how: &str) -> TestUser {
     assert!(
         geteuid().is_root(),
-        "this test runs roost as a user without subordinate ids: run the tests as root (`sudo tests/run`)"
+        "this test runs roost {how}: run the tests as root (`sudo tests/run`)"
     );
-    let name = env_or("ROOST_TEST_USER3", "roostnosub");
+    let name = env_or(var, default);
     match User::from_name(&name) {
         Ok(Some(u)) => TestUser {
             name,

@@ -135,11 +135,11 @@ pub fn check(
         );
         return Ok(None);
     }
-    let mut controllers = r.controllers();
-    if let Some(pod) = &spec.pod {
-        controllers.extend(pod.resources.controllers());
+    let controllers = r.controllers();
+    match &spec.pod {
+        Some(pod) => cgroup::check_controllers(&pod.controllers_with(&controllers))?,
+        None => cgroup::check_controllers(&controllers)?,
     }
-    cgroup::check_controllers(&controllers)?;
     spec.manager = manager_name(ctx);
     let parent = spec.pod.as_ref().map_or(&spec.parent, |p| &p.parent);
     if spec.manager == "systemd"

@@ -321,12 +321,10 @@ struct CgroupfsDirs {
 fn cgroupfs_dir(plan: &CgroupPlan, own: &Path) -> Result<CgroupfsDirs, CgroupError> {
     let name = format!("roost-{}", plan.id);
     let controllers = plan.resources.controllers();
-    let mut base_needs = controllers.clone();
-    if let Some(pod) = &plan.pod {
-        base_needs.extend(pod.resources.controllers());
-        base_needs.sort_unstable();
-        base_needs.dedup();
-    }
+    let base_needs = match &plan.pod {
+        Some(pod) => pod.controllers_with(&controllers),
+        None => controllers.clone(),
+    };
     let parent = plan.pod.as_ref().map_or(&plan.parent, |p| &p.parent);
     let (base, home) = cgroupfs_base(parent.as_deref(), own, &base_needs)?;
     let Some(pod) = &plan.pod else {
@@ -336,7 +334,7 @@ fn cgroupfs_dir(plan: &CgroupPlan, own: &Path) -> Result<CgroupfsDirs, CgroupErr
             pod_dir: None,
         });
     };
-    let pod_dir = pod::ensure_dir(pod, &base, &controllers)?;
+    let pod_dir = pod::ensure_dir(pod, &base, &base_needs, &controllers)?;
     Ok(CgroupfsDirs {
         unit: make_child(&pod_dir, &name, &controllers)?,
         home,
@@ -410,17 +408,30 @@ fn vacate(dir: &Path) -> Result<PathBuf, CgroupError> {
 /// `parent/name`, with `controllers` on in `parent`'s subtree.
 fn make_child(parent: &Path, name: &str, controllers: &[&str]) -> Result<PathBuf, CgroupError> {
     let dir = parent.join(name);
-    std::fs::create_dir(&dir).map_err(|e| match e.kind() {
-        std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem => {
-            CgroupError::NotWritable(parent.display().to_string())
-        }
-        _ => io_err("create", &dir)(e),
-    })?;
+    create_in(parent, &dir, false)?;
     if let Err(e) = enable_controllers(parent, controllers) {
         let _ = std::fs::remove_dir(&dir);
         return Err(e);
     }
     Ok(dir)
+}
+
+/// Create the cgroup `dir` in `parent` (one that is there already is an error unless `exists_ok`);
+/// a parent we may not write is [`CgroupError::NotWritable`].
+fn create_in(parent: &Path, dir: &Path, exists_ok: bool) -> Result<(), CgroupError> {
+    match std::fs::create_dir(dir) {
+        Err(e) if exists_ok && e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
+            ) =>
+        {
+            Err(CgroupError::NotWritable(parent.display().to_string()))
+        }
+        Err(e) => Err(io_err("create", dir)(e)),
+        Ok(()) => Ok(()),
+    }
 }
 
 /// Turn `controllers` on for `dir`'s children (each must be offered in `dir`'s cgroup.controllers).

@@ -37,6 +37,15 @@ impl PodCgroup {
         }
     }
 
+    /// The controllers a container with `own` needs above it: its own and the pod's limits'.
+    pub fn controllers_with(&self, own: &[&'static str]) -> Vec<&'static str> {
+        let mut all = self.resources.controllers();
+        all.extend_from_slice(own);
+        all.sort_unstable();
+        all.dedup();
+        all
+    }
+
     /// The cgroupfs directory's name.
     pub fn dir_name(&self) -> String {
         format!("roost-pod-{}", self.id)
@@ -88,30 +97,18 @@ pub fn stop_slice(pod: &PodCgroup, bus: &Path) -> Result<(), CgroupError> {
     }
 }
 
-/// Make (or find) the pod's directory in `base` with `controllers` on for its containers, and
+/// Make (or find) the pod's directory in `base` with `base_needs` on in `base` (the pod's controllers
+/// and its containers', [`PodCgroup::controllers_with`]) and `controllers` on for its containers, and
 /// write the pod's limits into it.
 pub fn ensure_dir(
     pod: &PodCgroup,
     base: &Path,
+    base_needs: &[&str],
     controllers: &[&str],
 ) -> Result<PathBuf, CgroupError> {
     let dir = base.join(pod.dir_name());
-    let mut needed = pod.resources.controllers();
-    needed.extend_from_slice(controllers);
-    needed.sort_unstable();
-    needed.dedup();
-    super::enable_controllers(base, &needed)?;
-    super::mkdir(&dir).map_err(|e| match e {
-        CgroupError::Io { source, .. }
-            if matches!(
-                source.kind(),
-                std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
-            ) =>
-        {
-            CgroupError::NotWritable(base.display().to_string())
-        }
-        e => e,
-    })?;
+    super::enable_controllers(base, base_needs)?;
+    super::create_in(base, &dir, true)?;
     super::enable_controllers(&dir, controllers)?;
     for (file, value) in pod.files() {
         super::write(&dir.join(&file), &value)?;
