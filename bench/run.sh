@@ -271,30 +271,52 @@ iperf_dir() {
   for f in $(ldd /usr/bin/iperf3 | awk '/=>/{print $3} /ld-linux/{print $1}'); do cp -L "$f" "$d/"; done
   chmod -R a+rX "$d"
 }
+# BENCH_NET_ROUNDS rounds (default 5), each running every mode once, the order rotated one step per
+# round (a mode that always runs first or right after another would carry the order's effect):
+# every figure and the median per mode.
 bench_net_throughput() {
-  local line="| tool | mode | container→host (Gbit/s) |\n|:---|:---|---:|" t mode gw port gbps
+  local line="| tool | mode | container→host (Gbit/s), each round | median |\n|:---|:---|:---|---:|"
+  local runs=() rounds=${BENCH_NET_ROUNDS:-5} r i n run gbps key
   command -v iperf3 >/dev/null && iperf_dir || { echo "iperf3 missing"; return 1; }
-  for t in roost podman; do
-    # Each mode with the host's loopback opened (it is closed by default).
-    for mode in pasta:--map-gw slirp4netns:allow_host_loopback=true slirp:allow_host_loopback=true; do
-      [ $t = podman ] && [ $mode != slirp4netns:allow_host_loopback=true ] && continue
-      case $mode in pasta*) gw=$(ip -4 route show default | awk '{print $3; exit}') ;; *) gw=10.0.2.2 ;; esac
-      port=$((20000 + RANDOM % 10000))
-      as_user iperf3 -s -1 -B 127.0.0.1 -p $port >/dev/null 2>&1 &
-      local server=$!
-      sleep 0.3
-      gbps=$(as_user $t run --rm --network $mode -v "$OUT_DIR/iperf:/iperf:ro" "$REG/busybox:latest" \
-        /iperf/ld-linux-x86-64.so.2 --library-path /iperf /iperf/iperf3 -c "$gw" -p $port -t 3 -f g 2>/dev/null |
-        awk '/sender/{print $(NF-3)}')
-      # A client that never connected leaves the one-shot server waiting.
-      [ -n "$gbps" ] || kill $server 2>/dev/null
-      wait
-      [ -n "$gbps" ] && line="$line\n| $t | ${mode%%:*} | $gbps |" || partial "$t-$mode"
+  # Each mode with the host's loopback opened (it is closed by default).
+  runs=(roost:pasta:--map-gw roost:slirp4netns:allow_host_loopback=true roost:slirp:allow_host_loopback=true
+    podman:slirp4netns:allow_host_loopback=true)
+  declare -A got=()
+  n=${#runs[@]}
+  for ((r = 0; r < rounds; r++)); do
+    for ((i = 0; i < n; i++)); do
+      run=${runs[$(((i + r) % n))]}
+      gbps=$(iperf_once "${run%%:*}" "${run#*:}") || { partial "$run"; continue; }
+      got[$run]="${got[$run]:-} $gbps"
     done
+  done
+  for run in "${runs[@]}"; do
+    [ -n "${got[$run]:-}" ] || continue
+    key=${run#*:}
+    line="$line\n| ${run%%:*} | ${key%%:*} |$(printf ' %s' ${got[$run]}) | $(median ${got[$run]}) |"
   done
   printf "$line\n" | tee "$RESULTS/net-throughput.md"
   [ ${#PARTIAL[@]} = 0 ]
 }
+
+# iperf_once TOOL MODE: one 3 s container→host iperf3 run, its sender's Gbit/s.
+iperf_once() {
+  local t=$1 mode=$2 gw port server gbps
+  case $mode in pasta*) gw=$(ip -4 route show default | awk '{print $3; exit}') ;; *) gw=10.0.2.2 ;; esac
+  port=$((20000 + RANDOM % 10000))
+  as_user iperf3 -s -1 -B 127.0.0.1 -p $port >/dev/null 2>&1 &
+  server=$!
+  sleep 0.3
+  gbps=$(as_user $t run --rm --network $mode -v "$OUT_DIR/iperf:/iperf:ro" "$REG/busybox:latest" \
+    /iperf/ld-linux-x86-64.so.2 --library-path /iperf /iperf/iperf3 -c "$gw" -p $port -t 3 -f g 2>/dev/null |
+    awk '/sender/{print $(NF-3)}')
+  # A client that never connected leaves the one-shot server waiting.
+  [ -n "$gbps" ] || kill $server 2>/dev/null
+  wait $server 2>/dev/null
+  [ -n "$gbps" ] && echo "$gbps"
+}
+
+median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 
 # Requests per second through a published port: ab against busybox httpd in a container.
 bench_publish_rate() {
