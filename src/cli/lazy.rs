@@ -6,6 +6,10 @@
 //! [`clap::Command::defer`], which clap runs when it builds that command: parsing builds only the
 //! command it enters. Help, errors, completion and the generated files need every command as the
 //! derive makes it: they take the tree made inside [`eager`], where nothing is deferred.
+//!
+//! In the same way, [`Entered`] puts only the top-level command being run into the tree that
+//! parses (clap copies every global flag into every top-level command it holds); a command line
+//! that tree refuses is parsed again with the whole tree, whose errors and help name every command.
 use std::cell::Cell;
 use std::ops::{Deref, DerefMut};
 
