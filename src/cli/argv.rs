@@ -103,6 +103,34 @@ pub fn asks_for_version(root: &Command, args: &[OsString]) -> bool {
     false
 }
 
+/// The top-level command the command line enters: its first word that is neither a root flag nor
+/// the value of one (`roost --root DIR run …` → `run`). None for `--` or when only flags remain.
+pub fn entered_word(args: &[OsString]) -> Option<&str> {
+    let root = <super::GlobalArgs as clap::Args>::augment_args(Command::new("roost"));
+    let mut words = args.iter().skip(1);
+    while let Some(word) = words.next() {
+        let word = word.to_str()?;
+        let valued = match word.strip_prefix("--") {
+            Some("") => return None,
+            Some(long) => !long.contains('=') && takes_value(&root, &|a| is_long(a, long)),
+            None => match word
+                .strip_prefix('-')
+                .map(|s| s.chars().collect::<Vec<_>>())
+            {
+                Some(short) if short.len() == 1 => {
+                    takes_value(&root, &|a| a.get_short() == Some(short[0]))
+                }
+                Some(_) => false,
+                None => return Some(word),
+            },
+        };
+        if valued {
+            words.next();
+        }
+    }
+    None
+}
+
 /// Whether the flag of `cmd` that `is` picks out needs a value (a flag with an optional value, such
 /// as `--tls-verify`, takes it only after `=`, as in podman). `cmd` need not be built: clap's derive
 /// sets every argument's action.

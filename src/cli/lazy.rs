@@ -6,6 +6,10 @@
 //! [`clap::Command::defer`], which clap runs when it builds that command: parsing builds only the
 //! command it enters. Help, errors, completion and the generated files need every command as the
 //! derive makes it: they take the tree made inside [`eager`], where nothing is deferred.
+//!
+//! In the same way, [`Entered`] puts only the top-level command being run into the tree that
+//! parses (clap copies every global flag into every top-level command it holds); a command line
+//! that tree refuses is parsed again with the whole tree, whose errors and help name every command.
 use std::cell::Cell;
 use std::ops::{Deref, DerefMut};
 
@@ -84,4 +88,60 @@ pub fn built(cmd: &Command) -> Command {
     let mut c = cmd.clone();
     c.build();
     c
+}
+
+thread_local! {
+    static ENTERING: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Run `f` (which makes the command tree) with only the top-level command `name` in the tree, when
+/// `name` is one (see [`Entered`]).
+pub fn entering<R>(name: Option<&str>, f: impl FnOnce() -> R) -> R {
+    ENTERING.set(name.map(str::to_string));
+    let r = f();
+    ENTERING.set(None);
+    r
+}
+
+/// The top-level commands, of which only the one the command line enters is put in the tree while
+/// [`entering`] names it. When clap builds the root it copies every global flag into every
+/// top-level command: for roost's ~60 commands and 17 global flags, a thousand copies per process,
+/// most of what clap still cost a command after [`Lazy`].
+#[derive(Debug)]
+pub struct Entered<T>(pub T);
+
+/// `T`'s commands; only the one [`entering`] names, when it names one of them.
+fn entered_subcommands(cmd: Command, all: fn(Command) -> Command) -> Command {
+    let Some(name) = ENTERING.with_borrow(Clone::clone) else {
+        return all(cmd);
+    };
+    let every = all(Command::new("every"));
+    match every.find_subcommand(&name) {
+        Some(one) => cmd.subcommand(one.clone()),
+        None => all(cmd),
+    }
+}
+
+impl<T: clap::Subcommand> clap::Subcommand for Entered<T> {
+    fn augment_subcommands(cmd: Command) -> Command {
+        entered_subcommands(cmd, T::augment_subcommands)
+    }
+
+    fn augment_subcommands_for_update(cmd: Command) -> Command {
+        entered_subcommands(cmd, T::augment_subcommands_for_update)
+    }
+
+    fn has_subcommand(name: &str) -> bool {
+        T::has_subcommand(name)
+    }
+}
+
+impl<T: FromArgMatches> FromArgMatches for Entered<T> {
+    fn from_arg_matches(m: &ArgMatches) -> Result<Self, clap::Error> {
+        T::from_arg_matches(m).map(Entered)
+    }
+
+    fn update_from_arg_matches(&mut self, m: &ArgMatches) -> Result<(), clap::Error> {
+        self.0.update_from_arg_matches(m)
+    }
 }

@@ -51,7 +51,7 @@ pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
     #[command(subcommand)]
-    pub command: Option<Command>,
+    pub command: Option<lazy::Entered<Command>>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -363,7 +363,8 @@ pub fn run() -> Result<i32, Error> {
         return quadlet::generator_main(&args);
     }
     let as_podman = invoked_as_podman(&args);
-    let mut cli_cmd = Cli::command();
+    // Only the command entered (see lazy::Entered).
+    let mut cli_cmd = lazy::entering(argv::entered_word(&args), Cli::command);
     // podman prints its version whatever follows `--version` (podman-compose sends `--version ''`).
     if argv::asks_for_version(&cli_cmd, &args) {
         println!("{}", system::version_line(as_podman));
@@ -373,7 +374,15 @@ pub fn run() -> Result<i32, Error> {
     let parsed = argv::separate_container_command(&cli_cmd, args.clone());
     let matches = match cli_cmd.try_get_matches_from_mut(&parsed) {
         Ok(m) => m,
-        Err(e) => return clap_exit(e, &args),
+        Err(_) => {
+            // Errors, help and suggestions name every command, as they can only with the whole tree.
+            cli_cmd = Cli::command();
+            let parsed = argv::separate_container_command(&cli_cmd, args.clone());
+            match cli_cmd.try_get_matches_from_mut(&parsed) {
+                Ok(m) => m,
+                Err(e) => return clap_exit(e, &args),
+            }
+        }
     };
     if let Some(message) = cobra::latest_conflict(&cli_cmd, &matches) {
         return Err(Error::Usage(message));
@@ -383,7 +392,7 @@ pub fn run() -> Result<i32, Error> {
         println!("{}", system::version_line(as_podman));
         return Ok(0);
     }
-    let Some(command) = cli.command else {
+    let Some(lazy::Entered(command)) = cli.command else {
         return missing_command(&args);
     };
     cli.global.check()?;
@@ -880,6 +889,88 @@ mod tests {
     #[test]
     fn clap_definitions_are_consistent() {
         Cli::command().debug_assert();
+    }
+
+    /// What the tree with only the entered command reads from a command line, or None when it
+    /// refuses it.
+    fn parsed_entering(line: &[&str]) -> Option<String> {
+        let args: Vec<OsString> = line.iter().map(OsString::from).collect();
+        let mut cmd = lazy::entering(argv::entered_word(&args), Cli::command);
+        let parsed = argv::separate_container_command(&cmd, args);
+        let m = cmd.try_get_matches_from_mut(&parsed).ok()?;
+        Some(format!("{:?}", Cli::from_arg_matches(&m).unwrap()))
+    }
+
+    #[test]
+    fn the_entered_command_alone_parses_as_the_whole_tree() {
+        for line in [
+            &[
+                "roost",
+                "run",
+                "--rm",
+                "--network",
+                "none",
+                "busybox",
+                "true",
+            ][..],
+            &[
+                "roost",
+                "--root",
+                "/x",
+                "--log-level",
+                "debug",
+                "run",
+                "-it",
+                "busybox",
+                "sh",
+                "-c",
+                "exit 3",
+            ],
+            &[
+                "roost",
+                "--log-level=info",
+                "container",
+                "ls",
+                "-a",
+                "--format",
+                "{{.ID}}",
+            ],
+            &["roost", "ps", "-a", "-q"],
+            &["roost", "--storage-driver", "vfs", "images"],
+            &["roost", "image", "ls", "--root", "/y"],
+            &["roost", "pod", "create", "--name", "p", "--memory", "64m"],
+            &["roost", "system", "df"],
+            &["roost", "exec", "-it", "c", "ls", "--help"],
+            &["roost", "-D", "version"],
+        ] {
+            let args: Vec<OsString> = line.iter().map(OsString::from).collect();
+            let mut whole = Cli::command();
+            let parsed = argv::separate_container_command(&whole, args);
+            let m = whole.try_get_matches_from_mut(&parsed).unwrap();
+            let expected = format!("{:?}", Cli::from_arg_matches(&m).unwrap());
+            assert_eq!(parsed_entering(line), Some(expected), "{line:?}");
+            let args: Vec<OsString> = line.iter().map(OsString::from).collect();
+            let tree = lazy::entering(argv::entered_word(&args), Cli::command);
+            assert_eq!(tree.get_subcommands().count(), 1, "{line:?}");
+        }
+    }
+
+    #[test]
+    fn the_entered_word_skips_root_flags_and_their_values() {
+        let word = |line: &[&str]| {
+            let args: Vec<OsString> = line.iter().map(OsString::from).collect();
+            argv::entered_word(&args).map(str::to_string)
+        };
+        assert_eq!(
+            word(&["roost", "--root", "/r", "run", "x"]).as_deref(),
+            Some("run")
+        );
+        assert_eq!(word(&["roost", "--root=/r", "ps"]).as_deref(), Some("ps"));
+        assert_eq!(word(&["roost", "--debug", "ps"]).as_deref(), Some("ps"));
+        assert_eq!(word(&["roost", "--", "ps"]), None);
+        assert_eq!(word(&["roost", "--root", "/r"]), None);
+        // An unknown word is no command: the whole tree then parses it, and names the error.
+        assert_eq!(parsed_entering(&["roost", "bogus"]), None);
     }
 
     #[test]

@@ -267,7 +267,7 @@ fn kube_units_command_lines_parse_with_roosts_cli() {
         let words = crate::engine::quadlet::unit::split_words(line.trim_start_matches('-'))
             .unwrap_or_else(|e| panic!("{line}: {e}"));
         let cli = Cli::try_parse_from(&words).unwrap_or_else(|e| panic!("{line}:\n{e}"));
-        match cli.command {
+        match cli.command.map(|c| c.0) {
             Some(Command::Kube(k)) => k,
             other => panic!("{line}: not a kube command: {other:?}"),
         }
@@ -523,7 +523,7 @@ fn pod_units_command_lines_parse_with_roosts_cli() {
     ];
     let units = units_of(&sources, &settings());
     let text = |name: &str| units.iter().find(|(n, _)| n == name).unwrap().1.clone();
-    let pod = |cli: crate::cli::Cli| match cli.command {
+    let pod = |cli: crate::cli::Cli| match cli.command.map(|c| c.0) {
         Some(Command::Pod(p)) => p,
         other => panic!("not a pod command: {other:?}"),
     };
@@ -668,7 +668,9 @@ fn keys_once_refused_become_roosts_flags() {
     let units = units_of(&sources, &settings());
     let start = |name: &str| {
         let text = &units.iter().find(|(n, _)| n == name).unwrap().1;
-        parse_cli(&service_lines(text, "ExecStart")[0]).command
+        parse_cli(&service_lines(text, "ExecStart")[0])
+            .command
+            .map(|c| c.0)
     };
     let Some(Command::Run(r)) = start("web.service") else {
         panic!("not a run")
