@@ -78,9 +78,18 @@ enum Received<T> {
 }
 
 fn recv<T: DeserializeOwned>(sock: &OwnedFd) -> Received<T> {
+    let mut reset_seen = false;
     let (data, fds) = loop {
         match crate::sys::fdpass::recv(sock.as_fd(), MAX_MESSAGE) {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            // A peer that closed its end with a message of ours unread (a child that failed before
+            // it waited for `NetworkReady`) leaves ECONNRESET pending, and a seqpacket socket
+            // reports that before the packets queued ahead of it, its report among them. Reading
+            // the error clears it: the next read gets the packets, then the end.
+            Err(e) if e.kind() == io::ErrorKind::ConnectionReset && !reset_seen => {
+                reset_seen = true;
+                continue;
+            }
             Err(_) => return Received::Closed,
             Ok(got) => break got,
         }
@@ -632,6 +641,23 @@ mod tests {
             hint: Some("h".into()),
         };
         assert_eq!(decode::<Failure>(&encode(&f)), Some(f));
+    }
+
+    #[test]
+    fn a_report_is_read_when_the_child_left_a_message_unread() {
+        let (parent, child) = channel().unwrap();
+        parent.ids_mapped(true);
+        assert!(child.wait_for(ToChild::IdsMapped));
+        // The child fails before it waits for this: it closes with it unread.
+        parent.network_ready(true);
+        child.report(&ChildError::nix(
+            Step::SetGid { gid: 1000 },
+            nix::Error::EINVAL,
+        ));
+        drop(child);
+        let e = parent.outcome().unwrap_err();
+        assert!(e.to_string().contains("not mapped"), "{e}");
+        assert!(matches!(parent.outcome(), Ok(None)));
     }
 
     #[test]
