@@ -342,20 +342,40 @@ fn connect_and_disconnect_a_running_container() {
     out(&env, &["network", "create", &a]);
     out(&env, &["network", "create", &b]);
     let srv = env.safename("srv");
-    web(&env, &srv, &["--network", &a]);
+    let host = env.safename("host");
+    web(&env, &srv, &["--network", &a, "--hostname", &host]);
     out(&env, &["network", "connect", "--alias", "second", &b, &srv]);
     let addrs = out(&env, &["exec", &srv, "ip", "-4", "addr"]);
     assert!(
         addrs.contains("10.89.0.2") && addrs.contains("10.89.1.2"),
         "{addrs}"
     );
-    // A container on b alone now reaches it, by its alias too (aardvark-dns reloads its records
-    // when netavark signals it, asynchronously, so the name may take a moment to appear).
+    // Its names on each network: the short id, the hostname it was given, then its aliases.
+    let id = out(&env, &["inspect", "--format", "{{.Id}}", &srv]);
+    let aliases = |net: &str| {
+        out(
+            &env,
+            &[
+                "inspect",
+                "--format",
+                &format!("{{{{(index .NetworkSettings.Networks \"{net}\").Aliases}}}}"),
+                &srv,
+            ],
+        )
+    };
+    assert_eq!(aliases(&a), format!("[{} {host}]\n", &id[..12]));
+    assert_eq!(aliases(&b), format!("[{} {host} second]\n", &id[..12]));
+    // A container on b alone now reaches it, by its alias and its hostname too (aardvark-dns
+    // reloads its records when netavark signals it, asynchronously, so the names may take a
+    // moment to appear).
     run_on(
         &env,
         0,
         &b,
-        "for i in $(seq 25); do timeout 5 wget -q -O /dev/null http://second:8080/hostname && exit 0; sleep 0.2; done; exit 1",
+        &format!(
+            "for i in $(seq 25); do timeout 5 wget -q -O /dev/null http://second:8080/hostname \
+             && timeout 5 wget -q -O /dev/null http://{host}:8080/hostname && exit 0; sleep 0.2; done; exit 1"
+        ),
     );
     let nets = out(
         &env,

@@ -103,8 +103,11 @@ pub fn settings_json(
                 .map(|g| g.to_string())
                 .unwrap_or_default()
         };
-        let mut aliases = vec![c.record.id[..12].to_string()];
-        aliases.extend(per.aliases.iter().cloned());
+        let aliases = crate::engine::network::aliases_on_network(
+            &c.record.id,
+            &c.spec.hostname,
+            &per.aliases,
+        );
         networks.insert(
             name.clone(),
             json!({

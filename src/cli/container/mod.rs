@@ -434,7 +434,8 @@ pub struct CreateArgs {
     /// Static IPv6 address on the (single) bridge network (as --ip with an IPv6 address)
     #[arg(long, value_name = "IPV6")]
     pub ip6: Vec<String>,
-    /// DNS alias of the container on its bridge networks
+    /// DNS alias of the container on its bridge networks (its short id and its --hostname are
+    /// always names there)
     #[arg(long, value_name = "NAME")]
     pub network_alias: Vec<String>,
     /// Add a hosts entry for another container on a shared bridge network: NAME[:ALIAS] (needs

@@ -440,13 +440,19 @@ pub fn connect(
         .into());
     }
     if c.state.status == Status::Running && c.state.pid > 0 {
+        let mut attached = per.clone();
+        attached.aliases = crate::engine::network::aliases_on_network(
+            &c.record.id,
+            &c.spec.hostname,
+            &per.aliases,
+        );
         let made = attach::attach_network(
             ctx,
             &c.record.id,
             &c.record.name,
             c.state.pid,
             &net,
-            per.clone(),
+            attached,
         )?;
         update_hosts(ctx, &c, &made, hostfiles::add_addresses);
     }

@@ -243,9 +243,9 @@ fn attach_networks(
 ) -> Result<(), EngineError> {
     let mut nets = Vec::new();
     for (name, per) in &net.networks {
-        // podman also registers the short id as a DNS name.
+        // podman also registers the short id and the hostname as DNS names.
         let mut per = per.clone();
-        per.aliases.insert(0, net.id[..12].to_string());
+        per.aliases = super::aliases_on_network(&net.id, &net.hostname, &per.aliases);
         nets.push((
             config::for_netavark(&defs::find(&ctx.paths.data, name)?),
             per,

@@ -29,6 +29,21 @@ pub use crud::{
 };
 pub use flags::NetFlagError;
 
+/// The names a container answers to on each of its bridge networks besides the aliases it was
+/// given: its short id, and its hostname when it has one of its own (podman's rule; the default
+/// hostname is the short id). `aliases` in that order, given ones after, none twice.
+pub fn aliases_on_network(id: &str, hostname: &str, given: &[String]) -> Vec<String> {
+    let short = &id[..id.len().min(12)];
+    let mut all = vec![short.to_string()];
+    if !hostname.is_empty() {
+        all.push(hostname.to_string());
+    }
+    all.extend(given.iter().cloned());
+    let mut seen = std::collections::BTreeSet::new();
+    all.retain(|a| seen.insert(a.clone()));
+    all
+}
+
 /// `spec.network` of a container on bridge networks (podman's NetworkMode).
 pub const BRIDGE_MODE: &str = "bridge";
 
@@ -82,4 +97,25 @@ pub struct Link {
     pub alias: String,
     pub id: String,
     pub name: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::aliases_on_network;
+
+    #[test]
+    fn a_container_answers_to_its_short_id_its_own_hostname_and_its_aliases() {
+        let id = "0123456789abcdef0123";
+        let given = vec!["web".to_string(), "0123456789ab".to_string()];
+        assert_eq!(
+            aliases_on_network(id, "box", &given),
+            ["0123456789ab", "box", "web"]
+        );
+        // The default hostname is the short id: named once.
+        assert_eq!(
+            aliases_on_network(id, "0123456789ab", &[]),
+            ["0123456789ab"]
+        );
+        assert_eq!(aliases_on_network(id, "", &[]), ["0123456789ab"]);
+    }
 }
