@@ -2,8 +2,6 @@
 //! container's tap device: the user-mode TCP/IP stack that slirp4netns is built on, run in our own
 //! process instead of a helper. [`run`] owns one stack for its whole life on the calling thread:
 //! one poll loop over the tap device, libslirp's sockets, its timers and a stop descriptor.
-mod ack;
-
 use std::ffi::{CStr, c_char, c_int, c_void};
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -256,47 +254,17 @@ struct State {
     epoch: Instant,
     timers: Vec<*mut Timer>,
     pollfds: Vec<libc::pollfd>,
-    /// The pure ACK held back while frames from the guest are read (see [`ack`]).
-    held: ack::Held,
 }
 
 fn now_ms(epoch: Instant) -> i64 {
     i64::try_from(epoch.elapsed().as_millis()).unwrap_or(i64::MAX)
 }
 
-/// A frame from the stack to the guest: a pure ACK is held back (replacing the held one when it
-/// supersedes it); anything else goes out after the held ACK. A full tap queue drops the frame,
-/// as libslirp allows.
+/// A frame from the stack to the guest. A full tap queue drops it, as libslirp allows.
 unsafe extern "C" fn send_packet(buf: *const c_void, len: usize, opaque: *mut c_void) -> isize {
-    let st = opaque as *mut State;
-    // SAFETY: buf holds len bytes (libslirp's frame), valid for the call.
-    let frame = unsafe { std::slice::from_raw_parts(buf as *const u8, len) };
-    let ack = ack::pure_ack(frame);
-    // SAFETY: opaque is the State that `run` keeps alive while the stack exists; no other
-    // reference to it is held during the callback.
-    let superseded = unsafe { (*st).held.superseded_by(ack) };
-    if !superseded {
-        flush_held(st);
-    }
-    if let Some(a) = ack {
-        // SAFETY: as above.
-        unsafe { (*st).held.keep(a, frame) };
-        return len as isize;
-    }
-    // SAFETY: st is live (as above); write(2) of the frame's len bytes.
-    unsafe { libc::write((*st).tap, buf, len) }
-}
-
-/// Write the held ACK, if any; whether there was one.
-fn flush_held(st: *mut State) -> bool {
-    // SAFETY: st is the live State; no other reference to it is held during this call.
-    let (tap, held) = unsafe { ((*st).tap, &mut (*st).held) };
-    let Some(frame) = held.take() else {
-        return false;
-    };
-    // SAFETY: write(2) of a frame we own, at most its length.
-    unsafe { libc::write(tap, frame.as_ptr() as *const c_void, frame.len()) };
-    true
+    // SAFETY: opaque is the State that `run` keeps alive while the stack exists; buf holds len
+    // bytes (libslirp's frame), valid for the call; write(2) of them.
+    unsafe { libc::write((*(opaque as *const State)).tap, buf, len) }
 }
 
 unsafe extern "C" fn guest_error(msg: *const c_char, _opaque: *mut c_void) {
@@ -495,7 +463,6 @@ pub fn run(
         epoch: Instant::now(),
         timers: Vec::new(),
         pollfds: Vec::new(),
-        held: ack::Held::new(),
     }));
     // SAFETY: config and the callbacks are valid for the call (libslirp copies what it keeps);
     // state stays alive until after slirp_cleanup below.
@@ -594,6 +561,13 @@ fn is_listening(fd: RawFd) -> bool {
 
 /// The poll loop: frames from the tap device into the stack, the stack's sockets and timers.
 ///
+/// Each round takes at most one frame from the guest, then lets the stack serve its sockets, as
+/// slirp4netns's loop does. Reading every waiting frame first, and the ACKs they earned held back
+/// until the tap ran dry, did less work per byte but ran the guest's transmissions in this thread
+/// (writing an ACK to the tap makes the guest send its next segments in the writer's context),
+/// while the guest's sender slept; one frame a round interleaves the two, and the sender does that
+/// work itself (see bench/README.md, session 11).
+///
 /// Every block below touches the live State `run` made only through the raw pointer, in statements
 /// that hold no reference across a library call (which may call back into it).
 fn relay(state: *mut State, stop: &OwnedFd) {
@@ -641,33 +615,28 @@ fn relay(state: *mut State, stop: &OwnedFd) {
         if stopped {
             return;
         }
-        // SAFETY: slirp is the live stack; get_revents reads the list filled above.
-        unsafe { (api.pollfds_poll)(slirp, c_int::from(n < 0), get_revents, state as *mut c_void) };
         if tap_ready {
-            relay_frames(state, api, slirp, tap, &mut frame);
+            relay_frame(api, slirp, tap, &mut frame);
         }
+        // SAFETY: slirp is the live stack; get_revents reads the list filled above. With nothing
+        // ready (a timeout, or an interrupted poll) the library only runs its clocks.
+        unsafe {
+            (api.pollfds_poll)(
+                slirp,
+                c_int::from(n <= 0),
+                get_revents,
+                state as *mut c_void,
+            )
+        };
         fire_timers(state, api, slirp, now_ms(epoch));
-        flush_held(state);
     }
 }
 
-/// Read the guest's frames into the stack until none is left, with the ACK they earned written
-/// each time the tap runs dry: the guest often answers it at once (in our write), with more.
-fn relay_frames(state: *mut State, api: &Api, slirp: SlirpPtr, tap: RawFd, frame: &mut [u8]) {
-    read_frames(api, slirp, tap, frame);
-    while flush_held(state) {
-        read_frames(api, slirp, tap, frame);
-    }
-}
-
-/// Hand every frame waiting on the (non-blocking) tap device to the stack.
-fn read_frames(api: &Api, slirp: SlirpPtr, tap: RawFd, frame: &mut [u8]) {
-    loop {
-        // SAFETY: read(2) into our buffer, at most its length.
-        let got = unsafe { libc::read(tap, frame.as_mut_ptr() as *mut c_void, frame.len()) };
-        if got <= 0 {
-            return;
-        }
+/// Hand one frame waiting on the (non-blocking) tap device to the stack.
+fn relay_frame(api: &Api, slirp: SlirpPtr, tap: RawFd, frame: &mut [u8]) {
+    // SAFETY: read(2) into our buffer, at most its length.
+    let got = unsafe { libc::read(tap, frame.as_mut_ptr() as *mut c_void, frame.len()) };
+    if got > 0 {
         // SAFETY: slirp is the live stack; the frame holds `got` bytes.
         unsafe { (api.input)(slirp, frame.as_ptr(), got as c_int) };
     }
