@@ -440,19 +440,14 @@ pub fn connect(
         .into());
     }
     if c.state.status == Status::Running && c.state.pid > 0 {
-        let mut attached = per.clone();
-        attached.aliases = crate::engine::network::aliases_on_network(
-            &c.record.id,
-            &c.spec.hostname,
-            &per.aliases,
-        );
         let made = attach::attach_network(
             ctx,
             &c.record.id,
             &c.record.name,
+            &c.spec.hostname,
             c.state.pid,
             &net,
-            attached,
+            per.clone(),
         )?;
         update_hosts(ctx, &c, &made, hostfiles::add_addresses);
     }

@@ -265,16 +265,19 @@ fn attach_networks(
     Ok(())
 }
 
-/// Attach the running container `id` (`name`, pid 1 `pid`) to one more network (`network connect`);
-/// returns its interface there.
+/// Attach the running container `id` (`name`, `hostname`, pid 1 `pid`) to one more network
+/// (`network connect`), under the names [`super::aliases_on_network`] gives it; returns its
+/// interface there.
 pub fn attach_network(
     ctx: &Ctx,
     id: &str,
     name: &str,
+    hostname: &str,
     pid: i32,
     network: &Network,
-    per: PerNetwork,
+    mut per: PerNetwork,
 ) -> Result<BTreeMap<String, NetworkInterface>, EngineError> {
+    per.aliases = super::aliases_on_network(id, hostname, &per.aliases);
     Ok(client::setup(
         &launch(ctx)?,
         id,
