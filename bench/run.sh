@@ -4,7 +4,8 @@
 #   bench/run.sh              all benchmarks
 #   bench/run.sh NAME...      a subset (bench/run.sh --list shows the names)
 # Env: BENCH_SKIP_SETUP=1 skips world/podman/build (re-runs), TESTUSER (default roosttest),
-# BENCH_BIN_DIR (default /tmp/roost-bench-bin: where the roost under test is installed).
+# BENCH_BIN_DIR (default /tmp/roost-bench-bin: where the roost under test is installed),
+# BENCH_NET_ROUNDS and BENCH_NET_CPUS (net-throughput: rounds, and CPUs to pin it to).
 # Results: bench/results/NAME.md (and .json); a combined table is printed at the end.
 # A failing benchmark is reported and the others still run; exit code 1 if any failed.
 set -uo pipefail
@@ -273,7 +274,10 @@ iperf_dir() {
 }
 # BENCH_NET_ROUNDS rounds (default 5), each running every mode once, the order rotated one step per
 # round (a mode that always runs first or right after another would carry the order's effect):
-# every figure and the median per mode.
+# every figure and the median per mode. BENCH_NET_CPUS (a taskset list, say 0) runs the server and
+# the container with its network stack on those CPUs only: on a small machine the scheduler's
+# placement of the three busy threads moves a run by ±20 %, and pinning takes that out, leaving
+# what each stack costs per byte.
 bench_net_throughput() {
   local line="| tool | mode | container→host (Gbit/s), each round | median |\n|:---|:---|:---|---:|"
   local runs=() rounds=${BENCH_NET_ROUNDS:-5} r i n run gbps key
@@ -301,13 +305,14 @@ bench_net_throughput() {
 
 # iperf_once TOOL MODE: one 3 s container→host iperf3 run, its sender's Gbit/s.
 iperf_once() {
-  local t=$1 mode=$2 gw port server gbps
+  local t=$1 mode=$2 gw port server gbps pin=()
   case $mode in pasta*) gw=$(ip -4 route show default | awk '{print $3; exit}') ;; *) gw=10.0.2.2 ;; esac
+  [ -n "${BENCH_NET_CPUS:-}" ] && pin=(taskset -c "$BENCH_NET_CPUS")
   port=$((20000 + RANDOM % 10000))
-  as_user iperf3 -s -1 -B 127.0.0.1 -p $port >/dev/null 2>&1 &
+  as_user "${pin[@]}" iperf3 -s -1 -B 127.0.0.1 -p $port >/dev/null 2>&1 &
   server=$!
   sleep 0.3
-  gbps=$(as_user $t run --rm --network $mode -v "$OUT_DIR/iperf:/iperf:ro" "$REG/busybox:latest" \
+  gbps=$(as_user "${pin[@]}" $t run --rm --network $mode -v "$OUT_DIR/iperf:/iperf:ro" "$REG/busybox:latest" \
     /iperf/ld-linux-x86-64.so.2 --library-path /iperf /iperf/iperf3 -c "$gw" -p $port -t 3 -f g 2>/dev/null |
     awk '/sender/{print $(NF-3)}')
   # A client that never connected leaves the one-shot server waiting.
