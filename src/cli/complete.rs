@@ -58,7 +58,12 @@ fn containers_where(keep: impl Fn(Status) -> bool) -> Vec<CompletionCandidate> {
         .into_iter()
         .map(Container::from_record)
         .filter(|c| keep(c.state.status))
-        .flat_map(|c| [c.record.name.clone(), c.record.id[..12].to_string()]);
+        .flat_map(|c| {
+            [
+                c.record.name.clone(),
+                crate::store::short_id(&c.record.id).to_string(),
+            ]
+        });
     candidates(kept)
 }
 

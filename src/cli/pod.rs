@@ -992,7 +992,7 @@ fn ps(ctx: &Ctx, a: &PsArgs) -> Result<i32, Error> {
                 let id = if a.no_trunc {
                     &p.record.id[..]
                 } else {
-                    &p.record.id[..12]
+                    crate::store::short_id(&p.record.id)
                 };
                 format!("{id}\n")
             })

@@ -335,7 +335,7 @@ fn repair_images(
                 "in use by container(s) {}: use --force to remove them too",
                 users
                     .iter()
-                    .map(|u| &u[..12])
+                    .map(|u| crate::store::short_id(u))
                     .collect::<Vec<_>>()
                     .join(", ")
             ));

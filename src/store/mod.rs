@@ -35,6 +35,12 @@ pub use volumes::VolumeRecord;
 
 use crate::oci::Digest;
 
+/// An id (a container's, pod's, network's: 64 hex digits) in podman's short form, its first 12
+/// characters; a shorter one (an id given by hand, a damaged record) as it is.
+pub fn short_id(id: &str) -> &str {
+    id.get(..12).unwrap_or(id)
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("failed to {op} `{path}`")]
@@ -370,6 +376,14 @@ pub fn write_atomic(path: &Path, data: &[u8], mode: u32) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn short_ids() {
+        let id = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+        assert_eq!(short_id(id), "0123456789ab");
+        assert_eq!(short_id("abc"), "abc");
+        assert_eq!(short_id(""), "");
+    }
 
     #[test]
     fn store_is_private_and_an_old_open_one_is_tightened() {

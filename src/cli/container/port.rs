@@ -34,7 +34,7 @@ pub fn port(ctx: &Ctx, a: &PortArgs) -> Result<i32, Error> {
         for c in list {
             for l in ports::port_lines(&c.spec.net.ports, only) {
                 if a.all {
-                    text.push_str(&format!("{}\t{l}\n", &c.record.id[..12]));
+                    text.push_str(&format!("{}\t{l}\n", crate::store::short_id(&c.record.id)));
                 } else {
                     text.push_str(&format!("{l}\n"));
                 }

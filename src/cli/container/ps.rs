@@ -311,7 +311,7 @@ fn short_id(id: &str, no_trunc: bool) -> String {
     if no_trunc {
         id.to_string()
     } else {
-        id.chars().take(12).collect()
+        crate::store::short_id(id).to_string()
     }
 }
 
@@ -665,7 +665,7 @@ fn quiet_ids(list: &[Container], no_trunc: bool) -> String {
             if no_trunc {
                 format!("{}\n", c.record.id)
             } else {
-                format!("{}\n", &c.record.id[..12])
+                format!("{}\n", crate::store::short_id(&c.record.id))
             }
         })
         .collect()

@@ -116,7 +116,7 @@ fn record(
 ) -> Result<Container, EngineError> {
     let record = ContainerRecord {
         id: id.to_string(),
-        name: format!("roost-build-{}", &id[..12]),
+        name: format!("roost-build-{}", crate::store::short_id(id)),
         image_id: state.id(),
         image: format!("build step of {}", state.id().short()),
         created: Timestamp::now(),

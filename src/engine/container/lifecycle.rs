@@ -22,7 +22,7 @@ pub fn find(store: &Store, key: &str) -> Result<Container, EngineError> {
             input: key.to_string(),
             matches: ids
                 .iter()
-                .map(|i| i[..12].to_string())
+                .map(|i| crate::store::short_id(i).to_string())
                 .collect::<Vec<_>>()
                 .join(", "),
         }),

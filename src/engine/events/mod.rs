@@ -422,8 +422,8 @@ pub fn go_string(t: Timestamp) -> String {
 
 /// `id` cut to podman's short form.
 fn short(id: &str, truncate: bool) -> &str {
-    if truncate && id.len() > 12 {
-        &id[..12]
+    if truncate {
+        crate::store::short_id(id)
     } else {
         id
     }

@@ -163,7 +163,7 @@ fn remove_one(ctx: &Ctx, key: &str, force: bool, users: &dyn Users) -> Result<St
                 name: net.name.clone(),
                 containers: using
                     .iter()
-                    .map(|id| id[..12].to_string())
+                    .map(|id| crate::store::short_id(id).to_string())
                     .collect::<Vec<_>>()
                     .join(", "),
             }

@@ -112,7 +112,7 @@ pub(super) fn create(
         name: Some(
             opts.infra_name
                 .clone()
-                .unwrap_or_else(|| format!("{}-infra", &pod.id[..12])),
+                .unwrap_or_else(|| format!("{}-infra", crate::store::short_id(&pod.id))),
         ),
         entrypoint: opts
             .infra_command

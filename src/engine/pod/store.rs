@@ -105,7 +105,7 @@ pub(super) fn find(ctx: &Ctx, key: &str) -> Result<PodRecord, EngineError> {
             input: key.to_string(),
             matches: many
                 .iter()
-                .map(|r| r.id[..12].to_string())
+                .map(|r| crate::store::short_id(&r.id).to_string())
                 .collect::<Vec<_>>()
                 .join(", "),
         }

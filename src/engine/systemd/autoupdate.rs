@@ -137,7 +137,11 @@ fn report(cand: &Candidate, updated: &str) -> AutoUpdateReport {
     let c = &cand.c;
     AutoUpdateReport {
         unit: cand.unit.clone(),
-        container: format!("{} ({})", &c.record.id[..12], c.record.name),
+        container: format!(
+            "{} ({})",
+            crate::store::short_id(&c.record.id),
+            c.record.name
+        ),
         container_id: c.record.id.clone(),
         container_name: c.record.name.clone(),
         image: c.record.image.clone(),
