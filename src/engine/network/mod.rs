@@ -33,8 +33,7 @@ pub use flags::NetFlagError;
 /// given: its short id, and its hostname when it has one of its own (podman's rule; the default
 /// hostname is the short id). `aliases` in that order, given ones after, none twice.
 pub fn aliases_on_network(id: &str, hostname: &str, given: &[String]) -> Vec<String> {
-    let short = &id[..id.len().min(12)];
-    let mut all = vec![short.to_string()];
+    let mut all = vec![crate::store::short_id(id).to_string()];
     if !hostname.is_empty() {
         all.push(hostname.to_string());
     }
